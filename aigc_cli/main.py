@@ -1,0 +1,23 @@
+"""Assembles the ``aigc`` typer application from the domain command modules."""
+
+from __future__ import annotations
+
+import typer
+
+from aigc_cli import chain_cmds, generator_cmds, provenance_cmds, reputation_cmds
+from aigc_cli.groups import bench_app, simulate_app
+
+app = typer.Typer(
+    name="aigc",
+    help="Lifecycle and marketplace for AI-generated images, backed by an EVM chain.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(bench_app, name="bench")
+app.add_typer(simulate_app, name="simulate")
+for _module in (chain_cmds, provenance_cmds, reputation_cmds, generator_cmds):
+    app.registered_commands.extend(_module.app.registered_commands)
+    app.registered_groups.extend(_module.app.registered_groups)
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

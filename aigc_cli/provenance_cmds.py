@@ -1,0 +1,7 @@
+"""`aigc` commands for the provenance domain (registered on import by :mod:`aigc_cli.main`)."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer()
