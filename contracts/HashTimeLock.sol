@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
+
+/// @title HashTimeLock
+/// @notice Protocol: lock (asset moves in, status Open) -> withdraw with the preimage before the
+/// timelock (asset to the receiver, preimage published) or refund at/after the timelock (asset back
+/// to the sender). Used for generation fees (producer -> ESP, secret held by the ESP) and for both
+/// legs of an atomic swap (token -> buyer, price -> seller, one secret held by the seller).
+///
+/// Invariants:
+/// - each lock id moves None -> Open -> (Withdrawn | Refunded) and never back;
+/// - the contract holds exactly the assets of Open locks (Ether and each token);
+/// - only the stored receiver can ever be paid by `withdraw`, only the stored sender by `refund`.
+///
+/// Storage is one slot per lock (its status under the commitment `keccak256(abi.encode(lock))`):
+/// the fields travel in calldata and in the `Locked` event. Status changes happen before any
+/// external call (checks-effects-interactions) and every entry point is `nonReentrant`
+/// (transient storage, EIP-1153).
+contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    mapping(bytes32 id => Status) private _status;
+    uint64 private immutable _minLockDuration;
+
+    constructor(uint64 minLockDuration_) {
+        _minLockDuration = minLockDuration_;
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function lockEther(address receiver, bytes32 hashlock, uint64 timelock)
+        external
+        payable
+        nonReentrant
+        returns (bytes32)
+    {
+        return _open(Lock(msg.sender, receiver, Asset.Ether, address(0), msg.value, hashlock, timelock));
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function lockERC20(address token, uint256 amount, address receiver, bytes32 hashlock, uint64 timelock)
+        external
+        nonReentrant
+        returns (bytes32)
+    {
+        if (token.code.length == 0) revert LockInvalidToken(token);
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        return _open(Lock(msg.sender, receiver, Asset.ERC20, token, received, hashlock, timelock));
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function lockERC721(address token, uint256 tokenId, address receiver, bytes32 hashlock, uint64 timelock)
+        external
+        nonReentrant
+        returns (bytes32 id)
+    {
+        if (token.code.length == 0) revert LockInvalidToken(token);
+        id = _open(Lock(msg.sender, receiver, Asset.ERC721, token, tokenId, hashlock, timelock));
+        IERC721(token).transferFrom(msg.sender, address(this), tokenId);
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function withdraw(Lock calldata lock, bytes32 preimage) external nonReentrant {
+        bytes32 id = _settle(lock, Status.Withdrawn);
+        if (block.timestamp >= lock.timelock) revert LockExpired(id, lock.timelock);
+        if (sha256(abi.encodePacked(preimage)) != lock.hashlock) revert LockPreimageMismatch(id, lock.hashlock);
+        emit Withdrawn(id, preimage);
+        _pay(lock, lock.receiver);
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function refund(Lock calldata lock) external nonReentrant {
+        bytes32 id = _settle(lock, Status.Refunded);
+        if (block.timestamp < lock.timelock) revert LockNotExpired(id, lock.timelock);
+        emit Refunded(id);
+        _pay(lock, lock.sender);
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function statusOf(Lock calldata lock) external view returns (Status) {
+        return _status[keccak256(abi.encode(lock))];
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function statusOfId(bytes32 id) external view returns (Status) {
+        return _status[id];
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function lockId(Lock calldata lock) external pure returns (bytes32) {
+        return keccak256(abi.encode(lock));
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function minLockDuration() external view returns (uint64) {
+        return _minLockDuration;
+    }
+
+    function _open(Lock memory lock) private returns (bytes32 id) {
+        if (lock.receiver == address(0)) revert LockZeroReceiver();
+        if (lock.amount == 0 && lock.asset != Asset.ERC721) revert LockZeroAmount();
+        uint64 earliest = uint64(block.timestamp) + _minLockDuration;
+        if (lock.timelock < earliest) revert LockTimelockTooShort(lock.timelock, earliest);
+        id = keccak256(abi.encode(lock));
+        if (_status[id] != Status.None) revert LockAlreadyExists(id);
+        _status[id] = Status.Open;
+        emit Locked(id, lock.sender, lock.receiver, lock.asset, lock.token, lock.amount, lock.hashlock, lock.timelock);
+    }
+
+    /// @dev Checks the lock is Open and moves it to `to` before any external call.
+    function _settle(Lock calldata lock, Status to) private returns (bytes32 id) {
+        id = keccak256(abi.encode(lock));
+        Status current = _status[id];
+        if (current != Status.Open) revert LockNotOpen(id, current);
+        _status[id] = to;
+    }
+
+    function _pay(Lock calldata lock, address to) private {
+        if (lock.asset == Asset.Ether) {
+            (bool ok,) = to.call{value: lock.amount}("");
+            if (!ok) revert LockTransferFailed(to, lock.amount);
+        } else if (lock.asset == Asset.ERC20) {
+            IERC20(lock.token).safeTransfer(to, lock.amount);
+        } else {
+            IERC721(lock.token).safeTransferFrom(address(this), to, lock.amount);
+        }
+    }
+}
