@@ -44,8 +44,20 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     uint96 private immutable _royaltyBps;
     string private _baseTokenURI;
 
+    /// @dev What is stored per token: two slots. The producer is not stored at mint: it is the
+    /// owner until the token first leaves it, and `_update` saves it to `_producers` then. This
+    /// keeps registration (every image) one storage slot cheaper and charges the first resale.
+    struct Stored {
+        bytes32 fingerprint;
+        address esp;
+        uint64 registeredBlock;
+        Status status;
+        bool bondHeld;
+    }
+
     mapping(bytes32 commitment => uint64 blockNumber) private _commits;
-    mapping(uint256 tokenId => Record) private _records;
+    mapping(uint256 tokenId => Stored) private _records;
+    mapping(uint256 tokenId => address) private _producers;
     mapping(uint256 tokenId => string) private _uris;
 
     constructor(Config memory c) ERC721("Proof-of-AIGC", "AIGC") EIP712("AIGC Registry", "1") {
@@ -88,13 +100,12 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _checkAttestation(r, attestation);
 
         delete _commits[c];
-        _records[tokenId] = Record({
+        _records[tokenId] = Stored({
             fingerprint: r.fingerprint,
-            producer: r.owner,
+            esp: r.esp,
             registeredBlock: uint64(block.number),
             status: Status.Active,
-            bondHeld: _bond != 0,
-            esp: r.esp
+            bondHeld: _bond != 0
         });
         if (bytes(r.metadataURI).length != 0) _uris[tokenId] = r.metadataURI;
         _mint(r.owner, tokenId);
@@ -105,8 +116,8 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     function challenge(uint256 original, uint256 duplicate) external payable nonReentrant returns (bool upheld) {
         if (msg.value != _challengeDeposit) revert RegistryWrongValue(msg.value, _challengeDeposit);
         if (original == duplicate) revert RegistrySelfChallenge(original);
-        Record storage a = _activeRecord(original);
-        Record storage b = _activeRecord(duplicate);
+        Stored storage a = _activeRecord(original);
+        Stored storage b = _activeRecord(duplicate);
         if (_ownerOf(original) != msg.sender) revert RegistryNotOwner(original, msg.sender);
         if (a.registeredBlock >= b.registeredBlock) revert RegistryChallengeOutOfOrder(original, duplicate);
 
@@ -122,24 +133,26 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             _send(msg.sender, msg.value + reward);
         } else {
             address payee = _ownerOf(duplicate);
-            if (payee == _escrow) payee = b.producer; // the escrow takes no Ether
+            if (payee == _escrow) payee = _producerOf(duplicate); // the escrow takes no Ether
             _send(payee, msg.value);
         }
     }
 
     /// @inheritdoc IRegistry
     function releaseBond(uint256 tokenId) external nonReentrant {
-        Record storage rec = _activeRecord(tokenId);
+        Stored storage rec = _activeRecord(tokenId);
         uint64 releasableAt = rec.registeredBlock + _bondLockBlocks;
         if (!rec.bondHeld || block.number < releasableAt) revert RegistryBondLocked(tokenId, releasableAt);
         rec.bondHeld = false;
-        emit BondReleased(tokenId, rec.producer, _bond);
-        _send(rec.producer, _bond);
+        address producer = _producerOf(tokenId);
+        emit BondReleased(tokenId, producer, _bond);
+        _send(producer, _bond);
     }
 
     /// @inheritdoc IRegistry
     function recordOf(uint256 tokenId) external view returns (Record memory) {
-        return _records[tokenId];
+        Stored storage s = _records[tokenId];
+        return Record(s.fingerprint, _producerOf(tokenId), s.registeredBlock, s.status, s.bondHeld, s.esp);
     }
 
     /// @inheritdoc IRegistry
@@ -197,7 +210,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
 
     /// @notice ERC-2981: the original producer earns `royaltyBps` of every sale price.
     function royaltyInfo(uint256 tokenId, uint256 salePrice) public view override returns (address, uint256) {
-        return (_records[tokenId].producer, (salePrice * _royaltyBps) / 10_000);
+        return (_producerOf(tokenId), (salePrice * _royaltyBps) / 10_000);
     }
 
     /// @notice The metadata URI given at registration, else `baseURI` + token id (decimal).
@@ -215,9 +228,9 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     /// @dev Revoked tokens stay where they are, except that the hash-time-lock escrow may release
     /// them (withdraw or refund), so no lock is ever stuck on a revoked token.
     function _update(address to, uint256 tokenId, address auth) internal override returns (address) {
-        if (_records[tokenId].status == Status.Revoked && _ownerOf(tokenId) != _escrow) {
-            revert RegistryTokenRevoked(tokenId);
-        }
+        address from = _ownerOf(tokenId);
+        if (_records[tokenId].status == Status.Revoked && from != _escrow) revert RegistryTokenRevoked(tokenId);
+        if (from != address(0) && _producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
         return super._update(to, tokenId, auth);
     }
 
@@ -229,7 +242,13 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         }
     }
 
-    function _activeRecord(uint256 tokenId) private view returns (Record storage rec) {
+    /// @dev The original producer: saved on the token's first move, the owner until then.
+    function _producerOf(uint256 tokenId) private view returns (address) {
+        address saved = _producers[tokenId];
+        return saved != address(0) ? saved : _ownerOf(tokenId);
+    }
+
+    function _activeRecord(uint256 tokenId) private view returns (Stored storage rec) {
         rec = _records[tokenId];
         if (rec.status == Status.None) revert RegistryUnknownToken(tokenId);
         if (rec.status == Status.Revoked) revert RegistryTokenRevoked(tokenId);

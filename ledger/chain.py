@@ -1,0 +1,148 @@
+"""Chain backends behind one interface.
+
+- :class:`EmbeddedChain`: py-evm in process through eth-tester. Zero set-up, ephemeral: state
+  lives in memory and dies with the process (it says so).
+- :class:`RpcChain`: any EVM JSON-RPC URL. :func:`ledger.devnet.start_anvil` gives one backed by a
+  local anvil with a state file; against anvil the dev-only controls (snapshot, time travel) work
+  through anvil's ``evm_*`` methods, against other nodes they raise :class:`ChainError`.
+
+Every backend answers ``w3`` (a web3.py ``Web3``), ``chain_id``, ``snapshot``/``revert``,
+``mine`` and ``increase_time``. All are pinned to the cancun EVM where the project starts them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+from web3.providers.eth_tester import EthereumTesterProvider
+
+from ledger.accounts import DEV_HD_BASE, DEV_MNEMONIC, dev_accounts
+from ledger.errors import ChainError
+
+
+class Chain:
+    """Base class: a connected ``Web3`` plus the controls tests and demos need."""
+
+    kind = "base"
+    ephemeral = False
+
+    def __init__(self, w3: Web3):
+        self.w3 = w3
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.w3.eth.chain_id)
+
+    def dev_accounts(self) -> list[LocalAccount]:
+        """The funded dev accounts (local chains only)."""
+        raise ChainError(f"{self.kind} chain has no dev accounts: use a keystore (aigc account)")
+
+    def snapshot(self) -> Any:
+        raise ChainError(f"{self.kind} chain cannot take snapshots")
+
+    def revert(self, snapshot_id: Any) -> None:
+        raise ChainError(f"{self.kind} chain cannot revert to snapshots")
+
+    def mine(self, blocks: int = 1) -> None:
+        raise ChainError(f"{self.kind} chain cannot mine on demand")
+
+    def increase_time(self, seconds: int) -> None:
+        """Moves the chain's clock forward and mines a block at the new time."""
+        raise ChainError(f"{self.kind} chain cannot travel in time")
+
+    def timestamp(self) -> int:
+        """The latest block's timestamp."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def close(self) -> None:
+        """Releases the connection (and, for owned processes, stops them)."""
+
+    def describe(self) -> str:
+        return f"{self.kind} chain (id {self.chain_id})"
+
+
+class EmbeddedChain(Chain):
+    """py-evm (cancun) in this process, funded dev accounts; nothing persists."""
+
+    kind = "embedded"
+    ephemeral = True
+
+    def __init__(self) -> None:
+        from eth.vm.forks import CancunVM
+        from eth_tester import EthereumTester, PyEVMBackend
+
+        backend = PyEVMBackend.from_mnemonic(
+            DEV_MNEMONIC,
+            num_accounts=10,
+            hd_path=DEV_HD_BASE,
+            genesis_state_overrides={"balance": 10_000 * 10**18},
+            vm_configuration=((0, CancunVM),),
+        )
+        self.tester = EthereumTester(backend)
+        super().__init__(Web3(EthereumTesterProvider(self.tester)))
+
+    def dev_accounts(self) -> list[LocalAccount]:
+        return dev_accounts()
+
+    def snapshot(self) -> int:
+        return int(self.tester.take_snapshot())
+
+    def revert(self, snapshot_id: Any) -> None:
+        self.tester.revert_to_snapshot(snapshot_id)
+
+    def mine(self, blocks: int = 1) -> None:
+        self.tester.mine_blocks(blocks)
+
+    def increase_time(self, seconds: int) -> None:
+        self.tester.time_travel(self.timestamp() + int(seconds))
+
+    def describe(self) -> str:
+        return f"embedded py-evm chain (id {self.chain_id}; ephemeral: state is lost on exit)"
+
+
+class RpcChain(Chain):
+    """Any JSON-RPC node. ``dev=True`` (anvil) enables dev accounts and ``evm_*`` controls."""
+
+    kind = "rpc"
+
+    def __init__(self, url: str, *, dev: bool = False, timeout: float = 30.0):
+        w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        if not w3.is_connected():
+            raise ChainError(f"no EVM node answers at {url}")
+        super().__init__(w3)
+        self.url = url
+        self.dev = dev
+        if dev:
+            self.kind = "anvil"
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        if not self.dev:
+            raise ChainError(f"{method} is a dev-node method; {self.url} is not a devnet")
+        resp = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in resp:
+            raise ChainError(f"{method} failed: {resp['error']}")
+        return resp.get("result")
+
+    def dev_accounts(self) -> list[LocalAccount]:
+        if not self.dev:
+            return super().dev_accounts()
+        return dev_accounts()
+
+    def snapshot(self) -> Any:
+        return self._rpc("evm_snapshot", [])
+
+    def revert(self, snapshot_id: Any) -> None:
+        if not self._rpc("evm_revert", [snapshot_id]):
+            raise ChainError(f"evm_revert to {snapshot_id} was refused")
+
+    def mine(self, blocks: int = 1) -> None:
+        self._rpc("anvil_mine", [hex(blocks)])
+
+    def increase_time(self, seconds: int) -> None:
+        self._rpc("evm_increaseTime", [int(seconds)])
+        self._rpc("evm_mine", [])
+
+    def describe(self) -> str:
+        return f"{self.kind} chain at {self.url} (id {self.chain_id})"

@@ -1,0 +1,20 @@
+"""Typed clients, one per contract: each method is one transaction or one read."""
+
+from ledger.clients.esp_registry import EspInfo, EspRegistryClient, Evidence
+from ledger.clients.htlc import Asset, HtlcClient, LockStatus, LockTerms, new_secret
+from ledger.clients.registry import Record, Registration, RegistryClient, TokenStatus
+
+__all__ = [
+    "Asset",
+    "EspInfo",
+    "EspRegistryClient",
+    "Evidence",
+    "HtlcClient",
+    "LockStatus",
+    "LockTerms",
+    "Record",
+    "Registration",
+    "RegistryClient",
+    "TokenStatus",
+    "new_secret",
+]

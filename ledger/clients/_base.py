@@ -1,0 +1,40 @@
+"""What every typed client shares: a contract, a transactor, and event decoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web3.contract import Contract
+from web3.logs import DISCARD
+from web3.types import TxReceipt
+
+from ledger.deploy import Deployment
+from ledger.errors import TransactionFailed
+from ledger.tx import Transactor
+
+
+class ContractClient:
+    """Base of the typed clients: ``self.contract`` bound to ``self.tx``'s account."""
+
+    contract_name = ""
+
+    def __init__(self, deployment: Deployment, tx: Transactor):
+        self.deployment = deployment
+        self.tx = tx
+        self.contract: Contract = deployment.contract(self.contract_name)
+        self.last_receipt: TxReceipt | None = None
+
+    @property
+    def address(self) -> str:
+        return str(self.contract.address)
+
+    def _send(self, fn: Any, *, value: int = 0) -> TxReceipt:
+        self.last_receipt = self.tx.send(fn, value=value)
+        return self.last_receipt
+
+    def _event(self, receipt: TxReceipt, name: str) -> dict[str, Any]:
+        """The single ``name`` event this contract emitted in ``receipt`` (its args)."""
+        logs = getattr(self.contract.events, name)().process_receipt(receipt, errors=DISCARD)
+        if len(logs) != 1:
+            raise TransactionFailed(f"expected one {name} event, found {len(logs)}")
+        return dict(logs[0]["args"])

@@ -1,0 +1,132 @@
+"""Client of HashTimeLock: lock Ether/ERC-20/ERC-721, withdraw with the preimage, refund."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+
+from ledger.clients._base import ContractClient
+from ledger.tx import call
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+_LOCK_TYPES = ["address", "address", "uint8", "address", "uint256", "bytes32", "uint64"]
+
+
+class Asset(IntEnum):
+    ETHER = 0
+    ERC20 = 1
+    ERC721 = 2
+
+
+class LockStatus(IntEnum):
+    NONE = 0
+    OPEN = 1
+    WITHDRAWN = 2
+    REFUNDED = 3
+
+
+def new_secret() -> tuple[bytes, bytes]:
+    """A fresh 32-byte preimage and its sha256 hashlock."""
+    preimage = secrets.token_bytes(32)
+    return preimage, hashlib.sha256(preimage).digest()
+
+
+@dataclass(frozen=True)
+class LockTerms:
+    """Every field of a lock; the lock id is keccak256 of their ABI encoding."""
+
+    sender: str
+    receiver: str
+    asset: Asset
+    token: str
+    amount: int
+    hashlock: bytes
+    timelock: int
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            to_checksum_address(self.sender),
+            to_checksum_address(self.receiver),
+            int(self.asset),
+            to_checksum_address(self.token),
+            self.amount,
+            self.hashlock,
+            self.timelock,
+        )
+
+    @property
+    def id(self) -> bytes:
+        return keccak(encode(_LOCK_TYPES, list(self.as_tuple())))
+
+    @classmethod
+    def from_event(cls, args: dict[str, Any]) -> LockTerms:
+        return cls(
+            sender=args["sender"],
+            receiver=args["receiver"],
+            asset=Asset(args["asset"]),
+            token=args["token"],
+            amount=int(args["amount"]),
+            hashlock=bytes(args["hashlock"]),
+            timelock=int(args["timelock"]),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sender": self.sender,
+            "receiver": self.receiver,
+            "asset": self.asset.name,
+            "token": self.token,
+            "amount": str(self.amount),
+            "hashlock": "0x" + self.hashlock.hex(),
+            "timelock": self.timelock,
+        }
+
+
+class HtlcClient(ContractClient):
+    """Locks are created by this client's account; withdraw/refund may be sent by anyone."""
+
+    contract_name = "HashTimeLock"
+
+    def lock_ether(self, receiver: str, *, amount: int, hashlock: bytes, timelock: int) -> LockTerms:
+        fn = self.contract.functions.lockEther(receiver, hashlock, timelock)
+        return LockTerms.from_event(self._event(self._send(fn, value=amount), "Locked"))
+
+    def lock_erc20(
+        self, token: str, receiver: str, *, amount: int, hashlock: bytes, timelock: int
+    ) -> LockTerms:
+        fn = self.contract.functions.lockERC20(token, amount, receiver, hashlock, timelock)
+        return LockTerms.from_event(self._event(self._send(fn), "Locked"))
+
+    def lock_erc721(
+        self, token: str, receiver: str, *, token_id: int, hashlock: bytes, timelock: int
+    ) -> LockTerms:
+        fn = self.contract.functions.lockERC721(token, token_id, receiver, hashlock, timelock)
+        return LockTerms.from_event(self._event(self._send(fn), "Locked"))
+
+    def withdraw(self, lock: LockTerms, preimage: bytes) -> None:
+        self._send(self.contract.functions.withdraw(lock.as_tuple(), preimage))
+
+    def refund(self, lock: LockTerms) -> None:
+        self._send(self.contract.functions.refund(lock.as_tuple()))
+
+    def status(self, lock: LockTerms) -> LockStatus:
+        return LockStatus(call(self.contract.functions.statusOf(lock.as_tuple()).call))
+
+    def status_of_id(self, lock_id: bytes) -> LockStatus:
+        return LockStatus(call(self.contract.functions.statusOfId(lock_id).call))
+
+    def revealed_preimage(self, lock: LockTerms, from_block: int = 0) -> bytes | None:
+        """The preimage published by the withdrawal of ``lock``, if it happened."""
+        logs = self.contract.events.Withdrawn().get_logs(
+            from_block=from_block, argument_filters={"id": lock.id}
+        )
+        return bytes(logs[0]["args"]["preimage"]) if logs else None
+
+    def min_lock_duration(self) -> int:
+        return int(call(self.contract.functions.minLockDuration().call))

@@ -1,0 +1,147 @@
+"""Deploying the three contracts and the manifest every later command reads.
+
+The manifest (JSON) records the chain id, the backend, the RPC URL, the deployer, the block of
+deployment, each contract's address with the sha256 of the artifact it was deployed from, and the
+deployment parameters. :func:`load_manifest` refuses a manifest whose chain id differs from the
+connected chain or whose addresses hold no code (a reset devnet).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from web3.contract import Contract
+
+from ledger import artifacts
+from ledger.chain import Chain
+from ledger.errors import DeploymentError
+from ledger.tx import Transactor
+
+DEFAULT_MATCH_THRESHOLD = 10
+
+
+@dataclass(frozen=True)
+class DeployParams:
+    """Deployment parameters with the product's defaults (wei, seconds, blocks)."""
+
+    min_lock_duration: int = 60
+    esp_min_stake: int = 10**17
+    esp_unbonding_period: int = 86_400
+    registration_bond: int = 10**16
+    challenge_deposit: int = 10**16
+    match_threshold: int = DEFAULT_MATCH_THRESHOLD
+    commit_ttl_blocks: int = 256
+    bond_lock_blocks: int = 7_200
+    royalty_bps: int = 500
+    base_uri: str = "aigc://token/"
+
+
+@dataclass
+class Manifest:
+    chain_id: int
+    backend: str
+    rpc_url: str | None
+    deployer: str
+    block: int
+    contracts: dict[str, dict[str, str]]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def address(self, name: str) -> str:
+        try:
+            return self.contracts[name]["address"]
+        except KeyError:
+            raise DeploymentError(f"manifest has no {name}") from None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(asdict(self), indent=2) + "\n")
+
+
+@dataclass
+class Deployment:
+    """Connected contract objects of one deployment."""
+
+    chain: Chain
+    manifest: Manifest
+
+    def contract(self, name: str) -> Contract:
+        return self.chain.w3.eth.contract(address=self.manifest.address(name), abi=artifacts.abi(name))
+
+    @property
+    def htlc(self) -> Contract:
+        return self.contract("HashTimeLock")
+
+    @property
+    def esp_registry(self) -> Contract:
+        return self.contract("EspRegistry")
+
+    @property
+    def registry(self) -> Contract:
+        return self.contract("Registry")
+
+
+def deploy_contract(tx: Transactor, name: str, *args: Any, value: int = 0) -> tuple[str, int]:
+    """Deploys artifact ``name``; returns (address, gas used)."""
+    art = artifacts.load(name)
+    factory = tx.chain.w3.eth.contract(abi=art["abi"], bytecode=art["bytecode"])
+    receipt = tx.send(factory.constructor(*args), value=value)  # type: ignore[arg-type]
+    return str(receipt["contractAddress"]), int(receipt["gasUsed"])
+
+
+def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = None) -> Deployment:
+    """Deploys HashTimeLock, EspRegistry and Registry, binds them; returns the deployment."""
+    p = params or DeployParams()
+    tx = Transactor(chain, deployer)
+    htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
+    esps, _ = deploy_contract(tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period)
+    config = (
+        esps,
+        htlc,
+        p.registration_bond,
+        p.challenge_deposit,
+        p.match_threshold,
+        p.commit_ttl_blocks,
+        p.bond_lock_blocks,
+        p.royalty_bps,
+        p.base_uri,
+    )
+    registry, _ = deploy_contract(tx, "Registry", config)
+    esp_contract = chain.w3.eth.contract(address=esps, abi=artifacts.abi("EspRegistry"))
+    tx.send(esp_contract.functions.bindRegistry(registry))
+    manifest = Manifest(
+        chain_id=chain.chain_id,
+        backend=chain.kind,
+        rpc_url=getattr(chain, "url", None),
+        deployer=str(deployer.address),
+        block=int(chain.w3.eth.block_number),
+        contracts={
+            name: {"address": addr, "artifactSha256": artifacts.artifact_hash(name)}
+            for name, addr in (("HashTimeLock", htlc), ("EspRegistry", esps), ("Registry", registry))
+        },
+        params=asdict(p),
+    )
+    return Deployment(chain, manifest)
+
+
+def load_manifest(path: Path, chain: Chain) -> Deployment:
+    """The deployment recorded at ``path``, checked against the connected ``chain``."""
+    try:
+        manifest = Manifest(**json.loads(path.read_text()))
+    except FileNotFoundError:
+        raise DeploymentError(f"no deployment manifest at {path}: run `aigc deploy`") from None
+    except (ValueError, TypeError) as exc:
+        raise DeploymentError(f"manifest {path} is malformed: {exc}") from None
+    if manifest.chain_id != chain.chain_id:
+        raise DeploymentError(
+            f"manifest {path} is for chain {manifest.chain_id}, connected to {chain.chain_id}"
+        )
+    for name in manifest.contracts:
+        if len(chain.w3.eth.get_code(manifest.address(name))) == 0:
+            raise DeploymentError(
+                f"no code at {name} {manifest.address(name)}: the chain was reset; redeploy"
+            )
+    return Deployment(chain, manifest)

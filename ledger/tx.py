@@ -1,0 +1,145 @@
+"""Building, signing and sending transactions; every revert becomes a typed exception.
+
+The key never leaves this process: transactions are signed locally with ``eth_account`` and sent
+raw, the same way on the embedded chain, anvil and a real network. ``unsigned`` gives the
+transaction a wallet should sign (the API hands it out), ``send`` signs and sends it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from eth_account.signers.local import LocalAccount
+from web3.contract.contract import ContractFunction
+from eth_tester.exceptions import TransactionFailed as EthTesterFailed
+from web3.exceptions import ContractLogicError, TimeExhausted
+from web3.types import TxParams, TxReceipt
+
+from ledger import revert
+from ledger.chain import Chain
+from ledger.errors import LedgerError, TransactionFailed
+
+T = TypeVar("T")
+PRIORITY_FEE = 10**9  # 1 gwei tip
+GAS_MARGIN = 1.25
+
+
+# A node answers a revert with its data (web3 raises ContractLogicError carrying it); the
+# embedded eth-tester raises its own TransactionFailed whose context holds the raw bytes.
+REVERTS: tuple[type[Exception], ...] = (ContractLogicError, EthTesterFailed)
+
+
+def _revert_data(exc: BaseException) -> str | bytes | None:
+    seen: BaseException | None = exc
+    while seen is not None:
+        data = getattr(seen, "data", None)
+        if isinstance(data, dict):
+            data = data.get("data")
+        if isinstance(data, str) and data.startswith("0x"):
+            return data
+        first = seen.args[0] if seen.args else None
+        if isinstance(first, Exception) and first.args:
+            first = first.args[0]
+        if isinstance(first, bytes):
+            return first
+        seen = seen.__context__ or seen.__cause__
+    return None
+
+
+def translate(exc: BaseException) -> Exception:
+    """The typed exception for a revert (custom error, reason, or TransactionFailed)."""
+    data = _revert_data(exc)
+    decoded = revert.decode(data)
+    if decoded is not None:
+        return decoded
+    shown = data.hex() if isinstance(data, bytes) else data
+    return TransactionFailed(f"transaction reverted: {exc}", data=shown)
+
+
+def call(fn: Callable[[], T]) -> T:
+    """Runs a read (``contract.functions.x().call``) translating reverts into typed errors."""
+    try:
+        return fn()
+    except REVERTS as exc:
+        raise translate(exc) from None
+
+
+class Transactor:
+    """Sends transactions from one local account, one at a time (nonces stay in order)."""
+
+    def __init__(self, chain: Chain, account: LocalAccount):
+        self.chain = chain
+        self.account = account
+        self._lock = threading.Lock()
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def unsigned(self, fn: ContractFunction, *, value: int = 0, sender: str | None = None) -> TxParams:
+        """The transaction calling ``fn`` (to, data, value, chainId, gas) for any wallet to sign."""
+        w3 = self.chain.w3
+        tx: TxParams = {"from": sender or self.address, "value": value, "chainId": self.chain.chain_id}
+        try:
+            built = fn.build_transaction(tx)
+        except REVERTS as exc:
+            raise translate(exc) from None
+        built["gas"] = int(built["gas"] * GAS_MARGIN) + 10_000
+        base = w3.eth.get_block("latest").get("baseFeePerGas", 0)
+        built["maxPriorityFeePerGas"] = PRIORITY_FEE
+        built["maxFeePerGas"] = 2 * int(base) + PRIORITY_FEE
+        built.pop("gasPrice", None)
+        return built
+
+    def send(self, fn: ContractFunction, *, value: int = 0, gas: int | None = None) -> TxReceipt:
+        """Estimates, signs, sends and waits; raises the contract's custom error on a revert."""
+        with self._lock:
+            tx = self.unsigned(fn, value=value)
+            if gas is not None:
+                tx["gas"] = gas
+            tx["nonce"] = self.chain.w3.eth.get_transaction_count(self.account.address, "pending")
+            return self._send_signed(tx)
+
+    def send_value(self, to: str, value: int) -> TxReceipt:
+        """A plain Ether transfer."""
+        with self._lock:
+            w3 = self.chain.w3
+            base = w3.eth.get_block("latest").get("baseFeePerGas", 0)
+            tx: TxParams = {
+                "to": to,
+                "value": value,
+                "gas": 21_000,
+                "chainId": self.chain.chain_id,
+                "maxPriorityFeePerGas": PRIORITY_FEE,
+                "maxFeePerGas": 2 * int(base) + PRIORITY_FEE,
+                "nonce": w3.eth.get_transaction_count(self.account.address, "pending"),
+            }
+            return self._send_signed(tx)
+
+    def _send_signed(self, tx: TxParams) -> TxReceipt:
+        w3 = self.chain.w3
+        signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]
+        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        try:
+            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+        except TimeExhausted:
+            raise TransactionFailed("no receipt within 120 s", tx_hash=tx_hash.hex()) from None
+        if receipt["status"] != 1:
+            raise self._explain_failure(tx, receipt)
+        return receipt
+
+    def _explain_failure(self, tx: TxParams, receipt: TxReceipt) -> LedgerError | Exception:
+        replay: dict[str, Any] = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}  # type: ignore[literal-required]
+        replay["from"] = self.address
+        try:
+            self.chain.w3.eth.call(replay, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+        except REVERTS as exc:
+            return translate(exc)
+        except Exception:  # noqa: BLE001 - the replay is only a diagnosis
+            pass
+        return TransactionFailed(
+            f"transaction reverted (gas used {receipt['gasUsed']})",
+            tx_hash=receipt["transactionHash"].hex(),
+        )
