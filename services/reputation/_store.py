@@ -1,0 +1,185 @@
+"""Per-(producer, ESP) evidence in growable numpy columns, decayed to a common reference epoch.
+
+Evidence is kept as the on-chain ``EvidenceLib`` keeps it (decayed positive and negative
+weight, last update), but every row is expressed at one reference epoch ``ref`` so that a query
+at epoch K scales all rows by the same scalar ``decay ** (K - ref)``:
+
+    pos[row] = sum over the pair's positive interactions of weight * decay ** (ref - epoch)
+    fresh[row] = decay ** (ref - last_epoch)
+
+Interactions later than ``ref`` simply get factors above one; the reference is moved forward
+(``rebase``) before those factors could overflow.
+"""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["PairStore"]
+
+_REBASE_AFTER = 1024  # epochs past ref before rebasing; decay**-1024 stays far from overflow
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+_A = TypeVar("_A", F64, I64)
+
+
+def _grown(array: _A, used: int, capacity: int) -> _A:
+    out = np.zeros(capacity, array.dtype)
+    out[:used] = array[:used]
+    return out
+
+
+class PairStore:
+    """Rows of pair evidence with O(1) amortised append and vectorised bulk merge."""
+
+    def __init__(self, decay: float) -> None:
+        self.decay = decay
+        self.size = 0
+        self.ref_epoch: int | None = None
+        self._rows: dict[int, int] = {}
+        self._producer: I64 = np.zeros(1024, np.int64)
+        self._esp: I64 = np.zeros(1024, np.int64)
+        self._pos: F64 = np.zeros(1024, np.float64)
+        self._neg: F64 = np.zeros(1024, np.float64)
+        self._fresh: F64 = np.zeros(1024, np.float64)
+        self._last_time: I64 = np.zeros(1024, np.int64)
+
+    def _alloc(self, capacity: int) -> None:
+        self._producer = _grown(self._producer, self.size, capacity)
+        self._esp = _grown(self._esp, self.size, capacity)
+        self._pos = _grown(self._pos, self.size, capacity)
+        self._neg = _grown(self._neg, self.size, capacity)
+        self._fresh = _grown(self._fresh, self.size, capacity)
+        self._last_time = _grown(self._last_time, self.size, capacity)
+
+    def _reserve(self, extra: int) -> None:
+        need = self.size + extra
+        if need > self._pos.shape[0]:
+            self._alloc(max(need + need // 4, 2 * self._pos.shape[0]))
+
+    # Views of the live rows --------------------------------------------------------------
+    @property
+    def producer(self) -> I64:
+        return self._producer[: self.size]
+
+    @property
+    def esp(self) -> I64:
+        return self._esp[: self.size]
+
+    @property
+    def pos(self) -> F64:
+        return self._pos[: self.size]
+
+    @property
+    def neg(self) -> F64:
+        return self._neg[: self.size]
+
+    @property
+    def fresh(self) -> F64:
+        return self._fresh[: self.size]
+
+    @property
+    def last_time(self) -> I64:
+        return self._last_time[: self.size]
+
+    def row(self, producer: int, esp: int) -> int | None:
+        """The row of the pair, or None if the pair has no evidence yet."""
+        return self._rows.get((producer << 32) | esp)
+
+    def scale(self, epoch: int) -> float:
+        """The factor taking reference-epoch values to ``epoch``: decay ** (epoch - ref)."""
+        if self.ref_epoch is None:
+            return 1.0
+        return float(self.decay ** (epoch - self.ref_epoch))
+
+    def _ensure_ref(self, max_epoch: int) -> None:
+        if self.ref_epoch is None:
+            self.ref_epoch = max_epoch
+        elif max_epoch - self.ref_epoch > _REBASE_AFTER:
+            factor = self.decay ** (max_epoch - self.ref_epoch)
+            n = self.size
+            self._pos[:n] *= factor
+            self._neg[:n] *= factor
+            self._fresh[:n] *= factor
+            self.ref_epoch = max_epoch
+
+    def add_one(
+        self, producer: int, esp: int, *, weight: float, positive: bool, epoch: int, time: int
+    ) -> int:
+        """Adds one interaction's evidence; returns its row (appended if the pair is new)."""
+        self._ensure_ref(epoch)
+        assert self.ref_epoch is not None
+        factor = float(self.decay ** (self.ref_epoch - epoch))
+        key = (producer << 32) | esp
+        row = self._rows.get(key)
+        if row is None:
+            self._reserve(1)
+            row = self.size
+            self._rows[key] = row
+            self._producer[row], self._esp[row] = producer, esp
+            self._pos[row] = self._neg[row] = self._fresh[row] = 0.0
+            self._last_time[row] = time
+            self.size += 1
+        if positive:
+            self._pos[row] += weight * factor
+        else:
+            self._neg[row] += weight * factor
+        self._fresh[row] = max(self._fresh[row], factor)
+        self._last_time[row] = max(int(self._last_time[row]), time)
+        return row
+
+    def add_many(
+        self,
+        producer: I64,
+        esp: I64,
+        *,
+        weight: F64,
+        positive: npt.NDArray[np.bool_],
+        epoch: I64,
+        time: I64,
+    ) -> None:
+        """Merges a batch of interactions, grouped by pair with one sort (vectorised)."""
+        if producer.shape[0] == 0:
+            return
+        self._ensure_ref(int(epoch.max()))
+        assert self.ref_epoch is not None
+        factor = np.power(self.decay, (self.ref_epoch - epoch).astype(np.float64))
+        keys = (producer << 32) | esp
+        order = np.argsort(keys, kind="stable")
+        keys_sorted = keys[order]
+        starts = np.flatnonzero(np.r_[True, keys_sorted[1:] != keys_sorted[:-1]])
+        contrib = (weight * factor)[order]
+        pos_mask = positive[order]
+        pos_add = np.add.reduceat(np.where(pos_mask, contrib, 0.0), starts)
+        neg_add = np.add.reduceat(np.where(pos_mask, 0.0, contrib), starts)
+        fresh_new = np.maximum.reduceat(factor[order], starts)
+        time_new = np.maximum.reduceat(time[order], starts)
+        uniq = keys_sorted[starts]
+        rows = np.fromiter((self._rows.get(k, -1) for k in uniq.tolist()), np.int64, uniq.size)
+        old = rows >= 0
+        if old.any():
+            r = rows[old]
+            self._pos[r] += pos_add[old]
+            self._neg[r] += neg_add[old]
+            self._fresh[r] = np.maximum(self._fresh[r], fresh_new[old])
+            self._last_time[r] = np.maximum(self._last_time[r], time_new[old])
+        new = ~old
+        count = int(new.sum())
+        if count:
+            self._reserve(count)
+            lo, hi = self.size, self.size + count
+            new_keys = uniq[new]
+            self._producer[lo:hi] = new_keys >> 32
+            self._esp[lo:hi] = new_keys & 0xFFFFFFFF
+            self._pos[lo:hi] = pos_add[new]
+            self._neg[lo:hi] = neg_add[new]
+            self._fresh[lo:hi] = fresh_new[new]
+            self._last_time[lo:hi] = time_new[new]
+            self._rows.update(zip(new_keys.tolist(), range(lo, hi), strict=True))
+            self.size = hi

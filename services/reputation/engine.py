@@ -1,0 +1,271 @@
+"""The off-chain MWSL engine: ingests interaction records, answers reputations from any view.
+
+For producer i choosing among ESPs at time ``now`` (epoch K = now // period):
+
+1. Evidence per (producer x, ESP j): p = sum of weights of positive interactions, n = of
+   negative ones, each weight = value weight * decay ** (K - epoch of the interaction).
+2. Opinion of x about j: r = p, s = negative_weight * n, (b, d, u) = (r, s, W) / (r + s + W).
+3. Local opinion: i's own opinion about j (vacuous without evidence).
+4. Recommended (overall) opinion: the average of the other producers' opinions about j weighted
+   by familiarity (p + n) times timeliness decay ** (K - last epoch they dealt with j).
+5. Combined opinion: the consensus of local and overall; reputation T = b + a * u.
+
+This is exactly what ``contracts/ReputationView.sol`` computes in fixed point from
+``EvidenceLib``'s evidence, so with the default parameters the two agree (to ~1e-12 here).
+
+Ranking one producer's view over all ESPs is a handful of numpy passes over the pair rows;
+the per-ESP sums are cached per epoch, so further views at the same epoch only touch the
+viewer's own rows, and :meth:`ReputationEngine.record` keeps that cache current in O(1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+
+from services.reputation._aggregate import EspSums, consensus, esp_sums, pair_terms
+from services.reputation._store import PairStore
+from services.reputation.errors import TimeOrderError
+from services.reputation.interactions import Interaction, InteractionLog
+from services.reputation.opinion import Opinion
+from services.reputation.params import ReputationParams
+
+__all__ = ["ReputationEngine"]
+
+F64 = npt.NDArray[np.float64]
+_CANCELLATION = 1e-6  # below this share of its total, an ESP's sum is recomputed exactly
+
+
+class ReputationEngine:
+    """MWSL reputations over a growing set of interactions (see the module docstring)."""
+
+    def __init__(self, params: ReputationParams | None = None) -> None:
+        self.params = params if params is not None else ReputationParams()
+        self._store = PairStore(self.params.decay)
+        self._producer_ids: list[str] = []
+        self._producer_index: dict[str, int] = {}
+        self._esp_ids: list[str] = []
+        self._esp_index: dict[str, int] = {}
+        self._latest_time: int | None = None
+        self._cache: tuple[int, EspSums] | None = None
+
+    @classmethod
+    def from_log(
+        cls, log: InteractionLog, params: ReputationParams | None = None
+    ) -> ReputationEngine:
+        """An engine holding the evidence of ``log``."""
+        engine = cls(params)
+        engine.ingest(log)
+        return engine
+
+    @classmethod
+    def from_records(
+        cls, records: Iterable[Interaction], params: ReputationParams | None = None
+    ) -> ReputationEngine:
+        """An engine holding the evidence of ``records``."""
+        return cls.from_log(InteractionLog.from_records(records), params)
+
+    @property
+    def producers(self) -> tuple[str, ...]:
+        """Producer ids in the engine's internal order."""
+        return tuple(self._producer_ids)
+
+    @property
+    def esps(self) -> tuple[str, ...]:
+        """ESP ids in the order of :meth:`reputations`' output."""
+        return tuple(self._esp_ids)
+
+    @property
+    def latest_time(self) -> int | None:
+        """The latest interaction time held (queries must be at or after it)."""
+        return self._latest_time
+
+    @property
+    def pair_count(self) -> int:
+        """How many (producer, ESP) pairs have evidence."""
+        return self._store.size
+
+    def _intern(self, ids: list[str], index: dict[str, int], key: str) -> int:
+        code = index.get(key)
+        if code is None:
+            code = index[key] = len(ids)
+            ids.append(key)
+        return code
+
+    def ingest(self, log: InteractionLog) -> None:
+        """Adds a batch of interactions (vectorised; any order)."""
+        if len(log) == 0:
+            return
+        pmap = np.array(
+            [self._intern(self._producer_ids, self._producer_index, x) for x in log.producer_ids],
+            np.int64,
+        )
+        emap = np.array(
+            [self._intern(self._esp_ids, self._esp_index, x) for x in log.esp_ids], np.int64
+        )
+        self._store.add_many(
+            pmap[log.producer],
+            emap[log.esp],
+            weight=self.params.interaction_weights(log.value),
+            positive=log.positive,
+            epoch=log.time // self.params.period,
+            time=log.time,
+        )
+        self._note_time(int(log.time.max()))
+        self._cache = None
+
+    def record(self, interaction: Interaction) -> None:
+        """Adds one interaction in O(1), keeping the per-epoch cache current."""
+        n_esp = len(self._esp_ids)
+        p = self._intern(self._producer_ids, self._producer_index, interaction.producer)
+        e = self._intern(self._esp_ids, self._esp_index, interaction.esp)
+        epoch = self.params.epoch(interaction.time)
+        cache = self._cache
+        if cache is not None and (len(self._esp_ids) != n_esp or epoch > cache[0]):
+            cache = self._cache = None  # new ESP or a later epoch: rebuild on the next query
+        old = self._store.row(p, e)
+        if cache is not None and old is not None:
+            self._adjust(cache, old, -1.0)
+        row = self._store.add_one(
+            p,
+            e,
+            weight=self.params.interaction_weight(interaction.value),
+            positive=interaction.positive,
+            epoch=epoch,
+            time=interaction.time,
+        )
+        if cache is not None:
+            self._adjust(cache, row, 1.0)
+        self._note_time(interaction.time)
+
+    def _note_time(self, time: int) -> None:
+        if self._latest_time is None or time > self._latest_time:
+            self._latest_time = time
+
+    def _adjust(self, cache: tuple[int, EspSums], row: int, sign: float) -> None:
+        epoch, sums = cache
+        t = pair_terms(self._store, self.params, epoch, np.array([row]))
+        q = float(t.weight[0] / t.denom[0])
+        j = int(self._store.esp[row])
+        sums.belief[j] = max(0.0, sums.belief[j] + sign * q * float(t.r[0]))
+        sums.disbelief[j] = max(0.0, sums.disbelief[j] + sign * q * float(t.s[0]))
+        sums.uncertainty[j] = max(0.0, sums.uncertainty[j] + sign * q * self.params.prior_weight)
+        sums.count[j] += int(sign) * int(t.weight[0] > 0)
+
+    def _epoch(self, now: int) -> int:
+        if self._latest_time is not None and now < self._latest_time:
+            raise TimeOrderError(now, self._latest_time)
+        return self.params.epoch(now)
+
+    def _sums(self, epoch: int) -> EspSums:
+        if self._cache is None or self._cache[0] != epoch:
+            terms = pair_terms(self._store, self.params, epoch)
+            self._cache = (epoch, esp_sums(terms, self._store.esp, len(self._esp_ids), self.params))
+        return self._cache[1]
+
+    def opinion_arrays(self, producer: str, *, now: int) -> tuple[F64, F64, F64]:
+        """Combined (b, d, u) arrays about every ESP in :attr:`esps`, from ``producer``'s view."""
+        epoch = self._epoch(now)
+        n_esp = len(self._esp_ids)
+        cached = self._sums(epoch)
+        sums = EspSums(
+            cached.belief.copy(),
+            cached.disbelief.copy(),
+            cached.uncertainty.copy(),
+            cached.count.copy(),
+        )
+        local = (np.zeros(n_esp), np.zeros(n_esp), np.ones(n_esp))
+        p = self._producer_index.get(producer)
+        if p is not None:
+            store = self._store
+            rows = np.flatnonzero(store.producer == p)
+            t = pair_terms(store, self.params, epoch, rows)
+            e = store.esp[rows]
+            local[0][e], local[1][e], local[2][e] = (
+                t.r / t.denom,
+                t.s / t.denom,
+                self.params.prior_weight / t.denom,
+            )
+            before = sums.total()[e]
+            q = t.weight / t.denom
+            sums.belief[e] -= q * t.r
+            sums.disbelief[e] -= q * t.s
+            sums.uncertainty[e] -= q * self.params.prior_weight
+            sums.count[e] -= t.weight > 0
+            risky = e[(sums.count[e] > 0) & (sums.total()[e] < _CANCELLATION * before)]
+            for j in risky.tolist():  # the viewer dominated: recompute without it, exactly
+                others = np.flatnonzero((store.esp == j) & (store.producer != p))
+                exact = esp_sums(
+                    pair_terms(store, self.params, epoch, others),
+                    store.esp[others],
+                    n_esp,
+                    self.params,
+                )
+                sums.belief[j], sums.disbelief[j] = exact.belief[j], exact.disbelief[j]
+                sums.uncertainty[j] = exact.uncertainty[j]
+        for arr in (sums.belief, sums.disbelief, sums.uncertainty):
+            np.maximum(arr, 0.0, out=arr)
+        total = sums.total()
+        has = (sums.count > 0) & (total > 0)
+        safe = np.where(has, total, 1.0)
+        overall = (
+            np.where(has, sums.belief / safe, 0.0),
+            np.where(has, sums.disbelief / safe, 0.0),
+            np.where(has, sums.uncertainty / safe, 1.0),
+        )
+        return consensus(local, overall)
+
+    def reputations(self, producer: str, *, now: int) -> F64:
+        """Reputation T = b + a*u of every ESP in :attr:`esps`, from ``producer``'s view."""
+        b, _, u = self.opinion_arrays(producer, now=now)
+        out: F64 = b + self.params.base_rate * u
+        return out
+
+    def local_opinion(self, producer: str, esp: str, *, now: int) -> Opinion:
+        """``producer``'s own opinion about ``esp`` (vacuous without evidence)."""
+        epoch = self._epoch(now)
+        p, e = self._producer_index.get(producer), self._esp_index.get(esp)
+        row = None if p is None or e is None else self._store.row(p, e)
+        if row is None:
+            return Opinion.vacuous(self.params.base_rate)
+        t = pair_terms(self._store, self.params, epoch, np.array([row]))
+        return Opinion.from_evidence(
+            positive=float(t.r[0]),
+            negative=float(t.s[0]),
+            prior_weight=self.params.prior_weight,
+            base_rate=self.params.base_rate,
+        )
+
+    def recommended_opinion(self, producer: str, esp: str, *, now: int) -> Opinion:
+        """The weighted average of the other producers' opinions about ``esp``."""
+        epoch = self._epoch(now)
+        e = self._esp_index.get(esp)
+        if e is None:
+            return Opinion.vacuous(self.params.base_rate)
+        store = self._store
+        p = self._producer_index.get(producer, -1)
+        rows = np.flatnonzero((store.esp == e) & (store.producer != p))
+        sums = esp_sums(
+            pair_terms(store, self.params, epoch, rows), store.esp[rows], e + 1, self.params
+        )
+        total = float(sums.total()[e])
+        if sums.count[e] == 0 or total <= 0:
+            return Opinion.vacuous(self.params.base_rate)
+        return Opinion(
+            float(sums.belief[e]) / total,
+            float(sums.disbelief[e]) / total,
+            float(sums.uncertainty[e]) / total,
+            self.params.base_rate,
+        )
+
+    def opinion(self, producer: str, esp: str, *, now: int) -> Opinion:
+        """The consensus of the local and the recommended opinion about ``esp``."""
+        return self.local_opinion(producer, esp, now=now).fuse(
+            self.recommended_opinion(producer, esp, now=now)
+        )
+
+    def reputation(self, producer: str, esp: str, *, now: int) -> float:
+        """Reputation T = b + a*u of ``esp`` from ``producer``'s view (base rate if unknown)."""
+        return self.opinion(producer, esp, now=now).expected()
