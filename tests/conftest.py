@@ -1,0 +1,164 @@
+"""Shared fixtures: chain backends (parametrized: embedded py-evm and anvil), a deployment per
+backend at session scope, and a snapshot/revert around each test so tests stay isolated and fast.
+
+A test that takes the ``chain`` fixture runs once per backend. Anvil comes from the pinned npm
+package; where it is missing the anvil run is skipped locally but FAILS under CI=true.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from ledger import (
+    Chain,
+    DeployParams,
+    Deployment,
+    EmbeddedChain,
+    EspRegistryClient,
+    HtlcClient,
+    RegistryClient,
+    RpcChain,
+    Transactor,
+    deploy,
+)
+from ledger.errors import ChainError
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _start_anvil(tmp_path_factory: pytest.TempPathFactory):
+    from ledger.devnet import anvil_binary, start_anvil
+
+    try:
+        anvil_binary()
+    except ChainError as exc:
+        if IN_CI:
+            pytest.fail(f"anvil is required in CI: {exc}")
+        pytest.skip(str(exc))
+    state = tmp_path_factory.mktemp("anvil") / "state.json"
+    return start_anvil(state)
+
+
+@pytest.fixture(scope="session", params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)])
+def chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+    if request.param == "embedded":
+        c: Chain = EmbeddedChain()
+        yield c
+        return
+    dev = _start_anvil(tmp_path_factory)
+    try:
+        yield RpcChain(dev.url, dev=True)
+    finally:
+        dev.stop()
+
+
+@pytest.fixture(scope="session")
+def embedded_chain() -> Chain:
+    """One embedded chain for tests that need no backend parametrization (Hypothesis, ledger)."""
+    return EmbeddedChain()
+
+
+@dataclass
+class World:
+    """A deployment plus named dev accounts and per-account clients."""
+
+    chain: Chain
+    deployment: Deployment
+    params: DeployParams
+    accounts: list[LocalAccount]
+    _tx: dict[str, Transactor] = field(default_factory=dict)
+
+    @property
+    def deployer(self) -> LocalAccount:
+        return self.accounts[0]
+
+    @property
+    def producer(self) -> LocalAccount:
+        return self.accounts[1]
+
+    @property
+    def esp(self) -> LocalAccount:
+        return self.accounts[2]
+
+    @property
+    def buyer(self) -> LocalAccount:
+        return self.accounts[3]
+
+    @property
+    def attacker(self) -> LocalAccount:
+        return self.accounts[4]
+
+    def tx(self, account: LocalAccount) -> Transactor:
+        key = account.address
+        if key not in self._tx:
+            self._tx[key] = Transactor(self.chain, account)
+        return self._tx[key]
+
+    def htlc(self, account: LocalAccount) -> HtlcClient:
+        return HtlcClient(self.deployment, self.tx(account))
+
+    def esps(self, account: LocalAccount) -> EspRegistryClient:
+        return EspRegistryClient(self.deployment, self.tx(account))
+
+    def registry(self, account: LocalAccount) -> RegistryClient:
+        return RegistryClient(self.deployment, self.tx(account))
+
+    def deploy_test_contract(self, name: str, *args) -> str:
+        from ledger.deploy import deploy_contract
+
+        address, _ = deploy_contract(self.tx(self.deployer), name, *args)
+        return address
+
+    def contract(self, name: str, address: str):
+        from ledger import artifacts
+
+        return self.chain.w3.eth.contract(address=address, abi=artifacts.abi(name))
+
+    def balance(self, address: str) -> int:
+        return int(self.chain.w3.eth.get_balance(address))
+
+
+TEST_PARAMS = DeployParams(match_threshold=10, bond_lock_blocks=20, esp_unbonding_period=3600)
+
+
+def _make_world(chain: Chain) -> World:
+    accounts = chain.dev_accounts()
+    return World(chain, deploy(chain, accounts[0], TEST_PARAMS), TEST_PARAMS, accounts)
+
+
+@pytest.fixture(scope="session")
+def _world_cache() -> dict[int, World]:
+    return {}
+
+
+@pytest.fixture
+def world(chain: Chain, _world_cache: dict[int, World]) -> Iterator[World]:
+    """A deployment on ``chain`` (made once per backend), reverted to clean after each test."""
+    w = _world_cache.get(id(chain))
+    if w is None:
+        w = _world_cache[id(chain)] = _make_world(chain)
+    snap = chain.snapshot()
+    w._tx.clear()
+    try:
+        yield w
+    finally:
+        chain.revert(snap)
+
+
+@pytest.fixture
+def embedded_world(embedded_chain: Chain, _world_cache: dict[int, World]) -> Iterator[World]:
+    """Like ``world`` but on the embedded chain only."""
+    w = _world_cache.get(id(embedded_chain))
+    if w is None:
+        w = _world_cache[id(embedded_chain)] = _make_world(embedded_chain)
+    snap = embedded_chain.snapshot()
+    w._tx.clear()
+    try:
+        yield w
+    finally:
+        embedded_chain.revert(snap)
