@@ -27,6 +27,9 @@ class Chain:
 
     kind = "base"
     ephemeral = False
+    # The block gas estimates run against: nodes take "pending" (the next block); eth-tester
+    # refuses that tag but already estimates in a fresh block on top of the head.
+    estimate_block = "pending"
 
     def __init__(self, w3: Web3):
         self.w3 = w3
@@ -68,6 +71,7 @@ class EmbeddedChain(Chain):
 
     kind = "embedded"
     ephemeral = True
+    estimate_block = "latest"
 
     def __init__(self) -> None:
         from eth.vm.forks import CancunVM

@@ -81,12 +81,18 @@ class Transactor:
     def unsigned(self, fn: ContractFunction, *, value: int = 0, sender: str | None = None) -> TxParams:
         """The transaction calling ``fn`` (to, data, value, chainId, gas) for any wallet to sign."""
         w3 = self.chain.w3
-        tx: TxParams = {"from": sender or self.address, "value": value, "chainId": self.chain.chain_id}
+        tx: TxParams = {
+            "from": sender or self.address, "value": value, "chainId": self.chain.chain_id, "gas": 0
+        }
+        built = fn.build_transaction(tx)
+        # Estimate against the pending block: the transaction will run in the next block, and some
+        # checks depend on it (a reveal must come at least one block after its commit).
+        probe = {k: built[k] for k in ("from", "to", "data", "value") if k in built}  # type: ignore[literal-required]
         try:
-            built = fn.build_transaction(tx)
+            estimate = w3.eth.estimate_gas(probe, self.chain.estimate_block)  # type: ignore[arg-type]
         except REVERTS as exc:
             raise translate(exc) from None
-        built["gas"] = int(built["gas"] * GAS_MARGIN) + 10_000
+        built["gas"] = int(estimate * GAS_MARGIN) + 10_000
         base = w3.eth.get_block("latest").get("baseFeePerGas", 0)
         built["maxPriorityFeePerGas"] = PRIORITY_FEE
         built["maxFeePerGas"] = 2 * int(base) + PRIORITY_FEE
