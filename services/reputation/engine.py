@@ -87,6 +87,10 @@ class ReputationEngine:
         """How many (producer, ESP) pairs have evidence."""
         return self._store.size
 
+    def clear_cache(self) -> None:
+        """Drops the per-epoch sums (the next view recomputes them; used by the benchmark)."""
+        self._cache = None
+
     def _intern(self, ids: list[str], index: dict[str, int], key: str) -> int:
         code = index.get(key)
         if code is None:

@@ -16,10 +16,7 @@ import numpy.typing as npt
 
 from services.reputation.errors import InvalidParameterError
 
-__all__ = ["MAX_VALUE_RATIO", "ReputationParams"]
-
-MAX_VALUE_RATIO = 1e9
-"""Values are capped at this multiple of ``value_reference`` (keeps fixed point in range)."""
+__all__ = ["ReputationParams"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,11 +34,11 @@ class ReputationParams:
             and s negative (weighted) evidence, u = W / (r + s + W). Default 2.
         base_rate: the base rate a; reputation is T = b + a*u, so an ESP with no evidence has
             T = a. Default 0.5.
-        value_reference: interaction value (in the lock's base units, wei for ETH) that counts
-            as one interaction. An interaction of value v weighs 2 rho^2 / (rho^2 + 1) with
-            rho = v / value_reference: about 2 rho^2 for tiny values (splitting a payment into
-            many small ones loses weight), 1 at the reference, at most 2. ``None`` weighs every
-            interaction 1. Default 10**16 (0.01 ETH).
+        value_reference: interaction value (in the lock's base units, wei for ETH) from which an
+            interaction counts fully. An interaction of value v weighs min(1, v / reference)^2:
+            one at or above the reference, quadratically less below it, so splitting a payment
+            into many small ones loses weight (ten locks of a tenth count a tenth of one).
+            ``None`` weighs every interaction 1. Default 10**15 (0.001 ETH).
     """
 
     decay: float = 0.95
@@ -49,7 +46,7 @@ class ReputationParams:
     negative_weight: float = 2.0
     prior_weight: float = 2.0
     base_rate: float = 0.5
-    value_reference: int | None = 10**16
+    value_reference: int | None = 10**15
 
     def __post_init__(self) -> None:
         if not (0.0 < self.decay <= 1.0) or not math.isfinite(self.decay):
@@ -76,16 +73,14 @@ class ReputationParams:
         """The weight of one interaction worth ``value`` (see ``value_reference``)."""
         if self.value_reference is None:
             return 1.0
-        rho = min(float(value) / self.value_reference, MAX_VALUE_RATIO)
-        rho2 = rho * rho
-        return 2.0 * rho2 / (rho2 + 1.0)
+        rho = min(float(value) / self.value_reference, 1.0)
+        return rho * rho
 
     def interaction_weights(self, values: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Vectorised :meth:`interaction_weight` over an array of values."""
         v = np.asarray(values, dtype=np.float64)
         if self.value_reference is None:
             return np.ones_like(v)
-        rho = np.minimum(v / float(self.value_reference), MAX_VALUE_RATIO)
-        rho2 = rho * rho
-        out: npt.NDArray[np.float64] = 2.0 * rho2 / (rho2 + 1.0)
+        rho = np.minimum(v / float(self.value_reference), 1.0)
+        out: npt.NDArray[np.float64] = rho * rho
         return out

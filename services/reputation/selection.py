@@ -3,7 +3,7 @@
 This is what the marketplace calls when a producer asks "which ESP should do my task?"::
 
     ranking = rank(producer, candidate_esps, engine, now=chain_time)
-    esp = select(ranking, policy="softmax", temperature=0.05, floor=0.3, rng=rng)
+    esp = select(ranking, policy="softmax", temperature=0.15, floor=0.2, rng=rng)
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def select(
     ranking: Sequence[RankedEsp] | Sequence[tuple[str, float]],
     *,
     policy: SelectionPolicy = "softmax",
-    temperature: float = 0.05,
-    floor: float = 0.3,
+    temperature: float = 0.15,
+    floor: float = 0.2,
     rng: np.random.Generator | None = None,
 ) -> str:
     """Picks one ESP from ``ranking`` (as returned by :func:`rank`).
