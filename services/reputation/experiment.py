@@ -111,6 +111,17 @@ class ExperimentResult:
         counts = list(self.tasks[policy].values())
         return math.inf if min(counts) == 0 else max(counts) / min(counts)
 
+    def expected_shape(self) -> dict[str, bool]:
+        """The issue's expected outcome, check by check (all True for the default settings)."""
+        fall = self.fall_round("mwsl")
+        return {
+            "mwsl: ESP1 first before the onset": self.first_before_onset("mwsl"),
+            "mwsl: ESP1 below both others within 8 rounds": fall is not None
+            and fall <= self.onset_round + 8,
+            "mwsl: busiest/idlest <= 1.5": self.load_ratio("mwsl") <= 1.5,
+            "habit: busiest/idlest > 1.5": self.load_ratio("habit") > 1.5,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The JSON document of ``aigc simulate reputation --json``."""
         config = asdict(self.config)
@@ -127,6 +138,7 @@ class ExperimentResult:
             "load_ratio": {
                 p: (None if math.isinf(r) else r) for p in POLICIES for r in [self.load_ratio(p)]
             },
+            "expected_shape": self.expected_shape(),
             "config": config,
         }
 
