@@ -1,0 +1,141 @@
+"""Train the bundled model from scratch on procedurally rendered, captioned scenes.
+
+    python -m generators.train --steps 3000 --threads 1 --out generators/weights/bundled
+
+Every image is rendered on the fly from a seeded random stream, so the same seed, steps and
+thread count reproduce the same weights. Scenes whose main (colour, shape, background) triple is
+held out (:func:`generators.scene.held_out_triples`) are never shown: adherence is measured on
+them. The exponential moving average of the weights is what gets saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from generators.architecture import (
+    SCHEDULER_CONFIG,
+    build_text_encoder,
+    build_train_scheduler,
+    build_unet,
+)
+from generators.captions import caption
+from generators.pipeline import ShapesPipeline
+from generators.render import render_array
+from generators.scene import held_out_triples, sample_scene
+from generators.tokenizer import WordTokenizer, build_vocabulary
+
+__all__ = ["main", "save_weights"]
+
+DEFAULT_OUT = Path(__file__).parent / "weights" / "bundled"
+
+
+def _batch(rng: random.Random, size: int, drop: float) -> tuple[torch.Tensor, list[str]]:
+    exclude = held_out_triples()
+    scenes = [sample_scene(rng, exclude=exclude) for _ in range(size)]
+    prompts = [caption(s, rng) if rng.random() >= drop else "" for s in scenes]
+    pixels = torch.from_numpy(np.stack([render_array(s) for s in scenes]))
+    return pixels, prompts
+
+
+def save_weights(pipe: ShapesPipeline, out: Path, info: dict[str, object]) -> None:
+    """Write the pipeline as a folder: unet/, text_encoder/, tokenizer/, scheduler/, info."""
+    out.mkdir(parents=True, exist_ok=True)
+    pipe.unet.save_pretrained(out / "unet", safe_serialization=True)
+    pipe.text_encoder.save_pretrained(out / "text_encoder", safe_serialization=True)
+    pipe.tokenizer.save(out / "tokenizer")
+    (out / "scheduler").mkdir(exist_ok=True)
+    (out / "scheduler" / "scheduler_config.json").write_text(
+        json.dumps(pipe.scheduler_config, indent=1) + "\n"
+    )
+    (out / "training.json").write_text(json.dumps(info, indent=1) + "\n")
+
+
+def _lr(step: int, total: int, peak: float, warmup: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=6e-4)
+    parser.add_argument("--ema", type=float, default=0.998)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-bf16", dest="bf16", action="store_false",
+                        help="train in float32 (slower; the default uses bf16 autocast)")
+    parser.add_argument("--save-every", type=int, default=500)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    for name in ("steps", "batch_size", "threads", "save_every"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+    noise_gen = torch.Generator().manual_seed(args.seed + 1)
+    tokenizer = WordTokenizer(build_vocabulary())
+    pipe = ShapesPipeline(
+        unet=build_unet(),
+        text_encoder=build_text_encoder(len(tokenizer), tokenizer.max_length),
+        tokenizer=tokenizer,
+        scheduler_config=dict(SCHEDULER_CONFIG),
+    )
+    pipe.unet.train()
+    pipe.text_encoder.train()
+    ema = ShapesPipeline(
+        unet=copy.deepcopy(pipe.unet),
+        text_encoder=copy.deepcopy(pipe.text_encoder),
+        tokenizer=tokenizer,
+        scheduler_config=dict(SCHEDULER_CONFIG),
+    )
+    params = [*pipe.unet.parameters(), *pipe.text_encoder.parameters()]
+    ema_params = [*ema.unet.parameters(), *ema.text_encoder.parameters()]
+    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    train_scheduler = build_train_scheduler()
+    started, running = time.time(), 0.0
+    columns = (TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+               TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns) as progress:
+        task = progress.add_task("train", total=args.steps, loss=float("nan"))
+        for step in range(args.steps):
+            for group in optimizer.param_groups:
+                group["lr"] = _lr(step, args.steps, args.lr, warmup=min(200, args.steps // 10 + 1))
+            pixels, prompts = _batch(rng, args.batch_size, drop=0.1)
+            loss = pipe.training_loss(pixels, prompts, noise_gen, train_scheduler, bfloat16=args.bf16)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            decay = min(args.ema, (1 + step) / (10 + step))
+            with torch.no_grad():
+                torch._foreach_lerp_(ema_params, params, 1 - decay)
+            running = loss.item() if step == 0 else 0.98 * running + 0.02 * loss.item()
+            progress.update(task, advance=1, loss=running)
+            last = step + 1 == args.steps
+            if (step + 1) % 100 == 0 or last:
+                progress.console.log(f"step {step + 1} loss {running:.4f} "
+                                     f"elapsed {time.time() - started:.0f}s")
+            if (step + 1) % args.save_every == 0 or last:
+                info = {"steps": step + 1, "batch_size": args.batch_size, "lr": args.lr,
+                        "ema": args.ema, "seed": args.seed, "threads": args.threads, "bf16": args.bf16,
+                        "loss": round(running, 5), "seconds": round(time.time() - started, 1)}
+                save_weights(ema, args.out, info)
+
+
+if __name__ == "__main__":
+    main()
