@@ -116,7 +116,7 @@ def deploy_cmd(
     s = get_settings()
     chain = connect(s)
     if chain.ephemeral:
-        raise fail("the embedded chain dies with this process: deploy to `aigc devnet up` or AIGC_CHAIN=rpc")
+        raise fail("the embedded chain is ephemeral (it dies with this process): deploy to `aigc devnet up` or AIGC_CHAIN=rpc")
     if keystore is not None:
         if password is None:
             password = typer.prompt("keystore password", hide_input=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from ledger.errors import AccountError
 
@@ -53,8 +54,7 @@ def list_keystores(directory: Path) -> list[tuple[str, Path]]:
             address = json.loads(path.read_text())["address"]
         except (ValueError, KeyError):
             continue
-        found.append((Account.to_checksum_address(address) if len(address) == 42 else
-                      Account.to_checksum_address("0x" + address), path))
+        found.append((to_checksum_address(address if address.startswith("0x") else "0x" + address), path))
     return found
 
 
