@@ -1,0 +1,39 @@
+"""Errors of the exchange service (hash-lock secrets, swaps, sealed delivery)."""
+
+from __future__ import annotations
+
+
+class ExchangeError(Exception):
+    """Root of every error raised by :mod:`services.exchange`."""
+
+
+class UnsafeTimelockOrder(ExchangeError):
+    """Raised when a swap's payment lock would not expire safely before the asset lock.
+
+    The buyer's price lock (T2) must expire at least ``margin`` seconds before the seller's token
+    lock (T1): otherwise the seller could reveal the secret late, take the price, and leave the
+    buyer no time to claim the token before the seller refunds it.
+    """
+
+    def __init__(self, *, asset_timelock: int, payment_timelock: int, margin: int):
+        self.asset_timelock = asset_timelock
+        self.payment_timelock = payment_timelock
+        self.margin = margin
+        super().__init__(
+            f"payment timelock {payment_timelock} must be <= asset timelock {asset_timelock} - "
+            f"margin {margin} (= {asset_timelock - margin})"
+        )
+
+
+class LockMismatch(ExchangeError):
+    """Raised when the counterparty's on-chain lock differs from what was agreed."""
+
+    def __init__(self, field: str, expected: object, actual: object):
+        self.field = field
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"counterparty lock {field} is {actual!r}, agreed {expected!r}")
+
+
+class SecretNotRevealed(ExchangeError):
+    """Raised when the secret of a hash lock has not been published on chain (yet)."""

@@ -1,0 +1,102 @@
+"""Atomic swap of a registered token for Ether through two hash-time locks (both backends)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger import LockStatus, errors
+from services.exchange import (
+    LockMismatch,
+    SecretNotRevealed,
+    UnsafeTimelockOrder,
+    buyer_claim_token,
+    buyer_lock_payment,
+    check_timelocks,
+    seller_claim_payment,
+    seller_lock_token,
+)
+from tests.contracts.helpers import register_esp, register_image
+
+PRICE = 10**17
+
+
+def _listed(world):
+    register_esp(world)
+    token = register_image(world, world.producer)
+    world.registry(world.producer).approve(world.deployment.htlc.address, token)
+    now = world.chain.timestamp()
+    offer = seller_lock_token(
+        world.htlc(world.producer), token=world.deployment.registry.address, token_id=token,
+        buyer=world.buyer.address, timelock=now + 7200,
+    )
+    return token, offer, now
+
+
+def test_swap_moves_token_and_price_atomically(world):
+    token, offer, now = _listed(world)
+    buyer = world.htlc(world.buyer)
+    payment = buyer_lock_payment(
+        buyer, offer.asset_lock, token=world.deployment.registry.address, token_id=token,
+        price=PRICE, timelock=now + 3600,
+    )
+    with pytest.raises(SecretNotRevealed):
+        buyer_claim_token(buyer, payment, offer.asset_lock)
+    seller_before = world.balance(world.producer.address)
+    seller = world.htlc(world.producer)
+    seller_claim_payment(seller, payment, offer)
+    fee = seller.last_receipt["gasUsed"] * seller.last_receipt["effectiveGasPrice"]
+    assert world.balance(world.producer.address) == seller_before + PRICE - fee
+    assert buyer_claim_token(buyer, payment, offer.asset_lock) == offer.secret
+    assert world.registry(world.buyer).owner_of(token) == world.buyer.address
+    assert buyer.status(offer.asset_lock) is LockStatus.WITHDRAWN
+
+
+def test_unsafe_timelock_order_is_refused_before_any_money_moves(world):
+    token, offer, _ = _listed(world)
+    buyer = world.htlc(world.buyer)
+    before = world.balance(world.buyer.address)
+    with pytest.raises(UnsafeTimelockOrder) as exc:
+        buyer_lock_payment(
+            buyer, offer.asset_lock, token=world.deployment.registry.address, token_id=token,
+            price=PRICE, timelock=offer.asset_lock.timelock - 10,  # inside the margin
+        )
+    assert exc.value.margin > 10
+    assert world.balance(world.buyer.address) == before
+
+
+def test_buyer_refuses_a_lock_for_someone_else_or_another_token(world):
+    token, offer, now = _listed(world)
+    with pytest.raises(LockMismatch, match="receiver"):
+        buyer_lock_payment(
+            world.htlc(world.attacker), offer.asset_lock, token=world.deployment.registry.address,
+            token_id=token, price=PRICE, timelock=now + 3600,
+        )
+    with pytest.raises(LockMismatch, match="amount"):
+        buyer_lock_payment(
+            world.htlc(world.buyer), offer.asset_lock, token=world.deployment.registry.address,
+            token_id=token + 1, price=PRICE, timelock=now + 3600,
+        )
+
+
+def test_stalled_seller_lets_both_sides_refund(world):
+    token, offer, now = _listed(world)
+    buyer = world.htlc(world.buyer)
+    payment = buyer_lock_payment(
+        buyer, offer.asset_lock, token=world.deployment.registry.address, token_id=token,
+        price=PRICE, timelock=now + 3600,
+    )
+    world.chain.increase_time(3601)
+    buyer.refund(payment)  # T2 passed: the buyer's money comes back
+    with pytest.raises(errors.LockNotOpen):
+        world.htlc(world.producer).withdraw(payment, offer.secret)  # too late for the seller
+    world.chain.increase_time(3600)
+    world.htlc(world.producer).refund(offer.asset_lock)
+    assert world.registry(world.producer).owner_of(token) == world.producer.address
+
+
+def test_check_timelocks_rules():
+    check_timelocks(asset_timelock=10_000, payment_timelock=9_400, margin=600)
+    with pytest.raises(UnsafeTimelockOrder):
+        check_timelocks(asset_timelock=10_000, payment_timelock=9_401, margin=600)
+    with pytest.raises(ValueError, match="margin"):
+        check_timelocks(asset_timelock=1, payment_timelock=0, margin=-1)
