@@ -1,0 +1,32 @@
+"""The benchmark harness on a small market (it checks results, never times)."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.reputation import InvalidParameterError
+from services.reputation.benchmark import run_benchmark, synthetic_log
+
+
+def test_small_benchmark_reports_agreeing_results():
+    stages = []
+    report = run_benchmark(
+        200, 30, 5_000, seed=1, queries=3, updates=50, progress=lambda s, d, t: stages.append(s)
+    )
+    assert report.pairs <= 200 * 30 and report.interactions == 5_000
+    assert report.max_abs_diff < 1e-9  # the engine and the per-opinion loop agree
+    assert report.rank_cold_ms > 0 and report.naive_rank_s > 0 and report.update_p50_ms > 0
+    doc = report.to_json()
+    assert set(doc["targets"]) >= {
+        "rank_cold_ms <= 200",
+        "update_p50_ms <= 1",
+        "speedup_cold >= 100",
+    }
+    assert "naive per-opinion loop" in stages and "incremental updates" in stages
+
+
+def test_synthetic_log_is_reproducible_and_checked():
+    a, b = synthetic_log(50, 5, 1000, seed=3), synthetic_log(50, 5, 1000, seed=3)
+    assert (a.esp == b.esp).all() and (a.time == b.time).all()
+    with pytest.raises(InvalidParameterError, match="esps"):
+        synthetic_log(10, 0, 10, seed=0)

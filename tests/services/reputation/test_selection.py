@@ -1,0 +1,72 @@
+"""Ranking and selection: argmax, softmax with a temperature, the floor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.reputation import (
+    Interaction,
+    InvalidParameterError,
+    NoEligibleEspError,
+    RankedEsp,
+    ReputationEngine,
+    rank,
+    select,
+)
+
+RANKING = [RankedEsp("good", 0.9), RankedEsp("fair", 0.7), RankedEsp("bad", 0.1)]
+
+
+def test_rank_orders_by_reputation_and_gives_newcomers_the_base_rate():
+    records = [Interaction("p", "good", True, 10**15, t) for t in range(10)]
+    records += [Interaction("p", "bad", False, 10**15, t) for t in range(10)]
+    engine = ReputationEngine.from_records(records)
+    ranking = rank("p", ["bad", "newcomer", "good"], engine, now=10)
+    assert [r.esp for r in ranking] == ["good", "newcomer", "bad"]
+    assert ranking[1].reputation == engine.params.base_rate
+
+
+def test_argmax_picks_the_best_eligible():
+    assert select(RANKING, policy="argmax") == "good"
+    assert select([("a", 0.5), ("b", 0.5)], policy="argmax") == "a"
+
+
+def test_floor_excludes_and_nothing_eligible_is_an_error():
+    picks = {select(RANKING, floor=0.2, rng=np.random.default_rng(i)) for i in range(200)}
+    assert "bad" not in picks and picks == {"good", "fair"}
+    with pytest.raises(NoEligibleEspError, match="floor 0.95") as info:
+        select(RANKING, floor=0.95)
+    assert info.value.candidates == 3
+    with pytest.raises(NoEligibleEspError):
+        select([])
+
+
+def test_softmax_frequencies_follow_the_temperature():
+    rng = np.random.default_rng(7)
+    draws = [select(RANKING, temperature=0.1, floor=0.0, rng=rng) for _ in range(4000)]
+    logits = np.array([0.9, 0.7, 0.1]) / 0.1
+    expected = np.exp(logits - logits.max()) / np.exp(logits - logits.max()).sum()
+    observed = np.array([draws.count(e) for e in ("good", "fair", "bad")]) / len(draws)
+    assert observed == pytest.approx(expected, abs=0.03)
+    hot = [select(RANKING, temperature=100.0, floor=0.0, rng=rng) for _ in range(3000)]
+    assert min(hot.count(e) for e in ("good", "fair", "bad")) > 800  # nearly uniform
+
+
+def test_softmax_is_reproducible_with_a_seeded_rng():
+    a = [select(RANKING, rng=np.random.default_rng(3)) for _ in range(5)]
+    b = [select(RANKING, rng=np.random.default_rng(3)) for _ in range(5)]
+    assert a == b
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "name"),
+    [
+        ({"policy": "random"}, "policy"),
+        ({"temperature": 0.0}, "temperature"),
+        ({"floor": 2.0}, "floor"),
+    ],
+)
+def test_bad_selection_parameters_are_named(kwargs, name):
+    with pytest.raises(InvalidParameterError, match=name):
+        select(RANKING, **kwargs)
