@@ -1,4 +1,4 @@
-"""Attack resistance with the default (on-chain) parameters; the bounds are in docs/reputation.md."""
+"""Attack resistance with the default (on-chain) parameters; bounds in docs/reputation.md."""
 
 from __future__ import annotations
 

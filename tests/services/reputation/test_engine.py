@@ -155,5 +155,5 @@ def test_interactions_far_apart_rebase_without_overflow():
     got = as_dict(engine, "p", now)["e"]
     assert np.isfinite(got)
     assert got == pytest.approx(
-        oracle(records + [Interaction("r", "e", True, 10**15, now)], PARAMS, "p", now)["e"]
+        oracle([*records, Interaction("r", "e", True, 10**15, now)], PARAMS, "p", now)["e"]
     )
