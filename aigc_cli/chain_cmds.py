@@ -18,7 +18,9 @@ from ledger.errors import LedgerError
 app = typer.Typer()
 contracts_app = typer.Typer(help="Solidity contracts: build the committed artifacts.")
 devnet_app = typer.Typer(help="A local anvil devnet whose state persists in a file.")
-account_app = typer.Typer(help="Encrypted keystores for real networks (dev chains use dev accounts).")
+account_app = typer.Typer(
+    help="Encrypted keystores for real networks (dev chains use dev accounts)."
+)
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(devnet_app, name="devnet")
 app.add_typer(account_app, name="account")
@@ -35,13 +37,17 @@ def contracts_build() -> None:
     with console.status(f"compiling with solc {SOLC_VERSION} (evm {EVM_VERSION})..."):
         written = build()
     for path in written:
-        console.print(f"  wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+        console.print(
+            f"  wrote {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}"
+        )
 
 
 @devnet_app.command("up")
 @clean_errors(LedgerError)
 def devnet_up(
-    port: Annotated[int | None, typer.Option(help="JSON-RPC port (default AIGC_DEVNET_PORT)")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="JSON-RPC port (default AIGC_DEVNET_PORT)")
+    ] = None,
     fresh: Annotated[bool, typer.Option(help="Discard the saved chain state first")] = False,
 ) -> None:
     """Start anvil with a state file, deploy the contracts if needed, write the manifest."""
@@ -60,7 +66,9 @@ def devnet_up(
             s.devnet_state.unlink()
         dev = start_anvil(s.devnet_state, port=port or s.devnet_port)
         write_pidfile(s.devnet_pidfile, dev)
-        console.print(f"[green]anvil started[/] at {dev.url} (pid {dev.pid}, state {dev.state_file})")
+        console.print(
+            f"[green]anvil started[/] at {dev.url} (pid {dev.pid}, state {dev.state_file})"
+        )
     chain = RpcChain(dev.url, dev=True)
     manifest_path = s.manifest_path(chain.chain_id)
     try:
@@ -100,14 +108,21 @@ def devnet_status() -> None:
     if dev is None:
         raise fail("no devnet is running (start one with `aigc devnet up`)")
     chain = RpcChain(dev.url, dev=True)
-    console.print(f"devnet at {dev.url}, pid {dev.pid}, chain {chain.chain_id}, block {chain.w3.eth.block_number}")
+    console.print(
+        f"devnet at {dev.url}, pid {dev.pid}, chain {chain.chain_id}, "
+        f"block {chain.w3.eth.block_number}"
+    )
 
 
 @app.command("deploy")
 @clean_errors(LedgerError)
 def deploy_cmd(
-    keystore: Annotated[Path | None, typer.Option(help="Keystore of the deployer (real networks)")] = None,
-    password: Annotated[str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)] = None,
+    keystore: Annotated[
+        Path | None, typer.Option(help="Keystore of the deployer (real networks)")
+    ] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
+    ] = None,
 ) -> None:
     """Deploy the contracts to the configured chain (AIGC_CHAIN) and write the manifest."""
     from ledger.connect import connect
@@ -116,7 +131,10 @@ def deploy_cmd(
     s = get_settings()
     chain = connect(s)
     if chain.ephemeral:
-        raise fail("the embedded chain is ephemeral (it dies with this process): deploy to `aigc devnet up` or AIGC_CHAIN=rpc")
+        raise fail(
+            "the embedded chain is ephemeral (it dies with this process): "
+            "deploy to `aigc devnet up` or AIGC_CHAIN=rpc"
+        )
     if keystore is not None:
         if password is None:
             password = typer.prompt("keystore password", hide_input=True)
@@ -133,8 +151,12 @@ def deploy_cmd(
 @account_app.command("new")
 @clean_errors(LedgerError)
 def account_new(
-    password: Annotated[str, typer.Option(prompt=True, confirmation_prompt=True, hide_input=True,
-                                          envvar="AIGC_KEYSTORE_PASSWORD")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True, confirmation_prompt=True, hide_input=True, envvar="AIGC_KEYSTORE_PASSWORD"
+        ),
+    ],
 ) -> None:
     """Create an encrypted keystore with a fresh random key."""
     address, path = ledger_accounts.new_keystore(get_settings().keystores, password)
@@ -155,8 +177,12 @@ def account_list() -> None:
 @bench_app.command("gas")
 @clean_errors(LedgerError)
 def bench_gas(
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object op -> gas")] = False,
-    write_snapshot: Annotated[bool, typer.Option(help=f"Also write {GAS_SNAPSHOT.name} for the tests")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object op -> gas")
+    ] = False,
+    write_snapshot: Annotated[
+        bool, typer.Option(help=f"Also write {GAS_SNAPSHOT.name} for the tests")
+    ] = False,
 ) -> None:
     """Gas used per operation (exact, 21,000 base included), beside the reference and goals."""
     from ledger.chain import EmbeddedChain
@@ -169,12 +195,21 @@ def bench_gas(
     if as_json:
         print(json.dumps(gas))
         return
-    table = Table("operation", "gas", "reference", "goal", "status", title="Gas per transaction (py-evm, cancun)")
+    table = Table(
+        "operation",
+        "gas",
+        "reference",
+        "goal",
+        "status",
+        title="Gas per transaction (py-evm, cancun)",
+    )
     for op, used in gas.items():
         goal = GOALS.get(op)
         ref = REFERENCE.get(op)
         status = "" if goal is None else ("[green]met[/]" if used <= goal else "[red]missed[/]")
-        table.add_row(op, f"{used:,}", f"{ref:,}" if ref else "", f"<= {goal:,}" if goal else "", status)
+        table.add_row(
+            op, f"{used:,}", f"{ref:,}" if ref else "", f"<= {goal:,}" if goal else "", status
+        )
     console.print(table)
     console.print("reference for registry_reveal: an OpenZeppelin ERC-721 first mint alone")
 

@@ -12,5 +12,7 @@ from __future__ import annotations
 
 import typer
 
-bench_app = typer.Typer(help="Benchmarks: gas (exact) and speed (ratios against a same-run baseline).")
+bench_app = typer.Typer(
+    help="Benchmarks: gas (exact) and speed (ratios against a same-run baseline)."
+)
 simulate_app = typer.Typer(help="Simulations that reproduce the paper's experiments.")

@@ -20,7 +20,7 @@ from ledger.clients import (
     TokenStatus,
     new_secret,
 )
-from ledger.deploy import DeployParams, Deployment, Manifest, deploy, load_manifest
+from ledger.deploy import Deployment, DeployParams, Manifest, deploy, load_manifest
 from ledger.errors import ContractRevert, LedgerError
 from ledger.tx import Transactor
 

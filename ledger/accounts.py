@@ -44,17 +44,19 @@ def new_keystore(directory: Path, password: str) -> tuple[str, Path]:
     return acct.address, path
 
 
-def list_keystores(directory: Path) -> list[tuple[str, Path]]:
+def list_keystores(directory: Path) -> list[tuple[str, Path]]:  # address, file
     """(address, file) of every keystore in ``directory``."""
     if not directory.is_dir():
         return []
-    found = []
+    found: list[tuple[str, Path]] = []
     for path in sorted(directory.glob("*.json")):
         try:
             address = json.loads(path.read_text())["address"]
         except (ValueError, KeyError):
             continue
-        found.append((to_checksum_address(address if address.startswith("0x") else "0x" + address), path))
+        found.append(
+            (to_checksum_address(address if address.startswith("0x") else "0x" + address), path)
+        )
     return found
 
 
@@ -66,4 +68,5 @@ def load_keystore(path: Path, password: str) -> LocalAccount:
         raise AccountError(f"keystore not found: {path}") from None
     except ValueError as exc:
         raise AccountError(f"cannot unlock {path.name}: {exc}") from None
-    return Account.from_key(key)
+    account: LocalAccount = Account.from_key(key)
+    return account

@@ -20,7 +20,9 @@ def load(name: str) -> dict[str, Any]:
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ArtifactError(f"no artifact for {name} at {path}: run `aigc contracts build`") from None
+        raise ArtifactError(
+            f"no artifact for {name} at {path}: run `aigc contracts build`"
+        ) from None
     except ValueError as exc:
         raise ArtifactError(f"artifact {path} is not valid JSON: {exc}") from None
     if "abi" not in data or "bytecode" not in data:

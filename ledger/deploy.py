@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from web3.contract import Contract
 
 from ledger import artifacts
@@ -69,7 +70,8 @@ class Deployment:
     manifest: Manifest
 
     def contract(self, name: str) -> Contract:
-        return self.chain.w3.eth.contract(address=self.manifest.address(name), abi=artifacts.abi(name))
+        address = to_checksum_address(self.manifest.address(name))
+        return self.chain.w3.eth.contract(address=address, abi=artifacts.abi(name))
 
     @property
     def htlc(self) -> Contract:
@@ -110,7 +112,9 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         p.base_uri,
     )
     registry, _ = deploy_contract(tx, "Registry", config)
-    esp_contract = chain.w3.eth.contract(address=esps, abi=artifacts.abi("EspRegistry"))
+    esp_contract = chain.w3.eth.contract(
+        address=to_checksum_address(esps), abi=artifacts.abi("EspRegistry")
+    )
     tx.send(esp_contract.functions.bindRegistry(registry))
     manifest = Manifest(
         chain_id=chain.chain_id,
@@ -120,7 +124,11 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         block=int(chain.w3.eth.block_number),
         contracts={
             name: {"address": addr, "artifactSha256": artifacts.artifact_hash(name)}
-            for name, addr in (("HashTimeLock", htlc), ("EspRegistry", esps), ("Registry", registry))
+            for name, addr in (
+                ("HashTimeLock", htlc),
+                ("EspRegistry", esps),
+                ("Registry", registry),
+            )
         },
         params=asdict(p),
     )
@@ -140,7 +148,7 @@ def load_manifest(path: Path, chain: Chain) -> Deployment:
             f"manifest {path} is for chain {manifest.chain_id}, connected to {chain.chain_id}"
         )
     for name in manifest.contracts:
-        if len(chain.w3.eth.get_code(manifest.address(name))) == 0:
+        if len(chain.w3.eth.get_code(to_checksum_address(manifest.address(name)))) == 0:
             raise DeploymentError(
                 f"no code at {name} {manifest.address(name)}: the chain was reset; redeploy"
             )

@@ -7,6 +7,7 @@ survives restarts. ``aigc devnet up|down|status`` wraps these with a pid file in
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -85,10 +86,8 @@ class DevnetProcess:
         """Kills anvil abruptly (no final state dump): for fault-injection tests."""
         if self.alive():
             os.kill(self.pid, signal.SIGKILL)
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(self.pid, 0)
-            except ChildProcessError:
-                pass
 
 
 def start_anvil(
@@ -105,14 +104,22 @@ def start_anvil(
     log_path = log_file or state_file.with_suffix(".log")
     cmd = [
         str(anvil_binary()),
-        "--host", "127.0.0.1",
-        "--port", str(port),
-        "--chain-id", str(ANVIL_CHAIN_ID),
-        "--hardfork", "cancun",
-        "--mnemonic", DEV_MNEMONIC,
-        "--balance", "10000",
-        "--state", str(state_file),
-        "--state-interval", str(state_interval),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--chain-id",
+        str(ANVIL_CHAIN_ID),
+        "--hardfork",
+        "cancun",
+        "--mnemonic",
+        DEV_MNEMONIC,
+        "--balance",
+        "10000",
+        "--state",
+        str(state_file),
+        "--state-interval",
+        str(state_interval),
     ]
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

@@ -12,8 +12,9 @@ import hashlib
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain import Chain
+from ledger.clients._base import ContractClient
 from ledger.clients import EspRegistryClient, HtlcClient, Registration, RegistryClient
-from ledger.deploy import DeployParams, Deployment, deploy
+from ledger.deploy import Deployment, DeployParams, deploy
 from ledger.tx import Transactor
 
 # Reference figures (issue 2): the well-known HTLC that stores every field, and an
@@ -33,11 +34,13 @@ GOALS = {
     "registry_challenge": 90_000,
 }
 # One near-duplicate pair of fingerprints (each word differs by one bit) for the challenge.
-_FP_A = bytes.fromhex("0123456789abcdef" "fedcba9876543210" "0f1e2d3c4b5a6978" "8796a5b4c3d2e1f0")
-_FP_B = bytes.fromhex("0123456789abcdee" "fedcba9876543211" "0f1e2d3c4b5a6979" "8796a5b4c3d2e1f1")
+_FP_A = bytes.fromhex("0123456789abcdeffedcba98765432100f1e2d3c4b5a69788796a5b4c3d2e1f0")
+_FP_B = bytes.fromhex("0123456789abcdeefedcba98765432110f1e2d3c4b5a69798796a5b4c3d2e1f1")
 
 
-def measure(chain: Chain, accounts: list[LocalAccount], params: DeployParams | None = None) -> dict[str, int]:
+def measure(
+    chain: Chain, accounts: list[LocalAccount], params: DeployParams | None = None
+) -> dict[str, int]:
     """Deploys afresh on ``chain`` and returns gas used per operation."""
     deployer, producer, esp, consumer, plagiarist = accounts[:5]
     dep: Deployment = deploy(chain, deployer, params)
@@ -52,7 +55,9 @@ def measure(chain: Chain, accounts: list[LocalAccount], params: DeployParams | N
 
     htlc = client(HtlcClient, producer)
     preimage, hashlock = _secret(1)
-    lock = htlc.lock_ether(esp.address, amount=10**15, hashlock=hashlock, timelock=_deadline(chain, 3600))
+    lock = htlc.lock_ether(
+        esp.address, amount=10**15, hashlock=hashlock, timelock=_deadline(chain, 3600)
+    )
     gas["htlc_lock_eth"] = _used(htlc)
     esp_htlc = client(HtlcClient, esp)
     esp_htlc.withdraw(lock, preimage)
@@ -62,13 +67,17 @@ def measure(chain: Chain, accounts: list[LocalAccount], params: DeployParams | N
     fb.submit_feedback(lock, positive=True)
     gas["feedback_submit"] = _used(fb)
     preimage2, hashlock2 = _secret(2)
-    lock2 = htlc.lock_ether(esp.address, amount=10**15, hashlock=hashlock2, timelock=_deadline(chain, 3600))
+    lock2 = htlc.lock_ether(
+        esp.address, amount=10**15, hashlock=hashlock2, timelock=_deadline(chain, 3600)
+    )
     esp_htlc.withdraw(lock2, preimage2)
     fb.submit_feedback(lock2, positive=True)
     gas["feedback_submit_repeat"] = _used(fb)
 
     _, hashlock3 = _secret(3)
-    lock3 = htlc.lock_ether(esp.address, amount=10**15, hashlock=hashlock3, timelock=_deadline(chain, 120))
+    lock3 = htlc.lock_ether(
+        esp.address, amount=10**15, hashlock=hashlock3, timelock=_deadline(chain, 120)
+    )
     chain.increase_time(400)
     htlc.refund(lock3)
     gas["htlc_refund"] = _used(htlc)
@@ -91,8 +100,13 @@ def measure(chain: Chain, accounts: list[LocalAccount], params: DeployParams | N
 
     reg.approve(dep.htlc.address, token)
     _, hashlock4 = _secret(4)
-    htlc.lock_erc721(dep.registry.address, consumer.address, token_id=token, hashlock=hashlock4,
-                     timelock=_deadline(chain, 3600))
+    htlc.lock_erc721(
+        dep.registry.address,
+        consumer.address,
+        token_id=token,
+        hashlock=hashlock4,
+        timelock=_deadline(chain, 3600),
+    )
     gas["htlc_lock_erc721"] = _used(htlc)
     return gas
 
@@ -111,13 +125,15 @@ def _deadline(chain: Chain, seconds: int) -> int:
     return t
 
 
-def _used(client: object) -> int:
-    receipt = getattr(client, "last_receipt")
+def _used(client: ContractClient) -> int:
+    receipt = client.last_receipt
     assert receipt is not None
     return int(receipt["gasUsed"])
 
 
-def _registration(owner: LocalAccount, esp: LocalAccount, fp: bytes, content: bytes) -> Registration:
+def _registration(
+    owner: LocalAccount, esp: LocalAccount, fp: bytes, content: bytes
+) -> Registration:
     return Registration(
         content_hash=hashlib.sha256(content).digest(),
         fingerprint=fp,

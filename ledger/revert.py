@@ -74,7 +74,11 @@ def decode(data: bytes | str | None) -> Exception | None:
     """The exception for revert ``data``: a ContractRevert subclass, or None if unknown."""
     if data is None:
         return None
-    raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
+    raw = (
+        bytes.fromhex(data[2:] if data.startswith("0x") else data)
+        if isinstance(data, str)
+        else data
+    )
     if len(raw) < 4:
         return None
     selector, body = raw[:4].hex(), raw[4:]

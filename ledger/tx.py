@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from eth_account.signers.local import LocalAccount
-from web3.contract.contract import ContractFunction
 from eth_tester.exceptions import TransactionFailed as EthTesterFailed
+from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted
 from web3.types import TxParams, TxReceipt
 
@@ -78,18 +78,23 @@ class Transactor:
     def address(self) -> str:
         return str(self.account.address)
 
-    def unsigned(self, fn: ContractFunction, *, value: int = 0, sender: str | None = None) -> TxParams:
+    def unsigned(
+        self, fn: ContractFunction, *, value: int = 0, sender: str | None = None
+    ) -> TxParams:
         """The transaction calling ``fn`` (to, data, value, chainId, gas) for any wallet to sign."""
         w3 = self.chain.w3
-        tx: TxParams = {
-            "from": sender or self.address, "value": value, "chainId": self.chain.chain_id, "gas": 0
+        tx: dict[str, Any] = {
+            "from": sender or self.address,
+            "value": value,
+            "chainId": self.chain.chain_id,
+            "gas": 0,
         }
-        built = fn.build_transaction(tx)
+        built: dict[str, Any] = dict(fn.build_transaction(cast(TxParams, tx)))
         # Estimate against the pending block: the transaction will run in the next block, and some
         # checks depend on it (a reveal must come at least one block after its commit).
-        probe = {k: built[k] for k in ("from", "to", "data", "value") if k in built}  # type: ignore[literal-required]
+        probe = {k: built[k] for k in ("from", "to", "data", "value") if k in built}
         try:
-            estimate = w3.eth.estimate_gas(probe, self.chain.estimate_block)  # type: ignore[arg-type]
+            estimate = w3.eth.estimate_gas(cast(TxParams, probe), self.chain.estimate_block)  # type: ignore[arg-type]
         except REVERTS as exc:
             raise translate(exc) from None
         built["gas"] = int(estimate * GAS_MARGIN) + 10_000
@@ -97,7 +102,7 @@ class Transactor:
         built["maxPriorityFeePerGas"] = PRIORITY_FEE
         built["maxFeePerGas"] = 2 * int(base) + PRIORITY_FEE
         built.pop("gasPrice", None)
-        return built
+        return cast(TxParams, built)
 
     def send(self, fn: ContractFunction, *, value: int = 0, gas: int | None = None) -> TxReceipt:
         """Estimates, signs, sends and waits; raises the contract's custom error on a revert."""
@@ -113,7 +118,7 @@ class Transactor:
         with self._lock:
             w3 = self.chain.w3
             base = w3.eth.get_block("latest").get("baseFeePerGas", 0)
-            tx: TxParams = {
+            tx: dict[str, Any] = {
                 "to": to,
                 "value": value,
                 "gas": 21_000,
@@ -122,7 +127,7 @@ class Transactor:
                 "maxFeePerGas": 2 * int(base) + PRIORITY_FEE,
                 "nonce": w3.eth.get_transaction_count(self.account.address, "pending"),
             }
-            return self._send_signed(tx)
+            return self._send_signed(cast(TxParams, tx))
 
     def _send_signed(self, tx: TxParams) -> TxReceipt:
         w3 = self.chain.w3
@@ -137,13 +142,13 @@ class Transactor:
         return receipt
 
     def _explain_failure(self, tx: TxParams, receipt: TxReceipt) -> LedgerError | Exception:
-        replay: dict[str, Any] = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}  # type: ignore[literal-required]
+        replay: dict[str, Any] = {k: v for k, v in tx.items() if k in ("from", "to", "data", "value")}
         replay["from"] = self.address
         try:
-            self.chain.w3.eth.call(replay, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+            self.chain.w3.eth.call(cast(TxParams, replay), receipt["blockNumber"] - 1)
         except REVERTS as exc:
             return translate(exc)
-        except Exception:  # noqa: BLE001 - the replay is only a diagnosis
+        except Exception:
             pass
         return TransactionFailed(
             f"transaction reverted (gas used {receipt['gasUsed']})",

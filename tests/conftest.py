@@ -16,8 +16,8 @@ from eth_account.signers.local import LocalAccount
 
 from ledger import (
     Chain,
-    DeployParams,
     Deployment,
+    DeployParams,
     EmbeddedChain,
     EspRegistryClient,
     HtlcClient,
@@ -44,8 +44,12 @@ def _start_anvil(tmp_path_factory: pytest.TempPathFactory):
     return start_anvil(state)
 
 
-@pytest.fixture(scope="session", params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)])
-def chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain]:
+@pytest.fixture(
+    scope="session", params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)]
+)
+def chain(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Chain]:
     if request.param == "embedded":
         c: Chain = EmbeddedChain()
         yield c

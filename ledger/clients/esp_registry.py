@@ -57,15 +57,18 @@ class EspRegistryClient(ContractClient):
 
     def esp_info(self, esp: str) -> EspInfo:
         raw: Any = call(self.contract.functions.espInfo(esp).call)
-        return EspInfo(esp, int(raw[0]), int(raw[1]), int(raw[2]), bool(raw[3]), int(raw[4]), str(raw[5]))
+        return EspInfo(
+            esp, int(raw[0]), int(raw[1]), int(raw[2]), bool(raw[3]), int(raw[4]), str(raw[5])
+        )
 
     def esps(self) -> list[str]:
         return [str(a) for a in call(self.contract.functions.esps().call)]
 
     def evidence(self, producer: str, esp: str) -> Evidence:
         raw = call(self.contract.functions.evidence(producer, esp).call)
+        entries: list[Any] = list(self.contract.abi)
         abi_out = next(
-            f for f in self.contract.abi if f.get("type") == "function" and f["name"] == "evidence"
+            f for f in entries if f.get("type") == "function" and f["name"] == "evidence"
         )["outputs"][0]["components"]
         return Evidence({c["name"]: int(v) for c, v in zip(abi_out, raw, strict=True)})
 

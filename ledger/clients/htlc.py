@@ -93,7 +93,9 @@ class HtlcClient(ContractClient):
 
     contract_name = "HashTimeLock"
 
-    def lock_ether(self, receiver: str, *, amount: int, hashlock: bytes, timelock: int) -> LockTerms:
+    def lock_ether(
+        self, receiver: str, *, amount: int, hashlock: bytes, timelock: int
+    ) -> LockTerms:
         fn = self.contract.functions.lockEther(receiver, hashlock, timelock)
         return LockTerms.from_event(self._event(self._send(fn, value=amount), "Locked"))
 

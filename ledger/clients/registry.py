@@ -106,7 +106,9 @@ def attestation_domain(chain_id: int, registry: str) -> dict[str, Any]:
     }
 
 
-def sign_attestation(esp: LocalAccount, reg: Registration, *, chain_id: int, registry: str) -> bytes:
+def sign_attestation(
+    esp: LocalAccount, reg: Registration, *, chain_id: int, registry: str
+) -> bytes:
     """The ESP's EIP-712 signature over (task, producer, content hash, fingerprint, model, seed)."""
     signable = encode_typed_data(
         domain_data=attestation_domain(chain_id, registry),
@@ -130,7 +132,9 @@ class RegistryClient(ContractClient):
     contract_name = "Registry"
 
     def params(self) -> dict[str, int]:
-        bond, deposit, threshold, ttl, lock_blocks, bps = call(self.contract.functions.parameters().call)
+        bond, deposit, threshold, ttl, lock_blocks, bps = call(
+            self.contract.functions.parameters().call
+        )
         return {
             "bond": bond,
             "challenge_deposit": deposit,
@@ -145,7 +149,9 @@ class RegistryClient(ContractClient):
 
     def reveal(self, reg: Registration, attestation: bytes, *, bond: int | None = None) -> int:
         value = self.params()["bond"] if bond is None else bond
-        receipt = self._send(self.contract.functions.reveal(reg.as_tuple(), attestation), value=value)
+        receipt = self._send(
+            self.contract.functions.reveal(reg.as_tuple(), attestation), value=value
+        )
         return int(self._event(receipt, "Registered")["tokenId"])
 
     def challenge(self, original: int, duplicate: int, *, deposit: int | None = None) -> bool:
@@ -158,7 +164,9 @@ class RegistryClient(ContractClient):
 
     def record(self, token_id: int) -> Record:
         r = call(self.contract.functions.recordOf(token_id).call)
-        return Record(token_id, bytes(r[0]), str(r[1]), int(r[2]), TokenStatus(r[3]), bool(r[4]), str(r[5]))
+        return Record(
+            token_id, bytes(r[0]), str(r[1]), int(r[2]), TokenStatus(r[3]), bool(r[4]), str(r[5])
+        )
 
     def owner_of(self, token_id: int) -> str:
         return str(call(self.contract.functions.ownerOf(token_id).call))

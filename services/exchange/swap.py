@@ -5,7 +5,8 @@ Protocol (DESIGN.md 3.2, trading phase):
 1. the seller makes a secret ``s'`` and locks the token for the buyer under ``sha256(s')`` until T1;
 2. the buyer checks that lock on chain, then locks the price for the seller under the same
    hashlock until T2 with ``T2 <= T1 - margin`` (:func:`check_timelocks` refuses anything else);
-3. the seller withdraws the price, which publishes ``s'``; the buyer reads it and withdraws the token;
+3. the seller withdraws the price, which publishes ``s'``; the buyer reads it and withdraws the
+   token;
 4. if either side stalls, the other refunds after its own timelock.
 
 Because T2 comes first, the seller must reveal ``s'`` before T2, and the buyer then still has at
@@ -23,7 +24,9 @@ from services.exchange.errors import LockMismatch, SecretNotRevealed, UnsafeTime
 DEFAULT_MARGIN = 600  # seconds the buyer keeps, at least, to claim the token after T2
 
 
-def check_timelocks(*, asset_timelock: int, payment_timelock: int, margin: int = DEFAULT_MARGIN) -> None:
+def check_timelocks(
+    *, asset_timelock: int, payment_timelock: int, margin: int = DEFAULT_MARGIN
+) -> None:
     """Raises :class:`UnsafeTimelockOrder` unless ``payment_timelock <= asset_timelock - margin``."""
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")

@@ -91,6 +91,14 @@ def test_bench_gas_json_has_the_required_keys():
     result = runner.invoke(app, ["bench", "gas", "--json"])
     assert result.exit_code == 0, result.output
     gas = json.loads(result.output.strip().splitlines()[-1])
-    for key in ("htlc_lock_eth", "htlc_withdraw", "htlc_refund", "htlc_lock_erc721",
-                "registry_commit", "registry_reveal", "registry_challenge", "feedback_submit"):
+    for key in (
+        "htlc_lock_eth",
+        "htlc_withdraw",
+        "htlc_refund",
+        "htlc_lock_erc721",
+        "registry_commit",
+        "registry_reveal",
+        "registry_challenge",
+        "feedback_submit",
+    ):
         assert isinstance(gas[key], int) and gas[key] > 21_000

@@ -14,9 +14,9 @@ ESP_STAKE = 10**17
 FEE = 10**15
 
 # Four distinct, non-degenerate 64-bit words; "near" differs from BASE_FP by one bit per word.
-BASE_FP = bytes.fromhex("0123456789abcdef" "fedcba9876543210" "0f1e2d3c4b5a6978" "8796a5b4c3d2e1f0")
-NEAR_FP = bytes.fromhex("0123456789abcdee" "fedcba9876543211" "0f1e2d3c4b5a6979" "8796a5b4c3d2e1f1")
-FAR_FP = bytes.fromhex("aaaaaaaaaaaaaaaa" "5555555555555555" "a5a5a5a5a5a5a5a5" "5a5a5a5a5a5a5a5a")
+BASE_FP = bytes.fromhex("0123456789abcdeffedcba98765432100f1e2d3c4b5a69788796a5b4c3d2e1f0")
+NEAR_FP = bytes.fromhex("0123456789abcdeefedcba98765432110f1e2d3c4b5a69798796a5b4c3d2e1f1")
+FAR_FP = bytes.fromhex("aaaaaaaaaaaaaaaa5555555555555555a5a5a5a5a5a5a5a55a5a5a5a5a5a5a5a")
 
 
 def register_esp(world: World, esp: LocalAccount | None = None) -> LocalAccount:
@@ -26,14 +26,20 @@ def register_esp(world: World, esp: LocalAccount | None = None) -> LocalAccount:
 
 
 def lock_fee(
-    world: World, *, sender: LocalAccount | None = None, receiver: str | None = None,
-    amount: int = FEE, duration: int = 3600,
+    world: World,
+    *,
+    sender: LocalAccount | None = None,
+    receiver: str | None = None,
+    amount: int = FEE,
+    duration: int = 3600,
 ) -> tuple[LockTerms, bytes]:
     """A generation-fee lock (Ether) from ``sender`` (producer) to ``receiver`` (ESP)."""
     sender = sender or world.producer
     preimage, hashlock = new_secret()
     lock = world.htlc(sender).lock_ether(
-        receiver or world.esp.address, amount=amount, hashlock=hashlock,
+        receiver or world.esp.address,
+        amount=amount,
+        hashlock=hashlock,
         timelock=world.chain.timestamp() + duration,
     )
     return lock, preimage
@@ -44,15 +50,23 @@ def registration(
 ) -> Registration:
     content = content if content is not None else secrets.token_bytes(64)
     return Registration(
-        content_hash=hashlib.sha256(content).digest(), fingerprint=fingerprint, owner=owner,
-        esp=esp, task_id=secrets.token_bytes(32), model_id=hashlib.sha256(b"bundled").digest(),
+        content_hash=hashlib.sha256(content).digest(),
+        fingerprint=fingerprint,
+        owner=owner,
+        esp=esp,
+        task_id=secrets.token_bytes(32),
+        model_id=hashlib.sha256(b"bundled").digest(),
         seed=7,
     )
 
 
 def register_image(
-    world: World, owner: LocalAccount, *, esp: LocalAccount | None = None,
-    fingerprint: bytes = BASE_FP, content: bytes | None = None,
+    world: World,
+    owner: LocalAccount,
+    *,
+    esp: LocalAccount | None = None,
+    fingerprint: bytes = BASE_FP,
+    content: bytes | None = None,
 ) -> int:
     """Commit, mine, reveal with the ESP's attestation; returns the token id."""
     esp = esp or world.esp

@@ -112,14 +112,24 @@ def test_erc20_lock_withdraw_and_refund(world):
     world.tx(world.producer).send(token.functions.approve(world.deployment.htlc.address, 1000))
     preimage, hashlock = new_secret()
     htlc = world.htlc(world.producer)
-    lock = htlc.lock_erc20(token_addr, world.esp.address, amount=400, hashlock=hashlock,
-                           timelock=world.chain.timestamp() + 3600)
+    lock = htlc.lock_erc20(
+        token_addr,
+        world.esp.address,
+        amount=400,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + 3600,
+    )
     assert lock.asset is Asset.ERC20 and lock.amount == 400
     world.htlc(world.esp).withdraw(lock, preimage)
     assert token.functions.balanceOf(world.esp.address).call() == 400
     _, h2 = new_secret()
-    lock2 = htlc.lock_erc20(token_addr, world.esp.address, amount=600, hashlock=h2,
-                            timelock=world.chain.timestamp() + 100)
+    lock2 = htlc.lock_erc20(
+        token_addr,
+        world.esp.address,
+        amount=600,
+        hashlock=h2,
+        timelock=world.chain.timestamp() + 100,
+    )
     world.chain.increase_time(101)
     htlc.refund(lock2)
     assert token.functions.balanceOf(world.producer.address).call() == 600
@@ -129,8 +139,12 @@ def test_erc20_lock_of_a_non_contract_is_refused(world):
     _, hashlock = new_secret()
     with pytest.raises(errors.LockInvalidToken):
         world.htlc(world.producer).lock_erc20(
-            world.buyer.address, world.esp.address, amount=1, hashlock=hashlock,
-            timelock=world.chain.timestamp() + 3600)
+            world.buyer.address,
+            world.esp.address,
+            amount=1,
+            hashlock=hashlock,
+            timelock=world.chain.timestamp() + 3600,
+        )
 
 
 def test_erc721_lock_withdraw_to_receiver(world):
@@ -140,9 +154,16 @@ def test_erc721_lock_withdraw_to_receiver(world):
     world.tx(world.producer).send(nft.functions.approve(world.deployment.htlc.address, 42))
     preimage, hashlock = new_secret()
     lock = world.htlc(world.producer).lock_erc721(
-        nft_addr, world.buyer.address, token_id=42, hashlock=hashlock,
-        timelock=world.chain.timestamp() + 3600)
-    assert lock.asset is Asset.ERC721 and nft.functions.ownerOf(42).call() == world.deployment.htlc.address
+        nft_addr,
+        world.buyer.address,
+        token_id=42,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + 3600,
+    )
+    assert (
+        lock.asset is Asset.ERC721
+        and nft.functions.ownerOf(42).call() == world.deployment.htlc.address
+    )
     world.htlc(world.buyer).withdraw(lock, preimage)
     assert nft.functions.ownerOf(42).call() == world.buyer.address
 
@@ -151,6 +172,7 @@ def test_hashlock_is_sha256_of_the_preimage(world):
     preimage = bytes(range(32))
     hashlock = hashlib.sha256(preimage).digest()
     lock = world.htlc(world.producer).lock_ether(
-        world.esp.address, amount=FEE, hashlock=hashlock, timelock=world.chain.timestamp() + 3600)
+        world.esp.address, amount=FEE, hashlock=hashlock, timelock=world.chain.timestamp() + 3600
+    )
     world.htlc(world.esp).withdraw(lock, preimage)
     assert world.htlc(world.esp).status(lock) is LockStatus.WITHDRAWN

@@ -17,21 +17,55 @@ from tests.contracts.helpers import (
 
 # The standard interfaces as any wallet or marketplace sees them (not the project's ABI).
 STANDARD_ABI = [
-    {"type": "function", "name": "supportsInterface", "stateMutability": "view",
-     "inputs": [{"name": "id", "type": "bytes4"}], "outputs": [{"name": "", "type": "bool"}]},
-    {"type": "function", "name": "ownerOf", "stateMutability": "view",
-     "inputs": [{"name": "id", "type": "uint256"}], "outputs": [{"name": "", "type": "address"}]},
-    {"type": "function", "name": "balanceOf", "stateMutability": "view",
-     "inputs": [{"name": "o", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-    {"type": "function", "name": "tokenURI", "stateMutability": "view",
-     "inputs": [{"name": "id", "type": "uint256"}], "outputs": [{"name": "", "type": "string"}]},
-    {"type": "function", "name": "name", "stateMutability": "view", "inputs": [],
-     "outputs": [{"name": "", "type": "string"}]},
-    {"type": "function", "name": "royaltyInfo", "stateMutability": "view",
-     "inputs": [{"name": "id", "type": "uint256"}, {"name": "price", "type": "uint256"}],
-     "outputs": [{"name": "r", "type": "address"}, {"name": "a", "type": "uint256"}]},
+    {
+        "type": "function",
+        "name": "supportsInterface",
+        "stateMutability": "view",
+        "inputs": [{"name": "id", "type": "bytes4"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    },
+    {
+        "type": "function",
+        "name": "ownerOf",
+        "stateMutability": "view",
+        "inputs": [{"name": "id", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "address"}],
+    },
+    {
+        "type": "function",
+        "name": "balanceOf",
+        "stateMutability": "view",
+        "inputs": [{"name": "o", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "type": "function",
+        "name": "tokenURI",
+        "stateMutability": "view",
+        "inputs": [{"name": "id", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "string"}],
+    },
+    {
+        "type": "function",
+        "name": "name",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "string"}],
+    },
+    {
+        "type": "function",
+        "name": "royaltyInfo",
+        "stateMutability": "view",
+        "inputs": [{"name": "id", "type": "uint256"}, {"name": "price", "type": "uint256"}],
+        "outputs": [{"name": "r", "type": "address"}, {"name": "a", "type": "uint256"}],
+    },
 ]
-IERC165, IERC721, IERC721_METADATA, IERC2981 = "0x01ffc9a7", "0x80ac58cd", "0x5b5e139f", "0x2a55205a"
+IERC165, IERC721, IERC721_METADATA, IERC2981 = (
+    "0x01ffc9a7",
+    "0x80ac58cd",
+    "0x5b5e139f",
+    "0x2a55205a",
+)
 
 
 def test_commit_then_reveal_mints_the_content_hash_token(world):
@@ -48,9 +82,9 @@ def test_commit_then_reveal_mints_the_content_hash_token(world):
     assert record.bond_held and client.owner_of(token) == world.producer.address
     assert client.contract.functions.commitBlock(reg.commitment).call() == 0  # consumed
     assert world.balance(client.address) == world.params.registration_bond
-    event = client.contract.events.Registered().process_receipt(client.last_receipt, errors=DISCARD)[0][
-        "args"
-    ]
+    event = client.contract.events.Registered().process_receipt(
+        client.last_receipt, errors=DISCARD
+    )[0]["args"]
     assert event["taskId"] == reg.task_id and event["seed"] == reg.seed
 
 

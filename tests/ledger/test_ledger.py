@@ -15,7 +15,9 @@ from ledger.errors import AccountError, ChainError, DeploymentError
 
 
 def test_custom_errors_decode_with_their_fields():
-    data = bytes.fromhex(errors.LockExpired.selector) + encode(["bytes32", "uint64"], [b"\x07" * 32, 99])
+    data = bytes.fromhex(errors.LockExpired.selector) + encode(
+        ["bytes32", "uint64"], [b"\x07" * 32, 99]
+    )
     exc = revert.decode(data)
     assert isinstance(exc, errors.LockExpired) and isinstance(exc, errors.ContractRevert)
     assert exc.fields == {"id": b"\x07" * 32, "expiredAt": 99} and exc.expiredAt == 99

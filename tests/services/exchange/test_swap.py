@@ -26,8 +26,11 @@ def _listed(world):
     world.registry(world.producer).approve(world.deployment.htlc.address, token)
     now = world.chain.timestamp()
     offer = seller_lock_token(
-        world.htlc(world.producer), token=world.deployment.registry.address, token_id=token,
-        buyer=world.buyer.address, timelock=now + 7200,
+        world.htlc(world.producer),
+        token=world.deployment.registry.address,
+        token_id=token,
+        buyer=world.buyer.address,
+        timelock=now + 7200,
     )
     return token, offer, now
 
@@ -36,8 +39,12 @@ def test_swap_moves_token_and_price_atomically(world):
     token, offer, now = _listed(world)
     buyer = world.htlc(world.buyer)
     payment = buyer_lock_payment(
-        buyer, offer.asset_lock, token=world.deployment.registry.address, token_id=token,
-        price=PRICE, timelock=now + 3600,
+        buyer,
+        offer.asset_lock,
+        token=world.deployment.registry.address,
+        token_id=token,
+        price=PRICE,
+        timelock=now + 3600,
     )
     with pytest.raises(SecretNotRevealed):
         buyer_claim_token(buyer, payment, offer.asset_lock)
@@ -57,8 +64,12 @@ def test_unsafe_timelock_order_is_refused_before_any_money_moves(world):
     before = world.balance(world.buyer.address)
     with pytest.raises(UnsafeTimelockOrder) as exc:
         buyer_lock_payment(
-            buyer, offer.asset_lock, token=world.deployment.registry.address, token_id=token,
-            price=PRICE, timelock=offer.asset_lock.timelock - 10,  # inside the margin
+            buyer,
+            offer.asset_lock,
+            token=world.deployment.registry.address,
+            token_id=token,
+            price=PRICE,
+            timelock=offer.asset_lock.timelock - 10,  # inside the margin
         )
     assert exc.value.margin > 10
     assert world.balance(world.buyer.address) == before
@@ -68,13 +79,21 @@ def test_buyer_refuses_a_lock_for_someone_else_or_another_token(world):
     token, offer, now = _listed(world)
     with pytest.raises(LockMismatch, match="receiver"):
         buyer_lock_payment(
-            world.htlc(world.attacker), offer.asset_lock, token=world.deployment.registry.address,
-            token_id=token, price=PRICE, timelock=now + 3600,
+            world.htlc(world.attacker),
+            offer.asset_lock,
+            token=world.deployment.registry.address,
+            token_id=token,
+            price=PRICE,
+            timelock=now + 3600,
         )
     with pytest.raises(LockMismatch, match="amount"):
         buyer_lock_payment(
-            world.htlc(world.buyer), offer.asset_lock, token=world.deployment.registry.address,
-            token_id=token + 1, price=PRICE, timelock=now + 3600,
+            world.htlc(world.buyer),
+            offer.asset_lock,
+            token=world.deployment.registry.address,
+            token_id=token + 1,
+            price=PRICE,
+            timelock=now + 3600,
         )
 
 
@@ -82,8 +101,12 @@ def test_stalled_seller_lets_both_sides_refund(world):
     token, offer, now = _listed(world)
     buyer = world.htlc(world.buyer)
     payment = buyer_lock_payment(
-        buyer, offer.asset_lock, token=world.deployment.registry.address, token_id=token,
-        price=PRICE, timelock=now + 3600,
+        buyer,
+        offer.asset_lock,
+        token=world.deployment.registry.address,
+        token_id=token,
+        price=PRICE,
+        timelock=now + 3600,
     )
     world.chain.increase_time(3601)
     buyer.refund(payment)  # T2 passed: the buyer's money comes back
