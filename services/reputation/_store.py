@@ -13,6 +13,7 @@ Interactions later than ``ref`` simply get factors above one; the reference is m
 
 from __future__ import annotations
 
+import math
 from typing import TypeVar
 
 import numpy as np
@@ -20,7 +21,7 @@ import numpy.typing as npt
 
 __all__ = ["PairStore"]
 
-_REBASE_AFTER = 1024  # epochs past ref before rebasing; decay**-1024 stays far from overflow
+_MAX_FACTOR_LOG = 230.0  # rebase before any factor decay**(ref - epoch) exceeds e**230 (~1e100)
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -40,6 +41,8 @@ class PairStore:
 
     def __init__(self, decay: float) -> None:
         self.decay = decay
+        # epochs past ref before rebasing: far from float overflow whatever the decay
+        self._rebase_after = int(_MAX_FACTOR_LOG / -math.log(decay)) if decay < 1.0 else 2**62
         self.size = 0
         self.ref_epoch: int | None = None
         self._rows: dict[int, int] = {}
@@ -101,7 +104,7 @@ class PairStore:
     def _ensure_ref(self, max_epoch: int) -> None:
         if self.ref_epoch is None:
             self.ref_epoch = max_epoch
-        elif max_epoch - self.ref_epoch > _REBASE_AFTER:
+        elif max_epoch - self.ref_epoch > self._rebase_after:
             factor = self.decay ** (max_epoch - self.ref_epoch)
             n = self.size
             self._pos[:n] *= factor

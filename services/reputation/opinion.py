@@ -99,13 +99,13 @@ class Opinion:
         b = (self.belief * u2 + other.belief * u1) / k
         d = (self.disbelief * u2 + other.disbelief * u1) / k
         u = u1 * u2 / k
-        denominator = u1 + u2 - 2 * u1 * u2
-        if denominator > 0.0:
-            a = (
-                self.base_rate * u2
-                + other.base_rate * u1
-                - (self.base_rate + other.base_rate) * u1 * u2
-            ) / denominator
+        # Jøsang's fused base rate, written as a weighted mean of the two base rates so that it
+        # stays exact when both opinions are nearly vacuous (u1, u2 -> 1).
+        w1, w2 = u2 * (1 - u1), u1 * (1 - u2)
+        if self.base_rate == other.base_rate:
+            a = self.base_rate
+        elif w1 + w2 > 0.0:
+            a = (self.base_rate * w1 + other.base_rate * w2) / (w1 + w2)
         else:
             a = (self.base_rate + other.base_rate) / 2
         return Opinion(b, d, u, a)

@@ -143,17 +143,18 @@ def test_query_before_recorded_evidence_is_refused():
         engine.reputations("p", now=DAY)
 
 
-def test_interactions_far_apart_rebase_without_overflow():
+@pytest.mark.parametrize("params", [PARAMS, ReputationParams(decay=0.5, period=3600)])
+def test_interactions_far_apart_rebase_without_overflow(params):
     records = [
         Interaction("p", "e", True, 10**15, 0),
         Interaction("q", "e", False, 10**15, 5000 * DAY),
     ]
-    engine = ReputationEngine.from_records(records[:1])
+    engine = ReputationEngine.from_records(records[:1], params)
     engine.record(records[1])
     engine.ingest(InteractionLog.from_records([Interaction("r", "e", True, 10**15, 9000 * DAY)]))
     now = 9000 * DAY
     got = as_dict(engine, "p", now)["e"]
     assert np.isfinite(got)
     assert got == pytest.approx(
-        oracle([*records, Interaction("r", "e", True, 10**15, now)], PARAMS, "p", now)["e"]
+        oracle([*records, Interaction("r", "e", True, 10**15, now)], params, "p", now)["e"]
     )

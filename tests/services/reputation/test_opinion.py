@@ -91,3 +91,14 @@ def test_fusion_is_a_commutative_valid_opinion_that_is_no_less_certain(x, y):
     assert math.isclose(xy.uncertainty, yx.uncertainty, abs_tol=1e-12)
     assert xy.uncertainty <= min(x.uncertainty, y.uncertainty) + 1e-12
     assert 0.0 <= xy.expected() <= 1.0
+
+
+def test_fused_base_rate_is_exact_for_nearly_vacuous_opinions():
+    """Regression: the textbook base-rate formula cancels catastrophically when u1, u2 -> 1."""
+    nearly = Opinion.from_evidence(positive=0.0, negative=1.4e-9, prior_weight=1.0, base_rate=0.3)
+    fused = Opinion.vacuous(0.3).fuse(nearly)
+    assert fused.base_rate == 0.3
+    assert fused.expected() == pytest.approx(0.3 * nearly.uncertainty, abs=1e-15)
+    mixed = Opinion(0.2, 0.2, 0.6, 0.2).fuse(Opinion(0.1, 0.5, 0.4, 0.8))
+    w1, w2 = 0.4 * 0.4, 0.6 * 0.6
+    assert mixed.base_rate == pytest.approx((0.2 * w1 + 0.8 * w2) / (w1 + w2))
