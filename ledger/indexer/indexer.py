@@ -1,0 +1,220 @@
+"""Follows the contracts' events into SQL, resumable, idempotent and reorg-safe.
+
+Each ``poll()``:
+
+1. checks that the checkpoint block is still on the chain; if not, walks back through the stored
+   block hashes to the last common ancestor, deletes the rows above it and rewinds (a reorg deeper
+   than ``max_reorg_depth`` raises :class:`ReorgTooDeep` and changes nothing: an operator must
+   look);
+2. reads logs from the checkpoint + 1 up to ``head - confirmations`` in batches;
+3. for each batch, in ONE database transaction: inserts the events (a duplicate
+   (block hash, tx hash, log index) is skipped), calls the ``projections`` (so derived tables move
+   with the events), records block hashes, and moves the checkpoint.
+
+Stopping at any point leaves the database at a batch boundary; the next run resumes there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import event_abi_to_log_topic
+from hexbytes import HexBytes
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from web3._utils.events import get_event_data
+
+from ledger import artifacts
+from ledger.deploy import Deployment
+from ledger.errors import LedgerError
+from ledger.indexer.schema import ChainEvent, Checkpoint, IndexedBlock, IndexerBase
+
+Projection = Callable[[Session, Sequence[dict[str, Any]]], None]
+"""Called with the session and the batch's new events (dicts as stored), inside the batch's
+transaction; also called with ``removed=True`` semantics through ``on_rewind``."""
+
+
+class IndexerError(LedgerError):
+    """Raised when the indexer cannot follow the chain."""
+
+
+class ReorgTooDeep(IndexerError):
+    """Raised when the chain reorganised deeper than the indexer may rewind by itself."""
+
+    def __init__(self, depth_checked: int, checkpoint: int):
+        self.depth_checked = depth_checked
+        self.checkpoint = checkpoint
+        super().__init__(
+            f"chain reorganised below block {checkpoint - depth_checked} (checkpoint {checkpoint}, "
+            f"limit {depth_checked} blocks): refusing to rewind automatically"
+        )
+
+
+@dataclass
+class PollResult:
+    from_block: int
+    to_block: int
+    events: int
+    rewound_to: int | None = None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes | bytearray | HexBytes):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 2**53 else str(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+class Indexer:
+    """Indexes the events of one deployment into the database behind ``engine``."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        engine: Engine,
+        *,
+        confirmations: int = 0,
+        batch_blocks: int = 500,
+        max_reorg_depth: int = 64,
+        projections: Sequence[Projection] = (),
+        on_rewind: Callable[[Session, int], None] | None = None,
+    ):
+        if confirmations < 0 or batch_blocks < 1 or max_reorg_depth < 1:
+            raise ValueError("confirmations >= 0, batch_blocks >= 1, max_reorg_depth >= 1 required")
+        self.deployment = deployment
+        self.w3 = deployment.chain.w3
+        self.engine = engine
+        self.confirmations = confirmations
+        self.batch_blocks = batch_blocks
+        self.max_reorg_depth = max_reorg_depth
+        self.projections = list(projections)
+        self.on_rewind = on_rewind
+        manifest = deployment.manifest
+        self.key = f"{manifest.chain_id}:{manifest.address('Registry').lower()}"
+        self._contracts = {manifest.address(n).lower(): n for n in manifest.contracts}
+        self._events: dict[bytes, tuple[str, dict[str, Any]]] = {}
+        for name in manifest.contracts:
+            for item in artifacts.abi(name):
+                if item.get("type") == "event":
+                    topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]
+                    self._events[topic] = (name, item)
+        IndexerBase.metadata.create_all(engine)
+
+    # -- state ---------------------------------------------------------------------------------
+    def checkpoint(self) -> tuple[int, str | None]:
+        """(last indexed block, its hash); the deployment block - 1 when nothing is indexed."""
+        with Session(self.engine) as s:
+            cp = s.get(Checkpoint, self.key)
+            if cp is None:
+                return self.deployment.manifest.block - 1, None
+            return cp.block_number, cp.block_hash
+
+    # -- one round -----------------------------------------------------------------------------
+    def poll(self) -> PollResult:
+        """Indexes everything new (up to head - confirmations); returns what it did."""
+        rewound = self._handle_reorg()
+        start, _ = self.checkpoint()
+        head = int(self.w3.eth.block_number) - self.confirmations
+        total = 0
+        frm = start + 1
+        while frm <= head:
+            to = min(head, frm + self.batch_blocks - 1)
+            total += self._ingest(frm, to)
+            frm = to + 1
+        return PollResult(start + 1, max(head, start), total, rewound)
+
+    def _ingest(self, frm: int, to: int) -> int:
+        manifest = self.deployment.manifest
+        addresses = [manifest.address(n) for n in manifest.contracts]
+        query: Any = {"fromBlock": frm, "toBlock": to, "address": addresses}
+        logs = self.w3.eth.get_logs(query)
+        rows = [row for row in (self._decode(log) for log in logs) if row is not None]
+        hashes = {
+            n: self._block_hash(n) for n in range(max(frm, to - self.max_reorg_depth), to + 1)
+        }
+        for r in rows:
+            if hashes.get(r["block_number"], r["block_hash"]) != r["block_hash"]:
+                raise IndexerError("chain changed while reading a batch; retry")
+        with Session(self.engine) as s, s.begin():
+            if rows:
+                s.execute(self._insert_ignore(ChainEvent), rows)
+            for number, block_hash in hashes.items():
+                s.merge(IndexedBlock(number=number, hash=block_hash))
+            s.execute(delete(IndexedBlock).where(IndexedBlock.number < to - self.max_reorg_depth))
+            for projection in self.projections:
+                projection(s, rows)
+            s.merge(Checkpoint(deployment=self.key, block_number=to, block_hash=hashes[to]))
+        return len(rows)
+
+    def _decode(self, log: Any) -> dict[str, Any] | None:
+        topic0 = bytes(log["topics"][0]) if log["topics"] else b""
+        found = self._events.get(topic0)
+        if found is None:
+            return None
+        contract, abi = found
+        data = get_event_data(self.w3.codec, abi, log)  # type: ignore[arg-type, unused-ignore]
+        return {
+            "block_number": int(log["blockNumber"]),
+            "block_hash": "0x" + bytes(log["blockHash"]).hex(),
+            "tx_hash": "0x" + bytes(log["transactionHash"]).hex(),
+            "log_index": int(log["logIndex"]),
+            "contract": contract,
+            "event": data["event"],
+            "args": _jsonable(dict(data["args"])),
+        }
+
+    def _block_hash(self, number: int) -> str:
+        return "0x" + bytes(self.w3.eth.get_block(number)["hash"]).hex()
+
+    def _insert_ignore(self, table: type[IndexerBase]) -> Any:
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        raise IndexerError(f"unsupported database dialect {dialect}")
+
+    # -- reorgs --------------------------------------------------------------------------------
+    def _handle_reorg(self) -> int | None:
+        number, stored_hash = self.checkpoint()
+        if stored_hash is None:
+            return None
+        head = int(self.w3.eth.block_number)
+        if number <= head and self._block_hash(number) == stored_hash:
+            return None
+        with Session(self.engine) as s:
+            known = dict(s.execute(select(IndexedBlock.number, IndexedBlock.hash)).tuples().all())
+        ancestor = None
+        for n in range(min(number, head), number - self.max_reorg_depth - 1, -1):
+            if n in known and n <= head and self._block_hash(n) == known[n]:
+                ancestor = n
+                break
+        if ancestor is None:
+            raise ReorgTooDeep(self.max_reorg_depth, number)
+        with Session(self.engine) as s, s.begin():
+            s.execute(delete(ChainEvent).where(ChainEvent.block_number > ancestor))
+            s.execute(delete(IndexedBlock).where(IndexedBlock.number > ancestor))
+            if self.on_rewind is not None:
+                self.on_rewind(s, ancestor)
+            s.merge(
+                Checkpoint(deployment=self.key, block_number=ancestor, block_hash=known[ancestor])
+            )
+        return ancestor
+
+    # -- reading -------------------------------------------------------------------------------
+    def events(self, event: str | None = None) -> list[ChainEvent]:
+        with Session(self.engine) as s:
+            q = select(ChainEvent).order_by(ChainEvent.block_number, ChainEvent.log_index)
+            if event is not None:
+                q = q.where(ChainEvent.event == event)
+            return list(s.scalars(q).all())
