@@ -12,8 +12,8 @@ import hashlib
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain import Chain
-from ledger.clients._base import ContractClient
 from ledger.clients import EspRegistryClient, HtlcClient, Registration, RegistryClient
+from ledger.clients._base import ContractClient
 from ledger.deploy import Deployment, DeployParams, deploy
 from ledger.tx import Transactor
 

@@ -142,7 +142,8 @@ class Transactor:
         return receipt
 
     def _explain_failure(self, tx: TxParams, receipt: TxReceipt) -> LedgerError | Exception:
-        replay: dict[str, Any] = {k: v for k, v in tx.items() if k in ("from", "to", "data", "value")}
+        keep = ("from", "to", "data", "value")
+        replay: dict[str, Any] = {k: v for k, v in tx.items() if k in keep}
         replay["from"] = self.address
         try:
             self.chain.w3.eth.call(cast(TxParams, replay), receipt["blockNumber"] - 1)
