@@ -7,6 +7,7 @@ transaction a wallet should sign (the API hands it out), ``send`` signs and send
 
 from __future__ import annotations
 
+import ast
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -44,8 +45,23 @@ def _revert_data(exc: BaseException) -> str | bytes | None:
             first = first.args[0]
         if isinstance(first, bytes):
             return first
+        if isinstance(first, str):
+            literal = _bytes_literal(first.removeprefix("execution reverted: "))
+            if literal is not None:
+                return literal
         seen = seen.__context__ or seen.__cause__
     return None
+
+
+def _bytes_literal(text: str) -> bytes | None:
+    """eth-tester's eth_call reports revert data as ``str(bytes)``; read it back safely."""
+    if not (text.startswith("b'") or text.startswith('b"')):
+        return None
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return None
+    return value if isinstance(value, bytes) else None
 
 
 def translate(exc: BaseException) -> Exception:
