@@ -1,0 +1,128 @@
+"""The chain side of reputation: the ``ReputationView`` contract and the evidence events.
+
+* :class:`OnChainReputation` reads ``contracts/ReputationView.sol`` (1e18 fixed point) as floats
+  and :class:`Opinion` objects, so anyone can check a ranking against the chain.
+* :func:`interactions_from_events` turns EspRegistry's ``FeedbackRecorded`` events into
+  :class:`Interaction` records (time = the block's timestamp, as ``EvidenceLib`` records it),
+  ready for :class:`ReputationEngine`: the same evidence on both sides.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from web3 import Web3
+from web3.contract import Contract
+
+from ledger import artifacts, revert
+from ledger.errors import TransactionFailed
+from ledger.tx import call
+from services.reputation.interactions import Interaction
+from services.reputation.opinion import Opinion
+from services.reputation.params import ReputationParams
+
+__all__ = ["ONE", "OnChainReputation", "interactions_from_events"]
+
+ONE = 10**18
+"""Fixed-point one of the contracts."""
+
+T = TypeVar("T")
+_BYTES_LITERAL = re.compile(r"b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"")
+
+
+def _call(fn: Callable[[], T]) -> T:
+    """:func:`ledger.tx.call`, plus custom errors of reads on the embedded chain.
+
+    eth-tester reports a reverted ``eth_call`` as a message holding the revert data as a bytes
+    literal, which ``ledger.tx`` does not decode yet; decode it here so that callers get the
+    typed error (e.g. ``ReputationTimeBeforeEvidence``) on every backend.
+    """
+    try:
+        return call(fn)
+    except TransactionFailed as exc:
+        match = _BYTES_LITERAL.search(str(exc))
+        decoded = revert.decode(ast.literal_eval(match.group(0))) if match else None
+        if decoded is None:
+            raise
+        raise decoded from None
+
+
+class OnChainReputation:
+    """Read-only access to a deployed ``ReputationView``."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+
+    @classmethod
+    def at(cls, w3: Web3, address: str) -> OnChainReputation:
+        """The view deployed at ``address`` (ABI from the committed artifact)."""
+        checksum = Web3.to_checksum_address(address)
+        return cls(w3.eth.contract(address=checksum, abi=artifacts.abi("ReputationView")))
+
+    def parameters(self) -> ReputationParams:
+        """The contract's constants as :class:`ReputationParams` (equal to the defaults)."""
+        decay, period, value_ref, negative, prior, base = _call(
+            self.contract.functions.parameters().call
+        )
+        return ReputationParams(
+            decay=decay / ONE,
+            period=int(period),
+            negative_weight=negative / ONE,
+            prior_weight=prior / ONE,
+            base_rate=base / ONE,
+            value_reference=int(value_ref),
+        )
+
+    def reputation(self, producer: str, esp: str, *, now: int | None = None) -> float:
+        """T = b + a*u of ``esp`` from ``producer``'s view, at ``now`` (default: latest block)."""
+        if now is None:
+            raw = _call(self.contract.functions.reputation(producer, esp).call)
+        else:
+            raw = _call(self.contract.functions.reputationAt(producer, esp, now).call)
+        return int(raw) / ONE
+
+    def _opinion(self, function: str, producer: str, esp: str, now: int) -> Opinion:
+        fn: Any = getattr(self.contract.functions, function)(producer, esp, now)
+        b, d, u = _call(fn.call)
+        base = _call(self.contract.functions.BASE_RATE().call)
+        return Opinion(int(b) / ONE, int(d) / ONE, int(u) / ONE, int(base) / ONE)
+
+    def local_opinion(self, producer: str, esp: str, *, now: int) -> Opinion:
+        """``producer``'s own opinion about ``esp``."""
+        return self._opinion("localOpinion", producer, esp, now)
+
+    def recommended_opinion(self, producer: str, esp: str, *, now: int) -> Opinion:
+        """The weighted average of the other producers' opinions about ``esp``."""
+        return self._opinion("recommendedOpinion", producer, esp, now)
+
+    def opinion(self, producer: str, esp: str, *, now: int) -> Opinion:
+        """The consensus of the local and the recommended opinion."""
+        return self._opinion("combinedOpinion", producer, esp, now)
+
+
+def interactions_from_events(
+    esp_registry: Contract, *, from_block: int = 0, to_block: int | str = "latest"
+) -> list[Interaction]:
+    """Every ``FeedbackRecorded`` event of ``esp_registry`` in the range, as interactions."""
+    w3 = esp_registry.w3
+    logs = esp_registry.events.FeedbackRecorded().get_logs(from_block=from_block, to_block=to_block)
+    timestamps: dict[int, int] = {}
+    out: list[Interaction] = []
+    for log in logs:
+        block = int(log["blockNumber"])
+        if block not in timestamps:
+            timestamps[block] = int(w3.eth.get_block(block)["timestamp"])
+        args = log["args"]
+        out.append(
+            Interaction(
+                producer=str(args["producer"]),
+                esp=str(args["esp"]),
+                positive=bool(args["positive"]),
+                value=int(args["value"]),
+                time=timestamps[block],
+            )
+        )
+    return out
