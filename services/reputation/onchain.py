@@ -9,16 +9,12 @@
 
 from __future__ import annotations
 
-import ast
-import re
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from web3 import Web3
 from web3.contract import Contract
 
-from ledger import artifacts, revert
-from ledger.errors import TransactionFailed
+from ledger import artifacts
 from ledger.tx import call
 from services.reputation.interactions import Interaction
 from services.reputation.opinion import Opinion
@@ -28,26 +24,6 @@ __all__ = ["ONE", "OnChainReputation", "interactions_from_events"]
 
 ONE = 10**18
 """Fixed-point one of the contracts."""
-
-T = TypeVar("T")
-_BYTES_LITERAL = re.compile(r"b'(?:[^'\\]|\\.)*'|b\"(?:[^\"\\]|\\.)*\"")
-
-
-def _call(fn: Callable[[], T]) -> T:
-    """:func:`ledger.tx.call`, plus custom errors of reads on the embedded chain.
-
-    eth-tester reports a reverted ``eth_call`` as a message holding the revert data as a bytes
-    literal, which ``ledger.tx`` does not decode yet; decode it here so that callers get the
-    typed error (e.g. ``ReputationTimeBeforeEvidence``) on every backend.
-    """
-    try:
-        return call(fn)
-    except TransactionFailed as exc:
-        match = _BYTES_LITERAL.search(str(exc))
-        decoded = revert.decode(ast.literal_eval(match.group(0))) if match else None
-        if decoded is None:
-            raise
-        raise decoded from None
 
 
 class OnChainReputation:
@@ -64,7 +40,7 @@ class OnChainReputation:
 
     def parameters(self) -> ReputationParams:
         """The contract's constants as :class:`ReputationParams` (equal to the defaults)."""
-        decay, period, value_ref, negative, prior, base = _call(
+        decay, period, value_ref, negative, prior, base = call(
             self.contract.functions.parameters().call
         )
         return ReputationParams(
@@ -79,15 +55,15 @@ class OnChainReputation:
     def reputation(self, producer: str, esp: str, *, now: int | None = None) -> float:
         """T = b + a*u of ``esp`` from ``producer``'s view, at ``now`` (default: latest block)."""
         if now is None:
-            raw = _call(self.contract.functions.reputation(producer, esp).call)
+            raw = call(self.contract.functions.reputation(producer, esp).call)
         else:
-            raw = _call(self.contract.functions.reputationAt(producer, esp, now).call)
+            raw = call(self.contract.functions.reputationAt(producer, esp, now).call)
         return int(raw) / ONE
 
     def _opinion(self, function: str, producer: str, esp: str, now: int) -> Opinion:
         fn: Any = getattr(self.contract.functions, function)(producer, esp, now)
-        b, d, u = _call(fn.call)
-        base = _call(self.contract.functions.BASE_RATE().call)
+        b, d, u = call(fn.call)
+        base = call(self.contract.functions.BASE_RATE().call)
         return Opinion(int(b) / ONE, int(d) / ONE, int(u) / ONE, int(base) / ONE)
 
     def local_opinion(self, producer: str, esp: str, *, now: int) -> Opinion:
