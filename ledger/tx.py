@@ -82,6 +82,30 @@ def call(fn: Callable[[], T]) -> T:
         raise translate(exc) from None
 
 
+def unsigned_tx(chain: Chain, fn: ContractFunction, *, sender: str, value: int = 0) -> TxParams:
+    """The transaction calling ``fn`` from ``sender``, gas estimated, fees set, unsigned.
+
+    A revert during estimation raises the contract's custom error, so bad input is refused
+    before anyone signs anything.
+    """
+    w3 = chain.w3
+    tx: dict[str, Any] = {"from": sender, "value": value, "chainId": chain.chain_id, "gas": 0}
+    built: dict[str, Any] = dict(fn.build_transaction(cast(TxParams, tx)))
+    # Estimate against the pending block: the transaction will run in the next block, and some
+    # checks depend on it (a reveal must come at least one block after its commit).
+    probe = {k: built[k] for k in ("from", "to", "data", "value") if k in built}
+    try:
+        estimate = w3.eth.estimate_gas(cast(TxParams, probe), chain.estimate_block)  # type: ignore[arg-type]
+    except REVERTS as exc:
+        raise translate(exc) from None
+    built["gas"] = int(estimate * GAS_MARGIN) + 10_000
+    base = w3.eth.get_block("latest").get("baseFeePerGas", 0)
+    built["maxPriorityFeePerGas"] = PRIORITY_FEE
+    built["maxFeePerGas"] = 2 * int(base) + PRIORITY_FEE
+    built.pop("gasPrice", None)
+    return cast(TxParams, built)
+
+
 class Transactor:
     """Sends transactions from one local account, one at a time (nonces stay in order)."""
 
@@ -98,27 +122,7 @@ class Transactor:
         self, fn: ContractFunction, *, value: int = 0, sender: str | None = None
     ) -> TxParams:
         """The transaction calling ``fn`` (to, data, value, chainId, gas) for any wallet to sign."""
-        w3 = self.chain.w3
-        tx: dict[str, Any] = {
-            "from": sender or self.address,
-            "value": value,
-            "chainId": self.chain.chain_id,
-            "gas": 0,
-        }
-        built: dict[str, Any] = dict(fn.build_transaction(cast(TxParams, tx)))
-        # Estimate against the pending block: the transaction will run in the next block, and some
-        # checks depend on it (a reveal must come at least one block after its commit).
-        probe = {k: built[k] for k in ("from", "to", "data", "value") if k in built}
-        try:
-            estimate = w3.eth.estimate_gas(cast(TxParams, probe), self.chain.estimate_block)  # type: ignore[arg-type]
-        except REVERTS as exc:
-            raise translate(exc) from None
-        built["gas"] = int(estimate * GAS_MARGIN) + 10_000
-        base = w3.eth.get_block("latest").get("baseFeePerGas", 0)
-        built["maxPriorityFeePerGas"] = PRIORITY_FEE
-        built["maxFeePerGas"] = 2 * int(base) + PRIORITY_FEE
-        built.pop("gasPrice", None)
-        return cast(TxParams, built)
+        return unsigned_tx(self.chain, fn, sender=sender or self.address, value=value)
 
     def send(self, fn: ContractFunction, *, value: int = 0, gas: int | None = None) -> TxReceipt:
         """Estimates, signs, sends and waits; raises the contract's custom error on a revert."""
@@ -171,3 +175,52 @@ class Transactor:
             f"transaction reverted (gas used {receipt['gasUsed']})",
             tx_hash=receipt["transactionHash"].hex(),
         )
+
+
+def decode_raw(raw: bytes) -> dict[str, Any]:
+    """The fields of a signed raw transaction (typed or legacy) plus its recovered ``from``."""
+    from eth_account import Account
+    from eth_account.typed_transactions import TypedTransaction
+    from hexbytes import HexBytes
+
+    try:
+        if raw and raw[0] <= 0x7F:
+            fields = dict(TypedTransaction.from_bytes(HexBytes(raw)).as_dict())
+        else:
+            import rlp
+
+            legacy = rlp.decode(raw)  # nonce, gasPrice, gas, to, value, data, v, r, s
+            fields = {"to": legacy[3], "value": int.from_bytes(legacy[4], "big"), "data": legacy[5]}
+        fields["from"] = Account.recover_transaction(raw)
+    except Exception as exc:  # any decoding failure means "not a transaction"
+        raise TransactionFailed(f"not a signed transaction: {exc}") from None
+    return fields
+
+
+def relay(chain: Chain, raw: bytes, *, allowed_to: set[str]) -> TxReceipt:
+    """Sends a transaction signed elsewhere, only to ``allowed_to``; typed error on revert."""
+    fields = decode_raw(raw)
+    to = fields.get("to")
+    to_hex = ("0x" + bytes(to).hex()) if isinstance(to, bytes | bytearray) else str(to or "")
+    if to_hex.lower() not in {a.lower() for a in allowed_to}:
+        raise TransactionFailed(f"refusing to relay a transaction to {to_hex or 'nowhere'}")
+    if "chainId" in fields and int(fields["chainId"]) != chain.chain_id:
+        raise TransactionFailed(
+            f"transaction is for chain {fields['chainId']}, not {chain.chain_id}"
+        )
+    w3 = chain.w3
+    tx_hash = w3.eth.send_raw_transaction(raw)
+    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
+    if receipt["status"] != 1:
+        replay_tx = {
+            "from": fields["from"],
+            "to": to_hex,
+            "data": "0x" + bytes(fields.get("data", b"")).hex(),
+            "value": int(fields.get("value", 0)),
+        }
+        try:
+            w3.eth.call(cast(TxParams, replay_tx), receipt["blockNumber"] - 1)
+        except REVERTS as exc:
+            raise translate(exc) from None
+        raise TransactionFailed("transaction reverted", tx_hash=tx_hash.hex())
+    return receipt

@@ -1,0 +1,37 @@
+"""Marketplace API settings (environment, prefix ``AIGC_``), reached through ``get_settings()``."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiSettings(BaseSettings):
+    """Every setting has a working default for a local run; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(env_prefix="AIGC_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite:///.aigc/marketplace.db"
+    blob_dir: Path = Path(".aigc/blobs")
+    # Sign-In with Ethereum: what a message must name to be accepted.
+    siwe_domain: str = "localhost:8000"
+    siwe_uri: str = "http://localhost:8000"
+    # Signs bearer tokens; random per process unless set (tokens then die with the process).
+    token_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
+    token_ttl_s: int = 900
+    nonce_ttl_s: int = 300
+    max_upload_bytes: int = 4 * 1024 * 1024
+    max_image_pixels: int = 4096 * 4096
+    rate_nonce_per_minute: int = 30
+    rate_upload_per_minute: int = 60
+    rate_tasks_per_minute: int = 30
+
+
+@lru_cache
+def get_settings() -> ApiSettings:
+    """The process-wide settings (tests override through FastAPI's dependency overrides)."""
+    return ApiSettings()

@@ -1,0 +1,133 @@
+"""API errors: each carries an HTTP status and a stable ``code`` that clients and tests rely on.
+
+Services raise domain errors; :func:`install_handlers` maps them (and these) to JSON responses
+``{"error": {"code": ..., "message": ...}}``, never a traceback or a 500 for bad input.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+
+class ApiError(Exception):
+    """Root of the API's errors."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+
+
+class Unauthorized(ApiError):
+    """Raised when authentication is missing, expired, replayed or for another domain/chain."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    """Raised when the authenticated account may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    """Raised when an id names nothing."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    """Raised when the resource is in a state that forbids the action."""
+
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    """Raised when an upload exceeds the size limit (before it is buffered)."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMedia(ApiError):
+    """Raised when an upload is not an image of an accepted type."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class Unprocessable(ApiError):
+    """Raised when a well-formed request cannot be carried out (e.g. a degenerate image)."""
+
+    status = 422
+    code = "unprocessable"
+
+
+class RateLimited(ApiError):
+    """Raised when a client exceeds a rate limit."""
+
+    status = 429
+    code = "rate_limited"
+
+
+class ChainRejected(ApiError):
+    """Raised when the chain refuses a transaction; ``code`` is the contract's custom error."""
+
+    status = 409
+    code = "chain_rejected"
+
+
+def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Maps domain errors to JSON responses with stable codes."""
+    from ledger.errors import ContractRevert, LedgerError
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status)
+
+    @app.exception_handler(ContractRevert)
+    async def _revert(_: Request, exc: ContractRevert) -> JSONResponse:
+        fields = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in exc.fields.items()}
+        fields = {
+            k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+            for k, v in fields.items()
+        }
+        return JSONResponse(_body(exc.name, str(exc), fields=fields), status_code=409)
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
+        return JSONResponse(_body("chain_error", str(exc)), status_code=502)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", [])), "msg": str(e.get("msg", ""))} for e in exc.errors()
+        ]
+        return JSONResponse(
+            _body("validation_error", "request does not match the schema", details=details),
+            status_code=422,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code)

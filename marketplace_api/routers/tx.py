@@ -1,0 +1,240 @@
+"""On-chain actions as unsigned transactions for any wallet, and a relay for signed ones.
+
+Every builder estimates gas as the caller (``from`` = the signed-in address), so a transaction
+the contract would refuse is refused here, with the contract's custom error as ``code``, before
+anyone signs. The server never sees a private key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+from web3.logs import DISCARD
+
+from ledger import Asset, LockTerms
+from ledger.tx import relay, unsigned_tx
+from marketplace_api.deps import CurrentAccount, DeploymentDep
+from marketplace_api.schemas import RelayIn, RelayOut, UnsignedTx
+
+router = APIRouter(prefix="/v1/tx", tags=["transactions"])
+
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + "ab" * 20])]
+Bytes32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "00" * 32])]
+Uint = Annotated[int, Field(ge=0, lt=2**256)]
+Uint64 = Annotated[int, Field(ge=0, lt=2**64)]
+
+
+class LockIn(BaseModel):
+    sender: Address
+    receiver: Address
+    asset: Annotated[str, Field(pattern="^(ETHER|ERC20|ERC721)$")]
+    token: Address
+    amount: Uint
+    hashlock: Bytes32
+    timelock: Uint64
+
+    def terms(self) -> LockTerms:
+        return LockTerms(
+            self.sender,
+            self.receiver,
+            Asset[self.asset],
+            self.token,
+            self.amount,
+            bytes.fromhex(self.hashlock[2:]),
+            self.timelock,
+        )
+
+
+class LockEtherIn(BaseModel):
+    receiver: Address
+    amount: Annotated[int, Field(gt=0, lt=2**256)]
+    hashlock: Bytes32
+    timelock: Uint64
+
+
+class LockTokenIn(BaseModel):
+    token_id: Uint
+    receiver: Address
+    hashlock: Bytes32
+    timelock: Uint64
+
+
+class WithdrawIn(BaseModel):
+    lock: LockIn
+    preimage: Bytes32
+
+
+class LockOnlyIn(BaseModel):
+    lock: LockIn
+
+
+class FeedbackIn(BaseModel):
+    lock: LockIn
+    positive: bool
+
+
+class EspRegisterIn(BaseModel):
+    endpoint: Annotated[str, Field(min_length=1, max_length=256)]
+    price: Uint
+    stake: Uint
+
+
+class CommitIn(BaseModel):
+    commitment: Bytes32
+
+
+class RevealIn(BaseModel):
+    content_hash: Bytes32
+    fingerprint: Bytes32
+    owner: Address
+    salt: Bytes32
+    esp: Address
+    task_id: Bytes32
+    model_id: Bytes32
+    seed: Uint
+    metadata_uri: Annotated[str, Field(max_length=512)] = ""
+    attestation: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
+
+
+class ChallengeIn(BaseModel):
+    original: Bytes32
+    duplicate: Bytes32
+
+
+class ApproveIn(BaseModel):
+    token_id: Bytes32
+
+
+def _b(h: str) -> bytes:
+    return bytes.fromhex(h[2:])
+
+
+def _out(tx: Any) -> UnsignedTx:
+    return UnsignedTx.model_validate(
+        {
+            "to": tx["to"],
+            "data": tx["data"],
+            "value": str(tx.get("value", 0)),
+            "chainId": tx["chainId"],
+            "gas": tx["gas"],
+            "maxFeePerGas": str(tx["maxFeePerGas"]),
+            "maxPriorityFeePerGas": str(tx["maxPriorityFeePerGas"]),
+            "from": tx["from"],
+        }
+    )
+
+
+@router.post("/esp/register", response_model=UnsignedTx)
+def esp_register(body: EspRegisterIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Register the caller as an ESP with a stake."""
+    fn = dep.esp_registry.functions.register(body.endpoint, body.price)
+    return _out(unsigned_tx(dep.chain, fn, sender=account, value=body.stake))
+
+
+@router.post("/locks/ether", response_model=UnsignedTx)
+def lock_ether(body: LockEtherIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Lock Ether for a receiver under a sha256 hashlock until a timelock."""
+    fn = dep.htlc.functions.lockEther(body.receiver, _b(body.hashlock), body.timelock)
+    return _out(unsigned_tx(dep.chain, fn, sender=account, value=body.amount))
+
+
+@router.post("/locks/token", response_model=UnsignedTx)
+def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Lock a registered image token for a receiver (the seller's swap leg)."""
+    fn = dep.htlc.functions.lockERC721(
+        dep.registry.address, body.token_id, body.receiver, _b(body.hashlock), body.timelock
+    )
+    return _out(unsigned_tx(dep.chain, fn, sender=account))
+
+
+@router.post("/locks/withdraw", response_model=UnsignedTx)
+def withdraw(body: WithdrawIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Withdraw a lock to its receiver with the preimage."""
+    fn = dep.htlc.functions.withdraw(body.lock.terms().as_tuple(), _b(body.preimage))
+    return _out(unsigned_tx(dep.chain, fn, sender=account))
+
+
+@router.post("/locks/refund", response_model=UnsignedTx)
+def refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Refund an expired lock to its sender."""
+    fn = dep.htlc.functions.refund(body.lock.terms().as_tuple())
+    return _out(unsigned_tx(dep.chain, fn, sender=account))
+
+
+@router.post("/registry/approve", response_model=UnsignedTx)
+def approve(body: ApproveIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Approve the hash-time-lock escrow to take a token (before listing it in a swap)."""
+    fn = dep.registry.functions.approve(dep.htlc.address, int(body.token_id, 16))
+    return _out(unsigned_tx(dep.chain, fn, sender=account))
+
+
+@router.post("/registry/commit", response_model=UnsignedTx)
+def commit(body: CommitIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Commit to a registration (keccak256 of content hash, fingerprint, owner, salt)."""
+    fn = dep.registry.functions.commit(_b(body.commitment))
+    return _out(unsigned_tx(dep.chain, fn, sender=account))
+
+
+@router.post("/registry/reveal", response_model=UnsignedTx)
+def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Reveal a committed registration with the ESP's attestation and the bond."""
+    reg = (
+        _b(body.content_hash),
+        _b(body.fingerprint),
+        body.owner,
+        _b(body.salt),
+        body.esp,
+        _b(body.task_id),
+        _b(body.model_id),
+        body.seed,
+        body.metadata_uri,
+    )
+    bond = dep.registry.functions.parameters().call()[0]
+    fn = dep.registry.functions.reveal(reg, _b(body.attestation))
+    return _out(unsigned_tx(dep.chain, fn, sender=account, value=bond))
+
+
+@router.post("/registry/challenge", response_model=UnsignedTx)
+def challenge(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Challenge a later near-duplicate with an earlier token the caller owns (with the deposit)."""
+    deposit = dep.registry.functions.parameters().call()[1]
+    fn = dep.registry.functions.challenge(int(body.original, 16), int(body.duplicate, 16))
+    return _out(unsigned_tx(dep.chain, fn, sender=account, value=deposit))
+
+
+@router.post("/feedback", response_model=UnsignedTx)
+def feedback(body: FeedbackIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Feedback on the ESP paid by a withdrawn lock the caller sent."""
+    fn = dep.esp_registry.functions.submitFeedback(body.lock.terms().as_tuple(), body.positive)
+    return _out(unsigned_tx(dep.chain, fn, sender=account))
+
+
+@router.post("/feedback/refund", response_model=UnsignedTx)
+def record_refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Record a refunded lock against its ESP."""
+    fn = dep.esp_registry.functions.recordRefund(body.lock.terms().as_tuple())
+    return _out(unsigned_tx(dep.chain, fn, sender=account))
+
+
+@router.post("/relay", response_model=RelayOut)
+def relay_signed(body: RelayIn, account: CurrentAccount, dep: DeploymentDep) -> RelayOut:
+    """Send a transaction the caller signed elsewhere (only to this deployment's contracts)."""
+    allowed = {info["address"] for info in dep.manifest.contracts.values()}
+    receipt = relay(dep.chain, bytes.fromhex(body.raw[2:]), allowed_to=allowed)
+    events: list[dict[str, Any]] = []
+    for name in dep.manifest.contracts:
+        contract = dep.contract(name)
+        for abi_event in list(contract.events):  # type: ignore[call-overload]
+            for log in abi_event().process_receipt(receipt, errors=DISCARD):
+                events.append(
+                    {"contract": name, "event": log["event"], "log_index": log["logIndex"]}
+                )
+    return RelayOut(
+        tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
+        status=receipt["status"],
+        block=receipt["blockNumber"],
+        gas_used=receipt["gasUsed"],
+        events=sorted(events, key=lambda e: e["log_index"]),
+    )

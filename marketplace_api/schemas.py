@@ -1,0 +1,74 @@
+"""Request and response bodies (pydantic v2), apart from the ORM models."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+class Health(BaseModel):
+    status: str
+    chain_id: int
+    block: int
+    contracts: dict[str, str]
+
+
+class NonceOut(BaseModel):
+    nonce: str
+    expires_at: datetime
+    domain: str
+    uri: str
+    chain_id: int
+
+
+class VerifyIn(BaseModel):
+    message: str = Field(max_length=4096, description="The EIP-4361 message, exactly as signed")
+    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="personal_sign signature")
+
+
+class TokenOut(BaseModel):
+    token: str
+    address: str
+    expires_at: int
+
+
+class Me(BaseModel):
+    address: str
+
+
+class UnsignedTx(BaseModel):
+    """A transaction for any wallet to sign (EIP-1559 fields included)."""
+
+    to: str
+    data: str
+    value: str
+    chainId: int
+    gas: int
+    maxFeePerGas: str
+    maxPriorityFeePerGas: str
+    from_: str = Field(alias="from")
+
+    model_config = {"populate_by_name": True}
+
+
+class RelayIn(BaseModel):
+    raw: str = Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=200_000, description="signed raw tx")
+
+
+class RelayOut(BaseModel):
+    tx_hash: str
+    status: int
+    block: int
+    gas_used: int
+    events: list[dict[str, Any]]

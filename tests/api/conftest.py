@@ -1,0 +1,74 @@
+"""API fixtures: the app on the embedded chain's deployment, a fresh SQLite DB per test, and a
+helper that signs in with Ethereum exactly as a wallet would."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from eth_account.messages import encode_defunct
+from fastapi.testclient import TestClient
+
+from marketplace_api.config import ApiSettings
+from marketplace_api.main import create_app
+from marketplace_api.siwe import SiweMessage
+
+
+def siwe_text(
+    account,
+    *,
+    nonce,
+    domain="localhost:8000",
+    uri="http://localhost:8000",
+    chain_id,
+    expires_in=600,
+    issued_at=None,
+) -> str:
+    now = issued_at or datetime.now(UTC).replace(microsecond=0)
+    return SiweMessage(
+        domain=domain,
+        address=account.address,
+        statement="Sign in to the AIGC marketplace.",
+        uri=uri,
+        version="1",
+        chain_id=chain_id,
+        nonce=nonce,
+        issued_at=now,
+        expiration_time=now + timedelta(seconds=expires_in),
+    ).to_text()
+
+
+def sign(account, text: str) -> str:
+    return "0x" + account.sign_message(encode_defunct(text=text)).signature.hex().removeprefix("0x")
+
+
+class Api:
+    def __init__(self, client: TestClient, world):
+        self.client = client
+        self.world = world
+        self.chain_id = world.chain.chain_id
+
+    def nonce(self) -> str:
+        r = self.client.post("/v1/auth/nonce")
+        assert r.status_code == 200, r.text
+        return r.json()["nonce"]
+
+    def sign_in(self, account) -> dict[str, str]:
+        text = siwe_text(account, nonce=self.nonce(), chain_id=self.chain_id)
+        r = self.client.post(
+            "/v1/auth/verify", json={"message": text, "signature": sign(account, text)}
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+@pytest.fixture
+def api(embedded_world, tmp_path):
+    settings = ApiSettings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        blob_dir=tmp_path / "blobs",
+        rate_nonce_per_minute=1000,
+    )
+    app = create_app(settings, embedded_world.deployment)
+    with TestClient(app) as client:
+        yield Api(client, embedded_world)
