@@ -1,7 +1,258 @@
-"""`aigc` commands for the provenance domain (registered on import by :mod:`aigc_cli.main`)."""
+"""`aigc` commands for the provenance domain (registered on import by :mod:`aigc_cli.main`).
+
+* ``aigc fingerprint IMAGE...``: one hex fingerprint per file.
+* ``aigc compare A B``: the rule's distance and verdict for two images (or hex fingerprints).
+* ``aigc bench provenance``: recall per plagiarist edit and false-match rate, ours vs pHash, and
+  the adversarial evasion budget.
+* ``aigc bench search``: near-duplicate index versus a BK-tree, in the same run.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from dataclasses import asdict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aigc_cli._console import clean_errors, console, err_console, fail
+from aigc_cli.groups import bench_app
+from services.provenance import (
+    MATCH_THRESHOLD,
+    Fingerprint,
+    ProvenanceError,
+    fingerprint,
+    load_image,
+)
+
+if TYPE_CHECKING:
+    from services.provenance.corpus import CorpusImage
+    from services.provenance.evaluation import RobustnessReport
+    from services.provenance.search_bench import SearchReport
 
 app = typer.Typer()
+EvasionRow = dict[str, float | str | bool]
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    )  # fmt: skip
+
+
+def _fingerprint_of(source: str) -> Fingerprint:
+    """A hex fingerprint given literally, or the fingerprint of an image file."""
+    if source.lower().startswith("0x") and not Path(source).exists():
+        return Fingerprint.from_hex(source)
+    return fingerprint(load_image(source))
+
+
+@app.command("fingerprint")
+def fingerprint_cmd(
+    images: Annotated[list[Path], typer.Argument(help="Image files to fingerprint")],
+) -> None:
+    """Print one hex fingerprint per image file (errors go to stderr; exit 1 if any failed)."""
+    failed = 0
+    for path in images:
+        try:
+            value = fingerprint(load_image(path))
+        except ProvenanceError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}")
+            failed += 1
+            continue
+        console.print(f"{value.hex()}  {path}", highlight=False, soft_wrap=True)
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command("compare")
+@clean_errors(ProvenanceError)
+def compare_cmd(
+    first: Annotated[str, typer.Argument(help="Image file or 0x-prefixed fingerprint")],
+    second: Annotated[str, typer.Argument(help="Image file or 0x-prefixed fingerprint")],
+    threshold: Annotated[int, typer.Option(help="Largest distance called a match")] = MATCH_THRESHOLD,
+) -> None:
+    """Print the rule's distance between two images and whether they are near-duplicates."""
+    if not 0 <= threshold <= 64:
+        raise fail(f"--threshold must be in 0..64, got {threshold}")
+    a, b = _fingerprint_of(first), _fingerprint_of(second)
+    distance = a.distance(b)
+    if distance <= threshold:
+        verdict = f"[bold green]match[/]: near-duplicates (distance {distance} <= {threshold})"
+    else:
+        verdict = f"[bold]no match[/]: different images (distance {distance} > {threshold})"
+    console.print(f"distance {distance}")
+    console.print(verdict)
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+@bench_app.command("provenance")
+@clean_errors(ProvenanceError, OSError)
+def bench_provenance(
+    procedural: Annotated[int, typer.Option(help="Procedurally drawn images added to the corpus")] = 150,
+    tiles: Annotated[bool, typer.Option(help="Add 2x2 tiles of the larger photographs")] = True,
+    limit: Annotated[int | None, typer.Option(help="Keep only the first N corpus images")] = None,
+    edits: Annotated[str | None, typer.Option(help="Comma-separated edit names (default: all)")] = None,
+    threshold: Annotated[int, typer.Option(help="Our rule's threshold")] = MATCH_THRESHOLD,
+    phash_threshold: Annotated[int, typer.Option(help="pHash reference threshold")] = 10,
+    evasion: Annotated[int, typer.Option(help="Images for the evasion measurement (0: skip)")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the edits' random choices")] = 7,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Recall per plagiarist edit and false-match rate: our fingerprint versus 64-bit pHash."""
+    from services.provenance.corpus import build_corpus
+    from services.provenance.edits import EDITS, edit_by_name
+    from services.provenance.evaluation import evaluate_robustness
+
+    chosen = [edit_by_name(n.strip()) for n in edits.split(",")] if edits else list(EDITS)
+    corpus = build_corpus(procedural=procedural, tiles=tiles, limit=limit)
+    with _progress() as bar:
+        task = bar.add_task(f"{len(corpus)} images x {len(chosen)} edits", total=len(corpus))
+        report = evaluate_robustness(
+            corpus, chosen, threshold=threshold, phash_threshold=phash_threshold, seed=seed,
+            progress=lambda: bar.advance(task),
+        )  # fmt: skip
+    evasion_rows = _evasion(corpus, evasion, threshold) if evasion > 0 else []
+    if json_out:
+        payload = asdict(report) | {"mean_recall": report.mean_recall, "evasion": evasion_rows}
+        console.print_json(json.dumps(payload))
+        return
+    _print_robustness(report, evasion_rows)
+
+
+def _print_robustness(report: RobustnessReport, evasion_rows: list[EvasionRow]) -> None:
+    table = Table(title=f"Recall per edit over {report.originals} originals")
+    table.add_column("edit")
+    table.add_column(f"ours (d <= {report.threshold})", justify="right")
+    table.add_column(f"pHash (d <= {report.phash_threshold})", justify="right")
+    table.add_column(f"pHash (d <= {report.phash_budget_threshold}, FMR budget)", justify="right")
+    table.add_column("refused", justify="right")
+    for name, value in report.recall.items():
+        table.add_row(
+            name, _pct(value), _pct(report.phash_recall[name]),
+            _pct(report.phash_budget_recall[name]), str(report.refused[name]),
+        )  # fmt: skip
+    mean = lambda d: sum(d.values()) / len(d)  # noqa: E731
+    table.add_row(
+        "[bold]mean / min[/]", f"{_pct(report.mean_recall)} / {_pct(report.min_recall)}",
+        f"{_pct(mean(report.phash_recall))} / {_pct(min(report.phash_recall.values()))}",
+        f"{_pct(mean(report.phash_budget_recall))} / {_pct(min(report.phash_budget_recall.values()))}",
+        "",
+    )  # fmt: skip
+    table.add_row(
+        "[bold]false-match rate[/]", f"{100 * report.false_match_rate:.3f}%",
+        f"{100 * report.phash_false_match_rate:.3f}%",
+        f"{100 * report.phash_budget_false_match_rate:.3f}%", f"{report.distinct_pairs:,} pairs",
+    )  # fmt: skip
+    console.print(table)
+    roc = Table(title="Our rule at neighbouring thresholds")
+    for column in ("threshold", "false-match rate", "mean recall", "min recall"):
+        roc.add_column(column, justify="right")
+    for t, fmr, mean_recall, min_recall in report.roc:
+        roc.add_row(str(t), f"{100 * fmr:.3f}%", _pct(mean_recall), _pct(min_recall))
+    console.print(roc)
+    if report.skipped_originals:
+        console.print(f"degenerate originals left out: {', '.join(report.skipped_originals)}")
+    if evasion_rows:
+        ev = Table(title="Adversarial evasion: smallest pattern peak (grey levels) that breaks the match")
+        for column in ("image", "targeted", "PSNR dB", "random", "PSNR dB"):
+            ev.add_column(column, justify="right")
+        for row in evasion_rows:
+            ev.add_row(
+                str(row["image"]), _amp(row, "targeted"), f"{row['targeted_psnr_db']:.1f}",
+                _amp(row, "random"), f"{row['random_psnr_db']:.1f}",
+            )  # fmt: skip
+        console.print(ev)
+
+
+def _amp(row: EvasionRow, kind: str) -> str:
+    value = f"{row[f'{kind}_amplitude']:.1f}"
+    return value if row[f"{kind}_evaded"] else f">{value}"
+
+
+def _evasion(corpus: Sequence[CorpusImage], count: int, threshold: int) -> list[EvasionRow]:
+    import numpy as np
+
+    from services.provenance.adversarial import minimal_evasion
+
+    rows: list[EvasionRow] = []
+    picked = [item for item in corpus if not item.name.startswith("procedural")][:count]
+    with _progress() as bar:
+        task = bar.add_task("adversarial evasion", total=len(picked))
+        for item in picked:
+            try:
+                hit = minimal_evasion(item.image, threshold=threshold)
+                rnd = minimal_evasion(item.image, targeted=False, rng=np.random.default_rng(1), threshold=threshold)
+            except ProvenanceError:
+                bar.advance(task)
+                continue
+            rows.append({
+                "image": item.name, "targeted_amplitude": hit.amplitude, "targeted_psnr_db": hit.psnr_db,
+                "targeted_evaded": hit.evaded, "random_amplitude": rnd.amplitude,
+                "random_psnr_db": rnd.psnr_db, "random_evaded": rnd.evaded,
+            })  # fmt: skip
+            bar.advance(task)
+    return rows
+
+
+@bench_app.command("search")
+@clean_errors(ProvenanceError, OSError, MemoryError)
+def bench_search(
+    size: Annotated[int, typer.Option(help="Registered fingerprints in the index")] = 1_000_000,
+    baseline_size: Annotated[int, typer.Option(help="Entries in the BK-tree baseline")] = 20_000,
+    queries: Annotated[int, typer.Option(help="Queries timed on the index")] = 200,
+    baseline_queries: Annotated[int, typer.Option(help="Queries timed on the BK-tree")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic fingerprints")] = 11,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Index build/load and query times at SIZE, and the speed-up over a pybktree BK-tree."""
+    from services.provenance.search_bench import run_search_benchmark
+
+    if size < 2 or baseline_size < 2 or queries < 1 or baseline_queries < 1:
+        raise fail("--size and --baseline-size must be >= 2, query counts >= 1")
+    with _progress() as bar:
+        task = bar.add_task("search benchmark", total=None)
+        report = run_search_benchmark(
+            size=size, baseline_size=baseline_size, queries=queries,
+            baseline_queries=baseline_queries, seed=seed,
+            progress=lambda msg: bar.update(task, description=msg),
+        )  # fmt: skip
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    if json_out:
+        console.print_json(json.dumps(asdict(report) | {"load_average_1m": load}))
+        return
+    _print_search(report, load)
+
+
+def _print_search(report: SearchReport, load: float) -> None:
+    ms = 1000.0
+    table = Table(title=f"Near-duplicate search, {report.size:,} fingerprints (load average {load:.1f})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("index build", f"{report.build_s:.2f} s"),
+        ("index load (from .npz)", f"{report.load_s:.2f} s"),
+        ("query median", f"{report.query_median_s * ms:.2f} ms"),
+        ("query p95", f"{report.query_p95_s * ms:.2f} ms"),
+        ("matches per query (mean)", f"{report.mean_hits:.1f}"),
+        (f"BK-tree build, {report.baseline_size:,} entries", f"{report.baseline_build_s:.2f} s"),
+        (f"BK-tree query median, {report.baseline_size:,}", f"{report.bk_median_s * ms:.1f} ms"),
+        (f"index query median, {report.baseline_size:,}", f"{report.index_at_baseline_median_s * ms:.2f} ms"),
+        ("same answers as the BK-tree", "yes" if report.same_results else "[bold red]NO[/]"),
+        ("speed-up at equal size", f"{report.speedup_same_size:,.0f}x"),
+        ("BK-tree cost exponent (size^k)", f"{report.bk_exponent:.2f}"),
+        (f"BK-tree query at {report.size:,} (extrapolated)", f"{report.bk_extrapolated_s:.1f} s"),
+        (f"speed-up at {report.size:,} (extrapolated)", f"{report.speedup_extrapolated:,.0f}x"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)

@@ -54,8 +54,10 @@ def load_image(source: str | Path | bytes, *, name: str | None = None) -> Image.
             image.load()
     except NotAnImageError:
         raise
-    except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise NotAnImageError(label, str(exc) or "unknown format") from exc
+    except UnidentifiedImageError as exc:
+        raise NotAnImageError(label, "unknown or unsupported image format") from exc
+    except Image.DecompressionBombError as exc:
+        raise NotAnImageError(label, str(exc)) from exc
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombWarning) as exc:
         raise NotAnImageError(label, f"cannot decode ({exc})") from exc
     return image

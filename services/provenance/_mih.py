@@ -58,7 +58,7 @@ class ChunkTables:
             start = c * _VALUES
             self.offsets[start + 1 : start + _VALUES + 1] = np.cumsum(counts) + c * size
             self.positions[c * size : (c + 1) * size] = order
-            self.sorted_words[c * size : (c + 1) * size] = self.words[order]
+            self.sorted_words[c * size : (c + 1) * size] = np.take(self.words, order)
 
     def __len__(self) -> int:
         return int(self.words.shape[0])
@@ -70,30 +70,29 @@ class ChunkTables:
         radii = chunk_radii(radius)
         if radius < 0 or max(radii) > _MAX_RADIUS:
             return self._scan(queries, radius)
-        probes: list[NDArray[np.int64]] = []
-        owners: list[NDArray[np.uint64]] = []
+        found: list[NDArray[np.int32]] = []
         for c, tau in enumerate(radii):
             if tau < 0:
                 continue
             masks = _neighbour_masks(tau)
-            chunk = (queries >> np.uint64(_BITS * c)) & np.uint64(_VALUES - 1)
-            keys = (chunk[:, None] ^ masks[None, :]).astype(np.int64) + c * _VALUES
-            probes.append(keys.ravel())
-            owners.append(np.repeat(queries, masks.size))
-        keys = np.concatenate(probes)
-        query_of_probe = np.concatenate(owners)
-        starts = self.offsets[keys]
-        lengths = self.offsets[keys + 1] - starts
-        used = lengths > 0
-        starts, lengths, query_of_probe = starts[used], lengths[used], query_of_probe[used]
-        total = int(lengths.sum())
-        if total == 0:
+            shift = np.uint64(_BITS * c)
+            # One block per (chunk, query word) keeps the intermediates cache-sized.
+            for query in queries:
+                chunk = (query >> shift) & np.uint64(_VALUES - 1)
+                keys = (masks ^ chunk).astype(np.int64) + c * _VALUES
+                starts = self.offsets[keys]
+                lengths = self.offsets[keys + 1] - starts
+                total = int(lengths.sum())
+                if total == 0:
+                    continue
+                ends = np.cumsum(lengths)
+                index = np.repeat(starts - ends + lengths, lengths)
+                index += np.arange(total, dtype=np.int64)
+                close = np.bitwise_count(np.take(self.sorted_words, index) ^ query) <= radius
+                found.append(np.take(self.positions, index[close]))
+        if not found:
             return np.empty(0, dtype=np.int64)
-        ends = np.cumsum(lengths)
-        index = np.arange(total, dtype=np.int64) + np.repeat(starts - (ends - lengths), lengths)
-        against = np.repeat(query_of_probe, lengths)
-        close = np.bitwise_count(self.sorted_words[index] ^ against) <= radius
-        return np.unique(self.positions[index[close]]).astype(np.int64)
+        return np.unique(np.concatenate(found)).astype(np.int64)
 
     def _scan(self, queries: NDArray[np.uint64], radius: int) -> NDArray[np.int64]:
         hits = [np.flatnonzero(np.bitwise_count(self.words ^ q) <= radius) for q in queries]

@@ -115,8 +115,9 @@ EDITS: tuple[Edit, ...] = (
     ),
     Edit("crop10", "crop 10% from every side", lambda im, _r: _crop(im, 0.1, 0.1, 0.1, 0.1)),
     Edit("crop_rand", "crop a random 0-10% from each side", lambda im, r: _random_crop(im, r, 0.1)),
-    Edit("crop_side", "crop 12% from one random side", lambda im, r: _crop(
-        im, *np.roll(np.array([0.12, 0.0, 0.0, 0.0]), int(r.integers(0, 4))).tolist())),
+    Edit("crop12", "crop 12% from every side", lambda im, _r: _crop(im, 0.12, 0.12, 0.12, 0.12)),
+    Edit("crop_side", "crop 10% from one random side", lambda im, r: _crop(
+        im, *np.roll(np.array([0.1, 0.0, 0.0, 0.0]), int(r.integers(0, 4))).tolist())),
     Edit("rotate3", "rotate 3 degrees, black corners", lambda im, _r: im.rotate(3.0, Image.Resampling.BICUBIC)),
     Edit("rotate-2", "rotate -2 degrees, black corners", lambda im, _r: im.rotate(-2.0, Image.Resampling.BICUBIC)),
     Edit("mirror", "mirror left-right", lambda im, _r: ImageOps.mirror(im)),

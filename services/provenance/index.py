@@ -9,6 +9,7 @@ with :meth:`Fingerprint.distance` returns.
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -47,7 +48,8 @@ class NearDuplicateIndex:
         self._tables = ChunkTables(np.empty(0, dtype=np.uint64))
         self._pending_ids: list[int] = []
         self._pending_words: list[tuple[int, int, int, int]] = []
-        self._known: set[int] = set()
+        self._id_order = np.empty(0, dtype=np.int64)
+        self._sorted_ids = np.empty(0, dtype=np.int64)
 
     @classmethod
     def build(
@@ -75,29 +77,40 @@ class NearDuplicateIndex:
         if ids.size and (ids.dtype.kind not in "iu" or ids.min() < 0 or ids.max() > _MAX_ID):
             raise IndexEntryError("ids must be integers in 0..2**63-1")
         ids = ids.astype(np.int64)
-        if np.unique(ids).size != ids.size:
+        id_order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[id_order]
+        if sorted_ids.size > 1 and bool(np.any(sorted_ids[1:] == sorted_ids[:-1])):
             raise IndexEntryError("ids must be unique")
         flat = words.astype(np.uint64)
         if bool(np.any((flat == 0) | (flat == np.uint64(2**64 - 1)))):
             raise IndexEntryError("degenerate fingerprints (a word of all zeros or ones) cannot register")
         self._ids, self._words, self._alive = ids, np.ascontiguousarray(words), alive.astype(bool)
         self._tables = ChunkTables(self._words.ravel())
-        self._known = set(ids.tolist())
+        self._id_order, self._sorted_ids = id_order, sorted_ids
         self._pending_ids, self._pending_words = [], []
 
     def __len__(self) -> int:
         return int(self._alive.sum()) + len(self._pending_ids)
 
     def __contains__(self, registration_id: object) -> bool:
-        if not isinstance(registration_id, int) or registration_id not in self._known:
+        """True for an active (added and not removed) registration id."""
+        if isinstance(registration_id, bool) or not isinstance(registration_id, int):
             return False
-        return self._is_alive(registration_id)
-
-    def _is_alive(self, registration_id: int) -> bool:
         if registration_id in self._pending_ids:
             return True
-        rows = np.flatnonzero(self._ids == registration_id)
-        return bool(rows.size and self._alive[rows[0]])
+        row = self._row_of(registration_id)
+        return row is not None and bool(self._alive[row])
+
+    def _row_of(self, registration_id: int) -> int | None:
+        if not 0 <= registration_id <= _MAX_ID:
+            return None
+        at = int(np.searchsorted(self._sorted_ids, registration_id))
+        if at < self._sorted_ids.size and int(self._sorted_ids[at]) == registration_id:
+            return int(self._id_order[at])
+        return None
+
+    def _taken(self, registration_id: int) -> bool:
+        return registration_id in self._pending_ids or self._row_of(registration_id) is not None
 
     def add(self, registration_id: int, fp: Fingerprint) -> None:
         """Register one fingerprint under a new id (ids are unique, even after removal)."""
@@ -107,11 +120,10 @@ class NearDuplicateIndex:
             raise IndexEntryError(f"id {registration_id} is outside 0..2**63-1")
         if not isinstance(fp, Fingerprint):
             raise IndexEntryError(f"expected a Fingerprint for id {registration_id}, got {type(fp).__name__}")
-        if registration_id in self._known:
+        if self._taken(registration_id):
             raise IndexEntryError(f"id {registration_id} is already in the index")
         if fp.is_degenerate():
             raise IndexEntryError(f"fingerprint of id {registration_id} is degenerate")
-        self._known.add(registration_id)
         self._pending_ids.append(registration_id)
         self._pending_words.append(fp.words)
         if len(self._pending_ids) >= self._merge_every:
@@ -120,13 +132,11 @@ class NearDuplicateIndex:
     def remove(self, registration_id: int) -> None:
         """Tombstone a registration (e.g. revoked by a challenge); its id stays reserved."""
         if registration_id in self._pending_ids:
-            at = self._pending_ids.index(registration_id)
-            del self._pending_ids[at], self._pending_words[at]
-            return
-        rows = np.flatnonzero(self._ids == registration_id)
-        if rows.size == 0 or not self._alive[rows[0]]:
+            self.merge()
+        row = self._row_of(registration_id)
+        if row is None or not self._alive[row]:
             raise IndexEntryError(f"id {registration_id} is not an active entry of the index")
-        self._alive[rows[0]] = False
+        self._alive[row] = False
 
     def merge(self) -> None:
         """Fold the append buffer into the static tables (automatic every ``merge_every`` adds)."""
@@ -177,7 +187,7 @@ class NearDuplicateIndex:
                 ids, words, alive = data["ids"], data["words"], data["alive"]
         except IndexFileError:
             raise
-        except (OSError, KeyError, ValueError, EOFError) as exc:
+        except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
             raise IndexFileError(str(source), str(exc) or type(exc).__name__) from exc
         index = cls(threshold=threshold)
         try:

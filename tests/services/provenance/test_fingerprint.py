@@ -1,0 +1,129 @@
+"""fingerprint(): golden values, robustness to plagiarist edits, degenerate and odd inputs."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from services.provenance import (
+    MATCH_THRESHOLD,
+    DegenerateImageError,
+    NotAnImageError,
+    fingerprint,
+    load_image,
+)
+from services.provenance._procedural import procedural_image
+from services.provenance.edits import EDITS, edit_rng
+
+from .conftest import analytic_image
+
+# Pinned so that a numpy / scipy / Pillow / scikit-image upgrade cannot shift fingerprints
+# silently: registered fingerprints must stay reproducible from the image bytes.
+GOLDEN = {
+    "camera": "0xb81042a7a6676994b88042a7a4e569d4d88030a704a73398d8a930a705af7318",
+    "astronaut": "0x95607337e2af271a9560f337c28e3b38bd60323647863329bd60b8944f849923",
+    "analytic": "0xf247073142b86021f247173143206220f2661531c3204320f2661591c3204b21",
+    "procedural1": "0xd5415ed048db084fd073b537c4038f1fd156b51744038b97d172bd1644420b9f",
+}
+
+
+def test_golden_values(camera: Image.Image, astronaut: Image.Image, analytic: Image.Image) -> None:
+    got = {
+        "camera": fingerprint(camera).hex(),
+        "astronaut": fingerprint(astronaut).hex(),
+        "analytic": fingerprint(analytic).hex(),
+        "procedural1": fingerprint(procedural_image(1)).hex(),
+    }
+    assert got == GOLDEN
+
+
+def test_same_pixels_in_another_container_give_the_same_fingerprint(camera: Image.Image) -> None:
+    buffer = io.BytesIO()
+    camera.save(buffer, format="PNG")
+    assert fingerprint(load_image(buffer.getvalue())) == fingerprint(camera)
+    assert fingerprint(camera.convert("RGB")) == fingerprint(camera)
+
+
+@pytest.mark.parametrize("edit", EDITS, ids=[e.name for e in EDITS])
+def test_every_plagiarist_edit_of_the_camera_still_matches(camera: Image.Image, edit) -> None:  # type: ignore[no-untyped-def]
+    copy = edit.apply(camera, edit_rng(7, "camera", edit.name))
+    assert fingerprint(copy).distance(fingerprint(camera)) <= MATCH_THRESHOLD
+
+
+def test_mirror_is_almost_free(astronaut: Image.Image, analytic: Image.Image) -> None:
+    for image in (astronaut, analytic):
+        assert fingerprint(ImageOps.mirror(image)).distance(fingerprint(image)) <= 2
+
+
+def test_distinct_images_do_not_match(camera: Image.Image, astronaut: Image.Image, analytic: Image.Image) -> None:
+    prints = [fingerprint(im) for im in (camera, astronaut, analytic)]
+    prints += [fingerprint(procedural_image(seed)) for seed in range(6)]
+    for i, a in enumerate(prints):
+        for b in prints[i + 1 :]:
+            assert not a.matches(b)
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        (Image.new("RGB", (31, 200), "red"), "too small"),
+        (Image.new("RGB", (300, 200), (40, 90, 200)), "flat"),
+        (Image.fromarray(np.full((200, 300), 128, np.uint8) + (np.arange(300) % 2).astype(np.uint8)), "flat"),
+    ],
+)
+def test_degenerate_images_are_refused(image: Image.Image, reason: str) -> None:
+    with pytest.raises(DegenerateImageError, match=reason) as info:
+        fingerprint(image)
+    assert info.value.width == image.width and isinstance(info.value, ValueError)
+
+
+def test_a_nearly_blank_page_is_refused() -> None:
+    page = np.full((400, 300), 250, np.uint8)
+    page[100:110, 50:250] = 0  # one short line of "ink": 1.7% of the pixels
+    with pytest.raises(DegenerateImageError, match="nearly blank"):
+        fingerprint(Image.fromarray(page))
+
+
+def test_modes_alpha_palette_and_sixteen_bit(analytic: Image.Image) -> None:
+    reference = fingerprint(analytic)
+    assert fingerprint(analytic.convert("RGBA")) == reference
+    assert fingerprint(analytic.convert("P")).distance(reference) <= 6
+    grey16 = np.asarray(analytic.convert("L"), dtype=np.uint16) * 257
+    sixteen = Image.fromarray(grey16)
+    assert sixteen.mode.startswith("I;16")
+    assert fingerprint(sixteen).distance(fingerprint(analytic.convert("L"))) <= 2
+    transparent = analytic.convert("RGBA")
+    transparent.putalpha(0)  # fully transparent: white after compositing
+    with pytest.raises(DegenerateImageError):
+        fingerprint(transparent)
+
+
+def test_exif_orientation_is_applied(analytic: Image.Image) -> None:
+    rotated = analytic.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # viewers rotate 90 degrees clockwise to display: undoes ROTATE_90
+    buffer = io.BytesIO()
+    rotated.save(buffer, format="JPEG", quality=95, exif=exif.tobytes())
+    shown = load_image(buffer.getvalue())
+    assert fingerprint(shown).distance(fingerprint(analytic)) <= 4
+
+
+def test_load_image_errors_name_the_source(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    with pytest.raises(NotAnImageError, match="notes.png"):
+        load_image(bad)
+    with pytest.raises(NotAnImageError, match="missing.png"):
+        load_image(tmp_path / "missing.png")
+    truncated = io.BytesIO()
+    analytic_image().save(truncated, format="PNG")
+    with pytest.raises(NotAnImageError, match="upload"):
+        load_image(truncated.getvalue()[:200], name="upload")
+
+
+def test_non_images_are_a_type_error() -> None:
+    with pytest.raises(TypeError):
+        fingerprint(np.zeros((64, 64)))  # type: ignore[arg-type]

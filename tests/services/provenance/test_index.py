@@ -1,0 +1,128 @@
+"""NearDuplicateIndex: exact answers against a linear scan, updates, persistence, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.provenance import (
+    MATCH_THRESHOLD,
+    Fingerprint,
+    IndexEntryError,
+    IndexFileError,
+    NearDuplicateIndex,
+)
+from services.provenance._mih import ChunkTables, chunk_radii
+from services.provenance.index import min_pair_distances
+
+
+def random_words(seed: int, count: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.integers(1, 2**63 - 1, size=(count, 4), dtype=np.int64).astype(np.uint64) << np.uint64(1) | np.uint64(1)
+
+
+def near_copy(words: np.ndarray, rng: np.random.Generator, flips: int) -> Fingerprint:
+    out = []
+    for w in words:
+        value = int(w)
+        for bit in rng.choice(64, size=flips, replace=False):
+            value ^= 1 << int(bit)
+        out.append(value)
+    return Fingerprint(tuple(out))  # type: ignore[arg-type]
+
+
+def linear_scan(ids: np.ndarray, words: np.ndarray, fp: Fingerprint, limit: int) -> list[tuple[int, int]]:
+    dist = min_pair_distances(words, np.array(fp.words, dtype=np.uint64))
+    return sorted((int(i), int(d)) for i, d in zip(ids, dist, strict=True) if d <= limit)
+
+
+@pytest.mark.parametrize("radius", range(0, 26))
+def test_chunk_radii_satisfy_the_pigeonhole_bound(radius: int) -> None:
+    radii = chunk_radii(radius)
+    assert sum(t + 1 for t in radii) >= radius + 1 and max(radii) - min(radii) <= 1
+
+
+@pytest.mark.parametrize("threshold", [0, 3, 9, MATCH_THRESHOLD, 16, 23, 30])
+def test_query_equals_a_linear_scan(threshold: int) -> None:
+    words = random_words(threshold, 3000)
+    rng = np.random.default_rng(100 + threshold)
+    ids = rng.permutation(10_000)[:3000]
+    index = NearDuplicateIndex.build(ids, words, threshold=threshold)
+    for k in range(25):
+        fp = near_copy(words[rng.integers(0, 3000)], rng, int(rng.integers(0, 20)))
+        got = index.query(fp)
+        assert sorted(got) == linear_scan(ids, words, fp, threshold)
+        assert got == sorted(got, key=lambda hit: (hit[1], hit[0]))
+
+
+def test_chunk_tables_find_every_word_within_radius() -> None:
+    words = random_words(1, 500).ravel()
+    tables = ChunkTables(words)
+    query = words[:3] ^ np.uint64(0b10110)
+    for radius in (0, 3, 12, 40):  # 40 falls back to a scan
+        expected = {i for i, w in enumerate(words) for q in query if int(w ^ q).bit_count() <= radius}
+        assert set(tables.within(query, radius).tolist()) == expected
+
+
+def test_add_merge_remove_and_contains() -> None:
+    words = random_words(2, 50)
+    index = NearDuplicateIndex(merge_every=8)
+    prints = [Fingerprint(tuple(int(w) for w in row)) for row in words]  # type: ignore[arg-type]
+    for i, fp in enumerate(prints):
+        index.add(1000 + i, fp)
+    assert len(index) == 50 and 1000 in index and 1049 in index and 5 not in index
+    assert index.query(prints[7])[0] == (1007, 0)
+    index.remove(1007)  # in the static part
+    index.remove(1049)  # still in the append buffer
+    assert 1007 not in index and 1049 not in index and len(index) == 48
+    assert all(rid != 1007 for rid, _ in index.query(prints[7]))
+    with pytest.raises(IndexEntryError, match="already"):
+        index.add(1007, prints[0])  # ids stay reserved after removal
+    with pytest.raises(IndexEntryError, match="not an active"):
+        index.remove(1007)
+
+
+def test_save_and_load_round_trip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    words = random_words(3, 400)
+    index = NearDuplicateIndex.build(range(400), words, threshold=12)
+    index.remove(5)
+    extra = Fingerprint((11, 22, 33, 44))
+    index.add(400, extra)
+    path = tmp_path / "index.npz"
+    index.save(path)
+    loaded = NearDuplicateIndex.load(path)
+    assert loaded.threshold == 12 and len(loaded) == 400 and 5 not in loaded
+    probe = Fingerprint(tuple(int(w) for w in words[9]))  # type: ignore[arg-type]
+    assert loaded.query(probe) == index.query(probe)
+    assert loaded.query(extra)[0] == (400, 0)
+
+
+def test_bad_files_raise_index_file_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(IndexFileError, match="missing"):
+        NearDuplicateIndex.load(tmp_path / "missing.npz")
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(IndexFileError):
+        NearDuplicateIndex.load(junk)
+    other = tmp_path / "other.npz"
+    np.savez(other, format=np.array("something-else/1"), threshold=np.array(3))
+    with pytest.raises(IndexFileError, match="format"):
+        NearDuplicateIndex.load(other)
+
+
+def test_bad_entries_are_refused() -> None:
+    words = random_words(4, 3)
+    with pytest.raises(IndexEntryError, match="unique"):
+        NearDuplicateIndex.build([1, 1, 2], words)
+    with pytest.raises(IndexEntryError, match="ids"):
+        NearDuplicateIndex.build([1, 2], words)
+    with pytest.raises(IndexEntryError, match="degenerate"):
+        NearDuplicateIndex.build([1, 2, 3], np.vstack([words[:2], [[0, 5, 6, 7]]]).astype(np.uint64))
+    index = NearDuplicateIndex()
+    with pytest.raises(IndexEntryError, match="degenerate"):
+        index.add(1, Fingerprint((0, 1, 2, 3)))
+    with pytest.raises(IndexEntryError):
+        index.add(-1, Fingerprint((4, 1, 2, 3)))
+    with pytest.raises(ValueError, match="threshold"):
+        NearDuplicateIndex(threshold=65)
+    assert index.query(Fingerprint((4, 1, 2, 3))) == []
