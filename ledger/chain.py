@@ -56,8 +56,15 @@ class Chain:
         raise ChainError(f"{self.kind} chain cannot travel in time")
 
     def timestamp(self) -> int:
-        """The latest block's timestamp."""
-        return int(self.w3.eth.get_block("latest")["timestamp"])
+        """The chain's "now": the timestamp the next block will carry (the pending block's).
+
+        Local chains stamp blocks with the wall clock, so after a quiet spell the latest block's
+        timestamp lags; a timelock computed from it could already be too short.
+        """
+        try:
+            return int(self.w3.eth.get_block("pending")["timestamp"])
+        except Exception:  # a node without a pending block: the head is the best guess
+            return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def close(self) -> None:
         """Releases the connection (and, for owned processes, stops them)."""
