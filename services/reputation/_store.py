@@ -39,8 +39,9 @@ def _grown(array: _A, used: int, capacity: int) -> _A:
 class PairStore:
     """Rows of pair evidence with O(1) amortised append and vectorised bulk merge."""
 
-    def __init__(self, decay: float) -> None:
+    def __init__(self, decay: float, negative_weight: float) -> None:
         self.decay = decay
+        self.negative_weight = negative_weight
         # epochs past ref before rebasing: far from float overflow whatever the decay
         self._rebase_after = int(_MAX_FACTOR_LOG / -math.log(decay)) if decay < 1.0 else 2**62
         self.size = 0
@@ -51,6 +52,10 @@ class PairStore:
         self._pos: F64 = np.zeros(1024, np.float64)
         self._neg: F64 = np.zeros(1024, np.float64)
         self._fresh: F64 = np.zeros(1024, np.float64)
+        # Derived per row, kept for the full ranking pass: pos + negative_weight * neg, and the
+        # recommender weight (pos + neg) * fresh, both at the reference epoch.
+        self._evidence: F64 = np.zeros(1024, np.float64)
+        self._reach: F64 = np.zeros(1024, np.float64)
         self._last_time: I64 = np.zeros(1024, np.int64)
 
     def _alloc(self, capacity: int) -> None:
@@ -59,6 +64,8 @@ class PairStore:
         self._pos = _grown(self._pos, self.size, capacity)
         self._neg = _grown(self._neg, self.size, capacity)
         self._fresh = _grown(self._fresh, self.size, capacity)
+        self._evidence = _grown(self._evidence, self.size, capacity)
+        self._reach = _grown(self._reach, self.size, capacity)
         self._last_time = _grown(self._last_time, self.size, capacity)
 
     def _reserve(self, extra: int) -> None:
@@ -88,6 +95,16 @@ class PairStore:
         return self._fresh[: self.size]
 
     @property
+    def evidence(self) -> F64:
+        """pos + negative_weight * neg per row (reference epoch)."""
+        return self._evidence[: self.size]
+
+    @property
+    def reach(self) -> F64:
+        """(pos + neg) * fresh per row: the recommender weight at the reference epoch."""
+        return self._reach[: self.size]
+
+    @property
     def last_time(self) -> I64:
         return self._last_time[: self.size]
 
@@ -110,7 +127,13 @@ class PairStore:
             self._pos[:n] *= factor
             self._neg[:n] *= factor
             self._fresh[:n] *= factor
+            self._derive(slice(0, n))
             self.ref_epoch = max_epoch
+
+    def _derive(self, rows: I64 | slice) -> None:
+        pos, neg = self._pos[rows], self._neg[rows]
+        self._evidence[rows] = pos + self.negative_weight * neg
+        self._reach[rows] = (pos + neg) * self._fresh[rows]
 
     def add_one(
         self, producer: int, esp: int, *, weight: float, positive: bool, epoch: int, time: int
@@ -135,6 +158,9 @@ class PairStore:
             self._neg[row] += weight * factor
         self._fresh[row] = max(self._fresh[row], factor)
         self._last_time[row] = max(int(self._last_time[row]), time)
+        pos, neg = float(self._pos[row]), float(self._neg[row])
+        self._evidence[row] = pos + self.negative_weight * neg
+        self._reach[row] = (pos + neg) * float(self._fresh[row])
         return row
 
     def add_many(
@@ -172,6 +198,7 @@ class PairStore:
             self._neg[r] += neg_add[old]
             self._fresh[r] = np.maximum(self._fresh[r], fresh_new[old])
             self._last_time[r] = np.maximum(self._last_time[r], time_new[old])
+            self._derive(r)
         new = ~old
         count = int(new.sum())
         if count:
@@ -184,5 +211,6 @@ class PairStore:
             self._neg[lo:hi] = neg_add[new]
             self._fresh[lo:hi] = fresh_new[new]
             self._last_time[lo:hi] = time_new[new]
+            self._derive(slice(lo, hi))
             self._rows.update(zip(new_keys.tolist(), range(lo, hi), strict=True))
             self.size = hi

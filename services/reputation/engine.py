@@ -25,7 +25,13 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-from services.reputation._aggregate import EspSums, consensus, esp_sums, pair_terms
+from services.reputation._aggregate import (
+    EspSums,
+    all_esp_sums,
+    consensus,
+    esp_sums,
+    pair_terms,
+)
 from services.reputation._store import PairStore
 from services.reputation.errors import TimeOrderError
 from services.reputation.interactions import Interaction, InteractionLog
@@ -43,7 +49,7 @@ class ReputationEngine:
 
     def __init__(self, params: ReputationParams | None = None) -> None:
         self.params = params if params is not None else ReputationParams()
-        self._store = PairStore(self.params.decay)
+        self._store = PairStore(self.params.decay, self.params.negative_weight)
         self._producer_ids: list[str] = []
         self._producer_index: dict[str, int] = {}
         self._esp_ids: list[str] = []
@@ -165,8 +171,8 @@ class ReputationEngine:
 
     def _sums(self, epoch: int) -> EspSums:
         if self._cache is None or self._cache[0] != epoch:
-            terms = pair_terms(self._store, self.params, epoch)
-            self._cache = (epoch, esp_sums(terms, self._store.esp, len(self._esp_ids), self.params))
+            sums = all_esp_sums(self._store, self.params, epoch, len(self._esp_ids))
+            self._cache = (epoch, sums)
         return self._cache[1]
 
     def opinion_arrays(self, producer: str, *, now: int) -> tuple[F64, F64, F64]:
