@@ -10,7 +10,7 @@ from typing import Any
 from ledger._paths import artifacts_dir
 from ledger.errors import ArtifactError
 
-CONTRACT_NAMES = ("HashTimeLock", "EspRegistry", "Registry")
+CONTRACT_NAMES = ("HashTimeLock", "EspRegistry", "Registry", "ReputationView")
 
 
 @cache

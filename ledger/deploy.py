@@ -85,6 +85,10 @@ class Deployment:
     def registry(self) -> Contract:
         return self.contract("Registry")
 
+    @property
+    def reputation_view(self) -> Contract:
+        return self.contract("ReputationView")
+
 
 def deploy_contract(tx: Transactor, name: str, *args: Any, value: int = 0) -> tuple[str, int]:
     """Deploys artifact ``name``; returns (address, gas used)."""
@@ -95,7 +99,7 @@ def deploy_contract(tx: Transactor, name: str, *args: Any, value: int = 0) -> tu
 
 
 def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = None) -> Deployment:
-    """Deploys HashTimeLock, EspRegistry and Registry, binds them; returns the deployment."""
+    """Deploys HashTimeLock, EspRegistry, Registry and ReputationView, binds them."""
     p = params or DeployParams()
     tx = Transactor(chain, deployer)
     htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
@@ -112,6 +116,7 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         p.base_uri,
     )
     registry, _ = deploy_contract(tx, "Registry", config)
+    view, _ = deploy_contract(tx, "ReputationView", esps)
     esp_contract = chain.w3.eth.contract(
         address=to_checksum_address(esps), abi=artifacts.abi("EspRegistry")
     )
@@ -128,6 +133,7 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
                 ("HashTimeLock", htlc),
                 ("EspRegistry", esps),
                 ("Registry", registry),
+                ("ReputationView", view),
             )
         },
         params=asdict(p),

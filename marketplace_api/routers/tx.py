@@ -226,6 +226,8 @@ def relay_signed(body: RelayIn, account: CurrentAccount, dep: DeploymentDep) -> 
     events: list[dict[str, Any]] = []
     for name in dep.manifest.contracts:
         contract = dep.contract(name)
+        if not any(item.get("type") == "event" for item in contract.abi):
+            continue
         for abi_event in list(contract.events):  # type: ignore[call-overload]
             for log in abi_event().process_receipt(receipt, errors=DISCARD):
                 events.append(
