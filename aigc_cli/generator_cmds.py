@@ -1,7 +1,301 @@
-"""`aigc` commands for the generator domain (registered on import by :mod:`aigc_cli.main`)."""
+"""`aigc` commands for the generator domain: generate, verify-generation, bench generate.
+
+Fingerprints come from ``services.provenance`` when it is importable (checked at call time);
+without it, audits compare the sha256 of the pixels only.
+"""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aigc_cli._console import clean_errors, console, err_console, fail
+from aigc_cli.groups import bench_app
+from generators import (
+    GenerationRecord,
+    GenerationResult,
+    Generator,
+    GeneratorError,
+    get_generator,
+    replay,
+)
+from generators.result import image_sha256
 
 app = typer.Typer()
+
+_IMAGE_SUFFIXES = (".png", ".webp", ".bmp", ".tif", ".tiff", ".jpg", ".jpeg")
+
+
+def _provenance() -> Any | None:
+    """``services.provenance`` if it offers ``fingerprint`` (looked up now, not at import)."""
+    try:
+        from services import provenance
+    except ImportError:
+        return None
+    has_api = hasattr(provenance, "fingerprint") and hasattr(provenance, "Fingerprint")
+    return provenance if has_api else None
+
+
+def _fingerprint_hex(image: Any) -> tuple[str | None, str]:
+    """(hex fingerprint, "") or (None, why not)."""
+    provenance = _provenance()
+    if provenance is None:
+        return None, "services.provenance is not available"
+    try:
+        return str(provenance.fingerprint(image).hex()), ""
+    except ValueError as exc:  # provenance errors derive from ValueError (e.g. degenerate image)
+        return None, f"fingerprint refused: {exc}"
+
+
+def _load(
+    generator: str | None, checkpoint: Path | None, device: str | None, dtype: str | None
+) -> Generator:
+    options: dict[str, Any] = {}
+    if device is not None:
+        options["device"] = device
+    name = generator if generator is not None else ("diffusers" if checkpoint else None)
+    if checkpoint is not None:
+        options["path"] = checkpoint
+    if dtype is not None:
+        options["dtype"] = dtype
+    with console.status("loading generator"):
+        return get_generator(name, **options)
+
+
+def _run(gen: Generator, prompt: str, **kwargs: Any) -> GenerationResult:
+    columns = (
+        TextColumn("generating"),
+        BarColumn(),
+        TextColumn("step {task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("generate", total=None)
+
+        def on_step(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return gen.generate(prompt, callback=on_step, **kwargs)
+
+
+def _metadata_table(metadata: dict[str, Any], title: str) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_column("field", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    for key, value in metadata.items():
+        table.add_row(key, ", ".join(value) if isinstance(value, list) else str(value))
+    return table
+
+
+_GEN_OPT = typer.Option(
+    None, "--generator", "-g", help="bundled or diffusers (default: AIGC_GENERATOR)"
+)
+_CKPT_OPT = typer.Option(
+    None, "--checkpoint", help="diffusers checkpoint folder (selects diffusers)"
+)
+_DEVICE_OPT = typer.Option(None, "--device", help="cpu, cuda[:N] or mps")
+_DTYPE_OPT = typer.Option(None, "--dtype", help="float32, float16 or bfloat16 (diffusers only)")
+
+
+@app.command("generate")
+@clean_errors(GeneratorError, OSError)
+def generate_cmd(
+    prompt: str = typer.Argument(
+        ..., help="what to draw, e.g. 'a red circle on a blue background'"
+    ),
+    seed: int = typer.Option(0, "--seed", help="random seed (same seed, same image)"),
+    output: Path = typer.Option(..., "--output", "-o", help="image file to write (.png)"),
+    steps: int | None = typer.Option(None, "--steps", help="denoising steps (default: model's)"),
+    width: int | None = typer.Option(None, "--width"),
+    height: int | None = typer.Option(None, "--height"),
+    guidance_scale: float | None = typer.Option(None, "--guidance-scale"),
+    record: Path | None = typer.Option(None, "--record", help="also write the JSON audit record"),
+    generator: str | None = _GEN_OPT,
+    checkpoint: Path | None = _CKPT_OPT,
+    device: str | None = _DEVICE_OPT,
+    dtype: str | None = _DTYPE_OPT,
+) -> None:
+    """Generate an image from a prompt, save it and print how it was made."""
+    if output.suffix.lower() not in _IMAGE_SUFFIXES:
+        raise fail(
+            f"--output {output}: unsupported image type (use one of {', '.join(_IMAGE_SUFFIXES)})"
+        )
+    gen = _load(generator, checkpoint, device, dtype)
+    result = _run(
+        gen,
+        prompt,
+        seed=seed,
+        steps=steps,
+        width=width,
+        height=height,
+        guidance_scale=guidance_scale,
+    )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    result.image.save(output)
+    fingerprint, why = _fingerprint_hex(result.image)
+    metadata = result.metadata()
+    metadata["fingerprint"] = fingerprint or f"n/a ({why})"
+    console.print(_metadata_table(metadata, f"wrote {output}"))
+    if result.unknown_words:
+        err_console.print(
+            f"[yellow]ignored words the model does not know:[/] {', '.join(result.unknown_words)}"
+        )
+    if record is not None:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(GenerationRecord.from_result(result, fingerprint=fingerprint).to_json())
+        console.print(f"record written to {record}")
+
+
+def _verdict_rows(
+    rec: GenerationRecord, image: Any, claimed: Any | None
+) -> tuple[list[tuple[str, str, bool | None]], bool]:
+    """(check, detail, passed) rows and the overall verdict."""
+    new_sha = image_sha256(image)
+    rows: list[tuple[str, str, bool | None]] = [
+        (
+            "image sha256",
+            f"recorded {rec.image_sha256[:16]}…, replay {new_sha[:16]}…",
+            new_sha == rec.image_sha256,
+        )
+    ]
+    provenance = _provenance()
+    fp_ok: bool | None = None
+    if provenance is None:
+        rows.append(("fingerprint", "not checked: services.provenance is not available", None))
+    elif rec.fingerprint is None:
+        rows.append(("fingerprint", "not checked: the record carries none", None))
+    else:
+        try:
+            recorded = provenance.Fingerprint.from_hex(rec.fingerprint)
+            replayed = provenance.fingerprint(image)
+            fp_ok = bool(recorded.matches(replayed))
+            rows.append(("fingerprint", f"distance {recorded.distance(replayed)}", fp_ok))
+            if claimed is not None:
+                claimed_ok = bool(recorded.matches(provenance.fingerprint(claimed)))
+                rows.append(("claimed image fingerprint", "vs record", claimed_ok))
+                fp_ok = fp_ok and claimed_ok
+        except ValueError as exc:
+            rows.append(("fingerprint", f"cannot compare: {exc}", False))
+            fp_ok = False
+    if claimed is not None:
+        rows.append(
+            ("claimed image sha256", "vs record", image_sha256(claimed) == rec.image_sha256)
+        )
+    verdict = fp_ok if fp_ok is not None else new_sha == rec.image_sha256
+    if claimed is not None and fp_ok is None:
+        verdict = verdict and image_sha256(claimed) == rec.image_sha256
+    return rows, verdict
+
+
+@app.command("verify-generation")
+@clean_errors(GeneratorError, OSError)
+def verify_generation_cmd(
+    record: Path = typer.Argument(..., help="JSON record written by `aigc generate --record`"),
+    image: Path | None = typer.Option(None, "--image", help="the claimed image, checked too"),
+    save: Path | None = typer.Option(None, "--save", help="write the replayed image here"),
+    checkpoint: Path | None = _CKPT_OPT,
+    device: str | None = _DEVICE_OPT,
+    dtype: str | None = _DTYPE_OPT,
+) -> None:
+    """Re-run a recorded generation and report whether its fingerprint matches the record."""
+    from PIL import Image, UnidentifiedImageError
+
+    rec = GenerationRecord.from_json(record.read_text())
+    claimed = None
+    if image is not None:
+        try:
+            claimed = Image.open(image).convert("RGB")
+        except UnidentifiedImageError as exc:
+            raise fail(f"--image {image}: not an image file") from exc
+    gen = _load(rec.generator, checkpoint, device, dtype)
+    columns = (TextColumn("replaying"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        progress.add_task("replay", total=None)
+        rerun = replay(rec, gen)
+    if save is not None:
+        rerun.result.image.save(save)
+    table = Table(title=f"audit of {record}")
+    for column in ("check", "detail", "result"):
+        table.add_column(column)
+    table.add_row(
+        "weights sha256",
+        rec.weights_sha256[:16] + "…",
+        "[green]match" if rerun.weights_match else "[red]DIFFERENT",
+    )
+    table.add_row(
+        "scheduler", rec.scheduler, "[green]match" if rerun.scheduler_match else "[red]DIFFERENT"
+    )
+    rows, verdict = _verdict_rows(rec, rerun.result.image, claimed)
+    for name, detail, ok in rows:
+        table.add_row(
+            name, detail, "[dim]n/a" if ok is None else "[green]match" if ok else "[red]MISMATCH"
+        )
+    console.print(table)
+    verdict = verdict and rerun.weights_match
+    if not verdict:
+        raise fail("NOT VERIFIED: the replay does not reproduce the recorded image")
+    console.print("[bold green]VERIFIED[/]: the recorded generation reproduces the image")
+
+
+@bench_app.command("generate")
+@clean_errors(GeneratorError, OSError)
+def bench_generate_cmd(
+    images: int = typer.Option(5, "--images", min=1, max=200, help="images to time"),
+    adherence: bool = typer.Option(False, "--adherence", help="also measure prompt adherence"),
+    count: int = typer.Option(
+        200, "--count", min=1, max=2000, help="held-out captions for --adherence"
+    ),
+) -> None:
+    """Images per second of the bundled model at default settings, its load time, its adherence."""
+    from generators.bundled import BundledGenerator
+    from generators.evaluate import measure_adherence
+
+    started = time.perf_counter()
+    gen = get_generator("bundled")
+    load_s = time.perf_counter() - started
+    if not isinstance(gen, BundledGenerator):  # pragma: no cover - registry guarantees it
+        raise fail("the bundled generator is not available")
+    prompt = "a red circle on a blue background"
+    gen.generate(prompt, seed=0)  # warm-up: first call pays one-off allocations
+    baseline = gen.generate(prompt, seed=0, steps=1).elapsed_s
+    times = []
+    with Progress(
+        TextColumn("timing"), BarColumn(), TimeElapsedColumn(), console=err_console, transient=True
+    ) as progress:
+        task = progress.add_task("bench", total=images)
+        for i in range(images):
+            times.append(gen.generate(prompt, seed=i).elapsed_s)
+            progress.advance(task)
+    per_image = sorted(times)[len(times) // 2]
+    table = Table(title=f"bench generate: bundled model, {gen.default_steps} steps, 64x64")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_row("load time", f"{load_s:.3f} s")
+    table.add_row("time per image (median)", f"{per_image:.3f} s")
+    table.add_row("images per second", f"{1 / per_image:.2f}")
+    table.add_row("baseline: 1-step generation", f"{baseline:.4f} s")
+    table.add_row("ratio image / 1-step baseline", f"{per_image / baseline:.1f}x")
+    if adherence:
+        with Progress(
+            TextColumn("adherence"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("adherence", total=count)
+            report = measure_adherence(
+                gen, count=count, on_image=lambda done: progress.update(task, completed=done)
+            )
+        table.add_row(f"adherence ({count} held-out captions)", f"{report.adherence:.1%}")
+        table.add_row(
+            "  background / colour / shape",
+            f"{report.background:.1%} / {report.colour:.1%} / {report.shape:.1%}",
+        )
+    console.print(table)

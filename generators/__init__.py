@@ -1,4 +1,4 @@
-"""Image generators behind one interface: the bundled small diffusion model and diffusers checkpoints.
+"""Image generators behind one interface: the bundled diffusion model and diffusers checkpoints.
 
     from generators import get_generator
 

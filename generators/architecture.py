@@ -1,14 +1,15 @@
 """Shapes and hyper-parameters of the bundled model, shared by the training script and the loader.
 
-The model is a pixel-space diffusion model made of diffusers components. The 64x64 RGB image is
-folded losslessly into a 16x16x48 tensor (``pixel_unshuffle`` by 4): the UNet then works on a
-16x16 grid, which keeps both training and generation within a 2-core CPU budget while the output
-stays a real 64x64 image. A patch is a fixed invertible reshaping, so there is no VAE to train.
+The model is a latent diffusion model made of diffusers components, sized for a 2-core CPU. Its
+latent is the image itself averaged over 2x2 blocks (a 32x32 RGB thumbnail; see
+:mod:`generators.decoder`, whose small learned decoder restores the 64x64 image). For the UNet
+the latent is further folded losslessly into a 16x16x12 tensor (``pixel_unshuffle`` by 2), so
+the UNet works on a 16x16 grid.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +19,7 @@ from generators.text_encoder import TinyTextEncoder
 
 __all__ = [
     "NATIVE_SIZE",
+    "LATENT_FACTOR",
     "PATCH",
     "build_text_encoder",
     "build_train_scheduler",
@@ -28,7 +30,8 @@ __all__ = [
 ]
 
 NATIVE_SIZE = 64
-PATCH = 4
+PATCH = 2
+LATENT_FACTOR = 2
 TEXT_HIDDEN = 64
 SCHEDULER_CONFIG: dict[str, Any] = {
     "num_train_timesteps": 1000,
@@ -40,8 +43,8 @@ SCHEDULER_CONFIG: dict[str, Any] = {
 
 def build_unet() -> UNet2DConditionModel:
     """The UNet: convolutions at 16x16 and 8x8, cross-attention on the caption at 4x4 and below."""
-    return UNet2DConditionModel(
-        sample_size=NATIVE_SIZE // PATCH,
+    return UNet2DConditionModel(  # type: ignore[no-untyped-call]
+        sample_size=NATIVE_SIZE // (LATENT_FACTOR * PATCH),
         in_channels=3 * PATCH * PATCH,
         out_channels=3 * PATCH * PATCH,
         down_block_types=("DownBlock2D", "DownBlock2D", "CrossAttnDownBlock2D"),
@@ -59,25 +62,28 @@ def build_unet() -> UNet2DConditionModel:
 
 
 def build_text_encoder(vocab_size: int, max_length: int) -> TinyTextEncoder:
-    return TinyTextEncoder(
-        vocab_size=vocab_size, max_length=max_length, hidden_size=TEXT_HIDDEN, num_layers=2
+    return cast(
+        TinyTextEncoder,
+        TinyTextEncoder(
+            vocab_size=vocab_size, max_length=max_length, hidden_size=TEXT_HIDDEN, num_layers=2
+        ),
     )
 
 
 def build_train_scheduler() -> DDPMScheduler:
-    return DDPMScheduler(**SCHEDULER_CONFIG)
+    return DDPMScheduler(**SCHEDULER_CONFIG)  # type: ignore[no-untyped-call]
 
 
-def sampling_scheduler(config: dict[str, Any]) -> DPMSolverMultistepScheduler:
+def sampling_scheduler(config: dict[str, Any]) -> Any:
     """DPM-Solver++ (2nd order, deterministic) over the training noise schedule."""
-    return DPMSolverMultistepScheduler.from_config(
+    return DPMSolverMultistepScheduler.from_config(  # type: ignore[no-untyped-call]
         config, algorithm_type="dpmsolver++", solver_order=2, timestep_spacing="trailing"
     )
 
 
-def fold(pixels: torch.Tensor) -> torch.Tensor:
-    """``[B, 3, H, W]`` pixels -> ``[B, 48, H/4, W/4]`` model space."""
-    return F.pixel_unshuffle(pixels, PATCH)
+def fold(latent: torch.Tensor) -> torch.Tensor:
+    """``[B, 3, h, w]`` latents -> ``[B, 12, h/2, w/2]`` UNet space."""
+    return F.pixel_unshuffle(latent, PATCH)
 
 
 def unfold(sample: torch.Tensor) -> torch.Tensor:

@@ -14,8 +14,9 @@ from pathlib import Path
 from diffusers import UNet2DConditionModel
 
 from generators._hashing import folder_sha256
-from generators.architecture import NATIVE_SIZE, PATCH
+from generators.architecture import LATENT_FACTOR, NATIVE_SIZE, PATCH
 from generators.base import StepCallback, check_request
+from generators.decoder import LatentDecoder
 from generators.errors import InvalidGenerationArgumentError, WeightsMissingError
 from generators.pipeline import ShapesPipeline
 from generators.result import GenerationResult
@@ -30,6 +31,8 @@ _REQUIRED = (
     "unet/diffusion_pytorch_model.safetensors",
     "text_encoder/config.json",
     "text_encoder/diffusion_pytorch_model.safetensors",
+    "decoder/config.json",
+    "decoder/diffusion_pytorch_model.safetensors",
     "tokenizer/vocab.json",
     "scheduler/scheduler_config.json",
 )
@@ -53,17 +56,26 @@ class BundledGenerator:
         self.weights_dir = folder
         self.model_id = "bundled-shapes-64" if weights is None else f"bundled:{folder.name}"
         try:
-            unet = UNet2DConditionModel.from_pretrained(folder / "unet", local_files_only=True)
+            # low_cpu_mem_usage=False: nothing to save for 20 MB, and no "install accelerate" nag.
+            unet = UNet2DConditionModel.from_pretrained(  # type: ignore[no-untyped-call]
+                folder / "unet", local_files_only=True, low_cpu_mem_usage=False
+            )
             text_encoder = TinyTextEncoder.from_pretrained(
-                folder / "text_encoder", local_files_only=True
+                folder / "text_encoder", local_files_only=True, low_cpu_mem_usage=False
+            )
+            decoder = LatentDecoder.from_pretrained(
+                folder / "decoder", local_files_only=True, low_cpu_mem_usage=False
             )
             tokenizer = WordTokenizer.load(folder / "tokenizer")
-            scheduler_config = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
+            scheduler_config = json.loads(
+                (folder / "scheduler" / "scheduler_config.json").read_text()
+            )
         except (OSError, ValueError, KeyError) as exc:
             raise WeightsMissingError(str(folder), f"cannot be loaded: {exc}") from exc
         self.pipeline = ShapesPipeline(
             unet=unet,
             text_encoder=text_encoder,
+            decoder=decoder,
             tokenizer=tokenizer,
             scheduler_config=scheduler_config,
             device=device,
@@ -99,8 +111,10 @@ class BundledGenerator:
             steps=self.default_steps if steps is None else steps,
             width=NATIVE_SIZE if width is None else width,
             height=NATIVE_SIZE if height is None else height,
-            guidance_scale=self.default_guidance_scale if guidance_scale is None else guidance_scale,
-            size_multiple=PATCH * 4,
+            guidance_scale=self.default_guidance_scale
+            if guidance_scale is None
+            else guidance_scale,
+            size_multiple=LATENT_FACTOR * PATCH * 4,  # two 2x downsamplings in the UNet
             min_size=32,
             max_size=256,
             max_steps=200,

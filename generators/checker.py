@@ -51,7 +51,9 @@ def _silhouette(mask: np.ndarray) -> np.ndarray:
     """A boolean region cropped to its bounding box and resampled to a 16x16 float grid."""
     rows, cols = np.nonzero(mask)
     crop = mask[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
-    small = Image.fromarray(crop.astype(np.uint8) * 255).resize((_GRID, _GRID), Image.Resampling.BOX)
+    small = Image.fromarray(crop.astype(np.uint8) * 255).resize(
+        (_GRID, _GRID), Image.Resampling.BOX
+    )
     return np.asarray(small, dtype=np.float32) / 255.0
 
 
@@ -79,8 +81,9 @@ def read_image(image: Image.Image) -> Reading:
     """Background colour, main object colour and shape of a (generated or rendered) image."""
     pixels = np.asarray(image.convert("RGB"), dtype=np.float32)
     labels, _ = _nearest(pixels, _PALETTE)
-    frame = np.concatenate([labels[:2].ravel(), labels[-2:].ravel(),
-                            labels[:, :2].ravel(), labels[:, -2:].ravel()])
+    frame = np.concatenate(
+        [labels[:2].ravel(), labels[-2:].ravel(), labels[:, :2].ravel(), labels[:, -2:].ravel()]
+    )
     background = int(np.bincount(frame, minlength=len(_NAMES)).argmax())
     # A pattern's second tone belongs to the background: label against palette + that tone.
     with_tone = np.concatenate([_PALETTE, _TONES[background : background + 1]])

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import inspect
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +43,9 @@ def resolve_device(device: str) -> torch.device:
     try:
         resolved = torch.device(device)
     except (RuntimeError, TypeError) as exc:
-        raise InvalidGenerationArgumentError("device", device, "must be cpu, cuda[:N] or mps") from exc
+        raise InvalidGenerationArgumentError(
+            "device", device, "must be cpu, cuda[:N] or mps"
+        ) from exc
     if resolved.type == "cuda":
         if not torch.cuda.is_available():
             raise InvalidGenerationArgumentError("device", device, "CUDA is not available here")
@@ -53,6 +57,31 @@ def resolve_device(device: str) -> torch.device:
     elif resolved.type != "cpu":
         raise InvalidGenerationArgumentError("device", device, "must be cpu, cuda[:N] or mps")
     return resolved
+
+
+def _dtype_keyword() -> str:
+    """``dtype`` on recent diffusers (``torch_dtype`` is deprecated there), else ``torch_dtype``."""
+    try:
+        from diffusers.utils import deprecation_utils
+    except ImportError:
+        return "torch_dtype"
+    return (
+        "dtype" if hasattr(deprecation_utils, "_TORCH_DTYPE_DEPRECATION_MESSAGE") else "torch_dtype"
+    )
+
+
+@contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Hide diffusers' and transformers' loading progress bars (the CLI shows its own status)."""
+    from diffusers.utils import logging as diffusers_logging
+
+    was_enabled = diffusers_logging.is_progress_bar_enabled()
+    diffusers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            diffusers_logging.enable_progress_bar()
 
 
 class DiffusersGenerator:
@@ -75,16 +104,21 @@ class DiffusersGenerator:
         if not folder.is_dir():
             raise CheckpointNotFoundError(str(folder))
         if dtype not in DTYPES:
-            raise InvalidGenerationArgumentError("dtype", dtype, f"must be one of {', '.join(DTYPES)}")
+            raise InvalidGenerationArgumentError(
+                "dtype", dtype, f"must be one of {', '.join(DTYPES)}"
+            )
         torch_device = resolve_device(device)
         if not (folder / "model_index.json").is_file():
-            raise NotAPipelineError(str(folder), "no model_index.json (save it with save_pretrained)")
-        try:
-            pipe = DiffusionPipeline.from_pretrained(
-                folder, local_files_only=True, torch_dtype=DTYPES[dtype]
+            raise NotAPipelineError(
+                str(folder), "no model_index.json (save it with save_pretrained)"
             )
-        except Exception as exc:  # diffusers raises many kinds; all mean "not loadable"
-            raise NotAPipelineError(str(folder), f"{type(exc).__name__}: {exc}") from exc
+        with _quiet_loading():
+            try:
+                pipe = DiffusionPipeline.from_pretrained(  # type: ignore[no-untyped-call]
+                    folder, local_files_only=True, **{_dtype_keyword(): DTYPES[dtype]}
+                )
+            except Exception as exc:  # diffusers raises many kinds; all mean "not loadable"
+                raise NotAPipelineError(str(folder), f"{type(exc).__name__}: {exc}") from exc
         call = inspect.signature(pipe.__call__).parameters
         if "prompt" not in call or "num_inference_steps" not in call:
             raise NotAPipelineError(str(folder), f"{type(pipe).__name__} is not text-to-image")
@@ -128,7 +162,9 @@ class DiffusersGenerator:
             steps=self.default_steps if steps is None else steps,
             width=self.native_size if width is None else width,
             height=self.native_size if height is None else height,
-            guidance_scale=self.default_guidance_scale if guidance_scale is None else guidance_scale,
+            guidance_scale=self.default_guidance_scale
+            if guidance_scale is None
+            else guidance_scale,
             size_multiple=self.size_multiple,
             min_size=self.size_multiple,
             max_size=4096,
@@ -137,7 +173,9 @@ class DiffusersGenerator:
         if callback is not None and self._accepts_callback:
             total = request.steps
 
-            def on_step_end(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            def on_step_end(
+                _pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]
+            ) -> dict[str, Any]:
                 callback(step + 1, total)
                 return kwargs
 

@@ -66,8 +66,14 @@ def measure_adherence(
         if all(checks.values()):
             right["all"] += 1
         else:
-            failures.append({"index": index, "prompt": prompt, "expected": list(scene.triple),
-                             "read": list(reading.triple)})
+            failures.append(
+                {
+                    "index": index,
+                    "prompt": prompt,
+                    "expected": list(scene.triple),
+                    "read": list(reading.triple),
+                }
+            )
         if on_image is not None:
             on_image(index + 1)
     return AdherenceReport(
@@ -110,7 +116,9 @@ def main(argv: list[str] | None = None) -> None:
 
     from generators.registry import get_generator
 
-    parser = argparse.ArgumentParser(description="Adherence of the bundled model on held-out captions")
+    parser = argparse.ArgumentParser(
+        description="Adherence of the bundled model on held-out captions"
+    )
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--guidance-scale", type=float, default=None)
@@ -121,7 +129,10 @@ def main(argv: list[str] | None = None) -> None:
     with Progress(console=Console(stderr=True)) as progress:
         task = progress.add_task("generating held-out captions", total=args.count)
         report = measure_adherence(
-            generator, count=args.count, steps=args.steps, guidance_scale=args.guidance_scale,
+            generator,
+            count=args.count,
+            steps=args.steps,
+            guidance_scale=args.guidance_scale,
             on_image=lambda done: progress.update(task, completed=done),
         )
     console = Console()

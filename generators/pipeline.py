@@ -1,7 +1,7 @@
 """The bundled text-to-image pipeline: tokenizer, text encoder, UNet and scheduler assembled.
 
-Sampling is classifier-free guided DPM-Solver++ in the folded pixel space (see
-:mod:`generators.architecture`). The initial noise comes from a CPU ``torch.Generator`` seeded
+Sampling is classifier-free guided DPM-Solver++ in the folded latent space (see
+:mod:`generators.architecture`), then the decoder restores the full-size image. The initial noise comes from a CPU ``torch.Generator`` seeded
 by the caller, so the same prompt, seed, steps and weights give the same pixels.
 """
 
@@ -16,11 +16,12 @@ import torch
 from diffusers import UNet2DConditionModel
 from PIL import Image
 
-from generators.architecture import PATCH, fold, sampling_scheduler, unfold
+from generators.architecture import LATENT_FACTOR, PATCH, fold, sampling_scheduler, unfold
+from generators.decoder import LatentDecoder, encode
 from generators.text_encoder import TinyTextEncoder
 from generators.tokenizer import WordTokenizer
 
-__all__ = ["ShapesPipeline", "ShapesOutput"]
+__all__ = ["ShapesOutput", "ShapesPipeline"]
 
 StepCallback = Callable[[int, int], None]
 
@@ -41,17 +42,21 @@ class ShapesPipeline:
         *,
         unet: UNet2DConditionModel,
         text_encoder: TinyTextEncoder,
+        decoder: LatentDecoder,
         tokenizer: WordTokenizer,
         scheduler_config: dict[str, Any],
         device: torch.device | str = "cpu",
     ) -> None:
         self.device = torch.device(device)
-        self.unet = unet.to(self.device).eval()
-        self.text_encoder = text_encoder.to(self.device).eval()
+        self.unet: Any = unet.to(self.device).eval()  # type: ignore[attr-defined]
+        self.text_encoder: Any = text_encoder.to(self.device).eval()  # type: ignore[arg-type]
+        self.decoder: Any = decoder.to(self.device).eval()  # type: ignore[arg-type]
         self.tokenizer = tokenizer
         self.scheduler_config = dict(scheduler_config)
 
-    def encode(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...]]:
+    def encode(
+        self, prompts: list[str]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[str, ...]]:
         """Hidden states, attention mask, pooled vectors and unknown words for ``prompts``."""
         tokens = [self.tokenizer(p) for p in prompts]
         ids = torch.tensor([t.ids for t in tokens], device=self.device)
@@ -74,7 +79,8 @@ class ShapesPipeline:
     ) -> ShapesOutput:
         batch = len(prompts)
         hidden, mask, pooled, unknown = self.encode(prompts + [""] * batch)
-        shape = (3 * PATCH * PATCH, height // PATCH, width // PATCH)
+        grid = LATENT_FACTOR * PATCH
+        shape = (3 * PATCH * PATCH, height // grid, width // grid)
         noise = [torch.randn(shape, generator=torch.Generator().manual_seed(s)) for s in seeds]
         sample = torch.stack(noise).to(self.device)
         scheduler = sampling_scheduler(self.scheduler_config)
@@ -94,7 +100,7 @@ class ShapesPipeline:
             sample = scheduler.step(guided, t, sample).prev_sample
             if callback is not None:
                 callback(index + 1, steps)
-        pixels = unfold(sample).clamp(-1, 1)
+        pixels = self.decoder(unfold(sample)).clamp(-1, 1)
         arrays = ((pixels + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
         return ShapesOutput([Image.fromarray(np.ascontiguousarray(a)) for a in arrays], unknown)
 
@@ -112,7 +118,7 @@ class ShapesPipeline:
         ``bfloat16`` runs the forward pass under CPU autocast (weights stay float32): about
         twice as fast on CPUs with bf16 instructions.
         """
-        x0 = fold(pixels.to(self.device))
+        x0 = fold(encode(pixels.to(self.device)))
         noise = torch.randn(x0.shape, generator=generator).to(self.device)
         steps = train_scheduler.config.num_train_timesteps
         t = torch.randint(0, steps, (x0.shape[0],), generator=generator).to(self.device)
@@ -121,11 +127,15 @@ class ShapesPipeline:
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=bfloat16):
             hidden, mask, pooled, _ = self.encode(prompts)
             pred = self.unet(
-                noisy, t, encoder_hidden_states=hidden, encoder_attention_mask=mask,
+                noisy,
+                t,
+                encoder_hidden_states=hidden,
+                encoder_attention_mask=mask,
                 class_labels=pooled,
             ).sample
         alphas = train_scheduler.alphas_cumprod.to(self.device)[t]
         snr = alphas / (1 - alphas)
         weight = snr.clamp(max=5.0) / (snr + 1)
         per_sample = (pred.float() - target.float()).pow(2).mean(dim=(1, 2, 3))
-        return (per_sample * weight).mean()
+        loss: torch.Tensor = (per_sample * weight).mean()
+        return loss

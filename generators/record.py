@@ -63,7 +63,9 @@ class GenerationRecord:
     version: int = RECORD_VERSION
 
     @classmethod
-    def from_result(cls, result: GenerationResult, *, fingerprint: str | None = None) -> GenerationRecord:
+    def from_result(
+        cls, result: GenerationResult, *, fingerprint: str | None = None
+    ) -> GenerationRecord:
         return cls(
             generator=result.generator,
             model_id=result.model_id,
@@ -89,7 +91,9 @@ class GenerationRecord:
         try:
             payload = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise InvalidRecordError("json", f"not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+            raise InvalidRecordError(
+                "json", f"not valid JSON ({exc.msg} at line {exc.lineno})"
+            ) from exc
         if not isinstance(payload, dict):
             raise InvalidRecordError("json", "must be a JSON object")
         version = payload.get("version", RECORD_VERSION)

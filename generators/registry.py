@@ -48,7 +48,9 @@ def _bundled(weights: Path | str | None = None, device: str | None = None) -> Ge
 
 
 def _diffusers(
-    path: Path | str | None = None, device: str | None = None, dtype: str | None = None,
+    path: Path | str | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
     **options: Any,
 ) -> Generator:
     from generators.diffusers_checkpoint import DiffusersGenerator
@@ -57,7 +59,9 @@ def _diffusers(
     folder = path if path is not None else settings.checkpoint_dir
     if folder is None:
         raise InvalidGenerationArgumentError(
-            "path", None, "the diffusers generator needs a checkpoint folder (or AIGC_CHECKPOINT_DIR)"
+            "path",
+            None,
+            "the diffusers generator needs a checkpoint folder (or AIGC_CHECKPOINT_DIR)",
         )
     _apply_threads()
     return DiffusersGenerator(

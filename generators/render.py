@@ -39,7 +39,9 @@ def shape_polygon(shape: str, cx: float, cy: float, half: float) -> list[tuple[f
         for k in range(10):
             radius = half if k % 2 == 0 else half * 0.45
             angle = -math.pi / 2 + k * math.pi / 5
-            points.append((cx + radius * math.cos(angle), cy + radius * math.sin(angle) + half * 0.1))
+            points.append(
+                (cx + radius * math.cos(angle), cy + radius * math.sin(angle) + half * 0.1)
+            )
         return points
     raise ValueError(f"shape={shape!r} is not a polygonal shape")
 
@@ -52,7 +54,12 @@ def _draw_background(draw: ImageDraw.ImageDraw, scene: Scene, side: int) -> None
         for k in range(-8, 17):
             x0 = k * period
             draw.polygon(
-                [(x0, 0), (x0 + period * 0.35, 0), (x0 + period * 0.35 + side, side), (x0 + side, side)],
+                [
+                    (x0, 0),
+                    (x0 + period * 0.35, 0),
+                    (x0 + period * 0.35 + side, side),
+                    (x0 + side, side),
+                ],
                 fill=tone,
             )
     elif scene.pattern == "dotted":

@@ -16,8 +16,8 @@ __all__ = [
     "POSITIONS",
     "SHAPES",
     "SIZES",
-    "SceneObject",
     "Scene",
+    "SceneObject",
     "held_out_triples",
     "sample_scene",
 ]
@@ -89,9 +89,7 @@ def held_out_triples(seed: int = 7, share: float = 0.15) -> frozenset[tuple[str,
     Held-out captions are drawn from these, so adherence measures composition of known words
     in combinations the model has not seen rather than memory.
     """
-    every = [
-        (c, s, b) for c in COLOURS for s in SHAPES for b in COLOURS if c != b
-    ]
+    every = [(c, s, b) for c in COLOURS for s in SHAPES for b in COLOURS if c != b]
     rng = random.Random(seed)
     return frozenset(rng.sample(every, round(len(every) * share)))
 
@@ -108,7 +106,9 @@ def _place(
             x, y = rng.uniform(0.1 + half, 0.9 - half), rng.uniform(0.1 + half, 0.9 - half)
         x = min(max(x, half + 0.02), 0.98 - half)
         y = min(max(y, half + 0.02), 0.98 - half)
-        if all(abs(x - ox) > half + oh + 0.02 or abs(y - oy) > half + oh + 0.02 for ox, oy, oh in taken):
+        if all(
+            abs(x - ox) > half + oh + 0.02 or abs(y - oy) > half + oh + 0.02 for ox, oy, oh in taken
+        ):
             return (x, y)
     return None
 

@@ -17,8 +17,10 @@ class GeneratorSettings(BaseSettings):
     ``AIGC_GENERATOR`` names a registered generator (``bundled`` or ``diffusers``);
     ``AIGC_CHECKPOINT_DIR`` is the diffusers checkpoint folder for ``diffusers``;
     ``AIGC_GENERATOR_DEVICE`` / ``AIGC_GENERATOR_DTYPE`` choose where and in what precision it
-    runs; ``AIGC_TORCH_THREADS`` pins torch's CPU thread count (bit-identical replays on a CPU
-    need the same count).
+    runs; ``AIGC_TORCH_THREADS`` pins torch's CPU thread count when a generator is built
+    (default 1: the bundled model meets its speed target on one core, stays fast when the cores
+    are shared, and one fixed count keeps CPU replays bit-identical; raise it for a big
+    checkpoint on CPU).
     """
 
     model_config = SettingsConfigDict(env_prefix="AIGC_", extra="ignore")
@@ -27,7 +29,7 @@ class GeneratorSettings(BaseSettings):
     checkpoint_dir: Path | None = None
     generator_device: str = "cpu"
     generator_dtype: str = "float32"
-    torch_threads: int | None = Field(default=None, ge=1, le=256)
+    torch_threads: int | None = Field(default=1, ge=1, le=256)
 
 
 @lru_cache(maxsize=1)

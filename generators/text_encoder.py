@@ -18,7 +18,7 @@ __all__ = ["TinyTextEncoder"]
 class TinyTextEncoder(ModelMixin, ConfigMixin):  # type: ignore[misc]
     """Embedding + learned positions + ``num_layers`` pre-norm transformer layers + layer norm."""
 
-    @register_to_config  # type: ignore[misc]
+    @register_to_config  # type: ignore[untyped-decorator]
     def __init__(
         self,
         vocab_size: int = 64,
@@ -27,7 +27,7 @@ class TinyTextEncoder(ModelMixin, ConfigMixin):  # type: ignore[misc]
         num_layers: int = 2,
         num_heads: int = 4,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.token_embedding = nn.Embedding(vocab_size, hidden_size)
         self.position_embedding = nn.Parameter(torch.zeros(max_length, hidden_size))
         layer = nn.TransformerEncoderLayer(

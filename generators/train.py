@@ -29,6 +29,7 @@ from generators.architecture import (
     build_unet,
 )
 from generators.captions import caption
+from generators.decoder import LatentDecoder, encode
 from generators.pipeline import ShapesPipeline
 from generators.render import render_array
 from generators.scene import held_out_triples, sample_scene
@@ -48,10 +49,11 @@ def _batch(rng: random.Random, size: int, drop: float) -> tuple[torch.Tensor, li
 
 
 def save_weights(pipe: ShapesPipeline, out: Path, info: dict[str, object]) -> None:
-    """Write the pipeline as a folder: unet/, text_encoder/, tokenizer/, scheduler/, info."""
+    """Write the pipeline as a folder: unet/, text_encoder/, decoder/, tokenizer/, scheduler/."""
     out.mkdir(parents=True, exist_ok=True)
     pipe.unet.save_pretrained(out / "unet", safe_serialization=True)
     pipe.text_encoder.save_pretrained(out / "text_encoder", safe_serialization=True)
+    pipe.decoder.save_pretrained(out / "decoder", safe_serialization=True)
     pipe.tokenizer.save(out / "tokenizer")
     (out / "scheduler").mkdir(exist_ok=True)
     (out / "scheduler" / "scheduler_config.json").write_text(
@@ -67,58 +69,112 @@ def _lr(step: int, total: int, peak: float, warmup: int) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
+def train_decoder(
+    decoder: LatentDecoder, rng: random.Random, *, steps: int, batch_size: int, progress: Progress
+) -> float:
+    """Stage 1: fit the decoder to map 2x2-averaged renders back to the renders (L1 + L2)."""
+    optimizer = torch.optim.AdamW(decoder.parameters(), lr=2e-3, weight_decay=0.0)
+    task = progress.add_task("decoder", total=steps, loss=float("nan"))
+    running = 0.0
+    decoder.train()
+    for step in range(steps):
+        for group in optimizer.param_groups:
+            group["lr"] = _lr(step, steps, 2e-3, warmup=min(50, steps // 10 + 1))
+        pixels, _ = _batch(rng, batch_size, drop=0.0)
+        out = decoder(encode(pixels))
+        loss = (out - pixels).abs().mean() + (out - pixels).pow(2).mean()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        optimizer.step()
+        running = loss.item() if step == 0 else 0.95 * running + 0.05 * loss.item()
+        progress.update(task, advance=1, loss=running)
+    decoder.eval().requires_grad_(False)
+    return running
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--decoder-steps", type=int, default=400)
     parser.add_argument("--lr", type=float, default=6e-4)
     parser.add_argument("--ema", type=float, default=0.998)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--no-bf16", dest="bf16", action="store_false",
-                        help="train in float32 (slower; the default uses bf16 autocast)")
+    parser.add_argument(
+        "--no-bf16",
+        dest="bf16",
+        action="store_false",
+        help="train in float32 (slower; the default uses bf16 autocast)",
+    )
     parser.add_argument("--save-every", type=int, default=500)
+    parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop (and save) after this many steps, keeping the schedule of --steps",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
-    for name in ("steps", "batch_size", "threads", "save_every"):
+    for name in ("steps", "batch_size", "threads", "save_every", "decoder_steps"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    stop = args.steps if args.stop_after is None else args.stop_after
+    if not 1 <= stop <= args.steps:
+        parser.error("--stop-after must be between 1 and --steps")
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
     noise_gen = torch.Generator().manual_seed(args.seed + 1)
     tokenizer = WordTokenizer(build_vocabulary())
+    decoder = LatentDecoder()
     pipe = ShapesPipeline(
         unet=build_unet(),
         text_encoder=build_text_encoder(len(tokenizer), tokenizer.max_length),
+        decoder=decoder,
         tokenizer=tokenizer,
         scheduler_config=dict(SCHEDULER_CONFIG),
     )
-    pipe.unet.train()
-    pipe.text_encoder.train()
-    ema = ShapesPipeline(
-        unet=copy.deepcopy(pipe.unet),
-        text_encoder=copy.deepcopy(pipe.text_encoder),
-        tokenizer=tokenizer,
-        scheduler_config=dict(SCHEDULER_CONFIG),
-    )
-    params = [*pipe.unet.parameters(), *pipe.text_encoder.parameters()]
-    ema_params = [*ema.unet.parameters(), *ema.text_encoder.parameters()]
-    optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
-    train_scheduler = build_train_scheduler()
     started, running = time.time(), 0.0
-    columns = (TextColumn("training"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-               TextColumn("loss {task.fields[loss]:.4f}"), TimeElapsedColumn(), TimeRemainingColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TextColumn("loss {task.fields[loss]:.4f}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns) as progress:
-        task = progress.add_task("train", total=args.steps, loss=float("nan"))
-        for step in range(args.steps):
+        decoder_loss = train_decoder(
+            decoder, rng, steps=args.decoder_steps, batch_size=args.batch_size, progress=progress
+        )
+        progress.console.log(
+            f"decoder loss {decoder_loss:.4f} elapsed {time.time() - started:.0f}s"
+        )
+        pipe.unet.train()
+        pipe.text_encoder.train()
+        ema = ShapesPipeline(
+            unet=copy.deepcopy(pipe.unet),
+            text_encoder=copy.deepcopy(pipe.text_encoder),
+            decoder=decoder,
+            tokenizer=tokenizer,
+            scheduler_config=dict(SCHEDULER_CONFIG),
+        )
+        params = [*pipe.unet.parameters(), *pipe.text_encoder.parameters()]
+        ema_params = [*ema.unet.parameters(), *ema.text_encoder.parameters()]
+        optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+        train_scheduler = build_train_scheduler()
+        task = progress.add_task("train", total=stop, loss=float("nan"))
+        for step in range(stop):
             for group in optimizer.param_groups:
                 group["lr"] = _lr(step, args.steps, args.lr, warmup=min(200, args.steps // 10 + 1))
             pixels, prompts = _batch(rng, args.batch_size, drop=0.1)
-            loss = pipe.training_loss(pixels, prompts, noise_gen, train_scheduler, bfloat16=args.bf16)
+            loss = pipe.training_loss(
+                pixels, prompts, noise_gen, train_scheduler, bfloat16=args.bf16
+            )
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             optimizer.step()
             decay = min(args.ema, (1 + step) / (10 + step))
@@ -126,14 +182,26 @@ def main(argv: list[str] | None = None) -> None:
                 torch._foreach_lerp_(ema_params, params, 1 - decay)
             running = loss.item() if step == 0 else 0.98 * running + 0.02 * loss.item()
             progress.update(task, advance=1, loss=running)
-            last = step + 1 == args.steps
+            last = step + 1 == stop
             if (step + 1) % 100 == 0 or last:
-                progress.console.log(f"step {step + 1} loss {running:.4f} "
-                                     f"elapsed {time.time() - started:.0f}s")
+                progress.console.log(
+                    f"step {step + 1} loss {running:.4f} elapsed {time.time() - started:.0f}s"
+                )
             if (step + 1) % args.save_every == 0 or last:
-                info = {"steps": step + 1, "batch_size": args.batch_size, "lr": args.lr,
-                        "ema": args.ema, "seed": args.seed, "threads": args.threads, "bf16": args.bf16,
-                        "loss": round(running, 5), "seconds": round(time.time() - started, 1)}
+                info = {
+                    "decoder_steps": args.decoder_steps,
+                    "decoder_loss": round(decoder_loss, 5),
+                    "steps": step + 1,
+                    "schedule_steps": args.steps,
+                    "batch_size": args.batch_size,
+                    "lr": args.lr,
+                    "ema": args.ema,
+                    "seed": args.seed,
+                    "threads": args.threads,
+                    "bf16": args.bf16,
+                    "loss": round(running, 5),
+                    "seconds": round(time.time() - started, 1),
+                }
                 save_weights(ema, args.out, info)
 
 

@@ -1,0 +1,70 @@
+"""Scenes, captions and the renderer: the ground truth the bundled model learns from."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from generators.captions import caption, held_out_captions
+from generators.render import render, render_array
+from generators.scene import COLOURS, SHAPES, held_out_triples, sample_scene
+from generators.tokenizer import WordTokenizer, build_vocabulary
+
+
+def test_render_is_deterministic_and_sized():
+    scene = sample_scene(random.Random(1))
+    a, b = render(scene, 64), render(scene, 64)
+    assert a.size == (64, 64) and a.mode == "RGB"
+    assert a.tobytes() == b.tobytes()
+    array = render_array(scene)
+    assert array.shape == (3, 64, 64)
+    assert array.min() >= -1.0 and array.max() <= 1.0
+
+
+def test_render_rejects_tiny_sizes():
+    with pytest.raises(ValueError, match="size"):
+        render(sample_scene(random.Random(1)), 4)
+
+
+def test_background_fills_the_corners():
+    scene = sample_scene(random.Random(2))
+    pixels = np.asarray(render(scene))
+    corner_colour = np.asarray(COLOURS[scene.background])
+    corners = [pixels[0, 0], pixels[0, -1], pixels[-1, 0], pixels[-1, -1]]
+    assert sum(np.abs(c.astype(int) - corner_colour).sum() < 10 for c in corners) >= 2
+
+
+def test_main_object_is_largest_and_first_in_caption():
+    rng = random.Random(3)
+    for _ in range(200):
+        scene = sample_scene(rng)
+        text = caption(scene, rng)
+        assert all(scene.main.half > other.half for other in scene.objects[1:])
+        first_shape = min((text.find(s), s) for s in SHAPES if s in text)[1]
+        assert first_shape == scene.main.shape
+        assert scene.background in text and scene.main.colour in text
+        assert scene.main.colour != scene.background
+
+
+def test_training_captions_use_only_known_words():
+    tokenizer = WordTokenizer(build_vocabulary())
+    rng = random.Random(4)
+    for _ in range(300):
+        assert tokenizer(caption(sample_scene(rng), rng)).unknown_words == ()
+
+
+def test_held_out_triples_never_reach_training():
+    held = held_out_triples()
+    assert 50 <= len(held) <= 120
+    rng = random.Random(5)
+    assert all(sample_scene(rng, exclude=held).triple not in held for _ in range(500))
+
+
+def test_held_out_captions_are_fixed_and_held_out():
+    pairs = held_out_captions(50)
+    assert pairs == held_out_captions(50)
+    held = held_out_triples()
+    assert all(scene.triple in held for _, scene in pairs)
+    assert len({text for text, _ in pairs}) == 50
