@@ -18,8 +18,8 @@ from diffusers import DDPMScheduler, DPMSolverMultistepScheduler, UNet2DConditio
 from generators.text_encoder import TinyTextEncoder
 
 __all__ = [
-    "NATIVE_SIZE",
     "LATENT_FACTOR",
+    "NATIVE_SIZE",
     "PATCH",
     "build_text_encoder",
     "build_train_scheduler",

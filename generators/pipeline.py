@@ -1,8 +1,9 @@
-"""The bundled text-to-image pipeline: tokenizer, text encoder, UNet and scheduler assembled.
+"""The bundled text-to-image pipeline: tokenizer, text encoder, UNet, scheduler and decoder.
 
 Sampling is classifier-free guided DPM-Solver++ in the folded latent space (see
-:mod:`generators.architecture`), then the decoder restores the full-size image. The initial noise comes from a CPU ``torch.Generator`` seeded
-by the caller, so the same prompt, seed, steps and weights give the same pixels.
+:mod:`generators.architecture`), then the decoder restores the full-size image. The initial
+noise comes from a CPU ``torch.Generator`` seeded by the caller, so the same prompt, seed,
+steps and weights give the same pixels.
 """
 
 from __future__ import annotations
