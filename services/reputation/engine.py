@@ -28,11 +28,11 @@ import numpy.typing as npt
 from services.reputation._aggregate import (
     EspSums,
     all_esp_sums,
-    consensus,
     esp_sums,
     pair_terms,
 )
 from services.reputation._store import PairStore
+from services.reputation._view import view_opinions
 from services.reputation.errors import TimeOrderError
 from services.reputation.interactions import Interaction, InteractionLog
 from services.reputation.opinion import Opinion
@@ -41,7 +41,6 @@ from services.reputation.params import ReputationParams
 __all__ = ["ReputationEngine"]
 
 F64 = npt.NDArray[np.float64]
-_CANCELLATION = 1e-6  # below this share of its total, an ESP's sum is recomputed exactly
 
 
 class ReputationEngine:
@@ -178,54 +177,14 @@ class ReputationEngine:
     def opinion_arrays(self, producer: str, *, now: int) -> tuple[F64, F64, F64]:
         """Combined (b, d, u) arrays about every ESP in :attr:`esps`, from ``producer``'s view."""
         epoch = self._epoch(now)
-        n_esp = len(self._esp_ids)
-        cached = self._sums(epoch)
-        sums = EspSums(
-            cached.belief.copy(),
-            cached.disbelief.copy(),
-            cached.uncertainty.copy(),
-            cached.count.copy(),
+        return view_opinions(
+            self._store,
+            self.params,
+            epoch,
+            self._sums(epoch),
+            viewer=self._producer_index.get(producer),
+            n_esp=len(self._esp_ids),
         )
-        local = (np.zeros(n_esp), np.zeros(n_esp), np.ones(n_esp))
-        p = self._producer_index.get(producer)
-        if p is not None:
-            store = self._store
-            rows = np.flatnonzero(store.producer == p)
-            t = pair_terms(store, self.params, epoch, rows)
-            e = store.esp[rows]
-            local[0][e], local[1][e], local[2][e] = (
-                t.r / t.denom,
-                t.s / t.denom,
-                self.params.prior_weight / t.denom,
-            )
-            before = sums.total()[e]
-            q = t.weight / t.denom
-            sums.belief[e] -= q * t.r
-            sums.disbelief[e] -= q * t.s
-            sums.uncertainty[e] -= q * self.params.prior_weight
-            sums.count[e] -= t.weight > 0
-            risky = e[(sums.count[e] > 0) & (sums.total()[e] < _CANCELLATION * before)]
-            for j in risky.tolist():  # the viewer dominated: recompute without it, exactly
-                others = np.flatnonzero((store.esp == j) & (store.producer != p))
-                exact = esp_sums(
-                    pair_terms(store, self.params, epoch, others),
-                    store.esp[others],
-                    n_esp,
-                    self.params,
-                )
-                sums.belief[j], sums.disbelief[j] = exact.belief[j], exact.disbelief[j]
-                sums.uncertainty[j] = exact.uncertainty[j]
-        for arr in (sums.belief, sums.disbelief, sums.uncertainty):
-            np.maximum(arr, 0.0, out=arr)
-        total = sums.total()
-        has = (sums.count > 0) & (total > 0)
-        safe = np.where(has, total, 1.0)
-        overall = (
-            np.where(has, sums.belief / safe, 0.0),
-            np.where(has, sums.disbelief / safe, 0.0),
-            np.where(has, sums.uncertainty / safe, 1.0),
-        )
-        return consensus(local, overall)
 
     def reputations(self, producer: str, *, now: int) -> F64:
         """Reputation T = b + a*u of every ESP in :attr:`esps`, from ``producer``'s view."""
