@@ -29,6 +29,9 @@ class ApiSettings(BaseSettings):
     rate_nonce_per_minute: int = 30
     rate_upload_per_minute: int = 60
     rate_tasks_per_minute: int = 30
+    # The indexer runs in the API process every this many seconds (0: only when asked).
+    indexer_interval_s: float = 2.0
+    confirmations: int = 0
 
 
 @lru_cache

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+
 from fastapi import FastAPI
 
 from ledger.deploy import Deployment
@@ -9,8 +14,13 @@ from marketplace_api import models  # noqa: F401  (registers the tables)
 from marketplace_api.config import ApiSettings
 from marketplace_api.db import Base, make_engine, session_factory
 from marketplace_api.errors import install_handlers
+from marketplace_api.market import Market
 from marketplace_api.ratelimit import RateLimiter
-from marketplace_api.routers import auth, health, tx
+from marketplace_api.routers import auth, esps, health, products, tx
+from marketplace_api.uploads import BodySizeLimit
+from services.storage import BlobStore
+
+log = logging.getLogger("aigc.api")
 
 
 def create_app(
@@ -18,23 +28,56 @@ def create_app(
 ) -> FastAPI:
     """The app bound to one deployment and one database.
 
-    ``create_schema`` creates missing tables directly (tests, the embedded demo); a long-lived
-    database is migrated with Alembic instead (``aigc serve`` runs the migrations).
+    ``create_schema`` creates missing tables directly (tests, the demo); a long-lived database is
+    migrated with Alembic instead (``aigc serve`` runs the migrations first).
     """
+    engine = make_engine(settings.database_url)
+    if create_schema:
+        Base.metadata.create_all(engine)
+    market = Market(deployment, engine, confirmations=settings.confirmations)
+    stop = threading.Event()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if settings.indexer_interval_s > 0:
+            worker = threading.Thread(
+                target=_follow,
+                args=(market, settings.indexer_interval_s, stop),
+                name="indexer",
+                daemon=True,
+            )
+            worker.start()
+        yield
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=10)
+
     app = FastAPI(
         title="AIGC marketplace",
         version="0.1.0",
         description="Generate, register, trade and defend AI-generated images on an EVM chain.",
+        lifespan=lifespan,
     )
-    engine = make_engine(settings.database_url)
-    if create_schema:
-        Base.metadata.create_all(engine)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.deployment = deployment
     app.state.limiter = RateLimiter()
+    app.state.market = market
+    app.state.blobs = BlobStore(settings.blob_dir)
     install_handlers(app)
-    for module in (health, auth, tx):
+    for module in (health, auth, tx, esps, products):
         app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app
+
+
+def _follow(market: Market, interval: float, stop: threading.Event) -> None:
+    """Polls the chain until ``stop``; an error is logged and retried (the checkpoint is safe)."""
+    while not stop.is_set():
+        try:
+            market.poll()
+        except Exception:  # the indexer stops loudly (logged) and tries again next round
+            log.exception("indexer round failed")
+        stop.wait(interval)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace_api.db import Base
@@ -25,7 +25,10 @@ class Product(Base):
 
     __tablename__ = "products"
 
-    token_id: Mapped[str] = mapped_column(String(66), primary_key=True)  # 0x + content hash
+    id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, autoincrement=True
+    )  # registration order
+    token_id: Mapped[str] = mapped_column(String(66), unique=True)  # 0x + content hash
     fingerprint: Mapped[str] = mapped_column(String(66), index=True)
     producer: Mapped[str] = mapped_column(String(42), index=True)
     owner: Mapped[str] = mapped_column(String(42), index=True)
@@ -45,9 +48,7 @@ class ProductEvent(Base):
     __tablename__ = "product_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    token_id: Mapped[str] = mapped_column(
-        ForeignKey("products.token_id", ondelete="CASCADE"), index=True
-    )
+    token_id: Mapped[str] = mapped_column(String(66), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
     tx_hash: Mapped[str] = mapped_column(String(66))

@@ -9,7 +9,7 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.deploy import Deployment
-from ledger.errors import TransactionFailed
+from ledger.errors import LedgerError, TransactionFailed
 from ledger.tx import Transactor
 
 
@@ -18,11 +18,18 @@ class ContractClient:
 
     contract_name = ""
 
-    def __init__(self, deployment: Deployment, tx: Transactor):
+    def __init__(self, deployment: Deployment, tx: Transactor | None = None):
+        """``tx`` is the account that sends; without it the client only reads."""
         self.deployment = deployment
-        self.tx = tx
+        self._tx = tx
         self.contract: Contract = deployment.contract(self.contract_name)
         self.last_receipt: TxReceipt | None = None
+
+    @property
+    def tx(self) -> Transactor:
+        if self._tx is None:
+            raise LedgerError(f"this {self.contract_name} client is read-only (no account)")
+        return self._tx
 
     @property
     def address(self) -> str:

@@ -139,17 +139,20 @@ class Indexer:
         query: Any = {"fromBlock": frm, "toBlock": to, "address": addresses}
         logs = self.w3.eth.get_logs(query)
         rows = [row for row in (self._decode(log) for log in logs) if row is not None]
-        hashes = {
-            n: self._block_hash(n) for n in range(max(frm, to - self.max_reorg_depth), to + 1)
-        }
+        wanted = set(range(max(frm, to - self.max_reorg_depth), to + 1))
+        wanted |= {r["block_number"] for r in rows}
+        blocks = {n: self.w3.eth.get_block(n) for n in sorted(wanted)}
+        hashes = {n: "0x" + bytes(b["hash"]).hex() for n, b in blocks.items()}
         for r in rows:
-            if hashes.get(r["block_number"], r["block_hash"]) != r["block_hash"]:
+            if hashes[r["block_number"]] != r["block_hash"]:
                 raise IndexerError("chain changed while reading a batch; retry")
+            r["block_time"] = int(blocks[r["block_number"]]["timestamp"])
         with Session(self.engine) as s, s.begin():
             if rows:
                 s.execute(self._insert_ignore(ChainEvent), rows)
             for number, block_hash in hashes.items():
-                s.merge(IndexedBlock(number=number, hash=block_hash))
+                if number >= to - self.max_reorg_depth:
+                    s.merge(IndexedBlock(number=number, hash=block_hash))
             s.execute(delete(IndexedBlock).where(IndexedBlock.number < to - self.max_reorg_depth))
             for projection in self.projections:
                 projection(s, rows)

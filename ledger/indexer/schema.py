@@ -25,6 +25,7 @@ class ChainEvent(IndexerBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
     block_hash: Mapped[str] = mapped_column(String(66))
+    block_time: Mapped[int] = mapped_column(BigInteger)
     tx_hash: Mapped[str] = mapped_column(String(66), index=True)
     log_index: Mapped[int] = mapped_column(Integer)
     contract: Mapped[str] = mapped_column(String(32), index=True)

@@ -48,6 +48,10 @@ class Api:
         self.world = world
         self.chain_id = world.chain.chain_id
 
+    def index(self) -> int:
+        """Runs the indexer once (the background follower is off in tests)."""
+        return self.client.app.state.market.poll()
+
     def nonce(self) -> str:
         r = self.client.post("/v1/auth/nonce")
         assert r.status_code == 200, r.text
@@ -68,6 +72,7 @@ def api(embedded_world, tmp_path):
         database_url=f"sqlite:///{tmp_path / 'api.db'}",
         blob_dir=tmp_path / "blobs",
         rate_nonce_per_minute=1000,
+        indexer_interval_s=0,
     )
     app = create_app(settings, embedded_world.deployment)
     with TestClient(app) as client:

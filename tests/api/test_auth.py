@@ -77,7 +77,9 @@ def test_missing_forged_and_expired_tokens(api, tmp_path):
     tampered = {"Authorization": f"Bearer {payload[:-2]}AA.{mac}"}
     assert api.client.get("/v1/auth/me", headers=tampered).status_code == 401
     short = create_app(
-        ApiSettings(database_url=f"sqlite:///{tmp_path / 's.db'}", token_ttl_s=-1),
+        ApiSettings(
+            database_url=f"sqlite:///{tmp_path / 's.db'}", token_ttl_s=-1, indexer_interval_s=0
+        ),
         api.world.deployment,
     )
     with TestClient(short) as client:
@@ -90,7 +92,11 @@ def test_missing_forged_and_expired_tokens(api, tmp_path):
 
 def test_nonce_requests_are_rate_limited(embedded_world, tmp_path):
     app = create_app(
-        ApiSettings(database_url=f"sqlite:///{tmp_path / 'r.db'}", rate_nonce_per_minute=3),
+        ApiSettings(
+            database_url=f"sqlite:///{tmp_path / 'r.db'}",
+            rate_nonce_per_minute=3,
+            indexer_interval_s=0,
+        ),
         embedded_world.deployment,
     )
     with TestClient(app) as client:

@@ -31,6 +31,8 @@ def test_events_are_indexed_with_decoded_args(world, engine):
     args = locked[0].args
     assert args["id"] == "0x" + lock.id.hex() and args["receiver"] == world.esp.address
     assert args["amount"] == lock.amount and locked[0].contract == "HashTimeLock"
+    block = world.chain.w3.eth.get_block(locked[0].block_number)
+    assert locked[0].block_time == block["timestamp"]
 
 
 def test_polling_again_or_replaying_adds_nothing(world, engine):

@@ -1,0 +1,170 @@
+"""Products: registered images with provenance and history; their images; similar-image search."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, SettingsDep, client_key
+from marketplace_api.errors import Forbidden, NotFound, Unprocessable
+from marketplace_api.models import Notification, Product, ProductEvent
+from marketplace_api.uploads import decode_image
+from services.lifecycle import canonical_hash
+from services.provenance import DegenerateImageError, fingerprint
+
+router = APIRouter(prefix="/v1", tags=["products"])
+TokenId = Annotated[
+    str, Path(pattern=r"^0x[0-9a-f]{64}$", description="0x + content hash (lowercase hex)")
+]
+
+
+def _product_json(p: Product) -> dict[str, Any]:
+    return {
+        "token_id": p.token_id,
+        "fingerprint": p.fingerprint,
+        "producer": p.producer,
+        "owner": p.owner,
+        "esp": p.esp,
+        "task_id": p.task_id,
+        "model_id": p.model_id,
+        "seed": p.seed,
+        "registered_block": p.registered_block,
+        "status": p.status,
+        "has_image": p.image_blob is not None,
+        "metadata_uri": p.metadata_uri,
+    }
+
+
+def _load(session: SessionDep, token_id: str) -> Product:
+    product = session.scalar(select(Product).where(Product.token_id == token_id))
+    if product is None:
+        raise NotFound(f"no product {token_id}")
+    return product
+
+
+@router.get("/products")
+def list_products(
+    session: SessionDep,
+    owner: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+    status: Annotated[str | None, Query(pattern="^(active|revoked)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
+) -> dict[str, Any]:
+    """Registered products, newest first."""
+    q = select(Product).order_by(Product.id.desc()).limit(limit).offset(offset)
+    if owner:
+        q = q.where(Product.owner == owner)
+    if status:
+        q = q.where(Product.status == status)
+    return {
+        "items": [_product_json(p) for p in session.scalars(q)],
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+@router.get("/products/{token_id}")
+def get_product(token_id: TokenId, session: SessionDep) -> dict[str, Any]:
+    """One product with its full provenance and history."""
+    product = _load(session, token_id)
+    events = session.scalars(
+        select(ProductEvent).where(ProductEvent.token_id == token_id).order_by(ProductEvent.id)
+    )
+    history = [
+        {"kind": e.kind, "block": e.block_number, "tx_hash": e.tx_hash, **e.data} for e in events
+    ]
+    return {**_product_json(product), "history": history}
+
+
+@router.put("/products/{token_id}/image")
+async def put_image(
+    token_id: TokenId,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    account: CurrentAccount,
+    limiter: LimiterDep,
+    image: Annotated[UploadFile, File()],
+) -> dict[str, Any]:
+    """Attach the image of a product (its producer or owner); checked against the chain record."""
+    limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
+    product = _load(session, token_id)
+    if account not in (product.producer, product.owner):
+        raise Forbidden("only the producer or the owner may attach the image")
+    img = decode_image(
+        await image.read(), declared_type=image.content_type, max_pixels=settings.max_image_pixels
+    )
+    if "0x" + canonical_hash(img).hex() != token_id:
+        raise Unprocessable(
+            "image content hash differs from the registered token id", code="hash_mismatch"
+        )
+    try:
+        fp = fingerprint(img).hex()
+    except DegenerateImageError as exc:
+        raise Unprocessable(str(exc), code="degenerate_image") from None
+    if fp != product.fingerprint:
+        raise Unprocessable(
+            "fingerprint recomputed from the image differs from the registered one",
+            code="fingerprint_mismatch",
+        )
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    product.image_blob = request.app.state.blobs.put(buf.getvalue())
+    session.commit()
+    return _product_json(product)
+
+
+@router.get(
+    "/products/{token_id}/image",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def get_image(token_id: TokenId, session: SessionDep, request: Request) -> Response:
+    """The product's image (PNG)."""
+    product = _load(session, token_id)
+    if product.image_blob is None:
+        raise NotFound(f"no image stored for {token_id}")
+    return Response(request.app.state.blobs.get(product.image_blob), media_type="image/png")
+
+
+@router.post("/search/similar")
+async def search_similar(
+    request: Request,
+    settings: SettingsDep,
+    session: SessionDep,
+    limiter: LimiterDep,
+    image: Annotated[UploadFile, File(description="the image to look up")],
+) -> dict[str, Any]:
+    """Registered products that this image nearly duplicates (fingerprint computed here)."""
+    limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
+    img = decode_image(
+        await image.read(), declared_type=image.content_type, max_pixels=settings.max_image_pixels
+    )
+    try:
+        fp = fingerprint(img)
+    except DegenerateImageError as exc:
+        raise Unprocessable(str(exc), code="degenerate_image") from None
+    hits = request.app.state.market.catalog.similar(fp)
+    items = []
+    for pid, distance in sorted(hits, key=lambda h: h[1]):
+        product = session.get(Product, pid)
+        if product is not None:
+            items.append({**_product_json(product), "distance": distance})
+    return {"fingerprint": fp.hex(), "matches": items}
+
+
+@router.get("/notifications")
+def notifications(account: CurrentAccount, session: SessionDep) -> dict[str, Any]:
+    """The caller's notifications (e.g. suspected plagiarism with a prepared challenge)."""
+    rows = session.scalars(
+        select(Notification)
+        .where(Notification.recipient == account)
+        .order_by(Notification.id.desc())
+    )
+    return {
+        "items": [{"id": n.id, "kind": n.kind, "block": n.block_number, **n.payload} for n in rows]
+    }

@@ -1,0 +1,43 @@
+"""ESPs ranked by reputation from the caller's view, fed by on-chain feedback via the indexer."""
+
+from __future__ import annotations
+
+from tests.contracts.helpers import lock_fee, register_esp
+
+
+def _pay(world, producer, esp, *, deliver: bool):
+    lock, preimage = lock_fee(world, sender=producer, receiver=esp.address, duration=120)
+    if deliver:
+        world.htlc(esp).withdraw(lock, preimage)
+        world.esps(producer).submit_feedback(lock, positive=True)
+    else:
+        world.chain.increase_time(121)
+        world.htlc(producer).refund(lock)
+        world.esps(producer).record_refund(lock)
+
+
+def test_reputation_orders_esps_and_probabilities_sum_to_one(api):
+    world = api.world
+    good, lazy = world.accounts[2], world.accounts[5]
+    register_esp(world, good)
+    register_esp(world, lazy)
+    for _ in range(3):
+        _pay(world, world.producer, good, deliver=True)
+        _pay(world, world.producer, lazy, deliver=False)
+    api.index()
+    headers = api.sign_in(world.producer)
+    body = api.client.get("/v1/esps", headers=headers).json()
+    assert body["viewer"] == world.producer.address
+    ranked = [e["address"] for e in body["items"]]
+    assert ranked == [good.address, lazy.address]
+    scores = {e["address"]: e for e in body["items"]}
+    assert scores[good.address]["reputation"] > scores[lazy.address]["reputation"]
+    assert abs(sum(e["selection_probability"] for e in body["items"]) - 1.0) < 1e-6
+    anonymous = api.client.get("/v1/esps").json()
+    assert anonymous["viewer"] == "anonymous"
+    assert [e["address"] for e in anonymous["items"]] == ranked  # others' evidence still counts
+
+
+def test_bad_query_parameters_are_422(api):
+    r = api.client.get("/v1/esps", params={"temperature": 0})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"

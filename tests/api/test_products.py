@@ -1,0 +1,165 @@
+"""Products, history, images, similar-image search and the plagiarism watch, over REST."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from ledger import Registration
+from services.lifecycle import canonical_hash
+from services.provenance import fingerprint
+from tests.contracts.helpers import BASE_FP, NEAR_FP, register_esp, register_image
+
+
+def _picture(seed: int = 3, size: int = 128) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    return Image.fromarray(base).resize((size, size), Image.Resampling.BICUBIC)
+
+
+def _png(img: Image.Image, fmt: str = "PNG") -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt)
+    return buf.getvalue()
+
+
+def _register_picture(world, owner, img: Image.Image) -> str:
+    reg = Registration(
+        content_hash=canonical_hash(img),
+        fingerprint=fingerprint(img).to_bytes32(),
+        owner=owner.address,
+        esp=world.esp.address,
+        task_id=b"\x01" * 32,
+        model_id=b"\x02" * 32,
+        seed=1,
+    )
+    client = world.registry(owner)
+    client.commit(reg)
+    client.reveal(reg, client.sign_attestation(world.esp, reg))
+    return "0x" + reg.content_hash.hex()
+
+
+def test_registered_products_appear_with_history_and_the_watch_notifies(api):
+    world = api.world
+    register_esp(world)
+    original = register_image(world, world.producer, fingerprint=BASE_FP)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP)
+    api.index()
+    listing = api.client.get("/v1/products").json()["items"]
+    assert {p["token_id"] for p in listing} == {f"0x{original:064x}", f"0x{copy:064x}"}
+    headers = api.sign_in(world.producer)
+    notes = api.client.get("/v1/notifications", headers=headers).json()["items"]
+    assert len(notes) == 1 and notes[0]["kind"] == "plagiarism_suspected"
+    prepared = notes[0]["prepared_challenge"]
+    r = api.client.post(prepared["endpoint"], json=prepared["body"], headers=headers)
+    assert r.status_code == 200, r.text  # the ready-to-sign challenge estimates fine
+    world.registry(world.producer).challenge(original, copy)
+    api.index()
+    detail = api.client.get(f"/v1/products/0x{copy:064x}").json()
+    assert detail["status"] == "revoked"
+    assert [h["kind"] for h in detail["history"]] == ["registered", "challenged", "revoked"]
+    assert api.client.get("/v1/products", params={"status": "revoked"}).json()["items"][0][
+        "token_id"
+    ] == (f"0x{copy:064x}")
+
+
+def test_transfers_move_the_owner(api):
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    world.registry(world.producer).transfer(world.buyer.address, token)
+    api.index()
+    detail = api.client.get(f"/v1/products/0x{token:064x}").json()
+    assert detail["owner"] == world.buyer.address and detail["producer"] == world.producer.address
+    assert detail["history"][-1]["kind"] == "transferred"
+
+
+def test_image_upload_checked_against_the_chain_and_similar_search(api):
+    world = api.world
+    register_esp(world)
+    img = _picture()
+    token = _register_picture(world, world.producer, img)
+    api.index()
+    headers = api.sign_in(world.producer)
+    files = {"image": ("x.png", _png(img), "image/png")}
+    r = api.client.put(f"/v1/products/{token}/image", files=files, headers=headers)
+    assert r.status_code == 200, r.text
+    got = api.client.get(f"/v1/products/{token}/image")
+    assert got.headers["content-type"] == "image/png"
+    assert canonical_hash(Image.open(io.BytesIO(got.content))) == bytes.fromhex(token[2:])
+    edited = ImageOps.mirror(img)
+    r = api.client.post(
+        "/v1/search/similar", files={"image": ("e.jpg", _png(edited, "JPEG"), "image/jpeg")}
+    )
+    assert r.status_code == 200, r.text
+    assert [m["token_id"] for m in r.json()["matches"]] == [token]
+    other = api.client.post(
+        "/v1/search/similar", files={"image": ("o.png", _png(_picture(99)), "image/png")}
+    )
+    assert other.json()["matches"] == []
+
+
+def test_image_upload_guards(api):
+    world = api.world
+    register_esp(world)
+    img = _picture()
+    token = _register_picture(world, world.producer, img)
+    api.index()
+    owner = api.sign_in(world.producer)
+    stranger = api.sign_in(world.buyer)
+    url = f"/v1/products/{token}/image"
+
+    def put(data, ctype="image/png", headers=owner):
+        return api.client.put(url, files={"image": ("f", data, ctype)}, headers=headers)
+
+    assert put(_png(img), headers=stranger).status_code == 403
+    assert put(_png(_picture(5))).json()["error"]["code"] == "hash_mismatch"
+    assert put(b"not an image at all").status_code == 415
+    assert put(_png(img), ctype="image/jpeg").status_code == 415  # spoofed type
+    assert put(_bomb_png()).status_code == 413
+    assert api.client.put(url, files={"image": ("f", _png(img), "image/png")}).status_code == 401
+    assert api.client.get("/v1/products/0x" + "ab" * 32).status_code == 404
+    assert api.client.get("/v1/products/..%2F..%2Fetc%2Fpasswd").status_code in (404, 422)
+    assert api.client.get("/v1/products/0xZZ").status_code in (404, 422)
+
+
+def test_oversized_upload_is_refused_before_buffering(api):
+    limit = api.client.app.state.settings.max_upload_bytes
+    r = api.client.post(
+        "/v1/search/similar", files={"image": ("big.png", b"\0" * (limit + 1), "image/png")}
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
+def test_degenerate_search_image_is_a_clear_422(api):
+    flat = Image.new("RGB", (128, 128), (10, 20, 30))
+    r = api.client.post("/v1/search/similar", files={"image": ("f.png", _png(flat), "image/png")})
+    assert r.status_code == 422 and r.json()["error"]["code"] == "degenerate_image"
+
+
+def _bomb_png(side: int = 100_000) -> bytes:
+    """A tiny PNG whose header claims side x side pixels (a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", ihdr)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("path", ["/v1/products", "/v1/notifications"])
+def test_listing_endpoints_answer_json(api, path):
+    headers = api.sign_in(api.world.producer)
+    assert api.client.get(path, headers=headers).status_code == 200
