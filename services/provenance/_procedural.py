@@ -29,7 +29,7 @@ def _field(rng: np.random.Generator, height: int, width: int, beta: float) -> np
     phase = rng.uniform(0.0, 2.0 * np.pi, size=amplitude.shape)
     spectrum = amplitude * (np.cos(phase) + 1j * np.sin(phase))
     field = np.fft.irfft2(spectrum, s=(height, width))
-    return (field - field.mean()) / (field.std() + 1e-12)
+    return np.asarray((field - field.mean()) / (field.std() + 1e-12), dtype=np.float64)
 
 
 def _colourise(rng: np.random.Generator, fields: list[np.ndarray]) -> np.ndarray:
@@ -38,7 +38,7 @@ def _colourise(rng: np.random.Generator, fields: list[np.ndarray]) -> np.ndarray
     base = rng.uniform(60.0, 190.0, size=3)
     scale = rng.uniform(25.0, 60.0)
     stacked = stacked / (np.abs(stacked).max() + 1e-12)
-    return np.clip(base + scale * 2.0 * stacked, 0, 255)
+    return np.asarray(np.clip(base + scale * 2.0 * stacked, 0, 255), dtype=np.float64)
 
 
 def _draw_field(rng: np.random.Generator, height: int, width: int) -> Image.Image:
@@ -53,7 +53,7 @@ def _gradient(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width]
     t = (np.cos(angle) * yy / height + np.sin(angle) * xx / width) / 1.5 + 0.2
     t = np.clip(t, 0.0, 1.0)[..., None]
-    return top * (1.0 - t) + bottom * t
+    return np.asarray(top * (1.0 - t) + bottom * t, dtype=np.float64)
 
 
 def _draw_shapes(rng: np.random.Generator, height: int, width: int) -> Image.Image:

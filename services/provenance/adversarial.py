@@ -60,11 +60,15 @@ def _breaks(image: Image.Image, original: Fingerprint, threshold: int) -> bool:
         return False  # a degenerate copy cannot be registered, so it evades nothing
 
 
-def _view_pattern(grey: NDArray[np.float64], margin: float, away: NDArray[np.float64]) -> NDArray[np.float64]:
+def _view_pattern(
+    grey: NDArray[np.float64], margin: float, away: NDArray[np.float64]
+) -> NDArray[np.float64]:
     """Working-size pattern that moves this view's hashed coefficients along ``away``."""
     h, w = grey.shape
     box = (margin * w, margin * h, w - margin * w, h - margin * h)
-    view = Image.fromarray(grey.astype(np.float32), mode="F").resize((32, 32), Image.Resampling.BILINEAR, box=box)
+    view = Image.fromarray(grey.astype(np.float32), mode="F").resize(
+        (32, 32), Image.Resampling.BILINEAR, box=box
+    )
     ranks = rankdata(np.asarray(view, dtype=np.float64), method="average").reshape(32, 32)
     rows, cols = _selection()
     current = np.asarray(dctn(ranks - ranks.mean(), norm="ortho"))[rows, cols]
@@ -119,7 +123,11 @@ def minimal_evasion(
 
 
 def _iterative(
-    rgb: Image.Image, pixels: NDArray[np.float64], original: Fingerprint, threshold: int, iterations: int
+    rgb: Image.Image,
+    pixels: NDArray[np.float64],
+    original: Fingerprint,
+    threshold: int,
+    iterations: int,
 ) -> EvasionResult:
     base = np.asarray(_working_image(rgb), dtype=np.float64)
     aways = []
@@ -127,19 +135,29 @@ def _iterative(
         view = Image.fromarray(base.astype(np.float32), mode="F")
         h, w = base.shape
         box = (margin * w, margin * h, w - margin * w, h - margin * h)
-        small = np.asarray(view.resize((32, 32), Image.Resampling.BILINEAR, box=box), dtype=np.float64)
+        small = np.asarray(
+            view.resize((32, 32), Image.Resampling.BILINEAR, box=box), dtype=np.float64
+        )
         ranks = rankdata(small, method="average").reshape(32, 32)
         rows, cols = _selection()
         aways.append(-np.sign(np.asarray(dctn(ranks - ranks.mean(), norm="ortho"))[rows, cols]))
     perturbation = np.zeros_like(base)
     for _ in range(iterations):
-        total = sum(_view_pattern(base + perturbation, m, a) for m, a in zip(_MARGINS, aways, strict=True))
+        total = sum(
+            _view_pattern(base + perturbation, m, a) for m, a in zip(_MARGINS, aways, strict=True)
+        )
         perturbation += np.asarray(total) / max(float(np.abs(total).max()), 1e-12)
-        full = Image.fromarray(perturbation.astype(np.float32), mode="F").resize(rgb.size, Image.Resampling.BICUBIC)
+        full = Image.fromarray(perturbation.astype(np.float32), mode="F").resize(
+            rgb.size, Image.Resampling.BICUBIC
+        )
         delta = np.asarray(full, dtype=np.float64)
         if _breaks(_apply(pixels, delta, 1.0), original, threshold):
-            return EvasionResult(amplitude=float(np.abs(delta).max()), psnr_db=_psnr(pixels, delta, 1.0), evaded=True)
-    return EvasionResult(amplitude=float(np.abs(perturbation).max()), psnr_db=_psnr(pixels, delta, 1.0), evaded=False)
+            return EvasionResult(
+                amplitude=float(np.abs(delta).max()), psnr_db=_psnr(pixels, delta, 1.0), evaded=True
+            )
+    return EvasionResult(
+        amplitude=float(np.abs(perturbation).max()), psnr_db=_psnr(pixels, delta, 1.0), evaded=False
+    )
 
 
 def _psnr(pixels: NDArray[np.float64], pattern: NDArray[np.float64], amp: float) -> float:

@@ -140,7 +140,9 @@ def build_corpus(
         for photo in photos:
             items.extend(_tiles(photo))
     draw: Callable[[int], Image.Image] = lambda k: procedural_image(seed + k)  # noqa: E731
-    items.extend(CorpusImage(f"procedural:{k}", f"procedural:{k}", draw(k)) for k in range(procedural))
+    items.extend(
+        CorpusImage(f"procedural:{k}", f"procedural:{k}", draw(k)) for k in range(procedural)
+    )
     if limit is not None:
         items = items[:limit]
     return items

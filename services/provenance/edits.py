@@ -100,6 +100,16 @@ def _combo(image: Image.Image, rng: np.random.Generator) -> Image.Image:
     return _jpeg(ImageEnhance.Brightness(out).enhance(1.15), 50)
 
 
+def _one_side_crop(image: Image.Image, rng: np.random.Generator) -> Image.Image:
+    sides = [0.0, 0.0, 0.0, 0.0]
+    sides[int(rng.integers(0, 4))] = 0.1
+    return _crop(image, *sides)
+
+
+def _rotate(image: Image.Image, degrees: float) -> Image.Image:
+    return image.rotate(degrees, Image.Resampling.BICUBIC)
+
+
 def _blur_radius(image: Image.Image) -> float:
     return max(1.0, 0.006 * min(image.size))
 
@@ -116,10 +126,9 @@ EDITS: tuple[Edit, ...] = (
     Edit("crop10", "crop 10% from every side", lambda im, _r: _crop(im, 0.1, 0.1, 0.1, 0.1)),
     Edit("crop_rand", "crop a random 0-10% from each side", lambda im, r: _random_crop(im, r, 0.1)),
     Edit("crop12", "crop 12% from every side", lambda im, _r: _crop(im, 0.12, 0.12, 0.12, 0.12)),
-    Edit("crop_side", "crop 10% from one random side", lambda im, r: _crop(
-        im, *np.roll(np.array([0.1, 0.0, 0.0, 0.0]), int(r.integers(0, 4))).tolist())),
-    Edit("rotate3", "rotate 3 degrees, black corners", lambda im, _r: im.rotate(3.0, Image.Resampling.BICUBIC)),
-    Edit("rotate-2", "rotate -2 degrees, black corners", lambda im, _r: im.rotate(-2.0, Image.Resampling.BICUBIC)),
+    Edit("crop_side", "crop 10% from one random side", _one_side_crop),
+    Edit("rotate3", "rotate 3 degrees, black corners", lambda im, _r: _rotate(im, 3.0)),
+    Edit("rotate-2", "rotate -2 degrees, black corners", lambda im, _r: _rotate(im, -2.0)),
     Edit("mirror", "mirror left-right", lambda im, _r: ImageOps.mirror(im)),
     Edit("bright+30", "brightness +30%", lambda im, _r: ImageEnhance.Brightness(im).enhance(1.3)),
     Edit("bright-30", "brightness -30%", lambda im, _r: ImageEnhance.Brightness(im).enhance(0.7)),

@@ -68,11 +68,11 @@ def phash_word(image: Image.Image) -> int:
 def _min_pair(a: NDArray[np.uint64], b: NDArray[np.uint64]) -> NDArray[np.int64]:
     """Rule distance between every row of ``a`` and of ``b`` (both n x 4): an n_a x n_b array."""
     pairs = np.bitwise_count(a[:, None, :, None] ^ b[None, :, None, :])
-    return pairs.min(axis=(2, 3)).astype(np.int64)
+    return np.asarray(pairs.min(axis=(2, 3)), dtype=np.int64)
 
 
 def _hamming(a: NDArray[np.uint64], b: NDArray[np.uint64]) -> NDArray[np.int64]:
-    return np.bitwise_count(a[:, None] ^ b[None, :]).astype(np.int64)
+    return np.asarray(np.bitwise_count(a[:, None] ^ b[None, :]), dtype=np.int64)
 
 
 def _largest_within(negatives: NDArray[np.int64], budget: float) -> int:
@@ -147,7 +147,9 @@ def evaluate_robustness(
     for t in range(max(0, threshold - 5), threshold + 3):
         rec = _rates(d_ours, valid, t)
         values = list(rec.values())
-        roc.append((t, float((negatives <= t).mean()), float(np.nanmean(values)), float(np.nanmin(values))))
+        roc.append(
+            (t, float((negatives <= t).mean()), float(np.nanmean(values)), float(np.nanmin(values)))
+        )
     return RobustnessReport(
         threshold=threshold, phash_threshold=phash_threshold, phash_budget_threshold=ph_budget,
         originals=n, skipped_originals=skipped,

@@ -29,14 +29,18 @@ _MAX_ID = 2**63 - 1
 def min_pair_distances(stored: NDArray[np.uint64], query: NDArray[np.uint64]) -> NDArray[np.int64]:
     """The rule's distance from ``query`` (4 words) to each row of ``stored`` (n x 4 words)."""
     pairs = np.bitwise_count(stored[:, :, None] ^ query[None, None, :])
-    return pairs.reshape(stored.shape[0], 16).min(axis=1).astype(np.int64)
+    return np.asarray(pairs.reshape(stored.shape[0], 16).min(axis=1), dtype=np.int64)
 
 
 class NearDuplicateIndex:
     """Exact range search under the near-duplicate rule over (id, fingerprint) registrations."""
 
     def __init__(self, *, threshold: int = MATCH_THRESHOLD, merge_every: int = 4096) -> None:
-        if isinstance(threshold, bool) or not isinstance(threshold, int) or not 0 <= threshold <= 64:
+        if (
+            isinstance(threshold, bool)
+            or not isinstance(threshold, int)
+            or not 0 <= threshold <= 64
+        ):
             raise ValueError(f"threshold must be an int in 0..64, got {threshold!r}")
         if merge_every < 1:
             raise ValueError(f"merge_every must be >= 1, got {merge_every}")
@@ -69,9 +73,13 @@ class NearDuplicateIndex:
         index._load_arrays(id_array, words, np.ones(id_array.shape[0], dtype=bool))
         return index
 
-    def _load_arrays(self, ids: NDArray[np.int64], words: NDArray[np.uint64], alive: NDArray[np.bool_]) -> None:
+    def _load_arrays(
+        self, ids: NDArray[np.int64], words: NDArray[np.uint64], alive: NDArray[np.bool_]
+    ) -> None:
         if words.ndim != 2 or words.shape[1] != 4:
-            raise IndexEntryError(f"fingerprint words must be an n x 4 array, got shape {words.shape}")
+            raise IndexEntryError(
+                f"fingerprint words must be an n x 4 array, got shape {words.shape}"
+            )
         if ids.ndim != 1 or ids.shape[0] != words.shape[0]:
             raise IndexEntryError(f"{ids.shape[0]} ids for {words.shape[0]} fingerprints")
         if ids.size and (ids.dtype.kind not in "iu" or ids.min() < 0 or ids.max() > _MAX_ID):
@@ -83,7 +91,9 @@ class NearDuplicateIndex:
             raise IndexEntryError("ids must be unique")
         flat = words.astype(np.uint64)
         if bool(np.any((flat == 0) | (flat == np.uint64(2**64 - 1)))):
-            raise IndexEntryError("degenerate fingerprints (a word of all zeros or ones) cannot register")
+            raise IndexEntryError(
+                "degenerate fingerprints (a word of all zeros or ones) cannot register"
+            )
         self._ids, self._words, self._alive = ids, np.ascontiguousarray(words), alive.astype(bool)
         self._tables = ChunkTables(self._words.ravel())
         self._id_order, self._sorted_ids = id_order, sorted_ids
@@ -119,7 +129,9 @@ class NearDuplicateIndex:
         if not 0 <= registration_id <= _MAX_ID:
             raise IndexEntryError(f"id {registration_id} is outside 0..2**63-1")
         if not isinstance(fp, Fingerprint):
-            raise IndexEntryError(f"expected a Fingerprint for id {registration_id}, got {type(fp).__name__}")
+            raise IndexEntryError(
+                f"expected a Fingerprint for id {registration_id}, got {type(fp).__name__}"
+            )
         if self._taken(registration_id):
             raise IndexEntryError(f"id {registration_id} is already in the index")
         if fp.is_degenerate():
@@ -160,7 +172,9 @@ class NearDuplicateIndex:
         if self._pending_ids:
             pending = min_pair_distances(np.array(self._pending_words, dtype=np.uint64), query)
             close = pending <= limit
-            found_ids = np.concatenate([found_ids, np.array(self._pending_ids, dtype=np.int64)[close]])
+            found_ids = np.concatenate(
+                [found_ids, np.array(self._pending_ids, dtype=np.int64)[close]]
+            )
             found = np.concatenate([found, pending[close]])
         order = np.lexsort((found_ids, found))
         return [(int(found_ids[k]), int(found[k])) for k in order]
@@ -182,7 +196,9 @@ class NearDuplicateIndex:
         try:
             with np.load(source, allow_pickle=False) as data:
                 if str(data["format"]) != _FORMAT:
-                    raise IndexFileError(str(source), f"format {data['format']!s}, expected {_FORMAT}")
+                    raise IndexFileError(
+                        str(source), f"format {data['format']!s}, expected {_FORMAT}"
+                    )
                 threshold = int(data["threshold"])
                 ids, words, alive = data["ids"], data["words"], data["alive"]
         except IndexFileError:

@@ -94,7 +94,9 @@ def view_coefficients(grey: Image.Image, margin: float) -> NDArray[np.float64]:
     w, h = grey.size
     box = (margin * w, margin * h, w - margin * w, h - margin * h)
     view = grey.resize((_VIEW_SIDE, _VIEW_SIDE), Image.Resampling.LANCZOS, box=box)
-    ranks = rankdata(np.asarray(view, dtype=np.float64), method="average").reshape(_VIEW_SIDE, _VIEW_SIDE)
+    ranks = rankdata(np.asarray(view, dtype=np.float64), method="average").reshape(
+        _VIEW_SIDE, _VIEW_SIDE
+    )
     coeffs = np.asarray(dctn((ranks - ranks.mean()) * _corner_window(), norm="ortho"))
     scale = float(np.abs(coeffs).max())
     for u, v in _ORIENTATION_KEYS:

@@ -17,7 +17,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import pybktree
@@ -30,6 +32,8 @@ from services.provenance.perceptual import fingerprint
 from services.provenance.rule import MATCH_THRESHOLD, Fingerprint
 
 __all__ = ["FingerprintModel", "SearchReport", "calibrate", "run_search_benchmark"]
+
+_T = TypeVar("_T")
 
 _BITS = np.uint64(1) << np.arange(63, -1, -1, dtype=np.uint64)
 
@@ -54,7 +58,9 @@ class FingerprintModel:
 
 
 def _pack(bits: NDArray[np.bool_]) -> NDArray[np.uint64]:
-    return (bits.astype(np.uint64) * _BITS).sum(axis=1, dtype=np.uint64)
+    return np.asarray(
+        (bits.astype(np.uint64) * _BITS).sum(axis=1, dtype=np.uint64), dtype=np.uint64
+    )
 
 
 def _repair(words: NDArray[np.uint64]) -> NDArray[np.uint64]:
@@ -103,13 +109,18 @@ def realistic_fingerprints(
 
 @dataclass(frozen=True)
 class SearchReport:
-    """Timings in seconds (per query for query times); ratios are BK-tree / index."""
+    """Timings in seconds (per query for query times); ratios are BK-tree / index.
+
+    Query times are wall-clock; ``query_cpu_median_s`` is the CPU time of this process per query
+    (``time.process_time``), the "one core" figure when other work shares the machine.
+    """
 
     size: int
     build_s: float
     load_s: float
     query_median_s: float
     query_p95_s: float
+    query_cpu_median_s: float
     mean_hits: float
     baseline_size: int
     baseline_build_s: float
@@ -123,26 +134,30 @@ class SearchReport:
     speedup_extrapolated: float
 
 
-def _timed(fn: Callable[[], object]) -> tuple[float, object]:
+def _timed(fn: Callable[[], _T]) -> tuple[float, _T]:
     start = time.perf_counter()
     result = fn()
     return time.perf_counter() - start, result
 
 
-def _queries(rng: np.random.Generator, model: FingerprintModel, stored: NDArray[np.uint64], count: int) -> list[Fingerprint]:
+def _queries(
+    rng: np.random.Generator, model: FingerprintModel, stored: NDArray[np.uint64], count: int
+) -> list[Fingerprint]:
     half = count // 2
     picked = stored[rng.integers(0, stored.shape[0], size=half)]
     words = np.concatenate([_noisy(rng, picked, 6 / 64), model.sample(rng, count - half)])
-    return [Fingerprint(tuple(int(w) for w in row)) for row in words]  # type: ignore[arg-type]
+    return [Fingerprint((int(a), int(b), int(c), int(d))) for a, b, c, d in words.tolist()]
 
 
-def _bk_query(tree: pybktree.BKTree, words: NDArray[np.uint64], fp: Fingerprint, limit: int) -> list[tuple[int, int]]:
+def _bk_query(
+    tree: pybktree.BKTree, words: NDArray[np.uint64], fp: Fingerprint, limit: int
+) -> list[tuple[int, int]]:
     rows: set[int] = set()
     for word in fp.words:
         rows.update(row for _, (_, row) in tree.find((word, -1), limit))
     ordered = np.array(sorted(rows), dtype=np.int64)
     dist = min_pair_distances(words[ordered], np.array(fp.words, dtype=np.uint64))
-    return sorted((int(d), int(r)) for r, d in zip(ordered, dist, strict=True))  # type: ignore[misc]
+    return sorted((int(d), int(r)) for r, d in zip(ordered, dist, strict=True))
 
 
 def _bk_tree(words: NDArray[np.uint64]) -> pybktree.BKTree:
@@ -150,10 +165,28 @@ def _bk_tree(words: NDArray[np.uint64]) -> pybktree.BKTree:
     return pybktree.BKTree(lambda a, b: (a[0] ^ b[0]).bit_count(), items)
 
 
+def _build_and_reload(
+    ids: NDArray[np.int64], words: NDArray[np.uint64], threshold: int
+) -> tuple[float, float, NearDuplicateIndex]:
+    build_s, index = _timed(lambda: NearDuplicateIndex.build(ids, words, threshold=threshold))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "index.npz"
+        index.save(path)
+        del index
+        load_s, loaded = _timed(lambda: NearDuplicateIndex.load(path))
+    return build_s, load_s, loaded
+
+
 def run_search_benchmark(
-    *, size: int, baseline_size: int, queries: int, baseline_queries: int, seed: int = 11,
-    threshold: int = MATCH_THRESHOLD, progress: Callable[[str], None] | None = None,
-) -> SearchReport:  # fmt: skip
+    *,
+    size: int,
+    baseline_size: int,
+    queries: int,
+    baseline_queries: int,
+    seed: int = 11,
+    threshold: int = MATCH_THRESHOLD,
+    progress: Callable[[str], None] | None = None,
+) -> SearchReport:
     """Build, save/load and query an index of ``size`` entries; compare with a BK-tree."""
     note = progress or (lambda _msg: None)
     baseline_size = min(baseline_size, size)
@@ -163,47 +196,59 @@ def run_search_benchmark(
     note(f"generating {size:,} fingerprints")
     words = realistic_fingerprints(model, size, seed=seed)
     ids = np.arange(size, dtype=np.int64)
-    note("building the index")
-    build_s, built = _timed(lambda: NearDuplicateIndex.build(ids, words, threshold=threshold))
-    index: NearDuplicateIndex = built  # type: ignore[assignment]
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "index.npz"
-        index.save(path)
-        del index, built
-        load_s, loaded = _timed(lambda: NearDuplicateIndex.load(path))
-    index = loaded  # type: ignore[assignment]
-    probes = _queries(rng, model, words, queries)
+    note("building, saving and reloading the index")
+    build_s, load_s, index = _build_and_reload(ids, words, threshold)
     note(f"{queries} queries on the index")
-    times, hits = [], 0
-    for fp in probes:
-        elapsed, found = _timed(lambda fp=fp: index.query(fp))
+    times: list[float] = []
+    cpu_times: list[float] = []
+    hits = 0
+    for fp in _queries(rng, model, words, queries):
+        cpu_start = time.process_time()
+        elapsed, found = _timed(partial(index.query, fp))
+        cpu_times.append(time.process_time() - cpu_start)
         times.append(elapsed)
-        hits += len(found)  # type: ignore[arg-type]
+        hits += len(found)
+    del index
     note(f"BK-tree over {baseline_size:,} entries ({4 * baseline_size:,} words)")
     small_words = words[:baseline_size]
     small_index = NearDuplicateIndex.build(ids[:baseline_size], small_words, threshold=threshold)
-    baseline_build_s, tree_obj = _timed(lambda: _bk_tree(small_words))
-    tree: pybktree.BKTree = tree_obj
+    baseline_build_s, tree = _timed(partial(_bk_tree, small_words))
     quarter = max(1, baseline_size // 4)
     quarter_tree = _bk_tree(words[:quarter])
-    bk_probes = _queries(rng, model, small_words, baseline_queries)
-    bk_times, bk_small_times, ix_times, same = [], [], [], True
-    for fp in bk_probes:
-        t_bk, expected = _timed(lambda fp=fp: _bk_query(tree, small_words, fp, threshold))
-        t_ix, got = _timed(lambda fp=fp: small_index.query(fp))
-        t_small, _ = _timed(lambda fp=fp: _bk_query(quarter_tree, words[:quarter], fp, threshold))
-        bk_times.append(t_bk), ix_times.append(t_ix), bk_small_times.append(t_small)
-        same = same and sorted(expected) == sorted((d, r) for r, d in got)  # type: ignore[union-attr, arg-type]
-    bk_median, bk_small = float(np.median(bk_times)), float(np.median(bk_small_times))
-    exponent = float(np.log(bk_median / bk_small) / np.log(baseline_size / quarter)) if quarter < baseline_size else 1.0
+    bk_times: list[float] = []
+    small_times: list[float] = []
+    ix_times: list[float] = []
+    same = True
+    for fp in _queries(rng, model, small_words, baseline_queries):
+        t_bk, expected = _timed(partial(_bk_query, tree, small_words, fp, threshold))
+        t_ix, got = _timed(partial(small_index.query, fp))
+        t_small, _ = _timed(partial(_bk_query, quarter_tree, words[:quarter], fp, threshold))
+        bk_times.append(t_bk)
+        ix_times.append(t_ix)
+        small_times.append(t_small)
+        same = same and expected == sorted((d, r) for r, d in got)
+    bk_median, bk_small = float(np.median(bk_times)), float(np.median(small_times))
+    exponent = 1.0
+    if quarter < baseline_size:
+        exponent = float(np.log(bk_median / bk_small) / np.log(baseline_size / quarter))
     extrapolated = bk_median * (size / baseline_size) ** exponent
-    median = float(np.median(times))
-    ix_median = float(np.median(ix_times))
+    median, ix_median = float(np.median(times)), float(np.median(ix_times))
     return SearchReport(
-        size=size, build_s=build_s, load_s=load_s, query_median_s=median,
-        query_p95_s=float(np.percentile(times, 95)), mean_hits=hits / max(1, queries),
-        baseline_size=baseline_size, baseline_build_s=baseline_build_s, bk_median_s=bk_median,
-        bk_small_median_s=bk_small, index_at_baseline_median_s=ix_median, same_results=same,
-        speedup_same_size=bk_median / ix_median, bk_exponent=exponent,
-        bk_extrapolated_s=extrapolated, speedup_extrapolated=extrapolated / median,
-    )  # fmt: skip
+        size=size,
+        build_s=build_s,
+        load_s=load_s,
+        query_median_s=median,
+        query_p95_s=float(np.percentile(times, 95)),
+        query_cpu_median_s=float(np.median(cpu_times)),
+        mean_hits=hits / max(1, queries),
+        baseline_size=baseline_size,
+        baseline_build_s=baseline_build_s,
+        bk_median_s=bk_median,
+        bk_small_median_s=bk_small,
+        index_at_baseline_median_s=ix_median,
+        same_results=same,
+        speedup_same_size=bk_median / ix_median,
+        bk_exponent=exponent,
+        bk_extrapolated_s=extrapolated,
+        speedup_extrapolated=extrapolated / median,
+    )

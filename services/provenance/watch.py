@@ -37,12 +37,15 @@ def find_plagiarism(
 
     ``registrations`` is an index or (id, fingerprint) pairs. "Earlier" compares registration
     positions: ``order[id]`` when ``order`` is given (for example ``(block, log_index)``),
-    otherwise the id itself (token ids grow with registration); ties sort by position. With ``new_id`` omitted every
-    registration counts as earlier (checking an image before it is registered). Degenerate
-    fingerprints on either side never match: the contract refuses them.
+    otherwise the id itself (token ids grow with registration); equal distances sort by
+    position. With ``new_id`` omitted every registration counts as earlier (checking an image
+    before it is registered). Degenerate fingerprints on either side never match: the contract
+    refuses them.
     """
     if new_fingerprint.is_degenerate():
-        raise InvalidFingerprintError(new_fingerprint.hex(), "degenerate fingerprints cannot register")
+        raise InvalidFingerprintError(
+            new_fingerprint.hex(), "degenerate fingerprints cannot register"
+        )
 
     def position(registration_id: int) -> tuple[int, ...]:
         if order is None:

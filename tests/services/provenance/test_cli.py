@@ -41,8 +41,12 @@ def test_fingerprint_prints_one_hex_per_file(files: dict[str, Path], analytic: I
     assert lines[1].endswith("mirror.jpg")
 
 
-@pytest.mark.parametrize(("key", "message"), [("flat", "degenerate"), ("text", "not a readable image")])
-def test_fingerprint_refuses_bad_files_cleanly(files: dict[str, Path], key: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("key", "message"), [("flat", "degenerate"), ("text", "not a readable image")]
+)
+def test_fingerprint_refuses_bad_files_cleanly(
+    files: dict[str, Path], key: str, message: str
+) -> None:
     result = runner.invoke(app, ["fingerprint", str(files["image"]), str(files[key])])
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
@@ -67,7 +71,19 @@ def test_compare_errors_are_red_one_liners(files: dict[str, Path], args: list[st
 
 
 def test_bench_provenance_small_run_as_json() -> None:
-    args = ["bench", "provenance", "--procedural", "0", "--limit", "4", "--edits", "jpeg30,mirror", "--evasion", "0", "--json"]
+    args = [
+        "bench",
+        "provenance",
+        "--procedural",
+        "0",
+        "--limit",
+        "4",
+        "--edits",
+        "jpeg30,mirror",
+        "--evasion",
+        "0",
+        "--json",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -82,7 +98,18 @@ def test_bench_provenance_rejects_unknown_edits() -> None:
 
 
 def test_bench_search_small_run() -> None:
-    args = ["bench", "search", "--size", "3000", "--baseline-size", "300", "--queries", "10", "--baseline-queries", "3"]
+    args = [
+        "bench",
+        "search",
+        "--size",
+        "3000",
+        "--baseline-size",
+        "300",
+        "--queries",
+        "10",
+        "--baseline-queries",
+        "3",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "same answers as the BK-tree" in result.stdout and "yes" in result.stdout

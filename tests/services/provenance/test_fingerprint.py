@@ -58,7 +58,9 @@ def test_mirror_is_almost_free(astronaut: Image.Image, analytic: Image.Image) ->
         assert fingerprint(ImageOps.mirror(image)).distance(fingerprint(image)) <= 2
 
 
-def test_distinct_images_do_not_match(camera: Image.Image, astronaut: Image.Image, analytic: Image.Image) -> None:
+def test_distinct_images_do_not_match(
+    camera: Image.Image, astronaut: Image.Image, analytic: Image.Image
+) -> None:
     prints = [fingerprint(im) for im in (camera, astronaut, analytic)]
     prints += [fingerprint(procedural_image(seed)) for seed in range(6)]
     for i, a in enumerate(prints):
@@ -71,7 +73,12 @@ def test_distinct_images_do_not_match(camera: Image.Image, astronaut: Image.Imag
     [
         (Image.new("RGB", (31, 200), "red"), "too small"),
         (Image.new("RGB", (300, 200), (40, 90, 200)), "flat"),
-        (Image.fromarray(np.full((200, 300), 128, np.uint8) + (np.arange(300) % 2).astype(np.uint8)), "flat"),
+        (
+            Image.fromarray(
+                np.full((200, 300), 128, np.uint8) + (np.arange(300) % 2).astype(np.uint8)
+            ),
+            "flat",
+        ),
     ],
 )
 def test_degenerate_images_are_refused(image: Image.Image, reason: str) -> None:
@@ -114,9 +121,9 @@ def test_exif_orientation_is_applied(analytic: Image.Image) -> None:
 def test_load_image_errors_name_the_source(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "notes.png"
     bad.write_text("not an image")
-    with pytest.raises(NotAnImageError, match="notes.png"):
+    with pytest.raises(NotAnImageError, match=r"notes\.png"):
         load_image(bad)
-    with pytest.raises(NotAnImageError, match="missing.png"):
+    with pytest.raises(NotAnImageError, match=r"missing\.png"):
         load_image(tmp_path / "missing.png")
     truncated = io.BytesIO()
     analytic_image().save(truncated, format="PNG")

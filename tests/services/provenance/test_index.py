@@ -18,7 +18,9 @@ from services.provenance.index import min_pair_distances
 
 def random_words(seed: int, count: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    return rng.integers(1, 2**63 - 1, size=(count, 4), dtype=np.int64).astype(np.uint64) << np.uint64(1) | np.uint64(1)
+    return rng.integers(1, 2**63 - 1, size=(count, 4), dtype=np.int64).astype(
+        np.uint64
+    ) << np.uint64(1) | np.uint64(1)
 
 
 def near_copy(words: np.ndarray, rng: np.random.Generator, flips: int) -> Fingerprint:
@@ -31,7 +33,9 @@ def near_copy(words: np.ndarray, rng: np.random.Generator, flips: int) -> Finger
     return Fingerprint(tuple(out))  # type: ignore[arg-type]
 
 
-def linear_scan(ids: np.ndarray, words: np.ndarray, fp: Fingerprint, limit: int) -> list[tuple[int, int]]:
+def linear_scan(
+    ids: np.ndarray, words: np.ndarray, fp: Fingerprint, limit: int
+) -> list[tuple[int, int]]:
     dist = min_pair_distances(words, np.array(fp.words, dtype=np.uint64))
     return sorted((int(i), int(d)) for i, d in zip(ids, dist, strict=True) if d <= limit)
 
@@ -48,7 +52,7 @@ def test_query_equals_a_linear_scan(threshold: int) -> None:
     rng = np.random.default_rng(100 + threshold)
     ids = rng.permutation(10_000)[:3000]
     index = NearDuplicateIndex.build(ids, words, threshold=threshold)
-    for k in range(25):
+    for _ in range(25):
         fp = near_copy(words[rng.integers(0, 3000)], rng, int(rng.integers(0, 20)))
         got = index.query(fp)
         assert sorted(got) == linear_scan(ids, words, fp, threshold)
@@ -60,7 +64,9 @@ def test_chunk_tables_find_every_word_within_radius() -> None:
     tables = ChunkTables(words)
     query = words[:3] ^ np.uint64(0b10110)
     for radius in (0, 3, 12, 40):  # 40 falls back to a scan
-        expected = {i for i, w in enumerate(words) for q in query if int(w ^ q).bit_count() <= radius}
+        expected = {
+            i for i, w in enumerate(words) for q in query if int(w ^ q).bit_count() <= radius
+        }
         assert set(tables.within(query, radius).tolist()) == expected
 
 
@@ -117,7 +123,9 @@ def test_bad_entries_are_refused() -> None:
     with pytest.raises(IndexEntryError, match="ids"):
         NearDuplicateIndex.build([1, 2], words)
     with pytest.raises(IndexEntryError, match="degenerate"):
-        NearDuplicateIndex.build([1, 2, 3], np.vstack([words[:2], [[0, 5, 6, 7]]]).astype(np.uint64))
+        NearDuplicateIndex.build(
+            [1, 2, 3], np.vstack([words[:2], [[0, 5, 6, 7]]]).astype(np.uint64)
+        )
     index = NearDuplicateIndex()
     with pytest.raises(IndexEntryError, match="degenerate"):
         index.add(1, Fingerprint((0, 1, 2, 3)))

@@ -70,7 +70,9 @@ def test_bytes_and_hex_round_trip(a: tuple) -> None:
 
 def test_word_zero_is_the_most_significant_eight_bytes() -> None:
     fp = Fingerprint((1, 2, 3, 4))
-    assert fp.to_bytes32() == bytes.fromhex("00" * 7 + "01" + "00" * 7 + "02" + "00" * 7 + "03" + "00" * 7 + "04")
+    assert fp.to_bytes32() == bytes.fromhex(
+        "00" * 7 + "01" + "00" * 7 + "02" + "00" * 7 + "03" + "00" * 7 + "04"
+    )
     assert Fingerprint.from_hex("0X" + "AB" * 32).words == (0xABABABABABABABAB,) * 4
 
 
@@ -92,7 +94,9 @@ def test_malformed_fingerprints_raise_a_clear_error(bad: object) -> None:
     assert isinstance(info.value, ProvenanceError) and isinstance(info.value, ValueError)
 
 
-@pytest.mark.parametrize("words_", [(1, 2, 3), (1, 2, 3, -1), (1, 2, 3, 1 << 64), (1, 2, 3, 1.5), [1, 2, 3, 4]])
+@pytest.mark.parametrize(
+    "words_", [(1, 2, 3), (1, 2, 3, -1), (1, 2, 3, 1 << 64), (1, 2, 3, 1.5), [1, 2, 3, 4]]
+)
 def test_constructor_checks_its_words(words_: object) -> None:
     with pytest.raises(InvalidFingerprintError):
         Fingerprint(words_)  # type: ignore[arg-type]
