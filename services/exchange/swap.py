@@ -27,7 +27,7 @@ DEFAULT_MARGIN = 600  # seconds the buyer keeps, at least, to claim the token af
 def check_timelocks(
     *, asset_timelock: int, payment_timelock: int, margin: int = DEFAULT_MARGIN
 ) -> None:
-    """Raises :class:`UnsafeTimelockOrder` unless ``payment_timelock <= asset_timelock - margin``."""
+    """Raises :class:`UnsafeTimelockOrder` unless payment_timelock <= asset_timelock - margin."""
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
     if payment_timelock > asset_timelock - margin:

@@ -1,4 +1,4 @@
-"""Sealed delivery: both sides derive the key; the preimage alone, or a third party, opens nothing."""
+"""Sealed delivery: both sides derive the key; the preimage alone or a third party opens nothing."""
 
 from __future__ import annotations
 
