@@ -17,7 +17,8 @@ from sqlalchemy.orm import Session
 
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Indexer
-from marketplace_api.catalog import Catalog
+from marketplace_api.catalog import Catalog, token_hex
+from marketplace_api.models import Task
 from services.reputation import Interaction, ReputationEngine, rank
 
 
@@ -30,11 +31,12 @@ class Market:
         self.catalog = Catalog(threshold=threshold)
         self.reputation = ReputationEngine()
         self._lock = threading.Lock()
+        self.tasks = TaskTracker()
         self.indexer = Indexer(
             deployment,
             engine,
             confirmations=confirmations,
-            projections=[self.catalog, self._feed_reputation],
+            projections=[self.catalog, self.tasks, self._feed_reputation],
             on_rewind=self._rewind,
         )
         with Session(engine) as session:
@@ -53,6 +55,7 @@ class Market:
 
     def _rewind(self, session: Session, ancestor: int) -> None:
         self.catalog.rewind(session, ancestor)
+        self.tasks.rewind(session, ancestor)
         self._rebuild_reputation(session)
 
     def _rebuild_reputation(self, session: Session) -> None:
@@ -89,3 +92,71 @@ def _interaction(args: dict[str, Any], block_time: int) -> Interaction:
         value=int(args["value"]),
         time=int(block_time),
     )
+
+
+class TaskTracker:
+    """Moves tasks along with what the chain says (an indexer projection).
+
+    * ``Locked``: an Ether lock from the task's producer to its ESP under the quoted hashlock,
+      for at least the quoted price, expiring no earlier than the quoted deadline -> ``locked``;
+    * ``Withdrawn`` of that lock -> ``claimed`` (the preimage is now public);
+    * ``Refunded`` of that lock -> ``refunded``;
+    * ``Registered`` whose task id is the task's -> ``registered``.
+    """
+
+    def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            a, event = row["args"], row["event"]
+            if event == "Locked" and a["asset"] == 0:
+                self._locked(session, row, a)
+            elif event in ("Withdrawn", "Refunded"):
+                task = session.scalar(select(Task).where(Task.lock_id == a["id"]))
+                if task is not None and task.status in ("locked", "delivered"):
+                    task.status = "claimed" if event == "Withdrawn" else "refunded"
+                    if event == "Withdrawn":
+                        task.preimage = a["preimage"]
+            elif event == "Registered":
+                task = session.get(Task, a["taskId"])
+                if task is not None and task.status == "claimed" and a["producer"] == task.producer:
+                    task.status = "registered"
+                    task.token_id = token_hex(a["tokenId"])
+
+    def _locked(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
+        task = session.scalar(
+            select(Task).where(Task.hashlock == a["hashlock"], Task.status == "quoted")
+        )
+        if task is None or a["sender"] != task.producer or a["receiver"] != task.esp:
+            return
+        if int(a["amount"]) < int(task.price or 0) or int(a["timelock"]) < int(task.deadline or 0):
+            return
+        task.lock = {
+            k: a[k]
+            for k in ("sender", "receiver", "asset", "token", "amount", "hashlock", "timelock")
+        }
+        task.lock_id = a["id"]
+        task.status = "locked"
+
+    def rewind(self, session: Session, ancestor: int) -> None:
+        """After a reorg (events above ``ancestor`` are gone), re-derive each chain-driven task's
+        status from the events that remain; off-chain data (quote, delivery) is kept."""
+        del ancestor
+        known = {
+            (e, a.get("id") or a.get("taskId"))
+            for e, a in session.execute(
+                select(ChainEvent.event, ChainEvent.args).where(
+                    ChainEvent.event.in_(("Locked", "Withdrawn", "Refunded", "Registered"))
+                )
+            )
+        }
+        for task in session.scalars(select(Task).where(Task.lock_id.is_not(None))):
+            if ("Locked", task.lock_id) not in known:
+                task.status, task.lock, task.lock_id, task.preimage = "quoted", None, None, None
+            elif ("Withdrawn", task.lock_id) in known:
+                registered = ("Registered", task.id) in known
+                task.status = "registered" if registered else "claimed"
+                task.token_id = task.token_id if registered else None
+            elif ("Refunded", task.lock_id) in known:
+                task.status = "refunded"
+            else:
+                task.status = "delivered" if task.delivery else "locked"
+                task.preimage = None

@@ -65,3 +65,40 @@ class Notification(Base):
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     block_number: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class AccountKey(Base):
+    """An address's secp256k1 public key, recovered from its sign-in signature (for sealing)."""
+
+    __tablename__ = "account_keys"
+
+    address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(132))  # 0x04 || x || y
+
+
+class Task(Base):
+    """A generation task: posted -> quoted -> locked -> delivered -> claimed -> registered,
+    or refunded / fraud_proven. Chain facts (locked, claimed, refunded, registered) come from the
+    indexer, never from a client's word."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[str] = mapped_column(String(66), primary_key=True)  # 0x + 32 random bytes
+    producer: Mapped[str] = mapped_column(String(42), index=True)
+    esp: Mapped[str] = mapped_column(String(42), index=True)
+    prompt: Mapped[str] = mapped_column(Text)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    max_price: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16), index=True, default="posted")
+    price: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    hashlock: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    lock: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    lock_id: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    preimage: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    sealed_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    preview_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    token_id: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    fraud: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_block: Mapped[int] = mapped_column(BigInteger, default=0)

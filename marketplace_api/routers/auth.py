@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request
 from sqlalchemy import delete, update
 
-from marketplace_api import siwe, tokens
+from marketplace_api import tokens
 from marketplace_api.deps import (
     CurrentAccount,
     DeploymentDep,
@@ -18,8 +18,9 @@ from marketplace_api.deps import (
     client_key,
 )
 from marketplace_api.errors import Unauthorized
-from marketplace_api.models import AuthNonce
+from marketplace_api.models import AccountKey, AuthNonce
 from marketplace_api.schemas import Me, NonceOut, TokenOut, VerifyIn
+from services import siwe
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
@@ -79,6 +80,8 @@ def verify(
     if consumed.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
         raise Unauthorized("nonce is unknown, expired or already used")
+    public = siwe.recover_public_key(body.message, body.signature)
+    session.merge(AccountKey(address=msg.address, public_key="0x" + public.hex()))
     session.commit()
     token, expiry = tokens.issue(
         msg.address,

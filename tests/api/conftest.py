@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from marketplace_api.config import ApiSettings
 from marketplace_api.main import create_app
-from marketplace_api.siwe import SiweMessage
+from services.siwe import SiweMessage
 
 
 def siwe_text(

@@ -181,3 +181,15 @@ def verify(
     if msg.not_before is not None and now < msg.not_before:
         raise SiweError("message is not valid yet")
     return msg
+
+
+def recover_public_key(text: str, signature: str) -> bytes:
+    """The uncompressed secp256k1 public key (65 bytes) that signed ``text`` (EIP-191)."""
+    from eth_account.messages import _hash_eip191_message
+    from eth_keys import keys  # type: ignore[attr-defined]
+
+    raw = bytes.fromhex(signature.removeprefix("0x"))
+    v = raw[64] - 27 if raw[64] >= 27 else raw[64]
+    sig = keys.Signature(raw[:64] + bytes([v]))
+    digest = _hash_eip191_message(encode_defunct(text=text))
+    return b"\x04" + sig.recover_public_key_from_msg_hash(digest).to_bytes()

@@ -1,0 +1,341 @@
+"""Generation tasks: post, quote with a hashlock, sealed delivery, fraud proofs.
+
+What happens on chain (the fee locked, claimed, refunded; the image registered) is set by the
+indexer (:class:`marketplace_api.market.TaskTracker`), never by a client's word.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from ledger import EspRegistryClient, Registration
+from ledger.clients.registry import recover_attester
+from marketplace_api.deps import (
+    CurrentAccount,
+    DeploymentDep,
+    LimiterDep,
+    SessionDep,
+    SettingsDep,
+    client_key,
+)
+from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from marketplace_api.models import AccountKey, Task
+from marketplace_api.uploads import decode_image
+from services.exchange import SealError, key_commitment, open_sealed
+from services.lifecycle import canonical_hash
+from services.reputation import NoEligibleEspError, rank
+from services.reputation import select as select_esp
+
+router = APIRouter(prefix="/v1", tags=["tasks"])
+TaskId = Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")]
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+
+
+class TaskIn(BaseModel):
+    prompt: Annotated[str, Field(min_length=1, max_length=500)]
+    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
+    max_price: Annotated[int, Field(gt=0, lt=2**128)]
+    esp: Address | None = Field(default=None, description="omit to choose by reputation")
+    temperature: Annotated[float, Field(gt=0, le=10)] = 0.15
+    floor: Annotated[float, Field(ge=0, le=1)] = 0.2
+
+
+class QuoteIn(BaseModel):
+    price: Annotated[int, Field(gt=0, lt=2**128)]
+    hashlock: Hex32
+    deadline: Annotated[int, Field(gt=0, lt=2**64)]
+
+
+class DeliveryMeta(BaseModel):
+    content_hash: Hex32
+    fingerprint: Hex32
+    model_id: Hex32
+    attestation: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
+    key_commitment: Hex32
+
+
+class FraudIn(BaseModel):
+    key: Hex32
+
+
+def task_json(t: Task, viewer: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": t.id,
+        "producer": t.producer,
+        "esp": t.esp,
+        "prompt": t.prompt,
+        "seed": t.seed,
+        "max_price": t.max_price,
+        "status": t.status,
+        "price": t.price,
+        "hashlock": t.hashlock,
+        "deadline": t.deadline,
+        "lock": t.lock,
+        "lock_id": t.lock_id,
+        "token_id": t.token_id,
+        "delivery": t.delivery,
+        "has_sealed": t.sealed_blob is not None,
+        "fraud": t.fraud,
+    }
+    if t.preimage is not None and viewer in (t.producer, t.esp):
+        out["preimage"] = t.preimage  # public on chain anyway once claimed
+    return out
+
+
+def load_task(session: SessionDep, task_id: str, account: str) -> Task:
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task {task_id}")
+    if account not in (task.producer, task.esp):
+        raise Forbidden("only the task's producer and ESP may see it")
+    return task
+
+
+@router.post("/tasks", status_code=201)
+def post_task(
+    body: TaskIn,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+    deployment: DeploymentDep,
+) -> dict[str, Any]:
+    """Post a generation task to an ESP (chosen explicitly, or by reputation from your view)."""
+    limiter.hit("tasks", client_key(request), limit=settings.rate_tasks_per_minute)
+    reader = EspRegistryClient(deployment)
+    if body.esp is not None:
+        if not reader.is_active(body.esp):
+            raise Unprocessable(
+                f"{body.esp} is not an active registered ESP", code="esp_not_registered"
+            )
+        esp = body.esp
+    else:
+        active = [e for e in reader.esps() if reader.is_active(e)]
+        market = request.app.state.market
+        ranking = rank(account, active, market.reputation, now=deployment.chain.timestamp())
+        try:
+            esp = select_esp(
+                ranking,
+                temperature=body.temperature,
+                floor=body.floor,
+                rng=np.random.default_rng(secrets.randbits(64)),
+            )
+        except NoEligibleEspError as exc:
+            raise Unprocessable(str(exc), code="no_eligible_esp") from None
+    task = Task(
+        id="0x" + secrets.token_hex(32),
+        producer=account,
+        esp=esp,
+        prompt=body.prompt,
+        seed=body.seed,
+        max_price=str(body.max_price),
+        status="posted",
+        created_block=int(deployment.chain.w3.eth.block_number),
+    )
+    session.add(task)
+    session.commit()
+    return task_json(task, account)
+
+
+@router.get("/tasks")
+def list_tasks(
+    account: CurrentAccount,
+    session: SessionDep,
+    role: Annotated[str, Query(pattern="^(producer|esp)$")] = "producer",
+    status: Annotated[str | None, Query(max_length=16)] = None,
+) -> dict[str, Any]:
+    """Your tasks, as producer or as ESP, optionally by status."""
+    column = Task.producer if role == "producer" else Task.esp
+    q = select(Task).where(column == account).order_by(Task.created_block)
+    if status:
+        q = q.where(Task.status == status)
+    return {"items": [task_json(t, account) for t in session.scalars(q)]}
+
+
+@router.get("/tasks/{task_id}")
+def get_task(task_id: TaskId, account: CurrentAccount, session: SessionDep) -> dict[str, Any]:
+    """One task (its producer and ESP only)."""
+    return task_json(load_task(session, task_id, account), account)
+
+
+@router.post("/tasks/{task_id}/quote")
+def quote(
+    task_id: TaskId,
+    body: QuoteIn,
+    account: CurrentAccount,
+    session: SessionDep,
+    deployment: DeploymentDep,
+) -> dict[str, Any]:
+    """The ESP's quote: price, sha256 hashlock of its secret, and deadline (the lock's timelock)."""
+    task = load_task(session, task_id, account)
+    if account != task.esp:
+        raise Forbidden("only the task's ESP may quote")
+    if task.status != "posted":
+        raise Conflict(f"task is {task.status}, not posted")
+    if body.price > int(task.max_price):
+        raise Unprocessable(f"price {body.price} exceeds the producer's maximum {task.max_price}")
+    earliest = deployment.chain.timestamp() + int(
+        deployment.manifest.params.get("min_lock_duration", 60)
+    )
+    if body.deadline < earliest:
+        raise Unprocessable(f"deadline must be at least {earliest} (minimum lock duration)")
+    task.price, task.hashlock, task.deadline, task.status = (
+        str(body.price),
+        body.hashlock.lower(),
+        body.deadline,
+        "quoted",
+    )
+    session.commit()
+    return task_json(task, account)
+
+
+@router.post("/tasks/{task_id}/delivery")
+async def deliver(
+    task_id: TaskId,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    deployment: DeploymentDep,
+    sealed: Annotated[UploadFile, File(description="nonce || AES-256-GCM ciphertext")],
+    preview: Annotated[UploadFile, File(description="a small preview image (<= 64x64)")],
+    meta: Annotated[
+        str,
+        Form(description="JSON: content_hash, fingerprint, model_id, attestation, key_commitment"),
+    ],
+) -> dict[str, Any]:
+    """The ESP uploads the sealed image, a small preview and its signed attestation."""
+    task = load_task(session, task_id, account)
+    if account != task.esp:
+        raise Forbidden("only the task's ESP may deliver")
+    if task.status != "locked":
+        raise Conflict(f"task is {task.status}: deliver after the fee is locked")
+    try:
+        info = DeliveryMeta.model_validate(json.loads(meta))
+    except ValueError as exc:
+        raise Unprocessable(f"meta is not valid delivery JSON: {exc}") from None
+    reg = Registration(
+        content_hash=bytes.fromhex(info.content_hash[2:]),
+        fingerprint=bytes.fromhex(info.fingerprint[2:]),
+        owner=task.producer,
+        esp=task.esp,
+        task_id=bytes.fromhex(task.id[2:]),
+        model_id=bytes.fromhex(info.model_id[2:]),
+        seed=task.seed,
+    )
+    signer = recover_attester(
+        reg,
+        bytes.fromhex(info.attestation[2:]),
+        chain_id=deployment.chain.chain_id,
+        registry=deployment.registry.address,
+    )
+    if signer != task.esp:
+        raise Unprocessable(
+            "attestation is not signed by the task's ESP for this task and producer",
+            code="bad_attestation",
+        )
+    preview_img = decode_image(
+        await preview.read(),
+        declared_type=preview.content_type,
+        max_pixels=settings.max_image_pixels,
+    )
+    if max(preview_img.size) > 64:
+        raise Unprocessable("preview must be at most 64x64")
+    blobs = request.app.state.blobs
+    sealed_bytes = await sealed.read()
+    if len(sealed_bytes) < 28:
+        raise Unprocessable("sealed delivery is too short")
+    task.sealed_blob = blobs.put(sealed_bytes)
+    from io import BytesIO
+
+    buf = BytesIO()
+    preview_img.save(buf, format="PNG")
+    task.preview_blob = blobs.put(buf.getvalue())
+    task.delivery = info.model_dump()
+    task.status = "delivered"
+    session.commit()
+    return task_json(task, account)
+
+
+@router.get(
+    "/tasks/{task_id}/sealed",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def get_sealed(
+    task_id: TaskId, request: Request, account: CurrentAccount, session: SessionDep
+) -> Response:
+    """The sealed image (only the key derived by the producer opens it)."""
+    task = load_task(session, task_id, account)
+    if task.sealed_blob is None:
+        raise NotFound("nothing delivered yet")
+    return Response(
+        request.app.state.blobs.get(task.sealed_blob), media_type="application/octet-stream"
+    )
+
+
+@router.get(
+    "/tasks/{task_id}/preview",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def get_preview(
+    task_id: TaskId, request: Request, account: CurrentAccount, session: SessionDep
+) -> Response:
+    """The delivery's small preview."""
+    task = load_task(session, task_id, account)
+    if task.preview_blob is None:
+        raise NotFound("nothing delivered yet")
+    return Response(request.app.state.blobs.get(task.preview_blob), media_type="image/png")
+
+
+@router.post("/tasks/{task_id}/fraud")
+def report_fraud(
+    task_id: TaskId, body: FraudIn, request: Request, account: CurrentAccount, session: SessionDep
+) -> dict[str, Any]:
+    """Prove the sealed image differs from its attestation by revealing this delivery's key."""
+    task = load_task(session, task_id, account)
+    if account != task.producer:
+        raise Forbidden("only the producer may report fraud")
+    if task.status != "claimed" or task.delivery is None or task.sealed_blob is None:
+        raise Conflict(f"task is {task.status}: fraud can be proven once the fee was claimed")
+    key = bytes.fromhex(body.key[2:])
+    if "0x" + key_commitment(key).hex() != task.delivery["key_commitment"].lower():
+        raise Unprocessable("key does not match the ESP's signed key commitment", code="bad_key")
+    try:
+        plain = open_sealed(
+            request.app.state.blobs.get(task.sealed_blob),
+            key=key,
+            task_id=bytes.fromhex(task.id[2:]),
+        )
+        image = decode_image(plain, declared_type=None, max_pixels=10**8)
+        actual = "0x" + canonical_hash(image).hex()
+    except (SealError, Exception) as exc:  # undecryptable or undecodable: the delivery is junk
+        actual = f"undecodable: {exc}"
+    if actual == task.delivery["content_hash"].lower():
+        raise Conflict("the delivery matches its attestation: no fraud", code="no_fraud")
+    task.fraud = {"attested": task.delivery["content_hash"], "actual": actual, "key": body.key}
+    task.status = "fraud_proven"
+    session.commit()
+    return task_json(task, account)
+
+
+@router.get("/accounts/{address}")
+def account_key(
+    address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")], session: SessionDep
+) -> dict[str, Any]:
+    """An address's public key (known once it has signed in): what a sealed delivery needs."""
+    row = session.get(AccountKey, address)
+    if row is None:
+        raise NotFound(f"{address} has never signed in")
+    return {"address": row.address, "public_key": row.public_key}
