@@ -55,14 +55,22 @@ def _fingerprint_hex(image: Any) -> tuple[str | None, str]:
 def _load(
     generator: str | None, checkpoint: Path | None, device: str | None, dtype: str | None
 ) -> Generator:
+    from generators import get_settings
+
     options: dict[str, Any] = {}
     if device is not None:
         options["device"] = device
     name = generator if generator is not None else ("diffusers" if checkpoint else None)
-    if checkpoint is not None:
-        options["path"] = checkpoint
-    if dtype is not None:
-        options["dtype"] = dtype
+    if (name or get_settings().generator) == "bundled":
+        if dtype is not None:
+            raise fail("--dtype applies to the diffusers generator (the bundled one is float32)")
+        if checkpoint is not None:
+            options["weights"] = checkpoint  # a folder written by `python -m generators.train`
+    else:
+        if checkpoint is not None:
+            options["path"] = checkpoint
+        if dtype is not None:
+            options["dtype"] = dtype
     with console.status("loading generator"):
         return get_generator(name, **options)
 

@@ -39,7 +39,7 @@ class LatentDecoder(ModelMixin, ConfigMixin):  # type: ignore[misc]
     """Convolutions at latent resolution, then a pixel shuffle up by 2, plus an upsampled skip."""
 
     @register_to_config  # type: ignore[untyped-decorator]
-    def __init__(self, channels: int = 48, num_blocks: int = 3) -> None:
+    def __init__(self, channels: int = 32, num_blocks: int = 2) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.conv_in = nn.Conv2d(3, channels, 3, padding=1)
         self.blocks = nn.Sequential(*[_Residual(channels) for _ in range(num_blocks)])

@@ -21,7 +21,23 @@ from generators.base import Generator
 from generators.captions import held_out_captions
 from generators.checker import read_image
 
-__all__ = ["AdherenceReport", "main", "measure_adherence", "sample_grid"]
+__all__ = ["GRID_PROMPTS", "AdherenceReport", "main", "measure_adherence", "sample_grid"]
+
+# Prompts for the documentation grid. Each main (colour, shape, background) is a held-out triple.
+GRID_PROMPTS = (
+    "a blue square on a white background",
+    "a large orange circle on a purple background",
+    "a white star on a blue background",
+    "a green star in the top left on a black background",
+    "a yellow triangle on a blue background",
+    "a small pink square on a black background",
+    "a cyan circle on a striped pink background",
+    "an orange diamond and a small green circle on a red background",
+    "a purple square at the bottom right on a grey background",
+    "a black triangle on a dotted cyan background",
+    "a big red star against a pink backdrop",
+    "a brown circle in the middle of a cyan background",
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--guidance-scale", type=float, default=None)
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None, help="write the full report here")
+    parser.add_argument("--grid", type=Path, default=None, help="also write a sample grid (PNG)")
     args = parser.parse_args(argv)
     generator = get_generator("bundled", weights=args.weights)
     with Progress(console=Console(stderr=True)) as progress:
@@ -143,6 +160,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.json is not None:
         args.json.write_text(json.dumps(asdict(report), indent=1) + "\n")
+    if args.grid is not None:
+        sample_grid(generator, list(GRID_PROMPTS)).save(args.grid)
+        console.print(f"sample grid written to {args.grid}")
 
 
 if __name__ == "__main__":

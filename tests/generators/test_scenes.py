@@ -68,3 +68,18 @@ def test_held_out_captions_are_fixed_and_held_out():
     held = held_out_triples()
     assert all(scene.triple in held for _, scene in pairs)
     assert len({text for text, _ in pairs}) == 50
+
+
+def test_documentation_grid_prompts_are_held_out():
+    from generators.evaluate import GRID_PROMPTS
+    from generators.scene import COLOURS, SHAPES
+
+    held = held_out_triples()
+    tokenizer = WordTokenizer(build_vocabulary())
+    for prompt in GRID_PROMPTS:
+        words = prompt.replace("big", "large").split()
+        shape_at = min(i for i, w in enumerate(words) if w in SHAPES)
+        colour = words[shape_at - 1]
+        background = [w for w in words if w in COLOURS][-1]
+        assert (colour, words[shape_at], background) in held, prompt
+        assert tokenizer(prompt).unknown_words == ()
