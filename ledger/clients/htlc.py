@@ -76,6 +76,20 @@ class LockTerms:
             timelock=int(args["timelock"]),
         )
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LockTerms:
+        """From :meth:`to_json` output or an indexed ``Locked`` event's args."""
+        asset = data["asset"]
+        return cls(
+            sender=data["sender"],
+            receiver=data["receiver"],
+            asset=Asset[asset] if isinstance(asset, str) else Asset(int(asset)),
+            token=data["token"],
+            amount=int(data["amount"]),
+            hashlock=bytes.fromhex(str(data["hashlock"]).removeprefix("0x")),
+            timelock=int(data["timelock"]),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "sender": self.sender,

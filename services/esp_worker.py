@@ -1,0 +1,195 @@
+"""The ESP worker: quotes, generates, seals, delivers and claims, one process per ESP.
+
+Each round (:meth:`EspWorker.step`) looks at the ESP's tasks on the marketplace:
+
+* ``posted``: make a fresh secret ``s``, PERSIST it, then quote ``sha256(s)``, a price and a
+  deadline;
+* ``locked`` (the producer's fee is on chain): generate the image, sign the attestation, seal
+  the image for the producer, upload it;
+* ``delivered``: claim the fee on chain with ``s`` (which publishes it).
+
+The secret is revealed only after the delivery is uploaded and the API shows it ``delivered``.
+All pending work lives in a JSON state file written atomically before each outward action, so a
+worker killed at any point resumes where it was on restart (the same secret, no double quote).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import secrets
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ledger import HtlcClient, LockStatus, LockTerms, Registration
+from ledger.clients.registry import sign_attestation
+from ledger.errors import LedgerError
+from services.exchange import delivery_key, key_commitment, seal
+from services.lifecycle import canonical_hash
+from services.market_client import MarketClient, MarketError
+
+ImageMaker = Callable[[str, int], tuple[Image.Image, dict[str, Any]]]
+Fingerprinter = Callable[[Image.Image], bytes]
+
+
+class WorkerState:
+    """Secrets and stages per task, persisted atomically (0600: it holds unrevealed secrets)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.tasks: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            self.tasks = json.loads(path.read_text())
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".state-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.tasks, f)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, self.path)
+
+
+class EspWorker:
+    """Serves one ESP's tasks through the marketplace API and the chain."""
+
+    def __init__(
+        self,
+        client: MarketClient,
+        htlc: HtlcClient,
+        *,
+        make_image: ImageMaker,
+        fingerprint: Fingerprinter,
+        state_path: Path,
+        price: int,
+        deadline_s: int = 3600,
+        lazy: bool = False,
+    ):
+        self.client = client
+        self.htlc = htlc
+        self.make_image = make_image
+        self.fingerprint = fingerprint
+        self.state = WorkerState(state_path)
+        self.price = price
+        self.deadline_s = deadline_s
+        self.lazy = lazy  # quotes, then never delivers (the demo's lazy ESP)
+        self._domain: tuple[int, str] | None = None
+
+    def step(self) -> list[str]:
+        """One round over the ESP's tasks; returns what it did (for logs and tests)."""
+        done: list[str] = []
+        for task in self.client.get("/v1/tasks", role="esp")["items"]:
+            handler = getattr(self, f"_on_{task['status']}", None)
+            if handler is not None:
+                action = handler(task)
+                if action:
+                    done.append(f"{action} {task['id'][:10]}")
+        return done
+
+    def run(self, stop: threading.Event, interval: float = 1.0) -> None:
+        while not stop.is_set():
+            # A failed round is transient: the next one retries from the persisted state.
+            with contextlib.suppress(MarketError, LedgerError):
+                self.step()
+            stop.wait(interval)
+
+    # -- stages --------------------------------------------------------------------------------
+    def _on_posted(self, task: dict[str, Any]) -> str | None:
+        entry = self.state.tasks.get(task["id"])
+        if entry is None:
+            entry = self.state.tasks[task["id"]] = {
+                "secret": secrets.token_hex(32),
+                "stage": "quoting",
+            }
+            self.state.save()  # the secret is on disk before its hash leaves the process
+        hashlock = hashlib.sha256(bytes.fromhex(entry["secret"])).hexdigest()
+        deadline = self.htlc.deployment.chain.timestamp() + self.deadline_s
+        self.client.post(
+            f"/v1/tasks/{task['id']}/quote",
+            json={"price": self.price, "hashlock": "0x" + hashlock, "deadline": deadline},
+        )
+        entry["stage"] = "quoted"
+        self.state.save()
+        return "quoted"
+
+    def _on_locked(self, task: dict[str, Any]) -> str | None:
+        entry = self.state.tasks.get(task["id"])
+        if entry is None or self.lazy:
+            return None
+        image, meta = self.make_image(task["prompt"], int(task["seed"]))
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
+        task_id = bytes.fromhex(task["id"][2:])
+        reg = Registration(
+            content_hash=canonical_hash(image),
+            fingerprint=self.fingerprint(image),
+            owner=task["producer"],
+            esp=self.client.address,
+            task_id=task_id,
+            model_id=hashlib.sha256(str(meta.get("model_id", "")).encode()).digest(),
+            seed=int(task["seed"]),
+        )
+        chain_id, registry = self._registry_domain()
+        attestation = sign_attestation(
+            self.client.account, reg, chain_id=chain_id, registry=registry
+        )
+        producer_key = bytes.fromhex(
+            self.client.get(f"/v1/accounts/{task['producer']}")["public_key"][2:]
+        )
+        key = delivery_key(
+            own_private=bytes(self.client.account.key),
+            peer_public=producer_key,
+            preimage=bytes.fromhex(entry["secret"]),
+            task_id=task_id,
+        )
+        preview = image.copy()
+        preview.thumbnail((32, 32))
+        pbuf = io.BytesIO()
+        preview.save(pbuf, format="PNG")
+        meta_json = {
+            "content_hash": "0x" + reg.content_hash.hex(),
+            "fingerprint": "0x" + reg.fingerprint.hex(),
+            "model_id": "0x" + reg.model_id.hex(),
+            "attestation": "0x" + attestation.hex(),
+            "key_commitment": "0x" + key_commitment(key).hex(),
+        }
+        self.client.post(
+            f"/v1/tasks/{task['id']}/delivery",
+            files={
+                "sealed": (
+                    "sealed.bin",
+                    seal(buf.getvalue(), key=key, task_id=task_id),
+                    "application/octet-stream",
+                ),
+                "preview": ("preview.png", pbuf.getvalue(), "image/png"),
+            },
+            data={"meta": json.dumps(meta_json)},
+        )
+        entry["stage"] = "delivered"
+        self.state.save()
+        return "delivered"
+
+    def _on_delivered(self, task: dict[str, Any]) -> str | None:
+        entry = self.state.tasks.get(task["id"])
+        if entry is None or entry["stage"] != "delivered" or task["lock"] is None:
+            return None  # never reveal a secret whose delivery this worker did not upload
+        lock = LockTerms.from_json(task["lock"])
+        if self.htlc.status(lock) is LockStatus.OPEN:
+            self.htlc.withdraw(lock, bytes.fromhex(entry["secret"]))
+        entry["stage"] = "claimed"
+        self.state.save()
+        return "claimed"
+
+    def _registry_domain(self) -> tuple[int, str]:
+        if self._domain is None:
+            dep = self.htlc.deployment
+            self._domain = (dep.chain.chain_id, str(dep.registry.address))
+        return self._domain

@@ -1,0 +1,97 @@
+"""A Python client of the marketplace API that signs in with Ethereum using a local key.
+
+The key never leaves the process: the client signs the EIP-4361 message locally and sends only
+the message and the signature. Any ``httpx.Client`` works (a FastAPI ``TestClient`` too).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from eth_account.messages import encode_defunct
+from eth_account.signers.local import LocalAccount
+
+from services.siwe import SiweMessage
+
+
+class MarketError(Exception):
+    """Raised when the API answers an error; carries the status and the stable error code."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class MarketClient:
+    """Signed-in access to the API as ``account``."""
+
+    def __init__(self, http: httpx.Client, account: LocalAccount):
+        self.http = http
+        self.account = account
+        self._token: str | None = None
+
+    @property
+    def address(self) -> str:
+        return str(self.account.address)
+
+    def sign_in(self) -> None:
+        nonce = self._call("POST", "/v1/auth/nonce", auth=False)
+        now = datetime.now(UTC).replace(microsecond=0)
+        text = SiweMessage(
+            domain=nonce["domain"],
+            address=self.address,
+            statement="Sign in to the AIGC marketplace.",
+            uri=nonce["uri"],
+            version="1",
+            chain_id=nonce["chain_id"],
+            nonce=nonce["nonce"],
+            issued_at=now,
+            expiration_time=now + timedelta(minutes=10),
+        ).to_text()
+        signature = self.account.sign_message(encode_defunct(text=text)).signature.hex()
+        out = self._call(
+            "POST",
+            "/v1/auth/verify",
+            auth=False,
+            json={"message": text, "signature": "0x" + signature.removeprefix("0x")},
+        )
+        self._token = out["token"]
+
+    def get(self, path: str, **params: Any) -> Any:
+        return self._call("GET", path, params=params)
+
+    def get_bytes(self, path: str) -> bytes:
+        resp = self.http.get(path, headers=self._headers())
+        self._raise(resp)
+        return resp.content
+
+    def post(self, path: str, *, json: Any = None, files: Any = None, data: Any = None) -> Any:
+        return self._call("POST", path, json=json, files=files, data=data)
+
+    def _headers(self) -> dict[str, str]:
+        if self._token is None:
+            self.sign_in()
+        return {"Authorization": f"Bearer {self._token}"}
+
+    def _call(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> Any:
+        headers = self._headers() if auth else {}
+        resp = self.http.request(method, path, headers=headers, **kwargs)
+        if resp.status_code == 401 and auth and self._token is not None:
+            self._token = None  # expired: sign in again once
+            resp = self.http.request(method, path, headers=self._headers(), **kwargs)
+        self._raise(resp)
+        return resp.json()
+
+    @staticmethod
+    def _raise(resp: httpx.Response) -> None:
+        if resp.status_code < 400:
+            return
+        try:
+            err = resp.json()["error"]
+            raise MarketError(resp.status_code, err["code"], err["message"])
+        except (ValueError, KeyError, TypeError):
+            raise MarketError(resp.status_code, "http_error", resp.text[:200]) from None

@@ -1,0 +1,198 @@
+"""A paid generation over REST: post, quote, lock, sealed delivery, claim, open, register.
+
+The ESP is the real worker (:class:`services.esp_worker.EspWorker`), the producer the real client
+session; both sign with their own keys; the API learns chain facts only from its indexer.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ledger import EspRegistryClient, HtlcClient, LockStatus, LockTerms, RegistryClient
+from services import esp_worker
+from services.esp_worker import EspWorker
+from services.exchange import delivery_key, public_key_bytes
+from services.market_client import MarketClient, MarketError
+from services.producer import DeliveryMismatch, ProducerSession
+from services.provenance import fingerprint
+from tests.contracts.helpers import register_esp
+
+PRICE = 10**15
+
+
+def _image(prompt: str, seed: int):
+    rng = np.random.default_rng(seed + len(prompt))
+    small = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    return Image.fromarray(small).resize((64, 64), Image.Resampling.BICUBIC), {
+        "model_id": "test-painter"
+    }
+
+
+def _fp(img):
+    return fingerprint(img).to_bytes32()
+
+
+@pytest.fixture
+def parties(api, tmp_path):
+    world = api.world
+    register_esp(world)
+    esp_client = MarketClient(api.client, world.esp)
+    producer_client = MarketClient(api.client, world.producer)
+    esp_client.sign_in()
+    producer_client.sign_in()
+    worker = EspWorker(
+        esp_client,
+        HtlcClient(world.deployment, world.tx(world.esp)),
+        make_image=_image,
+        fingerprint=_fp,
+        state_path=tmp_path / "esp-state.json",
+        price=PRICE,
+    )
+    producer = ProducerSession(
+        producer_client,
+        HtlcClient(world.deployment, world.tx(world.producer)),
+        RegistryClient(world.deployment, world.tx(world.producer)),
+        EspRegistryClient(world.deployment, world.tx(world.producer)),
+        fingerprint=_fp,
+    )
+    return worker, producer
+
+
+def test_paid_generation_end_to_end(api, parties, tmp_path):
+    worker, producer = parties
+    world = api.world
+    task = producer.post("a red circle on a blue background", seed=7, max_price=2 * PRICE)
+    assert task["esp"] == world.esp.address and task["status"] == "posted"  # the only ESP
+    assert worker.step() == [f"quoted {task['id'][:10]}"]
+    quoted = producer.task(task["id"])
+    assert quoted["status"] == "quoted" and int(quoted["price"]) == PRICE
+    assert worker.step() == []  # nothing to do until the fee is locked on chain
+    lock = producer.lock_fee(quoted)
+    api.index()
+    assert producer.task(task["id"])["status"] == "locked"
+    # a worker restarted here resumes from its state file with the same secret
+    restarted = EspWorker(
+        worker.client,
+        worker.htlc,
+        make_image=_image,
+        fingerprint=_fp,
+        state_path=tmp_path / "esp-state.json",
+        price=PRICE,
+    )
+    assert restarted.step() == [f"delivered {task['id'][:10]}"]
+    assert worker.htlc.status(lock) is LockStatus.OPEN  # secret not revealed before delivery
+    assert restarted.step() == [f"claimed {task['id'][:10]}"]
+    api.index()
+    claimed = producer.task(task["id"])
+    assert claimed["status"] == "claimed"
+    image, attestation = producer.collect(claimed)
+    token = producer.register(claimed, image, attestation)
+    producer.feedback(claimed, positive=True)
+    api.index()
+    assert producer.task(task["id"])["status"] == "registered"
+    product = api.client.get(f"/v1/products/0x{token:064x}").json()
+    assert product["producer"] == world.producer.address and product["esp"] == world.esp.address
+    assert product["task_id"] == task["id"]
+
+
+def test_the_preimage_alone_does_not_open_the_delivery_for_others(api, parties):
+    worker, producer = parties
+    task = producer.post("a green square", seed=1, max_price=PRICE)
+    worker.step()
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    worker.step()
+    worker.step()
+    api.index()
+    claimed = producer.task(task["id"])
+    eve = MarketClient(api.client, api.world.buyer)
+    with pytest.raises(MarketError) as exc:
+        eve.get(f"/v1/tasks/{task['id']}/sealed")
+    assert exc.value.status == 403
+    # even with the sealed bytes and the on-chain preimage, Eve's ECDH secret is wrong
+    eve_session = ProducerSession(
+        eve, producer.htlc, producer.registry, producer.esps, fingerprint=_fp
+    )
+    eve.get_bytes = producer.client.get_bytes  # pretend the sealed bytes leaked
+    with pytest.raises(DeliveryMismatch, match="does not open"):
+        eve_session.collect(claimed)
+
+
+def test_a_cheating_esp_is_caught_by_a_fraud_proof(api, parties, monkeypatch):
+    worker, producer = parties
+    task = producer.post("a blue star", seed=3, max_price=PRICE)
+    worker.step()
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    honest_seal = esp_worker.seal
+    # The ESP attests one image but seals different bytes.
+    monkeypatch.setattr(
+        esp_worker,
+        "seal",
+        lambda data, *, key, task_id: honest_seal(b"junk" + data[4:], key=key, task_id=task_id),
+    )
+    worker.step()
+    monkeypatch.undo()
+    worker.step()
+    api.index()
+    claimed = producer.task(task["id"])
+    with pytest.raises(DeliveryMismatch) as exc:
+        producer.collect(claimed)
+    proven = producer.report_fraud(exc.value)
+    assert proven["status"] == "fraud_proven"
+    assert proven["fraud"]["attested"] == claimed["delivery"]["content_hash"]
+
+
+def test_an_honest_delivery_cannot_be_framed(api, parties):
+    worker, producer = parties
+    task = producer.post("a yellow moon", seed=4, max_price=PRICE)
+    worker.step()
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    worker.step()
+    worker.step()
+    api.index()
+    claimed = producer.task(task["id"])
+    producer.collect(claimed)  # opens fine
+    with pytest.raises(MarketError) as exc:  # a random key does not match the commitment
+        producer.client.post(f"/v1/tasks/{task['id']}/fraud", json={"key": "0x" + "42" * 32})
+    assert exc.value.code == "bad_key"
+    lock = LockTerms.from_json(claimed["lock"])
+    key = delivery_key(
+        own_private=bytes(api.world.producer.key),
+        peer_public=public_key_bytes(bytes(api.world.esp.key)),
+        preimage=producer.htlc.revealed_preimage(lock),
+        task_id=bytes.fromhex(task["id"][2:]),
+    )
+    with pytest.raises(MarketError) as exc:  # the real key opens an image matching its attestation
+        producer.client.post(f"/v1/tasks/{task['id']}/fraud", json={"key": "0x" + key.hex()})
+    assert exc.value.code == "no_fraud"
+
+
+def test_task_rules(api, parties):
+    worker, producer = parties
+    world = api.world
+    with pytest.raises(MarketError) as exc:
+        producer.post("x", seed=1, max_price=PRICE, esp=world.buyer.address)
+    assert exc.value.code == "esp_not_registered"
+    task = producer.post("x", seed=1, max_price=PRICE)
+    with pytest.raises(MarketError) as exc:  # only the ESP quotes
+        producer.client.post(
+            f"/v1/tasks/{task['id']}/quote",
+            json={"price": 1, "hashlock": "0x" + "11" * 32, "deadline": 2**40},
+        )
+    assert exc.value.status == 403
+    with pytest.raises(MarketError) as exc:  # delivering before the lock
+        worker.client.post(
+            f"/v1/tasks/{task['id']}/delivery",
+            data={"meta": json.dumps({})},
+            files={"sealed": ("s", b"x" * 40), "preview": ("p", b"y")},
+        )
+    assert exc.value.code == "conflict"
+    with pytest.raises(MarketError) as exc:
+        producer.client.get("/v1/tasks/0x" + "ab" * 32)
+    assert exc.value.status == 404
