@@ -104,6 +104,12 @@ def bench_provenance(
         int, typer.Option(help="Procedurally drawn images added to the corpus")
     ] = 150,
     tiles: Annotated[bool, typer.Option(help="Add 2x2 tiles of the larger photographs")] = True,
+    photos: Annotated[bool, typer.Option(help="Include the package photographs")] = True,
+    faces: Annotated[
+        int, typer.Option(help="Add N aligned LFW face crops (false-match stress)")
+    ] = 0,
+    corpus_seed: Annotated[int, typer.Option(help="First seed of the procedural images")] = 2024,
+    edit_set: Annotated[str, typer.Option(help="plagiarist | held-out | all")] = "plagiarist",
     limit: Annotated[int | None, typer.Option(help="Keep only the first N corpus images")] = None,
     edits: Annotated[
         str | None, typer.Option(help="Comma-separated edit names (default: all)")
@@ -118,9 +124,16 @@ def bench_provenance(
     from services.provenance.corpus import build_corpus
     from services.provenance.edits import EDITS, edit_by_name
     from services.provenance.evaluation import evaluate_robustness
+    from services.provenance.held_out import HELD_OUT_EDITS
 
-    chosen = [edit_by_name(n.strip()) for n in edits.split(",")] if edits else list(EDITS)
-    corpus = build_corpus(procedural=procedural, tiles=tiles, limit=limit)
+    sets = {"plagiarist": EDITS, "held-out": HELD_OUT_EDITS, "all": (*EDITS, *HELD_OUT_EDITS)}
+    if edit_set not in sets:
+        raise fail(f"--edit-set must be one of {', '.join(sets)}, got {edit_set!r}")
+    chosen = [edit_by_name(n.strip()) for n in edits.split(",")] if edits else list(sets[edit_set])
+    corpus = build_corpus(
+        procedural=procedural, tiles=tiles, photos=photos, faces=faces, seed=corpus_seed,
+        limit=limit,
+    )  # fmt: skip
     with _progress() as bar:
         task = bar.add_task(f"{len(corpus)} images x {len(chosen)} edits", total=len(corpus))
         report = evaluate_robustness(

@@ -26,7 +26,7 @@ from PIL import Image
 from services.provenance._procedural import procedural_image
 from services.provenance.errors import CorpusError
 
-__all__ = ["CorpusImage", "build_corpus", "package_photographs"]
+__all__ = ["CorpusImage", "build_corpus", "face_crops", "package_photographs"]
 
 # (file name inside skimage/data) for the photographs worth evaluating. ``cat`` is chelsea again
 # and the stereo pair's right view is a near-duplicate of the left, so both are left out.
@@ -123,26 +123,51 @@ def _tiles(item: CorpusImage) -> Iterator[CorpusImage]:
             yield CorpusImage(name=name, group=item.group, image=item.image.crop(box))
 
 
+def face_crops(count: int) -> list[CorpusImage]:
+    """Up to 200 aligned 25-pixel face crops (``skimage.data.lfw_subset``), upscaled to 128.
+
+    A stress test for false matches: every image has the same composition. Each face is its
+    own group (the subset holds few repeated people; a repeat counts as a false match here).
+    """
+    from skimage import data
+
+    faces = np.asarray(data.lfw_subset())[: max(0, count)]  # type: ignore[no-untyped-call]
+    items = []
+    for k, face in enumerate(faces):
+        pixels = Image.fromarray(np.round(255 * face).astype(np.uint8))
+        image = pixels.resize((128, 128), Image.Resampling.BICUBIC).convert("RGB")
+        items.append(CorpusImage(f"lfw:{k}", f"lfw:{k}", image))
+    return items
+
+
 def build_corpus(
-    *, procedural: int = 120, tiles: bool = True, seed: int = 2024, limit: int | None = None
+    *,
+    procedural: int = 120,
+    tiles: bool = True,
+    photos: bool = True,
+    faces: int = 0,
+    seed: int = 2024,
+    limit: int | None = None,
 ) -> list[CorpusImage]:
-    """The evaluation corpus: package photographs, their tiles, then ``procedural`` drawn images.
+    """The evaluation corpus: package photographs, their tiles, ``procedural`` drawn images
+    (seeds ``seed``, ``seed + 1``, ...) and ``faces`` face crops, in that order.
 
     ``limit`` keeps only the first ``limit`` items (tests and quick benchmark runs).
     """
-    if procedural < 0:
-        raise CorpusError(f"procedural must be >= 0, got {procedural}")
+    if procedural < 0 or faces < 0:
+        raise CorpusError(f"procedural and faces must be >= 0, got {procedural} and {faces}")
     if limit is not None and limit < 2:
         raise CorpusError(f"limit must be at least 2 (pairs are needed), got {limit}")
-    photos = package_photographs()
-    items = list(photos)
+    photos_found = package_photographs() if photos else []
+    items = list(photos_found)
     if tiles:
-        for photo in photos:
+        for photo in photos_found:
             items.extend(_tiles(photo))
     draw: Callable[[int], Image.Image] = lambda k: procedural_image(seed + k)  # noqa: E731
     items.extend(
         CorpusImage(f"procedural:{k}", f"procedural:{k}", draw(k)) for k in range(procedural)
     )
+    items.extend(face_crops(faces))
     if limit is not None:
         items = items[:limit]
     return items

@@ -145,9 +145,11 @@ EDITS: tuple[Edit, ...] = (
 
 
 def edit_by_name(name: str) -> Edit:
-    """The edit called ``name``; :class:`CorpusError` lists the known names otherwise."""
-    for edit in EDITS:
+    """The edit called ``name`` (plagiarist or held-out); :class:`CorpusError` otherwise."""
+    from services.provenance.held_out import HELD_OUT_EDITS
+
+    for edit in (*EDITS, *HELD_OUT_EDITS):
         if edit.name == name:
             return edit
-    known = ", ".join(e.name for e in EDITS)
+    known = ", ".join(e.name for e in (*EDITS, *HELD_OUT_EDITS))
     raise CorpusError(f"unknown edit {name!r}; known edits: {known}")

@@ -95,6 +95,8 @@ def test_bench_provenance_small_run_as_json() -> None:
 def test_bench_provenance_rejects_unknown_edits() -> None:
     result = runner.invoke(app, ["bench", "provenance", "--limit", "3", "--edits", "sepia"])
     assert result.exit_code == 1 and "unknown edit" in result.output
+    result = runner.invoke(app, ["bench", "provenance", "--limit", "3", "--edit-set", "nope"])
+    assert result.exit_code == 1 and "--edit-set" in result.output
 
 
 def test_bench_search_small_run() -> None:

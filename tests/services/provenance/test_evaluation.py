@@ -9,9 +9,10 @@ from PIL import Image
 from services.provenance import CorpusError
 from services.provenance._procedural import procedural_image
 from services.provenance.adversarial import minimal_evasion
-from services.provenance.corpus import build_corpus, package_photographs
+from services.provenance.corpus import build_corpus, face_crops, package_photographs
 from services.provenance.edits import EDITS, edit_by_name, edit_rng
 from services.provenance.evaluation import evaluate_robustness
+from services.provenance.held_out import HELD_OUT_EDITS
 from services.provenance.search_bench import FingerprintModel, realistic_fingerprints
 
 
@@ -27,15 +28,20 @@ def test_corpus_comes_from_installed_packages_and_is_deterministic() -> None:
     assert np.array_equal(np.asarray(procedural_image(5)), np.asarray(procedural_image(5)))
     with pytest.raises(CorpusError):
         build_corpus(procedural=-1)
+    only = build_corpus(procedural=2, photos=False, tiles=False, faces=3, seed=10_000)
+    assert [c.name for c in only] == ["procedural:0", "procedural:1", "lfw:0", "lfw:1", "lfw:2"]
+    assert all(c.image.size == (128, 128) for c in face_crops(2))
 
 
 def test_edits_are_deterministic_and_named() -> None:
     image = procedural_image(2)
-    for edit in EDITS:
+    for edit in (*EDITS, *HELD_OUT_EDITS):
         a = edit.apply(image, edit_rng(1, "x", edit.name))
         b = edit.apply(image, edit_rng(1, "x", edit.name))
         assert np.array_equal(np.asarray(a), np.asarray(b)), edit.name
     assert edit_by_name("mirror").name == "mirror"
+    assert edit_by_name("corner8") in HELD_OUT_EDITS
+    assert not {e.name for e in EDITS} & {e.name for e in HELD_OUT_EDITS}
     with pytest.raises(CorpusError, match="known edits"):
         edit_by_name("sepia")
 
