@@ -16,7 +16,7 @@ from marketplace_api.db import Base, make_engine, session_factory
 from marketplace_api.errors import install_handlers
 from marketplace_api.market import Market
 from marketplace_api.ratelimit import RateLimiter
-from marketplace_api.routers import auth, esps, health, products, tasks, tx
+from marketplace_api.routers import auth, esps, health, products, tasks, trades, tx
 from marketplace_api.uploads import BodySizeLimit
 from services.storage import BlobStore
 
@@ -67,7 +67,7 @@ def create_app(
     app.state.market = market
     app.state.blobs = BlobStore(settings.blob_dir)
     install_handlers(app)
-    for module in (health, auth, tx, esps, products, tasks):
+    for module in (health, auth, tx, esps, products, tasks, trades):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     return app

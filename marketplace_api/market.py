@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Indexer
 from marketplace_api.catalog import Catalog, token_hex
-from marketplace_api.models import Task
+from marketplace_api.models import Listing, Task, Trade
+from services.exchange import DEFAULT_MARGIN
 from services.reputation import Interaction, ReputationEngine, rank
 
 
@@ -32,11 +33,12 @@ class Market:
         self.reputation = ReputationEngine()
         self._lock = threading.Lock()
         self.tasks = TaskTracker()
+        self.trades = TradeTracker()
         self.indexer = Indexer(
             deployment,
             engine,
             confirmations=confirmations,
-            projections=[self.catalog, self.tasks, self._feed_reputation],
+            projections=[self.catalog, self.tasks, self.trades, self._feed_reputation],
             on_rewind=self._rewind,
         )
         with Session(engine) as session:
@@ -160,3 +162,68 @@ class TaskTracker:
             else:
                 task.status = "delivered" if task.delivery else "locked"
                 task.preimage = None
+
+
+class TradeTracker:
+    """Moves trades along with their two locks (an indexer projection).
+
+    Token lock seller -> buyer: ``asset_locked`` (T1, hashlock). Ether lock buyer -> seller under
+    that hashlock, for at least the price: ``payment_locked`` when T2 <= T1 - margin, else
+    ``unsafe_payment`` (the buyer should refund: the seller could claim late). Payment withdrawn:
+    ``payment_claimed`` (the secret is public); token withdrawn: ``completed`` (listing sold).
+    Either refunded: ``refunded``.
+    """
+
+    def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        for row in rows:
+            a, event = row["args"], row["event"]
+            if event == "Locked" and a["asset"] == 2:
+                self._asset_locked(session, a)
+            elif event == "Locked" and a["asset"] == 0:
+                self._payment_locked(session, a)
+            elif event in ("Withdrawn", "Refunded"):
+                self._settled(session, event, a)
+
+    def _asset_locked(self, session: Session, a: dict[str, Any]) -> None:
+        trade = session.scalar(
+            select(Trade).where(
+                Trade.status == "requested",
+                Trade.seller == a["sender"],
+                Trade.buyer == a["receiver"],
+                Trade.token_id == token_hex(a["amount"]),
+            )
+        )
+        if trade is not None:
+            trade.asset_lock, trade.asset_lock_id = {**a}, a["id"]
+            trade.hashlock = a["hashlock"]
+            trade.status = "asset_locked"
+
+    def _payment_locked(self, session: Session, a: dict[str, Any]) -> None:
+        trade = session.scalar(
+            select(Trade).where(Trade.status == "asset_locked", Trade.hashlock == a["hashlock"])
+        )
+        if trade is None or a["sender"] != trade.buyer or a["receiver"] != trade.seller:
+            return
+        if int(a["amount"]) < int(trade.price) or trade.asset_lock is None:
+            return
+        trade.payment_lock, trade.payment_lock_id = {**a}, a["id"]
+        safe = int(a["timelock"]) <= int(trade.asset_lock["timelock"]) - DEFAULT_MARGIN
+        trade.status = "payment_locked" if safe else "unsafe_payment"
+
+    def _settled(self, session: Session, event: str, a: dict[str, Any]) -> None:
+        trade = session.scalar(
+            select(Trade).where(
+                (Trade.asset_lock_id == a["id"]) | (Trade.payment_lock_id == a["id"])
+            )
+        )
+        if trade is None:
+            return
+        if event == "Refunded":
+            trade.status = "refunded"
+        elif a["id"] == trade.payment_lock_id:
+            trade.secret, trade.status = a["preimage"], "payment_claimed"
+        else:
+            trade.status = "completed"
+            listing = session.get(Listing, trade.listing_id)
+            if listing is not None:
+                listing.status = "sold"

@@ -102,3 +102,38 @@ class Task(Base):
     token_id: Mapped[str | None] = mapped_column(String(66), nullable=True)
     fraud: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_block: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Listing(Base):
+    """An EIP-712 signed offer to sell a token for a price until an expiry."""
+
+    __tablename__ = "listings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_id: Mapped[str] = mapped_column(String(66), index=True)
+    seller: Mapped[str] = mapped_column(String(42), index=True)
+    price: Mapped[str] = mapped_column(String(80))
+    expiry: Mapped[int] = mapped_column(BigInteger)
+    nonce: Mapped[str] = mapped_column(String(80))
+    signature: Mapped[str] = mapped_column(String(132), unique=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="open")
+
+
+class Trade(Base):
+    """A hash-time-locked swap of a listed token: its two locks as the indexer saw them."""
+
+    __tablename__ = "trades"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    listing_id: Mapped[int] = mapped_column(Integer, index=True)
+    token_id: Mapped[str] = mapped_column(String(66), index=True)
+    seller: Mapped[str] = mapped_column(String(42), index=True)
+    buyer: Mapped[str] = mapped_column(String(42), index=True)
+    price: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(24), index=True, default="requested")
+    hashlock: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    asset_lock: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    asset_lock_id: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    payment_lock: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    payment_lock_id: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    secret: Mapped[str | None] = mapped_column(String(66), nullable=True)

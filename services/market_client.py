@@ -72,6 +72,9 @@ class MarketClient:
     def post(self, path: str, *, json: Any = None, files: Any = None, data: Any = None) -> Any:
         return self._call("POST", path, json=json, files=files, data=data)
 
+    def delete(self, path: str) -> Any:
+        return self._call("DELETE", path)
+
     def _headers(self) -> dict[str, str]:
         if self._token is None:
             self.sign_in()

@@ -1,0 +1,70 @@
+"""Listings as EIP-712 signed offers: (token id, price, expiry, nonce) signed by the seller.
+
+The domain binds the offer to one chain and one Registry deployment, so an offer cannot be
+replayed elsewhere; the marketplace stores only offers whose signature recovers the seller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+OFFER_TYPES = {
+    "Offer": [
+        {"name": "tokenId", "type": "uint256"},
+        {"name": "seller", "type": "address"},
+        {"name": "price", "type": "uint256"},
+        {"name": "expiry", "type": "uint64"},
+        {"name": "nonce", "type": "uint256"},
+    ]
+}
+
+
+@dataclass(frozen=True)
+class Offer:
+    token_id: int
+    seller: str
+    price: int
+    expiry: int
+    nonce: int
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "tokenId": self.token_id,
+            "seller": to_checksum_address(self.seller),
+            "price": self.price,
+            "expiry": self.expiry,
+            "nonce": self.nonce,
+        }
+
+
+def offer_domain(chain_id: int, registry: str) -> dict[str, Any]:
+    return {
+        "name": "AIGC Marketplace",
+        "version": "1",
+        "chainId": chain_id,
+        "verifyingContract": to_checksum_address(registry),
+    }
+
+
+def sign_offer(seller: LocalAccount, offer: Offer, *, chain_id: int, registry: str) -> bytes:
+    signable = encode_typed_data(
+        domain_data=offer_domain(chain_id, registry),
+        message_types=OFFER_TYPES,
+        message_data=offer.message(),
+    )
+    return bytes(seller.sign_message(signable).signature)
+
+
+def offer_signer(offer: Offer, signature: bytes, *, chain_id: int, registry: str) -> str:
+    signable = encode_typed_data(
+        domain_data=offer_domain(chain_id, registry),
+        message_types=OFFER_TYPES,
+        message_data=offer.message(),
+    )
+    return str(Account.recover_message(signable, signature=signature))
