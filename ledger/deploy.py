@@ -22,7 +22,7 @@ from ledger.chain import Chain
 from ledger.errors import DeploymentError
 from ledger.tx import Transactor
 
-DEFAULT_MATCH_THRESHOLD = 10
+DEFAULT_MATCH_THRESHOLD = 15  # = services.provenance.MATCH_THRESHOLD (a test keeps them equal)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ class World:
         return int(self.chain.w3.eth.get_balance(address))
 
 
-TEST_PARAMS = DeployParams(match_threshold=10, bond_lock_blocks=20, esp_unbonding_period=3600)
+TEST_PARAMS = DeployParams(bond_lock_blocks=20, esp_unbonding_period=3600)
 
 
 def _make_world(chain: Chain) -> World:

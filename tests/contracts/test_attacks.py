@@ -974,18 +974,7 @@ def test_bind_registry_happens_once_and_only_by_the_deployer(world):
 # --- the ledger's read path ------------------------------------------------------------------
 
 
-def test_reads_that_revert_raise_the_typed_custom_error(world, request):
-    if world.chain.kind == "embedded":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "ledger.tx._revert_data: eth-tester's eth_call raises "
-                    "TransactionFailed(str(bytes)), so ledger.tx.call cannot decode the custom "
-                    "error and raises TransactionFailed"
-                ),
-            )
-        )
+def test_reads_that_revert_raise_the_typed_custom_error(world):
     with pytest.raises(errors.ERC721NonexistentToken) as exc:
         world.registry(world.buyer).owner_of(12345)
     assert exc.value.tokenId == 12345
