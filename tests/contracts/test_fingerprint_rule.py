@@ -39,7 +39,7 @@ def _pairs(seed: int = 7) -> list[tuple[bytes, bytes]]:
         a[8 * k : 8 * k + 8] = rng.choice([b"\x00" * 8, b"\xff" * 8])
         pairs.append((bytes(a), rng.randbytes(32)))
     rng_np = np.random.default_rng(seed)
-    for k in range(4):  # real images and the edits a plagiarist makes
+    for _ in range(4):  # real images and the edits a plagiarist makes
         img = Image.fromarray(rng_np.integers(0, 255, (8, 8, 3), dtype=np.uint8)).resize((96, 96))
         fp = fingerprint(img).to_bytes32()
         for edit in (
