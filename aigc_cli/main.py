@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import typer
 
-from aigc_cli import chain_cmds, demo_cmds, generator_cmds, provenance_cmds, reputation_cmds
+from aigc_cli import (
+    chain_cmds,
+    demo_cmds,
+    generator_cmds,
+    market_cmds,
+    provenance_cmds,
+    reputation_cmds,
+)
 from aigc_cli.groups import bench_app, simulate_app
 
 app = typer.Typer(
@@ -15,7 +22,14 @@ app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 app.add_typer(simulate_app, name="simulate")
-for _module in (chain_cmds, demo_cmds, provenance_cmds, reputation_cmds, generator_cmds):
+for _module in (
+    chain_cmds,
+    demo_cmds,
+    market_cmds,
+    provenance_cmds,
+    reputation_cmds,
+    generator_cmds,
+):
     app.registered_commands.extend(_module.app.registered_commands)
     app.registered_groups.extend(_module.app.registered_groups)
 
