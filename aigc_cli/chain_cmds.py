@@ -13,6 +13,7 @@ from aigc_cli._console import clean_errors, console, fail
 from aigc_cli.groups import bench_app
 from ledger import accounts as ledger_accounts
 from ledger.config import get_settings
+from ledger.deploy import DeployParams
 from ledger.errors import LedgerError
 
 app = typer.Typer()
@@ -75,7 +76,7 @@ def devnet_up(
         deployment = load_manifest(manifest_path, chain)
         console.print(f"contracts already deployed (manifest {manifest_path})")
     except DeploymentError:
-        deployment = deploy(chain, chain.dev_accounts()[0], _deploy_params())
+        deployment = deploy(chain, chain.dev_accounts()[0], DeployParams())
         deployment.manifest.save(manifest_path)
         console.print(f"[green]deployed[/]; manifest written to {manifest_path}")
     _print_manifest(deployment.manifest.contracts)
@@ -141,7 +142,7 @@ def deploy_cmd(
         deployer = ledger_accounts.load_keystore(keystore, password)
     else:
         deployer = chain.dev_accounts()[0]
-    deployment = deploy(chain, deployer, _deploy_params())
+    deployment = deploy(chain, deployer, DeployParams())
     path = s.manifest_path(chain.chain_id)
     deployment.manifest.save(path)
     console.print(f"[green]deployed[/] on {chain.describe()}; manifest {path}")
@@ -189,7 +190,7 @@ def bench_gas(
     from ledger.gas import GOALS, REFERENCE, measure
 
     chain = EmbeddedChain()
-    gas = measure(chain, chain.dev_accounts(), _deploy_params())
+    gas = measure(chain, chain.dev_accounts(), DeployParams())
     if write_snapshot:
         GAS_SNAPSHOT.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
     if as_json:
@@ -212,17 +213,6 @@ def bench_gas(
         )
     console.print(table)
     console.print("reference for registry_reveal: an OpenZeppelin ERC-721 first mint alone")
-
-
-def _deploy_params():  # type: ignore[no-untyped-def]
-    """Deployment parameters; the match threshold comes from the provenance rule when present."""
-    from ledger.deploy import DeployParams
-
-    try:
-        from services.provenance import MATCH_THRESHOLD
-    except ImportError:
-        return DeployParams()
-    return DeployParams(match_threshold=MATCH_THRESHOLD)
 
 
 def _print_manifest(contracts: dict[str, dict[str, str]]) -> None:

@@ -53,8 +53,7 @@ def demo(
     """Walk the lifecycle: pay an ESP through a hash lock, register, swap, challenge, refund."""
     from generators import get_generator
     from services.lifecycle import LifecycleWalk, Step
-    from services.provenance import MATCH_THRESHOLD, fingerprint
-    from ledger.deploy import DeployParams
+    from services.provenance import fingerprint
 
     if chain not in ("auto", "anvil", "embedded"):
         raise typer.BadParameter("choose auto, anvil or embedded", param_hint="--chain")
@@ -75,7 +74,6 @@ def demo(
             make_image=make_image,
             fingerprint=lambda img: fingerprint(img).to_bytes32(),
             out_dir=out,
-            params=DeployParams(match_threshold=MATCH_THRESHOLD),
             report=show,
         )
         result = walk.run(prompt=prompt, seed=seed)

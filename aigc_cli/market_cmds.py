@@ -26,7 +26,6 @@ def serve(
     """Serve the marketplace API on the configured chain (AIGC_CHAIN), database and blob store."""
     import uvicorn
 
-    from aigc_cli.chain_cmds import _deploy_params
     from ledger.chain import EmbeddedChain
     from ledger.config import get_settings
     from ledger.connect import connect_deployment
@@ -38,7 +37,7 @@ def serve(
     chain_settings = get_settings()
     if chain_settings.chain == "embedded":
         chain = EmbeddedChain()
-        deployment = deploy(chain, chain.dev_accounts()[0], _deploy_params())
+        deployment = deploy(chain, chain.dev_accounts()[0])
         console.print("[yellow]embedded chain: ephemeral, it lives and dies with this server[/]")
     else:
         deployment = connect_deployment(chain_settings)
