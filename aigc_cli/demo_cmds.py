@@ -44,7 +44,7 @@ def _chain(kind: Literal["auto", "anvil", "embedded"], workdir: Path) -> Iterato
 @clean_errors(LedgerError)
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for images and reports")] = Path("out/demo"),
-    chain: Annotated[str, typer.Option(help="auto (anvil, else embedded), anvil or embedded")] = "auto",
+    chain: Annotated[str, typer.Option(help="auto, anvil or embedded")] = "auto",
     prompt: Annotated[str, typer.Option(help="What Alice asks ESP-A to generate")] = (
         "a red circle on a blue background"
     ),
