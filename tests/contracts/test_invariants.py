@@ -9,15 +9,17 @@ reconciled, and the chain goes back to its snapshot so examples stay independent
 
 Speed: transactions the model expects to succeed are signed with a fixed gas limit (estimating
 costs a dozen EVM runs on py-evm); those it expects to fail go through ``Transactor``, whose
-estimate raises the typed error without sending anything. Times move in steps of ``TICK`` seconds
-and locks last whole ticks, so the one-second drift of each mined block can never flip a
-before/after-expiry prediction.
+estimate raises the typed error without sending anything.
+
+Time: predictions read the pending block's timestamp, which eth-tester fixes before the
+transaction runs, and rules that aim at a boundary travel so the next block runs exactly at it.
+Lock durations and free time travel come in whole ``TICK`` s, so while the chain still follows the
+wall clock (before an example's first travel) a second or two of drift cannot flip a prediction.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -62,7 +64,7 @@ def secret(*parts: object) -> bytes:
 
 
 class Driver:
-    """Sends transactions for a state machine and keeps the Ether each account spent on gas."""
+    """Sends a state machine's transactions and reads the chain's clock and balances."""
 
     def __init__(self, world: World):
         self.world = world
@@ -130,17 +132,6 @@ class Driver:
             if isinstance(expected, str):
                 got, expected = got.lower(), expected.lower()
             assert got == expected, f"{error.__name__}.{name}: {got!r} != {expected!r}"
-
-
-def run_machine(world: World, factory: Callable[[], Any]) -> None:
-    """Runs a state machine with this module's settings inside ``world``'s snapshot."""
-    run_state_machine_as_test(factory, settings=SETTINGS)
-
-
-def expect(error: str) -> type[ContractRevert]:
-    """The exception class of custom error ``error``."""
-    cls: type[ContractRevert] = getattr(errors, error)
-    return cls
 
 
 # --- HashTimeLock ----------------------------------------------------------------------------
@@ -460,7 +451,7 @@ class HtlcMachine(RuleBasedStateMachine):
 
 def test_htlc_state_machine(embedded_world: World) -> None:
     genesis = htlc_genesis(embedded_world)
-    run_machine(embedded_world, lambda: HtlcMachine(embedded_world, genesis))
+    run_state_machine_as_test(lambda: HtlcMachine(embedded_world, genesis), settings=SETTINGS)
 
 
 # --- Registry + EspRegistry ------------------------------------------------------------------
@@ -888,4 +879,4 @@ def registry_genesis(world: World) -> RegistryGenesis:
 
 def test_registry_state_machine(embedded_world: World) -> None:
     genesis = registry_genesis(embedded_world)
-    run_machine(embedded_world, lambda: RegistryMachine(embedded_world, genesis))
+    run_state_machine_as_test(lambda: RegistryMachine(embedded_world, genesis), settings=SETTINGS)
