@@ -43,6 +43,10 @@ class TransactionFailed(LedgerError):
         self.data = data
 
 
+class EstimationFailed(TransactionFailed):
+    """Raised when a transaction cannot even be estimated (e.g. the sender lacks the funds)."""
+
+
 class ContractRevert(LedgerError):
     """Raised when a call reverts with one of the contracts' custom errors.
 

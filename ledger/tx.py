@@ -14,13 +14,14 @@ from typing import Any, TypeVar, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed as EthTesterFailed
+from eth_utils.exceptions import ValidationError as EthValidationError
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractLogicError, TimeExhausted
+from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
 from web3.types import TxParams, TxReceipt
 
 from ledger import revert
 from ledger.chain import Chain
-from ledger.errors import LedgerError, TransactionFailed
+from ledger.errors import EstimationFailed, LedgerError, TransactionFailed
 
 T = TypeVar("T")
 PRIORITY_FEE = 10**9  # 1 gwei tip
@@ -98,6 +99,8 @@ def unsigned_tx(chain: Chain, fn: ContractFunction, *, sender: str, value: int =
         estimate = w3.eth.estimate_gas(cast(TxParams, probe), chain.estimate_block)  # type: ignore[arg-type]
     except REVERTS as exc:
         raise translate(exc) from None
+    except (ValueError, Web3RPCError, EthValidationError) as exc:  # e.g. insufficient funds
+        raise EstimationFailed(f"cannot estimate the transaction: {exc}") from None
     built["gas"] = int(estimate * GAS_MARGIN) + 10_000
     base = w3.eth.get_block("latest").get("baseFeePerGas", 0)
     built["maxPriorityFeePerGas"] = PRIORITY_FEE

@@ -98,7 +98,7 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 def install_handlers(app: FastAPI) -> None:
     """Maps domain errors to JSON responses with stable codes."""
-    from ledger.errors import ContractRevert, LedgerError
+    from ledger.errors import ContractRevert, EstimationFailed, LedgerError
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
@@ -112,6 +112,10 @@ def install_handlers(app: FastAPI) -> None:
             for k, v in fields.items()
         }
         return JSONResponse(_body(exc.name, str(exc), fields=fields), status_code=409)
+
+    @app.exception_handler(EstimationFailed)
+    async def _estimation(_: Request, exc: EstimationFailed) -> JSONResponse:
+        return JSONResponse(_body("cannot_estimate", str(exc)), status_code=422)
 
     @app.exception_handler(LedgerError)
     async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:

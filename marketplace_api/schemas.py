@@ -63,7 +63,9 @@ class UnsignedTx(BaseModel):
 
 
 class RelayIn(BaseModel):
-    raw: str = Field(pattern=r"^0x[0-9a-fA-F]+$", max_length=200_000, description="signed raw tx")
+    raw: str = Field(
+        pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=200_000, description="signed raw tx"
+    )
 
 
 class RelayOut(BaseModel):

@@ -27,6 +27,7 @@ from datetime import datetime
 
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from eth_keys.exceptions import BadSignature
 from eth_utils import is_checksum_address
 
 _HEADER = re.compile(r"^(?P<domain>[^\s]+) wants you to sign in with your Ethereum account:$")
@@ -166,7 +167,7 @@ def verify(
     msg = parse(text)
     try:
         recovered = Account.recover_message(encode_defunct(text=text), signature=signature)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, BadSignature) as exc:
         raise SiweError(f"signature is malformed: {exc}") from None
     if recovered != msg.address:
         raise SiweError("signature was not made by the message's address")

@@ -11,6 +11,7 @@ from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
+from eth_keys.exceptions import BadSignature
 from eth_utils import keccak, to_checksum_address
 
 from ledger.clients._base import ContractClient
@@ -125,7 +126,10 @@ def recover_attester(reg: Registration, signature: bytes, *, chain_id: int, regi
         message_types=ATTESTATION_TYPES,
         message_data=reg.attestation_message(),
     )
-    return str(Account.recover_message(signable, signature=signature))
+    try:
+        return str(Account.recover_message(signable, signature=signature))
+    except (BadSignature, ValueError, TypeError):
+        return ""  # not a signature of anyone: never equal to an address
 
 
 class RegistryClient(ContractClient):

@@ -28,6 +28,7 @@ from marketplace_api.deps import (
 )
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace_api.models import AccountKey, Task
+from marketplace_api.types import Address, Bytes32
 from marketplace_api.uploads import decode_image
 from services.exchange import SealError, key_commitment, open_sealed
 from services.lifecycle import canonical_hash
@@ -36,8 +37,7 @@ from services.reputation import select as select_esp
 
 router = APIRouter(prefix="/v1", tags=["tasks"])
 TaskId = Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")]
-Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
-Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
+Hex32 = Bytes32
 
 
 class TaskIn(BaseModel):

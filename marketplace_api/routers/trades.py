@@ -15,11 +15,12 @@ from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace_api.models import Listing, Trade
 from marketplace_api.routers.tx import _out
 from marketplace_api.schemas import UnsignedTx
+from marketplace_api.types import Bytes32
 from services.exchange import DEFAULT_MARGIN, UnsafeTimelockOrder, check_timelocks
 from services.listing import Offer, offer_signer
 
 router = APIRouter(prefix="/v1", tags=["listings", "trades"])
-Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+Hex32 = Bytes32
 
 
 class ListingIn(BaseModel):

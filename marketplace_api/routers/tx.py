@@ -14,14 +14,15 @@ from pydantic import BaseModel, Field
 from web3.logs import DISCARD
 
 from ledger import Asset, LockTerms
+from ledger.errors import TransactionFailed
 from ledger.tx import relay, unsigned_tx
 from marketplace_api.deps import CurrentAccount, DeploymentDep
+from marketplace_api.errors import Unprocessable
 from marketplace_api.schemas import RelayIn, RelayOut, UnsignedTx
+from marketplace_api.types import Address, Bytes32
 
 router = APIRouter(prefix="/v1/tx", tags=["transactions"])
 
-Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$", examples=["0x" + "ab" * 20])]
-Bytes32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "00" * 32])]
 Uint = Annotated[int, Field(ge=0, lt=2**256)]
 Uint64 = Annotated[int, Field(ge=0, lt=2**64)]
 
@@ -222,7 +223,10 @@ def record_refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep)
 def relay_signed(body: RelayIn, account: CurrentAccount, dep: DeploymentDep) -> RelayOut:
     """Send a transaction the caller signed elsewhere (only to this deployment's contracts)."""
     allowed = {info["address"] for info in dep.manifest.contracts.values()}
-    receipt = relay(dep.chain, bytes.fromhex(body.raw[2:]), allowed_to=allowed)
+    try:
+        receipt = relay(dep.chain, bytes.fromhex(body.raw[2:]), allowed_to=allowed)
+    except TransactionFailed as exc:  # not a transaction, wrong target or chain, or reverted
+        raise Unprocessable(str(exc), code="relay_refused") from None
     events: list[dict[str, Any]] = []
     for name in dep.manifest.contracts:
         contract = dep.contract(name)

@@ -16,8 +16,17 @@ def test_upgrade_matches_the_models(tmp_path):
     upgrade(url)
     engine = create_engine(url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), [Base.metadata, IndexerBase.metadata])
+        diff = compare_metadata(
+            MigrationContext.configure(conn), [Base.metadata, IndexerBase.metadata]
+        )
     assert diff == [], f"models and migrations differ: generate a new revision: {diff}"
     tables = set(inspect(engine).get_table_names())
-    assert {"products", "tasks", "listings", "trades", "chain_events", "indexer_checkpoint"} <= tables
+    assert {
+        "products",
+        "tasks",
+        "listings",
+        "trades",
+        "chain_events",
+        "indexer_checkpoint",
+    } <= tables
     upgrade(url)  # idempotent

@@ -85,9 +85,9 @@ def test_relay_refuses_foreign_targets_and_garbage(api):
     )
     raw = "0x" + signed.raw_transaction.hex().removeprefix("0x")
     r = api.client.post("/v1/tx/relay", json={"raw": raw}, headers=headers)
-    assert r.status_code == 502 and "refusing to relay" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "refusing to relay" in r.json()["error"]["message"]
     r = api.client.post("/v1/tx/relay", json={"raw": "0x1234"}, headers=headers)
-    assert r.status_code == 502 and "not a signed transaction" in r.json()["error"]["message"]
+    assert r.status_code == 422 and "not a signed transaction" in r.json()["error"]["message"]
 
 
 def test_writes_need_sign_in_and_valid_bodies(api):
