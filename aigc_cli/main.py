@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from aigc_cli import (
+    api_bench_cmds,
     chain_cmds,
     demo_cmds,
     generator_cmds,
