@@ -8,7 +8,6 @@ malformed registrations, non-standard ERC-20s, forged feedback and privileged ca
 
 from __future__ import annotations
 
-import ast
 from dataclasses import replace
 from typing import Any
 
@@ -25,11 +24,10 @@ from ledger import (
     TokenStatus,
     errors,
     new_secret,
-    revert,
 )
 from ledger.clients.htlc import ZERO_ADDRESS
 from ledger.clients.registry import sign_attestation
-from ledger.tx import REVERTS, translate
+from ledger.tx import call
 from tests.conftest import World
 from tests.contracts.helpers import (
     BASE_FP,
@@ -413,25 +411,6 @@ def _in_one_block(world: World, raw_txs: list[bytes]) -> list[Any]:
     return [w3.eth.get_transaction_receipt(h) for h in hashes]
 
 
-def _call_error(world: World, fn: Any, *, sender: str, value: int, block: int) -> Exception:
-    """The typed error ``fn`` reverts with when evaluated in ``block``.
-
-    eth-tester hands eth_call reverts back as the repr of the bytes, which ``ledger.tx.call`` does
-    not decode yet (see ``test_reads_that_revert_raise_the_typed_custom_error``), so the bytes are
-    recovered here first.
-    """
-    try:
-        fn.call({"from": sender, "value": value}, block_identifier=block)
-    except REVERTS as exc:
-        message = str(exc.args[0]) if exc.args else ""
-        if world.chain.kind == "embedded" and "b'" in message:
-            decoded = revert.decode(ast.literal_eval(message[message.index("b'") :]))
-            if decoded is not None:
-                return decoded
-        return translate(exc)
-    raise AssertionError(f"{fn.fn_name} did not revert in block {block}")
-
-
 def test_reveal_in_the_commit_block_is_too_early(world):
     register_esp(world)
     reg = registration(world.producer.address, world.esp.address)
@@ -449,9 +428,14 @@ def test_reveal_in_the_commit_block_is_too_early(world):
     block = commit_receipt["blockNumber"]
     assert reveal_receipt["blockNumber"] == block
     assert commit_receipt["status"] == 1 and reveal_receipt["status"] == 0
-    err = _call_error(world, reveal, sender=world.buyer.address, value=bond, block=block)
-    assert isinstance(err, errors.RegistryRevealTooEarly)
-    assert err.commitment == reg.commitment and err.committedBlock == block
+    # The exact error: the same reveal evaluated in the commit's block.
+    with pytest.raises(errors.RegistryRevealTooEarly) as exc:
+        call(
+            lambda: reveal.call(
+                {"from": world.buyer.address, "value": bond}, block_identifier=block
+            )
+        )
+    assert exc.value.commitment == reg.commitment and exc.value.committedBlock == block
     assert world.registry(world.buyer).record(reg.token_id).status is TokenStatus.NONE
     assert world.balance(registry.address) == 0
     # One block later the same reveal is valid: the commitment was not consumed.
