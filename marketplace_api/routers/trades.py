@@ -32,7 +32,7 @@ class ListingIn(BaseModel):
 
 
 class TradeIn(BaseModel):
-    listing_id: Annotated[int, Field(ge=1, lt=2**62)]
+    listing_id: Annotated[int, Field(ge=1, lt=2**31)]
 
 
 class PaymentTxIn(BaseModel):
@@ -121,7 +121,7 @@ def list_listings(
 
 @router.delete("/listings/{listing_id}")
 def cancel_listing(
-    listing_id: Annotated[int, Path(ge=1, lt=2**62)], account: CurrentAccount, session: SessionDep
+    listing_id: Annotated[int, Path(ge=1, lt=2**31)], account: CurrentAccount, session: SessionDep
 ) -> dict[str, Any]:
     """Withdraw your open listing."""
     item = session.get(Listing, listing_id)
@@ -172,7 +172,7 @@ def _trade(session: SessionDep, trade_id: int, account: str) -> Trade:
 
 @router.get("/trades/{trade_id}")
 def get_trade(
-    trade_id: Annotated[int, Path(ge=1, lt=2**62)], account: CurrentAccount, session: SessionDep
+    trade_id: Annotated[int, Path(ge=1, lt=2**31)], account: CurrentAccount, session: SessionDep
 ) -> dict[str, Any]:
     """A trade's state as the chain shows it."""
     return trade_json(_trade(session, trade_id, account))
@@ -180,7 +180,7 @@ def get_trade(
 
 @router.post("/trades/{trade_id}/payment-tx", response_model=UnsignedTx)
 def payment_tx(
-    trade_id: Annotated[int, Path(ge=1, lt=2**62)],
+    trade_id: Annotated[int, Path(ge=1, lt=2**31)],
     body: PaymentTxIn,
     account: CurrentAccount,
     session: SessionDep,

@@ -3,15 +3,19 @@ helper that signs in with Ethereum exactly as a wallet would."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from marketplace_api.config import ApiSettings
 from marketplace_api.main import create_app
 from services.siwe import SiweMessage
+from tests.conftest import IN_CI
 
 
 def siwe_text(
@@ -66,10 +70,34 @@ class Api:
         return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path):
+    """SQLite in a temp folder, and a fresh database on the test PostgreSQL server
+    (``AIGC_TEST_POSTGRES_URL``, started by ``scripts/pg-test-server``; required under CI)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'api.db'}"
+        return
+    base = os.environ.get("AIGC_TEST_POSTGRES_URL")
+    if not base:
+        if IN_CI:
+            pytest.fail("CI must test PostgreSQL: AIGC_TEST_POSTGRES_URL is not set")
+        pytest.skip("no AIGC_TEST_POSTGRES_URL (start one with scripts/pg-test-server)")
+    name = "t_" + uuid.uuid4().hex[:16]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
-def api(embedded_world, tmp_path):
+def api(embedded_world, tmp_path, database_url):
     settings = ApiSettings(
-        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        database_url=database_url,
         blob_dir=tmp_path / "blobs",
         rate_nonce_per_minute=1000,
         indexer_interval_s=0,
@@ -77,3 +105,4 @@ def api(embedded_world, tmp_path):
     app = create_app(settings, embedded_world.deployment)
     with TestClient(app) as client:
         yield Api(client, embedded_world)
+    app.state.engine.dispose()

@@ -11,8 +11,8 @@ from marketplace_api.db import Base
 from marketplace_api.migrate import upgrade
 
 
-def test_upgrade_matches_the_models(tmp_path):
-    url = f"sqlite:///{tmp_path / 'm.db'}"
+def test_upgrade_matches_the_models(database_url):
+    url = database_url
     upgrade(url)
     engine = create_engine(url)
     with engine.connect() as conn:
@@ -30,3 +30,4 @@ def test_upgrade_matches_the_models(tmp_path):
         "indexer_checkpoint",
     } <= tables
     upgrade(url)  # idempotent
+    engine.dispose()
