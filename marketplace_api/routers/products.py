@@ -168,3 +168,24 @@ def notifications(account: CurrentAccount, session: SessionDep) -> dict[str, Any
     return {
         "items": [{"id": n.id, "kind": n.kind, "block": n.block_number, **n.payload} for n in rows]
     }
+
+
+@router.get("/challenges")
+def list_challenges(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
+) -> dict[str, Any]:
+    """Challenges decided on chain, newest first (each with its verdict and distance)."""
+    rows = session.scalars(
+        select(ProductEvent)
+        .where(ProductEvent.kind == "challenged")
+        .order_by(ProductEvent.id.desc())
+        .limit(2 * limit)
+    )
+    seen: set[str] = set()
+    items = []
+    for event in rows:
+        if event.tx_hash in seen:
+            continue  # recorded on both products
+        seen.add(event.tx_hash)
+        items.append({"block": event.block_number, "tx_hash": event.tx_hash, **event.data})
+    return {"items": items[:limit]}

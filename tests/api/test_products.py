@@ -63,6 +63,9 @@ def test_registered_products_appear_with_history_and_the_watch_notifies(api):
     detail = api.client.get(f"/v1/products/0x{copy:064x}").json()
     assert detail["status"] == "revoked"
     assert [h["kind"] for h in detail["history"]] == ["registered", "challenged", "revoked"]
+    challenges = api.client.get("/v1/challenges").json()["items"]
+    assert len(challenges) == 1 and challenges[0]["upheld"] is True
+    assert challenges[0]["challenger"] == world.producer.address
     assert api.client.get("/v1/products", params={"status": "revoked"}).json()["items"][0][
         "token_id"
     ] == (f"0x{copy:064x}")
