@@ -526,7 +526,12 @@ class RegistryMachine(RuleBasedStateMachine):
         self.esps = {a: replace(e) for a, e in genesis.esps.items()}
         self.count = 0
 
-    def _token(self, data: st.DataObject, label: str = "token") -> int:
+    def _token(self, data: st.DataObject, label: str = "token", *, any_status: bool = False) -> int:
+        """A registered token; unless ``any_status``, a revoked one half of the time (if any),
+        so that actions on revoked tokens are tried often."""
+        revoked = sorted(i for i, t in self.model.items() if t.status is TokenStatus.REVOKED)
+        if not any_status and revoked and data.draw(st.booleans(), label=f"{label} revoked"):
+            return data.draw(st.sampled_from(revoked), label=label)
         return data.draw(st.sampled_from(sorted(self.model)), label=label)
 
     def _account(self, address: str) -> LocalAccount:
@@ -617,30 +622,29 @@ class RegistryMachine(RuleBasedStateMachine):
         self, producer: int, esp: int, word: int, bits: set[int], data: st.DataObject
     ) -> None:
         """A registered image with some bits of one word flipped (near or far, by count)."""
-        ws = words(self.model[self._token(data, "base")].fingerprint)
+        ws = words(self.model[self._token(data, "base", any_status=True)].fingerprint)
         ws[word] ^= sum(1 << b for b in bits)
         self._register(self.producers[producer], self.esp_accounts[esp], fingerprint(ws))
-
-    @rule(producer=PRODUCER, esp=ESP, ws=FINGERPRINT_WORDS, data=st.data())
-    def register_same_content(
-        self, producer: int, esp: int, ws: list[int], data: st.DataObject
-    ) -> None:
-        """Registered content again, under any fingerprint."""
-        content = self.model[self._token(data, "base")].content
-        self._register(self.producers[producer], self.esp_accounts[esp], fingerprint(ws), content)
 
     @rule(
         producer=PRODUCER,
         esp=ESP,
         ws=FINGERPRINT_WORDS,
-        word=st.integers(0, 3),
-        flat=st.sampled_from([0, WORD]),
+        flat=st.sampled_from([None, 0, WORD]),
+        data=st.data(),
     )
-    def register_degenerate(
-        self, producer: int, esp: int, ws: list[int], word: int, flat: int
+    def register_refused_image(
+        self, producer: int, esp: int, ws: list[int], flat: int | None, data: st.DataObject
     ) -> None:
-        """A flat image: one word all zeros or all ones."""
-        ws[word] = flat
+        """Registered content again (under any fingerprint), or a flat image: one word all zeros
+        or all ones."""
+        if flat is None:
+            content = self.model[self._token(data, "base", any_status=True)].content
+            self._register(
+                self.producers[producer], self.esp_accounts[esp], fingerprint(ws), content
+            )
+            return
+        ws[data.draw(st.integers(0, 3), label="word")] = flat
         self._register(self.producers[producer], self.esp_accounts[esp], fingerprint(ws))
 
     def _register(
