@@ -332,9 +332,13 @@ class HtlcMachine(RuleBasedStateMachine):
         if not self._refused_lock(sender, fn, lock.amount, lock.timelock, ts, value=lock.amount):
             self.d.fails(sender, fn, errors.LockAlreadyExists, value=lock.amount, id=lock_id)
 
-    @rule(lock_id=locks, caller=ACTOR, right_preimage=st.booleans())
-    def withdraw(self, lock_id: bytes, caller: int, right_preimage: bool) -> None:
-        self._withdraw(lock_id, caller, right_preimage=right_preimage)
+    @rule(lock_id=locks, caller=ACTOR, how=st.sampled_from(["withdraw", "refund", "wrong"]))
+    def settle_any_lock(self, lock_id: bytes, caller: int, how: str) -> None:
+        """Withdraw (right or wrong preimage) or refund any lock ever made, settled or not."""
+        if how == "refund":
+            self._refund(lock_id, caller)
+        else:
+            self._withdraw(lock_id, caller, right_preimage=how == "withdraw")
 
     @rule(
         caller=ACTOR,
@@ -355,7 +359,7 @@ class HtlcMachine(RuleBasedStateMachine):
         if when != "now":
             self.d.advance_to(timelock - 1 if when == "last" else timelock)
         if refund:
-            self.refund(lock_id, caller)
+            self._refund(lock_id, caller)
         else:
             self._withdraw(lock_id, caller, right_preimage=True)
 
@@ -374,8 +378,7 @@ class HtlcMachine(RuleBasedStateMachine):
         else:
             self._settle(who, fn, entry, LockStatus.WITHDRAWN, lock.receiver)
 
-    @rule(lock_id=locks, caller=ACTOR)
-    def refund(self, lock_id: bytes, caller: int) -> None:
+    def _refund(self, lock_id: bytes, caller: int) -> None:
         entry, who = self.model[lock_id], self.actors[caller]
         lock = entry.terms
         fn = self.htlc.functions.refund(lock.as_tuple())
