@@ -495,6 +495,36 @@ def test_copying_revealed_data_after_the_fact_is_too_late(world):
     assert thief.owner_of(token_id) == world.producer.address
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "Registry.challenge orders by reveal block: a watcher who reads the fingerprint of a "
+        "pending reveal can commit and reveal a near copy before it lands, then win a challenge "
+        "against the original; ordering by commit block would defeat it"
+    ),
+)
+def test_near_copy_front_running_a_pending_reveal_cannot_win_the_challenge(world):
+    """The victim commits first; while its reveal waits in the mempool (two blocks here), the
+    watcher copies the fingerprint from it, commits and reveals a near copy attested by an ESP
+    it controls, and challenges the original with the copy."""
+    register_esp(world)
+    register_esp(world, world.attacker)  # a dishonest (or colluding) ESP signs the copy
+    victim = registration(world.producer.address, world.esp.address, fingerprint=BASE_FP)
+    victim_client = world.registry(world.producer)
+    victim_client.commit(victim)
+    attestation = victim_client.sign_attestation(world.esp, victim)
+    # The victim's reveal is now pending: its fingerprint is public.
+    copy = registration(world.attacker.address, world.attacker.address, fingerprint=NEAR_FP)
+    thief = world.registry(world.attacker)
+    thief.commit(copy)
+    copy_id = thief.reveal(copy, thief.sign_attestation(world.attacker, copy))
+    original_id = victim_client.reveal(victim, attestation)  # lands two blocks late
+
+    with pytest.raises(errors.RegistryChallengeOutOfOrder):
+        thief.challenge(copy_id, original_id)
+    assert victim_client.challenge(original_id, copy_id) is True
+
+
 def test_reveal_after_the_commit_expired_is_refused(world):
     register_esp(world)
     reg = registration(world.producer.address, world.esp.address)
