@@ -1,7 +1,135 @@
-"""`aigc bench api`: the marketplace API's throughput against a bare Starlette baseline."""
+"""`aigc bench api`: the marketplace API's throughput against a bare Starlette baseline, and the
+indexer's ingest rate into SQLite (measurement code in :mod:`marketplace_api.bench`)."""
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
 import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from aigc_cli._console import clean_errors, console, err_console, fail
+from aigc_cli.groups import bench_app
+from ledger.errors import LedgerError
+
+if TYPE_CHECKING:
+    from marketplace_api.bench import ApiBenchReport, ChainKind, ServerMode
 
 app = typer.Typer()
+ENDPOINTS = {
+    "bare": "bare Starlette JSONResponse",
+    "list": "GET /v1/products?limit=20",
+    "detail": "GET /v1/products/{token_id}",
+}
+
+
+def _chain_kind(chain: str) -> ChainKind:
+    if chain not in ("auto", "anvil", "embedded"):
+        raise fail(f"--chain must be auto, anvil or embedded, got {chain!r}")
+    if chain != "auto":
+        return cast("ChainKind", chain)
+    from ledger.devnet import anvil_binary
+
+    try:
+        anvil_binary()
+    except LedgerError:
+        err_console.print("[yellow]anvil not found: events go on the (slow) embedded chain[/]")
+        return "embedded"
+    return "anvil"
+
+
+@bench_app.command("api")
+def bench_api(
+    products: Annotated[
+        int, typer.Option(help="Products in the database (direct inserts)")
+    ] = 10_000,
+    requests: Annotated[int, typer.Option(help="Requests per endpoint and round")] = 2_000,
+    concurrency: Annotated[int, typer.Option(help="Client threads (keep-alive connections)")] = 4,
+    rounds: Annotated[int, typer.Option(help="Rounds over the endpoints (median kept)")] = 3,
+    events: Annotated[
+        int, typer.Option(help="Events put on chain for the ingest (0: skip)")
+    ] = 4_000,
+    per_block: Annotated[int, typer.Option(help="Transactions per block (anvil)")] = 100,
+    chain: Annotated[str, typer.Option(help="auto | anvil | embedded")] = "auto",
+    server: Annotated[str, typer.Option(help="process (forked) | thread")] = "process",
+    seed: Annotated[int, typer.Option(help="Seed of the generated data")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Requests/s of the product list and detail against a bare Starlette endpoint served the
+    same way (goal >= 0.5x), and the indexer's ingest rate into SQLite (goal >= 2,000 events/s)."""
+    if server not in ("process", "thread"):
+        raise fail(f"--server must be process or thread, got {server!r}")
+    mode = cast("ServerMode", server)
+    report = _run(products, requests, concurrency, rounds, events, per_block, _chain_kind(chain),
+                  mode, seed)  # fmt: skip
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    if json_out:
+        console.print_json(json.dumps(report.to_json() | {"load_average_1m": load}))
+        return
+    _print(report, load)
+
+
+@clean_errors(LedgerError, OSError)
+def _run(
+    products: int, requests: int, concurrency: int, rounds: int, events: int, per_block: int,
+    chain: ChainKind, server: ServerMode, seed: int,
+) -> ApiBenchReport:  # fmt: skip
+    from marketplace_api.bench import ApiBenchError, open_chain, run_api_bench
+
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
+        console=err_console, transient=True,
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="aigc-bench-api-") as tmp, bar:
+        task = bar.add_task("starting the chain", total=1.0)
+        try:
+            with open_chain(chain, Path(tmp)) as deployment:
+                return run_api_bench(
+                    deployment, Path(tmp), products=products, requests=requests,
+                    concurrency=concurrency, rounds=rounds, events=events, per_block=per_block,
+                    server=server, seed=seed,
+                    progress=lambda what, done: bar.update(task, description=what, completed=done),
+                )  # fmt: skip
+        except ApiBenchError as exc:
+            raise fail(exc.message) from None
+
+
+def _goal(met: bool) -> str:
+    return "[green]met[/]" if met else "[bold red]not met[/]"
+
+
+def _print(report: ApiBenchReport, load: float) -> None:
+    from marketplace_api.bench import API_GOAL, INGEST_GOAL
+
+    rounds = len(report.runs["bare"])
+    table = Table(
+        title=f"Marketplace API throughput: {report.products:,} products, {report.concurrency} "
+        f"clients, uvicorn in a {report.server}, median of {rounds} rounds (load {load:.1f})"
+    )
+    table.add_column("endpoint")
+    for name in ("requests/s", "p50 ms", "p99 ms", "vs bare"):
+        table.add_column(name, justify="right")
+    table.add_column(f">= {API_GOAL}x")
+    for target, label in ENDPOINTS.items():
+        p50, p99 = report.latency_ms(target)
+        ratio = 1.0 if target == "bare" else report.ratio(target)
+        goal = "baseline" if target == "bare" else _goal(ratio >= API_GOAL)
+        table.add_row(label, f"{report.rps(target):,.0f}", f"{p50:.2f}", f"{p99:.2f}",
+                      f"{ratio:.2f}x", goal)  # fmt: skip
+    console.print(table)
+    if not report.ingest:
+        return
+    ingest = Table(title=f"Indexer ingest from scratch into a fresh SQLite file ({report.chain})")
+    for name in ("indexer", "events", "blocks", "seconds", "of which chain reads", "events/s"):
+        ingest.add_column(name, justify="left" if name == "indexer" else "right")
+    ingest.add_column(f">= {INGEST_GOAL:,.0f}/s")
+    for r in report.ingest:
+        ingest.add_row(r.indexer, f"{r.events:,}", f"{r.blocks:,}", f"{r.seconds:.2f}",
+                       f"{r.chain_read_s:.2f}", f"{r.events_per_s:,.0f}",
+                       _goal(r.events_per_s >= INGEST_GOAL))  # fmt: skip
+    console.print(ingest)
