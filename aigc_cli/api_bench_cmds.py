@@ -79,7 +79,13 @@ def _run(
     products: int, requests: int, concurrency: int, rounds: int, events: int, per_block: int,
     chain: ChainKind, server: ServerMode, seed: int,
 ) -> ApiBenchReport:  # fmt: skip
-    from marketplace_api.bench import ApiBenchError, open_chain, run_api_bench
+    from marketplace_api.bench import ApiBenchError, check_params, open_chain, run_api_bench
+
+    try:
+        check_params(products=products, requests=requests, concurrency=concurrency, rounds=rounds,
+                     events=events, per_block=per_block)  # fmt: skip
+    except ApiBenchError as exc:
+        raise fail(exc.message) from None
 
     bar = Progress(
         TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),

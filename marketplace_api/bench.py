@@ -71,6 +71,7 @@ __all__ = [
     "ServerMode",
     "Throughput",
     "bare_app",
+    "check_params",
     "fill_products",
     "hammer",
     "measure_ingest",
@@ -480,15 +481,19 @@ def open_chain(kind: ChainKind, workdir: Path) -> Iterator[Deployment]:
         dev.stop()
 
 
-def _check_params(**values: int) -> None:
-    lows = {"products": 1, "requests": 1, "concurrency": 1, "rounds": 1, "events": 0}
-    for name, low in lows.items():
-        if values[name] < low:
-            raise ApiBenchError(f"{name} must be >= {low}, got {values[name]}")
-    if values["requests"] < values["concurrency"]:
+def check_params(
+    *, products: int, requests: int, concurrency: int, rounds: int, events: int, per_block: int
+) -> None:
+    """Refuses out-of-range sizes before anything starts (names as in :func:`run_api_bench`)."""
+    values = {"products": products, "requests": requests, "concurrency": concurrency,
+              "rounds": rounds, "events": events}  # fmt: skip
+    for name, value in values.items():
+        if value < (0 if name == "events" else 1):
+            raise ApiBenchError(f"{name} must be >= {0 if name == 'events' else 1}, got {value}")
+    if requests < concurrency:
         raise ApiBenchError("requests must be >= concurrency (each client sends at least one)")
-    if not 1 <= values["per_block"] <= MAX_PER_BLOCK:
-        raise ApiBenchError(f"per_block must be in 1..{MAX_PER_BLOCK}, got {values['per_block']}")
+    if not 1 <= per_block <= MAX_PER_BLOCK:
+        raise ApiBenchError(f"per_block must be in 1..{MAX_PER_BLOCK}, got {per_block}")
 
 
 def _check_answers(port: int, tokens: Sequence[str], detail: Any) -> None:
@@ -507,7 +512,7 @@ def run_api_bench(
     progress: Progress = lambda _description, _done: None,
 ) -> ApiBenchReport:  # fmt: skip
     """The whole ``aigc bench api`` run in ``workdir`` (an empty scratch folder)."""
-    _check_params(products=products, requests=requests, concurrency=concurrency, rounds=rounds,
+    check_params(products=products, requests=requests, concurrency=concurrency, rounds=rounds,
                   events=events, per_block=per_block)  # fmt: skip
     batches = -(-events // _batch_size(deployment.chain, per_block))
     total, done = 4 + 3 * rounds + (batches + 3 if events else 0), 0
