@@ -118,9 +118,10 @@ def sample_grid(
     for i, (prompt, image) in enumerate(zip(prompts, images, strict=True)):
         x, y = (i % columns) * cell_w, (i // columns) * cell_h
         grid.paste(image.resize((cell_w, cell_w), Image.Resampling.NEAREST), (x, y))
-        words, lines = prompt.split(), ["", ""]
-        for word in words:
-            line = 0 if len(lines[0]) + len(word) < cell_w // 6 else 1
+        lines, line = ["", ""], 0
+        for word in prompt.split():
+            if line == 0 and len(lines[0]) + len(word) >= cell_w // 6:
+                line = 1
             lines[line] = f"{lines[line]} {word}".strip()
         draw.text((x + 3, y + cell_w + 2), "\n".join(lines), fill="black")
     return grid
