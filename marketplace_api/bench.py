@@ -234,12 +234,15 @@ def _response(reader: BinaryIO) -> tuple[int, bytes]:
 
 def get_json(port: int, path: str) -> Any:
     """One GET on a fresh connection; the JSON body of a 200, else :class:`ApiBenchError`."""
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) as sock:
-        sock.sendall(_request(path))
-        status, body = _response(cast(BinaryIO, sock.makefile("rb")))
-    if status != 200:
-        raise ApiBenchError(f"GET {path} answered {status}: {body[:200]!r}")
-    return json.loads(body)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT_S) as sock:
+            sock.sendall(_request(path))
+            status, body = _response(cast(BinaryIO, sock.makefile("rb")))
+        if status != 200:
+            raise ApiBenchError(f"GET {path} answered {status}: {body[:200]!r}")
+        return json.loads(body)
+    except (OSError, ValueError) as exc:
+        raise ApiBenchError(f"GET {path} failed: {exc}") from None
 
 
 def _client(
@@ -513,7 +516,7 @@ def run_api_bench(
 ) -> ApiBenchReport:  # fmt: skip
     """The whole ``aigc bench api`` run in ``workdir`` (an empty scratch folder)."""
     check_params(products=products, requests=requests, concurrency=concurrency, rounds=rounds,
-                  events=events, per_block=per_block)  # fmt: skip
+                 events=events, per_block=per_block)  # fmt: skip
     batches = -(-events // _batch_size(deployment.chain, per_block))
     total, done = 4 + 3 * rounds + (batches + 3 if events else 0), 0
 
