@@ -194,6 +194,9 @@ def serving(app: ASGIApp, *, mode: ServerMode = "process") -> Iterator[int]:
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")
     server = uvicorn.Server(config)
     args = (server, sock, app)
+    if mode == "process" and "fork" not in multiprocessing.get_all_start_methods():
+        sock.close()
+        raise ApiBenchError("this platform cannot fork: serve in a thread (--server thread)")
     if mode == "process":
         worker: Any = multiprocessing.get_context("fork").Process(
             target=_run_server, args=args, daemon=True
