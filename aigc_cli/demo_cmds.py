@@ -1,85 +1,88 @@
-"""`aigc demo`: the lifecycle, end to end, on a real local chain with real generation."""
+"""`aigc demo`: the whole lifecycle on a local chain, with the API, ESP workers and real models."""
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
-from collections.abc import Iterator
+import time
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 import typer
-from PIL import Image
-from rich.table import Table
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from aigc_cli._console import clean_errors, console
-from ledger.errors import ChainError, LedgerError
+from ledger.errors import LedgerError
 
 app = typer.Typer()
-
-
-@contextlib.contextmanager
-def _chain(kind: Literal["auto", "anvil", "embedded"], workdir: Path) -> Iterator[Any]:
-    """An anvil devnet owned by the demo (state in ``workdir``), or the embedded chain."""
-    from ledger.chain import EmbeddedChain, RpcChain
-    from ledger.devnet import start_anvil
-
-    if kind != "embedded":
-        try:
-            dev = start_anvil(workdir / "anvil-state.json")
-        except ChainError as exc:
-            if kind == "anvil":
-                raise
-            console.print(f"[yellow]anvil unavailable ({exc}); using the embedded chain[/]")
-        else:
-            try:
-                yield RpcChain(dev.url, dev=True)
-            finally:
-                dev.stop()
-            return
-    yield EmbeddedChain()
 
 
 @app.command("demo")
 @clean_errors(LedgerError)
 def demo(
-    out: Annotated[Path, typer.Option(help="Folder for images and reports")] = Path("out/demo"),
-    chain: Annotated[str, typer.Option(help="auto, anvil or embedded")] = "auto",
-    prompt: Annotated[str, typer.Option(help="What Alice asks ESP-A to generate")] = (
-        "a red circle on a blue background"
+    out: Annotated[Path, typer.Option(help="Folder for images, figures, summary and HTML")] = Path(
+        "out/demo"
     ),
-    seed: Annotated[int, typer.Option(help="Generation seed")] = 1,
+    chain: Annotated[
+        str, typer.Option(help="auto (anvil, else embedded), anvil or embedded")
+    ] = "auto",
+    rounds: Annotated[
+        int, typer.Option(min=1, max=50, help="Rounds of tasks (3 producers each)")
+    ] = 4,
+    quick: Annotated[bool, typer.Option(help="A short run: 2 rounds")] = False,
+    seed: Annotated[int, typer.Option(help="Seed of prompts and choices")] = 2026,
 ) -> None:
-    """Walk the lifecycle: pay an ESP through a hash lock, register, swap, challenge, refund."""
+    """Producers pay ESPs (chosen by reputation) through hash locks, register, trade and defend."""
     from generators import get_generator
-    from services.lifecycle import LifecycleWalk, Step
-    from services.provenance import fingerprint
+    from services.demo import DemoConfig, Story, start_stack
+    from services.demo.actors import Cast
+    from services.demo.report import figures, reset, tables, write_html, write_json
 
     if chain not in ("auto", "anvil", "embedded"):
         raise typer.BadParameter("choose auto, anvil or embedded", param_hint="--chain")
+    config = DemoConfig(rounds=2 if quick else rounds, lazy_from=2, seed=seed)
+    reset(out)
     generator = get_generator("bundled")
 
-    def make_image(text: str, s: int) -> tuple[Image.Image, dict[str, object]]:
-        result = generator.generate(text, seed=s)
+    def make_image(prompt: str, s: int):  # type: ignore[no-untyped-def]
+        result = generator.generate(prompt, seed=s)
         return result.image, result.metadata()
 
-    def show(step: Step) -> None:
-        gas = f"[cyan]{step.gas:>9,} gas[/]" if step.gas else " " * 13
-        console.print(f"{gas}  [bold]{step.actor:<8}[/] {step.action}  [dim]{step.detail}[/]")
-
-    with tempfile.TemporaryDirectory() as tmp, _chain(chain, Path(tmp)) as c:  # type: ignore[arg-type]
-        console.rule(f"[bold]AIGC lifecycle on {c.describe()}")
-        walk = LifecycleWalk(
-            c,
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        start_stack(chain, Path(tmp), say=console.print) as stack,
+    ):
+        console.rule(f"[bold]AIGC lifecycle on {stack.chain.describe()}")
+        cast = Cast(
+            stack,
             make_image=make_image,
-            fingerprint=lambda img: fingerprint(img).to_bytes32(),
-            out_dir=out,
-            report=show,
+            price=config.price,
+            deadline_s=config.deadline_s,
+            state_dir=Path(tmp) / "esp",
         )
-        result = walk.run(prompt=prompt, seed=seed)
-    table = Table("actor", "transaction", "gas", title="Gas per transaction")
-    for step in result.steps:
-        if step.gas:
-            table.add_row(step.actor, step.action, f"{step.gas:,}")
-    console.print(table)
-    console.print(f"images in [bold]{out}[/]: " + ", ".join(str(p) for p in result.images.values()))
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            bar = progress.add_task("paid generations", total=config.rounds * 3)
+            story = Story(
+                stack,
+                cast,
+                config,
+                out,
+                say=progress.console.print,
+                tick=lambda: progress.advance(bar),
+            )
+            result = story.run()
+        products = [stack.http.get(f"/v1/products/{token}").json() for token in result.images]
+    tables(result, console)
+    figures(result, out)
+    write_json(result, out)
+    page = write_html(result, products, out)
+    console.print(
+        f"[green]done[/] in {time.monotonic() - started:.0f} s; open {page} "
+        f"(images, reputation.png, load.png, summary.json in {out})"
+    )

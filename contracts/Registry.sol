@@ -103,7 +103,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _records[tokenId] = Stored({
             fingerprint: r.fingerprint,
             esp: r.esp,
-            registeredBlock: uint64(block.number),
+            registeredBlock: at, // priority is the commit's block: a copier who saw the reveal commits later
             status: Status.Active,
             bondHeld: _bond != 0
         });

@@ -112,9 +112,18 @@ def unsigned_tx(chain: Chain, fn: ContractFunction, *, sender: str, value: int =
 class Transactor:
     """Sends transactions from one local account, one at a time (nonces stay in order)."""
 
-    def __init__(self, chain: Chain, account: LocalAccount):
+    def __init__(
+        self,
+        chain: Chain,
+        account: LocalAccount,
+        *,
+        on_receipt: Callable[[str, TxReceipt], None] | None = None,
+    ):
+        """``on_receipt(function name, receipt)`` is called after each successful transaction
+        (the demo uses it to total gas per operation)."""
         self.chain = chain
         self.account = account
+        self.on_receipt = on_receipt
         self._lock = threading.Lock()
 
     @property
@@ -134,7 +143,10 @@ class Transactor:
             if gas is not None:
                 tx["gas"] = gas
             tx["nonce"] = self.chain.w3.eth.get_transaction_count(self.account.address, "pending")
-            return self._send_signed(tx)
+            receipt = self._send_signed(tx)
+        if self.on_receipt is not None:
+            self.on_receipt(str(getattr(fn, "fn_name", "deploy")), receipt)
+        return receipt
 
     def send_value(self, to: str, value: int) -> TxReceipt:
         """A plain Ether transfer."""

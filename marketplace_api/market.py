@@ -34,6 +34,7 @@ class Market:
         self._lock = threading.Lock()
         self.tasks = TaskTracker()
         self.trades = TradeTracker()
+        self.trades.royalty_bps = int(deployment.manifest.params.get("royalty_bps", 0))
         self.indexer = Indexer(
             deployment,
             engine,
@@ -174,6 +175,8 @@ class TradeTracker:
     Either refunded: ``refunded``.
     """
 
+    royalty_bps = 0
+
     def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
             a, event = row["args"], row["event"]
@@ -204,7 +207,10 @@ class TradeTracker:
         )
         if trade is None or a["sender"] != trade.buyer or a["receiver"] != trade.seller:
             return
-        if int(a["amount"]) < int(trade.price) or trade.asset_lock is None:
+        # A resale pays the seller the price less the producer's ERC-2981 royalty (locked to the
+        # producer under the same hashlock), so the seller's lock may be that much smaller.
+        royalty = int(trade.price) * self.royalty_bps // 10_000
+        if int(a["amount"]) < int(trade.price) - royalty or trade.asset_lock is None:
             return
         trade.payment_lock, trade.payment_lock_id = {**a}, a["id"]
         safe = int(a["timelock"]) <= int(trade.asset_lock["timelock"]) - DEFAULT_MARGIN

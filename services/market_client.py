@@ -72,6 +72,9 @@ class MarketClient:
     def post(self, path: str, *, json: Any = None, files: Any = None, data: Any = None) -> Any:
         return self._call("POST", path, json=json, files=files, data=data)
 
+    def put(self, path: str, *, files: Any = None, json: Any = None) -> Any:
+        return self._call("PUT", path, files=files, json=json)
+
     def delete(self, path: str) -> Any:
         return self._call("DELETE", path)
 

@@ -8,7 +8,8 @@ pragma solidity 0.8.28;
 ///    bond and an EIP-712 attestation signed by a registered ESP over
 ///    `Attestation(taskId, producer, contentHash, fingerprint, modelId, seed)`; the token id is
 ///    `uint256(contentHash)`, so an exact duplicate is refused in O(1);
-/// 3. the owner of an earlier token A may `challenge(A, B)` with a deposit: if B's fingerprint is
+/// 3. the owner of an earlier token A (committed in an earlier block: a copier who read A's
+///    fingerprint from its pending reveal commits later) may `challenge(A, B)` with a deposit: if B's fingerprint is
 ///    within the threshold of A's, B is revoked, the deposit comes back with B's bond as reward and
 ///    B's ESP is reported to the ESP registry; otherwise the deposit goes to B's owner.
 /// Revoked tokens cannot be transferred (except out of the hash-time-lock escrow, so an escrowed
@@ -25,7 +26,7 @@ interface IRegistry {
     struct Record {
         bytes32 fingerprint;
         address producer;
-        uint64 registeredBlock;
+        uint64 registeredBlock; // the block of the commitment: what challenge priority compares
         Status status;
         bool bondHeld;
         address esp;

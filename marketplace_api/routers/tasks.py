@@ -28,7 +28,7 @@ from marketplace_api.deps import (
 )
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace_api.models import AccountKey, Task
-from marketplace_api.types import Address, Bytes32
+from marketplace_api.types import Address, Bytes32, Text
 from marketplace_api.uploads import decode_image
 from services.exchange import SealError, key_commitment, open_sealed
 from services.lifecycle import canonical_hash
@@ -41,7 +41,7 @@ Hex32 = Bytes32
 
 
 class TaskIn(BaseModel):
-    prompt: Annotated[str, Field(min_length=1, max_length=500)]
+    prompt: Annotated[Text, Field(min_length=1, max_length=500)]
     seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
     max_price: Annotated[int, Field(gt=0, lt=2**128)]
     esp: Address | None = Field(default=None, description="omit to choose by reputation")
@@ -152,7 +152,7 @@ def list_tasks(
     account: CurrentAccount,
     session: SessionDep,
     role: Annotated[str, Query(pattern="^(producer|esp)$")] = "producer",
-    status: Annotated[str | None, Query(max_length=16)] = None,
+    status: Annotated[str | None, Query(pattern="^[a-z_]{1,16}$")] = None,
 ) -> dict[str, Any]:
     """Your tasks, as producer or as ESP, optionally by status."""
     column = Task.producer if role == "producer" else Task.esp

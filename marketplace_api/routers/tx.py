@@ -19,7 +19,7 @@ from ledger.tx import relay, unsigned_tx
 from marketplace_api.deps import CurrentAccount, DeploymentDep
 from marketplace_api.errors import Unprocessable
 from marketplace_api.schemas import RelayIn, RelayOut, UnsignedTx
-from marketplace_api.types import Address, Bytes32
+from marketplace_api.types import Address, Bytes32, Text
 
 router = APIRouter(prefix="/v1/tx", tags=["transactions"])
 
@@ -77,7 +77,7 @@ class FeedbackIn(BaseModel):
 
 
 class EspRegisterIn(BaseModel):
-    endpoint: Annotated[str, Field(min_length=1, max_length=256)]
+    endpoint: Annotated[Text, Field(min_length=1, max_length=256)]
     price: Uint
     stake: Uint
 
@@ -95,7 +95,7 @@ class RevealIn(BaseModel):
     task_id: Bytes32
     model_id: Bytes32
     seed: Uint
-    metadata_uri: Annotated[str, Field(max_length=512)] = ""
+    metadata_uri: Annotated[Text, Field(max_length=512)] = ""
     attestation: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
 
 

@@ -117,3 +117,11 @@ def test_withdraw_built_by_the_api_settles_the_lock(api):
     assert r.status_code == 200, r.text
     _sign_and_relay(api, world.esp, r.json(), headers)
     assert world.htlc(world.esp).status(lock) is LockStatus.WITHDRAWN
+
+
+def test_control_characters_in_free_text_are_a_422(api):
+    headers = api.sign_in(api.world.producer)
+    r = api.client.post(
+        "/v1/tasks", json={"prompt": "a red\x00circle", "seed": 1, "max_price": 1}, headers=headers
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"

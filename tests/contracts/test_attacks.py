@@ -495,14 +495,6 @@ def test_copying_revealed_data_after_the_fact_is_too_late(world):
     assert thief.owner_of(token_id) == world.producer.address
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "Registry.challenge orders by reveal block: a watcher who reads the fingerprint of a "
-        "pending reveal can commit and reveal a near copy before it lands, then win a challenge "
-        "against the original; ordering by commit block would defeat it"
-    ),
-)
 def test_near_copy_front_running_a_pending_reveal_cannot_win_the_challenge(world):
     """The victim commits first; while its reveal waits in the mempool (two blocks here), the
     watcher copies the fingerprint from it, commits and reveals a near copy attested by an ESP

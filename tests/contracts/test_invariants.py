@@ -665,6 +665,7 @@ class RegistryMachine(RuleBasedStateMachine):
             seed=self.count,
             salt=secret("salt", self.count),
         )
+        committed = self.d.next_block()  # registration priority is the commit's block
         _, gas = self.d.ok(owner, self.registry.functions.commit(reg.commitment))
         self.eth[owner.address] -= gas
         attestation = sign_attestation(
@@ -683,11 +684,10 @@ class RegistryMachine(RuleBasedStateMachine):
         elif not self.esps[esp.address].active:
             self.d.fails(owner, fn, errors.RegistryEspNotRegistered, value=bond, esp=esp.address)
         else:
-            block = self.d.next_block()
             _, gas = self.d.ok(owner, fn, value=bond)
             self.eth[owner.address] -= bond + gas
             self.model[reg.token_id] = ModelToken(
-                content, fp, owner.address, owner.address, esp.address, block
+                content, fp, owner.address, owner.address, esp.address, committed
             )
 
     # -- challenges, bonds, transfers

@@ -1,0 +1,98 @@
+"""What the demo runs on: a chain (anvil devnet, else embedded), the contracts, the API server.
+
+The API is a real uvicorn server on a loopback port in a thread; everyone talks to it over HTTP.
+Its indexer is polled by the story between steps (``Stack.sync``) instead of a background thread,
+so the run is deterministic and the embedded chain (not thread-safe) works too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from ledger import Chain, Deployment, EmbeddedChain, RpcChain, deploy
+from ledger.devnet import DevnetProcess, free_port, start_anvil
+from ledger.errors import ChainError
+from marketplace_api.config import ApiSettings
+from marketplace_api.main import create_app
+
+
+@dataclass
+class Stack:
+    chain: Chain
+    deployment: Deployment
+    app: FastAPI
+    http: httpx.Client
+    workdir: Path
+    devnet: DevnetProcess | None
+
+    def sync(self) -> int:
+        """Lets the API's indexer catch up with the chain; returns the events ingested."""
+        return int(self.app.state.market.poll())
+
+
+@contextlib.contextmanager
+def start_stack(kind: str, workdir: Path, *, say: Callable[[str], None] = print) -> Iterator[Stack]:
+    """``kind``: ``auto`` (anvil, else embedded, saying so), ``anvil`` or ``embedded``."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    dev: DevnetProcess | None = None
+    chain: Chain
+    if kind != "embedded":
+        try:
+            dev = start_anvil(workdir / "anvil-state.json")
+            chain = RpcChain(dev.url, dev=True)
+        except ChainError as exc:
+            if kind == "anvil":
+                raise
+            say(f"anvil cannot run here ({exc}); using the embedded py-evm chain instead")
+    if dev is None:
+        chain = EmbeddedChain()
+    try:
+        deployment = deploy(chain, chain.dev_accounts()[0])
+        port = free_port()
+        settings = ApiSettings(
+            database_url=f"sqlite:///{workdir / 'marketplace.db'}",
+            blob_dir=workdir / "blobs",
+            siwe_domain=f"127.0.0.1:{port}",
+            siwe_uri=f"http://127.0.0.1:{port}",
+            indexer_interval_s=0,
+            rate_nonce_per_minute=10_000,
+            rate_upload_per_minute=10_000,
+            rate_tasks_per_minute=10_000,
+        )
+        app = create_app(settings, deployment)
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, name="api", daemon=True)
+        thread.start()
+        http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        _wait_ready(http)
+        try:
+            yield Stack(chain, deployment, app, http, workdir, dev)
+        finally:
+            http.close()
+            server.should_exit = True
+            thread.join(timeout=10)
+    finally:
+        if dev is not None:
+            dev.stop()
+
+
+def _wait_ready(http: httpx.Client, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.TransportError):
+            if http.get("/healthz").status_code == 200:
+                return
+        time.sleep(0.05)
+    raise ChainError("the API server did not start")

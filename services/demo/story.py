@@ -1,0 +1,334 @@
+"""The story, round after round: reputation-based ESP choice, paid generation with sealed
+delivery, registration, a swap to the consumer (with royalties on resales), a plagiarist and the
+challenge that revokes the copy, and a lazy ESP whose producers get refunds."""
+
+from __future__ import annotations
+
+import io
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from ledger import LockTerms, Registration
+from ledger.clients.registry import sign_attestation
+from services.demo.actors import ESPS, PRODUCERS, Actor, Cast, fp32
+from services.demo.stack import Stack
+from services.exchange import (
+    buyer_claim_token,
+    buyer_lock_payment,
+    seller_claim_payment,
+    seller_lock_token,
+)
+from services.lifecycle import canonical_hash, plagiarise
+from services.listing import Offer, sign_offer
+
+COLOURS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white", "black")
+SHAPES = ("circle", "square", "triangle", "diamond", "star")
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    rounds: int = 4
+    lazy_from: int = 2  # the round from which ESP-C stops delivering
+    price: int = 10**15
+    sale_price: int = 5 * 10**16
+    deadline_s: int = 600
+    seed: int = 2026
+
+
+@dataclass
+class DemoResult:
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    products: list[dict[str, Any]] = field(default_factory=list)
+    trades: list[dict[str, Any]] = field(default_factory=list)
+    challenges: list[dict[str, Any]] = field(default_factory=list)
+    reputation: dict[str, list[float]] = field(default_factory=lambda: {e: [] for e in ESPS})
+    load: dict[str, list[int]] = field(default_factory=lambda: {e: [] for e in ESPS})
+    images: dict[str, Path] = field(default_factory=dict)
+    gas: dict[str, list[int]] = field(default_factory=dict)
+
+
+class Story:
+    def __init__(
+        self,
+        stack: Stack,
+        cast: Cast,
+        config: DemoConfig,
+        out_dir: Path,
+        say: Callable[[str], None] = print,
+        tick: Callable[[], None] = lambda: None,
+    ):
+        self.stack, self.cast, self.config, self.out = stack, cast, config, out_dir
+        self.say, self.tick = say, tick
+        self.rng = random.Random(config.seed)
+        self.result = DemoResult()
+        (out_dir / "images").mkdir(parents=True, exist_ok=True)
+
+    def run(self) -> DemoResult:
+        for r in range(1, self.config.rounds + 1):
+            self.round(r)
+        self.result.gas = dict(self.cast.gas.used)
+        return self.result
+
+    def round(self, r: int) -> None:
+        self.cast.workers["ESP-C"].lazy = r >= self.config.lazy_from
+        stuck: list[tuple[str, dict[str, Any]]] = []
+        made: list[dict[str, Any]] = []
+        for name in PRODUCERS:
+            task = self._generation(name, r, esp=self._pinned(name, r))
+            if task["status"] == "registered":
+                made.append(task)
+            else:
+                stuck.append((name, task))
+            self.tick()
+        if stuck:
+            self._refund(stuck)
+        if made:
+            self._sell(made[0], r)
+        if r == min(2, self.config.rounds):
+            self._plagiarism()
+        self._snapshot(r)
+
+    def _pinned(self, name: str, r: int) -> str | None:
+        """Who goes to whom outside reputation: in round 1 each producer tries one ESP (ESP-C
+        gets its start); in the round ESP-C turns lazy, its earlier customer Dave returns to it.
+        Every other choice is the API's reputation-based selection."""
+        esp = None
+        if r == 1:
+            esp = dict(zip(PRODUCERS, ESPS, strict=True))[name]
+        elif r == self.config.lazy_from and name == "Dave":
+            esp = "ESP-C"
+        return self.cast.actors[esp].address if esp else None
+
+    # -- one paid generation -------------------------------------------------------------------
+    def _generation(self, name: str, r: int, *, esp: str | None) -> dict[str, Any]:
+        producer = self.cast.producers[name]
+        colour, bg = self.rng.sample(COLOURS, 2)
+        article = "an" if colour[0] in "aeiou" else "a"
+        prompt = f"{article} {colour} {self.rng.choice(SHAPES)} on a {bg} background"
+        seed = self.rng.randrange(1, 10**6)
+        task = producer.post(prompt, seed=seed, max_price=2 * self.config.price, esp=esp)
+        esp = self.cast.name_of[task["esp"]]
+        self.cast.serve()  # quote
+        producer.lock_fee(producer.task(task["id"]))
+        self.stack.sync()
+        self.cast.serve()  # deliver (unless lazy)
+        self.cast.serve()  # claim
+        self.stack.sync()
+        task = producer.task(task["id"])
+        record = {
+            "round": r,
+            "producer": name,
+            "esp": esp,
+            "prompt": prompt,
+            "seed": seed,
+            "status": task["status"],
+            "price": int(task["price"]),
+            "id": task["id"],
+        }
+        if task["status"] == "claimed":
+            image, attestation = producer.collect(task)
+            token = producer.register(task, image, attestation)
+            producer.feedback(task, positive=True)
+            self.stack.sync()  # the API learns of the registration before the image is attached
+            buf = io.BytesIO()
+            image.save(buf, format="PNG")
+            producer.client.put(
+                f"/v1/products/0x{token:064x}/image",
+                files={"image": ("image.png", buf.getvalue(), "image/png")},
+            )
+            self.stack.sync()
+            task = producer.task(task["id"])
+            path = self.out / "images" / f"{token:064x}.png"
+            image.save(path)
+            self.result.images[f"0x{token:064x}"] = path
+            record.update(status=task["status"], token=f"0x{token:064x}")
+            self.say(
+                f"round {r}: {name} got '{prompt}' from {esp}, registered 0x{token:064x}"[:110]
+            )
+        else:
+            self.say(f"round {r}: {esp} took {name}'s fee lock and delivered nothing")
+        self.result.tasks.append(record)
+        return {**task, "status": record["status"]}
+
+    def _refund(self, stuck: list[tuple[str, dict[str, Any]]]) -> None:
+        self.stack.chain.increase_time(self.config.deadline_s + 1)
+        for name, task in stuck:
+            actor = self.cast.actors[name]
+            lock = LockTerms.from_json(task["lock"])
+            actor.htlc.refund(lock)
+            actor.esps.record_refund(lock)
+            self.say(
+                f"  {name} refunded after the deadline; the refund counts against {self.cast.name_of[lock.receiver]}"
+            )
+            for t in self.result.tasks:
+                if t["id"] == task["id"]:
+                    t["status"] = "refunded"
+        self.stack.sync()
+
+    # -- trading -------------------------------------------------------------------------------
+    def _sell(self, task: dict[str, Any], r: int) -> None:
+        token = int(task["token_id"], 16)
+        seller, buyer = (
+            self.cast.actors[self.cast.name_of[task["producer"]]],
+            self.cast.actors["Carol"],
+        )
+        self._swap(seller, buyer, token, r)
+        sold = {t["token"] for t in self.result.trades if t["seller"] == "Carol"}
+        held = [
+            t["token"]
+            for t in self.result.trades
+            if t["buyer"] == "Carol" and t["round"] < r and t["token"] not in sold
+        ]
+        if held:  # Carol resells an earlier purchase to Bob: the producer earns a royalty
+            self._swap(buyer, self.cast.actors["Bob"], int(held[0], 16), r)
+
+    def _swap(self, seller: Actor, buyer: Actor, token: int, r: int) -> None:
+        dep, chain, price = self.stack.deployment, self.stack.chain, self.config.sale_price
+        offer = Offer(
+            token, seller.address, price, chain.timestamp() + 86400, self.rng.randrange(2**64)
+        )
+        sig = sign_offer(
+            seller.account, offer, chain_id=chain.chain_id, registry=dep.registry.address
+        )
+        listing = seller.client.post(
+            "/v1/listings",
+            json={
+                "token_id": f"0x{token:064x}",
+                "price": price,
+                "expiry": offer.expiry,
+                "nonce": offer.nonce,
+                "signature": "0x" + sig.hex(),
+            },
+        )
+        trade = buyer.client.post("/v1/trades", json={"listing_id": listing["id"]})
+        seller.registry.approve(dep.htlc.address, token)
+        royalty_to, royalty = seller.registry.royalty_info(token, price)
+        if royalty_to == seller.address:
+            royalty = 0
+        held = seller_lock_token(
+            seller.htlc,
+            token=dep.registry.address,
+            token_id=token,
+            buyer=buyer.address,
+            timelock=chain.timestamp() + 7200,
+        )
+        self.stack.sync()
+        t2 = held.asset_lock.timelock - 1200
+        payment = buyer_lock_payment(
+            buyer.htlc,
+            held.asset_lock,
+            token=dep.registry.address,
+            token_id=token,
+            price=price - royalty,
+            timelock=t2,
+        )
+        royalty_lock = (
+            buyer.htlc.lock_ether(
+                royalty_to, amount=royalty, hashlock=held.asset_lock.hashlock, timelock=t2
+            )
+            if royalty
+            else None
+        )
+        self.stack.sync()
+        seller_claim_payment(seller.htlc, payment, held)
+        secret = buyer_claim_token(buyer.htlc, payment, held.asset_lock)
+        if royalty_lock is not None:
+            buyer.htlc.withdraw(
+                royalty_lock, secret
+            )  # pays the producer with the now-public secret
+        self.stack.sync()
+        state = buyer.client.get(f"/v1/trades/{trade['id']}")
+        self.result.trades.append(
+            {
+                "round": r,
+                "token": f"0x{token:064x}",
+                "seller": seller.name,
+                "buyer": buyer.name,
+                "price": price,
+                "royalty": royalty,
+                "royalty_to": self.cast.name_of.get(royalty_to, royalty_to),
+                "status": state["status"],
+            }
+        )
+        self.say(
+            f"  {seller.name} sold 0x{token:064x}"[:60]
+            + f"... to {buyer.name}"
+            + (f" (royalty {royalty} wei)" if royalty else "")
+        )
+
+    # -- plagiarism ----------------------------------------------------------------------------
+    def _plagiarism(self) -> None:
+        originals = [t for t in self.result.tasks if t.get("token")]
+        if not originals:
+            return
+        target = originals[0]["token"]
+        data = self.stack.http.get(f"/v1/products/{target}/image").content
+        copy = plagiarise(Image.open(io.BytesIO(data)))
+        mallory, colluder = self.cast.actors["Mallory"], self.cast.actors["ESP-B"]
+        reg = Registration(
+            canonical_hash(copy),
+            fp32(copy),
+            mallory.address,
+            colluder.address,
+            bytes(32),
+            bytes(32),
+            1,
+        )
+        attestation = sign_attestation(
+            colluder.account,
+            reg,
+            chain_id=self.stack.chain.chain_id,
+            registry=self.stack.deployment.registry.address,
+        )
+        mallory.registry.commit(reg)
+        copy_token = f"0x{mallory.registry.reveal(reg, attestation):064x}"
+        path = self.out / "images" / f"{copy_token[2:]}.png"
+        copy.save(path)
+        self.result.images[copy_token] = path
+        self.stack.sync()
+        self.say(
+            f"  Mallory registered a mirrored, re-encoded copy through ESP-B: {copy_token[:18]}..."
+        )
+        owner_address = self.stack.http.get(f"/v1/products/{target}").json()["owner"]
+        owner = self.cast.actors[self.cast.name_of[owner_address]]
+        note = next(
+            n
+            for n in owner.client.get("/v1/notifications")["items"]
+            if n["duplicate"] == copy_token
+        )
+        self.say(
+            f"  the watch told {owner.name} (distance {note['distance']}); {owner.name} challenges"
+        )
+        upheld = owner.registry.challenge(int(note["original"], 16), int(copy_token, 16))
+        self.stack.sync()
+        status = self.stack.http.get(f"/v1/products/{copy_token}").json()["status"]
+        self.result.challenges.append(
+            {
+                "original": target,
+                "duplicate": copy_token,
+                "challenger": owner.name,
+                "distance": note["distance"],
+                "upheld": upheld,
+                "copy_status": status,
+            }
+        )
+
+    def _snapshot(self, r: int) -> None:
+        market = self.stack.app.state.market
+        esps = [self.cast.actors[e].address for e in ESPS]
+        ranking = market.ranking(
+            self.cast.actors["Alice"].address,
+            esps,
+            now=self.stack.chain.timestamp(),
+            temperature=0.15,
+            floor=0.0,
+        )
+        by_name = {self.cast.name_of[a]: rep for a, rep, _ in ranking}
+        for e in ESPS:
+            self.result.reputation[e].append(round(by_name[e], 4))
+            self.result.load[e].append(sum(1 for t in self.result.tasks if t["esp"] == e))
