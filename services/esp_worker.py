@@ -32,8 +32,8 @@ from PIL import Image
 from ledger import HtlcClient, LockStatus, LockTerms, Registration
 from ledger.clients.registry import sign_attestation
 from ledger.errors import LedgerError
+from services.content import canonical_hash
 from services.exchange import delivery_key, key_commitment, seal
-from services.lifecycle import canonical_hash
 from services.market_client import MarketClient, MarketError
 
 ImageMaker = Callable[[str, int], tuple[Image.Image, dict[str, Any]]]

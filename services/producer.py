@@ -16,8 +16,8 @@ from typing import Any
 from PIL import Image
 
 from ledger import EspRegistryClient, HtlcClient, LockTerms, Registration, RegistryClient
+from services.content import canonical_hash
 from services.exchange import ExchangeError, SealError, delivery_key, open_sealed
-from services.lifecycle import canonical_hash
 from services.market_client import MarketClient
 
 

@@ -13,7 +13,7 @@ from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, Setting
 from marketplace_api.errors import Forbidden, NotFound, Unprocessable
 from marketplace_api.models import Notification, Product, ProductEvent
 from marketplace_api.uploads import decode_image
-from services.lifecycle import canonical_hash
+from services.content import canonical_hash
 from services.provenance import DegenerateImageError, fingerprint
 
 router = APIRouter(prefix="/v1", tags=["products"])

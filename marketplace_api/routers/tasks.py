@@ -30,8 +30,8 @@ from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace_api.models import AccountKey, Task
 from marketplace_api.types import Address, Bytes32, Text
 from marketplace_api.uploads import decode_image
+from services.content import canonical_hash
 from services.exchange import SealError, key_commitment, open_sealed
-from services.lifecycle import canonical_hash
 from services.reputation import NoEligibleEspError, rank
 from services.reputation import select as select_esp
 

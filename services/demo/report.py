@@ -11,12 +11,12 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+import matplotlib.pyplot as plt
+from rich.console import Console
+from rich.table import Table
 
-from services.demo.actors import ESPS  # noqa: E402
-from services.demo.story import DemoResult  # noqa: E402
+from services.demo.actors import ESPS
+from services.demo.story import DemoResult
 
 
 def tables(result: DemoResult, console: Console) -> None:
@@ -133,12 +133,14 @@ def write_html(result: DemoResult, products: list[dict[str, Any]], out: Path) ->
             f"<li>block {h['block']}: {html.escape(h['kind'])}</li>" for h in p["history"]
         )
         cards.append(
-            f'<div class="card {html.escape(p["status"])}"><img src="{src}" width="128" height="128">'
+            f'<div class="card {html.escape(p["status"])}">'
+            f'<img src="{src}" width="128" height="128">'
             f"<table>{rows}</table><ul>{history}</ul></div>"
         )
     page = (
         "<!doctype html><meta charset='utf-8'><title>AIGC demo</title><style>"
-        "body{font-family:sans-serif}.card{border:1px solid #ccc;margin:8px;padding:8px;display:flex;gap:12px}"
+        "body{font-family:sans-serif}"
+        ".card{border:1px solid #ccc;margin:8px;padding:8px;display:flex;gap:12px}"
         ".revoked{background:#fee}img{image-rendering:pixelated}th{text-align:left;padding-right:8px}"
         "td{font-family:monospace;font-size:12px}</style><h1>Products and their provenance</h1>"
         "<p><img src='reputation.png'> <img src='load.png'></p>" + "".join(cards)

@@ -15,6 +15,7 @@ from PIL import Image
 
 from ledger import LockTerms, Registration
 from ledger.clients.registry import sign_attestation
+from services.content import canonical_hash, plagiarise
 from services.demo.actors import ESPS, PRODUCERS, Actor, Cast, fp32
 from services.demo.stack import Stack
 from services.exchange import (
@@ -23,7 +24,6 @@ from services.exchange import (
     seller_claim_payment,
     seller_lock_token,
 )
-from services.lifecycle import canonical_hash, plagiarise
 from services.listing import Offer, sign_offer
 
 COLOURS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white", "black")
@@ -162,9 +162,8 @@ class Story:
             lock = LockTerms.from_json(task["lock"])
             actor.htlc.refund(lock)
             actor.esps.record_refund(lock)
-            self.say(
-                f"  {name} refunded after the deadline; the refund counts against {self.cast.name_of[lock.receiver]}"
-            )
+            culprit = self.cast.name_of[lock.receiver]
+            self.say(f"  {name} refunded after the deadline; the refund counts against {culprit}")
             for t in self.result.tasks:
                 if t["id"] == task["id"]:
                     t["status"] = "refunded"

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from ledger import Registration
-from services.lifecycle import canonical_hash
+from services.content import canonical_hash
 from services.provenance import fingerprint
 from tests.contracts.helpers import BASE_FP, NEAR_FP, register_esp, register_image
 
