@@ -19,10 +19,11 @@ _PANIC_SELECTOR = "4e487b71"
 _ERROR_SELECTOR = "08c379a0"
 
 
-def _canonical_type(param: dict[str, Any]) -> str:
+def canonical_type(param: dict[str, Any]) -> str:
+    """The canonical ABI type of a parameter (tuples spelled out), as selectors use it."""
     t = str(param["type"])
     if t.startswith("tuple"):
-        inner = ",".join(_canonical_type(c) for c in param["components"])
+        inner = ",".join(canonical_type(c) for c in param["components"])
         return f"({inner}){t[5:]}"
     return t
 
@@ -34,7 +35,7 @@ def _registry() -> dict[str, tuple[type[ContractRevert], list[str]]]:
         for item in artifacts.abi(name):
             if item.get("type") != "error":
                 continue
-            types = [_canonical_type(p) for p in item["inputs"]]
+            types = [canonical_type(p) for p in item["inputs"]]
             signature = f"{item['name']}({','.join(types)})"
             selector = function_signature_to_4byte_selector(signature).hex()
             if selector in by_selector:

@@ -25,11 +25,11 @@ from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from web3._utils.events import get_event_data
 
 from ledger import artifacts
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
+from ledger.indexer._decoder import EventDecoder
 from ledger.indexer.schema import ChainEvent, Checkpoint, IndexedBlock, IndexerBase
 
 Projection = Callable[[Session, Sequence[dict[str, Any]]], None]
@@ -102,12 +102,12 @@ class Indexer:
         manifest = deployment.manifest
         self.key = f"{manifest.chain_id}:{manifest.address('Registry').lower()}"
         self._contracts = {manifest.address(n).lower(): n for n in manifest.contracts}
-        self._events: dict[bytes, tuple[str, dict[str, Any]]] = {}
+        self._events: dict[bytes, EventDecoder] = {}
         for name in manifest.contracts:
             for item in artifacts.abi(name):
                 if item.get("type") == "event":
                     topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]
-                    self._events[topic] = (name, item)
+                    self._events[topic] = EventDecoder(name, item)
         IndexerBase.metadata.create_all(engine)
 
     # -- state ---------------------------------------------------------------------------------
@@ -161,19 +161,17 @@ class Indexer:
 
     def _decode(self, log: Any) -> dict[str, Any] | None:
         topic0 = bytes(log["topics"][0]) if log["topics"] else b""
-        found = self._events.get(topic0)
-        if found is None:
+        decoder = self._events.get(topic0)
+        if decoder is None:
             return None
-        contract, abi = found
-        data = get_event_data(self.w3.codec, abi, log)  # type: ignore[arg-type, unused-ignore]
         return {
             "block_number": int(log["blockNumber"]),
             "block_hash": "0x" + bytes(log["blockHash"]).hex(),
             "tx_hash": "0x" + bytes(log["transactionHash"]).hex(),
             "log_index": int(log["logIndex"]),
-            "contract": contract,
-            "event": data["event"],
-            "args": _jsonable(dict(data["args"])),
+            "contract": decoder.contract,
+            "event": decoder.name,
+            "args": _jsonable(decoder.args(log["topics"], bytes(log["data"]))),
         }
 
     def _block_hash(self, number: int) -> str:
