@@ -136,8 +136,7 @@ class Indexer:
     def _ingest(self, frm: int, to: int) -> int:
         manifest = self.deployment.manifest
         addresses = [manifest.address(n) for n in manifest.contracts]
-        query: Any = {"fromBlock": frm, "toBlock": to, "address": addresses}
-        logs = self.w3.eth.get_logs(query)
+        logs = self._get_logs(frm, to, addresses)
         rows = [row for row in (self._decode(log) for log in logs) if row is not None]
         wanted = set(range(max(frm, to - self.max_reorg_depth), to + 1))
         wanted |= {r["block_number"] for r in rows}
@@ -158,6 +157,29 @@ class Indexer:
                 projection(s, rows)
             s.merge(Checkpoint(deployment=self.key, block_number=to, block_hash=hashes[to]))
         return len(rows)
+
+    def _get_logs(self, frm: int, to: int, addresses: list[str]) -> list[dict[str, Any]]:
+        """Logs of the range. Against a JSON-RPC node the raw answer is read directly (web3's
+        result formatting took half the ingest time); eth-tester goes through web3."""
+        if self.deployment.chain.kind == "embedded":
+            query: Any = {"fromBlock": frm, "toBlock": to, "address": addresses}
+            return [dict(log) for log in self.w3.eth.get_logs(query)]
+        params = [{"fromBlock": hex(frm), "toBlock": hex(to), "address": addresses}]
+        response = self.w3.provider.make_request("eth_getLogs", params)  # type: ignore[arg-type]
+        if "error" in response:
+            raise IndexerError(f"eth_getLogs failed: {response['error']}")
+        return [
+            {
+                "blockNumber": int(log["blockNumber"], 16),
+                "blockHash": bytes.fromhex(log["blockHash"][2:]),
+                "transactionHash": bytes.fromhex(log["transactionHash"][2:]),
+                "logIndex": int(log["logIndex"], 16),
+                "topics": [bytes.fromhex(t[2:]) for t in log["topics"]],
+                "data": bytes.fromhex(log["data"][2:]),
+                "removed": log.get("removed", False),
+            }
+            for log in response["result"]
+        ]
 
     def _decode(self, log: Any) -> dict[str, Any] | None:
         topic0 = bytes(log["topics"][0]) if log["topics"] else b""
