@@ -32,6 +32,7 @@ class Market:
         self.catalog = Catalog(threshold=threshold)
         self.reputation = ReputationEngine()
         self._lock = threading.Lock()
+        self.read_cache = ReadCache()
         self.tasks = TaskTracker()
         self.trades = TradeTracker()
         self.trades.royalty_bps = int(deployment.manifest.params.get("royalty_bps", 0))
@@ -49,7 +50,10 @@ class Market:
     def poll(self) -> int:
         """Indexes what is new; returns the number of events ingested."""
         with self._lock:
-            return self.indexer.poll().events
+            result = self.indexer.poll()
+        if result.events or result.rewound_to is not None:
+            self.read_cache.clear()
+        return result.events
 
     def _feed_reputation(self, _session: Session, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
@@ -95,6 +99,33 @@ def _interaction(args: dict[str, Any], block_time: int) -> Interaction:
         value=int(args["value"]),
         time=int(block_time),
     )
+
+
+class ReadCache:
+    """Rendered JSON of product reads, valid until the indexer ingests new events.
+
+    ``generation`` moves on every ``clear``; an entry rendered under an older generation is not
+    stored, so a read racing with the indexer never pins stale data.
+    """
+
+    def __init__(self, max_entries: int = 10_000):
+        self.max_entries = max_entries
+        self.generation = 0
+        self._entries: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        return self._entries.get(key)
+
+    def put(self, key: str, body: bytes, generation: int) -> None:
+        with self._lock:
+            if generation == self.generation and len(self._entries) < self.max_entries:
+                self._entries[key] = body
+
+    def clear(self) -> None:
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
 
 
 class TaskTracker:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Callable
 from typing import Annotated, Any
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import Forbidden, NotFound, Unprocessable
@@ -46,38 +51,62 @@ def _load(session: SessionDep, token_id: str) -> Product:
     return product
 
 
-@router.get("/products")
-def list_products(
-    session: SessionDep,
+@router.get("/products", responses={200: {"content": {"application/json": {}}}})
+async def list_products(
+    request: Request,
     owner: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
     status: Annotated[str | None, Query(pattern="^(active|revoked)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
-) -> dict[str, Any]:
+) -> Response:
     """Registered products, newest first."""
-    q = select(Product).order_by(Product.id.desc()).limit(limit).offset(offset)
-    if owner:
-        q = q.where(Product.owner == owner)
-    if status:
-        q = q.where(Product.status == status)
-    return {
-        "items": [_product_json(p) for p in session.scalars(q)],
-        "limit": limit,
-        "offset": offset,
-    }
+
+    def render(session: Session) -> dict[str, Any]:
+        q = select(Product).order_by(Product.id.desc()).limit(limit).offset(offset)
+        if owner:
+            q = q.where(Product.owner == to_checksum_address(owner.lower()))
+        if status:
+            q = q.where(Product.status == status)
+        items = [_product_json(p) for p in session.scalars(q)]
+        return {"items": items, "limit": limit, "offset": offset}
+
+    return await _cached(request, render)
 
 
-@router.get("/products/{token_id}")
-def get_product(token_id: TokenId, session: SessionDep) -> dict[str, Any]:
+@router.get("/products/{token_id}", responses={200: {"content": {"application/json": {}}}})
+async def get_product(token_id: TokenId, request: Request) -> Response:
     """One product with its full provenance and history."""
-    product = _load(session, token_id)
-    events = session.scalars(
-        select(ProductEvent).where(ProductEvent.token_id == token_id).order_by(ProductEvent.id)
-    )
-    history = [
-        {"kind": e.kind, "block": e.block_number, "tx_hash": e.tx_hash, **e.data} for e in events
-    ]
-    return {**_product_json(product), "history": history}
+
+    def render(session: Session) -> dict[str, Any]:
+        product = _load(session, token_id)
+        events = session.scalars(
+            select(ProductEvent).where(ProductEvent.token_id == token_id).order_by(ProductEvent.id)
+        )
+        history = [
+            {"kind": e.kind, "block": e.block_number, "tx_hash": e.tx_hash, **e.data}
+            for e in events
+        ]
+        return {**_product_json(product), "history": history}
+
+    return await _cached(request, render)
+
+
+async def _cached(request: Request, render: Callable[[Session], dict[str, Any]]) -> Response:
+    """Product reads are served from the market's read cache, which the indexer clears whenever
+    it ingests events (and an image upload clears too); a miss renders in the thread pool."""
+    cache = request.app.state.market.read_cache
+    key = str(request.url.path) + "?" + str(request.url.query)
+    body = cache.get(key)
+    if body is None:
+
+        def build() -> bytes:
+            with request.app.state.sessions() as session:
+                return json.dumps(render(session)).encode()
+
+        generation = cache.generation
+        body = await run_in_threadpool(build)
+        cache.put(key, body, generation)
+    return Response(body, media_type="application/json")
 
 
 @router.put("/products/{token_id}/image")
@@ -115,6 +144,7 @@ async def put_image(
     img.save(buf, format="PNG")
     product.image_blob = request.app.state.blobs.put(buf.getvalue())
     session.commit()
+    request.app.state.market.read_cache.clear()
     return _product_json(product)
 
 

@@ -75,8 +75,11 @@ def test_transfers_move_the_owner(api):
     world = api.world
     register_esp(world)
     token = register_image(world, world.producer)
-    world.registry(world.producer).transfer(world.buyer.address, token)
     api.index()
+    before = api.client.get(f"/v1/products/0x{token:064x}").json()  # now in the read cache
+    assert before["owner"] == world.producer.address
+    world.registry(world.producer).transfer(world.buyer.address, token)
+    api.index()  # new events clear the cache
     detail = api.client.get(f"/v1/products/0x{token:064x}").json()
     assert detail["owner"] == world.buyer.address and detail["producer"] == world.producer.address
     assert detail["history"][-1]["kind"] == "transferred"
