@@ -435,10 +435,22 @@ class _TimedEth:
         return self._timed(lambda: self._eth.get_block(ident))
 
 
+class _TimedProvider:
+    """Stands in for the provider: times raw requests (the indexer reads logs raw from nodes)."""
+
+    def __init__(self, provider: Any, eth: _TimedEth) -> None:
+        self._provider = provider
+        self._eth = eth
+
+    def make_request(self, method: Any, params: Any) -> Any:
+        return self._eth._timed(lambda: self._provider.make_request(method, params))
+
+
 class _TimedWeb3:
     def __init__(self, w3: Web3) -> None:
         self.eth = _TimedEth(w3.eth)
         self.codec = w3.codec
+        self.provider = _TimedProvider(w3.provider, self.eth)
 
 
 def measure_ingest(deployment: Deployment, db_path: Path, *, projections: bool) -> IngestResult:
