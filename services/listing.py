@@ -9,11 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_keys.exceptions import BadSignature
 from eth_utils import to_checksum_address
+
+from ledger import eip712
 
 OFFER_TYPES = {
     "Offer": [
@@ -45,30 +44,12 @@ class Offer:
 
 
 def offer_domain(chain_id: int, registry: str) -> dict[str, Any]:
-    return {
-        "name": "AIGC Marketplace",
-        "version": "1",
-        "chainId": chain_id,
-        "verifyingContract": to_checksum_address(registry),
-    }
+    return eip712.domain("AIGC Marketplace", chain_id=chain_id, contract=registry)
 
 
 def sign_offer(seller: LocalAccount, offer: Offer, *, chain_id: int, registry: str) -> bytes:
-    signable = encode_typed_data(
-        domain_data=offer_domain(chain_id, registry),
-        message_types=OFFER_TYPES,
-        message_data=offer.message(),
-    )
-    return bytes(seller.sign_message(signable).signature)
+    return eip712.sign(seller, offer_domain(chain_id, registry), OFFER_TYPES, offer.message())
 
 
 def offer_signer(offer: Offer, signature: bytes, *, chain_id: int, registry: str) -> str:
-    signable = encode_typed_data(
-        domain_data=offer_domain(chain_id, registry),
-        message_types=OFFER_TYPES,
-        message_data=offer.message(),
-    )
-    try:
-        return str(Account.recover_message(signable, signature=signature))
-    except (BadSignature, ValueError, TypeError):
-        return ""  # not a signature of anyone: never equal to an address
+    return eip712.recover(signature, offer_domain(chain_id, registry), OFFER_TYPES, offer.message())

@@ -140,12 +140,11 @@ def _world_cache() -> dict[int, World]:
     return {}
 
 
-@pytest.fixture
-def world(chain: Chain, _world_cache: dict[int, World]) -> Iterator[World]:
-    """A deployment on ``chain`` (made once per backend), reverted to clean after each test."""
-    w = _world_cache.get(id(chain))
+def _isolated(chain: Chain, cache: dict[int, World]) -> Iterator[World]:
+    """The chain's deployment (made once), with the chain reverted to clean after the test."""
+    w = cache.get(id(chain))
     if w is None:
-        w = _world_cache[id(chain)] = _make_world(chain)
+        w = cache[id(chain)] = _make_world(chain)
     snap = chain.snapshot()
     w._tx.clear()
     try:
@@ -155,14 +154,12 @@ def world(chain: Chain, _world_cache: dict[int, World]) -> Iterator[World]:
 
 
 @pytest.fixture
+def world(chain: Chain, _world_cache: dict[int, World]) -> Iterator[World]:
+    """A deployment on ``chain`` (every backend), reverted to clean after each test."""
+    yield from _isolated(chain, _world_cache)
+
+
+@pytest.fixture
 def embedded_world(embedded_chain: Chain, _world_cache: dict[int, World]) -> Iterator[World]:
     """Like ``world`` but on the embedded chain only."""
-    w = _world_cache.get(id(embedded_chain))
-    if w is None:
-        w = _world_cache[id(embedded_chain)] = _make_world(embedded_chain)
-    snap = embedded_chain.snapshot()
-    w._tx.clear()
-    try:
-        yield w
-    finally:
-        embedded_chain.revert(snap)
+    yield from _isolated(embedded_chain, _world_cache)

@@ -8,12 +8,10 @@ from enum import IntEnum
 from typing import Any
 
 from eth_abi import encode
-from eth_account import Account
-from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_keys.exceptions import BadSignature
 from eth_utils import keccak, to_checksum_address
 
+from ledger import eip712
 from ledger.clients._base import ContractClient
 from ledger.tx import call
 
@@ -99,37 +97,26 @@ class Record:
 
 def attestation_domain(chain_id: int, registry: str) -> dict[str, Any]:
     """The EIP-712 domain of a Registry deployment (name, version, chain, contract)."""
-    return {
-        "name": "AIGC Registry",
-        "version": "1",
-        "chainId": chain_id,
-        "verifyingContract": to_checksum_address(registry),
-    }
+    return eip712.domain("AIGC Registry", chain_id=chain_id, contract=registry)
 
 
 def sign_attestation(
     esp: LocalAccount, reg: Registration, *, chain_id: int, registry: str
 ) -> bytes:
     """The ESP's EIP-712 signature over (task, producer, content hash, fingerprint, model, seed)."""
-    signable = encode_typed_data(
-        domain_data=attestation_domain(chain_id, registry),
-        message_types=ATTESTATION_TYPES,
-        message_data=reg.attestation_message(),
+    return eip712.sign(
+        esp, attestation_domain(chain_id, registry), ATTESTATION_TYPES, reg.attestation_message()
     )
-    return bytes(esp.sign_message(signable).signature)
 
 
 def recover_attester(reg: Registration, signature: bytes, *, chain_id: int, registry: str) -> str:
     """The address that signed ``signature`` for ``reg`` under this deployment's domain."""
-    signable = encode_typed_data(
-        domain_data=attestation_domain(chain_id, registry),
-        message_types=ATTESTATION_TYPES,
-        message_data=reg.attestation_message(),
+    return eip712.recover(
+        signature,
+        attestation_domain(chain_id, registry),
+        ATTESTATION_TYPES,
+        reg.attestation_message(),
     )
-    try:
-        return str(Account.recover_message(signable, signature=signature))
-    except (BadSignature, ValueError, TypeError):
-        return ""  # not a signature of anyone: never equal to an address
 
 
 class RegistryClient(ContractClient):
