@@ -94,6 +94,7 @@ def figures(result: DemoResult, out: Path) -> list[Path]:
         for esp in ESPS:
             ax.plot(list(rounds), series[esp], marker="o", label=esp)
         ax.set_xlabel("round")
+        ax.set_xticks(list(rounds))
         ax.set_ylabel(ylabel)
         ax.legend()
         fig.tight_layout()
