@@ -2,10 +2,12 @@
 
     python -m generators.train --out /tmp/stage-a
     python -m generators.train --init-from /tmp/stage-a --seed 1 --steps 2000 --lr 5e-4 \
+        --foreground-weight 5 --out /tmp/stage-b
+    python -m generators.train --init-from /tmp/stage-b --seed 2 --steps 1200 --lr 4e-4 \
         --foreground-weight 5 --out generators/weights/bundled
 
 (the commands that made the committed weights: stage A trains the decoder, then the UNet and
-text encoder from scratch; stage B goes on from A with the loss weighted towards objects).
+text encoder from scratch; stages B and C go on with the loss weighted towards objects).
 Every image is rendered on the fly from a seeded random stream, so the same seeds, steps and
 thread count reproduce the same weights. Scenes whose main (colour, shape, background) triple
 is held out (:func:`generators.scene.held_out_triples`) are never shown: adherence is measured
