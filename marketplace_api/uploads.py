@@ -22,7 +22,7 @@ from marketplace_api.errors import PayloadTooLarge, UnsupportedMedia
 FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 
 
-class _TooLarge(Exception):
+class _TooLarge(BaseException):  # not Exception: parsers that catch Exception must not swallow it
     pass
 
 

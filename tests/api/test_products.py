@@ -169,3 +169,23 @@ def _bomb_png(side: int = 100_000) -> bytes:
 def test_listing_endpoints_answer_json(api, path):
     headers = api.sign_in(api.world.producer)
     assert api.client.get(path, headers=headers).status_code == 200
+
+
+def test_chunked_upload_without_length_is_cut_off_at_the_limit(api):
+    limit = api.client.app.state.settings.max_upload_bytes
+
+    def body():  # a well-formed multipart start, then more file bytes than the limit
+        yield (
+            b'--x\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+            b"Content-Type: image/png\r\n\r\n"
+        )
+        chunk = b"\1" * 65536
+        for _ in range(limit // len(chunk) + 2):
+            yield chunk
+
+    r = api.client.post(
+        "/v1/search/similar",
+        content=body(),
+        headers={"content-type": "multipart/form-data; boundary=x"},
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
