@@ -32,7 +32,7 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of prompts and choices")] = 2026,
 ) -> None:
     """Producers pay ESPs (chosen by reputation) through hash locks, register, trade and defend."""
-    from generators import get_generator
+    from aigc_cli._images import image_maker
     from services.demo import DemoConfig, Story, start_stack
     from services.demo.actors import Cast
     from services.demo.report import figures, reset, tables, write_html, write_json
@@ -41,11 +41,7 @@ def demo(
         raise typer.BadParameter("choose auto, anvil or embedded", param_hint="--chain")
     config = DemoConfig(rounds=2 if quick else rounds, lazy_from=2, seed=seed)
     reset(out)
-    generator = get_generator("bundled")
-
-    def make_image(prompt: str, s: int):  # type: ignore[no-untyped-def]
-        result = generator.generate(prompt, seed=s)
-        return result.image, result.metadata()
+    make_image = image_maker()
 
     started = time.monotonic()
     with (

@@ -82,7 +82,7 @@ def esp_run(
     """Register (if needed) and serve generation tasks: quote, generate, seal, deliver, claim."""
     import httpx
 
-    from generators import get_generator
+    from aigc_cli._images import image_maker
     from ledger import EspRegistryClient, HtlcClient, Transactor
     from ledger.accounts import load_keystore
     from ledger.config import get_settings
@@ -107,11 +107,7 @@ def esp_run(
             endpoint, price=price, stake=stake or deployment.manifest.params["esp_min_stake"]
         )
         console.print(f"registered ESP {account.address}")
-    generator = get_generator("bundled")
-
-    def make_image(prompt: str, seed: int):  # type: ignore[no-untyped-def]
-        result = generator.generate(prompt, seed=seed)
-        return result.image, result.metadata()
+    make_image = image_maker()
 
     worker = EspWorker(
         MarketClient(httpx.Client(base_url=api, timeout=60), account),
