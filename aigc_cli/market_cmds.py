@@ -107,7 +107,7 @@ def esp_run(
             endpoint, price=price, stake=stake or deployment.manifest.params["esp_min_stake"]
         )
         console.print(f"registered ESP {account.address}")
-    make_image = image_maker()
+    make_image = image_maker(None)  # AIGC_GENERATOR (bundled by default), AIGC_CHECKPOINT_DIR
 
     worker = EspWorker(
         MarketClient(httpx.Client(base_url=api, timeout=60), account),
