@@ -89,6 +89,7 @@ class Story:
             self._refund(stuck)
         if made:
             self._sell(made[0], r)
+        self._resell(r)
         if r == min(2, self.config.rounds):
             self._plagiarism()
         self._snapshot(r)
@@ -177,14 +178,18 @@ class Story:
             self.cast.actors["Carol"],
         )
         self._swap(seller, buyer, token, r)
+
+    def _resell(self, r: int) -> None:
+        """Carol resells an earlier purchase to Bob: the producer earns an ERC-2981 royalty."""
+        carol = self.cast.actors["Carol"]
         sold = {t["token"] for t in self.result.trades if t["seller"] == "Carol"}
         held = [
             t["token"]
             for t in self.result.trades
             if t["buyer"] == "Carol" and t["round"] < r and t["token"] not in sold
         ]
-        if held:  # Carol resells an earlier purchase to Bob: the producer earns a royalty
-            self._swap(buyer, self.cast.actors["Bob"], int(held[0], 16), r)
+        if held:
+            self._swap(carol, self.cast.actors["Bob"], int(held[0], 16), r)
 
     def _swap(self, seller: Actor, buyer: Actor, token: int, r: int) -> None:
         dep, chain, price = self.stack.deployment, self.stack.chain, self.config.sale_price

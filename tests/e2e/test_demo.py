@@ -18,7 +18,8 @@ def test_quick_demo_tells_the_whole_story(tmp_path):
     assert result.exit_code == 0, result.output[-3000:]
     summary = json.loads((out / "summary.json").read_text())
     statuses = [t["status"] for t in summary["tasks"]]
-    assert statuses.count("registered") >= 4 and "refunded" in statuses
+    # round 1 pins one producer to each ESP; round 2's choices are the API's (random) softmax
+    assert statuses.count("registered") >= 3 and "refunded" in statuses
     lazy = [t for t in summary["tasks"] if t["esp"] == "ESP-C"]
     assert any(t["status"] == "refunded" for t in lazy)
     assert summary["reputation"]["ESP-C"][-1] < summary["reputation"]["ESP-A"][-1]
