@@ -99,16 +99,21 @@ def test_paid_generation_end_to_end(api, parties, tmp_path):
     assert product["task_id"] == task["id"]
 
 
-def test_the_preimage_alone_does_not_open_the_delivery_for_others(api, parties):
-    worker, producer = parties
-    task = producer.post("a green square", seed=1, max_price=PRICE)
+def _claimed(api, worker, producer, prompt, *, seed):
+    """A task taken through quote, lock, delivery and claim; returns (posted, claimed) views."""
+    task = producer.post(prompt, seed=seed, max_price=PRICE)
     worker.step()
     producer.lock_fee(producer.task(task["id"]))
     api.index()
     worker.step()
     worker.step()
     api.index()
-    claimed = producer.task(task["id"])
+    return task, producer.task(task["id"])
+
+
+def test_the_preimage_alone_does_not_open_the_delivery_for_others(api, parties):
+    worker, producer = parties
+    task, claimed = _claimed(api, worker, producer, "a green square", seed=1)
     eve = MarketClient(api.client, api.world.buyer)
     with pytest.raises(MarketError) as exc:
         eve.get(f"/v1/tasks/{task['id']}/sealed")
@@ -149,14 +154,7 @@ def test_a_cheating_esp_is_caught_by_a_fraud_proof(api, parties, monkeypatch):
 
 def test_an_honest_delivery_cannot_be_framed(api, parties):
     worker, producer = parties
-    task = producer.post("a yellow moon", seed=4, max_price=PRICE)
-    worker.step()
-    producer.lock_fee(producer.task(task["id"]))
-    api.index()
-    worker.step()
-    worker.step()
-    api.index()
-    claimed = producer.task(task["id"])
+    task, claimed = _claimed(api, worker, producer, "a yellow moon", seed=4)
     producer.collect(claimed)  # opens fine
     with pytest.raises(MarketError) as exc:  # a random key does not match the commitment
         producer.client.post(f"/v1/tasks/{task['id']}/fraud", json={"key": "0x" + "42" * 32})
