@@ -148,22 +148,6 @@ class Transactor:
             self.on_receipt(str(getattr(fn, "fn_name", "deploy")), receipt)
         return receipt
 
-    def send_value(self, to: str, value: int) -> TxReceipt:
-        """A plain Ether transfer."""
-        with self._lock:
-            w3 = self.chain.w3
-            base = w3.eth.get_block("latest").get("baseFeePerGas", 0)
-            tx: dict[str, Any] = {
-                "to": to,
-                "value": value,
-                "gas": 21_000,
-                "chainId": self.chain.chain_id,
-                "maxPriorityFeePerGas": PRIORITY_FEE,
-                "maxFeePerGas": 2 * int(base) + PRIORITY_FEE,
-                "nonce": w3.eth.get_transaction_count(self.account.address, "pending"),
-            }
-            return self._send_signed(cast(TxParams, tx))
-
     def _send_signed(self, tx: TxParams) -> TxReceipt:
         w3 = self.chain.w3
         signed = self.account.sign_transaction(tx)  # type: ignore[arg-type]

@@ -11,7 +11,6 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +19,7 @@ from ledger.indexer import ChainEvent, Indexer
 from marketplace_api.catalog import Catalog, token_hex
 from marketplace_api.models import Listing, Task, Trade
 from services.exchange import DEFAULT_MARGIN
-from services.reputation import Interaction, ReputationEngine, rank
+from services.reputation import Interaction, ReputationEngine, rank, selection_probabilities
 
 
 class Market:
@@ -81,13 +80,7 @@ class Market:
     ) -> list[tuple[str, float, float]]:
         """(esp, reputation, selection probability under softmax with ``floor``), best first."""
         ranked = rank(producer, list(esps), self.reputation, now=now)
-        scores = np.array([r.reputation for r in ranked], dtype=float)
-        eligible = scores >= floor
-        probs = np.zeros_like(scores)
-        if eligible.any():
-            logits = (scores[eligible] - scores[eligible].max()) / temperature
-            weights = np.exp(logits)
-            probs[eligible] = weights / weights.sum()
+        probs = selection_probabilities(ranked, temperature=temperature, floor=floor)
         return [(r.esp, r.reputation, float(p)) for r, p in zip(ranked, probs, strict=True)]
 
 

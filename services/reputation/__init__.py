@@ -23,7 +23,13 @@ from services.reputation.errors import (
 from services.reputation.interactions import Interaction, InteractionLog
 from services.reputation.opinion import Opinion
 from services.reputation.params import ReputationParams
-from services.reputation.selection import RankedEsp, SelectionPolicy, rank, select
+from services.reputation.selection import (
+    RankedEsp,
+    SelectionPolicy,
+    rank,
+    select,
+    selection_probabilities,
+)
 
 __all__ = [
     "Interaction",
@@ -41,4 +47,5 @@ __all__ = [
     "TimeOrderError",
     "rank",
     "select",
+    "selection_probabilities",
 ]

@@ -71,11 +71,23 @@ def select(
     eligible = [(str(esp), float(t)) for esp, t in ranking if float(t) >= floor]
     if not eligible:
         raise NoEligibleEspError(len(ranking), floor)
-    scores = np.array([t for _, t in eligible])
     if policy == "argmax":
-        return eligible[int(np.argmax(scores))][0]
-    logits = (scores - scores.max()) / temperature
-    probs = np.exp(logits)
-    probs /= probs.sum()
+        return eligible[int(np.argmax([t for _, t in eligible]))][0]
+    probs = selection_probabilities(eligible, temperature=temperature, floor=floor)
     generator = rng if rng is not None else np.random.default_rng()
     return eligible[int(generator.choice(len(eligible), p=probs))][0]
+
+
+def selection_probabilities(
+    ranking: Sequence[RankedEsp] | Sequence[tuple[str, float]], *, temperature: float, floor: float
+) -> list[float]:
+    """The softmax policy's probability of choosing each ESP of ``ranking`` (0 below ``floor``;
+    all 0 when none is eligible)."""
+    _check("softmax", temperature, floor)
+    scores = np.array([float(t) for _, t in ranking], dtype=float)
+    probs = np.zeros_like(scores)
+    eligible = scores >= floor
+    if eligible.any():
+        weights = np.exp((scores[eligible] - scores[eligible].max()) / temperature)
+        probs[eligible] = weights / weights.sum()
+    return [float(p) for p in probs]

@@ -70,3 +70,17 @@ def test_softmax_is_reproducible_with_a_seeded_rng():
 def test_bad_selection_parameters_are_named(kwargs, name):
     with pytest.raises(InvalidParameterError, match=name):
         select(RANKING, **kwargs)
+
+
+def test_selection_probabilities_match_the_softmax_draws():
+    import numpy as np
+
+    from services.reputation import select, selection_probabilities
+
+    ranking = [("a", 0.9), ("b", 0.7), ("c", 0.1)]
+    probs = selection_probabilities(ranking, temperature=0.15, floor=0.2)
+    assert probs[2] == 0.0 and abs(sum(probs) - 1.0) < 1e-12 and probs[0] > probs[1] > 0
+    rng = np.random.default_rng(0)
+    draws = [select(ranking, temperature=0.15, floor=0.2, rng=rng) for _ in range(4000)]
+    assert abs(draws.count("a") / 4000 - probs[0]) < 0.03
+    assert selection_probabilities([("x", 0.1)], temperature=0.15, floor=0.2) == [0.0]
