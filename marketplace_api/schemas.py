@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +61,22 @@ class UnsignedTx(BaseModel):
     from_: str = Field(alias="from")
 
     model_config = {"populate_by_name": True}
+
+    @classmethod
+    def from_tx(cls, tx: Mapping[str, Any]) -> UnsignedTx:
+        """From a web3 transaction dict (as :func:`ledger.tx.unsigned_tx` builds it)."""
+        return cls.model_validate(
+            {
+                "to": tx["to"],
+                "data": tx["data"],
+                "value": str(tx.get("value", 0)),
+                "chainId": tx["chainId"],
+                "gas": tx["gas"],
+                "maxFeePerGas": str(tx["maxFeePerGas"]),
+                "maxPriorityFeePerGas": str(tx["maxPriorityFeePerGas"]),
+                "from": tx["from"],
+            }
+        )
 
 
 class RelayIn(BaseModel):

@@ -13,7 +13,6 @@ from ledger.tx import unsigned_tx
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace_api.models import Listing, Trade
-from marketplace_api.routers.tx import _out
 from marketplace_api.schemas import UnsignedTx
 from marketplace_api.types import Bytes32
 from services.exchange import DEFAULT_MARGIN, UnsafeTimelockOrder, check_timelocks
@@ -199,4 +198,6 @@ def payment_tx(
     except UnsafeTimelockOrder as exc:
         raise Unprocessable(str(exc), code="unsafe_timelock_order") from None
     fn = deployment.htlc.functions.lockEther(trade.seller, bytes.fromhex(trade.hashlock[2:]), t2)
-    return _out(unsigned_tx(deployment.chain, fn, sender=account, value=int(trade.price)))
+    return UnsignedTx.from_tx(
+        unsigned_tx(deployment.chain, fn, sender=account, value=int(trade.price))
+    )
