@@ -6,7 +6,7 @@ import random
 
 from generators.scene import Scene, SceneObject
 
-__all__ = ["caption", "held_out_captions"]
+__all__ = ["NOVEL_TEMPLATES", "caption", "held_out_captions"]
 
 _SIZE_WORDS = {"small": ("small", "little", "tiny"), "medium": ("",), "large": ("large", "big")}
 _POSITION_PHRASES = {
@@ -30,6 +30,17 @@ _BACKGROUND_TEMPLATES = (
     "{objects} on {bg}",
 )
 
+# Phrasings never used in training (words outside the vocabulary are dropped by the tokenizer),
+# so that adherence can also be measured on prompts written the way a person might.
+NOVEL_TEMPLATES = (
+    "draw {objects} on a {bg} background",
+    "{bg} background, {objects}",
+    "a picture of {objects} painted on a {bg} background",
+    "{objects} sitting on a {bg} backdrop",
+    "please make an image showing {objects}, the background {bg}",
+    "{objects} placed over {bg}",
+)
+
 
 def _article(word: str) -> str:
     return "an" if word[0] in "aeiou" else "a"
@@ -46,24 +57,35 @@ def _object_phrase(rng: random.Random, obj: SceneObject, *, main: bool) -> str:
     return phrase
 
 
-def caption(scene: Scene, rng: random.Random) -> str:
-    """A caption naming the background, every object (main first) and the stated attributes."""
+def caption(scene: Scene, rng: random.Random, *, templates: tuple[str, ...] | None = None) -> str:
+    """A caption naming the background, every object (main first) and the stated attributes.
+
+    ``templates`` replaces the training phrasings (e.g. with :data:`NOVEL_TEMPLATES`).
+    """
     phrases = [_object_phrase(rng, o, main=i == 0) for i, o in enumerate(scene.objects)]
     objects = phrases[0] if len(phrases) == 1 else ", ".join(phrases[:-1]) + " and " + phrases[-1]
     bg = scene.background
     if scene.pattern != "plain":
         bg = f"{bg} {scene.pattern}" if rng.random() < 0.5 else f"{scene.pattern} {bg}"
-    return rng.choice(_BACKGROUND_TEMPLATES).format(objects=objects, bg=bg)
+    return rng.choice(templates or _BACKGROUND_TEMPLATES).format(objects=objects, bg=bg)
 
 
-def held_out_captions(count: int = 200, seed: int = 2024) -> list[tuple[str, Scene]]:
-    """``count`` (caption, scene) pairs whose main triples were held out of training."""
+def held_out_captions(
+    count: int = 200, seed: int = 2024, *, novel_phrasing: bool = False
+) -> list[tuple[str, Scene]]:
+    """``count`` (caption, scene) pairs whose main triples were held out of training.
+
+    With ``novel_phrasing`` the same scenes are captioned with :data:`NOVEL_TEMPLATES`.
+    """
     from generators.scene import held_out_triples, sample_scene
 
-    rng = random.Random(seed)
+    rng, novel_rng = random.Random(seed), random.Random(seed + 1)
     triples = held_out_triples()
     pairs = []
     for _ in range(count):
         scene = sample_scene(rng, triples=triples)
-        pairs.append((caption(scene, rng), scene))
+        text = caption(scene, rng)  # drawn either way: the scenes stay the same
+        if novel_phrasing:
+            text = caption(scene, novel_rng, templates=NOVEL_TEMPLATES)
+        pairs.append((text, scene))
     return pairs

@@ -2,9 +2,12 @@
 
     python -m generators.evaluate --count 200
 
+    python -m generators.evaluate --count 200 --novel-phrasing
+
 Each of the ``count`` held-out captions (:func:`generators.captions.held_out_captions`) is
 generated once (seed = its index) and read back by :func:`generators.checker.read_image`; an
 image adheres when its background colour, main object colour and main object kind all match.
+``--novel-phrasing`` words the same scenes in phrasings never used in training.
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class AdherenceReport:
     colour: float
     shape: float
     steps: int
+    novel_phrasing: bool = False
+    by_shape: dict[str, float] = field(default_factory=dict)
     failures: list[dict[str, object]] = field(default_factory=list)
 
 
@@ -59,15 +64,18 @@ def measure_adherence(
     count: int = 200,
     steps: int | None = None,
     guidance_scale: float | None = None,
+    novel_phrasing: bool = False,
     on_image: Callable[[int], None] | None = None,
 ) -> AdherenceReport:
     """Generate each held-out caption once and check it; ``on_image`` is told after each."""
     if count < 1:
         raise ValueError(f"count={count} must be at least 1")
     right = {"all": 0, "background": 0, "colour": 0, "shape": 0}
+    shapes: dict[str, list[int]] = {}
     failures: list[dict[str, object]] = []
     used_steps = generator.default_steps if steps is None else steps
-    for index, (prompt, scene) in enumerate(held_out_captions(count)):
+    captions = held_out_captions(count, novel_phrasing=novel_phrasing)
+    for index, (prompt, scene) in enumerate(captions):
         result = generator.generate(
             prompt, seed=index, steps=used_steps, guidance_scale=guidance_scale
         )
@@ -79,6 +87,7 @@ def measure_adherence(
         }
         for key, ok in checks.items():
             right[key] += ok
+        shapes.setdefault(scene.main.shape, []).append(checks["shape"])
         if all(checks.values()):
             right["all"] += 1
         else:
@@ -99,6 +108,8 @@ def measure_adherence(
         colour=right["colour"] / count,
         shape=right["shape"] / count,
         steps=used_steps,
+        novel_phrasing=novel_phrasing,
+        by_shape={k: sum(v) / len(v) for k, v in sorted(shapes.items())},
         failures=failures,
     )
 
@@ -140,6 +151,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--guidance-scale", type=float, default=None)
     parser.add_argument("--weights", type=Path, default=None)
+    parser.add_argument(
+        "--novel-phrasing",
+        action="store_true",
+        help="word the held-out scenes in phrasings never used in training",
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the full report here")
     parser.add_argument("--grid", type=Path, default=None, help="also write a sample grid (PNG)")
     args = parser.parse_args(argv)
@@ -151,6 +167,7 @@ def main(argv: list[str] | None = None) -> None:
             count=args.count,
             steps=args.steps,
             guidance_scale=args.guidance_scale,
+            novel_phrasing=args.novel_phrasing,
             on_image=lambda done: progress.update(task, completed=done),
         )
     console = Console()
@@ -158,6 +175,11 @@ def main(argv: list[str] | None = None) -> None:
         f"adherence {report.adherence:.1%} over {report.count} held-out captions "
         f"(background {report.background:.1%}, colour {report.colour:.1%}, "
         f"shape {report.shape:.1%}; {report.steps} steps)"
+        + (", phrasings never seen in training" if report.novel_phrasing else "")
+    )
+    console.print(
+        "shape right by kind: "
+        + ", ".join(f"{kind} {share:.0%}" for kind, share in report.by_shape.items())
     )
     if args.json is not None:
         args.json.write_text(json.dumps(asdict(report), indent=1) + "\n")

@@ -83,3 +83,16 @@ def test_documentation_grid_prompts_are_held_out():
         background = [w for w in words if w in COLOURS][-1]
         assert (colour, words[shape_at], background) in held, prompt
         assert tokenizer(prompt).unknown_words == ()
+
+
+def test_novel_phrasings_caption_the_same_scenes_in_words_training_never_used():
+    from generators import captions
+
+    plain, novel = held_out_captions(30), held_out_captions(30, novel_phrasing=True)
+    assert [s for _, s in plain] == [s for _, s in novel]
+    assert not set(captions.NOVEL_TEMPLATES) & set(captions._BACKGROUND_TEMPLATES)
+    rng = random.Random(3)
+    training = {caption(sample_scene(rng), rng) for _ in range(2000)}
+    assert not training & {text for text, _ in novel}
+    tokenizer = WordTokenizer(build_vocabulary())
+    assert any(tokenizer(text).unknown_words for text, _ in novel)
