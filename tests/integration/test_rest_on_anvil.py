@@ -146,3 +146,34 @@ def test_paid_generation_over_http_on_anvil(stack):
         time.sleep(0.2)
     assert esps[0]["address"] == esp_acct.address and esps[0]["reputation"] > 0.5
     assert http.get("/openapi.json").status_code == 200 and http.get("/docs").status_code == 200
+
+
+def test_esp_run_cli_registers_once_and_serves(stack, tmp_path):
+    """`aigc esp run` as an ESP operator runs it: registers on first start, not again after."""
+    chain, deployment, http, data = stack
+    esp = chain.dev_accounts()[5]
+    env = {**os.environ, "AIGC_CHAIN": "devnet", "AIGC_DATA_DIR": str(data)}
+    base = [sys.executable, "-m", "aigc_cli.main", "esp", "run", "--api", str(http.base_url)]
+    options = ["--rounds", "1", "--interval", "0", "--state", str(tmp_path / "esp.json")]
+    command = [*base, "--dev-account", "5", "--price", str(2 * 10**15), *options]
+
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"registered ESP {esp.address}" in first.stdout
+    assert "serving tasks" in first.stdout
+    info = EspRegistryClient(deployment).esp_info(esp.address)
+    assert info.active and info.price == 2 * 10**15
+    assert info.stake == deployment.manifest.params["esp_min_stake"]
+
+    again = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "registered ESP" not in again.stdout and "serving tasks" in again.stdout
+    deadline = time.monotonic() + 30
+    while esp.address.lower() not in http.get("/v1/esps").text.lower():
+        assert time.monotonic() < deadline, "the API never listed the ESP"
+        time.sleep(0.2)
+
+    no_key = subprocess.run([*base, *options], env=env, capture_output=True, text=True, timeout=60)
+    assert no_key.returncode == 1
+    assert "choose --keystore or --dev-account" in no_key.stdout + no_key.stderr
+    assert "Traceback" not in no_key.stdout + no_key.stderr
