@@ -5,9 +5,10 @@ from __future__ import annotations
 import typer
 
 from aigc_cli import (
-    api_bench_cmds,
+    api_bench_cmds,  # noqa: F401  (registers `aigc bench api` on import)
     chain_cmds,
     demo_cmds,
+    generator_bench_cmds,  # noqa: F401  (registers `aigc bench generate` on import)
     generator_cmds,
     market_cmds,
     provenance_cmds,

@@ -162,3 +162,10 @@ def test_bench_generate_reports_speed_and_load_time():
     assert result.exit_code == 0, result.output
     for text in ("load time", "images per second", "1-step baseline"):
         assert text in result.output
+
+
+def test_bench_generate_with_adherence_reports_shares_and_shapes():
+    result = _invoke("bench", "generate", "--images", "1", "--adherence", "--count", "3")
+    assert result.exit_code == 0, result.output
+    for text in ("adherence (3 held-out captions)", "background / colour / shape", "by kind"):
+        assert text in result.output
