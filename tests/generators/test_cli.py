@@ -6,6 +6,7 @@ import json
 import sys
 import types
 
+import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
@@ -61,7 +62,7 @@ class _FakeFingerprint:
 
 
 def _fake_fingerprint(image: Image.Image) -> _FakeFingerprint:
-    small = list(image.convert("L").resize((8, 8)).getdata())
+    small = np.asarray(image.convert("L").resize((8, 8))).ravel().tolist()
     mean = sum(small) / 64
     return _FakeFingerprint(sum(1 << i for i, v in enumerate(small) if v > mean))
 
