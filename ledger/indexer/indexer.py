@@ -53,6 +53,22 @@ class ReorgTooDeep(IndexerError):
         )
 
 
+class DatabaseOfAnotherDeployment(IndexerError):
+    """Raised when the database already indexes another deployment (one database per deployment).
+
+    Events, indexed block hashes and everything projected from them are not keyed by deployment,
+    so following a second deployment into the same database would mix two chains' histories.
+    """
+
+    def __init__(self, indexed: str, requested: str):
+        self.indexed = indexed
+        self.requested = requested
+        super().__init__(
+            f"this database indexes deployment {indexed} (chain id:Registry), not {requested}: "
+            "use a fresh database for a new deployment (e.g. another AIGC_DATABASE_URL)"
+        )
+
+
 @dataclass
 class PollResult:
     from_block: int
@@ -109,6 +125,10 @@ class Indexer:
                     topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]
                     self._events[topic] = EventDecoder(name, item)
         IndexerBase.metadata.create_all(engine)
+        with Session(engine) as s:
+            other = s.scalar(select(Checkpoint.deployment).where(Checkpoint.deployment != self.key))
+        if other is not None:
+            raise DatabaseOfAnotherDeployment(other, self.key)
 
     # -- state ---------------------------------------------------------------------------------
     def checkpoint(self) -> tuple[int, str | None]:

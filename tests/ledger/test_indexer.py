@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from ledger.indexer import ChainEvent, Indexer, ReorgTooDeep
+from ledger.indexer import ChainEvent, DatabaseOfAnotherDeployment, Indexer, ReorgTooDeep
 from tests.contracts.helpers import lock_fee, register_esp
 
 
@@ -50,6 +50,20 @@ def test_polling_again_or_replaying_adds_nothing(world, engine):
         s.execute(Checkpoint.__table__.delete())
     replay.poll()
     assert _count(engine) == n
+
+
+def test_refuses_a_database_that_indexes_another_deployment(world, engine):
+    from ledger import deploy
+
+    register_esp(world)
+    Indexer(world.deployment, engine).poll()
+    n = _count(engine)
+    other = deploy(world.chain, world.chain.dev_accounts()[0])
+    with pytest.raises(DatabaseOfAnotherDeployment, match="use a fresh database") as caught:
+        Indexer(other, engine)
+    assert caught.value.indexed == Indexer(world.deployment, engine).key
+    assert _count(engine) == n  # nothing written
+    assert Indexer(other, create_engine("sqlite://")).poll().events == 0  # a fresh one is fine
 
 
 def test_resumes_from_the_checkpoint(world, engine):
