@@ -6,7 +6,13 @@ import random
 
 from generators.scene import Scene, SceneObject
 
-__all__ = ["NOVEL_TEMPLATES", "caption", "held_out_captions"]
+__all__ = [
+    "MORE_TEMPLATES",
+    "NOVEL_TEMPLATES",
+    "caption",
+    "held_out_captions",
+    "training_templates",
+]
 
 _SIZE_WORDS = {"small": ("small", "little", "tiny"), "medium": ("",), "large": ("large", "big")}
 _POSITION_PHRASES = {
@@ -30,6 +36,16 @@ _BACKGROUND_TEMPLATES = (
     "{objects} on {bg}",
 )
 
+# More training phrasings (``python -m generators.train --more-phrasings``): the background before,
+# between or after the objects and joined in other ways, so that the model reads the colour next
+# to "background" rather than a place in the sentence. Only words already in the vocabulary.
+MORE_TEMPLATES = (
+    "a {bg} background and {objects}",
+    "{objects} and a {bg} background",
+    "on a {bg} background {objects}",
+    "{objects} with a {bg} background",
+    "{bg} background with {objects}",
+)
 # Phrasings never used in training (words outside the vocabulary are dropped by the tokenizer),
 # so that adherence can also be measured on prompts written the way a person might.
 NOVEL_TEMPLATES = (
@@ -40,6 +56,11 @@ NOVEL_TEMPLATES = (
     "please make an image showing {objects}, the background {bg}",
     "{objects} placed over {bg}",
 )
+
+
+def training_templates(*, more_phrasings: bool = False) -> tuple[str, ...]:
+    """The phrasings training captions are written in."""
+    return _BACKGROUND_TEMPLATES + (MORE_TEMPLATES if more_phrasings else ())
 
 
 def _article(word: str) -> str:

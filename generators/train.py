@@ -36,7 +36,7 @@ from generators.architecture import (
     build_unet,
 )
 from generators.bundled import BundledGenerator
-from generators.captions import caption
+from generators.captions import caption, training_templates
 from generators.decoder import LatentDecoder, encode
 from generators.pipeline import ShapesPipeline
 from generators.render import render_array
@@ -49,7 +49,11 @@ DEFAULT_OUT = Path(__file__).parent / "weights" / "bundled"
 
 
 def _batch(
-    rng: random.Random, size: int, drop: float, foreground: float = 1.0
+    rng: random.Random,
+    size: int,
+    drop: float,
+    foreground: float = 1.0,
+    templates: tuple[str, ...] | None = None,
 ) -> tuple[torch.Tensor, list[str], torch.Tensor | None]:
     """Rendered images, captions (``drop`` of them blank) and per-pixel loss weights.
 
@@ -58,7 +62,7 @@ def _batch(
     """
     exclude = held_out_triples()
     scenes = [sample_scene(rng, exclude=exclude) for _ in range(size)]
-    prompts = [caption(s, rng) if rng.random() >= drop else "" for s in scenes]
+    prompts = [caption(s, rng, templates=templates) if rng.random() >= drop else "" for s in scenes]
     pixels = torch.from_numpy(np.stack([render_array(s) for s in scenes]))
     if foreground == 1.0:
         return pixels, prompts, None
@@ -143,6 +147,11 @@ def main(argv: list[str] | None = None) -> None:
         help="loss weight of object pixels relative to background pixels",
     )
     parser.add_argument(
+        "--more-phrasings",
+        action="store_true",
+        help="also caption in generators.captions.MORE_TEMPLATES (the background first, ...)",
+    )
+    parser.add_argument(
         "--init-from",
         type=Path,
         default=None,
@@ -213,11 +222,14 @@ def main(argv: list[str] | None = None) -> None:
         ema_params = [*ema.unet.parameters(), *ema.text_encoder.parameters()]
         optimizer = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
         train_scheduler = build_train_scheduler()
+        templates = training_templates(more_phrasings=args.more_phrasings)
         task = progress.add_task("train", total=stop, loss=float("nan"))
         for step in range(stop):
             for group in optimizer.param_groups:
                 group["lr"] = _lr(step, args.steps, args.lr, warmup=min(200, args.steps // 10 + 1))
-            pixels, prompts, weights = _batch(rng, args.batch_size, 0.1, args.foreground_weight)
+            pixels, prompts, weights = _batch(
+                rng, args.batch_size, 0.1, args.foreground_weight, templates
+            )
             loss = pipe.training_loss(
                 pixels,
                 prompts,
@@ -244,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
                 info = {
                     "init_from": None if args.init_from is None else args.init_from.name,
                     "foreground_weight": args.foreground_weight,
+                    "more_phrasings": args.more_phrasings,
                     "decoder_steps": args.decoder_steps,
                     "decoder_loss": None if math.isnan(decoder_loss) else round(decoder_loss, 5),
                     "steps": step + 1,

@@ -90,9 +90,21 @@ def test_novel_phrasings_caption_the_same_scenes_in_words_training_never_used():
 
     plain, novel = held_out_captions(30), held_out_captions(30, novel_phrasing=True)
     assert [s for _, s in plain] == [s for _, s in novel]
-    assert not set(captions.NOVEL_TEMPLATES) & set(captions._BACKGROUND_TEMPLATES)
+    every_training = captions.training_templates(more_phrasings=True)
+    assert not set(captions.NOVEL_TEMPLATES) & set(every_training)
     rng = random.Random(3)
-    training = {caption(sample_scene(rng), rng) for _ in range(2000)}
+    training = {caption(sample_scene(rng), rng, templates=every_training) for _ in range(3000)}
     assert not training & {text for text, _ in novel}
     tokenizer = WordTokenizer(build_vocabulary())
     assert any(tokenizer(text).unknown_words for text, _ in novel)
+
+
+def test_more_phrasings_use_only_words_the_vocabulary_has():
+    from generators import captions
+
+    tokenizer = WordTokenizer(build_vocabulary())
+    rng = random.Random(4)
+    for _ in range(300):
+        text = caption(sample_scene(rng), rng, templates=captions.MORE_TEMPLATES)
+        assert tokenizer(text).unknown_words == (), text
+    assert captions.training_templates() == captions._BACKGROUND_TEMPLATES
