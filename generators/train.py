@@ -4,10 +4,16 @@
     python -m generators.train --init-from /tmp/stage-a --seed 1 --steps 2000 --lr 5e-4 \
         --foreground-weight 5 --out /tmp/stage-b
     python -m generators.train --init-from /tmp/stage-b --seed 2 --steps 1200 --lr 4e-4 \
-        --foreground-weight 5 --out generators/weights/bundled
+        --foreground-weight 5 --out /tmp/stage-c
+    python -m generators.train --init-from /tmp/stage-c --seed 3 --steps 8000 --stop-after 5000 \
+        --batch-size 64 --lr 5e-4 --ema 0.998 --threads 2 --foreground-weight 5 --out /tmp/stage-d
+    python -m generators.train --init-from /tmp/stage-d --seed 4 --steps 2500 --batch-size 64 \
+        --lr 3e-4 --ema 0.998 --threads 2 --foreground-weight 5 --more-phrasings \
+        --out generators/weights/bundled
 
-(the commands that made the committed weights: stage A trains the decoder, then the UNet and
-text encoder from scratch; stages B and C go on with the loss weighted towards objects).
+(the commands that made the committed weights, also in ``training.json`` beside them: stage A
+trains the decoder, then the UNet and text encoder from scratch; stages B to E go on with the
+loss weighted towards objects, D with larger batches, E with more phrasings of the background).
 Every image is rendered on the fly from a seeded random stream, so the same seeds, steps and
 thread count reproduce the same weights. Scenes whose main (colour, shape, background) triple
 is held out (:func:`generators.scene.held_out_triples`) are never shown: adherence is measured

@@ -49,16 +49,24 @@ def test_same_inputs_give_bit_identical_images(bundled):
 
 
 def test_follows_unseen_prompts(bundled):
-    """Held-out combinations (never a training main object): colours and backgrounds follow.
+    """Held-out combinations (never a training main object) come out as asked.
 
-    A regression guard at the level the committed weights reach (200 captions: background
-    100 %, colour 97.5 %, shape 39.5 %); the shape of the main object is not yet reliable.
+    A regression guard below what the committed weights reach on 200 captions (adherence
+    95.5 %: background 100 %, colour 99 %, shape 95.5 %; 19 of these first 20 are right), with
+    room for last-bit differences on other CPUs.
     """
     from generators.evaluate import measure_adherence
 
-    report = measure_adherence(bundled, count=12)
-    assert report.background >= 0.9, report.failures
-    assert report.colour >= 0.75, report.failures
+    report = measure_adherence(bundled, count=20)
+    assert report.adherence >= 0.85, report.failures
+
+
+def test_follows_phrasings_never_seen_in_training(bundled):
+    """The same scenes worded in unseen phrasings (200 captions: 81.5 %; 16 of these 20)."""
+    from generators.evaluate import measure_adherence
+
+    report = measure_adherence(bundled, count=20, novel_phrasing=True)
+    assert report.novel_phrasing and report.adherence >= 0.65, report.failures
 
 
 def test_unknown_words_are_reported_not_fatal(bundled):
