@@ -65,13 +65,7 @@ def build_vocabulary() -> list[str]:
     from generators.scene import COLOURS, PATTERNS, SHAPES
 
     text = " ".join(
-        [
-            *captions.training_templates(more_phrasings=True),
-            *COLOURS,
-            *SHAPES,
-            *PATTERNS,
-            "and medium",
-        ]
+        [*captions._BACKGROUND_TEMPLATES, *COLOURS, *SHAPES, *PATTERNS, "and medium"]
         + [w for words in captions._SIZE_WORDS.values() for w in words]
         + [p for phrases in captions._POSITION_PHRASES.values() for p in phrases]
     )

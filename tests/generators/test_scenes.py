@@ -49,7 +49,11 @@ def test_main_object_is_largest_and_first_in_caption():
 
 
 def test_training_captions_use_only_known_words():
-    tokenizer = WordTokenizer(build_vocabulary())
+    from generators.bundled import BUNDLED_WEIGHTS
+
+    committed = WordTokenizer.load(BUNDLED_WEIGHTS / "tokenizer")
+    assert committed.vocabulary == build_vocabulary()  # the training grammar's words, no others
+    tokenizer = committed
     rng = random.Random(4)
     for _ in range(300):
         assert tokenizer(caption(sample_scene(rng), rng)).unknown_words == ()
@@ -101,8 +105,11 @@ def test_novel_phrasings_caption_the_same_scenes_in_words_training_never_used():
 
 def test_more_phrasings_use_only_words_the_vocabulary_has():
     from generators import captions
+    from generators.bundled import BUNDLED_WEIGHTS
 
-    tokenizer = WordTokenizer(build_vocabulary())
+    committed = WordTokenizer.load(BUNDLED_WEIGHTS / "tokenizer")
+    assert committed.vocabulary == build_vocabulary()  # the training grammar's words, no others
+    tokenizer = committed
     rng = random.Random(4)
     for _ in range(300):
         text = caption(sample_scene(rng), rng, templates=captions.MORE_TEMPLATES)
