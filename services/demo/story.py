@@ -30,6 +30,11 @@ COLOURS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink",
 SHAPES = ("circle", "square", "triangle", "diamond", "star")
 
 
+def _a(word: str) -> str:
+    """The indefinite article for ``word`` ("an orange", "a red")."""
+    return "an" if word[0] in "aeiou" else "a"
+
+
 @dataclass(frozen=True)
 class DemoConfig:
     rounds: int = 4
@@ -109,8 +114,7 @@ class Story:
     def _generation(self, name: str, r: int, *, esp: str | None) -> dict[str, Any]:
         producer = self.cast.producers[name]
         colour, bg = self.rng.sample(COLOURS, 2)
-        article = "an" if colour[0] in "aeiou" else "a"
-        prompt = f"{article} {colour} {self.rng.choice(SHAPES)} on a {bg} background"
+        prompt = f"{_a(colour)} {colour} {self.rng.choice(SHAPES)} on {_a(bg)} {bg} background"
         seed = self.rng.randrange(1, 10**6)
         task = producer.post(prompt, seed=seed, max_price=2 * self.config.price, esp=esp)
         esp = self.cast.name_of[task["esp"]]
