@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Annotated
@@ -43,6 +44,13 @@ def serve(
         deployment = connect_deployment(chain_settings)
     settings = ApiSettings()
     overrides = {}
+    if chain_settings.chain == "embedded" and "database_url" not in settings.model_fields_set:
+        # The chain is new on every start: a kept database would describe a chain that is gone.
+        scratch = Path(tempfile.mkdtemp(prefix="aigc-serve-"))
+        overrides["database_url"] = f"sqlite:///{scratch / 'marketplace.db'}"
+        console.print(
+            f"[yellow]... and so is its database ({scratch}); AIGC_DATABASE_URL keeps one[/]"
+        )
     if "AIGC_SIWE_DOMAIN" not in os.environ:
         overrides["siwe_domain"] = f"{host}:{port}"
     if "AIGC_SIWE_URI" not in os.environ:

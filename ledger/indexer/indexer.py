@@ -25,6 +25,7 @@ from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from web3.exceptions import Web3Exception
 
 from ledger import artifacts
 from ledger.deploy import Deployment
@@ -57,14 +58,17 @@ class DatabaseOfAnotherDeployment(IndexerError):
     """Raised when the database already indexes another deployment (one database per deployment).
 
     Events, indexed block hashes and everything projected from them are not keyed by deployment,
-    so following a second deployment into the same database would mix two chains' histories.
+    so following a second deployment into the same database would mix two chains' histories. A
+    chain started afresh (embedded, or a devnet without its state file) is another deployment
+    even where the addresses repeat: the deployment block's hash differs.
     """
 
     def __init__(self, indexed: str, requested: str):
         self.indexed = indexed
         self.requested = requested
         super().__init__(
-            f"this database indexes deployment {indexed} (chain id:Registry), not {requested}: "
+            f"this database indexes deployment {indexed} (chain id:Registry:deployment block "
+            f"hash), not {requested}: "
             "use a fresh database for a new deployment (e.g. another AIGC_DATABASE_URL)"
         )
 
@@ -116,7 +120,7 @@ class Indexer:
         self.projections = list(projections)
         self.on_rewind = on_rewind
         manifest = deployment.manifest
-        self.key = f"{manifest.chain_id}:{manifest.address('Registry').lower()}"
+        self.key = self._deployment_key()
         self._contracts = {manifest.address(n).lower(): n for n in manifest.contracts}
         self._events: dict[bytes, EventDecoder] = {}
         for name in manifest.contracts:
@@ -125,10 +129,43 @@ class Indexer:
                     topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]
                     self._events[topic] = EventDecoder(name, item)
         IndexerBase.metadata.create_all(engine)
-        with Session(engine) as s:
-            other = s.scalar(select(Checkpoint.deployment).where(Checkpoint.deployment != self.key))
-        if other is not None:
-            raise DatabaseOfAnotherDeployment(other, self.key)
+        self._claim_database()
+
+    # -- identity ------------------------------------------------------------------------------
+    def _deployment_key(self) -> str:
+        """``chain id:Registry:hash of the deployment block``.
+
+        The block hash tells a re-created chain from the one the database followed: an embedded
+        chain or a devnet started afresh deploys the same addresses at the same block numbers.
+        """
+        manifest = self.deployment.manifest
+        try:
+            block_hash = self._block_hash(manifest.block)
+        except Web3Exception as exc:
+            raise IndexerError(
+                f"the deployment block {manifest.block} is not on this chain ({exc}): "
+                "the chain was reset; redeploy"
+            ) from None
+        return f"{manifest.chain_id}:{manifest.address('Registry').lower()}:{block_hash}"
+
+    def _claim_database(self) -> None:
+        """Refuses a database that follows another deployment; adopts a checkpoint kept under
+        the older key (chain id:Registry, no block hash) when its block is still on this chain."""
+        legacy = self.key.rsplit(":", 1)[0]
+        with Session(self.engine) as s, s.begin():
+            rows = s.execute(select(Checkpoint)).scalars().all()
+            for row in rows:
+                if row.deployment == legacy and self._on_chain(row.block_number, row.block_hash):
+                    row.deployment = self.key
+            other = next((r.deployment for r in rows if r.deployment != self.key), None)
+            if other is not None:  # raising inside begin() rolls the adoption back too
+                raise DatabaseOfAnotherDeployment(other, self.key)
+
+    def _on_chain(self, number: int, block_hash: str) -> bool:
+        try:
+            return self._block_hash(number) == block_hash
+        except Web3Exception:
+            return False
 
     # -- state ---------------------------------------------------------------------------------
     def checkpoint(self) -> tuple[int, str | None]:

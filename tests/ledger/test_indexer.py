@@ -66,6 +66,36 @@ def test_refuses_a_database_that_indexes_another_deployment(world, engine):
     assert Indexer(other, create_engine("sqlite://")).poll().events == 0  # a fresh one is fine
 
 
+def test_a_chain_started_afresh_is_another_deployment(tmp_path):
+    from ledger import EmbeddedChain, deploy
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'index.db'}")
+    first = EmbeddedChain()
+    old = deploy(first, first.dev_accounts()[0])
+    Indexer(old, engine).poll()
+    again = EmbeddedChain()  # same genesis, same deployer: same addresses
+    again.mine(3)
+    new = deploy(again, again.dev_accounts()[0])
+    assert new.manifest.address("Registry") == old.manifest.address("Registry")
+    with pytest.raises(DatabaseOfAnotherDeployment):
+        Indexer(new, engine)
+
+
+def test_a_checkpoint_under_the_older_key_is_adopted_when_still_on_chain(world, engine):
+    from ledger.indexer import Checkpoint
+
+    register_esp(world)
+    indexer = Indexer(world.deployment, engine)
+    indexer.poll()
+    done = indexer.checkpoint()
+    legacy = indexer.key.rsplit(":", 1)[0]
+    with Session(engine) as s, s.begin():
+        s.get(Checkpoint, indexer.key).deployment = legacy
+    again = Indexer(world.deployment, engine)
+    assert again.key == indexer.key and again.checkpoint() == done
+    assert again.poll().events == 0
+
+
 def test_resumes_from_the_checkpoint(world, engine):
     register_esp(world)
     first = Indexer(world.deployment, engine)

@@ -1,0 +1,67 @@
+"""`aigc serve` on the embedded chain, started twice: the chain is new each time, and so is its
+database unless one is configured, in which case the second start is refused cleanly."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+
+import httpx
+
+from ledger.devnet import free_port
+
+
+def _checkpointed(db) -> bool:
+    """Whether the indexer has written its checkpoint into the SQLite file ``db``."""
+    try:
+        with sqlite3.connect(db) as con:
+            return bool(con.execute("SELECT count(*) FROM indexer_checkpoint").fetchone()[0])
+    except sqlite3.Error:
+        return False
+
+
+def _serve(env: dict[str, str], cwd, until=lambda: True) -> tuple[int | None, str]:
+    """Starts `aigc serve`; returns (exit code, output) if it exits, (None, "") once it serves
+    /healthz and ``until()`` holds."""
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aigc_cli.main", "serve", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if server.poll() is not None:
+                return server.returncode, server.stdout.read()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200 and until():
+                    return None, ""
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("aigc serve neither served nor exited")
+    finally:
+        if server.poll() is None:
+            server.terminate()
+            server.wait(timeout=20)
+
+
+def test_embedded_serve_twice_with_and_without_a_configured_database(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGC_")}
+    env |= {"AIGC_CHAIN": "embedded", "AIGC_DATA_DIR": str(tmp_path / "data")}
+    assert _serve(env, tmp_path) == (None, "")
+    assert _serve(env, tmp_path) == (None, "")  # a scratch database each time
+    assert not (tmp_path / ".aigc" / "marketplace.db").exists()
+
+    env["AIGC_DATABASE_URL"] = f"sqlite:///{tmp_path / 'kept.db'}"
+    assert _serve(env, tmp_path, until=lambda: _checkpointed(tmp_path / "kept.db")) == (None, "")
+    code, output = _serve(env, tmp_path)
+    assert code == 1, output
+    assert "use a fresh database" in output and "Traceback" not in output
