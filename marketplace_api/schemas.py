@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from web3.contract.contract import ContractFunction
+
+from ledger import Chain
+from ledger.tx import unsigned_tx
 
 
 class ErrorBody(BaseModel):
@@ -63,8 +66,12 @@ class UnsignedTx(BaseModel):
     model_config = {"populate_by_name": True}
 
     @classmethod
-    def from_tx(cls, tx: Mapping[str, Any]) -> UnsignedTx:
-        """From a web3 transaction dict (as :func:`ledger.tx.unsigned_tx` builds it)."""
+    def for_call(
+        cls, chain: Chain, fn: ContractFunction, *, sender: str, value: int = 0
+    ) -> UnsignedTx:
+        """The transaction calling ``fn`` from ``sender`` (:func:`ledger.tx.unsigned_tx`: gas
+        estimated, so a call the contract would refuse raises its custom error here)."""
+        tx = unsigned_tx(chain, fn, sender=sender, value=value)
         return cls.model_validate(
             {
                 "to": tx["to"],

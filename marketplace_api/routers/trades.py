@@ -9,7 +9,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ledger import RegistryClient, TokenStatus
-from ledger.tx import unsigned_tx
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
 from marketplace_api.models import Listing, Trade
@@ -198,6 +197,4 @@ def payment_tx(
     except UnsafeTimelockOrder as exc:
         raise Unprocessable(str(exc), code="unsafe_timelock_order") from None
     fn = deployment.htlc.functions.lockEther(trade.seller, bytes.fromhex(trade.hashlock[2:]), t2)
-    return UnsignedTx.from_tx(
-        unsigned_tx(deployment.chain, fn, sender=account, value=int(trade.price))
-    )
+    return UnsignedTx.for_call(deployment.chain, fn, sender=account, value=int(trade.price))

@@ -15,7 +15,7 @@ from web3.logs import DISCARD
 
 from ledger import Asset, LockTerms
 from ledger.errors import TransactionFailed
-from ledger.tx import relay, unsigned_tx
+from ledger.tx import relay
 from marketplace_api.deps import CurrentAccount, DeploymentDep
 from marketplace_api.errors import Unprocessable
 from marketplace_api.schemas import RelayIn, RelayOut, UnsignedTx
@@ -116,14 +116,14 @@ def _b(h: str) -> bytes:
 def esp_register(body: EspRegisterIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Register the caller as an ESP with a stake."""
     fn = dep.esp_registry.functions.register(body.endpoint, body.price)
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account, value=body.stake))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=body.stake)
 
 
 @router.post("/locks/ether", response_model=UnsignedTx)
 def lock_ether(body: LockEtherIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Lock Ether for a receiver under a sha256 hashlock until a timelock."""
     fn = dep.htlc.functions.lockEther(body.receiver, _b(body.hashlock), body.timelock)
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account, value=body.amount))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=body.amount)
 
 
 @router.post("/locks/token", response_model=UnsignedTx)
@@ -132,35 +132,35 @@ def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -
     fn = dep.htlc.functions.lockERC721(
         dep.registry.address, body.token_id, body.receiver, _b(body.hashlock), body.timelock
     )
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
 @router.post("/locks/withdraw", response_model=UnsignedTx)
 def withdraw(body: WithdrawIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Withdraw a lock to its receiver with the preimage."""
     fn = dep.htlc.functions.withdraw(body.lock.terms().as_tuple(), _b(body.preimage))
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
 @router.post("/locks/refund", response_model=UnsignedTx)
 def refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Refund an expired lock to its sender."""
     fn = dep.htlc.functions.refund(body.lock.terms().as_tuple())
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
 @router.post("/registry/approve", response_model=UnsignedTx)
 def approve(body: ApproveIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Approve the hash-time-lock escrow to take a token (before listing it in a swap)."""
     fn = dep.registry.functions.approve(dep.htlc.address, int(body.token_id, 16))
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
 @router.post("/registry/commit", response_model=UnsignedTx)
 def commit(body: CommitIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Commit to a registration (keccak256 of content hash, fingerprint, owner, salt)."""
     fn = dep.registry.functions.commit(_b(body.commitment))
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
 @router.post("/registry/reveal", response_model=UnsignedTx)
@@ -179,7 +179,7 @@ def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> Unsig
     )
     bond = dep.registry.functions.parameters().call()[0]
     fn = dep.registry.functions.reveal(reg, _b(body.attestation))
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account, value=bond))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=bond)
 
 
 @router.post("/registry/challenge", response_model=UnsignedTx)
@@ -187,21 +187,21 @@ def challenge(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) ->
     """Challenge a later near-duplicate with an earlier token the caller owns (with the deposit)."""
     deposit = dep.registry.functions.parameters().call()[1]
     fn = dep.registry.functions.challenge(int(body.original, 16), int(body.duplicate, 16))
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account, value=deposit))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=deposit)
 
 
 @router.post("/feedback", response_model=UnsignedTx)
 def feedback(body: FeedbackIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Feedback on the ESP paid by a withdrawn lock the caller sent."""
     fn = dep.esp_registry.functions.submitFeedback(body.lock.terms().as_tuple(), body.positive)
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
 @router.post("/feedback/refund", response_model=UnsignedTx)
 def record_refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Record a refunded lock against its ESP."""
     fn = dep.esp_registry.functions.recordRefund(body.lock.terms().as_tuple())
-    return UnsignedTx.from_tx(unsigned_tx(dep.chain, fn, sender=account))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
 @router.post("/relay", response_model=RelayOut)
