@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -44,6 +47,7 @@ def serve(
         deployment = connect_deployment(chain_settings)
     settings = ApiSettings()
     overrides = {}
+    scratch = None
     if chain_settings.chain == "embedded" and "database_url" not in settings.model_fields_set:
         # The chain is new on every start: a kept database would describe a chain that is gone.
         scratch = Path(tempfile.mkdtemp(prefix="aigc-serve-"))
@@ -51,17 +55,25 @@ def serve(
         console.print(
             f"[yellow]... and so is its database ({scratch}); AIGC_DATABASE_URL keeps one[/]"
         )
-    if "AIGC_SIWE_DOMAIN" not in os.environ:
-        overrides["siwe_domain"] = f"{host}:{port}"
-    if "AIGC_SIWE_URI" not in os.environ:
-        overrides["siwe_uri"] = f"http://{host}:{port}"
-    settings = settings.model_copy(update=overrides)
-    upgrade(settings.database_url)
-    api = create_app(settings, deployment, create_schema=False)
-    console.print(
-        f"[green]serving[/] on http://{host}:{port} ({deployment.chain.describe()}); docs at /docs"
-    )
-    uvicorn.run(api, host=host, port=port, log_level="info")
+        # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the
+        # `finally` below remove the scratch database instead of the process dying first.
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+    try:
+        if "AIGC_SIWE_DOMAIN" not in os.environ:
+            overrides["siwe_domain"] = f"{host}:{port}"
+        if "AIGC_SIWE_URI" not in os.environ:
+            overrides["siwe_uri"] = f"http://{host}:{port}"
+        settings = settings.model_copy(update=overrides)
+        upgrade(settings.database_url)
+        api = create_app(settings, deployment, create_schema=False)
+        console.print(
+            f"[green]serving[/] on http://{host}:{port} ({deployment.chain.describe()}); "
+            "docs at /docs"
+        )
+        uvicorn.run(api, host=host, port=port, log_level="info")
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
 
 
 @esp_app.command("run")

@@ -55,10 +55,17 @@ def _serve(env: dict[str, str], cwd, until=lambda: True) -> tuple[int | None, st
 
 def test_embedded_serve_twice_with_and_without_a_configured_database(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIGC_")}
-    env |= {"AIGC_CHAIN": "embedded", "AIGC_DATA_DIR": str(tmp_path / "data")}
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env |= {
+        "AIGC_CHAIN": "embedded",
+        "AIGC_DATA_DIR": str(tmp_path / "data"),
+        "TMPDIR": str(scratch),
+    }
     assert _serve(env, tmp_path) == (None, "")
     assert _serve(env, tmp_path) == (None, "")  # a scratch database each time
     assert not (tmp_path / ".aigc" / "marketplace.db").exists()
+    assert not list(scratch.glob("aigc-serve-*"))  # removed when the server stopped
 
     env["AIGC_DATABASE_URL"] = f"sqlite:///{tmp_path / 'kept.db'}"
     assert _serve(env, tmp_path, until=lambda: _checkpointed(tmp_path / "kept.db")) == (None, "")
