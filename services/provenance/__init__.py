@@ -7,11 +7,20 @@ the rule and :func:`find_plagiarism` lists the earlier registrations a new one n
 """
 
 from services.provenance._image import load_image
+from services.provenance.detail import (
+    DETAIL_LENGTH,
+    DetailScore,
+    detail_descriptor,
+    detail_matches,
+    detail_score,
+    is_valid_detail,
+)
 from services.provenance.errors import (
     CorpusError,
     DegenerateImageError,
     IndexEntryError,
     IndexFileError,
+    InvalidDetailError,
     InvalidFingerprintError,
     NotAnImageError,
     ProvenanceError,
@@ -22,20 +31,27 @@ from services.provenance.rule import MATCH_THRESHOLD, Fingerprint, is_degenerate
 from services.provenance.watch import PlagiarismHit, find_plagiarism
 
 __all__ = [
+    "DETAIL_LENGTH",
     "MATCH_THRESHOLD",
     "MIN_SIDE",
     "CorpusError",
     "DegenerateImageError",
+    "DetailScore",
     "Fingerprint",
     "IndexEntryError",
     "IndexFileError",
+    "InvalidDetailError",
     "InvalidFingerprintError",
     "NearDuplicateIndex",
     "NotAnImageError",
     "PlagiarismHit",
     "ProvenanceError",
+    "detail_descriptor",
+    "detail_matches",
+    "detail_score",
     "find_plagiarism",
     "fingerprint",
     "is_degenerate_fingerprint",
+    "is_valid_detail",
     "load_image",
 ]

@@ -7,6 +7,7 @@ __all__ = [
     "DegenerateImageError",
     "IndexEntryError",
     "IndexFileError",
+    "InvalidDetailError",
     "InvalidFingerprintError",
     "NotAnImageError",
     "ProvenanceError",
@@ -48,6 +49,17 @@ class InvalidFingerprintError(ProvenanceError):
         if len(shown) > 80:
             shown = shown[:77] + "..."
         super().__init__(f"invalid fingerprint {shown}: {detail}")
+        self.detail = detail
+
+
+class InvalidDetailError(ProvenanceError):
+    """Raised when a value cannot be read as a detail descriptor (not bytes, wrong length)."""
+
+    def __init__(self, value: object, detail: str) -> None:
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"invalid detail descriptor {shown}: {detail}")
         self.detail = detail
 
 
