@@ -190,7 +190,7 @@ def bench_gas(
     from ledger.gas import GOALS, REFERENCE, measure
 
     chain = EmbeddedChain()
-    gas = measure(chain, chain.dev_accounts(), DeployParams())
+    gas = measure(chain, chain.dev_accounts())
     if write_snapshot:
         GAS_SNAPSHOT.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
     if as_json:

@@ -28,6 +28,13 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
     mapping(address esp => mapping(address producer => EvidenceLib.Evidence)) private _evidence;
     mapping(address esp => address[]) private _producers;
     mapping(bytes32 lockId => bool) private _recorded;
+    /// @dev The blocks of the ESP's latest registration and deregistration (0 while active).
+    mapping(address esp => ActivePeriod) private _periods;
+
+    struct ActivePeriod {
+        uint64 sinceBlock;
+        uint64 untilBlock;
+    }
 
     constructor(IHashTimeLock htlc_, uint256 minStake_, uint64 unbondingPeriod_) {
         _htlc = htlc_;
@@ -55,6 +62,7 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
         e.unbondingEndsAt = 0;
         e.price = price;
         e.endpoint = endpoint;
+        _periods[msg.sender] = ActivePeriod(uint64(block.number), 0);
         emit EspRegistered(msg.sender, endpoint, price, msg.value);
     }
 
@@ -72,6 +80,7 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
         Esp storage e = _activeEsp(msg.sender);
         e.active = false;
         e.unbondingEndsAt = uint64(block.timestamp) + _unbondingPeriod;
+        _periods[msg.sender].untilBlock = uint64(block.number);
         emit EspDeregistered(msg.sender, e.unbondingEndsAt);
     }
 
@@ -110,6 +119,12 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
     /// @inheritdoc IEspRegistry
     function isActive(address esp) external view returns (bool) {
         return _esps[esp].active;
+    }
+
+    /// @inheritdoc IEspRegistry
+    function wasActiveAt(address esp, uint64 blockNumber) external view returns (bool) {
+        ActivePeriod storage p = _periods[esp];
+        return p.sinceBlock != 0 && p.sinceBlock <= blockNumber && (p.untilBlock == 0 || blockNumber < p.untilBlock);
     }
 
     /// @inheritdoc IEspRegistry

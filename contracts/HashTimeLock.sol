@@ -19,14 +19,21 @@ import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 /// - the contract holds exactly the assets of Open locks (Ether and each token);
 /// - only the stored receiver can ever be paid by `withdraw`, only the stored sender by `refund`.
 ///
-/// Storage is one slot per lock (its status under the commitment `keccak256(abi.encode(lock))`):
+/// Storage is one slot per lock (its status and creation block under the commitment
+/// `keccak256(abi.encode(lock))`; the block is what Proof-of-AIGC priority follows):
 /// the fields travel in calldata and in the `Locked` event. Status changes happen before any
 /// external call (checks-effects-interactions) and every entry point is `nonReentrant`
 /// (transient storage, EIP-1153).
 contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    mapping(bytes32 id => Status) private _status;
+    /// @dev One slot: the status (1 byte) and the block the lock was created in (8 bytes).
+    struct State {
+        Status status;
+        uint64 lockedAtBlock;
+    }
+
+    mapping(bytes32 id => State) private _states;
     uint64 private immutable _minLockDuration;
 
     constructor(uint64 minLockDuration_) {
@@ -86,12 +93,18 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
 
     /// @inheritdoc IHashTimeLock
     function statusOf(Lock calldata lock) external view returns (Status) {
-        return _status[keccak256(abi.encode(lock))];
+        return _states[keccak256(abi.encode(lock))].status;
     }
 
     /// @inheritdoc IHashTimeLock
     function statusOfId(bytes32 id) external view returns (Status) {
-        return _status[id];
+        return _states[id].status;
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function lockInfo(bytes32 id) external view returns (Status status, uint64 lockedAtBlock) {
+        State storage s = _states[id];
+        return (s.status, s.lockedAtBlock);
     }
 
     /// @inheritdoc IHashTimeLock
@@ -110,17 +123,18 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
         uint64 earliest = uint64(block.timestamp) + _minLockDuration;
         if (lock.timelock < earliest) revert LockTimelockTooShort(lock.timelock, earliest);
         id = keccak256(abi.encode(lock));
-        if (_status[id] != Status.None) revert LockAlreadyExists(id);
-        _status[id] = Status.Open;
+        if (_states[id].status != Status.None) revert LockAlreadyExists(id);
+        _states[id] = State(Status.Open, uint64(block.number));
         emit Locked(id, lock.sender, lock.receiver, lock.asset, lock.token, lock.amount, lock.hashlock, lock.timelock);
     }
 
     /// @dev Checks the lock is Open and moves it to `to` before any external call.
     function _settle(Lock calldata lock, Status to) private returns (bytes32 id) {
         id = keccak256(abi.encode(lock));
-        Status current = _status[id];
+        State storage s = _states[id];
+        Status current = s.status;
         if (current != Status.Open) revert LockNotOpen(id, current);
-        _status[id] = to;
+        s.status = to;
     }
 
     function _pay(Lock calldata lock, address to) private {

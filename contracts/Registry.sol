@@ -10,149 +10,258 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
+import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 import {FingerprintRule} from "./FingerprintRule.sol";
+import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
 
-/// @title Registry (Proof-of-AIGC)
-/// @notice See {IRegistry} for the protocol. Invariants: Ether held == bond x (tokens whose bond
-/// is held); challenge deposits never stay (each challenge settles in its own transaction); one
-/// token per content hash, ever; a revoked token never becomes active again.
+/// @title Registry (Proof-of-AIGC v2)
+/// @notice See {IRegistry} for the protocol. Invariants: Ether held == bond x (unforfeited
+/// commitments + active tokens + upheld, unsettled revocations) + the deposits of open, contested
+/// and upheld-unsettled challenges; one token per content hash, ever; a token leaves Revoked only through
+/// `settle` when the token that revoked it was itself revoked; each ordered pair is challenged
+/// at most once.
 contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransient {
     /// @notice Deployment parameters (a struct keeps the constructor readable).
     struct Config {
         IEspRegistry espRegistry;
-        address escrow;
-        uint256 bond;
-        uint256 challengeDeposit;
-        uint256 matchThreshold;
-        uint64 commitTtl;
-        uint64 bondLockBlocks;
-        uint96 royaltyBps;
+        IHashTimeLock htlc;
+        IDetailVerifier detailVerifier;
+        Parameters params;
         string baseURI;
     }
 
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
-        "Attestation(bytes32 taskId,address producer,bytes32 contentHash,bytes32 fingerprint,bytes32 modelId,uint256 seed)"
+        "Attestation(bytes32 taskId,address producer,bytes32 contentHash,bytes32 fingerprint,bytes32 detailHash,bytes32 modelId,uint256 seed)"
     );
+    /// @notice Where burned bonds go: nobody holds its key.
+    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
+    uint256 private constant _STATUS_MASK = 0xff;
 
     IEspRegistry private immutable _espRegistry;
-    address private immutable _escrow;
+    IHashTimeLock private immutable _htlc;
+    IDetailVerifier private immutable _verifier;
+    uint256 private immutable _detailLength;
     uint256 private immutable _bond;
     uint256 private immutable _challengeDeposit;
+    uint256 private immutable _challengeReward;
     uint256 private immutable _matchThreshold;
     uint64 private immutable _commitTtl;
-    uint64 private immutable _bondLockBlocks;
+    uint64 private immutable _registrationWindow;
+    uint64 private immutable _disputeWindow;
+    uint64 private immutable _rewardHoldBlocks;
     uint96 private immutable _royaltyBps;
     string private _baseTokenURI;
 
-    /// @dev What is stored per token: two slots. The producer is not stored at mint: it is the
-    /// owner until the token first leaves it, and `_update` saves it to `_producers` then. This
-    /// keeps registration (every image) one storage slot cheaper and charges the first resale.
-    struct Stored {
-        bytes32 fingerprint;
-        address esp;
-        uint64 registeredBlock;
-        Status status;
-        bool bondHeld;
-    }
-
+    /// @dev One slot per token: keccak256(abi.encode(RecordProof)) with its lowest byte replaced
+    /// by the Status. The fingerprint, detail hash, ESP and priority come back as calldata.
+    mapping(uint256 tokenId => uint256 packed) private _records;
     mapping(bytes32 commitment => uint64 blockNumber) private _commits;
-    mapping(uint256 tokenId => Stored) private _records;
     mapping(uint256 tokenId => address) private _producers;
     mapping(uint256 tokenId => string) private _uris;
+    mapping(bytes32 pair => Dispute) private _disputes;
 
-    constructor(Config memory c) ERC721("Proof-of-AIGC", "AIGC") EIP712("AIGC Registry", "1") {
+    constructor(Config memory c) ERC721("Proof-of-AIGC", "AIGC") EIP712("Proof-of-AIGC", "2") {
+        if (c.params.challengeReward > c.params.bond) revert RegistryWrongValue(c.params.challengeReward, c.params.bond);
         _espRegistry = c.espRegistry;
-        _escrow = c.escrow;
-        _bond = c.bond;
-        _challengeDeposit = c.challengeDeposit;
-        _matchThreshold = c.matchThreshold;
-        _commitTtl = c.commitTtl;
-        _bondLockBlocks = c.bondLockBlocks;
-        _royaltyBps = c.royaltyBps;
+        _htlc = c.htlc;
+        _verifier = c.detailVerifier;
+        _detailLength = c.detailVerifier.length();
+        _bond = c.params.bond;
+        _challengeDeposit = c.params.challengeDeposit;
+        _challengeReward = c.params.challengeReward;
+        _matchThreshold = c.params.matchThreshold;
+        _commitTtl = c.params.commitTtl;
+        _registrationWindow = c.params.registrationWindow;
+        _disputeWindow = c.params.disputeWindow;
+        _rewardHoldBlocks = c.params.rewardHoldBlocks;
+        _royaltyBps = c.params.royaltyBps;
         _baseTokenURI = c.baseURI;
     }
 
+    // ---------------------------------------------------------------- registration
+
     /// @inheritdoc IRegistry
-    function commit(bytes32 commitment) external {
+    function commit(bytes32 commitment) external payable {
+        if (msg.value != _bond) revert RegistryWrongValue(msg.value, _bond);
         if (_commits[commitment] != 0) revert RegistryCommitExists(commitment);
         _commits[commitment] = uint64(block.number);
         emit Committed(commitment, msg.sender, uint64(block.number));
     }
 
     /// @inheritdoc IRegistry
-    function reveal(Registration calldata r, bytes calldata attestation)
-        external
-        payable
-        nonReentrant
-        returns (uint256 tokenId)
-    {
+    function forfeitCommit(bytes32 commitment) external nonReentrant {
+        uint64 at = _commits[commitment];
+        if (at == 0) revert RegistryUnknownCommit(commitment);
+        if (block.number <= at + _commitTtl) revert RegistryCommitNotExpired(commitment, at + _commitTtl);
+        delete _commits[commitment];
+        emit CommitForfeited(commitment, _bond);
+        _send(BURN, _bond);
+    }
+
+    /// @inheritdoc IRegistry
+    function reveal(
+        Registration calldata r,
+        IHashTimeLock.Lock calldata lock,
+        bytes calldata detail,
+        bytes calldata attestation
+    ) external nonReentrant returns (uint256 tokenId) {
         if (r.owner == address(0) || r.contentHash == bytes32(0)) revert RegistryInvalidRegistration();
-        bytes32 c = keccak256(abi.encode(r.contentHash, r.fingerprint, r.owner, r.salt));
+        if (detail.length != _detailLength) revert RegistryInvalidDetail(detail.length);
+        bytes32 detailHash = keccak256(detail);
+        bytes32 c = keccak256(abi.encode(r.contentHash, r.fingerprint, detailHash, r.owner, r.salt));
         uint64 at = _commits[c];
         if (at == 0) revert RegistryUnknownCommit(c);
         if (block.number <= at) revert RegistryRevealTooEarly(c, at);
         if (block.number > at + _commitTtl) revert RegistryCommitExpired(c, at + _commitTtl);
-        if (msg.value != _bond) revert RegistryWrongValue(msg.value, _bond);
         tokenId = uint256(r.contentHash);
-        if (_records[tokenId].status != Status.None) revert RegistryDuplicateContent(tokenId);
+        if (_records[tokenId] != 0) revert RegistryDuplicateContent(tokenId);
         if (FingerprintRule.isDegenerate(r.fingerprint)) revert RegistryDegenerateFingerprint(r.fingerprint);
-        if (!_espRegistry.isActive(r.esp)) revert RegistryEspNotRegistered(r.esp);
-        _checkAttestation(r, attestation);
+        (bytes32 taskId, uint64 priority) = _checkLock(r, lock, at);
+        _checkAttestation(r, taskId, detailHash, attestation);
 
-        delete _commits[c];
-        _records[tokenId] = Stored({
-            fingerprint: r.fingerprint,
-            esp: r.esp,
-            registeredBlock: at, // priority is the commit's block: a copier who saw the reveal commits later
-            status: Status.Active,
-            bondHeld: _bond != 0
-        });
+        delete _commits[c]; // the commitment's bond now backs the token
+        _records[tokenId] = _pack(_recordHash(r.fingerprint, detailHash, r.esp, priority), Status.Active);
         if (bytes(r.metadataURI).length != 0) _uris[tokenId] = r.metadataURI;
         _mint(r.owner, tokenId);
-        emit Registered(tokenId, r.owner, r.esp, r.fingerprint, r.taskId, r.modelId, r.seed, r.metadataURI);
+        _emitRegistered(tokenId, r, detailHash, taskId, priority);
+        emit DetailPublished(tokenId, detail);
+    }
+
+    // ---------------------------------------------------------------- challenges
+
+    /// @inheritdoc IRegistry
+    function challenge(uint256 original, uint256 duplicate, RecordProof calldata a, RecordProof calldata b)
+        external
+        payable
+        nonReentrant
+    {
+        if (msg.value != _challengeDeposit) revert RegistryWrongValue(msg.value, _challengeDeposit);
+        if (original == duplicate) revert RegistrySelfChallenge(original);
+        _checkActiveProof(original, a);
+        _checkActiveProof(duplicate, b);
+        if (_ownerOf(original) != msg.sender) revert RegistryNotOwner(original, msg.sender);
+        if (a.priorityBlock >= b.priorityBlock) revert RegistryChallengeOutOfOrder(original, duplicate);
+        uint256 d = FingerprintRule.distance(a.fingerprint, b.fingerprint);
+        if (d > _matchThreshold) revert RegistryNotAdmissible(original, duplicate, d);
+        Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
+        if (dispute.state != DisputeState.None) revert RegistryDisputeExists(original, duplicate, dispute.state);
+        uint64 deadline = uint64(block.number) + _disputeWindow;
+        dispute.challenger = msg.sender;
+        dispute.deadline = deadline;
+        dispute.state = DisputeState.Open;
+        emit ChallengeOpened(original, duplicate, msg.sender, d, deadline);
     }
 
     /// @inheritdoc IRegistry
-    function challenge(uint256 original, uint256 duplicate) external payable nonReentrant returns (bool upheld) {
+    function contest(uint256 original, uint256 duplicate) external payable nonReentrant {
         if (msg.value != _challengeDeposit) revert RegistryWrongValue(msg.value, _challengeDeposit);
-        if (original == duplicate) revert RegistrySelfChallenge(original);
-        Stored storage a = _activeRecord(original);
-        Stored storage b = _activeRecord(duplicate);
-        if (_ownerOf(original) != msg.sender) revert RegistryNotOwner(original, msg.sender);
-        if (a.registeredBlock >= b.registeredBlock) revert RegistryChallengeOutOfOrder(original, duplicate);
+        Dispute storage dispute = _openDispute(original, duplicate);
+        if (block.number > dispute.deadline) revert RegistryDisputeWindow(original, duplicate, dispute.deadline);
+        if (_accusedOf(duplicate) != msg.sender) revert RegistryNotOwner(duplicate, msg.sender);
+        dispute.state = DisputeState.Contested;
+        dispute.contester = msg.sender;
+        emit ChallengeContested(original, duplicate, msg.sender);
+    }
 
-        uint256 d = FingerprintRule.distance(a.fingerprint, b.fingerprint);
-        upheld = d <= _matchThreshold;
-        emit Challenged(original, duplicate, msg.sender, upheld, d);
+    /// @inheritdoc IRegistry
+    function resolve(
+        uint256 original,
+        uint256 duplicate,
+        RecordProof calldata a,
+        RecordProof calldata b,
+        bytes calldata detailA,
+        bytes calldata detailB
+    ) external nonReentrant returns (bool upheld) {
+        Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
+        if (dispute.state != DisputeState.Contested) {
+            revert RegistryDisputeState(original, duplicate, dispute.state);
+        }
+        _checkProof(original, a);
+        _checkProof(duplicate, b);
+        if (keccak256(detailA) != a.detailHash) revert RegistryBadProof(original);
+        if (keccak256(detailB) != b.detailHash) revert RegistryBadProof(duplicate);
+        address challenger = dispute.challenger;
+        address contester = dispute.contester;
+        if (_statusOf(duplicate) != Status.Active) {
+            // revoked meanwhile by another challenge: nothing left to decide, both deposits return
+            dispute.state = DisputeState.Void;
+            emit ChallengeDecided(original, duplicate, DisputeState.Void, true);
+            _send(challenger, _challengeDeposit);
+            _send(contester, _challengeDeposit);
+            return false;
+        }
+        upheld = _statusOf(original) == Status.Active && _verifier.matches(detailA, detailB);
         if (upheld) {
-            uint256 reward = b.bondHeld ? _bond : 0;
-            b.status = Status.Revoked;
-            b.bondHeld = false;
-            emit Revoked(duplicate, original);
-            _espRegistry.recordChallengeUpheld(b.esp);
-            _send(msg.sender, msg.value + reward);
+            // both deposits stay, held with the bond until `settle`
+            _uphold(original, duplicate, dispute, b.esp, true);
         } else {
-            address payee = _ownerOf(duplicate);
-            if (payee == _escrow) payee = _producerOf(duplicate); // the escrow takes no Ether
-            _send(payee, msg.value);
+            dispute.state = DisputeState.Rejected;
+            emit ChallengeDecided(original, duplicate, DisputeState.Rejected, true);
+            _send(contester, 2 * _challengeDeposit); // its deposit, and the challenger's as its costs
         }
     }
 
     /// @inheritdoc IRegistry
-    function releaseBond(uint256 tokenId) external nonReentrant {
-        Stored storage rec = _activeRecord(tokenId);
-        uint64 releasableAt = rec.registeredBlock + _bondLockBlocks;
-        if (!rec.bondHeld || block.number < releasableAt) revert RegistryBondLocked(tokenId, releasableAt);
-        rec.bondHeld = false;
-        address producer = _producerOf(tokenId);
-        emit BondReleased(tokenId, producer, _bond);
-        _send(producer, _bond);
+    function finalize(uint256 original, uint256 duplicate, RecordProof calldata b)
+        external
+        nonReentrant
+        returns (bool upheld)
+    {
+        Dispute storage dispute = _openDispute(original, duplicate);
+        _checkProof(duplicate, b);
+        if (block.number <= dispute.deadline) revert RegistryDisputeWindow(original, duplicate, dispute.deadline);
+        address challenger = dispute.challenger;
+        if (_statusOf(duplicate) != Status.Active) {
+            dispute.state = DisputeState.Void; // already revoked by another challenge
+            emit ChallengeDecided(original, duplicate, DisputeState.Void, false);
+            _send(challenger, _challengeDeposit);
+            return false;
+        }
+        if (_statusOf(original) != Status.Active) {
+            dispute.state = DisputeState.Rejected; // the challenger's own token was revoked as a copy
+            emit ChallengeDecided(original, duplicate, DisputeState.Rejected, false);
+            _send(_accusedOf(duplicate), _challengeDeposit);
+            return false;
+        }
+        _uphold(original, duplicate, dispute, b.esp, false); // the deposit is held until `settle`
+        return true;
     }
 
     /// @inheritdoc IRegistry
+    function settle(uint256 original, uint256 duplicate) external nonReentrant {
+        Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
+        if (dispute.state != DisputeState.Upheld) revert RegistryDisputeState(original, duplicate, dispute.state);
+        address contester = dispute.contester;
+        uint256 deposits = contester == address(0) ? _challengeDeposit : 2 * _challengeDeposit;
+        if (_statusOf(original) == Status.Revoked) {
+            // The winner was itself a copy: its win is reversed, the bond backs the token again,
+            // and the held deposits go to the accused side as compensation.
+            dispute.state = DisputeState.Reversed;
+            _records[duplicate] = (_records[duplicate] & ~_STATUS_MASK) | uint256(Status.Active);
+            emit Reinstated(duplicate, original);
+            emit MetadataUpdate(duplicate);
+            _send(contester == address(0) ? _accusedOf(duplicate) : contester, deposits);
+            return;
+        }
+        if (block.number < dispute.deadline) revert RegistryRewardHeld(duplicate, dispute.deadline);
+        dispute.state = DisputeState.Settled;
+        uint256 burned = _bond - _challengeReward;
+        emit RevocationSettled(duplicate, dispute.challenger, _challengeReward, burned);
+        _send(dispute.challenger, deposits + _challengeReward);
+        _send(BURN, burned);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IRegistry
     function recordOf(uint256 tokenId) external view returns (Record memory) {
-        Stored storage s = _records[tokenId];
-        return Record(s.fingerprint, _producerOf(tokenId), s.registeredBlock, s.status, s.bondHeld, s.esp);
+        uint256 packed = _records[tokenId];
+        return Record(bytes32(packed & ~_STATUS_MASK), _producerOf(tokenId), Status(packed & _STATUS_MASK));
+    }
+
+    /// @inheritdoc IRegistry
+    function disputeOf(uint256 original, uint256 duplicate) external view returns (Dispute memory) {
+        return _disputes[_pairKey(original, duplicate)];
     }
 
     /// @inheritdoc IRegistry
@@ -161,12 +270,17 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IRegistry
-    function commitmentFor(bytes32 contentHash, bytes32 fingerprint, address owner, bytes32 salt)
+    function commitmentFor(bytes32 contentHash, bytes32 fingerprint, bytes32 detailHash, address owner, bytes32 salt)
         external
         pure
         returns (bytes32)
     {
-        return keccak256(abi.encode(contentHash, fingerprint, owner, salt));
+        return keccak256(abi.encode(contentHash, fingerprint, detailHash, owner, salt));
+    }
+
+    /// @inheritdoc IRegistry
+    function recordHashOf(RecordProof calldata p) external pure returns (bytes32) {
+        return bytes32(_recordHash(p.fingerprint, p.detailHash, p.esp, p.priorityBlock) & ~_STATUS_MASK);
     }
 
     /// @inheritdoc IRegistry
@@ -175,11 +289,14 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         address producer,
         bytes32 contentHash,
         bytes32 fingerprint,
+        bytes32 detailHash,
         bytes32 modelId,
         uint256 seed
     ) public view returns (bytes32) {
         return _hashTypedDataV4(
-            keccak256(abi.encode(ATTESTATION_TYPEHASH, taskId, producer, contentHash, fingerprint, modelId, seed))
+            keccak256(
+                abi.encode(ATTESTATION_TYPEHASH, taskId, producer, contentHash, fingerprint, detailHash, modelId, seed)
+            )
         );
     }
 
@@ -194,18 +311,48 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IRegistry
+    function detailsMatch(bytes calldata a, bytes calldata b) external view returns (bool) {
+        return _verifier.matches(a, b);
+    }
+
+    /// @inheritdoc IRegistry
     function isDegenerateFingerprint(bytes32 fp) external pure returns (bool) {
         return FingerprintRule.isDegenerate(fp);
     }
 
     /// @inheritdoc IRegistry
-    function parameters() external view returns (uint256, uint256, uint256, uint64, uint64, uint96) {
-        return (_bond, _challengeDeposit, _matchThreshold, _commitTtl, _bondLockBlocks, _royaltyBps);
+    function parameters() external view returns (Parameters memory) {
+        return Parameters(
+            _bond,
+            _challengeDeposit,
+            _challengeReward,
+            _matchThreshold,
+            _commitTtl,
+            _registrationWindow,
+            _disputeWindow,
+            _rewardHoldBlocks,
+            _royaltyBps
+        );
+    }
+
+    /// @inheritdoc IRegistry
+    function detailLength() external view returns (uint256) {
+        return _detailLength;
+    }
+
+    /// @notice The contract that runs the detail rule.
+    function detailVerifier() external view returns (IDetailVerifier) {
+        return _verifier;
     }
 
     /// @notice The ESP registry that vouches for attesting ESPs.
     function espRegistry() external view returns (IEspRegistry) {
         return _espRegistry;
+    }
+
+    /// @notice The hash-time-lock contract whose paid generation locks give registrations priority.
+    function htlc() external view returns (IHashTimeLock) {
+        return _htlc;
     }
 
     /// @notice ERC-2981: the original producer earns `royaltyBps` of every sale price.
@@ -221,25 +368,110 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         return string.concat(_baseTokenURI, Strings.toString(tokenId));
     }
 
+    /// @notice ERC-165, including ERC-4906 (metadata updates on revocation and reinstatement).
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, ERC2981) returns (bool) {
-        return super.supportsInterface(interfaceId);
+        return interfaceId == bytes4(0x49064906) || super.supportsInterface(interfaceId);
     }
+
+    // ---------------------------------------------------------------- internals
 
     /// @dev Revoked tokens stay where they are, except that the hash-time-lock escrow may release
     /// them (withdraw or refund), so no lock is ever stuck on a revoked token.
     function _update(address to, uint256 tokenId, address auth) internal override returns (address) {
         address from = _ownerOf(tokenId);
-        if (_records[tokenId].status == Status.Revoked && from != _escrow) revert RegistryTokenRevoked(tokenId);
+        if (_statusOf(tokenId) == Status.Revoked && from != address(_htlc)) revert RegistryTokenRevoked(tokenId);
         if (from != address(0) && _producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
         return super._update(to, tokenId, auth);
     }
 
-    function _checkAttestation(Registration calldata r, bytes calldata signature) private view {
-        bytes32 digest = attestationDigest(r.taskId, r.owner, r.contentHash, r.fingerprint, r.modelId, r.seed);
+    /// @dev The lock must be a paid fee from the registrant to the attesting ESP, made while the
+    /// ESP was active and at most `registrationWindow` blocks before the commitment. Returns the
+    /// lock id (the attested task) and its block (the registration's priority).
+    function _checkLock(Registration calldata r, IHashTimeLock.Lock calldata lock, uint64 committedAt)
+        private
+        view
+        returns (bytes32 id, uint64 lockedAt)
+    {
+        id = keccak256(abi.encode(lock));
+        if (lock.sender != r.owner || lock.receiver != r.esp || lock.asset == IHashTimeLock.Asset.ERC721) {
+            revert RegistryLockMismatch(id, lock.sender, lock.receiver);
+        }
+        IHashTimeLock.Status status;
+        (status, lockedAt) = _htlc.lockInfo(id);
+        if (status != IHashTimeLock.Status.Withdrawn) revert RegistryLockNotPaid(id, status);
+        if (committedAt > lockedAt + _registrationWindow) {
+            revert RegistryRegistrationTooLate(id, lockedAt + _registrationWindow);
+        }
+        if (!_espRegistry.wasActiveAt(r.esp, lockedAt)) revert RegistryEspNotRegistered(r.esp);
+    }
+
+    function _emitRegistered(
+        uint256 tokenId,
+        Registration calldata r,
+        bytes32 detailHash,
+        bytes32 taskId,
+        uint64 priority
+    ) private {
+        emit Registered(
+            tokenId, r.owner, r.esp, r.fingerprint, detailHash, taskId, priority, r.modelId, r.seed, r.metadataURI
+        );
+    }
+
+    function _checkAttestation(
+        Registration calldata r,
+        bytes32 taskId,
+        bytes32 detailHash,
+        bytes calldata signature
+    ) private view {
+        bytes32 digest =
+            attestationDigest(taskId, r.owner, r.contentHash, r.fingerprint, detailHash, r.modelId, r.seed);
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
         if (err != ECDSA.RecoverError.NoError || recovered != r.esp) {
             revert RegistryInvalidAttestation(r.esp, recovered);
         }
+    }
+
+    /// @dev Revokes `duplicate`; its bond stays in the contract, held for `rewardHoldBlocks`.
+    function _uphold(uint256 original, uint256 duplicate, Dispute storage dispute, address esp, bool contested)
+        private
+    {
+        dispute.state = DisputeState.Upheld;
+        dispute.deadline = uint64(block.number) + _rewardHoldBlocks;
+        _records[duplicate] = (_records[duplicate] & ~_STATUS_MASK) | uint256(Status.Revoked);
+        emit ChallengeDecided(original, duplicate, DisputeState.Upheld, contested);
+        emit Revoked(duplicate, original);
+        emit MetadataUpdate(duplicate);
+        _espRegistry.recordChallengeUpheld(esp);
+    }
+
+    function _openDispute(uint256 original, uint256 duplicate) private view returns (Dispute storage dispute) {
+        dispute = _disputes[_pairKey(original, duplicate)];
+        if (dispute.state != DisputeState.Open) revert RegistryDisputeState(original, duplicate, dispute.state);
+    }
+
+    function _checkActiveProof(uint256 tokenId, RecordProof calldata p) private view {
+        Status s = _checkProof(tokenId, p);
+        if (s == Status.Revoked) revert RegistryTokenRevoked(tokenId);
+    }
+
+    function _checkProof(uint256 tokenId, RecordProof calldata p) private view returns (Status s) {
+        uint256 packed = _records[tokenId];
+        if (packed == 0) revert RegistryUnknownToken(tokenId);
+        if ((packed & ~_STATUS_MASK) != (_recordHash(p.fingerprint, p.detailHash, p.esp, p.priorityBlock) & ~_STATUS_MASK))
+        {
+            revert RegistryBadProof(tokenId);
+        }
+        s = Status(packed & _STATUS_MASK);
+    }
+
+    /// @dev Who answers for `tokenId`: its owner, or its producer while the escrow holds it.
+    function _accusedOf(uint256 tokenId) private view returns (address owner) {
+        owner = _ownerOf(tokenId);
+        if (owner == address(_htlc)) owner = _producerOf(tokenId);
+    }
+
+    function _statusOf(uint256 tokenId) private view returns (Status) {
+        return Status(_records[tokenId] & _STATUS_MASK);
     }
 
     /// @dev The original producer: saved on the token's first move, the owner until then.
@@ -248,15 +480,25 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         return saved != address(0) ? saved : _ownerOf(tokenId);
     }
 
-    function _activeRecord(uint256 tokenId) private view returns (Stored storage rec) {
-        rec = _records[tokenId];
-        if (rec.status == Status.None) revert RegistryUnknownToken(tokenId);
-        if (rec.status == Status.Revoked) revert RegistryTokenRevoked(tokenId);
-    }
-
     function _send(address to, uint256 amount) private {
         if (amount == 0) return;
         (bool ok,) = to.call{value: amount}("");
         if (!ok) revert RegistryTransferFailed(to, amount);
+    }
+
+    function _recordHash(bytes32 fingerprint, bytes32 detailHash, address esp, uint64 priority)
+        private
+        pure
+        returns (uint256)
+    {
+        return uint256(keccak256(abi.encode(fingerprint, detailHash, esp, priority)));
+    }
+
+    function _pack(uint256 hash, Status status) private pure returns (uint256) {
+        return (hash & ~_STATUS_MASK) | uint256(status);
+    }
+
+    function _pairKey(uint256 original, uint256 duplicate) private pure returns (bytes32) {
+        return keccak256(abi.encode(original, duplicate));
     }
 }

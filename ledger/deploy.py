@@ -34,9 +34,14 @@ class DeployParams:
     esp_unbonding_period: int = 86_400
     registration_bond: int = 10**16
     challenge_deposit: int = 10**16
+    # What a challenger gets from a revoked copy's bond: about its gas (challenge + finalize,
+    # ~150k gas at 20 gwei = 0.003 ETH), never a profit; the rest of the bond is burned.
+    challenge_reward: int = 3 * 10**15
     match_threshold: int = DEFAULT_MATCH_THRESHOLD
-    commit_ttl_blocks: int = 256
-    bond_lock_blocks: int = 7_200
+    commit_ttl_blocks: int = 8  # a reveal follows its commit within a few blocks
+    registration_window_blocks: int = 7_200  # commit within a day of the paid generation lock
+    dispute_window_blocks: int = 50_400  # a week for the accused to contest
+    reward_hold_blocks: int = 50_400  # a revocation settles a week after it is decided
     royalty_bps: int = 500
     base_uri: str = "aigc://token/"
 
@@ -104,15 +109,22 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
     tx = Transactor(chain, deployer)
     htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
     esps, _ = deploy_contract(tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period)
+    verifier, _ = deploy_contract(tx, "DetailVerifier")
     config = (
         esps,
         htlc,
-        p.registration_bond,
-        p.challenge_deposit,
-        p.match_threshold,
-        p.commit_ttl_blocks,
-        p.bond_lock_blocks,
-        p.royalty_bps,
+        verifier,
+        (
+            p.registration_bond,
+            p.challenge_deposit,
+            p.challenge_reward,
+            p.match_threshold,
+            p.commit_ttl_blocks,
+            p.registration_window_blocks,
+            p.dispute_window_blocks,
+            p.reward_hold_blocks,
+            p.royalty_bps,
+        ),
         p.base_uri,
     )
     registry, _ = deploy_contract(tx, "Registry", config)
@@ -133,6 +145,7 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
                 ("HashTimeLock", htlc),
                 ("EspRegistry", esps),
                 ("Registry", registry),
+                ("DetailVerifier", verifier),
                 ("ReputationView", view),
             )
         },

@@ -12,7 +12,7 @@ import hashlib
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain import Chain
-from ledger.clients import EspRegistryClient, HtlcClient, Registration, RegistryClient
+from ledger.clients import EspRegistryClient, HtlcClient, LockTerms, Registration, RegistryClient
 from ledger.clients._base import ContractClient
 from ledger.deploy import Deployment, DeployParams, deploy
 from ledger.tx import Transactor
@@ -31,7 +31,11 @@ GOALS = {
     "htlc_refund": 45_000,
     "registry_commit": 47_000,
     "registry_reveal": 150_000,
-    "registry_challenge": 90_000,
+    # Proof-of-AIGC v2 (issue 11): an uncontested challenge is two transactions, `challenge`
+    # (with both record proofs as calldata) and `finalize` after the window; their sum.
+    "registry_challenge_uncontested": 120_000,
+    # A contested challenge runs the detail rule on chain; "a few million gas" at most.
+    "registry_resolve": 3_000_000,
 }
 # One near-duplicate pair of fingerprints (each word differs by one bit) for the challenge.
 _FP_A = bytes.fromhex("0123456789abcdeffedcba98765432100f1e2d3c4b5a69788796a5b4c3d2e1f0")
@@ -43,6 +47,8 @@ def measure(
 ) -> dict[str, int]:
     """Deploys afresh on ``chain`` and returns gas used per operation."""
     deployer, producer, esp, consumer, plagiarist = accounts[:5]
+    # Short windows so the run mines few blocks; no figure depends on their length.
+    params = params or DeployParams(dispute_window_blocks=4, reward_hold_blocks=4)
     dep: Deployment = deploy(chain, deployer, params)
     gas: dict[str, int] = {}
 
@@ -85,18 +91,45 @@ def measure(
     gas["feedback_record_refund"] = _used(fb)
 
     reg = client(RegistryClient, producer)
-    original, signature = _signed_registration(reg, producer, esp, _FP_A, b"original")
+    detail = _detail(reg)
+    original, signature = _signed_registration(
+        reg, producer, esp, _FP_A, b"original", lock=lock, detail=detail
+    )
     reg.commit(original)
     gas["registry_commit"] = _used(reg)
-    token = reg.reveal(original, signature)
+    token = reg.reveal(original, lock, signature)
     gas["registry_reveal"] = _used(reg)
 
+    # Two plagiarised copies, each through its own paid lock: one left uncontested, one contested.
     thief = client(RegistryClient, plagiarist)
-    copy, copy_signature = _signed_registration(thief, plagiarist, esp, _FP_B, b"copy")
-    thief.commit(copy)
-    copy_token = thief.reveal(copy, copy_signature)
-    reg.challenge(token, copy_token)
+    thief_htlc = client(HtlcClient, plagiarist)
+    copies = []
+    for n, name in ((5, b"copy"), (6, b"copy2")):
+        pre, hl = _secret(n)
+        copy_lock = thief_htlc.lock_ether(
+            esp.address, amount=10**15, hashlock=hl, timelock=_deadline(chain, 3600)
+        )
+        esp_htlc.withdraw(copy_lock, pre)
+        copy, copy_signature = _signed_registration(
+            thief, plagiarist, esp, _FP_B, name, lock=copy_lock, detail=detail
+        )
+        thief.commit(copy)
+        copies.append(thief.reveal(copy, copy_lock, copy_signature))
+    window = int(dep.manifest.params["dispute_window_blocks"])
+    reg.challenge(token, copies[0])
     gas["registry_challenge"] = _used(reg)
+    reg.challenge(token, copies[1])
+    thief.contest(token, copies[1])
+    gas["registry_contest"] = _used(thief)
+    chain.mine(window + 1)
+    reg.finalize(token, copies[0])
+    gas["registry_finalize"] = _used(reg)
+    gas["registry_challenge_uncontested"] = gas["registry_challenge"] + gas["registry_finalize"]
+    reg.resolve(token, copies[1])
+    gas["registry_resolve"] = _used(reg)
+    chain.mine(int(dep.manifest.params["reward_hold_blocks"]))
+    reg.settle(token, copies[0])
+    gas["registry_settle"] = _used(reg)
 
     reg.approve(dep.htlc.address, token)
     _, hashlock4 = _secret(4)
@@ -131,8 +164,26 @@ def _used(client: ContractClient) -> int:
     return int(receipt["gasUsed"])
 
 
+def _detail(client: RegistryClient) -> bytes:
+    """A detail descriptor of the deployed length with no zero byte (calldata cost is fixed).
+
+    The same bytes for the original and the copies: an exact match, the rule's full work."""
+    n = int(client.contract.functions.detailLength().call())
+    out = b""
+    while len(out) < n:
+        out += hashlib.sha256(b"detail-%d" % len(out)).digest()
+    return bytes(b or 1 for b in out[:n])
+
+
 def _signed_registration(
-    client: RegistryClient, owner: LocalAccount, esp: LocalAccount, fp: bytes, content: bytes
+    client: RegistryClient,
+    owner: LocalAccount,
+    esp: LocalAccount,
+    fp: bytes,
+    content: bytes,
+    *,
+    lock: LockTerms,
+    detail: bytes,
 ) -> tuple[Registration, bytes]:
     """A registration and its attestation with no zero byte in the signature.
 
@@ -144,9 +195,10 @@ def _signed_registration(
         reg = Registration(
             content_hash=hashlib.sha256(content).digest(),
             fingerprint=fp,
+            detail=detail,
             owner=owner.address,
             esp=esp.address,
-            task_id=hashlib.sha256(b"task" + content).digest(),
+            task_id=lock.id,
             model_id=hashlib.sha256(b"bundled").digest(),
             seed=seed,
             salt=hashlib.sha256(b"salt" + content).digest(),

@@ -127,7 +127,13 @@ class World:
         return int(self.chain.w3.eth.get_balance(address))
 
 
-TEST_PARAMS = DeployParams(bond_lock_blocks=20, esp_unbonding_period=3600)
+TEST_PARAMS = DeployParams(
+    esp_unbonding_period=3600,
+    commit_ttl_blocks=8,
+    registration_window_blocks=40,
+    dispute_window_blocks=10,
+    reward_hold_blocks=20,
+)
 
 
 def _make_world(chain: Chain) -> World:

@@ -79,6 +79,9 @@ interface IEspRegistry {
 
     /// @notice True if `esp` is registered and active.
     function isActive(address esp) external view returns (bool);
+    /// @notice True if `esp` was active in block `blockNumber` (its latest registration period):
+    /// an attestation for a generation paid while the ESP served stays valid after it leaves.
+    function wasActiveAt(address esp, uint64 blockNumber) external view returns (bool);
     /// @notice The ESP's record.
     function espInfo(address esp) external view returns (Esp memory);
     /// @notice Upheld challenges against images `esp` attested.

@@ -100,6 +100,9 @@ interface IHashTimeLock {
     /// @notice The status of lock `id`.
     function statusOfId(bytes32 id) external view returns (Status);
 
+    /// @notice The status of lock `id` and the block it was created in (0 if never created).
+    function lockInfo(bytes32 id) external view returns (Status status, uint64 lockedAtBlock);
+
     /// @notice The id of a lock with these fields.
     function lockId(Lock calldata lock) external pure returns (bytes32);
 

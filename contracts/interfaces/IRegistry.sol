@@ -1,17 +1,35 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
-/// @title IRegistry: Proof-of-AIGC, each registered image an ERC-721 token.
+import {IHashTimeLock} from "./IHashTimeLock.sol";
+
+/// @title IRegistry: Proof-of-AIGC v2, each registered image an ERC-721 token.
 /// @notice Protocol:
-/// 1. `commit(keccak256(abi.encode(contentHash, fingerprint, owner, salt)))`;
-/// 2. at least one block later and within `commitTtl` blocks, `reveal(...)` with the registration
-///    bond and an EIP-712 attestation signed by a registered ESP over
-///    `Attestation(taskId, producer, contentHash, fingerprint, modelId, seed)`; the token id is
-///    `uint256(contentHash)`, so an exact duplicate is refused in O(1);
-/// 3. the owner of an earlier token A (committed in an earlier block: a copier who read A's
-///    fingerprint from its pending reveal commits later) may `challenge(A, B)` with a deposit: if B's fingerprint is
-///    within the threshold of A's, B is revoked, the deposit comes back with B's bond as reward and
-///    B's ESP is reported to the ESP registry; otherwise the deposit goes to B's owner.
+/// 1. `commit(keccak256(abi.encode(contentHash, fingerprint, keccak256(detail), owner, salt)))`
+///    with the registration bond; a commitment not revealed within `commitTtl` blocks is
+///    forfeited (`forfeitCommit` burns its bond), so committing many candidates and revealing only
+///    the winners costs a bond per loser;
+/// 2. at least one block later and within `commitTtl` blocks, `reveal(r, lock, detail, sig)`: the
+///    generation lock `lock` (the producer's fee lock to the ESP) must be paid (withdrawn), sent by
+///    `r.owner` to `r.esp` (the attestation binds to the lock's sender as the only registrant),
+///    created while the ESP was active, and committed to within `registrationWindow` blocks of its
+///    creation; `sig` is the ESP's EIP-712 attestation over
+///    `Attestation(taskId = lock id, producer, contentHash, fingerprint, detailHash, modelId, seed)`.
+///    The token id is `uint256(contentHash)` (an exact duplicate is refused in O(1)); the token's
+///    challenge **priority is the lock's block**, so neither the ESP nor a watcher of the mempool
+///    can pre-empt the producer who paid for the generation. The record stores one slot: a hash of
+///    (fingerprint, detailHash, esp, priorityBlock) and the status; the fields are in the
+///    `Registered` event and come back as calldata (`RecordProof`) when a challenge needs them.
+/// 3. two-stage challenge: the owner of an earlier token A (strictly smaller priority) opens
+///    `challenge(A, B, proofA, proofB)` with a deposit; it is admissible only if the compact
+///    fingerprints match (`FingerprintRule`). B's owner may `contest` within `disputeWindow`
+///    blocks with the same deposit; then anyone may `resolve` with both detail descriptors and
+///    `DetailRule` decides. Uncontested, `finalize` revokes B after the window.
+/// 4. a revoked token's bond, and the winner's deposits, are held for `rewardHoldBlocks`: if A is
+///    itself revoked in that time, `settle` reinstates B (a revoked original's wins are reversed)
+///    and pays the held deposits to B's side; otherwise `settle` returns the challenger's deposits
+///    with `challengeReward` (its costs, not a profit) and burns the rest of the bond.
+/// The bond of an active token stays at stake for the token's life.
 /// Revoked tokens cannot be transferred (except out of the hash-time-lock escrow, so an escrowed
 /// token is never stuck), listed, or used to challenge.
 interface IRegistry {
@@ -22,14 +40,39 @@ interface IRegistry {
         Revoked
     }
 
-    /// @notice What the chain stores per token (the content hash is the token id).
-    struct Record {
+    /// @notice A challenge's life: Open -> (Contested ->) Upheld -> Settled | Reversed, or Rejected / Void.
+    enum DisputeState {
+        None,
+        Open,
+        Contested,
+        Upheld,
+        Rejected,
+        Void,
+        Settled,
+        Reversed
+    }
+
+    /// @notice What a token's stored hash commits to (from its `Registered` event).
+    struct RecordProof {
         bytes32 fingerprint;
-        address producer;
-        uint64 registeredBlock; // the block of the commitment: what challenge priority compares
-        Status status;
-        bool bondHeld;
+        bytes32 detailHash;
         address esp;
+        uint64 priorityBlock;
+    }
+
+    /// @notice What the chain keeps per token (the content hash is the token id).
+    struct Record {
+        bytes32 recordHash; // keccak256(abi.encode(RecordProof)) with its lowest byte cleared
+        address producer;
+        Status status;
+    }
+
+    /// @notice A challenge of `duplicate` by `original` (one per ordered pair, ever).
+    struct Dispute {
+        address challenger;
+        uint64 deadline; // last block to contest; once upheld, the block the revocation settles
+        DisputeState state;
+        address contester;
     }
 
     /// @notice The reveal's public data.
@@ -39,33 +82,60 @@ interface IRegistry {
         address owner;
         bytes32 salt;
         address esp;
-        bytes32 taskId;
         bytes32 modelId;
         uint256 seed;
         string metadataURI;
     }
 
-    /// @notice Emitted when a commitment is recorded.
+    /// @notice The deployment parameters.
+    struct Parameters {
+        uint256 bond;
+        uint256 challengeDeposit;
+        uint256 challengeReward;
+        uint256 matchThreshold;
+        uint64 commitTtl;
+        uint64 registrationWindow;
+        uint64 disputeWindow;
+        uint64 rewardHoldBlocks;
+        uint96 royaltyBps;
+    }
+
+    /// @notice Emitted when a commitment (and its bond) is recorded.
     event Committed(bytes32 indexed commitment, address indexed committer, uint64 blockNumber);
+    /// @notice Emitted when an expired commitment's bond is burned.
+    event CommitForfeited(bytes32 indexed commitment, uint256 bond);
     /// @notice Emitted when an image is registered (and its token minted to `producer`).
     event Registered(
         uint256 indexed tokenId,
         address indexed producer,
         address indexed esp,
         bytes32 fingerprint,
+        bytes32 detailHash,
         bytes32 taskId,
+        uint64 priorityBlock,
         bytes32 modelId,
         uint256 seed,
         string metadataURI
     );
-    /// @notice Emitted when a challenge is decided in one transaction.
-    event Challenged(
-        uint256 indexed original, uint256 indexed duplicate, address indexed challenger, bool upheld, uint256 distance
+    /// @notice Emitted with `Registered`: the token's detail descriptor (what decides a contested
+    /// challenge; its keccak256 is the `detailHash`).
+    event DetailPublished(uint256 indexed tokenId, bytes detail);
+    /// @notice Emitted when an admissible challenge is opened.
+    event ChallengeOpened(
+        uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline
     );
+    /// @notice Emitted when the accused contests a challenge.
+    event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester);
+    /// @notice Emitted when a challenge is decided (`state`: Upheld, Rejected or Void).
+    event ChallengeDecided(uint256 indexed original, uint256 indexed duplicate, DisputeState state, bool contested);
     /// @notice Emitted when a token is revoked.
     event Revoked(uint256 indexed tokenId, uint256 indexed original);
-    /// @notice Emitted when a producer takes back a registration bond.
-    event BondReleased(uint256 indexed tokenId, address indexed producer, uint256 amount);
+    /// @notice Emitted when a revoked token comes back because the token that revoked it was revoked.
+    event Reinstated(uint256 indexed tokenId, uint256 indexed original);
+    /// @notice Emitted when a revocation's held bond is paid out: `reward` to the challenger, `burned`.
+    event RevocationSettled(uint256 indexed duplicate, address indexed challenger, uint256 reward, uint256 burned);
+    /// @notice ERC-4906: the token's metadata (its status) changed.
+    event MetadataUpdate(uint256 _tokenId);
 
     /// @notice The commitment was already made.
     error RegistryCommitExists(bytes32 commitment);
@@ -75,76 +145,121 @@ interface IRegistry {
     error RegistryRevealTooEarly(bytes32 commitment, uint64 committedBlock);
     /// @notice Reveal after the commitment expired.
     error RegistryCommitExpired(bytes32 commitment, uint64 expiredAtBlock);
+    /// @notice The commitment has not expired yet (it cannot be forfeited).
+    error RegistryCommitNotExpired(bytes32 commitment, uint64 expiresAtBlock);
     /// @notice Wrong bond or deposit.
     error RegistryWrongValue(uint256 sent, uint256 required);
     /// @notice The same content is already registered.
     error RegistryDuplicateContent(uint256 tokenId);
     /// @notice The fingerprint is degenerate (a flat or blank image).
     error RegistryDegenerateFingerprint(bytes32 fingerprint);
-    /// @notice The ESP is not an active registered ESP.
+    /// @notice The detail descriptor has the wrong length or is malformed.
+    error RegistryInvalidDetail(uint256 length);
+    /// @notice The ESP was not active when the generation lock was created.
     error RegistryEspNotRegistered(address esp);
     /// @notice The attestation was not signed by the named ESP (wrong signer, chain or contract).
     error RegistryInvalidAttestation(address esp, address recovered);
     /// @notice The owner is the zero address or the content hash is zero.
     error RegistryInvalidRegistration();
+    /// @notice The generation lock was not sent by the registrant to the attesting ESP, or is not a fee.
+    error RegistryLockMismatch(bytes32 lockId, address sender, address receiver);
+    /// @notice The generation lock was not paid to the ESP (not withdrawn).
+    error RegistryLockNotPaid(bytes32 lockId, IHashTimeLock.Status status);
+    /// @notice The commitment came more than `registrationWindow` blocks after the lock.
+    error RegistryRegistrationTooLate(bytes32 lockId, uint64 lastCommitBlock);
     /// @notice The token does not exist.
     error RegistryUnknownToken(uint256 tokenId);
     /// @notice The token is revoked.
     error RegistryTokenRevoked(uint256 tokenId);
-    /// @notice Only the owner of the original may challenge with it.
+    /// @notice Only the owner of the original may challenge with it (the accused's owner contests).
     error RegistryNotOwner(uint256 tokenId, address caller);
-    /// @notice The original was not registered strictly before the duplicate.
+    /// @notice The original's priority is not strictly before the duplicate's.
     error RegistryChallengeOutOfOrder(uint256 original, uint256 duplicate);
     /// @notice A token cannot challenge itself.
     error RegistrySelfChallenge(uint256 tokenId);
-    /// @notice The bond cannot be released yet, or is gone.
-    error RegistryBondLocked(uint256 tokenId, uint64 releasableAtBlock);
+    /// @notice The proof does not match the token's stored record hash.
+    error RegistryBadProof(uint256 tokenId);
+    /// @notice The compact fingerprints are beyond the threshold: the challenge is not admissible.
+    error RegistryNotAdmissible(uint256 original, uint256 duplicate, uint256 distance);
+    /// @notice A challenge of this pair exists (or existed: one per ordered pair).
+    error RegistryDisputeExists(uint256 original, uint256 duplicate, DisputeState state);
+    /// @notice The challenge is not in the state this step needs.
+    error RegistryDisputeState(uint256 original, uint256 duplicate, DisputeState state);
+    /// @notice The contest window is closed (contest) or still open (finalize).
+    error RegistryDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
+    /// @notice The revoked token's bond is still held.
+    error RegistryRewardHeld(uint256 duplicate, uint64 releasableAtBlock);
     /// @notice An Ether payment failed.
     error RegistryTransferFailed(address to, uint256 amount);
 
-    /// @notice Records a commitment to a registration.
-    function commit(bytes32 commitment) external;
-    /// @notice Reveals a committed registration with its ESP attestation; mints token `uint256(contentHash)`.
-    function reveal(Registration calldata r, bytes calldata attestation) external payable returns (uint256 tokenId);
-    /// @notice Challenges `duplicate` with `original` (caller owns `original`); decided on the spot.
-    function challenge(uint256 original, uint256 duplicate) external payable returns (bool upheld);
-    /// @notice Returns the bond of `tokenId` to its producer once `bondLockBlocks` have passed.
-    function releaseBond(uint256 tokenId) external;
+    /// @notice Records a commitment to a registration; `msg.value` must be the bond.
+    function commit(bytes32 commitment) external payable;
+    /// @notice Burns the bond of a commitment that expired unrevealed (anyone may call).
+    function forfeitCommit(bytes32 commitment) external;
+    /// @notice Reveals a committed registration backed by its paid generation lock and the ESP's
+    /// attestation; mints token `uint256(contentHash)` to `r.owner`.
+    function reveal(
+        Registration calldata r,
+        IHashTimeLock.Lock calldata lock,
+        bytes calldata detail,
+        bytes calldata attestation
+    ) external returns (uint256 tokenId);
+    /// @notice Opens a challenge of `duplicate` by `original` (caller owns `original`) with the deposit.
+    function challenge(uint256 original, uint256 duplicate, RecordProof calldata a, RecordProof calldata b)
+        external
+        payable;
+    /// @notice The duplicate's owner contests an open challenge with the deposit, within the window.
+    function contest(uint256 original, uint256 duplicate) external payable;
+    /// @notice Decides a contested challenge with both detail descriptors (anyone may call).
+    function resolve(
+        uint256 original,
+        uint256 duplicate,
+        RecordProof calldata a,
+        RecordProof calldata b,
+        bytes calldata detailA,
+        bytes calldata detailB
+    ) external returns (bool upheld);
+    /// @notice Decides an uncontested challenge once its window has passed (anyone may call);
+    /// `b` (the duplicate's record proof) names the ESP that answers for the copy.
+    function finalize(uint256 original, uint256 duplicate, RecordProof calldata b) external returns (bool upheld);
+    /// @notice Settles a revocation's held bond and deposits: reinstates `duplicate` (deposits to
+    /// its side) if `original` was revoked meanwhile, else (after `rewardHoldBlocks`) returns the
+    /// challenger's deposits with its reward and burns the rest of the bond.
+    function settle(uint256 original, uint256 duplicate) external;
 
     /// @notice The stored record of `tokenId`.
     function recordOf(uint256 tokenId) external view returns (Record memory);
+    /// @notice The challenge of `duplicate` by `original`.
+    function disputeOf(uint256 original, uint256 duplicate) external view returns (Dispute memory);
     /// @notice The block a commitment was made in (0 if none).
     function commitBlock(bytes32 commitment) external view returns (uint64);
     /// @notice The commitment for these fields.
-    function commitmentFor(bytes32 contentHash, bytes32 fingerprint, address owner, bytes32 salt)
+    function commitmentFor(bytes32 contentHash, bytes32 fingerprint, bytes32 detailHash, address owner, bytes32 salt)
         external
         pure
         returns (bytes32);
+    /// @notice The record hash a token stores for these fields (lowest byte cleared).
+    function recordHashOf(RecordProof calldata p) external pure returns (bytes32);
     /// @notice The EIP-712 digest an ESP signs for an attestation.
     function attestationDigest(
         bytes32 taskId,
         address producer,
         bytes32 contentHash,
         bytes32 fingerprint,
+        bytes32 detailHash,
         bytes32 modelId,
         uint256 seed
     ) external view returns (bytes32);
-    /// @notice The near-duplicate distance of two fingerprints (see FingerprintRule).
+    /// @notice The compact (admissibility) distance of two fingerprints (see FingerprintRule).
     function fingerprintDistance(bytes32 a, bytes32 b) external pure returns (uint256);
-    /// @notice Whether two fingerprints are near-duplicates under the deployed threshold.
+    /// @notice Whether two compact fingerprints match under the deployed threshold.
     function fingerprintsMatch(bytes32 a, bytes32 b) external view returns (bool);
+    /// @notice Whether two detail descriptors match (see DetailRule): what decides a contested challenge.
+    function detailsMatch(bytes calldata a, bytes calldata b) external view returns (bool);
     /// @notice Whether a fingerprint is degenerate (refused at registration).
     function isDegenerateFingerprint(bytes32 fp) external pure returns (bool);
     /// @notice The deployment parameters.
-    function parameters()
-        external
-        view
-        returns (
-            uint256 bond,
-            uint256 challengeDeposit,
-            uint256 matchThreshold,
-            uint64 commitTtl,
-            uint64 bondLockBlocks,
-            uint96 royaltyBps
-        );
+    function parameters() external view returns (Parameters memory);
+    /// @notice The length in bytes of a detail descriptor (`DetailRule.LENGTH`).
+    function detailLength() external view returns (uint256);
 }

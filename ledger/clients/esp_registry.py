@@ -55,6 +55,9 @@ class EspRegistryClient(ContractClient):
     def is_active(self, esp: str) -> bool:
         return bool(call(self.contract.functions.isActive(esp).call))
 
+    def was_active_at(self, esp: str, block: int) -> bool:
+        return bool(call(self.contract.functions.wasActiveAt(esp, block).call))
+
     def esp_info(self, esp: str) -> EspInfo:
         raw: Any = call(self.contract.functions.espInfo(esp).call)
         return EspInfo(

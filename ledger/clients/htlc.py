@@ -137,6 +137,11 @@ class HtlcClient(ContractClient):
     def status_of_id(self, lock_id: bytes) -> LockStatus:
         return LockStatus(call(self.contract.functions.statusOfId(lock_id).call))
 
+    def lock_info(self, lock_id: bytes) -> tuple[LockStatus, int]:
+        """The lock's status and the block it was created in (0 if never)."""
+        status, block = call(self.contract.functions.lockInfo(lock_id).call)
+        return LockStatus(status), int(block)
+
     def revealed_preimage(self, lock: LockTerms, from_block: int = 0) -> bytes | None:
         """The preimage published by the withdrawal of ``lock``, if it happened."""
         logs = self.contract.events.Withdrawn().get_logs(

@@ -13,6 +13,8 @@ from eth_utils import keccak, to_checksum_address
 
 from ledger import eip712
 from ledger.clients._base import ContractClient
+from ledger.clients.htlc import LockTerms
+from ledger.errors import LedgerError
 from ledger.tx import call
 
 ATTESTATION_TYPES = {
@@ -21,10 +23,15 @@ ATTESTATION_TYPES = {
         {"name": "producer", "type": "address"},
         {"name": "contentHash", "type": "bytes32"},
         {"name": "fingerprint", "type": "bytes32"},
+        {"name": "detailHash", "type": "bytes32"},
         {"name": "modelId", "type": "bytes32"},
         {"name": "seed", "type": "uint256"},
     ]
 }
+# The EIP-712 domain the Registry reports through ERC-5267 `eip712Domain()`.
+DOMAIN_NAME = "Proof-of-AIGC"
+DOMAIN_VERSION = "2"
+_STATUS_MASK = 0xFF
 
 
 class TokenStatus(IntEnum):
@@ -33,12 +40,31 @@ class TokenStatus(IntEnum):
     REVOKED = 2
 
 
+class DisputeState(IntEnum):
+    """A challenge's life (the contract's ``DisputeState``)."""
+
+    NONE = 0
+    OPEN = 1
+    CONTESTED = 2
+    UPHELD = 3
+    REJECTED = 4
+    VOID = 5
+    SETTLED = 6
+    REVERSED = 7
+
+
 @dataclass(frozen=True)
 class Registration:
-    """What a reveal publishes. ``salt`` blinds the commitment; keep it until the reveal."""
+    """What a reveal publishes. ``salt`` blinds the commitment; keep it until the reveal.
+
+    ``task_id`` is the id of the producer's paid generation lock (the ESP attests it, and the
+    token's challenge priority is that lock's block); ``detail`` is the detail descriptor that
+    decides a contested challenge (its keccak256 is committed and attested).
+    """
 
     content_hash: bytes
     fingerprint: bytes
+    detail: bytes
     owner: str
     esp: str
     task_id: bytes
@@ -48,11 +74,21 @@ class Registration:
     salt: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     @property
+    def detail_hash(self) -> bytes:
+        return keccak(self.detail)
+
+    @property
     def commitment(self) -> bytes:
         return keccak(
             encode(
-                ["bytes32", "bytes32", "address", "bytes32"],
-                [self.content_hash, self.fingerprint, to_checksum_address(self.owner), self.salt],
+                ["bytes32", "bytes32", "bytes32", "address", "bytes32"],
+                [
+                    self.content_hash,
+                    self.fingerprint,
+                    self.detail_hash,
+                    to_checksum_address(self.owner),
+                    self.salt,
+                ],
             )
         )
 
@@ -67,7 +103,6 @@ class Registration:
             to_checksum_address(self.owner),
             self.salt,
             to_checksum_address(self.esp),
-            self.task_id,
             self.model_id,
             self.seed,
             self.metadata_uri,
@@ -79,31 +114,89 @@ class Registration:
             "producer": to_checksum_address(self.owner),
             "contentHash": self.content_hash,
             "fingerprint": self.fingerprint,
+            "detailHash": self.detail_hash,
             "modelId": self.model_id,
             "seed": self.seed,
         }
 
 
 @dataclass(frozen=True)
+class RecordProof:
+    """What a token's stored record hash commits to (from its ``Registered`` event)."""
+
+    fingerprint: bytes
+    detail_hash: bytes
+    esp: str
+    priority_block: int
+
+    def as_tuple(self) -> tuple[Any, ...]:
+        return (
+            self.fingerprint,
+            self.detail_hash,
+            to_checksum_address(self.esp),
+            self.priority_block,
+        )
+
+    @property
+    def record_hash(self) -> bytes:
+        h = keccak(encode(["bytes32", "bytes32", "address", "uint64"], list(self.as_tuple())))
+        return h[:-1] + b"\x00"
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A token's ``Registered`` and ``DetailPublished`` events, decoded."""
+
+    token_id: int
+    producer: str
+    proof: RecordProof
+    task_id: bytes
+    model_id: bytes
+    seed: int
+    metadata_uri: str
+    detail: bytes
+
+    @property
+    def fingerprint(self) -> bytes:
+        return self.proof.fingerprint
+
+    @property
+    def esp(self) -> str:
+        return self.proof.esp
+
+    @property
+    def priority_block(self) -> int:
+        return self.proof.priority_block
+
+
+@dataclass(frozen=True)
 class Record:
     token_id: int
-    fingerprint: bytes
+    record_hash: bytes
     producer: str
-    registered_block: int
     status: TokenStatus
-    bond_held: bool
-    esp: str
+
+
+@dataclass(frozen=True)
+class Dispute:
+    original: int
+    duplicate: int
+    challenger: str
+    deadline: int
+    state: DisputeState
+    contester: str
 
 
 def attestation_domain(chain_id: int, registry: str) -> dict[str, Any]:
     """The EIP-712 domain of a Registry deployment (name, version, chain, contract)."""
-    return eip712.domain("AIGC Registry", chain_id=chain_id, contract=registry)
+    return eip712.domain(DOMAIN_NAME, chain_id=chain_id, contract=registry, version=DOMAIN_VERSION)
 
 
 def sign_attestation(
     esp: LocalAccount, reg: Registration, *, chain_id: int, registry: str
 ) -> bytes:
-    """The ESP's EIP-712 signature over (task, producer, content hash, fingerprint, model, seed)."""
+    """The ESP's EIP-712 signature over (task, producer, content hash, fingerprint, detail hash,
+    model, seed)."""
     return eip712.sign(
         esp, attestation_domain(chain_id, registry), ATTESTATION_TYPES, reg.attestation_message()
     )
@@ -123,41 +216,102 @@ class RegistryClient(ContractClient):
     contract_name = "Registry"
 
     def params(self) -> dict[str, int]:
-        bond, deposit, threshold, ttl, lock_blocks, bps = call(
-            self.contract.functions.parameters().call
+        p = call(self.contract.functions.parameters().call)
+        names = (
+            "bond",
+            "challenge_deposit",
+            "challenge_reward",
+            "match_threshold",
+            "commit_ttl",
+            "registration_window",
+            "dispute_window",
+            "reward_hold_blocks",
+            "royalty_bps",
         )
-        return {
-            "bond": bond,
-            "challenge_deposit": deposit,
-            "match_threshold": threshold,
-            "commit_ttl": ttl,
-            "bond_lock_blocks": lock_blocks,
-            "royalty_bps": bps,
-        }
+        return {name: int(v) for name, v in zip(names, p, strict=True)}
 
-    def commit(self, reg: Registration) -> None:
-        self._send(self.contract.functions.commit(reg.commitment))
-
-    def reveal(self, reg: Registration, attestation: bytes, *, bond: int | None = None) -> int:
+    # -- registration ---------------------------------------------------------------------------
+    def commit(self, reg: Registration, *, bond: int | None = None) -> None:
+        """Commits ``reg`` with the registration bond (forfeited if never revealed)."""
         value = self.params()["bond"] if bond is None else bond
+        self._send(self.contract.functions.commit(reg.commitment), value=value)
+
+    def forfeit_commit(self, commitment: bytes) -> None:
+        self._send(self.contract.functions.forfeitCommit(commitment))
+
+    def reveal(self, reg: Registration, lock: LockTerms, attestation: bytes) -> int:
+        """Reveals ``reg``, backed by its paid generation ``lock``; returns the token id."""
         receipt = self._send(
-            self.contract.functions.reveal(reg.as_tuple(), attestation), value=value
+            self.contract.functions.reveal(reg.as_tuple(), lock.as_tuple(), reg.detail, attestation)
         )
         return int(self._event(receipt, "Registered")["tokenId"])
 
-    def challenge(self, original: int, duplicate: int, *, deposit: int | None = None) -> bool:
+    # -- challenges -----------------------------------------------------------------------------
+    def challenge(
+        self,
+        original: int,
+        duplicate: int,
+        *,
+        proofs: tuple[RecordProof, RecordProof] | None = None,
+        deposit: int | None = None,
+    ) -> int:
+        """Opens a challenge (the compact rule must match); returns the contest deadline block."""
+        a, b = proofs or (self.registered(original).proof, self.registered(duplicate).proof)
         value = self.params()["challenge_deposit"] if deposit is None else deposit
-        receipt = self._send(self.contract.functions.challenge(original, duplicate), value=value)
-        return bool(self._event(receipt, "Challenged")["upheld"])
+        receipt = self._send(
+            self.contract.functions.challenge(original, duplicate, a.as_tuple(), b.as_tuple()),
+            value=value,
+        )
+        return int(self._event(receipt, "ChallengeOpened")["deadline"])
 
-    def release_bond(self, token_id: int) -> None:
-        self._send(self.contract.functions.releaseBond(token_id))
+    def contest(self, original: int, duplicate: int, *, deposit: int | None = None) -> None:
+        value = self.params()["challenge_deposit"] if deposit is None else deposit
+        self._send(self.contract.functions.contest(original, duplicate), value=value)
 
+    def resolve(self, original: int, duplicate: int) -> bool:
+        """Decides a contested challenge with both published detail descriptors."""
+        a, b = self.registered(original), self.registered(duplicate)
+        receipt = self._send(
+            self.contract.functions.resolve(
+                original, duplicate, a.proof.as_tuple(), b.proof.as_tuple(), a.detail, b.detail
+            )
+        )
+        return (
+            DisputeState(self._event(receipt, "ChallengeDecided")["state"]) is DisputeState.UPHELD
+        )
+
+    def finalize(self, original: int, duplicate: int) -> bool:
+        """Decides an uncontested challenge after its window; True when the copy is revoked."""
+        b = self.registered(duplicate).proof
+        receipt = self._send(self.contract.functions.finalize(original, duplicate, b.as_tuple()))
+        return (
+            DisputeState(self._event(receipt, "ChallengeDecided")["state"]) is DisputeState.UPHELD
+        )
+
+    def settle(self, original: int, duplicate: int) -> None:
+        self._send(self.contract.functions.settle(original, duplicate))
+
+    def dispute(self, original: int, duplicate: int) -> Dispute:
+        d = call(self.contract.functions.disputeOf(original, duplicate).call)
+        return Dispute(original, duplicate, str(d[0]), int(d[1]), DisputeState(d[2]), str(d[3]))
+
+    # -- reads ----------------------------------------------------------------------------------
     def record(self, token_id: int) -> Record:
         r = call(self.contract.functions.recordOf(token_id).call)
-        return Record(
-            token_id, bytes(r[0]), str(r[1]), int(r[2]), TokenStatus(r[3]), bool(r[4]), str(r[5])
+        return Record(token_id, bytes(r[0]), str(r[1]), TokenStatus(r[2]))
+
+    def registered(self, token_id: int, *, from_block: int | None = None) -> Registered:
+        """The token's ``Registered`` and ``DetailPublished`` events (its proof and detail)."""
+        start = self.deployment.manifest.block if from_block is None else from_block
+        logs = self.contract.events.Registered().get_logs(
+            from_block=start, argument_filters={"tokenId": token_id}
         )
+        details = self.contract.events.DetailPublished().get_logs(
+            from_block=start, argument_filters={"tokenId": token_id}
+        )
+        if not logs or not details:
+            raise LedgerError(f"token {token_id} has no Registered event on this chain")
+        return registered_from_events(dict(logs[0]["args"]), dict(details[0]["args"]))
 
     def owner_of(self, token_id: int) -> str:
         return str(call(self.contract.functions.ownerOf(token_id).call))
@@ -174,6 +328,9 @@ class RegistryClient(ContractClient):
     def fingerprints_match(self, a: bytes, b: bytes) -> bool:
         return bool(call(self.contract.functions.fingerprintsMatch(a, b).call))
 
+    def details_match(self, a: bytes, b: bytes) -> bool:
+        return bool(call(self.contract.functions.detailsMatch(a, b).call))
+
     def royalty_info(self, token_id: int, price: int) -> tuple[str, int]:
         receiver, amount = call(self.contract.functions.royaltyInfo(token_id, price).call)
         return str(receiver), int(amount)
@@ -181,3 +338,22 @@ class RegistryClient(ContractClient):
     def sign_attestation(self, esp: LocalAccount, reg: Registration) -> bytes:
         """Signs ``reg`` as ``esp`` under this deployment's EIP-712 domain."""
         return sign_attestation(esp, reg, chain_id=self.tx.chain.chain_id, registry=self.address)
+
+
+def registered_from_events(reg: dict[str, Any], detail: dict[str, Any]) -> Registered:
+    """Decodes a ``Registered`` event's args and its ``DetailPublished`` args."""
+    return Registered(
+        token_id=int(reg["tokenId"]),
+        producer=str(reg["producer"]),
+        proof=RecordProof(
+            fingerprint=bytes(reg["fingerprint"]),
+            detail_hash=bytes(reg["detailHash"]),
+            esp=str(reg["esp"]),
+            priority_block=int(reg["priorityBlock"]),
+        ),
+        task_id=bytes(reg["taskId"]),
+        model_id=bytes(reg["modelId"]),
+        seed=int(reg["seed"]),
+        metadata_uri=str(reg["metadataURI"]),
+        detail=bytes(detail["detail"]),
+    )

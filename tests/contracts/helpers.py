@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import io
 import secrets
 
+import skimage.data
 from eth_account.signers.local import LocalAccount
+from PIL import Image, ImageOps
 
 from ledger import LockTerms, Registration, new_secret
+from services.provenance.detail import detail_descriptor
 from tests.conftest import World
 
 ESP_STAKE = 10**17
@@ -45,16 +50,46 @@ def lock_fee(
     return lock, preimage
 
 
+@functools.cache
+def details() -> dict[str, bytes]:
+    """Real detail descriptors: ``base`` (scikit-image's camera), ``near`` (a JPEG-30, mirrored
+    copy of it: the detail rule matches it) and ``far`` (the astronaut: it does not)."""
+    camera = Image.fromarray(skimage.data.camera()).convert("RGB")
+    buf = io.BytesIO()
+    ImageOps.mirror(camera).save(buf, format="JPEG", quality=30)
+    near = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    astronaut = Image.fromarray(skimage.data.astronaut()).convert("RGB")
+    return {
+        "base": detail_descriptor(camera),
+        "near": detail_descriptor(near),
+        "far": detail_descriptor(astronaut),
+    }
+
+
+def paid_lock(world: World, owner: LocalAccount, esp: LocalAccount) -> LockTerms:
+    """A generation fee from ``owner`` to ``esp`` that the ESP has claimed (the task is paid)."""
+    lock, preimage = lock_fee(world, sender=owner, receiver=esp.address)
+    world.htlc(esp).withdraw(lock, preimage)
+    return lock
+
+
 def registration(
-    owner: str, esp: str, *, fingerprint: bytes = BASE_FP, content: bytes | None = None
+    owner: str,
+    esp: str,
+    *,
+    lock: LockTerms,
+    fingerprint: bytes = BASE_FP,
+    detail: bytes | None = None,
+    content: bytes | None = None,
 ) -> Registration:
     content = content if content is not None else secrets.token_bytes(64)
     return Registration(
         content_hash=hashlib.sha256(content).digest(),
         fingerprint=fingerprint,
+        detail=detail if detail is not None else details()["base"],
         owner=owner,
         esp=esp,
-        task_id=secrets.token_bytes(32),
+        task_id=lock.id,
         model_id=hashlib.sha256(b"bundled").digest(),
         seed=7,
     )
@@ -66,11 +101,29 @@ def register_image(
     *,
     esp: LocalAccount | None = None,
     fingerprint: bytes = BASE_FP,
+    detail: bytes | None = None,
     content: bytes | None = None,
+    lock: LockTerms | None = None,
 ) -> int:
-    """Commit, mine, reveal with the ESP's attestation; returns the token id."""
+    """Pay a generation, commit, mine, reveal with the ESP's attestation; returns the token id."""
     esp = esp or world.esp
-    reg = registration(owner.address, esp.address, fingerprint=fingerprint, content=content)
+    lock = lock or paid_lock(world, owner, esp)
+    reg = registration(
+        owner.address,
+        esp.address,
+        lock=lock,
+        fingerprint=fingerprint,
+        detail=detail,
+        content=content,
+    )
     client = world.registry(owner)
     client.commit(reg)
-    return client.reveal(reg, client.sign_attestation(esp, reg))
+    return client.reveal(reg, lock, client.sign_attestation(esp, reg))
+
+
+def challenge_and_finalize(world: World, owner: LocalAccount, original: int, copy: int) -> bool:
+    """Opens an uncontested challenge, waits out the window, finalizes it."""
+    client = world.registry(owner)
+    client.challenge(original, copy)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    return client.finalize(original, copy)

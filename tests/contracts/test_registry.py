@@ -6,10 +6,15 @@ import pytest
 from web3.logs import DISCARD
 
 from ledger import TokenStatus, errors
+from ledger.clients.registry import DisputeState
 from tests.contracts.helpers import (
     BASE_FP,
     FAR_FP,
     NEAR_FP,
+    challenge_and_finalize,
+    details,
+    lock_fee,
+    paid_lock,
     register_esp,
     register_image,
     registration,
@@ -68,31 +73,44 @@ IERC165, IERC721, IERC721_METADATA, IERC2981 = (
 )
 
 
+IERC4906 = "0x49064906"
+
+
+def _registered(client, receipt_name="Registered"):
+    return client.contract.events.Registered().process_receipt(client.last_receipt, errors=DISCARD)[
+        0
+    ]["args"]
+
+
 def test_commit_then_reveal_mints_the_content_hash_token(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    lock = paid_lock(world, world.producer, world.esp)
+    _, locked_at = world.htlc(world.producer).lock_info(lock.id)
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
     client = world.registry(world.producer)
     client.commit(reg)
     assert client.contract.functions.commitBlock(reg.commitment).call() > 0
-    token = client.reveal(reg, client.sign_attestation(world.esp, reg))
+    assert world.balance(client.address) == world.params.registration_bond  # the commit's bond
+    token = client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
     assert token == reg.token_id == int.from_bytes(reg.content_hash, "big")
+    event = _registered(client)
+    assert event["taskId"] == lock.id and event["seed"] == reg.seed
+    assert event["priorityBlock"] == locked_at  # priority is the paid lock's block
     record = client.record(token)
-    assert record.fingerprint == BASE_FP and record.producer == world.producer.address
-    assert record.esp == world.esp.address and record.status is TokenStatus.ACTIVE
-    assert record.bond_held and client.owner_of(token) == world.producer.address
+    published = client.registered(token)
+    assert published.detail == reg.detail and published.fingerprint == BASE_FP
+    assert record.record_hash == published.proof.record_hash
+    assert record.producer == world.producer.address and record.status is TokenStatus.ACTIVE
+    assert client.owner_of(token) == world.producer.address
     assert client.contract.functions.commitBlock(reg.commitment).call() == 0  # consumed
-    assert world.balance(client.address) == world.params.registration_bond
-    event = client.contract.events.Registered().process_receipt(
-        client.last_receipt, errors=DISCARD
-    )[0]["args"]
-    assert event["taskId"] == reg.task_id and event["seed"] == reg.seed
+    assert world.balance(client.address) == world.params.registration_bond  # now the token's
 
 
-def test_standard_erc721_and_erc2981_queries(world):
+def test_standard_erc721_erc2981_and_erc4906_queries(world):
     register_esp(world)
     token = register_image(world, world.producer)
     std = world.chain.w3.eth.contract(address=world.deployment.registry.address, abi=STANDARD_ABI)
-    for iface in (IERC165, IERC721, IERC721_METADATA, IERC2981):
+    for iface in (IERC165, IERC721, IERC721_METADATA, IERC2981, IERC4906):
         assert std.functions.supportsInterface(iface).call(), iface
     assert not std.functions.supportsInterface("0xffffffff").call()
     assert std.functions.ownerOf(token).call() == world.producer.address
@@ -116,102 +134,232 @@ def test_royalty_receiver_stays_the_producer_after_resale(world):
 
 def test_own_metadata_uri_is_kept(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    lock = paid_lock(world, world.producer, world.esp)
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
     reg = type(reg)(**{**reg.__dict__, "metadata_uri": "ipfs://meta.json"})
     client = world.registry(world.producer)
     client.commit(reg)
-    token = client.reveal(reg, client.sign_attestation(world.esp, reg))
+    token = client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
     assert client.contract.functions.tokenURI(token).call() == "ipfs://meta.json"
 
 
 def test_commit_errors(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    lock = paid_lock(world, world.producer, world.esp)
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
     client = world.registry(world.producer)
+    with pytest.raises(errors.RegistryWrongValue) as exc:
+        client.commit(reg, bond=0)  # a commitment costs the bond
+    assert exc.value.required == world.params.registration_bond
     client.commit(reg)
     with pytest.raises(errors.RegistryCommitExists):
         client.commit(reg)
     wrong_salt = type(reg)(**{**reg.__dict__, "salt": b"\x01" * 32})
     with pytest.raises(errors.RegistryUnknownCommit):
-        client.reveal(wrong_salt, client.sign_attestation(world.esp, wrong_salt))
+        client.reveal(wrong_salt, lock, client.sign_attestation(world.esp, wrong_salt))
 
 
-def test_commit_expires(world):
+def test_commit_expires_and_its_bond_is_burned(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    lock = paid_lock(world, world.producer, world.esp)
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
     client = world.registry(world.producer)
     client.commit(reg)
+    with pytest.raises(errors.RegistryCommitNotExpired):
+        world.registry(world.buyer).forfeit_commit(reg.commitment)
     world.chain.mine(world.params.commit_ttl_blocks + 1)
     with pytest.raises(errors.RegistryCommitExpired):
-        client.reveal(reg, client.sign_attestation(world.esp, reg))
+        client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
+    burn = client.contract.functions.BURN().call()
+    before = world.balance(burn)
+    world.registry(world.buyer).forfeit_commit(reg.commitment)  # anyone may burn it
+    assert world.balance(burn) == before + world.params.registration_bond
+    assert world.balance(client.address) == 0
+    with pytest.raises(errors.RegistryUnknownCommit):
+        world.registry(world.buyer).forfeit_commit(reg.commitment)
 
 
-def test_reveal_needs_the_exact_bond_and_valid_fields(world):
+def test_reveal_needs_valid_fields(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    lock = paid_lock(world, world.producer, world.esp)
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
     client = world.registry(world.producer)
     client.commit(reg)
     sig = client.sign_attestation(world.esp, reg)
-    with pytest.raises(errors.RegistryWrongValue) as exc:
-        client.reveal(reg, sig, bond=1)
-    assert exc.value.required == world.params.registration_bond
     zero_owner = type(reg)(**{**reg.__dict__, "owner": "0x" + "00" * 20})
     with pytest.raises(errors.RegistryInvalidRegistration):
-        client.reveal(zero_owner, sig)
+        client.reveal(zero_owner, lock, sig)
+    short = type(reg)(**{**reg.__dict__, "detail": reg.detail[:-1]})
+    with pytest.raises(errors.RegistryInvalidDetail):
+        client.reveal(short, lock, sig)
 
 
-def test_upheld_challenge_revokes_pays_and_reports_the_esp(world):
+def test_reveal_needs_a_paid_lock_from_the_owner_to_the_esp(world):
     register_esp(world)
-    original = register_image(world, world.producer, fingerprint=BASE_FP)
-    copy = register_image(world, world.attacker, fingerprint=NEAR_FP)
+    client = world.registry(world.producer)
+    unpaid, _ = lock_fee(world, sender=world.producer, receiver=world.esp.address)
+    reg = registration(world.producer.address, world.esp.address, lock=unpaid)
+    client.commit(reg)
+    with pytest.raises(errors.RegistryLockNotPaid):
+        client.reveal(reg, unpaid, client.sign_attestation(world.esp, reg))
+    others = paid_lock(world, world.buyer, world.esp)  # somebody else's paid generation
+    reg = registration(world.producer.address, world.esp.address, lock=others)
+    client.commit(reg)
+    with pytest.raises(errors.RegistryLockMismatch):
+        client.reveal(reg, others, client.sign_attestation(world.esp, reg))
+
+
+def test_registration_must_follow_its_lock_within_the_window(world):
+    register_esp(world)
+    lock = paid_lock(world, world.producer, world.esp)
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
+    client = world.registry(world.producer)
+    client.commit(reg)
+    with pytest.raises(errors.RegistryRegistrationTooLate):
+        client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
+
+
+def test_an_attestation_made_while_the_esp_served_registers_after_it_leaves(world):
+    """Finding: an ESP that deregistered after claiming made its customer's reveal fail."""
+    register_esp(world)
+    lock = paid_lock(world, world.producer, world.esp)
+    world.esps(world.esp).deregister()
+    token = register_image(world, world.producer, lock=lock)
+    assert world.registry(world.producer).record(token).status is TokenStatus.ACTIVE
+
+
+def test_a_lock_made_before_the_esp_registered_does_not_count(world):
+    lock, preimage = lock_fee(world, sender=world.producer, receiver=world.esp.address)
+    register_esp(world)
+    world.htlc(world.esp).withdraw(lock, preimage)
+    with pytest.raises(errors.RegistryEspNotRegistered):
+        register_image(world, world.producer, lock=lock)
+
+
+def test_uncontested_challenge_revokes_after_the_window_and_reports_the_esp(world):
+    register_esp(world)
+    original = register_image(world, world.producer)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
     client = world.registry(world.producer)
     assert client.fingerprint_distance(BASE_FP, NEAR_FP) == 1
     before = world.balance(world.producer.address)
-    assert client.challenge(original, copy) is True
-    receipt = client.last_receipt
-    spent = receipt["gasUsed"] * receipt["effectiveGasPrice"]
-    # deposit back plus the duplicate's bond as reward
-    assert world.balance(world.producer.address) == before - spent + world.params.registration_bond
-    assert client.record(copy).status is TokenStatus.REVOKED and not client.record(copy).bond_held
+    client.challenge(original, copy)
+    spent = client.last_receipt["gasUsed"] * client.last_receipt["effectiveGasPrice"]
+    assert client.dispute(original, copy).state is DisputeState.OPEN
+    with pytest.raises(errors.RegistryDisputeWindow):
+        client.finalize(original, copy)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert world.registry(world.buyer).finalize(original, copy) is True  # anyone may finalize
+    deposit, bond = world.params.challenge_deposit, world.params.registration_bond
+    assert world.balance(world.producer.address) == before - spent - deposit  # held, not yet back
+    assert client.record(copy).status is TokenStatus.REVOKED
     assert world.esps(world.producer).challenges_lost(world.esp.address) == 1
-    assert world.balance(client.address) == world.params.registration_bond  # only A's bond left
+    # A's bond + B's held bond + the winner's held deposit
+    assert world.balance(client.address) == 2 * bond + deposit
 
 
-def test_rejected_challenge_forfeits_the_deposit_to_the_duplicate_owner(world):
+def test_a_revoked_copys_bond_pays_only_the_challengers_costs_and_burns_the_rest(world):
     register_esp(world)
-    original = register_image(world, world.producer, fingerprint=BASE_FP)
-    other = register_image(world, world.buyer, fingerprint=FAR_FP)
+    original = register_image(world, world.producer)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    assert challenge_and_finalize(world, world.producer, original, copy)
+    client = world.registry(world.buyer)
+    with pytest.raises(errors.RegistryRewardHeld):
+        client.settle(original, copy)
+    world.chain.mine(world.params.reward_hold_blocks)
+    burn = client.contract.functions.BURN().call()
+    producer_before, burn_before = world.balance(world.producer.address), world.balance(burn)
+    client.settle(original, copy)
+    reward = world.params.challenge_reward
+    deposit = world.params.challenge_deposit
+    assert world.balance(world.producer.address) == producer_before + deposit + reward
+    assert world.balance(burn) == burn_before + world.params.registration_bond - reward
+    assert client.dispute(original, copy).state is DisputeState.SETTLED
+    assert world.balance(client.address) == world.params.registration_bond  # A's, still at stake
+
+
+def test_contested_challenge_is_decided_by_the_detail_rule(world):
+    register_esp(world)
+    original = register_image(world, world.producer)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    client = world.registry(world.producer)
+    client.challenge(original, copy)
+    world.registry(world.attacker).contest(original, copy)
+    assert client.dispute(original, copy).state is DisputeState.CONTESTED
+    before = world.balance(world.producer.address)
+    assert world.registry(world.buyer).resolve(original, copy) is True
+    assert client.record(copy).status is TokenStatus.REVOKED
+    world.chain.mine(world.params.reward_hold_blocks)
+    world.registry(world.buyer).settle(original, copy)
+    # the challenger gets its deposit, the false contest's deposit and its costs
+    deposit, reward = world.params.challenge_deposit, world.params.challenge_reward
+    assert world.balance(world.producer.address) == before + 2 * deposit + reward
+
+
+def test_a_false_compact_match_is_rejected_when_contested(world):
+    """Admissible by the compact rule, but a different image: the accused wins both deposits."""
+    register_esp(world)
+    original = register_image(world, world.producer)
+    other = register_image(world, world.buyer, fingerprint=NEAR_FP, detail=details()["far"])
+    client = world.registry(world.producer)
+    client.challenge(original, other)
+    world.registry(world.buyer).contest(original, other)
     before = world.balance(world.buyer.address)
-    assert world.registry(world.producer).challenge(original, other) is False
-    assert world.balance(world.buyer.address) == before + world.params.challenge_deposit
-    assert world.registry(world.producer).record(other).status is TokenStatus.ACTIVE
+    assert world.registry(world.producer).resolve(original, other) is False
+    spent = client.last_receipt["gasUsed"] * client.last_receipt["effectiveGasPrice"]
+    assert spent > 0
+    assert world.balance(world.buyer.address) == before + 2 * world.params.challenge_deposit
+    assert client.record(other).status is TokenStatus.ACTIVE
+    assert client.dispute(original, other).state is DisputeState.REJECTED
+    with pytest.raises(errors.RegistryDisputeExists):  # one challenge per pair, ever
+        client.challenge(original, other)
+
+
+def test_contest_rules(world):
+    register_esp(world)
+    original = register_image(world, world.producer)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP)
+    world.registry(world.producer).challenge(original, copy)
+    with pytest.raises(errors.RegistryNotOwner):
+        world.registry(world.buyer).contest(original, copy)
+    with pytest.raises(errors.RegistryWrongValue):
+        world.registry(world.attacker).contest(original, copy, deposit=1)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    with pytest.raises(errors.RegistryDisputeWindow):
+        world.registry(world.attacker).contest(original, copy)
+    with pytest.raises(errors.RegistryDisputeState):
+        world.registry(world.attacker).resolve(original, copy)  # never contested
+
+
+def test_inadmissible_challenge_is_refused(world):
+    register_esp(world)
+    original = register_image(world, world.producer)
+    other = register_image(world, world.buyer, fingerprint=FAR_FP)
+    with pytest.raises(errors.RegistryNotAdmissible):
+        world.registry(world.producer).challenge(original, other)
+    assert world.balance(world.deployment.registry.address) == 2 * world.params.registration_bond
 
 
 def test_challenge_input_errors(world):
     register_esp(world)
     original = register_image(world, world.producer)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP)
     client = world.registry(world.producer)
+    a, b = client.registered(original).proof, client.registered(copy).proof
     with pytest.raises(errors.RegistrySelfChallenge):
-        client.challenge(original, original)
+        client.challenge(original, original, proofs=(a, a))
     with pytest.raises(errors.RegistryUnknownToken):
-        client.challenge(original, 12345)
+        client.challenge(original, 12345, proofs=(a, b))
     with pytest.raises(errors.RegistryWrongValue):
-        client.challenge(original, 12345, deposit=0)
-
-
-def test_bond_release_after_the_lock_period(world):
-    register_esp(world)
-    token = register_image(world, world.producer)
-    client = world.registry(world.buyer)  # anyone may trigger it; the producer is paid
-    with pytest.raises(errors.RegistryBondLocked):
-        client.release_bond(token)
-    world.chain.mine(world.params.bond_lock_blocks)
-    before = world.balance(world.producer.address)
-    client.release_bond(token)
-    assert world.balance(world.producer.address) == before + world.params.registration_bond
-    assert world.balance(client.address) == 0
-    with pytest.raises(errors.RegistryBondLocked):
-        client.release_bond(token)
+        client.challenge(original, copy, deposit=0)
+    forged = type(b)(**{**b.__dict__, "fingerprint": BASE_FP})  # claim the copy is exact
+    with pytest.raises(errors.RegistryBadProof):
+        client.challenge(original, copy, proofs=(a, forged))
+    with pytest.raises(errors.RegistryChallengeOutOfOrder):
+        world.registry(world.attacker).challenge(copy, original)
+    with pytest.raises(errors.RegistryNotOwner):
+        world.registry(world.buyer).challenge(original, copy)
 
 
 def test_on_chain_rule_views(world):
@@ -222,3 +370,7 @@ def test_on_chain_rule_views(world):
     view = client.contract.functions.isDegenerateFingerprint
     assert view(b"\x00" * 8 + BASE_FP[8:]).call() and view(b"\xff" * 8 + BASE_FP[8:]).call()
     assert not view(BASE_FP).call()
+    d = details()
+    assert client.details_match(d["base"], d["near"]) and client.details_match(d["base"], d["base"])
+    assert not client.details_match(d["base"], d["far"])
+    assert not client.details_match(d["base"], d["far"][:-1])  # malformed: never a match
