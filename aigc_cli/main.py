@@ -13,6 +13,7 @@ from aigc_cli import (
     market_cmds,
     provenance_cmds,
     reputation_cmds,
+    verdict_bench_cmds,  # noqa: F401  (registers `aigc bench corpus` and `aigc bench verdict`)
 )
 from aigc_cli.groups import bench_app, simulate_app
 

@@ -2,7 +2,8 @@
 
 Each :class:`Edit` is a named, deterministic function of (image, rng). Sizes are relative to the
 image (a blur radius, a crop, a font) so that a 200-pixel tile and a 1400-pixel photograph are
-edited alike. :data:`EDITS` is the list the robustness benchmark reports, one recall per entry.
+edited alike. :data:`EDITS` is the list the robustness benchmark reports, one recall per entry;
+:data:`ISSUE11_EDITS` is the list issue 11 names, which the verdict benchmark reports.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
 from services.provenance.errors import CorpusError
 
-__all__ = ["EDITS", "Edit", "edit_by_name", "edit_rng"]
+__all__ = ["EDITS", "ISSUE11_EDITS", "Edit", "edit_by_name", "edit_rng"]
 
 EditFn = Callable[[Image.Image, np.random.Generator], Image.Image]
 
@@ -144,12 +145,37 @@ EDITS: tuple[Edit, ...] = (
 )  # fmt: skip
 
 
+def _mirror_crop5(image: Image.Image, _rng: np.random.Generator) -> Image.Image:
+    return _crop(ImageOps.mirror(image), 0.05, 0.05, 0.05, 0.05)
+
+
+_ISSUE11_EXTRA: tuple[Edit, ...] = (
+    Edit("crop5", "crop 5% from every side", lambda im, _r: _crop(im, 0.05, 0.05, 0.05, 0.05)),
+    Edit("rotate90", "rotate 90 degrees counter-clockwise", lambda im, _r: im.transpose(
+        Image.Transpose.ROTATE_90)),
+    Edit("flip", "flip top-bottom", lambda im, _r: ImageOps.flip(im)),
+    Edit("mirror+crop5", "mirror left-right, then crop 5% from every side", _mirror_crop5),
+)  # fmt: skip
+
+_ISSUE11_NAMES = (
+    "jpeg30", "downscale4", "crop5", "crop12", "crop_side", "rotate3", "rotate90", "mirror",
+    "flip", "bright+30", "contrast-30", "blur", "noise", "text", "logo", "greyscale",
+    "mirror+crop5",
+)  # fmt: skip
+_ALL_EDITS = {edit.name: edit for edit in (*EDITS, *_ISSUE11_EXTRA)}
+ISSUE11_EDITS: tuple[Edit, ...] = tuple(_ALL_EDITS[name] for name in _ISSUE11_NAMES)
+"""Issue 11's plagiarist edits: JPEG 30, resize to 1/4, centred crops of 5% and 12% a side, a
+one-sided 10% crop, rotations by 3 and 90 degrees, horizontal and vertical flips, brightness x1.3,
+contrast x0.7, blur, noise, text and logo overlays, greyscale, and two combined (mirror + crop 5%).
+"""
+
+
 def edit_by_name(name: str) -> Edit:
     """The edit called ``name`` (plagiarist or held-out); :class:`CorpusError` otherwise."""
     from services.provenance.held_out import HELD_OUT_EDITS
 
-    for edit in (*EDITS, *HELD_OUT_EDITS):
+    for edit in (*_ALL_EDITS.values(), *HELD_OUT_EDITS):
         if edit.name == name:
             return edit
-    known = ", ".join(e.name for e in (*EDITS, *HELD_OUT_EDITS))
+    known = ", ".join(e.name for e in (*_ALL_EDITS.values(), *HELD_OUT_EDITS))
     raise CorpusError(f"unknown edit {name!r}; known edits: {known}")

@@ -1,0 +1,211 @@
+"""The verdict benchmark (issue 11): corpus cache, issue-11 edits, false matches, recall, CLI.
+
+No Debian package is needed: images are procedural or scikit-image's sample photographs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+from typer.testing import CliRunner
+
+from aigc_cli.main import app
+from services.provenance import CorpusError, Fingerprint, fingerprint
+from services.provenance._procedural import procedural_image
+from services.provenance.corpus_v2 import CorpusImage, build_corpus_v2, load_corpus, prepare_image
+from services.provenance.edits import ISSUE11_EDITS, edit_by_name, edit_rng
+from services.provenance.verdict_bench import (
+    CompactOnlyRule,
+    compact_words,
+    load_rule,
+    measure_false_matches,
+    measure_recall,
+    upper_bound_95,
+)
+from services.provenance.verdict_bench import _min_distance as min_distance
+
+runner = CliRunner()
+
+
+def _item(image: Image.Image, group: str, name: str) -> CorpusImage:
+    return CorpusImage(image=image, group=group, source="procedural", path=name)
+
+
+@pytest.fixture(scope="module")
+def originals() -> list[CorpusImage]:
+    return [_item(procedural_image(seed), f"g{seed}", f"p{seed}.png") for seed in (3, 4, 5)]
+
+
+@dataclass
+class CountingRule:
+    """The compact rule with a detail stage that records its calls and answers ``answer``."""
+
+    threshold: int = 15
+    answer: bool = True
+    described: list[int] = field(default_factory=list)
+
+    def compact(self, image: Image.Image) -> Fingerprint:
+        return fingerprint(image)
+
+    def detail(self, image: Image.Image) -> bytes:
+        self.described.append(id(image))
+        return b"d"
+
+    def detail_matches(self, a: bytes, b: bytes) -> bool:
+        return self.answer
+
+
+def test_vectorised_distance_is_the_rules_distance() -> None:
+    rng = np.random.default_rng(1)
+    fps = [Fingerprint(tuple(int(w) for w in rng.integers(0, 2**63, 4))) for _ in range(30)]
+    words = compact_words(fps)
+    got = min_distance(words, words)
+    want = np.array([[a.distance(b) for b in fps] for a in fps])
+    assert np.array_equal(got, want)
+
+
+def test_harness_counts_a_known_false_match(originals: list[CorpusImage]) -> None:
+    copy = _item(ImageOps.mirror(originals[0].image), "other", "copy.png")
+    report = measure_false_matches(CompactOnlyRule(), [*originals, copy])
+    assert report.pairs == 6
+    assert report.false_matches == 1
+    assert report.rate == pytest.approx(1 / 6)
+    assert (report.worst[0].a, report.worst[0].b) == ("p3.png", "copy.png")
+    assert report.worst[0].distance == 0
+    assert report.by_source == {"procedural-procedural": (1, 6)}
+    assert sum(report.distance_histogram) == 6
+
+
+def test_pairs_inside_a_group_are_not_counted(originals: list[CorpusImage]) -> None:
+    copy = _item(ImageOps.mirror(originals[0].image), originals[0].group, "copy.png")
+    report = measure_false_matches(CompactOnlyRule(), [*originals, copy])
+    assert report.pairs == 5
+    assert report.false_matches == 0
+    assert report.upper_95 == pytest.approx(upper_bound_95(0, 5))
+    assert upper_bound_95(0, 10**7) == pytest.approx(3e-7, rel=0.01)
+
+
+def test_detail_stage_runs_only_on_pairs_the_compact_stage_admits(
+    originals: list[CorpusImage],
+) -> None:
+    copy = _item(ImageOps.mirror(originals[0].image), "other", "copy.png")
+    rule = CountingRule(answer=False)
+    report = measure_false_matches(rule, [*originals, copy])
+    assert report.compact_admitted == 1
+    assert report.false_matches == 0
+    assert sorted(rule.described) == sorted([id(originals[0].image), id(copy.image)])
+
+
+def test_degenerate_originals_are_left_out(originals: list[CorpusImage]) -> None:
+    flat = _item(Image.new("RGB", (100, 100), "white"), "flat", "flat.png")
+    report = measure_false_matches(CompactOnlyRule(), [*originals, flat])
+    assert report.refused == ["flat.png"]
+    assert report.pairs == 3
+    with pytest.raises(CorpusError):
+        measure_false_matches(CompactOnlyRule(), [originals[0], flat])
+
+
+def test_recall_per_edit(originals: list[CorpusImage]) -> None:
+    everything = measure_recall(CompactOnlyRule(threshold=64), originals, sample=2)
+    assert everything.sample == 2
+    assert set(everything.recall) == {e.name for e in ISSUE11_EDITS}
+    assert everything.mean == 1.0
+    nothing = measure_recall(CountingRule(answer=False), originals, sample=2)
+    assert nothing.minimum == 0.0
+    assert len(nothing.misses["jpeg30"]) == 2
+
+
+def test_issue11_edits_have_the_right_sizes_and_orientations() -> None:
+    image = procedural_image(7).resize((200, 120))
+    sizes = {}
+    for edit in ISSUE11_EDITS:
+        out = edit.apply(image, edit_rng(1, "x", edit.name))
+        assert isinstance(out, Image.Image)
+        sizes[edit.name] = out.size
+    assert len(ISSUE11_EDITS) == 17 and len(sizes) == 17
+    assert sizes["downscale4"] == (50, 30)
+    assert sizes["crop5"] == (180, 108)
+    assert sizes["crop12"] == (152, 92)
+    assert sizes["crop_side"] in {(180, 120), (200, 108)}
+    assert sizes["rotate90"] == (120, 200)
+    assert sizes["mirror+crop5"] == (180, 108)
+    unchanged = set(sizes) - {"downscale4", "crop5", "crop12", "crop_side", "rotate90"}
+    assert all(sizes[name] == (200, 120) for name in unchanged - {"mirror+crop5"})
+    rgb = image.convert("RGB")
+    rotated = edit_by_name("rotate90").apply(rgb, edit_rng(1, "x", "rotate90"))
+    assert rotated.getpixel((0, 199)) == rgb.getpixel((0, 0))
+    assert edit_by_name("flip").apply(rgb, edit_rng(1, "x", "flip")).getpixel((0, 0)) == (
+        rgb.getpixel((0, 119))
+    )
+    mirrored = edit_by_name("mirror").apply(rgb, edit_rng(1, "x", "mirror"))
+    assert mirrored.getpixel((0, 0)) == rgb.getpixel((199, 0))
+    grey = np.asarray(edit_by_name("greyscale").apply(rgb, edit_rng(1, "x", "greyscale")))
+    assert np.array_equal(grey[..., 0], grey[..., 2])
+
+
+def test_prepare_image_drops_tiny_and_flat_and_upscales_icons() -> None:
+    assert prepare_image(Image.new("RGB", (20, 200), "red")) == "tiny"
+    assert prepare_image(Image.new("RGB", (300, 50), "red")) == "stretched"
+    assert prepare_image(Image.new("RGB", (100, 100), "white")) == "degenerate"
+    icon = Image.new("RGBA", (48, 48), (0, 0, 0, 0))
+    icon.paste((200, 30, 30, 255), (8, 8, 40, 40))
+    icon.paste((20, 30, 200, 255), (16, 16, 30, 30))
+    prepared = prepare_image(icon)
+    assert isinstance(prepared, Image.Image)
+    assert prepared.size == (128, 128) and prepared.mode == "RGB"
+    assert prepared.getpixel((0, 0)) == (255, 255, 255)
+    big = prepare_image(procedural_image(8).resize((600, 400)))
+    assert isinstance(big, Image.Image) and big.size == (256, 171)
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("corpus")
+    summary = build_corpus_v2(out, sources=("photo",), limit_per_source=2, workers=1)
+    assert summary.total_images >= 8
+    return out
+
+
+def test_corpus_cache_round_trip(tiny_corpus: Path) -> None:
+    items = load_corpus(tiny_corpus)
+    index = json.loads((tiny_corpus / "index.json").read_text())["images"]
+    assert len(items) == len(index)
+    assert {item.source for item in items} == {"photo"}
+    assert all(item.image.mode == "RGB" and min(item.image.size) >= 32 for item in items)
+    assert all(item.origin for item in items)
+    assert len({item.group for item in items}) >= len(items) // 2
+    assert len(load_corpus(tiny_corpus, limit=3)) == 3
+    with pytest.raises(CorpusError):
+        load_corpus(tiny_corpus / "missing")
+
+
+def test_cli_verdict_on_a_tiny_corpus(tiny_corpus: Path) -> None:
+    args = ["bench", "verdict", "--corpus", str(tiny_corpus), "--sample", "2", "--limit", "8"]
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["rule"] == "v1 (compact only)"
+    assert payload["false_matches"]["images"] == 8
+    assert payload["false_matches"]["pairs"] > 0
+    assert set(payload["recall"]["recall"]) == {e.name for e in ISSUE11_EDITS}
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "false-match rate per pair" in table.stdout
+    assert "rotate90" in table.stdout
+
+
+def test_cli_corpus_build_and_bad_rule(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    args = ["bench", "corpus", "build", "--out", str(out), "--sources", "photo"]
+    result = runner.invoke(app, [*args, "--limit-per-source", "1", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert (out / "index.json").is_file()
+    bad = runner.invoke(app, ["bench", "verdict", "--corpus", str(out), "--rule", "v9"])
+    assert bad.exit_code == 1
+    with pytest.raises(CorpusError):
+        load_rule("v9")
