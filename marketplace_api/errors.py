@@ -96,9 +96,32 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def _exchange_errors() -> dict[type[Exception], tuple[int, str]]:
+    """Trade and swap errors (:mod:`services.exchange`): status and stable code, by class."""
+    from services import exchange
+
+    return {
+        exchange.TokenNotTradable: (409, "token_not_tradable"),
+        exchange.TradeNotReady: (409, "trade_not_ready"),
+        exchange.LockMismatch: (409, "lock_mismatch"),
+        exchange.UnsafeTimelockOrder: (422, "unsafe_timelock_order"),
+    }
+
+
 def install_handlers(app: FastAPI) -> None:
     """Maps domain errors to JSON responses with stable codes."""
     from ledger.errors import ContractRevert, EstimationFailed, LedgerError
+    from services.exchange import ExchangeError
+
+    exchange_table = _exchange_errors()
+
+    @app.exception_handler(ExchangeError)
+    async def _exchange(_: Request, exc: ExchangeError) -> JSONResponse:
+        for cls in type(exc).__mro__:
+            if cls in exchange_table:
+                status, code = exchange_table[cls]
+                return JSONResponse(_body(code, str(exc)), status_code=status)
+        return JSONResponse(_body("exchange_error", str(exc)), status_code=409)
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:

@@ -1,4 +1,8 @@
-"""Listings (EIP-712 signed offers) and trades (hash-time-locked swaps followed by the indexer)."""
+"""Listings (EIP-712 signed offers) and trades (hash-time-locked swaps followed by the indexer).
+
+Every trade rule (the Registry's token, revocation, price and royalty legs, the one timelock
+margin) is :mod:`services.exchange.trade`'s; these handlers load, call it, and answer.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,32 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from ledger import RegistryClient, TokenStatus
+from ledger import HtlcClient, LockTerms, RegistryClient
+from ledger.deploy import Deployment
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from marketplace_api.market import payment_locks, trade_terms
 from marketplace_api.models import Listing, Trade
 from marketplace_api.schemas import UnsignedTx
 from marketplace_api.types import Bytes32
-from services.exchange import DEFAULT_MARGIN, UnsafeTimelockOrder, check_timelocks
+from services.exchange import (
+    LegRole,
+    ListingState,
+    TradeState,
+    TradeTerms,
+    check_seller_lock,
+    check_tradable,
+    check_trade_state,
+    payment_timelock,
+    required_payment_locks,
+    royalty_of,
+)
 from services.listing import Offer, offer_signer
 
 router = APIRouter(prefix="/v1", tags=["listings", "trades"])
 Hex32 = Bytes32
+ListingId = Annotated[int, Path(ge=1, lt=2**31)]
+TradeId = Annotated[int, Path(ge=1, lt=2**31)]
 
 
 class ListingIn(BaseModel):
@@ -29,48 +48,93 @@ class ListingIn(BaseModel):
     signature: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
 
 
+class ListingOut(BaseModel):
+    id: int
+    token_id: str
+    seller: str
+    price: str
+    expiry: int
+    nonce: str
+    signature: str
+    status: ListingState
+
+
+class ListingsOut(BaseModel):
+    items: list[ListingOut]
+
+
 class TradeIn(BaseModel):
     listing_id: Annotated[int, Field(ge=1, lt=2**31)]
 
 
+class TradeOut(BaseModel):
+    id: int
+    listing_id: int
+    token_id: str
+    seller: str
+    buyer: str
+    price: str
+    status: TradeState
+    hashlock: str | None
+    asset_lock: dict[str, Any] | None
+    payment_lock: dict[str, Any] | None
+    royalty_lock: dict[str, Any] | None
+    secret: str | None
+
+
 class PaymentTxIn(BaseModel):
     timelock: Annotated[int | None, Field(gt=0, lt=2**64)] = None
-    margin: Annotated[int, Field(ge=60, le=30 * 86400)] = DEFAULT_MARGIN
+    margin: Annotated[int | None, Field(ge=0, le=30 * 86400)] = None
 
 
-def listing_json(item: Listing) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "token_id": item.token_id,
-        "seller": item.seller,
-        "price": item.price,
-        "expiry": item.expiry,
-        "nonce": item.nonce,
-        "signature": item.signature,
-        "status": item.status,
-    }
+class PaymentLockOut(BaseModel):
+    role: LegRole
+    receiver: str
+    amount: str
+    tx: UnsignedTx
 
 
-def trade_json(t: Trade) -> dict[str, Any]:
-    return {
-        "id": t.id,
-        "listing_id": t.listing_id,
-        "token_id": t.token_id,
-        "seller": t.seller,
-        "buyer": t.buyer,
-        "price": t.price,
-        "status": t.status,
-        "hashlock": t.hashlock,
-        "asset_lock": t.asset_lock,
-        "payment_lock": t.payment_lock,
-        "secret": t.secret,
-    }
+class PaymentTxOut(BaseModel):
+    """Every lock the buyer owes, all under the token lock's hashlock until ``timelock``."""
+
+    trade_id: int
+    hashlock: str
+    timelock: int
+    locks: list[PaymentLockOut]
 
 
-@router.post("/listings", status_code=201)
+def listing_json(item: Listing) -> ListingOut:
+    return ListingOut.model_validate(item, from_attributes=True)
+
+
+def trade_json(t: Trade) -> TradeOut:
+    payment, royalty = payment_locks(t)
+    return TradeOut(
+        id=t.id,
+        listing_id=t.listing_id,
+        token_id=t.token_id,
+        seller=t.seller,
+        buyer=t.buyer,
+        price=t.price,
+        status=TradeState(t.status),
+        hashlock=t.hashlock,
+        asset_lock=t.asset_lock,
+        payment_lock=payment,
+        royalty_lock=royalty,
+        secret=t.secret,
+    )
+
+
+def _check_active(deployment: Deployment, token: int) -> RegistryClient:
+    reader = RegistryClient(deployment)
+    check_tradable(reader.record(token).status, token)
+    return reader
+
+
+@router.post("/listings", status_code=201, response_model=ListingOut)
 def create_listing(
     body: ListingIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
-) -> dict[str, Any]:
+) -> ListingOut:
     """List a token you own, with your EIP-712 signed offer."""
     token = int(body.token_id, 16)
     offer = Offer(token, account, body.price, body.expiry, body.nonce)
@@ -84,11 +148,7 @@ def create_listing(
         raise Unprocessable("offer signature does not recover to the caller", code="bad_signature")
     if body.expiry <= deployment.chain.timestamp():
         raise Unprocessable("offer has already expired")
-    reader = RegistryClient(deployment)
-    record = reader.record(token)
-    if record.status is not TokenStatus.ACTIVE:
-        raise Conflict(f"token is {record.status.name.lower()}: only active tokens can be listed")
-    if reader.owner_of(token) != account:
+    if _check_active(deployment, token).owner_of(token) != account:
         raise Forbidden("only the token's owner may list it")
     if session.scalar(select(Listing).where(Listing.signature == body.signature.lower())):
         raise Conflict("this signed offer is already listed")
@@ -99,60 +159,70 @@ def create_listing(
         expiry=body.expiry,
         nonce=str(body.nonce),
         signature=body.signature.lower(),
-        status="open",
+        status=ListingState.OPEN,
     )
     session.add(item)
     session.commit()
     return listing_json(item)
 
 
-@router.get("/listings")
+@router.get("/listings", response_model=ListingsOut)
 def list_listings(
     session: SessionDep,
-    status: Annotated[str, Query(pattern="^(open|sold|cancelled)$")] = "open",
+    status: Annotated[ListingState, Query()] = ListingState.OPEN,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> dict[str, Any]:
+) -> ListingsOut:
     """Listings by status (open by default), newest first."""
     q = select(Listing).where(Listing.status == status).order_by(Listing.id.desc()).limit(limit)
-    return {"items": [listing_json(item) for item in session.scalars(q)]}
+    return ListingsOut(items=[listing_json(item) for item in session.scalars(q)])
 
 
-@router.delete("/listings/{listing_id}")
-def cancel_listing(
-    listing_id: Annotated[int, Path(ge=1, lt=2**31)], account: CurrentAccount, session: SessionDep
-) -> dict[str, Any]:
-    """Withdraw your open listing."""
+def _listing(session: SessionDep, listing_id: int) -> Listing:
     item = session.get(Listing, listing_id)
     if item is None:
         raise NotFound(f"no listing {listing_id}")
+    return item
+
+
+@router.get("/listings/{listing_id}", response_model=ListingOut)
+def get_listing(listing_id: ListingId, session: SessionDep) -> ListingOut:
+    """One listing, whatever its status."""
+    return listing_json(_listing(session, listing_id))
+
+
+@router.delete("/listings/{listing_id}", response_model=ListingOut)
+def cancel_listing(
+    listing_id: ListingId, account: CurrentAccount, session: SessionDep
+) -> ListingOut:
+    """Withdraw your open listing."""
+    item = _listing(session, listing_id)
     if item.seller != account:
         raise Forbidden("only the seller may cancel a listing")
-    if item.status != "open":
+    if item.status != ListingState.OPEN:
         raise Conflict(f"listing is {item.status}")
-    item.status = "cancelled"
+    item.status = ListingState.CANCELLED
     session.commit()
     return listing_json(item)
 
 
-@router.post("/trades", status_code=201)
+@router.post("/trades", status_code=201, response_model=TradeOut)
 def start_trade(
     body: TradeIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
-) -> dict[str, Any]:
+) -> TradeOut:
     """Ask to buy a listing; the seller then locks the token for you (swap leg 1)."""
-    item = session.get(Listing, body.listing_id)
-    if item is None:
-        raise NotFound(f"no listing {body.listing_id}")
-    if item.status != "open" or item.expiry <= deployment.chain.timestamp():
+    item = _listing(session, body.listing_id)
+    if item.status != ListingState.OPEN or item.expiry <= deployment.chain.timestamp():
         raise Conflict("listing is not open")
     if item.seller == account:
         raise Conflict("you cannot buy your own listing")
+    _check_active(deployment, int(item.token_id, 16))
     trade = Trade(
         listing_id=item.id,
         token_id=item.token_id,
         seller=item.seller,
         buyer=account,
         price=item.price,
-        status="requested",
+        status=TradeState.REQUESTED,
     )
     session.add(trade)
     session.commit()
@@ -168,33 +238,46 @@ def _trade(session: SessionDep, trade_id: int, account: str) -> Trade:
     return trade
 
 
-@router.get("/trades/{trade_id}")
-def get_trade(
-    trade_id: Annotated[int, Path(ge=1, lt=2**31)], account: CurrentAccount, session: SessionDep
-) -> dict[str, Any]:
+@router.get("/trades/{trade_id}", response_model=TradeOut)
+def get_trade(trade_id: TradeId, account: CurrentAccount, session: SessionDep) -> TradeOut:
     """A trade's state as the chain shows it."""
     return trade_json(_trade(session, trade_id, account))
 
 
-@router.post("/trades/{trade_id}/payment-tx", response_model=UnsignedTx)
+@router.post("/trades/{trade_id}/payment-tx", response_model=PaymentTxOut)
 def payment_tx(
-    trade_id: Annotated[int, Path(ge=1, lt=2**31)],
+    trade_id: TradeId,
     body: PaymentTxIn,
     account: CurrentAccount,
     session: SessionDep,
     deployment: DeploymentDep,
-) -> UnsignedTx:
-    """The buyer's payment lock (swap leg 2), only with a timelock safely before the token's."""
+) -> PaymentTxOut:
+    """The buyer's locks (swap leg 2): the seller's payment and, on a resale, the royalty."""
     trade = _trade(session, trade_id, account)
     if account != trade.buyer:
         raise Forbidden("only the buyer pays")
-    if trade.status != "asset_locked" or trade.asset_lock is None or trade.hashlock is None:
-        raise Conflict(f"trade is {trade.status}: wait until the seller's token lock is on chain")
-    t1 = int(trade.asset_lock["timelock"])
-    t2 = body.timelock if body.timelock is not None else t1 - body.margin
-    try:
-        check_timelocks(asset_timelock=t1, payment_timelock=t2, margin=body.margin)
-    except UnsafeTimelockOrder as exc:
-        raise Unprocessable(str(exc), code="unsafe_timelock_order") from None
-    fn = deployment.htlc.functions.lockEther(trade.seller, bytes.fromhex(trade.hashlock[2:]), t2)
-    return UnsignedTx.for_call(deployment.chain, fn, sender=account, value=int(trade.price))
+    terms: TradeTerms = trade_terms(trade)
+    reader = _check_active(deployment, terms.token_id)
+    check_trade_state(trade.status, TradeState.ASSET_LOCKED)
+    if trade.asset_lock is None or trade.hashlock is None:
+        raise Conflict("the trade has no token lock yet")
+    asset_lock = LockTerms.from_json(trade.asset_lock)
+    status = HtlcClient(deployment).status(asset_lock)
+    check_seller_lock(asset_lock, terms, registry=deployment.registry.address, status=status)
+    t2 = payment_timelock(asset_lock.timelock, timelock=body.timelock, margin=body.margin)
+    hashlock = bytes.fromhex(trade.hashlock[2:])
+    locks = [
+        PaymentLockOut(
+            role=leg.role,
+            receiver=leg.receiver,
+            amount=str(leg.amount),
+            tx=UnsignedTx.for_call(
+                deployment.chain,
+                deployment.htlc.functions.lockEther(leg.receiver, hashlock, t2),
+                sender=account,
+                value=leg.amount,
+            ),
+        )
+        for leg in required_payment_locks(terms, royalty_of(reader, terms))
+    ]
+    return PaymentTxOut(trade_id=trade.id, hashlock=trade.hashlock, timelock=t2, locks=locks)

@@ -37,3 +37,21 @@ class LockMismatch(ExchangeError):
 
 class SecretNotRevealed(ExchangeError):
     """Raised when the secret of a hash lock has not been published on chain (yet)."""
+
+
+class TokenNotTradable(ExchangeError):
+    """Raised when a trade's token is not active (a revoked copy is frozen and cannot be sold)."""
+
+    def __init__(self, token_id: int, status: str):
+        self.token_id = token_id
+        self.status = status
+        super().__init__(f"token 0x{token_id:064x} is {status}: only active tokens are traded")
+
+
+class TradeNotReady(ExchangeError):
+    """Raised when a trade is not in a state the requested step needs."""
+
+    def __init__(self, state: str, needed: tuple[str, ...]):
+        self.state = state
+        self.needed = needed
+        super().__init__(f"trade is {state}; this step needs it to be {' or '.join(needed)}")

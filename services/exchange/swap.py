@@ -1,39 +1,42 @@
 """Hash-time-locked swaps of a registered image token for Ether, on one chain or two.
 
-Protocol (DESIGN.md 3.2, trading phase):
+Protocol (DESIGN.md 3.2, trading phase; the rules live in :mod:`services.exchange.trade`):
 
 1. the seller makes a secret ``s'`` and locks the token for the buyer under ``sha256(s')`` until T1;
-2. the buyer checks that lock on chain, then locks the price for the seller under the same
-   hashlock until T2 with ``T2 <= T1 - margin`` (:func:`check_timelocks` refuses anything else);
+2. the buyer checks that lock on chain (the Registry's token, that id, for the buyer, open), then
+   locks the price for the seller under the same hashlock until T2 with
+   ``T2 <= T1 - SAFETY_MARGIN_S``; on a resale the price is split: the seller's lock carries the
+   price less the ERC-2981 royalty and a second lock carries the royalty to the producer
+   (:func:`buyer_pay`);
 3. the seller withdraws the price, which publishes ``s'``; the buyer reads it and withdraws the
-   token;
+   token (and anyone may then withdraw the royalty lock to the producer with ``s'``);
 4. if either side stalls, the other refunds after its own timelock.
 
 Because T2 comes first, the seller must reveal ``s'`` before T2, and the buyer then still has at
-least ``margin`` seconds before T1 to claim the token. Each side signs with its own key; the two
-legs may live on different chains (pass two clients).
+least the margin before T1 to claim the token. Each side signs with its own key; the two legs may
+live on different chains (pass two clients).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger import Asset, HtlcClient, LockStatus, LockTerms, new_secret
-from services.exchange.errors import LockMismatch, SecretNotRevealed, UnsafeTimelockOrder
+from ledger import HtlcClient, LockTerms, RegistryClient, new_secret
+from services.exchange.errors import LockMismatch, SecretNotRevealed
+from services.exchange.trade import (
+    SAFETY_MARGIN_S,
+    BuyerPayment,
+    TradeTerms,
+    check_buyer_locks,
+    check_seller_lock,
+    check_timelocks,
+    check_tradable,
+    required_payment_locks,
+    royalty_of,
+    same_address,
+)
 
-DEFAULT_MARGIN = 600  # seconds the buyer keeps, at least, to claim the token after T2
-
-
-def check_timelocks(
-    *, asset_timelock: int, payment_timelock: int, margin: int = DEFAULT_MARGIN
-) -> None:
-    """Raises :class:`UnsafeTimelockOrder` unless payment_timelock <= asset_timelock - margin."""
-    if margin < 0:
-        raise ValueError(f"margin must be >= 0, got {margin}")
-    if payment_timelock > asset_timelock - margin:
-        raise UnsafeTimelockOrder(
-            asset_timelock=asset_timelock, payment_timelock=payment_timelock, margin=margin
-        )
+DEFAULT_MARGIN = SAFETY_MARGIN_S  # the one margin, under its older name
 
 
 @dataclass(frozen=True)
@@ -61,34 +64,69 @@ def buyer_lock_payment(
     token_id: int,
     price: int,
     timelock: int,
-    margin: int = DEFAULT_MARGIN,
+    margin: int = SAFETY_MARGIN_S,
 ) -> LockTerms:
-    """Step 2: verify the seller's lock on chain, then lock ``price`` for the seller until T2."""
-    expected = {
-        "receiver": buyer.tx.address,
-        "asset": Asset.ERC721,
-        "token": token,
-        "amount": token_id,
-    }
-    for field, value in expected.items():
-        actual = getattr(asset_lock, field)
-        if (actual.lower() if isinstance(actual, str) else actual) != (
-            value.lower() if isinstance(value, str) else value
-        ):
-            raise LockMismatch(field, value, actual)
-    status = buyer.status(asset_lock)
-    if status is not LockStatus.OPEN:
-        raise LockMismatch("status", LockStatus.OPEN, status)
+    """Step 2 with one leg: verify the seller's lock on chain (``token`` is the Registry's
+    address), then lock ``price`` for the seller until T2. A resale owes a royalty lock too:
+    use :func:`buyer_pay`."""
+    terms = TradeTerms(token_id, asset_lock.sender, buyer.tx.address, price)
+    check_seller_lock(asset_lock, terms, registry=token, status=buyer.status(asset_lock))
     check_timelocks(asset_timelock=asset_lock.timelock, payment_timelock=timelock, margin=margin)
     return buyer.lock_ether(
         asset_lock.sender, amount=price, hashlock=asset_lock.hashlock, timelock=timelock
     )
 
 
-def seller_claim_payment(seller: HtlcClient, payment_lock: LockTerms, offer: SellerOffer) -> None:
-    """Step 3a: the seller takes the price, publishing the secret."""
+def buyer_pay(
+    buyer: HtlcClient,
+    registry: RegistryClient,
+    asset_lock: LockTerms,
+    *,
+    seller: str,
+    token_id: int,
+    price: int,
+    timelock: int,
+) -> BuyerPayment:
+    """Step 2 in full: check the token is active and the seller's lock holds it, then lock every
+    leg the offer requires (the seller's share, and the royalty on a resale) until T2."""
+    terms = TradeTerms(token_id, seller, buyer.tx.address, price)
+    check_tradable(registry.record(token_id).status, token_id)
+    check_seller_lock(asset_lock, terms, registry=registry.address, status=buyer.status(asset_lock))
+    check_timelocks(asset_timelock=asset_lock.timelock, payment_timelock=timelock)
+    royalty = royalty_of(registry, terms)
+    locks = [
+        buyer.lock_ether(
+            leg.receiver, amount=leg.amount, hashlock=asset_lock.hashlock, timelock=timelock
+        )
+        for leg in required_payment_locks(terms, royalty)
+    ]
+    paid = check_buyer_locks(locks, terms, royalty, asset_lock=asset_lock)
+    if paid is None:  # cannot happen: the legs were built from the same rule
+        raise LockMismatch("payment", required_payment_locks(terms, royalty), locks)
+    return paid
+
+
+def seller_claim_payment(
+    seller: HtlcClient,
+    payment_lock: LockTerms,
+    offer: SellerOffer,
+    *,
+    registry: RegistryClient | None = None,
+    price: int | None = None,
+) -> None:
+    """Step 3a: the seller takes the price, publishing the secret. Given the ``registry`` and
+    the offer's ``price``, a payment short of ``price - royalty`` is refused before the secret
+    leaves (the buyer would get the token for less)."""
     if payment_lock.hashlock != offer.asset_lock.hashlock:
         raise LockMismatch("hashlock", offer.asset_lock.hashlock, payment_lock.hashlock)
+    if not same_address(payment_lock.receiver, offer.asset_lock.sender):
+        raise LockMismatch("receiver", offer.asset_lock.sender, payment_lock.receiver)
+    if registry is not None and price is not None:
+        lock = offer.asset_lock
+        terms = TradeTerms(lock.amount, lock.sender, lock.receiver, price)
+        owed = required_payment_locks(terms, royalty_of(registry, terms))[0].amount
+        if payment_lock.amount != owed or not same_address(payment_lock.sender, lock.receiver):
+            raise LockMismatch("amount", owed, payment_lock.amount)
     seller.withdraw(payment_lock, offer.secret)
 
 

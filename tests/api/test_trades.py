@@ -7,6 +7,7 @@ import pytest
 from services.exchange import buyer_claim_token, seller_claim_payment, seller_lock_token
 from services.listing import Offer, sign_offer
 from services.market_client import MarketClient, MarketError
+from tests.api._trading import sign_and_relay
 from tests.contracts.helpers import register_esp, register_image
 
 PRICE = 5 * 10**16
@@ -83,24 +84,18 @@ def test_swap_through_the_api(api):
             f"/v1/trades/{trade['id']}/payment-tx", json={"timelock": offer.asset_lock.timelock - 5}
         )
     assert exc.value.code == "unsafe_timelock_order"
-    tx = buyer.post(f"/v1/trades/{trade['id']}/payment-tx", json={})
-    w3 = world.chain.w3
-    signed = world.buyer.sign_transaction(
-        {
-            "to": tx["to"],
-            "data": tx["data"],
-            "value": int(tx["value"]),
-            "chainId": tx["chainId"],
-            "gas": tx["gas"],
-            "maxFeePerGas": int(tx["maxFeePerGas"]),
-            "maxPriorityFeePerGas": int(tx["maxPriorityFeePerGas"]),
-            "nonce": w3.eth.get_transaction_count(world.buyer.address),
-        }
+    out = buyer.post(f"/v1/trades/{trade['id']}/payment-tx", json={})
+    (leg,) = out["locks"]  # a primary sale: the whole price to the seller, no royalty lock
+    assert (leg["role"], leg["receiver"], int(leg["amount"])) == (
+        "payment",
+        world.producer.address,
+        PRICE,
     )
-    buyer.post("/v1/tx/relay", json={"raw": "0x" + signed.raw_transaction.hex().removeprefix("0x")})
+    sign_and_relay(api, world.buyer, leg["tx"])
     api.index()
     state = buyer.get(f"/v1/trades/{trade['id']}")
     assert state["status"] == "payment_locked"
+    assert state["royalty_lock"] is None
     from ledger import LockTerms
 
     payment = LockTerms.from_json(state["payment_lock"])

@@ -1,0 +1,267 @@
+"""The trade lifecycle: one home for every rule a marketplace sale must pass.
+
+A sale follows a seller's EIP-712 signed offer (token id, price) through three hash-time locks
+under one hashlock (DESIGN.md 3.2, trading phase)::
+
+    requested --seller's token lock--> asset_locked --buyer's legs--> payment_locked
+        (or unsafe_payment: a leg expires too close to the token lock; the buyer should refund)
+    payment_locked --seller takes the payment (the secret is public)--> payment_claimed
+    payment_claimed --token, payment and royalty all withdrawn--> completed
+    any lock refunded --> refunded;  token revoked before the buyer paid --> cancelled
+    the token withdrawn while no accepted payment exists --> off_terms (never "completed")
+
+The rules, each checked here and nowhere else:
+
+* the seller's lock holds THE token: an ERC-721 lock of the deployment's Registry, that token
+  id, from the seller to the buyer (:func:`check_seller_lock`);
+* a revoked token is not sold (:func:`check_tradable`);
+* the buyer pays exactly what the offer says: the seller gets the price less the ERC-2981
+  royalty, and on a resale (royalty receiver != seller) the receiver gets the royalty in a
+  second lock under the same hashlock, lasting at least as long as the seller's
+  (:func:`required_payment_locks`, :func:`check_buyer_locks`);
+* every buyer leg expires at least :data:`SAFETY_MARGIN_S` before the token lock
+  (:func:`check_timelocks`), so after the seller reveals the secret the buyer keeps that long
+  to claim the token.
+
+The router, the indexer's trade projection, the Python swap client and the demo all call these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ledger import Asset, LockStatus, LockTerms, RegistryClient, TokenStatus
+from services.exchange.errors import (
+    LockMismatch,
+    TokenNotTradable,
+    TradeNotReady,
+    UnsafeTimelockOrder,
+)
+
+SAFETY_MARGIN_S = 600
+"""Seconds every buyer lock must expire before the seller's token lock (the one margin)."""
+
+ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+
+class TradeState(StrEnum):
+    """Where a trade stands, as the chain shows it."""
+
+    REQUESTED = "requested"
+    ASSET_LOCKED = "asset_locked"
+    PAYMENT_LOCKED = "payment_locked"
+    UNSAFE_PAYMENT = "unsafe_payment"
+    PAYMENT_CLAIMED = "payment_claimed"
+    COMPLETED = "completed"
+    REFUNDED = "refunded"
+    CANCELLED = "cancelled"
+    OFF_TERMS = "off_terms"
+
+
+class ListingState(StrEnum):
+    """A listing is open until sold, withdrawn by its seller, or its token is revoked."""
+
+    OPEN = "open"
+    SOLD = "sold"
+    CANCELLED = "cancelled"
+
+
+class LegRole(StrEnum):
+    """What a buyer's Ether lock pays: the seller's share or the producer's royalty."""
+
+    PAYMENT = "payment"
+    ROYALTY = "royalty"
+
+
+@dataclass(frozen=True)
+class TradeTerms:
+    """What the seller's signed offer and the buyer's request fix."""
+
+    token_id: int
+    seller: str
+    buyer: str
+    price: int
+
+
+@dataclass(frozen=True)
+class Royalty:
+    """The Registry's ERC-2981 ``royaltyInfo(tokenId, price)``."""
+
+    receiver: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class PaymentLeg:
+    """One Ether lock the buyer owes: ``amount`` wei to ``receiver``."""
+
+    role: LegRole
+    receiver: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class BuyerPayment:
+    """The buyer's locks that satisfy the offer, and whether their timelocks are safe."""
+
+    payment: LockTerms
+    royalty: LockTerms | None
+    safe: bool
+
+    @property
+    def state(self) -> TradeState:
+        return TradeState.PAYMENT_LOCKED if self.safe else TradeState.UNSAFE_PAYMENT
+
+    @property
+    def locks(self) -> tuple[LockTerms, ...]:
+        return (self.payment,) if self.royalty is None else (self.payment, self.royalty)
+
+
+def same_address(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+def check_timelocks(
+    *, asset_timelock: int, payment_timelock: int, margin: int = SAFETY_MARGIN_S
+) -> None:
+    """Raises :class:`UnsafeTimelockOrder` unless ``payment_timelock <= asset_timelock - m``
+    with ``m = max(margin, SAFETY_MARGIN_S)``: a caller may ask for more room, never less."""
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin}")
+    margin = max(margin, SAFETY_MARGIN_S)
+    if payment_timelock > asset_timelock - margin:
+        raise UnsafeTimelockOrder(
+            asset_timelock=asset_timelock, payment_timelock=payment_timelock, margin=margin
+        )
+
+
+def payment_timelock(asset_timelock: int, *, timelock: int | None, margin: int | None) -> int:
+    """T2 for the buyer's legs: ``timelock`` if given, else ``T1 - margin``; checked safe."""
+    margin = SAFETY_MARGIN_S if margin is None else margin
+    t2 = asset_timelock - margin if timelock is None else timelock
+    check_timelocks(asset_timelock=asset_timelock, payment_timelock=t2, margin=margin)
+    return t2
+
+
+def check_tradable(status: TokenStatus, token_id: int) -> None:
+    """Raises :class:`TokenNotTradable` unless the token is active (revoked copies are frozen)."""
+    if status is not TokenStatus.ACTIVE:
+        raise TokenNotTradable(token_id, status.name.lower())
+
+
+def check_trade_state(state: str, *allowed: TradeState) -> TradeState:
+    """The trade's state, if it is one of ``allowed``; else :class:`TradeNotReady`."""
+    current = TradeState(state)
+    if current not in allowed:
+        raise TradeNotReady(current.value, tuple(s.value for s in allowed))
+    return current
+
+
+def check_seller_lock(
+    lock: LockTerms, terms: TradeTerms, *, registry: str, status: LockStatus | None = None
+) -> None:
+    """Raises :class:`LockMismatch` unless ``lock`` holds the offered token of the Registry for
+    the buyer: sender = seller, receiver = buyer, asset ERC-721, token contract = ``registry``,
+    token id = the offer's (and, when ``status`` is given, the lock is still open)."""
+    expected: dict[str, object] = {
+        "sender": terms.seller,
+        "receiver": terms.buyer,
+        "asset": Asset.ERC721,
+        "token": registry,
+        "amount": terms.token_id,
+    }
+    for field, value in expected.items():
+        actual = getattr(lock, field)
+        if isinstance(value, str) and isinstance(actual, str):
+            if not same_address(actual, value):
+                raise LockMismatch(field, value, actual)
+        elif actual != value:
+            raise LockMismatch(field, value, actual)
+    if status is not None and status is not LockStatus.OPEN:
+        raise LockMismatch("status", LockStatus.OPEN, status)
+
+
+def royalty_of(registry: RegistryClient, terms: TradeTerms) -> Royalty:
+    """The Registry's ERC-2981 royalty on this sale (receiver: the token's original producer)."""
+    receiver, amount = registry.royalty_info(terms.token_id, terms.price)
+    return Royalty(receiver, amount)
+
+
+def required_payment_locks(terms: TradeTerms, royalty: Royalty) -> tuple[PaymentLeg, ...]:
+    """The Ether locks the buyer owes, payment first: the seller gets ``price - royalty``; the
+    royalty receiver gets its share in a lock of its own unless it is the seller (a primary
+    sale by the producer pays the whole price to the seller)."""
+    if not 0 <= royalty.amount <= terms.price:
+        raise ValueError(f"royalty {royalty.amount} is outside [0, price {terms.price}]")
+    if royalty.amount == 0 or same_address(royalty.receiver, terms.seller):
+        return (PaymentLeg(LegRole.PAYMENT, terms.seller, terms.price),)
+    return (
+        PaymentLeg(LegRole.PAYMENT, terms.seller, terms.price - royalty.amount),
+        PaymentLeg(LegRole.ROYALTY, royalty.receiver, royalty.amount),
+    )
+
+
+def _pays(lock: LockTerms, leg: PaymentLeg, terms: TradeTerms, hashlock: bytes) -> bool:
+    return (
+        lock.asset is Asset.ETHER
+        and same_address(lock.sender, terms.buyer)
+        and same_address(lock.receiver, leg.receiver)
+        and lock.amount == leg.amount
+        and lock.hashlock == hashlock
+    )
+
+
+def check_buyer_locks(
+    locks: Iterable[LockTerms], terms: TradeTerms, royalty: Royalty, *, asset_lock: LockTerms
+) -> BuyerPayment | None:
+    """The buyer's locks (among ``locks``) that pay the offer exactly, or None while a leg is
+    missing. A royalty lock counts only if it lasts at least as long as the seller's payment
+    lock (else the seller could claim after the royalty was refunded). ``safe`` is False when a
+    leg expires less than :data:`SAFETY_MARGIN_S` before the token lock."""
+    candidates = list(locks)
+    found: dict[LegRole, LockTerms] = {}
+    for leg in required_payment_locks(terms, royalty):
+        matches = [lock for lock in candidates if _pays(lock, leg, terms, asset_lock.hashlock)]
+        if leg.role is LegRole.ROYALTY:
+            floor = found[LegRole.PAYMENT].timelock
+            matches = [lock for lock in matches if lock.timelock >= floor]
+        if not matches:
+            return None
+        found[leg.role] = min(matches, key=lambda lock: lock.timelock)
+    payment = found[LegRole.PAYMENT]
+    paid = BuyerPayment(payment, found.get(LegRole.ROYALTY), safe=True)
+    try:
+        for lock in paid.locks:
+            check_timelocks(asset_timelock=asset_lock.timelock, payment_timelock=lock.timelock)
+    except UnsafeTimelockOrder:
+        return BuyerPayment(paid.payment, paid.royalty, safe=False)
+    return paid
+
+
+def settled_state(
+    current: TradeState,
+    *,
+    asset: LockStatus,
+    payment: LockStatus | None,
+    royalty: LockStatus | None,
+) -> TradeState:
+    """The state after a withdrawal or refund of one of the trade's locks.
+
+    ``payment`` is None while no buyer payment was accepted; ``royalty`` is None on a primary
+    sale. A trade completes only when the token, the seller's payment and the royalty have all
+    been withdrawn; the token leaving while no accepted payment exists is ``off_terms``.
+    """
+    legs = [asset] + [s for s in (payment, royalty) if s is not None]
+    if payment is None:
+        if asset is LockStatus.WITHDRAWN:
+            return TradeState.OFF_TERMS
+        return TradeState.REFUNDED if asset is LockStatus.REFUNDED else current
+    if LockStatus.REFUNDED in legs:
+        return TradeState.REFUNDED
+    if all(s is LockStatus.WITHDRAWN for s in legs):
+        return TradeState.COMPLETED
+    if payment is LockStatus.WITHDRAWN or LockStatus.WITHDRAWN in legs:
+        return TradeState.PAYMENT_CLAIMED  # the secret is public
+    return current
