@@ -7,6 +7,7 @@ the MWSL engine, fed incrementally as events arrive.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -14,11 +15,22 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from ledger import Asset, LockStatus, LockTerms, RegistryClient
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Indexer
 from marketplace_api.catalog import Catalog, token_hex
 from marketplace_api.models import Listing, Task, Trade
-from services.exchange import DEFAULT_MARGIN
+from services.exchange import (
+    ListingState,
+    LockMismatch,
+    Royalty,
+    TradeState,
+    TradeTerms,
+    check_buyer_locks,
+    check_seller_lock,
+    royalty_of,
+    settled_state,
+)
 from services.reputation import Interaction, ReputationEngine, rank, selection_probabilities
 
 
@@ -33,8 +45,7 @@ class Market:
         self._lock = threading.Lock()
         self.read_cache = ReadCache()
         self.tasks = TaskTracker()
-        self.trades = TradeTracker()
-        self.trades.royalty_bps = int(deployment.manifest.params.get("royalty_bps", 0))
+        self.trades = TradeTracker(deployment)
         self.indexer = Indexer(
             deployment,
             engine,
@@ -190,70 +201,190 @@ class TaskTracker:
 
 
 class TradeTracker:
-    """Moves trades along with their two locks (an indexer projection).
+    """Moves trades along with their locks (an indexer projection).
 
-    Token lock seller -> buyer: ``asset_locked`` (T1, hashlock). Ether lock buyer -> seller under
-    that hashlock, for at least the price: ``payment_locked`` when T2 <= T1 - margin, else
-    ``unsafe_payment`` (the buyer should refund: the seller could claim late). Payment withdrawn:
-    ``payment_claimed`` (the secret is public); token withdrawn: ``completed`` (listing sold).
-    Either refunded: ``refunded``.
+    Every rule is :mod:`services.exchange.trade`'s: the seller's lock must hold the offered
+    token of this deployment's Registry (``asset_locked``); the buyer's Ether locks under that
+    hashlock must pay the offer exactly, the seller ``price - royalty`` and, on a resale, the
+    ERC-2981 royalty receiver its share (``payment_locked``, or ``unsafe_payment`` inside the
+    margin); a trade is ``completed`` only when the token, the payment and the royalty were all
+    withdrawn. A revoked token's open listings are cancelled, and its unpaid trades too.
+
+    The royalty lock is kept beside the payment lock in ``Trade.payment_lock`` (its
+    ``royalty_lock`` key): the trade table has no column of its own for it.
     """
 
-    royalty_bps = 0
+    def __init__(self, deployment: Deployment):
+        self.registry = deployment.registry.address
+        self._reader = RegistryClient(deployment)
+        self._royalties: dict[tuple[int, int], Royalty] = {}
 
     def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
-            a, event = row["args"], row["event"]
-            if event == "Locked" and a["asset"] == 2:
+            a, event, contract = row["args"], row["event"], row["contract"]
+            if contract == "Registry" and event == "Revoked":
+                self._revoked(session, a)
+            elif contract != "HashTimeLock":
+                continue
+            elif event == "Locked" and int(a["asset"]) == Asset.ERC721:
                 self._asset_locked(session, a)
-            elif event == "Locked" and a["asset"] == 0:
+            elif event == "Locked" and int(a["asset"]) == Asset.ETHER:
                 self._payment_locked(session, a)
             elif event in ("Withdrawn", "Refunded"):
                 self._settled(session, event, a)
 
+    def royalty(self, terms: TradeTerms) -> Royalty:
+        """The Registry's ERC-2981 royalty on ``terms`` (immutable per token and price)."""
+        key = (terms.token_id, terms.price)
+        if key not in self._royalties:
+            self._royalties[key] = royalty_of(self._reader, terms)
+        return self._royalties[key]
+
     def _asset_locked(self, session: Session, a: dict[str, Any]) -> None:
         trade = session.scalar(
-            select(Trade).where(
-                Trade.status == "requested",
+            select(Trade)
+            .where(
+                Trade.status == TradeState.REQUESTED,
                 Trade.seller == a["sender"],
                 Trade.buyer == a["receiver"],
                 Trade.token_id == token_hex(a["amount"]),
             )
-        )
-        if trade is not None:
-            trade.asset_lock, trade.asset_lock_id = {**a}, a["id"]
-            trade.hashlock = a["hashlock"]
-            trade.status = "asset_locked"
-
-    def _payment_locked(self, session: Session, a: dict[str, Any]) -> None:
-        trade = session.scalar(
-            select(Trade).where(Trade.status == "asset_locked", Trade.hashlock == a["hashlock"])
-        )
-        if trade is None or a["sender"] != trade.buyer or a["receiver"] != trade.seller:
-            return
-        # A resale pays the seller the price less the producer's ERC-2981 royalty (locked to the
-        # producer under the same hashlock), so the seller's lock may be that much smaller.
-        royalty = int(trade.price) * self.royalty_bps // 10_000
-        if int(a["amount"]) < int(trade.price) - royalty or trade.asset_lock is None:
-            return
-        trade.payment_lock, trade.payment_lock_id = {**a}, a["id"]
-        safe = int(a["timelock"]) <= int(trade.asset_lock["timelock"]) - DEFAULT_MARGIN
-        trade.status = "payment_locked" if safe else "unsafe_payment"
-
-    def _settled(self, session: Session, event: str, a: dict[str, Any]) -> None:
-        trade = session.scalar(
-            select(Trade).where(
-                (Trade.asset_lock_id == a["id"]) | (Trade.payment_lock_id == a["id"])
-            )
+            .order_by(Trade.id)
         )
         if trade is None:
             return
-        if event == "Refunded":
-            trade.status = "refunded"
-        elif a["id"] == trade.payment_lock_id:
-            trade.secret, trade.status = a["preimage"], "payment_claimed"
-        else:
-            trade.status = "completed"
-            listing = session.get(Listing, trade.listing_id)
-            if listing is not None:
-                listing.status = "sold"
+        try:
+            check_seller_lock(LockTerms.from_json(a), trade_terms(trade), registry=self.registry)
+        except LockMismatch:
+            return  # e.g. a same-id token of another contract: not what the offer sells
+        trade.asset_lock, trade.asset_lock_id = {**a}, a["id"]
+        trade.hashlock = a["hashlock"]
+        trade.status = TradeState.ASSET_LOCKED
+
+    def _payment_locked(self, session: Session, a: dict[str, Any]) -> None:
+        trade = session.scalar(
+            select(Trade).where(
+                Trade.status == TradeState.ASSET_LOCKED, Trade.hashlock == a["hashlock"]
+            )
+        )
+        if trade is None or trade.asset_lock is None:
+            return
+        # Every Ether lock under the hashlock so far (this batch's rows are stored already).
+        candidates = {
+            args["id"]: args
+            for args in session.scalars(
+                select(ChainEvent.args).where(
+                    ChainEvent.contract == "HashTimeLock",
+                    ChainEvent.event == "Locked",
+                    ChainEvent.args["hashlock"].as_string() == trade.hashlock,
+                )
+            )
+            if int(args["asset"]) == Asset.ETHER
+        }
+        terms = trade_terms(trade)
+        locks = {LockTerms.from_json(args).id: args for args in candidates.values()}
+        paid = check_buyer_locks(
+            [LockTerms.from_json(args) for args in locks.values()],
+            terms,
+            self.royalty(terms),
+            asset_lock=LockTerms.from_json(trade.asset_lock),
+        )
+        if paid is None:
+            return
+        payment = {**locks[paid.payment.id]}
+        if paid.royalty is not None:
+            payment["royalty_lock"] = {**locks[paid.royalty.id]}
+        trade.payment_lock, trade.payment_lock_id = payment, payment["id"]
+        trade.status = paid.state
+
+    def _settled(self, session: Session, event: str, a: dict[str, Any]) -> None:
+        trade = self._trade_of_settlement(session, event, a)
+        if trade is None or trade.asset_lock_id is None:
+            return
+        if event == "Withdrawn":
+            trade.secret = a["preimage"]
+        payment, royalty = payment_locks(trade)
+        ids = [trade.asset_lock_id] + [lock["id"] for lock in (payment, royalty) if lock]
+        settled = {
+            args["id"]: LockStatus.WITHDRAWN if name == "Withdrawn" else LockStatus.REFUNDED
+            for name, args in session.execute(
+                select(ChainEvent.event, ChainEvent.args).where(
+                    ChainEvent.contract == "HashTimeLock",
+                    ChainEvent.event.in_(("Withdrawn", "Refunded")),
+                    ChainEvent.args["id"].as_string().in_(ids),
+                )
+            )
+        }
+        state = settled_state(
+            TradeState(trade.status),
+            asset=settled.get(trade.asset_lock_id, LockStatus.OPEN),
+            payment=settled.get(payment["id"], LockStatus.OPEN) if payment else None,
+            royalty=settled.get(royalty["id"], LockStatus.OPEN) if royalty else None,
+        )
+        trade.status = state
+        listing = session.get(Listing, trade.listing_id)
+        if listing is None or listing.status != ListingState.OPEN:
+            return
+        if state is TradeState.COMPLETED:
+            listing.status = ListingState.SOLD
+        elif state is TradeState.OFF_TERMS:
+            listing.status = ListingState.CANCELLED  # the seller no longer holds the token
+
+    def _trade_of_settlement(self, session: Session, event: str, a: dict[str, Any]) -> Trade | None:
+        live = (
+            TradeState.ASSET_LOCKED,
+            TradeState.PAYMENT_LOCKED,
+            TradeState.UNSAFE_PAYMENT,
+            TradeState.PAYMENT_CLAIMED,
+        )
+        if event == "Withdrawn":  # every leg of a trade shares the hashlock sha256(preimage)
+            preimage = bytes.fromhex(str(a["preimage"]).removeprefix("0x"))
+            hashlock = "0x" + hashlib.sha256(preimage).hexdigest()
+            return session.scalar(
+                select(Trade)
+                .where(Trade.hashlock == hashlock, Trade.status.in_(live))
+                .order_by(Trade.id)
+            )
+        trade = session.scalar(
+            select(Trade).where(
+                Trade.status.in_(live),
+                (Trade.asset_lock_id == a["id"]) | (Trade.payment_lock_id == a["id"]),
+            )
+        )
+        if trade is not None:
+            return trade
+        for paid in session.scalars(select(Trade).where(Trade.status.in_(live[1:]))):
+            royalty = payment_locks(paid)[1]
+            if royalty is not None and royalty["id"] == a["id"]:
+                return paid
+        return None
+
+    def _revoked(self, session: Session, a: dict[str, Any]) -> None:
+        """A revoked copy is frozen: its listings close, and trades not yet paid are cancelled
+        (a buyer who already locked a payment refunds it after its timelock)."""
+        token = token_hex(a["tokenId"])
+        for listing in session.scalars(
+            select(Listing).where(Listing.token_id == token, Listing.status == ListingState.OPEN)
+        ):
+            listing.status = ListingState.CANCELLED
+        for trade in session.scalars(
+            select(Trade).where(
+                Trade.token_id == token,
+                Trade.status.in_((TradeState.REQUESTED, TradeState.ASSET_LOCKED)),
+            )
+        ):
+            trade.status = TradeState.CANCELLED
+
+
+def trade_terms(trade: Trade) -> TradeTerms:
+    """What a trade row fixes: the listed token, its seller, the buyer and the offer's price."""
+    return TradeTerms(int(trade.token_id, 16), trade.seller, trade.buyer, int(trade.price))
+
+
+def payment_locks(trade: Trade) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The accepted payment lock and royalty lock (event args) of a trade, if any."""
+    if trade.payment_lock is None:
+        return None, None
+    payment = {k: v for k, v in trade.payment_lock.items() if k != "royalty_lock"}
+    royalty = trade.payment_lock.get("royalty_lock")
+    return payment, royalty

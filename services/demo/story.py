@@ -20,7 +20,7 @@ from services.demo.actors import ESPS, PRODUCERS, Actor, Cast, fp32
 from services.demo.stack import Stack
 from services.exchange import (
     buyer_claim_token,
-    buyer_lock_payment,
+    buyer_pay,
     seller_claim_payment,
     seller_lock_token,
 )
@@ -215,9 +215,6 @@ class Story:
         )
         trade = buyer.client.post("/v1/trades", json={"listing_id": listing["id"]})
         seller.registry.approve(dep.htlc.address, token)
-        royalty_to, royalty = seller.registry.royalty_info(token, price)
-        if royalty_to == seller.address:
-            royalty = 0
         held = seller_lock_token(
             seller.htlc,
             token=dep.registry.address,
@@ -226,29 +223,24 @@ class Story:
             timelock=chain.timestamp() + 7200,
         )
         self.stack.sync()
-        t2 = held.asset_lock.timelock - 1200
-        payment = buyer_lock_payment(
+        # The buyer checks the token lock and locks every leg the offer requires: the seller's
+        # share and, on a resale, the producer's ERC-2981 royalty (services.exchange.trade).
+        paid = buyer_pay(
             buyer.htlc,
+            buyer.registry,
             held.asset_lock,
-            token=dep.registry.address,
+            seller=seller.address,
             token_id=token,
-            price=price - royalty,
-            timelock=t2,
-        )
-        royalty_lock = (
-            buyer.htlc.lock_ether(
-                royalty_to, amount=royalty, hashlock=held.asset_lock.hashlock, timelock=t2
-            )
-            if royalty
-            else None
+            price=price,
+            timelock=held.asset_lock.timelock - 1200,
         )
         self.stack.sync()
-        seller_claim_payment(seller.htlc, payment, held)
-        secret = buyer_claim_token(buyer.htlc, payment, held.asset_lock)
-        if royalty_lock is not None:
-            buyer.htlc.withdraw(
-                royalty_lock, secret
-            )  # pays the producer with the now-public secret
+        seller_claim_payment(seller.htlc, paid.payment, held, registry=seller.registry, price=price)
+        secret = buyer_claim_token(buyer.htlc, paid.payment, held.asset_lock)
+        if paid.royalty is not None:  # pays the producer with the now-public secret
+            buyer.htlc.withdraw(paid.royalty, secret)
+        royalty = paid.royalty.amount if paid.royalty is not None else 0
+        royalty_to = paid.royalty.receiver if paid.royalty is not None else seller.address
         self.stack.sync()
         state = buyer.client.get(f"/v1/trades/{trade['id']}")
         self.result.trades.append(
