@@ -6,16 +6,20 @@ Why this design (figures in docs/provenance.md):
   the width and height from every side (0%, 5%, 10%, 15%). The rule compares every word of one
   fingerprint with every word of the other, so a copy cropped by about 10% per side lands next to
   the original's 10%-margin view, and a scaled or shifted one next to some neighbour.
-* **Mirror canonicalisation.** Mirroring a view negates exactly the DCT coefficients with an odd
-  horizontal frequency. Each view is put in the orientation where its lowest odd coefficient is
-  positive, so an image and its mirror hash identically without spending words on orientation.
+* **Dihedral canonicalisation.** Flipping a view top-bottom negates exactly the DCT coefficients
+  of odd vertical frequency, mirroring it left-right those of odd horizontal frequency, and a
+  transposition swaps the two frequency axes (a 90-degree turn is a transposition and a flip).
+  Each view is put in the orientation where its lowest significant coefficient of odd horizontal
+  (even vertical) frequency is positive, likewise for the transposed keys, and where its
+  horizontal frequencies carry more energy than its vertical ones, so an image and any of its 8
+  rotations and mirrorings hash (almost) identically without spending words on orientation.
 * **Rank transform.** Each 32x32 view is replaced by the ranks of its pixels, so any monotonic
   tone change (brightness, contrast, gamma, greyscale conversion of a colour image) cancels out
   and large flat areas or overlaid text weigh by area, not by intensity.
 * **Corner window.** A raised-cosine window fades the four corners, where logos and watermarks
   sit and where small rotations leave black triangles.
-* **Bits.** The signs of the 64 lowest-frequency DCT coefficients (DC and the orientation
-  coefficient excluded), most significant bit first.
+* **Bits.** The signs of the 64 lowest-frequency DCT coefficients (DC and the two first-order
+  orientation coefficients excluded), most significant bit first.
 """
 
 from __future__ import annotations
@@ -44,14 +48,17 @@ _CORNER_FADE = 0.2
 _FLAT_STD = 1.5
 _BLANK_TOLERANCE = 4
 _BLANK_FRACTION = 0.97
-# Odd-horizontal-frequency coefficients tried in turn to fix a view's orientation, (u, v).
-_ORIENTATION_KEYS = ((1, 0), (1, 1), (3, 0), (1, 2), (3, 1), (1, 3))
+# Coefficients (u, v) of odd horizontal and even vertical frequency, tried in turn to fix a
+# view's left-right orientation; their transposes (v, u) fix its top-bottom orientation.
+_ORIENTATION_KEYS = ((1, 0), (1, 2), (3, 0), (3, 2), (1, 4), (5, 0))
+_TRANSPOSE_BAND = 8
 
 
 @cache
 def _selection() -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """(v, u) indices of the 64 coefficients whose signs become bits, lowest frequency first."""
-    pairs = [(u, v) for u in range(20) for v in range(20) if (u, v) not in ((0, 0), (1, 0))]
+    fixed = ((0, 0), (1, 0), (0, 1))
+    pairs = [(u, v) for u in range(20) for v in range(20) if (u, v) not in fixed]
     pairs.sort(key=lambda p: (p[0] ** 2 + p[1] ** 2, p[1]))
     chosen = pairs[:64]
     return np.array([v for _, v in chosen]), np.array([u for u, _ in chosen])
@@ -99,12 +106,25 @@ def view_coefficients(grey: Image.Image, margin: float) -> NDArray[np.float64]:
     )
     coeffs = np.asarray(dctn((ranks - ranks.mean()) * _corner_window(), norm="ortho"))
     scale = float(np.abs(coeffs).max())
-    for u, v in _ORIENTATION_KEYS:
+    odd = np.where(np.arange(_VIEW_SIDE) % 2 == 1, -1.0, 1.0)
+    for u, v in _ORIENTATION_KEYS:  # top-bottom: negate the odd vertical frequencies
+        value = float(coeffs[u, v])
+        if abs(value) > 1e-9 * scale:
+            if value < 0.0:
+                coeffs = coeffs * odd[:, None]
+            break
+    for u, v in _ORIENTATION_KEYS:  # left-right: negate the odd horizontal frequencies
         value = float(coeffs[v, u])
         if abs(value) > 1e-9 * scale:
             if value < 0.0:
-                coeffs = coeffs * np.where(np.arange(_VIEW_SIDE) % 2 == 1, -1.0, 1.0)[None, :]
+                coeffs = coeffs * odd[None, :]
             break
+    # Transposition (a 90-degree turn is a transposition and a flip): the orientation whose
+    # horizontal frequencies carry more energy than its vertical ones. The sign keys above are
+    # transposes of each other, so a transposed view stays sign-canonical.
+    low = coeffs[:_TRANSPOSE_BAND, :_TRANSPOSE_BAND] ** 2
+    if float(np.tril(low, -1).sum()) > float(np.triu(low, 1).sum()):
+        coeffs = coeffs.T
     return coeffs
 
 
@@ -132,7 +152,7 @@ def fingerprint(image: Image.Image) -> Fingerprint:
         raise DegenerateImageError(reason, width=width, height=height)
     grey = _working_image(image)
     _check_content(grey, width=width, height=height)
-    words = tuple(_word(view_coefficients(grey, margin)) for margin in _MARGINS)
+    words = [_word(view_coefficients(grey, margin)) for margin in _MARGINS]
     result = Fingerprint((words[0], words[1], words[2], words[3]))
     if result.is_degenerate():
         reason = "a view of the image is flat, so its fingerprint would be degenerate"
