@@ -104,11 +104,14 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         IHashTimeLock.Lock calldata lock,
         bytes calldata detail,
         bytes calldata attestation
-    ) external nonReentrant returns (uint256 tokenId) {
-        if (r.owner == address(0) || r.contentHash == bytes32(0)) revert RegistryInvalidRegistration();
+    ) external returns (uint256 tokenId) {
+        // No re-entrancy guard: the only external calls are views of the immutable HTLC and ESP
+        // registry, and `_mint` (not `_safeMint`) calls no receiver; no Ether moves.
+        if (r.contentHash == bytes32(0)) revert RegistryInvalidRegistration();
         if (detail.length != _detailLength) revert RegistryInvalidDetail(detail.length);
         bytes32 detailHash = keccak256(detail);
-        bytes32 c = keccak256(abi.encode(r.contentHash, r.fingerprint, detailHash, r.owner, r.salt));
+        // The registrant is the lock's sender and the attesting ESP its receiver, by construction.
+        bytes32 c = keccak256(abi.encode(r.contentHash, r.fingerprint, detailHash, lock.sender, r.salt));
         uint64 at = _commits[c];
         if (at == 0) revert RegistryUnknownCommit(c);
         if (block.number <= at) revert RegistryRevealTooEarly(c, at);
@@ -116,15 +119,14 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         tokenId = uint256(r.contentHash);
         if (_records[tokenId] != 0) revert RegistryDuplicateContent(tokenId);
         if (FingerprintRule.isDegenerate(r.fingerprint)) revert RegistryDegenerateFingerprint(r.fingerprint);
-        (bytes32 taskId, uint64 priority) = _checkLock(r, lock, at);
-        _checkAttestation(r, taskId, detailHash, attestation);
+        (bytes32 taskId, uint64 priority) = _checkLock(lock, at);
+        _checkAttestation(r, lock, taskId, detailHash, attestation);
 
         delete _commits[c]; // the commitment's bond now backs the token
-        _records[tokenId] = _pack(_recordHash(r.fingerprint, detailHash, r.esp, priority), Status.Active);
+        _records[tokenId] = _pack(_recordHash(r.fingerprint, detailHash, lock.receiver, priority), Status.Active);
         if (bytes(r.metadataURI).length != 0) _uris[tokenId] = r.metadataURI;
-        _mint(r.owner, tokenId);
-        _emitRegistered(tokenId, r, detailHash, taskId, priority);
-        emit DetailPublished(tokenId, detail);
+        _mint(lock.sender, tokenId);
+        _emitRegistered(tokenId, r, lock, taskId, priority, detail);
     }
 
     // ---------------------------------------------------------------- challenges
@@ -193,7 +195,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         upheld = _statusOf(original) == Status.Active && _verifier.matches(detailA, detailB);
         if (upheld) {
             // both deposits stay, held with the bond until `settle`
-            _uphold(original, duplicate, dispute, b.esp, true);
+            _uphold(original, duplicate, dispute, true);
         } else {
             dispute.state = DisputeState.Rejected;
             emit ChallengeDecided(original, duplicate, DisputeState.Rejected, true);
@@ -202,13 +204,8 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IRegistry
-    function finalize(uint256 original, uint256 duplicate, RecordProof calldata b)
-        external
-        nonReentrant
-        returns (bool upheld)
-    {
+    function finalize(uint256 original, uint256 duplicate) external nonReentrant returns (bool upheld) {
         Dispute storage dispute = _openDispute(original, duplicate);
-        _checkProof(duplicate, b);
         if (block.number <= dispute.deadline) revert RegistryDisputeWindow(original, duplicate, dispute.deadline);
         address challenger = dispute.challenger;
         if (_statusOf(duplicate) != Status.Active) {
@@ -223,14 +220,15 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             _send(_accusedOf(duplicate), _challengeDeposit);
             return false;
         }
-        _uphold(original, duplicate, dispute, b.esp, false); // the deposit is held until `settle`
+        _uphold(original, duplicate, dispute, false); // the deposit is held until `settle`
         return true;
     }
 
     /// @inheritdoc IRegistry
-    function settle(uint256 original, uint256 duplicate) external nonReentrant {
+    function settle(uint256 original, uint256 duplicate, RecordProof calldata b) external nonReentrant {
         Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
         if (dispute.state != DisputeState.Upheld) revert RegistryDisputeState(original, duplicate, dispute.state);
+        _checkProof(duplicate, b);
         address contester = dispute.contester;
         uint256 deposits = contester == address(0) ? _challengeDeposit : 2 * _challengeDeposit;
         if (_statusOf(original) == Status.Revoked) {
@@ -247,6 +245,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         dispute.state = DisputeState.Settled;
         uint256 burned = _bond - _challengeReward;
         emit RevocationSettled(duplicate, dispute.challenger, _challengeReward, burned);
+        _espRegistry.recordChallengeUpheld(b.esp); // the copy's ESP answers once the loss is final
         _send(dispute.challenger, deposits + _challengeReward);
         _send(BURN, burned);
     }
@@ -384,64 +383,61 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         return super._update(to, tokenId, auth);
     }
 
-    /// @dev The lock must be a paid fee from the registrant to the attesting ESP, made while the
-    /// ESP was active and at most `registrationWindow` blocks before the commitment. Returns the
+    /// @dev The lock must be a paid fee (its sender registers, its receiver attests), made while
+    /// the ESP was active and at most `registrationWindow` blocks before the commitment. Returns the
     /// lock id (the attested task) and its block (the registration's priority).
-    function _checkLock(Registration calldata r, IHashTimeLock.Lock calldata lock, uint64 committedAt)
+    function _checkLock(IHashTimeLock.Lock calldata lock, uint64 committedAt)
         private
         view
         returns (bytes32 id, uint64 lockedAt)
     {
         id = keccak256(abi.encode(lock));
-        if (lock.sender != r.owner || lock.receiver != r.esp || lock.asset == IHashTimeLock.Asset.ERC721) {
-            revert RegistryLockMismatch(id, lock.sender, lock.receiver);
-        }
+        if (lock.asset == IHashTimeLock.Asset.ERC721) revert RegistryLockMismatch(id, lock.sender, lock.receiver);
         IHashTimeLock.Status status;
         (status, lockedAt) = _htlc.lockInfo(id);
         if (status != IHashTimeLock.Status.Withdrawn) revert RegistryLockNotPaid(id, status);
         if (committedAt > lockedAt + _registrationWindow) {
             revert RegistryRegistrationTooLate(id, lockedAt + _registrationWindow);
         }
-        if (!_espRegistry.wasActiveAt(r.esp, lockedAt)) revert RegistryEspNotRegistered(r.esp);
+        if (!_espRegistry.wasActiveAt(lock.receiver, lockedAt)) revert RegistryEspNotRegistered(lock.receiver);
     }
 
     function _emitRegistered(
         uint256 tokenId,
         Registration calldata r,
-        bytes32 detailHash,
+        IHashTimeLock.Lock calldata lock,
         bytes32 taskId,
-        uint64 priority
+        uint64 priority,
+        bytes calldata detail
     ) private {
         emit Registered(
-            tokenId, r.owner, r.esp, r.fingerprint, detailHash, taskId, priority, r.modelId, r.seed, r.metadataURI
+            tokenId, lock.sender, lock.receiver, r.fingerprint, taskId, priority, r.modelId, r.seed, r.metadataURI, detail
         );
     }
 
     function _checkAttestation(
         Registration calldata r,
+        IHashTimeLock.Lock calldata lock,
         bytes32 taskId,
         bytes32 detailHash,
         bytes calldata signature
     ) private view {
         bytes32 digest =
-            attestationDigest(taskId, r.owner, r.contentHash, r.fingerprint, detailHash, r.modelId, r.seed);
+            attestationDigest(taskId, lock.sender, r.contentHash, r.fingerprint, detailHash, r.modelId, r.seed);
         (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signature);
-        if (err != ECDSA.RecoverError.NoError || recovered != r.esp) {
-            revert RegistryInvalidAttestation(r.esp, recovered);
+        if (err != ECDSA.RecoverError.NoError || recovered != lock.receiver) {
+            revert RegistryInvalidAttestation(lock.receiver, recovered);
         }
     }
 
     /// @dev Revokes `duplicate`; its bond stays in the contract, held for `rewardHoldBlocks`.
-    function _uphold(uint256 original, uint256 duplicate, Dispute storage dispute, address esp, bool contested)
-        private
-    {
+    function _uphold(uint256 original, uint256 duplicate, Dispute storage dispute, bool contested) private {
         dispute.state = DisputeState.Upheld;
         dispute.deadline = uint64(block.number) + _rewardHoldBlocks;
         _records[duplicate] = (_records[duplicate] & ~_STATUS_MASK) | uint256(Status.Revoked);
         emit ChallengeDecided(original, duplicate, DisputeState.Upheld, contested);
         emit Revoked(duplicate, original);
         emit MetadataUpdate(duplicate);
-        _espRegistry.recordChallengeUpheld(esp);
     }
 
     function _openDispute(uint256 original, uint256 duplicate) private view returns (Dispute storage dispute) {

@@ -43,9 +43,18 @@ _FP_B = bytes.fromhex("0123456789abcdeefedcba98765432110f1e2d3c4b5a69798796a5b4c
 
 
 def measure(
-    chain: Chain, accounts: list[LocalAccount], params: DeployParams | None = None
+    chain: Chain,
+    accounts: list[LocalAccount],
+    params: DeployParams | None = None,
+    *,
+    detail: bytes | None = None,
 ) -> dict[str, int]:
-    """Deploys afresh on ``chain`` and returns gas used per operation."""
+    """Deploys afresh on ``chain`` and returns gas used per operation.
+
+    ``detail`` is a real image's detail descriptor (the callers compute one; the ledger does not
+    make images): the original and both copies carry it, so the contested ``resolve`` runs the
+    rule to a match, its full work. Without it a synthetic descriptor of the right length is used
+    (the rule then rejects it early: ``registry_resolve`` is not representative)."""
     deployer, producer, esp, consumer, plagiarist = accounts[:5]
     # Short windows so the run mines few blocks; no figure depends on their length.
     params = params or DeployParams(dispute_window_blocks=4, reward_hold_blocks=4)
@@ -91,7 +100,7 @@ def measure(
     gas["feedback_record_refund"] = _used(fb)
 
     reg = client(RegistryClient, producer)
-    detail = _detail(reg)
+    detail = detail if detail is not None else _detail(reg)
     original, signature = _signed_registration(
         reg, producer, esp, _FP_A, b"original", lock=lock, detail=detail
     )
@@ -165,9 +174,7 @@ def _used(client: ContractClient) -> int:
 
 
 def _detail(client: RegistryClient) -> bytes:
-    """A detail descriptor of the deployed length with no zero byte (calldata cost is fixed).
-
-    The same bytes for the original and the copies: an exact match, the rule's full work."""
+    """A synthetic descriptor of the deployed length with no zero byte (fixed calldata cost)."""
     n = int(client.contract.functions.detailLength().call())
     out = b""
     while len(out) < n:

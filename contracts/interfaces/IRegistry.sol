@@ -10,8 +10,9 @@ import {IHashTimeLock} from "./IHashTimeLock.sol";
 ///    forfeited (`forfeitCommit` burns its bond), so committing many candidates and revealing only
 ///    the winners costs a bond per loser;
 /// 2. at least one block later and within `commitTtl` blocks, `reveal(r, lock, detail, sig)`: the
-///    generation lock `lock` (the producer's fee lock to the ESP) must be paid (withdrawn), sent by
-///    `r.owner` to `r.esp` (the attestation binds to the lock's sender as the only registrant),
+///    generation lock `lock` (the producer's fee lock to the ESP) must be paid (withdrawn); its
+///    sender is the owner and its receiver the attesting ESP (the attestation binds to the lock's
+///    sender as the only registrant),
 ///    created while the ESP was active, and committed to within `registrationWindow` blocks of its
 ///    creation; `sig` is the ESP's EIP-712 attestation over
 ///    `Attestation(taskId = lock id, producer, contentHash, fingerprint, detailHash, modelId, seed)`.
@@ -28,7 +29,8 @@ import {IHashTimeLock} from "./IHashTimeLock.sol";
 /// 4. a revoked token's bond, and the winner's deposits, are held for `rewardHoldBlocks`: if A is
 ///    itself revoked in that time, `settle` reinstates B (a revoked original's wins are reversed)
 ///    and pays the held deposits to B's side; otherwise `settle` returns the challenger's deposits
-///    with `challengeReward` (its costs, not a profit) and burns the rest of the bond.
+///    with `challengeReward` (its costs, not a profit), burns the rest of the bond and reports B's
+///    ESP to the ESP registry.
 /// The bond of an active token stays at stake for the token's life.
 /// Revoked tokens cannot be transferred (except out of the hash-time-lock escrow, so an escrowed
 /// token is never stuck), listed, or used to challenge.
@@ -75,13 +77,12 @@ interface IRegistry {
         address contester;
     }
 
-    /// @notice The reveal's public data.
+    /// @notice The reveal's public data (the owner is the generation lock's sender, the ESP its
+    /// receiver).
     struct Registration {
         bytes32 contentHash;
         bytes32 fingerprint;
-        address owner;
         bytes32 salt;
-        address esp;
         bytes32 modelId;
         uint256 seed;
         string metadataURI;
@@ -104,22 +105,20 @@ interface IRegistry {
     event Committed(bytes32 indexed commitment, address indexed committer, uint64 blockNumber);
     /// @notice Emitted when an expired commitment's bond is burned.
     event CommitForfeited(bytes32 indexed commitment, uint256 bond);
-    /// @notice Emitted when an image is registered (and its token minted to `producer`).
+    /// @notice Emitted when an image is registered (and its token minted to `producer`); `detail`
+    /// is the descriptor that decides a contested challenge (its keccak256 is the detail hash).
     event Registered(
         uint256 indexed tokenId,
         address indexed producer,
         address indexed esp,
         bytes32 fingerprint,
-        bytes32 detailHash,
         bytes32 taskId,
         uint64 priorityBlock,
         bytes32 modelId,
         uint256 seed,
-        string metadataURI
+        string metadataURI,
+        bytes detail
     );
-    /// @notice Emitted with `Registered`: the token's detail descriptor (what decides a contested
-    /// challenge; its keccak256 is the `detailHash`).
-    event DetailPublished(uint256 indexed tokenId, bytes detail);
     /// @notice Emitted when an admissible challenge is opened.
     event ChallengeOpened(
         uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline
@@ -159,9 +158,9 @@ interface IRegistry {
     error RegistryEspNotRegistered(address esp);
     /// @notice The attestation was not signed by the named ESP (wrong signer, chain or contract).
     error RegistryInvalidAttestation(address esp, address recovered);
-    /// @notice The owner is the zero address or the content hash is zero.
+    /// @notice The content hash is zero.
     error RegistryInvalidRegistration();
-    /// @notice The generation lock was not sent by the registrant to the attesting ESP, or is not a fee.
+    /// @notice The generation lock holds a token, not a fee.
     error RegistryLockMismatch(bytes32 lockId, address sender, address receiver);
     /// @notice The generation lock was not paid to the ESP (not withdrawn).
     error RegistryLockNotPaid(bytes32 lockId, IHashTimeLock.Status status);
@@ -219,13 +218,13 @@ interface IRegistry {
         bytes calldata detailA,
         bytes calldata detailB
     ) external returns (bool upheld);
-    /// @notice Decides an uncontested challenge once its window has passed (anyone may call);
-    /// `b` (the duplicate's record proof) names the ESP that answers for the copy.
-    function finalize(uint256 original, uint256 duplicate, RecordProof calldata b) external returns (bool upheld);
+    /// @notice Decides an uncontested challenge once its window has passed (anyone may call).
+    function finalize(uint256 original, uint256 duplicate) external returns (bool upheld);
     /// @notice Settles a revocation's held bond and deposits: reinstates `duplicate` (deposits to
     /// its side) if `original` was revoked meanwhile, else (after `rewardHoldBlocks`) returns the
     /// challenger's deposits with its reward and burns the rest of the bond.
-    function settle(uint256 original, uint256 duplicate) external;
+    /// `b` (the duplicate's record proof) names the ESP, reported to the ESP registry on settlement.
+    function settle(uint256 original, uint256 duplicate, RecordProof calldata b) external;
 
     /// @notice The stored record of `tokenId`.
     function recordOf(uint256 tokenId) external view returns (Record memory);

@@ -97,16 +97,27 @@ class Registration:
         return int.from_bytes(self.content_hash, "big")
 
     def as_tuple(self) -> tuple[Any, ...]:
+        """The contract's ``Registration`` (owner and ESP travel as the lock's sender/receiver)."""
         return (
             self.content_hash,
             self.fingerprint,
-            to_checksum_address(self.owner),
             self.salt,
-            to_checksum_address(self.esp),
             self.model_id,
             self.seed,
             self.metadata_uri,
         )
+
+    def check_lock(self, lock: LockTerms) -> None:
+        """Raises LedgerError unless ``lock`` is this registration's generation lock."""
+        if (
+            lock.id != self.task_id
+            or to_checksum_address(lock.sender) != to_checksum_address(self.owner)
+            or to_checksum_address(lock.receiver) != to_checksum_address(self.esp)
+        ):
+            raise LedgerError(
+                "the reveal needs the registration's own generation lock: sent by the owner to "
+                "the attesting ESP, whose id is the attested task id"
+            )
 
     def attestation_message(self) -> dict[str, Any]:
         return {
@@ -145,7 +156,7 @@ class RecordProof:
 
 @dataclass(frozen=True)
 class Registered:
-    """A token's ``Registered`` and ``DetailPublished`` events, decoded."""
+    """A token's ``Registered`` event, decoded."""
 
     token_id: int
     producer: str
@@ -241,6 +252,7 @@ class RegistryClient(ContractClient):
 
     def reveal(self, reg: Registration, lock: LockTerms, attestation: bytes) -> int:
         """Reveals ``reg``, backed by its paid generation ``lock``; returns the token id."""
+        reg.check_lock(lock)
         receipt = self._send(
             self.contract.functions.reveal(reg.as_tuple(), lock.as_tuple(), reg.detail, attestation)
         )
@@ -282,14 +294,15 @@ class RegistryClient(ContractClient):
 
     def finalize(self, original: int, duplicate: int) -> bool:
         """Decides an uncontested challenge after its window; True when the copy is revoked."""
-        b = self.registered(duplicate).proof
-        receipt = self._send(self.contract.functions.finalize(original, duplicate, b.as_tuple()))
+        receipt = self._send(self.contract.functions.finalize(original, duplicate))
         return (
             DisputeState(self._event(receipt, "ChallengeDecided")["state"]) is DisputeState.UPHELD
         )
 
     def settle(self, original: int, duplicate: int) -> None:
-        self._send(self.contract.functions.settle(original, duplicate))
+        """Pays out (or reverses) an upheld revocation once its hold is over."""
+        b = self.registered(duplicate).proof
+        self._send(self.contract.functions.settle(original, duplicate, b.as_tuple()))
 
     def dispute(self, original: int, duplicate: int) -> Dispute:
         d = call(self.contract.functions.disputeOf(original, duplicate).call)
@@ -301,17 +314,14 @@ class RegistryClient(ContractClient):
         return Record(token_id, bytes(r[0]), str(r[1]), TokenStatus(r[2]))
 
     def registered(self, token_id: int, *, from_block: int | None = None) -> Registered:
-        """The token's ``Registered`` and ``DetailPublished`` events (its proof and detail)."""
+        """The token's ``Registered`` event (its record proof and detail descriptor)."""
         start = self.deployment.manifest.block if from_block is None else from_block
         logs = self.contract.events.Registered().get_logs(
             from_block=start, argument_filters={"tokenId": token_id}
         )
-        details = self.contract.events.DetailPublished().get_logs(
-            from_block=start, argument_filters={"tokenId": token_id}
-        )
-        if not logs or not details:
+        if not logs:
             raise LedgerError(f"token {token_id} has no Registered event on this chain")
-        return registered_from_events(dict(logs[0]["args"]), dict(details[0]["args"]))
+        return registered_from_event(dict(logs[0]["args"]))
 
     def owner_of(self, token_id: int) -> str:
         return str(call(self.contract.functions.ownerOf(token_id).call))
@@ -340,20 +350,21 @@ class RegistryClient(ContractClient):
         return sign_attestation(esp, reg, chain_id=self.tx.chain.chain_id, registry=self.address)
 
 
-def registered_from_events(reg: dict[str, Any], detail: dict[str, Any]) -> Registered:
-    """Decodes a ``Registered`` event's args and its ``DetailPublished`` args."""
+def registered_from_event(args: dict[str, Any]) -> Registered:
+    """Decodes a ``Registered`` event's args."""
+    detail = bytes(args["detail"])
     return Registered(
-        token_id=int(reg["tokenId"]),
-        producer=str(reg["producer"]),
+        token_id=int(args["tokenId"]),
+        producer=str(args["producer"]),
         proof=RecordProof(
-            fingerprint=bytes(reg["fingerprint"]),
-            detail_hash=bytes(reg["detailHash"]),
-            esp=str(reg["esp"]),
-            priority_block=int(reg["priorityBlock"]),
+            fingerprint=bytes(args["fingerprint"]),
+            detail_hash=keccak(detail),
+            esp=str(args["esp"]),
+            priority_block=int(args["priorityBlock"]),
         ),
-        task_id=bytes(reg["taskId"]),
-        model_id=bytes(reg["modelId"]),
-        seed=int(reg["seed"]),
-        metadata_uri=str(reg["metadataURI"]),
-        detail=bytes(detail["detail"]),
+        task_id=bytes(args["taskId"]),
+        model_id=bytes(args["modelId"]),
+        seed=int(args["seed"]),
+        metadata_uri=str(args["metadataURI"]),
+        detail=detail,
     )

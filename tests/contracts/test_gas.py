@@ -11,12 +11,13 @@ from pathlib import Path
 
 from ledger.gas import GOALS, measure
 from tests.conftest import TEST_PARAMS
+from tests.contracts.helpers import details
 
 SNAPSHOT = json.loads((Path(__file__).parent / "gas_snapshot.json").read_text())
 
 
 def test_gas_matches_snapshot_and_meets_goals(world):
-    gas = measure(world.chain, world.accounts, TEST_PARAMS)
+    gas = measure(world.chain, world.accounts, TEST_PARAMS, detail=details()["base"])
     assert set(gas) == set(SNAPSHOT), "operations changed: refresh the snapshot"
     regressions = {op: (gas[op], SNAPSHOT[op]) for op in gas if gas[op] > SNAPSHOT[op]}
     assert not regressions, f"gas regressions (now, snapshot): {regressions}"
