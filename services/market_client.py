@@ -78,6 +78,34 @@ class MarketClient:
     def delete(self, path: str) -> Any:
         return self._call("DELETE", path)
 
+    # -- trades --------------------------------------------------------------------------------
+    def relay_signed(self, tx: dict[str, Any], *, nonce: int) -> Any:
+        """Signs an unsigned transaction the API built with the local key, and relays it."""
+        signed = self.account.sign_transaction(
+            {
+                "to": tx["to"],
+                "data": tx["data"],
+                "value": int(tx["value"]),
+                "chainId": tx["chainId"],
+                "gas": tx["gas"],
+                "maxFeePerGas": int(tx["maxFeePerGas"]),
+                "maxPriorityFeePerGas": int(tx["maxPriorityFeePerGas"]),
+                "nonce": nonce,
+            }
+        )
+        raw = "0x" + signed.raw_transaction.hex().removeprefix("0x")
+        return self.post("/v1/tx/relay", json={"raw": raw})
+
+    def pay_trade(self, trade_id: int, *, nonce: int, timelock: int | None = None) -> Any:
+        """Swap leg 2 through REST alone: asks ``payment-tx`` for every lock the offer requires
+        (the seller's payment and, on a resale, the producer's royalty), signs each with the
+        local key (nonces from ``nonce`` up) and relays it. Returns the ``payment-tx`` answer."""
+        body = {} if timelock is None else {"timelock": timelock}
+        out = self.post(f"/v1/trades/{trade_id}/payment-tx", json=body)
+        for i, leg in enumerate(out["locks"]):
+            self.relay_signed(leg["tx"], nonce=nonce + i)
+        return out
+
     def _headers(self) -> dict[str, str]:
         if self._token is None:
             self.sign_in()

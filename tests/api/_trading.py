@@ -58,21 +58,6 @@ def lock_token(
 
 def sign_and_relay(api: Any, account: LocalAccount, tx: dict[str, Any]) -> dict[str, Any]:
     """Signs an unsigned transaction the API built, as a wallet would, and relays it."""
-    w3 = api.world.chain.w3
-    signed = account.sign_transaction(
-        {
-            "to": tx["to"],
-            "data": tx["data"],
-            "value": int(tx["value"]),
-            "chainId": tx["chainId"],
-            "gas": tx["gas"],
-            "maxFeePerGas": int(tx["maxFeePerGas"]),
-            "maxPriorityFeePerGas": int(tx["maxPriorityFeePerGas"]),
-            "nonce": w3.eth.get_transaction_count(account.address),
-        }
-    )
-    raw = "0x" + signed.raw_transaction.hex().removeprefix("0x")
-    result: dict[str, Any] = MarketClient(api.client, account).post(
-        "/v1/tx/relay", json={"raw": raw}
-    )
+    nonce = api.world.chain.w3.eth.get_transaction_count(account.address)
+    result: dict[str, Any] = MarketClient(api.client, account).relay_signed(tx, nonce=nonce)
     return result
