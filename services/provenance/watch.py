@@ -1,28 +1,77 @@
-"""Plagiarism watch: which earlier registrations does a new one nearly duplicate?
+"""Plagiarism watch: which registrations can the owners of a new one challenge, or be challenged by?
 
-Chain-free on purpose: it takes fingerprints and a registration order and returns the earlier
-registrations within the rule, nearest first. The API layer turns each hit into a notification
-for the earlier owner with a prepared ``challenge(earlier, new)`` transaction.
+Chain-free on purpose, but ordered as the Registry orders challenges. ``challenge(original,
+duplicate)`` succeeds only when both tokens are active, the compact fingerprints match, and
+``priority(original) < priority(duplicate)`` strictly, where a token's priority is its
+``priorityBlock`` (the block of the producer's paid generation lock), not its reveal order nor its
+id. A contested challenge is then decided by :func:`~services.provenance.detail.detail_matches`
+on the two DETAIL descriptors (original first). So for a new registration the watch reports
+both directions:
+
+* an existing token with a strictly smaller priority is the original: its owner may challenge
+  the new one;
+* an existing token with a strictly larger priority (the new token is a late reveal of an
+  earlier generation) is the duplicate: the new token's owner may challenge it.
+
+Equal priorities can challenge neither way and are not reported; revoked tokens are skipped;
+when descriptors are given, only pairs the detail rule also matches are kept, so no owner is told
+to file a challenge it would lose. The API layer turns each hit into a notification for the
+original's owner with a prepared ``challenge(original, duplicate)`` transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 
-from services.provenance.errors import InvalidFingerprintError
+from services.provenance.detail import detail_matches
+from services.provenance.errors import InvalidDetailError, InvalidFingerprintError
 from services.provenance.index import NearDuplicateIndex
 from services.provenance.rule import MATCH_THRESHOLD, Fingerprint
 
-__all__ = ["PlagiarismHit", "find_plagiarism"]
+__all__ = ["PlagiarismHit", "Priority", "find_plagiarism"]
+
+Priority = int | tuple[int, ...]
+"""A challenge priority: ``priorityBlock`` (smaller challenges larger), or any comparable key."""
+
+_Lookup = Mapping[int, Priority] | Callable[[int], Priority | None]
+_Details = Mapping[int, bytes | None] | Callable[[int], bytes | None]
 
 
 @dataclass(frozen=True, slots=True)
 class PlagiarismHit:
-    """An earlier registration that the new one nearly duplicates, and how close it is."""
+    """A registration within the rule of the new one, and which of the two is the original.
 
-    earlier_id: int
+    ``new_is_original`` is False when ``other_id`` has the smaller priority (its owner may
+    challenge the new token) and True when the new token has it (the new token's owner may
+    challenge ``other_id``). ``new_id`` is None for an image checked before it has a token.
+    """
+
+    other_id: int
     distance: int
+    new_is_original: bool = False
+    new_id: int | None = None
+
+    @property
+    def original_id(self) -> int | None:
+        """The token whose owner can challenge: ``challenge(original_id, duplicate_id)``."""
+        return self.new_id if self.new_is_original else self.other_id
+
+    @property
+    def duplicate_id(self) -> int | None:
+        """The token that the challenge would revoke."""
+        return self.other_id if self.new_is_original else self.new_id
+
+    @property
+    def earlier_id(self) -> int:
+        """Wave-1 name of ``other_id`` (then every hit was the original); prefer ``other_id``."""
+        return self.other_id
+
+
+def _lookup(table: _Lookup | _Details, key: int) -> object:
+    if callable(table):
+        return table(key)
+    return table.get(key)
 
 
 def find_plagiarism(
@@ -30,47 +79,78 @@ def find_plagiarism(
     registrations: NearDuplicateIndex | Iterable[tuple[int, Fingerprint]],
     *,
     new_id: int | None = None,
-    order: Mapping[int, tuple[int, ...]] | None = None,
+    order: _Lookup | None = None,
+    new_priority: Priority | None = None,
+    revoked: Container[int] = frozenset(),
+    details: _Details | None = None,
+    new_detail: bytes | None = None,
     threshold: int = MATCH_THRESHOLD,
 ) -> list[PlagiarismHit]:
-    """Earlier registrations that ``new_fingerprint`` nearly duplicates, nearest first.
+    """Registrations that a challenge could pair with the new one, nearest first.
 
-    ``registrations`` is an index or (id, fingerprint) pairs. "Earlier" compares registration
-    positions: ``order[id]`` when ``order`` is given (for example ``(block, log_index)``),
-    otherwise the id itself (token ids grow with registration); equal distances sort by
-    position. With ``new_id`` omitted every registration counts as earlier (checking an image
-    before it is registered). Degenerate fingerprints on either side never match: the contract
-    refuses them.
+    ``registrations`` is an index or (id, fingerprint) pairs. ``order`` gives each
+    registration's challenge priority (a mapping or a function of the id, for example the
+    token's ``priorityBlock``); without it the id itself is the priority (the wave-1 order).
+    The new registration's priority is ``new_priority``, else ``order[new_id]``; with neither
+    (an image checked before it is registered) every registration counts as the original.
+    ``revoked`` ids are skipped. With ``new_detail`` given, ``details`` (a mapping or function
+    of the id) must give each candidate's descriptor; a candidate is kept only when
+    ``detail_matches(original, duplicate)`` holds, and dropped when its descriptor is missing
+    or invalid. Degenerate fingerprints on either side never match: the contract refuses them.
+    Raises KeyError when ``order`` has no priority for a candidate.
     """
     if new_fingerprint.is_degenerate():
         raise InvalidFingerprintError(
             new_fingerprint.hex(), "degenerate fingerprints cannot register"
         )
 
-    def position(registration_id: int) -> tuple[int, ...]:
+    def priority(registration_id: int) -> Priority:
         if order is None:
-            return (registration_id,)
-        if registration_id not in order:
-            raise KeyError(f"order has no position for registration {registration_id}")
-        return order[registration_id]
+            return registration_id
+        found = _lookup(order, registration_id)
+        if found is None:
+            raise KeyError(f"order has no priority for registration {registration_id}")
+        return found  # type: ignore[return-value]
 
-    new_position = None if new_id is None else position(new_id)
+    if new_priority is None and new_id is not None:
+        new_priority = priority(new_id)
     if isinstance(registrations, NearDuplicateIndex):
         candidates = registrations.query(new_fingerprint, threshold=threshold)
-        fingerprints = None
     else:
-        pairs = list(registrations)
-        fingerprints = dict(pairs)
-        candidates = [(rid, new_fingerprint.distance(fp)) for rid, fp in pairs]
-    hits: list[tuple[int, tuple[int, ...], int]] = []
+        candidates = [
+            (rid, new_fingerprint.distance(fp))
+            for rid, fp in registrations
+            if not fp.is_degenerate()
+        ]
+    hits: list[tuple[int, Priority, int, bool]] = []
     for registration_id, distance in candidates:
-        if distance > threshold or registration_id == new_id:
+        if distance > threshold or registration_id == new_id or registration_id in revoked:
             continue
-        if fingerprints is not None and fingerprints[registration_id].is_degenerate():
+        other = priority(registration_id)
+        if new_priority is not None and other == new_priority:
+            continue  # neither can challenge the other
+        new_is_original = new_priority is not None and new_priority < other  # type: ignore[operator]
+        if new_detail is not None and not _details_agree(
+            new_detail, details, registration_id, new_is_original=new_is_original
+        ):
             continue
-        earlier = position(registration_id)
-        if new_position is not None and not earlier < new_position:
-            continue
-        hits.append((distance, earlier, registration_id))
+        hits.append((distance, other, registration_id, new_is_original))
     hits.sort()
-    return [PlagiarismHit(earlier_id=rid, distance=dist) for dist, _, rid in hits]
+    return [
+        PlagiarismHit(other_id=rid, distance=dist, new_is_original=first, new_id=new_id)
+        for dist, _, rid, first in hits
+    ]
+
+
+def _details_agree(
+    new_detail: bytes, details: _Details | None, other_id: int, *, new_is_original: bool
+) -> bool:
+    """The contested stage: ``detail_matches(original, duplicate)``; False when unknown."""
+    other = None if details is None else _lookup(details, other_id)
+    if not isinstance(other, bytes):
+        return False
+    original, duplicate = (new_detail, other) if new_is_original else (other, new_detail)
+    try:
+        return detail_matches(original, duplicate)
+    except (InvalidDetailError, ValueError):
+        return False
