@@ -4,7 +4,8 @@
 * ``aigc compare A B``: the rule's distance and verdict for two images (or hex fingerprints).
 * ``aigc bench provenance``: recall per plagiarist edit and false-match rate, ours vs pHash, and
   the adversarial evasion budget.
-* ``aigc bench search``: near-duplicate index versus a BK-tree, in the same run.
+* ``aigc bench search``: our near-duplicate index versus FAISS's binary indexes and a BK-tree,
+  in the same run.
 """
 
 from __future__ import annotations
@@ -243,21 +244,36 @@ def _evasion(corpus: Sequence[CorpusImage], count: int, threshold: int) -> list[
 def bench_search(
     size: Annotated[int, typer.Option(help="Registered fingerprints in the index")] = 1_000_000,
     baseline_size: Annotated[int, typer.Option(help="Entries in the BK-tree baseline")] = 20_000,
-    queries: Annotated[int, typer.Option(help="Queries timed on the index")] = 200,
+    queries: Annotated[int, typer.Option(help="Queries timed on each index")] = 200,
     baseline_queries: Annotated[int, typer.Option(help="Queries timed on the BK-tree")] = 20,
+    slow_queries: Annotated[
+        int, typer.Option(help="Queries timed on FAISS IndexBinaryMultiHash (slow)")
+    ] = 10,
+    detail_false_rate: Annotated[
+        float | None,
+        typer.Option(
+            help="P(detail rule matches | compact rule matches) between distinct images, as "
+            "measured on real images by `aigc bench verdict`; the false candidates per query "
+            "after the final rule are estimated with it"
+        ),
+    ] = None,
+    faiss: Annotated[bool, typer.Option(help="Time FAISS's binary indexes too")] = True,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic fingerprints")] = 11,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
-    """Index build/load and query times at SIZE, and the speed-up over a pybktree BK-tree."""
+    """Our index against FAISS (one thread) and a BK-tree at SIZE fingerprints, in one run."""
     from services.provenance.search_bench import run_search_benchmark
 
-    if size < 2 or baseline_size < 2 or queries < 1 or baseline_queries < 1:
+    if size < 2 or baseline_size < 2 or queries < 1 or baseline_queries < 1 or slow_queries < 1:
         raise fail("--size and --baseline-size must be >= 2, query counts >= 1")
+    if detail_false_rate is not None and not 0.0 <= detail_false_rate <= 1.0:
+        raise fail(f"--detail-false-rate must be in 0..1, got {detail_false_rate}")
     with _progress() as bar:
         task = bar.add_task("search benchmark", total=None)
         report = run_search_benchmark(
             size=size, baseline_size=baseline_size, queries=queries,
-            baseline_queries=baseline_queries, seed=seed,
+            baseline_queries=baseline_queries, seed=seed, slow_queries=slow_queries,
+            detail_false_rate=detail_false_rate, with_faiss=faiss,
             progress=lambda msg: bar.update(task, description=msg),
         )  # fmt: skip
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -269,9 +285,31 @@ def bench_search(
 
 def _print_search(report: SearchReport, load: float) -> None:
     ms = 1000.0
-    table = Table(
-        title=f"Near-duplicate search, {report.size:,} fingerprints (load average {load:.1f})"
+    options = Table(
+        title=f"Near-duplicate search, {report.size:,} fingerprints, one thread "
+        f"(load average {load:.1f})",
+        caption="median, p95: wall clock per query; CPU: median CPU time of this process per "
+        "query; n: queries timed; recall: of the exact answer (yellow where not exact)",
     )
+    for column in ("index", "build", "memory", "median", "p95", "CPU", "n", "recall"):
+        options.add_column(column, justify="left" if column == "index" else "right")
+    for option in report.options:
+        options.add_row(
+            option.name, f"{option.build_s:.2f} s", f"{option.memory_mb:,.0f} MB",
+            f"{option.query_median_s * ms:.2f} ms", f"{option.query_p95_s * ms:.2f} ms",
+            f"{option.query_cpu_median_s * ms:.2f} ms", str(option.queries),
+            f"{option.recall:.1%}" if option.exact else f"[yellow]{option.recall:.1%}[/]",
+        )  # fmt: skip
+    console.print(options)
+    if report.false_after_final_estimate is None:
+        final = "not estimated: pass --detail-false-rate (from `aigc bench verdict`)"
+    else:
+        final = (
+            f"{report.false_after_final_estimate:.4f} (ESTIMATE: "
+            f"{report.false_candidates_per_query:.1f} x detail false-match rate "
+            f"{report.detail_false_rate:.2e} given a compact match, measured on real images)"
+        )
+    table = Table(title="Our index in detail, candidates and the BK-tree baseline")
     table.add_column("measure")
     table.add_column("value", justify="right")
     rows = [
@@ -280,7 +318,10 @@ def _print_search(report: SearchReport, load: float) -> None:
         ("query median", f"{report.query_median_s * ms:.2f} ms"),
         ("query p95", f"{report.query_p95_s * ms:.2f} ms"),
         ("query median, CPU time of this process", f"{report.query_cpu_median_s * ms:.2f} ms"),
-        ("matches per query (mean)", f"{report.mean_hits:.1f}"),
+        ("candidates per query (compact rule)", f"{report.mean_hits:.1f}"),
+        ("of which the query's own image", f"{report.true_matches_per_query:.2f}"),
+        ("false candidates per query (compact rule)", f"{report.false_candidates_per_query:.1f}"),
+        ("false candidates per query after the final rule", final),
         (f"BK-tree build, {report.baseline_size:,} entries", f"{report.baseline_build_s:.2f} s"),
         (f"BK-tree query median, {report.baseline_size:,}", f"{report.bk_median_s * ms:.1f} ms"),
         (

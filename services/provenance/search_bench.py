@@ -21,17 +21,26 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
+import faiss
 import numpy as np
 import pybktree
 from numpy.typing import NDArray
 
+from services.provenance._search_options import OptionFigures, Search, faiss_options, measure_option
 from services.provenance.corpus import build_corpus
 from services.provenance.errors import DegenerateImageError
 from services.provenance.index import NearDuplicateIndex, min_pair_distances
 from services.provenance.perceptual import fingerprint
 from services.provenance.rule import MATCH_THRESHOLD, Fingerprint
 
-__all__ = ["FingerprintModel", "SearchReport", "calibrate", "run_search_benchmark"]
+__all__ = [
+    "FingerprintModel",
+    "OptionFigures",
+    "SearchReport",
+    "calibrate",
+    "realistic_fingerprints",
+    "run_search_benchmark",
+]
 
 _T = TypeVar("_T")
 
@@ -94,8 +103,16 @@ def realistic_fingerprints(
     model: FingerprintModel, size: int, *, seed: int, duplicate_share: float = 0.02
 ) -> NDArray[np.uint64]:
     """``size`` x 4 words; ``duplicate_share`` of rows are edited copies of earlier rows."""
+    return _realistic(model, size, seed=seed, duplicate_share=duplicate_share)[0]
+
+
+def _realistic(
+    model: FingerprintModel, size: int, *, seed: int, duplicate_share: float = 0.02
+) -> tuple[NDArray[np.uint64], NDArray[np.int64]]:
+    """The words and each row's origin (the row whose sample it is, or a copy of)."""
     rng = np.random.default_rng(seed)
     out = np.empty((size, 4), dtype=np.uint64)
+    origin = np.arange(size, dtype=np.int64)
     step = 131_072
     for start in range(0, size, step):
         out[start : start + step] = model.sample(rng, min(step, size - start))
@@ -104,7 +121,8 @@ def realistic_fingerprints(
         targets = rng.integers(1, size, size=copies)
         sources = (rng.random(copies) * targets).astype(np.int64)
         out[targets] = _noisy(rng, out[sources], 4 / 64)
-    return out
+        origin[targets] = sources  # the copy is of the source's own sample (read before writing)
+    return out, origin
 
 
 @dataclass(frozen=True)
@@ -112,7 +130,15 @@ class SearchReport:
     """Timings in seconds (per query for query times); ratios are BK-tree / index.
 
     Query times are wall-clock; ``query_cpu_median_s`` is the CPU time of this process per query
-    (``time.process_time``), the "one core" figure when other work shares the machine.
+    (``time.process_time``), the "one core" figure when other work shares the machine. FAISS
+    runs on one thread. ``options`` holds every index measured in the run, ours first.
+
+    Candidates are the registrations the compact rule admits per query; ``false_candidates``
+    those that are not the query's own image (nor another copy of it). The figure after the
+    final (detail) rule is an ESTIMATE on this synthetic set, which has no images:
+    ``false_candidates_per_query x detail_false_rate``, where ``detail_false_rate`` is
+    P(detail rule matches | compact rule matches, distinct images) measured on real images
+    (``aigc bench verdict``) and passed in; None when it was not given.
     """
 
     size: int
@@ -122,6 +148,11 @@ class SearchReport:
     query_p95_s: float
     query_cpu_median_s: float
     mean_hits: float
+    true_matches_per_query: float
+    false_candidates_per_query: float
+    detail_false_rate: float | None
+    false_after_final_estimate: float | None
+    options: tuple[OptionFigures, ...]
     baseline_size: int
     baseline_build_s: float
     bk_median_s: float
@@ -143,10 +174,19 @@ def _timed(fn: Callable[[], _T]) -> tuple[float, _T]:
 def _queries(
     rng: np.random.Generator, model: FingerprintModel, stored: NDArray[np.uint64], count: int
 ) -> list[Fingerprint]:
+    return _queries_from(rng, model, stored, count)[0]
+
+
+def _queries_from(
+    rng: np.random.Generator, model: FingerprintModel, stored: NDArray[np.uint64], count: int
+) -> tuple[list[Fingerprint], NDArray[np.int64]]:
+    """Half edited copies of stored rows, half fresh; with the stored row copied (-1: none)."""
     half = count // 2
-    picked = stored[rng.integers(0, stored.shape[0], size=half)]
-    words = np.concatenate([_noisy(rng, picked, 6 / 64), model.sample(rng, count - half)])
-    return [Fingerprint((int(a), int(b), int(c), int(d))) for a, b, c, d in words.tolist()]
+    picked = rng.integers(0, stored.shape[0], size=half)
+    words = np.concatenate([_noisy(rng, stored[picked], 6 / 64), model.sample(rng, count - half)])
+    sources = np.concatenate([picked, np.full(count - half, -1)]).astype(np.int64)
+    prints = [Fingerprint((int(a), int(b), int(c), int(d))) for a, b, c, d in words.tolist()]
+    return prints, sources
 
 
 def _bk_query(
@@ -165,16 +205,66 @@ def _bk_tree(words: NDArray[np.uint64]) -> pybktree.BKTree:
     return pybktree.BKTree(lambda a, b: (a[0] ^ b[0]).bit_count(), items)
 
 
-def _build_and_reload(
-    ids: NDArray[np.int64], words: NDArray[np.uint64], threshold: int
-) -> tuple[float, float, NearDuplicateIndex]:
-    build_s, index = _timed(lambda: NearDuplicateIndex.build(ids, words, threshold=threshold))
+def _reloaded(index: NearDuplicateIndex) -> tuple[float, NearDuplicateIndex]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "index.npz"
         index.save(path)
-        del index
-        load_s, loaded = _timed(lambda: NearDuplicateIndex.load(path))
-    return build_s, load_s, loaded
+        return _timed(lambda: NearDuplicateIndex.load(path))
+
+
+@dataclass(frozen=True)
+class _BaselineFigures:
+    build_s: float
+    bk_median_s: float
+    bk_small_median_s: float
+    index_median_s: float
+    same: bool
+    exponent: float
+
+
+def _bk_baseline(
+    rng: np.random.Generator,
+    model: FingerprintModel,
+    words: NDArray[np.uint64],
+    queries: int,
+    threshold: int,
+) -> _BaselineFigures:
+    """BK-tree over ``words`` (and over its first quarter, for the growth exponent)."""
+    size = words.shape[0]
+    index = NearDuplicateIndex.build(np.arange(size), words, threshold=threshold)
+    build_s, tree = _timed(partial(_bk_tree, words))
+    quarter = max(1, size // 4)
+    quarter_tree = _bk_tree(words[:quarter])
+    bk, small, ix, same = [], [], [], True
+    for fp in _queries(rng, model, words, queries):
+        t_bk, expected = _timed(partial(_bk_query, tree, words, fp, threshold))
+        t_ix, got = _timed(partial(index.query, fp))
+        t_small, _ = _timed(partial(_bk_query, quarter_tree, words[:quarter], fp, threshold))
+        bk.append(t_bk)
+        ix.append(t_ix)
+        small.append(t_small)
+        same = same and expected == sorted((d, r) for r, d in got)
+    bk_median, bk_small = float(np.median(bk)), float(np.median(small))
+    exponent = 1.0
+    if quarter < size:
+        exponent = float(np.log(bk_median / bk_small) / np.log(size / quarter))
+    return _BaselineFigures(build_s, bk_median, bk_small, float(np.median(ix)), same, exponent)
+
+
+def _ours(
+    ids: NDArray[np.int64],
+    words: NDArray[np.uint64],
+    threshold: int,
+    built: list[NearDuplicateIndex],
+) -> Search:
+    index = NearDuplicateIndex.build(ids, words, threshold=threshold)
+    built.append(index)
+
+    def search(query: NDArray[np.uint64]) -> NDArray[np.int64]:
+        fp = Fingerprint((int(query[0]), int(query[1]), int(query[2]), int(query[3])))
+        return np.array([rid for rid, _ in index.query(fp)], dtype=np.int64)
+
+    return search
 
 
 def run_search_benchmark(
@@ -185,70 +275,86 @@ def run_search_benchmark(
     baseline_queries: int,
     seed: int = 11,
     threshold: int = MATCH_THRESHOLD,
+    slow_queries: int = 10,
+    detail_false_rate: float | None = None,
+    with_faiss: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> SearchReport:
-    """Build, save/load and query an index of ``size`` entries; compare with a BK-tree."""
+    """Our index, FAISS's (one thread) and a BK-tree over the same fingerprints, in one run.
+
+    ``slow_queries`` caps the queries timed on the IndexBinaryMultiHash options (hundreds of
+    milliseconds each); every option is checked against the exact answers of ours.
+    """
     note = progress or (lambda _msg: None)
     baseline_size = min(baseline_size, size)
     note("calibrating on package photographs")
     model = calibrate()
     rng = np.random.default_rng(seed)
     note(f"generating {size:,} fingerprints")
-    words = realistic_fingerprints(model, size, seed=seed)
+    words, origin = _realistic(model, size, seed=seed)
     ids = np.arange(size, dtype=np.int64)
-    note("building, saving and reloading the index")
-    build_s, load_s, index = _build_and_reload(ids, words, threshold)
-    note(f"{queries} queries on the index")
-    times: list[float] = []
-    cpu_times: list[float] = []
-    hits = 0
-    for fp in _queries(rng, model, words, queries):
-        cpu_start = time.process_time()
-        elapsed, found = _timed(partial(index.query, fp))
-        cpu_times.append(time.process_time() - cpu_start)
-        times.append(elapsed)
-        hits += len(found)
-    del index
+    prints, sources = _queries_from(rng, model, words, queries)
+    query_words = [np.array(fp.words, dtype=np.uint64) for fp in prints]
+    note(f"our index: build, {queries} queries, save and reload")
+    built: list[NearDuplicateIndex] = []
+    exact = [np.sort(min_rows) for min_rows in _exact_rows(words, query_words, threshold)]
+    ours = measure_option(
+        "ours: multi-index hashing",
+        partial(_ours, ids, words, threshold, built),
+        query_words,
+        exact,
+    )
+    load_s, _ = _reloaded(built.pop())
+    hits = np.array([rows.size for rows in exact], dtype=np.float64)
+    family = np.where(sources >= 0, origin[np.maximum(sources, 0)], -1)
+    true = np.array(
+        [np.count_nonzero(origin[rows] == f) for rows, f in zip(exact, family, strict=True)]
+    )
+    false_per_query = float((hits - true).mean())
+    options = [ours]
+    if with_faiss:
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            for name, build, slow in faiss_options(words, threshold):
+                note(f"{name}: build and queries")
+                count = slow_queries if slow else queries
+                options.append(measure_option(name, build, query_words[:count], exact[:count]))
+        finally:
+            faiss.omp_set_num_threads(threads)
     note(f"BK-tree over {baseline_size:,} entries ({4 * baseline_size:,} words)")
-    small_words = words[:baseline_size]
-    small_index = NearDuplicateIndex.build(ids[:baseline_size], small_words, threshold=threshold)
-    baseline_build_s, tree = _timed(partial(_bk_tree, small_words))
-    quarter = max(1, baseline_size // 4)
-    quarter_tree = _bk_tree(words[:quarter])
-    bk_times: list[float] = []
-    small_times: list[float] = []
-    ix_times: list[float] = []
-    same = True
-    for fp in _queries(rng, model, small_words, baseline_queries):
-        t_bk, expected = _timed(partial(_bk_query, tree, small_words, fp, threshold))
-        t_ix, got = _timed(partial(small_index.query, fp))
-        t_small, _ = _timed(partial(_bk_query, quarter_tree, words[:quarter], fp, threshold))
-        bk_times.append(t_bk)
-        ix_times.append(t_ix)
-        small_times.append(t_small)
-        same = same and expected == sorted((d, r) for r, d in got)
-    bk_median, bk_small = float(np.median(bk_times)), float(np.median(small_times))
-    exponent = 1.0
-    if quarter < baseline_size:
-        exponent = float(np.log(bk_median / bk_small) / np.log(baseline_size / quarter))
-    extrapolated = bk_median * (size / baseline_size) ** exponent
-    median, ix_median = float(np.median(times)), float(np.median(ix_times))
+    base = _bk_baseline(rng, model, words[:baseline_size], baseline_queries, threshold)
+    extrapolated = base.bk_median_s * (size / baseline_size) ** base.exponent
     return SearchReport(
         size=size,
-        build_s=build_s,
+        build_s=ours.build_s,
         load_s=load_s,
-        query_median_s=median,
-        query_p95_s=float(np.percentile(times, 95)),
-        query_cpu_median_s=float(np.median(cpu_times)),
-        mean_hits=hits / max(1, queries),
+        query_median_s=ours.query_median_s,
+        query_p95_s=ours.query_p95_s,
+        query_cpu_median_s=ours.query_cpu_median_s,
+        mean_hits=float(hits.mean()),
+        true_matches_per_query=float(true.mean()),
+        false_candidates_per_query=false_per_query,
+        detail_false_rate=detail_false_rate,
+        false_after_final_estimate=(
+            None if detail_false_rate is None else false_per_query * detail_false_rate
+        ),
+        options=tuple(options),
         baseline_size=baseline_size,
-        baseline_build_s=baseline_build_s,
-        bk_median_s=bk_median,
-        bk_small_median_s=bk_small,
-        index_at_baseline_median_s=ix_median,
-        same_results=same,
-        speedup_same_size=bk_median / ix_median,
-        bk_exponent=exponent,
+        baseline_build_s=base.build_s,
+        bk_median_s=base.bk_median_s,
+        bk_small_median_s=base.bk_small_median_s,
+        index_at_baseline_median_s=base.index_median_s,
+        same_results=base.same,
+        speedup_same_size=base.bk_median_s / base.index_median_s,
+        bk_exponent=base.exponent,
         bk_extrapolated_s=extrapolated,
-        speedup_extrapolated=extrapolated / median,
+        speedup_extrapolated=extrapolated / ours.query_median_s,
     )
+
+
+def _exact_rows(
+    words: NDArray[np.uint64], queries: list[NDArray[np.uint64]], threshold: int
+) -> list[NDArray[np.int64]]:
+    """The exact answer by a linear scan of the rule (the reference every option must equal)."""
+    return [np.flatnonzero(min_pair_distances(words, q) <= threshold) for q in queries]
