@@ -12,9 +12,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from eth_utils import keccak
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from ledger.clients.registry import DisputeState
 from marketplace_api.models import Notification, Product, ProductEvent
 from services.provenance import Fingerprint, NearDuplicateIndex, find_plagiarism
 
@@ -29,6 +31,16 @@ def token_hex(token_id: int | str) -> str:
         else int(token_id)
     )
     return "0x" + format(value, "064x")
+
+
+def _detail_bytes(value: str | None) -> bytes | None:
+    """A published DETAIL descriptor (``0x`` + hex) as bytes; None when absent or malformed."""
+    if not value:
+        return None
+    try:
+        return bytes.fromhex(value.removeprefix("0x"))
+    except ValueError:
+        return None
 
 
 class Catalog:
@@ -94,34 +106,64 @@ class Catalog:
             model_id=a["modelId"],
             seed=str(a["seed"]),
             registered_block=row["block_number"],
+            priority_block=int(a["priorityBlock"]),
+            detail_hash="0x" + keccak(hexstr=a["detail"]).hex(),
+            detail=a["detail"],
             status="active",
             metadata_uri=a["metadataURI"],
         )
         session.add(product)
         session.flush()  # assigns the registration-order id
         self._history(
-            session, token, "registered", row, {"producer": a["producer"], "esp": a["esp"]}
+            session,
+            token,
+            "registered",
+            row,
+            {"producer": a["producer"], "esp": a["esp"], "priority_block": product.priority_block},
         )
-        fp = Fingerprint.from_hex(a["fingerprint"])
+        self._watch(session, row, product)
+
+    def _watch(self, session: Session, row: dict[str, Any], product: Product) -> None:
+        """Tells the owner who can win a challenge against (or with) the new product."""
+        fp = Fingerprint.from_hex(product.fingerprint)
+        priority = getattr(product, "priority_block", None)
+
+        def priority_of(pid: int) -> int | None:
+            other = session.get(Product, pid)
+            return None if other is None else getattr(other, "priority_block", None)
+
+        def detail_of(pid: int) -> bytes | None:
+            return _detail_bytes(getattr(session.get(Product, pid), "detail", None))
+
         with self._lock:
-            hits = find_plagiarism(fp, self.index, new_id=product.id, threshold=self.threshold)
+            # The contract's order (strictly smaller paid-lock block challenges), both ways, and
+            # only challenges the detail rule upholds; without priorities, registration order.
+            hits = find_plagiarism(
+                fp, self.index, new_id=product.id, threshold=self.threshold,
+                order=None if priority is None else priority_of, new_priority=priority,
+                details=detail_of, new_detail=_detail_bytes(getattr(product, "detail", None)),
+            )  # fmt: skip
             self.index.add(product.id, fp)
         for hit in hits:
-            earlier = session.get(Product, hit.earlier_id)
-            if earlier is None or earlier.status != "active":
+            other = session.get(Product, hit.other_id)
+            if other is None or other.status != "active":
                 continue
+            original, duplicate = (product, other) if hit.new_is_original else (other, product)
             session.add(
                 Notification(
-                    recipient=earlier.owner,
+                    recipient=original.owner,
                     kind="plagiarism_suspected",
                     block_number=row["block_number"],
                     payload={
-                        "original": earlier.token_id,
-                        "duplicate": token,
+                        "original": original.token_id,
+                        "duplicate": duplicate.token_id,
                         "distance": hit.distance,
                         "prepared_challenge": {
                             "endpoint": "/v1/tx/registry/challenge",
-                            "body": {"original": earlier.token_id, "duplicate": token},
+                            "body": {
+                                "original": original.token_id,
+                                "duplicate": duplicate.token_id,
+                            },
                         },
                     },
                 )
@@ -136,16 +178,64 @@ class Catalog:
             product.owner = a["to"]
             self._history(session, token, "transferred", row, {"from": a["from"], "to": a["to"]})
 
-    def _on_Challenged(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
+    def _on_ChallengeOpened(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
         data = {
             "original": token_hex(a["original"]),
             "duplicate": token_hex(a["duplicate"]),
             "challenger": a["challenger"],
-            "upheld": a["upheld"],
             "distance": a["distance"],
+            "deadline": a["deadline"],
         }
         self._history(session, data["original"], "challenged", row, data)
         self._history(session, data["duplicate"], "challenged", row, data)
+        accused = session.scalar(select(Product).where(Product.token_id == data["duplicate"]))
+        if accused is not None:  # the accused's owner is told it may contest
+            session.add(
+                Notification(
+                    recipient=accused.owner,
+                    kind="challenge_opened",
+                    block_number=row["block_number"],
+                    payload={
+                        **data,
+                        "prepared_contest": {
+                            "endpoint": "/v1/tx/registry/contest",
+                            "body": {"original": data["original"], "duplicate": data["duplicate"]},
+                        },
+                    },
+                )
+            )
+
+    def _on_ChallengeContested(
+        self, session: Session, row: dict[str, Any], a: dict[str, Any]
+    ) -> None:
+        data = {
+            "original": token_hex(a["original"]),
+            "duplicate": token_hex(a["duplicate"]),
+            "contester": a["contester"],
+        }
+        self._history(session, data["original"], "contested", row, data)
+        self._history(session, data["duplicate"], "contested", row, data)
+
+    def _on_ChallengeDecided(
+        self, session: Session, row: dict[str, Any], a: dict[str, Any]
+    ) -> None:
+        data = {
+            "original": token_hex(a["original"]),
+            "duplicate": token_hex(a["duplicate"]),
+            "verdict": DisputeState(int(a["state"])).name.lower(),
+            "contested": a["contested"],
+        }
+        self._history(session, data["original"], "decided", row, data)
+        self._history(session, data["duplicate"], "decided", row, data)
+
+    def _on_Reinstated(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
+        token = token_hex(a["tokenId"])
+        product = session.scalar(select(Product).where(Product.token_id == token))
+        if product is not None:
+            product.status = "active"
+            session.flush()
+            self.load(session)  # index ids are never reused: rebuild from the active products
+            self._history(session, token, "reinstated", row, {"original": token_hex(a["original"])})
 
     def _on_Revoked(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
         token = token_hex(a["tokenId"])

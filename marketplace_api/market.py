@@ -139,7 +139,7 @@ class TaskTracker:
       for at least the quoted price, expiring no earlier than the quoted deadline -> ``locked``;
     * ``Withdrawn`` of that lock -> ``claimed`` (the preimage is now public);
     * ``Refunded`` of that lock -> ``refunded``;
-    * ``Registered`` whose task id is the task's -> ``registered``.
+    * ``Registered`` whose task id is the task's fee lock id -> ``registered``.
     """
 
     def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -153,8 +153,8 @@ class TaskTracker:
                     task.status = "claimed" if event == "Withdrawn" else "refunded"
                     if event == "Withdrawn":
                         task.preimage = a["preimage"]
-            elif event == "Registered":
-                task = session.get(Task, a["taskId"])
+            elif event == "Registered":  # v2: the attested task id is the paid lock's id
+                task = session.scalar(select(Task).where(Task.lock_id == a["taskId"]))
                 if task is not None and task.status == "claimed" and a["producer"] == task.producer:
                     task.status = "registered"
                     task.token_id = token_hex(a["tokenId"])
@@ -190,7 +190,7 @@ class TaskTracker:
             if ("Locked", task.lock_id) not in known:
                 task.status, task.lock, task.lock_id, task.preimage = "quoted", None, None, None
             elif ("Withdrawn", task.lock_id) in known:
-                registered = ("Registered", task.id) in known
+                registered = ("Registered", task.lock_id) in known
                 task.status = "registered" if registered else "claimed"
                 task.token_id = task.token_id if registered else None
             elif ("Refunded", task.lock_id) in known:

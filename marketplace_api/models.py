@@ -37,6 +37,10 @@ class Product(Base):
     model_id: Mapped[str] = mapped_column(String(66))
     seed: Mapped[str] = mapped_column(String(80))
     registered_block: Mapped[int] = mapped_column(BigInteger, index=True)
+    # Challenge priority: the block of the paid generation lock (what the contract compares).
+    priority_block: Mapped[int] = mapped_column(BigInteger, index=True, default=0)
+    detail_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # 0x + hex, from the event
     status: Mapped[str] = mapped_column(String(16), default="active")
     image_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
     metadata_uri: Mapped[str] = mapped_column(Text, default="")

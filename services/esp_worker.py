@@ -35,6 +35,7 @@ from ledger.errors import LedgerError
 from services.content import canonical_hash
 from services.exchange import delivery_key, key_commitment, seal
 from services.market_client import MarketClient, MarketError
+from services.provenance import detail_descriptor
 
 ImageMaker = Callable[[str, int], tuple[Image.Image, dict[str, Any]]]
 Fingerprinter = Callable[[Image.Image], bytes]
@@ -128,12 +129,16 @@ class EspWorker:
         buf = io.BytesIO()
         image.save(buf, format="PNG")
         task_id = bytes.fromhex(task["id"][2:])
+        lock = LockTerms.from_json(task["lock"])
+        # The attestation names the producer's paid lock: the token's priority is that lock's
+        # block, and only its sender can register the image (the ESP cannot pre-empt it).
         reg = Registration(
             content_hash=canonical_hash(image),
             fingerprint=self.fingerprint(image),
+            detail=detail_descriptor(image),
             owner=task["producer"],
             esp=self.client.address,
-            task_id=task_id,
+            task_id=lock.id,
             model_id=hashlib.sha256(str(meta.get("model_id", "")).encode()).digest(),
             seed=int(task["seed"]),
         )
@@ -157,6 +162,7 @@ class EspWorker:
         meta_json = {
             "content_hash": "0x" + reg.content_hash.hex(),
             "fingerprint": "0x" + reg.fingerprint.hex(),
+            "detail": "0x" + reg.detail.hex(),
             "model_id": "0x" + reg.model_id.hex(),
             "attestation": "0x" + attestation.hex(),
             "key_commitment": "0x" + key_commitment(key).hex(),

@@ -19,6 +19,7 @@ from ledger import EspRegistryClient, HtlcClient, LockTerms, Registration, Regis
 from services.content import canonical_hash
 from services.exchange import ExchangeError, SealError, delivery_key, open_sealed
 from services.market_client import MarketClient
+from services.provenance import detail_descriptor
 
 
 class DeliveryMismatch(ExchangeError):
@@ -94,21 +95,25 @@ class ProducerSession:
             raise DeliveryMismatch(task["id"], "image differs from the attested content hash", key)
         if "0x" + self.fingerprint(image).hex() != meta["fingerprint"].lower():
             raise DeliveryMismatch(task["id"], "image differs from the attested fingerprint", key)
+        if "0x" + detail_descriptor(image).hex() != str(meta.get("detail", "")).lower():
+            raise DeliveryMismatch(task["id"], "image differs from the attested detail", key)
         return image, bytes.fromhex(meta["attestation"][2:])
 
     def register(self, task: dict[str, Any], image: Image.Image, attestation: bytes) -> int:
         meta = task["delivery"]
+        lock = LockTerms.from_json(task["lock"])  # the paid generation: priority and registrant
         reg = Registration(
             content_hash=canonical_hash(image),
             fingerprint=bytes.fromhex(meta["fingerprint"][2:]),
+            detail=bytes.fromhex(meta["detail"][2:]),
             owner=self.client.address,
             esp=task["esp"],
-            task_id=bytes.fromhex(task["id"][2:]),
+            task_id=lock.id,
             model_id=bytes.fromhex(meta["model_id"][2:]),
             seed=int(task["seed"]),
         )
-        self.registry.commit(reg)  # the reveal lands in a later block, as the contract demands
-        return self.registry.reveal(reg, attestation)
+        self.registry.commit(reg)  # with the bond; the reveal lands in a later block
+        return self.registry.reveal(reg, lock, attestation)
 
     def feedback(self, task: dict[str, Any], *, positive: bool) -> None:
         self.esps.submit_feedback(LockTerms.from_json(task["lock"]), positive=positive)

@@ -34,10 +34,12 @@ def _product_json(p: Product) -> dict[str, Any]:
         "producer": p.producer,
         "owner": p.owner,
         "esp": p.esp,
-        "task_id": p.task_id,
+        "task_id": p.task_id,  # the attested task: the id of the paid generation lock
         "model_id": p.model_id,
         "seed": p.seed,
         "registered_block": p.registered_block,
+        "priority_block": p.priority_block,  # the lock's block: what challenges compare
+        "detail_hash": p.detail_hash,
         "status": p.status,
         "has_image": p.image_blob is not None,
         "metadata_uri": p.metadata_uri,

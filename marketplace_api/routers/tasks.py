@@ -32,6 +32,7 @@ from marketplace_api.types import Address, Bytes32, Text
 from marketplace_api.uploads import decode_image
 from services.content import canonical_hash
 from services.exchange import SealError, key_commitment, open_sealed
+from services.provenance import DETAIL_LENGTH
 from services.reputation import NoEligibleEspError, rank
 from services.reputation import select as select_esp
 
@@ -58,6 +59,7 @@ class QuoteIn(BaseModel):
 class DeliveryMeta(BaseModel):
     content_hash: Hex32
     fingerprint: Hex32
+    detail: Annotated[str, Field(pattern=rf"^0x[0-9a-fA-F]{{{2 * DETAIL_LENGTH}}}$")]
     model_id: Hex32
     attestation: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
     key_commitment: Hex32
@@ -211,7 +213,10 @@ async def deliver(
     preview: Annotated[UploadFile, File(description="a small preview image (<= 64x64)")],
     meta: Annotated[
         str,
-        Form(description="JSON: content_hash, fingerprint, model_id, attestation, key_commitment"),
+        Form(
+            description="JSON: content_hash, fingerprint, detail, model_id, attestation, "
+            "key_commitment"
+        ),
     ],
 ) -> dict[str, Any]:
     """The ESP uploads the sealed image, a small preview and its signed attestation."""
@@ -224,12 +229,15 @@ async def deliver(
         info = DeliveryMeta.model_validate(json.loads(meta))
     except ValueError as exc:
         raise Unprocessable(f"meta is not valid delivery JSON: {exc}") from None
+    if task.lock_id is None:
+        raise Conflict("task has no fee lock yet", code="task_not_locked")
     reg = Registration(
         content_hash=bytes.fromhex(info.content_hash[2:]),
         fingerprint=bytes.fromhex(info.fingerprint[2:]),
+        detail=bytes.fromhex(info.detail[2:]),
         owner=task.producer,
         esp=task.esp,
-        task_id=bytes.fromhex(task.id[2:]),
+        task_id=bytes.fromhex(task.lock_id[2:]),  # the attestation names the paid lock
         model_id=bytes.fromhex(info.model_id[2:]),
         seed=task.seed,
     )

@@ -11,15 +11,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
-from ledger import Asset, LockTerms
+from ledger import Asset, Deployment, LockTerms, RegistryClient
 from ledger.errors import TransactionFailed
 from ledger.tx import relay
-from marketplace_api.deps import CurrentAccount, DeploymentDep
-from marketplace_api.errors import Unprocessable
+from marketplace_api.catalog import token_hex
+from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
+from marketplace_api.errors import NotFound, Unprocessable
+from marketplace_api.models import Product
 from marketplace_api.schemas import RelayIn, RelayOut, UnsignedTx
 from marketplace_api.types import Address, Bytes32, Text
+from services.provenance import DETAIL_LENGTH
 
 router = APIRouter(prefix="/v1/tx", tags=["transactions"])
 
@@ -89,10 +94,11 @@ class CommitIn(BaseModel):
 class RevealIn(BaseModel):
     content_hash: Bytes32
     fingerprint: Bytes32
-    owner: Address
+    detail: Annotated[str, Field(pattern=rf"^0x[0-9a-fA-F]{{{2 * DETAIL_LENGTH}}}$")]
     salt: Bytes32
-    esp: Address
-    task_id: Bytes32
+    # The paid generation lock: its sender is the owner, its receiver the attesting ESP, its id
+    # the attested task.
+    lock: LockIn
     model_id: Bytes32
     seed: Uint
     metadata_uri: Annotated[Text, Field(max_length=512)] = ""
@@ -158,36 +164,100 @@ def approve(body: ApproveIn, account: CurrentAccount, dep: DeploymentDep) -> Uns
 
 @router.post("/registry/commit", response_model=UnsignedTx)
 def commit(body: CommitIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Commit to a registration (keccak256 of content hash, fingerprint, owner, salt)."""
+    """Commit to a registration with the bond (keccak256 of content hash, fingerprint, detail
+    hash, owner, salt); a commitment not revealed within the commit window forfeits it."""
     fn = dep.registry.functions.commit(_b(body.commitment))
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=_params(dep)["bond"])
 
 
 @router.post("/registry/reveal", response_model=UnsignedTx)
 def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Reveal a committed registration with the ESP's attestation and the bond."""
+    """Reveal a committed registration with its paid generation lock and the ESP's attestation."""
     reg = (
         _b(body.content_hash),
         _b(body.fingerprint),
-        body.owner,
         _b(body.salt),
-        body.esp,
-        _b(body.task_id),
         _b(body.model_id),
         body.seed,
         body.metadata_uri,
     )
-    bond = dep.registry.functions.parameters().call()[0]
-    fn = dep.registry.functions.reveal(reg, _b(body.attestation))
-    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=bond)
+    fn = dep.registry.functions.reveal(
+        reg, body.lock.terms().as_tuple(), _b(body.detail), _b(body.attestation)
+    )
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
 @router.post("/registry/challenge", response_model=UnsignedTx)
-def challenge(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Challenge a later near-duplicate with an earlier token the caller owns (with the deposit)."""
-    deposit = dep.registry.functions.parameters().call()[1]
-    fn = dep.registry.functions.challenge(int(body.original, 16), int(body.duplicate, 16))
-    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=deposit)
+def challenge(
+    body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Challenge a later near-duplicate with an earlier token the caller owns (with the deposit);
+    the record proofs come from the indexed `Registered` events."""
+    a, b = _product(session, body.original), _product(session, body.duplicate)
+    fn = dep.registry.functions.challenge(
+        int(body.original, 16), int(body.duplicate, 16), _proof(a), _proof(b)
+    )
+    return UnsignedTx.for_call(
+        dep.chain, fn, sender=account, value=_params(dep)["challenge_deposit"]
+    )
+
+
+@router.post("/registry/contest", response_model=UnsignedTx)
+def contest(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Contest a challenge of the caller's token (with the same deposit) within the window."""
+    fn = dep.registry.functions.contest(int(body.original, 16), int(body.duplicate, 16))
+    return UnsignedTx.for_call(
+        dep.chain, fn, sender=account, value=_params(dep)["challenge_deposit"]
+    )
+
+
+@router.post("/registry/resolve", response_model=UnsignedTx)
+def resolve(
+    body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Decide a contested challenge: the contract compares the two published detail descriptors."""
+    a, b = _product(session, body.original), _product(session, body.duplicate)
+    fn = dep.registry.functions.resolve(
+        int(body.original, 16),
+        int(body.duplicate, 16),
+        _proof(a),
+        _proof(b),
+        _b(a.detail or "0x"),
+        _b(b.detail or "0x"),
+    )
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+
+
+@router.post("/registry/finalize", response_model=UnsignedTx)
+def finalize(
+    body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Decide an uncontested challenge once its contest window has passed."""
+    b = _product(session, body.duplicate)
+    fn = dep.registry.functions.finalize(int(body.original, 16), int(body.duplicate, 16), _proof(b))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+
+
+@router.post("/registry/settle", response_model=UnsignedTx)
+def settle(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Settle a revocation's held bond (or reinstate the copy if the original was revoked)."""
+    fn = dep.registry.functions.settle(int(body.original, 16), int(body.duplicate, 16))
+    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+
+
+def _params(dep: Deployment) -> dict[str, int]:
+    return RegistryClient(dep).params()
+
+
+def _product(session: Session, token_id: str) -> Product:
+    product = session.scalar(select(Product).where(Product.token_id == token_hex(token_id)))
+    if product is None or product.detail is None:
+        raise NotFound(f"no registered product {token_id}", code="unknown_product")
+    return product
+
+
+def _proof(p: Product) -> tuple[bytes, bytes, str, int]:
+    return (_b(p.fingerprint), _b(p.detail_hash or "0x"), p.esp, p.priority_block)
 
 
 @router.post("/feedback", response_model=UnsignedTx)

@@ -19,11 +19,15 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from ledger import Chain, Deployment, EmbeddedChain, RpcChain, deploy
+from ledger import Chain, Deployment, DeployParams, EmbeddedChain, RpcChain, deploy
 from ledger.devnet import DevnetProcess, free_port, start_anvil
 from ledger.errors import ChainError
 from marketplace_api.config import ApiSettings
 from marketplace_api.main import create_app
+
+# Production defaults give the accused a week (50,400 blocks) to contest and hold a revocation's
+# bond another week; the demo plays the same rules with a few blocks each.
+DEMO_PARAMS = DeployParams(dispute_window_blocks=5, reward_hold_blocks=10)
 
 
 @dataclass
@@ -57,7 +61,8 @@ def start_stack(kind: str, workdir: Path, *, say: Callable[[str], None] = print)
     if dev is None:
         chain = EmbeddedChain()
     try:
-        deployment = deploy(chain, chain.dev_accounts()[0])
+        # The demo's windows are blocks, not days, so its challenge settles within the run.
+        deployment = deploy(chain, chain.dev_accounts()[0], DEMO_PARAMS)
         port = free_port()
         settings = ApiSettings(
             database_url=f"sqlite:///{workdir / 'marketplace.db'}",

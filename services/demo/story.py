@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from ledger import LockTerms, Registration
+from ledger import LockTerms, Registration, new_secret
 from ledger.clients.registry import sign_attestation
 from services.content import canonical_hash, plagiarise
 from services.demo.actors import ESPS, PRODUCERS, Actor, Cast, fp32
@@ -25,6 +25,7 @@ from services.exchange import (
     seller_lock_token,
 )
 from services.listing import Offer, sign_offer
+from services.provenance import detail_descriptor
 
 COLOURS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white", "black")
 SHAPES = ("circle", "square", "triangle", "diamond", "star")
@@ -270,14 +271,26 @@ class Story:
         data = self.stack.http.get(f"/v1/products/{target}/image").content
         copy = plagiarise(Image.open(io.BytesIO(data)))
         mallory, colluder = self.cast.actors["Mallory"], self.cast.actors["ESP-B"]
-        reg = Registration(
-            canonical_hash(copy),
-            fp32(copy),
-            mallory.address,
+        # Proof-of-AIGC v2: a registration needs a paid generation lock to the attesting ESP,
+        # and takes its priority from that lock, so Mallory pays the colluding ESP now (later
+        # than the original's lock) and her copy can never pre-empt the original.
+        preimage, hashlock = new_secret()
+        lock = mallory.htlc.lock_ether(
             colluder.address,
-            bytes(32),
-            bytes(32),
-            1,
+            amount=10**15,
+            hashlock=hashlock,
+            timelock=self.stack.chain.timestamp() + 3600,
+        )
+        colluder.htlc.withdraw(lock, preimage)
+        reg = Registration(
+            content_hash=canonical_hash(copy),
+            fingerprint=fp32(copy),
+            detail=detail_descriptor(copy),
+            owner=mallory.address,
+            esp=colluder.address,
+            task_id=lock.id,
+            model_id=bytes(32),
+            seed=1,
         )
         attestation = sign_attestation(
             colluder.account,
@@ -286,7 +299,7 @@ class Story:
             registry=self.stack.deployment.registry.address,
         )
         mallory.registry.commit(reg)
-        copy_token = f"0x{mallory.registry.reveal(reg, attestation):064x}"
+        copy_token = f"0x{mallory.registry.reveal(reg, lock, attestation):064x}"
         path = self.out / "images" / f"{copy_token[2:]}.png"
         copy.save(path)
         self.result.images[copy_token] = path
@@ -304,7 +317,20 @@ class Story:
         self.say(
             f"  the watch told {owner.name} (distance {note['distance']}); {owner.name} challenges"
         )
-        upheld = owner.registry.challenge(int(note["original"], 16), int(copy_token, 16))
+        original_id, copy_id = int(note["original"], 16), int(copy_token, 16)
+        owner.registry.challenge(original_id, copy_id)
+        self.stack.sync()
+        window = owner.registry.params()["dispute_window"]
+        self.say(
+            f"  Mallory was told she may contest within {window} blocks; her copy would lose on "
+            "the detail rule, so she does not"
+        )
+        self.stack.chain.mine(window + 1)
+        upheld = owner.registry.finalize(original_id, copy_id)
+        self.say(
+            "  the contract revoked the copy; Mallory's bond is held, then pays the challenger's "
+            "costs and the rest is burned"
+        )
         self.stack.sync()
         status = self.stack.http.get(f"/v1/products/{copy_token}").json()["status"]
         self.result.challenges.append(

@@ -96,7 +96,7 @@ def test_paid_generation_end_to_end(api, parties, tmp_path):
     assert producer.task(task["id"])["status"] == "registered"
     product = api.client.get(f"/v1/products/0x{token:064x}").json()
     assert product["producer"] == world.producer.address and product["esp"] == world.esp.address
-    assert product["task_id"] == task["id"]
+    assert product["task_id"] == claimed["lock_id"]  # the attested task is the paid lock
 
 
 def _claimed(api, worker, producer, prompt, *, seed):
