@@ -34,9 +34,10 @@ class DeployParams:
     esp_unbonding_period: int = 86_400
     registration_bond: int = 10**16
     challenge_deposit: int = 10**16
-    # What a challenger gets from a revoked copy's bond: about its gas (challenge + finalize,
-    # ~150k gas at 20 gwei = 0.003 ETH), never a profit; the rest of the bond is burned.
-    challenge_reward: int = 3 * 10**15
+    # What a challenger gets from a revoked copy's bond: its gas (challenge + finalize + settle,
+    # ~201k gas) at about 1 gwei, never a profit at that price or above; the rest is burned.
+    # services.provenance.economics shows squatting loses money with it (docs/provenance.md).
+    challenge_reward: int = 2 * 10**14
     match_threshold: int = DEFAULT_MATCH_THRESHOLD
     commit_ttl_blocks: int = 8  # a reveal follows its commit within a few blocks
     registration_window_blocks: int = 7_200  # commit within a day of the paid generation lock

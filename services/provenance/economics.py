@@ -1,0 +1,109 @@
+"""Squatting economics: what an attacker expects to earn by registering images early and
+challenging later, unrelated registrations that happen to match them (issue 11, "Deliver 2").
+
+The attacker ("squatter") registers images of its own choosing (the most "central" ones it can
+find: those that match the most other images under the compact admissibility rule), through its
+own ESP, and then challenges every later registration they match. Under Registry v2:
+
+* each early registration costs a self-paid generation lock (the fee returns to the attacker's
+  ESP, only gas is spent), a commit and a reveal; its bond stays at stake (not counted as lost);
+* a challenge needs the deposit. If the victim does not contest within the window, ``finalize``
+  revokes and, after the hold, ``settle`` returns the deposit plus ``challenge_reward``; if the
+  victim contests, ``resolve`` runs the detail rule: with probability ``detail_false_rate`` the
+  attacker wins both deposits, otherwise it loses its deposit to the victim;
+* the revoked bond beyond ``challenge_reward`` is burned: it is never the attacker's profit.
+
+A rational attacker challenges only when one challenge has a positive expected value, so the
+value of an early registration is ``-registration_cost + matches x max(0, challenge value)``.
+All amounts in wei; gas figures are the exact ones of ``aigc bench gas``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["GAS", "SquatReport", "SquatScenario", "squatting_value", "wave1_squatting_value"]
+
+# `aigc bench gas` (Registry v2, py-evm and anvil agree); the lock and withdraw of a self-paid
+# generation fee come first.
+GAS = {
+    "lock": 50_293,
+    "withdraw": 39_895,
+    "commit": 46_080,
+    "reveal": 148_527,
+    "challenge": 66_021,
+    "finalize": 41_494,
+    "resolve": 1_089_001,
+    "settle": 93_803,
+}
+
+
+@dataclass(frozen=True)
+class SquatScenario:
+    """One squatting campaign's parameters (defaults: the deployment's, 1 gwei gas)."""
+
+    registry_size: int = 1_000_000
+    admissible_rate: float = 2.2e-4  # per pair, for the attacker's most central images
+    detail_false_rate: float = 1e-7  # per admissible pair: the detail rule also matches
+    uncontested_share: float = 0.5  # victims who let the contest window pass
+    gas_price: int = 10**9
+    bond: int = 10**16
+    deposit: int = 10**16
+    reward: int = 2 * 10**14
+
+    def __post_init__(self) -> None:
+        for name in ("admissible_rate", "detail_false_rate", "uncontested_share"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be within 0..1, got {value}")
+        if self.reward > self.bond:
+            raise ValueError(f"reward {self.reward} exceeds the bond {self.bond}")
+
+
+@dataclass(frozen=True)
+class SquatReport:
+    """Expected values in wei (negative: the attacker loses)."""
+
+    registration_cost: int
+    matches: float  # later registrations one early registration can challenge
+    uncontested_value: float  # one challenge the victim lets pass
+    contested_value: float  # one challenge the victim contests
+    challenge_value: float  # one challenge, weighted by the victims' behaviour
+    value_per_registration: float  # the campaign's value per early registration
+    break_even_uncontested_share: float  # above this share of silent victims a challenge pays
+
+
+def squatting_value(s: SquatScenario) -> SquatReport:
+    """The expected value of one early registration under Registry v2's rules."""
+    g = s.gas_price
+    registration_cost = g * (GAS["lock"] + GAS["withdraw"] + GAS["commit"] + GAS["reveal"])
+    matches = s.registry_size * s.admissible_rate
+    uncontested = s.reward - g * (GAS["challenge"] + GAS["finalize"] + GAS["settle"])
+    won = s.deposit + s.reward - g * (GAS["challenge"] + GAS["resolve"] + GAS["settle"])
+    lost = -s.deposit - g * GAS["challenge"]
+    contested = s.detail_false_rate * won + (1 - s.detail_false_rate) * lost
+    u = s.uncontested_share
+    challenge = u * uncontested + (1 - u) * contested
+    value = -registration_cost + matches * max(0.0, challenge)
+    gap = uncontested - contested
+    break_even = 1.0 if uncontested <= 0 or gap <= 0 else max(0.0, -contested / gap)
+    return SquatReport(
+        registration_cost=registration_cost,
+        matches=matches,
+        uncontested_value=uncontested,
+        contested_value=contested,
+        challenge_value=challenge,
+        value_per_registration=value,
+        break_even_uncontested_share=min(1.0, break_even),
+    )
+
+
+def wave1_squatting_value(s: SquatScenario) -> float:
+    """The same campaign under the wave-1 rules, for comparison: bond-free commits, a one-step
+    challenge decided by the compact rule alone, and the copy's whole bond paid to the
+    challenger (1,000,000 registrations x 2.2e-4 = ~220 bonds per early registration)."""
+    g = s.gas_price
+    wave1_gas = {"commit": 46_102, "reveal": 137_853, "challenge": 67_217}
+    cost = g * (wave1_gas["commit"] + wave1_gas["reveal"])
+    per_challenge = s.bond - g * wave1_gas["challenge"]
+    return -cost + s.registry_size * s.admissible_rate * max(0.0, per_challenge)
