@@ -32,6 +32,7 @@ from services.provenance import (
 )
 
 if TYPE_CHECKING:
+    from services.provenance._corpus_search import CorpusSearchReport
     from services.provenance.corpus import CorpusImage
     from services.provenance.evaluation import RobustnessReport
     from services.provenance.search_bench import SearchReport
@@ -258,6 +259,16 @@ def bench_search(
         ),
     ] = None,
     faiss: Annotated[bool, typer.Option(help="Time FAISS's binary indexes too")] = True,
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            help="A built distinct-image corpus (`aigc bench corpus build`): also measure the "
+            "false candidates directly on real images, and estimate with their rate"
+        ),
+    ] = None,
+    corpus_queries: Annotated[
+        int, typer.Option(help="Edited corpus images queried with --corpus")
+    ] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic fingerprints")] = 11,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
@@ -268,8 +279,20 @@ def bench_search(
         raise fail("--size and --baseline-size must be >= 2, query counts >= 1")
     if detail_false_rate is not None and not 0.0 <= detail_false_rate <= 1.0:
         raise fail(f"--detail-false-rate must be in 0..1, got {detail_false_rate}")
+    real = None
     with _progress() as bar:
         task = bar.add_task("search benchmark", total=None)
+        if corpus is not None:
+            from services.provenance._corpus_search import measure_on_corpus
+            from services.provenance.corpus_v2 import load_corpus
+
+            bar.update(task, description=f"loading the corpus at {corpus}")
+            real = measure_on_corpus(
+                load_corpus(corpus), queries=corpus_queries, seed=seed,
+                progress=lambda msg: bar.update(task, description=msg),
+            )  # fmt: skip
+            if detail_false_rate is None and real.false_compact_total:
+                detail_false_rate = real.conditional_rate
         report = run_search_benchmark(
             size=size, baseline_size=baseline_size, queries=queries,
             baseline_queries=baseline_queries, seed=seed, slow_queries=slow_queries,
@@ -277,10 +300,40 @@ def bench_search(
             progress=lambda msg: bar.update(task, description=msg),
         )  # fmt: skip
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    extra: dict[str, object] = {"load_average_1m": load}
+    if real is not None:
+        extra["corpus"] = asdict(real) | {"conditional_rate": real.conditional_rate}
     if json_out:
-        console.print_json(json.dumps(asdict(report) | {"load_average_1m": load}))
+        console.print_json(json.dumps(asdict(report) | extra))
         return
     _print_search(report, load)
+    if real is not None:
+        _print_corpus(real, report.size)
+
+
+def _print_corpus(real: CorpusSearchReport, size: int) -> None:
+    table = Table(title=f"Real images: {real.stored:,} corpus images stored, edited copies queried")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rate = real.conditional_rate
+    rows = [
+        ("queries (edited copies; refused as degenerate)", f"{real.queries} ({real.refused})"),
+        ("candidates per query (compact rule)", f"{real.candidates_per_query:.2f}"),
+        ("false candidates per query (compact rule)", f"{real.false_candidates_per_query:.3f}"),
+        ("false candidates per query, final rule", f"{real.false_after_final_per_query:.4f}"),
+        (f"the same, scaled to {size:,} registrations", f"{real.false_after_final_at(size):.3f}"),
+        ("own original found, compact rule", f"{real.own_found_compact:.1%}"),
+        ("own original found, final rule", f"{real.own_found_final:.1%}"),
+        (
+            "P(detail match | compact match), distinct images",
+            f"{rate:.2e}"
+            + (" (95% bound, none seen)" if real.false_final_total == 0 else "")
+            + f" = {real.false_final_total} / {real.false_compact_total}",
+        ),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
 
 
 def _print_search(report: SearchReport, load: float) -> None:

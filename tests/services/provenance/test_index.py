@@ -134,3 +134,23 @@ def test_bad_entries_are_refused() -> None:
     with pytest.raises(ValueError, match="threshold"):
         NearDuplicateIndex(threshold=65)
     assert index.query(Fingerprint((4, 1, 2, 3))) == []
+
+
+def test_corpus_search_counts_false_candidates_by_group() -> None:
+    from services.provenance._corpus_search import measure_on_corpus
+    from services.provenance._procedural import procedural_image
+    from services.provenance.corpus_v2 import CorpusImage
+
+    images = [procedural_image(seed).convert("RGB") for seed in range(5)]
+    corpus = [
+        CorpusImage(image=image, group=f"g{k}", source="procedural", path=f"p{k}")
+        for k, image in enumerate(images)
+    ]
+    # the same picture filed under a second group: each twin is a false candidate of the other
+    corpus.append(CorpusImage(image=images[0], group="twin", source="procedural", path="twin"))
+    report = measure_on_corpus(corpus, queries=6, seed=1)
+    assert report.stored == 6 and report.queries + report.refused == 6
+    assert report.own_found_compact == 1.0
+    assert report.false_compact_total == 2 and report.false_final_total == 2
+    assert report.conditional_rate == 1.0
+    assert report.false_after_final_at(600) == pytest.approx(100 * 2 / report.queries)
