@@ -155,13 +155,24 @@ def _payload(
     fm = asdict(pairs) | {
         "rate": pairs.rate, "upper_95": pairs.upper_95, "compact_rate": pairs.compact_rate,
     }  # fmt: skip
+    from services.provenance.verdict_bench import compact_sweep
+
     rc = asdict(recall) | {"mean": recall.mean, "min": recall.minimum}
-    return {"rule": name, "threshold": threshold, "false_matches": fm, "recall": rc}
+    sweep = [
+        {"threshold": t, "false_match_rate": f, "mean_recall": m, "min_recall": low}
+        for t, f, m, low in compact_sweep(pairs, recall, range(25))
+    ]
+    return {
+        "rule": name, "threshold": threshold, "false_matches": fm, "recall": rc,
+        "compact_sweep": sweep,
+    }  # fmt: skip
 
 
 def _print(
     name: str, threshold: int, pairs: FalseMatchReport, recall: RecallReport, corpus: Path
 ) -> None:
+    from services.provenance.verdict_bench import compact_sweep
+
     head = Table(title=f"verdict benchmark: rule {name}, compact threshold {threshold}")
     head.add_column("measure")
     head.add_column("value", justify="right")
@@ -188,6 +199,12 @@ def _print(
         style = "" if value >= 0.8 else "[red]"
         edits.add_row(edit, f"{style}{value:.3f}", str(recall.refused[edit]))
     console.print(edits)
+    sweep = Table(title="compact stage alone, by threshold (detail stage ignored)")
+    for column in ("threshold", "false-match rate", "mean recall", "min recall"):
+        sweep.add_column(column, justify="right")
+    for t, fmr, mean, low in compact_sweep(pairs, recall, range(4, 21, 2)):
+        sweep.add_row(str(t), f"{fmr:.2e}", f"{mean:.3f}", f"{low:.3f}")
+    console.print(sweep)
     if pairs.worst:
         worst = Table(title="worst false matches (lowest compact distance first)")
         for column in ("distance", "a", "b"):

@@ -6,6 +6,7 @@ Each source lists :class:`Candidate` files (or prompts); a candidate loads into 
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from collections.abc import Callable, Iterator
@@ -38,8 +39,15 @@ DEBIAN_PACKAGES: dict[str, str] = {
 SOURCES = ("clipart", "icon", "game", "wallpaper", "photo", "generated")
 
 _CLIPART = Path("/usr/share/openclipart/png")
-_ICON_THEMES = (Path("/usr/share/icons/oxygen/base"), Path("/usr/share/icons/Tango"))
+_ICON_THEMES = tuple(
+    Path("/usr/share/icons") / theme
+    for theme in ("oxygen/base", "Tango", "gnome", "mate", "nuoveXT2", "Faenza", "wm-icons")
+)
 _GAMES = (Path("/usr/share/games/frozen-bubble"), Path("/usr/share/games/pingus"))
+_WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/images")
+_SIDE = re.compile(r"^(\d+)(x\d+)?(\b|_|-)")
+GENERATED_CACHE = Path(".aigc/corpus-cache/generated")
+"""The bundled model's images are kept here between builds (generation is the slow part)."""
 _WALLPAPERS = Path("/usr/share/wallpapers")
 _BACKGROUNDS = (Path("/usr/share/backgrounds/mate"), Path("/usr/share/backgrounds/gnome"))
 _BITMAPS = (".png", ".jpg", ".jpeg", ".webp")
@@ -101,8 +109,7 @@ class Candidate:
             return _grid(self.origin, self.group, *self.args)
         if self.kind == "generated":
             prompt, seed = self.args
-            result = _generator().generate(prompt, seed=seed)
-            return [(f"{prompt} | seed {seed}", self.group, result.image)]
+            return [(f"{prompt} | seed {seed}", self.group, _generate(prompt, seed))]
         raise ValueError(f"unknown candidate kind {self.kind!r}")
 
 
@@ -138,6 +145,19 @@ def _grid(origin: str, group: str, short_side: int, cell: int, checker: bool) ->
     return items
 
 
+def _generate(prompt: str, seed: int) -> Image.Image:
+    """The bundled model's image for (prompt, seed), from :data:`GENERATED_CACHE` when there."""
+    digest = hashlib.sha256(f"{prompt}|{seed}".encode()).hexdigest()[:20]
+    cached = GENERATED_CACHE / f"{digest}.png"
+    if cached.is_file():
+        with Image.open(cached) as raw:
+            return raw.convert("RGB")
+    image = _generator().generate(prompt, seed=seed).image
+    GENERATED_CACHE.mkdir(parents=True, exist_ok=True)
+    image.save(cached)
+    return image
+
+
 @cache
 def _generator() -> Any:
     from generators import get_generator
@@ -162,14 +182,13 @@ def _clipart() -> Iterator[Candidate]:
 
 def _icons() -> Iterator[Candidate]:
     for theme in _ICON_THEMES:
-        best: dict[tuple[str, str], tuple[int, Path]] = {}
+        best: dict[str, tuple[int, Path]] = {}
         for path in _files(theme):
-            size_dir = path.relative_to(theme).parts[0]
-            side = int(size_dir.split("x")[0]) if size_dir[:1].isdigit() else 0
-            key = (path.parent.name, path.stem)
-            if side > best.get(key, (-1, path))[0]:
-                best[key] = (side, path)
-        for (_, name), (_, path) in sorted(best.items()):
+            sides = [int(m.group(1)) for p in path.parts if (m := _SIDE.match(p))]
+            side = max(sides, default=0)
+            if side > best.get(path.stem, (-1, path))[0]:
+                best[path.stem] = (side, path)
+        for name, (_, path) in sorted(best.items()):
             yield Candidate("file", str(path), f"icon:{group_key(name)}")
 
 
@@ -178,6 +197,17 @@ def _game() -> Iterator[Candidate]:
         for path in _files(root):
             folder = "/".join(group_key(p) for p in path.relative_to(root).parent.parts)
             yield Candidate("file", str(path), f"game:{root.name}/{folder}/{group_key(path.name)}")
+    yield from _wesnoth()
+
+
+def _wesnoth() -> Iterator[Candidate]:
+    """Wesnoth's units, portraits, terrain and items; a unit's frames and variants (the part of
+    the name before the first '-' or '+') form one group."""
+    for path in _files(_WESNOTH):
+        rel = path.relative_to(_WESNOTH)
+        folder = "/".join(group_key(p) for p in rel.parent.parts if p != "transparent")
+        base = re.split(r"[-+]", path.stem, maxsplit=1)[0]
+        yield Candidate("file", str(path), f"game:wesnoth/{folder}/{group_key(base)}")
 
 
 def _wallpaper() -> Iterator[Candidate]:

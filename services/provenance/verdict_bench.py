@@ -40,6 +40,7 @@ __all__ = [
     "PairHit",
     "RecallReport",
     "VerdictRule",
+    "compact_sweep",
     "compact_words",
     "load_rule",
     "measure_false_matches",
@@ -129,6 +130,7 @@ class RecallReport:
     recall: dict[str, float]
     refused: dict[str, int]
     misses: dict[str, list[str]]
+    compact_distances: dict[str, list[int]] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
@@ -280,10 +282,12 @@ def measure_recall(
     recall: dict[str, float] = {}
     refused: dict[str, int] = {}
     misses: dict[str, list[str]] = {}
+    distances: dict[str, list[int]] = {}
     for e, edit in enumerate(edits):
         caught = tried = 0
         refused[edit.name] = 0
         misses[edit.name] = []
+        distances[edit.name] = []
         for item, fp, desc in chosen:
             copy = edit.apply(item.image, edit_rng(seed, item.path, edit.name))
             try:
@@ -292,7 +296,8 @@ def measure_recall(
                 refused[edit.name] += 1
                 continue
             tried += 1
-            if fp.distance(copy_fp) <= rule.threshold and rule.detail_matches(
+            distances[edit.name].append(fp.distance(copy_fp))
+            if distances[edit.name][-1] <= rule.threshold and rule.detail_matches(
                 desc, rule.detail(copy)
             ):
                 caught += 1
@@ -306,6 +311,7 @@ def measure_recall(
         recall=recall,
         refused=refused,
         misses=misses,
+        compact_distances=distances,
         seconds=time.perf_counter() - started,
     )
 
@@ -344,3 +350,19 @@ def load_rule(name: str, *, threshold: int | None = None) -> CompactOnlyRule | D
         default = int(getattr(detail, "COMPACT_THRESHOLD", MATCH_THRESHOLD))
         return DetailRule(default if threshold is None else threshold)
     raise CorpusError(f"unknown rule {name!r}; known rules: v1, v2")
+
+
+def compact_sweep(
+    pairs: FalseMatchReport, recall: RecallReport, thresholds: Sequence[int]
+) -> list[tuple[int, float, float, float]]:
+    """(threshold, false-match rate, mean recall, min recall) of the compact stage alone."""
+    cumulative = np.cumsum(pairs.distance_histogram)
+    rows = []
+    for t in thresholds:
+        fmr = float(cumulative[t]) / pairs.pairs if pairs.pairs else float("nan")
+        per_edit = [
+            float(np.mean(np.asarray(d) <= t)) for d in recall.compact_distances.values() if d
+        ]
+        mean = float(np.mean(per_edit)) if per_edit else float("nan")
+        rows.append((t, fmr, mean, min(per_edit) if per_edit else float("nan")))
+    return rows

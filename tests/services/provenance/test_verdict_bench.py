@@ -21,6 +21,7 @@ from services.provenance.corpus_v2 import CorpusImage, build_corpus_v2, load_cor
 from services.provenance.edits import ISSUE11_EDITS, edit_by_name, edit_rng
 from services.provenance.verdict_bench import (
     CompactOnlyRule,
+    compact_sweep,
     compact_words,
     load_rule,
     measure_false_matches,
@@ -118,6 +119,17 @@ def test_recall_per_edit(originals: list[CorpusImage]) -> None:
     nothing = measure_recall(CountingRule(answer=False), originals, sample=2)
     assert nothing.minimum == 0.0
     assert len(nothing.misses["jpeg30"]) == 2
+
+
+def test_compact_sweep_reads_rates_off_the_histogram(originals: list[CorpusImage]) -> None:
+    copy = _item(ImageOps.mirror(originals[0].image), "other", "copy.png")
+    rule = CompactOnlyRule()
+    pairs = measure_false_matches(rule, [*originals, copy])
+    recall = measure_recall(rule, originals, sample=2)
+    (t0, fmr0, _, _), (t64, fmr64, mean64, min64) = compact_sweep(pairs, recall, [0, 64])
+    assert (t0, fmr0) == (0, pytest.approx(1 / 6))
+    assert (t64, fmr64, mean64, min64) == (64, 1.0, 1.0, 1.0)
+    assert len(recall.compact_distances["mirror"]) == 2
 
 
 def test_issue11_edits_have_the_right_sizes_and_orientations() -> None:
