@@ -1,5 +1,6 @@
 """Helpers shared by the contract attack suites (``test_attacks_*.py``): a re-entrant attacker
-contract, test tokens, registrations, and the gas a transaction cost."""
+contract, test tokens, registrations backed by paid generation locks, and the gas a transaction
+cost."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ from eth_account.signers.local import LocalAccount
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from ledger import (
-    LockTerms,
-)
+from ledger import LockTerms, new_secret
+from ledger.clients.registry import RecordProof, Registration
 from tests.conftest import World
-from tests.contracts.helpers import (
-    BASE_FP,
-    registration,
-)
+from tests.contracts.helpers import BASE_FP, FEE, paid_lock, registration
 
 HOUR = 3600
 
@@ -35,10 +32,26 @@ def locked_terms(world: World, receipt: Any) -> LockTerms:
     return LockTerms.from_event(dict(log["args"]))
 
 
+def account_of(world: World, address: str) -> LocalAccount:
+    """The dev account with ``address`` (the one that pays a registration's generation lock)."""
+    return next(a for a in world.accounts if a.address.lower() == address.lower())
+
+
+def burn_address(world: World) -> str:
+    """Where the Registry burns forfeited bonds (``BURN``)."""
+    return str(world.deployment.registry.functions.BURN().call())
+
+
+def proof(world: World, token_id: int) -> RecordProof:
+    """The token's record proof, read from its ``Registered`` event."""
+    return world.registry(world.deployer).registered(token_id).proof
+
+
 class Attacker:
     """A deployed ``ReentrantReceiver`` driven by its owner's externally owned account."""
 
     def __init__(self, world: World, owner: LocalAccount):
+        self.world = world
         self.address = world.deploy_test_contract("ReentrantReceiver")
         self.contract = world.contract("ReentrantReceiver", self.address)
         self.tx = world.tx(owner)
@@ -54,6 +67,16 @@ class Attacker:
         return self.tx.send(
             self.contract.functions.execute(target.address, value, data), value=value
         )
+
+    def paid_lock(self, esp: LocalAccount) -> LockTerms:
+        """A generation fee from the attacker contract to ``esp``, claimed by the ESP."""
+        preimage, hashlock = new_secret()
+        htlc = self.world.deployment.htlc
+        timelock = self.world.chain.timestamp() + HOUR
+        receipt = self.execute(htlc, "lockEther", esp.address, hashlock, timelock, value=FEE)
+        lock = locked_terms(self.world, receipt)
+        self.world.htlc(esp).withdraw(lock, preimage)
+        return lock
 
     @property
     def attempted(self) -> bool:
@@ -79,16 +102,43 @@ def erc721(world: World, holder: str, *token_ids: int) -> Contract:
     return nft
 
 
+def send_reveal(
+    world: World, sender: LocalAccount, reg: Registration, lock: LockTerms, attestation: bytes
+) -> int:
+    """Sends ``reveal`` straight to the contract, past the client's own lock check (an attacker
+    uses no client); returns the token id or raises the contract's typed error."""
+    fn = world.deployment.registry.functions.reveal(
+        reg.as_tuple(), lock.as_tuple(), reg.detail, attestation
+    )
+    world.tx(sender).send(fn)
+    return reg.token_id
+
+
 def register_image(
     world: World,
     sender: LocalAccount,
     owner: str,
     *,
     fp: bytes = BASE_FP,
+    detail: bytes | None = None,
     content: bytes | None = None,
+    esp: LocalAccount | None = None,
+    lock: LockTerms | None = None,
 ) -> int:
-    """Commit and reveal (sent by ``sender``) an image owned by ``owner``, attested by the ESP."""
-    reg = registration(owner, world.esp.address, fingerprint=fp, content=content)
+    """Commit (with the bond) and reveal, both sent by ``sender``, an image owned by ``owner``
+    and attested by ``esp`` (the world's ESP by default). Unless ``lock`` is given, ``owner``
+    (a dev account) first pays the generation fee to the ESP, which claims it."""
+    esp = esp or world.esp
+    lock = lock or paid_lock(world, account_of(world, owner), esp)
+    reg = registration(
+        owner, esp.address, lock=lock, fingerprint=fp, detail=detail, content=content
+    )
     client = world.registry(sender)
     client.commit(reg)
-    return client.reveal(reg, client.sign_attestation(world.esp, reg))
+    return client.reveal(reg, lock, client.sign_attestation(esp, reg))
+
+
+def settle_after_hold(world: World, original: int, duplicate: int) -> None:
+    """Waits out the reward hold of an upheld revocation, then settles it (as the deployer)."""
+    world.chain.mine(world.params.reward_hold_blocks)
+    world.registry(world.deployer).settle(original, duplicate)
