@@ -76,12 +76,16 @@ def measure_on_corpus(
         except DegenerateImageError:
             continue
     index = NearDuplicateIndex.build(kept, prints, threshold=threshold)
-    details: dict[int, bytes] = {}
+    details: dict[int, bytes | None] = {}
 
-    def detail_of(k: int) -> bytes:
+    def stored_matches(k: int, copy_detail: bytes) -> bool:
         if k not in details:
-            details[k] = detail_descriptor(corpus[k].image)
-        return details[k]
+            try:
+                details[k] = detail_descriptor(corpus[k].image)
+            except DegenerateImageError:  # it could not have registered a descriptor
+                details[k] = None
+        stored = details[k]
+        return stored is not None and detail_matches(stored, copy_detail)
 
     rng = np.random.default_rng(seed)
     picked = rng.choice(kept, size=min(queries, len(kept)), replace=False)
@@ -93,15 +97,14 @@ def measure_on_corpus(
         edit = ISSUE11_EDITS[q % len(ISSUE11_EDITS)]
         copy = edit.apply(item.image, edit_rng(seed, item.path or str(k), edit.name))
         try:
-            copy_fp = fingerprint(copy)
+            copy_fp, copy_detail = fingerprint(copy), detail_descriptor(copy)
         except DegenerateImageError:
             refused += 1
             counts[q] = -1
             continue
-        copy_detail = detail_descriptor(copy)
         for other, _distance in index.query(copy_fp):
             same = corpus[other].group == item.group
-            final = detail_matches(detail_of(other), copy_detail)
+            final = stored_matches(other, copy_detail)
             counts[q] += (1, not same, (not same) and final, other == k, other == k and final)
     used = counts[counts[:, 0] >= 0]
     means = used.mean(axis=0) if used.size else np.zeros(5)
