@@ -356,3 +356,49 @@ def test_a_colluding_pair_cannot_profit_from_a_self_challenge(world):
     assert pair_after < pair_before - bond + reward  # and the fee and gas on top
     assert world.balance(burn_address(world)) == burned + bond - reward
     assert world.balance(world.deployment.registry.address) == 2 * bond  # mine + partner
+
+
+# --- found while porting: backdating by a prepaid lock within the window ---------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "contract gap: a generation lock proves when a fee was paid, not when the image existed. "
+        "A lock is not consumed by a registration and may back a commitment up to "
+        "registrationWindow blocks later, and the attacker's own Sybil ESP attests anything: so "
+        "a fee paid to itself before the victim's gives any copy of the victim's published "
+        "fingerprint and detail (no image bytes needed) the earlier priority; the victim's "
+        "contest is upheld by the detail rule, the victim is revoked"
+    ),
+)
+def test_a_prepaid_lock_cannot_backdate_a_copy_of_a_later_registration(world):
+    """Found while porting (not in issue 11): the attacker pays a fee to its own Sybil ESP,
+    waits, copies the fingerprint and detail of an image registered after that lock (from the
+    ``Registered`` event) under any content bytes, registers it with the prepaid lock within the
+    window, and challenges the original. The original should survive its owner's contest; today
+    it is revoked (the attacker takes the victim's contest deposit and, at settle, the reward;
+    the victim's bond is burned and its honest ESP reported)."""
+    register_esp(world)
+    register_esp(world, world.buyer)  # the attacker's Sybil ESP
+    prepaid = paid_lock(world, world.attacker, world.buyer)  # a fee to itself, in effect
+    victim = register_image(world, world.producer, world.producer.address)
+    published = world.registry(world.deployer).registered(victim)
+    copy = register_image(
+        world,
+        world.attacker,
+        world.attacker.address,
+        fp=published.fingerprint,
+        detail=published.detail,
+        esp=world.buyer,
+        lock=prepaid,
+    )
+    assert world.registry(world.deployer).registered(copy).priority_block < (
+        published.priority_block
+    )
+    world.registry(world.attacker).challenge(copy, victim)
+    world.registry(world.producer).contest(copy, victim)
+    upheld = world.registry(world.deployer).resolve(copy, victim)
+    assert not upheld
+    assert world.registry(world.deployer).record(victim).status is TokenStatus.ACTIVE
