@@ -260,6 +260,7 @@ class TradeTracker:
         trade.asset_lock, trade.asset_lock_id = {**a}, a["id"]
         trade.hashlock = a["hashlock"]
         trade.status = TradeState.ASSET_LOCKED
+        self._check_paid(session, trade)  # in case the buyer's locks were indexed first
 
     def _payment_locked(self, session: Session, a: dict[str, Any]) -> None:
         trade = session.scalar(
@@ -267,11 +268,17 @@ class TradeTracker:
                 Trade.status == TradeState.ASSET_LOCKED, Trade.hashlock == a["hashlock"]
             )
         )
-        if trade is None or trade.asset_lock is None:
+        if trade is not None:
+            self._check_paid(session, trade)
+
+    def _check_paid(self, session: Session, trade: Trade) -> None:
+        """``payment_locked`` (or ``unsafe_payment``) once the buyer's Ether locks under the
+        trade's hashlock pay every leg the offer requires, exactly."""
+        if trade.asset_lock is None:
             return
         # Every Ether lock under the hashlock so far (this batch's rows are stored already).
-        candidates = {
-            args["id"]: args
+        locks = {
+            lock.id: args
             for args in session.scalars(
                 select(ChainEvent.args).where(
                     ChainEvent.contract == "HashTimeLock",
@@ -279,10 +286,9 @@ class TradeTracker:
                     ChainEvent.args["hashlock"].as_string() == trade.hashlock,
                 )
             )
-            if int(args["asset"]) == Asset.ETHER
+            if (lock := LockTerms.from_json(args)).asset is Asset.ETHER
         }
         terms = trade_terms(trade)
-        locks = {LockTerms.from_json(args).id: args for args in candidates.values()}
         paid = check_buyer_locks(
             [LockTerms.from_json(args) for args in locks.values()],
             terms,

@@ -207,3 +207,29 @@ def test_the_payment_route_refuses_what_the_projection_calls_unsafe(api):
     )
     api.index()
     assert _state(buyer, trade)["status"] == "unsafe_payment"
+
+
+def test_a_fake_lock_recorded_before_the_fix_is_still_refused_at_payment(api):
+    """A database indexed by an older version may hold a fake token lock as ``asset_locked``:
+    the payment route checks the lock again (contract, token, parties, open on chain)."""
+    from marketplace_api.models import Trade
+
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    _, trade, buyer = start_trade(api, world.producer, world.buyer, token)
+    fake = world.deploy_test_contract("TestERC721")
+    nft = world.contract("TestERC721", fake)
+    world.tx(world.producer).send(nft.functions.mint(world.producer.address, token))
+    world.tx(world.producer).send(nft.functions.approve(world.deployment.htlc.address, token))
+    offer = lock_token(api, world.producer, world.buyer, token, contract=fake)
+    with api.client.app.state.sessions() as session:
+        row = session.get(Trade, trade["id"])
+        row.asset_lock = {**offer.asset_lock.to_json(), "asset": 2, "id": "0x" + "00" * 32}
+        row.asset_lock_id, row.status = "0x" + "00" * 32, "asset_locked"
+        row.hashlock = "0x" + offer.asset_lock.hashlock.hex()
+        session.commit()
+    with pytest.raises(MarketError) as exc:
+        _payment_tx(buyer, trade)
+    assert (exc.value.status, exc.value.code) == (409, "lock_mismatch")
+    assert "token" in exc.value.message
