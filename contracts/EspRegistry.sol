@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
 import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
@@ -8,18 +10,31 @@ import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 import {EvidenceLib} from "./EvidenceLib.sol";
 
 /// @title EspRegistry
-/// @notice ESPs register with a stake, producers give feedback backed by settled hash-time locks,
-/// and the Proof-of-AIGC registry reports upheld challenges. The evidence per (producer, ESP) is
-/// what multi-weight subjective logic needs; `ReputationView` computes reputation from it.
+/// @notice ESPs register with a stake and answer with it. Protocol of one generation:
+/// the ESP quotes (signs an EIP-712 `Quote` over the lock's terms) -> the producer locks the fee
+/// and brings the signature to `acknowledge` (the open lock now holds the ESP's stake) -> the lock
+/// settles in the HashTimeLock -> the producer's feedback (withdrawn) or anyone's refund record
+/// (refunded) becomes evidence and releases the lock. The Proof-of-AIGC registry reports upheld
+/// challenges, which slash `slashAmount` of the attesting ESP's stake to the injured party.
+/// `ReputationView` computes reputation from the evidence.
 ///
-/// Invariants: Ether held == sum of stakes; each lock id yields at most one evidence record;
-/// evidence about an ESP exists only from addresses whose locks paid (or failed to pay) that ESP.
-contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
+/// Invariants: Ether held == sum of stakes + compensation owed; each lock id is acknowledged at
+/// most once and yields at most one evidence record; evidence exists only for Ether locks the
+/// ESP acknowledged, from senders that are neither the ESP nor any registered ESP; `openLocks(esp)`
+/// == acknowledged locks to `esp` created open and not yet released, and a stake cannot be
+/// withdrawn while it is non-zero.
+contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
     using EvidenceLib for EvidenceLib.Evidence;
+
+    /// @notice The EIP-712 type the ESP signs to accept a generation lock (every field of the lock).
+    bytes32 public constant QUOTE_TYPEHASH = keccak256(
+        "Quote(address sender,address receiver,uint8 asset,address token,uint256 amount,bytes32 hashlock,uint64 timelock)"
+    );
 
     IHashTimeLock private immutable _htlc;
     uint256 private immutable _minStake;
     uint64 private immutable _unbondingPeriod;
+    uint256 private immutable _slashAmount;
     address private immutable _deployer;
     address private _registry;
 
@@ -27,7 +42,9 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
     address[] private _espList;
     mapping(address esp => mapping(address producer => EvidenceLib.Evidence)) private _evidence;
     mapping(address esp => address[]) private _producers;
-    mapping(bytes32 lockId => bool) private _recorded;
+    mapping(bytes32 lockId => LockMark) private _marks;
+    mapping(address esp => uint256) private _openLocks;
+    mapping(address account => uint256) private _owed;
     /// @dev The blocks of the ESP's latest registration and deregistration (0 while active).
     mapping(address esp => ActivePeriod) private _periods;
 
@@ -36,10 +53,20 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
         uint64 untilBlock;
     }
 
-    constructor(IHashTimeLock htlc_, uint256 minStake_, uint64 unbondingPeriod_) {
+    /// @dev One slot per lock: acknowledged by its receiver, still holding its stake, evidence made.
+    struct LockMark {
+        bool acknowledged;
+        bool holding;
+        bool recorded;
+    }
+
+    constructor(IHashTimeLock htlc_, uint256 minStake_, uint64 unbondingPeriod_, uint256 slashAmount_)
+        EIP712("EspRegistry", "1")
+    {
         _htlc = htlc_;
         _minStake = minStake_;
         _unbondingPeriod = unbondingPeriod_;
+        _slashAmount = slashAmount_;
         _deployer = msg.sender;
     }
 
@@ -77,11 +104,7 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
 
     /// @inheritdoc IEspRegistry
     function deregister() external {
-        Esp storage e = _activeEsp(msg.sender);
-        e.active = false;
-        e.unbondingEndsAt = uint64(block.timestamp) + _unbondingPeriod;
-        _periods[msg.sender].untilBlock = uint64(block.number);
-        emit EspDeregistered(msg.sender, e.unbondingEndsAt);
+        _deactivate(msg.sender, _activeEsp(msg.sender));
     }
 
     /// @inheritdoc IEspRegistry
@@ -90,6 +113,8 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
         if (e.active || e.stake == 0 || block.timestamp < e.unbondingEndsAt) {
             revert EspStakeLocked(msg.sender, e.unbondingEndsAt);
         }
+        uint256 open = _openLocks[msg.sender];
+        if (open != 0) revert EspLocksOpen(msg.sender, open);
         uint256 amount = e.stake;
         e.stake = 0;
         emit EspStakeWithdrawn(msg.sender, amount);
@@ -98,22 +123,75 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IEspRegistry
+    function acknowledge(IHashTimeLock.Lock calldata lock, bytes calldata signature) external {
+        bytes32 id = keccak256(abi.encode(lock));
+        (IHashTimeLock.Status status, uint64 lockedAt) = _htlc.lockInfo(id);
+        if (status == IHashTimeLock.Status.None) revert QuoteUnknownLock(id);
+        if (!_wasActiveAt(lock.receiver, lockedAt)) revert EspNotRegistered(lock.receiver);
+        LockMark storage m = _marks[id];
+        if (m.acknowledged) revert QuoteAlreadyAcknowledged(id);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(quoteDigest(lock), signature);
+        if (err != ECDSA.RecoverError.NoError || signer != lock.receiver) revert QuoteInvalidSignature(id, signer);
+        m.acknowledged = true;
+        if (status == IHashTimeLock.Status.Open) {
+            m.holding = true;
+            ++_openLocks[lock.receiver];
+        }
+        emit LockAcknowledged(id, lock.receiver, lock.sender);
+    }
+
+    /// @inheritdoc IEspRegistry
+    function release(IHashTimeLock.Lock calldata lock) external {
+        bytes32 id = keccak256(abi.encode(lock));
+        LockMark storage m = _marks[id];
+        if (!m.holding || _htlc.statusOfId(id) == IHashTimeLock.Status.Open) revert LockNotReleasable(id);
+        _release(m, id, lock.receiver);
+    }
+
+    /// @inheritdoc IEspRegistry
     function submitFeedback(IHashTimeLock.Lock calldata lock, bool positive) external {
-        bytes32 id = _claimLock(lock, IHashTimeLock.Status.Withdrawn);
-        if (msg.sender != lock.sender) revert FeedbackNotLockSender(id, msg.sender);
-        _record(lock, id, positive);
+        bytes32 id = keccak256(abi.encode(lock));
+        if (msg.sender != lock.sender) {
+            _checkStatus(id, IHashTimeLock.Status.Withdrawn);
+            revert FeedbackNotLockSender(id, msg.sender);
+        }
+        _record(lock, _claimLock(lock, id, IHashTimeLock.Status.Withdrawn), positive);
     }
 
     /// @inheritdoc IEspRegistry
     function recordRefund(IHashTimeLock.Lock calldata lock) external {
-        _record(lock, _claimLock(lock, IHashTimeLock.Status.Refunded), false);
+        bytes32 id = keccak256(abi.encode(lock));
+        _record(lock, _claimLock(lock, id, IHashTimeLock.Status.Refunded), false);
     }
 
     /// @inheritdoc IEspRegistry
-    function recordChallengeUpheld(address esp) external {
+    function recordChallengeUpheld(address esp, address injured) external {
         if (msg.sender != _registry) revert EspUnauthorizedRegistry(msg.sender);
-        uint32 lost = ++_esps[esp].challengesLost;
+        Esp storage e = _esps[esp];
+        uint32 lost = ++e.challengesLost;
         emit ChallengeRecorded(esp, lost);
+        uint256 stake = e.stake;
+        uint256 cut = stake < _slashAmount ? stake : _slashAmount;
+        if (cut != 0) {
+            // cut <= stake: no underflow; the owed total is bounded by the Ether held.
+            unchecked {
+                stake -= cut;
+            }
+            e.stake = uint128(stake);
+            _owed[injured] += cut;
+            emit EspSlashed(esp, injured, cut, stake);
+        }
+        if (e.active && stake < _minStake) _deactivate(esp, e); // a slashed ESP stops serving
+    }
+
+    /// @inheritdoc IEspRegistry
+    function claimCompensation() external nonReentrant {
+        uint256 amount = _owed[msg.sender];
+        if (amount == 0) revert NoCompensation(msg.sender);
+        _owed[msg.sender] = 0;
+        emit CompensationClaimed(msg.sender, amount);
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert EspTransferFailed(msg.sender, amount);
     }
 
     /// @inheritdoc IEspRegistry
@@ -123,8 +201,7 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
 
     /// @inheritdoc IEspRegistry
     function wasActiveAt(address esp, uint64 blockNumber) external view returns (bool) {
-        ActivePeriod storage p = _periods[esp];
-        return p.sinceBlock != 0 && p.sinceBlock <= blockNumber && (p.untilBlock == 0 || blockNumber < p.untilBlock);
+        return _wasActiveAt(esp, blockNumber);
     }
 
     /// @inheritdoc IEspRegistry
@@ -149,12 +226,32 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
 
     /// @inheritdoc IEspRegistry
     function feedbackRecorded(bytes32 lockId) external view returns (bool) {
-        return _recorded[lockId];
+        return _marks[lockId].recorded;
     }
 
     /// @inheritdoc IEspRegistry
     function esps() external view returns (address[] memory) {
         return _espList;
+    }
+
+    /// @inheritdoc IEspRegistry
+    function openLocks(address esp) external view returns (uint256) {
+        return _openLocks[esp];
+    }
+
+    /// @inheritdoc IEspRegistry
+    function acknowledged(bytes32 lockId) external view returns (bool) {
+        return _marks[lockId].acknowledged;
+    }
+
+    /// @inheritdoc IEspRegistry
+    function compensationOf(address account) external view returns (uint256) {
+        return _owed[account];
+    }
+
+    /// @inheritdoc IEspRegistry
+    function quoteDigest(IHashTimeLock.Lock calldata lock) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(QUOTE_TYPEHASH, lock)));
     }
 
     /// @notice The hash-time-lock contract whose settled locks back feedback.
@@ -172,21 +269,50 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
         return _unbondingPeriod;
     }
 
+    /// @notice The stake slashed per upheld challenge (capped at the stake), in wei.
+    function slashAmount() external view returns (uint256) {
+        return _slashAmount;
+    }
+
     /// @notice The Proof-of-AIGC registry allowed to report challenges.
     function registry() external view returns (address) {
         return _registry;
     }
 
-    /// @dev Checks `lock` settled as `expected`, paid an ESP (ever registered: an ESP cannot
-    /// escape its refunds by leaving) and has not been used; marks it used.
-    function _claimLock(IHashTimeLock.Lock calldata lock, IHashTimeLock.Status expected) private returns (bytes32 id) {
-        id = keccak256(abi.encode(lock));
+    /// @dev Checks `lock` settled as `expected`, paid Ether to an ESP (ever registered: an ESP
+    /// cannot escape its refunds by leaving), has not been used, is no self-dealing and was
+    /// acknowledged by the ESP; marks it used and releases the ESP's stake from it.
+    function _claimLock(IHashTimeLock.Lock calldata lock, bytes32 id, IHashTimeLock.Status expected)
+        private
+        returns (bytes32)
+    {
+        _checkStatus(id, expected);
+        if (lock.asset == IHashTimeLock.Asset.ERC721) revert FeedbackNotPayment(id);
+        if (lock.asset != IHashTimeLock.Asset.Ether) revert FeedbackAssetNotWeighed(id, lock.token);
+        if (bytes(_esps[lock.receiver].endpoint).length == 0) revert EspNotRegistered(lock.receiver);
+        LockMark storage m = _marks[id];
+        if (m.recorded) revert FeedbackAlreadyRecorded(id);
+        if (lock.sender == lock.receiver || bytes(_esps[lock.sender].endpoint).length != 0) {
+            revert FeedbackSelfDealing(id, lock.sender);
+        }
+        if (!m.acknowledged) revert FeedbackNotAcknowledged(id);
+        m.recorded = true;
+        if (m.holding) _release(m, id, lock.receiver);
+        return id;
+    }
+
+    function _checkStatus(bytes32 id, IHashTimeLock.Status expected) private view {
         IHashTimeLock.Status status = _htlc.statusOfId(id);
         if (status != expected) revert FeedbackLockNotSettled(id, status);
-        if (lock.asset == IHashTimeLock.Asset.ERC721) revert FeedbackNotPayment(id);
-        if (bytes(_esps[lock.receiver].endpoint).length == 0) revert EspNotRegistered(lock.receiver);
-        if (_recorded[id]) revert FeedbackAlreadyRecorded(id);
-        _recorded[id] = true;
+    }
+
+    function _release(LockMark storage m, bytes32 id, address esp) private {
+        m.holding = false;
+        // holding was true, so this lock incremented the counter and it is >= 1.
+        unchecked {
+            --_openLocks[esp];
+        }
+        emit LockReleased(id, esp);
     }
 
     function _record(IHashTimeLock.Lock calldata lock, bytes32 id, bool positive) private {
@@ -194,6 +320,18 @@ contract EspRegistry is IEspRegistry, ReentrancyGuardTransient {
         if (ev.updatedAt == 0) _producers[lock.receiver].push(lock.sender);
         ev.record(positive, lock.amount, uint64(block.timestamp));
         emit FeedbackRecorded(lock.sender, lock.receiver, id, positive, lock.amount);
+    }
+
+    function _deactivate(address esp, Esp storage e) private {
+        e.active = false;
+        e.unbondingEndsAt = uint64(block.timestamp) + _unbondingPeriod;
+        _periods[esp].untilBlock = uint64(block.number);
+        emit EspDeregistered(esp, e.unbondingEndsAt);
+    }
+
+    function _wasActiveAt(address esp, uint64 blockNumber) private view returns (bool) {
+        ActivePeriod storage p = _periods[esp];
+        return p.sinceBlock != 0 && p.sinceBlock <= blockNumber && (p.untilBlock == 0 || blockNumber < p.untilBlock);
     }
 
     function _activeEsp(address esp) private view returns (Esp storage e) {

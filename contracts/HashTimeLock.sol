@@ -17,7 +17,8 @@ import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 /// Invariants:
 /// - each lock id moves None -> Open -> (Withdrawn | Refunded) and never back;
 /// - the contract holds exactly the assets of Open locks (Ether and each token);
-/// - only the stored receiver can ever be paid by `withdraw`, only the stored sender by `refund`.
+/// - only the stored receiver can ever be paid by `withdraw`, only the stored sender by `refund`;
+/// - no lock has its sender as receiver (self-dealing moves nothing and would wash reputation).
 ///
 /// Storage is one slot per lock (its status and creation block under the commitment
 /// `keccak256(abi.encode(lock))`; the block is what Proof-of-AIGC priority follows):
@@ -119,6 +120,7 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
 
     function _open(Lock memory lock) private returns (bytes32 id) {
         if (lock.receiver == address(0)) revert LockZeroReceiver();
+        if (lock.receiver == lock.sender) revert LockSelfDealing(lock.sender);
         if (lock.amount == 0 && lock.asset != Asset.ERC721) revert LockZeroAmount();
         uint64 earliest = uint64(block.timestamp) + _minLockDuration;
         if (lock.timelock < earliest) revert LockTimelockTooShort(lock.timelock, earliest);

@@ -245,7 +245,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         dispute.state = DisputeState.Settled;
         uint256 burned = _bond - _challengeReward;
         emit RevocationSettled(duplicate, dispute.challenger, _challengeReward, burned);
-        _espRegistry.recordChallengeUpheld(b.esp); // the copy's ESP answers once the loss is final
+        _espRegistry.recordChallengeUpheld(b.esp, dispute.challenger); // the copy's ESP answers with its stake
         _send(dispute.challenger, deposits + _challengeReward);
         _send(BURN, burned);
     }

@@ -32,6 +32,9 @@ class DeployParams:
     min_lock_duration: int = 60
     esp_min_stake: int = 10**17
     esp_unbonding_period: int = 86_400
+    # Stake slashed to the challenger per upheld challenge against an image the ESP attested
+    # (capped at the stake): half the minimum stake; an ESP left below the minimum is deactivated.
+    esp_slash_amount: int = 5 * 10**16
     registration_bond: int = 10**16
     challenge_deposit: int = 10**16
     # What a challenger gets from a revoked copy's bond: its gas (challenge + finalize + settle,
@@ -109,7 +112,9 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
     p = params or DeployParams()
     tx = Transactor(chain, deployer)
     htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
-    esps, _ = deploy_contract(tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period)
+    esps, _ = deploy_contract(
+        tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period, p.esp_slash_amount
+    )
     verifier, _ = deploy_contract(tx, "DetailVerifier")
     config = (
         esps,

@@ -5,11 +5,14 @@ import {IHashTimeLock} from "./IHashTimeLock.sol";
 import {EvidenceLib} from "../EvidenceLib.sol";
 
 /// @title IEspRegistry: edge service providers, their stakes, and the evidence reputation needs.
-/// @notice Evidence about an ESP can only come from money that moved: the sender of a settled
-/// (withdrawn) Ether/ERC-20 lock paid to a registered ESP gives feedback once for that lock; a
-/// refunded lock to an ESP is recorded as a negative interaction by anyone, once; an upheld
-/// plagiarism challenge against an image the ESP attested counts against it. Addresses that never
-/// paid an ESP cannot create evidence about it (Sybil resistance by construction).
+/// @notice Evidence about an ESP can only come from money that moved on a generation the ESP
+/// accepted: the ESP signs an EIP-712 `Quote` over the lock's terms, anyone brings that signature
+/// to `acknowledge`, and only acknowledged Ether locks count (the sender of a withdrawn lock gives
+/// feedback once; a refunded lock is recorded as negative by anyone, once). A lock whose sender is
+/// its receiver or a registered ESP records nothing. An upheld plagiarism challenge against an
+/// image the ESP attested counts against it and slashes `slashAmount` of its stake to the injured
+/// party (claimable with `claimCompensation`); an ESP whose stake falls below the minimum is
+/// deactivated. The stake cannot leave while acknowledged locks to the ESP are open.
 interface IEspRegistry {
     /// @notice An ESP's public record.
     struct Esp {
@@ -35,6 +38,14 @@ interface IEspRegistry {
     );
     /// @notice Emitted when a challenge against an image attested by `esp` is upheld.
     event ChallengeRecorded(address indexed esp, uint32 challengesLost);
+    /// @notice Emitted when `amount` of `esp`'s stake is owed to `injured` for an upheld challenge.
+    event EspSlashed(address indexed esp, address indexed injured, uint256 amount, uint256 stakeLeft);
+    /// @notice Emitted when `esp`'s signed quote for lock `lockId` is recorded.
+    event LockAcknowledged(bytes32 indexed lockId, address indexed esp, address indexed producer);
+    /// @notice Emitted when a settled acknowledged lock stops holding `esp`'s stake.
+    event LockReleased(bytes32 indexed lockId, address indexed esp);
+    /// @notice Emitted when `to` takes the compensation slashed for it.
+    event CompensationClaimed(address indexed to, uint256 amount);
 
     /// @notice The address is already a registered ESP.
     error EspAlreadyRegistered(address esp);
@@ -60,6 +71,24 @@ interface IEspRegistry {
     error EspRegistryAlreadyBound(address registry);
     /// @notice An Ether payment failed.
     error EspTransferFailed(address to, uint256 amount);
+    /// @notice The stake cannot leave while `openLocks` acknowledged locks to the ESP are open.
+    error EspLocksOpen(address esp, uint256 openLocks);
+    /// @notice The quote signature was not made by the lock's receiver over the lock's terms.
+    error QuoteInvalidSignature(bytes32 lockId, address recovered);
+    /// @notice No lock with these terms was ever created.
+    error QuoteUnknownLock(bytes32 lockId);
+    /// @notice The lock was already acknowledged.
+    error QuoteAlreadyAcknowledged(bytes32 lockId);
+    /// @notice The lock was never acknowledged by its receiver: it counts neither for nor against it.
+    error FeedbackNotAcknowledged(bytes32 lockId);
+    /// @notice Self-dealing: the lock's sender is its receiver or a registered ESP.
+    error FeedbackSelfDealing(bytes32 lockId, address sender);
+    /// @notice Only Ether locks weigh in reputation (a token's raw units say nothing of its value).
+    error FeedbackAssetNotWeighed(bytes32 lockId, address token);
+    /// @notice The acknowledged lock is still open (or was never acknowledged, or already released).
+    error LockNotReleasable(bytes32 lockId);
+    /// @notice Nothing is owed to the caller.
+    error NoCompensation(address caller);
 
     /// @notice Registers the caller as an ESP with a stake of `msg.value`.
     function register(string calldata endpoint, uint256 price) external payable;
@@ -70,12 +99,26 @@ interface IEspRegistry {
     /// @notice Returns the caller's stake after unbonding.
     function withdrawStake() external;
 
-    /// @notice Feedback by the sender of withdrawn lock `lock` about its receiver (an ESP).
+    /// @notice Records that `lock.receiver` (an active ESP) accepted `lock`: `signature` is its
+    /// EIP-712 `Quote` over the lock's terms. Anyone may call (the producer right after locking).
+    /// While the lock is open it holds the ESP's stake (`openLocks`); a lock already settled is
+    /// acknowledged without that. Reverts unless the ESP was active in the block the lock was created.
+    function acknowledge(IHashTimeLock.Lock calldata lock, bytes calldata signature) external;
+    /// @notice Stops settled acknowledged lock `lock` holding its ESP's stake (anyone may call;
+    /// feedback and refund records do it by themselves).
+    function release(IHashTimeLock.Lock calldata lock) external;
+    /// @notice Feedback by the sender of withdrawn, acknowledged Ether lock `lock` about its
+    /// receiver (an ESP).
     function submitFeedback(IHashTimeLock.Lock calldata lock, bool positive) external;
-    /// @notice Records refunded lock `lock` as a negative interaction of its sender with its receiver.
+    /// @notice Records refunded, acknowledged Ether lock `lock` as a negative interaction of its
+    /// sender with its receiver.
     function recordRefund(IHashTimeLock.Lock calldata lock) external;
-    /// @notice Called by the registry when a challenge against an image attested by `esp` is upheld.
-    function recordChallengeUpheld(address esp) external;
+    /// @notice Called by the registry once the revocation of a copy attested by `esp` is final:
+    /// counts it and slashes min(`slashAmount`, stake) to `injured` (the challenger), deactivating
+    /// an ESP whose stake falls below the minimum.
+    function recordChallengeUpheld(address esp, address injured) external;
+    /// @notice Pays the caller the compensation slashed for it.
+    function claimCompensation() external;
 
     /// @notice True if `esp` is registered and active.
     function isActive(address esp) external view returns (bool);
@@ -94,4 +137,12 @@ interface IEspRegistry {
     function feedbackRecorded(bytes32 lockId) external view returns (bool);
     /// @notice Every registered ESP (active or not), in registration order.
     function esps() external view returns (address[] memory);
+    /// @notice Acknowledged locks to `esp` not yet released (its stake cannot leave while > 0).
+    function openLocks(address esp) external view returns (uint256);
+    /// @notice Whether lock `lockId` was acknowledged by its receiver.
+    function acknowledged(bytes32 lockId) external view returns (bool);
+    /// @notice Slashed stake owed to `account`, in wei.
+    function compensationOf(address account) external view returns (uint256);
+    /// @notice The EIP-712 digest the ESP signs to acknowledge `lock`.
+    function quoteDigest(IHashTimeLock.Lock calldata lock) external view returns (bytes32);
 }

@@ -67,6 +67,9 @@ interface IHashTimeLock {
     error LockZeroAmount();
     /// @notice Zero receiver address.
     error LockZeroReceiver();
+    /// @notice The receiver is the sender: a lock to oneself moves nothing and would only wash
+    /// reputation (EspRegistry counts generation locks as evidence).
+    error LockSelfDealing(address account);
     /// @notice A token address that is not a contract.
     error LockInvalidToken(address token);
     /// @notice An Ether payment to `to` failed.

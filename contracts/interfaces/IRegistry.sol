@@ -223,7 +223,8 @@ interface IRegistry {
     /// @notice Settles a revocation's held bond and deposits: reinstates `duplicate` (deposits to
     /// its side) if `original` was revoked meanwhile, else (after `rewardHoldBlocks`) returns the
     /// challenger's deposits with its reward and burns the rest of the bond.
-    /// `b` (the duplicate's record proof) names the ESP, reported to the ESP registry on settlement.
+    /// `b` (the duplicate's record proof) names the ESP, reported to the ESP registry on settlement,
+    /// which slashes part of its stake to the challenger (`IEspRegistry.recordChallengeUpheld`).
     function settle(uint256 original, uint256 duplicate, RecordProof calldata b) external;
 
     /// @notice The stored record of `tokenId`.

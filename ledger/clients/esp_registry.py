@@ -5,9 +5,59 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
+
+from ledger import eip712
 from ledger.clients._base import ContractClient
 from ledger.clients.htlc import LockTerms
 from ledger.tx import call
+
+# The EIP-712 quote an ESP signs to accept a generation lock: every field of the lock.
+QUOTE_TYPES = {
+    "Quote": [
+        {"name": "sender", "type": "address"},
+        {"name": "receiver", "type": "address"},
+        {"name": "asset", "type": "uint8"},
+        {"name": "token", "type": "address"},
+        {"name": "amount", "type": "uint256"},
+        {"name": "hashlock", "type": "bytes32"},
+        {"name": "timelock", "type": "uint64"},
+    ]
+}
+QUOTE_DOMAIN_NAME = "EspRegistry"
+QUOTE_DOMAIN_VERSION = "1"
+
+
+def quote_domain(chain_id: int, esp_registry: str) -> dict[str, Any]:
+    """The EIP-712 domain of an EspRegistry deployment."""
+    return eip712.domain(
+        QUOTE_DOMAIN_NAME, chain_id=chain_id, contract=esp_registry, version=QUOTE_DOMAIN_VERSION
+    )
+
+
+def _quote_message(lock: LockTerms) -> dict[str, Any]:
+    sender, receiver, asset, token, amount, hashlock, timelock = lock.as_tuple()
+    return {
+        "sender": sender,
+        "receiver": receiver,
+        "asset": asset,
+        "token": token,
+        "amount": amount,
+        "hashlock": hashlock,
+        "timelock": timelock,
+    }
+
+
+def sign_quote(esp: LocalAccount, lock: LockTerms, *, chain_id: int, esp_registry: str) -> bytes:
+    """The ESP's EIP-712 acceptance of a generation lock with exactly these terms."""
+    return eip712.sign(esp, quote_domain(chain_id, esp_registry), QUOTE_TYPES, _quote_message(lock))
+
+
+def recover_quoter(lock: LockTerms, signature: bytes, *, chain_id: int, esp_registry: str) -> str:
+    """The address that signed ``signature`` as a quote for ``lock`` ("" if none)."""
+    return eip712.recover(
+        signature, quote_domain(chain_id, esp_registry), QUOTE_TYPES, _quote_message(lock)
+    )
 
 
 @dataclass(frozen=True)
@@ -46,6 +96,22 @@ class EspRegistryClient(ContractClient):
     def withdraw_stake(self) -> None:
         self._send(self.contract.functions.withdrawStake())
 
+    def sign_quote(self, esp: LocalAccount, lock: LockTerms) -> bytes:
+        """Signs ``lock``'s terms as ``esp`` under this deployment's EIP-712 domain."""
+        return sign_quote(
+            esp, lock, chain_id=self.deployment.chain.chain_id, esp_registry=self.address
+        )
+
+    def acknowledge(self, lock: LockTerms, signature: bytes) -> None:
+        """Records the ESP's signed quote for ``lock`` (the open lock then holds its stake)."""
+        self._send(self.contract.functions.acknowledge(lock.as_tuple(), signature))
+
+    def release(self, lock: LockTerms) -> None:
+        self._send(self.contract.functions.release(lock.as_tuple()))
+
+    def claim_compensation(self) -> None:
+        self._send(self.contract.functions.claimCompensation())
+
     def submit_feedback(self, lock: LockTerms, *, positive: bool) -> None:
         self._send(self.contract.functions.submitFeedback(lock.as_tuple(), positive))
 
@@ -83,3 +149,15 @@ class EspRegistryClient(ContractClient):
 
     def feedback_recorded(self, lock: LockTerms) -> bool:
         return bool(call(self.contract.functions.feedbackRecorded(lock.id).call))
+
+    def acknowledged(self, lock: LockTerms) -> bool:
+        return bool(call(self.contract.functions.acknowledged(lock.id).call))
+
+    def open_locks(self, esp: str) -> int:
+        return int(call(self.contract.functions.openLocks(esp).call))
+
+    def compensation_of(self, account: str) -> int:
+        return int(call(self.contract.functions.compensationOf(account).call))
+
+    def quote_digest(self, lock: LockTerms) -> bytes:
+        return bytes(call(self.contract.functions.quoteDigest(lock.as_tuple()).call))

@@ -6,6 +6,7 @@ import pytest
 
 from ledger import errors
 from tests.contracts.helpers import ESP_STAKE, FEE, lock_fee, register_esp
+from tests.contracts.test_attacks_esp_accountability import quoted_lock
 
 
 def test_register_update_and_list(world):
@@ -64,7 +65,7 @@ def test_stake_unbonds_after_deregistration(world):
 
 def test_feedback_from_the_sender_of_a_withdrawn_lock_becomes_evidence(world):
     register_esp(world)
-    lock, preimage = lock_fee(world)
+    lock, preimage = quoted_lock(world)
     world.htlc(world.esp).withdraw(lock, preimage)
     client = world.esps(world.producer)
     client.submit_feedback(lock, positive=True)
@@ -76,7 +77,7 @@ def test_feedback_from_the_sender_of_a_withdrawn_lock_becomes_evidence(world):
 
 def test_negative_feedback_counts_against_the_esp(world):
     register_esp(world)
-    lock, preimage = lock_fee(world)
+    lock, preimage = quoted_lock(world)
     world.htlc(world.esp).withdraw(lock, preimage)
     world.esps(world.producer).submit_feedback(lock, positive=False)
     evidence = world.esps(world.producer).evidence(world.producer.address, world.esp.address)
@@ -85,7 +86,7 @@ def test_negative_feedback_counts_against_the_esp(world):
 
 def test_a_refunded_lock_is_recorded_as_negative_by_anyone(world):
     register_esp(world)
-    lock, _ = lock_fee(world, duration=120)
+    lock, _ = quoted_lock(world, duration=120)
     world.chain.increase_time(121)
     world.htlc(world.producer).refund(lock)
     world.esps(world.buyer).record_refund(lock)  # a third party records it: no consent needed
@@ -109,6 +110,8 @@ def test_upheld_challenge_is_recorded_only_by_the_registry(world):
     register_esp(world)
     with pytest.raises(errors.EspUnauthorizedRegistry):
         world.tx(world.attacker).send(
-            world.deployment.esp_registry.functions.recordChallengeUpheld(world.esp.address)
+            world.deployment.esp_registry.functions.recordChallengeUpheld(
+                world.esp.address, world.attacker.address
+            )
         )
     assert world.esps(world.esp).challenges_lost(world.esp.address) == 0

@@ -1,6 +1,7 @@
 """ReputationView and EvidenceLib against the off-chain engine, through the real contracts.
 
-Interactions are driven end to end: the producer locks the fee, the ESP withdraws and the
+Interactions are driven end to end: the producer locks the fee and acknowledges it with the
+ESP's signed quote, the ESP withdraws and the
 producer submits feedback, or the lock times out and is refunded and recorded. The engine is fed
 from the chain's ``FeedbackRecorded`` events and must agree with the view within 1e-6.
 """
@@ -36,6 +37,8 @@ def setup_market(world):
 def interact(world, producer, esp, outcome: str, amount: int) -> None:
     """One paid interaction ending in positive/negative feedback or a recorded refund."""
     lock, preimage = lock_fee(world, sender=producer, receiver=esp.address, amount=amount)
+    client = world.esps(producer)
+    client.acknowledge(lock, client.sign_quote(esp, lock))  # only quoted locks count
     if outcome == "refund":
         world.chain.increase_time(3601)
         world.htlc(producer).refund(lock)

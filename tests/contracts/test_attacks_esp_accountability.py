@@ -1,0 +1,258 @@
+"""Attacks on ESP accountability (issue 12): self-dealing, free badmouthing, an ESP that leaves
+with its stake while it owes a generation, and a stake that backs nothing.
+
+Each test failed before the fix (the measured attack is in its docstring) and runs on py-evm and
+anvil through the ``world`` fixture.
+"""
+
+from __future__ import annotations
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from ledger import LockTerms, errors, new_secret
+from tests.conftest import World
+from tests.contracts.attack_kit import erc20, register_image, settle_after_hold
+from tests.contracts.helpers import (
+    BASE_FP,
+    ESP_STAKE,
+    FEE,
+    NEAR_FP,
+    challenge_and_finalize,
+    details,
+    lock_fee,
+    register_esp,
+)
+
+DAY = 86_400
+
+
+def quoted_lock(
+    world: World,
+    *,
+    sender: LocalAccount | None = None,
+    esp: LocalAccount | None = None,
+    duration: int = 3600,
+) -> tuple[LockTerms, bytes]:
+    """A generation-fee lock the ESP accepted: locked by ``sender``, acknowledged with the ESP's
+    signed quote (as ``services.producer`` does)."""
+    sender = sender or world.producer
+    esp = esp or world.esp
+    lock, preimage = lock_fee(world, sender=sender, receiver=esp.address, duration=duration)
+    client = world.esps(sender)
+    client.acknowledge(lock, client.sign_quote(esp, lock))
+    return lock, preimage
+
+
+def _reputation(world: World, producer: str, esp: str) -> int:
+    view = world.deployment.reputation_view
+    return int(view.functions.reputation(producer, esp).call())
+
+
+# --- 1. self-dealing and worthless value record nothing ------------------------------------
+
+
+def test_a_lock_to_oneself_is_refused(world):
+    """Before: the HTLC accepted receiver == sender, and 10 self-locks with self-feedback lifted
+    an ESP from 0.667 to 0.859 at the cost of gas only."""
+    register_esp(world)
+    _, hashlock = new_secret()
+    with pytest.raises(errors.LockSelfDealing) as exc:
+        world.htlc(world.esp).lock_ether(
+            world.esp.address,
+            amount=FEE,
+            hashlock=hashlock,
+            timelock=world.chain.timestamp() + 3600,
+        )
+    assert exc.value.account == world.esp.address.lower()
+
+
+def test_an_esp_rating_another_esp_records_nothing(world):
+    """An ESP's second address, registered as an ESP, pays the first and rates it: refused."""
+    register_esp(world)
+    register_esp(world, world.buyer)  # the sock puppet is itself a registered ESP
+    lock, preimage = quoted_lock(world, sender=world.buyer)
+    world.htlc(world.esp).withdraw(lock, preimage)
+    with pytest.raises(errors.FeedbackSelfDealing) as exc:
+        world.esps(world.buyer).submit_feedback(lock, positive=True)
+    assert exc.value.sender == world.buyer.address.lower()
+    assert world.esps(world.buyer).producers_of(world.esp.address) == []
+
+
+def test_refunds_in_a_self_minted_token_move_nothing(world):
+    """Before: ten refunds of 1e15 units of a worthless self-minted ERC-20 (no Ether at risk,
+    2.15M gas) dropped an honest ESP from 0.780 to 0.486 in a newcomer's view."""
+    register_esp(world)
+    for _ in range(3):  # an honest history: three paid, quoted generations
+        lock, preimage = quoted_lock(world)
+        world.htlc(world.esp).withdraw(lock, preimage)
+        world.esps(world.producer).submit_feedback(lock, positive=True)
+    before = _reputation(world, world.buyer.address, world.esp.address)
+    token = erc20(world, "TestERC20", world.attacker, 10 * 10**15)
+    for _ in range(3):
+        _, hashlock = new_secret()
+        lock = world.htlc(world.attacker).lock_erc20(
+            token.address,
+            world.esp.address,
+            amount=10**15,
+            hashlock=hashlock,
+            timelock=world.chain.timestamp() + 120,
+        )
+        world.chain.increase_time(121)
+        world.htlc(world.attacker).refund(lock)
+        with pytest.raises(errors.FeedbackAssetNotWeighed) as exc:
+            world.esps(world.attacker).record_refund(lock)
+        assert exc.value.token == token.address.lower()
+    assert _reputation(world, world.buyer.address, world.esp.address) == before
+    assert world.esps(world.attacker).producers_of(world.esp.address) == [world.producer.address]
+
+
+def test_refunds_of_ether_locks_the_esp_never_quoted_record_nothing(world):
+    """Before: any refunded lock naming an ESP counted against it, even under a hashlock the ESP
+    never quoted (the attacker only lends its Ether to itself for the lock's duration)."""
+    register_esp(world)
+    lock, _ = lock_fee(world, sender=world.attacker, duration=120)
+    forged = world.esps(world.attacker).sign_quote(world.attacker, lock)  # not the ESP's key
+    with pytest.raises(errors.QuoteInvalidSignature) as bad:
+        world.esps(world.attacker).acknowledge(lock, forged)
+    assert bad.value.recovered == world.attacker.address.lower()
+    world.chain.increase_time(121)
+    world.htlc(world.attacker).refund(lock)
+    with pytest.raises(errors.FeedbackNotAcknowledged) as exc:
+        world.esps(world.attacker).record_refund(lock)
+    assert exc.value.lockId == lock.id
+    evidence = world.esps(world.buyer).evidence(world.attacker.address, world.esp.address)
+    assert evidence["negative"] == 0 and evidence["updatedAt"] == 0
+
+
+def test_a_quote_acknowledges_exactly_the_terms_signed_and_only_once(world):
+    register_esp(world)
+    lock, _ = lock_fee(world)
+    client = world.esps(world.producer)
+    quote = client.sign_quote(world.esp, lock)
+    other, _ = lock_fee(world, amount=2 * FEE)  # the same ESP, other terms
+    with pytest.raises(errors.QuoteInvalidSignature):
+        client.acknowledge(other, quote)
+    client.acknowledge(lock, quote)
+    with pytest.raises(errors.QuoteAlreadyAcknowledged):
+        client.acknowledge(lock, quote)
+    assert client.acknowledged(lock) and not client.acknowledged(other)
+    assert client.open_locks(world.esp.address) == 1
+    assert client.quote_digest(lock) != client.quote_digest(other)
+
+
+def test_an_acknowledged_refund_counts_once_and_releases_the_stake(world):
+    register_esp(world)
+    lock, _ = quoted_lock(world, duration=120)
+    world.chain.increase_time(121)
+    world.htlc(world.producer).refund(lock)
+    world.esps(world.buyer).record_refund(lock)  # anyone may record it
+    client = world.esps(world.buyer)
+    assert client.evidence(world.producer.address, world.esp.address)["negative"] == 10**18
+    assert client.open_locks(world.esp.address) == 0
+    with pytest.raises(errors.FeedbackAlreadyRecorded):
+        client.record_refund(lock)
+
+
+# --- 2. the stake backs open generations and upheld challenges ------------------------------
+
+
+def test_an_esp_cannot_leave_with_its_stake_while_a_generation_is_open(world):
+    """Before: an ESP deregistered one day into a two-day deadline, withdrew its stake after
+    unbonding, and still claimed the fee afterwards."""
+    register_esp(world)
+    lock, preimage = quoted_lock(world, duration=2 * DAY)
+    world.chain.increase_time(DAY)
+    esp = world.esps(world.esp)
+    esp.deregister()  # it may stop taking work...
+    world.chain.increase_time(world.params.esp_unbonding_period + 1)
+    with pytest.raises(errors.EspLocksOpen) as exc:  # ...but its stake stays behind the lock
+        esp.withdraw_stake()
+    assert exc.value.openLocks == 1
+    with pytest.raises(errors.LockNotReleasable):  # nothing to release while the lock is open
+        esp.release(lock)
+    world.htlc(world.esp).withdraw(lock, preimage)  # the ESP delivers and is paid
+    esp.release(lock)
+    assert esp.open_locks(world.esp.address) == 0
+    esp.withdraw_stake()
+    assert esp.esp_info(world.esp.address).stake == 0
+    world.esps(world.producer).submit_feedback(lock, positive=True)  # still counts afterwards
+
+
+def test_a_quote_for_a_lock_made_while_active_binds_an_esp_that_left(world):
+    """Deregistering between quoting and the producer's acknowledgement frees nothing."""
+    register_esp(world)
+    lock, _ = lock_fee(world, duration=2 * DAY)
+    quote = world.esps(world.esp).sign_quote(world.esp, lock)
+    world.esps(world.esp).deregister()
+    world.esps(world.producer).acknowledge(lock, quote)
+    world.chain.increase_time(world.params.esp_unbonding_period + 1)
+    with pytest.raises(errors.EspLocksOpen):
+        world.esps(world.esp).withdraw_stake()
+    later, _ = lock_fee(world)  # a lock made after it left cannot be acknowledged
+    with pytest.raises(errors.EspNotRegistered):
+        world.esps(world.producer).acknowledge(
+            later, world.esps(world.esp).sign_quote(world.esp, later)
+        )
+
+
+def test_an_upheld_challenge_slashes_the_esp_and_pays_the_injured_challenger(world):
+    """Before: an ESP whose attested copy was revoked stayed active and withdrew its full stake."""
+    register_esp(world)
+    original = register_image(world, world.producer, world.producer.address, fp=BASE_FP)
+    copy = register_image(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
+    )
+    assert challenge_and_finalize(world, world.producer, original, copy)
+    reader = world.esps(world.buyer)
+    assert reader.esp_info(world.esp.address).stake == ESP_STAKE  # not final yet
+    settle_after_hold(world, original, copy)
+    slash = world.params.esp_slash_amount
+    info = reader.esp_info(world.esp.address)
+    assert info.stake == ESP_STAKE - slash and info.challenges_lost == 1
+    assert not info.active  # below the minimum stake: it stops serving
+    assert reader.compensation_of(world.producer.address) == slash
+    esps_address = world.deployment.esp_registry.address
+    assert world.balance(esps_address) == ESP_STAKE  # the rest of the stake + what is owed
+    before = world.balance(world.producer.address)
+    claimant = world.esps(world.producer)
+    claimant.claim_compensation()
+    receipt = claimant.last_receipt
+    assert receipt is not None
+    spent = receipt["gasUsed"] * receipt["effectiveGasPrice"]
+    assert world.balance(world.producer.address) == before + slash - spent
+    assert world.balance(esps_address) == ESP_STAKE - slash
+    with pytest.raises(errors.NoCompensation):
+        claimant.claim_compensation()
+    lock, _ = lock_fee(world)  # a slashed-out ESP can no longer accept work
+    with pytest.raises(errors.EspNotRegistered):
+        claimant.acknowledge(lock, claimant.sign_quote(world.esp, lock))
+
+
+def test_slashing_never_takes_more_than_the_stake_and_only_the_registry_reports(world):
+    register_esp(world)
+    with pytest.raises(errors.EspUnauthorizedRegistry):
+        world.tx(world.attacker).send(
+            world.deployment.esp_registry.functions.recordChallengeUpheld(
+                world.esp.address, world.attacker.address
+            )
+        )
+    # A registry of its own whose slash exceeds any stake, bound to the deployer as "registry".
+    address = world.deploy_test_contract(
+        "EspRegistry",
+        world.deployment.htlc.address,
+        ESP_STAKE,
+        world.params.esp_unbonding_period,
+        10 * ESP_STAKE,
+    )
+    esps = world.contract("EspRegistry", address)
+    world.tx(world.deployer).send(esps.functions.bindRegistry(world.deployer.address))
+    world.tx(world.esp).send(esps.functions.register("http://e.example", FEE), value=ESP_STAKE)
+    for _ in range(2):
+        world.tx(world.deployer).send(
+            esps.functions.recordChallengeUpheld(world.esp.address, world.buyer.address)
+        )
+    stake, _, lost, active, _, _ = esps.functions.espInfo(world.esp.address).call()
+    assert (stake, lost, active) == (0, 2, False)
+    assert esps.functions.compensationOf(world.buyer.address).call() == ESP_STAKE
+    assert world.balance(address) == ESP_STAKE
