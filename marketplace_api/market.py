@@ -73,6 +73,7 @@ class Market:
     def _rewind(self, session: Session, ancestor: int) -> None:
         self.catalog.rewind(session, ancestor)
         self.tasks.rewind(session, ancestor)
+        self.trades.rewind(session, ancestor)
         self._rebuild_reputation(session)
 
     def _rebuild_reputation(self, session: Session) -> None:
@@ -364,6 +365,42 @@ class TradeTracker:
             if royalty is not None and royalty["id"] == a["id"]:
                 return paid
         return None
+
+    def rewind(self, session: Session, ancestor: int) -> None:
+        """After a reorg (events above ``ancestor`` are gone), re-derive every trade that got past
+        ``requested`` by replaying the lock events that remain under its hashlock."""
+        del ancestor
+        started = select(Trade).where(
+            Trade.hashlock.is_not(None), Trade.status != TradeState.CANCELLED
+        )
+        for trade in list(session.scalars(started)):
+            hashlock = trade.hashlock
+            listing = session.get(Listing, trade.listing_id)
+            if listing is not None and listing.status == ListingState.SOLD:
+                listing.status = ListingState.OPEN  # sold again below if still completed
+            trade.status = TradeState.REQUESTED
+            trade.hashlock = trade.asset_lock = trade.asset_lock_id = None
+            trade.payment_lock = trade.payment_lock_id = trade.secret = None
+            session.flush()
+            locks = select(ChainEvent).where(
+                ChainEvent.contract == "HashTimeLock",
+                ChainEvent.event == "Locked",
+                ChainEvent.args["hashlock"].as_string() == hashlock,
+            )
+            events = list(session.scalars(locks))
+            ids = [e.args["id"] for e in events]
+            events += session.scalars(
+                select(ChainEvent).where(
+                    ChainEvent.contract == "HashTimeLock",
+                    ChainEvent.event.in_(("Withdrawn", "Refunded")),
+                    ChainEvent.args["id"].as_string().in_(ids),
+                )
+            )
+            events.sort(key=lambda e: (e.block_number, e.log_index))
+            self(
+                session,
+                [{"contract": e.contract, "event": e.event, "args": e.args} for e in events],
+            )
 
     def _revoked(self, session: Session, a: dict[str, Any]) -> None:
         """A revoked copy is frozen: its listings close, and trades not yet paid are cancelled
