@@ -27,6 +27,9 @@ REFERENCE = {
 }
 GOALS = {
     "htlc_lock_eth": 60_000,
+    # Issue 12: the producer's on-chain acknowledgement of the ESP's signed quote (ecrecover,
+    # a lock mark and the ESP's open-lock counter), a second transaction beside the plain lock.
+    "esp_acknowledge": 90_000,
     "htlc_withdraw": 50_000,
     "htlc_refund": 45_000,
     "registry_commit": 47_000,
@@ -69,22 +72,27 @@ def measure(
     gas["esp_register"] = _used(esps)
 
     htlc = client(HtlcClient, producer)
+    fb = client(EspRegistryClient, producer)
     preimage, hashlock = _secret(1)
     lock = htlc.lock_ether(
         esp.address, amount=10**15, hashlock=hashlock, timelock=_deadline(chain, 3600)
     )
     gas["htlc_lock_eth"] = _used(htlc)
+    # The producer acknowledges the lock with the ESP's signed quote: only then does it count.
+    fb.acknowledge(lock, fb.sign_quote(esp, lock))
+    gas["esp_acknowledge"] = _used(fb)
     esp_htlc = client(HtlcClient, esp)
     esp_htlc.withdraw(lock, preimage)
     gas["htlc_withdraw"] = _used(esp_htlc)
 
-    fb = client(EspRegistryClient, producer)
-    fb.submit_feedback(lock, positive=True)
+    fb.submit_feedback(lock, positive=True)  # also releases the lock from the ESP's stake
     gas["feedback_submit"] = _used(fb)
     preimage2, hashlock2 = _secret(2)
     lock2 = htlc.lock_ether(
         esp.address, amount=10**15, hashlock=hashlock2, timelock=_deadline(chain, 3600)
     )
+    fb.acknowledge(lock2, fb.sign_quote(esp, lock2))
+    gas["esp_acknowledge_repeat"] = _used(fb)
     esp_htlc.withdraw(lock2, preimage2)
     fb.submit_feedback(lock2, positive=True)
     gas["feedback_submit_repeat"] = _used(fb)
@@ -93,6 +101,7 @@ def measure(
     lock3 = htlc.lock_ether(
         esp.address, amount=10**15, hashlock=hashlock3, timelock=_deadline(chain, 120)
     )
+    fb.acknowledge(lock3, fb.sign_quote(esp, lock3))
     chain.increase_time(400)
     htlc.refund(lock3)
     gas["htlc_refund"] = _used(htlc)

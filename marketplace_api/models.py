@@ -39,6 +39,7 @@ class Product(Base):
     registered_block: Mapped[int] = mapped_column(BigInteger, index=True)
     # Challenge priority: the block of the paid generation lock (what the contract compares).
     priority_block: Mapped[int] = mapped_column(BigInteger, index=True, default=0)
+    commit_block: Mapped[int] = mapped_column(BigInteger, default=0)  # registered_block: reveal
     detail_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # 0x + hex, from the event
     status: Mapped[str] = mapped_column(String(16), default="active")
@@ -97,6 +98,8 @@ class Task(Base):
     price: Mapped[str | None] = mapped_column(String(80), nullable=True)
     hashlock: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
     deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # The ESP's EIP-712 Quote over the fee lock's terms (the producer acknowledges it on chain).
+    quote_signature: Mapped[str | None] = mapped_column(String(132), nullable=True)
     lock: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     lock_id: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
     preimage: Mapped[str | None] = mapped_column(String(66), nullable=True)

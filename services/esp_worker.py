@@ -30,6 +30,7 @@ from typing import Any
 from PIL import Image
 
 from ledger import HtlcClient, LockStatus, LockTerms, Registration
+from ledger.clients.esp_registry import generation_lock, sign_quote
 from ledger.clients.registry import sign_attestation
 from ledger.errors import LedgerError
 from services.content import canonical_hash
@@ -113,9 +114,30 @@ class EspWorker:
             self.state.save()  # the secret is on disk before its hash leaves the process
         hashlock = hashlib.sha256(bytes.fromhex(entry["secret"])).hexdigest()
         deadline = self.htlc.deployment.chain.timestamp() + self.deadline_s
+        dep = self.htlc.deployment
+        # The ESP accepts exactly this lock (EIP-712 Quote): once the producer acknowledges it on
+        # chain, the open lock holds this ESP's stake and its outcome counts for or against it.
+        terms = generation_lock(
+            producer=task["producer"],
+            esp=self.client.address,
+            price=self.price,
+            hashlock=bytes.fromhex(hashlock),
+            deadline=deadline,
+        )
+        signature = sign_quote(
+            self.client.account,
+            terms,
+            chain_id=dep.chain.chain_id,
+            esp_registry=str(dep.esp_registry.address),
+        )
         self.client.post(
             f"/v1/tasks/{task['id']}/quote",
-            json={"price": self.price, "hashlock": "0x" + hashlock, "deadline": deadline},
+            json={
+                "price": self.price,
+                "hashlock": "0x" + hashlock,
+                "deadline": deadline,
+                "signature": "0x" + signature.hex(),
+            },
         )
         entry["stage"] = "quoted"
         self.state.save()

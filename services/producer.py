@@ -1,10 +1,12 @@
 """The producer's side of a paid generation, over the marketplace API and the chain.
 
-post a task -> lock the quoted fee under the ESP's hashlock -> once the ESP claimed the fee (the
-secret is on chain), download the sealed image, derive the key (ECDH with the ESP + the secret),
-open it and check it against the ESP's attestation -> register it (commit, reveal) -> feedback.
-A delivery that does not match its attestation raises :class:`DeliveryMismatch` carrying the
-delivery key, which :meth:`ProducerSession.report_fraud` turns into a verifiable fraud proof.
+post a task -> lock the quoted fee under the ESP's hashlock and acknowledge it on chain with the
+ESP's signed quote (the open lock then holds the ESP's stake, and its outcome counts) -> once the
+ESP claimed the fee (the secret is on chain), download the sealed image, derive the key (ECDH with
+the ESP + the secret), open it and check it against the ESP's attestation -> register it
+(commit, reveal) -> feedback. A delivery that does not match its attestation raises
+:class:`DeliveryMismatch` carrying the delivery key, which
+:meth:`ProducerSession.report_fraud` turns into a verifiable fraud proof.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from PIL import Image
 
 from ledger import EspRegistryClient, HtlcClient, LockTerms, Registration, RegistryClient
+from ledger.clients.esp_registry import generation_lock, recover_quoter
 from services.content import canonical_hash
 from services.exchange import ExchangeError, SealError, delivery_key, open_sealed
 from services.market_client import MarketClient
@@ -59,15 +62,31 @@ class ProducerSession:
         return dict(self.client.get(f"/v1/tasks/{task_id}"))
 
     def lock_fee(self, task: dict[str, Any]) -> LockTerms:
-        """Locks the quoted price for the ESP under its hashlock until the quoted deadline."""
+        """Locks the quoted price for the ESP under its hashlock until the quoted deadline, then
+        acknowledges the lock with the ESP's signed quote (checked before any Ether moves)."""
         if task["status"] != "quoted":
             raise ExchangeError(f"task {task['id']} is {task['status']}, not quoted")
-        return self.htlc.lock_ether(
-            task["esp"],
-            amount=int(task["price"]),
+        terms = generation_lock(
+            producer=self.client.address,
+            esp=task["esp"],
+            price=int(task["price"]),
             hashlock=bytes.fromhex(task["hashlock"][2:]),
-            timelock=int(task["deadline"]),
+            deadline=int(task["deadline"]),
         )
+        signature = bytes.fromhex(str(task.get("quote_signature") or "0x")[2:])
+        signer = recover_quoter(
+            terms,
+            signature,
+            chain_id=self.esps.deployment.chain.chain_id,
+            esp_registry=self.esps.address,
+        )
+        if signer != terms.receiver:
+            raise ExchangeError(f"task {task['id']}: the quote is not signed by its ESP")
+        lock = self.htlc.lock_ether(
+            terms.receiver, amount=terms.amount, hashlock=terms.hashlock, timelock=terms.timelock
+        )
+        self.esps.acknowledge(lock, signature)
+        return lock
 
     def collect(self, task: dict[str, Any]) -> tuple[Image.Image, bytes]:
         """Opens and checks a claimed delivery; returns (image, the ESP's attestation)."""

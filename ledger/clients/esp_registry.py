@@ -9,7 +9,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger import eip712
 from ledger.clients._base import ContractClient
-from ledger.clients.htlc import LockTerms
+from ledger.clients.htlc import ZERO_ADDRESS, Asset, LockTerms
 from ledger.tx import call
 
 # The EIP-712 quote an ESP signs to accept a generation lock: every field of the lock.
@@ -32,6 +32,22 @@ def quote_domain(chain_id: int, esp_registry: str) -> dict[str, Any]:
     """The EIP-712 domain of an EspRegistry deployment."""
     return eip712.domain(
         QUOTE_DOMAIN_NAME, chain_id=chain_id, contract=esp_registry, version=QUOTE_DOMAIN_VERSION
+    )
+
+
+def generation_lock(
+    *, producer: str, esp: str, price: int, hashlock: bytes, deadline: int
+) -> LockTerms:
+    """The Ether fee lock a quote promises: ``producer`` pays ``price`` to ``esp`` under
+    ``hashlock`` until ``deadline``. The ESP signs it, the producer locks and acknowledges it."""
+    return LockTerms(
+        sender=producer,
+        receiver=esp,
+        asset=Asset.ETHER,
+        token=ZERO_ADDRESS,
+        amount=price,
+        hashlock=hashlock,
+        timelock=deadline,
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ledger import EspRegistryClient, Registration
+from ledger.clients.esp_registry import generation_lock, recover_quoter
 from ledger.clients.registry import recover_attester
 from marketplace_api.deps import (
     CurrentAccount,
@@ -54,6 +55,13 @@ class QuoteIn(BaseModel):
     price: Annotated[int, Field(gt=0, lt=2**128)]
     hashlock: Hex32
     deadline: Annotated[int, Field(gt=0, lt=2**64)]
+    signature: Annotated[
+        str | None,
+        Field(
+            pattern=r"^0x[0-9a-fA-F]{130}$",
+            description="the ESP's EIP-712 Quote over the fee lock's terms (required)",
+        ),
+    ] = None
 
 
 class DeliveryMeta(BaseModel):
@@ -81,6 +89,7 @@ def task_json(t: Task, viewer: str) -> dict[str, Any]:
         "price": t.price,
         "hashlock": t.hashlock,
         "deadline": t.deadline,
+        "quote_signature": t.quote_signature,
         "lock": t.lock,
         "lock_id": t.lock_id,
         "token_id": t.token_id,
@@ -178,7 +187,7 @@ def quote(
     session: SessionDep,
     deployment: DeploymentDep,
 ) -> dict[str, Any]:
-    """The ESP's quote: price, sha256 hashlock of its secret, and deadline (the lock's timelock)."""
+    """The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock)."""
     task = load_task(session, task_id, account)
     if account != task.esp:
         raise Forbidden("only the task's ESP may quote")
@@ -191,10 +200,32 @@ def quote(
     )
     if body.deadline < earliest:
         raise Unprocessable(f"deadline must be at least {earliest} (minimum lock duration)")
-    task.price, task.hashlock, task.deadline, task.status = (
+    terms = generation_lock(
+        producer=task.producer,
+        esp=task.esp,
+        price=body.price,
+        hashlock=bytes.fromhex(body.hashlock[2:]),
+        deadline=body.deadline,
+    )
+    signer = (
+        recover_quoter(
+            terms,
+            bytes.fromhex(body.signature[2:]),
+            chain_id=deployment.chain.chain_id,
+            esp_registry=deployment.esp_registry.address,
+        )
+        if body.signature
+        else ""
+    )
+    if signer != task.esp:  # without it the lock would count neither for nor against the ESP
+        raise Unprocessable(
+            "quote is not signed by the task's ESP for these terms", code="bad_quote"
+        )
+    task.price, task.hashlock, task.deadline, task.quote_signature, task.status = (
         str(body.price),
         body.hashlock.lower(),
         body.deadline,
+        body.signature.lower() if body.signature else None,
         "quoted",
     )
     session.commit()
