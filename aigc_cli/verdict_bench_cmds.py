@@ -104,7 +104,7 @@ def corpus_build(
         )
     table.add_row("all", str(summary.total_images), str(summary.total_groups), "")
     console.print(table)
-    console.print(f"groups merged by the 32x32 luma check: {summary.merged_groups}")
+    console.print(f"groups merged as the same picture (32x32 RGB check): {summary.merged_groups}")
 
 
 @bench_app.command("verdict")

@@ -130,7 +130,8 @@ def _check_pixels(image: Image.Image) -> None:
 
 def _grid(origin: str, group: str, short_side: int, cell: int, checker: bool) -> list[Item]:
     """Non-overlapping ``cell`` crops (every other one when ``checker``) of the image scaled so
-    its short side is at most ``short_side``; each crop is its own group."""
+        its short side is at most ``short_side``. The crops share the photograph's group: pairs of crops
+    of one photograph (one repeating pattern, one sky) are not distinct images."""
     with Image.open(origin) as raw:
         _check_pixels(raw)
         image = to_rgb_over_white(raw)
@@ -147,7 +148,7 @@ def _grid(origin: str, group: str, short_side: int, cell: int, checker: bool) ->
             if checker and (r + c) % 2:
                 continue
             box = (c * cell, r * cell, (c + 1) * cell, (r + 1) * cell)
-            items.append((f"{origin}#{r},{c}", f"{group}#{r},{c}", image.crop(box)))
+            items.append((f"{origin}#{r},{c}", group, image.crop(box)))
     return items
 
 
@@ -158,7 +159,7 @@ def _generate(prompt: str, seed: int) -> Image.Image:
     if cached.is_file():
         with Image.open(cached) as raw:
             return raw.convert("RGB")
-    image = _generator().generate(prompt, seed=seed).image
+    image: Image.Image = _generator().generate(prompt, seed=seed).image
     GENERATED_CACHE.mkdir(parents=True, exist_ok=True)
     image.save(cached)
     return image

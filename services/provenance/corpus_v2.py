@@ -6,20 +6,25 @@ Sources (``aigc bench corpus packages`` lists the Debian packages; ``scripts/ins
 packages`` installs them; nothing is installed or downloaded by the builder itself):
 
 * ``clipart``: Open Clip Art Library drawings (``openclipart-png``);
-* ``icon``: the Oxygen and Tango icon themes, the largest bitmap of each icon name;
-* ``game``: sprites and tiles of Frozen Bubble and Pingus;
+* ``icon``: the Oxygen, Tango, GNOME, MATE, nuoveXT2, Faenza and wm-icons themes, the largest
+  bitmap of each icon name;
+* ``game``: sprites and tiles of Frozen Bubble and Pingus; Wesnoth's units, portraits, terrain;
 * ``wallpaper``: non-overlapping 256-pixel crops of the Plasma, MATE and GNOME backgrounds;
 * ``photo``: non-overlapping crops of the scikit-image / scikit-learn / matplotlib photographs;
 * ``generated``: the bundled model, one distinct prompt and one distinct seed per image.
 
 Every image gets a ``group``: variants of one drawing share it (one icon name in several themes
-or sizes, animation frames and numbered variants, recolours named by colour, files whose luma at
-32x32 correlates at :data:`MERGE_CORRELATION` or more). Only pairs from different groups count as
-distinct. Images are composited over white, kept between 128 and 256 pixels on the longer side,
-and dropped when smaller than 32 pixels a side, stretched beyond 4:1, exact duplicates, or
-degenerate for :func:`~services.provenance.perceptual.fingerprint`.
+or sizes, animation frames and numbered variants, recolours named by colour, the crops of one
+photograph or wallpaper) and, by pixels, files that are the same picture under another name
+(:func:`same_picture`). Only pairs from different groups count as distinct. Distinct drawings
+that share a template, a layout or a flag's stripes stay distinct: they are the hard negatives.
 
-The cache is a folder of PNGs plus ``index.json`` (``path``, ``group``, ``source``, ``origin``);
+Images are composited over white, kept between 128 and 256 pixels on the longer side, and dropped
+when smaller than 32 pixels a side, stretched beyond 4:1, exact duplicates, or degenerate for
+:func:`~services.provenance.perceptual.fingerprint`.
+
+The cache is a folder of PNGs plus ``index.json`` (``path``, ``group``, ``source``, ``origin``,
+``name_group``: the group before the pixel check);
 :func:`load_corpus` reads it back.
 """
 
@@ -49,17 +54,23 @@ __all__ = [
     "DEBIAN_PACKAGES",
     "DEFAULT_CORPUS_DIR",
     "MERGE_CORRELATION",
+    "MERGE_MEAN_DIFF",
     "SOURCES",
     "BuildSummary",
     "CorpusImage",
     "build_corpus_v2",
     "load_corpus",
+    "merge_same_pictures",
     "prepare_image",
+    "regroup_corpus",
+    "same_picture",
 ]
 
 DEFAULT_CORPUS_DIR = Path(".aigc/corpus")
-MERGE_CORRELATION = 0.97
-"""Two files whose 32x32 luma correlates at least this much are one drawing (one group)."""
+MERGE_CORRELATION = 0.98
+"""Pre-filter of :func:`same_picture`: the 32x32 RGB thumbnails correlate at least this much."""
+MERGE_MEAN_DIFF = 3.0
+MERGE_MAX_DIFF = 48.0
 MIN_SIDE_KEPT = 32
 _MAX_SIDE = 256
 _UPSCALE_TO = 128
@@ -119,13 +130,27 @@ def prepare_image(image: Image.Image) -> Image.Image | str:
 
 
 def _thumb(image: Image.Image) -> np.ndarray:
-    luma = np.asarray(image.convert("L").resize((32, 32), Image.Resampling.BOX), np.float32)
-    flat = luma.ravel() - luma.mean()
-    return np.asarray(flat / (np.linalg.norm(flat) + 1e-6), dtype=np.float32)
+    """32x32 RGB box-filtered thumbnail, flattened, as float32 levels 0..255."""
+    small = image.convert("RGB").resize((32, 32), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.float32).ravel()
 
 
-def _merge_similar(groups: list[str], thumbs: np.ndarray, chunk: int = 2048) -> list[str]:
-    """Union the groups of images whose thumbnails correlate at :data:`MERGE_CORRELATION`+."""
+def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two thumbnails show the same picture: they correlate at :data:`MERGE_CORRELATION`+, differ
+    by at most :data:`MERGE_MEAN_DIFF` levels on average and nowhere by more than
+    ``MERGE_MAX_DIFF`` (so a different emblem on the same flag stripes stays distinct)."""
+    diff = np.abs(a - b)
+    za, zb = a - a.mean(), b - b.mean()
+    corr = float(za @ zb) / (float(np.linalg.norm(za) * np.linalg.norm(zb)) + 1e-6)
+    return (
+        corr >= MERGE_CORRELATION
+        and float(diff.mean()) <= MERGE_MEAN_DIFF
+        and float(diff.max()) <= MERGE_MAX_DIFF
+    )
+
+
+def merge_same_pictures(groups: list[str], thumbs: np.ndarray, chunk: int = 2048) -> list[str]:
+    """Union the groups of images that are :func:`same_picture`; returns the merged groups."""
     parent = {g: g for g in groups}
 
     def find(g: str) -> str:
@@ -134,13 +159,14 @@ def _merge_similar(groups: list[str], thumbs: np.ndarray, chunk: int = 2048) -> 
             g = parent[g]
         return g
 
-    n = len(groups)
-    for start in range(0, n, chunk):
-        block = thumbs[start : start + chunk] @ thumbs.T
+    z = thumbs - thumbs.mean(axis=1, keepdims=True)
+    z /= np.linalg.norm(z, axis=1, keepdims=True) + 1e-6
+    for start in range(0, len(groups), chunk):
+        block = z[start : start + chunk] @ z.T
         rows, cols = np.nonzero(block >= MERGE_CORRELATION)
         for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
             i = start + r
-            if c > i:
+            if c > i and same_picture(thumbs[i], thumbs[c]):
                 a, b = find(groups[i]), find(groups[c])
                 if a != b:
                     parent[max(a, b)] = min(a, b)
@@ -201,9 +227,9 @@ def build_corpus_v2(
             if progress is not None:
                 progress(source, len(records))
     named = len({r["group"] for r in records})
-    merged = _merge_similar([r["group"] for r in records], np.stack(thumbs)) if records else []
+    merged = merge_same_pictures([r["group"] for r in records], np.stack(thumbs)) if records else []
     for record, group in zip(records, merged, strict=True):
-        record["group"] = group
+        record["name_group"], record["group"] = record["group"], group
     (out / "index.json").write_text(json.dumps({"version": 1, "images": records}, indent=0))
     images: dict[str, int] = {}
     groups: dict[str, set[str]] = {}
@@ -229,6 +255,24 @@ def _run(items: list[Candidate], workers: int) -> Iterator[tuple[str, str, Image
     with ProcessPoolExecutor(workers) as pool:
         for results in pool.map(_process, items, chunksize=8):
             yield from results
+
+
+def regroup_corpus(path: Path | str = DEFAULT_CORPUS_DIR) -> int:
+    """Recompute ``group`` from each record's ``name_group`` and :func:`same_picture` (after a
+    change to the grouping), rewrite ``index.json``, and return the number of groups."""
+    root = Path(path)
+    document = json.loads((root / "index.json").read_text())
+    records = document["images"]
+    thumbs = []
+    for record in records:
+        with Image.open(root / record["path"]) as raw:
+            thumbs.append(_thumb(raw))
+    names = [r.get("name_group", r["group"]) for r in records]
+    merged = merge_same_pictures(names, np.stack(thumbs)) if records else []
+    for record, name, group in zip(records, names, merged, strict=True):
+        record["name_group"], record["group"] = name, group
+    (root / "index.json").write_text(json.dumps(document, indent=0))
+    return len(set(merged))
 
 
 def load_corpus(
