@@ -14,6 +14,7 @@ from eth_account.signers.local import LocalAccount
 from ledger.chain import Chain
 from ledger.clients import EspRegistryClient, HtlcClient, LockTerms, Registration, RegistryClient
 from ledger.clients._base import ContractClient
+from ledger.clients.esp_registry import generation_lock
 from ledger.deploy import Deployment, DeployParams, deploy
 from ledger.tx import Transactor
 
@@ -75,7 +76,10 @@ def measure(
     fb = client(EspRegistryClient, producer)
     preimage, hashlock = _secret(1)
     lock = htlc.lock_ether(
-        esp.address, amount=10**15, hashlock=hashlock, timelock=_deadline(chain, 3600)
+        esp.address,
+        amount=10**15,
+        hashlock=hashlock,
+        timelock=_quoted_deadline(chain, fb, esp, hashlock, 3600),
     )
     gas["htlc_lock_eth"] = _used(htlc)
     # The producer acknowledges the lock with the ESP's signed quote: only then does it count.
@@ -89,7 +93,10 @@ def measure(
     gas["feedback_submit"] = _used(fb)
     preimage2, hashlock2 = _secret(2)
     lock2 = htlc.lock_ether(
-        esp.address, amount=10**15, hashlock=hashlock2, timelock=_deadline(chain, 3600)
+        esp.address,
+        amount=10**15,
+        hashlock=hashlock2,
+        timelock=_quoted_deadline(chain, fb, esp, hashlock2, 3600),
     )
     fb.acknowledge(lock2, fb.sign_quote(esp, lock2))
     gas["esp_acknowledge_repeat"] = _used(fb)
@@ -99,7 +106,10 @@ def measure(
 
     _, hashlock3 = _secret(3)
     lock3 = htlc.lock_ether(
-        esp.address, amount=10**15, hashlock=hashlock3, timelock=_deadline(chain, 120)
+        esp.address,
+        amount=10**15,
+        hashlock=hashlock3,
+        timelock=_quoted_deadline(chain, fb, esp, hashlock3, 120),
     )
     fb.acknowledge(lock3, fb.sign_quote(esp, lock3))
     chain.increase_time(400)
@@ -167,13 +177,32 @@ def _secret(n: int) -> tuple[bytes, bytes]:
     return preimage, hashlib.sha256(preimage).digest()
 
 
-def _deadline(chain: Chain, seconds: int) -> int:
-    """A timelock at least ``seconds`` ahead whose bytes are all non-zero, so calldata costs the
-    same whatever the clock says (a zero byte costs 4 gas, a non-zero one 16)."""
-    t = chain.timestamp() + seconds
+def _deadline(chain: Chain, seconds: int, *, after: int = 0) -> int:
+    """A timelock at least ``seconds`` ahead (and past ``after``) whose bytes are all non-zero, so
+    calldata costs the same whatever the clock says (a zero byte costs 4 gas, a non-zero one 16)."""
+    t = max(chain.timestamp() + seconds, after + 1)
     while any(b == 0 for b in t.to_bytes(4, "big")):
         t += 1
     return t
+
+
+def _quoted_deadline(
+    chain: Chain, fb: EspRegistryClient, esp: LocalAccount, hashlock: bytes, seconds: int
+) -> int:
+    """A :func:`_deadline` whose lock's quote signature has no zero byte either, so the
+    acknowledgement's calldata costs the same on every run and every deployment address."""
+    t = _deadline(chain, seconds)
+    while True:
+        terms = generation_lock(
+            producer=fb.tx.account.address,
+            esp=esp.address,
+            price=10**15,
+            hashlock=hashlock,
+            deadline=t,
+        )
+        if 0 not in fb.sign_quote(esp, terms):
+            return t
+        t = _deadline(chain, seconds, after=t)
 
 
 def _used(client: ContractClient) -> int:
