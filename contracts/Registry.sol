@@ -111,22 +111,18 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (detail.length != _detailLength) revert RegistryInvalidDetail(detail.length);
         bytes32 detailHash = keccak256(detail);
         // The registrant is the lock's sender and the attesting ESP its receiver, by construction.
-        bytes32 c = keccak256(abi.encode(r.contentHash, r.fingerprint, detailHash, lock.sender, r.salt));
-        uint64 at = _commits[c];
-        if (at == 0) revert RegistryUnknownCommit(c);
-        if (block.number <= at) revert RegistryRevealTooEarly(c, at);
-        if (block.number > at + _commitTtl) revert RegistryCommitExpired(c, at + _commitTtl);
+        uint64 at = _takeCommit(keccak256(abi.encode(r.contentHash, r.fingerprint, detailHash, lock.sender, r.salt)));
         tokenId = uint256(r.contentHash);
         if (_records[tokenId] != 0) revert RegistryDuplicateContent(tokenId);
         if (FingerprintRule.isDegenerate(r.fingerprint)) revert RegistryDegenerateFingerprint(r.fingerprint);
         (bytes32 taskId, uint64 priority) = _checkLock(lock, at);
         _checkAttestation(r, lock, taskId, detailHash, attestation);
-
-        delete _commits[c]; // the commitment's bond now backs the token
-        _records[tokenId] = _pack(_recordHash(r.fingerprint, detailHash, lock.receiver, priority), Status.Active);
+        _records[tokenId] = _pack(
+            _recordHash(r.fingerprint, detailHash, lock.receiver, priority, at, uint64(block.number)), Status.Active
+        );
         if (bytes(r.metadataURI).length != 0) _uris[tokenId] = r.metadataURI;
         _mint(lock.sender, tokenId);
-        _emitRegistered(tokenId, r, lock, taskId, priority, detail);
+        _emitRegistered(tokenId, r, lock, Placement(taskId, priority, at), detail);
     }
 
     // ---------------------------------------------------------------- challenges
@@ -143,6 +139,12 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _checkActiveProof(duplicate, b);
         if (_ownerOf(original) != msg.sender) revert RegistryNotOwner(original, msg.sender);
         if (a.priorityBlock >= b.priorityBlock) revert RegistryChallengeOutOfOrder(original, duplicate);
+        // A lock gives priority only to content committed before the other image was public:
+        // across ESPs, an older lock of one's own must not carry a copy of a published image.
+        // (The same ESP made both images: its customer's lock decides, as the issue asks.)
+        if (a.esp != b.esp && a.commitBlock >= b.revealBlock) {
+            revert RegistryCommittedAfterPublication(original, a.commitBlock, b.revealBlock);
+        }
         uint256 d = FingerprintRule.distance(a.fingerprint, b.fingerprint);
         if (d > _matchThreshold) revert RegistryNotAdmissible(original, duplicate, d);
         Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
@@ -279,7 +281,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
 
     /// @inheritdoc IRegistry
     function recordHashOf(RecordProof calldata p) external pure returns (bytes32) {
-        return bytes32(_recordHash(p.fingerprint, p.detailHash, p.esp, p.priorityBlock) & ~_STATUS_MASK);
+        return bytes32(_proofHash(p) & ~_STATUS_MASK);
     }
 
     /// @inheritdoc IRegistry
@@ -383,6 +385,16 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         return super._update(to, tokenId, auth);
     }
 
+    /// @dev Checks the commitment can be revealed now and consumes it (its bond now backs the
+    /// token); returns its block.
+    function _takeCommit(bytes32 c) private returns (uint64 at) {
+        at = _commits[c];
+        if (at == 0) revert RegistryUnknownCommit(c);
+        if (block.number <= at) revert RegistryRevealTooEarly(c, at);
+        if (block.number > at + _commitTtl) revert RegistryCommitExpired(c, at + _commitTtl);
+        delete _commits[c];
+    }
+
     /// @dev The lock must be a paid fee (its sender registers, its receiver attests), made while
     /// the ESP was active and at most `registrationWindow` blocks before the commitment. Returns the
     /// lock id (the attested task) and its block (the registration's priority).
@@ -402,16 +414,32 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (!_espRegistry.wasActiveAt(lock.receiver, lockedAt)) revert RegistryEspNotRegistered(lock.receiver);
     }
 
+    /// @dev The lock's id and block, and the commit's block (a struct keeps the stack shallow).
+    struct Placement {
+        bytes32 taskId;
+        uint64 priority;
+        uint64 committedAt;
+    }
+
     function _emitRegistered(
         uint256 tokenId,
         Registration calldata r,
         IHashTimeLock.Lock calldata lock,
-        bytes32 taskId,
-        uint64 priority,
+        Placement memory p,
         bytes calldata detail
     ) private {
         emit Registered(
-            tokenId, lock.sender, lock.receiver, r.fingerprint, taskId, priority, r.modelId, r.seed, r.metadataURI, detail
+            tokenId,
+            lock.sender,
+            lock.receiver,
+            r.fingerprint,
+            p.taskId,
+            p.priority,
+            p.committedAt,
+            r.modelId,
+            r.seed,
+            r.metadataURI,
+            detail
         );
     }
 
@@ -453,8 +481,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     function _checkProof(uint256 tokenId, RecordProof calldata p) private view returns (Status s) {
         uint256 packed = _records[tokenId];
         if (packed == 0) revert RegistryUnknownToken(tokenId);
-        if ((packed & ~_STATUS_MASK) != (_recordHash(p.fingerprint, p.detailHash, p.esp, p.priorityBlock) & ~_STATUS_MASK))
-        {
+        if ((packed & ~_STATUS_MASK) != (_proofHash(p) & ~_STATUS_MASK)) {
             revert RegistryBadProof(tokenId);
         }
         s = Status(packed & _STATUS_MASK);
@@ -482,12 +509,19 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (!ok) revert RegistryTransferFailed(to, amount);
     }
 
-    function _recordHash(bytes32 fingerprint, bytes32 detailHash, address esp, uint64 priority)
-        private
-        pure
-        returns (uint256)
-    {
-        return uint256(keccak256(abi.encode(fingerprint, detailHash, esp, priority)));
+    function _recordHash(
+        bytes32 fingerprint,
+        bytes32 detailHash,
+        address esp,
+        uint64 priority,
+        uint64 committedAt,
+        uint64 revealedAt
+    ) private pure returns (uint256) {
+        return uint256(keccak256(abi.encode(fingerprint, detailHash, esp, priority, committedAt, revealedAt)));
+    }
+
+    function _proofHash(RecordProof calldata p) private pure returns (uint256) {
+        return _recordHash(p.fingerprint, p.detailHash, p.esp, p.priorityBlock, p.commitBlock, p.revealBlock);
     }
 
     function _pack(uint256 hash, Status status) private pure returns (uint256) {

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ledger.clients.registry import DisputeState
 from marketplace_api.models import Notification, Product, ProductEvent
 from services.provenance import Fingerprint, NearDuplicateIndex, find_plagiarism
+from services.provenance.watch import admissible_in_time
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -107,6 +108,7 @@ class Catalog:
             seed=str(a["seed"]),
             registered_block=row["block_number"],
             priority_block=int(a["priorityBlock"]),
+            commit_block=int(a["commitBlock"]),
             detail_hash="0x" + keccak(hexstr=a["detail"]).hex(),
             detail=a["detail"],
             status="active",
@@ -149,6 +151,13 @@ class Catalog:
             if other is None or other.status != "active":
                 continue
             original, duplicate = (product, other) if hit.new_is_original else (other, product)
+            if not admissible_in_time(
+                original_esp=original.esp,
+                duplicate_esp=duplicate.esp,
+                original_commit_block=original.commit_block,
+                duplicate_reveal_block=duplicate.registered_block,
+            ):
+                continue  # the contract refuses it: the "original" may be a back-dated copy
             session.add(
                 Notification(
                     recipient=original.owner,

@@ -21,9 +21,10 @@ import {IHashTimeLock} from "./IHashTimeLock.sol";
 ///    can pre-empt the producer who paid for the generation. The record stores one slot: a hash of
 ///    (fingerprint, detailHash, esp, priorityBlock) and the status; the fields are in the
 ///    `Registered` event and come back as calldata (`RecordProof`) when a challenge needs them.
-/// 3. two-stage challenge: the owner of an earlier token A (strictly smaller priority) opens
-///    `challenge(A, B, proofA, proofB)` with a deposit; it is admissible only if the compact
-///    fingerprints match (`FingerprintRule`). B's owner may `contest` within `disputeWindow`
+/// 3. two-stage challenge: the owner of an earlier token A (strictly smaller priority; and, when
+///    another ESP attested B, A committed strictly before B's reveal block, so nobody can copy a
+///    published image under an older lock of its own) opens `challenge(A, B, proofA, proofB)` with
+///    a deposit; it is admissible only if the compact fingerprints match (`FingerprintRule`). B's owner may `contest` within `disputeWindow`
 ///    blocks with the same deposit; then anyone may `resolve` with both detail descriptors and
 ///    `DetailRule` decides. Uncontested, `finalize` revokes B after the window.
 /// 4. a revoked token's bond, and the winner's deposits, are held for `rewardHoldBlocks`: if A is
@@ -54,12 +55,14 @@ interface IRegistry {
         Reversed
     }
 
-    /// @notice What a token's stored hash commits to (from its `Registered` event).
+    /// @notice What a token's stored hash commits to (from its `Registered` event and its block).
     struct RecordProof {
         bytes32 fingerprint;
         bytes32 detailHash;
         address esp;
         uint64 priorityBlock;
+        uint64 commitBlock;
+        uint64 revealBlock;
     }
 
     /// @notice What the chain keeps per token (the content hash is the token id).
@@ -114,6 +117,7 @@ interface IRegistry {
         bytes32 fingerprint,
         bytes32 taskId,
         uint64 priorityBlock,
+        uint64 commitBlock,
         bytes32 modelId,
         uint256 seed,
         string metadataURI,
@@ -174,6 +178,9 @@ interface IRegistry {
     error RegistryNotOwner(uint256 tokenId, address caller);
     /// @notice The original's priority is not strictly before the duplicate's.
     error RegistryChallengeOutOfOrder(uint256 original, uint256 duplicate);
+    /// @notice The original (attested by another ESP) was committed when the duplicate was already
+    /// public: it may be the copy, registered under an older lock.
+    error RegistryCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateRevealedAt);
     /// @notice A token cannot challenge itself.
     error RegistrySelfChallenge(uint256 tokenId);
     /// @notice The proof does not match the token's stored record hash.

@@ -139,6 +139,8 @@ class RecordProof:
     detail_hash: bytes
     esp: str
     priority_block: int
+    commit_block: int
+    reveal_block: int
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
@@ -146,11 +148,14 @@ class RecordProof:
             self.detail_hash,
             to_checksum_address(self.esp),
             self.priority_block,
+            self.commit_block,
+            self.reveal_block,
         )
 
     @property
     def record_hash(self) -> bytes:
-        h = keccak(encode(["bytes32", "bytes32", "address", "uint64"], list(self.as_tuple())))
+        types = ["bytes32", "bytes32", "address", "uint64", "uint64", "uint64"]
+        h = keccak(encode(types, list(self.as_tuple())))
         return h[:-1] + b"\x00"
 
 
@@ -321,7 +326,7 @@ class RegistryClient(ContractClient):
         )
         if not logs:
             raise LedgerError(f"token {token_id} has no Registered event on this chain")
-        return registered_from_event(dict(logs[0]["args"]))
+        return registered_from_event(dict(logs[0]["args"]), block=int(logs[0]["blockNumber"]))
 
     def owner_of(self, token_id: int) -> str:
         return str(call(self.contract.functions.ownerOf(token_id).call))
@@ -350,8 +355,8 @@ class RegistryClient(ContractClient):
         return sign_attestation(esp, reg, chain_id=self.tx.chain.chain_id, registry=self.address)
 
 
-def registered_from_event(args: dict[str, Any]) -> Registered:
-    """Decodes a ``Registered`` event's args."""
+def registered_from_event(args: dict[str, Any], *, block: int) -> Registered:
+    """Decodes a ``Registered`` event's args; ``block`` is the event's (the reveal's) block."""
     detail = bytes(args["detail"])
     return Registered(
         token_id=int(args["tokenId"]),
@@ -361,6 +366,8 @@ def registered_from_event(args: dict[str, Any]) -> Registered:
             detail_hash=keccak(detail),
             esp=str(args["esp"]),
             priority_block=int(args["priorityBlock"]),
+            commit_block=int(args["commitBlock"]),
+            reveal_block=block,
         ),
         task_id=bytes(args["taskId"]),
         model_id=bytes(args["modelId"]),

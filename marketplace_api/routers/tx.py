@@ -256,8 +256,15 @@ def _product(session: Session, token_id: str) -> Product:
     return product
 
 
-def _proof(p: Product) -> tuple[bytes, bytes, str, int]:
-    return (_b(p.fingerprint), _b(p.detail_hash or "0x"), p.esp, p.priority_block)
+def _proof(p: Product) -> tuple[bytes, bytes, str, int, int, int]:
+    return (
+        _b(p.fingerprint),
+        _b(p.detail_hash or "0x"),
+        p.esp,
+        p.priority_block,
+        p.commit_block,
+        p.registered_block,  # the reveal's block
+    )
 
 
 @router.post("/feedback", response_model=UnsignedTx)

@@ -29,7 +29,7 @@ from services.provenance.errors import InvalidDetailError, InvalidFingerprintErr
 from services.provenance.index import NearDuplicateIndex
 from services.provenance.rule import MATCH_THRESHOLD, Fingerprint
 
-__all__ = ["PlagiarismHit", "Priority", "find_plagiarism"]
+__all__ = ["PlagiarismHit", "Priority", "admissible_in_time", "find_plagiarism"]
 
 Priority = int | tuple[int, ...]
 """A challenge priority: ``priorityBlock`` (smaller challenges larger), or any comparable key."""
@@ -66,6 +66,22 @@ class PlagiarismHit:
     def earlier_id(self) -> int:
         """Wave-1 name of ``other_id`` (then every hit was the original); prefer ``other_id``."""
         return self.other_id
+
+
+def admissible_in_time(
+    *,
+    original_esp: str,
+    duplicate_esp: str,
+    original_commit_block: int,
+    duplicate_reveal_block: int,
+) -> bool:
+    """The Registry's second ordering rule: when different ESPs attested the two tokens, the
+    original must have been committed strictly before the duplicate's reveal block. Otherwise
+    the "original" could be a copy of the published duplicate, registered under an older lock of
+    the copier's own (back-dating). When one ESP attested both, the lock order alone decides."""
+    if original_esp.lower() == duplicate_esp.lower():
+        return True
+    return original_commit_block < duplicate_reveal_block
 
 
 def _lookup(table: _Lookup | _Details, key: int) -> object:

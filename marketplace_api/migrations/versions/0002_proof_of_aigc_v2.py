@@ -21,6 +21,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("priority_block", sa.BigInteger(), nullable=False, server_default="0")
         )
+        batch_op.add_column(
+            sa.Column("commit_block", sa.BigInteger(), nullable=False, server_default="0")
+        )
         batch_op.add_column(sa.Column("detail_hash", sa.String(length=66), nullable=True))
         batch_op.add_column(sa.Column("detail", sa.Text(), nullable=True))
         batch_op.create_index(batch_op.f("ix_products_priority_block"), ["priority_block"])
@@ -31,4 +34,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_products_priority_block"))
         batch_op.drop_column("detail")
         batch_op.drop_column("detail_hash")
+        batch_op.drop_column("commit_block")
         batch_op.drop_column("priority_block")
