@@ -4,22 +4,30 @@ The compact 32-byte fingerprint only makes a challenge admissible; a contested c
 decided by this richer descriptor, published in the ``Registered`` event and passed as calldata.
 A token is revoked only when both stages match.
 
-Layout (:data:`DETAIL_LENGTH` bytes, every value a signed byte unless stated):
+Layout (:data:`DETAIL_LENGTH` = 1,116 bytes):
 
-* 4 header bytes: version, number of views (3), luma side (16), chroma side (8);
-* for each of the 3 centred nested views (trimming 0%, 7% and 14% from every side): the 16 x 16
-  luma thumbnail replaced by its ranks, scaled to -127..127 (tone changes cancel out);
-* for each view: 8 x 8 Cb then 8 x 8 Cr, the mean chroma of each cell minus 128.
+* 4 header bytes: version (3), number of luma views (7), luma side (16), chroma side (6);
+* 7 luma views of 16 x 16 cells, 4 bits a cell (two cells a byte, the even cell in the high
+  nibble): the cell's rank among the view's 256 cells in 16 levels q, read as ``2q - 15``
+  (tone changes cancel out). Views: the centred regions left after trimming 0%, 6% and 12% from
+  every side, then the image trimmed by 10% on its left, right, top and bottom side alone (what a
+  one-sided crop leaves);
+* for each centred view, 6 x 6 Cb then 6 x 6 Cr (signed bytes: mean chroma of a cell - 128).
 
 The rule (integer arithmetic only, so the contract and Python agree exactly; a "score" is a
 correlation times 10,000, clamped at 0):
 
-1. orientation: the dihedral transform (of the 8 rotations and mirrorings) of b's full view that
-   correlates best with a's full view (first best on ties);
-2. views: under that orientation, the (view of a, view of b) pair whose luma correlates best;
+1. orientations: the two dihedral transforms (of the 8 rotations and mirrorings) of b's full view
+   that correlate best with a's full view (ties to the lower index);
+2. views: under those two orientations (best first), the pair (view i of a, view j of b) whose
+   luma correlates best, among the centred pairs (i, j < 3) and the full view against a
+   one-side-trimmed view either way ((0, j >= 3), (i >= 3, 0)); the first best in (orientation,
+   i, j) order;
 3. ``luma``: that pair's correlation; ``interior``: the mean-centred correlation of the central
-   8 x 8 luma cells (a match must not be explained by a shared frame); ``chroma``: the cosine of
-   the two chroma vectors when both images are colourful, else 10,000 (greyscale copies);
+   8 x 8 luma cells of that pair, 10,000 when either is flat (a match must not be explained by
+   a shared frame); ``chroma``:
+   the cosine of that pair's chroma (the full views' for a one-side-trimmed pair) when both are
+   colourful, else 10,000;
 4. match when ``luma >= LUMA_MIN``, ``interior >= INTERIOR_MIN`` and ``chroma >= CHROMA_MIN``.
 """
 
@@ -27,7 +35,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -40,6 +48,7 @@ from services.provenance.perceptual import MIN_SIDE
 
 __all__ = [
     "CHROMA_MIN",
+    "COMPACT_THRESHOLD",
     "DETAIL_LENGTH",
     "DETAIL_VERSION",
     "INTERIOR_MIN",
@@ -51,17 +60,23 @@ __all__ = [
     "is_valid_detail",
 ]
 
-DETAIL_VERSION = 1
-VIEWS = 3
+DETAIL_VERSION = 3
+VIEWS = 7
+CENTRED_VIEWS = 3
 SIDE = 16
-CHROMA_SIDE = 8
-_MARGINS = (0.0, 0.07, 0.14)
+CHROMA_SIDE = 6
+_MARGINS = (0.0, 0.06, 0.12)
+_SIDE_TRIM = 0.10
+_LEVELS = 16
+_TIE_STEP = 4.0
 _HEADER = 4
-_LUMA_BYTES = SIDE * SIDE
-_CHROMA_BYTES = 2 * CHROMA_SIDE * CHROMA_SIDE
+_CELLS = SIDE * SIDE
+_LUMA_BYTES = _CELLS // 2
+_CHROMA_CELLS = CHROMA_SIDE * CHROMA_SIDE
 _CHROMA_OFFSET = _HEADER + VIEWS * _LUMA_BYTES
-DETAIL_LENGTH: int = _CHROMA_OFFSET + VIEWS * _CHROMA_BYTES
-"""Bytes in a detail descriptor (1,156); ``DetailRule.LENGTH`` on chain."""
+_CHROMA_BYTES = 2 * _CHROMA_CELLS
+DETAIL_LENGTH: int = _CHROMA_OFFSET + CENTRED_VIEWS * _CHROMA_BYTES
+"""Bytes in a detail descriptor (1,116); ``DetailRule.LENGTH`` on chain."""
 
 LUMA_MIN = 8_000
 """Smallest luma correlation (x 10,000) of the best view pair that still matches."""
@@ -69,10 +84,12 @@ INTERIOR_MIN = 6_000
 """Smallest mean-centred correlation (x 10,000) of the central 8 x 8 luma cells."""
 CHROMA_MIN = 8_000
 """Smallest chroma cosine (x 10,000) when both images are colourful."""
-COLOURFUL_ENERGY = CHROMA_SIDE * CHROMA_SIDE * 6 * 6
+COMPACT_THRESHOLD = 20
+"""The compact (stage 1) distance that makes a challenge admissible when this stage decides."""
+COLOURFUL_ENERGY = _CHROMA_CELLS * 2 * 6 * 6
 """A view is colourful when the sum of its squared chroma values reaches this (RMS 6)."""
-INTERIOR_FLAT = 64 * 64 * 4
-"""Below this centred energy (n * sum(x^2) - sum(x)^2) the interior counts as flat."""
+INTERIOR_FLAT = 64 * 64
+"""Below this centred energy (n * sum(x^2) - sum(x)^2, i.e. variance 1) the interior is flat."""
 _WORKING_MAX_SIDE = 256
 _SCALE = 10_000
 
@@ -120,25 +137,41 @@ def _shrink(plane: Image.Image) -> Image.Image:
     return plane
 
 
-def _cells(plane: Image.Image, margin: float, side: int) -> NDArray[np.float64]:
-    w, h = plane.size
-    box = (margin * w, margin * h, w - margin * w, h - margin * h)
+def _boxes(width: int, height: int) -> list[tuple[float, float, float, float]]:
+    """The 7 view regions (left, top, right, bottom) in pixels, in layout order."""
+    boxes = [(m * width, m * height, width - m * width, height - m * height) for m in _MARGINS]
+    t = _SIDE_TRIM
+    boxes += [
+        (t * width, 0.0, float(width), float(height)),
+        (0.0, 0.0, width - t * width, float(height)),
+        (0.0, t * height, float(width), float(height)),
+        (0.0, 0.0, float(width), height - t * height),
+    ]
+    return boxes
+
+
+def _cells(
+    plane: Image.Image, box: tuple[float, float, float, float], side: int
+) -> NDArray[np.float64]:
     view = plane.resize((side, side), Image.Resampling.BOX, box=box)
     return np.asarray(view, dtype=np.float64)
 
 
-def _rank_bytes(values: NDArray[np.float64]) -> NDArray[np.int8]:
-    ranks = rankdata(values.ravel(), method="average")
-    n = ranks.size
-    scaled = np.rint((ranks - (n + 1) / 2.0) * (254.0 / (n - 1)))
-    return np.asarray(np.clip(scaled, -127, 127), dtype=np.int8)
+def _rank_nibbles(values: NDArray[np.float64]) -> bytes:
+    """Ranks in 16 levels, two cells a byte (even cell in the high nibble)."""
+    # Cells are first rounded down to 4 grey levels, so that noise or JPEG artefacts in a flat
+    # area keep its cells tied instead of shuffling their ranks.
+    ranks = rankdata(np.floor(values.ravel() / _TIE_STEP), method="average")
+    levels = np.floor((ranks - 0.5) * (_LEVELS / ranks.size)).astype(np.int64)
+    levels = np.clip(levels, 0, _LEVELS - 1)
+    return bytes((levels[0::2] << 4 | levels[1::2]).astype(np.uint8).tolist())
 
 
 def detail_descriptor(image: Image.Image) -> bytes:
     """The :data:`DETAIL_LENGTH`-byte detail descriptor of a PIL image (deterministic).
 
     Raises :class:`DegenerateImageError` for images under ``MIN_SIDE`` pixels a side and for
-    images whose full view is flat.
+    images with a flat view.
     """
     if not isinstance(image, Image.Image):
         raise TypeError(f"detail_descriptor() needs a PIL.Image.Image, got {type(image).__name__}")
@@ -151,18 +184,18 @@ def detail_descriptor(image: Image.Image) -> bytes:
     grey, cb, cr = (None if p is None else _shrink(p) for p in _planes(image))
     assert grey is not None
     out = bytearray([DETAIL_VERSION, VIEWS, SIDE, CHROMA_SIDE])
-    for margin in _MARGINS:
-        cells = _cells(grey, margin, SIDE)
+    for box in _boxes(*grey.size):
+        cells = _cells(grey, box, SIDE)
         if float(cells.std()) < 0.5:
             reason = "flat: the luma thumbnail of a view has no structure"
             raise DegenerateImageError(reason, width=width, height=height)
-        out += _rank_bytes(cells).tobytes()
-    for margin in _MARGINS:
+        out += _rank_nibbles(cells)
+    for box in _boxes(*grey.size)[:CENTRED_VIEWS]:
         for plane in (cb, cr):
             if plane is None:
-                out += bytes(CHROMA_SIDE * CHROMA_SIDE)
+                out += bytes(_CHROMA_CELLS)
                 continue
-            chroma = np.clip(np.rint(_cells(plane, margin, CHROMA_SIDE) - 128.0), -127, 127)
+            chroma = np.clip(np.rint(_cells(plane, box, CHROMA_SIDE) - 128.0), -127, 127)
             out += chroma.astype(np.int8).tobytes()
     assert len(out) == DETAIL_LENGTH
     return bytes(out)
@@ -196,71 +229,94 @@ def _interior() -> NDArray[np.intp]:
     return np.array([y * SIDE + x for y in range(q, SIDE - q) for x in range(q, SIDE - q)])
 
 
-def _check(d: bytes, name: str) -> NDArray[np.int64]:
+def _pairs() -> list[tuple[int, int]]:
+    """The (view of a, view of b) pairs compared, in tie-breaking order."""
+    c = CENTRED_VIEWS
+    return [
+        (i, j)
+        for i in range(VIEWS)
+        for j in range(VIEWS)
+        if (i < c and j < c) or (i == 0 and j >= c) or (j == 0 and i >= c)
+    ]
+
+
+_PAIRS = _pairs()
+
+
+@lru_cache(maxsize=8192)
+def _decode(raw: bytes) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(7 x 256 luma values 2q - 15, 3 x 72 chroma values) of a descriptor of the right length."""
+    packed = np.frombuffer(raw, dtype=np.uint8)[_HEADER:_CHROMA_OFFSET].astype(np.int64)
+    levels = np.empty(packed.size * 2, dtype=np.int64)
+    levels[0::2] = packed >> 4
+    levels[1::2] = packed & 15
+    luma = (2 * levels - (_LEVELS - 1)).reshape(VIEWS, _CELLS)
+    chroma = np.frombuffer(raw, dtype=np.int8)[_CHROMA_OFFSET:].astype(np.int64)
+    chroma = chroma.reshape(CENTRED_VIEWS, _CHROMA_BYTES)
+    luma.setflags(write=False)
+    chroma.setflags(write=False)
+    return luma, chroma
+
+
+def _check(d: bytes, name: str) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     if not isinstance(d, bytes | bytearray | memoryview):
         raise InvalidDetailError(d, f"{name} must be bytes, got {type(d).__name__}")
     raw = bytes(d)
     if len(raw) != DETAIL_LENGTH:
         raise InvalidDetailError(raw, f"{name} has {len(raw)} bytes, expected {DETAIL_LENGTH}")
-    return np.frombuffer(raw, dtype=np.int8).astype(np.int64)
+    return _decode(raw)
 
 
-def _cosine(a: NDArray[np.int64], b: NDArray[np.int64]) -> int:
-    dot = int(a @ b)
-    root = math.isqrt(int(a @ a) * int(b @ b))
-    if dot <= 0 or root == 0:
+def _ratio(dot: int, ea: int, eb: int) -> int:
+    if dot <= 0:
         return 0
-    return dot * _SCALE // root
+    root = math.isqrt(ea * eb)
+    return 0 if root == 0 else dot * _SCALE // root
 
 
-def _centred(a: NDArray[np.int64], b: NDArray[np.int64]) -> tuple[int, int, int]:
-    n, sa, sb = a.size, int(a.sum()), int(b.sum())
-    cov = n * int(a @ b) - sa * sb
-    return cov, n * int(a @ a) - sa * sa, n * int(b @ b) - sb * sb
-
-
-def _luma(v: NDArray[np.int64], view: int) -> NDArray[np.int64]:
-    return v[_HEADER + view * _LUMA_BYTES : _HEADER + (view + 1) * _LUMA_BYTES]
-
-
-def _chroma(v: NDArray[np.int64], view: int) -> NDArray[np.int64]:
-    start = _CHROMA_OFFSET + view * _CHROMA_BYTES
-    return v[start : start + _CHROMA_BYTES]
+@cache
+def _all_orientations() -> NDArray[np.intp]:
+    return np.stack([_orientation(SIDE, o) for o in range(8)])
 
 
 def detail_score(a: bytes, b: bytes) -> DetailScore:
     """The scores the rule thresholds (``DetailRule.score``); see the module docstring."""
-    va, vb = _check(a, "a"), _check(b, "b")
-    full_a, full_b = _luma(va, 0), _luma(vb, 0)
-    best_o, best = 0, -1
-    for o in range(8):
-        s = _cosine(full_a, full_b[_orientation(SIDE, o)])
-        if s > best:
-            best_o, best = o, s
-    perm = _orientation(SIDE, best_o)
-    luma, view_a, view_b = -1, 0, 0
-    for i in range(VIEWS):
-        for j in range(VIEWS):
-            s = _cosine(_luma(va, i), _luma(vb, j)[perm])
+    (la, ca), (lb, cb) = _check(a, "a"), _check(b, "b")
+    full_a = la[0]
+    turned = lb[0][_all_orientations()]  # 8 x 256: b's full view under each orientation
+    dots = turned @ full_a
+    ea, eb = int(full_a @ full_a), int(lb[0] @ lb[0])
+    first = [_ratio(int(dots[o]), ea, eb) for o in range(8)]
+    candidates = sorted(range(8), key=lambda o: (-first[o], o))[:2]
+    energy_a = (la * la).sum(axis=1)
+    energy_b = (lb * lb).sum(axis=1)  # a view's energy does not depend on its orientation
+    luma, best_o, view_a, view_b = -1, 0, 0, 0
+    for o in candidates:
+        cross = la @ lb[:, _orientation(SIDE, o)].T
+        for i, j in _PAIRS:
+            s = _ratio(int(cross[i, j]), int(energy_a[i]), int(energy_b[j]))
             if s > luma:
-                luma, view_a, view_b = s, i, j
+                luma, best_o, view_a, view_b = s, o, i, j
+    lb_o = lb[:, _orientation(SIDE, best_o)]
     inner = _interior()
-    la, lb = _luma(va, view_a)[inner], _luma(vb, view_b)[perm][inner]
-    cov, ea, eb = _centred(la, lb)
-    if ea < INTERIOR_FLAT and eb < INTERIOR_FLAT:
+    x, y = la[view_a][inner], lb_o[view_b][inner]
+    n, sx, sy = x.size, int(x.sum()), int(y.sum())
+    cov = n * int(x @ y) - sx * sy
+    vx, vy = n * int(x @ x) - sx * sx, n * int(y @ y) - sy * sy
+    if vx < INTERIOR_FLAT or vy < INTERIOR_FLAT:
         interior = _SCALE
-    elif ea < INTERIOR_FLAT or eb < INTERIOR_FLAT or cov <= 0:
+    elif cov <= 0:
         interior = 0
     else:
-        interior = cov * _SCALE // math.isqrt(ea * eb)
+        interior = cov * _SCALE // math.isqrt(vx * vy)
+    ci, cj = (view_a, view_b) if max(view_a, view_b) < CENTRED_VIEWS else (0, 0)
     cperm = _orientation(CHROMA_SIDE, best_o)
-    cells = CHROMA_SIDE * CHROMA_SIDE
-    ca, cb_ = _chroma(va, view_a), _chroma(vb, view_b)
-    cb_ = np.concatenate([cb_[:cells][cperm], cb_[cells:][cperm]])
-    if int(ca @ ca) < COLOURFUL_ENERGY or int(cb_ @ cb_) < COLOURFUL_ENERGY:
+    xa, xb = ca[ci], cb[cj]
+    xb = np.concatenate([xb[:_CHROMA_CELLS][cperm], xb[_CHROMA_CELLS:][cperm]])
+    if int(xa @ xa) < COLOURFUL_ENERGY or int(xb @ xb) < COLOURFUL_ENERGY:
         chroma = _SCALE
     else:
-        chroma = _cosine(ca, cb_)
+        chroma = _ratio(int(xa @ xb), int(xa @ xa), int(xb @ xb))
     return DetailScore(luma, interior, chroma, best_o, view_a, view_b)
 
 
@@ -276,5 +332,5 @@ def is_valid_detail(d: bytes) -> bool:
     raw = bytes(d)
     if raw[:_HEADER] != bytes([DETAIL_VERSION, VIEWS, SIDE, CHROMA_SIDE]):
         return False
-    full = np.frombuffer(raw, dtype=np.int8)[_HEADER : _HEADER + _LUMA_BYTES].astype(np.int64)
-    return int(full @ full) > 0
+    full = raw[_HEADER : _HEADER + _LUMA_BYTES]
+    return any(byte != full[0] for byte in full) or (full[0] >> 4) != (full[0] & 15)

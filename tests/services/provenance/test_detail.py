@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import random
 
-import numpy as np
 import pytest
 from PIL import Image, ImageEnhance, ImageOps
 
@@ -26,10 +25,10 @@ from .conftest import analytic_image
 # sha256 of the descriptors, pinned so that a numpy / scipy / Pillow upgrade cannot shift
 # published descriptors silently (a challenge recomputes nothing: it compares published bytes).
 GOLDEN = {
-    "camera": "795c09ed83adb2d1a252ec1dc1a09e929258836de341bb24c01b9ebcd98fdb11",
-    "astronaut": "99ab42b2bc45e50d74429ab6fab5343ce7578f02478e91ed98ca6102e5c302b4",
-    "analytic": "d26c8ee31425b48015a6cd0009d8a08836b9b69b453f3e9e14c17c48f591d60e",
-    "procedural1": "229ccb90bf48246cd329c664324e73f1bdb372fb682abafdd912f38b06217834",
+    "camera": "0b04b81b9035df99b1201cf9b760946aaa7942325f28b8aa2245299126bf09de",
+    "astronaut": "dd889c573f41d6a810ea346b21ac87f65a561d71b190aae45cea4a5edc889540",
+    "analytic": "87a850b7156b9ade158ae4670357799275f1272029275a3e7b72eaab629e1879",
+    "procedural1": "89e68eb169f7c4658e868e8c4071045e82753aec2711af743afa089715159234",
 }
 
 
@@ -49,8 +48,8 @@ def test_golden_values(camera: Image.Image, astronaut: Image.Image, analytic: Im
 
 def test_length_header_and_determinism(astronaut: Image.Image) -> None:
     d = detail_descriptor(astronaut)
-    assert len(d) == DETAIL_LENGTH == 1156
-    assert d[:4] == bytes([1, 3, 16, 8])
+    assert len(d) == DETAIL_LENGTH == 1116
+    assert d[:4] == bytes([3, 7, 16, 6])
     assert detail_descriptor(astronaut.copy()) == d
     assert is_valid_detail(d)
     assert detail_score(d, d).luma >= 9999 and detail_matches(d, d)
@@ -78,6 +77,8 @@ def _edits(image: Image.Image) -> list[Image.Image]:
         image.resize((w // 4, h // 4), Image.Resampling.LANCZOS),
         image.crop((round(0.05 * w), round(0.05 * h), round(0.95 * w), round(0.95 * h))),
         image.crop((round(0.12 * w), round(0.12 * h), round(0.88 * w), round(0.88 * h))),
+        image.crop((round(0.1 * w), 0, w, h)),
+        image.crop((0, 0, w, round(0.9 * h))).transpose(Image.Transpose.ROTATE_90),
         image.rotate(3, Image.Resampling.BICUBIC),
         ImageEnhance.Brightness(image).enhance(1.3),
         ImageEnhance.Contrast(image).enhance(0.7),
@@ -113,7 +114,7 @@ def test_bad_lengths_and_types_raise(astronaut: Image.Image) -> None:
         assert not is_valid_detail(bad)
     with pytest.raises(InvalidDetailError):
         detail_score("not bytes", d)  # type: ignore[arg-type]
-    assert not is_valid_detail(bytes([2]) + d[1:])
+    assert not is_valid_detail(bytes([1]) + d[1:])
     assert not is_valid_detail(d[:4] + bytes(DETAIL_LENGTH - 4))
 
 
@@ -156,9 +157,9 @@ def _agreement_pairs() -> list[tuple[bytes, bytes]]:
         noise[k] = (noise[k] + rng.randrange(-60, 61)) % 256
     pairs.append((base, bytes(noise)))
     pairs.append((bytes(base[:4]) + rng.randbytes(DETAIL_LENGTH - 4), base))  # random content
-    flat_interior = np.frombuffer(base, dtype=np.int8).copy()
-    flat_interior[4 + 4 * 16 + 4 : 4 + 12 * 16] = 0  # flat centre in one descriptor only
-    pairs.append((base, flat_interior.tobytes()))
+    flat_centre = bytearray(base)
+    flat_centre[4 + 4 * 8 : 4 + 12 * 8] = b"\x88" * 64  # rows 4..11 of the full view all level 8
+    pairs.append((base, bytes(flat_centre)))
     return pairs
 
 
@@ -183,7 +184,7 @@ def test_contract_and_python_agree(harness) -> None:  # type: ignore[no-untyped-
     assert contract.functions.matches(a, b[:-1]).call() is False
     assert contract.functions.isValid(a).call() is is_valid_detail(a) is True
     assert contract.functions.isValid(a[:4] + bytes(DETAIL_LENGTH - 4)).call() is False
-    assert contract.functions.isValid(bytes([2]) + a[1:]).call() is False
+    assert contract.functions.isValid(bytes([1]) + a[1:]).call() is False
 
 
 def test_gas_of_one_matches_call(harness) -> None:  # type: ignore[no-untyped-def]
@@ -205,4 +206,4 @@ def test_gas_of_one_matches_call(harness) -> None:  # type: ignore[no-untyped-de
     )
     assert receipt["status"] == 1
     print(f"DetailRule.matches: {receipt['gasUsed']} gas in a transaction")
-    assert receipt["gasUsed"] < 1_500_000
+    assert receipt["gasUsed"] < 2_500_000
