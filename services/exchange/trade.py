@@ -192,15 +192,16 @@ def royalty_of(registry: RegistryClient, terms: TradeTerms) -> Royalty:
 def required_payment_locks(terms: TradeTerms, royalty: Royalty) -> tuple[PaymentLeg, ...]:
     """The Ether locks the buyer owes, payment first: the seller gets ``price - royalty``; the
     royalty receiver gets its share in a lock of its own unless it is the seller (a primary
-    sale by the producer pays the whole price to the seller)."""
+    sale by the producer pays the whole price to the seller) or the buyer (a producer buying
+    its token back owes itself nothing, and the HTLC refuses self-locks)."""
     if not 0 <= royalty.amount <= terms.price:
         raise ValueError(f"royalty {royalty.amount} is outside [0, price {terms.price}]")
     if royalty.amount == 0 or same_address(royalty.receiver, terms.seller):
         return (PaymentLeg(LegRole.PAYMENT, terms.seller, terms.price),)
-    return (
-        PaymentLeg(LegRole.PAYMENT, terms.seller, terms.price - royalty.amount),
-        PaymentLeg(LegRole.ROYALTY, royalty.receiver, royalty.amount),
-    )
+    payment = PaymentLeg(LegRole.PAYMENT, terms.seller, terms.price - royalty.amount)
+    if same_address(royalty.receiver, terms.buyer):
+        return (payment,)
+    return (payment, PaymentLeg(LegRole.ROYALTY, royalty.receiver, royalty.amount))
 
 
 def _pays(lock: LockTerms, leg: PaymentLeg, terms: TradeTerms, hashlock: bytes) -> bool:

@@ -88,6 +88,9 @@ def test_required_locks_split_the_royalty_only_on_a_resale():
     payment, royalty = required_payment_locks(TERMS, RESALE)
     assert (payment.receiver, payment.amount) == (SELLER, 950)
     assert (royalty.role, royalty.receiver, royalty.amount) == (LegRole.ROYALTY, PRODUCER, 50)
+    buy_back = TradeTerms(token_id=7, seller=SELLER, buyer=PRODUCER, price=1000)
+    (leg,) = required_payment_locks(buy_back, RESALE)  # the producer owes itself nothing
+    assert (leg.receiver, leg.amount) == (SELLER, 950)
     with pytest.raises(ValueError, match="royalty"):
         required_payment_locks(TERMS, Royalty(PRODUCER, 1001))
 
