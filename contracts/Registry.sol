@@ -107,22 +107,39 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     ) external returns (uint256 tokenId) {
         // No re-entrancy guard: the only external calls are views of the immutable HTLC and ESP
         // registry, and `_mint` (not `_safeMint`) calls no receiver; no Ether moves.
-        if (r.contentHash == bytes32(0)) revert RegistryInvalidRegistration();
-        if (detail.length != _detailLength) revert RegistryInvalidDetail(detail.length);
-        bytes32 detailHash = keccak256(detail);
-        // The registrant is the lock's sender and the attesting ESP its receiver, by construction.
-        uint64 at = _takeCommit(keccak256(abi.encode(r.contentHash, r.fingerprint, detailHash, lock.sender, r.salt)));
         tokenId = uint256(r.contentHash);
         if (_records[tokenId] != 0) revert RegistryDuplicateContent(tokenId);
-        if (FingerprintRule.isDegenerate(r.fingerprint)) revert RegistryDegenerateFingerprint(r.fingerprint);
-        (bytes32 taskId, uint64 priority) = _checkLock(lock, at);
-        _checkAttestation(r, lock, taskId, detailHash, attestation);
-        _records[tokenId] = _pack(
-            _recordHash(r.fingerprint, detailHash, lock.receiver, priority, at, uint64(block.number)), Status.Active
-        );
-        if (bytes(r.metadataURI).length != 0) _uris[tokenId] = r.metadataURI;
+        Placement memory p = _admit(r, lock, detail, attestation);
         _mint(lock.sender, tokenId);
-        _emitRegistered(tokenId, r, lock, Placement(taskId, priority, at), detail);
+        _emitRegistered(tokenId, r, lock, p, detail);
+    }
+
+    /// @inheritdoc IRegistry
+    function reclaim(
+        Registration calldata r,
+        IHashTimeLock.Lock calldata lock,
+        bytes calldata detail,
+        bytes calldata attestation,
+        RecordProof calldata existing
+    ) external nonReentrant returns (uint256 tokenId) {
+        tokenId = uint256(r.contentHash);
+        _checkActiveProof(tokenId, existing); // a revoked copy's record still backs its dispute
+        address holder = _ownerOf(tokenId);
+        if (holder == address(_htlc)) revert RegistryTokenEscrowed(tokenId);
+        Placement memory p = _admit(r, lock, detail, attestation);
+        if (p.priority >= existing.priorityBlock) revert RegistryChallengeOutOfOrder(tokenId, tokenId);
+        if (lock.receiver != existing.esp && p.committedAt >= existing.revealBlock) {
+            revert RegistryCommittedAfterPublication(tokenId, p.committedAt, existing.revealBlock);
+        }
+        // The exact bytes were registered first by a later payer: the token moves to the earlier
+        // one, who becomes its producer; the taker's bond (if still held) is burned.
+        _update(lock.sender, tokenId, address(0));
+        delete _producers[tokenId];
+        emit Reclaimed(tokenId, holder, lock.sender);
+        _emitRegistered(tokenId, r, lock, p, detail);
+        // The same ESP attested one image to two payers: it answers with its stake.
+        if (lock.receiver == existing.esp) _espRegistry.recordChallengeUpheld(existing.esp, lock.sender);
+        _send(BURN, _bond);
     }
 
     // ---------------------------------------------------------------- challenges
@@ -383,6 +400,32 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (_statusOf(tokenId) == Status.Revoked && from != address(_htlc)) revert RegistryTokenRevoked(tokenId);
         if (from != address(0) && _producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
         return super._update(to, tokenId, auth);
+    }
+
+    /// @dev Every check of a registration but the duplicate one; consumes the commitment (its
+    /// bond now backs the token) and writes the record and the metadata URI.
+    function _admit(
+        Registration calldata r,
+        IHashTimeLock.Lock calldata lock,
+        bytes calldata detail,
+        bytes calldata attestation
+    ) private returns (Placement memory p) {
+        if (r.contentHash == bytes32(0)) revert RegistryInvalidRegistration();
+        if (detail.length != _detailLength) revert RegistryInvalidDetail(detail.length);
+        bytes32 detailHash = keccak256(detail);
+        // The registrant is the lock's sender and the attesting ESP its receiver, by construction.
+        p.committedAt =
+            _takeCommit(keccak256(abi.encode(r.contentHash, r.fingerprint, detailHash, lock.sender, r.salt)));
+        if (FingerprintRule.isDegenerate(r.fingerprint)) revert RegistryDegenerateFingerprint(r.fingerprint);
+        (p.taskId, p.priority) = _checkLock(lock, p.committedAt);
+        _checkAttestation(r, lock, p.taskId, detailHash, attestation);
+        uint256 tokenId = uint256(r.contentHash);
+        _records[tokenId] = _pack(
+            _recordHash(r.fingerprint, detailHash, lock.receiver, p.priority, p.committedAt, uint64(block.number)),
+            Status.Active
+        );
+        if (bytes(r.metadataURI).length != 0) _uris[tokenId] = r.metadataURI;
+        else if (bytes(_uris[tokenId]).length != 0) delete _uris[tokenId];
     }
 
     /// @dev Checks the commitment can be revealed now and consumes it (its bond now backs the

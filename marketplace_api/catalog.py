@@ -97,6 +97,11 @@ class Catalog:
 
     def _on_Registered(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
         token = token_hex(a["tokenId"])
+        taken = session.scalar(select(Product).where(Product.token_id == token))
+        if taken is not None:  # a reclaim: the earlier payer's registration replaces the taker's
+            session.delete(taken)
+            session.flush()
+            self.load(session)  # index ids are never reused: rebuild from the active products
         product = Product(
             token_id=token,
             fingerprint=a["fingerprint"],
@@ -177,6 +182,10 @@ class Catalog:
                     },
                 )
             )
+
+    def _on_Reclaimed(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
+        token = token_hex(a["tokenId"])
+        self._history(session, token, "reclaimed", row, {"from": a["from"], "to": a["to"]})
 
     def _on_Transfer(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
         if a["from"] == ZERO:

@@ -131,6 +131,9 @@ interface IRegistry {
     event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester);
     /// @notice Emitted when a challenge is decided (`state`: Upheld, Rejected or Void).
     event ChallengeDecided(uint256 indexed original, uint256 indexed duplicate, DisputeState state, bool contested);
+    /// @notice Emitted when an earlier payer reclaims a token whose exact bytes a later payer
+    /// registered first (followed by the new `Registered`).
+    event Reclaimed(uint256 indexed tokenId, address indexed from, address indexed to);
     /// @notice Emitted when a token is revoked.
     event Revoked(uint256 indexed tokenId, uint256 indexed original);
     /// @notice Emitted when a revoked token comes back because the token that revoked it was revoked.
@@ -172,6 +175,8 @@ interface IRegistry {
     error RegistryRegistrationTooLate(bytes32 lockId, uint64 lastCommitBlock);
     /// @notice The token does not exist.
     error RegistryUnknownToken(uint256 tokenId);
+    /// @notice The token sits in the hash-time-lock escrow; reclaim it once the lock settles.
+    error RegistryTokenEscrowed(uint256 tokenId);
     /// @notice The token is revoked.
     error RegistryTokenRevoked(uint256 tokenId);
     /// @notice Only the owner of the original may challenge with it (the accused's owner contests).
@@ -209,6 +214,17 @@ interface IRegistry {
         IHashTimeLock.Lock calldata lock,
         bytes calldata detail,
         bytes calldata attestation
+    ) external returns (uint256 tokenId);
+    /// @notice Registers content whose exact bytes a later payer registered first: with the same
+    /// checks as `reveal`, plus the existing token's proof showing a strictly later priority (and,
+    /// across ESPs, a reveal after this commitment), the token moves to the earlier payer, the
+    /// taker's bond is burned, and an ESP that attested the image to both is reported.
+    function reclaim(
+        Registration calldata r,
+        IHashTimeLock.Lock calldata lock,
+        bytes calldata detail,
+        bytes calldata attestation,
+        RecordProof calldata existing
     ) external returns (uint256 tokenId);
     /// @notice Opens a challenge of `duplicate` by `original` (caller owns `original`) with the deposit.
     function challenge(uint256 original, uint256 duplicate, RecordProof calldata a, RecordProof calldata b)

@@ -263,6 +263,18 @@ class RegistryClient(ContractClient):
         )
         return int(self._event(receipt, "Registered")["tokenId"])
 
+    def reclaim(self, reg: Registration, lock: LockTerms, attestation: bytes) -> int:
+        """Registers ``reg`` although a later payer registered the same bytes first: the token
+        moves to ``reg.owner`` (see the contract's ``reclaim``); returns the token id."""
+        reg.check_lock(lock)
+        existing = self.registered(reg.token_id).proof
+        receipt = self._send(
+            self.contract.functions.reclaim(
+                reg.as_tuple(), lock.as_tuple(), reg.detail, attestation, existing.as_tuple()
+            )
+        )
+        return int(self._event(receipt, "Reclaimed")["tokenId"])
+
     # -- challenges -----------------------------------------------------------------------------
     def challenge(
         self,
@@ -326,7 +338,8 @@ class RegistryClient(ContractClient):
         )
         if not logs:
             raise LedgerError(f"token {token_id} has no Registered event on this chain")
-        return registered_from_event(dict(logs[0]["args"]), block=int(logs[0]["blockNumber"]))
+        last = logs[-1]  # a reclaimed token has a second, current registration
+        return registered_from_event(dict(last["args"]), block=int(last["blockNumber"]))
 
     def owner_of(self, token_id: int) -> str:
         return str(call(self.contract.functions.ownerOf(token_id).call))

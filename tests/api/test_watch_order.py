@@ -90,3 +90,30 @@ def test_the_watch_stays_silent_when_the_detail_rule_would_reject(api):
     for who in (world.producer, world.buyer):
         notes = api.client.get("/v1/notifications", headers=api.sign_in(who)).json()["items"]
         assert "plagiarism_suspected" not in [n["kind"] for n in notes]
+
+
+def test_a_reclaimed_token_shows_its_earlier_payer(api):
+    """The indexer follows a reclaim: the product becomes the earlier payer's registration."""
+    world = api.world
+    register_esp(world)
+    img = _picture()
+    early = paid_lock(world, world.producer, world.esp)
+    taken = _register(world, world.attacker, img, paid_lock(world, world.attacker, world.esp))
+    api.index()
+    reg = Registration(
+        content_hash=canonical_hash(img),
+        fingerprint=fingerprint(img).to_bytes32(),
+        detail=detail_descriptor(img),
+        owner=world.producer.address,
+        esp=world.esp.address,
+        task_id=early.id,
+        model_id=b"\x03" * 32,
+        seed=5,
+    )
+    client = world.registry(world.producer)
+    client.commit(reg)
+    assert client.reclaim(reg, early, client.sign_attestation(world.esp, reg)) == taken
+    api.index()
+    product = api.client.get(f"/v1/products/0x{taken:064x}").json()
+    assert product["owner"] == product["producer"] == world.producer.address
+    assert "reclaimed" in [h["kind"] for h in product["history"]]

@@ -394,3 +394,46 @@ def test_on_chain_rule_views(world):
     assert client.details_match(d["base"], d["near"]) and client.details_match(d["base"], d["base"])
     assert not client.details_match(d["base"], d["far"])
     assert not client.details_match(d["base"], d["far"][:-1])  # malformed: never a match
+
+
+def test_the_earlier_payer_reclaims_exact_bytes_a_later_payer_registered_first(world):
+    """Issue 11, ESP front-running with an exact copy: the ESP's Sybil pays after the producer,
+    registers the very bytes first, and the producer's reveal is refused as a duplicate. The
+    producer reclaims the token with its earlier lock; the Sybil's bond is burned and the ESP,
+    which attested one image to two payers, is slashed to the producer."""
+    register_esp(world)
+    producer_lock = paid_lock(world, world.producer, world.esp)
+    content = b"the image the producer paid for"
+    sybil = register_image(world, world.attacker, content=content)  # later lock, earlier reveal
+    reg = registration(
+        world.producer.address, world.esp.address, lock=producer_lock, content=content
+    )
+    client = world.registry(world.producer)
+    client.commit(reg)
+    sig = client.sign_attestation(world.esp, reg)
+    with pytest.raises(errors.RegistryDuplicateContent):
+        client.reveal(reg, producer_lock, sig)
+    burn = client.contract.functions.BURN().call()
+    burned_before = world.balance(burn)
+    stake_before = world.esps(world.producer).esp_info(world.esp.address).stake
+    assert client.reclaim(reg, producer_lock, sig) == sybil
+    assert client.owner_of(sybil) == world.producer.address
+    assert client.royalty_info(sybil, 10_000)[0] == world.producer.address  # the producer now
+    assert world.balance(burn) == burned_before + world.params.registration_bond
+    assert world.esps(world.producer).esp_info(world.esp.address).stake < stake_before
+    _, producer_block = world.htlc(world.producer).lock_info(producer_lock.id)
+    assert client.registered(sybil).proof.priority_block == producer_block  # the current record
+    assert world.balance(client.address) == world.params.registration_bond  # one token, one bond
+
+
+def test_a_later_payer_cannot_reclaim(world):
+    register_esp(world)
+    content = b"first paid, first registered"
+    token = register_image(world, world.producer, content=content)
+    late_lock = paid_lock(world, world.attacker, world.esp)
+    reg = registration(world.attacker.address, world.esp.address, lock=late_lock, content=content)
+    client = world.registry(world.attacker)
+    client.commit(reg)
+    with pytest.raises(errors.RegistryChallengeOutOfOrder):
+        client.reclaim(reg, late_lock, client.sign_attestation(world.esp, reg))
+    assert client.owner_of(token) == world.producer.address
