@@ -83,10 +83,11 @@ def put_events(
     timelock = chain.timestamp() + 86_400
     fee = 2 * int(w3.eth.get_block("latest").get("baseFeePerGas", 0)) + 10**9
     registry, htlc, chain_id = deployment.registry, deployment.htlc, chain.chain_id
+    bond = int(registry.functions.parameters().call()[0])  # a commit carries the bond (v2)
 
     def tx(i: int) -> TxParams:
         if i % 2 == 0:
-            to, value = registry.address, 0
+            to, value = registry.address, bond
             data = registry.encode_abi("commit", args=[rng.randbytes(32)])
         else:
             to, value = htlc.address, 1

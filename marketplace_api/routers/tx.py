@@ -239,9 +239,12 @@ def finalize(
 
 
 @router.post("/registry/settle", response_model=UnsignedTx)
-def settle(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+def settle(
+    body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
     """Settle a revocation's held bond (or reinstate the copy if the original was revoked)."""
-    fn = dep.registry.functions.settle(int(body.original, 16), int(body.duplicate, 16))
+    b = _product(session, body.duplicate)
+    fn = dep.registry.functions.settle(int(body.original, 16), int(body.duplicate, 16), _proof(b))
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
