@@ -70,7 +70,7 @@ def corpus_build(
     sources: Annotated[
         str | None, typer.Option(help="Comma-separated sources (default: all)")
     ] = None,
-    generated: Annotated[int, typer.Option(min=0, help="Images of the bundled model")] = 600,
+    generated: Annotated[int, typer.Option(min=0, help="Images of the bundled model")] = 800,
     workers: Annotated[int, typer.Option(min=1, help="Decoding processes")] = 2,
     limit_per_source: Annotated[
         int | None, typer.Option(min=1, help="Keep at most N files per source (quick runs)")

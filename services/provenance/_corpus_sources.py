@@ -52,6 +52,10 @@ _ICON_THEMES = tuple(
 _GAMES = (Path("/usr/share/games/frozen-bubble"), Path("/usr/share/games/pingus"))
 _WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/images")
 _SIDE = re.compile(r"^(\d+)(x\d+)?(\b|_|-)")
+_TRUNCATED = re.compile(r"^.{24}_\d\d$")
+_TRUNCATED_KEY = 14
+"""Open Clip Art names are cut at 24 characters, so recolours ("arrow-down-green_benji_p_01",
+"arrow-down-seagreen_benj_01") keep different tails of the author: compare 14 characters."""
 GENERATED_CACHE = Path(".aigc/corpus-cache/generated")
 """The bundled model's images are kept here between builds (generation is the slow part)."""
 _WALLPAPERS = Path("/usr/share/wallpapers")
@@ -130,8 +134,8 @@ def _check_pixels(image: Image.Image) -> None:
 
 def _grid(origin: str, group: str, short_side: int, cell: int, checker: bool) -> list[Item]:
     """Non-overlapping ``cell`` crops (every other one when ``checker``) of the image scaled so
-        its short side is at most ``short_side``. The crops share the photograph's group: pairs of crops
-    of one photograph (one repeating pattern, one sky) are not distinct images."""
+    its short side is at most ``short_side``. The crops share the photograph's group: pairs of
+    crops of one photograph (one repeating pattern, one sky) are not distinct images."""
     with Image.open(origin) as raw:
         _check_pixels(raw)
         image = to_rgb_over_white(raw)
@@ -184,7 +188,10 @@ def _clipart() -> Iterator[Candidate]:
         if "icons" in rel.parts:
             yield Candidate("file", str(path), f"icon:{group_key(path.name)}")
         else:
-            yield Candidate("file", str(path), f"clipart:{rel.parent}/{group_key(path.name)}")
+            key = group_key(path.name)
+            if _TRUNCATED.match(path.stem):  # "arrow-down-seagreen_benj_01": the author is cut
+                key = key[:_TRUNCATED_KEY]
+            yield Candidate("file", str(path), f"clipart:{rel.parent}/{key}")
 
 
 def _icons() -> Iterator[Candidate]:
@@ -256,7 +263,7 @@ def _generated(count: int) -> Iterator[Candidate]:
             yield Candidate("generated", text, f"generated:{seed}", (text, seed))
 
 
-def candidates(source: str, *, generated: int = 600, limit: int | None = None) -> list[Candidate]:
+def candidates(source: str, *, generated: int = 800, limit: int | None = None) -> list[Candidate]:
     """The candidates of one source (empty when its package is not installed)."""
     makers: dict[str, Callable[[], Iterator[Candidate]]] = {
         "clipart": _clipart,

@@ -187,7 +187,7 @@ def build_corpus_v2(
     out: Path = DEFAULT_CORPUS_DIR,
     *,
     sources: tuple[str, ...] = SOURCES,
-    generated: int = 600,
+    generated: int = 800,
     workers: int = 2,
     limit_per_source: int | None = None,
     progress: Callable[[str, int], None] | None = None,
