@@ -270,6 +270,9 @@ def bench_search(
         int, typer.Option(help="Edited corpus images queried with --corpus")
     ] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic fingerprints")] = 11,
+    threshold: Annotated[
+        int, typer.Option(help="Compact-rule threshold the index answers at (1..23)")
+    ] = MATCH_THRESHOLD,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Our index against FAISS (one thread) and a BK-tree at SIZE fingerprints, in one run."""
@@ -279,6 +282,8 @@ def bench_search(
         raise fail("--size and --baseline-size must be >= 2, query counts >= 1")
     if detail_false_rate is not None and not 0.0 <= detail_false_rate <= 1.0:
         raise fail(f"--detail-false-rate must be in 0..1, got {detail_false_rate}")
+    if not 1 <= threshold <= 23:
+        raise fail(f"--threshold must be in 1..23, got {threshold}")
     real = None
     with _progress() as bar:
         task = bar.add_task("search benchmark", total=None)
@@ -288,7 +293,7 @@ def bench_search(
 
             bar.update(task, description=f"loading the corpus at {corpus}")
             real = measure_on_corpus(
-                load_corpus(corpus), queries=corpus_queries, seed=seed,
+                load_corpus(corpus), queries=corpus_queries, seed=seed, threshold=threshold,
                 progress=lambda msg: bar.update(task, description=msg),
             )  # fmt: skip
             if detail_false_rate is None and real.false_compact_total:
@@ -296,7 +301,7 @@ def bench_search(
         report = run_search_benchmark(
             size=size, baseline_size=baseline_size, queries=queries,
             baseline_queries=baseline_queries, seed=seed, slow_queries=slow_queries,
-            detail_false_rate=detail_false_rate, with_faiss=faiss,
+            detail_false_rate=detail_false_rate, with_faiss=faiss, threshold=threshold,
             progress=lambda msg: bar.update(task, description=msg),
         )  # fmt: skip
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
