@@ -361,28 +361,11 @@ def test_a_colluding_pair_cannot_profit_from_a_self_challenge(world):
 # --- found while porting: backdating by a prepaid lock within the window ---------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "contract gap: a generation lock proves when a fee was paid, not when the image existed. "
-        "A lock is not consumed by a registration and may back a commitment up to "
-        "registrationWindow blocks later, and the attacker's own Sybil ESP attests anything: so "
-        "a fee paid to itself before the victim's gives any copy of the victim's published "
-        "fingerprint and detail (no image bytes needed) the earlier priority; the victim's "
-        "contest is upheld by the detail rule, the victim is revoked"
-    ),
-)
-def test_a_prepaid_lock_cannot_backdate_a_copy_of_a_later_registration(world):
-    """Found while porting (not in issue 11): the attacker pays a fee to its own Sybil ESP,
-    waits, copies the fingerprint and detail of an image registered after that lock (from the
-    ``Registered`` event) under any content bytes, registers it with the prepaid lock within the
-    window, and challenges the original. The original should survive its owner's contest; today
-    it is revoked (the attacker takes the victim's contest deposit and, at settle, the reward;
-    the victim's bond is burned and its honest ESP reported)."""
-    register_esp(world)
-    register_esp(world, world.buyer)  # the attacker's Sybil ESP
-    prepaid = paid_lock(world, world.attacker, world.buyer)  # a fee to itself, in effect
+def _prepaid_copy(world: World, esp) -> tuple[int, int]:
+    """The attacker pays a fee to ``esp`` first; the producer's image is registered after that
+    lock; the attacker copies its fingerprint and detail from the ``Registered`` event (no image
+    bytes needed) and registers them under the prepaid lock. Returns (copy, victim)."""
+    prepaid = paid_lock(world, world.attacker, esp)
     victim = register_image(world, world.producer, world.producer.address)
     published = world.registry(world.deployer).registered(victim)
     copy = register_image(
@@ -391,12 +374,51 @@ def test_a_prepaid_lock_cannot_backdate_a_copy_of_a_later_registration(world):
         world.attacker.address,
         fp=published.fingerprint,
         detail=published.detail,
-        esp=world.buyer,
+        esp=esp,
         lock=prepaid,
     )
     assert world.registry(world.deployer).registered(copy).priority_block < (
         published.priority_block
     )
+    return copy, victim
+
+
+def test_a_lock_prepaid_to_a_sybil_esp_cannot_backdate_a_published_image(world):
+    """Found while porting: a fee paid to the attacker's own Sybil ESP before the victim's lock
+    would give a copy of the victim's published image the earlier priority. Across ESPs a lock
+    counts only for content committed before the other image was revealed:
+    RegistryCommittedAfterPublication, no deposit taken."""
+    register_esp(world)
+    register_esp(world, world.buyer)  # the attacker's Sybil ESP
+    copy, victim = _prepaid_copy(world, world.buyer)
+    attacker = world.registry(world.attacker)
+    a, b = attacker.registered(copy).proof, attacker.registered(victim).proof
+    with pytest.raises(errors.RegistryCommittedAfterPublication) as exc:
+        attacker.challenge(copy, victim)
+    assert (exc.value.original, exc.value.committedAt, exc.value.duplicateRevealedAt) == (
+        copy,
+        a.commit_block,
+        b.reveal_block,
+    )
+    assert attacker.dispute(copy, victim).state is DisputeState.NONE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "contract gap: the publication check is skipped when one ESP attested both images, but "
+        "the ESP's Sybil can hold a lock to that ESP paid before the customer's; the ESP attests "
+        "the customer's image (or its fingerprint and detail) to the Sybil under it, the earlier "
+        "priority wins the contested challenge and the customer is revoked (finding a with the "
+        "Sybil's lock paid first)"
+    ),
+)
+def test_an_esps_sybil_with_a_lock_prepaid_to_the_same_esp_cannot_revoke_its_customer(world):
+    """Finding a, variant found while porting: the ESP's Sybil paid the ESP before the producer
+    did. The producer's image should survive its contest; today it is revoked."""
+    register_esp(world)
+    copy, victim = _prepaid_copy(world, world.esp)
     world.registry(world.attacker).challenge(copy, victim)
     world.registry(world.producer).contest(copy, victim)
     upheld = world.registry(world.deployer).resolve(copy, victim)
