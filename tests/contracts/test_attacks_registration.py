@@ -1,5 +1,6 @@
-"""Attacks on registration: front-running a reveal, forged or replayed attestations, malformed
-registrations, each shown failing.
+"""Attacks on registration: front-running a commit or a reveal, forged or replayed attestations,
+borrowed, unpaid, refunded or non-fee generation locks, malformed registrations, each shown
+failing.
 
 Every test runs on every chain backend (``world``): the guard holds with the exact custom
 error, or balances and ownership come out exact.
@@ -13,22 +14,28 @@ from typing import Any
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from ledger import (
-    Registration,
-    TokenStatus,
-    errors,
-)
+from ledger import LockStatus, LockTerms, Registration, TokenStatus, errors, new_secret
 from ledger.clients.htlc import ZERO_ADDRESS
 from ledger.clients.registry import sign_attestation
 from ledger.tx import call
 from tests.conftest import World
 from tests.contracts.attack_kit import (
+    HOUR,
+    burn_address,
+    erc20,
+    erc721,
+    gas_cost,
     register_image,
+    send_reveal,
 )
 from tests.contracts.helpers import (
     BASE_FP,
     FAR_FP,
     NEAR_FP,
+    challenge_and_finalize,
+    details,
+    lock_fee,
+    paid_lock,
     register_esp,
     registration,
 )
@@ -76,17 +83,30 @@ def _in_one_block(world: World, raw_txs: list[bytes]) -> list[Any]:
     return [w3.eth.get_transaction_receipt(h) for h in hashes]
 
 
+def _paid_registration(
+    world: World, owner: LocalAccount, esp: LocalAccount | None = None, **fields: Any
+) -> tuple[Registration, LockTerms]:
+    """``owner``'s paid generation lock to ``esp`` and a registration naming it."""
+    esp = esp or world.esp
+    lock = paid_lock(world, owner, esp)
+    return registration(owner.address, esp.address, lock=lock, **fields), lock
+
+
 def test_reveal_in_the_commit_block_is_too_early(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    reg, lock = _paid_registration(world, world.producer)
     registry = world.deployment.registry
     attestation = world.registry(world.producer).sign_attestation(world.esp, reg)
     bond = world.params.registration_bond
-    reveal = registry.functions.reveal(reg.as_tuple(), attestation)
+    reveal = registry.functions.reveal(reg.as_tuple(), lock.as_tuple(), reg.detail, attestation)
     commit_tx = _signed_tx(
-        world, world.producer, registry.functions.commit(reg.commitment), tip=3 * 10**9
+        world,
+        world.producer,
+        registry.functions.commit(reg.commitment),
+        value=bond,
+        tip=3 * 10**9,
     )  # the higher tip orders it first on anvil too
-    reveal_tx = _signed_tx(world, world.buyer, reveal, value=bond, tip=10**9)  # a relayer
+    reveal_tx = _signed_tx(world, world.buyer, reveal, tip=10**9)  # a relayer
 
     commit_receipt, reveal_receipt = _in_one_block(world, [commit_tx, reveal_tx])
 
@@ -95,126 +115,234 @@ def test_reveal_in_the_commit_block_is_too_early(world):
     assert commit_receipt["status"] == 1 and reveal_receipt["status"] == 0
     # The exact error: the same reveal evaluated in the commit's block.
     with pytest.raises(errors.RegistryRevealTooEarly) as exc:
-        call(
-            lambda: reveal.call(
-                {"from": world.buyer.address, "value": bond}, block_identifier=block
-            )
-        )
+        call(lambda: reveal.call({"from": world.buyer.address}, block_identifier=block))
     assert exc.value.commitment == reg.commitment and exc.value.committedBlock == block
     assert world.registry(world.buyer).record(reg.token_id).status is TokenStatus.NONE
-    assert world.balance(registry.address) == 0
+    assert world.balance(registry.address) == bond  # the commitment's bond only
     # One block later the same reveal is valid: the commitment was not consumed.
-    assert world.registry(world.buyer).reveal(reg, attestation) == reg.token_id
+    assert world.registry(world.buyer).reveal(reg, lock, attestation) == reg.token_id
     assert world.registry(world.buyer).owner_of(reg.token_id) == world.producer.address
+    assert world.balance(registry.address) == bond  # now the token's
 
 
 def test_copied_commitment_cannot_register_to_the_copier(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    reg, lock = _paid_registration(world, world.producer)
     attestation = world.registry(world.producer).sign_attestation(world.esp, reg)
-    world.registry(world.attacker).commit(reg)  # copied from the mempool and sent first
+    thief = world.registry(world.attacker)
+    before = world.balance(world.attacker.address)
+    thief.commit(reg)  # copied from the mempool and sent first: the copier pays the bond
+    spent = gas_cost(thief.last_receipt)
     with pytest.raises(errors.RegistryCommitExists) as exc:
         world.registry(world.producer).commit(reg)
     assert exc.value.commitment == reg.commitment
-    # Naming himself as owner changes the commitment, even with an attestation for himself
-    # from a colluding ESP.
+    # The registrant is the lock's sender: naming himself as owner with the producer's lock,
+    # even with an attestation for himself from a colluding ESP, leaves the attestation
+    # signed for the wrong producer.
     stolen = replace(reg, owner=world.attacker.address)
-    colluding = world.registry(world.attacker).sign_attestation(world.esp, stolen)
-    with pytest.raises(errors.RegistryUnknownCommit) as unknown:
-        world.registry(world.attacker).reveal(stolen, colluding)
-    assert unknown.value.commitment == stolen.commitment
-    # The copied commitment still registers the image to the producer.
-    token_id = world.registry(world.producer).reveal(reg, attestation)
+    colluding = thief.sign_attestation(world.esp, stolen)
+    with pytest.raises(errors.RegistryInvalidAttestation) as invalid:
+        send_reveal(world, world.attacker, stolen, lock, colluding)
+    assert invalid.value.esp == world.esp.address.lower()
+    # The copied commitment still registers the image to the producer, on the copier's bond.
+    token_id = world.registry(world.producer).reveal(reg, lock, attestation)
     assert world.registry(world.buyer).owner_of(token_id) == world.producer.address
+    assert world.balance(world.attacker.address) == before - world.params.registration_bond - spent
 
 
-def test_relaying_a_copied_reveal_mints_to_the_producer_at_the_copiers_expense(world):
+def test_relaying_a_copied_reveal_mints_to_the_producer(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    reg, lock = _paid_registration(world, world.producer)
     attestation = world.registry(world.producer).sign_attestation(world.esp, reg)
     world.registry(world.producer).commit(reg)
     copier = world.registry(world.attacker)
-    token_id = copier.reveal(reg, attestation)  # front-runs the producer's own reveal
+    before = world.balance(world.attacker.address)
+    token_id = copier.reveal(reg, lock, attestation)  # front-runs the producer's own reveal
+    assert world.balance(world.attacker.address) == before - gas_cost(copier.last_receipt)
     assert copier.owner_of(token_id) == world.producer.address
     assert copier.record(token_id).producer == world.producer.address
-    with pytest.raises(errors.RegistryUnknownCommit):
-        world.registry(world.producer).reveal(reg, attestation)
-    world.chain.mine(world.params.bond_lock_blocks)
-    before = world.balance(world.producer.address)
-    copier.release_bond(token_id)  # even the copier's call pays the bond to the producer
-    assert world.balance(world.producer.address) == before + world.params.registration_bond
+    assert copier.registered(token_id).task_id == lock.id
+    with pytest.raises(errors.RegistryDuplicateContent):  # registered, once
+        world.registry(world.producer).reveal(reg, lock, attestation)
+    # The producer's commitment bond now backs its token; nothing was paid to the copier.
+    assert world.balance(world.deployment.registry.address) == world.params.registration_bond
 
 
 def test_copying_revealed_data_after_the_fact_is_too_late(world):
     register_esp(world)
-    original = registration(world.producer.address, world.esp.address)
+    original, lock = _paid_registration(world, world.producer)
     client = world.registry(world.producer)
     client.commit(original)
-    token_id = client.reveal(original, client.sign_attestation(world.esp, original))
-    copy = replace(original, owner=world.attacker.address, salt=b"\x01" * 32)
+    token_id = client.reveal(original, lock, client.sign_attestation(world.esp, original))
+    thief_lock = paid_lock(world, world.attacker, world.esp)
+    copy = replace(original, owner=world.attacker.address, salt=b"\x01" * 32, task_id=thief_lock.id)
     thief = world.registry(world.attacker)
     thief.commit(copy)
     with pytest.raises(errors.RegistryDuplicateContent) as exc:
-        thief.reveal(copy, thief.sign_attestation(world.esp, copy))
+        thief.reveal(copy, thief_lock, thief.sign_attestation(world.esp, copy))
     assert exc.value.tokenId == token_id
     assert thief.owner_of(token_id) == world.producer.address
+    # The thief's commitment is never revealed: its bond is burned.
+    world.chain.mine(world.params.commit_ttl_blocks + 1)
+    burned_before = world.balance(burn_address(world))
+    thief.forfeit_commit(copy.commitment)
+    assert world.balance(burn_address(world)) == burned_before + world.params.registration_bond
 
 
 def test_near_copy_front_running_a_pending_reveal_cannot_win_the_challenge(world):
-    """The victim commits first; while its reveal waits in the mempool (two blocks here), the
-    watcher copies the fingerprint from it, commits and reveals a near copy attested by an ESP
-    it controls, and challenges the original with the copy."""
+    """The victim's generation is paid first; while its reveal waits in the mempool, the watcher
+    copies the fingerprint from it, pays a generation of its own to an ESP it controls, commits
+    and reveals a near copy before the victim, and challenges the original with the copy."""
     register_esp(world)
-    register_esp(world, world.attacker)  # a dishonest (or colluding) ESP signs the copy
-    victim = registration(world.producer.address, world.esp.address, fingerprint=BASE_FP)
+    register_esp(world, world.buyer)  # a dishonest (or colluding) ESP signs the copy
+    victim, lock = _paid_registration(world, world.producer, fingerprint=BASE_FP)
     victim_client = world.registry(world.producer)
     victim_client.commit(victim)
     attestation = victim_client.sign_attestation(world.esp, victim)
     # The victim's reveal is now pending: its fingerprint is public.
-    copy = registration(world.attacker.address, world.attacker.address, fingerprint=NEAR_FP)
+    copy, copy_lock = _paid_registration(
+        world, world.attacker, world.buyer, fingerprint=NEAR_FP, detail=details()["near"]
+    )
     thief = world.registry(world.attacker)
     thief.commit(copy)
-    copy_id = thief.reveal(copy, thief.sign_attestation(world.attacker, copy))
-    original_id = victim_client.reveal(victim, attestation)  # lands two blocks late
+    world.chain.mine(1)
+    copy_id = thief.reveal(copy, copy_lock, thief.sign_attestation(world.buyer, copy))
+    original_id = victim_client.reveal(victim, lock, attestation)  # lands blocks late
 
+    assert (
+        thief.registered(copy_id).priority_block
+        > victim_client.registered(original_id).priority_block
+    )  # priority follows the paid lock, not the reveal
     with pytest.raises(errors.RegistryChallengeOutOfOrder):
         thief.challenge(copy_id, original_id)
-    assert victim_client.challenge(original_id, copy_id) is True
+    assert challenge_and_finalize(world, world.producer, original_id, copy_id) is True
+    assert thief.record(copy_id).status is TokenStatus.REVOKED
 
 
 def test_reveal_after_the_commit_expired_is_refused(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    reg, lock = _paid_registration(world, world.producer)
     client = world.registry(world.producer)
     client.commit(reg)
     committed = client.contract.functions.commitBlock(reg.commitment).call()
     world.chain.mine(world.params.commit_ttl_blocks + 5)
     with pytest.raises(errors.RegistryCommitExpired) as exc:
-        client.reveal(reg, client.sign_attestation(world.esp, reg))
+        client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
     assert exc.value.expiredAtBlock == committed + world.params.commit_ttl_blocks
+
+
+# --- generation locks ------------------------------------------------------------------------
+
+
+def _reveal_with(world: World, reg: Registration, lock: LockTerms, attestation: bytes) -> int:
+    world.registry(world.attacker).commit(reg)
+    return send_reveal(world, world.attacker, reg, lock, attestation)
+
+
+def test_a_refunded_generation_lock_gives_no_registration(world):
+    """The producer takes its fee back after the ESP failed to claim, then registers anyway."""
+    register_esp(world)
+    lock, _ = lock_fee(world, sender=world.producer, receiver=world.esp.address, duration=120)
+    world.chain.increase_time(121)
+    world.htlc(world.producer).refund(lock)
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
+    with pytest.raises(errors.RegistryLockNotPaid) as exc:
+        _reveal_with(world, reg, lock, world.registry(world.esp).sign_attestation(world.esp, reg))
+    assert exc.value.lockId == lock.id and exc.value.status == LockStatus.REFUNDED
+
+
+def test_a_lock_to_another_esp_or_of_an_nft_is_not_this_esps_fee(world):
+    register_esp(world)
+    register_esp(world, world.buyer)
+    to_other = paid_lock(world, world.producer, world.buyer)  # paid, but to another ESP
+    reg = registration(world.producer.address, world.esp.address, lock=to_other)
+    with pytest.raises(errors.RegistryInvalidAttestation) as exc:  # the lock's receiver attests
+        _reveal_with(
+            world, reg, to_other, world.registry(world.esp).sign_attestation(world.esp, reg)
+        )
+    assert exc.value.esp == world.buyer.address.lower()
+    assert exc.value.recovered == world.esp.address.lower()
+    # An NFT swap from the producer to the ESP, withdrawn by the ESP, is not a generation fee.
+    nft = erc721(world, world.producer.address, 1)
+    world.tx(world.producer).send(nft.functions.approve(world.deployment.htlc.address, 1))
+    preimage, hashlock = new_secret()
+    swap = world.htlc(world.producer).lock_erc721(
+        nft.address,
+        world.esp.address,
+        token_id=1,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + HOUR,
+    )
+    world.htlc(world.esp).withdraw(swap, preimage)
+    reg = registration(world.producer.address, world.esp.address, lock=swap)
+    with pytest.raises(errors.RegistryLockMismatch) as exc:
+        _reveal_with(world, reg, swap, world.registry(world.esp).sign_attestation(world.esp, reg))
+    assert exc.value.lockId == swap.id
+
+
+def test_an_erc20_generation_fee_registers(world):
+    register_esp(world)
+    token = erc20(world, "TestERC20", world.producer, 1000)
+    preimage, hashlock = new_secret()
+    lock = world.htlc(world.producer).lock_erc20(
+        token.address,
+        world.esp.address,
+        amount=1000,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + HOUR,
+    )
+    world.htlc(world.esp).withdraw(lock, preimage)
+    token_id = register_image(world, world.producer, world.producer.address, lock=lock)
+    assert world.registry(world.buyer).registered(token_id).task_id == lock.id
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.RegistryEspNotRegistered,
+    reason=(
+        "contract bug: EspRegistry keeps only the ESP's latest active period (_periods is "
+        "overwritten by register), so wasActiveAt(esp, lockBlock) is false for a lock made in "
+        "an earlier period once the ESP leaves and rejoins; the paid customer's reveal fails "
+        "with RegistryEspNotRegistered"
+    ),
+)
+def test_an_esp_that_leaves_and_rejoins_cannot_void_its_customers_registration(world):
+    """Finding (issue 11): an ESP that deregisters after claiming a fee made its customer's
+    reveal fail. Leaving is handled; leaving and registering again must be too."""
+    register_esp(world)
+    lock = paid_lock(world, world.producer, world.esp)
+    world.esps(world.esp).deregister()
+    world.chain.increase_time(world.params.esp_unbonding_period)
+    world.esps(world.esp).withdraw_stake()
+    register_esp(world)  # a fresh active period
+    token = register_image(world, world.producer, world.producer.address, lock=lock)
+    assert world.registry(world.producer).record(token).status is TokenStatus.ACTIVE
 
 
 # --- forged and replayed attestations --------------------------------------------------------
 
 
-def _reveal_with(world: World, reg: Registration, attestation: bytes) -> int:
-    client = world.registry(world.attacker)
-    client.commit(reg)
-    return client.reveal(reg, attestation)
-
-
-@pytest.mark.parametrize("replayed_on", ["other_content", "other_producer", "other_fingerprint"])
+@pytest.mark.parametrize(
+    "replayed_on",
+    ["other_content", "other_producer", "other_fingerprint", "other_detail", "other_task"],
+)
 def test_attestation_replayed_on_other_data_is_refused(world, replayed_on):
     register_esp(world)
-    signed = registration(world.producer.address, world.esp.address)
+    signed, lock = _paid_registration(world, world.producer)
     attestation = world.registry(world.producer).sign_attestation(world.esp, signed)
-    forged = {
-        "other_content": replace(signed, content_hash=b"\x42" * 32),
-        "other_producer": replace(signed, owner=world.attacker.address),
-        "other_fingerprint": replace(signed, fingerprint=NEAR_FP),
-    }[replayed_on]
+    forged, forged_lock = {
+        "other_content": (replace(signed, content_hash=b"\x42" * 32), lock),
+        "other_fingerprint": (replace(signed, fingerprint=NEAR_FP), lock),
+        "other_detail": (replace(signed, detail=details()["far"]), lock),
+    }.get(replayed_on, (signed, lock))
+    if replayed_on == "other_producer":  # the attacker's own paid lock, the producer's signature
+        forged_lock = paid_lock(world, world.attacker, world.esp)
+        forged = replace(signed, owner=world.attacker.address, task_id=forged_lock.id)
+    elif replayed_on == "other_task":  # the producer's second paid generation
+        forged_lock = paid_lock(world, world.producer, world.esp)
+        forged = replace(signed, task_id=forged_lock.id)
     with pytest.raises(errors.RegistryInvalidAttestation) as exc:
-        _reveal_with(world, forged, attestation)
+        _reveal_with(world, forged, forged_lock, attestation)
     assert exc.value.esp == world.esp.address.lower()
     assert exc.value.recovered not in (world.esp.address.lower(), ZERO_ADDRESS)
 
@@ -222,7 +350,7 @@ def test_attestation_replayed_on_other_data_is_refused(world, replayed_on):
 @pytest.mark.parametrize("domain", ["other_chain", "other_deployment"])
 def test_attestation_from_another_chain_or_deployment_is_refused(world, domain):
     register_esp(world)
-    reg = registration(world.attacker.address, world.esp.address)
+    reg, lock = _paid_registration(world, world.attacker)
     registry = world.deployment.registry.address
     chain_id = world.chain.chain_id
     if domain == "other_chain":
@@ -232,27 +360,27 @@ def test_attestation_from_another_chain_or_deployment_is_refused(world, domain):
             world.esp, reg, chain_id=chain_id, registry=world.deployment.htlc.address
         )
     with pytest.raises(errors.RegistryInvalidAttestation) as exc:
-        _reveal_with(world, reg, attestation)
+        _reveal_with(world, reg, lock, attestation)
     assert exc.value.recovered != world.esp.address.lower()
     # The very same registration signed for this chain and deployment is accepted.
     good = sign_attestation(world.esp, reg, chain_id=chain_id, registry=registry)
-    assert world.registry(world.attacker).reveal(reg, good) == reg.token_id
+    assert world.registry(world.attacker).reveal(reg, lock, good) == reg.token_id
 
 
 def test_attestation_by_an_unregistered_key_is_refused(world):
     register_esp(world)
-    # Naming the unregistered key as the ESP:
-    reg = registration(world.attacker.address, world.attacker.address)
+    # Naming an unregistered key as the ESP (it claimed the attacker's fee):
+    reg, lock = _paid_registration(world, world.attacker, world.buyer)
     with pytest.raises(errors.RegistryEspNotRegistered) as exc:
         _reveal_with(
-            world, reg, world.registry(world.attacker).sign_attestation(world.attacker, reg)
+            world, reg, lock, world.registry(world.buyer).sign_attestation(world.buyer, reg)
         )
-    assert exc.value.esp == world.attacker.address.lower()
+    assert exc.value.esp == world.buyer.address.lower()
     # Naming a registered ESP but signing with the unregistered key:
-    reg = registration(world.attacker.address, world.esp.address)
+    reg, lock = _paid_registration(world, world.attacker)
     with pytest.raises(errors.RegistryInvalidAttestation) as invalid:
         _reveal_with(
-            world, reg, world.registry(world.attacker).sign_attestation(world.attacker, reg)
+            world, reg, lock, world.registry(world.attacker).sign_attestation(world.attacker, reg)
         )
     assert invalid.value.recovered == world.attacker.address.lower()
 
@@ -260,18 +388,21 @@ def test_attestation_by_an_unregistered_key_is_refused(world):
 @pytest.mark.parametrize("signature", [b"", b"\x00" * 65, b"\xff" * 65, b"\x01" * 64])
 def test_malformed_attestation_signatures_are_refused(world, signature):
     register_esp(world)
-    reg = registration(world.attacker.address, world.esp.address)
+    reg, lock = _paid_registration(world, world.attacker)
     with pytest.raises(errors.RegistryInvalidAttestation) as exc:
-        _reveal_with(world, reg, signature)
+        _reveal_with(world, reg, lock, signature)
     assert exc.value.esp == world.esp.address.lower()
 
 
-def test_deregistered_esp_can_no_longer_attest(world):
+def test_deregistered_esp_can_no_longer_attest_new_generations(world):
+    """A generation paid after the ESP left gives no registration (one paid while it served
+    still does: see test_registry)."""
     register_esp(world)
     world.esps(world.esp).deregister()
-    reg = registration(world.producer.address, world.esp.address)
-    with pytest.raises(errors.RegistryEspNotRegistered):
-        _reveal_with(world, reg, world.registry(world.esp).sign_attestation(world.esp, reg))
+    reg, lock = _paid_registration(world, world.producer)
+    with pytest.raises(errors.RegistryEspNotRegistered) as exc:
+        _reveal_with(world, reg, lock, world.registry(world.esp).sign_attestation(world.esp, reg))
+    assert exc.value.esp == world.esp.address.lower()
 
 
 # --- malformed registrations -----------------------------------------------------------------
@@ -282,9 +413,9 @@ def test_deregistered_esp_can_no_longer_attest(world):
 def test_degenerate_fingerprints_are_refused(world, word, fill):
     register_esp(world)
     fp = BASE_FP[: 8 * word] + fill * 8 + BASE_FP[8 * word + 8 :]
-    reg = registration(world.producer.address, world.esp.address, fingerprint=fp)
+    reg, lock = _paid_registration(world, world.producer, fingerprint=fp)
     with pytest.raises(errors.RegistryDegenerateFingerprint) as exc:
-        _reveal_with(world, reg, world.registry(world.esp).sign_attestation(world.esp, reg))
+        _reveal_with(world, reg, lock, world.registry(world.esp).sign_attestation(world.esp, reg))
     assert exc.value.fingerprint == fp
 
 
@@ -295,26 +426,26 @@ def test_exact_duplicate_content_is_refused_whatever_the_fingerprint(world):
     with pytest.raises(errors.RegistryDuplicateContent) as exc:
         register_image(world, world.attacker, world.attacker.address, fp=FAR_FP, content=content)
     assert exc.value.tokenId == first
-    assert world.balance(world.deployment.registry.address) == world.params.registration_bond
+    # The first token's bond and the refused copy's commitment bond (forfeitable).
+    assert world.balance(world.deployment.registry.address) == 2 * world.params.registration_bond
 
 
-def test_registration_with_a_zero_owner_or_zero_content_is_refused(world):
+def test_registration_with_zero_content_is_refused(world):
+    """(The owner is the lock's sender, so it can no longer be the zero address.)"""
     register_esp(world)
-    for reg in (
-        registration(ZERO_ADDRESS, world.esp.address),
-        replace(registration(world.producer.address, world.esp.address), content_hash=bytes(32)),
-    ):
-        with pytest.raises(errors.RegistryInvalidRegistration):
-            _reveal_with(world, reg, world.registry(world.esp).sign_attestation(world.esp, reg))
+    reg, lock = _paid_registration(world, world.producer)
+    reg = replace(reg, content_hash=bytes(32))
+    with pytest.raises(errors.RegistryInvalidRegistration):
+        _reveal_with(world, reg, lock, world.registry(world.esp).sign_attestation(world.esp, reg))
 
 
-def test_reveal_with_the_wrong_bond_is_refused(world):
+def test_commit_with_the_wrong_bond_is_refused(world):
     register_esp(world)
-    reg = registration(world.producer.address, world.esp.address)
+    reg, _ = _paid_registration(world, world.producer)
     client = world.registry(world.producer)
-    client.commit(reg)
     bond = world.params.registration_bond
     for sent in (0, bond - 1, bond + 1):
         with pytest.raises(errors.RegistryWrongValue) as exc:
-            client.reveal(reg, client.sign_attestation(world.esp, reg), bond=sent)
+            client.commit(reg, bond=sent)
         assert exc.value.sent == sent and exc.value.required == bond
+    assert world.balance(client.address) == 0
