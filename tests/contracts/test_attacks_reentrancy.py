@@ -1,4 +1,5 @@
-"""Re-entrancy attacks (ETH and ERC-721 receivers, stake and challenge payouts), each shown failing.
+"""Re-entrancy attacks (ETH and ERC-721 receivers, stake payouts, a challenger's settle payout, a
+contester's resolve payout), each shown failing.
 
 Every test runs on every chain backend (``world``): the guard holds with the exact custom
 error, or balances and ownership come out exact.
@@ -15,11 +16,14 @@ from ledger import (
     errors,
     new_secret,
 )
+from ledger.clients.registry import DisputeState
+from tests.conftest import World
 from tests.contracts.attack_kit import (
     HOUR,
     Attacker,
     erc721,
     locked_terms,
+    proof,
     register_image,
 )
 from tests.contracts.helpers import (
@@ -27,6 +31,7 @@ from tests.contracts.helpers import (
     ESP_STAKE,
     FEE,
     NEAR_FP,
+    details,
     lock_fee,
     register_esp,
 )
@@ -138,27 +143,113 @@ def test_erc721_receiver_reentering_on_transfer_gets_only_its_own_token(world, p
     assert world.htlc(world.buyer).status(locks[1]) is LockStatus.OPEN
 
 
-def test_challenger_reentering_on_its_reward_cannot_release_its_bond_twice(world):
+def _attacker_original(world: World, attacker: Attacker) -> int:
+    """An image owned by the attacker contract, backed by the contract's own paid generation."""
+    lock = attacker.paid_lock(world.esp)
+    return register_image(world, world.attacker, attacker.address, fp=BASE_FP, lock=lock)
+
+
+def test_challenger_reentering_on_its_settle_payout_is_paid_once(world):
+    """The attacker contract revokes two copies; when the first revocation settles, it re-enters
+    ``settle`` of the second on receiving its deposit and reward."""
     register_esp(world)
     attacker = Attacker(world, world.attacker)
     registry = world.deployment.registry
-    params = world.registry(world.producer).params()
-    bond, deposit = params["bond"], params["challenge_deposit"]
-    original = register_image(world, world.attacker, attacker.address, fp=BASE_FP)
-    duplicate = register_image(world, world.producer, world.producer.address, fp=NEAR_FP)
-    world.chain.mine(params["bond_lock_blocks"])  # the original's bond is now releasable
-    attacker.arm(registry, "releaseBond", original)
+    p = world.params
+    bond, deposit, reward = p.registration_bond, p.challenge_deposit, p.challenge_reward
+    original = _attacker_original(world, attacker)
+    copies = [
+        register_image(world, owner, owner.address, fp=NEAR_FP, detail=details()["near"])
+        for owner in (world.producer, world.buyer)
+    ]
+    for copy in copies:
+        attacker.execute(
+            registry,
+            "challenge",
+            original,
+            copy,
+            proof(world, original).as_tuple(),
+            proof(world, copy).as_tuple(),
+            value=deposit,
+        )
+    world.chain.mine(p.dispute_window_blocks + 1)
+    for copy in copies:
+        assert world.registry(world.buyer).finalize(original, copy) is True
+    world.chain.mine(p.reward_hold_blocks)
+    attacker.arm(registry, "settle", original, copies[1], proof(world, copies[1]).as_tuple())
 
-    attacker.execute(registry, "challenge", original, duplicate, value=deposit)
+    world.registry(world.buyer).settle(original, copies[0])
 
     assert attacker.attempted and not attacker.reentered
-    assert world.balance(attacker.address) == deposit + bond  # deposit back + the plagiarist's bond
-    assert world.balance(registry.address) == bond  # the original's bond, still held
-    assert world.registry(world.buyer).record(original).bond_held
-    assert world.registry(world.buyer).record(duplicate).status is TokenStatus.REVOKED
-    world.registry(world.buyer).release_bond(original)
-    assert world.balance(attacker.address) == deposit + 2 * bond
-    assert world.balance(registry.address) == 0
+    assert world.balance(attacker.address) == deposit + reward
+    assert world.registry(world.buyer).dispute(original, copies[1]).state is DisputeState.UPHELD
+    assert world.balance(registry.address) == 2 * bond + deposit  # its own bond + copy 2's
+    world.registry(world.buyer).settle(original, copies[1])  # valid outside the guarded call
+    assert world.balance(attacker.address) == 2 * (deposit + reward)
+    assert world.balance(registry.address) == bond
+
+
+def test_contester_reentering_on_its_resolve_payout_is_paid_once(world):
+    """Two owners falsely accuse the attacker contract's image (compact match, far detail); it
+    contests both and, paid for the first rejection, re-enters ``resolve`` of the second."""
+    register_esp(world)
+    attacker = Attacker(world, world.attacker)
+    registry = world.deployment.registry
+    deposit, bond = world.params.challenge_deposit, world.params.registration_bond
+    originals = [register_image(world, o, o.address) for o in (world.producer, world.buyer)]
+    lock = attacker.paid_lock(world.esp)
+    accused = register_image(
+        world, world.attacker, attacker.address, fp=NEAR_FP, detail=details()["far"], lock=lock
+    )
+    for owner, original in zip((world.producer, world.buyer), originals, strict=True):
+        world.registry(owner).challenge(original, accused)
+        attacker.execute(registry, "contest", original, accused, value=deposit)
+    second = originals[1]
+    attacker.arm(
+        registry,
+        "resolve",
+        second,
+        accused,
+        proof(world, second).as_tuple(),
+        proof(world, accused).as_tuple(),
+        details()["base"],
+        details()["far"],
+    )
+
+    assert world.registry(world.buyer).resolve(originals[0], accused) is False
+
+    assert attacker.attempted and not attacker.reentered
+    assert world.balance(attacker.address) == 2 * deposit
+    assert world.registry(world.buyer).dispute(second, accused).state is DisputeState.CONTESTED
+    assert world.balance(registry.address) == 3 * bond + 2 * deposit
+    assert world.registry(world.buyer).resolve(second, accused) is False  # valid outside
+    assert world.balance(attacker.address) == 4 * deposit
+    assert world.balance(registry.address) == 3 * bond
+    assert world.registry(world.buyer).record(accused).status is TokenStatus.ACTIVE
+
+
+def test_contester_refusing_ether_cannot_block_its_revocation(world):
+    """A contract that reverts on receiving Ether contests a true copy charge: the upheld
+    resolution and the settlement pay it nothing, so neither can be blocked."""
+    register_esp(world)
+    attacker = Attacker(world, world.attacker)
+    attacker.tx.send(attacker.contract.functions.setRejectEther(True))
+    registry = world.deployment.registry
+    deposit, reward = world.params.challenge_deposit, world.params.challenge_reward
+    original = register_image(world, world.producer, world.producer.address)
+    lock = attacker.paid_lock(world.esp)
+    copy = register_image(
+        world, world.attacker, attacker.address, fp=NEAR_FP, detail=details()["near"], lock=lock
+    )
+    challenger = world.registry(world.producer)
+    challenger.challenge(original, copy)
+    attacker.execute(registry, "contest", original, copy, value=deposit)
+    assert world.registry(world.buyer).resolve(original, copy) is True
+    world.chain.mine(world.params.reward_hold_blocks)
+    before = world.balance(world.producer.address)
+    world.registry(world.buyer).settle(original, copy)
+    assert world.balance(world.producer.address) == before + 2 * deposit + reward
+    assert challenger.record(copy).status is TokenStatus.REVOKED
 
 
 def test_esp_reentering_withdraw_stake_is_paid_its_stake_once(world):
