@@ -71,30 +71,33 @@ def test_esp_sybil_cannot_register_with_its_customers_lock(world):
     assert sybil.owner_of(token) == world.producer.address
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryDuplicateContent,
-    reason=(
-        "contract gap: the token id is the content hash and the first reveal wins it, whatever "
-        "the priority; a Sybil that pays the ESP a fee of its own after the producer and "
-        "registers the exact bytes first blocks the producer's paid-for registration for good "
-        "(RegistryDuplicateContent), and without a token the producer cannot challenge"
-    ),
-)
-def test_esp_sybil_cannot_take_an_exact_copy_with_a_later_lock(world):
+def test_esp_sybil_exact_copy_taken_first_is_reclaimed_by_the_producer(world):
     """Finding a, exact copy: the Sybil pays the ESP after the producer (later priority) and
-    reveals the exact bytes before the producer can. The producer, who paid first, should still
-    end up with its image registered."""
+    reveals the exact bytes before the producer can. The producer's reveal is refused as a
+    duplicate, but ``reclaim`` (earlier lock, same ESP) moves the token to the producer, burns
+    the Sybil's bond and reports the ESP that attested the bytes twice."""
     producer_lock = _producer_paid_first(world)
     content = b"the image the producer paid for"
     sybil_token = register_image(world, world.attacker, world.attacker.address, content=content)
     sybil_priority = world.registry(world.buyer).registered(sybil_token).priority_block
     _, producer_block = world.htlc(world.buyer).lock_info(producer_lock.id)
     assert sybil_priority > producer_block
-    token = register_image(
-        world, world.producer, world.producer.address, content=content, lock=producer_lock
+    reg = registration(
+        world.producer.address, world.esp.address, lock=producer_lock, content=content
     )
-    assert world.registry(world.buyer).owner_of(token) == world.producer.address
+    client = world.registry(world.producer)
+    client.commit(reg)
+    attestation = client.sign_attestation(world.esp, reg)
+    with pytest.raises(errors.RegistryDuplicateContent) as exc:
+        client.reveal(reg, producer_lock, attestation)
+    assert exc.value.tokenId == sybil_token
+    burned = world.balance(burn_address(world))
+    assert client.reclaim(reg, producer_lock, attestation) == sybil_token
+    assert client.owner_of(sybil_token) == world.producer.address
+    assert client.record(sybil_token).producer == world.producer.address
+    assert world.balance(burn_address(world)) == burned + world.params.registration_bond
+    assert world.balance(client.address) == world.params.registration_bond  # the producer's
+    assert world.esps(world.buyer).challenges_lost(world.esp.address) == 1
 
 
 def test_esp_sybil_near_copy_loses_to_the_producer_who_paid_first(world):
