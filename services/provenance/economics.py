@@ -20,9 +20,20 @@ All amounts in wei; gas figures are the exact ones of ``aigc bench gas``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["GAS", "SquatReport", "SquatScenario", "squatting_value", "wave1_squatting_value"]
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "GAS",
+    "SquatReport",
+    "SquatScenario",
+    "central_admissible_rate",
+    "squatting_value",
+    "wave1_squatting_value",
+]
 
 # `aigc bench gas` (Registry v2, py-evm and anvil agree); the lock and withdraw of a self-paid
 # generation fee come first.
@@ -107,3 +118,26 @@ def wave1_squatting_value(s: SquatScenario) -> float:
     cost = g * (wave1_gas["commit"] + wave1_gas["reveal"])
     per_challenge = s.bond - g * wave1_gas["challenge"]
     return -cost + s.registry_size * s.admissible_rate * max(0.0, per_challenge)
+
+
+def central_admissible_rate(
+    words: NDArray[np.uint64], groups: Sequence[str], *, threshold: int, top: int = 10
+) -> tuple[float, float]:
+    """(mean, top-``top``) per-pair compact admissibility rate of each image against images of
+    other groups: the rate of a random registration and of the most "central" ones an attacker
+    would pick to squat with. ``words`` is the (n, 4) uint64 array of compact fingerprints."""
+    from services.provenance.verdict_bench import _min_distance
+
+    n = words.shape[0]
+    if n < 2 or len(groups) != n:
+        raise ValueError(f"need matching words and groups for 2+ images, got {n} / {len(groups)}")
+    _, gid = np.unique(list(groups), return_inverse=True)
+    counts = np.zeros(n, dtype=np.int64)
+    others = n - np.bincount(gid)[gid]
+    for start in range(0, n, 256):
+        stop = min(n, start + 256)
+        dist = _min_distance(words[start:stop], words)
+        mask = gid[start:stop, None] != gid[None, :]
+        counts[start:stop] = ((dist <= threshold) & mask).sum(axis=1)
+    rates = counts / np.maximum(others, 1)
+    return float(rates.mean()), float(np.sort(rates)[-top:].mean())

@@ -55,3 +55,21 @@ def test_bad_scenarios_are_refused():
         SquatScenario(uncontested_share=1.5)
     with pytest.raises(ValueError, match="reward"):
         SquatScenario(reward=10**17)
+
+
+def test_central_images_are_found_by_their_admissibility_rate():
+    import numpy as np
+
+    from services.provenance.economics import central_admissible_rate
+
+    rng = np.random.default_rng(0)
+    words = rng.integers(0, 2**63, size=(40, 4), dtype=np.uint64)
+    words[1] = words[0]  # image 0 matches image 1 ...
+    words[2] = words[0]  # ... and 2, but 2 is a variant of 0 (same group): not counted
+    groups = [str(i) for i in range(40)]
+    groups[2] = "0"
+    mean, top = central_admissible_rate(words, groups, threshold=15, top=1)
+    assert top == pytest.approx(2 / 39)  # image 1 matches 0 and 2 (of another group than 1)
+    assert 0 < mean < top
+    with pytest.raises(ValueError, match="matching"):
+        central_admissible_rate(words, groups[:3], threshold=15)
