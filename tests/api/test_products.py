@@ -13,7 +13,16 @@ from PIL import Image, ImageOps
 from ledger import Registration
 from services.content import canonical_hash
 from services.provenance import fingerprint
-from tests.contracts.helpers import BASE_FP, NEAR_FP, register_esp, register_image
+from services.provenance.detail import detail_descriptor
+from tests.contracts.helpers import (
+    BASE_FP,
+    NEAR_FP,
+    challenge_and_finalize,
+    details,
+    paid_lock,
+    register_esp,
+    register_image,
+)
 
 
 def _picture(seed: int = 3, size: int = 128) -> Image.Image:
@@ -29,18 +38,21 @@ def _png(img: Image.Image, fmt: str = "PNG") -> bytes:
 
 
 def _register_picture(world, owner, img: Image.Image) -> str:
+    """Registers ``img`` for ``owner`` with a paid generation lock to the ESP."""
+    lock = paid_lock(world, owner, world.esp)
     reg = Registration(
         content_hash=canonical_hash(img),
         fingerprint=fingerprint(img).to_bytes32(),
+        detail=detail_descriptor(img),
         owner=owner.address,
         esp=world.esp.address,
-        task_id=b"\x01" * 32,
+        task_id=lock.id,
         model_id=b"\x02" * 32,
         seed=1,
     )
     client = world.registry(owner)
     client.commit(reg)
-    client.reveal(reg, client.sign_attestation(world.esp, reg))
+    client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
     return "0x" + reg.content_hash.hex()
 
 
@@ -48,7 +60,7 @@ def test_registered_products_appear_with_history_and_the_watch_notifies(api):
     world = api.world
     register_esp(world)
     original = register_image(world, world.producer, fingerprint=BASE_FP)
-    copy = register_image(world, world.attacker, fingerprint=NEAR_FP)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
     api.index()
     listing = api.client.get("/v1/products").json()["items"]
     assert {p["token_id"] for p in listing} == {f"0x{original:064x}", f"0x{copy:064x}"}
@@ -58,13 +70,20 @@ def test_registered_products_appear_with_history_and_the_watch_notifies(api):
     prepared = notes[0]["prepared_challenge"]
     r = api.client.post(prepared["endpoint"], json=prepared["body"], headers=headers)
     assert r.status_code == 200, r.text  # the ready-to-sign challenge estimates fine
-    world.registry(world.producer).challenge(original, copy)
+    assert challenge_and_finalize(world, world.producer, original, copy)  # uncontested
     api.index()
+    accused = api.client.get("/v1/notifications", headers=api.sign_in(world.attacker)).json()
+    assert "challenge_opened" in [n["kind"] for n in accused["items"]]  # it could have contested
     detail = api.client.get(f"/v1/products/0x{copy:064x}").json()
     assert detail["status"] == "revoked"
-    assert [h["kind"] for h in detail["history"]] == ["registered", "challenged", "revoked"]
+    assert [h["kind"] for h in detail["history"]] == [
+        "registered",
+        "challenged",
+        "decided",
+        "revoked",
+    ]
     challenges = api.client.get("/v1/challenges").json()["items"]
-    assert len(challenges) == 1 and challenges[0]["upheld"] is True
+    assert len(challenges) == 1 and challenges[0]["duplicate"] == f"0x{copy:064x}"
     assert challenges[0]["challenger"] == world.producer.address
     assert api.client.get("/v1/products", params={"status": "revoked"}).json()["items"][0][
         "token_id"
