@@ -181,6 +181,10 @@ def test_copying_revealed_data_after_the_fact_is_too_late(world):
     with pytest.raises(errors.RegistryDuplicateContent) as exc:
         thief.reveal(copy, thief_lock, thief.sign_attestation(world.esp, copy))
     assert exc.value.tokenId == token_id
+    # Nor can it take the token over with `reclaim`: its lock is the later one.
+    with pytest.raises(errors.RegistryChallengeOutOfOrder) as order:
+        thief.reclaim(copy, thief_lock, thief.sign_attestation(world.esp, copy))
+    assert order.value.original == order.value.duplicate == token_id
     assert thief.owner_of(token_id) == world.producer.address
     # The thief's commitment is never revealed: its bond is burned.
     world.chain.mine(world.params.commit_ttl_blocks + 1)
