@@ -52,10 +52,11 @@ _ICON_THEMES = tuple(
 _GAMES = (Path("/usr/share/games/frozen-bubble"), Path("/usr/share/games/pingus"))
 _WESNOTH = Path("/usr/share/games/wesnoth/1.16/data/core/images")
 _SIDE = re.compile(r"^(\d+)(x\d+)?(\b|_|-)")
-_TRUNCATED = re.compile(r"^.{24}_\d\d$")
+_TRUNCATED = re.compile(r"_\d\d[a-z]?$")
 _TRUNCATED_KEY = 14
-"""Open Clip Art names are cut at 24 characters, so recolours ("arrow-down-green_benji_p_01",
-"arrow-down-seagreen_benj_01") keep different tails of the author: compare 14 characters."""
+"""Open Clip Art names ("<title>_<author>_01") are cut at 24 characters, so recolours
+("arrow-down-green_benji_p_01", "arrow-down-seagreen_benj_01") keep different tails of the
+author: such names are compared on the first 14 characters of their key."""
 GENERATED_CACHE = Path(".aigc/corpus-cache/generated")
 """The bundled model's images are kept here between builds (generation is the slow part)."""
 _WALLPAPERS = Path("/usr/share/wallpapers")
@@ -72,7 +73,9 @@ PER_GROUP = 3
 _WORDS = (
     "black|white|red|green|blue|yellow|orange|purple|violet|pink|brown|grey|gray|cyan|magenta|"
     "dark|light|bw|mono|color|colour|blank|inverted|inv|alt|small|big|large|shaded|outline|"
-    "day|night|morning|evening|vertical|horizontal|over|hover|on|off|active|disabled"
+    "day|night|morning|evening|vertical|horizontal|over|hover|on|off|active|disabled|"
+    "seagreen|skyblue|navy|gold|golden|silver|lime|teal|olive|aqua|turquoise|beige|maroon|"
+    "rosso|rossa|verde|blu|giallo|gialla|nero|nera|bianco|bianca|grigio|grigia"
 )
 _KEY_DROP = re.compile(rf"(?<![a-z])({_WORDS})(?![a-z])|\d+x\d+|\d+")
 
@@ -189,7 +192,7 @@ def _clipart() -> Iterator[Candidate]:
             yield Candidate("file", str(path), f"icon:{group_key(path.name)}")
         else:
             key = group_key(path.name)
-            if _TRUNCATED.match(path.stem):  # "arrow-down-seagreen_benj_01": the author is cut
+            if _TRUNCATED.search(path.stem):  # "arrow-down-seagreen_benj_01": the author is cut
                 key = key[:_TRUNCATED_KEY]
             yield Candidate("file", str(path), f"clipart:{rel.parent}/{key}")
 
