@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from aigc_cli.main import app
 from services.provenance import fingerprint
+from services.provenance._procedural import procedural_image
 
 runner = CliRunner()
 
@@ -28,7 +29,8 @@ def files(tmp_path: Path, analytic: Image.Image) -> dict[str, Path]:
     ImageOps.mirror(analytic).save(paths["mirror"], quality=60)
     Image.new("RGB", (120, 80), "white").save(paths["flat"])
     paths["text"].write_text("hello")
-    analytic.rotate(90, expand=True).save(paths["other"])
+    # a genuinely different picture (a 90-degree turn is a copy to the dihedral fingerprint)
+    procedural_image(3).save(paths["other"])
     return paths
 
 

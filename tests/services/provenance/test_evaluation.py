@@ -53,7 +53,9 @@ def test_robustness_evaluation_on_a_small_corpus() -> None:
     assert report.originals == 10 and report.distinct_pairs > 0
     assert report.min_recall >= 0.9
     assert report.recall["mirror"] == 1.0 and report.phash_recall["mirror"] <= 0.2
-    assert report.false_match_rate <= 0.01
+    # the dihedral compact fingerprint trades some compact false matches for rotate-90 and flip
+    # recall (docs/provenance.md, "Wave 2"): 7 of 405 pairs here; the detail stage decides
+    assert report.false_match_rate <= 0.02
     assert [t for t, *_ in report.roc] == sorted(t for t, *_ in report.roc)
 
 
