@@ -135,6 +135,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         // one, who becomes its producer; the taker's bond (if still held) is burned.
         _update(lock.sender, tokenId, address(0));
         delete _producers[tokenId];
+        if (bytes(r.metadataURI).length == 0) delete _uris[tokenId]; // not the taker's URI
         emit Reclaimed(tokenId, holder, lock.sender);
         _emitRegistered(tokenId, r, lock, p, detail);
         // The same ESP attested one image to two payers: it answers with its stake.
@@ -425,7 +426,6 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             Status.Active
         );
         if (bytes(r.metadataURI).length != 0) _uris[tokenId] = r.metadataURI;
-        else if (bytes(_uris[tokenId]).length != 0) delete _uris[tokenId];
     }
 
     /// @dev Checks the commitment can be revealed now and consumes it (its bond now backs the
