@@ -32,7 +32,7 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 TICK = 100  # seconds; see the module docstring
-GAS_LIMIT = 1_500_000
+GAS_LIMIT = 8_000_000  # a contested challenge's resolve runs the detail rule
 PRIORITY_FEE = 10**9
 
 
