@@ -7,6 +7,7 @@ from tests.contracts.helpers import lock_fee, register_esp
 
 def _pay(world, producer, esp, *, deliver: bool):
     lock, preimage = lock_fee(world, sender=producer, receiver=esp.address, duration=120)
+    world.esps(producer).acknowledge(lock, world.esps(producer).sign_quote(esp, lock))
     if deliver:
         world.htlc(esp).withdraw(lock, preimage)
         world.esps(producer).submit_feedback(lock, positive=True)

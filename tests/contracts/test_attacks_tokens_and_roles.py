@@ -100,6 +100,8 @@ def _settled_fee(world: World) -> LockTerms:
     """A generation fee from the producer to the registered ESP, withdrawn by the ESP."""
     register_esp(world)
     lock, preimage = lock_fee(world)
+    esps = world.esps(world.producer)
+    esps.acknowledge(lock, esps.sign_quote(world.esp, lock))  # only quoted generations count
     world.htlc(world.esp).withdraw(lock, preimage)
     return lock
 
@@ -146,6 +148,8 @@ def test_feedback_on_an_open_refunded_or_unknown_lock_is_refused(world):
 def test_refund_is_recorded_once_even_after_the_esp_leaves(world):
     register_esp(world)
     lock, _ = lock_fee(world, duration=120)
+    esps = world.esps(world.producer)
+    esps.acknowledge(lock, esps.sign_quote(world.esp, lock))
     world.esps(world.esp).deregister()  # leaving does not erase its failures
     world.chain.increase_time(121)
     world.htlc(world.producer).refund(lock)
@@ -188,7 +192,9 @@ def test_only_the_registry_may_report_an_upheld_challenge(world, caller):
     account = getattr(world, caller)
     esps = world.deployment.esp_registry
     with pytest.raises(errors.EspUnauthorizedRegistry) as exc:
-        world.tx(account).send(esps.functions.recordChallengeUpheld(world.esp.address))
+        world.tx(account).send(
+            esps.functions.recordChallengeUpheld(world.esp.address, account.address)
+        )
     assert exc.value.caller == account.address.lower()
     assert world.esps(world.buyer).challenges_lost(world.esp.address) == 0
 

@@ -137,8 +137,12 @@ class HtlcMachine(RuleBasedStateMachine):
         *,
         value: int = 0,
         nft: bool = False,
+        receiver: str | None = None,
     ) -> bool:
         """Asserts the refusal the model predicts for a new lock; False if none is predicted."""
+        if receiver == sender.address:  # a lock to oneself is self-dealing, refused first
+            self.d.fails(sender, fn, errors.LockSelfDealing, value=value)
+            return True
         if amount == 0 and not nft:
             self.d.fails(sender, fn, errors.LockZeroAmount, value=value)
             return True
@@ -166,7 +170,7 @@ class HtlcMachine(RuleBasedStateMachine):
         preimage, hashlock = self._new_secret()
         ts = self.d.pending_timestamp()
         fn = self.htlc.functions.lockEther(r.address, hashlock, ts + duration)
-        if self._refused_lock(s, fn, amount, ts + duration, ts, value=amount):
+        if self._refused_lock(s, fn, amount, ts + duration, ts, value=amount, receiver=r.address):
             return multiple()
         terms = LockTerms(
             s.address, r.address, Asset.ETHER, ZERO_ADDRESS, amount, hashlock, ts + duration
@@ -189,7 +193,7 @@ class HtlcMachine(RuleBasedStateMachine):
         fn = self.htlc.functions.lockERC20(
             contract.address, amount, r.address, hashlock, ts + duration
         )
-        if self._refused_lock(s, fn, amount, ts + duration, ts):
+        if self._refused_lock(s, fn, amount, ts + duration, ts, receiver=r.address):
             return multiple()
         received = self._move_erc20(contract.address, s.address, self.htlc.address, amount)
         terms = LockTerms(
@@ -208,7 +212,7 @@ class HtlcMachine(RuleBasedStateMachine):
         ts = self.d.pending_timestamp()
         nft = self.genesis.nft.address
         fn = self.htlc.functions.lockERC721(nft, token_id, r.address, hashlock, ts + duration)
-        if self._refused_lock(s, fn, token_id, ts + duration, ts, nft=True):
+        if self._refused_lock(s, fn, token_id, ts + duration, ts, nft=True, receiver=r.address):
             return multiple()
         self.nft_owner[token_id] = self.htlc.address
         terms = LockTerms(
