@@ -327,14 +327,20 @@ class DetailRule:
         return fingerprint(image)
 
     def detail(self, image: Image.Image) -> bytes:
+        """The descriptor, or b"" for an image that has none (a flat view: it cannot register,
+        so it never matches)."""
         from services.provenance.detail import detail_descriptor
+        from services.provenance.errors import DegenerateImageError
 
-        return bytes(detail_descriptor(image))
+        try:
+            return bytes(detail_descriptor(image))
+        except DegenerateImageError:
+            return b""
 
     def detail_matches(self, a: bytes, b: bytes) -> bool:
         from services.provenance.detail import detail_matches
 
-        return bool(detail_matches(a, b))
+        return bool(a and b and detail_matches(a, b))
 
 
 def load_rule(name: str, *, threshold: int | None = None) -> CompactOnlyRule | DetailRule:
