@@ -186,17 +186,16 @@ def bench_gas(
     ] = False,
 ) -> None:
     """Gas used per operation (exact, 21,000 base included), beside the reference and goals."""
-    from ledger.chain import EmbeddedChain
-    from ledger.gas import GOALS, REFERENCE, measure
-
     import skimage.data
     from PIL import Image
 
+    from ledger.chain import EmbeddedChain
+    from ledger.gas import GOALS, REFERENCE, measure
     from services.provenance import detail_descriptor
 
     chain = EmbeddedChain()
     # scikit-image's camera, as the contract tests use: a contested resolve runs to a match
-    camera = Image.fromarray(skimage.data.camera()).convert("RGB")
+    camera = Image.fromarray(skimage.data.camera()).convert("RGB")  # type: ignore[no-untyped-call]
     gas = measure(chain, chain.dev_accounts(), detail=detail_descriptor(camera))
     if write_snapshot:
         GAS_SNAPSHOT.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
