@@ -133,22 +133,22 @@ class Catalog:
     def _watch(self, session: Session, row: dict[str, Any], product: Product) -> None:
         """Tells the owner who can win a challenge against (or with) the new product."""
         fp = Fingerprint.from_hex(product.fingerprint)
-        priority = getattr(product, "priority_block", None)
 
         def priority_of(pid: int) -> int | None:
             other = session.get(Product, pid)
-            return None if other is None else getattr(other, "priority_block", None)
+            return None if other is None else other.priority_block
 
         def detail_of(pid: int) -> bytes | None:
-            return _detail_bytes(getattr(session.get(Product, pid), "detail", None))
+            other = session.get(Product, pid)
+            return None if other is None else _detail_bytes(other.detail)
 
         with self._lock:
             # The contract's order (strictly smaller paid-lock block challenges), both ways, and
-            # only challenges the detail rule upholds; without priorities, registration order.
+            # only challenges the detail rule upholds.
             hits = find_plagiarism(
                 fp, self.index, new_id=product.id, threshold=self.threshold,
-                order=None if priority is None else priority_of, new_priority=priority,
-                details=detail_of, new_detail=_detail_bytes(getattr(product, "detail", None)),
+                order=priority_of, new_priority=product.priority_block,
+                details=detail_of, new_detail=_detail_bytes(product.detail),
             )  # fmt: skip
             self.index.add(product.id, fp)
         for hit in hits:
