@@ -6,6 +6,7 @@ Services raise domain errors; :func:`install_handlers` maps them (and these) to 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -79,10 +80,14 @@ class Unprocessable(ApiError):
 
 
 class RateLimited(ApiError):
-    """Raised when a client exceeds a rate limit."""
+    """Raised when a client exceeds a rate limit; answered with ``Retry-After`` (whole seconds)."""
 
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: float = 1.0):
+        super().__init__(message)
+        self.headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
 
 
 class ChainRejected(ApiError):
@@ -125,7 +130,11 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
-        return JSONResponse(_body(exc.code, exc.message), status_code=exc.status)
+        return JSONResponse(
+            _body(exc.code, exc.message),
+            status_code=exc.status,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(ContractRevert)
     async def _revert(_: Request, exc: ContractRevert) -> JSONResponse:
