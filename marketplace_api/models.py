@@ -79,6 +79,7 @@ class AccountKey(Base):
 
     address: Mapped[str] = mapped_column(String(42), primary_key=True)
     public_key: Mapped[str] = mapped_column(String(132))  # 0x04 || x || y
+    delivery_key: Mapped[str | None] = mapped_column(String(68), nullable=True)  # 0x02/03 || x
 
 
 class Task(Base):
