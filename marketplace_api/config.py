@@ -32,6 +32,8 @@ class ApiSettings(BaseSettings):
     # The indexer runs in the API process every this many seconds (0: only when asked).
     indexer_interval_s: float = 2.0
     confirmations: int = 0
+    # Browser origins allowed cross-origin (comma-separated, "*" for any); none: same-origin only.
+    cors_origins: str = ""
 
 
 @lru_cache

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from ledger.deploy import Deployment
 from marketplace_api import models  # noqa: F401  (registers the tables)
 from marketplace_api.config import ApiSettings
+from marketplace_api.cors import install_cors, parse_origins
 from marketplace_api.db import Base, make_engine, session_factory
 from marketplace_api.errors import install_handlers
 from marketplace_api.market import Market
@@ -70,6 +71,7 @@ def create_app(
     for module in (health, auth, tx, esps, products, tasks, trades):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    install_cors(app, parse_origins(settings.cors_origins))  # outermost: errors get it too
     return app
 
 

@@ -25,5 +25,7 @@ class RateLimiter:
                 hits.popleft()
             if len(hits) >= limit:
                 retry = window_s - (now - hits[0])
-                raise RateLimited(f"too many {bucket} requests: retry in {retry:.0f} s")
+                raise RateLimited(
+                    f"too many {bucket} requests: retry in {retry:.0f} s", retry_after_s=retry
+                )
             hits.append(now)

@@ -37,6 +37,9 @@ def test_upload_rate_limit(embedded_world, tmp_path):
         ]
     assert [r.status_code for r in codes] == [200, 200, 429]
     assert codes[-1].json()["error"]["code"] == "rate_limited"
+    retry = int(codes[-1].headers["Retry-After"])  # whole seconds until a slot frees
+    assert 1 <= retry <= 60
+    assert "retry-after" not in codes[0].headers
 
 
 def test_task_creation_rate_limit(embedded_world, tmp_path):
@@ -45,5 +48,6 @@ def test_task_creation_rate_limit(embedded_world, tmp_path):
         api = Api(client, embedded_world)
         headers = api.sign_in(embedded_world.producer)
         body = {"prompt": "a red circle", "seed": 1, "max_price": 10**15}
-        codes = [client.post("/v1/tasks", json=body, headers=headers).status_code for _ in range(3)]
-    assert codes == [201, 201, 429]
+        answers = [client.post("/v1/tasks", json=body, headers=headers) for _ in range(3)]
+    assert [r.status_code for r in answers] == [201, 201, 429]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
