@@ -17,7 +17,7 @@ from marketplace_api.db import Base, make_engine, session_factory
 from marketplace_api.errors import install_handlers
 from marketplace_api.market import Market
 from marketplace_api.ratelimit import RateLimiter
-from marketplace_api.routers import auth, esps, health, products, tasks, trades, tx
+from marketplace_api.routers import auth, delivery_keys, esps, health, products, tasks, trades, tx
 from marketplace_api.uploads import BodySizeLimit
 from services.storage import BlobStore
 
@@ -68,7 +68,7 @@ def create_app(
     app.state.market = market
     app.state.blobs = BlobStore(settings.blob_dir)
     install_handlers(app)
-    for module in (health, auth, tx, esps, products, tasks, trades):
+    for module in (health, auth, tx, esps, products, tasks, trades, delivery_keys):
         app.include_router(module.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     install_cors(app, parse_origins(settings.cors_origins))  # outermost: errors get it too

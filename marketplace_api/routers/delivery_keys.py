@@ -1,0 +1,115 @@
+"""Delivery keys: the public key a producer's deliveries are sealed to (docs/delivery.md).
+
+A wallet user derives the key from a signature over :func:`delivery_key_message` and registers
+only its public half, with a proof of possession (the delivery key's own signature over the
+registration message for this account, chain and domain). The wallet's signature is never sent:
+it IS the key. ESPs read the key here and seal to it; without one they seal to the account key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from eth_utils import to_checksum_address
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep, SettingsDep
+from marketplace_api.errors import Conflict, NotFound, Unprocessable
+from marketplace_api.models import AccountKey
+from marketplace_api.schemas import ErrorResponse
+from services.exchange.delivery_keys import (
+    BadDeliveryKeyProof,
+    DeliveryKeyError,
+    delivery_key_message,
+    verify_registration,
+)
+
+router = APIRouter(prefix="/v1", tags=["delivery keys"])
+
+
+def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": ErrorResponse} for s in statuses}
+
+
+class DeliveryKeyIn(BaseModel):
+    public_key: str = Field(
+        pattern=r"^0x(0[23][0-9a-fA-F]{64}|04[0-9a-fA-F]{128})$",
+        description="the delivery key's public point, compressed (33 bytes) or uncompressed (65)",
+    )
+    proof: str = Field(
+        pattern=r"^0x[0-9a-fA-F]{130}$",
+        description="the delivery key's personal_sign (EIP-191) signature over the registration"
+        " message (docs/delivery.md): proves the client holds the key for this account",
+    )
+
+
+class DeliveryKeyOut(BaseModel):
+    address: str
+    delivery_key: str | None = Field(
+        description="compressed public key (0x02/0x03 || x); null: deliveries are sealed to the "
+        "account key"
+    )
+    chain_id: int
+    domain: str
+    message: str = Field(description="the exact text this account's wallet signs to derive it")
+
+
+def _out(row: AccountKey, *, chain_id: int, domain: str) -> DeliveryKeyOut:
+    return DeliveryKeyOut(
+        address=row.address,
+        delivery_key=row.delivery_key,
+        chain_id=chain_id,
+        domain=domain,
+        message=delivery_key_message(account=row.address, chain_id=chain_id, domain=domain),
+    )
+
+
+@router.put(
+    "/accounts/me/delivery-key",
+    response_model=DeliveryKeyOut,
+    responses=_errors(401, 409, 422),
+)
+def register_delivery_key(
+    body: DeliveryKeyIn,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    deployment: DeploymentDep,
+) -> DeliveryKeyOut:
+    """Register (or replace) the signed-in account's delivery key, with its proof of possession."""
+    chain_id, domain = deployment.chain.chain_id, settings.siwe_domain
+    row = session.get(AccountKey, account)
+    if row is None:
+        raise Conflict("sign in with an account key first", code="no_account_key")
+    try:
+        point = verify_registration(
+            bytes.fromhex(body.public_key[2:]),
+            bytes.fromhex(body.proof[2:]),
+            account=account,
+            chain_id=chain_id,
+            domain=domain,
+        )
+    except BadDeliveryKeyProof as exc:
+        raise Unprocessable(str(exc), code="bad_delivery_key_proof") from None
+    except DeliveryKeyError as exc:
+        raise Unprocessable(str(exc), code="bad_delivery_key") from None
+    row.delivery_key = "0x" + point.hex()
+    session.commit()
+    return _out(row, chain_id=chain_id, domain=domain)
+
+
+@router.get(
+    "/accounts/{address}/delivery-key", response_model=DeliveryKeyOut, responses=_errors(404, 422)
+)
+def get_delivery_key(
+    address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")],
+    session: SessionDep,
+    settings: SettingsDep,
+    deployment: DeploymentDep,
+) -> DeliveryKeyOut:
+    """An account's delivery key (null until registered) and the message its wallet signs."""
+    row = session.get(AccountKey, to_checksum_address(address.lower()))
+    if row is None:
+        raise NotFound(f"{address} has never signed in")
+    return _out(row, chain_id=deployment.chain.chain_id, domain=settings.siwe_domain)
