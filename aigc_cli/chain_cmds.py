@@ -27,6 +27,7 @@ app.add_typer(devnet_app, name="devnet")
 app.add_typer(account_app, name="account")
 
 GAS_SNAPSHOT = Path(__file__).resolve().parent.parent / "tests" / "contracts" / "gas_snapshot.json"
+GAS_BATCH_SNAPSHOT = GAS_SNAPSHOT.with_name("gas_batch_snapshot.json")
 
 
 @contracts_app.command("build")
@@ -191,16 +192,20 @@ def bench_gas(
 
     from ledger.chain import EmbeddedChain
     from ledger.gas import GOALS, REFERENCE, measure
+    from ledger.gas_batch import GOALS as BATCH_GOALS
+    from ledger.gas_batch import measure_batches
     from services.provenance import detail_descriptor
 
     chain = EmbeddedChain()
     # scikit-image's camera, as the contract tests use: a contested resolve runs to a match
     camera = Image.fromarray(skimage.data.camera()).convert("RGB")  # type: ignore[no-untyped-call]
     gas = measure(chain, chain.dev_accounts(), detail=detail_descriptor(camera))
+    batch = measure_batches(chain, chain.dev_accounts())
     if write_snapshot:
         GAS_SNAPSHOT.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
+        GAS_BATCH_SNAPSHOT.write_text(json.dumps(batch, indent=2, sort_keys=True) + "\n")
     if as_json:
-        print(json.dumps(gas))
+        print(json.dumps({**gas, **batch}))
         return
     table = Table(
         "operation",
@@ -219,6 +224,18 @@ def bench_gas(
         )
     console.print(table)
     console.print("reference for registry_reveal: an OpenZeppelin ERC-721 first mint alone")
+    batches = Table(
+        "batch operation (per lock, N locks in one transaction)",
+        "gas",
+        "goal",
+        "status",
+        title="Batch settlement (issue 16): one transaction's gas / N",
+    )
+    for op, used in batch.items():
+        goal = BATCH_GOALS.get(op)
+        status = "" if goal is None else ("[green]met[/]" if used <= goal else "[red]missed[/]")
+        batches.add_row(op, f"{used:,}", f"<= {goal:,}" if goal else "", status)
+    console.print(batches)
 
 
 def _print_manifest(contracts: dict[str, dict[str, str]]) -> None:

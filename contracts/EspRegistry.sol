@@ -142,20 +142,30 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IEspRegistry
     function release(IHashTimeLock.Lock calldata lock) external {
-        bytes32 id = keccak256(abi.encode(lock));
-        LockMark storage m = _marks[id];
-        if (!m.holding || _htlc.statusOfId(id) == IHashTimeLock.Status.Open) revert LockNotReleasable(id);
-        _release(m, id, lock.receiver);
+        _releaseOne(lock);
+    }
+
+    /// @inheritdoc IEspRegistry
+    function releaseBatch(IHashTimeLock.Lock[] calldata locks) external {
+        uint256 n = locks.length;
+        if (n == 0) revert EspBatchMismatch(0, 0);
+        for (uint256 i; i < n; ++i) {
+            _releaseOne(locks[i]);
+        }
     }
 
     /// @inheritdoc IEspRegistry
     function submitFeedback(IHashTimeLock.Lock calldata lock, bool positive) external {
-        bytes32 id = keccak256(abi.encode(lock));
-        if (msg.sender != lock.sender) {
-            _checkStatus(id, IHashTimeLock.Status.Withdrawn);
-            revert FeedbackNotLockSender(id, msg.sender);
+        _feedbackOne(lock, positive);
+    }
+
+    /// @inheritdoc IEspRegistry
+    function submitFeedbackBatch(IHashTimeLock.Lock[] calldata locks, bool[] calldata positive) external {
+        uint256 n = locks.length;
+        if (n == 0 || n != positive.length) revert EspBatchMismatch(n, positive.length);
+        for (uint256 i; i < n; ++i) {
+            _feedbackOne(locks[i], positive[i]);
         }
-        _record(lock, _claimLock(lock, id, IHashTimeLock.Status.Withdrawn), positive);
     }
 
     /// @inheritdoc IEspRegistry
@@ -299,6 +309,22 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         m.recorded = true;
         if (m.holding) _release(m, id, lock.receiver);
         return id;
+    }
+
+    function _releaseOne(IHashTimeLock.Lock calldata lock) private {
+        bytes32 id = keccak256(abi.encode(lock));
+        LockMark storage m = _marks[id];
+        if (!m.holding || _htlc.statusOfId(id) == IHashTimeLock.Status.Open) revert LockNotReleasable(id);
+        _release(m, id, lock.receiver);
+    }
+
+    function _feedbackOne(IHashTimeLock.Lock calldata lock, bool positive) private {
+        bytes32 id = keccak256(abi.encode(lock));
+        if (msg.sender != lock.sender) {
+            _checkStatus(id, IHashTimeLock.Status.Withdrawn);
+            revert FeedbackNotLockSender(id, msg.sender);
+        }
+        _record(lock, _claimLock(lock, id, IHashTimeLock.Status.Withdrawn), positive);
     }
 
     function _checkStatus(bytes32 id, IHashTimeLock.Status expected) private view {

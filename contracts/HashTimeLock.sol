@@ -85,6 +85,37 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IHashTimeLock
+    function withdrawBatch(Lock[] calldata locks, bytes32[] calldata preimages) external nonReentrant {
+        uint256 n = locks.length;
+        if (n == 0 || n != preimages.length) revert LockBatchMismatch(n, preimages.length);
+        for (uint256 i; i < n; ++i) {
+            Lock calldata lock = locks[i];
+            bytes32 id = _settle(lock, Status.Withdrawn);
+            if (block.timestamp >= lock.timelock) revert LockExpired(id, lock.timelock);
+            if (sha256(abi.encodePacked(preimages[i])) != lock.hashlock) {
+                revert LockPreimageMismatch(id, lock.hashlock);
+            }
+            emit Withdrawn(id, preimages[i]);
+        }
+        // Effects are done for every lock; now the interactions, merging runs of Ether to one receiver.
+        address to;
+        uint256 owed;
+        for (uint256 i; i < n; ++i) {
+            Lock calldata lock = locks[i];
+            if (lock.asset != Asset.Ether) {
+                _pay(lock, lock.receiver);
+                continue;
+            }
+            if (lock.receiver != to) {
+                _payEther(to, owed);
+                (to, owed) = (lock.receiver, 0);
+            }
+            owed += lock.amount;
+        }
+        _payEther(to, owed);
+    }
+
+    /// @inheritdoc IHashTimeLock
     function refund(Lock calldata lock) external nonReentrant {
         bytes32 id = _settle(lock, Status.Refunded);
         if (block.timestamp < lock.timelock) revert LockNotExpired(id, lock.timelock);
@@ -139,10 +170,15 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
         s.status = to;
     }
 
+    function _payEther(address to, uint256 amount) private {
+        if (amount == 0) return;
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert LockTransferFailed(to, amount);
+    }
+
     function _pay(Lock calldata lock, address to) private {
         if (lock.asset == Asset.Ether) {
-            (bool ok,) = to.call{value: lock.amount}("");
-            if (!ok) revert LockTransferFailed(to, lock.amount);
+            _payEther(to, lock.amount);
         } else if (lock.asset == Asset.ERC20) {
             IERC20(lock.token).safeTransfer(to, lock.amount);
         } else {

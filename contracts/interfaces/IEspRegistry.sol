@@ -89,6 +89,8 @@ interface IEspRegistry {
     error LockNotReleasable(bytes32 lockId);
     /// @notice Nothing is owed to the caller.
     error NoCompensation(address caller);
+    /// @notice A batch is empty or its arrays differ in length.
+    error EspBatchMismatch(uint256 locks, uint256 values);
 
     /// @notice Registers the caller as an ESP with a stake of `msg.value`.
     function register(string calldata endpoint, uint256 price) external payable;
@@ -113,6 +115,12 @@ interface IEspRegistry {
     /// @notice Records refunded, acknowledged Ether lock `lock` as a negative interaction of its
     /// sender with its receiver.
     function recordRefund(IHashTimeLock.Lock calldata lock) external;
+    /// @notice `release` for each lock, all or nothing (an ESP frees its stake from many settled
+    /// locks in one transaction).
+    function releaseBatch(IHashTimeLock.Lock[] calldata locks) external;
+    /// @notice `submitFeedback(locks[i], positive[i])` for each lock, all or nothing; the caller
+    /// must be every lock's sender.
+    function submitFeedbackBatch(IHashTimeLock.Lock[] calldata locks, bool[] calldata positive) external;
     /// @notice Called by the registry once the revocation of a copy attested by `esp` is final:
     /// counts it and slashes min(`slashAmount`, stake) to `injured` (the challenger), deactivating
     /// an ESP whose stake falls below the minimum.

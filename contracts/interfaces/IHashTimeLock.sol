@@ -74,6 +74,8 @@ interface IHashTimeLock {
     error LockInvalidToken(address token);
     /// @notice An Ether payment to `to` failed.
     error LockTransferFailed(address to, uint256 amount);
+    /// @notice A batch's arrays differ in length, or the batch is empty.
+    error LockBatchMismatch(uint256 locks, uint256 preimages);
 
     /// @notice Locks `msg.value` wei for `receiver`. @return id the lock id.
     function lockEther(address receiver, bytes32 hashlock, uint64 timelock) external payable returns (bytes32 id);
@@ -96,6 +98,12 @@ interface IHashTimeLock {
 
     /// @notice Returns the asset to `lock.sender` (whoever calls) once `block.timestamp >= lock.timelock`.
     function refund(Lock calldata lock) external;
+
+    /// @notice `withdraw` for each `locks[i]` with `preimages[i]`, all or nothing (one bad lock
+    /// reverts the batch with that lock's own error). Every status changes before any payment;
+    /// consecutive Ether locks to one receiver are paid in one transfer, so an ESP claiming many
+    /// fees pays one call, not one per lock.
+    function withdrawBatch(Lock[] calldata locks, bytes32[] calldata preimages) external;
 
     /// @notice The status of the lock with these fields.
     function statusOf(Lock calldata lock) external view returns (Status);

@@ -1,0 +1,59 @@
+"""Batch settlement (issue 16): many fee claims, stake releases or feedback records in one
+transaction. Each call is all or nothing: one bad lock reverts the batch with that lock's own
+custom error (``LockExpired``, ``FeedbackAlreadyRecorded``, ...), so simulate first
+(``dry_run=True``) when some locks may have settled meanwhile.
+
+Kept beside the single-lock clients rather than inside them so the per-lock paths stay
+unchanged; both encode the same contract functions' ABI from the committed artifacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from web3.types import TxReceipt
+
+from ledger.clients.esp_registry import EspRegistryClient
+from ledger.clients.htlc import HtlcClient, LockTerms
+from ledger.errors import LedgerError
+
+
+class BatchError(LedgerError):
+    """Raised before sending when a batch is empty or its lists differ in length."""
+
+
+def _check(locks: Sequence[LockTerms], other: Sequence[object] | None = None) -> None:
+    if not locks:
+        raise BatchError("a batch needs at least one lock")
+    if other is not None and len(other) != len(locks):
+        raise BatchError(f"{len(locks)} locks but {len(other)} values: one per lock")
+
+
+def withdraw_batch(
+    client: HtlcClient, locks: Sequence[LockTerms], preimages: Sequence[bytes]
+) -> TxReceipt:
+    """Claims every lock with its preimage (anyone may send; each lock pays its own receiver,
+    and consecutive Ether locks to one receiver are paid in one transfer)."""
+    _check(locks, preimages)
+    fn = client.contract.functions.withdrawBatch(
+        [lock.as_tuple() for lock in locks], list(preimages)
+    )
+    return client._send(fn)
+
+
+def release_batch(client: EspRegistryClient, locks: Sequence[LockTerms]) -> TxReceipt:
+    """Frees the ESP's stake from many settled, acknowledged locks."""
+    _check(locks)
+    fn = client.contract.functions.releaseBatch([lock.as_tuple() for lock in locks])
+    return client._send(fn)
+
+
+def submit_feedback_batch(
+    client: EspRegistryClient, locks: Sequence[LockTerms], positive: Sequence[bool]
+) -> TxReceipt:
+    """Feedback for many withdrawn locks the client's account paid (one rating per lock)."""
+    _check(locks, positive)
+    fn = client.contract.functions.submitFeedbackBatch(
+        [lock.as_tuple() for lock in locks], [bool(p) for p in positive]
+    )
+    return client._send(fn)
