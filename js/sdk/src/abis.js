@@ -1,0 +1,28 @@
+// The contract functions and events the SDK calls, as human-readable ABI fragments. Used only
+// when the API does not serve the deployment's ABIs (GET /v1/deployment); a unit test checks
+// every fragment against contracts/artifacts, so they cannot drift from the contracts.
+
+import { parseAbi } from 'viem'
+
+const LOCK = '(address sender, address receiver, uint8 asset, address token, uint256 amount, bytes32 hashlock, uint64 timelock)'
+
+export const hashTimeLockAbi = parseAbi([
+  'function lockEther(address receiver, bytes32 hashlock, uint64 timelock) payable returns (bytes32)',
+  'function lockERC721(address token, uint256 tokenId, address receiver, bytes32 hashlock, uint64 timelock) returns (bytes32)',
+  `function withdraw(${LOCK} lock, bytes32 preimage)`,
+  `function refund(${LOCK} lock)`,
+  `function statusOf(${LOCK} lock) view returns (uint8)`,
+  'event Locked(bytes32 indexed id, address indexed sender, address indexed receiver, uint8 asset, address token, uint256 amount, bytes32 hashlock, uint64 timelock)',
+  'event Withdrawn(bytes32 indexed id, bytes32 preimage)',
+])
+
+export const espRegistryAbi = parseAbi([
+  `function acknowledge(${LOCK} lock, bytes signature)`,
+  `function submitFeedback(${LOCK} lock, bool positive)`,
+])
+
+export const registryAbi = parseAbi([
+  'function ownerOf(uint256 tokenId) view returns (address)',
+  'function royaltyInfo(uint256 tokenId, uint256 salePrice) view returns (address, uint256)',
+  'function tokenURI(uint256 tokenId) view returns (string)',
+])

@@ -1,0 +1,148 @@
+// The deployment the API is bound to: chain id, contract addresses, ABIs and EIP-712 domains.
+
+import { getAddress } from 'viem'
+import { espRegistryAbi, hashTimeLockAbi, registryAbi } from './abis.js'
+import { AigcApiError } from './errors.js'
+import { request } from './http.js'
+import { toBigInt } from './numbers.js'
+
+/** The EIP-712 types of the objects the API checks signatures on. */
+export const OFFER_TYPES = /** @type {const} */ ({
+  Offer: [
+    { name: 'tokenId', type: 'uint256' },
+    { name: 'seller', type: 'address' },
+    { name: 'price', type: 'uint256' },
+    { name: 'expiry', type: 'uint64' },
+    { name: 'nonce', type: 'uint256' },
+  ],
+})
+
+export const QUOTE_TYPES = /** @type {const} */ ({
+  Quote: [
+    { name: 'sender', type: 'address' },
+    { name: 'receiver', type: 'address' },
+    { name: 'asset', type: 'uint8' },
+    { name: 'token', type: 'address' },
+    { name: 'amount', type: 'uint256' },
+    { name: 'hashlock', type: 'bytes32' },
+    { name: 'timelock', type: 'uint64' },
+  ],
+})
+
+/**
+ * @typedef {object} Eip712Domain
+ * @property {string} name
+ * @property {string} version
+ * @property {number} chainId
+ * @property {`0x${string}`} verifyingContract
+ */
+
+/**
+ * @typedef {object} Deployment
+ * @property {number} chainId
+ * @property {{ registry: `0x${string}`, espRegistry: `0x${string}`, htlc: `0x${string}` }} addresses
+ * @property {{ registry: readonly any[], espRegistry: readonly any[], htlc: readonly any[] }} abis
+ * @property {{ offer: Eip712Domain, quote: Eip712Domain }} domains
+ * @property {'api' | 'healthz'} source where it came from: GET /v1/deployment, or /healthz
+ *   addresses with the SDK's own ABI fragments and the API's current domains
+ */
+
+/**
+ * The deployment, cached on the client. Prefers GET /v1/deployment (addresses, ABIs, EIP-712
+ * domains as the API publishes them); on a server without that route falls back to /healthz.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ refresh?: boolean }} [options]
+ * @returns {Promise<Deployment>}
+ */
+export async function getDeployment(client, options = {}) {
+  if (client.cache.deployment && !options.refresh) return client.cache.deployment
+  let deployment
+  try {
+    deployment = fromApi(await request(client, '/v1/deployment', { auth: false }))
+  } catch (err) {
+    if (!(err instanceof AigcApiError) || (err.status !== 404 && err.status !== 405)) throw err
+    deployment = fromHealth(await request(client, '/healthz', { auth: false }))
+  }
+  client.cache.deployment = deployment
+  return deployment
+}
+
+/**
+ * @param {Record<string, any>} contracts
+ * @param {string[]} names
+ */
+function pick(contracts, names) {
+  for (const n of names) if (contracts[n] !== undefined) return contracts[n]
+  throw new AigcApiError(502, 'bad_deployment', `the deployment names none of ${names.join(', ')}`)
+}
+
+/**
+ * @param {any} d
+ * @returns {Deployment}
+ */
+export function fromApi(d) {
+  const chainId = Number(toBigInt(d.chain_id ?? d.chainId, 'chain_id'))
+  const contracts = d.contracts ?? {}
+  /** @param {string[]} names */
+  const entry = (names) => {
+    const c = pick(contracts, names)
+    return typeof c === 'string' ? { address: c } : c
+  }
+  const reg = entry(['Registry', 'registry'])
+  const esp = entry(['EspRegistry', 'esp_registry', 'espRegistry'])
+  const htlc = entry(['HashTimeLock', 'htlc', 'hash_time_lock'])
+  const addresses = {
+    registry: getAddress(reg.address),
+    espRegistry: getAddress(esp.address),
+    htlc: getAddress(htlc.address),
+  }
+  const domains = defaultDomains(chainId, addresses)
+  const served = d.eip712 ?? d.domains ?? {}
+  for (const [key, names] of /** @type {const} */ ([['offer', ['Offer', 'offer']], ['quote', ['Quote', 'quote']]])) {
+    for (const n of names) {
+      const dom = served[n]?.domain ?? served[n]
+      if (dom && dom.name) {
+        domains[key] = {
+          name: dom.name,
+          version: String(dom.version),
+          chainId: Number(toBigInt(dom.chainId ?? dom.chain_id ?? chainId)),
+          verifyingContract: getAddress(dom.verifyingContract ?? dom.verifying_contract),
+        }
+        break
+      }
+    }
+  }
+  return {
+    chainId,
+    addresses,
+    abis: {
+      registry: reg.abi ?? registryAbi,
+      espRegistry: esp.abi ?? espRegistryAbi,
+      htlc: htlc.abi ?? hashTimeLockAbi,
+    },
+    domains,
+    source: 'api',
+  }
+}
+
+/**
+ * @param {any} h the /healthz answer
+ * @returns {Deployment}
+ */
+export function fromHealth(h) {
+  const deployment = fromApi({ chain_id: h.chain_id, contracts: h.contracts })
+  return { ...deployment, source: 'healthz' }
+}
+
+/**
+ * The EIP-712 domains the API checks today (services/listing.py, ledger/clients/esp_registry.py).
+ * @param {number} chainId
+ * @param {{ registry: `0x${string}`, espRegistry: `0x${string}` }} addresses
+ * @returns {{ offer: Eip712Domain, quote: Eip712Domain }}
+ */
+export function defaultDomains(chainId, addresses) {
+  return {
+    offer: { name: 'AIGC Marketplace', version: '1', chainId, verifyingContract: addresses.registry },
+    quote: { name: 'EspRegistry', version: '1', chainId, verifyingContract: addresses.espRegistry },
+  }
+}

@@ -1,0 +1,73 @@
+// @aigc/sdk: the AIGC marketplace from JavaScript, on viem. Small actions that take the client
+// first (viem's style); createAigcClient also binds them as methods.
+
+import { signIn, signOut } from './auth.js'
+import { createClientState } from './client.js'
+import { getDeployment } from './deployment.js'
+import { listEsps, ranking } from './esps.js'
+import { buy, claimPayment, claimToken, getTrade, list, lockForSale, payTrade, resell, waitForTrade, withdraw } from './market.js'
+import { challenge, contest, finalize, register, resolve } from './registry.js'
+import { feedback, getTask, payFee, postTask, revealedPreimage, waitForDelivery, waitForTask } from './tasks.js'
+
+export { AigcApiError, AigcSdkError } from './errors.js'
+export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
+export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
+export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
+export { commitment } from './registry.js'
+export { quotedLock, toTask } from './tasks.js'
+export { toListing, toTrade } from './market.js'
+export {
+  buy, challenge, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
+  list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
+  signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
+}
+
+/**
+ * @template {(client: import('./client.js').AigcClient, ...args: any[]) => any} F
+ * @param {import('./client.js').AigcClient} client
+ * @param {F} fn
+ * @returns {(...args: F extends (c: any, ...a: infer A) => any ? A : never) => ReturnType<F>}
+ */
+function bind(client, fn) {
+  return (...args) => fn(client, ...args)
+}
+
+/**
+ * A client of the marketplace API at `baseUrl`, reading the chain with `publicClient` and
+ * signing with `walletClient` (any viem WalletClient: an injected wallet, a smart account,
+ * or a local account in tests). Its session (the bearer token) lives on the returned object.
+ * @param {{ baseUrl: string, publicClient: import('viem').PublicClient,
+ *   walletClient?: import('viem').WalletClient, fetch?: typeof fetch }} options
+ */
+export function createAigcClient(options) {
+  const client = createClientState(options)
+  return Object.assign(client, {
+    signIn: bind(client, signIn),
+    signOut: bind(client, signOut),
+    getDeployment: bind(client, getDeployment),
+    listEsps: bind(client, listEsps),
+    ranking: bind(client, ranking),
+    postTask: bind(client, postTask),
+    getTask: bind(client, getTask),
+    waitForTask: bind(client, waitForTask),
+    waitForDelivery: bind(client, waitForDelivery),
+    payFee: bind(client, payFee),
+    revealedPreimage: bind(client, revealedPreimage),
+    register: bind(client, register),
+    challenge: bind(client, challenge),
+    contest: bind(client, contest),
+    finalize: bind(client, finalize),
+    resolve: bind(client, resolve),
+    list: bind(client, list),
+    resell: bind(client, resell),
+    buy: bind(client, buy),
+    getTrade: bind(client, getTrade),
+    waitForTrade: bind(client, waitForTrade),
+    lockForSale: bind(client, lockForSale),
+    payTrade: bind(client, payTrade),
+    claimPayment: bind(client, claimPayment),
+    claimToken: bind(client, claimToken),
+    withdraw: bind(client, withdraw),
+    feedback: bind(client, feedback),
+  })
+}

@@ -1,0 +1,290 @@
+// Listings (EIP-712 signed offers) and sales as hash-time-locked swaps under one hashlock:
+//   seller: list  ->  buyer: buy (request)  ->  seller: lockForSale (approve + token lock)
+//   buyer: payTrade (payment and, on a resale, the producer's royalty lock)
+//   seller: claimPayment (reveals the secret)  ->  buyer: claimToken (token + royalty to producer)
+
+import { getAddress } from 'viem'
+import { getDeployment, OFFER_TYPES } from './deployment.js'
+import { AigcSdkError } from './errors.js'
+import { request } from './http.js'
+import { lockToApi, newSecret, toLock } from './locks.js'
+import { toBigInt, toBytes32Hex } from './numbers.js'
+import { poll } from './poll.js'
+import { revealedPreimage } from './tasks.js'
+import { account, address, sendUnsigned, wallet } from './wallet.js'
+
+/** @typedef {import('./numbers.js').Numberish} Numberish */
+
+/**
+ * @typedef {object} Listing
+ * @property {number} id
+ * @property {bigint} tokenId
+ * @property {`0x${string}`} seller
+ * @property {bigint} price
+ * @property {bigint} expiry
+ * @property {bigint} nonce
+ * @property {`0x${string}`} signature
+ * @property {string} status
+ */
+
+/**
+ * @param {Record<string, any>} l
+ * @returns {Listing}
+ */
+export function toListing(l) {
+  return {
+    id: Number(l.id),
+    tokenId: toBigInt(l.token_id, 'token_id'),
+    seller: l.seller,
+    price: toBigInt(l.price, 'price'),
+    expiry: toBigInt(l.expiry, 'expiry'),
+    nonce: toBigInt(l.nonce, 'nonce'),
+    signature: l.signature,
+    status: l.status,
+  }
+}
+
+/**
+ * @typedef {object} Trade
+ * @property {number} id
+ * @property {number} listingId
+ * @property {bigint} tokenId
+ * @property {`0x${string}`} seller
+ * @property {`0x${string}`} buyer
+ * @property {bigint} price
+ * @property {string} status
+ * @property {`0x${string}` | null} hashlock
+ * @property {import('./locks.js').Lock | null} assetLock
+ * @property {import('./locks.js').Lock | null} paymentLock
+ * @property {import('./locks.js').Lock | null} royaltyLock
+ */
+
+/**
+ * @param {Record<string, any>} t
+ * @returns {Trade}
+ */
+export function toTrade(t) {
+  return {
+    id: Number(t.id),
+    listingId: Number(t.listing_id),
+    tokenId: toBigInt(t.token_id, 'token_id'),
+    seller: t.seller,
+    buyer: t.buyer,
+    price: toBigInt(t.price, 'price'),
+    status: t.status,
+    hashlock: t.hashlock ?? null,
+    assetLock: t.asset_lock ? toLock(t.asset_lock) : null,
+    paymentLock: t.payment_lock ? toLock(t.payment_lock) : null,
+    royaltyLock: t.royalty_lock ? toLock(t.royalty_lock) : null,
+  }
+}
+
+/**
+ * Lists a token you own: signs the EIP-712 offer with the wallet and posts it.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tokenId: Numberish, price: Numberish, expiry?: Numberish, nonce?: Numberish }} params
+ *   `expiry` defaults to the chain's time + 1 day, `nonce` to a random 64-bit value
+ * @returns {Promise<Listing>}
+ */
+export async function list(client, params) {
+  const dep = await getDeployment(client)
+  const seller = await address(client)
+  const expiry = params.expiry !== undefined
+    ? toBigInt(params.expiry, 'expiry')
+    : (await client.publicClient.getBlock()).timestamp + 86_400n
+  const nonce = params.nonce !== undefined
+    ? toBigInt(params.nonce, 'nonce')
+    : toBigInt(newSecret().preimage.slice(0, 18))
+  const message = {
+    tokenId: toBigInt(params.tokenId, 'tokenId'),
+    seller,
+    price: toBigInt(params.price, 'price'),
+    expiry,
+    nonce,
+  }
+  const signature = await wallet(client).signTypedData({
+    account: await account(client),
+    domain: dep.domains.offer,
+    types: OFFER_TYPES,
+    primaryType: 'Offer',
+    message,
+  })
+  const out = await request(client, '/v1/listings', {
+    method: 'POST',
+    json: {
+      token_id: toBytes32Hex(message.tokenId),
+      price: message.price,
+      expiry: message.expiry,
+      nonce: message.nonce,
+      signature,
+    },
+  })
+  return toListing(out)
+}
+
+/**
+ * Lists a token you bought: the same signed offer; returns what the ERC-2981 royalty on this
+ * price will pay the original producer (the buyer locks it next to your payment).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tokenId: Numberish, price: Numberish, expiry?: Numberish, nonce?: Numberish }} params
+ * @returns {Promise<{ listing: Listing, royalty: { receiver: `0x${string}`, amount: bigint } }>}
+ */
+export async function resell(client, params) {
+  const dep = await getDeployment(client)
+  const [receiver, amount] = /** @type {[`0x${string}`, bigint]} */ (
+    await client.publicClient.readContract({
+      address: dep.addresses.registry,
+      abi: dep.abis.registry,
+      functionName: 'royaltyInfo',
+      args: [toBigInt(params.tokenId), toBigInt(params.price)],
+    })
+  )
+  return { listing: await list(client, params), royalty: { receiver, amount } }
+}
+
+/**
+ * Asks to buy a listing (the seller then locks the token for you).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ listingId: number }} params
+ * @returns {Promise<Trade>}
+ */
+export async function buy(client, { listingId }) {
+  return toTrade(await request(client, '/v1/trades', { method: 'POST', json: { listing_id: listingId } }))
+}
+
+/**
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tradeId: number }} params
+ * @returns {Promise<Trade>}
+ */
+export async function getTrade(client, { tradeId }) {
+  return toTrade(await request(client, `/v1/trades/${tradeId}`))
+}
+
+/**
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tradeId: number, status: string | string[], intervalMs?: number, timeoutMs?: number }} params
+ * @returns {Promise<Trade>}
+ */
+export async function waitForTrade(client, { tradeId, status, ...timing }) {
+  const wanted = Array.isArray(status) ? status : [status]
+  return poll(async () => {
+    const trade = await getTrade(client, { tradeId })
+    return wanted.includes(trade.status) ? trade : undefined
+  }, { ...timing, what: `trade ${tradeId} to be ${wanted.join(' or ')}` })
+}
+
+/**
+ * The seller's swap leg: approves the escrow and locks the token for the buyer under a fresh
+ * secret's hashlock. Keep the returned `preimage`: claimPayment needs it.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ trade: Trade, timelock?: Numberish }} params `timelock` defaults to chain time + 2 h
+ * @returns {Promise<{ preimage: `0x${string}`, hashlock: `0x${string}`, timelock: bigint,
+ *   approveTx: `0x${string}`, lockTx: `0x${string}` }>}
+ */
+export async function lockForSale(client, { trade, timelock }) {
+  const me = await address(client)
+  if (getAddress(trade.seller) !== me) throw new AigcSdkError('not_seller', `trade ${trade.id} is ${trade.seller}'s`)
+  const tokenId = toBytes32Hex(trade.tokenId)
+  const t1 = timelock !== undefined
+    ? toBigInt(timelock, 'timelock')
+    : (await client.publicClient.getBlock()).timestamp + 7_200n
+  const approve = await sendUnsigned(
+    client,
+    await request(client, '/v1/tx/registry/approve', { method: 'POST', json: { token_id: tokenId } }),
+  )
+  const { preimage, hashlock } = newSecret()
+  const lock = await sendUnsigned(
+    client,
+    await request(client, '/v1/tx/locks/token', {
+      method: 'POST',
+      json: { token_id: trade.tokenId, receiver: trade.buyer, hashlock, timelock: t1 },
+    }),
+  )
+  return { preimage, hashlock, timelock: t1, approveTx: approve.hash, lockTx: lock.hash }
+}
+
+/**
+ * The buyer's swap leg: once the token lock is indexed, checks it holds this token for you,
+ * and locks every payment the offer requires (the seller's share and, on a resale, the
+ * producer's royalty) through the wallet.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tradeId: number, timelock?: Numberish, intervalMs?: number, timeoutMs?: number }} params
+ * @returns {Promise<{ trade: Trade, locks: { role: string, receiver: `0x${string}`, amount: bigint,
+ *   hash: `0x${string}` }[] }>}
+ */
+export async function payTrade(client, { tradeId, timelock, ...timing }) {
+  const trade = await waitForTrade(client, { tradeId, status: 'asset_locked', ...timing })
+  const dep = await getDeployment(client)
+  const me = await address(client)
+  const held = trade.assetLock
+  if (
+    !held || held.asset !== 2 || held.receiver !== me || held.token !== dep.addresses.registry ||
+    held.amount !== trade.tokenId
+  ) {
+    throw new AigcSdkError('bad_token_lock', `trade ${tradeId}: the token lock does not hold this token for you`)
+  }
+  const out = await request(client, `/v1/trades/${tradeId}/payment-tx`, {
+    method: 'POST',
+    json: timelock === undefined ? {} : { timelock: toBigInt(timelock, 'timelock') },
+  })
+  if (String(out.hashlock).toLowerCase() !== held.hashlock) {
+    throw new AigcSdkError('bad_hashlock', `trade ${tradeId}: payment hashlock differs from the token lock's`)
+  }
+  const locks = []
+  for (const leg of out.locks) {
+    const { hash } = await sendUnsigned(client, leg.tx)
+    locks.push({ role: leg.role, receiver: leg.receiver, amount: toBigInt(leg.amount, 'amount'), hash })
+  }
+  return { trade, locks }
+}
+
+/**
+ * The seller takes the payment with the secret (which publishes it for the buyer).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tradeId: number, preimage: `0x${string}`, intervalMs?: number, timeoutMs?: number }} params
+ * @returns {Promise<{ trade: Trade, hash: `0x${string}` }>}
+ */
+export async function claimPayment(client, { tradeId, preimage, ...timing }) {
+  const trade = await waitForTrade(client, { tradeId, status: 'payment_locked', ...timing })
+  if (!trade.paymentLock) throw new AigcSdkError('no_payment', `trade ${tradeId} has no payment lock`)
+  const { hash } = await withdraw(client, trade.paymentLock, preimage)
+  return { trade, hash }
+}
+
+/**
+ * The buyer takes the token with the secret the seller published on chain, and releases the
+ * royalty lock to the producer (anyone may; the buyer does it so the sale completes).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tradeId: number, intervalMs?: number, timeoutMs?: number }} params
+ * @returns {Promise<{ trade: Trade, preimage: `0x${string}`, tokenTx: `0x${string}`,
+ *   royaltyTx: `0x${string}` | null }>}
+ */
+export async function claimToken(client, { tradeId, ...timing }) {
+  const trade = await waitForTrade(client, { tradeId, status: ['payment_claimed', 'payment_locked'], ...timing })
+  if (!trade.assetLock || !trade.paymentLock) throw new AigcSdkError('not_paid', `trade ${tradeId} is ${trade.status}`)
+  const paid = /** @type {import('./locks.js').Lock} */ (trade.paymentLock)
+  const preimage = await poll(
+    async () => (await revealedPreimage(client, { lock: paid })) ?? undefined,
+    { ...timing, what: `the seller's claim of trade ${tradeId}` },
+  )
+  const tokenTx = (await withdraw(client, trade.assetLock, preimage)).hash
+  const royaltyTx = trade.royaltyLock ? (await withdraw(client, trade.royaltyLock, preimage)).hash : null
+  return { trade, preimage, tokenTx, royaltyTx }
+}
+
+/**
+ * Withdraws a lock to its receiver with the preimage (anyone may send it).
+ * @param {import('./client.js').AigcClient} client
+ * @param {import('./locks.js').Lock} lock
+ * @param {`0x${string}`} preimage
+ * @returns {Promise<{ hash: `0x${string}` }>}
+ */
+export async function withdraw(client, lock, preimage) {
+  const tx = await request(client, '/v1/tx/locks/withdraw', {
+    method: 'POST',
+    json: { lock: lockToApi(lock), preimage },
+  })
+  const { hash } = await sendUnsigned(client, tx)
+  return { hash }
+}

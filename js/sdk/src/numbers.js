@@ -1,0 +1,58 @@
+// Numbers as the API sends them (JSON number, decimal string or 0x hex string) -> BigInt, and
+// BigInt -> the decimal strings the API takes for every uint256.
+
+/** @typedef {bigint | number | string} Numberish */
+
+/**
+ * Normalises a uint that arrived as a JSON number, a decimal string, a 0x hex string or a bigint.
+ * Refuses fractions, negatives, unsafe JSON numbers (already rounded) and anything else.
+ * @param {Numberish} value
+ * @param {string} [what] names the value in the error message
+ * @returns {bigint}
+ */
+export function toBigInt(value, what = 'value') {
+  if (typeof value === 'bigint') {
+    if (value < 0n) throw new RangeError(`${what} is negative: ${value}`)
+    return value
+  }
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`${what} is not a safe non-negative integer: ${value}`)
+    }
+    return BigInt(value)
+  }
+  if (typeof value === 'string') {
+    const s = value.trim()
+    if (/^[0-9]+$/.test(s) || /^0x[0-9a-fA-F]+$/.test(s)) return BigInt(s)
+  }
+  throw new TypeError(`${what} is not an unsigned integer: ${JSON.stringify(value)}`)
+}
+
+/**
+ * A uint as the API takes it: a decimal string (exact at any size, unlike a JSON number).
+ * @param {Numberish} value
+ * @returns {string}
+ */
+export function toDecimal(value) {
+  return toBigInt(value).toString(10)
+}
+
+/**
+ * A 32-byte value as 0x + 64 lowercase hex digits (token ids, hashes).
+ * @param {Numberish} value
+ * @returns {`0x${string}`}
+ */
+export function toBytes32Hex(value) {
+  const n = toBigInt(value)
+  if (n >= 2n ** 256n) throw new RangeError(`value does not fit 32 bytes: ${n}`)
+  return `0x${n.toString(16).padStart(64, '0')}`
+}
+
+/**
+ * JSON.stringify that writes every BigInt as a decimal string (JSON has no BigInt).
+ * @param {unknown} body
+ * @returns {string}
+ */
+export function stringifyJson(body) {
+  return JSON.stringify(body, (_key, v) => (typeof v === 'bigint' ? v.toString(10) : v))
+}

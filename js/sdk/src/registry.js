@@ -1,0 +1,125 @@
+// Registration (commit, then reveal with the paid lock and the ESP's attestation) and disputes.
+
+import { encodeAbiParameters, keccak256 } from 'viem'
+import { AigcSdkError } from './errors.js'
+import { request } from './http.js'
+import { lockToApi, newSecret, toLock } from './locks.js'
+import { toBigInt, toBytes32Hex } from './numbers.js'
+import { address, sendUnsigned } from './wallet.js'
+
+/**
+ * The commitment the Registry stores before a reveal:
+ * keccak256(abi.encode(contentHash, fingerprint, keccak256(detail), owner, salt)).
+ * @param {{ contentHash: `0x${string}`, fingerprint: `0x${string}`, detail: `0x${string}`,
+ *   owner: `0x${string}`, salt: `0x${string}` }} r
+ * @returns {`0x${string}`}
+ */
+export function commitment(r) {
+  return keccak256(
+    encodeAbiParameters(
+      [{ type: 'bytes32' }, { type: 'bytes32' }, { type: 'bytes32' }, { type: 'address' }, { type: 'bytes32' }],
+      [r.contentHash, r.fingerprint, keccak256(r.detail), r.owner, r.salt],
+    ),
+  )
+}
+
+/**
+ * Registers a delivered image: commits (with the bond), then reveals in a later block with the
+ * paid generation lock and the ESP's attestation. `contentHash` is the hash of the image you
+ * opened (openDelivery checks it against the attestation).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ task: import('./tasks.js').Task, contentHash?: `0x${string}`, metadataUri?: string,
+ *   salt?: `0x${string}` }} params
+ * @returns {Promise<{ tokenId: bigint, commitTx: `0x${string}`, revealTx: `0x${string}`,
+ *   salt: `0x${string}` }>}
+ */
+export async function register(client, { task, contentHash, metadataUri = '', salt }) {
+  const meta = task.delivery
+  if (!meta || !task.lock) throw new AigcSdkError('not_delivered', `task ${task.id} has no delivery`)
+  const content = /** @type {`0x${string}`} */ ((contentHash ?? meta.content_hash).toLowerCase())
+  if (content !== String(meta.content_hash).toLowerCase()) {
+    throw new AigcSdkError('hash_mismatch', 'the image differs from the attested content hash')
+  }
+  const owner = await address(client)
+  const r = {
+    contentHash: content,
+    fingerprint: meta.fingerprint,
+    detail: meta.detail,
+    owner,
+    salt: salt ?? newSecret().preimage,
+  }
+  const c = await sendUnsigned(
+    client,
+    await request(client, '/v1/tx/registry/commit', { method: 'POST', json: { commitment: commitment(r) } }),
+  )
+  const reveal = await request(client, '/v1/tx/registry/reveal', {
+    method: 'POST',
+    json: {
+      content_hash: r.contentHash,
+      fingerprint: r.fingerprint,
+      detail: r.detail,
+      salt: r.salt,
+      lock: lockToApi(toLock(task.lock)),
+      model_id: meta.model_id,
+      seed: task.seed,
+      metadata_uri: metadataUri,
+      attestation: meta.attestation,
+    },
+  })
+  const v = await sendUnsigned(client, reveal)
+  return { tokenId: toBigInt(content), commitTx: c.hash, revealTx: v.hash, salt: r.salt }
+}
+
+/**
+ * @param {import('./client.js').AigcClient} client
+ * @param {string} route
+ * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} ids
+ */
+async function dispute(client, route, { original, duplicate }) {
+  const tx = await request(client, `/v1/tx/registry/${route}`, {
+    method: 'POST',
+    json: { original: toBytes32Hex(original), duplicate: toBytes32Hex(duplicate) },
+  })
+  const { hash } = await sendUnsigned(client, tx)
+  return { hash }
+}
+
+/**
+ * Challenges a later near-duplicate with an earlier token you own (pays the deposit).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} ids
+ * @returns {Promise<{ hash: `0x${string}` }>}
+ */
+export function challenge(client, ids) {
+  return dispute(client, 'challenge', ids)
+}
+
+/**
+ * Contests a challenge of your token within the window (pays the same deposit).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} ids
+ * @returns {Promise<{ hash: `0x${string}` }>}
+ */
+export function contest(client, ids) {
+  return dispute(client, 'contest', ids)
+}
+
+/**
+ * Decides an uncontested challenge after its window (anyone may send it).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} ids
+ * @returns {Promise<{ hash: `0x${string}` }>}
+ */
+export function finalize(client, ids) {
+  return dispute(client, 'finalize', ids)
+}
+
+/**
+ * Decides a contested challenge by the contract's detail comparison (anyone may send it).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} ids
+ * @returns {Promise<{ hash: `0x${string}` }>}
+ */
+export function resolve(client, ids) {
+  return dispute(client, 'resolve', ids)
+}

@@ -1,0 +1,209 @@
+// A paid generation from the producer's side: post, pay the quoted fee, wait, feedback.
+
+import { getAddress } from 'viem'
+import { getDeployment, QUOTE_TYPES } from './deployment.js'
+import { AigcSdkError } from './errors.js'
+import { request } from './http.js'
+import { lockId, lockToApi, toLock, ZERO_ADDRESS } from './locks.js'
+import { toBigInt } from './numbers.js'
+import { poll } from './poll.js'
+import { address, sendUnsigned, write } from './wallet.js'
+
+/**
+ * A task with its numbers as BigInt and its fee lock normalised (`raw` keeps the API's JSON).
+ * @typedef {object} Task
+ * @property {`0x${string}`} id
+ * @property {`0x${string}`} producer
+ * @property {`0x${string}`} esp
+ * @property {string} prompt
+ * @property {bigint} seed
+ * @property {bigint} maxPrice
+ * @property {string} status
+ * @property {bigint | null} price
+ * @property {`0x${string}` | null} hashlock
+ * @property {bigint | null} deadline
+ * @property {`0x${string}` | null} quoteSignature
+ * @property {import('./locks.js').Lock | null} lock
+ * @property {`0x${string}` | null} lockId
+ * @property {Record<string, any> | null} delivery the ESP's signed delivery metadata
+ * @property {Record<string, any>} raw
+ */
+
+/**
+ * @param {Record<string, any>} t
+ * @returns {Task}
+ */
+export function toTask(t) {
+  /** @param {any} v @param {string} what */
+  const opt = (v, what) => (v === null || v === undefined ? null : toBigInt(v, what))
+  return {
+    id: t.id,
+    producer: t.producer,
+    esp: t.esp,
+    prompt: t.prompt,
+    seed: toBigInt(t.seed, 'seed'),
+    maxPrice: toBigInt(t.max_price, 'max_price'),
+    status: t.status,
+    price: opt(t.price, 'price'),
+    hashlock: t.hashlock ?? null,
+    deadline: opt(t.deadline, 'deadline'),
+    quoteSignature: t.quote_signature ?? null,
+    lock: t.lock ? toLock(t.lock) : null,
+    lockId: t.lock_id ?? null,
+    delivery: t.delivery ?? null,
+    raw: t,
+  }
+}
+
+/**
+ * Posts a generation task (to `esp`, or to one the API picks by reputation from your view).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ prompt: string, maxPrice: import('./numbers.js').Numberish, seed?: import('./numbers.js').Numberish,
+ *   esp?: `0x${string}`, extra?: Record<string, unknown> }} params `extra`: further body fields
+ *   (for example the delivery key a wallet derived)
+ * @returns {Promise<Task>}
+ */
+export async function postTask(client, params) {
+  /** @type {Record<string, unknown>} */
+  const body = {
+    prompt: params.prompt,
+    max_price: toBigInt(params.maxPrice, 'maxPrice'),
+    seed: toBigInt(params.seed ?? 0, 'seed'),
+    ...(params.esp ? { esp: getAddress(params.esp) } : {}),
+    ...(params.extra ?? {}),
+  }
+  return toTask(await request(client, '/v1/tasks', { method: 'POST', json: body }))
+}
+
+/**
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ taskId: string }} params
+ * @returns {Promise<Task>}
+ */
+export async function getTask(client, { taskId }) {
+  return toTask(await request(client, `/v1/tasks/${taskId}`))
+}
+
+/**
+ * Waits until the task reaches one of `status` (the indexer follows the chain).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ taskId: string, status: string | string[], intervalMs?: number, timeoutMs?: number }} params
+ * @returns {Promise<Task>}
+ */
+export async function waitForTask(client, { taskId, status, ...timing }) {
+  const wanted = Array.isArray(status) ? status : [status]
+  return poll(async () => {
+    const task = await getTask(client, { taskId })
+    return wanted.includes(task.status) ? task : undefined
+  }, { ...timing, what: `task ${taskId} to be ${wanted.join(' or ')}` })
+}
+
+/**
+ * Waits until the ESP has delivered and claimed the fee (which publishes the secret that,
+ * with the delivery key, opens the sealed image).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ taskId: string, intervalMs?: number, timeoutMs?: number }} params
+ * @returns {Promise<Task>}
+ */
+export function waitForDelivery(client, params) {
+  return waitForTask(client, { ...params, status: ['claimed', 'registered'] })
+}
+
+/**
+ * The Ether fee lock a quote promises: producer -> ESP, the quoted price, hashlock, deadline.
+ * @param {Task} task
+ * @returns {import('./locks.js').Lock}
+ */
+export function quotedLock(task) {
+  if (task.price === null || task.hashlock === null || task.deadline === null) {
+    throw new AigcSdkError('not_quoted', `task ${task.id} has no quote`)
+  }
+  return toLock({
+    sender: task.producer,
+    receiver: task.esp,
+    asset: 0,
+    token: ZERO_ADDRESS,
+    amount: task.price,
+    hashlock: task.hashlock,
+    timelock: task.deadline,
+  })
+}
+
+/**
+ * Pays a quoted task: checks the ESP's EIP-712 quote (EOA, EIP-1271 or ERC-6492 signer),
+ * locks the fee through the wallet (the API's unsigned lockEther transaction) and acknowledges
+ * the lock on the EspRegistry with the quote (writeContract with the deployment's ABI).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ task: Task }} params
+ * @returns {Promise<{ lock: import('./locks.js').Lock, lockId: `0x${string}`,
+ *   lockTx: `0x${string}`, acknowledgeTx: `0x${string}` }>}
+ */
+export async function payFee(client, { task }) {
+  if (task.status !== 'quoted') throw new AigcSdkError('not_quoted', `task ${task.id} is ${task.status}`)
+  const me = await address(client)
+  if (getAddress(task.producer) !== me) {
+    throw new AigcSdkError('not_producer', `task ${task.id} belongs to ${task.producer}`)
+  }
+  const lock = quotedLock(task)
+  const dep = await getDeployment(client)
+  const signature = /** @type {`0x${string}`} */ (task.quoteSignature ?? '0x')
+  const quoted = await client.publicClient.verifyTypedData({
+    address: lock.receiver,
+    domain: dep.domains.quote,
+    types: QUOTE_TYPES,
+    primaryType: 'Quote',
+    message: lock,
+    signature,
+  })
+  if (!quoted) throw new AigcSdkError('bad_quote', `task ${task.id}: the quote is not signed by its ESP`)
+  const tx = await request(client, '/v1/tx/locks/ether', {
+    method: 'POST',
+    json: { receiver: lock.receiver, amount: lock.amount, hashlock: lock.hashlock, timelock: lock.timelock },
+  })
+  const locked = await sendUnsigned(client, tx)
+  const ack = await write(client, {
+    address: dep.addresses.espRegistry,
+    abi: dep.abis.espRegistry,
+    functionName: 'acknowledge',
+    args: [lock, signature],
+  })
+  return { lock, lockId: lockId(lock), lockTx: locked.hash, acknowledgeTx: ack.hash }
+}
+
+/**
+ * Feedback on the ESP a withdrawn fee lock paid (once per lock, by its sender).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ task?: Task, lock?: import('./locks.js').Lock | Record<string, any>, positive: boolean }} params
+ * @returns {Promise<{ hash: `0x${string}` }>}
+ */
+export async function feedback(client, { task, lock, positive }) {
+  const terms = lock ? toLock(lock) : task?.lock
+  if (!terms) throw new AigcSdkError('no_lock', 'feedback needs the task\'s fee lock')
+  const tx = await request(client, '/v1/tx/feedback', {
+    method: 'POST',
+    json: { lock: lockToApi(terms), positive },
+  })
+  const { hash } = await sendUnsigned(client, tx)
+  return { hash }
+}
+
+/**
+ * The preimage the ESP published on chain when it claimed the fee (read from the chain's
+ * Withdrawn event, not from the API's word); null while the fee is unclaimed.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ lock: import('./locks.js').Lock, fromBlock?: bigint }} params
+ * @returns {Promise<`0x${string}` | null>}
+ */
+export async function revealedPreimage(client, { lock, fromBlock = 0n }) {
+  const dep = await getDeployment(client)
+  const logs = await client.publicClient.getContractEvents({
+    address: dep.addresses.htlc,
+    abi: dep.abis.htlc,
+    eventName: 'Withdrawn',
+    args: { id: lockId(lock) },
+    fromBlock,
+    strict: true,
+  })
+  const first = /** @type {any} */ (logs[0])
+  return first ? first.args.preimage : null
+}
