@@ -45,6 +45,17 @@ DeploymentDep = Annotated[Deployment, Depends(get_deployment)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; the scheme is matched in any
+    case (RFC 9110 section 11.1), ``None`` when there is no bearer token."""
+    if not authorization:
+        return None
+    parts = authorization.split(maxsplit=1)
+    if len(parts) != 2 or parts[0].lower() != "bearer":
+        return None
+    return parts[1].strip()
+
+
 def current_account(
     settings: SettingsDep,
     authorization: Annotated[
@@ -52,13 +63,11 @@ def current_account(
     ] = None,
 ) -> str:
     """The address behind the bearer token; 401 when missing, forged or expired."""
-    if not authorization or not authorization.startswith("Bearer "):
+    token = bearer_token(authorization)
+    if token is None:
         raise Unauthorized("sign in with Ethereum first: Authorization: Bearer <token>")
     try:
-        return tokens.check(
-            authorization.removeprefix("Bearer "),
-            secret=settings.token_secret.get_secret_value().encode(),
-        )
+        return tokens.check(token, secret=settings.token_secret.get_secret_value().encode())
     except tokens.TokenError as exc:
         raise Unauthorized(str(exc)) from None
 
@@ -67,4 +76,13 @@ CurrentAccount = Annotated[str, Depends(current_account)]
 
 
 def client_key(request: Request) -> str:
+    """Whom a rate limit counts: the signed-in address when the request carries a valid bearer
+    token, else the client's IP (behind a reverse proxy every anonymous client is one IP)."""
+    token = bearer_token(request.headers.get("authorization"))
+    if token is not None:
+        settings: ApiSettings = request.app.state.settings
+        try:
+            return tokens.check(token, secret=settings.token_secret.get_secret_value().encode())
+        except tokens.TokenError:
+            pass
     return request.client.host if request.client else "unknown"

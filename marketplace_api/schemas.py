@@ -38,7 +38,12 @@ class NonceOut(BaseModel):
 
 class VerifyIn(BaseModel):
     message: str = Field(max_length=4096, description="The EIP-4361 message, exactly as signed")
-    signature: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$", description="personal_sign signature")
+    signature: str = Field(
+        pattern=r"^0x(?:[0-9a-fA-F]{2})*$",
+        max_length=16386,
+        description="personal_sign signature: 65 bytes, EIP-2098 compact 64 bytes, or an "
+        "ERC-1271 / ERC-6492 contract account's signature (any length up to 8 KiB)",
+    )
 
 
 class TokenOut(BaseModel):

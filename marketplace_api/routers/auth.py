@@ -1,12 +1,19 @@
-"""Sign-In with Ethereum: a one-time nonce, a signed EIP-4361 message, a short-lived token."""
+"""Sign-In with Ethereum: a one-time nonce, a signed EIP-4361 message, a short-lived token.
+
+Any wallet signs in: an EOA (65-byte or EIP-2098 64-byte signature), a deployed contract account
+(ERC-1271) or one not deployed yet (ERC-6492), checked against the deployment's chain. The token
+ends no later than the message's Expiration Time.
+"""
 
 from __future__ import annotations
 
+import math
 import secrets
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from marketplace_api import tokens
 from marketplace_api.deps import (
@@ -17,12 +24,21 @@ from marketplace_api.deps import (
     SettingsDep,
     client_key,
 )
-from marketplace_api.errors import Unauthorized
+from marketplace_api.errors import ApiError, Unauthorized
 from marketplace_api.models import AccountKey, AuthNonce
 from marketplace_api.schemas import Me, NonceOut, TokenOut, VerifyIn
 from services import siwe
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+NONCE_INVALID = "siwe_nonce_invalid"
+
+
+def _refused(exc: siwe.SiweError) -> ApiError:
+    """401 with the sign-in's stable code; 502 when the chain could not be asked."""
+    if exc.code == siwe.SiweErrorCode.CHAIN_UNAVAILABLE:
+        return ApiError(str(exc), code=exc.code.value, status=502)
+    return Unauthorized(str(exc), code=exc.code.value)
 
 
 @router.post("/nonce", response_model=NonceOut)
@@ -57,36 +73,48 @@ def verify(
     """Check the signed message and its nonce (once), and return a bearer token."""
     now = datetime.now(UTC)
     try:
-        msg = siwe.verify(
+        claimed = siwe.parse(body.message)
+    except siwe.SiweError as exc:
+        raise _refused(exc) from None
+    # A nonce we issued and nobody used is needed before any signature work (a contract
+    # signature costs an eth_call): unknown nonces stop here.
+    live = (
+        AuthNonce.nonce == claimed.nonce,
+        AuthNonce.used.is_(False),
+        AuthNonce.expires_at > int(now.timestamp()),
+    )
+    if session.scalar(select(AuthNonce.nonce).where(*live)) is None:
+        raise Unauthorized("nonce is unknown, expired or already used", code=NONCE_INVALID)
+    try:
+        signed = siwe.verify(
             body.message,
             body.signature,
             domain=settings.siwe_domain,
             uri=settings.siwe_uri,
             chain_id=deployment.chain.chain_id,
             now=now,
+            scheme=urlsplit(settings.siwe_uri).scheme,
+            w3=deployment.chain.w3,
         )
     except siwe.SiweError as exc:
-        raise Unauthorized(str(exc)) from None
+        raise _refused(exc) from None
+    msg = signed.message
     # Consume the nonce atomically: exactly one verify can flip it from unused to used.
-    consumed = session.execute(
-        update(AuthNonce)
-        .where(
-            AuthNonce.nonce == msg.nonce,
-            AuthNonce.used.is_(False),
-            AuthNonce.expires_at > int(now.timestamp()),
-        )
-        .values(used=True)
-    )
+    consumed = session.execute(update(AuthNonce).where(*live).values(used=True))
     if consumed.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        raise Unauthorized("nonce is unknown, expired or already used")
-    public = siwe.recover_public_key(body.message, body.signature)
-    session.merge(AccountKey(address=msg.address, public_key="0x" + public.hex()))
+        raise Unauthorized("nonce is unknown, expired or already used", code=NONCE_INVALID)
+    if signed.public_key is not None:  # contract accounts have no key of their own
+        session.merge(AccountKey(address=msg.address, public_key="0x" + signed.public_key.hex()))
     session.commit()
+    ttl = settings.token_ttl_s
+    if msg.expiration_time is not None:
+        ttl = min(ttl, math.floor((msg.expiration_time - now).total_seconds()))
     token, expiry = tokens.issue(
         msg.address,
         secret=settings.token_secret.get_secret_value().encode(),
-        ttl_s=settings.token_ttl_s,
+        ttl_s=ttl,
+        now=now.timestamp(),
     )
     return TokenOut(token=token, address=msg.address, expires_at=expiry)
 
