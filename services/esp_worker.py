@@ -5,7 +5,9 @@ Each round (:meth:`EspWorker.step`) looks at the ESP's tasks on the marketplace:
 * ``posted``: make a fresh secret ``s``, PERSIST it, then quote ``sha256(s)``, a price and a
   deadline;
 * ``locked`` (the producer's fee is on chain): generate the image, sign the attestation, seal
-  the image for the producer, upload it;
+  the image for the producer, upload it. It is sealed (format v2) to the delivery key the
+  producer registered, which the sealed bytes name; to the producer's account key (format v1)
+  when none is registered (docs/delivery.md);
 * ``delivered``: claim the fee on chain with ``s`` (which publishes it).
 
 The secret is revealed only after the delivery is uploaded and the API shows it ``delivered``.
@@ -35,6 +37,7 @@ from ledger.clients.registry import sign_attestation
 from ledger.errors import LedgerError
 from services.content import canonical_hash
 from services.exchange import delivery_key, key_commitment, seal
+from services.exchange.sealing import esp_sealing_key, seal_to
 from services.market_client import MarketClient, MarketError
 from services.provenance import detail_descriptor
 
@@ -150,7 +153,6 @@ class EspWorker:
         image, meta = self.make_image(task["prompt"], int(task["seed"]))
         buf = io.BytesIO()
         image.save(buf, format="PNG")
-        task_id = bytes.fromhex(task["id"][2:])
         lock = LockTerms.from_json(task["lock"])
         # The attestation names the producer's paid lock: the token's priority is that lock's
         # block, and only its sender can register the image (the ESP cannot pre-empt it).
@@ -168,15 +170,7 @@ class EspWorker:
         attestation = sign_attestation(
             self.client.account, reg, chain_id=chain_id, registry=registry
         )
-        producer_key = bytes.fromhex(
-            self.client.get(f"/v1/accounts/{task['producer']}")["public_key"][2:]
-        )
-        key = delivery_key(
-            own_private=bytes(self.client.account.key),
-            peer_public=producer_key,
-            preimage=bytes.fromhex(entry["secret"]),
-            task_id=task_id,
-        )
+        sealed, key = self._seal(buf.getvalue(), task, entry["secret"])
         preview = image.copy()
         preview.thumbnail((32, 32))
         pbuf = io.BytesIO()
@@ -192,11 +186,7 @@ class EspWorker:
         self.client.post(
             f"/v1/tasks/{task['id']}/delivery",
             files={
-                "sealed": (
-                    "sealed.bin",
-                    seal(buf.getvalue(), key=key, task_id=task_id),
-                    "application/octet-stream",
-                ),
+                "sealed": ("sealed.bin", sealed, "application/octet-stream"),
                 "preview": ("preview.png", pbuf.getvalue(), "image/png"),
             },
             data={"meta": json.dumps(meta_json)},
@@ -215,6 +205,27 @@ class EspWorker:
         entry["stage"] = "claimed"
         self.state.save()
         return "claimed"
+
+    def _seal(self, image: bytes, task: dict[str, Any], secret: str) -> tuple[bytes, bytes]:
+        """(sealed, key): to the producer's delivery key if registered, else its account key."""
+        task_id = bytes.fromhex(task["id"][2:])
+        preimage = bytes.fromhex(secret)
+        own = bytes(self.client.account.key)
+        registered = self.client.get(f"/v1/accounts/{task['producer']}/delivery-key")
+        if registered["delivery_key"] is not None:
+            recipient = bytes.fromhex(registered["delivery_key"][2:])
+            key = esp_sealing_key(
+                esp_private=own, recipient_public=recipient, preimage=preimage, task_id=task_id
+            )
+            return seal_to(image, key=key, task_id=task_id, recipient_public=recipient), key
+        account_key = self.client.get(f"/v1/accounts/{task['producer']}")["public_key"]
+        key = delivery_key(
+            own_private=own,
+            peer_public=bytes.fromhex(account_key[2:]),
+            preimage=preimage,
+            task_id=task_id,
+        )
+        return seal(image, key=key, task_id=task_id), key
 
     def _registry_domain(self) -> tuple[int, str]:
         if self._domain is None:

@@ -7,6 +7,11 @@ the ESP + the secret), open it and check it against the ESP's attestation -> reg
 (commit, reveal) -> feedback. A delivery that does not match its attestation raises
 :class:`DeliveryMismatch` carrying the delivery key, which
 :meth:`ProducerSession.report_fraud` turns into a verifiable fraud proof.
+
+Deliveries are sealed to the producer's delivery key once :meth:`ProducerSession.use_delivery_key`
+registered it: the key is derived from the account's signature over a fixed message (a wallet's
+``personal_sign``; here a local signer stands in for it), so the same wallet re-derives it on any
+device. Older deliveries sealed to the account key still open (docs/delivery.md).
 """
 
 from __future__ import annotations
@@ -15,12 +20,25 @@ import io
 from collections.abc import Callable
 from typing import Any
 
+from eth_account.messages import encode_defunct
 from PIL import Image
 
 from ledger import EspRegistryClient, HtlcClient, LockTerms, Registration, RegistryClient
 from ledger.clients.esp_registry import generation_lock, recover_quoter
 from services.content import canonical_hash
 from services.exchange import ExchangeError, SealError, delivery_key, open_sealed
+from services.exchange.delivery_keys import (
+    DeliveryKey,
+    delivery_key_message,
+    derive_delivery_key,
+    prove_possession,
+)
+from services.exchange.sealing import (
+    compressed,
+    public_key_bytes,
+    recipient_sealing_key,
+    sealed_recipient,
+)
 from services.market_client import MarketClient
 from services.provenance import detail_descriptor
 
@@ -32,6 +50,9 @@ class DeliveryMismatch(ExchangeError):
         super().__init__(f"task {task_id}: {reason}")
         self.task_id = task_id
         self.key = key
+
+
+Signer = Callable[[str], bytes]  # personal_sign: message text -> 65-byte signature
 
 
 class ProducerSession:
@@ -49,6 +70,39 @@ class ProducerSession:
         self.registry = registry
         self.esps = esps
         self.fingerprint = fingerprint
+        self.delivery: DeliveryKey | None = None
+
+    def use_delivery_key(self, sign: Signer | None = None) -> DeliveryKey:
+        """Derives the delivery key from the account's signature and makes sure it is the one
+        registered: registers it when none is, or when the registered one differs (a signer that
+        is not deterministic, or a key registered elsewhere; deliveries sealed to that key then
+        need it). ``sign`` stands in for the wallet's personal_sign (default: the account key)."""
+        account = self.client.account
+        if sign is None:
+
+            def sign(text: str) -> bytes:
+                return bytes(account.sign_message(encode_defunct(text=text)).signature)
+
+        current = self.client.get(f"/v1/accounts/{self.client.address}/delivery-key")
+        chain_id, domain = self.htlc.deployment.chain.chain_id, current["domain"]
+        message = delivery_key_message(
+            account=self.client.address, chain_id=chain_id, domain=domain
+        )
+        if current["chain_id"] != chain_id or current["message"] != message:
+            raise ExchangeError("the API's delivery-key message is not for this chain and account")
+        key = derive_delivery_key(
+            sign(message), account=self.client.address, chain_id=chain_id, domain=domain
+        )
+        if current["delivery_key"] != "0x" + key.public.hex():
+            proof = prove_possession(
+                key, account=self.client.address, chain_id=chain_id, domain=domain
+            )
+            self.client.put(
+                "/v1/accounts/me/delivery-key",
+                json={"public_key": "0x" + key.public.hex(), "proof": "0x" + proof.hex()},
+            )
+        self.delivery = key
+        return key
 
     def post(
         self, prompt: str, *, seed: int, max_price: int, esp: str | None = None
@@ -96,20 +150,24 @@ class ProducerSession:
             raise ExchangeError(f"task {task['id']}: the ESP has not claimed the fee yet")
         task_id = bytes.fromhex(task["id"][2:])
         esp_key = bytes.fromhex(self.client.get(f"/v1/accounts/{task['esp']}")["public_key"][2:])
-        key = delivery_key(
-            own_private=bytes(self.client.account.key),
-            peer_public=esp_key,
-            preimage=secret,
-            task_id=task_id,
-        )
         sealed = self.client.get_bytes(f"/v1/tasks/{task['id']}/sealed")
+        key = self._key(sealed, esp_key=esp_key, preimage=secret, task_id=task_id)
         meta = task["delivery"]
         try:
             image = Image.open(io.BytesIO(open_sealed(sealed, key=key, task_id=task_id))).convert(
                 "RGB"
             )
         except (SealError, OSError) as exc:
-            raise DeliveryMismatch(task["id"], f"delivery does not open: {exc}", key) from None
+            recipient = sealed_recipient(sealed)
+            hint = (
+                f" (it names recipient key 0x{recipient.hex()}: open it with the wallet or device"
+                " whose delivery key that is)"
+                if recipient is not None
+                else ""
+            )
+            raise DeliveryMismatch(
+                task["id"], f"delivery does not open: {exc}{hint}", key
+            ) from None
         if "0x" + canonical_hash(image).hex() != meta["content_hash"].lower():
             raise DeliveryMismatch(task["id"], "image differs from the attested content hash", key)
         if "0x" + self.fingerprint(image).hex() != meta["fingerprint"].lower():
@@ -117,6 +175,20 @@ class ProducerSession:
         if "0x" + detail_descriptor(image).hex() != str(meta.get("detail", "")).lower():
             raise DeliveryMismatch(task["id"], "image differs from the attested detail", key)
         return image, bytes.fromhex(meta["attestation"][2:])
+
+    def _key(self, sealed: bytes, *, esp_key: bytes, preimage: bytes, task_id: bytes) -> bytes:
+        """The key of this delivery: v2 to a key this client holds (its delivery key or its
+        account key) when the sealed bytes name one, else v1 to the account key."""
+        own = bytes(self.client.account.key)
+        recipient = sealed_recipient(sealed)
+        for secret in (self.delivery.secret if self.delivery else None, own):
+            if secret is not None and recipient == compressed(public_key_bytes(secret)):
+                return recipient_sealing_key(
+                    recipient_private=secret, esp_public=esp_key, preimage=preimage, task_id=task_id
+                )
+        return delivery_key(
+            own_private=own, peer_public=esp_key, preimage=preimage, task_id=task_id
+        )
 
     def register(self, task: dict[str, Any], image: Image.Image, attestation: bytes) -> int:
         meta = task["delivery"]
