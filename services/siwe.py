@@ -443,14 +443,15 @@ def recover_public_key(text: str, signature: str) -> bytes:
 
 def _eth_call(w3: Any, tx: dict[str, Any]) -> bytes | None:
     """The call's return data, None when it reverts; SiweError when the node cannot answer."""
+    from eth_tester.exceptions import TransactionFailed as EmbeddedRevert
     from web3.exceptions import ContractLogicError, Web3Exception
 
     try:
         return bytes(w3.eth.call({**tx, "gas": CONTRACT_CHECK_GAS}))
-    except ContractLogicError:
+    except (ContractLogicError, EmbeddedRevert):  # a revert (RPC nodes; the embedded chain)
         return None
     except (Web3Exception, ValueError) as exc:
-        # eth-tester and some nodes report a revert or an out-of-gas as a plain error.
+        # Some nodes report a revert or an out-of-gas as a plain JSON-RPC error.
         text = str(exc).lower()
         if "revert" in text or "out of gas" in text or "invalid opcode" in text:
             return None

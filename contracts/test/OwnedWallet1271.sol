@@ -20,7 +20,14 @@ contract OwnedWallet1271 is IERC1271 {
 
     /// @inheritdoc IERC1271
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
-        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(hash, signature);
+        address signer;
+        ECDSA.RecoverError err;
+        if (signature.length == 64) {
+            // EIP-2098 compact form: OpenZeppelin 5 reads it only through the (r, vs) overload.
+            (signer, err,) = ECDSA.tryRecover(hash, bytes32(signature[:32]), bytes32(signature[32:]));
+        } else {
+            (signer, err,) = ECDSA.tryRecover(hash, signature);
+        }
         if (err == ECDSA.RecoverError.NoError && signer == _owner) {
             return IERC1271.isValidSignature.selector;
         }
