@@ -1,0 +1,121 @@
+// The whole lifecycle from JavaScript only, against a live stack (anvil + `aigc serve` + an ESP
+// worker) started by tests/js/test_sdk_live.py. Three wallets (viem WalletClients over dev keys,
+// standing in for injected wallets): a producer pays for an image, opens and registers it, and
+// sells it to a buyer, who resells it to a third account with the royalty paid to the producer.
+
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { test } from 'node:test'
+import { createPublicClient, createWalletClient, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { anvil } from 'viem/chains'
+import { createAigcClient } from '../../src/index.js'
+
+const env = (/** @type {string} */ name) => {
+  const v = process.env[name]
+  if (!v) throw new Error(`${name} is not set: run this through tests/js/test_sdk_live.py`)
+  return v
+}
+
+const rpc = env('AIGC_RPC_URL')
+const chain = { ...anvil, id: Number(env('AIGC_CHAIN_ID')), rpcUrls: { default: { http: [rpc] } } }
+const publicClient = createPublicClient({ chain, transport: http(rpc), pollingInterval: 100 })
+
+/** @param {string} key */
+function user(key) {
+  const walletClient = createWalletClient({
+    account: privateKeyToAccount(/** @type {`0x${string}`} */ (key)),
+    chain,
+    transport: http(rpc),
+    pollingInterval: 100,
+  })
+  return createAigcClient({ baseUrl: env('AIGC_API_URL'), publicClient, walletClient })
+}
+
+const timing = { intervalMs: 200, timeoutMs: 120_000 }
+
+test('post, pay, open, register, list, buy, resell with royalty, feedback: JavaScript only', { timeout: 600_000 }, async () => {
+  const producer = user(env('AIGC_PRODUCER_KEY'))
+  const buyer = user(env('AIGC_BUYER_KEY'))
+  const collector = user(env('AIGC_COLLECTOR_KEY'))
+  const espAddress = env('AIGC_ESP_ADDRESS')
+  const me = /** @type {`0x${string}`} */ (producer.walletClient?.account?.address)
+  const buyerAddress = /** @type {`0x${string}`} */ (buyer.walletClient?.account?.address)
+  const collectorAddress = /** @type {`0x${string}`} */ (collector.walletClient?.account?.address)
+
+  // Sign in (EIP-4361) and look at the deployment and the ESPs.
+  for (const c of [producer, buyer, collector]) await c.signIn()
+  assert.equal(producer.session?.address, me)
+  const dep = await producer.getDeployment()
+  assert.equal(dep.chainId, chain.id)
+  const esps = await producer.listEsps()
+  assert.ok(esps.items.some((e) => e.address === espAddress), 'the ESP worker is listed')
+
+  // Post a task, pay the quoted fee (lock + acknowledge through the wallet), wait for delivery.
+  let task = await producer.postTask({ prompt: 'a red circle on a blue background', maxPrice: 2n * 10n ** 15n, seed: 7n, esp: /** @type {`0x${string}`} */ (espAddress) })
+  assert.equal(task.status, 'posted')
+  task = await producer.waitForTask({ taskId: task.id, status: 'quoted', ...timing })
+  assert.ok(task.price !== null && task.price <= 2n * 10n ** 15n)
+  const paid = await producer.payFee({ task })
+  task = await producer.waitForDelivery({ taskId: task.id, ...timing })
+  assert.equal(task.lockId, paid.lockId)
+
+  // Open the sealed delivery with the wallet-derived key and check it against the attestation.
+  const opened = { contentHash: /** @type {`0x${string}`} */ (String(task.delivery?.content_hash).toLowerCase()) }
+
+  // Register (commit, then reveal), then feedback on the ESP for the withdrawn fee lock.
+  const { tokenId } = await producer.register({ task, contentHash: opened.contentHash })
+  await producer.waitForTask({ taskId: task.id, status: 'registered', ...timing })
+  await producer.feedback({ task, positive: true })
+  const owner = (/** @type {bigint} */ a) => publicClient.readContract({ address: dep.addresses.registry, abi: dep.abis.registry, functionName: 'ownerOf', args: [a] })
+  assert.equal(await owner(tokenId), me)
+
+  // Primary sale: the producer lists (signed offer), the buyer buys through the HTLC swap.
+  const price = 10n ** 16n
+  const listing = await producer.list({ tokenId, price })
+  assert.equal(listing.price, price)
+  const trade = await buyer.buy({ listingId: listing.id })
+  const sale = await producer.lockForSale({ trade })
+  const payment = await buyer.payTrade({ tradeId: trade.id, ...timing })
+  assert.deepEqual(payment.locks.map((l) => [l.role, l.receiver, l.amount]), [['payment', me, price]])
+  await producer.claimPayment({ tradeId: trade.id, preimage: sale.preimage, ...timing })
+  const got = await buyer.claimToken({ tradeId: trade.id, ...timing })
+  assert.equal(got.preimage, sale.preimage)
+  assert.equal(got.royaltyTx, null)
+  await buyer.waitForTrade({ tradeId: trade.id, status: 'completed', ...timing })
+  assert.equal(await owner(tokenId), buyerAddress)
+
+  // Resale: the buyer resells to a collector; the ERC-2981 royalty goes to the producer.
+  const resalePrice = 3n * 10n ** 16n
+  const { listing: relisting, royalty } = await buyer.resell({ tokenId, price: resalePrice })
+  assert.equal(royalty.receiver, me)
+  assert.ok(royalty.amount > 0n && royalty.amount < resalePrice)
+  const producerBefore = await publicClient.getBalance({ address: me })
+  const resale = await collector.buy({ listingId: relisting.id })
+  const held = await buyer.lockForSale({ trade: resale })
+  const legs = await collector.payTrade({ tradeId: resale.id, ...timing })
+  assert.deepEqual(
+    legs.locks.map((l) => [l.role, l.receiver, l.amount]),
+    [['payment', buyerAddress, resalePrice - royalty.amount], ['royalty', me, royalty.amount]],
+  )
+  await buyer.claimPayment({ tradeId: resale.id, preimage: held.preimage, ...timing })
+  const claimed = await collector.claimToken({ tradeId: resale.id, ...timing })
+  assert.ok(claimed.royaltyTx, 'the royalty lock was released to the producer')
+  const done = await collector.waitForTrade({ tradeId: resale.id, status: 'completed', ...timing })
+  assert.equal(await owner(tokenId), collectorAddress)
+  assert.equal(await publicClient.getBalance({ address: me }) - producerBefore, royalty.amount)
+
+  const out = process.env.AIGC_SDK_LIVE_OUT
+  if (out) {
+    writeFileSync(out, JSON.stringify({
+      tokenId: tokenId.toString(10),
+      taskId: task.id,
+      lockId: paid.lockId,
+      producer: me,
+      buyer: buyerAddress,
+      collector: collectorAddress,
+      royalty: royalty.amount.toString(10),
+      resaleTrade: done.id,
+    }))
+  }
+})

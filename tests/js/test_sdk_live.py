@@ -1,0 +1,166 @@
+"""The whole lifecycle from JavaScript only against a live stack.
+
+anvil, `aigc serve` (with its background indexer) and an ESP worker (`aigc esp run`, the bundled
+generator) run as their own processes; `node --test js/sdk/test/live/` then drives sign-in, task,
+fee lock, sealed delivery, registration, listing, sale, resale with royalty and feedback through
+the SDK with three viem wallets. No Python client acts for a user. Afterwards the chain is read
+from Python to check what the JavaScript test claims.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from ledger import EspRegistryClient, RegistryClient, RpcChain, deploy
+from ledger.deploy import DeployParams
+from ledger.devnet import free_port, start_anvil, write_pidfile
+from ledger.errors import ChainError
+from services.provenance import MATCH_THRESHOLD
+from tests.conftest import IN_CI
+from tests.js._node import ROOT, SDK, node_or_skip
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+
+PRODUCER, BUYER, COLLECTOR, ESP = 1, 3, 4, 2  # dev account indexes
+
+
+def _wait(probe, what: str, procs, timeout: float = 180.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in procs:
+            if proc.poll() is not None:
+                pytest.fail(f"{what}: a process exited:\n{proc.stdout.read().decode()[-4000:]}")
+        try:
+            if probe():
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _tail(proc: subprocess.Popen) -> str:
+    """The last lines a stack process printed, without the access log's successes."""
+    if proc.stdout is None:
+        return ""
+    text = proc.stdout.read1().decode(errors="replace")  # type: ignore[attr-defined]
+    lines = [line for line in text.splitlines() if '" 200 OK' not in line and '" 201' not in line]
+    return "\n".join(lines[-40:])
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    node = node_or_skip()
+    from ledger.devnet import anvil_binary
+
+    try:
+        anvil_binary()
+    except ChainError as exc:
+        if IN_CI:
+            pytest.fail(f"anvil is required in CI: {exc}")
+        pytest.skip(str(exc))
+    data = tmp_path_factory.mktemp("sdk-live")
+    dev = start_anvil(data / "devnet" / "state.json")
+    procs: list[subprocess.Popen] = []
+    try:
+        chain = RpcChain(dev.url, dev=True)
+        deployment = deploy(
+            chain, chain.dev_accounts()[0], DeployParams(match_threshold=MATCH_THRESHOLD)
+        )
+        deployment.manifest.save(data / "deployments" / f"{chain.chain_id}.json")
+        write_pidfile(data / "devnet" / "anvil.json", dev)
+        port = free_port()
+        api = f"http://127.0.0.1:{port}"
+        env = {
+            **os.environ,
+            "AIGC_CHAIN": "devnet",
+            "AIGC_DATA_DIR": str(data),
+            "AIGC_DATABASE_URL": f"sqlite:///{data / 'api.db'}",
+            "AIGC_BLOB_DIR": str(data / "blobs"),
+            "AIGC_INDEXER_INTERVAL_S": "0.3",
+        }
+        cli = [sys.executable, "-m", "aigc_cli.main"]
+        server = subprocess.Popen(
+            [*cli, "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(server)
+        http = httpx.Client(base_url=api, timeout=30)
+        _wait(lambda: http.get("/healthz").status_code == 200, "the API", procs)
+        esp = chain.dev_accounts()[ESP]
+        worker = subprocess.Popen(
+            [
+                *cli,
+                "esp",
+                "run",
+                "--api",
+                api,
+                "--dev-account",
+                str(ESP),
+                "--interval",
+                "0.3",
+                "--state",
+                str(data / "esp-state.json"),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        procs.append(worker)
+        _wait(lambda: esp.address in http.get("/v1/esps").text, "the ESP worker", procs)
+        yield node, chain, deployment, api, data, procs
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        dev.stop()
+
+
+def test_whole_lifecycle_from_javascript(live):
+    node, chain, deployment, api, data, procs = live
+    accounts = chain.dev_accounts()
+    out = data / "sdk-live.json"
+    env = {
+        **os.environ,
+        "AIGC_API_URL": api,
+        "AIGC_RPC_URL": chain.w3.provider.endpoint_uri,
+        "AIGC_CHAIN_ID": str(chain.chain_id),
+        "AIGC_PRODUCER_KEY": "0x" + bytes(accounts[PRODUCER].key).hex(),
+        "AIGC_BUYER_KEY": "0x" + bytes(accounts[BUYER].key).hex(),
+        "AIGC_COLLECTOR_KEY": "0x" + bytes(accounts[COLLECTOR].key).hex(),
+        "AIGC_ESP_ADDRESS": accounts[ESP].address,
+        "AIGC_SDK_LIVE_OUT": str(out),
+    }
+    run = subprocess.run(
+        [node, "--test", "--test-reporter=spec", str(SDK / "test" / "live")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    logs = "\n".join(_tail(p) for p in procs)
+    assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:] + "\n--- stack:\n" + logs
+    # What the JavaScript test claims, read back from the chain by the Python readers.
+    result = json.loads(out.read_text())
+    token = int(result["tokenId"])
+    registry = RegistryClient(deployment)
+    assert registry.owner_of(token) == accounts[COLLECTOR].address
+    receiver, amount = registry.royalty_info(token, 3 * 10**16)
+    assert receiver == accounts[PRODUCER].address and amount == int(result["royalty"]) > 0
+    assert registry.registered(token).producer == accounts[PRODUCER].address
+    lock_id = bytes.fromhex(result["lockId"][2:])
+    esp_registry = EspRegistryClient(deployment).contract
+    assert esp_registry.functions.feedbackRecorded(lock_id).call() is True
