@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 from collections.abc import AsyncIterator
 
@@ -15,13 +14,13 @@ from marketplace_api.config import ApiSettings
 from marketplace_api.cors import install_cors, parse_origins
 from marketplace_api.db import Base, make_engine, session_factory
 from marketplace_api.errors import install_handlers
+from marketplace_api.indexing import ChainFollower
 from marketplace_api.market import Market
 from marketplace_api.ratelimit import RateLimiter
 from marketplace_api.routers import auth, delivery_keys, esps, health, products, tasks, trades, tx
+from marketplace_api.routers import web as web_app
 from marketplace_api.uploads import BodySizeLimit
 from services.storage import BlobStore
-
-log = logging.getLogger("aigc.api")
 
 
 def create_app(
@@ -41,12 +40,12 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         worker = None
-        if settings.indexer_interval_s > 0:
+        index = settings.indexer_interval_s > 0
+        interval = settings.indexer_interval_s if index else settings.follow_interval_s
+        if interval > 0:
+            follower = ChainFollower(market, index=index)
             worker = threading.Thread(
-                target=_follow,
-                args=(market, settings.indexer_interval_s, stop),
-                name="indexer",
-                daemon=True,
+                target=follower.run, args=(stop, interval), name="indexer", daemon=True
             )
             worker.start()
         yield
@@ -70,16 +69,16 @@ def create_app(
     install_handlers(app)
     for module in (health, auth, tx, esps, products, tasks, trades, delivery_keys):
         app.include_router(module.router)
+    app.include_router(web_app.router)  # the web app at / (issue 15)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     install_cors(app, parse_origins(settings.cors_origins))  # outermost: errors get it too
     return app
 
 
-def _follow(market: Market, interval: float, stop: threading.Event) -> None:
-    """Polls the chain until ``stop``; an error is logged and retried (the checkpoint is safe)."""
-    while not stop.is_set():
-        try:
-            market.poll()
-        except Exception:  # the indexer stops loudly (logged) and tries again next round
-            log.exception("indexer round failed")
-        stop.wait(interval)
+def app_from_environment() -> FastAPI:
+    """The app for one replica of ``aigc serve --workers N``: settings from the environment
+    (``AIGC_*``), the deployment from the configured chain's manifest, schema already migrated."""
+    from ledger.config import get_settings
+    from ledger.connect import connect_deployment
+
+    return create_app(ApiSettings(), connect_deployment(get_settings()), create_schema=False)
