@@ -1,4 +1,4 @@
-"""`aigc serve` (the marketplace API) and `aigc esp run` (one ESP worker process)."""
+"""`aigc serve` (the marketplace API), `aigc index` (the indexer) and `aigc esp run` (an ESP)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ import typer
 from aigc_cli._console import clean_errors, console, fail
 from ledger.errors import LedgerError
 
+DEFAULT_INDEX_INTERVAL_S = 2.0
+
 app = typer.Typer()
 esp_app = typer.Typer(help="Run an edge service provider (ESP) worker.")
 app.add_typer(esp_app, name="esp")
@@ -26,6 +28,18 @@ app.add_typer(esp_app, name="esp")
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    index: Annotated[
+        bool | None,
+        typer.Option(
+            "--index/--no-index",
+            help="Also index the chain in this process (under the single-indexer lock). "
+            "Default: only on the embedded chain, or when AIGC_INDEXER_INTERVAL_S > 0; "
+            "otherwise run `aigc index` beside the replicas",
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API replicas (processes) sharing the database")
+    ] = 1,
 ) -> None:
     """Serve the marketplace API on the configured chain (AIGC_CHAIN), database and blob store."""
     import uvicorn
@@ -39,16 +53,50 @@ def serve(
     from marketplace_api.migrate import upgrade
 
     chain_settings = get_settings()
-    if chain_settings.chain == "embedded":
+    embedded = chain_settings.chain == "embedded"
+    if embedded and workers > 1:
+        raise fail(
+            "the embedded chain lives in one process: --workers needs a shared chain "
+            "(`aigc devnet up`, or AIGC_CHAIN=rpc)"
+        )
+    settings = ApiSettings()
+    overrides: dict[str, object] = {}
+    if index is None:
+        index = embedded or settings.indexer_interval_s > 0
+    if index and settings.indexer_interval_s <= 0:
+        overrides["indexer_interval_s"] = DEFAULT_INDEX_INTERVAL_S
+    elif not index:
+        overrides["indexer_interval_s"] = 0.0
+    if "AIGC_SIWE_DOMAIN" not in os.environ:
+        overrides["siwe_domain"] = f"{host}:{port}"
+    if "AIGC_SIWE_URI" not in os.environ:
+        overrides["siwe_uri"] = f"http://{host}:{port}"
+    if workers > 1:
+        # Each replica is a fresh process that reads its settings from the environment.
+        os.environ.update({f"AIGC_{k.upper()}": str(v) for k, v in overrides.items()})
+        upgrade(settings.database_url)
+        console.print(
+            f"[green]serving[/] {workers} replicas on http://{host}:{port} "
+            f"({'indexing under the lock' if index else 'run `aigc index` to index'}); "
+            "docs at /docs"
+        )
+        uvicorn.run(
+            "marketplace_api.main:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="info",
+        )
+        return
+    if embedded:
         chain = EmbeddedChain()
         deployment = deploy(chain, chain.dev_accounts()[0])
         console.print("[yellow]embedded chain: ephemeral, it lives and dies with this server[/]")
     else:
         deployment = connect_deployment(chain_settings)
-    settings = ApiSettings()
-    overrides = {}
     scratch = None
-    if chain_settings.chain == "embedded" and "database_url" not in settings.model_fields_set:
+    if embedded and "database_url" not in settings.model_fields_set:
         # The chain is new on every start: a kept database would describe a chain that is gone.
         scratch = Path(tempfile.mkdtemp(prefix="aigc-serve-"))
         overrides["database_url"] = f"sqlite:///{scratch / 'marketplace.db'}"
@@ -59,21 +107,71 @@ def serve(
         # `finally` below remove the scratch database instead of the process dying first.
         signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
-        if "AIGC_SIWE_DOMAIN" not in os.environ:
-            overrides["siwe_domain"] = f"{host}:{port}"
-        if "AIGC_SIWE_URI" not in os.environ:
-            overrides["siwe_uri"] = f"http://{host}:{port}"
         settings = settings.model_copy(update=overrides)
         upgrade(settings.database_url)
         api = create_app(settings, deployment, create_schema=False)
         console.print(
-            f"[green]serving[/] on http://{host}:{port} ({deployment.chain.describe()}); "
-            "docs at /docs"
+            f"[green]serving[/] on http://{host}:{port} ({deployment.chain.describe()}"
+            f"{'' if index else '; not indexing: run `aigc index`'}); docs at /docs"
         )
         uvicorn.run(api, host=host, port=port, log_level="info")
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+@app.command("index")
+@clean_errors(LedgerError)
+def index_chain(
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between rounds")
+    ] = DEFAULT_INDEX_INTERVAL_S,
+    rounds: Annotated[int, typer.Option(help="Stop after N rounds (0: until stopped)")] = 0,
+) -> None:
+    """Follow the chain into the database (AIGC_DATABASE_URL): the one indexer process.
+
+    Start several for availability: one holds the single-indexer lock (PostgreSQL advisory lock;
+    a lock file beside a SQLite database) and writes, the others stand by and take over from the
+    stored checkpoint when it dies.
+    """
+    import logging
+
+    from ledger.config import get_settings
+    from ledger.connect import connect_deployment
+    from marketplace_api.config import ApiSettings
+    from marketplace_api.db import make_engine
+    from marketplace_api.indexing import ChainFollower
+    from marketplace_api.market import Market
+    from marketplace_api.migrate import upgrade
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    deployment = connect_deployment(get_settings())
+    settings = ApiSettings()
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    market = Market(deployment, engine, confirmations=settings.confirmations)
+    follower = ChainFollower(market, index=True)
+    assert follower.lock is not None
+    console.print(
+        f"indexer (pid {os.getpid()}) for {deployment.chain.describe()} into "
+        f"{engine.url.render_as_string(hide_password=True)}; lock: {follower.lock.kind}"
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        if rounds:
+            for _ in range(rounds):
+                done = follower.step()
+                console.print(f"  {done.role}: {done.events} events")
+                stop.wait(interval)
+            follower.close()
+            return
+        follower.run(stop, interval)
+    except KeyboardInterrupt:
+        stop.set()
+        follower.close()
+    finally:
+        engine.dispose()
 
 
 @esp_app.command("run")

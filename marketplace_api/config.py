@@ -29,8 +29,11 @@ class ApiSettings(BaseSettings):
     rate_nonce_per_minute: int = 30
     rate_upload_per_minute: int = 60
     rate_tasks_per_minute: int = 30
-    # The indexer runs in the API process every this many seconds (0: only when asked).
-    indexer_interval_s: float = 2.0
+    # > 0: this process indexes every this many seconds, when it holds the single-indexer lock
+    # (`aigc serve --index`; `aigc index` is the separate process). 0: it does not index.
+    indexer_interval_s: float = 0.0
+    # A process that does not index re-reads the indexer's writes this often (0: never).
+    follow_interval_s: float = 1.0
     confirmations: int = 0
     # Browser origins allowed cross-origin (comma-separated, "*" for any); none: same-origin only.
     cors_origins: str = ""

@@ -1,0 +1,83 @@
+"""Who writes the indexer's tables, and how everyone else keeps up.
+
+One :class:`ChainFollower` runs per process. With ``index=True`` (``aigc index``, or ``aigc serve
+--index``) it competes for the database's :class:`~ledger.indexer.lock.IndexerLock`: the holder
+polls the chain into SQL; the others stand by, and the first to find the lock free after the
+leader dies takes over from the stored checkpoint (the checkpoint moves in the same transaction as
+the rows it covers, so nothing is missed or written twice). With ``index=False`` (an API replica)
+it only follows: when the checkpoint moves it reloads what lives in memory (near-duplicate index,
+reputation, rendered reads) from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from ledger.indexer.lock import IndexerLock
+from marketplace_api.market import Market
+
+log = logging.getLogger("aigc.indexer")
+
+
+@dataclass
+class Round:
+    """What one round did: ``role`` is ``leader``, ``standby`` or ``follower``."""
+
+    role: str
+    events: int = 0
+    reloaded: bool = False
+
+
+class ChainFollower:
+    """Leads (indexes) when it may and holds the lock; otherwise follows the leader's writes."""
+
+    def __init__(self, market: Market, *, index: bool, lock: IndexerLock | None = None):
+        self.market = market
+        self.index = index
+        self.lock = lock or (IndexerLock(market.indexer.engine) if index else None)
+        self.leading = False
+        self._seen = market.indexer.checkpoint()
+
+    def step(self) -> Round:
+        """One round: take or confirm the lead and index, else reload if the leader moved."""
+        if self.lock is not None:
+            was_leading = self.leading
+            self.leading = self.lock.try_acquire()
+            if self.leading and not was_leading:
+                log.warning("indexer: leading (%s) from block %d", self.lock.kind, self._cp()[0])
+                self.market.reload()  # the previous leader's writes, before indexing on top
+            elif was_leading and not self.leading:
+                log.warning("indexer: lost the lock (%s); standing by", self.lock.kind)
+        if self.leading:
+            events = self.market.poll()
+            self._seen = self._cp()
+            return Round("leader", events=events)
+        current = self._cp()
+        reloaded = current != self._seen
+        if reloaded:
+            self.market.reload()
+            self._seen = current
+        return Round("standby" if self.index else "follower", reloaded=reloaded)
+
+    def _cp(self) -> tuple[int, str | None]:
+        return self.market.indexer.checkpoint()
+
+    def run(self, stop: threading.Event, interval: float) -> None:
+        """Rounds every ``interval`` seconds until ``stop``; a failed round is logged and the
+        next one retries (the checkpoint is consistent at every batch boundary)."""
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except Exception:  # logged loudly; the next round retries from the checkpoint
+                    log.exception("indexer round failed")
+                stop.wait(interval)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+        self.leading = False
