@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_account import Account
-from eth_account.messages import _hash_eip191_message, encode_defunct
-from eth_keys import keys
+from eth_account.messages import defunct_hash_message, encode_defunct
+from eth_keys.datatypes import PublicKey
 from eth_keys.exceptions import BadSignature
 from eth_utils import ValidationError, to_checksum_address
 
@@ -112,7 +112,7 @@ def derive_delivery_key(
 ) -> DeliveryKey:
     """The delivery key from the wallet's signature over :func:`delivery_key_message`."""
     message = delivery_key_message(account=account, chain_id=chain_id, domain=domain)
-    salt = _hash_eip191_message(encode_defunct(text=message))
+    salt = bytes(defunct_hash_message(text=message))
     okm = HKDF(algorithm=hashes.SHA256(), length=48, salt=salt, info=INFO).derive(_ikm(signature))
     scalar = int.from_bytes(okm, "big") % N
     if scalar == 0:  # probability 2^-256: refuse rather than use a non-key
@@ -141,7 +141,7 @@ def verify_registration(
     message = registration_message(
         account=account, chain_id=chain_id, domain=domain, public_key=point
     )
-    expected = keys.PublicKey.from_compressed_bytes(point).to_checksum_address()
+    expected = PublicKey.from_compressed_bytes(point).to_checksum_address()
     try:
         signer = Account.recover_message(encode_defunct(text=message), signature=proof)
     except (BadSignature, ValidationError, ValueError):  # a malformed signature

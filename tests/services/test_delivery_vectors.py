@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_account import Account
-from eth_account.messages import _hash_eip191_message, encode_defunct
+from eth_account.messages import defunct_hash_message, encode_defunct
 from PIL import Image
 
 from services.content import canonical_hash
@@ -64,7 +64,7 @@ def build_vectors() -> dict[str, Any]:
     for chain_id, domain in ((31337, "localhost:8000"), (1, "market.example.org")):
         message = delivery_key_message(account=account, chain_id=chain_id, domain=domain)
         sig = _sign(PRODUCER, message)
-        salt = _hash_eip191_message(encode_defunct(text=message))
+        salt = bytes(defunct_hash_message(text=message))
         okm = HKDF(algorithm=hashes.SHA256(), length=48, salt=salt, info=INFO).derive(sig[:64])
         key = derive_delivery_key(sig, account=account, chain_id=chain_id, domain=domain)
         proof = prove_possession(key, account=account, chain_id=chain_id, domain=domain)
