@@ -71,3 +71,4 @@ export function createAigcClient(options) {
     feedback: bind(client, feedback),
   })
 }
+export { canonicalHash, contentHash, decodePng } from './content.js'
