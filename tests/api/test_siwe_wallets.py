@@ -62,6 +62,10 @@ def test_erc1271_wallet_signs_in_as_itself(api):
     assert r.json()["address"] == wallet
     me = api.client.get("/v1/auth/me", headers={"Authorization": f"Bearer {r.json()['token']}"})
     assert me.json() == {"address": wallet}
+    # A contract has no public key to record (an EOA's is recorded for sealed deliveries).
+    assert api.client.get(f"/v1/accounts/{wallet}").status_code == 404
+    api.sign_in(alice)
+    assert api.client.get(f"/v1/accounts/{alice.address}").status_code == 200
     # The owner's EIP-2098 compact signature is accepted by the wallet too.
     text = _text(api, wallet)
     signed = alice.sign_message(encode_defunct(text=text))
