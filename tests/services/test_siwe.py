@@ -3,12 +3,15 @@ encodings, and contract accounts checked on every chain backend (embedded py-evm
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from eth_abi import encode
 from eth_account import Account
 from eth_account.messages import encode_defunct
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services import siwe
 
@@ -179,3 +182,31 @@ def test_contract_accounts_on_every_chain_backend(world):
     assert siwe.check_signature(text, future, wrapped(b"\x06" * 32, owner), w3=w3) is None
     assert siwe.check_signature(text, future, wrapped(salt, other), w3=w3) is None
     assert w3.eth.get_code(future) == b""
+
+
+@given(st.text(max_size=600))
+@settings(max_examples=300, deadline=None, database=None)
+def test_any_text_parses_or_is_malformed(text):
+    try:
+        siwe.parse(text)
+    except siwe.SiweError as err:
+        assert err.code == siwe.SiweErrorCode.MALFORMED
+
+
+@given(
+    st.integers(min_value=0, max_value=len(BASE) - 1),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=3),
+    st.binary(max_size=200),
+)
+@settings(max_examples=300, deadline=None, database=None)
+def test_mutated_messages_and_random_signatures_never_crash(at, insert, raw):
+    text = BASE[:at] + insert + BASE[at + 1 :]
+    with contextlib.suppress(siwe.SiweError):
+        siwe.verify(
+            text,
+            "0x" + raw.hex(),
+            domain="example.com",
+            uri=None,
+            chain_id=None,
+            now=datetime(2025, 1, 2, 4, tzinfo=UTC),
+        )
