@@ -14,6 +14,7 @@ from typing import Any, TypeVar, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_tester.exceptions import TransactionFailed as EthTesterFailed
+from eth_utils import to_checksum_address
 from eth_utils.exceptions import ValidationError as EthValidationError
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3RPCError
@@ -196,8 +197,69 @@ def decode_raw(raw: bytes) -> dict[str, Any]:
     return fields
 
 
-def relay(chain: Chain, raw: bytes, *, allowed_to: set[str]) -> TxReceipt:
-    """Sends a transaction signed elsewhere, only to ``allowed_to``; typed error on revert."""
+class RelayRejected(TransactionFailed):
+    """The node refused a relayed transaction before it entered the pool.
+
+    ``code`` is stable (:data:`NODE_REFUSALS`, else ``relay_refused``); ``reason`` is the
+    node's own message (anvil, geth and reth word these the same way)."""
+
+    def __init__(self, code: str, message: str, *, reason: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.reason = reason
+
+
+NODE_REFUSALS: tuple[tuple[str, str, str], ...] = (
+    # (substring of the node's message, lower case; stable code; what the wallet should do)
+    ("nonce too low", "nonce_too_low", "the nonce was already used: sign again with the next"),
+    ("replacement transaction underpriced", "replacement_underpriced",
+     "a pending transaction has this nonce: raise both fees by at least 10% to replace it"),
+    ("already imported", "already_known", "this exact transaction is already pending"),
+    ("already known", "already_known", "this exact transaction is already pending"),
+    ("less than block base fee", "fee_below_base_fee",
+     "maxFeePerGas is under the block's base fee: sign again with a higher fee"),
+    ("insufficient funds", "insufficient_funds",
+     "the sender cannot pay gas * maxFeePerGas + value"),
+    ("intrinsic gas too low", "intrinsic_gas_too_low",
+     "the gas limit is below the transaction's intrinsic cost"),
+    ("intrinsic gas too high", "gas_limit_exceeded", "the gas limit exceeds the block's"),
+    ("exceeds block gas limit", "gas_limit_exceeded", "the gas limit exceeds the block's"),
+)  # fmt: skip
+
+
+def _node_message(exc: BaseException) -> str:
+    """The node's ``error.message`` of a refused ``eth_sendRawTransaction``."""
+    response = getattr(exc, "rpc_response", None)
+    if isinstance(response, dict) and isinstance(response.get("error"), dict):
+        return str(response["error"].get("message", exc))
+    first = exc.args[0] if exc.args else exc
+    if isinstance(first, dict):
+        return str(first.get("message", first))
+    return str(first)
+
+
+def classify_refusal(exc: BaseException) -> RelayRejected:
+    """The typed refusal for a node's answer to ``eth_sendRawTransaction``."""
+    reason = _node_message(exc)
+    lowered = reason.lower()
+    for needle, code, advice in NODE_REFUSALS:
+        if needle in lowered:
+            return RelayRejected(code, f"{advice} (node: {reason})", reason=reason)
+    return RelayRejected(
+        "relay_refused", f"the node refused the transaction: {reason}", reason=reason
+    )
+
+
+def relay(chain: Chain, raw: bytes, *, allowed_to: set[str]) -> str:
+    """Sends a transaction signed elsewhere, only to ``allowed_to``; returns its hash at once.
+
+    The transaction is simulated first (against the pending block, as its sender), so one the
+    contract would refuse raises the contract's custom error and is never sent. A refusal by
+    the node (nonce too low, fee under the base fee, insufficient funds, underpriced
+    replacement, intrinsic gas too low) raises :class:`RelayRejected` with the node's reason.
+    Nothing waits for a block: a transaction with a nonce gap is accepted into the node's
+    queue and reported ``pending`` by :func:`tx_status` until the gap is filled.
+    """
     fields = decode_raw(raw)
     to = fields.get("to")
     to_hex = ("0x" + bytes(to).hex()) if isinstance(to, bytes | bytearray) else str(to or "")
@@ -208,18 +270,56 @@ def relay(chain: Chain, raw: bytes, *, allowed_to: set[str]) -> TxReceipt:
             f"transaction is for chain {fields['chainId']}, not {chain.chain_id}"
         )
     w3 = chain.w3
-    tx_hash = w3.eth.send_raw_transaction(raw)
-    receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
-    if receipt["status"] != 1:
-        replay_tx = {
-            "from": fields["from"],
-            "to": to_hex,
-            "data": "0x" + bytes(fields.get("data", b"")).hex(),
-            "value": int(fields.get("value", 0)),
-        }
-        try:
-            w3.eth.call(cast(TxParams, replay_tx), receipt["blockNumber"] - 1)
-        except REVERTS as exc:
-            raise translate(exc) from None
-        raise TransactionFailed("transaction reverted", tx_hash=tx_hash.hex())
-    return receipt
+    probe = {
+        "from": fields["from"],
+        "to": to_checksum_address(to_hex),
+        "data": "0x" + bytes(fields.get("data", b"")).hex(),
+        "value": int(fields.get("value", 0)),
+    }
+    try:
+        w3.eth.call(cast(TxParams, probe), chain.estimate_block)  # type: ignore[arg-type]
+    except REVERTS as exc:
+        raise translate(exc) from None
+    except (ValueError, Web3RPCError, EthValidationError):
+        pass  # e.g. a balance the simulation cannot cover: the node's own check answers below
+    try:
+        tx_hash = w3.eth.send_raw_transaction(raw)
+    except REVERTS as exc:  # the embedded chain mines at once and raises a revert here
+        raise translate(exc) from None
+    except (ValueError, Web3RPCError, EthValidationError) as exc:
+        raise classify_refusal(exc) from None
+    return "0x" + bytes(tx_hash).hex()
+
+
+def tx_status(chain: Chain, tx_hash: str) -> dict[str, Any]:
+    """``{"state": "mined", "receipt": ...}``, ``{"state": "pending"}`` or
+    ``{"state": "unknown"}`` for a transaction hash, without waiting."""
+    from web3.exceptions import TransactionNotFound
+
+    w3 = chain.w3
+    try:
+        receipt = w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+    except TransactionNotFound:
+        receipt = None
+    if receipt is not None and receipt.get("blockNumber") is not None:
+        return {"state": "mined", "receipt": receipt}
+    try:
+        w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+    except TransactionNotFound:
+        return {"state": "unknown"}
+    return {"state": "pending"}
+
+
+def explain_revert(chain: Chain, tx_hash: str, receipt: TxReceipt) -> Exception:
+    """Why a mined transaction reverted: replayed at its block's parent state."""
+    tx = chain.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+    replay = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "value": tx["value"]}
+    if isinstance(replay["data"], bytes | bytearray):
+        replay["data"] = "0x" + bytes(replay["data"]).hex()
+    try:
+        chain.w3.eth.call(cast(TxParams, replay), receipt["blockNumber"] - 1)
+    except REVERTS as exc:
+        return translate(exc)
+    except (ValueError, Web3RPCError, EthValidationError) as exc:
+        return TransactionFailed(f"transaction reverted: {exc}", tx_hash=tx_hash)
+    return TransactionFailed("transaction reverted", tx_hash=tx_hash)

@@ -14,6 +14,28 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from marketplace_api.schemas import ErrorOut
+
+_MEANING = {
+    400: "Bad request",
+    401: "Not signed in, or the token expired (sign in with Ethereum)",
+    403: "The signed-in account may not do this",
+    404: "The id names nothing",
+    409: "The resource's state (or the contract) forbids it; code = the custom error",
+    413: "Upload too large",
+    415: "Not an image of an accepted type",
+    422: "The request does not match the schema, or cannot be carried out",
+    429: "Rate limited",
+    502: "The chain behind the API failed",
+}
+
+
+def declare(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for these error statuses, each with the :class:`ErrorOut`
+    envelope that :func:`install_handlers` really returns (422 replaces FastAPI's own
+    ``HTTPValidationError``, which this API never sends)."""
+    return {s: {"model": ErrorOut, "description": _MEANING[s]} for s in sorted({422, *statuses})}
+
 
 class ApiError(Exception):
     """Root of the API's errors."""
@@ -101,6 +123,20 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
+def _relay_errors() -> dict[str, int]:
+    """Status by the relay's stable refusal codes (:class:`ledger.tx.RelayRejected`)."""
+    return {
+        "nonce_too_low": 409,
+        "replacement_underpriced": 409,
+        "already_known": 409,
+        "fee_below_base_fee": 422,
+        "insufficient_funds": 422,
+        "intrinsic_gas_too_low": 422,
+        "gas_limit_exceeded": 422,
+        "relay_refused": 422,
+    }
+
+
 def _exchange_errors() -> dict[type[Exception], tuple[int, str]]:
     """Trade and swap errors (:mod:`services.exchange`): status and stable code, by class."""
     from services import exchange
@@ -116,9 +152,16 @@ def _exchange_errors() -> dict[type[Exception], tuple[int, str]]:
 def install_handlers(app: FastAPI) -> None:
     """Maps domain errors to JSON responses with stable codes."""
     from ledger.errors import ContractRevert, EstimationFailed, LedgerError
+    from ledger.tx import RelayRejected
     from services.exchange import ExchangeError
 
     exchange_table = _exchange_errors()
+    relay_table = _relay_errors()
+
+    @app.exception_handler(RelayRejected)
+    async def _relay(_: Request, exc: RelayRejected) -> JSONResponse:
+        body = _body(exc.code, str(exc), reason=exc.reason)
+        return JSONResponse(body, status_code=relay_table.get(exc.code, 422))
 
     @app.exception_handler(ExchangeError)
     async def _exchange(_: Request, exc: ExchangeError) -> JSONResponse:

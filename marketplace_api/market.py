@@ -20,6 +20,7 @@ from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Indexer
 from marketplace_api.catalog import Catalog, token_hex
 from marketplace_api.models import Listing, Task, Trade
+from marketplace_api.types import LockJson
 from services.exchange import (
     ListingState,
     LockMismatch,
@@ -154,7 +155,7 @@ class TaskTracker:
     def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
             a, event = row["args"], row["event"]
-            if event == "Locked" and a["asset"] == 0:
+            if event == "Locked" and Asset(int(a["asset"])) is Asset.ETHER:
                 self._locked(session, row, a)
             elif event in ("Withdrawn", "Refunded"):
                 task = session.scalar(select(Task).where(Task.lock_id == a["id"]))
@@ -176,10 +177,9 @@ class TaskTracker:
             return
         if int(a["amount"]) < int(task.price or 0) or int(a["timelock"]) < int(task.deadline or 0):
             return
-        task.lock = {
-            k: a[k]
-            for k in ("sender", "receiver", "asset", "token", "amount", "hashlock", "timelock")
-        }
+        lock = LockJson.of(a)
+        assert lock is not None
+        task.lock = lock.model_dump(mode="json")  # the API's one lock form (asset by name)
         task.lock_id = a["id"]
         task.status = "locked"
 

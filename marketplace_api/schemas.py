@@ -3,22 +3,45 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from web3.contract.contract import ContractFunction
 
 from ledger import Chain
 from ledger.tx import unsigned_tx
+from marketplace_api.types import LockJson, TokenId, Uint256
+
+
+class ErrorDetail(BaseModel):
+    """One schema violation of a 422 ``validation_error``."""
+
+    loc: list[str | int]
+    msg: str
 
 
 class ErrorBody(BaseModel):
-    code: str
+    """What went wrong: ``code`` is stable (clients branch on it), ``message`` is for people."""
+
+    code: str = Field(description="stable error code, e.g. not_found, nonce_too_low")
     message: str
+    details: list[ErrorDetail] | None = Field(
+        default=None, description="validation_error: each field that failed"
+    )
+    fields: dict[str, Any] | None = Field(
+        default=None, description="a contract's custom error: its decoded arguments"
+    )
+    reason: str | None = Field(default=None, description="relay refusals: the node's own words")
 
 
-class ErrorResponse(BaseModel):
+class ErrorOut(BaseModel):
+    """The envelope of every error response: ``{"error": {"code", "message", ...}}``."""
+
     error: ErrorBody
+
+
+ErrorResponse = ErrorOut
 
 
 class Health(BaseModel):
@@ -98,8 +121,141 @@ class RelayIn(BaseModel):
 
 
 class RelayOut(BaseModel):
+    """The relayed transaction's hash, at once; follow it with ``GET /v1/tx/{tx_hash}``."""
+
     tx_hash: str
-    status: int
+    state: str = Field(default="pending", description="always pending: the node accepted it")
+
+
+class TxState(StrEnum):
+    PENDING = "pending"
+    MINED = "mined"
+    UNKNOWN = "unknown"
+
+
+class TxEvent(BaseModel):
+    contract: str
+    event: str
+    log_index: int
+
+
+class TxStatusOut(BaseModel):
+    """A transaction as the node sees it: pending (in the pool), mined, or unknown."""
+
+    tx_hash: str
+    state: TxState
+    status: int | None = Field(default=None, description="mined: 1 success, 0 reverted")
+    block: int | None = None
+    gas_used: int | None = None
+    events: list[TxEvent] = Field(default_factory=list)
+    error: ErrorBody | None = Field(default=None, description="mined and reverted: why")
+
+
+class TaskOut(BaseModel):
+    id: str
+    producer: str
+    esp: str
+    prompt: str
+    seed: Uint256
+    max_price: Uint256
+    status: str
+    price: Uint256 | None
+    hashlock: str | None
+    deadline: int | None
+    quote_signature: str | None
+    lock: LockJson | None
+    lock_id: str | None
+    token_id: TokenId | None
+    delivery: dict[str, Any] | None
+    has_sealed: bool
+    fraud: dict[str, Any] | None
+    preimage: str | None = None
+
+
+class TasksOut(BaseModel):
+    items: list[TaskOut]
+
+
+class AccountKeyOut(BaseModel):
+    address: str
+    public_key: str
+
+
+class ProductOut(BaseModel):
+    token_id: TokenId
+    fingerprint: str
+    producer: str
+    owner: str
+    esp: str
+    task_id: str = Field(description="the attested task: the id of the paid generation lock")
+    model_id: str
+    seed: Uint256
+    registered_block: int
+    priority_block: int = Field(description="the paid lock's block: what challenges compare")
+    detail_hash: str | None
+    status: str
+    has_image: bool
+    metadata_uri: str
+
+
+class HistoryItem(BaseModel):
+    """One indexed event of a product; token ids inside (``original``, ``duplicate``) are
+    decimal strings like everywhere else."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
     block: int
-    gas_used: int
-    events: list[dict[str, Any]]
+    tx_hash: str
+
+
+class ProductDetailOut(ProductOut):
+    history: list[HistoryItem]
+
+
+class ProductsOut(BaseModel):
+    items: list[ProductOut]
+    limit: int
+    offset: int
+
+
+class SimilarItem(ProductOut):
+    distance: int
+
+
+class SimilarOut(BaseModel):
+    fingerprint: str
+    matches: list[SimilarItem]
+
+
+class NotificationOut(BaseModel):
+    """``plagiarism_suspected`` or ``challenge_opened``, with the prepared request body."""
+
+    model_config = ConfigDict(extra="allow")
+    id: int
+    kind: str
+    block: int
+
+
+class NotificationsOut(BaseModel):
+    items: list[NotificationOut]
+
+
+class ChallengesOut(BaseModel):
+    items: list[HistoryItem]
+
+
+class EspOut(BaseModel):
+    address: str
+    endpoint: str
+    price: Uint256
+    stake: Uint256
+    challenges_lost: int
+    reputation: float
+    selection_probability: float
+
+
+class EspsOut(BaseModel):
+    viewer: str
+    temperature: float
+    floor: float
+    items: list[EspOut]

@@ -6,6 +6,7 @@ the message and the signature. Any ``httpx.Client`` works (a FastAPI ``TestClien
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -79,8 +80,12 @@ class MarketClient:
         return self._call("DELETE", path)
 
     # -- trades --------------------------------------------------------------------------------
-    def relay_signed(self, tx: dict[str, Any], *, nonce: int) -> Any:
-        """Signs an unsigned transaction the API built with the local key, and relays it."""
+    def relay_signed(self, tx: dict[str, Any], *, nonce: int, wait: bool = True) -> Any:
+        """Signs an unsigned transaction the API built with the local key and relays it.
+
+        The relay answers with the hash at once; with ``wait`` this follows it
+        (:meth:`wait_tx`) and returns the mined status, else the relay's ``{tx_hash, state}``.
+        Amounts come as decimal strings (every uint256 does) and are read with ``int``."""
         signed = self.account.sign_transaction(
             {
                 "to": tx["to"],
@@ -94,7 +99,27 @@ class MarketClient:
             }
         )
         raw = "0x" + signed.raw_transaction.hex().removeprefix("0x")
-        return self.post("/v1/tx/relay", json={"raw": raw})
+        sent = self.post("/v1/tx/relay", json={"raw": raw})
+        return self.wait_tx(sent["tx_hash"]) if wait else sent
+
+    def wait_tx(self, tx_hash: str, *, timeout_s: float = 120.0, poll_s: float = 0.2) -> Any:
+        """Follows ``GET /v1/tx/{hash}`` until the transaction is mined; a reverted one raises
+        :class:`MarketError` with the contract's custom error as its code."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            out = self.get(f"/v1/tx/{tx_hash}")
+            if out["state"] == "mined":
+                if out["status"] != 1:
+                    err = out.get("error") or {}
+                    raise MarketError(
+                        409,
+                        err.get("code", "transaction_reverted"),
+                        err.get("message", "reverted"),
+                    )
+                return out
+            if time.monotonic() >= deadline:
+                raise MarketError(504, "tx_" + out["state"], f"{tx_hash} not mined in time")
+            time.sleep(poll_s)
 
     def pay_trade(self, trade_id: int, *, nonce: int, timelock: int | None = None) -> Any:
         """Swap leg 2 through REST alone: asks ``payment-tx`` for every lock the offer requires

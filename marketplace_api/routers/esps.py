@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 
 from ledger import EspRegistryClient
 from marketplace_api import tokens
 from marketplace_api.deps import DeploymentDep, SettingsDep
+from marketplace_api.errors import declare
+from marketplace_api.schemas import EspsOut
 
-router = APIRouter(prefix="/v1", tags=["esps"])
+router = APIRouter(prefix="/v1", tags=["esps"], responses=declare(502))
 
 
-@router.get("/esps")
+@router.get("/esps", response_model=EspsOut)
 def list_esps(
     request: Request,
     deployment: DeploymentDep,
@@ -21,7 +23,7 @@ def list_esps(
     temperature: Annotated[float, Query(gt=0, le=10)] = 0.15,
     floor: Annotated[float, Query(ge=0, le=1)] = 0.2,
     authorization: Annotated[str | None, Header()] = None,
-) -> dict[str, Any]:
+) -> EspsOut:
     """Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise)."""
     viewer = "anonymous"
     if authorization and authorization.startswith("Bearer "):
@@ -43,12 +45,14 @@ def list_esps(
         {
             "address": esp,
             "endpoint": infos[esp].endpoint,
-            "price": str(infos[esp].price),
-            "stake": str(infos[esp].stake),
+            "price": infos[esp].price,
+            "stake": infos[esp].stake,
             "challenges_lost": infos[esp].challenges_lost,
             "reputation": round(rep, 6),
             "selection_probability": round(prob, 6),
         }
         for esp, rep, prob in ranking
     ]
-    return {"viewer": viewer, "temperature": temperature, "floor": floor, "items": items}
+    return EspsOut.model_validate(
+        {"viewer": viewer, "temperature": temperature, "floor": floor, "items": items}
+    )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from marketplace_api.deps import DeploymentDep
+from marketplace_api.errors import declare
 from marketplace_api.schemas import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=Health)
+@router.get("/healthz", response_model=Health, responses=declare(502))
 def healthz(deployment: DeploymentDep) -> Health:
     """Report the chain id, head block and contract addresses."""
     chain = deployment.chain

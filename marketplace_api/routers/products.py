@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -11,25 +10,49 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, SettingsDep, client_key
-from marketplace_api.errors import Forbidden, NotFound, Unprocessable
+from marketplace_api.errors import Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.models import Notification, Product, ProductEvent
+from marketplace_api.schemas import (
+    ChallengesOut,
+    NotificationsOut,
+    ProductDetailOut,
+    ProductOut,
+    ProductsOut,
+    SimilarOut,
+)
+from marketplace_api.types import UINT_PATTERN, token_dec, token_hex
 from marketplace_api.uploads import decode_image
 from services.content import canonical_hash
 from services.provenance import DegenerateImageError, fingerprint
 
-router = APIRouter(prefix="/v1", tags=["products"])
+router = APIRouter(prefix="/v1", tags=["products"], responses=declare())
 TokenId = Annotated[
-    str, Path(pattern=r"^0x[0-9a-f]{64}$", description="0x + content hash (lowercase hex)")
+    str, Path(pattern=UINT_PATTERN, description="token id: decimal (the output form) or 0x-hex")
 ]
+_TOKEN_KEYS = ("token_id", "original", "duplicate")
+
+
+def decimal_ids(data: Any) -> Any:
+    """``data`` with every token id (``original``, ``duplicate``, ``token_id``, nested in
+    prepared request bodies too) in the output form, a decimal string."""
+    if isinstance(data, dict):
+        return {
+            k: token_dec(v) if k in _TOKEN_KEYS and isinstance(v, str | int) else decimal_ids(v)
+            for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [decimal_ids(v) for v in data]
+    return data
 
 
 def _product_json(p: Product) -> dict[str, Any]:
     return {
-        "token_id": p.token_id,
+        "token_id": token_dec(p.token_id),
         "fingerprint": p.fingerprint,
         "producer": p.producer,
         "owner": p.owner,
@@ -47,13 +70,13 @@ def _product_json(p: Product) -> dict[str, Any]:
 
 
 def _load(session: SessionDep, token_id: str) -> Product:
-    product = session.scalar(select(Product).where(Product.token_id == token_id))
+    product = session.scalar(select(Product).where(Product.token_id == token_hex(token_id)))
     if product is None:
         raise NotFound(f"no product {token_id}")
     return product
 
 
-@router.get("/products", responses={200: {"content": {"application/json": {}}}})
+@router.get("/products", response_model=ProductsOut)
 async def list_products(
     request: Request,
     owner: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
@@ -63,37 +86,39 @@ async def list_products(
 ) -> Response:
     """Registered products, newest first."""
 
-    def render(session: Session) -> dict[str, Any]:
+    def render(session: Session) -> ProductsOut:
         q = select(Product).order_by(Product.id.desc()).limit(limit).offset(offset)
         if owner:
             q = q.where(Product.owner == to_checksum_address(owner.lower()))
         if status:
             q = q.where(Product.status == status)
         items = [_product_json(p) for p in session.scalars(q)]
-        return {"items": items, "limit": limit, "offset": offset}
+        return ProductsOut.model_validate({"items": items, "limit": limit, "offset": offset})
 
     return await _cached(request, render)
 
 
-@router.get("/products/{token_id}", responses={200: {"content": {"application/json": {}}}})
+@router.get("/products/{token_id}", response_model=ProductDetailOut, responses=declare(404))
 async def get_product(token_id: TokenId, request: Request) -> Response:
     """One product with its full provenance and history."""
 
-    def render(session: Session) -> dict[str, Any]:
+    def render(session: Session) -> ProductDetailOut:
         product = _load(session, token_id)
         events = session.scalars(
-            select(ProductEvent).where(ProductEvent.token_id == token_id).order_by(ProductEvent.id)
+            select(ProductEvent)
+            .where(ProductEvent.token_id == product.token_id)
+            .order_by(ProductEvent.id)
         )
         history = [
-            {"kind": e.kind, "block": e.block_number, "tx_hash": e.tx_hash, **e.data}
+            {"kind": e.kind, "block": e.block_number, "tx_hash": e.tx_hash, **decimal_ids(e.data)}
             for e in events
         ]
-        return {**_product_json(product), "history": history}
+        return ProductDetailOut.model_validate({**_product_json(product), "history": history})
 
     return await _cached(request, render)
 
 
-async def _cached(request: Request, render: Callable[[Session], dict[str, Any]]) -> Response:
+async def _cached(request: Request, render: Callable[[Session], BaseModel]) -> Response:
     """Product reads are served from the market's read cache, which the indexer clears whenever
     it ingests events (and an image upload clears too); a miss renders in the thread pool."""
     cache = request.app.state.market.read_cache
@@ -103,7 +128,7 @@ async def _cached(request: Request, render: Callable[[Session], dict[str, Any]])
 
         def build() -> bytes:
             with request.app.state.sessions() as session:
-                return json.dumps(render(session)).encode()
+                return render(session).model_dump_json().encode()
 
         generation = cache.generation
         body = await run_in_threadpool(build)
@@ -111,7 +136,11 @@ async def _cached(request: Request, render: Callable[[Session], dict[str, Any]])
     return Response(body, media_type="application/json")
 
 
-@router.put("/products/{token_id}/image")
+@router.put(
+    "/products/{token_id}/image",
+    response_model=ProductOut,
+    responses=declare(401, 403, 404, 413, 415, 429),
+)
 async def put_image(
     token_id: TokenId,
     request: Request,
@@ -120,7 +149,7 @@ async def put_image(
     account: CurrentAccount,
     limiter: LimiterDep,
     image: Annotated[UploadFile, File()],
-) -> dict[str, Any]:
+) -> ProductOut:
     """Attach the image of a product (its producer or owner); checked against the chain record."""
     limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
     product = _load(session, token_id)
@@ -129,7 +158,7 @@ async def put_image(
     img = decode_image(
         await image.read(), declared_type=image.content_type, max_pixels=settings.max_image_pixels
     )
-    if "0x" + canonical_hash(img).hex() != token_id:
+    if "0x" + canonical_hash(img).hex() != product.token_id:
         raise Unprocessable(
             "image content hash differs from the registered token id", code="hash_mismatch"
         )
@@ -147,13 +176,13 @@ async def put_image(
     product.image_blob = request.app.state.blobs.put(buf.getvalue())
     session.commit()
     request.app.state.market.read_cache.clear()
-    return _product_json(product)
+    return ProductOut.model_validate(_product_json(product))
 
 
 @router.get(
     "/products/{token_id}/image",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}, **declare(404)},
 )
 def get_image(token_id: TokenId, session: SessionDep, request: Request) -> Response:
     """The product's image (PNG)."""
@@ -163,14 +192,14 @@ def get_image(token_id: TokenId, session: SessionDep, request: Request) -> Respo
     return Response(request.app.state.blobs.get(product.image_blob), media_type="image/png")
 
 
-@router.post("/search/similar")
+@router.post("/search/similar", response_model=SimilarOut, responses=declare(413, 415, 429))
 async def search_similar(
     request: Request,
     settings: SettingsDep,
     session: SessionDep,
     limiter: LimiterDep,
     image: Annotated[UploadFile, File(description="the image to look up")],
-) -> dict[str, Any]:
+) -> SimilarOut:
     """Registered products that this image nearly duplicates (fingerprint computed here)."""
     limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
     img = decode_image(
@@ -186,26 +215,28 @@ async def search_similar(
         product = session.get(Product, pid)
         if product is not None:
             items.append({**_product_json(product), "distance": distance})
-    return {"fingerprint": fp.hex(), "matches": items}
+    return SimilarOut.model_validate({"fingerprint": fp.hex(), "matches": items})
 
 
-@router.get("/notifications")
-def notifications(account: CurrentAccount, session: SessionDep) -> dict[str, Any]:
+@router.get("/notifications", response_model=NotificationsOut, responses=declare(401))
+def notifications(account: CurrentAccount, session: SessionDep) -> NotificationsOut:
     """The caller's notifications (e.g. suspected plagiarism with a prepared challenge)."""
     rows = session.scalars(
         select(Notification)
         .where(Notification.recipient == account)
         .order_by(Notification.id.desc())
     )
-    return {
-        "items": [{"id": n.id, "kind": n.kind, "block": n.block_number, **n.payload} for n in rows]
-    }
+    items = [
+        {"id": n.id, "kind": n.kind, "block": n.block_number, **decimal_ids(n.payload)}
+        for n in rows
+    ]
+    return NotificationsOut.model_validate({"items": items})
 
 
-@router.get("/challenges")
+@router.get("/challenges", response_model=ChallengesOut)
 def list_challenges(
     session: SessionDep, limit: Annotated[int, Query(ge=1, le=200)] = 50
-) -> dict[str, Any]:
+) -> ChallengesOut:
     """Challenges decided on chain, newest first (each with its verdict and distance)."""
     rows = session.scalars(
         select(ProductEvent)
@@ -219,5 +250,12 @@ def list_challenges(
         if event.tx_hash in seen:
             continue  # recorded on both products
         seen.add(event.tx_hash)
-        items.append({"block": event.block_number, "tx_hash": event.tx_hash, **event.data})
-    return {"items": items[:limit]}
+        items.append(
+            {
+                "kind": event.kind,
+                "block": event.block_number,
+                "tx_hash": event.tx_hash,
+                **decimal_ids(event.data),
+            }
+        )
+    return ChallengesOut.model_validate({"items": items[:limit]})

@@ -27,9 +27,10 @@ from marketplace_api.deps import (
     SettingsDep,
     client_key,
 )
-from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.models import AccountKey, Task
-from marketplace_api.types import Address, Bytes32, Text
+from marketplace_api.schemas import AccountKeyOut, TaskOut, TasksOut
+from marketplace_api.types import Address, Bytes32, LockJson, Text, Uint256
 from marketplace_api.uploads import decode_image
 from services.content import canonical_hash
 from services.exchange import SealError, key_commitment, open_sealed
@@ -37,22 +38,24 @@ from services.provenance import DETAIL_LENGTH
 from services.reputation import NoEligibleEspError, rank
 from services.reputation import select as select_esp
 
-router = APIRouter(prefix="/v1", tags=["tasks"])
+router = APIRouter(prefix="/v1", tags=["tasks"], responses=declare())
+SEEN = declare(401, 403, 404)  # a task is seen by its producer and its ESP only
+CHANGES = declare(401, 403, 404, 409)
 TaskId = Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")]
 Hex32 = Bytes32
 
 
 class TaskIn(BaseModel):
     prompt: Annotated[Text, Field(min_length=1, max_length=500)]
-    seed: Annotated[int, Field(ge=0, lt=2**63)] = 0
-    max_price: Annotated[int, Field(gt=0, lt=2**128)]
+    seed: Annotated[Uint256, Field(ge=0, lt=2**63)] = 0
+    max_price: Annotated[Uint256, Field(gt=0, lt=2**128)]
     esp: Address | None = Field(default=None, description="omit to choose by reputation")
     temperature: Annotated[float, Field(gt=0, le=10)] = 0.15
     floor: Annotated[float, Field(ge=0, le=1)] = 0.2
 
 
 class QuoteIn(BaseModel):
-    price: Annotated[int, Field(gt=0, lt=2**128)]
+    price: Annotated[Uint256, Field(gt=0, lt=2**128)]
     hashlock: Hex32
     deadline: Annotated[int, Field(gt=0, lt=2**64)]
     signature: Annotated[
@@ -77,7 +80,7 @@ class FraudIn(BaseModel):
     key: Hex32
 
 
-def task_json(t: Task, viewer: str) -> dict[str, Any]:
+def task_json(t: Task, viewer: str) -> TaskOut:
     out: dict[str, Any] = {
         "id": t.id,
         "producer": t.producer,
@@ -90,7 +93,7 @@ def task_json(t: Task, viewer: str) -> dict[str, Any]:
         "hashlock": t.hashlock,
         "deadline": t.deadline,
         "quote_signature": t.quote_signature,
-        "lock": t.lock,
+        "lock": LockJson.of(t.lock),
         "lock_id": t.lock_id,
         "token_id": t.token_id,
         "delivery": t.delivery,
@@ -99,7 +102,7 @@ def task_json(t: Task, viewer: str) -> dict[str, Any]:
     }
     if t.preimage is not None and viewer in (t.producer, t.esp):
         out["preimage"] = t.preimage  # public on chain anyway once claimed
-    return out
+    return TaskOut.model_validate(out)
 
 
 def load_task(session: SessionDep, task_id: str, account: str) -> Task:
@@ -111,7 +114,7 @@ def load_task(session: SessionDep, task_id: str, account: str) -> Task:
     return task
 
 
-@router.post("/tasks", status_code=201)
+@router.post("/tasks", status_code=201, response_model=TaskOut, responses=declare(401, 422, 429))
 def post_task(
     body: TaskIn,
     request: Request,
@@ -120,7 +123,7 @@ def post_task(
     settings: SettingsDep,
     limiter: LimiterDep,
     deployment: DeploymentDep,
-) -> dict[str, Any]:
+) -> TaskOut:
     """Post a generation task to an ESP (chosen explicitly, or by reputation from your view)."""
     limiter.hit("tasks", client_key(request), limit=settings.rate_tasks_per_minute)
     reader = EspRegistryClient(deployment)
@@ -158,35 +161,35 @@ def post_task(
     return task_json(task, account)
 
 
-@router.get("/tasks")
+@router.get("/tasks", response_model=TasksOut, responses=declare(401))
 def list_tasks(
     account: CurrentAccount,
     session: SessionDep,
     role: Annotated[str, Query(pattern="^(producer|esp)$")] = "producer",
     status: Annotated[str | None, Query(pattern="^[a-z_]{1,16}$")] = None,
-) -> dict[str, Any]:
+) -> TasksOut:
     """Your tasks, as producer or as ESP, optionally by status."""
     column = Task.producer if role == "producer" else Task.esp
     q = select(Task).where(column == account).order_by(Task.created_block)
     if status:
         q = q.where(Task.status == status)
-    return {"items": [task_json(t, account) for t in session.scalars(q)]}
+    return TasksOut(items=[task_json(t, account) for t in session.scalars(q)])
 
 
-@router.get("/tasks/{task_id}")
-def get_task(task_id: TaskId, account: CurrentAccount, session: SessionDep) -> dict[str, Any]:
+@router.get("/tasks/{task_id}", response_model=TaskOut, responses=SEEN)
+def get_task(task_id: TaskId, account: CurrentAccount, session: SessionDep) -> TaskOut:
     """One task (its producer and ESP only)."""
     return task_json(load_task(session, task_id, account), account)
 
 
-@router.post("/tasks/{task_id}/quote")
+@router.post("/tasks/{task_id}/quote", response_model=TaskOut, responses=CHANGES)
 def quote(
     task_id: TaskId,
     body: QuoteIn,
     account: CurrentAccount,
     session: SessionDep,
     deployment: DeploymentDep,
-) -> dict[str, Any]:
+) -> TaskOut:
     """The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock)."""
     task = load_task(session, task_id, account)
     if account != task.esp:
@@ -232,7 +235,11 @@ def quote(
     return task_json(task, account)
 
 
-@router.post("/tasks/{task_id}/delivery")
+@router.post(
+    "/tasks/{task_id}/delivery",
+    response_model=TaskOut,
+    responses=declare(401, 403, 404, 409, 413, 415),
+)
 async def deliver(
     task_id: TaskId,
     request: Request,
@@ -249,7 +256,7 @@ async def deliver(
             "key_commitment"
         ),
     ],
-) -> dict[str, Any]:
+) -> TaskOut:
     """The ESP uploads the sealed image, a small preview and its signed attestation."""
     task = load_task(session, task_id, account)
     if account != task.esp:
@@ -309,7 +316,7 @@ async def deliver(
 @router.get(
     "/tasks/{task_id}/sealed",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={200: {"content": {"application/octet-stream": {}}}, **SEEN},
 )
 def get_sealed(
     task_id: TaskId, request: Request, account: CurrentAccount, session: SessionDep
@@ -326,7 +333,7 @@ def get_sealed(
 @router.get(
     "/tasks/{task_id}/preview",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses={200: {"content": {"image/png": {}}}, **SEEN},
 )
 def get_preview(
     task_id: TaskId, request: Request, account: CurrentAccount, session: SessionDep
@@ -338,10 +345,10 @@ def get_preview(
     return Response(request.app.state.blobs.get(task.preview_blob), media_type="image/png")
 
 
-@router.post("/tasks/{task_id}/fraud")
+@router.post("/tasks/{task_id}/fraud", response_model=TaskOut, responses=CHANGES)
 def report_fraud(
     task_id: TaskId, body: FraudIn, request: Request, account: CurrentAccount, session: SessionDep
-) -> dict[str, Any]:
+) -> TaskOut:
     """Prove the sealed image differs from its attestation by revealing this delivery's key."""
     task = load_task(session, task_id, account)
     if account != task.producer:
@@ -369,12 +376,12 @@ def report_fraud(
     return task_json(task, account)
 
 
-@router.get("/accounts/{address}")
+@router.get("/accounts/{address}", response_model=AccountKeyOut, responses=declare(404))
 def account_key(
     address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")], session: SessionDep
-) -> dict[str, Any]:
+) -> AccountKeyOut:
     """An address's public key (known once it has signed in): what a sealed delivery needs."""
     row = session.get(AccountKey, address)
     if row is None:
         raise NotFound(f"{address} has never signed in")
-    return {"address": row.address, "public_key": row.public_key}
+    return AccountKeyOut(address=row.address, public_key=row.public_key)

@@ -6,7 +6,7 @@ margin) is :mod:`services.exchange.trade`'s; these handlers load, call it, and a
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
@@ -15,11 +15,11 @@ from sqlalchemy import select
 from ledger import HtlcClient, LockTerms, RegistryClient
 from ledger.deploy import Deployment
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
-from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable
+from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.market import payment_locks, trade_terms
 from marketplace_api.models import Listing, Trade
 from marketplace_api.schemas import UnsignedTx
-from marketplace_api.types import Bytes32
+from marketplace_api.types import Bytes32, LockJson, TokenId, Uint256, token_hex
 from services.exchange import (
     LegRole,
     ListingState,
@@ -34,27 +34,30 @@ from services.exchange import (
 )
 from services.listing import Offer, offer_signer
 
-router = APIRouter(prefix="/v1", tags=["listings", "trades"])
+router = APIRouter(prefix="/v1", tags=["listings", "trades"], responses=declare())
+TRADE_SEEN = declare(401, 403, 404)  # a trade is seen by its seller and buyer only
 Hex32 = Bytes32
 ListingId = Annotated[int, Path(ge=1, lt=2**31)]
 TradeId = Annotated[int, Path(ge=1, lt=2**31)]
 
 
 class ListingIn(BaseModel):
-    token_id: Hex32
-    price: Annotated[int, Field(gt=0, lt=2**128)]
+    """The EIP-712 ``Offer`` (token id, price and nonce as decimal strings; 0x-hex accepted)."""
+
+    token_id: TokenId
+    price: Annotated[Uint256, Field(gt=0, lt=2**128)]
     expiry: Annotated[int, Field(gt=0, lt=2**64)]
-    nonce: Annotated[int, Field(ge=0, lt=2**128)]
+    nonce: Annotated[Uint256, Field(ge=0, lt=2**128)]
     signature: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
 
 
 class ListingOut(BaseModel):
     id: int
-    token_id: str
+    token_id: TokenId
     seller: str
-    price: str
+    price: Uint256
     expiry: int
-    nonce: str
+    nonce: Uint256
     signature: str
     status: ListingState
 
@@ -70,15 +73,15 @@ class TradeIn(BaseModel):
 class TradeOut(BaseModel):
     id: int
     listing_id: int
-    token_id: str
+    token_id: TokenId
     seller: str
     buyer: str
-    price: str
+    price: Uint256
     status: TradeState
     hashlock: str | None
-    asset_lock: dict[str, Any] | None
-    payment_lock: dict[str, Any] | None
-    royalty_lock: dict[str, Any] | None
+    asset_lock: LockJson | None
+    payment_lock: LockJson | None
+    royalty_lock: LockJson | None
     secret: str | None
 
 
@@ -90,7 +93,7 @@ class PaymentTxIn(BaseModel):
 class PaymentLockOut(BaseModel):
     role: LegRole
     receiver: str
-    amount: str
+    amount: Uint256
     tx: UnsignedTx
 
 
@@ -109,19 +112,21 @@ def listing_json(item: Listing) -> ListingOut:
 
 def trade_json(t: Trade) -> TradeOut:
     payment, royalty = payment_locks(t)
-    return TradeOut(
-        id=t.id,
-        listing_id=t.listing_id,
-        token_id=t.token_id,
-        seller=t.seller,
-        buyer=t.buyer,
-        price=t.price,
-        status=TradeState(t.status),
-        hashlock=t.hashlock,
-        asset_lock=t.asset_lock,
-        payment_lock=payment,
-        royalty_lock=royalty,
-        secret=t.secret,
+    return TradeOut.model_validate(
+        {
+            "id": t.id,
+            "listing_id": t.listing_id,
+            "token_id": t.token_id,
+            "seller": t.seller,
+            "buyer": t.buyer,
+            "price": t.price,
+            "status": TradeState(t.status),
+            "hashlock": t.hashlock,
+            "asset_lock": LockJson.of(t.asset_lock),
+            "payment_lock": LockJson.of(payment),
+            "royalty_lock": LockJson.of(royalty),
+            "secret": t.secret,
+        }
     )
 
 
@@ -131,12 +136,14 @@ def _check_active(deployment: Deployment, token: int) -> RegistryClient:
     return reader
 
 
-@router.post("/listings", status_code=201, response_model=ListingOut)
+@router.post(
+    "/listings", status_code=201, response_model=ListingOut, responses=declare(401, 403, 409)
+)
 def create_listing(
     body: ListingIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
 ) -> ListingOut:
     """List a token you own, with your EIP-712 signed offer."""
-    token = int(body.token_id, 16)
+    token = body.token_id
     offer = Offer(token, account, body.price, body.expiry, body.nonce)
     signer = offer_signer(
         offer,
@@ -153,7 +160,7 @@ def create_listing(
     if session.scalar(select(Listing).where(Listing.signature == body.signature.lower())):
         raise Conflict("this signed offer is already listed")
     item = Listing(
-        token_id=body.token_id.lower(),
+        token_id=token_hex(token),
         seller=account,
         price=str(body.price),
         expiry=body.expiry,
@@ -184,13 +191,15 @@ def _listing(session: SessionDep, listing_id: int) -> Listing:
     return item
 
 
-@router.get("/listings/{listing_id}", response_model=ListingOut)
+@router.get("/listings/{listing_id}", response_model=ListingOut, responses=declare(404))
 def get_listing(listing_id: ListingId, session: SessionDep) -> ListingOut:
     """One listing, whatever its status."""
     return listing_json(_listing(session, listing_id))
 
 
-@router.delete("/listings/{listing_id}", response_model=ListingOut)
+@router.delete(
+    "/listings/{listing_id}", response_model=ListingOut, responses=declare(401, 403, 404, 409)
+)
 def cancel_listing(
     listing_id: ListingId, account: CurrentAccount, session: SessionDep
 ) -> ListingOut:
@@ -205,7 +214,7 @@ def cancel_listing(
     return listing_json(item)
 
 
-@router.post("/trades", status_code=201, response_model=TradeOut)
+@router.post("/trades", status_code=201, response_model=TradeOut, responses=declare(401, 404, 409))
 def start_trade(
     body: TradeIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
 ) -> TradeOut:
@@ -238,13 +247,17 @@ def _trade(session: SessionDep, trade_id: int, account: str) -> Trade:
     return trade
 
 
-@router.get("/trades/{trade_id}", response_model=TradeOut)
+@router.get("/trades/{trade_id}", response_model=TradeOut, responses=TRADE_SEEN)
 def get_trade(trade_id: TradeId, account: CurrentAccount, session: SessionDep) -> TradeOut:
     """A trade's state as the chain shows it."""
     return trade_json(_trade(session, trade_id, account))
 
 
-@router.post("/trades/{trade_id}/payment-tx", response_model=PaymentTxOut)
+@router.post(
+    "/trades/{trade_id}/payment-tx",
+    response_model=PaymentTxOut,
+    responses=declare(401, 403, 404, 409, 502),
+)
 def payment_tx(
     trade_id: TradeId,
     body: PaymentTxIn,
@@ -270,7 +283,7 @@ def payment_tx(
         PaymentLockOut(
             role=leg.role,
             receiver=leg.receiver,
-            amount=str(leg.amount),
+            amount=leg.amount,
             tx=UnsignedTx.for_call(
                 deployment.chain,
                 deployment.htlc.functions.lockEther(leg.receiver, hashlock, t2),

@@ -7,9 +7,9 @@ anyone signs. The server never sees a private key.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,29 +17,34 @@ from web3.logs import DISCARD
 
 from ledger import Asset, Deployment, LockTerms, RegistryClient
 from ledger.errors import TransactionFailed
-from ledger.tx import relay
-from marketplace_api.catalog import token_hex
+from ledger.tx import RelayRejected, explain_revert, relay, tx_status
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
-from marketplace_api.errors import NotFound, Unprocessable
+from marketplace_api.errors import NotFound, Unprocessable, declare
 from marketplace_api.models import Product
-from marketplace_api.schemas import RelayIn, RelayOut, UnsignedTx
-from marketplace_api.types import Address, Bytes32, Text
+from marketplace_api.schemas import (
+    ErrorBody,
+    RelayIn,
+    RelayOut,
+    TxEvent,
+    TxState,
+    TxStatusOut,
+    UnsignedTx,
+)
+from marketplace_api.types import Address, Bytes32, LockJson, Text, TokenId, Uint256, token_hex
 from services.provenance import DETAIL_LENGTH
 
-router = APIRouter(prefix="/v1/tx", tags=["transactions"])
+# Every builder: 401 (not signed in), 409 (the contract's custom error), 422 (schema, or the
+# transaction cannot be estimated), 502 (the chain failed).
+router = APIRouter(prefix="/v1/tx", tags=["transactions"], responses=declare(502))
+BUILDS = declare(401, 409)
+BUILDS_FROM_INDEX = declare(401, 404, 409)  # the proofs come from the indexed products
 
-Uint = Annotated[int, Field(ge=0, lt=2**256)]
+Uint = Uint256
 Uint64 = Annotated[int, Field(ge=0, lt=2**64)]
 
 
-class LockIn(BaseModel):
-    sender: Address
-    receiver: Address
-    asset: Annotated[str, Field(pattern="^(ETHER|ERC20|ERC721)$")]
-    token: Address
-    amount: Uint
-    hashlock: Bytes32
-    timelock: Uint64
+class LockIn(LockJson):
+    """A lock exactly as a task or a trade returns it (``asset`` by name, ``amount`` decimal)."""
 
     def terms(self) -> LockTerms:
         return LockTerms(
@@ -55,13 +60,13 @@ class LockIn(BaseModel):
 
 class LockEtherIn(BaseModel):
     receiver: Address
-    amount: Annotated[int, Field(gt=0, lt=2**256)]
+    amount: Annotated[Uint256, Field(gt=0)]
     hashlock: Bytes32
     timelock: Uint64
 
 
 class LockTokenIn(BaseModel):
-    token_id: Uint
+    token_id: TokenId
     receiver: Address
     hashlock: Bytes32
     timelock: Uint64
@@ -106,33 +111,35 @@ class RevealIn(BaseModel):
 
 
 class ChallengeIn(BaseModel):
-    original: Bytes32
-    duplicate: Bytes32
+    """Token ids as decimal strings (what every response carries) or 0x-hex."""
+
+    original: TokenId
+    duplicate: TokenId
 
 
 class ApproveIn(BaseModel):
-    token_id: Bytes32
+    token_id: TokenId
 
 
 def _b(h: str) -> bytes:
     return bytes.fromhex(h[2:])
 
 
-@router.post("/esp/register", response_model=UnsignedTx)
+@router.post("/esp/register", response_model=UnsignedTx, responses=BUILDS)
 def esp_register(body: EspRegisterIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Register the caller as an ESP with a stake."""
     fn = dep.esp_registry.functions.register(body.endpoint, body.price)
     return UnsignedTx.for_call(dep.chain, fn, sender=account, value=body.stake)
 
 
-@router.post("/locks/ether", response_model=UnsignedTx)
+@router.post("/locks/ether", response_model=UnsignedTx, responses=BUILDS)
 def lock_ether(body: LockEtherIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Lock Ether for a receiver under a sha256 hashlock until a timelock."""
     fn = dep.htlc.functions.lockEther(body.receiver, _b(body.hashlock), body.timelock)
     return UnsignedTx.for_call(dep.chain, fn, sender=account, value=body.amount)
 
 
-@router.post("/locks/token", response_model=UnsignedTx)
+@router.post("/locks/token", response_model=UnsignedTx, responses=BUILDS)
 def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Lock a registered image token for a receiver (the seller's swap leg)."""
     fn = dep.htlc.functions.lockERC721(
@@ -141,28 +148,28 @@ def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/locks/withdraw", response_model=UnsignedTx)
+@router.post("/locks/withdraw", response_model=UnsignedTx, responses=BUILDS)
 def withdraw(body: WithdrawIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Withdraw a lock to its receiver with the preimage."""
     fn = dep.htlc.functions.withdraw(body.lock.terms().as_tuple(), _b(body.preimage))
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/locks/refund", response_model=UnsignedTx)
+@router.post("/locks/refund", response_model=UnsignedTx, responses=BUILDS)
 def refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Refund an expired lock to its sender."""
     fn = dep.htlc.functions.refund(body.lock.terms().as_tuple())
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/registry/approve", response_model=UnsignedTx)
+@router.post("/registry/approve", response_model=UnsignedTx, responses=BUILDS)
 def approve(body: ApproveIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Approve the hash-time-lock escrow to take a token (before listing it in a swap)."""
-    fn = dep.registry.functions.approve(dep.htlc.address, int(body.token_id, 16))
+    fn = dep.registry.functions.approve(dep.htlc.address, body.token_id)
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/registry/commit", response_model=UnsignedTx)
+@router.post("/registry/commit", response_model=UnsignedTx, responses=BUILDS)
 def commit(body: CommitIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Commit to a registration with the bond (keccak256 of content hash, fingerprint, detail
     hash, owner, salt); a commitment not revealed within the commit window forfeits it."""
@@ -170,7 +177,7 @@ def commit(body: CommitIn, account: CurrentAccount, dep: DeploymentDep) -> Unsig
     return UnsignedTx.for_call(dep.chain, fn, sender=account, value=_params(dep)["bond"])
 
 
-@router.post("/registry/reveal", response_model=UnsignedTx)
+@router.post("/registry/reveal", response_model=UnsignedTx, responses=BUILDS)
 def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Reveal a committed registration with its paid generation lock and the ESP's attestation."""
     reg = (
@@ -187,39 +194,37 @@ def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> Unsig
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/registry/challenge", response_model=UnsignedTx)
+@router.post("/registry/challenge", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
 def challenge(
     body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
     """Challenge a later near-duplicate with an earlier token the caller owns (with the deposit);
     the record proofs come from the indexed `Registered` events."""
     a, b = _product(session, body.original), _product(session, body.duplicate)
-    fn = dep.registry.functions.challenge(
-        int(body.original, 16), int(body.duplicate, 16), _proof(a), _proof(b)
-    )
+    fn = dep.registry.functions.challenge(body.original, body.duplicate, _proof(a), _proof(b))
     return UnsignedTx.for_call(
         dep.chain, fn, sender=account, value=_params(dep)["challenge_deposit"]
     )
 
 
-@router.post("/registry/contest", response_model=UnsignedTx)
+@router.post("/registry/contest", response_model=UnsignedTx, responses=BUILDS)
 def contest(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Contest a challenge of the caller's token (with the same deposit) within the window."""
-    fn = dep.registry.functions.contest(int(body.original, 16), int(body.duplicate, 16))
+    fn = dep.registry.functions.contest(body.original, body.duplicate)
     return UnsignedTx.for_call(
         dep.chain, fn, sender=account, value=_params(dep)["challenge_deposit"]
     )
 
 
-@router.post("/registry/resolve", response_model=UnsignedTx)
+@router.post("/registry/resolve", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
 def resolve(
     body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
     """Decide a contested challenge: the contract compares the two published detail descriptors."""
     a, b = _product(session, body.original), _product(session, body.duplicate)
     fn = dep.registry.functions.resolve(
-        int(body.original, 16),
-        int(body.duplicate, 16),
+        body.original,
+        body.duplicate,
         _proof(a),
         _proof(b),
         _b(a.detail or "0x"),
@@ -228,23 +233,23 @@ def resolve(
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/registry/finalize", response_model=UnsignedTx)
+@router.post("/registry/finalize", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
 def finalize(
     body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
     """Decide an uncontested challenge once its contest window has passed."""
     b = _product(session, body.duplicate)
-    fn = dep.registry.functions.finalize(int(body.original, 16), int(body.duplicate, 16), _proof(b))
+    fn = dep.registry.functions.finalize(body.original, body.duplicate, _proof(b))
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/registry/settle", response_model=UnsignedTx)
+@router.post("/registry/settle", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
 def settle(
     body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
     """Settle a revocation's held bond (or reinstate the copy if the original was revoked)."""
     b = _product(session, body.duplicate)
-    fn = dep.registry.functions.settle(int(body.original, 16), int(body.duplicate, 16), _proof(b))
+    fn = dep.registry.functions.settle(body.original, body.duplicate, _proof(b))
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
@@ -252,7 +257,7 @@ def _params(dep: Deployment) -> dict[str, int]:
     return RegistryClient(dep).params()
 
 
-def _product(session: Session, token_id: str) -> Product:
+def _product(session: Session, token_id: int) -> Product:
     product = session.scalar(select(Product).where(Product.token_id == token_hex(token_id)))
     if product is None or product.detail is None:
         raise NotFound(f"no registered product {token_id}", code="unknown_product")
@@ -270,42 +275,75 @@ def _proof(p: Product) -> tuple[bytes, bytes, str, int, int, int]:
     )
 
 
-@router.post("/feedback", response_model=UnsignedTx)
+@router.post("/feedback", response_model=UnsignedTx, responses=BUILDS)
 def feedback(body: FeedbackIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Feedback on the ESP paid by a withdrawn lock the caller sent."""
     fn = dep.esp_registry.functions.submitFeedback(body.lock.terms().as_tuple(), body.positive)
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/feedback/refund", response_model=UnsignedTx)
+@router.post("/feedback/refund", response_model=UnsignedTx, responses=BUILDS)
 def record_refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Record a refunded lock against its ESP."""
     fn = dep.esp_registry.functions.recordRefund(body.lock.terms().as_tuple())
     return UnsignedTx.for_call(dep.chain, fn, sender=account)
 
 
-@router.post("/relay", response_model=RelayOut)
+@router.post("/relay", response_model=RelayOut, responses=declare(401, 409))
 def relay_signed(body: RelayIn, account: CurrentAccount, dep: DeploymentDep) -> RelayOut:
-    """Send a transaction the caller signed elsewhere (only to this deployment's contracts)."""
+    """Send a transaction the caller signed elsewhere (only to this deployment's contracts).
+
+    Answers with the hash as soon as the node accepts it; follow it with ``GET
+    /v1/tx/{tx_hash}``. Refused with a stable code and the node's ``reason``: 409
+    ``nonce_too_low``, ``replacement_underpriced``, ``already_known``; 422
+    ``fee_below_base_fee``, ``insufficient_funds``, ``intrinsic_gas_too_low``,
+    ``gas_limit_exceeded``, ``relay_refused`` (not a transaction, another contract or chain);
+    409 with the contract's custom error when the transaction would revert."""
+    del account  # any signed-in account may relay; the signature names the sender
     allowed = {info["address"] for info in dep.manifest.contracts.values()}
     try:
-        receipt = relay(dep.chain, bytes.fromhex(body.raw[2:]), allowed_to=allowed)
-    except TransactionFailed as exc:  # not a transaction, wrong target or chain, or reverted
+        tx_hash = relay(dep.chain, bytes.fromhex(body.raw[2:]), allowed_to=allowed)
+    except RelayRejected:
+        raise  # a node refusal: the error table answers with its code and the node's reason
+    except TransactionFailed as exc:
         raise Unprocessable(str(exc), code="relay_refused") from None
-    events: list[dict[str, Any]] = []
+    return RelayOut(tx_hash=tx_hash)
+
+
+TxHash = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+
+
+@router.get("/{tx_hash}", response_model=TxStatusOut)
+def get_tx(tx_hash: TxHash, dep: DeploymentDep) -> TxStatusOut:
+    """A transaction's state: ``pending`` (in the node's pool, e.g. behind a nonce gap),
+    ``mined`` (status 1 or 0, block, gas used, this deployment's events, and on a revert the
+    contract's custom error) or ``unknown``."""
+    found = tx_status(dep.chain, tx_hash)
+    if found["state"] != "mined":
+        return TxStatusOut(tx_hash=tx_hash.lower(), state=TxState(found["state"]))
+    receipt = found["receipt"]
+    error = None
+    if receipt["status"] != 1:
+        why = explain_revert(dep.chain, tx_hash, receipt)
+        error = ErrorBody(code=getattr(why, "name", "transaction_reverted"), message=str(why))
+    return TxStatusOut(
+        tx_hash=tx_hash.lower(),
+        state=TxState.MINED,
+        status=receipt["status"],
+        block=receipt["blockNumber"],
+        gas_used=receipt["gasUsed"],
+        events=_events(dep, receipt),
+        error=error,
+    )
+
+
+def _events(dep: Deployment, receipt: object) -> list[TxEvent]:
+    events: list[TxEvent] = []
     for name in dep.manifest.contracts:
         contract = dep.contract(name)
         if not any(item.get("type") == "event" for item in contract.abi):
             continue
         for abi_event in list(contract.events):  # type: ignore[call-overload]
             for log in abi_event().process_receipt(receipt, errors=DISCARD):
-                events.append(
-                    {"contract": name, "event": log["event"], "log_index": log["logIndex"]}
-                )
-    return RelayOut(
-        tx_hash="0x" + bytes(receipt["transactionHash"]).hex(),
-        status=receipt["status"],
-        block=receipt["blockNumber"],
-        gas_used=receipt["gasUsed"],
-        events=sorted(events, key=lambda e: e["log_index"]),
-    )
+                events.append(TxEvent(contract=name, event=log["event"], log_index=log["logIndex"]))
+    return sorted(events, key=lambda e: e.log_index)

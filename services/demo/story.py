@@ -144,15 +144,15 @@ class Story:
             buf = io.BytesIO()
             image.save(buf, format="PNG")
             producer.client.put(
-                f"/v1/products/0x{token:064x}/image",
+                f"/v1/products/{token}/image",
                 files={"image": ("image.png", buf.getvalue(), "image/png")},
             )
             self.stack.sync()
             task = producer.task(task["id"])
             path = self.out / "images" / f"{token:064x}.png"
             image.save(path)
-            self.result.images[f"0x{token:064x}"] = path
-            record.update(status=task["status"], token=f"0x{token:064x}")
+            self.result.images[str(token)] = path  # token ids: decimal strings, as the API's
+            record.update(status=task["status"], token=str(token))
             self.say(
                 f"round {r}: {name} got '{prompt}' from {esp}, registered 0x{token:064x}"[:110]
             )
@@ -177,7 +177,7 @@ class Story:
 
     # -- trading -------------------------------------------------------------------------------
     def _sell(self, task: dict[str, Any], r: int) -> None:
-        token = int(task["token_id"], 16)
+        token = int(task["token_id"])  # a decimal string, like every uint256 the API returns
         seller, buyer = (
             self.cast.actors[self.cast.name_of[task["producer"]]],
             self.cast.actors["Carol"],
@@ -194,7 +194,7 @@ class Story:
             if t["buyer"] == "Carol" and t["round"] < r and t["token"] not in sold
         ]
         if held:
-            self._swap(carol, self.cast.actors["Bob"], int(held[0], 16), r)
+            self._swap(carol, self.cast.actors["Bob"], int(held[0]), r)
 
     def _swap(self, seller: Actor, buyer: Actor, token: int, r: int) -> None:
         dep, chain, price = self.stack.deployment, self.stack.chain, self.config.sale_price
@@ -207,10 +207,10 @@ class Story:
         listing = seller.client.post(
             "/v1/listings",
             json={
-                "token_id": f"0x{token:064x}",
-                "price": price,
+                "token_id": str(token),
+                "price": str(price),
                 "expiry": offer.expiry,
-                "nonce": offer.nonce,
+                "nonce": str(offer.nonce),
                 "signature": "0x" + sig.hex(),
             },
         )
@@ -247,7 +247,7 @@ class Story:
         self.result.trades.append(
             {
                 "round": r,
-                "token": f"0x{token:064x}",
+                "token": str(token),
                 "seller": seller.name,
                 "buyer": buyer.name,
                 "price": price,
@@ -299,8 +299,8 @@ class Story:
             registry=self.stack.deployment.registry.address,
         )
         mallory.registry.commit(reg)
-        copy_token = f"0x{mallory.registry.reveal(reg, lock, attestation):064x}"
-        path = self.out / "images" / f"{copy_token[2:]}.png"
+        copy_token = str(mallory.registry.reveal(reg, lock, attestation))
+        path = self.out / "images" / f"{int(copy_token):064x}.png"
         copy.save(path)
         self.result.images[copy_token] = path
         self.stack.sync()
@@ -317,7 +317,7 @@ class Story:
         self.say(
             f"  the watch told {owner.name} (distance {note['distance']}); {owner.name} challenges"
         )
-        original_id, copy_id = int(note["original"], 16), int(copy_token, 16)
+        original_id, copy_id = int(note["original"]), int(copy_token)
         owner.registry.challenge(original_id, copy_id)
         self.stack.sync()
         window = owner.registry.params()["dispute_window"]

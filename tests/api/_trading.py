@@ -23,10 +23,10 @@ def list_token(api: Any, seller: LocalAccount, token: int, *, price: int = PRICE
     return MarketClient(api.client, seller).post(
         "/v1/listings",
         json={
-            "token_id": f"0x{token:064x}",
-            "price": price,
+            "token_id": str(token),  # uint256 values travel as decimal strings
+            "price": str(price),
             "expiry": offer.expiry,
-            "nonce": nonce,
+            "nonce": str(nonce),
             "signature": "0x" + sig.hex(),
         },
     )

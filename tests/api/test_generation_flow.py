@@ -91,10 +91,19 @@ def test_paid_generation_end_to_end(api, parties, tmp_path):
     assert claimed["status"] == "claimed"
     image, attestation = producer.collect(claimed)
     token = producer.register(claimed, image, attestation)
+    # One number format: the fee lock as the task shows it (asset by name, amounts as decimal
+    # strings) is what /v1/tx/feedback takes, as is.
+    assert claimed["lock"]["asset"] == "ETHER" and claimed["lock"]["amount"] == str(PRICE)
+    assert claimed["price"] == str(PRICE) and claimed["max_price"] == str(2 * PRICE)
+    wallet_tx = producer.client.post(
+        "/v1/tx/feedback", json={"lock": claimed["lock"], "positive": True}
+    )
+    assert wallet_tx["to"] == world.deployment.esp_registry.address
     producer.feedback(claimed, positive=True)
     api.index()
-    assert producer.task(task["id"])["status"] == "registered"
-    product = api.client.get(f"/v1/products/0x{token:064x}").json()
+    registered = producer.task(task["id"])
+    assert registered["status"] == "registered" and registered["token_id"] == str(token)
+    product = api.client.get(f"/v1/products/{token}").json()
     assert product["producer"] == world.producer.address and product["esp"] == world.esp.address
     assert product["task_id"] == claimed["lock_id"]  # the attested task is the paid lock
 

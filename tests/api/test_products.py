@@ -63,19 +63,22 @@ def test_registered_products_appear_with_history_and_the_watch_notifies(api):
     copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
     api.index()
     listing = api.client.get("/v1/products").json()["items"]
-    assert {p["token_id"] for p in listing} == {f"0x{original:064x}", f"0x{copy:064x}"}
+    assert {p["token_id"] for p in listing} == {str(original), str(copy)}  # decimal strings
     headers = api.sign_in(world.producer)
     notes = api.client.get("/v1/notifications", headers=headers).json()["items"]
     assert len(notes) == 1 and notes[0]["kind"] == "plagiarism_suspected"
     prepared = notes[0]["prepared_challenge"]
+    assert prepared["body"] == {"original": str(original), "duplicate": str(copy)}
     r = api.client.post(prepared["endpoint"], json=prepared["body"], headers=headers)
     assert r.status_code == 200, r.text  # the ready-to-sign challenge estimates fine
     assert challenge_and_finalize(world, world.producer, original, copy)  # uncontested
     api.index()
     accused = api.client.get("/v1/notifications", headers=api.sign_in(world.attacker)).json()
     assert "challenge_opened" in [n["kind"] for n in accused["items"]]  # it could have contested
-    detail = api.client.get(f"/v1/products/0x{copy:064x}").json()
-    assert detail["status"] == "revoked"
+    detail = api.client.get(f"/v1/products/0x{copy:064x}").json()  # 0x-hex accepted on input
+    assert detail == api.client.get(f"/v1/products/{copy}").json()  # and decimal, the same
+    assert detail["token_id"] == str(copy) and detail["status"] == "revoked"
+    assert detail["history"][1]["original"] == str(original)
     assert [h["kind"] for h in detail["history"]] == [
         "registered",
         "challenged",
@@ -83,11 +86,11 @@ def test_registered_products_appear_with_history_and_the_watch_notifies(api):
         "revoked",
     ]
     challenges = api.client.get("/v1/challenges").json()["items"]
-    assert len(challenges) == 1 and challenges[0]["duplicate"] == f"0x{copy:064x}"
+    assert len(challenges) == 1 and challenges[0]["duplicate"] == str(copy)
     assert challenges[0]["challenger"] == world.producer.address
     assert api.client.get("/v1/products", params={"status": "revoked"}).json()["items"][0][
         "token_id"
-    ] == (f"0x{copy:064x}")
+    ] == str(copy)
 
 
 def test_transfers_move_the_owner(api):
@@ -122,7 +125,7 @@ def test_image_upload_checked_against_the_chain_and_similar_search(api):
         "/v1/search/similar", files={"image": ("e.jpg", _png(edited, "JPEG"), "image/jpeg")}
     )
     assert r.status_code == 200, r.text
-    assert [m["token_id"] for m in r.json()["matches"]] == [token]
+    assert [m["token_id"] for m in r.json()["matches"]] == [str(int(token, 16))]
     other = api.client.post(
         "/v1/search/similar", files={"image": ("o.png", _png(_picture(99)), "image/png")}
     )

@@ -110,3 +110,56 @@ def test_swap_through_the_api(api):
         == listing["id"]
     )
     assert api.client.get(f"/v1/products/0x{token:064x}").json()["owner"] == world.buyer.address
+
+
+def test_a_price_beyond_2_53_round_trips_as_a_decimal_string(api):
+    """A JavaScript wallet sends uint256 values as strings: the offer it signed verifies, and
+    every number comes back as the same decimal string. The same price as a JSON number parsed
+    into a double (what ``JSON.parse`` gives JavaScript) is a different offer and is refused."""
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    price = 1234567890123456789
+    assert float(price) != price  # not representable as a double
+    offer = Offer(token, world.producer.address, price, world.chain.timestamp() + 86400, 7)
+    sig = (
+        "0x"
+        + sign_offer(
+            world.producer,
+            offer,
+            chain_id=world.chain.chain_id,
+            registry=world.deployment.registry.address,
+        ).hex()
+    )
+    body = {"token_id": str(token), "price": str(price), "expiry": offer.expiry, "nonce": "7"}
+    seller = MarketClient(api.client, world.producer)
+    with pytest.raises(MarketError) as exc:  # the double's value: another offer
+        seller.post("/v1/listings", json={**body, "price": int(float(price)), "signature": sig})
+    assert exc.value.code == "bad_signature"
+    listing = seller.post("/v1/listings", json={**body, "signature": sig})
+    assert (listing["price"], listing["token_id"], listing["nonce"]) == (
+        str(price),
+        str(token),
+        "7",
+    )
+    assert api.client.get(f"/v1/listings/{listing['id']}").json()["price"] == str(price)
+    trade = MarketClient(api.client, world.buyer).post(
+        "/v1/trades", json={"listing_id": listing["id"]}
+    )
+    assert trade["price"] == str(price) and trade["token_id"] == str(token)
+
+
+@pytest.mark.parametrize("bad", ["-1", "1.5", "01", "0x", "1e18", str(2**256), True, 1.5])
+def test_uint256_fields_refuse_what_is_not_an_unsigned_integer(api, bad):
+    world = api.world
+    r = api.client.post(
+        "/v1/tx/locks/ether",
+        json={
+            "receiver": world.esp.address,
+            "amount": bad,
+            "hashlock": "0x" + "11" * 32,
+            "timelock": world.chain.timestamp() + 3600,
+        },
+        headers=api.sign_in(world.producer),
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error", r.text

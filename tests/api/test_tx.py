@@ -26,6 +26,10 @@ def _sign_and_relay(api, account, tx: dict, headers) -> dict:
         headers=headers,
     )
     assert r.status_code == 200, r.text
+    sent = r.json()
+    assert sent["state"] == "pending" and sent["tx_hash"].startswith("0x")
+    r = api.client.get(f"/v1/tx/{sent['tx_hash']}")  # the embedded chain mines at once
+    assert r.status_code == 200, r.text
     return r.json()
 
 

@@ -63,7 +63,7 @@ def test_the_watch_tells_the_owner_who_paid_first_even_when_it_revealed_last(api
     headers = api.sign_in(world.producer)
     notes = api.client.get("/v1/notifications", headers=headers).json()["items"]
     (note,) = [n for n in notes if n["kind"] == "plagiarism_suspected"]
-    assert note["original"] == f"0x{original:064x}" and note["duplicate"] == f"0x{copy:064x}"
+    assert note["original"] == str(original) and note["duplicate"] == str(copy)
 
     prepared = note["prepared_challenge"]
     r = api.client.post(prepared["endpoint"], json=prepared["body"], headers=headers)
