@@ -20,6 +20,8 @@ router = APIRouter(include_in_schema=False)
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 _TYPES = {
     "app.js": "text/javascript; charset=utf-8",
+    "wallet.js": "text/javascript; charset=utf-8",
+    "keccak.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 

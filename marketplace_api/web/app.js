@@ -1,5 +1,7 @@
 // The marketplace in a browser: gallery and provenance pages over the same-origin API.
 // Plain ES module, no build step and no runtime dependency: `aigc serve` serves it as is.
+import { WalletError, authHeaders, sendPrepared, session, signIn, signOut, switchNetwork } from "./wallet.js";
+
 const PAGE = 24;
 
 /** Messages for the API's stable error codes; anything else shows the API's own message. */
@@ -232,12 +234,149 @@ async function product(id) {
   announce(`Token ${short(p.token_id)}, ${p.status}`);
 }
 
+function renderWallet() {
+  const box = document.getElementById("wallet");
+  const { address } = session();
+  if (address) {
+    const out = el("button", { type: "button", onclick: () => { signOut(); renderWallet(); route(); } }, "Sign out");
+    box.replaceChildren(el("span", { title: address }, `Signed in as ${short(address)}`), out);
+  } else {
+    box.replaceChildren(el("button", { type: "button", id: "connect", onclick: connect }, "Connect wallet"));
+  }
+}
+
+/** Shows a wallet or API error where the person is looking, with the way out when there is one. */
+function walletProblem(err) {
+  const box = showError(err);
+  if (err.code === "wrong_network") {
+    const chain = Number((err.message.match(/runs on network (\d+)/) || [])[1]);
+    if (chain) {
+      box.append(" ", el("button", { type: "button", onclick: async () => {
+        try { await switchNetwork(chain); box.remove(); } catch (e) { box.replaceWith(showError(e)); }
+      } }, "Switch network"));
+    }
+  }
+  const where = document.getElementById("wallet-problem");
+  if (where) where.replaceChildren(box);
+  else main().prepend(el("div", { id: "wallet-problem" }, box));
+}
+
+async function connect() {
+  try {
+    const address = await signIn();
+    renderWallet();
+    announce(`Signed in as ${short(address)}`);
+    route();
+  } catch (err) {
+    walletProblem(err instanceof WalletError ? err : new WalletError("wallet_error", String(err.message || err)));
+  }
+}
+
+async function esps() {
+  const root = main();
+  root.replaceChildren(el("h1", {}, "Edge service providers"));
+  try {
+    const viewer = session().address;
+    const data = await api("/v1/esps", { headers: viewer ? authHeaders() : {} });
+    root.append(el("p", { class: "muted" },
+      `Ranked by multi-weight subjective logic${viewer ? " as you see them" : ""}; a producer picks one with the selection probability shown (temperature ${data.temperature}, floor ${data.floor}).`));
+    if (data.items.length === 0) { root.append(el("p", { class: "muted" }, "No ESP is registered.")); return; }
+    const fmtEth = (wei) => `${(Number(BigInt(wei) / 10n ** 12n) / 1e6).toLocaleString()} ETH`;
+    root.append(el("div", { class: "scroll" }, el("table", { class: "ranking" },
+      el("caption", { class: "visually-hidden" }, "ESP ranking"),
+      el("thead", {}, el("tr", {},
+        el("th", { scope: "col" }, "ESP"), el("th", { scope: "col" }, "Endpoint"),
+        el("th", { scope: "col", class: "num" }, "Reputation"), el("th", { scope: "col", class: "num" }, "Selection"),
+        el("th", { scope: "col", class: "num" }, "Price"), el("th", { scope: "col", class: "num" }, "Stake"),
+        el("th", { scope: "col", class: "num" }, "Challenges lost"))),
+      el("tbody", {}, data.items.map((e) => el("tr", { "data-esp": e.address },
+        el("td", { title: e.address }, short(e.address)), el("td", {}, e.endpoint),
+        el("td", { class: "num" }, e.reputation.toFixed(3)),
+        el("td", { class: "num" }, `${(100 * e.selection_probability).toFixed(1)}%`),
+        el("td", { class: "num" }, fmtEth(e.price)), el("td", { class: "num" }, fmtEth(e.stake)),
+        el("td", { class: "num" }, e.challenges_lost)))))));
+  } catch (err) {
+    root.append(showError(err));
+  }
+}
+
+function noteView(n) {
+  const item = el("li", { "data-kind": n.kind });
+  if (n.kind === "plagiarism_suspected") {
+    item.append(
+      el("strong", {}, "Suspected copy of your image"),
+      el("p", {}, "Token ", el("a", { href: `#/product/${n.duplicate}` }, short(String(n.duplicate))),
+        ` (distance ${n.distance}) looks like your `, el("a", { href: `#/product/${n.original}` }, short(String(n.original))),
+        ". Your image has priority: you can challenge it. The challenge locks a deposit that comes back with a reward when the contract revokes the copy."));
+    const result = el("p", { role: "status" });
+    const button = el("button", { type: "button", class: "challenge" }, "Sign the challenge");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      result.textContent = "Waiting for your wallet…";
+      try {
+        const hash = await sendPrepared(n.prepared_challenge.endpoint, n.prepared_challenge.body);
+        result.className = "ok";
+        result.textContent = `Challenge sent in transaction ${short(hash)}. The copy is revoked when the dispute window closes uncontested, or by the contract's verdict if contested.`;
+        result.dataset.tx = hash;
+      } catch (err) {
+        button.disabled = false;
+        result.replaceChildren(showError(err));
+      }
+    });
+    item.append(button, result);
+  } else if (n.kind === "challenge_opened") {
+    item.append(el("strong", {}, "Your image was challenged"),
+      el("p", {}, "Token ", el("a", { href: `#/product/${n.duplicate}` }, short(String(n.duplicate))),
+        " is challenged as a copy of ", el("a", { href: `#/product/${n.original}` }, short(String(n.original))),
+        ". If it is your own work, contest it (with the same deposit) before the dispute window closes: the contract then compares the two images' detail descriptors."));
+  } else {
+    item.append(el("strong", {}, n.kind), el("span", { class: "muted" }, ` · block ${n.block}`));
+  }
+  return item;
+}
+
+async function me() {
+  const root = main();
+  root.replaceChildren(el("h1", {}, "My account"));
+  const { address } = session();
+  if (!address) {
+    root.append(el("p", {}, "Connect your wallet and sign in to see your images and alerts."),
+      el("button", { type: "button", onclick: connect }, "Connect wallet"));
+    return;
+  }
+  root.append(el("p", {}, "Signed in as ", el("code", {}, address)));
+  const alerts = el("section", { "aria-label": "Alerts" }, el("h2", {}, "Alerts"));
+  const mine = el("section", { "aria-label": "My images" }, el("h2", {}, "My images"));
+  root.append(alerts, mine);
+  try {
+    const notes = await api("/v1/notifications", { headers: authHeaders() });
+    if (notes.items.length === 0) alerts.append(el("p", { class: "muted" }, "No alerts."));
+    else alerts.append(el("ul", { class: "notes" }, notes.items.map(noteView)));
+  } catch (err) {
+    alerts.append(showError(err));
+  }
+  try {
+    const page = await api(`/v1/products?${query({ owner: address, limit: PAGE })}`);
+    if (page.items.length === 0) mine.append(el("p", { class: "muted" }, "You own no registered image yet."));
+    else mine.append(el("ul", { class: "grid" }, page.items.map(card)));
+  } catch (err) {
+    mine.append(showError(err));
+  }
+}
+
+const TITLES = { esps: "ESPs", me: "My account" };
+
 function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/product\/([^?]+)/);
-  const page = m ? product(decodeURIComponent(m[1])) : gallery();
-  page.finally(() => { document.title = m ? `Token ${short(m[1])} · AIGC marketplace` : "Gallery · AIGC marketplace"; });
+  const name = (hash.match(/^#\/(esps|me)\b/) || [])[1];
+  const page = m ? product(decodeURIComponent(m[1])) : name === "esps" ? esps() : name === "me" ? me() : gallery();
+  page.finally(() => {
+    const title = m ? `Token ${short(m[1])}` : TITLES[name] || "Gallery";
+    document.title = `${title} · AIGC marketplace`;
+  });
 }
 
 window.addEventListener("hashchange", route);
+renderWallet();
 route();

@@ -79,14 +79,17 @@ class Site:
 def site(embedded_world, tmp_path) -> Iterator[Site]:
     import uvicorn
 
+    port = _free_port()
     settings = ApiSettings(
+        # Sign-in names the page's own origin, as `aigc serve` configures it for its web app.
+        siwe_domain=f"127.0.0.1:{port}",
+        siwe_uri=f"http://127.0.0.1:{port}",
         database_url=f"sqlite:///{tmp_path / 'web.db'}",
         blob_dir=tmp_path / "blobs",
         rate_nonce_per_minute=1000,
         indexer_interval_s=0,
     )
     app = create_app(settings, embedded_world.deployment)
-    port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )

@@ -1,0 +1,106 @@
+"""Wallet flows in the browser (issue 15): sign-in through an injected EIP-1193 wallet, the
+owner's defence from a plagiarism notification signed in the wallet, the ESP ranking as the API
+computes it, and the wrong-network and rejected-signature cases in words.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger import TokenStatus
+from tests.browser.conftest import axe_violations, screenshot
+from tests.browser.wallet import TestWallet
+from tests.contracts.helpers import BASE_FP, NEAR_FP, details, register_esp, register_image
+
+pytestmark = pytest.mark.browser
+
+
+def _page(browser, site, account):
+    wallet = TestWallet(account, site.api.world.chain)
+    context = browser.new_context()
+    page = context.new_page()
+    wallet.install(page)
+    return page, wallet
+
+
+def _signed_in(page, site, path="/#/me"):
+    page.goto(site.url + path)
+    page.click("#connect")
+    page.wait_for_selector("text=Signed in as")
+
+
+def test_an_owner_signs_in_and_challenges_a_copy_from_the_notification(site, browser):
+    world = site.api.world
+    register_esp(world)
+    original = register_image(world, world.producer, fingerprint=BASE_FP)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    site.api.index()
+
+    page, wallet = _page(browser, site, world.producer)
+    _signed_in(page, site)
+    assert {"eth_requestAccounts", "eth_chainId", "personal_sign"} <= set(wallet.calls)
+    page.wait_for_selector("li[data-kind=plagiarism_suspected]")
+    assert axe_violations(page) == []
+    screenshot(page, "owner-alerts")
+    page.click("button.challenge")
+    page.wait_for_selector("p.ok[data-tx]")
+    assert wallet.sent and page.get_attribute("p.ok", "data-tx") == wallet.sent[-1]
+    # The challenge is on chain: the copy is under dispute, and revoked once the window passes.
+    world.chain.mine(int(world.params.dispute_window_blocks) + 1)
+    world.registry(world.producer).finalize(original, copy)
+    assert world.registry(world.producer).record(copy).status is TokenStatus.REVOKED
+
+
+def test_the_esp_ranking_shows_the_apis_numbers(site, browser):
+    world = site.api.world
+    register_esp(world)
+    register_esp(world, world.buyer)
+    api_view = site.api.client.get("/v1/esps").json()["items"]
+    page = browser.new_page()
+    page.goto(site.url + "/#/esps")
+    page.wait_for_selector("tr[data-esp]")
+    rows = page.eval_on_selector_all(
+        "tr[data-esp]", "rs => rs.map(r => [r.dataset.esp, r.children[3].textContent])"
+    )
+    assert rows == [[e["address"], f"{100 * e['selection_probability']:.1f}%"] for e in api_view]
+    assert axe_violations(page) == []
+
+
+def test_a_wallet_on_the_wrong_network_is_told_and_can_switch(site, browser):
+    world = site.api.world
+    page, wallet = _page(browser, site, world.producer)
+    wallet.chain_id = 1  # mainnet
+    page.goto(site.url + "/#/me")
+    page.click("#connect")
+    page.wait_for_selector("p.error")
+    assert page.get_attribute("p.error", "data-code") == "wrong_network"
+    text = page.inner_text("p.error")
+    assert "network 1" in text and str(world.chain.chain_id) in text
+    assert "personal_sign" not in wallet.calls  # nothing signed for the wrong chain
+    page.click("text=Switch network")
+    assert wallet.chain_id == world.chain.chain_id
+    page.click("#connect")
+    page.wait_for_selector("text=Signed in as")
+
+
+def test_a_rejected_signature_is_a_sentence_and_signs_nothing_in(site, browser):
+    world = site.api.world
+    page, wallet = _page(browser, site, world.producer)
+    wallet.reject.add("personal_sign")
+    page.goto(site.url + "/#/me")
+    page.click("#connect")
+    page.wait_for_selector("p.error")
+    assert page.get_attribute("p.error", "data-code") == "rejected"
+    assert "rejected" in page.inner_text("p.error")
+    assert page.locator("text=Signed in as").count() == 0
+    wallet.reject.clear()
+    page.click("#connect")
+    page.wait_for_selector("text=Signed in as")
+
+
+def test_a_page_without_any_wallet_says_so(site, browser):
+    page = browser.new_page()
+    page.goto(site.url + "/#/me")
+    page.click("#connect")
+    page.wait_for_selector("p.error")
+    assert page.get_attribute("p.error", "data-code") == "no_wallet"

@@ -1,0 +1,108 @@
+"""An injected EIP-1193 test provider backed by a dev key.
+
+``window.ethereum.request`` in the page forwards to a Python binding that signs with the account
+(``personal_sign``, ``eth_signTypedData_v4``) and signs and sends transactions on the test chain
+(``eth_sendTransaction``): the same calls a browser wallet answers, the key never in the page.
+``reject`` makes the wallet refuse like a person pressing "Reject" (EIP-1193 code 4001);
+``chain_id`` lets a test put the wallet on the wrong network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account.messages import encode_defunct, encode_typed_data
+from eth_account.signers.local import LocalAccount
+
+INIT = """
+(() => {
+  const listeners = {};
+  window.ethereum = {
+    isTestWallet: true,
+    async request({ method, params }) {
+      const answer = await window.__testWallet(method, params === undefined ? null : params);
+      if (answer && answer.error) {
+        const err = new Error(answer.error.message);
+        err.code = answer.error.code;
+        throw err;
+      }
+      return answer.result;
+    },
+    on(event, fn) { (listeners[event] ||= []).push(fn); },
+    removeListener(event, fn) {
+      listeners[event] = (listeners[event] || []).filter((f) => f !== fn);
+    },
+  };
+})();
+"""
+
+
+class TestWallet:
+    """One account's wallet on ``chain``; attach it to a Playwright page with :meth:`install`."""
+
+    __test__ = False  # not a pytest class
+
+    def __init__(self, account: LocalAccount, chain: Any):
+        self.account = account
+        self.chain = chain
+        self.chain_id = chain.chain_id
+        self.reject: set[str] = set()
+        self.calls: list[str] = []
+        self.sent: list[str] = []
+
+    def install(self, page: Any) -> None:
+        page.expose_function("__testWallet", self._answer)
+        page.add_init_script(INIT)
+
+    def _answer(self, method: str, params: Any) -> dict[str, Any]:
+        self.calls.append(method)
+        if method in self.reject:
+            return {"error": {"code": 4001, "message": "User rejected the request."}}
+        try:
+            return {"result": self._handle(method, params or [])}
+        except Exception as exc:  # a wallet reports, it does not crash the page
+            return {"error": {"code": -32603, "message": str(exc)}}
+
+    def _handle(self, method: str, params: list[Any]) -> Any:
+        if method in ("eth_requestAccounts", "eth_accounts"):
+            return [self.account.address.lower()]  # as many wallets do: lower case
+        if method == "eth_chainId":
+            return hex(self.chain_id)
+        if method == "wallet_switchEthereumChain":
+            self.chain_id = int(params[0]["chainId"], 16)
+            return None
+        if method == "personal_sign":
+            data = bytes.fromhex(params[0][2:])
+            assert params[1].lower() == self.account.address.lower()
+            return "0x" + self.account.sign_message(encode_defunct(primitive=data)).signature.hex()
+        if method == "eth_signTypedData_v4":
+            import json
+
+            typed = encode_typed_data(full_message=json.loads(params[1]))
+            return "0x" + self.account.sign_message(typed).signature.hex()
+        if method == "eth_sendTransaction":
+            tx = dict(params[0])
+            if int(tx.get("chainId", hex(self.chain_id)), 16) != self.chain_id:
+                raise ValueError("chain id of the transaction is not the wallet's")
+            if self.chain_id != self.chain.chain_id:
+                raise ValueError("the wallet is on another network")
+            w3 = self.chain.w3
+            fields = {
+                "to": w3.to_checksum_address(tx["to"]),
+                "data": tx.get("data", "0x"),
+                "value": int(tx.get("value", "0x0"), 16),
+                "gas": int(tx["gas"], 16),
+                "maxFeePerGas": int(tx["maxFeePerGas"], 16),
+                "maxPriorityFeePerGas": int(tx["maxPriorityFeePerGas"], 16),
+                "chainId": self.chain_id,
+                "nonce": w3.eth.get_transaction_count(self.account.address, "pending"),
+                "type": 2,
+            }
+            signed = self.account.sign_transaction(fields)
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+            receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=60)
+            if receipt["status"] != 1:
+                raise ValueError("transaction reverted")
+            self.sent.append("0x" + bytes(tx_hash).hex())
+            return self.sent[-1]
+        raise ValueError(f"unsupported method {method}")
