@@ -15,7 +15,9 @@
  * @property {import('viem').WalletClient | undefined} walletClient signs (sign-in, offers, txs)
  * @property {typeof fetch} fetch
  * @property {Session | null} session
- * @property {{ deployment?: import('./deployment.js').Deployment }} cache
+ * @property {{ deployment?: import('./deployment.js').Deployment,
+ *   deliveryKey?: import('./delivery.js').DeliveryKey, deliveryKeyRegistered?: boolean }} cache
+ *   per-client caches (the delivery key stays in memory, on this object only)
  */
 
 /**

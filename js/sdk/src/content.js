@@ -1,9 +1,9 @@
-// The content hash the chain registers (the token id): sha256("RGB {w}x{h}\n" || RGB pixels),
-// as services/content.py defines it, over an image decoded from PNG. The PNG decoder covers what
+// The content hash the chain registers (the token id) of a PNG: decoded here, hashed by
+// delivery.js (sha256("RGB {w}x{h}\n" || RGB pixels), as services/content.py defines it). The PNG decoder covers what
 // encoders write for still images (8-bit grey, RGB, palette, grey+alpha, RGBA; no interlace) and
 // uses the platform's DecompressionStream (browsers, Node 18+).
 
-import { sha256 } from 'viem'
+import { contentHash } from './delivery.js'
 import { AigcSdkError } from './errors.js'
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10]
@@ -148,23 +148,11 @@ function unfilter(raw, height, stride, bpp) {
 }
 
 /**
- * The on-chain content hash of decoded pixels.
- * @param {{ width: number, height: number, rgb: Uint8Array }} image
- * @returns {`0x${string}`}
- */
-export function canonicalHash({ width, height, rgb }) {
-  const header = new TextEncoder().encode(`RGB ${width}x${height}\n`)
-  const buf = new Uint8Array(header.length + rgb.length)
-  buf.set(header)
-  buf.set(rgb, header.length)
-  return sha256(buf)
-}
-
-/**
- * The content hash (token id) of a PNG file.
+ * The on-chain content hash (token id) of a PNG file: its pixels hashed by delivery.js's
+ * `contentHash` (docs/delivery.md section 3).
  * @param {Uint8Array} png
  * @returns {Promise<`0x${string}`>}
  */
-export async function contentHash(png) {
-  return canonicalHash(await decodePng(png))
+export async function pngContentHash(png) {
+  return contentHash(await decodePng(png))
 }

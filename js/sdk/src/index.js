@@ -6,6 +6,7 @@ import { createClientState } from './client.js'
 import { getDeployment } from './deployment.js'
 import { listEsps, ranking } from './esps.js'
 import { buy, claimPayment, claimToken, getTrade, list, lockForSale, payTrade, resell, waitForTrade, withdraw } from './market.js'
+import { DeliveryMismatchError, deriveKey, openDelivery, registerDeliveryKey, reportFraud } from './delivery_actions.js'
 import { challenge, contest, finalize, register, resolve } from './registry.js'
 import { feedback, getTask, payFee, postTask, revealedPreimage, waitForDelivery, waitForTask } from './tasks.js'
 
@@ -14,12 +15,15 @@ export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './lo
 export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
+export { decodePng, pngContentHash } from './content.js'
+export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
+export { DeliveryMismatchError }
 export { quotedLock, toTask } from './tasks.js'
 export { toListing, toTrade } from './market.js'
 export {
   buy, challenge, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
   list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
-  signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
+  deriveKey as deriveDeliveryKey, openDelivery, registerDeliveryKey, reportFraud, signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
 }
 
 /**
@@ -52,6 +56,10 @@ export function createAigcClient(options) {
     waitForTask: bind(client, waitForTask),
     waitForDelivery: bind(client, waitForDelivery),
     payFee: bind(client, payFee),
+    registerDeliveryKey: bind(client, registerDeliveryKey),
+    deriveDeliveryKey: bind(client, deriveKey),
+    openDelivery: bind(client, openDelivery),
+    reportFraud: bind(client, reportFraud),
     revealedPreimage: bind(client, revealedPreimage),
     register: bind(client, register),
     challenge: bind(client, challenge),
@@ -71,4 +79,3 @@ export function createAigcClient(options) {
     feedback: bind(client, feedback),
   })
 }
-export { canonicalHash, contentHash, decodePng } from './content.js'

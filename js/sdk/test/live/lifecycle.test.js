@@ -46,6 +46,10 @@ test('post, pay, open, register, list, buy, resell with royalty, feedback: JavaS
   // Sign in (EIP-4361) and look at the deployment and the ESPs.
   for (const c of [producer, buyer, collector]) await c.signIn()
   assert.equal(producer.session?.address, me)
+  // The delivery key: derived from one wallet signature, registered with a proof of possession.
+  const registered = await producer.registerDeliveryKey()
+  assert.ok(registered.registered)
+  assert.equal((await producer.registerDeliveryKey()).registered, false, 'the same key is not registered twice')
   const dep = await producer.getDeployment()
   assert.equal(dep.chainId, chain.id)
   const esps = await producer.listEsps()
@@ -60,8 +64,11 @@ test('post, pay, open, register, list, buy, resell with royalty, feedback: JavaS
   task = await producer.waitForDelivery({ taskId: task.id, ...timing })
   assert.equal(task.lockId, paid.lockId)
 
-  // Open the sealed delivery with the wallet-derived key and check it against the attestation.
-  const opened = { contentHash: /** @type {`0x${string}`} */ (String(task.delivery?.content_hash).toLowerCase()) }
+  // Open the sealed delivery (sealed by the ESP to the registered delivery key) and check it
+  // against the attestation: the key commitment and the content hash of the decoded pixels.
+  const opened = await producer.openDelivery({ task })
+  assert.equal(opened.contentHash, String(task.delivery?.content_hash).toLowerCase())
+  assert.deepEqual([...opened.image.subarray(1, 4)].map((b) => String.fromCharCode(b)), ['P', 'N', 'G'])
 
   // Register (commit, then reveal), then feedback on the ESP for the withdrawn fee lock.
   const { tokenId } = await producer.register({ task, contentHash: opened.contentHash })
