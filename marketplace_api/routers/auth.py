@@ -24,7 +24,7 @@ from marketplace_api.deps import (
     SettingsDep,
     client_key,
 )
-from marketplace_api.errors import ApiError, Unauthorized
+from marketplace_api.errors import ApiError, Unauthorized, declare
 from marketplace_api.models import AccountKey, AuthNonce
 from marketplace_api.schemas import Me, NonceOut, TokenOut, VerifyIn
 from services import siwe
@@ -41,7 +41,7 @@ def _refused(exc: siwe.SiweError) -> ApiError:
     return Unauthorized(str(exc), code=exc.code.value)
 
 
-@router.post("/nonce", response_model=NonceOut)
+@router.post("/nonce", response_model=NonceOut, responses=declare(429))
 def new_nonce(
     request: Request,
     session: SessionDep,
@@ -66,7 +66,7 @@ def new_nonce(
     )
 
 
-@router.post("/verify", response_model=TokenOut)
+@router.post("/verify", response_model=TokenOut, responses=declare(401, 502))
 def verify(
     body: VerifyIn, session: SessionDep, settings: SettingsDep, deployment: DeploymentDep
 ) -> TokenOut:
@@ -119,7 +119,7 @@ def verify(
     return TokenOut(token=token, address=msg.address, expires_at=expiry)
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=declare(401))
 def me(account: CurrentAccount) -> Me:
     """The address the bearer token belongs to."""
     return Me(address=account)
