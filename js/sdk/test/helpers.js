@@ -35,7 +35,8 @@ export function fakeApi(routes) {
       return new Response(JSON.stringify({ error: { code: 'not_found', message: url.pathname } }), { status: 404 })
     }
     const [status, out] = handler({ body, url, headers: init.headers })
-    return new Response(typeof out === 'string' ? out : JSON.stringify(out), { status })
+    const payload = out instanceof Uint8Array || typeof out === 'string' ? out : JSON.stringify(out)
+    return new Response(payload, { status })
   }
   return { fetch: fetchFn, calls }
 }
