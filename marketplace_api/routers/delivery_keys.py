@@ -8,16 +8,15 @@ it IS the key. ESPs read the key here and seal to it; without one they seal to t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep, SettingsDep
-from marketplace_api.errors import Conflict, NotFound, Unprocessable
+from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
 from marketplace_api.models import AccountKey
-from marketplace_api.schemas import ErrorResponse
 from services.exchange.delivery_keys import (
     BadDeliveryKeyProof,
     DeliveryKeyError,
@@ -26,10 +25,6 @@ from services.exchange.delivery_keys import (
 )
 
 router = APIRouter(prefix="/v1", tags=["delivery keys"])
-
-
-def _errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": ErrorResponse} for s in statuses}
 
 
 class DeliveryKeyIn(BaseModel):
@@ -68,7 +63,7 @@ def _out(row: AccountKey, *, chain_id: int, domain: str) -> DeliveryKeyOut:
 @router.put(
     "/accounts/me/delivery-key",
     response_model=DeliveryKeyOut,
-    responses=_errors(401, 409, 422),
+    responses=declare(401, 409, 422),
 )
 def register_delivery_key(
     body: DeliveryKeyIn,
@@ -100,7 +95,7 @@ def register_delivery_key(
 
 
 @router.get(
-    "/accounts/{address}/delivery-key", response_model=DeliveryKeyOut, responses=_errors(404, 422)
+    "/accounts/{address}/delivery-key", response_model=DeliveryKeyOut, responses=declare(404, 422)
 )
 def get_delivery_key(
     address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")],
