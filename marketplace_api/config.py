@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,10 +18,13 @@ class ApiSettings(BaseSettings):
 
     database_url: str = "sqlite:///.aigc/marketplace.db"
     blob_dir: Path = Path(".aigc/blobs")
+    # Where images and sealed deliveries live: a local folder (blob_dir), or the database, which
+    # every replica on it reads (`db`).
+    blob_store: Literal["dir", "db"] = "dir"
     # Sign-In with Ethereum: what a message must name to be accepted.
     siwe_domain: str = "localhost:8000"
     siwe_uri: str = "http://localhost:8000"
-    # Signs bearer tokens; random per process unless set (tokens then die with the process).
+    # Signs bearer tokens; unset: a secret created once in the database, shared by all replicas.
     token_secret: SecretStr = Field(default_factory=lambda: SecretStr(secrets.token_hex(32)))
     token_ttl_s: int = 900
     nonce_ttl_s: int = 300

@@ -6,7 +6,8 @@ polls the chain into SQL; the others stand by, and the first to find the lock fr
 leader dies takes over from the stored checkpoint (the checkpoint moves in the same transaction as
 the rows it covers, so nothing is missed or written twice). With ``index=False`` (an API replica)
 it only follows: when the checkpoint moves it reloads what lives in memory (near-duplicate index,
-reputation, rendered reads) from the database.
+reputation, rendered reads) from the database, and when another replica invalidated rendered
+reads (:class:`SharedReadCache`) it drops its own.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ import logging
 import threading
 from dataclasses import dataclass
 
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+
 from ledger.indexer.lock import IndexerLock
-from marketplace_api.market import Market
+from marketplace_api.market import Market, ReadCache
+from marketplace_api.models_shared import SharedCounter
 
 log = logging.getLogger("aigc.indexer")
 
@@ -39,6 +44,7 @@ class ChainFollower:
         self.lock = lock or (IndexerLock(market.indexer.engine) if index else None)
         self.leading = False
         self._seen = market.indexer.checkpoint()
+        self._generation = self._cache_generation()
 
     def step(self) -> Round:
         """One round: take or confirm the lead and index, else reload if the leader moved."""
@@ -59,10 +65,20 @@ class ChainFollower:
         if reloaded:
             self.market.reload()
             self._seen = current
+        generation = self._cache_generation()
+        if generation != self._generation:  # another replica invalidated rendered reads
+            cache = self.market.read_cache
+            if isinstance(cache, SharedReadCache):
+                cache.clear_local()
+            self._generation = generation
         return Round("standby" if self.index else "follower", reloaded=reloaded)
 
     def _cp(self) -> tuple[int, str | None]:
         return self.market.indexer.checkpoint()
+
+    def _cache_generation(self) -> int:
+        cache = self.market.read_cache
+        return cache.shared_generation() if isinstance(cache, SharedReadCache) else 0
 
     def run(self, stop: threading.Event, interval: float) -> None:
         """Rounds every ``interval`` seconds until ``stop``; a failed round is logged and the
@@ -81,3 +97,41 @@ class ChainFollower:
         if self.lock is not None:
             self.lock.release()
         self.leading = False
+
+
+READ_CACHE_COUNTER = "read_cache_generation"
+
+
+class SharedReadCache(ReadCache):
+    """The market's read cache, whose invalidations reach every replica on the database.
+
+    ``clear()`` (an image upload, an indexed batch) drops this replica's entries and bumps a
+    counter in the database; each replica's :class:`ChainFollower` sees the counter move and
+    drops its own (``clear_local``)."""
+
+    def __init__(self, engine: Engine, max_entries: int = 10_000):
+        super().__init__(max_entries)
+        self.engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    def clear(self) -> None:
+        super().clear()
+        with self.engine.begin() as conn:
+            conn.execute(
+                self._insert(SharedCounter)
+                .values(name=READ_CACHE_COUNTER, value=1)
+                .on_conflict_do_update(
+                    index_elements=[SharedCounter.name],
+                    set_={"value": SharedCounter.__table__.c.value + 1},
+                )
+            )
+
+    def clear_local(self) -> None:
+        super().clear()
+
+    def shared_generation(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(
+                select(SharedCounter.value).where(SharedCounter.name == READ_CACHE_COUNTER)
+            ).scalar()
+        return int(value or 0)

@@ -7,20 +7,21 @@ import threading
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from ledger.deploy import Deployment
-from marketplace_api import models  # noqa: F401  (registers the tables)
+from marketplace_api import models, models_shared, tokens  # noqa: F401  (registers the tables)
 from marketplace_api.config import ApiSettings
 from marketplace_api.cors import install_cors, parse_origins
 from marketplace_api.db import Base, make_engine, session_factory
 from marketplace_api.errors import install_handlers
-from marketplace_api.indexing import ChainFollower
+from marketplace_api.indexing import ChainFollower, SharedReadCache
 from marketplace_api.market import Market
 from marketplace_api.ratelimit import RateLimiter
 from marketplace_api.routers import auth, delivery_keys, esps, health, products, tasks, trades, tx
 from marketplace_api.routers import web as web_app
 from marketplace_api.uploads import BodySizeLimit
-from services.storage import BlobStore
+from services.storage import BlobStore, DbBlobStore
 
 
 def create_app(
@@ -34,7 +35,12 @@ def create_app(
     engine = make_engine(settings.database_url)
     if create_schema:
         Base.metadata.create_all(engine)
+    if "token_secret" not in settings.model_fields_set:
+        # One secret for every replica on this database (and across restarts).
+        secret = SecretStr(tokens.stored_secret(engine))
+        settings = settings.model_copy(update={"token_secret": secret})
     market = Market(deployment, engine, confirmations=settings.confirmations)
+    market.read_cache = SharedReadCache(engine)
     stop = threading.Event()
 
     @contextlib.asynccontextmanager
@@ -63,9 +69,11 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.deployment = deployment
-    app.state.limiter = RateLimiter()
+    app.state.limiter = RateLimiter(engine)
     app.state.market = market
-    app.state.blobs = BlobStore(settings.blob_dir)
+    app.state.blobs = (
+        DbBlobStore(engine) if settings.blob_store == "db" else BlobStore(settings.blob_dir)
+    )
     install_handlers(app)
     for module in (health, auth, tx, esps, products, tasks, trades, delivery_keys):
         app.include_router(module.router)

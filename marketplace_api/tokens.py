@@ -1,7 +1,9 @@
 """Short-lived bearer tokens: ``base64url(address.expiry.nonce).base64url(hmac-sha256)``.
 
 Stateless (nothing to store per session), bound to the address that signed in, and rejected
-after ``expiry`` or when the signature does not verify under the server's secret.
+after ``expiry`` or when the signature does not verify under the server's secret. The secret is
+``AIGC_TOKEN_SECRET`` or, unset, one stored in the database (:func:`stored_secret`), so every
+replica accepts every replica's tokens and tokens survive restarts.
 """
 
 from __future__ import annotations
@@ -11,6 +13,11 @@ import hashlib
 import hmac
 import secrets
 import time
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from marketplace_api.models_shared import SharedSecret
 
 
 class TokenError(ValueError):
@@ -46,3 +53,17 @@ def check(token: str, *, secret: bytes, now: float | None = None) -> str:
     if (now if now is not None else time.time()) >= int(expiry):
         raise TokenError("token has expired")
     return address
+
+
+def stored_secret(engine: Engine, name: str = "token_secret") -> str:
+    """The secret every replica on this database signs with: created once, atomically (the
+    first replica's insert wins; the others' inserts are ignored and they read the winner's)."""
+    candidate = secrets.token_hex(32)
+    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+    with engine.begin() as conn:
+        conn.execute(
+            insert(SharedSecret).values(name=name, value=candidate).on_conflict_do_nothing()
+        )
+        return str(
+            conn.execute(select(SharedSecret.value).where(SharedSecret.name == name)).scalar_one()
+        )

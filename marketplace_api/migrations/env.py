@@ -1,4 +1,5 @@
-"""Alembic environment: the marketplace's models plus the indexer's tables, one schema."""
+"""Alembic environment: the marketplace's models plus the indexer's and the blob store's tables,
+one schema."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from ledger.indexer.schema import IndexerBase
-from marketplace_api import models  # noqa: F401  (registers the tables)
+from marketplace_api import models, models_shared  # noqa: F401  (registers the tables)
 from marketplace_api.db import Base
+from services.storage import StorageBase
 
 config = context.config
-target_metadata = [Base.metadata, IndexerBase.metadata]
+target_metadata = [Base.metadata, IndexerBase.metadata, StorageBase.metadata]
 
 
 def run_migrations_offline() -> None:

@@ -28,6 +28,12 @@ class BlobNotFound(StorageError):
     """Raised when no blob has that id."""
 
 
+def check_blob_id(blob_id: object) -> None:
+    """Raises :class:`InvalidBlobId` unless ``blob_id`` is 64 lowercase hex characters."""
+    if not isinstance(blob_id, str) or not _ID.fullmatch(blob_id):
+        raise InvalidBlobId(f"not a blob id: {str(blob_id)[:80]!r}")
+
+
 class BlobStore:
     """``put(bytes) -> id``, ``get(id) -> bytes``; ids are sha256 hex digests."""
 
@@ -36,8 +42,7 @@ class BlobStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, blob_id: str) -> Path:
-        if not isinstance(blob_id, str) or not _ID.fullmatch(blob_id):
-            raise InvalidBlobId(f"not a blob id: {str(blob_id)[:80]!r}")
+        check_blob_id(blob_id)
         return self.root / blob_id[:2] / blob_id
 
     def put(self, data: bytes) -> str:

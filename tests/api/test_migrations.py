@@ -7,8 +7,10 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from ledger.indexer.schema import IndexerBase
+from marketplace_api import models_shared  # noqa: F401  (registers the shared-state tables)
 from marketplace_api.db import Base
 from marketplace_api.migrate import upgrade
+from services.storage import StorageBase
 
 
 def test_upgrade_matches_the_models(database_url):
@@ -17,7 +19,8 @@ def test_upgrade_matches_the_models(database_url):
     engine = create_engine(url)
     with engine.connect() as conn:
         diff = compare_metadata(
-            MigrationContext.configure(conn), [Base.metadata, IndexerBase.metadata]
+            MigrationContext.configure(conn),
+            [Base.metadata, IndexerBase.metadata, StorageBase.metadata],
         )
     assert diff == [], f"models and migrations differ: generate a new revision: {diff}"
     tables = set(inspect(engine).get_table_names())
@@ -28,6 +31,9 @@ def test_upgrade_matches_the_models(database_url):
         "trades",
         "chain_events",
         "indexer_checkpoint",
+        "rate_limit_buckets",
+        "shared_secrets",
+        "blobs",
     } <= tables
     upgrade(url)  # idempotent
     engine.dispose()
