@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from marketplace_api.config import ApiSettings
 from marketplace_api.main import create_app
-from tests.api.conftest import Api
+from tests.api.conftest import Api, sign, siwe_text
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -66,6 +66,28 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class SiteApi(Api):
+    """The API test helper, signing in for the site's own origin (what its settings name)."""
+
+    def __init__(self, client: TestClient, world, host: str):
+        super().__init__(client, world)
+        self.host = host
+
+    def sign_in(self, account) -> dict[str, str]:
+        text = siwe_text(
+            account,
+            nonce=self.nonce(),
+            chain_id=self.chain_id,
+            domain=self.host,
+            uri=f"http://{self.host}",
+        )
+        r = self.client.post(
+            "/v1/auth/verify", json={"message": text, "signature": sign(account, text)}
+        )
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
 class Site:
     """The app behind a real HTTP server, plus an in-process client to set the stage."""
 
@@ -102,7 +124,8 @@ def site(embedded_world, tmp_path) -> Iterator[Site]:
         time.sleep(0.05)
     client = TestClient(app)  # no context manager: the lifespan (indexer) stays off
     try:
-        yield Site(app, Api(client, embedded_world), f"http://127.0.0.1:{port}")
+        host = f"127.0.0.1:{port}"
+        yield Site(app, SiteApi(client, embedded_world, host), f"http://{host}")
     finally:
         server.should_exit = True
         thread.join(timeout=10)
