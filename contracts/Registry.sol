@@ -7,6 +7,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
@@ -19,8 +20,9 @@ import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
 /// commitments + active tokens + upheld, unsettled revocations) + the deposits of open, contested
 /// and upheld-unsettled challenges; one token per content hash, ever; a token leaves Revoked only through
 /// `settle` when the token that revoked it was itself revoked; each ordered pair is challenged
-/// at most once.
-contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransient {
+/// at most once. The owner (the deployer, `Ownable`) can change only the metadata locations:
+/// `baseURI` and `contractURI`; it has no power over tokens, records, bonds or challenges.
+contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransient, Ownable {
     /// @notice Deployment parameters (a struct keeps the constructor readable).
     struct Config {
         IEspRegistry espRegistry;
@@ -28,6 +30,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         IDetailVerifier detailVerifier;
         Parameters params;
         string baseURI;
+        string contractURI;
     }
 
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
@@ -51,6 +54,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     uint64 private immutable _rewardHoldBlocks;
     uint96 private immutable _royaltyBps;
     string private _baseTokenURI;
+    string private _contractURI;
 
     /// @dev One slot per token: keccak256(abi.encode(RecordProof)) with its lowest byte replaced
     /// by the Status. The fingerprint, detail hash, ESP and priority come back as calldata.
@@ -60,7 +64,11 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     mapping(uint256 tokenId => string) private _uris;
     mapping(bytes32 pair => Dispute) private _disputes;
 
-    constructor(Config memory c) ERC721("Proof-of-AIGC", "AIGC") EIP712("Proof-of-AIGC", "2") {
+    constructor(Config memory c)
+        ERC721("Proof-of-AIGC", "AIGC")
+        EIP712("Proof-of-AIGC", "2")
+        Ownable(msg.sender)
+    {
         if (c.params.challengeReward > c.params.bond) revert RegistryWrongValue(c.params.challengeReward, c.params.bond);
         _espRegistry = c.espRegistry;
         _htlc = c.htlc;
@@ -76,6 +84,21 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _rewardHoldBlocks = c.params.rewardHoldBlocks;
         _royaltyBps = c.params.royaltyBps;
         _baseTokenURI = c.baseURI;
+        _contractURI = c.contractURI;
+    }
+
+    // ---------------------------------------------------------------- metadata locations (owner)
+
+    /// @inheritdoc IRegistry
+    function setBaseURI(string calldata uri) external onlyOwner {
+        _baseTokenURI = uri;
+        emit BatchMetadataUpdate(0, type(uint256).max);
+    }
+
+    /// @inheritdoc IRegistry
+    function setContractURI(string calldata uri) external onlyOwner {
+        _contractURI = uri;
+        emit ContractURIUpdated();
     }
 
     // ---------------------------------------------------------------- registration
@@ -137,6 +160,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         delete _producers[tokenId];
         if (bytes(r.metadataURI).length == 0) delete _uris[tokenId]; // not the taker's URI
         emit Reclaimed(tokenId, holder, lock.sender);
+        emit MetadataUpdate(tokenId); // new producer, ESP and priority
         _emitRegistered(tokenId, r, lock, p, detail);
         // The same ESP attested one image to two payers: it answers with its stake.
         if (lock.receiver == existing.esp) _espRegistry.recordChallengeUpheld(existing.esp, lock.sender);
@@ -385,6 +409,16 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         string memory own = _uris[tokenId];
         if (bytes(own).length != 0) return own;
         return string.concat(_baseTokenURI, Strings.toString(tokenId));
+    }
+
+    /// @inheritdoc IRegistry
+    function baseURI() external view returns (string memory) {
+        return _baseTokenURI;
+    }
+
+    /// @inheritdoc IRegistry
+    function contractURI() external view returns (string memory) {
+        return _contractURI;
     }
 
     /// @notice ERC-165, including ERC-4906 (metadata updates on revocation and reinstatement).

@@ -2,14 +2,17 @@
 
 The manifest (JSON) records the chain id, the backend, the RPC URL, the deployer, the block of
 deployment, each contract's address with the sha256 of the artifact it was deployed from, and the
-deployment parameters. :func:`load_manifest` refuses a manifest whose chain id differs from the
-connected chain or whose addresses hold no code (a reset devnet).
+deployment parameters (the Registry's metadata locations among them: ``base_uri`` + token id is
+each token's ``tokenURI``, ``contract_uri`` its ERC-7572 collection metadata; both default to the
+marketplace API's routes under ``AIGC_PUBLIC_URL``). :func:`load_manifest` refuses a manifest
+whose chain id differs from the connected chain or whose addresses hold no code (a reset devnet).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+import os
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,24 @@ from ledger.errors import DeploymentError
 from ledger.tx import Transactor
 
 DEFAULT_MATCH_THRESHOLD = 15  # = services.provenance.MATCH_THRESHOLD (a test keeps them equal)
+# Where `aigc serve` listens by default: the API that serves token and collection metadata.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
+
+def public_url(default: str = DEFAULT_PUBLIC_URL) -> str:
+    """The marketplace API's public base URL: ``AIGC_PUBLIC_URL``, else ``default``."""
+    return (os.environ.get("AIGC_PUBLIC_URL") or default).rstrip("/")
+
+
+def token_base_uri(api_url: str) -> str:
+    """The Registry's base URI for an API at ``api_url``: ``tokenURI(id)`` = this + id (decimal),
+    which the API's ``GET /v1/tokens/{id}`` answers with ERC-721 metadata JSON."""
+    return f"{api_url.rstrip('/')}/v1/tokens/"
+
+
+def collection_uri(api_url: str) -> str:
+    """The Registry's ERC-7572 ``contractURI`` for an API at ``api_url``."""
+    return f"{api_url.rstrip('/')}/v1/contract"
 
 
 @dataclass(frozen=True)
@@ -47,7 +68,13 @@ class DeployParams:
     dispute_window_blocks: int = 50_400  # a week for the accused to contest
     reward_hold_blocks: int = 50_400  # a revocation settles a week after it is decided
     royalty_bps: int = 500
-    base_uri: str = "aigc://token/"
+    # The owner (the deployer) may move both later: `setBaseURI`, `setContractURI`.
+    base_uri: str = field(default_factory=lambda: token_base_uri(public_url()))
+    contract_uri: str = field(default_factory=lambda: collection_uri(public_url()))
+
+    def served_at(self, api_url: str) -> DeployParams:
+        """These parameters with the metadata URIs of the API at ``api_url``."""
+        return replace(self, base_uri=token_base_uri(api_url), contract_uri=collection_uri(api_url))
 
 
 @dataclass
@@ -132,6 +159,7 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
             p.royalty_bps,
         ),
         p.base_uri,
+        p.contract_uri,
     )
     registry, _ = deploy_contract(tx, "Registry", config)
     view, _ = deploy_contract(tx, "ReputationView", esps)

@@ -140,8 +140,14 @@ interface IRegistry {
     event Reinstated(uint256 indexed tokenId, uint256 indexed original);
     /// @notice Emitted when a revocation's held bond is paid out: `reward` to the challenger, `burned`.
     event RevocationSettled(uint256 indexed duplicate, address indexed challenger, uint256 reward, uint256 burned);
-    /// @notice ERC-4906: the token's metadata (its status) changed.
+    /// @notice ERC-4906: the token's metadata changed (revoked, reinstated, or reclaimed by an
+    /// earlier payer), so marketplaces refresh it.
     event MetadataUpdate(uint256 _tokenId);
+    /// @notice ERC-4906: the metadata of tokens `_fromTokenId`..`_toTokenId` changed (all of them,
+    /// 0..2^256-1, when the owner moves the base URI).
+    event BatchMetadataUpdate(uint256 _fromTokenId, uint256 _toTokenId);
+    /// @notice ERC-7572: the collection metadata at `contractURI()` changed.
+    event ContractURIUpdated();
 
     /// @notice The commitment was already made.
     error RegistryCommitExists(bytes32 commitment);
@@ -281,6 +287,15 @@ interface IRegistry {
     function detailsMatch(bytes calldata a, bytes calldata b) external view returns (bool);
     /// @notice Whether a fingerprint is degenerate (refused at registration).
     function isDegenerateFingerprint(bytes32 fp) external pure returns (bool);
+    /// @notice Sets the prefix of `tokenURI` (token id in decimal appended) for tokens registered
+    /// without their own URI; only the owner; emits `BatchMetadataUpdate(0, 2^256-1)`.
+    function setBaseURI(string calldata uri) external;
+    /// @notice Sets the ERC-7572 collection metadata URI; only the owner; emits `ContractURIUpdated`.
+    function setContractURI(string calldata uri) external;
+    /// @notice The prefix of `tokenURI` (the token id in decimal follows).
+    function baseURI() external view returns (string memory);
+    /// @notice ERC-7572: the collection metadata JSON's URI.
+    function contractURI() external view returns (string memory);
     /// @notice The deployment parameters.
     function parameters() external view returns (Parameters memory);
     /// @notice The length in bytes of a detail descriptor (`DetailRule.LENGTH`).

@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ledger import Chain, Deployment, DeployParams, EmbeddedChain, RpcChain, deploy
+from ledger.deploy import public_url
 from ledger.devnet import DevnetProcess, free_port, start_anvil
 from ledger.errors import ChainError
 from marketplace_api.config import ApiSettings
@@ -62,8 +63,10 @@ def start_stack(kind: str, workdir: Path, *, say: Callable[[str], None] = print)
         chain = EmbeddedChain()
     try:
         # The demo's windows are blocks, not days, so its challenge settles within the run.
-        deployment = deploy(chain, chain.dev_accounts()[0], DEMO_PARAMS)
         port = free_port()
+        # tokenURI and contractURI point at this run's API, so the tokens resolve.
+        served = DEMO_PARAMS.served_at(public_url(f"http://127.0.0.1:{port}"))
+        deployment = deploy(chain, chain.dev_accounts()[0], served)
         settings = ApiSettings(
             database_url=f"sqlite:///{workdir / 'marketplace.db'}",
             blob_dir=workdir / "blobs",
