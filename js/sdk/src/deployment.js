@@ -43,6 +43,9 @@ export const QUOTE_TYPES = /** @type {const} */ ({
  * @property {{ registry: `0x${string}`, espRegistry: `0x${string}`, htlc: `0x${string}` }} addresses
  * @property {{ registry: readonly any[], espRegistry: readonly any[], htlc: readonly any[] }} abis
  * @property {{ offer: Eip712Domain, quote: Eip712Domain }} domains
+ * @property {{ offer: Record<string, readonly { name: string, type: string }[]>,
+ *   quote: Record<string, readonly { name: string, type: string }[]> }} types the EIP-712 types
+ *   (the API's when it serves them)
  * @property {'api' | 'healthz'} source where it came from: GET /v1/deployment, or /healthz
  *   addresses with the SDK's own ABI fragments and the API's current domains
  */
@@ -97,6 +100,8 @@ export function fromApi(d) {
     htlc: getAddress(htlc.address),
   }
   const domains = defaultDomains(chainId, addresses)
+  /** @type {Deployment['types']} */
+  const types = { offer: OFFER_TYPES, quote: QUOTE_TYPES }
   const served = d.eip712 ?? d.domains ?? {}
   for (const [key, names] of /** @type {const} */ ([['offer', ['Offer', 'offer']], ['quote', ['Quote', 'quote']]])) {
     for (const n of names) {
@@ -108,6 +113,8 @@ export function fromApi(d) {
           chainId: Number(toBigInt(dom.chainId ?? dom.chain_id ?? chainId)),
           verifyingContract: getAddress(dom.verifyingContract ?? dom.verifying_contract),
         }
+        const primary = key === 'offer' ? 'Offer' : 'Quote'
+        if (served[n]?.types?.[primary]) types[key] = { [primary]: served[n].types[primary] }
         break
       }
     }
@@ -121,6 +128,7 @@ export function fromApi(d) {
       htlc: htlc.abi ?? hashTimeLockAbi,
     },
     domains,
+    types,
     source: 'api',
   }
 }

@@ -4,7 +4,7 @@
 //   seller: claimPayment (reveals the secret)  ->  buyer: claimToken (token + royalty to producer)
 
 import { getAddress } from 'viem'
-import { getDeployment, OFFER_TYPES } from './deployment.js'
+import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { lockToApi, newSecret, toLock } from './locks.js'
@@ -105,7 +105,7 @@ export async function list(client, params) {
   const signature = await wallet(client).signTypedData({
     account: await account(client),
     domain: dep.domains.offer,
-    types: OFFER_TYPES,
+    types: dep.types.offer,
     primaryType: 'Offer',
     message,
   })

@@ -150,7 +150,7 @@ export async function payFee(client, { task }) {
   const quoted = await client.publicClient.verifyTypedData({
     address: lock.receiver,
     domain: dep.domains.quote,
-    types: QUOTE_TYPES,
+    types: /** @type {typeof QUOTE_TYPES} */ (dep.types.quote),
     primaryType: 'Quote',
     message: lock,
     signature,

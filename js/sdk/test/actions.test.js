@@ -63,7 +63,7 @@ test('the deployment the API serves wins: its domains and ABIs are used', async 
     'GET /v1/deployment': () => [200, {
       chain_id: '31337',
       contracts: { Registry: { address: REGISTRY, abi }, EspRegistry: { address: ESP_REGISTRY }, HashTimeLock: { address: HTLC } },
-      eip712: { Offer: { domain: { name: 'Proof-of-AIGC', version: '2', chainId: '31337', verifyingContract: REGISTRY } } },
+      eip712: { Offer: { domain: { name: 'Proof-of-AIGC', version: '2', chainId: '31337', verifyingContract: REGISTRY }, types: { Offer: [{ name: 'tokenId', type: 'uint256' }] } } },
     }],
   })
   const dep = await getDeployment(client(api))
@@ -71,6 +71,8 @@ test('the deployment the API serves wins: its domains and ABIs are used', async 
   assert.deepEqual(dep.domains.offer, { name: 'Proof-of-AIGC', version: '2', chainId: 31337, verifyingContract: REGISTRY })
   assert.deepEqual(dep.abis.registry, abi)
   assert.equal(dep.domains.quote.name, 'EspRegistry')
+  assert.deepEqual(dep.types.offer, { Offer: [{ name: 'tokenId', type: 'uint256' }] })
+  assert.equal(dep.types.quote, QUOTE_TYPES)
 })
 
 test('payFee refuses a quote not signed by the task\'s ESP before any transaction', async () => {
