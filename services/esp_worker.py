@@ -36,8 +36,7 @@ from ledger.clients.esp_registry import generation_lock, sign_quote
 from ledger.clients.registry import sign_attestation
 from ledger.errors import LedgerError
 from services.content import canonical_hash
-from services.exchange import delivery_key, key_commitment, seal
-from services.exchange.sealing import esp_sealing_key, seal_to
+from services.exchange import delivery_key, esp_sealing_key, key_commitment, seal, seal_to
 from services.market_client import MarketClient, MarketError
 from services.provenance import detail_descriptor
 

@@ -26,15 +26,16 @@ from PIL import Image
 from ledger import EspRegistryClient, HtlcClient, LockTerms, Registration, RegistryClient
 from ledger.clients.esp_registry import generation_lock, recover_quoter
 from services.content import canonical_hash
-from services.exchange import ExchangeError, SealError, delivery_key, open_sealed
-from services.exchange.delivery_keys import (
+from services.exchange import (
     DeliveryKey,
+    ExchangeError,
+    SealError,
+    compressed,
+    delivery_key,
     delivery_key_message,
     derive_delivery_key,
+    open_sealed,
     prove_possession,
-)
-from services.exchange.sealing import (
-    compressed,
     public_key_bytes,
     recipient_sealing_key,
     sealed_recipient,

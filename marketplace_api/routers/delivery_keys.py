@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep, SettingsDep
 from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
 from marketplace_api.models import AccountKey
-from services.exchange.delivery_keys import (
+from services.exchange import (
     BadDeliveryKeyProof,
     DeliveryKeyError,
     delivery_key_message,

@@ -1,5 +1,15 @@
 """Exchange: hash-time-locked swaps with their trade lifecycle rules, and sealed delivery."""
 
+from services.exchange.delivery_keys import (
+    BadDeliveryKeyProof,
+    DeliveryKey,
+    DeliveryKeyError,
+    delivery_key_message,
+    derive_delivery_key,
+    prove_possession,
+    registration_message,
+    verify_registration,
+)
 from services.exchange.errors import (
     ExchangeError,
     LockMismatch,
@@ -10,11 +20,16 @@ from services.exchange.errors import (
 )
 from services.exchange.sealing import (
     SealError,
+    compressed,
     delivery_key,
+    esp_sealing_key,
     key_commitment,
     open_sealed,
     public_key_bytes,
+    recipient_sealing_key,
     seal,
+    seal_to,
+    sealed_recipient,
 )
 from services.exchange.swap import (
     DEFAULT_MARGIN,
@@ -48,7 +63,10 @@ from services.exchange.trade import (
 __all__ = [
     "DEFAULT_MARGIN",
     "SAFETY_MARGIN_S",
+    "BadDeliveryKeyProof",
     "BuyerPayment",
+    "DeliveryKey",
+    "DeliveryKeyError",
     "ExchangeError",
     "LegRole",
     "ListingState",
@@ -71,15 +89,25 @@ __all__ = [
     "check_timelocks",
     "check_tradable",
     "check_trade_state",
+    "compressed",
     "delivery_key",
+    "delivery_key_message",
+    "derive_delivery_key",
+    "esp_sealing_key",
     "key_commitment",
     "open_sealed",
     "payment_timelock",
+    "prove_possession",
     "public_key_bytes",
+    "recipient_sealing_key",
+    "registration_message",
     "required_payment_locks",
     "royalty_of",
     "seal",
+    "seal_to",
+    "sealed_recipient",
     "seller_claim_payment",
     "seller_lock_token",
     "settled_state",
+    "verify_registration",
 ]
