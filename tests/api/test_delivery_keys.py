@@ -9,6 +9,8 @@ fraud proof still convicts an ESP that seals other bytes than it attested.
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from eth_account.messages import encode_defunct
 
@@ -214,3 +216,20 @@ def test_an_honest_delivery_to_a_delivery_key_cannot_be_framed(api, parties):  #
     with pytest.raises(MarketError) as exc:
         producer.client.post(f"/v1/tasks/{task['id']}/fraud", json={"key": "0x" + real.hex()})
     assert exc.value.code == "no_fraud"
+
+
+def test_a_signer_that_is_not_deterministic_is_detected_and_re_registered(api, parties):  # noqa: F811
+    _, producer = parties
+    account = producer.client.account
+
+    def unstable(text: str) -> bytes:  # like a contract wallet's signature with a fresh salt
+        signature = bytes(account.sign_message(encode_defunct(text=text)).signature)
+        return signature + secrets.token_bytes(8)
+
+    first = producer.use_delivery_key(unstable)
+    second = producer.use_delivery_key(unstable)
+    assert first.public != second.public  # derived again, it differs from the registered key
+    got = api.client.get(f"/v1/accounts/{account.address}/delivery-key").json()
+    assert got["delivery_key"] == "0x" + second.public.hex()  # so the client re-registered
+    stable = producer.use_delivery_key()  # a deterministic wallet: the same key every time
+    assert producer.use_delivery_key().public == stable.public
