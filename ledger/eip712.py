@@ -1,7 +1,10 @@
 """EIP-712 typed-data signatures: one signer and one recoverer for every message type.
 
 Domains name a contract on a chain (``verifyingContract``, ``chainId``), so a signature cannot
-be replayed on another chain or deployment.
+be replayed on another chain or deployment. :data:`CONTRACT_DOMAINS` is the one definition of each
+contract's domain name and version, equal to what the contract reports through ERC-5267
+``eip712Domain()`` (a test reads it from every deployed contract): every signer, every verifier
+and the API's ``GET /v1/deployment`` build their domains with :func:`contract_domain`.
 """
 
 from __future__ import annotations
@@ -13,6 +16,20 @@ from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
 from eth_keys.exceptions import BadSignature
 from eth_utils import to_checksum_address
+
+
+# Contract name -> (EIP-712 name, version), as its constructor's `EIP712(name, version)` sets them.
+CONTRACT_DOMAINS: dict[str, tuple[str, str]] = {
+    "Registry": ("Proof-of-AIGC", "2"),
+    "EspRegistry": ("EspRegistry", "1"),
+}
+
+
+def contract_domain(contract: str, *, chain_id: int, address: str) -> dict[str, Any]:
+    """The EIP-712 domain of deployed contract ``contract`` (a :data:`CONTRACT_DOMAINS` key) at
+    ``address`` on chain ``chain_id``: what its ``eip712Domain()`` returns."""
+    name, version = CONTRACT_DOMAINS[contract]
+    return domain(name, chain_id=chain_id, contract=address, version=version)
 
 
 def domain(name: str, *, chain_id: int, contract: str, version: str = "1") -> dict[str, Any]:

@@ -41,6 +41,9 @@ class ApiSettings(BaseSettings):
     confirmations: int = 0
     # Browser origins allowed cross-origin (comma-separated, "*" for any); none: same-origin only.
     cors_origins: str = ""
+    # The API's public base URL (AIGC_PUBLIC_URL), for the absolute URLs in token metadata (image,
+    # external_url) and the Registry's deployed tokenURI base; empty: the request's own base URL.
+    public_url: str = ""
 
 
 @lru_cache

@@ -18,7 +18,17 @@ from marketplace_api.errors import install_handlers
 from marketplace_api.indexing import ChainFollower, SharedReadCache
 from marketplace_api.market import Market
 from marketplace_api.ratelimit import RateLimiter
-from marketplace_api.routers import auth, delivery_keys, esps, health, products, tasks, trades, tx
+from marketplace_api.routers import (
+    auth,
+    delivery_keys,
+    esps,
+    health,
+    meta,
+    products,
+    tasks,
+    trades,
+    tx,
+)
 from marketplace_api.routers import web as web_app
 from marketplace_api.uploads import BodySizeLimit
 from services.storage import BlobStore, DbBlobStore
@@ -75,7 +85,7 @@ def create_app(
         DbBlobStore(engine) if settings.blob_store == "db" else BlobStore(settings.blob_dir)
     )
     install_handlers(app)
-    for module in (health, auth, tx, esps, products, tasks, trades, delivery_keys):
+    for module in (health, auth, tx, esps, products, tasks, trades, delivery_keys, meta):
         app.include_router(module.router)
     app.include_router(web_app.router)  # the web app at / (issue 15)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)

@@ -1,7 +1,11 @@
 """Listings as EIP-712 signed offers: (token id, price, expiry, nonce) signed by the seller.
 
-The domain binds the offer to one chain and one Registry deployment, so an offer cannot be
-replayed elsewhere; the marketplace stores only offers whose signature recovers the seller.
+The domain is the Registry's own (``ledger.eip712.CONTRACT_DOMAINS``: what its ERC-5267
+``eip712Domain()`` reports, so a wallet or dApp that reads the domain from the contract signs
+offers the API accepts). It binds the offer to one chain and one Registry deployment, so an offer
+cannot be replayed elsewhere; the marketplace stores only offers whose signature recovers the
+seller. (The type name ``Offer`` keeps offers apart from the ESPs' ``Attestation`` signatures
+under the same domain.)
 """
 
 from __future__ import annotations
@@ -44,7 +48,8 @@ class Offer:
 
 
 def offer_domain(chain_id: int, registry: str) -> dict[str, Any]:
-    return eip712.domain("AIGC Marketplace", chain_id=chain_id, contract=registry)
+    """The Registry's EIP-712 domain, under which sellers sign offers."""
+    return eip712.contract_domain("Registry", chain_id=chain_id, address=registry)
 
 
 def sign_offer(seller: LocalAccount, offer: Offer, *, chain_id: int, registry: str) -> bytes:

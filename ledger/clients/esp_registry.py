@@ -24,8 +24,7 @@ QUOTE_TYPES = {
         {"name": "timelock", "type": "uint64"},
     ]
 }
-QUOTE_DOMAIN_NAME = "EspRegistry"
-QUOTE_DOMAIN_VERSION = "1"
+QUOTE_DOMAIN_NAME, QUOTE_DOMAIN_VERSION = eip712.CONTRACT_DOMAINS["EspRegistry"]
 
 
 def quote_domain(chain_id: int, esp_registry: str) -> dict[str, Any]:

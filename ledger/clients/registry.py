@@ -29,8 +29,7 @@ ATTESTATION_TYPES = {
     ]
 }
 # The EIP-712 domain the Registry reports through ERC-5267 `eip712Domain()`.
-DOMAIN_NAME = "Proof-of-AIGC"
-DOMAIN_VERSION = "2"
+DOMAIN_NAME, DOMAIN_VERSION = eip712.CONTRACT_DOMAINS["Registry"]
 _STATUS_MASK = 0xFF
 
 
