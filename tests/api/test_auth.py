@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from eth_account.messages import encode_defunct
 from fastapi.testclient import TestClient
 
+from marketplace_api import tokens
 from marketplace_api.config import ApiSettings
 from marketplace_api.main import create_app
 from services import siwe
@@ -197,12 +199,20 @@ def test_compact_and_every_v_encoding_sign_in(api):
 def test_token_ends_no_later_than_the_message_expiration(api):
     alice = api.world.producer
     text = _message(api, alice, expiration_time=datetime.now(UTC) + timedelta(seconds=30))
+    end = siwe.parse(text).expiration_time.timestamp()
     before = datetime.now(UTC).timestamp()
     r = _verify(api, text, sign(alice, text))
+    after = datetime.now(UTC).timestamp()
     assert r.status_code == 200
     expiry = r.json()["expires_at"]
-    assert expiry <= siwe.parse(text).expiration_time.timestamp()
-    assert before + 25 <= expiry  # not cut shorter than the message allows either
+    assert expiry <= end
+    # Not cut shorter than the message allows: only the request's duration and whole-second
+    # rounding (of the TTL and of the expiry) are lost.
+    assert expiry >= end - (after - before) - 2
+    secret = api.client.app.state.settings.token_secret.get_secret_value().encode()
+    assert tokens.check(r.json()["token"], secret=secret, now=expiry - 1) == alice.address
+    with pytest.raises(tokens.TokenError, match="expired"):
+        tokens.check(r.json()["token"], secret=secret, now=end)
     # Without an expiration the configured TTL (900 s) applies.
     text = _message(api, alice, expiration_time=None)
     r = _verify(api, text, sign(alice, text))
