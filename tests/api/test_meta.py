@@ -5,16 +5,23 @@ deployment with EIP-712 domains equal to what each contract reports (ERC-5267)."
 from __future__ import annotations
 
 import io
+import threading
 
+import httpx
+import uvicorn
 from eth_account.messages import encode_typed_data
 from PIL import Image
 from web3.logs import DISCARD
 
-from ledger import artifacts
+from ledger import artifacts, deploy
+from ledger.devnet import free_port
+from marketplace_api.config import ApiSettings
+from marketplace_api.main import create_app
 from services.content import canonical_hash
 from services.listing import Offer
 from services.market_client import MarketClient
 from tests.api.test_products import _picture, _png, _register_picture
+from tests.conftest import World
 from tests.contracts.helpers import NEAR_FP, details, register_esp, register_image
 
 
@@ -186,3 +193,44 @@ def test_offer_signed_with_the_contracts_own_domain_is_accepted(api):
         },
     )
     assert listing["token_id"] == str(token) and listing["price"] == str(offer.price)
+
+
+def test_token_uri_resolves_over_http_to_the_metadata(world, tmp_path):
+    """What `cast call <registry> "tokenURI(uint256)(string)" <id>` then `curl` does: the
+    deployed tokenURI and contractURI, read from the chain, fetched from the API on its port."""
+    port = free_port()
+    params = world.params.served_at(f"http://127.0.0.1:{port}")
+    local = World(world.chain, deploy(world.chain, world.deployer, params), params, world.accounts)
+    register_esp(local)
+    token = register_image(local, local.producer)
+    registry = local.deployment.registry
+    uri = registry.functions.tokenURI(token).call()
+    assert uri == f"http://127.0.0.1:{port}/v1/tokens/{token}"
+    settings = ApiSettings(
+        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        blob_dir=tmp_path / "blobs",
+        indexer_interval_s=0,
+        follow_interval_s=0,  # the test polls: the embedded chain is not thread-safe
+    )
+    app = create_app(settings, local.deployment)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        with httpx.Client(timeout=30) as http:
+            while not server.started:
+                assert thread.is_alive(), "the API server did not start"
+                thread.join(0.05)
+            app.state.market.poll()
+            meta = http.get(uri)
+            assert meta.status_code == 200, meta.text
+            assert meta.headers["content-type"] == "application/json"
+            body = meta.json()
+            assert body["name"] == f"Proof-of-AIGC 0x{token:064x}"[:24]
+            assert _attrs(body)["Producer"] == local.producer.address
+            assert body["external_url"] == f"http://127.0.0.1:{port}/v1/products/{token}"
+            collection = http.get(registry.functions.contractURI().call())
+            assert collection.status_code == 200 and collection.json()["symbol"] == "AIGC"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
