@@ -134,7 +134,7 @@ export function fromApi(d) {
 }
 
 /**
- * @param {any} h the /healthz answer
+ * @param {import('./api-types.js').Health} h the /healthz answer
  * @returns {Deployment}
  */
 export function fromHealth(h) {

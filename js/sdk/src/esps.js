@@ -1,5 +1,6 @@
 // ESPs ranked by reputation from the signed-in producer's view.
 
+import { getAddress } from 'viem'
 import { request } from './http.js'
 import { toBigInt } from './numbers.js'
 
@@ -28,8 +29,8 @@ export async function listEsps(client, options = {}) {
   })
   return {
     viewer: out.viewer,
-    items: out.items.map((/** @type {any} */ e) => ({
-      address: e.address,
+    items: out.items.map((/** @type {import('./api-types.js').EspOut} */ e) => ({
+      address: getAddress(e.address),
       endpoint: e.endpoint,
       price: toBigInt(e.price, 'price'),
       stake: toBigInt(e.stake, 'stake'),

@@ -8,7 +8,7 @@ import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { lockToApi, newSecret, toLock } from './locks.js'
-import { toBigInt, toBytes32Hex } from './numbers.js'
+import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
 import { poll } from './poll.js'
 import { revealedPreimage } from './tasks.js'
 import { account, address, sendUnsigned, wallet } from './wallet.js'
@@ -28,18 +28,18 @@ import { account, address, sendUnsigned, wallet } from './wallet.js'
  */
 
 /**
- * @param {Record<string, any>} l
+ * @param {import('./api-types.js').ListingOut} l
  * @returns {Listing}
  */
 export function toListing(l) {
   return {
     id: Number(l.id),
     tokenId: toBigInt(l.token_id, 'token_id'),
-    seller: l.seller,
+    seller: getAddress(l.seller),
     price: toBigInt(l.price, 'price'),
     expiry: toBigInt(l.expiry, 'expiry'),
     nonce: toBigInt(l.nonce, 'nonce'),
-    signature: l.signature,
+    signature: toHex(l.signature, 'signature'),
     status: l.status,
   }
 }
@@ -60,7 +60,7 @@ export function toListing(l) {
  */
 
 /**
- * @param {Record<string, any>} t
+ * @param {import('./api-types.js').TradeOut} t
  * @returns {Trade}
  */
 export function toTrade(t) {
@@ -68,11 +68,11 @@ export function toTrade(t) {
     id: Number(t.id),
     listingId: Number(t.listing_id),
     tokenId: toBigInt(t.token_id, 'token_id'),
-    seller: t.seller,
-    buyer: t.buyer,
+    seller: getAddress(t.seller),
+    buyer: getAddress(t.buyer),
     price: toBigInt(t.price, 'price'),
     status: t.status,
-    hashlock: t.hashlock ?? null,
+    hashlock: t.hashlock ? toHex(t.hashlock, 'hashlock') : null,
     assetLock: t.asset_lock ? toLock(t.asset_lock) : null,
     paymentLock: t.payment_lock ? toLock(t.payment_lock) : null,
     royaltyLock: t.royalty_lock ? toLock(t.royalty_lock) : null,

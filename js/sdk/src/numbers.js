@@ -56,3 +56,16 @@ export function toBytes32Hex(value) {
 export function stringifyJson(body) {
   return JSON.stringify(body, (_key, v) => (typeof v === 'bigint' ? v.toString(10) : v))
 }
+
+/**
+ * A 0x-prefixed hex string from the API (hashes, ids, signatures, calldata), checked.
+ * @param {string} value
+ * @param {string} [what]
+ * @returns {`0x${string}`}
+ */
+export function toHex(value, what = 'value') {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]*$/.test(value)) {
+    throw new TypeError(`${what} is not 0x-hex: ${JSON.stringify(value)}`)
+  }
+  return /** @type {`0x${string}`} */ (value)
+}

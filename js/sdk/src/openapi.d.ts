@@ -24,6 +24,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/me/delivery-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Register Delivery Key
+         * @description Register (or replace) the signed-in account's delivery key, with its proof of possession.
+         */
+        put: operations["register_delivery_key_v1_accounts_me_delivery_key_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/accounts/{address}": {
         parameters: {
             query?: never;
@@ -36,6 +56,26 @@ export interface paths {
          * @description An address's public key (known once it has signed in): what a sealed delivery needs.
          */
         get: operations["account_key_v1_accounts__address__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{address}/delivery-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Delivery Key
+         * @description An account's delivery key (null until registered) and the message its wallet signs.
+         */
+        get: operations["get_delivery_key_v1_accounts__address__delivery_key_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -124,6 +164,47 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/contract": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Collection Metadata
+         * @description ERC-7572 collection metadata: what the Registry's ``contractURI`` resolves to.
+         */
+        get: operations["collection_metadata_v1_contract_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/deployment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Deployment Info
+         * @description Chain id, contract addresses and ABIs, and every EIP-712 domain and type set the product
+         *     signs or checks (each domain equal to its contract's ERC-5267 ``eip712Domain()``).
+         */
+        get: operations["deployment_info_v1_deployment_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/esps": {
         parameters: {
             query?: never;
@@ -136,6 +217,26 @@ export interface paths {
          * @description Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise).
          */
         get: operations["list_esps_v1_esps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/images/{content_hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Image
+         * @description A registered image by its content hash (the token id): its bytes never change.
+         */
+        get: operations["image_v1_images__content_hash__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -432,6 +533,26 @@ export interface paths {
          * @description The sealed image (only the key derived by the producer opens it).
          */
         get: operations["get_sealed_v1_tasks__task_id__sealed_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Token Metadata
+         * @description ERC-721 metadata of a registered image: what the Registry's ``tokenURI`` resolves to.
+         */
+        get: operations["token_metadata_v1_tokens__token_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -814,8 +935,37 @@ export interface paths {
         /**
          * Relay Signed
          * @description Send a transaction the caller signed elsewhere (only to this deployment's contracts).
+         *
+         *     Answers with the hash as soon as the node accepts it; follow it with ``GET
+         *     /v1/tx/{tx_hash}``. Refused with a stable code and the node's ``reason``: 409
+         *     ``nonce_too_low``, ``replacement_underpriced``, ``already_known``; 422
+         *     ``fee_below_base_fee``, ``insufficient_funds``, ``intrinsic_gas_too_low``,
+         *     ``gas_limit_exceeded``, ``relay_refused`` (not a transaction, another contract or chain);
+         *     409 with the contract's custom error when the transaction would revert.
          */
         post: operations["relay_signed_v1_tx_relay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/{tx_hash}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Tx
+         * @description A transaction's state: ``pending`` (in the node's pool, e.g. behind a nonce gap),
+         *     ``mined`` (status 1 or 0, block, gas used, this deployment's events, and on a revert the
+         *     contract's custom error) or ``unknown``.
+         */
+        get: operations["get_tx_v1_tx__tx_hash__get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -826,13 +976,33 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AccountKeyOut */
+        AccountKeyOut: {
+            /** Address */
+            address: string;
+            /** Public Key */
+            public_key: string;
+        };
         /** ApproveIn */
         ApproveIn: {
             /**
              * Token Id
-             * @example 0x0000000000000000000000000000000000000000000000000000000000000000
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
              */
             token_id: string;
+        };
+        /**
+         * Attribute
+         * @description One OpenSea-style trait.
+         */
+        Attribute: {
+            /** Display Type */
+            display_type?: string | null;
+            /** Trait Type */
+            trait_type: string;
+            /** Value */
+            value: string | number;
         };
         /** Body_deliver_v1_tasks__task_id__delivery_post */
         Body_deliver_v1_tasks__task_id__delivery_post: {
@@ -865,18 +1035,28 @@ export interface components {
              */
             image: string;
         };
-        /** ChallengeIn */
+        /**
+         * ChallengeIn
+         * @description Token ids as decimal strings (what every response carries) or 0x-hex.
+         */
         ChallengeIn: {
             /**
              * Duplicate
-             * @example 0x0000000000000000000000000000000000000000000000000000000000000000
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
              */
             duplicate: string;
             /**
              * Original
-             * @example 0x0000000000000000000000000000000000000000000000000000000000000000
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
              */
             original: string;
+        };
+        /** ChallengesOut */
+        ChallengesOut: {
+            /** Items */
+            items: components["schemas"]["HistoryItem"][];
         };
         /** CommitIn */
         CommitIn: {
@@ -886,14 +1066,197 @@ export interface components {
              */
             commitment: string;
         };
+        /**
+         * ContractMetadataOut
+         * @description ERC-7572 collection metadata.
+         */
+        ContractMetadataOut: {
+            /** Description */
+            description: string;
+            /** External Link */
+            external_link: string;
+            /** Name */
+            name: string;
+            /**
+             * Seller Fee Basis Points
+             * @description the ERC-2981 royalty (paid to each token's original producer)
+             */
+            seller_fee_basis_points: number;
+            /** Symbol */
+            symbol: string;
+        };
+        /** ContractOut */
+        ContractOut: {
+            /** Abi */
+            abi: {
+                [key: string]: unknown;
+            }[];
+            /** Address */
+            address: string;
+        };
+        /** DeliveryKeyIn */
+        DeliveryKeyIn: {
+            /**
+             * Proof
+             * @description the delivery key's personal_sign (EIP-191) signature over the registration message (docs/delivery.md): proves the client holds the key for this account
+             */
+            proof: string;
+            /**
+             * Public Key
+             * @description the delivery key's public point, compressed (33 bytes) or uncompressed (65)
+             */
+            public_key: string;
+        };
+        /** DeliveryKeyOut */
+        DeliveryKeyOut: {
+            /** Address */
+            address: string;
+            /** Chain Id */
+            chain_id: number;
+            /**
+             * Delivery Key
+             * @description compressed public key (0x02/0x03 || x); null: deliveries are sealed to the account key
+             */
+            delivery_key: string | null;
+            /** Domain */
+            domain: string;
+            /**
+             * Message
+             * @description the exact text this account's wallet signs to derive it
+             */
+            message: string;
+        };
+        /** DeploymentOut */
+        DeploymentOut: {
+            /**
+             * Block
+             * @description the block of deployment (where indexing starts)
+             */
+            block: number;
+            /** Chain Id */
+            chain_id: number;
+            /** Contracts */
+            contracts: {
+                [key: string]: components["schemas"]["ContractOut"];
+            };
+            /**
+             * Eip712
+             * @description by primary type
+             */
+            eip712: {
+                [key: string]: components["schemas"]["TypedMessage"];
+            };
+        };
+        /** Eip712Domain */
+        Eip712Domain: {
+            /** Chainid */
+            chainId: number;
+            /** Name */
+            name: string;
+            /** Verifyingcontract */
+            verifyingContract: string;
+            /** Version */
+            version: string;
+        };
+        /**
+         * ErrorBody
+         * @description What went wrong: ``code`` is stable (clients branch on it), ``message`` is for people.
+         */
+        ErrorBody: {
+            /**
+             * Code
+             * @description stable error code, e.g. not_found, nonce_too_low
+             */
+            code: string;
+            /**
+             * Details
+             * @description validation_error: each field that failed
+             */
+            details?: components["schemas"]["ErrorDetail"][] | null;
+            /**
+             * Fields
+             * @description a contract's custom error: its decoded arguments
+             */
+            fields?: {
+                [key: string]: unknown;
+            } | null;
+            /** Message */
+            message: string;
+            /**
+             * Reason
+             * @description relay refusals: the node's own words
+             */
+            reason?: string | null;
+        };
+        /**
+         * ErrorDetail
+         * @description One schema violation of a 422 ``validation_error``.
+         */
+        ErrorDetail: {
+            /** Loc */
+            loc: (string | number)[];
+            /** Msg */
+            msg: string;
+        };
+        /**
+         * ErrorOut
+         * @description The envelope of every error response: ``{"error": {"code", "message", ...}}``.
+         */
+        ErrorOut: {
+            error: components["schemas"]["ErrorBody"];
+        };
+        /** EspOut */
+        EspOut: {
+            /** Address */
+            address: string;
+            /** Challenges Lost */
+            challenges_lost: number;
+            /** Endpoint */
+            endpoint: string;
+            /**
+             * Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            price: string;
+            /** Reputation */
+            reputation: number;
+            /** Selection Probability */
+            selection_probability: number;
+            /**
+             * Stake
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            stake: string;
+        };
         /** EspRegisterIn */
         EspRegisterIn: {
             /** Endpoint */
             endpoint: string;
-            /** Price */
-            price: number;
-            /** Stake */
-            stake: number;
+            /**
+             * Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            price: string;
+            /**
+             * Stake
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            stake: string;
+        };
+        /** EspsOut */
+        EspsOut: {
+            /** Floor */
+            floor: number;
+            /** Items */
+            items: components["schemas"]["EspOut"][];
+            /** Temperature */
+            temperature: number;
+            /** Viewer */
+            viewer: string;
         };
         /** FeedbackIn */
         FeedbackIn: {
@@ -909,11 +1272,6 @@ export interface components {
              */
             key: string;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** Health */
         Health: {
             /** Block */
@@ -928,24 +1286,51 @@ export interface components {
             status: string;
         };
         /**
+         * HistoryItem
+         * @description One indexed event of a product; token ids inside (``original``, ``duplicate``) are
+         *     decimal strings like everywhere else.
+         */
+        HistoryItem: {
+            /** Block */
+            block: number;
+            /** Kind */
+            kind: string;
+            /** Tx Hash */
+            tx_hash: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
          * LegRole
          * @description What a buyer's Ether lock pays: the seller's share or the producer's royalty.
          * @enum {string}
          */
         LegRole: "payment" | "royalty";
-        /** ListingIn */
+        /**
+         * ListingIn
+         * @description The EIP-712 ``Offer`` (token id, price and nonce as decimal strings; 0x-hex accepted).
+         */
         ListingIn: {
             /** Expiry */
             expiry: number;
-            /** Nonce */
-            nonce: number;
-            /** Price */
-            price: number;
+            /**
+             * Nonce
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            nonce: string;
+            /**
+             * Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            price: string;
             /** Signature */
             signature: string;
             /**
              * Token Id
-             * @example 0x0000000000000000000000000000000000000000000000000000000000000000
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
              */
             token_id: string;
         };
@@ -955,16 +1340,28 @@ export interface components {
             expiry: number;
             /** Id */
             id: number;
-            /** Nonce */
+            /**
+             * Nonce
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
             nonce: string;
-            /** Price */
+            /**
+             * Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
             price: string;
             /** Seller */
             seller: string;
             /** Signature */
             signature: string;
             status: components["schemas"]["ListingState"];
-            /** Token Id */
+            /**
+             * Token Id
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
             token_id: string;
         };
         /**
@@ -980,8 +1377,12 @@ export interface components {
         };
         /** LockEtherIn */
         LockEtherIn: {
-            /** Amount */
-            amount: number;
+            /**
+             * Amount
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            amount: string;
             /**
              * Hashlock
              * @example 0x0000000000000000000000000000000000000000000000000000000000000000
@@ -995,10 +1396,17 @@ export interface components {
             /** Timelock */
             timelock: number;
         };
-        /** LockIn */
+        /**
+         * LockIn
+         * @description A lock exactly as a task or a trade returns it (``asset`` by name, ``amount`` decimal).
+         */
         LockIn: {
-            /** Amount */
-            amount: number;
+            /**
+             * Amount
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            amount: string;
             /** Asset */
             asset: string;
             /**
@@ -1006,6 +1414,11 @@ export interface components {
              * @example 0x0000000000000000000000000000000000000000000000000000000000000000
              */
             hashlock: string;
+            /**
+             * Id
+             * @description the lock id (ignored on input)
+             */
+            id?: string | null;
             /**
              * Receiver
              * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
@@ -1016,7 +1429,54 @@ export interface components {
              * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
              */
             sender: string;
-            /** Timelock */
+            /**
+             * Timelock
+             * @description unix time, seconds
+             */
+            timelock: number;
+            /**
+             * Token
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            token: string;
+        };
+        /**
+         * LockJson
+         * @description A hash-time lock, the same object in every response and every request that takes one.
+         */
+        LockJson: {
+            /**
+             * Amount
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            amount: string;
+            /** Asset */
+            asset: string;
+            /**
+             * Hashlock
+             * @example 0x0000000000000000000000000000000000000000000000000000000000000000
+             */
+            hashlock: string;
+            /**
+             * Id
+             * @description the lock id (ignored on input)
+             */
+            id?: string | null;
+            /**
+             * Receiver
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            receiver: string;
+            /**
+             * Sender
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            sender: string;
+            /**
+             * Timelock
+             * @description unix time, seconds
+             */
             timelock: number;
             /**
              * Token
@@ -1042,8 +1502,12 @@ export interface components {
             receiver: string;
             /** Timelock */
             timelock: number;
-            /** Token Id */
-            token_id: number;
+            /**
+             * Token Id
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            token_id: string;
         };
         /** Me */
         Me: {
@@ -1066,9 +1530,32 @@ export interface components {
             /** Uri */
             uri: string;
         };
+        /**
+         * NotificationOut
+         * @description ``plagiarism_suspected`` or ``challenge_opened``, with the prepared request body.
+         */
+        NotificationOut: {
+            /** Block */
+            block: number;
+            /** Id */
+            id: number;
+            /** Kind */
+            kind: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /** NotificationsOut */
+        NotificationsOut: {
+            /** Items */
+            items: components["schemas"]["NotificationOut"][];
+        };
         /** PaymentLockOut */
         PaymentLockOut: {
-            /** Amount */
+            /**
+             * Amount
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
             amount: string;
             /** Receiver */
             receiver: string;
@@ -1096,6 +1583,107 @@ export interface components {
             /** Trade Id */
             trade_id: number;
         };
+        /** ProductDetailOut */
+        ProductDetailOut: {
+            /** Detail Hash */
+            detail_hash: string | null;
+            /** Esp */
+            esp: string;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Has Image */
+            has_image: boolean;
+            /** History */
+            history: components["schemas"]["HistoryItem"][];
+            /** Metadata Uri */
+            metadata_uri: string;
+            /** Model Id */
+            model_id: string;
+            /** Owner */
+            owner: string;
+            /**
+             * Priority Block
+             * @description the paid lock's block: what challenges compare
+             */
+            priority_block: number;
+            /** Producer */
+            producer: string;
+            /** Registered Block */
+            registered_block: number;
+            /**
+             * Seed
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            seed: string;
+            /** Status */
+            status: string;
+            /**
+             * Task Id
+             * @description the attested task: the id of the paid generation lock
+             */
+            task_id: string;
+            /**
+             * Token Id
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            token_id: string;
+        };
+        /** ProductOut */
+        ProductOut: {
+            /** Detail Hash */
+            detail_hash: string | null;
+            /** Esp */
+            esp: string;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Has Image */
+            has_image: boolean;
+            /** Metadata Uri */
+            metadata_uri: string;
+            /** Model Id */
+            model_id: string;
+            /** Owner */
+            owner: string;
+            /**
+             * Priority Block
+             * @description the paid lock's block: what challenges compare
+             */
+            priority_block: number;
+            /** Producer */
+            producer: string;
+            /** Registered Block */
+            registered_block: number;
+            /**
+             * Seed
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            seed: string;
+            /** Status */
+            status: string;
+            /**
+             * Task Id
+             * @description the attested task: the id of the paid generation lock
+             */
+            task_id: string;
+            /**
+             * Token Id
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            token_id: string;
+        };
+        /** ProductsOut */
+        ProductsOut: {
+            /** Items */
+            items: components["schemas"]["ProductOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+        };
         /** QuoteIn */
         QuoteIn: {
             /** Deadline */
@@ -1105,8 +1693,12 @@ export interface components {
              * @example 0x0000000000000000000000000000000000000000000000000000000000000000
              */
             hashlock: string;
-            /** Price */
-            price: number;
+            /**
+             * Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            price: string;
             /**
              * Signature
              * @description the ESP's EIP-712 Quote over the fee lock's terms (required)
@@ -1121,18 +1713,17 @@ export interface components {
              */
             raw: string;
         };
-        /** RelayOut */
+        /**
+         * RelayOut
+         * @description The relayed transaction's hash, at once; follow it with ``GET /v1/tx/{tx_hash}``.
+         */
         RelayOut: {
-            /** Block */
-            block: number;
-            /** Events */
-            events: {
-                [key: string]: unknown;
-            }[];
-            /** Gas Used */
-            gas_used: number;
-            /** Status */
-            status: number;
+            /**
+             * State
+             * @description always pending: the node accepted it
+             * @default pending
+             */
+            state: string;
             /** Tx Hash */
             tx_hash: string;
         };
@@ -1168,8 +1759,66 @@ export interface components {
              * @example 0x0000000000000000000000000000000000000000000000000000000000000000
              */
             salt: string;
-            /** Seed */
-            seed: number;
+            /**
+             * Seed
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            seed: string;
+        };
+        /** SimilarItem */
+        SimilarItem: {
+            /** Detail Hash */
+            detail_hash: string | null;
+            /** Distance */
+            distance: number;
+            /** Esp */
+            esp: string;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Has Image */
+            has_image: boolean;
+            /** Metadata Uri */
+            metadata_uri: string;
+            /** Model Id */
+            model_id: string;
+            /** Owner */
+            owner: string;
+            /**
+             * Priority Block
+             * @description the paid lock's block: what challenges compare
+             */
+            priority_block: number;
+            /** Producer */
+            producer: string;
+            /** Registered Block */
+            registered_block: number;
+            /**
+             * Seed
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            seed: string;
+            /** Status */
+            status: string;
+            /**
+             * Task Id
+             * @description the attested task: the id of the paid generation lock
+             */
+            task_id: string;
+            /**
+             * Token Id
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            token_id: string;
+        };
+        /** SimilarOut */
+        SimilarOut: {
+            /** Fingerprint */
+            fingerprint: string;
+            /** Matches */
+            matches: components["schemas"]["SimilarItem"][];
         };
         /** TaskIn */
         TaskIn: {
@@ -1183,20 +1832,100 @@ export interface components {
              * @default 0.2
              */
             floor: number;
-            /** Max Price */
-            max_price: number;
+            /**
+             * Max Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            max_price: string;
             /** Prompt */
             prompt: string;
             /**
              * Seed
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
              * @default 0
+             * @example 1234567890123456789
              */
-            seed: number;
+            seed: string;
             /**
              * Temperature
              * @default 0.15
              */
             temperature: number;
+        };
+        /** TaskOut */
+        TaskOut: {
+            /** Deadline */
+            deadline: number | null;
+            /** Delivery */
+            delivery: {
+                [key: string]: unknown;
+            } | null;
+            /** Esp */
+            esp: string;
+            /** Fraud */
+            fraud: {
+                [key: string]: unknown;
+            } | null;
+            /** Has Sealed */
+            has_sealed: boolean;
+            /** Hashlock */
+            hashlock: string | null;
+            /** Id */
+            id: string;
+            lock: components["schemas"]["LockJson"] | null;
+            /** Lock Id */
+            lock_id: string | null;
+            /**
+             * Max Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            max_price: string;
+            /** Preimage */
+            preimage?: string | null;
+            /** Price */
+            price: string | null;
+            /** Producer */
+            producer: string;
+            /** Prompt */
+            prompt: string;
+            /** Quote Signature */
+            quote_signature: string | null;
+            /**
+             * Seed
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            seed: string;
+            /** Status */
+            status: string;
+            /** Token Id */
+            token_id: string | null;
+        };
+        /** TasksOut */
+        TasksOut: {
+            /** Items */
+            items: components["schemas"]["TaskOut"][];
+        };
+        /**
+         * TokenMetadataOut
+         * @description ERC-721 metadata JSON (the ERC-721 metadata schema, with OpenSea's attributes).
+         */
+        TokenMetadataOut: {
+            /** Attributes */
+            attributes: components["schemas"]["Attribute"][];
+            /** Description */
+            description: string;
+            /** External Url */
+            external_url: string;
+            /**
+             * Image
+             * @description absolute URL of the content-addressed image (absent until uploaded)
+             */
+            image?: string | null;
+            /** Name */
+            name: string;
         };
         /** TokenOut */
         TokenOut: {
@@ -1214,10 +1943,7 @@ export interface components {
         };
         /** TradeOut */
         TradeOut: {
-            /** Asset Lock */
-            asset_lock: {
-                [key: string]: unknown;
-            } | null;
+            asset_lock: components["schemas"]["LockJson"] | null;
             /** Buyer */
             buyer: string;
             /** Hashlock */
@@ -1226,22 +1952,24 @@ export interface components {
             id: number;
             /** Listing Id */
             listing_id: number;
-            /** Payment Lock */
-            payment_lock: {
-                [key: string]: unknown;
-            } | null;
-            /** Price */
+            payment_lock: components["schemas"]["LockJson"] | null;
+            /**
+             * Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
             price: string;
-            /** Royalty Lock */
-            royalty_lock: {
-                [key: string]: unknown;
-            } | null;
+            royalty_lock: components["schemas"]["LockJson"] | null;
             /** Secret */
             secret: string | null;
             /** Seller */
             seller: string;
             status: components["schemas"]["TradeState"];
-            /** Token Id */
+            /**
+             * Token Id
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
             token_id: string;
         };
         /**
@@ -1250,6 +1978,64 @@ export interface components {
          * @enum {string}
          */
         TradeState: "requested" | "asset_locked" | "payment_locked" | "unsafe_payment" | "payment_claimed" | "completed" | "refunded" | "cancelled" | "off_terms";
+        /** TxEvent */
+        TxEvent: {
+            /** Contract */
+            contract: string;
+            /** Event */
+            event: string;
+            /** Log Index */
+            log_index: number;
+        };
+        /**
+         * TxState
+         * @enum {string}
+         */
+        TxState: "pending" | "mined" | "unknown";
+        /**
+         * TxStatusOut
+         * @description A transaction as the node sees it: pending (in the pool), mined, or unknown.
+         */
+        TxStatusOut: {
+            /** Block */
+            block?: number | null;
+            /** @description mined and reverted: why */
+            error?: components["schemas"]["ErrorBody"] | null;
+            /** Events */
+            events?: components["schemas"]["TxEvent"][];
+            /** Gas Used */
+            gas_used?: number | null;
+            state: components["schemas"]["TxState"];
+            /**
+             * Status
+             * @description mined: 1 success, 0 reverted
+             */
+            status?: number | null;
+            /** Tx Hash */
+            tx_hash: string;
+        };
+        /**
+         * TypedMessage
+         * @description What a wallet needs to sign one kind of message (viem's ``signTypedData`` parameters).
+         */
+        TypedMessage: {
+            /**
+             * Contract
+             * @description the contract whose domain it is
+             */
+            contract: string;
+            domain: components["schemas"]["Eip712Domain"];
+            /** Primarytype */
+            primaryType: string;
+            /** Signer */
+            signer: string;
+            /** Types */
+            types: {
+                [key: string]: {
+                    [key: string]: string;
+                }[];
+            };
+        };
         /**
          * UnsignedTx
          * @description A transaction for any wallet to sign (EIP-1559 fields included).
@@ -1272,19 +2058,6 @@ export interface components {
             /** Value */
             value: string;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-        };
         /** VerifyIn */
         VerifyIn: {
             /**
@@ -1294,7 +2067,7 @@ export interface components {
             message: string;
             /**
              * Signature
-             * @description personal_sign signature
+             * @description personal_sign signature: 65 bytes, EIP-2098 compact 64 bytes, or an ERC-1271 / ERC-6492 contract account's signature (any length up to 8 KiB)
              */
             signature: string;
         };
@@ -1334,6 +2107,78 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    register_delivery_key_v1_accounts_me_delivery_key_put: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Bearer token from /v1/auth/verify */
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeliveryKeyIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryKeyOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     account_key_v1_accounts__address__get: {
@@ -1353,18 +2198,65 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["AccountKeyOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_delivery_key_v1_accounts__address__delivery_key_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryKeyOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1390,13 +2282,22 @@ export interface operations {
                     "application/json": components["schemas"]["Me"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1417,6 +2318,24 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NonceOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1443,13 +2362,31 @@ export interface operations {
                     "application/json": components["schemas"]["TokenOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1471,18 +2408,74 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ChallengesOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    collection_metadata_v1_contract_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContractMetadataOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    deployment_info_v1_deployment_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1507,18 +2500,66 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["EspsOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    image_v1_images__content_hash__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the image's content hash as the Registry stores it (= its token id, in hex) */
+                content_hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the image (PNG), immutable */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1544,13 +2585,13 @@ export interface operations {
                     "application/json": components["schemas"]["ListingsOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1580,13 +2621,40 @@ export interface operations {
                     "application/json": components["schemas"]["ListingOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1611,13 +2679,22 @@ export interface operations {
                     "application/json": components["schemas"]["ListingOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1645,13 +2722,49 @@ export interface operations {
                     "application/json": components["schemas"]["ListingOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1674,18 +2787,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["NotificationsOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1710,16 +2830,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ProductsOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1729,7 +2849,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description 0x + content hash (lowercase hex) */
+                /** @description token id: decimal (the output form) or 0x-hex */
                 token_id: string;
             };
             cookie?: never;
@@ -1742,16 +2862,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["ProductDetailOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1761,7 +2890,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description 0x + content hash (lowercase hex) */
+                /** @description token id: decimal (the output form) or 0x-hex */
                 token_id: string;
             };
             cookie?: never;
@@ -1777,13 +2906,22 @@ export interface operations {
                     "image/png": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1796,7 +2934,7 @@ export interface operations {
                 authorization?: string | null;
             };
             path: {
-                /** @description 0x + content hash (lowercase hex) */
+                /** @description token id: decimal (the output form) or 0x-hex */
                 token_id: string;
             };
             cookie?: never;
@@ -1813,18 +2951,70 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["ProductOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not an image of an accepted type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1848,18 +3038,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["SimilarOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not an image of an accepted type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1885,18 +3100,25 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TasksOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1923,18 +3145,34 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1959,18 +3197,43 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -1999,18 +3262,70 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not an image of an accepted type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2039,18 +3354,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2078,13 +3427,40 @@ export interface operations {
                     "image/png": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2113,18 +3489,52 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        [key: string]: unknown;
-                    };
+                    "application/json": components["schemas"]["TaskOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2152,13 +3562,81 @@ export interface operations {
                     "application/octet-stream": unknown;
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    token_metadata_v1_tokens__token_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description token id: decimal (the output form) or 0x-hex */
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenMetadataOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2188,13 +3666,40 @@ export interface operations {
                     "application/json": components["schemas"]["TradeOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2222,13 +3727,40 @@ export interface operations {
                     "application/json": components["schemas"]["TradeOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2260,13 +3792,58 @@ export interface operations {
                     "application/json": components["schemas"]["PaymentTxOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2296,13 +3873,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2332,13 +3936,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2368,13 +3999,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2404,13 +4062,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2440,13 +4125,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2476,13 +4188,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2512,13 +4251,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2548,13 +4314,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2584,13 +4377,49 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2620,13 +4449,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2656,13 +4512,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2692,13 +4575,49 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2728,13 +4647,49 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2764,13 +4719,40 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2800,13 +4782,49 @@ export interface operations {
                     "application/json": components["schemas"]["UnsignedTx"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2836,13 +4854,80 @@ export interface operations {
                     "application/json": components["schemas"]["RelayOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_tx_v1_tx__tx_hash__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tx_hash: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TxStatusOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

@@ -5,7 +5,7 @@ import { getDeployment, QUOTE_TYPES } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { lockId, lockToApi, toLock, ZERO_ADDRESS } from './locks.js'
-import { toBigInt } from './numbers.js'
+import { toBigInt, toHex } from './numbers.js'
 import { poll } from './poll.js'
 import { address, sendUnsigned, write } from './wallet.js'
 
@@ -26,30 +26,30 @@ import { address, sendUnsigned, write } from './wallet.js'
  * @property {import('./locks.js').Lock | null} lock
  * @property {`0x${string}` | null} lockId
  * @property {Record<string, any> | null} delivery the ESP's signed delivery metadata
- * @property {Record<string, any>} raw
+ * @property {import('./api-types.js').TaskOut} raw
  */
 
 /**
- * @param {Record<string, any>} t
+ * @param {import('./api-types.js').TaskOut} t
  * @returns {Task}
  */
 export function toTask(t) {
   /** @param {any} v @param {string} what */
   const opt = (v, what) => (v === null || v === undefined ? null : toBigInt(v, what))
   return {
-    id: t.id,
-    producer: t.producer,
-    esp: t.esp,
+    id: toHex(t.id, 'id'),
+    producer: getAddress(t.producer),
+    esp: getAddress(t.esp),
     prompt: t.prompt,
     seed: toBigInt(t.seed, 'seed'),
     maxPrice: toBigInt(t.max_price, 'max_price'),
     status: t.status,
     price: opt(t.price, 'price'),
-    hashlock: t.hashlock ?? null,
+    hashlock: t.hashlock ? toHex(t.hashlock, 'hashlock') : null,
     deadline: opt(t.deadline, 'deadline'),
-    quoteSignature: t.quote_signature ?? null,
+    quoteSignature: t.quote_signature ? toHex(t.quote_signature, 'quote_signature') : null,
     lock: t.lock ? toLock(t.lock) : null,
-    lockId: t.lock_id ?? null,
+    lockId: t.lock_id ? toHex(t.lock_id, 'lock_id') : null,
     delivery: t.delivery ?? null,
     raw: t,
   }

@@ -3,7 +3,7 @@
 
 import { getAddress } from 'viem'
 import { AigcSdkError } from './errors.js'
-import { toBigInt } from './numbers.js'
+import { toBigInt, toHex } from './numbers.js'
 
 /**
  * @param {import('./client.js').AigcClient} client
@@ -46,7 +46,7 @@ export async function address(client) {
  * Sends an unsigned transaction the API built (to, data, value, gas, fees) through the wallet
  * and waits for its receipt; a reverted transaction throws.
  * @param {import('./client.js').AigcClient} client
- * @param {Record<string, any>} tx the API's UnsignedTx
+ * @param {import('./api-types.js').UnsignedTx} tx the API's UnsignedTx
  * @returns {Promise<TxResult>}
  */
 export async function sendUnsigned(client, tx) {
@@ -59,7 +59,7 @@ export async function sendUnsigned(client, tx) {
     account: await account(client),
     chain: w.chain ?? null,
     to: getAddress(tx.to),
-    data: tx.data,
+    data: toHex(tx.data, 'data'),
     value: toBigInt(tx.value ?? 0, 'value'),
     gas: tx.gas === undefined ? undefined : toBigInt(tx.gas, 'gas'),
     maxFeePerGas: tx.maxFeePerGas === undefined ? undefined : toBigInt(tx.maxFeePerGas, 'maxFeePerGas'),
