@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { bytesToHex, hexToBytes } from 'viem'
+import { bytesToHex, createWalletClient, custom, hexToBytes } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
   DeliveryKeyError,
@@ -49,6 +49,27 @@ test('the message, the wallet signature and the derived key match the vectors', 
     const body = await registrationBody({ deliveryKey: key, ...where(v) })
     assert.deepEqual(body, { public_key: v.delivery_public, proof: v.registration_proof })
   }
+})
+
+test('an EIP-1193 wallet (personal_sign over a WalletClient without a local account) derives the same key', async () => {
+  const v = V.delivery_key[0]
+  const local = privateKeyToAccount(v.account_private_key)
+  /** @type {string[]} */
+  const calls = []
+  const injected = {
+    /** @param {{ method: string, params?: any }} args */
+    async request({ method, params }) {
+      calls.push(method)
+      if (method !== 'personal_sign') throw new Error(`unexpected ${method}`)
+      const [data, from] = params
+      assert.equal(from.toLowerCase(), v.account.toLowerCase())
+      return local.signMessage({ message: { raw: data } })
+    },
+  }
+  const walletClient = createWalletClient({ transport: custom(injected) })
+  const key = await deriveDeliveryKey({ signer: walletClient, ...where(v) })
+  assert.equal(key.publicKeyHex, v.delivery_public)
+  assert.deepEqual(calls, ['personal_sign'])
 })
 
 test('a wallet that signs as another account is refused', async () => {
