@@ -11,7 +11,20 @@ import numpy.typing as npt
 from services.reputation._store import PairStore
 from services.reputation.params import ReputationParams
 
-__all__ = ["EspSums", "PairTerms", "all_esp_sums", "consensus", "esp_sums", "pair_terms"]
+__all__ = [
+    "EspSums",
+    "PairTerms",
+    "all_esp_sums",
+    "consensus",
+    "credibility",
+    "deviation_terms",
+    "esp_sums",
+    "hardened_sums",
+    "pair_terms",
+    "recommender_contributions",
+    "stranger_expectation",
+    "weighted_sums",
+]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -19,30 +32,98 @@ I64 = npt.NDArray[np.int64]
 
 @dataclass(frozen=True, slots=True)
 class PairTerms:
-    """Per-row quantities at one epoch: evidence r, weighted s, r + s + W, recommender weight.
+    """Per-row quantities at one epoch.
 
-    The opinion of a row is (r, s, W) / denom. Its weight as a recommender is
-    familiarity * timeliness = (p + n) * decay ** (K - last_epoch) (the mean familiarity that
-    normalises familiarity cancels in the weighted average, so it is left out).
+    ``r``, ``s``, ``denom``: the row's own opinion (r, s, W) / denom, as its producer's local
+    opinion. ``cb``, ``cd``, ``cu``: what the row adds to its ESP's recommendation sums, i.e.
+    weight * (b, d, u) of the row as a recommender (see :func:`recommender_contributions`);
+    ``weight``: that recommender weight.
     """
 
     r: F64
     s: F64
     denom: F64
     weight: F64
+    cb: F64
+    cd: F64
+    cu: F64
+
+
+def recommender_contributions(
+    pos: F64, neg: F64, fresh: F64, other: F64 | None, params: ReputationParams
+) -> tuple[F64, F64, F64, F64]:
+    """weight * (b, d, u) of recommenders, and the weight, from evidence at the query epoch.
+
+    The one home of the recommender weighting (the engine and the attack simulation both call
+    it). On chain: weight = familiarity (pos + neg) * timeliness ``fresh``, opinion from the
+    evidence. With ``recommender_cap`` C: familiarity min(pos + neg, C) and the opinion from the
+    evidence scaled down to at most C. With ``diversity_reference`` D: weight times
+    min(1, other / D), ``other`` = the recommender's evidence with other ESPs.
+    """
+    fam = pos + neg
+    r, s_neg = pos, neg
+    if params.recommender_cap is not None:
+        cap = params.recommender_cap
+        scale = np.minimum(1.0, cap / np.maximum(fam, 1e-300))
+        r, s_neg, fam = pos * scale, neg * scale, np.minimum(fam, cap)
+    s = s_neg * params.negative_weight
+    weight = fam * fresh
+    if params.diversity_reference is not None and other is not None:
+        weight = weight * np.clip(other / params.diversity_reference, 0.0, 1.0)
+    q = weight / (r + s + params.prior_weight)
+    return q * r, q * s, q * params.prior_weight, weight
+
+
+def deviation_terms(
+    pos: F64, neg: F64, consensus: F64, params: ReputationParams
+) -> tuple[F64, F64]:
+    """(familiarity * |E - C|, familiarity) per row: how far a recommender's own expectation E
+    about an ESP lies from the consensus C (a stranger's view), weighted as it would weigh."""
+    fam = pos + neg
+    if params.recommender_cap is not None:
+        fam = np.minimum(fam, params.recommender_cap)
+    own = (pos + params.base_rate * params.prior_weight) / (
+        pos + params.negative_weight * neg + params.prior_weight
+    )
+    return fam * np.abs(own - consensus), fam
+
+
+def credibility(deviation: F64, familiarity: F64, params: ReputationParams) -> F64:
+    """Per recommender: max(0, 1 - mean deviation / credibility_reference) (1 when off).
+
+    A recommender whose opinions sit far from everybody else's across the ESPs it rated
+    (badmouthers, ballot stuffers of a ring) loses its weight; honest ones, who agree with the
+    crowd on most ESPs and differ where they were unlucky, keep most of theirs."""
+    if params.credibility_reference is None:
+        return np.ones_like(deviation)
+    mean = deviation / np.maximum(familiarity, 1e-300)
+    out: F64 = np.clip(1.0 - mean / params.credibility_reference, 0.0, 1.0)
+    return out
 
 
 def pair_terms(
-    store: PairStore, params: ReputationParams, epoch: int, rows: I64 | slice = slice(None)
+    store: PairStore,
+    params: ReputationParams,
+    epoch: int,
+    rows: I64 | slice = slice(None),
+    cred: F64 | None = None,
 ) -> PairTerms:
-    """Evaluates the rows ``rows`` of ``store`` at ``epoch``."""
+    """Evaluates the rows ``rows`` of ``store`` at ``epoch`` (``cred``: per-producer credibility
+    multiplying each recommender's weight, from :func:`hardened_sums`)."""
     c = store.scale(epoch)
     p = store.pos[rows] * c
-    n = store.neg[rows] * c
+    n = store.neg[rows] * store.scale_neg(epoch)
     s = n * params.negative_weight
     denom = p + s + params.prior_weight
-    weight = (p + n) * (store.fresh[rows] * c)
-    return PairTerms(r=p, s=s, denom=denom, weight=weight)
+    other = None
+    if params.diversity_reference is not None:
+        total = store.producer_total(store.producer[rows], epoch)
+        other = np.maximum(total - (p + n), 0.0)
+    cb, cd, cu, weight = recommender_contributions(p, n, store.fresh[rows] * c, other, params)
+    if cred is not None:
+        k = cred[store.producer[rows]]
+        cb, cd, cu, weight = cb * k, cd * k, cu * k, weight * k
+    return PairTerms(r=p, s=s, denom=denom, weight=weight, cb=cb, cd=cd, cu=cu)
 
 
 @dataclass(slots=True)
@@ -61,13 +142,10 @@ class EspSums:
 
 def esp_sums(terms: PairTerms, esp: I64, n_esp: int, params: ReputationParams) -> EspSums:
     """Sums weight * (b, d, u) of each row into its ESP's bin."""
-    q = terms.weight / terms.denom
     return EspSums(
-        belief=np.bincount(esp, weights=q * terms.r, minlength=n_esp).astype(np.float64),
-        disbelief=np.bincount(esp, weights=q * terms.s, minlength=n_esp).astype(np.float64),
-        uncertainty=np.bincount(esp, weights=q * params.prior_weight, minlength=n_esp).astype(
-            np.float64
-        ),
+        belief=np.bincount(esp, weights=terms.cb, minlength=n_esp).astype(np.float64),
+        disbelief=np.bincount(esp, weights=terms.cd, minlength=n_esp).astype(np.float64),
+        uncertainty=np.bincount(esp, weights=terms.cu, minlength=n_esp).astype(np.float64),
         count=np.bincount(esp, weights=terms.weight > 0, minlength=n_esp).astype(np.int64),
     )
 
@@ -81,7 +159,11 @@ def all_esp_sums(store: PairStore, params: ReputationParams, epoch: int, n_esp: 
 
     With c = decay ** (epoch - ref): r = c pos, s = c eta neg, denom = c evidence + W and
     weight = c^2 reach, so q = weight / denom needs two passes and each sum one bincount.
+    With the off-chain Sybil-resistant weighting on, every row goes through
+    :func:`recommender_contributions` instead (a few more passes).
     """
+    if params.sybil_resistant:
+        return esp_sums(pair_terms(store, params, epoch), store.esp, n_esp, params)
     c = store.scale(epoch)
     q = store.evidence * c
     q += params.prior_weight
@@ -105,3 +187,78 @@ def consensus(local: tuple[F64, F64, F64], other: tuple[F64, F64, F64]) -> tuple
     b2, d2, u2 = other
     k = u1 + u2 - u1 * u2
     return (b1 * u2 + b2 * u1) / k, (d1 * u2 + d2 * u1) / k, u1 * u2 / k
+
+
+def stranger_expectation(sums: EspSums, params: ReputationParams) -> F64:
+    """T of every ESP from the view of a producer with no evidence of its own."""
+    has = (sums.count > 0) & (sums.total() > 0)
+    u = np.where(has, sums.uncertainty + params.recommendation_prior, 1.0)
+    b = np.where(has, sums.belief, 0.0)
+    total = b + np.where(has, sums.disbelief, 0.0) + u
+    out: F64 = (b + params.base_rate * u) / total
+    return out
+
+
+def weighted_sums(
+    producer: I64,
+    esp: I64,
+    pos: F64,
+    neg: F64,
+    fresh: F64,
+    producer_total: F64,
+    n_esp: int,
+    params: ReputationParams,
+) -> tuple[EspSums, F64 | None, tuple[F64, F64, F64, F64]]:
+    """Per-ESP sums of the rows' recommendations with the off-chain weighting (one home for the
+    engine and the attack simulation). Evidence is at the query epoch; ``producer_total`` is
+    each producer's pos + neg over all its ESPs, by producer code.
+
+    With ``credibility_reference`` set, two passes: the sums without credibility give a
+    stranger's view (the consensus), each producer's deviation from it gives its credibility,
+    and the sums are taken again with every recommender weighted by it. Returns the sums, the
+    per-producer credibility (None when off) and the rows' (cb, cd, cu, weight) as summed.
+    """
+    other = np.maximum(producer_total[producer] - (pos + neg), 0.0)
+    terms = recommender_contributions(pos, neg, fresh, other, params)
+
+    def summed(t: tuple[F64, F64, F64, F64]) -> EspSums:
+        return EspSums(
+            belief=np.bincount(esp, weights=t[0], minlength=n_esp).astype(np.float64),
+            disbelief=np.bincount(esp, weights=t[1], minlength=n_esp).astype(np.float64),
+            uncertainty=np.bincount(esp, weights=t[2], minlength=n_esp).astype(np.float64),
+            count=np.bincount(esp, weights=t[3] > 0, minlength=n_esp).astype(np.int64),
+        )
+
+    sums = summed(terms)
+    if params.credibility_reference is None or producer.shape[0] == 0:
+        return sums, None, terms
+    consensus = stranger_expectation(sums, params)
+    dev, fam = deviation_terms(pos, neg, consensus[esp], params)
+    n_prod = producer_total.shape[0]
+    cred = credibility(
+        np.bincount(producer, weights=dev, minlength=n_prod),
+        np.bincount(producer, weights=fam, minlength=n_prod),
+        params,
+    )
+    k = cred[producer]
+    terms = (terms[0] * k, terms[1] * k, terms[2] * k, terms[3] * k)
+    return summed(terms), cred, terms
+
+
+def hardened_sums(
+    store: PairStore, params: ReputationParams, epoch: int, n_esp: int
+) -> tuple[EspSums, F64 | None]:
+    """:func:`weighted_sums` over every row of ``store`` at ``epoch``."""
+    c = store.scale(epoch)
+    producers = np.arange(int(store.producer.max()) + 1 if store.size else 0)
+    sums, cred, _ = weighted_sums(
+        store.producer,
+        store.esp,
+        store.pos * c,
+        store.neg * store.scale_neg(epoch),
+        store.fresh * c,
+        store.producer_total(producers, epoch),
+        n_esp,
+        params,
+    )
+    return sums, cred

@@ -39,8 +39,12 @@ def _grown(array: _A, used: int, capacity: int) -> _A:
 class PairStore:
     """Rows of pair evidence with O(1) amortised append and vectorised bulk merge."""
 
-    def __init__(self, decay: float, negative_weight: float) -> None:
+    def __init__(
+        self, decay: float, negative_weight: float, negative_decay: float | None = None
+    ) -> None:
         self.decay = decay
+        # negative evidence may fade more slowly (off chain only); ``neg`` is kept at ref with it
+        self.negative_decay = decay if negative_decay is None else negative_decay
         self.negative_weight = negative_weight
         # epochs past ref before rebasing: far from float overflow whatever the decay
         self._rebase_after = int(_MAX_FACTOR_LOG / -math.log(decay)) if decay < 1.0 else 2**62
@@ -57,6 +61,10 @@ class PairStore:
         self._evidence: F64 = np.zeros(1024, np.float64)
         self._reach: F64 = np.zeros(1024, np.float64)
         self._last_time: I64 = np.zeros(1024, np.int64)
+        # Per producer (by code): sum of pos + neg over all its rows, at the reference epoch
+        # (the recommender's value-weighted evidence with every ESP, for the diversity discount).
+        self._ptotal: F64 = np.zeros(64, np.float64)
+        self._ptotal_neg: F64 = np.zeros(64, np.float64)  # the negative part of it (ref, neg decay)
 
     def _alloc(self, capacity: int) -> None:
         self._producer = _grown(self._producer, self.size, capacity)
@@ -108,6 +116,17 @@ class PairStore:
     def last_time(self) -> I64:
         return self._last_time[: self.size]
 
+    def producer_total(self, producers: I64, epoch: int) -> F64:
+        """Each producer's pos + neg summed over all its ESPs at ``epoch``, by producer code."""
+        pos = self._ptotal[producers] * self.scale(epoch)
+        return np.asarray(pos + self._ptotal_neg[producers] * self.scale_neg(epoch), np.float64)
+
+    def _grow_producers(self, top: int) -> None:
+        if top >= self._ptotal.shape[0]:
+            size = max(top + 1, 2 * self._ptotal.shape[0])
+            self._ptotal = _grown(self._ptotal, self._ptotal.shape[0], size)
+            self._ptotal_neg = _grown(self._ptotal_neg, self._ptotal_neg.shape[0], size)
+
     def row(self, producer: int, esp: int) -> int | None:
         """The row of the pair, or None if the pair has no evidence yet."""
         return self._rows.get((producer << 32) | esp)
@@ -118,15 +137,24 @@ class PairStore:
             return 1.0
         return float(self.decay ** (epoch - self.ref_epoch))
 
+    def scale_neg(self, epoch: int) -> float:
+        """Like :meth:`scale` for negative evidence (``negative_decay``)."""
+        if self.ref_epoch is None:
+            return 1.0
+        return float(self.negative_decay ** (epoch - self.ref_epoch))
+
     def _ensure_ref(self, max_epoch: int) -> None:
         if self.ref_epoch is None:
             self.ref_epoch = max_epoch
         elif max_epoch - self.ref_epoch > self._rebase_after:
             factor = self.decay ** (max_epoch - self.ref_epoch)
+            factor_neg = self.negative_decay ** (max_epoch - self.ref_epoch)
             n = self.size
             self._pos[:n] *= factor
-            self._neg[:n] *= factor
+            self._neg[:n] *= factor_neg
             self._fresh[:n] *= factor
+            self._ptotal *= factor
+            self._ptotal_neg *= factor_neg
             self._derive(slice(0, n))
             self.ref_epoch = max_epoch
 
@@ -136,12 +164,13 @@ class PairStore:
         self._reach[rows] = (pos + neg) * self._fresh[rows]
 
     def add_one(
-        self, producer: int, esp: int, *, weight: float, positive: bool, epoch: int, time: int
+        self, producer: int, esp: int, *, pos: float, neg: float, epoch: int, time: int
     ) -> int:
         """Adds one interaction's evidence; returns its row (appended if the pair is new)."""
         self._ensure_ref(epoch)
         assert self.ref_epoch is not None
         factor = float(self.decay ** (self.ref_epoch - epoch))
+        factor_neg = float(self.negative_decay ** (self.ref_epoch - epoch))
         key = (producer << 32) | esp
         row = self._rows.get(key)
         if row is None:
@@ -152,10 +181,11 @@ class PairStore:
             self._pos[row] = self._neg[row] = self._fresh[row] = 0.0
             self._last_time[row] = time
             self.size += 1
-        if positive:
-            self._pos[row] += weight * factor
-        else:
-            self._neg[row] += weight * factor
+        self._pos[row] += pos * factor
+        self._neg[row] += neg * factor_neg
+        self._grow_producers(producer)
+        self._ptotal[producer] += pos * factor
+        self._ptotal_neg[producer] += neg * factor_neg
         self._fresh[row] = max(self._fresh[row], factor)
         self._last_time[row] = max(int(self._last_time[row]), time)
         pos, neg = float(self._pos[row]), float(self._neg[row])
@@ -168,8 +198,8 @@ class PairStore:
         producer: I64,
         esp: I64,
         *,
-        weight: F64,
-        positive: npt.NDArray[np.bool_],
+        pos: F64,
+        neg: F64,
         epoch: I64,
         time: I64,
     ) -> None:
@@ -179,14 +209,18 @@ class PairStore:
         self._ensure_ref(int(epoch.max()))
         assert self.ref_epoch is not None
         factor = np.power(self.decay, (self.ref_epoch - epoch).astype(np.float64))
+        factor_neg = np.power(self.negative_decay, (self.ref_epoch - epoch).astype(np.float64))
         keys = (producer << 32) | esp
         order = np.argsort(keys, kind="stable")
         keys_sorted = keys[order]
         starts = np.flatnonzero(np.r_[True, keys_sorted[1:] != keys_sorted[:-1]])
-        contrib = (weight * factor)[order]
-        pos_mask = positive[order]
-        pos_add = np.add.reduceat(np.where(pos_mask, contrib, 0.0), starts)
-        neg_add = np.add.reduceat(np.where(pos_mask, 0.0, contrib), starts)
+        pos_add = np.add.reduceat((pos * factor)[order], starts)
+        neg_add = np.add.reduceat((neg * factor_neg)[order], starts)
+        self._grow_producers(int(producer.max()))
+        totals = np.bincount(producer, weights=pos * factor)
+        self._ptotal[: totals.shape[0]] += totals
+        totals = np.bincount(producer, weights=neg * factor_neg)
+        self._ptotal_neg[: totals.shape[0]] += totals
         fresh_new = np.maximum.reduceat(factor[order], starts)
         time_new = np.maximum.reduceat(time[order], starts)
         uniq = keys_sorted[starts]

@@ -23,6 +23,7 @@ def view_opinions(
     *,
     viewer: int | None,
     n_esp: int,
+    cred: F64 | None = None,
 ) -> tuple[F64, F64, F64]:
     """Combined (b, d, u) per ESP from ``viewer``'s view, given all producers' sums ``cached``.
 
@@ -39,7 +40,7 @@ def view_opinions(
     local = (np.zeros(n_esp), np.zeros(n_esp), np.ones(n_esp))
     if viewer is not None:
         rows = np.flatnonzero(store.producer == viewer)
-        t = pair_terms(store, params, epoch, rows)
+        t = pair_terms(store, params, epoch, rows, cred)
         e = store.esp[rows]
         local[0][e], local[1][e], local[2][e] = (
             t.r / t.denom,
@@ -47,16 +48,15 @@ def view_opinions(
             params.prior_weight / t.denom,
         )
         before = sums.total()[e]
-        q = t.weight / t.denom
-        sums.belief[e] -= q * t.r
-        sums.disbelief[e] -= q * t.s
-        sums.uncertainty[e] -= q * params.prior_weight
+        sums.belief[e] -= t.cb
+        sums.disbelief[e] -= t.cd
+        sums.uncertainty[e] -= t.cu
         sums.count[e] -= t.weight > 0
         risky = e[(sums.count[e] > 0) & (sums.total()[e] < _CANCELLATION * before)]
         for j in risky.tolist():  # the viewer dominated: recompute without it, exactly
             others = np.flatnonzero((store.esp == j) & (store.producer != viewer))
             exact = esp_sums(
-                pair_terms(store, params, epoch, others),
+                pair_terms(store, params, epoch, others, cred),
                 store.esp[others],
                 n_esp,
                 params,
@@ -65,8 +65,10 @@ def view_opinions(
             sums.uncertainty[j] = exact.uncertainty[j]
     for arr in (sums.belief, sums.disbelief, sums.uncertainty):
         np.maximum(arr, 0.0, out=arr)
+    has = (sums.count > 0) & (sums.total() > 0)
+    # the vacuous pseudo-recommender of weight recommendation_prior (0 on chain)
+    sums.uncertainty += np.where(has, params.recommendation_prior, 0.0)
     total = sums.total()
-    has = (sums.count > 0) & (total > 0)
     safe = np.where(has, total, 1.0)
     overall = (
         np.where(has, sums.belief / safe, 0.0),

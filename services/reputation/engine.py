@@ -20,6 +20,7 @@ viewer's own rows, and :meth:`ReputationEngine.record` keeps that cache current 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
@@ -29,6 +30,7 @@ from services.reputation._aggregate import (
     EspSums,
     all_esp_sums,
     esp_sums,
+    hardened_sums,
     pair_terms,
 )
 from services.reputation._store import PairStore
@@ -48,13 +50,16 @@ class ReputationEngine:
 
     def __init__(self, params: ReputationParams | None = None) -> None:
         self.params = params if params is not None else ReputationParams()
-        self._store = PairStore(self.params.decay, self.params.negative_weight)
+        self._store = PairStore(
+            self.params.decay, self.params.negative_weight, self.params.negative_decay
+        )
         self._producer_ids: list[str] = []
         self._producer_index: dict[str, int] = {}
         self._esp_ids: list[str] = []
         self._esp_index: dict[str, int] = {}
         self._latest_time: int | None = None
         self._cache: tuple[int, EspSums] | None = None
+        self._cred: F64 | None = None  # per-producer credibility of the cached sums
 
     @classmethod
     def from_log(
@@ -117,8 +122,19 @@ class ReputationEngine:
         self._store.add_many(
             pmap[log.producer],
             emap[log.esp],
-            weight=self.params.interaction_weights(log.value),
-            positive=log.positive,
+            **dict(
+                zip(
+                    ("pos", "neg"),
+                    self.params.evidence_split(
+                        log.value,
+                        log.positive,
+                        quality=log.quality,
+                        elapsed=log.elapsed,
+                        steps=log.steps,
+                    ),
+                    strict=True,
+                )
+            ),
             epoch=log.time // self.params.period,
             time=log.time,
         )
@@ -132,16 +148,30 @@ class ReputationEngine:
         e = self._intern(self._esp_ids, self._esp_index, interaction.esp)
         epoch = self.params.epoch(interaction.time)
         cache = self._cache
-        if cache is not None and (len(self._esp_ids) != n_esp or epoch > cache[0]):
-            cache = self._cache = None  # new ESP or a later epoch: rebuild on the next query
+        if cache is not None and (
+            len(self._esp_ids) != n_esp
+            or epoch > cache[0]
+            or self.params.diversity_reference is not None
+            or self.params.credibility_reference is not None
+        ):
+            # new ESP or a later epoch: rebuild on the next query. With the diversity discount
+            # or credibility a new interaction changes the weight of other rows: rebuild too.
+            cache = self._cache = None
         old = self._store.row(p, e)
         if cache is not None and old is not None:
             self._adjust(cache, old, -1.0)
+        pos, neg = self.params.evidence_split(
+            [interaction.value],
+            [interaction.positive],
+            quality=[math.nan if interaction.quality is None else interaction.quality],
+            elapsed=[math.nan if interaction.elapsed is None else interaction.elapsed],
+            steps=[math.nan if interaction.steps is None else interaction.steps],
+        )
         row = self._store.add_one(
             p,
             e,
-            weight=self.params.interaction_weight(interaction.value),
-            positive=interaction.positive,
+            pos=float(pos[0]),
+            neg=float(neg[0]),
             epoch=epoch,
             time=interaction.time,
         )
@@ -156,11 +186,10 @@ class ReputationEngine:
     def _adjust(self, cache: tuple[int, EspSums], row: int, sign: float) -> None:
         epoch, sums = cache
         t = pair_terms(self._store, self.params, epoch, np.array([row]))
-        q = float(t.weight[0] / t.denom[0])
         j = int(self._store.esp[row])
-        sums.belief[j] = max(0.0, sums.belief[j] + sign * q * float(t.r[0]))
-        sums.disbelief[j] = max(0.0, sums.disbelief[j] + sign * q * float(t.s[0]))
-        sums.uncertainty[j] = max(0.0, sums.uncertainty[j] + sign * q * self.params.prior_weight)
+        sums.belief[j] = max(0.0, sums.belief[j] + sign * float(t.cb[0]))
+        sums.disbelief[j] = max(0.0, sums.disbelief[j] + sign * float(t.cd[0]))
+        sums.uncertainty[j] = max(0.0, sums.uncertainty[j] + sign * float(t.cu[0]))
         sums.count[j] += int(sign) * int(t.weight[0] > 0)
 
     def _epoch(self, now: int) -> int:
@@ -170,7 +199,11 @@ class ReputationEngine:
 
     def _sums(self, epoch: int) -> EspSums:
         if self._cache is None or self._cache[0] != epoch:
-            sums = all_esp_sums(self._store, self.params, epoch, len(self._esp_ids))
+            n_esp = len(self._esp_ids)
+            if self.params.sybil_resistant:
+                sums, self._cred = hardened_sums(self._store, self.params, epoch, n_esp)
+            else:
+                sums, self._cred = all_esp_sums(self._store, self.params, epoch, n_esp), None
             self._cache = (epoch, sums)
         return self._cache[1]
 
@@ -184,6 +217,7 @@ class ReputationEngine:
             self._sums(epoch),
             viewer=self._producer_index.get(producer),
             n_esp=len(self._esp_ids),
+            cred=self._cred,
         )
 
     def reputations(self, producer: str, *, now: int) -> F64:
@@ -216,12 +250,18 @@ class ReputationEngine:
         store = self._store
         p = self._producer_index.get(producer, -1)
         rows = np.flatnonzero((store.esp == e) & (store.producer != p))
+        self._sums(epoch)  # the credibility of this epoch, if any
         sums = esp_sums(
-            pair_terms(store, self.params, epoch, rows), store.esp[rows], e + 1, self.params
+            pair_terms(store, self.params, epoch, rows, self._cred),
+            store.esp[rows],
+            e + 1,
+            self.params,
         )
         total = float(sums.total()[e])
         if sums.count[e] == 0 or total <= 0:
             return Opinion.vacuous(self.params.base_rate)
+        sums.uncertainty[e] += self.params.recommendation_prior
+        total += self.params.recommendation_prior
         return Opinion(
             float(sums.belief[e]) / total,
             float(sums.disbelief[e]) / total,

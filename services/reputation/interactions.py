@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,11 @@ class Interaction:
             refunded (timed-out) lock.
         value: the lock amount in the asset's base units (wei for ETH).
         time: when the evidence was recorded on chain (block timestamp, seconds).
+        quality: the producer's quality rating of the delivered image in [0, 1], bound to this
+            settled lock (None: not rated; the chain's ``FeedbackRecorded`` carries none yet).
+        elapsed: completion time as a fraction of the quoted deadline window, in [0, 1]
+            (None: not known).
+        steps: the task's diffusion steps, its complexity beside the price (None: not known).
     """
 
     producer: str
@@ -31,6 +37,9 @@ class Interaction:
     positive: bool
     value: int
     time: int
+    quality: float | None = None
+    elapsed: float | None = None
+    steps: int | None = None
 
     def __post_init__(self) -> None:
         if not self.producer:
@@ -41,6 +50,12 @@ class Interaction:
             raise InvalidInteractionError("value", f"must be >= 0, got {self.value!r}")
         if self.time < 0:
             raise InvalidInteractionError("time", f"must be >= 0, got {self.time!r}")
+        for name in ("quality", "elapsed"):
+            v = getattr(self, name)
+            if v is not None and not 0.0 <= v <= 1.0:
+                raise InvalidInteractionError(name, f"must be in [0, 1], got {v!r}")
+        if self.steps is not None and self.steps < 1:
+            raise InvalidInteractionError("steps", f"must be >= 1, got {self.steps!r}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -58,6 +73,9 @@ class InteractionLog:
     positive: npt.NDArray[np.bool_]
     value: npt.NDArray[np.float64]
     time: npt.NDArray[np.int64]
+    quality: npt.NDArray[np.float64] | None = None
+    elapsed: npt.NDArray[np.float64] | None = None
+    steps: npt.NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return int(self.producer.shape[0])
@@ -72,7 +90,11 @@ class InteractionLog:
         positive: list[bool] = []
         value: list[float] = []
         time: list[int] = []
+        extra: dict[str, list[float]] = {"quality": [], "elapsed": [], "steps": []}
         for r in records:
+            for name, col in extra.items():
+                v = getattr(r, name)
+                col.append(math.nan if v is None else float(v))
             producer.append(producer_index.setdefault(r.producer, len(producer_index)))
             esp.append(esp_index.setdefault(r.esp, len(esp_index)))
             positive.append(bool(r.positive))
@@ -86,6 +108,7 @@ class InteractionLog:
             positive=positive,
             value=value,
             time=time,
+            **{k: v for k, v in extra.items() if not all(math.isnan(x) for x in v)},
         )
 
     @classmethod
@@ -99,8 +122,13 @@ class InteractionLog:
         positive: npt.ArrayLike,
         value: npt.ArrayLike,
         time: npt.ArrayLike,
+        quality: npt.ArrayLike | None = None,
+        elapsed: npt.ArrayLike | None = None,
+        steps: npt.ArrayLike | None = None,
     ) -> InteractionLog:
-        """Validates and wraps columns (codes index into ``producer_ids`` / ``esp_ids``)."""
+        """Validates and wraps columns (codes index into ``producer_ids`` / ``esp_ids``).
+
+        ``quality``, ``elapsed`` and ``steps`` are optional; NaN marks a missing entry."""
         producer_codes = np.asarray(producer, dtype=np.int64).reshape(-1)
         esp_codes = np.asarray(esp, dtype=np.int64).reshape(-1)
         outcome = np.asarray(positive, dtype=np.bool_).reshape(-1)
@@ -127,6 +155,22 @@ class InteractionLog:
             raise InvalidInteractionError("value", "values must be finite and >= 0")
         if n and times.min() < 0:
             raise InvalidInteractionError("time", "times must be >= 0")
+        optional: dict[str, npt.NDArray[np.float64] | None] = {}
+        for name, arr, lo, hi in (
+            ("quality", quality, 0.0, 1.0),
+            ("elapsed", elapsed, 0.0, 1.0),
+            ("steps", steps, 1.0, math.inf),
+        ):
+            if arr is None:
+                optional[name] = None
+                continue
+            col = np.asarray(arr, dtype=np.float64).reshape(-1)
+            if col.shape[0] != n:
+                raise InvalidInteractionError(name, f"has {col.shape[0]} entries, expected {n}")
+            known = col[~np.isnan(col)]
+            if known.size and (known.min() < lo or known.max() > hi):
+                raise InvalidInteractionError(name, f"values must be in [{lo}, {hi}] or NaN")
+            optional[name] = col
         return cls(
             producer_ids=tuple(producer_ids),
             esp_ids=tuple(esp_ids),
@@ -135,4 +179,5 @@ class InteractionLog:
             positive=outcome,
             value=values,
             time=times,
+            **optional,
         )

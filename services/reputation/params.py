@@ -39,6 +39,38 @@ class ReputationParams:
             one at or above the reference, quadratically less below it, so splitting a payment
             into many small ones loses weight (ten locks of a tenth count a tenth of one).
             ``None`` weighs every interaction 1. Default 10**15 (0.001 ETH).
+        recommender_cap: Sybil resistance (wave 2, off chain only): a recommender's familiarity
+            with an ESP counts at most this many full interactions, and its recommended opinion
+            is built from its evidence scaled down to at most this much, so no single paying
+            identity can outweigh a handful of ordinary customers. ``None``: uncapped (on chain).
+        diversity_reference: Sybil resistance (off chain only): a recommender about ESP j
+            weighs ``min(1, e_other / diversity_reference)``, where ``e_other`` is its decayed,
+            value-weighted evidence with ESPs other than j: Ether it paid to someone else. A
+            wash-trading identity that only ever pays the ESP it promotes weighs nothing.
+            ``None``: no discount (on chain).
+        recommendation_prior: Sybil resistance (off chain only): the recommended opinion is
+            averaged together with a vacuous opinion of this weight, so an ESP vouched for by
+            little weight stays uncertain (near the base rate, below the selection floor).
+            0: none (on chain).
+        credibility_reference: Sybil resistance (off chain only): each recommender weighs
+            ``max(0, 1 - dev / credibility_reference)``, ``dev`` being the familiarity-weighted
+            mean distance between its own expectation of each ESP it rated and a stranger's
+            view of that ESP (a first pass). Badmouthers and ring members disagree with the
+            crowd and fade. ``None``: off (on chain).
+        negative_decay: on-off resistance (off chain only): negative evidence fades by this
+            factor per period instead of ``decay`` (slower: forgiving takes longer than
+            forgetting good service). ``None``: ``decay`` (on chain).
+        deadline_weight: how much a late-but-in-time delivery costs: a positive interaction
+            completed at fraction ``f`` of its quoted deadline counts ``1 - deadline_weight * f``
+            positive and the rest negative. Only for interactions that carry ``elapsed``.
+        steps_reference: diffusion steps of a task of ordinary complexity: an interaction with
+            ``steps`` weighs ``clip(steps / steps_reference, 0.5, 2)`` times its value weight.
+            Only for interactions that carry ``steps``.
+
+    Interactions without ``quality``, ``elapsed`` or ``steps`` (all that the chain records
+    today) weigh exactly as on chain, so the last two fields never break agreement with
+    ``ReputationView``; the three Sybil-resistance fields do, and are off by default
+    (:meth:`hardened` turns them on).
     """
 
     decay: float = 0.95
@@ -47,6 +79,39 @@ class ReputationParams:
     prior_weight: float = 2.0
     base_rate: float = 0.5
     value_reference: int | None = 10**15
+    recommender_cap: float | None = None
+    diversity_reference: float | None = None
+    recommendation_prior: float = 0.0
+    credibility_reference: float | None = None
+    negative_decay: float | None = None
+    deadline_weight: float = 0.25
+    steps_reference: int | None = 30
+
+    @classmethod
+    def hardened(cls, **overrides: float | int | None) -> ReputationParams:
+        """The wave-2 Sybil-resistant weighting (docs/reputation.md): cap 3 full interactions
+        per recommender, full weight after one full interaction paid to another ESP, a vacuous
+        pseudo-recommender of weight 10. Off-chain only: ``ReputationView`` keeps the subset."""
+        fields: dict[str, float | int | None] = {
+            "recommender_cap": 3.0,
+            "diversity_reference": 1.0,
+            "recommendation_prior": 10.0,
+            "credibility_reference": 0.2,
+            "negative_decay": 0.99,
+        }
+        fields.update(overrides)
+        return cls(**fields)  # type: ignore[arg-type]
+
+    @property
+    def sybil_resistant(self) -> bool:
+        """Whether any off-chain-only weighting is on (then the on-chain view differs)."""
+        return (
+            self.recommender_cap is not None
+            or self.diversity_reference is not None
+            or self.recommendation_prior > 0
+            or self.credibility_reference is not None
+            or self.negative_decay is not None
+        )
 
     def __post_init__(self) -> None:
         if not (0.0 < self.decay <= 1.0) or not math.isfinite(self.decay):
@@ -64,6 +129,22 @@ class ReputationParams:
         ref = self.value_reference
         if ref is not None and (isinstance(ref, bool) or not isinstance(ref, int) or ref < 1):
             raise InvalidParameterError("value_reference", ref, "None or a whole number >= 1")
+        for name in ("recommender_cap", "diversity_reference", "credibility_reference"):
+            v = getattr(self, name)
+            if v is not None and not (0.0 < v < math.inf):
+                raise InvalidParameterError(name, v, "None or a finite number > 0")
+        nd = self.negative_decay
+        if nd is not None and (not (0.0 < nd <= 1.0) or not math.isfinite(nd)):
+            raise InvalidParameterError("negative_decay", nd, "None or a number in (0, 1]")
+        if not (0.0 <= self.recommendation_prior < math.inf):
+            raise InvalidParameterError(
+                "recommendation_prior", self.recommendation_prior, "a finite number >= 0"
+            )
+        if not (0.0 <= self.deadline_weight <= 1.0):
+            raise InvalidParameterError("deadline_weight", self.deadline_weight, "in [0, 1]")
+        st = self.steps_reference
+        if st is not None and (isinstance(st, bool) or not isinstance(st, int) or st < 1):
+            raise InvalidParameterError("steps_reference", st, "None or a whole number >= 1")
 
     def epoch(self, time: int) -> int:
         """The decay period that ``time`` (seconds) falls in."""
@@ -84,3 +165,37 @@ class ReputationParams:
         rho = np.minimum(v / float(self.value_reference), 1.0)
         out: npt.NDArray[np.float64] = rho * rho
         return out
+
+    def evidence_split(
+        self,
+        values: npt.ArrayLike,
+        positive: npt.ArrayLike,
+        *,
+        quality: npt.ArrayLike | None = None,
+        elapsed: npt.ArrayLike | None = None,
+        steps: npt.ArrayLike | None = None,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """(positive weight, negative weight) of each interaction.
+
+        weight = value weight * complexity (``steps``); a negative interaction (negative
+        feedback, refund) puts it all on the negative side; a positive one splits it by its
+        outcome o = quality * (1 - deadline_weight * elapsed), o on the positive side and
+        1 - o on the negative side. NaN (or a missing column) means "not recorded": quality 1,
+        elapsed 0, complexity 1, i.e. exactly the on-chain weighting.
+        """
+        w = self.interaction_weights(values)
+        ok = np.asarray(positive, dtype=np.bool_)
+        if steps is not None and self.steps_reference is not None:
+            st = np.asarray(steps, dtype=np.float64)
+            factor = np.clip(st / float(self.steps_reference), 0.5, 2.0)
+            w = w * np.where(np.isnan(st), 1.0, factor)
+        outcome = np.ones_like(w)
+        if quality is not None:
+            q = np.asarray(quality, dtype=np.float64)
+            outcome = outcome * np.where(np.isnan(q), 1.0, np.clip(q, 0.0, 1.0))
+        if elapsed is not None:
+            f = np.asarray(elapsed, dtype=np.float64)
+            late = np.where(np.isnan(f), 0.0, np.clip(f, 0.0, 1.0))
+            outcome = outcome * (1.0 - self.deadline_weight * late)
+        outcome = np.where(ok, outcome, 0.0)
+        return w * outcome, w * (1.0 - outcome)

@@ -13,11 +13,20 @@ from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
 from services.reputation.engine import ReputationEngine
 from services.reputation.errors import InvalidParameterError, NoEligibleEspError
 
-__all__ = ["RankedEsp", "SelectionPolicy", "rank", "select"]
+__all__ = [
+    "NEWCOMER_UNCERTAINTY",
+    "RankedEsp",
+    "SelectionPolicy",
+    "exploring_probabilities",
+    "rank",
+    "select",
+    "select_exploring",
+]
 
 SelectionPolicy = Literal["softmax", "argmax"]
 
@@ -91,3 +100,83 @@ def selection_probabilities(
         weights = np.exp((scores[eligible] - scores[eligible].max()) / temperature)
         probs[eligible] = weights / weights.sum()
     return [float(p) for p in probs]
+
+
+NEWCOMER_UNCERTAINTY = 0.9
+"""An ESP whose combined opinion keeps at least this uncertainty is a newcomer (barely any
+evidence from anyone, e.g. a fresh identity): it only gets the exploration share."""
+
+
+def exploring_probabilities(
+    reputation: npt.NDArray[np.float64],
+    uncertainty: npt.NDArray[np.float64],
+    *,
+    temperature: float,
+    floor: float,
+    explore_share: float,
+    newcomer_uncertainty: float = NEWCOMER_UNCERTAINTY,
+    probation_from: float | None = None,
+) -> npt.NDArray[np.float64]:
+    """Selection probabilities with a bounded exploration share, row-wise (1-D or 2-D input).
+
+    Established ESPs (uncertainty below ``newcomer_uncertainty``) at or above ``floor`` share
+    ``1 - explore_share`` by softmax of T / ``temperature``; newcomers share ``explore_share``
+    uniformly, whatever their T, so a fresh identity can never take more than that (and only a
+    slice of it when others are new too). If no established ESP is eligible, newcomers get
+    everything; if nothing is, the row is all zeros (the producer waits).
+
+    With ``probation_from`` set (e.g. the base rate), established ESPs between it and the floor
+    share the exploration slice with the newcomers: an honest ESP that an unlucky failure left
+    just under the floor gets the traffic it needs to climb back, while one whose negative
+    evidence outweighs its positive (T below the base rate) gets nothing.
+    """
+    _check("softmax", temperature, floor)
+    if not 0.0 <= explore_share <= 1.0:
+        raise InvalidParameterError("explore_share", explore_share, "a number in [0, 1]")
+    t = np.atleast_2d(np.asarray(reputation, dtype=np.float64))
+    u = np.atleast_2d(np.asarray(uncertainty, dtype=np.float64))
+    new = u >= newcomer_uncertainty
+    eligible = ~new & (t >= floor)
+    if probation_from is not None:
+        new = new | (~eligible & (t >= probation_from))
+    top = np.where(eligible, t, -np.inf).max(axis=1, keepdims=True)
+    shift = np.where(np.isfinite(top), top, 0.0)
+    weights = np.where(eligible, np.exp((t - shift) / temperature), 0.0)
+    w_sum = weights.sum(axis=1, keepdims=True)
+    n_new = new.sum(axis=1, keepdims=True)
+    has_est, has_new = w_sum > 0, n_new > 0
+    est_share = np.where(has_est, np.where(has_new, 1.0 - explore_share, 1.0), 0.0)
+    new_share = np.where(has_new, np.where(has_est, explore_share, 1.0), 0.0)
+    probs = weights / np.where(has_est, w_sum, 1.0) * est_share
+    probs = probs + new * (new_share / np.maximum(n_new, 1))
+    out: npt.NDArray[np.float64] = probs.reshape(np.shape(reputation))
+    return out
+
+
+def select_exploring(
+    producer: str,
+    esps: Sequence[str],
+    engine: ReputationEngine,
+    *,
+    now: int,
+    temperature: float = 0.1,
+    floor: float = 0.55,
+    explore_share: float = 0.02,
+    rng: np.random.Generator | None = None,
+) -> str:
+    """Draws one of ``esps`` by :func:`exploring_probabilities` from ``producer``'s view.
+
+    ESPs the engine never saw are newcomers. Raises :class:`NoEligibleEspError` if no ESP is
+    eligible (nothing established at or above ``floor`` and no newcomer)."""
+    b, _, u = engine.opinion_arrays(producer, now=now)
+    index = {esp: i for i, esp in enumerate(engine.esps)}
+    base = engine.params.base_rate
+    rep = np.array([b[index[e]] + base * u[index[e]] if e in index else base for e in esps])
+    unc = np.array([u[index[e]] if e in index else 1.0 for e in esps])
+    probs = exploring_probabilities(
+        rep, unc, temperature=temperature, floor=floor, explore_share=explore_share
+    )
+    if probs.sum() <= 0:
+        raise NoEligibleEspError(len(esps), floor)
+    generator = rng if rng is not None else np.random.default_rng()
+    return esps[int(generator.choice(len(esps), p=probs / probs.sum()))]
