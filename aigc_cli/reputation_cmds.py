@@ -1,6 +1,7 @@
 """`aigc` commands for the reputation domain (registered on import by :mod:`aigc_cli.main`).
 
-* ``aigc simulate reputation``: the paper's experiment (trend and load), ``--json``, ``--plot DIR``.
+* ``aigc simulate reputation``: the paper's experiment (trend and load), ``--json``, ``--plot DIR``;
+  with ``--attack NAME|all``: the attack simulation (services.reputation.simulation).
 * ``aigc bench reputation``: ranking / incremental-update speed against a per-opinion loop.
 """
 
@@ -50,8 +51,39 @@ def simulate_reputation(
     ] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write PNG figures into DIR")] = None,
+    attack: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the attack simulation instead: on-off, badmouthing, ballot-stuffing, "
+            "collusion, whitewashing or all"
+        ),
+    ] = None,
+    weighting: Annotated[
+        str, typer.Option(help="With --attack: hardened, legacy or both")
+    ] = "both",
+    esps: Annotated[int, typer.Option(help="With --attack: ESPs")] = 1_000,
+    producers: Annotated[int, typer.Option(help="With --attack: honest producers")] = 10_000,
+    sybils: Annotated[int, typer.Option(help="With --attack: Sybil producers")] = 1_000,
+    attack_rounds: Annotated[int, typer.Option(help="With --attack: rounds")] = 60,
+    warmup: Annotated[int, typer.Option(help="With --attack: warm-up rounds")] = 25,
 ) -> None:
     """The paper's experiment: 3 ESPs, 3 producers; MWSL versus the authors' formulas and habit."""
+    if attack is not None:
+        from aigc_cli.reputation_attack_cmds import simulate_attacks
+
+        simulate_attacks(
+            attack,
+            weighting=weighting,
+            esps=esps,
+            producers=producers,
+            sybils=sybils,
+            rounds=attack_rounds,
+            warmup=warmup,
+            seed=seed,
+            json_out=json_out,
+            plot=plot,
+        )
+        return
     from services.reputation.experiment import ESPS, POLICIES, ExperimentConfig, run_experiment
 
     config = ExperimentConfig(
