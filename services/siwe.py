@@ -57,6 +57,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from eth_abi import encode as abi_encode
 from eth_keys.datatypes import Signature
@@ -530,6 +531,24 @@ def check_signature(
     return None
 
 
+def _origin(uri: str) -> tuple[str, str, int | None] | None:
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.scheme or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    return parts.scheme.lower(), parts.hostname.lower(), port if port is not None else default
+
+
+def same_origin(a: str, b: str) -> bool:
+    """Whether URIs ``a`` and ``b`` share scheme, host and (default-aware) port (RFC 6454)."""
+    origin = _origin(a)
+    return origin is not None and origin == _origin(b)
+
+
 def check_claims(
     msg: SiweMessage,
     *,
@@ -540,7 +559,11 @@ def check_claims(
     scheme: str | None = None,
 ) -> None:
     """The message is for this domain (and scheme, when it names one), URI and chain, and
-    ``now`` is inside its validity window; raises :class:`SiweError` with a specific code."""
+    ``now`` is inside its validity window; raises :class:`SiweError` with a specific code.
+
+    The message's URI must be ``uri`` or any URI of the same origin (scheme, host and port):
+    a dApp commonly signs ``window.location.href``, a page under the origin it serves.
+    """
     if msg.domain != domain:
         raise SiweError(
             f"message is for domain {msg.domain!r}, this is {domain!r}",
@@ -551,7 +574,7 @@ def check_claims(
             f"message is for scheme {msg.scheme!r}, this is {scheme!r}",
             code=SiweErrorCode.WRONG_DOMAIN,
         )
-    if uri is not None and msg.uri != uri:
+    if uri is not None and msg.uri != uri and not same_origin(msg.uri, uri):
         raise SiweError(
             f"message is for URI {msg.uri!r}, this is {uri!r}", code=SiweErrorCode.WRONG_URI
         )

@@ -210,3 +210,29 @@ def test_mutated_messages_and_random_signatures_never_crash(at, insert, raw):
             chain_id=None,
             now=datetime(2025, 1, 2, 4, tzinfo=UTC),
         )
+
+
+@pytest.mark.parametrize(
+    ("message_uri", "ok"),
+    [
+        ("https://example.com/login", True),
+        ("https://example.com/app/gallery?tab=mine#top", True),
+        ("https://EXAMPLE.com:443/", True),
+        ("http://example.com/login", False),
+        ("https://example.com:8443/login", False),
+        ("https://example.com.evil.example/login", False),
+        ("https://evil.example/https://example.com/login", False),
+        ("https://user@evil.example/", False),
+        ("urn:example:login", False),
+    ],
+)
+def test_uri_binds_to_the_configured_origin(message_uri, ok):
+    text = BASE.replace("URI: https://example.com/login", f"URI: {message_uri}")
+    at = datetime(2025, 1, 2, 3, 45, tzinfo=UTC)
+    claims = {"domain": "example.com", "uri": "https://example.com/login", "chain_id": 1}
+    if ok:
+        siwe.verify(text, _sig(text), now=at, **claims)
+        return
+    with pytest.raises(siwe.SiweError) as err:
+        siwe.verify(text, _sig(text), now=at, **claims)
+    assert err.value.code == siwe.SiweErrorCode.WRONG_URI
