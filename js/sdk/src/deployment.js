@@ -1,6 +1,7 @@
 // The deployment the API is bound to: chain id, contract addresses, ABIs and EIP-712 domains.
 
 import { getAddress } from 'viem'
+import { getEip712Domain } from 'viem/actions'
 import { espRegistryAbi, hashTimeLockAbi, registryAbi } from './abis.js'
 import { AigcApiError } from './errors.js'
 import { request } from './http.js'
@@ -47,7 +48,7 @@ export const QUOTE_TYPES = /** @type {const} */ ({
  *   quote: Record<string, readonly { name: string, type: string }[]> }} types the EIP-712 types
  *   (the API's when it serves them)
  * @property {'api' | 'healthz'} source where it came from: GET /v1/deployment, or /healthz
- *   addresses with the SDK's own ABI fragments and the API's current domains
+ *   addresses with the SDK's own ABI fragments and the contracts' ERC-5267 domains
  */
 
 /**
@@ -64,7 +65,7 @@ export async function getDeployment(client, options = {}) {
     deployment = fromApi(await request(client, '/v1/deployment', { auth: false }))
   } catch (err) {
     if (!(err instanceof AigcApiError) || (err.status !== 404 && err.status !== 405)) throw err
-    deployment = fromHealth(await request(client, '/healthz', { auth: false }))
+    deployment = await fromHealth(client, await request(client, '/healthz', { auth: false }))
   }
   client.cache.deployment = deployment
   return deployment
@@ -134,23 +135,42 @@ export function fromApi(d) {
 }
 
 /**
+ * The deployment from /healthz: addresses from the API, ABIs from the SDK, and each EIP-712
+ * domain read from its contract (ERC-5267 `eip712Domain()`), else the SDK's defaults.
+ * @param {import('./client.js').AigcClient} client
  * @param {import('./api-types.js').Health} h the /healthz answer
- * @returns {Deployment}
+ * @returns {Promise<Deployment>}
  */
-export function fromHealth(h) {
+export async function fromHealth(client, h) {
   const deployment = fromApi({ chain_id: h.chain_id, contracts: h.contracts })
+  for (const [key, contract] of /** @type {const} */ ([['offer', 'registry'], ['quote', 'espRegistry']])) {
+    try {
+      const { domain } = await getEip712Domain(client.publicClient, { address: deployment.addresses[contract] })
+      if (domain.name && domain.version && domain.verifyingContract) {
+        deployment.domains[key] = {
+          name: domain.name,
+          version: domain.version,
+          chainId: Number(domain.chainId ?? deployment.chainId),
+          verifyingContract: getAddress(domain.verifyingContract),
+        }
+      }
+    } catch {
+      // a contract without ERC-5267 (or no chain access): keep the SDK's default domain
+    }
+  }
   return { ...deployment, source: 'healthz' }
 }
 
 /**
- * The EIP-712 domains the API checks today (services/listing.py, ledger/clients/esp_registry.py).
+ * The EIP-712 domains the contracts report (ledger.eip712.CONTRACT_DOMAINS): offers are signed
+ * under the Registry's domain, quotes under the EspRegistry's.
  * @param {number} chainId
  * @param {{ registry: `0x${string}`, espRegistry: `0x${string}` }} addresses
  * @returns {{ offer: Eip712Domain, quote: Eip712Domain }}
  */
 export function defaultDomains(chainId, addresses) {
   return {
-    offer: { name: 'AIGC Marketplace', version: '1', chainId, verifyingContract: addresses.registry },
+    offer: { name: 'Proof-of-AIGC', version: '2', chainId, verifyingContract: addresses.registry },
     quote: { name: 'EspRegistry', version: '1', chainId, verifyingContract: addresses.espRegistry },
   }
 }

@@ -48,13 +48,35 @@ async function signQuote(key, task) {
   })
 }
 
-test('the deployment falls back to /healthz addresses and the SDK\'s ABIs and domains', async () => {
+test('the deployment falls back to /healthz addresses, the SDK\'s ABIs and the default domains', async () => {
   const api = fakeApi({ 'GET /healthz': () => [200, HEALTH] })
-  const dep = await getDeployment(client(api))
+  const dep = await getDeployment(client(api)) // the stand-in publicClient cannot read eip712Domain()
   assert.equal(dep.source, 'healthz')
   assert.equal(dep.chainId, 31337)
   assert.deepEqual(dep.addresses, { registry: REGISTRY, espRegistry: ESP_REGISTRY, htlc: HTLC })
-  assert.equal(dep.domains.offer.name, 'AIGC Marketplace')
+  assert.deepEqual(dep.domains.offer, { name: 'Proof-of-AIGC', version: '2', chainId: 31337, verifyingContract: REGISTRY })
+})
+
+test('without /v1/deployment, each domain is read from its contract (ERC-5267)', async () => {
+  const api = fakeApi({ 'GET /healthz': () => [200, HEALTH] })
+  const c = client(api)
+  const reads = /** @type {string[]} */ ([])
+  c.publicClient = /** @type {any} */ ({
+    request: async (/** @type {any} */ { method, params }) => {
+      if (method !== 'eth_call') throw new Error(method)
+      reads.push(params[0].to)
+      const name = params[0].to.toLowerCase() === REGISTRY.toLowerCase() ? 'On-chain name' : 'EspRegistry'
+      const { encodeAbiParameters } = await import('viem')
+      return encodeAbiParameters(
+        [{ type: 'bytes1' }, { type: 'string' }, { type: 'string' }, { type: 'uint256' }, { type: 'address' }, { type: 'bytes32' }, { type: 'uint256[]' }],
+        ['0x0f', name, '7', 31337n, params[0].to, `0x${'00'.repeat(32)}`, []],
+      )
+    },
+  })
+  const dep = await getDeployment(c)
+  assert.deepEqual(reads.map((a) => a.toLowerCase()).sort(), [REGISTRY, ESP_REGISTRY].map((a) => a.toLowerCase()).sort())
+  assert.deepEqual(dep.domains.offer, { name: 'On-chain name', version: '7', chainId: 31337, verifyingContract: REGISTRY })
+  assert.equal(dep.domains.quote.name, 'EspRegistry')
 })
 
 test('the deployment the API serves wins: its domains and ABIs are used', async () => {

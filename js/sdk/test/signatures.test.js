@@ -17,7 +17,7 @@ test('an offer signed by viem equals services.listing.sign_offer for the same ke
     primaryType: 'Offer',
     message: { tokenId: 2n ** 255n + 7n, seller: ADDRESS, price: 1234567890123456789n, expiry: 1800000000n, nonce: 42n },
   })
-  assert.equal(sig, '0x339507af7cd86df00f51738ecba088a9d9f6286e2fa627a681107bb0abe3874d5c141c7ba51b2a209faa7e2505f96a498541d1927ae9a2d3beaadf34479c77241c')
+  assert.equal(sig, '0xe7575ef3fd61a523e03654821b84ae55918d8b5300d9a3f696bdc598b08ee6c822367d538e6a38cadfb36dc5c056e5432ebf5c20e371541a7541fe6d0370b66d1c')
 })
 
 test('a quote signed by viem equals ledger sign_quote for the same key (vector)', async () => {
