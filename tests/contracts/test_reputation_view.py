@@ -139,3 +139,43 @@ def test_random_histories_agree_within_1e_6(embedded_world, ops, later):
         assert_agreement(world, view, producers, esps, world.chain.timestamp() + later)
     finally:
         world.chain.revert(snapshot)
+
+
+def test_hardened_weighting_keeps_the_views_local_opinions_and_differs_on_wash_trading(
+    embedded_world,
+):
+    """The off-chain Sybil-resistant weighting (ReputationParams.hardened) is not mirrored by
+    ReputationView (docs/reputation.md): they agree on every local opinion and wherever the
+    viewer is an ESP's only producer; they differ once a wash-trading Sybil recommends."""
+    world = embedded_world
+    producers, esps, view = setup_market(world)
+    honest, sybil = producers[0], producers[3]
+    interact(world, honest, esps[0], "refund", 10**15)
+    interact(world, honest, esps[1], "positive", 10**15)
+    now = world.chain.timestamp()
+    legacy = assert_agreement(world, view, producers, esps, now)
+    records = interactions_from_events(world.deployment.esp_registry)
+    hardened = ReputationEngine.from_records(records, ReputationParams.hardened())
+    for esp in esps:  # only producer of both ESPs: every rule that differs is idle
+        on_chain = view.reputation(honest.address, esp.address, now=now)
+        assert hardened.reputation(honest.address, esp.address, now=now) == pytest.approx(
+            on_chain, abs=TOLERANCE
+        )
+    for _ in range(4):  # the Sybil pays the failing ESP, the fee goes back to it
+        interact(world, sybil, esps[0], "positive", 10**15)
+    now = world.chain.timestamp()
+    legacy = assert_agreement(world, view, producers, esps, now)
+    records = interactions_from_events(world.deployment.esp_registry)
+    hardened = ReputationEngine.from_records(records, ReputationParams.hardened())
+    newcomer = world.buyer.address
+    lifted = view.reputation(newcomer, esps[0].address, now=now)
+    assert lifted == pytest.approx(legacy.reputation(newcomer, esps[0].address, now=now))
+    assert lifted > view.reputation(newcomer, esps[1].address, now=now)  # the chain is fooled
+    assert hardened.reputation(newcomer, esps[0].address, now=now) < hardened.reputation(
+        newcomer, esps[1].address, now=now
+    )
+    for esp in esps:
+        local = view.local_opinion(honest.address, esp.address, now=now)
+        mine = hardened.local_opinion(honest.address, esp.address, now=now)
+        assert mine.belief == pytest.approx(local.belief, abs=TOLERANCE)
+        assert mine.disbelief == pytest.approx(local.disbelief, abs=TOLERANCE)
