@@ -76,7 +76,13 @@ def register_delivery_key(
     chain_id, domain = deployment.chain.chain_id, settings.siwe_domain
     row = session.get(AccountKey, account)
     if row is None:
-        raise Conflict("sign in with an account key first", code="no_account_key")
+        # A contract account (EIP-1271/6492) signs in without an account_keys row, and the row's
+        # public_key is not nullable yet: it cannot register a delivery key until it is.
+        raise Conflict(
+            "this account has no key record (contract accounts cannot register a delivery key "
+            "yet); sign in with an externally owned account",
+            code="no_account_key",
+        )
     try:
         point = verify_registration(
             bytes.fromhex(body.public_key[2:]),

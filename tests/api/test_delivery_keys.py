@@ -10,6 +10,7 @@ fraud proof still convicts an ESP that seals other bytes than it attested.
 from __future__ import annotations
 
 import secrets
+from types import SimpleNamespace
 
 import pytest
 from eth_account.messages import encode_defunct
@@ -31,6 +32,7 @@ from services.exchange.sealing import (
 )
 from services.market_client import MarketClient, MarketError
 from services.producer import DeliveryMismatch, ProducerSession
+from tests.api.conftest import sign, siwe_text
 from tests.api.test_generation_flow import PRICE, _claimed, _fp, parties  # noqa: F401
 
 DOMAIN = "localhost:8000"  # ApiSettings.siwe_domain in the api fixture
@@ -233,3 +235,17 @@ def test_a_signer_that_is_not_deterministic_is_detected_and_re_registered(api, p
     assert got["delivery_key"] == "0x" + second.public.hex()  # so the client re-registered
     stable = producer.use_delivery_key()  # a deterministic wallet: the same key every time
     assert producer.use_delivery_key().public == stable.public
+
+
+def test_a_contract_account_without_a_key_record_gets_a_409_not_a_500(api):
+    owner = api.world.producer
+    wallet = api.world.deploy_test_contract("OwnedWallet1271", owner.address)
+    text = siwe_text(SimpleNamespace(address=wallet), nonce=api.nonce(), chain_id=api.chain_id)
+    r = api.client.post("/v1/auth/verify", json={"message": text, "signature": sign(owner, text)})
+    assert r.status_code == 200, r.text
+    headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    key = _derive(owner, chain_id=api.chain_id)  # any key: the record is what is missing
+    proof = prove_possession(key, account=wallet, chain_id=api.chain_id, domain=DOMAIN)
+    r = _put(api, headers, key.public, proof)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "no_account_key"
+    assert api.client.get(f"/v1/accounts/{wallet}/delivery-key").status_code == 404
