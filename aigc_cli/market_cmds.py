@@ -17,6 +17,7 @@ from aigc_cli._console import clean_errors, console, fail
 from ledger.errors import LedgerError
 
 DEFAULT_INDEX_INTERVAL_S = 2.0
+WORKER_STARTUP_S = 120
 
 app = typer.Typer()
 esp_app = typer.Typer(help="Run an edge service provider (ESP) worker.")
@@ -87,6 +88,9 @@ def serve(
             port=port,
             workers=workers,
             log_level="info",
+            # A replica answers the supervisor's health pings once it has imported the product
+            # (seconds on a busy machine); uvicorn's 5 s default kills and restarts it forever.
+            timeout_worker_healthcheck=WORKER_STARTUP_S,
         )
         return
     if embedded:
