@@ -149,14 +149,36 @@ def _exchange_errors() -> dict[type[Exception], tuple[int, str]]:
     }
 
 
+def _generation_errors() -> dict[type[Exception], tuple[int, str | None]]:
+    """Generation-task errors (:mod:`services.generation`): status and stable code (None: the
+    error's own ``code``), by class."""
+    from services import generation
+
+    return {
+        generation.TaskNotReady: (409, "task_not_ready"),
+        generation.QuoteRefused: (422, None),
+    }
+
+
 def install_handlers(app: FastAPI) -> None:
     """Maps domain errors to JSON responses with stable codes."""
     from ledger.errors import ContractRevert, EstimationFailed, LedgerError
     from ledger.tx import RelayRejected
     from services.exchange import ExchangeError
+    from services.generation import GenerationError
 
     exchange_table = _exchange_errors()
     relay_table = _relay_errors()
+    generation_table = _generation_errors()
+
+    @app.exception_handler(GenerationError)
+    async def _generation(_: Request, exc: GenerationError) -> JSONResponse:
+        for cls in type(exc).__mro__:
+            if cls in generation_table:
+                status, code = generation_table[cls]
+                code = code or str(getattr(exc, "code", "generation_error"))
+                return JSONResponse(_body(code, str(exc)), status_code=status)
+        return JSONResponse(_body("generation_error", str(exc)), status_code=409)
 
     @app.exception_handler(RelayRejected)
     async def _relay(_: Request, exc: RelayRejected) -> JSONResponse:

@@ -32,6 +32,13 @@ from services.exchange import (
     royalty_of,
     settled_state,
 )
+from services.generation import (
+    TaskState,
+    fee_lock_matches,
+    registered,
+    rewound_state,
+    settled,
+)
 from services.reputation import Interaction, ReputationEngine, rank, selection_probabilities
 
 
@@ -159,29 +166,38 @@ class TaskTracker:
                 self._locked(session, row, a)
             elif event in ("Withdrawn", "Refunded"):
                 task = session.scalar(select(Task).where(Task.lock_id == a["id"]))
-                if task is not None and task.status in ("locked", "delivered"):
-                    task.status = "claimed" if event == "Withdrawn" else "refunded"
-                    if event == "Withdrawn":
+                state = (
+                    None if task is None else settled(task.status, withdrawn=event == "Withdrawn")
+                )
+                if task is not None and state is not None:
+                    task.status = state
+                    if state is TaskState.CLAIMED:
                         task.preimage = a["preimage"]
             elif event == "Registered":  # v2: the attested task id is the paid lock's id
                 task = session.scalar(select(Task).where(Task.lock_id == a["taskId"]))
-                if task is not None and task.status == "claimed" and a["producer"] == task.producer:
-                    task.status = "registered"
+                state = None if task is None else registered(task.status)
+                if task is not None and state is not None and a["producer"] == task.producer:
+                    task.status = state
                     task.token_id = token_hex(a["tokenId"])
 
     def _locked(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
         task = session.scalar(
-            select(Task).where(Task.hashlock == a["hashlock"], Task.status == "quoted")
+            select(Task).where(Task.hashlock == a["hashlock"], Task.status == TaskState.QUOTED)
         )
-        if task is None or a["sender"] != task.producer or a["receiver"] != task.esp:
-            return
-        if int(a["amount"]) < int(task.price or 0) or int(a["timelock"]) < int(task.deadline or 0):
+        if task is None or not fee_lock_matches(
+            LockTerms.from_json(a),
+            producer=task.producer,
+            esp=task.esp,
+            hashlock=str(task.hashlock),
+            price=int(task.price or 0),
+            deadline=int(task.deadline or 0),
+        ):
             return
         lock = LockJson.of(a)
         assert lock is not None
         task.lock = lock.model_dump(mode="json")  # the API's one lock form (asset by name)
         task.lock_id = a["id"]
-        task.status = "locked"
+        task.status = TaskState.LOCKED
 
     def rewind(self, session: Session, ancestor: int) -> None:
         """After a reorg (events above ``ancestor`` are gone), re-derive each chain-driven task's
@@ -196,16 +212,21 @@ class TaskTracker:
             )
         }
         for task in session.scalars(select(Task).where(Task.lock_id.is_not(None))):
-            if ("Locked", task.lock_id) not in known:
-                task.status, task.lock, task.lock_id, task.preimage = "quoted", None, None, None
-            elif ("Withdrawn", task.lock_id) in known:
-                registered = ("Registered", task.lock_id) in known
-                task.status = "registered" if registered else "claimed"
-                task.token_id = task.token_id if registered else None
-            elif ("Refunded", task.lock_id) in known:
-                task.status = "refunded"
-            else:
-                task.status = "delivered" if task.delivery else "locked"
+            if task.status == TaskState.FRAUD_PROVEN:
+                continue  # proven off chain from the published key: no reorg undoes it
+            state = rewound_state(
+                locked=("Locked", task.lock_id) in known,
+                withdrawn=("Withdrawn", task.lock_id) in known,
+                refunded=("Refunded", task.lock_id) in known,
+                registered=("Registered", task.lock_id) in known,
+                delivered=task.delivery is not None,
+            )
+            task.status = state
+            if state is TaskState.QUOTED:
+                task.lock, task.lock_id, task.preimage = None, None, None
+            if state is not TaskState.REGISTERED:
+                task.token_id = None
+            if state in (TaskState.LOCKED, TaskState.DELIVERED):
                 task.preimage = None
 
 

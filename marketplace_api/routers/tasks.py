@@ -27,13 +27,21 @@ from marketplace_api.deps import (
     SettingsDep,
     client_key,
 )
-from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
+from marketplace_api.errors import (
+    ApiError,
+    Conflict,
+    Forbidden,
+    NotFound,
+    Unprocessable,
+    declare,
+)
 from marketplace_api.models import AccountKey, Task
 from marketplace_api.schemas import AccountKeyOut, TaskOut, TasksOut
 from marketplace_api.types import Address, Bytes32, LockJson, Text, Uint256
 from marketplace_api.uploads import decode_image
 from services.content import canonical_hash
 from services.exchange import SealError, key_commitment, open_sealed
+from services.generation import TaskState, check_fraud_claim, check_quote, deliverable
 from services.provenance import DETAIL_LENGTH
 from services.reputation import NoEligibleEspError, rank
 from services.reputation import select as select_esp
@@ -153,7 +161,7 @@ def post_task(
         prompt=body.prompt,
         seed=body.seed,
         max_price=str(body.max_price),
-        status="posted",
+        status=TaskState.POSTED,
         created_block=int(deployment.chain.w3.eth.block_number),
     )
     session.add(task)
@@ -194,15 +202,9 @@ def quote(
     task = load_task(session, task_id, account)
     if account != task.esp:
         raise Forbidden("only the task's ESP may quote")
-    if task.status != "posted":
-        raise Conflict(f"task is {task.status}, not posted")
-    if body.price > int(task.max_price):
-        raise Unprocessable(f"price {body.price} exceeds the producer's maximum {task.max_price}")
     earliest = deployment.chain.timestamp() + int(
         deployment.manifest.params.get("min_lock_duration", 60)
     )
-    if body.deadline < earliest:
-        raise Unprocessable(f"deadline must be at least {earliest} (minimum lock duration)")
     terms = generation_lock(
         producer=task.producer,
         esp=task.esp,
@@ -220,16 +222,21 @@ def quote(
         if body.signature
         else ""
     )
-    if signer != task.esp:  # without it the lock would count neither for nor against the ESP
-        raise Unprocessable(
-            "quote is not signed by the task's ESP for these terms", code="bad_quote"
-        )
+    state = check_quote(
+        task.status,
+        price=body.price,
+        max_price=int(task.max_price),
+        deadline=body.deadline,
+        earliest_deadline=earliest,
+        signer=signer,
+        esp=task.esp,
+    )
     task.price, task.hashlock, task.deadline, task.quote_signature, task.status = (
         str(body.price),
         body.hashlock.lower(),
         body.deadline,
         body.signature.lower() if body.signature else None,
-        "quoted",
+        state,
     )
     session.commit()
     return task_json(task, account)
@@ -261,14 +268,12 @@ async def deliver(
     task = load_task(session, task_id, account)
     if account != task.esp:
         raise Forbidden("only the task's ESP may deliver")
-    if task.status != "locked":
-        raise Conflict(f"task is {task.status}: deliver after the fee is locked")
+    state = deliverable(task.status, has_lock=task.lock_id is not None)
     try:
         info = DeliveryMeta.model_validate(json.loads(meta))
     except ValueError as exc:
         raise Unprocessable(f"meta is not valid delivery JSON: {exc}") from None
-    if task.lock_id is None:
-        raise Conflict("task has no fee lock yet", code="task_not_locked")
+    assert task.lock_id is not None  # deliverable() checked it
     reg = Registration(
         content_hash=bytes.fromhex(info.content_hash[2:]),
         fingerprint=bytes.fromhex(info.fingerprint[2:]),
@@ -308,7 +313,7 @@ async def deliver(
     preview_img.save(buf, format="PNG")
     task.preview_blob = blobs.put(buf.getvalue())
     task.delivery = info.model_dump()
-    task.status = "delivered"
+    task.status = state
     session.commit()
     return task_json(task, account)
 
@@ -353,8 +358,10 @@ def report_fraud(
     task = load_task(session, task_id, account)
     if account != task.producer:
         raise Forbidden("only the producer may report fraud")
-    if task.status != "claimed" or task.delivery is None or task.sealed_blob is None:
-        raise Conflict(f"task is {task.status}: fraud can be proven once the fee was claimed")
+    check_fraud_claim(
+        task.status, delivered=task.delivery is not None and task.sealed_blob is not None
+    )
+    assert task.delivery is not None and task.sealed_blob is not None  # checked just above
     key = bytes.fromhex(body.key[2:])
     if "0x" + key_commitment(key).hex() != task.delivery["key_commitment"].lower():
         raise Unprocessable("key does not match the ESP's signed key commitment", code="bad_key")
@@ -366,12 +373,12 @@ def report_fraud(
         )
         image = decode_image(plain, declared_type=None, max_pixels=10**8)
         actual = "0x" + canonical_hash(image).hex()
-    except (SealError, Exception) as exc:  # undecryptable or undecodable: the delivery is junk
+    except (SealError, ApiError, ValueError) as exc:  # undecryptable or undecodable: junk
         actual = f"undecodable: {exc}"
     if actual == task.delivery["content_hash"].lower():
         raise Conflict("the delivery matches its attestation: no fraud", code="no_fraud")
     task.fraud = {"attested": task.delivery["content_hash"], "actual": actual, "key": body.key}
-    task.status = "fraud_proven"
+    task.status = TaskState.FRAUD_PROVEN
     session.commit()
     return task_json(task, account)
 

@@ -199,7 +199,7 @@ def test_task_rules(api, parties):
             data={"meta": json.dumps({})},
             files={"sealed": ("s", b"x" * 40), "preview": ("p", b"y")},
         )
-    assert exc.value.code == "conflict"
+    assert exc.value.code == "task_not_ready"  # services.generation
     with pytest.raises(MarketError) as exc:
         producer.client.get("/v1/tasks/0x" + "ab" * 32)
     assert exc.value.status == 404
