@@ -89,7 +89,7 @@ _USERINFO = re.compile(rf"(?:[{_UNRESERVED}{_SUB_DELIMS}:]|{_PCT})*")
 _REG_NAME = re.compile(rf"(?:[{_UNRESERVED}{_SUB_DELIMS}]|{_PCT})*")
 _IPV_FUTURE = re.compile(rf"[vV][0-9A-Fa-f]+\.[{_UNRESERVED}{_SUB_DELIMS}:]+")
 _PATH_ABEMPTY = re.compile(rf"(?:/{_PCHAR}*)*")
-_PATH_NOSCHEME_OR_ABSOLUTE = re.compile(rf"/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?")
+_PATH_ABSOLUTE_OR_ROOTLESS = re.compile(rf"/?(?:{_PCHAR}+(?:/{_PCHAR}*)*)?")
 _PORT = re.compile(r":[0-9]*")
 _REQUEST_ID = re.compile(rf"{_PCHAR}*")
 # statement = *( reserved / unreserved / " " ); reserved = gen-delims / sub-delims.
@@ -270,7 +270,7 @@ def is_uri(text: str) -> bool:
         return _is_authority(authority, host_required=False) and bool(
             _PATH_ABEMPTY.fullmatch(slash + path)
         )
-    return bool(_PATH_NOSCHEME_OR_ABSOLUTE.fullmatch(hier))
+    return bool(_PATH_ABSOLUTE_OR_ROOTLESS.fullmatch(hier))
 
 
 class _Lines:
