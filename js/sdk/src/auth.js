@@ -15,8 +15,8 @@ export async function signIn(client, options = {}) {
   const { statement = 'Sign in to the AIGC marketplace.', ttlSeconds = 600 } = options
   const who = await address(client)
   const n = await request(client, '/v1/auth/nonce', { method: 'POST', auth: false })
-  const issuedAt = options.now ?? new Date()
-  issuedAt.setMilliseconds(0)
+  const issuedAt = new Date(options.now ?? Date.now())
+  issuedAt.setMilliseconds(0) // whole seconds, as RFC 3339 readers most often expect
   const message = createSiweMessage({
     domain: n.domain,
     address: who,
