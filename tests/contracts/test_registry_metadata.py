@@ -14,6 +14,7 @@ from ledger.deploy import DeployParams, collection_uri, token_base_uri
 from tests.conftest import World
 from tests.contracts.attack_kit import register_image as register_for
 from tests.contracts.helpers import (
+    BASE_FP,
     NEAR_FP,
     details,
     paid_lock,
@@ -121,3 +122,41 @@ def test_reclaim_emits_metadata_update(world):
 def test_erc4906_is_announced(world):
     registry = world.deployment.registry
     assert registry.functions.supportsInterface("0x49064906").call()
+
+
+def test_contested_revocation_emits_metadata_update(world):
+    register_esp(world)
+    original = register_image(world, world.producer)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    world.registry(world.producer).challenge(original, copy)
+    world.registry(world.attacker).contest(original, copy)
+    judge = world.registry(world.buyer)
+    assert judge.resolve(original, copy) is True
+    assert _events(world, "MetadataUpdate", judge.last_receipt) == [{"_tokenId": copy}]
+    # Settling pays out but changes no status: no update.
+    world.chain.mine(world.params.reward_hold_blocks)
+    judge.settle(original, copy)
+    assert _events(world, "MetadataUpdate", judge.last_receipt) == []
+
+
+def test_reinstatement_emits_metadata_update(world):
+    """A's win over B is reversed when A is itself revoked (by the earlier Z): B is active again."""
+    register_esp(world)
+    z = register_for(world, world.buyer, world.buyer.address, fp=BASE_FP)
+    a = register_for(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
+    )
+    b = register_for(world, world.producer, world.producer.address, fp=NEAR_FP)
+    winner = world.registry(world.attacker)
+    winner.challenge(a, b)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert winner.finalize(a, b) is True
+    judge = world.registry(world.buyer)
+    judge.challenge(z, a)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert judge.finalize(z, a) is True
+    assert _events(world, "MetadataUpdate", judge.last_receipt) == [{"_tokenId": a}]
+    settler = world.registry(world.deployer)
+    settler.settle(a, b)
+    assert settler.record(b).status is TokenStatus.ACTIVE
+    assert _events(world, "MetadataUpdate", settler.last_receipt) == [{"_tokenId": b}]
