@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { createPublicClient, createWalletClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
+import { getEip712Domain } from 'viem/actions'
 import { anvil } from 'viem/chains'
 import { createAigcClient } from '../../src/index.js'
 
@@ -52,6 +53,11 @@ test('post, pay, open, register, list, buy, resell with royalty, feedback: JavaS
   assert.equal((await producer.registerDeliveryKey()).registered, false, 'the same key is not registered twice')
   const dep = await producer.getDeployment()
   assert.equal(dep.chainId, chain.id)
+  assert.equal(dep.source, 'api', 'GET /v1/deployment serves addresses, ABIs and domains')
+  // The offer domain the API serves is the one the Registry reports (ERC-5267).
+  const onChain = await getEip712Domain(publicClient, { address: dep.addresses.registry })
+  assert.equal(dep.domains.offer.name, onChain.domain.name)
+  assert.equal(dep.domains.offer.version, onChain.domain.version)
   const esps = await producer.listEsps()
   assert.ok(esps.items.some((e) => e.address === espAddress), 'the ESP worker is listed')
 
