@@ -1,0 +1,70 @@
+"""The attack simulation at a small scale (seconds): the goals hold with the hardened weighting
+and fail with the previous one (on-chain subset, old selection), for every attack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aigc_cli.main import app
+from services.reputation import InvalidParameterError
+from services.reputation.simulation import ATTACKS, AttackConfig, run_attack
+
+SMALL = {"esps": 100, "producers": 1_000, "sybils": 100, "rounds": 60, "warmup": 25, "seed": 0}
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_goals_hold_with_the_hardened_weighting_and_fail_with_the_old_one(attack):
+    new = run_attack(AttackConfig(attack, weighting="hardened", **SMALL))
+    assert new.max_bad_share <= 0.05, new.bad_share
+    assert new.load_ratio <= 1.5
+    assert all(new.goals().values())
+    old = run_attack(AttackConfig(attack, weighting="legacy", **SMALL))
+    assert old.max_bad_share > 0.05  # the attack works against the previous weighting
+    assert old.mean_bad_share > 2 * new.mean_bad_share
+
+
+def test_attack_bookkeeping():
+    result = run_attack(AttackConfig("ballot-stuffing", **{**SMALL, "rounds": 30, "warmup": 5}))
+    assert result.sybil_locks == 100 * 30  # one lock per Sybil per round
+    assert result.break_even_fee == result.malicious_tasks / result.sybil_locks
+    assert len(result.bad_share) == 30 and len(result.honest_load) == 70
+    washed = run_attack(AttackConfig("whitewashing", **{**SMALL, "rounds": 30, "warmup": 5}))
+    assert washed.whitewashes > 0 and washed.break_even_fee is None
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"attack": "sybil-flood"},
+        {"attack": "on-off", "weighting": "lenient"},
+        {"attack": "on-off", "rounds": 10, "warmup": 10},
+        {"attack": "on-off", "malicious_share": 1.0},
+        {"attack": "on-off", "sybils": -1},
+    ],
+)
+def test_bad_configurations_are_refused(kwargs):
+    with pytest.raises(InvalidParameterError):
+        AttackConfig(**kwargs)
+
+
+def test_cli_attack_json_and_plot(tmp_path):
+    args = ["simulate", "reputation", "--attack", "whitewashing", "--json", "--plot", str(tmp_path)]
+    size = ["--esps", "40", "--producers", "300", "--sybils", "30", "--attack-rounds", "12"]
+    out = CliRunner().invoke(app, [*args, *size, "--warmup", "4"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert [(r["config"]["attack"], r["config"]["weighting"]) for r in doc["runs"]] == [
+        ("whitewashing", "hardened"),
+        ("whitewashing", "legacy"),
+    ]
+    assert len(doc["runs"][0]["bad_share"]) == 12
+    assert (tmp_path / "reputation_attacks.png").stat().st_size > 0
+
+
+def test_cli_refuses_an_unknown_attack():
+    out = CliRunner().invoke(app, ["simulate", "reputation", "--attack", "sybil-flood"])
+    assert out.exit_code != 0
+    assert "attack" in out.output
