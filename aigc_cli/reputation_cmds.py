@@ -148,10 +148,14 @@ def bench_reputation(
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic market")] = 0,
     queries: Annotated[int, typer.Option(help="Rankings timed (median reported)")] = 10,
     updates: Annotated[int, typer.Option(help="Incremental updates timed")] = 2_000,
+    hardened: Annotated[
+        bool, typer.Option(help="Time the off-chain Sybil-resistant weighting instead")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Rank all ESPs from one producer's view and update incrementally; ratio to a Python loop."""
     from services.reputation.benchmark import run_benchmark
+    from services.reputation.params import ReputationParams
 
     columns = (
         TextColumn("{task.description}"),
@@ -175,6 +179,7 @@ def bench_reputation(
             queries=queries,
             updates=updates,
             progress=tick,
+            params=ReputationParams.hardened() if hardened else None,
         )
     document = report.to_json()
     if json_out:

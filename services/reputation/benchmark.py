@@ -45,6 +45,7 @@ class BenchmarkReport:
     update_max_ms: float
     naive_rank_s: float
     max_abs_diff: float
+    weighting: str = "on-chain"
 
     @property
     def speedup_cold(self) -> float:
@@ -62,8 +63,9 @@ class BenchmarkReport:
             "rank_cold_ms <= 200": self.rank_cold_ms <= 200,
             "update_p50_ms <= 1": self.update_p50_ms <= 1,
             "speedup_cold >= 100": self.speedup_cold >= 100,
-            "max_abs_diff <= 1e-9": self.max_abs_diff <= 1e-9,
         }
+        if self.weighting == "on-chain":  # the loop computes the on-chain formula only
+            out["targets"]["max_abs_diff <= 1e-9"] = self.max_abs_diff <= 1e-9
         return out
 
 
@@ -113,14 +115,19 @@ def run_benchmark(
     queries: int = 10,
     updates: int = 2_000,
     progress: Progress | None = None,
+    params: ReputationParams | None = None,
 ) -> BenchmarkReport:
-    """Runs every measurement once (see the module docstring) and returns the timings."""
+    """Runs every measurement once (see the module docstring) and returns the timings.
+
+    ``params``: the weighting (default: the on-chain subset). With the hardened off-chain
+    weighting the loop still computes the on-chain formula, so ``max_abs_diff`` then measures
+    how far the two weightings differ, not an error."""
     tick = progress or (lambda stage, done, total: None)
     tick("generating interactions", 0, 1)
     log = synthetic_log(producers, esps, interactions, seed=seed)
     tick("ingesting (vectorised)", 0, 1)
     t0 = time.perf_counter()
-    engine = ReputationEngine.from_log(log, ReputationParams())
+    engine = ReputationEngine.from_log(log, params or ReputationParams())
     ingest_s = time.perf_counter() - t0
     esp_ids = engine.esps
     now = int(log.time.max()) + 1
@@ -173,4 +180,5 @@ def run_benchmark(
         update_max_ms=samples[-1] * 1e3,
         naive_rank_s=naive_s,
         max_abs_diff=diff,
+        weighting="hardened" if engine.params.sybil_resistant else "on-chain",
     )
