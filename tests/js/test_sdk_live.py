@@ -31,12 +31,12 @@ pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 PRODUCER, BUYER, COLLECTOR, ESP = 1, 3, 4, 2  # dev account indexes
 
 
-def _wait(probe, what: str, procs, timeout: float = 180.0):
+def _wait(probe, what: str, procs, logs, timeout: float = 180.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for proc in procs:
             if proc.poll() is not None:
-                pytest.fail(f"{what}: a process exited:\n{proc.stdout.read().decode()[-4000:]}")
+                pytest.fail(f"{what}: a process exited:\n" + "\n".join(map(_tail, logs)))
         try:
             if probe():
                 return
@@ -46,13 +46,11 @@ def _wait(probe, what: str, procs, timeout: float = 180.0):
     pytest.fail(f"timed out waiting for {what}")
 
 
-def _tail(proc: subprocess.Popen) -> str:
-    """The last lines a stack process printed, without the access log's successes."""
-    if proc.stdout is None:
-        return ""
-    text = proc.stdout.read1().decode(errors="replace")  # type: ignore[attr-defined]
+def _tail(log) -> str:
+    """The last lines a stack process logged, without the access log's successes."""
+    text = log.read_text(errors="replace") if log.exists() else ""
     lines = [line for line in text.splitlines() if '" 200 OK' not in line and '" 201' not in line]
-    return "\n".join(lines[-40:])
+    return f"--- {log.name}\n" + "\n".join(lines[-40:])
 
 
 @pytest.fixture(scope="module")
@@ -87,37 +85,39 @@ def live(tmp_path_factory):
             "AIGC_INDEXER_INTERVAL_S": "0.3",
         }
         cli = [sys.executable, "-m", "aigc_cli.main"]
-        server = subprocess.Popen(
-            [*cli, "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        # Logs go to files, not pipes: nobody drains a pipe while the test runs, and a full one
+        # would block the server mid-request.
+        logs = [data / "serve.log", data / "esp.log"]
+        with logs[0].open("wb") as out:  # the child keeps its own descriptor
+            server = subprocess.Popen(
+                [*cli, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+            )
         procs.append(server)
         http = httpx.Client(base_url=api, timeout=30)
-        _wait(lambda: http.get("/healthz").status_code == 200, "the API", procs)
+        _wait(lambda: http.get("/healthz").status_code == 200, "the API", procs, logs)
         esp = chain.dev_accounts()[ESP]
-        worker = subprocess.Popen(
-            [
-                *cli,
-                "esp",
-                "run",
-                "--api",
-                api,
-                "--dev-account",
-                str(ESP),
-                "--interval",
-                "0.3",
-                "--state",
-                str(data / "esp-state.json"),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        with logs[1].open("wb") as out:
+            worker = subprocess.Popen(
+                [
+                    *cli,
+                    "esp",
+                    "run",
+                    "--api",
+                    api,
+                    "--dev-account",
+                    str(ESP),
+                    "--interval",
+                    "0.3",
+                    "--state",
+                    str(data / "esp-state.json"),
+                ],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         procs.append(worker)
-        _wait(lambda: esp.address in http.get("/v1/esps").text, "the ESP worker", procs)
-        yield node, chain, deployment, api, data, procs
+        _wait(lambda: esp.address in http.get("/v1/esps").text, "the ESP worker", procs, logs)
+        yield node, chain, deployment, api, data, logs
     finally:
         for proc in reversed(procs):
             proc.terminate()
@@ -129,7 +129,7 @@ def live(tmp_path_factory):
 
 
 def test_whole_lifecycle_from_javascript(live):
-    node, chain, deployment, api, data, procs = live
+    node, chain, deployment, api, data, logs = live
     accounts = chain.dev_accounts()
     out = data / "sdk-live.json"
     env = {
@@ -151,8 +151,8 @@ def test_whole_lifecycle_from_javascript(live):
         text=True,
         timeout=900,
     )
-    logs = "\n".join(_tail(p) for p in procs)
-    assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:] + "\n--- stack:\n" + logs
+    stack = "\n".join(map(_tail, logs))
+    assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:] + "\n" + stack
     # What the JavaScript test claims, read back from the chain by the Python readers.
     result = json.loads(out.read_text())
     token = int(result["tokenId"])
