@@ -323,3 +323,10 @@ def test_on_off_an_esp_that_failed_stays_excluded_longer():
     ]
     assert old_share > 0.1  # back in business 9 days after its bad run
     assert new["onoff"] < 0.55  # still under the hardened floor: failures fade slower
+
+
+def test_the_papers_experiment_keeps_its_shape_with_the_hardened_weighting():
+    from services.reputation.experiment import ExperimentConfig, run_experiment
+
+    result = run_experiment(ExperimentConfig(params=HARD))
+    assert all(result.expected_shape().values()), result.expected_shape()
