@@ -10,5 +10,6 @@
 /** @typedef {Schemas['EspOut']} EspOut */
 /** @typedef {Schemas['DeploymentOut']} DeploymentOut */
 /** @typedef {Schemas['Health']} Health */
+/** @typedef {Schemas['ProductOut']} ProductOut */
 
 export {}

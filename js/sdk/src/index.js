@@ -7,6 +7,7 @@ import { getDeployment } from './deployment.js'
 import { listEsps, ranking } from './esps.js'
 import { buy, claimPayment, claimToken, getTrade, list, lockForSale, payTrade, resell, waitForTrade, withdraw } from './market.js'
 import { DeliveryMismatchError, deriveKey, openDelivery, registerDeliveryKey, reportFraud } from './delivery_actions.js'
+import { getProduct, listListings, listProducts, toProduct } from './products.js'
 import { challenge, contest, finalize, register, resolve } from './registry.js'
 import { feedback, getTask, payFee, postTask, revealedPreimage, waitForDelivery, waitForTask } from './tasks.js'
 
@@ -20,8 +21,9 @@ export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
 export { quotedLock, toTask } from './tasks.js'
 export { toListing, toTrade } from './market.js'
+export { toProduct }
 export {
-  buy, challenge, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
+  buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
   list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
   deriveKey as deriveDeliveryKey, openDelivery, registerDeliveryKey, reportFraud, signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
 }
@@ -50,6 +52,9 @@ export function createAigcClient(options) {
     signOut: bind(client, signOut),
     getDeployment: bind(client, getDeployment),
     listEsps: bind(client, listEsps),
+    getProduct: bind(client, getProduct),
+    listProducts: bind(client, listProducts),
+    listListings: bind(client, listListings),
     ranking: bind(client, ranking),
     postTask: bind(client, postTask),
     getTask: bind(client, getTask),
