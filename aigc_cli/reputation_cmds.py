@@ -66,6 +66,9 @@ def simulate_reputation(
     sybils: Annotated[int, typer.Option(help="With --attack: Sybil producers")] = 1_000,
     attack_rounds: Annotated[int, typer.Option(help="With --attack: rounds")] = 60,
     warmup: Annotated[int, typer.Option(help="With --attack: warm-up rounds")] = 25,
+    baseline: Annotated[
+        bool, typer.Option(help="With --attack: also run without attack (marginal fee)")
+    ] = False,
 ) -> None:
     """The paper's experiment: 3 ESPs, 3 producers; MWSL versus the authors' formulas and habit."""
     if attack is not None:
@@ -82,6 +85,7 @@ def simulate_reputation(
             seed=seed,
             json_out=json_out,
             plot=plot,
+            baseline=baseline,
         )
         return
     from services.reputation.experiment import ESPS, POLICIES, ExperimentConfig, run_experiment

@@ -13,7 +13,7 @@ __all__ = ["plot_attacks"]
 
 def plot_attacks(results: list[AttackResult], path: Path) -> Path:
     """One panel per attack: honest tasks sent to malicious ESPs per round, per weighting."""
-    attacks = list(dict.fromkeys(r.config.attack for r in results))
+    attacks = list(dict.fromkeys(r.config.attack for r in results if r.config.attack != "none"))
     fig = Figure(figsize=(4.2 * len(attacks), 3.8), layout="constrained")
     for k, attack in enumerate(attacks):
         ax = fig.add_subplot(1, len(attacks), k + 1)

@@ -51,16 +51,23 @@ def test_bad_configurations_are_refused(kwargs):
 
 
 def test_cli_attack_json_and_plot(tmp_path):
-    args = ["simulate", "reputation", "--attack", "whitewashing", "--json", "--plot", str(tmp_path)]
+    args = ["simulate", "reputation", "--attack", "ballot-stuffing", "--json", "--baseline"]
+    args += ["--plot", str(tmp_path)]
     size = ["--esps", "40", "--producers", "300", "--sybils", "30", "--attack-rounds", "12"]
     out = CliRunner().invoke(app, [*args, *size, "--warmup", "4"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert [(r["config"]["attack"], r["config"]["weighting"]) for r in doc["runs"]] == [
-        ("whitewashing", "hardened"),
-        ("whitewashing", "legacy"),
+        ("none", "hardened"),
+        ("none", "legacy"),
+        ("ballot-stuffing", "hardened"),
+        ("ballot-stuffing", "legacy"),
     ]
     assert len(doc["runs"][0]["bad_share"]) == 12
+    none, attacked = doc["runs"][1], doc["runs"][3]
+    assert attacked["marginal_break_even_fee"] == pytest.approx(
+        (attacked["malicious_tasks"] - none["malicious_tasks"]) / attacked["sybil_locks"]
+    )
     assert (tmp_path / "reputation_attacks.png").stat().st_size > 0
 
 
