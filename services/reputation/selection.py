@@ -102,7 +102,7 @@ def selection_probabilities(
     return [float(p) for p in probs]
 
 
-NEWCOMER_UNCERTAINTY = 0.9
+NEWCOMER_UNCERTAINTY = 0.85
 """An ESP whose combined opinion keeps at least this uncertainty is a newcomer (barely any
 evidence from anyone, e.g. a fresh identity): it only gets the exploration share."""
 
@@ -159,12 +159,14 @@ def select_exploring(
     engine: ReputationEngine,
     *,
     now: int,
-    temperature: float = 0.1,
+    temperature: float = 0.2,
     floor: float = 0.55,
     explore_share: float = 0.02,
     rng: np.random.Generator | None = None,
 ) -> str:
-    """Draws one of ``esps`` by :func:`exploring_probabilities` from ``producer``'s view.
+    """Draws one of ``esps`` by :func:`exploring_probabilities` from ``producer``'s view (the
+    attack simulation's setting: established ESPs between the base rate and the floor are on
+    probation, sharing the exploration slice with newcomers).
 
     ESPs the engine never saw are newcomers. Raises :class:`NoEligibleEspError` if no ESP is
     eligible (nothing established at or above ``floor`` and no newcomer)."""
@@ -174,7 +176,12 @@ def select_exploring(
     rep = np.array([b[index[e]] + base * u[index[e]] if e in index else base for e in esps])
     unc = np.array([u[index[e]] if e in index else 1.0 for e in esps])
     probs = exploring_probabilities(
-        rep, unc, temperature=temperature, floor=floor, explore_share=explore_share
+        rep,
+        unc,
+        temperature=temperature,
+        floor=floor,
+        explore_share=explore_share,
+        probation_from=base,
     )
     if probs.sum() <= 0:
         raise NoEligibleEspError(len(esps), floor)

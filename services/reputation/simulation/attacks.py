@@ -39,7 +39,7 @@ import numpy.typing as npt
 from services.reputation._aggregate import EspSums, stranger_expectation, weighted_sums
 from services.reputation.errors import InvalidParameterError
 from services.reputation.params import ReputationParams
-from services.reputation.selection import exploring_probabilities
+from services.reputation.selection import NEWCOMER_UNCERTAINTY, exploring_probabilities
 
 __all__ = ["ATTACKS", "WEIGHTINGS", "AttackConfig", "AttackResult", "run_attack"]
 
@@ -51,7 +51,7 @@ F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 
 _SELECTION = {  # (temperature, floor, explore_share, newcomer uncertainty)
-    "hardened": (0.2, 0.55, 0.02, 0.85),
+    "hardened": (0.2, 0.55, 0.02, NEWCOMER_UNCERTAINTY),
     "legacy": (0.15, 0.2, 0.0, 2.0),  # 2.0: nobody counts as a newcomer
 }
 

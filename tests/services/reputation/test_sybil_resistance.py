@@ -330,3 +330,15 @@ def test_the_papers_experiment_keeps_its_shape_with_the_hardened_weighting():
 
     result = run_experiment(ExperimentConfig(params=HARD))
     assert all(result.expected_shape().values()), result.expected_shape()
+
+
+def test_select_exploring_sends_a_fresh_identity_at_most_the_exploration_share():
+    from services.reputation.selection import select_exploring
+
+    engine = ReputationEngine.from_records(honest_market(), HARD)
+    rng = np.random.default_rng(7)
+    esps = ["honest1", "honest2", "failing", "fresh"]
+    picks = [select_exploring("p0", esps, engine, now=20 * DAY, rng=rng) for _ in range(2000)]
+    assert picks.count("fresh") + picks.count("failing") <= 0.02 * 2000 * 1.5
+    assert picks.count("failing") == 0
+    assert picks.count("honest1") > 300 and picks.count("honest2") > 300
