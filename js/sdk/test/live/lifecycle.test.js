@@ -116,6 +116,9 @@ test('post, pay, open, register, list, buy, resell with royalty, feedback: JavaS
   assert.ok(claimed.royaltyTx, 'the royalty lock was released to the producer')
   const done = await collector.waitForTrade({ tradeId: resale.id, status: 'completed', ...timing })
   assert.equal(await owner(tokenId), collectorAddress)
+  const product = await collector.getProduct({ tokenId })
+  assert.equal(product.producer, me)
+  assert.equal(product.status, 'active')
   assert.equal(await publicClient.getBalance({ address: me }) - producerBefore, royalty.amount)
 
   const out = process.env.AIGC_SDK_LIVE_OUT
