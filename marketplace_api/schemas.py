@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from web3.contract.contract import ContractFunction
 
 from ledger import Chain
+from ledger.clients._base import Call
 from ledger.tx import unsigned_tx
 from marketplace_api.types import LockJson, TokenId, Uint256
 
@@ -112,6 +113,12 @@ class UnsignedTx(BaseModel):
                 "from": tx["from"],
             }
         )
+
+    @classmethod
+    def of(cls, chain: Chain, call: Call, *, sender: str) -> UnsignedTx:
+        """The transaction for a typed client's call object (:class:`ledger.clients._base.Call`),
+        encoded by the client, from ``sender``."""
+        return cls.for_call(chain, call.fn, sender=sender, value=call.value)
 
 
 class RelayIn(BaseModel):

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from web3.contract import Contract
+from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError, TransactionFailed
 from ledger.tx import Transactor
+
+
+@dataclass(frozen=True)
+class Call:
+    """One contract call, encoded once: the bound function and the Ether it sends.
+
+    A typed client's ``*_call`` method builds it; the caller decides what to do with it: sign
+    and send it (:meth:`ContractClient._send`, the CLI and the Python clients through
+    ``Transactor``) or hand it unsigned to a wallet (the API: :func:`ledger.tx.unsigned_tx`)."""
+
+    fn: ContractFunction
+    value: int = 0
+
+    @property
+    def name(self) -> str:
+        return str(getattr(self.fn, "fn_name", "call"))
 
 
 class ContractClient:
@@ -36,6 +54,8 @@ class ContractClient:
         return str(self.contract.address)
 
     def _send(self, fn: Any, *, value: int = 0) -> TxReceipt:
+        if isinstance(fn, Call):
+            fn, value = fn.fn, fn.value
         self.last_receipt = self.tx.send(fn, value=value)
         return self.last_receipt
 

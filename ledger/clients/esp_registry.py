@@ -8,7 +8,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger import eip712
-from ledger.clients._base import ContractClient
+from ledger.clients._base import Call, ContractClient
 from ledger.clients.htlc import ZERO_ADDRESS, Asset, LockTerms
 from ledger.tx import call
 
@@ -99,8 +99,19 @@ class Evidence:
 class EspRegistryClient(ContractClient):
     contract_name = "EspRegistry"
 
+    # -- calls (encoded here once; sent below, or handed to a wallet by the API) ----------------
+    def register_call(self, endpoint: str, *, price: int, stake: int) -> Call:
+        return Call(self.contract.functions.register(endpoint, price), stake)
+
+    def submit_feedback_call(self, lock: LockTerms, *, positive: bool) -> Call:
+        return Call(self.contract.functions.submitFeedback(lock.as_tuple(), positive))
+
+    def record_refund_call(self, lock: LockTerms) -> Call:
+        return Call(self.contract.functions.recordRefund(lock.as_tuple()))
+
+    # -- transactions ----------------------------------------------------------------------------
     def register(self, endpoint: str, *, price: int, stake: int) -> None:
-        self._send(self.contract.functions.register(endpoint, price), value=stake)
+        self._send(self.register_call(endpoint, price=price, stake=stake))
 
     def update(self, endpoint: str, *, price: int) -> None:
         self._send(self.contract.functions.update(endpoint, price))
@@ -128,10 +139,10 @@ class EspRegistryClient(ContractClient):
         self._send(self.contract.functions.claimCompensation())
 
     def submit_feedback(self, lock: LockTerms, *, positive: bool) -> None:
-        self._send(self.contract.functions.submitFeedback(lock.as_tuple(), positive))
+        self._send(self.submit_feedback_call(lock, positive=positive))
 
     def record_refund(self, lock: LockTerms) -> None:
-        self._send(self.contract.functions.recordRefund(lock.as_tuple()))
+        self._send(self.record_refund_call(lock))
 
     def is_active(self, esp: str) -> bool:
         return bool(call(self.contract.functions.isActive(esp).call))

@@ -11,7 +11,7 @@ from typing import Any
 from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
-from ledger.clients._base import ContractClient
+from ledger.clients._base import Call, ContractClient
 from ledger.tx import call
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -107,11 +107,31 @@ class HtlcClient(ContractClient):
 
     contract_name = "HashTimeLock"
 
+    # -- calls (encoded here once; sent below, or handed to a wallet by the API) ----------------
+    def lock_ether_call(
+        self, receiver: str, *, amount: int, hashlock: bytes, timelock: int
+    ) -> Call:
+        return Call(self.contract.functions.lockEther(receiver, hashlock, timelock), amount)
+
+    def lock_erc721_call(
+        self, token: str, token_id: int, receiver: str, *, hashlock: bytes, timelock: int
+    ) -> Call:
+        return Call(
+            self.contract.functions.lockERC721(token, token_id, receiver, hashlock, timelock)
+        )
+
+    def withdraw_call(self, lock: LockTerms, preimage: bytes) -> Call:
+        return Call(self.contract.functions.withdraw(lock.as_tuple(), preimage))
+
+    def refund_call(self, lock: LockTerms) -> Call:
+        return Call(self.contract.functions.refund(lock.as_tuple()))
+
+    # -- transactions ----------------------------------------------------------------------------
     def lock_ether(
         self, receiver: str, *, amount: int, hashlock: bytes, timelock: int
     ) -> LockTerms:
-        fn = self.contract.functions.lockEther(receiver, hashlock, timelock)
-        return LockTerms.from_event(self._event(self._send(fn, value=amount), "Locked"))
+        call_ = self.lock_ether_call(receiver, amount=amount, hashlock=hashlock, timelock=timelock)
+        return LockTerms.from_event(self._event(self._send(call_), "Locked"))
 
     def lock_erc20(
         self, token: str, receiver: str, *, amount: int, hashlock: bytes, timelock: int
@@ -122,14 +142,14 @@ class HtlcClient(ContractClient):
     def lock_erc721(
         self, token: str, receiver: str, *, token_id: int, hashlock: bytes, timelock: int
     ) -> LockTerms:
-        fn = self.contract.functions.lockERC721(token, token_id, receiver, hashlock, timelock)
+        fn = self.lock_erc721_call(token, token_id, receiver, hashlock=hashlock, timelock=timelock)
         return LockTerms.from_event(self._event(self._send(fn), "Locked"))
 
     def withdraw(self, lock: LockTerms, preimage: bytes) -> None:
-        self._send(self.contract.functions.withdraw(lock.as_tuple(), preimage))
+        self._send(self.withdraw_call(lock, preimage))
 
     def refund(self, lock: LockTerms) -> None:
-        self._send(self.contract.functions.refund(lock.as_tuple()))
+        self._send(self.refund_call(lock))
 
     def status(self, lock: LockTerms) -> LockStatus:
         return LockStatus(call(self.contract.functions.statusOf(lock.as_tuple()).call))

@@ -12,7 +12,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 
 from ledger import eip712
-from ledger.clients._base import ContractClient
+from ledger.clients._base import Call, ContractClient
 from ledger.clients.htlc import LockTerms
 from ledger.errors import LedgerError
 from ledger.tx import call
@@ -245,11 +245,61 @@ class RegistryClient(ContractClient):
         )
         return {name: int(v) for name, v in zip(names, p, strict=True)}
 
+    # -- calls (encoded here once; sent below, or handed to a wallet by the API) ----------------
+    def commit_call(self, commitment: bytes, *, bond: int | None = None) -> Call:
+        """Commit with the registration bond (the current parameter unless given)."""
+        value = self.params()["bond"] if bond is None else bond
+        return Call(self.contract.functions.commit(commitment), value)
+
+    def reveal_call(self, reg: Registration, lock: LockTerms, attestation: bytes) -> Call:
+        return Call(
+            self.contract.functions.reveal(reg.as_tuple(), lock.as_tuple(), reg.detail, attestation)
+        )
+
+    def challenge_call(
+        self,
+        original: int,
+        duplicate: int,
+        proofs: tuple[RecordProof, RecordProof],
+        *,
+        deposit: int | None = None,
+    ) -> Call:
+        a, b = proofs
+        value = self.params()["challenge_deposit"] if deposit is None else deposit
+        fn = self.contract.functions.challenge(original, duplicate, a.as_tuple(), b.as_tuple())
+        return Call(fn, value)
+
+    def contest_call(self, original: int, duplicate: int, *, deposit: int | None = None) -> Call:
+        value = self.params()["challenge_deposit"] if deposit is None else deposit
+        return Call(self.contract.functions.contest(original, duplicate), value)
+
+    def resolve_call(
+        self,
+        original: int,
+        duplicate: int,
+        proofs: tuple[RecordProof, RecordProof],
+        details: tuple[bytes, bytes],
+    ) -> Call:
+        a, b = proofs
+        return Call(
+            self.contract.functions.resolve(
+                original, duplicate, a.as_tuple(), b.as_tuple(), details[0], details[1]
+            )
+        )
+
+    def finalize_call(self, original: int, duplicate: int) -> Call:
+        return Call(self.contract.functions.finalize(original, duplicate))
+
+    def settle_call(self, original: int, duplicate: int, duplicate_proof: RecordProof) -> Call:
+        return Call(self.contract.functions.settle(original, duplicate, duplicate_proof.as_tuple()))
+
+    def approve_call(self, spender: str, token_id: int) -> Call:
+        return Call(self.contract.functions.approve(spender, token_id))
+
     # -- registration ---------------------------------------------------------------------------
     def commit(self, reg: Registration, *, bond: int | None = None) -> None:
         """Commits ``reg`` with the registration bond (forfeited if never revealed)."""
-        value = self.params()["bond"] if bond is None else bond
-        self._send(self.contract.functions.commit(reg.commitment), value=value)
+        self._send(self.commit_call(reg.commitment, bond=bond))
 
     def forfeit_commit(self, commitment: bytes) -> None:
         self._send(self.contract.functions.forfeitCommit(commitment))
@@ -257,9 +307,7 @@ class RegistryClient(ContractClient):
     def reveal(self, reg: Registration, lock: LockTerms, attestation: bytes) -> int:
         """Reveals ``reg``, backed by its paid generation ``lock``; returns the token id."""
         reg.check_lock(lock)
-        receipt = self._send(
-            self.contract.functions.reveal(reg.as_tuple(), lock.as_tuple(), reg.detail, attestation)
-        )
+        receipt = self._send(self.reveal_call(reg, lock, attestation))
         return int(self._event(receipt, "Registered")["tokenId"])
 
     def reclaim(self, reg: Registration, lock: LockTerms, attestation: bytes) -> int:
@@ -284,25 +332,18 @@ class RegistryClient(ContractClient):
         deposit: int | None = None,
     ) -> int:
         """Opens a challenge (the compact rule must match); returns the contest deadline block."""
-        a, b = proofs or (self.registered(original).proof, self.registered(duplicate).proof)
-        value = self.params()["challenge_deposit"] if deposit is None else deposit
-        receipt = self._send(
-            self.contract.functions.challenge(original, duplicate, a.as_tuple(), b.as_tuple()),
-            value=value,
-        )
+        proofs = proofs or (self.registered(original).proof, self.registered(duplicate).proof)
+        receipt = self._send(self.challenge_call(original, duplicate, proofs, deposit=deposit))
         return int(self._event(receipt, "ChallengeOpened")["deadline"])
 
     def contest(self, original: int, duplicate: int, *, deposit: int | None = None) -> None:
-        value = self.params()["challenge_deposit"] if deposit is None else deposit
-        self._send(self.contract.functions.contest(original, duplicate), value=value)
+        self._send(self.contest_call(original, duplicate, deposit=deposit))
 
     def resolve(self, original: int, duplicate: int) -> bool:
         """Decides a contested challenge with both published detail descriptors."""
         a, b = self.registered(original), self.registered(duplicate)
         receipt = self._send(
-            self.contract.functions.resolve(
-                original, duplicate, a.proof.as_tuple(), b.proof.as_tuple(), a.detail, b.detail
-            )
+            self.resolve_call(original, duplicate, (a.proof, b.proof), (a.detail, b.detail))
         )
         return (
             DisputeState(self._event(receipt, "ChallengeDecided")["state"]) is DisputeState.UPHELD
@@ -310,7 +351,7 @@ class RegistryClient(ContractClient):
 
     def finalize(self, original: int, duplicate: int) -> bool:
         """Decides an uncontested challenge after its window; True when the copy is revoked."""
-        receipt = self._send(self.contract.functions.finalize(original, duplicate))
+        receipt = self._send(self.finalize_call(original, duplicate))
         return (
             DisputeState(self._event(receipt, "ChallengeDecided")["state"]) is DisputeState.UPHELD
         )
@@ -318,7 +359,7 @@ class RegistryClient(ContractClient):
     def settle(self, original: int, duplicate: int) -> None:
         """Pays out (or reverses) an upheld revocation once its hold is over."""
         b = self.registered(duplicate).proof
-        self._send(self.contract.functions.settle(original, duplicate, b.as_tuple()))
+        self._send(self.settle_call(original, duplicate, b))
 
     def dispute(self, original: int, duplicate: int) -> Dispute:
         d = call(self.contract.functions.disputeOf(original, duplicate).call)
@@ -344,7 +385,7 @@ class RegistryClient(ContractClient):
         return str(call(self.contract.functions.ownerOf(token_id).call))
 
     def approve(self, spender: str, token_id: int) -> None:
-        self._send(self.contract.functions.approve(spender, token_id))
+        self._send(self.approve_call(spender, token_id))
 
     def transfer(self, to: str, token_id: int) -> None:
         self._send(self.contract.functions.transferFrom(self.tx.address, to, token_id))

@@ -275,7 +275,8 @@ def payment_tx(
     if trade.asset_lock is None or trade.hashlock is None:
         raise Conflict("the trade has no token lock yet")
     asset_lock = LockTerms.from_json(trade.asset_lock)
-    status = HtlcClient(deployment).status(asset_lock)
+    htlc = HtlcClient(deployment)
+    status = htlc.status(asset_lock)
     check_seller_lock(asset_lock, terms, registry=deployment.registry.address, status=status)
     t2 = payment_timelock(asset_lock.timelock, timelock=body.timelock, margin=body.margin)
     hashlock = bytes.fromhex(trade.hashlock[2:])
@@ -284,11 +285,12 @@ def payment_tx(
             role=leg.role,
             receiver=leg.receiver,
             amount=leg.amount,
-            tx=UnsignedTx.for_call(
+            tx=UnsignedTx.of(
                 deployment.chain,
-                deployment.htlc.functions.lockEther(leg.receiver, hashlock, t2),
+                htlc.lock_ether_call(
+                    leg.receiver, amount=leg.amount, hashlock=hashlock, timelock=t2
+                ),
                 sender=account,
-                value=leg.amount,
             ),
         )
         for leg in required_payment_locks(terms, royalty_of(reader, terms))

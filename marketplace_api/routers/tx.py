@@ -15,7 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from web3.logs import DISCARD
 
-from ledger import Asset, Deployment, LockTerms, RegistryClient
+from ledger import Asset, Deployment, EspRegistryClient, HtlcClient, LockTerms, RegistryClient
+from ledger.clients import Registration
+from ledger.clients.registry import RecordProof
 from ledger.errors import TransactionFailed
 from ledger.tx import RelayRejected, explain_revert, relay, tx_status
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
@@ -128,70 +130,79 @@ def _b(h: str) -> bytes:
 @router.post("/esp/register", response_model=UnsignedTx, responses=BUILDS)
 def esp_register(body: EspRegisterIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Register the caller as an ESP with a stake."""
-    fn = dep.esp_registry.functions.register(body.endpoint, body.price)
-    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=body.stake)
+    call = EspRegistryClient(dep).register_call(body.endpoint, price=body.price, stake=body.stake)
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/locks/ether", response_model=UnsignedTx, responses=BUILDS)
 def lock_ether(body: LockEtherIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Lock Ether for a receiver under a sha256 hashlock until a timelock."""
-    fn = dep.htlc.functions.lockEther(body.receiver, _b(body.hashlock), body.timelock)
-    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=body.amount)
+    call = HtlcClient(dep).lock_ether_call(
+        body.receiver, amount=body.amount, hashlock=_b(body.hashlock), timelock=body.timelock
+    )
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/locks/token", response_model=UnsignedTx, responses=BUILDS)
 def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Lock a registered image token for a receiver (the seller's swap leg)."""
-    fn = dep.htlc.functions.lockERC721(
-        dep.registry.address, body.token_id, body.receiver, _b(body.hashlock), body.timelock
+    call = HtlcClient(dep).lock_erc721_call(
+        dep.registry.address,
+        body.token_id,
+        body.receiver,
+        hashlock=_b(body.hashlock),
+        timelock=body.timelock,
     )
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/locks/withdraw", response_model=UnsignedTx, responses=BUILDS)
 def withdraw(body: WithdrawIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Withdraw a lock to its receiver with the preimage."""
-    fn = dep.htlc.functions.withdraw(body.lock.terms().as_tuple(), _b(body.preimage))
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    call = HtlcClient(dep).withdraw_call(body.lock.terms(), _b(body.preimage))
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/locks/refund", response_model=UnsignedTx, responses=BUILDS)
 def refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Refund an expired lock to its sender."""
-    fn = dep.htlc.functions.refund(body.lock.terms().as_tuple())
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    call = HtlcClient(dep).refund_call(body.lock.terms())
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/registry/approve", response_model=UnsignedTx, responses=BUILDS)
 def approve(body: ApproveIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Approve the hash-time-lock escrow to take a token (before listing it in a swap)."""
-    fn = dep.registry.functions.approve(dep.htlc.address, body.token_id)
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    call = RegistryClient(dep).approve_call(dep.htlc.address, body.token_id)
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/registry/commit", response_model=UnsignedTx, responses=BUILDS)
 def commit(body: CommitIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Commit to a registration with the bond (keccak256 of content hash, fingerprint, detail
     hash, owner, salt); a commitment not revealed within the commit window forfeits it."""
-    fn = dep.registry.functions.commit(_b(body.commitment))
-    return UnsignedTx.for_call(dep.chain, fn, sender=account, value=_params(dep)["bond"])
+    call = RegistryClient(dep).commit_call(_b(body.commitment))
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/registry/reveal", response_model=UnsignedTx, responses=BUILDS)
 def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Reveal a committed registration with its paid generation lock and the ESP's attestation."""
-    reg = (
-        _b(body.content_hash),
-        _b(body.fingerprint),
-        _b(body.salt),
-        _b(body.model_id),
-        body.seed,
-        body.metadata_uri,
+    lock = body.lock.terms()
+    reg = Registration(
+        content_hash=_b(body.content_hash),
+        fingerprint=_b(body.fingerprint),
+        detail=_b(body.detail),
+        owner=lock.sender,
+        esp=lock.receiver,
+        task_id=lock.id,
+        model_id=_b(body.model_id),
+        seed=body.seed,
+        metadata_uri=body.metadata_uri,
+        salt=_b(body.salt),
     )
-    fn = dep.registry.functions.reveal(
-        reg, body.lock.terms().as_tuple(), _b(body.detail), _b(body.attestation)
-    )
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    call = RegistryClient(dep).reveal_call(reg, lock, _b(body.attestation))
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/registry/challenge", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
@@ -201,19 +212,15 @@ def challenge(
     """Challenge a later near-duplicate with an earlier token the caller owns (with the deposit);
     the record proofs come from the indexed `Registered` events."""
     a, b = _product(session, body.original), _product(session, body.duplicate)
-    fn = dep.registry.functions.challenge(body.original, body.duplicate, _proof(a), _proof(b))
-    return UnsignedTx.for_call(
-        dep.chain, fn, sender=account, value=_params(dep)["challenge_deposit"]
-    )
+    call = RegistryClient(dep).challenge_call(body.original, body.duplicate, (_proof(a), _proof(b)))
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/registry/contest", response_model=UnsignedTx, responses=BUILDS)
 def contest(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Contest a challenge of the caller's token (with the same deposit) within the window."""
-    fn = dep.registry.functions.contest(body.original, body.duplicate)
-    return UnsignedTx.for_call(
-        dep.chain, fn, sender=account, value=_params(dep)["challenge_deposit"]
-    )
+    call = RegistryClient(dep).contest_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/registry/resolve", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
@@ -222,25 +229,20 @@ def resolve(
 ) -> UnsignedTx:
     """Decide a contested challenge: the contract compares the two published detail descriptors."""
     a, b = _product(session, body.original), _product(session, body.duplicate)
-    fn = dep.registry.functions.resolve(
+    call = RegistryClient(dep).resolve_call(
         body.original,
         body.duplicate,
-        _proof(a),
-        _proof(b),
-        _b(a.detail or "0x"),
-        _b(b.detail or "0x"),
+        (_proof(a), _proof(b)),
+        (_b(a.detail or "0x"), _b(b.detail or "0x")),
     )
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
-@router.post("/registry/finalize", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
-def finalize(
-    body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
-) -> UnsignedTx:
+@router.post("/registry/finalize", response_model=UnsignedTx, responses=BUILDS)
+def finalize(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Decide an uncontested challenge once its contest window has passed."""
-    b = _product(session, body.duplicate)
-    fn = dep.registry.functions.finalize(body.original, body.duplicate, _proof(b))
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    call = RegistryClient(dep).finalize_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/registry/settle", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
@@ -249,12 +251,8 @@ def settle(
 ) -> UnsignedTx:
     """Settle a revocation's held bond (or reinstate the copy if the original was revoked)."""
     b = _product(session, body.duplicate)
-    fn = dep.registry.functions.settle(body.original, body.duplicate, _proof(b))
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
-
-
-def _params(dep: Deployment) -> dict[str, int]:
-    return RegistryClient(dep).params()
+    call = RegistryClient(dep).settle_call(body.original, body.duplicate, _proof(b))
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 def _product(session: Session, token_id: int) -> Product:
@@ -264,29 +262,30 @@ def _product(session: Session, token_id: int) -> Product:
     return product
 
 
-def _proof(p: Product) -> tuple[bytes, bytes, str, int, int, int]:
-    return (
-        _b(p.fingerprint),
-        _b(p.detail_hash or "0x"),
-        p.esp,
-        p.priority_block,
-        p.commit_block,
-        p.registered_block,  # the reveal's block
+def _proof(p: Product) -> RecordProof:
+    """The token's record proof as its indexed ``Registered`` event published it."""
+    return RecordProof(
+        fingerprint=_b(p.fingerprint),
+        detail_hash=_b(p.detail_hash or "0x"),
+        esp=p.esp,
+        priority_block=p.priority_block,
+        commit_block=p.commit_block,
+        reveal_block=p.registered_block,
     )
 
 
 @router.post("/feedback", response_model=UnsignedTx, responses=BUILDS)
 def feedback(body: FeedbackIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Feedback on the ESP paid by a withdrawn lock the caller sent."""
-    fn = dep.esp_registry.functions.submitFeedback(body.lock.terms().as_tuple(), body.positive)
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    call = EspRegistryClient(dep).submit_feedback_call(body.lock.terms(), positive=body.positive)
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/feedback/refund", response_model=UnsignedTx, responses=BUILDS)
 def record_refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Record a refunded lock against its ESP."""
-    fn = dep.esp_registry.functions.recordRefund(body.lock.terms().as_tuple())
-    return UnsignedTx.for_call(dep.chain, fn, sender=account)
+    call = EspRegistryClient(dep).record_refund_call(body.lock.terms())
+    return UnsignedTx.of(dep.chain, call, sender=account)
 
 
 @router.post("/relay", response_model=RelayOut, responses=declare(401, 409))

@@ -129,3 +129,28 @@ def test_control_characters_in_free_text_are_a_422(api):
         "/v1/tasks", json={"prompt": "a red\x00circle", "seed": 1, "max_price": 1}, headers=headers
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+
+
+def test_a_challenge_built_and_finalized_through_the_api_revokes_the_copy(api):
+    """Every registry builder encodes its call through ledger's typed client (the finalize
+    builder once passed a third argument the contract does not take)."""
+    from tests.api._trading import sign_and_relay
+    from tests.contracts.helpers import BASE_FP, NEAR_FP, details, register_image
+
+    world = api.world
+    register_esp(world)
+    original = register_image(world, world.producer, fingerprint=BASE_FP)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    api.index()
+    headers = api.sign_in(world.producer)
+    body = {"original": str(original), "duplicate": hex(copy)}  # decimal or hex
+    r = api.client.post("/v1/tx/registry/challenge", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert int(r.json()["value"]) == world.registry(world.producer).params()["challenge_deposit"]
+    assert sign_and_relay(api, world.producer, r.json())["status"] == 1
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    r = api.client.post("/v1/tx/registry/finalize", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert sign_and_relay(api, world.producer, r.json())["status"] == 1
+    api.index()
+    assert api.client.get(f"/v1/products/{copy}").json()["status"] == "revoked"
