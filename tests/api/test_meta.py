@@ -122,6 +122,10 @@ def test_collection_metadata(api):
     assert meta["name"] == "Proof-of-AIGC" and meta["symbol"] == "AIGC"
     assert meta["seller_fee_basis_points"] == api.world.params.royalty_bps
     assert meta["external_link"] == "http://testserver/"
+    # Behind a proxy: AIGC_PUBLIC_URL names the address clients reach.
+    app = api.client.app
+    app.state.settings = app.state.settings.model_copy(update={"public_url": "https://a.example/"})
+    assert api.client.get("/v1/contract").json()["external_link"] == "https://a.example/"
 
 
 def test_deployment_domains_are_what_each_contract_reports(api):

@@ -160,3 +160,12 @@ def test_reinstatement_emits_metadata_update(world):
     settler.settle(a, b)
     assert settler.record(b).status is TokenStatus.ACTIVE
     assert _events(world, "MetadataUpdate", settler.last_receipt) == [{"_tokenId": b}]
+
+
+def test_public_url_sets_the_deployed_metadata_locations(monkeypatch):
+    monkeypatch.setenv("AIGC_PUBLIC_URL", "https://aigc.example/")
+    p = DeployParams()
+    assert p.base_uri == "https://aigc.example/v1/tokens/"
+    assert p.contract_uri == "https://aigc.example/v1/contract"
+    monkeypatch.delenv("AIGC_PUBLIC_URL")
+    assert DeployParams().base_uri == "http://127.0.0.1:8000/v1/tokens/"  # `aigc serve`'s default
