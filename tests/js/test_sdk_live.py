@@ -139,7 +139,8 @@ def test_whole_lifecycle_from_javascript(live):
         "AIGC_CHAIN_ID": str(chain.chain_id),
         "AIGC_PRODUCER_KEY": "0x" + bytes(accounts[PRODUCER].key).hex(),
         "AIGC_BUYER_KEY": "0x" + bytes(accounts[BUYER].key).hex(),
-        "AIGC_COLLECTOR_KEY": "0x" + bytes(accounts[COLLECTOR].key).hex(),
+        # The collector's wallet is the node's own (a JSON-RPC account): no key in the test.
+        "AIGC_COLLECTOR_ADDRESS": accounts[COLLECTOR].address,
         "AIGC_ESP_ADDRESS": accounts[ESP].address,
         "AIGC_SDK_LIVE_OUT": str(out),
     }

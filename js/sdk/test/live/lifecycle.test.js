@@ -1,7 +1,9 @@
 // The whole lifecycle from JavaScript only, against a live stack (anvil + `aigc serve` + an ESP
-// worker) started by tests/js/test_sdk_live.py. Three wallets (viem WalletClients over dev keys,
-// standing in for injected wallets): a producer pays for an image, opens and registers it, and
-// sells it to a buyer, who resells it to a third account with the royalty paid to the producer.
+// worker) started by tests/js/test_sdk_live.py. Three viem WalletClients stand in for injected
+// wallets: the producer's and the buyer's over dev keys (privateKeyToAccount), the collector's a
+// JSON-RPC account whose key stays in the node, as in a browser wallet. The producer pays for an
+// image, opens and registers it, and sells it to the buyer, who resells it to the collector with
+// the royalty paid to the producer.
 
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
@@ -33,12 +35,28 @@ function user(key) {
   return createAigcClient({ baseUrl: env('AIGC_API_URL'), publicClient, walletClient })
 }
 
+/**
+ * A wallet that holds no key in this process at all: a JSON-RPC account the node (anvil) signs
+ * for, as an injected EIP-1193 wallet does (personal_sign, eth_signTypedData_v4,
+ * eth_sendTransaction).
+ * @param {string} address
+ */
+function rpcUser(address) {
+  const walletClient = createWalletClient({
+    account: /** @type {`0x${string}`} */ (address),
+    chain,
+    transport: http(rpc),
+    pollingInterval: 100,
+  })
+  return createAigcClient({ baseUrl: env('AIGC_API_URL'), publicClient, walletClient })
+}
+
 const timing = { intervalMs: 200, timeoutMs: 120_000 }
 
 test('post, pay, open, register, list, buy, resell with royalty, feedback: JavaScript only', { timeout: 600_000 }, async () => {
   const producer = user(env('AIGC_PRODUCER_KEY'))
   const buyer = user(env('AIGC_BUYER_KEY'))
-  const collector = user(env('AIGC_COLLECTOR_KEY'))
+  const collector = rpcUser(env('AIGC_COLLECTOR_ADDRESS'))
   const espAddress = env('AIGC_ESP_ADDRESS')
   const me = /** @type {`0x${string}`} */ (producer.walletClient?.account?.address)
   const buyerAddress = /** @type {`0x${string}`} */ (buyer.walletClient?.account?.address)
