@@ -6,13 +6,15 @@ export class AigcApiError extends Error {
    * @param {string} code the API's stable error code
    * @param {string} message
    * @param {unknown} [details]
+   * @param {number | null} [retryAfter] seconds, from a 429's or 503's Retry-After header
    */
-  constructor(status, code, message, details) {
+  constructor(status, code, message, details, retryAfter = null) {
     super(`${status} ${code}: ${message}`)
     this.name = 'AigcApiError'
     this.status = status
     this.code = code
     this.details = details
+    this.retryAfter = retryAfter
   }
 }
 

@@ -51,13 +51,15 @@ export async function request(client, path, options = {}) {
  */
 async function toError(resp) {
   const text = await resp.text()
+  const header = resp.headers.get('retry-after')
+  const retryAfter = header !== null && /^[0-9]+$/.test(header.trim()) ? Number(header) : null
   try {
     const err = JSON.parse(text).error
     if (err && typeof err.code === 'string') {
-      return new AigcApiError(resp.status, err.code, String(err.message), err.details)
+      return new AigcApiError(resp.status, err.code, String(err.message), err.details, retryAfter)
     }
   } catch {
     // not the envelope: fall through
   }
-  return new AigcApiError(resp.status, 'http_error', text.slice(0, 200))
+  return new AigcApiError(resp.status, 'http_error', text.slice(0, 200), undefined, retryAfter)
 }

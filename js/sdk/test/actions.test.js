@@ -177,3 +177,10 @@ test('a non-JSON error (a proxy\'s 502) becomes an AigcApiError with code http_e
   const api = fakeApi({ 'GET /v1/esps': () => [502, 'Bad Gateway'] })
   await assert.rejects(listEsps(client(api)), { name: 'AigcApiError', status: 502, code: 'http_error' })
 })
+
+test('a 429 carries the server\'s Retry-After (seconds) for the caller to wait', async () => {
+  const api = fakeApi({
+    'POST /v1/tasks': () => [429, { error: { code: 'rate_limited', message: 'slow down', details: null } }, { 'retry-after': '17' }],
+  })
+  await assert.rejects(postTask(client(api), { prompt: 'p', maxPrice: 1n }), { status: 429, code: 'rate_limited', retryAfter: 17 })
+})

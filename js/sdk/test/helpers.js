@@ -18,7 +18,7 @@ export const HEALTH = {
 }
 
 /**
- * @param {Record<string, (req: { body: any, url: URL, headers: any }) => [number, any]>} routes
+ * @param {Record<string, (req: { body: any, url: URL, headers: any }) => [number, any] | [number, any, Record<string, string>]>} routes
  *   keyed "METHOD /path"
  */
 export function fakeApi(routes) {
@@ -34,9 +34,9 @@ export function fakeApi(routes) {
     if (!handler) {
       return new Response(JSON.stringify({ error: { code: 'not_found', message: url.pathname } }), { status: 404 })
     }
-    const [status, out] = handler({ body, url, headers: init.headers })
+    const [status, out, headers] = handler({ body, url, headers: init.headers })
     const payload = out instanceof Uint8Array || typeof out === 'string' ? out : JSON.stringify(out)
-    return new Response(payload, { status })
+    return new Response(payload, { status, headers })
   }
   return { fetch: fetchFn, calls }
 }
