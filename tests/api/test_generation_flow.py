@@ -203,3 +203,26 @@ def test_task_rules(api, parties):
     with pytest.raises(MarketError) as exc:
         producer.client.get("/v1/tasks/0x" + "ab" * 32)
     assert exc.value.status == 404
+
+
+def test_a_reorged_fee_lock_sends_the_task_back_to_quoted(api, parties):
+    """The indexer's task projection re-derives the state from the events a reorg leaves
+    (services.generation.rewound_state), then follows the new branch."""
+    worker, producer = parties
+    world = api.world
+    task = producer.post("a green square", seed=3, max_price=PRICE)
+    worker.step()
+    quoted = producer.task(task["id"])
+    fork_point = world.chain.snapshot()
+    producer.lock_fee(quoted)
+    api.index()
+    assert producer.task(task["id"])["status"] == "locked"
+    world.chain.revert(fork_point)  # the block with the fee lock is orphaned...
+    world.chain.mine(2)  # ...and another branch grows instead
+    api.index()
+    rewound = producer.task(task["id"])
+    assert (rewound["status"], rewound["lock"], rewound["lock_id"]) == ("quoted", None, None)
+    lock = producer.lock_fee(rewound)
+    api.index()
+    again = producer.task(task["id"])
+    assert again["status"] == "locked" and again["lock_id"] == "0x" + lock.id.hex()
