@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request
 
 from ledger import EspRegistryClient
 from marketplace_api import tokens
-from marketplace_api.deps import DeploymentDep, SettingsDep
+from marketplace_api.deps import DeploymentDep, SettingsDep, bearer_token
 from marketplace_api.errors import declare
 from marketplace_api.schemas import EspsOut
 
@@ -26,12 +26,10 @@ def list_esps(
 ) -> EspsOut:
     """Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise)."""
     viewer = "anonymous"
-    if authorization and authorization.startswith("Bearer "):
+    token = bearer_token(authorization)  # the scheme in any case, as for signed-in routes
+    if token is not None:
         try:
-            viewer = tokens.check(
-                authorization.removeprefix("Bearer "),
-                secret=settings.token_secret.get_secret_value().encode(),
-            )
+            viewer = tokens.check(token, secret=settings.token_secret.get_secret_value().encode())
         except tokens.TokenError:
             viewer = "anonymous"
     reader = EspRegistryClient(deployment)

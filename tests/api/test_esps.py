@@ -29,6 +29,8 @@ def test_reputation_orders_esps_and_probabilities_sum_to_one(api):
     headers = api.sign_in(world.producer)
     body = api.client.get("/v1/esps", headers=headers).json()
     assert body["viewer"] == world.producer.address
+    lower = {"Authorization": headers["Authorization"].replace("Bearer ", "bearer ")}
+    assert api.client.get("/v1/esps", headers=lower).json()["viewer"] == world.producer.address
     ranked = [e["address"] for e in body["items"]]
     assert ranked == [good.address, lazy.address]
     scores = {e["address"]: e for e in body["items"]}
