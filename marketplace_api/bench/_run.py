@@ -58,12 +58,18 @@ def check_params(
         raise ApiBenchError(f"per_block must be in 1..{MAX_PER_BLOCK}, got {per_block}")
 
 
+def _same_token(answered: Any, inserted: str) -> bool:
+    """The API answers token ids as decimal strings; the bench inserts them as 0x-hex."""
+    return isinstance(answered, str) and int(answered, 0) == int(inserted, 16)
+
+
 def _check_answers(port: int, tokens: Sequence[str], detail: Any) -> None:
     """The API must answer real data before it is timed (not errors, not an empty page)."""
     page = get_json(port, "/v1/products?limit=20")
-    if len(page["items"]) != min(20, len(tokens)) or page["items"][0]["token_id"] != tokens[-1]:
+    newest = page["items"][0]["token_id"] if page["items"] else None
+    if len(page["items"]) != min(20, len(tokens)) or not _same_token(newest, tokens[-1]):
         raise ApiBenchError("GET /v1/products did not list the inserted products, newest first")
-    if detail.get("token_id") != tokens[0] or not detail.get("history"):
+    if not _same_token(detail.get("token_id"), tokens[0]) or not detail.get("history"):
         raise ApiBenchError("GET /v1/products/{token_id} did not answer the product's history")
 
 
