@@ -236,8 +236,8 @@ def weighted_sums(
     dev, fam = deviation_terms(pos, neg, consensus[esp], params)
     n_prod = producer_total.shape[0]
     cred = credibility(
-        np.bincount(producer, weights=dev, minlength=n_prod),
-        np.bincount(producer, weights=fam, minlength=n_prod),
+        np.bincount(producer, weights=dev, minlength=n_prod).astype(np.float64),
+        np.bincount(producer, weights=fam, minlength=n_prod).astype(np.float64),
         params,
     )
     k = cred[producer]

@@ -280,7 +280,9 @@ def run_attack(config: AttackConfig) -> AttackResult:
         s_rows, s_esp, s_pos, s_neg, s_fresh = sybil.pairs()
         producer = np.r_[h_rows, s_rows + n_h]
         pos, neg = np.r_[h_pos, s_pos], np.r_[h_neg, s_neg]
-        totals = np.bincount(producer, weights=pos + neg, minlength=n_h + max(n_s, 1))
+        totals = np.bincount(producer, weights=pos + neg, minlength=n_h + max(n_s, 1)).astype(
+            np.float64
+        )
         sums, _, terms = weighted_sums(
             producer,
             np.r_[h_esp, s_esp],
@@ -295,9 +297,8 @@ def run_attack(config: AttackConfig) -> AttackResult:
         rep_h.append(float(stranger_t[~malicious].mean()))
         rep_m.append(float(stranger_t[malicious].mean()))
         n_pairs = h_rows.shape[0]
-        own_t, own_u = _own_views(
-            sums, tuple(t[:n_pairs] for t in terms), h_pos, h_neg, h_esp, params
-        )  # type: ignore[arg-type]
+        own = (terms[0][:n_pairs], terms[1][:n_pairs], terms[2][:n_pairs], terms[3][:n_pairs])
+        own_t, own_u = _own_views(sums, own, h_pos, h_neg, h_esp, params)
         choice = np.full(n_h, -1, np.int64)
         bounds = np.searchsorted(h_rows, [c.start for c in chunks] + [n_h])
         for i, c in enumerate(chunks):
