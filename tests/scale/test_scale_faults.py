@@ -1,0 +1,139 @@
+"""Faults while serving: the active indexer and one API replica are killed (SIGKILL) while a
+client keeps reading. The standby indexer takes over, uvicorn replaces the replica, the client's
+idempotent retries succeed, no answer is a 5xx, and the database ends holding exactly the
+chain's logs, each once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from ledger.devnet import free_port
+from ledger.indexer import ChainEvent
+from tests.api.conftest import sign, siwe_text
+from tests.contracts.helpers import register_esp, register_image
+from tests.scale.test_indexer_takeover import _chain_logs
+from tests.scale.test_workers import _spawn, _until
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+
+
+def _children(pid: int) -> list[int]:
+    """The uvicorn worker processes under ``pid`` (not multiprocessing's resource tracker)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    kids = [int(p) for p in path.read_text().split()] if path.exists() else []
+    workers = []
+    for kid in kids:
+        try:
+            if b"spawn_main" in Path(f"/proc/{kid}/cmdline").read_bytes():
+                workers.append(kid)
+        except OSError:
+            pass  # gone meanwhile
+    return workers
+
+
+def test_indexer_and_replica_killed_under_reads(devnet, database_url, tmp_path):
+    world = devnet.world
+    port = free_port()
+    env = devnet.env(database_url, AIGC_BLOB_STORE="db", AIGC_FOLLOW_INTERVAL_S="0.2")
+    logs = {n: tmp_path / f"{n}.log" for n in ("serve", "a", "b")}
+    server = _spawn(["serve", "--workers", "2", "--port", str(port)], env, logs["serve"])
+    procs = [server]
+    base = f"http://127.0.0.1:{port}"
+    http = httpx.Client(base_url=base, timeout=30)
+    statuses: list[int] = []
+    retried = [0]
+    stop = threading.Event()
+    try:
+        _until(
+            "the API serves", lambda: http.get("/healthz").status_code == 200, server, logs["serve"]
+        )
+        leader = _spawn(["index", "--interval", "0.2"], env, logs["a"])
+        procs.append(leader)
+        _until("indexer a leads", lambda: "leading" in logs["a"].read_text(), leader, logs["a"])
+        standby = _spawn(["index", "--interval", "0.2"], env, logs["b"])
+        procs.append(standby)
+
+        nonce = http.post("/v1/auth/nonce").json()["nonce"]
+        text = siwe_text(
+            world.producer,
+            nonce=nonce,
+            chain_id=world.chain.chain_id,
+            domain=f"127.0.0.1:{port}",
+            uri=base,
+        )
+        r = http.post(
+            "/v1/auth/verify", json={"message": text, "signature": sign(world.producer, text)}
+        )
+        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+
+        register_esp(world)
+        first = f"0x{register_image(world, world.producer, fingerprint=os.urandom(32)):064x}"
+        _until(
+            "the first product is served",
+            lambda: http.get(f"/v1/products/{first}").status_code == 200,
+            leader,
+            logs["a"],
+        )
+
+        def reader() -> None:
+            """GETs are idempotent: a connection cut by the dying replica is retried."""
+            with httpx.Client(base_url=base, timeout=30) as client:
+                while not stop.is_set():
+                    for path in ("/v1/auth/me", f"/v1/products/{first}"):
+                        for _ in range(20):
+                            try:
+                                statuses.append(client.get(path, headers=headers).status_code)
+                                break
+                            except httpx.TransportError:
+                                retried[0] += 1
+                                stop.wait(0.1)
+                        else:
+                            raise AssertionError(f"{path}: no answer after 20 tries")
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        workers = _children(server.pid)
+        assert len(workers) == 2, workers
+        os.kill(workers[0], signal.SIGKILL)  # one replica ...
+        leader.send_signal(signal.SIGKILL)  # ... and the active indexer
+        leader.wait(timeout=30)
+        second = f"0x{register_image(world, world.producer, fingerprint=os.urandom(32)):064x}"
+        _until(
+            "the standby takes over", lambda: "leading" in logs["b"].read_text(), standby, logs["b"]
+        )
+        _until(
+            "the second product is served",
+            lambda: http.get(f"/v1/products/{second}").status_code == 200,
+            standby,
+            logs["b"],
+        )
+        _until(
+            "uvicorn replaces the killed replica",
+            lambda: len(_children(server.pid)) == 2 and workers[0] not in _children(server.pid),
+            server,
+            logs["serve"],
+        )
+        stop.set()
+        thread.join(timeout=60)
+        assert statuses and set(statuses) == {200}, sorted(set(statuses))  # no 5xx, no 401
+
+        engine = create_engine(database_url)
+        with Session(engine) as s:
+            stored = s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index)).all()
+        engine.dispose()
+        assert len(stored) == len(set(stored)) and set(stored) == _chain_logs(world)
+    finally:
+        stop.set()
+        http.close()
+        for proc in reversed(procs):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
