@@ -72,3 +72,20 @@ def test_embedded_serve_twice_with_and_without_a_configured_database(tmp_path):
     code, output = _serve(env, tmp_path)
     assert code == 1, output
     assert "use a fresh database" in output and "Traceback" not in output
+
+
+def test_workers_need_a_shared_chain(tmp_path):
+    """N replicas of an in-process chain would be N different chains: refused, no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIGC_")}
+    env |= {"AIGC_CHAIN": "embedded", "AIGC_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-m", "aigc_cli.main", "serve", "--workers", "2"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert "--workers needs a shared chain" in output and "Traceback" not in output
