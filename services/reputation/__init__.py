@@ -7,6 +7,8 @@ Public surface:
 * :class:`Interaction`, :class:`InteractionLog`: interaction records (one, or a columnar batch).
 * :class:`ReputationEngine`: vectorised reputations from any producer's view, incremental updates.
 * :func:`rank`, :func:`select`, :class:`RankedEsp`: choosing an ESP (softmax / argmax, floor).
+* :func:`select_exploring`, :func:`exploring_probabilities`: selection with a bounded
+  exploration share for newcomers (use with ``ReputationParams.hardened()``).
 
 See ``docs/reputation.md`` for the formulas and the attack-resistance guarantees.
 """
@@ -26,8 +28,10 @@ from services.reputation.params import ReputationParams
 from services.reputation.selection import (
     RankedEsp,
     SelectionPolicy,
+    exploring_probabilities,
     rank,
     select,
+    select_exploring,
     selection_probabilities,
 )
 
@@ -45,7 +49,9 @@ __all__ = [
     "ReputationParams",
     "SelectionPolicy",
     "TimeOrderError",
+    "exploring_probabilities",
     "rank",
     "select",
+    "select_exploring",
     "selection_probabilities",
 ]

@@ -16,6 +16,12 @@ This is exactly what ``contracts/ReputationView.sol`` computes in fixed point fr
 Ranking one producer's view over all ESPs is a handful of numpy passes over the pair rows;
 the per-ESP sums are cached per epoch, so further views at the same epoch only touch the
 viewer's own rows, and :meth:`ReputationEngine.record` keeps that cache current in O(1).
+
+With ``ReputationParams.hardened()`` (off chain only) step 4 changes: each recommender's
+familiarity and evidence are capped, it is discounted by its evidence with other ESPs and by
+its credibility (distance from a stranger's view), the average includes a vacuous opinion of
+weight ``recommendation_prior``, and negative evidence fades by ``negative_decay``
+(``services.reputation._aggregate.weighted_sums``; docs/reputation.md, "Wave 2").
 """
 
 from __future__ import annotations
