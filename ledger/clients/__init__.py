@@ -2,7 +2,13 @@
 
 from ledger.clients.esp_registry import EspInfo, EspRegistryClient, Evidence
 from ledger.clients.htlc import Asset, HtlcClient, LockStatus, LockTerms, new_secret
-from ledger.clients.registry import Record, Registration, RegistryClient, TokenStatus
+from ledger.clients.registry import (
+    Record,
+    Registration,
+    RegistryClient,
+    RegistryParams,
+    TokenStatus,
+)
 
 __all__ = [
     "Asset",
@@ -15,6 +21,7 @@ __all__ = [
     "Record",
     "Registration",
     "RegistryClient",
+    "RegistryParams",
     "TokenStatus",
     "new_secret",
 ]

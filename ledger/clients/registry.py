@@ -227,28 +227,39 @@ def recover_attester(reg: Registration, signature: bytes, *, chain_id: int, regi
     )
 
 
+@dataclass(frozen=True)
+class RegistryParams:
+    """The Registry's immutable parameters, in the order ``parameters()`` returns them."""
+
+    bond: int
+    challenge_deposit: int
+    challenge_reward: int
+    match_threshold: int
+    commit_ttl: int
+    registration_window: int
+    dispute_window: int
+    reward_hold_blocks: int
+    royalty_bps: int
+
+    def __getitem__(self, name: str) -> int:
+        if name not in self.__dataclass_fields__:
+            raise KeyError(name)
+        return int(getattr(self, name))
+
+
 class RegistryClient(ContractClient):
     contract_name = "Registry"
 
-    def params(self) -> dict[str, int]:
+    def params(self) -> RegistryParams:
+        """The Registry's ``parameters()`` as a named value (``params().bond``; indexing by
+        name, ``params()["bond"]``, reads the same field)."""
         p = call(self.contract.functions.parameters().call)
-        names = (
-            "bond",
-            "challenge_deposit",
-            "challenge_reward",
-            "match_threshold",
-            "commit_ttl",
-            "registration_window",
-            "dispute_window",
-            "reward_hold_blocks",
-            "royalty_bps",
-        )
-        return {name: int(v) for name, v in zip(names, p, strict=True)}
+        return RegistryParams(*(int(v) for v in p))
 
     # -- calls (encoded here once; sent below, or handed to a wallet by the API) ----------------
     def commit_call(self, commitment: bytes, *, bond: int | None = None) -> Call:
         """Commit with the registration bond (the current parameter unless given)."""
-        value = self.params()["bond"] if bond is None else bond
+        value = self.params().bond if bond is None else bond
         return Call(self.contract.functions.commit(commitment), value)
 
     def reveal_call(self, reg: Registration, lock: LockTerms, attestation: bytes) -> Call:
@@ -265,12 +276,12 @@ class RegistryClient(ContractClient):
         deposit: int | None = None,
     ) -> Call:
         a, b = proofs
-        value = self.params()["challenge_deposit"] if deposit is None else deposit
+        value = self.params().challenge_deposit if deposit is None else deposit
         fn = self.contract.functions.challenge(original, duplicate, a.as_tuple(), b.as_tuple())
         return Call(fn, value)
 
     def contest_call(self, original: int, duplicate: int, *, deposit: int | None = None) -> Call:
-        value = self.params()["challenge_deposit"] if deposit is None else deposit
+        value = self.params().challenge_deposit if deposit is None else deposit
         return Call(self.contract.functions.contest(original, duplicate), value)
 
     def resolve_call(
