@@ -154,6 +154,17 @@ def _f64(values: npt.NDArray[np.floating[Any]]) -> F64:
     return values.astype(np.float64, copy=False)
 
 
+def _recommender_count(store: PairStore, n_esp: int) -> I64:
+    """Rows with positive weight per ESP: a fact of the rows alone (not of the epoch), cached
+    on the store until its rows change."""
+    cached = store.count_cache
+    if cached is not None and cached[0] == store.version and cached[1] == n_esp:
+        return cached[2].copy()
+    count = np.bincount(store.esp, weights=store.reach > 0, minlength=n_esp).astype(np.int64)
+    store.count_cache = (store.version, n_esp, count)
+    return count.copy()
+
+
 def all_esp_sums(store: PairStore, params: ReputationParams, epoch: int, n_esp: int) -> EspSums:
     """:func:`esp_sums` over every row, from the store's derived columns (fewest passes).
 
@@ -167,17 +178,16 @@ def all_esp_sums(store: PairStore, params: ReputationParams, epoch: int, n_esp: 
     c = store.scale(epoch)
     q = store.evidence * c
     q += params.prior_weight
-    np.divide(store.reach, q, out=q)
-    q *= c * c
+    np.divide(store.reach, q, out=q)  # the c^2 of weight is applied to the per-ESP sums
     esp = store.esp
-    scale_d = c * params.negative_weight
-    belief = _f64(np.bincount(esp, weights=q * store.pos, minlength=n_esp) * c)
-    disbelief = _f64(np.bincount(esp, weights=q * store.neg, minlength=n_esp) * scale_d)
-    uncertainty = _f64(np.bincount(esp, weights=q, minlength=n_esp) * params.prior_weight)
-    if c > 0:
-        count = np.bincount(esp, weights=store.reach > 0, minlength=n_esp).astype(np.int64)
-    else:  # evidence decayed beyond float range: nobody recommends anything
-        count = np.zeros(n_esp, np.int64)
+    c2 = c * c
+    belief = _f64(np.bincount(esp, weights=q * store.pos, minlength=n_esp) * (c2 * c))
+    disbelief = _f64(
+        np.bincount(esp, weights=q * store.neg, minlength=n_esp) * (c2 * c * params.negative_weight)
+    )
+    uncertainty = _f64(np.bincount(esp, weights=q, minlength=n_esp) * (c2 * params.prior_weight))
+    # evidence decayed beyond float range (c == 0): nobody recommends anything
+    count = _recommender_count(store, n_esp) if c > 0 else np.zeros(n_esp, np.int64)
     return EspSums(belief=belief, disbelief=disbelief, uncertainty=uncertainty, count=count)
 
 

@@ -49,6 +49,8 @@ class PairStore:
         # epochs past ref before rebasing: far from float overflow whatever the decay
         self._rebase_after = int(_MAX_FACTOR_LOG / -math.log(decay)) if decay < 1.0 else 2**62
         self.size = 0
+        self.version = 0  # bumped by every change of the rows (caches of row-only facts)
+        self.count_cache: tuple[int, int, I64] | None = None  # (version, n_esp, per-ESP count)
         self.ref_epoch: int | None = None
         self._rows: dict[int, int] = {}
         self._producer: I64 = np.zeros(1024, np.int64)
@@ -157,6 +159,7 @@ class PairStore:
             self._ptotal_neg *= factor_neg
             self._derive(slice(0, n))
             self.ref_epoch = max_epoch
+            self.version += 1
 
     def _derive(self, rows: I64 | slice) -> None:
         pos, neg = self._pos[rows], self._neg[rows]
@@ -168,6 +171,7 @@ class PairStore:
     ) -> int:
         """Adds one interaction's evidence; returns its row (appended if the pair is new)."""
         self._ensure_ref(epoch)
+        self.version += 1
         assert self.ref_epoch is not None
         factor = float(self.decay ** (self.ref_epoch - epoch))
         factor_neg = float(self.negative_decay ** (self.ref_epoch - epoch))
@@ -207,6 +211,7 @@ class PairStore:
         if producer.shape[0] == 0:
             return
         self._ensure_ref(int(epoch.max()))
+        self.version += 1
         assert self.ref_epoch is not None
         factor = np.power(self.decay, (self.ref_epoch - epoch).astype(np.float64))
         factor_neg = np.power(self.negative_decay, (self.ref_epoch - epoch).astype(np.float64))
