@@ -40,6 +40,7 @@ from functools import cache, lru_cache
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageOps
+from scipy import ndimage
 from scipy.stats import rankdata
 
 from services.provenance._image import luma_array
@@ -54,6 +55,7 @@ __all__ = [
     "DETAIL_VERSION",
     "INTERIOR_MIN",
     "LUMA_MIN",
+    "TRIM_BACKGROUND",
     "DetailScore",
     "detail_descriptor",
     "detail_matches",
@@ -95,12 +97,29 @@ recall above 0.80 (0.962 / 0.840) but falsely match 8.1e-4 per pair, at 15 they 
 deployment keeps 15: fewer wrongful revocations, a quarter of the admissible griefing targets
 and 2.5x cheaper index queries, at the cost of one-sided crops beyond 10%.
 """
+TRIM_BACKGROUND = False
+"""Whether :func:`detail_descriptor` makes its views of the content's bounding box on a uniform
+background (``trim=True``). Measured on the wave-2 corpus (docs/provenance.md, "Trimming the
+background"): false matches 31,280 -> 8,591 (4.3e-4 -> 1.2e-4 per pair) but recall 0.954 ->
+0.905, one-sided crop 0.725, text 0.74, 12% crop 0.745; off until the recall is won back.
+"""
 COLOURFUL_ENERGY = _CHROMA_CELLS * 2 * 6 * 6
 """A view is colourful when the sum of its squared chroma values reaches this (RMS 6)."""
 INTERIOR_FLAT = 64 * 64
 """Below this centred energy (n * sum(x^2) - sum(x)^2, i.e. variance 1) the interior is flat."""
 _WORKING_MAX_SIDE = 256
 _SCALE = 10_000
+_BG_LUMA_TOL = 16.0
+_BG_CHROMA_TOL = 10.0
+_BG_BORDER_SHARE = 0.7
+_BG_LIT_SHARE = 0.1
+_BLACK_LUMA = 24.0
+_SPECK_SHARE = 0.0005
+_MIN_BOX_SIDE = 8
+_CLUSTER_GAP = 3
+_CLUSTER_SHARE = 0.5
+_MAX_BOX_SHARE = 0.5
+_BG_FLAT_TOL = 6.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +165,77 @@ def _shrink(plane: Image.Image) -> Image.Image:
     return plane
 
 
-def _boxes(width: int, height: int) -> list[tuple[float, float, float, float]]:
+def _border(mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """The components of ``mask`` that touch the image's border."""
+    labels, _ = ndimage.label(mask)
+    edge = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    edge = edge[edge != 0]
+    return np.isin(labels, edge)
+
+
+def _content_box(
+    grey: Image.Image, cb: Image.Image | None, cr: Image.Image | None
+) -> tuple[int, int, int, int]:
+    """The bounding box (left, top, right, bottom) of the content on a uniform background.
+
+    The background is the median colour of the border (ignoring near-black corners that a
+    rotation leaves) when most of the border is flat and of that colour; it is then everything
+    connected to the border within a tolerance of it, plus the near-black regions touching the
+    border and a pixel around them. Specks (noise) are ignored. Otherwise: the whole image.
+    """
+    width, height = grey.size
+    whole = (0, 0, width, height)
+    raw = [np.asarray(p, dtype=np.float64) for p in (grey, cb, cr) if p is not None]
+    smooth = [ndimage.uniform_filter(p, size=3, mode="nearest") for p in raw]
+    ring = np.zeros((height, width), dtype=bool)
+    ring[0, :] = ring[-1, :] = ring[:, 0] = ring[:, -1] = True
+    black = raw[0] <= _BLACK_LUMA
+    for p in raw[1:]:
+        black &= np.abs(p - 128.0) <= _BG_CHROMA_TOL
+    lit = ring & ~black
+    if float(lit.sum()) < _BG_LIT_SHARE * float(ring.sum()):
+        lit = ring  # a black background
+    bg = [float(np.median(p[lit])) for p in smooth]
+    flat = np.ones((height, width), dtype=bool)
+    near = np.ones((height, width), dtype=bool)
+    tol = [_BG_LUMA_TOL] + [_BG_CHROMA_TOL] * (len(smooth) - 1)
+    for p, b, t in zip(smooth, bg, tol, strict=True):
+        flat &= np.abs(p - b) <= _BG_FLAT_TOL
+        near &= np.abs(p - b) <= t
+    if float(flat[lit].mean()) < _BG_BORDER_SHARE:
+        return whole
+    background = _border(near)
+    wedges = _border(black) if lit is not ring else np.zeros_like(black)
+    if wedges.any():
+        background |= ndimage.binary_dilation(wedges, iterations=2)
+    content = ~background
+    labels, count = ndimage.label(content)
+    if count == 0:
+        return whole
+    sizes = ndimage.sum_labels(content, labels, index=np.arange(1, count + 1))
+    keep = np.flatnonzero(sizes >= max(4.0, _SPECK_SHARE * width * height)) + 1
+    if keep.size == 0:
+        return whole
+    content = np.isin(labels, keep)
+    # Parts of one drawing lie close together; an overlay (a badge in a corner, a caption) is
+    # usually apart and smaller: keep the clusters of at least a share of the largest one.
+    clusters, count = ndimage.label(ndimage.binary_dilation(content, iterations=_CLUSTER_GAP))
+    mass = ndimage.sum_labels(content, clusters, index=np.arange(1, count + 1))
+    major = np.flatnonzero(mass >= _CLUSTER_SHARE * mass.max()) + 1
+    ys, xs = np.nonzero(content & np.isin(clusters, major))
+    box = [int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1]
+    # A drawing that fills most of the canvas keeps the whole canvas: the centred views then line
+    # up with the centred crops of an edit, as they did before the trim.
+    if (box[2] - box[0]) * (box[3] - box[1]) > _MAX_BOX_SHARE * width * height:
+        return whole
+    if box[2] - box[0] < _MIN_BOX_SIDE or box[3] - box[1] < _MIN_BOX_SIDE:
+        return whole
+    return (box[0], box[1], box[2], box[3])
+
+
+def _boxes(
+    width: int, height: int, origin: tuple[int, int] = (0, 0)
+) -> list[tuple[float, float, float, float]]:
     """The 7 view regions (left, top, right, bottom) in pixels, in layout order."""
     boxes = [(m * width, m * height, width - m * width, height - m * height) for m in _MARGINS]
     t = _SIDE_TRIM
@@ -156,7 +245,8 @@ def _boxes(width: int, height: int) -> list[tuple[float, float, float, float]]:
         (0.0, t * height, float(width), float(height)),
         (0.0, 0.0, float(width), height - t * height),
     ]
-    return boxes
+    x0, y0 = origin
+    return [(a + x0, b + y0, c + x0, d + y0) for a, b, c, d in boxes]
 
 
 def _cells(
@@ -176,8 +266,11 @@ def _rank_nibbles(values: NDArray[np.float64]) -> bytes:
     return bytes((levels[0::2] << 4 | levels[1::2]).astype(np.uint8).tolist())
 
 
-def detail_descriptor(image: Image.Image) -> bytes:
+def detail_descriptor(image: Image.Image, *, trim: bool | None = None) -> bytes:
     """The :data:`DETAIL_LENGTH`-byte detail descriptor of a PIL image (deterministic).
+
+    ``trim`` (default :data:`TRIM_BACKGROUND`): make the views of the content's bounding box
+    when the image has a uniform background (:func:`_content_box`); same format and rule.
 
     Raises :class:`DegenerateImageError` for images under ``MIN_SIDE`` pixels a side and for
     images with a flat view.
@@ -192,14 +285,17 @@ def detail_descriptor(image: Image.Image) -> bytes:
         raise DegenerateImageError(reason, width=width, height=height)
     grey, cb, cr = (None if p is None else _shrink(p) for p in _planes(image))
     assert grey is not None
+    use_trim = TRIM_BACKGROUND if trim is None else trim
+    left, top, right, bottom = _content_box(grey, cb, cr) if use_trim else (0, 0, *grey.size)
+    boxes = _boxes(right - left, bottom - top, (left, top))
     out = bytearray([DETAIL_VERSION, VIEWS, SIDE, CHROMA_SIDE])
-    for box in _boxes(*grey.size):
+    for box in boxes:
         cells = _cells(grey, box, SIDE)
         if float(cells.std()) < 0.5:
             reason = "flat: the luma thumbnail of a view has no structure"
             raise DegenerateImageError(reason, width=width, height=height)
         out += _rank_nibbles(cells)
-    for box in _boxes(*grey.size)[:CENTRED_VIEWS]:
+    for box in boxes[:CENTRED_VIEWS]:
         for plane in (cb, cr):
             if plane is None:
                 out += bytes(_CHROMA_CELLS)

@@ -322,6 +322,7 @@ class DetailRule:
 
     threshold: int
     name: str = "v2 (compact + detail)"
+    trim: bool | None = None
 
     def compact(self, image: Image.Image) -> Fingerprint:
         return fingerprint(image)
@@ -333,7 +334,7 @@ class DetailRule:
         from services.provenance.errors import DegenerateImageError
 
         try:
-            return bytes(detail_descriptor(image))
+            return bytes(detail_descriptor(image, trim=self.trim))
         except DegenerateImageError:
             return b""
 
@@ -345,17 +346,21 @@ class DetailRule:
 
 def load_rule(name: str, *, threshold: int | None = None) -> CompactOnlyRule | DetailRule:
     """``v1``: today's compact rule; ``v2``: compact admission plus ``services.provenance.detail``
-    (its ``COMPACT_THRESHOLD`` when it defines one, else :data:`MATCH_THRESHOLD`)."""
+    (its ``COMPACT_THRESHOLD`` when it defines one, else :data:`MATCH_THRESHOLD`); ``v2-trim``:
+    ``v2`` with the descriptor's views made of the content's bounding box (``trim=True``)."""
     if name == "v1":
         return CompactOnlyRule(MATCH_THRESHOLD if threshold is None else threshold)
-    if name == "v2":
+    if name in ("v2", "v2-trim"):
         try:
             import services.provenance.detail as detail
         except ImportError as exc:
             raise CorpusError(f"rule v2 needs services/provenance/detail.py ({exc})") from exc
         default = int(getattr(detail, "COMPACT_THRESHOLD", MATCH_THRESHOLD))
-        return DetailRule(default if threshold is None else threshold)
-    raise CorpusError(f"unknown rule {name!r}; known rules: v1, v2")
+        chosen = default if threshold is None else threshold
+        if name == "v2-trim":
+            return DetailRule(chosen, name="v2 + background trim", trim=True)
+        return DetailRule(chosen)
+    raise CorpusError(f"unknown rule {name!r}; known rules: v1, v2, v2-trim")
 
 
 def compact_sweep(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import random
 
+import numpy as np
 import pytest
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
+import services.provenance.detail as detail_module
 from services.provenance import (
     DETAIL_LENGTH,
     DegenerateImageError,
@@ -126,6 +128,106 @@ def test_degenerate_images_are_refused() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Small drawings on a uniform background: the views are made of the content's bounding box
+
+
+def _sprite(kind: str, *, shift: tuple[int, int] = (0, 0), canvas: int = 256) -> Image.Image:
+    """A small grey drawing on white (four distinct ones), placed at ``shift`` from the centre."""
+    image = Image.new("RGB", (canvas, canvas), "white")
+    draw = ImageDraw.Draw(image)
+    dx, dy = shift[0] + (canvas - 256) // 2, shift[1] + (canvas - 256) // 2
+
+    def box(*xy: int) -> tuple[int, ...]:
+        return tuple(v + (dx if k % 2 == 0 else dy) for k, v in enumerate(xy))
+
+    if kind == "figure":  # a head on a body
+        draw.ellipse(box(112, 80, 144, 112), fill=(60, 60, 60))
+        draw.rectangle(box(108, 112, 148, 176), fill=(90, 90, 90))
+    elif kind == "lamp":  # a shade on a post
+        shade = [(104, 112), (152, 112), (140, 80), (116, 80)]
+        draw.polygon([box(x, y) for x, y in shade], fill=(70, 70, 70))  # type: ignore[misc]
+        draw.rectangle(box(122, 112, 134, 176), fill=(80, 80, 80))
+    elif kind == "door":  # a slab with a round window
+        draw.rectangle(box(104, 84, 152, 172), fill=(80, 80, 80))
+        draw.ellipse(box(116, 100, 140, 124), fill="white")
+    else:  # an egg with a band
+        draw.ellipse(box(100, 84, 156, 172), fill=(70, 70, 70))
+        draw.line(box(104, 128, 152, 128), fill="white", width=6)
+    return image
+
+
+SPRITES = ("figure", "lamp", "door", "egg")
+
+
+def test_distinct_small_drawings_on_white_do_not_match_when_trimmed() -> None:
+    """The collision that dominated the wave-2 corpus (sprites against clip art): with the
+    whole canvas in the views, four distinct drawings all matched (the white margin ties into
+    one rank level and leaves "a blob in the middle"); trimmed to their content they do not."""
+    pairs = [(a, b) for i, a in enumerate(SPRITES) for b in SPRITES[i + 1 :]]
+    trimmed = {k: detail_descriptor(_sprite(k), trim=True) for k in SPRITES}
+    assert not any(detail_matches(trimmed[a], trimmed[b]) for a, b in pairs)
+    whole = {k: detail_descriptor(_sprite(k), trim=False) for k in SPRITES}
+    assert all(detail_matches(whole[a], whole[b]) for a, b in pairs)  # what the trim fixes
+
+
+def test_trimmed_small_drawings_match_when_moved_cropped_turned_or_badged() -> None:
+    for kind in SPRITES:
+        d = detail_descriptor(_sprite(kind), trim=True)
+        image = _sprite(kind)
+        copies = [
+            _sprite(kind, shift=(-40, 30)),  # moved on the canvas
+            _sprite(kind, canvas=360),  # more margin
+            image.crop((50, 0, 256, 256)),  # a one-sided crop that cuts only background
+            image.crop((31, 31, 225, 225)),  # a 12% centred crop
+            image.rotate(3, Image.Resampling.BICUBIC),  # black corners
+            image.transpose(Image.Transpose.ROTATE_90),
+        ]
+        badged = image.copy()
+        ImageDraw.Draw(badged).ellipse((216, 8, 248, 40), fill=(200, 30, 30), outline="white")
+        copies.append(badged)  # a badge apart, under half the drawing's mass, is left out
+        for copy in copies:
+            score = detail_score(d, detail_descriptor(copy, trim=True))
+            assert score.matches, (kind, score)
+
+
+def _box_of(image: Image.Image) -> tuple[int, int, int, int]:
+    grey, cb, cr = (
+        p if p is None else detail_module._shrink(p) for p in detail_module._planes(image)
+    )
+    assert grey is not None
+    return detail_module._content_box(grey, cb, cr)
+
+
+def _near(box: tuple[int, int, int, int], expected: tuple[int, int, int, int], tol: int) -> bool:
+    return all(abs(a - b) <= tol for a, b in zip(box, expected, strict=True))
+
+
+def test_content_box_ignores_rotation_corners_noise_and_badges() -> None:
+    image = _sprite("figure")  # drawn over x 108..148, y 80..176 (one pixel of smoothing around)
+    assert _box_of(image) == (107, 79, 150, 178)
+    assert _near(_box_of(image.rotate(3, Image.Resampling.BICUBIC)), (107, 79, 150, 178), 6)
+    pixels = np.asarray(image, dtype=np.float64)
+    pixels += np.random.default_rng(5).normal(0.0, 12.0, size=pixels.shape)  # the noise edit
+    noisy = Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))
+    assert _near(_box_of(noisy), (107, 79, 150, 178), 2)
+    badged = image.copy()
+    ImageDraw.Draw(badged).ellipse((216, 8, 248, 40), fill=(200, 30, 30))
+    assert _box_of(badged) == (107, 79, 150, 178)
+    # no flat border (a photograph, a texture): the whole canvas
+    rng = random.Random(5)
+    texture = Image.new("L", (128, 128))
+    texture.putdata([rng.randrange(256) for _ in range(128 * 128)])
+    assert _box_of(texture.convert("RGB")) == (0, 0, 128, 128)
+    # a drawing that covers more than half the canvas keeps the whole canvas
+    big = Image.new("RGB", (200, 200), "white")
+    ImageDraw.Draw(big).rectangle((12, 40, 190, 160), fill=(30, 90, 160))
+    assert _box_of(big) == (0, 0, 200, 200)
+    ImageDraw.Draw(big).rectangle((12, 40, 190, 160), fill="white")
+    ImageDraw.Draw(big).rectangle((12, 60, 190, 140), fill=(30, 90, 160))
+    assert _box_of(big) == (11, 59, 192, 142)
+
+
+# ---------------------------------------------------------------------------------------------
 # DetailRule.sol agreement (embedded chain; py-evm runs one comparison in about a second)
 
 
@@ -151,6 +253,9 @@ def _agreement_pairs() -> list[tuple[bytes, bytes]]:
     pairs.append((base, detail_descriptor(ImageOps.grayscale(analytic))))
     pairs.append((base, detail_descriptor(analytic.crop((30, 20, 290, 220)))))
     pairs.append((base, proc))
+    figure = detail_descriptor(_sprite("figure"), trim=True)  # trimmed descriptors: same format
+    pairs.append((figure, detail_descriptor(_sprite("figure", shift=(-40, 30)), trim=True)))
+    pairs.append((figure, detail_descriptor(_sprite("door"), trim=True)))
     rng = random.Random(11)
     noise = bytearray(base)
     for k in rng.sample(range(4, DETAIL_LENGTH), 300):  # near the thresholds: a damaged copy

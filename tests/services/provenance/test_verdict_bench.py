@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image, ImageDraw, ImageOps
 from typer.testing import CliRunner
 
 from aigc_cli.main import app
@@ -25,6 +25,7 @@ from services.provenance.corpus_v2 import (
     regroup_corpus,
     same_picture,
 )
+from services.provenance.detail import detail_descriptor
 from services.provenance.edits import ISSUE11_EDITS, edit_by_name, edit_rng
 from services.provenance.verdict_bench import (
     CompactOnlyRule,
@@ -251,3 +252,13 @@ def test_cli_corpus_build_and_bad_rule(tmp_path: Path) -> None:
     assert bad.exit_code == 1
     with pytest.raises(CorpusError):
         load_rule("v9")
+
+
+def test_v2_trim_rule_trims_and_v2_does_not() -> None:
+    trim, plain = load_rule("v2-trim"), load_rule("v2", threshold=14)
+    assert trim.threshold == 15 and plain.threshold == 14
+    image = Image.new("RGB", (256, 256), "white")
+    ImageDraw.Draw(image).ellipse((100, 90, 150, 170), fill=(40, 120, 60))
+    assert trim.detail(image) == detail_descriptor(image, trim=True)
+    assert plain.detail(image) == detail_descriptor(image, trim=False)
+    assert trim.detail(image) != plain.detail(image)
