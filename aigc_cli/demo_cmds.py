@@ -30,6 +30,13 @@ def demo(
     ] = 4,
     quick: Annotated[bool, typer.Option(help="A short run: 2 rounds")] = False,
     seed: Annotated[int, typer.Option(help="Seed of prompts and choices")] = 2026,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve",
+            help="Keep the chain, API, web app and ESP workers running after the story",
+        ),
+    ] = False,
 ) -> None:
     """Producers pay ESPs (chosen by reputation) through hash locks, register, trade and defend."""
     from aigc_cli._images import image_maker
@@ -74,11 +81,27 @@ def demo(
             )
             result = story.run()
         products = [stack.http.get(f"/v1/products/{token}").json() for token in result.images]
-    tables(result, console)
-    figures(result, out)
-    write_json(result, out)
-    page = write_html(result, products, out)
-    console.print(
-        f"[green]done[/] in {time.monotonic() - started:.0f} s; open {page} "
-        f"(images, reputation.png, load.png, summary.json in {out})"
-    )
+        tables(result, console)
+        figures(result, out)
+        write_json(result, out)
+        page = write_html(result, products, out)
+        console.print(
+            f"[green]done[/] in {time.monotonic() - started:.0f} s; open {page} "
+            f"(images, reputation.png, load.png, summary.json in {out})"
+        )
+        app_url = str(stack.http.base_url).rstrip("/") + "/"
+        if serve:
+            console.print(
+                f"[bold]web app:[/] {app_url} (gallery of the demo's images, provenance, ESP "
+                "ranking; the stack keeps running: Ctrl-C stops it)"
+            )
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                console.print("stopping the stack")
+        else:
+            console.print(
+                f"web app: {app_url} lived with this run; `aigc demo --serve` keeps it open "
+                "to browse the demo's images"
+            )
