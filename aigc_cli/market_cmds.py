@@ -48,7 +48,7 @@ def serve(
     from ledger.chain import EmbeddedChain
     from ledger.config import get_settings
     from ledger.connect import connect_deployment
-    from ledger.deploy import deploy
+    from ledger.deploy import DeployParams, deploy, public_url
     from marketplace_api.config import ApiSettings
     from marketplace_api.main import create_app
     from marketplace_api.migrate import upgrade
@@ -95,7 +95,9 @@ def serve(
         return
     if embedded:
         chain = EmbeddedChain()
-        deployment = deploy(chain, chain.dev_accounts()[0])
+        # Token and collection metadata resolve at this server (AIGC_PUBLIC_URL overrides).
+        params = DeployParams().served_at(public_url(f"http://{host}:{port}"))
+        deployment = deploy(chain, chain.dev_accounts()[0], params)
         console.print("[yellow]embedded chain: ephemeral, it lives and dies with this server[/]")
     else:
         deployment = connect_deployment(chain_settings)
