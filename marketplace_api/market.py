@@ -39,7 +39,13 @@ from services.generation import (
     rewound_state,
     settled,
 )
-from services.reputation import Interaction, ReputationEngine, rank, selection_probabilities
+from services.reputation import (
+    Interaction,
+    ReputationEngine,
+    ReputationParams,
+    rank,
+    selection_probabilities,
+)
 
 
 class Market:
@@ -49,7 +55,9 @@ class Market:
         threshold = int(deployment.manifest.params.get("match_threshold", 10))
         self.deployment = deployment
         self.catalog = Catalog(threshold=threshold)
-        self.reputation = ReputationEngine()
+        # The Sybil-resistant weighting (docs/reputation.md: recommender cap, Ether paid to other
+        # ESPs, a vacuous prior); the on-chain ReputationView keeps the documented subset.
+        self.reputation = ReputationEngine(ReputationParams.hardened())
         self._lock = threading.Lock()
         self.read_cache = ReadCache()
         self.tasks = TaskTracker()

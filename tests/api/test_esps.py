@@ -44,3 +44,37 @@ def test_reputation_orders_esps_and_probabilities_sum_to_one(api):
 def test_bad_query_parameters_are_422(api):
     r = api.client.get("/v1/esps", params={"temperature": 0})
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+
+
+def test_wash_trades_by_a_sybil_do_not_lift_a_failing_esp(api):
+    """A Sybil producer that pays only the failing ESP and praises it (wash trading: the fee
+    returns to the ESP's owner) outweighed an honest producer's refunds under the on-chain
+    weighting; the API ranks with the Sybil-resistant one, where a recommender that never paid
+    another ESP weighs nothing."""
+    from ledger.indexer import ChainEvent
+    from marketplace_api.market import _interaction
+    from services.reputation import ReputationEngine, rank
+
+    world = api.world
+    good, lazy, sybil = world.accounts[2], world.accounts[5], world.accounts[6]
+    register_esp(world, good)
+    register_esp(world, lazy)
+    for _ in range(2):
+        _pay(world, world.producer, good, deliver=True)
+        _pay(world, world.producer, lazy, deliver=False)
+    for _ in range(15):
+        _pay(world, sybil, lazy, deliver=True)
+    api.index()
+    ranked = [e["address"] for e in api.client.get("/v1/esps").json()["items"]]
+    assert ranked == [good.address, lazy.address]
+
+    # The attack works against the plain (on-chain) weighting: same evidence, lazy on top.
+    plain = ReputationEngine()
+    with api.client.app.state.sessions() as session:
+        for args, t in session.query(ChainEvent.args, ChainEvent.block_time).filter(
+            ChainEvent.event == "FeedbackRecorded"
+        ):
+            plain.record(_interaction(args, t))
+    now = world.chain.timestamp()
+    order = [r.esp for r in rank("anonymous", [good.address, lazy.address], plain, now=now)]
+    assert order == [lazy.address, good.address]
