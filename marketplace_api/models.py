@@ -73,12 +73,15 @@ class Notification(Base):
 
 
 class AccountKey(Base):
-    """An address's secp256k1 public key, recovered from its sign-in signature (for sealing)."""
+    """An address's secp256k1 public key, recovered from its sign-in signature (for sealing).
+
+    A contract account (EIP-1271 / ERC-6492) has no key of its own: its row exists only once it
+    registers a delivery key, with ``public_key`` null."""
 
     __tablename__ = "account_keys"
 
     address: Mapped[str] = mapped_column(String(42), primary_key=True)
-    public_key: Mapped[str] = mapped_column(String(132))  # 0x04 || x || y
+    public_key: Mapped[str | None] = mapped_column(String(132), nullable=True)  # 0x04 || x || y
     delivery_key: Mapped[str | None] = mapped_column(String(68), nullable=True)  # 0x02/03 || x
 
 

@@ -217,7 +217,11 @@ class EspWorker:
                 esp_private=own, recipient_public=recipient, preimage=preimage, task_id=task_id
             )
             return seal_to(image, key=key, task_id=task_id, recipient_public=recipient), key
+        # A contract account has no account key: the API answers 409 no_account_key (raised
+        # here as MarketError, so the round retries once the producer registers a delivery key).
         account_key = self.client.get(f"/v1/accounts/{task['producer']}")["public_key"]
+        if account_key is None:
+            raise MarketError(409, "no_account_key", f"{task['producer']} has no account key")
         key = delivery_key(
             own_private=own,
             peer_public=bytes.fromhex(account_key[2:]),

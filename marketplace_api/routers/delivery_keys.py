@@ -4,6 +4,8 @@ A wallet user derives the key from a signature over :func:`delivery_key_message`
 only its public half, with a proof of possession (the delivery key's own signature over the
 registration message for this account, chain and domain). The wallet's signature is never sent:
 it IS the key. ESPs read the key here and seal to it; without one they seal to the account key.
+A contract account (EIP-1271 / ERC-6492) has no account key: a delivery key is its only way to
+receive sealed deliveries, and it registers one like any other account.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep, SettingsDep
-from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
+from marketplace_api.errors import NotFound, Unprocessable, declare
 from marketplace_api.models import AccountKey
 from services.exchange import (
     BadDeliveryKeyProof,
@@ -63,7 +65,7 @@ def _out(row: AccountKey, *, chain_id: int, domain: str) -> DeliveryKeyOut:
 @router.put(
     "/accounts/me/delivery-key",
     response_model=DeliveryKeyOut,
-    responses=declare(401, 409, 422),
+    responses=declare(401, 422),
 )
 def register_delivery_key(
     body: DeliveryKeyIn,
@@ -75,14 +77,6 @@ def register_delivery_key(
     """Register (or replace) the signed-in account's delivery key, with its proof of possession."""
     chain_id, domain = deployment.chain.chain_id, settings.siwe_domain
     row = session.get(AccountKey, account)
-    if row is None:
-        # A contract account (EIP-1271/6492) signs in without an account_keys row, and the row's
-        # public_key is not nullable yet: it cannot register a delivery key until it is.
-        raise Conflict(
-            "this account has no key record (contract accounts cannot register a delivery key "
-            "yet); sign in with an externally owned account",
-            code="no_account_key",
-        )
     try:
         point = verify_registration(
             bytes.fromhex(body.public_key[2:]),
@@ -95,6 +89,12 @@ def register_delivery_key(
         raise Unprocessable(str(exc), code="bad_delivery_key_proof") from None
     except DeliveryKeyError as exc:
         raise Unprocessable(str(exc), code="bad_delivery_key") from None
+    if row is None:
+        # A contract account (EIP-1271/6492) signs in without a key record: it has no public key
+        # of its own. The proof above is the delivery key's own signature for this account, so
+        # the key record starts here, with no account key (docs/delivery.md).
+        row = AccountKey(address=account, public_key=None)
+        session.add(row)
     row.delivery_key = "0x" + point.hex()
     session.commit()
     return _out(row, chain_id=chain_id, domain=domain)

@@ -383,12 +383,20 @@ def report_fraud(
     return task_json(task, account)
 
 
-@router.get("/accounts/{address}", response_model=AccountKeyOut, responses=declare(404))
+@router.get("/accounts/{address}", response_model=AccountKeyOut, responses=declare(404, 409))
 def account_key(
     address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")], session: SessionDep
 ) -> AccountKeyOut:
-    """An address's public key (known once it has signed in): what a sealed delivery needs."""
+    """An address's public key (known once it has signed in): what a sealed delivery needs.
+    A contract account has none (409 ``no_account_key``): seal to its delivery key."""
     row = session.get(AccountKey, address)
-    if row is None:
+    has_tasks = row is None and session.scalar(select(Task.id).where(Task.producer == address))
+    if (row is not None and row.public_key is None) or has_tasks:
+        raise Conflict(
+            f"{address} has no account key (a contract account): deliveries to it need the "
+            "delivery key it registers (PUT /v1/accounts/me/delivery-key)",
+            code="no_account_key",
+        )
+    if row is None or row.public_key is None:
         raise NotFound(f"{address} has never signed in")
     return AccountKeyOut(address=row.address, public_key=row.public_key)

@@ -237,15 +237,84 @@ def test_a_signer_that_is_not_deterministic_is_detected_and_re_registered(api, p
     assert producer.use_delivery_key().public == stable.public
 
 
-def test_a_contract_account_without_a_key_record_gets_a_409_not_a_500(api):
-    owner = api.world.producer
+def _contract_account(api, owner):
+    """An ERC-1271 wallet owned by ``owner``, signed in (it has no public key of its own)."""
     wallet = api.world.deploy_test_contract("OwnedWallet1271", owner.address)
     text = siwe_text(SimpleNamespace(address=wallet), nonce=api.nonce(), chain_id=api.chain_id)
     r = api.client.post("/v1/auth/verify", json={"message": text, "signature": sign(owner, text)})
     assert r.status_code == 200, r.text
-    headers = {"Authorization": f"Bearer {r.json()['token']}"}
-    key = _derive(owner, chain_id=api.chain_id)  # any key: the record is what is missing
+    return wallet, {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def _derive_for(owner, wallet, *, chain_id, domain=DOMAIN):
+    """The delivery key of ``wallet``: derived from its owner's signature over the wallet's
+    message (what the wallet's signer produces; an ERC-1271 wallet validates the same bytes)."""
+    message = delivery_key_message(account=wallet, chain_id=chain_id, domain=domain)
+    signature = bytes(owner.sign_message(encode_defunct(text=message)).signature)
+    return derive_delivery_key(signature, account=wallet, chain_id=chain_id, domain=domain)
+
+
+def test_a_contract_account_registers_a_delivery_key(api):
+    owner = api.world.producer
+    wallet, headers = _contract_account(api, owner)
+    # Signed in, but without a key record: no delivery key and no account key yet.
+    assert api.client.get(f"/v1/accounts/{wallet}/delivery-key").status_code == 404
+    key = _derive_for(owner, wallet, chain_id=api.chain_id)
     proof = prove_possession(key, account=wallet, chain_id=api.chain_id, domain=DOMAIN)
     r = _put(api, headers, key.public, proof)
-    assert r.status_code == 409 and r.json()["error"]["code"] == "no_account_key"
+    assert r.status_code == 200, r.text
+    assert r.json()["address"] == wallet and r.json()["delivery_key"] == "0x" + key.public.hex()
+    got = api.client.get(f"/v1/accounts/{wallet.lower()}/delivery-key")
+    assert got.status_code == 200, got.text
+    assert got.json() == {
+        "address": wallet,
+        "delivery_key": "0x" + key.public.hex(),
+        "chain_id": api.chain_id,
+        "domain": DOMAIN,
+        "message": delivery_key_message(account=wallet, chain_id=api.chain_id, domain=DOMAIN),
+    }
+    # It has still no account key: an ESP asking for one gets a clear 409, never a 500.
+    r = api.client.get(f"/v1/accounts/{wallet}")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "no_account_key", r.text
+    # Replacing the key works as for any account.
+    again = _derive_for(owner, wallet, chain_id=api.chain_id, domain="other.example")
+    proof = prove_possession(again, account=wallet, chain_id=api.chain_id, domain=DOMAIN)
+    assert _put(api, headers, again.public, proof).status_code == 200
+    got = api.client.get(f"/v1/accounts/{wallet}/delivery-key").json()
+    assert got["delivery_key"] == "0x" + again.public.hex()
+
+
+def test_a_contract_account_key_needs_its_own_proof_and_leaves_no_record_when_refused(api):
+    """The proof binds the key to the wallet's address: a proof made for the owner's EOA, or a
+    key that does not match its proof, is a 422 and writes no key record."""
+    owner = api.world.producer
+    wallet, headers = _contract_account(api, owner)
+    key = _derive_for(owner, wallet, chain_id=api.chain_id)
+    for_owner = prove_possession(key, account=owner.address, chain_id=api.chain_id, domain=DOMAIN)
+    other = _derive(api.world.attacker, chain_id=api.chain_id)
+    wrong_key = prove_possession(other, account=wallet, chain_id=api.chain_id, domain=DOMAIN)
+    for proof in (for_owner, wrong_key):
+        r = _put(api, headers, key.public, proof)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "bad_delivery_key_proof"
+    assert api.client.get(f"/v1/accounts/{wallet}/delivery-key").status_code == 404
+    assert api.client.get(f"/v1/accounts/{wallet}").status_code == 404
+
+
+def test_a_contract_producer_without_a_delivery_key_is_a_409_for_the_esp(api):
+    """A contract account that posts a task has neither key until it registers one: the ESP's
+    request for the account key is a 409 ``no_account_key`` (the worker retries later)."""
+    from tests.contracts.helpers import register_esp
+
+    register_esp(api.world)
+    owner = api.world.producer
+    wallet, headers = _contract_account(api, owner)
+    r = api.client.post(
+        "/v1/tasks",
+        json={"prompt": "a red circle", "seed": 1, "max_price": str(PRICE)},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    r = api.client.get(f"/v1/accounts/{wallet}")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "no_account_key", r.text
     assert api.client.get(f"/v1/accounts/{wallet}/delivery-key").status_code == 404
