@@ -7,7 +7,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
@@ -139,3 +139,71 @@ def _print(report: ApiBenchReport, load: float) -> None:
                        f"{r.chain_read_s:.2f}", f"{r.events_per_s:,.0f}",
                        _goal(r.events_per_s >= INGEST_GOAL))  # fmt: skip
     console.print(ingest)
+
+
+@bench_app.command("load")
+def bench_load(
+    producers: Annotated[int, typer.Option(help="Producers, each a thread (issue 17: 50)")] = 6,
+    consumers: Annotated[int, typer.Option(help="Consumers buying listed products")] = 2,
+    esps: Annotated[int, typer.Option(help="ESP workers, threads of this process")] = 2,
+    replicas: Annotated[int, typer.Option(help="API replicas: aigc serve --workers R")] = 2,
+    tasks: Annotated[int, typer.Option(help="Lifecycles per producer")] = 2,
+    chain: Annotated[str, typer.Option(help="anvil (the only chain this bench runs on)")] = "anvil",
+    block_time: Annotated[int, typer.Option(help="anvil's block interval, whole seconds")] = 1,
+    constant_images: Annotated[
+        bool, typer.Option(help="A constant-time image maker instead of the bundled model")
+    ] = False,
+    database_url: Annotated[
+        str | None, typer.Option(help="Database (PostgreSQL URL); default a fresh SQLite file")
+    ] = None,
+    step_timeout: Annotated[float, typer.Option(help="Deadline of each waiting step, s")] = 180.0,
+    seed: Annotated[int, typer.Option(help="Seed of prompts and offers")] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """The whole lifecycle under load (post, pay, deliver, claim, open, register, list, sale)
+    through `aigc serve --workers R` and `aigc index` on anvil, against the same on-chain
+    transactions sent directly in the same run (goal: API/direct >= 0.5, zero 5xx, every lock
+    settled, no lost or duplicate event). Defaults are scaled to a 2-core machine (issue 17
+    names P=50, C=10, E=10, R=4 for a bigger one)."""
+    from marketplace_api.bench.load import LoadError, LoadParams, run_load
+
+    if chain != "anvil":
+        raise fail(f"--chain must be anvil (interval mining, separate processes), got {chain!r}")
+    params = LoadParams(
+        producers=producers, consumers=consumers, esps=esps, replicas=replicas, tasks=tasks,
+        block_time=block_time, constant_images=constant_images, database_url=database_url,
+        step_timeout_s=step_timeout, seed=seed,
+    )  # fmt: skip
+    try:
+        with tempfile.TemporaryDirectory(prefix="aigc-bench-load-") as tmp:
+            report = run_load(params, Path(tmp), say=lambda m: err_console.print(f"[dim]{m}[/]"))
+    except (LoadError, LedgerError) as exc:
+        raise fail(getattr(exc, "message", str(exc))) from None
+    if json_out:
+        console.print_json(json.dumps(report.to_json()))
+        return
+    _print_load(report)
+
+
+def _print_load(report: Any) -> None:
+    from marketplace_api.bench.load import RATIO_GOAL, STEPS
+
+    data = report.to_json()
+    table = Table(title=f"Lifecycle latency per step ({report.completed}/{report.lifecycles} "
+                  f"lifecycles, {report.sales} sales, {report.api_seconds:.1f} s)")  # fmt: skip
+    table.add_column("step")
+    for name in ("n", "p50 ms", "p95 ms", "p99 ms"):
+        table.add_column(name, justify="right")
+    for step in STEPS:
+        row = data["latency_ms"][step]
+        table.add_row(step, str(row["n"]), f"{row['p50']:,.0f}", f"{row['p95']:,.0f}",
+                      f"{row['p99']:,.0f}")  # fmt: skip
+    console.print(table)
+    console.print(
+        f"API: {report.per_minute:.1f} lifecycles/min; direct: {report.direct_per_minute:.1f}/min "
+        f"({report.direct_lifecycles} in {report.direct_seconds:.1f} s); ratio {report.ratio:.2f} "
+        f"(>= {RATIO_GOAL}: {_goal(report.ratio >= RATIO_GOAL)})"
+    )
+    console.print(f"errors: {data['errors'] or 'none'}; 5xx: {report.status_5xx}")
+    console.print(f"locks: {data['locks']} (settled: {_goal(report.locks_settled)})")
+    console.print(f"events: {data['events']}")

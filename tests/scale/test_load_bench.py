@@ -1,0 +1,73 @@
+"""`aigc bench load` at a tiny size (2 producers, 1 task each, 1 ESP, 1 replica, constant images)
+against anvil, `aigc serve` and `aigc index` on the parametrized database: the report's invariants
+hold (every lifecycle completes, no 5xx, every lock settled, the indexer's events and products are
+exactly the chain's). No timing is asserted: the figures only get printed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aigc_cli.main import app
+from marketplace_api.bench.load import LoadError, LoadParams, constant_image_maker, run_load
+from tests.conftest import IN_CI
+
+pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+
+
+@pytest.fixture
+def anvil_present():
+    from ledger.devnet import anvil_binary
+    from ledger.errors import ChainError
+
+    try:
+        anvil_binary()
+    except ChainError as exc:
+        if IN_CI:
+            pytest.fail(f"anvil is required in CI: {exc}")
+        pytest.skip(str(exc))
+
+
+def test_tiny_load_run_keeps_the_invariants(anvil_present, database_url, tmp_path):
+    params = LoadParams(
+        producers=2, consumers=1, esps=1, replicas=1, tasks=1, constant_images=True,
+        database_url=database_url, step_timeout_s=120,
+    )  # fmt: skip
+    report = run_load(params, tmp_path)
+    out = report.to_json()
+    print(json.dumps(out, indent=1))
+    assert report.completed == report.lifecycles == 2, out["errors"]
+    assert report.errors == {} and report.status_5xx == 0
+    assert report.sales == 1  # producer 0's task is listed and sold
+    assert report.direct_lifecycles == 2 and report.direct_tx_errors == {}
+    # generation locks (2 API + 2 direct) and the sale's two legs (API and direct), all claimed
+    assert report.locks == {"withdrawn": 8}
+    assert report.locks_settled
+    assert report.missing_events == 0 and report.duplicate_events == 0
+    assert report.indexed_events == report.chain_logs > 0
+    assert report.registered_logs == report.indexed_products == 4
+    for step in ("post", "quote", "pay", "deliver", "claim", "open", "register"):
+        assert out["latency_ms"][step]["n"] == 2
+    assert out["latency_ms"]["sale"]["n"] == 1
+
+
+def test_constant_images_are_deterministic_per_seed():
+    make = constant_image_maker()
+    a, meta = make("p", 1)
+    assert a.tobytes() == make("p", 1)[0].tobytes() and meta == {"model_id": "constant"}
+    assert a.tobytes() != make("p", 2)[0].tobytes()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("producers", 0), ("tasks", 0), ("block_time", 0), ("block_time", 61)]
+)
+def test_bad_parameters_are_refused(field, value):
+    with pytest.raises(LoadError):
+        LoadParams(**{field: value}).check()
+
+
+def test_cli_refuses_another_chain():
+    result = CliRunner().invoke(app, ["bench", "load", "--chain", "embedded"])
+    assert result.exit_code != 0 and "anvil" in result.output
