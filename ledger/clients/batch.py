@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from web3.types import TxReceipt
 
+from ledger.clients._base import Call
 from ledger.clients.esp_registry import EspRegistryClient
 from ledger.clients.htlc import HtlcClient, LockTerms
 from ledger.errors import LedgerError
@@ -29,31 +30,51 @@ def _check(locks: Sequence[LockTerms], other: Sequence[object] | None = None) ->
         raise BatchError(f"{len(locks)} locks but {len(other)} values: one per lock")
 
 
+def withdraw_batch_call(
+    client: HtlcClient, locks: Sequence[LockTerms], preimages: Sequence[bytes]
+) -> Call:
+    """``HashTimeLock.withdrawBatch``, encoded once (sent below, or handed to a wallet)."""
+    _check(locks, preimages)
+    return Call(
+        client.contract.functions.withdrawBatch(
+            [lock.as_tuple() for lock in locks], list(preimages)
+        )
+    )
+
+
+def release_batch_call(client: EspRegistryClient, locks: Sequence[LockTerms]) -> Call:
+    """``EspRegistry.releaseBatch``, encoded once."""
+    _check(locks)
+    return Call(client.contract.functions.releaseBatch([lock.as_tuple() for lock in locks]))
+
+
+def submit_feedback_batch_call(
+    client: EspRegistryClient, locks: Sequence[LockTerms], positive: Sequence[bool]
+) -> Call:
+    """``EspRegistry.submitFeedbackBatch``, encoded once."""
+    _check(locks, positive)
+    return Call(
+        client.contract.functions.submitFeedbackBatch(
+            [lock.as_tuple() for lock in locks], [bool(p) for p in positive]
+        )
+    )
+
+
 def withdraw_batch(
     client: HtlcClient, locks: Sequence[LockTerms], preimages: Sequence[bytes]
 ) -> TxReceipt:
     """Claims every lock with its preimage (anyone may send; each lock pays its own receiver,
     and consecutive Ether locks to one receiver are paid in one transfer)."""
-    _check(locks, preimages)
-    fn = client.contract.functions.withdrawBatch(
-        [lock.as_tuple() for lock in locks], list(preimages)
-    )
-    return client._send(fn)
+    return client._send(withdraw_batch_call(client, locks, preimages))
 
 
 def release_batch(client: EspRegistryClient, locks: Sequence[LockTerms]) -> TxReceipt:
     """Frees the ESP's stake from many settled, acknowledged locks."""
-    _check(locks)
-    fn = client.contract.functions.releaseBatch([lock.as_tuple() for lock in locks])
-    return client._send(fn)
+    return client._send(release_batch_call(client, locks))
 
 
 def submit_feedback_batch(
     client: EspRegistryClient, locks: Sequence[LockTerms], positive: Sequence[bool]
 ) -> TxReceipt:
     """Feedback for many withdrawn locks the client's account paid (one rating per lock)."""
-    _check(locks, positive)
-    fn = client.contract.functions.submitFeedbackBatch(
-        [lock.as_tuple() for lock in locks], [bool(p) for p in positive]
-    )
-    return client._send(fn)
+    return client._send(submit_feedback_batch_call(client, locks, positive))

@@ -109,6 +109,14 @@ class EspRegistryClient(ContractClient):
     def record_refund_call(self, lock: LockTerms) -> Call:
         return Call(self.contract.functions.recordRefund(lock.as_tuple()))
 
+    def acknowledge_call(self, lock: LockTerms, signature: bytes) -> Call:
+        """Records the ESP's signed quote (EIP-712 ``Quote``) for an existing lock; anyone may
+        send it, the signature must be the lock's receiver's."""
+        return Call(self.contract.functions.acknowledge(lock.as_tuple(), signature))
+
+    def release_call(self, lock: LockTerms) -> Call:
+        return Call(self.contract.functions.release(lock.as_tuple()))
+
     # -- transactions ----------------------------------------------------------------------------
     def register(self, endpoint: str, *, price: int, stake: int) -> None:
         self._send(self.register_call(endpoint, price=price, stake=stake))
@@ -130,10 +138,10 @@ class EspRegistryClient(ContractClient):
 
     def acknowledge(self, lock: LockTerms, signature: bytes) -> None:
         """Records the ESP's signed quote for ``lock`` (the open lock then holds its stake)."""
-        self._send(self.contract.functions.acknowledge(lock.as_tuple(), signature))
+        self._send(self.acknowledge_call(lock, signature))
 
     def release(self, lock: LockTerms) -> None:
-        self._send(self.contract.functions.release(lock.as_tuple()))
+        self._send(self.release_call(lock))
 
     def claim_compensation(self) -> None:
         self._send(self.contract.functions.claimCompensation())

@@ -17,6 +17,7 @@ from web3.logs import DISCARD
 
 from ledger import Asset, Deployment, EspRegistryClient, HtlcClient, LockTerms, RegistryClient
 from ledger.clients import Registration
+from ledger.clients.batch import submit_feedback_batch_call, withdraw_batch_call
 from ledger.clients.registry import RecordProof
 from ledger.errors import TransactionFailed
 from ledger.tx import RelayRejected, explain_revert, relay, tx_status
@@ -88,6 +89,31 @@ class FeedbackIn(BaseModel):
     positive: bool
 
 
+class AcknowledgeIn(BaseModel):
+    """The ESP's EIP-712 quote for a lock that exists: the lock as the task returns it and the
+    task's ``quote_signature``."""
+
+    lock: LockIn
+    signature: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
+
+
+# A batch is one transaction: its size is bounded so its gas stays far below a block's limit.
+MAX_BATCH = 64
+
+
+class WithdrawBatchIn(BaseModel):
+    """Each item as ``/tx/locks/withdraw`` takes it; all settle or none (the first bad lock's
+    custom error is the refusal's ``code``)."""
+
+    items: Annotated[list[WithdrawIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class FeedbackBatchIn(BaseModel):
+    """Each item as ``/tx/feedback`` takes it; all are recorded or none."""
+
+    items: Annotated[list[FeedbackIn], Field(min_length=1, max_length=MAX_BATCH)]
+
+
 class EspRegisterIn(BaseModel):
     endpoint: Annotated[Text, Field(min_length=1, max_length=256)]
     price: Uint
@@ -134,6 +160,15 @@ def esp_register(body: EspRegisterIn, account: CurrentAccount, dep: DeploymentDe
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
+@router.post("/esp/acknowledge", response_model=UnsignedTx, responses=BUILDS)
+def esp_acknowledge(body: AcknowledgeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Record the ESP's signed quote for an open generation lock (anyone may send it; the
+    signature must be the lock's receiver's over exactly these terms, else 409
+    ``QuoteInvalidSignature``). Only acknowledged locks count for or against the ESP."""
+    call = EspRegistryClient(dep).acknowledge_call(body.lock.terms(), _b(body.signature))
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
 @router.post("/locks/ether", response_model=UnsignedTx, responses=BUILDS)
 def lock_ether(body: LockEtherIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Lock Ether for a receiver under a sha256 hashlock until a timelock."""
@@ -160,6 +195,15 @@ def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -
 def withdraw(body: WithdrawIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Withdraw a lock to its receiver with the preimage."""
     call = HtlcClient(dep).withdraw_call(body.lock.terms(), _b(body.preimage))
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@router.post("/locks/withdraw-batch", response_model=UnsignedTx, responses=BUILDS)
+def withdraw_many(body: WithdrawBatchIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Withdraw many locks in one transaction, each to its own receiver with its preimage."""
+    locks = [item.lock.terms() for item in body.items]
+    preimages = [_b(item.preimage) for item in body.items]
+    call = withdraw_batch_call(HtlcClient(dep), locks, preimages)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
@@ -278,6 +322,16 @@ def _proof(p: Product) -> RecordProof:
 def feedback(body: FeedbackIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Feedback on the ESP paid by a withdrawn lock the caller sent."""
     call = EspRegistryClient(dep).submit_feedback_call(body.lock.terms(), positive=body.positive)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@router.post("/feedback/batch", response_model=UnsignedTx, responses=BUILDS)
+def feedback_many(body: FeedbackBatchIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Feedback on many withdrawn locks the caller sent, one rating each, in one transaction."""
+    locks = [item.lock.terms() for item in body.items]
+    call = submit_feedback_batch_call(
+        EspRegistryClient(dep), locks, [item.positive for item in body.items]
+    )
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
