@@ -15,6 +15,7 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import IntegrityError
 
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep, SettingsDep
 from marketplace_api.errors import NotFound, Unprocessable, declare
@@ -96,7 +97,15 @@ def register_delivery_key(
         row = AccountKey(address=account, public_key=None)
         session.add(row)
     row.delivery_key = "0x" + point.hex()
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent first registration (or sign-in) made the row: update it
+        session.rollback()
+        row = session.get(AccountKey, account)
+        if row is None:
+            raise
+        row.delivery_key = "0x" + point.hex()
+        session.commit()
     return _out(row, chain_id=chain_id, domain=domain)
 
 

@@ -318,3 +318,36 @@ def test_a_contract_producer_without_a_delivery_key_is_a_409_for_the_esp(api):
     r = api.client.get(f"/v1/accounts/{wallet}")
     assert r.status_code == 409 and r.json()["error"]["code"] == "no_account_key", r.text
     assert api.client.get(f"/v1/accounts/{wallet}/delivery-key").status_code == 404
+
+
+def test_a_first_registration_racing_another_one_updates_the_row_not_a_500(api):
+    """Two first registrations of one contract account at once: the one that loses the insert
+    updates the row the other made (the key it proved wins), never a 500."""
+    from sqlalchemy import event, insert
+    from sqlalchemy.orm import Session
+
+    from marketplace_api.models import AccountKey
+
+    owner = api.world.producer
+    wallet, headers = _contract_account(api, owner)
+    engine = api.client.app.state.engine
+    raced = []
+
+    def concurrent_insert(session, flush_context, instances):
+        if raced or not any(isinstance(o, AccountKey) for o in session.new):
+            return
+        raced.append(True)  # the other request's row lands first, in its own transaction
+        with engine.begin() as conn:
+            conn.execute(insert(AccountKey).values(address=wallet, delivery_key="0x02" + "11" * 32))
+
+    event.listen(Session, "before_flush", concurrent_insert)
+    try:
+        key = _derive_for(owner, wallet, chain_id=api.chain_id)
+        proof = prove_possession(key, account=wallet, chain_id=api.chain_id, domain=DOMAIN)
+        r = _put(api, headers, key.public, proof)
+    finally:
+        event.remove(Session, "before_flush", concurrent_insert)
+    assert raced, "the race did not happen"
+    assert r.status_code == 200, r.text
+    got = api.client.get(f"/v1/accounts/{wallet}/delivery-key").json()
+    assert got["delivery_key"] == "0x" + key.public.hex()
