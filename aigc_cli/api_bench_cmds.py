@@ -158,6 +158,9 @@ def bench_load(
     ] = None,
     step_timeout: Annotated[float, typer.Option(help="Deadline of each waiting step, s")] = 180.0,
     seed: Annotated[int, typer.Option(help="Seed of prompts and offers")] = 0,
+    profile: Annotated[
+        bool, typer.Option(help="cProfile the producer and ESP threads (slows the run)")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """The whole lifecycle under load (post, pay, deliver, claim, open, register, list, sale)
@@ -172,7 +175,7 @@ def bench_load(
     params = LoadParams(
         producers=producers, consumers=consumers, esps=esps, replicas=replicas, tasks=tasks,
         block_time=block_time, constant_images=constant_images, database_url=database_url,
-        step_timeout_s=step_timeout, seed=seed,
+        step_timeout_s=step_timeout, seed=seed, profile=profile,
     )  # fmt: skip
     try:
         with tempfile.TemporaryDirectory(prefix="aigc-bench-load-") as tmp:
@@ -207,3 +210,11 @@ def _print_load(report: Any) -> None:
     console.print(f"errors: {data['errors'] or 'none'}; 5xx: {report.status_5xx}")
     console.print(f"locks: {data['locks']} (settled: {_goal(report.locks_settled)})")
     console.print(f"events: {data['events']}")
+    if report.profile:
+        prof = Table(title="cProfile of the bench's threads (cumulative, summed over threads)")
+        for name in ("threads", "function", "calls", "tottime s", "cumtime s"):
+            prof.add_column(name, justify="left" if name in ("threads", "function") else "right")
+        for row in report.profile:
+            prof.add_row(row["threads"], row["function"], str(row["calls"]),
+                         f"{row['tottime_s']:.2f}", f"{row['cumtime_s']:.2f}")  # fmt: skip
+        console.print(prof)

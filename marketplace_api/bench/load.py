@@ -20,9 +20,11 @@ product per ``Registered`` log.
 from __future__ import annotations
 
 import contextlib
+import cProfile
 import hashlib
 import math
 import os
+import pstats
 import random
 import subprocess
 import sys
@@ -88,6 +90,7 @@ class LoadParams:
     database_url: str | None = None
     step_timeout_s: float = 180.0
     seed: int = 0
+    profile: bool = False  # cProfile every producer and ESP thread of the API run (slower)
 
     def check(self) -> None:
         for name in ("producers", "consumers", "esps", "replicas", "tasks"):
@@ -117,7 +120,7 @@ class LoadReport:
     registered_logs: int
     indexed_products: int
     direct_tx_errors: dict[str, int] = field(default_factory=dict)
-    profile: dict[str, float] = field(default_factory=dict)
+    profile: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def per_minute(self) -> float:
@@ -193,7 +196,7 @@ class LoadReport:
                 "indexed_products": self.indexed_products,
                 "exact": self.events_exact,
             },
-            "profile_s": {k: round(v, 3) for k, v in self.profile.items()},
+            "profile": self.profile,
         }
 
 
@@ -234,15 +237,14 @@ class Recorder:
     def error(self, exc: BaseException) -> None:
         with self.lock:
             if isinstance(exc, MarketError):
-                self.errors[f"{exc.status} {exc.code}"] += 1
-                if exc.status >= 500 and exc.code != "tx_pending":
-                    self.status_5xx += 1
+                self.errors[f"{exc.status} {exc.code}"] += 1  # 5xx: counted per response
             elif isinstance(exc, LedgerError):
                 self.errors[f"chain {type(exc).__name__}"] += 1
             else:
                 self.errors[f"{type(exc).__name__}"] += 1
 
     def on_response(self, resp: httpx.Response) -> None:
+        """Every answer of the API, retried ones and polls included."""
         if resp.status_code >= 500:
             with self.lock:
                 self.status_5xx += 1
@@ -258,6 +260,51 @@ def _until(what: str, check: Callable[[], Any], timeout_s: float, poll_s: float 
         if time.monotonic() >= deadline:
             raise LoadError(f"timed out: {what}")
         time.sleep(poll_s)
+
+
+class Profiler:
+    """One cProfile per thread (cProfile sees only the thread it runs in), merged at the end."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.profiles: dict[str, list[cProfile.Profile]] = defaultdict(list)
+        self.lock = threading.Lock()
+
+    def wrap(self, group: str, target: Callable[..., None]) -> Callable[..., None]:
+        if not self.enabled:
+            return target
+
+        def run(*args: Any) -> None:
+            prof = cProfile.Profile()
+            try:
+                prof.runcall(target, *args)
+            finally:
+                with self.lock:
+                    self.profiles[group].append(prof)
+
+        return run
+
+    def top(self, n: int = 8) -> list[dict[str, Any]]:
+        """Per thread group, the functions with the most cumulative time (wall, summed over
+        the group's threads; waits included, which is where a lifecycle's time goes)."""
+        rows: list[dict[str, Any]] = []
+        for group, profs in sorted(self.profiles.items()):
+            stats = pstats.Stats(profs[0])
+            for prof in profs[1:]:
+                stats.add(prof)
+            entries = stats.stats  # type: ignore[attr-defined]
+            ranked = sorted(entries.items(), key=lambda kv: kv[1][3], reverse=True)
+            for (file, line, name), (_, calls, tottime, cumtime, _) in ranked[:n]:
+                rows.append(
+                    {
+                        "threads": group,
+                        "function": f"{Path(file).name}:{line}({name})",
+                        "calls": calls,
+                        "tottime_s": round(tottime, 3),
+                        "cumtime_s": round(cumtime, 3),
+                    }
+                )
+        return rows
 
 
 # -- the stack -----------------------------------------------------------------------------------
@@ -377,6 +424,7 @@ class ApiRun:
         self.completed = 0
         self.sales = 0
         self.mutex = threading.Lock()
+        self.profiler = Profiler(params.profile)
         make = constant_image_maker() if params.constant_images else _bundled()
         stake = int(stack.deployment.manifest.params["esp_min_stake"])
         self.esp_parties = [self._signed_in(k) for k in _accounts(stack, params.esps, "esp")]
@@ -415,14 +463,14 @@ class ApiRun:
     def run(self) -> float:
         stop = threading.Event()
         esp_threads = [
-            threading.Thread(target=w.run, args=(stop, 0.3), name=f"esp{i}", daemon=True)
+            threading.Thread(target=self.profiler.wrap("esp", w.run), args=(stop, 0.3), daemon=True)
             for i, w in enumerate(self.workers)
         ]
         for t in esp_threads:
             t.start()
         t0 = time.perf_counter()
         threads = [
-            threading.Thread(target=self._producer, args=(i,), name=f"producer{i}")
+            threading.Thread(target=self.profiler.wrap("producer", self._producer), args=(i,))
             for i in range(len(self.producers))
         ]
         for t in threads:
@@ -741,4 +789,5 @@ def run_load(
         registered_logs=events["registered_logs"],
         indexed_products=events["indexed_products"],
         direct_tx_errors=direct_err,
+        profile=api.profiler.top(),
     )

@@ -71,3 +71,31 @@ def test_bad_parameters_are_refused(field, value):
 def test_cli_refuses_another_chain():
     result = CliRunner().invoke(app, ["bench", "load", "--chain", "embedded"])
     assert result.exit_code != 0 and "anvil" in result.output
+
+
+def test_recorder_counts_5xx_per_answer_and_errors_by_code():
+    import httpx
+
+    from marketplace_api.bench.load import Recorder
+    from services.market_client import MarketError
+
+    rec = Recorder()
+    for status in (200, 404, 500, 503):
+        rec.on_response(httpx.Response(status))
+    rec.error(MarketError(409, "listing_taken", "taken"))
+    rec.error(MarketError(409, "listing_taken", "taken"))
+    assert rec.status_5xx == 2
+    assert rec.errors == {"409 listing_taken": 2}
+
+
+def test_percentiles_are_nearest_rank():
+    from marketplace_api.bench.load import LoadReport
+
+    report = LoadReport(
+        params={}, lifecycles=0, completed=0, sales=0, api_seconds=0, direct_lifecycles=0,
+        direct_seconds=0, latency_ms={"post": [float(x) for x in range(1, 101)]}, errors={},
+        status_5xx=0, locks={}, chain_logs=0, indexed_events=0, duplicate_events=0,
+        missing_events=0, registered_logs=0, indexed_products=0,
+    )  # fmt: skip
+    assert report.percentiles("post") == (50.0, 95.0, 99.0)
+    assert report.percentiles("sale") == (0.0, 0.0, 0.0)
