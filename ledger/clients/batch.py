@@ -1,7 +1,8 @@
 """Batch settlement (issue 16): many fee claims, stake releases or feedback records in one
 transaction. Each call is all or nothing: one bad lock reverts the batch with that lock's own
-custom error (``LockExpired``, ``FeedbackAlreadyRecorded``, ...), so simulate first
-(``dry_run=True``) when some locks may have settled meanwhile.
+custom error (``LockExpired``, ``FeedbackAlreadyRecorded``, ...): when some locks may have
+settled meanwhile, check their status first (``HtlcClient.status``) or simulate the call object
+(``*_call(...).call()``; the sending functions estimate gas first, so a doomed batch costs nothing).
 
 Kept beside the single-lock clients rather than inside them so the per-lock paths stay
 unchanged; both encode the same contract functions' ABI from the committed artifacts.
