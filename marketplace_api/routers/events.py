@@ -1,0 +1,79 @@
+"""Live task progress as server-sent events (issue 15: the studio watches without a polling loop).
+
+``GET /v1/tasks/{task_id}/events`` answers ``text/event-stream``: one ``task`` event with the
+task as ``GET /v1/tasks/{task_id}`` shows it, then one more each time the indexer or a party
+changes it, until it reaches a final state (registered, refunded, fraud_proven) or the stream's
+lifetime ends (the client reconnects; the first event always carries the current state). The
+server reads the task's row from the database, the one place every replica and the indexer
+share; the browser holds one open request instead of asking again and again. Who may listen is
+checked once, up front, exactly as for the task itself (its producer and its ESP).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from marketplace_api.deps import CurrentAccount, SessionDep
+from marketplace_api.errors import declare
+from marketplace_api.routers.tasks import TaskId, load_task, task_json
+from services.generation import TaskState
+
+router = APIRouter(prefix="/v1", tags=["tasks"], responses=declare())
+
+FINAL = frozenset({TaskState.REGISTERED, TaskState.REFUNDED, TaskState.FRAUD_PROVEN})
+CHECK_S = 0.5  # how often the server looks at the row (server side, one cheap primary-key read)
+KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
+LIFETIME_S = 600.0  # then the stream ends and the client reconnects
+
+
+def _frame(body: str) -> bytes:
+    return f"event: task\ndata: {body}\n\n".encode()
+
+
+@router.get(
+    "/tasks/{task_id}/events",
+    response_class=StreamingResponse,
+    responses={
+        **declare(401, 403, 404),
+        200: {
+            "description": "`event: task` frames; each `data` is the task as GET returns it",
+            "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/TaskOut"}}},
+        },
+    },
+)
+async def task_events(
+    task_id: TaskId, request: Request, account: CurrentAccount, session: SessionDep
+) -> StreamingResponse:
+    """The task's state now and at every change (its producer and ESP only)."""
+    first = task_json(load_task(session, task_id, account), account).model_dump_json()
+    sessions = request.app.state.sessions
+
+    def current() -> str:
+        with sessions() as s:
+            return task_json(load_task(s, task_id, account), account).model_dump_json()
+
+    async def stream() -> AsyncIterator[bytes]:
+        last = first
+        yield _frame(last)
+        waited = quiet = 0.0
+        while json.loads(last)["status"] not in FINAL and waited < LIFETIME_S:
+            await asyncio.sleep(CHECK_S)
+            waited += CHECK_S
+            quiet += CHECK_S
+            if await request.is_disconnected():
+                return
+            now = await asyncio.to_thread(current)
+            if now != last:
+                last, quiet = now, 0.0
+                yield _frame(last)
+            elif quiet >= KEEPALIVE_S:
+                quiet = 0.0
+                yield b": keep-alive\n\n"
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
