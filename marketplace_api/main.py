@@ -22,6 +22,7 @@ from marketplace_api.routers import (
     auth,
     delivery_keys,
     esps,
+    events,
     health,
     meta,
     products,
@@ -85,7 +86,7 @@ def create_app(
         DbBlobStore(engine) if settings.blob_store == "db" else BlobStore(settings.blob_dir)
     )
     install_handlers(app)
-    for module in (health, auth, tx, esps, products, tasks, trades, delivery_keys, meta):
+    for module in (health, auth, tx, esps, products, tasks, events, trades, delivery_keys, meta):
         app.include_router(module.router)
     app.include_router(web_app.router)  # the web app at / (issue 15)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
