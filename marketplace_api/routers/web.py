@@ -22,6 +22,8 @@ _TYPES = {
     "app.js": "text/javascript; charset=utf-8",
     "wallet.js": "text/javascript; charset=utf-8",
     "keccak.js": "text/javascript; charset=utf-8",
+    "studio.js": "text/javascript; charset=utf-8",
+    "sdk.bundle.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }
 

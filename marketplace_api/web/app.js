@@ -364,13 +364,15 @@ async function me() {
   }
 }
 
-const TITLES = { esps: "ESPs", me: "My account" };
+const TITLES = { esps: "ESPs", me: "My account", studio: "Studio" };
 
 function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/product\/([^?]+)/);
-  const name = (hash.match(/^#\/(esps|me)\b/) || [])[1];
-  const page = m ? product(decodeURIComponent(m[1])) : name === "esps" ? esps() : name === "me" ? me() : gallery();
+  const name = (hash.match(/^#\/(esps|me|studio)\b/) || [])[1];
+  const page = m ? product(decodeURIComponent(m[1])) : name === "esps" ? esps() : name === "me" ? me()
+    // The studio loads the SDK bundle (viem, @noble/*) on demand: other pages stay light.
+    : name === "studio" ? import("./studio.js").then((s) => s.studio(main(), { el, showError, announce, short, connect })) : gallery();
   page.finally(() => {
     const title = m ? `Token ${short(m[1])}` : TITLES[name] || "Gallery";
     document.title = `${title} · AIGC marketplace`;

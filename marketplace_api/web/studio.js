@@ -1,0 +1,315 @@
+// The producer studio (#/studio): choose an ESP from the ranking, write a prompt, pay the quoted
+// fee lock from the wallet, watch the task live (server-sent events), open the sealed delivery
+// with the wallet-derived delivery key, register the image (commit, then reveal), list it.
+// Every signature and transaction goes through the wallet (EIP-1193); the SDK (js/sdk, bundled
+// into sdk.bundle.js by js/sdk/scripts/bundle-web.sh) does the cryptography and the checks.
+import {
+  AigcApiError, AigcSdkError, DeliveryMismatchError, createAigcClient, createPublicClient,
+  createWalletClient, custom, formatEther, parseEther,
+} from "./sdk.bundle.js";
+import { WalletError, authHeaders, checkNetwork, session } from "./wallet.js";
+
+/** The task's states in order, as the studio shows them. */
+const STEPS = [
+  ["posted", "Task posted to the ESP"],
+  ["quoted", "The ESP quoted a price (signed EIP-712 quote)"],
+  ["locked", "Fee locked on chain and the quote acknowledged"],
+  ["delivered", "The ESP delivered the sealed image"],
+  ["claimed", "The ESP claimed the fee (its secret is now on chain)"],
+  ["registered", "Image registered as a token"],
+];
+const ORDER = Object.fromEntries(STEPS.map(([s], i) => [s, i]));
+
+/** Words for the API's and the SDK's stable codes a producer can meet here. */
+const MESSAGES = {
+  esp_not_registered: "That ESP is not registered (any more): choose another one.",
+  no_eligible_esp: "No ESP can take the task right now.",
+  bad_quote: "The quote is not signed by the ESP it names: nothing was paid.",
+  not_quoted: "The task has no quote yet.",
+  not_claimed: "The ESP has not claimed the fee yet, so the delivery cannot be opened.",
+  delivery_mismatch: "The delivered image differs from what the ESP attested.",
+  delivery_unopenable: "The delivery does not open with your key.",
+  delivery_message_mismatch: "The server asks your wallet to sign an unexpected delivery-key message: nothing was signed.",
+  tx_reverted: "The transaction was reverted on chain.",
+  not_signed_in: "Sign in with your wallet first.",
+  rate_limited: "Too many requests: wait a moment and try again.",
+  validation_error: "The request was not valid: check the prompt and the price.",
+};
+
+/** Turns anything thrown into {code, message} a person can act on. */
+export function explain(err) {
+  if (err instanceof WalletError) return err;
+  let e = err;
+  for (let i = 0; e && i < 8; i++, e = e.cause) {
+    if (e.code === 4001) return new WalletError("rejected", "You rejected the request in your wallet; nothing was signed or sent.");
+    if (e.code === 4100) return new WalletError("unauthorized", "Your wallet has not authorised this site: connect it first.");
+  }
+  if (err instanceof DeliveryMismatchError) return new WalletError("delivery_mismatch", `${MESSAGES.delivery_mismatch} Report it: the key proves it.`);
+  if (err instanceof AigcApiError || err instanceof AigcSdkError) {
+    const text = String(err.message).replace(/^(\d+ )?[a-z_]+: /, "");
+    return new WalletError(err.code, MESSAGES[err.code] || text);
+  }
+  return new WalletError("wallet_error", `Something failed: ${err && err.shortMessage ? err.shortMessage : String(err && err.message || err)}`);
+}
+
+/** The SDK client over the page's wallet: reads and signatures both through EIP-1193. */
+function sdkClient() {
+  const transport = custom(globalThis.ethereum);
+  const aigc = createAigcClient({
+    baseUrl: location.origin,
+    publicClient: createPublicClient({ transport, pollingInterval: 250 }),
+    walletClient: createWalletClient({ account: session().address, transport }),
+  });
+  const s = session();
+  aigc.session = { token: s.token, address: s.address, expiresAt: String(s.expiresAt) };
+  return aigc;
+}
+
+/**
+ * Follows a task's server-sent events (GET /v1/tasks/{id}/events, read as a stream so the
+ * bearer token travels in a header) and calls `onTask` with each state; reconnects when the
+ * server ends the stream before a final state, waiting longer after each failure.
+ */
+export function watchTask(taskId, onTask, onError) {
+  const ctrl = new AbortController();
+  const FINAL = new Set(["registered", "refunded", "fraud_proven"]);
+  (async () => {
+    let failures = 0;
+    let done = false;
+    while (!done && !ctrl.signal.aborted) {
+      try {
+        const res = await fetch(`/v1/tasks/${taskId}/events`, { headers: authHeaders(), signal: ctrl.signal });
+        if (!res.ok) {
+          const body = await res.json().catch(() => ({}));
+          const e = body.error || {};
+          throw new AigcApiError(res.status, e.code || `http_${res.status}`, e.message || "cannot follow the task");
+        }
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done: end } = await reader.read();
+          if (end) break;
+          buffer += value;
+          let cut;
+          while ((cut = buffer.indexOf("\n\n")) >= 0) {
+            const frame = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            const data = frame.split("\n").filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n");
+            if (!data) continue; // a keep-alive comment
+            const task = JSON.parse(data);
+            failures = 0;
+            onTask(task);
+            if (FINAL.has(task.status)) done = true;
+          }
+        }
+      } catch (err) {
+        if (ctrl.signal.aborted) return;
+        if (err instanceof AigcApiError && err.status < 500) { onError(err); return; }
+        failures += 1;
+        await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** failures)));
+      }
+    }
+  })();
+  return () => ctrl.abort();
+}
+
+const fmtEth = (wei) => `${formatEther(BigInt(wei))} ETH`;
+
+/**
+ * Renders the studio into `root`. `ui` carries app.js's helpers: el, showError, announce, short,
+ * connect (the sign-in button's action).
+ */
+export async function studio(root, ui) {
+  const { el, short } = ui;
+  const problem = (err) => ui.showError(explain(err));
+  root.replaceChildren(el("h1", {}, "Studio"));
+  if (!session().address) {
+    root.append(el("p", {}, "Connect your wallet and sign in to generate images."),
+      el("button", { type: "button", onclick: ui.connect }, "Connect wallet"));
+    return;
+  }
+  const aigc = sdkClient();
+  let ranking;
+  try {
+    const res = await fetch("/v1/esps", { headers: authHeaders() });
+    if (!res.ok) throw new AigcApiError(res.status, `http_${res.status}`, "cannot read the ESP ranking");
+    ranking = await res.json();
+  } catch (err) {
+    root.append(problem(err));
+    return;
+  }
+  if (ranking.items.length === 0) {
+    root.append(el("p", { class: "muted" }, "No ESP is registered yet: nobody can take a task."));
+    return;
+  }
+  const espChoices = el("fieldset", { class: "esps" },
+    el("legend", {}, "Edge service provider (ranked by reputation as you see them)"),
+    ranking.items.map((e, i) => el("label", { class: "esp-choice", "data-esp": e.address },
+      el("input", { type: "radio", name: "esp", value: e.address, checked: i === 0, "data-price": e.price }),
+      el("span", {}, el("strong", { title: e.address }, short(e.address)),
+        ` · reputation ${e.reputation.toFixed(3)} · selection ${(100 * e.selection_probability).toFixed(1)}% · price ${fmtEth(e.price)}`))));
+  const firstPrice = ranking.items[0].price;
+  const form = el("form", { class: "studio", "aria-label": "New generation" },
+    espChoices,
+    el("label", {}, "Prompt", el("textarea", { name: "prompt", required: true, maxlength: 500, rows: 3 })),
+    el("div", { class: "row" },
+      el("label", {}, "Most you will pay (ETH)", el("input", { type: "text", name: "max_price", inputmode: "decimal", required: true, value: formatEther(BigInt(firstPrice)), pattern: "^[0-9]+(\\.[0-9]+)?$" })),
+      el("label", {}, "Seed", el("input", { type: "text", name: "seed", inputmode: "numeric", value: "0", pattern: "^[0-9]{1,18}$" }))),
+    el("button", { type: "submit", id: "generate" }, "Generate"));
+  espChoices.addEventListener("change", (e) => {
+    if (e.target.name === "esp") form.elements.max_price.value = formatEther(BigInt(e.target.dataset.price));
+  });
+  const work = el("section", { id: "task", "aria-label": "Task progress" });
+  root.append(form, work);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    generate(aigc, ui, work, form, data).catch((err) => work.append(problem(err)));
+  });
+}
+
+async function generate(aigc, ui, work, form, data) {
+  const { el, short } = ui;
+  const problem = (err) => ui.showError(explain(err));
+  let maxPrice;
+  try {
+    maxPrice = parseEther(String(data.max_price).trim());
+  } catch {
+    work.replaceChildren(ui.showError(new WalletError("bad_price", "The price must be a number of ETH, like 0.001.")));
+    return;
+  }
+  form.elements.generate.disabled = true;
+  const note = el("p", { role: "status" }, "Your wallet derives your delivery key (one signature; it moves no funds)…");
+  work.replaceChildren(el("h2", {}, "Progress"), note);
+  let task;
+  try {
+    const dep = await aigc.getDeployment();
+    await checkNetwork(dep.chainId);
+    await aigc.registerDeliveryKey();
+    note.textContent = "Posting the task…";
+    task = await aigc.postTask({ prompt: data.prompt, maxPrice, seed: BigInt(data.seed || 0), esp: data.esp });
+  } catch (err) {
+    form.elements.generate.disabled = false;
+    note.replaceWith(problem(err));
+    return;
+  }
+  const steps = el("ol", { class: "steps", "data-task": task.id },
+    STEPS.map(([s, text]) => el("li", { "data-step": s }, text)));
+  const actions = el("div", { class: "actions" });
+  work.replaceChildren(el("h2", {}, `Task ${short(task.id)}`), steps, actions);
+  const shown = new Set();
+  const act = (key, build) => {
+    if (shown.has(key)) return;
+    shown.add(key);
+    actions.append(build());
+  };
+  const stop = watchTask(task.id, (t) => {
+    const at = ORDER[t.status] ?? -1;
+    steps.dataset.status = t.status;
+    for (const li of steps.children) li.classList.toggle("done", ORDER[li.dataset.step] <= at);
+    ui.announce(`Task ${t.status}`);
+    if (t.status === "quoted") act("pay", () => payBox(aigc, ui, t));
+    if (t.status === "claimed" || t.status === "registered") act("open", () => openBox(aigc, ui, t));
+    if (t.status === "refunded" || t.status === "fraud_proven") actions.append(el("p", { role: "status" }, `The task ended: ${t.status.replace("_", " ")}.`));
+  }, (err) => actions.append(problem(err)));
+  window.addEventListener("hashchange", stop, { once: true });
+}
+
+function payBox(aigc, ui, raw) {
+  const { el } = ui;
+  const out = el("p", { role: "status" });
+  const button = el("button", { type: "button", id: "pay" }, `Pay ${fmtEth(raw.price)} and acknowledge the quote`);
+  const box = el("div", { class: "step-box" },
+    el("p", {}, `The ESP quoted ${fmtEth(raw.price)}, claimable until ${new Date(Number(raw.deadline) * 1000).toLocaleString()}. `,
+      "Your wallet locks the fee (the ESP gets it only by revealing the secret that opens your delivery) and acknowledges the signed quote."),
+    button, out);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    out.textContent = "Checking the quote and waiting for your wallet…";
+    try {
+      const task = await aigc.getTask({ taskId: raw.id });
+      const paid = await aigc.payFee({ task });
+      out.className = "ok";
+      out.dataset.tx = paid.lockTx;
+      out.textContent = `Fee locked (transaction ${ui.short(paid.lockTx)}) and quote acknowledged.`;
+    } catch (err) {
+      button.disabled = false;
+      out.replaceChildren(ui.showError(explain(err)));
+    }
+  });
+  return box;
+}
+
+function openBox(aigc, ui, raw) {
+  const { el } = ui;
+  const out = el("div", { role: "status" });
+  const button = el("button", { type: "button", id: "open" }, "Open the delivery");
+  const box = el("div", { class: "step-box" },
+    el("p", {}, "The sealed image opens in this page with your delivery key and the secret the ESP revealed on chain; it is checked against the ESP's attestation."),
+    button, out);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    out.textContent = "Opening…";
+    try {
+      const task = await aigc.getTask({ taskId: raw.id });
+      const opened = await aigc.openDelivery({ task });
+      const url = URL.createObjectURL(new Blob([opened.image], { type: "image/png" }));
+      out.replaceChildren(
+        el("img", { class: "delivered", src: url, alt: `The delivered image for: ${task.prompt}` }),
+        el("p", { class: "ok" }, `Matches the attestation (content hash ${ui.short(opened.contentHash)}).`),
+        registerBox(aigc, ui, task, opened.contentHash));
+    } catch (err) {
+      button.disabled = false;
+      out.replaceChildren(ui.showError(explain(err)));
+    }
+  });
+  return box;
+}
+
+function registerBox(aigc, ui, task, contentHash) {
+  const { el } = ui;
+  const out = el("div", { role: "status" });
+  const button = el("button", { type: "button", id: "register" }, "Register (commit, then reveal)");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    out.textContent = "Your wallet sends the commitment, then the reveal…";
+    try {
+      const reg = await aigc.register({ task, contentHash });
+      const id = reg.tokenId.toString();
+      out.replaceChildren(
+        el("p", { class: "ok", "data-token": id }, "Registered as token ",
+          el("a", { href: `#/product/${id}` }, ui.short(`0x${reg.tokenId.toString(16).padStart(64, "0")}`)),
+          ` (reveal ${ui.short(reg.revealTx)}).`),
+        listBox(aigc, ui, reg.tokenId));
+    } catch (err) {
+      button.disabled = false;
+      out.replaceChildren(ui.showError(explain(err)));
+    }
+  });
+  return el("div", { class: "step-box" }, button, out);
+}
+
+function listBox(aigc, ui, tokenId) {
+  const { el } = ui;
+  const out = el("p", { role: "status" });
+  const form = el("form", { class: "row", "aria-label": "List for sale" },
+    el("label", {}, "Price (ETH), optional", el("input", { type: "text", name: "price", inputmode: "decimal", required: true, pattern: "^[0-9]+(\\.[0-9]+)?$" })),
+    el("button", { type: "submit", id: "list" }, "List for sale"));
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    let price;
+    try { price = parseEther(form.elements.price.value.trim()); } catch {
+      out.replaceChildren(ui.showError(new WalletError("bad_price", "The price must be a number of ETH, like 0.01.")));
+      return;
+    }
+    out.textContent = "Your wallet signs the offer (EIP-712)…";
+    try {
+      await aigc.list({ tokenId, price });
+      out.className = "ok";
+      out.textContent = `Listed for ${fmtEth(price)}.`;
+    } catch (err) {
+      out.replaceChildren(ui.showError(explain(err)));
+    }
+  });
+  return el("div", { class: "step-box" }, form, out);
+}
