@@ -1,5 +1,7 @@
 """`aigc bench api`: the marketplace API's throughput against a bare Starlette baseline, and the
-indexer's ingest rate into SQLite (measurement code in :mod:`marketplace_api.bench`)."""
+indexer's ingest rate into SQLite (measurement code in :mod:`marketplace_api.bench`); `aigc bench
+load`: the whole lifecycle under load against the chain's direct ceiling
+(:mod:`marketplace_api.bench.load`)."""
 
 from __future__ import annotations
 
