@@ -209,6 +209,9 @@ def _print_load(report: Any) -> None:
         f"({report.direct_lifecycles} in {report.direct_seconds:.1f} s); ratio {report.ratio:.2f} "
         f"(>= {RATIO_GOAL}: {_goal(report.ratio >= RATIO_GOAL)})"
     )
+    gen = data["generator_alone"]
+    console.print(f"generator alone: {gen['images']} images in {gen['seconds']:.1f} s "
+                  f"({gen['images_per_minute']:,.0f}/min, one thread)")  # fmt: skip
     console.print(f"errors: {data['errors'] or 'none'}; 5xx: {report.status_5xx}")
     console.print(f"locks: {data['locks']} (settled: {_goal(report.locks_settled)})")
     console.print(f"events: {data['events']}")

@@ -120,6 +120,8 @@ class LoadReport:
     registered_logs: int
     indexed_products: int
     direct_tx_errors: dict[str, int] = field(default_factory=dict)
+    generator_images: int = 0
+    generator_seconds: float = 0.0
     profile: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -172,6 +174,13 @@ class LoadReport:
             },
             "ratio": round(self.ratio, 3),
             "ratio_goal": RATIO_GOAL,
+            "generator_alone": {
+                "images": self.generator_images,
+                "seconds": round(self.generator_seconds, 3),
+                "images_per_minute": round(60 * self.generator_images / self.generator_seconds, 1)
+                if self.generator_seconds
+                else 0.0,
+            },
             "latency_ms": {
                 s: dict(
                     zip(
@@ -425,7 +434,7 @@ class ApiRun:
         self.sales = 0
         self.mutex = threading.Lock()
         self.profiler = Profiler(params.profile)
-        make = constant_image_maker() if params.constant_images else _bundled()
+        make = self.make = constant_image_maker() if params.constant_images else _bundled()
         stake = int(stack.deployment.manifest.params["esp_min_stake"])
         self.esp_parties = [self._signed_in(k) for k in _accounts(stack, params.esps, "esp")]
         self.workers = []
@@ -765,6 +774,11 @@ def run_load(
         finally:
             api.close()
         n = params.producers * params.tasks
+        say(f"generator alone: {n} images in one thread")
+        t0 = time.perf_counter()
+        for k in range(n):
+            api.make(f"generator alone {k}", params.seed + k)
+        gen_s = time.perf_counter() - t0
         say(f"direct run: {n} lifecycles of raw transactions")
         direct_done, direct_s, direct_err, direct_locks = run_direct(stack, params, n)
         say("checking locks and events")
@@ -789,5 +803,7 @@ def run_load(
         registered_logs=events["registered_logs"],
         indexed_products=events["indexed_products"],
         direct_tx_errors=direct_err,
+        generator_images=n,
+        generator_seconds=gen_s,
         profile=api.profiler.top(),
     )

@@ -42,6 +42,7 @@ def test_tiny_load_run_keeps_the_invariants(anvil_present, database_url, tmp_pat
     assert report.errors == {} and report.status_5xx == 0
     assert report.sales == 1  # producer 0's task is listed and sold
     assert report.direct_lifecycles == 2 and report.direct_tx_errors == {}
+    assert report.generator_images == 2 and out["generator_alone"]["images_per_minute"] > 0
     # generation locks (2 API + 2 direct) and the sale's two legs (API and direct), all claimed
     assert report.locks == {"withdrawn": 8}
     assert report.locks_settled
