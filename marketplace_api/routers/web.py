@@ -1,7 +1,8 @@
 """The web app (issue 15): ``/`` and its assets, served from ``marketplace_api/web`` as committed.
 
-Plain HTML, CSS and one ES module: no build step, so ``pip install`` and ``make demo`` need no
-Node at run time. Assets are served from a fixed table (no path from the request touches the
+Plain HTML, CSS and ES modules, plus the studio's SDK bundle (``sdk.bundle.js``, built by
+``js/sdk/scripts/bundle-web.sh`` and committed): ``pip install`` and ``make demo`` need no Node
+at run time. Assets are served from a fixed table (no path from the request touches the
 filesystem) with a content hash as ETag, so a browser revalidates cheaply after an upgrade.
 """
 

@@ -7,6 +7,7 @@ SDK is the committed esbuild bundle, which a test here proves is what the source
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -251,6 +252,33 @@ def test_task_events_are_for_the_tasks_parties_only(site):
     assert other.status_code == 403
     missing = site.api.client.get(f"/v1/tasks/0x{'00' * 32}/events", headers=producer)
     assert missing.status_code == 404
+
+
+def test_task_events_stream_the_current_state_then_each_change(site, tmp_path, monkeypatch):
+    import httpx
+
+    from marketplace_api.routers import events
+
+    monkeypatch.setattr(events, "CHECK_S", 0.05)
+    world = site.api.world
+    register_esp(world)
+    worker = _worker(site, tmp_path)
+    producer = site.api.sign_in(world.producer)
+    r = site.api.client.post(
+        "/v1/tasks", json={"prompt": "a fox", "max_price": str(FEE)}, headers=producer
+    )
+    task_id = r.json()["id"]
+    url = f"{site.url}/v1/tasks/{task_id}/events"
+    with httpx.stream("GET", url, headers=producer, timeout=30) as resp:
+        assert resp.headers["content-type"].startswith("text/event-stream")
+        lines = resp.iter_lines()
+        assert next(lines) == "event: task"
+        first = json.loads(next(lines).removeprefix("data: "))
+        assert first == site.api.client.get(f"/v1/tasks/{task_id}", headers=producer).json()
+        assert first["status"] == "posted"
+        assert worker.step() == [f"quoted {task_id[:10]}"]
+        data = next(line for line in lines if line.startswith("data: "))  # the next change
+        assert json.loads(data.removeprefix("data: "))["status"] == "quoted"
 
 
 def test_the_committed_sdk_bundle_is_what_the_sources_build(tmp_path):
