@@ -54,6 +54,7 @@ export interface paths {
         /**
          * Account Key
          * @description An address's public key (known once it has signed in): what a sealed delivery needs.
+         *     A contract account has none (409 ``no_account_key``): seal to its delivery key.
          */
         get: operations["account_key_v1_accounts__address__get"];
         put?: never;
@@ -461,6 +462,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tasks/{task_id}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Task Events
+         * @description The task's state now and at every change (its producer and ESP only).
+         */
+        get: operations["task_events_v1_tasks__task_id__events_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tasks/{task_id}/fraud": {
         parameters: {
             query?: never;
@@ -621,6 +642,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/esp/acknowledge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Esp Acknowledge
+         * @description Record the ESP's signed quote for an open generation lock (anyone may send it; the
+         *     signature must be the lock's receiver's over exactly these terms, else 409
+         *     ``QuoteInvalidSignature``). Only acknowledged locks count for or against the ESP.
+         */
+        post: operations["esp_acknowledge_v1_tx_esp_acknowledge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/esp/register": {
         parameters: {
             query?: never;
@@ -655,6 +698,26 @@ export interface paths {
          * @description Feedback on the ESP paid by a withdrawn lock the caller sent.
          */
         post: operations["feedback_v1_tx_feedback_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/feedback/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Feedback Many
+         * @description Feedback on many withdrawn locks the caller sent, one rating each, in one transaction.
+         */
+        post: operations["feedback_many_v1_tx_feedback_batch_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -755,6 +818,26 @@ export interface paths {
          * @description Withdraw a lock to its receiver with the preimage.
          */
         post: operations["withdraw_v1_tx_locks_withdraw_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/locks/withdraw-batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Withdraw Many
+         * @description Withdraw many locks in one transaction, each to its own receiver with its preimage.
+         */
+        post: operations["withdraw_many_v1_tx_locks_withdraw_batch_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -982,6 +1065,16 @@ export interface components {
             address: string;
             /** Public Key */
             public_key: string;
+        };
+        /**
+         * AcknowledgeIn
+         * @description The ESP's EIP-712 quote for a lock that exists: the lock as the task returns it and the
+         *     task's ``quote_signature``.
+         */
+        AcknowledgeIn: {
+            lock: components["schemas"]["LockIn"];
+            /** Signature */
+            signature: string;
         };
         /** ApproveIn */
         ApproveIn: {
@@ -1257,6 +1350,14 @@ export interface components {
             temperature: number;
             /** Viewer */
             viewer: string;
+        };
+        /**
+         * FeedbackBatchIn
+         * @description Each item as ``/tx/feedback`` takes it; all are recorded or none.
+         */
+        FeedbackBatchIn: {
+            /** Items */
+            items: components["schemas"]["FeedbackIn"][];
         };
         /** FeedbackIn */
         FeedbackIn: {
@@ -2071,6 +2172,15 @@ export interface components {
              */
             signature: string;
         };
+        /**
+         * WithdrawBatchIn
+         * @description Each item as ``/tx/locks/withdraw`` takes it; all settle or none (the first bad lock's
+         *     custom error is the refusal's ``code``).
+         */
+        WithdrawBatchIn: {
+            /** Items */
+            items: components["schemas"]["WithdrawIn"][];
+        };
         /** WithdrawIn */
         WithdrawIn: {
             lock: components["schemas"]["LockIn"];
@@ -2161,15 +2271,6 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The resource's state (or the contract) forbids it; code = the custom error */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -2203,6 +2304,15 @@ export interface operations {
             };
             /** @description The id names nothing */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3330,6 +3440,67 @@ export interface operations {
             };
         };
     };
+    task_events_v1_tasks__task_id__events_get: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Bearer token from /v1/auth/verify */
+                authorization?: string | null;
+            };
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description `event: task` frames; each `data` is the task as GET returns it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     report_fraud_v1_tasks__task_id__fraud_post: {
         parameters: {
             query?: never;
@@ -3848,6 +4019,69 @@ export interface operations {
             };
         };
     };
+    esp_acknowledge_v1_tx_esp_acknowledge_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Bearer token from /v1/auth/verify */
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AcknowledgeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     esp_register_v1_tx_esp_register_post: {
         parameters: {
             query?: never;
@@ -3924,6 +4158,69 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["FeedbackIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    feedback_many_v1_tx_feedback_batch_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Bearer token from /v1/auth/verify */
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["FeedbackBatchIn"];
             };
         };
         responses: {
@@ -4239,6 +4536,69 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["WithdrawIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    withdraw_many_v1_tx_locks_withdraw_batch_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Bearer token from /v1/auth/verify */
+                authorization?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WithdrawBatchIn"];
             };
         };
         responses: {
