@@ -8,52 +8,16 @@ page over 10,000 products that costs a bounded number of database queries.
 
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import event, insert
 
-from ledger import Registration
 from marketplace_api.models import Product
-from services.content import canonical_hash
-from services.provenance import fingerprint
-from services.provenance.detail import detail_descriptor
+from tests.api.test_products import _picture, _png, _register_picture
 from tests.browser.conftest import axe_violations, screenshot
-from tests.contracts.helpers import paid_lock, register_esp
+from tests.contracts.helpers import register_esp
 
 pytestmark = pytest.mark.browser
-
-
-def _picture(seed: int, size: int = 128) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
-    return Image.fromarray(base).resize((size, size), Image.Resampling.BICUBIC)
-
-
-def _png(img: Image.Image, fmt: str = "PNG") -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, format=fmt)
-    return buf.getvalue()
-
-
-def _register(world, owner, img: Image.Image) -> str:
-    lock = paid_lock(world, owner, world.esp)
-    reg = Registration(
-        content_hash=canonical_hash(img),
-        fingerprint=fingerprint(img).to_bytes32(),
-        detail=detail_descriptor(img),
-        owner=owner.address,
-        esp=world.esp.address,
-        task_id=lock.id,
-        model_id=b"\x02" * 32,
-        seed=7,
-    )
-    client = world.registry(owner)
-    client.commit(reg)
-    client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
-    return "0x" + reg.content_hash.hex()
 
 
 def _stage(site, n: int = 3) -> list[tuple[str, Image.Image]]:
@@ -65,7 +29,7 @@ def _stage(site, n: int = 3) -> list[tuple[str, Image.Image]]:
     for seed in range(n):
         img = _picture(seed + 10)
         owner = world.producer if seed % 2 == 0 else world.buyer
-        made.append((_register(world, owner, img), img, owner))
+        made.append((_register_picture(world, owner, img), img, owner))
     api.index()
     for token, img, owner in made:
         headers = api.sign_in(owner)
