@@ -12,7 +12,6 @@ checked once, up front, exactly as for the task itself (its producer and its ESP
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Request
@@ -21,6 +20,7 @@ from fastapi.responses import StreamingResponse
 from marketplace_api.deps import CurrentAccount, SessionDep
 from marketplace_api.errors import declare
 from marketplace_api.routers.tasks import TaskId, load_task, task_json
+from marketplace_api.schemas import TaskOut
 from services.generation import TaskState
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=declare())
@@ -50,24 +50,25 @@ async def task_events(
     task_id: TaskId, request: Request, account: CurrentAccount, session: SessionDep
 ) -> StreamingResponse:
     """The task's state now and at every change (its producer and ESP only)."""
-    first = task_json(load_task(session, task_id, account), account).model_dump_json()
+    first = task_json(load_task(session, task_id, account), account)
     sessions = request.app.state.sessions
 
-    def current() -> str:
+    def current() -> TaskOut:
         with sessions() as s:
-            return task_json(load_task(s, task_id, account), account).model_dump_json()
+            return task_json(load_task(s, task_id, account), account)
 
     async def stream() -> AsyncIterator[bytes]:
-        last = first
+        task, last = first, first.model_dump_json()
         yield _frame(last)
         waited = quiet = 0.0
-        while json.loads(last)["status"] not in FINAL and waited < LIFETIME_S:
+        while task.status not in FINAL and waited < LIFETIME_S:
             await asyncio.sleep(CHECK_S)
             waited += CHECK_S
             quiet += CHECK_S
             if await request.is_disconnected():
                 return
-            now = await asyncio.to_thread(current)
+            task = await asyncio.to_thread(current)
+            now = task.model_dump_json()
             if now != last:
                 last, quiet = now, 0.0
                 yield _frame(last)
