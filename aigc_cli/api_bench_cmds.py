@@ -1,7 +1,7 @@
 """`aigc bench api`: the marketplace API's throughput against a bare Starlette baseline, and the
-indexer's ingest rate into SQLite (measurement code in :mod:`marketplace_api.bench`); `aigc bench
+indexer's ingest rate into SQLite (measurement code in :mod:`aigc_lab.bench`); `aigc bench
 load`: the whole lifecycle under load against the chain's direct ceiling
-(:mod:`marketplace_api.bench.load`)."""
+(:mod:`aigc_lab.bench.load`)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from aigc_cli.groups import bench_app
 from ledger.errors import LedgerError
 
 if TYPE_CHECKING:
-    from marketplace_api.bench import ApiBenchReport, ChainKind, ServerMode
+    from aigc_lab.bench import ApiBenchReport, ChainKind, ServerMode
 
 app = typer.Typer()
 ENDPOINTS = {
@@ -81,7 +81,7 @@ def _run(
     products: int, requests: int, concurrency: int, rounds: int, events: int, per_block: int,
     chain: ChainKind, server: ServerMode, seed: int,
 ) -> ApiBenchReport:  # fmt: skip
-    from marketplace_api.bench import ApiBenchError, check_params, open_chain, run_api_bench
+    from aigc_lab.bench import ApiBenchError, check_params, open_chain, run_api_bench
 
     try:
         check_params(products=products, requests=requests, concurrency=concurrency, rounds=rounds,
@@ -112,7 +112,7 @@ def _goal(met: bool) -> str:
 
 
 def _print(report: ApiBenchReport, load: float) -> None:
-    from marketplace_api.bench import API_GOAL, INGEST_GOAL
+    from aigc_lab.bench import API_GOAL, INGEST_GOAL
 
     rounds = len(report.runs["bare"])
     table = Table(
@@ -170,7 +170,7 @@ def bench_load(
     transactions sent directly in the same run (goal: API/direct >= 0.5, zero 5xx, every lock
     settled, no lost or duplicate event). Defaults are scaled to a 2-core machine (issue 17
     names P=50, C=10, E=10, R=4 for a bigger one)."""
-    from marketplace_api.bench.load import LoadError, LoadParams, run_load
+    from aigc_lab.bench.load import LoadError, LoadParams, run_load
 
     if chain != "anvil":
         raise fail(f"--chain must be anvil (interval mining, separate processes), got {chain!r}")
@@ -191,7 +191,7 @@ def bench_load(
 
 
 def _print_load(report: Any) -> None:
-    from marketplace_api.bench.load import RATIO_GOAL, STEPS
+    from aigc_lab.bench.load import RATIO_GOAL, STEPS
 
     data = report.to_json()
     table = Table(title=f"Lifecycle latency per step ({report.completed}/{report.lifecycles} "

@@ -39,10 +39,10 @@ def demo(
     ] = False,
 ) -> None:
     """Producers pay ESPs (chosen by reputation) through hash locks, register, trade and defend."""
-    from aigc_cli._images import image_maker
-    from services.demo import DemoConfig, Story, start_stack
-    from services.demo.actors import Cast
-    from services.demo.report import figures, reset, tables, write_html, write_json
+    from aigc_lab.demo import DemoConfig, Story, start_stack
+    from aigc_lab.demo.actors import Cast
+    from aigc_lab.demo.report import figures, reset, tables, write_html, write_json
+    from generators.maker import image_maker
 
     if chain not in ("auto", "anvil", "embedded"):
         raise typer.BadParameter("choose auto, anvil or embedded", param_hint="--chain")

@@ -206,7 +206,7 @@ def esp_run(
     """Register (if needed) and serve generation tasks: quote, generate, seal, deliver, claim."""
     import httpx
 
-    from aigc_cli._images import image_maker
+    from generators.maker import image_maker
     from ledger import EspRegistryClient, HtlcClient, Transactor
     from ledger.accounts import load_keystore
     from ledger.config import get_settings

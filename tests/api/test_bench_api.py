@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aigc_cli.main import app as cli
-from marketplace_api.bench import (
+from aigc_lab.bench import (
     ApiBenchError,
     bare_app,
     fill_products,

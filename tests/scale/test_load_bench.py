@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aigc_cli.main import app
-from marketplace_api.bench.load import LoadError, LoadParams, constant_image_maker, run_load
+from aigc_lab.bench.load import LoadError, LoadParams, constant_image_maker, run_load
 from tests.conftest import IN_CI
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
@@ -77,7 +77,7 @@ def test_cli_refuses_another_chain():
 def test_recorder_counts_5xx_per_answer_and_errors_by_code():
     import httpx
 
-    from marketplace_api.bench.load import Recorder
+    from aigc_lab.bench.load import Recorder
     from services.market_client import MarketError
 
     rec = Recorder()
@@ -90,7 +90,7 @@ def test_recorder_counts_5xx_per_answer_and_errors_by_code():
 
 
 def test_percentiles_are_nearest_rank():
-    from marketplace_api.bench.load import LoadReport
+    from aigc_lab.bench.load import LoadReport
 
     report = LoadReport(
         params={}, lifecycles=0, completed=0, sales=0, api_seconds=0, direct_lifecycles=0,

@@ -18,9 +18,9 @@ from web3 import HTTPProvider, Web3
 from web3.exceptions import Web3Exception
 from web3.types import Nonce, RPCEndpoint, TxParams, Wei
 
+from aigc_lab.bench._report import ApiBenchError, IngestResult
 from ledger import Chain, Deployment, RpcChain
 from ledger.indexer import Indexer
-from marketplace_api.bench._report import ApiBenchError, IngestResult
 from marketplace_api.db import Base, make_engine
 from marketplace_api.market import Market
 from marketplace_api.models import Product, ProductEvent

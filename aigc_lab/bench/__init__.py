@@ -23,9 +23,9 @@ plus web3's result formatting) are reported apart; a bare :class:`Indexer` is me
 
 from __future__ import annotations
 
-from marketplace_api.bench._http import bare_app, get_json, hammer, serving
-from marketplace_api.bench._ingest import fill_products, measure_ingest, put_events
-from marketplace_api.bench._report import (
+from aigc_lab.bench._http import bare_app, get_json, hammer, serving
+from aigc_lab.bench._ingest import fill_products, measure_ingest, put_events
+from aigc_lab.bench._report import (
     API_GOAL,
     INGEST_GOAL,
     TARGETS,
@@ -36,7 +36,7 @@ from marketplace_api.bench._report import (
     ServerMode,
     Throughput,
 )
-from marketplace_api.bench._run import check_params, open_chain, run_api_bench
+from aigc_lab.bench._run import check_params, open_chain, run_api_bench
 
 __all__ = [
     "API_GOAL",

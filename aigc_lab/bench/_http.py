@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from marketplace_api.bench._report import TIMEOUT_S, ApiBenchError, ServerMode, Throughput
+from aigc_lab.bench._report import TIMEOUT_S, ApiBenchError, ServerMode, Throughput
 
 
 def bare_app(document: dict[str, Any]) -> Starlette:

@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt
 from rich.console import Console
 from rich.table import Table
 
-from services.demo.actors import ESPS
-from services.demo.story import DemoResult
+from aigc_lab.demo.actors import ESPS
+from aigc_lab.demo.story import DemoResult
 
 
 def tables(result: DemoResult, console: Console) -> None:

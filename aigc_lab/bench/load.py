@@ -608,7 +608,7 @@ def _indexed(client: MarketClient | None, token: int) -> bool:
 
 
 def _bundled() -> Callable[[str, int], tuple[Image.Image, dict[str, Any]]]:
-    from aigc_cli._images import image_maker
+    from generators.maker import image_maker
 
     return image_maker("bundled")
 

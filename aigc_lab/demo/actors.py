@@ -11,8 +11,8 @@ from eth_account.signers.local import LocalAccount
 from PIL import Image
 from web3.types import TxReceipt
 
+from aigc_lab.demo.stack import Stack
 from ledger import EspRegistryClient, HtlcClient, RegistryClient, Transactor
-from services.demo.stack import Stack
 from services.esp_worker import EspWorker
 from services.market_client import MarketClient
 from services.producer import ProducerSession

@@ -13,11 +13,11 @@ from typing import Any
 
 from PIL import Image
 
+from aigc_lab.demo.actors import ESPS, PRODUCERS, Actor, Cast, fp32
+from aigc_lab.demo.stack import Stack
 from ledger import LockTerms, Registration, new_secret
 from ledger.clients.registry import sign_attestation
 from services.content import canonical_hash, plagiarise
-from services.demo.actors import ESPS, PRODUCERS, Actor, Cast, fp32
-from services.demo.stack import Stack
 from services.exchange import (
     buyer_claim_token,
     buyer_pay,

@@ -8,10 +8,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ledger import Chain, Deployment, EmbeddedChain, RpcChain, deploy
-from marketplace_api.bench._http import bare_app, get_json, hammer, serving
-from marketplace_api.bench._ingest import fill_products, measure_ingest, put_events, tx_batch_size
-from marketplace_api.bench._report import (
+from aigc_lab.bench._http import bare_app, get_json, hammer, serving
+from aigc_lab.bench._ingest import fill_products, measure_ingest, put_events, tx_batch_size
+from aigc_lab.bench._report import (
     MAX_PER_BLOCK,
     TARGETS,
     ApiBenchError,
@@ -21,6 +20,7 @@ from marketplace_api.bench._report import (
     ServerMode,
     Throughput,
 )
+from ledger import Chain, Deployment, EmbeddedChain, RpcChain, deploy
 from marketplace_api.config import ApiSettings
 from marketplace_api.db import Base, make_engine
 from marketplace_api.main import create_app

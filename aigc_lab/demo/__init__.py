@@ -1,0 +1,7 @@
+"""The lifecycle demo (``aigc demo``): a real chain, the API, ESP workers, producers, a consumer
+and a plagiarist, round after round; see :class:`aigc_lab.demo.story.Story`."""
+
+from aigc_lab.demo.stack import Stack, start_stack
+from aigc_lab.demo.story import DemoConfig, Story
+
+__all__ = ["DemoConfig", "Stack", "Story", "start_stack"]
