@@ -1,0 +1,361 @@
+"""Stage 3 of a contested challenge: the committee's aligned comparison of the two full images.
+
+Stages 1 (the 32-byte fingerprint, ``challenge``) and 2 (the detail descriptor, ``resolve``)
+compare *descriptors*; what still collides after them are distinct drawings that share a layout
+(a template with another emblem, a pose of one figure, one flag layout in other colours,
+silhouettes of small objects on white). Stage 3 is run off chain by a committee of staked ESPs on
+the two content-addressed images themselves, and only for pairs both earlier stages uphold (an
+AND: it can only lower the false-match rate). It asks the question a copy answers "yes" to:
+*once the later image ``b`` is put back onto the earlier image ``a``'s frame, does it reproduce
+``a``'s content pixel by pixel, apart from a bounded overlay?*
+
+The comparison, precisely enough to re-implement (docs/provenance.md, "Wave 2: the third stage"):
+
+1. **Planes.** Both images as RGB (alpha over white), converted to Y, Cb, Cr by Pillow's
+   ``YCbCr`` conversion and shrunk to a :data:`GRID` x :data:`GRID` grid by Pillow's ``BOX``
+   filter (the aspect ratio is not kept: a crop or a rotation keeps it consistent between the
+   two), values rounded to integers.
+2. **Hypotheses.** ``b`` is undone by each of the 8 dihedral transforms (:data:`ORIENTATIONS`),
+   and ``a`` is sampled (bilinear, ``scipy.ndimage.map_coordinates(order=1, mode="nearest")``,
+   rounded) at the grid points of each region in :data:`HYPOTHESES`: the centred crops of 0,
+   2.5, 5, 8.5 and 12% a side, crops of 5% and 10% from one side, and the whole canvas rotated
+   by +-1..4 degrees about its centre (in pixel units, so the aspect ratio matters; grid points
+   whose source falls within one cell of the canvas edge are not compared: a rotated copy has
+   black corners there).
+3. **Pre-selection.** For every (orientation, region) the Pearson correlation of the two luma
+   grids; the :data:`CANDIDATES` best (ties to the lower (region, orientation) index) are scored.
+4. **Tone.** ``b``'s luma is modelled as ``clip(alpha * a + beta, 0, 255)``: least squares over
+   compared points where ``b`` is not saturated (5 < Y < 250), refitted once over the points
+   within ``2 * LUMA_TOL`` of the first fit; ``alpha`` is clamped to [0.55, 1.8] (brightness and
+   contrast edits; an inverted or flattened image is not a copy). When both images are
+   colourful over ``a``'s content (RMS chroma >= :data:`COLOURFUL_RMS`), chroma is modelled as
+   ``g * (Cb, Cr)`` with one gain ``g`` (least squares, clamped to [0.5, 1.8]); otherwise (a
+   greyscale copy, a line drawing) chroma is not compared.
+5. **Agreement.** A grid point *agrees* when some point of ``b`` within one cell (the 3 x 3
+   neighbourhood: resampling, JPEG and a residual misalignment move edges by a cell) has luma
+   within :data:`LUMA_TOL` of the model and, when chroma is compared, both chroma channels
+   within :data:`CHROMA_TOL` of the model at the same neighbour.
+6. **Content.** ``a``'s background is the median colour of its grid border when at least 70% of
+   the border lies within (12 luma, 8 chroma) levels of it; ``a``'s content is then every point
+   further than that from it, grown by one cell; without such a background (photographs,
+   textures) every point is content, and so it is when the content is under 2% of the grid.
+7. **Scores** (x 10,000, integers) of the region whose agreement is best (the most agreeing
+   content points, then the fewest disagreeing points): ``share``, the agreeing share of
+   ``a``'s content, and ``area``, the disagreeing share of all compared points (what an
+   overlay may cover).
+8. **Verdict.** Match when ``share >= SHARE_MIN`` and ``area <= AREA_MAX``.
+
+Floating point enters through resampling and the fits; an independent implementation agrees
+to within a few points of 10,000 on real images, which the thresholds' margins absorb (a
+committee votes on the verdict, not the score).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageOps
+from scipy import ndimage
+
+from services.provenance.errors import DegenerateImageError
+from services.provenance.perceptual import MIN_SIDE
+
+__all__ = [
+    "AREA_MAX",
+    "CANDIDATES",
+    "CHROMA_TOL",
+    "GRID",
+    "HYPOTHESES",
+    "LUMA_TOL",
+    "SHARE_MIN",
+    "Stage3Features",
+    "Stage3Score",
+    "stage3_features",
+    "stage3_matches",
+    "stage3_score",
+]
+
+GRID = 64
+"""Side of the comparison grid (cells)."""
+LUMA_TOL = 20.0
+"""Largest luma difference (levels) between ``b`` and the tone model of ``a`` that agrees."""
+CHROMA_TOL = 16.0
+"""Largest chroma difference (levels, each of Cb and Cr) that agrees."""
+COLOURFUL_RMS = 6.0
+"""Chroma is compared when both images' RMS chroma over ``a``'s content reaches this."""
+SHARE_MIN = 8_500
+"""Smallest share (x 10,000) of ``a``'s content that ``b`` must reproduce."""
+AREA_MAX = 1_200
+"""Largest share (x 10,000) of the compared grid where ``b`` may disagree (an overlay)."""
+CANDIDATES = 4
+"""(orientation, region) hypotheses scored in full after the correlation pre-selection."""
+
+_SCALE = 10_000
+_BG_LUMA = 12.0
+_BG_CHROMA = 8.0
+_BG_BORDER_SHARE = 0.7
+_MIN_CONTENT = 0.02
+_ALPHA = (0.55, 1.8)
+_GAIN = (0.5, 1.8)
+_SAT = (5.0, 250.0)
+
+Box = tuple[float, float, float, float]
+
+
+def _hypotheses() -> tuple[tuple[Box, float], ...]:
+    """(region of ``a`` as (left, top, right, bottom) fractions, rotation in degrees)."""
+    out: list[tuple[Box, float]] = [((m, m, 1.0 - m, 1.0 - m), 0.0)
+                                     for m in (0.0, 0.025, 0.05, 0.085, 0.12)]
+    for t in (0.05, 0.10):
+        out += [((t, 0.0, 1.0, 1.0), 0.0), ((0.0, 0.0, 1.0 - t, 1.0), 0.0),
+                ((0.0, t, 1.0, 1.0), 0.0), ((0.0, 0.0, 1.0, 1.0 - t), 0.0)]
+    out += [((0.0, 0.0, 1.0, 1.0), float(d)) for d in (-4, -3, -2, -1, 1, 2, 3, 4)]
+    return tuple(out)
+
+
+HYPOTHESES: tuple[tuple[Box, float], ...] = _hypotheses()
+"""The regions of ``a`` a copy may show: 13 crops and 8 small rotations of the whole canvas."""
+ORIENTATIONS = 8
+"""Dihedral transforms undone on ``b``: bit 1 mirrors x, bit 2 mirrors y, bit 4 transposes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stage3Score:
+    """What stage 3 thresholds (shares x 10,000) and the hypothesis that gave it."""
+
+    share: int
+    area: int
+    colour: bool
+    orientation: int
+    hypothesis: int
+    alpha: int
+
+    @property
+    def matches(self) -> bool:
+        """True when ``b`` reproduces enough of ``a``'s content and disagrees over little."""
+        return self.share >= SHARE_MIN and self.area <= AREA_MAX
+
+
+@dataclass(frozen=True, slots=True)
+class Stage3Features:
+    """An image prepared for stage 3 in both roles (computed once, compared many times).
+
+    ``regions``: (hypotheses, 3, GRID, GRID) Y/Cb/Cr of the image sampled in every region (the
+    role of ``a``); ``valid``: (hypotheses, GRID, GRID) the compared points; ``content``:
+    (hypotheses, GRID, GRID) ``a``'s content; ``turned``: (8, 3, GRID, GRID) the grid under
+    each dihedral transform undone (the role of ``b``).
+    """
+
+    regions: NDArray[np.float64]
+    valid: NDArray[np.bool_]
+    content: NDArray[np.bool_]
+    turned: NDArray[np.float64]
+
+
+def _rgb(image: Image.Image) -> Image.Image:
+    if image.getexif().get(0x0112, 1) != 1:
+        image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255,) * 4), rgba).convert("RGB")
+    return image.convert("RGB")
+
+
+def _grid(image: Image.Image) -> NDArray[np.float64]:
+    """(3, GRID, GRID) Y, Cb, Cr of the whole canvas, BOX-shrunk, integer-valued."""
+    small = image.convert("YCbCr").resize((GRID, GRID), Image.Resampling.BOX)
+    return np.asarray(small, dtype=np.float64).transpose(2, 0, 1).copy()
+
+
+@cache
+def _coordinates(aspect_key: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Sampling coordinates into ``a``'s grid for every hypothesis, and the compared points.
+
+    ``aspect_key`` is round(1000 * width / height) of ``a`` (rotations are in pixel units).
+    """
+    aspect = aspect_key / 1000.0
+    u = (np.arange(GRID) + 0.5) / GRID
+    vv, uu = np.meshgrid(u, u, indexing="ij")
+    coords = np.empty((len(HYPOTHESES), 2, GRID, GRID))
+    valid = np.ones((len(HYPOTHESES), GRID, GRID), dtype=bool)
+    margin = 1.0 / GRID
+    for h, ((left, top, right, bottom), degrees) in enumerate(HYPOTHESES):
+        x = left + uu * (right - left)
+        y = top + vv * (bottom - top)
+        if degrees:
+            # b = a rotated counter-clockwise by `degrees` about the centre (PIL's rotate): the
+            # point (x, y) of b (y down) comes from a's point rotated back, in pixel units.
+            t = math.radians(degrees)
+            px, py = (x - 0.5) * aspect, y - 0.5
+            sx = math.cos(t) * px - math.sin(t) * py
+            sy = math.sin(t) * px + math.cos(t) * py
+            x, y = sx / aspect + 0.5, sy + 0.5
+            inside = (x >= margin) & (x <= 1 - margin) & (y >= margin) & (y <= 1 - margin)
+            valid[h] = inside
+        coords[h, 0] = y * GRID - 0.5
+        coords[h, 1] = x * GRID - 0.5
+    coords.setflags(write=False)
+    valid.setflags(write=False)
+    return coords, valid
+
+
+def _dihedral(grid: NDArray[np.float64], o: int) -> NDArray[np.float64]:
+    """Undo orientation ``o`` (same bit meaning as ``detail._orientation``) on (3, G, G)."""
+    out = grid
+    if o & 2:
+        out = out[:, ::-1, :]
+    if o & 1:
+        out = out[:, :, ::-1]
+    if o & 4:
+        out = out.transpose(0, 2, 1)
+    return np.ascontiguousarray(out)
+
+
+def _background(grid: NDArray[np.float64]) -> NDArray[np.float64] | None:
+    """The uniform background colour of a grid (Y, Cb, Cr), or None."""
+    ring = np.concatenate(
+        [grid[:, 0, :], grid[:, -1, :], grid[:, 1:-1, 0], grid[:, 1:-1, -1]], axis=1
+    )
+    colour = np.median(ring, axis=1)
+    near = (np.abs(ring[0] - colour[0]) <= _BG_LUMA) & (
+        np.abs(ring[1:] - colour[1:, None]) <= _BG_CHROMA
+    ).all(axis=0)
+    return colour if float(near.mean()) >= _BG_BORDER_SHARE else None
+
+
+def stage3_features(image: Image.Image) -> Stage3Features:
+    """Prepare ``image`` for :func:`stage3_score` (in either role); deterministic.
+
+    Raises :class:`DegenerateImageError` for images under ``MIN_SIDE`` pixels a side.
+    """
+    if not isinstance(image, Image.Image):
+        raise TypeError(f"stage3_features() needs a PIL.Image.Image, got {type(image).__name__}")
+    width, height = image.size
+    if min(width, height) < MIN_SIDE:
+        reason = f"too small: both sides must be at least {MIN_SIDE} pixels"
+        raise DegenerateImageError(reason, width=width, height=height)
+    grid = _grid(_rgb(image))
+    coords, valid = _coordinates(round(1000 * width / height))
+    regions = np.empty((len(HYPOTHESES), 3, GRID, GRID))
+    for h in range(len(HYPOTHESES)):
+        for c in range(3):
+            regions[h, c] = np.rint(
+                ndimage.map_coordinates(grid[c], coords[h], order=1, mode="nearest")
+            )
+    background = _background(grid)
+    if background is None:
+        content = np.ones_like(valid)
+    else:
+        away = (np.abs(regions[:, 0] - background[0]) > _BG_LUMA) | (
+            np.abs(regions[:, 1:] - background[1:, None, None, None].transpose(1, 0, 2, 3))
+            > _BG_CHROMA
+        ).any(axis=1)
+        grown = ndimage.binary_dilation(away, structure=np.ones((1, 3, 3), dtype=bool))
+        content = grown & valid
+        few = content.sum(axis=(1, 2)) < _MIN_CONTENT * valid.sum(axis=(1, 2))
+        content[few] = valid[few]
+    turned = np.stack([_dihedral(grid, o) for o in range(ORIENTATIONS)])
+    return Stage3Features(regions, valid.copy(), content, turned)
+
+
+def _fit_luma(fa: NDArray[np.float64], fb: NDArray[np.float64]) -> tuple[float, float]:
+    """``alpha``, ``beta`` of ``b ~ alpha * a + beta`` (see the module doc, step 4)."""
+    use = (fb > _SAT[0]) & (fb < _SAT[1])
+    alpha, beta = 1.0, 0.0
+    for step in range(2):
+        x, y = fa[use], fb[use]
+        if x.size < 8:
+            break
+        vx = float(((x - x.mean()) ** 2).sum())
+        if vx <= 1e-9:
+            alpha, beta = 1.0, float(y.mean() - x.mean())
+        else:
+            alpha = float(((x - x.mean()) * (y - y.mean())).sum()) / vx
+            alpha = min(max(alpha, _ALPHA[0]), _ALPHA[1])
+            beta = float(y.mean() - alpha * x.mean())
+        if step == 0:
+            model = np.clip(alpha * fa + beta, 0.0, 255.0)
+            use = use & (np.abs(fb - model) <= 2 * LUMA_TOL)
+    return alpha, beta
+
+
+@cache
+def _shifts() -> tuple[tuple[int, int], ...]:
+    return tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+
+def _neighbours(plane: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(9, ...) the plane shifted by every offset of the 3 x 3 neighbourhood (edges repeated)."""
+    padded = np.pad(plane, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    return np.stack([padded[:, 1 + dy : 1 + dy + GRID, 1 + dx : 1 + dx + GRID]
+                     for dy, dx in _shifts()])  # fmt: skip
+
+
+def _score_one(
+    fa: Stage3Features, fb: Stage3Features, o: int, h: int
+) -> tuple[int, int, int, bool, int]:
+    """(agreeing content points, share, area, colour compared, alpha x 1000) of one hypothesis."""
+    a = fa.regions[h]
+    b = fb.turned[o]
+    valid, content = fa.valid[h], fa.content[h]
+    alpha, beta = _fit_luma(a[0][valid], b[0][valid])
+    model = np.clip(alpha * a[0] + beta, 0.0, 255.0)
+    near = _neighbours(b)  # (9, 3, G, G)
+    ok = np.abs(near[:, 0] - model[None]) <= LUMA_TOL
+    ca, cb = a[1:] - 128.0, b[1:] - 128.0
+    rms_a = math.sqrt(float((ca[:, content] ** 2).sum()) / (2 * max(1, int(content.sum()))))
+    rms_b = math.sqrt(float((cb[:, content] ** 2).sum()) / (2 * max(1, int(content.sum()))))
+    colour = rms_a >= COLOURFUL_RMS and rms_b >= COLOURFUL_RMS
+    if colour:
+        xa, xb = ca[:, valid], cb[:, valid]
+        energy = float((xa * xa).sum())
+        gain = float((xa * xb).sum()) / energy if energy > 0 else 1.0
+        gain = min(max(gain, _GAIN[0]), _GAIN[1])
+        target = gain * ca + 128.0
+        ok &= (np.abs(near[:, 1:] - target[None]) <= CHROMA_TOL).all(axis=1)
+    agree = ok.any(axis=0)
+    n_content = int(content.sum())
+    n_valid = int(valid.sum())
+    hits = int((agree & content).sum())
+    share = hits * _SCALE // max(1, n_content)
+    area = int((~agree & valid).sum()) * _SCALE // max(1, n_valid)
+    return hits, share, area, colour, round(alpha * 1000)
+
+
+def stage3_score(
+    a: Image.Image | Stage3Features, b: Image.Image | Stage3Features
+) -> Stage3Score:
+    """Stage 3's scores of the later image ``b`` against the earlier image ``a``.
+
+    Either argument may be a PIL image or its :func:`stage3_features`. See the module doc.
+    """
+    fa = a if isinstance(a, Stage3Features) else stage3_features(a)
+    fb = b if isinstance(b, Stage3Features) else stage3_features(b)
+    ya = fa.regions[:, 0].reshape(len(HYPOTHESES), -1)
+    yb = fb.turned[:, 0].reshape(ORIENTATIONS, -1)
+    ya = ya - ya.mean(axis=1, keepdims=True)
+    yb = yb - yb.mean(axis=1, keepdims=True)
+    na = np.sqrt((ya * ya).sum(axis=1)) + 1e-9
+    nb = np.sqrt((yb * yb).sum(axis=1)) + 1e-9
+    corr = (ya @ yb.T) / (na[:, None] * nb[None, :])  # (hypotheses, orientations)
+    flat = np.round(corr.ravel() * 1e6)
+    order = sorted(range(flat.size), key=lambda k: (-flat[k], k))[:CANDIDATES]
+    best: tuple[int, int] | None = None
+    chosen = Stage3Score(0, _SCALE, False, 0, 0, 1000)
+    for k in order:
+        h, o = divmod(k, ORIENTATIONS)
+        hits, share, area, colour, alpha = _score_one(fa, fb, o, h)
+        key = (share, -area)
+        if best is None or key > best:
+            best = key
+            chosen = Stage3Score(share, area, colour, o, h, alpha)
+    return chosen
+
+
+def stage3_matches(a: Image.Image | Stage3Features, b: Image.Image | Stage3Features) -> bool:
+    """True when stage 3 upholds the challenge of ``b`` (later) by ``a`` (earlier)."""
+    return stage3_score(a, b).matches
