@@ -40,6 +40,7 @@ import httpx
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from PIL import Image
+from web3.types import RPCEndpoint
 
 from ledger import (
     EspRegistryClient,
@@ -324,10 +325,10 @@ class Stack:
     base_url: str
     db_url: str
     workdir: Path
-    procs: list[subprocess.Popen]
+    procs: list[subprocess.Popen[bytes]]
 
 
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "aigc_cli.main", *args],
         env=env,
@@ -342,7 +343,7 @@ def open_stack(params: LoadParams, workdir: Path) -> Iterator[Stack]:
     """anvil with interval mining, the contracts, `aigc serve --workers R` and `aigc index`."""
     data = workdir / "data"
     dev = start_anvil(data / "devnet" / "state.json")
-    procs: list[subprocess.Popen] = []
+    procs: list[subprocess.Popen[bytes]] = []
     try:
         chain = RpcChain(dev.url, dev=True)
         deployment = deploy(chain, chain.dev_accounts()[0])
@@ -353,7 +354,7 @@ def open_stack(params: LoadParams, workdir: Path) -> Iterator[Stack]:
             ("evm_setAutomine", [False]),
             ("evm_setIntervalMining", [params.block_time]),
         ):
-            answer = chain.w3.provider.make_request(method, args)  # type: ignore[arg-type]
+            answer = chain.w3.provider.make_request(RPCEndpoint(method), args)
             if "error" in answer:
                 raise LoadError(f"anvil refused {method}: {answer['error']}")
         db_url = params.database_url or f"sqlite:///{workdir / 'marketplace.db'}"
@@ -416,8 +417,8 @@ def _accounts(stack: Stack, n: int, salt: str) -> list[LocalAccount]:
     keys = []
     for i in range(n):
         acct = Account.from_key(hashlib.sha256(f"aigc-load|{salt}|{i}".encode()).digest())
-        stack.chain.w3.provider.make_request(  # type: ignore[arg-type]
-            "anvil_setBalance", [acct.address, hex(10**22)]
+        stack.chain.w3.provider.make_request(
+            RPCEndpoint("anvil_setBalance"), [acct.address, hex(10**22)]
         )
         keys.append(acct)
     return keys
@@ -686,10 +687,10 @@ def run_direct(
 
     t0 = time.perf_counter()
     threads = [threading.Thread(target=producer, args=(i,)) for i in range(len(producers))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
     return done[0], time.perf_counter() - t0, dict(errors), locks
 
 
