@@ -39,6 +39,7 @@ __all__ = [
     "FalseMatchReport",
     "PairHit",
     "RecallReport",
+    "Stage3Rule",
     "VerdictRule",
     "compact_sweep",
     "compact_words",
@@ -108,6 +109,8 @@ class FalseMatchReport:
     distance_histogram: list[int]
     refused: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    detail_upheld: int = 0
+    upheld: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -132,6 +135,9 @@ class RecallReport:
     misses: dict[str, list[str]]
     compact_distances: dict[str, list[int]] = field(default_factory=dict)
     seconds: float = 0.0
+    tried: dict[str, int] = field(default_factory=dict)
+    detail_recall: dict[str, float] = field(default_factory=dict)
+    upheld: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -172,8 +178,13 @@ def measure_false_matches(
     chunk: int = 256,
     fingerprints: Sequence[Fingerprint | None] | None = None,
     progress: Progress | None = None,
+    keep_upheld: bool = False,
 ) -> FalseMatchReport:
-    """Every pair of originals from different groups through ``rule``; see the module doc."""
+    """Every pair of originals from different groups through ``rule``; see the module doc.
+
+    ``keep_upheld``: list in the report the (path, path) of every pair both descriptor stages
+    uphold (what a third stage would be asked about; ``_stage3_cache`` stores them).
+    """
     started = time.perf_counter()
     fps = list(fingerprints) if fingerprints is not None else _fingerprints(rule, corpus, progress)
     keep = [k for k, fp in enumerate(fps) if fp is not None]
@@ -208,7 +219,16 @@ def measure_false_matches(
             details[k] = rule.detail(items[k].image)
         return details[k]
 
-    hits = [(i, j, d) for i, j, d in admitted if rule.detail_matches(detail(i), detail(j))]
+    upheld = [(i, j, d) for i, j, d in admitted if rule.detail_matches(detail(i), detail(j))]
+    final = getattr(rule, "final_matches", None)
+    hits = upheld
+    if final is not None:
+        hits = []
+        for k, (i, j, d) in enumerate(upheld):
+            if final(items[i].image, items[j].image):
+                hits.append((i, j, d))
+            if progress is not None and (k + 1) % 500 == 0:
+                progress("stage 3", k + 1, len(upheld))
     hit_counts = np.zeros(s * s, dtype=np.int64)
     for i, j, _ in hits:
         a, b = sorted((int(source_ids[i]), int(source_ids[j])))
@@ -221,6 +241,7 @@ def measure_false_matches(
     }
     hits.sort(key=lambda h: (h[2], h[0], h[1]))
     shown = [_hit(items[i], items[j], d) for i, j, d in hits[:worst]]
+    kept = [(items[i].path, items[j].path) for i, j, _ in upheld] if keep_upheld else []
     return FalseMatchReport(
         images=n,
         groups=int(group_ids.max()) + 1,
@@ -232,6 +253,8 @@ def measure_false_matches(
         distance_histogram=hist.tolist(),
         refused=refused,
         seconds=time.perf_counter() - started,
+        detail_upheld=len(upheld),
+        upheld=kept,
     )
 
 
@@ -283,8 +306,13 @@ def measure_recall(
     refused: dict[str, int] = {}
     misses: dict[str, list[str]] = {}
     distances: dict[str, list[int]] = {}
+    tried_by: dict[str, int] = {}
+    detail_recall: dict[str, float] = {}
+    upheld: dict[str, list[str]] = {}
+    final = getattr(rule, "final_matches", None)
     for e, edit in enumerate(edits):
-        caught = tried = 0
+        caught = tried = two = 0
+        upheld[edit.name] = []
         refused[edit.name] = 0
         misses[edit.name] = []
         distances[edit.name] = []
@@ -300,10 +328,15 @@ def measure_recall(
             if distances[edit.name][-1] <= rule.threshold and rule.detail_matches(
                 desc, rule.detail(copy)
             ):
-                caught += 1
-            else:
-                misses[edit.name].append(item.path)
+                two += 1
+                upheld[edit.name].append(item.path)
+                if final is None or final(item.image, copy):
+                    caught += 1
+                    continue
+            misses[edit.name].append(item.path)
         recall[edit.name] = caught / tried if tried else float("nan")
+        detail_recall[edit.name] = two / tried if tried else float("nan")
+        tried_by[edit.name] = tried
         if progress is not None:
             progress("edits", e + 1, len(edits))
     return RecallReport(
@@ -313,6 +346,9 @@ def measure_recall(
         misses=misses,
         compact_distances=distances,
         seconds=time.perf_counter() - started,
+        tried=tried_by,
+        detail_recall=detail_recall,
+        upheld=upheld,
     )
 
 
@@ -344,13 +380,52 @@ class DetailRule:
         return bool(a and b and detail_matches(a, b))
 
 
-def load_rule(name: str, *, threshold: int | None = None) -> CompactOnlyRule | DetailRule:
+@dataclass(frozen=True)
+class Stage3Rule(DetailRule):
+    """``v2`` (compact, then detail), then stage 3 (``services.provenance.stage3``) on the two
+    full images: a pair is a match only when all three uphold it.
+
+    Stage 3 features of the earlier image are kept for the last ``cache`` images (the false-match
+    loop walks pairs row by row, so the earlier image repeats)."""
+
+    name: str = "v2 + stage 3 (committee comparison)"
+    cache: int = 256
+    _features: dict[int, tuple[Image.Image, object]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def final_matches(self, a: Image.Image, b: Image.Image) -> bool:
+        """Stage 3's verdict on ``b`` (later) against ``a`` (earlier)."""
+        from services.provenance.stage3 import stage3_features, stage3_matches
+
+        key = id(a)
+        entry = self._features.pop(key, None)
+        fa = entry[1] if entry is not None and entry[0] is a else None
+        if fa is None:
+            try:
+                fa = stage3_features(a)
+            except DegenerateImageError:
+                return False
+            while len(self._features) >= self.cache:
+                self._features.pop(next(iter(self._features)))
+        self._features[key] = (a, fa)
+        try:
+            return stage3_matches(fa, b)  # type: ignore[arg-type]
+        except DegenerateImageError:
+            return False
+
+
+def load_rule(
+    name: str, *, threshold: int | None = None
+) -> CompactOnlyRule | DetailRule | Stage3Rule:
     """``v1``: today's compact rule; ``v2``: compact admission plus ``services.provenance.detail``
     (its ``COMPACT_THRESHOLD`` when it defines one, else :data:`MATCH_THRESHOLD`); ``v2-trim``:
-    ``v2`` with the descriptor's views made of the content's bounding box (``trim=True``)."""
+    ``v2`` with the descriptor's views made of the content's bounding box (``trim=True``);
+    ``v2-stage3``: ``v2``, then the committee's comparison of the two images
+    (:class:`Stage3Rule`)."""
     if name == "v1":
         return CompactOnlyRule(MATCH_THRESHOLD if threshold is None else threshold)
-    if name in ("v2", "v2-trim"):
+    if name in ("v2", "v2-trim", "v2-stage3"):
         try:
             import services.provenance.detail as detail
         except ImportError as exc:
@@ -359,8 +434,10 @@ def load_rule(name: str, *, threshold: int | None = None) -> CompactOnlyRule | D
         chosen = default if threshold is None else threshold
         if name == "v2-trim":
             return DetailRule(chosen, name="v2 + background trim", trim=True)
+        if name == "v2-stage3":
+            return Stage3Rule(chosen)
         return DetailRule(chosen)
-    raise CorpusError(f"unknown rule {name!r}; known rules: v1, v2, v2-trim")
+    raise CorpusError(f"unknown rule {name!r}; known rules: v1, v2, v2-trim, v2-stage3")
 
 
 def compact_sweep(
