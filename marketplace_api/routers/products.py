@@ -35,6 +35,7 @@ TokenId = Annotated[
     str, Path(pattern=UINT_PATTERN, description="token id: decimal (the output form) or 0x-hex")
 ]
 _TOKEN_KEYS = ("token_id", "original", "duplicate")
+AddressFilter = Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")]
 
 
 def decimal_ids(data: Any) -> Any:
@@ -79,17 +80,23 @@ def _load(session: SessionDep, token_id: str) -> Product:
 @router.get("/products", response_model=ProductsOut)
 async def list_products(
     request: Request,
-    owner: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+    owner: AddressFilter = None,
+    producer: AddressFilter = None,
+    esp: AddressFilter = None,
     status: Annotated[str | None, Query(pattern="^(active|revoked)$")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=10**9)] = 0,
 ) -> Response:
-    """Registered products, newest first."""
+    """Registered products, newest first; filters (owner, producer, ESP, status) combine."""
 
     def render(session: Session) -> ProductsOut:
         q = select(Product).order_by(Product.id.desc()).limit(limit).offset(offset)
-        if owner:
-            q = q.where(Product.owner == to_checksum_address(owner.lower()))
+        # Each filter is one indexed column of the same single SELECT (addresses stored
+        # checksummed, so any case the caller sends matches).
+        for column, value in ((Product.owner, owner), (Product.producer, producer),
+                              (Product.esp, esp)):  # fmt: skip
+            if value:
+                q = q.where(column == to_checksum_address(value.lower()))
         if status:
             q = q.where(Product.status == status)
         items = [_product_json(p) for p in session.scalars(q)]

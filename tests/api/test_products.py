@@ -211,3 +211,86 @@ def test_chunked_upload_without_length_is_cut_off_at_the_limit(api):
         headers={"content-type": "multipart/form-data; boundary=x"},
     )
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
+
+
+def test_products_filter_by_producer_and_esp(api):
+    """Producer and ESP filters, alone, combined with each other and with the owner, in any
+    address case; a malformed address is a 422, not an empty page."""
+    world = api.world
+    register_esp(world)
+    register_esp(world, world.buyer)  # a second ESP
+    mine = register_image(world, world.producer)
+    mine_b = register_image(world, world.producer, esp=world.buyer)
+    theirs = register_image(world, world.attacker, esp=world.buyer)
+    api.index()
+
+    def ids(**params):
+        r = api.client.get("/v1/products", params=params)
+        assert r.status_code == 200, r.text
+        return [int(p["token_id"]) for p in r.json()["items"]]
+
+    assert ids(producer=world.producer.address) == [mine_b, mine]  # newest first
+    assert ids(producer=world.producer.address.lower()) == [mine_b, mine]
+    assert ids(esp=world.buyer.address) == [theirs, mine_b]
+    assert ids(esp=world.esp.address.upper().replace("0X", "0x")) == [mine]
+    assert ids(producer=world.producer.address, esp=world.buyer.address) == [mine_b]
+    assert ids(producer=world.attacker.address, owner=world.producer.address) == []
+    assert ids(esp=world.producer.address) == []
+    for bad in ("0x123", "producer", "0x" + "g" * 40, "' OR 1=1 --"):
+        r = api.client.get("/v1/products", params={"producer": bad})
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+        assert api.client.get("/v1/products", params={"esp": bad}).status_code == 422
+
+
+def test_filtered_first_page_over_ten_thousand_products_is_one_select(api):
+    """Every filter is a WHERE on an indexed column of the page's single SELECT: no query per
+    product and no COUNT, however many products there are."""
+    from sqlalchemy import event, insert
+
+    from marketplace_api.models import Product
+
+    producers = ["0x" + f"{k:02x}" * 20 for k in (0x11, 0x12, 0x13)]
+    esps = ["0x" + f"{k:02x}" * 20 for k in (0x31, 0x32)]
+    rows = [
+        {
+            "token_id": f"0x{i + 1:064x}",
+            "fingerprint": f"0x{i * 7919 + 1:064x}",
+            "producer": producers[i % 3],
+            "owner": producers[i % 3],
+            "esp": esps[i % 2],
+            "task_id": f"0x{i:064x}",
+            "model_id": "0x" + "02" * 32,
+            "seed": "1",
+            "registered_block": i + 1,
+            "priority_block": i + 1,
+            "commit_block": i,
+            "status": "active" if i % 10 else "revoked",
+            "metadata_uri": "",
+        }
+        for i in range(10_000)
+    ]
+    engine = api.client.app.state.engine
+    with engine.begin() as conn:
+        conn.execute(insert(Product), rows)
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        r = api.client.get(
+            "/v1/products",
+            params={"producer": producers[1], "esp": esps[0], "status": "active", "limit": 24},
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    items = r.json()["items"]
+    assert len(items) == 24
+    # i % 3 == 1 and i % 2 == 0 and i % 10 != 0: the newest is i = 9994, token 9995.
+    assert items[0]["token_id"] == "9995"
+    assert {(p["producer"], p["esp"], p["status"]) for p in items} == {
+        (producers[1], esps[0], "active")
+    }
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) == 1, selects
