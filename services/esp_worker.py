@@ -182,6 +182,10 @@ class EspWorker:
             "attestation": "0x" + attestation.hex(),
             "key_commitment": "0x" + key_commitment(key).hex(),
         }
+        # Recorded before the upload: if the answer is lost (the replica dies under it), the next
+        # round sees the task delivered and claims only if the API holds this very delivery.
+        entry["stage"], entry["content_hash"] = "delivering", meta_json["content_hash"]
+        self.state.save()
         self.client.post(
             f"/v1/tasks/{task['id']}/delivery",
             files={
@@ -196,7 +200,7 @@ class EspWorker:
 
     def _on_delivered(self, task: dict[str, Any]) -> str | None:
         entry = self.state.tasks.get(task["id"])
-        if entry is None or entry["stage"] != "delivered" or task["lock"] is None:
+        if entry is None or task["lock"] is None or not self._uploaded(entry, task):
             return None  # never reveal a secret whose delivery this worker did not upload
         lock = LockTerms.from_json(task["lock"])
         if self.htlc.status(lock) is LockStatus.OPEN:
@@ -204,6 +208,17 @@ class EspWorker:
         entry["stage"] = "claimed"
         self.state.save()
         return "claimed"
+
+    @staticmethod
+    def _uploaded(entry: dict[str, Any], task: dict[str, Any]) -> bool:
+        """The API holds this worker's delivery: acknowledged, or sent with its answer lost and
+        the task's delivery naming the content hash this worker sealed."""
+        if entry["stage"] == "delivered":
+            return True
+        delivery = task.get("delivery") or {}
+        return entry["stage"] == "delivering" and (
+            str(delivery.get("content_hash", "")).lower() == entry.get("content_hash")
+        )
 
     def _seal(self, image: bytes, task: dict[str, Any], secret: str) -> tuple[bytes, bytes]:
         """(sealed, key): to the producer's delivery key if registered, else its account key."""
