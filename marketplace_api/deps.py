@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from ledger.deploy import Deployment
@@ -56,23 +57,55 @@ def bearer_token(authorization: str | None) -> str | None:
     return parts[1].strip()
 
 
+BEARER = HTTPBearer(
+    auto_error=False,  # a missing or foreign scheme is answered by current_account's own 401
+    scheme_name="bearer",
+    description="The token from POST /v1/auth/verify (Sign-In with Ethereum)",
+)
+"""The OpenAPI security scheme of every signed-in route (``Authorization: Bearer <token>``)."""
+
+
 def current_account(
     settings: SettingsDep,
-    authorization: Annotated[
-        str | None, Header(description="Bearer token from /v1/auth/verify")
-    ] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
 ) -> str:
-    """The address behind the bearer token; 401 when missing, forged or expired."""
-    token = bearer_token(authorization)
-    if token is None:
+    """The address behind the bearer token; 401 (the ErrorOut envelope) when missing, forged or
+    expired."""
+    if credentials is None:
         raise Unauthorized("sign in with Ethereum first: Authorization: Bearer <token>")
     try:
-        return tokens.check(token, secret=settings.token_secret.get_secret_value().encode())
+        return tokens.check(
+            credentials.credentials.strip(),
+            secret=settings.token_secret.get_secret_value().encode(),
+        )
     except tokens.TokenError as exc:
         raise Unauthorized(str(exc)) from None
 
 
 CurrentAccount = Annotated[str, Depends(current_account)]
+
+
+def optional_account(
+    settings: SettingsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> str | None:
+    """The address behind a valid bearer token, ``None`` without one (a route that answers
+    anonymous callers too: a forged or expired token is treated as no token)."""
+    if credentials is None:
+        return None
+    try:
+        return tokens.check(
+            credentials.credentials.strip(),
+            secret=settings.token_secret.get_secret_value().encode(),
+        )
+    except tokens.TokenError:
+        return None
+
+
+OptionalAccount = Annotated[str | None, Depends(optional_account)]
+OPTIONAL_SIGN_IN: dict[str, Any] = {"security": [{}]}
+"""``openapi_extra`` of a route taking :data:`OptionalAccount`: FastAPI lists the bearer scheme
+as required; this adds the empty requirement that makes it optional (OpenAPI 3.1 section 4.8.10)."""
 
 
 def client_key(request: Request) -> str:

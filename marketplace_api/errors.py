@@ -32,9 +32,56 @@ _MEANING = {
 
 def declare(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` for these error statuses, each with the :class:`ErrorOut`
-    envelope that :func:`install_handlers` really returns (422 replaces FastAPI's own
-    ``HTTPValidationError``, which this API never sends)."""
-    return {s: {"model": ErrorOut, "description": _MEANING[s]} for s in sorted({422, *statuses})}
+    envelope that :func:`install_handlers` really returns.
+
+    422 is declared by :func:`document_errors` for every route that has a parameter or a body
+    (FastAPI's own rule for when validation can fail), and 413 for every route with a body (the
+    app-wide :class:`marketplace_api.uploads.BodySizeLimit`); a route declares the rest itself.
+    """
+    return {s: {"model": ErrorOut, "description": _MEANING[s]} for s in sorted(set(statuses))}
+
+
+_ERROR_REF = "#/components/schemas/ErrorOut"
+_FASTAPI_422 = "#/components/schemas/HTTPValidationError"
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    return {
+        "description": _MEANING[status],
+        "content": {"application/json": {"schema": {"$ref": _ERROR_REF}}},
+    }
+
+
+def document_errors(app: FastAPI) -> None:
+    """Makes ``app.openapi()`` declare the errors every route shares, as they are really sent.
+
+    FastAPI adds a 422 with its ``HTTPValidationError`` (``{"detail": [...]}``) to each route
+    that has a parameter or body; this API answers validation errors with the :class:`ErrorOut`
+    envelope instead, so that 422 is rewritten to it and the unused schemas are dropped. A route
+    with a request body also gets 413 (the body-size limit applies to every request).
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        doc = build()
+        for item in doc.get("paths", {}).values():
+            for op in item.values():
+                responses = op.get("responses", {})
+                schema = responses.get("422", {}).get("content", {}).get("application/json", {})
+                if schema.get("schema", {}).get("$ref") == _FASTAPI_422:
+                    responses["422"] = _error_response(422)
+                if "requestBody" in op and "413" not in responses:
+                    responses["413"] = _error_response(413)
+                op["responses"] = dict(sorted(responses.items()))
+        schemas = doc.get("components", {}).get("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        app.openapi_schema = doc
+        return doc
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class ApiError(Exception):

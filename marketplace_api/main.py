@@ -14,7 +14,7 @@ from marketplace_api import models, models_shared, tokens  # noqa: F401  (regist
 from marketplace_api.config import ApiSettings
 from marketplace_api.cors import install_cors, parse_origins
 from marketplace_api.db import Base, make_engine, session_factory
-from marketplace_api.errors import install_handlers
+from marketplace_api.errors import document_errors, install_handlers
 from marketplace_api.indexing import ChainFollower, SharedReadCache
 from marketplace_api.market import Market
 from marketplace_api.ratelimit import RateLimiter
@@ -86,6 +86,7 @@ def create_app(
         DbBlobStore(engine) if settings.blob_store == "db" else BlobStore(settings.blob_dir)
     )
     install_handlers(app)
+    document_errors(app)
     for module in (health, auth, tx, esps, products, tasks, events, trades, delivery_keys, meta):
         app.include_router(module.router)
     app.include_router(web_app.router)  # the web app at / (issue 15)

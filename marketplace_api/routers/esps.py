@@ -4,34 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from ledger import EspRegistryClient
-from marketplace_api import tokens
-from marketplace_api.deps import DeploymentDep, SettingsDep, bearer_token
+from marketplace_api.deps import OPTIONAL_SIGN_IN, DeploymentDep, OptionalAccount
 from marketplace_api.errors import declare
 from marketplace_api.schemas import EspsOut
 
 router = APIRouter(prefix="/v1", tags=["esps"], responses=declare(502))
 
 
-@router.get("/esps", response_model=EspsOut)
+@router.get("/esps", response_model=EspsOut, openapi_extra=OPTIONAL_SIGN_IN)
 def list_esps(
     request: Request,
     deployment: DeploymentDep,
-    settings: SettingsDep,
+    account: OptionalAccount,
     temperature: Annotated[float, Query(gt=0, le=10)] = 0.15,
     floor: Annotated[float, Query(ge=0, le=1)] = 0.2,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> EspsOut:
     """Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise)."""
-    viewer = "anonymous"
-    token = bearer_token(authorization)  # the scheme in any case, as for signed-in routes
-    if token is not None:
-        try:
-            viewer = tokens.check(token, secret=settings.token_secret.get_secret_value().encode())
-        except tokens.TokenError:
-            viewer = "anonymous"
+    viewer = account or "anonymous"  # the bearer scheme in any case, as for signed-in routes
     reader = EspRegistryClient(deployment)
     infos = {esp: reader.esp_info(esp) for esp in reader.esps()}
     active = [esp for esp, info in infos.items() if info.active]
