@@ -95,11 +95,17 @@ function parseHashQuery() {
 async function gallery() {
   const params = parseHashQuery();
   const offset = Math.max(0, Number.parseInt(params.offset || "0", 10) || 0);
-  const filters = { owner: params.owner || "", status: params.status || "" };
+  const filters = {
+    owner: params.owner || "", producer: params.producer || "", esp: params.esp || "", status: params.status || "",
+  };
   const root = main();
   root.replaceChildren(el("h1", {}, "Gallery"));
+  const address = (name, label) => el("label", {}, label,
+    el("input", { type: "text", name, value: filters[name], placeholder: "0x…", pattern: "^0x[0-9a-fA-F]{40}$", autocomplete: "off", title: "an address: 0x and 40 hexadecimal digits" }));
   const form = el("form", { class: "filters", role: "search", "aria-label": "Filter the gallery" },
-    el("label", {}, "Owner address", el("input", { type: "text", name: "owner", value: filters.owner, placeholder: "0x…", pattern: "^0x[0-9a-fA-F]{40}$", autocomplete: "off" })),
+    address("owner", "Owner address"),
+    address("producer", "Producer address"),
+    address("esp", "ESP address"),
     el("label", {}, "Status",
       el("select", { name: "status" },
         el("option", { value: "", selected: filters.status === "" }, "any"),
@@ -109,7 +115,7 @@ async function gallery() {
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const data = Object.fromEntries(new FormData(form));
-    location.hash = `#/?${query({ owner: data.owner.trim(), status: data.status })}`;
+    location.hash = `#/?${query({ owner: data.owner.trim(), producer: data.producer.trim(), esp: data.esp.trim(), status: data.status })}`;
   });
   const search = el("form", { class: "filters", "aria-label": "Find similar images" },
     el("label", {}, "Find similar: upload an image", el("input", { type: "file", name: "image", accept: "image/png,image/jpeg,image/webp", required: true })),
@@ -121,7 +127,9 @@ async function gallery() {
   try {
     const page = await api(`/v1/products?${query({ ...filters, limit: PAGE, offset })}`);
     if (page.items.length === 0) {
-      results.append(el("p", { class: "muted" }, offset ? "No more products." : "No products registered yet."));
+      const filtered = Object.values(filters).some((v) => v !== "");
+      results.append(el("p", { class: "muted" }, offset ? "No more products."
+        : filtered ? "No product matches these filters." : "No products registered yet."));
     } else {
       results.append(el("ul", { class: "grid" }, page.items.map(card)));
     }
@@ -192,8 +200,8 @@ async function product(id) {
     ["Status", badge(p.status)],
     ["Token id", p.token_id],
     ["Owner", p.owner],
-    ["Producer", p.producer],
-    ["ESP", p.esp],
+    ["Producer", el("a", { href: `#/?producer=${p.producer}`, title: "Everything this producer registered" }, p.producer)],
+    ["ESP", el("a", { href: `#/esp/${p.esp}`, title: "This ESP's dashboard" }, p.esp)],
     ["Model", p.model_id],
     ["Seed", p.seed],
     ["Task (paid lock)", p.task_id],
@@ -218,6 +226,15 @@ async function product(id) {
         (p.history || []).length ? history : el("p", { class: "muted" }, "No events indexed yet."))),
     similar,
     el("p", {}, el("a", { href: "#/" }, "Back to the gallery")));
+  if (p.status === "active") {
+    // The buying code (and the SDK bundle under it) loads only for a token that is for sale.
+    fetch("/v1/listings?status=open&limit=200").then((r) => r.json()).then(async (page) => {
+      const listing = (page.items || []).find((l) => l.token_id === p.token_id);
+      if (!listing) return;
+      const market = await import("./market.js");
+      similar.before(market.buyBox(ui(), listing));
+    }).catch((err) => similar.before(showError(err)));
+  }
   if (p.has_image) {
     try {
       const blob = await (await fetch(`/v1/products/${p.token_id}/image`)).blob();
@@ -346,8 +363,11 @@ async function me() {
   }
   root.append(el("p", {}, "Signed in as ", el("code", {}, address)));
   const alerts = el("section", { "aria-label": "Alerts" }, el("h2", {}, "Alerts"));
-  const mine = el("section", { "aria-label": "My images" }, el("h2", {}, "My images"));
-  root.append(alerts, mine);
+  const trades = el("section", { "aria-label": "My trades" }, el("h2", {}, "My trades"));
+  const mine = el("section", { "aria-label": "My collection" }, el("h2", {}, "My collection"));
+  root.append(alerts, trades, mine);
+  const market = await import("./market.js");
+  await market.myTrades(trades, ui());
   try {
     const notes = await api("/v1/notifications", { headers: authHeaders() });
     if (notes.items.length === 0) alerts.append(el("p", { class: "muted" }, "No alerts."));
@@ -358,7 +378,13 @@ async function me() {
   try {
     const page = await api(`/v1/products?${query({ owner: address, limit: PAGE })}`);
     if (page.items.length === 0) mine.append(el("p", { class: "muted" }, "You own no registered image yet."));
-    else mine.append(el("ul", { class: "grid" }, page.items.map(card)));
+    else {
+      mine.append(el("ul", { class: "grid" }, page.items.map((p) => {
+        const c = card(p);
+        if (p.status === "active") c.append(market.resellForm(ui(), p));
+        return c;
+      })));
+    }
   } catch (err) {
     mine.append(showError(err));
   }
@@ -366,15 +392,20 @@ async function me() {
 
 const TITLES = { esps: "ESPs", me: "My account", studio: "Studio" };
 
+/** app.js's helpers, for the pages that load on demand (studio.js, market.js). */
+const ui = () => ({ el, showError, announce, short, connect });
+
 function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/product\/([^?]+)/);
+  const trade = hash.match(/^#\/trade\/([0-9]{1,10})$/);
   const name = (hash.match(/^#\/(esps|me|studio)\b/) || [])[1];
   const page = m ? product(decodeURIComponent(m[1])) : name === "esps" ? esps() : name === "me" ? me()
-    // The studio loads the SDK bundle (viem, @noble/*) on demand: other pages stay light.
-    : name === "studio" ? import("./studio.js").then((s) => s.studio(main(), { el, showError, announce, short, connect })) : gallery();
+    // The studio and the swap load the SDK bundle (viem, @noble/*) on demand: other pages stay light.
+    : name === "studio" ? import("./studio.js").then((s) => s.studio(main(), ui()))
+    : trade ? import("./market.js").then((s) => s.tradePage(main(), ui(), trade[1])) : gallery();
   page.finally(() => {
-    const title = m ? `Token ${short(m[1])}` : TITLES[name] || "Gallery";
+    const title = m ? `Token ${short(m[1])}` : trade ? `Trade ${trade[1]}` : TITLES[name] || "Gallery";
     document.title = `${title} · AIGC marketplace`;
   });
 }

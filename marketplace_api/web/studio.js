@@ -53,7 +53,7 @@ export function explain(err) {
 }
 
 /** The SDK client over the page's wallet: reads and signatures both through EIP-1193. */
-function sdkClient() {
+export function sdkClient() {
   const transport = custom(globalThis.ethereum);
   const aigc = createAigcClient({
     baseUrl: location.origin,

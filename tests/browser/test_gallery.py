@@ -82,6 +82,21 @@ def test_filters_and_find_similar_by_upload(site, browser, tmp_path):
     page.wait_for_function("() => location.hash.includes('owner=')")
     page.wait_for_function("() => document.querySelectorAll('li.card').length === 1")
     assert page.eval_on_selector("li.card", "e => e.dataset.token") == _decimal(made[1][0])
+    # By producer and by ESP (the API's filters, kept in the address bar).
+    page.fill("input[name=owner]", "")
+    page.fill("input[name=producer]", world.producer.address)
+    page.fill("input[name=esp]", world.esp.address)
+    page.click("form.filters button[type=submit] >> nth=0")
+    page.wait_for_function(
+        "() => location.hash.includes('producer=') && location.hash.includes('esp=')"
+    )
+    page.wait_for_function("() => document.querySelectorAll('li.card').length === 2")
+    shown = page.eval_on_selector_all("li.card", "els => els.map(e => e.dataset.token)")
+    assert shown == [_decimal(made[2][0]), _decimal(made[0][0])]
+    page.fill("input[name=producer]", "")
+    page.fill("input[name=esp]", world.buyer.address)  # no image of this ESP
+    page.click("form.filters button[type=submit] >> nth=0")
+    page.wait_for_selector("text=No product matches these filters.")
 
     # An edited copy (mirrored, JPEG) of the first image finds it.
     copy = tmp_path / "copy.jpg"

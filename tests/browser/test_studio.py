@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -24,96 +22,11 @@ from services.esp_worker import EspWorker
 from services.market_client import MarketClient
 from services.provenance import fingerprint
 from tests.browser.conftest import REPO, axe_violations, screenshot
-from tests.browser.wallet import TestWallet
+from tests.browser.wallet import NodeBackedWallet
 from tests.contracts.helpers import FEE, register_esp
 
 BUNDLE = REPO / "marketplace_api" / "web" / "sdk.bundle.js"
 SCRIPT = REPO / "js" / "sdk" / "scripts" / "bundle-web.sh"
-
-# What a wallet answers by asking its node: the page reads the chain through the wallet, as
-# MetaMask and others proxy reads to their RPC node (the embedded chain has no HTTP endpoint).
-READS = {
-    "eth_blockNumber",
-    "eth_call",
-    "eth_estimateGas",
-    "eth_gasPrice",
-    "eth_getBalance",
-    "eth_getBlockByNumber",
-    "eth_getCode",
-    "eth_getLogs",
-    "eth_getTransactionByHash",
-    "eth_getTransactionCount",
-    "eth_getTransactionReceipt",
-    "eth_maxPriorityFeePerGas",
-}
-
-
-class NodeBackedWallet(TestWallet):
-    """The test wallet, also answering reads from its node and filling gas and fees on the
-    transactions a dapp leaves them out of (viem's writeContract through a JSON-RPC account)."""
-
-    __test__ = False
-
-    def __init__(self, account: Any, chain: Any):
-        super().__init__(account, chain)
-        self.errors: list[str] = []  # what it refused, for a failing test's message
-
-    def _answer(self, method: str, params: Any) -> dict[str, Any]:
-        answer = super()._answer(method, params)
-        if "error" in answer:
-            self.errors.append(f"{method}: {answer['error']['message']}")
-        return answer
-
-    def _handle(self, method: str, params: list[Any]) -> Any:
-        w3 = self.chain.w3
-        if method in READS:
-            if method == "eth_getLogs":  # eth-tester's filter keys are snake_case
-                params = [
-                    {
-                        _snake(k): int(v, 16) if k.endswith("Block") and v.startswith("0x") else v
-                        for k, v in params[0].items()
-                        if v is not None
-                    }
-                ]
-            if method == "eth_call" and "from" not in params[0]:
-                params = [{**params[0], "from": self.account.address}, *params[1:]]
-            answer = w3.provider.make_request(method, params)
-            if "error" in answer:
-                raise ValueError(str(answer["error"]))
-            return _rpc(answer["result"])
-        if method == "eth_sendTransaction":
-            tx = dict(params[0])
-            if "gas" not in tx:
-                estimate = {k: tx[k] for k in ("from", "to", "data", "value") if k in tx}
-                estimate["from"] = self.account.address
-                tx["gas"] = hex(int(w3.eth.estimate_gas(estimate) * 1.3))
-            if "maxFeePerGas" not in tx:
-                base = w3.eth.get_block("latest")["baseFeePerGas"]
-                tx["maxPriorityFeePerGas"] = hex(10**9)
-                tx["maxFeePerGas"] = hex(2 * base + 10**9)
-            params = [tx]
-        return super()._handle(method, params)
-
-
-def _rpc(value: Any) -> Any:
-    """eth-tester's Python-shaped answer (snake_case keys, ints, bytes) as JSON-RPC sends it."""
-    if isinstance(value, dict):
-        return {
-            re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), k): _rpc(v) for k, v in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return [_rpc(v) for v in value]
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return hex(value)
-    if isinstance(value, bytes):
-        return "0x" + value.hex()
-    return value
-
-
-def _snake(key: str) -> str:
-    return re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), key)
 
 
 def _image(prompt: str, seed: int):
