@@ -87,7 +87,7 @@ CHROMA_TOL = 16.0
 """Largest chroma difference (levels, each of Cb and Cr) that agrees."""
 COLOURFUL_RMS = 6.0
 """Chroma is compared when both images' RMS chroma over ``a``'s content reaches this."""
-SHARE_MIN = 8_500
+SHARE_MIN = 9_000
 """Smallest share (x 10,000) of ``a``'s content that ``b`` must reproduce."""
 AREA_MAX = 1_200
 """Largest share (x 10,000) of the compared grid where ``b`` may disagree (an overlay)."""
@@ -99,9 +99,12 @@ _BG_LUMA = 12.0
 _BG_CHROMA = 8.0
 _BG_BORDER_SHARE = 0.7
 _MIN_CONTENT = 0.02
-_ALPHA = (0.55, 1.8)
+_ALPHAS = (1.0, 0.9, 1.1, 0.8, 1.2, 0.7, 1.3, 0.6, 1.4, 0.55, 1.5, 1.65, 1.8)
+"""Tone gains tried, nearest to 1 first (ties keep the earlier)."""
 _GAIN = (0.5, 1.8)
 _SAT = (5.0, 250.0)
+WORKING_SIDE = 4 * GRID
+"""``a`` is shrunk to at most this many pixels on its longer side before its regions are cut."""
 
 Box = tuple[float, float, float, float]
 
@@ -176,36 +179,39 @@ def _grid(image: Image.Image) -> NDArray[np.float64]:
     return np.asarray(small, dtype=np.float64).transpose(2, 0, 1).copy()
 
 
-@cache
-def _coordinates(aspect_key: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """Sampling coordinates into ``a``'s grid for every hypothesis, and the compared points.
+def _smooth(grid: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The (1, 2, 1) / 4 binomial filter along both axes of every plane (edges repeated)."""
+    out = ndimage.correlate1d(grid, [1.0, 2.0, 1.0], axis=-1, mode="nearest") / 4.0
+    return ndimage.correlate1d(out, [1.0, 2.0, 1.0], axis=-2, mode="nearest") / 4.0
 
-    ``aspect_key`` is round(1000 * width / height) of ``a`` (rotations are in pixel units).
-    """
-    aspect = aspect_key / 1000.0
-    u = (np.arange(GRID) + 0.5) / GRID
-    vv, uu = np.meshgrid(u, u, indexing="ij")
-    coords = np.empty((len(HYPOTHESES), 2, GRID, GRID))
+
+def _working(image: Image.Image) -> Image.Image:
+    """The RGB image shrunk (BOX) to at most :data:`WORKING_SIDE` pixels on its longer side."""
+    scale = WORKING_SIDE / max(image.size)
+    if scale < 1.0:
+        size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+        image = image.resize(size, Image.Resampling.BOX)
+    return image
+
+
+def _regions(rgb: Image.Image) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """(hypotheses, 3, G, G) Y/Cb/Cr of every region of ``rgb``, and the compared points."""
+    work = _working(rgb)
+    w, h = work.size
+    regions = np.empty((len(HYPOTHESES), 3, GRID, GRID))
     valid = np.ones((len(HYPOTHESES), GRID, GRID), dtype=bool)
-    margin = 1.0 / GRID
-    for h, ((left, top, right, bottom), degrees) in enumerate(HYPOTHESES):
-        x = left + uu * (right - left)
-        y = top + vv * (bottom - top)
+    for k, ((left, top, right, bottom), degrees) in enumerate(HYPOTHESES):
         if degrees:
-            # b = a rotated counter-clockwise by `degrees` about the centre (PIL's rotate): the
-            # point (x, y) of b (y down) comes from a's point rotated back, in pixel units.
-            t = math.radians(degrees)
-            px, py = (x - 0.5) * aspect, y - 0.5
-            sx = math.cos(t) * px - math.sin(t) * py
-            sy = math.sin(t) * px + math.cos(t) * py
-            x, y = sx / aspect + 0.5, sy + 0.5
-            inside = (x >= margin) & (x <= 1 - margin) & (y >= margin) & (y <= 1 - margin)
-            valid[h] = inside
-        coords[h, 0] = y * GRID - 0.5
-        coords[h, 1] = x * GRID - 0.5
-    coords.setflags(write=False)
-    valid.setflags(write=False)
-    return coords, valid
+            turned = work.rotate(degrees, Image.Resampling.BICUBIC)
+            regions[k] = _grid(turned)
+            inside = Image.new("L", work.size, 255).rotate(degrees, Image.Resampling.BICUBIC)
+            cells = np.asarray(inside.resize((GRID, GRID), Image.Resampling.BOX))
+            valid[k] = ndimage.binary_erosion(cells >= 250, iterations=1, border_value=1)
+        else:
+            box = (left * w, top * h, right * w, bottom * h)
+            small = work.convert("YCbCr").resize((GRID, GRID), Image.Resampling.BOX, box=box)
+            regions[k] = np.asarray(small, dtype=np.float64).transpose(2, 0, 1)
+    return regions, valid
 
 
 def _dihedral(grid: NDArray[np.float64], o: int) -> NDArray[np.float64]:
@@ -244,24 +250,20 @@ def stage3_features(image: Image.Image, *, earlier: bool = True) -> Stage3Featur
     if min(width, height) < MIN_SIDE:
         reason = f"too small: both sides must be at least {MIN_SIDE} pixels"
         raise DegenerateImageError(reason, width=width, height=height)
-    grid = _grid(_rgb(image))
-    turned = np.stack([_dihedral(grid, o) for o in range(ORIENTATIONS)]).astype(np.float32)
+    rgb = _rgb(image)
+    grid = _grid(rgb)
+    smooth = _smooth(grid)
+    turned = np.stack([_dihedral(smooth, o) for o in range(ORIENTATIONS)]).astype(np.float32)
     if not earlier:
         return Stage3Features(None, None, None, turned)
-    coords, valid = _coordinates(round(1000 * width / height))
-    regions = np.empty((len(HYPOTHESES), 3, GRID, GRID))
-    for h in range(len(HYPOTHESES)):
-        for c in range(3):
-            regions[h, c] = np.rint(
-                ndimage.map_coordinates(grid[c], coords[h], order=1, mode="nearest")
-            )
+    raw, valid = _regions(rgb)
+    regions = _smooth(raw)
     background = _background(grid)
     if background is None:
         content = np.ones_like(valid)
     else:
-        away = (np.abs(regions[:, 0] - background[0]) > _BG_LUMA) | (
-            np.abs(regions[:, 1:] - background[1:, None, None, None].transpose(1, 0, 2, 3))
-            > _BG_CHROMA
+        away = (np.abs(raw[:, 0] - background[0]) > _BG_LUMA) | (
+            np.abs(raw[:, 1:] - background[None, 1:, None, None]) > _BG_CHROMA
         ).any(axis=1)
         grown = ndimage.binary_dilation(away, structure=np.ones((1, 3, 3), dtype=bool))
         content = grown & valid
@@ -271,24 +273,18 @@ def stage3_features(image: Image.Image, *, earlier: bool = True) -> Stage3Featur
 
 
 def _fit_luma(fa: NDArray[np.float64], fb: NDArray[np.float64]) -> tuple[float, float]:
-    """``alpha``, ``beta`` of ``b ~ alpha * a + beta`` (see the module doc, step 4)."""
-    use = (fb > _SAT[0]) & (fb < _SAT[1])
-    alpha, beta = 1.0, 0.0
-    for step in range(2):
-        x, y = fa[use], fb[use]
-        if x.size < 8:
-            break
-        vx = float(((x - x.mean()) ** 2).sum())
-        if vx <= 1e-9:
-            alpha, beta = 1.0, float(y.mean() - x.mean())
-        else:
-            alpha = float(((x - x.mean()) * (y - y.mean())).sum()) / vx
-            alpha = min(max(alpha, _ALPHA[0]), _ALPHA[1])
-            beta = float(y.mean() - alpha * x.mean())
-        if step == 0:
-            model = np.clip(alpha * fa + beta, 0.0, 255.0)
-            use = use & (np.abs(fb - model) <= 2 * LUMA_TOL)
-    return alpha, beta
+    """``alpha``, ``beta`` of ``b ~ clip(alpha * a + beta)`` (see the module doc, step 4)."""
+    free = fb < _SAT[1]
+    if int(free.sum()) < 8:
+        free = np.ones_like(free)
+    best = (-1, 1.0, 0.0)
+    for alpha in _ALPHAS:
+        beta = float(np.median(fb[free] - alpha * fa[free]))
+        model = np.clip(alpha * fa + beta, 0.0, 255.0)
+        inliers = int((np.abs(fb - model) <= LUMA_TOL).sum())
+        if inliers > best[0]:
+            best = (inliers, alpha, beta)
+    return best[1], best[2]
 
 
 @cache

@@ -1,0 +1,170 @@
+"""Stage 3 (the committee comparison): copies under issue 11's edits match, look-alikes do not."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from services.provenance import DegenerateImageError
+from services.provenance._procedural import procedural_image
+from services.provenance.edits import ISSUE11_EDITS, edit_rng
+from services.provenance.stage3 import (
+    AREA_MAX,
+    SHARE_MIN,
+    Stage3Score,
+    stage3_features,
+    stage3_matches,
+    stage3_score,
+)
+
+
+def _flag(colours: tuple[tuple[int, int, int], ...], vertical: bool = False) -> Image.Image:
+    """Equal stripes (a tricolour), 240 x 160."""
+    image = Image.new("RGB", (240, 160))
+    draw = ImageDraw.Draw(image)
+    n = len(colours)
+    for k, colour in enumerate(colours):
+        if vertical:
+            draw.rectangle((k * 240 // n, 0, (k + 1) * 240 // n, 160), fill=colour)
+        else:
+            draw.rectangle((0, k * 160 // n, 240, (k + 1) * 160 // n), fill=colour)
+    return image
+
+
+def _semaphore(left: float, right: float) -> Image.Image:
+    """A signaller on white: head, body and two arms at ``left`` / ``right`` degrees from
+    straight down, each holding a red-and-yellow flag (the semaphore_* clip-art template)."""
+    image = Image.new("RGB", (200, 200), "white")
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((86, 30, 114, 58), fill=(230, 190, 150), outline="black", width=2)
+    draw.rectangle((84, 60, 116, 130), fill=(40, 60, 160), outline="black", width=2)
+    draw.line((90, 130, 86, 180), fill="black", width=8)
+    draw.line((110, 130, 114, 180), fill="black", width=8)
+    for (sx, sy), degrees, side in (((86, 66), left, -1), ((114, 66), right, 1)):
+        t = math.radians(degrees)
+        ex, ey = sx + side * 60 * math.sin(t), sy + 60 * math.cos(t)
+        draw.line((sx, sy, ex, ey), fill="black", width=7)
+        fx, fy = ex + side * 14 * math.sin(t), ey + 14 * math.cos(t)
+        draw.polygon([(ex, ey), (fx, fy), (fx + 16, fy - 12), (ex + 16, ey - 12)],
+                     fill=(220, 30, 30))  # fmt: skip
+        draw.polygon([(ex, ey), (fx + 16, fy - 12), (ex + 16, ey - 12)], fill=(250, 220, 40))
+    return image
+
+
+def _page(emblem: str) -> Image.Image:
+    """A document icon (page, folded corner, text lines) with an emblem in its middle."""
+    image = Image.new("RGB", (192, 192), "white")
+    draw = ImageDraw.Draw(image)
+    draw.polygon([(40, 16), (128, 16), (152, 40), (152, 176), (40, 176)], fill=(245, 245, 245),
+                 outline=(90, 90, 90))  # fmt: skip
+    draw.polygon([(128, 16), (128, 40), (152, 40)], fill=(200, 200, 200), outline=(90, 90, 90))
+    for y in range(52, 80, 8):
+        draw.line((52, y, 140, y), fill=(150, 150, 150), width=2)
+    box = (66, 92, 126, 152)
+    if emblem == "disc":
+        draw.ellipse(box, fill=(200, 40, 40))
+    elif emblem == "triangle":
+        draw.polygon([(96, 92), (126, 152), (66, 152)], fill=(40, 140, 40))
+    elif emblem == "gear":
+        draw.ellipse(box, outline=(40, 40, 160), width=10)
+        draw.rectangle((90, 86, 102, 158), fill=(40, 40, 160))
+        draw.rectangle((60, 116, 132, 128), fill=(40, 40, 160))
+    return image
+
+
+@pytest.fixture(scope="module")
+def originals() -> dict[str, Image.Image]:
+    from skimage import data
+
+    return {
+        "astronaut": Image.fromarray(data.astronaut()).resize((256, 256), Image.Resampling.BOX),
+        "coffee": Image.fromarray(data.coffee()).resize((240, 160), Image.Resampling.BOX),
+        "procedural": procedural_image(3),
+        "page": _page("disc"),
+        "semaphore": _semaphore(40, 130),
+        "flag": _flag(((255, 255, 255), (0, 57, 166), (213, 43, 30))),
+    }
+
+
+@pytest.mark.parametrize("edit", ISSUE11_EDITS, ids=lambda e: e.name)
+def test_every_issue11_edit_of_the_test_images_matches(
+    originals: dict[str, Image.Image], edit
+) -> None:
+    for name, image in originals.items():
+        copy = edit.apply(image, edit_rng(11, name, edit.name))
+        score = stage3_score(image, copy)
+        assert score.matches, (name, edit.name, score)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # one tricolour layout in other colours (Russia / Armenia, Russia / Bulgaria)
+        (_flag(((255, 255, 255), (0, 57, 166), (213, 43, 30))),
+         _flag(((217, 0, 18), (0, 51, 160), (242, 168, 0)))),
+        (_flag(((255, 255, 255), (0, 57, 166), (213, 43, 30))),
+         _flag(((255, 255, 255), (0, 150, 110), (214, 38, 18)))),
+        # France / Italy: vertical stripes, one colour differs
+        (_flag(((0, 35, 149), (255, 255, 255), (237, 41, 57)), vertical=True),
+         _flag(((0, 146, 70), (255, 255, 255), (206, 43, 55)), vertical=True)),
+        # semaphore poses of one signaller
+        (_semaphore(40, 130), _semaphore(90, 90)),
+        (_semaphore(0, 135), _semaphore(45, 135)),
+        # one page template, another emblem
+        (_page("disc"), _page("triangle")),
+        (_page("disc"), _page("gear")),
+        (_page("triangle"), _page("gear")),
+    ],
+    ids=["flag-ru-am", "flag-ru-bg", "flag-fr-it", "semaphore-t",
+         "semaphore-arm", "page-disc-triangle", "page-disc-gear", "page-triangle-gear"],
+)  # fmt: skip
+def test_look_alikes_on_one_template_do_not_match(a: Image.Image, b: Image.Image) -> None:
+    assert not stage3_score(a, b).matches, stage3_score(a, b)
+    assert not stage3_matches(b, a)
+
+
+def test_distinct_pictures_score_far_below_the_thresholds(
+    originals: dict[str, Image.Image],
+) -> None:
+    names = list(originals)
+    for x in names:
+        for y in names:
+            if x != y:
+                score = stage3_score(originals[x], originals[y])
+                assert score.share < SHARE_MIN - 2000 or score.area > AREA_MAX + 2000, (x, y)
+
+
+def test_features_are_deterministic_and_reusable(originals: dict[str, Image.Image]) -> None:
+    image = originals["astronaut"]
+    fa, fb = stage3_features(image), stage3_features(image.copy())
+    assert fa.regions is not None and fb.regions is not None
+    assert np.array_equal(fa.regions, fb.regions) and np.array_equal(fa.turned, fb.turned)
+    copy = ISSUE11_EDITS[0].apply(image, edit_rng(11, "x", "jpeg30"))
+    assert stage3_score(fa, copy) == stage3_score(image, copy)
+    assert stage3_score(image, image) == Stage3Score(10_000, 0, True, 0, 0, 1000)
+
+
+def test_later_only_features_cannot_play_the_earlier_role(
+    originals: dict[str, Image.Image],
+) -> None:
+    later = stage3_features(originals["coffee"], earlier=False)
+    with pytest.raises(ValueError, match="earlier=False"):
+        stage3_score(later, originals["coffee"])
+
+
+def test_tiny_images_and_wrong_types_are_refused() -> None:
+    with pytest.raises(DegenerateImageError):
+        stage3_features(Image.new("RGB", (4, 40), "red"))
+    with pytest.raises(TypeError):
+        stage3_features(np.zeros((64, 64)))  # type: ignore[arg-type]
+
+
+def test_an_inverted_copy_is_not_a_copy(originals: dict[str, Image.Image]) -> None:
+    """The tone model cannot flip the grey scale (alpha is clamped to [0.55, 1.8])."""
+    from PIL import ImageOps
+
+    image = originals["procedural"]
+    assert not stage3_matches(image, ImageOps.invert(image.convert("RGB")))
