@@ -3,7 +3,8 @@
 * ``aigc bench corpus packages``: the Debian packages the corpus reads, and which are installed.
 * ``aigc bench corpus build [--out DIR]``: build the distinct-image corpus (PNGs + index.json).
 * ``aigc bench verdict [--corpus DIR] [--sample N] [--json]``: false matches per pair of distinct
-  images and recall per edit of a rule (``--rule v1`` today's, ``--rule v2`` with detail.py).
+  images and recall per edit of a rule (``--rule v1`` today's, ``--rule v2`` with detail.py,
+  ``--rule v2-stage3`` with the committee's comparison of the two images, stage3.py).
 """
 
 from __future__ import annotations
@@ -112,9 +113,13 @@ def corpus_build(
 def bench_verdict(
     corpus: Annotated[Path, typer.Option(help="A built corpus folder")] = _DEFAULT_DIR,
     sample: Annotated[int, typer.Option(min=1, help="Originals edited for recall")] = 500,
-    rule: Annotated[str, typer.Option(help="v1 (today's compact rule) | v2 (with detail.py)")] = (
-        "v1"
-    ),
+    rule: Annotated[
+        str,
+        typer.Option(
+            help="v1 (today's compact rule) | v2 (with detail.py) | v2-trim | "
+            "v2-stage3 (v2, then stage3.py on the two images)"
+        ),
+    ] = "v1",
     threshold: Annotated[
         int | None, typer.Option(help="Compact threshold (default: the rule's)")
     ] = None,
@@ -179,6 +184,9 @@ def _print(
     head.add_row("images / groups", f"{pairs.images:,} / {pairs.groups:,}")
     head.add_row("pairs of distinct images", f"{pairs.pairs:,}")
     head.add_row("admitted by the compact stage", f"{pairs.compact_admitted:,}")
+    staged = pairs.detail_upheld != pairs.false_matches or "stage 3" in name
+    if staged:
+        head.add_row("upheld by stages 1-2 (stage 3 is asked)", f"{pairs.detail_upheld:,}")
     head.add_row("false matches (full rule)", f"{pairs.false_matches:,}")
     head.add_row("false-match rate per pair", f"{pairs.rate:.2e}")
     head.add_row("95% upper bound", f"{pairs.upper_95:.2e}")
@@ -193,11 +201,17 @@ def _print(
         sources.add_row(key, f"{hits:,}", f"{count:,}", f"{hits / count:.2e}")
     console.print(sources)
     edits = Table(title="recall per edit (copies refused as degenerate are not counted)")
-    for column in ("edit", "recall", "refused"):
+    columns = (
+        ("edit", "stages 1-2", "recall", "refused") if staged else ("edit", "recall", "refused")
+    )
+    for column in columns:
         edits.add_column(column, justify="right" if column != "edit" else "left")
     for edit, value in recall.recall.items():
         style = "" if value >= 0.8 else "[red]"
-        edits.add_row(edit, f"{style}{value:.3f}", str(recall.refused[edit]))
+        cells = [edit, f"{style}{value:.3f}", str(recall.refused[edit])]
+        if staged:
+            cells.insert(1, f"{recall.detail_recall.get(edit, float('nan')):.3f}")
+        edits.add_row(*cells)
     console.print(edits)
     sweep = Table(title="compact stage alone, by threshold (detail stage ignored)")
     for column in ("threshold", "false-match rate", "mean recall", "min recall"):

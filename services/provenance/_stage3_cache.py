@@ -89,26 +89,42 @@ def _load(cache: Path) -> dict:
     return json.loads(cache.read_text())
 
 
-def _override(settings: Sequence[str]) -> dict[str, float]:
+def _override(settings: Sequence[str]) -> dict[str, object]:
+    """Set ``NAME=VALUE`` constants of ``stage3``; returns the old values (to restore)."""
     import services.provenance.stage3 as stage3
 
-    done: dict[str, float] = {}
+    old: dict[str, object] = {}
     for setting in settings:
         name, _, value = setting.partition("=")
-        if not hasattr(stage3, name):
+        if not name.isupper() or not hasattr(stage3, name):
+            _restore(old)
             raise CorpusError(f"stage3 has no constant {name!r}")
-        old = getattr(stage3, name)
-        setattr(stage3, name, type(old)(float(value)))
-        done[name] = float(value)
-    return done
+        old.setdefault(name, getattr(stage3, name))
+        setattr(stage3, name, type(old[name])(float(value)))
+    return old
+
+
+def _restore(old: dict[str, object]) -> None:
+    import services.provenance.stage3 as stage3
+
+    for name, value in old.items():
+        setattr(stage3, name, value)
 
 
 def score(cache: Path, *, settings: Sequence[str] = (), tag: str = "") -> Path:
     """Stage-3 scores of every cached pair and copy, saved as ``<cache>.<tag>.npz``."""
-    from services.provenance.stage3 import stage3_features, stage3_score
 
     document = _load(cache)
-    _override(settings)
+    old = _override(settings)
+    try:
+        return _score(cache, document, tag)
+    finally:
+        _restore(old)
+
+
+def _score(cache: Path, document: dict, tag: str) -> Path:
+    from services.provenance.stage3 import stage3_features, stage3_score
+
     root = Path(document["corpus"])
     loaded: dict[str, Image.Image] = {}
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,12 @@ from services.provenance.stage3 import (
     stage3_features,
     stage3_matches,
     stage3_score,
+)
+from services.provenance.verdict_bench import (
+    Stage3Rule,
+    load_rule,
+    measure_false_matches,
+    measure_recall,
 )
 
 
@@ -168,3 +176,90 @@ def test_an_inverted_copy_is_not_a_copy(originals: dict[str, Image.Image]) -> No
 
     image = originals["procedural"]
     assert not stage3_matches(image, ImageOps.invert(image.convert("RGB")))
+
+
+# ---------------------------------------------------------------------------------------------
+# The verdict bench's third stage (rule v2-stage3) and the stage-3 cache
+
+
+class _AdmitAll(Stage3Rule):
+    """Stages 1-2 uphold every pair (so stage 3 alone decides what is counted)."""
+
+    def detail(self, image: Image.Image) -> bytes:
+        return b"x"
+
+    def detail_matches(self, a: bytes, b: bytes) -> bool:
+        return True
+
+
+def test_stage3_rule_removes_look_alikes_that_stages_1_and_2_uphold() -> None:
+    from services.provenance.corpus_v2 import CorpusImage
+
+    images = [
+        CorpusImage(_page("disc"), "g1", "clipart", "p1.png"),
+        CorpusImage(_page("triangle"), "g2", "clipart", "p2.png"),
+        CorpusImage(_page("gear"), "g3", "icon", "p3.png"),
+        CorpusImage(_flag(((255, 255, 255), (0, 57, 166), (213, 43, 30))), "g4", "icon", "f.png"),
+        # a copy under another name and group: a true duplicate the corpus failed to group
+        CorpusImage(_page("disc").rotate(3, Image.Resampling.BICUBIC), "g5", "icon", "p4.png"),
+    ]
+    rule = _AdmitAll(64)
+    report = measure_false_matches(rule, images, keep_upheld=True)
+    assert report.pairs == report.compact_admitted == report.detail_upheld == 10
+    assert report.false_matches == 1  # only the rotated copy of p1
+    assert {report.worst[0].a, report.worst[0].b} == {"p1.png", "p4.png"}
+    assert len(report.upheld) == 10
+    recall = measure_recall(rule, images, sample=2, seed=3)
+    assert recall.detail_recall == dict.fromkeys(recall.recall, 1.0)
+    assert recall.mean >= 0.95 and sum(recall.tried.values()) == 2 * len(ISSUE11_EDITS)
+
+
+def test_stage3_rule_reuses_the_earlier_image_features() -> None:
+    rule = load_rule("v2-stage3")
+    assert isinstance(rule, Stage3Rule) and rule.threshold == 15
+    a = _page("disc")
+    assert rule.final_matches(a, _page("disc").rotate(90, expand=True))
+    assert not rule.final_matches(a, _page("triangle"))
+    assert len(rule._features) == 1  # one earlier image, kept once
+    assert not rule.final_matches(Image.new("RGB", (4, 4)), a)  # too small: never a match
+
+
+@pytest.fixture(scope="module")
+def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from services.provenance.corpus_v2 import build_corpus_v2
+
+    out = tmp_path_factory.mktemp("corpus")
+    build_corpus_v2(out, sources=("photo",), limit_per_source=2, workers=1)
+    return out
+
+
+def test_cli_verdict_rule_v2_stage3(tiny_corpus: Path) -> None:
+    from typer.testing import CliRunner
+
+    from aigc_cli.main import app
+
+    args = ["bench", "verdict", "--corpus", str(tiny_corpus), "--sample", "2", "--limit", "12"]
+    result = CliRunner().invoke(app, [*args, "--rule", "v2-stage3", "--threshold", "40"])
+    assert result.exit_code == 0, result.output
+    assert "upheld by stages 1-2" in result.stdout and "stages 1-2" in result.stdout
+    payload = CliRunner().invoke(app, [*args, "--rule", "v2-stage3", "--json"])
+    assert json.loads(payload.stdout)["rule"] == "v2 + stage 3 (committee comparison)"
+
+
+def test_stage3_cache_build_score_report_show(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
+    from services.provenance import _stage3_cache as cache
+
+    path = tmp_path / "s3.json"
+    args = ["--cache", str(path)]
+    assert cache.main(["build", "--corpus", str(tiny_corpus), "--sample", "2",
+                       "--threshold", "64", *args]) == 0  # fmt: skip
+    document = json.loads(path.read_text())
+    assert document["distinct_pairs"] > 0 and sum(document["tried"].values()) > 0
+    assert cache.main(["score", *args, "--tag", "t", "--set", "LUMA_TOL=24"]) == 0
+    out = capsys.readouterr().out
+    assert "two stages:" in out and "share" in out
+    rows = cache.report(path, path.with_suffix(".t.npz"), shares=(9000,), areas=(1200,))
+    assert rows[0]["false_matches"] <= len(document["upheld_pairs"])
+    assert cache.main(["show", *args, "--tag", "t"]) == 0
+    assert cache.main(["score", *args, "--set", "NO_SUCH=1"]) == 2
+    assert cache.main(["report", "--cache", str(tmp_path / "none.json")]) == 2
