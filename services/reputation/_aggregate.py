@@ -28,6 +28,7 @@ __all__ = [
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
+_Block = tuple[int, int, I64 | None, I64 | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,26 +170,41 @@ def all_esp_sums(store: PairStore, params: ReputationParams, epoch: int, n_esp: 
     """:func:`esp_sums` over every row, from the store's derived columns (fewest passes).
 
     With c = decay ** (epoch - ref): r = c pos, s = c eta neg, denom = c evidence + W and
-    weight = c^2 reach, so q = weight / denom needs two passes and each sum one bincount.
+    weight = c^2 reach, so q = weight / denom needs two operations per row and each sum one
+    ``np.add.reduceat`` per block of the store's ESP-grouped rows.
     With the off-chain Sybil-resistant weighting on, every row goes through
     :func:`recommender_contributions` instead (a few more passes).
     """
     if params.sybil_resistant:
         return esp_sums(pair_terms(store, params, epoch), store.esp, n_esp, params)
     c = store.scale(epoch)
-    q = store.evidence * c
-    q += params.prior_weight
-    np.divide(store.reach, q, out=q)  # the c^2 of weight is applied to the per-ESP sums
-    esp = store.esp
+    layout = store.layout()
+    width = max((hi - lo for lo, hi, _, _ in layout.blocks), default=0)
+    buf = np.empty((2, width))
+    acc = np.zeros((3, n_esp))
+    esp_all = store.esp
+    for lo, hi, seg_esp, seg_start in layout.blocks:
+        q, x = buf[0, : hi - lo], buf[1, : hi - lo]
+        np.multiply(store.evidence[lo:hi], c, out=q)
+        np.add(q, params.prior_weight, out=q)
+        np.divide(store.reach[lo:hi], q, out=q)  # the c^2 of weight is applied to the sums
+        for i, values in enumerate((store.pos[lo:hi], store.neg[lo:hi], None)):
+            if values is not None:
+                np.multiply(q, values, out=x)
+            summed = q if values is None else x
+            if seg_esp is not None and seg_start is not None:
+                acc[i][seg_esp] += np.add.reduceat(summed, seg_start)
+            else:
+                acc[i] += np.bincount(esp_all[lo:hi], weights=summed, minlength=n_esp)
     c2 = c * c
-    belief = _f64(np.bincount(esp, weights=q * store.pos, minlength=n_esp) * (c2 * c))
-    disbelief = _f64(
-        np.bincount(esp, weights=q * store.neg, minlength=n_esp) * (c2 * c * params.negative_weight)
-    )
-    uncertainty = _f64(np.bincount(esp, weights=q, minlength=n_esp) * (c2 * params.prior_weight))
     # evidence decayed beyond float range (c == 0): nobody recommends anything
     count = _recommender_count(store, n_esp) if c > 0 else np.zeros(n_esp, np.int64)
-    return EspSums(belief=belief, disbelief=disbelief, uncertainty=uncertainty, count=count)
+    return EspSums(
+        belief=acc[0] * (c2 * c),
+        disbelief=acc[1] * (c2 * c * params.negative_weight),
+        uncertainty=acc[2] * (c2 * params.prior_weight),
+        count=count,
+    )
 
 
 def consensus(local: tuple[F64, F64, F64], other: tuple[F64, F64, F64]) -> tuple[F64, F64, F64]:
@@ -258,17 +274,141 @@ def weighted_sums(
 def hardened_sums(
     store: PairStore, params: ReputationParams, epoch: int, n_esp: int
 ) -> tuple[EspSums, F64 | None]:
-    """:func:`weighted_sums` over every row of ``store`` at ``epoch``."""
-    c = store.scale(epoch)
-    producers = np.arange(int(store.producer.max()) + 1 if store.size else 0)
-    sums, cred, _ = weighted_sums(
-        store.producer,
-        store.esp,
-        store.pos * c,
-        store.neg * store.scale_neg(epoch),
-        store.fresh * c,
-        store.producer_total(producers, epoch),
-        n_esp,
-        params,
+    """:func:`weighted_sums` over every row of ``store`` at ``epoch``: the plain function's
+    result (to rounding), computed block by block over the store's ESP-grouped rows.
+
+    Three passes over the blocks (the second and third only with credibility): the per-ESP
+    sums, the per-producer deviation from the resulting stranger's view, and the sums again
+    with each recommender's credibility. Per row only a few in-cache array operations; per ESP
+    one ``np.add.reduceat`` per sum over its contiguous segment (``np.bincount`` for the
+    unsorted tail of new rows). The per-row q and q * cap-scale * (pos, neg) of the first pass
+    are kept for the third. ``tests/services/reputation/test_fast_paths.py`` compares it with
+    :func:`weighted_sums` on random stores.
+    """
+    layout = store.layout()
+    c, cn = store.scale(epoch), store.scale_neg(epoch)
+    eta, prior_w = params.negative_weight, params.prior_weight
+    cap, div_ref = params.recommender_cap, params.diversity_reference
+    with_cred = params.credibility_reference is not None and store.size > 0
+    n_prod = store.producer_count
+    ptotal = store.producer_total(np.arange(n_prod), epoch) if div_ref is not None else None
+    pos_all, neg_all, fresh_all = store.pos, store.neg, store.fresh
+    prod_all, esp_all = store.producer, store.esp
+    # kept for the second and third passes: q, q*scale*pos, q*scale*neg, pos + eta*neg, famc
+    keep = _scratch(store, 5) if with_cred else None
+    width = max((hi - lo for lo, hi, _, _ in layout.blocks), default=0)
+    buf = np.empty((12, width))
+    acc = np.zeros((4, n_esp))  # sum of q * scale * pos, q * scale * neg, q, [weight > 0]
+
+    def group_add(out: F64, values: F64, block: _Block) -> None:
+        lo, hi, seg_esp, seg_start = block
+        if seg_esp is not None and seg_start is not None:
+            out[seg_esp] += np.add.reduceat(values, seg_start)
+        else:
+            out += np.bincount(esp_all[lo:hi], weights=values, minlength=n_esp)
+
+    # (np.clip rather than np.minimum / np.maximum with a scalar: the same values, faster)
+    for block in layout.blocks:
+        lo, hi = block[0], block[1]
+        k = hi - lo
+        p, n, fam, scale, w, tmp = (buf[i, :k] for i in range(6))
+        q, xb, xd, ev, famc = (
+            (keep[i, lo:hi] for i in range(5))
+            if keep is not None
+            else (buf[i, :k] for i in range(6, 11))
+        )
+        np.multiply(pos_all[lo:hi], c, out=p)
+        np.multiply(neg_all[lo:hi], cn, out=n)
+        np.add(p, n, out=fam)
+        np.multiply(n, eta, out=ev)
+        np.add(ev, p, out=ev)  # r + s of the uncapped opinion
+        if cap is not None:  # evidence scaled down to at most cap, familiarity capped
+            np.clip(fam, 0.0, cap, out=famc)
+            np.clip(fam, 1e-300, np.inf, out=scale)
+            np.divide(famc, scale, out=scale)  # min(1, cap / fam)
+            np.multiply(ev, scale, out=tmp)
+            np.add(tmp, prior_w, out=tmp)
+        else:
+            famc[:] = fam
+            np.add(ev, prior_w, out=tmp)
+        np.multiply(famc, fresh_all[lo:hi], out=w)  # c of the timeliness goes on the sums
+        if ptotal is not None and div_ref is not None:  # evidence with other ESPs
+            other = buf[11, :k]
+            np.take(ptotal, prod_all[lo:hi], out=other, mode="clip")
+            np.subtract(other, fam, out=other)
+            if div_ref != 1.0:
+                np.clip(other, 0.0, np.inf, out=other)
+                np.divide(other, div_ref, out=other)
+            np.clip(other, 0.0, 1.0, out=other)
+            np.multiply(w, other, out=w)
+        np.divide(w, tmp, out=q)
+        qs = q if cap is None else np.multiply(q, scale, out=tmp)
+        np.multiply(qs, p, out=xb)
+        np.multiply(qs, n, out=xd)
+        group_add(acc[0], xb, block)
+        group_add(acc[1], xd, block)
+        group_add(acc[2], q, block)
+        if keep is None:
+            np.sign(w, out=w)  # 1 where the weight is positive (weights are >= 0)
+            group_add(acc[3], w, block)
+    if keep is None:
+        return _scaled_sums(acc, c, eta, prior_w), None
+    # the stranger's view needs only whether an ESP has weight: the count is not summed here
+    acc[3] = acc[2] > 0
+    consensus = stranger_expectation(_scaled_sums(acc, c, eta, prior_w), params)
+    dev_sum, fam_sum = np.zeros(n_prod), np.zeros(n_prod)
+    a_w = params.base_rate * prior_w
+    for block in layout.blocks:
+        lo, hi, seg_esp, seg_start = block
+        k = hi - lo
+        own, tmp = buf[0, :k], buf[1, :k]
+        ev, famc = keep[3, lo:hi], keep[4, lo:hi]
+        np.multiply(pos_all[lo:hi], c, out=own)  # own expectation, from uncapped evidence
+        np.add(own, a_w, out=own)
+        np.add(ev, prior_w, out=tmp)
+        np.divide(own, tmp, out=own)
+        if seg_esp is not None and seg_start is not None:
+            own -= np.repeat(consensus[seg_esp], np.diff(np.r_[seg_start, k]))
+        else:
+            own -= np.take(consensus, esp_all[lo:hi], mode="clip")
+        np.abs(own, out=own)
+        np.multiply(famc, own, out=own)
+        prod = prod_all[lo:hi]
+        dev_sum += np.bincount(prod, weights=own, minlength=n_prod)
+        fam_sum += np.bincount(prod, weights=famc, minlength=n_prod)
+    cred = credibility(dev_sum, fam_sum, params)
+    acc[:] = 0.0
+    for block in layout.blocks:
+        lo, hi = block[0], block[1]
+        k = hi - lo
+        kk, x = buf[0, :k], buf[1, :k]
+        np.take(cred, prod_all[lo:hi], out=kk, mode="clip")
+        np.multiply(keep[1, lo:hi], kk, out=x)
+        group_add(acc[0], x, block)
+        np.multiply(keep[2, lo:hi], kk, out=x)
+        group_add(acc[1], x, block)
+        np.multiply(keep[0, lo:hi], kk, out=x)
+        group_add(acc[2], x, block)
+        np.sign(x, out=x)
+        group_add(acc[3], x, block)
+    return _scaled_sums(acc, c, eta, prior_w), cred
+
+
+def _scaled_sums(acc: F64, c: float, eta: float, prior_w: float) -> EspSums:
+    """EspSums from the blocks' accumulators (the common factor c applied once)."""
+    count = np.rint(acc[3]).astype(np.int64) if c > 0 else np.zeros(acc.shape[1], np.int64)
+    return EspSums(
+        belief=acc[0] * c,
+        disbelief=acc[1] * (c * eta),
+        uncertainty=acc[2] * (c * prior_w),
+        count=count,
     )
-    return sums, cred
+
+
+def _scratch(store: PairStore, rows: int) -> F64:
+    """``rows`` work columns of every row, kept on the store between passes (three fresh
+    arrays of every row per view cost more in page faults than the arithmetic)."""
+    cached = store.scratch
+    if cached is None or cached.shape[0] < rows or cached.shape[1] < store.size:
+        cached = store.scratch = np.empty((rows, store.size + store.size // 4))
+    return cached

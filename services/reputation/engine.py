@@ -253,10 +253,10 @@ class ReputationEngine:
         e = self._esp_index.get(esp)
         if e is None:
             return Opinion.vacuous(self.params.base_rate)
+        self._sums(epoch)  # the credibility of this epoch, if any (may reorder rows: first)
         store = self._store
         p = self._producer_index.get(producer, -1)
         rows = np.flatnonzero((store.esp == e) & (store.producer != p))
-        self._sums(epoch)  # the credibility of this epoch, if any
         sums = esp_sums(
             pair_terms(store, self.params, epoch, rows, self._cred),
             store.esp[rows],

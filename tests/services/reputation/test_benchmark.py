@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.reputation import InvalidParameterError
+from services.reputation import InvalidParameterError, ReputationParams
 from services.reputation.benchmark import run_benchmark, synthetic_log
 
 
@@ -30,3 +30,12 @@ def test_synthetic_log_is_reproducible_and_checked():
     assert (a.esp == b.esp).all() and (a.time == b.time).all()
     with pytest.raises(InvalidParameterError, match="esps"):
         synthetic_log(10, 0, 10, seed=0)
+
+
+def test_hardened_benchmark_checks_the_engine_against_the_hardened_loop():
+    report = run_benchmark(
+        200, 30, 5_000, seed=2, queries=2, updates=20, params=ReputationParams.hardened()
+    )
+    assert report.weighting == "hardened"
+    assert report.max_abs_diff < 1e-9  # the same formula, one recommender at a time
+    assert report.to_json()["targets"]["max_abs_diff <= 1e-9"]
