@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -103,7 +103,7 @@ _ALPHAS = (1.0, 0.9, 1.1, 0.8, 1.2, 0.7, 1.3, 0.6, 1.4, 0.55, 1.5, 1.65, 1.8)
 """Tone gains tried, nearest to 1 first (ties keep the earlier)."""
 _GAIN = (0.5, 1.8)
 _SAT = (5.0, 250.0)
-WORKING_SIDE = 4 * GRID
+WORKING_SIDE = 2 * GRID
 """``a`` is shrunk to at most this many pixels on its longer side before its regions are cut."""
 
 Box = tuple[float, float, float, float]
@@ -155,13 +155,18 @@ class Stage3Features:
     ``regions``: (hypotheses, 3, GRID, GRID) Y/Cb/Cr of the image sampled in every region (the
     role of ``a``); ``valid``: (hypotheses, GRID, GRID) the compared points; ``content``:
     (hypotheses, GRID, GRID) ``a``'s content; ``turned``: (8, 3, GRID, GRID) the grid under
-    each dihedral transform undone (the role of ``b``).
+    each dihedral transform undone, edges repeated one cell around (``padded``; the role of ``b``).
     """
 
     regions: NDArray[np.float32] | None
     valid: NDArray[np.bool_] | None
     content: NDArray[np.bool_] | None
-    turned: NDArray[np.float32]
+    padded: NDArray[np.float32]
+
+    @property
+    def turned(self) -> NDArray[np.float32]:
+        """(8, 3, GRID, GRID): the image's grid under each dihedral transform undone."""
+        return self.padded[:, :, 1:-1, 1:-1]
 
 
 def _rgb(image: Image.Image) -> Image.Image:
@@ -194,6 +199,16 @@ def _working(image: Image.Image) -> Image.Image:
     return image
 
 
+@lru_cache(maxsize=1024)
+def _inside(size: tuple[int, int], degrees: float) -> NDArray[np.bool_]:
+    """Grid cells wholly inside the canvas after a rotation, less one cell around the rest."""
+    inside = Image.new("L", size, 255).rotate(degrees, Image.Resampling.BILINEAR)
+    cells = np.asarray(inside.resize((GRID, GRID), Image.Resampling.BOX))
+    out = ndimage.binary_erosion(cells >= 250, iterations=1, border_value=1)
+    out.setflags(write=False)
+    return out
+
+
 def _regions(rgb: Image.Image) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """(hypotheses, 3, G, G) Y/Cb/Cr of every region of ``rgb``, and the compared points."""
     work = _working(rgb)
@@ -202,11 +217,9 @@ def _regions(rgb: Image.Image) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     valid = np.ones((len(HYPOTHESES), GRID, GRID), dtype=bool)
     for k, ((left, top, right, bottom), degrees) in enumerate(HYPOTHESES):
         if degrees:
-            turned = work.rotate(degrees, Image.Resampling.BICUBIC)
+            turned = work.rotate(degrees, Image.Resampling.BILINEAR)
             regions[k] = _grid(turned)
-            inside = Image.new("L", work.size, 255).rotate(degrees, Image.Resampling.BICUBIC)
-            cells = np.asarray(inside.resize((GRID, GRID), Image.Resampling.BOX))
-            valid[k] = ndimage.binary_erosion(cells >= 250, iterations=1, border_value=1)
+            valid[k] = _inside(work.size, degrees)
         else:
             box = (left * w, top * h, right * w, bottom * h)
             small = work.convert("YCbCr").resize((GRID, GRID), Image.Resampling.BOX, box=box)
@@ -254,8 +267,9 @@ def stage3_features(image: Image.Image, *, earlier: bool = True) -> Stage3Featur
     grid = _grid(rgb)
     smooth = _smooth(grid)
     turned = np.stack([_dihedral(smooth, o) for o in range(ORIENTATIONS)]).astype(np.float32)
+    padded = np.pad(turned, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="edge")
     if not earlier:
-        return Stage3Features(None, None, None, turned)
+        return Stage3Features(None, None, None, padded)
     raw, valid = _regions(rgb)
     regions = _smooth(raw)
     background = _background(grid)
@@ -269,34 +283,24 @@ def stage3_features(image: Image.Image, *, earlier: bool = True) -> Stage3Featur
         content = grown & valid
         few = content.sum(axis=(1, 2)) < _MIN_CONTENT * valid.sum(axis=(1, 2))
         content[few] = valid[few]
-    return Stage3Features(regions.astype(np.float32), valid.copy(), content, turned)
+    return Stage3Features(regions.astype(np.float32), valid, content, padded)
 
 
-def _fit_luma(fa: NDArray[np.float64], fb: NDArray[np.float64]) -> tuple[float, float]:
-    """``alpha``, ``beta`` of ``b ~ clip(alpha * a + beta)`` (see the module doc, step 4)."""
+def _fit_luma(fa: NDArray[np.float32], fb: NDArray[np.float32]) -> tuple[float, float]:
+    """``alpha``, ``beta`` of ``b ~ clip(alpha * a + beta)`` (see the module doc, step 4), fitted
+    on the compared points given (every other cell of each axis)."""
     free = fb < _SAT[1]
     if int(free.sum()) < 8:
         free = np.ones_like(free)
     best = (-1, 1.0, 0.0)
+    xa, xb = fa[free], fb[free]
     for alpha in _ALPHAS:
-        beta = float(np.median(fb[free] - alpha * fa[free]))
-        model = np.clip(alpha * fa + beta, 0.0, 255.0)
-        inliers = int((np.abs(fb - model) <= LUMA_TOL).sum())
+        beta = float(np.median(xb - np.float32(alpha) * xa))
+        model = np.clip(np.float32(alpha) * fa + np.float32(beta), 0.0, 255.0)
+        inliers = int(np.count_nonzero(np.abs(fb - model) <= LUMA_TOL))
         if inliers > best[0]:
             best = (inliers, alpha, beta)
     return best[1], best[2]
-
-
-@cache
-def _shifts() -> tuple[tuple[int, int], ...]:
-    return tuple((dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-
-
-def _neighbours(plane: NDArray[np.float64]) -> NDArray[np.float64]:
-    """(9, ...) the plane shifted by every offset of the 3 x 3 neighbourhood (edges repeated)."""
-    padded = np.pad(plane, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    return np.stack([padded[:, 1 + dy : 1 + dy + GRID, 1 + dx : 1 + dx + GRID]
-                     for dy, dx in _shifts()])  # fmt: skip
 
 
 def _score_one(
@@ -304,30 +308,38 @@ def _score_one(
 ) -> tuple[int, int, int, bool, int]:
     """(agreeing content points, share, area, colour compared, alpha x 1000) of one hypothesis."""
     assert fa.regions is not None and fa.valid is not None and fa.content is not None
-    a = fa.regions[h].astype(np.float64)
-    b = fb.turned[o].astype(np.float64)
+    a = fa.regions[h]
+    padded = fb.padded[o]  # (3, G + 2, G + 2)
+    b = padded[:, 1:-1, 1:-1]
     valid, content = fa.valid[h], fa.content[h]
-    alpha, beta = _fit_luma(a[0][valid], b[0][valid])
-    model = np.clip(alpha * a[0] + beta, 0.0, 255.0)
-    near = _neighbours(b)  # (9, 3, G, G)
-    ok = np.abs(near[:, 0] - model[None]) <= LUMA_TOL
+    half = valid[::2, ::2]
+    alpha, beta = _fit_luma(a[0, ::2, ::2][half], b[0, ::2, ::2][half])
+    model = np.clip(np.float32(alpha) * a[0] + np.float32(beta), 0.0, 255.0)
     ca, cb = a[1:] - 128.0, b[1:] - 128.0
-    rms_a = math.sqrt(float((ca[:, content] ** 2).sum()) / (2 * max(1, int(content.sum()))))
-    rms_b = math.sqrt(float((cb[:, content] ** 2).sum()) / (2 * max(1, int(content.sum()))))
+    n_content = int(content.sum())
+    rms_a = math.sqrt(float(np.square(ca[:, content]).sum()) / (2 * max(1, n_content)))
+    rms_b = math.sqrt(float(np.square(cb[:, content]).sum()) / (2 * max(1, n_content)))
     colour = rms_a >= COLOURFUL_RMS and rms_b >= COLOURFUL_RMS
+    target = None
     if colour:
         xa, xb = ca[:, valid], cb[:, valid]
-        energy = float((xa * xa).sum())
+        energy = float(np.square(xa).sum())
         gain = float((xa * xb).sum()) / energy if energy > 0 else 1.0
         gain = min(max(gain, _GAIN[0]), _GAIN[1])
-        target = gain * ca + 128.0
-        ok &= (np.abs(near[:, 1:] - target[None]) <= CHROMA_TOL).all(axis=1)
-    agree = ok.any(axis=0)
-    n_content = int(content.sum())
+        target = np.float32(gain) * ca + 128.0
+    agree = np.zeros((GRID, GRID), dtype=bool)
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            near = padded[:, dy : dy + GRID, dx : dx + GRID]
+            ok = np.abs(near[0] - model) <= LUMA_TOL
+            if target is not None:
+                ok &= np.abs(near[1] - target[0]) <= CHROMA_TOL
+                ok &= np.abs(near[2] - target[1]) <= CHROMA_TOL
+            agree |= ok
     n_valid = int(valid.sum())
-    hits = int((agree & content).sum())
+    hits = int(np.count_nonzero(agree & content))
     share = hits * _SCALE // max(1, n_content)
-    area = int((~agree & valid).sum()) * _SCALE // max(1, n_valid)
+    area = int(np.count_nonzero(~agree & valid)) * _SCALE // max(1, n_valid)
     return hits, share, area, colour, round(alpha * 1000)
 
 
