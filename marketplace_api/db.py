@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -34,13 +33,3 @@ def make_engine(url: str) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
-
-
-def sessions(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One session per request, committed by the handler, rolled back on error."""
-    with factory() as session:
-        try:
-            yield session
-        except Exception:
-            session.rollback()
-            raise

@@ -7,6 +7,7 @@ Services raise domain errors; :func:`install_handlers` maps them (and these) to 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -170,75 +171,125 @@ def _body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, **extra}}
 
 
-def _relay_errors() -> dict[str, int]:
-    """Status by the relay's stable refusal codes (:class:`ledger.tx.RelayRejected`)."""
+Code = str | Callable[[Any], str]
+"""A stable error code, or how to read it from the error (which then names its own)."""
+
+
+def _own_code(exc: Any) -> str:
+    return str(exc.code)
+
+
+# Statuses of the codes an error names itself, where one class covers several outcomes.
+_STATUS_BY_OWN_CODE = {
+    # the relay's refusals (ledger.tx.RelayRejected)
+    "nonce_too_low": 409,
+    "replacement_underpriced": 409,
+    "already_known": 409,
+    "fee_below_base_fee": 422,
+    "insufficient_funds": 422,
+    "intrinsic_gas_too_low": 422,
+    "gas_limit_exceeded": 422,
+    "relay_refused": 422,
+    # a contract wallet's sign-in that the node could not check (services.siwe)
+    "siwe_chain_unavailable": 502,
+}
+
+
+def error_table() -> dict[type[Exception], tuple[int, Code]]:
+    """The one table from domain errors to HTTP status and stable code.
+
+    A raised error is answered by the entry of the nearest class in its MRO, so each package's
+    root error (every services root derives from :class:`services.errors.ServiceError`) catches
+    what its specific entries do not name. ``tests/api/test_error_boundary.py`` raises each one.
+    """
+    from ledger.errors import ContractRevert, EstimationFailed, LedgerError
+    from ledger.tx import RelayRejected
+    from services import exchange, generation, siwe
+    from services.errors import ServiceError
+    from services.provenance import errors as provenance
+    from services.reputation import errors as reputation
+    from services.storage import errors as storage
+
     return {
-        "nonce_too_low": 409,
-        "replacement_underpriced": 409,
-        "already_known": 409,
-        "fee_below_base_fee": 422,
-        "insufficient_funds": 422,
-        "intrinsic_gas_too_low": 422,
-        "gas_limit_exceeded": 422,
-        "relay_refused": 422,
-    }
-
-
-def _exchange_errors() -> dict[type[Exception], tuple[int, str]]:
-    """Trade and swap errors (:mod:`services.exchange`): status and stable code, by class."""
-    from services import exchange
-
-    return {
+        # services.exchange: trades, swaps, sealed delivery, delivery keys
         exchange.TokenNotTradable: (409, "token_not_tradable"),
         exchange.TradeNotReady: (409, "trade_not_ready"),
         exchange.LockMismatch: (409, "lock_mismatch"),
         exchange.UnsafeTimelockOrder: (422, "unsafe_timelock_order"),
-    }
-
-
-def _generation_errors() -> dict[type[Exception], tuple[int, str | None]]:
-    """Generation-task errors (:mod:`services.generation`): status and stable code (None: the
-    error's own ``code``), by class."""
-    from services import generation
-
-    return {
+        exchange.SecretNotRevealed: (409, "secret_not_revealed"),
+        exchange.SealError: (422, "cannot_open_sealed"),
+        exchange.BadDeliveryKeyProof: (422, "bad_delivery_key_proof"),
+        exchange.DeliveryKeyError: (422, "bad_delivery_key"),
+        exchange.ExchangeError: (409, "exchange_error"),
+        # services.generation: the generation-task lifecycle
         generation.TaskNotReady: (409, "task_not_ready"),
-        generation.QuoteRefused: (422, None),
+        generation.QuoteRefused: (422, _own_code),
+        generation.GenerationError: (409, "generation_error"),
+        # services.provenance: images and fingerprints
+        provenance.DegenerateImageError: (422, "degenerate_image"),
+        provenance.NotAnImageError: (415, "unsupported_media_type"),
+        provenance.ProvenanceError: (422, "provenance_error"),
+        # services.reputation: MWSL and selection
+        reputation.NoEligibleEspError: (422, "no_eligible_esp"),
+        reputation.ReputationError: (422, "reputation_error"),
+        # services.storage: blobs
+        storage.BlobNotFound: (404, "not_found"),
+        storage.InvalidBlobId: (422, "invalid_blob_id"),
+        storage.StorageError: (502, "storage_error"),
+        # services.siwe: its own siwe_* code; 502 when the chain could not be asked
+        siwe.SiweError: (401, _own_code),
+        ServiceError: (422, "unprocessable"),
+        # ledger: the chain behind the API
+        RelayRejected: (422, _own_code),
+        ContractRevert: (409, lambda exc: str(exc.name)),
+        EstimationFailed: (422, "cannot_estimate"),
+        LedgerError: (502, "chain_error"),
     }
+
+
+def answer(exc: Exception, table: dict[type[Exception], tuple[int, Code]]) -> tuple[int, str]:
+    """The status and stable code of a domain error, by the nearest class the table names."""
+    for cls in type(exc).__mro__:
+        if cls in table:
+            status, code = table[cls]
+            if callable(code):
+                code = code(exc)
+                status = _STATUS_BY_OWN_CODE.get(code, status)
+            return status, code
+    raise LookupError(f"{type(exc).__name__} is not in the error table")
+
+
+def _extra(exc: Exception) -> dict[str, Any]:
+    """Keys an error adds to the envelope: a contract error's ``fields``, a relay's ``reason``."""
+    from ledger.errors import ContractRevert
+    from ledger.tx import RelayRejected
+
+    if isinstance(exc, ContractRevert):
+        fields = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in exc.fields.items()}
+        return {
+            "fields": {
+                k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+                for k, v in fields.items()
+            }
+        }
+    if isinstance(exc, RelayRejected):
+        return {"reason": exc.reason}
+    return {}
 
 
 def install_handlers(app: FastAPI) -> None:
-    """Maps domain errors to JSON responses with stable codes."""
-    from ledger.errors import ContractRevert, EstimationFailed, LedgerError
-    from ledger.tx import RelayRejected
-    from services.exchange import ExchangeError
-    from services.generation import GenerationError
+    """Maps domain errors (by :func:`error_table`) and the API's own to JSON responses."""
+    from ledger.errors import LedgerError
+    from services.errors import ServiceError
 
-    exchange_table = _exchange_errors()
-    relay_table = _relay_errors()
-    generation_table = _generation_errors()
+    table = error_table()
 
-    @app.exception_handler(GenerationError)
-    async def _generation(_: Request, exc: GenerationError) -> JSONResponse:
-        for cls in type(exc).__mro__:
-            if cls in generation_table:
-                status, code = generation_table[cls]
-                code = code or str(getattr(exc, "code", "generation_error"))
-                return JSONResponse(_body(code, str(exc)), status_code=status)
-        return JSONResponse(_body("generation_error", str(exc)), status_code=409)
+    async def _domain(_: Request, exc: Exception) -> JSONResponse:
+        status, code = answer(exc, table)
+        return JSONResponse(_body(code, str(exc), **_extra(exc)), status_code=status)
 
-    @app.exception_handler(RelayRejected)
-    async def _relay(_: Request, exc: RelayRejected) -> JSONResponse:
-        body = _body(exc.code, str(exc), reason=exc.reason)
-        return JSONResponse(body, status_code=relay_table.get(exc.code, 422))
-
-    @app.exception_handler(ExchangeError)
-    async def _exchange(_: Request, exc: ExchangeError) -> JSONResponse:
-        for cls in type(exc).__mro__:
-            if cls in exchange_table:
-                status, code = exchange_table[cls]
-                return JSONResponse(_body(code, str(exc)), status_code=status)
-        return JSONResponse(_body("exchange_error", str(exc)), status_code=409)
+    for root in (ServiceError, LedgerError):
+        app.add_exception_handler(root, _domain)
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:
@@ -247,23 +298,6 @@ def install_handlers(app: FastAPI) -> None:
             status_code=exc.status,
             headers=getattr(exc, "headers", None),
         )
-
-    @app.exception_handler(ContractRevert)
-    async def _revert(_: Request, exc: ContractRevert) -> JSONResponse:
-        fields = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in exc.fields.items()}
-        fields = {
-            k: (str(v) if isinstance(v, int) and not isinstance(v, bool) else v)
-            for k, v in fields.items()
-        }
-        return JSONResponse(_body(exc.name, str(exc), fields=fields), status_code=409)
-
-    @app.exception_handler(EstimationFailed)
-    async def _estimation(_: Request, exc: EstimationFailed) -> JSONResponse:
-        return JSONResponse(_body("cannot_estimate", str(exc)), status_code=422)
-
-    @app.exception_handler(LedgerError)
-    async def _ledger(_: Request, exc: LedgerError) -> JSONResponse:
-        return JSONResponse(_body("chain_error", str(exc)), status_code=502)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

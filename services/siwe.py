@@ -64,6 +64,8 @@ from eth_keys.datatypes import Signature
 from eth_keys.exceptions import BadSignature
 from eth_utils import ValidationError, is_checksum_address, keccak, to_checksum_address
 
+from services.errors import ServiceError
+
 MAX_MESSAGE_CHARS = 4096
 ERC1271_MAGIC = bytes.fromhex("1626ba7e")
 ERC6492_SUFFIX = bytes.fromhex("6492" * 16)
@@ -116,7 +118,7 @@ class SiweErrorCode(StrEnum):
     CHAIN_UNAVAILABLE = "siwe_chain_unavailable"
 
 
-class SiweError(ValueError):
+class SiweError(ServiceError, ValueError):
     """Raised when a SIWE message is malformed, or its signature or claims do not hold."""
 
     def __init__(self, message: str, *, code: SiweErrorCode = SiweErrorCode.MALFORMED):

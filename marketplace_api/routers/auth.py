@@ -24,7 +24,7 @@ from marketplace_api.deps import (
     SettingsDep,
     client_key,
 )
-from marketplace_api.errors import ApiError, Unauthorized, declare
+from marketplace_api.errors import Unauthorized, declare
 from marketplace_api.models import AccountKey, AuthNonce
 from marketplace_api.schemas import Me, NonceOut, TokenOut, VerifyIn
 from services import siwe
@@ -32,13 +32,6 @@ from services import siwe
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
 
 NONCE_INVALID = "siwe_nonce_invalid"
-
-
-def _refused(exc: siwe.SiweError) -> ApiError:
-    """401 with the sign-in's stable code; 502 when the chain could not be asked."""
-    if exc.code == siwe.SiweErrorCode.CHAIN_UNAVAILABLE:
-        return ApiError(str(exc), code=exc.code.value, status=502)
-    return Unauthorized(str(exc), code=exc.code.value)
 
 
 @router.post("/nonce", response_model=NonceOut, responses=declare(429))
@@ -72,10 +65,7 @@ def verify(
 ) -> TokenOut:
     """Check the signed message and its nonce (once), and return a bearer token."""
     now = datetime.now(UTC)
-    try:
-        claimed = siwe.parse(body.message)
-    except siwe.SiweError as exc:
-        raise _refused(exc) from None
+    claimed = siwe.parse(body.message)  # a SiweError is 401 with its siwe_* code (errors.py)
     # A nonce we issued and nobody used is needed before any signature work (a contract
     # signature costs an eth_call): unknown nonces stop here.
     live = (
@@ -85,19 +75,16 @@ def verify(
     )
     if session.scalar(select(AuthNonce.nonce).where(*live)) is None:
         raise Unauthorized("nonce is unknown, expired or already used", code=NONCE_INVALID)
-    try:
-        signed = siwe.verify(
-            body.message,
-            body.signature,
-            domain=settings.siwe_domain,
-            uri=settings.siwe_uri,
-            chain_id=deployment.chain.chain_id,
-            now=now,
-            scheme=urlsplit(settings.siwe_uri).scheme,
-            w3=deployment.chain.w3,
-        )
-    except siwe.SiweError as exc:
-        raise _refused(exc) from None
+    signed = siwe.verify(
+        body.message,
+        body.signature,
+        domain=settings.siwe_domain,
+        uri=settings.siwe_uri,
+        chain_id=deployment.chain.chain_id,
+        now=now,
+        scheme=urlsplit(settings.siwe_uri).scheme,
+        w3=deployment.chain.w3,
+    )
     msg = signed.message
     # Consume the nonce atomically: exactly one verify can flip it from unused to used.
     consumed = session.execute(update(AuthNonce).where(*live).values(used=True))

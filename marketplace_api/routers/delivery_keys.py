@@ -18,14 +18,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep, SettingsDep
-from marketplace_api.errors import NotFound, Unprocessable, declare
+from marketplace_api.errors import NotFound, declare
 from marketplace_api.models import AccountKey
-from services.exchange import (
-    BadDeliveryKeyProof,
-    DeliveryKeyError,
-    delivery_key_message,
-    verify_registration,
-)
+from services.exchange import delivery_key_message, verify_registration
 
 router = APIRouter(prefix="/v1", tags=["delivery keys"])
 
@@ -78,18 +73,13 @@ def register_delivery_key(
     """Register (or replace) the signed-in account's delivery key, with its proof of possession."""
     chain_id, domain = deployment.chain.chain_id, settings.siwe_domain
     row = session.get(AccountKey, account)
-    try:
-        point = verify_registration(
-            bytes.fromhex(body.public_key[2:]),
-            bytes.fromhex(body.proof[2:]),
-            account=account,
-            chain_id=chain_id,
-            domain=domain,
-        )
-    except BadDeliveryKeyProof as exc:
-        raise Unprocessable(str(exc), code="bad_delivery_key_proof") from None
-    except DeliveryKeyError as exc:
-        raise Unprocessable(str(exc), code="bad_delivery_key") from None
+    point = verify_registration(  # refused: 422 bad_delivery_key(_proof), by the error table
+        bytes.fromhex(body.public_key[2:]),
+        bytes.fromhex(body.proof[2:]),
+        account=account,
+        chain_id=chain_id,
+        domain=domain,
+    )
     if row is None:
         # A contract account (EIP-1271/6492) signs in without a key record: it has no public key
         # of its own. The proof above is the delivery key's own signature for this account, so

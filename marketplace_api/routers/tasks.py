@@ -43,7 +43,7 @@ from services.content import canonical_hash
 from services.exchange import SealError, key_commitment, open_sealed
 from services.generation import TaskState, check_fraud_claim, check_quote, deliverable
 from services.provenance import DETAIL_LENGTH
-from services.reputation import NoEligibleEspError, rank
+from services.reputation import rank
 from services.reputation import select as select_esp
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=declare())
@@ -145,15 +145,12 @@ def post_task(
         active = [e for e in reader.esps() if reader.is_active(e)]
         market = request.app.state.market
         ranking = rank(account, active, market.reputation, now=deployment.chain.timestamp())
-        try:
-            esp = select_esp(
-                ranking,
-                temperature=body.temperature,
-                floor=body.floor,
-                rng=np.random.default_rng(secrets.randbits(64)),
-            )
-        except NoEligibleEspError as exc:
-            raise Unprocessable(str(exc), code="no_eligible_esp") from None
+        esp = select_esp(  # none eligible: 422 no_eligible_esp, by the error table
+            ranking,
+            temperature=body.temperature,
+            floor=body.floor,
+            rng=np.random.default_rng(secrets.randbits(64)),
+        )
     task = Task(
         id="0x" + secrets.token_hex(32),
         producer=account,

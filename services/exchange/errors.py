@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from services.errors import ServiceError
 
-class ExchangeError(Exception):
+
+class ExchangeError(ServiceError):
     """Root of every error raised by :mod:`services.exchange`."""
 
 

@@ -1,9 +1,7 @@
 """The generation-task lifecycle (post, quote, fee lock, sealed delivery, claim, register)."""
 
+from services.generation.errors import GenerationError, QuoteRefused, TaskNotReady
 from services.generation.lifecycle import (
-    GenerationError,
-    QuoteRefused,
-    TaskNotReady,
     TaskState,
     check_fraud_claim,
     check_quote,

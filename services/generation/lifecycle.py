@@ -20,6 +20,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from ledger import Asset, LockTerms
+from services.generation.errors import QuoteRefused, TaskNotReady
 
 
 class TaskState(StrEnum):
@@ -33,27 +34,6 @@ class TaskState(StrEnum):
     REFUNDED = "refunded"
     REGISTERED = "registered"
     FRAUD_PROVEN = "fraud_proven"
-
-
-class GenerationError(Exception):
-    """Root of every error raised by :mod:`services.generation`."""
-
-
-class TaskNotReady(GenerationError):
-    """Raised when a step is taken in a state that does not allow it."""
-
-    def __init__(self, state: str, action: str, needed: tuple[TaskState, ...]):
-        wanted = " or ".join(needed)
-        super().__init__(f"task is {state}: {action} needs it {wanted}")
-        self.state, self.action, self.needed = state, action, needed
-
-
-class QuoteRefused(GenerationError):
-    """Raised when a quote breaks a rule; ``code`` says which (stable)."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
 
 
 def _require(state: str, action: str, *allowed: TaskState) -> None:

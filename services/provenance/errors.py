@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.errors import ServiceError
+
 __all__ = [
     "CorpusError",
     "DegenerateImageError",
@@ -14,7 +16,7 @@ __all__ = [
 ]
 
 
-class ProvenanceError(ValueError):
+class ProvenanceError(ServiceError, ValueError):
     """Raised when a provenance operation cannot be carried out (root of this package's errors).
 
     It subclasses :class:`ValueError` because every failure here is caused by a bad argument (an

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.errors import ServiceError
+
 __all__ = [
     "InvalidInteractionError",
     "InvalidOpinionError",
@@ -12,7 +14,7 @@ __all__ = [
 ]
 
 
-class ReputationError(ValueError):
+class ReputationError(ServiceError, ValueError):
     """Raised when a reputation computation cannot be carried out (root of this package's errors).
 
     It subclasses :class:`ValueError` because every failure here comes from a bad argument (a

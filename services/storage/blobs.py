@@ -13,19 +13,9 @@ import re
 import tempfile
 from pathlib import Path
 
+from services.storage.errors import BlobNotFound, InvalidBlobId
+
 _ID = re.compile(r"^[0-9a-f]{64}$")
-
-
-class StorageError(Exception):
-    """Root of the storage errors."""
-
-
-class InvalidBlobId(StorageError):
-    """Raised when a blob id is not 64 lowercase hex characters (e.g. a path traversal)."""
-
-
-class BlobNotFound(StorageError):
-    """Raised when no blob has that id."""
 
 
 def check_blob_id(blob_id: object) -> None:

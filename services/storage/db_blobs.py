@@ -13,7 +13,8 @@ from sqlalchemy import Engine, LargeBinary, String, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from services.storage.blobs import BlobNotFound, StorageError, check_blob_id
+from services.storage.blobs import check_blob_id
+from services.storage.errors import BlobNotFound, StorageError
 
 
 class StorageBase(DeclarativeBase):
