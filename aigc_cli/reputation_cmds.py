@@ -198,6 +198,7 @@ def bench_reputation(
     table.add_row("ingest (vectorised)", f"{report.ingest_s:.2f} s")
     table.add_row("rank all ESPs, cold (new epoch)", f"{report.rank_cold_ms:.1f} ms")
     table.add_row("rank all ESPs, warm (epoch cached)", f"{report.rank_warm_ms:.2f} ms")
+    table.add_row("rank all ESPs, right after an update", f"{report.rank_after_update_ms:.1f} ms")
     table.add_row(
         "incremental update p50 / p99 / max",
         f"{report.update_p50_ms:.3f} / {report.update_p99_ms:.3f} / {report.update_max_ms:.2f} ms",

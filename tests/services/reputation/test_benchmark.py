@@ -16,6 +16,7 @@ def test_small_benchmark_reports_agreeing_results():
     assert report.pairs <= 200 * 30 and report.interactions == 5_000
     assert report.max_abs_diff < 1e-9  # the engine and the per-opinion loop agree
     assert report.rank_cold_ms > 0 and report.naive_rank_s > 0 and report.update_p50_ms > 0
+    assert report.rank_after_update_ms > 0
     doc = report.to_json()
     assert set(doc["targets"]) >= {
         "rank_cold_ms <= 200",
