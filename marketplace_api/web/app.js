@@ -341,15 +341,86 @@ function noteView(n) {
       }
     });
     item.append(button, result);
+    item.append(verdictLine(n));
   } else if (n.kind === "challenge_opened") {
     item.append(el("strong", {}, "Your image was challenged"),
       el("p", {}, "Token ", el("a", { href: `#/product/${n.duplicate}` }, short(String(n.duplicate))),
         " is challenged as a copy of ", el("a", { href: `#/product/${n.original}` }, short(String(n.original))),
         ". If it is your own work, contest it (with the same deposit) before the dispute window closes: the contract then compares the two images' detail descriptors."));
+    const verdict = verdictLine(n);
+    const result = el("p", { role: "status" });
+    const contest = el("button", { type: "button", class: "contest" }, "Contest the challenge");
+    const decide = el("button", { type: "button", class: "resolve", hidden: true }, "Ask the contract to decide now");
+    const send = (button, prepared, done) => async () => {
+      button.disabled = true;
+      result.className = "";
+      result.textContent = "Waiting for your wallet…";
+      try {
+        const hash = await sendPrepared(prepared.endpoint, prepared.body);
+        result.className = "ok";
+        result.dataset.tx = hash;
+        result.textContent = done(hash);
+        button.hidden = true;
+        return true;
+      } catch (err) {
+        button.disabled = false;
+        result.replaceChildren(showError(err));
+        return false;
+      }
+    };
+    const body = { original: n.original, duplicate: n.duplicate };
+    contest.addEventListener("click", async () => {
+      const sent = await send(contest, n.prepared_contest || { endpoint: "/v1/tx/registry/contest", body },
+        (hash) => `Contest sent in transaction ${short(hash)} (your deposit is locked beside the challenger's). Anyone may now ask the contract to decide.`)();
+      if (sent) { decide.hidden = false; verdict.follow(); }
+    });
+    decide.addEventListener("click", async () => {
+      const sent = await send(decide, { endpoint: "/v1/tx/registry/resolve", body },
+        (hash) => `The contract decided in transaction ${short(hash)}; the verdict shows here once indexed.`)();
+      if (sent) verdict.follow();
+    });
+    item.append(contest, decide, result, verdict);
   } else {
     item.append(el("strong", {}, n.kind), el("span", { class: "muted" }, ` · block ${n.block}`));
   }
   return item;
+}
+
+const VERDICTS = {
+  upheld: "Upheld: the copy is revoked, and the challenger is paid from its bond.",
+  rejected: "Rejected: the images differ; the challenged token stays, and its owner takes both deposits.",
+  void: "Void: the challenge no longer applies (one of the tokens changed status); deposits return.",
+  settled: "Settled: the revocation is final and the held reward is paid.",
+  reversed: "Reversed: the challenger's own token was revoked, so the copy is reinstated.",
+  equivocated: "Equivocation: the same ESP attested both images, and it is slashed.",
+};
+
+/**
+ * The contract's verdict on a challenge, read from the challenged token's indexed history: shown
+ * at once when decided; `follow()` re-reads it (after a transaction) until the indexer has it.
+ */
+function verdictLine(n) {
+  const line = el("p", { class: "verdict", hidden: true });
+  let timer = null;
+  const check = async () => {
+    const p = await api(`/v1/products/${encodeURIComponent(n.duplicate)}`).catch(() => null);
+    const decided = p && (p.history || []).find((h) => h.kind === "decided" && String(h.original) === String(n.original));
+    if (!decided) return false;
+    line.hidden = false;
+    line.dataset.verdict = decided.verdict;
+    line.replaceChildren(el("strong", {}, "Verdict: "), VERDICTS[decided.verdict] || decided.verdict,
+      el("span", { class: "muted" }, ` (block ${decided.block})`));
+    line.closest("li")?.querySelectorAll("button.challenge, button.contest, button.resolve").forEach((b) => { b.hidden = true; });
+    return true;
+  };
+  line.follow = () => {
+    clearInterval(timer);
+    timer = setInterval(async () => {
+      if (!document.body.contains(line) || await check()) clearInterval(timer);
+    }, 1500);
+  };
+  check();
+  return line;
 }
 
 async function me() {

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ledger import TokenStatus
+from ledger.clients.registry import DisputeState
 from tests.browser.conftest import axe_violations, screenshot
 from tests.browser.wallet import TestWallet
 from tests.contracts.helpers import BASE_FP, NEAR_FP, details, register_esp, register_image
@@ -104,3 +105,70 @@ def test_a_page_without_any_wallet_says_so(site, browser):
     page.click("#connect")
     page.wait_for_selector("p.error")
     assert page.get_attribute("p.error", "data-code") == "no_wallet"
+
+
+def _resolve_without_estimate(world, account, original: int, duplicate: int) -> None:
+    reader = world.registry(account)
+    a, b = reader.registered(original), reader.registered(duplicate)
+    call = reader.resolve_call(original, duplicate, (a.proof, b.proof), (a.detail, b.detail))
+    w3 = world.chain.w3
+    tx = call.fn.build_transaction(
+        {
+            "from": account.address,
+            "gas": 25_000_000,
+            "nonce": w3.eth.get_transaction_count(account.address),
+            "chainId": world.chain.chain_id,
+        }
+    )
+    sent = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+    assert w3.eth.wait_for_transaction_receipt(sent)["status"] == 1
+
+
+def test_an_accused_owner_contests_from_the_notification_and_sees_the_verdict(site, browser):
+    """A false compact match (a different image whose fingerprint is near): the accused sees
+    `challenge_opened`, contests with one click (the API prepares the transaction), asks the
+    contract to decide, and the page shows the verdict the contract reached."""
+    world = site.api.world
+    register_esp(world)
+    original = register_image(world, world.producer, fingerprint=BASE_FP)
+    other = register_image(world, world.buyer, fingerprint=NEAR_FP, detail=details()["far"])
+    world.registry(world.producer).challenge(original, other)
+    site.api.index()
+
+    page, wallet = _page(browser, site, world.buyer)
+    _signed_in(page, site)
+    page.wait_for_selector("li[data-kind=challenge_opened] button.contest")
+    assert axe_violations(page) == []
+    screenshot(page, "owner-contest")
+    page.click("button.contest")
+    page.wait_for_selector("p.ok[data-tx]")
+    assert page.get_attribute("p.ok", "data-tx") == wallet.sent[-1]
+    registry = world.registry(world.buyer)
+    assert registry.dispute(original, other).state is DisputeState.CONTESTED
+    # Anyone may ask the contract to decide (the page offers the button); here a third party
+    # does, with a fixed gas limit: py-evm would run the detail comparison ~25 times to estimate.
+    assert page.locator("button.resolve:visible").count() == 1
+    _resolve_without_estimate(world, world.attacker, original, other)
+    assert registry.dispute(original, other).state is DisputeState.REJECTED
+    site.api.index()  # the page follows the product's history until the verdict is indexed
+    page.wait_for_selector("li[data-kind=challenge_opened] p.verdict[data-verdict=rejected]")
+    assert "Rejected" in page.inner_text("p.verdict")
+    assert page.locator("button.contest:visible, button.resolve:visible").count() == 0
+    assert registry.record(other).status is TokenStatus.ACTIVE
+    screenshot(page, "owner-verdict")
+
+
+def test_a_rejected_contest_signature_sends_nothing(site, browser):
+    world = site.api.world
+    register_esp(world)
+    original = register_image(world, world.producer, fingerprint=BASE_FP)
+    other = register_image(world, world.buyer, fingerprint=NEAR_FP, detail=details()["far"])
+    world.registry(world.producer).challenge(original, other)
+    site.api.index()
+    page, wallet = _page(browser, site, world.buyer)
+    _signed_in(page, site)
+    wallet.reject.add("eth_sendTransaction")
+    page.click("li[data-kind=challenge_opened] button.contest")
+    page.wait_for_selector("li[data-kind=challenge_opened] p.error[data-code=rejected]")
+    assert wallet.sent == []
+    assert world.registry(world.buyer).dispute(original, other).state is DisputeState.OPEN
