@@ -12,38 +12,42 @@ AND: it can only lower the false-match rate). It asks the question a copy answer
 The comparison, precisely enough to re-implement (docs/provenance.md, "Wave 2: the third stage"):
 
 1. **Planes.** Both images as RGB (alpha over white), converted to Y, Cb, Cr by Pillow's
-   ``YCbCr`` conversion and shrunk to a :data:`GRID` x :data:`GRID` grid by Pillow's ``BOX``
-   filter (the aspect ratio is not kept: a crop or a rotation keeps it consistent between the
-   two), values rounded to integers.
-2. **Hypotheses.** ``b`` is undone by each of the 8 dihedral transforms (:data:`ORIENTATIONS`),
-   and ``a`` is sampled (bilinear, ``scipy.ndimage.map_coordinates(order=1, mode="nearest")``,
-   rounded) at the grid points of each region in :data:`HYPOTHESES`: the centred crops of 0,
-   2.5, 5, 8.5 and 12% a side, crops of 5% and 10% from one side, and the whole canvas rotated
-   by +-1..4 degrees about its centre (in pixel units, so the aspect ratio matters; grid points
-   whose source falls within one cell of the canvas edge are not compared: a rotated copy has
-   black corners there).
-3. **Pre-selection.** For every (orientation, region) the Pearson correlation of the two luma
-   grids; the :data:`CANDIDATES` best (ties to the lower (region, orientation) index) are scored.
-4. **Tone.** ``b``'s luma is modelled as ``clip(alpha * a + beta, 0, 255)``: least squares over
-   compared points where ``b`` is not saturated (5 < Y < 250), refitted once over the points
-   within ``2 * LUMA_TOL`` of the first fit; ``alpha`` is clamped to [0.55, 1.8] (brightness and
-   contrast edits; an inverted or flattened image is not a copy). When both images are
-   colourful over ``a``'s content (RMS chroma >= :data:`COLOURFUL_RMS`), chroma is modelled as
-   ``g * (Cb, Cr)`` with one gain ``g`` (least squares, clamped to [0.5, 1.8]); otherwise (a
-   greyscale copy, a line drawing) chroma is not compared.
-5. **Agreement.** A grid point *agrees* when some point of ``b`` within one cell (the 3 x 3
-   neighbourhood: resampling, JPEG and a residual misalignment move edges by a cell) has luma
-   within :data:`LUMA_TOL` of the model and, when chroma is compared, both chroma channels
-   within :data:`CHROMA_TOL` of the model at the same neighbour.
-6. **Content.** ``a``'s background is the median colour of its grid border when at least 70% of
-   the border lies within (12 luma, 8 chroma) levels of it; ``a``'s content is then every point
-   further than that from it, grown by one cell; without such a background (photographs,
-   textures) every point is content, and so it is when the content is under 2% of the grid.
-7. **Scores** (x 10,000, integers) of the region whose agreement is best (the most agreeing
-   content points, then the fewest disagreeing points): ``share``, the agreeing share of
-   ``a``'s content, and ``area``, the disagreeing share of all compared points (what an
-   overlay may cover).
-8. **Verdict.** Match when ``share >= SHARE_MIN`` and ``area <= AREA_MAX``.
+   ``YCbCr`` conversion. ``b``'s whole canvas is shrunk to a :data:`GRID` x :data:`GRID` grid by
+   Pillow's ``BOX`` filter (the aspect ratio is not kept: a crop or a rotation keeps it
+   consistent between the two).
+2. **Hypotheses.** ``b`` is undone by each of the 8 dihedral transforms (bit 1 mirrors x, bit 2
+   mirrors y, bit 4 transposes). ``a`` is first shrunk (``BOX``) to at most
+   :data:`WORKING_SIDE` pixels on its longer side, then cut into the regions of
+   :data:`HYPOTHESES`, each shrunk (``BOX``, Pillow's ``resize(box=...)``) to the grid: the
+   centred crops of 0, 2.5, 5, 8.5 and 12% a side, crops of 5% and 10% from one side, and the
+   whole canvas turned by +-1, 2, 3, 4 degrees (Pillow ``rotate``, bilinear, black corners;
+   only the cells that a white canvas turned the same way keeps at >= 250, less one cell, are
+   compared).
+3. **Smoothing.** Every grid (both roles) is filtered by (1, 2, 1) / 4 along each axis (edges
+   repeated), so that a thin line or a half-cell misalignment does not decide the verdict.
+4. **Pre-selection.** For every (region, orientation) the Pearson correlation of the two luma
+   grids; the :data:`CANDIDATES` best (ties to the lower region, then orientation) are scored.
+5. **Tone.** ``b``'s luma is modelled as ``clip(alpha * a + beta, 0, 255)``: for each
+   ``alpha`` in ``_ALPHAS`` (1.0, 0.9, 1.1, ... 0.55 ... 1.8, nearest to 1 first), ``beta`` is
+   the median of ``b - alpha * a`` over the compared cells of every other row and column where
+   ``b < 250``, and the ``alpha`` whose model is within :data:`LUMA_TOL` of ``b`` at most of
+   those cells wins (ties keep the earlier): brightness and contrast edits, clipping included;
+   an inverted or flattened image is no copy. When both images are colourful over ``a``'s
+   content (RMS of Cb - 128 and Cr - 128 >= :data:`COLOURFUL_RMS`), chroma is modelled as
+   ``g * (Cb - 128, Cr - 128)`` with one least-squares gain over the compared cells, clamped to
+   [0.5, 1.8]; otherwise (a greyscale copy, a grey drawing) chroma is not compared.
+6. **Agreement.** A compared cell *agrees* when one of the 9 cells of ``b`` around it (edges
+   repeated) has luma within :data:`LUMA_TOL` of the model and, when chroma is compared, Cb and
+   Cr each within :data:`CHROMA_TOL` of the model.
+7. **Content.** ``a``'s background is the median colour of its whole-canvas grid's border (before
+   smoothing) when at least 70% of the border lies within (12 luma, 8 chroma) levels of it;
+   ``a``'s content in a region is then every compared cell further than that from it (before
+   smoothing), grown by one cell; without such a background (photographs, textures), or when
+   the content is under 2% of the compared cells, every compared cell is content.
+8. **Scores** (x 10,000, integers) of the candidate with the highest ``share``, then the lowest
+   ``area``: ``share``, the agreeing share of ``a``'s content, and ``area``, the disagreeing
+   share of all compared cells (what an overlay may cover).
+9. **Verdict.** Match when ``share >= SHARE_MIN`` and ``area <= AREA_MAX``.
 
 Floating point enters through resampling and the fits; an independent implementation agrees
 to within a few points of 10,000 on real images, which the thresholds' margins absorb (a
