@@ -3,6 +3,9 @@ backend at session scope, and a snapshot/revert around each test so tests stay i
 
 A test that takes the ``chain`` fixture runs once per backend. Anvil comes from the pinned npm
 package; where it is missing the anvil run is skipped locally but FAILS under CI=true.
+
+``api_database_url`` gives the API tests an empty database of each kind without building the
+schema per test (tests/api/_databases.py).
 """
 
 from __future__ import annotations
@@ -169,3 +172,34 @@ def world(chain: Chain, _world_cache: dict[int, World]) -> Iterator[World]:
 def embedded_world(embedded_chain: Chain, _world_cache: dict[int, World]) -> Iterator[World]:
     """Like ``world`` but on the embedded chain only."""
     yield from _isolated(embedded_chain, _world_cache)
+
+
+# -- API databases (here, not in tests/api, because tests/scale reuses the ``api`` fixture) --------
+
+
+@pytest.fixture(scope="session")
+def _sqlite_api_template(tmp_path_factory: pytest.TempPathFactory):
+    from tests.api._databases import sqlite_template
+
+    return sqlite_template(tmp_path_factory.mktemp("api-db"))
+
+
+@pytest.fixture(scope="session")
+def _postgres_api_database():
+    from tests.api._databases import postgres_server_url, postgres_session_database
+
+    with postgres_session_database(postgres_server_url()) as database:
+        yield database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def api_database_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """An empty database with the API's schema, on SQLite and on the test PostgreSQL server
+    (required under CI): a copy of a session template, or the session's database emptied."""
+    from tests.api._databases import empty_postgres, sqlite_copy
+
+    if request.param == "sqlite":
+        return sqlite_copy(request.getfixturevalue("_sqlite_api_template"), tmp_path / "api.db")
+    url, engine = request.getfixturevalue("_postgres_api_database")
+    empty_postgres(engine)
+    return url

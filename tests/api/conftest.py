@@ -3,7 +3,6 @@ helper that signs in with Ethereum exactly as a wallet would."""
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +14,7 @@ from sqlalchemy import create_engine, text
 from marketplace_api.config import ApiSettings
 from marketplace_api.main import create_app
 from services.siwe import SiweMessage
-from tests.conftest import IN_CI
+from tests.api._databases import postgres_server_url
 
 
 def siwe_text(
@@ -72,16 +71,14 @@ class Api:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def database_url(request, tmp_path):
-    """SQLite in a temp folder, and a fresh database on the test PostgreSQL server
-    (``AIGC_TEST_POSTGRES_URL``, started by ``scripts/pg-test-server``; required under CI)."""
+    """A new, empty database: SQLite in a temp folder, or one made on the test PostgreSQL server
+    (``AIGC_TEST_POSTGRES_URL``, started by ``scripts/pg-test-server``; required under CI).
+    For tests that build the schema themselves (migrations); the ``api`` fixture uses
+    ``api_database_url`` (tests/conftest.py), which has the schema already."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'api.db'}"
         return
-    base = os.environ.get("AIGC_TEST_POSTGRES_URL")
-    if not base:
-        if IN_CI:
-            pytest.fail("CI must test PostgreSQL: AIGC_TEST_POSTGRES_URL is not set")
-        pytest.skip("no AIGC_TEST_POSTGRES_URL (start one with scripts/pg-test-server)")
+    base = postgres_server_url()
     name = "t_" + uuid.uuid4().hex[:16]
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -95,9 +92,11 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def api(embedded_world, tmp_path, database_url):
+def api(embedded_world, tmp_path, api_database_url):
+    """The app on ``embedded_world`` over an empty database of each kind (its schema built once
+    per session: see tests/api/_databases.py)."""
     settings = ApiSettings(
-        database_url=database_url,
+        database_url=api_database_url,
         blob_dir=tmp_path / "blobs",
         rate_nonce_per_minute=1000,
         indexer_interval_s=0,
