@@ -147,7 +147,7 @@ def _print(report: ApiBenchReport, load: float) -> None:
 def bench_load(
     producers: Annotated[int, typer.Option(help="Producers, each a thread (issue 17: 50)")] = 6,
     consumers: Annotated[int, typer.Option(help="Consumers buying listed products")] = 2,
-    esps: Annotated[int, typer.Option(help="ESP workers, threads of this process")] = 2,
+    esps: Annotated[int, typer.Option(help="ESP workers (threads, or --esp-processes)")] = 2,
     replicas: Annotated[int, typer.Option(help="API replicas: aigc serve --workers R")] = 2,
     tasks: Annotated[int, typer.Option(help="Lifecycles per producer")] = 2,
     chain: Annotated[str, typer.Option(help="anvil (the only chain this bench runs on)")] = "anvil",
@@ -163,6 +163,16 @@ def bench_load(
     profile: Annotated[
         bool, typer.Option(help="cProfile the producer and ESP threads (slows the run)")
     ] = False,
+    faults: Annotated[
+        bool,
+        typer.Option(
+            help="SIGKILL one API replica and the leading indexer (a standby runs) a third of "
+            "the way in; clients retry idempotently"
+        ),
+    ] = False,
+    esp_processes: Annotated[
+        bool, typer.Option(help="Run each ESP worker as its own OS process, not a thread")
+    ] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """The whole lifecycle under load (post, pay, deliver, claim, open, register, list, sale)
@@ -177,7 +187,8 @@ def bench_load(
     params = LoadParams(
         producers=producers, consumers=consumers, esps=esps, replicas=replicas, tasks=tasks,
         block_time=block_time, constant_images=constant_images, database_url=database_url,
-        step_timeout_s=step_timeout, seed=seed, profile=profile,
+        step_timeout_s=step_timeout, seed=seed, profile=profile, faults=faults,
+        esp_processes=esp_processes,
     )  # fmt: skip
     try:
         with tempfile.TemporaryDirectory(prefix="aigc-bench-load-") as tmp:
@@ -215,6 +226,9 @@ def _print_load(report: Any) -> None:
     console.print(f"errors: {data['errors'] or 'none'}; 5xx: {report.status_5xx}")
     console.print(f"locks: {data['locks']} (settled: {_goal(report.locks_settled)})")
     console.print(f"events: {data['events']}")
+    console.print(f"retries: {data['retries'] or 'none'}")
+    if report.faults:
+        console.print(f"faults: {data['faults']} (healed: {_goal(report.faults_ok)})")
     if report.profile:
         prof = Table(title="cProfile of the bench's threads (cumulative, summed over threads)")
         for name in ("threads", "function", "calls", "tottime s", "cumtime s"):

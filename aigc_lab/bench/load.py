@@ -6,10 +6,14 @@ transactions sent straight to the chain (no API, no indexer, no workers).
 Each producer runs T tasks end to end through the Python client (:class:`ProducerSession`): post,
 lock the fee and acknowledge the quote (pay), wait for the ESP's delivery, wait for its claim, open
 the sealed image, register it (commit, reveal); every second product is listed and sold to a
-consumer (an atomic swap). ESP workers are threads of this process (:class:`EspWorker`), not
-`aigc esp run` processes: on a 2-core machine E more Python interpreters would measure the
-scheduler. Every wait is bounded (``step_timeout_s``); a step that runs out is an error, never a
-hang.
+consumer (an atomic swap). ESP workers (:class:`EspWorker`) are threads of this process, or with
+``esp_processes`` each its own OS process polling the API (:mod:`aigc_lab.bench._load_esp`).
+Every wait is bounded (``step_timeout_s``); a step that runs out is an error, never a hang.
+
+With ``faults`` a standby `aigc index` runs beside the leader, and a third of the way in one API
+replica and the leading indexer are SIGKILLed (:mod:`aigc_lab.bench._load_faults`, which also
+holds the clients' bounded, idempotent retries); the report gives the takeover time and the
+retries, and the end checks below must still hold.
 
 The direct ceiling sends, from P threads, the same transactions per lifecycle (lock, acknowledge,
 withdraw, commit, reveal) with the ledger clients. At the end every generation lock must be
@@ -22,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import cProfile
 import hashlib
+import json
 import math
 import os
 import pstats
@@ -42,6 +47,8 @@ from eth_account.signers.local import LocalAccount
 from PIL import Image
 from web3.types import RPCEndpoint
 
+from aigc_lab.bench._load_esp import spawn as spawn_esp
+from aigc_lab.bench._load_faults import Faults, Retries, esp_loop
 from ledger import (
     EspRegistryClient,
     HtlcClient,
@@ -68,6 +75,7 @@ from services.provenance import detail_descriptor, fingerprint
 
 STEPS = ("post", "quote", "pay", "deliver", "claim", "open", "register", "list", "sale")
 RATIO_GOAL = 0.5
+ESP_INTERVAL_S = 0.3  # seconds between an ESP worker's rounds
 PRICE = 10**15
 
 
@@ -92,11 +100,18 @@ class LoadParams:
     step_timeout_s: float = 180.0
     seed: int = 0
     profile: bool = False  # cProfile every producer and ESP thread of the API run (slower)
+    faults: bool = False  # SIGKILL one replica and the leading indexer (a standby runs) mid-run
+    esp_processes: bool = False  # each ESP worker its own OS process instead of a thread
+    replace_timeout_s: float = 200.0  # --faults: how long to wait for the replica's replacement
 
     def check(self) -> None:
         for name in ("producers", "consumers", "esps", "replicas", "tasks"):
             if getattr(self, name) < 1:
                 raise LoadError(f"--{name} must be at least 1")
+        if self.faults and self.replicas < 2:
+            raise LoadError("--faults kills one replica: --replicas must be at least 2")
+        if self.profile and self.esp_processes:
+            raise LoadError("--profile sees this process's threads only: drop --esp-processes")
         if not 1 <= self.block_time <= 60:
             raise LoadError("--block-time must be 1 to 60 whole seconds (anvil's interval mining)")
 
@@ -124,6 +139,17 @@ class LoadReport:
     generator_images: int = 0
     generator_seconds: float = 0.0
     profile: list[dict[str, Any]] = field(default_factory=list)
+    retries: dict[str, int] = field(default_factory=dict)
+    faults: dict[str, Any] = field(default_factory=dict)
+    duplicate_tasks: int = 0
+
+    @property
+    def faults_ok(self) -> bool:
+        """No fault run, or both faults happened and the standby indexer took over and caught up
+        (the run itself shows that the surviving replicas served; ``replica_replaced_s`` is
+        uvicorn's, reported but not required)."""
+        f = self.faults
+        return not f or all(f.get(k) is not None for k in ("takeover_s", "caught_up_s"))
 
     @property
     def per_minute(self) -> float:
@@ -147,6 +173,7 @@ class LoadReport:
             self.missing_events == 0
             and self.duplicate_events == 0
             and self.registered_logs == self.indexed_products
+            and self.duplicate_tasks == 0
         )
 
     def percentiles(self, step: str) -> tuple[float, float, float]:
@@ -204,8 +231,11 @@ class LoadReport:
                 "duplicate": self.duplicate_events,
                 "registered_logs": self.registered_logs,
                 "indexed_products": self.indexed_products,
+                "duplicate_tasks": self.duplicate_tasks,
                 "exact": self.events_exact,
             },
+            "retries": self.retries,
+            "faults": self.faults,
             "profile": self.profile,
         }
 
@@ -325,7 +355,8 @@ class Stack:
     base_url: str
     db_url: str
     workdir: Path
-    procs: list[subprocess.Popen[bytes]]
+    procs: list[subprocess.Popen[bytes]]  # serve, the leading indexer, the standby (--faults)
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
@@ -382,7 +413,11 @@ def open_stack(params: LoadParams, workdir: Path) -> Iterator[Stack]:
 
         _until("the API serves", healthy, 120)
         procs.append(_spawn(["index", "--interval", "0.2"], env, workdir / "index.log"))
-        yield Stack(chain, deployment, base, db_url, workdir, procs)
+        if params.faults:  # a standby, started once the first one leads
+            leads = workdir / "index.log"
+            _until("the indexer leads", lambda: "leading" in leads.read_text(), 120)
+            procs.append(_spawn(["index", "--interval", "0.2"], env, workdir / "standby.log"))
+        yield Stack(chain, deployment, base, db_url, workdir, procs, env)
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -435,6 +470,9 @@ class ApiRun:
         self.sales = 0
         self.mutex = threading.Lock()
         self.profiler = Profiler(params.profile)
+        self.retries = Retries()
+        self.faults: Faults | None = None
+        self.fault_thread: threading.Thread | None = None
         make = self.make = constant_image_maker() if params.constant_images else _bundled()
         stake = int(stack.deployment.manifest.params["esp_min_stake"])
         self.esp_parties = [self._signed_in(k) for k in _accounts(stack, params.esps, "esp")]
@@ -472,13 +510,23 @@ class ApiRun:
 
     def run(self) -> float:
         stop = threading.Event()
-        esp_threads = [
-            threading.Thread(target=self.profiler.wrap("esp", w.run), args=(stop, 0.3), daemon=True)
-            for i, w in enumerate(self.workers)
-        ]
+        if self.params.esp_processes:
+            esp_procs = self._start_esp_processes()
+            esp_threads = []
+        else:
+            esp_procs = []
+            esp_threads = [
+                threading.Thread(
+                    target=self.profiler.wrap("esp", esp_loop),
+                    args=(w, stop, ESP_INTERVAL_S, self.retries),
+                    daemon=True,
+                )
+                for w in self.workers
+            ]
         for t in esp_threads:
             t.start()
         t0 = time.perf_counter()
+        self.fault_thread = self._start_faults(stop, time.monotonic())
         threads = [
             threading.Thread(target=self.profiler.wrap("producer", self._producer), args=(i,))
             for i in range(len(self.producers))
@@ -491,7 +539,72 @@ class ApiRun:
         stop.set()
         for t in esp_threads:
             t.join(timeout=30)
+        for proc, log in esp_procs:
+            self._stop_esp_process(proc, log)
         return elapsed
+
+    def _start_esp_processes(self) -> list[tuple[subprocess.Popen[bytes], Path]]:
+        """One `python -m aigc_lab.bench._load_esp` per ESP, polling the API like the threads;
+        the clock starts once every one of them polls (the bundled model loads first)."""
+        procs = [
+            spawn_esp(
+                api=self.stack.base_url,
+                key=bytes(party.account.key),
+                state=self.stack.workdir / "esp" / f"proc{i}.json",
+                constant=self.params.constant_images,
+                interval=ESP_INTERVAL_S,
+                env=self.stack.env,
+            )
+            for i, party in enumerate(self.esp_parties)
+        ]
+        out = [(p, self.stack.workdir / "esp" / f"proc{i}.log") for i, p in enumerate(procs)]
+        for proc, log in out:
+
+            def ready(proc: subprocess.Popen[bytes] = proc, log: Path = log) -> bool:
+                if proc.poll() is not None:
+                    raise LoadError(f"an ESP process exited:\n{log.read_text()}")
+                return "ready" in log.read_text()
+
+            _until(f"the ESP process of {log.name} polls", ready, 300)
+        return out
+
+    def _stop_esp_process(self, proc: subprocess.Popen[bytes], log: Path) -> None:
+        """SIGTERM ends its loop; its last line is its retries, added to the run's."""
+        proc.terminate()
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return
+        for line in log.read_text().splitlines():
+            if line.startswith('{"retries"'):
+                for kind, n in json.loads(line)["retries"].items():
+                    for _ in range(n):
+                        self.retries.count(kind)
+
+    def _start_faults(self, stop: threading.Event, started: float) -> threading.Thread | None:
+        """With ``faults``: once a third of the lifecycles completed (at least one), SIGKILL a
+        replica and the leading indexer while the rest are in flight."""
+        if not self.params.faults:
+            return None
+        serve, leader, _standby = self.stack.procs[:3]
+        self.faults = Faults(
+            serve=serve,
+            leader=leader,
+            standby_log=self.stack.workdir / "standby.log",
+            replicas=self.params.replicas,
+            checkpoint=lambda: _checkpoint(self.stack.db_url),
+            head=lambda: int(self.stack.chain.w3.eth.block_number),
+        )
+        point = max(1, self.params.producers * self.params.tasks // 3)
+        thread = threading.Thread(
+            target=self.faults.run,
+            args=(lambda: self.completed >= point, stop),
+            kwargs={"started": started, "replace_timeout_s": self.params.replace_timeout_s},
+            daemon=True,
+        )
+        thread.start()
+        return thread
 
     def _producer(self, i: int) -> None:
         p = self.producers[i]
@@ -504,15 +617,16 @@ class ApiRun:
                 self.rec.error(exc)
 
     def _lifecycle(self, i: int, t: int, s: ProducerSession, p: Party) -> None:
-        rec, timeout = self.rec, self.params.step_timeout_s
+        rec, timeout, retry = self.rec, self.params.step_timeout_s, self.retries
         seed = self.params.seed * 1_000_003 + i * 1000 + t + 1
+        body = {"prompt": f"load test picture {i}/{t}", "seed": seed, "max_price": 2 * PRICE}
         with rec.step("post"):
-            task = s.post(f"load test picture {i}/{t}", seed=seed, max_price=2 * PRICE)
+            task = retry.post_task(s.client, body)
         tid = task["id"]
 
         def status_in(*wanted: str) -> Callable[[], dict[str, Any] | None]:
             def check() -> dict[str, Any] | None:
-                cur = s.task(tid)
+                cur = retry.call("get task", lambda: s.task(tid))
                 return cur if cur["status"] in wanted else None
 
             return check
@@ -528,7 +642,7 @@ class ApiRun:
         with rec.step("claim"):
             task = _until("claim", status_in("claimed"), timeout)
         with rec.step("open"):
-            image, attestation = s.collect(task)
+            image, attestation = retry.call("open", lambda: s.collect(task))
         with rec.step("register"):
             token = s.register(task, image, attestation)
         with self.mutex:
@@ -538,11 +652,12 @@ class ApiRun:
             self._sell(i, t, p, token)
 
     def _sell(self, i: int, t: int, seller: Party, token: int) -> None:
-        rec, timeout, dep, chain = (
+        rec, timeout, dep, chain, retry = (
             self.rec,
             self.params.step_timeout_s,
             self.stack.deployment,
             self.stack.chain,
+            self.retries,
         )
         assert seller.client is not None
         c = (i + t) % len(self.consumers)
@@ -563,14 +678,34 @@ class ApiRun:
         }
         with rec.step("list"):
             # The indexer must have seen the registration before the token can be listed.
-            _until("the product is indexed", lambda: _indexed(seller.client, token), timeout)
-            listing = seller.client.post("/v1/listings", json=body)
+            _until(
+                "the product is indexed",
+                lambda: retry.call("get product", lambda: _indexed(seller.client, token)),
+                timeout,
+            )
+            listing = retry.post_listing(seller.client, body)
         with self.consumer_locks[c], rec.step("sale"):
-            buyer.client.post("/v1/trades", json={"listing_id": listing["id"]})
+            retry.post_trade(buyer.client, listing["id"])
             sale_locks = swap_on_chain(self.stack, seller, buyer, token)
         with self.mutex:
             self.locks += sale_locks
             self.sales += 1
+
+
+def _checkpoint(db_url: str) -> int:
+    """The indexer's stored checkpoint block (-1 before the first)."""
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.orm import Session
+
+    from ledger.indexer import Checkpoint
+
+    engine = create_engine(db_url)
+    try:
+        with Session(engine) as s:
+            cp = s.scalar(select(Checkpoint.block_number))
+    finally:
+        engine.dispose()
+    return -1 if cp is None else int(cp)
 
 
 def swap_on_chain(stack: Stack, seller: Party, buyer: Party, token: int) -> list[LockTerms]:
@@ -714,7 +849,7 @@ def check_events(stack: Stack, timeout_s: float) -> dict[str, int]:
     from sqlalchemy.orm import Session
 
     from ledger.indexer import ChainEvent, Checkpoint
-    from marketplace_api.models import Product
+    from marketplace_api.models import Product, Task
 
     chain, manifest = stack.chain, stack.deployment.manifest
     head = chain.w3.eth.block_number
@@ -747,6 +882,13 @@ def check_events(stack: Stack, timeout_s: float) -> dict[str, int]:
         with Session(engine) as s:
             stored = s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index)).all()
             products = int(s.scalar(select(func.count()).select_from(Product)) or 0)
+            # A retried post must not leave two tasks for one (producer, prompt, seed).
+            per_task = (
+                select(func.count())
+                .select_from(Task)
+                .group_by(Task.producer, Task.prompt, Task.seed)
+            )
+            duplicate_tasks = sum(int(n) - 1 for n in s.scalars(per_task))
     finally:
         engine.dispose()
     stored_set = {(str(h).lower(), int(i)) for h, i in stored}
@@ -757,6 +899,7 @@ def check_events(stack: Stack, timeout_s: float) -> dict[str, int]:
         "duplicate": len(stored) - len(stored_set),
         "registered_logs": registered,
         "indexed_products": products,
+        "duplicate_tasks": duplicate_tasks,
     }
 
 
@@ -785,6 +928,11 @@ def run_load(
         say("checking locks and events")
         locks = check_locks(stack, api.locks + direct_locks)
         events = check_events(stack, params.step_timeout_s)
+        if api.fault_thread is not None:
+            # uvicorn notices a replica that died under its health ping only when the ping
+            # times out (`aigc serve` sets 120 s), so its replacement can outlast the run.
+            say("waiting for the killed replica's replacement")
+            api.fault_thread.join(timeout=params.replace_timeout_s + 10)
     return LoadReport(
         params=vars(params) | {"database_url": "postgresql" if params.database_url else "sqlite"},
         lifecycles=n,
@@ -807,4 +955,7 @@ def run_load(
         generator_images=n,
         generator_seconds=gen_s,
         profile=api.profiler.top(),
+        retries=dict(api.retries.counts),
+        faults=api.faults.report if api.faults else {},
+        duplicate_tasks=events["duplicate_tasks"],
     )
