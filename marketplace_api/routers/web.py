@@ -25,6 +25,7 @@ _TYPES = {
     "keccak.js": "text/javascript; charset=utf-8",
     "studio.js": "text/javascript; charset=utf-8",
     "market.js": "text/javascript; charset=utf-8",
+    "dashboard.js": "text/javascript; charset=utf-8",
     "sdk.bundle.js": "text/javascript; charset=utf-8",
     "style.css": "text/css; charset=utf-8",
 }

@@ -307,7 +307,7 @@ async function esps() {
         el("th", { scope: "col", class: "num" }, "Price"), el("th", { scope: "col", class: "num" }, "Stake"),
         el("th", { scope: "col", class: "num" }, "Challenges lost"))),
       el("tbody", {}, data.items.map((e) => el("tr", { "data-esp": e.address },
-        el("td", { title: e.address }, short(e.address)), el("td", {}, e.endpoint),
+        el("td", { title: e.address }, el("a", { href: `#/esp/${e.address}` }, short(e.address))), el("td", {}, e.endpoint),
         el("td", { class: "num" }, e.reputation.toFixed(3)),
         el("td", { class: "num" }, `${(100 * e.selection_probability).toFixed(1)}%`),
         el("td", { class: "num" }, fmtEth(e.price)), el("td", { class: "num" }, fmtEth(e.stake)),
@@ -464,19 +464,21 @@ async function me() {
 const TITLES = { esps: "ESPs", me: "My account", studio: "Studio" };
 
 /** app.js's helpers, for the pages that load on demand (studio.js, market.js). */
-const ui = () => ({ el, showError, announce, short, connect });
+const ui = () => ({ el, showError, announce, short, connect, api });
 
 function route() {
   const hash = location.hash || "#/";
   const m = hash.match(/^#\/product\/([^?]+)/);
   const trade = hash.match(/^#\/trade\/([0-9]{1,10})$/);
+  const esp = hash.match(/^#\/esp\/(0x[0-9a-fA-F]{40})$/);
   const name = (hash.match(/^#\/(esps|me|studio)\b/) || [])[1];
   const page = m ? product(decodeURIComponent(m[1])) : name === "esps" ? esps() : name === "me" ? me()
     // The studio and the swap load the SDK bundle (viem, @noble/*) on demand: other pages stay light.
     : name === "studio" ? import("./studio.js").then((s) => s.studio(main(), ui()))
-    : trade ? import("./market.js").then((s) => s.tradePage(main(), ui(), trade[1])) : gallery();
+    : trade ? import("./market.js").then((s) => s.tradePage(main(), ui(), trade[1]))
+    : esp ? import("./dashboard.js").then((s) => s.espDashboard(main(), ui(), esp[1])) : gallery();
   page.finally(() => {
-    const title = m ? `Token ${short(m[1])}` : trade ? `Trade ${trade[1]}` : TITLES[name] || "Gallery";
+    const title = m ? `Token ${short(m[1])}` : trade ? `Trade ${trade[1]}` : esp ? `ESP ${short(esp[1])}` : TITLES[name] || "Gallery";
     document.title = `${title} · AIGC marketplace`;
   });
 }
