@@ -31,6 +31,8 @@ const MESSAGES = {
   delivery_unopenable: "The delivery does not open with your key.",
   delivery_message_mismatch: "The server asks your wallet to sign an unexpected delivery-key message: nothing was signed.",
   tx_reverted: "The transaction was reverted on chain.",
+  no_fraud: "The delivery matches its attestation: there is no fraud to report.",
+  bad_key: "That key is not the one the ESP committed to: the report was refused.",
   not_signed_in: "Sign in with your wallet first.",
   rate_limited: "Too many requests: wait a moment and try again.",
   validation_error: "The request was not valid: check the prompt and the price.",
@@ -261,9 +263,39 @@ function openBox(aigc, ui, raw) {
     } catch (err) {
       button.disabled = false;
       out.replaceChildren(ui.showError(explain(err)));
+      if (err instanceof DeliveryMismatchError) {
+        button.disabled = true; // opening again gives the same bytes: the proof is what is left
+        out.append(fraudBox(aigc, ui, raw.id, err.key));
+      }
     }
   });
   return box;
+}
+
+/**
+ * The fraud report (POST /v1/tasks/{id}/fraud): reveals this delivery's key (it opens this
+ * delivery only), so the API can check the sealed bytes against the ESP's signed attestation
+ * and record the fraud against the ESP.
+ */
+function fraudBox(aigc, ui, taskId, key) {
+  const { el } = ui;
+  const out = el("div", { role: "status", class: "fraud-result" });
+  const button = el("button", { type: "button", id: "report-fraud" }, "Report the fraud");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    out.textContent = "Sending the proof…";
+    try {
+      const task = await aigc.reportFraud({ taskId, key });
+      out.replaceChildren(el("p", { class: "ok", "data-fraud": task.status },
+        "Fraud proven: the API checked the sealed image against the ESP's attestation and recorded it against the ESP."));
+    } catch (err) {
+      button.disabled = false;
+      out.replaceChildren(ui.showError(explain(err)));
+    }
+  });
+  return el("div", { class: "step-box" },
+    el("p", {}, "The key that opened this delivery proves it: it opens this delivery only, so revealing it costs you nothing else."),
+    button, out);
 }
 
 function registerBox(aigc, ui, task, contentHash) {

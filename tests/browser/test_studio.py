@@ -126,7 +126,17 @@ def test_a_producer_generates_registers_and_lists_from_the_studio(site, browser,
 
 
 @pytest.mark.browser
-def test_a_rejected_payment_pays_nothing_and_can_be_retried(site, browser, tmp_path):
+def test_a_rejected_payment_pays_nothing_and_a_cheating_delivery_is_reported(
+    site, browser, tmp_path, monkeypatch
+):
+    """The payment rejected in the wallet, then retried; the ESP then seals other bytes than it
+    attested: opening fails with the reason and the page's one-click fraud report proves it."""
+    from services import esp_worker
+
+    honest = esp_worker.seal_to
+    monkeypatch.setattr(  # attests one image, seals another
+        esp_worker, "seal_to", lambda data, **kw: honest(b"junk" + data[4:], **kw)
+    )
     world = site.api.world
     register_esp(world)
     worker = _worker(site, tmp_path)
@@ -148,6 +158,19 @@ def test_a_rejected_payment_pays_nothing_and_can_be_retried(site, browser, tmp_p
     page.click("#pay")
     page.wait_for_selector("p.ok[data-tx]")
     assert page.get_attribute("p.ok[data-tx]", "data-tx") == wallet.sent[0]
+
+    _drive(page, site, worker, "#open")
+    page.click("#open")
+    page.wait_for_selector("p.error[data-code=delivery_mismatch]")
+    page.click("#report-fraud")
+    page.wait_for_selector("p.ok[data-fraud], .fraud-result p.error")
+    refused = page.locator(".fraud-result p.error")
+    assert refused.count() == 0, refused.first.inner_text()
+    assert page.get_attribute("p.ok[data-fraud]", "data-fraud") == "fraud_proven"
+    task_id = page.get_attribute("ol.steps", "data-task")
+    task = site.api.client.get(f"/v1/tasks/{task_id}", headers=site.api.sign_in(world.producer))
+    assert task.json()["status"] == "fraud_proven"
+    assert axe_violations(page) == []
 
 
 def test_task_events_are_for_the_tasks_parties_only(site):
