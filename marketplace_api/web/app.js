@@ -12,7 +12,23 @@ const MESSAGES = {
   unsupported_media_type: "That file is not an image the marketplace can read (PNG, JPEG, WebP).",
   degenerate_image: "That image is too plain (nearly one colour) to compare with others.",
   validation_error: "The request was not valid.",
+  unauthorized: "Your sign-in has expired: connect your wallet again.",
+  forbidden: "Your account may not do that.",
+  cannot_estimate: "The chain would refuse this transaction now (the dispute may have moved on): reload the page.",
+  chain_error: "The chain node cannot be reached: try again in a moment.",
+  unknown_product: "One of the two tokens is not indexed yet: try again in a moment.",
+  RegistryDisputeExists: "This pair was already challenged: each pair is challenged once.",
+  RegistryDisputeState: "The challenge is not in a state that allows this step (already contested or decided).",
+  RegistryDisputeWindow: "The dispute window does not allow this step now.",
+  RegistryNotOwner: "Only the token's owner can do this.",
+  RegistryNotAdmissible: "The two images are not close enough for the contract to admit the challenge.",
+  RegistryChallengeOutOfOrder: "Only the earlier registration can challenge the later one.",
+  RegistryWrongValue: "The deposit sent is not the one the contract asks for.",
+  RegistryTokenRevoked: "That token is revoked.",
 };
+
+/** An error in words: the table's sentence for its code, else its own message. */
+const friendly = (err) => (MESSAGES[err.code] ? new ApiError(err.status || 0, err.code, MESSAGES[err.code]) : err);
 
 class ApiError extends Error {
   constructor(status, code, message) {
@@ -337,7 +353,7 @@ function noteView(n) {
         result.dataset.tx = hash;
       } catch (err) {
         button.disabled = false;
-        result.replaceChildren(showError(err));
+        result.replaceChildren(showError(friendly(err)));
       }
     });
     item.append(button, result);
@@ -364,7 +380,7 @@ function noteView(n) {
         return true;
       } catch (err) {
         button.disabled = false;
-        result.replaceChildren(showError(err));
+        result.replaceChildren(showError(friendly(err)));
         return false;
       }
     };

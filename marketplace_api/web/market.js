@@ -26,6 +26,35 @@ const ENDED = {
 };
 const REFRESH_MS = 1500;
 
+/** Words for the codes a trade can meet: the API's, the SDK's checks and the contracts' reverts. */
+const MESSAGES = {
+  not_found: "There is no such trade or listing.",
+  forbidden: "Only the trade's buyer and seller can see it or act on it.",
+  unauthorized: "Your sign-in has expired: connect your wallet again.",
+  token_not_tradable: "This token cannot be traded now (it is revoked, or held in a dispute).",
+  trade_not_ready: "The trade is not at that step yet: wait until the chain shows the previous one.",
+  lock_mismatch: "A lock on chain does not match the listing's terms: nothing more was sent.",
+  unsafe_timelock_order: "The payment's timelock would not end safely before the token lock's: nothing was locked.",
+  secret_not_revealed: "The seller has not revealed the secret yet.",
+  bad_token_lock: "The seller's lock does not hold this token for you: nothing was paid.",
+  bad_hashlock: "The payment's hashlock differs from the token lock's: nothing was paid.",
+  not_seller: "Only the seller can lock the token.",
+  cannot_estimate: "The chain would refuse this step now (the trade may have moved on): reload the page.",
+  chain_error: "The chain node cannot be reached: try again in a moment.",
+  rate_limited: "Too many requests: wait a moment and try again.",
+  LockExpired: "That lock's timelock has passed: it can only be refunded now.",
+  LockNotOpen: "That lock is already settled.",
+  LockPreimageMismatch: "The secret does not open that lock.",
+  RegistryTokenRevoked: "The token was revoked as a copy: it cannot be traded.",
+  RegistryTokenEscrowed: "The token is already locked in another swap.",
+};
+
+/** {code, message} in words, for any failure on this page. */
+function problem(ui, err) {
+  const e = explain(err);
+  return ui.showError(MESSAGES[e.code] ? new WalletError(e.code, MESSAGES[e.code]) : e);
+}
+
 export const fmtEth = (wei) => `${formatEther(BigInt(wei))} ETH`;
 
 /** Where the seller keeps a trade's secret until it claims the payment (this browser only). */
@@ -69,7 +98,7 @@ export function buyBox(ui, listing) {
       location.hash = `#/trade/${trade.id}`;
     } catch (err) {
       button.disabled = false;
-      out.replaceChildren(ui.showError(explain(err)));
+      out.replaceChildren(problem(ui, err));
     }
   });
   box.append(button, out);
@@ -96,7 +125,7 @@ export async function tradePage(root, ui, tradeId) {
   try {
     trade = await apiGet(`/v1/trades/${encodeURIComponent(tradeId)}`, true);
   } catch (err) {
-    root.append(ui.showError(explain(err)));
+    root.append(problem(ui, err));
     return;
   }
   const role = trade.seller === session().address ? "seller" : "buyer";
@@ -159,7 +188,7 @@ function actionBox(ui, { id, label, text, run }) {
       out.replaceChildren(el("p", { class: "ok", "data-step-done": id }, message));
     } catch (err) {
       button.disabled = false;
-      out.replaceChildren(ui.showError(explain(err)));
+      out.replaceChildren(problem(ui, err));
     }
   });
   return el("div", { class: "step-box" }, el("p", {}, text), button, out);
@@ -235,7 +264,7 @@ export async function myTrades(section, ui) {
       ` · ${t.seller === me ? "selling" : "buying"} token ${ui.short(t.token_id)} for ${fmtEth(t.price)} · `,
       el("strong", {}, t.status.replace("_", " "))))));
   } catch (err) {
-    section.append(ui.showError(explain(err)));
+    section.append(problem(ui, err));
   }
 }
 
@@ -263,7 +292,7 @@ export function resellForm(ui, product) {
       out.textContent = `Listed for ${fmtEth(price)}.` + (res.royalty && res.royalty.amount > 0n
         ? ` Of that price, ${fmtEth(res.royalty.amount)} goes to the original producer as royalty (ERC-2981).` : "");
     } catch (err) {
-      out.replaceChildren(ui.showError(explain(err)));
+      out.replaceChildren(problem(ui, err));
     }
   });
   return el("div", {}, form, out);

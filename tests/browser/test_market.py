@@ -21,15 +21,20 @@ PRICE = 5 * 10**16  # 0.05 ETH
 RESALE = 8 * 10**16  # 0.08 ETH
 
 
-def _party(browser, site, account, path):
+def _party(browser, site, account, path, **context):
     """A browser context of its own (cookies, storage, wallet) for ``account``, signed in."""
     wallet = NodeBackedWallet(account, site.api.world.chain)
-    page = browser.new_context().new_page()
+    page = browser.new_context(**context).new_page()
     wallet.install(page)
     page.goto(site.url + path)
     page.click("#connect")
     page.wait_for_selector("text=Signed in as")
     return page, wallet
+
+
+def _overflow(page) -> int:
+    """Pixels of horizontal scroll (0 or less: the page fits the screen's width)."""
+    return int(page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth"))
 
 
 def _go(page, fragment: str) -> None:
@@ -128,8 +133,10 @@ def test_a_buyer_buys_through_the_swap_then_resells_and_the_resale_pays_the_roya
     buyer.click(f"{form} button")
     buyer.wait_for_selector("text=goes to the original producer as royalty")
     collector_account = world.accounts[5]
-    collector, _ = _party(browser, site, collector_account, f"/#/product/{token}")
+    phone = {"viewport": {"width": 375, "height": 740}, "is_mobile": True}
+    collector, _ = _party(browser, site, collector_account, f"/#/product/{token}", **phone)
     collector.wait_for_selector("#buy")
+    assert _overflow(collector) <= 0  # the collector buys on a phone
     producer_before = w3.eth.get_balance(world.producer.address)
     second = _swap(site, buyer, collector)
     assert registry.owner_of(token) == collector_account.address
@@ -144,6 +151,10 @@ def test_a_buyer_buys_through_the_swap_then_resells_and_the_resale_pays_the_roya
     assert int(record["royalty_lock"]["amount"]) == royalty
     assert int(record["payment_lock"]["amount"]) == RESALE - royalty
     assert "Royalty lock" in collector.inner_text("ul.terms")
+    assert _overflow(collector) <= 0
+    _go(collector, "#/me")
+    collector.wait_for_selector(f"form.resell[data-token='{token}']")
+    assert _overflow(collector) <= 0
 
 
 def test_trade_pages_guard_their_parties_and_explain_errors(site, browser):
@@ -161,6 +172,7 @@ def test_trade_pages_guard_their_parties_and_explain_errors(site, browser):
     page, _ = _party(browser, site, world.attacker, f"/#/trade/{trade['id']}")
     page.wait_for_selector("p.error")
     assert page.get_attribute("p.error", "data-code") == "forbidden"
+    assert "Only the trade's buyer and seller" in page.inner_text("p.error")
     assert "{" not in page.inner_text("main")
     _go(page, "#/trade/999999")
     page.wait_for_selector("p.error[data-code=not_found]")
