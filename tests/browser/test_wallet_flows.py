@@ -139,7 +139,6 @@ def test_an_accused_owner_contests_from_the_notification_and_sees_the_verdict(si
     _signed_in(page, site)
     page.wait_for_selector("li[data-kind=challenge_opened] button.contest")
     assert axe_violations(page) == []
-    screenshot(page, "owner-contest")
     page.click("button.contest")
     page.wait_for_selector("p.ok[data-tx]")
     assert page.get_attribute("p.ok", "data-tx") == wallet.sent[-1]
