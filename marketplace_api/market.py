@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -43,9 +44,16 @@ from services.reputation import (
     Interaction,
     ReputationEngine,
     ReputationParams,
-    rank,
-    selection_probabilities,
+    rank_exploring,
+    select_exploring,
 )
+
+# ESP selection (the attack simulation's setting, docs/reputation.md "Wave 2"): softmax over the
+# established ESPs at or above the floor, a bounded exploration share for newcomers and ESPs on
+# probation, so a fresh address never takes more than that share.
+SELECTION_TEMPERATURE = 0.2
+SELECTION_FLOOR = 0.55
+EXPLORE_SHARE = 0.02
 
 
 class Market:
@@ -112,12 +120,53 @@ class Market:
         self.reputation = engine
 
     def ranking(
-        self, producer: str, esps: Sequence[str], *, now: int, temperature: float, floor: float
+        self,
+        producer: str,
+        esps: Sequence[str],
+        *,
+        now: int,
+        temperature: float = SELECTION_TEMPERATURE,
+        floor: float = SELECTION_FLOOR,
+        explore_share: float = EXPLORE_SHARE,
     ) -> list[tuple[str, float, float]]:
-        """(esp, reputation, selection probability under softmax with ``floor``), best first."""
-        ranked = rank(producer, list(esps), self.reputation, now=now)
-        probs = selection_probabilities(ranked, temperature=temperature, floor=floor)
-        return [(r.esp, r.reputation, float(p)) for r, p in zip(ranked, probs, strict=True)]
+        """(esp, reputation, selection probability), best first: established ESPs at or above
+        ``floor`` share all but ``explore_share`` by softmax; newcomers (and ESPs on probation,
+        between the base rate and the floor) share ``explore_share`` (docs/reputation.md,
+        "Wave 2"). The probabilities :meth:`choose` draws from."""
+        ranked = rank_exploring(
+            producer,
+            list(esps),
+            self.reputation,
+            now=now,
+            temperature=temperature,
+            floor=floor,
+            explore_share=explore_share,
+        )
+        return [(r.esp, r.reputation, r.probability) for r in ranked]
+
+    def choose(
+        self,
+        producer: str,
+        esps: Sequence[str],
+        *,
+        now: int,
+        temperature: float = SELECTION_TEMPERATURE,
+        floor: float = SELECTION_FLOOR,
+        explore_share: float = EXPLORE_SHARE,
+        rng: np.random.Generator | None = None,
+    ) -> str:
+        """Draws an ESP for ``producer``'s task by :meth:`ranking`'s probabilities (raises
+        ``NoEligibleEspError`` when no ESP is eligible)."""
+        return select_exploring(
+            producer,
+            list(esps),
+            self.reputation,
+            now=now,
+            temperature=temperature,
+            floor=floor,
+            explore_share=explore_share,
+            rng=rng,
+        )
 
 
 def _interaction(args: dict[str, Any], block_time: int) -> Interaction:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from ledger import EspRegistryClient
 from marketplace_api.deps import OPTIONAL_SIGN_IN, DeploymentDep, OptionalAccount
 from marketplace_api.errors import declare
+from marketplace_api.market import SELECTION_FLOOR, SELECTION_TEMPERATURE
 from marketplace_api.schemas import EspsOut
 
 router = APIRouter(prefix="/v1", tags=["esps"], responses=declare(502))
@@ -19,10 +20,12 @@ def list_esps(
     request: Request,
     deployment: DeploymentDep,
     account: OptionalAccount,
-    temperature: Annotated[float, Query(gt=0, le=10)] = 0.15,
-    floor: Annotated[float, Query(ge=0, le=1)] = 0.2,
+    temperature: Annotated[float, Query(gt=0, le=10)] = SELECTION_TEMPERATURE,
+    floor: Annotated[float, Query(ge=0, le=1)] = SELECTION_FLOOR,
 ) -> EspsOut:
-    """Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise)."""
+    """Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise),
+    with the probability that a task posted without an ESP goes to each: established ESPs at or
+    above ``floor`` by softmax, newcomers and ESPs on probation sharing a 2% exploration slice."""
     viewer = account or "anonymous"  # the bearer scheme in any case, as for signed-in routes
     reader = EspRegistryClient(deployment)
     infos = {esp: reader.esp_info(esp) for esp in reader.esps()}

@@ -35,6 +35,7 @@ from marketplace_api.errors import (
     Unprocessable,
     declare,
 )
+from marketplace_api.market import SELECTION_FLOOR, SELECTION_TEMPERATURE
 from marketplace_api.models import AccountKey, Task
 from marketplace_api.schemas import AccountKeyOut, TaskOut, TasksOut
 from marketplace_api.types import Address, Bytes32, LockJson, Text, Uint256
@@ -43,8 +44,6 @@ from services.content import canonical_hash
 from services.exchange import SealError, key_commitment, open_sealed
 from services.generation import TaskState, check_fraud_claim, check_quote, deliverable
 from services.provenance import DETAIL_LENGTH
-from services.reputation import rank
-from services.reputation import select as select_esp
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=declare())
 SEEN = declare(401, 403, 404)  # a task is seen by its producer and its ESP only
@@ -58,8 +57,8 @@ class TaskIn(BaseModel):
     seed: Annotated[Uint256, Field(ge=0, lt=2**63)] = 0
     max_price: Annotated[Uint256, Field(gt=0, lt=2**128)]
     esp: Address | None = Field(default=None, description="omit to choose by reputation")
-    temperature: Annotated[float, Field(gt=0, le=10)] = 0.15
-    floor: Annotated[float, Field(ge=0, le=1)] = 0.2
+    temperature: Annotated[float, Field(gt=0, le=10)] = SELECTION_TEMPERATURE
+    floor: Annotated[float, Field(ge=0, le=1)] = SELECTION_FLOOR
 
 
 class QuoteIn(BaseModel):
@@ -144,9 +143,10 @@ def post_task(
     else:
         active = [e for e in reader.esps() if reader.is_active(e)]
         market = request.app.state.market
-        ranking = rank(account, active, market.reputation, now=deployment.chain.timestamp())
-        esp = select_esp(  # none eligible: 422 no_eligible_esp, by the error table
-            ranking,
+        esp = market.choose(  # none eligible: 422 no_eligible_esp, by the error table
+            account,
+            active,
+            now=deployment.chain.timestamp(),
             temperature=body.temperature,
             floor=body.floor,
             rng=np.random.default_rng(secrets.randbits(64)),

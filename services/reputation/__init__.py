@@ -7,8 +7,9 @@ Public surface:
 * :class:`Interaction`, :class:`InteractionLog`: interaction records (one, or a columnar batch).
 * :class:`ReputationEngine`: vectorised reputations from any producer's view, incremental updates.
 * :func:`rank`, :func:`select`, :class:`RankedEsp`: choosing an ESP (softmax / argmax, floor).
-* :func:`select_exploring`, :func:`exploring_probabilities`: selection with a bounded
-  exploration share for newcomers (use with ``ReputationParams.hardened()``).
+* :func:`select_exploring`, :func:`rank_exploring`, :func:`exploring_probabilities`: selection
+  with a bounded exploration share for newcomers (use with ``ReputationParams.hardened()``;
+  what the marketplace API uses).
 
 See ``docs/reputation.md`` for the formulas and the attack-resistance guarantees.
 """
@@ -30,6 +31,7 @@ from services.reputation.selection import (
     SelectionPolicy,
     exploring_probabilities,
     rank,
+    rank_exploring,
     select,
     select_exploring,
     selection_probabilities,
@@ -51,6 +53,7 @@ __all__ = [
     "TimeOrderError",
     "exploring_probabilities",
     "rank",
+    "rank_exploring",
     "select",
     "select_exploring",
     "selection_probabilities",

@@ -20,10 +20,12 @@ from services.reputation.errors import InvalidParameterError, NoEligibleEspError
 
 __all__ = [
     "NEWCOMER_UNCERTAINTY",
+    "RankedChoice",
     "RankedEsp",
     "SelectionPolicy",
     "exploring_probabilities",
     "rank",
+    "rank_exploring",
     "select",
     "select_exploring",
 ]
@@ -153,7 +155,15 @@ def exploring_probabilities(
     return out
 
 
-def select_exploring(
+class RankedChoice(NamedTuple):
+    """One ESP with its reputation and selection probability from the chooser's view."""
+
+    esp: str
+    reputation: float
+    probability: float
+
+
+def rank_exploring(
     producer: str,
     esps: Sequence[str],
     engine: ReputationEngine,
@@ -162,14 +172,13 @@ def select_exploring(
     temperature: float = 0.2,
     floor: float = 0.55,
     explore_share: float = 0.02,
-    rng: np.random.Generator | None = None,
-) -> str:
-    """Draws one of ``esps`` by :func:`exploring_probabilities` from ``producer``'s view (the
-    attack simulation's setting: established ESPs between the base rate and the floor are on
-    probation, sharing the exploration slice with newcomers).
+) -> list[RankedChoice]:
+    """``esps`` with their reputations and :func:`exploring_probabilities` from ``producer``'s
+    view, best first (ties keep the input order): what :func:`select_exploring` draws from.
 
-    ESPs the engine never saw are newcomers. Raises :class:`NoEligibleEspError` if no ESP is
-    eligible (nothing established at or above ``floor`` and no newcomer)."""
+    Established ESPs between the base rate and the floor are on probation (they share the
+    exploration slice with newcomers); ESPs the engine never saw are newcomers. All
+    probabilities are 0 when nothing is eligible."""
     b, _, u = engine.opinion_arrays(producer, now=now)
     index = {esp: i for i, esp in enumerate(engine.esps)}
     base = engine.params.base_rate
@@ -183,7 +192,40 @@ def select_exploring(
         explore_share=explore_share,
         probation_from=base,
     )
+    ranked = [
+        RankedChoice(str(e), float(t), float(p)) for e, t, p in zip(esps, rep, probs, strict=True)
+    ]
+    return sorted(ranked, key=lambda r: -r.reputation)
+
+
+def select_exploring(
+    producer: str,
+    esps: Sequence[str],
+    engine: ReputationEngine,
+    *,
+    now: int,
+    temperature: float = 0.2,
+    floor: float = 0.55,
+    explore_share: float = 0.02,
+    rng: np.random.Generator | None = None,
+) -> str:
+    """Draws one of ``esps`` by :func:`exploring_probabilities` from ``producer``'s view (the
+    attack simulation's setting: established ESPs between the base rate and the floor are on
+    probation, sharing the exploration slice with newcomers; :func:`rank_exploring`).
+
+    ESPs the engine never saw are newcomers. Raises :class:`NoEligibleEspError` if no ESP is
+    eligible (nothing established at or above ``floor`` and no newcomer)."""
+    ranked = rank_exploring(
+        producer,
+        esps,
+        engine,
+        now=now,
+        temperature=temperature,
+        floor=floor,
+        explore_share=explore_share,
+    )
+    probs = np.array([r.probability for r in ranked])
     if probs.sum() <= 0:
         raise NoEligibleEspError(len(esps), floor)
     generator = rng if rng is not None else np.random.default_rng()
-    return esps[int(generator.choice(len(esps), p=probs / probs.sum()))]
+    return ranked[int(generator.choice(len(ranked), p=probs / probs.sum()))].esp

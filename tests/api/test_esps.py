@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from tests.contracts.helpers import lock_fee, register_esp
 
 
@@ -78,3 +80,40 @@ def test_wash_trades_by_a_sybil_do_not_lift_a_failing_esp(api):
     now = world.chain.timestamp()
     order = [r.esp for r in rank("anonymous", [good.address, lazy.address], plain, now=now)]
     assert order == [lazy.address, good.address]
+
+
+def test_a_newcomer_gets_at_most_the_exploration_share(api):
+    """A fresh address (e.g. an ESP with a bad record re-registered under a new one) sits at the
+    base rate 0.5. The previous softmax (temperature 0.15, floor 0.2) gave it about a fifth of
+    the tasks against an ESP at 0.78; the API now selects with a bounded exploration share
+    (services.reputation.rank_exploring): established ESPs at or above the floor 0.55 share 98%,
+    newcomers and ESPs on probation share 2%, and an ESP whose failures outweigh its successes
+    (reputation below the base rate) gets nothing."""
+    world = api.world
+    good, lazy, fresh = world.accounts[2], world.accounts[5], world.accounts[6]
+    for esp in (good, lazy, fresh):
+        register_esp(world, esp)
+    for _ in range(3):
+        _pay(world, world.producer, good, deliver=True)
+        _pay(world, world.producer, lazy, deliver=False)
+    api.index()
+    body = api.client.get("/v1/esps", headers=api.sign_in(world.producer)).json()
+    assert (body["temperature"], body["floor"]) == (0.2, 0.55)
+    by = {e["address"]: e for e in body["items"]}
+    assert by[fresh.address]["reputation"] == 0.5
+    assert by[fresh.address]["selection_probability"] == 0.02
+    assert by[good.address]["selection_probability"] == 0.98
+    assert by[lazy.address]["reputation"] < 0.5
+    assert by[lazy.address]["selection_probability"] == 0.0
+    # the task route draws from the same probabilities: never the lazy ESP
+    market = api.client.app.state.market
+    picks = {
+        market.choose(
+            world.producer.address,
+            [good.address, lazy.address, fresh.address],
+            now=world.chain.timestamp(),
+            rng=np.random.default_rng(seed),
+        )
+        for seed in range(200)
+    }
+    assert lazy.address not in picks and good.address in picks

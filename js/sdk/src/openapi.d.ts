@@ -1930,7 +1930,7 @@ export interface components {
             esp?: string | null;
             /**
              * Floor
-             * @default 0.2
+             * @default 0.55
              */
             floor: number;
             /**
@@ -1950,7 +1950,7 @@ export interface components {
             seed: string;
             /**
              * Temperature
-             * @default 0.15
+             * @default 0.2
              */
             temperature: number;
         };
