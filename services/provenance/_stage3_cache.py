@@ -227,6 +227,15 @@ def show(cache: Path, scores: Path, *, share: int, area: int, limit: int) -> Non
     hit = np.flatnonzero((pairs[:, 0] >= share) & (pairs[:, 1] <= area))
     hit = hit[np.lexsort((pairs[hit, 1], -pairs[hit, 0]))]
     print(f"{len(hit):,} pairs match at share >= {share}, area <= {area}")
+    turned = int((pairs[hit, 3] != 0).sum())
+    print(f"  matched only turned or mirrored (orientation != 0, dihedral twins): {turned:,}")
+    by_source: dict[str, list[int]] = {}
+    for k in hit:
+        _, _, sa, sb, _, _ = info[(paths[k][0], paths[k][1])]
+        key = "-".join(sorted((sa, sb)))
+        by_source.setdefault(key, [0, 0])[int(pairs[k, 3] != 0)] += 1
+    for key, (straight, twin) in sorted(by_source.items(), key=lambda kv: -sum(kv[1])):
+        print(f"  {key}: {straight + twin:,} ({twin:,} turned or mirrored)")
     for k in hit[:limit]:
         a, b = paths[k]
         _, _, sa, sb, oa, ob = info[(a, b)]

@@ -27,17 +27,20 @@ The comparison, precisely enough to re-implement (docs/provenance.md, "Wave 2: t
    repeated), so that a thin line or a half-cell misalignment does not decide the verdict.
 4. **Pre-selection.** For every (region, orientation) the Pearson correlation of the two luma
    grids; the :data:`CANDIDATES` best (ties to the lower region, then orientation) are scored.
-5. **Tone.** ``b``'s luma is modelled as ``clip(alpha * a + beta, 0, 255)``: for each
-   ``alpha`` in ``_ALPHAS`` (1.0, 0.9, 1.1, ... 0.55 ... 1.8, nearest to 1 first), ``beta`` is
-   the median of ``b - alpha * a`` over the compared cells of every other row and column where
-   ``b < 250``, and the ``alpha`` whose model is within :data:`LUMA_TOL` of ``b`` at most of
-   those cells wins (ties keep the earlier): brightness and contrast edits, clipping included;
-   an inverted or flattened image is no copy. When both images are colourful over ``a``'s
-   content (RMS of Cb - 128 and Cr - 128 >= :data:`COLOURFUL_RMS`), chroma is modelled as
-   ``g * (Cb - 128, Cr - 128)`` with one least-squares gain over the compared cells, clamped to
-   [0.5, 1.8]; otherwise (a greyscale copy, a grey drawing) chroma is not compared.
+5. **Tone.** The luma tolerance is ``tol = min(LUMA_TOL, max(LUMA_TOL_MIN, LUMA_REL * c))``
+   where ``c`` is the spread of ``a``'s content luma in the region (95th - 5th percentile,
+   numpy's linear interpolation). ``b``'s luma is modelled as ``clip(alpha * a + beta, 0,
+   255)``: for each ``alpha`` in ``_ALPHAS`` (1.0, 0.9, 1.1, ... 0.6, 1.4, 1.5, nearest to 1
+   first), ``beta`` is the median of ``b - alpha * a`` over the compared cells of every other
+   row and column where ``b < 250``, and the ``alpha`` whose model is within ``tol`` of ``b``
+   at most of those cells wins (ties keep the earlier): brightness and contrast edits,
+   clipping included; an inverted or flattened image is no copy. When both images are
+   colourful over ``a``'s content (RMS of Cb - 128 and Cr - 128 >= :data:`COLOURFUL_RMS`),
+   chroma is modelled as ``g * (Cb - 128, Cr - 128)`` with one least-squares gain over the
+   compared cells, clamped to [0.5, 1.8]; otherwise (a greyscale copy, a grey drawing)
+   chroma is not compared.
 6. **Agreement.** A compared cell *agrees* when one of the 9 cells of ``b`` around it (edges
-   repeated) has luma within :data:`LUMA_TOL` of the model and, when chroma is compared, Cb and
+   repeated) has luma within ``tol`` of the model and, when chroma is compared, Cb and
    Cr each within :data:`CHROMA_TOL` of the model.
 7. **Content.** ``a``'s background is the median colour of its whole-canvas grid's border (before
    smoothing) when at least 70% of the border lies within (12 luma, 8 chroma) levels of it;
@@ -74,7 +77,9 @@ __all__ = [
     "CHROMA_TOL",
     "GRID",
     "HYPOTHESES",
+    "LUMA_REL",
     "LUMA_TOL",
+    "LUMA_TOL_MIN",
     "SHARE_MIN",
     "Stage3Features",
     "Stage3Score",
@@ -86,7 +91,12 @@ __all__ = [
 GRID = 64
 """Side of the comparison grid (cells)."""
 LUMA_TOL = 20.0
-"""Largest luma difference (levels) between ``b`` and the tone model of ``a`` that agrees."""
+"""Largest luma difference (levels) between ``b`` and the tone model of ``a`` that agrees..."""
+LUMA_REL = 0.15
+"""... but at most this share of ``a``'s contrast (its content's 5th to 95th luma percentile):
+a dark or smooth image is not matched by any other dark or smooth image ..."""
+LUMA_TOL_MIN = 5.0
+"""... and at least this many levels (noise and JPEG in a flat image)."""
 CHROMA_TOL = 16.0
 """Largest chroma difference (levels, each of Cb and Cr) that agrees."""
 COLOURFUL_RMS = 6.0
@@ -103,7 +113,7 @@ _BG_LUMA = 12.0
 _BG_CHROMA = 8.0
 _BG_BORDER_SHARE = 0.7
 _MIN_CONTENT = 0.02
-_ALPHAS = (1.0, 0.9, 1.1, 0.8, 1.2, 0.7, 1.3, 0.6, 1.4, 0.55, 1.5, 1.65, 1.8)
+_ALPHAS = (1.0, 0.9, 1.1, 0.8, 1.2, 0.7, 1.3, 0.6, 1.4, 1.5)
 """Tone gains tried, nearest to 1 first (ties keep the earlier)."""
 _GAIN = (0.5, 1.8)
 _SAT = (5.0, 250.0)
@@ -290,7 +300,7 @@ def stage3_features(image: Image.Image, *, earlier: bool = True) -> Stage3Featur
     return Stage3Features(regions.astype(np.float32), valid, content, padded)
 
 
-def _fit_luma(fa: NDArray[np.float32], fb: NDArray[np.float32]) -> tuple[float, float]:
+def _fit_luma(fa: NDArray[np.float32], fb: NDArray[np.float32], tol: float) -> tuple[float, float]:
     """``alpha``, ``beta`` of ``b ~ clip(alpha * a + beta)`` (see the module doc, step 4), fitted
     on the compared points given (every other cell of each axis)."""
     free = fb < _SAT[1]
@@ -301,7 +311,7 @@ def _fit_luma(fa: NDArray[np.float32], fb: NDArray[np.float32]) -> tuple[float, 
     for alpha in _ALPHAS:
         beta = float(np.median(xb - np.float32(alpha) * xa))
         model = np.clip(np.float32(alpha) * fa + np.float32(beta), 0.0, 255.0)
-        inliers = int(np.count_nonzero(np.abs(fb - model) <= LUMA_TOL))
+        inliers = int(np.count_nonzero(np.abs(fb - model) <= tol))
         if inliers > best[0]:
             best = (inliers, alpha, beta)
     return best[1], best[2]
@@ -316,11 +326,13 @@ def _score_one(
     padded = fb.padded[o]  # (3, G + 2, G + 2)
     b = padded[:, 1:-1, 1:-1]
     valid, content = fa.valid[h], fa.content[h]
+    n_content = int(content.sum())
+    low, high = np.percentile(a[0][content], (5, 95)) if n_content else (0.0, 0.0)
+    tol = min(LUMA_TOL, max(LUMA_TOL_MIN, LUMA_REL * float(high - low)))
     half = valid[::2, ::2]
-    alpha, beta = _fit_luma(a[0, ::2, ::2][half], b[0, ::2, ::2][half])
+    alpha, beta = _fit_luma(a[0, ::2, ::2][half], b[0, ::2, ::2][half], tol)
     model = np.clip(np.float32(alpha) * a[0] + np.float32(beta), 0.0, 255.0)
     ca, cb = a[1:] - 128.0, b[1:] - 128.0
-    n_content = int(content.sum())
     rms_a = math.sqrt(float(np.square(ca[:, content]).sum()) / (2 * max(1, n_content)))
     rms_b = math.sqrt(float(np.square(cb[:, content]).sum()) / (2 * max(1, n_content)))
     colour = rms_a >= COLOURFUL_RMS and rms_b >= COLOURFUL_RMS
@@ -335,7 +347,7 @@ def _score_one(
     for dy in (0, 1, 2):
         for dx in (0, 1, 2):
             near = padded[:, dy : dy + GRID, dx : dx + GRID]
-            ok = np.abs(near[0] - model) <= LUMA_TOL
+            ok = np.abs(near[0] - model) <= tol
             if target is not None:
                 ok &= np.abs(near[1] - target[0]) <= CHROMA_TOL
                 ok &= np.abs(near[2] - target[1]) <= CHROMA_TOL

@@ -171,7 +171,7 @@ def test_tiny_images_and_wrong_types_are_refused() -> None:
 
 
 def test_an_inverted_copy_is_not_a_copy(originals: dict[str, Image.Image]) -> None:
-    """The tone model cannot flip the grey scale (alpha is clamped to [0.55, 1.8])."""
+    """The tone model cannot flip the grey scale (alpha is one of 0.6 ... 1.5)."""
     from PIL import ImageOps
 
     image = originals["procedural"]
