@@ -53,10 +53,11 @@ class EspLayout:
 
     ``blocks``: (lo, hi, segment ESP codes, segment starts relative to lo) for the sorted rows,
     each block holding whole ESP segments, then (lo, hi, None, None) for the unsorted tail (sum
-    those with ``np.bincount``). ``key``: identifies the row order the layout was built for.
+    those with ``np.bincount``). ``key``: the row order, row count and block size it was built
+    for (while only the tail grows, the sorted rows' blocks are kept).
     """
 
-    key: tuple[int, int]
+    key: tuple[int, int, int]  # (row order, rows, block size)
     blocks: tuple[tuple[int, int, I64 | None, I64 | None], ...]
 
 
@@ -217,24 +218,33 @@ class PairStore:
         when it has grown past its share."""
         if (self.size - self.sorted_size) * _MERGE_SHARE > self.size:
             self.merge_tail()
-        key = (self._order_id, self.size)
+        key = (self._order_id, self.size, block_rows)
         if self._layout is not None and self._layout.key == key:
             return self._layout
         m = self.sorted_size
-        esp = self._esp[:m]
-        starts = np.flatnonzero(np.r_[True, esp[1:] != esp[:-1]]) if m else np.zeros(0, np.int64)
-        blocks: list[tuple[int, int, I64 | None, I64 | None]] = []
-        first = 0
-        while first < starts.shape[0]:
-            lo = int(starts[first])
-            # segments starting before lo + block_rows make the block (at least one)
-            last = max(first + 1, int(np.searchsorted(starts, lo + block_rows, side="left")))
-            hi = int(starts[last]) if last < starts.shape[0] else m
-            blocks.append((lo, hi, esp[starts[first:last]].copy(), starts[first:last] - lo))
-            first = last
-        for lo in range(m, self.size, block_rows):
-            blocks.append((lo, min(self.size, lo + block_rows), None, None))
-        self._layout = EspLayout(key=key, blocks=tuple(blocks))
+        sorted_blocks: list[tuple[int, int, I64 | None, I64 | None]] = []
+        if self._layout is not None and self._layout.key[::2] == key[::2]:
+            # only the tail grew: the sorted rows' blocks stand
+            sorted_blocks = [b for b in self._layout.blocks if b[2] is not None]
+        else:
+            esp = self._esp[:m]
+            starts = (
+                np.flatnonzero(np.r_[True, esp[1:] != esp[:-1]]) if m else np.zeros(0, np.int64)
+            )
+            first = 0
+            while first < starts.shape[0]:
+                lo = int(starts[first])
+                # segments starting before lo + block_rows make the block (at least one)
+                last = max(first + 1, int(np.searchsorted(starts, lo + block_rows, side="left")))
+                hi = int(starts[last]) if last < starts.shape[0] else m
+                seg = starts[first:last]
+                sorted_blocks.append((lo, hi, esp[seg].copy(), seg - lo))
+                first = last
+        tail = [
+            (lo, min(self.size, lo + block_rows), None, None)
+            for lo in range(m, self.size, block_rows)
+        ]
+        self._layout = EspLayout(key=key, blocks=(*sorted_blocks, *tail))
         return self._layout
 
     def scale(self, epoch: int) -> float:
