@@ -45,36 +45,30 @@ def serve(
     """Serve the marketplace API on the configured chain (AIGC_CHAIN), database and blob store."""
     import uvicorn
 
-    from ledger.chain import EmbeddedChain
-    from ledger.config import get_settings
-    from ledger.connect import connect_deployment
-    from ledger.deploy import DeployParams, deploy, public_url
-    from marketplace_api.config import ApiSettings
-    from marketplace_api.main import create_app
+    from ledger.deploy import DeployParams, public_url
+    from marketplace_api.config import load_settings
     from marketplace_api.migrate import upgrade
+    from marketplace_api.stack import open_app, open_chain, served_at
 
-    chain_settings = get_settings()
-    embedded = chain_settings.chain == "embedded"
+    config = load_settings()  # the environment and .env, once
+    embedded = config.ledger.chain == "embedded"
     if embedded and workers > 1:
         raise fail(
             "the embedded chain lives in one process: --workers needs a shared chain "
             "(`aigc devnet up`, or AIGC_CHAIN=rpc)"
         )
-    settings = ApiSettings()
-    overrides: dict[str, object] = {}
+    settings = served_at(config.api, host=host, port=port)
     if index is None:
         index = embedded or settings.indexer_interval_s > 0
     if index and settings.indexer_interval_s <= 0:
-        overrides["indexer_interval_s"] = DEFAULT_INDEX_INTERVAL_S
+        settings = settings.model_copy(update={"indexer_interval_s": DEFAULT_INDEX_INTERVAL_S})
     elif not index:
-        overrides["indexer_interval_s"] = 0.0
-    if "AIGC_SIWE_DOMAIN" not in os.environ:
-        overrides["siwe_domain"] = f"{host}:{port}"
-    if "AIGC_SIWE_URI" not in os.environ:
-        overrides["siwe_uri"] = f"http://{host}:{port}"
+        settings = settings.model_copy(update={"indexer_interval_s": 0.0})
     if workers > 1:
-        # Each replica is a fresh process that reads its settings from the environment.
-        os.environ.update({f"AIGC_{k.upper()}": str(v) for k, v in overrides.items()})
+        # Each replica is a fresh process: what this one derived goes into the environment the
+        # replicas inherit (the one place a child process's environment is built on purpose).
+        derived = ("siwe_domain", "siwe_uri", "indexer_interval_s")
+        os.environ.update({f"AIGC_{k.upper()}": str(getattr(settings, k)) for k in derived})
         upgrade(settings.database_url)
         console.print(
             f"[green]serving[/] {workers} replicas on http://{host}:{port} "
@@ -82,7 +76,7 @@ def serve(
             "docs at /docs"
         )
         uvicorn.run(
-            "marketplace_api.main:app_from_environment",
+            "marketplace_api.stack:app_from_environment",
             factory=True,
             host=host,
             port=port,
@@ -93,34 +87,37 @@ def serve(
             timeout_worker_healthcheck=WORKER_STARTUP_S,
         )
         return
-    if embedded:
-        chain = EmbeddedChain()
-        # Token and collection metadata resolve at this server (AIGC_PUBLIC_URL overrides).
-        params = DeployParams().served_at(public_url(f"http://{host}:{port}"))
-        deployment = deploy(chain, chain.dev_accounts()[0], params)
-        console.print("[yellow]embedded chain: ephemeral, it lives and dies with this server[/]")
-    else:
-        deployment = connect_deployment(chain_settings)
+    # Token and collection metadata resolve at this server (AIGC_PUBLIC_URL overrides).
+    params = DeployParams().served_at(public_url(f"http://{host}:{port}"))
     scratch = None
-    if embedded and "database_url" not in settings.model_fields_set:
+    if embedded and not config.configured("database_url"):
         # The chain is new on every start: a kept database would describe a chain that is gone.
         scratch = Path(tempfile.mkdtemp(prefix="aigc-serve-"))
-        overrides["database_url"] = f"sqlite:///{scratch / 'marketplace.db'}"
-        console.print(
-            f"[yellow]... and so is its database ({scratch}); AIGC_DATABASE_URL keeps one[/]"
+        settings = settings.model_copy(
+            update={"database_url": f"sqlite:///{scratch / 'marketplace.db'}"}
         )
         # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it lets the
         # `finally` below remove the scratch database instead of the process dying first.
         signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
-        settings = settings.model_copy(update=overrides)
-        upgrade(settings.database_url)
-        api = create_app(settings, deployment, create_schema=False)
-        console.print(
-            f"[green]serving[/] on http://{host}:{port} ({deployment.chain.describe()}"
-            f"{'' if index else '; not indexing: run `aigc index`'}); docs at /docs"
-        )
-        uvicorn.run(api, host=host, port=port, log_level="info")
+        with open_chain(
+            "embedded" if embedded else "configured", settings=config.ledger, params=params
+        ) as opened:
+            if embedded:
+                console.print(
+                    "[yellow]embedded chain: ephemeral, it lives and dies with this server[/]"
+                )
+            if scratch is not None:
+                console.print(
+                    f"[yellow]... and so is its database ({scratch}); AIGC_DATABASE_URL keeps "
+                    "one[/]"
+                )
+            api = open_app(settings, opened.deployment, schema="migrate")
+            console.print(
+                f"[green]serving[/] on http://{host}:{port} ({opened.chain.describe()}"
+                f"{'' if index else '; not indexing: run `aigc index`'}); docs at /docs"
+            )
+            uvicorn.run(api, host=host, port=port, log_level="info")
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -142,17 +139,17 @@ def index_chain(
     """
     import logging
 
-    from ledger.config import get_settings
     from ledger.connect import connect_deployment
-    from marketplace_api.config import ApiSettings
+    from marketplace_api.config import load_settings
     from marketplace_api.db import make_engine
     from marketplace_api.indexing import ChainFollower
     from marketplace_api.market import Market
     from marketplace_api.migrate import upgrade
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    deployment = connect_deployment(get_settings())
-    settings = ApiSettings()
+    config = load_settings()
+    deployment = connect_deployment(config.ledger)
+    settings = config.api
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     market = Market(deployment, engine, confirmations=settings.confirmations)

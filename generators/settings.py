@@ -1,4 +1,5 @@
-"""Configuration of the generators package (``AIGC_`` environment variables)."""
+"""Configuration of the generators package (``AIGC_`` environment variables or ``.env``, as for
+the ledger and the API: ``marketplace_api.config.load_settings`` composes the three)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ class GeneratorSettings(BaseSettings):
     checkpoint on CPU).
     """
 
-    model_config = SettingsConfigDict(env_prefix="AIGC_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AIGC_", env_file=".env", extra="ignore")
 
     generator: str = "bundled"
     checkpoint_dir: Path | None = None

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from ledger.config import LedgerSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONTRACTS_DIR = REPO_ROOT / "contracts"
 
 
 def artifacts_dir() -> Path:
-    """The committed artifacts folder (``AIGC_ARTIFACTS_DIR`` overrides it)."""
-    return Path(os.environ.get("AIGC_ARTIFACTS_DIR", CONTRACTS_DIR / "artifacts"))
+    """The committed artifacts folder (``AIGC_ARTIFACTS_DIR`` overrides it; read when called)."""
+    return LedgerSettings().artifacts_dir or CONTRACTS_DIR / "artifacts"
 
 
 def node_modules() -> Path:

@@ -8,6 +8,12 @@
 | devnet_port        | AIGC_DEVNET_PORT     | 8545                        |
 | manifest           | AIGC_MANIFEST        | ``<data_dir>/deployments/<chain id>.json`` |
 | keystore_dir       | AIGC_KEYSTORE_DIR    | ``<data_dir>/keystore``     |
+| anvil              | AIGC_ANVIL           | the npm-pinned binary, else ``anvil`` on PATH |
+| artifacts_dir      | AIGC_ARTIFACTS_DIR   | ``contracts/artifacts``     |
+| public_url         | AIGC_PUBLIC_URL      | none: the caller's (``aigc serve``'s address) |
+
+The API's and the generators' settings read the same environment and the same ``.env``;
+``marketplace_api.config.load_settings`` composes all three.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ class LedgerSettings(BaseSettings):
     devnet_port: int = 8545
     manifest: Path | None = None
     keystore_dir: Path | None = None
+    anvil: Path | None = None
+    artifacts_dir: Path | None = None
+    # Where the marketplace API is reached: a deployment points tokenURI and contractURI there.
+    public_url: str = ""
 
     @property
     def devnet_dir(self) -> Path:

@@ -11,7 +11,6 @@ whose chain id differs from the connected chain or whose addresses hold no code 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from web3.contract import Contract
 
 from ledger import artifacts
 from ledger.chain import Chain
+from ledger.config import LedgerSettings
 from ledger.errors import DeploymentError
 from ledger.tx import Transactor
 
@@ -31,8 +31,9 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 
 def public_url(default: str = DEFAULT_PUBLIC_URL) -> str:
-    """The marketplace API's public base URL: ``AIGC_PUBLIC_URL``, else ``default``."""
-    return (os.environ.get("AIGC_PUBLIC_URL") or default).rstrip("/")
+    """The marketplace API's public base URL: ``AIGC_PUBLIC_URL``, else ``default`` (read when
+    called: a deployment is made once, and tests change the environment between two)."""
+    return (LedgerSettings().public_url or default).rstrip("/")
 
 
 def token_base_uri(api_url: str) -> str:

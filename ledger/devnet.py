@@ -21,6 +21,7 @@ from pathlib import Path
 from ledger._paths import node_modules
 from ledger.accounts import DEV_MNEMONIC
 from ledger.chain import RpcChain
+from ledger.config import LedgerSettings
 from ledger.errors import ChainError
 
 ANVIL_CHAIN_ID = 31337
@@ -28,9 +29,9 @@ ANVIL_CHAIN_ID = 31337
 
 def anvil_binary() -> Path:
     """The anvil executable: ``AIGC_ANVIL``, else the npm-pinned binary, else ``anvil`` on PATH."""
-    override = os.environ.get("AIGC_ANVIL")
+    override = LedgerSettings().anvil
     if override:
-        return Path(override)
+        return override
     pinned = sorted(node_modules().glob("@foundry-rs/anvil-*/bin/anvil"))
     if pinned:
         return pinned[0]

@@ -1,4 +1,10 @@
-"""Marketplace API settings (environment, prefix ``AIGC_``), reached through ``get_settings()``."""
+"""Settings: the API's own (:class:`ApiSettings`), and :class:`Settings`, which composes the
+ledger's, the API's and the generators' from one environment and one ``.env`` (prefix ``AIGC_``).
+
+Each package keeps its own settings class (a package reads only what it owns); the processes that
+run the whole product (``aigc serve``, its replicas, the demo, the benchmarks) load
+:func:`load_settings` once and hand each part its own.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from generators.settings import GeneratorSettings
+from ledger.config import LedgerSettings
 
 
 class ApiSettings(BaseSettings):
@@ -50,3 +59,28 @@ class ApiSettings(BaseSettings):
 def get_settings() -> ApiSettings:
     """The process-wide settings (tests override through FastAPI's dependency overrides)."""
     return ApiSettings()
+
+
+class Settings(BaseModel):
+    """Every setting of the product, from one environment and one ``.env``."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ledger: LedgerSettings
+    api: ApiSettings
+    generator: GeneratorSettings
+
+    def configured(self, name: str) -> bool:
+        """Whether the API setting ``name`` was set by the environment or ``.env`` (or by the
+        caller), rather than left at its default: what a process may derive stays unset."""
+        return name in self.api.model_fields_set
+
+
+def load_settings(env_file: Path | str | None = ".env") -> Settings:
+    """Reads the ledger's, the API's and the generators' settings from the process environment
+    and ``env_file`` (relative to the working directory; ``None``: the environment only)."""
+    return Settings(
+        ledger=LedgerSettings(_env_file=env_file),  # type: ignore[call-arg]
+        api=ApiSettings(_env_file=env_file),  # type: ignore[call-arg]
+        generator=GeneratorSettings(_env_file=env_file),  # type: ignore[call-arg]
+    )

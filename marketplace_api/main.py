@@ -1,4 +1,5 @@
-"""The FastAPI application: ``create_app(settings, deployment)``; ``aigc serve`` runs it."""
+"""The FastAPI application: ``create_app(settings, deployment)``; :mod:`marketplace_api.stack`
+opens it on a chain and a database for ``aigc serve``, the demo and the benchmarks."""
 
 from __future__ import annotations
 
@@ -95,12 +96,3 @@ def create_app(
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     install_cors(app, parse_origins(settings.cors_origins))  # outermost: errors get it too
     return app
-
-
-def app_from_environment() -> FastAPI:
-    """The app for one replica of ``aigc serve --workers N``: settings from the environment
-    (``AIGC_*``), the deployment from the configured chain's manifest, schema already migrated."""
-    from ledger.config import get_settings
-    from ledger.connect import connect_deployment
-
-    return create_app(ApiSettings(), connect_deployment(get_settings()), create_schema=False)

@@ -20,27 +20,19 @@ from aigc_lab.bench._report import (
     ServerMode,
     Throughput,
 )
-from ledger import Chain, Deployment, EmbeddedChain, RpcChain, deploy
+from ledger import Deployment
 from marketplace_api.config import ApiSettings
 from marketplace_api.db import Base, make_engine
-from marketplace_api.main import create_app
+from marketplace_api.stack import open_app
+from marketplace_api.stack import open_chain as open_stack_chain
 
 
 @contextmanager
 def open_chain(kind: ChainKind, workdir: Path) -> Iterator[Deployment]:
     """A fresh deployment on a new embedded chain or on an anvil started (and stopped) here."""
-    if kind == "embedded":
-        chain: Chain = EmbeddedChain()
-        yield deploy(chain, chain.dev_accounts()[0])
-        return
-    from ledger.devnet import start_anvil
-
-    dev = start_anvil(workdir / "anvil" / "state.json", state_interval=3600)
-    try:
-        chain = RpcChain(dev.url, dev=True)
-        yield deploy(chain, chain.dev_accounts()[0])
-    finally:
-        dev.stop()
+    state = workdir / "anvil" / "state.json"
+    with open_stack_chain(kind, anvil_state=state, anvil_state_interval=3600) as opened:
+        yield opened.deployment
 
 
 def check_params(
@@ -99,7 +91,7 @@ def run_api_bench(
     Base.metadata.create_all(engine)
     tokens = fill_products(engine, products, seed=seed)
     engine.dispose()
-    app = create_app(settings, deployment)
+    app = open_app(settings, deployment)
     sample = random.Random(seed).sample(tokens[1:], min(len(tokens) - 1, 1000)) or tokens
     paths = {
         "bare": ["/doc"],

@@ -1,4 +1,5 @@
-"""What the demo runs on: a chain (anvil devnet, else embedded), the contracts, the API server.
+"""What the demo runs on: a chain (anvil devnet, else embedded), the contracts, the API server
+(opened by the composition root, :mod:`marketplace_api.stack`).
 
 The API is a real uvicorn server on a loopback port in a thread; everyone talks to it over HTTP.
 Its indexer is polled by the story between steps (``Stack.sync``) instead of a background thread,
@@ -19,12 +20,12 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from ledger import Chain, Deployment, DeployParams, EmbeddedChain, RpcChain, deploy
+from ledger import Chain, Deployment, DeployParams
 from ledger.deploy import public_url
-from ledger.devnet import DevnetProcess, free_port, start_anvil
+from ledger.devnet import DevnetProcess, free_port
 from ledger.errors import ChainError
 from marketplace_api.config import ApiSettings
-from marketplace_api.main import create_app
+from marketplace_api.stack import ChainKind, open_app, open_chain
 
 # Production defaults give the accused a week (50,400 blocks) to contest and hold a revocation's
 # bond another week; the demo plays the same rules with a few blocks each.
@@ -49,24 +50,16 @@ class Stack:
 def start_stack(kind: str, workdir: Path, *, say: Callable[[str], None] = print) -> Iterator[Stack]:
     """``kind``: ``auto`` (anvil, else embedded, saying so), ``anvil`` or ``embedded``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    dev: DevnetProcess | None = None
-    chain: Chain
-    if kind != "embedded":
-        try:
-            dev = start_anvil(workdir / "anvil-state.json")
-            chain = RpcChain(dev.url, dev=True)
-        except ChainError as exc:
-            if kind == "anvil":
-                raise
-            say(f"anvil cannot run here ({exc}); using the embedded py-evm chain instead")
-    if dev is None:
-        chain = EmbeddedChain()
-    try:
-        # The demo's windows are blocks, not days, so its challenge settles within the run.
-        port = free_port()
-        # tokenURI and contractURI point at this run's API, so the tokens resolve.
-        served = DEMO_PARAMS.served_at(public_url(f"http://127.0.0.1:{port}"))
-        deployment = deploy(chain, chain.dev_accounts()[0], served)
+    chain_kind: ChainKind = (
+        "anvil" if kind == "anvil" else "embedded" if kind == "embedded" else "auto"
+    )
+    port = free_port()
+    # The demo's windows are blocks, not days, so its challenge settles within the run;
+    # tokenURI and contractURI point at this run's API, so the tokens resolve.
+    served = DEMO_PARAMS.served_at(public_url(f"http://127.0.0.1:{port}"))
+    with open_chain(
+        chain_kind, params=served, anvil_state=workdir / "anvil-state.json", say=say
+    ) as opened:
         settings = ApiSettings(
             database_url=f"sqlite:///{workdir / 'marketplace.db'}",
             blob_dir=workdir / "blobs",
@@ -77,7 +70,7 @@ def start_stack(kind: str, workdir: Path, *, say: Callable[[str], None] = print)
             rate_upload_per_minute=10_000,
             rate_tasks_per_minute=10_000,
         )
-        app = create_app(settings, deployment)
+        app = open_app(settings, opened.deployment)
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )
@@ -86,14 +79,11 @@ def start_stack(kind: str, workdir: Path, *, say: Callable[[str], None] = print)
         http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
         _wait_ready(http)
         try:
-            yield Stack(chain, deployment, app, http, workdir, dev)
+            yield Stack(opened.chain, opened.deployment, app, http, workdir, opened.devnet)
         finally:
             http.close()
             server.should_exit = True
             thread.join(timeout=10)
-    finally:
-        if dev is not None:
-            dev.stop()
 
 
 def _wait_ready(http: httpx.Client, timeout: float = 30.0) -> Any:
