@@ -24,7 +24,7 @@ const ENDED = {
   off_terms: "A lock does not match the listing's terms: do not continue this trade.",
   unsafe_payment: "The payment lock's timelock is unsafe against the token lock's: do not continue.",
 };
-const REFRESH_MS = 1500;
+const REFRESH_MS = 1000;
 
 /** Words for the codes a trade can meet: the API's, the SDK's checks and the contracts' reverts. */
 const MESSAGES = {

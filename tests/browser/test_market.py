@@ -60,13 +60,23 @@ def _until(site, pages, selector_on: tuple, rounds: int = 200) -> None:
     raise AssertionError(f"{selector} never showed")
 
 
-def _swap(site, seller_page, buyer_page) -> int:
-    """The buyer, on the product page, buys; both sides take their steps; returns the trade id."""
+def _swap(site, seller_page, buyer_page, intruder=None) -> int:
+    """The buyer, on the product page, buys; both sides take their steps; returns the trade id.
+    ``intruder`` (browser, account), when given, first tries to open the trade."""
     pages = (seller_page, buyer_page)
     buyer_page.click("#buy")
     buyer_page.wait_for_function("() => /^#\\/trade\\/\\d+$/.test(location.hash)")
     trade_id = int(buyer_page.evaluate("() => location.hash.split('/').pop()"))
     buyer_page.wait_for_selector("ol.steps[data-status=requested]")
+    if intruder is not None:  # someone else's trade: the API's 403 in words, and a 404
+        page, _ = _party(intruder[0], site, intruder[1], f"/#/trade/{trade_id}")
+        page.wait_for_selector("p.error")
+        assert page.get_attribute("p.error", "data-code") == "forbidden"
+        assert "Only the trade's buyer and seller" in page.inner_text("p.error")
+        assert "{" not in page.inner_text("main")
+        _go(page, "#/trade/999999")
+        page.wait_for_selector("p.error[data-code=not_found]")
+        page.context.close()
 
     _go(seller_page, "#/me")  # the seller learns of the request in My trades
     seller_page.wait_for_selector(f"li[data-trade='{trade_id}'] a")
@@ -109,8 +119,11 @@ def test_a_buyer_buys_through_the_swap_then_resells_and_the_resale_pays_the_roya
     assert "For sale: 0.05 ETH" in buyer.inner_text("main")
     assert axe_violations(buyer) == []
     screenshot(buyer, "product-for-sale")
+    _go(seller, f"#/product/{token}")  # the seller's own listing: a note, no buy button
+    seller.wait_for_selector("text=This is your listing.")
+    assert seller.locator("#buy").count() == 0
     producer_before = w3.eth.get_balance(world.producer.address)
-    first = _swap(site, seller, buyer)
+    first = _swap(site, seller, buyer, intruder=(browser, world.attacker))
     assert axe_violations(buyer) == []
     screenshot(buyer, "trade-completed")
     registry = RegistryClient(world.deployment)
@@ -155,28 +168,3 @@ def test_a_buyer_buys_through_the_swap_then_resells_and_the_resale_pays_the_roya
     _go(collector, "#/me")
     collector.wait_for_selector(f"form.resell[data-token='{token}']")
     assert _overflow(collector) <= 0
-
-
-def test_trade_pages_guard_their_parties_and_explain_errors(site, browser):
-    """Someone else's trade is a sentence (the API's 403), not JSON, and an unknown one is a 404."""
-    world = site.api.world
-    register_esp(world)
-    token = int(_register_picture(world, world.producer, _picture(22)), 16)
-    site.api.index()
-    listing = list_token(site.api, world.producer, token, price=PRICE)
-    from services.market_client import MarketClient
-
-    trade = MarketClient(site.api.client, world.buyer).post(
-        "/v1/trades", json={"listing_id": listing["id"]}
-    )
-    page, _ = _party(browser, site, world.attacker, f"/#/trade/{trade['id']}")
-    page.wait_for_selector("p.error")
-    assert page.get_attribute("p.error", "data-code") == "forbidden"
-    assert "Only the trade's buyer and seller" in page.inner_text("p.error")
-    assert "{" not in page.inner_text("main")
-    _go(page, "#/trade/999999")
-    page.wait_for_selector("p.error[data-code=not_found]")
-    # Own listing: no buy button, a note instead.
-    page2, _ = _party(browser, site, world.producer, f"/#/product/{token}")
-    page2.wait_for_selector("text=This is your listing.")
-    assert page2.locator("#buy").count() == 0
