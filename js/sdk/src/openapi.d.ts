@@ -215,9 +215,31 @@ export interface paths {
         };
         /**
          * List Esps
-         * @description Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise).
+         * @description Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise),
+         *     with the probability that a task posted without an ESP goes to each: established ESPs at or
+         *     above ``floor`` by softmax, newcomers and ESPs on probation sharing a 2% exploration slice.
          */
         get: operations["list_esps_v1_esps_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/esps/{address}/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Esp Dashboard
+         * @description An ESP's record: tasks, revenue, refunds, fraud, challenges, reputation over time.
+         */
+        get: operations["esp_dashboard_v1_esps__address__dashboard_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -294,6 +316,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/me/trades": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Trades
+         * @description The caller's trades, as seller or buyer, newest first.
+         */
+        get: operations["my_trades_v1_me_trades_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/notifications": {
         parameters: {
             query?: never;
@@ -323,7 +365,7 @@ export interface paths {
         };
         /**
          * List Products
-         * @description Registered products, newest first.
+         * @description Registered products, newest first; filters (owner, producer, ESP, status) combine.
          */
         get: operations["list_products_v1_products_get"];
         put?: never;
@@ -1298,6 +1340,77 @@ export interface components {
         ErrorOut: {
             error: components["schemas"]["ErrorBody"];
         };
+        /**
+         * EspChallenge
+         * @description A challenge against an image this ESP attested, with the contract's verdict once decided.
+         */
+        EspChallenge: {
+            /** Block */
+            block: number;
+            /** Original */
+            original: string;
+            /** Token Id */
+            token_id: string;
+            /** Verdict */
+            verdict: string | null;
+        };
+        /** EspDashboardOut */
+        EspDashboardOut: {
+            /** Active */
+            active: boolean;
+            /** Address */
+            address: string;
+            /** Challenges */
+            challenges: components["schemas"]["EspChallenge"][];
+            /** Challenges Lost */
+            challenges_lost: number;
+            /** Endpoint */
+            endpoint: string;
+            /** Fraud Proven */
+            fraud_proven: number;
+            /**
+             * Price
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            price: string;
+            /** Products */
+            products: number;
+            /** Recent Tasks */
+            recent_tasks: components["schemas"]["TaskBrief"][];
+            /** Refunded */
+            refunded: number;
+            /**
+             * Refunded Value
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            refunded_value: string;
+            /** Reputation */
+            reputation: components["schemas"]["ReputationPoint"][];
+            /** Reputation Now */
+            reputation_now: number;
+            /**
+             * Revenue
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            revenue: string;
+            /** Revoked */
+            revoked: number;
+            /**
+             * Stake
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            stake: string;
+            /** Tasks */
+            tasks: {
+                [key: string]: number;
+            };
+            /** Viewer */
+            viewer: string;
+        };
         /** EspOut */
         EspOut: {
             /** Address */
@@ -1828,6 +1941,21 @@ export interface components {
             /** Tx Hash */
             tx_hash: string;
         };
+        /**
+         * ReputationPoint
+         * @description The ESP's reputation, from the viewer's point of view, right after one feedback record
+         *     about it.
+         */
+        ReputationPoint: {
+            /** Block */
+            block: number;
+            /** Positive */
+            positive: boolean;
+            /** Reputation */
+            reputation: number;
+            /** Time */
+            time: number;
+        };
         /** RevealIn */
         RevealIn: {
             /** Attestation */
@@ -1920,6 +2048,20 @@ export interface components {
             fingerprint: string;
             /** Matches */
             matches: components["schemas"]["SimilarItem"][];
+        };
+        /**
+         * TaskBrief
+         * @description A task as the public chain shows it (no prompt: that is the producer's and the ESP's).
+         */
+        TaskBrief: {
+            /** Created Block */
+            created_block: number;
+            /** Id */
+            id: string;
+            /** Price */
+            price: string | null;
+            /** Status */
+            status: string;
         };
         /** TaskIn */
         TaskIn: {
@@ -2079,6 +2221,11 @@ export interface components {
          * @enum {string}
          */
         TradeState: "requested" | "asset_locked" | "payment_locked" | "unsafe_payment" | "payment_claimed" | "completed" | "refunded" | "cancelled" | "off_terms";
+        /** TradesOut */
+        TradesOut: {
+            /** Items */
+            items: components["schemas"]["TradeOut"][];
+        };
         /** TxEvent */
         TxEvent: {
             /** Contract */
@@ -2217,15 +2364,6 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description The request does not match the schema, or cannot be carried out */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
             /** @description The chain behind the API failed */
             502: {
                 headers: {
@@ -2240,10 +2378,7 @@ export interface operations {
     register_delivery_key_v1_accounts_me_delivery_key_put: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2264,6 +2399,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token expired (sign in with Ethereum) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2374,10 +2518,7 @@ export interface operations {
     me_v1_auth_me_get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2394,15 +2535,6 @@ export interface operations {
             };
             /** @description Not signed in, or the token expired (sign in with Ethereum) */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The request does not match the schema, or cannot be carried out */
-            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2428,15 +2560,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["NonceOut"];
-                };
-            };
-            /** @description The request does not match the schema, or cannot be carried out */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Rate limited */
@@ -2474,6 +2597,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token expired (sign in with Ethereum) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2550,15 +2682,6 @@ export interface operations {
                     "application/json": components["schemas"]["ContractMetadataOut"];
                 };
             };
-            /** @description The request does not match the schema, or cannot be carried out */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
         };
     };
     deployment_info_v1_deployment_get: {
@@ -2579,15 +2702,6 @@ export interface operations {
                     "application/json": components["schemas"]["DeploymentOut"];
                 };
             };
-            /** @description The request does not match the schema, or cannot be carried out */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
         };
     };
     list_esps_v1_esps_get: {
@@ -2596,9 +2710,7 @@ export interface operations {
                 temperature?: number;
                 floor?: number;
             };
-            header?: {
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2611,6 +2723,56 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EspsOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    esp_dashboard_v1_esps__address__dashboard_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the ESP's address */
+                address: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EspDashboardOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description The request does not match the schema, or cannot be carried out */
@@ -2709,10 +2871,7 @@ export interface operations {
     create_listing_v1_listings_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2751,6 +2910,15 @@ export interface operations {
             };
             /** @description The resource's state (or the contract) forbids it; code = the custom error */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2812,10 +2980,7 @@ export interface operations {
     cancel_listing_v1_listings__listing_id__delete: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 listing_id: number;
             };
@@ -2879,13 +3044,50 @@ export interface operations {
             };
         };
     };
+    my_trades_v1_me_trades_get: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TradesOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     notifications_v1_notifications_get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -2909,21 +3111,14 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The request does not match the schema, or cannot be carried out */
-            422: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
         };
     };
     list_products_v1_products_get: {
         parameters: {
             query?: {
                 owner?: string | null;
+                producer?: string | null;
+                esp?: string | null;
                 status?: string | null;
                 limit?: number;
                 offset?: number;
@@ -3039,10 +3234,7 @@ export interface operations {
     put_image_v1_products__token_id__image_put: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 /** @description token id: decimal (the output form) or 0x-hex */
                 token_id: string;
@@ -3195,10 +3387,7 @@ export interface operations {
                 role?: string;
                 status?: string | null;
             };
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3236,10 +3425,7 @@ export interface operations {
     post_task_v1_tasks_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3260,6 +3446,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token expired (sign in with Ethereum) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3290,10 +3485,7 @@ export interface operations {
     get_task_v1_tasks__task_id__get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 task_id: string;
             };
@@ -3351,10 +3543,7 @@ export interface operations {
     deliver_v1_tasks__task_id__delivery_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 task_id: string;
             };
@@ -3443,10 +3632,7 @@ export interface operations {
     task_events_v1_tasks__task_id__events_get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 task_id: string;
             };
@@ -3504,10 +3690,7 @@ export interface operations {
     report_fraud_v1_tasks__task_id__fraud_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 task_id: string;
             };
@@ -3564,6 +3747,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -3578,10 +3770,7 @@ export interface operations {
     get_preview_v1_tasks__task_id__preview_get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 task_id: string;
             };
@@ -3639,10 +3828,7 @@ export interface operations {
     quote_v1_tasks__task_id__quote_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 task_id: string;
             };
@@ -3699,6 +3885,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -3713,10 +3908,7 @@ export interface operations {
     get_sealed_v1_tasks__task_id__sealed_get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 task_id: string;
             };
@@ -3815,10 +4007,7 @@ export interface operations {
     start_trade_v1_trades_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -3864,6 +4053,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -3878,10 +4076,7 @@ export interface operations {
     get_trade_v1_trades__trade_id__get: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 trade_id: number;
             };
@@ -3939,10 +4134,7 @@ export interface operations {
     payment_tx_v1_trades__trade_id__payment_tx_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path: {
                 trade_id: number;
             };
@@ -3999,6 +4191,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4022,10 +4223,7 @@ export interface operations {
     esp_acknowledge_v1_tx_esp_acknowledge_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4062,6 +4260,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4085,10 +4292,7 @@ export interface operations {
     esp_register_v1_tx_esp_register_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4125,6 +4329,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4148,10 +4361,7 @@ export interface operations {
     feedback_v1_tx_feedback_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4188,6 +4398,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4211,10 +4430,7 @@ export interface operations {
     feedback_many_v1_tx_feedback_batch_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4251,6 +4467,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4274,10 +4499,7 @@ export interface operations {
     record_refund_v1_tx_feedback_refund_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4314,6 +4536,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4337,10 +4568,7 @@ export interface operations {
     lock_ether_v1_tx_locks_ether_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4377,6 +4605,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4400,10 +4637,7 @@ export interface operations {
     refund_v1_tx_locks_refund_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4440,6 +4674,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4463,10 +4706,7 @@ export interface operations {
     lock_token_v1_tx_locks_token_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4503,6 +4743,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4526,10 +4775,7 @@ export interface operations {
     withdraw_v1_tx_locks_withdraw_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4566,6 +4812,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4589,10 +4844,7 @@ export interface operations {
     withdraw_many_v1_tx_locks_withdraw_batch_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4629,6 +4881,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4652,10 +4913,7 @@ export interface operations {
     approve_v1_tx_registry_approve_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4692,6 +4950,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4715,10 +4982,7 @@ export interface operations {
     challenge_v1_tx_registry_challenge_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4764,6 +5028,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4787,10 +5060,7 @@ export interface operations {
     commit_v1_tx_registry_commit_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4827,6 +5097,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4850,10 +5129,7 @@ export interface operations {
     contest_v1_tx_registry_contest_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4883,6 +5159,15 @@ export interface operations {
             };
             /** @description The resource's state (or the contract) forbids it; code = the custom error */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4913,10 +5198,7 @@ export interface operations {
     finalize_v1_tx_registry_finalize_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -4953,6 +5235,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -4976,10 +5267,7 @@ export interface operations {
     resolve_v1_tx_registry_resolve_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5025,6 +5313,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -5048,10 +5345,7 @@ export interface operations {
     reveal_v1_tx_registry_reveal_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5088,6 +5382,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -5111,10 +5414,7 @@ export interface operations {
     settle_v1_tx_registry_settle_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5160,6 +5460,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
                 headers: {
@@ -5183,10 +5492,7 @@ export interface operations {
     relay_signed_v1_tx_relay_post: {
         parameters: {
             query?: never;
-            header?: {
-                /** @description Bearer token from /v1/auth/verify */
-                authorization?: string | null;
-            };
+            header?: never;
             path?: never;
             cookie?: never;
         };
@@ -5216,6 +5522,15 @@ export interface operations {
             };
             /** @description The resource's state (or the contract) forbids it; code = the custom error */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
