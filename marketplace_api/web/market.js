@@ -7,7 +7,7 @@
 // trade's state comes from the API's indexer, never from the page's own word.
 import { formatEther, parseEther } from "./sdk.bundle.js";
 import { explain, sdkClient } from "./studio.js";
-import { WalletError, authHeaders, session } from "./wallet.js";
+import { WalletError, authHeaders, checkNetwork, session } from "./wallet.js";
 
 /** The swap's states in order, with what each means to a person. */
 const STEPS = [
@@ -55,7 +55,7 @@ function problem(ui, err) {
   return ui.showError(MESSAGES[e.code] ? new WalletError(e.code, MESSAGES[e.code]) : e);
 }
 
-export const fmtEth = (wei) => `${formatEther(BigInt(wei))} ETH`;
+const fmtEth = (wei) => `${formatEther(BigInt(wei))} ETH`;
 
 /** Where the seller keeps a trade's secret until it claims the payment (this browser only). */
 const secretKey = (tradeId) => `aigc:trade-secret:${location.origin}:${tradeId}`;
@@ -70,10 +70,11 @@ async function apiGet(path, auth) {
   return body;
 }
 
-/** The open listing of `tokenId` (a decimal string), or null. */
-export async function openListing(tokenId) {
-  const page = await apiGet("/v1/listings?status=open&limit=200", false);
-  return page.items.find((l) => l.token_id === tokenId) || null;
+/** Checks the wallet is on the marketplace's network before anything is signed. */
+async function ready(aigc) {
+  const dep = await aigc.getDeployment();
+  await checkNetwork(dep.chainId);
+  return aigc;
 }
 
 /** The product page's sale box: the price, and a buy button for anyone but the seller. */
@@ -94,7 +95,7 @@ export function buyBox(ui, listing) {
     button.disabled = true;
     out.textContent = "Asking the seller to lock the token for you…";
     try {
-      const trade = await sdkClient().buy({ listingId: listing.id });
+      const trade = await (await ready(sdkClient())).buy({ listingId: listing.id });
       location.hash = `#/trade/${trade.id}`;
     } catch (err) {
       button.disabled = false;
@@ -203,7 +204,7 @@ function sellerLockBox(aigc, ui, raw) {
     label: "Lock the token for the buyer",
     text: `A buyer asked for your token at ${fmtEth(raw.price)}. Your wallet approves the escrow and locks the token for them under the hash of a fresh secret, kept in this browser until you claim the payment. If the buyer never pays, you take the token back after the timelock.`,
     run: async () => {
-      const trade = await aigc.getTrade({ tradeId: raw.id });
+      const trade = await (await ready(aigc)).getTrade({ tradeId: raw.id });
       const res = await aigc.lockForSale({ trade });
       localStorage.setItem(secretKey(raw.id), res.preimage);
       return `Token locked (transaction ${ui.short(res.lockTx)}).`;
@@ -217,7 +218,7 @@ function payBox(aigc, ui, raw) {
     label: "Lock the payment",
     text: "The seller's token lock is on chain for you. Your wallet locks the price under the same hashlock, with an earlier timelock, so the seller can take it only by revealing the secret that gives you the token. On a resale the original producer's royalty is locked beside it.",
     run: async () => {
-      const paid = await aigc.payTrade({ tradeId: raw.id, timeoutMs: 10_000 });
+      const paid = await (await ready(aigc)).payTrade({ tradeId: raw.id, timeoutMs: 10_000 });
       return `Locked: ${paid.locks.map((l) => `${l.role} ${fmtEth(l.amount)}`).join(", ")}.`;
     },
   });
@@ -233,7 +234,7 @@ function claimPaymentBox(aigc, ui, raw) {
       if (!preimage) {
         throw new WalletError("secret_lost", "This browser does not hold the trade's secret (it was locked from another browser). Claim from there, or take the token back after its timelock.");
       }
-      const res = await aigc.claimPayment({ tradeId: raw.id, preimage, timeoutMs: 10_000 });
+      const res = await (await ready(aigc)).claimPayment({ tradeId: raw.id, preimage, timeoutMs: 10_000 });
       localStorage.removeItem(secretKey(raw.id));
       return `Payment claimed (transaction ${ui.short(res.hash)}).`;
     },
@@ -246,7 +247,7 @@ function claimTokenBox(aigc, ui, raw) {
     label: "Claim the token",
     text: "The seller revealed the secret by claiming the payment. Your wallet claims the token with it (and releases the royalty lock to the producer on a resale).",
     run: async () => {
-      const res = await aigc.claimToken({ tradeId: raw.id, timeoutMs: 10_000 });
+      const res = await (await ready(aigc)).claimToken({ tradeId: raw.id, timeoutMs: 10_000 });
       return `Token claimed (transaction ${ui.short(res.tokenTx)})${res.royaltyTx ? ", royalty released" : ""}.`;
     },
   });
@@ -284,7 +285,7 @@ export function resellForm(ui, product) {
     }
     out.textContent = "Your wallet signs the offer (EIP-712)…";
     try {
-      const aigc = sdkClient();
+      const aigc = await ready(sdkClient());
       const own = product.producer === session().address;
       const res = own ? { listing: await aigc.list({ tokenId: BigInt(product.token_id), price }), royalty: null }
         : await aigc.resell({ tokenId: BigInt(product.token_id), price });

@@ -114,8 +114,16 @@ def test_a_buyer_buys_through_the_swap_then_resells_and_the_resale_pays_the_roya
 
     # The first sale: the producer sells to the buyer, each in a browser context of their own.
     seller, _ = _party(browser, site, world.producer, "/#/")
-    buyer, _ = _party(browser, site, world.buyer, f"/#/product/{token}")
+    buyer, buyer_wallet = _party(browser, site, world.buyer, f"/#/product/{token}")
     buyer.wait_for_selector("#buy")
+    buyer_wallet.chain_id = 1  # the wallet moved to mainnet: told, nothing asked of the API
+    buyer.click("#buy")
+    buyer.wait_for_selector("p.error[data-code=wrong_network]")
+    assert (
+        site.api.client.get("/v1/me/trades", headers=site.api.sign_in(world.buyer)).json()["items"]
+        == []
+    )
+    buyer_wallet.chain_id = world.chain.chain_id
     assert "For sale: 0.05 ETH" in buyer.inner_text("main")
     assert axe_violations(buyer) == []
     screenshot(buyer, "product-for-sale")
