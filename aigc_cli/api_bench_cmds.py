@@ -173,6 +173,10 @@ def bench_load(
     esp_processes: Annotated[
         bool, typer.Option(help="Run each ESP worker as its own OS process, not a thread")
     ] = False,
+    workdir: Annotated[
+        Path | None,
+        typer.Option(help="Run in this empty folder and keep its logs (default: a temp dir)"),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """The whole lifecycle under load (post, pay, deliver, claim, open, register, list, sale)
@@ -190,9 +194,16 @@ def bench_load(
         step_timeout_s=step_timeout, seed=seed, profile=profile, faults=faults,
         esp_processes=esp_processes,
     )  # fmt: skip
+    say = lambda m: err_console.print(f"[dim]{m}[/]")  # noqa: E731
     try:
-        with tempfile.TemporaryDirectory(prefix="aigc-bench-load-") as tmp:
-            report = run_load(params, Path(tmp), say=lambda m: err_console.print(f"[dim]{m}[/]"))
+        if workdir is not None:  # kept: the servers', indexers' and ESP processes' logs
+            workdir.mkdir(parents=True, exist_ok=True)
+            if any(workdir.iterdir()):
+                raise fail(f"--workdir {workdir} is not empty")
+            report = run_load(params, workdir, say=say)
+        else:
+            with tempfile.TemporaryDirectory(prefix="aigc-bench-load-") as tmp:
+                report = run_load(params, Path(tmp), say=say)
     except (LoadError, LedgerError) as exc:
         raise fail(getattr(exc, "message", str(exc))) from None
     if json_out:
