@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path, Query, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
@@ -159,7 +159,7 @@ def esp_dashboard(
         products=sum(products.values()),
         revoked=products.get("revoked", 0),
         reputation_now=_reputation_now(request, viewer, esp, deployment.chain.timestamp()),
-        reputation=_reputation_series(session, params, viewer, esp),
+        reputation=_cached_series(request, session, params, viewer, esp),
         challenges=_challenges(session, esp),
         recent_tasks=[
             TaskBrief(
@@ -181,6 +181,26 @@ def _counts(session: Session, column: Any, where: Any) -> dict[str, int]:
 
 def _reputation_now(request: Request, viewer: str, esp: str, now: int) -> float:
     return round(float(request.app.state.market.reputation.reputation(viewer, esp, now=now)), 6)
+
+
+_SERIES = TypeAdapter(list[ReputationPoint])
+
+
+def _cached_series(
+    request: Request, session: Session, params: ReputationParams, viewer: str, esp: str
+) -> list[ReputationPoint]:
+    """The series replays every feedback record, so it is kept in the market's read cache,
+    which the indexer clears whenever it ingests events (the only way new feedback arrives):
+    repeated reads cost one lookup, not one replay each."""
+    cache = request.app.state.market.read_cache
+    key = f"esp-reputation:{esp}:{viewer}"
+    body = cache.get(key)
+    if body is not None:
+        return _SERIES.validate_json(body)
+    generation = cache.generation
+    points = _reputation_series(session, params, viewer, esp)
+    cache.put(key, _SERIES.dump_json(points), generation)
+    return points
 
 
 def _reputation_series(

@@ -101,6 +101,14 @@ def test_esp_dashboard_counts_revenue_refunds_challenges_and_replays_reputation(
     for viewer, body in ((None, d), (headers, mine)):  # "now" is the ranking's own number
         ranking = api.client.get("/v1/esps", headers=viewer).json()["items"]
         assert body["reputation_now"] == next(x["reputation"] for x in ranking if x["address"] == e)
+    # The replayed series is cached until the indexer ingests events: new feedback shows.
+    again = api.client.get(f"/v1/esps/{e}/dashboard", headers=headers).json()
+    assert again["reputation"] == points
+    _pay(world, world.producer, esp, deliver=True)
+    api.index()
+    later = api.client.get(f"/v1/esps/{e}/dashboard", headers=headers).json()["reputation"]
+    assert [pt["positive"] for pt in later] == [True, True, True, False, True]
+    assert later[:4] == points
 
 
 def test_esp_dashboard_of_an_unknown_or_malformed_address(api):
