@@ -40,8 +40,9 @@ from services.provenance.edits import ISSUE11_EDITS, edit_rng
 from services.provenance.errors import CorpusError, DegenerateImageError
 
 DEFAULT_CACHE = Path(".aigc/stage3-cache.json")
-_SHARES = (0, 7000, 7500, 8000, 8500, 8800, 9000, 9200, 9400, 9600)
-_AREAS = (10000, 3000, 2000, 1500, 1200, 1000, 800, 600)
+_SHARES = (0, 8000, 8500, 9000, 9200, 9400)
+_AREAS = (10000, 2000, 1200, 800)
+_DETAILS = (0, 3000, 5000, 7000, 8000, 9000)
 
 
 def build(corpus_dir: Path, out: Path, *, sample: int, seed: int, threshold: int | None) -> dict:
@@ -142,20 +143,20 @@ def _score(cache: Path, document: dict, tag: str, every: int) -> Path:
     pairs = sorted(document["upheld_pairs"], key=lambda p: (p[0], p[1]))
     if every > 1:  # whole rows (one earlier image), so that its features are computed once
         pairs = [p for p in pairs if zlib.crc32(p[0].encode()) % every == 0]
-    rows = np.zeros((len(pairs), 6), dtype=np.int64)
+    rows = np.zeros((len(pairs), 7), dtype=np.int64)
     current, fa = "", None
     for k, (a, b, *_rest) in enumerate(pairs):
         if a != current:
             current, fa = a, stage3_features(image(a))
         s = stage3_score(fa, stage3_features(image(b), earlier=False))  # type: ignore[arg-type]
-        rows[k] = (s.share, s.area, s.colour, s.orientation, s.hypothesis, s.alpha)
+        rows[k] = (s.share, s.area, s.colour, s.orientation, s.hypothesis, s.alpha, s.detail)
         if (k + 1) % 2000 == 0:
             print(f"  pairs {k + 1}/{len(pairs)} ({time.perf_counter() - started:.0f} s)")
     copies: list[tuple[str, str]] = sorted(
         (path, edit) for edit, paths in document["upheld_copies"].items() for path in paths
     )
     edits = {e.name: e for e in ISSUE11_EDITS}
-    crow = np.zeros((len(copies), 6), dtype=np.int64)
+    crow = np.zeros((len(copies), 7), dtype=np.int64)
     current = ""
     for k, (path, name) in enumerate(copies):
         original = image(path)
@@ -166,7 +167,7 @@ def _score(cache: Path, document: dict, tag: str, every: int) -> Path:
             s = stage3_score(fa, copy)  # type: ignore[arg-type]
         except DegenerateImageError:
             continue
-        crow[k] = (s.share, s.area, s.colour, s.orientation, s.hypothesis, s.alpha)
+        crow[k] = (s.share, s.area, s.colour, s.orientation, s.hypothesis, s.alpha, s.detail)
     out = cache.with_suffix(f".{tag or 'default'}.npz")
     np.savez_compressed(
         out, pairs=rows, copies=crow,
@@ -180,8 +181,8 @@ def _score(cache: Path, document: dict, tag: str, every: int) -> Path:
 
 
 def report(cache: Path, scores: Path, *, shares: Sequence[int] = _SHARES,
-           areas: Sequence[int] = _AREAS) -> list[dict]:  # fmt: skip
-    """False matches and recall (mean, min, per edit) for each (share, area) threshold pair."""
+           areas: Sequence[int] = _AREAS, details: Sequence[int] = (0,)) -> list[dict]:  # fmt: skip
+    """False matches and recall (mean, min, per edit) for each (share, area, detail) threshold."""
     document = _load(cache)
     data = np.load(scores)
     pairs, copies, keys = data["pairs"], data["copies"], data["copy_keys"]
@@ -189,20 +190,27 @@ def report(cache: Path, scores: Path, *, shares: Sequence[int] = _SHARES,
     tried = document["tried"]
     total = document["distinct_pairs"]
     rows = []
-    for smin in shares:
-        for amax in areas:
-            fm = every * int(((pairs[:, 0] >= smin) & (pairs[:, 1] <= amax)).sum())
-            ok = (copies[:, 0] >= smin) & (copies[:, 1] <= amax)
-            per_edit = {}
-            for edit in tried:
-                caught = int(ok[keys[:, 1] == edit].sum()) if len(keys) else 0
-                per_edit[edit] = caught / tried[edit] if tried[edit] else float("nan")
-            values = list(per_edit.values())
-            rows.append({
-                "share": smin, "area": amax, "false_matches": fm, "rate": fm / total,
-                "mean": float(np.nanmean(values)), "min": float(np.nanmin(values)),
-                "worst": min(per_edit, key=lambda e: per_edit[e]), "per_edit": per_edit,
-            })  # fmt: skip
+    has_detail = pairs.shape[1] > 6
+    for smin, amax, dmin in ((s, a, d) for d in details for s in shares for a in areas):
+        hit = (pairs[:, 0] >= smin) & (pairs[:, 1] <= amax)
+        ok = (copies[:, 0] >= smin) & (copies[:, 1] <= amax)
+        if has_detail:
+            hit &= pairs[:, 6] >= dmin
+            ok &= copies[:, 6] >= dmin
+        fm = every * int(hit.sum())
+        per_edit = {}
+        for edit in tried:
+            caught = int(ok[keys[:, 1] == edit].sum()) if len(keys) else 0
+            per_edit[edit] = caught / tried[edit] if tried[edit] else float("nan")
+        values = list(per_edit.values())
+        kept = float(ok.mean()) if len(ok) else float("nan")
+        rows.append({
+            "share": smin, "area": amax, "detail": dmin, "false_matches": fm,
+            "rate": fm / total,
+            "mean": float(np.nanmean(values)), "min": float(np.nanmin(values)),
+            "worst": min(per_edit, key=lambda e: per_edit[e]), "per_edit": per_edit,
+            "kept": kept,
+        })  # fmt: skip
     return rows
 
 
@@ -212,21 +220,27 @@ def _print_report(rows: list[dict], document: dict) -> None:
     print(f"two stages: {upheld:,} false matches over {document['distinct_pairs']:,} pairs "
           f"({upheld / document['distinct_pairs']:.1e}); recall mean "
           f"{np.mean(list(two.values())):.3f} min {min(two.values()):.3f}")  # fmt: skip
-    print(f"{'share':>6} {'area':>6} {'FM':>7} {'per pair':>9} {'mean':>6} {'min':>6}  worst")
+    print("(kept: the share of the copies stages 1-2 uphold that stage 3 also upholds)")
+    print(f"{'share':>6} {'area':>6} {'detail':>6} {'FM':>7} {'per pair':>9} {'mean':>6} "
+          f"{'min':>6} {'kept':>6}  worst")  # fmt: skip
     for r in rows:
-        print(f"{r['share']:>6} {r['area']:>6} {r['false_matches']:>7} {r['rate']:>9.1e} "
-              f"{r['mean']:>6.3f} {r['min']:>6.3f}  {r['worst']}")  # fmt: skip
+        print(f"{r['share']:>6} {r['area']:>6} {r['detail']:>6} {r['false_matches']:>7} "
+              f"{r['rate']:>9.1e} "
+              f"{r['mean']:>6.3f} {r['min']:>6.3f} {r['kept']:>6.3f}  {r['worst']}")  # fmt: skip
 
 
-def show(cache: Path, scores: Path, *, share: int, area: int, limit: int) -> None:
-    """The cached pairs still matching at (share, area), highest share first."""
+def show(cache: Path, scores: Path, *, share: int, area: int, limit: int, detail: int = 0) -> None:
+    """The cached pairs still matching at (share, area, detail), highest share first."""
     document = _load(cache)
     data = np.load(scores)
     pairs, paths = data["pairs"], data["pair_paths"]
     info = {(p[0], p[1]): p for p in document["upheld_pairs"]}
-    hit = np.flatnonzero((pairs[:, 0] >= share) & (pairs[:, 1] <= area))
+    matched = (pairs[:, 0] >= share) & (pairs[:, 1] <= area)
+    if pairs.shape[1] > 6:
+        matched &= pairs[:, 6] >= detail
+    hit = np.flatnonzero(matched)
     hit = hit[np.lexsort((pairs[hit, 1], -pairs[hit, 0]))]
-    print(f"{len(hit):,} pairs match at share >= {share}, area <= {area}")
+    print(f"{len(hit):,} pairs match at share >= {share}, area <= {area}, detail >= {detail}")
     turned = int((pairs[hit, 3] != 0).sum())
     print(f"  matched only turned or mirrored (orientation != 0, dihedral twins): {turned:,}")
     by_source: dict[str, list[int]] = {}
@@ -240,7 +254,8 @@ def show(cache: Path, scores: Path, *, share: int, area: int, limit: int) -> Non
         a, b = paths[k]
         _, _, sa, sb, oa, ob = info[(a, b)]
         s = pairs[k]
-        print(f"share {s[0]} area {s[1]} colour {s[2]} o {s[3]} h {s[4]} alpha {s[5]}: "
+        print(f"share {s[0]} area {s[1]} colour {s[2]} o {s[3]} h {s[4]} alpha {s[5]} "
+              f"detail {s[6] if len(s) > 6 else '-'}: "
               f"{a} ({sa}: {oa}) | {b} ({sb}: {ob})")  # fmt: skip
 
 
@@ -263,6 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if name == "show":
             p.add_argument("--share", type=int, default=None)
             p.add_argument("--area", type=int, default=None)
+            p.add_argument("--detail", type=int, default=None)
             p.add_argument("--limit", type=int, default=40)
     args = parser.parse_args(argv)
     try:
@@ -275,16 +291,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 0
         scores = args.cache.with_suffix(f".{args.tag}.npz")
+        if args.command in ("report", "show") and not scores.is_file():
+            raise CorpusError(f"no scores at {scores} (run `... _stage3_cache score`)")
         if args.command == "score":
             scores = score(args.cache, settings=args.set, tag=args.tag, every=args.every)
         if args.command in ("score", "report"):
-            _print_report(report(args.cache, scores), _load(args.cache))
+            rows = report(args.cache, scores, details=_DETAILS)
+            _print_report(rows, _load(args.cache))
         if args.command == "show":
             from services.provenance import stage3
 
             share = stage3.SHARE_MIN if args.share is None else args.share
             area = stage3.AREA_MAX if args.area is None else args.area
-            show(args.cache, scores, share=share, area=area, limit=args.limit)
+            detail = stage3.DETAIL_MIN if args.detail is None else args.detail
+            show(args.cache, scores, share=share, area=area, limit=args.limit, detail=detail)
     except CorpusError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -50,7 +50,14 @@ The comparison, precisely enough to re-implement (docs/provenance.md, "Wave 2: t
 8. **Scores** (x 10,000, integers) of the candidate with the highest ``share``, then the lowest
    ``area``: ``share``, the agreeing share of ``a``'s content, and ``area``, the disagreeing
    share of all compared cells (what an overlay may cover).
-9. **Verdict.** Match when ``share >= SHARE_MIN`` and ``area <= AREA_MAX``.
+9. **Fine detail** of that candidate: ``detail``, the correlation (x 10,000, floored at 0) of
+   ``a``'s and ``b``'s luma grids less their Gaussian blur (sigma :data:`DETAIL_SIGMA` cells,
+   ``scipy.ndimage.gaussian_filter``, edges repeated) over the compared cells that agree (an
+   overlay's edges are not ``a``'s), the best of the 9 one-cell shifts of ``b``; 0 when
+   ``a``'s mean squared detail there is under
+   :data:`DETAIL_FLAT` (a smooth image has nothing that could confirm a copy).
+10. **Verdict.** Match when ``share >= SHARE_MIN``, ``area <= AREA_MAX`` and
+    ``detail >= DETAIL_MIN``.
 
 Floating point enters through resampling and the fits; an independent implementation agrees
 to within a few points of 10,000 on real images, which the thresholds' margins absorb (a
@@ -60,7 +67,7 @@ committee votes on the verdict, not the score).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -75,6 +82,7 @@ __all__ = [
     "AREA_MAX",
     "CANDIDATES",
     "CHROMA_TOL",
+    "DETAIL_MIN",
     "GRID",
     "HYPOTHESES",
     "LUMA_REL",
@@ -103,6 +111,12 @@ COLOURFUL_RMS = 6.0
 """Chroma is compared when both images' RMS chroma over ``a``'s content reaches this."""
 SHARE_MIN = 9_000
 """Smallest share (x 10,000) of ``a``'s content that ``b`` must reproduce."""
+DETAIL_MIN = 0
+"""Smallest correlation (x 10,000) of the two images' fine detail (see ``_detail``)."""
+DETAIL_SIGMA = 2.0
+"""Gaussian blur (cells) taken away from a grid to leave its fine detail."""
+DETAIL_FLAT = 1.0
+"""Mean squared fine detail (levels^2) under which ``a`` has none to confirm: no match."""
 AREA_MAX = 1_200
 """Largest share (x 10,000) of the compared grid where ``b`` may disagree (an overlay)."""
 CANDIDATES = 4
@@ -155,11 +169,13 @@ class Stage3Score:
     orientation: int
     hypothesis: int
     alpha: int
+    detail: int = 0
 
     @property
     def matches(self) -> bool:
-        """True when ``b`` reproduces enough of ``a``'s content and disagrees over little."""
-        return self.share >= SHARE_MIN and self.area <= AREA_MAX
+        """True when ``b`` reproduces enough of ``a``'s content, disagrees over little and
+        reproduces ``a``'s fine detail."""
+        return self.share >= SHARE_MIN and self.area <= AREA_MAX and self.detail >= DETAIL_MIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,8 +335,9 @@ def _fit_luma(fa: NDArray[np.float32], fb: NDArray[np.float32], tol: float) -> t
 
 def _score_one(
     fa: Stage3Features, fb: Stage3Features, o: int, h: int
-) -> tuple[int, int, int, bool, int]:
-    """(agreeing content points, share, area, colour compared, alpha x 1000) of one hypothesis."""
+) -> tuple[int, int, int, bool, int, NDArray[np.bool_]]:
+    """(agreeing content points, share, area, colour compared, alpha x 1000, agreeing compared
+    cells) of one hypothesis."""
     assert fa.regions is not None and fa.valid is not None and fa.content is not None
     a = fa.regions[h]
     padded = fb.padded[o]  # (3, G + 2, G + 2)
@@ -356,7 +373,34 @@ def _score_one(
     hits = int(np.count_nonzero(agree & content))
     share = hits * _SCALE // max(1, n_content)
     area = int(np.count_nonzero(~agree & valid)) * _SCALE // max(1, n_valid)
-    return hits, share, area, colour, round(alpha * 1000)
+    return hits, share, area, colour, round(alpha * 1000), agree & valid
+
+
+def _detail(
+    fa: Stage3Features, fb: Stage3Features, o: int, h: int, valid: NDArray[np.bool_]
+) -> int:
+    """Correlation (x 10,000, at least 0) of the two luma grids' fine detail (the grid less its
+    Gaussian blur of sigma :data:`DETAIL_SIGMA` cells) over the ``valid`` cells (the agreeing
+    ones: an overlay's sharp edges are not ``a``'s), the best of the 9 one-cell shifts of ``b``;
+    0 when ``a``'s detail energy there is under :data:`DETAIL_FLAT`."""
+    assert fa.regions is not None
+    a = fa.regions[h, 0].astype(np.float64)
+    b = fb.padded[o, 0].astype(np.float64)
+    if not valid.any():
+        return 0
+    ha = (a - ndimage.gaussian_filter(a, DETAIL_SIGMA, mode="nearest"))[valid]
+    hb = b - ndimage.gaussian_filter(b, DETAIL_SIGMA, mode="nearest")
+    ea = float(ha @ ha)
+    if ea < DETAIL_FLAT * ha.size:
+        return 0
+    best = 0
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            x = hb[dy : dy + GRID, dx : dx + GRID][valid]
+            eb = float(x @ x)
+            if eb > 0:
+                best = max(best, int(float(ha @ x) * _SCALE // math.sqrt(ea * eb)))
+    return best
 
 
 def stage3_score(a: Image.Image | Stage3Features, b: Image.Image | Stage3Features) -> Stage3Score:
@@ -379,14 +423,16 @@ def stage3_score(a: Image.Image | Stage3Features, b: Image.Image | Stage3Feature
     order = sorted(range(flat.size), key=lambda k: (-flat[k], k))[:CANDIDATES]
     best: tuple[int, int] | None = None
     chosen = Stage3Score(0, _SCALE, False, 0, 0, 1000)
+    chosen_agree = np.zeros((GRID, GRID), dtype=bool)
     for k in order:
         h, o = divmod(k, ORIENTATIONS)
-        _, share, area, colour, alpha = _score_one(fa, fb, o, h)
+        _, share, area, colour, alpha, agree = _score_one(fa, fb, o, h)
         key = (share, -area)
         if best is None or key > best:
             best = key
-            chosen = Stage3Score(share, area, colour, o, h, alpha)
-    return chosen
+            chosen, chosen_agree = Stage3Score(share, area, colour, o, h, alpha), agree
+    detail = _detail(fa, fb, chosen.orientation, chosen.hypothesis, chosen_agree)
+    return replace(chosen, detail=detail)
 
 
 def stage3_matches(a: Image.Image | Stage3Features, b: Image.Image | Stage3Features) -> bool:
