@@ -34,7 +34,7 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 NONCE_INVALID = "siwe_nonce_invalid"
 
 
-@router.post("/nonce", response_model=NonceOut, responses=declare(429))
+@router.post("/nonce", response_model=NonceOut, responses=declare(429, 502))
 def new_nonce(
     request: Request,
     session: SessionDep,

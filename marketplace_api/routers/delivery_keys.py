@@ -61,7 +61,7 @@ def _out(row: AccountKey, *, chain_id: int, domain: str) -> DeliveryKeyOut:
 @router.put(
     "/accounts/me/delivery-key",
     response_model=DeliveryKeyOut,
-    responses=declare(401, 422),
+    responses=declare(401, 422, 502),
 )
 def register_delivery_key(
     body: DeliveryKeyIn,
@@ -100,7 +100,9 @@ def register_delivery_key(
 
 
 @router.get(
-    "/accounts/{address}/delivery-key", response_model=DeliveryKeyOut, responses=declare(404, 422)
+    "/accounts/{address}/delivery-key",
+    response_model=DeliveryKeyOut,
+    responses=declare(404, 422, 502),
 )
 def get_delivery_key(
     address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")],

@@ -121,7 +121,9 @@ def load_task(session: SessionDep, task_id: str, account: str) -> Task:
     return task
 
 
-@router.post("/tasks", status_code=201, response_model=TaskOut, responses=declare(401, 422, 429))
+@router.post(
+    "/tasks", status_code=201, response_model=TaskOut, responses=declare(401, 422, 429, 502)
+)
 def post_task(
     body: TaskIn,
     request: Request,
@@ -187,7 +189,9 @@ def get_task(task_id: TaskId, account: CurrentAccount, session: SessionDep) -> T
     return task_json(load_task(session, task_id, account), account)
 
 
-@router.post("/tasks/{task_id}/quote", response_model=TaskOut, responses=CHANGES)
+@router.post(
+    "/tasks/{task_id}/quote", response_model=TaskOut, responses=declare(401, 403, 404, 409, 502)
+)
 def quote(
     task_id: TaskId,
     body: QuoteIn,
@@ -242,7 +246,7 @@ def quote(
 @router.post(
     "/tasks/{task_id}/delivery",
     response_model=TaskOut,
-    responses=declare(401, 403, 404, 409, 413, 415),
+    responses=declare(401, 403, 404, 409, 413, 415, 502),
 )
 async def deliver(
     task_id: TaskId,

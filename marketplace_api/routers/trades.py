@@ -137,7 +137,10 @@ def _check_active(deployment: Deployment, token: int) -> RegistryClient:
 
 
 @router.post(
-    "/listings", status_code=201, response_model=ListingOut, responses=declare(401, 403, 409)
+    "/listings",
+    status_code=201,
+    response_model=ListingOut,
+    responses=declare(401, 403, 409, 502),
 )
 def create_listing(
     body: ListingIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
@@ -214,7 +217,9 @@ def cancel_listing(
     return listing_json(item)
 
 
-@router.post("/trades", status_code=201, response_model=TradeOut, responses=declare(401, 404, 409))
+@router.post(
+    "/trades", status_code=201, response_model=TradeOut, responses=declare(401, 404, 409, 502)
+)
 def start_trade(
     body: TradeIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
 ) -> TradeOut:
