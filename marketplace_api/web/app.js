@@ -464,11 +464,12 @@ async function me() {
   }
   try {
     const page = await api(`/v1/products?${query({ owner: address, limit: PAGE })}`);
+    const listed = await market.myOpenListings(address);
     if (page.items.length === 0) mine.append(el("p", { class: "muted" }, "You own no registered image yet."));
     else {
       mine.append(el("ul", { class: "grid" }, page.items.map((p) => {
         const c = card(p);
-        if (p.status === "active") c.append(market.resellForm(ui(), p));
+        if (p.status === "active") c.append(market.saleBox(ui(), p, listed.get(p.token_id)));
         return c;
       })));
     }

@@ -269,8 +269,40 @@ export async function myTrades(section, ui) {
   }
 }
 
+/** The signed-in seller's open listings by token id (among the newest 200 open listings). */
+export async function myOpenListings(address) {
+  const page = await apiGet("/v1/listings?status=open&limit=200", false);
+  return new Map(page.items.filter((l) => l.seller === address).map((l) => [l.token_id, l]));
+}
+
+/** A token of the collection: its open listing (with a withdraw button), or a resell form. */
+export function saleBox(ui, product, listing) {
+  if (!listing) return resellForm(ui, product);
+  const { el } = ui;
+  const out = el("p", { role: "status" });
+  const button = el("button", { type: "button", class: "withdraw" }, "Withdraw the listing");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const res = await fetch(`/v1/listings/${listing.id}`, { method: "DELETE", headers: authHeaders() });
+      const body = await res.json().catch(() => null);
+      if (!res.ok) {
+        const e = body && body.error ? body.error : {};
+        throw new WalletError(e.code || `http_${res.status}`, e.message || `Request failed (${res.status})`);
+      }
+      box.replaceWith(resellForm(ui, product));
+    } catch (err) {
+      button.disabled = false;
+      out.replaceChildren(problem(ui, err));
+    }
+  });
+  const box = el("div", { class: "resell", "data-listing": listing.id },
+    el("p", {}, `Listed for ${fmtEth(listing.price)}.`), button, out);
+  return box;
+}
+
 /** A resell form for a token the signed-in account owns (the royalty is shown once listed). */
-export function resellForm(ui, product) {
+function resellForm(ui, product) {
   const { el } = ui;
   const out = el("p", { role: "status" });
   const form = el("form", { class: "row resell", "aria-label": `Resell token ${ui.short(product.token_id)}`, "data-token": product.token_id },

@@ -150,6 +150,16 @@ def test_a_buyer_buys_through_the_swap_then_resells_and_the_resale_pays_the_roya
     buyer.wait_for_selector(form)
     assert axe_violations(buyer) == []
     screenshot(buyer, "my-collection")
+    buyer.fill(f"{form} input[name=price]", "0.05")
+    buyer.click(f"{form} button")
+    buyer.wait_for_selector("text=goes to the original producer as royalty")
+    # Listed: the collection shows it, and the seller can withdraw it and list again.
+    _go(buyer, "#/me")
+    buyer.wait_for_selector("div.resell[data-listing] >> text=Listed for 0.05 ETH")
+    withdrawn = int(buyer.get_attribute("div.resell[data-listing]", "data-listing"))
+    buyer.click("button.withdraw")
+    buyer.wait_for_selector(form)
+    assert site.api.client.get(f"/v1/listings/{withdrawn}").json()["status"] == "cancelled"
     buyer.fill(f"{form} input[name=price]", "0.08")
     buyer.click(f"{form} button")
     buyer.wait_for_selector("text=goes to the original producer as royalty")
