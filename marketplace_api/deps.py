@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 from sqlalchemy.orm import Session
 
 from ledger.deploy import Deployment
@@ -45,14 +46,16 @@ LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
 def bearer_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer <token>`` header; the scheme is matched in any
-    case (RFC 9110 section 11.1), ``None`` when there is no bearer token."""
-    if not authorization:
-        return None
-    parts = authorization.split(maxsplit=1)
-    if len(parts) != 2 or parts[0].lower() != "bearer":
-        return None
-    return parts[1].strip()
+    """The token of an ``Authorization: Bearer <token>`` header, parsed as :data:`BEARER`
+    parses it (the scheme in any case, RFC 9110 section 11.1); ``None`` without one."""
+    scheme, token = get_authorization_scheme_param(authorization)
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def _holder(token: str, settings: ApiSettings) -> str:
+    """The address a bearer token was issued to; :class:`tokens.TokenError` when it is forged,
+    expired or not a token."""
+    return tokens.check(token.strip(), secret=settings.token_secret.get_secret_value().encode())
 
 
 BEARER = HTTPBearer(
@@ -72,10 +75,7 @@ def current_account(
     if credentials is None:
         raise Unauthorized("sign in with Ethereum first: Authorization: Bearer <token>")
     try:
-        return tokens.check(
-            credentials.credentials.strip(),
-            secret=settings.token_secret.get_secret_value().encode(),
-        )
+        return _holder(credentials.credentials, settings)
     except tokens.TokenError as exc:
         raise Unauthorized(str(exc)) from None
 
@@ -92,10 +92,7 @@ def optional_account(
     if credentials is None:
         return None
     try:
-        return tokens.check(
-            credentials.credentials.strip(),
-            secret=settings.token_secret.get_secret_value().encode(),
-        )
+        return _holder(credentials.credentials, settings)
     except tokens.TokenError:
         return None
 
@@ -111,9 +108,8 @@ def client_key(request: Request) -> str:
     token, else the client's IP (behind a reverse proxy every anonymous client is one IP)."""
     token = bearer_token(request.headers.get("authorization"))
     if token is not None:
-        settings: ApiSettings = request.app.state.settings
         try:
-            return tokens.check(token, secret=settings.token_secret.get_secret_value().encode())
+            return _holder(token, request.app.state.settings)
         except tokens.TokenError:
             pass
     return request.client.host if request.client else "unknown"
