@@ -31,6 +31,7 @@ import time
 import zlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -45,7 +46,9 @@ _AREAS = (10000, 2000, 1200, 800)
 _DETAILS = (0, 3000, 5000, 7000, 8000, 9000)
 
 
-def build(corpus_dir: Path, out: Path, *, sample: int, seed: int, threshold: int | None) -> dict:
+def build(
+    corpus_dir: Path, out: Path, *, sample: int, seed: int, threshold: int | None
+) -> dict[str, Any]:
     """Run stages 1 and 2 over the corpus and write what they uphold to ``out``."""
     from services.provenance.corpus_v2 import load_corpus
     from services.provenance.verdict_bench import load_rule, measure_false_matches, measure_recall
@@ -85,10 +88,11 @@ def build(corpus_dir: Path, out: Path, *, sample: int, seed: int, threshold: int
     return document
 
 
-def _load(cache: Path) -> dict:
+def _load(cache: Path) -> dict[str, Any]:
     if not cache.is_file():
         raise CorpusError(f"no stage-3 cache at {cache} (run `... _stage3_cache build`)")
-    return json.loads(cache.read_text())
+    document: dict[str, Any] = json.loads(cache.read_text())
+    return document
 
 
 def _override(settings: Sequence[str]) -> dict[str, object]:
@@ -102,7 +106,7 @@ def _override(settings: Sequence[str]) -> dict[str, object]:
             _restore(old)
             raise CorpusError(f"stage3 has no constant {name!r}")
         old.setdefault(name, getattr(stage3, name))
-        setattr(stage3, name, type(old[name])(float(value)))
+        setattr(stage3, name, float(value) if isinstance(old[name], float) else int(float(value)))
     return old
 
 
@@ -127,7 +131,7 @@ def score(cache: Path, *, settings: Sequence[str] = (), tag: str = "", every: in
         _restore(old)
 
 
-def _score(cache: Path, document: dict, tag: str, every: int) -> Path:
+def _score(cache: Path, document: dict[str, Any], tag: str, every: int) -> Path:
     from services.provenance.stage3 import stage3_features, stage3_score
 
     root = Path(document["corpus"])
@@ -180,8 +184,14 @@ def _score(cache: Path, document: dict, tag: str, every: int) -> Path:
     return out
 
 
-def report(cache: Path, scores: Path, *, shares: Sequence[int] = _SHARES,
-           areas: Sequence[int] = _AREAS, details: Sequence[int] = (0,)) -> list[dict]:  # fmt: skip
+def report(
+    cache: Path,
+    scores: Path,
+    *,
+    shares: Sequence[int] = _SHARES,
+    areas: Sequence[int] = _AREAS,
+    details: Sequence[int] = (0,),
+) -> list[dict[str, Any]]:
     """False matches and recall (mean, min, per edit) for each (share, area, detail) threshold."""
     document = _load(cache)
     data = np.load(scores)
@@ -214,7 +224,7 @@ def report(cache: Path, scores: Path, *, shares: Sequence[int] = _SHARES,
     return rows
 
 
-def _print_report(rows: list[dict], document: dict) -> None:
+def _print_report(rows: list[dict[str, Any]], document: dict[str, Any]) -> None:
     upheld = len(document["upheld_pairs"])
     two = document["two_stage_recall"]
     print(f"two stages: {upheld:,} false matches over {document['distinct_pairs']:,} pairs "

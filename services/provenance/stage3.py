@@ -217,7 +217,8 @@ def _grid(image: Image.Image) -> NDArray[np.float64]:
 def _smooth(grid: NDArray[np.float64]) -> NDArray[np.float64]:
     """The (1, 2, 1) / 4 binomial filter along both axes of every plane (edges repeated)."""
     out = ndimage.correlate1d(grid, [1.0, 2.0, 1.0], axis=-1, mode="nearest") / 4.0
-    return ndimage.correlate1d(out, [1.0, 2.0, 1.0], axis=-2, mode="nearest") / 4.0
+    out = ndimage.correlate1d(out, [1.0, 2.0, 1.0], axis=-2, mode="nearest") / 4.0
+    return np.asarray(out, dtype=np.float64)
 
 
 def _working(image: Image.Image) -> Image.Image:
@@ -234,7 +235,7 @@ def _inside(size: tuple[int, int], degrees: float) -> NDArray[np.bool_]:
     """Grid cells wholly inside the canvas after a rotation, less one cell around the rest."""
     inside = Image.new("L", size, 255).rotate(degrees, Image.Resampling.BILINEAR)
     cells = np.asarray(inside.resize((GRID, GRID), Image.Resampling.BOX))
-    out = ndimage.binary_erosion(cells >= 250, iterations=1, border_value=1)
+    out = np.asarray(ndimage.binary_erosion(cells >= 250, iterations=1, border_value=1), bool)
     out.setflags(write=False)
     return out
 
