@@ -28,7 +28,7 @@ def simulate_attacks(
     baseline: bool = False,
 ) -> None:
     """Runs the chosen attacks under the chosen weightings and reports the goals."""
-    from services.reputation.simulation.attacks import (
+    from aigc_lab.reputation.simulation.attacks import (
         ATTACKS,
         WEIGHTINGS,
         AttackConfig,
@@ -77,7 +77,7 @@ def simulate_attacks(
 
     written: list[str] = []
     if plot is not None:
-        from services.reputation.simulation.plots import plot_attacks
+        from aigc_lab.reputation.simulation.plots import plot_attacks
 
         written.append(str(plot_attacks(results, plot / "reputation_attacks.png")))
     if json_out:

@@ -1,7 +1,7 @@
 """`aigc` commands for the reputation domain (registered on import by :mod:`aigc_cli.main`).
 
 * ``aigc simulate reputation``: the paper's experiment (trend and load), ``--json``, ``--plot DIR``;
-  with ``--attack NAME|all``: the attack simulation (services.reputation.simulation).
+  with ``--attack NAME|all``: the attack simulation (aigc_lab.reputation.simulation).
 * ``aigc bench reputation``: ranking / incremental-update speed against a per-opinion loop.
 """
 
@@ -88,7 +88,7 @@ def simulate_reputation(
             baseline=baseline,
         )
         return
-    from services.reputation.experiment import ESPS, POLICIES, ExperimentConfig, run_experiment
+    from aigc_lab.reputation.experiment import ESPS, POLICIES, ExperimentConfig, run_experiment
 
     config = ExperimentConfig(
         trend_rounds=rounds,
@@ -110,7 +110,7 @@ def simulate_reputation(
         }
     written: list[Path] = []
     if plot is not None:
-        from services.reputation.plots import plot_experiment
+        from aigc_lab.reputation.plots import plot_experiment
 
         written = plot_experiment(result, plot)
         document["plots"] = [str(p) for p in written]
@@ -158,7 +158,7 @@ def bench_reputation(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Rank all ESPs from one producer's view and update incrementally; ratio to a Python loop."""
-    from services.reputation.benchmark import run_benchmark
+    from aigc_lab.reputation.benchmark import run_benchmark
     from services.reputation.params import ReputationParams
 
     columns = (

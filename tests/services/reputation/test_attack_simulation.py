@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from aigc_cli.main import app
+from aigc_lab.reputation.simulation import ATTACKS, AttackConfig, run_attack
 from services.reputation import InvalidParameterError
-from services.reputation.simulation import ATTACKS, AttackConfig, run_attack
 
 SMALL = {"esps": 100, "producers": 1_000, "sybils": 100, "rounds": 60, "warmup": 25, "seed": 0}
 

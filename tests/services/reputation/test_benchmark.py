@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from aigc_lab.reputation.benchmark import run_benchmark, synthetic_log
 from services.reputation import InvalidParameterError, ReputationParams
-from services.reputation.benchmark import run_benchmark, synthetic_log
 
 
 def test_small_benchmark_reports_agreeing_results():

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aigc_lab.reputation._naive import naive_evidence, naive_reputations
 from services.reputation import (
     Interaction,
     InteractionLog,
@@ -15,7 +16,6 @@ from services.reputation import (
     ReputationParams,
     TimeOrderError,
 )
-from services.reputation._naive import naive_evidence, naive_reputations
 
 DAY = 86_400
 PARAMS = ReputationParams()

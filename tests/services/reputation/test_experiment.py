@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
+from aigc_lab.reputation.baselines import AuthorsModel, HabitModel
+from aigc_lab.reputation.experiment import ESPS, POLICIES, ExperimentConfig, run_experiment
+from aigc_lab.reputation.plots import plot_experiment
 from services.reputation import Interaction, InvalidParameterError
-from services.reputation.baselines import AuthorsModel, HabitModel
-from services.reputation.experiment import ESPS, POLICIES, ExperimentConfig, run_experiment
-from services.reputation.plots import plot_experiment
 
 
 @pytest.fixture(scope="module")

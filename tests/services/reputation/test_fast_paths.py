@@ -12,6 +12,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from aigc_lab.reputation._naive import (
+    naive_evidence,
+    naive_hardened_reputations,
+    naive_reputations,
+)
 from services.reputation import Interaction, InteractionLog, ReputationEngine, ReputationParams
 from services.reputation._aggregate import (
     all_esp_sums,
@@ -19,11 +24,6 @@ from services.reputation._aggregate import (
     hardened_sums,
     pair_terms,
     weighted_sums,
-)
-from services.reputation._naive import (
-    naive_evidence,
-    naive_hardened_reputations,
-    naive_reputations,
 )
 
 DAY = 86_400

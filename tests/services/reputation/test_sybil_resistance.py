@@ -326,7 +326,7 @@ def test_on_off_an_esp_that_failed_stays_excluded_longer():
 
 
 def test_the_papers_experiment_keeps_its_shape_with_the_hardened_weighting():
-    from services.reputation.experiment import ExperimentConfig, run_experiment
+    from aigc_lab.reputation.experiment import ExperimentConfig, run_experiment
 
     result = run_experiment(ExperimentConfig(params=HARD))
     assert all(result.expected_shape().values()), result.expected_shape()

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from services.reputation._naive import (
+from aigc_lab.reputation._naive import (
     NaiveEvidence,
     naive_hardened_reputations,
     naive_reputations,

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from services.reputation.baselines import AuthorsModel, HabitModel
+from aigc_lab.reputation.baselines import AuthorsModel, HabitModel
 from services.reputation.engine import ReputationEngine
 from services.reputation.errors import InvalidParameterError, NoEligibleEspError
 from services.reputation.interactions import Interaction

@@ -6,7 +6,7 @@ exploring_probabilities`) over dense numpy matrices, so 10,000 producers x 1,000
 rounds run in minutes on one core.
 """
 
-from services.reputation.simulation.attacks import (
+from aigc_lab.reputation.simulation.attacks import (
     ATTACKS,
     AttackConfig,
     AttackResult,

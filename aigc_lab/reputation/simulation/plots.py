@@ -6,7 +6,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from services.reputation.simulation.attacks import AttackResult
+from aigc_lab.reputation.simulation.attacks import AttackResult
 
 __all__ = ["plot_attacks"]
 

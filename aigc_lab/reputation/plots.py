@@ -6,7 +6,7 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from services.reputation.experiment import ESPS, POLICIES, ExperimentResult
+from aigc_lab.reputation.experiment import ESPS, POLICIES, ExperimentResult
 
 __all__ = ["plot_experiment"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from services.reputation._policies import POLICIES, Chooser, make_chooser
+from aigc_lab.reputation._policies import POLICIES, Chooser, make_chooser
 from services.reputation.errors import InvalidParameterError
 from services.reputation.interactions import Interaction
 from services.reputation.params import ReputationParams
