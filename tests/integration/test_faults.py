@@ -3,7 +3,9 @@ mid-flow. Funds end withdrawn or refundable, the indexer neither misses nor dupl
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -39,6 +41,23 @@ def _anvil_or_skip():
         pytest.skip(str(exc))
 
 
+def _wait_for_dump(state: Path, block: int) -> None:
+    """Returns once anvil's periodic dump in ``state`` holds ``block`` (it writes every second;
+    a half-written file is read again)."""
+    deadline = time.monotonic() + 120  # a dead anvil fails here instead of hanging the suite
+    while time.monotonic() < deadline:
+        try:
+            dumped = json.loads(state.read_text())["best_block_number"]
+        except (OSError, ValueError, KeyError):
+            dumped = -1
+        if isinstance(dumped, str):
+            dumped = int(dumped, 0)
+        if dumped >= block:
+            return
+        time.sleep(0.1)
+    pytest.fail(f"anvil never dumped block {block} to {state}")
+
+
 def test_anvil_killed_mid_swap_comes_back_from_its_state_file(tmp_path):
     _anvil_or_skip()
     state = tmp_path / "state.json"
@@ -68,7 +87,7 @@ def test_anvil_killed_mid_swap_comes_back_from_its_state_file(tmp_path):
             price=10**17,
             timelock=chain.timestamp() + 3600,
         )
-        time.sleep(2.5)  # anvil dumps its state every second
+        _wait_for_dump(state, chain.w3.eth.block_number)  # a dump holding both locks
     finally:
         dev.kill()  # no clean shutdown: whatever the last dump holds is what survives
     dev = start_anvil(state)
