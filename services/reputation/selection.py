@@ -137,6 +137,8 @@ def exploring_probabilities(
         raise InvalidParameterError("explore_share", explore_share, "a number in [0, 1]")
     t = np.atleast_2d(np.asarray(reputation, dtype=np.float64))
     u = np.atleast_2d(np.asarray(uncertainty, dtype=np.float64))
+    if t.shape[-1] == 0:  # no ESP registered yet: nothing to choose (max() of nothing raises)
+        return np.zeros(np.shape(reputation), dtype=np.float64)
     new = u >= newcomer_uncertainty
     eligible = ~new & (t >= floor)
     if probation_from is not None:

@@ -84,3 +84,13 @@ def test_selection_probabilities_match_the_softmax_draws():
     draws = [select(ranking, temperature=0.15, floor=0.2, rng=rng) for _ in range(4000)]
     assert abs(draws.count("a") / 4000 - probs[0]) < 0.03
     assert selection_probabilities([("x", 0.1)], temperature=0.15, floor=0.2) == [0.0]
+
+
+def test_exploring_probabilities_of_no_esps_are_empty_not_an_error():
+    """Found by the API fuzzer: GET /v1/esps before any ESP registered answered 500 (max() of an
+    empty row); with nothing registered there is simply nothing to choose."""
+    from services.reputation.selection import exploring_probabilities
+
+    empty = np.zeros(0)
+    probs = exploring_probabilities(empty, empty, temperature=0.2, floor=0.55, explore_share=0.02)
+    assert probs.shape == (0,)
