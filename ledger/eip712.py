@@ -17,7 +17,6 @@ from eth_account.signers.local import LocalAccount
 from eth_keys.exceptions import BadSignature
 from eth_utils import to_checksum_address
 
-
 # Contract name -> (EIP-712 name, version), as its constructor's `EIP712(name, version)` sets them.
 CONTRACT_DOMAINS: dict[str, tuple[str, str]] = {
     "Registry": ("Proof-of-AIGC", "2"),
