@@ -10,8 +10,8 @@ request the API does not already answer):
   A SIGKILLed replica either committed the task or did not, so the lookup decides;
 * ``POST /v1/listings`` is keyed by the signed offer (a second one answers 409): after a cut, a
   retry that meets 409 finds the listing by its signature;
-* ``POST /v1/trades`` has no key and no list route to check: never retried. The swap itself is on
-  chain, so the sale goes on and the lost answer is counted;
+* ``POST /v1/trades`` creates a trade request: after a cut, the buyer looks for its own request on
+  that listing (``GET /v1/me/trades``) and asks again only if there is none;
 * the ESP workers' posts (quote, delivery) are retried by their own state machine on the next
   round (services.esp_worker persists each stage before it acts).
 """
@@ -101,12 +101,24 @@ class Retries:
 
         return self.call("list: retry", again)
 
-    def post_trade(self, client: MarketClient, listing_id: int) -> None:
-        """``POST /v1/trades``: no idempotency key, so a lost answer is counted, never retried."""
+    def post_trade(self, client: MarketClient, listing_id: int) -> dict[str, Any]:
+        """``POST /v1/trades`` at most once in effect: after a cut, adopt the buyer's own request
+        on this listing if it landed."""
+        body = {"listing_id": listing_id}
         try:
-            client.post("/v1/trades", json={"listing_id": listing_id})
+            return dict(client.post("/v1/trades", json=body))
         except httpx.TransportError:
-            self.count("trade request: answer lost (not retried)")
+            self.count("trade request: answer lost")
+
+        def again() -> dict[str, Any]:
+            for trade in client.get("/v1/me/trades", limit=200)["items"]:
+                if trade["listing_id"] == listing_id and trade["buyer"] == client.address:
+                    self.count("trade request: found, not asked again")
+                    return dict(trade)
+            self.count("trade request: asked again")
+            return dict(client.post("/v1/trades", json=body))
+
+        return self.call("trade request: retry", again)
 
 
 def _not_listed(body: dict[str, Any]) -> MarketError:

@@ -1,7 +1,7 @@
 """The load bench's client retries (aigc_lab.bench._load_faults.Retries) against a fake API
 whose connections drop: reads are retried a bounded number of times, a task whose answer was lost
 is adopted rather than posted twice, a listing is found by its signed offer, and a trade request
-(no idempotency key) is never sent twice."""
+whose answer was lost is found among the buyer's trades rather than sent twice."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ class FakeApi:
     def __init__(self) -> None:
         self.tasks: list[dict] = []
         self.listings: list[dict] = []
-        self.trades = 0
+        self.trades: list[dict] = []
+        self.address = "0xBuyer"
         self.cut_before = 0  # the next N calls fail before reaching the server
         self.cut_after = 0  # the next N POSTs do their work, then lose the answer
 
@@ -39,6 +40,8 @@ class FakeApi:
             return {"items": list(self.tasks)}
         if path == "/v1/listings":
             return {"items": [x for x in self.listings if x["status"] == params["status"]]}
+        if path == "/v1/me/trades":
+            return {"items": list(self.trades)}
         raise AssertionError(path)
 
     def post(self, path, *, json=None):
@@ -54,8 +57,9 @@ class FakeApi:
             self.listings.append(item)
             return self._answer(item)
         if path == "/v1/trades":
-            self.trades += 1
-            return self._answer({"id": self.trades})
+            trade = {"id": len(self.trades) + 1, "buyer": self.address, **json}
+            self.trades.append(trade)
+            return self._answer(trade)
         raise AssertionError(path)
 
 
@@ -99,12 +103,23 @@ def test_a_listing_whose_answer_was_lost_is_found_by_its_signature():
     assert retries.counts["list: found, not listed again"] == 1
 
 
-def test_a_trade_request_is_never_sent_twice():
+def test_a_trade_request_whose_answer_was_lost_is_not_sent_twice():
     api, retries = FakeApi(), fast()
+    api.trades.append(
+        {"id": 1, "buyer": "0xOther", "listing_id": 7}
+    )  # someone else's, same listing
     api.cut_after = 1
-    retries.post_trade(api, 1)
-    assert api.trades == 1
-    assert retries.counts["trade request: answer lost (not retried)"] == 1
+    trade = retries.post_trade(api, 7)
+    assert len(api.trades) == 2 and trade == api.trades[1]
+    assert retries.counts["trade request: found, not asked again"] == 1
+
+
+def test_a_trade_request_that_never_arrived_is_asked_again_once():
+    api, retries = FakeApi(), fast()
+    api.cut_before = 1
+    trade = retries.post_trade(api, 7)
+    assert len(api.trades) == 1 and trade == api.trades[0]
+    assert retries.counts["trade request: asked again"] == 1
 
 
 def test_retries_are_bounded():
