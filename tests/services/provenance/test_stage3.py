@@ -266,3 +266,28 @@ def test_stage3_cache_build_score_report_show(tiny_corpus: Path, tmp_path: Path,
     assert cache.main(["show", *args, "--tag", "t"]) == 0
     assert cache.main(["score", *args, "--set", "NO_SUCH=1"]) == 2
     assert cache.main(["report", "--cache", str(tmp_path / "none.json")]) == 2
+
+
+def _dark(seed: int) -> Image.Image:
+    """A procedural picture squeezed into luma 25-55: a dark, low-contrast image."""
+    grey = np.asarray(procedural_image(seed).convert("L"), dtype=np.float64)
+    grey = 25 + 30 * (grey - grey.min()) / (grey.max() - grey.min())
+    return Image.fromarray(grey.astype(np.uint8)).convert("RGB")
+
+
+@pytest.mark.parametrize(("x", "y"), [(5, 6), (7, 8), (9, 10)])
+def test_dark_pictures_do_not_match_each_other_but_their_copies_match(
+    x: int, y: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The luma tolerance follows the earlier image's contrast: with a fixed 20 levels (no
+    relative cap) any two dark pictures agree everywhere; with it, only copies do."""
+    import services.provenance.stage3 as stage3
+
+    a, b = _dark(x), _dark(y)
+    assert not stage3_matches(a, b)
+    # Known weakness (docs/provenance.md): on a dark, low-contrast picture the bright logo badge
+    # dominates the luma correlation that pre-selects the hypotheses, so the logo copy is missed.
+    for edit in (e for e in ISSUE11_EDITS if e.name != "logo"):
+        assert stage3_matches(a, edit.apply(a, edit_rng(1, "dark", edit.name))), edit.name
+    monkeypatch.setattr(stage3, "LUMA_REL", 10.0)  # the attack: the absolute tolerance alone
+    assert stage3_matches(a, b)
