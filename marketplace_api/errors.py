@@ -10,6 +10,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -297,6 +298,16 @@ def install_handlers(app: FastAPI) -> None:
             _body(exc.code, exc.message),
             status_code=exc.status,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(sqlalchemy.exc.TimeoutError)
+    async def _pool_exhausted(_: Request, exc: sqlalchemy.exc.TimeoutError) -> JSONResponse:
+        # Every connection of this process's pool is busy: a load peak, not a fault of the
+        # request. 503 + Retry-After tells clients (and the bench's retries) to come back.
+        return JSONResponse(
+            _body("database_busy", "the database is busy; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "1"},
         )
 
     @app.exception_handler(RequestValidationError)

@@ -45,7 +45,12 @@ def create_app(
     ``create_schema`` creates missing tables directly (tests, the demo); a long-lived database is
     migrated with Alembic instead (``aigc serve`` runs the migrations first).
     """
-    engine = make_engine(settings.database_url)
+    engine = make_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout_s=settings.db_pool_timeout_s,
+    )
     if create_schema:
         Base.metadata.create_all(engine)
     if "token_secret" not in settings.model_fields_set:
