@@ -245,6 +245,8 @@ def test_products_filter_by_producer_and_esp(api):
 def test_filtered_first_page_over_ten_thousand_products_is_one_select(api):
     """Every filter is a WHERE on an indexed column of the page's single SELECT: no query per
     product and no COUNT, however many products there are."""
+    import threading
+
     from sqlalchemy import event, insert
 
     from marketplace_api.models import Product
@@ -275,7 +277,10 @@ def test_filtered_first_page_over_ten_thousand_products_is_one_select(api):
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
-        statements.append(statement)
+        # The app's background chain follower (thread "indexer") polls every second and may
+        # land inside this window: only the request's own statements count.
+        if threading.current_thread().name != "indexer":
+            statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
     try:

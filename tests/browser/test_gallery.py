@@ -8,6 +8,8 @@ page over 10,000 products that costs a bounded number of database queries.
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from PIL import Image, ImageOps
 from sqlalchemy import event, insert
@@ -165,7 +167,9 @@ def test_first_page_over_ten_thousand_products_costs_a_bounded_number_of_queries
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
-        statements.append(statement)
+        # Only the page's requests count, not the app's background chain follower ("indexer").
+        if threading.current_thread().name != "indexer":
+            statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
     try:
