@@ -3,6 +3,9 @@
 A *rule* is two-stage (:class:`VerdictRule`): a compact fingerprint compared by the contract's
 distance (the min over the 16 word pairs of Hamming distances) at ``threshold``, then a detail
 predicate on descriptors of the two images. A pair is a match only when both stages agree.
+A rule may add a third stage, ``final_matches(a_image, b_image)`` (:class:`Stage3Rule`: the
+committee's comparison of the two images, ``services/provenance/stage3.py``), asked only about
+pairs the first two uphold; the reports then also give what stages 1-2 alone uphold.
 
 * **False matches** (:func:`measure_false_matches`): every pair of originals from different
   corpus groups. The compact stage runs vectorised over all pairs (``np.bitwise_count`` over the
