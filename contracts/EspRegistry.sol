@@ -7,6 +7,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
 import {EvidenceLib} from "./EvidenceLib.sol";
 
 /// @title EspRegistry
@@ -37,6 +38,10 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
     uint256 private immutable _slashAmount;
     address private immutable _deployer;
     address private _registry;
+    /// @dev Blocks after an ESP's period ends before its stake may leave (set at `bindRegistry`
+    /// from the Registry's windows): the images it attested can still be registered, challenged,
+    /// decided and settled, so a slash finds the stake there.
+    uint64 private _exitDelay;
 
     mapping(address esp => Esp) private _esps;
     address[] private _espList;
@@ -47,11 +52,8 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
     mapping(address account => uint256) private _owed;
     /// @dev The blocks of the ESP's latest registration and deregistration (0 while active).
     mapping(address esp => ActivePeriod) private _periods;
-
-    struct ActivePeriod {
-        uint64 sinceBlock;
-        uint64 untilBlock;
-    }
+    /// @dev Its earlier periods, oldest first: a lock paid in any of them still registers.
+    mapping(address esp => ActivePeriod[]) private _pastPeriods;
 
     /// @dev One slot per lock: acknowledged by its receiver, still holding its stake, evidence made.
     struct LockMark {
@@ -75,6 +77,15 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         if (msg.sender != _deployer) revert EspUnauthorizedRegistry(msg.sender);
         if (_registry != address(0)) revert EspRegistryAlreadyBound(_registry);
         _registry = registry_;
+        (bool ok, bytes memory data) = registry_.staticcall(abi.encodeCall(IRegistry.parameters, ()));
+        if (ok && data.length == 9 * 32) {
+            IRegistry.Parameters memory p = abi.decode(data, (IRegistry.Parameters));
+            // A lock paid in the ESP's last active block may be committed `registrationWindow`
+            // blocks later and revealed `commitTtl` after that; a watcher then has one dispute
+            // window to challenge, the accused another to contest, and the revocation settles
+            // `rewardHoldBlocks` after its decision.
+            _exitDelay = p.registrationWindow + p.commitTtl + 2 * p.disputeWindow + p.rewardHoldBlocks;
+        }
     }
 
     /// @inheritdoc IEspRegistry
@@ -89,6 +100,8 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         e.unbondingEndsAt = 0;
         e.price = price;
         e.endpoint = endpoint;
+        ActivePeriod storage period = _periods[msg.sender];
+        if (period.sinceBlock != 0) _pastPeriods[msg.sender].push(period); // a rejoin keeps the past
         _periods[msg.sender] = ActivePeriod(uint64(block.number), 0);
         emit EspRegistered(msg.sender, endpoint, price, msg.value);
     }
@@ -115,6 +128,8 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         }
         uint256 open = _openLocks[msg.sender];
         if (open != 0) revert EspLocksOpen(msg.sender, open);
+        uint64 heldUntil = _periods[msg.sender].untilBlock + _exitDelay;
+        if (block.number <= heldUntil) revert EspStakeHeld(msg.sender, heldUntil);
         uint256 amount = e.stake;
         e.stake = 0;
         emit EspStakeWithdrawn(msg.sender, amount);
@@ -176,22 +191,12 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
 
     /// @inheritdoc IEspRegistry
     function recordChallengeUpheld(address esp, address injured) external {
-        if (msg.sender != _registry) revert EspUnauthorizedRegistry(msg.sender);
-        Esp storage e = _esps[esp];
-        uint32 lost = ++e.challengesLost;
-        emit ChallengeRecorded(esp, lost);
-        uint256 stake = e.stake;
-        uint256 cut = stake < _slashAmount ? stake : _slashAmount;
-        if (cut != 0) {
-            // cut <= stake: no underflow; the owed total is bounded by the Ether held.
-            unchecked {
-                stake -= cut;
-            }
-            e.stake = uint128(stake);
-            _owed[injured] += cut;
-            emit EspSlashed(esp, injured, cut, stake);
-        }
-        if (e.active && stake < _minStake) _deactivate(esp, e); // a slashed ESP stops serving
+        _slash(esp, injured, injured);
+    }
+
+    /// @inheritdoc IEspRegistry
+    function recordEquivocation(address esp, address ownerA, address ownerB) external {
+        _slash(esp, ownerA, ownerB);
     }
 
     /// @inheritdoc IEspRegistry
@@ -284,6 +289,12 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         return _slashAmount;
     }
 
+    /// @notice Blocks after an ESP stops serving before its stake may leave (the dispute window
+    /// of the images it attested).
+    function exitDelay() external view returns (uint64) {
+        return _exitDelay;
+    }
+
     /// @notice The Proof-of-AIGC registry allowed to report challenges.
     function registry() external view returns (address) {
         return _registry;
@@ -348,6 +359,32 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         emit FeedbackRecorded(lock.sender, lock.receiver, id, positive, lock.amount);
     }
 
+    /// @dev Counts a lost challenge against `esp` and slashes min(`slashAmount`, stake): half to
+    /// `a` and half to `b` (all of it when they are the same account).
+    function _slash(address esp, address a, address b) private {
+        if (msg.sender != _registry) revert EspUnauthorizedRegistry(msg.sender);
+        Esp storage e = _esps[esp];
+        uint32 lost = ++e.challengesLost;
+        emit ChallengeRecorded(esp, lost);
+        uint256 stake = e.stake;
+        uint256 cut = stake < _slashAmount ? stake : _slashAmount;
+        if (cut != 0) {
+            // cut <= stake: no underflow; the owed total is bounded by the Ether held.
+            unchecked {
+                stake -= cut;
+            }
+            e.stake = uint128(stake);
+            uint256 toA = a == b ? cut : cut / 2;
+            _owed[a] += toA;
+            emit EspSlashed(esp, a, toA, stake);
+            if (a != b) {
+                _owed[b] += cut - toA;
+                emit EspSlashed(esp, b, cut - toA, stake);
+            }
+        }
+        if (e.active && stake < _minStake) _deactivate(esp, e); // a slashed ESP stops serving
+    }
+
     function _deactivate(address esp, Esp storage e) private {
         e.active = false;
         e.unbondingEndsAt = uint64(block.timestamp) + _unbondingPeriod;
@@ -355,9 +392,38 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         emit EspDeregistered(esp, e.unbondingEndsAt);
     }
 
+    /// @dev The latest period answers for any block since it began (one storage read, as a reveal
+    /// of a recent lock needs); an older block is searched among the earlier periods, which are
+    /// disjoint and sorted, by bisection.
     function _wasActiveAt(address esp, uint64 blockNumber) private view returns (bool) {
-        ActivePeriod storage p = _periods[esp];
-        return p.sinceBlock != 0 && p.sinceBlock <= blockNumber && (p.untilBlock == 0 || blockNumber < p.untilBlock);
+        ActivePeriod memory p = _periods[esp];
+        if (p.sinceBlock != 0 && p.sinceBlock <= blockNumber) {
+            return p.untilBlock == 0 || blockNumber < p.untilBlock;
+        }
+        ActivePeriod[] storage past = _pastPeriods[esp];
+        uint256 lo;
+        uint256 hi = past.length;
+        while (lo < hi) {
+            // lo < hi <= past.length: neither the sum nor lo + 1 can overflow.
+            unchecked {
+                uint256 mid = (lo + hi) / 2;
+                if (past[mid].sinceBlock <= blockNumber) lo = mid + 1;
+                else hi = mid;
+            }
+        }
+        return lo != 0 && blockNumber < past[lo - 1].untilBlock;
+    }
+
+    /// @inheritdoc IEspRegistry
+    function periodsOf(address esp) external view returns (ActivePeriod[] memory periods) {
+        ActivePeriod[] storage past = _pastPeriods[esp];
+        uint256 n = past.length;
+        ActivePeriod memory latest = _periods[esp];
+        periods = new ActivePeriod[](latest.sinceBlock == 0 ? n : n + 1);
+        for (uint256 i; i < n; ++i) {
+            periods[i] = past[i];
+        }
+        if (latest.sinceBlock != 0) periods[n] = latest;
     }
 
     function _activeEsp(address esp) private view returns (Esp storage e) {

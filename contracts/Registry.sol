@@ -39,6 +39,9 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     /// @notice Where burned bonds go: nobody holds its key.
     address public constant BURN = 0x000000000000000000000000000000000000dEaD;
     uint256 private constant _STATUS_MASK = 0xff;
+    /// @dev The second byte of a record counts its reclaims (its epoch): a dispute remembers the
+    /// epochs it was opened at, and a reclaim of either token since then voids it.
+    uint256 private constant _META_MASK = 0xffff;
 
     IEspRegistry private immutable _espRegistry;
     IHashTimeLock private immutable _htlc;
@@ -147,6 +150,8 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     ) external nonReentrant returns (uint256 tokenId) {
         tokenId = uint256(r.contentHash);
         _checkActiveProof(tokenId, existing); // a revoked copy's record still backs its dispute
+        uint256 epoch = _epochOf(tokenId) + 1;
+        if (epoch > type(uint8).max) revert RegistryReclaimLimit(tokenId);
         address holder = _ownerOf(tokenId);
         if (holder == address(_htlc)) revert RegistryTokenEscrowed(tokenId);
         Placement memory p = _admit(r, lock, detail, attestation);
@@ -156,14 +161,16 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         }
         // The exact bytes were registered first by a later payer: the token moves to the earlier
         // one, who becomes its producer; the taker's bond (if still held) is burned.
+        _records[tokenId] |= epoch << 8; // disputes opened against the old record are void
         _update(lock.sender, tokenId, address(0));
         delete _producers[tokenId];
         if (bytes(r.metadataURI).length == 0) delete _uris[tokenId]; // not the taker's URI
         emit Reclaimed(tokenId, holder, lock.sender);
         emit MetadataUpdate(tokenId); // new producer, ESP and priority
         _emitRegistered(tokenId, r, lock, p, detail);
-        // The same ESP attested one image to two payers: it answers with its stake.
-        if (lock.receiver == existing.esp) _espRegistry.recordChallengeUpheld(existing.esp, lock.sender);
+        // The same ESP attested one image to two payers: it answers with its stake, paid to the
+        // payer who loses the token (its Sybil may be the one with the older lock).
+        if (lock.receiver == existing.esp) _espRegistry.recordChallengeUpheld(existing.esp, holder);
         _send(BURN, _bond);
     }
 
@@ -183,18 +190,28 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (a.priorityBlock >= b.priorityBlock) revert RegistryChallengeOutOfOrder(original, duplicate);
         // A lock gives priority only to content committed before the other image was public:
         // across ESPs, an older lock of one's own must not carry a copy of a published image.
-        // (The same ESP made both images: its customer's lock decides, as the issue asks.)
-        if (a.esp != b.esp && a.commitBlock >= b.revealBlock) {
+        // When one ESP attested both, priority cannot decide (the ESP chooses whose lock is
+        // older: its Sybil's, prepaid): the dispute is an equivocation, see `resolve`.
+        bool equivocal = a.esp == b.esp;
+        if (!equivocal && a.commitBlock >= b.revealBlock) {
             revert RegistryCommittedAfterPublication(original, a.commitBlock, b.revealBlock);
         }
         uint256 d = FingerprintRule.distance(a.fingerprint, b.fingerprint);
         if (d > _matchThreshold) revert RegistryNotAdmissible(original, duplicate, d);
         Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
-        if (dispute.state != DisputeState.None) revert RegistryDisputeExists(original, duplicate, dispute.state);
+        DisputeState was = dispute.state;
+        // One challenge per pair, unless the last one was void (decided nothing).
+        if (was != DisputeState.None && was != DisputeState.Void) {
+            revert RegistryDisputeExists(original, duplicate, was);
+        }
+        if (was == DisputeState.Void && dispute.contester != address(0)) dispute.contester = address(0);
         uint64 deadline = uint64(block.number) + _disputeWindow;
         dispute.challenger = msg.sender;
         dispute.deadline = deadline;
         dispute.state = DisputeState.Open;
+        dispute.equivocal = equivocal;
+        dispute.epochOriginal = _epochOf(original);
+        dispute.epochDuplicate = _epochOf(duplicate);
         emit ChallengeOpened(original, duplicate, msg.sender, d, deadline);
     }
 
@@ -203,7 +220,10 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (msg.value != _challengeDeposit) revert RegistryWrongValue(msg.value, _challengeDeposit);
         Dispute storage dispute = _openDispute(original, duplicate);
         if (block.number > dispute.deadline) revert RegistryDisputeWindow(original, duplicate, dispute.deadline);
-        if (_accusedOf(duplicate) != msg.sender) revert RegistryNotOwner(duplicate, msg.sender);
+        // An equivocation revokes nothing, so its challenger may also ask for the detail rule.
+        if (_accusedOf(duplicate) != msg.sender && !(dispute.equivocal && msg.sender == dispute.challenger)) {
+            revert RegistryNotOwner(duplicate, msg.sender);
+        }
         dispute.state = DisputeState.Contested;
         dispute.contester = msg.sender;
         emit ChallengeContested(original, duplicate, msg.sender);
@@ -228,15 +248,21 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (keccak256(detailB) != b.detailHash) revert RegistryBadProof(duplicate);
         address challenger = dispute.challenger;
         address contester = dispute.contester;
-        if (_statusOf(duplicate) != Status.Active) {
-            // revoked meanwhile by another challenge: nothing left to decide, both deposits return
+        if (_statusOf(duplicate) != Status.Active || _reclaimedSince(original, duplicate, dispute)) {
+            // revoked meanwhile by another challenge, or either token reclaimed by an earlier
+            // payer (its priority changed): nothing left to decide, both deposits return
             dispute.state = DisputeState.Void;
             emit ChallengeDecided(original, duplicate, DisputeState.Void, true);
             _send(challenger, _challengeDeposit);
             _send(contester, _challengeDeposit);
             return false;
         }
-        upheld = _statusOf(original) == Status.Active && _verifier.matches(detailA, detailB);
+        bool same = _verifier.matches(detailA, detailB);
+        if (same && dispute.equivocal) {
+            _equivocated(original, duplicate, dispute, a.esp);
+            return false;
+        }
+        upheld = same && _statusOf(original) == Status.Active;
         if (upheld) {
             // both deposits stay, held with the bond until `settle`
             _uphold(original, duplicate, dispute, true);
@@ -252,8 +278,14 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         Dispute storage dispute = _openDispute(original, duplicate);
         if (block.number <= dispute.deadline) revert RegistryDisputeWindow(original, duplicate, dispute.deadline);
         address challenger = dispute.challenger;
-        if (_statusOf(duplicate) != Status.Active) {
-            dispute.state = DisputeState.Void; // already revoked by another challenge
+        if (
+            dispute.equivocal || _statusOf(duplicate) != Status.Active
+                || _reclaimedSince(original, duplicate, dispute)
+        ) {
+            // already revoked by another challenge, one ESP attested both (priority cannot
+            // decide and the detail rule did not run), or either token was reclaimed by an
+            // earlier payer since the challenge (its priority changed): nothing is decided
+            dispute.state = DisputeState.Void;
             emit ChallengeDecided(original, duplicate, DisputeState.Void, false);
             _send(challenger, _challengeDeposit);
             return false;
@@ -299,7 +331,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     /// @inheritdoc IRegistry
     function recordOf(uint256 tokenId) external view returns (Record memory) {
         uint256 packed = _records[tokenId];
-        return Record(bytes32(packed & ~_STATUS_MASK), _producerOf(tokenId), Status(packed & _STATUS_MASK));
+        return Record(bytes32(packed & ~_META_MASK), _producerOf(tokenId), Status(packed & _STATUS_MASK));
     }
 
     /// @inheritdoc IRegistry
@@ -323,7 +355,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
 
     /// @inheritdoc IRegistry
     function recordHashOf(RecordProof calldata p) external pure returns (bytes32) {
-        return bytes32(_proofHash(p) & ~_STATUS_MASK);
+        return bytes32(_proofHash(p) & ~_META_MASK);
     }
 
     /// @inheritdoc IRegistry
@@ -545,6 +577,17 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         emit MetadataUpdate(duplicate);
     }
 
+    /// @dev One ESP attested the same image to two payers: neither token is revoked, each
+    /// deposit goes back, and the ESP's slash is split between the two owners (the chain cannot
+    /// tell which one is the ESP's Sybil, so neither takes it all).
+    function _equivocated(uint256 original, uint256 duplicate, Dispute storage dispute, address esp) private {
+        dispute.state = DisputeState.Equivocated;
+        emit ChallengeDecided(original, duplicate, DisputeState.Equivocated, true);
+        _espRegistry.recordEquivocation(esp, _accusedOf(original), _accusedOf(duplicate));
+        _send(dispute.challenger, _challengeDeposit);
+        _send(dispute.contester, _challengeDeposit);
+    }
+
     function _openDispute(uint256 original, uint256 duplicate) private view returns (Dispute storage dispute) {
         dispute = _disputes[_pairKey(original, duplicate)];
         if (dispute.state != DisputeState.Open) revert RegistryDisputeState(original, duplicate, dispute.state);
@@ -558,7 +601,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     function _checkProof(uint256 tokenId, RecordProof calldata p) private view returns (Status s) {
         uint256 packed = _records[tokenId];
         if (packed == 0) revert RegistryUnknownToken(tokenId);
-        if ((packed & ~_STATUS_MASK) != (_proofHash(p) & ~_STATUS_MASK)) {
+        if ((packed & ~_META_MASK) != (_proofHash(p) & ~_META_MASK)) {
             revert RegistryBadProof(tokenId);
         }
         s = Status(packed & _STATUS_MASK);
@@ -568,6 +611,18 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     function _accusedOf(uint256 tokenId) private view returns (address owner) {
         owner = _ownerOf(tokenId);
         if (owner == address(_htlc)) owner = _producerOf(tokenId);
+    }
+
+    function _epochOf(uint256 tokenId) private view returns (uint8) {
+        return uint8(_records[tokenId] >> 8);
+    }
+
+    function _reclaimedSince(uint256 original, uint256 duplicate, Dispute storage dispute)
+        private
+        view
+        returns (bool)
+    {
+        return _epochOf(original) != dispute.epochOriginal || _epochOf(duplicate) != dispute.epochDuplicate;
     }
 
     function _statusOf(uint256 tokenId) private view returns (Status) {
@@ -602,7 +657,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     function _pack(uint256 hash, Status status) private pure returns (uint256) {
-        return (hash & ~_STATUS_MASK) | uint256(status);
+        return (hash & ~_META_MASK) | uint256(status);
     }
 
     function _pairKey(uint256 original, uint256 duplicate) private pure returns (bytes32) {

@@ -61,7 +61,9 @@ def measure(
     (the rule then rejects it early: ``registry_resolve`` is not representative)."""
     deployer, producer, esp, consumer, plagiarist = accounts[:5]
     # Short windows so the run mines few blocks; no figure depends on their length.
-    params = params or DeployParams(dispute_window_blocks=4, reward_hold_blocks=4)
+    params = params or DeployParams(
+        dispute_window_blocks=4, reward_hold_blocks=4, registration_window_blocks=16
+    )
     dep: Deployment = deploy(chain, deployer, params)
     gas: dict[str, int] = {}
 
@@ -123,18 +125,25 @@ def measure(
     token = reg.reveal(original, lock, signature)
     gas["registry_reveal"] = _used(reg)
 
-    # Two plagiarised copies, each through its own paid lock: one left uncontested, one contested.
+    # Two plagiarised copies, each through its own paid lock to another ESP (copies attested by
+    # the original's own ESP are an equivocation, which revokes nothing): one left uncontested,
+    # one contested.
+    copier = accounts[5]
+    client(EspRegistryClient, copier).register(
+        "http://copier.example", price=10**15, stake=dep.manifest.params["esp_min_stake"]
+    )
+    copier_htlc = client(HtlcClient, copier)
     thief = client(RegistryClient, plagiarist)
     thief_htlc = client(HtlcClient, plagiarist)
     copies = []
     for n, name in ((5, b"copy"), (6, b"copy2")):
         pre, hl = _secret(n)
         copy_lock = thief_htlc.lock_ether(
-            esp.address, amount=10**15, hashlock=hl, timelock=_deadline(chain, 3600)
+            copier.address, amount=10**15, hashlock=hl, timelock=_deadline(chain, 3600)
         )
-        esp_htlc.withdraw(copy_lock, pre)
+        copier_htlc.withdraw(copy_lock, pre)
         copy, copy_signature = _signed_registration(
-            thief, plagiarist, esp, _FP_B, name, lock=copy_lock, detail=detail
+            thief, plagiarist, copier, _FP_B, name, lock=copy_lock, detail=detail
         )
         thief.commit(copy)
         copies.append(thief.reveal(copy, copy_lock, copy_signature))
@@ -164,6 +173,16 @@ def measure(
         timelock=_deadline(chain, 3600),
     )
     gas["htlc_lock_erc721"] = _used(htlc)
+
+    # The copier ESP leaves: its stake unbonds, then stays held for the dispute window of the
+    # images it attested (`exitDelay` blocks after it stopped serving).
+    copier_esps = client(EspRegistryClient, copier)
+    if copier_esps.is_active(copier.address):  # the settled slash above may have stopped it
+        copier_esps.deregister()
+    chain.increase_time(int(dep.manifest.params["esp_unbonding_period"]) + 1)
+    chain.mine(int(dep.esp_registry.functions.exitDelay().call()) + 1)
+    copier_esps.withdraw_stake()
+    gas["esp_withdraw_stake"] = _used(copier_esps)
     return gas
 
 

@@ -24,6 +24,12 @@ interface IEspRegistry {
         string endpoint;
     }
 
+    /// @notice A registration period: from `sinceBlock` until before `untilBlock` (0 while active).
+    struct ActivePeriod {
+        uint64 sinceBlock;
+        uint64 untilBlock;
+    }
+
     /// @notice Emitted when an ESP registers.
     event EspRegistered(address indexed esp, string endpoint, uint256 price, uint256 stake);
     /// @notice Emitted when an ESP changes its endpoint or price.
@@ -71,6 +77,9 @@ interface IEspRegistry {
     error EspRegistryAlreadyBound(address registry);
     /// @notice An Ether payment failed.
     error EspTransferFailed(address to, uint256 amount);
+    /// @notice The stake stays at risk until block `heldUntilBlock`: images the ESP attested may
+    /// still be registered, challenged and settled until then (`exitDelay` after it stopped serving).
+    error EspStakeHeld(address esp, uint64 heldUntilBlock);
     /// @notice The stake cannot leave while `openLocks` acknowledged locks to the ESP are open.
     error EspLocksOpen(address esp, uint256 openLocks);
     /// @notice The quote signature was not made by the lock's receiver over the lock's terms.
@@ -98,7 +107,8 @@ interface IEspRegistry {
     function update(string calldata endpoint, uint256 price) external;
     /// @notice Stops serving; the stake unbonds for `unbondingPeriod` seconds.
     function deregister() external;
-    /// @notice Returns the caller's stake after unbonding.
+    /// @notice Returns the caller's stake after unbonding, once no acknowledged lock to it is open
+    /// and `exitDelay` blocks have passed since it stopped serving (`EspStakeHeld`).
     function withdrawStake() external;
 
     /// @notice Records that `lock.receiver` (an active ESP) accepted `lock`: `signature` is its
@@ -125,14 +135,22 @@ interface IEspRegistry {
     /// counts it and slashes min(`slashAmount`, stake) to `injured` (the challenger), deactivating
     /// an ESP whose stake falls below the minimum.
     function recordChallengeUpheld(address esp, address injured) external;
+    /// @notice Called by the registry when the detail rule finds that `esp` attested the same
+    /// image to two payers (an equivocation: neither token is revoked): counts it as a lost
+    /// challenge and slashes min(`slashAmount`, stake), half owed to `ownerA`, half to `ownerB`,
+    /// since the chain cannot tell which of the two is the ESP's own Sybil.
+    function recordEquivocation(address esp, address ownerA, address ownerB) external;
     /// @notice Pays the caller the compensation slashed for it.
     function claimCompensation() external;
 
     /// @notice True if `esp` is registered and active.
     function isActive(address esp) external view returns (bool);
-    /// @notice True if `esp` was active in block `blockNumber` (its latest registration period):
-    /// an attestation for a generation paid while the ESP served stays valid after it leaves.
+    /// @notice True if `esp` was active in block `blockNumber`, in any of its registration
+    /// periods: an attestation for a generation paid while the ESP served stays valid after it
+    /// leaves, and after it leaves and registers again.
     function wasActiveAt(address esp, uint64 blockNumber) external view returns (bool);
+    /// @notice Every registration period of `esp`, oldest first (the last one open while active).
+    function periodsOf(address esp) external view returns (ActivePeriod[] memory);
     /// @notice The ESP's record.
     function espInfo(address esp) external view returns (Esp memory);
     /// @notice Upheld challenges against images `esp` attested.

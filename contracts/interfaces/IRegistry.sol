@@ -26,7 +26,11 @@ import {IHashTimeLock} from "./IHashTimeLock.sol";
 ///    published image under an older lock of its own) opens `challenge(A, B, proofA, proofB)` with
 ///    a deposit; it is admissible only if the compact fingerprints match (`FingerprintRule`). B's owner may `contest` within `disputeWindow`
 ///    blocks with the same deposit; then anyone may `resolve` with both detail descriptors and
-///    `DetailRule` decides. Uncontested, `finalize` revokes B after the window.
+///    `DetailRule` decides. Uncontested, `finalize` revokes B after the window. When one ESP
+///    attested both images, priority cannot decide (it chose whose lock is older): the dispute
+///    is an equivocation, nothing is revoked (uncontested: Void; contested by either owner and
+///    matched: Equivocated, deposits back, the ESP slashed half to each owner). A dispute whose
+///    tokens were reclaimed since it opened ends Void (and the pair may be challenged again).
 /// 4. a revoked token's bond, and the winner's deposits, are held for `rewardHoldBlocks`: if A is
 ///    itself revoked in that time, `settle` reinstates B (a revoked original's wins are reversed)
 ///    and pays the held deposits to B's side; otherwise `settle` returns the challenger's deposits
@@ -43,7 +47,8 @@ interface IRegistry {
         Revoked
     }
 
-    /// @notice A challenge's life: Open -> (Contested ->) Upheld -> Settled | Reversed, or Rejected / Void.
+    /// @notice A challenge's life: Open -> (Contested ->) Upheld -> Settled | Reversed, or Rejected / Void;
+    /// when one ESP attested both images: Open -> Void, or Open -> Contested -> Equivocated | Rejected / Void.
     enum DisputeState {
         None,
         Open,
@@ -52,7 +57,8 @@ interface IRegistry {
         Rejected,
         Void,
         Settled,
-        Reversed
+        Reversed,
+        Equivocated
     }
 
     /// @notice What a token's stored hash commits to (from its `Registered` event and its block).
@@ -67,16 +73,19 @@ interface IRegistry {
 
     /// @notice What the chain keeps per token (the content hash is the token id).
     struct Record {
-        bytes32 recordHash; // keccak256(abi.encode(RecordProof)) with its lowest byte cleared
+        bytes32 recordHash; // keccak256(abi.encode(RecordProof)) with its lowest two bytes cleared
         address producer;
         Status status;
     }
 
-    /// @notice A challenge of `duplicate` by `original` (one per ordered pair, ever).
+    /// @notice A challenge of `duplicate` by `original` (one per ordered pair, unless it ended Void).
     struct Dispute {
         address challenger;
         uint64 deadline; // last block to contest; once upheld, the block the revocation settles
         DisputeState state;
+        bool equivocal; // one ESP attested both images: priority cannot decide
+        uint8 epochOriginal; // the tokens' reclaim counts when challenged: a reclaim since voids it
+        uint8 epochDuplicate;
         address contester;
     }
 
@@ -206,6 +215,9 @@ interface IRegistry {
     error RegistryDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
     /// @notice The revoked token's bond is still held.
     error RegistryRewardHeld(uint256 duplicate, uint64 releasableAtBlock);
+    /// @notice The token was reclaimed 255 times: its reclaim count (which voids disputes opened
+    /// before a reclaim) cannot grow further.
+    error RegistryReclaimLimit(uint256 tokenId);
     /// @notice An Ether payment failed.
     error RegistryTransferFailed(address to, uint256 amount);
 
@@ -267,7 +279,8 @@ interface IRegistry {
         external
         pure
         returns (bytes32);
-    /// @notice The record hash a token stores for these fields (lowest byte cleared).
+    /// @notice The record hash a token stores for these fields (lowest two bytes cleared: the
+    /// status and the count of reclaims).
     function recordHashOf(RecordProof calldata p) external pure returns (bytes32);
     /// @notice The EIP-712 digest an ESP signs for an attestation.
     function attestationDigest(

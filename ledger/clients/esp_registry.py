@@ -158,6 +158,10 @@ class EspRegistryClient(ContractClient):
     def was_active_at(self, esp: str, block: int) -> bool:
         return bool(call(self.contract.functions.wasActiveAt(esp, block).call))
 
+    def periods_of(self, esp: str) -> list[tuple[int, int]]:
+        """Every registration period of ``esp`` as (since block, until block; 0 while active)."""
+        return [(int(a), int(b)) for a, b in call(self.contract.functions.periodsOf(esp).call)]
+
     def esp_info(self, esp: str) -> EspInfo:
         raw: Any = call(self.contract.functions.espInfo(esp).call)
         return EspInfo(

@@ -50,6 +50,7 @@ class DisputeState(IntEnum):
     VOID = 5
     SETTLED = 6
     REVERSED = 7
+    EQUIVOCATED = 8  # one ESP attested both images and the detail rule matched them
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ class RecordProof:
     def record_hash(self) -> bytes:
         types = ["bytes32", "bytes32", "address", "uint64", "uint64", "uint64"]
         h = keccak(encode(types, list(self.as_tuple())))
-        return h[:-1] + b"\x00"
+        return h[:-2] + b"\x00\x00"  # the contract keeps the status and reclaim count there
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,8 @@ class Dispute:
     deadline: int
     state: DisputeState
     contester: str
+    equivocal: bool = False  # one ESP attested both images: priority cannot decide
+    epochs: tuple[int, int] = (0, 0)  # both tokens' reclaim counts when challenged
 
 
 def attestation_domain(chain_id: int, registry: str) -> dict[str, Any]:
@@ -374,7 +377,16 @@ class RegistryClient(ContractClient):
 
     def dispute(self, original: int, duplicate: int) -> Dispute:
         d = call(self.contract.functions.disputeOf(original, duplicate).call)
-        return Dispute(original, duplicate, str(d[0]), int(d[1]), DisputeState(d[2]), str(d[3]))
+        return Dispute(
+            original,
+            duplicate,
+            str(d[0]),
+            int(d[1]),
+            DisputeState(d[2]),
+            str(d[6]),
+            bool(d[3]),
+            (int(d[4]), int(d[5])),
+        )
 
     # -- reads ----------------------------------------------------------------------------------
     def record(self, token_id: int) -> Record:

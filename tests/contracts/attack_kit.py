@@ -13,7 +13,7 @@ from web3.logs import DISCARD
 from ledger import LockTerms, new_secret
 from ledger.clients.registry import RecordProof, Registration
 from tests.conftest import World
-from tests.contracts.helpers import BASE_FP, FEE, paid_lock, registration
+from tests.contracts.helpers import BASE_FP, FEE, default_esp, paid_lock, registration
 
 HOUR = 3600
 
@@ -126,9 +126,11 @@ def register_image(
     lock: LockTerms | None = None,
 ) -> int:
     """Commit (with the bond) and reveal, both sent by ``sender``, an image owned by ``owner``
-    and attested by ``esp`` (the world's ESP by default). Unless ``lock`` is given, ``owner``
-    (a dev account) first pays the generation fee to the ESP, which claims it."""
-    esp = esp or world.esp
+    and attested by ``esp`` (by default the world's ESP for the producer's images, a second ESP
+    for anyone else's: see ``default_esp``). Unless ``lock`` is given, ``owner`` (a dev account)
+    first pays the generation fee to the ESP, which claims it."""
+    if esp is None:  # the given lock's receiver, else the owner's default ESP
+        esp = account_of(world, lock.receiver) if lock else default_esp(world, owner)
     lock = lock or paid_lock(world, account_of(world, owner), esp)
     reg = registration(
         owner, esp.address, lock=lock, fingerprint=fp, detail=detail, content=content

@@ -24,6 +24,27 @@ NEAR_FP = bytes.fromhex("0123456789abcdeefedcba98765432110f1e2d3c4b5a69798796a5b
 FAR_FP = bytes.fromhex("aaaaaaaaaaaaaaaa5555555555555555a5a5a5a5a5a5a5a55a5a5a5a5a5a5a5a")
 
 
+def wait_out_exit_delay(world: World) -> None:
+    """Mines past ``EspRegistry.exitDelay``: the blocks a stopped ESP's stake stays at risk for
+    the images it attested (issue 12), so that a withdrawal can succeed."""
+    world.chain.mine(world.deployment.esp_registry.functions.exitDelay().call() + 1)
+
+
+def copier_esp(world: World) -> LocalAccount:
+    """A second ESP (dev account 6), registered on first use: the default attester of images
+    registered by anyone but the producer, so that a copy and its original come from two ESPs
+    (when one ESP attested both, priority cannot decide a challenge: an equivocation)."""
+    esp = world.accounts[6]
+    if not world.esps(esp).esp_info(esp.address).endpoint:  # never registered
+        register_esp(world, esp)
+    return esp
+
+
+def default_esp(world: World, owner: str) -> LocalAccount:
+    """The ESP that attests ``owner``'s images unless a test names one."""
+    return world.esp if owner.lower() == world.producer.address.lower() else copier_esp(world)
+
+
 def register_esp(world: World, esp: LocalAccount | None = None) -> LocalAccount:
     esp = esp or world.esp
     world.esps(esp).register(f"http://{esp.address[:10]}.example", price=FEE, stake=ESP_STAKE)
@@ -106,7 +127,12 @@ def register_image(
     lock: LockTerms | None = None,
 ) -> int:
     """Pay a generation, commit, mine, reveal with the ESP's attestation; returns the token id."""
-    esp = esp or world.esp
+    if esp is None:  # the given lock's receiver, else the owner's default ESP
+        esp = (
+            next(a for a in world.accounts if a.address.lower() == lock.receiver.lower())
+            if lock
+            else default_esp(world, owner.address)
+        )
     lock = lock or paid_lock(world, owner, esp)
     reg = registration(
         owner.address,

@@ -27,6 +27,7 @@ from tests.contracts.helpers import (
     FAR_FP,
     NEAR_FP,
     challenge_and_finalize,
+    copier_esp,
     details,
     register_esp,
 )
@@ -96,13 +97,14 @@ def test_upheld_challenge_holds_the_deposit_then_pays_only_the_reward(world):
     # The copy is revoked; its bond and the challenger's deposit are held until `settle`.
     assert world.balance(world.producer.address) == before - spent - deposit
     assert world.balance(registry) == 2 * bond + deposit
-    assert world.esps(world.buyer).challenges_lost(world.esp.address) == 0  # not final yet
+    copier = copier_esp(world).address  # the copy's ESP
+    assert world.esps(world.buyer).challenges_lost(copier) == 0  # not final yet
     burned = world.balance(burn_address(world))
     settle_after_hold(world, original, copy)
     assert world.balance(world.producer.address) == before - spent + reward
     assert world.balance(burn_address(world)) == burned + bond - reward
     assert world.balance(registry) == bond  # only the original's, at stake
-    assert world.esps(world.buyer).challenges_lost(world.esp.address) == 1
+    assert world.esps(world.buyer).challenges_lost(copier) == 1
     assert challenger.dispute(original, copy).state is DisputeState.SETTLED
     with pytest.raises(errors.RegistryDisputeState) as exc:  # no second payout
         challenger.settle(original, copy)
@@ -265,7 +267,7 @@ def test_a_second_challenge_of_a_revoked_copy_is_void_and_refunded(world):
     """Two earlier owners challenge the same copy; the first revokes it, the second gets its
     deposit back (no second reward, no loss)."""
     register_esp(world)
-    z = register_image(world, world.buyer, world.buyer.address, fp=BASE_FP)
+    z = register_image(world, world.buyer, world.buyer.address, fp=BASE_FP, esp=world.esp)
     a = register_image(world, world.producer, world.producer.address, fp=BASE_FP)
     copy = register_image(
         world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]

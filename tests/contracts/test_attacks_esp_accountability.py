@@ -12,16 +12,18 @@ from eth_account.signers.local import LocalAccount
 
 from ledger import LockTerms, errors, new_secret
 from tests.conftest import World
-from tests.contracts.attack_kit import erc20, register_image, settle_after_hold
+from tests.contracts.attack_kit import erc20, gas_cost, register_image, settle_after_hold
 from tests.contracts.helpers import (
     BASE_FP,
     ESP_STAKE,
     FEE,
     NEAR_FP,
     challenge_and_finalize,
+    copier_esp,
     details,
     lock_fee,
     register_esp,
+    wait_out_exit_delay,
 )
 
 DAY = 86_400
@@ -174,6 +176,7 @@ def test_an_esp_cannot_leave_with_its_stake_while_a_generation_is_open(world):
     world.htlc(world.esp).withdraw(lock, preimage)  # the ESP delivers and is paid
     esp.release(lock)
     assert esp.open_locks(world.esp.address) == 0
+    wait_out_exit_delay(world)
     esp.withdraw_stake()
     assert esp.esp_info(world.esp.address).stake == 0
     world.esps(world.producer).submit_feedback(lock, positive=True)  # still counts afterwards
@@ -199,9 +202,16 @@ def test_a_quote_for_a_lock_made_while_active_binds_an_esp_that_left(world):
 def test_an_upheld_challenge_slashes_the_esp_and_pays_the_injured_challenger(world):
     """Before: an ESP whose attested copy was revoked stayed active and withdrew its full stake."""
     register_esp(world)
-    original = register_image(world, world.producer, world.producer.address, fp=BASE_FP)
+    original = register_image(
+        world, world.producer, world.producer.address, fp=BASE_FP, esp=copier_esp(world)
+    )
     copy = register_image(
-        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
+        world,
+        world.attacker,
+        world.attacker.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        esp=world.esp,
     )
     assert challenge_and_finalize(world, world.producer, original, copy)
     reader = world.esps(world.buyer)
@@ -213,7 +223,8 @@ def test_an_upheld_challenge_slashes_the_esp_and_pays_the_injured_challenger(wor
     assert not info.active  # below the minimum stake: it stops serving
     assert reader.compensation_of(world.producer.address) == slash
     esps_address = world.deployment.esp_registry.address
-    assert world.balance(esps_address) == ESP_STAKE  # the rest of the stake + what is owed
+    # both stakes (the original's ESP's and the rest of this one's) + what is owed
+    assert world.balance(esps_address) == 2 * ESP_STAKE
     before = world.balance(world.producer.address)
     claimant = world.esps(world.producer)
     claimant.claim_compensation()
@@ -221,7 +232,7 @@ def test_an_upheld_challenge_slashes_the_esp_and_pays_the_injured_challenger(wor
     assert receipt is not None
     spent = receipt["gasUsed"] * receipt["effectiveGasPrice"]
     assert world.balance(world.producer.address) == before + slash - spent
-    assert world.balance(esps_address) == ESP_STAKE - slash
+    assert world.balance(esps_address) == 2 * ESP_STAKE - slash
     with pytest.raises(errors.NoCompensation):
         claimant.claim_compensation()
     lock, _ = lock_fee(world)  # a slashed-out ESP can no longer accept work
@@ -256,3 +267,46 @@ def test_slashing_never_takes_more_than_the_stake_and_only_the_registry_reports(
     assert (stake, lost, active) == (0, 2, False)
     assert esps.functions.compensationOf(world.buyer.address).call() == ESP_STAKE
     assert world.balance(address) == ESP_STAKE
+
+
+def test_an_esp_cannot_exit_with_its_stake_before_its_copy_is_decided(world):
+    """Issue 12, "exit before the slash": an ESP attests a copy, deregisters at once and waits
+    out the unbonding period. Its stake stays held for ``exitDelay`` blocks after it stopped
+    serving (the registration window, the commit TTL, two dispute windows and the reward hold),
+    so the challenge of the copy is decided and settled first and the slash finds the stake."""
+    register_esp(world)
+    original = register_image(
+        world, world.producer, world.producer.address, fp=BASE_FP, esp=copier_esp(world)
+    )
+    copy = register_image(
+        world,
+        world.attacker,
+        world.attacker.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        esp=world.esp,
+    )
+    esp = world.esps(world.esp)
+    esp.deregister()
+    world.chain.increase_time(world.params.esp_unbonding_period + 1)
+    with pytest.raises(errors.EspStakeHeld) as exc:
+        esp.withdraw_stake()
+    (_, until) = esp.periods_of(world.esp.address)[-1]
+    delay = world.deployment.esp_registry.functions.exitDelay().call()
+    p = world.params
+    assert delay == (
+        p.registration_window_blocks
+        + p.commit_ttl_blocks
+        + 2 * p.dispute_window_blocks
+        + p.reward_hold_blocks
+    )
+    assert exc.value.heldUntilBlock == until + delay
+    assert challenge_and_finalize(world, world.producer, original, copy)
+    settle_after_hold(world, original, copy)
+    slash = p.esp_slash_amount
+    assert esp.compensation_of(world.producer.address) == slash
+    wait_out_exit_delay(world)
+    before = world.balance(world.esp.address)
+    esp.withdraw_stake()
+    spent = gas_cost(esp.last_receipt)
+    assert world.balance(world.esp.address) == before + ESP_STAKE - slash - spent

@@ -26,6 +26,7 @@ from tests.contracts.attack_kit import (
 )
 from tests.contracts.helpers import (
     BASE_FP,
+    ESP_STAKE,
     NEAR_FP,
     challenge_and_finalize,
     details,
@@ -75,10 +76,13 @@ def test_esp_sybil_exact_copy_taken_first_is_reclaimed_by_the_producer(world):
     """Finding a, exact copy: the Sybil pays the ESP after the producer (later priority) and
     reveals the exact bytes before the producer can. The producer's reveal is refused as a
     duplicate, but ``reclaim`` (earlier lock, same ESP) moves the token to the producer, burns
-    the Sybil's bond and reports the ESP that attested the bytes twice."""
+    the Sybil's bond and reports the ESP that attested the bytes twice (its slash goes to the
+    holder it dispossesses: here its own Sybil, so the attack still costs it the Sybil's bond)."""
     producer_lock = _producer_paid_first(world)
     content = b"the image the producer paid for"
-    sybil_token = register_image(world, world.attacker, world.attacker.address, content=content)
+    sybil_token = register_image(
+        world, world.attacker, world.attacker.address, content=content, esp=world.esp
+    )
     sybil_priority = world.registry(world.buyer).registered(sybil_token).priority_block
     _, producer_block = world.htlc(world.buyer).lock_info(producer_lock.id)
     assert sybil_priority > producer_block
@@ -100,28 +104,40 @@ def test_esp_sybil_exact_copy_taken_first_is_reclaimed_by_the_producer(world):
     assert world.esps(world.buyer).challenges_lost(world.esp.address) == 1
 
 
-def test_esp_sybil_near_copy_loses_to_the_producer_who_paid_first(world):
+def test_esp_sybil_near_copy_cannot_revoke_the_producer_and_costs_the_esp(world):
     """Finding a, near copy: the Sybil registers an edited copy first, with a fee of its own paid
-    after the producer's. Its challenge of the producer is out of order; the producer's challenge
-    revokes the Sybil's copy, whose bond is burned but for the producer's reward."""
+    to the same ESP after the producer's. Its challenge of the producer is out of order. One
+    ESP attested both, so the producer's own challenge cannot revoke by priority either (the ESP
+    could as well have prepaid the Sybil's lock): the producer asks for the detail rule, which
+    matches, and the ESP is slashed, half to each owner; nothing is revoked."""
     producer_lock = _producer_paid_first(world)
     sybil_token = register_image(
-        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
+        world,
+        world.attacker,
+        world.attacker.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        esp=world.esp,
     )
     token = register_image(world, world.producer, world.producer.address, lock=producer_lock)
     sybil = world.registry(world.attacker)
     with pytest.raises(errors.RegistryChallengeOutOfOrder) as exc:
         sybil.challenge(sybil_token, token)
     assert (exc.value.original, exc.value.duplicate) == (sybil_token, token)
-    assert challenge_and_finalize(world, world.producer, token, sybil_token) is True
-    before, burned = world.balance(world.producer.address), world.balance(burn_address(world))
-    settle_after_hold(world, token, sybil_token)
-    reward, bond = world.params.challenge_reward, world.params.registration_bond
-    assert world.balance(world.producer.address) == (
-        before + world.params.challenge_deposit + reward
-    )
-    assert world.balance(burn_address(world)) == burned + bond - reward
-    assert sybil.record(sybil_token).status is TokenStatus.REVOKED
+    producer = world.registry(world.producer)
+    before = world.balance(world.producer.address)
+    producer.challenge(token, sybil_token)
+    spent = gas_cost(producer.last_receipt)
+    producer.contest(token, sybil_token)  # the challenger of an equivocation may ask for it
+    spent += gas_cost(producer.last_receipt)
+    assert world.registry(world.deployer).resolve(token, sybil_token) is False
+    assert producer.dispute(token, sybil_token).state is DisputeState.EQUIVOCATED
+    assert world.balance(world.producer.address) == before - spent  # both deposits back
+    slash = world.params.esp_slash_amount
+    esps = world.esps(world.buyer)
+    assert esps.compensation_of(world.producer.address) == slash // 2
+    assert esps.esp_info(world.esp.address).stake == ESP_STAKE - slash
+    assert sybil.record(sybil_token).status is TokenStatus.ACTIVE
 
 
 # --- b. squatting with bond-free commits -----------------------------------------------------
@@ -158,7 +174,8 @@ def test_squatting_with_unrevealed_commits_costs_a_bond_each(world):
 def test_an_early_commit_does_not_give_priority_a_later_lock_does_not_have(world):
     """Finding c, "Commit-block priority": the squatter commits before the producer even pays
     its ESP, then pays a fee of its own and reveals first. Its priority is its lock's block, after
-    the producer's: it cannot challenge the producer, and loses its copy to the producer."""
+    the producer's: it cannot challenge the producer. (One ESP attested both, so the producer's
+    challenge is an equivocation: left uncontested it decides nothing.)"""
     register_esp(world)
     squatter = world.registry(world.attacker)
     # The commitment names no lock yet (the task id is not committed to).
@@ -186,7 +203,8 @@ def test_an_early_commit_does_not_give_priority_a_later_lock_does_not_have(world
     assert squatter.registered(squat).priority_block == squatter_block
     with pytest.raises(errors.RegistryChallengeOutOfOrder):
         squatter.challenge(squat, token)
-    assert challenge_and_finalize(world, world.producer, token, squat) is True
+    assert challenge_and_finalize(world, world.producer, token, squat) is False
+    assert squatter.record(token).status is TokenStatus.ACTIVE
 
 
 # --- d. backdating by an old lock ------------------------------------------------------------
@@ -222,7 +240,7 @@ def test_a_revoked_winner_s_revocation_is_reversed(world):
     stake, A's challenger gets nothing (its held deposit goes to B's owner), and B moves again."""
     register_esp(world)
     bond, deposit = world.params.registration_bond, world.params.challenge_deposit
-    z = register_image(world, world.buyer, world.buyer.address, fp=BASE_FP)
+    z = register_image(world, world.buyer, world.buyer.address, fp=BASE_FP, esp=world.esp)
     a = register_image(
         world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
     )
@@ -351,7 +369,7 @@ def test_a_colluding_pair_cannot_profit_from_a_self_challenge(world):
     pair_before = world.balance(world.attacker.address) + world.balance(world.buyer.address)
     burned = world.balance(burn_address(world))
     other = register_image(
-        world, world.buyer, world.buyer.address, fp=NEAR_FP, detail=details()["far"]
+        world, world.buyer, world.buyer.address, fp=NEAR_FP, detail=details()["far"], esp=world.esp
     )
     assert challenge_and_finalize(world, world.attacker, mine, other) is True
     settle_after_hold(world, mine, other)
@@ -406,24 +424,150 @@ def test_a_lock_prepaid_to_a_sybil_esp_cannot_backdate_a_published_image(world):
     assert attacker.dispute(copy, victim).state is DisputeState.NONE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "contract gap: the publication check is skipped when one ESP attested both images, but "
-        "the ESP's Sybil can hold a lock to that ESP paid before the customer's; the ESP attests "
-        "the customer's image (or its fingerprint and detail) to the Sybil under it, the earlier "
-        "priority wins the contested challenge and the customer is revoked (finding a with the "
-        "Sybil's lock paid first)"
-    ),
-)
 def test_an_esps_sybil_with_a_lock_prepaid_to_the_same_esp_cannot_revoke_its_customer(world):
     """Finding a, variant found while porting: the ESP's Sybil paid the ESP before the producer
-    did. The producer's image should survive its contest; today it is revoked."""
+    did and registers a copy of the producer's image under that older lock. One ESP attested
+    both images, so priority cannot decide (the ESP chose whose lock is older): when the detail
+    rule matches them the dispute ends Equivocated, nothing is revoked, both deposits go back
+    and the ESP's slash is split between the two owners. The ESP and its Sybil together lose
+    half the slash (plus fees and gas); the producer keeps its image and gains the other half."""
+    register_esp(world)
+    copy, victim = _prepaid_copy(world, world.esp)
+    sybil, producer = world.registry(world.attacker), world.registry(world.producer)
+    slash = world.params.esp_slash_amount
+    s_before, p_before = (
+        world.balance(world.attacker.address),
+        world.balance(world.producer.address),
+    )
+    sybil.challenge(copy, victim)
+    s_spent = gas_cost(sybil.last_receipt)
+    assert sybil.dispute(copy, victim).equivocal
+    producer.contest(copy, victim)
+    p_spent = gas_cost(producer.last_receipt)
+    upheld = world.registry(world.deployer).resolve(copy, victim)
+    assert not upheld
+    assert producer.record(victim).status is TokenStatus.ACTIVE
+    assert producer.dispute(copy, victim).state is DisputeState.EQUIVOCATED
+    assert world.balance(world.attacker.address) == s_before - s_spent  # the deposit came back
+    assert world.balance(world.producer.address) == p_before - p_spent
+    esps = world.esps(world.buyer)
+    assert esps.compensation_of(world.producer.address) == slash // 2
+    assert esps.compensation_of(world.attacker.address) == slash - slash // 2
+    assert esps.esp_info(world.esp.address).stake == ESP_STAKE - slash
+    assert esps.challenges_lost(world.esp.address) == 1
+
+
+def test_an_uncontested_challenge_between_images_of_one_esp_decides_nothing(world):
+    """Same attack, the producer does not answer: the detail rule never ran, so the window's end
+    revokes nothing (Void), the Sybil's deposit comes back and nobody is slashed."""
+    register_esp(world)
+    copy, victim = _prepaid_copy(world, world.esp)
+    assert challenge_and_finalize(world, world.attacker, copy, victim) is False
+    client = world.registry(world.buyer)
+    assert client.record(victim).status is TokenStatus.ACTIVE
+    assert client.dispute(copy, victim).state is DisputeState.VOID
+    assert world.esps(world.buyer).challenges_lost(world.esp.address) == 0
+
+
+def test_one_esps_distinct_images_are_not_an_equivocation(world):
+    """Who pays when it misfires: one ESP made two images for two customers that the compact
+    rule admits (same layout) but the detail rule tells apart. The accused contests and takes
+    both deposits, the ESP is not slashed: an honest ESP pays only when the detail rule (the
+    revoking rule, <= 1e-7 per pair) says it attested one image twice."""
+    register_esp(world)
+    first = register_image(world, world.producer, world.producer.address)
+    second = register_image(
+        world, world.buyer, world.buyer.address, fp=NEAR_FP, detail=details()["far"]
+    )
+    world.registry(world.producer).challenge(first, second)
+    accused = world.registry(world.buyer)
+    before = world.balance(world.buyer.address)
+    accused.contest(first, second)
+    spent = gas_cost(accused.last_receipt)
+    assert world.registry(world.deployer).resolve(first, second) is False
+    assert accused.dispute(first, second).state is DisputeState.REJECTED
+    assert world.balance(world.buyer.address) == before + world.params.challenge_deposit - spent
+    assert world.esps(world.buyer).challenges_lost(world.esp.address) == 0
+
+
+def test_only_the_two_owners_may_contest_an_equivocation(world):
+    """The challenger of an equivocal dispute may ask for the detail rule itself (nothing can be
+    revoked); a third party may not."""
     register_esp(world)
     copy, victim = _prepaid_copy(world, world.esp)
     world.registry(world.attacker).challenge(copy, victim)
-    world.registry(world.producer).contest(copy, victim)
-    upheld = world.registry(world.deployer).resolve(copy, victim)
-    assert not upheld
-    assert world.registry(world.deployer).record(victim).status is TokenStatus.ACTIVE
+    with pytest.raises(errors.RegistryNotOwner) as exc:
+        world.registry(world.buyer).contest(copy, victim)
+    assert (exc.value.tokenId, exc.value.caller) == (victim, world.buyer.address.lower())
+    world.registry(world.attacker).contest(copy, victim)
+    assert world.registry(world.buyer).dispute(copy, victim).state is DisputeState.CONTESTED
+
+
+# --- a challenge carried over a reclaim (found while closing the gaps) -----------------------
+
+
+def test_a_challenge_opened_before_a_reclaim_cannot_revoke_the_reclaimed_token(world):
+    """An attacker's token A (priority between the producer's lock and a Sybil's) challenges the
+    Sybil's exact copy T of the producer's image; the producer then reclaims T with its earlier
+    lock. Disputes are keyed by token ids, so without a re-check the window's end would revoke
+    the producer's token, which now has the earlier priority. The dispute remembers both tokens'
+    reclaim counts: ``finalize`` finds T reclaimed since and ends it Void (nothing revoked, the
+    deposit back), and the attacker cannot challenge again out of order."""
+    producer_lock = _producer_paid_first(world)
+    content = b"the image the producer paid for"
+    attacker_token = register_image(world, world.attacker, world.attacker.address)
+    taken = register_image(
+        world,
+        world.buyer,
+        world.buyer.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        content=content,
+        esp=world.esp,
+    )
+    attacker = world.registry(world.attacker)
+    attacker.challenge(attacker_token, taken)
+    assert attacker.dispute(attacker_token, taken).epochs == (0, 0)
+    reg = registration(
+        world.producer.address, world.esp.address, lock=producer_lock, content=content
+    )
+    producer = world.registry(world.producer)
+    producer.commit(reg)
+    assert producer.reclaim(reg, producer_lock, producer.sign_attestation(world.esp, reg)) == taken
+    before = world.balance(world.attacker.address)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert world.registry(world.deployer).finalize(attacker_token, taken) is False
+    assert producer.dispute(attacker_token, taken).state is DisputeState.VOID
+    assert producer.record(taken).status is TokenStatus.ACTIVE
+    assert producer.owner_of(taken) == world.producer.address
+    assert world.balance(world.attacker.address) == before + world.params.challenge_deposit
+    with pytest.raises(errors.RegistryChallengeOutOfOrder):  # T's priority is now the earlier
+        attacker.challenge(attacker_token, taken)
+
+
+def test_a_contested_challenge_of_a_token_reclaimed_since_is_void(world):
+    """The same attack, contested: ``resolve`` also re-checks the reclaim counts, returns both
+    deposits and revokes nothing."""
+    producer_lock = _producer_paid_first(world)
+    content = b"the image the producer paid for"
+    attacker_token = register_image(world, world.attacker, world.attacker.address)
+    taken = register_image(
+        world,
+        world.buyer,
+        world.buyer.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        content=content,
+        esp=world.esp,
+    )
+    world.registry(world.attacker).challenge(attacker_token, taken)
+    world.registry(world.buyer).contest(attacker_token, taken)
+    reg = registration(
+        world.producer.address, world.esp.address, lock=producer_lock, content=content
+    )
+    producer = world.registry(world.producer)
+    producer.commit(reg)
+    producer.reclaim(reg, producer_lock, producer.sign_attestation(world.esp, reg))
+    assert world.registry(world.deployer).resolve(attacker_token, taken) is False
+    assert producer.dispute(attacker_token, taken).state is DisputeState.VOID
+    assert producer.record(taken).status is TokenStatus.ACTIVE

@@ -31,9 +31,11 @@ from tests.contracts.helpers import (
     ESP_STAKE,
     FEE,
     NEAR_FP,
+    copier_esp,
     details,
     lock_fee,
     register_esp,
+    wait_out_exit_delay,
 )
 
 # --- re-entrancy -----------------------------------------------------------------------------
@@ -159,7 +161,14 @@ def test_challenger_reentering_on_its_settle_payout_is_paid_once(world):
     bond, deposit, reward = p.registration_bond, p.challenge_deposit, p.challenge_reward
     original = _attacker_original(world, attacker)
     copies = [
-        register_image(world, owner, owner.address, fp=NEAR_FP, detail=details()["near"])
+        register_image(
+            world,
+            owner,
+            owner.address,
+            fp=NEAR_FP,
+            detail=details()["near"],
+            esp=copier_esp(world),
+        )
         for owner in (world.producer, world.buyer)
     ]
     for copy in copies:
@@ -237,7 +246,7 @@ def test_contester_refusing_ether_cannot_block_its_revocation(world):
     registry = world.deployment.registry
     deposit, reward = world.params.challenge_deposit, world.params.challenge_reward
     original = register_image(world, world.producer, world.producer.address)
-    lock = attacker.paid_lock(world.esp)
+    lock = attacker.paid_lock(copier_esp(world))  # another ESP than the original's
     copy = register_image(
         world, world.attacker, attacker.address, fp=NEAR_FP, detail=details()["near"], lock=lock
     )
@@ -259,6 +268,7 @@ def test_esp_reentering_withdraw_stake_is_paid_its_stake_once(world):
     attacker.execute(esps, "register", "http://evil.example", FEE, value=ESP_STAKE)
     attacker.execute(esps, "deregister")
     world.chain.increase_time(world.params.esp_unbonding_period)
+    wait_out_exit_delay(world)
     attacker.arm(esps, "withdrawStake")
 
     attacker.execute(esps, "withdrawStake")

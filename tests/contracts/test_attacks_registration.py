@@ -16,7 +16,7 @@ from eth_account.signers.local import LocalAccount
 
 from ledger import LockStatus, LockTerms, Registration, TokenStatus, errors, new_secret
 from ledger.clients.htlc import ZERO_ADDRESS
-from ledger.clients.registry import sign_attestation
+from ledger.clients.registry import DisputeState, sign_attestation
 from ledger.tx import call
 from tests.conftest import World
 from tests.contracts.attack_kit import (
@@ -33,11 +33,13 @@ from tests.contracts.helpers import (
     FAR_FP,
     NEAR_FP,
     challenge_and_finalize,
+    copier_esp,
     details,
     lock_fee,
     paid_lock,
     register_esp,
     registration,
+    wait_out_exit_delay,
 )
 
 # --- registration front-running --------------------------------------------------------------
@@ -300,26 +302,30 @@ def test_an_erc20_generation_fee_registers(world):
     assert world.registry(world.buyer).registered(token_id).task_id == lock.id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryEspNotRegistered,
-    reason=(
-        "contract bug: EspRegistry keeps only the ESP's latest active period (_periods is "
-        "overwritten by register), so wasActiveAt(esp, lockBlock) is false for a lock made in "
-        "an earlier period once the ESP leaves and rejoins; the paid customer's reveal fails "
-        "with RegistryEspNotRegistered"
-    ),
-)
 def test_an_esp_that_leaves_and_rejoins_cannot_void_its_customers_registration(world):
     """Finding (issue 11): an ESP that deregisters after claiming a fee made its customer's
-    reveal fail. Leaving is handled; leaving and registering again must be too."""
+    reveal fail. Leaving is handled; leaving and registering again is too: EspRegistry keeps
+    every registration period, so the lock's block is found in the first one (before, only the
+    latest period was kept and ``wasActiveAt`` said no). The stake's exit delay (longer than the
+    registration window) means a rejoined ESP's old customers are past their window by then, so
+    the old period shows in ``wasActiveAt`` and in ``acknowledge`` of the old lock."""
     register_esp(world)
     lock = paid_lock(world, world.producer, world.esp)
+    token = register_image(world, world.producer, world.producer.address, lock=lock)
     world.esps(world.esp).deregister()
     world.chain.increase_time(world.params.esp_unbonding_period)
+    wait_out_exit_delay(world)
     world.esps(world.esp).withdraw_stake()
     register_esp(world)  # a fresh active period
-    token = register_image(world, world.producer, world.producer.address, lock=lock)
+    esps = world.esps(world.producer)
+    _, locked_at = world.htlc(world.buyer).lock_info(lock.id)
+    assert esps.was_active_at(world.esp.address, locked_at)
+    esps.acknowledge(lock, esps.sign_quote(world.esp, lock))  # EspNotRegistered before the fix
+    assert esps.acknowledged(lock)
+    periods = esps.periods_of(world.esp.address)
+    assert len(periods) == 2 and periods[1][1] == 0  # the first closed, the second open
+    # Between the periods the ESP was not active: a lock made then counts for nothing.
+    assert not esps.was_active_at(world.esp.address, periods[0][1])
     assert world.registry(world.producer).record(token).status is TokenStatus.ACTIVE
 
 
@@ -453,3 +459,45 @@ def test_commit_with_the_wrong_bond_is_refused(world):
             client.commit(reg, bond=sent)
         assert exc.value.sent == sent and exc.value.required == bond
     assert world.balance(client.address) == 0
+
+
+# --- one paid lock, several registrations -----------------------------------------------------
+
+
+def test_a_lock_reused_for_a_later_copy_gains_no_revocation(world):
+    """Nothing marks a lock used (a fee may back a batch; marking it does not fit the reveal's
+    150,000-gas budget: docs/contracts.md). Reuse is bounded instead: the attacker registers one
+    image under its lock, then a copy of a victim's image published later under the same lock
+    (the copy's priority is the lock's block, before the victim's). Across ESPs the copy was
+    committed after the victim's reveal: RegistryCommittedAfterPublication. Through the victim's
+    own ESP it is an equivocation: the window's end revokes nothing. After the registration
+    window the lock backs nothing more: RegistryRegistrationTooLate."""
+    register_esp(world)
+    for esp in (copier_esp(world), world.esp):
+        lock = paid_lock(world, world.attacker, esp)
+        first = register_image(world, world.attacker, world.attacker.address, lock=lock)
+        victim = register_image(world, world.producer, world.producer.address)
+        published = world.registry(world.deployer).registered(victim)
+        copy = register_image(
+            world,
+            world.attacker,
+            world.attacker.address,
+            fp=published.fingerprint,
+            detail=published.detail,
+            lock=lock,
+        )
+        attacker = world.registry(world.attacker)
+        assert attacker.registered(copy).task_id == attacker.registered(first).task_id
+        assert attacker.registered(copy).priority_block < published.priority_block
+        if esp is world.esp:
+            assert challenge_and_finalize(world, world.attacker, copy, victim) is False
+            assert attacker.dispute(copy, victim).state is DisputeState.VOID
+        else:
+            with pytest.raises(errors.RegistryCommittedAfterPublication):
+                attacker.challenge(copy, victim)
+        assert attacker.record(victim).status is TokenStatus.ACTIVE
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    late = registration(world.attacker.address, world.esp.address, lock=lock)
+    attacker.commit(late)
+    with pytest.raises(errors.RegistryRegistrationTooLate):
+        attacker.reveal(late, lock, attacker.sign_attestation(world.esp, late))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ledger import errors
-from tests.contracts.helpers import ESP_STAKE, FEE, lock_fee, register_esp
+from tests.contracts.helpers import ESP_STAKE, FEE, lock_fee, register_esp, wait_out_exit_delay
 from tests.contracts.test_attacks_esp_accountability import quoted_lock
 
 
@@ -53,6 +53,9 @@ def test_stake_unbonds_after_deregistration(world):
     with pytest.raises(errors.EspStakeLocked):
         client.withdraw_stake()
     world.chain.increase_time(world.params.esp_unbonding_period + 1)
+    with pytest.raises(errors.EspStakeHeld):  # unbonded, but its images' disputes may be open
+        client.withdraw_stake()
+    wait_out_exit_delay(world)
     before = world.balance(world.esp.address)
     client.withdraw_stake()
     receipt = client.last_receipt

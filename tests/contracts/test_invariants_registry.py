@@ -118,6 +118,7 @@ class ModelDispute:
     deadline: int
     state: DisputeState = DisputeState.OPEN
     contester: str = ""
+    equivocal: bool = False  # one ESP attested both images: priority cannot decide
 
     @property
     def held(self) -> int:
@@ -137,16 +138,17 @@ class ModelEsp:
     active: bool = False
     unbonding_ends_at: int = 0
     challenges_lost: int = 0
-    # EspRegistry keeps one active period per ESP, the latest (see the xfail test
-    # test_an_esp_that_leaves_and_rejoins_cannot_void_its_customers_registration).
+    # The latest registration period, and the earlier ones (EspRegistry keeps them all: a lock
+    # paid in any of them still registers after the ESP leaves and rejoins).
     since_block: int = 0
     until_block: int = 0
+    past: list[tuple[int, int]] = field(default_factory=list)
 
     def was_active_at(self, block: int) -> bool:
-        return (
-            self.since_block != 0
-            and self.since_block <= block
-            and (self.until_block == 0 or block < self.until_block)
+        periods = [*self.past, (self.since_block, self.until_block)]
+        return any(
+            since != 0 and since <= block and (until == 0 or block < until)
+            for since, until in periods
         )
 
 
@@ -192,6 +194,7 @@ class RegistryMachine(RuleBasedStateMachine):
         self.spent_commits: dict[bytes, ModelCommit] = {}  # revealed or forfeited
         self.disputes: dict[tuple[int, int], ModelDispute] = {}
         self.owed: dict[str, int] = {}  # slashed ESP stake owed to challengers
+        self.exit_delay = int(self.espreg.functions.exitDelay().call())
         self.count = 0
 
     # -- draws
@@ -234,6 +237,9 @@ class RegistryMachine(RuleBasedStateMachine):
             self._esp_deregister(account, state)
         if leave and state.stake:
             self.d.advance_to(state.unbonding_ends_at)
+            held = state.until_block + self.exit_delay + 1 - self.d.next_block()
+            if held > 0:  # and past the dispute window of the images it attested
+                self.world.chain.mine(held)
         if action == "withdraw" or (leave and state.stake):
             self._esp_withdraw(account, state)
         if action == "rejoin":
@@ -253,6 +259,8 @@ class RegistryMachine(RuleBasedStateMachine):
             receipt, gas = self.d.ok(account, fn, value=value)
             self.eth[account.address] -= value + gas
             state.stake, state.active, state.unbonding_ends_at = value, True, 0
+            if state.since_block:
+                state.past.append((state.since_block, state.until_block))
             state.since_block, state.until_block = int(receipt["blockNumber"]), 0
 
     def _esp_deregister(self, account: LocalAccount, state: ModelEsp) -> None:
@@ -277,6 +285,12 @@ class RegistryMachine(RuleBasedStateMachine):
                 errors.EspStakeLocked,
                 esp=account.address,
                 unbondingEndsAt=state.unbonding_ends_at,
+            )
+            return
+        held_until = state.until_block + self.exit_delay
+        if self.d.next_block() <= held_until:
+            self.d.fails(
+                account, fn, errors.EspStakeHeld, esp=account.address, heldUntilBlock=held_until
             )
             return
         _, gas = self.d.ok(account, fn)
@@ -551,7 +565,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 duplicate=duplicate,
                 distance=dist,
             )
-        elif pair in self.disputes:
+        elif pair in self.disputes and self.disputes[pair].state is not DisputeState.VOID:
             self.d.fails(
                 who,
                 fn,
@@ -567,7 +581,7 @@ class RegistryMachine(RuleBasedStateMachine):
             self.eth[who.address] -= deposit + gas
             (log,) = self.registry.events.ChallengeOpened().process_receipt(receipt, errors=DISCARD)
             assert log["args"]["distance"] == dist and log["args"]["deadline"] == deadline
-            self.disputes[pair] = ModelDispute(who.address, deadline)
+            self.disputes[pair] = ModelDispute(who.address, deadline, equivocal=a.esp == b.esp)
 
     @rule(caller=PRODUCER, as_accused=st.booleans(), wait=st.booleans(), data=st.data())
     def contest(self, caller: int, as_accused: bool, wait: bool, data: st.DataObject) -> None:
@@ -606,7 +620,9 @@ class RegistryMachine(RuleBasedStateMachine):
                 duplicate=duplicate,
                 deadline=dispute.deadline,
             )
-        elif dup.owner != who.address:
+        elif dup.owner != who.address and not (
+            dispute.equivocal and who.address == dispute.challenger
+        ):
             self.d.fails(
                 who,
                 fn,
@@ -650,12 +666,21 @@ class RegistryMachine(RuleBasedStateMachine):
                 state=state,
             )
             return
-        _, gas = self.d.ok(who, fn)
+        ts = self.d.pending_timestamp()
+        receipt, gas = self.d.ok(who, fn)
         self.eth[who.address] -= gas
         if b.status is not TokenStatus.ACTIVE:
             dispute.state = DisputeState.VOID
             self.eth[dispute.challenger] += self.deposit
             self.eth[dispute.contester] += self.deposit
+        elif dispute.equivocal and self.matches[a.detail, b.detail]:
+            # one ESP attested the same image twice: nothing revoked, deposits back, the ESP's
+            # slash split between the two owners
+            dispute.state = DisputeState.EQUIVOCATED
+            self.eth[dispute.challenger] += self.deposit
+            self.eth[dispute.contester] += self.deposit
+            block = int(receipt["blockNumber"])
+            self._slash(self.esps[a.esp], a.owner, ts, block, also=b.owner)
         elif a.status is TokenStatus.ACTIVE and self.matches[a.detail, b.detail]:
             self._uphold(dispute, b)
         else:
@@ -700,7 +725,7 @@ class RegistryMachine(RuleBasedStateMachine):
             return
         _, gas = self.d.ok(who, fn)
         self.eth[who.address] -= gas
-        if b.status is not TokenStatus.ACTIVE:
+        if dispute.equivocal or b.status is not TokenStatus.ACTIVE:
             dispute.state = DisputeState.VOID
             self.eth[dispute.challenger] += self.deposit
         elif a.status is not TokenStatus.ACTIVE:
@@ -766,13 +791,16 @@ class RegistryMachine(RuleBasedStateMachine):
             self._slash(self.esps[b.esp], dispute.challenger, ts, int(receipt["blockNumber"]))
         event(f"settle: {dispute.state.name}")
 
-    def _slash(self, esp: ModelEsp, injured: str, ts: int, block: int) -> None:
-        """The copy's ESP answers: part of its stake is owed to the challenger, and an ESP left
-        under the minimum stake stops serving."""
+    def _slash(self, esp: ModelEsp, injured: str, ts: int, block: int, also: str = "") -> None:
+        """The copy's ESP answers: part of its stake is owed to the challenger (split with
+        ``also``, for an equivocation), and an ESP left under the minimum stake stops serving."""
         esp.challenges_lost += 1
         cut = min(esp.stake, self.world.params.esp_slash_amount)
         esp.stake -= cut
-        self.owed[injured] = self.owed.get(injured, 0) + cut
+        first = cut // 2 if also and also != injured else cut
+        self.owed[injured] = self.owed.get(injured, 0) + first
+        if first != cut:
+            self.owed[also] = self.owed.get(also, 0) + cut - first
         if esp.active and esp.stake < self.world.params.esp_min_stake:
             esp.active, esp.until_block = False, block
             esp.unbonding_ends_at = ts + self.world.params.esp_unbonding_period

@@ -12,6 +12,7 @@ from tests.contracts.helpers import (
     FAR_FP,
     NEAR_FP,
     challenge_and_finalize,
+    copier_esp,
     details,
     lock_fee,
     paid_lock,
@@ -273,7 +274,8 @@ def test_uncontested_challenge_revokes_after_the_window(world):
     assert world.balance(world.producer.address) == before - spent - deposit  # held, not yet back
     assert client.record(copy).status is TokenStatus.REVOKED
     # the copy's ESP is reported when the revocation settles (it may still be reversed)
-    assert world.esps(world.producer).challenges_lost(world.esp.address) == 0
+    copier = copier_esp(world).address  # the copy's ESP
+    assert world.esps(world.producer).challenges_lost(copier) == 0
     # A's bond + B's held bond + the winner's held deposit
     assert world.balance(client.address) == 2 * bond + deposit
 
@@ -290,12 +292,13 @@ def test_settling_pays_only_the_challengers_costs_burns_the_rest_and_reports_the
     burn = client.contract.functions.BURN().call()
     producer_before, burn_before = world.balance(world.producer.address), world.balance(burn)
     client.settle(original, copy)
+    copier = copier_esp(world).address  # the copy's ESP
     reward = world.params.challenge_reward
     deposit = world.params.challenge_deposit
     assert world.balance(world.producer.address) == producer_before + deposit + reward
     assert world.balance(burn) == burn_before + world.params.registration_bond - reward
     assert client.dispute(original, copy).state is DisputeState.SETTLED
-    assert world.esps(world.producer).challenges_lost(world.esp.address) == 1
+    assert world.esps(world.producer).challenges_lost(copier) == 1
     assert world.balance(client.address) == world.params.registration_bond  # A's, still at stake
 
 
@@ -400,11 +403,13 @@ def test_the_earlier_payer_reclaims_exact_bytes_a_later_payer_registered_first(w
     """Issue 11, ESP front-running with an exact copy: the ESP's Sybil pays after the producer,
     registers the very bytes first, and the producer's reveal is refused as a duplicate. The
     producer reclaims the token with its earlier lock; the Sybil's bond is burned and the ESP,
-    which attested one image to two payers, is slashed to the producer."""
+    which attested one image to two payers, is slashed to the Sybil it dispossesses (the chain
+    cannot tell the ESP's Sybil from its customer: see the prepaid-Sybil tests)."""
     register_esp(world)
     producer_lock = paid_lock(world, world.producer, world.esp)
     content = b"the image the producer paid for"
-    sybil = register_image(world, world.attacker, content=content)  # later lock, earlier reveal
+    # later lock to the same ESP, earlier reveal
+    sybil = register_image(world, world.attacker, content=content, esp=world.esp)
     reg = registration(
         world.producer.address, world.esp.address, lock=producer_lock, content=content
     )

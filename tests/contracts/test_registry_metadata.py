@@ -109,7 +109,9 @@ def test_reclaim_emits_metadata_update(world):
     register_esp(world)
     producer_lock = paid_lock(world, world.producer, world.esp)
     content = b"the image the producer paid for"
-    taken = register_for(world, world.attacker, world.attacker.address, content=content)
+    taken = register_for(
+        world, world.attacker, world.attacker.address, content=content, esp=world.esp
+    )
     reg = registration(
         world.producer.address, world.esp.address, lock=producer_lock, content=content
     )
@@ -142,7 +144,7 @@ def test_contested_revocation_emits_metadata_update(world):
 def test_reinstatement_emits_metadata_update(world):
     """A's win over B is reversed when A is itself revoked (by the earlier Z): B is active again."""
     register_esp(world)
-    z = register_for(world, world.buyer, world.buyer.address, fp=BASE_FP)
+    z = register_for(world, world.buyer, world.buyer.address, fp=BASE_FP, esp=world.esp)
     a = register_for(
         world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
     )
