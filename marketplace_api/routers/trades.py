@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -19,7 +20,7 @@ from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable,
 from marketplace_api.market import payment_locks, trade_terms
 from marketplace_api.models import Listing, Trade
 from marketplace_api.schemas import UnsignedTx
-from marketplace_api.types import Bytes32, LockJson, TokenId, Uint256, token_hex
+from marketplace_api.types import UINT_PATTERN, Bytes32, LockJson, TokenId, Uint256, token_hex
 from services.exchange import (
     LegRole,
     ListingState,
@@ -181,9 +182,19 @@ def list_listings(
     session: SessionDep,
     status: Annotated[ListingState, Query()] = ListingState.OPEN,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    token_id: Annotated[
+        str | None, Query(pattern=UINT_PATTERN, description="decimal or 0x-hex token id")
+    ] = None,
+    seller: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
 ) -> ListingsOut:
-    """Listings by status (open by default), newest first."""
-    q = select(Listing).where(Listing.status == status).order_by(Listing.id.desc()).limit(limit)
+    """Listings by status (open by default), newest first; optionally one token's or one
+    seller's (indexed columns: a product page finds its listing however many others are open)."""
+    q = select(Listing).where(Listing.status == status)
+    if token_id is not None:
+        q = q.where(Listing.token_id == token_hex(token_id))
+    if seller is not None:
+        q = q.where(Listing.seller == to_checksum_address(seller.lower()))
+    q = q.order_by(Listing.id.desc()).limit(limit)
     return ListingsOut(items=[listing_json(item) for item in session.scalars(q)])
 
 

@@ -244,7 +244,7 @@ async function product(id) {
     el("p", {}, el("a", { href: "#/" }, "Back to the gallery")));
   if (p.status === "active") {
     // The buying code (and the SDK bundle under it) loads only for a token that is for sale.
-    fetch("/v1/listings?status=open&limit=200").then((r) => r.json()).then(async (page) => {
+    fetch(`/v1/listings?status=open&token_id=${p.token_id}&limit=1`).then((r) => r.json()).then(async (page) => {
       const listing = (page.items || []).find((l) => l.token_id === p.token_id);
       if (!listing) return;
       const market = await import("./market.js");

@@ -269,9 +269,9 @@ export async function myTrades(section, ui) {
   }
 }
 
-/** The signed-in seller's open listings by token id (among the newest 200 open listings). */
+/** The signed-in seller's open listings by token id (the newest 200 of theirs). */
 export async function myOpenListings(address) {
-  const page = await apiGet("/v1/listings?status=open&limit=200", false);
+  const page = await apiGet(`/v1/listings?status=open&seller=${address}&limit=200`, false);
   return new Map(page.items.filter((l) => l.seller === address).map((l) => [l.token_id, l]));
 }
 

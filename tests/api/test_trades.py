@@ -61,6 +61,33 @@ def test_listing_rules(api):
     assert exc.value.code == "conflict"
 
 
+def test_listings_filter_by_token_and_seller_beyond_the_newest_page(api):
+    """A product page asks for its own token's listing: with more open listings than one page
+    holds, the old client-side search of the newest 200 missed older ones (no buy button)."""
+    world = api.world
+    register_esp(world)
+    first = register_image(world, world.producer)
+    older = _list(api, world.producer, first)
+    for k in range(3):  # newer listings push the first one down the page
+        token = register_image(world, world.producer)
+        _list(api, world.producer, token, nonce=10 + k)
+    newest_one = api.client.get("/v1/listings", params={"limit": 1}).json()["items"]
+    assert [item["id"] for item in newest_one] != [older["id"]]
+    for form in (str(first), f"0x{first:064x}", hex(first)):
+        items = api.client.get("/v1/listings", params={"token_id": form, "limit": 1}).json()
+        assert [item["id"] for item in items["items"]] == [older["id"]]
+    mine = api.client.get("/v1/listings", params={"seller": world.producer.address.lower()}).json()[
+        "items"
+    ]
+    assert len(mine) == 4 and mine[-1]["id"] == older["id"]
+    assert api.client.get("/v1/listings", params={"seller": world.buyer.address}).json() == {
+        "items": []
+    }
+    for bad in ({"token_id": "12ab"}, {"seller": "0x1234"}):
+        r = api.client.get("/v1/listings", params=bad)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+
+
 def test_swap_through_the_api(api):
     world = api.world
     register_esp(world)

@@ -277,7 +277,8 @@ export interface paths {
         };
         /**
          * List Listings
-         * @description Listings by status (open by default), newest first.
+         * @description Listings by status (open by default), newest first; optionally one token's or one
+         *     seller's (indexed columns: a product page finds its listing however many others are open).
          */
         get: operations["list_listings_v1_listings_get"];
         put?: never;
@@ -2868,6 +2869,9 @@ export interface operations {
             query?: {
                 status?: components["schemas"]["ListingState"];
                 limit?: number;
+                /** @description decimal or 0x-hex token id */
+                token_id?: string | null;
+                seller?: string | null;
             };
             header?: never;
             path?: never;
