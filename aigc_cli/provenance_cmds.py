@@ -32,10 +32,10 @@ from services.provenance import (
 )
 
 if TYPE_CHECKING:
-    from services.provenance._corpus_search import CorpusSearchReport
-    from services.provenance.corpus import CorpusImage
-    from services.provenance.evaluation import RobustnessReport
-    from services.provenance.search_bench import SearchReport
+    from aigc_lab.provenance._corpus_search import CorpusSearchReport
+    from aigc_lab.provenance.corpus import CorpusImage
+    from aigc_lab.provenance.evaluation import RobustnessReport
+    from aigc_lab.provenance.search_bench import SearchReport
 
 app = typer.Typer()
 EvasionRow = dict[str, float | str | bool]
@@ -123,10 +123,10 @@ def bench_provenance(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Recall per plagiarist edit and false-match rate: our fingerprint versus 64-bit pHash."""
-    from services.provenance.corpus import build_corpus
-    from services.provenance.edits import EDITS, edit_by_name
-    from services.provenance.evaluation import evaluate_robustness
-    from services.provenance.held_out import HELD_OUT_EDITS
+    from aigc_lab.provenance.corpus import build_corpus
+    from aigc_lab.provenance.edits import EDITS, edit_by_name
+    from aigc_lab.provenance.evaluation import evaluate_robustness
+    from aigc_lab.provenance.held_out import HELD_OUT_EDITS
 
     sets = {"plagiarist": EDITS, "held-out": HELD_OUT_EDITS, "all": (*EDITS, *HELD_OUT_EDITS)}
     if edit_set not in sets:
@@ -210,7 +210,7 @@ def _amp(row: EvasionRow, kind: str) -> str:
 def _evasion(corpus: Sequence[CorpusImage], count: int, threshold: int) -> list[EvasionRow]:
     import numpy as np
 
-    from services.provenance.adversarial import minimal_evasion
+    from aigc_lab.provenance.adversarial import minimal_evasion
 
     rows: list[EvasionRow] = []
     picked = [item for item in corpus if not item.name.startswith("procedural")][:count]
@@ -276,7 +276,7 @@ def bench_search(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Our index against FAISS (one thread) and a BK-tree at SIZE fingerprints, in one run."""
-    from services.provenance.search_bench import run_search_benchmark
+    from aigc_lab.provenance.search_bench import run_search_benchmark
 
     if size < 2 or baseline_size < 2 or queries < 1 or baseline_queries < 1 or slow_queries < 1:
         raise fail("--size and --baseline-size must be >= 2, query counts >= 1")
@@ -288,8 +288,8 @@ def bench_search(
     with _progress() as bar:
         task = bar.add_task("search benchmark", total=None)
         if corpus is not None:
-            from services.provenance._corpus_search import measure_on_corpus
-            from services.provenance.corpus_v2 import load_corpus
+            from aigc_lab.provenance._corpus_search import measure_on_corpus
+            from aigc_lab.provenance.corpus_v2 import load_corpus
 
             bar.update(task, description=f"loading the corpus at {corpus}")
             real = measure_on_corpus(

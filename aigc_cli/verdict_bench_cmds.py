@@ -25,7 +25,7 @@ from aigc_cli.groups import bench_app
 from services.provenance import ProvenanceError
 
 if TYPE_CHECKING:
-    from services.provenance.verdict_bench import FalseMatchReport, RecallReport
+    from aigc_lab.provenance.verdict_bench import FalseMatchReport, RecallReport
 
 corpus_app = typer.Typer(help="The distinct-image corpus of the verdict benchmark (issue 11).")
 bench_app.add_typer(corpus_app, name="corpus")
@@ -52,7 +52,7 @@ def _installed(package: str) -> bool:
 @corpus_app.command("packages")
 def corpus_packages() -> None:
     """List the Debian packages the corpus reads (install: scripts/install-corpus-packages)."""
-    from services.provenance.corpus_v2 import DEBIAN_PACKAGES
+    from aigc_lab.provenance.corpus_v2 import DEBIAN_PACKAGES
 
     table = Table(title="corpus packages (scripts/install-corpus-packages installs them)")
     for column in ("package", "images", "installed"):
@@ -78,7 +78,7 @@ def corpus_build(
     ] = None,
 ) -> None:
     """Build the distinct-image corpus from installed packages; installs nothing."""
-    from services.provenance.corpus_v2 import DEBIAN_PACKAGES, SOURCES, build_corpus_v2
+    from aigc_lab.provenance.corpus_v2 import DEBIAN_PACKAGES, SOURCES, build_corpus_v2
 
     missing = [p for p in DEBIAN_PACKAGES if not _installed(p)]
     if missing:
@@ -129,8 +129,8 @@ def bench_verdict(
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """False matches per pair of distinct images and recall per issue-11 edit of a rule."""
-    from services.provenance.corpus_v2 import load_corpus
-    from services.provenance.verdict_bench import load_rule, measure_false_matches, measure_recall
+    from aigc_lab.provenance.corpus_v2 import load_corpus
+    from aigc_lab.provenance.verdict_bench import load_rule, measure_false_matches, measure_recall
 
     chosen = load_rule(rule, threshold=threshold)
     images = load_corpus(corpus, limit=limit)
@@ -160,7 +160,7 @@ def _payload(
     fm = asdict(pairs) | {
         "rate": pairs.rate, "upper_95": pairs.upper_95, "compact_rate": pairs.compact_rate,
     }  # fmt: skip
-    from services.provenance.verdict_bench import compact_sweep
+    from aigc_lab.provenance.verdict_bench import compact_sweep
 
     rc = asdict(recall) | {"mean": recall.mean, "min": recall.minimum}
     sweep = [
@@ -176,7 +176,7 @@ def _payload(
 def _print(
     name: str, threshold: int, pairs: FalseMatchReport, recall: RecallReport, corpus: Path
 ) -> None:
-    from services.provenance.verdict_bench import compact_sweep
+    from aigc_lab.provenance.verdict_bench import compact_sweep
 
     head = Table(title=f"verdict benchmark: rule {name}, compact threshold {threshold}")
     head.add_column("measure")

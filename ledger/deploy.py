@@ -61,7 +61,7 @@ class DeployParams:
     challenge_deposit: int = 10**16
     # What a challenger gets from a revoked copy's bond: its gas (challenge + finalize + settle,
     # ~201k gas) at about 1 gwei, never a profit at that price or above; the rest is burned.
-    # services.provenance.economics shows squatting loses money with it (docs/provenance.md).
+    # aigc_lab.provenance.economics shows squatting loses money with it (docs/provenance.md).
     challenge_reward: int = 2 * 10**14
     match_threshold: int = DEFAULT_MATCH_THRESHOLD
     commit_ttl_blocks: int = 8  # a reveal follows its commit within a few blocks

@@ -10,8 +10,8 @@ from PIL import Image, ImageOps
 from typer.testing import CliRunner
 
 from aigc_cli.main import app
+from aigc_lab.provenance._procedural import procedural_image
 from services.provenance import fingerprint
-from services.provenance._procedural import procedural_image
 
 runner = CliRunner()
 

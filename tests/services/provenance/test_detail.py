@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageOps
 
 import services.provenance.detail as detail_module
+from aigc_lab.provenance._procedural import procedural_image
 from services.provenance import (
     DETAIL_LENGTH,
     DegenerateImageError,
@@ -20,7 +21,6 @@ from services.provenance import (
     detail_score,
     is_valid_detail,
 )
-from services.provenance._procedural import procedural_image
 
 from .conftest import analytic_image
 

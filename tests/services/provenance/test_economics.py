@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from services.provenance.economics import SquatScenario, squatting_value, wave1_squatting_value
+from aigc_lab.provenance.economics import SquatScenario, squatting_value, wave1_squatting_value
 
 ETH = 10**18
 
@@ -64,7 +64,7 @@ def test_bad_scenarios_are_refused():
 def test_central_images_are_found_by_their_admissibility_rate():
     import numpy as np
 
-    from services.provenance.economics import central_admissible_rate
+    from aigc_lab.provenance.economics import central_admissible_rate
 
     rng = np.random.default_rng(0)
     words = rng.integers(0, 2**63, size=(40, 4), dtype=np.uint64)

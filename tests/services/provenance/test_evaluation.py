@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from aigc_lab.provenance._procedural import procedural_image
+from aigc_lab.provenance.adversarial import minimal_evasion
+from aigc_lab.provenance.corpus import build_corpus, face_crops, package_photographs
+from aigc_lab.provenance.edits import EDITS, edit_by_name, edit_rng
+from aigc_lab.provenance.evaluation import evaluate_robustness
+from aigc_lab.provenance.held_out import HELD_OUT_EDITS
+from aigc_lab.provenance.search_bench import FingerprintModel, realistic_fingerprints
 from services.provenance import CorpusError
-from services.provenance._procedural import procedural_image
-from services.provenance.adversarial import minimal_evasion
-from services.provenance.corpus import build_corpus, face_crops, package_photographs
-from services.provenance.edits import EDITS, edit_by_name, edit_rng
-from services.provenance.evaluation import evaluate_robustness
-from services.provenance.held_out import HELD_OUT_EDITS
-from services.provenance.search_bench import FingerprintModel, realistic_fingerprints
 
 
 def test_corpus_comes_from_installed_packages_and_is_deterministic() -> None:

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
+from aigc_lab.provenance._procedural import procedural_image
+from aigc_lab.provenance.edits import EDITS, edit_rng
 from services.provenance import (
     MATCH_THRESHOLD,
     DegenerateImageError,
@@ -15,8 +17,6 @@ from services.provenance import (
     fingerprint,
     load_image,
 )
-from services.provenance._procedural import procedural_image
-from services.provenance.edits import EDITS, edit_rng
 
 from .conftest import analytic_image
 

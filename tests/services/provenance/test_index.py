@@ -137,9 +137,9 @@ def test_bad_entries_are_refused() -> None:
 
 
 def test_corpus_search_counts_false_candidates_by_group() -> None:
-    from services.provenance._corpus_search import measure_on_corpus
-    from services.provenance._procedural import procedural_image
-    from services.provenance.corpus_v2 import CorpusImage
+    from aigc_lab.provenance._corpus_search import measure_on_corpus
+    from aigc_lab.provenance._procedural import procedural_image
+    from aigc_lab.provenance.corpus_v2 import CorpusImage
 
     images = [procedural_image(seed).convert("RGB") for seed in range(5)]
     corpus = [

@@ -11,9 +11,15 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from aigc_lab.provenance._procedural import procedural_image
+from aigc_lab.provenance.edits import ISSUE11_EDITS, edit_rng
+from aigc_lab.provenance.verdict_bench import (
+    Stage3Rule,
+    load_rule,
+    measure_false_matches,
+    measure_recall,
+)
 from services.provenance import DegenerateImageError
-from services.provenance._procedural import procedural_image
-from services.provenance.edits import ISSUE11_EDITS, edit_rng
 from services.provenance.stage3 import (
     AREA_MAX,
     SHARE_MIN,
@@ -21,12 +27,6 @@ from services.provenance.stage3 import (
     stage3_features,
     stage3_matches,
     stage3_score,
-)
-from services.provenance.verdict_bench import (
-    Stage3Rule,
-    load_rule,
-    measure_false_matches,
-    measure_recall,
 )
 
 
@@ -196,7 +196,7 @@ class _AdmitAll(Stage3Rule):
 
 
 def test_stage3_rule_removes_look_alikes_that_stages_1_and_2_uphold() -> None:
-    from services.provenance.corpus_v2 import CorpusImage
+    from aigc_lab.provenance.corpus_v2 import CorpusImage
 
     images = [
         CorpusImage(_page("disc"), "g1", "clipart", "p1.png"),
@@ -229,7 +229,7 @@ def test_stage3_rule_reuses_the_earlier_image_features() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from services.provenance.corpus_v2 import build_corpus_v2
+    from aigc_lab.provenance.corpus_v2 import build_corpus_v2
 
     out = tmp_path_factory.mktemp("corpus")
     build_corpus_v2(out, sources=("photo",), limit_per_source=2, workers=1)
@@ -250,7 +250,7 @@ def test_cli_verdict_rule_v2_stage3(tiny_corpus: Path) -> None:
 
 
 def test_stage3_cache_build_score_report_show(tiny_corpus: Path, tmp_path: Path, capsys) -> None:
-    from services.provenance import _stage3_cache as cache
+    from aigc_lab.provenance import _stage3_cache as cache
 
     path = tmp_path / "s3.json"
     args = ["--cache", str(path)]

@@ -15,9 +15,8 @@ from PIL import Image, ImageDraw, ImageOps
 from typer.testing import CliRunner
 
 from aigc_cli.main import app
-from services.provenance import CorpusError, Fingerprint, fingerprint
-from services.provenance._procedural import procedural_image
-from services.provenance.corpus_v2 import (
+from aigc_lab.provenance._procedural import procedural_image
+from aigc_lab.provenance.corpus_v2 import (
     CorpusImage,
     build_corpus_v2,
     load_corpus,
@@ -25,9 +24,8 @@ from services.provenance.corpus_v2 import (
     regroup_corpus,
     same_picture,
 )
-from services.provenance.detail import detail_descriptor
-from services.provenance.edits import ISSUE11_EDITS, edit_by_name, edit_rng
-from services.provenance.verdict_bench import (
+from aigc_lab.provenance.edits import ISSUE11_EDITS, edit_by_name, edit_rng
+from aigc_lab.provenance.verdict_bench import (
     CompactOnlyRule,
     compact_sweep,
     compact_words,
@@ -36,7 +34,9 @@ from services.provenance.verdict_bench import (
     measure_recall,
     upper_bound_95,
 )
-from services.provenance.verdict_bench import _min_distance as min_distance
+from aigc_lab.provenance.verdict_bench import _min_distance as min_distance
+from services.provenance import CorpusError, Fingerprint, fingerprint
+from services.provenance.detail import detail_descriptor
 
 runner = CliRunner()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PIL import ImageEnhance
 
+from aigc_lab.provenance._procedural import procedural_image
 from services.provenance import (
     Fingerprint,
     InvalidFingerprintError,
@@ -15,7 +16,6 @@ from services.provenance import (
     find_plagiarism,
 )
 from services.provenance import watch as watch_module
-from services.provenance._procedural import procedural_image
 
 ORIGINAL = Fingerprint(
     (0x0123456789ABCDEF, 0x1111111111111111, 0x2222222222222222, 0x3333333333333333)

@@ -1,6 +1,6 @@
 """The search benchmark on real images: the distinct-image corpus stored, edited copies as queries.
 
-Every corpus image (``services.provenance.corpus_v2``) is registered in a
+Every corpus image (``aigc_lab.provenance.corpus_v2``) is registered in a
 :class:`~services.provenance.index.NearDuplicateIndex` by its compact fingerprint. A seeded sample
 of them is edited (issue 11's edits in turn) and each copy is a query. A candidate is what the
 compact rule admits; it is *false* when it belongs to another group than the copy's original.
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.provenance.corpus_v2 import CorpusImage
+from aigc_lab.provenance.corpus_v2 import CorpusImage
+from aigc_lab.provenance.edits import ISSUE11_EDITS, edit_rng
 from services.provenance.detail import detail_descriptor, detail_matches
-from services.provenance.edits import ISSUE11_EDITS, edit_rng
 from services.provenance.errors import DegenerateImageError
 from services.provenance.index import NearDuplicateIndex
 from services.provenance.perceptual import fingerprint

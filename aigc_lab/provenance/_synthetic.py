@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from services.provenance.corpus import build_corpus
+from aigc_lab.provenance.corpus import build_corpus
 from services.provenance.errors import DegenerateImageError
 from services.provenance.perceptual import fingerprint
 

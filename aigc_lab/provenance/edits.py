@@ -172,7 +172,7 @@ contrast x0.7, blur, noise, text and logo overlays, greyscale, and two combined 
 
 def edit_by_name(name: str) -> Edit:
     """The edit called ``name`` (plagiarist or held-out); :class:`CorpusError` otherwise."""
-    from services.provenance.held_out import HELD_OUT_EDITS
+    from aigc_lab.provenance.held_out import HELD_OUT_EDITS
 
     for edit in (*_ALL_EDITS.values(), *HELD_OUT_EDITS):
         if edit.name == name:

@@ -247,7 +247,7 @@ def _wallpaper() -> Iterator[Candidate]:
 
 
 def _photo() -> Iterator[Candidate]:
-    from services.provenance.corpus import _sources
+    from aigc_lab.provenance.corpus import _sources
 
     for name, path in _sources():
         yield Candidate("grid", str(path), f"photo:{name}", (512, _PHOTO_CELL, False))

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from services.provenance._procedural import procedural_image
+from aigc_lab.provenance._procedural import procedural_image
 from services.provenance.errors import CorpusError
 
 __all__ = ["CorpusImage", "build_corpus", "face_crops", "package_photographs"]

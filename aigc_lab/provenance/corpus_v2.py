@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from services.provenance._corpus_sources import (
+from aigc_lab.provenance._corpus_sources import (
     DEBIAN_PACKAGES,
     SOURCES,
     Candidate,

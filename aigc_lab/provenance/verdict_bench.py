@@ -30,8 +30,8 @@ from numpy.typing import NDArray
 from PIL import Image
 from scipy.stats import chi2
 
-from services.provenance.corpus_v2 import CorpusImage
-from services.provenance.edits import ISSUE11_EDITS, Edit, edit_rng
+from aigc_lab.provenance.corpus_v2 import CorpusImage
+from aigc_lab.provenance.edits import ISSUE11_EDITS, Edit, edit_rng
 from services.provenance.errors import CorpusError, DegenerateImageError
 from services.provenance.perceptual import fingerprint
 from services.provenance.rule import MATCH_THRESHOLD, Fingerprint

@@ -17,9 +17,9 @@ option for it can be scored on those alone instead of on the ~72.9M pairs of the
 
 Usage (harness code; the product does not import it)::
 
-    python -m services.provenance._stage3_cache build [--corpus .aigc/corpus] [--sample 200]
-    python -m services.provenance._stage3_cache score [--set LUMA_TOL=24] [--tag name]
-    python -m services.provenance._stage3_cache show --share 8500 --area 1200
+    python -m aigc_lab.provenance._stage3_cache build [--corpus .aigc/corpus] [--sample 200]
+    python -m aigc_lab.provenance._stage3_cache score [--set LUMA_TOL=24] [--tag name]
+    python -m aigc_lab.provenance._stage3_cache show --share 8500 --area 1200
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from services.provenance.corpus_v2 import DEFAULT_CORPUS_DIR
-from services.provenance.edits import ISSUE11_EDITS, edit_rng
+from aigc_lab.provenance.corpus_v2 import DEFAULT_CORPUS_DIR
+from aigc_lab.provenance.edits import ISSUE11_EDITS, edit_rng
 from services.provenance.errors import CorpusError, DegenerateImageError
 
 DEFAULT_CACHE = Path(".aigc/stage3-cache.json")
@@ -50,8 +50,8 @@ def build(
     corpus_dir: Path, out: Path, *, sample: int, seed: int, threshold: int | None
 ) -> dict[str, Any]:
     """Run stages 1 and 2 over the corpus and write what they uphold to ``out``."""
-    from services.provenance.corpus_v2 import load_corpus
-    from services.provenance.verdict_bench import load_rule, measure_false_matches, measure_recall
+    from aigc_lab.provenance.corpus_v2 import load_corpus
+    from aigc_lab.provenance.verdict_bench import load_rule, measure_false_matches, measure_recall
 
     rule = load_rule("v2", threshold=threshold)
     images = load_corpus(corpus_dir)
@@ -270,7 +270,7 @@ def show(cache: Path, scores: Path, *, share: int, area: int, limit: int, detail
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m services.provenance._stage3_cache")
+    parser = argparse.ArgumentParser(prog="python -m aigc_lab.provenance._stage3_cache")
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="run stages 1-2 once and cache what they uphold")
     b.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS_DIR)

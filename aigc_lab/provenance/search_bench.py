@@ -1,9 +1,9 @@
 """Search benchmark: our near-duplicate index against FAISS and a BK-tree, in the same run.
 
-Fingerprints are random but realistic (:mod:`services.provenance._synthetic`: calibrated on
+Fingerprints are random but realistic (:mod:`aigc_lab.provenance._synthetic`: calibrated on
 the package photographs; 2% of entries are edited copies of earlier ones). Half the queries are
 edited copies of stored entries (they have answers), half are fresh fingerprints. FAISS's binary
-indexes are timed in the same run (:mod:`services.provenance._search_options`).
+indexes are timed in the same run (:mod:`aigc_lab.provenance._search_options`).
 
 The BK-tree holds every word (a metric tree needs a metric; the rule's min-over-pairs is not
 one) and a query asks it for each of the four query words; the union, re-scored by the rule, is
@@ -25,8 +25,8 @@ import numpy as np
 import pybktree
 from numpy.typing import NDArray
 
-from services.provenance._search_options import OptionFigures, Search, faiss_options, measure_option
-from services.provenance._synthetic import (
+from aigc_lab.provenance._search_options import OptionFigures, Search, faiss_options, measure_option
+from aigc_lab.provenance._synthetic import (
     FingerprintModel,
     calibrate,
     noisy,

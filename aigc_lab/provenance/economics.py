@@ -134,7 +134,7 @@ def central_admissible_rate(
     """(mean, top-``top``) per-pair compact admissibility rate of each image against images of
     other groups: the rate of a random registration and of the most "central" ones an attacker
     would pick to squat with. ``words`` is the (n, 4) uint64 array of compact fingerprints."""
-    from services.provenance.verdict_bench import _min_distance
+    from aigc_lab.provenance.verdict_bench import _min_distance
 
     n = words.shape[0]
     if n < 2 or len(groups) != n:

@@ -14,7 +14,7 @@ import io
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
-from services.provenance.edits import Edit, _crop, _jpeg
+from aigc_lab.provenance.edits import Edit, _crop, _jpeg
 
 __all__ = ["HELD_OUT_EDITS"]
 

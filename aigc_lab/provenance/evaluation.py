@@ -20,8 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
-from services.provenance.corpus import CorpusImage
-from services.provenance.edits import Edit, edit_rng
+from aigc_lab.provenance.corpus import CorpusImage
+from aigc_lab.provenance.edits import Edit, edit_rng
 from services.provenance.errors import CorpusError, DegenerateImageError
 from services.provenance.perceptual import fingerprint
 from services.provenance.rule import MATCH_THRESHOLD
