@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ledger.clients.registry import DisputeState
 from marketplace_api.models import Notification, Product, ProductEvent
 from services.provenance import Fingerprint, NearDuplicateIndex, find_plagiarism
-from services.provenance.watch import admissible_in_time
+from services.provenance.watch import admissible_in_time, is_equivocation
 
 ZERO = "0x0000000000000000000000000000000000000000"
 
@@ -42,6 +42,29 @@ def _detail_bytes(value: str | None) -> bytes | None:
         return bytes.fromhex(value.removeprefix("0x"))
     except ValueError:
         return None
+
+
+def _prepared(action: str, body: dict[str, str]) -> dict[str, Any]:
+    """A ready-to-sign request: ``POST /v1/tx/registry/<action>`` with the pair."""
+    return {"action": action, "endpoint": f"/v1/tx/registry/{action}", "body": dict(body)}
+
+
+def equivocation_payload(esp: str, body: dict[str, str]) -> dict[str, Any]:
+    """What the original's owner is told when one ESP attested both tokens.
+
+    The Registry decides nothing by priority then (docs/contracts.md, "One ESP, two payers"):
+    uncontested, ``finalize`` ends the dispute ``Void``; contested (the challenger may contest
+    its own equivocal challenge) and matched by the detail rule, ``resolve`` ends it
+    ``Equivocated``: nothing revoked, both deposits back, the ESP slashed to the owners, who
+    withdraw it with ``EspRegistry.claimCompensation``. So the prepared steps are challenge,
+    contest, resolve, and the copy is never offered as revocable.
+    """
+    return {
+        "esp": esp,
+        "revokes": False,
+        "prepared_steps": [_prepared(a, body) for a in ("challenge", "contest", "resolve")],
+        "compensation": {"contract": "EspRegistry", "function": "claimCompensation()"},
+    }
 
 
 class Catalog:
@@ -163,23 +186,20 @@ class Catalog:
                 duplicate_reveal_block=duplicate.registered_block,
             ):
                 continue  # the contract refuses it: the "original" may be a back-dated copy
+            body = {"original": original.token_id, "duplicate": duplicate.token_id}
+            payload: dict[str, Any] = {**body, "distance": hit.distance}
+            if is_equivocation(original_esp=original.esp, duplicate_esp=duplicate.esp):
+                kind = "equivocation"
+                payload |= equivocation_payload(original.esp, body)
+            else:
+                kind = "plagiarism_suspected"
+                payload["prepared_challenge"] = _prepared("challenge", body)
             session.add(
                 Notification(
                     recipient=original.owner,
-                    kind="plagiarism_suspected",
+                    kind=kind,
                     block_number=row["block_number"],
-                    payload={
-                        "original": original.token_id,
-                        "duplicate": duplicate.token_id,
-                        "distance": hit.distance,
-                        "prepared_challenge": {
-                            "endpoint": "/v1/tx/registry/challenge",
-                            "body": {
-                                "original": original.token_id,
-                                "duplicate": duplicate.token_id,
-                            },
-                        },
-                    },
+                    payload=payload,
                 )
             )
 
@@ -204,10 +224,17 @@ class Catalog:
             "distance": a["distance"],
             "deadline": a["deadline"],
         }
+        original = session.scalar(select(Product).where(Product.token_id == data["original"]))
+        accused = session.scalar(select(Product).where(Product.token_id == data["duplicate"]))
+        if original is not None and accused is not None:
+            # The contract's own test (`a.esp == b.esp`): such a dispute can revoke nothing.
+            data["equivocal"] = is_equivocation(
+                original_esp=original.esp, duplicate_esp=accused.esp
+            )
         self._history(session, data["original"], "challenged", row, data)
         self._history(session, data["duplicate"], "challenged", row, data)
-        accused = session.scalar(select(Product).where(Product.token_id == data["duplicate"]))
         if accused is not None:  # the accused's owner is told it may contest
+            body = {"original": data["original"], "duplicate": data["duplicate"]}
             session.add(
                 Notification(
                     recipient=accused.owner,
@@ -215,10 +242,8 @@ class Catalog:
                     block_number=row["block_number"],
                     payload={
                         **data,
-                        "prepared_contest": {
-                            "endpoint": "/v1/tx/registry/contest",
-                            "body": {"original": data["original"], "duplicate": data["duplicate"]},
-                        },
+                        "revokes": not data.get("equivocal", False),
+                        "prepared_contest": _prepared("contest", body),
                     },
                 )
             )

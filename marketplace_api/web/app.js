@@ -358,11 +358,58 @@ function noteView(n) {
     });
     item.append(button, result);
     item.append(verdictLine(n));
+  } else if (n.kind === "equivocation") {
+    // One ESP attested both images (docs/contracts.md, "One ESP, two payers"): the contract
+    // revokes neither; only the contested path (challenge, contest, resolve) can slash the ESP.
+    item.append(
+      el("strong", {}, "Your ESP attested a near copy of your image to another payer"),
+      el("p", {}, "Token ", el("a", { href: `#/product/${n.duplicate}` }, short(String(n.duplicate))),
+        ` (distance ${n.distance}) looks like your `, el("a", { href: `#/product/${n.original}` }, short(String(n.original))),
+        ", and the same ESP ", el("span", { title: n.esp }, short(String(n.esp))), " attested both.",
+        " The contract cannot tell which payer is the ESP's own, so it treats this as an equivocation: Nothing is revoked, and both tokens stay.",
+        " To have the ESP slashed, challenge, then contest your own challenge (each locks a deposit that comes back) and ask the contract to compare the two images' details;",
+        " if they match, the ESP loses a challenge and its stake is slashed. Left uncontested, the challenge ends void and only your deposit comes back."));
+    const verdict = verdictLine(n);
+    const result = el("p", { role: "status" });
+    const labels = {
+      challenge: "1. Sign the challenge",
+      contest: "2. Ask for the detail comparison (contest)",
+      resolve: "3. Ask the contract to decide",
+    };
+    const done = {
+      challenge: "Challenge sent: now ask for the detail comparison before the dispute window closes.",
+      contest: "Contest sent (your second deposit is locked): anyone may now ask the contract to decide.",
+      resolve: "The contract decided; the verdict shows here once indexed.",
+    };
+    const buttons = (n.prepared_steps || []).map((step, i) => {
+      const button = el("button", { type: "button", class: `equivocation ${step.action}`, hidden: i > 0 }, labels[step.action] || step.action);
+      button.addEventListener("click", async () => {
+        button.disabled = true;
+        result.className = "";
+        result.textContent = "Waiting for your wallet…";
+        try {
+          const hash = await sendPrepared(step.endpoint, step.body);
+          result.className = "ok";
+          result.dataset.tx = hash;
+          result.textContent = `${done[step.action] || "Sent."} (transaction ${short(hash)})`;
+          button.hidden = true;
+          if (buttons[i + 1]) buttons[i + 1].hidden = false;
+          else verdict.follow();
+        } catch (err) {
+          button.disabled = false;
+          result.replaceChildren(showError(friendly(err)));
+        }
+      });
+      return button;
+    });
+    item.append(...buttons, result, verdict);
   } else if (n.kind === "challenge_opened") {
     item.append(el("strong", {}, "Your image was challenged"),
       el("p", {}, "Token ", el("a", { href: `#/product/${n.duplicate}` }, short(String(n.duplicate))),
         " is challenged as a copy of ", el("a", { href: `#/product/${n.original}` }, short(String(n.original))),
-        ". If it is your own work, contest it (with the same deposit) before the dispute window closes: the contract then compares the two images' detail descriptors."));
+        n.equivocal
+          ? ". The same ESP attested both images, so this challenge cannot revoke your token (an equivocation). If you contest it (with the same deposit, which comes back) and the contract's detail comparison matches the two images, the ESP is slashed; if they differ, you take both deposits."
+          : ". If it is your own work, contest it (with the same deposit) before the dispute window closes: the contract then compares the two images' detail descriptors."));
     const verdict = verdictLine(n);
     const result = el("p", { role: "status" });
     const contest = el("button", { type: "button", class: "contest" }, "Contest the challenge");
@@ -405,10 +452,10 @@ function noteView(n) {
 const VERDICTS = {
   upheld: "Upheld: the copy is revoked, and the challenger is paid from its bond.",
   rejected: "Rejected: the images differ; the challenged token stays, and its owner takes both deposits.",
-  void: "Void: the challenge no longer applies (one of the tokens changed status); deposits return.",
+  void: "Void: nothing was decided and nothing is revoked (an equivocation left uncontested, or one of the tokens changed status); deposits return.",
   settled: "Settled: the revocation is final and the held reward is paid.",
   reversed: "Reversed: the challenger's own token was revoked, so the copy is reinstated.",
-  equivocated: "Equivocation: the same ESP attested both images, and it is slashed.",
+  equivocated: "Equivocation: the same ESP attested both images and their details match, so nothing is revoked, both deposits return, and the ESP is slashed and loses a challenge.",
 };
 
 /**
@@ -426,7 +473,7 @@ function verdictLine(n) {
     line.dataset.verdict = decided.verdict;
     line.replaceChildren(el("strong", {}, "Verdict: "), VERDICTS[decided.verdict] || decided.verdict,
       el("span", { class: "muted" }, ` (block ${decided.block})`));
-    line.closest("li")?.querySelectorAll("button.challenge, button.contest, button.resolve").forEach((b) => { b.hidden = true; });
+    line.closest("li")?.querySelectorAll("button.challenge, button.contest, button.resolve, button.equivocation").forEach((b) => { b.hidden = true; });
     return true;
   };
   line.follow = () => {

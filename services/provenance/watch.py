@@ -17,6 +17,13 @@ Equal priorities can challenge neither way and are not reported; revoked tokens 
 when descriptors are given, only pairs the detail rule also matches are kept, so no owner is told
 to file a challenge it would lose. The API layer turns each hit into a notification for the
 original's owner with a prepared ``challenge(original, duplicate)`` transaction.
+
+When one ESP attested both tokens (:func:`is_equivocation`) the Registry still orders the
+challenge by priority but decides nothing by it: the dispute is an *equivocation* that revokes
+nothing. Uncontested it ends ``Void``; contested (the challenger may contest its own) and matched
+by the detail rule, ``resolve`` ends it ``Equivocated`` and slashes the ESP to the owners. The
+API tells the owner so (``kind: "equivocation"``, prepared challenge, contest and resolve), never
+that it can revoke the copy.
 """
 
 from __future__ import annotations
@@ -29,7 +36,13 @@ from services.provenance.errors import InvalidDetailError, InvalidFingerprintErr
 from services.provenance.index import NearDuplicateIndex
 from services.provenance.rule import MATCH_THRESHOLD, Fingerprint
 
-__all__ = ["PlagiarismHit", "Priority", "admissible_in_time", "find_plagiarism"]
+__all__ = [
+    "PlagiarismHit",
+    "Priority",
+    "admissible_in_time",
+    "find_plagiarism",
+    "is_equivocation",
+]
 
 Priority = int | tuple[int, ...]
 """A challenge priority: ``priorityBlock`` (smaller challenges larger), or any comparable key."""
@@ -79,9 +92,17 @@ def admissible_in_time(
     original must have been committed strictly before the duplicate's reveal block. Otherwise
     the "original" could be a copy of the published duplicate, registered under an older lock of
     the copier's own (back-dating). When one ESP attested both, the lock order alone decides."""
-    if original_esp.lower() == duplicate_esp.lower():
+    if is_equivocation(original_esp=original_esp, duplicate_esp=duplicate_esp):
         return True
     return original_commit_block < duplicate_reveal_block
+
+
+def is_equivocation(*, original_esp: str, duplicate_esp: str) -> bool:
+    """The Registry's equivocation rule: one ESP attested both tokens, so the lock order cannot
+    say which payer is the ESP's Sybil. Such a challenge revokes nothing: uncontested it ends
+    ``Void``; contested and matched by the detail rule it ends ``Equivocated`` (the ESP is
+    slashed to the owners, docs/contracts.md "One ESP, two payers")."""
+    return original_esp.lower() == duplicate_esp.lower()
 
 
 def _lookup(table: _Lookup | _Details, key: int) -> object:

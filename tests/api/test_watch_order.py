@@ -15,7 +15,7 @@ from PIL import Image, ImageOps
 from ledger import LockTerms, Registration, TokenStatus
 from services.content import canonical_hash
 from services.provenance import detail_descriptor, fingerprint
-from tests.contracts.helpers import paid_lock, register_esp
+from tests.contracts.helpers import copier_esp, paid_lock, register_esp
 
 
 def _picture() -> Image.Image:
@@ -30,51 +30,61 @@ def _mirrored_jpeg(img: Image.Image) -> Image.Image:
     return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
 
 
-def _register(
-    world, owner, img: Image.Image, lock: LockTerms, *, compact_of: Image.Image | None = None
-) -> int:
-    reg = Registration(
+def _registration(
+    world, owner, img: Image.Image, lock: LockTerms, *, esp=None, compact_of=None
+) -> Registration:
+    return Registration(
         content_hash=canonical_hash(img),
         fingerprint=fingerprint(compact_of or img).to_bytes32(),
         detail=detail_descriptor(img),
         owner=owner.address,
-        esp=world.esp.address,
+        esp=(esp or world.esp).address,
         task_id=lock.id,
         model_id=b"\x03" * 32,
         seed=5,
     )
+
+
+def _register(world, owner, img: Image.Image, lock: LockTerms, *, esp=None, compact_of=None) -> int:
+    """Commits and reveals ``img`` for ``owner``, attested by ``esp`` (``world.esp`` if None)."""
+    reg = _registration(world, owner, img, lock, esp=esp, compact_of=compact_of)
     client = world.registry(owner)
     client.commit(reg)
-    return client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
+    return client.reveal(reg, lock, client.sign_attestation(esp or world.esp, reg))
 
 
 def test_the_watch_tells_the_owner_who_paid_first_even_when_it_revealed_last(api):
+    """Two ESPs: the producer paid and committed first, the copier revealed first; priority
+    (and the commitment before the copy's reveal) gives the producer a revoking challenge.
+    One ESP attesting both is an equivocation instead: tests/api/test_watch_equivocation.py."""
     world = api.world
     register_esp(world)
+    other_esp = copier_esp(world)
     original_img = _picture()
     early_lock = paid_lock(world, world.producer, world.esp)  # the producer pays first...
-    late_lock = paid_lock(world, world.attacker, world.esp)
-    copy = _register(world, world.attacker, _mirrored_jpeg(original_img), late_lock)
-    original = _register(world, world.producer, original_img, early_lock)  # ...reveals last
+    late_lock = paid_lock(world, world.attacker, other_esp)
+    reg = _registration(world, world.producer, original_img, early_lock)
+    world.registry(world.producer).commit(reg)  # ...and commits before the copy is public,
+    copy = _register(world, world.attacker, _mirrored_jpeg(original_img), late_lock, esp=other_esp)
+    client = world.registry(world.producer)
+    original = client.reveal(reg, early_lock, client.sign_attestation(world.esp, reg))  # ...last
     api.index()
 
     copier_notes = api.client.get("/v1/notifications", headers=api.sign_in(world.attacker))
     assert "plagiarism_suspected" not in [n["kind"] for n in copier_notes.json()["items"]]
     headers = api.sign_in(world.producer)
     notes = api.client.get("/v1/notifications", headers=headers).json()["items"]
+    assert "equivocation" not in [n["kind"] for n in notes]  # two ESPs: priority decides
     (note,) = [n for n in notes if n["kind"] == "plagiarism_suspected"]
     assert note["original"] == str(original) and note["duplicate"] == str(copy)
 
     prepared = note["prepared_challenge"]
     r = api.client.post(prepared["endpoint"], json=prepared["body"], headers=headers)
     assert r.status_code == 200, r.text  # the contract would accept it (gas estimated as the owner)
-    client = world.registry(world.producer)
     client.challenge(original, copy)
     world.chain.mine(world.params.dispute_window_blocks + 1)
-    # One ESP attested both: priority cannot decide (an equivocation, docs/contracts.md), so the
-    # window's end revokes nothing; contested, the detail rule would slash the ESP instead.
-    assert not client.finalize(original, copy)
-    assert client.record(copy).status is TokenStatus.ACTIVE
+    assert client.finalize(original, copy)  # uncontested: the copy is revoked
+    assert client.record(copy).status is TokenStatus.REVOKED
 
 
 def test_the_watch_stays_silent_when_the_detail_rule_would_reject(api):
