@@ -55,15 +55,16 @@ def equivocation_payload(esp: str, body: dict[str, str]) -> dict[str, Any]:
     The Registry decides nothing by priority then (docs/contracts.md, "One ESP, two payers"):
     uncontested, ``finalize`` ends the dispute ``Void``; contested (the challenger may contest
     its own equivocal challenge) and matched by the detail rule, ``resolve`` ends it
-    ``Equivocated``: nothing revoked, both deposits back, the ESP slashed to the owners, who
-    withdraw it with ``EspRegistry.claimCompensation``. So the prepared steps are challenge,
-    contest, resolve, and the copy is never offered as revocable.
+    ``Equivocated``: nothing revoked, both deposits back, the ESP slashed and charged a lost
+    challenge (where the slash goes is the contract's rule; anything owed to an owner is
+    withdrawn with ``EspRegistry.claimCompensation``). So the prepared steps are challenge,
+    contest, resolve (the only path that decides anything), and the copy is never offered as
+    revocable.
     """
     return {
         "esp": esp,
         "revokes": False,
         "prepared_steps": [_prepared(a, body) for a in ("challenge", "contest", "resolve")],
-        "compensation": {"contract": "EspRegistry", "function": "claimCompensation()"},
     }
 
 

@@ -21,7 +21,7 @@ original's owner with a prepared ``challenge(original, duplicate)`` transaction.
 When one ESP attested both tokens (:func:`is_equivocation`) the Registry still orders the
 challenge by priority but decides nothing by it: the dispute is an *equivocation* that revokes
 nothing. Uncontested it ends ``Void``; contested (the challenger may contest its own) and matched
-by the detail rule, ``resolve`` ends it ``Equivocated`` and slashes the ESP to the owners. The
+by the detail rule, ``resolve`` ends it ``Equivocated`` and slashes the ESP. The
 API tells the owner so (``kind: "equivocation"``, prepared challenge, contest and resolve), never
 that it can revoke the copy.
 """
@@ -101,7 +101,7 @@ def is_equivocation(*, original_esp: str, duplicate_esp: str) -> bool:
     """The Registry's equivocation rule: one ESP attested both tokens, so the lock order cannot
     say which payer is the ESP's Sybil. Such a challenge revokes nothing: uncontested it ends
     ``Void``; contested and matched by the detail rule it ends ``Equivocated`` (the ESP is
-    slashed to the owners, docs/contracts.md "One ESP, two payers")."""
+    slashed, docs/contracts.md "One ESP, two payers")."""
     return original_esp.lower() == duplicate_esp.lower()
 
 
