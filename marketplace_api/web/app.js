@@ -193,7 +193,9 @@ function describe(item) {
     reinstated: "Reinstated (its challenger's token was revoked)",
     revoked: "Revoked",
   };
-  const text = kinds[item.kind] || item.kind;
+  let text = kinds[item.kind] || item.kind;
+  if (item.kind === "challenged" && item.equivocal) text = "Challenged as a copy by a payer of the same ESP (an equivocation: it cannot revoke)";
+  if (item.kind === "decided" && item.verdict) text = VERDICTS[item.verdict] || `Challenge decided: ${item.verdict}`;
   const extra = [];
   if (item.from && item.to) extra.push(`from ${short(item.from)} to ${short(item.to)}`);
   if (item.original) extra.push(`original ${short(String(item.original))}`);

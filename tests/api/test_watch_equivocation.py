@@ -135,3 +135,5 @@ def test_the_web_app_words_an_equivocation_without_a_revocation():
     for verdict in ("void", "equivocated"):
         assert re.search(rf"\b{verdict}: \"[A-Z]", verdicts), verdict
     assert "nothing is revoked" in verdicts.split("equivocated:")[1].split("\n")[0]
+    timeline = source[source.index("function describe(") : source.index("async function product(")]
+    assert "VERDICTS[item.verdict]" in timeline and "item.equivocal" in timeline
