@@ -235,7 +235,10 @@ class SimilarOut(BaseModel):
 
 
 class NotificationOut(BaseModel):
-    """``plagiarism_suspected`` or ``challenge_opened``, with the prepared request body."""
+    """``plagiarism_suspected`` (with ``prepared_challenge``, which revokes the copy),
+    ``equivocation`` (one ESP attested both images: ``revokes`` is false and
+    ``prepared_steps`` lists challenge, contest and resolve; the ESP is slashed, nothing is
+    revoked) or ``challenge_opened`` (to the accused, with ``equivocal`` and ``revokes``)."""
 
     model_config = ConfigDict(extra="allow")
     id: int
