@@ -578,12 +578,13 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     /// @dev One ESP attested the same image to two payers: neither token is revoked, each
-    /// deposit goes back, and the ESP's slash is split between the two owners (the chain cannot
-    /// tell which one is the ESP's Sybil, so neither takes it all).
+    /// deposit goes back, and the ESP's slash is burned. Paid to either owner, it would be a
+    /// bounty anyone could farm from an honest ESP: two Sybils pay it for the same seed and
+    /// near-synonym prompts (same-seed images share a layout), one challenges the other.
     function _equivocated(uint256 original, uint256 duplicate, Dispute storage dispute, address esp) private {
         dispute.state = DisputeState.Equivocated;
         emit ChallengeDecided(original, duplicate, DisputeState.Equivocated, true);
-        _espRegistry.recordEquivocation(esp, _accusedOf(original), _accusedOf(duplicate));
+        _espRegistry.recordEquivocation(esp, BURN, BURN);
         _send(dispute.challenger, _challengeDeposit);
         _send(dispute.contester, _challengeDeposit);
     }

@@ -137,8 +137,9 @@ interface IEspRegistry {
     function recordChallengeUpheld(address esp, address injured) external;
     /// @notice Called by the registry when the detail rule finds that `esp` attested the same
     /// image to two payers (an equivocation: neither token is revoked): counts it as a lost
-    /// challenge and slashes min(`slashAmount`, stake), half owed to `ownerA`, half to `ownerB`,
-    /// since the chain cannot tell which of the two is the ESP's own Sybil.
+    /// challenge and slashes min(`slashAmount`, stake), half owed to `ownerA`, half to `ownerB`
+    /// (all of it when they are the same). The Registry names its burn address for both: paid to
+    /// the owners, the slash would be a bounty two Sybils could farm from an honest ESP.
     function recordEquivocation(address esp, address ownerA, address ownerB) external;
     /// @notice Pays the caller the compensation slashed for it.
     function claimCompensation() external;

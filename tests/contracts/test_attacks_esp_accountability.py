@@ -22,6 +22,7 @@ from tests.contracts.helpers import (
     copier_esp,
     details,
     lock_fee,
+    paid_lock,
     register_esp,
     wait_out_exit_delay,
 )
@@ -310,3 +311,63 @@ def test_an_esp_cannot_exit_with_its_stake_before_its_copy_is_decided(world):
     esp.withdraw_stake()
     spent = gas_cost(esp.last_receipt)
     assert world.balance(world.esp.address) == before + ESP_STAKE - slash - spent
+
+
+def test_an_esp_that_attests_after_leaving_still_answers_with_its_stake(world):
+    """Issue 12, "attest after deregistering": an attestation for a lock paid while the ESP was
+    active still registers after it leaves. The ESP takes a fee, deregisters in the next block
+    and signs a copy at the end of the lock's registration window; a watcher challenges at the
+    end of the copy's first dispute window and the accused contests at the end of its own. The
+    stake is still held when the revocation settles, so the slash finds it."""
+    register_esp(world)
+    original = register_image(
+        world, world.producer, world.producer.address, fp=BASE_FP, esp=copier_esp(world)
+    )
+    lock = paid_lock(world, world.attacker, world.esp)
+    esp = world.esps(world.esp)
+    esp.deregister()
+    p = world.params
+    world.chain.mine(p.registration_window_blocks - 4)
+    copy = register_image(
+        world,
+        world.attacker,
+        world.attacker.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        lock=lock,
+    )
+    world.chain.mine(p.dispute_window_blocks - 4)
+    world.registry(world.producer).challenge(original, copy)
+    world.chain.mine(p.dispute_window_blocks - 2)
+    world.registry(world.attacker).contest(original, copy)
+    assert world.registry(world.deployer).resolve(original, copy) is True
+    world.chain.increase_time(p.esp_unbonding_period + 1)
+    world.chain.mine(p.reward_hold_blocks)
+    with pytest.raises(errors.EspStakeHeld):
+        esp.withdraw_stake()
+    world.registry(world.deployer).settle(original, copy)
+    assert esp.compensation_of(world.producer.address) == p.esp_slash_amount
+    assert esp.esp_info(world.esp.address).stake == ESP_STAKE - p.esp_slash_amount
+
+
+def test_nobody_can_extend_an_honest_esps_exit_delay(world):
+    """Issue 12, griefing the exit delay: after an honest ESP leaves, a producer pays it a new
+    fee (which the departed ESP need not acknowledge) and an attacker tries to register under
+    it; neither moves the end of the hold, which depends only on the ESP's own exit block. The
+    stake comes back in the first block after it."""
+    register_esp(world)
+    esp = world.esps(world.esp)
+    esp.deregister()
+    (_, until) = esp.periods_of(world.esp.address)[-1]
+    delay = world.deployment.esp_registry.functions.exitDelay().call()
+    late = paid_lock(world, world.attacker, world.esp)
+    with pytest.raises(errors.RegistryEspNotRegistered):
+        register_image(world, world.attacker, world.attacker.address, lock=late)
+    world.chain.increase_time(world.params.esp_unbonding_period + 1)
+    world.chain.mine(until + delay - 1 - world.chain.w3.eth.block_number)
+    with pytest.raises(errors.EspStakeHeld) as exc:  # sent in block until + delay
+        esp.withdraw_stake()
+    assert exc.value.heldUntilBlock == until + delay
+    world.chain.mine(1)
+    esp.withdraw_stake()  # past the hold
+    assert esp.esp_info(world.esp.address).stake == 0

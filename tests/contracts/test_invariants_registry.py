@@ -675,12 +675,12 @@ class RegistryMachine(RuleBasedStateMachine):
             self.eth[dispute.contester] += self.deposit
         elif dispute.equivocal and self.matches[a.detail, b.detail]:
             # one ESP attested the same image twice: nothing revoked, deposits back, the ESP's
-            # slash split between the two owners
+            # slash burned (owed to the burn address, which nobody can claim)
             dispute.state = DisputeState.EQUIVOCATED
             self.eth[dispute.challenger] += self.deposit
             self.eth[dispute.contester] += self.deposit
             block = int(receipt["blockNumber"])
-            self._slash(self.esps[a.esp], a.owner, ts, block, also=b.owner)
+            self._slash(self.esps[a.esp], self.burn_address, ts, block)
         elif a.status is TokenStatus.ACTIVE and self.matches[a.detail, b.detail]:
             self._uphold(dispute, b)
         else:
@@ -791,16 +791,13 @@ class RegistryMachine(RuleBasedStateMachine):
             self._slash(self.esps[b.esp], dispute.challenger, ts, int(receipt["blockNumber"]))
         event(f"settle: {dispute.state.name}")
 
-    def _slash(self, esp: ModelEsp, injured: str, ts: int, block: int, also: str = "") -> None:
-        """The copy's ESP answers: part of its stake is owed to the challenger (split with
-        ``also``, for an equivocation), and an ESP left under the minimum stake stops serving."""
+    def _slash(self, esp: ModelEsp, injured: str, ts: int, block: int) -> None:
+        """The copy's ESP answers: part of its stake is owed to the challenger (to the burn
+        address, for an equivocation), and an ESP left under the minimum stake stops serving."""
         esp.challenges_lost += 1
         cut = min(esp.stake, self.world.params.esp_slash_amount)
         esp.stake -= cut
-        first = cut // 2 if also and also != injured else cut
-        self.owed[injured] = self.owed.get(injured, 0) + first
-        if first != cut:
-            self.owed[also] = self.owed.get(also, 0) + cut - first
+        self.owed[injured] = self.owed.get(injured, 0) + cut
         if esp.active and esp.stake < self.world.params.esp_min_stake:
             esp.active, esp.until_block = False, block
             esp.unbonding_ends_at = ts + self.world.params.esp_unbonding_period
