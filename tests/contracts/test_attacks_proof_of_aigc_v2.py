@@ -635,6 +635,33 @@ def test_two_sybils_cannot_farm_an_honest_esps_equivocation_slash(world):
     assert after < before - 2 * (FEE + world.params.registration_bond)  # and the gas
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (issue 12): reclaim's same-ESP slash is paid to the dispossessed holder, so "
+    "two Sybils farm it from an honest ESP whose output is deterministic (one burned bond and "
+    "two fees for the 0.05 ETH slash); burning it would cut a robbed customer's compensation "
+    "to its bond, see docs/contracts.md",
+)
+def test_two_sybils_cannot_farm_an_honest_esps_reclaim_slash(world):
+    """Issue 12, farming ``reclaim``: the bundled model's output is fixed by prompt, seed and
+    model, so two Sybils paying an honest ESP for the same request receive the same bytes. The
+    later payer registers them first, the earlier reclaims the token; the ESP attested one image
+    to two payers and is slashed to the holder dispossessed, the later Sybil. The behaviour
+    asked for: the pair gains nothing."""
+    register_esp(world)
+    early, late = world.attacker, world.accounts[5]
+    early_lock = paid_lock(world, early, world.esp)
+    content = b"the same request, the same bytes"
+    register_image(world, late, late.address, content=content, esp=world.esp)
+    reg = registration(early.address, world.esp.address, lock=early_lock, content=content)
+    client = world.registry(early)
+    client.commit(reg)
+    client.reclaim(reg, early_lock, client.sign_attestation(world.esp, reg))
+    esps = world.esps(world.deployer)
+    gained = esps.compensation_of(late.address) + esps.compensation_of(early.address)
+    assert gained < world.params.registration_bond + 2 * FEE
+
+
 def test_only_the_two_owners_may_contest_an_equivocation(world):
     """The challenger of an equivocal dispute may ask for the detail rule itself (nothing can be
     revoked); a third party may not."""
