@@ -225,6 +225,39 @@ def test_near_copy_front_running_a_pending_reveal_cannot_win_the_challenge(world
     assert thief.record(copy_id).status is TokenStatus.REVOKED
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="open (found in the issue 12 review): a watcher holding a fee prepaid to its own ESP "
+    "before the victim's lock copies a reveal that waits in the mempool for two blocks; its "
+    "copy has the older lock and was committed before the victim's reveal, so it revokes the "
+    "victim (a timing rule on a pending reveal is not decided here)",
+)
+def test_front_running_a_pending_reveal_with_a_prepaid_lock_cannot_win(world):
+    """The front-running attack above, with the thief's fee prepaid to its own ESP before the
+    victim paid: the behaviour asked for is that the copy still cannot revoke the victim."""
+    register_esp(world)
+    register_esp(world, world.buyer)  # the thief's own ESP
+    copy, copy_lock = _paid_registration(
+        world, world.attacker, world.buyer, fingerprint=NEAR_FP, detail=details()["near"]
+    )  # prepaid: before the victim's lock
+    victim, lock = _paid_registration(world, world.producer, fingerprint=BASE_FP)
+    victim_client = world.registry(world.producer)
+    victim_client.commit(victim)
+    attestation = victim_client.sign_attestation(world.esp, victim)
+    thief = world.registry(world.attacker)  # the victim's reveal is pending: copy it now
+    thief.commit(copy)
+    world.chain.mine(1)
+    copy_id = thief.reveal(copy, copy_lock, thief.sign_attestation(world.buyer, copy))
+    original_id = victim_client.reveal(victim, lock, attestation)  # lands two blocks late
+    try:
+        thief.challenge(copy_id, original_id)
+    except errors.ContractRevert:
+        return  # refused: the behaviour asked for
+    world.registry(world.producer).contest(copy_id, original_id)
+    world.registry(world.deployer).resolve(copy_id, original_id)
+    assert thief.record(original_id).status is TokenStatus.ACTIVE
+
+
 def test_reveal_after_the_commit_expired_is_refused(world):
     register_esp(world)
     reg, lock = _paid_registration(world, world.producer)
