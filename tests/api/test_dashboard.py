@@ -13,6 +13,7 @@ from tests.contracts.helpers import (
     BASE_FP,
     NEAR_FP,
     challenge_and_finalize,
+    copier_esp,
     details,
     register_esp,
     register_image,
@@ -54,8 +55,12 @@ def test_esp_dashboard_counts_revenue_refunds_challenges_and_replays_reputation(
     esp = register_esp(world)
     for deliver in (True, True, True, False):  # three settled and rated, then one refunded
         _pay(world, world.producer, esp, deliver=deliver)
-    original = register_image(world, world.producer, fingerprint=BASE_FP)
-    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    # The original comes from another ESP; this ESP attests the attacker's copy (one ESP attesting
+    # both would be an equivocation, which revokes nothing).
+    original = register_image(world, world.producer, esp=copier_esp(world), fingerprint=BASE_FP)
+    copy = register_image(
+        world, world.attacker, esp=esp, fingerprint=NEAR_FP, detail=details()["near"]
+    )
     challenge_and_finalize(world, world.producer, original, copy)
     api.index()
     p, e = world.producer.address, esp.address
@@ -78,7 +83,7 @@ def test_esp_dashboard_counts_revenue_refunds_challenges_and_replays_reputation(
     assert d["fraud_proven"] == 0
     assert "secret prompt" not in r.text  # prompts stay the producer's and the ESP's
     assert [t["id"] for t in d["recent_tasks"]] == [f"0x{i:064x}" for i in (4, 3, 2, 1)]
-    assert (d["products"], d["revoked"]) == (2, 1)
+    assert (d["products"], d["revoked"]) == (1, 1)
     (challenge,) = d["challenges"]
     assert challenge["token_id"] == str(copy) and challenge["original"] == str(original)
     history = api.client.get(f"/v1/products/{copy}").json()["history"]
