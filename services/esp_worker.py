@@ -147,7 +147,7 @@ class EspWorker:
 
     def _on_locked(self, task: dict[str, Any]) -> str | None:
         entry = self.state.tasks.get(task["id"])
-        if entry is None or self.lazy:
+        if entry is None or self.lazy or entry.get("stage") == "declined":
             return None
         image, meta = self.make_image(task["prompt"], int(task["seed"]))
         buf = io.BytesIO()
@@ -165,6 +165,16 @@ class EspWorker:
             model_id=hashlib.sha256(str(meta.get("model_id", "")).encode()).digest(),
             seed=int(task["seed"]),
         )
+        content_hex = "0x" + reg.content_hash.hex()
+        earlier = self._attested_to_another(content_hex, task["producer"], task["id"])
+        if earlier is not None:
+            # Never attest the same bytes to two payers: the earlier payer could `reclaim` the
+            # later one's token and the Registry would slash this ESP to the dispossessed holder.
+            # With a deterministic model two Sybils asking for one prompt and seed farmed that
+            # slash (0.05 ETH for a bond and two fees). The lock is left to refund.
+            entry["stage"], entry["declined"] = "declined", f"same image as task {earlier}"
+            self.state.save()
+            return "declined"
         chain_id, registry = self._registry_domain()
         attestation = sign_attestation(
             self.client.account, reg, chain_id=chain_id, registry=registry
@@ -185,6 +195,7 @@ class EspWorker:
         # Recorded before the upload: if the answer is lost (the replica dies under it), the next
         # round sees the task delivered and claims only if the API holds this very delivery.
         entry["stage"], entry["content_hash"] = "delivering", meta_json["content_hash"]
+        entry["producer"] = task["producer"]
         self.state.save()
         self.client.post(
             f"/v1/tasks/{task['id']}/delivery",
@@ -208,6 +219,19 @@ class EspWorker:
         entry["stage"] = "claimed"
         self.state.save()
         return "claimed"
+
+    def _attested_to_another(self, content_hash: str, producer: str, task_id: str) -> str | None:
+        """The other task whose image, attested to another producer, has these very bytes."""
+        for other, entry in self.state.tasks.items():
+            earlier = entry.get("producer")
+            if (
+                other != task_id
+                and entry.get("content_hash") == content_hash
+                and earlier is not None
+                and str(earlier).lower() != producer.lower()
+            ):
+                return other
+        return None
 
     @staticmethod
     def _uploaded(entry: dict[str, Any], task: dict[str, Any]) -> bool:

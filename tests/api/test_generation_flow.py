@@ -226,3 +226,34 @@ def test_a_reorged_fee_lock_sends_the_task_back_to_quoted(api, parties):
     api.index()
     again = producer.task(task["id"])
     assert again["status"] == "locked" and again["lock_id"] == "0x" + lock.id.hex()
+
+
+def test_an_esp_never_attests_the_same_bytes_to_two_payers(api, parties):
+    """Two Sybils asking one honest ESP for the same prompt and seed (a deterministic model gives
+    the same bytes) could register both, the earlier payer `reclaim` the later one's token, and
+    the Registry slash the ESP to the dispossessed Sybil: 0.05 ETH farmed for a bond and two
+    fees. The worker delivers the first and declines the second (its lock refunds)."""
+    worker, first = parties
+    world = api.world
+    second_client = MarketClient(api.client, world.buyer)
+    second_client.sign_in()
+    second = ProducerSession(
+        second_client,
+        HtlcClient(world.deployment, world.tx(world.buyer)),
+        RegistryClient(world.deployment, world.tx(world.buyer)),
+        EspRegistryClient(world.deployment, world.tx(world.buyer)),
+        fingerprint=_fp,
+    )
+    _, claimed = _claimed(api, worker, first, "a blue square", seed=11)
+    assert claimed["status"] == "claimed"
+    task = second.post("a blue square", seed=11, max_price=PRICE)
+    worker.step()
+    second.lock_fee(second.task(task["id"]))
+    api.index()
+    assert worker.step() == [f"declined {task['id'][:10]}"]
+    assert worker.step() == []  # declined for good: no delivery, no claim
+    api.index()
+    assert second.task(task["id"])["status"] == "locked"  # refundable after its deadline
+    # The same producer asking again is not a second payer: it is served.
+    _, again = _claimed(api, worker, first, "a blue square", seed=11)
+    assert again["status"] == "claimed"
