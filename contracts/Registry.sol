@@ -156,8 +156,8 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (holder == address(_htlc)) revert RegistryTokenEscrowed(tokenId);
         Placement memory p = _admit(r, lock, detail, attestation);
         if (p.priority >= existing.priorityBlock) revert RegistryChallengeOutOfOrder(tokenId, tokenId);
-        if (lock.receiver != existing.esp && p.committedAt >= existing.revealBlock) {
-            revert RegistryCommittedAfterPublication(tokenId, p.committedAt, existing.revealBlock);
+        if (lock.receiver != existing.esp && p.committedAt >= existing.commitBlock) {
+            revert RegistryCommittedAfterPublication(tokenId, p.committedAt, existing.commitBlock);
         }
         // The exact bytes were registered first by a later payer: the token moves to the earlier
         // one, who becomes its producer; the taker's bond (if still held) is burned.
@@ -188,13 +188,15 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _checkActiveProof(duplicate, b);
         if (_ownerOf(original) != msg.sender) revert RegistryNotOwner(original, msg.sender);
         if (a.priorityBlock >= b.priorityBlock) revert RegistryChallengeOutOfOrder(original, duplicate);
-        // A lock gives priority only to content committed before the other image was public:
-        // across ESPs, an older lock of one's own must not carry a copy of a published image.
+        // A lock gives priority only to content committed before the other image was committed:
+        // across ESPs, an older lock of one's own must not carry a copy of a published image,
+        // nor of one whose reveal is still pending in the mempool (its commitment hid it until
+        // then, so whoever committed later cannot have made it first).
         // When one ESP attested both, priority cannot decide (the ESP chooses whose lock is
         // older: its Sybil's, prepaid): the dispute is an equivocation, see `resolve`.
         bool equivocal = a.esp == b.esp;
-        if (!equivocal && a.commitBlock >= b.revealBlock) {
-            revert RegistryCommittedAfterPublication(original, a.commitBlock, b.revealBlock);
+        if (!equivocal && a.commitBlock >= b.commitBlock) {
+            revert RegistryCommittedAfterPublication(original, a.commitBlock, b.commitBlock);
         }
         uint256 d = FingerprintRule.distance(a.fingerprint, b.fingerprint);
         if (d > _matchThreshold) revert RegistryNotAdmissible(original, duplicate, d);

@@ -184,7 +184,7 @@ class Catalog:
                 original_esp=original.esp,
                 duplicate_esp=duplicate.esp,
                 original_commit_block=original.commit_block,
-                duplicate_reveal_block=duplicate.registered_block,
+                duplicate_commit_block=duplicate.commit_block,
             ):
                 continue  # the contract refuses it: the "original" may be a back-dated copy
             body = {"original": original.token_id, "duplicate": duplicate.token_id}

@@ -198,9 +198,10 @@ interface IRegistry {
     error RegistryNotOwner(uint256 tokenId, address caller);
     /// @notice The original's priority is not strictly before the duplicate's.
     error RegistryChallengeOutOfOrder(uint256 original, uint256 duplicate);
-    /// @notice The original (attested by another ESP) was committed when the duplicate was already
-    /// public: it may be the copy, registered under an older lock.
-    error RegistryCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateRevealedAt);
+    /// @notice The original (attested by another ESP) was committed no earlier than the duplicate:
+    /// it may be a copy of the duplicate's published (or pending) reveal, registered under an
+    /// older lock.
+    error RegistryCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateCommittedAt);
     /// @notice A token cannot challenge itself.
     error RegistrySelfChallenge(uint256 tokenId);
     /// @notice The proof does not match the token's stored record hash.

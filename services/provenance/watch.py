@@ -86,15 +86,17 @@ def admissible_in_time(
     original_esp: str,
     duplicate_esp: str,
     original_commit_block: int,
-    duplicate_reveal_block: int,
+    duplicate_commit_block: int,
 ) -> bool:
     """The Registry's second ordering rule: when different ESPs attested the two tokens, the
-    original must have been committed strictly before the duplicate's reveal block. Otherwise
-    the "original" could be a copy of the published duplicate, registered under an older lock of
-    the copier's own (back-dating). When one ESP attested both, the lock order alone decides."""
+    original must have been committed strictly before the duplicate was. Otherwise the
+    "original" could be a copy of the duplicate's published (or still pending) reveal,
+    registered under an older lock of the copier's own (back-dating, or front-running a reveal
+    in the mempool). When one ESP attested both, it is an equivocation (see
+    :func:`is_equivocation`)."""
     if is_equivocation(original_esp=original_esp, duplicate_esp=duplicate_esp):
         return True
-    return original_commit_block < duplicate_reveal_block
+    return original_commit_block < duplicate_commit_block
 
 
 def is_equivocation(*, original_esp: str, duplicate_esp: str) -> bool:

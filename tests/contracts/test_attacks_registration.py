@@ -225,16 +225,12 @@ def test_near_copy_front_running_a_pending_reveal_cannot_win_the_challenge(world
     assert thief.record(copy_id).status is TokenStatus.REVOKED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (found in the issue 12 review): a watcher holding a fee prepaid to its own ESP "
-    "before the victim's lock copies a reveal that waits in the mempool for two blocks; its "
-    "copy has the older lock and was committed before the victim's reveal, so it revokes the "
-    "victim (a timing rule on a pending reveal is not decided here)",
-)
 def test_front_running_a_pending_reveal_with_a_prepaid_lock_cannot_win(world):
     """The front-running attack above, with the thief's fee prepaid to its own ESP before the
-    victim paid: the behaviour asked for is that the copy still cannot revoke the victim."""
+    victim paid (found in the issue 12 review): the thief copies a reveal that waits in the
+    mempool for two blocks, so its copy has the older lock and was committed before the victim's
+    reveal. Across ESPs the original must have been committed before the duplicate was
+    (the victim's commitment hid the image until its reveal): RegistryCommittedAfterPublication."""
     register_esp(world)
     register_esp(world, world.buyer)  # the thief's own ESP
     copy, copy_lock = _paid_registration(
@@ -249,12 +245,8 @@ def test_front_running_a_pending_reveal_with_a_prepaid_lock_cannot_win(world):
     world.chain.mine(1)
     copy_id = thief.reveal(copy, copy_lock, thief.sign_attestation(world.buyer, copy))
     original_id = victim_client.reveal(victim, lock, attestation)  # lands two blocks late
-    try:
+    with pytest.raises(errors.RegistryCommittedAfterPublication):
         thief.challenge(copy_id, original_id)
-    except errors.ContractRevert:
-        return  # refused: the behaviour asked for
-    world.registry(world.producer).contest(copy_id, original_id)
-    world.registry(world.deployer).resolve(copy_id, original_id)
     assert thief.record(original_id).status is TokenStatus.ACTIVE
 
 

@@ -545,7 +545,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 original=original,
                 duplicate=duplicate,
             )
-        elif a.esp != b.esp and a.commit_block >= b.reveal_block:
+        elif a.esp != b.esp and a.commit_block >= b.commit_block:
             self.d.fails(
                 who,
                 fn,
@@ -553,7 +553,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 value=deposit,
                 original=original,
                 committedAt=a.commit_block,
-                duplicateRevealedAt=b.reveal_block,
+                duplicateCommittedAt=b.commit_block,
             )
         elif (dist := distance(a.fingerprint, b.fingerprint)) > self.threshold:
             self.d.fails(
