@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import struct
+import threading
 import zlib
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -242,24 +245,20 @@ def test_products_filter_by_producer_and_esp(api):
         assert api.client.get("/v1/products", params={"esp": bad}).status_code == 422
 
 
-def test_filtered_first_page_over_ten_thousand_products_is_one_select(api):
-    """Every filter is a WHERE on an indexed column of the page's single SELECT: no query per
-    product and no COUNT, however many products there are."""
-    import threading
-
-    from sqlalchemy import event, insert
+def insert_products(engine, count: int, *, producers: list[str], esps: list[str]) -> None:
+    """``count`` products straight into the table (token ids 1..count, the newest last), product
+    i by producer ``i % len(producers)`` and ESP ``i % len(esps)``, every tenth revoked."""
+    from sqlalchemy import insert
 
     from marketplace_api.models import Product
 
-    producers = ["0x" + f"{k:02x}" * 20 for k in (0x11, 0x12, 0x13)]
-    esps = ["0x" + f"{k:02x}" * 20 for k in (0x31, 0x32)]
     rows = [
         {
             "token_id": f"0x{i + 1:064x}",
             "fingerprint": f"0x{i * 7919 + 1:064x}",
-            "producer": producers[i % 3],
-            "owner": producers[i % 3],
-            "esp": esps[i % 2],
+            "producer": producers[i % len(producers)],
+            "owner": producers[i % len(producers)],
+            "esp": esps[i % len(esps)],
             "task_id": f"0x{i:064x}",
             "model_id": "0x" + "02" * 32,
             "seed": "1",
@@ -269,27 +268,45 @@ def test_filtered_first_page_over_ten_thousand_products_is_one_select(api):
             "status": "active" if i % 10 else "revoked",
             "metadata_uri": "",
         }
-        for i in range(10_000)
+        for i in range(count)
     ]
-    engine = api.client.app.state.engine
     with engine.begin() as conn:
         conn.execute(insert(Product), rows)
+
+
+@contextlib.contextmanager
+def selects_of_requests(engine) -> Iterator[list[str]]:
+    """The SELECT statements run on ``engine`` inside the block, by requests only: the app's
+    background chain follower (thread "indexer") polls every second and may land in the window."""
+    from sqlalchemy import event
+
     statements: list[str] = []
 
     def count(conn, cursor, statement, *args):
-        # The app's background chain follower (thread "indexer") polls every second and may
-        # land inside this window: only the request's own statements count.
-        if threading.current_thread().name != "indexer":
+        if threading.current_thread().name != "indexer" and statement.lstrip().upper().startswith(
+            "SELECT"
+        ):
             statements.append(statement)
 
     event.listen(engine, "before_cursor_execute", count)
     try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_filtered_first_page_over_ten_thousand_products_is_one_select(api):
+    """Every filter is a WHERE on an indexed column of the page's single SELECT: no query per
+    product and no COUNT, however many products there are."""
+    producers = ["0x" + f"{k:02x}" * 20 for k in (0x11, 0x12, 0x13)]
+    esps = ["0x" + f"{k:02x}" * 20 for k in (0x31, 0x32)]
+    engine = api.client.app.state.engine
+    insert_products(engine, 10_000, producers=producers, esps=esps)
+    with selects_of_requests(engine) as selects:
         r = api.client.get(
             "/v1/products",
             params={"producer": producers[1], "esp": esps[0], "status": "active", "limit": 24},
         )
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     items = r.json()["items"]
     assert len(items) == 24
     # i % 3 == 1 and i % 2 == 0 and i % 10 != 0: the newest is i = 9994, token 9995.
@@ -297,5 +314,4 @@ def test_filtered_first_page_over_ten_thousand_products_is_one_select(api):
     assert {(p["producer"], p["esp"], p["status"]) for p in items} == {
         (producers[1], esps[0], "active")
     }
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) == 1, selects

@@ -8,14 +8,16 @@ page over 10,000 products that costs a bounded number of database queries.
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from PIL import Image, ImageOps
-from sqlalchemy import event, insert
 
-from marketplace_api.models import Product
-from tests.api.test_products import _picture, _png, _register_picture
+from tests.api.test_products import (
+    _picture,
+    _png,
+    _register_picture,
+    insert_products,
+    selects_of_requests,
+)
 from tests.browser.conftest import axe_violations, screenshot
 from tests.contracts.helpers import register_esp
 
@@ -144,35 +146,8 @@ def test_phone_width_has_no_horizontal_scroll(site, browser):
 
 def test_first_page_over_ten_thousand_products_costs_a_bounded_number_of_queries(site, browser):
     engine = site.app.state.engine
-    rows = [
-        {
-            "token_id": f"0x{i + 1:064x}",
-            "fingerprint": f"0x{i * 7919 + 1:064x}",
-            "producer": "0x" + "11" * 20,
-            "owner": "0x" + "22" * 20,
-            "esp": "0x" + "33" * 20,
-            "task_id": f"0x{i:064x}",
-            "model_id": "0x" + "02" * 32,
-            "seed": "1",
-            "registered_block": i + 1,
-            "priority_block": i + 1,
-            "commit_block": i,
-            "status": "active" if i % 10 else "revoked",
-            "metadata_uri": "",
-        }
-        for i in range(10_000)
-    ]
-    with engine.begin() as conn:
-        conn.execute(insert(Product), rows)
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        # Only the page's requests count, not the app's background chain follower ("indexer").
-        if threading.current_thread().name != "indexer":
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
+    insert_products(engine, 10_000, producers=["0x" + "11" * 20], esps=["0x" + "33" * 20])
+    with selects_of_requests(engine) as selects:
         page = browser.new_page()
         page.goto(site.url + "/")
         page.wait_for_function("() => document.querySelectorAll('li.card').length === 24")
@@ -181,8 +156,5 @@ def test_first_page_over_ten_thousand_products_costs_a_bounded_number_of_queries
         page.click("a[rel=next]")
         page.wait_for_function("() => location.hash.includes('offset=24')")
         page.wait_for_function("() => document.querySelector('li.card')?.dataset.token === '9976'")
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
     # Two pages, each one SELECT (no query per product, no COUNT over the table).
-    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
     assert len(selects) <= 4, selects
