@@ -4,44 +4,23 @@ same ``.env``, and what ``aigc serve`` derives (its SIWE domain and URI) never o
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
 
-from ledger.devnet import free_port
+from tests.cli.test_serve import serve_until
 
 
 def _nonce_from_serve(cwd, env: dict[str, str]) -> dict[str, object]:
     """Starts `aigc serve` in ``cwd`` and returns its first sign-in nonce (what a wallet signs)."""
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "aigc_cli.main", "serve", "--port", str(port)],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                raise AssertionError(f"aigc serve exited: {server.stdout.read()}")
-            try:
-                answer = httpx.post(f"http://127.0.0.1:{port}/v1/auth/nonce")
-                if answer.status_code == 200:
-                    return dict(answer.json())
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("aigc serve did not serve")
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            server.wait(timeout=20)
+
+    def nonce(port: int) -> dict[str, object] | None:
+        answer = httpx.post(f"http://127.0.0.1:{port}/v1/auth/nonce")
+        return dict(answer.json()) if answer.status_code == 200 else None
+
+    code, answer = serve_until(env, cwd, nonce)
+    assert code is None, f"aigc serve exited: {answer}"
+    return answer
 
 
 @pytest.fixture

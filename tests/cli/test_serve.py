@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -23,9 +25,10 @@ def _checkpointed(db) -> bool:
         return False
 
 
-def _serve(env: dict[str, str], cwd, until=lambda: True) -> tuple[int | None, str]:
-    """Starts `aigc serve`; returns (exit code, output) if it exits, (None, "") once it serves
-    /healthz and ``until()`` holds."""
+def serve_until(env: dict[str, str], cwd, probe: Callable[[int], Any]) -> tuple[int | None, Any]:
+    """Starts `aigc serve` in ``cwd`` and stops it again; returns (exit code, output) if it
+    exits first, else (None, the first truthy ``probe(port)``; transport errors count as not
+    yet)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "aigc_cli.main", "serve", "--port", str(port)],
@@ -41,8 +44,8 @@ def _serve(env: dict[str, str], cwd, until=lambda: True) -> tuple[int | None, st
             if server.poll() is not None:
                 return server.returncode, server.stdout.read()
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200 and until():
-                    return None, ""
+                if answer := probe(port):
+                    return None, answer
             except httpx.TransportError:
                 pass
             time.sleep(0.2)
@@ -51,6 +54,17 @@ def _serve(env: dict[str, str], cwd, until=lambda: True) -> tuple[int | None, st
         if server.poll() is None:
             server.terminate()
             server.wait(timeout=20)
+
+
+def _serve(env: dict[str, str], cwd, until=lambda: True) -> tuple[int | None, str]:
+    """(exit code, output) if `aigc serve` exits, (None, "") once it serves /healthz and
+    ``until()`` holds."""
+
+    def healthy(port: int) -> bool:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200 and until()
+
+    code, output = serve_until(env, cwd, healthy)
+    return (None, "") if code is None else (code, output)
 
 
 def test_embedded_serve_twice_with_and_without_a_configured_database(tmp_path):
