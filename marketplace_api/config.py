@@ -26,12 +26,13 @@ class ApiSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="AIGC_", env_file=".env", extra="ignore")
 
     database_url: str = "sqlite:///.aigc/marketplace.db"
-    # Connections per process: pool + overflow should cover the request threads (uvicorn's
-    # thread pool runs 40); replicas x (pool + overflow) must stay under the server's
-    # max_connections (PostgreSQL's default is 100). A request that waits longer than
-    # db_pool_timeout_s for a connection is answered 503 `database_busy` with Retry-After.
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=15, ge=0)
+    # Connections per process (SQLAlchemy's own defaults, 5 + 10): replicas x (pool + overflow)
+    # plus the indexer must stay under the server's max_connections (PostgreSQL's default is
+    # 100; a connection refused there would be a 500), so a bigger pool is a deployment choice.
+    # A request that waits longer than db_pool_timeout_s for a connection (uvicorn runs up to
+    # 40 request threads) is answered 503 `database_busy` with Retry-After.
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
     db_pool_timeout_s: float = Field(default=10.0, gt=0)
     blob_dir: Path = Path(".aigc/blobs")
     # Where images and sealed deliveries live: a local folder (blob_dir), or the database, which

@@ -14,7 +14,7 @@ class Base(DeclarativeBase):
 
 
 def make_engine(
-    url: str, *, pool_size: int = 10, max_overflow: int = 15, pool_timeout_s: float = 10.0
+    url: str, *, pool_size: int = 5, max_overflow: int = 10, pool_timeout_s: float = 10.0
 ) -> Engine:
     """An engine for ``url``; SQLite gets its folder created, WAL and foreign keys.
 
