@@ -60,9 +60,10 @@ def parse_uint(value: Any, *, bits: int = 256) -> int:
             if len(value) > 1 and value[0] == "0":
                 raise ValueError("a decimal must not have leading zeros")
             value = int(value)
-    if not 0 <= value < 2**bits:
+    number = int(value)
+    if not 0 <= number < 2**bits:
         raise ValueError(f"out of range for uint{bits}")
-    return value
+    return number
 
 
 def _decimal(value: int) -> str:
