@@ -1,0 +1,171 @@
+"""Batch registration's Merkle trees, leaves, commitment and token ids (issue 16).
+
+The one Python definition of what ``contracts/BatchRegistry.sol`` computes and checks; the
+service side and the JavaScript SDK mirror it, and ``tests/ledger/test_merkle.py`` pins golden
+values so none of them can drift silently.
+
+Trees are OpenZeppelin-style *commutative*: a parent is ``keccak256(min(a, b) || max(a, b))``
+(``Hashes.commutativeKeccak256``), so a proof is just the sibling hashes bottom-up and
+``MerkleProof.verifyCalldata`` checks it. Leaves are level 0 in index order; each level pairs
+(0, 1), (2, 3), ...; an odd last node is carried up unchanged (it adds nothing to a proof); a
+one-leaf tree's root is the leaf. Leaves are double-hashed
+(``keccak256(keccak256(abi.encode(...)))``) so that no leaf can be read as an inner node.
+
+Every value is 32 bytes (``bytes``); no web3 objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eth_abi import encode as abi_encode
+from eth_utils import keccak, to_canonical_address
+
+__all__ = [
+    "INDEX_BITS",
+    "batch_commitment",
+    "fingerprint_leaf",
+    "fingerprints_hash",
+    "item_leaf",
+    "merkle_proof",
+    "merkle_root",
+    "split_token_id",
+    "token_id",
+    "verify",
+]
+
+# A token id is ``(batch_id << INDEX_BITS) | index``.
+INDEX_BITS = 32
+_INDEX_MASK = (1 << INDEX_BITS) - 1
+# Batch ids stay below 2**64, so token ids stay below 2**96 (the contract's bound).
+_MAX_BATCH_ID = (1 << 64) - 1
+
+
+def _b32(value: bytes, name: str) -> bytes:
+    if not isinstance(value, bytes | bytearray) or len(value) != 32:
+        raise ValueError(f"{name} must be 32 bytes, got {value!r}")
+    return bytes(value)
+
+
+def _uint(value: int, name: str, bits: int = 256) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < (1 << bits):
+        raise ValueError(f"{name} must be an unsigned {bits}-bit integer, got {value!r}")
+    return value
+
+
+def _double_hash(encoded: bytes) -> bytes:
+    return keccak(keccak(encoded))
+
+
+def fingerprint_leaf(index: int, fingerprint: bytes) -> bytes:
+    """Leaf ``index`` of the fingerprint tree: the double hash of
+    ``abi.encode(uint256 index, bytes32 fp)``."""
+    return _double_hash(
+        abi_encode(
+            ["uint256", "bytes32"], [_uint(index, "index"), _b32(fingerprint, "fingerprint")]
+        )
+    )
+
+
+def item_leaf(index: int, content_hash: bytes, detail_hash: bytes, seed: int) -> bytes:
+    """Leaf ``index`` of the items tree: the double hash of
+    ``abi.encode(uint256 index, bytes32 contentHash, bytes32 detailHash, uint256 seed)``."""
+    return _double_hash(
+        abi_encode(
+            ["uint256", "bytes32", "bytes32", "uint256"],
+            [
+                _uint(index, "index"),
+                _b32(content_hash, "content_hash"),
+                _b32(detail_hash, "detail_hash"),
+                _uint(seed, "seed"),
+            ],
+        )
+    )
+
+
+def _parent(a: bytes, b: bytes) -> bytes:
+    return keccak(a + b) if a <= b else keccak(b + a)
+
+
+def _next_level(level: list[bytes]) -> list[bytes]:
+    up = [_parent(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+    if len(level) % 2:
+        up.append(level[-1])  # an odd last node is carried up unchanged
+    return up
+
+
+def _leaves(leaves: Sequence[bytes]) -> list[bytes]:
+    if not leaves:
+        raise ValueError("leaves must not be empty")
+    return [_b32(leaf, f"leaves[{i}]") for i, leaf in enumerate(leaves)]
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """The root of the commutative tree over ``leaves`` (one leaf: the leaf itself)."""
+    level = _leaves(leaves)
+    while len(level) > 1:
+        level = _next_level(level)
+    return level[0]
+
+
+def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The sibling hashes, bottom-up, that prove ``leaves[index]`` against :func:`merkle_root`."""
+    level = _leaves(leaves)
+    if not isinstance(index, int) or not 0 <= index < len(level):
+        raise ValueError(f"index must be in 0..{len(level) - 1}, got {index!r}")
+    proof: list[bytes] = []
+    while len(level) > 1:
+        sibling = index ^ 1
+        if sibling < len(level):  # else: carried up, no step
+            proof.append(level[sibling])
+        level = _next_level(level)
+        index //= 2
+    return proof
+
+
+def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:
+    """Whether ``proof`` leads from ``leaf`` to ``root`` (``MerkleProof.verify``)."""
+    node = _b32(leaf, "leaf")
+    for i, sibling in enumerate(proof):
+        node = _parent(node, _b32(sibling, f"proof[{i}]"))
+    return node == _b32(root, "root")
+
+
+def fingerprints_hash(fingerprints: Sequence[bytes]) -> bytes:
+    """``keccak256(abi.encodePacked(bytes32[] fingerprints))``: what a commitment binds."""
+    return keccak(b"".join(_b32(fp, f"fingerprints[{i}]") for i, fp in enumerate(fingerprints)))
+
+
+def batch_commitment(
+    *, items_root: bytes, fingerprints_hash: bytes, count: int, owner: str | bytes, salt: bytes
+) -> bytes:
+    """What ``BatchRegistry.commit`` records (``commitmentFor`` on chain): ``keccak256(abi.encode(
+    itemsRoot, fingerprintsHash, uint256 count, address owner, bytes32 salt))``."""
+    return keccak(
+        abi_encode(
+            ["bytes32", "bytes32", "uint256", "address", "bytes32"],
+            [
+                _b32(items_root, "items_root"),
+                _b32(fingerprints_hash, "fingerprints_hash"),
+                _uint(count, "count"),
+                to_canonical_address(owner),
+                _b32(salt, "salt"),
+            ],
+        )
+    )
+
+
+def token_id(batch_id: int, index: int) -> int:
+    """The token id of item ``index`` of batch ``batch_id``: ``(batch_id << 32) | index``."""
+    if not isinstance(batch_id, int) or not 1 <= batch_id <= _MAX_BATCH_ID:
+        raise ValueError(f"batch_id must be in 1..2**64-1, got {batch_id!r}")
+    return (batch_id << INDEX_BITS) | _uint(index, "index", INDEX_BITS)
+
+
+def split_token_id(tid: int) -> tuple[int, int]:
+    """``(batch_id, index)`` of a batch token id (inverse of :func:`token_id`)."""
+    _uint(tid, "tid")
+    batch_id, index = tid >> INDEX_BITS, tid & _INDEX_MASK
+    if not 1 <= batch_id <= _MAX_BATCH_ID:
+        raise ValueError(f"tid is not a batch token id: {tid!r}")
+    return batch_id, index

@@ -1,0 +1,119 @@
+"""ledger.merkle: golden values (the contract, the services and the JS SDK must agree on them),
+tree shape (odd nodes carried up), proofs for every leaf, and refusal of malformed input."""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import keccak
+
+from ledger.merkle import (
+    batch_commitment,
+    fingerprint_leaf,
+    fingerprints_hash,
+    item_leaf,
+    merkle_proof,
+    merkle_root,
+    split_token_id,
+    token_id,
+    verify,
+)
+
+FP = bytes(range(32))
+DETAIL = bytes(range(1, 33))
+
+
+def _pair(a: bytes, b: bytes) -> bytes:
+    return keccak(min(a, b) + max(a, b))
+
+
+def test_golden_leaves_and_hashes() -> None:
+    # Pinned: a library upgrade must not shift them (BatchRegistry's views return the same; see
+    # tests/contracts/test_batch_registry.py).
+    assert (
+        fingerprint_leaf(0, FP).hex()
+        == "506776d4a076a038dcfd1e5b1a45918c08d763d431dd42ac4bafbd0c624c1b43"
+    )
+    assert (
+        item_leaf(3, FP, DETAIL, 42).hex()
+        == "88cf78608fda57b4a8c0bf849a88a143174fb8a578b4153a405d80cac461ce7e"
+    )
+    fps = [bytes([i + 1]) * 32 for i in range(3)]
+    assert (
+        fingerprints_hash(fps).hex()
+        == "0918b65016ec47e1613e6629a797fb3685353e3b8101d0e5250ab52e53f27b88"
+    )
+    assert fingerprints_hash(fps) == keccak(b"".join(fps))
+    commitment = batch_commitment(
+        items_root=b"\x01" * 32,
+        fingerprints_hash=bytes(32),
+        count=3,
+        owner="0x" + "ab" * 20,
+        salt=b"\x07" * 32,
+    )
+    assert commitment.hex() == "9e446deec6f27dddda4e640ca59dcc50e9b354aa8fa21925b8237300138447ad"
+
+
+def test_leaf_is_double_hash_of_abi_encoding() -> None:
+    encoded = (0).to_bytes(32, "big") + FP
+    assert fingerprint_leaf(0, FP) == keccak(keccak(encoded))
+    encoded = (3).to_bytes(32, "big") + FP + DETAIL + (42).to_bytes(32, "big")
+    assert item_leaf(3, FP, DETAIL, 42) == keccak(keccak(encoded))
+
+
+def test_root_shape_carries_odd_node_up() -> None:
+    leaves = [fingerprint_leaf(i, bytes([i + 1]) * 32) for i in range(5)]
+    # level 1: (0,1), (2,3), 4 carried; level 2: (01, 23), 4 carried; root: (0123, 4)
+    expected = _pair(_pair(_pair(leaves[0], leaves[1]), _pair(leaves[2], leaves[3])), leaves[4])
+    assert merkle_root(leaves) == expected
+    assert (
+        merkle_root(leaves).hex()
+        == "79b59c980e3f0ed9d7c714a068eeaeecf63a9c72c677c106a249afb41d6fa6a8"
+    )
+    assert merkle_root(leaves[:1]) == leaves[0]
+    assert merkle_proof(leaves, 4) == [
+        _pair(_pair(leaves[0], leaves[1]), _pair(leaves[2], leaves[3]))
+    ]
+    assert merkle_proof(leaves[:1], 0) == []
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 8, 9, 100])
+def test_every_leaf_proves_and_no_other(n: int) -> None:
+    leaves = [item_leaf(i, bytes([i % 256]) * 32, DETAIL, i) for i in range(n)]
+    root = merkle_root(leaves)
+    for i in range(n):
+        proof = merkle_proof(leaves, i)
+        assert len(proof) <= max(1, (n - 1).bit_length())
+        assert verify(proof, root, leaves[i])
+        assert not verify(proof, root, item_leaf(i, b"\xff" * 32, DETAIL, i))
+        if proof:
+            tampered = [bytes(32), *proof[1:]]
+            assert not verify(tampered, root, leaves[i])
+
+
+def test_token_ids() -> None:
+    assert token_id(1, 0) == 1 << 32
+    assert token_id(2, 999) == (2 << 32) | 999
+    assert split_token_id(token_id(7, 5)) == (7, 5)
+    assert token_id(2**64 - 1, 2**32 - 1) < 2**96
+    for bad in [(0, 0), (1, -1), (1, 2**32), (2**64, 0)]:
+        with pytest.raises(ValueError):
+            token_id(*bad)
+    with pytest.raises(ValueError, match="not a batch token id"):
+        split_token_id(5)  # batch 0 does not exist
+    with pytest.raises(ValueError, match="not a batch token id"):
+        split_token_id(int.from_bytes(keccak(b"x"), "big"))  # a single Registry id (content hash)
+
+
+def test_malformed_input_refused() -> None:
+    with pytest.raises(ValueError, match="fingerprint"):
+        fingerprint_leaf(0, b"short")
+    with pytest.raises(ValueError, match="index"):
+        fingerprint_leaf(-1, FP)
+    with pytest.raises(ValueError, match="empty"):
+        merkle_root([])
+    with pytest.raises(ValueError, match="index"):
+        merkle_proof([FP], 1)
+    with pytest.raises(ValueError, match="proof"):
+        verify([b"x"], FP, FP)
+    with pytest.raises(ValueError, match="seed"):
+        item_leaf(0, FP, FP, 2**256)
