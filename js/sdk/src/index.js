@@ -16,6 +16,10 @@ export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './lo
 export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
+export {
+  BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, batchCommitment, buildBatch, fingerprintLeaf,
+  fingerprintsHash, itemLeaf, merkleProof, merkleRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyProof,
+} from './batch.js'
 export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }

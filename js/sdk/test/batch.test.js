@@ -1,0 +1,168 @@
+// Batch registration: the SDK's Merkle trees, leaves, commitments, token ids and the ESP's batch
+// attestation equal ledger/merkle.py's (vectors/batch.json, from scripts/gen-batch-vectors), and
+// bad input is refused with AigcSdkError codes.
+
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { test } from 'node:test'
+import { recoverTypedDataAddress } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import {
+  batchAttestationDigest, batchAttestationTypedData, batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash,
+  itemLeaf, merkleProof, merkleRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyProof,
+} from '../src/index.js'
+
+const vectors = JSON.parse(readFileSync(new URL('./vectors/batch.json', import.meta.url), 'utf8'))
+
+/** @param {number} n */
+const word = (n) => /** @type {`0x${string}`} */ (`0x${n.toString(16).padStart(64, '0')}`)
+
+/** @param {any} v */
+function itemsOf(v) {
+  return v.fingerprints.map((/** @type {`0x${string}`} */ fp, /** @type {number} */ i) => ({
+    fingerprint: fp, contentHash: v.content_hashes[i], detailHash: v.detail_hashes[i], seed: BigInt(v.seeds[i]),
+  }))
+}
+
+test('the vectors cover odd and even batch sizes, 1 to 100', () => {
+  assert.deepEqual(vectors.batches.map((/** @type {any} */ v) => v.count), [1, 2, 3, 4, 5, 7, 8, 100])
+})
+
+for (const v of vectors.batches) {
+  test(`a batch of ${v.count}: leaves, roots, proofs, fingerprints hash and commitment equal ledger/merkle.py`, () => {
+    const fpLeaves = v.fingerprints.map((/** @type {`0x${string}`} */ fp, /** @type {number} */ i) => fingerprintLeaf(i, fp))
+    const itemLeaves = itemsOf(v).map((/** @type {any} */ it, /** @type {number} */ i) => itemLeaf(i, it.contentHash, it.detailHash, it.seed))
+    assert.deepEqual(fpLeaves, v.fingerprint_leaves)
+    assert.deepEqual(itemLeaves, v.item_leaves)
+    assert.equal(merkleRoot(fpLeaves), v.fp_root)
+    assert.equal(merkleRoot(itemLeaves), v.items_root)
+    for (const [i, proof] of Object.entries(v.fp_proofs)) {
+      assert.deepEqual(merkleProof(fpLeaves, Number(i)), proof, `fp proof ${i}`)
+      assert.ok(verifyProof(proof, v.fp_root, fpLeaves[Number(i)]))
+    }
+    for (const [i, proof] of Object.entries(v.item_proofs)) {
+      assert.deepEqual(merkleProof(itemLeaves, Number(i)), proof, `item proof ${i}`)
+      assert.ok(verifyProof(proof, v.items_root, itemLeaves[Number(i)]))
+    }
+    assert.equal(fingerprintsHash(v.fingerprints), v.fingerprints_hash)
+    assert.equal(
+      batchCommitment({ itemsRoot: v.items_root, fingerprintsHash: v.fingerprints_hash, count: v.count, owner: v.owner, salt: v.salt }),
+      v.commitment,
+    )
+  })
+}
+
+test('buildBatch sorts shuffled items by fingerprint and gives the vectors\' roots and proofs', () => {
+  const v = vectors.batches.find((/** @type {any} */ b) => b.count === 7)
+  const items = itemsOf(v)
+  const shuffled = [items[4], items[0], items[6], items[2], items[5], items[1], items[3]]
+  const b = buildBatch(shuffled)
+  assert.deepEqual(b.items, items)
+  assert.deepEqual(b.fingerprints, v.fingerprints)
+  assert.equal(b.count, 7)
+  assert.equal(b.fpRoot, v.fp_root)
+  assert.equal(b.itemsRoot, v.items_root)
+  assert.equal(b.fingerprintsHash, v.fingerprints_hash)
+  assert.deepEqual(b.itemProof(6), v.item_proofs['6'])
+  assert.deepEqual(b.fingerprintProof(3), v.fp_proofs['3'])
+})
+
+test('a proof does not verify for another leaf, another index\'s leaf, a tampered sibling or another root', () => {
+  const v = vectors.batches.find((/** @type {any} */ b) => b.count === 100)
+  const proof = v.item_proofs['50']
+  const leaf = v.item_leaves[50]
+  assert.ok(verifyProof(proof, v.items_root, leaf))
+  assert.ok(!verifyProof(proof, v.items_root, v.item_leaves[51]))
+  // the same item claimed at another index has another leaf
+  const it = itemsOf(v)[50]
+  assert.ok(!verifyProof(proof, v.items_root, itemLeaf(51, it.contentHash, it.detailHash, it.seed)))
+  const tampered = [...proof]
+  tampered[2] = word(1)
+  assert.ok(!verifyProof(tampered, v.items_root, leaf))
+  assert.ok(!verifyProof(proof.slice(0, -1), v.items_root, leaf))
+  assert.ok(!verifyProof(proof, v.fp_root, leaf))
+})
+
+test('a one-leaf tree is its own root with an empty proof; an odd last leaf is carried up', () => {
+  const leaves = [word(5), word(3), word(9)]
+  assert.equal(merkleRoot([word(7)]), word(7))
+  assert.deepEqual(merkleProof([word(7)], 0), [])
+  // level 1 = [H(3, 5), 9]: the carried leaf's proof is that one parent
+  const proof = merkleProof(leaves, 2)
+  assert.equal(proof.length, 1)
+  assert.ok(verifyProof(proof, merkleRoot(leaves), word(9)))
+})
+
+test('token ids are (batchId << 32) | index, and split back', () => {
+  for (const t of vectors.token_ids) {
+    const id = tokenId(BigInt(t.batch_id), BigInt(t.index))
+    assert.equal(id, BigInt(t.token_id))
+    assert.deepEqual(splitTokenId(id), { batchId: BigInt(t.batch_id), index: BigInt(t.index) })
+    assert.deepEqual(splitTokenId(t.token_id), { batchId: BigInt(t.batch_id), index: BigInt(t.index) })
+  }
+  assert.equal(tokenId(1, 0), 2n ** 32n)
+  assert.equal(tokenId('0x2', '3'), 2n * 2n ** 32n + 3n)
+})
+
+test('the batch attestation signed by a viem account equals ledger.eip712.sign and recovers to it (vector)', async () => {
+  const a = vectors.attestation
+  const data = batchAttestationTypedData({
+    chainId: a.chain_id, verifyingContract: a.verifying_contract, taskId: a.task_id, producer: a.producer,
+    itemsRoot: a.items_root, fpRoot: a.fp_root, count: a.count, modelId: a.model_id,
+  })
+  assert.deepEqual(data.domain, { name: 'AIGC BatchRegistry', version: '1', chainId: 31337, verifyingContract: a.verifying_contract })
+  assert.equal(batchAttestationDigest({ ...data.message, chainId: a.chain_id, verifyingContract: a.verifying_contract }), a.digest)
+  const account = privateKeyToAccount(a.signer_key)
+  const signature = await account.signTypedData(data)
+  assert.equal(signature, a.signature)
+  assert.equal(await recoverTypedDataAddress({ ...data, signature }), account.address)
+  // another contract, chain or count is another digest
+  assert.notEqual(batchAttestationDigest({ ...data.message, chainId: 1, verifyingContract: a.verifying_contract }), a.digest)
+  assert.notEqual(batchAttestationDigest({ ...data.message, count: 4, chainId: a.chain_id, verifyingContract: a.verifying_contract }), a.digest)
+})
+
+test('sortItemsByFingerprint orders by the fingerprint as a uint256 and refuses a duplicate', () => {
+  const items = [{ fingerprint: word(0x100), n: 0 }, { fingerprint: word(0xff), n: 1 }, { fingerprint: `0x${'F'.repeat(64)}`, n: 2 }]
+  assert.deepEqual(sortItemsByFingerprint(/** @type {any} */ (items)).map((i) => i.n), [1, 0, 2])
+  const dup = [{ fingerprint: `0x${'ab'.repeat(32)}` }, { fingerprint: `0x${'AB'.repeat(32)}` }]
+  assert.throws(() => sortItemsByFingerprint(/** @type {any} */ (dup)), { name: 'AigcSdkError', code: 'duplicate_fingerprint' })
+})
+
+test('bad input is refused with a stable AigcSdkError code', () => {
+  const sdk = { name: 'AigcSdkError' }
+  const ok = word(1)
+  /** @type {[() => unknown, string][]} */
+  const cases = [
+    [() => fingerprintLeaf(0, /** @type {any} */ ('0x1234')), 'bad_hex'],
+    [() => fingerprintLeaf(0, /** @type {any} */ (`0x${'1'.repeat(66)}`)), 'bad_hex'],
+    [() => fingerprintLeaf(0, /** @type {any} */ ('1'.repeat(64))), 'bad_hex'],
+    [() => fingerprintLeaf(0, /** @type {any} */ (`0x${'g'.repeat(64)}`)), 'bad_hex'],
+    [() => fingerprintLeaf(-1, ok), 'bad_uint'],
+    [() => fingerprintLeaf(1.5, ok), 'bad_uint'],
+    [() => itemLeaf(0, ok, ok, 2n ** 256n), 'out_of_range'],
+    [() => itemLeaf(0, ok, /** @type {any} */ (null), 1), 'bad_hex'],
+    [() => merkleRoot([]), 'empty_batch'],
+    [() => merkleProof([], 0), 'empty_batch'],
+    [() => merkleProof([ok, ok], 2), 'out_of_range'],
+    [() => merkleProof([ok], -1), 'bad_uint'],
+    [() => merkleRoot([ok, /** @type {any} */ ('0xab')]), 'bad_hex'],
+    [() => verifyProof([/** @type {any} */ ('0x')], ok, ok), 'bad_hex'],
+    [() => verifyProof(/** @type {any} */ ('0x'), ok, ok), 'bad_proof'],
+    [() => fingerprintsHash([]), 'empty_batch'],
+    [() => batchCommitment({ itemsRoot: ok, fingerprintsHash: ok, count: 1, owner: /** @type {any} */ ('0x1234'), salt: ok }), 'bad_address'],
+    [() => tokenId(0, 0), 'out_of_range'],
+    [() => tokenId(2n ** 64n, 0), 'out_of_range'],
+    [() => tokenId(1, 2n ** 32n), 'out_of_range'],
+    [() => splitTokenId(5), 'out_of_range'],
+    [() => splitTokenId(2n ** 96n), 'out_of_range'],
+    [() => splitTokenId(`0x${'ab'.repeat(32)}`), 'out_of_range'],
+    [() => splitTokenId('12x'), 'bad_uint'],
+    [() => sortItemsByFingerprint([]), 'empty_batch'],
+    [() => buildBatch([]), 'empty_batch'],
+    [() => buildBatch([/** @type {any} */ ({ fingerprint: ok, contentHash: ok, detailHash: '0x12', seed: 0 })]), 'bad_hex'],
+    [() => batchAttestationTypedData({ chainId: 1, verifyingContract: ok, taskId: ok, producer: ok, itemsRoot: ok, fpRoot: ok, count: 1, modelId: ok }), 'bad_address'],
+    [() => batchAttestationTypedData({ chainId: 1, verifyingContract: vectors.attestation.producer, taskId: ok, producer: vectors.attestation.producer, itemsRoot: ok, fpRoot: ok, count: 0, modelId: ok }), 'empty_batch'],
+    [() => batchAttestationTypedData({ chainId: 1, verifyingContract: vectors.attestation.producer, taskId: ok, producer: vectors.attestation.producer, itemsRoot: ok, fpRoot: ok, count: 2n ** 32n, modelId: ok }), 'out_of_range'],
+  ]
+  for (const [fn, code] of cases) assert.throws(fn, { ...sdk, code }, `${fn} should throw ${code}`)
+})
