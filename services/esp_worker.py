@@ -35,11 +35,13 @@ from ledger import HtlcClient, LockStatus, LockTerms, Registration
 from ledger.clients.esp_registry import generation_lock, sign_quote
 from ledger.clients.registry import sign_attestation
 from ledger.errors import LedgerError
+from services.batch import BatchRefused, BatchRequest, Delivery, SignedBatch, attest_batch
 from services.content import canonical_hash
 from services.exchange import delivery_key, esp_sealing_key, key_commitment, seal, seal_to
 from services.market_client import MarketClient, MarketError
 from services.provenance import detail_descriptor
 
+_DELIVERED = ("delivering", "delivered", "claimed")
 ImageMaker = Callable[[str, int], tuple[Image.Image, dict[str, Any]]]
 Fingerprinter = Callable[[Image.Image], bytes]
 
@@ -196,6 +198,10 @@ class EspWorker:
         # round sees the task delivered and claims only if the API holds this very delivery.
         entry["stage"], entry["content_hash"] = "delivering", meta_json["content_hash"]
         entry["producer"] = task["producer"]
+        # What a later batch attestation checks a producer's request against (attest_batch).
+        entry["fingerprint"], entry["model_id"] = meta_json["fingerprint"], meta_json["model_id"]
+        entry["detail_hash"], entry["seed"] = "0x" + reg.detail_hash.hex(), reg.seed
+        entry["lock"] = lock.to_json()
         self.state.save()
         self.client.post(
             f"/v1/tasks/{task['id']}/delivery",
@@ -219,6 +225,54 @@ class EspWorker:
         entry["stage"] = "claimed"
         self.state.save()
         return "claimed"
+
+    def attest_batch(self, request: BatchRequest, *, contract: str, max_batch: int) -> SignedBatch:
+        """Signs a producer's batch of this ESP's own paid deliveries to it, under the
+        BatchRegistry at ``contract`` (rules: services.batch.attestation); raises BatchRefused.
+        An image is attested in one batch only: re-signing that same batch is allowed."""
+        deliveries: dict[bytes, Delivery] = {}
+        batched: dict[bytes, str] = {}
+        for entry in self.state.tasks.values():
+            if "fingerprint" not in entry or entry.get("stage") not in _DELIVERED:
+                continue
+            content_hash = bytes.fromhex(entry["content_hash"][2:])
+            deliveries[content_hash] = Delivery(
+                content_hash=content_hash,
+                producer=entry["producer"],
+                lock=LockTerms.from_json(entry["lock"]),
+                fingerprint=bytes.fromhex(entry["fingerprint"][2:]),
+                detail_hash=bytes.fromhex(entry["detail_hash"][2:]),
+                seed=int(entry["seed"]),
+                model_id=bytes.fromhex(entry["model_id"][2:]),
+            )
+            if entry.get("batch"):
+                batched[content_hash] = entry["batch"]
+        chain_id = self.htlc.deployment.chain.chain_id
+        signed = attest_batch(
+            request,
+            deliveries,
+            self.htlc.lock_info,
+            esp=self.client.account,
+            chain_id=chain_id,
+            contract=contract,
+            max_batch=max_batch,
+        )
+        root = "0x" + signed.layout.items_root.hex()
+        for i, item in enumerate(request.items):
+            if batched.get(item.content_hash, root) != root:
+                # A second batch of one image would be a same-ESP duplicate, which no batch
+                # challenge can revoke (BatchSameEsp): one image, one batch.
+                raise BatchRefused(
+                    f"item {i}: already attested in batch {batched[item.content_hash]}",
+                    code="already_batched",
+                    index=i,
+                )
+        members = {"0x" + item.content_hash.hex() for item in request.items}
+        for entry in self.state.tasks.values():
+            if entry.get("content_hash") in members:
+                entry["batch"] = root
+        self.state.save()
+        return signed
 
     def _attested_to_another(self, content_hash: str, producer: str, task_id: str) -> str | None:
         """The other task whose image, attested to another producer, has these very bytes."""

@@ -1,0 +1,35 @@
+"""Batch registration (issue 16): many images in one commit and one reveal.
+
+* :mod:`~services.batch.layout`: the token order and the two Merkle roots (one home for both);
+* :mod:`~services.batch.attestation`: what an ESP checks before it signs a batch, and the
+  attestation file it hands the producer;
+* :mod:`~services.batch.register`: the producer's side (commit, reveal, manifest);
+* :mod:`~services.batch.manifest`: the published manifest and its check against the chain.
+
+docs/batches.md walks through the flow and the trust model.
+"""
+
+from services.batch.attestation import (
+    BATCH_ATTESTATION_TYPES,
+    BatchRequest,
+    Delivery,
+    SignedBatch,
+    attest_batch,
+    batch_domain,
+)
+from services.batch.errors import BatchError, BatchRefused, ManifestMismatch
+from services.batch.layout import BatchItem, BatchLayout
+
+__all__ = [
+    "BATCH_ATTESTATION_TYPES",
+    "BatchError",
+    "BatchItem",
+    "BatchLayout",
+    "BatchRefused",
+    "BatchRequest",
+    "Delivery",
+    "ManifestMismatch",
+    "SignedBatch",
+    "attest_batch",
+    "batch_domain",
+]

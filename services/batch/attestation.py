@@ -1,0 +1,279 @@
+"""The ESP's batch attestation: one EIP-712 signature over a batch's two Merkle roots.
+
+The rule an ESP applies before it signs (:func:`attest_batch`) is the whole of what it vouches
+for, so it lives here once (the worker, the CLI and the tests call it). The ESP signs only when
+every item is
+
+* an image it generated itself (its own delivery record names the content hash),
+* delivered to this very producer (not to another payer, not unknown bytes),
+* paid for: the item's generation lock is withdrawn (the fee reached the ESP),
+* described truly: the fingerprint, detail hash and seed are the ones it computed from its own
+  image when it delivered it,
+
+and the named lock is one of the items' own locks and the *latest* of them (by the block it was
+made in): a token's priority is that lock's block, so no item can be backdated before its own
+generation. The batch holds 1..``max_batch`` items, all from one model, no image twice, no
+fingerprint twice (see :mod:`services.batch.layout`).
+
+What the ESP does *not* vouch for: that no one registered a near-duplicate earlier. That is what
+challenges are for (docs/batches.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from ledger import LockStatus, LockTerms, eip712
+from services.batch.errors import BatchError, BatchRefused
+from services.batch.layout import BatchItem, BatchLayout
+
+__all__ = [
+    "BATCH_ATTESTATION_TYPES",
+    "BatchRequest",
+    "Delivery",
+    "SignedBatch",
+    "attest_batch",
+    "batch_domain",
+]
+
+BATCH_ATTESTATION_TYPES = {
+    "BatchAttestation": [
+        {"name": "taskId", "type": "bytes32"},
+        {"name": "producer", "type": "address"},
+        {"name": "itemsRoot", "type": "bytes32"},
+        {"name": "fpRoot", "type": "bytes32"},
+        {"name": "count", "type": "uint32"},
+        {"name": "modelId", "type": "bytes32"},
+    ]
+}
+# The BatchRegistry's EIP-712 domain (its constructor's EIP712(name, version)).
+_DOMAIN = eip712.CONTRACT_DOMAINS.get("BatchRegistry", ("AIGC BatchRegistry", "1"))
+
+LockInfo = Callable[[bytes], tuple[LockStatus, int]]  # lock id -> (status, block made in)
+
+
+def batch_domain(*, chain_id: int, contract: str) -> dict[str, Any]:
+    """The EIP-712 domain of a BatchRegistry deployment."""
+    name, version = _DOMAIN
+    return eip712.domain(name, chain_id=chain_id, contract=contract, version=version)
+
+
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _bytes(value: Any, name: str) -> bytes:
+    try:
+        return bytes.fromhex(str(value).removeprefix("0x"))
+    except ValueError:
+        raise BatchError(f"{name} is not hex", code="bad_hex") from None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the ESP recorded when it delivered one image (computed from its own image)."""
+
+    content_hash: bytes
+    producer: str
+    lock: LockTerms
+    fingerprint: bytes
+    detail_hash: bytes
+    seed: int
+    model_id: bytes
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """A producer's request: attest ``items`` as one batch whose priority is lock ``task_id``."""
+
+    producer: str
+    task_id: bytes
+    items: tuple[BatchItem, ...]
+
+
+@dataclass(frozen=True)
+class SignedBatch:
+    """The attestation file: the ESP's signature, the lock it names, the items in token order."""
+
+    esp: str
+    producer: str
+    lock: LockTerms
+    model_id: bytes
+    layout: BatchLayout
+    chain_id: int
+    contract: str
+    signature: bytes = field(repr=False)
+
+    @property
+    def task_id(self) -> bytes:
+        return self.lock.id
+
+    def message(self) -> dict[str, Any]:
+        return {
+            "taskId": self.task_id,
+            "producer": to_checksum_address(self.producer),
+            "itemsRoot": self.layout.items_root,
+            "fpRoot": self.layout.fp_root,
+            "count": self.layout.count,
+            "modelId": self.model_id,
+        }
+
+    def signer(self) -> str:
+        """The address whose signature this is ("" for bytes that are no signature)."""
+        domain = batch_domain(chain_id=self.chain_id, contract=self.contract)
+        return eip712.recover(self.signature, domain, BATCH_ATTESTATION_TYPES, self.message())
+
+    def check(self) -> None:
+        """Raises BatchError unless the ESP named here signed exactly these items and this lock
+        (an EOA signature; a contract ESP's ERC-1271 signature is checked by the chain only)."""
+        if self.signer() != to_checksum_address(self.esp):
+            raise BatchError("the attestation is not signed by its ESP", code="bad_attestation")
+        if to_checksum_address(self.lock.sender) != to_checksum_address(self.producer) or (
+            to_checksum_address(self.lock.receiver) != to_checksum_address(self.esp)
+        ):
+            raise BatchError(
+                "the attested lock is not from the producer to the ESP", code="bad_attestation"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "chain_id": self.chain_id,
+            "batch_registry": to_checksum_address(self.contract),
+            "esp": to_checksum_address(self.esp),
+            "producer": to_checksum_address(self.producer),
+            "task_id": _hex(self.task_id),
+            "lock": self.lock.to_json(),
+            "model_id": _hex(self.model_id),
+            "count": self.layout.count,
+            "items_root": _hex(self.layout.items_root),
+            "fp_root": _hex(self.layout.fp_root),
+            "items": [
+                {
+                    "index": i,
+                    "content_hash": _hex(it.content_hash),
+                    "fingerprint": _hex(it.fingerprint),
+                    "detail_hash": _hex(it.detail_hash),
+                    "seed": str(it.seed),
+                }
+                for i, it in enumerate(self.layout.items)
+            ],
+            "signature": _hex(self.signature),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SignedBatch:
+        """Parses an attestation file; raises BatchError when it is malformed or its roots do
+        not follow from its items (it does not check the signature: :meth:`check` does)."""
+        try:
+            if int(data["version"]) != 1:
+                raise BatchError("unknown attestation version", code="bad_attestation")
+            items = [
+                BatchItem(
+                    content_hash=_bytes(it["content_hash"], "content_hash"),
+                    fingerprint=_bytes(it["fingerprint"], "fingerprint"),
+                    detail_hash=_bytes(it["detail_hash"], "detail_hash"),
+                    seed=int(it["seed"]),
+                )
+                for it in data["items"]
+            ]
+            signed = cls(
+                esp=to_checksum_address(data["esp"]),
+                producer=to_checksum_address(data["producer"]),
+                lock=LockTerms.from_json(data["lock"]),
+                model_id=_bytes(data["model_id"], "model_id"),
+                layout=BatchLayout.of(items),
+                chain_id=int(data["chain_id"]),
+                contract=to_checksum_address(data["batch_registry"]),
+                signature=_bytes(data["signature"], "signature"),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BatchError(f"malformed attestation: {exc}", code="bad_attestation") from None
+        if [it.content_hash for it in signed.layout.items] != [it.content_hash for it in items]:
+            raise BatchError("the items are not in token order", code="bad_attestation")
+        expected = (_hex(signed.layout.items_root), _hex(signed.layout.fp_root), signed.task_id)
+        if (str(data["items_root"]).lower(), str(data["fp_root"]).lower()) != expected[:2] or (
+            _bytes(data["task_id"], "task_id") != expected[2]
+        ):
+            raise BatchError(
+                "the roots or task id do not follow from the items", code="bad_attestation"
+            )
+        return signed
+
+
+def attest_batch(
+    request: BatchRequest,
+    deliveries: Mapping[bytes, Delivery],
+    lock_info: LockInfo,
+    *,
+    esp: LocalAccount,
+    chain_id: int,
+    contract: str,
+    max_batch: int,
+) -> SignedBatch:
+    """Signs ``request`` as ``esp`` if it passes every rule of this module; else raises
+    BatchRefused naming the rule (``code``) and the item (``index``, request order)."""
+    producer = to_checksum_address(request.producer)
+    layout = BatchLayout.of(request.items, max_batch=max_batch)  # size, no repeats
+    blocks: dict[bytes, int] = {}
+    locks: dict[bytes, LockTerms] = {}
+    models: set[bytes] = set()
+    for i, item in enumerate(request.items):
+        d = deliveries.get(item.content_hash)
+        if d is None:
+            raise BatchRefused(
+                f"item {i}: not an image this ESP generated", code="not_generated", index=i
+            )
+        if to_checksum_address(d.producer) != producer:
+            raise BatchRefused(
+                f"item {i}: delivered to another producer",
+                code="not_delivered_to_producer",
+                index=i,
+            )
+        for name in ("fingerprint", "detail_hash", "seed"):
+            if getattr(item, name) != getattr(d, name):
+                raise BatchRefused(
+                    f"item {i}: the {name} is not the one this ESP computed for its image",
+                    code=f"wrong_{name}",
+                    index=i,
+                )
+        lock_id = d.lock.id
+        if lock_id not in blocks:
+            status, block = lock_info(lock_id)
+            if status is not LockStatus.WITHDRAWN:
+                raise BatchRefused(
+                    f"item {i}: its generation lock is {status.name.lower()}, not paid",
+                    code="unpaid_lock",
+                    index=i,
+                )
+            blocks[lock_id], locks[lock_id] = block, d.lock
+        models.add(d.model_id)
+    if len(models) != 1:
+        raise BatchRefused("the images come from more than one model", code="mixed_models")
+    if request.task_id not in blocks:
+        raise BatchRefused("the named lock is not one of the items' own locks", code="foreign_lock")
+    latest = max(blocks.values())
+    if blocks[request.task_id] < latest:
+        raise BatchRefused(
+            f"the named lock was made at block {blocks[request.task_id]}, before another item's"
+            f" lock (block {latest}): name the latest one",
+            code="stale_lock",
+        )
+    unsigned = SignedBatch(
+        esp=esp.address,
+        producer=producer,
+        lock=locks[request.task_id],
+        model_id=models.pop(),
+        layout=layout,
+        chain_id=chain_id,
+        contract=to_checksum_address(contract),
+        signature=b"",
+    )
+    domain = batch_domain(chain_id=chain_id, contract=contract)
+    signature = eip712.sign(esp, domain, BATCH_ATTESTATION_TYPES, unsigned.message())
+    return SignedBatch(**{**unsigned.__dict__, "signature": signature})

@@ -1,0 +1,247 @@
+"""The ESP's batch attestation: it signs only its own paid deliveries to the asking producer,
+truly described, under the producer's latest lock (services.batch.attestation); each attack is
+refused with its own code. The locks here are plain values and their chain state a table: the
+chain's side of the same rule is the BatchRegistry's (tests/contracts)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from eth_account import Account
+
+from ledger import Asset, LockStatus, LockTerms, merkle
+from services.batch import (
+    BatchError,
+    BatchItem,
+    BatchLayout,
+    BatchRefused,
+    BatchRequest,
+    Delivery,
+    SignedBatch,
+    attest_batch,
+)
+from services.esp_worker import EspWorker
+
+ESP = Account.from_key(b"\x01" * 32)
+PRODUCER = Account.from_key(b"\x02" * 32).address
+OTHER = Account.from_key(b"\x03" * 32).address
+CONTRACT = "0x" + "ab" * 20
+ZERO = "0x" + "00" * 20
+MODEL = hashlib.sha256(b"test-painter").digest()
+
+
+def _h(tag: str, i: int) -> bytes:
+    return hashlib.sha256(f"{tag}{i}".encode()).digest()
+
+
+def _lock(i: int, producer: str = PRODUCER) -> LockTerms:
+    return LockTerms(producer, ESP.address, Asset.ETHER, ZERO, 10**15, _h("lock", i), 10**9 + i)
+
+
+def _world(n: int = 3, producer: str = PRODUCER):
+    """n deliveries to ``producer``, lock i made at block 10 + i and paid."""
+    deliveries, chain = {}, {}
+    for i in range(n):
+        lock = _lock(i, producer)
+        d = Delivery(_h("img", i), producer, lock, _h("fp", i), _h("detail", i), i, MODEL)
+        deliveries[d.content_hash] = d
+        chain[lock.id] = (LockStatus.WITHDRAWN, 10 + i)
+    return deliveries, chain
+
+
+def _item(d: Delivery, **change) -> BatchItem:
+    fields = dict(
+        content_hash=d.content_hash,
+        fingerprint=d.fingerprint,
+        detail_hash=d.detail_hash,
+        seed=d.seed,
+    )
+    return BatchItem(**{**fields, **change})
+
+
+def _attest(deliveries, chain, items, task_id, *, max_batch=2048):
+    return attest_batch(
+        BatchRequest(PRODUCER, task_id, tuple(items)),
+        deliveries,
+        lambda lock_id: chain.get(lock_id, (LockStatus.NONE, 0)),
+        esp=ESP,
+        chain_id=1337,
+        contract=CONTRACT,
+        max_batch=max_batch,
+    )
+
+
+def test_an_honest_batch_is_signed_over_the_roots_in_fingerprint_order():
+    deliveries, chain = _world(3)
+    ds = list(deliveries.values())
+    signed = _attest(deliveries, chain, [_item(d) for d in ds], ds[2].lock.id)
+    assert signed.signer() == ESP.address and signed.task_id == ds[2].lock.id
+    fps = [it.fingerprint for it in signed.layout.items]
+    assert fps == sorted(fps) and signed.layout.count == 3
+    leaves = [merkle.fingerprint_leaf(i, fp) for i, fp in enumerate(fps)]
+    assert signed.layout.fp_root == merkle.merkle_root(leaves)
+    # the file round-trips and checks; a tampered root does not parse
+    again = SignedBatch.from_json(signed.to_json())
+    again.check()
+    assert again.layout.items_root == signed.layout.items_root
+    bad = signed.to_json()
+    bad["items"][0]["seed"] = "99"
+    with pytest.raises(BatchError, match="do not follow"):
+        SignedBatch.from_json(bad)
+
+
+def test_someone_elses_image_is_refused():
+    deliveries, chain = _world(2)
+    ds = list(deliveries.values())
+    stranger = Delivery(_h("img", 9), PRODUCER, ds[0].lock, _h("fp", 9), _h("d", 9), 0, MODEL)
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(ds[0]), _item(stranger)], ds[1].lock.id)
+    assert exc.value.code == "not_generated" and exc.value.index == 1
+
+
+def test_an_image_delivered_to_another_producer_is_refused():
+    deliveries, chain = _world(2)
+    theirs, their_chain = _world(1, producer=OTHER)
+    (their,) = theirs.values()
+    their = Delivery(_h("img", 7), OTHER, their.lock, _h("fp", 7), _h("d", 7), 0, MODEL)
+    deliveries[their.content_hash] = their
+    chain.update(their_chain)
+    ds = list(deliveries.values())
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(ds[0]), _item(their)], ds[0].lock.id)
+    assert exc.value.code == "not_delivered_to_producer" and exc.value.index == 1
+
+
+def test_a_lock_older_than_one_items_is_refused_no_backdating():
+    deliveries, chain = _world(3)
+    ds = list(deliveries.values())
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(d) for d in ds], ds[0].lock.id)  # block 10 < 12
+    assert exc.value.code == "stale_lock"
+    # nor a lock that is none of the items' own (even a later one)
+    later = _lock(42)
+    chain[later.id] = (LockStatus.WITHDRAWN, 99)
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(d) for d in ds], later.id)
+    assert exc.value.code == "foreign_lock"
+
+
+@pytest.mark.parametrize(
+    ("field", "code"),
+    [
+        ("fingerprint", "wrong_fingerprint"),
+        ("detail_hash", "wrong_detail_hash"),
+        ("seed", "wrong_seed"),
+    ],
+)
+def test_a_false_description_is_refused(field, code):
+    deliveries, chain = _world(2)
+    ds = list(deliveries.values())
+    forged = _h("forged", 0) if field != "seed" else 12345
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(ds[0]), _item(ds[1], **{field: forged})], ds[1].lock.id)
+    assert exc.value.code == code and exc.value.index == 1
+
+
+@pytest.mark.parametrize("status", [LockStatus.OPEN, LockStatus.REFUNDED, LockStatus.NONE])
+def test_an_unpaid_lock_is_refused(status):
+    deliveries, chain = _world(2)
+    ds = list(deliveries.values())
+    chain[ds[1].lock.id] = (status, 11)
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(d) for d in ds], ds[1].lock.id)
+    assert exc.value.code == "unpaid_lock"
+
+
+def test_size_repeats_and_models_are_bounded():
+    deliveries, chain = _world(3)
+    ds = list(deliveries.values())
+    with pytest.raises(BatchError) as exc:
+        _attest(deliveries, chain, [_item(d) for d in ds], ds[2].lock.id, max_batch=2)
+    assert exc.value.code == "batch_too_large"
+    with pytest.raises(BatchError) as exc:
+        _attest(deliveries, chain, [], ds[2].lock.id)
+    assert exc.value.code == "batch_empty"
+    with pytest.raises(BatchError) as exc:
+        _attest(deliveries, chain, [_item(ds[0]), _item(ds[0])], ds[0].lock.id)
+    assert exc.value.code == "batch_duplicate_item"
+    other_model = Delivery(**{**ds[1].__dict__, "model_id": b"\x09" * 32})
+    deliveries[other_model.content_hash] = other_model
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(ds[0]), _item(other_model)], ds[1].lock.id)
+    assert exc.value.code == "mixed_models"
+
+
+def test_two_images_with_one_fingerprint_cannot_share_a_batch():
+    a = BatchItem(_h("a", 0), _h("fp", 0), _h("d", 0), 1)
+    b = BatchItem(_h("b", 0), _h("fp", 0), _h("d", 1), 2)
+    with pytest.raises(BatchError) as exc:
+        BatchLayout.of([a, b])
+    assert exc.value.code == "batch_duplicate_fingerprint"
+
+
+class _Chain:
+    chain_id = 1337
+
+
+class _Deployment:
+    chain = _Chain()
+
+
+class _Htlc:
+    deployment = _Deployment()
+
+    def __init__(self, table):
+        self.table = table
+
+    def lock_info(self, lock_id):
+        return self.table.get(lock_id, (LockStatus.NONE, 0))
+
+
+class _Client:
+    account = ESP
+    address = ESP.address
+
+
+def test_the_worker_attests_from_its_own_records_and_one_image_goes_in_one_batch(tmp_path):
+    deliveries, chain = _world(3)
+    worker = EspWorker(
+        _Client(),
+        _Htlc(chain),
+        make_image=None,
+        fingerprint=None,
+        state_path=tmp_path / "state.json",
+        price=1,
+    )
+    for n, d in enumerate(deliveries.values()):
+        worker.state.tasks[f"0x{n:064x}"] = {
+            "stage": "claimed",
+            "content_hash": "0x" + d.content_hash.hex(),
+            "producer": d.producer,
+            "fingerprint": "0x" + d.fingerprint.hex(),
+            "detail_hash": "0x" + d.detail_hash.hex(),
+            "seed": d.seed,
+            "model_id": "0x" + d.model_id.hex(),
+            "lock": d.lock.to_json(),
+        }
+    ds = list(deliveries.values())
+    first = BatchRequest(PRODUCER, ds[1].lock.id, (_item(ds[0]), _item(ds[1])))
+    signed = worker.attest_batch(first, contract=CONTRACT, max_batch=8)
+    assert signed.signer() == ESP.address
+    assert worker.attest_batch(first, contract=CONTRACT, max_batch=8).layout == signed.layout
+    second = BatchRequest(PRODUCER, ds[2].lock.id, (_item(ds[1]), _item(ds[2])))
+    with pytest.raises(BatchRefused) as exc:
+        worker.attest_batch(second, contract=CONTRACT, max_batch=8)
+    assert exc.value.code == "already_batched" and exc.value.index == 0
+    # the refusal survives a restart (the state file records the batch)
+    restarted = EspWorker(
+        _Client(),
+        _Htlc(chain),
+        make_image=None,
+        fingerprint=None,
+        state_path=tmp_path / "state.json",
+        price=1,
+    )
+    with pytest.raises(BatchRefused, match="already attested"):
+        restarted.attest_batch(second, contract=CONTRACT, max_batch=8)
