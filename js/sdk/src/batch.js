@@ -56,7 +56,7 @@ function toUint(value, what, limit = UINT256) {
  */
 function toLeaves(leaves) {
   if (!Array.isArray(leaves)) throw new AigcSdkError('bad_batch', 'leaves must be an array')
-  if (leaves.length === 0) throw new AigcSdkError('empty_batch', 'a batch has at least one item')
+  if (leaves.length === 0) throw new AigcSdkError('batch_empty', 'a batch has at least one item')
   return leaves.map((l, i) => toBytes32(l, `leaves[${i}]`))
 }
 
@@ -234,12 +234,12 @@ export function splitTokenId(id) {
  */
 export function sortItemsByFingerprint(items) {
   if (!Array.isArray(items)) throw new AigcSdkError('bad_batch', 'items must be an array')
-  if (items.length === 0) throw new AigcSdkError('empty_batch', 'a batch has at least one item')
+  if (items.length === 0) throw new AigcSdkError('batch_empty', 'a batch has at least one item')
   const keyed = items.map((item, k) => ({ item, key: BigInt(toBytes32(item?.fingerprint, `items[${k}].fingerprint`)) }))
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
   for (let k = 1; k < keyed.length; k++) {
     if (keyed[k].key === keyed[k - 1].key) {
-      throw new AigcSdkError('duplicate_fingerprint', `two items share fingerprint ${keyed[k].item.fingerprint}`)
+      throw new AigcSdkError('batch_duplicate_fingerprint', `two items share fingerprint ${keyed[k].item.fingerprint}`)
     }
   }
   return keyed.map((e) => e.item)
@@ -267,11 +267,24 @@ export function sortItemsByFingerprint(items) {
 
 /**
  * Everything the chain and the ESP need about a batch, from its items (any order: they are
- * sorted by fingerprint, which fixes each item's index).
+ * sorted by fingerprint, which fixes each item's index), as services.batch.layout.BatchLayout
+ * computes it. Refuses an empty batch, one over `maxBatch`, and one image (content hash) twice.
  * @param {BatchItem[]} items
+ * @param {{ maxBatch?: number }} [options] the contract's maxBatch (parameters()), if known
  * @returns {BuiltBatch}
  */
-export function buildBatch(items) {
+export function buildBatch(items, { maxBatch } = {}) {
+  if (Array.isArray(items) && maxBatch !== undefined && items.length > maxBatch) {
+    throw new AigcSdkError('batch_too_large', `${items.length} items: a batch holds at most ${maxBatch}`)
+  }
+  /** @type {Map<string, number>} */
+  const seen = new Map()
+  for (const [k, it] of (Array.isArray(items) ? items : []).entries()) {
+    const content = toBytes32(it?.contentHash, `items[${k}].contentHash`)
+    const first = seen.get(content)
+    if (first !== undefined) throw new AigcSdkError('batch_duplicate_item', `item ${k} repeats item ${first}'s image`)
+    seen.set(content, k)
+  }
   const sorted = sortItemsByFingerprint(items)
   const fingerprints = sorted.map((it) => toBytes32(it.fingerprint, 'fingerprint'))
   const fpLeaves = fingerprints.map((fp, k) => fingerprintLeaf(k, fp))
@@ -309,7 +322,7 @@ export const BATCH_ATTESTATION_TYPES = /** @type {const} */ ({
  */
 export function batchAttestationTypedData(a) {
   const count = toUint(a.count, 'count', 2n ** 32n)
-  if (count === 0n) throw new AigcSdkError('empty_batch', 'a batch has at least one item')
+  if (count === 0n) throw new AigcSdkError('batch_empty', 'a batch has at least one item')
   return {
     domain: {
       name: 'AIGC BatchRegistry',

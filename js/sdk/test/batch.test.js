@@ -125,7 +125,7 @@ test('sortItemsByFingerprint orders by the fingerprint as a uint256 and refuses 
   const items = [{ fingerprint: word(0x100), n: 0 }, { fingerprint: word(0xff), n: 1 }, { fingerprint: `0x${'F'.repeat(64)}`, n: 2 }]
   assert.deepEqual(sortItemsByFingerprint(/** @type {any} */ (items)).map((i) => i.n), [1, 0, 2])
   const dup = [{ fingerprint: `0x${'ab'.repeat(32)}` }, { fingerprint: `0x${'AB'.repeat(32)}` }]
-  assert.throws(() => sortItemsByFingerprint(/** @type {any} */ (dup)), { name: 'AigcSdkError', code: 'duplicate_fingerprint' })
+  assert.throws(() => sortItemsByFingerprint(/** @type {any} */ (dup)), { name: 'AigcSdkError', code: 'batch_duplicate_fingerprint' })
 })
 
 test('bad input is refused with a stable AigcSdkError code', () => {
@@ -141,14 +141,14 @@ test('bad input is refused with a stable AigcSdkError code', () => {
     [() => fingerprintLeaf(1.5, ok), 'bad_uint'],
     [() => itemLeaf(0, ok, ok, 2n ** 256n), 'out_of_range'],
     [() => itemLeaf(0, ok, /** @type {any} */ (null), 1), 'bad_hex'],
-    [() => merkleRoot([]), 'empty_batch'],
-    [() => merkleProof([], 0), 'empty_batch'],
+    [() => merkleRoot([]), 'batch_empty'],
+    [() => merkleProof([], 0), 'batch_empty'],
     [() => merkleProof([ok, ok], 2), 'out_of_range'],
     [() => merkleProof([ok], -1), 'bad_uint'],
     [() => merkleRoot([ok, /** @type {any} */ ('0xab')]), 'bad_hex'],
     [() => verifyProof([/** @type {any} */ ('0x')], ok, ok), 'bad_hex'],
     [() => verifyProof(/** @type {any} */ ('0x'), ok, ok), 'bad_proof'],
-    [() => fingerprintsHash([]), 'empty_batch'],
+    [() => fingerprintsHash([]), 'batch_empty'],
     [() => batchCommitment({ itemsRoot: ok, fingerprintsHash: ok, count: 1, owner: /** @type {any} */ ('0x1234'), salt: ok }), 'bad_address'],
     [() => tokenId(0, 0), 'out_of_range'],
     [() => tokenId(2n ** 64n, 0), 'out_of_range'],
@@ -157,11 +157,14 @@ test('bad input is refused with a stable AigcSdkError code', () => {
     [() => splitTokenId(2n ** 96n), 'out_of_range'],
     [() => splitTokenId(`0x${'ab'.repeat(32)}`), 'out_of_range'],
     [() => splitTokenId('12x'), 'bad_uint'],
-    [() => sortItemsByFingerprint([]), 'empty_batch'],
-    [() => buildBatch([]), 'empty_batch'],
+    [() => sortItemsByFingerprint([]), 'batch_empty'],
+    [() => buildBatch([]), 'batch_empty'],
+    [() => buildBatch([{ fingerprint: ok, contentHash: ok, detailHash: ok, seed: 0 }, { fingerprint: word(2), contentHash: ok, detailHash: ok, seed: 1 }]), 'batch_duplicate_item'],
+    [() => buildBatch([{ fingerprint: ok, contentHash: ok, detailHash: ok, seed: 0 }, { fingerprint: word(2), contentHash: word(2), detailHash: ok, seed: 1 }], { maxBatch: 1 }), 'batch_too_large'],
+    [() => buildBatch(/** @type {any} */ ('items')), 'bad_batch'],
     [() => buildBatch([/** @type {any} */ ({ fingerprint: ok, contentHash: ok, detailHash: '0x12', seed: 0 })]), 'bad_hex'],
     [() => batchAttestationTypedData({ chainId: 1, verifyingContract: ok, taskId: ok, producer: ok, itemsRoot: ok, fpRoot: ok, count: 1, modelId: ok }), 'bad_address'],
-    [() => batchAttestationTypedData({ chainId: 1, verifyingContract: vectors.attestation.producer, taskId: ok, producer: vectors.attestation.producer, itemsRoot: ok, fpRoot: ok, count: 0, modelId: ok }), 'empty_batch'],
+    [() => batchAttestationTypedData({ chainId: 1, verifyingContract: vectors.attestation.producer, taskId: ok, producer: vectors.attestation.producer, itemsRoot: ok, fpRoot: ok, count: 0, modelId: ok }), 'batch_empty'],
     [() => batchAttestationTypedData({ chainId: 1, verifyingContract: vectors.attestation.producer, taskId: ok, producer: vectors.attestation.producer, itemsRoot: ok, fpRoot: ok, count: 2n ** 32n, modelId: ok }), 'out_of_range'],
   ]
   for (const [fn, code] of cases) assert.throws(fn, { ...sdk, code }, `${fn} should throw ${code}`)

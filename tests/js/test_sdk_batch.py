@@ -1,0 +1,76 @@
+"""The JavaScript SDK's batch vectors (js/sdk/test/vectors/batch.json) against the Python side.
+
+The node tests themselves (js/sdk/test/batch.test.js) run with the SDK's other unit tests in
+tests/js/test_sdk_unit.py; here the vectors they match are checked to be what ``ledger.merkle``
+computes today (so a change to the Merkle rules that is not carried to the SDK fails), and the
+attestation digest to be the EIP-712 digest eth_account computes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import keccak
+
+from ledger import eip712, merkle
+from tests.js._node import ROOT, SDK
+
+VECTORS = SDK / "test" / "vectors" / "batch.json"
+GEN = ROOT / "scripts" / "gen-batch-vectors"
+
+
+def _b(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x"))
+
+
+def test_the_committed_vectors_are_what_ledger_merkle_computes():
+    run = subprocess.run(
+        [sys.executable, str(GEN), "--check"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+
+
+def test_the_vectors_roots_and_proofs_verify_in_python():
+    doc = json.loads(VECTORS.read_text())
+    assert [b["count"] for b in doc["batches"]] == [1, 2, 3, 4, 5, 7, 8, 100]
+    for b in doc["batches"]:
+        fps = [_b(x) for x in b["fingerprints"]]
+        assert fps == sorted(fps) and len(set(fps)) == len(fps), "fingerprints strictly increasing"
+        root = _b(b["items_root"])
+        for i, proof in b["item_proofs"].items():
+            leaf = _b(b["item_leaves"][int(i)])
+            assert merkle.verify([_b(p) for p in proof], root, leaf)
+            assert not merkle.verify([_b(p) for p in proof], _b(b["fp_root"]), leaf)
+
+
+def test_the_attestation_vector_is_the_eip712_digest_and_signature_of_its_key():
+    a = json.loads(VECTORS.read_text())["attestation"]
+    types = {
+        "BatchAttestation": [
+            {"name": "taskId", "type": "bytes32"},
+            {"name": "producer", "type": "address"},
+            {"name": "itemsRoot", "type": "bytes32"},
+            {"name": "fpRoot", "type": "bytes32"},
+            {"name": "count", "type": "uint32"},
+            {"name": "modelId", "type": "bytes32"},
+        ]
+    }
+    message = {
+        "taskId": _b(a["task_id"]),
+        "producer": a["producer"],
+        "itemsRoot": _b(a["items_root"]),
+        "fpRoot": _b(a["fp_root"]),
+        "count": a["count"],
+        "modelId": _b(a["model_id"]),
+    }
+    dom = eip712.domain(
+        "AIGC BatchRegistry", chain_id=a["chain_id"], contract=a["verifying_contract"]
+    )
+    signable = encode_typed_data(domain_data=dom, message_types=types, message_data=message)
+    assert keccak(b"\x19" + signable.version + signable.header + signable.body) == _b(a["digest"])
+    signer = Account.from_key(a["signer_key"])
+    assert eip712.recover(_b(a["signature"]), dom, types, message) == signer.address
