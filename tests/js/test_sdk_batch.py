@@ -17,6 +17,7 @@ from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from ledger import eip712, merkle
+from services.batch import BatchItem, BatchLayout
 from tests.js._node import ROOT, SDK
 
 VECTORS = SDK / "test" / "vectors" / "batch.json"
@@ -74,3 +75,20 @@ def test_the_attestation_vector_is_the_eip712_digest_and_signature_of_its_key():
     assert keccak(b"\x19" + signable.version + signable.header + signable.body) == _b(a["digest"])
     signer = Account.from_key(a["signer_key"])
     assert eip712.recover(_b(a["signature"]), dom, types, message) == signer.address
+
+
+def test_the_services_layout_orders_and_roots_a_batch_as_the_sdk_vectors_do():
+    """services.batch.layout (the ESP's and producer's side) and the SDK's buildBatch agree on the
+    token order and both roots: the vectors' items, shuffled, lay out as the vectors say."""
+    for b in json.loads(VECTORS.read_text())["batches"]:
+        items = [
+            BatchItem(content_hash=_b(c), fingerprint=_b(f), detail_hash=_b(d), seed=int(s))
+            for c, f, d, s in zip(
+                b["content_hashes"], b["fingerprints"], b["detail_hashes"], b["seeds"], strict=True
+            )
+        ]
+        layout = BatchLayout.of(list(reversed(items)))
+        assert list(layout.items) == items
+        assert layout.fp_root == _b(b["fp_root"])
+        assert layout.items_root == _b(b["items_root"])
+        assert layout.commitment(owner=b["owner"], salt=_b(b["salt"])) == _b(b["commitment"])
