@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ledger import Asset, LockStatus, LockTerms, RegistryClient
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Indexer
+from marketplace_api.batch_catalog import BatchCatalog
 from marketplace_api.catalog import Catalog, token_hex
 from marketplace_api.models import Listing, Task, Trade
 from marketplace_api.types import LockJson
@@ -68,13 +69,20 @@ class Market:
         self.reputation = ReputationEngine(ReputationParams.hardened())
         self._lock = threading.Lock()
         self.read_cache = ReadCache()
+        self.batches = BatchCatalog(self.catalog)
         self.tasks = TaskTracker()
         self.trades = TradeTracker(deployment)
         self.indexer = Indexer(
             deployment,
             engine,
             confirmations=confirmations,
-            projections=[self.catalog, self.tasks, self.trades, self._feed_reputation],
+            projections=[
+                self.catalog,
+                self.batches,
+                self.tasks,
+                self.trades,
+                self._feed_reputation,
+            ],
             on_rewind=self._rewind,
         )
         with Session(engine) as session:
@@ -103,6 +111,7 @@ class Market:
                 self.reputation.record(_interaction(row["args"], row["block_time"]))
 
     def _rewind(self, session: Session, ancestor: int) -> None:
+        self.batches.rewind(session, ancestor)
         self.catalog.rewind(session, ancestor)
         self.tasks.rewind(session, ancestor)
         self.trades.rewind(session, ancestor)

@@ -45,6 +45,36 @@ class Product(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     image_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
     metadata_uri: Mapped[str] = mapped_column(Text, default="")
+    # "registry" (a single registration) or "batch" (a BatchRegistry item: docs/batches.md).
+    collection: Mapped[str] = mapped_column(
+        String(16), default="registry", server_default="registry"
+    )
+
+
+class BatchRecord(Base):
+    """A registered batch (``BatchRegistered``), and the owner's manifest once published.
+
+    Its items are products (``collection`` "batch"); the manifest (content hashes, detail
+    descriptors, seeds, proofs) is accepted only when it matches the on-chain roots."""
+
+    __tablename__ = "batches"
+
+    batch_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    producer: Mapped[str] = mapped_column(String(42), index=True)
+    esp: Mapped[str] = mapped_column(String(42), index=True)
+    start_id: Mapped[str] = mapped_column(String(66))  # token_hex of item 0
+    count: Mapped[int] = mapped_column(Integer)
+    fp_root: Mapped[str] = mapped_column(String(66))
+    items_root: Mapped[str] = mapped_column(String(66))
+    task_id: Mapped[str] = mapped_column(String(66))
+    model_id: Mapped[str] = mapped_column(String(66))
+    priority_block: Mapped[int] = mapped_column(BigInteger)
+    commit_block: Mapped[int] = mapped_column(BigInteger)
+    reveal_block: Mapped[int] = mapped_column(BigInteger, index=True)
+    tx_hash: Mapped[str] = mapped_column(String(66))
+    metadata_uri: Mapped[str] = mapped_column(Text, default="")
+    fingerprints: Mapped[list[str]] = mapped_column(JSON)  # token order, 0x + 64 hex
+    manifest: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ProductEvent(Base):
