@@ -9,8 +9,10 @@ import { recoverTypedDataAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
   batchAttestationDigest, batchAttestationTypedData, batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash,
-  itemLeaf, merkleProof, merkleRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyProof,
+  checkBatchAttestation, itemLeaf, merkleProof, merkleRoot, parseBatchAttestation, sortItemsByFingerprint, splitTokenId, tokenId,
+  verifyProof,
 } from '../src/index.js'
+import { client, fakeApi } from './helpers.js'
 
 const vectors = JSON.parse(readFileSync(new URL('./vectors/batch.json', import.meta.url), 'utf8'))
 
@@ -168,4 +170,57 @@ test('bad input is refused with a stable AigcSdkError code', () => {
     [() => batchAttestationTypedData({ chainId: 1, verifyingContract: vectors.attestation.producer, taskId: ok, producer: vectors.attestation.producer, itemsRoot: ok, fpRoot: ok, count: 2n ** 32n, modelId: ok }), 'out_of_range'],
   ]
   for (const [fn, code] of cases) assert.throws(fn, { ...sdk, code }, `${fn} should throw ${code}`)
+})
+
+test('checkBatchAttestation accepts the ESP\'s attestation file (services.batch.SignedBatch.to_json) as signed', async () => {
+  const file = vectors.attestation_file
+  const c = client(fakeApi({}))
+  const a = await checkBatchAttestation(c, { attestation: file, producer: file.producer })
+  assert.equal(a.taskId, file.task_id)
+  assert.equal(a.esp, file.esp)
+  assert.equal(a.batch.count, 3)
+  assert.equal(a.batch.itemsRoot, file.items_root)
+  assert.deepEqual(a.batch.fingerprints, file.items.map((/** @type {any} */ it) => it.fingerprint))
+  assert.equal(a.lock.amount, 3n * 10n ** 15n)
+  // bound as a method too
+  assert.equal((await c.checkBatchAttestation({ attestation: file })).taskId, file.task_id)
+})
+
+test('a tampered attestation file is refused before anything is paid', async () => {
+  const file = vectors.attestation_file
+  const c = client(fakeApi({}))
+  /** @param {(f: any) => void} edit */
+  const tampered = (edit) => {
+    const f = structuredClone(file)
+    edit(f)
+    return f
+  }
+  const other = privateKeyToAccount(`0x${'22'.repeat(32)}`)
+  const resigned = tampered(() => {})
+  resigned.signature = await other.signTypedData(batchAttestationTypedData({
+    chainId: file.chain_id, verifyingContract: file.batch_registry, taskId: file.task_id, producer: file.producer,
+    itemsRoot: file.items_root, fpRoot: file.fp_root, count: file.count, modelId: file.model_id,
+  }))
+  /** @type {[string, any, string][]} */
+  const cases = [
+    ['a seed changed (the items root no longer follows)', tampered((f) => { f.items[1].seed = '1' }), 'bad_attestation'],
+    ['the items root swapped for another', tampered((f) => { f.items_root = vectors.batches[0].items_root }), 'bad_attestation'],
+    ['items out of token order', tampered((f) => { f.items.reverse() }), 'bad_attestation'],
+    ['an item dropped (count and roots change)', tampered((f) => { f.items.pop() }), 'bad_attestation'],
+    ['the lock\'s amount changed (task id no longer follows)', tampered((f) => { f.lock.amount = '1' }), 'bad_attestation'],
+    ['another model id than signed', tampered((f) => { f.model_id = `0x${'01'.repeat(32)}` }), 'bad_attestation'],
+    ['another contract than signed', tampered((f) => { f.batch_registry = file.producer }), 'bad_attestation'],
+    ['signed by someone else', resigned, 'bad_attestation'],
+    ['the ESP named as someone else (the lock pays the real one)', tampered((f) => { f.esp = other.address }), 'bad_attestation'],
+    ['a garbage signature', tampered((f) => { f.signature = '0x1234' }), 'bad_attestation'],
+    ['an unknown version', tampered((f) => { f.version = 2 }), 'bad_attestation'],
+    ['no items', tampered((f) => { delete f.items }), 'bad_attestation'],
+    ['a short fingerprint', tampered((f) => { f.items[0].fingerprint = '0x12' }), 'bad_hex'],
+    ['one image twice', tampered((f) => { f.items[1].content_hash = f.items[0].content_hash }), 'batch_duplicate_item'],
+  ]
+  for (const [what, f, code] of cases) {
+    await assert.rejects(checkBatchAttestation(c, { attestation: f }), { name: 'AigcSdkError', code }, what)
+  }
+  await assert.rejects(checkBatchAttestation(c, { attestation: file, producer: other.address }), { name: 'AigcSdkError', code: 'not_producer' })
+  assert.throws(() => parseBatchAttestation(/** @type {any} */ (null)), { name: 'AigcSdkError', code: 'bad_attestation' })
 })
