@@ -86,7 +86,7 @@ class BatchCatalog:
                 esp=a["esp"],
                 task_id=a["taskId"],
                 model_id=a["modelId"],
-                seed="",  # from the manifest
+                seed="0",  # not on chain: the manifest sets it (detail_hash None until then)
                 registered_block=row["block_number"],
                 priority_block=int(a["priorityBlock"]),
                 commit_block=int(a["commitBlock"]),

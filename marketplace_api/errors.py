@@ -205,7 +205,7 @@ def error_table() -> dict[type[Exception], tuple[int, Code]]:
     """
     from ledger.errors import ContractRevert, EstimationFailed, LedgerError
     from ledger.tx import RelayRejected
-    from services import exchange, generation, siwe
+    from services import batch, exchange, generation, siwe
     from services.errors import ServiceError
     from services.provenance import errors as provenance
     from services.reputation import errors as reputation
@@ -239,6 +239,8 @@ def error_table() -> dict[type[Exception], tuple[int, Code]]:
         storage.StorageError: (502, "storage_error"),
         # services.siwe: its own siwe_* code; 502 when the chain could not be asked
         siwe.SiweError: (401, _own_code),
+        # services.batch: batch attestation, manifests (each error names its own code)
+        batch.BatchError: (422, _own_code),
         ServiceError: (422, "unprocessable"),
         # ledger: the chain behind the API
         RelayRejected: (422, _own_code),

@@ -15,7 +15,7 @@ from ledger.errors import ChainError, ContractRevert, EstimationFailed, LedgerEr
 from ledger.tx import RelayRejected
 from marketplace_api.errors import answer, error_table, install_handlers
 from marketplace_api.schemas import ErrorOut
-from services import exchange, generation, siwe
+from services import batch, exchange, generation, siwe
 from services.errors import ServiceError
 from services.provenance import errors as provenance
 from services.reputation import errors as reputation
@@ -56,6 +56,7 @@ CASES: list[tuple[Exception, int, str]] = [
         502,
         "siwe_chain_unavailable",
     ),
+    (batch.BatchError("too many", code="batch_too_large"), 422, "batch_too_large"),
     (ServiceError("a refused step"), 422, "unprocessable"),
     (RelayRejected("nonce_too_low", "used", reason="nonce too low"), 409, "nonce_too_low"),
     (RelayRejected("relay_refused", "no", reason="junk"), 422, "relay_refused"),
