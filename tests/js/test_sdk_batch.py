@@ -41,6 +41,7 @@ def test_the_vectors_roots_and_proofs_verify_in_python():
     for b in doc["batches"]:
         fps = [_b(x) for x in b["fingerprints"]]
         assert fps == sorted(fps) and len(set(fps)) == len(fps), "fingerprints strictly increasing"
+        assert [keccak(_b(d)) for d in b["details"]] == [_b(x) for x in b["detail_hashes"]]
         root = _b(b["items_root"])
         for i, proof in b["item_proofs"].items():
             leaf = _b(b["item_leaves"][int(i)])

@@ -39,7 +39,7 @@ export function toBytes32(value, what) {
  * @param {bigint} [limit]
  * @returns {bigint}
  */
-function toUint(value, what, limit = UINT256) {
+export function toUint(value, what, limit = UINT256) {
   let n
   try {
     n = toBigInt(/** @type {Numberish} */ (value), what)

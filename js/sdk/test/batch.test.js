@@ -9,7 +9,7 @@ import { recoverTypedDataAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
   batchAttestationDigest, batchAttestationTypedData, batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash,
-  checkBatchAttestation, itemLeaf, merkleProof, merkleRoot, parseBatchAttestation, sortItemsByFingerprint, splitTokenId, tokenId,
+  checkBatchAttestation, getBatch, getBatchProof, itemLeaf, publishBatchManifest, merkleProof, merkleRoot, parseBatchAttestation, sortItemsByFingerprint, splitTokenId, tokenId,
   verifyProof,
 } from '../src/index.js'
 import { client, fakeApi } from './helpers.js'
@@ -223,4 +223,99 @@ test('a tampered attestation file is refused before anything is paid', async () 
   }
   await assert.rejects(checkBatchAttestation(c, { attestation: file, producer: other.address }), { name: 'AigcSdkError', code: 'not_producer' })
   assert.throws(() => parseBatchAttestation(/** @type {any} */ (null)), { name: 'AigcSdkError', code: 'bad_attestation' })
+})
+
+/** An API serving batch 5 = the vectors' batch of 7, manifest published. */
+function batchApi() {
+  const v = vectors.batches.find((/** @type {any} */ b) => b.count === 7)
+  /** @param {number} i */
+  const proofOf = (i) => ({
+    batch_id: 5, index: i, token_id: String(5n * 2n ** 32n + BigInt(i)), fingerprint: v.fingerprints[i],
+    fingerprint_proof: v.fp_proofs[String(i)], fp_root: v.fp_root, items_root: v.items_root,
+    content_hash: v.content_hashes[i], detail_hash: v.detail_hashes[i], detail: v.details[i], seed: v.seeds[i],
+    item_proof: v.item_proofs[String(i)],
+  })
+  const batch = {
+    batch_id: 5, producer: vectors.attestation.producer, esp: vectors.attestation_file.producer, count: 7,
+    start_id: String(5n * 2n ** 32n), fp_root: v.fp_root, items_root: v.items_root, task_id: vectors.attestation.task_id,
+    model_id: vectors.attestation.model_id, priority_block: 10, commit_block: 11, reveal_block: 12, tx_hash: `0x${'cd'.repeat(32)}`,
+    metadata_uri: '', manifest_published: true,
+    items: v.fingerprints.map((/** @type {string} */ fp, /** @type {number} */ i) => ({
+      index: i, token_id: String(5n * 2n ** 32n + BigInt(i)), fingerprint: fp, owner: vectors.attestation.producer,
+      status: 'active', content_hash: v.content_hashes[i], detail_hash: v.detail_hashes[i], seed: v.seeds[i],
+    })),
+  }
+  return { v, proofOf, batch }
+}
+
+test('getBatch reads GET /v1/batches/{id} without a token, uint256 seeds as BigInt', async () => {
+  const { v, batch } = batchApi()
+  const api = fakeApi({ 'GET /v1/batches/5': () => [200, batch] })
+  const b = await client(api).getBatch({ batchId: 5n })
+  assert.equal(b.batchId, 5n)
+  assert.equal(b.startId, tokenId(5, 0))
+  assert.equal(b.items[6].tokenId, tokenId(5, 6))
+  assert.equal(b.items[3].seed, BigInt(v.seeds[3]))
+  assert.equal(b.itemsRoot, v.items_root)
+  assert.ok(!('authorization' in api.calls[0].headers))
+  const missing = fakeApi({ 'GET /v1/batches/6': () => [404, { error: { code: 'unknown_batch', message: 'no registered batch 6' } }] })
+  await assert.rejects(getBatch(client(missing), { batchId: 6 }), { name: 'AigcApiError', status: 404, code: 'unknown_batch' })
+  await assert.rejects(getBatch(client(missing), { batchId: 0 }), { name: 'AigcSdkError', code: 'out_of_range' })
+  assert.equal(missing.calls.length, 1, 'a bad id is refused before any request')
+})
+
+test('getBatchProof returns an item\'s proofs checked against the roots, by token id or batch and index', async () => {
+  const { v, proofOf } = batchApi()
+  const api = fakeApi({ 'GET /v1/batches/5/items/3/proof': () => [200, proofOf(3)] })
+  const p = await client(api).getBatchProof({ tokenId: tokenId(5, 3) })
+  assert.equal(p.tokenId, tokenId(5, 3))
+  assert.deepEqual(p.fingerprintProof, v.fp_proofs['3'])
+  assert.equal(p.item?.seed, BigInt(v.seeds[3]))
+  assert.deepEqual(p.item?.proof, v.item_proofs['3'])
+  assert.equal((await getBatchProof(client(api), { batchId: 5, index: 3 })).item?.detail, v.details[3])
+  // before the manifest: the fingerprint proof only
+  const { item_proof: _, content_hash: __, detail_hash: ___, detail: ____, seed: _____, ...bare } = proofOf(3)
+  const early = await getBatchProof(client(fakeApi({ 'GET /v1/batches/5/items/3/proof': () => [200, bare] })), { tokenId: tokenId(5, 3) })
+  assert.equal(early.item, null)
+})
+
+test('a proof the contract would refuse is refused (an API cannot hand a challenger a false opening)', async () => {
+  const { v, proofOf } = batchApi()
+  /** @type {[string, (p: any) => void][]} */
+  const lies = [
+    ['another item\'s fingerprint', (p) => { p.fingerprint = v.fingerprints[4] }],
+    ['a tampered fingerprint proof', (p) => { p.fingerprint_proof = [...p.fingerprint_proof].reverse() }],
+    ['a seed that is not the committed one', (p) => { p.seed = '7' }],
+    ['another content hash', (p) => { p.content_hash = v.content_hashes[4] }],
+    ['a detail that does not hash to detail_hash', (p) => { p.detail = '0x00' }],
+    ['another item\'s opening', (p) => { Object.assign(p, { ...proofOf(4), index: 3, token_id: p.token_id, fingerprint: p.fingerprint, fingerprint_proof: p.fingerprint_proof }) }],
+    ['an answer for another token', (p) => { p.token_id = String(tokenId(5, 4)) }],
+  ]
+  for (const [what, lie] of lies) {
+    const p = proofOf(3)
+    lie(p)
+    const api = fakeApi({ 'GET /v1/batches/5/items/3/proof': () => [200, p] })
+    await assert.rejects(getBatchProof(client(api), { tokenId: tokenId(5, 3) }), { name: 'AigcSdkError', code: 'bad_proof' }, what)
+  }
+  await assert.rejects(getBatchProof(client(fakeApi({})), { tokenId: `0x${'ab'.repeat(32)}` }), { name: 'AigcSdkError', code: 'out_of_range' })
+})
+
+test('publishBatchManifest posts the items in token order with decimal seeds, signed in', async () => {
+  const { v, batch } = batchApi()
+  /** @type {any} */
+  let sent
+  const api = fakeApi({ 'POST /v1/batches/5/manifest': ({ body }) => { sent = body; return [200, batch] } })
+  const items = v.fingerprints.map((/** @type {`0x${string}`} */ fp, /** @type {number} */ i) => ({
+    contentHash: v.content_hashes[i], fingerprint: fp, detail: v.details[i], seed: BigInt(v.seeds[i]),
+  }))
+  const b = await client(api).publishBatchManifest({ batchId: 5, items })
+  assert.equal(b.manifestPublished, true)
+  assert.equal(sent.items.length, 7)
+  assert.deepEqual(sent.items[2], { content_hash: v.content_hashes[2], fingerprint: v.fingerprints[2], detail: v.details[2], seed: v.seeds[2] })
+  assert.ok(api.calls[0].headers.authorization)
+  const c = client(api)
+  await assert.rejects(publishBatchManifest(c, { batchId: 5, items: [] }), { name: 'AigcSdkError', code: 'batch_empty' })
+  await assert.rejects(publishBatchManifest(c, { batchId: 5, items: [{ ...items[0], seed: -1 }] }), { name: 'AigcSdkError', code: 'bad_uint' })
+  await assert.rejects(publishBatchManifest(c, { batchId: 5, items: [{ ...items[0], detail: '0x1' }] }), { name: 'AigcSdkError', code: 'bad_hex' })
+  assert.equal(api.calls.length, 1)
 })
