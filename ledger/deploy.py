@@ -69,6 +69,10 @@ class DeployParams:
     dispute_window_blocks: int = 50_400  # a week for the accused to contest
     reward_hold_blocks: int = 50_400  # a revocation settles a week after it is decided
     royalty_bps: int = 500
+    # BatchRegistry (issue 16): the bond each batched item stakes (as a single registration's,
+    # so a batch is no cheaper way to squat) and the most items one reveal may carry.
+    batch_bond_per_item: int = 10**16
+    max_batch: int = 2_048
     # The owner (the deployer) may move both later: `setBaseURI`, `setContractURI`.
     base_uri: str = field(default_factory=lambda: token_base_uri(public_url()))
     contract_uri: str = field(default_factory=lambda: collection_uri(public_url()))
@@ -132,6 +136,15 @@ class Deployment:
         return self.contract("Registry")
 
     @property
+    def batch_registry(self) -> Contract:
+        """The BatchRegistry (issue 16); a manifest from before it raises DeploymentError."""
+        if "BatchRegistry" not in self.manifest.contracts:
+            raise DeploymentError(
+                "this deployment has no BatchRegistry (made before batch registration): redeploy"
+            )
+        return self.contract("BatchRegistry")
+
+    @property
     def reputation_view(self) -> Contract:
         return self.contract("ReputationView")
 
@@ -145,7 +158,7 @@ def deploy_contract(tx: Transactor, name: str, *args: Any, value: int = 0) -> tu
 
 
 def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = None) -> Deployment:
-    """Deploys HashTimeLock, EspRegistry, Registry and ReputationView, binds them."""
+    """Deploys HashTimeLock, EspRegistry, Registry, BatchRegistry and ReputationView, binds them."""
     p = params or DeployParams()
     tx = Transactor(chain, deployer)
     htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
@@ -177,6 +190,26 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         address=to_checksum_address(esps), abi=artifacts.abi("EspRegistry")
     )
     tx.send(esp_contract.functions.bindRegistry(registry))
+    # Last, so every earlier contract keeps the address it had before batch registration.
+    batch_config = (
+        registry,
+        esps,
+        htlc,
+        verifier,
+        (
+            p.batch_bond_per_item,
+            p.challenge_deposit,
+            p.challenge_reward,
+            p.match_threshold,
+            p.commit_ttl_blocks,
+            p.registration_window_blocks,
+            p.dispute_window_blocks,
+            p.royalty_bps,
+            p.max_batch,
+        ),
+        p.base_uri,  # batch ids (< 2**96) never meet a Registry id: one token route serves both
+    )
+    batch_registry, _ = deploy_contract(tx, "BatchRegistry", batch_config)
     manifest = Manifest(
         chain_id=chain.chain_id,
         backend=chain.kind,
@@ -189,6 +222,7 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
                 ("HashTimeLock", htlc),
                 ("EspRegistry", esps),
                 ("Registry", registry),
+                ("BatchRegistry", batch_registry),
                 ("DetailVerifier", verifier),
                 ("ReputationView", view),
             )

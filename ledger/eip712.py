@@ -21,6 +21,7 @@ from eth_utils import to_checksum_address
 CONTRACT_DOMAINS: dict[str, tuple[str, str]] = {
     "Registry": ("Proof-of-AIGC", "2"),
     "EspRegistry": ("EspRegistry", "1"),
+    "BatchRegistry": ("AIGC BatchRegistry", "1"),
 }
 
 

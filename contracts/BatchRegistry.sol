@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {IERC721Receiver} from "@openzeppelin/contracts/token/ERC721/IERC721Receiver.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {Strings} from "@openzeppelin/contracts/utils/Strings.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+
+import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
+import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
+import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
+import {FingerprintRule} from "./FingerprintRule.sol";
+
+/// @title BatchRegistry: Proof-of-AIGC for batches of images (issue 16)
+/// @notice See {IBatchRegistry} for the protocol. Invariants: Ether held == bondPerItem x (items of
+/// unforfeited, unrevealed commitments + active items) + the deposits of open (one) and contested
+/// (two) challenges; a token's owner is its own slot once it moved, else its batch's owner; a
+/// revoked token never moves again except out of the hash-time-lock escrow; each ordered pair is
+/// challenged at most once unless its challenge ended Void. The owner (the deployer) can change
+/// only `baseURI`; it has no power over tokens, batches, bonds or challenges.
+/// The ERC-721 is implemented here (OpenZeppelin's ERC721Consecutive mints only in the
+/// constructor): a batch mints with one storage write for its record and one for the balance.
+contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Ownable {
+    /// @notice Deployment parameters (a struct keeps the constructor readable).
+    struct Config {
+        IRegistry registry;
+        IEspRegistry espRegistry;
+        IHashTimeLock htlc;
+        IDetailVerifier detailVerifier;
+        Parameters params;
+        string baseURI;
+    }
+
+    bytes32 public constant BATCH_ATTESTATION_TYPEHASH = keccak256(
+        "BatchAttestation(bytes32 taskId,address producer,bytes32 itemsRoot,bytes32 fpRoot,uint32 count,bytes32 modelId)"
+    );
+    /// @notice Where burned bonds go: nobody holds its key (the Registry's BURN).
+    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
+    uint256 private constant _INDEX_BITS = 32;
+    uint256 private constant _INDEX_MASK = 0xffffffff;
+
+    IRegistry private immutable _registry;
+    IEspRegistry private immutable _espRegistry;
+    IHashTimeLock private immutable _htlc;
+    IDetailVerifier private immutable _verifier;
+    uint256 private immutable _bondPerItem;
+    uint256 private immutable _challengeDeposit;
+    uint256 private immutable _challengeReward;
+    uint256 private immutable _matchThreshold;
+    uint64 private immutable _commitTtl;
+    uint64 private immutable _registrationWindow;
+    uint64 private immutable _disputeWindow;
+    uint96 private immutable _royaltyBps;
+    uint32 private immutable _maxBatch;
+    string private _baseTokenURI;
+
+    /// @dev A commitment's block and paid item count (one slot).
+    struct Commit {
+        uint64 blockNumber;
+        uint32 count;
+    }
+
+    uint256 private _batchCount;
+    mapping(bytes32 commitment => Commit) private _commits;
+    mapping(uint256 batchId => Batch) private _batches;
+    mapping(uint256 tokenId => address) private _movedOwners; // set once a token moved
+    mapping(uint256 tokenId => bool) private _revoked;
+    mapping(address owner => uint256) private _balances;
+    mapping(uint256 tokenId => address) private _tokenApprovals;
+    mapping(address owner => mapping(address operator => bool)) private _operatorApprovals;
+    mapping(bytes32 pair => Dispute) private _disputes;
+
+    constructor(Config memory c) EIP712("AIGC BatchRegistry", "1") Ownable(msg.sender) {
+        if (c.params.challengeReward > c.params.bondPerItem) {
+            revert BatchWrongValue(c.params.challengeReward, c.params.bondPerItem);
+        }
+        _registry = c.registry;
+        _espRegistry = c.espRegistry;
+        _htlc = c.htlc;
+        _verifier = c.detailVerifier;
+        _bondPerItem = c.params.bondPerItem;
+        _challengeDeposit = c.params.challengeDeposit;
+        _challengeReward = c.params.challengeReward;
+        _matchThreshold = c.params.matchThreshold;
+        _commitTtl = c.params.commitTtl;
+        _registrationWindow = c.params.registrationWindow;
+        _disputeWindow = c.params.disputeWindow;
+        _royaltyBps = c.params.royaltyBps;
+        _maxBatch = c.params.maxBatch;
+        _baseTokenURI = c.baseURI;
+    }
+
+    // ---------------------------------------------------------------- registration
+
+    /// @inheritdoc IBatchRegistry
+    function commit(bytes32 commitment, uint32 count) external payable {
+        if (count == 0 || count > _maxBatch) revert BatchBadCount(count, _maxBatch);
+        uint256 bond = _bondPerItem * count;
+        if (msg.value != bond) revert BatchWrongValue(msg.value, bond);
+        if (_commits[commitment].blockNumber != 0) revert BatchCommitExists(commitment);
+        _commits[commitment] = Commit(uint64(block.number), count);
+        emit Committed(commitment, msg.sender, count, uint64(block.number));
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function forfeitCommit(bytes32 commitment) external nonReentrant {
+        Commit memory k = _commits[commitment];
+        if (k.blockNumber == 0) revert BatchUnknownCommit(commitment);
+        if (block.number <= k.blockNumber + _commitTtl) {
+            revert BatchCommitNotExpired(commitment, k.blockNumber + _commitTtl);
+        }
+        delete _commits[commitment];
+        uint256 bond = _bondPerItem * k.count;
+        emit CommitForfeited(commitment, bond);
+        _send(BURN, bond);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function reveal(
+        BatchReveal calldata r,
+        bytes32[] calldata fingerprints,
+        IHashTimeLock.Lock calldata lock,
+        bytes calldata espSignature
+    ) external returns (uint256 batchId) {
+        // No re-entrancy guard: the external calls are views of the immutable HTLC and ESP
+        // registry, and the ESP's ERC-1271 check (a staticcall); no Ether moves, no receiver hook.
+        uint256 n = fingerprints.length;
+        if (n == 0 || n > _maxBatch) revert BatchBadCount(n, _maxBatch);
+        Placement memory p;
+        // The owner is the caller: a copied commitment names its author, never the copier.
+        p.committedAt = _takeCommit(
+            keccak256(abi.encode(r.itemsRoot, keccak256(abi.encodePacked(fingerprints)), n, msg.sender, r.salt)), n
+        );
+        p.fpRoot = _fingerprintRoot(fingerprints);
+        (p.taskId, p.priority) = _checkLock(lock, p.committedAt);
+        bytes32 digest = attestationDigest(p.taskId, msg.sender, r.itemsRoot, p.fpRoot, uint32(n), r.modelId);
+        if (!SignatureChecker.isValidSignatureNow(lock.receiver, digest, espSignature)) {
+            revert BatchInvalidAttestation(lock.receiver);
+        }
+        batchId = _mintBatch(r, fingerprints, lock.receiver, p);
+    }
+
+    // ---------------------------------------------------------------- challenges
+
+    /// @inheritdoc IBatchRegistry
+    function challenge(
+        uint256 original,
+        bytes32 fpA,
+        bytes32[] calldata proofA,
+        uint256 duplicate,
+        bytes32 fpB,
+        bytes32[] calldata proofB
+    ) external payable nonReentrant {
+        if (original == duplicate) revert BatchSelfChallenge(original);
+        Batch storage a = _provenItem(original, fpA, proofA);
+        if (_ownerOf(original) != msg.sender) revert BatchNotOwner(original, msg.sender);
+        _open(original, Side(a.esp, a.priorityBlock, a.commitBlock, fpA, false), duplicate, fpB, proofB);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function challengeWithSingle(
+        uint256 original,
+        IRegistry.RecordProof calldata a,
+        uint256 duplicate,
+        bytes32 fpB,
+        bytes32[] calldata proofB
+    ) external payable nonReentrant {
+        // A Registry id is a sha256: below 2^96 it would read as a batch id (probability 2^-160
+        // for real content, so such an id can only be an attested forgery).
+        if (original >> 96 == 0) revert BatchUnknownToken(original);
+        _checkSingle(original, a, true);
+        if (IERC721(address(_registry)).ownerOf(original) != msg.sender) revert BatchNotOwner(original, msg.sender);
+        _open(original, Side(a.esp, a.priorityBlock, a.commitBlock, a.fingerprint, true), duplicate, fpB, proofB);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function contest(uint256 original, uint256 duplicate) external payable nonReentrant {
+        if (msg.value != _challengeDeposit) revert BatchWrongValue(msg.value, _challengeDeposit);
+        Dispute storage d = _disputeIn(original, duplicate, DisputeState.Open);
+        if (block.number > d.deadline) revert BatchDisputeWindow(original, duplicate, d.deadline);
+        if (_accusedOf(duplicate) != msg.sender) revert BatchNotOwner(duplicate, msg.sender);
+        d.state = DisputeState.Contested;
+        d.contester = msg.sender;
+        d.deadline = uint64(block.number) + _disputeWindow; // the last block to resolve
+        emit ChallengeContested(original, duplicate, msg.sender);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function resolve(
+        uint256 original,
+        uint256 duplicate,
+        bytes calldata detailA,
+        ItemOpening calldata a,
+        bytes calldata detailB,
+        ItemOpening calldata b
+    ) external nonReentrant returns (bool upheld) {
+        Dispute storage d = _disputeIn(original, duplicate, DisputeState.Contested);
+        bool originalActive;
+        if (d.single) {
+            if (keccak256(detailA) != a.record.detailHash) revert BatchBadProof(original);
+            originalActive = _checkSingle(original, a.record, false);
+        } else {
+            _checkOpening(original, detailA, a);
+            originalActive = !_revoked[original];
+        }
+        _checkOpening(duplicate, detailB, b);
+        address challenger = d.challenger;
+        address contester = d.contester;
+        if (_revoked[duplicate]) {
+            // revoked meanwhile by another challenge: nothing left to decide
+            d.state = DisputeState.Void;
+            emit ChallengeDecided(original, duplicate, DisputeState.Void, true);
+            _send(challenger, _challengeDeposit);
+            _send(contester, _challengeDeposit);
+            return false;
+        }
+        upheld = originalActive && _verifier.matches(detailA, detailB);
+        if (upheld) {
+            _revoke(original, duplicate, d, true, 2 * _challengeDeposit);
+        } else {
+            d.state = DisputeState.Rejected;
+            emit ChallengeDecided(original, duplicate, DisputeState.Rejected, true);
+            _send(contester, 2 * _challengeDeposit); // its deposit, and the challenger's as its costs
+        }
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function finalize(uint256 original, uint256 duplicate) external nonReentrant returns (bool upheld) {
+        Dispute storage d = _disputes[_pairKey(original, duplicate)];
+        DisputeState state = d.state;
+        if (state != DisputeState.Open && state != DisputeState.Contested) {
+            revert BatchDisputeState(original, duplicate, state);
+        }
+        if (block.number <= d.deadline) revert BatchDisputeWindow(original, duplicate, d.deadline);
+        bool contested = state == DisputeState.Contested;
+        uint256 deposits = contested ? 2 * _challengeDeposit : _challengeDeposit;
+        if (_revoked[duplicate]) {
+            d.state = DisputeState.Void; // already revoked by another challenge
+            emit ChallengeDecided(original, duplicate, DisputeState.Void, contested);
+            _send(d.challenger, _challengeDeposit);
+            if (contested) _send(d.contester, _challengeDeposit);
+            return false;
+        }
+        bool originalActive = d.single
+            ? _registry.recordOf(original).status == IRegistry.Status.Active
+            : !_revoked[original];
+        if (!originalActive) {
+            d.state = DisputeState.Rejected; // the challenger's own token was revoked as a copy
+            emit ChallengeDecided(original, duplicate, DisputeState.Rejected, contested);
+            _send(contested ? d.contester : _accusedOf(duplicate), deposits);
+            return false;
+        }
+        // Uncontested, or contested and never resolved: the contester had to get the detail rule
+        // run (a single original's detail is in its Registered event, a batch item's is served
+        // with its batch); withholding its own item's data only hurts it.
+        _revoke(original, duplicate, d, contested, deposits);
+        return true;
+    }
+
+    // ---------------------------------------------------------------- ERC-721
+
+    /// @notice ERC-721: the number of tokens `owner` holds.
+    function balanceOf(address owner) external view returns (uint256) {
+        if (owner == address(0)) revert ERC721InvalidOwner(address(0));
+        return _balances[owner];
+    }
+
+    /// @notice ERC-721: the token's own owner once it moved, else its batch's owner.
+    function ownerOf(uint256 tokenId) public view returns (address) {
+        return _requireOwned(tokenId);
+    }
+
+    /// @notice ERC-721.
+    function approve(address to, uint256 tokenId) external {
+        address owner = _requireOwned(tokenId);
+        if (msg.sender != owner && !_operatorApprovals[owner][msg.sender]) revert ERC721InvalidApprover(msg.sender);
+        _tokenApprovals[tokenId] = to;
+        emit Approval(owner, to, tokenId);
+    }
+
+    /// @notice ERC-721.
+    function setApprovalForAll(address operator, bool approved) external {
+        if (operator == address(0)) revert ERC721InvalidOperator(operator);
+        _operatorApprovals[msg.sender][operator] = approved;
+        emit ApprovalForAll(msg.sender, operator, approved);
+    }
+
+    /// @notice ERC-721.
+    function getApproved(uint256 tokenId) external view returns (address) {
+        _requireOwned(tokenId);
+        return _tokenApprovals[tokenId];
+    }
+
+    /// @notice ERC-721.
+    function isApprovedForAll(address owner, address operator) external view returns (bool) {
+        return _operatorApprovals[owner][operator];
+    }
+
+    /// @notice ERC-721. A revoked token moves only out of the hash-time-lock escrow.
+    function transferFrom(address from, address to, uint256 tokenId) public {
+        if (to == address(0)) revert ERC721InvalidReceiver(address(0));
+        address owner = _requireOwned(tokenId);
+        if (owner != from) revert ERC721IncorrectOwner(from, tokenId, owner);
+        if (
+            msg.sender != owner && _tokenApprovals[tokenId] != msg.sender
+                && !_operatorApprovals[owner][msg.sender]
+        ) revert ERC721InsufficientApproval(msg.sender, tokenId);
+        if (_revoked[tokenId] && from != address(_htlc)) revert BatchTokenRevoked(tokenId);
+        delete _tokenApprovals[tokenId];
+        // A balance counts tokens held, at most the sum of all batch counts: no overflow or
+        // underflow (`from` holds `tokenId`).
+        unchecked {
+            _balances[from] -= 1;
+            _balances[to] += 1;
+        }
+        _movedOwners[tokenId] = to;
+        emit Transfer(from, to, tokenId);
+    }
+
+    /// @notice ERC-721.
+    function safeTransferFrom(address from, address to, uint256 tokenId) external {
+        safeTransferFrom(from, to, tokenId, "");
+    }
+
+    /// @notice ERC-721: a contract receiver must answer `onERC721Received`.
+    function safeTransferFrom(address from, address to, uint256 tokenId, bytes memory data) public {
+        transferFrom(from, to, tokenId);
+        if (to.code.length == 0) return;
+        try IERC721Receiver(to).onERC721Received(msg.sender, from, tokenId, data) returns (bytes4 answer) {
+            if (answer != IERC721Receiver.onERC721Received.selector) revert ERC721InvalidReceiver(to);
+        } catch {
+            revert ERC721InvalidReceiver(to);
+        }
+    }
+
+    /// @notice ERC-721 metadata.
+    function name() external pure returns (string memory) {
+        return "AIGC Batch Images";
+    }
+
+    /// @notice ERC-721 metadata.
+    function symbol() external pure returns (string memory) {
+        return "AIGCB";
+    }
+
+    /// @notice ERC-721 metadata: `baseURI` + the token id in decimal.
+    function tokenURI(uint256 tokenId) external view returns (string memory) {
+        _requireOwned(tokenId);
+        return string.concat(_baseTokenURI, Strings.toString(tokenId));
+    }
+
+    /// @notice ERC-2981: the batch's producer earns `royaltyBps` of every sale price.
+    function royaltyInfo(uint256 tokenId, uint256 salePrice) external view returns (address, uint256) {
+        return (_batches[tokenId >> _INDEX_BITS].owner, (salePrice * _royaltyBps) / 10_000);
+    }
+
+    /// @notice ERC-165: ERC-721, its metadata, ERC-2981 and ERC-4906.
+    function supportsInterface(bytes4 interfaceId) external pure returns (bool) {
+        return interfaceId == 0x01ffc9a7 // ERC-165
+            || interfaceId == 0x80ac58cd // ERC-721
+            || interfaceId == 0x5b5e139f // ERC-721 metadata
+            || interfaceId == 0x2a55205a // ERC-2981
+            || interfaceId == 0x49064906; // ERC-4906
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IBatchRegistry
+    function setBaseURI(string calldata uri) external onlyOwner {
+        _baseTokenURI = uri;
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function baseURI() external view returns (string memory) {
+        return _baseTokenURI;
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function batchOf(uint256 batchId) external view returns (Batch memory) {
+        return _batches[batchId];
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function batchCount() external view returns (uint256) {
+        return _batchCount;
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function batchIdOf(uint256 tokenId) external pure returns (uint256) {
+        return tokenId >> _INDEX_BITS;
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function statusOf(uint256 tokenId) external view returns (Status) {
+        if (!_exists(tokenId)) return Status.None;
+        return _revoked[tokenId] ? Status.Revoked : Status.Active;
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function disputeOf(uint256 original, uint256 duplicate) external view returns (Dispute memory) {
+        return _disputes[_pairKey(original, duplicate)];
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function commitOf(bytes32 commitment) external view returns (uint64 blockNumber, uint32 count) {
+        Commit memory k = _commits[commitment];
+        return (k.blockNumber, k.count);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function commitmentFor(bytes32 itemsRoot, bytes32 fingerprintsHash, uint256 count, address owner, bytes32 salt)
+        external
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(itemsRoot, fingerprintsHash, count, owner, salt));
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function fingerprintLeaf(uint256 index, bytes32 fp) public pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(index, fp))));
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function itemLeaf(uint256 index, bytes32 contentHash, bytes32 detailHash, uint256 seed)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(bytes.concat(keccak256(abi.encode(index, contentHash, detailHash, seed))));
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function attestationDigest(
+        bytes32 taskId,
+        address producer,
+        bytes32 itemsRoot,
+        bytes32 fpRoot,
+        uint32 count,
+        bytes32 modelId
+    ) public view returns (bytes32) {
+        return _hashTypedDataV4(
+            keccak256(abi.encode(BATCH_ATTESTATION_TYPEHASH, taskId, producer, itemsRoot, fpRoot, count, modelId))
+        );
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function parameters() external view returns (Parameters memory) {
+        return Parameters(
+            _bondPerItem,
+            _challengeDeposit,
+            _challengeReward,
+            _matchThreshold,
+            _commitTtl,
+            _registrationWindow,
+            _disputeWindow,
+            _royaltyBps,
+            _maxBatch
+        );
+    }
+
+    /// @notice The single-image Registry whose tokens may challenge batch items.
+    function registry() external view returns (IRegistry) {
+        return _registry;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev Checks the commitment can be revealed now for `n` items and consumes it (its bond now
+    /// backs the items); returns its block.
+    function _takeCommit(bytes32 c, uint256 n) private returns (uint64 at) {
+        Commit memory k = _commits[c];
+        at = k.blockNumber;
+        if (at == 0) revert BatchUnknownCommit(c);
+        if (block.number <= at) revert BatchRevealTooEarly(c, at);
+        if (block.number > at + _commitTtl) revert BatchCommitExpired(c, at + _commitTtl);
+        if (k.count != n) revert BatchCountMismatch(n, k.count);
+        delete _commits[c];
+    }
+
+    /// @dev The fingerprint tree's root, checking the fingerprints are strictly increasing (no
+    /// repeats inside a batch) and none is degenerate. Leaves are hashed in scratch space and the
+    /// levels reduced in place (the one hot loop of a reveal: ~130 gas per leaf instead of ~400
+    /// through `abi.encode` and fresh memory).
+    function _fingerprintRoot(bytes32[] calldata fps) private pure returns (bytes32) {
+        uint256 n = fps.length;
+        bytes32[] memory level = new bytes32[](n);
+        uint256 previous;
+        for (uint256 i = 0; i < n; ++i) {
+            bytes32 fp = fps[i];
+            if (i != 0 && uint256(fp) <= previous) revert BatchUnsorted(i);
+            if (FingerprintRule.isDegenerate(fp)) revert BatchDegenerateFingerprint(i, fp);
+            previous = uint256(fp);
+            bytes32 leaf;
+            assembly ("memory-safe") {
+                mstore(0x00, i)
+                mstore(0x20, fp)
+                mstore(0x00, keccak256(0x00, 0x40))
+                leaf := keccak256(0x00, 0x20)
+            }
+            level[i] = leaf; // = fingerprintLeaf(i, fp)
+        }
+        // Each pass pairs (0,1), (2,3), ... into the front of the array; an odd last node is
+        // carried up unchanged. `n` only shrinks: no overflow.
+        unchecked {
+            while (n > 1) {
+                uint256 half = n >> 1;
+                for (uint256 j = 0; j < half; ++j) {
+                    level[j] = Hashes.commutativeKeccak256(level[2 * j], level[2 * j + 1]);
+                }
+                if (n & 1 == 1) level[half] = level[n - 1];
+                n = half + (n & 1);
+            }
+        }
+        return level[0];
+    }
+
+    /// @dev The lock must be a paid Ether fee from the caller (the owner) to the ESP, made while
+    /// the ESP was active, at most `registrationWindow` blocks before the commitment. Returns the
+    /// lock id (the attested task) and its block (every item's priority).
+    function _checkLock(IHashTimeLock.Lock calldata lock, uint64 committedAt)
+        private
+        view
+        returns (bytes32 id, uint64 lockedAt)
+    {
+        id = keccak256(abi.encode(lock));
+        if (lock.asset != IHashTimeLock.Asset.Ether || lock.sender != msg.sender) {
+            revert BatchLockMismatch(id, lock.sender, lock.receiver);
+        }
+        IHashTimeLock.Status status;
+        (status, lockedAt) = _htlc.lockInfo(id);
+        if (status != IHashTimeLock.Status.Withdrawn) revert BatchLockNotPaid(id, status);
+        if (committedAt > lockedAt + _registrationWindow) {
+            revert BatchRegistrationTooLate(id, lockedAt + _registrationWindow);
+        }
+        if (!_espRegistry.wasActiveAt(lock.receiver, lockedAt)) revert BatchEspNotRegistered(lock.receiver);
+    }
+
+    /// @dev A reveal's derived values (a struct keeps the stack shallow).
+    struct Placement {
+        bytes32 taskId;
+        bytes32 fpRoot;
+        uint64 priority;
+        uint64 committedAt;
+        uint256 batchId;
+        address esp;
+    }
+
+    /// @dev Stores batch `_batchCount + 1` and mints its items to the caller (one
+    /// `ConsecutiveTransfer`).
+    function _mintBatch(BatchReveal calldata r, bytes32[] calldata fingerprints, address esp, Placement memory p)
+        private
+        returns (uint256 batchId)
+    {
+        uint32 n = uint32(fingerprints.length); // <= maxBatch, a uint32
+        batchId = ++_batchCount;
+        p.batchId = batchId;
+        p.esp = esp;
+        _batches[batchId] =
+            Batch(p.fpRoot, r.itemsRoot, msg.sender, esp, n, p.priority, p.committedAt, uint64(block.number));
+        // n <= maxBatch: a balance (tokens held) cannot reach 2^256.
+        unchecked {
+            _balances[msg.sender] += n;
+        }
+        uint256 startId = batchId << _INDEX_BITS;
+        emit ConsecutiveTransfer(startId, startId + n - 1, address(0), msg.sender);
+        _emitRegistered(p, r, fingerprints);
+    }
+
+    function _emitRegistered(Placement memory p, BatchReveal calldata r, bytes32[] calldata fingerprints) private {
+        emit BatchRegistered(
+            p.batchId,
+            msg.sender,
+            p.esp,
+            p.batchId << _INDEX_BITS,
+            uint32(fingerprints.length),
+            p.fpRoot,
+            r.itemsRoot,
+            p.taskId,
+            p.priority,
+            p.committedAt,
+            r.modelId,
+            r.metadataURI,
+            fingerprints
+        );
+    }
+
+    /// @dev What a challenge needs of its original (a struct keeps the stack shallow).
+    struct Side {
+        address esp;
+        uint64 priority;
+        uint64 committedAt;
+        bytes32 fingerprint;
+        bool single;
+    }
+
+    /// @dev Opens a challenge of batch item `duplicate` (fingerprint `fpB` proven by `proofB`) by
+    /// `original`, described by `a`.
+    function _open(uint256 original, Side memory a, uint256 duplicate, bytes32 fpB, bytes32[] calldata proofB)
+        private
+    {
+        if (msg.value != _challengeDeposit) revert BatchWrongValue(msg.value, _challengeDeposit);
+        Batch storage b = _provenItem(duplicate, fpB, proofB);
+        if (a.priority >= b.priorityBlock) revert BatchChallengeOutOfOrder(original, duplicate);
+        // One ESP attesting both chose whose lock is older: the single Registry's equivocation.
+        if (a.esp == b.esp) revert BatchSameEsp(original, duplicate, a.esp);
+        // Across ESPs, an older lock of one's own must not carry a copy of a published (or
+        // pending) reveal: the original must have been committed first (Registry, 7dced85).
+        if (a.committedAt >= b.commitBlock) {
+            revert BatchCommittedAfterPublication(original, a.committedAt, b.commitBlock);
+        }
+        uint256 distance = FingerprintRule.distance(a.fingerprint, fpB);
+        if (distance > _matchThreshold) revert BatchNotAdmissible(original, duplicate, distance);
+        Dispute storage d = _disputes[_pairKey(original, duplicate)];
+        DisputeState was = d.state;
+        if (was != DisputeState.None && was != DisputeState.Void) revert BatchDisputeExists(original, duplicate, was);
+        uint64 deadline = uint64(block.number) + _disputeWindow;
+        d.challenger = msg.sender;
+        d.deadline = deadline;
+        d.state = DisputeState.Open;
+        d.single = a.single;
+        if (d.contester != address(0)) d.contester = address(0); // a Void dispute's
+        emit ChallengeOpened(original, duplicate, msg.sender, distance, deadline);
+    }
+
+    /// @dev The batch of an existing, active item whose fingerprint `fp` is proven by `proof`.
+    function _provenItem(uint256 tokenId, bytes32 fp, bytes32[] calldata proof) private view returns (Batch storage b) {
+        b = _batches[tokenId >> _INDEX_BITS];
+        uint256 index = tokenId & _INDEX_MASK;
+        if (index >= b.count) revert BatchUnknownToken(tokenId);
+        if (_revoked[tokenId]) revert BatchTokenRevoked(tokenId);
+        if (!MerkleProof.verifyCalldata(proof, b.fpRoot, fingerprintLeaf(index, fp))) revert BatchBadProof(tokenId);
+    }
+
+    /// @dev Checks a batch item's opening (its detail, content hash and seed) against its
+    /// batch's items root.
+    function _checkOpening(uint256 tokenId, bytes calldata detail, ItemOpening calldata o) private view {
+        uint256 index = tokenId & _INDEX_MASK;
+        bytes32 leaf = itemLeaf(index, o.contentHash, keccak256(detail), o.seed);
+        if (!MerkleProof.verifyCalldata(o.proof, _batches[tokenId >> _INDEX_BITS].itemsRoot, leaf)) {
+            revert BatchBadProof(tokenId);
+        }
+    }
+
+    /// @dev Checks a single Registry token's record proof; returns whether it is active
+    /// (`requireActive`: reverts unless it is).
+    function _checkSingle(uint256 tokenId, IRegistry.RecordProof calldata p, bool requireActive)
+        private
+        view
+        returns (bool active)
+    {
+        IRegistry.Record memory rec = _registry.recordOf(tokenId);
+        if (rec.status == IRegistry.Status.None) revert BatchUnknownToken(tokenId);
+        if (_registry.recordHashOf(p) != rec.recordHash) revert BatchBadProof(tokenId);
+        active = rec.status == IRegistry.Status.Active;
+        if (requireActive && !active) revert BatchTokenRevoked(tokenId);
+    }
+
+    /// @dev Revokes `duplicate`: the challenger gets `deposits` and the reward out of the item's
+    /// bond, the rest of that bond is burned; no other item of the batch changes.
+    function _revoke(uint256 original, uint256 duplicate, Dispute storage d, bool contested, uint256 deposits)
+        private
+    {
+        d.state = DisputeState.Upheld;
+        _revoked[duplicate] = true;
+        emit ChallengeDecided(original, duplicate, DisputeState.Upheld, contested);
+        emit Revoked(duplicate, original);
+        emit MetadataUpdate(duplicate);
+        _send(d.challenger, deposits + _challengeReward);
+        _send(BURN, _bondPerItem - _challengeReward);
+    }
+
+    function _disputeIn(uint256 original, uint256 duplicate, DisputeState expected)
+        private
+        view
+        returns (Dispute storage d)
+    {
+        d = _disputes[_pairKey(original, duplicate)];
+        if (d.state != expected) revert BatchDisputeState(original, duplicate, d.state);
+    }
+
+    /// @dev Who answers for `tokenId`: its owner, or its producer while the escrow holds it.
+    function _accusedOf(uint256 tokenId) private view returns (address owner) {
+        owner = _ownerOf(tokenId);
+        if (owner == address(_htlc)) owner = _batches[tokenId >> _INDEX_BITS].owner;
+    }
+
+    function _exists(uint256 tokenId) private view returns (bool) {
+        return (tokenId & _INDEX_MASK) < _batches[tokenId >> _INDEX_BITS].count;
+    }
+
+    /// @dev The owner of an existing token (no existence check).
+    function _ownerOf(uint256 tokenId) private view returns (address owner) {
+        owner = _movedOwners[tokenId];
+        if (owner == address(0)) owner = _batches[tokenId >> _INDEX_BITS].owner;
+    }
+
+    function _requireOwned(uint256 tokenId) private view returns (address) {
+        if (!_exists(tokenId)) revert ERC721NonexistentToken(tokenId);
+        return _ownerOf(tokenId);
+    }
+
+    function _send(address to, uint256 amount) private {
+        if (amount == 0) return;
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert BatchTransferFailed(to, amount);
+    }
+
+    function _pairKey(uint256 original, uint256 duplicate) private pure returns (bytes32) {
+        return keccak256(abi.encode(original, duplicate));
+    }
+}

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC721Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
+import {IHashTimeLock} from "./IHashTimeLock.sol";
+import {IRegistry} from "./IRegistry.sol";
+
+/// @title IBatchRegistry: Proof-of-AIGC for a batch of images in one commit and one reveal.
+/// @notice A separate ERC-721 collection beside the single-image `Registry` (which is at the
+/// EIP-170 size limit and whose ids are content hashes, never consecutive). Token ids are
+/// `(batchId << 32) | index`, batchId from 1, index 0..count-1: below 2^96, so they never meet a
+/// Registry id (a sha256) in a shared table.
+/// Protocol:
+/// 1. `commit(keccak256(abi.encode(itemsRoot, fingerprintsHash, uint256(count), owner, salt)), count)`
+///    with `bondPerItem * count`; unrevealed after `commitTtl` blocks, `forfeitCommit` burns it.
+/// 2. at least one block later, `reveal(r, fingerprints, lock, espSignature)` by the owner:
+///    the fingerprints (strictly increasing, none degenerate, so none repeated inside the batch)
+///    are hashed on chain into `fpRoot` (leaf i = keccak256(keccak256(abi.encode(i, fp)))); the
+///    producer's `itemsRoot` commits to each item's (index, contentHash, detailHash, seed) and is
+///    not checked here: whoever needs an item's detail in a dispute proves it against it. The
+///    generation lock must be a paid Ether fee from the owner to the ESP, made while the ESP was
+///    active and at most `registrationWindow` blocks before the commit; the ESP signs one EIP-712
+///    `BatchAttestation(taskId = lock id, producer, itemsRoot, fpRoot, count, modelId)` (EOA or
+///    ERC-1271). Every item's priority is the lock's block. One `ConsecutiveTransfer` (ERC-2309)
+///    mints the whole batch to the owner.
+/// 3. a batch item B can be challenged by the owner of an earlier item A (`challenge`, A a batch
+///    item) or an earlier single Registry token (`challengeWithSingle`), with a deposit: A's
+///    priority strictly before B's, A committed strictly before B, different ESPs (one ESP that
+///    attested both is an equivocation, the single Registry's business), compact fingerprints
+///    proven against the roots and matching (`FingerprintRule`). B's owner may `contest` within
+///    `disputeWindow` blocks; then anyone `resolve`s with both details, proven against the items
+///    roots (or A's Registry record), and the detail rule decides. Uncontested, `finalize`
+///    revokes B after the window; contested and unresolved for another window, `finalize` revokes
+///    it too (the contester must get the detail rule run; withholding its items' data only hurts
+///    it). A revocation pays the challenger its deposit(s) and `challengeReward` out of B's item
+///    bond and burns the rest of that bond; every other item of the batch is untouched.
+/// Exact duplicates of Registry tokens are not refused at reveal (no per-item storage fits the
+/// gas budget): an identical image has distance 0 and is revoked by a challenge.
+/// Revoked tokens cannot be transferred (except out of the hash-time-lock escrow), listed, or used
+/// to challenge.
+interface IBatchRegistry is IERC721Errors {
+    /// @notice A token's status.
+    enum Status {
+        None,
+        Active,
+        Revoked
+    }
+
+    /// @notice A challenge's life: Open -> (Contested ->) Upheld | Rejected, or Void.
+    enum DisputeState {
+        None,
+        Open,
+        Contested,
+        Upheld,
+        Rejected,
+        Void
+    }
+
+    /// @notice The reveal's public data besides the fingerprints.
+    struct BatchReveal {
+        bytes32 itemsRoot;
+        bytes32 salt;
+        bytes32 modelId;
+        string metadataURI;
+    }
+
+    /// @notice What the chain keeps per batch.
+    struct Batch {
+        bytes32 fpRoot;
+        bytes32 itemsRoot;
+        address owner; // the producer: initial owner and royalty receiver of every item
+        address esp;
+        uint32 count;
+        uint64 priorityBlock;
+        uint64 commitBlock;
+        uint64 revealBlock;
+    }
+
+    /// @notice An item's opening in `resolve`: the item leaf (index, contentHash, keccak256(detail),
+    /// seed) and its proof against the batch's `itemsRoot`; for a single Registry original,
+    /// `record` (its `RecordProof`) instead.
+    struct ItemOpening {
+        bytes32 contentHash;
+        uint256 seed;
+        bytes32[] proof;
+        IRegistry.RecordProof record;
+    }
+
+    /// @notice A challenge of `duplicate` (a batch item) by `original`.
+    struct Dispute {
+        address challenger;
+        uint64 deadline; // last block to contest, then (contested) last block to resolve
+        DisputeState state;
+        bool single; // the original is a single Registry token
+        address contester;
+    }
+
+    /// @notice The deployment parameters.
+    struct Parameters {
+        uint256 bondPerItem;
+        uint256 challengeDeposit;
+        uint256 challengeReward;
+        uint256 matchThreshold;
+        uint64 commitTtl;
+        uint64 registrationWindow;
+        uint64 disputeWindow;
+        uint96 royaltyBps;
+        uint32 maxBatch;
+    }
+
+    /// @notice ERC-721.
+    event Transfer(address indexed from, address indexed to, uint256 indexed tokenId);
+    /// @notice ERC-721.
+    event Approval(address indexed owner, address indexed approved, uint256 indexed tokenId);
+    /// @notice ERC-721.
+    event ApprovalForAll(address indexed owner, address indexed operator, bool approved);
+    /// @notice ERC-2309: tokens `fromTokenId`..`toTokenId` moved (minted) at once.
+    event ConsecutiveTransfer(
+        uint256 indexed fromTokenId, uint256 toTokenId, address indexed fromAddress, address indexed toAddress
+    );
+    /// @notice ERC-4906: the token's metadata changed (revoked).
+    event MetadataUpdate(uint256 _tokenId);
+    /// @notice Emitted when a batch commitment (and its bond) is recorded.
+    event Committed(bytes32 indexed commitment, address indexed committer, uint32 count, uint64 blockNumber);
+    /// @notice Emitted when an expired commitment's bond is burned.
+    event CommitForfeited(bytes32 indexed commitment, uint256 bond);
+    /// @notice Emitted when a batch is registered (its tokens `startId`..`startId + count - 1`).
+    event BatchRegistered(
+        uint256 indexed batchId,
+        address indexed producer,
+        address indexed esp,
+        uint256 startId,
+        uint32 count,
+        bytes32 fpRoot,
+        bytes32 itemsRoot,
+        bytes32 taskId,
+        uint64 priorityBlock,
+        uint64 commitBlock,
+        bytes32 modelId,
+        string metadataURI,
+        bytes32[] fingerprints
+    );
+    /// @notice Emitted when an admissible challenge is opened.
+    event ChallengeOpened(
+        uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline
+    );
+    /// @notice Emitted when the accused contests a challenge.
+    event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester);
+    /// @notice Emitted when a challenge is decided (`state`: Upheld, Rejected or Void).
+    event ChallengeDecided(uint256 indexed original, uint256 indexed duplicate, DisputeState state, bool contested);
+    /// @notice Emitted when a token is revoked.
+    event Revoked(uint256 indexed tokenId, uint256 indexed original);
+
+    /// @notice The commitment was already made.
+    error BatchCommitExists(bytes32 commitment);
+    /// @notice No such commitment for this owner (never made, already revealed, or other fields).
+    error BatchUnknownCommit(bytes32 commitment);
+    /// @notice Reveal in the commit's own block.
+    error BatchRevealTooEarly(bytes32 commitment, uint64 committedBlock);
+    /// @notice Reveal after the commitment expired.
+    error BatchCommitExpired(bytes32 commitment, uint64 expiredAtBlock);
+    /// @notice The commitment has not expired yet (it cannot be forfeited).
+    error BatchCommitNotExpired(bytes32 commitment, uint64 expiresAtBlock);
+    /// @notice Wrong bond or deposit.
+    error BatchWrongValue(uint256 sent, uint256 required);
+    /// @notice A batch holds 1..maxBatch items.
+    error BatchBadCount(uint256 count, uint256 maxBatch);
+    /// @notice The fingerprints revealed are not as many as the commitment was paid for.
+    error BatchCountMismatch(uint256 fingerprints, uint32 committed);
+    /// @notice Fingerprint `index` is not strictly greater than the one before (sorted, no repeats).
+    error BatchUnsorted(uint256 index);
+    /// @notice Fingerprint `index` is degenerate (a flat or blank image).
+    error BatchDegenerateFingerprint(uint256 index, bytes32 fingerprint);
+    /// @notice The generation lock is not an Ether fee from the revealing owner.
+    error BatchLockMismatch(bytes32 lockId, address sender, address receiver);
+    /// @notice The generation lock was not paid to the ESP (not withdrawn).
+    error BatchLockNotPaid(bytes32 lockId, IHashTimeLock.Status status);
+    /// @notice The commitment came more than `registrationWindow` blocks after the lock.
+    error BatchRegistrationTooLate(bytes32 lockId, uint64 lastCommitBlock);
+    /// @notice The ESP was not active when the generation lock was created.
+    error BatchEspNotRegistered(address esp);
+    /// @notice The attestation was not signed by the lock's receiver (the ESP) over these roots.
+    error BatchInvalidAttestation(address esp);
+    /// @notice The token does not exist (in this collection, or in the Registry for a single original).
+    error BatchUnknownToken(uint256 tokenId);
+    /// @notice The token is revoked.
+    error BatchTokenRevoked(uint256 tokenId);
+    /// @notice Only the owner of the original may challenge with it (the accused's owner contests).
+    error BatchNotOwner(uint256 tokenId, address caller);
+    /// @notice A token cannot challenge itself.
+    error BatchSelfChallenge(uint256 tokenId);
+    /// @notice The Merkle or record proof does not match the token's batch (or Registry record).
+    error BatchBadProof(uint256 tokenId);
+    /// @notice The original's priority is not strictly before the duplicate's.
+    error BatchChallengeOutOfOrder(uint256 original, uint256 duplicate);
+    /// @notice One ESP attested both: priority cannot decide (an equivocation, not revocable here).
+    error BatchSameEsp(uint256 original, uint256 duplicate, address esp);
+    /// @notice The original was committed no earlier than the duplicate (it may copy its reveal).
+    error BatchCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateCommittedAt);
+    /// @notice The compact fingerprints are beyond the threshold: the challenge is not admissible.
+    error BatchNotAdmissible(uint256 original, uint256 duplicate, uint256 distance);
+    /// @notice A challenge of this pair exists (or existed).
+    error BatchDisputeExists(uint256 original, uint256 duplicate, DisputeState state);
+    /// @notice The challenge is not in the state this step needs.
+    error BatchDisputeState(uint256 original, uint256 duplicate, DisputeState state);
+    /// @notice The window is closed (contest) or still open (finalize).
+    error BatchDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
+    /// @notice An Ether payment failed.
+    error BatchTransferFailed(address to, uint256 amount);
+
+    /// @notice Records a batch commitment for `count` items; `msg.value` must be `bondPerItem * count`.
+    function commit(bytes32 commitment, uint32 count) external payable;
+    /// @notice Burns the bond of a commitment that expired unrevealed (anyone may call).
+    function forfeitCommit(bytes32 commitment) external;
+    /// @notice Reveals a committed batch (the caller is its owner); mints its tokens.
+    function reveal(
+        BatchReveal calldata r,
+        bytes32[] calldata fingerprints,
+        IHashTimeLock.Lock calldata lock,
+        bytes calldata espSignature
+    ) external returns (uint256 batchId);
+    /// @notice Opens a challenge of batch item `duplicate` by batch item `original` (caller owns it).
+    function challenge(
+        uint256 original,
+        bytes32 fpA,
+        bytes32[] calldata proofA,
+        uint256 duplicate,
+        bytes32 fpB,
+        bytes32[] calldata proofB
+    ) external payable;
+    /// @notice Opens a challenge of batch item `duplicate` by single Registry token `original`.
+    function challengeWithSingle(
+        uint256 original,
+        IRegistry.RecordProof calldata a,
+        uint256 duplicate,
+        bytes32 fpB,
+        bytes32[] calldata proofB
+    ) external payable;
+    /// @notice The duplicate's owner contests an open challenge with the deposit, within the window.
+    function contest(uint256 original, uint256 duplicate) external payable;
+    /// @notice Decides a contested challenge with both details (anyone may call).
+    function resolve(
+        uint256 original,
+        uint256 duplicate,
+        bytes calldata detailA,
+        ItemOpening calldata a,
+        bytes calldata detailB,
+        ItemOpening calldata b
+    ) external returns (bool upheld);
+    /// @notice Decides a challenge whose window passed (uncontested, or contested and unresolved).
+    function finalize(uint256 original, uint256 duplicate) external returns (bool upheld);
+    /// @notice Sets the prefix of `tokenURI`; only the owner.
+    function setBaseURI(string calldata uri) external;
+
+    /// @notice The batch `batchId` (zero fields if none).
+    function batchOf(uint256 batchId) external view returns (Batch memory);
+    /// @notice The number of batches registered (the last batch id).
+    function batchCount() external view returns (uint256);
+    /// @notice The batch id of a token id (`tokenId >> 32`).
+    function batchIdOf(uint256 tokenId) external pure returns (uint256);
+    /// @notice A token's status (None for ids that do not exist).
+    function statusOf(uint256 tokenId) external view returns (Status);
+    /// @notice The challenge of `duplicate` by `original`.
+    function disputeOf(uint256 original, uint256 duplicate) external view returns (Dispute memory);
+    /// @notice A commitment's block and item count (zeros if none).
+    function commitOf(bytes32 commitment) external view returns (uint64 blockNumber, uint32 count);
+    /// @notice The commitment for these fields.
+    function commitmentFor(bytes32 itemsRoot, bytes32 fingerprintsHash, uint256 count, address owner, bytes32 salt)
+        external
+        pure
+        returns (bytes32);
+    /// @notice Leaf `index` of the fingerprint tree.
+    function fingerprintLeaf(uint256 index, bytes32 fp) external pure returns (bytes32);
+    /// @notice Leaf `index` of the items tree.
+    function itemLeaf(uint256 index, bytes32 contentHash, bytes32 detailHash, uint256 seed)
+        external
+        pure
+        returns (bytes32);
+    /// @notice The EIP-712 digest an ESP signs for a batch.
+    function attestationDigest(
+        bytes32 taskId,
+        address producer,
+        bytes32 itemsRoot,
+        bytes32 fpRoot,
+        uint32 count,
+        bytes32 modelId
+    ) external view returns (bytes32);
+    /// @notice The deployment parameters.
+    function parameters() external view returns (Parameters memory);
+    /// @notice The prefix of `tokenURI` (the token id in decimal follows).
+    function baseURI() external view returns (string memory);
+}
