@@ -89,11 +89,49 @@ class Delivery:
 
 @dataclass(frozen=True)
 class BatchRequest:
-    """A producer's request: attest ``items`` as one batch whose priority is lock ``task_id``."""
+    """A producer's request: attest ``items`` as one batch whose priority is lock ``task_id``
+    (None: the ESP names the latest of the items' own locks itself)."""
 
     producer: str
-    task_id: bytes
+    task_id: bytes | None
     items: tuple[BatchItem, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "producer": to_checksum_address(self.producer),
+            "task_id": None if self.task_id is None else _hex(self.task_id),
+            "items": [
+                {
+                    "content_hash": _hex(it.content_hash),
+                    "fingerprint": _hex(it.fingerprint),
+                    "detail_hash": _hex(it.detail_hash),
+                    "seed": str(it.seed),
+                }
+                for it in self.items
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BatchRequest:
+        """Parses a request file; raises BatchError (``bad_request``) when it is malformed."""
+        try:
+            task_id = data.get("task_id")
+            return cls(
+                producer=to_checksum_address(data["producer"]),
+                task_id=None if task_id is None else _bytes(task_id, "task_id"),
+                items=tuple(
+                    BatchItem(
+                        content_hash=_bytes(it["content_hash"], "content_hash"),
+                        fingerprint=_bytes(it["fingerprint"], "fingerprint"),
+                        detail_hash=_bytes(it["detail_hash"], "detail_hash"),
+                        seed=int(it["seed"]),
+                    )
+                    for it in data["items"]
+                ),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BatchError(f"malformed batch request: {exc}", code="bad_request") from None
 
 
 @dataclass(frozen=True)
@@ -255,19 +293,22 @@ def attest_batch(
         models.add(d.model_id)
     if len(models) != 1:
         raise BatchRefused("the images come from more than one model", code="mixed_models")
-    if request.task_id not in blocks:
-        raise BatchRefused("the named lock is not one of the items' own locks", code="foreign_lock")
     latest = max(blocks.values())
-    if blocks[request.task_id] < latest:
+    task_id = request.task_id
+    if task_id is None:  # the ESP names the latest lock itself
+        task_id = next(lock_id for lock_id, block in blocks.items() if block == latest)
+    if task_id not in blocks:
+        raise BatchRefused("the named lock is not one of the items' own locks", code="foreign_lock")
+    if blocks[task_id] < latest:
         raise BatchRefused(
-            f"the named lock was made at block {blocks[request.task_id]}, before another item's"
+            f"the named lock was made at block {blocks[task_id]}, before another item's"
             f" lock (block {latest}): name the latest one",
             code="stale_lock",
         )
     unsigned = SignedBatch(
         esp=esp.address,
         producer=producer,
-        lock=locks[request.task_id],
+        lock=locks[task_id],
         model_id=models.pop(),
         layout=layout,
         chain_id=chain_id,

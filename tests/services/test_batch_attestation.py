@@ -245,3 +245,23 @@ def test_the_worker_attests_from_its_own_records_and_one_image_goes_in_one_batch
     )
     with pytest.raises(BatchRefused, match="already attested"):
         restarted.attest_batch(second, contract=CONTRACT, max_batch=8)
+
+
+def test_without_a_named_lock_the_esp_names_the_latest_and_requests_round_trip():
+    deliveries, chain = _world(3)
+    ds = list(deliveries.values())
+    request = BatchRequest(PRODUCER, None, tuple(_item(d) for d in ds))
+    assert BatchRequest.from_json(request.to_json()) == request
+    signed = attest_batch(
+        request,
+        deliveries,
+        lambda lock_id: chain[lock_id],
+        esp=ESP,
+        chain_id=1337,
+        contract=CONTRACT,
+        max_batch=8,
+    )
+    assert signed.task_id == ds[2].lock.id  # block 12, the latest
+    with pytest.raises(BatchError) as exc:
+        BatchRequest.from_json({"producer": PRODUCER, "items": [{"content_hash": "0xzz"}]})
+    assert exc.value.code == "bad_request"
