@@ -263,5 +263,8 @@ def test_without_a_named_lock_the_esp_names_the_latest_and_requests_round_trip()
     )
     assert signed.task_id == ds[2].lock.id  # block 12, the latest
     with pytest.raises(BatchError) as exc:
-        BatchRequest.from_json({"producer": PRODUCER, "items": [{"content_hash": "0xzz"}]})
+        BatchRequest.from_json({"producer": PRODUCER, "items": [{"content_hash": "0x00"}]})
     assert exc.value.code == "bad_request"
+    with pytest.raises(BatchError) as exc:
+        BatchRequest.from_json({"producer": PRODUCER, "task_id": "0xzz", "items": []})
+    assert exc.value.code == "bad_hex"
