@@ -1,14 +1,15 @@
 // Batch registration's actions: the ESP's attestation file checked before anything is paid,
 // and the API's batch routes (unsigned commit / reveal transactions, batches and proofs).
 
-import { getAddress, keccak256 } from 'viem'
+import { getAddress, keccak256, parseAbi, parseEventLogs } from 'viem'
 import {
-  batchAttestationTypedData, buildBatch, fingerprintLeaf, itemLeaf, splitTokenId, toBytes32, tokenId, toUint, verifyProof,
+  batchAttestationTypedData, batchCommitment, buildBatch, fingerprintLeaf, itemLeaf, splitTokenId, toBytes32, tokenId, toUint, verifyProof,
 } from './batch.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
-import { lockId, toLock } from './locks.js'
+import { lockId, newSecret, toLock } from './locks.js'
 import { toBigInt, toHex } from './numbers.js'
+import { address, write } from './wallet.js'
 
 /**
  * An ESP's attestation file (services.batch.SignedBatch.to_json, version 1), parsed and checked.
@@ -283,4 +284,112 @@ function detailHex(value, what) {
     throw new AigcSdkError('bad_hex', `${what} is not 0x-hex bytes: ${JSON.stringify(value)}`)
   }
   return /** @type {`0x${string}`} */ (value)
+}
+
+const LOCK = '(address sender, address receiver, uint8 asset, address token, uint256 amount, bytes32 hashlock, uint64 timelock)'
+
+/** The BatchRegistry functions and events the SDK calls (checked against the artifact by a test). */
+export const batchRegistryAbi = parseAbi([
+  'function commit(bytes32 commitment, uint32 count) payable',
+  `function reveal((bytes32 itemsRoot, bytes32 salt, bytes32 modelId, string metadataURI) r, bytes32[] fingerprints, ${LOCK} lock, bytes espSignature) returns (uint256 batchId)`,
+  'function parameters() view returns ((uint256 bondPerItem, uint256 challengeDeposit, uint256 challengeReward, uint256 matchThreshold, uint64 commitTtl, uint64 registrationWindow, uint64 disputeWindow, uint96 royaltyBps, uint32 maxBatch))',
+  'function commitOf(bytes32 commitment) view returns (uint64 blockNumber, uint32 count)',
+  'function attestationDigest(bytes32 taskId, address producer, bytes32 itemsRoot, bytes32 fpRoot, uint32 count, bytes32 modelId) view returns (bytes32)',
+  'event BatchRegistered(uint256 indexed batchId, address indexed producer, address indexed esp, uint256 startId, uint32 count, bytes32 fpRoot, bytes32 itemsRoot, bytes32 taskId, uint64 priorityBlock, uint64 commitBlock, bytes32 modelId, string metadataURI, bytes32[] fingerprints)',
+])
+
+/**
+ * A contract call for the wallet: viem's writeContract / simulateContract take it as is.
+ * @typedef {{ address: `0x${string}`, abi: typeof batchRegistryAbi, functionName: 'commit' | 'reveal',
+ *   args: readonly any[], value?: bigint }} BatchCall
+ */
+
+/**
+ * The commit of an attested batch: the call (value = bondPerItem * count, bondPerItem read from
+ * the contract's parameters() unless given) and the salt to keep for the reveal. The commitment
+ * binds the owner (the attestation's producer), so a copied commitment registers nothing for
+ * the copier.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ attestation: BatchAttestation, salt?: `0x${string}`, bondPerItem?: bigint }} params
+ * @returns {Promise<{ call: BatchCall, commitment: `0x${string}`, salt: `0x${string}` }>}
+ */
+export async function prepareBatchCommit(client, { attestation: a, salt, bondPerItem }) {
+  const s = salt === undefined ? newSecret().preimage : toBytes32(salt, 'salt')
+  const commitment = batchCommitment({
+    itemsRoot: a.batch.itemsRoot, fingerprintsHash: a.batch.fingerprintsHash, count: a.batch.count, owner: a.producer, salt: s,
+  })
+  const bond = bondPerItem ?? (await readParameters(client, a.batchRegistry)).bondPerItem
+  return {
+    call: {
+      address: a.batchRegistry,
+      abi: batchRegistryAbi,
+      functionName: 'commit',
+      args: [commitment, a.batch.count],
+      value: bond * BigInt(a.batch.count),
+    },
+    commitment,
+    salt: s,
+  }
+}
+
+/**
+ * The reveal of a committed batch (sent by its producer, in a later block than the commit).
+ * @param {{ attestation: BatchAttestation, salt: `0x${string}`, metadataUri?: string }} params
+ * @returns {BatchCall}
+ */
+export function prepareBatchReveal({ attestation: a, salt, metadataUri = '' }) {
+  return {
+    address: a.batchRegistry,
+    abi: batchRegistryAbi,
+    functionName: 'reveal',
+    args: [
+      { itemsRoot: a.batch.itemsRoot, salt: toBytes32(salt, 'salt'), modelId: a.modelId, metadataURI: metadataUri },
+      a.batch.fingerprints,
+      a.lock,
+      a.signature,
+    ],
+  }
+}
+
+/**
+ * The contract's parameters (bond per item, deposits, windows, maxBatch).
+ * @param {import('./client.js').AigcClient} client
+ * @param {`0x${string}`} address the BatchRegistry
+ */
+export async function readParameters(client, address) {
+  return client.publicClient.readContract({ address, abi: batchRegistryAbi, functionName: 'parameters' })
+}
+
+/**
+ * Registers an attested batch with the wallet: checks the ESP's attestation file (for this
+ * wallet as the producer), commits with the bond, reveals in a later block, and reads the
+ * batch id from BatchRegistered. Every item becomes token tokenId(batchId, index) in the
+ * attestation's order; publish the manifest (publishBatchManifest) so challengers and
+ * galleries can open each item.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ attestation: Record<string, any>, metadataUri?: string, salt?: `0x${string}` }} params
+ * @returns {Promise<{ batchId: bigint, startId: bigint, count: number, commitTx: `0x${string}`,
+ *   revealTx: `0x${string}`, salt: `0x${string}`, attestation: BatchAttestation }>}
+ */
+export async function registerBatch(client, { attestation, metadataUri = '', salt }) {
+  const a = await checkBatchAttestation(client, { attestation, producer: await address(client) })
+  const params = await readParameters(client, a.batchRegistry)
+  if (a.batch.count > params.maxBatch) {
+    throw new AigcSdkError('batch_too_large', `${a.batch.count} items: the contract takes at most ${params.maxBatch}`)
+  }
+  const prepared = await prepareBatchCommit(client, { attestation: a, salt, bondPerItem: params.bondPerItem })
+  const c = await write(client, prepared.call)
+  const v = await write(client, prepareBatchReveal({ attestation: a, salt: prepared.salt, metadataUri }))
+  const [event] = parseEventLogs({ abi: batchRegistryAbi, eventName: 'BatchRegistered', logs: v.receipt.logs })
+    .filter((e) => getAddress(e.address) === a.batchRegistry)
+  if (!event) throw new AigcSdkError('no_event', `reveal ${v.hash} emitted no BatchRegistered`)
+  return {
+    batchId: event.args.batchId,
+    startId: event.args.startId,
+    count: event.args.count,
+    commitTx: c.hash,
+    revealTx: v.hash,
+    salt: prepared.salt,
+    attestation: a,
+  }
 }

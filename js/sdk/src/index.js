@@ -2,7 +2,9 @@
 // first (viem's style); createAigcClient also binds them as methods.
 
 import { signIn, signOut } from './auth.js'
-import { checkBatchAttestation, getBatch, getBatchProof, publishBatchManifest } from './batch_actions.js'
+import {
+  checkBatchAttestation, getBatch, getBatchProof, prepareBatchCommit, publishBatchManifest, registerBatch,
+} from './batch_actions.js'
 import { createClientState } from './client.js'
 import { getDeployment } from './deployment.js'
 import { listEsps, ranking } from './esps.js'
@@ -21,7 +23,7 @@ export {
   BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, batchCommitment, buildBatch, fingerprintLeaf,
   fingerprintsHash, itemLeaf, merkleProof, merkleRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyProof,
 } from './batch.js'
-export { parseBatchAttestation, toBatch } from './batch_actions.js'
+export { batchRegistryAbi, parseBatchAttestation, prepareBatchReveal, toBatch } from './batch_actions.js'
 export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
@@ -29,7 +31,7 @@ export { quotedLock, toTask } from './tasks.js'
 export { toListing, toTrade } from './market.js'
 export { toProduct }
 export {
-  buy, challenge, checkBatchAttestation, getBatch, getBatchProof, getProduct, publishBatchManifest, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
+  buy, challenge, checkBatchAttestation, getBatch, getBatchProof, getProduct, prepareBatchCommit, publishBatchManifest, registerBatch, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
   list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
   deriveKey as deriveDeliveryKey, openDelivery, registerDeliveryKey, reportFraud, signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
 }
@@ -92,5 +94,7 @@ export function createAigcClient(options) {
     getBatch: bind(client, getBatch),
     getBatchProof: bind(client, getBatchProof),
     publishBatchManifest: bind(client, publishBatchManifest),
+    registerBatch: bind(client, registerBatch),
+    prepareBatchCommit: bind(client, prepareBatchCommit),
   })
 }

@@ -5,14 +5,17 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { recoverTypedDataAddress } from 'viem'
+import {
+  decodeFunctionData, encodeAbiParameters, encodeEventTopics, encodeFunctionData, parseAbiParameters, recoverTypedDataAddress,
+  toEventSelector, toFunctionSelector, verifyTypedData,
+} from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
-  batchAttestationDigest, batchAttestationTypedData, batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash,
+  batchAttestationDigest, batchAttestationTypedData, batchRegistryAbi, createAigcClient, lockId, batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash,
   checkBatchAttestation, getBatch, getBatchProof, itemLeaf, publishBatchManifest, merkleProof, merkleRoot, parseBatchAttestation, sortItemsByFingerprint, splitTokenId, tokenId,
   verifyProof,
 } from '../src/index.js'
-import { client, fakeApi } from './helpers.js'
+import { ADDRESS, client, fakeApi, KEY } from './helpers.js'
 
 const vectors = JSON.parse(readFileSync(new URL('./vectors/batch.json', import.meta.url), 'utf8'))
 
@@ -318,4 +321,98 @@ test('publishBatchManifest posts the items in token order with decimal seeds, si
   await assert.rejects(publishBatchManifest(c, { batchId: 5, items: [{ ...items[0], seed: -1 }] }), { name: 'AigcSdkError', code: 'bad_uint' })
   await assert.rejects(publishBatchManifest(c, { batchId: 5, items: [{ ...items[0], detail: '0x1' }] }), { name: 'AigcSdkError', code: 'bad_hex' })
   assert.equal(api.calls.length, 1)
+})
+
+const PRODUCER_KEY = /** @type {`0x${string}`} */ ('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d')
+
+/**
+ * A client whose wallet records writeContract and whose chain answers parameters() and receipts
+ * (the reveal's with a BatchRegistered log from `emitter`).
+ * @param {{ key?: `0x${string}`, maxBatch?: number, emitter?: `0x${string}`, batchId?: bigint }} [o]
+ */
+function chainClient({ key = PRODUCER_KEY, maxBatch = 2048, emitter = vectors.attestation_file.batch_registry, batchId = 9n } = {}) {
+  const file = vectors.attestation_file
+  /** @type {any[]} */
+  const writes = []
+  const log = {
+    address: emitter,
+    topics: encodeEventTopics({ abi: batchRegistryAbi, eventName: 'BatchRegistered', args: { batchId, producer: file.producer, esp: file.esp } }),
+    data: encodeAbiParameters(
+      parseAbiParameters('uint256, uint32, bytes32, bytes32, bytes32, uint64, uint64, bytes32, string, bytes32[]'),
+      [batchId << 32n, 3, file.fp_root, file.items_root, file.task_id, 10n, 11n, file.model_id, '', file.items.map((/** @type {any} */ it) => it.fingerprint)],
+    ),
+  }
+  const publicClient = /** @type {any} */ ({
+    verifyTypedData: (/** @type {any} */ args) => verifyTypedData(args),
+    readContract: async ({ functionName }) => {
+      assert.equal(functionName, 'parameters')
+      return { bondPerItem: 10n ** 15n, maxBatch, challengeDeposit: 0n }
+    },
+    simulateContract: async (/** @type {any} */ call) => ({ request: call }),
+    waitForTransactionReceipt: async ({ hash }) => ({ status: 'success', logs: hash.endsWith('02') ? [log] : [] }),
+  })
+  const walletClient = /** @type {any} */ ({
+    account: privateKeyToAccount(key),
+    writeContract: async (/** @type {any} */ req) => {
+      writes.push(req)
+      return `0x${String(writes.length).padStart(64, '0')}`
+    },
+  })
+  const c = createAigcClient({ baseUrl: 'http://api.test', publicClient, walletClient, fetch: fakeApi({}).fetch })
+  return { c, writes }
+}
+
+test('registerBatch commits the attested batch with its bond, reveals it and reads the batch id', async () => {
+  const file = vectors.attestation_file
+  const { c, writes } = chainClient()
+  const salt = /** @type {`0x${string}`} */ (`0x${'5a'.repeat(32)}`)
+  const r = await c.registerBatch({ attestation: file, salt, metadataUri: 'ipfs://x' })
+  assert.equal(r.batchId, 9n)
+  assert.equal(r.startId, tokenId(9, 0))
+  assert.equal(r.count, 3)
+  assert.equal(writes.length, 2)
+  const [commit, reveal] = writes
+  assert.equal(commit.functionName, 'commit')
+  assert.equal(commit.address, file.batch_registry)
+  assert.equal(commit.value, 3n * 10n ** 15n)
+  const fps = file.items.map((/** @type {any} */ it) => it.fingerprint)
+  assert.deepEqual(commit.args, [
+    batchCommitment({ itemsRoot: file.items_root, fingerprintsHash: fingerprintsHash(fps), count: 3, owner: file.producer, salt }), 3,
+  ])
+  assert.equal(reveal.functionName, 'reveal')
+  assert.deepEqual(reveal.args[0], { itemsRoot: file.items_root, salt, modelId: file.model_id, metadataURI: 'ipfs://x' })
+  assert.deepEqual(reveal.args[1], fps)
+  assert.equal(lockId(reveal.args[2]), file.task_id)
+  assert.equal(reveal.args[3], file.signature)
+  // the calldata is the contract's reveal
+  const data = encodeFunctionData({ abi: batchRegistryAbi, functionName: 'reveal', args: reveal.args })
+  assert.equal(decodeFunctionData({ abi: batchRegistryAbi, data }).functionName, 'reveal')
+})
+
+test('registerBatch refuses before anything is sent: another producer\'s batch, a batch over maxBatch, no event', async () => {
+  const file = vectors.attestation_file
+  const other = chainClient({ key: KEY })
+  await assert.rejects(other.c.registerBatch({ attestation: file }), { name: 'AigcSdkError', code: 'not_producer' })
+  assert.equal(other.writes.length, 0, 'a copied attestation is not committed by someone else')
+  const small = chainClient({ maxBatch: 2 })
+  await assert.rejects(small.c.registerBatch({ attestation: file }), { name: 'AigcSdkError', code: 'batch_too_large' })
+  assert.equal(small.writes.length, 0)
+  const elsewhere = chainClient({ emitter: ADDRESS })
+  await assert.rejects(elsewhere.c.registerBatch({ attestation: file }), { name: 'AigcSdkError', code: 'no_event' })
+})
+
+test('the SDK\'s BatchRegistry fragments are in the compiled ABI (artifact)', () => {
+  const compiled = JSON.parse(readFileSync(new URL('../../../contracts/artifacts/BatchRegistry.json', import.meta.url), 'utf8')).abi
+  for (const item of batchRegistryAbi) {
+    const sel = item.type === 'event' ? toEventSelector(item) : toFunctionSelector(item)
+    const match = compiled.find((/** @type {any} */ c) => c.type === item.type && c.name === item.name
+      && (c.type === 'event' ? toEventSelector(c) : toFunctionSelector(c)) === sel)
+    assert.ok(match, `BatchRegistry.${item.name}: no compiled item with this signature`)
+    if (item.type === 'function') {
+      assert.deepEqual(match.outputs.map((/** @type {any} */ o) => o.type), item.outputs.map((o) => o.type), item.name)
+      assert.equal(match.stateMutability, item.stateMutability, item.name)
+    } else {
+      assert.deepEqual(match.inputs.map((/** @type {any} */ i) => !!i.indexed), item.inputs.map((i) => !!(/** @type {any} */ (i).indexed)), item.name)
+    }
+  }
 })
