@@ -18,7 +18,7 @@ from eth_utils import keccak
 
 from ledger import eip712, merkle
 from services.batch import BatchItem, BatchLayout
-from tests.js._node import ROOT, SDK
+from tests.js._node import ROOT, SDK, node_or_skip
 
 VECTORS = SDK / "test" / "vectors" / "batch.json"
 GEN = ROOT / "scripts" / "gen-batch-vectors"
@@ -93,3 +93,61 @@ def test_the_services_layout_orders_and_roots_a_batch_as_the_sdk_vectors_do():
         assert layout.fp_root == _b(b["fp_root"])
         assert layout.items_root == _b(b["items_root"])
         assert layout.commitment(owner=b["owner"], salt=_b(b["salt"])) == _b(b["commitment"])
+
+
+def test_the_deployed_batch_registry_computes_the_vectors_leaves_and_commitment(embedded_world):
+    """The contract's own views (fingerprintLeaf, itemLeaf, commitmentFor) give the vectors the
+    SDK matches: the JS, the Python and the Solidity encodings are one."""
+    fns = embedded_world.deployment.batch_registry.functions
+    b = next(b for b in json.loads(VECTORS.read_text())["batches"] if b["count"] == 7)
+    for i in range(b["count"]):
+        assert fns.fingerprintLeaf(i, _b(b["fingerprints"][i])).call() == _b(
+            b["fingerprint_leaves"][i]
+        )
+        leaf = fns.itemLeaf(
+            i, _b(b["content_hashes"][i]), _b(b["detail_hashes"][i]), int(b["seeds"][i])
+        ).call()
+        assert leaf == _b(b["item_leaves"][i])
+    commitment = fns.commitmentFor(
+        _b(b["items_root"]), _b(b["fingerprints_hash"]), b["count"], b["owner"], _b(b["salt"])
+    ).call()
+    assert commitment == _b(b["commitment"])
+
+
+def test_the_sdk_attestation_digest_is_the_deployed_contracts_attestation_digest(embedded_world):
+    """batchAttestationDigest (viem's hashTypedData under the SDK's domain and types), run in
+    node for the deployed contract's address and chain, equals its attestationDigest."""
+    node = node_or_skip()
+    a = json.loads(VECTORS.read_text())["attestation"]
+    contract = embedded_world.deployment.batch_registry
+    args = {
+        "chainId": embedded_world.chain.chain_id,
+        "verifyingContract": contract.address,
+        "taskId": a["task_id"],
+        "producer": a["producer"],
+        "itemsRoot": a["items_root"],
+        "fpRoot": a["fp_root"],
+        "count": a["count"],
+        "modelId": a["model_id"],
+    }
+    script = (
+        "import { batchAttestationDigest } from './js/sdk/src/index.js';"
+        "console.log(batchAttestationDigest(JSON.parse(process.argv[1])))"
+    )
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", script, json.dumps(args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    on_chain = contract.functions.attestationDigest(
+        _b(a["task_id"]),
+        a["producer"],
+        _b(a["items_root"]),
+        _b(a["fp_root"]),
+        a["count"],
+        _b(a["model_id"]),
+    ).call()
+    assert run.stdout.strip() == "0x" + on_chain.hex()
