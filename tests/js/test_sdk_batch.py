@@ -12,12 +12,14 @@ import json
 import subprocess
 import sys
 
+import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import keccak
 
 from ledger import eip712, merkle
-from services.batch import BatchItem, BatchLayout
+from ledger.clients.batch_registry import sign_batch_attestation
+from services.batch import BatchItem, BatchLayout, SignedBatch
 from tests.js._node import ROOT, SDK, node_or_skip
 
 VECTORS = SDK / "test" / "vectors" / "batch.json"
@@ -151,3 +153,105 @@ def test_the_sdk_attestation_digest_is_the_deployed_contracts_attestation_digest
         _b(a["model_id"]),
     ).call()
     assert run.stdout.strip() == "0x" + on_chain.hex()
+
+
+_REGISTER = """
+import { readFileSync } from 'node:fs'
+import { createPublicClient, createWalletClient, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { anvil } from 'viem/chains'
+import { createAigcClient } from './js/sdk/src/index.js'
+const [rpc, chainId, key, file] = process.argv.slice(1)
+const chain = { ...anvil, id: Number(chainId), rpcUrls: { default: { http: [rpc] } } }
+const publicClient = createPublicClient({ chain, transport: http(rpc), pollingInterval: 50 })
+const walletClient = createWalletClient({
+  account: privateKeyToAccount(key), chain, transport: http(rpc), pollingInterval: 50,
+})
+const aigc = createAigcClient({ baseUrl: 'http://api.invalid', publicClient, walletClient })
+const attestation = JSON.parse(readFileSync(file, 'utf8'))
+try {
+  const r = await aigc.registerBatch({ attestation, metadataUri: 'ipfs://batch' })
+  const { batchId, startId, count } = r
+  console.log(JSON.stringify({ batchId: String(batchId), startId: String(startId), count }))
+} catch (err) {
+  console.log(JSON.stringify({ error: err.code ?? String(err) }))
+}
+"""
+
+
+def _signed_batch(world, n: int) -> dict:
+    """A batch of ``n`` items attested by the world's ESP for its producer, over a paid lock."""
+    from tests.contracts.helpers import paid_lock, register_esp
+
+    esp = register_esp(world)
+    lock = paid_lock(world, world.producer, esp)
+    items = [
+        BatchItem(
+            content_hash=keccak(text=f"content {i}"),
+            fingerprint=keccak(text=f"fingerprint {i}"),
+            detail_hash=keccak(text=f"detail {i}"),
+            seed=i,
+        )
+        for i in range(n)
+    ]
+    contract = world.deployment.batch_registry.address
+    unsigned = SignedBatch(
+        esp=esp.address,
+        producer=world.producer.address,
+        lock=lock,
+        model_id=keccak(text="model"),
+        layout=BatchLayout.of(items),
+        chain_id=world.chain.chain_id,
+        contract=contract,
+        signature=b"",
+    )
+    signature = sign_batch_attestation(
+        esp, unsigned.message(), chain_id=world.chain.chain_id, contract=contract
+    )
+    return SignedBatch(**{**unsigned.__dict__, "signature": signature}).to_json()
+
+
+def _register_from_node(world, key: bytes, attestation: dict, tmp_path) -> dict:
+    node = node_or_skip()
+    path = tmp_path / "attestation.json"
+    path.write_text(json.dumps(attestation))
+    run = subprocess.run(
+        [
+            node,
+            "--input-type=module",
+            "-e",
+            _REGISTER,
+            world.chain.url,
+            str(world.chain.chain_id),
+            "0x" + bytes(key).hex(),
+            str(path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.anvil
+@pytest.mark.slow
+@pytest.mark.parametrize("chain", ["anvil"], indirect=True)
+def test_register_batch_from_javascript_on_anvil(world, tmp_path):
+    """registerBatch through a viem wallet on anvil: the ESP's attestation file (made by
+    services.batch) is checked, committed with its bond and revealed; every item is a token of
+    the producer. The same file in another wallet's hands is refused before anything is sent."""
+    attestation = _signed_batch(world, 5)
+    copier = _register_from_node(world, world.attacker.key, attestation, tmp_path)
+    assert copier == {"error": "not_producer"}
+    out = _register_from_node(world, world.producer.key, attestation, tmp_path)
+    assert "error" not in out, out
+    batch_id = int(out["batchId"])
+    assert out["count"] == 5 and int(out["startId"]) == merkle.token_id(batch_id, 0)
+    registry = world.deployment.batch_registry.functions
+    for i in range(5):
+        assert registry.ownerOf(merkle.token_id(batch_id, i)).call() == world.producer.address
+    record = registry.batchOf(batch_id).call()
+    assert "0x" + record[1].hex() == attestation["items_root"]
+    assert "0x" + record[0].hex() == attestation["fp_root"]

@@ -379,7 +379,10 @@ export async function registerBatch(client, { attestation, metadataUri = '', sal
   }
   const prepared = await prepareBatchCommit(client, { attestation: a, salt, bondPerItem: params.bondPerItem })
   const c = await write(client, prepared.call)
-  const v = await write(client, prepareBatchReveal({ attestation: a, salt: prepared.salt, metadataUri }))
+  // Simulated against the pending block: the reveal runs in the block after the commit's (at
+  // the latest block the contract would refuse BatchRevealTooEarly), as ledger.tx estimates.
+  const reveal = { ...prepareBatchReveal({ attestation: a, salt: prepared.salt, metadataUri }), blockTag: 'pending' }
+  const v = await write(client, reveal)
   const [event] = parseEventLogs({ abi: batchRegistryAbi, eventName: 'BatchRegistered', logs: v.receipt.logs })
     .filter((e) => getAddress(e.address) === a.batchRegistry)
   if (!event) throw new AigcSdkError('no_event', `reveal ${v.hash} emitted no BatchRegistered`)
