@@ -15,11 +15,15 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from ledger import merkle
-from marketplace_api.deps import CurrentAccount, SessionDep
+from ledger import Deployment, merkle
+from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
+from ledger.clients.registry import RecordProof
+from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import NotFound, declare
 from marketplace_api.models import BatchRecord, Product
-from marketplace_api.types import token_hex
+from marketplace_api.routers.tx import LockIn
+from marketplace_api.schemas import UnsignedTx
+from marketplace_api.types import TokenId, token_hex
 from services.batch.manifest import check_manifest
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
@@ -193,3 +197,182 @@ def item_proof(batch_id: BatchId, index: Index, session: SessionDep) -> ItemProo
             }
         )
     return out
+
+
+# -- unsigned transactions (as /v1/tx/registry/*: estimated as the caller, so a call the
+#    contract would refuse is a 409 with its custom error as `code`) -----------------------------
+
+tx_router = APIRouter(prefix="/v1/tx/batch", tags=["transactions"], responses=declare(502))
+BUILDS = declare(401, 409)
+BUILDS_FROM_INDEX = declare(401, 404, 409)
+
+Fingerprints = Annotated[
+    list[Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]],
+    Field(min_length=1, max_length=4096),
+]
+
+
+class BatchCommitIn(BaseModel):
+    """``commitment`` = keccak256(abi.encode(itemsRoot, fingerprintsHash, count, owner, salt));
+    the value is ``bondPerItem * count``."""
+
+    commitment: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+    count: Annotated[int, Field(ge=1, lt=2**32)]
+
+
+class BatchRevealIn(BaseModel):
+    """The attestation file's fields: fingerprints in token order, the named lock as the task
+    returns it, the ESP's signature."""
+
+    items_root: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+    salt: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+    model_id: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+    metadata_uri: Annotated[str, Field(max_length=512)] = ""
+    fingerprints: Fingerprints
+    lock: LockIn
+    signature: Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{2}){1,2048}$")]
+
+
+class PairIn(BaseModel):
+    """Token ids as decimal strings (what every response carries) or 0x-hex; the duplicate is
+    always a batch item, the original a batch item or a single registration."""
+
+    original: TokenId
+    duplicate: TokenId
+
+
+def _client(dep: Deployment) -> BatchRegistryClient:
+    return BatchRegistryClient(dep)
+
+
+def _item(session: SessionDep, token_id: int) -> tuple[BatchRecord, int]:
+    """The batch and index of batch token ``token_id``; 404 ``unknown_product`` otherwise."""
+    try:
+        batch_id, index = merkle.split_token_id(token_id)
+    except ValueError:
+        raise NotFound(f"{token_id} is not a batch token", code="unknown_product") from None
+    batch = session.get(BatchRecord, batch_id)
+    if batch is None or index >= batch.count:
+        raise NotFound(f"no registered batch token {token_id}", code="unknown_product")
+    return batch, index
+
+
+def _fp_proof(batch: BatchRecord, index: int) -> tuple[bytes, list[bytes]]:
+    fps = [_b(fp) for fp in batch.fingerprints]
+    leaves = [merkle.fingerprint_leaf(i, fp) for i, fp in enumerate(fps)]
+    return fps[index], merkle.merkle_proof(leaves, index)
+
+
+def _single(session: SessionDep, token_id: int) -> Product:
+    product = session.scalar(select(Product).where(Product.token_id == token_hex(token_id)))
+    if product is None or product.collection != "registry" or product.detail is None:
+        raise NotFound(f"no registered product {token_id}", code="unknown_product")
+    return product
+
+
+def _record(p: Product) -> RecordProof:
+    return RecordProof(
+        fingerprint=_b(p.fingerprint),
+        detail_hash=_b(p.detail_hash or "0x"),
+        esp=p.esp,
+        priority_block=p.priority_block,
+        commit_block=p.commit_block,
+        reveal_block=p.registered_block,
+    )
+
+
+def _is_batch_token(token_id: int) -> bool:
+    return token_id < 2**96 and token_id >> merkle.INDEX_BITS >= 1
+
+
+def _opening(session: SessionDep, token_id: int) -> tuple[bytes, ItemOpening]:
+    """(detail, opening) of a token for ``resolve``: a batch item's from its published manifest
+    (404 ``manifest_not_published`` before), a single original's from its record."""
+    if not _is_batch_token(token_id):
+        p = _single(session, token_id)
+        return _b(p.detail or "0x"), ItemOpening(record=_record(p))
+    batch, index = _item(session, token_id)
+    if batch.manifest is None:
+        raise NotFound(
+            f"batch {batch.batch_id} has no published manifest: its items cannot be opened",
+            code="manifest_not_published",
+        )
+    m = batch.manifest["items"][index]
+    proof = tuple(_b(p) for p in m["item_proof"])
+    return _b(m["detail"]), ItemOpening(_b(m["content_hash"]), int(m["seed"]), proof)
+
+
+@tx_router.post("/commit", response_model=UnsignedTx, responses=BUILDS)
+def tx_commit(body: BatchCommitIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Commit to a batch of ``count`` items with ``bondPerItem * count``."""
+    call = _client(dep).commit_call(_b(body.commitment), body.count)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/reveal", response_model=UnsignedTx, responses=BUILDS)
+def tx_reveal(body: BatchRevealIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Reveal a committed batch with its paid lock and the ESP's batch attestation."""
+    call = _client(dep).reveal_call(
+        items_root=_b(body.items_root),
+        salt=_b(body.salt),
+        model_id=_b(body.model_id),
+        metadata_uri=body.metadata_uri,
+        fingerprints=[_b(fp) for fp in body.fingerprints],
+        lock=body.lock.terms(),
+        signature=_b(body.signature),
+    )
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/challenge", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_challenge(
+    body: PairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Challenge a batched near-duplicate with an earlier token the caller owns (a batch item or
+    a single registration), with the deposit; proofs come from the indexed events."""
+    batch_b, index_b = _item(session, body.duplicate)
+    fp_b, proof_b = _fp_proof(batch_b, index_b)
+    client = _client(dep)
+    if _is_batch_token(body.original):
+        batch_a, index_a = _item(session, body.original)
+        fp_a, proof_a = _fp_proof(batch_a, index_a)
+        call = client.challenge_call(body.original, fp_a, proof_a, body.duplicate, fp_b, proof_b)
+    else:
+        record = _record(_single(session, body.original))
+        call = client.challenge_with_single_call(
+            body.original, record, body.duplicate, fp_b, proof_b
+        )
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/contest", response_model=UnsignedTx, responses=BUILDS)
+def tx_contest(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Contest a challenge of the caller's batched token (with the same deposit)."""
+    call = _client(dep).contest_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/resolve", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_resolve(
+    body: PairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Decide a contested challenge with both detail descriptors, opened against their roots
+    (a batch item's from its published manifest)."""
+    detail_a, opening_a = _opening(session, body.original)
+    detail_b, opening_b = _opening(session, body.duplicate)
+    call = _client(dep).resolve_call(
+        body.original,
+        body.duplicate,
+        detail_a=detail_a,
+        opening_a=opening_a,
+        detail_b=detail_b,
+        opening_b=opening_b,
+    )
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/finalize", response_model=UnsignedTx, responses=BUILDS)
+def tx_finalize(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Decide an uncontested challenge once its contest window has passed."""
+    call = _client(dep).finalize_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)

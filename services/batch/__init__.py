@@ -10,9 +10,9 @@ docs/batches.md walks through the flow and the trust model.
 """
 
 from services.batch.attestation import (
-    BATCH_ATTESTATION_TYPES,
     BatchRequest,
     Delivery,
+    RequestItem,
     SignedBatch,
     attest_batch,
     batch_domain,
@@ -21,7 +21,6 @@ from services.batch.errors import BatchError, BatchRefused, ManifestMismatch
 from services.batch.layout import BatchItem, BatchLayout
 
 __all__ = [
-    "BATCH_ATTESTATION_TYPES",
     "BatchError",
     "BatchItem",
     "BatchLayout",
@@ -29,6 +28,7 @@ __all__ = [
     "BatchRequest",
     "Delivery",
     "ManifestMismatch",
+    "RequestItem",
     "SignedBatch",
     "attest_batch",
     "batch_domain",

@@ -29,38 +29,25 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from ledger import LockStatus, LockTerms, eip712
+from ledger.clients.batch_registry import BATCH_ATTESTATION_TYPES, sign_batch_attestation
 from services.batch.errors import BatchError, BatchRefused
 from services.batch.layout import BatchItem, BatchLayout
 
 __all__ = [
-    "BATCH_ATTESTATION_TYPES",
     "BatchRequest",
     "Delivery",
+    "RequestItem",
     "SignedBatch",
     "attest_batch",
     "batch_domain",
 ]
-
-BATCH_ATTESTATION_TYPES = {
-    "BatchAttestation": [
-        {"name": "taskId", "type": "bytes32"},
-        {"name": "producer", "type": "address"},
-        {"name": "itemsRoot", "type": "bytes32"},
-        {"name": "fpRoot", "type": "bytes32"},
-        {"name": "count", "type": "uint32"},
-        {"name": "modelId", "type": "bytes32"},
-    ]
-}
-# The BatchRegistry's EIP-712 domain (its constructor's EIP712(name, version)).
-_DOMAIN = eip712.CONTRACT_DOMAINS.get("BatchRegistry", ("AIGC BatchRegistry", "1"))
 
 LockInfo = Callable[[bytes], tuple[LockStatus, int]]  # lock id -> (status, block made in)
 
 
 def batch_domain(*, chain_id: int, contract: str) -> dict[str, Any]:
     """The EIP-712 domain of a BatchRegistry deployment."""
-    name, version = _DOMAIN
-    return eip712.domain(name, chain_id=chain_id, contract=contract, version=version)
+    return eip712.contract_domain("BatchRegistry", chain_id=chain_id, address=contract)
 
 
 def _hex(value: bytes) -> str:
@@ -88,13 +75,24 @@ class Delivery:
 
 
 @dataclass(frozen=True)
+class RequestItem:
+    """One image a producer asks to batch; ``seed`` None lets the ESP fill in the seed it used
+    (a producer holding only the image files need not know it)."""
+
+    content_hash: bytes
+    fingerprint: bytes
+    detail_hash: bytes
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
 class BatchRequest:
     """A producer's request: attest ``items`` as one batch whose priority is lock ``task_id``
     (None: the ESP names the latest of the items' own locks itself)."""
 
     producer: str
     task_id: bytes | None
-    items: tuple[BatchItem, ...]
+    items: tuple[RequestItem | BatchItem, ...]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,7 +104,7 @@ class BatchRequest:
                     "content_hash": _hex(it.content_hash),
                     "fingerprint": _hex(it.fingerprint),
                     "detail_hash": _hex(it.detail_hash),
-                    "seed": str(it.seed),
+                    "seed": None if it.seed is None else str(it.seed),
                 }
                 for it in self.items
             ],
@@ -121,11 +119,11 @@ class BatchRequest:
                 producer=to_checksum_address(data["producer"]),
                 task_id=None if task_id is None else _bytes(task_id, "task_id"),
                 items=tuple(
-                    BatchItem(
+                    RequestItem(
                         content_hash=_bytes(it["content_hash"], "content_hash"),
                         fingerprint=_bytes(it["fingerprint"], "fingerprint"),
                         detail_hash=_bytes(it["detail_hash"], "detail_hash"),
-                        seed=int(it["seed"]),
+                        seed=None if it.get("seed") is None else int(it["seed"]),
                     )
                     for it in data["items"]
                 ),
@@ -257,7 +255,12 @@ def attest_batch(
     """Signs ``request`` as ``esp`` if it passes every rule of this module; else raises
     BatchRefused naming the rule (``code``) and the item (``index``, request order)."""
     producer = to_checksum_address(request.producer)
-    layout = BatchLayout.of(request.items, max_batch=max_batch)  # size, no repeats
+    asked = [
+        BatchItem(it.content_hash, it.fingerprint, it.detail_hash, it.seed or 0)
+        for it in request.items
+    ]
+    BatchLayout.of(asked, max_batch=max_batch)  # size, no image or fingerprint twice
+    own: list[BatchItem] = []
     blocks: dict[bytes, int] = {}
     locks: dict[bytes, LockTerms] = {}
     models: set[bytes] = set()
@@ -274,6 +277,8 @@ def attest_batch(
                 index=i,
             )
         for name in ("fingerprint", "detail_hash", "seed"):
+            if name == "seed" and item.seed is None:
+                continue  # the ESP fills in its own
             if getattr(item, name) != getattr(d, name):
                 raise BatchRefused(
                     f"item {i}: the {name} is not the one this ESP computed for its image",
@@ -291,6 +296,8 @@ def attest_batch(
                 )
             blocks[lock_id], locks[lock_id] = block, d.lock
         models.add(d.model_id)
+        own.append(BatchItem(d.content_hash, d.fingerprint, d.detail_hash, d.seed))
+    layout = BatchLayout.of(own)  # the ESP's own values, in token order
     if len(models) != 1:
         raise BatchRefused("the images come from more than one model", code="mixed_models")
     latest = max(blocks.values())
@@ -315,6 +322,7 @@ def attest_batch(
         contract=to_checksum_address(contract),
         signature=b"",
     )
-    domain = batch_domain(chain_id=chain_id, contract=contract)
-    signature = eip712.sign(esp, domain, BATCH_ATTESTATION_TYPES, unsigned.message())
+    signature = sign_batch_attestation(
+        esp, unsigned.message(), chain_id=chain_id, contract=contract
+    )
     return SignedBatch(**{**unsigned.__dict__, "signature": signature})

@@ -26,7 +26,7 @@ from services.batch.manifest import BatchManifest
 from services.content import canonical_hash
 from services.provenance import detail_descriptor
 
-__all__ = ["BatchChain", "PreparedBatch", "prepare_batch", "register_batch"]
+__all__ = ["BatchChain", "LedgerBatchChain", "PreparedBatch", "prepare_batch", "register_batch"]
 
 Fingerprinter = Callable[[Image.Image], bytes]
 
@@ -121,3 +121,27 @@ def register_batch(
     batch_id = chain.reveal_batch(prepared, metadata_uri=metadata_uri)
     progress(f"registered batch {batch_id}")
     return BatchManifest(batch_id, layout, prepared.details)
+
+
+class LedgerBatchChain:
+    """:class:`BatchChain` over ``ledger``'s BatchRegistry client (the calls are encoded there)."""
+
+    def __init__(self, client: Any):  # ledger.clients.batch_registry.BatchRegistryClient
+        self.client = client
+
+    def commit_batch(self, commitment: bytes, count: int) -> None:
+        self.client.commit(commitment, count)
+
+    def reveal_batch(self, prepared: PreparedBatch, *, metadata_uri: str) -> int:
+        signed = prepared.signed
+        return int(
+            self.client.reveal(
+                items_root=signed.layout.items_root,
+                salt=prepared.salt,
+                model_id=signed.model_id,
+                metadata_uri=metadata_uri,
+                fingerprints=signed.layout.fingerprints,
+                lock=signed.lock,
+                signature=signed.signature,
+            )
+        )

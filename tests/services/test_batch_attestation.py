@@ -18,6 +18,7 @@ from services.batch import (
     BatchRefused,
     BatchRequest,
     Delivery,
+    RequestItem,
     SignedBatch,
     attest_batch,
 )
@@ -251,7 +252,7 @@ def test_without_a_named_lock_the_esp_names_the_latest_and_requests_round_trip()
     deliveries, chain = _world(3)
     ds = list(deliveries.values())
     request = BatchRequest(PRODUCER, None, tuple(_item(d) for d in ds))
-    assert BatchRequest.from_json(request.to_json()) == request
+    assert BatchRequest.from_json(request.to_json()).to_json() == request.to_json()
     signed = attest_batch(
         request,
         deliveries,
@@ -268,3 +269,11 @@ def test_without_a_named_lock_the_esp_names_the_latest_and_requests_round_trip()
     with pytest.raises(BatchError) as exc:
         BatchRequest.from_json({"producer": PRODUCER, "task_id": "0xzz", "items": []})
     assert exc.value.code == "bad_hex"
+
+
+def test_a_request_without_seeds_gets_the_esps_own():
+    deliveries, chain = _world(2)
+    ds = list(deliveries.values())
+    items = [RequestItem(d.content_hash, d.fingerprint, d.detail_hash) for d in ds]
+    signed = _attest(deliveries, chain, items, ds[1].lock.id)
+    assert sorted(it.seed for it in signed.layout.items) == sorted(d.seed for d in ds)
