@@ -6,6 +6,7 @@ import typer
 
 from aigc_cli import (
     api_bench_cmds,  # noqa: F401  (registers `aigc bench api` on import)
+    batch_cmds,
     chain_cmds,
     demo_cmds,
     generator_bench_cmds,  # noqa: F401  (registers `aigc bench generate` on import)
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.add_typer(simulate_app, name="simulate")
 for _module in (
+    batch_cmds,
     chain_cmds,
     demo_cmds,
     market_cmds,

@@ -1,0 +1,262 @@
+"""`aigc register --batch DIR` (the producer) and `aigc esp attest-batch` (the ESP): issue 16.
+
+The producer's folder holds the images its ESP delivered. The first `aigc register --batch DIR`
+writes ``DIR/batch-request.json`` (each image's content hash, fingerprint and detail hash,
+computed from the files) for the ESP; the ESP answers with ``aigc esp attest-batch`` (it signs
+only its own paid deliveries to this producer: docs/batches.md) and the attestation goes to
+``DIR/batch-attestation.json``; the second `aigc register --batch DIR` checks every image against
+it, commits, reveals, writes ``DIR/batch-manifest.json`` and, with ``--api``, publishes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from aigc_cli._console import clean_errors, console, fail
+from aigc_cli.market_cmds import esp_app
+from ledger.errors import LedgerError
+from services.errors import ServiceError
+
+app = typer.Typer()
+
+REQUEST, ATTESTATION, MANIFEST = (
+    "batch-request.json",
+    "batch-attestation.json",
+    "batch-manifest.json",
+)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
+MAX_IMAGE_BYTES = 16 * 2**20
+
+DevAccount = Annotated[int | None, typer.Option(help="Use dev account N (local chains only)")]
+Keystore = Annotated[Path | None, typer.Option(help="Keystore of the signing key")]
+Password = Annotated[str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)]
+
+
+def _account(deployment: Any, dev_account: int | None, keystore: Path | None, password: str | None):
+    from ledger.accounts import load_keystore
+
+    if keystore is not None:
+        return load_keystore(
+            keystore, password or typer.prompt("keystore password", hide_input=True)
+        )
+    if dev_account is not None:
+        return deployment.chain.dev_accounts()[dev_account]
+    raise fail("choose --keystore or --dev-account")
+
+
+def _deployment() -> Any:
+    from ledger.config import get_settings
+    from ledger.connect import connect_deployment
+
+    return connect_deployment(get_settings())
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    """Written atomically: a crash never leaves half a file the next step would misread."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=1)
+    os.replace(tmp, path)
+
+
+def _images(folder: Path) -> list[tuple[str, bytes]]:
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise fail(f"{folder}: no images (.png, .jpg, .webp)")
+    out = []
+    for path in files:
+        if path.stat().st_size > MAX_IMAGE_BYTES:
+            raise fail(f"{path.name}: larger than {MAX_IMAGE_BYTES} bytes")
+        out.append((path.name, path.read_bytes()))
+    return out
+
+
+def _fingerprint(image: Any) -> bytes:
+    from services.provenance import fingerprint
+
+    return fingerprint(image).to_bytes32()
+
+
+def _request(images: list[tuple[str, bytes]], producer: str) -> dict[str, Any]:
+    import io
+
+    from eth_utils import keccak
+    from PIL import Image
+
+    from services.batch import BatchRequest, RequestItem
+    from services.content import canonical_hash
+    from services.provenance import detail_descriptor
+
+    items = []
+    for i, (name, data) in enumerate(images, 1):
+        try:
+            image = Image.open(io.BytesIO(data))
+            image.load()
+        except (OSError, Image.DecompressionBombError) as exc:
+            raise fail(f"{name}: not an image ({exc})") from None
+        image = image.convert("RGB")
+        console.print(f"  [{i}/{len(images)}] {name}")
+        items.append(
+            RequestItem(
+                content_hash=canonical_hash(image),
+                fingerprint=_fingerprint(image),
+                detail_hash=keccak(detail_descriptor(image)),
+            )
+        )
+    return BatchRequest(producer, None, tuple(items)).to_json()
+
+
+@app.command("register")
+@clean_errors(LedgerError, ServiceError)
+def register(
+    batch: Annotated[
+        Path,
+        typer.Option(
+            "--batch",
+            exists=True,
+            file_okay=False,
+            help=f"Folder of the images your ESP delivered (then also its {ATTESTATION})",
+        ),
+    ],
+    dev_account: DevAccount = None,
+    keystore: Keystore = None,
+    password: Password = None,
+    api: Annotated[
+        str | None, typer.Option(help="Publish the manifest to this marketplace API")
+    ] = None,
+    metadata_uri: Annotated[str, typer.Option(help="The batch's metadata URI")] = "",
+) -> None:
+    """Register a folder of delivered images as one batch: one commit, one reveal, a token each."""
+    from ledger.clients.batch_registry import BatchRegistryClient
+    from ledger.tx import Transactor
+    from services.batch import SignedBatch
+    from services.batch.register import LedgerBatchChain, prepare_batch, register_batch
+
+    deployment = _deployment()
+    account = _account(deployment, dev_account, keystore, password)
+    images = _images(batch)
+    attestation = batch / ATTESTATION
+    if not attestation.exists():
+        console.print(f"{len(images)} images: computing what the ESP will check")
+        _write_json(batch / REQUEST, _request(images, account.address))
+        console.print(
+            f"wrote {batch / REQUEST}: send it to your ESP, which runs\n"
+            f"  aigc esp attest-batch {REQUEST} --out {ATTESTATION}\n"
+            f"then put its {ATTESTATION} in {batch} and run this command again"
+        )
+        return
+    try:
+        signed = SignedBatch.from_json(json.loads(attestation.read_text()))
+    except json.JSONDecodeError as exc:
+        raise fail(f"{attestation}: not JSON ({exc})") from None
+    client = BatchRegistryClient(deployment, Transactor(deployment.chain, account))
+    if signed.chain_id != deployment.chain.chain_id or signed.contract != client.address:
+        raise fail(
+            f"{attestation} is for chain {signed.chain_id} / {signed.contract}, not this "
+            f"deployment's BatchRegistry ({deployment.chain.chain_id} / {client.address})"
+        )
+    console.print(f"checking {len(images)} images against the ESP's attestation")
+    prepared = prepare_batch(images, signed, producer=account.address, fingerprint=_fingerprint)
+    bond = client.params().bond_per_item * signed.layout.count
+    console.print(f"bond: {bond} wei for {signed.layout.count} images")
+    manifest = register_batch(
+        prepared, LedgerBatchChain(client), metadata_uri=metadata_uri, progress=console.print
+    )
+    out = {
+        **manifest.to_json(),
+        "chain_id": signed.chain_id,
+        "batch_registry": signed.contract,
+        "producer": account.address,
+        "esp": signed.esp,
+    }
+    _write_json(batch / MANIFEST, out)
+    first, last = out["items"][0]["token_id"], out["items"][-1]["token_id"]
+    console.print(f"batch {manifest.batch_id}: tokens {first} .. {last}; wrote {batch / MANIFEST}")
+    if api is not None:
+        _publish(api, account, manifest.batch_id, out)
+
+
+def _publish(api: str, account: Any, batch_id: int, manifest: dict[str, Any]) -> None:
+    """Publishes the manifest once the API has indexed the batch (it waits up to a minute)."""
+    import httpx
+
+    from services.market_client import MarketClient, MarketError
+
+    client = MarketClient(httpx.Client(base_url=api, timeout=60), account)
+    client.sign_in()
+    for _ in range(60):
+        try:
+            client.post(f"/v1/batches/{batch_id}/manifest", json={"items": manifest["items"]})
+        except MarketError as exc:
+            if exc.status == 404:  # not indexed yet
+                time.sleep(1)
+                continue
+            raise fail(f"the API refused the manifest: {exc}") from None
+        console.print(f"published the manifest at {api}/v1/batches/{batch_id}")
+        return
+    raise fail(f"the API has not indexed batch {batch_id} yet: publish {MANIFEST} later")
+
+
+def _no_generation(prompt: str, seed: int) -> Any:
+    raise RuntimeError("attesting a batch generates nothing")
+
+
+@esp_app.command("attest-batch")
+@clean_errors(LedgerError, ServiceError)
+def attest_batch(
+    request: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="The producer's request")
+    ],
+    out: Annotated[Path, typer.Option(help="Where to write the attestation")] = Path(ATTESTATION),
+    dev_account: DevAccount = None,
+    keystore: Keystore = None,
+    password: Password = None,
+    state: Annotated[Path, typer.Option(help="The ESP worker's state file")] = Path(
+        ".aigc/esp-state.json"
+    ),
+) -> None:
+    """Attest a producer's batch of this ESP's own paid deliveries to it (or refuse, saying why)."""
+    import httpx
+
+    from ledger import HtlcClient, Transactor
+    from ledger.clients.batch_registry import BatchRegistryClient
+    from services.batch import BatchRefused, BatchRequest
+    from services.esp_worker import EspWorker
+    from services.market_client import MarketClient
+
+    if not state.exists():
+        raise fail(f"{state}: no ESP state (the deliveries are recorded there by `aigc esp run`)")
+    deployment = _deployment()
+    account = _account(deployment, dev_account, keystore, password)
+    try:
+        parsed = BatchRequest.from_json(json.loads(request.read_text()))
+    except json.JSONDecodeError as exc:
+        raise fail(f"{request}: not JSON ({exc})") from None
+    tx = Transactor(deployment.chain, account)
+    worker = EspWorker(
+        MarketClient(httpx.Client(), account),  # not used to attest: no request is made
+        HtlcClient(deployment, tx),
+        make_image=_no_generation,
+        fingerprint=_fingerprint,
+        state_path=state,
+        price=0,
+    )
+    batch_registry = BatchRegistryClient(deployment)
+    try:
+        signed = worker.attest_batch(
+            parsed, contract=batch_registry.address, max_batch=batch_registry.params().max_batch
+        )
+    except BatchRefused as exc:
+        raise fail(f"refused ({exc.code}): {exc}") from None
+    _write_json(out, signed.to_json())
+    console.print(
+        f"attested {signed.layout.count} images for {signed.producer} under lock "
+        f"0x{signed.task_id.hex()}; wrote {out}"
+    )
