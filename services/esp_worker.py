@@ -31,7 +31,7 @@ from typing import Any
 
 from PIL import Image
 
-from ledger import HtlcClient, LockStatus, LockTerms, Registration
+from ledger import HtlcClient, LockStatus, LockTerms, Registration, RegistryClient, TokenStatus
 from ledger.clients.esp_registry import generation_lock, sign_quote
 from ledger.clients.registry import sign_attestation
 from ledger.errors import LedgerError
@@ -256,6 +256,7 @@ class EspWorker:
             chain_id=chain_id,
             contract=contract,
             max_batch=max_batch,
+            registered=self._registered_singly,
         )
         root = "0x" + signed.layout.items_root.hex()
         for i, item in enumerate(request.items):
@@ -273,6 +274,11 @@ class EspWorker:
                 entry["batch"] = root
         self.state.save()
         return signed
+
+    def _registered_singly(self, content_hash: bytes) -> bool:
+        """Whether the single Registry holds these bytes (a token whose id is their hash)."""
+        registry = RegistryClient(self.htlc.deployment)
+        return registry.record(int.from_bytes(content_hash, "big")).status is not TokenStatus.NONE
 
     def _attested_to_another(self, content_hash: str, producer: str, task_id: str) -> str | None:
         """The other task whose image, attested to another producer, has these very bytes."""

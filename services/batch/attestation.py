@@ -251,9 +251,12 @@ def attest_batch(
     chain_id: int,
     contract: str,
     max_batch: int,
+    registered: Callable[[bytes], bool] = lambda _content_hash: False,
 ) -> SignedBatch:
     """Signs ``request`` as ``esp`` if it passes every rule of this module; else raises
-    BatchRefused naming the rule (``code``) and the item (``index``, request order)."""
+    BatchRefused naming the rule (``code``) and the item (``index``, request order).
+    ``registered(content_hash)`` tells an image the single Registry already holds: batching it
+    again would make a same-ESP duplicate that no batch challenge can revoke."""
     producer = to_checksum_address(request.producer)
     asked = [
         BatchItem(it.content_hash, it.fingerprint, it.detail_hash, it.seed or 0)
@@ -285,6 +288,10 @@ def attest_batch(
                     code=f"wrong_{name}",
                     index=i,
                 )
+        if registered(d.content_hash):
+            raise BatchRefused(
+                f"item {i}: already registered on its own", code="already_registered", index=i
+            )
         lock_id = d.lock.id
         if lock_id not in blocks:
             status, block = lock_info(lock_id)

@@ -61,7 +61,7 @@ def _item(d: Delivery, **change) -> BatchItem:
     return BatchItem(**{**fields, **change})
 
 
-def _attest(deliveries, chain, items, task_id, *, max_batch=2048):
+def _attest(deliveries, chain, items, task_id, *, max_batch=2048, registered=frozenset()):
     return attest_batch(
         BatchRequest(PRODUCER, task_id, tuple(items)),
         deliveries,
@@ -70,6 +70,7 @@ def _attest(deliveries, chain, items, task_id, *, max_batch=2048):
         chain_id=1337,
         contract=CONTRACT,
         max_batch=max_batch,
+        registered=lambda content_hash: content_hash in registered,
     )
 
 
@@ -215,6 +216,7 @@ def test_the_worker_attests_from_its_own_records_and_one_image_goes_in_one_batch
         state_path=tmp_path / "state.json",
         price=1,
     )
+    worker._registered_singly = lambda content_hash: False  # no Registry behind the stubs
     for n, d in enumerate(deliveries.values()):
         worker.state.tasks[f"0x{n:064x}"] = {
             "stage": "claimed",
@@ -244,6 +246,7 @@ def test_the_worker_attests_from_its_own_records_and_one_image_goes_in_one_batch
         state_path=tmp_path / "state.json",
         price=1,
     )
+    restarted._registered_singly = lambda content_hash: False
     with pytest.raises(BatchRefused, match="already attested"):
         restarted.attest_batch(second, contract=CONTRACT, max_batch=8)
 
@@ -277,3 +280,19 @@ def test_a_request_without_seeds_gets_the_esps_own():
     items = [RequestItem(d.content_hash, d.fingerprint, d.detail_hash) for d in ds]
     signed = _attest(deliveries, chain, items, ds[1].lock.id)
     assert sorted(it.seed for it in signed.layout.items) == sorted(d.seed for d in ds)
+
+
+def test_an_image_the_registry_already_holds_is_refused():
+    """Exact duplicates of a single registration are refused (the chain cannot see a batched
+    item's bytes; two tokens of one image from one ESP could never revoke each other)."""
+    deliveries, chain = _world(2)
+    ds = list(deliveries.values())
+    with pytest.raises(BatchRefused) as exc:
+        _attest(
+            deliveries,
+            chain,
+            [_item(d) for d in ds],
+            ds[1].lock.id,
+            registered={ds[1].content_hash},
+        )
+    assert exc.value.code == "already_registered" and exc.value.index == 1
