@@ -1,5 +1,4 @@
-// Batch registration (issue 16): the Merkle rules of BatchRegistry, its token ids, the ESP's
-// batch attestation, and the API's batch routes. The rules mirror ledger/merkle.py byte for byte
+// Batch registration (issue 16): the Merkle rules of BatchRegistry and its token ids. The rules mirror ledger/merkle.py byte for byte
 // (test/vectors/batch.json is generated from it by scripts/gen-batch-vectors).
 //
 // Trees are OpenZeppelin-style commutative: a parent is keccak256(min(a, b) || max(a, b)); leaves
@@ -7,7 +6,7 @@
 // Leaves are double-hashed (keccak256 of keccak256 of the ABI encoding), so no leaf can pass for
 // an inner node.
 
-import { concat, encodeAbiParameters, getAddress, hashTypedData, isAddress, keccak256 } from 'viem'
+import { concat, encodeAbiParameters, getAddress, isAddress, keccak256 } from 'viem'
 import { AigcSdkError } from './errors.js'
 import { toBigInt } from './numbers.js'
 
@@ -192,7 +191,7 @@ export function batchCommitment({ itemsRoot, fingerprintsHash: fpHash, count, ow
  * @param {string} what
  * @returns {Hex}
  */
-function toAddress(value, what) {
+export function toAddress(value, what) {
   if (typeof value !== 'string' || !isAddress(value, { strict: false })) {
     throw new AigcSdkError('bad_address', `${what} is not an address: ${JSON.stringify(value)}`)
   }
@@ -299,55 +298,4 @@ export function buildBatch(items, { maxBatch } = {}) {
     itemProof: (index) => merkleProof(itemLeaves, index),
     fingerprintProof: (index) => merkleProof(fpLeaves, index),
   }
-}
-
-/** The EIP-712 type of the ESP's attestation over a batch (BatchRegistry's domain). */
-export const BATCH_ATTESTATION_TYPES = /** @type {const} */ ({
-  BatchAttestation: [
-    { name: 'taskId', type: 'bytes32' },
-    { name: 'producer', type: 'address' },
-    { name: 'itemsRoot', type: 'bytes32' },
-    { name: 'fpRoot', type: 'bytes32' },
-    { name: 'count', type: 'uint32' },
-    { name: 'modelId', type: 'bytes32' },
-  ],
-})
-
-/**
- * The typed data an ESP signs for a batch (viem `signTypedData` takes it as is), under the domain
- * "AIGC BatchRegistry" / "1" of the BatchRegistry at `verifyingContract` on `chainId`. taskId is
- * the paid generation lock's id.
- * @param {{ chainId: Numberish, verifyingContract: Hex, taskId: Hex, producer: Hex,
- *   itemsRoot: Hex, fpRoot: Hex, count: Numberish, modelId: Hex }} a
- */
-export function batchAttestationTypedData(a) {
-  const count = toUint(a.count, 'count', 2n ** 32n)
-  if (count === 0n) throw new AigcSdkError('batch_empty', 'a batch has at least one item')
-  return {
-    domain: {
-      name: 'AIGC BatchRegistry',
-      version: '1',
-      chainId: Number(toUint(a.chainId, 'chainId', 2n ** 53n)),
-      verifyingContract: toAddress(a.verifyingContract, 'verifyingContract'),
-    },
-    types: BATCH_ATTESTATION_TYPES,
-    primaryType: /** @type {const} */ ('BatchAttestation'),
-    message: {
-      taskId: toBytes32(a.taskId, 'taskId'),
-      producer: toAddress(a.producer, 'producer'),
-      itemsRoot: toBytes32(a.itemsRoot, 'itemsRoot'),
-      fpRoot: toBytes32(a.fpRoot, 'fpRoot'),
-      count: Number(count),
-      modelId: toBytes32(a.modelId, 'modelId'),
-    },
-  }
-}
-
-/**
- * The EIP-712 digest of a batch attestation (the contract's attestationDigest).
- * @param {Parameters<typeof batchAttestationTypedData>[0]} a
- * @returns {Hex}
- */
-export function batchAttestationDigest(a) {
-  return hashTypedData(batchAttestationTypedData(a))
 }

@@ -3,8 +3,10 @@
 
 import { signIn, signOut } from './auth.js'
 import {
-  checkBatchAttestation, getBatch, getBatchProof, prepareBatchCommit, publishBatchManifest, registerBatch,
+  challengeBatch, contestBatch, finalizeBatch, prepareBatchCommit, prepareBatchReveal, registerBatch, resolveBatch,
 } from './batch_actions.js'
+import { checkBatchAttestation } from './batch_attestation.js'
+import { getBatch, getBatchProof, publishBatchManifest } from './batch_reads.js'
 import { createClientState } from './client.js'
 import { getDeployment } from './deployment.js'
 import { listEsps, ranking } from './esps.js'
@@ -20,10 +22,12 @@ export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
 export {
-  BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, batchCommitment, buildBatch, fingerprintLeaf,
-  fingerprintsHash, itemLeaf, merkleProof, merkleRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyProof,
+  batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash, itemLeaf, merkleProof, merkleRoot, sortItemsByFingerprint,
+  splitTokenId, tokenId, verifyProof,
 } from './batch.js'
-export { batchRegistryAbi, parseBatchAttestation, prepareBatchReveal, toBatch } from './batch_actions.js'
+export { BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, parseBatchAttestation } from './batch_attestation.js'
+export { batchCommitCall, batchRegistryAbi, batchRevealCall } from './batch_actions.js'
+export { toBatch } from './batch_reads.js'
 export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
@@ -31,7 +35,8 @@ export { quotedLock, toTask } from './tasks.js'
 export { toListing, toTrade } from './market.js'
 export { toProduct }
 export {
-  buy, challenge, checkBatchAttestation, getBatch, getBatchProof, getProduct, prepareBatchCommit, publishBatchManifest, registerBatch, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
+  buy, challenge, challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, getProduct, prepareBatchCommit,
+  prepareBatchReveal, publishBatchManifest, registerBatch, resolveBatch, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
   list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
   deriveKey as deriveDeliveryKey, openDelivery, registerDeliveryKey, reportFraud, signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
 }
@@ -96,5 +101,10 @@ export function createAigcClient(options) {
     publishBatchManifest: bind(client, publishBatchManifest),
     registerBatch: bind(client, registerBatch),
     prepareBatchCommit: bind(client, prepareBatchCommit),
+    prepareBatchReveal: bind(client, prepareBatchReveal),
+    challengeBatch: bind(client, challengeBatch),
+    contestBatch: bind(client, contestBatch),
+    resolveBatch: bind(client, resolveBatch),
+    finalizeBatch: bind(client, finalizeBatch),
   })
 }

@@ -12,7 +12,8 @@ import {
 import { privateKeyToAccount } from 'viem/accounts'
 import {
   batchAttestationDigest, batchAttestationTypedData, batchRegistryAbi, createAigcClient, lockId, batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash,
-  checkBatchAttestation, getBatch, getBatchProof, itemLeaf, publishBatchManifest, merkleProof, merkleRoot, parseBatchAttestation, sortItemsByFingerprint, splitTokenId, tokenId,
+  challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, itemLeaf, prepareBatchCommit,
+  prepareBatchReveal, publishBatchManifest, resolveBatch, merkleProof, merkleRoot, parseBatchAttestation, sortItemsByFingerprint, splitTokenId, tokenId,
   verifyProof,
 } from '../src/index.js'
 import { ADDRESS, client, fakeApi, KEY } from './helpers.js'
@@ -328,9 +329,10 @@ const PRODUCER_KEY = /** @type {`0x${string}`} */ ('0x59c6995e998f97a5a0044966f0
 /**
  * A client whose wallet records writeContract and whose chain answers parameters() and receipts
  * (the reveal's with a BatchRegistered log from `emitter`).
- * @param {{ key?: `0x${string}`, maxBatch?: number, emitter?: `0x${string}`, batchId?: bigint }} [o]
+ * @param {{ key?: `0x${string}`, maxBatch?: number, emitter?: `0x${string}`, batchId?: bigint,
+ *   api?: ReturnType<typeof fakeApi> }} [o]
  */
-function chainClient({ key = PRODUCER_KEY, maxBatch = 2048, emitter = vectors.attestation_file.batch_registry, batchId = 9n } = {}) {
+function chainClient({ key = PRODUCER_KEY, maxBatch = 2048, emitter = vectors.attestation_file.batch_registry, batchId = 9n, api = fakeApi({}) } = {}) {
   const file = vectors.attestation_file
   /** @type {any[]} */
   const writes = []
@@ -357,8 +359,13 @@ function chainClient({ key = PRODUCER_KEY, maxBatch = 2048, emitter = vectors.at
       writes.push(req)
       return `0x${String(writes.length).padStart(64, '0')}`
     },
+    sendTransaction: async (/** @type {any} */ req) => {
+      writes.push(req)
+      return `0x${String(writes.length).padStart(64, '0')}`
+    },
   })
-  const c = createAigcClient({ baseUrl: 'http://api.test', publicClient, walletClient, fetch: fakeApi({}).fetch })
+  const c = createAigcClient({ baseUrl: 'http://api.test', publicClient, walletClient, fetch: api.fetch })
+  c.session = { token: 't', address: privateKeyToAccount(key).address, expiresAt: '' }
   return { c, writes }
 }
 
@@ -415,4 +422,128 @@ test('the SDK\'s BatchRegistry fragments are in the compiled ABI (artifact)', ()
       assert.deepEqual(match.inputs.map((/** @type {any} */ i) => !!i.indexed), item.inputs.map((i) => !!(/** @type {any} */ (i).indexed)), item.name)
     }
   }
+})
+
+/**
+ * A reveal's calldata with another salt and / or other fingerprints.
+ * @param {`0x${string}`} data
+ * @param {string} [salt]
+ * @param {string[]} [fingerprints]
+ */
+function resalted(data, salt, fingerprints) {
+  const { args } = /** @type {any} */ (decodeFunctionData({ abi: batchRegistryAbi, data }))
+  const [r, fps, lock, sig] = args
+  return encodeFunctionData({ abi: batchRegistryAbi, functionName: 'reveal', args: [{ ...r, salt: salt ?? r.salt }, fingerprints ?? fps, lock, sig] })
+}
+
+/**
+ * An API that builds the batch's transactions: `edit` may tamper with what it returns.
+ * @param {{ commit?: (tx: any) => void, reveal?: (tx: any) => void }} [edit]
+ */
+function txApi(edit = {}) {
+  /** @type {any[]} */
+  const bodies = []
+  const file = vectors.attestation_file
+  /** @param {`0x${string}`} data @param {string} [value] */
+  const unsigned = (data, value = '0') => ({
+    to: file.batch_registry, data, value, chainId: 31337, gas: 500000, maxFeePerGas: '1', maxPriorityFeePerGas: '1', from: file.producer,
+  })
+  const api = fakeApi({
+    'POST /v1/tx/batch/commit': ({ body }) => {
+      bodies.push(body)
+      const tx = unsigned(encodeFunctionData({ abi: batchRegistryAbi, functionName: 'commit', args: [body.commitment, body.count] }), '3000000000000000')
+      edit.commit?.(tx)
+      return [200, tx]
+    },
+    'POST /v1/tx/batch/reveal': ({ body }) => {
+      bodies.push(body)
+      const l = body.lock
+      const lock = { sender: l.sender, receiver: l.receiver, asset: 0, token: l.token, amount: BigInt(l.amount), hashlock: l.hashlock, timelock: BigInt(l.timelock) }
+      const args = /** @type {const} */ ([{ itemsRoot: body.items_root, salt: body.salt, modelId: body.model_id, metadataURI: body.metadata_uri }, body.fingerprints, lock, body.signature])
+      const tx = unsigned(encodeFunctionData({ abi: batchRegistryAbi, functionName: 'reveal', args }))
+      edit.reveal?.(tx)
+      return [200, tx]
+    },
+  })
+  return { api, bodies }
+}
+
+test('registerBatch via the API sends its unsigned commit and reveal once they encode this batch', async () => {
+  const file = vectors.attestation_file
+  const { api, bodies } = txApi()
+  const { c, writes } = chainClient({ api })
+  const salt = /** @type {`0x${string}`} */ (`0x${'5a'.repeat(32)}`)
+  const r = await c.registerBatch({ attestation: file, salt, via: 'api', metadataUri: 'ipfs://x' })
+  assert.equal(r.batchId, 9n)
+  const fps = file.items.map((/** @type {any} */ it) => it.fingerprint)
+  assert.deepEqual(bodies[0], {
+    commitment: batchCommitment({ itemsRoot: file.items_root, fingerprintsHash: fingerprintsHash(fps), count: 3, owner: file.producer, salt }), count: 3,
+  })
+  assert.deepEqual(bodies[1], {
+    items_root: file.items_root, salt, model_id: file.model_id, metadata_uri: 'ipfs://x', fingerprints: fps,
+    lock: { ...file.lock, timelock: String(file.lock.timelock) }, signature: file.signature,
+  })
+  assert.equal(writes.length, 2)
+  assert.equal(writes[0].value, 3n * 10n ** 15n)
+})
+
+test('an API transaction that is not this batch\'s commit or reveal is refused before the wallet sees it', async () => {
+  const file = vectors.attestation_file
+  const a = parseBatchAttestation(file)
+  const other = `0x${'77'.repeat(32)}`
+  /** @type {[string, Parameters<typeof txApi>[0]][]} */
+  const lies = [
+    ['a commit to another commitment', { commit: (tx) => { tx.data = encodeFunctionData({ abi: batchRegistryAbi, functionName: 'commit', args: [other, 3] }) } }],
+    ['a commit for another count', { commit: (tx) => { tx.data = encodeFunctionData({ abi: batchRegistryAbi, functionName: 'commit', args: [other, 4] }) } }],
+    ['a commit to another contract', { commit: (tx) => { tx.to = ADDRESS } }],
+    ['a reveal under another salt', { reveal: (tx) => { tx.data = resalted(tx.data, other) } }],
+    ['a reveal of other fingerprints', { reveal: (tx) => { tx.data = resalted(tx.data, undefined, [other]) } }],
+    ['a reveal that sends Ether', { reveal: (tx) => { tx.value = '1' } }],
+  ]
+  for (const [what, edit] of lies) {
+    const { api } = txApi(edit)
+    const { c, writes } = chainClient({ api })
+    const salt = /** @type {`0x${string}`} */ (`0x${'5a'.repeat(32)}`)
+    const step = edit?.commit ? prepareBatchCommit(c, { attestation: a, salt }) : prepareBatchReveal(c, { attestation: a, salt })
+    await assert.rejects(step, { name: 'AigcSdkError', code: 'tx_mismatch' }, what)
+    assert.equal(writes.length, 0)
+  }
+})
+
+test('batch disputes post the pair as decimal strings and send only a call about that pair', async () => {
+  const o = tokenId(3, 1)
+  const d = tokenId(9, 2)
+  /** @type {Record<string, `0x${string}`>} */
+  const calldata = {
+    challenge: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'challenge', args: [o, word(1), [], d, word(2), []] }),
+    contest: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'contest', args: [o, d] }),
+    finalize: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'finalize', args: [o, d] }),
+  }
+  /** @type {any[]} */
+  const bodies = []
+  /** @param {`0x${string}`} data */
+  const tx = (data) => ({ to: vectors.attestation_file.batch_registry, data, value: '0', chainId: 31337, gas: 1, maxFeePerGas: '1', maxPriorityFeePerGas: '1', from: vectors.attestation_file.producer })
+  /** @type {Record<string, any>} */
+  let answers = { ...calldata }
+  const api = fakeApi(Object.fromEntries(['challenge', 'contest', 'finalize', 'resolve'].map((r) => [
+    `POST /v1/tx/batch/${r}`, (/** @type {any} */ { body }) => { bodies.push(body); return [200, tx(answers[r])] },
+  ])))
+  const { c, writes } = chainClient({ api })
+  await c.challengeBatch({ original: o, duplicate: d })
+  await c.contestBatch({ original: o, duplicate: d })
+  await c.finalizeBatch({ original: String(o), duplicate: `0x${d.toString(16)}` })
+  assert.deepEqual(bodies[0], { original: String(o), duplicate: String(d) })
+  assert.deepEqual(bodies[2], { original: String(o), duplicate: String(d) })
+  assert.equal(writes.length, 3)
+  // an API that answers with a call about another pair, another function or no call at all
+  answers = {
+    challenge: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'challenge', args: [o, word(1), [], d + 1n, word(2), []] }),
+    contest: calldata.finalize,
+    finalize: '0x1234',
+    resolve: calldata.contest,
+  }
+  for (const fn of [challengeBatch, contestBatch, finalizeBatch, resolveBatch]) {
+    await assert.rejects(fn(c, { original: o, duplicate: d }), { name: 'AigcSdkError', code: 'tx_mismatch' }, fn.name)
+  }
+  assert.equal(writes.length, 3)
 })
