@@ -1,0 +1,424 @@
+"""Attacks on batch registration (issue 16), each with the exact custom error or loss, on every
+chain backend: copied commitments, malformed batches, bad bonds, locks and attestations,
+malformed Merkle proofs, out-of-order and same-ESP challenges, a batched copy of a single
+Registry image revoked alone, contest and resolve with real detail descriptors, revoked tokens,
+and value conservation (Ether held == bonds held + deposits held)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from ledger import errors
+from ledger.clients.batch_registry import BatchDisputeState, BatchTokenStatus
+from ledger.merkle import fingerprints_hash
+from tests.contracts.attack_kit import burn_address, gas_cost, proof
+from tests.contracts.batch_kit import (
+    client,
+    plan,
+    random_fingerprints,
+    register_batch,
+    reveal,
+    tid,
+)
+from tests.contracts.helpers import (
+    BASE_FP,
+    FAR_FP,
+    NEAR_FP,
+    copier_esp,
+    details,
+    lock_fee,
+    paid_lock,
+    register_esp,
+    register_image,
+)
+
+
+def _held(world) -> int:
+    return world.balance(client(world, world.deployer).address)
+
+
+def _with(fps: list[bytes], fp: bytes) -> list[bytes]:
+    """``fps`` with ``fp`` added (sorted by the plan)."""
+    return [*fps, fp]
+
+
+def _index(p, fp: bytes) -> int:
+    return p.fingerprints.index(fp)
+
+
+def _original_and_copy(world, *, copy_detail: bytes):
+    """The producer's batch (world.esp) holds BASE_FP with the camera's detail; later the
+    attacker's batch (another ESP) holds NEAR_FP with ``copy_detail``. Returns both tokens
+    and plans."""
+    register_esp(world)
+    others = random_fingerprints(2, seed=5)
+    a_id, pa = register_batch(
+        world,
+        world.producer,
+        fingerprints=_with(others, BASE_FP),
+        item_details=[details()["far"], details()["far"], details()["base"]],
+        esp=world.esp,
+    )
+    b_id, pb = register_batch(
+        world,
+        world.attacker,
+        fingerprints=_with(random_fingerprints(2, seed=6), NEAR_FP),
+        item_details=[details()["far"], details()["far"], copy_detail],
+    )
+    original = tid(a_id, _index(pa, BASE_FP))
+    copy = tid(b_id, _index(pb, NEAR_FP))
+    return original, pa, copy, pb
+
+
+def _challenge(world, original, pa, copy, pb, *, who=None):
+    c = client(world, who or world.producer)
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
+    return c.challenge(
+        original, pa.fingerprints[ia], pa.fp_proof(ia), copy, pb.fingerprints[ib], pb.fp_proof(ib)
+    )
+
+
+# --- registration ---------------------------------------------------------------------------
+
+
+def test_copied_commitment_registers_nothing_for_the_copier(world):
+    """A watcher copies the producer's pending commitment (and later its reveal): the commitment
+    names the producer, so the copier's reveal is an unknown commitment, and revealing the
+    producer's own commitment needs the producer's lock and account. The copier's bond burns."""
+    register_esp(world)
+    attacker_esp = copier_esp(world)
+    p = plan(world.producer.address, world.esp.address, random_fingerprints(3, seed=2))
+    lock = paid_lock(world, world.producer, world.esp)
+    producer = client(world, world.producer)
+    producer.commit(p.commitment(), p.count)
+    thief = client(world, world.attacker)
+    with pytest.raises(errors.BatchCommitExists):
+        thief.commit(p.commitment(), p.count)
+    thief_lock = paid_lock(world, world.attacker, attacker_esp)
+    world.chain.mine(1)
+    with pytest.raises(errors.BatchUnknownCommit):  # the copied commitment names the producer
+        reveal(world, world.attacker, p, thief_lock, attacker_esp)
+    # Its own commitment of the same batch cannot use the producer's paid lock.
+    mine = replace(p, owner=world.attacker.address)
+    thief.commit(mine.commitment(), mine.count)
+    world.chain.mine(1)
+    with pytest.raises(errors.BatchLockMismatch):
+        reveal(world, world.attacker, mine, lock, world.esp)
+    batch_id = reveal(world, world.producer, p, lock, world.esp)
+    assert client(world, world.producer).owner_of(tid(batch_id, 0)) == world.producer.address
+    assert thief.balance_of(world.attacker.address) == 0
+
+
+def test_forfeit_burns_an_unrevealed_commitment(world):
+    p = plan(world.producer.address, world.esp.address, random_fingerprints(4))
+    c = client(world, world.producer)
+    c.commit(p.commitment(), 4)
+    with pytest.raises(errors.BatchCommitNotExpired):
+        c.forfeit_commit(p.commitment())
+    burn = burn_address(world)
+    before = world.balance(burn)
+    world.chain.mine(world.params.commit_ttl_blocks + 1)
+    client(world, world.buyer).forfeit_commit(p.commitment())
+    assert world.balance(burn) == before + 4 * world.params.batch_bond_per_item
+    assert _held(world) == 0
+
+
+@pytest.mark.parametrize("kind", ["unsorted", "duplicate", "degenerate"])
+def test_malformed_fingerprints_refused(world, kind):
+    """Fingerprints must be strictly increasing (so no image twice in a batch) and none flat."""
+    register_esp(world)
+    fps = random_fingerprints(3, seed=3)
+    if kind == "unsorted":
+        fps = [fps[1], fps[0], fps[2]]
+    elif kind == "duplicate":
+        fps = [fps[0], fps[1], fps[1]]
+    else:
+        fps = [fps[0], fps[1][:24] + b"\x00" * 8, fps[2]]  # a flat word, order kept
+    p = plan(world.producer.address, world.esp.address, random_fingerprints(3, seed=3))
+    lock = paid_lock(world, world.producer, world.esp)
+    c = client(world, world.producer)
+    items_root = p.items_root
+    commitment = c.contract.functions.commitmentFor(
+        items_root, fingerprints_hash(fps), 3, world.producer.address, p.salt
+    ).call()
+    c.commit(bytes(commitment), 3)
+    world.chain.mine(1)
+    expected = {
+        "unsorted": errors.BatchUnsorted,
+        "duplicate": errors.BatchUnsorted,
+        "degenerate": errors.BatchDegenerateFingerprint,
+    }[kind]
+    with pytest.raises(expected) as exc:
+        reveal(world, world.producer, p, lock, world.esp, fingerprints=fps)
+    if kind != "degenerate":
+        assert exc.value.index == (1 if kind == "unsorted" else 2)
+
+
+def test_wrong_bond_and_count_refused(world):
+    register_esp(world)
+    bond = world.params.batch_bond_per_item
+    p = plan(world.producer.address, world.esp.address, random_fingerprints(3))
+    c = client(world, world.producer)
+    with pytest.raises(errors.BatchWrongValue) as exc:
+        c.commit(p.commitment(), 3, bond=2 * bond)
+    assert (exc.value.sent, exc.value.required) == (2 * bond, 3 * bond)
+    with pytest.raises(errors.BatchBadCount):
+        c.commit(p.commitment(), 0, bond=0)
+    with pytest.raises(errors.BatchBadCount):
+        c.commit(p.commitment(), world.params.max_batch + 1)
+    # Paying for 2 and revealing 3 is refused (the bond backs exactly the items committed).
+    c.commit(p.commitment(), 2)
+    lock = paid_lock(world, world.producer, world.esp)
+    world.chain.mine(1)
+    with pytest.raises(errors.BatchCountMismatch):
+        reveal(world, world.producer, p, lock, world.esp)
+
+
+def test_unpaid_or_foreign_lock_refused(world):
+    """The generation lock must be withdrawn (paid), from the revealing owner, in Ether."""
+    register_esp(world)
+    p = plan(world.producer.address, world.esp.address, random_fingerprints(3))
+    c = client(world, world.producer)
+    c.commit(p.commitment(), 3)
+    world.chain.mine(1)
+    unpaid, _ = lock_fee(world, sender=world.producer, receiver=world.esp.address)
+    with pytest.raises(errors.BatchLockNotPaid):
+        reveal(world, world.producer, p, unpaid, world.esp)
+    someone_elses = paid_lock(world, world.buyer, world.esp)
+    with pytest.raises(errors.BatchLockMismatch):
+        reveal(world, world.producer, p, someone_elses, world.esp)
+    good = paid_lock(world, world.producer, world.esp)
+    assert reveal(world, world.producer, p, good, world.esp) == 1
+
+
+def test_attestation_by_non_esp_or_over_another_root_refused(world):
+    register_esp(world)
+    p = plan(world.producer.address, world.esp.address, random_fingerprints(3))
+    c = client(world, world.producer)
+    c.commit(p.commitment(), 3)
+    lock = paid_lock(world, world.producer, world.esp)
+    world.chain.mine(1)
+    # Signed by someone who is not the lock's receiver.
+    with pytest.raises(errors.BatchInvalidAttestation):
+        reveal(world, world.producer, p, lock, world.attacker)
+    # Signed by the ESP, but over other roots (another batch's items).
+    other = plan(world.producer.address, world.esp.address, random_fingerprints(3, seed=9))
+    sig = c.sign_attestation(world.esp, other.message(lock))
+    with pytest.raises(errors.BatchInvalidAttestation):
+        reveal(world, world.producer, p, lock, world.esp, signature=sig)
+    # A lock paid to an account that is no ESP: refused even with that account's signature.
+    not_esp = world.accounts[7]
+    p2 = plan(world.producer.address, not_esp.address, random_fingerprints(2, seed=4))
+    c.commit(p2.commitment(), 2)
+    lock2 = paid_lock(world, world.producer, not_esp)
+    world.chain.mine(1)
+    with pytest.raises(errors.BatchEspNotRegistered):
+        reveal(world, world.producer, p2, lock2, not_esp)
+
+
+# --- challenges -----------------------------------------------------------------------------
+
+
+def test_malformed_proof_revokes_nothing(world):
+    original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
+    c = client(world, world.producer)
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
+    held = _held(world)
+    bad = [bytes(32), *pb.fp_proof(ib)[1:]]
+    with pytest.raises(errors.BatchBadProof) as exc:
+        c.challenge(original, BASE_FP, pa.fp_proof(ia), copy, NEAR_FP, bad)
+    assert exc.value.tokenId == copy
+    with pytest.raises(errors.BatchBadProof):  # a fingerprint the batch never had
+        c.challenge(original, BASE_FP, pa.fp_proof(ia), copy, BASE_FP, pb.fp_proof(ib))
+    with pytest.raises(errors.BatchBadProof):  # the right proof at another index
+        c.challenge(original, BASE_FP, pa.fp_proof(ia), copy ^ 1, NEAR_FP, pb.fp_proof(ib))
+    assert c.status(copy) is BatchTokenStatus.ACTIVE and _held(world) == held
+
+
+def test_later_original_and_same_esp_refused(world):
+    original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
+    # The copy's owner cannot challenge the earlier original with its later item.
+    c = client(world, world.attacker)
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
+    with pytest.raises(errors.BatchChallengeOutOfOrder):
+        c.challenge(copy, NEAR_FP, pb.fp_proof(ib), original, BASE_FP, pa.fp_proof(ia))
+    # Items of one ESP: priority cannot decide (an equivocation, the Registry's business).
+    b_id, pc = register_batch(
+        world, world.buyer, fingerprints=_with(random_fingerprints(1, 8), NEAR_FP), esp=world.esp
+    )
+    same = tid(b_id, _index(pc, NEAR_FP))
+    with pytest.raises(errors.BatchSameEsp):
+        client(world, world.producer).challenge(
+            original, BASE_FP, pa.fp_proof(ia), same, NEAR_FP, pc.fp_proof(_index(pc, NEAR_FP))
+        )
+    # Far fingerprints are not admissible; the caller must own the original.
+    b_id, _ = register_batch(world, world.attacker, fingerprints=[FAR_FP])
+    with pytest.raises(errors.BatchNotAdmissible):
+        client(world, world.producer).challenge(
+            original, BASE_FP, pa.fp_proof(ia), tid(b_id, 0), FAR_FP, []
+        )
+    with pytest.raises(errors.BatchNotOwner):
+        client(world, world.buyer).challenge(
+            original, BASE_FP, pa.fp_proof(ia), copy, NEAR_FP, pb.fp_proof(ib)
+        )
+
+
+def test_batched_copy_of_single_token_revoked_alone(world):
+    """A single Registry image copied into a batch: challengeWithSingle + finalize revokes the
+    copy alone; its siblings keep owner and status; the challenger gets its deposit and the
+    reward, the rest of the item's bond burns; nothing else moves."""
+    register_esp(world)
+    single = register_image(world, world.producer, fingerprint=BASE_FP)
+    b_id, pb = register_batch(
+        world, world.attacker, fingerprints=_with(random_fingerprints(4, seed=11), NEAR_FP)
+    )
+    ib = _index(pb, NEAR_FP)
+    copy = tid(b_id, ib)
+    c = client(world, world.producer)
+    bond, reward = world.params.batch_bond_per_item, world.params.challenge_reward
+    deposit = world.params.challenge_deposit
+    burn = burn_address(world)
+    held, burned = _held(world), world.balance(burn)
+    c.challenge_with_single(single, proof(world, single), copy, NEAR_FP, pb.fp_proof(ib))
+    assert _held(world) == held + deposit
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    before = world.balance(world.producer.address)
+    assert c.finalize(single, copy)
+    spent_finalize = gas_cost(c.last_receipt)
+    assert world.balance(world.producer.address) == before + deposit + reward - spent_finalize
+    assert world.balance(burn) == burned + bond - reward
+    assert _held(world) == held - bond
+    assert c.status(copy) is BatchTokenStatus.REVOKED
+    for i in range(pb.count):
+        if i != ib:
+            assert c.status(tid(b_id, i)) is BatchTokenStatus.ACTIVE
+            assert c.owner_of(tid(b_id, i)) == world.attacker.address
+    assert c.owner_of(copy) == world.attacker.address  # revoked tokens stay where they are
+    assert c.balance_of(world.attacker.address) == pb.count
+    # The revoked copy cannot move, nor challenge anything.
+    thief = client(world, world.attacker)
+    with pytest.raises(errors.BatchTokenRevoked):
+        thief.transfer(world.buyer.address, copy)
+    b2, _ = register_batch(world, world.buyer, fingerprints=[NEAR_FP], seed=12)
+    with pytest.raises(errors.BatchTokenRevoked):
+        thief.challenge(copy, NEAR_FP, pb.fp_proof(ib), tid(b2, 0), NEAR_FP, [])
+    # A single-id below 2**96 is never a Registry token here.
+    with pytest.raises(errors.BatchUnknownToken):
+        c.challenge_with_single(5, proof(world, single), tid(b2, 0), NEAR_FP, [])
+
+
+def test_contest_and_resolve_with_details(world):
+    """Contested, the detail rule decides over details proven against the items roots: a real
+    copy (JPEG-30, mirrored) is revoked; a compact false match (another image's detail) is not,
+    and the contester takes both deposits."""
+    original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
+    deposit = world.params.challenge_deposit
+    _challenge(world, original, pa, copy, pb)
+    thief = client(world, world.attacker)
+    with pytest.raises(errors.BatchNotOwner):
+        client(world, world.buyer).contest(original, copy)
+    thief.contest(original, copy)
+    assert thief.dispute(original, copy).state is BatchDisputeState.CONTESTED
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
+    with pytest.raises(errors.BatchBadProof):  # a detail the items root does not hold
+        client(world, world.buyer).resolve(
+            original,
+            copy,
+            detail_a=details()["base"],
+            opening_a=pa.opening(ia),
+            detail_b=details()["far"],
+            opening_b=pb.opening(ib),
+        )
+    held = _held(world)
+    upheld = client(world, world.buyer).resolve(
+        original,
+        copy,
+        detail_a=details()["base"],
+        opening_a=pa.opening(ia),
+        detail_b=details()["near"],
+        opening_b=pb.opening(ib),
+    )
+    assert upheld and thief.status(copy) is BatchTokenStatus.REVOKED
+    assert _held(world) == held - 2 * deposit - world.params.batch_bond_per_item
+
+
+def test_contest_rejected_pays_the_contester(world):
+    original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["far"])
+    deposit = world.params.challenge_deposit
+    _challenge(world, original, pa, copy, pb)
+    thief = client(world, world.attacker)
+    thief.contest(original, copy)
+    before = world.balance(world.attacker.address)
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
+    upheld = client(world, world.buyer).resolve(
+        original,
+        copy,
+        detail_a=details()["base"],
+        opening_a=pa.opening(ia),
+        detail_b=details()["far"],
+        opening_b=pb.opening(ib),
+    )
+    assert not upheld
+    assert world.balance(world.attacker.address) == before + 2 * deposit
+    assert thief.status(copy) is BatchTokenStatus.ACTIVE
+    assert thief.dispute(original, copy).state is BatchDisputeState.REJECTED
+
+
+def test_contested_and_never_resolved_revokes(world):
+    """A contester who withholds its item's data cannot stall: after the resolve window,
+    finalize revokes (the challenger gets both deposits and the reward)."""
+    original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
+    _challenge(world, original, pa, copy, pb)
+    client(world, world.attacker).contest(original, copy)
+    c = client(world, world.producer)
+    with pytest.raises(errors.BatchDisputeWindow):
+        c.finalize(original, copy)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert c.finalize(original, copy)
+    assert c.status(copy) is BatchTokenStatus.REVOKED
+    with pytest.raises(errors.BatchTokenRevoked):  # nothing left to challenge
+        _challenge(world, original, pa, copy, pb)
+
+
+def test_value_conservation(world):
+    """Ether held == bondPerItem x (committed-unrevealed + active items) + open deposits, at
+    every step of a registration, challenge, contest and revocation."""
+    bond, deposit = world.params.batch_bond_per_item, world.params.challenge_deposit
+    assert _held(world) == 0
+    original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
+    assert _held(world) == 6 * bond
+    p = plan(world.buyer.address, world.esp.address, random_fingerprints(5, seed=21))
+    client(world, world.buyer).commit(p.commitment(), 5)
+    assert _held(world) == 11 * bond
+    _challenge(world, original, pa, copy, pb)
+    assert _held(world) == 11 * bond + deposit
+    client(world, world.attacker).contest(original, copy)
+    assert _held(world) == 11 * bond + 2 * deposit
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    client(world, world.producer).finalize(original, copy)
+    assert _held(world) == 10 * bond  # the copy's bond and both deposits left
+    client(world, world.buyer).forfeit_commit(p.commitment())
+    assert _held(world) == 5 * bond
+
+
+def test_revoked_item_cannot_be_listed(world):
+    """A revoked batch token cannot enter the hash-time-lock escrow (cannot be listed)."""
+    original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
+    _challenge(world, original, pa, copy, pb)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    client(world, world.producer).finalize(original, copy)
+    thief = client(world, world.attacker)
+    htlc = world.deployment.htlc.address
+    thief._send(thief.contract.functions.setApprovalForAll(htlc, True))
+    with pytest.raises(errors.BatchTokenRevoked):
+        world.htlc(world.attacker)._send(
+            world.deployment.htlc.functions.lockERC721(
+                thief.address,
+                copy,
+                world.buyer.address,
+                b"\x01" * 32,
+                world.chain.timestamp() + 3600,
+            )
+        )
