@@ -2,6 +2,7 @@
 // routes. Proofs are checked against the roots before they are returned.
 
 import { getAddress, keccak256 } from 'viem'
+import { batchRegistryAbi } from './batch_actions.js'
 import { fingerprintLeaf, itemLeaf, splitTokenId, toBytes32, tokenId, toUint, verifyProof } from './batch.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
@@ -92,11 +93,12 @@ export async function getBatch(client, { batchId }) {
  * An item's proofs (public), checked here before they are returned: the fingerprint proof
  * against fpRoot and, once the manifest is published, the item's opening against itemsRoot
  * with keccak256(detail) = detailHash. An API that serves a proof the contract would refuse
- * gets code bad_proof. Pass `{ tokenId }` or `{ batchId, index }`. (The roots are the API's:
- * compare them with the chain's batchOf when the API is not trusted.)
+ * gets code bad_proof. Pass `{ tokenId }` or `{ batchId, index }`. The roots are the API's
+ * unless `batchRegistry` (the contract's address) is given: then they must be the chain's
+ * (`batchOf`), so not even the API can hand a challenger an opening the contract would refuse.
  * @param {import('./client.js').AigcClient} client
  * @param {{ tokenId?: import('./numbers.js').Numberish, batchId?: import('./numbers.js').Numberish,
- *   index?: import('./numbers.js').Numberish }} params
+ *   index?: import('./numbers.js').Numberish, batchRegistry?: `0x${string}` }} params
  * @returns {Promise<BatchProof>}
  */
 export async function getBatchProof(client, params) {
@@ -117,6 +119,14 @@ export async function getBatchProof(client, params) {
   }
   if (toBigInt(p.token_id, 'token_id') !== out.tokenId || Number(p.index) !== i) {
     throw new AigcSdkError('bad_proof', `the API answered for another item than ${out.tokenId}`)
+  }
+  if (params.batchRegistry !== undefined) {
+    const b = await client.publicClient.readContract({
+      address: getAddress(params.batchRegistry), abi: batchRegistryAbi, functionName: 'batchOf', args: [batchId],
+    })
+    if (b.fpRoot !== out.fpRoot || b.itemsRoot !== out.itemsRoot || i >= b.count) {
+      throw new AigcSdkError('bad_proof', `batch ${batchId}: the API's roots are not the chain's`)
+    }
   }
   if (!verifyProof(out.fingerprintProof, out.fpRoot, fingerprintLeaf(i, out.fingerprint))) {
     throw new AigcSdkError('bad_proof', `item ${out.tokenId}: the fingerprint proof does not lead to fpRoot`)

@@ -547,3 +547,33 @@ test('batch disputes post the pair as decimal strings and send only a call about
   }
   assert.equal(writes.length, 3)
 })
+
+test('getBatchProof with the contract\'s address refuses an API whose own consistent tree is not the chain\'s', async () => {
+  const { v, proofOf } = batchApi()
+  // the API forges item 3 (another seed) and serves proofs consistent with its own roots
+  const items = itemsOf(v)
+  items[3] = { ...items[3], seed: 42n }
+  const forged = buildBatch(items)
+  const lie = {
+    ...proofOf(3), seed: '42', items_root: forged.itemsRoot, item_proof: forged.itemProof(3),
+  }
+  const api = fakeApi({ 'GET /v1/batches/5/items/3/proof': () => [200, lie] })
+  const c = client(api)
+  const accepted = await getBatchProof(c, { tokenId: tokenId(5, 3) })
+  assert.equal(accepted.item?.seed, 42n, 'without the chain, only the API\'s word backs the roots')
+  const registry = vectors.attestation_file.batch_registry
+  /** @type {any[]} */
+  const reads = []
+  c.publicClient = /** @type {any} */ ({
+    readContract: async (/** @type {any} */ call) => {
+      reads.push(call)
+      return { fpRoot: v.fp_root, itemsRoot: v.items_root, count: 7 }
+    },
+  })
+  await assert.rejects(getBatchProof(c, { tokenId: tokenId(5, 3), batchRegistry: registry }), { name: 'AigcSdkError', code: 'bad_proof' })
+  assert.deepEqual([reads[0].functionName, reads[0].args, reads[0].address], ['batchOf', [5n], registry])
+  const honest = fakeApi({ 'GET /v1/batches/5/items/3/proof': () => [200, proofOf(3)] })
+  const h = client(honest)
+  h.publicClient = c.publicClient
+  assert.equal((await getBatchProof(h, { tokenId: tokenId(5, 3), batchRegistry: registry })).item?.seed, BigInt(v.seeds[3]))
+})
