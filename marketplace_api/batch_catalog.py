@@ -7,7 +7,10 @@ a single registration's content-hash id), fingerprints from the event, so the ga
 and similarity search see every item at once. ``ConsecutiveTransfer`` (ERC-2309) is the same mint
 and adds nothing. ``Transfer``, ``Revoked`` and the challenge events mean what the Registry's do
 and go through the catalog's own handlers, keyed by token id. A re-delivered event changes
-nothing (the batch id is the key).
+nothing (the batch id is the key). Each new item is checked against the similarity index: the
+owner of an earlier near-duplicate the BatchRegistry would let challenge it (another ESP's,
+earlier priority and commit) gets a ``plagiarism_suspected`` notification with the batch
+challenge prepared; notifications about batch disputes point at ``/v1/tx/batch/*``.
 
 Content hashes, detail descriptors and seeds are not on chain: they arrive with the owner's
 manifest (:func:`marketplace_api.routers.batches`), checked against the items root first.
@@ -15,6 +18,7 @@ manifest (:func:`marketplace_api.routers.batches`), checked against the items ro
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,8 +27,9 @@ from sqlalchemy.orm import Session
 
 from ledger import merkle
 from marketplace_api.catalog import Catalog, token_hex
-from marketplace_api.models import BatchRecord, Product
+from marketplace_api.models import BatchRecord, Notification, Product
 from services.provenance import Fingerprint
+from services.provenance.watch import admissible_in_time, is_equivocation
 
 CONTRACT = "BatchRegistry"
 _SHARED = ("Transfer", "Revoked", "ChallengeOpened", "ChallengeContested", "ChallengeDecided")
@@ -43,7 +48,11 @@ class BatchCatalog:
             if row["event"] == "BatchRegistered":
                 self._registered(session, row, row["args"])
             elif row["event"] in _SHARED:
+                before = set(session.new)
                 getattr(self.catalog, f"_on_{row['event']}")(session, row, row["args"])
+                for obj in set(session.new) - before:
+                    if isinstance(obj, Notification):
+                        obj.payload = _batch_endpoints(obj.payload)
 
     def rewind(self, session: Session, ancestor: int) -> None:
         """Undoes the batches above ``ancestor`` (their products go with the catalog's rewind)."""
@@ -99,9 +108,8 @@ class BatchCatalog:
         ]
         session.add_all(products)
         session.flush()  # assigns the registration-order ids
-        with self.catalog._lock:
-            for product in products:
-                self.catalog.index.add(product.id, Fingerprint.from_hex(product.fingerprint))
+        for product in products:
+            self._watch(session, row, product)
         for product in products:
             self.catalog._history(
                 session,
@@ -115,3 +123,53 @@ class BatchCatalog:
                     "batch_id": batch_id,
                 },
             )
+
+    def _watch(self, session: Session, row: dict[str, Any], product: Product) -> None:
+        """Tells the owner of each earlier near-duplicate (another ESP's, with earlier priority
+        and commit: what the BatchRegistry admits) that this batched item may copy it, with the
+        prepared batch challenge; then indexes the item. The detail rule is not consulted: the
+        item's detail descriptor arrives with the manifest, later (``detail_checked`` false)."""
+        fp = Fingerprint.from_hex(product.fingerprint)
+        with self.catalog._lock:
+            hits = self.catalog.index.query(fp)
+            self.catalog.index.add(product.id, fp)
+        for pid, distance in hits:
+            other = session.get(Product, pid)
+            if (
+                other is None
+                or other.status != "active"
+                or other.priority_block >= product.priority_block
+                or is_equivocation(original_esp=other.esp, duplicate_esp=product.esp)
+                or not admissible_in_time(
+                    original_esp=other.esp,
+                    duplicate_esp=product.esp,
+                    original_commit_block=other.commit_block,
+                    duplicate_commit_block=product.commit_block,
+                )
+            ):
+                continue
+            body = {"original": other.token_id, "duplicate": product.token_id}
+            session.add(
+                Notification(
+                    recipient=other.owner,
+                    kind="plagiarism_suspected",
+                    block_number=row["block_number"],
+                    payload={
+                        **body,
+                        "distance": distance,
+                        "detail_checked": False,
+                        "prepared_challenge": {
+                            "action": "challenge",
+                            "endpoint": "/v1/tx/batch/challenge",
+                            "body": dict(body),
+                        },
+                    },
+                )
+            )
+
+
+def _batch_endpoints(payload: dict[str, Any]) -> dict[str, Any]:
+    """A notification about a BatchRegistry dispute, its prepared steps pointed at
+    ``/v1/tx/batch/*`` (the catalog's handlers prepare ``/v1/tx/registry/*`` ones)."""
+    text = json.dumps(payload).replace('"/v1/tx/registry/', '"/v1/tx/batch/')
+    return dict(json.loads(text))

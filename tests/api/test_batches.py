@@ -283,6 +283,11 @@ def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, tmp_pat
     wallet_tx = api.client.post("/v1/tx/batch/challenge", json=body, headers=alice_headers)
     assert wallet_tx.status_code == 200, wallet_tx.text
     assert wallet_tx.json()["to"] == batch_client.address
+    # the watch told Alice, with the batch challenge prepared
+    notes = api.client.get("/v1/notifications", headers=alice_headers).json()["items"]
+    (note,) = [n for n in notes if n["kind"] == "plagiarism_suspected"]
+    assert note["prepared_challenge"]["endpoint"] == "/v1/tx/batch/challenge"
+    assert note["prepared_challenge"]["body"] == body
     alice_batch = BatchRegistryClient(world.deployment, world.tx(world.buyer))
     proof = api.client.get(f"/v1/batches/{batch_id}/items/{copy & 0xFFFFFFFF}/proof").json()
     alice_batch.challenge_with_single(
@@ -295,6 +300,10 @@ def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, tmp_pat
     # finalizing early is the contract's refusal, answered 409 with its error name
     early = api.client.post("/v1/tx/batch/finalize", json=body, headers=alice_headers)
     assert early.status_code == 409 and early.json()["error"]["code"] == "BatchDisputeWindow"
+    api.index()  # Bob is told he may contest, at the batch endpoint
+    notes = api.client.get("/v1/notifications", headers=bob_headers).json()["items"]
+    (opened,) = [n for n in notes if n["kind"] == "challenge_opened"]
+    assert opened["prepared_contest"]["endpoint"] == "/v1/tx/batch/contest"
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert alice_batch.finalize(original, copy) is True
     api.index()
