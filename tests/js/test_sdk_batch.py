@@ -9,9 +9,11 @@ attestation digest to be the EIP-712 digest eth_account computes.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
+import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -180,7 +182,8 @@ try {
 
 
 def _signed_batch(world, n: int) -> dict:
-    """A batch of ``n`` items attested by the world's ESP for its producer, over a paid lock."""
+    """A batch of ``n`` items attested by the world's ESP for its producer, over a paid lock
+    (item ``i``'s detail bytes are ``_detail(i)``)."""
     from tests.contracts.helpers import paid_lock, register_esp
 
     esp = register_esp(world)
@@ -189,7 +192,7 @@ def _signed_batch(world, n: int) -> dict:
         BatchItem(
             content_hash=keccak(text=f"content {i}"),
             fingerprint=keccak(text=f"fingerprint {i}"),
-            detail_hash=keccak(text=f"detail {i}"),
+            detail_hash=keccak(_detail(i)),
             seed=i,
         )
         for i in range(n)
@@ -209,6 +212,10 @@ def _signed_batch(world, n: int) -> dict:
         esp, unsigned.message(), chain_id=world.chain.chain_id, contract=contract
     )
     return SignedBatch(**{**unsigned.__dict__, "signature": signature}).to_json()
+
+
+def _detail(i: int) -> bytes:
+    return f"detail descriptor {i}".encode() * (i + 1)
 
 
 def _register_from_node(world, key: bytes, attestation: dict, tmp_path) -> dict:
@@ -255,3 +262,120 @@ def test_register_batch_from_javascript_on_anvil(world, tmp_path):
     record = registry.batchOf(batch_id).call()
     assert "0x" + record[1].hex() == attestation["items_root"]
     assert "0x" + record[0].hex() == attestation["fp_root"]
+
+
+_LIVE = """
+import { readFileSync } from 'node:fs'
+import { createPublicClient, createWalletClient, http } from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { anvil } from 'viem/chains'
+import { AigcApiError, createAigcClient } from './js/sdk/src/index.js'
+const [api, rpc, chainId, key, file, detailsFile] = process.argv.slice(1)
+const chain = { ...anvil, id: Number(chainId), rpcUrls: { default: { http: [rpc] } } }
+const publicClient = createPublicClient({ chain, transport: http(rpc), pollingInterval: 50 })
+const walletClient = createWalletClient({
+  account: privateKeyToAccount(key), chain, transport: http(rpc), pollingInterval: 50,
+})
+const aigc = createAigcClient({ baseUrl: api, publicClient, walletClient })
+const attestation = JSON.parse(readFileSync(file, 'utf8'))
+const details = JSON.parse(readFileSync(detailsFile, 'utf8'))
+await aigc.signIn()
+const r = await aigc.registerBatch({ attestation, via: 'api', metadataUri: 'ipfs://live' })
+const deadline = Date.now() + 120_000
+let batch = null
+while (batch === null) {
+  try {
+    batch = await aigc.getBatch({ batchId: r.batchId })
+  } catch (err) {
+    if (!(err instanceof AigcApiError) || err.status !== 404 || Date.now() > deadline) throw err
+    await new Promise((ok) => setTimeout(ok, 200))
+  }
+}
+const items = r.attestation.batch.items.map((it, k) => ({ ...it, detail: details[k] }))
+const published = await aigc.publishBatchManifest({ batchId: r.batchId, items })
+const proof = await aigc.getBatchProof({
+  tokenId: r.startId + 2n, batchRegistry: r.attestation.batchRegistry,
+})
+console.log(JSON.stringify({
+  batchId: String(r.batchId), count: r.count, indexed: batch.count,
+  published: published.manifestPublished, seed: String(proof.item?.seed),
+  contentHash: proof.item?.contentHash,
+}))
+"""
+
+
+@pytest.mark.anvil
+@pytest.mark.slow
+def test_register_a_batch_through_the_api_from_javascript(tmp_path):
+    """Against anvil and `aigc serve` (its indexer running): sign in, registerBatch via the
+    API's unsigned transactions (checked against the SDK's encoding), wait for the indexer,
+    publish the manifest, and get an item's opening checked against the chain's roots."""
+    from ledger import RpcChain, deploy
+    from ledger.devnet import anvil_binary, start_anvil, write_pidfile
+    from ledger.errors import ChainError
+    from tests.cli.test_serve import serve_until
+    from tests.conftest import IN_CI, TEST_PARAMS, World
+
+    node = node_or_skip()
+    try:
+        anvil_binary()
+    except ChainError as exc:
+        if IN_CI:
+            pytest.fail(f"anvil is required in CI: {exc}")
+        pytest.skip(str(exc))
+    dev = start_anvil(tmp_path / "devnet" / "state.json")
+    try:
+        chain = RpcChain(dev.url, dev=True)
+        accounts = chain.dev_accounts()
+        world = World(chain, deploy(chain, accounts[0], TEST_PARAMS), TEST_PARAMS, accounts)
+        world.deployment.manifest.save(tmp_path / "deployments" / f"{chain.chain_id}.json")
+        write_pidfile(tmp_path / "devnet" / "anvil.json", dev)
+        attestation = _signed_batch(world, 4)
+        by_content = {keccak(text=f"content {i}"): _detail(i) for i in range(4)}
+        details = [
+            "0x" + by_content[bytes.fromhex(it["content_hash"][2:])].hex()
+            for it in attestation["items"]
+        ]
+        (tmp_path / "attestation.json").write_text(json.dumps(attestation))
+        (tmp_path / "details.json").write_text(json.dumps(details))
+        env = {
+            **os.environ,
+            "AIGC_CHAIN": "devnet",
+            "AIGC_DATA_DIR": str(tmp_path),
+            "AIGC_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
+            "AIGC_BLOB_DIR": str(tmp_path / "blobs"),
+            "AIGC_INDEXER_INTERVAL_S": "0.3",
+        }
+
+        def drive(port: int) -> subprocess.CompletedProcess[str] | None:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code != 200:
+                return None
+            args = [
+                f"http://127.0.0.1:{port}",
+                dev.url,
+                str(chain.chain_id),
+                "0x" + bytes(world.producer.key).hex(),
+                str(tmp_path / "attestation.json"),
+                str(tmp_path / "details.json"),
+            ]
+            return subprocess.run(
+                [node, "--input-type=module", "-e", _LIVE, *args],
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+
+        code, run = serve_until(env, tmp_path, drive)
+        assert code is None, f"aigc serve exited ({code}): {str(run)[-3000:]}"
+        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+        out = json.loads(run.stdout.strip().splitlines()[-1])
+        assert out["count"] == out["indexed"] == 4 and out["published"] is True
+        item = attestation["items"][2]
+        assert out["seed"] == item["seed"] and out["contentHash"] == item["content_hash"]
+        batch_id = int(out["batchId"])
+        registry = world.deployment.batch_registry.functions
+        for i in range(4):
+            assert registry.ownerOf(merkle.token_id(batch_id, i)).call() == world.producer.address
+    finally:
+        dev.stop()

@@ -7,7 +7,7 @@ import { batchCommitment, toBytes32 } from './batch.js'
 import { checkBatchAttestation } from './batch_attestation.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
-import { newSecret } from './locks.js'
+import { lockToApi, newSecret } from './locks.js'
 import { toBigInt, toDecimal } from './numbers.js'
 import { address, sendUnsigned, write } from './wallet.js'
 
@@ -132,7 +132,6 @@ export async function prepareBatchCommit(client, { attestation: a, salt }) {
  */
 export async function prepareBatchReveal(client, { attestation: a, salt, metadataUri = '' }) {
   const call = batchRevealCall({ attestation: a, salt, metadataUri })
-  const l = a.lock
   const tx = await request(client, '/v1/tx/batch/reveal', {
     method: 'POST',
     json: {
@@ -141,10 +140,7 @@ export async function prepareBatchReveal(client, { attestation: a, salt, metadat
       model_id: a.modelId,
       metadata_uri: metadataUri,
       fingerprints: a.batch.fingerprints,
-      lock: {
-        sender: l.sender, receiver: l.receiver, asset: ['ETHER', 'ERC20', 'ERC721'][l.asset], token: l.token,
-        amount: l.amount.toString(10), hashlock: l.hashlock, timelock: l.timelock.toString(10),
-      },
+      lock: lockToApi(a.lock),
       signature: a.signature,
     },
   })
