@@ -189,7 +189,20 @@ class Catalog:
                 continue  # the contract refuses it: the "original" may be a back-dated copy
             body = {"original": original.token_id, "duplicate": duplicate.token_id}
             payload: dict[str, Any] = {**body, "distance": hit.distance}
-            if is_equivocation(original_esp=original.esp, duplicate_esp=duplicate.esp):
+            if "batch" in (original.collection, duplicate.collection):
+                # A batched item is challenged at the BatchRegistry, and only as the duplicate,
+                # never by its own ESP's other token (docs/batches.md).
+                if duplicate.collection != "batch" or is_equivocation(
+                    original_esp=original.esp, duplicate_esp=duplicate.esp
+                ):
+                    continue
+                kind = "plagiarism_suspected"
+                payload["prepared_challenge"] = {
+                    "action": "challenge",
+                    "endpoint": "/v1/tx/batch/challenge",
+                    "body": dict(body),
+                }
+            elif is_equivocation(original_esp=original.esp, duplicate_esp=duplicate.esp):
                 kind = "equivocation"
                 payload |= equivocation_payload(original.esp, body)
             else:

@@ -13,7 +13,7 @@ from ledger import merkle
 from marketplace_api.batch_catalog import BatchCatalog
 from marketplace_api.catalog import Catalog, token_hex
 from marketplace_api.db import Base
-from marketplace_api.models import BatchRecord, Product, ProductEvent
+from marketplace_api.models import BatchRecord, Notification, Product, ProductEvent
 from services.provenance import Fingerprint
 
 PRODUCER = "0x" + "11" * 20
@@ -134,3 +134,74 @@ def test_a_reorg_takes_the_batch_back(tmp_path):
     with Session(engine) as s:
         assert [b.batch_id for b in s.scalars(select(BatchRecord))] == [1]
         assert len(s.scalars(select(Product)).all()) == 1
+
+
+def _real_image():
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    small = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    return Image.fromarray(small).resize((64, 64), Image.Resampling.BICUBIC)
+
+
+def _single(token: int, *, esp: str, producer: str, priority: int, commit: int, fp, detail, block):
+    return {
+        **_row(
+            "Registered",
+            {
+                "tokenId": token,
+                "fingerprint": fp,
+                "producer": producer,
+                "esp": esp,
+                "taskId": "0x" + "ee" * 32,
+                "modelId": "0x" + "dd" * 32,
+                "seed": 1,
+                "priorityBlock": priority,
+                "commitBlock": commit,
+                "detail": detail,
+                "metadataURI": "",
+            },
+            block=block,
+        ),
+        "contract": "Registry",
+    }
+
+
+def test_the_watch_offers_only_challenges_the_batch_registry_takes(tmp_path):
+    """A single registration with an earlier priority than a batched near copy is offered the
+    batch challenge; one with a later priority is offered nothing (no contract takes a batched
+    original against a single copy), and neither is offered a Registry challenge."""
+    from services.provenance import detail_descriptor, fingerprint
+
+    engine, catalog, batches = _world(tmp_path)
+    image = _real_image()
+    fp = "0x" + fingerprint(image).to_bytes32().hex()
+    detail = "0x" + detail_descriptor(image).hex()
+    with Session(engine) as s, s.begin():
+        batches(s, [_registered(1, [fp], block=60)])  # priority 55, commit 59, by ESP
+        item = s.scalar(select(Product).where(Product.collection == "batch"))
+        item.detail = detail  # as the published manifest sets it
+    early, late = "0x" + "44" * 20, "0x" + "55" * 20
+    other_esp = "0x" + "66" * 20
+    with Session(engine) as s, s.begin():
+        catalog(
+            s,
+            [
+                _single(7, esp=other_esp, producer=early, priority=40, commit=30, fp=fp,
+                        detail=detail, block=61),
+                _single(8, esp=other_esp, producer=late, priority=70, commit=62, fp=fp,
+                        detail=detail, block=71),
+            ],
+        )  # fmt: skip
+    batched = token_hex(merkle.token_id(1, 0))
+    with Session(engine) as s:
+        notes = [
+            n
+            for n in s.scalars(select(Notification))
+            if batched in (n.payload["original"], n.payload["duplicate"])
+        ]
+        assert [(n.recipient, n.kind) for n in notes] == [(early, "plagiarism_suspected")]
+        prepared = notes[0].payload["prepared_challenge"]
+        assert prepared["endpoint"] == "/v1/tx/batch/challenge"
+        assert prepared["body"]["duplicate"] == token_hex(merkle.token_id(1, 0))
