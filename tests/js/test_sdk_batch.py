@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 
@@ -181,17 +182,22 @@ try {
 """
 
 
-def _signed_batch(world, n: int) -> dict:
-    """A batch of ``n`` items attested by the world's ESP for its producer, over a paid lock
-    (item ``i``'s detail bytes are ``_detail(i)``)."""
+def _signed_batch(
+    world, n: int, *, producer=None, esp=None, tag: str = "", copies: tuple[int, ...] = ()
+) -> dict:
+    """A batch of ``n`` items attested by ``esp`` (the world's ESP) for ``producer`` (the
+    world's producer) over a paid lock; item ``i`` has content ``keccak("content {tag}{i}")``,
+    fingerprint ``keccak("fingerprint {tag}{i}")`` (``keccak("fingerprint {i}")`` for ``i`` in
+    ``copies``: the untagged batch's) and detail bytes ``_detail(i)``."""
     from tests.contracts.helpers import paid_lock, register_esp
 
-    esp = register_esp(world)
-    lock = paid_lock(world, world.producer, esp)
+    producer = producer or world.producer
+    esp = esp or register_esp(world)
+    lock = paid_lock(world, producer, esp)
     items = [
         BatchItem(
-            content_hash=keccak(text=f"content {i}"),
-            fingerprint=keccak(text=f"fingerprint {i}"),
+            content_hash=keccak(text=f"content {tag}{i}"),
+            fingerprint=keccak(text=f"fingerprint {'' if i in copies else tag}{i}"),
             detail_hash=keccak(_detail(i)),
             seed=i,
         )
@@ -200,7 +206,7 @@ def _signed_batch(world, n: int) -> dict:
     contract = world.deployment.batch_registry.address
     unsigned = SignedBatch(
         esp=esp.address,
-        producer=world.producer.address,
+        producer=producer.address,
         lock=lock,
         model_id=keccak(text="model"),
         layout=BatchLayout.of(items),
@@ -269,52 +275,96 @@ import { readFileSync } from 'node:fs'
 import { createPublicClient, createWalletClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
-import { AigcApiError, createAigcClient } from './js/sdk/src/index.js'
-const [api, rpc, chainId, key, file, detailsFile] = process.argv.slice(1)
+import { AigcApiError, createAigcClient, tokenId } from './js/sdk/src/index.js'
+const [api, rpc, chainId, key, step, argsFile] = process.argv.slice(1)
+const args = JSON.parse(readFileSync(argsFile, 'utf8'))
 const chain = { ...anvil, id: Number(chainId), rpcUrls: { default: { http: [rpc] } } }
 const publicClient = createPublicClient({ chain, transport: http(rpc), pollingInterval: 50 })
 const walletClient = createWalletClient({
   account: privateKeyToAccount(key), chain, transport: http(rpc), pollingInterval: 50,
 })
 const aigc = createAigcClient({ baseUrl: api, publicClient, walletClient })
-const attestation = JSON.parse(readFileSync(file, 'utf8'))
-const details = JSON.parse(readFileSync(detailsFile, 'utf8'))
 await aigc.signIn()
-const r = await aigc.registerBatch({ attestation, via: 'api', metadataUri: 'ipfs://live' })
-const deadline = Date.now() + 120_000
-let batch = null
-while (batch === null) {
-  try {
-    batch = await aigc.getBatch({ batchId: r.batchId })
-  } catch (err) {
-    if (!(err instanceof AigcApiError) || err.status !== 404 || Date.now() > deadline) throw err
-    await new Promise((ok) => setTimeout(ok, 200))
+async function indexed(batchId) {
+  const deadline = Date.now() + 120_000
+  for (;;) {
+    try {
+      return await aigc.getBatch({ batchId })
+    } catch (err) {
+      if (!(err instanceof AigcApiError) || err.status !== 404 || Date.now() > deadline) throw err
+      await new Promise((ok) => setTimeout(ok, 200))
+    }
   }
 }
-const items = r.attestation.batch.items.map((it, k) => ({ ...it, detail: details[k] }))
-const published = await aigc.publishBatchManifest({ batchId: r.batchId, items })
-const proof = await aigc.getBatchProof({
-  tokenId: r.startId + 2n, batchRegistry: r.attestation.batchRegistry,
-})
-console.log(JSON.stringify({
-  batchId: String(r.batchId), count: r.count, indexed: batch.count,
-  published: published.manifestPublished, seed: String(proof.item?.seed),
-  contentHash: proof.item?.contentHash,
-}))
+let out
+if (step === 'register') {
+  const r = await aigc.registerBatch({ attestation: args.attestation, via: args.via })
+  const batch = await indexed(r.batchId)
+  const items = r.attestation.batch.items.map((it, k) => ({ ...it, detail: args.details[k] }))
+  const published = await aigc.publishBatchManifest({ batchId: r.batchId, items })
+  const proof = await aigc.getBatchProof({
+    tokenId: r.startId + 2n, batchRegistry: r.attestation.batchRegistry,
+  })
+  out = {
+    batchId: String(r.batchId), count: r.count, indexed: batch.count,
+    published: published.manifestPublished, seed: String(proof.item?.seed),
+    contentHash: proof.item?.contentHash,
+  }
+} else {
+  const pair = { original: tokenId(args.original[0], args.original[1]),
+    duplicate: tokenId(args.duplicate[0], args.duplicate[1]) }
+  const act = step === 'challenge' ? aigc.challengeBatch : aigc.finalizeBatch
+  out = await act(pair)
+}
+console.log(JSON.stringify(out))
 """
+
+
+def _step(node, port: int, world, key: bytes, step: str, args: dict, tmp_path) -> dict:
+    """Runs one step of _LIVE as the wallet of ``key`` against the API at ``port``."""
+    path = tmp_path / f"{step}-{secrets.token_hex(4)}.json"
+    path.write_text(json.dumps(args))
+    argv = [
+        f"http://127.0.0.1:{port}",
+        world.chain.url,
+        str(world.chain.chain_id),
+        "0x" + bytes(key).hex(),
+        step,
+        str(path),
+    ]
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", _LIVE, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, f"{step}: " + run.stdout[-3000:] + run.stderr[-3000:]
+    return json.loads(run.stdout.strip().splitlines()[-1])
+
+
+def _details(attestation: dict, tag: str = "") -> list[str]:
+    """The detail bytes of each item of ``attestation``, in its token order."""
+    n = len(attestation["items"])
+    by_content = {keccak(text=f"content {tag}{i}"): _detail(i) for i in range(n)}
+    return ["0x" + by_content[_b(it["content_hash"])].hex() for it in attestation["items"]]
 
 
 @pytest.mark.anvil
 @pytest.mark.slow
-def test_register_a_batch_through_the_api_from_javascript(tmp_path):
-    """Against anvil and `aigc serve` (its indexer running): sign in, registerBatch via the
-    API's unsigned transactions (checked against the SDK's encoding), wait for the indexer,
-    publish the manifest, and get an item's opening checked against the chain's roots."""
+def test_register_and_challenge_batches_through_the_api_from_javascript(tmp_path):
+    """Against anvil and `aigc serve` (its indexer running), from JavaScript only: the producer
+    registers a batch through the API's unsigned transactions (checked against the SDK's
+    encoding), publishes its manifest and gets an item's opening checked against the chain's
+    roots; a copier batches a copy of one item under another ESP; the producer challenges it
+    (challengeBatch) and, once the window has passed, finalizes (finalizeBatch): the copy alone
+    is revoked."""
     from ledger import RpcChain, deploy
     from ledger.devnet import anvil_binary, start_anvil, write_pidfile
     from ledger.errors import ChainError
     from tests.cli.test_serve import serve_until
     from tests.conftest import IN_CI, TEST_PARAMS, World
+    from tests.contracts.helpers import copier_esp
 
     node = node_or_skip()
     try:
@@ -330,14 +380,6 @@ def test_register_a_batch_through_the_api_from_javascript(tmp_path):
         world = World(chain, deploy(chain, accounts[0], TEST_PARAMS), TEST_PARAMS, accounts)
         world.deployment.manifest.save(tmp_path / "deployments" / f"{chain.chain_id}.json")
         write_pidfile(tmp_path / "devnet" / "anvil.json", dev)
-        attestation = _signed_batch(world, 4)
-        by_content = {keccak(text=f"content {i}"): _detail(i) for i in range(4)}
-        details = [
-            "0x" + by_content[bytes.fromhex(it["content_hash"][2:])].hex()
-            for it in attestation["items"]
-        ]
-        (tmp_path / "attestation.json").write_text(json.dumps(attestation))
-        (tmp_path / "details.json").write_text(json.dumps(details))
         env = {
             **os.environ,
             "AIGC_CHAIN": "devnet",
@@ -346,36 +388,60 @@ def test_register_a_batch_through_the_api_from_javascript(tmp_path):
             "AIGC_BLOB_DIR": str(tmp_path / "blobs"),
             "AIGC_INDEXER_INTERVAL_S": "0.3",
         }
+        registry = world.deployment.batch_registry.functions
 
-        def drive(port: int) -> subprocess.CompletedProcess[str] | None:
+        def drive(port: int) -> dict | None:
             if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code != 200:
                 return None
-            args = [
-                f"http://127.0.0.1:{port}",
-                dev.url,
-                str(chain.chain_id),
-                "0x" + bytes(world.producer.key).hex(),
-                str(tmp_path / "attestation.json"),
-                str(tmp_path / "details.json"),
-            ]
-            return subprocess.run(
-                [node, "--input-type=module", "-e", _LIVE, *args],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=600,
+            original = _signed_batch(world, 4)
+            first = _step(
+                node,
+                port,
+                world,
+                world.producer.key,
+                "register",
+                {"attestation": original, "via": "api", "details": _details(original)},
+                tmp_path,
             )
+            # the copier's batch holds item 1's fingerprint again, attested by another ESP
+            copy = _signed_batch(
+                world, 3, producer=world.attacker, esp=copier_esp(world), tag="copy ", copies=(1,)
+            )
+            second = _step(
+                node,
+                port,
+                world,
+                world.attacker.key,
+                "register",
+                {"attestation": copy, "via": "wallet", "details": _details(copy, "copy ")},
+                tmp_path,
+            )
+            fp = keccak(text="fingerprint 1").hex()
+            a = next(it["index"] for it in original["items"] if it["fingerprint"][2:] == fp)
+            b = next(it["index"] for it in copy["items"] if it["fingerprint"][2:] == fp)
+            pair = {
+                "original": [int(first["batchId"]), a],
+                "duplicate": [int(second["batchId"]), b],
+            }
+            _step(node, port, world, world.producer.key, "challenge", pair, tmp_path)
+            world.chain.mine(TEST_PARAMS.dispute_window_blocks + 1)
+            _step(node, port, world, world.producer.key, "finalize", pair, tmp_path)
+            return {"first": first, "second": second, "pair": pair, "original": original}
 
-        code, run = serve_until(env, tmp_path, drive)
-        assert code is None, f"aigc serve exited ({code}): {str(run)[-3000:]}"
-        assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-        out = json.loads(run.stdout.strip().splitlines()[-1])
-        assert out["count"] == out["indexed"] == 4 and out["published"] is True
-        item = attestation["items"][2]
-        assert out["seed"] == item["seed"] and out["contentHash"] == item["content_hash"]
-        batch_id = int(out["batchId"])
-        registry = world.deployment.batch_registry.functions
+        code, out = serve_until(env, tmp_path, drive)
+        assert code is None, f"aigc serve exited ({code}): {str(out)[-3000:]}"
+        first, second = out["first"], out["second"]
+        assert first["count"] == first["indexed"] == 4 and first["published"] is True
+        item = out["original"]["items"][2]
+        assert first["seed"] == item["seed"] and first["contentHash"] == item["content_hash"]
+        one, copy_batch = int(first["batchId"]), int(second["batchId"])
         for i in range(4):
-            assert registry.ownerOf(merkle.token_id(batch_id, i)).call() == world.producer.address
+            assert registry.ownerOf(merkle.token_id(one, i)).call() == world.producer.address
+            assert registry.statusOf(merkle.token_id(one, i)).call() == 1  # Active
+        dup = out["pair"]["duplicate"][1]
+        for i in range(3):
+            assert registry.statusOf(merkle.token_id(copy_batch, i)).call() == (
+                2 if i == dup else 1
+            ), f"copy batch item {i}"
     finally:
         dev.stop()
