@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -27,6 +28,7 @@ from services.esp_worker import EspWorker
 from services.market_client import MarketClient
 from services.producer import ProducerSession
 from services.provenance import detail_descriptor, fingerprint
+from tests.api.test_tx import _sign_and_relay
 from tests.contracts.helpers import register_esp
 
 PRODUCER = "0x" + "11" * 20
@@ -220,7 +222,20 @@ def _png(image) -> bytes:
     return buf.getvalue()
 
 
-def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, tmp_path):
+@dataclass
+class Scene:
+    """Alice's single registration and Bob's registered batch holding a near copy of it."""
+
+    batch_id: int
+    tokens: list[int]
+    original: int
+    copy: int
+    manifest: BatchManifest
+    batch_client: BatchRegistryClient
+
+
+@pytest.fixture
+def scene(api, tmp_path) -> Scene:
     world = api.world
     register_esp(world)  # ESP A: world.esp
     register_esp(world, world.attacker)  # ESP B
@@ -248,7 +263,6 @@ def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, tmp_pat
     )
     request = BatchRequest(world.producer.address, None, items)
     signed = esp_a.attest_batch(request, contract=batch_client.address, max_batch=max_batch)
-    # the contract computes the same EIP-712 digest the ESP signed
     domain = batch_domain(chain_id=world.chain.chain_id, contract=batch_client.address)
     assert signed.signer() == world.esp.address and domain["name"] == "AIGC BatchRegistry"
     assert signed.task_id == LockTerms.from_json(made[-1][0]["lock"]).id  # the latest lock
@@ -260,24 +274,34 @@ def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, tmp_pat
         fingerprint=_fp_bytes,
     )
     manifest = register_batch(prepared, LedgerBatchChain(batch_client))
-    batch_id = manifest.batch_id
-    tokens = [merkle.token_id(batch_id, i) for i in range(3)]
+    tokens = [merkle.token_id(manifest.batch_id, i) for i in range(3)]
+    copy_image = made[0][1]
+    assert canonical_hash(copy_image) != canonical_hash(image)
+    copy = tokens[manifest.layout.index_of(canonical_hash(copy_image))]
+    api.index()
+    return Scene(manifest.batch_id, tokens, original, copy, manifest, batch_client)
+
+
+def _statuses(api, batch_id: int) -> dict[str, str]:
+    items = api.client.get(f"/v1/batches/{batch_id}").json()["items"]
+    return {it["token_id"]: it["status"] for it in items}
+
+
+def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, scene):
+    world, batch_client = api.world, scene.batch_client
+    batch_id, tokens, original, copy = scene.batch_id, scene.tokens, scene.original, scene.copy
     assert [batch_client.owner_of(t) for t in tokens] == [world.producer.address] * 3
     assert batch_client.royalty_info(tokens[0], 10_000)[0] == world.producer.address
-    api.index()
     out = api.client.get(f"/v1/batches/{batch_id}").json()
     assert [it["token_id"] for it in out["items"]] == [str(t) for t in tokens]
     for t in tokens:
         assert api.client.get(f"/v1/products/{t}").json()["status"] == "active"
     bob_headers = api.sign_in(world.producer)
     r = api.client.post(
-        f"/v1/batches/{batch_id}/manifest", json=manifest.to_json(), headers=bob_headers
+        f"/v1/batches/{batch_id}/manifest", json=scene.manifest.to_json(), headers=bob_headers
     )
     assert r.status_code == 200, r.text
     # Alice challenges the batched copy of her image with her single registration
-    copy_image = made[0][1]
-    assert canonical_hash(copy_image) != canonical_hash(image)
-    copy = tokens[manifest.layout.index_of(canonical_hash(copy_image))]
     alice_headers = api.sign_in(world.buyer)
     body = {"original": str(original), "duplicate": str(copy)}
     wallet_tx = api.client.post("/v1/tx/batch/challenge", json=body, headers=alice_headers)
@@ -307,10 +331,63 @@ def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, tmp_pat
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert alice_batch.finalize(original, copy) is True
     api.index()
-    statuses = {
-        it["token_id"]: it["status"]
-        for it in api.client.get(f"/v1/batches/{batch_id}").json()["items"]
+    assert _statuses(api, batch_id) == {
+        str(t): ("revoked" if t == copy else "active") for t in tokens
     }
-    assert statuses == {str(t): ("revoked" if t == copy else "active") for t in tokens}
     assert api.client.get(f"/v1/products/{copy}").json()["status"] == "revoked"
     assert api.client.get(f"/v1/products/{original}").json()["status"] == "active"
+
+
+def test_a_contested_batch_challenge_is_decided_by_the_detail_rule_through_the_api(api, scene):
+    """Every step a wallet signs: challenge, contest, resolve built by the API and relayed; the
+    resolve opens the batched item against its items root from the published manifest."""
+    world = api.world
+    alice, bob = api.sign_in(world.buyer), api.sign_in(world.producer)
+    body = {"original": str(scene.original), "duplicate": str(scene.copy)}
+
+    def send(path, account, headers):
+        r = api.client.post(f"/v1/tx/batch/{path}", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        mined = _sign_and_relay(api, account, r.json(), headers)
+        assert mined["status"] == 1, mined
+
+    send("challenge", world.buyer, alice)
+    send("contest", world.producer, bob)
+    # the duplicate cannot be opened before its owner publishes the manifest
+    r = api.client.post("/v1/tx/batch/resolve", json=body, headers=alice)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "manifest_not_published"
+    published = api.client.post(
+        f"/v1/batches/{scene.batch_id}/manifest", json=scene.manifest.to_json(), headers=bob
+    )
+    assert published.status_code == 200, published.text
+    send("resolve", world.buyer, alice)
+    api.index()
+    assert _statuses(api, scene.batch_id) == {
+        str(t): ("revoked" if t == scene.copy else "active") for t in scene.tokens
+    }
+    history = api.client.get(f"/v1/products/{scene.copy}").json()["history"]
+    assert [h["kind"] for h in history][-4:] == ["challenged", "contested", "decided", "revoked"]
+
+
+def test_tx_endpoints_refuse_bad_pairs_and_bodies(api):
+    headers = api.sign_in(api.world.buyer)
+    # a duplicate that is no batch token, an unknown batch, a malformed body
+    for body, status, code in [
+        ({"original": "1", "duplicate": str(2**200)}, 404, "unknown_product"),
+        ({"original": "1", "duplicate": str(merkle.token_id(9, 0))}, 404, "unknown_product"),
+        ({"original": "x", "duplicate": "1"}, 422, None),
+    ]:
+        r = api.client.post("/v1/tx/batch/challenge", json=body, headers=headers)
+        assert r.status_code == status, r.text
+        if code:
+            assert r.json()["error"]["code"] == code
+    r = api.client.post(
+        "/v1/tx/batch/commit", json={"commitment": "0x" + "00" * 32, "count": 0}, headers=headers
+    )
+    assert r.status_code == 422
+    assert (
+        api.client.post(
+            "/v1/tx/batch/finalize", json={"original": "1", "duplicate": "2"}
+        ).status_code
+        == 401
+    )
