@@ -1,5 +1,6 @@
-// Batch registration (issue 16): the Merkle rules of BatchRegistry and its token ids. The rules mirror ledger/merkle.py byte for byte
-// (test/vectors/batch.json is generated from it by scripts/gen-batch-vectors).
+// Batch registration (issue 16): the Merkle rules of BatchRegistry and its token ids, byte for
+// byte as ledger/merkle.py (test/vectors/batch.json is generated from it by
+// scripts/gen-batch-vectors).
 //
 // Trees are OpenZeppelin-style commutative: a parent is keccak256(min(a, b) || max(a, b)); leaves
 // are level 0 in index order; an odd last node is carried up unchanged; one leaf is its own root.

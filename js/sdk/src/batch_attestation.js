@@ -2,8 +2,8 @@
 // its attestation file (services.batch.SignedBatch.to_json) checked before anything is paid.
 
 import { getAddress, hashTypedData } from 'viem'
-import { AigcSdkError } from './errors.js'
 import { buildBatch, toAddress, toBytes32, toUint } from './batch.js'
+import { AigcSdkError } from './errors.js'
 import { lockId, toLock } from './locks.js'
 import { toBigInt } from './numbers.js'
 
