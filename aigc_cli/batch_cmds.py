@@ -14,6 +14,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -31,6 +32,7 @@ REQUEST, ATTESTATION, MANIFEST = (
     "batch-attestation.json",
     "batch-manifest.json",
 )
+COMMIT = "batch-commit.json"  # the salt, from before the commit until the reveal
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_IMAGE_BYTES = 16 * 2**20
 
@@ -164,6 +166,19 @@ def register(
         )
     console.print(f"checking {len(images)} images against the ESP's attestation")
     prepared = prepare_batch(images, signed, producer=account.address, fingerprint=_fingerprint)
+    # The salt is on disk before the commit: a run stopped before its reveal resumes with it
+    # (else the bond would be left to forfeit).
+    pending = batch / COMMIT
+    root = "0x" + signed.layout.items_root.hex()
+    kept = json.loads(pending.read_text()) if pending.exists() else {}
+    if kept.get("items_root") == root and kept.get("producer") == account.address:
+        prepared = replace(prepared, salt=bytes.fromhex(kept["salt"][2:]))
+        console.print(f"resuming with the salt in {pending}")
+    else:
+        _write_json(
+            pending,
+            {"items_root": root, "producer": account.address, "salt": "0x" + prepared.salt.hex()},
+        )
     bond = client.params().bond_per_item * signed.layout.count
     console.print(f"bond: {bond} wei for {signed.layout.count} images")
     manifest = register_batch(
@@ -177,6 +192,7 @@ def register(
         "esp": signed.esp,
     }
     _write_json(batch / MANIFEST, out)
+    pending.unlink()
     first, last = out["items"][0]["token_id"], out["items"][-1]["token_id"]
     console.print(f"batch {manifest.batch_id}: tokens {first} .. {last}; wrote {batch / MANIFEST}")
     if api is not None:

@@ -6,7 +6,9 @@ from its bytes (never from the attestation's word) and refuses a batch whose att
 its ESP's signature for this producer over exactly these images. :func:`register_batch` then
 commits ``keccak(itemsRoot, fingerprintsHash, count, owner, salt)`` with ``bondPerItem * count``,
 reveals in a later block (a watcher who copies the commitment or the reveal gains nothing: the
-commitment binds the owner, and the attestation the producer), and returns the manifest.
+commitment binds the owner, and the attestation the producer), and returns the manifest. Run
+again with the same salt after a crash between the two, it skips the commit it finds and
+reveals (the CLI keeps the salt beside the images until the reveal).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Protocol
 from eth_utils import keccak, to_checksum_address
 from PIL import Image
 
+from ledger.errors import ContractRevert
 from services.batch.attestation import SignedBatch
 from services.batch.errors import BatchError
 from services.batch.manifest import BatchManifest
@@ -116,7 +119,14 @@ def register_batch(
     """Commits and reveals ``prepared``; returns the manifest of the registered batch."""
     layout = prepared.signed.layout
     progress(f"committing {layout.count} images")
-    chain.commit_batch(prepared.commitment, layout.count)
+    try:
+        chain.commit_batch(prepared.commitment, layout.count)
+    except ContractRevert as exc:
+        if exc.name != "BatchCommitExists":
+            raise
+        # An earlier run (same salt) committed and stopped before revealing: the commitment
+        # binds this owner, so whoever committed it, only this owner can reveal it.
+        progress("already committed: revealing")
     progress("revealing")
     batch_id = chain.reveal_batch(prepared, metadata_uri=metadata_uri)
     progress(f"registered batch {batch_id}")

@@ -124,3 +124,25 @@ def test_an_image_outside_the_attestation_is_refused_before_anything_is_sent(set
     (folder / "image-2.png").unlink()
     missing = _register(folder)
     assert missing.exit_code == 1 and "attested images are missing" in missing.output
+
+
+def test_a_run_stopped_between_commit_and_reveal_resumes_with_its_salt(setup, monkeypatch):
+    world, folder, state = setup
+    assert _register(folder).exit_code == 0
+    assert _attest(folder, state).exit_code == 0
+
+    def crash(self, prepared, *, metadata_uri):
+        raise KeyboardInterrupt  # the process dies after the commit, before the reveal
+
+    monkeypatch.setattr("services.batch.register.LedgerBatchChain.reveal_batch", crash)
+    crashed = _register(folder)
+    assert crashed.exit_code != 0 and (folder / "batch-commit.json").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr("ledger.connect.connect_deployment", lambda _settings: world.deployment)
+    resumed = _register(folder)
+    assert resumed.exit_code == 0, resumed.output
+    assert "already committed: revealing" in resumed.output
+    manifest = json.loads((folder / "batch-manifest.json").read_text())
+    client = BatchRegistryClient(world.deployment)
+    assert client.owner_of(int(manifest["items"][0]["token_id"])) == world.producer.address
+    assert not (folder / "batch-commit.json").exists()
