@@ -41,7 +41,9 @@ Keystore = Annotated[Path | None, typer.Option(help="Keystore of the signing key
 Password = Annotated[str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)]
 
 
-def _account(deployment: Any, dev_account: int | None, keystore: Path | None, password: str | None):
+def _account(
+    deployment: Any, dev_account: int | None, keystore: Path | None, password: str | None
+) -> Any:
     from ledger.accounts import load_keystore
 
     if keystore is not None:
@@ -99,11 +101,11 @@ def _request(images: list[tuple[str, bytes]], producer: str) -> dict[str, Any]:
     items = []
     for i, (name, data) in enumerate(images, 1):
         try:
-            image = Image.open(io.BytesIO(data))
-            image.load()
+            opened = Image.open(io.BytesIO(data))
+            opened.load()
         except (OSError, Image.DecompressionBombError) as exc:
             raise fail(f"{name}: not an image ({exc})") from None
-        image = image.convert("RGB")
+        image = opened.convert("RGB")
         console.print(f"  [{i}/{len(images)}] {name}")
         items.append(
             RequestItem(
