@@ -173,3 +173,16 @@ def _batch_endpoints(payload: dict[str, Any]) -> dict[str, Any]:
     ``/v1/tx/batch/*`` (the catalog's handlers prepare ``/v1/tx/registry/*`` ones)."""
     text = json.dumps(payload).replace('"/v1/tx/registry/', '"/v1/tx/batch/')
     return dict(json.loads(text))
+
+
+def registered_content_hash(session: Session, product: Product) -> str | None:
+    """The content hash registered for ``product`` (0x + hex): its token id for a single
+    registration, its manifest's entry for a batched item (None until the manifest is
+    published: no image can be attached before)."""
+    if product.collection != "batch":
+        return product.token_id
+    batch_id, index = merkle.split_token_id(int(product.token_id, 16))
+    batch = session.get(BatchRecord, batch_id)
+    if batch is None or batch.manifest is None:
+        return None
+    return str(batch.manifest["items"][index]["content_hash"])

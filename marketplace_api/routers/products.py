@@ -14,6 +14,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from marketplace_api.batch_catalog import registered_content_hash
 from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.models import Notification, Product, ProductEvent
@@ -165,9 +166,9 @@ async def put_image(
     img = decode_image(
         await image.read(), declared_type=image.content_type, max_pixels=settings.max_image_pixels
     )
-    if "0x" + canonical_hash(img).hex() != product.token_id:
+    if "0x" + canonical_hash(img).hex() != registered_content_hash(session, product):
         raise Unprocessable(
-            "image content hash differs from the registered token id", code="hash_mismatch"
+            "image content hash differs from the registered one", code="hash_mismatch"
         )
     try:
         fp = fingerprint(img).hex()

@@ -232,6 +232,7 @@ class Scene:
     copy: int
     manifest: BatchManifest
     batch_client: BatchRegistryClient
+    pngs: dict[int, bytes]  # token id -> the image's PNG bytes
 
 
 @pytest.fixture
@@ -279,7 +280,8 @@ def scene(api, tmp_path) -> Scene:
     assert canonical_hash(copy_image) != canonical_hash(image)
     copy = tokens[manifest.layout.index_of(canonical_hash(copy_image))]
     api.index()
-    return Scene(manifest.batch_id, tokens, original, copy, manifest, batch_client)
+    pngs = {tokens[manifest.layout.index_of(canonical_hash(img))]: _png(img) for _, img, _ in made}
+    return Scene(manifest.batch_id, tokens, original, copy, manifest, batch_client, pngs)
 
 
 def _statuses(api, batch_id: int) -> dict[str, str]:
@@ -297,10 +299,25 @@ def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, scene):
     for t in tokens:
         assert api.client.get(f"/v1/products/{t}").json()["status"] == "active"
     bob_headers = api.sign_in(world.producer)
+
+    def put_image(token):
+        files = {"image": ("i.png", scene.pngs[token], "image/png")}
+        return api.client.put(f"/v1/products/{token}/image", files=files, headers=bob_headers)
+
+    # an image is attached once the manifest names its content hash
+    assert put_image(tokens[1]).json()["error"]["code"] == "hash_mismatch"
     r = api.client.post(
         f"/v1/batches/{batch_id}/manifest", json=scene.manifest.to_json(), headers=bob_headers
     )
     assert r.status_code == 200, r.text
+    assert put_image(tokens[1]).status_code == 200
+    assert api.client.get(f"/v1/products/{tokens[1]}").json()["has_image"] is True
+    wrong = api.client.put(
+        f"/v1/products/{tokens[2]}/image",
+        files={"image": ("i.png", scene.pngs[tokens[1]], "image/png")},
+        headers=bob_headers,
+    )
+    assert wrong.json()["error"]["code"] == "hash_mismatch"  # another item's image
     # Alice challenges the batched copy of her image with her single registration
     alice_headers = api.sign_in(world.buyer)
     body = {"original": str(original), "duplicate": str(copy)}
