@@ -27,6 +27,7 @@ from ledger.clients.esp_registry import QUOTE_TYPES
 from ledger.clients.registry import ATTESTATION_TYPES
 from ledger.deploy import Deployment
 from ledger.eip712 import CONTRACT_DOMAINS, contract_domain
+from marketplace_api.batch_catalog import registered_content_hash
 from marketplace_api.deps import DeploymentDep, SessionDep, SettingsDep
 from marketplace_api.errors import NotFound, declare
 from marketplace_api.models import Product
@@ -155,10 +156,12 @@ def token_metadata(
     dec = token_dec(product.token_id)
     short = product.token_id[2:10]
     revoked = product.status == "revoked"
+    # a batched item's content hash is its manifest's (its token id is (batch << 32) | index)
+    content = registered_content_hash(session, product) or "not published yet"
     description = (
         f"An AI-generated image registered on chain (Proof-of-AIGC): ESP {product.esp} attested "
         f"that it generated the image for producer {product.producer}, who was paid a fee lock "
-        f"in block {product.priority_block}. Content hash {product.token_id}."
+        f"in block {product.priority_block}. Content hash {content}."
     )
     if revoked:
         description += " REVOKED: an upheld challenge showed it copies an earlier registered image."
@@ -168,7 +171,7 @@ def token_metadata(
         Attribute(trait_type="Model", value=product.model_id),
         Attribute(trait_type="Producer", value=product.producer),
         Attribute(trait_type="Fingerprint", value=product.fingerprint),
-        Attribute(trait_type="Content hash", value=product.token_id),
+        Attribute(trait_type="Content hash", value=content),
         Attribute(trait_type="Priority block", value=product.priority_block, display_type="number"),
         Attribute(
             trait_type="Registration block", value=product.registered_block, display_type="number"

@@ -310,6 +310,12 @@ def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, scene):
         f"/v1/batches/{batch_id}/manifest", json=scene.manifest.to_json(), headers=bob_headers
     )
     assert r.status_code == 200, r.text
+    # tokenURI resolves to the API's metadata, with the manifest's content hash
+    assert batch_client.token_uri(tokens[1]).endswith(f"/v1/tokens/{tokens[1]}")
+    meta = api.client.get(f"/v1/tokens/{tokens[1]}").json()
+    attributes = {a["trait_type"]: a["value"] for a in meta["attributes"]}
+    item = scene.manifest.layout.items[tokens[1] & 0xFFFFFFFF]
+    assert attributes["Content hash"] == "0x" + item.content_hash.hex()
     assert put_image(tokens[1]).status_code == 200
     assert api.client.get(f"/v1/products/{tokens[1]}").json()["has_image"] is True
     wrong = api.client.put(
