@@ -164,7 +164,7 @@ import { createPublicClient, createWalletClient, http } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { anvil } from 'viem/chains'
 import { createAigcClient } from './js/sdk/src/index.js'
-const [rpc, chainId, key, file] = process.argv.slice(1)
+const [rpc, chainId, key, file, htlc] = process.argv.slice(1)
 const chain = { ...anvil, id: Number(chainId), rpcUrls: { default: { http: [rpc] } } }
 const publicClient = createPublicClient({ chain, transport: http(rpc), pollingInterval: 50 })
 const walletClient = createWalletClient({
@@ -173,7 +173,7 @@ const walletClient = createWalletClient({
 const aigc = createAigcClient({ baseUrl: 'http://api.invalid', publicClient, walletClient })
 const attestation = JSON.parse(readFileSync(file, 'utf8'))
 try {
-  const r = await aigc.registerBatch({ attestation, metadataUri: 'ipfs://batch' })
+  const r = await aigc.registerBatch({ attestation, metadataUri: 'ipfs://batch', htlc })
   const { batchId, startId, count } = r
   console.log(JSON.stringify({ batchId: String(batchId), startId: String(startId), count }))
 } catch (err) {
@@ -183,17 +183,31 @@ try {
 
 
 def _signed_batch(
-    world, n: int, *, producer=None, esp=None, tag: str = "", copies: tuple[int, ...] = ()
+    world,
+    n: int,
+    *,
+    producer=None,
+    esp=None,
+    tag: str = "",
+    copies: tuple[int, ...] = (),
+    paid: bool = True,
 ) -> dict:
     """A batch of ``n`` items attested by ``esp`` (the world's ESP) for ``producer`` (the
     world's producer) over a paid lock; item ``i`` has content ``keccak("content {tag}{i}")``,
     fingerprint ``keccak("fingerprint {tag}{i}")`` (``keccak("fingerprint {i}")`` for ``i`` in
-    ``copies``: the untagged batch's) and detail bytes ``_detail(i)``."""
-    from tests.contracts.helpers import paid_lock, register_esp
+    ``copies``: the untagged batch's) and detail bytes ``_detail(i)``. With ``paid=False`` the
+    ESP has not claimed the lock's fee."""
+    from tests.contracts.helpers import lock_fee, paid_lock, register_esp
 
     producer = producer or world.producer
-    esp = esp or register_esp(world)
-    lock = paid_lock(world, producer, esp)
+    if esp is None:
+        esp = world.esp
+        if not world.esps(esp).esp_info(esp.address).endpoint:  # first use
+            register_esp(world, esp)
+    if paid:
+        lock = paid_lock(world, producer, esp)
+    else:
+        lock, _ = lock_fee(world, sender=producer, receiver=esp.address)
     items = [
         BatchItem(
             content_hash=keccak(text=f"content {tag}{i}"),
@@ -238,6 +252,7 @@ def _register_from_node(world, key: bytes, attestation: dict, tmp_path) -> dict:
             str(world.chain.chain_id),
             "0x" + bytes(key).hex(),
             str(path),
+            world.deployment.htlc.address,
         ],
         cwd=ROOT,
         capture_output=True,
@@ -254,7 +269,14 @@ def _register_from_node(world, key: bytes, attestation: dict, tmp_path) -> dict:
 def test_register_batch_from_javascript_on_anvil(world, tmp_path):
     """registerBatch through a viem wallet on anvil: the ESP's attestation file (made by
     services.batch) is checked, committed with its bond and revealed; every item is a token of
-    the producer. The same file in another wallet's hands is refused before anything is sent."""
+    the producer. The same file in another wallet's hands, or a batch whose fee the ESP has not
+    claimed (its reveal would fail and the bond burn), is refused before anything is sent."""
+    unpaid = _signed_batch(world, 2, paid=False, tag="unpaid ")
+    nonce = world.chain.w3.eth.get_transaction_count(world.producer.address)
+    assert _register_from_node(world, world.producer.key, unpaid, tmp_path) == {
+        "error": "lock_not_paid"
+    }
+    assert world.chain.w3.eth.get_transaction_count(world.producer.address) == nonce
     attestation = _signed_batch(world, 5)
     copier = _register_from_node(world, world.attacker.key, attestation, tmp_path)
     assert copier == {"error": "not_producer"}

@@ -199,6 +199,22 @@ export function toAddress(value, what) {
   return getAddress(value)
 }
 
+const WORD = 2n ** 64n - 1n
+
+/**
+ * Whether the contract refuses `fp` as degenerate (FingerprintRule.isDegenerate): one of its four
+ * 64-bit words is all zeros or all ones.
+ * @param {Hex} fp
+ * @returns {boolean}
+ */
+export function isDegenerateFingerprint(fp) {
+  const u = BigInt(toBytes32(fp, 'fingerprint'))
+  return [0n, 1n, 2n, 3n].some((k) => {
+    const w = (u >> (64n * k)) & WORD
+    return w === 0n || w === WORD
+  })
+}
+
 /**
  * A batch item's token id: (batchId << 32) | index (batch ids from 1, below 2^64).
  * @param {Numberish} batchId

@@ -2,9 +2,10 @@
 // built by the API's /v1/tx/batch routes and checked here against the same encoding), and the
 // disputes of batched items.
 
-import { decodeFunctionData, encodeFunctionData, getAddress, parseAbi, parseEventLogs } from 'viem'
-import { batchCommitment, toBytes32 } from './batch.js'
-import { checkBatchAttestation } from './batch_attestation.js'
+import { decodeFunctionData, encodeFunctionData, getAddress, hashTypedData, parseAbi, parseEventLogs } from 'viem'
+import { batchCommitment, isDegenerateFingerprint, toBytes32 } from './batch.js'
+import { attestationTypedData, checkBatchAttestation } from './batch_attestation.js'
+import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { lockToApi, newSecret } from './locks.js'
@@ -33,6 +34,10 @@ export const batchRegistryAbi = parseAbi([
   'function attestationDigest(bytes32 taskId, address producer, bytes32 itemsRoot, bytes32 fpRoot, uint32 count, bytes32 modelId) view returns (bytes32)',
   'event BatchRegistered(uint256 indexed batchId, address indexed producer, address indexed esp, uint256 startId, uint32 count, bytes32 fpRoot, bytes32 itemsRoot, bytes32 taskId, uint64 priorityBlock, uint64 commitBlock, bytes32 modelId, string metadataURI, bytes32[] fingerprints)',
 ])
+
+/** The HashTimeLock view the pre-flight reads (checked against the artifact by a test). */
+export const lockInfoAbi = parseAbi(['function lockInfo(bytes32 id) view returns (uint8 status, uint64 lockedAtBlock)'])
+const WITHDRAWN = 2 // IHashTimeLock.Status
 
 /**
  * A contract call for the wallet: viem's writeContract / simulateContract take it as is.
@@ -157,24 +162,66 @@ export async function readParameters(client, address) {
 }
 
 /**
- * Registers an attested batch with the wallet: checks the ESP's attestation file (for this
- * wallet as the producer), commits with the bond, reveals in a later block, and reads the batch
- * id from BatchRegistered. Every item becomes token tokenId(batchId, index) in the attestation's
- * order; publish the manifest (publishBatchManifest) so challengers and galleries can open each
- * item. `via: 'wallet'` (the default) encodes the calls here and needs no API session;
- * `via: 'api'` sends the API's unsigned transactions (checked against the same encoding).
+ * What registerBatch checks before it commits, since the bond of a commitment that is never
+ * revealed is burned: no fingerprint the contract calls degenerate, no more items than
+ * maxBatch, the contract's own attestationDigest equal to what the ESP signed (its domain), and,
+ * when the HashTimeLock's address is known (`htlc`, or the client's deployment), that the lock
+ * is paid (withdrawn by the ESP) and the next block is still within registrationWindow of it.
+ * Throws AigcSdkError: batch_degenerate_fingerprint, batch_too_large, bad_attestation,
+ * lock_not_paid, registration_too_late.
  * @param {import('./client.js').AigcClient} client
- * @param {{ attestation: Record<string, any>, metadataUri?: string, salt?: `0x${string}`,
- *   via?: 'wallet' | 'api' }} params
- * @returns {Promise<{ batchId: bigint, startId: bigint, count: number, commitTx: `0x${string}`,
- *   revealTx: `0x${string}`, salt: `0x${string}`, attestation: BatchAttestation }>}
+ * @param {{ attestation: BatchAttestation, htlc?: `0x${string}` }} params
  */
-export async function registerBatch(client, { attestation, metadataUri = '', salt, via = 'wallet' }) {
-  const a = await checkBatchAttestation(client, { attestation, producer: await address(client) })
+export async function preflightBatch(client, { attestation: a, htlc }) {
+  const bad = a.batch.fingerprints.findIndex(isDegenerateFingerprint)
+  if (bad >= 0) {
+    throw new AigcSdkError('batch_degenerate_fingerprint', `item ${bad}: the contract refuses fingerprint ${a.batch.fingerprints[bad]}`)
+  }
   const params = await readParameters(client, a.batchRegistry)
   if (a.batch.count > params.maxBatch) {
     throw new AigcSdkError('batch_too_large', `${a.batch.count} items: the contract takes at most ${params.maxBatch}`)
   }
+  const m = attestationTypedData(a).message
+  const digest = await client.publicClient.readContract({
+    address: a.batchRegistry, abi: batchRegistryAbi, functionName: 'attestationDigest',
+    args: [m.taskId, m.producer, m.itemsRoot, m.fpRoot, m.count, m.modelId],
+  })
+  if (digest !== hashTypedData(attestationTypedData(a))) {
+    throw new AigcSdkError('bad_attestation', `the contract at ${a.batchRegistry} checks another digest (domain) than the ESP signed`)
+  }
+  const lockContract = htlc ?? client.cache.deployment?.addresses.htlc
+  if (lockContract !== undefined) {
+    const [status, lockedAt] = await client.publicClient.readContract({
+      address: getAddress(lockContract), abi: lockInfoAbi, functionName: 'lockInfo', args: [a.taskId],
+    })
+    if (status !== WITHDRAWN) throw new AigcSdkError('lock_not_paid', `lock ${a.taskId} is not paid (status ${status})`)
+    const next = (await client.publicClient.getBlockNumber()) + 1n
+    if (next > lockedAt + params.registrationWindow) {
+      throw new AigcSdkError('registration_too_late', `lock ${a.taskId} is from block ${lockedAt}: the window closed at ${lockedAt + params.registrationWindow}`)
+    }
+  }
+  return params
+}
+
+/**
+ * Registers an attested batch with the wallet: checks the ESP's attestation file (for this
+ * wallet as the producer) and what the reveal will need (preflightBatch), commits with the
+ * bond, reveals in a later block, and reads the batch id from BatchRegistered. Every item
+ * becomes token tokenId(batchId, index) in the attestation's order; publish the manifest
+ * (publishBatchManifest) so challengers and galleries can open each item. `via: 'wallet'`
+ * (the default) encodes the calls here and needs no API session; `via: 'api'` sends the API's
+ * unsigned transactions (checked against the same encoding) and reads the HashTimeLock's
+ * address from the API's deployment for the lock check.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ attestation: Record<string, any>, metadataUri?: string, salt?: `0x${string}`,
+ *   via?: 'wallet' | 'api', htlc?: `0x${string}` }} params
+ * @returns {Promise<{ batchId: bigint, startId: bigint, count: number, commitTx: `0x${string}`,
+ *   revealTx: `0x${string}`, salt: `0x${string}`, attestation: BatchAttestation }>}
+ */
+export async function registerBatch(client, { attestation, metadataUri = '', salt, via = 'wallet', htlc }) {
+  const a = await checkBatchAttestation(client, { attestation, producer: await address(client) })
+  if (via === 'api' && htlc === undefined) await getDeployment(client)
+  const params = await preflightBatch(client, { attestation: a, htlc })
   let c, v, s
   if (via === 'api') {
     const commit = await prepareBatchCommit(client, { attestation: a, salt })

@@ -3,7 +3,7 @@
 
 import { signIn, signOut } from './auth.js'
 import {
-  challengeBatch, contestBatch, finalizeBatch, prepareBatchCommit, prepareBatchReveal, registerBatch, resolveBatch,
+  challengeBatch, contestBatch, finalizeBatch, preflightBatch, prepareBatchCommit, prepareBatchReveal, registerBatch, resolveBatch,
 } from './batch_actions.js'
 import { checkBatchAttestation } from './batch_attestation.js'
 import { getBatch, getBatchProof, publishBatchManifest } from './batch_reads.js'
@@ -23,10 +23,10 @@ export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
 export {
   batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash, itemLeaf, merkleProof, merkleRoot, sortItemsByFingerprint,
-  splitTokenId, tokenId, verifyProof,
+  isDegenerateFingerprint, splitTokenId, tokenId, verifyProof,
 } from './batch.js'
 export { BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, parseBatchAttestation } from './batch_attestation.js'
-export { batchCommitCall, batchRegistryAbi, batchRevealCall } from './batch_actions.js'
+export { batchCommitCall, batchRegistryAbi, batchRevealCall, lockInfoAbi } from './batch_actions.js'
 export { toBatch } from './batch_reads.js'
 export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
@@ -36,7 +36,7 @@ export { toListing, toTrade } from './market.js'
 export { toProduct }
 export {
   buy, challenge, challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, getProduct, prepareBatchCommit,
-  prepareBatchReveal, publishBatchManifest, registerBatch, resolveBatch, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
+  preflightBatch, prepareBatchReveal, publishBatchManifest, registerBatch, resolveBatch, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
   list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
   deriveKey as deriveDeliveryKey, openDelivery, registerDeliveryKey, reportFraud, signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
 }
@@ -100,6 +100,7 @@ export function createAigcClient(options) {
     getBatchProof: bind(client, getBatchProof),
     publishBatchManifest: bind(client, publishBatchManifest),
     registerBatch: bind(client, registerBatch),
+    preflightBatch: bind(client, preflightBatch),
     prepareBatchCommit: bind(client, prepareBatchCommit),
     prepareBatchReveal: bind(client, prepareBatchReveal),
     challengeBatch: bind(client, challengeBatch),

@@ -11,12 +11,13 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
-  batchAttestationDigest, batchAttestationTypedData, batchRegistryAbi, createAigcClient, lockId, batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash,
-  challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, itemLeaf, prepareBatchCommit,
+  batchAttestationDigest, batchAttestationTypedData, batchRegistryAbi, createAigcClient, lockId, lockInfoAbi, batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash,
+  challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, isDegenerateFingerprint, itemLeaf,
+  prepareBatchCommit,
   prepareBatchReveal, publishBatchManifest, resolveBatch, merkleProof, merkleRoot, parseBatchAttestation, sortItemsByFingerprint, splitTokenId, tokenId,
   verifyProof,
 } from '../src/index.js'
-import { ADDRESS, client, fakeApi, KEY } from './helpers.js'
+import { ADDRESS, client, fakeApi, HEALTH, HTLC, KEY } from './helpers.js'
 
 const vectors = JSON.parse(readFileSync(new URL('./vectors/batch.json', import.meta.url), 'utf8'))
 
@@ -330,12 +331,18 @@ const PRODUCER_KEY = /** @type {`0x${string}`} */ ('0x59c6995e998f97a5a0044966f0
  * A client whose wallet records writeContract and whose chain answers parameters() and receipts
  * (the reveal's with a BatchRegistered log from `emitter`).
  * @param {{ key?: `0x${string}`, maxBatch?: number, emitter?: `0x${string}`, batchId?: bigint,
- *   api?: ReturnType<typeof fakeApi> }} [o]
+ *   api?: ReturnType<typeof fakeApi>, lockStatus?: number, lockedAt?: bigint, block?: bigint,
+ *   digest?: `0x${string}` }} [o]
  */
-function chainClient({ key = PRODUCER_KEY, maxBatch = 2048, emitter = vectors.attestation_file.batch_registry, batchId = 9n, api = fakeApi({}) } = {}) {
+function chainClient({
+  key = PRODUCER_KEY, maxBatch = 2048, emitter = vectors.attestation_file.batch_registry, batchId = 9n, api = fakeApi({}),
+  lockStatus = 2, lockedAt = 100n, block = 120n, digest,
+} = {}) {
   const file = vectors.attestation_file
   /** @type {any[]} */
   const writes = []
+  /** @type {any[]} */
+  const reads = []
   const log = {
     address: emitter,
     topics: encodeEventTopics({ abi: batchRegistryAbi, eventName: 'BatchRegistered', args: { batchId, producer: file.producer, esp: file.esp } }),
@@ -346,10 +353,17 @@ function chainClient({ key = PRODUCER_KEY, maxBatch = 2048, emitter = vectors.at
   }
   const publicClient = /** @type {any} */ ({
     verifyTypedData: (/** @type {any} */ args) => verifyTypedData(args),
-    readContract: async ({ functionName }) => {
-      assert.equal(functionName, 'parameters')
-      return { bondPerItem: 10n ** 15n, maxBatch, challengeDeposit: 0n }
+    readContract: async (/** @type {any} */ { functionName, args }) => {
+      reads.push({ functionName, args })
+      if (functionName === 'parameters') return { bondPerItem: 10n ** 15n, maxBatch, challengeDeposit: 0n, registrationWindow: 40n }
+      if (functionName === 'attestationDigest') {
+        const [taskId, producer, itemsRoot, fpRoot, count, modelId] = args
+        return digest ?? batchAttestationDigest({ chainId: file.chain_id, verifyingContract: file.batch_registry, taskId, producer, itemsRoot, fpRoot, count, modelId })
+      }
+      if (functionName === 'lockInfo') return [lockStatus, lockedAt]
+      throw new Error(`unexpected read ${functionName}`)
     },
+    getBlockNumber: async () => block,
     simulateContract: async (/** @type {any} */ call) => ({ request: call }),
     waitForTransactionReceipt: async ({ hash }) => ({ status: 'success', logs: hash.endsWith('02') ? [log] : [] }),
   })
@@ -366,7 +380,7 @@ function chainClient({ key = PRODUCER_KEY, maxBatch = 2048, emitter = vectors.at
   })
   const c = createAigcClient({ baseUrl: 'http://api.test', publicClient, walletClient, fetch: api.fetch })
   c.session = { token: 't', address: privateKeyToAccount(key).address, expiresAt: '' }
-  return { c, writes }
+  return { c, writes, reads }
 }
 
 test('registerBatch commits the attested batch with its bond, reveals it and reads the batch id', async () => {
@@ -408,21 +422,23 @@ test('registerBatch refuses before anything is sent: another producer\'s batch, 
   await assert.rejects(elsewhere.c.registerBatch({ attestation: file }), { name: 'AigcSdkError', code: 'no_event' })
 })
 
-test('the SDK\'s BatchRegistry fragments are in the compiled ABI (artifact)', () => {
-  const compiled = JSON.parse(readFileSync(new URL('../../../contracts/artifacts/BatchRegistry.json', import.meta.url), 'utf8')).abi
-  for (const item of batchRegistryAbi) {
-    const sel = item.type === 'event' ? toEventSelector(item) : toFunctionSelector(item)
-    const match = compiled.find((/** @type {any} */ c) => c.type === item.type && c.name === item.name
-      && (c.type === 'event' ? toEventSelector(c) : toFunctionSelector(c)) === sel)
-    assert.ok(match, `BatchRegistry.${item.name}: no compiled item with this signature`)
-    if (item.type === 'function') {
-      assert.deepEqual(match.outputs.map((/** @type {any} */ o) => o.type), item.outputs.map((o) => o.type), item.name)
-      assert.equal(match.stateMutability, item.stateMutability, item.name)
-    } else {
-      assert.deepEqual(match.inputs.map((/** @type {any} */ i) => !!i.indexed), item.inputs.map((i) => !!(/** @type {any} */ (i).indexed)), item.name)
+for (const [name, fragments] of /** @type {const} */ ([['BatchRegistry', batchRegistryAbi], ['HashTimeLock', lockInfoAbi]])) {
+  test(`the SDK's ${name} fragments for batches are in the compiled ABI (artifact)`, () => {
+    const compiled = JSON.parse(readFileSync(new URL(`../../../contracts/artifacts/${name}.json`, import.meta.url), 'utf8')).abi
+    for (const item of /** @type {readonly any[]} */ (fragments)) {
+      const sel = item.type === 'event' ? toEventSelector(item) : toFunctionSelector(item)
+      const match = compiled.find((/** @type {any} */ c) => c.type === item.type && c.name === item.name
+        && (c.type === 'event' ? toEventSelector(c) : toFunctionSelector(c)) === sel)
+      assert.ok(match, `${name}.${item.name}: no compiled item with this signature`)
+      if (item.type === 'function') {
+        assert.deepEqual(match.outputs.map((/** @type {any} */ o) => o.type), item.outputs.map((/** @type {any} */ o) => o.type), item.name)
+        assert.equal(match.stateMutability, item.stateMutability, item.name)
+      } else {
+        assert.deepEqual(match.inputs.map((/** @type {any} */ i) => !!i.indexed), item.inputs.map((/** @type {any} */ i) => !!i.indexed), item.name)
+      }
     }
-  }
-})
+  })
+}
 
 /**
  * A reveal's calldata with another salt and / or other fingerprints.
@@ -449,6 +465,7 @@ function txApi(edit = {}) {
     to: file.batch_registry, data, value, chainId: 31337, gas: 500000, maxFeePerGas: '1', maxPriorityFeePerGas: '1', from: file.producer,
   })
   const api = fakeApi({
+    'GET /v1/deployment': () => [200, { chain_id: 31337, contracts: HEALTH.contracts }],
     'POST /v1/tx/batch/commit': ({ body }) => {
       bodies.push(body)
       const tx = unsigned(encodeFunctionData({ abi: batchRegistryAbi, functionName: 'commit', args: [body.commitment, body.count] }), '3000000000000000')
@@ -576,4 +593,52 @@ test('getBatchProof with the contract\'s address refuses an API whose own consis
   const h = client(honest)
   h.publicClient = c.publicClient
   assert.equal((await getBatchProof(h, { tokenId: tokenId(5, 3), batchRegistry: registry })).item?.seed, BigInt(v.seeds[3]))
+})
+
+test('registerBatch checks what the reveal needs before the bond is committed (an unrevealed bond is burned)', async () => {
+  const file = vectors.attestation_file
+  /** @type {[string, Parameters<typeof chainClient>[0], string][]} */
+  const cases = [
+    ['the ESP has not claimed the fee (lock open)', { lockStatus: 1 }, 'lock_not_paid'],
+    ['the lock was refunded', { lockStatus: 3 }, 'lock_not_paid'],
+    ['the registration window has closed', { lockedAt: 100n, block: 140n }, 'registration_too_late'],
+    ['the contract checks another domain than the ESP signed', { digest: `0x${'00'.repeat(32)}` }, 'bad_attestation'],
+  ]
+  for (const [what, o, code] of cases) {
+    const { c, writes } = chainClient(o)
+    await assert.rejects(c.registerBatch({ attestation: file, htlc: HTLC }), { name: 'AigcSdkError', code }, what)
+    assert.equal(writes.length, 0, what)
+  }
+  // the last block of the window still commits
+  const edge = chainClient({ lockedAt: 100n, block: 139n })
+  await edge.c.registerBatch({ attestation: file, htlc: HTLC })
+  assert.equal(edge.writes.length, 2)
+  const lockRead = edge.reads.find((r) => r.functionName === 'lockInfo')
+  assert.deepEqual(lockRead.args, [file.task_id])
+  // without an HTLC address (wallet path, no deployment cached) the lock is left to the contract
+  const blind = chainClient({ lockStatus: 1 })
+  await blind.c.registerBatch({ attestation: file })
+  assert.ok(!blind.reads.some((r) => r.functionName === 'lockInfo'))
+})
+
+test('a degenerate fingerprint (a 64-bit word of zeros or ones) is refused as the contract does', async () => {
+  assert.equal(isDegenerateFingerprint(`0x${'12'.repeat(24)}${'00'.repeat(8)}`), true)
+  assert.equal(isDegenerateFingerprint(`0x${'ff'.repeat(8)}${'12'.repeat(24)}`), true)
+  assert.equal(isDegenerateFingerprint(`0x${'12'.repeat(8)}${'00'.repeat(8)}${'12'.repeat(16)}`), true)
+  assert.equal(isDegenerateFingerprint(`0x${'12'.repeat(32)}`), false)
+  assert.equal(isDegenerateFingerprint(`0x${'00'.repeat(7)}01${'ff'.repeat(7)}fe${'12'.repeat(16)}`), false)
+  // an attestation over a degenerate fingerprint, though signed, commits nothing
+  const esp = privateKeyToAccount(KEY)
+  const file = structuredClone(vectors.attestation_file)
+  file.items[0].fingerprint = `0x${'00'.repeat(8)}${file.items[0].fingerprint.slice(18)}`
+  file.items.sort((/** @type {any} */ x, /** @type {any} */ y) => (BigInt(x.fingerprint) < BigInt(y.fingerprint) ? -1 : 1))
+  const b = buildBatch(file.items.map((/** @type {any} */ it) => ({ contentHash: it.content_hash, fingerprint: it.fingerprint, detailHash: it.detail_hash, seed: it.seed })))
+  Object.assign(file, { items_root: b.itemsRoot, fp_root: b.fpRoot })
+  file.signature = await esp.signTypedData(batchAttestationTypedData({
+    chainId: file.chain_id, verifyingContract: file.batch_registry, taskId: file.task_id, producer: file.producer,
+    itemsRoot: b.itemsRoot, fpRoot: b.fpRoot, count: 3, modelId: file.model_id,
+  }))
+  const { c, writes } = chainClient()
+  await assert.rejects(c.registerBatch({ attestation: file }), { name: 'AigcSdkError', code: 'batch_degenerate_fingerprint' })
+  assert.equal(writes.length, 0)
 })
