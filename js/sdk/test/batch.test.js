@@ -642,3 +642,22 @@ test('a degenerate fingerprint (a 64-bit word of zeros or ones) is refused as th
   await assert.rejects(c.registerBatch({ attestation: file }), { name: 'AigcSdkError', code: 'batch_degenerate_fingerprint' })
   assert.equal(writes.length, 0)
 })
+
+test('every leaf of trees of 1 to 17, 31 to 33 and 63 to 65 leaves proves against the root, no other leaf does, proofs stay within ceil(log2 n)', () => {
+  let state = 0x9e3779b9n
+  const next = () => {
+    state = (state * 6364136223846793005n + 1442695040888963407n) % 2n ** 64n
+    return state
+  }
+  for (const n of [...Array.from({ length: 17 }, (_, k) => k + 1), 31, 32, 33, 63, 64, 65]) {
+    const leaves = Array.from({ length: n }, () => '0x' + (next().toString(16) + next().toString(16) + next().toString(16) + next().toString(16)).padStart(64, '0').slice(-64))
+    const root = merkleRoot(/** @type {`0x${string}`[]} */ (leaves))
+    const depth = Math.ceil(Math.log2(n))
+    for (let i = 0; i < n; i++) {
+      const proof = merkleProof(/** @type {`0x${string}`[]} */ (leaves), i)
+      assert.ok(proof.length <= depth, `n=${n} i=${i}: ${proof.length} > ${depth}`)
+      assert.ok(verifyProof(proof, root, /** @type {`0x${string}`} */ (leaves[i])), `n=${n} i=${i}`)
+      if (n > 1) assert.ok(!verifyProof(proof, root, /** @type {`0x${string}`} */ (leaves[(i + 1) % n])), `n=${n} i=${i} other`)
+    }
+  }
+})
