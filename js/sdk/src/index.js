@@ -22,12 +22,16 @@ export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
 export {
-  batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash, itemLeaf, merkleProof, merkleRoot, sortItemsByFingerprint,
-  isDegenerateFingerprint, splitTokenId, tokenId, verifyProof,
+  batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash, isDegenerateFingerprint, itemLeaf, merkleProof, merkleRoot,
+  sortItemsByFingerprint, splitTokenId, tokenId, verifyProof,
 } from './batch.js'
 export { BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, parseBatchAttestation } from './batch_attestation.js'
 export { batchCommitCall, batchRegistryAbi, batchRevealCall, lockInfoAbi } from './batch_actions.js'
 export { toBatch } from './batch_reads.js'
+export {
+  challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, preflightBatch, prepareBatchCommit,
+  prepareBatchReveal, publishBatchManifest, registerBatch, resolveBatch,
+}
 export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
@@ -35,8 +39,7 @@ export { quotedLock, toTask } from './tasks.js'
 export { toListing, toTrade } from './market.js'
 export { toProduct }
 export {
-  buy, challenge, challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, getProduct, prepareBatchCommit,
-  preflightBatch, prepareBatchReveal, publishBatchManifest, registerBatch, resolveBatch, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
+  buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
   list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
   deriveKey as deriveDeliveryKey, openDelivery, registerDeliveryKey, reportFraud, signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
 }
