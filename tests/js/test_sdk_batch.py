@@ -334,7 +334,7 @@ if (step === 'register') {
   }
 } else {
   const pair = { original: tokenId(args.original[0], args.original[1]),
-    duplicate: tokenId(args.duplicate[0], args.duplicate[1]) }
+    duplicate: tokenId(args.duplicate[0], args.duplicate[1]), batchRegistry: args.batchRegistry }
   const act = step === 'challenge' ? aigc.challengeBatch : aigc.finalizeBatch
   out = await act(pair)
 }
@@ -444,6 +444,7 @@ def test_register_and_challenge_batches_through_the_api_from_javascript(tmp_path
             pair = {
                 "original": [int(first["batchId"]), a],
                 "duplicate": [int(second["batchId"]), b],
+                "batchRegistry": world.deployment.batch_registry.address,
             }
             _step(node, port, world, world.producer.key, "challenge", pair, tmp_path)
             world.chain.mine(TEST_PARAMS.dispute_window_blocks + 1)

@@ -251,7 +251,12 @@ export async function registerBatch(client, { attestation, metadataUri = '', sal
   }
 }
 
-/** @typedef {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} Pair */
+/**
+ * A dispute's pair; with `batchRegistry` (the contract's address as you know it, not as the API
+ * says) the API's transaction must also go to that contract (a deposit sent elsewhere is lost).
+ * @typedef {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish,
+ *   batchRegistry?: `0x${string}` }} Pair
+ */
 
 /**
  * Sends the API's dispute transaction for (original, duplicate) after checking it calls one of
@@ -262,7 +267,7 @@ export async function registerBatch(client, { attestation, metadataUri = '', sal
  * @param {Pair} pair
  * @returns {Promise<{ hash: `0x${string}` }>}
  */
-async function dispute(client, route, names, { original, duplicate }) {
+async function dispute(client, route, names, { original, duplicate, batchRegistry }) {
   const o = toBigInt(original, 'original')
   const d = toBigInt(duplicate, 'duplicate')
   const tx = await request(client, `/v1/tx/batch/${route}`, { method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) } })
@@ -276,6 +281,9 @@ async function dispute(client, route, names, { original, duplicate }) {
   const dup = decoded.functionName === 'challenge' ? args[3] : decoded.functionName === 'challengeWithSingle' ? args[2] : args[1]
   if (!names.includes(decoded.functionName) || args[0] !== o || dup !== d) {
     throw new AigcSdkError('tx_mismatch', `the API's ${route} transaction is not about ${o} and ${d}`)
+  }
+  if (batchRegistry !== undefined && getAddress(tx.to) !== getAddress(batchRegistry)) {
+    throw new AigcSdkError('tx_mismatch', `the API's ${route} transaction goes to ${tx.to}, not the BatchRegistry`)
   }
   const { hash } = await sendUnsigned(client, tx)
   return { hash }

@@ -548,7 +548,7 @@ test('batch disputes post the pair as decimal strings and send only a call about
   const { c, writes } = chainClient({ api })
   await c.challengeBatch({ original: o, duplicate: d })
   await c.contestBatch({ original: o, duplicate: d })
-  await c.finalizeBatch({ original: String(o), duplicate: `0x${d.toString(16)}` })
+  await c.finalizeBatch({ original: String(o), duplicate: `0x${d.toString(16)}`, batchRegistry: vectors.attestation_file.batch_registry })
   assert.deepEqual(bodies[0], { original: String(o), duplicate: String(d) })
   assert.deepEqual(bodies[2], { original: String(o), duplicate: String(d) })
   assert.equal(writes.length, 3)
@@ -562,6 +562,9 @@ test('batch disputes post the pair as decimal strings and send only a call about
   for (const fn of [challengeBatch, contestBatch, finalizeBatch, resolveBatch]) {
     await assert.rejects(fn(c, { original: o, duplicate: d }), { name: 'AigcSdkError', code: 'tx_mismatch' }, fn.name)
   }
+  // the right call, sent to a contract that is not the BatchRegistry you know (the deposit would be lost)
+  answers = calldata
+  await assert.rejects(challengeBatch(c, { original: o, duplicate: d, batchRegistry: ADDRESS }), { name: 'AigcSdkError', code: 'tx_mismatch' })
   assert.equal(writes.length, 3)
 })
 
