@@ -33,7 +33,8 @@ import {IRegistry} from "./IRegistry.sol";
 ///    revokes B after the window; contested and unresolved for another window, `finalize` revokes
 ///    it too (the contester must get the detail rule run; withholding its items' data only hurts
 ///    it). A revocation pays the challenger its deposit(s) and `challengeReward` out of B's item
-///    bond and burns the rest of that bond; every other item of the batch is untouched.
+///    bond; the rest of that bond is burned (it stays in this contract, which has no function
+///    that could move it); every other item of the batch is untouched.
 /// Exact duplicates of Registry tokens are not refused at reveal (no per-item storage fits the
 /// gas budget): an identical image has distance 0 and is revoked by a challenge.
 /// Revoked tokens cannot be transferred (except out of the hash-time-lock escrow), listed, or used
@@ -210,7 +211,8 @@ interface IBatchRegistry is IERC721Errors {
 
     /// @notice Records a batch commitment for `count` items; `msg.value` must be `bondPerItem * count`.
     function commit(bytes32 commitment, uint32 count) external payable;
-    /// @notice Burns the bond of a commitment that expired unrevealed (anyone may call).
+    /// @notice Burns the bond of a commitment that expired unrevealed (anyone may call): it stays
+    /// locked in this contract.
     function forfeitCommit(bytes32 commitment) external;
     /// @notice Reveals a committed batch (the caller is its owner); mints its tokens.
     function reveal(

@@ -13,7 +13,7 @@ import pytest
 from ledger import errors
 from ledger.clients.batch_registry import BatchDisputeState, BatchTokenStatus
 from ledger.merkle import fingerprints_hash
-from tests.contracts.attack_kit import burn_address, gas_cost, proof
+from tests.contracts.attack_kit import gas_cost, proof
 from tests.contracts.batch_kit import (
     client,
     plan,
@@ -112,17 +112,18 @@ def test_copied_commitment_registers_nothing_for_the_copier(world):
 
 
 def test_forfeit_burns_an_unrevealed_commitment(world):
+    """An expired commitment's bond is burned: it stays locked in the contract (no function
+    moves it), and the commitment cannot be revealed or forfeited again."""
     p = plan(world.producer.address, world.esp.address, random_fingerprints(4))
     c = client(world, world.producer)
     c.commit(p.commitment(), 4)
     with pytest.raises(errors.BatchCommitNotExpired):
         c.forfeit_commit(p.commitment())
-    burn = burn_address(world)
-    before = world.balance(burn)
     world.chain.mine(world.params.commit_ttl_blocks + 1)
     client(world, world.buyer).forfeit_commit(p.commitment())
-    assert world.balance(burn) == before + 4 * world.params.batch_bond_per_item
-    assert _held(world) == 0
+    assert _held(world) == 4 * world.params.batch_bond_per_item  # burned, locked for good
+    with pytest.raises(errors.BatchUnknownCommit):
+        client(world, world.buyer).forfeit_commit(p.commitment())
 
 
 @pytest.mark.parametrize("kind", ["unsorted", "duplicate", "degenerate"])
@@ -277,10 +278,9 @@ def test_batched_copy_of_single_token_revoked_alone(world):
     ib = _index(pb, NEAR_FP)
     copy = tid(b_id, ib)
     c = client(world, world.producer)
-    bond, reward = world.params.batch_bond_per_item, world.params.challenge_reward
+    reward = world.params.challenge_reward
     deposit = world.params.challenge_deposit
-    burn = burn_address(world)
-    held, burned = _held(world), world.balance(burn)
+    held = _held(world)
     c.challenge_with_single(single, proof(world, single), copy, NEAR_FP, pb.fp_proof(ib))
     assert _held(world) == held + deposit
     world.chain.mine(world.params.dispute_window_blocks + 1)
@@ -288,8 +288,7 @@ def test_batched_copy_of_single_token_revoked_alone(world):
     assert c.finalize(single, copy)
     spent_finalize = gas_cost(c.last_receipt)
     assert world.balance(world.producer.address) == before + deposit + reward - spent_finalize
-    assert world.balance(burn) == burned + bond - reward
-    assert _held(world) == held - bond
+    assert _held(world) == held - reward  # the rest of the bond burned: locked in the contract
     assert c.status(copy) is BatchTokenStatus.REVOKED
     for i in range(pb.count):
         if i != ib:
@@ -341,7 +340,7 @@ def test_contest_and_resolve_with_details(world):
         opening_b=pb.opening(ib),
     )
     assert upheld and thief.status(copy) is BatchTokenStatus.REVOKED
-    assert _held(world) == held - 2 * deposit - world.params.batch_bond_per_item
+    assert _held(world) == held - 2 * deposit - world.params.challenge_reward
 
 
 def test_contest_rejected_pays_the_contester(world):
@@ -383,9 +382,10 @@ def test_contested_and_never_resolved_revokes(world):
 
 
 def test_value_conservation(world):
-    """Ether held == bondPerItem x (committed-unrevealed + active items) + open deposits, at
-    every step of a registration, challenge, contest and revocation."""
+    """Ether held == bondPerItem x (committed-unrevealed + active items) + open deposits +
+    burned Ether, at every step of a registration, challenge, contest and revocation."""
     bond, deposit = world.params.batch_bond_per_item, world.params.challenge_deposit
+    burned_per_revocation = bond - world.params.challenge_reward
     assert _held(world) == 0
     original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
     assert _held(world) == 6 * bond
@@ -398,9 +398,10 @@ def test_value_conservation(world):
     assert _held(world) == 11 * bond + 2 * deposit
     world.chain.mine(world.params.dispute_window_blocks + 1)
     client(world, world.producer).finalize(original, copy)
-    assert _held(world) == 10 * bond  # the copy's bond and both deposits left
+    # both deposits and the reward left; the rest of the copy's bond is burned in place
+    assert _held(world) == 10 * bond + burned_per_revocation
     client(world, world.buyer).forfeit_commit(p.commitment())
-    assert _held(world) == 5 * bond
+    assert _held(world) == 10 * bond + burned_per_revocation  # 5 active + 5 burned, 5 held
 
 
 def test_revoked_item_cannot_be_listed(world):
