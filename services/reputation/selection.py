@@ -9,7 +9,7 @@ This is what the marketplace calls when a producer asks "which ESP should do my 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -118,6 +118,7 @@ def exploring_probabilities(
     explore_share: float,
     newcomer_uncertainty: float = NEWCOMER_UNCERTAINTY,
     probation_from: float | None = None,
+    available: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.float64]:
     """Selection probabilities with a bounded exploration share, row-wise (1-D or 2-D input).
 
@@ -131,6 +132,10 @@ def exploring_probabilities(
     share the exploration slice with the newcomers: an honest ESP that an unlucky failure left
     just under the floor gets the traffic it needs to climb back, while one whose negative
     evidence outweighs its positive (T below the base rate) gets nothing.
+
+    ``available`` (booleans, broadcast against the input) marks the ESPs that can take the task
+    now; the others (e.g. at capacity: they declined it) get 0 and are left out before the
+    shares are split, so when every established ESP is full the newcomers get the task.
     """
     _check("softmax", temperature, floor)
     if not 0.0 <= explore_share <= 1.0:
@@ -143,6 +148,9 @@ def exploring_probabilities(
     eligible = ~new & (t >= floor)
     if probation_from is not None:
         new = new | (~eligible & (t >= probation_from))
+    if available is not None:
+        free = np.broadcast_to(np.asarray(available, dtype=np.bool_), t.shape)
+        eligible, new = eligible & free, new & free
     top = np.where(eligible, t, -np.inf).max(axis=1, keepdims=True)
     shift = np.where(np.isfinite(top), top, 0.0)
     weights = np.where(eligible, np.exp((t - shift) / temperature), 0.0)
@@ -174,16 +182,20 @@ def rank_exploring(
     temperature: float = 0.2,
     floor: float = 0.55,
     explore_share: float = 0.02,
+    unavailable: Collection[str] = (),
 ) -> list[RankedChoice]:
     """``esps`` with their reputations and :func:`exploring_probabilities` from ``producer``'s
     view, best first (ties keep the input order): what :func:`select_exploring` draws from.
 
     Established ESPs between the base rate and the floor are on probation (they share the
-    exploration slice with newcomers); ESPs the engine never saw are newcomers. All
-    probabilities are 0 when nothing is eligible."""
+    exploration slice with newcomers); ESPs the engine never saw are newcomers. ESPs in
+    ``unavailable`` (at capacity: they declined this task) get 0 and the others share what they
+    would have had (the attack simulation's capacity). All probabilities are 0 when nothing is
+    eligible."""
     b, _, u = engine.opinion_arrays(producer, now=now)
     index = {esp: i for i, esp in enumerate(engine.esps)}
     base = engine.params.base_rate
+    gone = set(unavailable)
     rep = np.array([b[index[e]] + base * u[index[e]] if e in index else base for e in esps])
     unc = np.array([u[index[e]] if e in index else 1.0 for e in esps])
     probs = exploring_probabilities(
@@ -193,6 +205,7 @@ def rank_exploring(
         floor=floor,
         explore_share=explore_share,
         probation_from=base,
+        available=np.array([e not in gone for e in esps], dtype=np.bool_),
     )
     ranked = [
         RankedChoice(str(e), float(t), float(p)) for e, t, p in zip(esps, rep, probs, strict=True)
@@ -209,14 +222,17 @@ def select_exploring(
     temperature: float = 0.2,
     floor: float = 0.55,
     explore_share: float = 0.02,
+    unavailable: Collection[str] = (),
     rng: np.random.Generator | None = None,
 ) -> str:
     """Draws one of ``esps`` by :func:`exploring_probabilities` from ``producer``'s view (the
     attack simulation's setting: established ESPs between the base rate and the floor are on
     probation, sharing the exploration slice with newcomers; :func:`rank_exploring`).
 
-    ESPs the engine never saw are newcomers. Raises :class:`NoEligibleEspError` if no ESP is
-    eligible (nothing established at or above ``floor`` and no newcomer)."""
+    ESPs the engine never saw are newcomers. An ESP that declined the task (at capacity) goes
+    in ``unavailable`` and the producer draws again among the others. Raises
+    :class:`NoEligibleEspError` if no ESP is eligible (nothing established at or above
+    ``floor`` and no newcomer, among the available ones)."""
     ranked = rank_exploring(
         producer,
         esps,
@@ -225,6 +241,7 @@ def select_exploring(
         temperature=temperature,
         floor=floor,
         explore_share=explore_share,
+        unavailable=unavailable,
     )
     probs = np.array([r.probability for r in ranked])
     if probs.sum() <= 0:

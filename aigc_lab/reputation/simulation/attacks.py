@@ -79,6 +79,9 @@ class AttackConfig:
     params: ReputationParams | None = field(default=None)
     # (temperature, floor, explore share, newcomer uncertainty); None: the weighting's own
     selection: tuple[float, float, float, float] | None = None
+    # tasks an ESP takes per round, as a multiple of the fair share producers / esps; None:
+    # unlimited (an ESP at capacity declines, and the producer draws again among the others)
+    capacity: float | None = 5.0
 
     def __post_init__(self) -> None:
         if self.attack not in (*ATTACKS, "none"):
@@ -93,11 +96,19 @@ class AttackConfig:
                 raise InvalidParameterError(name, getattr(self, name), "a whole number >= 0")
         if self.warmup >= self.rounds:
             raise InvalidParameterError("warmup", self.warmup, f"fewer than {self.rounds} rounds")
+        if self.capacity is not None and not 1.0 <= self.capacity < float("inf"):
+            raise InvalidParameterError("capacity", self.capacity, "None or a number >= 1")
         if not 0.0 < self.malicious_share < 1.0:
             raise InvalidParameterError("malicious_share", self.malicious_share, "in (0, 1)")
         n_mal = round(self.esps * self.malicious_share)
         if not 1 <= n_mal < self.esps:
             raise InvalidParameterError("esps", self.esps, "enough for honest and malicious ESPs")
+
+    def capacity_tasks(self) -> int | None:
+        """Tasks per ESP per round (``capacity`` times the fair share, at least 1), or None."""
+        if self.capacity is None:
+            return None
+        return max(1, round(self.capacity * self.producers / self.esps))
 
     def model(self) -> ReputationParams:
         if self.params is not None:
@@ -118,6 +129,7 @@ class AttackResult:
     sybil_locks: int
     malicious_tasks: int  # honest tasks malicious ESPs won over the whole run
     whitewashes: int
+    peak_load: int  # the most tasks one ESP took in one round (the herd, without capacity)
 
     @property
     def max_bad_share(self) -> float:
@@ -163,6 +175,7 @@ class AttackResult:
             "malicious_tasks": self.malicious_tasks,
             "break_even_fee_per_lock_value": self.break_even_fee,
             "whitewashes": self.whitewashes,
+            "peak_load": self.peak_load,
             "goals": self.goals(),
             "bad_share": self.bad_share,
             "waited": self.waited,
@@ -247,6 +260,89 @@ def _chunks(n: int, size: int) -> list[slice]:
     return [slice(lo, min(n, lo + size)) for lo in range(0, n, size)]
 
 
+@dataclass(frozen=True, slots=True)
+class _Views:
+    """Every honest producer's view of every ESP this round: the stranger's view, overridden at
+    the producer's own pairs (``rows`` sorted, as :meth:`_Side.pairs` returns them)."""
+
+    stranger_t: F64
+    stranger_u: F64
+    rows: I64
+    esps: I64
+    own_t: F64
+    own_u: F64
+
+    def draw(
+        self,
+        producers: I64,
+        rng: np.random.Generator,
+        select: dict[str, Any],
+        *,
+        chunk: int,
+        available: npt.NDArray[np.bool_] | None = None,
+    ) -> I64:
+        """One ESP drawn for each of ``producers`` (sorted) by :func:`exploring_probabilities`
+        among the ``available`` ESPs; -1 where none is eligible (the producer waits)."""
+        n_esp = self.stranger_t.shape[0]
+        choice = np.full(producers.shape[0], -1, np.int64)
+        for c in _chunks(producers.shape[0], chunk):
+            who = producers[c]
+            t = np.repeat(self.stranger_t[None, :], who.shape[0], axis=0)
+            u = np.repeat(self.stranger_u[None, :], who.shape[0], axis=0)
+            lo = np.searchsorted(self.rows, who, "left")
+            n = np.searchsorted(self.rows, who, "right") - lo
+            at = np.repeat(lo - np.cumsum(n) + n, n) + np.arange(int(n.sum()))
+            line = np.repeat(np.arange(who.shape[0]), n)
+            t[line, self.esps[at]] = self.own_t[at]
+            u[line, self.esps[at]] = self.own_u[at]
+            probs = exploring_probabilities(t, u, available=available, **select)
+            cum = np.cumsum(probs, axis=1)
+            total = cum[:, -1]
+            draw = rng.random(total.shape[0]) * total
+            picked = np.minimum((cum < draw[:, None]).sum(axis=1), n_esp - 1)
+            choice[c] = np.where(total > 0, picked, -1)
+        return choice
+
+
+def _enforce_capacity(
+    choice: I64,
+    capacity: int,
+    views: _Views,
+    rng: np.random.Generator,
+    select: dict[str, Any],
+    *,
+    chunk: int,
+    passes: int = 50,
+) -> None:
+    """Each ESP takes at most ``capacity`` tasks this round (in place): tasks arrive in a
+    random order, an ESP declines those beyond its capacity, and a declined producer draws
+    again among the ESPs with room left (a full ESP is out of both the softmax and the
+    exploration slice, so when every established ESP is full the newcomers get the task)."""
+    n_esp = views.stranger_t.shape[0]
+    if np.bincount(choice[choice >= 0], minlength=n_esp).max(initial=0) <= capacity:
+        return  # nobody declines: the round draws no more randomness than without capacity
+    taken = np.zeros(n_esp, np.int64)
+    pending = rng.permutation(np.flatnonzero(choice >= 0))
+    for _ in range(passes):
+        if pending.shape[0] == 0:
+            return
+        wanted = choice[pending]
+        order = np.argsort(wanted, kind="stable")
+        sorted_esp = wanted[order]
+        first = np.searchsorted(sorted_esp, sorted_esp, "left")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.shape[0]) - first
+        accept = rank < capacity - taken[wanted]
+        taken += np.bincount(wanted[accept], minlength=n_esp)
+        declined = np.sort(pending[~accept])
+        if declined.shape[0] == 0:
+            return
+        redrawn = views.draw(declined, rng, select, chunk=chunk, available=taken < capacity)
+        choice[declined] = redrawn
+        pending = rng.permutation(declined[redrawn >= 0])
+    choice[pending] = -1  # still declined after every pass: the producer waits
+
+
 def run_attack(config: AttackConfig) -> AttackResult:
     """Runs one simulation (deterministic for a given config)."""
     params = config.model()
@@ -263,13 +359,13 @@ def run_attack(config: AttackConfig) -> AttackResult:
     sybil_target = mal_idx[np.arange(n_s) % n_mal]
     sybil_ring = np.arange(n_s) % len(rings)
     honest, sybil = _Side(n_h, n_esp), _Side(max(n_s, 1), n_esp)
-    chunks = _chunks(n_h, config.chunk)
+    capacity = config.capacity_tasks()
     load = np.zeros(n_esp, np.int64)
     bad_share: list[float] = []
     waited: list[int] = []
     rep_h: list[float] = []
     rep_m: list[float] = []
-    sybil_locks = malicious_tasks = whitewashes = 0
+    sybil_locks = malicious_tasks = whitewashes = peak_load = 0
     for rnd in range(config.rounds):
         quality = np.where(malicious, config.malicious_quality, config.honest_quality)
         if config.attack == "on-off":
@@ -299,28 +395,17 @@ def run_attack(config: AttackConfig) -> AttackResult:
         n_pairs = h_rows.shape[0]
         own = (terms[0][:n_pairs], terms[1][:n_pairs], terms[2][:n_pairs], terms[3][:n_pairs])
         own_t, own_u = _own_views(sums, own, h_pos, h_neg, h_esp, params)
-        choice = np.full(n_h, -1, np.int64)
-        bounds = np.searchsorted(h_rows, [c.start for c in chunks] + [n_h])
-        for i, c in enumerate(chunks):
-            t = np.repeat(stranger_t[None, :], c.stop - c.start, axis=0)
-            u = np.repeat(stranger_u[None, :], c.stop - c.start, axis=0)
-            lo, hi = bounds[i], bounds[i + 1]
-            t[h_rows[lo:hi] - c.start, h_esp[lo:hi]] = own_t[lo:hi]
-            u[h_rows[lo:hi] - c.start, h_esp[lo:hi]] = own_u[lo:hi]
-            probs = exploring_probabilities(
-                t,
-                u,
-                temperature=temperature,
-                floor=floor,
-                explore_share=explore,
-                newcomer_uncertainty=newcomer_u,
-                probation_from=params.base_rate if config.weighting == "hardened" else None,
-            )
-            cum = np.cumsum(probs, axis=1)
-            total = cum[:, -1]
-            draw = rng.random(total.shape[0]) * total
-            picked = np.minimum((cum < draw[:, None]).sum(axis=1), n_esp - 1)
-            choice[c] = np.where(total > 0, picked, -1)
+        views = _Views(stranger_t, stranger_u, h_rows, h_esp, own_t, own_u)
+        select = {
+            "temperature": temperature,
+            "floor": floor,
+            "explore_share": explore,
+            "newcomer_uncertainty": newcomer_u,
+            "probation_from": params.base_rate if config.weighting == "hardened" else None,
+        }
+        choice = views.draw(np.arange(n_h), rng, select, chunk=config.chunk)
+        if capacity is not None:
+            _enforce_capacity(choice, capacity, views, rng, select, chunk=config.chunk)
         served = choice >= 0
         rows, esps = np.flatnonzero(served), choice[served]
         ok = rng.random(rows.shape[0]) < quality[esps]
@@ -328,6 +413,7 @@ def run_attack(config: AttackConfig) -> AttackResult:
         bad_share.append(to_bad / max(1, rows.shape[0]))
         waited.append(int((~served).sum()))
         malicious_tasks += to_bad
+        peak_load = max(peak_load, int(np.bincount(esps, minlength=n_esp).max(initial=0)))
         if rnd >= config.warmup:
             np.add.at(load, esps, 1)
         honest.decay(params)
@@ -353,6 +439,7 @@ def run_attack(config: AttackConfig) -> AttackResult:
         sybil_locks=sybil_locks,
         malicious_tasks=malicious_tasks,
         whitewashes=whitewashes,
+        peak_load=peak_load,
     )
 
 

@@ -1,5 +1,11 @@
-"""The attack simulation at a small scale (seconds): the goals hold with the hardened weighting
-and fail with the previous one (on-chain subset, old selection), for every attack."""
+"""The attack simulation at a reduced scale (seconds): the goals hold with the hardened weighting
+and fail with the previous one (on-chain subset, old selection), for every attack.
+
+The goals are checked at 300 ESPs (3,000 producers, 300 Sybils), not 100: at 100 ESPs (30
+malicious) the worst round and the busiest/idlest ratio are mostly noise around the thresholds
+(seeds 0-19, before ESP capacity: on-off above 5% on 16 of 20, load ratio above 1.5 on up to 3 of
+20 per attack; docs/reputation.md), so one seed passing or failing there says little.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +19,33 @@ from aigc_lab.reputation.simulation import ATTACKS, AttackConfig, run_attack
 from services.reputation import InvalidParameterError
 
 SMALL = {"esps": 100, "producers": 1_000, "sybils": 100, "rounds": 60, "warmup": 25, "seed": 0}
+MEDIUM = {**SMALL, "esps": 300, "producers": 3_000, "sybils": 300}
 
 
 @pytest.mark.parametrize("attack", ATTACKS)
 def test_goals_hold_with_the_hardened_weighting_and_fail_with_the_old_one(attack):
-    new = run_attack(AttackConfig(attack, weighting="hardened", **SMALL))
+    new = run_attack(AttackConfig(attack, weighting="hardened", **MEDIUM))
     assert new.max_bad_share <= 0.05, new.bad_share
     assert new.load_ratio <= 1.5
     assert all(new.goals().values())
-    old = run_attack(AttackConfig(attack, weighting="legacy", **SMALL))
+    old = run_attack(AttackConfig(attack, weighting="legacy", **MEDIUM))
     assert old.max_bad_share > 0.05  # the attack works against the previous weighting
     assert old.mean_bad_share > 2 * new.mean_bad_share
+
+
+def test_no_esp_takes_more_than_its_capacity_in_any_round():
+    """The herd: while only a handful of ESPs are established (rounds 3-6) they shared 98% of
+    all tasks (189 in one round for one ESP here, 19x the fair share; at 1,000 ESPs this left
+    one honest ESP with over 1,500 stale customers and a load ratio of 2.54 under collusion).
+    An ESP now declines tasks beyond 5x the fair share and the producer draws again."""
+    config = AttackConfig("collusion", **SMALL)
+    assert config.capacity_tasks() == 50
+    capped = run_attack(config)
+    assert capped.peak_load <= 50
+    assert sum(capped.waited) == 0  # the others had room: nobody was left without an ESP
+    assert capped.load_ratio <= 1.5 and capped.max_bad_share <= 0.05
+    herd = run_attack(AttackConfig("collusion", **{**SMALL, "capacity": None}))
+    assert herd.peak_load > 3 * 50
 
 
 def test_attack_bookkeeping():
@@ -43,6 +65,8 @@ def test_attack_bookkeeping():
         {"attack": "on-off", "rounds": 10, "warmup": 10},
         {"attack": "on-off", "malicious_share": 1.0},
         {"attack": "on-off", "sybils": -1},
+        {"attack": "on-off", "capacity": 0.5},
+        {"attack": "on-off", "capacity": float("nan")},
     ],
 )
 def test_bad_configurations_are_refused(kwargs):

@@ -18,6 +18,7 @@ from services.reputation import (
     Interaction,
     InvalidInteractionError,
     InvalidParameterError,
+    NoEligibleEspError,
     Opinion,
     ReputationEngine,
     ReputationParams,
@@ -342,3 +343,39 @@ def test_select_exploring_sends_a_fresh_identity_at_most_the_exploration_share()
     assert picks.count("fresh") + picks.count("failing") <= 0.02 * 2000 * 1.5
     assert picks.count("failing") == 0
     assert picks.count("honest1") > 300 and picks.count("honest2") > 300
+
+
+def test_an_esp_at_capacity_is_left_out_and_the_others_share_its_part():
+    t = np.array([0.7, 0.6, 0.5])
+    u = np.array([0.5, 0.5, 1.0])  # two established ESPs and a newcomer
+    kw = {"temperature": 0.2, "floor": 0.55, "explore_share": 0.05}
+    busy = exploring_probabilities(t, u, available=[False, True, True], **kw)
+    np.testing.assert_allclose(busy, [0.0, 0.95, 0.05])
+    # every established ESP full: the newcomer gets the task, never more than when one had room
+    full = exploring_probabilities(t, u, available=[False, False, True], **kw)
+    np.testing.assert_allclose(full, [0.0, 0.0, 1.0])
+    assert not exploring_probabilities(t, u, available=[False, False, False], **kw).any()
+    free = [[True, True, True], [False, True, True]]  # one row per producer
+    rows = exploring_probabilities(np.vstack([t, t]), np.vstack([u, u]), available=free, **kw)
+    np.testing.assert_allclose(rows[1], busy)
+    assert rows[0, 0] > rows[0, 1] > 0
+
+
+def test_select_exploring_draws_again_among_the_esps_that_did_not_decline():
+    from services.reputation.selection import rank_exploring, select_exploring
+
+    engine = ReputationEngine.from_records(honest_market(), HARD)
+    esps = ["honest1", "honest2", "failing", "fresh"]
+    ranked = rank_exploring("p0", esps, engine, now=20 * DAY, unavailable={"honest1"})
+    share = {r.esp: r.probability for r in ranked}
+    assert share["honest1"] == 0.0 and share["honest2"] == pytest.approx(0.98)
+    rng = np.random.default_rng(3)
+    picks = [
+        select_exploring("p0", esps, engine, now=20 * DAY, unavailable=["honest1"], rng=rng)
+        for _ in range(500)
+    ]
+    assert "honest1" not in picks and picks.count("honest2") > 450
+    with pytest.raises(NoEligibleEspError):
+        select_exploring(
+            "p0", ["honest1", "failing"], engine, now=20 * DAY, unavailable={"honest1"}
+        )
