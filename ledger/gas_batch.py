@@ -1,25 +1,54 @@
-"""Gas of batch settlement (issue 16), per lock, at batch sizes N = 1, 10, 100.
+"""Gas of batch settlement and batch registration (issue 16).
 
-A fresh deployment, one registered ESP, one producer locking N acknowledged Ether fees; then the
-ESP claims all N in one ``withdrawBatch`` and the producer rates all N in one
-``submitFeedbackBatch`` (which also frees the ESP's stake from them). Every secret and timelock
-is fixed and free of zero bytes, so calldata, and so gas, is exact and repeatable.
+Settlement, per lock, at N = 1, 10, 100: a fresh deployment, one registered ESP, one producer
+locking N acknowledged Ether fees; then the ESP claims all N in one ``withdrawBatch`` and the
+producer rates all N in one ``submitFeedbackBatch`` (which also frees the ESP's stake from them).
+Every secret and timelock is fixed and free of zero bytes, so calldata, and so gas, is exact and
+repeatable.
+
+Registration, per image, at N = 1, 10, 100, 1,000 (:func:`measure_batch_registration`): commit +
+reveal of one producer's batch, each transaction charged as a Prague chain would, its calldata
+priced under EIP-7623's floor (``max(gasUsed, 21,000 + 10 x tokens)``, a token per zero byte and
+four per non-zero byte; py-evm runs Cancun, which has no floor); and an uncontested challenge
+(challenge + finalize) of an item of a later 1,000-image batch by an item of an earlier one.
+Every value is derived from fixed seeds and ground free of zero bytes, so figures are exact.
 """
 
 from __future__ import annotations
+
+import hashlib
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain import Chain
 from ledger.clients import EspRegistryClient, HtlcClient, LockTerms
 from ledger.clients.batch import submit_feedback_batch, withdraw_batch
+from ledger.clients.batch_registry import BatchRegistryClient, attestation_message
 from ledger.deploy import Deployment, DeployParams, deploy
 from ledger.gas import _deadline, _secret
+from ledger.merkle import (
+    batch_commitment,
+    fingerprint_leaf,
+    fingerprints_hash,
+    item_leaf,
+    merkle_proof,
+    merkle_root,
+    token_id,
+)
 from ledger.tx import Transactor
 
 SIZES = (1, 10, 100)
-# Issue 16: "a batched fee claim <= 15,000 per lock at N = 100".
-GOALS = {"htlc_withdraw_batch_per_lock@100": 15_000}
+REGISTRATION_SIZES = (1, 10, 100, 1000)
+# Issue 16: "a batched fee claim <= 15,000 per lock at N = 100"; registration per image (commit
+# + reveal, calldata under EIP-7623's floor) <= 5,000 at N = 100 and <= 2,000 at N = 1,000; a
+# challenge against a batched item (challenge + finalize) <= 160,000.
+GOALS = {
+    "htlc_withdraw_batch_per_lock@100": 15_000,
+    "batch_register_per_image@100": 5_000,
+    "batch_register_per_image@1000": 2_000,
+    "batch_challenge_uncontested": 160_000,
+}
 
 
 def measure_batches(
@@ -57,4 +86,137 @@ def measure_batches(
         gas[f"htlc_withdraw_batch_per_lock@{n}"] = int(receipt["gasUsed"]) // n
         receipt = submit_feedback_batch(fb, locks, [True] * n)
         gas[f"feedback_submit_batch_per_lock@{n}"] = int(receipt["gasUsed"]) // n
+    gas.update(measure_batch_registration(chain, dep, accounts))
+    return gas
+
+
+def charged(chain: Chain, receipt: Any) -> int:
+    """The gas a Prague chain charges for the transaction of ``receipt``: its gas used, or the
+    EIP-7623 calldata floor (21,000 + 10 per token; a zero byte 1 token, others 4) if higher."""
+    data = bytes(chain.w3.eth.get_transaction(receipt["transactionHash"])["input"])
+    zeros = data.count(0)
+    floor = 21_000 + 10 * (zeros + 4 * (len(data) - zeros))
+    return max(int(receipt["gasUsed"]), floor)
+
+
+def _no_zero(*values: bytes) -> bool:
+    return all(0 not in v for v in values)
+
+
+def _fingerprints(tag: bytes, n: int) -> list[bytes]:
+    """``n`` sorted fingerprints, no zero byte, bit 4 of every byte set (flipping bit 0 to make a
+    near-duplicate never makes a zero byte), distinct and far apart."""
+    fps = {bytes(b | 0x10 for b in hashlib.sha256(tag + b"-%d" % i).digest()) for i in range(n)}
+    return sorted(fps)
+
+
+def _near(fp: bytes) -> bytes:
+    """``fp`` with the lowest bit of each 64-bit word flipped (compact distance 1)."""
+    out = bytearray(fp)
+    for i in (7, 15, 23, 31):
+        out[i] ^= 1
+    return bytes(out)
+
+
+def _register(
+    chain: Chain,
+    dep: Deployment,
+    owner: LocalAccount,
+    esp: LocalAccount,
+    fps: list[bytes],
+    secret: int,
+) -> tuple[int, int, list[bytes]]:
+    """Pays a generation, commits and reveals a batch of ``fps`` (sorted); returns the charged
+    gas of commit + reveal, the batch id and the fingerprint leaves."""
+    htlc = HtlcClient(dep, Transactor(chain, owner))
+    preimage, hashlock = _secret(secret)
+    lock = htlc.lock_ether(
+        esp.address, amount=10**15, hashlock=hashlock, timelock=_deadline(chain, 3600)
+    )
+    HtlcClient(dep, Transactor(chain, esp)).withdraw(lock, preimage)
+    br = BatchRegistryClient(dep, Transactor(chain, owner))
+    fp_leaves = [fingerprint_leaf(i, fp) for i, fp in enumerate(fps)]
+    fp_root = merkle_root(fp_leaves)
+    for k in range(1, 10_000):  # the first roots, model id, salt and signature free of zero bytes
+        items_root = merkle_root(
+            [
+                item_leaf(i, hashlib.sha256(b"c%d-%d-%d" % (secret, k, i)).digest(), fp, i + 1)
+                for i, fp in enumerate(fps)
+            ]
+        )
+        model_id = hashlib.sha256(b"model-%d" % k).digest()
+        salt = hashlib.sha256(b"salt-%d" % k).digest()
+        commitment = batch_commitment(
+            items_root=items_root,
+            fingerprints_hash=fingerprints_hash(fps),
+            count=len(fps),
+            owner=owner.address,
+            salt=salt,
+        )
+        message = attestation_message(
+            task_id=lock.id,
+            producer=owner.address,
+            items_root=items_root,
+            fp_root=fp_root,
+            count=len(fps),
+            model_id=model_id,
+        )
+        signature = br.sign_attestation(esp, message)
+        if _no_zero(items_root, model_id, salt, commitment, signature):
+            break
+    br.commit(commitment, len(fps))
+    gas = charged(chain, br.last_receipt)
+    batch_id = br.reveal(
+        items_root=items_root,
+        salt=salt,
+        model_id=model_id,
+        metadata_uri="",
+        fingerprints=fps,
+        lock=lock,
+        signature=signature,
+    )
+    return gas + charged(chain, br.last_receipt), batch_id, fp_leaves
+
+
+def measure_batch_registration(
+    chain: Chain, dep: Deployment, accounts: list[LocalAccount]
+) -> dict[str, int]:
+    """``{"batch_register_per_image@N": (commit + reveal) // N, "batch_challenge": ...,
+    "batch_finalize": ..., "batch_challenge_uncontested": challenge + finalize}`` on ``dep``
+    (whose ESP ``accounts[2]`` is registered). The producer registers one batch first, so each
+    row is a later batch of a producer (no first-write of its balance or of the batch counter)."""
+    producer, esp, copier_esp, plagiarist = accounts[1], accounts[2], accounts[3], accounts[4]
+    gas: dict[str, int] = {}
+    _register(chain, dep, producer, esp, _fingerprints(b"warm", 1), 2000)
+    original_fps: list[bytes] = []
+    original_leaves: list[bytes] = []
+    original_batch = 0
+    for n in REGISTRATION_SIZES:
+        fps = _fingerprints(b"batch-%d" % n, n)
+        used, original_batch, original_leaves = _register(chain, dep, producer, esp, fps, 2000 + n)
+        original_fps = fps
+        gas[f"batch_register_per_image@{n}"] = used // n
+    # A plagiarist's later batch of 1,000 (through another ESP) holds a near copy of item 500.
+    EspRegistryClient(dep, Transactor(chain, copier_esp)).register(
+        "http://copier.example", price=10**15, stake=dep.manifest.params["esp_min_stake"]
+    )
+    ia = 500
+    copy_fps = sorted([*_fingerprints(b"copy", 999), _near(original_fps[ia])])
+    _, copy_batch, copy_leaves = _register(chain, dep, plagiarist, copier_esp, copy_fps, 3000)
+    ib = copy_fps.index(_near(original_fps[ia]))
+    br = BatchRegistryClient(dep, Transactor(chain, producer))
+    original, copy = token_id(original_batch, ia), token_id(copy_batch, ib)
+    br.challenge(
+        original,
+        original_fps[ia],
+        merkle_proof(original_leaves, ia),
+        copy,
+        copy_fps[ib],
+        merkle_proof(copy_leaves, ib),
+    )
+    gas["batch_challenge"] = charged(chain, br.last_receipt)
+    chain.mine(int(dep.manifest.params["dispute_window_blocks"]) + 1)
+    br.finalize(original, copy)
+    gas["batch_finalize"] = charged(chain, br.last_receipt)
+    gas["batch_challenge_uncontested"] = gas["batch_challenge"] + gas["batch_finalize"]
     return gas
