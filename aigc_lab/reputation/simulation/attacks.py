@@ -9,9 +9,15 @@ the outcome honestly; Sybils then act for the attack. Every lock is worth the re
 
 * ``hardened``: :meth:`ReputationParams.hardened` (recommender cap, diversity discount,
   recommendation prior) and :func:`exploring_probabilities` (floor 0.55 above the base rate,
-  temperature 0.1, a 2% exploration share for newcomers);
+  temperature 0.2, a 2% exploration share for newcomers);
 * ``legacy``: the on-chain subset (:class:`ReputationParams` defaults) with the previous
   selection (softmax, temperature 0.15, floor 0.2, newcomers compete like everyone).
+
+Every ESP has a capacity (``capacity`` times the fair share ``producers / esps`` tasks a round,
+5 by default): tasks arrive in a random order, an ESP declines those beyond it and the producer
+draws again among the ESPs with room left. Without it, the few ESPs established first share 98%
+of the tasks for a few rounds (a herd) and can carry that stale crowd into a downward spiral
+(docs/reputation.md, the collusion load ratio of 2.54).
 
 Attacks (Sybil locks are acknowledged Ether locks like any other: each costs gas, the fee goes
 back to the malicious side unless a protocol fee is burned):
