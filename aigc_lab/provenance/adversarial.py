@@ -20,7 +20,14 @@ from scipy.fft import dctn, idctn
 from scipy.stats import rankdata
 
 from services.provenance.errors import DegenerateImageError
-from services.provenance.perceptual import _MARGINS, _selection, _working_image, fingerprint
+from services.provenance.perceptual import (
+    _VIEWS,
+    Trims,
+    _selection,
+    _working_image,
+    fingerprint,
+    view_box,
+)
 from services.provenance.rule import MATCH_THRESHOLD, Fingerprint
 
 __all__ = ["EvasionResult", "minimal_evasion"]
@@ -61,11 +68,11 @@ def _breaks(image: Image.Image, original: Fingerprint, threshold: int) -> bool:
 
 
 def _view_pattern(
-    grey: NDArray[np.float64], margin: float, away: NDArray[np.float64]
+    grey: NDArray[np.float64], trims: Trims, away: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """Working-size pattern that moves this view's hashed coefficients along ``away``."""
     h, w = grey.shape
-    box = (margin * w, margin * h, w - margin * w, h - margin * h)
+    box = view_box((w, h), trims)
     view = Image.fromarray(grey.astype(np.float32), mode="F").resize(
         (32, 32), Image.Resampling.BILINEAR, box=box
     )
@@ -131,10 +138,10 @@ def _iterative(
 ) -> EvasionResult:
     base = np.asarray(_working_image(rgb), dtype=np.float64)
     aways = []
-    for margin in _MARGINS:
+    for trims in _VIEWS:
         view = Image.fromarray(base.astype(np.float32), mode="F")
         h, w = base.shape
-        box = (margin * w, margin * h, w - margin * w, h - margin * h)
+        box = view_box((w, h), trims)
         small = np.asarray(
             view.resize((32, 32), Image.Resampling.BILINEAR, box=box), dtype=np.float64
         )
@@ -144,7 +151,7 @@ def _iterative(
     perturbation = np.zeros_like(base)
     for _ in range(iterations):
         total = sum(
-            _view_pattern(base + perturbation, m, a) for m, a in zip(_MARGINS, aways, strict=True)
+            _view_pattern(base + perturbation, v, a) for v, a in zip(_VIEWS, aways, strict=True)
         )
         perturbation += np.asarray(total) / max(float(np.abs(total).max()), 1e-12)
         full = Image.fromarray(perturbation.astype(np.float32), mode="F").resize(

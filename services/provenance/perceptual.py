@@ -36,14 +36,22 @@ from services.provenance._image import luma_array
 from services.provenance.errors import DegenerateImageError
 from services.provenance.rule import Fingerprint
 
-__all__ = ["MIN_SIDE", "fingerprint", "view_coefficients"]
+__all__ = ["MIN_SIDE", "fingerprint", "view_box", "view_coefficients"]
 
 MIN_SIDE = 32
 """Images with a side shorter than this many pixels are refused as too small."""
 
 _VIEW_SIDE = 32
 _WORKING_MAX_SIDE = 384
-_MARGINS = (0.0, 0.05, 0.10, 0.15)
+Trims = tuple[float, float, float, float]
+"""A view: the share of the width or height trimmed from the left, top, right and bottom."""
+
+_VIEWS: tuple[Trims, Trims, Trims, Trims] = (
+    (0.0, 0.0, 0.0, 0.0),
+    (0.05, 0.05, 0.05, 0.05),
+    (0.10, 0.10, 0.10, 0.10),
+    (0.15, 0.15, 0.15, 0.15),
+)
 _CORNER_FADE = 0.2
 _FLAT_STD = 1.5
 _BLANK_TOLERANCE = 4
@@ -96,10 +104,17 @@ def _check_content(grey: Image.Image, *, width: int, height: int) -> None:
         raise DegenerateImageError(reason + " value", width=width, height=height)
 
 
-def view_coefficients(grey: Image.Image, margin: float) -> NDArray[np.float64]:
-    """Orientation-canonical 32x32 DCT (indexed [v, u]) of the centred view with ``margin``."""
-    w, h = grey.size
-    box = (margin * w, margin * h, w - margin * w, h - margin * h)
+def view_box(size: tuple[int, int], view: float | Trims) -> tuple[float, float, float, float]:
+    """The pixel box (left, top, right, bottom) of ``view``: a margin trimmed from every side,
+    or the (left, top, right, bottom) shares trimmed."""
+    w, h = size
+    left, top, right, bottom = (view,) * 4 if isinstance(view, int | float) else view
+    return (left * w, top * h, w - right * w, h - bottom * h)
+
+
+def view_coefficients(grey: Image.Image, view: float | Trims) -> NDArray[np.float64]:
+    """Orientation-canonical 32x32 DCT (indexed [v, u]) of a view (see :func:`view_box`)."""
+    box = view_box(grey.size, view)
     view = grey.resize((_VIEW_SIDE, _VIEW_SIDE), Image.Resampling.LANCZOS, box=box)
     ranks = rankdata(np.asarray(view, dtype=np.float64), method="average").reshape(
         _VIEW_SIDE, _VIEW_SIDE
@@ -152,7 +167,7 @@ def fingerprint(image: Image.Image) -> Fingerprint:
         raise DegenerateImageError(reason, width=width, height=height)
     grey = _working_image(image)
     _check_content(grey, width=width, height=height)
-    words = [_word(view_coefficients(grey, margin)) for margin in _MARGINS]
+    words = [_word(view_coefficients(grey, view)) for view in _VIEWS]
     result = Fingerprint((words[0], words[1], words[2], words[3]))
     if result.is_degenerate():
         reason = "a view of the image is flat, so its fingerprint would be degenerate"
