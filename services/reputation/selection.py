@@ -48,10 +48,31 @@ def rank(
     ESPs the engine has never seen (newcomers) get the base rate. Ties keep the input order.
     """
     values = engine.reputations(producer, now=now)
-    index = {esp: i for i, esp in enumerate(engine.esps)}
-    base = engine.params.base_rate
-    scored = [RankedEsp(esp, float(values[index[esp]]) if esp in index else base) for esp in esps]
-    return sorted(scored, key=lambda r: -r.reputation)
+    scores = _aligned(values, esps, engine, missing=engine.params.base_rate)
+    # one stable sort in numpy and plain tuples: the per-ESP Python work of sorting 10,000
+    # NamedTuples by a key was a tenth of a cold ranking at 10,000 ESPs
+    order = np.argsort(-scores, kind="stable").tolist()
+    ids, reps, make = list(esps), scores.tolist(), tuple.__new__
+    return [make(RankedEsp, (ids[i], reps[i])) for i in order]
+
+
+def _aligned(
+    values: npt.NDArray[np.float64],
+    esps: Sequence[str],
+    engine: ReputationEngine,
+    *,
+    missing: float,
+) -> npt.NDArray[np.float64]:
+    """``values`` (aligned with ``engine.esps``) at ``esps``; ``missing`` for ESPs the engine
+    never saw."""
+    known = engine.esps
+    if tuple(esps) == known:  # the usual call: every ESP, in the engine's order
+        return values
+    index = dict(zip(known, range(len(known)), strict=True))
+    codes = np.fromiter((index.get(e, -1) for e in esps), np.int64, len(esps))
+    picked = values[np.maximum(codes, 0)] if len(known) else np.zeros(len(esps))
+    out: npt.NDArray[np.float64] = np.where(codes >= 0, picked, missing)
+    return out
 
 
 def _check(policy: str, temperature: float, floor: float) -> None:
@@ -193,11 +214,10 @@ def rank_exploring(
     would have had (the attack simulation's capacity). All probabilities are 0 when nothing is
     eligible."""
     b, _, u = engine.opinion_arrays(producer, now=now)
-    index = {esp: i for i, esp in enumerate(engine.esps)}
     base = engine.params.base_rate
     gone = set(unavailable)
-    rep = np.array([b[index[e]] + base * u[index[e]] if e in index else base for e in esps])
-    unc = np.array([u[index[e]] if e in index else 1.0 for e in esps])
+    rep = _aligned(b + base * u, esps, engine, missing=base)
+    unc = _aligned(u, esps, engine, missing=1.0)
     probs = exploring_probabilities(
         rep,
         unc,
@@ -207,10 +227,9 @@ def rank_exploring(
         probation_from=base,
         available=np.array([e not in gone for e in esps], dtype=np.bool_),
     )
-    ranked = [
-        RankedChoice(str(e), float(t), float(p)) for e, t, p in zip(esps, rep, probs, strict=True)
-    ]
-    return sorted(ranked, key=lambda r: -r.reputation)
+    order = np.argsort(-rep, kind="stable").tolist()
+    ids, reps, chances = list(esps), rep.tolist(), probs.tolist()
+    return [RankedChoice(str(ids[i]), reps[i], chances[i]) for i in order]
 
 
 def select_exploring(

@@ -12,6 +12,7 @@ from services.reputation import (
     RankedEsp,
     ReputationEngine,
     rank,
+    rank_exploring,
     select,
 )
 
@@ -25,6 +26,25 @@ def test_rank_orders_by_reputation_and_gives_newcomers_the_base_rate():
     ranking = rank("p", ["bad", "newcomer", "good"], engine, now=10)
     assert [r.esp for r in ranking] == ["good", "newcomer", "bad"]
     assert ranking[1].reputation == engine.params.base_rate
+
+
+def test_rank_equals_a_plain_sort_over_any_list_of_esps():
+    rng = np.random.default_rng(5)
+    records = [
+        Interaction(f"p{rng.integers(6)}", f"e{rng.integers(12)}", bool(ok), 10**15, t)
+        for t, ok in enumerate(rng.random(300) < 0.7)
+    ]
+    engine = ReputationEngine.from_records(records)
+    values = dict(zip(engine.esps, engine.reputations("p0", now=400).tolist(), strict=True))
+    lists = [list(engine.esps), ["x", *engine.esps[::-1]], ["e3", "new1", "e3", "new2"], []]
+    for esps in lists:  # the engine's own order, a reversed one with a newcomer, repeats, none
+        plain = sorted(((e, values.get(e, 0.5)) for e in esps), key=lambda r: -r[1])
+        ranking = rank("p0", esps, engine, now=400)
+        assert ranking == plain and all(isinstance(r, RankedEsp) for r in ranking)
+        exploring = rank_exploring("p0", esps, engine, now=400)
+        assert [r.esp for r in exploring] == [e for e, _ in plain]
+        assert [r.reputation for r in exploring] == pytest.approx([t for _, t in plain])
+    assert rank("p0", ["a", "b"], ReputationEngine(), now=0) == [("a", 0.5), ("b", 0.5)]
 
 
 def test_argmax_picks_the_best_eligible():
