@@ -115,8 +115,8 @@ def view_box(size: tuple[int, int], view: float | Trims) -> tuple[float, float, 
 def view_coefficients(grey: Image.Image, view: float | Trims) -> NDArray[np.float64]:
     """Orientation-canonical 32x32 DCT (indexed [v, u]) of a view (see :func:`view_box`)."""
     box = view_box(grey.size, view)
-    view = grey.resize((_VIEW_SIDE, _VIEW_SIDE), Image.Resampling.LANCZOS, box=box)
-    ranks = rankdata(np.asarray(view, dtype=np.float64), method="average").reshape(
+    small = grey.resize((_VIEW_SIDE, _VIEW_SIDE), Image.Resampling.LANCZOS, box=box)
+    ranks = rankdata(np.asarray(small, dtype=np.float64), method="average").reshape(
         _VIEW_SIDE, _VIEW_SIDE
     )
     coeffs = np.asarray(dctn((ranks - ranks.mean()) * _corner_window(), norm="ortho"))
