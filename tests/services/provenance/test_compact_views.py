@@ -30,14 +30,14 @@ def test_base_is_the_deployed_view_set_and_views_are_restored() -> None:
     deployed = perceptual.fingerprint(image)
     assert VIEW_SETS["base"] == perceptual._VIEWS
     with views("lt12"):
-        assert perceptual._VIEWS == VIEW_SETS["lt12"]
+        assert VIEW_SETS["lt12"] == perceptual._VIEWS
         other = perceptual.fingerprint(image)
     assert other != deployed and perceptual.fingerprint(image) == deployed
     with pytest.raises(CorpusError, match="unknown view set"), views("nope"):
         pass
     with pytest.raises(RuntimeError), views("l"):
         raise RuntimeError
-    assert perceptual._VIEWS == VIEW_SETS["base"]  # restored after an error too
+    assert VIEW_SETS["base"] == perceptual._VIEWS  # restored after an error too
 
 
 def test_a_one_sided_view_brings_a_one_sided_crop_of_a_symmetric_picture_closer() -> None:
