@@ -83,6 +83,8 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
 
     uint256 private _batchCount;
     mapping(bytes32 commitment => Commit) private _commits;
+    /// @dev Generation locks that registered a batch: one attestation registers once.
+    mapping(bytes32 taskId => bool) private _tasksUsed;
     mapping(uint256 batchId => StoredBatch) private _batches;
     /// @dev Per token, written only when it moves or is revoked: owner | `_REVOKED`.
     mapping(uint256 tokenId => uint256) private _tokens;
@@ -153,6 +155,10 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         );
         p.fpRoot = _fingerprintRoot(fingerprints);
         (p.taskId, p.priority) = _checkLock(lock, p.committedAt);
+        // A replayed attestation (a second commitment of the same batch) would mint the same
+        // images again at the same priority, under the same ESP, where no challenge can reach.
+        if (_tasksUsed[p.taskId]) revert BatchTaskUsed(p.taskId);
+        _tasksUsed[p.taskId] = true;
         bytes32 digest = attestationDigest(p.taskId, msg.sender, r.itemsRoot, p.fpRoot, uint32(n), r.modelId);
         if (!SignatureChecker.isValidSignatureNow(lock.receiver, digest, espSignature)) {
             revert BatchInvalidAttestation(lock.receiver);

@@ -21,8 +21,8 @@ import {IRegistry} from "./IRegistry.sol";
 ///    generation lock must be a paid Ether fee from the owner to the ESP, made while the ESP was
 ///    active and at most `registrationWindow` blocks before the commit; the ESP signs one EIP-712
 ///    `BatchAttestation(taskId = lock id, producer, itemsRoot, fpRoot, count, modelId)` (EOA or
-///    ERC-1271). Every item's priority is the lock's block. One `ConsecutiveTransfer` (ERC-2309)
-///    mints the whole batch to the owner.
+///    ERC-1271). Every item's priority is the lock's block. A lock registers one batch. One
+///    `ConsecutiveTransfer` (ERC-2309) mints the whole batch to the owner.
 /// 3. a batch item B can be challenged by the owner of an earlier item A (`challenge`, A a batch
 ///    item) or an earlier single Registry token (`challengeWithSingle`), with a deposit: A's
 ///    priority strictly before B's, A committed strictly before B, different ESPs (one ESP that
@@ -174,6 +174,8 @@ interface IBatchRegistry is IERC721Errors {
     error BatchDegenerateFingerprint(uint256 index, bytes32 fingerprint);
     /// @notice The generation lock is not an Ether fee from the revealing owner.
     error BatchLockMismatch(bytes32 lockId, address sender, address receiver);
+    /// @notice The generation lock already registered a batch (one batch per paid generation).
+    error BatchTaskUsed(bytes32 taskId);
     /// @notice The generation lock was not paid to the ESP (not withdrawn).
     error BatchLockNotPaid(bytes32 lockId, IHashTimeLock.Status status);
     /// @notice The commitment came more than `registrationWindow` blocks after the lock.

@@ -111,6 +111,22 @@ def test_copied_commitment_registers_nothing_for_the_copier(world):
     assert thief.balance_of(world.attacker.address) == 0
 
 
+def test_replayed_attestation_registers_once(world):
+    """The producer re-commits the same batch (new salt) and replays the ESP's attestation: the
+    same images would be minted again at the same priority under the same ESP, where no batch
+    challenge reaches (BatchSameEsp). One paid generation registers one batch."""
+    register_esp(world)
+    lock = paid_lock(world, world.producer, world.esp)
+    _, p = register_batch(world, world.producer, n=3, esp=world.esp, lock=lock)
+    again = replace(p, salt=b"\x09" * 32)
+    client(world, world.producer).commit(again.commitment(), again.count)
+    world.chain.mine(1)
+    with pytest.raises(errors.BatchTaskUsed) as exc:
+        reveal(world, world.producer, again, lock, world.esp)
+    assert exc.value.taskId == lock.id
+    assert client(world, world.producer).balance_of(world.producer.address) == 3
+
+
 def test_forfeit_burns_an_unrevealed_commitment(world):
     """An expired commitment's bond is burned: it stays locked in the contract (no function
     moves it), and the commitment cannot be revealed or forfeited again."""

@@ -4,11 +4,14 @@ a 1,000-image batch on anvil; the contract's leaves and commitment equal ``ledge
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from eth_utils import to_checksum_address
 
-from ledger import errors
-from ledger.clients.batch_registry import BatchTokenStatus
+from ledger import errors, load_manifest
+from ledger.clients.batch_registry import BatchRegistryClient, BatchTokenStatus
+from ledger.errors import DeploymentError
 from ledger.merkle import (
     batch_commitment,
     fingerprint_leaf,
@@ -132,3 +135,18 @@ def test_approvals_and_safe_transfer(world):
     for iid in ("0x01ffc9a7", "0x80ac58cd", "0x5b5e139f", "0x2a55205a", "0x49064906"):
         assert br.contract.functions.supportsInterface(bytes.fromhex(iid[2:])).call()
     assert not br.contract.functions.supportsInterface(b"\xff\xff\xff\xff").call()
+
+
+def test_manifest_from_before_batches_still_loads(tmp_path, embedded_world):
+    """A manifest saved before the BatchRegistry existed loads; asking it for the BatchRegistry
+    says to redeploy."""
+    manifest = embedded_world.deployment.manifest
+    contracts = {k: v for k, v in manifest.contracts.items() if k != "BatchRegistry"}
+    path = tmp_path / "old.json"
+    replace(manifest, contracts=contracts).save(path)
+    old = load_manifest(path, embedded_world.chain)
+    assert old.registry.address == embedded_world.deployment.registry.address
+    with pytest.raises(DeploymentError, match="redeploy"):
+        old.batch_registry  # noqa: B018
+    with pytest.raises(DeploymentError, match="redeploy"):
+        BatchRegistryClient(old)
