@@ -133,8 +133,14 @@ def register(
     keystore: Keystore = None,
     password: Password = None,
     api: Annotated[
-        str | None, typer.Option(help="Publish the manifest to this marketplace API")
+        str | None,
+        typer.Option(help="The marketplace API: asks the ESP (with --esp), publishes the manifest"),
     ] = None,
+    esp: Annotated[
+        str | None,
+        typer.Option(help="Ask this ESP for the attestation through --api (and wait for it)"),
+    ] = None,
+    wait_s: Annotated[int, typer.Option(help="How long to wait for the ESP's answer")] = 300,
     metadata_uri: Annotated[str, typer.Option(help="The batch's metadata URI")] = "",
 ) -> None:
     """Register a folder of delivered images as one batch: one commit, one reveal, a token each."""
@@ -147,6 +153,12 @@ def register(
     account = _account(deployment, dev_account, keystore, password)
     images = _images(batch)
     attestation = batch / ATTESTATION
+    if not attestation.exists() and esp is not None:
+        if api is None:
+            raise fail("--esp asks through the marketplace: give --api too")
+        console.print(f"{len(images)} images: computing what the ESP will check")
+        request = _request(images, account.address)
+        _write_json(attestation, _ask(api, account, esp, request, wait_s))
     if not attestation.exists():
         console.print(f"{len(images)} images: computing what the ESP will check")
         _write_json(batch / REQUEST, _request(images, account.address))
@@ -201,20 +213,53 @@ def register(
         _publish(api, account, manifest.batch_id, out)
 
 
-def _publish(api: str, account: Any, batch_id: int, manifest: dict[str, Any]) -> None:
-    """Publishes the manifest once the API has indexed the batch (it waits up to a minute)."""
+def _market(api: str, account: Any) -> Any:
+    """A signed-in marketplace client (tests put the in-process app behind it)."""
     import httpx
 
-    from services.market_client import MarketClient, MarketError
+    from services.market_client import MarketClient
 
     client = MarketClient(httpx.Client(base_url=api, timeout=60), account)
     client.sign_in()
+    return client
+
+
+def _wait() -> None:
+    time.sleep(1)
+
+
+def _ask(api: str, account: Any, esp: str, request: dict[str, Any], wait_s: int) -> dict[str, Any]:
+    """Asks ``esp`` through the marketplace and waits for its attestation (its worker answers
+    while it runs ``aigc esp run``); a refusal ends the command with the ESP's rule."""
+    client = _market(api, account)
+    body = {"esp": esp, "task_id": request["task_id"], "items": request["items"]}
+    asked = client.post("/v1/batch-requests", json=body)
+    console.print(f"asked ESP {esp} (request {asked['id'][:10]}); waiting for its answer")
+    deadline = time.monotonic() + wait_s
+    while True:
+        answer = client.get(f"/v1/batch-requests/{asked['id']}")
+        if answer["status"] == "attested":
+            console.print("the ESP attested the batch")
+            return dict(answer["attestation"])
+        if answer["status"] == "refused":
+            refusal = answer["refusal"]
+            raise fail(f"the ESP refused ({refusal['code']}): {refusal['message']}")
+        if time.monotonic() > deadline:
+            raise fail(f"no answer from the ESP within {wait_s} s: run again later")
+        _wait()
+
+
+def _publish(api: str, account: Any, batch_id: int, manifest: dict[str, Any]) -> None:
+    """Publishes the manifest once the API has indexed the batch (it waits up to a minute)."""
+    from services.market_client import MarketError
+
+    client = _market(api, account)
     for _ in range(60):
         try:
             client.post(f"/v1/batches/{batch_id}/manifest", json={"items": manifest["items"]})
         except MarketError as exc:
             if exc.status == 404:  # not indexed yet
-                time.sleep(1)
+                _wait()
                 continue
             raise fail(f"the API refused the manifest: {exc}") from None
         console.print(f"published the manifest at {api}/v1/batches/{batch_id}")

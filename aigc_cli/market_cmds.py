@@ -238,6 +238,7 @@ def esp_run(
         state_path=state,
         price=price,
         lazy=lazy,
+        batches=True,  # answers producers' batch attestation requests too (docs/batches.md)
     )
     console.print(f"ESP {account.address} serving tasks from {api} (state {state})")
     if rounds:

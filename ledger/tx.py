@@ -100,6 +100,10 @@ def unsigned_tx(chain: Chain, fn: ContractFunction, *, sender: str, value: int =
         estimate = w3.eth.estimate_gas(cast(TxParams, probe), chain.estimate_block)  # type: ignore[arg-type]
     except REVERTS as exc:
         raise translate(exc) from None
+    except OverflowError as exc:
+        # web3's eth-tester provider reads every revert as Error(string); a custom error whose
+        # first word looks like a small offset overflows it. The raw revert is its context.
+        raise translate(exc) from None
     except (ValueError, Web3RPCError, EthValidationError) as exc:  # e.g. insufficient funds
         raise EstimationFailed(f"cannot estimate the transaction: {exc}") from None
     built["gas"] = int(estimate * GAS_MARGIN) + 10_000

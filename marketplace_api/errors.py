@@ -240,6 +240,7 @@ def error_table() -> dict[type[Exception], tuple[int, Code]]:
         # services.siwe: its own siwe_* code; 502 when the chain could not be asked
         siwe.SiweError: (401, _own_code),
         # services.batch: batch attestation, manifests (each error names its own code)
+        batch.RequestNotPending: (409, "request_not_pending"),
         batch.BatchError: (422, _own_code),
         ServiceError: (422, "unprocessable"),
         # ledger: the chain behind the API

@@ -99,6 +99,7 @@ def create_app(
         app.include_router(module.router)
     app.include_router(batches.router)  # batch registration (issue 16)
     app.include_router(batches.tx_router)
+    app.include_router(batches.requests_router)
     app.include_router(dashboard.router)  # read routes behind the web app's dashboards
     app.include_router(web_app.router)  # the web app at / (issue 15)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)

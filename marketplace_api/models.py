@@ -178,3 +178,19 @@ class Trade(Base):
     payment_lock: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     payment_lock_id: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
     secret: Mapped[str | None] = mapped_column(String(66), nullable=True)
+
+
+class BatchAttestationRequest(Base):
+    """A producer's request that an ESP attest a batch of its deliveries (docs/batches.md):
+    pending -> attested (the checked attestation file) | refused (the ESP's rule code)."""
+
+    __tablename__ = "batch_requests"
+
+    id: Mapped[str] = mapped_column(String(66), primary_key=True)  # 0x + 32 random bytes
+    producer: Mapped[str] = mapped_column(String(42), index=True)
+    esp: Mapped[str] = mapped_column(String(42), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="pending")
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)  # services.batch.BatchRequest JSON
+    attestation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[int] = mapped_column(BigInteger, index=True)  # unix seconds

@@ -32,10 +32,18 @@ from typing import Any
 from PIL import Image
 
 from ledger import HtlcClient, LockStatus, LockTerms, Registration, RegistryClient, TokenStatus
+from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.esp_registry import generation_lock, sign_quote
 from ledger.clients.registry import sign_attestation
 from ledger.errors import LedgerError
-from services.batch import BatchRefused, BatchRequest, Delivery, SignedBatch, attest_batch
+from services.batch import (
+    BatchError,
+    BatchRefused,
+    BatchRequest,
+    Delivery,
+    SignedBatch,
+    attest_batch,
+)
 from services.content import canonical_hash
 from services.exchange import delivery_key, esp_sealing_key, key_commitment, seal, seal_to
 from services.market_client import MarketClient, MarketError
@@ -78,6 +86,7 @@ class EspWorker:
         price: int,
         deadline_s: int = 3600,
         lazy: bool = False,
+        batches: bool = False,
     ):
         self.client = client
         self.htlc = htlc
@@ -87,6 +96,7 @@ class EspWorker:
         self.price = price
         self.deadline_s = deadline_s
         self.lazy = lazy  # quotes, then never delivers (the demo's lazy ESP)
+        self.batches = batches  # also answers producers' batch attestation requests
         self._domain: tuple[int, str] | None = None
 
     def step(self) -> list[str]:
@@ -98,6 +108,31 @@ class EspWorker:
                 action = handler(task)
                 if action:
                     done.append(f"{action} {task['id'][:10]}")
+        if self.batches:
+            done.extend(self._answer_batch_requests())
+        return done
+
+    def _answer_batch_requests(self) -> list[str]:
+        """Answers each pending batch request: the attestation, or the refusal with its rule."""
+        done: list[str] = []
+        pending = self.client.get("/v1/batch-requests", role="esp", status="pending")["items"]
+        if not pending:
+            return done
+        batch_registry = BatchRegistryClient(self.htlc.deployment)
+        max_batch = batch_registry.params().max_batch
+        for req in pending:
+            path = f"/v1/batch-requests/{req['id']}"
+            try:
+                request = BatchRequest.from_json(req["request"])
+                signed = self.attest_batch(
+                    request, contract=batch_registry.address, max_batch=max_batch
+                )
+            except BatchError as exc:  # refused (or malformed): the producer is told which rule
+                self.client.post(f"{path}/refusal", json={"code": exc.code, "message": str(exc)})
+                done.append(f"batch-refused {req['id'][:10]}")
+                continue
+            self.client.post(f"{path}/attestation", json=signed.to_json())
+            done.append(f"batch-attested {req['id'][:10]}")
         return done
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:

@@ -9,22 +9,26 @@ challenger can always prove a batched copy's fingerprint.
 
 from __future__ import annotations
 
+import secrets
+import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ledger import Deployment, merkle
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RecordProof
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
-from marketplace_api.errors import NotFound, declare
-from marketplace_api.models import BatchRecord, Product
+from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
+from marketplace_api.models import BatchAttestationRequest, BatchRecord, Product
 from marketplace_api.routers.tx import LockIn
 from marketplace_api.schemas import UnsignedTx
-from marketplace_api.types import TokenId, token_hex
+from marketplace_api.types import Address, Text, TokenId, token_hex
+from services.batch import BatchRequest
 from services.batch.manifest import check_manifest
+from services.batch.requests import RequestState, check_attestation, check_refusal
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -376,3 +380,160 @@ def tx_finalize(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> Un
     """Decide an uncontested challenge once its contest window has passed."""
     call = _client(dep).finalize_call(body.original, body.duplicate)
     return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+# -- attestation requests: the producer asks, the ESP's worker answers --------------------------
+
+requests_router = APIRouter(prefix="/v1/batch-requests", tags=["batches"])
+Hash32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
+RequestId = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+MAX_PENDING = 16  # per producer: a request costs the ESP a look at its records
+
+
+class RequestItemIn(BaseModel):
+    content_hash: Hash32
+    fingerprint: Hash32
+    detail_hash: Hash32
+    seed: Annotated[str | None, Field(pattern=r"^[0-9]{1,78}$")] = None
+
+
+class BatchRequestIn(BaseModel):
+    """The images to batch (what ``aigc register --batch`` computes from the files); ``task_id``
+    None lets the ESP name the latest of their locks."""
+
+    esp: Address
+    task_id: Hash32 | None = None
+    items: Annotated[list[RequestItemIn], Field(min_length=1, max_length=4096)]
+
+
+class BatchRequestOut(BaseModel):
+    id: str
+    producer: str
+    esp: str
+    status: str = Field(description="pending, attested or refused")
+    request: dict[str, Any]
+    attestation: dict[str, Any] | None = Field(description="the attestation file, checked")
+    refusal: dict[str, Any] | None = Field(description="{code, message}: the ESP's rule")
+    created_at: int
+
+
+class BatchRequestsOut(BaseModel):
+    items: list[BatchRequestOut]
+
+
+class RefusalIn(BaseModel):
+    code: Annotated[str, Field(pattern=r"^[a-z_]{1,64}$")]
+    message: Annotated[Text, Field(max_length=500)]
+
+
+def _request_out(r: BatchAttestationRequest) -> BatchRequestOut:
+    return BatchRequestOut.model_validate(r, from_attributes=True)
+
+
+def _own_request(session: SessionDep, request_id: str, account: str) -> BatchAttestationRequest:
+    r = session.get(BatchAttestationRequest, request_id.lower())
+    if r is None or account not in (r.producer, r.esp):
+        raise NotFound(f"no batch request {request_id}", code="unknown_batch_request")
+    return r
+
+
+@requests_router.post("", response_model=BatchRequestOut, responses=declare(401, 409, 422))
+def post_request(
+    body: BatchRequestIn, account: CurrentAccount, session: SessionDep
+) -> BatchRequestOut:
+    """Ask an ESP to attest a batch of the images it delivered to the caller."""
+    if body.esp == account:
+        raise Unprocessable("an ESP does not attest its own batch request", code="self_request")
+    pending = session.scalar(
+        select(func.count())
+        .select_from(BatchAttestationRequest)
+        .where(BatchAttestationRequest.producer == account)
+        .where(BatchAttestationRequest.status == RequestState.PENDING)
+    )
+    if int(pending or 0) >= MAX_PENDING:
+        raise Conflict(f"{MAX_PENDING} requests are pending already", code="too_many_pending")
+    request = BatchRequest.from_json(
+        {"producer": account, **body.model_dump(exclude={"esp"})}
+    ).to_json()
+    r = BatchAttestationRequest(
+        id="0x" + secrets.token_hex(32),
+        producer=account,
+        esp=body.esp,
+        status=RequestState.PENDING,
+        request=request,
+        created_at=int(time.time()),
+    )
+    session.add(r)
+    session.commit()
+    return _request_out(r)
+
+
+@requests_router.get("", response_model=BatchRequestsOut, responses=declare(401))
+def list_requests(
+    account: CurrentAccount,
+    session: SessionDep,
+    role: Annotated[str, Query(pattern="^(producer|esp)$")] = "producer",
+    status: Annotated[str | None, Query(pattern="^(pending|attested|refused)$")] = None,
+) -> BatchRequestsOut:
+    """The caller's batch requests, as producer or as ESP, oldest first (at most 100)."""
+    column = BatchAttestationRequest.producer if role == "producer" else BatchAttestationRequest.esp
+    q = select(BatchAttestationRequest).where(column == account)
+    if status is not None:
+        q = q.where(BatchAttestationRequest.status == status)
+    rows = session.scalars(q.order_by(BatchAttestationRequest.created_at).limit(100))
+    return BatchRequestsOut(items=[_request_out(r) for r in rows])
+
+
+@requests_router.get("/{request_id}", response_model=BatchRequestOut, responses=declare(401, 404))
+def get_request(
+    request_id: RequestId, account: CurrentAccount, session: SessionDep
+) -> BatchRequestOut:
+    """One of the caller's batch requests (its producer's or its ESP's)."""
+    return _request_out(_own_request(session, request_id, account))
+
+
+@requests_router.post(
+    "/{request_id}/attestation",
+    response_model=BatchRequestOut,
+    responses=declare(401, 403, 404, 409, 422),
+)
+def answer_request(
+    request_id: RequestId,
+    body: dict[str, Any],
+    account: CurrentAccount,
+    session: SessionDep,
+    dep: DeploymentDep,
+) -> BatchRequestOut:
+    """The ESP's attestation file; refused (422 ``bad_attestation``) unless it is the ESP's
+    signature for this producer over exactly the requested images on this deployment."""
+    r = _own_request(session, request_id, account)
+    if account != r.esp:
+        raise Forbidden("only the request's ESP answers it")
+    check_attestation(
+        r.status,
+        r.request,
+        body,
+        producer=r.producer,
+        esp=r.esp,
+        chain_id=dep.chain.chain_id,
+        contract=_client(dep).address,
+    )
+    r.status, r.attestation = RequestState.ATTESTED, body
+    session.commit()
+    return _request_out(r)
+
+
+@requests_router.post(
+    "/{request_id}/refusal", response_model=BatchRequestOut, responses=declare(401, 403, 404, 409)
+)
+def refuse_request(
+    request_id: RequestId, body: RefusalIn, account: CurrentAccount, session: SessionDep
+) -> BatchRequestOut:
+    """The ESP's refusal, with the rule it broke (``code``, docs/batches.md)."""
+    r = _own_request(session, request_id, account)
+    if account != r.esp:
+        raise Forbidden("only the request's ESP answers it")
+    check_refusal(r.status)
+    r.status, r.refusal = RequestState.REFUSED, body.model_dump()
+    session.commit()
+    return _request_out(r)

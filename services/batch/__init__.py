@@ -19,6 +19,7 @@ from services.batch.attestation import (
 )
 from services.batch.errors import BatchError, BatchRefused, ManifestMismatch
 from services.batch.layout import BatchItem, BatchLayout
+from services.batch.requests import RequestNotPending, RequestState
 
 __all__ = [
     "BatchError",
@@ -29,6 +30,8 @@ __all__ = [
     "Delivery",
     "ManifestMismatch",
     "RequestItem",
+    "RequestNotPending",
+    "RequestState",
     "SignedBatch",
     "attest_batch",
     "batch_domain",

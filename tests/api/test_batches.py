@@ -414,3 +414,147 @@ def test_tx_endpoints_refuse_bad_pairs_and_bodies(api):
         ).status_code
         == 401
     )
+
+
+# -- attestation requests through the marketplace -----------------------------------------------
+
+
+def _request_body(esp: str, images) -> dict:
+    return {
+        "esp": esp,
+        "items": [
+            {
+                "content_hash": "0x" + canonical_hash(img).hex(),
+                "fingerprint": "0x" + _fp_bytes(img).hex(),
+                "detail_hash": "0x" + keccak(detail_descriptor(img)).hex(),
+            }
+            for img in images
+        ],
+    }
+
+
+@pytest.fixture
+def delivered(api, tmp_path):
+    """ESP A (answering batch requests) delivered two images to Bob."""
+    world = api.world
+    register_esp(world)
+    esp = _party(api, world.esp, tmp_path, esp=True)
+    esp.batches = True
+    bob = _party(api, world.producer, tmp_path, esp=False)
+    made = [_generate(api, esp, bob, p, s) for p, s in [("x", 1), ("y", 2)]]
+    return esp, [img for _, img, _ in made]
+
+
+def test_aigc_register_asks_the_esp_through_the_api_and_registers(
+    api, delivered, tmp_path, monkeypatch
+):
+    from typer.testing import CliRunner
+
+    from aigc_cli.main import app
+
+    world = api.world
+    esp, images = delivered
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    for i, img in enumerate(images):
+        img.save(folder / f"{i}.png")
+
+    def market(_url, account):
+        client = MarketClient(api.client, account)
+        client.sign_in()
+        return client
+
+    def wait():  # meanwhile the ESP's worker and the indexer run their rounds
+        esp.step()
+        api.index()
+
+    monkeypatch.setattr("aigc_cli.batch_cmds._market", market)
+    monkeypatch.setattr("aigc_cli.batch_cmds._wait", wait)
+    monkeypatch.setattr("ledger.connect.connect_deployment", lambda _settings: world.deployment)
+    args = ["register", "--batch", str(folder), "--dev-account", "1", "--api", "http://api"]
+    result = CliRunner().invoke(app, [*args, "--esp", world.esp.address])
+    assert result.exit_code == 0, result.output
+    assert (
+        "the ESP attested the batch" in result.output and "published the manifest" in result.output
+    )
+    manifest = json.loads((folder / "batch-manifest.json").read_text())
+    out = api.client.get(f"/v1/batches/{manifest['batch_id']}").json()
+    assert out["manifest_published"] is True and out["count"] == 2
+
+
+def test_a_refused_request_names_the_rule(api, delivered):
+    world = api.world
+    esp, images = delivered
+    bob = api.sign_in(world.producer)
+    body = _request_body(world.esp.address, [images[0], _paint("never made", 9)[0]])
+    r = api.client.post("/v1/batch-requests", json=body, headers=bob)
+    assert r.status_code == 200, r.text
+    assert esp.step() == [f"batch-refused {r.json()['id'][:10]}"]
+    answer = api.client.get(f"/v1/batch-requests/{r.json()['id']}", headers=bob).json()
+    assert answer["status"] == "refused" and answer["refusal"]["code"] == "not_generated"
+    assert esp.step() == []  # answered once
+
+
+def test_only_the_esp_answers_and_only_with_its_signature_over_the_requested_images(
+    api, delivered, tmp_path
+):
+    world = api.world
+    esp, images = delivered
+    bob, eve = api.sign_in(world.producer), api.sign_in(world.buyer)
+    esp_headers = api.sign_in(world.esp)
+    # an ESP cannot be asked by itself
+    body = _request_body(world.producer.address, images)
+    own = api.client.post("/v1/batch-requests", json=body, headers=bob)
+    assert own.status_code == 422 and own.json()["error"]["code"] == "self_request"
+    body = _request_body(world.esp.address, images)
+    rid = api.client.post("/v1/batch-requests", json=body, headers=bob).json()["id"]
+    url = f"/v1/batch-requests/{rid}"
+    # others do not see it
+    assert api.client.get(url, headers=eve).status_code == 404
+    registry = BatchRegistryClient(world.deployment)
+
+    def attestation(items):
+        """The ESP's signature over ``items``, from a copy of its records (its own untouched)."""
+        copy = tmp_path / "esp-copy.json"
+        copy.write_bytes(esp.state.path.read_bytes())
+        other = EspWorker(
+            esp.client, esp.htlc, make_image=_paint, fingerprint=_fp_bytes, state_path=copy,
+            price=PRICE,
+        )  # fmt: skip
+        request = BatchRequest.from_json(
+            {"producer": world.producer.address, **_request_body(world.esp.address, items)}
+        )
+        return other.attest_batch(request, contract=registry.address, max_batch=16).to_json()
+
+    full, partial = attestation(images), attestation(images[:1])
+    # the producer cannot answer its own request, nor Eve
+    assert api.client.post(f"{url}/attestation", json=full, headers=bob).status_code == 403
+    assert api.client.post(f"{url}/attestation", json=full, headers=eve).status_code == 404
+    # the ESP's signature over other images than the requested ones; a forged signature
+    forged = dict(full, signature="0x" + "11" * 65)
+    for wrong in (partial, forged):
+        r = api.client.post(f"{url}/attestation", json=wrong, headers=esp_headers)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "bad_attestation"
+        assert api.client.get(url, headers=bob).json()["status"] == "pending"
+    ok = api.client.post(f"{url}/attestation", json=full, headers=esp_headers)
+    assert ok.status_code == 200 and ok.json()["status"] == "attested"
+    assert ok.json()["attestation"] == full
+    # answered once
+    again = api.client.post(f"{url}/attestation", json=full, headers=esp_headers)
+    assert again.status_code == 409 and again.json()["error"]["code"] == "request_not_pending"
+    refusal = {"code": "x", "message": "late"}
+    r = api.client.post(f"{url}/refusal", json=refusal, headers=esp_headers)
+    assert r.status_code == 409
+    assert esp.step() == []
+
+
+def test_a_revert_the_embedded_node_cannot_word_is_a_4xx_not_a_500(api):
+    """py-evm's web3 provider reads any revert as Error(string): custom error data whose first
+    word looks like a small offset (token id 40 here) overflowed it into a 500 (found by
+    fuzzing the batch routes)."""
+    headers = api.sign_in(api.world.buyer)
+    r = api.client.post(
+        "/v1/tx/batch/contest", json={"original": "40", "duplicate": "1"}, headers=headers
+    )
+    assert r.status_code == 409, r.text
+    assert r.json()["error"]["code"].startswith("Batch")  # the contract's own error, decoded

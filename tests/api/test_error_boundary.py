@@ -56,6 +56,7 @@ CASES: list[tuple[Exception, int, str]] = [
         502,
         "siwe_chain_unavailable",
     ),
+    (batch.RequestNotPending("answered already"), 409, "request_not_pending"),
     (batch.BatchError("too many", code="batch_too_large"), 422, "batch_too_large"),
     (ServiceError("a refused step"), 422, "unprocessable"),
     (RelayRejected("nonce_too_low", "used", reason="nonce too low"), 409, "nonce_too_low"),
