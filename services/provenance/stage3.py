@@ -34,11 +34,13 @@ The comparison, precisely enough to re-implement (docs/provenance.md, "Wave 2: t
    first), ``beta`` is the median of ``b - alpha * a`` over the compared cells of every other
    row and column where ``b < 250``, and the ``alpha`` whose model is within ``tol`` of ``b``
    at most of those cells wins (ties keep the earlier): brightness and contrast edits,
-   clipping included; an inverted or flattened image is no copy. When both images are
-   colourful over ``a``'s content (RMS of Cb - 128 and Cr - 128 >= :data:`COLOURFUL_RMS`),
-   chroma is modelled as ``g * (Cb - 128, Cr - 128)`` with one least-squares gain over the
-   compared cells, clamped to [0.5, 1.8]; otherwise (a greyscale copy, a grey drawing)
-   chroma is not compared.
+   clipping included; an inverted or flattened image is no copy. (With :data:`TONE_RGB`, an
+   option not deployed, ``clip(alpha * c + beta)`` of each R, G, B channel is tried too, beta
+   fitted where no channel of ``b`` reaches 250, and the model with more inliers wins.) When
+   both images are colourful over ``a``'s content (RMS of Cb - 128 and Cr - 128 >=
+   :data:`COLOURFUL_RMS`), chroma is modelled as ``g * (Cb - 128, Cr - 128)`` (``a``'s chroma
+   under the tone model) with one least-squares gain over the compared cells, clamped to
+   [0.5, 1.8]; otherwise (a greyscale copy, a grey drawing) chroma is not compared.
 6. **Agreement.** A compared cell *agrees* when one of the 9 cells of ``b`` around it (edges
    repeated) has luma within ``tol`` of the model and, when chroma is compared, Cb and
    Cr each within :data:`CHROMA_TOL` of the model.
@@ -132,6 +134,13 @@ _BG_LUMA = 12.0
 _BG_CHROMA = 8.0
 _BG_BORDER_SHARE = 0.7
 _MIN_CONTENT = 0.02
+TONE_RGB = False
+"""Also try a tone model per R, G, B channel (the best of it and the luma model wins; see
+``_tone``). Measured, not deployed (docs/provenance.md, "Recall on the plagiarist's edits"):
+brightened copies 0.784 -> 0.804 of the recall sample, but 2,744 false matches against 2,718."""
+_RGB_FREE_MIN = 0.1
+"""The R, G, B model is fitted only when at least this share of the fitted cells has no channel
+of ``b`` clipped (a saturated drawing has too few to fit it on)."""
 _ALPHAS = (1.0, 0.9, 1.1, 0.8, 1.2, 0.7, 1.3, 0.6, 1.4, 1.5)
 """Tone gains tried, nearest to 1 first (ties keep the earlier)."""
 _GAIN = (0.5, 1.8)
@@ -322,21 +331,56 @@ def stage3_features(image: Image.Image, *, earlier: bool = True) -> Stage3Featur
     return Stage3Features(regions.astype(np.float32), valid, content, padded)
 
 
-def _fit_luma(fa: NDArray[np.float32], fb: NDArray[np.float32], tol: float) -> tuple[float, float]:
-    """``alpha``, ``beta`` of ``b ~ clip(alpha * a + beta)`` (see the module doc, step 4), fitted
-    on the compared points given (every other cell of each axis)."""
-    free = fb < _SAT[1]
-    if int(free.sum()) < 8:
-        free = np.ones_like(free)
-    best = (-1, 1.0, 0.0)
-    xa, xb = fa[free], fb[free]
+def _to_rgb(ycc: NDArray[np.floating]) -> NDArray[np.float64]:
+    """(3, ...) R, G, B of (3, ...) Y, Cb, Cr (the inverse of Pillow's full-range conversion)."""
+    y, cb, cr = ycc[0].astype(np.float64), ycc[1] - 128.0, ycc[2] - 128.0
+    return np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb])
+
+
+def _to_ycc(rgb: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(3, ...) Y, Cb, Cr of (3, ...) R, G, B (Pillow's full-range ``YCbCr`` matrix)."""
+    r, g, b = rgb
+    return np.stack([
+        0.299 * r + 0.587 * g + 0.114 * b,
+        128.0 - 0.168736 * r - 0.331264 * g + 0.5 * b,
+        128.0 + 0.5 * r - 0.418688 * g - 0.081312 * b,
+    ])  # fmt: skip
+
+
+def _tone(a: NDArray[np.float32], alpha: float, beta: float, rgb: bool) -> NDArray[np.floating]:
+    """(3, ...) Y, Cb, Cr of ``a`` (3, ...) under a tone model: ``clip(alpha * c + beta)`` of
+    each R, G, B channel ``c`` when ``rgb`` (Pillow's brightness and contrast edits clip each
+    channel: a saturated red stays at 255 in R and gains luma only through G and B), else of
+    the luma alone (chroma unchanged)."""
+    if rgb:
+        return _to_ycc(np.clip(alpha * _to_rgb(a) + beta, 0.0, 255.0))
+    out = a.copy()
+    out[0] = np.clip(np.float32(alpha) * a[0] + np.float32(beta), 0.0, 255.0)
+    return out
+
+
+def _fit_tone(
+    fa: NDArray[np.float32], fb: NDArray[np.float32], tol: float
+) -> tuple[float, float, bool]:
+    """``alpha``, ``beta`` and the kind (``rgb``) of the tone model (module doc, step 5), fitted
+    on the compared points given, (3, n) Y/Cb/Cr (every other cell of each axis)."""
+    luma_free = fb[0] < _SAT[1]
+    if int(luma_free.sum()) < 8:
+        luma_free = np.ones_like(luma_free)
+    # Where none of b's channels is clipped, b's luma is exactly alpha * a's + beta.
+    rgb_free = (_to_rgb(fb) < _SAT[1]).all(axis=0)
+    kinds = [(False, luma_free)]
+    if TONE_RGB and int(rgb_free.sum()) >= max(8, _RGB_FREE_MIN * rgb_free.size):
+        kinds.append((True, rgb_free))
+    best = (-1, 1.0, 0.0, False)
     for alpha in _ALPHAS:
-        beta = float(np.median(xb - np.float32(alpha) * xa))
-        model = np.clip(np.float32(alpha) * fa + np.float32(beta), 0.0, 255.0)
-        inliers = int(np.count_nonzero(np.abs(fb - model) <= tol))
-        if inliers > best[0]:
-            best = (inliers, alpha, beta)
-    return best[1], best[2]
+        for rgb, free in kinds:
+            beta = float(np.median(fb[0][free] - np.float32(alpha) * fa[0][free]))
+            model = _tone(fa, alpha, beta, rgb)[0]
+            inliers = int(np.count_nonzero(np.abs(fb[0] - model) <= tol))
+            if inliers > best[0]:
+                best = (inliers, alpha, beta, rgb)
+    return best[1], best[2], best[3]
 
 
 def _score_one(
@@ -353,14 +397,16 @@ def _score_one(
     low, high = np.percentile(a[0][content], (5, 95)) if n_content else (0.0, 0.0)
     tol = min(LUMA_TOL, max(LUMA_TOL_MIN, LUMA_REL * float(high - low)))
     half = valid[::2, ::2]
-    alpha, beta = _fit_luma(a[0, ::2, ::2][half], b[0, ::2, ::2][half], tol)
-    model = np.clip(np.float32(alpha) * a[0] + np.float32(beta), 0.0, 255.0)
+    alpha, beta, rgb = _fit_tone(a[:, ::2, ::2][:, half], b[:, ::2, ::2][:, half], tol)
+    toned = _tone(a, alpha, beta, rgb)
+    model = toned[0]
     ca, cb = a[1:] - 128.0, b[1:] - 128.0
     rms_a = math.sqrt(float(np.square(ca[:, content]).sum()) / (2 * max(1, n_content)))
     rms_b = math.sqrt(float(np.square(cb[:, content]).sum()) / (2 * max(1, n_content)))
     colour = rms_a >= COLOURFUL_RMS and rms_b >= COLOURFUL_RMS
     target = None
     if colour:
+        ca = toned[1:] - 128.0  # a's chroma under the tone model (unchanged for a luma model)
         xa, xb = ca[:, valid], cb[:, valid]
         energy = float(np.square(xa).sum())
         gain = float((xa * xb).sum()) / energy if energy > 0 else 1.0

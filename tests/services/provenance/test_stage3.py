@@ -181,6 +181,52 @@ def test_an_inverted_copy_is_not_a_copy(originals: dict[str, Image.Image]) -> No
     assert not stage3_matches(image, ImageOps.invert(image.convert("RGB")))
 
 
+def _saturated_gradients() -> Image.Image:
+    """Smooth gradients of strong colours, red running past 255 (clipped) over a third of the
+    canvas: the picture where brightening clips each R, G, B channel on its own."""
+    x = np.linspace(0.0, 1.0, 200)[None, :]
+    y = np.linspace(0.0, 1.0, 160)[:, None]
+    red = 255 * (0.6 + 0.6 * np.sin(6 * x)) + 0 * y
+    green = 255 * (0.4 + 0.5 * np.sin(5 * y + 2)) + 0 * x
+    blue = 255 * (0.3 + 0.4 * np.cos(7 * x * y))
+    planes = np.stack([red, green, blue], axis=2)
+    return Image.fromarray(np.clip(planes, 0, 255).astype(np.uint8))
+
+
+def test_a_brightened_saturated_picture_matches_through_the_rgb_tone_model(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pillow's brightness edit clips each channel: a red at 255 gains luma only through green
+    and blue, which no luma model ``clip(alpha * Y + beta)`` follows; the R, G, B model does."""
+    from PIL import ImageEnhance
+
+    from services.provenance import stage3
+
+    image = _saturated_gradients()
+    copy = ImageEnhance.Brightness(image).enhance(1.3)
+    assert not stage3.TONE_RGB  # measured, not deployed (docs/provenance.md)
+    assert not stage3_score(image, copy).matches  # the luma model alone misses it
+    monkeypatch.setattr(stage3, "TONE_RGB", True)
+    assert stage3_score(image, copy).matches
+
+
+def test_the_rgb_tone_model_does_not_turn_one_colouring_into_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The R, G, B model is one gain and offset shared by the three channels: a recoloured
+    flag (another hue, same layout) is still no copy, brightened or not."""
+    from PIL import ImageEnhance
+
+    from services.provenance import stage3
+
+    monkeypatch.setattr(stage3, "TONE_RGB", True)
+
+    russia = _flag(((255, 255, 255), (0, 57, 166), (213, 43, 30)))
+    armenia = _flag(((217, 0, 18), (0, 51, 160), (242, 168, 0)))
+    for factor in (1.0, 1.3):
+        assert not stage3_matches(russia, ImageEnhance.Brightness(armenia).enhance(factor))
+
+
 # ---------------------------------------------------------------------------------------------
 # The verdict bench's third stage (rule v2-stage3) and the stage-3 cache
 
