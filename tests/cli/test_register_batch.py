@@ -1,5 +1,6 @@
-"""`aigc register --batch DIR` and `aigc esp attest-batch` on the embedded chain: the request,
-the ESP's attestation (or its refusal, with the rule's code), the registration and the manifest.
+"""`aigc register --batch DIR` and `aigc esp attest-batch` on the embedded chain and anvil: the
+request, the ESP's attestation (or its refusal, with the rule's code), the registration and the
+manifest.
 
 The ESP's deliveries are recorded in its state file as the worker records them
 (services/esp_worker.py), each under a real paid lock; the flow through the API is
@@ -33,9 +34,9 @@ def _paint(seed: int) -> Image.Image:
 
 
 @pytest.fixture
-def setup(embedded_world, tmp_path, monkeypatch):
-    """Three images the ESP delivered to the producer under paid locks, saved in a folder."""
-    world = embedded_world
+def setup(world, tmp_path, monkeypatch):
+    """Three images the ESP delivered to the producer under paid locks, saved in a folder
+    (on each chain backend: the embedded one and anvil)."""
     monkeypatch.setattr("ledger.connect.connect_deployment", lambda _settings: world.deployment)
     register_esp(world)
     folder, state = tmp_path / "batch", tmp_path / "esp-state.json"
