@@ -203,6 +203,11 @@ class ProductOut(BaseModel):
     status: str
     has_image: bool
     metadata_uri: str
+    collection: str = Field(
+        default="registry",
+        description="registry (a single registration) or batch (a BatchRegistry item: its "
+        "challenges go through /v1/tx/batch/*, docs/batches.md)",
+    )
 
 
 class HistoryItem(BaseModel):

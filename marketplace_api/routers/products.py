@@ -68,6 +68,7 @@ def _product_json(p: Product) -> dict[str, Any]:
         "status": p.status,
         "has_image": p.image_blob is not None,
         "metadata_uri": p.metadata_uri,
+        "collection": p.collection,
     }
 
 

@@ -297,7 +297,9 @@ def test_a_batch_registers_is_indexed_and_its_copy_alone_is_revoked(api, scene):
     out = api.client.get(f"/v1/batches/{batch_id}").json()
     assert [it["token_id"] for it in out["items"]] == [str(t) for t in tokens]
     for t in tokens:
-        assert api.client.get(f"/v1/products/{t}").json()["status"] == "active"
+        product = api.client.get(f"/v1/products/{t}").json()
+        assert product["status"] == "active" and product["collection"] == "batch"
+    assert api.client.get(f"/v1/products/{original}").json()["collection"] == "registry"
     bob_headers = api.sign_in(world.producer)
 
     def put_image(token):
