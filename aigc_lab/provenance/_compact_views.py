@@ -82,7 +82,13 @@ def _open(root: Path, path: str) -> Image.Image:
 
 
 def sample(
-    corpus: Path, names: Sequence[str], *, originals: int = 150, subset: int = 2500, seed: int = 11
+    corpus: Path,
+    names: Sequence[str],
+    *,
+    originals: int = 150,
+    subset: int = 2500,
+    seed: int = 11,
+    subset_seed: int = 5,
 ) -> dict[str, dict[str, Any]]:
     """Compact-stage recall per edit at 15 and distinct pairs admitted at 12-17, per view set."""
     records = json.loads((corpus / "index.json").read_text())["images"]
@@ -115,7 +121,7 @@ def sample(
         out[name]["recall"] = {
             e: float(np.mean(np.array(d) <= 15)) for e, d in distances[name].items() if d
         }
-    chosen = np.random.default_rng(seed + 1).choice(
+    chosen = np.random.default_rng(subset_seed).choice(
         len(records), min(subset, len(records)), replace=False
     )
     words: dict[str, list[tuple[int, ...]]] = {name: [] for name in names}
