@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ledger import artifacts
+from ledger.clients.batch_registry import BATCH_ATTESTATION_TYPES
 from ledger.clients.esp_registry import QUOTE_TYPES
 from ledger.clients.registry import ATTESTATION_TYPES
 from ledger.deploy import Deployment
@@ -49,12 +50,24 @@ ContentHash = Annotated[
 # A registered image's bytes never change (the content hash pins its pixels): cache for a year.
 IMMUTABLE = "public, max-age=31536000, immutable"
 # The contracts whose address and ABI the deployment publishes.
-_PUBLISHED = ("Registry", "EspRegistry", "HashTimeLock", "ReputationView", "DetailVerifier")
+_PUBLISHED = (
+    "Registry",
+    "BatchRegistry",
+    "EspRegistry",
+    "HashTimeLock",
+    "ReputationView",
+    "DetailVerifier",
+)
 # Every EIP-712 message the product signs or checks: primary type -> (contract, types, signer).
 _MESSAGES: dict[str, tuple[str, dict[str, list[dict[str, str]]], str]] = {
     "Attestation": ("Registry", ATTESTATION_TYPES, "the ESP, over an image it generated"),
     "Offer": ("Registry", OFFER_TYPES, "the seller, listing a token"),
     "Quote": ("EspRegistry", QUOTE_TYPES, "the ESP, promising a generation for a fee lock"),
+    "BatchAttestation": (
+        "BatchRegistry",
+        BATCH_ATTESTATION_TYPES,
+        "the ESP, over a batch of images it generated (docs/batches.md)",
+    ),
 }
 
 
@@ -128,6 +141,7 @@ def _domains(deployment: Deployment) -> dict[str, dict[str, Any]]:
     return {
         name: contract_domain(name, chain_id=chain_id, address=deployment.manifest.address(name))
         for name in CONTRACT_DOMAINS
+        if name in deployment.manifest.contracts
     }
 
 
@@ -252,5 +266,6 @@ def deployment_info(deployment: DeploymentDep) -> dict[str, Any]:
                 "types": types,
             }
             for primary, (contract, types, signer) in _MESSAGES.items()
+            if contract in domains  # a deployment from before batches has no BatchRegistry
         },
     }

@@ -142,12 +142,17 @@ def test_deployment_domains_are_what_each_contract_reports(api):
         assert entry["abi"] == artifacts.abi(name)
         if any(item.get("name") == "eip712Domain" for item in entry["abi"]):
             reporting.add(name)
-    assert reporting == {"Registry", "EspRegistry"}
+    assert reporting == {"Registry", "BatchRegistry", "EspRegistry"}
     served = {}
     for primary, msg in dep["eip712"].items():
         assert msg["primaryType"] == primary and primary in msg["types"]
         served.setdefault(msg["contract"], []).append(msg["domain"])
-    assert set(served) == reporting and set(dep["eip712"]) >= {"Attestation", "Offer", "Quote"}
+    assert set(served) == reporting and set(dep["eip712"]) >= {
+        "Attestation",
+        "Offer",
+        "Quote",
+        "BatchAttestation",
+    }
     for name in reporting:
         contract = world.deployment.contract(name)
         _, d_name, version, chain_id, verifying, salt, extensions = (
