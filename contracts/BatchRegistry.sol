@@ -92,6 +92,8 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     mapping(uint256 tokenId => address) private _tokenApprovals;
     mapping(address owner => mapping(address operator => bool)) private _operatorApprovals;
     mapping(bytes32 pair => Dispute) private _disputes;
+    /// @dev Per contested pair, keccak256 of the detail its contester opened (no room in `Dispute`).
+    mapping(bytes32 pair => bytes32) private _openedDetails;
 
     constructor(Config memory c) EIP712("AIGC BatchRegistry", "1") Ownable(msg.sender) {
         if (c.params.challengeReward > c.params.bondPerItem) {
@@ -200,14 +202,23 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     }
 
     /// @inheritdoc IBatchRegistry
-    function contest(uint256 original, uint256 duplicate) external payable nonReentrant {
+    function contest(uint256 original, uint256 duplicate, bytes calldata detailB, ItemOpening calldata b)
+        external
+        payable
+        nonReentrant
+    {
         if (msg.value != _challengeDeposit) revert BatchWrongValue(msg.value, _challengeDeposit);
         Dispute storage d = _disputeIn(original, duplicate, DisputeState.Open);
         if (block.number > d.deadline) revert BatchDisputeWindow(original, duplicate, d.deadline);
         if (_accusedOf(duplicate) != msg.sender) revert BatchNotOwner(duplicate, msg.sender);
+        // The contester opens its own item now: the challenger may be the only one holding the
+        // original's data, and then must be able to run the detail rule without the contester.
+        bytes32 detailHash = _checkOpening(duplicate, detailB, b);
         d.state = DisputeState.Contested;
         d.contester = msg.sender;
         d.deadline = uint64(block.number) + _disputeWindow; // the last block to resolve
+        _openedDetails[_pairKey(original, duplicate)] = detailHash;
+        emit ItemOpened(duplicate, b.contentHash, b.seed, detailB);
         emit ChallengeContested(original, duplicate, msg.sender);
     }
 
@@ -218,9 +229,11 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         bytes calldata detailA,
         ItemOpening calldata a,
         bytes calldata detailB,
-        ItemOpening calldata b
+        ItemOpening calldata /* b: checked in `contest`; only its detail is needed again */
     ) external nonReentrant returns (bool upheld) {
         Dispute storage d = _disputeIn(original, duplicate, DisputeState.Contested);
+        bytes32 opened = _openedDetails[_pairKey(original, duplicate)];
+        if (keccak256(detailB) != opened) revert BatchNotContestedDetail(duplicate, opened);
         bool originalActive;
         if (d.single) {
             if (keccak256(detailA) != a.record.detailHash) revert BatchBadProof(original);
@@ -229,7 +242,6 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
             _checkOpening(original, detailA, a);
             originalActive = !_isRevoked(original);
         }
-        _checkOpening(duplicate, detailB, b);
         address challenger = d.challenger;
         address contester = d.contester;
         if (_isRevoked(duplicate)) {
@@ -259,7 +271,6 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         }
         if (block.number <= d.deadline) revert BatchDisputeWindow(original, duplicate, d.deadline);
         bool contested = state == DisputeState.Contested;
-        uint256 deposits = contested ? 2 * _challengeDeposit : _challengeDeposit;
         if (_isRevoked(duplicate)) {
             d.state = DisputeState.Void; // already revoked by another challenge
             emit ChallengeDecided(original, duplicate, DisputeState.Void, contested);
@@ -267,19 +278,27 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
             if (contested) _send(d.contester, _challengeDeposit);
             return false;
         }
+        if (contested) {
+            // Contested and never resolved: the contester opened its item (`ItemOpened`); the
+            // challenger, who may be the only one holding the original's data, did not run the
+            // detail rule in the whole window. Revoking here would let a challenger that withholds
+            // its original win every contest, so the contester takes both deposits.
+            d.state = DisputeState.Rejected;
+            emit ChallengeDecided(original, duplicate, DisputeState.Rejected, true);
+            _send(d.contester, 2 * _challengeDeposit);
+            return false;
+        }
         bool originalActive = d.single
             ? _registry.recordOf(original).status == IRegistry.Status.Active
             : !_isRevoked(original);
         if (!originalActive) {
             d.state = DisputeState.Rejected; // the challenger's own token was revoked as a copy
-            emit ChallengeDecided(original, duplicate, DisputeState.Rejected, contested);
-            _send(contested ? d.contester : _accusedOf(duplicate), deposits);
+            emit ChallengeDecided(original, duplicate, DisputeState.Rejected, false);
+            _send(_accusedOf(duplicate), _challengeDeposit);
             return false;
         }
-        // Uncontested, or contested and never resolved: the contester had to get the detail rule
-        // run (a single original's detail is in its Registered event, a batch item's is served
-        // with its batch); withholding its own item's data only hurts it.
-        _revoke(original, duplicate, d, contested, deposits);
+        // Uncontested: the accused did not open its item to get the detail rule run.
+        _revoke(original, duplicate, d, false, _challengeDeposit);
         return true;
     }
 
@@ -700,10 +719,15 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     }
 
     /// @dev Checks a batch item's opening (its detail, content hash and seed) against its
-    /// batch's items root.
-    function _checkOpening(uint256 tokenId, bytes calldata detail, ItemOpening calldata o) private view {
+    /// batch's items root; returns the detail's hash.
+    function _checkOpening(uint256 tokenId, bytes calldata detail, ItemOpening calldata o)
+        private
+        view
+        returns (bytes32 detailHash)
+    {
         uint256 index = tokenId & _INDEX_MASK;
-        bytes32 leaf = itemLeaf(index, o.contentHash, keccak256(detail), o.seed);
+        detailHash = keccak256(detail);
+        bytes32 leaf = itemLeaf(index, o.contentHash, detailHash, o.seed);
         if (!MerkleProof.verifyCalldata(o.proof, _batches[tokenId >> _INDEX_BITS].itemsRoot, leaf)) {
             revert BatchBadProof(tokenId);
         }

@@ -28,11 +28,14 @@ import {IRegistry} from "./IRegistry.sol";
 ///    priority strictly before B's, A committed strictly before B, different ESPs (one ESP that
 ///    attested both is an equivocation, the single Registry's business), compact fingerprints
 ///    proven against the roots and matching (`FingerprintRule`). B's owner may `contest` within
-///    `disputeWindow` blocks; then anyone `resolve`s with both details, proven against the items
-///    roots (or A's Registry record), and the detail rule decides. Uncontested, `finalize`
-///    revokes B after the window; contested and unresolved for another window, `finalize` revokes
-///    it too (the contester must get the detail rule run; withholding its items' data only hurts
-///    it). A revocation pays the challenger its deposit(s) and `challengeReward` out of B's item
+///    `disputeWindow` blocks by opening its own item (detail, content hash, seed, proven against
+///    B's items root; `ItemOpened` publishes it); then anyone `resolve`s with A's detail, proven
+///    against A's items root (or A's Registry record), and the detail B opened, and the detail
+///    rule decides. Uncontested, `finalize` revokes B after the window; contested and unresolved
+///    for another window, `finalize` rejects the challenge and pays the contester both deposits.
+///    Each side opens its own item, so withholding loses: a contester that cannot open B cannot
+///    contest, and a challenger that does not open A (it alone may hold A's data) cannot win a
+///    contested challenge. A revocation pays the challenger its deposit(s) and `challengeReward` out of B's item
 ///    bond; the rest of that bond is burned (it stays in this contract, which has no function
 ///    that could move it); every other item of the batch is untouched.
 /// Exact duplicates of Registry tokens are not refused at reveal (no per-item storage fits the
@@ -77,9 +80,9 @@ interface IBatchRegistry is IERC721Errors {
         uint64 revealBlock;
     }
 
-    /// @notice An item's opening in `resolve`: the item leaf (index, contentHash, keccak256(detail),
-    /// seed) and its proof against the batch's `itemsRoot`; for a single Registry original,
-    /// `record` (its `RecordProof`) instead.
+    /// @notice An item's opening in `contest` and `resolve`: the item leaf (index, contentHash,
+    /// keccak256(detail), seed) and its proof against the batch's `itemsRoot`; for a single
+    /// Registry original, `record` (its `RecordProof`) instead (`record` is unused otherwise).
     struct ItemOpening {
         bytes32 contentHash;
         uint256 seed;
@@ -147,6 +150,9 @@ interface IBatchRegistry is IERC721Errors {
     );
     /// @notice Emitted when the accused contests a challenge.
     event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester);
+    /// @notice Emitted when a contester opens its item (proven against its batch's items root):
+    /// the challenger reads `detail` here to `resolve`.
+    event ItemOpened(uint256 indexed tokenId, bytes32 contentHash, uint256 seed, bytes detail);
     /// @notice Emitted when a challenge is decided (`state`: Upheld, Rejected or Void).
     event ChallengeDecided(uint256 indexed original, uint256 indexed duplicate, DisputeState state, bool contested);
     /// @notice Emitted when a token is revoked.
@@ -208,6 +214,8 @@ interface IBatchRegistry is IERC721Errors {
     error BatchDisputeState(uint256 original, uint256 duplicate, DisputeState state);
     /// @notice The window is closed (contest) or still open (finalize).
     error BatchDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
+    /// @notice `resolve`'s detail of the duplicate is not the one its contester opened (`ItemOpened`).
+    error BatchNotContestedDetail(uint256 duplicate, bytes32 openedDetailHash);
     /// @notice An Ether payment failed.
     error BatchTransferFailed(address to, uint256 amount);
 
@@ -240,9 +248,16 @@ interface IBatchRegistry is IERC721Errors {
         bytes32 fpB,
         bytes32[] calldata proofB
     ) external payable;
-    /// @notice The duplicate's owner contests an open challenge with the deposit, within the window.
-    function contest(uint256 original, uint256 duplicate) external payable;
-    /// @notice Decides a contested challenge with both details (anyone may call).
+    /// @notice The duplicate's owner contests an open challenge with the deposit, within the window,
+    /// opening its item: `detailB` and `b` (content hash, seed, proof; `b.record` unused) must
+    /// prove the duplicate's item leaf against its batch's items root (else `BatchBadProof`).
+    /// Emits `ItemOpened` and `ChallengeContested`; the detail's hash is kept for `resolve`.
+    function contest(uint256 original, uint256 duplicate, bytes calldata detailB, ItemOpening calldata b)
+        external
+        payable;
+    /// @notice Decides a contested challenge with both details (anyone may call): `detailA` and
+    /// `a` open the original; `detailB` must be the detail the contester opened (`ItemOpened`;
+    /// else `BatchNotContestedDetail`), `b` is not read again.
     function resolve(
         uint256 original,
         uint256 duplicate,
@@ -251,7 +266,9 @@ interface IBatchRegistry is IERC721Errors {
         bytes calldata detailB,
         ItemOpening calldata b
     ) external returns (bool upheld);
-    /// @notice Decides a challenge whose window passed (uncontested, or contested and unresolved).
+    /// @notice Decides a challenge whose window passed: uncontested, the duplicate is revoked;
+    /// contested and unresolved, the challenge is rejected and the contester takes both deposits
+    /// (the challenger, who holds its original's data and had the duplicate's, did not resolve).
     function finalize(uint256 original, uint256 duplicate) external returns (bool upheld);
     /// @notice Sets the prefix of `tokenURI`; only the owner.
     function setBaseURI(string calldata uri) external;

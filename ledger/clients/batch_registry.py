@@ -98,8 +98,8 @@ class BatchDispute:
 
 @dataclass(frozen=True)
 class ItemOpening:
-    """An item's opening in ``resolve``: a batch item's (content hash, seed, proof against its
-    items root), or a single Registry original's record proof."""
+    """An item's opening in ``contest`` and ``resolve``: a batch item's (content hash, seed,
+    proof against its items root), or a single Registry original's record proof."""
 
     content_hash: bytes = bytes(32)
     seed: int = 0
@@ -203,9 +203,21 @@ class BatchRegistryClient(ContractClient):
         )
         return Call(fn, value)
 
-    def contest_call(self, original: int, duplicate: int, *, deposit: int | None = None) -> Call:
+    def contest_call(
+        self,
+        original: int,
+        duplicate: int,
+        *,
+        detail: bytes,
+        opening: ItemOpening,
+        deposit: int | None = None,
+    ) -> Call:
+        """Contests a challenge of ``duplicate``, opening it: its ``detail`` and ``opening``
+        (content hash, seed, proof against its batch's items root) are checked on chain and
+        published (``ItemOpened``), so the challenger can resolve without the contester."""
         value = self.params().challenge_deposit if deposit is None else deposit
-        return Call(self.contract.functions.contest(original, duplicate), value)
+        fn = self.contract.functions.contest(original, duplicate, detail, opening.as_tuple())
+        return Call(fn, value)
 
     def resolve_call(
         self,
@@ -249,8 +261,27 @@ class BatchRegistryClient(ContractClient):
         receipt = self._send(self.challenge_with_single_call(*args, **kwargs))
         return int(self._event(receipt, "ChallengeOpened")["deadline"])
 
-    def contest(self, original: int, duplicate: int, *, deposit: int | None = None) -> None:
-        self._send(self.contest_call(original, duplicate, deposit=deposit))
+    def contest(
+        self,
+        original: int,
+        duplicate: int,
+        *,
+        detail: bytes,
+        opening: ItemOpening,
+        deposit: int | None = None,
+    ) -> None:
+        """Contests a challenge, opening the duplicate (see :meth:`contest_call`)."""
+        self._send(
+            self.contest_call(original, duplicate, detail=detail, opening=opening, deposit=deposit)
+        )
+
+    def opened_item(self, token_id: int) -> dict[str, Any] | None:
+        """The last ``ItemOpened`` event of ``token_id`` (its contester's content hash, seed
+        and detail), or None: what a challenger needs to ``resolve``."""
+        logs = self.contract.events.ItemOpened().get_logs(
+            from_block=self.deployment.manifest.block, argument_filters={"tokenId": token_id}
+        )
+        return dict(logs[-1]["args"]) if logs else None
 
     def resolve(self, original: int, duplicate: int, **kwargs: Any) -> bool:
         """Decides a contested challenge; True when the duplicate is revoked."""

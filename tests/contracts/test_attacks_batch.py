@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from ledger import errors
-from ledger.clients.batch_registry import BatchDisputeState, BatchTokenStatus
+from ledger.clients.batch_registry import BatchDisputeState, BatchTokenStatus, ItemOpening
 from ledger.merkle import fingerprints_hash
 from tests.contracts.attack_kit import gas_cost, proof
 from tests.contracts.batch_kit import (
@@ -70,6 +70,17 @@ def _original_and_copy(world, *, copy_detail: bytes):
     original = tid(a_id, _index(pa, BASE_FP))
     copy = tid(b_id, _index(pb, NEAR_FP))
     return original, pa, copy, pb
+
+
+def _contest(world, original, copy, pb, *, who=None, detail=None, opening=None):
+    """``copy``'s owner contests, opening its item from its plan ``pb`` (or as given)."""
+    ib = copy & 0xFFFFFFFF
+    client(world, who or world.attacker).contest(
+        original,
+        copy,
+        detail=pb.items[ib].detail if detail is None else detail,
+        opening=pb.opening(ib) if opening is None else opening,
+    )
 
 
 def _challenge(world, original, pa, copy, pb, *, who=None):
@@ -333,17 +344,30 @@ def test_contest_and_resolve_with_details(world):
     _challenge(world, original, pa, copy, pb)
     thief = client(world, world.attacker)
     with pytest.raises(errors.BatchNotOwner):
-        client(world, world.buyer).contest(original, copy)
-    thief.contest(original, copy)
+        _contest(world, original, copy, pb, who=world.buyer)
+    _contest(world, original, copy, pb)
     assert thief.dispute(original, copy).state is BatchDisputeState.CONTESTED
     ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
-    with pytest.raises(errors.BatchBadProof):  # a detail the items root does not hold
+    # The contester's opening is public: the challenger reads it from ItemOpened.
+    opened = thief.opened_item(copy)
+    assert opened is not None and bytes(opened["detail"]) == details()["near"]
+    assert bytes(opened["contentHash"]) == pb.items[ib].content_hash
+    with pytest.raises(errors.BatchNotContestedDetail):  # not the detail the contester opened
         client(world, world.buyer).resolve(
             original,
             copy,
             detail_a=details()["base"],
             opening_a=pa.opening(ia),
             detail_b=details()["far"],
+            opening_b=pb.opening(ib),
+        )
+    with pytest.raises(errors.BatchBadProof):  # an original's detail its items root does not hold
+        client(world, world.buyer).resolve(
+            original,
+            copy,
+            detail_a=details()["near"],
+            opening_a=pa.opening(ia),
+            detail_b=details()["near"],
             opening_b=pb.opening(ib),
         )
     held = _held(world)
@@ -364,7 +388,7 @@ def test_contest_rejected_pays_the_contester(world):
     deposit = world.params.challenge_deposit
     _challenge(world, original, pa, copy, pb)
     thief = client(world, world.attacker)
-    thief.contest(original, copy)
+    _contest(world, original, copy, pb)
     before = world.balance(world.attacker.address)
     ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
     upheld = client(world, world.buyer).resolve(
@@ -381,20 +405,152 @@ def test_contest_rejected_pays_the_contester(world):
     assert thief.dispute(original, copy).state is BatchDisputeState.REJECTED
 
 
-def test_contested_and_never_resolved_revokes(world):
-    """A contester who withholds its item's data cannot stall: after the resolve window,
-    finalize revokes (the challenger gets both deposits and the reward)."""
+def test_contest_needs_the_contesters_own_opening(world):
+    """A contester without its item's data cannot contest: a wrong detail, content hash, seed,
+    another item's proof or no proof is refused (BatchBadProof), deposit kept; the challenge
+    stays open and, uncontested, revokes."""
     original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
     _challenge(world, original, pa, copy, pb)
-    client(world, world.attacker).contest(original, copy)
+    ib = copy & 0xFFFFFFFF
+    good = pb.opening(ib)
+    other = next(i for i in range(pb.count) if i != ib)
+    wrong = [
+        {"detail": details()["far"]},
+        {"opening": replace(good, content_hash=b"\x07" * 32)},
+        {"opening": replace(good, seed=good.seed + 1)},
+        {"opening": pb.opening(other)},
+        {"opening": replace(good, proof=())},
+    ]
+    held = _held(world)
+    for bad in wrong:
+        with pytest.raises(errors.BatchBadProof):
+            _contest(world, original, copy, pb, **bad)
+    assert _held(world) == held
+    c = client(world, world.producer)
+    assert c.dispute(original, copy).state is BatchDisputeState.OPEN
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert c.finalize(original, copy)
+    assert c.status(copy) is BatchTokenStatus.REVOKED
+
+
+def test_contested_and_never_resolved_is_rejected(world):
+    """The contester opened its item; the challenger, who holds both details, had the whole
+    window to resolve and did not: finalize rejects, the contester takes both deposits and
+    keeps its token."""
+    original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
+    deposit = world.params.challenge_deposit
+    _challenge(world, original, pa, copy, pb)
+    _contest(world, original, copy, pb)
     c = client(world, world.producer)
     with pytest.raises(errors.BatchDisputeWindow):
         c.finalize(original, copy)
     world.chain.mine(world.params.dispute_window_blocks + 1)
-    assert c.finalize(original, copy)
-    assert c.status(copy) is BatchTokenStatus.REVOKED
-    with pytest.raises(errors.BatchTokenRevoked):  # nothing left to challenge
+    held = _held(world)
+    before = world.balance(world.attacker.address)
+    assert not c.finalize(original, copy)
+    assert world.balance(world.attacker.address) == before + 2 * deposit
+    assert _held(world) == held - 2 * deposit
+    assert c.status(copy) is BatchTokenStatus.ACTIVE
+    assert c.dispute(original, copy).state is BatchDisputeState.REJECTED
+    with pytest.raises(errors.BatchDisputeExists):  # the pair is decided
         _challenge(world, original, pa, copy, pb)
+    with pytest.raises(errors.BatchDisputeState):  # and too late to resolve
+        c.resolve(
+            original,
+            copy,
+            detail_a=details()["base"],
+            opening_a=pa.opening(original & 0xFFFFFFFF),
+            detail_b=details()["near"],
+            opening_b=pb.opening(copy & 0xFFFFFFFF),
+        )
+
+
+def test_withheld_original_cannot_revoke_a_contesting_victim(world):
+    """The squatter attack (issue 16 review): a squatter batches a "central" image under its own
+    ESP and never publishes its manifest, then challenges a later, different image within the
+    compact rule. The victim contests with its own opening; it cannot open the squatter's item
+    (resolve needs both), but it does not have to: the squatter either resolves and the detail
+    rule rejects it, or withholds and finalize rejects it. Either way the victim keeps its token
+    and takes both deposits; the squatter loses its deposit and gets no reward."""
+    deposit = world.params.challenge_deposit
+    register_esp(world)
+    # Squatter = world.attacker (its batch through world.esp, manifest never published).
+    s_id, ps = register_batch(
+        world,
+        world.attacker,
+        fingerprints=[*random_fingerprints(2, seed=31), BASE_FP],
+        item_details=[details()["far"], details()["far"], details()["base"]],
+        esp=world.esp,
+    )
+    # Victim = world.buyer, later, another ESP, an image whose compact fingerprint is near.
+    v_id, pv = register_batch(
+        world,
+        world.buyer,
+        fingerprints=[*random_fingerprints(2, seed=32), NEAR_FP],
+        item_details=[details()["far"], details()["far"], details()["far"]],
+    )
+    squat = tid(s_id, ps.fingerprints.index(BASE_FP))
+    victim = tid(v_id, pv.fingerprints.index(NEAR_FP))
+    _challenge(world, squat, ps, victim, pv, who=world.attacker)
+    _contest(world, squat, victim, pv, who=world.buyer)
+    # The victim cannot open the squatter's item (a guessed opening fails the items root).
+    vc = client(world, world.buyer)
+    with pytest.raises(errors.BatchBadProof):
+        vc.resolve(
+            squat,
+            victim,
+            detail_a=details()["far"],
+            opening_a=pv.opening(victim & 0xFFFFFFFF),
+            detail_b=details()["far"],
+            opening_b=pv.opening(victim & 0xFFFFFFFF),
+        )
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    squatter_before = world.balance(world.attacker.address)
+    victim_before = world.balance(world.buyer.address)
+    assert not client(world, world.producer).finalize(squat, victim)  # a third party pays gas
+    assert vc.status(victim) is BatchTokenStatus.ACTIVE
+    assert vc.owner_of(victim) == world.buyer.address
+    assert world.balance(world.buyer.address) == victim_before + 2 * deposit
+    assert world.balance(world.attacker.address) == squatter_before  # no deposit, no reward
+    assert vc.dispute(squat, victim).state is BatchDisputeState.REJECTED
+
+
+def test_squatter_that_resolves_is_rejected_by_the_detail_rule(world):
+    """The same squatter, resolving with its own (withheld until now) opening: the detail
+    rule sees two different images and rejects; the victim takes both deposits."""
+    deposit = world.params.challenge_deposit
+    register_esp(world)
+    s_id, ps = register_batch(
+        world,
+        world.attacker,
+        fingerprints=[*random_fingerprints(2, seed=33), BASE_FP],
+        item_details=[details()["far"], details()["far"], details()["base"]],
+        esp=world.esp,
+    )
+    v_id, pv = register_batch(
+        world,
+        world.buyer,
+        fingerprints=[*random_fingerprints(2, seed=34), NEAR_FP],
+        item_details=[details()["base"], details()["base"], details()["far"]],
+    )
+    squat = tid(s_id, ps.fingerprints.index(BASE_FP))
+    victim = tid(v_id, pv.fingerprints.index(NEAR_FP))
+    _challenge(world, squat, ps, victim, pv, who=world.attacker)
+    _contest(world, squat, victim, pv, who=world.buyer)
+    sc = client(world, world.attacker)
+    opened = sc.opened_item(victim)
+    victim_before = world.balance(world.buyer.address)
+    upheld = sc.resolve(
+        squat,
+        victim,
+        detail_a=details()["base"],
+        opening_a=ps.opening(squat & 0xFFFFFFFF),
+        detail_b=bytes(opened["detail"]),
+        opening_b=ItemOpening(),  # not read again: the contester opened it
+    )
+    assert not upheld
+    assert sc.status(victim) is BatchTokenStatus.ACTIVE
+    assert world.balance(world.buyer.address) == victim_before + 2 * deposit
 
 
 def test_value_conservation(world):
@@ -410,14 +566,33 @@ def test_value_conservation(world):
     assert _held(world) == 11 * bond
     _challenge(world, original, pa, copy, pb)
     assert _held(world) == 11 * bond + deposit
-    client(world, world.attacker).contest(original, copy)
+    _contest(world, original, copy, pb)
     assert _held(world) == 11 * bond + 2 * deposit
-    world.chain.mine(world.params.dispute_window_blocks + 1)
-    client(world, world.producer).finalize(original, copy)
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
+    client(world, world.producer).resolve(
+        original,
+        copy,
+        detail_a=details()["base"],
+        opening_a=pa.opening(ia),
+        detail_b=details()["near"],
+        opening_b=pb.opening(ib),
+    )
     # both deposits and the reward left; the rest of the copy's bond is burned in place
     assert _held(world) == 10 * bond + burned_per_revocation
+    # A contested challenge left unresolved: rejected, both deposits to the contester.
+    other_id, po = register_batch(
+        world, world.attacker, fingerprints=[NEAR_FP], item_details=[details()["near"]], seed=41
+    )
+    other = tid(other_id, 0)
+    _challenge(world, original, pa, other, po)
+    _contest(world, original, other, po)
+    assert _held(world) == 11 * bond + burned_per_revocation + 2 * deposit
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert not client(world, world.producer).finalize(original, other)
+    assert _held(world) == 11 * bond + burned_per_revocation
     client(world, world.buyer).forfeit_commit(p.commitment())
-    assert _held(world) == 10 * bond + burned_per_revocation  # 5 active + 5 burned, 5 held
+    # 6 active, 5 forfeited + one revoked item's rest burned
+    assert _held(world) == 11 * bond + burned_per_revocation
 
 
 def test_revoked_item_cannot_be_listed(world):
