@@ -28,6 +28,7 @@ __all__ = [
     "fingerprints_hash",
     "item_leaf",
     "merkle_proof",
+    "merkle_proofs",
     "merkle_root",
     "split_token_id",
     "token_id",
@@ -121,6 +122,22 @@ def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
         level = _next_level(level)
         index //= 2
     return proof
+
+
+def merkle_proofs(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every leaf's :func:`merkle_proof`, from one pass over the tree (n calls of
+    ``merkle_proof`` rebuild it n times: minutes at 2,048 leaves)."""
+    level = _leaves(leaves)
+    proofs: list[list[bytes]] = [[] for _ in level]
+    positions = list(range(len(level)))  # each leaf's node index at the current level
+    while len(level) > 1:
+        for leaf, position in enumerate(positions):
+            sibling = position ^ 1
+            if sibling < len(level):  # else: carried up, no step
+                proofs[leaf].append(level[sibling])
+        level = _next_level(level)
+        positions = [position // 2 for position in positions]
+    return proofs
 
 
 def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:

@@ -121,8 +121,16 @@ class BatchLayout:
                 return i
         raise BatchError("0x" + content_hash.hex() + " is not in this batch", code="not_in_batch")
 
+    @cached_property
+    def _fingerprint_proofs(self) -> list[list[bytes]]:
+        return merkle.merkle_proofs(self.fingerprint_leaves)
+
+    @cached_property
+    def _item_proofs(self) -> list[list[bytes]]:
+        return merkle.merkle_proofs(self.item_leaves)
+
     def fingerprint_proof(self, index: int) -> list[bytes]:
-        return merkle.merkle_proof(self.fingerprint_leaves, index)
+        return list(self._fingerprint_proofs[index])
 
     def item_proof(self, index: int) -> list[bytes]:
-        return merkle.merkle_proof(self.item_leaves, index)
+        return list(self._item_proofs[index])
