@@ -23,9 +23,9 @@ export const batchRegistryAbi = parseAbi([
   `function reveal((bytes32 itemsRoot, bytes32 salt, bytes32 modelId, string metadataURI) r, bytes32[] fingerprints, ${LOCK} lock, bytes espSignature) returns (uint256 batchId)`,
   'function challenge(uint256 original, bytes32 fpA, bytes32[] proofA, uint256 duplicate, bytes32 fpB, bytes32[] proofB) payable',
   `function challengeWithSingle(uint256 original, ${RECORD} a, uint256 duplicate, bytes32 fpB, bytes32[] proofB) payable`,
-  'function contest(uint256 original, uint256 duplicate) payable',
   'struct RecordProof { bytes32 fingerprint; bytes32 detailHash; address esp; uint64 priorityBlock; uint64 commitBlock; uint64 revealBlock; }',
   'struct ItemOpening { bytes32 contentHash; uint256 seed; bytes32[] proof; RecordProof record; }',
+  'function contest(uint256 original, uint256 duplicate, bytes detailB, ItemOpening b) payable',
   'function resolve(uint256 original, uint256 duplicate, bytes detailA, ItemOpening a, bytes detailB, ItemOpening b) returns (bool upheld)',
   'function finalize(uint256 original, uint256 duplicate) returns (bool upheld)',
   'function parameters() view returns ((uint256 bondPerItem, uint256 challengeDeposit, uint256 challengeReward, uint256 matchThreshold, uint64 commitTtl, uint64 registrationWindow, uint64 disputeWindow, uint96 royaltyBps, uint32 maxBatch))',
@@ -259,18 +259,37 @@ export async function registerBatch(client, { attestation, metadataUri = '', sal
  */
 
 /**
+ * Your batched item's opening for a contest when its manifest is not published: its detail
+ * descriptor, content hash, seed and item proof against its batch's items root.
+ * @typedef {{ detail: `0x${string}`, contentHash: `0x${string}`, seed: import('./numbers.js').Numberish,
+ *   itemProof: readonly `0x${string}`[] }} ItemOpeningIn
+ */
+
+/**
  * Sends the API's dispute transaction for (original, duplicate) after checking it calls one of
- * `names` on the BatchRegistry about exactly this pair.
+ * `names` on the BatchRegistry about exactly this pair (and, with `opening`, opens that item).
  * @param {import('./client.js').AigcClient} client
  * @param {string} route
  * @param {string[]} names
  * @param {Pair} pair
+ * @param {ItemOpeningIn} [opening]
  * @returns {Promise<{ hash: `0x${string}` }>}
  */
-async function dispute(client, route, names, { original, duplicate, batchRegistry }) {
+async function dispute(client, route, names, { original, duplicate, batchRegistry }, opening) {
   const o = toBigInt(original, 'original')
   const d = toBigInt(duplicate, 'duplicate')
-  const tx = await request(client, `/v1/tx/batch/${route}`, { method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) } })
+  /** @type {Record<string, unknown>} */
+  const body = { original: toDecimal(o), duplicate: toDecimal(d) }
+  if (opening !== undefined) {
+    if (typeof opening.detail !== 'string' || !/^0x([0-9a-fA-F]{2})+$/.test(opening.detail)) {
+      throw new AigcSdkError('bad_hex', `detail is not non-empty 0x-hex: ${JSON.stringify(opening.detail)}`)
+    }
+    body.detail = opening.detail
+    body.content_hash = toBytes32(opening.contentHash, 'contentHash')
+    body.seed = toDecimal(toBigInt(opening.seed, 'seed'))
+    body.item_proof = opening.itemProof.map((p, i) => toBytes32(p, `itemProof[${i}]`))
+  }
+  const tx = await request(client, `/v1/tx/batch/${route}`, { method: 'POST', json: body })
   let decoded
   try {
     decoded = decodeFunctionData({ abi: batchRegistryAbi, data: tx.data })
@@ -281,6 +300,9 @@ async function dispute(client, route, names, { original, duplicate, batchRegistr
   const dup = decoded.functionName === 'challenge' ? args[3] : decoded.functionName === 'challengeWithSingle' ? args[2] : args[1]
   if (!names.includes(decoded.functionName) || args[0] !== o || dup !== d) {
     throw new AigcSdkError('tx_mismatch', `the API's ${route} transaction is not about ${o} and ${d}`)
+  }
+  if (opening !== undefined && String(args[2]).toLowerCase() !== opening.detail.toLowerCase()) {
+    throw new AigcSdkError('tx_mismatch', `the API's ${route} transaction opens another detail than yours`)
   }
   if (batchRegistry !== undefined && getAddress(tx.to) !== getAddress(batchRegistry)) {
     throw new AigcSdkError('tx_mismatch', `the API's ${route} transaction goes to ${tx.to}, not the BatchRegistry`)
@@ -300,17 +322,21 @@ export function challengeBatch(client, pair) {
 }
 
 /**
- * Contests a challenge of your batched token (with the same deposit).
+ * Contests a challenge of your batched token (with the same deposit), opening it: the contract
+ * refuses a contest that does not prove the item against its items root and publishes the
+ * opening (`ItemOpened`) so the challenger can resolve. The API takes the opening from your
+ * published manifest; before you publish it, pass `opening` (else 422 `opening_required`).
  * @param {import('./client.js').AigcClient} client
  * @param {Pair} pair
+ * @param {ItemOpeningIn} [opening]
  */
-export function contestBatch(client, pair) {
-  return dispute(client, 'contest', ['contest'], pair)
+export function contestBatch(client, pair, opening) {
+  return dispute(client, 'contest', ['contest'], pair, opening)
 }
 
 /**
- * Decides a contested challenge with both items opened (a batch item's from its published
- * manifest); anyone may send it.
+ * Decides a contested challenge: the original opened (a batch item's from its published
+ * manifest), the duplicate's detail as its contester opened it; anyone may send it.
  * @param {import('./client.js').AigcClient} client
  * @param {Pair} pair
  */

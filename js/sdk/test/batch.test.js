@@ -23,6 +23,7 @@ const vectors = JSON.parse(readFileSync(new URL('./vectors/batch.json', import.m
 
 /** @param {number} n */
 const word = (n) => /** @type {`0x${string}`} */ (`0x${n.toString(16).padStart(64, '0')}`)
+const NO_RECORD = { fingerprint: word(0), detailHash: word(0), esp: '0x0000000000000000000000000000000000000000', priorityBlock: 0n, commitBlock: 0n, revealBlock: 0n }
 
 /** @param {any} v */
 function itemsOf(v) {
@@ -533,7 +534,7 @@ test('batch disputes post the pair as decimal strings and send only a call about
   /** @type {Record<string, `0x${string}`>} */
   const calldata = {
     challenge: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'challenge', args: [o, word(1), [], d, word(2), []] }),
-    contest: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'contest', args: [o, d] }),
+    contest: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'contest', args: [o, d, '0xdead', { contentHash: word(3), seed: 7n, proof: [word(4)], record: NO_RECORD }] }),
     finalize: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'finalize', args: [o, d] }),
   }
   /** @type {any[]} */
@@ -552,6 +553,15 @@ test('batch disputes post the pair as decimal strings and send only a call about
   assert.deepEqual(bodies[0], { original: String(o), duplicate: String(d) })
   assert.deepEqual(bodies[2], { original: String(o), duplicate: String(d) })
   assert.equal(writes.length, 3)
+  // a contest before the manifest is published carries the item's opening
+  const opening = { detail: /** @type {`0x${string}`} */ ('0xDEAD'), contentHash: word(3), seed: 7n, itemProof: [word(4)] }
+  await c.contestBatch({ original: o, duplicate: d }, opening)
+  assert.deepEqual(bodies[3], { original: String(o), duplicate: String(d), detail: '0xDEAD', content_hash: word(3), seed: '7', item_proof: [word(4)] })
+  assert.equal(writes.length, 4)
+  // an API that opens another detail than yours, or an opening that is no hex
+  await assert.rejects(c.contestBatch({ original: o, duplicate: d }, { ...opening, detail: '0xbeef' }), { name: 'AigcSdkError', code: 'tx_mismatch' })
+  await assert.rejects(c.contestBatch({ original: o, duplicate: d }, { ...opening, detail: /** @type {any} */ ('dead') }), { name: 'AigcSdkError', code: 'bad_hex' })
+  assert.equal(writes.length, 4)
   // an API that answers with a call about another pair, another function or no call at all
   answers = {
     challenge: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'challenge', args: [o, word(1), [], d + 1n, word(2), []] }),
@@ -565,7 +575,7 @@ test('batch disputes post the pair as decimal strings and send only a call about
   // the right call, sent to a contract that is not the BatchRegistry you know (the deposit would be lost)
   answers = calldata
   await assert.rejects(challengeBatch(c, { original: o, duplicate: d, batchRegistry: ADDRESS }), { name: 'AigcSdkError', code: 'tx_mismatch' })
-  assert.equal(writes.length, 3)
+  assert.equal(writes.length, 4)
 })
 
 test('getBatchProof with the contract\'s address refuses an API whose own consistent tree is not the chain\'s', async () => {
