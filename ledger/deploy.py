@@ -186,11 +186,8 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
     )
     registry, _ = deploy_contract(tx, "Registry", config)
     view, _ = deploy_contract(tx, "ReputationView", esps)
-    esp_contract = chain.w3.eth.contract(
-        address=to_checksum_address(esps), abi=artifacts.abi("EspRegistry")
-    )
-    tx.send(esp_contract.functions.bindRegistry(registry))
-    # Last, so every earlier contract keeps the address it had before batch registration.
+    # After the others, so each keeps the address it had before batch registration; before the
+    # binding, so its constructor's event is not in the manifest's block (where indexing starts).
     batch_config = (
         registry,
         esps,
@@ -210,6 +207,10 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         p.base_uri,  # batch ids (< 2**96) never meet a Registry id: one token route serves both
     )
     batch_registry, _ = deploy_contract(tx, "BatchRegistry", batch_config)
+    esp_contract = chain.w3.eth.contract(
+        address=to_checksum_address(esps), abi=artifacts.abi("EspRegistry")
+    )
+    tx.send(esp_contract.functions.bindRegistry(registry))
     manifest = Manifest(
         chain_id=chain.chain_id,
         backend=chain.kind,
