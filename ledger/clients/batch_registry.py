@@ -14,6 +14,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from web3.logs import DISCARD
 
 from ledger import eip712
 from ledger.clients._base import Call, ContractClient
@@ -275,13 +276,22 @@ class BatchRegistryClient(ContractClient):
             self.contest_call(original, duplicate, detail=detail, opening=opening, deposit=deposit)
         )
 
-    def opened_item(self, token_id: int) -> dict[str, Any] | None:
-        """The last ``ItemOpened`` event of ``token_id`` (its contester's content hash, seed
-        and detail), or None: what a challenger needs to ``resolve``."""
-        logs = self.contract.events.ItemOpened().get_logs(
-            from_block=self.deployment.manifest.block, argument_filters={"tokenId": token_id}
+    def opened_item(self, original: int, duplicate: int) -> dict[str, Any] | None:
+        """The ``ItemOpened`` args (content hash, seed, detail) of the last contest of this pair,
+        or None if it was never contested: the detail a challenger must ``resolve`` with. Read
+        from the contest's own transaction, so another pair's contest of the same item (which
+        could open another leaf of a malformed items tree) never stands in for it."""
+        contests = self.contract.events.ChallengeContested().get_logs(
+            from_block=self.deployment.manifest.block,
+            argument_filters={"original": original, "duplicate": duplicate},
         )
-        return dict(logs[-1]["args"]) if logs else None
+        if not contests:
+            return None
+        receipt = self.contract.w3.eth.get_transaction_receipt(contests[-1]["transactionHash"])
+        for log in self.contract.events.ItemOpened().process_receipt(receipt, errors=DISCARD):
+            if int(log["args"]["tokenId"]) == duplicate:
+                return dict(log["args"])
+        return None
 
     def resolve(self, original: int, duplicate: int, **kwargs: Any) -> bool:
         """Decides a contested challenge; True when the duplicate is revoked."""

@@ -13,6 +13,7 @@ import secrets
 import time
 from typing import Annotated, Any
 
+from eth_utils import keccak
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
@@ -245,6 +246,20 @@ class PairIn(BaseModel):
     duplicate: TokenId
 
 
+class ContestIn(PairIn):
+    """The pair, and the duplicate's opening (its detail, content hash, seed and item proof)
+    when its batch's manifest is not published: the contract refuses a contest that does not
+    open the contester's own item. All four or none; a published manifest is used first."""
+
+    detail: Hex | None = None
+    content_hash: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")] | None = None
+    seed: Annotated[str, Field(pattern=r"^[0-9]{1,78}$")] | None = None
+    item_proof: (
+        Annotated[list[Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]], Field(max_length=64)]
+        | None
+    ) = None
+
+
 def _client(dep: Deployment) -> BatchRegistryClient:
     return BatchRegistryClient(dep)
 
@@ -349,10 +364,45 @@ def tx_challenge(
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
-@tx_router.post("/contest", response_model=UnsignedTx, responses=BUILDS)
-def tx_contest(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Contest a challenge of the caller's batched token (with the same deposit)."""
-    call = _client(dep).contest_call(body.original, body.duplicate)
+def _contest_opening(
+    session: SessionDep, body: ContestIn, batch: BatchRecord, index: int
+) -> tuple[bytes, ItemOpening]:
+    """The duplicate's opening for ``contest``: from its published manifest, else from the body
+    (422 ``opening_required`` if absent or partial, 422 ``bad_opening`` unless it proves the
+    item against its batch's items root, so no wallet pays for a transaction bound to revert)."""
+    if batch.manifest is not None:
+        return _opening(session, body.duplicate)
+    given = (body.detail, body.content_hash, body.seed, body.item_proof)
+    if any(v is None for v in given) or not body.detail or body.detail == "0x":
+        raise Unprocessable(
+            f"batch {batch.batch_id} has no published manifest: the contest must open item "
+            f"{index} (detail, content_hash, seed, item_proof)",
+            code="opening_required",
+        )
+    seed = int(body.seed or "0")
+    if seed >= 2**256:
+        raise Unprocessable("seed is not a uint256", code="bad_opening")
+    detail, content_hash = _b(body.detail or "0x"), _b(body.content_hash or "0x")
+    proof = [_b(p) for p in body.item_proof or []]
+    leaf = merkle.item_leaf(index, content_hash, keccak(detail), seed)
+    if not merkle.verify(proof, _b(batch.items_root), leaf):
+        raise Unprocessable(
+            f"the opening does not prove item {index} against batch {batch.batch_id}'s items root",
+            code="bad_opening",
+        )
+    return detail, ItemOpening(content_hash, seed, tuple(proof))
+
+
+@tx_router.post("/contest", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_contest(
+    body: ContestIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Contest a challenge of the caller's batched token (with the same deposit), opening it:
+    from the published manifest, else from the body (the contract checks it, and publishes it
+    for the challenger's ``resolve``)."""
+    batch, index = _item(session, body.duplicate)
+    detail, opening = _contest_opening(session, body, batch, index)
+    call = _client(dep).contest_call(body.original, body.duplicate, detail=detail, opening=opening)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
@@ -360,10 +410,17 @@ def tx_contest(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> Uns
 def tx_resolve(
     body: PairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
-    """Decide a contested challenge with both detail descriptors, opened against their roots
-    (a batch item's from its published manifest)."""
+    """Decide a contested challenge with both detail descriptors: the original's opened against
+    its root (a batch item's from its published manifest), the duplicate's as its contester
+    opened it (its ``ItemOpened`` event; the contract does not read that opening again)."""
     detail_a, opening_a = _opening(session, body.original)
-    detail_b, opening_b = _opening(session, body.duplicate)
+    opened = _client(dep).opened_item(body.original, body.duplicate)
+    if opened is None:
+        raise Conflict(
+            f"the challenge of {body.duplicate} by {body.original} was not contested",
+            code="not_contested",
+        )
+    detail_b, opening_b = bytes(opened["detail"]), ItemOpening()
     call = _client(dep).resolve_call(
         body.original,
         body.duplicate,

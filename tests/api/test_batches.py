@@ -377,14 +377,27 @@ def test_a_contested_batch_challenge_is_decided_by_the_detail_rule_through_the_a
         assert mined["status"] == 1, mined
 
     send("challenge", world.buyer, alice)
-    send("contest", world.producer, bob)
-    # the duplicate cannot be opened before its owner publishes the manifest
+    # resolve needs the contester's opening: none before a contest
     r = api.client.post("/v1/tx/batch/resolve", json=body, headers=alice)
-    assert r.status_code == 404 and r.json()["error"]["code"] == "manifest_not_published"
-    published = api.client.post(
-        f"/v1/batches/{scene.batch_id}/manifest", json=scene.manifest.to_json(), headers=bob
-    )
-    assert published.status_code == 200, published.text
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_contested"
+    # a contest opens the duplicate: with no published manifest, from the body (all of it,
+    # proving the item against its root), else refused before any wallet pays for a revert
+    item = scene.manifest.item(scene.copy & 0xFFFFFFFF)
+    opening = {k: item[k] for k in ("detail", "content_hash", "seed", "item_proof")}
+    other = scene.manifest.item(next(t for t in scene.tokens if t != scene.copy) & 0xFFFFFFFF)
+    for extra, code in [
+        ({}, "opening_required"),
+        ({**opening, "item_proof": None}, "opening_required"),
+        ({**opening, "detail": other["detail"]}, "bad_opening"),
+        ({**opening, "seed": str(2**256)}, "bad_opening"),
+    ]:
+        r = api.client.post("/v1/tx/batch/contest", json={**body, **extra}, headers=bob)
+        assert r.status_code == 422 and r.json()["error"]["code"] == code, (extra, r.text)
+    body_with_opening = {**body, **opening}
+    r = api.client.post("/v1/tx/batch/contest", json=body_with_opening, headers=bob)
+    assert r.status_code == 200, r.text
+    assert _sign_and_relay(api, world.producer, r.json(), bob)["status"] == 1
+    # the challenger resolves with the opening the contest published (no manifest needed)
     send("resolve", world.buyer, alice)
     api.index()
     assert _statuses(api, scene.batch_id) == {
@@ -553,10 +566,10 @@ def test_only_the_esp_answers_and_only_with_its_signature_over_the_requested_ima
 def test_a_revert_the_embedded_node_cannot_word_is_a_4xx_not_a_500(api):
     """py-evm's web3 provider reads any revert as Error(string): custom error data whose first
     word looks like a small offset (token id 40 here) overflowed it into a 500 (found by
-    fuzzing the batch routes)."""
+    fuzzing the batch routes; contest now looks the duplicate up first, finalize does not)."""
     headers = api.sign_in(api.world.buyer)
     r = api.client.post(
-        "/v1/tx/batch/contest", json={"original": "40", "duplicate": "1"}, headers=headers
+        "/v1/tx/batch/finalize", json={"original": "40", "duplicate": "1"}, headers=headers
     )
     assert r.status_code == 409, r.text
     assert r.json()["error"]["code"].startswith("Batch")  # the contract's own error, decoded

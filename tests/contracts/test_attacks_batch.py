@@ -349,7 +349,7 @@ def test_contest_and_resolve_with_details(world):
     assert thief.dispute(original, copy).state is BatchDisputeState.CONTESTED
     ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
     # The contester's opening is public: the challenger reads it from ItemOpened.
-    opened = thief.opened_item(copy)
+    opened = thief.opened_item(original, copy)
     assert opened is not None and bytes(opened["detail"]) == details()["near"]
     assert bytes(opened["contentHash"]) == pb.items[ib].content_hash
     with pytest.raises(errors.BatchNotContestedDetail):  # not the detail the contester opened
@@ -538,7 +538,8 @@ def test_squatter_that_resolves_is_rejected_by_the_detail_rule(world):
     _challenge(world, squat, ps, victim, pv, who=world.attacker)
     _contest(world, squat, victim, pv, who=world.buyer)
     sc = client(world, world.attacker)
-    opened = sc.opened_item(victim)
+    assert sc.opened_item(squat + 1, victim) is None  # another pair, never contested
+    opened = sc.opened_item(squat, victim)
     victim_before = world.balance(world.buyer.address)
     upheld = sc.resolve(
         squat,
