@@ -292,6 +292,14 @@ def attest_batch(
             raise BatchRefused(
                 f"item {i}: already registered on its own", code="already_registered", index=i
             )
+        if to_checksum_address(d.lock.sender) != producer or (
+            to_checksum_address(d.lock.receiver) != esp.address
+        ):  # a record the marketplace misreported: the chain would refuse it at reveal
+            raise BatchRefused(
+                f"item {i}: its lock is not from the producer to this ESP",
+                code="foreign_lock",
+                index=i,
+            )
         lock_id = d.lock.id
         if lock_id not in blocks:
             status, block = lock_info(lock_id)

@@ -296,3 +296,16 @@ def test_an_image_the_registry_already_holds_is_refused():
             registered={ds[1].content_hash},
         )
     assert exc.value.code == "already_registered" and exc.value.index == 1
+
+
+def test_a_delivery_recorded_under_someone_elses_lock_is_refused():
+    """The worker records the lock the marketplace showed it; one not from this producer to
+    this ESP would revert at reveal (or name another payer's priority): refused up front."""
+    deliveries, chain = _world(2)
+    ds = list(deliveries.values())
+    stolen = _lock(7, producer=OTHER)
+    chain[stolen.id] = (LockStatus.WITHDRAWN, 20)
+    deliveries[ds[1].content_hash] = Delivery(**{**ds[1].__dict__, "lock": stolen})
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(d) for d in ds], None)
+    assert exc.value.code == "foreign_lock" and exc.value.index == 1
