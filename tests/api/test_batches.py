@@ -407,6 +407,32 @@ def test_a_contested_batch_challenge_is_decided_by_the_detail_rule_through_the_a
     assert [h["kind"] for h in history][-4:] == ["challenged", "contested", "decided", "revoked"]
 
 
+def test_a_contest_opens_the_item_from_the_published_manifest(api, scene):
+    """With the manifest published, the pair alone contests (the API opens the item from it);
+    left unresolved, the challenge ends rejected and the copy stays active."""
+    world = api.world
+    alice, bob = api.sign_in(world.buyer), api.sign_in(world.producer)
+    body = {"original": str(scene.original), "duplicate": str(scene.copy)}
+    published = api.client.post(
+        f"/v1/batches/{scene.batch_id}/manifest", json=scene.manifest.to_json(), headers=bob
+    )
+    assert published.status_code == 200, published.text
+    for path, account, headers in [
+        ("challenge", world.buyer, alice),
+        ("contest", world.producer, bob),
+    ]:
+        r = api.client.post(f"/v1/tx/batch/{path}", json=body, headers=headers)
+        assert r.status_code == 200, r.text
+        assert _sign_and_relay(api, account, r.json(), headers)["status"] == 1
+    opened = scene.batch_client.opened_item(scene.original, scene.copy)
+    item = scene.manifest.item(scene.copy & 0xFFFFFFFF)
+    assert opened is not None and "0x" + bytes(opened["detail"]).hex() == item["detail"]
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert scene.batch_client.finalize(scene.original, scene.copy) is False
+    api.index()
+    assert api.client.get(f"/v1/products/{scene.copy}").json()["status"] == "active"
+
+
 def test_tx_endpoints_refuse_bad_pairs_and_bodies(api):
     headers = api.sign_in(api.world.buyer)
     # a duplicate that is no batch token, an unknown batch, a malformed body
