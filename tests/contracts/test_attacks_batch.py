@@ -6,15 +6,17 @@ and value conservation (Ether held == bonds held + deposits held)."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
+from eth_utils import keccak
 
 from ledger import errors
 from ledger.clients.batch_registry import BatchDisputeState, BatchTokenStatus, ItemOpening
-from ledger.merkle import fingerprints_hash
+from ledger.merkle import fingerprints_hash, item_leaf, merkle_proof
 from tests.contracts.attack_kit import gas_cost, proof
 from tests.contracts.batch_kit import (
+    BatchPlan,
     client,
     plan,
     random_fingerprints,
@@ -552,6 +554,64 @@ def test_squatter_that_resolves_is_rejected_by_the_detail_rule(world):
     assert not upheld
     assert sc.status(victim) is BatchTokenStatus.ACTIVE
     assert world.balance(world.buyer.address) == victim_before + 2 * deposit
+
+
+@dataclass(frozen=True)
+class _TwoFacedPlan(BatchPlan):
+    """A malformed items tree: after the real leaves, a second leaf for one index."""
+
+    extra: tuple[bytes, ...] = ()
+
+    @property
+    def item_leaves(self) -> list[bytes]:
+        return [*super().item_leaves, *self.extra]
+
+
+def test_a_contester_cannot_swap_its_opened_detail(world):
+    """The chain never checks an items tree, so a copier may commit one with two leaves for its
+    copy's index (the copy's detail and an unrelated one). It contests with one; resolve takes
+    only that detail (BatchNotContestedDetail), so it cannot resolve with the other to get the
+    copy rejected; the challenger's resolve with the opened detail revokes the copy."""
+    register_esp(world)
+    a_id, pa = register_batch(
+        world,
+        world.producer,
+        fingerprints=[BASE_FP],
+        item_details=[details()["base"]],
+        esp=world.esp,
+    )
+    original = tid(a_id, 0)
+    honest = plan(world.attacker.address, copier_esp(world).address, [NEAR_FP], [details()["near"]])
+    decoy = item_leaf(0, honest.items[0].content_hash, keccak(details()["far"]), 7)
+    pb = _TwoFacedPlan(honest.items, honest.owner, honest.esp, honest.salt, extra=(decoy,))
+    lock = paid_lock(world, world.attacker, copier_esp(world))
+    client(world, world.attacker).commit(pb.commitment(), 1)
+    world.chain.mine(1)
+    copy = tid(reveal(world, world.attacker, pb, lock, copier_esp(world)), 0)
+    _challenge(world, original, pa, copy, pb)
+    _contest(world, original, copy, pb)  # opens the copy's real detail
+    decoy_opening = ItemOpening(
+        honest.items[0].content_hash, 7, tuple(merkle_proof(pb.item_leaves, 1))
+    )
+    thief = client(world, world.attacker)
+    with pytest.raises(errors.BatchNotContestedDetail):
+        thief.resolve(
+            original,
+            copy,
+            detail_a=details()["base"],
+            opening_a=pa.opening(0),
+            detail_b=details()["far"],
+            opening_b=decoy_opening,
+        )
+    assert client(world, world.producer).resolve(
+        original,
+        copy,
+        detail_a=details()["base"],
+        opening_a=pa.opening(0),
+        detail_b=details()["near"],
+        opening_b=ItemOpening(),
+    )
+    assert thief.status(copy) is BatchTokenStatus.REVOKED
 
 
 def test_value_conservation(world):
