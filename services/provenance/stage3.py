@@ -90,7 +90,9 @@ __all__ = [
     "LUMA_REL",
     "LUMA_TOL",
     "LUMA_TOL_MIN",
+    "RGB_MARGIN",
     "SHARE_MIN",
+    "TONE_RGB",
     "Stage3Features",
     "Stage3Score",
     "stage3_features",
@@ -138,6 +140,9 @@ TONE_RGB = False
 """Also try a tone model per R, G, B channel (the best of it and the luma model wins; see
 ``_tone``). Measured, not deployed (docs/provenance.md, "Recall on the plagiarist's edits"):
 brightened copies 0.784 -> 0.804 of the recall sample, but 2,744 false matches against 2,718."""
+RGB_MARGIN = 0.0
+"""Share of the fitted cells by which the R, G, B model must beat the luma model (measured at
+0.02 and 0.05: fewer brightened copies kept, no fewer false matches than the luma model)."""
 _RGB_FREE_MIN = 0.1
 """The R, G, B model is fitted only when at least this share of the fitted cells has no channel
 of ``b`` clipped (a saturated drawing has too few to fit it on)."""
@@ -372,15 +377,18 @@ def _fit_tone(
     kinds = [(False, luma_free)]
     if TONE_RGB and int(rgb_free.sum()) >= max(8, _RGB_FREE_MIN * rgb_free.size):
         kinds.append((True, rgb_free))
-    best = (-1, 1.0, 0.0, False)
+    best = {False: (-1, 1.0, 0.0), True: (-1, 1.0, 0.0)}
     for alpha in _ALPHAS:
         for rgb, free in kinds:
             beta = float(np.median(fb[0][free] - np.float32(alpha) * fa[0][free]))
             model = _tone(fa, alpha, beta, rgb)[0]
             inliers = int(np.count_nonzero(np.abs(fb[0] - model) <= tol))
-            if inliers > best[0]:
-                best = (inliers, alpha, beta, rgb)
-    return best[1], best[2], best[3]
+            if inliers > best[rgb][0]:
+                best[rgb] = (inliers, alpha, beta)
+    # The R, G, B model only where it explains clearly more cells than the luma model.
+    rgb = best[True][0] > best[False][0] + RGB_MARGIN * fb.shape[1]
+    _, alpha, beta = best[rgb]
+    return alpha, beta, rgb
 
 
 def _score_one(
