@@ -251,7 +251,9 @@ class ContestIn(PairIn):
     when its batch's manifest is not published: the contract refuses a contest that does not
     open the contester's own item. All four or none; a published manifest is used first."""
 
-    detail: Hex | None = None
+    detail: (
+        Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{2})+$", max_length=2 + 2 * 4096)] | None
+    ) = None
     content_hash: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")] | None = None
     seed: Annotated[str, Field(pattern=r"^[0-9]{1,78}$")] | None = None
     item_proof: (
@@ -373,7 +375,7 @@ def _contest_opening(
     if batch.manifest is not None:
         return _opening(session, body.duplicate)
     given = (body.detail, body.content_hash, body.seed, body.item_proof)
-    if any(v is None for v in given) or not body.detail or body.detail == "0x":
+    if any(v is None for v in given):
         raise Unprocessable(
             f"batch {batch.batch_id} has no published manifest: the contest must open item "
             f"{index} (detail, content_hash, seed, item_proof)",

@@ -390,6 +390,7 @@ def test_a_contested_batch_challenge_is_decided_by_the_detail_rule_through_the_a
         ({**opening, "item_proof": None}, "opening_required"),
         ({**opening, "detail": other["detail"]}, "bad_opening"),
         ({**opening, "seed": str(2**256)}, "bad_opening"),
+        ({**opening, "detail": "0xabc"}, "validation_error"),  # odd hex: 422, never a 500
     ]:
         r = api.client.post("/v1/tx/batch/contest", json={**body, **extra}, headers=bob)
         assert r.status_code == 422 and r.json()["error"]["code"] == code, (extra, r.text)
