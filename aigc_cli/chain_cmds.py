@@ -225,11 +225,11 @@ def bench_gas(
     console.print(table)
     console.print("reference for registry_reveal: an OpenZeppelin ERC-721 first mint alone")
     batches = Table(
-        "batch operation (per lock, N locks in one transaction)",
+        "batch operation (per lock or per image: N in one transaction; disputes whole)",
         "gas",
         "goal",
         "status",
-        title="Batch settlement (issue 16): one transaction's gas / N",
+        title="Batch settlement and batch registration (issue 16): gas / N",
     )
     for op, used in batch.items():
         goal = BATCH_GOALS.get(op)
