@@ -719,18 +719,38 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     }
 
     /// @dev Checks a batch item's opening (its detail, content hash and seed) against its
-    /// batch's items root; returns the detail's hash.
+    /// batch's items root; returns the detail's hash. The items tree is ordered (positional):
+    /// the index picks each sibling's side and the levels where the node is carried up without
+    /// one, and every proof step must be used, so given the root, the count and the index
+    /// exactly one leaf verifies. (A commutative tree would let a producer commit many leaves
+    /// for one index and open, in a dispute, whichever detail the detail rule matches.)
     function _checkOpening(uint256 tokenId, bytes calldata detail, ItemOpening calldata o)
         private
         view
         returns (bytes32 detailHash)
     {
+        StoredBatch storage b = _batches[tokenId >> _INDEX_BITS];
         uint256 index = tokenId & _INDEX_MASK;
+        uint256 size = b.count;
         detailHash = keccak256(detail);
-        bytes32 leaf = itemLeaf(index, o.contentHash, detailHash, o.seed);
-        if (!MerkleProof.verifyCalldata(o.proof, _batches[tokenId >> _INDEX_BITS].itemsRoot, leaf)) {
-            revert BatchBadProof(tokenId);
+        bytes32 node = itemLeaf(index, o.contentHash, detailHash, o.seed);
+        bytes32[] calldata proof = o.proof;
+        uint256 k;
+        if (index >= size) revert BatchBadProof(tokenId);
+        while (size > 1) {
+            if (index & 1 == 0 && index == size - 1) {
+                // carried up: no sibling at this level
+            } else if (k == proof.length) {
+                revert BatchBadProof(tokenId);
+            } else if (index & 1 == 0) {
+                node = keccak256(abi.encodePacked(node, proof[k++]));
+            } else {
+                node = keccak256(abi.encodePacked(proof[k++], node));
+            }
+            index >>= 1;
+            size = (size + 1) >> 1;
         }
+        if (k != proof.length || node != b.itemsRoot) revert BatchBadProof(tokenId);
     }
 
     /// @dev Checks a single Registry token's record proof; returns whether it is active

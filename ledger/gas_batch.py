@@ -34,6 +34,7 @@ from ledger.merkle import (
     item_leaf,
     merkle_proof,
     merkle_root,
+    ordered_root,
     token_id,
 )
 from ledger.tx import Transactor
@@ -138,7 +139,7 @@ def _register(
     fp_leaves = [fingerprint_leaf(i, fp) for i, fp in enumerate(fps)]
     fp_root = merkle_root(fp_leaves)
     for k in range(1, 10_000):  # the first roots, model id, salt and signature free of zero bytes
-        items_root = merkle_root(
+        items_root = ordered_root(
             [
                 item_leaf(i, hashlib.sha256(b"c%d-%d-%d" % (secret, k, i)).digest(), fp, i + 1)
                 for i, fp in enumerate(fps)

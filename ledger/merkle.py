@@ -11,6 +11,15 @@ Trees are OpenZeppelin-style *commutative*: a parent is ``keccak256(min(a, b) ||
 one-leaf tree's root is the leaf. Leaves are double-hashed
 (``keccak256(keccak256(abi.encode(...)))``) so that no leaf can be read as an inner node.
 
+The items tree (``itemsRoot``) is *ordered* (positional) instead: a parent is
+``keccak256(left || right)`` and its verification (:func:`ordered_verify`, ``_checkOpening`` on
+chain) walks the leaf's index and the batch's count, so given the root, the count and an index
+exactly one leaf verifies. A commutative tree binds no leaf to a position: a producer could commit
+many leaves that all declare one index (a leaf in the sibling subtree verifies at the same place)
+and, in a dispute, open whichever detail descriptor the detail rule matches. The fingerprint tree
+stays commutative: the chain computes ``fpRoot`` itself from the fingerprint list, one leaf per
+index by construction.
+
 Every value is 32 bytes (``bytes``); no web3 objects.
 """
 
@@ -30,6 +39,10 @@ __all__ = [
     "merkle_proof",
     "merkle_proofs",
     "merkle_root",
+    "ordered_proof",
+    "ordered_proofs",
+    "ordered_root",
+    "ordered_verify",
     "split_token_id",
     "token_id",
     "verify",
@@ -146,6 +159,85 @@ def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:
     for i, sibling in enumerate(proof):
         node = _parent(node, _b32(sibling, f"proof[{i}]"))
     return node == _b32(root, "root")
+
+
+def _ordered_parent(left: bytes, right: bytes) -> bytes:
+    return keccak(left + right)
+
+
+def _ordered_next_level(level: list[bytes]) -> list[bytes]:
+    up = [_ordered_parent(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+    if len(level) % 2:
+        up.append(level[-1])  # an odd last node is carried up unchanged
+    return up
+
+
+def ordered_root(leaves: Sequence[bytes]) -> bytes:
+    """The root of the ordered (positional) tree over ``leaves``: the items root."""
+    level = _leaves(leaves)
+    while len(level) > 1:
+        level = _ordered_next_level(level)
+    return level[0]
+
+
+def ordered_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The sibling hashes, bottom-up, that prove ``leaves[index]`` against :func:`ordered_root`."""
+    level = _leaves(leaves)
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(level):
+        raise ValueError(f"index must be in 0..{len(level) - 1}, got {index!r}")
+    proof: list[bytes] = []
+    while len(level) > 1:
+        sibling = index ^ 1
+        if sibling < len(level):  # else: carried up, no step
+            proof.append(level[sibling])
+        level = _ordered_next_level(level)
+        index //= 2
+    return proof
+
+
+def ordered_proofs(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every leaf's :func:`ordered_proof`, from one pass over the tree."""
+    level = _leaves(leaves)
+    proofs: list[list[bytes]] = [[] for _ in level]
+    positions = list(range(len(level)))  # each leaf's node index at the current level
+    while len(level) > 1:
+        for leaf, position in enumerate(positions):
+            sibling = position ^ 1
+            if sibling < len(level):  # else: carried up, no step
+                proofs[leaf].append(level[sibling])
+        level = _ordered_next_level(level)
+        positions = [position // 2 for position in positions]
+    return proofs
+
+
+def ordered_verify(
+    proof: Sequence[bytes], root: bytes, leaf: bytes, index: int, count: int
+) -> bool:
+    """Whether ``proof`` leads from ``leaf`` at position ``index`` of a ``count``-leaf ordered
+    tree to ``root`` (what ``BatchRegistry._checkOpening`` checks): the index picks, level by
+    level, the side of each sibling and the levels where the node is carried up without one;
+    every proof step must be used. Given the root, the count and the index, one leaf verifies."""
+    node = _b32(leaf, "leaf")
+    root = _b32(root, "root")
+    steps = [_b32(sibling, f"proof[{i}]") for i, sibling in enumerate(proof)]
+    if not isinstance(index, int) or not isinstance(count, int) or not 0 <= index < count:
+        return False
+    k = 0
+    size = count
+    while size > 1:
+        if index % 2 == 0 and index == size - 1:
+            pass  # carried up: no sibling
+        elif k >= len(steps):
+            return False
+        elif index % 2 == 0:
+            node = _ordered_parent(node, steps[k])
+            k += 1
+        else:
+            node = _ordered_parent(steps[k], node)
+            k += 1
+        index >>= 1
+        size = (size + 1) >> 1
+    return k == len(steps) and node == root
 
 
 def fingerprints_hash(fingerprints: Sequence[bytes]) -> bytes:

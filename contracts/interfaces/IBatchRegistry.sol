@@ -17,7 +17,9 @@ import {IRegistry} from "./IRegistry.sol";
 ///    the fingerprints (strictly increasing, none degenerate, so none repeated inside the batch)
 ///    are hashed on chain into `fpRoot` (leaf i = keccak256(keccak256(abi.encode(i, fp)))); the
 ///    producer's `itemsRoot` commits to each item's (index, contentHash, detailHash, seed) and is
-///    not checked here: whoever needs an item's detail in a dispute proves it against it. The
+///    not checked here: whoever needs an item's detail in a dispute proves it against it. It is an
+///    ordered tree (parent = keccak256(left || right)) whose proofs are checked against the item's
+///    index and the batch's count, so each index has exactly one opening. The
 ///    generation lock must be a paid Ether fee from the owner to the ESP, made while the ESP was
 ///    active and at most `registrationWindow` blocks before the commit; the ESP signs one EIP-712
 ///    `BatchAttestation(taskId = lock id, producer, itemsRoot, fpRoot, count, modelId)` (EOA or
@@ -81,7 +83,8 @@ interface IBatchRegistry is IERC721Errors {
     }
 
     /// @notice An item's opening in `contest` and `resolve`: the item leaf (index, contentHash,
-    /// keccak256(detail), seed) and its proof against the batch's `itemsRoot`; for a single
+    /// keccak256(detail), seed) and its proof against the batch's ordered `itemsRoot` (siblings
+    /// bottom-up; a level where the node is carried up has none); for a single
     /// Registry original, `record` (its `RecordProof`) instead (`record` is unused otherwise).
     struct ItemOpening {
         bytes32 contentHash;

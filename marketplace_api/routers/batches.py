@@ -70,10 +70,12 @@ class BatchOut(BaseModel):
 
 class ItemProofOut(BaseModel):
     """What a challenge (``fingerprint_proof``) and a resolve (``item_proof``, the manifest's
-    fields) pass for this item."""
+    fields) pass for this item. ``count`` is the batch's: the items tree is ordered, and an
+    item proof verifies only against its index and the count (``ledger.merkle.ordered_verify``)."""
 
     batch_id: int
     index: int
+    count: int
     token_id: str
     fingerprint: str
     fingerprint_proof: list[str]
@@ -188,6 +190,7 @@ def item_proof(batch_id: BatchId, index: Index, session: SessionDep) -> ItemProo
     out = ItemProofOut(
         batch_id=batch_id,
         index=index,
+        count=batch.count,
         token_id=str(merkle.token_id(batch_id, index)),
         fingerprint=batch.fingerprints[index],
         fingerprint_proof=["0x" + p.hex() for p in merkle.merkle_proof(leaves, index)],
@@ -387,7 +390,7 @@ def _contest_opening(
     detail, content_hash = _b(body.detail or "0x"), _b(body.content_hash or "0x")
     proof = [_b(p) for p in body.item_proof or []]
     leaf = merkle.item_leaf(index, content_hash, keccak(detail), seed)
-    if not merkle.verify(proof, _b(batch.items_root), leaf):
+    if not merkle.ordered_verify(proof, _b(batch.items_root), leaf, index, batch.count):
         raise Unprocessable(
             f"the opening does not prove item {index} against batch {batch.batch_id}'s items root",
             code="bad_opening",

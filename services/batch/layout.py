@@ -99,7 +99,7 @@ class BatchLayout:
 
     @cached_property
     def items_root(self) -> bytes:
-        return merkle.merkle_root(self.item_leaves)
+        return merkle.ordered_root(self.item_leaves)
 
     @cached_property
     def fingerprints_hash(self) -> bytes:
@@ -127,7 +127,7 @@ class BatchLayout:
 
     @cached_property
     def _item_proofs(self) -> list[list[bytes]]:
-        return merkle.merkle_proofs(self.item_leaves)
+        return merkle.ordered_proofs(self.item_leaves)
 
     def fingerprint_proof(self, index: int) -> list[bytes]:
         return list(self._fingerprint_proofs[index])

@@ -117,7 +117,8 @@ def test_the_true_manifest_is_accepted_and_serves_item_proofs(api, batch):
     it = batch.layout.items[1]
     leaf = merkle.item_leaf(1, it.content_hash, it.detail_hash, it.seed)
     steps = [bytes.fromhex(p[2:]) for p in proof["item_proof"]]
-    assert merkle.verify(steps, batch.layout.items_root, leaf)
+    assert proof["count"] == batch.layout.count
+    assert merkle.ordered_verify(steps, batch.layout.items_root, leaf, 1, proof["count"])
     assert proof["detail"] == "0x" + batch.details[1].hex()
 
 

@@ -20,6 +20,8 @@ from ledger.merkle import (
     item_leaf,
     merkle_proof,
     merkle_root,
+    ordered_proof,
+    ordered_root,
     token_id,
 )
 from tests.conftest import World
@@ -88,7 +90,7 @@ class BatchPlan:
 
     @property
     def items_root(self) -> bytes:
-        return merkle_root(self.item_leaves)
+        return ordered_root(self.item_leaves)
 
     def commitment(self) -> bytes:
         return batch_commitment(
@@ -104,7 +106,7 @@ class BatchPlan:
 
     def opening(self, index: int) -> ItemOpening:
         it = self.items[index]
-        return ItemOpening(it.content_hash, it.seed, tuple(merkle_proof(self.item_leaves, index)))
+        return ItemOpening(it.content_hash, it.seed, tuple(ordered_proof(self.item_leaves, index)))
 
     def message(self, lock: LockTerms) -> dict:
         return attestation_message(

@@ -13,7 +13,7 @@ from eth_utils import keccak
 
 from ledger import errors
 from ledger.clients.batch_registry import BatchDisputeState, BatchTokenStatus, ItemOpening
-from ledger.merkle import fingerprints_hash, item_leaf, merkle_proof
+from ledger.merkle import fingerprints_hash, item_leaf, merkle_proof, merkle_root, ordered_proof
 from tests.contracts.attack_kit import gas_cost, proof
 from tests.contracts.batch_kit import (
     BatchPlan,
@@ -558,20 +558,98 @@ def test_squatter_that_resolves_is_rejected_by_the_detail_rule(world):
 
 @dataclass(frozen=True)
 class _TwoFacedPlan(BatchPlan):
-    """A malformed items tree: after the real leaves, a second leaf for one index."""
+    """A malformed items tree: after the real leaves, more leaves declaring one index, under
+    the ordered root (what the kit builds) or a commutative one (what the contract checked
+    before items trees became positional)."""
 
     extra: tuple[bytes, ...] = ()
+    commutative: bool = False
 
     @property
     def item_leaves(self) -> list[bytes]:
         return [*super().item_leaves, *self.extra]
 
+    @property
+    def items_root(self) -> bytes:
+        return merkle_root(self.item_leaves) if self.commutative else super().items_root
 
-def test_a_contester_cannot_swap_its_opened_detail(world):
-    """The chain never checks an items tree, so a copier may commit one with two leaves for its
-    copy's index (the copy's detail and an unrelated one). It contests with one; resolve takes
-    only that detail (BatchNotContestedDetail), so it cannot resolve with the other to get the
-    copy rejected; the challenger's resolve with the opened detail revokes the copy."""
+    def leaf_proof(self, position: int) -> tuple[bytes, ...]:
+        tree = merkle_proof if self.commutative else ordered_proof
+        return tuple(tree(self.item_leaves, position))
+
+
+def _two_faced(world, owner, esp, fps, dets, *, index, decoys, commutative):
+    """Registers a batch of ``fps`` whose items tree also holds one leaf per detail of
+    ``decoys``, each declaring ``index``; returns (batch id, plan)."""
+    honest = plan(owner.address, esp.address, fps, dets)
+    ch = honest.items[index].content_hash
+    extra = tuple(item_leaf(index, ch, keccak(d), 7) for d in decoys)
+    p = _TwoFacedPlan(
+        honest.items, honest.owner, honest.esp, honest.salt, extra=extra, commutative=commutative
+    )
+    lock = paid_lock(world, owner, esp)
+    client(world, owner).commit(p.commitment(), p.count)
+    world.chain.mine(1)
+    return reveal(world, owner, p, lock, esp), p
+
+
+@pytest.mark.parametrize("commutative", [True, False], ids=["commutative", "ordered"])
+def test_squatter_cannot_pick_among_many_leaves_for_its_index(world, commutative):
+    """The squatter attack on the items tree (issue 16): a squatter whose (Sybil) ESP signs any
+    root commits, for its "central" item, several leaves that all declare the item's index, each
+    with another detail descriptor. When a victim contests, it resolves with whichever detail the
+    detail rule matches with the victim's opened one. The items tree is ordered and checked
+    against the index and the batch's count, so no leaf but the one at the index's position
+    verifies: every decoy is refused (BatchBadProof), and so is its real item (its root is not
+    the tree of its real leaves); the victim stays active."""
+    register_esp(world)
+    fps = [*random_fingerprints(2, seed=41), BASE_FP]
+    dets = [details()["far"], details()["far"], details()["far"]]
+    index = sorted(fps).index(BASE_FP)
+    s_id, ps = _two_faced(
+        world,
+        world.attacker,
+        world.esp,
+        fps,
+        dets,
+        index=index,
+        decoys=[details()["far"], details()["base"]],
+        commutative=commutative,
+    )
+    v_id, pv = register_batch(
+        world,
+        world.buyer,
+        fingerprints=[*random_fingerprints(2, seed=42), NEAR_FP],
+        item_details=[details()["base"], details()["base"], details()["near"]],
+    )
+    squat, victim = tid(s_id, index), tid(v_id, pv.fingerprints.index(NEAR_FP))
+    _challenge(world, squat, ps, victim, pv, who=world.attacker)
+    _contest(world, squat, victim, pv, who=world.buyer)
+    sc = client(world, world.attacker)
+    real = ps.items[index]
+    candidates = [(details()["far"], real.seed, index)]  # its real leaf
+    candidates += [
+        (d, 7, ps.count + k) for k, d in enumerate([details()["far"], details()["base"]])
+    ]
+    for detail, seed, position in candidates:
+        with pytest.raises(errors.BatchBadProof):
+            sc.resolve(
+                squat,
+                victim,
+                detail_a=detail,
+                opening_a=ItemOpening(real.content_hash, seed, ps.leaf_proof(position)),
+                detail_b=details()["near"],
+                opening_b=ItemOpening(),
+            )
+    assert sc.status(victim) is BatchTokenStatus.ACTIVE
+    assert sc.dispute(squat, victim).state is BatchDisputeState.CONTESTED
+
+
+def test_a_two_faced_copy_cannot_be_opened(world):
+    """A copier commits an items tree with two leaves for its copy's index (the copy's detail
+    and an unrelated one), hoping to contest with the unrelated one. Neither opening verifies
+    against the ordered root (a count-1 batch's root is its one leaf), so the copier cannot
+    contest at all and the uncontested challenge revokes the copy."""
     register_esp(world)
     a_id, pa = register_batch(
         world,
@@ -581,37 +659,35 @@ def test_a_contester_cannot_swap_its_opened_detail(world):
         esp=world.esp,
     )
     original = tid(a_id, 0)
-    honest = plan(world.attacker.address, copier_esp(world).address, [NEAR_FP], [details()["near"]])
-    decoy = item_leaf(0, honest.items[0].content_hash, keccak(details()["far"]), 7)
-    pb = _TwoFacedPlan(honest.items, honest.owner, honest.esp, honest.salt, extra=(decoy,))
-    lock = paid_lock(world, world.attacker, copier_esp(world))
-    client(world, world.attacker).commit(pb.commitment(), 1)
-    world.chain.mine(1)
-    copy = tid(reveal(world, world.attacker, pb, lock, copier_esp(world)), 0)
+    copy_id, pb = _two_faced(
+        world,
+        world.attacker,
+        copier_esp(world),
+        [NEAR_FP],
+        [details()["near"]],
+        index=0,
+        decoys=[details()["far"]],
+        commutative=False,
+    )
+    copy = tid(copy_id, 0)
     _challenge(world, original, pa, copy, pb)
-    _contest(world, original, copy, pb)  # opens the copy's real detail
-    decoy_opening = ItemOpening(
-        honest.items[0].content_hash, 7, tuple(merkle_proof(pb.item_leaves, 1))
-    )
-    thief = client(world, world.attacker)
-    with pytest.raises(errors.BatchNotContestedDetail):
-        thief.resolve(
-            original,
-            copy,
-            detail_a=details()["base"],
-            opening_a=pa.opening(0),
-            detail_b=details()["far"],
-            opening_b=decoy_opening,
-        )
-    assert client(world, world.producer).resolve(
-        original,
-        copy,
-        detail_a=details()["base"],
-        opening_a=pa.opening(0),
-        detail_b=details()["near"],
-        opening_b=ItemOpening(),
-    )
-    assert thief.status(copy) is BatchTokenStatus.REVOKED
+    ch = pb.items[0].content_hash
+    for detail, seed, position in [
+        (details()["near"], pb.items[0].seed, 0),
+        (details()["far"], 7, 1),
+    ]:
+        with pytest.raises(errors.BatchBadProof):
+            _contest(
+                world,
+                original,
+                copy,
+                pb,
+                detail=detail,
+                opening=ItemOpening(ch, seed, pb.leaf_proof(position)),
+            )
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert client(world, world.producer).finalize(original, copy)
+    assert client(world, world.attacker).status(copy) is BatchTokenStatus.REVOKED
 
 
 def test_value_conservation(world):

@@ -50,8 +50,9 @@ def test_the_vectors_roots_and_proofs_verify_in_python():
         root = _b(b["items_root"])
         for i, proof in b["item_proofs"].items():
             leaf = _b(b["item_leaves"][int(i)])
-            assert merkle.verify([_b(p) for p in proof], root, leaf)
-            assert not merkle.verify([_b(p) for p in proof], _b(b["fp_root"]), leaf)
+            steps = [_b(p) for p in proof]
+            assert merkle.ordered_verify(steps, root, leaf, int(i), b["count"])
+            assert not merkle.ordered_verify(steps, _b(b["fp_root"]), leaf, int(i), b["count"])
 
 
 def test_the_attestation_vector_is_the_eip712_digest_and_signature_of_its_key():

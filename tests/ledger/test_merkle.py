@@ -1,5 +1,6 @@
 """ledger.merkle: golden values (the contract, the services and the JS SDK must agree on them),
-tree shape (odd nodes carried up), proofs for every leaf, and refusal of malformed input."""
+tree shape (odd nodes carried up), proofs for every leaf, the ordered items tree's one leaf per
+index, and refusal of malformed input."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from ledger.merkle import (
     item_leaf,
     merkle_proof,
     merkle_root,
+    ordered_proof,
+    ordered_proofs,
+    ordered_root,
+    ordered_verify,
     split_token_id,
     token_id,
     verify,
@@ -90,6 +95,62 @@ def test_every_leaf_proves_and_no_other(n: int) -> None:
             assert not verify(tampered, root, leaves[i])
 
 
+def test_ordered_root_shape_and_golden() -> None:
+    leaves = [item_leaf(i, bytes([i + 1]) * 32, DETAIL, i) for i in range(5)]
+
+    def h(a: bytes, b: bytes) -> bytes:
+        return keccak(a + b)  # ordered: left then right, never sorted
+
+    expected = h(h(h(leaves[0], leaves[1]), h(leaves[2], leaves[3])), leaves[4])
+    assert ordered_root(leaves) == expected
+    assert (
+        ordered_root(leaves).hex()
+        == "2856484cd947361c383faac62c6dc29a82b090d4c5eaba834c7b3e3fcd822759"
+    )
+    assert ordered_root(leaves[:1]) == leaves[0]
+    assert ordered_proof(leaves, 4) == [h(h(leaves[0], leaves[1]), h(leaves[2], leaves[3]))]
+    assert ordered_proof(leaves, 1) == [leaves[0], h(leaves[2], leaves[3]), leaves[4]]
+    assert ordered_proof(leaves[:1], 0) == []
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 7, 8, 9, 100])
+def test_ordered_every_leaf_proves_at_its_index_only(n: int) -> None:
+    leaves = [item_leaf(i, bytes([i % 256]) * 32, DETAIL, i) for i in range(n)]
+    root = ordered_root(leaves)
+    proofs = ordered_proofs(leaves)
+    assert proofs == [ordered_proof(leaves, i) for i in range(n)]
+    for i in range(n):
+        proof = proofs[i]
+        assert ordered_verify(proof, root, leaves[i], i, n)
+        for j in {0, i - 1, i + 1, n - 1, n} - {i}:
+            assert not ordered_verify(proof, root, leaves[i], j, n)  # another position
+        assert not ordered_verify([*proof, leaves[0]], root, leaves[i], i, n)  # unused step
+        if proof:
+            assert not ordered_verify(proof[:-1], root, leaves[i], i, n)  # missing step
+
+
+def test_ordered_tree_has_one_leaf_per_index() -> None:
+    """The attack the ordered tree stops: extra leaves that declare an index already taken.
+    In a commutative tree each extra leaf proves (its sibling subtree verifies at the same
+    place); in the ordered one, given root, count and index, only the real leaf does."""
+    count = 3
+    real = [item_leaf(i, bytes([i + 1]) * 32, DETAIL, i) for i in range(count)]
+    decoys = [item_leaf(1, b"\x09" * 32, keccak(bytes([k])), 7) for k in range(5)]
+    tree = [*real, *decoys]
+    c_root = merkle_root(tree)
+    assert all(
+        verify(merkle_proof(tree, count + k), c_root, d) for k, d in enumerate(decoys)
+    )  # the commutative tree proves every decoy
+    o_root = ordered_root(tree)
+    for position, leaf in enumerate(tree):
+        for proof in (ordered_proof(tree, position), merkle_proof(tree, position)):
+            assert not ordered_verify(proof, o_root, leaf, 1, count)
+    honest = ordered_root(real)
+    assert ordered_verify(ordered_proof(real, 1), honest, real[1], 1, count)
+    for k, d in enumerate(decoys):
+        assert not ordered_verify(ordered_proof([*real, *decoys], count + k), honest, d, 1, count)
+
+
 def test_token_ids() -> None:
     assert token_id(1, 0) == 1 << 32
     assert token_id(2, 999) == (2 << 32) | 999
@@ -115,5 +176,13 @@ def test_malformed_input_refused() -> None:
         merkle_proof([FP], 1)
     with pytest.raises(ValueError, match="proof"):
         verify([b"x"], FP, FP)
+    with pytest.raises(ValueError, match="empty"):
+        ordered_root([])
+    with pytest.raises(ValueError, match="index"):
+        ordered_proof([FP], 1)
+    with pytest.raises(ValueError, match="proof"):
+        ordered_verify([b"x"], FP, FP, 0, 1)
+    assert not ordered_verify([], FP, FP, 1, 1)  # index >= count
+    assert not ordered_verify([], FP, FP, 0, 0)
     with pytest.raises(ValueError, match="seed"):
         item_leaf(0, FP, FP, 2**256)

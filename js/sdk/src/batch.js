@@ -5,7 +5,10 @@
 // Trees are OpenZeppelin-style commutative: a parent is keccak256(min(a, b) || max(a, b)); leaves
 // are level 0 in index order; an odd last node is carried up unchanged; one leaf is its own root.
 // Leaves are double-hashed (keccak256 of keccak256 of the ABI encoding), so no leaf can pass for
-// an inner node.
+// an inner node. The items tree (itemsRoot) is ordered instead (orderedRoot / orderedProof /
+// verifyOrderedProof): a parent is keccak256(left || right) and a proof is checked against the
+// leaf's index and the batch's count, so exactly one leaf verifies per index (a commutative tree
+// would let a producer commit many leaves for one index and open whichever suits a dispute).
 
 import { concat, encodeAbiParameters, getAddress, isAddress, keccak256 } from 'viem'
 import { AigcSdkError } from './errors.js'
@@ -164,6 +167,100 @@ export function verifyProof(proof, root, leaf) {
 }
 
 /**
+ * @param {Hex[]} level
+ * @returns {Hex[]}
+ */
+function orderedParents(level) {
+  /** @type {Hex[]} */
+  const up = []
+  for (let j = 0; j + 1 < level.length; j += 2) up.push(keccak256(concat([level[j], level[j + 1]])))
+  if (level.length % 2 === 1) up.push(level[level.length - 1])
+  return up
+}
+
+/**
+ * The ordered (positional) root over the leaves in index order: the items root.
+ * @param {Hex[]} leaves
+ * @returns {Hex}
+ */
+export function orderedRoot(leaves) {
+  let level = toLeaves(leaves)
+  while (level.length > 1) level = orderedParents(level)
+  return level[0]
+}
+
+/**
+ * Leaf i's proof in the ordered tree: its sibling at each level, bottom-up (a level where it is
+ * carried adds none).
+ * @param {Hex[]} leaves
+ * @param {Numberish} i
+ * @returns {Hex[]}
+ */
+export function orderedProof(leaves, i) {
+  return orderedProofs(leaves, [i])[0]
+}
+
+/**
+ * Several leaves' ordered proofs from one pass over the tree (every leaf's when `indexes` is
+ * omitted).
+ * @param {Hex[]} leaves
+ * @param {Numberish[]} [indexes]
+ * @returns {Hex[][]}
+ */
+export function orderedProofs(leaves, indexes) {
+  let level = toLeaves(leaves)
+  const count = BigInt(level.length)
+  let positions = indexes === undefined ? level.map((_, k) => k) : indexes.map((i) => Number(toUint(i, 'index', count)))
+  /** @type {Hex[][]} */
+  const proofs = positions.map(() => [])
+  while (level.length > 1) {
+    for (const [k, position] of positions.entries()) {
+      const sibling = position ^ 1
+      if (sibling < level.length) proofs[k].push(level[sibling])
+    }
+    level = orderedParents(level)
+    positions = positions.map((position) => position >> 1)
+  }
+  return proofs
+}
+
+/**
+ * Whether `proof` leads from `leaf` at position `index` of a `count`-leaf ordered tree to `root`
+ * (BatchRegistry._checkOpening): the index picks each sibling's side and the levels where the
+ * node is carried without one; every proof step must be used.
+ * @param {Hex[]} proof
+ * @param {Hex} root
+ * @param {Hex} leaf
+ * @param {Numberish} index
+ * @param {Numberish} count
+ * @returns {boolean}
+ */
+export function verifyOrderedProof(proof, root, leaf, index, count) {
+  if (!Array.isArray(proof)) throw new AigcSdkError('bad_proof', 'proof must be an array')
+  let node = toBytes32(leaf, 'leaf')
+  const steps = proof.map((p, k) => toBytes32(p, `proof[${k}]`))
+  const want = toBytes32(root, 'root')
+  let idx = toUint(index, 'index')
+  let size = toUint(count, 'count')
+  if (idx >= size) return false
+  let k = 0
+  while (size > 1n) {
+    if (idx % 2n === 0n && idx === size - 1n) {
+      // carried up: no sibling at this level
+    } else if (k >= steps.length) {
+      return false
+    } else if (idx % 2n === 0n) {
+      node = keccak256(concat([node, steps[k++]]))
+    } else {
+      node = keccak256(concat([steps[k++], node]))
+    }
+    idx >>= 1n
+    size = (size + 1n) >> 1n
+  }
+  return k === steps.length && node === want
+}
+
+/**
  * keccak256(abi.encodePacked(bytes32[] fingerprints)), as the batch commitment binds them.
  * @param {Hex[]} fps
  * @returns {Hex}
@@ -309,10 +406,10 @@ export function buildBatch(items, { maxBatch } = {}) {
     items: sorted,
     fingerprints,
     fpRoot: merkleRoot(fpLeaves),
-    itemsRoot: merkleRoot(itemLeaves),
+    itemsRoot: orderedRoot(itemLeaves),
     fingerprintsHash: fingerprintsHash(fingerprints),
     count: sorted.length,
-    itemProof: (index) => merkleProof(itemLeaves, index),
+    itemProof: (index) => orderedProof(itemLeaves, index),
     fingerprintProof: (index) => merkleProof(fpLeaves, index),
   }
 }

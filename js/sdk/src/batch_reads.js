@@ -3,7 +3,7 @@
 
 import { getAddress, keccak256 } from 'viem'
 import { batchRegistryAbi } from './batch_actions.js'
-import { fingerprintLeaf, itemLeaf, splitTokenId, toBytes32, tokenId, toUint, verifyProof } from './batch.js'
+import { fingerprintLeaf, itemLeaf, splitTokenId, toBytes32, tokenId, toUint, verifyOrderedProof, verifyProof } from './batch.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { toBigInt, toHex } from './numbers.js'
@@ -84,6 +84,7 @@ export async function getBatch(client, { batchId }) {
  * @property {`0x${string}`[]} fingerprintProof against fpRoot (what a challenge passes)
  * @property {`0x${string}`} fpRoot
  * @property {`0x${string}`} itemsRoot
+ * @property {number} count the batch's item count (an item proof verifies only with it and the index)
  * @property {{ contentHash: `0x${string}`, detailHash: `0x${string}`, detail: `0x${string}`,
  *   seed: bigint, proof: `0x${string}`[] } | null} item the item opening a resolve passes (once
  *   the batch's manifest is published)
@@ -115,6 +116,7 @@ export async function getBatchProof(client, params) {
     fingerprintProof: (p.fingerprint_proof ?? []).map((/** @type {unknown} */ x, /** @type {number} */ k) => toBytes32(x, `fingerprint_proof[${k}]`)),
     fpRoot: toBytes32(p.fp_root, 'fp_root'),
     itemsRoot: toBytes32(p.items_root, 'items_root'),
+    count: Number(toBigInt(p.count, 'count')),
     item: null,
   }
   if (toBigInt(p.token_id, 'token_id') !== out.tokenId || Number(p.index) !== i) {
@@ -124,7 +126,7 @@ export async function getBatchProof(client, params) {
     const b = await client.publicClient.readContract({
       address: getAddress(params.batchRegistry), abi: batchRegistryAbi, functionName: 'batchOf', args: [batchId],
     })
-    if (b.fpRoot !== out.fpRoot || b.itemsRoot !== out.itemsRoot || i >= b.count) {
+    if (b.fpRoot !== out.fpRoot || b.itemsRoot !== out.itemsRoot || i >= b.count || BigInt(b.count) !== BigInt(out.count)) {
       throw new AigcSdkError('bad_proof', `batch ${batchId}: the API's roots are not the chain's`)
     }
   }
@@ -143,7 +145,7 @@ export async function getBatchProof(client, params) {
     if (keccak256(detail) !== item.detailHash) {
       throw new AigcSdkError('bad_proof', `item ${out.tokenId}: the detail does not hash to detailHash`)
     }
-    if (!verifyProof(item.proof, out.itemsRoot, itemLeaf(i, item.contentHash, item.detailHash, item.seed))) {
+    if (!verifyOrderedProof(item.proof, out.itemsRoot, itemLeaf(i, item.contentHash, item.detailHash, item.seed), i, out.count)) {
       throw new AigcSdkError('bad_proof', `item ${out.tokenId}: the item proof does not lead to itemsRoot`)
     }
     return { ...out, item }

@@ -23,7 +23,7 @@ export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
 export {
   batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash, isDegenerateFingerprint, itemLeaf, merkleProof, merkleRoot,
-  sortItemsByFingerprint, splitTokenId, tokenId, verifyProof,
+  orderedProof, orderedProofs, orderedRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyOrderedProof, verifyProof,
 } from './batch.js'
 export { BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, parseBatchAttestation } from './batch_attestation.js'
 export { batchCommitCall, batchRegistryAbi, batchRevealCall, lockInfoAbi } from './batch_actions.js'

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import {
-  decodeFunctionData, encodeAbiParameters, encodeEventTopics, encodeFunctionData, parseAbiParameters, recoverTypedDataAddress,
-  toEventSelector, toFunctionSelector, verifyTypedData,
+  concat, decodeFunctionData, encodeAbiParameters, encodeEventTopics, encodeFunctionData, parseAbiParameters, recoverTypedDataAddress,
+  keccak256, toEventSelector, toFunctionSelector, verifyTypedData,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
@@ -15,7 +15,7 @@ import {
   challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, isDegenerateFingerprint, itemLeaf,
   prepareBatchCommit,
   prepareBatchReveal, publishBatchManifest, resolveBatch, merkleProof, merkleRoot, parseBatchAttestation, sortItemsByFingerprint, splitTokenId, tokenId,
-  verifyProof,
+  orderedProof, orderedProofs, orderedRoot, verifyOrderedProof, verifyProof,
 } from '../src/index.js'
 import { ADDRESS, client, fakeApi, HEALTH, HTLC, KEY } from './helpers.js'
 
@@ -43,14 +43,14 @@ for (const v of vectors.batches) {
     assert.deepEqual(fpLeaves, v.fingerprint_leaves)
     assert.deepEqual(itemLeaves, v.item_leaves)
     assert.equal(merkleRoot(fpLeaves), v.fp_root)
-    assert.equal(merkleRoot(itemLeaves), v.items_root)
+    assert.equal(orderedRoot(itemLeaves), v.items_root)
     for (const [i, proof] of Object.entries(v.fp_proofs)) {
       assert.deepEqual(merkleProof(fpLeaves, Number(i)), proof, `fp proof ${i}`)
       assert.ok(verifyProof(proof, v.fp_root, fpLeaves[Number(i)]))
     }
     for (const [i, proof] of Object.entries(v.item_proofs)) {
-      assert.deepEqual(merkleProof(itemLeaves, Number(i)), proof, `item proof ${i}`)
-      assert.ok(verifyProof(proof, v.items_root, itemLeaves[Number(i)]))
+      assert.deepEqual(orderedProof(itemLeaves, Number(i)), proof, `item proof ${i}`)
+      assert.ok(verifyOrderedProof(proof, v.items_root, itemLeaves[Number(i)], Number(i), v.count))
     }
     assert.equal(fingerprintsHash(v.fingerprints), v.fingerprints_hash)
     assert.equal(
@@ -79,16 +79,39 @@ test('a proof does not verify for another leaf, another index\'s leaf, a tampere
   const v = vectors.batches.find((/** @type {any} */ b) => b.count === 100)
   const proof = v.item_proofs['50']
   const leaf = v.item_leaves[50]
-  assert.ok(verifyProof(proof, v.items_root, leaf))
-  assert.ok(!verifyProof(proof, v.items_root, v.item_leaves[51]))
-  // the same item claimed at another index has another leaf
+  assert.ok(verifyOrderedProof(proof, v.items_root, leaf, 50, 100))
+  assert.ok(!verifyOrderedProof(proof, v.items_root, v.item_leaves[51], 50, 100))
+  // the same item claimed at another index has another leaf, and the proof another position
   const it = itemsOf(v)[50]
-  assert.ok(!verifyProof(proof, v.items_root, itemLeaf(51, it.contentHash, it.detailHash, it.seed)))
+  assert.ok(!verifyOrderedProof(proof, v.items_root, itemLeaf(51, it.contentHash, it.detailHash, it.seed), 51, 100))
+  assert.ok(!verifyOrderedProof(proof, v.items_root, leaf, 51, 100))
+  assert.ok(!verifyOrderedProof(proof, v.items_root, leaf, 100, 100))
   const tampered = [...proof]
   tampered[2] = word(1)
-  assert.ok(!verifyProof(tampered, v.items_root, leaf))
-  assert.ok(!verifyProof(proof.slice(0, -1), v.items_root, leaf))
-  assert.ok(!verifyProof(proof, v.fp_root, leaf))
+  assert.ok(!verifyOrderedProof(tampered, v.items_root, leaf, 50, 100))
+  assert.ok(!verifyOrderedProof(proof.slice(0, -1), v.items_root, leaf, 50, 100))
+  assert.ok(!verifyOrderedProof([...proof, word(1)], v.items_root, leaf, 50, 100))
+  assert.ok(!verifyOrderedProof(proof, v.fp_root, leaf, 50, 100))
+  // the fingerprint tree stays commutative
+  assert.ok(verifyProof(v.fp_proofs['50'], v.fp_root, v.fingerprint_leaves[50]))
+})
+
+test('the items tree is ordered: one leaf per index, where a commutative tree proves any extra leaf', () => {
+  const real = [word(5), word(3), word(9)]
+  const decoys = [word(11), word(12)]
+  const tree = [...real, ...decoys]
+  // commutatively, a decoy appended after the real leaves proves
+  assert.ok(verifyProof(merkleProof(tree, 3), merkleRoot(tree), word(11)))
+  const root = orderedRoot(tree)
+  for (const [k, leaf] of tree.entries()) {
+    assert.ok(!verifyOrderedProof(orderedProof(tree, k), root, leaf, 1, 3), `position ${k}`)
+  }
+  assert.equal(orderedRoot(real), keccak256(concat([keccak256(concat([word(5), word(3)])), word(9)])))
+  assert.deepEqual(orderedProofs(real), [[word(3), word(9)], [word(5), word(9)], [keccak256(concat([word(5), word(3)]))]])
+  assert.ok(verifyOrderedProof(orderedProof(real, 2), orderedRoot(real), word(9), 2, 3))
+  assert.equal(orderedRoot([word(7)]), word(7))
+  assert.deepEqual(orderedProof([word(7)], 0), [])
+  assert.ok(!verifyOrderedProof([], word(7), word(7), 1, 1))
 })
 
 test('a one-leaf tree is its own root with an empty proof; an odd last leaf is carried up', () => {
@@ -236,7 +259,7 @@ function batchApi() {
   const v = vectors.batches.find((/** @type {any} */ b) => b.count === 7)
   /** @param {number} i */
   const proofOf = (i) => ({
-    batch_id: 5, index: i, token_id: String(5n * 2n ** 32n + BigInt(i)), fingerprint: v.fingerprints[i],
+    batch_id: 5, index: i, count: v.count, token_id: String(5n * 2n ** 32n + BigInt(i)), fingerprint: v.fingerprints[i],
     fingerprint_proof: v.fp_proofs[String(i)], fp_root: v.fp_root, items_root: v.items_root,
     content_hash: v.content_hashes[i], detail_hash: v.detail_hashes[i], detail: v.details[i], seed: v.seeds[i],
     item_proof: v.item_proofs[String(i)],
@@ -296,6 +319,7 @@ test('a proof the contract would refuse is refused (an API cannot hand a challen
     ['a detail that does not hash to detail_hash', (p) => { p.detail = '0x00' }],
     ['another item\'s opening', (p) => { Object.assign(p, { ...proofOf(4), index: 3, token_id: p.token_id, fingerprint: p.fingerprint, fingerprint_proof: p.fingerprint_proof }) }],
     ['an answer for another token', (p) => { p.token_id = String(tokenId(5, 4)) }],
+    ['a count under which the item proof has a step too many', (p) => { p.count = 4 }],
   ]
   for (const [what, lie] of lies) {
     const p = proofOf(3)
@@ -671,6 +695,15 @@ test('every leaf of trees of 1 to 17, 31 to 33 and 63 to 65 leaves proves agains
       assert.ok(proof.length <= depth, `n=${n} i=${i}: ${proof.length} > ${depth}`)
       assert.ok(verifyProof(proof, root, /** @type {`0x${string}`} */ (leaves[i])), `n=${n} i=${i}`)
       if (n > 1) assert.ok(!verifyProof(proof, root, /** @type {`0x${string}`} */ (leaves[(i + 1) % n])), `n=${n} i=${i} other`)
+    }
+    const hexLeaves = /** @type {`0x${string}`[]} */ (leaves)
+    const oRoot = orderedRoot(hexLeaves)
+    const oProofs = orderedProofs(hexLeaves)
+    for (let i = 0; i < n; i++) {
+      assert.deepEqual(oProofs[i], orderedProof(hexLeaves, i), `n=${n} i=${i} ordered`)
+      assert.ok(oProofs[i].length <= depth)
+      assert.ok(verifyOrderedProof(oProofs[i], oRoot, hexLeaves[i], i, n), `n=${n} i=${i} ordered`)
+      if (n > 1) assert.ok(!verifyOrderedProof(oProofs[i], oRoot, hexLeaves[i], (i + 1) % n, n), `n=${n} i=${i} ordered elsewhere`)
     }
   }
 })
