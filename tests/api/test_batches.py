@@ -386,11 +386,19 @@ def test_a_contested_batch_challenge_is_decided_by_the_detail_rule_through_the_a
     item = scene.manifest.item(scene.copy & 0xFFFFFFFF)
     opening = {k: item[k] for k in ("detail", "content_hash", "seed", "item_proof")}
     other = scene.manifest.item(next(t for t in scene.tokens if t != scene.copy) & 0xFFFFFFFF)
+    swapped = opening["item_proof"][::-1]  # the steps out of order
+    assert swapped != opening["item_proof"]
     for extra, code in [
         ({}, "opening_required"),
         ({**opening, "item_proof": None}, "opening_required"),
         ({**opening, "detail": other["detail"]}, "bad_opening"),
         ({**opening, "seed": str(2**256)}, "bad_opening"),
+        # the items tree is ordered: a step too many, or steps out of order, are refused
+        (
+            {**opening, "item_proof": [*opening["item_proof"], opening["item_proof"][0]]},
+            "bad_opening",
+        ),
+        ({**opening, "item_proof": swapped}, "bad_opening"),
         ({**opening, "detail": "0xabc"}, "validation_error"),  # odd hex: 422, never a 500
     ]:
         r = api.client.post("/v1/tx/batch/contest", json={**body, **extra}, headers=bob)
