@@ -100,7 +100,8 @@ class BatchDispute:
 @dataclass(frozen=True)
 class ItemOpening:
     """An item's opening in ``contest`` and ``resolve``: a batch item's (content hash, seed,
-    proof against its items root), or a single Registry original's record proof."""
+    proof against its ordered items root: ``ledger.merkle.ordered_proof``, checked with its index
+    and the batch's count), or a single Registry original's record proof."""
 
     content_hash: bytes = bytes(32)
     seed: int = 0
