@@ -122,12 +122,16 @@ class Indexer:
         manifest = deployment.manifest
         self.key = self._deployment_key()
         self._contracts = {manifest.address(n).lower(): n for n in manifest.contracts}
-        self._events: dict[bytes, EventDecoder] = {}
+        # Keyed by (emitting address, topic0): the Registry and the BatchRegistry share event
+        # signatures (Transfer, Revoked, MetadataUpdate, the challenge events), so a topic alone
+        # would label one contract's log with the other's name.
+        self._events: dict[tuple[str, bytes], EventDecoder] = {}
         for name in manifest.contracts:
+            address = manifest.address(name).lower()
             for item in artifacts.abi(name):
                 if item.get("type") == "event":
                     topic = bytes(event_abi_to_log_topic(item))  # type: ignore[arg-type]
-                    self._events[topic] = EventDecoder(name, item)
+                    self._events[(address, topic)] = EventDecoder(name, item)
         IndexerBase.metadata.create_all(engine)
         self._claim_database()
 
@@ -234,13 +238,14 @@ class Indexer:
                 "topics": [bytes.fromhex(t[2:]) for t in log["topics"]],
                 "data": bytes.fromhex(log["data"][2:]),
                 "removed": log.get("removed", False),
+                "address": log["address"],
             }
             for log in response["result"]
         ]
 
     def _decode(self, log: Any) -> dict[str, Any] | None:
         topic0 = bytes(log["topics"][0]) if log["topics"] else b""
-        decoder = self._events.get(topic0)
+        decoder = self._events.get((str(log["address"]).lower(), topic0))
         if decoder is None:
             return None
         return {

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger.indexer import ChainEvent, DatabaseOfAnotherDeployment, Indexer, ReorgTooDeep
-from tests.contracts.helpers import lock_fee, register_esp
+from tests.contracts.helpers import lock_fee, register_esp, register_image
 
 
 @pytest.fixture
@@ -33,6 +33,19 @@ def test_events_are_indexed_with_decoded_args(world, engine):
     assert args["amount"] == lock.amount and locked[0].contract == "HashTimeLock"
     block = world.chain.w3.eth.get_block(locked[0].block_number)
     assert locked[0].block_time == block["timestamp"]
+
+
+def test_an_event_is_named_after_the_contract_that_emitted_it(world, engine):
+    """The Registry and the BatchRegistry share event signatures (Transfer, Revoked, ...): a log
+    decoded by its topic alone was labelled with the contract deployed last, so the trade
+    projection never saw the Registry's Revoked and a revoked copy's trade stayed open."""
+    register_esp(world)
+    register_image(world, world.producer)
+    indexer = Indexer(world.deployment, engine)
+    indexer.poll()
+    transfers = indexer.events("Transfer")
+    assert transfers and {e.contract for e in transfers} == {"Registry"}
+    assert {e.contract for e in indexer.events("Registered")} == {"Registry"}
 
 
 def test_polling_again_or_replaying_adds_nothing(world, engine):
