@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from eth_utils import keccak, to_checksum_address
 from PIL import Image
 
+from ledger import EspRegistryClient, HtlcClient, LockStatus
 from ledger.errors import ContractRevert
 from services.batch.attestation import SignedBatch
 from services.batch.errors import BatchError
@@ -118,6 +119,11 @@ def register_batch(
 ) -> BatchManifest:
     """Commits and reveals ``prepared``; returns the manifest of the registered batch."""
     layout = prepared.signed.layout
+    preflight = getattr(chain, "preflight", None)
+    if preflight is not None and not chain_has_commit(chain, prepared):
+        # The bond (bondPerItem x count) is burned if the reveal then fails: refuse first.
+        progress("checking the reveal would be accepted")
+        preflight(prepared)
     progress(f"committing {layout.count} images")
     try:
         chain.commit_batch(prepared.commitment, layout.count)
@@ -133,11 +139,61 @@ def register_batch(
     return BatchManifest(batch_id, layout, prepared.details)
 
 
+def chain_has_commit(chain: BatchChain, prepared: PreparedBatch) -> bool:
+    """Whether ``prepared``'s commitment is already on chain (a resumed run: reveal it)."""
+    has = getattr(chain, "has_commit", None)
+    return bool(has(prepared.commitment)) if has is not None else False
+
+
 class LedgerBatchChain:
     """:class:`BatchChain` over ``ledger``'s BatchRegistry client (the calls are encoded there)."""
 
     def __init__(self, client: Any):  # ledger.clients.batch_registry.BatchRegistryClient
         self.client = client
+
+    def has_commit(self, commitment: bytes) -> bool:
+        block, _count = self.client.contract.functions.commitOf(commitment).call()
+        return int(block) != 0
+
+    def preflight(self, prepared: PreparedBatch) -> None:
+        """Raises BatchError when the reveal would be refused for a reason known before the
+        commit, so no bond is committed to a batch that cannot register: an attestation for
+        another deployment, a lock not paid, an ESP inactive at the lock's block, a
+        registration window closing before the reveal's block, or a lock that already
+        registered a batch (`BatchTaskUsed`; only its sender, this producer, can use it)."""
+        signed = prepared.signed
+        deployment = self.client.deployment
+        if signed.chain_id != deployment.chain.chain_id or (
+            to_checksum_address(signed.contract) != to_checksum_address(self.client.address)
+        ):
+            raise BatchError(
+                "the attestation is for another chain or BatchRegistry", code="wrong_deployment"
+            )
+        status, locked_at = HtlcClient(deployment).lock_info(signed.task_id)
+        if status is not LockStatus.WITHDRAWN:
+            raise BatchError(
+                f"the generation lock is {status.name.lower()}, not paid", code="unpaid_lock"
+            )
+        if not EspRegistryClient(deployment).was_active_at(signed.esp, locked_at):
+            raise BatchError(
+                "the ESP was not active when the lock was made", code="esp_not_registered"
+            )
+        last = locked_at + self.client.params().registration_window
+        # The commit lands at the next block at the earliest, and must be within the window.
+        if int(deployment.chain.w3.eth.block_number) + 1 > last:
+            raise BatchError(
+                f"the lock's registration window closed at block {last}",
+                code="registration_window_closed",
+            )
+        logs = self.client.contract.events.BatchRegistered().get_logs(
+            from_block=deployment.manifest.block,
+            argument_filters={"producer": to_checksum_address(signed.producer)},
+        )
+        if any(bytes(log["args"]["taskId"]) == signed.task_id for log in logs):
+            raise BatchError(
+                "this generation lock already registered a batch (one batch per lock)",
+                code="lock_used",
+            )
 
     def commit_batch(self, commitment: bytes, count: int) -> None:
         self.client.commit(commitment, count)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
@@ -21,8 +21,14 @@ from sqlalchemy.orm import Session
 from ledger import EspRegistryClient, HtlcClient, LockTerms, RegistryClient, merkle
 from ledger.clients.batch_registry import BatchRegistryClient
 from services.batch import BatchItem, BatchLayout, BatchRequest, SignedBatch, batch_domain
+from services.batch.errors import BatchError
 from services.batch.manifest import BatchManifest
-from services.batch.register import LedgerBatchChain, prepare_batch, register_batch
+from services.batch.register import (
+    LedgerBatchChain,
+    PreparedBatch,
+    prepare_batch,
+    register_batch,
+)
 from services.content import canonical_hash
 from services.esp_worker import EspWorker
 from services.market_client import MarketClient
@@ -234,6 +240,7 @@ class Scene:
     manifest: BatchManifest
     batch_client: BatchRegistryClient
     pngs: dict[int, bytes]  # token id -> the image's PNG bytes
+    prepared: PreparedBatch | None = None  # what registered it (salt and attestation)
 
 
 @pytest.fixture
@@ -282,7 +289,25 @@ def scene(api, tmp_path) -> Scene:
     copy = tokens[manifest.layout.index_of(canonical_hash(copy_image))]
     api.index()
     pngs = {tokens[manifest.layout.index_of(canonical_hash(img))]: _png(img) for _, img, _ in made}
-    return Scene(manifest.batch_id, tokens, original, copy, manifest, batch_client, pngs)
+    return Scene(manifest.batch_id, tokens, original, copy, manifest, batch_client, pngs, prepared)
+
+
+@pytest.mark.parametrize("flaw", ["lock_used", "wrong_deployment"])
+def test_a_batch_the_reveal_would_refuse_commits_no_bond(api, scene, flaw):
+    """A failed reveal burns the whole batch's bond (bondPerItem x count): the producer's side
+    checks first what the chain would refuse, and commits nothing."""
+    world = api.world
+    assert scene.prepared is not None
+    again = replace(scene.prepared, salt=b"\x01" * 32)  # the same lock, a second batch
+    if flaw == "wrong_deployment":
+        again = replace(again, signed=replace(again.signed, contract=world.attacker.address))
+    chain = LedgerBatchChain(scene.batch_client)
+    before = world.chain.w3.eth.get_balance(world.producer.address)
+    with pytest.raises(BatchError) as exc:
+        register_batch(again, chain)
+    assert exc.value.code == flaw
+    assert not chain.has_commit(again.commitment)
+    assert world.chain.w3.eth.get_balance(world.producer.address) == before
 
 
 def _statuses(api, batch_id: int) -> dict[str, str]:
