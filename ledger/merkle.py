@@ -25,7 +25,7 @@ Every value is 32 bytes (``bytes``); no web3 objects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak, to_canonical_address
@@ -97,12 +97,21 @@ def item_leaf(index: int, content_hash: bytes, detail_hash: bytes, seed: int) ->
     )
 
 
+Parent = Callable[[bytes, bytes], bytes]
+
+
 def _parent(a: bytes, b: bytes) -> bytes:
+    """The commutative (sorted-pair) parent: the fingerprint tree's."""
     return keccak(a + b) if a <= b else keccak(b + a)
 
 
-def _next_level(level: list[bytes]) -> list[bytes]:
-    up = [_parent(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+def _ordered_parent(left: bytes, right: bytes) -> bytes:
+    """The ordered (positional) parent: the items tree's."""
+    return keccak(left + right)
+
+
+def _next_level(level: list[bytes], parent: Parent) -> list[bytes]:
+    up = [parent(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
     if len(level) % 2:
         up.append(level[-1])  # an odd last node is carried up unchanged
     return up
@@ -114,32 +123,16 @@ def _leaves(leaves: Sequence[bytes]) -> list[bytes]:
     return [_b32(leaf, f"leaves[{i}]") for i, leaf in enumerate(leaves)]
 
 
-def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """The root of the commutative tree over ``leaves`` (one leaf: the leaf itself)."""
+def _root(leaves: Sequence[bytes], parent: Parent) -> bytes:
     level = _leaves(leaves)
     while len(level) > 1:
-        level = _next_level(level)
+        level = _next_level(level, parent)
     return level[0]
 
 
-def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
-    """The sibling hashes, bottom-up, that prove ``leaves[index]`` against :func:`merkle_root`."""
-    level = _leaves(leaves)
-    if not isinstance(index, int) or not 0 <= index < len(level):
-        raise ValueError(f"index must be in 0..{len(level) - 1}, got {index!r}")
-    proof: list[bytes] = []
-    while len(level) > 1:
-        sibling = index ^ 1
-        if sibling < len(level):  # else: carried up, no step
-            proof.append(level[sibling])
-        level = _next_level(level)
-        index //= 2
-    return proof
-
-
-def merkle_proofs(leaves: Sequence[bytes]) -> list[list[bytes]]:
-    """Every leaf's :func:`merkle_proof`, from one pass over the tree (n calls of
-    ``merkle_proof`` rebuild it n times: minutes at 2,048 leaves)."""
+def _proofs(leaves: Sequence[bytes], parent: Parent) -> list[list[bytes]]:
+    """Every leaf's sibling hashes, bottom-up, from one pass over the tree (a tree rebuilt per
+    proof took minutes at 2,048 leaves)."""
     level = _leaves(leaves)
     proofs: list[list[bytes]] = [[] for _ in level]
     positions = list(range(len(level)))  # each leaf's node index at the current level
@@ -148,9 +141,31 @@ def merkle_proofs(leaves: Sequence[bytes]) -> list[list[bytes]]:
             sibling = position ^ 1
             if sibling < len(level):  # else: carried up, no step
                 proofs[leaf].append(level[sibling])
-        level = _next_level(level)
+        level = _next_level(level, parent)
         positions = [position // 2 for position in positions]
     return proofs
+
+
+def _proof(leaves: Sequence[bytes], index: int, parent: Parent) -> list[bytes]:
+    level = _leaves(leaves)
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(level):
+        raise ValueError(f"index must be in 0..{len(level) - 1}, got {index!r}")
+    return _proofs(level, parent)[index]
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """The root of the commutative tree over ``leaves`` (one leaf: the leaf itself)."""
+    return _root(leaves, _parent)
+
+
+def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
+    """The sibling hashes, bottom-up, that prove ``leaves[index]`` against :func:`merkle_root`."""
+    return _proof(leaves, index, _parent)
+
+
+def merkle_proofs(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every leaf's :func:`merkle_proof`, from one pass over the tree."""
+    return _proofs(leaves, _parent)
 
 
 def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:
@@ -161,53 +176,19 @@ def verify(proof: Sequence[bytes], root: bytes, leaf: bytes) -> bool:
     return node == _b32(root, "root")
 
 
-def _ordered_parent(left: bytes, right: bytes) -> bytes:
-    return keccak(left + right)
-
-
-def _ordered_next_level(level: list[bytes]) -> list[bytes]:
-    up = [_ordered_parent(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-    if len(level) % 2:
-        up.append(level[-1])  # an odd last node is carried up unchanged
-    return up
-
-
 def ordered_root(leaves: Sequence[bytes]) -> bytes:
     """The root of the ordered (positional) tree over ``leaves``: the items root."""
-    level = _leaves(leaves)
-    while len(level) > 1:
-        level = _ordered_next_level(level)
-    return level[0]
+    return _root(leaves, _ordered_parent)
 
 
 def ordered_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """The sibling hashes, bottom-up, that prove ``leaves[index]`` against :func:`ordered_root`."""
-    level = _leaves(leaves)
-    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(level):
-        raise ValueError(f"index must be in 0..{len(level) - 1}, got {index!r}")
-    proof: list[bytes] = []
-    while len(level) > 1:
-        sibling = index ^ 1
-        if sibling < len(level):  # else: carried up, no step
-            proof.append(level[sibling])
-        level = _ordered_next_level(level)
-        index //= 2
-    return proof
+    return _proof(leaves, index, _ordered_parent)
 
 
 def ordered_proofs(leaves: Sequence[bytes]) -> list[list[bytes]]:
     """Every leaf's :func:`ordered_proof`, from one pass over the tree."""
-    level = _leaves(leaves)
-    proofs: list[list[bytes]] = [[] for _ in level]
-    positions = list(range(len(level)))  # each leaf's node index at the current level
-    while len(level) > 1:
-        for leaf, position in enumerate(positions):
-            sibling = position ^ 1
-            if sibling < len(level):  # else: carried up, no step
-                proofs[leaf].append(level[sibling])
-        level = _ordered_next_level(level)
-        positions = [position // 2 for position in positions]
-    return proofs
+    return _proofs(leaves, _ordered_parent)
 
 
 def ordered_verify(
