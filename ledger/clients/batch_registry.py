@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -19,7 +18,9 @@ from web3.logs import DISCARD
 from ledger import eip712
 from ledger.clients._base import Call, ContractClient
 from ledger.clients.htlc import LockTerms
-from ledger.clients.registry import RecordProof
+
+# The BatchRegistry's Status and DisputeState are the Registry's first values (3 and 6 of them).
+from ledger.clients.registry import DisputeState, RecordProof, TokenStatus
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
 from ledger.tx import Transactor, call
@@ -37,23 +38,6 @@ BATCH_ATTESTATION_TYPES = {
 DOMAIN_NAME, DOMAIN_VERSION = eip712.CONTRACT_DOMAINS["BatchRegistry"]
 # A RecordProof of zeros: the `record` of a batch item's opening (only a single original uses it).
 _NO_RECORD = RecordProof(bytes(32), bytes(32), "0x" + "00" * 20, 0, 0, 0)
-
-
-class BatchTokenStatus(IntEnum):
-    NONE = 0
-    ACTIVE = 1
-    REVOKED = 2
-
-
-class BatchDisputeState(IntEnum):
-    """A batch challenge's life (the contract's ``DisputeState``)."""
-
-    NONE = 0
-    OPEN = 1
-    CONTESTED = 2
-    UPHELD = 3
-    REJECTED = 4
-    VOID = 5
 
 
 @dataclass(frozen=True)
@@ -92,7 +76,7 @@ class BatchDispute:
     duplicate: int
     challenger: str
     deadline: int
-    state: BatchDisputeState
+    state: DisputeState
     single: bool
     contester: str
 
@@ -298,13 +282,13 @@ class BatchRegistryClient(ContractClient):
         """Decides a contested challenge; True when the duplicate is revoked."""
         receipt = self._send(self.resolve_call(original, duplicate, **kwargs))
         state = self._event(receipt, "ChallengeDecided")["state"]
-        return BatchDisputeState(state) is BatchDisputeState.UPHELD
+        return DisputeState(state) is DisputeState.UPHELD
 
     def finalize(self, original: int, duplicate: int) -> bool:
         """Decides a challenge after its window; True when the duplicate is revoked."""
         receipt = self._send(self.finalize_call(original, duplicate))
         state = self._event(receipt, "ChallengeDecided")["state"]
-        return BatchDisputeState(state) is BatchDisputeState.UPHELD
+        return DisputeState(state) is DisputeState.UPHELD
 
     def transfer(self, to: str, token_id: int) -> None:
         self._send(self.transfer_call(self.tx.address, to, token_id))
@@ -316,8 +300,8 @@ class BatchRegistryClient(ContractClient):
             batch_id, bytes(b[0]), bytes(b[1]), str(b[2]), str(b[3]), *(int(v) for v in b[4:])
         )
 
-    def status(self, token_id: int) -> BatchTokenStatus:
-        return BatchTokenStatus(call(self.contract.functions.statusOf(token_id).call))
+    def status(self, token_id: int) -> TokenStatus:
+        return TokenStatus(call(self.contract.functions.statusOf(token_id).call))
 
     def dispute(self, original: int, duplicate: int) -> BatchDispute:
         d = call(self.contract.functions.disputeOf(original, duplicate).call)
@@ -326,7 +310,7 @@ class BatchRegistryClient(ContractClient):
             duplicate,
             str(d[0]),
             int(d[1]),
-            BatchDisputeState(d[2]),
+            DisputeState(d[2]),
             bool(d[3]),
             str(d[4]),
         )

@@ -12,7 +12,8 @@ import pytest
 from eth_utils import keccak
 
 from ledger import errors
-from ledger.clients.batch_registry import BatchDisputeState, BatchTokenStatus, ItemOpening
+from ledger.clients.batch_registry import ItemOpening
+from ledger.clients.registry import DisputeState, TokenStatus
 from ledger.merkle import fingerprints_hash, item_leaf, merkle_proof, merkle_root, ordered_proof
 from tests.contracts.attack_kit import gas_cost, proof
 from tests.contracts.batch_kit import (
@@ -264,7 +265,7 @@ def test_malformed_proof_revokes_nothing(world):
         c.challenge(original, BASE_FP, pa.fp_proof(ia), copy, BASE_FP, pb.fp_proof(ib))
     with pytest.raises(errors.BatchBadProof):  # the right proof at another index
         c.challenge(original, BASE_FP, pa.fp_proof(ia), copy ^ 1, NEAR_FP, pb.fp_proof(ib))
-    assert c.status(copy) is BatchTokenStatus.ACTIVE and _held(world) == held
+    assert c.status(copy) is TokenStatus.ACTIVE and _held(world) == held
 
 
 def test_later_original_and_same_esp_refused(world):
@@ -318,10 +319,10 @@ def test_batched_copy_of_single_token_revoked_alone(world):
     spent_finalize = gas_cost(c.last_receipt)
     assert world.balance(world.producer.address) == before + deposit + reward - spent_finalize
     assert _held(world) == held - reward  # the rest of the bond burned: locked in the contract
-    assert c.status(copy) is BatchTokenStatus.REVOKED
+    assert c.status(copy) is TokenStatus.REVOKED
     for i in range(pb.count):
         if i != ib:
-            assert c.status(tid(b_id, i)) is BatchTokenStatus.ACTIVE
+            assert c.status(tid(b_id, i)) is TokenStatus.ACTIVE
             assert c.owner_of(tid(b_id, i)) == world.attacker.address
     assert c.owner_of(copy) == world.attacker.address  # revoked tokens stay where they are
     assert c.balance_of(world.attacker.address) == pb.count
@@ -348,7 +349,7 @@ def test_contest_and_resolve_with_details(world):
     with pytest.raises(errors.BatchNotOwner):
         _contest(world, original, copy, pb, who=world.buyer)
     _contest(world, original, copy, pb)
-    assert thief.dispute(original, copy).state is BatchDisputeState.CONTESTED
+    assert thief.dispute(original, copy).state is DisputeState.CONTESTED
     ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
     # The contester's opening is public: the challenger reads it from ItemOpened.
     opened = thief.opened_item(original, copy)
@@ -381,7 +382,7 @@ def test_contest_and_resolve_with_details(world):
         detail_b=details()["near"],
         opening_b=pb.opening(ib),
     )
-    assert upheld and thief.status(copy) is BatchTokenStatus.REVOKED
+    assert upheld and thief.status(copy) is TokenStatus.REVOKED
     assert _held(world) == held - 2 * deposit - world.params.challenge_reward
 
 
@@ -403,8 +404,8 @@ def test_contest_rejected_pays_the_contester(world):
     )
     assert not upheld
     assert world.balance(world.attacker.address) == before + 2 * deposit
-    assert thief.status(copy) is BatchTokenStatus.ACTIVE
-    assert thief.dispute(original, copy).state is BatchDisputeState.REJECTED
+    assert thief.status(copy) is TokenStatus.ACTIVE
+    assert thief.dispute(original, copy).state is DisputeState.REJECTED
 
 
 def test_contest_needs_the_contesters_own_opening(world):
@@ -429,10 +430,10 @@ def test_contest_needs_the_contesters_own_opening(world):
             _contest(world, original, copy, pb, **bad)
     assert _held(world) == held
     c = client(world, world.producer)
-    assert c.dispute(original, copy).state is BatchDisputeState.OPEN
+    assert c.dispute(original, copy).state is DisputeState.OPEN
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert c.finalize(original, copy)
-    assert c.status(copy) is BatchTokenStatus.REVOKED
+    assert c.status(copy) is TokenStatus.REVOKED
 
 
 def test_contested_and_never_resolved_is_rejected(world):
@@ -452,8 +453,8 @@ def test_contested_and_never_resolved_is_rejected(world):
     assert not c.finalize(original, copy)
     assert world.balance(world.attacker.address) == before + 2 * deposit
     assert _held(world) == held - 2 * deposit
-    assert c.status(copy) is BatchTokenStatus.ACTIVE
-    assert c.dispute(original, copy).state is BatchDisputeState.REJECTED
+    assert c.status(copy) is TokenStatus.ACTIVE
+    assert c.dispute(original, copy).state is DisputeState.REJECTED
     with pytest.raises(errors.BatchDisputeExists):  # the pair is decided
         _challenge(world, original, pa, copy, pb)
     with pytest.raises(errors.BatchDisputeState):  # and too late to resolve
@@ -510,11 +511,11 @@ def test_withheld_original_cannot_revoke_a_contesting_victim(world):
     squatter_before = world.balance(world.attacker.address)
     victim_before = world.balance(world.buyer.address)
     assert not client(world, world.producer).finalize(squat, victim)  # a third party pays gas
-    assert vc.status(victim) is BatchTokenStatus.ACTIVE
+    assert vc.status(victim) is TokenStatus.ACTIVE
     assert vc.owner_of(victim) == world.buyer.address
     assert world.balance(world.buyer.address) == victim_before + 2 * deposit
     assert world.balance(world.attacker.address) == squatter_before  # no deposit, no reward
-    assert vc.dispute(squat, victim).state is BatchDisputeState.REJECTED
+    assert vc.dispute(squat, victim).state is DisputeState.REJECTED
 
 
 def test_squatter_that_resolves_is_rejected_by_the_detail_rule(world):
@@ -552,7 +553,7 @@ def test_squatter_that_resolves_is_rejected_by_the_detail_rule(world):
         opening_b=ItemOpening(),  # not read again: the contester opened it
     )
     assert not upheld
-    assert sc.status(victim) is BatchTokenStatus.ACTIVE
+    assert sc.status(victim) is TokenStatus.ACTIVE
     assert world.balance(world.buyer.address) == victim_before + 2 * deposit
 
 
@@ -641,8 +642,8 @@ def test_squatter_cannot_pick_among_many_leaves_for_its_index(world, commutative
                 detail_b=details()["near"],
                 opening_b=ItemOpening(),
             )
-    assert sc.status(victim) is BatchTokenStatus.ACTIVE
-    assert sc.dispute(squat, victim).state is BatchDisputeState.CONTESTED
+    assert sc.status(victim) is TokenStatus.ACTIVE
+    assert sc.dispute(squat, victim).state is DisputeState.CONTESTED
 
 
 def test_a_two_faced_copy_cannot_be_opened(world):
@@ -687,7 +688,7 @@ def test_a_two_faced_copy_cannot_be_opened(world):
             )
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert client(world, world.producer).finalize(original, copy)
-    assert client(world, world.attacker).status(copy) is BatchTokenStatus.REVOKED
+    assert client(world, world.attacker).status(copy) is TokenStatus.REVOKED
 
 
 def test_value_conservation(world):

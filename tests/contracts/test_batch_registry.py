@@ -10,7 +10,8 @@ import pytest
 from eth_utils import to_checksum_address
 
 from ledger import errors, load_manifest
-from ledger.clients.batch_registry import BatchRegistryClient, BatchTokenStatus
+from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.clients.registry import TokenStatus
 from ledger.errors import DeploymentError
 from ledger.merkle import (
     batch_commitment,
@@ -75,9 +76,9 @@ def test_batch_registers_every_item_as_a_token(world, n):
         assert br.owner_of(t) == producer.address
         assert br.token_uri(t) == f"{base}{t}"
         assert br.royalty_info(t, PRICE) == (producer.address, PRICE * bps // 10_000)
-        assert br.status(t) is BatchTokenStatus.ACTIVE
+        assert br.status(t) is TokenStatus.ACTIVE
     assert br.balance_of(producer.address) == n
-    assert br.status(tid(batch_id, n)) is BatchTokenStatus.NONE
+    assert br.status(tid(batch_id, n)) is TokenStatus.NONE
     with pytest.raises(errors.ERC721NonexistentToken):
         br.owner_of(tid(batch_id, n))
     moved = tid(batch_id, n - 1)

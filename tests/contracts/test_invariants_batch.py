@@ -25,7 +25,7 @@ from hypothesis.stateful import (
 )
 
 from ledger import errors
-from ledger.clients.batch_registry import BatchTokenStatus
+from ledger.clients.registry import TokenStatus
 from ledger.merkle import fingerprint_leaf, merkle_proof
 from tests.conftest import World
 from tests.contracts.batch_kit import client, plan, random_fingerprints, register_batch, tid
@@ -188,7 +188,7 @@ class BatchMachine(RuleBasedStateMachine):
         counts: dict[str, int] = {}
         for t, tk in self.m.tokens.items():
             assert c.owner_of(t) == tk.owner
-            expected = BatchTokenStatus.REVOKED if tk.revoked else BatchTokenStatus.ACTIVE
+            expected = TokenStatus.REVOKED if tk.revoked else TokenStatus.ACTIVE
             assert c.status(t) is expected
             counts[tk.owner] = counts.get(tk.owner, 0) + 1
         for a in self.owners:
