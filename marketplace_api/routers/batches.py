@@ -186,14 +186,14 @@ def item_proof(batch_id: BatchId, index: Index, session: SessionDep) -> ItemProo
     batch = _batch(session, batch_id)
     if index >= batch.count:
         raise NotFound(f"batch {batch_id} has {batch.count} items", code="unknown_item")
-    leaves = [merkle.fingerprint_leaf(i, _b(fp)) for i, fp in enumerate(batch.fingerprints)]
+    _fp, fp_proof = _fp_proof(batch, index)
     out = ItemProofOut(
         batch_id=batch_id,
         index=index,
         count=batch.count,
         token_id=str(merkle.token_id(batch_id, index)),
         fingerprint=batch.fingerprints[index],
-        fingerprint_proof=["0x" + p.hex() for p in merkle.merkle_proof(leaves, index)],
+        fingerprint_proof=["0x" + p.hex() for p in fp_proof],
         fp_root=batch.fp_root,
         items_root=batch.items_root,
     )
