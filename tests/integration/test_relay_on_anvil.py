@@ -98,7 +98,10 @@ def test_an_accepted_transaction_answers_with_its_hash_and_is_followed(wallet):
     assert r.status_code == 200, r.text
     sent = r.json()
     assert sent["state"] == "pending" and len(sent["tx_hash"]) == 66
-    mined = wallet.status(sent["tx_hash"])  # anvil mines on arrival
+    # Anvil's automine mines the pooled transaction in the background: the hash can come
+    # back before the block exists, so wait for the receipt (as a wallet would) before asking.
+    wallet.world.chain.w3.eth.wait_for_transaction_receipt(sent["tx_hash"], timeout=60)
+    mined = wallet.status(sent["tx_hash"])
     assert (mined["state"], mined["status"]) == ("mined", 1)
     assert mined["block"] > 0 and mined["gas_used"] > 21_000
     assert [e["event"] for e in mined["events"]] == ["Locked"]
