@@ -28,7 +28,7 @@ node_modules/.stamp: package.json package-lock.json
 install: $(VENV)/.stamp-py node_modules/.stamp
 
 test: install
-	$(VENV)/bin/pytest -q -n 2 --dist worksteal $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -q -n 2 --dist worksteal --durations=25 $(PYTEST_ARGS)
 
 demo: install
 	$(AIGC) demo
