@@ -44,6 +44,7 @@ from services.batch import (
     SignedBatch,
     attest_batch,
 )
+from services.batch.attestation import RevealView, reveal_view
 from services.content import canonical_hash
 from services.exchange import delivery_key, esp_sealing_key, key_commitment, seal, seal_to
 from services.market_client import MarketClient, MarketError
@@ -291,6 +292,7 @@ class EspWorker:
             chain_id=chain_id,
             contract=contract,
             max_batch=max_batch,
+            reveal=self._reveal_view(request.producer),
             registered=self._registered_singly,
         )
         root = "0x" + signed.layout.items_root.hex()
@@ -309,6 +311,10 @@ class EspWorker:
                 entry["batch"] = root
         self.state.save()
         return signed
+
+    def _reveal_view(self, producer: str) -> RevealView:
+        """The chain as a batch's reveal will see ``producer``'s locks (window, one per lock)."""
+        return reveal_view(BatchRegistryClient(self.htlc.deployment), producer)
 
     def _registered_singly(self, content_hash: bytes) -> bool:
         """Whether the single Registry holds these bytes (a token whose id is their hash)."""

@@ -12,8 +12,13 @@ every item is
 
 and the named lock is one of the items' own locks and the *latest* of them (by the block it was
 made in): a token's priority is that lock's block, so no item can be backdated before its own
-generation. The batch holds 1..``max_batch`` items, all from one model, no image twice, no
-fingerprint twice (see :mod:`services.batch.layout`).
+generation. The named lock must still be able to register a batch (:class:`RevealView`): its
+registration window open at the next block, when the producer's commit can land at the earliest,
+and no batch registered under it yet; else the producer would commit ``bondPerItem x count`` to a
+reveal the BatchRegistry refuses (``BatchRegistrationTooLate``, ``BatchTaskUsed``).
+
+The batch holds 1..``max_batch`` items, all from one model, no image twice, no fingerprint
+twice (see :mod:`services.batch.layout`).
 
 What the ESP does *not* vouch for: that no one registered a near-duplicate earlier. That is what
 challenges are for (docs/batches.md).
@@ -29,7 +34,11 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from ledger import LockStatus, LockTerms, eip712
-from ledger.clients.batch_registry import BATCH_ATTESTATION_TYPES, sign_batch_attestation
+from ledger.clients.batch_registry import (
+    BATCH_ATTESTATION_TYPES,
+    BatchRegistryClient,
+    sign_batch_attestation,
+)
 from services.batch.errors import BatchError, BatchRefused
 from services.batch.layout import BatchItem, BatchLayout
 
@@ -37,12 +46,63 @@ __all__ = [
     "BatchRequest",
     "Delivery",
     "RequestItem",
+    "RevealView",
     "SignedBatch",
     "attest_batch",
     "batch_domain",
+    "reveal_view",
 ]
 
 LockInfo = Callable[[bytes], tuple[LockStatus, int]]  # lock id -> (status, block made in)
+
+
+@dataclass(frozen=True)
+class RevealView:
+    """What the BatchRegistry's reveal checks about a lock that the ESP can read before it
+    signs: the chain's current block, the registration window (blocks after the lock's block
+    within which the batch must be committed), and whether a lock already registered a batch
+    (the contract keeps one batch per lock)."""
+
+    block: int
+    registration_window: int
+    lock_used: Callable[[bytes], bool]
+
+    def refusal(self, task_id: bytes, locked_at: int) -> BatchRefused | None:
+        """Why a batch under lock ``task_id`` (made at block ``locked_at``) could not register
+        if signed now; None when it still can."""
+        if self.lock_used(task_id):
+            return BatchRefused(
+                "the named lock already registered a batch (one batch per lock)",
+                code="lock_used",
+            )
+        last = locked_at + self.registration_window
+        if self.block + 1 > last:  # the commit lands at the next block at the earliest
+            return BatchRefused(
+                f"the named lock's registration window closed at block {last} (the chain is at"
+                f" block {self.block}): a batch committed now would be refused at reveal",
+                code="registration_window_closed",
+            )
+        return None
+
+
+def reveal_view(client: BatchRegistryClient, producer: str) -> RevealView:
+    """The chain's :class:`RevealView` for ``producer``'s locks, read through ``client``
+    (the deployment's BatchRegistry): a lock is used when a ``BatchRegistered`` event of
+    this producer names it (only a lock's sender can reveal with it)."""
+    deployment = client.deployment
+
+    def lock_used(task_id: bytes) -> bool:
+        logs = client.contract.events.BatchRegistered().get_logs(
+            from_block=deployment.manifest.block,
+            argument_filters={"producer": to_checksum_address(producer)},
+        )
+        return any(bytes(log["args"]["taskId"]) == task_id for log in logs)
+
+    return RevealView(
+        block=int(deployment.chain.w3.eth.block_number),
+        registration_window=client.params().registration_window,
+        lock_used=lock_used,
+    )
 
 
 def batch_domain(*, chain_id: int, contract: str) -> dict[str, Any]:
@@ -251,12 +311,15 @@ def attest_batch(
     chain_id: int,
     contract: str,
     max_batch: int,
+    reveal: RevealView,
     registered: Callable[[bytes], bool] = lambda _content_hash: False,
 ) -> SignedBatch:
     """Signs ``request`` as ``esp`` if it passes every rule of this module; else raises
     BatchRefused naming the rule (``code``) and the item (``index``, request order).
-    ``registered(content_hash)`` tells an image the single Registry already holds: batching it
-    again would make a same-ESP duplicate that no batch challenge can revoke."""
+    ``reveal`` is the chain as the reveal will see it (:func:`reveal_view`): a lock whose window
+    has closed or that already registered a batch is refused. ``registered(content_hash)`` tells
+    an image the single Registry already holds: batching it again would make a same-ESP
+    duplicate that no batch challenge can revoke."""
     producer = to_checksum_address(request.producer)
     asked = [
         BatchItem(it.content_hash, it.fingerprint, it.detail_hash, it.seed or 0)
@@ -327,6 +390,9 @@ def attest_batch(
             f" lock (block {latest}): name the latest one",
             code="stale_lock",
         )
+    refused = reveal.refusal(task_id, blocks[task_id])
+    if refused is not None:
+        raise refused
     unsigned = SignedBatch(
         esp=esp.address,
         producer=producer,

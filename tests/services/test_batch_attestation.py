@@ -10,7 +10,9 @@ import hashlib
 import pytest
 from eth_account import Account
 
-from ledger import Asset, LockStatus, LockTerms, merkle
+from ledger import Asset, HtlcClient, LockStatus, LockTerms, merkle
+from ledger.clients import BatchRegistryClient
+from ledger.errors import ContractRevert
 from services.batch import (
     BatchError,
     BatchItem,
@@ -22,7 +24,10 @@ from services.batch import (
     SignedBatch,
     attest_batch,
 )
+from services.batch.attestation import RevealView, reveal_view
 from services.esp_worker import EspWorker
+from tests.contracts import batch_kit
+from tests.contracts.helpers import paid_lock, register_esp
 
 ESP = Account.from_key(b"\x01" * 32)
 PRODUCER = Account.from_key(b"\x02" * 32).address
@@ -30,6 +35,9 @@ OTHER = Account.from_key(b"\x03" * 32).address
 CONTRACT = "0x" + "ab" * 20
 ZERO = "0x" + "00" * 20
 MODEL = hashlib.sha256(b"test-painter").digest()
+WINDOW = 40
+# The chain at block 20 (every lock below was made at block 10-12), no lock used yet.
+OPEN = RevealView(block=20, registration_window=WINDOW, lock_used=lambda _task_id: False)
 
 
 def _h(tag: str, i: int) -> bytes:
@@ -61,7 +69,9 @@ def _item(d: Delivery, **change) -> BatchItem:
     return BatchItem(**{**fields, **change})
 
 
-def _attest(deliveries, chain, items, task_id, *, max_batch=2048, registered=frozenset()):
+def _attest(
+    deliveries, chain, items, task_id, *, max_batch=2048, registered=frozenset(), reveal=OPEN
+):
     return attest_batch(
         BatchRequest(PRODUCER, task_id, tuple(items)),
         deliveries,
@@ -70,6 +80,7 @@ def _attest(deliveries, chain, items, task_id, *, max_batch=2048, registered=fro
         chain_id=1337,
         contract=CONTRACT,
         max_batch=max_batch,
+        reveal=reveal,
         registered=lambda content_hash: content_hash in registered,
     )
 
@@ -217,6 +228,7 @@ def test_the_worker_attests_from_its_own_records_and_one_image_goes_in_one_batch
         price=1,
     )
     worker._registered_singly = lambda content_hash: False  # no Registry behind the stubs
+    worker._reveal_view = lambda producer: OPEN  # nor a BatchRegistry
     for n, d in enumerate(deliveries.values()):
         worker.state.tasks[f"0x{n:064x}"] = {
             "stage": "claimed",
@@ -247,6 +259,7 @@ def test_the_worker_attests_from_its_own_records_and_one_image_goes_in_one_batch
         price=1,
     )
     restarted._registered_singly = lambda content_hash: False
+    restarted._reveal_view = lambda producer: OPEN
     with pytest.raises(BatchRefused, match="already attested"):
         restarted.attest_batch(second, contract=CONTRACT, max_batch=8)
 
@@ -264,6 +277,7 @@ def test_without_a_named_lock_the_esp_names_the_latest_and_requests_round_trip()
         chain_id=1337,
         contract=CONTRACT,
         max_batch=8,
+        reveal=OPEN,
     )
     assert signed.task_id == ds[2].lock.id  # block 12, the latest
     with pytest.raises(BatchError) as exc:
@@ -309,3 +323,72 @@ def test_a_delivery_recorded_under_someone_elses_lock_is_refused():
     with pytest.raises(BatchRefused) as exc:
         _attest(deliveries, chain, [_item(d) for d in ds], None)
     assert exc.value.code == "foreign_lock" and exc.value.index == 1
+
+
+def test_a_lock_whose_registration_window_has_closed_is_refused():
+    """The reveal reverts (BatchRegistrationTooLate) when the commit lands after the lock's block
+    plus the window, burning bondPerItem x count: the ESP does not sign such a batch. The commit
+    lands at the next block at the earliest, so the last block at which to sign is one before."""
+    deliveries, chain = _world(3)
+    ds = list(deliveries.values())
+    items = [_item(d) for d in ds]
+    last = 12 + WINDOW  # the named (latest) lock was made at block 12
+
+    def at(block):
+        return RevealView(block=block, registration_window=WINDOW, lock_used=lambda _: False)
+
+    assert _attest(deliveries, chain, items, ds[2].lock.id, reveal=at(last - 1)).task_id
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, items, ds[2].lock.id, reveal=at(last))
+    assert exc.value.code == "registration_window_closed" and str(last) in str(exc.value)
+    # the ESP naming the lock itself is held to the same window
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, items, None, reveal=at(last + 100))
+    assert exc.value.code == "registration_window_closed"
+
+
+def test_a_lock_that_already_registered_a_batch_is_refused():
+    """One batch per lock (BatchTaskUsed at reveal): a second batch under a used lock, even the
+    same batch signed again after it registered, would only burn its bond."""
+    deliveries, chain = _world(2)
+    ds = list(deliveries.values())
+    used = {ds[1].lock.id}
+    view = RevealView(block=20, registration_window=WINDOW, lock_used=lambda t: t in used)
+    with pytest.raises(BatchRefused) as exc:
+        _attest(deliveries, chain, [_item(d) for d in ds], ds[1].lock.id, reveal=view)
+    assert exc.value.code == "lock_used"
+    # a batch of the earlier item alone names its own (unused) lock and is signed
+    assert _attest(deliveries, chain, [_item(ds[0])], ds[0].lock.id, reveal=view).task_id
+
+
+def test_the_chain_view_agrees_with_the_batch_registry(embedded_world):
+    """reveal_view reads the window and the used locks from the chain, and its verdict is the
+    reveal's: at the last block it allows the commit lands in time and registers; one block
+    later it refuses and the chain would revert; after the reveal the lock reads used."""
+    world = embedded_world
+    register_esp(world)
+    producer, esp = world.producer, world.esp
+    batches = BatchRegistryClient(world.deployment)
+    window = batches.params().registration_window
+    lock, late = paid_lock(world, producer, esp), paid_lock(world, producer, esp)
+    (_, locked_at), (_, late_at) = (
+        HtlcClient(world.deployment).lock_info(x.id) for x in (lock, late)
+    )
+
+    def view():
+        return reveal_view(batches, producer.address)
+
+    def block():
+        return int(world.chain.w3.eth.block_number)
+
+    world.chain.mine(locked_at + window - 1 - block())
+    assert view().refusal(lock.id, locked_at) is None  # the commit lands at locked_at + window
+    batch_kit.register_batch(world, producer, lock=lock, esp=esp)
+    refused = view().refusal(lock.id, locked_at)
+    assert refused is not None and refused.code == "lock_used"
+    world.chain.mine(max(0, late_at + window - block()))
+    refused = view().refusal(late.id, late_at)
+    assert refused is not None and refused.code == "registration_window_closed"
+    with pytest.raises(ContractRevert) as exc:
+        batch_kit.register_batch(world, producer, lock=late, esp=esp)
+    assert exc.value.name == "BatchRegistrationTooLate"
