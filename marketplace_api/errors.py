@@ -214,6 +214,7 @@ def error_table() -> dict[type[Exception], tuple[int, Code]]:
     return {
         # services.exchange: trades, swaps, sealed delivery, delivery keys
         exchange.TokenNotTradable: (409, "token_not_tradable"),
+        exchange.UnknownCollection: (422, "unknown_collection"),
         exchange.TradeNotReady: (409, "trade_not_ready"),
         exchange.LockMismatch: (409, "lock_mismatch"),
         exchange.UnsafeTimelockOrder: (422, "unsafe_timelock_order"),

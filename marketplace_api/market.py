@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ledger import Asset, LockStatus, LockTerms, RegistryClient
+from ledger import Asset, LockStatus, LockTerms
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Indexer
 from marketplace_api.batch_catalog import BatchCatalog
@@ -24,6 +24,9 @@ from marketplace_api.catalog import Catalog, token_hex
 from marketplace_api.models import Listing, Task, Trade
 from marketplace_api.types import LockJson
 from services.exchange import (
+    Collection,
+    CollectionKind,
+    CollectionReader,
     ListingState,
     LockMismatch,
     Royalty,
@@ -31,6 +34,8 @@ from services.exchange import (
     TradeTerms,
     check_buyer_locks,
     check_seller_lock,
+    collection_of,
+    collections,
     royalty_of,
     settled_state,
 )
@@ -300,26 +305,30 @@ class TradeTracker:
     """Moves trades along with their locks (an indexer projection).
 
     Every rule is :mod:`services.exchange.trade`'s: the seller's lock must hold the offered
-    token of this deployment's Registry (``asset_locked``); the buyer's Ether locks under that
-    hashlock must pay the offer exactly, the seller ``price - royalty`` and, on a resale, the
-    ERC-2981 royalty receiver its share (``payment_locked``, or ``unsafe_payment`` inside the
-    margin); a trade is ``completed`` only when the token, the payment and the royalty were all
-    withdrawn. A revoked token's open listings are cancelled, and its unpaid trades too.
+    token of the trade's collection (``asset_locked``: the Registry's, or the BatchRegistry's
+    for a batched item; a same-id token of the other collection is not it); the buyer's Ether
+    locks under that hashlock must pay the offer exactly, the seller ``price - royalty`` and, on
+    a resale, the collection's ERC-2981 royalty receiver its share (``payment_locked``, or
+    ``unsafe_payment`` inside the margin); a trade is ``completed`` only when the token, the
+    payment and the royalty were all withdrawn. A revoked token's open listings are cancelled,
+    and its unpaid trades too: a ``Revoked`` moves only the listings and trades of the
+    collection that emitted it (the indexer names each log's contract by its address).
 
     The royalty lock is kept beside the payment lock in ``Trade.payment_lock`` (its
     ``royalty_lock`` key): the trade table has no column of its own for it.
     """
 
     def __init__(self, deployment: Deployment):
-        self.registry = deployment.registry.address
-        self._reader = RegistryClient(deployment)
-        self._royalties: dict[tuple[int, int], Royalty] = {}
+        self.deployment = deployment
+        self._collections = {c.contract: c for c in collections(deployment)}
+        self._readers = {c.kind: CollectionReader(deployment, c) for c in collections(deployment)}
+        self._royalties: dict[tuple[str, int, int], Royalty] = {}
 
     def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
             a, event, contract = row["args"], row["event"], row["contract"]
-            if contract == "Registry" and event == "Revoked":
-                self._revoked(session, a)
+            if contract in self._collections and event == "Revoked":
+                self._revoked(session, self._collections[contract], a)
             elif contract != "HashTimeLock":
                 continue
             elif event == "Locked" and int(a["asset"]) == Asset.ERC721:
@@ -329,14 +338,23 @@ class TradeTracker:
             elif event in ("Withdrawn", "Refunded"):
                 self._settled(session, event, a)
 
-    def royalty(self, terms: TradeTerms) -> Royalty:
-        """The Registry's ERC-2981 royalty on ``terms`` (immutable per token and price)."""
-        key = (terms.token_id, terms.price)
+    def royalty(self, trade: Trade) -> Royalty:
+        """The trade's collection's ERC-2981 royalty on its terms (immutable per collection,
+        token and price)."""
+        terms = trade_terms(trade)
+        kind = CollectionKind(trade.collection or CollectionKind.REGISTRY)
+        key = (kind.value, terms.token_id, terms.price)
         if key not in self._royalties:
-            self._royalties[key] = royalty_of(self._reader, terms)
+            self._royalties[key] = royalty_of(self._readers[kind], terms)
         return self._royalties[key]
 
     def _asset_locked(self, session: Session, a: dict[str, Any]) -> None:
+        collection = next(
+            (c for c in self._collections.values() if c.address.lower() == a["token"].lower()),
+            None,
+        )
+        if collection is None:
+            return  # a token of no collection (e.g. a same-id fake): no trade sells it
         trade = session.scalar(
             select(Trade)
             .where(
@@ -344,13 +362,15 @@ class TradeTracker:
                 Trade.seller == a["sender"],
                 Trade.buyer == a["receiver"],
                 Trade.token_id == token_hex(a["amount"]),
+                Trade.collection == collection.kind.value,
             )
             .order_by(Trade.id)
         )
         if trade is None:
             return
-        try:
-            check_seller_lock(LockTerms.from_json(a), trade_terms(trade), registry=self.registry)
+        token = collection_of(self.deployment, trade.collection).address
+        try:  # the one rule, checked again (the query above is only the lookup)
+            check_seller_lock(LockTerms.from_json(a), trade_terms(trade), token=token)
         except LockMismatch:
             return  # e.g. a same-id token of another contract: not what the offer sells
         trade.asset_lock, trade.asset_lock_id = {**a}, a["id"]
@@ -388,7 +408,7 @@ class TradeTracker:
         paid = check_buyer_locks(
             [LockTerms.from_json(args) for args in locks.values()],
             terms,
-            self.royalty(terms),
+            self.royalty(trade),
             asset_lock=LockTerms.from_json(trade.asset_lock),
         )
         if paid is None:
@@ -497,17 +517,24 @@ class TradeTracker:
                 [{"contract": e.contract, "event": e.event, "args": e.args} for e in events],
             )
 
-    def _revoked(self, session: Session, a: dict[str, Any]) -> None:
+    def _revoked(self, session: Session, collection: Collection, a: dict[str, Any]) -> None:
         """A revoked copy is frozen: its listings close, and trades not yet paid are cancelled
-        (a buyer who already locked a payment refunds it after its timelock)."""
-        token = token_hex(a["tokenId"])
+        (a buyer who already locked a payment refunds it after its timelock). Only
+        ``collection``'s: a batched item's revocation leaves a same-numbered Registry token's
+        listings alone, and the reverse."""
+        token, kind = token_hex(a["tokenId"]), collection.kind.value
         for listing in session.scalars(
-            select(Listing).where(Listing.token_id == token, Listing.status == ListingState.OPEN)
+            select(Listing).where(
+                Listing.token_id == token,
+                Listing.collection == kind,
+                Listing.status == ListingState.OPEN,
+            )
         ):
             listing.status = ListingState.CANCELLED
         for trade in session.scalars(
             select(Trade).where(
                 Trade.token_id == token,
+                Trade.collection == kind,
                 Trade.status.in_((TradeState.REQUESTED, TradeState.ASSET_LOCKED)),
             )
         ):

@@ -152,6 +152,11 @@ class Listing(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     token_id: Mapped[str] = mapped_column(String(66), index=True)
+    # The token's contract, as products name it: "registry" or "batch" (a BatchRegistry item);
+    # a token is (collection, token_id). Rows from before batches are the Registry's.
+    collection: Mapped[str] = mapped_column(
+        String(16), default="registry", server_default="registry"
+    )
     seller: Mapped[str] = mapped_column(String(42), index=True)
     price: Mapped[str] = mapped_column(String(80))
     expiry: Mapped[int] = mapped_column(BigInteger)
@@ -168,6 +173,9 @@ class Trade(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     listing_id: Mapped[int] = mapped_column(Integer, index=True)
     token_id: Mapped[str] = mapped_column(String(66), index=True)
+    collection: Mapped[str] = mapped_column(  # the listing's: "registry" or "batch"
+        String(16), default="registry", server_default="registry"
+    )
     seller: Mapped[str] = mapped_column(String(42), index=True)
     buyer: Mapped[str] = mapped_column(String(42), index=True)
     price: Mapped[str] = mapped_column(String(80))

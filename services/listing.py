@@ -1,11 +1,15 @@
 """Listings as EIP-712 signed offers: (token id, price, expiry, nonce) signed by the seller.
 
-The domain is the Registry's own (``ledger.eip712.CONTRACT_DOMAINS``: what its ERC-5267
-``eip712Domain()`` reports, so a wallet or dApp that reads the domain from the contract signs
-offers the API accepts). It binds the offer to one chain and one Registry deployment, so an offer
-cannot be replayed elsewhere; the marketplace stores only offers whose signature recovers the
-seller. (The type name ``Offer`` keeps offers apart from the ESPs' ``Attestation`` signatures
-under the same domain.)
+An offer is signed under the EIP-712 domain of its collection, the token contract that holds the
+token (``ledger.eip712.CONTRACT_DOMAINS``: what the contract's ERC-5267 ``eip712Domain()``
+reports, so a wallet or dApp that reads the domain from the contract signs offers the API
+accepts): the Registry's for a single registration, the BatchRegistry's for a batched item. The
+domain binds the offer to one chain and one contract, so an offer cannot be replayed elsewhere,
+nor for the same token id of the other collection (the ``verifyingContract`` differs, so the
+digest does). The ``Offer`` type is unchanged: a Registry token's offer is byte for byte what it
+was before batches existed. The marketplace stores only offers whose signature recovers the
+seller. (The type name ``Offer`` keeps offers apart from the ESPs' ``Attestation`` and
+``BatchAttestation`` signatures under the same domains.)
 """
 
 from __future__ import annotations
@@ -47,14 +51,21 @@ class Offer:
         }
 
 
-def offer_domain(chain_id: int, registry: str) -> dict[str, Any]:
-    """The Registry's EIP-712 domain, under which sellers sign offers."""
-    return eip712.contract_domain("Registry", chain_id=chain_id, address=registry)
+def offer_domain(chain_id: int, registry: str, *, contract: str = "Registry") -> dict[str, Any]:
+    """The EIP-712 domain sellers sign offers under: that of the collection ``contract`` (the
+    Registry, or the BatchRegistry for a batched item) deployed at ``registry``."""
+    return eip712.contract_domain(contract, chain_id=chain_id, address=registry)
 
 
-def sign_offer(seller: LocalAccount, offer: Offer, *, chain_id: int, registry: str) -> bytes:
-    return eip712.sign(seller, offer_domain(chain_id, registry), OFFER_TYPES, offer.message())
+def sign_offer(
+    seller: LocalAccount, offer: Offer, *, chain_id: int, registry: str, contract: str = "Registry"
+) -> bytes:
+    domain = offer_domain(chain_id, registry, contract=contract)
+    return eip712.sign(seller, domain, OFFER_TYPES, offer.message())
 
 
-def offer_signer(offer: Offer, signature: bytes, *, chain_id: int, registry: str) -> str:
-    return eip712.recover(signature, offer_domain(chain_id, registry), OFFER_TYPES, offer.message())
+def offer_signer(
+    offer: Offer, signature: bytes, *, chain_id: int, registry: str, contract: str = "Registry"
+) -> str:
+    domain = offer_domain(chain_id, registry, contract=contract)
+    return eip712.recover(signature, domain, OFFER_TYPES, offer.message())

@@ -44,6 +44,7 @@ class TradesOut(BaseModel):
 def my_trades(
     account: CurrentAccount,
     session: SessionDep,
+    deployment: DeploymentDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> TradesOut:
     """The caller's trades, as seller or buyer, newest first."""
@@ -53,7 +54,7 @@ def my_trades(
         .order_by(Trade.id.desc())
         .limit(limit)
     )
-    return TradesOut(items=[trade_json(t) for t in session.scalars(q)])
+    return TradesOut(items=[trade_json(t, deployment) for t in session.scalars(q)])
 
 
 EspAddress = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$", description="the ESP's address")]

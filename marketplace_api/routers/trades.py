@@ -1,7 +1,10 @@
 """Listings (EIP-712 signed offers) and trades (hash-time-locked swaps followed by the indexer).
 
-Every trade rule (the Registry's token, revocation, price and royalty legs, the one timelock
-margin) is :mod:`services.exchange.trade`'s; these handlers load, call it, and answer.
+A listing names its collection, the token contract: the Registry (the default) or the
+deployment's BatchRegistry for a batched item (:mod:`services.exchange.collection`); its offer is
+signed under that contract's EIP-712 domain. Every trade rule (the collection's token,
+revocation, price and royalty legs, the one timelock margin) is :mod:`services.exchange.trade`'s;
+these handlers load, call it, and answer.
 """
 
 from __future__ import annotations
@@ -13,15 +16,25 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from ledger import HtlcClient, LockTerms, RegistryClient
+from ledger import HtlcClient, LockTerms
 from ledger.deploy import Deployment
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.market import payment_locks, trade_terms
 from marketplace_api.models import Listing, Trade
 from marketplace_api.schemas import UnsignedTx
-from marketplace_api.types import UINT_PATTERN, Bytes32, LockJson, TokenId, Uint256, token_hex
+from marketplace_api.types import (
+    UINT_PATTERN,
+    Address,
+    Bytes32,
+    LockJson,
+    TokenId,
+    Uint256,
+    token_hex,
+)
 from services.exchange import (
+    Collection,
+    CollectionReader,
     LegRole,
     ListingState,
     TradeState,
@@ -29,6 +42,8 @@ from services.exchange import (
     check_seller_lock,
     check_tradable,
     check_trade_state,
+    collection_at,
+    collection_of,
     payment_timelock,
     required_payment_locks,
     royalty_of,
@@ -42,10 +57,21 @@ ListingId = Annotated[int, Path(ge=1, lt=2**31)]
 TradeId = Annotated[int, Path(ge=1, lt=2**31)]
 
 
+CollectionAddress = Annotated[
+    Address,
+    Field(
+        description="the token's contract: the Registry (the default) or the deployment's "
+        "BatchRegistry for a batched item; any other address is 422 unknown_collection"
+    ),
+]
+
+
 class ListingIn(BaseModel):
-    """The EIP-712 ``Offer`` (token id, price and nonce as decimal strings; 0x-hex accepted)."""
+    """The EIP-712 ``Offer`` (token id, price and nonce as decimal strings; 0x-hex accepted),
+    signed under the EIP-712 domain of the token's ``collection``."""
 
     token_id: TokenId
+    collection: CollectionAddress | None = None
     price: Annotated[Uint256, Field(gt=0, lt=2**128)]
     expiry: Annotated[int, Field(gt=0, lt=2**64)]
     nonce: Annotated[Uint256, Field(ge=0, lt=2**128)]
@@ -55,6 +81,7 @@ class ListingIn(BaseModel):
 class ListingOut(BaseModel):
     id: int
     token_id: TokenId
+    collection: CollectionAddress
     seller: str
     price: Uint256
     expiry: int
@@ -75,6 +102,7 @@ class TradeOut(BaseModel):
     id: int
     listing_id: int
     token_id: TokenId
+    collection: CollectionAddress
     seller: str
     buyer: str
     price: Uint256
@@ -107,17 +135,30 @@ class PaymentTxOut(BaseModel):
     locks: list[PaymentLockOut]
 
 
-def listing_json(item: Listing) -> ListingOut:
-    return ListingOut.model_validate(item, from_attributes=True)
+def listing_json(item: Listing, deployment: Deployment) -> ListingOut:
+    return ListingOut.model_validate(
+        {
+            "id": item.id,
+            "token_id": item.token_id,
+            "collection": collection_of(deployment, item.collection).address,
+            "seller": item.seller,
+            "price": item.price,
+            "expiry": item.expiry,
+            "nonce": item.nonce,
+            "signature": item.signature,
+            "status": item.status,
+        }
+    )
 
 
-def trade_json(t: Trade) -> TradeOut:
+def trade_json(t: Trade, deployment: Deployment) -> TradeOut:
     payment, royalty = payment_locks(t)
     return TradeOut.model_validate(
         {
             "id": t.id,
             "listing_id": t.listing_id,
             "token_id": t.token_id,
+            "collection": collection_of(deployment, t.collection).address,
             "seller": t.seller,
             "buyer": t.buyer,
             "price": t.price,
@@ -131,9 +172,9 @@ def trade_json(t: Trade) -> TradeOut:
     )
 
 
-def _check_active(deployment: Deployment, token: int) -> RegistryClient:
-    reader = RegistryClient(deployment)
-    check_tradable(reader.record(token).status, token)
+def _check_active(deployment: Deployment, collection: Collection, token: int) -> CollectionReader:
+    reader = CollectionReader(deployment, collection)
+    check_tradable(reader.status(token), token)
     return reader
 
 
@@ -146,25 +187,28 @@ def _check_active(deployment: Deployment, token: int) -> RegistryClient:
 def create_listing(
     body: ListingIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
 ) -> ListingOut:
-    """List a token you own, with your EIP-712 signed offer."""
+    """List a token you own (of the Registry or the BatchRegistry), with your signed offer."""
     token = body.token_id
+    collection = collection_at(deployment, body.collection)
     offer = Offer(token, account, body.price, body.expiry, body.nonce)
     signer = offer_signer(
         offer,
         bytes.fromhex(body.signature[2:]),
         chain_id=deployment.chain.chain_id,
-        registry=deployment.registry.address,
+        registry=collection.address,
+        contract=collection.contract,
     )
     if signer != account:
         raise Unprocessable("offer signature does not recover to the caller", code="bad_signature")
     if body.expiry <= deployment.chain.timestamp():
         raise Unprocessable("offer has already expired")
-    if _check_active(deployment, token).owner_of(token) != account:
+    if _check_active(deployment, collection, token).owner_of(token) != account:
         raise Forbidden("only the token's owner may list it")
     if session.scalar(select(Listing).where(Listing.signature == body.signature.lower())):
         raise Conflict("this signed offer is already listed")
     item = Listing(
         token_id=token_hex(token),
+        collection=collection.kind.value,
         seller=account,
         price=str(body.price),
         expiry=body.expiry,
@@ -174,28 +218,36 @@ def create_listing(
     )
     session.add(item)
     session.commit()
-    return listing_json(item)
+    return listing_json(item, deployment)
 
 
 @router.get("/listings", response_model=ListingsOut)
 def list_listings(
     session: SessionDep,
+    deployment: DeploymentDep,
     status: Annotated[ListingState, Query()] = ListingState.OPEN,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     token_id: Annotated[
         str | None, Query(pattern=UINT_PATTERN, description="decimal or 0x-hex token id")
     ] = None,
     seller: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
+    collection: Annotated[
+        str | None,
+        Query(pattern=r"^0x[0-9a-fA-F]{40}$", description="only this collection's listings"),
+    ] = None,
 ) -> ListingsOut:
-    """Listings by status (open by default), newest first; optionally one token's or one
-    seller's (indexed columns: a product page finds its listing however many others are open)."""
+    """Listings by status (open by default), newest first; optionally one token's, one
+    seller's or one collection's (indexed columns: a product page finds its listing however
+    many others are open)."""
     q = select(Listing).where(Listing.status == status)
+    if collection is not None:
+        q = q.where(Listing.collection == collection_at(deployment, collection).kind.value)
     if token_id is not None:
         q = q.where(Listing.token_id == token_hex(token_id))
     if seller is not None:
         q = q.where(Listing.seller == to_checksum_address(seller.lower()))
     q = q.order_by(Listing.id.desc()).limit(limit)
-    return ListingsOut(items=[listing_json(item) for item in session.scalars(q)])
+    return ListingsOut(items=[listing_json(item, deployment) for item in session.scalars(q)])
 
 
 def _listing(session: SessionDep, listing_id: int) -> Listing:
@@ -206,16 +258,18 @@ def _listing(session: SessionDep, listing_id: int) -> Listing:
 
 
 @router.get("/listings/{listing_id}", response_model=ListingOut, responses=declare(404))
-def get_listing(listing_id: ListingId, session: SessionDep) -> ListingOut:
+def get_listing(
+    listing_id: ListingId, session: SessionDep, deployment: DeploymentDep
+) -> ListingOut:
     """One listing, whatever its status."""
-    return listing_json(_listing(session, listing_id))
+    return listing_json(_listing(session, listing_id), deployment)
 
 
 @router.delete(
     "/listings/{listing_id}", response_model=ListingOut, responses=declare(401, 403, 404, 409)
 )
 def cancel_listing(
-    listing_id: ListingId, account: CurrentAccount, session: SessionDep
+    listing_id: ListingId, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
 ) -> ListingOut:
     """Withdraw your open listing."""
     item = _listing(session, listing_id)
@@ -225,7 +279,7 @@ def cancel_listing(
         raise Conflict(f"listing is {item.status}")
     item.status = ListingState.CANCELLED
     session.commit()
-    return listing_json(item)
+    return listing_json(item, deployment)
 
 
 @router.post(
@@ -240,10 +294,11 @@ def start_trade(
         raise Conflict("listing is not open")
     if item.seller == account:
         raise Conflict("you cannot buy your own listing")
-    _check_active(deployment, int(item.token_id, 16))
+    _check_active(deployment, collection_of(deployment, item.collection), int(item.token_id, 16))
     trade = Trade(
         listing_id=item.id,
         token_id=item.token_id,
+        collection=item.collection,
         seller=item.seller,
         buyer=account,
         price=item.price,
@@ -251,7 +306,7 @@ def start_trade(
     )
     session.add(trade)
     session.commit()
-    return trade_json(trade)
+    return trade_json(trade, deployment)
 
 
 def _trade(session: SessionDep, trade_id: int, account: str) -> Trade:
@@ -264,9 +319,11 @@ def _trade(session: SessionDep, trade_id: int, account: str) -> Trade:
 
 
 @router.get("/trades/{trade_id}", response_model=TradeOut, responses=TRADE_SEEN)
-def get_trade(trade_id: TradeId, account: CurrentAccount, session: SessionDep) -> TradeOut:
+def get_trade(
+    trade_id: TradeId, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
+) -> TradeOut:
     """A trade's state as the chain shows it."""
-    return trade_json(_trade(session, trade_id, account))
+    return trade_json(_trade(session, trade_id, account), deployment)
 
 
 @router.post(
@@ -286,14 +343,15 @@ def payment_tx(
     if account != trade.buyer:
         raise Forbidden("only the buyer pays")
     terms: TradeTerms = trade_terms(trade)
-    reader = _check_active(deployment, terms.token_id)
+    collection = collection_of(deployment, trade.collection)
+    reader = _check_active(deployment, collection, terms.token_id)
     check_trade_state(trade.status, TradeState.ASSET_LOCKED)
     if trade.asset_lock is None or trade.hashlock is None:
         raise Conflict("the trade has no token lock yet")
     asset_lock = LockTerms.from_json(trade.asset_lock)
     htlc = HtlcClient(deployment)
     status = htlc.status(asset_lock)
-    check_seller_lock(asset_lock, terms, registry=deployment.registry.address, status=status)
+    check_seller_lock(asset_lock, terms, token=collection.address, status=status)
     t2 = payment_timelock(asset_lock.timelock, timelock=body.timelock, margin=body.margin)
     hashlock = bytes.fromhex(trade.hashlock[2:])
     locks = [

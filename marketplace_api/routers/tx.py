@@ -34,6 +34,7 @@ from marketplace_api.schemas import (
     UnsignedTx,
 )
 from marketplace_api.types import Address, Bytes32, LockJson, Text, TokenId, Uint256, token_hex
+from services.exchange import collection_at
 from services.provenance import DETAIL_LENGTH
 
 # Every builder: 401 (not signed in), 409 (the contract's custom error), 422 (schema, or the
@@ -73,6 +74,13 @@ class LockTokenIn(BaseModel):
     receiver: Address
     hashlock: Bytes32
     timelock: Uint64
+    collection: Annotated[
+        Address | None,
+        Field(
+            description="the token's contract: the Registry (the default) or the deployment's "
+            "BatchRegistry for a batched item; any other address is 422 unknown_collection"
+        ),
+    ] = None
 
 
 class WithdrawIn(BaseModel):
@@ -180,9 +188,10 @@ def lock_ether(body: LockEtherIn, account: CurrentAccount, dep: DeploymentDep) -
 
 @router.post("/locks/token", response_model=UnsignedTx, responses=BUILDS)
 def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Lock a registered image token for a receiver (the seller's swap leg)."""
+    """Lock a registered image token (of the Registry or the BatchRegistry) for a receiver (the
+    seller's swap leg)."""
     call = HtlcClient(dep).lock_erc721_call(
-        dep.registry.address,
+        collection_at(dep, body.collection).address,
         body.token_id,
         body.receiver,
         hashlock=_b(body.hashlock),

@@ -1,5 +1,13 @@
 """Exchange: hash-time-locked swaps with their trade lifecycle rules, and sealed delivery."""
 
+from services.exchange.collection import (
+    Collection,
+    CollectionKind,
+    CollectionReader,
+    collection_at,
+    collection_of,
+    collections,
+)
 from services.exchange.delivery_keys import (
     BadDeliveryKeyProof,
     DeliveryKey,
@@ -16,6 +24,7 @@ from services.exchange.errors import (
     SecretNotRevealed,
     TokenNotTradable,
     TradeNotReady,
+    UnknownCollection,
     UnsafeTimelockOrder,
 )
 from services.exchange.sealing import (
@@ -65,6 +74,9 @@ __all__ = [
     "SAFETY_MARGIN_S",
     "BadDeliveryKeyProof",
     "BuyerPayment",
+    "Collection",
+    "CollectionKind",
+    "CollectionReader",
     "DeliveryKey",
     "DeliveryKeyError",
     "ExchangeError",
@@ -80,6 +92,7 @@ __all__ = [
     "TradeNotReady",
     "TradeState",
     "TradeTerms",
+    "UnknownCollection",
     "UnsafeTimelockOrder",
     "buyer_claim_token",
     "buyer_lock_payment",
@@ -89,6 +102,9 @@ __all__ = [
     "check_timelocks",
     "check_tradable",
     "check_trade_state",
+    "collection_at",
+    "collection_of",
+    "collections",
     "compressed",
     "delivery_key",
     "delivery_key_message",

@@ -57,3 +57,15 @@ class TradeNotReady(ExchangeError):
         self.state = state
         self.needed = needed
         super().__init__(f"trade is {state}; this step needs it to be {' or '.join(needed)}")
+
+
+class UnknownCollection(ExchangeError):
+    """Raised when a listing or trade names a token contract the marketplace does not trade
+    (only the deployment's Registry and BatchRegistry are collections)."""
+
+    def __init__(self, collection: str, known: tuple[str, ...]):
+        self.collection = collection
+        self.known = known
+        super().__init__(
+            f"{collection} is not a collection of this deployment (known: {', '.join(known)})"
+        )

@@ -3,7 +3,7 @@
 Protocol (DESIGN.md 3.2, trading phase; the rules live in :mod:`services.exchange.trade`):
 
 1. the seller makes a secret ``s'`` and locks the token for the buyer under ``sha256(s')`` until T1;
-2. the buyer checks that lock on chain (the Registry's token, that id, for the buyer, open), then
+2. the buyer checks that lock on chain (the collection's token, that id, for the buyer, open), then
    locks the price for the seller under the same hashlock until T2 with
    ``T2 <= T1 - SAFETY_MARGIN_S``; on a resale the price is split: the seller's lock carries the
    price less the ERC-2981 royalty and a second lock carries the royalty to the producer
@@ -21,7 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger import HtlcClient, LockTerms, RegistryClient, new_secret
+from ledger import HtlcClient, LockTerms, RegistryClient, TokenStatus, new_secret
+from ledger.clients.batch_registry import BatchRegistryClient
+from services.exchange.collection import CollectionReader
 from services.exchange.errors import LockMismatch, SecretNotRevealed
 from services.exchange.trade import (
     SAFETY_MARGIN_S,
@@ -37,6 +39,15 @@ from services.exchange.trade import (
 )
 
 DEFAULT_MARGIN = SAFETY_MARGIN_S  # the one margin, under its older name
+
+# The collection a swap trades: the Registry's or the BatchRegistry's client, or their reader.
+CollectionClient = RegistryClient | BatchRegistryClient | CollectionReader
+
+
+def _status(collection: CollectionClient, token_id: int) -> TokenStatus:
+    if isinstance(collection, RegistryClient):
+        return collection.record(token_id).status
+    return collection.status(token_id)
 
 
 @dataclass(frozen=True)
@@ -66,11 +77,11 @@ def buyer_lock_payment(
     timelock: int,
     margin: int = SAFETY_MARGIN_S,
 ) -> LockTerms:
-    """Step 2 with one leg: verify the seller's lock on chain (``token`` is the Registry's
-    address), then lock ``price`` for the seller until T2. A resale owes a royalty lock too:
-    use :func:`buyer_pay`."""
+    """Step 2 with one leg: verify the seller's lock on chain (``token`` is the collection's
+    address: the Registry's or the BatchRegistry's), then lock ``price`` for the seller until
+    T2. A resale owes a royalty lock too: use :func:`buyer_pay`."""
     terms = TradeTerms(token_id, asset_lock.sender, buyer.tx.address, price)
-    check_seller_lock(asset_lock, terms, registry=token, status=buyer.status(asset_lock))
+    check_seller_lock(asset_lock, terms, token=token, status=buyer.status(asset_lock))
     check_timelocks(asset_timelock=asset_lock.timelock, payment_timelock=timelock, margin=margin)
     return buyer.lock_ether(
         asset_lock.sender, amount=price, hashlock=asset_lock.hashlock, timelock=timelock
@@ -79,7 +90,7 @@ def buyer_lock_payment(
 
 def buyer_pay(
     buyer: HtlcClient,
-    registry: RegistryClient,
+    registry: CollectionClient,
     asset_lock: LockTerms,
     *,
     seller: str,
@@ -88,10 +99,11 @@ def buyer_pay(
     timelock: int,
 ) -> BuyerPayment:
     """Step 2 in full: check the token is active and the seller's lock holds it, then lock every
-    leg the offer requires (the seller's share, and the royalty on a resale) until T2."""
+    leg the offer requires (the seller's share, and the royalty on a resale) until T2.
+    ``registry`` is the token's collection (the Registry's or the BatchRegistry's client)."""
     terms = TradeTerms(token_id, seller, buyer.tx.address, price)
-    check_tradable(registry.record(token_id).status, token_id)
-    check_seller_lock(asset_lock, terms, registry=registry.address, status=buyer.status(asset_lock))
+    check_tradable(_status(registry, token_id), token_id)
+    check_seller_lock(asset_lock, terms, token=registry.address, status=buyer.status(asset_lock))
     check_timelocks(asset_timelock=asset_lock.timelock, payment_timelock=timelock)
     royalty = royalty_of(registry, terms)
     locks = [
@@ -111,12 +123,12 @@ def seller_claim_payment(
     payment_lock: LockTerms,
     offer: SellerOffer,
     *,
-    registry: RegistryClient | None = None,
+    registry: CollectionClient | None = None,
     price: int | None = None,
 ) -> None:
-    """Step 3a: the seller takes the price, publishing the secret. Given the ``registry`` and
-    the offer's ``price``, a payment short of ``price - royalty`` is refused before the secret
-    leaves (the buyer would get the token for less)."""
+    """Step 3a: the seller takes the price, publishing the secret. Given the ``registry`` (the
+    token's collection) and the offer's ``price``, a payment short of ``price - royalty`` is
+    refused before the secret leaves (the buyer would get the token for less)."""
     if payment_lock.hashlock != offer.asset_lock.hashlock:
         raise LockMismatch("hashlock", offer.asset_lock.hashlock, payment_lock.hashlock)
     if not same_address(payment_lock.receiver, offer.asset_lock.sender):

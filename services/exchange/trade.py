@@ -12,11 +12,14 @@ under one hashlock (DESIGN.md 3.2, trading phase)::
 
 The rules, each checked here and nowhere else:
 
-* the seller's lock holds THE token: an ERC-721 lock of the deployment's Registry, that token
-  id, from the seller to the buyer (:func:`check_seller_lock`);
+* the seller's lock holds THE token: an ERC-721 lock of the listing's collection (the
+  deployment's Registry or its BatchRegistry: :mod:`services.exchange.collection`), that token
+  id, from the seller to the buyer (:func:`check_seller_lock`); a same-id token of the other
+  collection, or of any other contract, is not the token;
 * a revoked token is not sold (:func:`check_tradable`);
 * the buyer pays exactly what the offer says: the seller gets the price less the ERC-2981
-  royalty, and on a resale (royalty receiver != seller) the receiver gets the royalty in a
+  royalty (the collection's own ``royaltyInfo``: a batched item's producer is paid like a
+  single registration's), and on a resale (royalty receiver != seller) the receiver gets it in a
   second lock under the same hashlock, lasting at least as long as the seller's
   (:func:`required_payment_locks`, :func:`check_buyer_locks`);
 * every buyer leg expires at least :data:`SAFETY_MARGIN_S` before the token lock
@@ -31,8 +34,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
-from ledger import Asset, LockStatus, LockTerms, RegistryClient, TokenStatus
+from ledger import Asset, LockStatus, LockTerms, TokenStatus
 from services.exchange.errors import (
     LockMismatch,
     TokenNotTradable,
@@ -85,9 +89,16 @@ class TradeTerms:
     price: int
 
 
+class RoyaltySource(Protocol):
+    """A collection's contract client (``RegistryClient``, ``BatchRegistryClient`` or
+    :class:`~services.exchange.collection.CollectionReader`): its ERC-2981 royalty."""
+
+    def royalty_info(self, token_id: int, price: int) -> tuple[str, int]: ...
+
+
 @dataclass(frozen=True)
 class Royalty:
-    """The Registry's ERC-2981 ``royaltyInfo(tokenId, price)``."""
+    """The collection's ERC-2981 ``royaltyInfo(tokenId, price)``."""
 
     receiver: str
     amount: int
@@ -160,16 +171,17 @@ def check_trade_state(state: str, *allowed: TradeState) -> TradeState:
 
 
 def check_seller_lock(
-    lock: LockTerms, terms: TradeTerms, *, registry: str, status: LockStatus | None = None
+    lock: LockTerms, terms: TradeTerms, *, token: str, status: LockStatus | None = None
 ) -> None:
-    """Raises :class:`LockMismatch` unless ``lock`` holds the offered token of the Registry for
-    the buyer: sender = seller, receiver = buyer, asset ERC-721, token contract = ``registry``,
-    token id = the offer's (and, when ``status`` is given, the lock is still open)."""
+    """Raises :class:`LockMismatch` unless ``lock`` holds the offered token for the buyer:
+    sender = seller, receiver = buyer, asset ERC-721, token contract = ``token`` (the listing's
+    collection: the Registry's or the BatchRegistry's address), token id = the offer's (and,
+    when ``status`` is given, the lock is still open)."""
     expected: dict[str, object] = {
         "sender": terms.seller,
         "receiver": terms.buyer,
         "asset": Asset.ERC721,
-        "token": registry,
+        "token": token,
         "amount": terms.token_id,
     }
     for field, value in expected.items():
@@ -183,9 +195,10 @@ def check_seller_lock(
         raise LockMismatch("status", LockStatus.OPEN, status)
 
 
-def royalty_of(registry: RegistryClient, terms: TradeTerms) -> Royalty:
-    """The Registry's ERC-2981 royalty on this sale (receiver: the token's original producer)."""
-    receiver, amount = registry.royalty_info(terms.token_id, terms.price)
+def royalty_of(collection: RoyaltySource, terms: TradeTerms) -> Royalty:
+    """The collection's ERC-2981 royalty on this sale (receiver: the token's original producer,
+    for a batched item the batch's producer)."""
+    receiver, amount = collection.royalty_info(terms.token_id, terms.price)
     return Royalty(receiver, amount)
 
 

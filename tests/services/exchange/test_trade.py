@@ -68,7 +68,7 @@ def _ether(receiver: str, amount: int, *, timelock: int = T1 - SAFETY_MARGIN_S, 
 
 
 def test_the_seller_lock_must_hold_the_registry_token():
-    check_seller_lock(_asset_lock(), TERMS, registry=REGISTRY.upper().replace("0X", "0x"))
+    check_seller_lock(_asset_lock(), TERMS, token=REGISTRY.upper().replace("0X", "0x"))
     for field, bad in (
         ("token", {"token": "0x" + "99" * 20}),  # a same-id token of another contract
         ("asset", {"asset": Asset.ERC20}),
@@ -77,9 +77,9 @@ def test_the_seller_lock_must_hold_the_registry_token():
         ("sender", {"sender": PRODUCER}),
     ):
         with pytest.raises(LockMismatch, match=field):
-            check_seller_lock(_asset_lock(**bad), TERMS, registry=REGISTRY)
+            check_seller_lock(_asset_lock(**bad), TERMS, token=REGISTRY)
     with pytest.raises(LockMismatch, match="status"):
-        check_seller_lock(_asset_lock(), TERMS, registry=REGISTRY, status=LockStatus.WITHDRAWN)
+        check_seller_lock(_asset_lock(), TERMS, token=REGISTRY, status=LockStatus.WITHDRAWN)
 
 
 def test_required_locks_split_the_royalty_only_on_a_resale():

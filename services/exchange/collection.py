@@ -1,0 +1,113 @@
+"""Collections: the token contracts whose tokens the marketplace lists and trades.
+
+A listing and a trade name their collection, the ERC-721 contract that holds the token: the
+deployment's Registry (single registrations; the default, so a client that names none keeps
+working) or its BatchRegistry (batched items, token id ``(batchId << 32) | index``:
+docs/batches.md). Nothing else is traded: another address is :class:`UnknownCollection`.
+
+Every collection-dependent rule reads the token through :class:`CollectionReader`, so the trade
+rules in :mod:`services.exchange.trade` are written once for both: the token's status (a revoked
+item is frozen), its owner, and its ERC-2981 royalty (a batched item pays its producer).
+
+The database keeps a collection by its :class:`CollectionKind` (the products table's own
+``collection`` values), not by address, so a row does not depend on where a deployment lives.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from eth_utils import to_checksum_address
+
+from ledger import RegistryClient, TokenStatus
+from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.deploy import Deployment
+from services.exchange.errors import UnknownCollection
+
+
+class CollectionKind(StrEnum):
+    """Which of the deployment's token contracts (``products.collection`` values)."""
+
+    REGISTRY = "registry"
+    BATCH = "batch"
+
+
+_CONTRACTS = {CollectionKind.REGISTRY: "Registry", CollectionKind.BATCH: "BatchRegistry"}
+
+
+@dataclass(frozen=True)
+class Collection:
+    """One tradable token contract of a deployment."""
+
+    kind: CollectionKind
+    address: str  # checksummed
+
+    @property
+    def contract(self) -> str:
+        """The contract's name: its ABI and its EIP-712 domain (``ledger.eip712``) key."""
+        return _CONTRACTS[self.kind]
+
+
+def collections(deployment: Deployment) -> tuple[Collection, ...]:
+    """The deployment's tradable collections, the Registry first (a deployment from before
+    batch registration has no BatchRegistry)."""
+    names = deployment.manifest.contracts
+    return tuple(
+        Collection(kind, to_checksum_address(deployment.manifest.address(name)))
+        for kind, name in _CONTRACTS.items()
+        if name in names
+    )
+
+
+def collection_at(deployment: Deployment, address: str | None) -> Collection:
+    """The collection whose contract is at ``address`` (None: the Registry); any other address
+    raises :class:`UnknownCollection`."""
+    known = collections(deployment)
+    if address is None:
+        return known[0]
+    for collection in known:
+        if collection.address.lower() == address.lower():
+            return collection
+    raise UnknownCollection(address, tuple(c.address for c in known))
+
+
+def collection_of(deployment: Deployment, kind: str | None) -> Collection:
+    """The collection a database row names by kind (None, as in a row from before the column
+    existed, is the Registry)."""
+    wanted = CollectionKind(kind or CollectionKind.REGISTRY)
+    for collection in collections(deployment):
+        if collection.kind is wanted:
+            return collection
+    raise UnknownCollection(wanted.value, tuple(c.address for c in collections(deployment)))
+
+
+class CollectionReader:
+    """The reads a trade needs from a collection's contract, the same for both."""
+
+    def __init__(self, deployment: Deployment, collection: Collection):
+        self.collection = collection
+        self._registry = RegistryClient(deployment)
+        self._batch = (
+            BatchRegistryClient(deployment) if collection.kind is CollectionKind.BATCH else None
+        )
+
+    @property
+    def address(self) -> str:
+        return self.collection.address
+
+    def status(self, token_id: int) -> TokenStatus:
+        if self._batch is not None:
+            return self._batch.status(token_id)
+        return self._registry.record(token_id).status
+
+    def owner_of(self, token_id: int) -> str:
+        if self._batch is not None:
+            return self._batch.owner_of(token_id)
+        return self._registry.owner_of(token_id)
+
+    def royalty_info(self, token_id: int, price: int) -> tuple[str, int]:
+        """ERC-2981 ``royaltyInfo`` of the collection (a batched item's receiver: its producer)."""
+        if self._batch is not None:
+            return self._batch.royalty_info(token_id, price)
+        return self._registry.royalty_info(token_id, price)
