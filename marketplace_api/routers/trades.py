@@ -15,13 +15,14 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from ledger import HtlcClient, LockTerms
 from ledger.deploy import Deployment
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.market import payment_locks, trade_terms
-from marketplace_api.models import Listing, Trade
+from marketplace_api.models import Listing, ProductEvent, Trade
 from marketplace_api.schemas import UnsignedTx
 from marketplace_api.types import (
     UINT_PATTERN,
@@ -172,9 +173,23 @@ def trade_json(t: Trade, deployment: Deployment) -> TradeOut:
     )
 
 
-def _check_active(deployment: Deployment, collection: Collection, token: int) -> CollectionReader:
+def _check_active(
+    deployment: Deployment, session: Session, collection: Collection, token: int
+) -> CollectionReader:
+    """The token's reader, once the token is active with no pending challenge against it: the
+    indexed ``challenged`` history names the candidate disputes, the chain says their state."""
     reader = CollectionReader(deployment, collection)
-    check_tradable(reader.status(token), token)
+    accusers = {
+        int(e.data["original"], 16)
+        for e in session.scalars(
+            select(ProductEvent).where(
+                ProductEvent.token_id == token_hex(token), ProductEvent.kind == "challenged"
+            )
+        )
+        if int(e.data.get("duplicate", "0x0"), 16) == token
+    }
+    disputes = [reader.dispute_state(original, token) for original in sorted(accusers)]
+    check_tradable(reader.status(token), token, disputes=disputes)
     return reader
 
 
@@ -202,7 +217,7 @@ def create_listing(
         raise Unprocessable("offer signature does not recover to the caller", code="bad_signature")
     if body.expiry <= deployment.chain.timestamp():
         raise Unprocessable("offer has already expired")
-    if _check_active(deployment, collection, token).owner_of(token) != account:
+    if _check_active(deployment, session, collection, token).owner_of(token) != account:
         raise Forbidden("only the token's owner may list it")
     if session.scalar(select(Listing).where(Listing.signature == body.signature.lower())):
         raise Conflict("this signed offer is already listed")
@@ -294,7 +309,8 @@ def start_trade(
         raise Conflict("listing is not open")
     if item.seller == account:
         raise Conflict("you cannot buy your own listing")
-    _check_active(deployment, collection_of(deployment, item.collection), int(item.token_id, 16))
+    collection = collection_of(deployment, item.collection)
+    _check_active(deployment, session, collection, int(item.token_id, 16))
     trade = Trade(
         listing_id=item.id,
         token_id=item.token_id,
@@ -344,7 +360,7 @@ def payment_tx(
         raise Forbidden("only the buyer pays")
     terms: TradeTerms = trade_terms(trade)
     collection = collection_of(deployment, trade.collection)
-    reader = _check_active(deployment, collection, terms.token_id)
+    reader = _check_active(deployment, session, collection, terms.token_id)
     check_trade_state(trade.status, TradeState.ASSET_LOCKED)
     if trade.asset_lock is None or trade.hashlock is None:
         raise Conflict("the trade has no token lock yet")

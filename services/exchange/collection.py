@@ -7,7 +7,8 @@ docs/batches.md). Nothing else is traded: another address is :class:`UnknownColl
 
 Every collection-dependent rule reads the token through :class:`CollectionReader`, so the trade
 rules in :mod:`services.exchange.trade` are written once for both: the token's status (a revoked
-item is frozen), its owner, and its ERC-2981 royalty (a batched item pays its producer).
+item is frozen), the state of the challenges against it (a pending one blocks a sale), its owner,
+and its ERC-2981 royalty (a batched item pays its producer).
 
 The database keeps a collection by its :class:`CollectionKind` (the products table's own
 ``collection`` values), not by address, so a row does not depend on where a deployment lives.
@@ -22,6 +23,7 @@ from eth_utils import to_checksum_address
 
 from ledger import RegistryClient, TokenStatus
 from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.clients.registry import DisputeState
 from ledger.deploy import Deployment
 from services.exchange.errors import UnknownCollection
 
@@ -100,6 +102,12 @@ class CollectionReader:
         if self._batch is not None:
             return self._batch.status(token_id)
         return self._registry.record(token_id).status
+
+    def dispute_state(self, original: int, duplicate: int) -> DisputeState:
+        """The state of ``original``'s challenge against ``duplicate`` in this collection."""
+        if self._batch is not None:
+            return self._batch.dispute(original, duplicate).state
+        return self._registry.dispute(original, duplicate).state
 
     def owner_of(self, token_id: int) -> str:
         if self._batch is not None:

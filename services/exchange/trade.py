@@ -16,7 +16,8 @@ The rules, each checked here and nowhere else:
   deployment's Registry or its BatchRegistry: :mod:`services.exchange.collection`), that token
   id, from the seller to the buyer (:func:`check_seller_lock`); a same-id token of the other
   collection, or of any other contract, is not the token;
-* a revoked token is not sold (:func:`check_tradable`);
+* a revoked token is not sold, nor one under an open challenge (open or contested: the
+  dispute may still revoke it) (:func:`check_tradable`);
 * the buyer pays exactly what the offer says: the seller gets the price less the ERC-2981
   royalty (the collection's own ``royaltyInfo``: a batched item's producer is paid like a
   single registration's), and on a resale (royalty receiver != seller) the receiver gets it in a
@@ -37,6 +38,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from ledger import Asset, LockStatus, LockTerms, TokenStatus
+from ledger.clients.registry import DisputeState
 from services.exchange.errors import (
     LockMismatch,
     TokenNotTradable,
@@ -48,6 +50,9 @@ SAFETY_MARGIN_S = 600
 """Seconds every buyer lock must expire before the seller's token lock (the one margin)."""
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
+
+PENDING_DISPUTES = frozenset({DisputeState.OPEN, DisputeState.CONTESTED})
+"""Dispute states in which a challenge may still revoke its accused token."""
 
 
 class TradeState(StrEnum):
@@ -156,10 +161,17 @@ def payment_timelock(asset_timelock: int, *, timelock: int | None, margin: int |
     return t2
 
 
-def check_tradable(status: TokenStatus, token_id: int) -> None:
-    """Raises :class:`TokenNotTradable` unless the token is active (revoked copies are frozen)."""
+def check_tradable(
+    status: TokenStatus, token_id: int, *, disputes: Iterable[DisputeState] = ()
+) -> None:
+    """Raises :class:`TokenNotTradable` unless the token is active (revoked copies are frozen)
+    and none of the challenges against it (``disputes``: their states) is still pending: a
+    buyer must not pay for a token a dispute may revoke. A rejected or void challenge no longer
+    stands in the way."""
     if status is not TokenStatus.ACTIVE:
         raise TokenNotTradable(token_id, status.name.lower())
+    if any(state in PENDING_DISPUTES for state in disputes):
+        raise TokenNotTradable(token_id, "challenged")
 
 
 def check_trade_state(state: str, *allowed: TradeState) -> TradeState:

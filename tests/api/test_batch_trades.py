@@ -256,9 +256,10 @@ def test_a_lock_of_the_other_collections_same_id_token_is_not_the_token(api):
     assert "token" in exc.value.message
 
 
-def test_a_revoked_batched_item_is_neither_listed_nor_bought(api):
-    """A batched copy of a single registration: listed and asked for, then revoked by
-    challengeWithSingle + finalize. Its listing and trade close; it cannot be listed or paid."""
+def test_a_challenged_or_revoked_batched_item_is_neither_listed_nor_bought(api):
+    """A batched copy of a single registration: listed and asked for, then challenged
+    (challengeWithSingle: not listable nor buyable while the dispute is open) and revoked
+    (finalize). Its listing and trade close; it cannot be listed or paid."""
     world = api.world
     register_esp(world)
     single = register_image(world, world.producer, fingerprint=BASE_FP)
@@ -271,6 +272,15 @@ def test_a_revoked_batched_item_is_neither_listed_nor_bought(api):
     trade, buyer = _buy(api, world.buyer, listing)
     batch = BatchRegistryClient(world.deployment, world.tx(world.producer))
     batch.challenge_with_single(single, proof(world, single), copy, NEAR_FP, p.fp_proof(index))
+    api.index()
+    # Challenged: the dispute may still revoke it, so nobody lists or buys it meanwhile.
+    with pytest.raises(MarketError) as exc:
+        _list(api, world.attacker, copy, nonce=4)
+    assert (exc.value.status, exc.value.code) == (409, "token_not_tradable")
+    assert "challenged" in exc.value.message
+    with pytest.raises(MarketError) as exc:
+        _buy(api, world.producer, listing)
+    assert (exc.value.status, exc.value.code) == (409, "token_not_tradable")
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert batch.finalize(single, copy)
     api.index()

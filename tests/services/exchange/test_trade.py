@@ -232,3 +232,14 @@ def test_the_seller_client_refuses_a_payment_short_of_the_offer(world):
             seller, short, offer, registry=world.registry(world.attacker), price=price
         )
     assert seller.status(short) is LockStatus.OPEN  # the secret never left
+
+
+def test_a_pending_challenge_blocks_a_sale_and_a_decided_one_does_not():
+    from ledger.clients.registry import DisputeState
+
+    for pending in (DisputeState.OPEN, DisputeState.CONTESTED):
+        with pytest.raises(TokenNotTradable, match="challenged"):
+            check_tradable(TokenStatus.ACTIVE, 7, disputes=[DisputeState.REJECTED, pending])
+    check_tradable(TokenStatus.ACTIVE, 7, disputes=[DisputeState.REJECTED, DisputeState.VOID])
+    with pytest.raises(TokenNotTradable, match="revoked"):  # revoked wins over any dispute
+        check_tradable(TokenStatus.REVOKED, 7, disputes=[DisputeState.OPEN])
