@@ -4,7 +4,9 @@
 //   buyer: lock the payment (and, on a resale, the producer's ERC-2981 royalty) under that hashlock
 //   seller: claim the payment (reveals the secret)  ->  buyer: claim the token (releases the royalty)
 // Every transaction is built by the API and signed in the wallet (EIP-1193) through the SDK; the
-// trade's state comes from the API's indexer, never from the page's own word.
+// trade's state comes from the API's indexer, never from the page's own word. A token is a single
+// registration (the Registry's) or a batched item (the BatchRegistry's): the listing and the trade
+// name its collection, and the SDK signs, approves, locks and checks against that contract.
 import { formatEther, parseEther } from "./sdk.bundle.js";
 import { explain, sdkClient } from "./studio.js";
 import { WalletError, authHeaders, checkNetwork, session } from "./wallet.js";
@@ -46,6 +48,8 @@ const MESSAGES = {
   LockNotOpen: "That lock is already settled.",
   LockPreimageMismatch: "The secret does not open that lock.",
   RegistryTokenRevoked: "The token was revoked as a copy: it cannot be traded.",
+  BatchTokenRevoked: "The batched item was revoked as a copy: it cannot be traded.",
+  unknown_collection: "That token is not one of this marketplace's collections.",
   RegistryTokenEscrowed: "The token is already locked in another swap.",
 };
 
@@ -130,13 +134,16 @@ export async function tradePage(root, ui, tradeId) {
     return;
   }
   const role = trade.seller === session().address ? "seller" : "buyer";
+  const dep = await Promise.resolve().then(() => sdkClient().getDeployment()).catch(() => null);
+  const batched = Boolean(dep && dep.addresses.batchRegistry && trade.collection === dep.addresses.batchRegistry);
   const aigc = sdkClient();
   const steps = el("ol", { class: "steps", "data-trade": trade.id },
     STEPS.map(([s, text]) => el("li", { "data-step": s }, text)));
   const terms = el("ul", { class: "terms" });
   const actions = el("div", { class: "actions" });
   root.append(
-    el("p", {}, `You are the ${role}. Token `, el("a", { href: `#/product/${trade.token_id}` }, ui.short(trade.token_id)),
+    el("p", { "data-collection": batched ? "batch" : "registry" }, `You are the ${role}. ${batched ? "Batched item" : "Token"} `,
+      el("a", { href: `#/product/${trade.token_id}` }, ui.short(trade.token_id)),
       ` for ${fmtEth(trade.price)}.`),
     steps, el("h2", {}, "Locks"), terms, actions);
   const shown = new Set();
@@ -319,8 +326,10 @@ function resellForm(ui, product) {
     try {
       const aigc = await ready(sdkClient());
       const own = product.producer === session().address;
-      const res = own ? { listing: await aigc.list({ tokenId: BigInt(product.token_id), price }), royalty: null }
-        : await aigc.resell({ tokenId: BigInt(product.token_id), price });
+      // A batched item is the BatchRegistry's token: its offer is signed under that contract.
+      const collection = product.collection === "batch" ? "batch" : "registry";
+      const params = { tokenId: BigInt(product.token_id), price, collection };
+      const res = own ? { listing: await aigc.list(params), royalty: null } : await aigc.resell(params);
       out.className = "ok";
       out.textContent = `Listed for ${fmtEth(price)}.` + (res.royalty && res.royalty.amount > 0n
         ? ` Of that price, ${fmtEth(res.royalty.amount)} goes to the original producer as royalty (ERC-2981).` : "");

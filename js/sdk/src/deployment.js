@@ -41,9 +41,13 @@ export const QUOTE_TYPES = /** @type {const} */ ({
 /**
  * @typedef {object} Deployment
  * @property {number} chainId
- * @property {{ registry: `0x${string}`, espRegistry: `0x${string}`, htlc: `0x${string}` }} addresses
+ * @property {{ registry: `0x${string}`, espRegistry: `0x${string}`, htlc: `0x${string}`,
+ *   batchRegistry: `0x${string}` | null }} addresses `batchRegistry` is null on a deployment from
+ *   before batch registration
  * @property {{ registry: readonly any[], espRegistry: readonly any[], htlc: readonly any[] }} abis
- * @property {{ offer: Eip712Domain, quote: Eip712Domain }} domains
+ * @property {{ offer: Eip712Domain, quote: Eip712Domain, batchOffer: Eip712Domain | null }} domains
+ *   `offer`: the Registry's (offers for single registrations); `batchOffer`: the BatchRegistry's
+ *   (offers for batched items: each collection signs under its own contract's domain)
  * @property {{ offer: Record<string, readonly { name: string, type: string }[]>,
  *   quote: Record<string, readonly { name: string, type: string }[]> }} types the EIP-712 types
  *   (the API's when it serves them)
@@ -95,10 +99,12 @@ export function fromApi(d) {
   const reg = entry(['Registry', 'registry'])
   const esp = entry(['EspRegistry', 'esp_registry', 'espRegistry'])
   const htlc = entry(['HashTimeLock', 'htlc', 'hash_time_lock'])
+  const batch = ['BatchRegistry', 'batch_registry', 'batchRegistry'].map((n) => contracts[n]).find((c) => c !== undefined)
   const addresses = {
     registry: getAddress(reg.address),
     espRegistry: getAddress(esp.address),
     htlc: getAddress(htlc.address),
+    batchRegistry: batch === undefined ? null : getAddress(typeof batch === 'string' ? batch : batch.address),
   }
   const domains = defaultDomains(chainId, addresses)
   /** @type {Deployment['types']} */
@@ -108,18 +114,16 @@ export function fromApi(d) {
     for (const n of names) {
       const dom = served[n]?.domain ?? served[n]
       if (dom && dom.name) {
-        domains[key] = {
-          name: dom.name,
-          version: String(dom.version),
-          chainId: Number(toBigInt(dom.chainId ?? dom.chain_id ?? chainId)),
-          verifyingContract: getAddress(dom.verifyingContract ?? dom.verifying_contract),
-        }
+        domains[key] = toDomain(dom, chainId)
         const primary = key === 'offer' ? 'Offer' : 'Quote'
         if (served[n]?.types?.[primary]) types[key] = { [primary]: served[n].types[primary] }
         break
       }
     }
   }
+  // The BatchRegistry's domain, as served for any message signed under it (BatchAttestation).
+  const batchServed = Object.values(served).find((m) => m?.contract === 'BatchRegistry' && m.domain?.name)
+  if (batchServed && domains.batchOffer) domains.batchOffer = toDomain(batchServed.domain, chainId)
   return {
     chainId,
     addresses,
@@ -143,9 +147,11 @@ export function fromApi(d) {
  */
 export async function fromHealth(client, h) {
   const deployment = fromApi({ chain_id: h.chain_id, contracts: h.contracts })
-  for (const [key, contract] of /** @type {const} */ ([['offer', 'registry'], ['quote', 'espRegistry']])) {
+  for (const [key, contract] of /** @type {const} */ ([['offer', 'registry'], ['quote', 'espRegistry'], ['batchOffer', 'batchRegistry']])) {
+    const at = deployment.addresses[contract]
+    if (at === null) continue
     try {
-      const { domain } = await getEip712Domain(client.publicClient, { address: deployment.addresses[contract] })
+      const { domain } = await getEip712Domain(client.publicClient, { address: at })
       if (domain.name && domain.version && domain.verifyingContract) {
         deployment.domains[key] = {
           name: domain.name,
@@ -163,14 +169,31 @@ export async function fromHealth(client, h) {
 
 /**
  * The EIP-712 domains the contracts report (ledger.eip712.CONTRACT_DOMAINS): offers are signed
- * under the Registry's domain, quotes under the EspRegistry's.
+ * under the domain of the token's collection (the Registry's, or the BatchRegistry's for a
+ * batched item), quotes under the EspRegistry's.
  * @param {number} chainId
- * @param {{ registry: `0x${string}`, espRegistry: `0x${string}` }} addresses
- * @returns {{ offer: Eip712Domain, quote: Eip712Domain }}
+ * @param {{ registry: `0x${string}`, espRegistry: `0x${string}`, batchRegistry?: `0x${string}` | null }} addresses
+ * @returns {{ offer: Eip712Domain, quote: Eip712Domain, batchOffer: Eip712Domain | null }}
  */
 export function defaultDomains(chainId, addresses) {
+  const batch = addresses.batchRegistry ?? null
   return {
     offer: { name: 'Proof-of-AIGC', version: '2', chainId, verifyingContract: addresses.registry },
     quote: { name: 'EspRegistry', version: '1', chainId, verifyingContract: addresses.espRegistry },
+    batchOffer: batch === null ? null : { name: 'AIGC BatchRegistry', version: '1', chainId, verifyingContract: batch },
+  }
+}
+
+/**
+ * @param {any} dom a served domain
+ * @param {number} chainId
+ * @returns {Eip712Domain}
+ */
+function toDomain(dom, chainId) {
+  return {
+    name: dom.name,
+    version: String(dom.version),
+    chainId: Number(toBigInt(dom.chainId ?? dom.chain_id ?? chainId)),
+    verifyingContract: getAddress(dom.verifyingContract ?? dom.verifying_contract),
   }
 }

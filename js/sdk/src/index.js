@@ -36,7 +36,7 @@ export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
 export { quotedLock, toTask } from './tasks.js'
-export { toListing, toTrade } from './market.js'
+export { collectionAbi, collectionOf, toListing, toTrade } from './market.js'
 export { toProduct }
 export {
   buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,

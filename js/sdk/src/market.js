@@ -2,8 +2,11 @@
 //   seller: list  ->  buyer: buy (request)  ->  seller: lockForSale (approve + token lock)
 //   buyer: payTrade (payment and, on a resale, the producer's royalty lock)
 //   seller: claimPayment (reveals the secret)  ->  buyer: claimToken (token + royalty to producer)
+// A token belongs to a collection: the Registry (single registrations, the default) or the
+// BatchRegistry (batched items). Its offer is signed under that contract's EIP-712 domain, its
+// lock holds that contract's token, and its royalty is that contract's ERC-2981 answer.
 
-import { getAddress } from 'viem'
+import { getAddress, parseAbi } from 'viem'
 import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
@@ -11,14 +14,55 @@ import { lockToApi, newSecret, toLock } from './locks.js'
 import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
 import { poll } from './poll.js'
 import { revealedPreimage } from './tasks.js'
-import { account, address, sendUnsigned, wallet } from './wallet.js'
+import { account, address, sendUnsigned, wallet, write } from './wallet.js'
 
 /** @typedef {import('./numbers.js').Numberish} Numberish */
+
+/**
+ * A collection as a caller names it: 'registry' or 'batch' (a product's `collection`), or the
+ * contract's address; undefined is the Registry.
+ * @typedef {'registry' | 'batch' | `0x${string}` | string | undefined | null} CollectionName
+ */
+
+/** The ERC-721 / ERC-2981 functions a sale calls on either collection (checked by a test). */
+export const collectionAbi = parseAbi([
+  'function approve(address to, uint256 tokenId)',
+  'function ownerOf(uint256 tokenId) view returns (address)',
+  'function royaltyInfo(uint256 tokenId, uint256 salePrice) view returns (address, uint256)',
+])
+
+/**
+ * The collection's address and the EIP-712 domain its offers are signed under.
+ * @param {import('./deployment.js').Deployment} dep
+ * @param {CollectionName} collection
+ * @returns {{ kind: 'registry' | 'batch', address: `0x${string}`, domain: import('./deployment.js').Eip712Domain }}
+ */
+export function collectionOf(dep, collection) {
+  const name = collection ?? 'registry'
+  const batch = dep.addresses.batchRegistry
+  if (name === 'registry' || (name.startsWith('0x') && eqAddress(name, dep.addresses.registry))) {
+    return { kind: 'registry', address: dep.addresses.registry, domain: dep.domains.offer }
+  }
+  if (batch && dep.domains.batchOffer && (name === 'batch' || (name.startsWith('0x') && eqAddress(name, batch)))) {
+    return { kind: 'batch', address: batch, domain: dep.domains.batchOffer }
+  }
+  throw new AigcSdkError('unknown_collection', `${name} is not a collection of this deployment`)
+}
+
+/**
+ * @param {string} a
+ * @param {string} b
+ */
+function eqAddress(a, b) {
+  return a.toLowerCase() === b.toLowerCase()
+}
 
 /**
  * @typedef {object} Listing
  * @property {number} id
  * @property {bigint} tokenId
+ * @property {`0x${string}` | null} collection the token's contract (the Registry or the
+ *   BatchRegistry; null from a server before batches: the Registry)
  * @property {`0x${string}`} seller
  * @property {bigint} price
  * @property {bigint} expiry
@@ -35,6 +79,7 @@ export function toListing(l) {
   return {
     id: Number(l.id),
     tokenId: toBigInt(l.token_id, 'token_id'),
+    collection: l.collection ? getAddress(l.collection) : null,
     seller: getAddress(l.seller),
     price: toBigInt(l.price, 'price'),
     expiry: toBigInt(l.expiry, 'expiry'),
@@ -49,6 +94,8 @@ export function toListing(l) {
  * @property {number} id
  * @property {number} listingId
  * @property {bigint} tokenId
+ * @property {`0x${string}` | null} collection the token's contract (the Registry or the
+ *   BatchRegistry; null from a server before batches: the Registry)
  * @property {`0x${string}`} seller
  * @property {`0x${string}`} buyer
  * @property {bigint} price
@@ -68,6 +115,7 @@ export function toTrade(t) {
     id: Number(t.id),
     listingId: Number(t.listing_id),
     tokenId: toBigInt(t.token_id, 'token_id'),
+    collection: t.collection ? getAddress(t.collection) : null,
     seller: getAddress(t.seller),
     buyer: getAddress(t.buyer),
     price: toBigInt(t.price, 'price'),
@@ -80,14 +128,17 @@ export function toTrade(t) {
 }
 
 /**
- * Lists a token you own: signs the EIP-712 offer with the wallet and posts it.
+ * Lists a token you own: signs the EIP-712 offer with the wallet, under the domain of the
+ * token's collection, and posts it.
  * @param {import('./client.js').AigcClient} client
- * @param {{ tokenId: Numberish, price: Numberish, expiry?: Numberish, nonce?: Numberish }} params
- *   `expiry` defaults to the chain's time + 1 day, `nonce` to a random 64-bit value
+ * @param {{ tokenId: Numberish, price: Numberish, expiry?: Numberish, nonce?: Numberish,
+ *   collection?: CollectionName }} params `expiry` defaults to the chain's time + 1 day, `nonce`
+ *   to a random 64-bit value, `collection` to the Registry ('batch' for a batched item)
  * @returns {Promise<Listing>}
  */
 export async function list(client, params) {
   const dep = await getDeployment(client)
+  const collection = collectionOf(dep, params.collection)
   const seller = await address(client)
   const expiry = params.expiry !== undefined
     ? toBigInt(params.expiry, 'expiry')
@@ -104,7 +155,7 @@ export async function list(client, params) {
   }
   const signature = await wallet(client).signTypedData({
     account: await account(client),
-    domain: dep.domains.offer,
+    domain: collection.domain,
     types: dep.types.offer,
     primaryType: 'Offer',
     message,
@@ -113,6 +164,7 @@ export async function list(client, params) {
     method: 'POST',
     json: {
       token_id: toBytes32Hex(message.tokenId),
+      collection: collection.address,
       price: message.price,
       expiry: message.expiry,
       nonce: message.nonce,
@@ -124,17 +176,21 @@ export async function list(client, params) {
 
 /**
  * Lists a token you bought: the same signed offer; returns what the ERC-2981 royalty on this
- * price will pay the original producer (the buyer locks it next to your payment).
+ * price will pay the original producer (the buyer locks it next to your payment); for a batched
+ * item, the BatchRegistry's royalty to its batch's producer.
  * @param {import('./client.js').AigcClient} client
- * @param {{ tokenId: Numberish, price: Numberish, expiry?: Numberish, nonce?: Numberish }} params
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tokenId: Numberish, price: Numberish, expiry?: Numberish, nonce?: Numberish,
+ *   collection?: CollectionName }} params
  * @returns {Promise<{ listing: Listing, royalty: { receiver: `0x${string}`, amount: bigint } }>}
  */
 export async function resell(client, params) {
   const dep = await getDeployment(client)
+  const collection = collectionOf(dep, params.collection)
   const [receiver, amount] = /** @type {[`0x${string}`, bigint]} */ (
     await client.publicClient.readContract({
-      address: dep.addresses.registry,
-      abi: dep.abis.registry,
+      address: collection.address,
+      abi: collectionAbi,
       functionName: 'royaltyInfo',
       args: [toBigInt(params.tokenId), toBigInt(params.price)],
     })
@@ -176,7 +232,9 @@ export async function waitForTrade(client, { tradeId, status, ...timing }) {
 
 /**
  * The seller's swap leg: approves the escrow and locks the token for the buyer under a fresh
- * secret's hashlock. Keep the returned `preimage`: claimPayment needs it.
+ * secret's hashlock. Keep the returned `preimage`: claimPayment needs it. The token is the
+ * trade's collection's: a Registry token is approved through the API's unsigned transaction, a
+ * batched item by the wallet's own `approve` call on the BatchRegistry (the same ERC-721 call).
  * @param {import('./client.js').AigcClient} client
  * @param {{ trade: Trade, timelock?: Numberish }} params `timelock` defaults to chain time + 2 h
  * @returns {Promise<{ preimage: `0x${string}`, hashlock: `0x${string}`, timelock: bigint,
@@ -185,20 +243,26 @@ export async function waitForTrade(client, { tradeId, status, ...timing }) {
 export async function lockForSale(client, { trade, timelock }) {
   const me = await address(client)
   if (getAddress(trade.seller) !== me) throw new AigcSdkError('not_seller', `trade ${trade.id} is ${trade.seller}'s`)
+  const dep = await getDeployment(client)
+  const collection = collectionOf(dep, trade.collection)
   const tokenId = toBytes32Hex(trade.tokenId)
   const t1 = timelock !== undefined
     ? toBigInt(timelock, 'timelock')
     : (await client.publicClient.getBlock()).timestamp + 7_200n
-  const approve = await sendUnsigned(
-    client,
-    await request(client, '/v1/tx/registry/approve', { method: 'POST', json: { token_id: tokenId } }),
-  )
+  const approve = collection.kind === 'registry'
+    ? await sendUnsigned(
+      client,
+      await request(client, '/v1/tx/registry/approve', { method: 'POST', json: { token_id: tokenId } }),
+    )
+    : await write(client, {
+      address: collection.address, abi: collectionAbi, functionName: 'approve', args: [dep.addresses.htlc, trade.tokenId],
+    })
   const { preimage, hashlock } = newSecret()
   const lock = await sendUnsigned(
     client,
     await request(client, '/v1/tx/locks/token', {
       method: 'POST',
-      json: { token_id: trade.tokenId, receiver: trade.buyer, hashlock, timelock: t1 },
+      json: { token_id: trade.tokenId, collection: collection.address, receiver: trade.buyer, hashlock, timelock: t1 },
     }),
   )
   return { preimage, hashlock, timelock: t1, approveTx: approve.hash, lockTx: lock.hash }
@@ -218,8 +282,9 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
   const dep = await getDeployment(client)
   const me = await address(client)
   const held = trade.assetLock
+  const collection = collectionOf(dep, trade.collection)
   if (
-    !held || held.asset !== 2 || held.receiver !== me || held.token !== dep.addresses.registry ||
+    !held || held.asset !== 2 || held.receiver !== me || held.token !== collection.address ||
     held.amount !== trade.tokenId
   ) {
     throw new AigcSdkError('bad_token_lock', `trade ${tradeId}: the token lock does not hold this token for you`)

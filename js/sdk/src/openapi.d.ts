@@ -145,6 +145,153 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/batch-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Requests
+         * @description The caller's batch requests, as producer or as ESP, oldest first (at most 100).
+         */
+        get: operations["list_requests_v1_batch_requests_get"];
+        put?: never;
+        /**
+         * Post Request
+         * @description Ask an ESP to attest a batch of the images it delivered to the caller.
+         */
+        post: operations["post_request_v1_batch_requests_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batch-requests/{request_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Request
+         * @description One of the caller's batch requests (its producer's or its ESP's).
+         */
+        get: operations["get_request_v1_batch_requests__request_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batch-requests/{request_id}/attestation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Answer Request
+         * @description The ESP's attestation file; refused (422 ``bad_attestation``) unless it is the ESP's
+         *     signature for this producer over exactly the requested images on this deployment.
+         */
+        post: operations["answer_request_v1_batch_requests__request_id__attestation_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batch-requests/{request_id}/refusal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse Request
+         * @description The ESP's refusal, with the rule it broke (``code``, docs/batches.md).
+         */
+        post: operations["refuse_request_v1_batch_requests__request_id__refusal_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Batch
+         * @description A registered batch and every item (content hashes once the manifest is published).
+         */
+        get: operations["get_batch_v1_batches__batch_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}/items/{index}/proof": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Item Proof
+         * @description An item's fingerprint proof (always) and its item proof with content hash, detail and seed
+         *     (once the manifest is published).
+         */
+        get: operations["item_proof_v1_batches__batch_id__items__index__proof_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batches/{batch_id}/manifest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Publish Manifest
+         * @description Publish a batch's manifest; refused (422 ``manifest_mismatch`` / ``bad_manifest``) unless
+         *     it gives the batch's on-chain roots. Anyone signed in may publish the one true manifest.
+         */
+        post: operations["publish_manifest_v1_batches__batch_id__manifest_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/challenges": {
         parameters: {
             query?: never;
@@ -277,14 +424,15 @@ export interface paths {
         };
         /**
          * List Listings
-         * @description Listings by status (open by default), newest first; optionally one token's or one
-         *     seller's (indexed columns: a product page finds its listing however many others are open).
+         * @description Listings by status (open by default), newest first; optionally one token's, one
+         *     seller's or one collection's (indexed columns: a product page finds its listing however
+         *     many others are open).
          */
         get: operations["list_listings_v1_listings_get"];
         put?: never;
         /**
          * Create Listing
-         * @description List a token you own, with your EIP-712 signed offer.
+         * @description List a token you own (of the Registry or the BatchRegistry), with your signed offer.
          */
         post: operations["create_listing_v1_listings_post"];
         delete?: never;
@@ -685,6 +833,131 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/batch/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Challenge
+         * @description Challenge a batched near-duplicate with an earlier token the caller owns (a batch item or
+         *     a single registration), with the deposit; proofs come from the indexed events.
+         */
+        post: operations["tx_challenge_v1_tx_batch_challenge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/commit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Commit
+         * @description Commit to a batch of ``count`` items with ``bondPerItem * count``.
+         */
+        post: operations["tx_commit_v1_tx_batch_commit_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/contest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Contest
+         * @description Contest a challenge of the caller's batched token (with the same deposit), opening it:
+         *     from the published manifest, else from the body (the contract checks it, and publishes it
+         *     for the challenger's ``resolve``).
+         */
+        post: operations["tx_contest_v1_tx_batch_contest_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/finalize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Finalize
+         * @description Decide an uncontested challenge once its contest window has passed.
+         */
+        post: operations["tx_finalize_v1_tx_batch_finalize_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Resolve
+         * @description Decide a contested challenge with both detail descriptors: the original's opened against
+         *     its root (a batch item's from its published manifest), the duplicate's as its contester
+         *     opened it (its ``ItemOpened`` event; the contract does not read that opening again).
+         */
+        post: operations["tx_resolve_v1_tx_batch_resolve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Reveal
+         * @description Reveal a committed batch with its paid lock and the ESP's batch attestation.
+         */
+        post: operations["tx_reveal_v1_tx_batch_reveal_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/esp/acknowledge": {
         parameters: {
             query?: never;
@@ -838,7 +1111,8 @@ export interface paths {
         put?: never;
         /**
          * Lock Token
-         * @description Lock a registered image token for a receiver (the seller's swap leg).
+         * @description Lock a registered image token (of the Registry or the BatchRegistry) for a receiver (the
+         *     seller's swap leg).
          */
         post: operations["lock_token_v1_tx_locks_token_post"];
         delete?: never;
@@ -1140,6 +1414,152 @@ export interface components {
             /** Value */
             value: string | number;
         };
+        /**
+         * BatchCommitIn
+         * @description ``commitment`` = keccak256(abi.encode(itemsRoot, fingerprintsHash, count, owner, salt));
+         *     the value is ``bondPerItem * count``.
+         */
+        BatchCommitIn: {
+            /** Commitment */
+            commitment: string;
+            /** Count */
+            count: number;
+        };
+        /** BatchItemOut */
+        BatchItemOut: {
+            /** Content Hash */
+            content_hash?: string | null;
+            /** Detail Hash */
+            detail_hash?: string | null;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Index */
+            index: number;
+            /** Owner */
+            owner: string;
+            /** Seed */
+            seed?: string | null;
+            /** Status */
+            status: string;
+            /**
+             * Token Id
+             * @description (batchId << 32) | index, decimal string
+             */
+            token_id: string;
+        };
+        /** BatchOut */
+        BatchOut: {
+            /** Batch Id */
+            batch_id: number;
+            /** Commit Block */
+            commit_block: number;
+            /** Count */
+            count: number;
+            /** Esp */
+            esp: string;
+            /** Fp Root */
+            fp_root: string;
+            /** Items */
+            items: components["schemas"]["BatchItemOut"][];
+            /** Items Root */
+            items_root: string;
+            /** Manifest Published */
+            manifest_published: boolean;
+            /** Metadata Uri */
+            metadata_uri: string;
+            /** Model Id */
+            model_id: string;
+            /** Priority Block */
+            priority_block: number;
+            /** Producer */
+            producer: string;
+            /** Reveal Block */
+            reveal_block: number;
+            /** Start Id */
+            start_id: string;
+            /** Task Id */
+            task_id: string;
+            /** Tx Hash */
+            tx_hash: string;
+        };
+        /**
+         * BatchRequestIn
+         * @description The images to batch (what ``aigc register --batch`` computes from the files); ``task_id``
+         *     None lets the ESP name the latest of their locks.
+         */
+        BatchRequestIn: {
+            /**
+             * Esp
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            esp: string;
+            /** Items */
+            items: components["schemas"]["RequestItemIn"][];
+            /** Task Id */
+            task_id?: string | null;
+        };
+        /** BatchRequestOut */
+        BatchRequestOut: {
+            /**
+             * Attestation
+             * @description the attestation file, checked
+             */
+            attestation: {
+                [key: string]: unknown;
+            } | null;
+            /** Created At */
+            created_at: number;
+            /** Esp */
+            esp: string;
+            /** Id */
+            id: string;
+            /** Producer */
+            producer: string;
+            /**
+             * Refusal
+             * @description {code, message}: the ESP's rule
+             */
+            refusal: {
+                [key: string]: unknown;
+            } | null;
+            /** Request */
+            request: {
+                [key: string]: unknown;
+            };
+            /**
+             * Status
+             * @description pending, attested or refused
+             */
+            status: string;
+        };
+        /** BatchRequestsOut */
+        BatchRequestsOut: {
+            /** Items */
+            items: components["schemas"]["BatchRequestOut"][];
+        };
+        /**
+         * BatchRevealIn
+         * @description The attestation file's fields: fingerprints in token order, the named lock as the task
+         *     returns it, the ESP's signature.
+         */
+        BatchRevealIn: {
+            /** Fingerprints */
+            fingerprints: string[];
+            /** Items Root */
+            items_root: string;
+            lock: components["schemas"]["LockIn"];
+            /**
+             * Metadata Uri
+             * @default
+             */
+            metadata_uri: string;
+            /** Model Id */
+            model_id: string;
+            /** Salt */
+            salt: string;
+            /** Signature */
+            signature: string;
+        };
         /** Body_deliver_v1_tasks__task_id__delivery_post */
         Body_deliver_v1_tasks__task_id__delivery_post: {
             /**
@@ -1201,6 +1621,34 @@ export interface components {
              * @example 0x0000000000000000000000000000000000000000000000000000000000000000
              */
             commitment: string;
+        };
+        /**
+         * ContestIn
+         * @description The pair, and the duplicate's opening (its detail, content hash, seed and item proof)
+         *     when its batch's manifest is not published: the contract refuses a contest that does not
+         *     open the contester's own item. All four or none; a published manifest is used first.
+         */
+        ContestIn: {
+            /** Content Hash */
+            content_hash?: string | null;
+            /** Detail */
+            detail?: string | null;
+            /**
+             * Duplicate
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            duplicate: string;
+            /** Item Proof */
+            item_proof?: string[] | null;
+            /**
+             * Original
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            original: string;
+            /** Seed */
+            seed?: string | null;
         };
         /**
          * ContractMetadataOut
@@ -1516,6 +1964,40 @@ export interface components {
             [key: string]: unknown;
         };
         /**
+         * ItemProofOut
+         * @description What a challenge (``fingerprint_proof``) and a resolve (``item_proof``, the manifest's
+         *     fields) pass for this item. ``count`` is the batch's: the items tree is ordered, and an
+         *     item proof verifies only against its index and the count (``ledger.merkle.ordered_verify``).
+         */
+        ItemProofOut: {
+            /** Batch Id */
+            batch_id: number;
+            /** Content Hash */
+            content_hash?: string | null;
+            /** Count */
+            count: number;
+            /** Detail */
+            detail?: string | null;
+            /** Detail Hash */
+            detail_hash?: string | null;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Fingerprint Proof */
+            fingerprint_proof: string[];
+            /** Fp Root */
+            fp_root: string;
+            /** Index */
+            index: number;
+            /** Item Proof */
+            item_proof?: string[] | null;
+            /** Items Root */
+            items_root: string;
+            /** Seed */
+            seed?: string | null;
+            /** Token Id */
+            token_id: string;
+        };
+        /**
          * LegRole
          * @description What a buyer's Ether lock pays: the seller's share or the producer's royalty.
          * @enum {string}
@@ -1523,9 +2005,12 @@ export interface components {
         LegRole: "payment" | "royalty";
         /**
          * ListingIn
-         * @description The EIP-712 ``Offer`` (token id, price and nonce as decimal strings; 0x-hex accepted).
+         * @description The EIP-712 ``Offer`` (token id, price and nonce as decimal strings; 0x-hex accepted),
+         *     signed under the EIP-712 domain of the token's ``collection``.
          */
         ListingIn: {
+            /** Collection */
+            collection?: string | null;
             /** Expiry */
             expiry: number;
             /**
@@ -1551,6 +2036,12 @@ export interface components {
         };
         /** ListingOut */
         ListingOut: {
+            /**
+             * Collection
+             * @description the token's contract: the Registry (the default) or the deployment's BatchRegistry for a batched item; any other address is 422 unknown_collection
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            collection: string;
             /** Expiry */
             expiry: number;
             /** Id */
@@ -1706,6 +2197,11 @@ export interface components {
         /** LockTokenIn */
         LockTokenIn: {
             /**
+             * Collection
+             * @description the token's contract: the Registry (the default) or the deployment's BatchRegistry for a batched item; any other address is 422 unknown_collection
+             */
+            collection?: string | null;
+            /**
              * Hashlock
              * @example 0x0000000000000000000000000000000000000000000000000000000000000000
              */
@@ -1723,6 +2219,25 @@ export interface components {
              * @example 1234567890123456789
              */
             token_id: string;
+        };
+        /**
+         * ManifestIn
+         * @description The items in token order, as ``aigc register --batch`` writes them (extra keys ignored).
+         */
+        ManifestIn: {
+            /** Items */
+            items: components["schemas"]["ManifestItemIn"][];
+        };
+        /** ManifestItemIn */
+        ManifestItemIn: {
+            /** Content Hash */
+            content_hash: string;
+            /** Detail */
+            detail: string;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Seed */
+            seed: string;
         };
         /** Me */
         Me: {
@@ -1767,6 +2282,25 @@ export interface components {
             /** Items */
             items: components["schemas"]["NotificationOut"][];
         };
+        /**
+         * PairIn
+         * @description Token ids as decimal strings (what every response carries) or 0x-hex; the duplicate is
+         *     always a batch item, the original a batch item or a single registration.
+         */
+        PairIn: {
+            /**
+             * Duplicate
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            duplicate: string;
+            /**
+             * Original
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            original: string;
+        };
         /** PaymentLockOut */
         PaymentLockOut: {
             /**
@@ -1803,6 +2337,12 @@ export interface components {
         };
         /** ProductDetailOut */
         ProductDetailOut: {
+            /**
+             * Collection
+             * @description registry (a single registration) or batch (a BatchRegistry item: its challenges go through /v1/tx/batch/*, docs/batches.md)
+             * @default registry
+             */
+            collection: string;
             /** Detail Hash */
             detail_hash: string | null;
             /** Esp */
@@ -1850,6 +2390,12 @@ export interface components {
         };
         /** ProductOut */
         ProductOut: {
+            /**
+             * Collection
+             * @description registry (a single registration) or batch (a BatchRegistry item: its challenges go through /v1/tx/batch/*, docs/batches.md)
+             * @default registry
+             */
+            collection: string;
             /** Detail Hash */
             detail_hash: string | null;
             /** Esp */
@@ -1923,6 +2469,13 @@ export interface components {
              */
             signature?: string | null;
         };
+        /** RefusalIn */
+        RefusalIn: {
+            /** Code */
+            code: string;
+            /** Message */
+            message: string;
+        };
         /** RelayIn */
         RelayIn: {
             /**
@@ -1959,6 +2512,17 @@ export interface components {
             reputation: number;
             /** Time */
             time: number;
+        };
+        /** RequestItemIn */
+        RequestItemIn: {
+            /** Content Hash */
+            content_hash: string;
+            /** Detail Hash */
+            detail_hash: string;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Seed */
+            seed?: string | null;
         };
         /** RevealIn */
         RevealIn: {
@@ -2001,6 +2565,12 @@ export interface components {
         };
         /** SimilarItem */
         SimilarItem: {
+            /**
+             * Collection
+             * @description registry (a single registration) or batch (a BatchRegistry item: its challenges go through /v1/tx/batch/*, docs/batches.md)
+             * @default registry
+             */
+            collection: string;
             /** Detail Hash */
             detail_hash: string | null;
             /** Distance */
@@ -2193,6 +2763,12 @@ export interface components {
             asset_lock: components["schemas"]["LockJson"] | null;
             /** Buyer */
             buyer: string;
+            /**
+             * Collection
+             * @description the token's contract: the Registry (the default) or the deployment's BatchRegistry for a batched item; any other address is 422 unknown_collection
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            collection: string;
             /** Hashlock */
             hashlock: string | null;
             /** Id */
@@ -2664,6 +3240,465 @@ export interface operations {
             };
         };
     };
+    list_requests_v1_batch_requests_get: {
+        parameters: {
+            query?: {
+                role?: string;
+                status?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchRequestsOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    post_request_v1_batch_requests_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRequestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchRequestOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_request_v1_batch_requests__request_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchRequestOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    answer_request_v1_batch_requests__request_id__attestation_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchRequestOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    refuse_request_v1_batch_requests__request_id__refusal_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefusalIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchRequestOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_batch_v1_batches__batch_id__get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the batch id (from 1) */
+                batch_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    item_proof_v1_batches__batch_id__items__index__proof_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the batch id (from 1) */
+                batch_id: number;
+                /** @description the item's index in its batch */
+                index: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemProofOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    publish_manifest_v1_batches__batch_id__manifest_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the batch id (from 1) */
+                batch_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ManifestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     list_challenges_v1_challenges_get: {
         parameters: {
             query?: {
@@ -2875,6 +3910,8 @@ export interface operations {
                 /** @description decimal or 0x-hex token id */
                 token_id?: string | null;
                 seller?: string | null;
+                /** @description only this collection's listings */
+                collection?: string | null;
             };
             header?: never;
             path?: never;
@@ -4254,6 +5291,447 @@ export interface operations {
             };
             /** @description The id names nothing */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_challenge_v1_tx_batch_challenge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_commit_v1_tx_batch_commit_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchCommitIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_contest_v1_tx_batch_contest_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ContestIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_finalize_v1_tx_batch_finalize_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_resolve_v1_tx_batch_resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_reveal_v1_tx_batch_reveal_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BatchRevealIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

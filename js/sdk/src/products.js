@@ -63,7 +63,8 @@ export async function listProducts(client, params = {}) {
 /**
  * Listings by status (open by default), newest first (public).
  * @param {import('./client.js').AigcClient} client
- * @param {{ status?: 'open' | 'sold' | 'cancelled', limit?: number }} [params]
+ * @param {{ status?: 'open' | 'sold' | 'cancelled', limit?: number, token_id?: string, seller?: `0x${string}`,
+ *   collection?: `0x${string}` }} [params] `collection`: only the Registry's or only the BatchRegistry's
  * @returns {Promise<import('./market.js').Listing[]>}
  */
 export async function listListings(client, params = {}) {

@@ -2,10 +2,14 @@
 // and sent with exact numbers; a seller step by someone else is refused before any transaction.
 
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { verifyTypedData } from 'viem'
-import { defaultDomains, list, lockForSale, OFFER_TYPES, resell, toTrade } from '../src/index.js'
-import { ADDRESS, client, ESP_REGISTRY, fakeApi, HEALTH, REGISTRY, testWallet } from './helpers.js'
+import { toFunctionSelector, verifyTypedData } from 'viem'
+import {
+  collectionAbi, collectionOf, defaultDomains, list, lockForSale, OFFER_TYPES, payTrade, resell, toTrade,
+} from '../src/index.js'
+import { fromApi } from '../src/deployment.js'
+import { ADDRESS, client, ESP_REGISTRY, fakeApi, HEALTH, HTLC, REGISTRY, testWallet } from './helpers.js'
 
 const BIG = 2n ** 255n + 7n
 
@@ -69,4 +73,94 @@ test('lockForSale by someone other than the seller is refused before any transac
   await assert.rejects(lockForSale(client(api, walletClient), { trade }), { code: 'not_seller' })
   assert.equal(api.calls.length, 0)
   assert.equal(sent.length, 0)
+})
+
+// --- batched items (a BatchRegistry token is its own collection) -----------------------------
+
+const BATCH = '0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9'
+const HEALTH_WITH_BATCH = { ...HEALTH, contracts: { ...HEALTH.contracts, BatchRegistry: BATCH } }
+const ADDRESSES = { registry: REGISTRY, espRegistry: ESP_REGISTRY, batchRegistry: BATCH }
+const ITEM = (5n << 32n) | 2n // batch 5, index 2
+
+test('list signs a batched item\'s Offer under the BatchRegistry\'s domain, and names the collection', async () => {
+  const api = fakeApi({
+    'GET /healthz': () => [200, HEALTH_WITH_BATCH],
+    'POST /v1/listings': ({ body }) => [201, { ...listingOut(body), collection: body.collection }],
+  })
+  const listing = await list(client(api), { tokenId: ITEM, price: 1000n, expiry: 1800000000n, nonce: 9n, collection: 'batch' })
+  const body = api.calls.find((c) => c.path === '/v1/listings')?.body
+  assert.equal(body.collection, BATCH)
+  assert.equal(listing.collection, BATCH)
+  const message = { tokenId: ITEM, seller: ADDRESS, price: 1000n, expiry: 1800000000n, nonce: 9n }
+  const domains = defaultDomains(31337, ADDRESSES)
+  const under = (/** @type {any} */ domain) => verifyTypedData({
+    address: ADDRESS, domain, types: OFFER_TYPES, primaryType: 'Offer', message, signature: body.signature,
+  })
+  assert.deepEqual(domains.batchOffer, { name: 'AIGC BatchRegistry', version: '1', chainId: 31337, verifyingContract: BATCH })
+  assert.ok(await under(domains.batchOffer))
+  assert.equal(await under(domains.offer), false) // not usable as a Registry offer
+})
+
+test('a Registry listing is signed and sent as before batches (the Registry\'s domain)', async () => {
+  const api = fakeApi({ 'GET /healthz': () => [200, HEALTH_WITH_BATCH], 'POST /v1/listings': ({ body }) => [201, listingOut(body)] })
+  await list(client(api), { tokenId: 7n, price: 5n, expiry: 1800000000n, nonce: 1n })
+  const body = api.calls.find((c) => c.path === '/v1/listings')?.body
+  assert.equal(body.collection, REGISTRY)
+  const ok = await verifyTypedData({
+    address: ADDRESS,
+    domain: defaultDomains(31337, ADDRESSES).offer,
+    types: OFFER_TYPES,
+    primaryType: 'Offer',
+    message: { tokenId: 7n, seller: ADDRESS, price: 5n, expiry: 1800000000n, nonce: 1n },
+    signature: body.signature,
+  })
+  assert.ok(ok)
+})
+
+test('collectionOf knows the Registry and the BatchRegistry by name or address, nothing else', () => {
+  const dep = fromApi({ chain_id: 31337, contracts: HEALTH_WITH_BATCH.contracts })
+  assert.equal(collectionOf(dep, undefined).address, REGISTRY)
+  assert.equal(collectionOf(dep, 'registry').kind, 'registry')
+  assert.equal(collectionOf(dep, BATCH.toLowerCase()).kind, 'batch')
+  assert.equal(collectionOf(dep, 'batch').domain.verifyingContract, BATCH)
+  assert.throws(() => collectionOf(dep, HTLC), { code: 'unknown_collection' })
+  const old = fromApi({ chain_id: 31337, contracts: HEALTH.contracts }) // before batches
+  assert.equal(old.addresses.batchRegistry, null)
+  assert.throws(() => collectionOf(old, 'batch'), { code: 'unknown_collection' })
+})
+
+test('the BatchRegistry\'s domain is taken from what the API serves for it', () => {
+  const served = { name: 'AIGC BatchRegistry', version: '1', chainId: 31337, verifyingContract: BATCH }
+  const dep = fromApi({
+    chain_id: 31337,
+    contracts: HEALTH_WITH_BATCH.contracts,
+    eip712: { BatchAttestation: { contract: 'BatchRegistry', domain: { ...served, version: '9' } } },
+  })
+  assert.deepEqual(dep.domains.batchOffer, { ...served, version: '9' })
+})
+
+test('payTrade refuses a lock of the other collection\'s token with the same id, before paying', async () => {
+  const lock = {
+    sender: ADDRESS, receiver: ADDRESS, asset: 'ERC721', token: REGISTRY, amount: ITEM.toString(),
+    hashlock: `0x${'ab'.repeat(32)}`, timelock: '1800000000',
+  }
+  const trade = {
+    id: 4, listing_id: 1, token_id: ITEM.toString(), collection: BATCH, seller: ADDRESS, buyer: ADDRESS, price: '5',
+    status: 'asset_locked', hashlock: lock.hashlock, asset_lock: lock, payment_lock: null, royalty_lock: null, secret: null,
+  }
+  const api = fakeApi({ 'GET /healthz': () => [200, HEALTH_WITH_BATCH], 'GET /v1/trades/4': () => [200, trade] })
+  await assert.rejects(payTrade(client(api), { tradeId: 4 }), { code: 'bad_token_lock' })
+  assert.ok(!api.calls.some((c) => c.path.endsWith('/payment-tx')))
+})
+
+test('the collection fragments are in both collections\' compiled ABIs', () => {
+  for (const name of ['Registry', 'BatchRegistry']) {
+    const url = new URL(`../../../contracts/artifacts/${name}.json`, import.meta.url)
+    const compiled = JSON.parse(readFileSync(url, 'utf8')).abi
+    for (const item of collectionAbi) {
+      const match = compiled.find((/** @type {any} */ c) => c.type === 'function' && toFunctionSelector(c) === toFunctionSelector(item))
+      assert.ok(match, `${name}.${item.name}`)
+      assert.deepEqual(match.outputs.map((/** @type {any} */ o) => o.type), item.outputs.map((o) => o.type), item.name)
+    }
+  }
 })
