@@ -61,20 +61,17 @@ class RevealView:
     """What the BatchRegistry's reveal checks about a lock that the ESP can read before it
     signs: the chain's current block, the registration window (blocks after the lock's block
     within which the batch must be committed), and whether a lock already registered a batch
-    (the contract keeps one batch per lock)."""
+    (the contract keeps one batch per lock): ``lock_used(lock id, block the lock was made in)``.
+    """
 
     block: int
     registration_window: int
-    lock_used: Callable[[bytes], bool]
+    lock_used: Callable[[bytes, int], bool]
 
     def refusal(self, task_id: bytes, locked_at: int) -> BatchRefused | None:
         """Why a batch under lock ``task_id`` (made at block ``locked_at``) could not register
-        if signed now; None when it still can."""
-        if self.lock_used(task_id):
-            return BatchRefused(
-                "the named lock already registered a batch (one batch per lock)",
-                code="lock_used",
-            )
+        if signed now; None when it still can. The window is checked first: it is arithmetic,
+        while ``lock_used`` may read the chain's logs."""
         last = locked_at + self.registration_window
         if self.block + 1 > last:  # the commit lands at the next block at the earliest
             return BatchRefused(
@@ -82,18 +79,25 @@ class RevealView:
                 f" block {self.block}): a batch committed now would be refused at reveal",
                 code="registration_window_closed",
             )
+        if self.lock_used(task_id, locked_at):
+            return BatchRefused(
+                "the named lock already registered a batch (one batch per lock)",
+                code="lock_used",
+            )
         return None
 
 
 def reveal_view(client: BatchRegistryClient, producer: str) -> RevealView:
-    """The chain's :class:`RevealView` for ``producer``'s locks, read through ``client``
-    (the deployment's BatchRegistry): a lock is used when a ``BatchRegistered`` event of
-    this producer names it (only a lock's sender can reveal with it)."""
+    """The chain's :class:`RevealView` for ``producer``'s locks, read through ``client`` (the
+    deployment's BatchRegistry): a lock is used when a ``BatchRegistered`` event of this
+    producer names it (only a lock's sender can reveal with it), searched from the lock's own
+    block on (no batch can name a lock before it exists; on the embedded chain a log search
+    costs in proportion to the blocks it spans)."""
     deployment = client.deployment
 
-    def lock_used(task_id: bytes) -> bool:
+    def lock_used(task_id: bytes, locked_at: int) -> bool:
         logs = client.contract.events.BatchRegistered().get_logs(
-            from_block=deployment.manifest.block,
+            from_block=max(locked_at, deployment.manifest.block),
             argument_filters={"producer": to_checksum_address(producer)},
         )
         return any(bytes(log["args"]["taskId"]) == task_id for log in logs)

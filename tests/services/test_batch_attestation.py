@@ -37,7 +37,7 @@ ZERO = "0x" + "00" * 20
 MODEL = hashlib.sha256(b"test-painter").digest()
 WINDOW = 40
 # The chain at block 20 (every lock below was made at block 10-12), no lock used yet.
-OPEN = RevealView(block=20, registration_window=WINDOW, lock_used=lambda _task_id: False)
+OPEN = RevealView(block=20, registration_window=WINDOW, lock_used=lambda _id, _at: False)
 
 
 def _h(tag: str, i: int) -> bytes:
@@ -335,7 +335,7 @@ def test_a_lock_whose_registration_window_has_closed_is_refused():
     last = 12 + WINDOW  # the named (latest) lock was made at block 12
 
     def at(block):
-        return RevealView(block=block, registration_window=WINDOW, lock_used=lambda _: False)
+        return RevealView(block=block, registration_window=WINDOW, lock_used=lambda *_: False)
 
     assert _attest(deliveries, chain, items, ds[2].lock.id, reveal=at(last - 1)).task_id
     with pytest.raises(BatchRefused) as exc:
@@ -353,7 +353,7 @@ def test_a_lock_that_already_registered_a_batch_is_refused():
     deliveries, chain = _world(2)
     ds = list(deliveries.values())
     used = {ds[1].lock.id}
-    view = RevealView(block=20, registration_window=WINDOW, lock_used=lambda t: t in used)
+    view = RevealView(block=20, registration_window=WINDOW, lock_used=lambda t, _: t in used)
     with pytest.raises(BatchRefused) as exc:
         _attest(deliveries, chain, [_item(d) for d in ds], ds[1].lock.id, reveal=view)
     assert exc.value.code == "lock_used"
@@ -363,32 +363,30 @@ def test_a_lock_that_already_registered_a_batch_is_refused():
 
 def test_the_chain_view_agrees_with_the_batch_registry(embedded_world):
     """reveal_view reads the window and the used locks from the chain, and its verdict is the
-    reveal's: at the last block it allows the commit lands in time and registers; one block
-    later it refuses and the chain would revert; after the reveal the lock reads used."""
+    reveal's: a lock that registered a batch reads used; at the last block it allows, the commit
+    lands in time and registers; one block later it refuses, and the chain would revert."""
     world = embedded_world
     register_esp(world)
     producer, esp = world.producer, world.esp
     batches = BatchRegistryClient(world.deployment)
     window = batches.params().registration_window
-    lock, late = paid_lock(world, producer, esp), paid_lock(world, producer, esp)
-    (_, locked_at), (_, late_at) = (
-        HtlcClient(world.deployment).lock_info(x.id) for x in (lock, late)
-    )
+    used, edge, late = (paid_lock(world, producer, esp) for _ in range(3))
+    made = {x.id: HtlcClient(world.deployment).lock_info(x.id)[1] for x in (used, edge, late)}
 
-    def view():
-        return reveal_view(batches, producer.address)
+    def refusal(lock):
+        return reveal_view(batches, producer.address).refusal(lock.id, made[lock.id])
 
     def block():
         return int(world.chain.w3.eth.block_number)
 
-    world.chain.mine(locked_at + window - 1 - block())
-    assert view().refusal(lock.id, locked_at) is None  # the commit lands at locked_at + window
-    batch_kit.register_batch(world, producer, lock=lock, esp=esp)
-    refused = view().refusal(lock.id, locked_at)
-    assert refused is not None and refused.code == "lock_used"
-    world.chain.mine(max(0, late_at + window - block()))
-    refused = view().refusal(late.id, late_at)
-    assert refused is not None and refused.code == "registration_window_closed"
+    assert refusal(used) is None
+    batch_kit.register_batch(world, producer, lock=used, esp=esp)
+    assert getattr(refusal(used), "code", None) == "lock_used"
+    world.chain.mine(made[edge.id] + window - 1 - block())
+    assert refusal(edge) is None  # its commit lands at the window's last block
+    batch_kit.register_batch(world, producer, lock=edge, esp=esp)
+    world.chain.mine(max(0, made[late.id] + window - block()))
+    assert getattr(refusal(late), "code", None) == "registration_window_closed"
     with pytest.raises(ContractRevert) as exc:
         batch_kit.register_batch(world, producer, lock=late, esp=esp)
     assert exc.value.name == "BatchRegistrationTooLate"
