@@ -27,6 +27,7 @@ ROUTERS = Path(__file__).resolve().parents[2] / "marketplace_api" / "routers"
 # not read from the table, so that a changed mapping is a failing test.
 CASES: list[tuple[Exception, int, str]] = [
     (exchange.TokenNotTradable(1, "revoked"), 409, "token_not_tradable"),
+    (exchange.UnknownCollection("0xaa", ("0xbb", "0xcc")), 422, "unknown_collection"),
     (exchange.TradeNotReady("requested", ("asset_locked",)), 409, "trade_not_ready"),
     (exchange.LockMismatch("token", "0xaa", "0xbb"), 409, "lock_mismatch"),
     (
