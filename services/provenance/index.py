@@ -165,10 +165,8 @@ class NearDuplicateIndex:
         if isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= 64:
             raise ValueError(f"threshold must be an int in 0..64, got {limit!r}")
         query = np.array(fp.words, dtype=np.uint64)
-        rows = np.unique(self._tables.within(query, limit) // 4)
-        rows = rows[self._alive[rows]]
+        rows, found = self._tables.rule_query(query, limit, self._alive)
         found_ids = self._ids[rows]
-        found = min_pair_distances(self._words[rows], query)
         if self._pending_ids:
             pending = min_pair_distances(np.array(self._pending_words, dtype=np.uint64), query)
             close = pending <= limit
@@ -177,7 +175,7 @@ class NearDuplicateIndex:
             )
             found = np.concatenate([found, pending[close]])
         order = np.lexsort((found_ids, found))
-        return [(int(found_ids[k]), int(found[k])) for k in order]
+        return list(zip(found_ids[order].tolist(), found[order].tolist(), strict=True))
 
     def save(self, path: str | Path) -> None:
         """Write the registrations (ids, words, tombstones) to an uncompressed ``.npz`` file."""

@@ -154,3 +154,96 @@ def test_corpus_search_counts_false_candidates_by_group() -> None:
     assert report.false_compact_total == 2 and report.false_final_total == 2
     assert report.conditional_rate == 1.0
     assert report.false_after_final_at(600) == pytest.approx(100 * 2 / report.queries)
+
+
+def _flip_bits(word: int, rng: np.random.Generator, flips: int) -> int:
+    for bit in rng.choice(64, size=flips, replace=False):
+        word ^= 1 << int(bit)
+    return word
+
+
+def _adversarial_entries(seed: int) -> tuple[np.ndarray, list[Fingerprint]]:
+    """Stored fingerprints and queries built to sit on every edge the compiled kernel has.
+
+    Words at distance threshold and threshold + 1 from a query word, with the flips packed into
+    one chunk or spread so that every chunk is exactly at its radius or one above it (the
+    pigeonhole edge); exact duplicates of a registration and of single words; several words of
+    one registration within reach of several query words (one row, many hits); queries whose
+    four words are equal.
+    """
+    rng = np.random.default_rng(seed)
+    base = random_words(seed, 60)
+    rows: list[list[int]] = [[int(w) for w in row] for row in base]
+    queries: list[Fingerprint] = []
+    for n in range(20):
+        q = [int(w) for w in base[n]]
+        queries.append(Fingerprint(tuple(q)))  # type: ignore[arg-type]
+        for distance in (MATCH_THRESHOLD, MATCH_THRESHOLD + 1):
+            rows.append([_flip_bits(w, rng, distance) for w in q])
+            spread = q[0]
+            for c in range(4):  # 4 + 4 + 4 + 3 (or 4) bits: every chunk at or over its radius
+                for bit in rng.choice(16, size=min(4, distance - 4 * c), replace=False):
+                    spread ^= 1 << (16 * c + int(bit))
+            rows.append([spread, *(int(w) for w in random_words(1000 + n, 1)[0][:3])])
+            packed = q[1] ^ sum(1 << b for b in range(distance))  # all in chunks 0 (and 1)
+            rows.append([int(w) for w in random_words(2000 + n, 1)[0][:3]] + [packed])
+        rows.append(list(q))  # an exact duplicate of the registration
+        rows.append([q[2], q[2], q[2], q[2]])  # one word four times: 16 pairs hit
+    queries.append(Fingerprint((int(base[0][0]),) * 4))
+    return np.array(rows, dtype=np.uint64), queries
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_kernel_equals_a_linear_scan_on_adversarial_fingerprints(seed: int) -> None:
+    words, queries = _adversarial_entries(seed)
+    rng = np.random.default_rng(seed)
+    ids = rng.permutation(10 * len(words))[: len(words)]
+    index = NearDuplicateIndex.build(ids, words, threshold=MATCH_THRESHOLD)
+    dead = rng.choice(len(words), size=len(words) // 5, replace=False)
+    for row in dead:  # tombstoned rows, among them exact duplicates and edge cases
+        index.remove(int(ids[row]))
+    alive = np.ones(len(words), dtype=bool)
+    alive[dead] = False
+    for fp in queries:
+        expected = linear_scan(ids[alive], words[alive], fp, MATCH_THRESHOLD)
+        got = index.query(fp)
+        assert sorted(got) == expected
+        assert len({rid for rid, _ in got}) == len(got)  # each registration once
+        for limit in (0, 3, 7, 14, 16):  # other radii, other chunk radii
+            assert sorted(index.query(fp, threshold=limit)) == linear_scan(
+                ids[alive], words[alive], fp, limit
+            )
+
+
+def test_kernel_equals_a_linear_scan_on_random_and_duplicate_fingerprints() -> None:
+    rng = np.random.default_rng(7)
+    words = random_words(7, 4000)
+    words[100:110] = words[5]  # the same fingerprint registered ten times
+    ids = np.arange(4000, dtype=np.int64) * 3 + 1
+    index = NearDuplicateIndex.build(ids, words)
+    index.remove(int(ids[103]))
+    alive = np.ones(4000, dtype=bool)
+    alive[103] = False
+    prints = [
+        near_copy(words[rng.integers(0, 4000)], rng, int(rng.integers(0, 18))) for _ in range(40)
+    ]
+    prints += [Fingerprint(tuple(int(w) for w in words[5]))]  # type: ignore[arg-type]
+    prints += [Fingerprint(tuple(int(w) for w in row)) for row in random_words(8, 10)]  # type: ignore[arg-type]
+    for fp in prints:
+        assert sorted(index.query(fp)) == linear_scan(ids[alive], words[alive], fp, MATCH_THRESHOLD)
+    hits = index.query(Fingerprint(tuple(int(w) for w in words[5])))  # type: ignore[arg-type]
+    assert [rid for rid, d in hits if d == 0] == sorted(
+        int(i) for i in ids[[5, *range(100, 110)]] if i != ids[103]
+    )
+
+
+def test_kernel_distance_is_the_rule_distance() -> None:
+    """The kernel reports a row's nearest hit; it must be the rule's min over all 16 pairs."""
+    words = random_words(9, 2000)
+    index = NearDuplicateIndex.build(range(2000), words, threshold=MATCH_THRESHOLD)
+    rng = np.random.default_rng(9)
+    for _ in range(30):
+        fp = near_copy(words[rng.integers(0, 2000)], rng, int(rng.integers(0, 16)))
+        for rid, distance in index.query(fp):
+            stored = Fingerprint(tuple(int(w) for w in words[rid]))  # type: ignore[arg-type]
+            assert distance == stored.distance(fp)
