@@ -56,6 +56,8 @@ class OptionFigures:
     queries: int
     recall: float
     exact: bool
+    candidate_words_per_query: float | None = None
+    """Stored words read and checked per query (median), where the option's layout gives it."""
 
 
 def resident_bytes() -> int:
