@@ -162,8 +162,13 @@ class HtlcClient(ContractClient):
         status, block = call(self.contract.functions.lockInfo(lock_id).call)
         return LockStatus(status), int(block)
 
-    def revealed_preimage(self, lock: LockTerms, from_block: int = 0) -> bytes | None:
-        """The preimage published by the withdrawal of ``lock``, if it happened."""
+    def revealed_preimage(self, lock: LockTerms, from_block: int | None = None) -> bytes | None:
+        """The preimage published by the withdrawal of ``lock``, if it happened; searched from
+        the lock's own block unless ``from_block`` is given (a withdrawal never precedes its
+        lock, and on the embedded chain a log search costs in proportion to the blocks it spans).
+        """
+        if from_block is None:
+            from_block = self.lock_info(lock.id)[1]
         logs = self.contract.events.Withdrawn().get_logs(
             from_block=from_block, argument_filters={"id": lock.id}
         )

@@ -186,7 +186,7 @@ class LedgerBatchChain:
                 code="registration_window_closed",
             )
         logs = self.client.contract.events.BatchRegistered().get_logs(
-            from_block=deployment.manifest.block,
+            from_block=max(locked_at, deployment.manifest.block),  # none before the lock
             argument_filters={"producer": to_checksum_address(signed.producer)},
         )
         if any(bytes(log["args"]["taskId"]) == signed.task_id for log in logs):
