@@ -13,6 +13,7 @@ from web3.types import TxReceipt
 
 from aigc_lab.demo.stack import Stack
 from ledger import EspRegistryClient, HtlcClient, RegistryClient, Transactor
+from ledger.clients import BatchRegistryClient
 from services.esp_worker import EspWorker
 from services.market_client import MarketClient
 from services.producer import ProducerSession
@@ -24,12 +25,16 @@ ESPS = ("ESP-A", "ESP-B", "ESP-C")  # ESP-B colludes with the plagiarist, ESP-C 
 
 @dataclass
 class GasLog:
-    """Gas per operation (contract function), summed over the run."""
+    """Gas per operation (contract function), summed over the run. ``prefixes`` names the
+    contracts whose functions share a name with another's (the BatchRegistry's ``commit``,
+    ``reveal``, ``challenge``: "batch commit"), by address."""
 
     used: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    prefixes: dict[str, str] = field(default_factory=dict)
 
     def add(self, function: str, receipt: TxReceipt) -> None:
-        self.used[function].append(int(receipt["gasUsed"]))
+        prefix = self.prefixes.get(str(receipt.get("to") or "").lower(), "")
+        self.used[prefix + function].append(int(receipt["gasUsed"]))
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Actor:
     htlc: HtlcClient
     registry: RegistryClient
     esps: EspRegistryClient
+    batches: BatchRegistryClient
 
     @property
     def address(self) -> str:
@@ -56,7 +62,8 @@ class Cast:
     def __init__(
         self, stack: Stack, *, make_image: Any, price: int, deadline_s: int, state_dir: Path
     ):
-        self.gas = GasLog()
+        self.gas = GasLog(prefixes={stack.deployment.batch_registry.address.lower(): "batch "})
+        self.make_image = make_image
         keys = stack.chain.dev_accounts()
         names = ("deployer", *PRODUCERS, "Carol", "Mallory", *ESPS)
         self.actors = {name: self._actor(stack, name, keys[i]) for i, name in enumerate(names) if i}
@@ -81,6 +88,7 @@ class Cast:
                 state_path=state_dir / f"{name}.json",
                 price=price,
                 deadline_s=deadline_s,
+                batches=True,  # answers batch attestation requests, as `aigc esp run` does
             )
         self.name_of = {a.address: name for name, a in self.actors.items()}
 
@@ -94,6 +102,7 @@ class Cast:
             HtlcClient(stack.deployment, tx),
             RegistryClient(stack.deployment, tx),
             EspRegistryClient(stack.deployment, tx),
+            BatchRegistryClient(stack.deployment, tx),
         )
 
     def serve(self) -> list[str]:

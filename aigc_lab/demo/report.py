@@ -71,6 +71,7 @@ def tables(result: DemoResult, console: Console) -> None:
             "upheld, copy revoked" if c["upheld"] else "rejected",
         )
     console.print(ch)
+    batch_tables(result, console)
     g = Table("operation", "transactions", "gas each (min-max)", title="Gas per operation")
     for op, values in sorted(result.gas.items()):
         g.add_row(
@@ -81,6 +82,72 @@ def tables(result: DemoResult, console: Console) -> None:
             else f"{min(values):,}-{max(values):,}",
         )
     console.print(g)
+
+
+def batch_tables(result: DemoResult, console: Console) -> None:
+    """The batch chapter: each batch, every token as a wallet reads it, the batched copy's
+    challenge (issue 16)."""
+    if not result.batches:
+        return
+    b = Table(
+        "batch",
+        "producer",
+        "ESP",
+        "images",
+        "token ids",
+        "commit gas",
+        "reveal gas",
+        "gas per image",
+        title="Batches (one commit, one reveal)",
+    )
+    for x in result.batches:
+        ids = x["token_ids"]
+        b.add_row(
+            str(x["batch_id"]),
+            x["producer"],
+            x["esp"],
+            str(x["count"]),
+            f"{ids[0]}..{ids[-1]}",
+            f"{x['gas']['commit']:,}",
+            f"{x['gas']['reveal']:,}",
+            f"{x['gas']['per_image']:,}",
+        )
+    console.print(b)
+    t = Table(
+        "token",
+        "batch",
+        "ownerOf",
+        "tokenURI",
+        "royaltyInfo (at the sale price)",
+        "status",
+        title="Batch tokens (read from the chain)",
+    )
+    for x in result.batches:
+        for tok in x["tokens"]:
+            t.add_row(
+                tok["token_id"],
+                str(x["batch_id"]),
+                tok["owner"],
+                tok["token_uri"],
+                f"{tok['royalty']:,} wei to {tok['royalty_receiver']}",
+                tok["status"],
+            )
+    console.print(t)
+    c = Table(
+        "original", "batched copy", "challenger", "distance", "verdict", "siblings",
+        title="Batch challenge",
+    )  # fmt: skip
+    for x in result.batch_challenges:
+        siblings = sorted(set(x["sibling_statuses"].values()))
+        c.add_row(
+            x["original"],
+            x["duplicate"],
+            x["challenger"],
+            str(x["distance"]),
+            f"upheld, copy {x['copy_status']}" if x["upheld"] else "rejected",
+            f"{len(x['sibling_statuses'])} {'/'.join(siblings)}",
+        )
+    console.print(c)
 
 
 def figures(result: DemoResult, out: Path) -> list[Path]:

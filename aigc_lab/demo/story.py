@@ -14,6 +14,7 @@ from typing import Any
 from PIL import Image
 
 from aigc_lab.demo.actors import ESPS, PRODUCERS, Actor, Cast, fp32
+from aigc_lab.demo.batches import BatchChapter
 from aigc_lab.demo.stack import Stack
 from ledger import LockTerms, Registration, new_secret
 from ledger.clients.registry import sign_attestation
@@ -52,6 +53,8 @@ class DemoResult:
     products: list[dict[str, Any]] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     challenges: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[dict[str, Any]] = field(default_factory=list)  # issue 16: aigc_lab.demo.batches
+    batch_challenges: list[dict[str, Any]] = field(default_factory=list)
     reputation: dict[str, list[float]] = field(default_factory=lambda: {e: [] for e in ESPS})
     load: dict[str, list[int]] = field(default_factory=lambda: {e: [] for e in ESPS})
     images: dict[str, Path] = field(default_factory=dict)
@@ -77,6 +80,7 @@ class Story:
     def run(self) -> DemoResult:
         for r in range(1, self.config.rounds + 1):
             self.round(r)
+        self._batches()
         self.result.gas = dict(self.cast.gas.used)
         return self.result
 
@@ -343,6 +347,23 @@ class Story:
                 "copy_status": status,
             }
         )
+
+    # -- batches -------------------------------------------------------------------------------
+    def _batches(self) -> None:
+        """One producer's batch, a plagiarist's batched copy revoked alone (issue 16)."""
+        chapter = BatchChapter(
+            self.stack,
+            self.cast,
+            price=self.config.price,
+            sale_price=self.config.sale_price,
+            seed=self.config.seed,
+            image_path=lambda token: self.out / "images" / f"{token:064x}.png",
+            say=self.say,
+        )
+        chapter.run()
+        self.result.batches = chapter.batches
+        self.result.batch_challenges = chapter.challenges
+        self.result.images.update(chapter.images)
 
     def _snapshot(self, r: int) -> None:
         market = self.stack.app.state.market

@@ -32,3 +32,40 @@ def test_quick_demo_tells_the_whole_story(tmp_path):
     page = (out / "index.html").read_text()
     assert challenge["duplicate"] in page and "revoked" in page
     assert "Gas per operation" in result.output
+    _assert_the_batch_chapter(summary, out, result.output)
+
+
+def _assert_the_batch_chapter(summary, out, output):
+    """Issue 16: a producer's batch of paid images, one token each (what a wallet reads back),
+    and a plagiarist's batched copy revoked alone, its siblings and the original batch active."""
+    producer, plagiarist = summary["batches"]
+    assert producer["role"] == "producer" and plagiarist["role"] == "plagiarist"
+    assert producer["count"] == 4 and len(producer["token_ids"]) == 4
+    assert producer["esp"] != plagiarist["esp"]  # a batch is challenged only across ESPs
+    for batch in (producer, plagiarist):
+        gas = batch["gas"]
+        assert gas["commit"] > 0 and gas["reveal"] > 0
+        assert gas["per_image"] == (gas["commit"] + gas["reveal"]) // batch["count"]
+        assert [t["token_id"] for t in batch["tokens"]] == batch["token_ids"]
+        for i, token in enumerate(batch["tokens"]):
+            assert (
+                int(token["token_id"])
+                == (batch["batch_id"] << 32) | i
+                == ((batch["batch_id"] << 32) | token["index"])
+            )
+            assert token["owner"] == batch["producer"] == token["royalty_receiver"]
+            assert token["royalty"] > 0
+            assert token["token_uri"].endswith(f"/v1/tokens/{token['token_id']}")
+            assert str(token["metadata_content_hash"]).startswith("0x")  # the URI resolved
+    (fight,) = summary["batch_challenges"]
+    assert fight["original"] in producer["token_ids"]
+    assert fight["duplicate"] in plagiarist["token_ids"]
+    assert fight["upheld"] and fight["copy_status"] == "revoked"
+    assert set(fight["sibling_statuses"]) == set(plagiarist["token_ids"]) - {fight["duplicate"]}
+    assert set(fight["sibling_statuses"].values()) == {"active"}
+    assert set(fight["original_batch_statuses"].values()) == {"active"}
+    statuses = {t["token_id"]: t["status"] for b in (producer, plagiarist) for t in b["tokens"]}
+    assert [tok for tok, st in statuses.items() if st != "active"] == [fight["duplicate"]]
+    assert "Batches (one commit, one reveal)" in output and "Batch challenge" in output
+    page = (out / "index.html").read_text()
+    assert all(tok in page for tok in statuses)  # every batch token has its card
