@@ -129,13 +129,13 @@ def _merged_hits(
             if not (owners[b] >> j) & 1:
                 continue
             q = query[j]
-            hits = 0
-            for k in range(starts[b], ends[b]):
-                hits += _popcount(bucket_words[k] ^ q) <= limit
-            if hits == 0:
+            nearest = 64  # as the deployed scan: a min reduction over unsigned indices
+            for k in range(np.uint64(starts[b]), np.uint64(ends[b])):
+                nearest = min(nearest, _popcount(bucket_words[k] ^ q))
+            if nearest > limit:
                 continue
-            if count + hits > found.size:
-                grown = np.empty(2 * (count + hits), dtype=np.int64)
+            if count + ends[b] - starts[b] > found.size:
+                grown = np.empty(2 * (count + ends[b] - starts[b]), dtype=np.int64)
                 grown[:count] = found[:count]
                 found = grown
             for k in range(starts[b], ends[b]):
