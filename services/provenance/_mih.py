@@ -9,9 +9,10 @@ Layout: one bucket per (chunk, 16-bit value), ``c * 65536 + v``; bucket b holds,
 from ``offsets[b]`` to ``offsets[b + 1]``, the words whose chunk c is ``v`` (``bucket_words``,
 the words themselves, so the inner loop reads sequential memory) and their positions in
 ``words`` (``bucket_positions``). The probe loops are compiled with numba
-(:func:`_rule_query`): about 700,000 candidate words per query at a million four-word
-fingerprints, checked at ~1 ns each instead of the 7-10 ns of the numpy + scipy gather this
-replaced (docs/provenance.md, "Near-duplicate index"; the bench keeps that one as its baseline).
+(:func:`_rule_query`): about 720,000 candidate words per query at a million four-word
+fingerprints, checked at ~1.2 ns each (0.84 ms per query) instead of the ~4 ns of the numpy +
+scipy gather this replaced (docs/provenance.md, "Near-duplicate index"; the bench keeps that one
+as its baseline, :mod:`aigc_lab.provenance._search_variants`).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ _SHIFTS = np.arange(_CHUNKS, dtype=np.uint64) * np.uint64(_BITS)
 _MASK = np.uint64(_VALUES - 1)
 _GROUP = 4  # words per registration (the fingerprint's four views)
 _LINE_WORDS = 8  # 64-bit words per 64-byte cache line
-_AHEAD = 16  # buckets prefetched ahead of the scan (16-64 measured alike, 4-8 slower)
+_AHEAD = 16  # buckets prefetched ahead of the scan (8-64 measured alike)
 _DIST_BITS = 7  # a hit packs (slot or row) << 7 | distance (0..64)
 _DIST_MASK = (1 << _DIST_BITS) - 1
 
@@ -87,8 +88,9 @@ _popcount = cast("Callable[[np.uint64], int]", _ctpop)
 def _prefetch_line(typingctx, array, index):  # type: ignore[no-untyped-def]  # numba's protocol
     """LLVM's ``prefetch`` of ``array[index]``'s cache line into L2 (``prefetcht1`` on x86-64).
 
-    Into L2 rather than L1: measured 0.80 against 1.00 ms per query at a million fingerprints
-    (L1 has too few line-fill buffers for ~16 buckets of 8 lines in flight).
+    Into L2 rather than L1: the scan measured 0.66-0.70 against 0.74 ms per query at a million
+    fingerprints (0.80 against 1.00 before the unsigned indices); presumably L1 has too few
+    line-fill buffers for ~16 buckets of 8 lines in flight.
     """
     if not isinstance(array, types.Array) or not isinstance(index, types.Integer):
         return None
@@ -183,7 +185,7 @@ def _rule_query(
 
     The probed buckets are short (~61 words at a million fingerprints) and scattered, so the
     scan is bound by memory latency, not by the popcounts: each bucket's cache lines are
-    prefetched ``_AHEAD`` buckets before they are read (measured 3.3 -> 0.8 ms per query).
+    prefetched ``_AHEAD`` buckets before they are read (docs/provenance.md has the figures).
 
     Exact by the pigeonhole bound: every (stored word, query word) pair within ``limit`` is
     within its radius on at least one chunk, so it is in a probed bucket. Hence a row's
