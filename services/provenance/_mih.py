@@ -141,7 +141,7 @@ def _bucket(
     return int(chunk * _VALUES + (key ^ probe_mask[b // _GROUP]))
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _words_within(
     queries: NDArray[np.uint64],
     radius: int,
@@ -169,7 +169,7 @@ def _words_within(
     return found[:count]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _rule_query(
     query: NDArray[np.uint64],
     limit: int,
@@ -191,6 +191,9 @@ def _rule_query(
     within its radius on at least one chunk, so it is in a probed bucket. Hence a row's
     nearest hit is its rule distance (the minimum over its 16 pairs) without reading its
     words; a row hit through several pairs or chunks is reported once, after a sort.
+
+    It runs without the GIL (``nogil``) and keeps no state between calls, so threads serving
+    queries (the API's thread pool) scan in parallel.
     """
     total = probe_mask.size * _GROUP  # bucket b: probe b // 4 of query word b % 4
     starts = np.empty(total, dtype=np.int64)  # read first, all at once: the loads overlap
@@ -248,7 +251,7 @@ def _rule_query(
     return rows[:kept], dists[:kept]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _rule_scan(
     query: NDArray[np.uint64], limit: int, words: NDArray[np.uint64], alive: NDArray[np.bool_]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:

@@ -247,3 +247,17 @@ def test_kernel_distance_is_the_rule_distance() -> None:
         for rid, distance in index.query(fp):
             stored = Fingerprint(tuple(int(w) for w in words[rid]))  # type: ignore[arg-type]
             assert distance == stored.distance(fp)
+
+
+def test_concurrent_queries_from_threads_agree() -> None:
+    """The scan releases the GIL and shares no scratch state: parallel queries stay exact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    words = random_words(11, 3000)
+    index = NearDuplicateIndex.build(range(3000), words)
+    rng = np.random.default_rng(11)
+    prints = [near_copy(words[rng.integers(0, 3000)], rng, 6) for _ in range(40)]
+    expected = [index.query(fp) for fp in prints]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        got = list(pool.map(index.query, prints * 3))
+    assert got == expected * 3
