@@ -235,11 +235,14 @@ class BatchChapter:
             self.stack.http.get(f"/v1/products/{original}").json()["owner"]
         ]
         owner = self.cast.actors[owner_name]
-        note = next(
+        notes = [
             n
             for n in owner.client.get("/v1/notifications")["items"]
             if n["kind"] == "plagiarism_suspected" and _uint(n["duplicate"]) == copy_token
-        )
+        ]
+        if not notes:
+            raise RuntimeError(f"the plagiarism watch did not flag {copy_token} to {owner.name}")
+        note = notes[0]
         prepared = note["prepared_challenge"]
         self.say(
             f"  the watch told {owner.name} (distance {note['distance']}, the challenge prepared "

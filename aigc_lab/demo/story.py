@@ -1,6 +1,7 @@
 """The story, round after round: reputation-based ESP choice, paid generation with sealed
 delivery, registration, a swap to the consumer (with royalties on resales), a plagiarist and the
-challenge that revokes the copy, and a lazy ESP whose producers get refunds."""
+challenge that revokes the copy, and a lazy ESP whose producers get refunds; then the batch
+chapter (:mod:`aigc_lab.demo.batches`): one batch of paid images, a batched copy revoked alone."""
 
 from __future__ import annotations
 
