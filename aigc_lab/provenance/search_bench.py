@@ -3,7 +3,9 @@
 Fingerprints are random but realistic (:mod:`aigc_lab.provenance._synthetic`: calibrated on
 the package photographs; 2% of entries are edited copies of earlier ones). Half the queries are
 edited copies of stored entries (they have answers), half are fresh fingerprints. FAISS's binary
-indexes are timed in the same run (:mod:`aigc_lab.provenance._search_options`).
+indexes are timed in the same run (:mod:`aigc_lab.provenance._search_options`), and so are two
+variants of ours (:mod:`aigc_lab.provenance._search_variants`): the previous numpy + scipy query
+path, the baseline of the compiled one, and a layout that reads fewer candidate words.
 
 The BK-tree holds every word (a metric tree needs a metric; the rule's min-over-pairs is not
 one) and a query asks it for each of the four query words; the union, re-scored by the rule, is
