@@ -390,3 +390,47 @@ def test_the_chain_view_agrees_with_the_batch_registry(embedded_world):
     with pytest.raises(ContractRevert) as exc:
         batch_kit.register_batch(world, producer, lock=late, esp=esp)
     assert exc.value.name == "BatchRegistrationTooLate"
+
+
+def test_the_worker_refuses_a_lock_the_chain_has_used(embedded_world, tmp_path):
+    """The worker (what `aigc esp run` and `aigc esp attest-batch` call) reads the chain's
+    reveal view itself: once a batch registered under the lock, the same batch is not signed
+    again (its answer lost, the producer asking twice, would otherwise burn a second bond)."""
+    world = embedded_world
+    register_esp(world)
+    producer, esp = world.producer, world.esp
+    lock = paid_lock(world, producer, esp)
+
+    class Client:
+        account, address = esp, esp.address
+
+    worker = EspWorker(
+        Client(),
+        HtlcClient(world.deployment),
+        make_image=None,
+        fingerprint=None,
+        state_path=tmp_path / "state.json",
+        price=1,
+    )
+    deliveries = [
+        Delivery(_h("img", i), producer.address, lock, _h("fp", i), _h("d", i), i, MODEL)
+        for i in range(2)
+    ]
+    for n, d in enumerate(deliveries):
+        worker.state.tasks[f"0x{n:064x}"] = {
+            "stage": "claimed",
+            "content_hash": "0x" + d.content_hash.hex(),
+            "producer": d.producer,
+            "fingerprint": "0x" + d.fingerprint.hex(),
+            "detail_hash": "0x" + d.detail_hash.hex(),
+            "seed": d.seed,
+            "model_id": "0x" + d.model_id.hex(),
+            "lock": d.lock.to_json(),
+        }
+    request = BatchRequest(producer.address, None, tuple(_item(d) for d in deliveries))
+    contract = BatchRegistryClient(world.deployment).address
+    assert worker.attest_batch(request, contract=contract, max_batch=8).task_id == lock.id
+    batch_kit.register_batch(world, producer, lock=lock, esp=esp)
+    with pytest.raises(BatchRefused) as exc:
+        worker.attest_batch(request, contract=contract, max_batch=8)
+    assert exc.value.code == "lock_used"
