@@ -149,6 +149,18 @@ def royalty_bps(deployment: Deployment) -> int:
     return int(deployment.manifest.params.get("royalty_bps", 0))
 
 
+def token_name(collection: str, token_id: str, *, revoked: bool = False) -> str:
+    """A token's display name. A single registration's id is its content hash, so its first
+    four bytes tell tokens apart; a batched item's id is ``(batch << 32) | index``, whose first
+    bytes are zeros, so it is named by its batch and index instead."""
+    value = int(token_id, 16)
+    if collection == "batch":
+        name = f"AIGC Batch {value >> 32} #{value & 0xFFFFFFFF}"
+    else:
+        name = f"Proof-of-AIGC 0x{value:064x}"[:24]
+    return f"[revoked] {name}" if revoked else name
+
+
 @router.get(
     "/tokens/{token_id}",
     response_model=TokenMetadataOut,
@@ -168,7 +180,6 @@ def token_metadata(
         raise NotFound(f"no registered token {token_id}", code="unknown_token")
     base = _base(request, settings.public_url)
     dec = token_dec(product.token_id)
-    short = product.token_id[2:10]
     revoked = product.status == "revoked"
     # a batched item's content hash is its manifest's (its token id is (batch << 32) | index)
     content = registered_content_hash(session, product) or "not published yet"
@@ -193,7 +204,7 @@ def token_metadata(
         Attribute(trait_type="Royalty (bps)", value=royalty_bps(deployment), display_type="number"),
     ]
     return {
-        "name": f"{'[revoked] ' if revoked else ''}Proof-of-AIGC 0x{short}",
+        "name": token_name(product.collection, product.token_id, revoked=revoked),
         "description": description,
         "image": f"{base}/v1/images/{product.token_id[2:]}" if product.image_blob else None,
         "external_url": f"{base}/v1/products/{dec}",

@@ -243,3 +243,16 @@ def test_token_uri_resolves_over_http_to_the_metadata(world, tmp_path):
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def test_a_batched_items_name_tells_its_batch_and_index_apart():
+    """A batched item's id is (batch << 32) | index: its leading bytes are zeros, so a name cut
+    from the hex id would call every item of every batch "Proof-of-AIGC 0x00000000"."""
+    from marketplace_api.routers.meta import token_name
+
+    first, other = (7 << 32) | 0, (7 << 32) | 3
+    assert token_name("batch", f"0x{first:064x}") == "AIGC Batch 7 #0"
+    assert token_name("batch", f"0x{other:064x}", revoked=True) == "[revoked] AIGC Batch 7 #3"
+    single = "0x" + "ab" * 32
+    assert token_name("registry", single) == "Proof-of-AIGC 0xabababab"
+    assert token_name("registry", single, revoked=True) == "[revoked] Proof-of-AIGC 0xabababab"
