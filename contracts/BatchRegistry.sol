@@ -16,6 +16,7 @@ import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
 import {FingerprintRule} from "./FingerprintRule.sol";
+import {ItemsTree} from "./ItemsTree.sol";
 
 /// @title BatchRegistry: Proof-of-AIGC for batches of images (issue 16)
 /// @notice See {IBatchRegistry} for the protocol. Invariants: Ether held == bondPerItem x (items of
@@ -300,6 +301,15 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         // Uncontested: the accused did not open its item to get the detail rule run.
         _revoke(original, duplicate, d, false, _challengeDeposit);
         return true;
+    }
+
+    /// @inheritdoc IBatchRegistry
+    function settle(uint256 original, uint256 duplicate) external {
+        Dispute storage d = _disputeIn(original, duplicate, DisputeState.Upheld);
+        d.state = DisputeState.Settled; // before the call: settles once
+        emit ChallengeDecided(original, duplicate, DisputeState.Settled, d.contester != address(0));
+        // The EspRegistry is immutable and trusted (no callback reaches here): no guard needed.
+        _espRegistry.recordChallengeUpheld(_batches[duplicate >> _INDEX_BITS].esp, d.challenger);
     }
 
     // ---------------------------------------------------------------- ERC-721
@@ -719,11 +729,8 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     }
 
     /// @dev Checks a batch item's opening (its detail, content hash and seed) against its
-    /// batch's items root; returns the detail's hash. The items tree is ordered (positional):
-    /// the index picks each sibling's side and the levels where the node is carried up without
-    /// one, and every proof step must be used, so given the root, the count and the index
-    /// exactly one leaf verifies. (A commutative tree would let a producer commit many leaves
-    /// for one index and open, in a dispute, whichever detail the detail rule matches.)
+    /// batch's ordered items root (`ItemsTree`: exactly one leaf verifies per index); returns
+    /// the detail's hash.
     function _checkOpening(uint256 tokenId, bytes calldata detail, ItemOpening calldata o)
         private
         view
@@ -731,26 +738,10 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     {
         StoredBatch storage b = _batches[tokenId >> _INDEX_BITS];
         uint256 index = tokenId & _INDEX_MASK;
-        uint256 size = b.count;
         detailHash = keccak256(detail);
-        bytes32 node = itemLeaf(index, o.contentHash, detailHash, o.seed);
-        bytes32[] calldata proof = o.proof;
-        uint256 k;
-        if (index >= size) revert BatchBadProof(tokenId);
-        while (size > 1) {
-            if (index & 1 == 0 && index == size - 1) {
-                // carried up: no sibling at this level
-            } else if (k == proof.length) {
-                revert BatchBadProof(tokenId);
-            } else if (index & 1 == 0) {
-                node = keccak256(abi.encodePacked(node, proof[k++]));
-            } else {
-                node = keccak256(abi.encodePacked(proof[k++], node));
-            }
-            index >>= 1;
-            size = (size + 1) >> 1;
-        }
-        if (k != proof.length || node != b.itemsRoot) revert BatchBadProof(tokenId);
+        (bytes32 root, bool ok) =
+            ItemsTree.rootOf(itemLeaf(index, o.contentHash, detailHash, o.seed), index, b.count, o.proof);
+        if (!ok || root != b.itemsRoot) revert BatchBadProof(tokenId);
     }
 
     /// @dev Checks a single Registry token's record proof; returns whether it is active
@@ -768,7 +759,8 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     }
 
     /// @dev Revokes `duplicate`: the challenger gets `deposits` and the reward out of the item's
-    /// bond, the rest of that bond is burned; no other item of the batch changes.
+    /// bond, the rest of that bond is burned; no other item of the batch changes (`settle` then
+    /// slashes the copy's ESP).
     function _revoke(uint256 original, uint256 duplicate, Dispute storage d, bool contested, uint256 deposits)
         private
     {

@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
+import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
 import {EvidenceLib} from "./EvidenceLib.sol";
 
 /// @title EspRegistry
@@ -15,8 +16,9 @@ import {EvidenceLib} from "./EvidenceLib.sol";
 /// the ESP quotes (signs an EIP-712 `Quote` over the lock's terms) -> the producer locks the fee
 /// and brings the signature to `acknowledge` (the open lock now holds the ESP's stake) -> the lock
 /// settles in the HashTimeLock -> the producer's feedback (withdrawn) or anyone's refund record
-/// (refunded) becomes evidence and releases the lock. The Proof-of-AIGC registry reports upheld
-/// challenges, which slash `slashAmount` of the attesting ESP's stake to the injured party.
+/// (refunded) becomes evidence and releases the lock. The Proof-of-AIGC registries (the single
+/// Registry and the BatchRegistry, each bound once) report upheld challenges, which slash
+/// `slashAmount` of the attesting ESP's stake to the injured party.
 /// `ReputationView` computes reputation from the evidence.
 ///
 /// Invariants: Ether held == sum of stakes + compensation owed; each lock id is acknowledged at
@@ -39,9 +41,12 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
     address private immutable _deployer;
     address private _registry;
     /// @dev Blocks after an ESP's period ends before its stake may leave (set at `bindRegistry`
-    /// from the Registry's windows): the images it attested can still be registered, challenged,
+    /// from the longer of the two registries' windows): the images it attested can still be registered, challenged,
     /// decided and settled, so a slash finds the stake there.
     uint64 private _exitDelay;
+    /// @dev The second reporter: the BatchRegistry (issue 16), whose revocations slash as the
+    /// Registry's do (after `_exitDelay`: the Registry's slot keeps its layout).
+    address private _batchRegistry;
 
     mapping(address esp => Esp) private _esps;
     address[] private _espList;
@@ -72,11 +77,14 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         _deployer = msg.sender;
     }
 
-    /// @notice Binds the Proof-of-AIGC registry allowed to report upheld challenges (once, by the deployer).
-    function bindRegistry(address registry_) external {
+    /// @notice Binds the Proof-of-AIGC registries allowed to report upheld challenges: the single
+    /// Registry and the BatchRegistry (issue 16), both at once, once, by the deployer.
+    function bindRegistry(address registry_, address batchRegistry_) external {
         if (msg.sender != _deployer) revert EspUnauthorizedRegistry(msg.sender);
         if (_registry != address(0)) revert EspRegistryAlreadyBound(_registry);
         _registry = registry_;
+        _batchRegistry = batchRegistry_;
+        uint64 delay;
         (bool ok, bytes memory data) = registry_.staticcall(abi.encodeCall(IRegistry.parameters, ()));
         if (ok && data.length == 9 * 32) {
             IRegistry.Parameters memory p = abi.decode(data, (IRegistry.Parameters));
@@ -84,8 +92,17 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
             // blocks later and revealed `commitTtl` after that; a watcher then has one dispute
             // window to challenge, the accused another to contest, and the revocation settles
             // `rewardHoldBlocks` after its decision.
-            _exitDelay = p.registrationWindow + p.commitTtl + 2 * p.disputeWindow + p.rewardHoldBlocks;
+            delay = p.registrationWindow + p.commitTtl + 2 * p.disputeWindow + p.rewardHoldBlocks;
         }
+        (ok, data) = batchRegistry_.staticcall(abi.encodeCall(IBatchRegistry.parameters, ()));
+        if (ok && data.length == 9 * 32) {
+            IBatchRegistry.Parameters memory p = abi.decode(data, (IBatchRegistry.Parameters));
+            // The same path for a batched copy, no reward hold, then one more dispute window
+            // for the challenger's `settle` (the slash) before the stake can leave.
+            uint64 batchDelay = p.registrationWindow + p.commitTtl + 3 * p.disputeWindow;
+            if (batchDelay > delay) delay = batchDelay;
+        }
+        _exitDelay = delay;
     }
 
     /// @inheritdoc IEspRegistry
@@ -362,7 +379,9 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
     /// @dev Counts a lost challenge against `esp` and slashes min(`slashAmount`, stake): half to
     /// `a` and half to `b` (all of it when they are the same account).
     function _slash(address esp, address a, address b) private {
-        if (msg.sender != _registry) revert EspUnauthorizedRegistry(msg.sender);
+        if (msg.sender != _registry) {
+            if (msg.sender != _batchRegistry) revert EspUnauthorizedRegistry(msg.sender);
+        }
         Esp storage e = _esps[esp];
         uint32 lost = ++e.challengesLost;
         emit ChallengeRecorded(esp, lost);

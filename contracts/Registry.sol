@@ -21,7 +21,9 @@ import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
 /// and upheld-unsettled challenges; one token per content hash, ever; a token leaves Revoked only through
 /// `settle` when the token that revoked it was itself revoked; each ordered pair is challenged
 /// at most once. The owner (the deployer, `Ownable`) can change only the metadata locations:
-/// `baseURI` and `contractURI`; it has no power over tokens, records, bonds or challenges.
+/// `baseURI` and `contractURI`; it has no power over tokens, records, bonds or challenges. The
+/// court fixed at deployment (BatchCourt) can revoke an active token through `revokeCopied` when
+/// a batched original's challenge of it is upheld.
 contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransient, Ownable {
     /// @notice Deployment parameters (a struct keeps the constructor readable).
     struct Config {
@@ -31,6 +33,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         Parameters params;
         string baseURI;
         string contractURI;
+        address court; // the BatchCourt, allowed to `revokeCopied`
     }
 
     bytes32 public constant ATTESTATION_TYPEHASH = keccak256(
@@ -56,6 +59,9 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     uint64 private immutable _disputeWindow;
     uint64 private immutable _rewardHoldBlocks;
     uint96 private immutable _royaltyBps;
+    /// @dev The one contract allowed to `revokeCopied` (issue 16: batched originals), fixed at
+    /// deployment (its address is predicted from the deployer's nonce).
+    address private immutable _court;
     string private _baseTokenURI;
     string private _contractURI;
 
@@ -88,6 +94,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _royaltyBps = c.params.royaltyBps;
         _baseTokenURI = c.baseURI;
         _contractURI = c.contractURI;
+        _court = c.court;
     }
 
     // ---------------------------------------------------------------- metadata locations (owner)
@@ -326,6 +333,20 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _espRegistry.recordChallengeUpheld(b.esp, dispute.challenger); // the copy's ESP answers with its stake
         _send(dispute.challenger, deposits + _challengeReward);
         _send(BURN, burned);
+    }
+
+    /// @inheritdoc IRegistry
+    /// @dev Named so that its selector (0xfca50a69) sorts after every other: the dispatcher's
+    /// comparisons for the existing functions stay as they were (their gas is unchanged).
+    function revokeCopied(uint256 duplicate, uint256 original, address esp, address challenger) external {
+        // No re-entrancy guard: only the court (itself guarded) calls, and the status is written
+        // before any call out.
+        if (msg.sender != _court || _statusOf(duplicate) != Status.Active) revert RegistryUnauthorizedCourt(msg.sender);
+        _records[duplicate] = (_records[duplicate] & ~_STATUS_MASK) | uint256(Status.Revoked);
+        emit Revoked(duplicate, original);
+        emit MetadataUpdate(duplicate);
+        _espRegistry.recordChallengeUpheld(esp, challenger);
+        _send(msg.sender, _bond); // the court pays the reward and burns the rest
     }
 
     // ---------------------------------------------------------------- views

@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import rlp
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
 
 from ledger import artifacts
@@ -145,6 +146,17 @@ class Deployment:
         return self.contract("BatchRegistry")
 
     @property
+    def batch_court(self) -> Contract:
+        """The BatchCourt (issue 16: a batched original challenges a single copy); a manifest
+        from before it raises DeploymentError."""
+        if "BatchCourt" not in self.manifest.contracts:
+            raise DeploymentError(
+                "this deployment has no BatchCourt (made before batched originals could "
+                "challenge single copies): redeploy"
+            )
+        return self.contract("BatchCourt")
+
+    @property
     def reputation_view(self) -> Contract:
         return self.contract("ReputationView")
 
@@ -157,8 +169,18 @@ def deploy_contract(tx: Transactor, name: str, *args: Any, value: int = 0) -> tu
     return str(receipt["contractAddress"]), int(receipt["gasUsed"])
 
 
+def _nonce(chain: Chain, address: str) -> int:
+    return int(chain.w3.eth.get_transaction_count(to_checksum_address(address), "pending"))
+
+
+def _create_address(sender: str, nonce: int) -> str:
+    """The address a contract created by ``sender`` with ``nonce`` gets (CREATE)."""
+    return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
+
+
 def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = None) -> Deployment:
-    """Deploys HashTimeLock, EspRegistry, Registry, BatchRegistry and ReputationView, binds them."""
+    """Deploys HashTimeLock, EspRegistry, Registry, BatchRegistry, BatchCourt and ReputationView,
+    binds them."""
     p = params or DeployParams()
     tx = Transactor(chain, deployer)
     htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
@@ -183,6 +205,9 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         ),
         p.base_uri,
         p.contract_uri,
+        # The BatchCourt, the one caller of `revokeCopied`, is deployed three transactions later
+        # (after ReputationView and BatchRegistry), so its address is fixed now by the nonce.
+        _create_address(deployer.address, _nonce(chain, deployer.address) + 3),
     )
     registry, _ = deploy_contract(tx, "Registry", config)
     view, _ = deploy_contract(tx, "ReputationView", esps)
@@ -207,10 +232,17 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         p.base_uri,  # batch ids (< 2**96) never meet a Registry id: one token route serves both
     )
     batch_registry, _ = deploy_contract(tx, "BatchRegistry", batch_config)
+    court, _ = deploy_contract(tx, "BatchCourt", registry, batch_registry, verifier, htlc)
+    if court.lower() != config[-1].lower():
+        raise DeploymentError(
+            f"BatchCourt deployed at {court}, not at {config[-1]} where the Registry expects it: "
+            "another transaction from the deployer interleaved; redeploy"
+        )
     esp_contract = chain.w3.eth.contract(
         address=to_checksum_address(esps), abi=artifacts.abi("EspRegistry")
     )
-    tx.send(esp_contract.functions.bindRegistry(registry))
+    # Both registries report their revocations (issue 16: a batched copy's ESP is slashed too).
+    tx.send(esp_contract.functions.bindRegistry(registry, batch_registry))
     manifest = Manifest(
         chain_id=chain.chain_id,
         backend=chain.kind,
@@ -224,6 +256,7 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
                 ("EspRegistry", esps),
                 ("Registry", registry),
                 ("BatchRegistry", batch_registry),
+                ("BatchCourt", court),
                 ("DetailVerifier", verifier),
                 ("ReputationView", view),
             )

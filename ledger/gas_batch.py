@@ -183,9 +183,10 @@ def measure_batch_registration(
     chain: Chain, dep: Deployment, accounts: list[LocalAccount]
 ) -> dict[str, int]:
     """``{"batch_register_per_image@N": (commit + reveal) // N, "batch_challenge": ...,
-    "batch_finalize": ..., "batch_challenge_uncontested": challenge + finalize}`` on ``dep``
-    (whose ESP ``accounts[2]`` is registered). The producer registers one batch first, so each
-    row is a later batch of a producer (no first-write of its balance or of the batch counter)."""
+    "batch_finalize": ..., "batch_challenge_uncontested": challenge + finalize, "batch_settle":
+    the ESP slash}`` on ``dep`` (whose ESP ``accounts[2]`` is registered). The producer
+    registers one batch first, so each row is a later batch of a producer (no first-write of its
+    balance or of the batch counter)."""
     producer, esp, copier_esp, plagiarist = accounts[1], accounts[2], accounts[3], accounts[4]
     gas: dict[str, int] = {}
     _register(chain, dep, producer, esp, _fingerprints(b"warm", 1), 2000)
@@ -220,4 +221,8 @@ def measure_batch_registration(
     br.finalize(original, copy)
     gas["batch_finalize"] = charged(chain, br.last_receipt)
     gas["batch_challenge_uncontested"] = gas["batch_challenge"] + gas["batch_finalize"]
+    # The separate step that slashes the copy's ESP (as the Registry's `settle`): the ESP here is
+    # staked at the minimum, so the slash also deactivates it.
+    br.settle(original, copy)
+    gas["batch_settle"] = charged(chain, br.last_receipt)
     return gas

@@ -59,7 +59,8 @@ interface IBatchRegistry is IERC721Errors {
         Contested,
         Upheld,
         Rejected,
-        Void
+        Void,
+        Settled // the Registry's value 6: the revocation's ESP slash was reported (`settle`)
     }
 
     /// @notice The reveal's public data besides the fingerprints.
@@ -273,6 +274,13 @@ interface IBatchRegistry is IERC721Errors {
     /// contested and unresolved, the challenge is rejected and the contester takes both deposits
     /// (the challenger, who holds its original's data and had the duplicate's, did not resolve).
     function finalize(uint256 original, uint256 duplicate) external returns (bool upheld);
+    /// @notice Settles an upheld challenge (anyone may call, once): the EspRegistry slashes the
+    /// ESP that attested the revoked item's batch, min(`slashAmount`, stake) owed to the
+    /// challenger, as the Registry's `settle` does for a single copy. A separate step so that a
+    /// challenge (challenge + finalize) stays within its gas goal: the slash costs about 49,000
+    /// (a first compensation entry, and the ESP's deactivation when its stake falls below the
+    /// minimum). Reverts `BatchDisputeState` unless the challenge is `Upheld`.
+    function settle(uint256 original, uint256 duplicate) external;
     /// @notice Sets the prefix of `tokenURI`; only the owner.
     function setBaseURI(string calldata uri) external;
 

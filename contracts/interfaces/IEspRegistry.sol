@@ -71,7 +71,8 @@ interface IEspRegistry {
     error FeedbackNotPayment(bytes32 lockId);
     /// @notice The lock already produced evidence.
     error FeedbackAlreadyRecorded(bytes32 lockId);
-    /// @notice The caller is not the Proof-of-AIGC registry bound to this contract.
+    /// @notice The caller is not a Proof-of-AIGC registry bound to this contract (the Registry or
+    /// the BatchRegistry), or binds one without being the deployer.
     error EspUnauthorizedRegistry(address caller);
     /// @notice The registry was already bound.
     error EspRegistryAlreadyBound(address registry);
@@ -131,7 +132,8 @@ interface IEspRegistry {
     /// @notice `submitFeedback(locks[i], positive[i])` for each lock, all or nothing; the caller
     /// must be every lock's sender.
     function submitFeedbackBatch(IHashTimeLock.Lock[] calldata locks, bool[] calldata positive) external;
-    /// @notice Called by the registry once the revocation of a copy attested by `esp` is final:
+    /// @notice Called by a bound registry (the Registry at `settle`, the BatchRegistry when it
+    /// revokes a batched item) once the revocation of a copy attested by `esp` is final:
     /// counts it and slashes min(`slashAmount`, stake) to `injured` (the challenger), deactivating
     /// an ESP whose stake falls below the minimum.
     function recordChallengeUpheld(address esp, address injured) external;

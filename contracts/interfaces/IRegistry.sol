@@ -221,6 +221,8 @@ interface IRegistry {
     error RegistryReclaimLimit(uint256 tokenId);
     /// @notice An Ether payment failed.
     error RegistryTransferFailed(address to, uint256 amount);
+    /// @notice The caller is not the deployment's court (or the token is not active).
+    error RegistryUnauthorizedCourt(address caller);
 
     /// @notice Records a commitment to a registration; `msg.value` must be the bond.
     function commit(bytes32 commitment) external payable;
@@ -268,6 +270,13 @@ interface IRegistry {
     /// `b` (the duplicate's record proof) names the ESP, reported to the ESP registry on settlement,
     /// which slashes part of its stake to the challenger (`IEspRegistry.recordChallengeUpheld`).
     function settle(uint256 original, uint256 duplicate, RecordProof calldata b) external;
+    /// @notice Called by the court fixed at deployment (the BatchCourt, where a batched original
+    /// challenges a single copy: issue 16) when its challenge of single `duplicate` by the
+    /// batched `original` is upheld: revokes it, reports `esp` (the copy's attesting ESP, from its
+    /// record proof) to the ESP registry, which slashes it to `challenger`, and sends the copy's
+    /// bond to the court, which pays `challengeReward` to `challenger` and burns the rest.
+    /// Reverts `RegistryUnauthorizedCourt` for any other caller or a token that is not active.
+    function revokeCopied(uint256 duplicate, uint256 original, address esp, address challenger) external;
 
     /// @notice The stored record of `tokenId`.
     function recordOf(uint256 tokenId) external view returns (Record memory);

@@ -19,7 +19,7 @@ from ledger import eip712
 from ledger.clients._base import Call, ContractClient
 from ledger.clients.htlc import LockTerms
 
-# The BatchRegistry's Status and DisputeState are the Registry's first values (3 and 6 of them).
+# The BatchRegistry's Status and DisputeState are the Registry's first values (3 and 7 of them).
 from ledger.clients.registry import DisputeState, RecordProof, TokenStatus
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
@@ -223,6 +223,11 @@ class BatchRegistryClient(ContractClient):
     def finalize_call(self, original: int, duplicate: int) -> Call:
         return Call(self.contract.functions.finalize(original, duplicate))
 
+    def settle_call(self, original: int, duplicate: int) -> Call:
+        """Reports an upheld challenge's revocation to the EspRegistry (anyone may send it, once):
+        the revoked item's ESP is slashed to the challenger."""
+        return Call(self.contract.functions.settle(original, duplicate))
+
     def transfer_call(self, sender: str, to: str, token_id: int) -> Call:
         return Call(self.contract.functions.transferFrom(sender, to, token_id))
 
@@ -289,6 +294,10 @@ class BatchRegistryClient(ContractClient):
         receipt = self._send(self.finalize_call(original, duplicate))
         state = self._event(receipt, "ChallengeDecided")["state"]
         return DisputeState(state) is DisputeState.UPHELD
+
+    def settle(self, original: int, duplicate: int) -> None:
+        """Settles an upheld challenge (see :meth:`settle_call`)."""
+        self._send(self.settle_call(original, duplicate))
 
     def transfer(self, to: str, token_id: int) -> None:
         self._send(self.transfer_call(self.tx.address, to, token_id))

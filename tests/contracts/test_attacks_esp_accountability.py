@@ -258,7 +258,9 @@ def test_slashing_never_takes_more_than_the_stake_and_only_the_registry_reports(
         10 * ESP_STAKE,
     )
     esps = world.contract("EspRegistry", address)
-    world.tx(world.deployer).send(esps.functions.bindRegistry(world.deployer.address))
+    world.tx(world.deployer).send(
+        esps.functions.bindRegistry(world.deployer.address, world.buyer.address)
+    )
     world.tx(world.esp).send(esps.functions.register("http://e.example", FEE), value=ESP_STAKE)
     for _ in range(2):
         world.tx(world.deployer).send(

@@ -204,10 +204,14 @@ def test_bind_registry_happens_once_and_only_by_the_deployer(world):
     bound = esps.functions.registry().call()
     assert bound == world.deployment.registry.address
     with pytest.raises(errors.EspRegistryAlreadyBound) as exc:
-        world.tx(world.deployer).send(esps.functions.bindRegistry(world.attacker.address))
+        world.tx(world.deployer).send(
+            esps.functions.bindRegistry(world.attacker.address, world.attacker.address)
+        )
     assert exc.value.registry == bound.lower()
     with pytest.raises(errors.EspUnauthorizedRegistry) as unauthorized:
-        world.tx(world.attacker).send(esps.functions.bindRegistry(world.attacker.address))
+        world.tx(world.attacker).send(
+            esps.functions.bindRegistry(world.attacker.address, world.attacker.address)
+        )
     assert unauthorized.value.caller == world.attacker.address.lower()
     assert esps.functions.registry().call() == bound
 

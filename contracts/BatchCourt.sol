@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {IBatchCourt} from "./interfaces/IBatchCourt.sol";
+import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
+import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
+import {FingerprintRule} from "./FingerprintRule.sol";
+import {ItemsTree} from "./ItemsTree.sol";
+
+/// @title BatchCourt: a batched original revokes a single copy (issue 16)
+/// @notice See {IBatchCourt}. A third contract because neither registry has the bytes for the
+/// dispute (EIP-170): the Registry only grants it `revokeCopy`, once, at deployment. The leaves
+/// and the items-tree walk are the BatchRegistry's own (`fingerprintLeaf`, `itemLeaf`,
+/// `ItemsTree`), the record hash the Registry's (`recordHashOf`): no rule has a second copy here.
+/// Invariants: Ether held == the deposits of open (one) and contested (two) challenges (a
+/// revoked copy's bond passes through within `revokeCopied`'s transaction); each
+/// ordered pair is challenged at most once unless its challenge ended Void; a decision revokes
+/// only the copy named by the record proven at the challenge, and only while it is still that
+/// record and active.
+contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
+    uint256 private constant _INDEX_BITS = 32;
+    uint256 private constant _INDEX_MASK = 0xffffffff;
+    /// @notice Where the rest of a revoked copy's bond goes (the Registry's `BURN`).
+    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
+
+    IBatchRegistry private immutable _batches;
+    IRegistry private immutable _registry;
+    IDetailVerifier private immutable _verifier;
+    address private immutable _htlc;
+    uint256 private immutable _bond;
+    uint256 private immutable _challengeDeposit;
+    uint256 private immutable _challengeReward;
+    uint256 private immutable _matchThreshold;
+    uint64 private immutable _disputeWindow;
+
+    mapping(bytes32 pair => Dispute) private _disputes;
+
+    /// @dev `registry`, `batches`, `verifier` and `htlc` as the deployment's (the BatchRegistry's).
+    constructor(IRegistry registry_, IBatchRegistry batches, IDetailVerifier verifier, address htlc) {
+        _registry = registry_;
+        _batches = batches;
+        _verifier = verifier;
+        _htlc = htlc;
+        IRegistry.Parameters memory p = registry_.parameters();
+        _bond = p.bond;
+        _challengeDeposit = p.challengeDeposit;
+        _challengeReward = p.challengeReward;
+        _matchThreshold = p.matchThreshold;
+        _disputeWindow = p.disputeWindow;
+    }
+
+    /// @dev The revoked copy's bond, sent by the Registry's `revokeCopied` (no one else pays in
+    /// here but through `challenge` and `contest`).
+    receive() external payable {
+        if (msg.sender != address(_registry)) revert CourtWrongValue(msg.value, 0);
+    }
+
+    /// @inheritdoc IBatchCourt
+    function challenge(
+        uint256 original,
+        bytes32 fpA,
+        bytes32[] calldata proofA,
+        uint256 duplicate,
+        IRegistry.RecordProof calldata b
+    ) external payable nonReentrant {
+        if (msg.value != _challengeDeposit) revert CourtWrongValue(msg.value, _challengeDeposit);
+        IBatchRegistry.Batch memory a = _provenItem(original, fpA, proofA);
+        if (IERC721(address(_batches)).ownerOf(original) != msg.sender) revert CourtNotOwner(original, msg.sender);
+        IRegistry.Record memory rec = _registry.recordOf(duplicate);
+        if (rec.status == IRegistry.Status.None) revert CourtUnknownToken(duplicate);
+        if (rec.status != IRegistry.Status.Active) revert CourtTokenRevoked(duplicate);
+        if (_registry.recordHashOf(b) != rec.recordHash) revert CourtBadProof(duplicate);
+        if (a.priorityBlock >= b.priorityBlock) revert CourtChallengeOutOfOrder(original, duplicate);
+        // One ESP attesting both chose whose lock is older: an equivocation, which revokes nothing.
+        if (a.esp == b.esp) revert CourtSameEsp(original, duplicate, a.esp);
+        // An older lock must not carry a copy of a published (or pending) reveal.
+        if (a.commitBlock >= b.commitBlock) revert CourtCommittedAfterPublication(original, a.commitBlock, b.commitBlock);
+        uint256 distance = FingerprintRule.distance(fpA, b.fingerprint);
+        if (distance > _matchThreshold) revert CourtNotAdmissible(original, duplicate, distance);
+        Dispute storage d = _disputes[_pairKey(original, duplicate)];
+        IRegistry.DisputeState was = d.state;
+        if (was != IRegistry.DisputeState.None && was != IRegistry.DisputeState.Void) {
+            revert CourtDisputeExists(original, duplicate, was);
+        }
+        uint64 deadline = uint64(block.number) + _disputeWindow;
+        d.challenger = msg.sender;
+        d.deadline = deadline;
+        d.state = IRegistry.DisputeState.Open;
+        if (d.contester != address(0)) d.contester = address(0); // a Void dispute's
+        d.recordHash = rec.recordHash;
+        emit ChallengeOpened(original, duplicate, msg.sender, distance, deadline);
+    }
+
+    /// @inheritdoc IBatchCourt
+    function contest(uint256 original, uint256 duplicate) external payable nonReentrant {
+        if (msg.value != _challengeDeposit) revert CourtWrongValue(msg.value, _challengeDeposit);
+        Dispute storage d = _disputeIn(original, duplicate, IRegistry.DisputeState.Open);
+        if (block.number > d.deadline) revert CourtDisputeWindow(original, duplicate, d.deadline);
+        if (_accusedOf(duplicate) != msg.sender) revert CourtNotOwner(duplicate, msg.sender);
+        d.state = IRegistry.DisputeState.Contested;
+        d.contester = msg.sender;
+        d.deadline = uint64(block.number) + _disputeWindow; // the last block to resolve
+        emit ChallengeContested(original, duplicate, msg.sender);
+    }
+
+    /// @inheritdoc IBatchCourt
+    function resolve(
+        uint256 original,
+        uint256 duplicate,
+        bytes calldata detailA,
+        IBatchRegistry.ItemOpening calldata a,
+        bytes calldata detailB,
+        IRegistry.RecordProof calldata b
+    ) external nonReentrant returns (bool upheld) {
+        Dispute storage d = _disputeIn(original, duplicate, IRegistry.DisputeState.Contested);
+        if (_registry.recordHashOf(b) != d.recordHash || keccak256(detailB) != b.detailHash) {
+            revert CourtBadProof(duplicate);
+        }
+        _checkOpening(original, detailA, a);
+        address challenger = d.challenger;
+        address contester = d.contester;
+        if (!_stillActive(duplicate, d)) {
+            // revoked or reclaimed meanwhile: nothing left to decide, both deposits return
+            d.state = IRegistry.DisputeState.Void;
+            emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Void, true);
+            _send(challenger, _challengeDeposit);
+            _send(contester, _challengeDeposit);
+            return false;
+        }
+        upheld = _batches.statusOf(original) == IBatchRegistry.Status.Active && _verifier.matches(detailA, detailB);
+        if (upheld) {
+            _uphold(original, duplicate, d, b.esp, true, 2 * _challengeDeposit);
+        } else {
+            d.state = IRegistry.DisputeState.Rejected;
+            emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Rejected, true);
+            _send(contester, 2 * _challengeDeposit); // its deposit, and the challenger's as its costs
+        }
+    }
+
+    /// @inheritdoc IBatchCourt
+    function finalize(uint256 original, uint256 duplicate, IRegistry.RecordProof calldata b)
+        external
+        nonReentrant
+        returns (bool upheld)
+    {
+        Dispute storage d = _disputes[_pairKey(original, duplicate)];
+        IRegistry.DisputeState state = d.state;
+        if (state != IRegistry.DisputeState.Open && state != IRegistry.DisputeState.Contested) {
+            revert CourtDisputeState(original, duplicate, state);
+        }
+        if (block.number <= d.deadline) revert CourtDisputeWindow(original, duplicate, d.deadline);
+        bool contested = state == IRegistry.DisputeState.Contested;
+        if (!_stillActive(duplicate, d)) {
+            d.state = IRegistry.DisputeState.Void; // revoked or reclaimed since the challenge
+            emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Void, contested);
+            _send(d.challenger, _challengeDeposit);
+            if (contested) _send(d.contester, _challengeDeposit);
+            return false;
+        }
+        if (contested) {
+            // Contested and never resolved: the challenger, the only one sure to hold the batch
+            // item's detail, did not run the detail rule in the whole window.
+            d.state = IRegistry.DisputeState.Rejected;
+            emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Rejected, true);
+            _send(d.contester, 2 * _challengeDeposit);
+            return false;
+        }
+        if (_batches.statusOf(original) != IBatchRegistry.Status.Active) {
+            d.state = IRegistry.DisputeState.Rejected; // the challenger's own item was revoked as a copy
+            emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Rejected, false);
+            _send(_accusedOf(duplicate), _challengeDeposit);
+            return false;
+        }
+        if (_registry.recordHashOf(b) != d.recordHash) revert CourtBadProof(duplicate);
+        _uphold(original, duplicate, d, b.esp, false, _challengeDeposit);
+        return true;
+    }
+
+    /// @inheritdoc IBatchCourt
+    function disputeOf(uint256 original, uint256 duplicate) external view returns (Dispute memory) {
+        return _disputes[_pairKey(original, duplicate)];
+    }
+
+    /// @inheritdoc IBatchCourt
+    function batchRegistry() external view returns (IBatchRegistry) {
+        return _batches;
+    }
+
+    /// @inheritdoc IBatchCourt
+    function registry() external view returns (IRegistry) {
+        return _registry;
+    }
+
+    // ---------------------------------------------------------------- internals
+
+    /// @dev The batch of an existing, active item whose fingerprint `fp` is proven by `proof`.
+    function _provenItem(uint256 tokenId, bytes32 fp, bytes32[] calldata proof)
+        private
+        view
+        returns (IBatchRegistry.Batch memory a)
+    {
+        a = _batches.batchOf(tokenId >> _INDEX_BITS);
+        uint256 index = tokenId & _INDEX_MASK;
+        if (index >= a.count) revert CourtUnknownToken(tokenId);
+        if (_batches.statusOf(tokenId) != IBatchRegistry.Status.Active) revert CourtTokenRevoked(tokenId);
+        if (!MerkleProof.verifyCalldata(proof, a.fpRoot, _batches.fingerprintLeaf(index, fp))) {
+            revert CourtBadProof(tokenId);
+        }
+    }
+
+    /// @dev Checks a batch item's opening against its batch's ordered items root.
+    function _checkOpening(uint256 tokenId, bytes calldata detail, IBatchRegistry.ItemOpening calldata o)
+        private
+        view
+    {
+        IBatchRegistry.Batch memory a = _batches.batchOf(tokenId >> _INDEX_BITS);
+        uint256 index = tokenId & _INDEX_MASK;
+        bytes32 leaf = _batches.itemLeaf(index, o.contentHash, keccak256(detail), o.seed);
+        (bytes32 root, bool ok) = ItemsTree.rootOf(leaf, index, a.count, o.proof);
+        if (!ok || root != a.itemsRoot) revert CourtBadProof(tokenId);
+    }
+
+    /// @dev The copy is still active and still the record that was challenged (not reclaimed).
+    function _stillActive(uint256 duplicate, Dispute storage d) private view returns (bool) {
+        IRegistry.Record memory rec = _registry.recordOf(duplicate);
+        return rec.status == IRegistry.Status.Active && rec.recordHash == d.recordHash;
+    }
+
+    /// @dev Revokes the copy through the Registry (which slashes its ESP and sends its bond
+    /// here); the challenger gets `deposits` and the reward, the rest of the bond is burned, as a
+    /// Registry revocation's.
+    function _uphold(
+        uint256 original,
+        uint256 duplicate,
+        Dispute storage d,
+        address esp,
+        bool contested,
+        uint256 deposits
+    ) private {
+        d.state = IRegistry.DisputeState.Upheld;
+        emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Upheld, contested);
+        address challenger = d.challenger;
+        _registry.revokeCopied(duplicate, original, esp, challenger);
+        _send(challenger, deposits + _challengeReward);
+        _send(BURN, _bond - _challengeReward);
+    }
+
+    function _disputeIn(uint256 original, uint256 duplicate, IRegistry.DisputeState expected)
+        private
+        view
+        returns (Dispute storage d)
+    {
+        d = _disputes[_pairKey(original, duplicate)];
+        if (d.state != expected) revert CourtDisputeState(original, duplicate, d.state);
+    }
+
+    /// @dev Who answers for a single token: its owner, or its producer while the escrow holds it.
+    function _accusedOf(uint256 tokenId) private view returns (address owner) {
+        owner = IERC721(address(_registry)).ownerOf(tokenId);
+        if (owner == _htlc) owner = _registry.recordOf(tokenId).producer;
+    }
+
+    function _send(address to, uint256 amount) private {
+        if (amount == 0) return;
+        (bool ok,) = to.call{value: amount}("");
+        if (!ok) revert CourtTransferFailed(to, amount);
+    }
+
+    function _pairKey(uint256 original, uint256 duplicate) private pure returns (bytes32) {
+        return keccak256(abi.encode(original, duplicate));
+    }
+}

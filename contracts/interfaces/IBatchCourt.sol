@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {IRegistry} from "./IRegistry.sol";
+import {IBatchRegistry} from "./IBatchRegistry.sol";
+
+/// @title IBatchCourt: a batched original challenges a single copy (issue 16)
+/// @notice The single Registry knows nothing of batches, so an image registered in a batch and
+/// later copied into the Registry is challenged here, under the same rules as every other pair:
+/// 1. `challenge` (the batch item's owner, a deposit): the item's fingerprint proven against its
+///    batch's fingerprint root, the copy's `RecordProof` against its record; admissible when the
+///    item's priority (its lock's block) is strictly earlier, it was committed before the copy,
+///    another ESP attested the copy (one ESP attesting both is an equivocation: refused, nothing
+///    is revoked), and the compact distance is within the threshold.
+/// 2. `contest` (the copy's owner, or its producer while the escrow holds it; a deposit) within
+///    the dispute window. The copy's detail is public already (its `Registered` event).
+/// 3. `resolve` (anyone, while contested): the item's detail opened against its batch's items
+///    root (the ordered tree: one leaf per index), the copy's against its record; the detail
+///    rule decides. Upheld: both deposits to the challenger. Rejected: both to the contester.
+/// 4. `finalize` (anyone, after the window): uncontested, the copy is revoked; contested and
+///    never resolved, the contester takes both deposits (the challenger withheld its detail).
+/// A revocation calls the Registry's `revokeCopy` (this court is bound to it once): the copy's
+/// bond pays `challengeReward` to the challenger and the rest burns; its ESP is slashed to the
+/// challenger. A reclaim or revocation of the copy since the challenge voids it (deposits back);
+/// an original revoked meanwhile loses it. Deposit, threshold and window are the Registry's.
+interface IBatchCourt {
+    /// @notice A challenge of single token `duplicate` by batch item `original`.
+    struct Dispute {
+        address challenger;
+        uint64 deadline; // last block to contest, then (contested) last block to resolve
+        IRegistry.DisputeState state; // None, Open, Contested, Upheld, Rejected or Void
+        address contester;
+        bytes32 recordHash; // the copy's record when challenged: a reclaim since voids the dispute
+    }
+
+    /// @notice Emitted when a challenge opens (the compact distance that made it admissible).
+    event ChallengeOpened(
+        uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline
+    );
+    /// @notice Emitted when the copy's owner contests.
+    event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester);
+    /// @notice Emitted when a challenge is decided.
+    event ChallengeDecided(
+        uint256 indexed original, uint256 indexed duplicate, IRegistry.DisputeState state, bool contested
+    );
+
+    /// @notice The deposit sent is not the required one.
+    error CourtWrongValue(uint256 sent, uint256 required);
+    /// @notice `tokenId` is not an existing item of the BatchRegistry (or token of the Registry).
+    error CourtUnknownToken(uint256 tokenId);
+    /// @notice `tokenId` is revoked.
+    error CourtTokenRevoked(uint256 tokenId);
+    /// @notice A fingerprint, record or opening proof does not match `tokenId`'s stored roots or record.
+    error CourtBadProof(uint256 tokenId);
+    /// @notice The caller does not own `tokenId` (or answer for it).
+    error CourtNotOwner(uint256 tokenId, address caller);
+    /// @notice The original's priority is not strictly earlier than the copy's.
+    error CourtChallengeOutOfOrder(uint256 original, uint256 duplicate);
+    /// @notice One ESP attested both (an equivocation): priority cannot decide, nothing is revoked.
+    error CourtSameEsp(uint256 original, uint256 duplicate, address esp);
+    /// @notice The original was committed at or after the copy's commitment.
+    error CourtCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateCommittedAt);
+    /// @notice The compact fingerprints are farther apart than the threshold.
+    error CourtNotAdmissible(uint256 original, uint256 duplicate, uint256 distance);
+    /// @notice The pair was already challenged (and not voided).
+    error CourtDisputeExists(uint256 original, uint256 duplicate, IRegistry.DisputeState state);
+    /// @notice The challenge is not in the state this step needs.
+    error CourtDisputeState(uint256 original, uint256 duplicate, IRegistry.DisputeState state);
+    /// @notice Too late to contest, or too early to finalize.
+    error CourtDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
+    /// @notice An Ether transfer failed.
+    error CourtTransferFailed(address to, uint256 amount);
+
+    /// @notice Opens a challenge of single `duplicate` (record proof `b`) by batch item `original`
+    /// (fingerprint `fpA`, proof `proofA` against its batch's fingerprint root); send the
+    /// Registry's `challengeDeposit`.
+    function challenge(
+        uint256 original,
+        bytes32 fpA,
+        bytes32[] calldata proofA,
+        uint256 duplicate,
+        IRegistry.RecordProof calldata b
+    ) external payable;
+    /// @notice Contests an open challenge (the copy's owner, or its producer while escrowed);
+    /// send `challengeDeposit`. The resolve window starts.
+    function contest(uint256 original, uint256 duplicate) external payable;
+    /// @notice Decides a contested challenge with the detail rule over the item's opened detail
+    /// (`a`: content hash, seed, ordered proof) and the copy's (its record proof `b`).
+    function resolve(
+        uint256 original,
+        uint256 duplicate,
+        bytes calldata detailA,
+        IBatchRegistry.ItemOpening calldata a,
+        bytes calldata detailB,
+        IRegistry.RecordProof calldata b
+    ) external returns (bool upheld);
+    /// @notice Decides a challenge whose window passed (`b`: the copy's record proof, which names
+    /// its ESP for the slash).
+    function finalize(uint256 original, uint256 duplicate, IRegistry.RecordProof calldata b)
+        external
+        returns (bool upheld);
+    /// @notice The challenge of `duplicate` by `original`.
+    function disputeOf(uint256 original, uint256 duplicate) external view returns (Dispute memory);
+    /// @notice The BatchRegistry whose items challenge here.
+    function batchRegistry() external view returns (IBatchRegistry);
+    /// @notice The Registry whose tokens this court can revoke.
+    function registry() external view returns (IRegistry);
+}

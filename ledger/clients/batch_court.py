@@ -1,0 +1,140 @@
+"""Client of the BatchCourt (issue 16): a batched original challenges a single Registry copy.
+
+The mirror of ``BatchRegistryClient.challenge_with_single``: there a single original revokes a
+batched copy; here a batch item (fingerprint proof against its batch's fingerprint root, detail
+opening against its ordered items root) revokes a single token (its ``RecordProof``). The copy's
+detail is public already (its ``Registered`` event), so ``contest`` opens nothing. Each call is
+encoded once here (``*_call``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.clients._base import Call, ContractClient
+from ledger.clients.batch_registry import ItemOpening
+from ledger.clients.registry import DisputeState, RecordProof
+from ledger.deploy import Deployment
+from ledger.tx import Transactor, call
+
+
+@dataclass(frozen=True)
+class CourtDispute:
+    """A challenge of single ``duplicate`` by batch item ``original`` (``disputeOf``)."""
+
+    original: int
+    duplicate: int
+    challenger: str
+    deadline: int
+    state: DisputeState
+    contester: str
+    record_hash: bytes
+
+
+class BatchCourtClient(ContractClient):
+    contract_name = "BatchCourt"
+
+    def __init__(self, deployment: Deployment, tx: Transactor | None = None):
+        deployment.batch_court  # noqa: B018 -- an old manifest: DeploymentError("...redeploy")
+        super().__init__(deployment, tx)
+
+    def deposit(self) -> int:
+        """The Registry's ``challengeDeposit`` (the court's deposit for a challenge or contest)."""
+        registry = self.deployment.registry
+        return int(call(registry.functions.parameters().call)[1])
+
+    # -- calls (encoded here once) --------------------------------------------------------------
+    def challenge_call(
+        self,
+        original: int,
+        fp_a: bytes,
+        proof_a: Sequence[bytes],
+        duplicate: int,
+        record_b: RecordProof,
+        *,
+        deposit: int | None = None,
+    ) -> Call:
+        """Challenge single ``duplicate`` (its record proof) by batch item ``original`` (its
+        fingerprint and proof against its batch's fingerprint root)."""
+        fn = self.contract.functions.challenge(
+            original, fp_a, list(proof_a), duplicate, record_b.as_tuple()
+        )
+        return Call(fn, self.deposit() if deposit is None else deposit)
+
+    def contest_call(self, original: int, duplicate: int, *, deposit: int | None = None) -> Call:
+        fn = self.contract.functions.contest(original, duplicate)
+        return Call(fn, self.deposit() if deposit is None else deposit)
+
+    def resolve_call(
+        self,
+        original: int,
+        duplicate: int,
+        *,
+        detail_a: bytes,
+        opening_a: ItemOpening,
+        detail_b: bytes,
+        record_b: RecordProof,
+    ) -> Call:
+        """Decide a contested challenge: the batch item's detail and opening, the copy's detail
+        and record proof."""
+        fn = self.contract.functions.resolve(
+            original, duplicate, detail_a, opening_a.as_tuple(), detail_b, record_b.as_tuple()
+        )
+        return Call(fn)
+
+    def finalize_call(self, original: int, duplicate: int, record_b: RecordProof) -> Call:
+        """Decide a challenge after its window (the copy's record proof names its ESP)."""
+        return Call(self.contract.functions.finalize(original, duplicate, record_b.as_tuple()))
+
+    # -- transactions ---------------------------------------------------------------------------
+    def challenge(self, *args: object, **kwargs: object) -> int:
+        """Opens a challenge (see :meth:`challenge_call`); returns the contest deadline block."""
+        receipt = self._send(self.challenge_call(*args, **kwargs))  # type: ignore[arg-type]
+        return int(self._event(receipt, "ChallengeOpened")["deadline"])
+
+    def contest(self, original: int, duplicate: int, *, deposit: int | None = None) -> None:
+        self._send(self.contest_call(original, duplicate, deposit=deposit))
+
+    def resolve(
+        self,
+        original: int,
+        duplicate: int,
+        *,
+        detail_a: bytes,
+        opening_a: ItemOpening,
+        detail_b: bytes,
+        record_b: RecordProof,
+    ) -> bool:
+        """Decides a contested challenge; True when the single copy is revoked."""
+        receipt = self._send(
+            self.resolve_call(
+                original,
+                duplicate,
+                detail_a=detail_a,
+                opening_a=opening_a,
+                detail_b=detail_b,
+                record_b=record_b,
+            )
+        )
+        state = self._event(receipt, "ChallengeDecided")["state"]
+        return DisputeState(state) is DisputeState.UPHELD
+
+    def finalize(self, original: int, duplicate: int, record_b: RecordProof) -> bool:
+        """Decides a challenge after its window; True when the single copy is revoked."""
+        receipt = self._send(self.finalize_call(original, duplicate, record_b))
+        state = self._event(receipt, "ChallengeDecided")["state"]
+        return DisputeState(state) is DisputeState.UPHELD
+
+    # -- reads ----------------------------------------------------------------------------------
+    def dispute(self, original: int, duplicate: int) -> CourtDispute:
+        d = call(self.contract.functions.disputeOf(original, duplicate).call)
+        return CourtDispute(
+            original,
+            duplicate,
+            str(d[0]),
+            int(d[1]),
+            DisputeState(d[2]),
+            str(d[3]),
+            bytes(d[4]),
+        )
