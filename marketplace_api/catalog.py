@@ -190,16 +190,17 @@ class Catalog:
             body = {"original": original.token_id, "duplicate": duplicate.token_id}
             payload: dict[str, Any] = {**body, "distance": hit.distance}
             if "batch" in (original.collection, duplicate.collection):
-                # A batched item is challenged at the BatchRegistry, and only as the duplicate,
-                # never by its own ESP's other token (docs/batches.md).
-                if duplicate.collection != "batch" or is_equivocation(
-                    original_esp=original.esp, duplicate_esp=duplicate.esp
-                ):
+                # A batched duplicate is challenged at the BatchRegistry, a single copy of a
+                # batched original at the BatchCourt; never by its own ESP's other token
+                # (docs/batches.md).
+                if is_equivocation(original_esp=original.esp, duplicate_esp=duplicate.esp):
                     continue
                 kind = "plagiarism_suspected"
                 payload["prepared_challenge"] = {
                     "action": "challenge",
-                    "endpoint": "/v1/tx/batch/challenge",
+                    "endpoint": "/v1/tx/batch/challenge"
+                    if duplicate.collection == "batch"
+                    else "/v1/tx/batch/court/challenge",
                     "body": dict(body),
                 }
             elif is_equivocation(original_esp=original.esp, duplicate_esp=duplicate.esp):

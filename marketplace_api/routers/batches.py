@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from ledger import Deployment, merkle
+from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RecordProof
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
@@ -441,6 +442,87 @@ def tx_resolve(
 def tx_finalize(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Decide an uncontested challenge once its contest window has passed."""
     call = _client(dep).finalize_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/settle", response_model=UnsignedTx, responses=BUILDS)
+def tx_settle(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Settle an upheld challenge of a batched item: its ESP is slashed to the challenger."""
+    call = _client(dep).settle_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+# -- the BatchCourt: an earlier batched item challenges a later single registration -------------
+
+
+class CourtPairIn(BaseModel):
+    """The original is a batch item, the duplicate a single registration (token ids as decimal
+    strings or 0x-hex)."""
+
+    original: TokenId
+    duplicate: TokenId
+
+
+def _court_pair(session: SessionDep, body: CourtPairIn) -> tuple[BatchRecord, int, Product]:
+    """The original's batch and index and the duplicate's product; 404 ``unknown_product``
+    unless the original is a batch item and the duplicate a single registration."""
+    batch, index = _item(session, body.original)
+    return batch, index, _single(session, body.duplicate)
+
+
+@tx_router.post("/court/challenge", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_court_challenge(
+    body: CourtPairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Challenge a later single near-duplicate with an earlier batched item the caller owns (the
+    BatchCourt), with the deposit; the proofs come from the indexed events."""
+    batch, index, copy = _court_pair(session, body)
+    fp_a, proof_a = _fp_proof(batch, index)
+    call = BatchCourtClient(dep).challenge_call(
+        body.original, fp_a, proof_a, body.duplicate, _record(copy)
+    )
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/court/contest", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_court_contest(
+    body: CourtPairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Contest a BatchCourt challenge of the caller's single token, with the same deposit (its
+    detail is public already: its ``Registered`` event)."""
+    _court_pair(session, body)
+    call = BatchCourtClient(dep).contest_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/court/resolve", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_court_resolve(
+    body: CourtPairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Decide a contested BatchCourt challenge with both detail descriptors: the batched item's
+    from its published manifest (404 ``manifest_not_published`` before), the copy's from its
+    record."""
+    _, _, copy = _court_pair(session, body)
+    detail_a, opening_a = _opening(session, body.original)
+    call = BatchCourtClient(dep).resolve_call(
+        body.original,
+        body.duplicate,
+        detail_a=detail_a,
+        opening_a=opening_a,
+        detail_b=_b(copy.detail or "0x"),
+        record_b=_record(copy),
+    )
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/court/finalize", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_court_finalize(
+    body: CourtPairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Decide a BatchCourt challenge once its window has passed (the copy's record names its ESP
+    for the slash)."""
+    _, _, copy = _court_pair(session, body)
+    call = BatchCourtClient(dep).finalize_call(body.original, body.duplicate, _record(copy))
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 

@@ -168,10 +168,11 @@ def _single(token: int, *, esp: str, producer: str, priority: int, commit: int, 
     }
 
 
-def test_the_watch_offers_only_challenges_the_batch_registry_takes(tmp_path):
+def test_the_watch_offers_only_challenges_the_batch_contracts_take(tmp_path):
     """A single registration with an earlier priority than a batched near copy is offered the
-    batch challenge; one with a later priority is offered nothing (no contract takes a batched
-    original against a single copy), and neither is offered a Registry challenge."""
+    batch challenge; against a later single copy, the batched item's owner is offered the
+    BatchCourt's; neither is offered a Registry challenge, and a single copy attested by the
+    batch's own ESP (an equivocation, refused by the court) is offered nothing."""
     from services.provenance import detail_descriptor, fingerprint
 
     engine, catalog, batches = _world(tmp_path)
@@ -185,6 +186,7 @@ def test_the_watch_offers_only_challenges_the_batch_registry_takes(tmp_path):
     early, late = "0x" + "44" * 20, "0x" + "55" * 20
     other_esp = "0x" + "66" * 20
     with Session(engine) as s, s.begin():
+        batch_owner = s.scalar(select(Product).where(Product.collection == "batch")).owner
         catalog(
             s,
             [
@@ -192,6 +194,8 @@ def test_the_watch_offers_only_challenges_the_batch_registry_takes(tmp_path):
                         detail=detail, block=61),
                 _single(8, esp=other_esp, producer=late, priority=70, commit=62, fp=fp,
                         detail=detail, block=71),
+                _single(9, esp=ESP, producer=late, priority=72, commit=64, fp=fp,
+                        detail=detail, block=73),
             ],
         )  # fmt: skip
     batched = token_hex(merkle.token_id(1, 0))
@@ -201,7 +205,14 @@ def test_the_watch_offers_only_challenges_the_batch_registry_takes(tmp_path):
             for n in s.scalars(select(Notification))
             if batched in (n.payload["original"], n.payload["duplicate"])
         ]
-        assert [(n.recipient, n.kind) for n in notes] == [(early, "plagiarism_suspected")]
+        assert [(n.recipient, n.kind) for n in notes] == [
+            (early, "plagiarism_suspected"),
+            (batch_owner, "plagiarism_suspected"),
+        ]
         prepared = notes[0].payload["prepared_challenge"]
         assert prepared["endpoint"] == "/v1/tx/batch/challenge"
-        assert prepared["body"]["duplicate"] == token_hex(merkle.token_id(1, 0))
+        assert prepared["body"]["duplicate"] == batched
+        court = notes[1].payload["prepared_challenge"]
+        assert court["endpoint"] == "/v1/tx/batch/court/challenge"
+        assert court["body"]["original"] == batched
+        assert court["body"]["duplicate"] != batched  # token 8, not the same-ESP token 9
