@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from eth_utils import to_checksum_address
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -312,7 +313,11 @@ class TradeTracker:
     ``unsafe_payment`` inside the margin); a trade is ``completed`` only when the token, the
     payment and the royalty were all withdrawn. A revoked token's open listings are cancelled,
     and its unpaid trades too: a ``Revoked`` moves only the listings and trades of the
-    collection that emitted it (the indexer names each log's contract by its address).
+    collection that emitted it (the indexer names each log's contract by its address). A
+    listing is an offer of its seller's token: once the seller sends the token away other than
+    into the escrow, or sells it through one listing, the seller's open listings of it close,
+    so a token that comes back later does not revive an old offer (a ``Transfer`` moves only
+    its own collection's listings, like ``Revoked``).
 
     The royalty lock is kept beside the payment lock in ``Trade.payment_lock`` (its
     ``royalty_lock`` key): the trade table has no column of its own for it.
@@ -329,6 +334,8 @@ class TradeTracker:
             a, event, contract = row["args"], row["event"], row["contract"]
             if contract in self._collections and event == "Revoked":
                 self._revoked(session, self._collections[contract], a)
+            elif contract in self._collections and event == "Transfer":
+                self._transferred(session, self._collections[contract], a)
             elif contract != "HashTimeLock":
                 continue
             elif event == "Locked" and int(a["asset"]) == Asset.ERC721:
@@ -449,6 +456,8 @@ class TradeTracker:
             return
         if state is TradeState.COMPLETED:
             listing.status = ListingState.SOLD
+            kind = trade.collection or CollectionKind.REGISTRY
+            self._close_listings(session, kind, trade.token_id, trade.seller)
         elif state is TradeState.OFF_TERMS:
             listing.status = ListingState.CANCELLED  # the seller no longer holds the token
 
@@ -516,6 +525,31 @@ class TradeTracker:
                 session,
                 [{"contract": e.contract, "event": e.event, "args": e.args} for e in events],
             )
+
+    def _transferred(self, session: Session, collection: Collection, a: dict[str, Any]) -> None:
+        """The token left its owner outside the escrow: that owner's open listings of it (of
+        ``collection``) close, and stay closed if it comes back. A move into the escrow (the
+        seller's lock) or out of it (the buyer's claim, the seller's refund) is the trade's own:
+        a sale closes its listings through :meth:`_settled`. Keyed on the sender, not the new
+        owner, so a mint or an earlier owner's move, indexed after a listing was made, closes
+        nothing."""
+        escrow = self.deployment.htlc.address.lower()
+        if escrow in (str(a["from"]).lower(), str(a["to"]).lower()):
+            return
+        self._close_listings(session, collection.kind.value, token_hex(a["tokenId"]), a["from"])
+
+    @staticmethod
+    def _close_listings(session: Session, kind: str, token: str, seller: str) -> None:
+        """Cancels ``seller``'s open listings of ``kind``'s ``token``."""
+        for listing in session.scalars(
+            select(Listing).where(
+                Listing.token_id == token,
+                Listing.collection == kind,
+                Listing.seller == to_checksum_address(seller),
+                Listing.status == ListingState.OPEN,
+            )
+        ):
+            listing.status = ListingState.CANCELLED
 
     def _revoked(self, session: Session, collection: Collection, a: dict[str, Any]) -> None:
         """A revoked copy is frozen: its listings close, and trades not yet paid are cancelled

@@ -310,7 +310,11 @@ def start_trade(
     if item.seller == account:
         raise Conflict("you cannot buy your own listing")
     collection = collection_of(deployment, item.collection)
-    _check_active(deployment, session, collection, int(item.token_id, 16))
+    owner = _check_active(deployment, session, collection, int(item.token_id, 16)).owner_of(
+        int(item.token_id, 16)
+    )
+    if owner not in (item.seller, deployment.htlc.address):  # escrowed: locked for a trade
+        raise Conflict("the seller no longer owns this token", code="listing_stale")
     trade = Trade(
         listing_id=item.id,
         token_id=item.token_id,

@@ -34,7 +34,7 @@ from marketplace_api.schemas import (
     UnsignedTx,
 )
 from marketplace_api.types import Address, Bytes32, LockJson, Text, TokenId, Uint256, token_hex
-from services.exchange import collection_at
+from services.exchange import CollectionReader, collection_at
 from services.provenance import DETAIL_LENGTH
 
 # Every builder: 401 (not signed in), 409 (the contract's custom error), 422 (schema, or the
@@ -155,6 +155,13 @@ class ChallengeIn(BaseModel):
 
 class ApproveIn(BaseModel):
     token_id: TokenId
+    collection: Annotated[
+        Address | None,
+        Field(
+            description="the token's contract: the Registry (the default) or the deployment's "
+            "BatchRegistry for a batched item; any other address is 422 unknown_collection"
+        ),
+    ] = None
 
 
 def _b(h: str) -> bytes:
@@ -225,8 +232,10 @@ def refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep) -> Uns
 
 @router.post("/registry/approve", response_model=UnsignedTx, responses=BUILDS)
 def approve(body: ApproveIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Approve the hash-time-lock escrow to take a token (before listing it in a swap)."""
-    call = RegistryClient(dep).approve_call(dep.htlc.address, body.token_id)
+    """Approve the hash-time-lock escrow to take a token of the Registry or the BatchRegistry
+    (``collection``), before the seller's token lock (``/v1/tx/locks/token``)."""
+    reader = CollectionReader(dep, collection_at(dep, body.collection))
+    call = reader.approve_call(dep.htlc.address, body.token_id)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 

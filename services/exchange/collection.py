@@ -22,6 +22,7 @@ from enum import StrEnum
 from eth_utils import to_checksum_address
 
 from ledger import RegistryClient, TokenStatus
+from ledger.clients._base import Call
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
 from ledger.deploy import Deployment
@@ -84,6 +85,21 @@ def collection_of(deployment: Deployment, kind: str | None) -> Collection:
     raise UnknownCollection(wanted.value, tuple(c.address for c in collections(deployment)))
 
 
+def disputes_against(
+    client: RegistryClient | BatchRegistryClient, token_id: int
+) -> tuple[DisputeState, ...]:
+    """The states of every challenge opened against ``token_id`` (as the duplicate) at
+    ``client``'s contract, for a caller with no index (the Python swap client): the accusers
+    from the chain's ``ChallengeOpened`` logs (``duplicate`` is an indexed topic), each
+    dispute's state from the contract. A challenge opened at another contract (the other
+    collection's) is not seen here: each collection judges its own tokens."""
+    logs = client.contract.events.ChallengeOpened().get_logs(
+        from_block=0, argument_filters={"duplicate": token_id}
+    )
+    originals = sorted({int(log["args"]["original"]) for log in logs})
+    return tuple(client.dispute(original, token_id).state for original in originals)
+
+
 class CollectionReader:
     """The reads a trade needs from a collection's contract, the same for both."""
 
@@ -102,6 +118,17 @@ class CollectionReader:
         if self._batch is not None:
             return self._batch.status(token_id)
         return self._registry.record(token_id).status
+
+    def disputes_against(self, token_id: int) -> tuple[DisputeState, ...]:
+        """The states of every challenge opened against ``token_id`` in this collection."""
+        return disputes_against(self._batch or self._registry, token_id)
+
+    def approve_call(self, spender: str, token_id: int) -> Call:
+        """ERC-721 ``approve(spender, tokenId)`` on this collection's contract (the seller lets
+        the hash-time-lock escrow take the token before locking it)."""
+        if self._batch is not None:
+            return Call(self._batch.contract.functions.approve(spender, token_id))
+        return self._registry.approve_call(spender, token_id)
 
     def dispute_state(self, original: int, duplicate: int) -> DisputeState:
         """The state of ``original``'s challenge against ``duplicate`` in this collection."""
