@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from ledger import HtlcClient, LockTerms, RegistryClient, TokenStatus, new_secret
 from ledger.clients.batch_registry import BatchRegistryClient
-from services.exchange.collection import CollectionReader
+from ledger.clients.registry import DisputeState
+from services.exchange.collection import CollectionReader, disputes_against
 from services.exchange.errors import LockMismatch, SecretNotRevealed
 from services.exchange.trade import (
     SAFETY_MARGIN_S,
@@ -48,6 +49,12 @@ def _status(collection: CollectionClient, token_id: int) -> TokenStatus:
     if isinstance(collection, RegistryClient):
         return collection.record(token_id).status
     return collection.status(token_id)
+
+
+def _disputes(collection: CollectionClient, token_id: int) -> tuple[DisputeState, ...]:
+    if isinstance(collection, CollectionReader):
+        return collection.disputes_against(token_id)
+    return disputes_against(collection, token_id)
 
 
 @dataclass(frozen=True)
@@ -98,11 +105,14 @@ def buyer_pay(
     price: int,
     timelock: int,
 ) -> BuyerPayment:
-    """Step 2 in full: check the token is active and the seller's lock holds it, then lock every
-    leg the offer requires (the seller's share, and the royalty on a resale) until T2.
-    ``registry`` is the token's collection (the Registry's or the BatchRegistry's client)."""
+    """Step 2 in full: check the token is active with no pending challenge against it (the API's
+    rule: a dispute may still revoke it) and the seller's lock holds it, then lock every leg the
+    offer requires (the seller's share, and the royalty on a resale) until T2. ``registry`` is
+    the token's collection (the Registry's or the BatchRegistry's client)."""
     terms = TradeTerms(token_id, seller, buyer.tx.address, price)
-    check_tradable(_status(registry, token_id), token_id)
+    status = _status(registry, token_id)
+    check_tradable(status, token_id)  # a revoked token needs no log search
+    check_tradable(status, token_id, disputes=_disputes(registry, token_id))
     check_seller_lock(asset_lock, terms, token=registry.address, status=buyer.status(asset_lock))
     check_timelocks(asset_timelock=asset_lock.timelock, payment_timelock=timelock)
     royalty = royalty_of(registry, terms)

@@ -243,3 +243,59 @@ def test_a_pending_challenge_blocks_a_sale_and_a_decided_one_does_not():
     check_tradable(TokenStatus.ACTIVE, 7, disputes=[DisputeState.REJECTED, DisputeState.VOID])
     with pytest.raises(TokenNotTradable, match="revoked"):  # revoked wins over any dispute
         check_tradable(TokenStatus.REVOKED, 7, disputes=[DisputeState.OPEN])
+
+
+def _challenged_copy(world, collection: str):
+    """The attacker's copy of the producer's image (a single registration or a batched item),
+    under an open challenge by the producer, locked by the attacker for the buyer."""
+    from ledger.clients.batch_registry import BatchRegistryClient
+    from tests.contracts.attack_kit import proof
+    from tests.contracts.batch_kit import random_fingerprints, register_batch, tid
+    from tests.contracts.helpers import BASE_FP, NEAR_FP, copier_esp
+
+    register_esp(world)
+    original = register_image(world, world.producer, fingerprint=BASE_FP)
+    if collection == "registry":
+        client = world.registry(world.attacker)
+        copy = register_image(world, world.attacker, esp=copier_esp(world), fingerprint=NEAR_FP)
+        world.registry(world.producer).challenge(original, copy)
+    else:
+        fps = [*random_fingerprints(2, seed=21), NEAR_FP]
+        batch_id, p = register_batch(world, world.attacker, fingerprints=fps)
+        index = p.fingerprints.index(NEAR_FP)
+        copy = tid(batch_id, index)
+        BatchRegistryClient(world.deployment, world.tx(world.producer)).challenge_with_single(
+            original, proof(world, original), copy, NEAR_FP, p.fp_proof(index)
+        )
+        client = BatchRegistryClient(world.deployment, world.tx(world.attacker))
+    world.tx(world.attacker).send(
+        client.contract.functions.approve(world.deployment.htlc.address, copy)
+    )
+    offer = seller_lock_token(
+        world.htlc(world.attacker),
+        token=client.address,
+        token_id=copy,
+        buyer=world.buyer.address,
+        timelock=world.chain.timestamp() + 7200,
+    )
+    return copy, offer, client
+
+
+@pytest.mark.parametrize("collection", ["registry", "batch"])
+def test_the_swap_client_does_not_pay_for_a_token_under_an_open_challenge(world, collection):
+    """The API's rule in the Python client: a dispute may still revoke the token, so the buyer
+    locks nothing (before: only a revoked token was refused)."""
+    copy, offer, client = _challenged_copy(world, collection)
+    before = world.balance(world.buyer.address)
+    with pytest.raises(TokenNotTradable) as exc:
+        buyer_pay(
+            world.htlc(world.buyer),
+            client,
+            offer.asset_lock,
+            seller=world.attacker.address,
+            token_id=copy,
+            price=10**17,
+            timelock=offer.asset_lock.timelock - SAFETY_MARGIN_S,
+        )
+    assert exc.value.status == "challenged"
+    assert world.balance(world.buyer.address) == before
