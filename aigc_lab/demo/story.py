@@ -27,7 +27,7 @@ from services.exchange import (
     seller_lock_token,
 )
 from services.listing import Offer, sign_offer
-from services.provenance import detail_descriptor
+from services.provenance import detail_descriptor, detail_matches, fingerprint
 
 COLOURS = ("red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "white", "black")
 SHAPES = ("circle", "square", "triangle", "diamond", "star")
@@ -268,14 +268,35 @@ class Story:
         )
 
     # -- plagiarism ----------------------------------------------------------------------------
+    def _plagiarism_target(self) -> tuple[str, Image.Image] | None:
+        """The first product Mallory can copy so that the story can follow it: made by another
+        ESP than her colluding ESP-B (one ESP attesting both is an equivocation, which revokes
+        nothing), and whose copy both stages of the rule catch. A JPEG re-encoding of a 64-pixel
+        generation can move its compact fingerprint beyond the threshold (seed 11: distance 21),
+        and the watch, like the contract, then does not report it."""
+        for t in self.result.tasks:
+            if not t.get("token") or t["esp"] == "ESP-B":
+                continue
+            data = self.stack.http.get(f"/v1/products/{t['token']}/image").content
+            original = Image.open(io.BytesIO(data))
+            copy = plagiarise(original)
+            caught = fingerprint(original).matches(fingerprint(copy)) and detail_matches(
+                detail_descriptor(original), detail_descriptor(copy)
+            )
+            if caught:
+                return t["token"], copy
+        return None
+
     def _plagiarism(self) -> None:
-        originals = [t for t in self.result.tasks if t.get("token")]
-        if not originals:
-            return
-        target = originals[0]["token"]
-        data = self.stack.http.get(f"/v1/products/{target}/image").content
-        copy = plagiarise(Image.open(io.BytesIO(data)))
         mallory, colluder = self.cast.actors["Mallory"], self.cast.actors["ESP-B"]
+        picked = self._plagiarism_target()
+        if picked is None:
+            self.say(
+                "  Mallory found no product whose mirrored, re-encoded copy the watch would "
+                "catch (the compact fingerprints of these small images moved too far): no copy"
+            )
+            return
+        target, copy = picked
         # Proof-of-AIGC v2: a registration needs a paid generation lock to the attesting ESP,
         # and takes its priority from that lock, so Mallory pays the colluding ESP now (later
         # than the original's lock) and her copy can never pre-empt the original.
