@@ -64,6 +64,20 @@ def sign_offer(
     return eip712.sign(seller, domain, OFFER_TYPES, offer.message())
 
 
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def is_canonical(signature: bytes) -> bool:
+    """Whether ``signature`` is the one encoding of its (r, s, v): 65 bytes, ``s`` in the lower
+    half of the curve order and ``v`` 27 or 28 (what wallets produce). ECDSA lets anyone turn a
+    signature into a second valid one (``s -> n - s``, ``v`` flipped, or ``v`` as 0/1), so the
+    marketplace, which keeps one listing per signed offer, accepts only this form."""
+    if len(signature) != 65:
+        return False
+    s = int.from_bytes(signature[32:64], "big")
+    return 0 < s <= SECP256K1_N // 2 and signature[64] in (27, 28)
+
+
 def offer_signer(
     offer: Offer, signature: bytes, *, chain_id: int, registry: str, contract: str = "Registry"
 ) -> str:

@@ -49,7 +49,7 @@ from services.exchange import (
     required_payment_locks,
     royalty_of,
 )
-from services.listing import Offer, offer_signer
+from services.listing import Offer, is_canonical, offer_signer
 
 router = APIRouter(prefix="/v1", tags=["listings", "trades"], responses=declare())
 TRADE_SEEN = declare(401, 403, 404)  # a trade is seen by its seller and buyer only
@@ -206,9 +206,14 @@ def create_listing(
     token = body.token_id
     collection = collection_at(deployment, body.collection)
     offer = Offer(token, account, body.price, body.expiry, body.nonce)
+    signature = bytes.fromhex(body.signature[2:])
+    if not is_canonical(signature):  # a malleated copy of a listed offer would list it twice
+        raise Unprocessable(
+            "offer signature is not canonical (low s, v 27 or 28)", code="bad_signature"
+        )
     signer = offer_signer(
         offer,
-        bytes.fromhex(body.signature[2:]),
+        signature,
         chain_id=deployment.chain.chain_id,
         registry=collection.address,
         contract=collection.contract,

@@ -22,6 +22,8 @@ from tests.api.test_batch_trades import _buy, _list, _sell
 from tests.contracts.batch_kit import register_batch, tid
 from tests.contracts.helpers import register_esp
 
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
 
 def _batched(world, n: int = 2) -> int:
     register_esp(world)
@@ -143,3 +145,30 @@ def test_a_garbage_collection_is_a_422(api, collection, code):
     with pytest.raises(MarketError) as exc:
         MarketClient(api.client, world.producer).post("/v1/tx/registry/approve", json=body)
     assert (exc.value.status, exc.value.code) == (422, code)
+
+
+def _malleated(signature: str, *, high_s: bool) -> str:
+    """Another valid encoding of the same ECDSA signature: (r, n - s, v flipped), or v as 0/1."""
+    raw = bytes.fromhex(signature[2:])
+    if not high_s:
+        return "0x" + (raw[:64] + bytes([raw[64] - 27])).hex()
+    s = SECP256K1_N - int.from_bytes(raw[32:64], "big")
+    return "0x" + (raw[:32] + s.to_bytes(32, "big") + bytes([55 - raw[64]])).hex()
+
+
+@pytest.mark.parametrize("high_s", [True, False])
+def test_a_listed_offer_is_not_listed_again_under_a_malleated_signature(api, high_s):
+    world = api.world
+    token = tid(_batched(world), 0)
+    listing = _list(api, world.producer, token)
+    body = {k: listing[k] for k in ("token_id", "collection", "price", "expiry", "nonce")}
+    other = _malleated(listing["signature"], high_s=high_s)
+    seller = MarketClient(api.client, world.producer)
+    with pytest.raises(MarketError) as exc:
+        seller.post("/v1/listings", json=body | {"signature": other})
+    assert (exc.value.status, exc.value.code) == (422, "bad_signature")
+    with pytest.raises(MarketError) as exc:  # the same encoding: already listed
+        seller.post("/v1/listings", json=body | {"signature": listing["signature"]})
+    assert exc.value.status == 409
+    open_ = api.client.get("/v1/listings", params={"token_id": str(token)}).json()["items"]
+    assert [item["id"] for item in open_] == [listing["id"]]
