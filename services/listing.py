@@ -67,15 +67,19 @@ def sign_offer(
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
-def is_canonical(signature: bytes) -> bool:
-    """Whether ``signature`` is the one encoding of its (r, s, v): 65 bytes, ``s`` in the lower
-    half of the curve order and ``v`` 27 or 28 (what wallets produce). ECDSA lets anyone turn a
-    signature into a second valid one (``s -> n - s``, ``v`` flipped, or ``v`` as 0/1), so the
-    marketplace, which keeps one listing per signed offer, accepts only this form."""
+def canonical_signature(signature: bytes) -> bytes:
+    """The one encoding of a 65-byte ECDSA signature: ``s`` in the lower half of the curve order
+    and ``v`` 27 or 28 (what wallets produce). Anyone can turn a signature into other valid ones
+    (``s -> n - s`` with ``v`` flipped, or ``v`` written as 0/1); the marketplace keeps one
+    listing per signed offer, so it stores and compares this form (a wallet that writes ``v``
+    as 0/1 still lists)."""
     if len(signature) != 65:
-        return False
-    s = int.from_bytes(signature[32:64], "big")
-    return 0 < s <= SECP256K1_N // 2 and signature[64] in (27, 28)
+        raise ValueError(f"a signature is 65 bytes, got {len(signature)}")
+    r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
+    v = v + 27 if v in (0, 1) else v
+    if s > SECP256K1_N // 2:
+        s, v = SECP256K1_N - s, 55 - v if v in (27, 28) else v
+    return r + s.to_bytes(32, "big") + bytes([v])
 
 
 def offer_signer(

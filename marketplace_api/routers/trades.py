@@ -49,7 +49,7 @@ from services.exchange import (
     required_payment_locks,
     royalty_of,
 )
-from services.listing import Offer, is_canonical, offer_signer
+from services.listing import Offer, canonical_signature, offer_signer
 
 router = APIRouter(prefix="/v1", tags=["listings", "trades"], responses=declare())
 TRADE_SEEN = declare(401, 403, 404)  # a trade is seen by its seller and buyer only
@@ -206,11 +206,8 @@ def create_listing(
     token = body.token_id
     collection = collection_at(deployment, body.collection)
     offer = Offer(token, account, body.price, body.expiry, body.nonce)
-    signature = bytes.fromhex(body.signature[2:])
-    if not is_canonical(signature):  # a malleated copy of a listed offer would list it twice
-        raise Unprocessable(
-            "offer signature is not canonical (low s, v 27 or 28)", code="bad_signature"
-        )
+    # One form per signature: a malleated copy of a listed offer's would list it twice.
+    signature = canonical_signature(bytes.fromhex(body.signature[2:]))
     signer = offer_signer(
         offer,
         signature,
@@ -224,7 +221,7 @@ def create_listing(
         raise Unprocessable("offer has already expired")
     if _check_active(deployment, session, collection, token).owner_of(token) != account:
         raise Forbidden("only the token's owner may list it")
-    if session.scalar(select(Listing).where(Listing.signature == body.signature.lower())):
+    if session.scalar(select(Listing).where(Listing.signature == "0x" + signature.hex())):
         raise Conflict("this signed offer is already listed")
     item = Listing(
         token_id=token_hex(token),
@@ -233,7 +230,7 @@ def create_listing(
         price=str(body.price),
         expiry=body.expiry,
         nonce=str(body.nonce),
-        signature=body.signature.lower(),
+        signature="0x" + signature.hex(),
         status=ListingState.OPEN,
     )
     session.add(item)
