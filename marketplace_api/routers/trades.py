@@ -374,7 +374,12 @@ def payment_tx(
     htlc = HtlcClient(deployment)
     status = htlc.status(asset_lock)
     check_seller_lock(asset_lock, terms, token=collection.address, status=status)
-    t2 = payment_timelock(asset_lock.timelock, timelock=body.timelock, margin=body.margin)
+    t2 = payment_timelock(
+        asset_lock.timelock,
+        timelock=body.timelock,
+        margin=body.margin,
+        now=deployment.chain.timestamp(),
+    )
     hashlock = bytes.fromhex(trade.hashlock[2:])
     locks = [
         PaymentLockOut(

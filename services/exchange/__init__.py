@@ -50,6 +50,7 @@ from services.exchange.swap import (
     seller_lock_token,
 )
 from services.exchange.trade import (
+    MAX_PAYMENT_WINDOW_S,
     SAFETY_MARGIN_S,
     BuyerPayment,
     LegRole,
@@ -71,6 +72,7 @@ from services.exchange.trade import (
 
 __all__ = [
     "DEFAULT_MARGIN",
+    "MAX_PAYMENT_WINDOW_S",
     "SAFETY_MARGIN_S",
     "BadDeliveryKeyProof",
     "BuyerPayment",

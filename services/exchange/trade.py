@@ -153,10 +153,20 @@ def check_timelocks(
         )
 
 
-def payment_timelock(asset_timelock: int, *, timelock: int | None, margin: int | None) -> int:
-    """T2 for the buyer's legs: ``timelock`` if given, else ``T1 - margin``; checked safe."""
+MAX_PAYMENT_WINDOW_S = 86_400
+"""The longest a buyer's payment stays locked by default (T2 - now): a seller who locks the token
+until far in the future and never claims would otherwise keep the buyer's Ether that long."""
+
+
+def payment_timelock(
+    asset_timelock: int, *, timelock: int | None, margin: int | None, now: int | None = None
+) -> int:
+    """T2 for the buyer's legs: ``timelock`` if given, else ``T1 - margin``, but (given ``now``)
+    no later than ``now + MAX_PAYMENT_WINDOW_S``; checked safe."""
     margin = SAFETY_MARGIN_S if margin is None else margin
     t2 = asset_timelock - margin if timelock is None else timelock
+    if timelock is None and now is not None:
+        t2 = min(t2, now + MAX_PAYMENT_WINDOW_S)
     check_timelocks(asset_timelock=asset_timelock, payment_timelock=t2, margin=margin)
     return t2
 

@@ -233,3 +233,31 @@ def test_a_fake_lock_recorded_before_the_fix_is_still_refused_at_payment(api):
         _payment_tx(buyer, trade)
     assert (exc.value.status, exc.value.code) == (409, "lock_mismatch")
     assert "token" in exc.value.message
+
+
+def test_a_far_token_lock_does_not_lock_the_buyers_payment_as_long(api):
+    """The seller locks the token for a year and could sit on it: the default payment lock ends
+    within a day (``MAX_PAYMENT_WINDOW_S``), so a seller who never claims keeps the buyer's
+    Ether that long at most (before: until T1 - 600 s, a year). A buyer may still choose a later
+    T2 itself."""
+    from services.exchange import seller_lock_token
+
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    _, trade, buyer = start_trade(api, world.producer, world.buyer, token)
+    world.registry(world.producer).approve(world.deployment.htlc.address, token)
+    far = world.chain.timestamp() + 365 * 86400
+    seller_lock_token(
+        world.htlc(world.producer),
+        token=world.deployment.registry.address,
+        token_id=token,
+        buyer=world.buyer.address,
+        timelock=far,
+    )
+    api.index()
+    now = world.chain.timestamp()
+    out = _payment_tx(buyer, trade)
+    assert now < out["timelock"] <= now + 86_400 + 60
+    chosen = far - SAFETY_MARGIN_S
+    assert _payment_tx(buyer, trade, timelock=chosen)["timelock"] == chosen

@@ -299,3 +299,14 @@ def test_the_swap_client_does_not_pay_for_a_token_under_an_open_challenge(world,
         )
     assert exc.value.status == "challenged"
     assert world.balance(world.buyer.address) == before
+
+
+def test_the_default_payment_timelock_ends_within_the_payment_window():
+    from services.exchange import MAX_PAYMENT_WINDOW_S
+
+    far = 10**9
+    now = far - 365 * 86400
+    assert payment_timelock(far, timelock=None, margin=None, now=now) == now + MAX_PAYMENT_WINDOW_S
+    near = now + 7200  # a lock shorter than the window keeps T1 - margin
+    assert payment_timelock(near, timelock=None, margin=None, now=now) == near - SAFETY_MARGIN_S
+    assert payment_timelock(far, timelock=far - 600, margin=None, now=now) == far - 600
