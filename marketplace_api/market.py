@@ -399,24 +399,26 @@ class TradeTracker:
         trade's hashlock pay every leg the offer requires, exactly."""
         if trade.asset_lock is None:
             return
-        # Every Ether lock under the hashlock so far (this batch's rows are stored already).
-        locks = {
-            lock.id: args
-            for args in session.scalars(
-                select(ChainEvent.args).where(
-                    ChainEvent.contract == "HashTimeLock",
-                    ChainEvent.event == "Locked",
-                    ChainEvent.args["hashlock"].as_string() == trade.hashlock,
-                )
+        # Every Ether lock under the hashlock so far (this batch's rows are stored already),
+        # with the block time it was made at (a leg must leave the seller time to claim).
+        locks: dict[bytes, dict[str, Any]] = {}
+        locked_at: dict[bytes, int] = {}
+        for args, block_time in session.execute(
+            select(ChainEvent.args, ChainEvent.block_time).where(
+                ChainEvent.contract == "HashTimeLock",
+                ChainEvent.event == "Locked",
+                ChainEvent.args["hashlock"].as_string() == trade.hashlock,
             )
-            if (lock := LockTerms.from_json(args)).asset is Asset.ETHER
-        }
+        ):
+            if (lock := LockTerms.from_json(args)).asset is Asset.ETHER:
+                locks[lock.id], locked_at[lock.id] = args, int(block_time)
         terms = trade_terms(trade)
         paid = check_buyer_locks(
             [LockTerms.from_json(args) for args in locks.values()],
             terms,
             self.royalty(trade),
             asset_lock=LockTerms.from_json(trade.asset_lock),
+            locked_at=locked_at,
         )
         if paid is None:
             return

@@ -14,17 +14,30 @@ class UnsafeTimelockOrder(ExchangeError):
 
     The buyer's price lock (T2) must expire at least ``margin`` seconds before the seller's token
     lock (T1): otherwise the seller could reveal the secret late, take the price, and leave the
-    buyer no time to claim the token before the seller refunds it.
+    buyer no time to claim the token before the seller refunds it. Given ``now``: the payment
+    lock would expire less than ``margin`` seconds from now, so the seller's claim (which
+    publishes the secret) could land after T2, letting the buyer refund the payment and still
+    take the token with the published secret.
     """
 
-    def __init__(self, *, asset_timelock: int, payment_timelock: int, margin: int):
+    def __init__(
+        self, *, asset_timelock: int, payment_timelock: int, margin: int, now: int | None = None
+    ):
         self.asset_timelock = asset_timelock
         self.payment_timelock = payment_timelock
         self.margin = margin
-        super().__init__(
-            f"payment timelock {payment_timelock} must be <= asset timelock {asset_timelock} - "
-            f"margin {margin} (= {asset_timelock - margin})"
-        )
+        self.now = now
+        if now is not None:
+            message = (
+                f"payment timelock {payment_timelock} must be >= now {now} + margin {margin} "
+                f"(= {now + margin}): the seller needs that long to claim"
+            )
+        else:
+            message = (
+                f"payment timelock {payment_timelock} must be <= asset timelock "
+                f"{asset_timelock} - margin {margin} (= {asset_timelock - margin})"
+            )
+        super().__init__(message)
 
 
 class LockMismatch(ExchangeError):

@@ -32,7 +32,7 @@ The router, the indexer's trade projection, the Python swap client and the demo 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -168,7 +168,22 @@ def payment_timelock(
     if timelock is None and now is not None:
         t2 = min(t2, now + MAX_PAYMENT_WINDOW_S)
     check_timelocks(asset_timelock=asset_timelock, payment_timelock=t2, margin=margin)
+    if now is not None:
+        check_seller_window(payment_timelock=t2, locked_at=now, asset_timelock=asset_timelock)
     return t2
+
+
+def check_seller_window(*, payment_timelock: int, locked_at: int, asset_timelock: int) -> None:
+    """Raises :class:`UnsafeTimelockOrder` unless a payment lock made at ``locked_at`` lasts at
+    least :data:`SAFETY_MARGIN_S`: a shorter one lets the seller's claim (which publishes the
+    secret) land after T2, when the buyer can refund the payment and still take the token."""
+    if payment_timelock < locked_at + SAFETY_MARGIN_S:
+        raise UnsafeTimelockOrder(
+            asset_timelock=asset_timelock,
+            payment_timelock=payment_timelock,
+            margin=SAFETY_MARGIN_S,
+            now=locked_at,
+        )
 
 
 def check_tradable(
@@ -250,12 +265,19 @@ def _pays(lock: LockTerms, leg: PaymentLeg, terms: TradeTerms, hashlock: bytes) 
 
 
 def check_buyer_locks(
-    locks: Iterable[LockTerms], terms: TradeTerms, royalty: Royalty, *, asset_lock: LockTerms
+    locks: Iterable[LockTerms],
+    terms: TradeTerms,
+    royalty: Royalty,
+    *,
+    asset_lock: LockTerms,
+    locked_at: Mapping[bytes, int] | None = None,
 ) -> BuyerPayment | None:
     """The buyer's locks (among ``locks``) that pay the offer exactly, or None while a leg is
     missing. A royalty lock counts only if it lasts at least as long as the seller's payment
     lock (else the seller could claim after the royalty was refunded). ``safe`` is False when a
-    leg expires less than :data:`SAFETY_MARGIN_S` before the token lock."""
+    leg expires less than :data:`SAFETY_MARGIN_S` before the token lock, or (given
+    ``locked_at``: each lock id's block time) less than that after it was made
+    (:func:`check_seller_window`)."""
     candidates = list(locks)
     found: dict[LegRole, LockTerms] = {}
     for leg in required_payment_locks(terms, royalty):
@@ -271,6 +293,12 @@ def check_buyer_locks(
     try:
         for lock in paid.locks:
             check_timelocks(asset_timelock=asset_lock.timelock, payment_timelock=lock.timelock)
+            if locked_at is not None and lock.id in locked_at:
+                check_seller_window(
+                    payment_timelock=lock.timelock,
+                    locked_at=locked_at[lock.id],
+                    asset_timelock=asset_lock.timelock,
+                )
     except UnsafeTimelockOrder:
         return BuyerPayment(paid.payment, paid.royalty, safe=False)
     return paid

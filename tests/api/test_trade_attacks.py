@@ -261,3 +261,25 @@ def test_a_far_token_lock_does_not_lock_the_buyers_payment_as_long(api):
     assert now < out["timelock"] <= now + 86_400 + 60
     chosen = far - SAFETY_MARGIN_S
     assert _payment_tx(buyer, trade, timelock=chosen)["timelock"] == chosen
+
+
+def test_a_payment_lock_that_leaves_the_seller_no_time_to_claim_is_not_paid(api):
+    """The buyer pays with a lock expiring 2 minutes after it is made: the seller's claim (which
+    publishes the secret) could land after T2, and the buyer would refund the payment and take
+    the token with the secret. The payment route refuses such a T2, and the indexer calls a lock
+    made around it ``unsafe_payment`` (the seller must not claim), not ``payment_locked``."""
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    _, trade, buyer = start_trade(api, world.producer, world.buyer, token)
+    offer = lock_token(api, world.producer, world.buyer, token)
+    api.index()
+    short = world.chain.timestamp() + 120
+    with pytest.raises(MarketError) as exc:
+        _payment_tx(buyer, trade, timelock=short)
+    assert (exc.value.status, exc.value.code) == (422, "unsafe_timelock_order")
+    world.htlc(world.buyer).lock_ether(
+        world.producer.address, amount=PRICE, hashlock=offer.asset_lock.hashlock, timelock=short
+    )
+    api.index()
+    assert _state(buyer, trade)["status"] == "unsafe_payment"

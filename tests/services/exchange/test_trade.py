@@ -310,3 +310,15 @@ def test_the_default_payment_timelock_ends_within_the_payment_window():
     near = now + 7200  # a lock shorter than the window keeps T1 - margin
     assert payment_timelock(near, timelock=None, margin=None, now=now) == near - SAFETY_MARGIN_S
     assert payment_timelock(far, timelock=far - 600, margin=None, now=now) == far - 600
+
+
+def test_a_leg_that_expires_too_soon_after_it_was_made_is_unsafe():
+    asset = _asset_lock()
+    leg = _ether(SELLER, TERMS.price, timelock=T1 - 3600)
+    made = {leg.id: leg.timelock - SAFETY_MARGIN_S}
+    assert check_buyer_locks([leg], TERMS, Royalty(PRODUCER, 0), asset_lock=asset, locked_at=made)
+    late = {leg.id: leg.timelock - SAFETY_MARGIN_S + 1}
+    paid = check_buyer_locks([leg], TERMS, Royalty(PRODUCER, 0), asset_lock=asset, locked_at=late)
+    assert paid is not None and paid.state is TradeState.UNSAFE_PAYMENT
+    with pytest.raises(UnsafeTimelockOrder):
+        payment_timelock(T1, timelock=T1 - 3600, margin=None, now=T1 - 3600 - 599)
