@@ -386,12 +386,16 @@ class TradeTracker:
         self._check_paid(session, trade)  # in case the buyer's locks were indexed first
 
     def _payment_locked(self, session: Session, a: dict[str, Any]) -> None:
-        trade = session.scalar(
-            select(Trade).where(
-                Trade.status == TradeState.ASSET_LOCKED, Trade.hashlock == a["hashlock"]
+        """Checks every trade waiting under the lock's hashlock: a hashlock is public once the
+        seller locks, so another trade may copy it (its seller's own token lock), and checking
+        only the first would leave the real trade unpaid."""
+        for trade in list(
+            session.scalars(
+                select(Trade)
+                .where(Trade.status == TradeState.ASSET_LOCKED, Trade.hashlock == a["hashlock"])
+                .order_by(Trade.id)
             )
-        )
-        if trade is not None:
+        ):
             self._check_paid(session, trade)
 
     def _check_paid(self, session: Session, trade: Trade) -> None:
@@ -429,9 +433,11 @@ class TradeTracker:
         trade.status = paid.state
 
     def _settled(self, session: Session, event: str, a: dict[str, Any]) -> None:
-        trade = self._trade_of_settlement(session, event, a)
-        if trade is None or trade.asset_lock_id is None:
-            return
+        for trade in self._trades_of_settlement(session, event, a):
+            if trade.asset_lock_id is not None:
+                self._settle(session, trade, event, a)
+
+    def _settle(self, session: Session, trade: Trade, event: str, a: dict[str, Any]) -> None:
         if event == "Withdrawn":
             trade.secret = a["preimage"]
         payment, royalty = payment_locks(trade)
@@ -463,7 +469,7 @@ class TradeTracker:
         elif state is TradeState.OFF_TERMS:
             listing.status = ListingState.CANCELLED  # the seller no longer holds the token
 
-    def _trade_of_settlement(self, session: Session, event: str, a: dict[str, Any]) -> Trade | None:
+    def _trades_of_settlement(self, session: Session, event: str, a: dict[str, Any]) -> list[Trade]:
         live = (
             TradeState.ASSET_LOCKED,
             TradeState.PAYMENT_LOCKED,
@@ -471,26 +477,32 @@ class TradeTracker:
             TradeState.PAYMENT_CLAIMED,
         )
         if event == "Withdrawn":  # every leg of a trade shares the hashlock sha256(preimage)
+            # Every live trade under it: another trade may have copied a public hashlock, and
+            # each one re-reads only its own locks' settlements.
             preimage = bytes.fromhex(str(a["preimage"]).removeprefix("0x"))
             hashlock = "0x" + hashlib.sha256(preimage).hexdigest()
-            return session.scalar(
-                select(Trade)
-                .where(Trade.hashlock == hashlock, Trade.status.in_(live))
-                .order_by(Trade.id)
+            return list(
+                session.scalars(
+                    select(Trade)
+                    .where(Trade.hashlock == hashlock, Trade.status.in_(live))
+                    .order_by(Trade.id)
+                )
             )
-        trade = session.scalar(
-            select(Trade).where(
-                Trade.status.in_(live),
-                (Trade.asset_lock_id == a["id"]) | (Trade.payment_lock_id == a["id"]),
+        trades = list(
+            session.scalars(
+                select(Trade).where(
+                    Trade.status.in_(live),
+                    (Trade.asset_lock_id == a["id"]) | (Trade.payment_lock_id == a["id"]),
+                )
             )
         )
-        if trade is not None:
-            return trade
+        if trades:
+            return trades
         for paid in session.scalars(select(Trade).where(Trade.status.in_(live[1:]))):
             royalty = payment_locks(paid)[1]
             if royalty is not None and royalty["id"] == a["id"]:
-                return paid
-        return None
+                return [paid]
+        return []
 
     def rewind(self, session: Session, ancestor: int) -> None:
         """After a reorg (events above ``ancestor`` are gone), re-derive every trade that got past

@@ -283,3 +283,49 @@ def test_a_payment_lock_that_leaves_the_seller_no_time_to_claim_is_not_paid(api)
     )
     api.index()
     assert _state(buyer, trade)["status"] == "unsafe_payment"
+
+
+def test_a_trade_that_copies_a_public_hashlock_does_not_hide_the_real_ones_payment(api):
+    """The attacker opens a trade of its own token with a sock buyer first, then copies the
+    honest seller's hashlock (public once the token is locked) into its own token lock. The
+    buyer's payment and the seller's claim under that hashlock must still move the honest
+    trade (before: only the first trade under the hashlock was looked at, so the honest one
+    stayed ``asset_locked`` though paid, and never completed)."""
+    from tests.api._trading import list_token
+    from tests.contracts.batch_kit import random_fingerprints
+
+    world = api.world
+    register_esp(world)
+    sock = world.accounts[6]
+    decoy = register_image(world, world.attacker, fingerprint=random_fingerprints(1, seed=77)[0])
+    decoy_listing = list_token(api, world.attacker, decoy)
+    decoy_trade = MarketClient(api.client, sock).post(
+        "/v1/trades", json={"listing_id": decoy_listing["id"]}
+    )
+    token = register_image(world, world.producer)
+    _, trade, buyer = start_trade(api, world.producer, world.buyer, token)
+    assert decoy_trade["id"] < trade["id"]
+    offer = lock_token(api, world.producer, world.buyer, token)
+    world.registry(world.attacker).approve(world.deployment.htlc.address, decoy)
+    world.htlc(world.attacker).lock_erc721(
+        world.deployment.registry.address,
+        sock.address,
+        token_id=decoy,
+        hashlock=offer.asset_lock.hashlock,
+        timelock=world.chain.timestamp() + 7200,
+    )
+    api.index()
+    assert (
+        MarketClient(api.client, sock).get(f"/v1/trades/{decoy_trade['id']}")["status"]
+        == "asset_locked"
+    )
+    nonce = world.chain.w3.eth.get_transaction_count(world.buyer.address)
+    buyer.pay_trade(trade["id"], nonce=nonce)
+    api.index()
+    state = _state(buyer, trade)
+    assert state["status"] == "payment_locked"
+    payment = LockTerms.from_json(state["payment_lock"])
+    seller_claim_payment(world.htlc(world.producer), payment, offer)
+    buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
+    api.index()
+    assert _state(buyer, trade)["status"] == "completed"
