@@ -25,7 +25,11 @@ The rules, each checked here and nowhere else:
   (:func:`required_payment_locks`, :func:`check_buyer_locks`);
 * every buyer leg expires at least :data:`SAFETY_MARGIN_S` before the token lock
   (:func:`check_timelocks`), so after the seller reveals the secret the buyer keeps that long
-  to claim the token.
+  to claim the token; and at least that long after it is made (:func:`check_seller_window`),
+  so the seller's claim cannot be made to land after T2 (the buyer would refund and still take
+  the token with the published secret);
+* the payment route's default T2 ends within :data:`MAX_PAYMENT_WINDOW_S` (a seller who locks
+  the token for a year and never claims does not hold the buyer's Ether that long).
 
 The router, the indexer's trade projection, the Python swap client and the demo all call these.
 """
