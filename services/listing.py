@@ -77,7 +77,7 @@ def canonical_signature(signature: bytes) -> bytes:
         raise ValueError(f"a signature is 65 bytes, got {len(signature)}")
     r, s, v = signature[:32], int.from_bytes(signature[32:64], "big"), signature[64]
     v = v + 27 if v in (0, 1) else v
-    if s > SECP256K1_N // 2:
+    if SECP256K1_N // 2 < s < SECP256K1_N:  # s >= n is no signature: left for recovery to refuse
         s, v = SECP256K1_N - s, 55 - v if v in (27, 28) else v
     return r + s.to_bytes(32, "big") + bytes([v])
 

@@ -171,3 +171,24 @@ def test_a_listed_offer_is_not_listed_again_under_a_malleated_signature(api, hig
     assert (exc.value.status, exc.value.code) == (409, "conflict")
     open_ = api.client.get("/v1/listings", params={"token_id": str(token)}).json()["items"]
     assert [item["id"] for item in open_] == [listing["id"]]
+
+
+@pytest.mark.parametrize(
+    "signature",
+    ["0x" + "ff" * 64 + "1b", "0x" + "00" * 65, "0x" + "00" * 64 + "1b", "0x" + "11" * 65],
+    ids=["s-above-n", "zero", "zero-rs", "garbage-v"],
+)
+def test_a_signature_that_is_no_signature_is_a_422(api, signature):
+    world = api.world
+    token = tid(_batched(world), 0)
+    body = {
+        "token_id": str(token),
+        "collection": world.deployment.batch_registry.address,
+        "price": "1",
+        "expiry": world.chain.timestamp() + 999,
+        "nonce": "0",
+        "signature": signature,
+    }
+    with pytest.raises(MarketError) as exc:
+        MarketClient(api.client, world.producer).post("/v1/listings", json=body)
+    assert (exc.value.status, exc.value.code) == (422, "bad_signature")
