@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ledger import HtlcClient, LockTerms
 from ledger.deploy import Deployment
+from ledger.indexer import ChainEvent
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.market import payment_locks, trade_terms
@@ -35,6 +36,7 @@ from marketplace_api.types import (
 )
 from services.exchange import (
     Collection,
+    CollectionKind,
     CollectionReader,
     LegRole,
     ListingState,
@@ -177,7 +179,8 @@ def _check_active(
     deployment: Deployment, session: Session, collection: Collection, token: int
 ) -> CollectionReader:
     """The token's reader, once the token is active with no pending challenge against it: the
-    indexed ``challenged`` history names the candidate disputes, the chain says their state."""
+    indexed ``challenged`` history (and, for a Registry token, the BatchCourt's indexed
+    ``ChallengeOpened`` events) names the candidate disputes, the chain says their state."""
     reader = CollectionReader(deployment, collection)
     accusers = {
         int(e.data["original"], 16)
@@ -189,6 +192,17 @@ def _check_active(
         if int(e.data.get("duplicate", "0x0"), 16) == token
     }
     disputes = [reader.dispute_state(original, token) for original in sorted(accusers)]
+    if collection.kind is CollectionKind.REGISTRY:  # a batched original's BatchCourt challenge
+        court = {
+            int(args["original"])
+            for args in session.scalars(
+                select(ChainEvent.args).where(
+                    ChainEvent.contract == "BatchCourt", ChainEvent.event == "ChallengeOpened"
+                )
+            )
+            if int(args["duplicate"]) == token
+        }
+        disputes += [reader.court_dispute_state(original, token) for original in sorted(court)]
     check_tradable(reader.status(token), token, disputes=disputes)
     return reader
 

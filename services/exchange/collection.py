@@ -23,6 +23,7 @@ from eth_utils import to_checksum_address
 
 from ledger import RegistryClient, TokenStatus
 from ledger.clients._base import Call
+from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
 from ledger.deploy import Deployment
@@ -85,19 +86,30 @@ def collection_of(deployment: Deployment, kind: str | None) -> Collection:
     raise UnknownCollection(wanted.value, tuple(c.address for c in collections(deployment)))
 
 
+def court_of(deployment: Deployment) -> BatchCourtClient | None:
+    """The deployment's BatchCourt (where a batched original challenges a single Registry copy),
+    or None for a deployment from before it."""
+    if "BatchCourt" not in deployment.manifest.contracts:
+        return None
+    return BatchCourtClient(deployment)
+
+
 def disputes_against(
-    client: RegistryClient | BatchRegistryClient, token_id: int
+    client: RegistryClient | BatchRegistryClient | BatchCourtClient, token_id: int
 ) -> tuple[DisputeState, ...]:
     """The states of every challenge opened against ``token_id`` (as the duplicate) at
     ``client``'s contract, for a caller with no index (the Python swap client): the accusers
     from the chain's ``ChallengeOpened`` logs (``duplicate`` is an indexed topic), each
-    dispute's state from the contract. A challenge opened at another contract (the other
-    collection's) is not seen here: each collection judges its own tokens."""
+    dispute's state from the contract. A Registry token is also judged by the BatchCourt (a
+    batched original against a single copy): given the Registry's client, the court's
+    challenges count too. A challenge of the other collection's same-id token does not."""
     logs = client.contract.events.ChallengeOpened().get_logs(
         from_block=0, argument_filters={"duplicate": token_id}
     )
     originals = sorted({int(log["args"]["original"]) for log in logs})
-    return tuple(client.dispute(original, token_id).state for original in originals)
+    states = tuple(client.dispute(original, token_id).state for original in originals)
+    court = court_of(client.deployment) if isinstance(client, RegistryClient) else None
+    return states + (() if court is None else disputes_against(court, token_id))
 
 
 class CollectionReader:
@@ -109,6 +121,7 @@ class CollectionReader:
         self._batch = (
             BatchRegistryClient(deployment) if collection.kind is CollectionKind.BATCH else None
         )
+        self._court = court_of(deployment) if self._batch is None else None
 
     @property
     def address(self) -> str:
@@ -121,7 +134,7 @@ class CollectionReader:
 
     def disputes_against(self, token_id: int) -> tuple[DisputeState, ...]:
         """The states of every challenge opened against ``token_id`` in this collection."""
-        return disputes_against(self._batch or self._registry, token_id)
+        return disputes_against(self._batch or self._registry, token_id)  # the court's too
 
     def approve_call(self, spender: str, token_id: int) -> Call:
         """ERC-721 ``approve(spender, tokenId)`` on this collection's contract (the seller lets
@@ -135,6 +148,13 @@ class CollectionReader:
         if self._batch is not None:
             return self._batch.dispute(original, duplicate).state
         return self._registry.dispute(original, duplicate).state
+
+    def court_dispute_state(self, original: int, duplicate: int) -> DisputeState:
+        """The state of batched ``original``'s BatchCourt challenge against Registry token
+        ``duplicate`` (NONE where the collection is not the Registry or there is no court)."""
+        if self._court is None:
+            return DisputeState.NONE
+        return self._court.dispute(original, duplicate).state
 
     def owner_of(self, token_id: int) -> str:
         if self._batch is not None:

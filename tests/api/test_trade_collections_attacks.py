@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from ledger.clients.batch_registry import BatchRegistryClient
 from services.market_client import MarketClient, MarketError
-from tests.api._trading import sign_and_relay
+from tests.api._trading import list_token, sign_and_relay
 from tests.api.test_batch_trades import _buy, _list, _sell
 from tests.contracts.batch_kit import register_batch, tid
 from tests.contracts.helpers import register_esp
@@ -192,3 +192,24 @@ def test_a_signature_that_is_no_signature_is_a_422(api, signature):
     with pytest.raises(MarketError) as exc:
         MarketClient(api.client, world.producer).post("/v1/listings", json=body)
     assert (exc.value.status, exc.value.code) == (422, "bad_signature")
+
+
+def test_a_single_copy_under_a_batchcourt_challenge_is_neither_listed_nor_bought(api):
+    """A batched original challenges a later single Registry copy at the BatchCourt: the copy
+    may still be revoked, so it is not listed nor bought while the dispute is open (before: the
+    routes looked only at the Registry's own disputes, so the copy traded)."""
+    from tests.contracts.helpers import details
+    from tests.contracts.test_batch_court import _batched_original_and_single_copy, _challenge
+
+    world = api.world
+    original, pa, copy = _batched_original_and_single_copy(world, copy_detail=details()["near"])
+    listing = list_token(api, world.attacker, copy)
+    _challenge(world, original, pa, copy)
+    api.index()
+    with pytest.raises(MarketError) as exc:
+        list_token(api, world.attacker, copy, nonce=2)
+    assert (exc.value.status, exc.value.code) == (409, "token_not_tradable")
+    assert "challenged" in exc.value.message
+    with pytest.raises(MarketError) as exc:
+        _buy(api, world.buyer, listing)
+    assert (exc.value.status, exc.value.code) == (409, "token_not_tradable")

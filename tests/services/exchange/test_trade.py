@@ -322,3 +322,30 @@ def test_a_leg_that_expires_too_soon_after_it_was_made_is_unsafe():
     assert paid is not None and paid.state is TradeState.UNSAFE_PAYMENT
     with pytest.raises(UnsafeTimelockOrder):
         payment_timelock(T1, timelock=T1 - 3600, margin=None, now=T1 - 3600 - 599)
+
+
+def test_the_swap_client_does_not_pay_for_a_single_copy_under_a_batchcourt_challenge(world):
+    from tests.contracts.helpers import details
+    from tests.contracts.test_batch_court import _batched_original_and_single_copy, _challenge
+
+    original, pa, copy = _batched_original_and_single_copy(world, copy_detail=details()["near"])
+    _challenge(world, original, pa, copy)
+    world.registry(world.attacker).approve(world.deployment.htlc.address, copy)
+    offer = seller_lock_token(
+        world.htlc(world.attacker),
+        token=world.deployment.registry.address,
+        token_id=copy,
+        buyer=world.buyer.address,
+        timelock=world.chain.timestamp() + 7200,
+    )
+    with pytest.raises(TokenNotTradable) as exc:
+        buyer_pay(
+            world.htlc(world.buyer),
+            world.registry(world.buyer),
+            offer.asset_lock,
+            seller=world.attacker.address,
+            token_id=copy,
+            price=10**17,
+            timelock=offer.asset_lock.timelock - SAFETY_MARGIN_S,
+        )
+    assert exc.value.status == "challenged"
