@@ -12,6 +12,8 @@ priced under EIP-7623's floor (``max(gasUsed, 21,000 + 10 x tokens)``, a token p
 four per non-zero byte; py-evm runs Cancun, which has no floor); and an uncontested challenge
 (challenge + finalize) of an item of a later 1,000-image batch by an item of an earlier one.
 Every value is derived from fixed seeds and ground free of zero bytes, so figures are exact.
+Last, the BatchCourt's path (:func:`_measure_court`): an item of the earlier batch challenges a
+later single near copy, uncontested (challenge + finalize).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from ledger.chain import Chain
-from ledger.clients import EspRegistryClient, HtlcClient, LockTerms
+from ledger.clients import EspRegistryClient, HtlcClient, LockTerms, RegistryClient
 from ledger.clients.batch import submit_feedback_batch, withdraw_batch
+from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, attestation_message
 from ledger.deploy import Deployment, DeployParams, deploy
-from ledger.gas import _deadline, _secret
+from ledger.gas import _deadline, _detail, _secret, _signed_registration
 from ledger.merkle import (
     batch_commitment,
     fingerprint_leaf,
@@ -225,4 +228,74 @@ def measure_batch_registration(
     # staked at the minimum, so the slash also deactivates it.
     br.settle(original, copy)
     gas["batch_settle"] = charged(chain, br.last_receipt)
+    gas.update(_measure_court(chain, dep, accounts, original_batch, original_fps, original_leaves))
+    return gas
+
+
+def _fund_burn(chain: Chain, dep: Deployment, sender: LocalAccount) -> None:
+    """Gives ``0xdEaD`` one wei unless it holds some (as on any live chain), so that the burn in
+    a measured revocation never pays the 25,000 for a new account and the row is the same on a
+    fresh test chain as after the single-image rows."""
+    burn = dep.registry.functions.BURN().call()
+    if int(chain.w3.eth.get_balance(burn)) > 0:
+        return
+    w3 = chain.w3
+    tx = {
+        "to": burn,
+        "value": 1,
+        "gas": 30_000,
+        "gasPrice": int(w3.eth.gas_price) * 2,
+        "nonce": int(w3.eth.get_transaction_count(sender.address, "pending")),
+        "chainId": chain.chain_id,
+    }
+    raw = sender.sign_transaction(tx).raw_transaction
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(raw))
+
+
+def _measure_court(
+    chain: Chain,
+    dep: Deployment,
+    accounts: list[LocalAccount],
+    batch_id: int,
+    fps: list[bytes],
+    leaves: list[bytes],
+) -> dict[str, int]:
+    """``{"court_challenge": ..., "court_finalize": ..., "court_challenge_uncontested": ...}``:
+    item 300 of the producer's 1,000-image batch challenges, through the BatchCourt, a later
+    single near copy (a third ESP's), uncontested; finalize revokes it at the Registry
+    (``revokeCopied``: the bond's reward and burn, the ESP's slash, which deactivates it)."""
+    producer, plagiarist, third_esp = accounts[1], accounts[4], accounts[5]
+    EspRegistryClient(dep, Transactor(chain, third_esp)).register(
+        "http://third.example", price=10**15, stake=dep.manifest.params["esp_min_stake"]
+    )
+    preimage, hashlock = _secret(4000)
+    lock = HtlcClient(dep, Transactor(chain, plagiarist)).lock_ether(
+        third_esp.address, amount=10**15, hashlock=hashlock, timelock=_deadline(chain, 3600)
+    )
+    HtlcClient(dep, Transactor(chain, third_esp)).withdraw(lock, preimage)
+    thief = RegistryClient(dep, Transactor(chain, plagiarist))
+    ia = 300
+    reg, signature = _signed_registration(
+        thief,
+        plagiarist,
+        third_esp,
+        _near(fps[ia]),
+        b"court-copy",
+        lock=lock,
+        detail=_detail(thief),
+    )
+    thief.commit(reg)
+    revealed_after = int(chain.w3.eth.block_number)
+    copy = thief.reveal(reg, lock, signature)
+    _fund_burn(chain, dep, plagiarist)
+    court = BatchCourtClient(dep, Transactor(chain, producer))
+    original = token_id(batch_id, ia)
+    # From the reveal's block: a scan from the deployment would read a week of mined blocks.
+    record = thief.registered(copy, from_block=revealed_after).proof
+    court.challenge(original, fps[ia], merkle_proof(leaves, ia), copy, record)
+    gas = {"court_challenge": charged(chain, court.last_receipt)}
+    chain.mine(int(dep.manifest.params["dispute_window_blocks"]) + 1)
+    court.finalize(original, copy, record)
+    gas["court_finalize"] = charged(chain, court.last_receipt)
+    gas["court_challenge_uncontested"] = gas["court_challenge"] + gas["court_finalize"]
     return gas
