@@ -312,3 +312,35 @@ def test_a_copy_revoked_meanwhile_voids_the_challenge(world):
     assert c.dispute(second, copy).state is DisputeState.VOID
     assert world.balance(world.producer.address) == before + world.params.challenge_deposit
     assert _esp_lost(world, copier_esp(world).address)[1] == 1
+
+
+def test_a_single_original_revoked_by_the_court_loses_its_held_registry_win(world):
+    """The court's revocation is a revocation like any other for the Registry: a single token
+    that revoked a later copy at the Registry, then is itself revoked through the court as a copy
+    of an earlier batched item, has its held win reversed at `settle` (the copy reinstated)."""
+    register_esp(world)
+    a_id, pa = register_batch(
+        world,
+        world.producer,
+        fingerprints=[BASE_FP],
+        item_details=[details()["base"]],
+        esp=world.esp,
+    )
+    batched = tid(a_id, 0)
+    middle = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    third = register_esp(world, world.accounts[7])
+    later_fp = NEAR_FP[:-1] + bytes([NEAR_FP[-1] ^ 4])
+    later = register_image(
+        world, world.buyer, esp=third, fingerprint=later_fp, detail=details()["near"]
+    )
+    single = world.registry(world.attacker)
+    single.challenge(middle, later)
+    _challenge(world, batched, pa, middle)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert single.finalize(middle, later)  # `later` revoked, its bond held
+    assert court(world, world.producer).finalize(batched, middle, proof(world, middle))
+    records = world.registry(world.deployer)
+    assert records.record(middle).status is TokenStatus.REVOKED
+    world.registry(world.buyer).settle(middle, later)
+    assert records.dispute(middle, later).state is DisputeState.REVERSED
+    assert records.record(later).status is TokenStatus.ACTIVE
