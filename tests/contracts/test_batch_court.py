@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pytest
 
-from ledger import errors
+from ledger import errors, new_secret
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import ItemOpening
 from ledger.clients.registry import DisputeState, TokenStatus
@@ -344,3 +344,26 @@ def test_a_single_original_revoked_by_the_court_loses_its_held_registry_win(worl
     world.registry(world.buyer).settle(middle, later)
     assert records.dispute(middle, later).state is DisputeState.REVERSED
     assert records.record(later).status is TokenStatus.ACTIVE
+
+
+def test_an_escrowed_copy_is_answered_for_by_its_producer(world):
+    """While the hash-time-lock escrow holds the single copy (a pending sale), its producer, not
+    the escrow nor the buyer, may contest; the buyer may not."""
+    original, pa, copy = _batched_original_and_single_copy(world, copy_detail=details()["far"])
+    deployment = world.deployment
+    world.registry(world.attacker).approve(deployment.htlc.address, copy)
+    _, hashlock = new_secret()
+    world.htlc(world.attacker).lock_erc721(
+        deployment.registry.address,
+        world.buyer.address,
+        token_id=copy,
+        hashlock=hashlock,
+        timelock=world.chain.w3.eth.get_block("latest")["timestamp"] + 3600,
+    )
+    assert world.registry(world.deployer).owner_of(copy) == deployment.htlc.address
+    _challenge(world, original, pa, copy)
+    with pytest.raises(errors.CourtNotOwner):
+        court(world, world.buyer).contest(original, copy)
+    court(world, world.attacker).contest(original, copy)
+    assert not _resolve(world, original, pa, copy)  # another image: the contest wins
+    assert world.registry(world.deployer).record(copy).status is TokenStatus.ACTIVE
