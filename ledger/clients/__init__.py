@@ -1,5 +1,6 @@
 """Typed clients, one per contract: each method is one transaction or one read."""
 
+from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchParams, BatchRecord, BatchRegistryClient
 from ledger.clients.esp_registry import EspInfo, EspRegistryClient, Evidence
 from ledger.clients.htlc import Asset, HtlcClient, LockStatus, LockTerms, new_secret
@@ -13,6 +14,7 @@ from ledger.clients.registry import (
 
 __all__ = [
     "Asset",
+    "BatchCourtClient",
     "BatchParams",
     "BatchRecord",
     "BatchRegistryClient",

@@ -53,6 +53,7 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 _PUBLISHED = (
     "Registry",
     "BatchRegistry",
+    "BatchCourt",
     "EspRegistry",
     "HashTimeLock",
     "ReputationView",

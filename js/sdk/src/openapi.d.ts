@@ -896,6 +896,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/batch/court/challenge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Challenge
+         * @description Challenge a later single near-duplicate with an earlier batched item the caller owns (the
+         *     BatchCourt), with the deposit; the proofs come from the indexed events.
+         */
+        post: operations["tx_court_challenge_v1_tx_batch_court_challenge_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/court/contest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Contest
+         * @description Contest a BatchCourt challenge of the caller's single token, with the same deposit (its
+         *     detail is public already: its ``Registered`` event).
+         */
+        post: operations["tx_court_contest_v1_tx_batch_court_contest_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/court/finalize": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Finalize
+         * @description Decide a BatchCourt challenge once its window has passed (the copy's record names its ESP
+         *     for the slash).
+         */
+        post: operations["tx_court_finalize_v1_tx_batch_court_finalize_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/court/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Resolve
+         * @description Decide a contested BatchCourt challenge with both detail descriptors: the batched item's
+         *     from its published manifest (404 ``manifest_not_published`` before), the copy's from its
+         *     record.
+         */
+        post: operations["tx_court_resolve_v1_tx_batch_court_resolve_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/batch/finalize": {
         parameters: {
             query?: never;
@@ -952,6 +1037,26 @@ export interface paths {
          * @description Reveal a committed batch with its paid lock and the ESP's batch attestation.
          */
         post: operations["tx_reveal_v1_tx_batch_reveal_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/settle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Settle
+         * @description Settle an upheld challenge of a batched item: its ESP is slashed to the challenger.
+         */
+        post: operations["tx_settle_v1_tx_batch_settle_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1172,7 +1277,8 @@ export interface paths {
         put?: never;
         /**
          * Approve
-         * @description Approve the hash-time-lock escrow to take a token (before listing it in a swap).
+         * @description Approve the hash-time-lock escrow to take a token of the Registry or the BatchRegistry
+         *     (``collection``), before the seller's token lock (``/v1/tx/locks/token``).
          */
         post: operations["approve_v1_tx_registry_approve_post"];
         delete?: never;
@@ -1395,6 +1501,11 @@ export interface components {
         };
         /** ApproveIn */
         ApproveIn: {
+            /**
+             * Collection
+             * @description the token's contract: the Registry (the default) or the deployment's BatchRegistry for a batched item; any other address is 422 unknown_collection
+             */
+            collection?: string | null;
             /**
              * Token Id
              * @description ERC-721 token id (the content hash as uint256), decimal string
@@ -1677,6 +1788,25 @@ export interface components {
             }[];
             /** Address */
             address: string;
+        };
+        /**
+         * CourtPairIn
+         * @description The original is a batch item, the duplicate a single registration (token ids as decimal
+         *     strings or 0x-hex).
+         */
+        CourtPairIn: {
+            /**
+             * Duplicate
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            duplicate: string;
+            /**
+             * Original
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            original: string;
         };
         /** DeliveryKeyIn */
         DeliveryKeyIn: {
@@ -5561,6 +5691,318 @@ export interface operations {
             };
         };
     };
+    tx_court_challenge_v1_tx_batch_court_challenge_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourtPairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_court_contest_v1_tx_batch_court_contest_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourtPairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_court_finalize_v1_tx_batch_court_finalize_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourtPairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_court_resolve_v1_tx_batch_court_resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourtPairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     tx_finalize_v1_tx_batch_finalize_post: {
         parameters: {
             query?: never;
@@ -5718,6 +6160,75 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["BatchRevealIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_settle_v1_tx_batch_settle_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PairIn"];
             };
         };
         responses: {
