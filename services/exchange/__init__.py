@@ -19,6 +19,7 @@ from services.exchange.delivery_keys import (
     verify_registration,
 )
 from services.exchange.errors import (
+    ClaimTooLate,
     ExchangeError,
     LockMismatch,
     SecretNotRevealed,
@@ -76,6 +77,7 @@ __all__ = [
     "SAFETY_MARGIN_S",
     "BadDeliveryKeyProof",
     "BuyerPayment",
+    "ClaimTooLate",
     "Collection",
     "CollectionKind",
     "CollectionReader",

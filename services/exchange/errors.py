@@ -40,6 +40,25 @@ class UnsafeTimelockOrder(ExchangeError):
         super().__init__(message)
 
 
+class ClaimTooLate(ExchangeError):
+    """Raised when the seller's claim of the price might land after the payment lock expires.
+
+    Claiming publishes the secret in the transaction's calldata even if the transaction then
+    fails (the lock expired first): the buyer would refund its payment and still take the token
+    with that secret. Too close to T2 the seller keeps the secret; both sides refund instead.
+    """
+
+    def __init__(self, *, payment_timelock: int, now: int, margin: int):
+        self.payment_timelock = payment_timelock
+        self.now = now
+        self.margin = margin
+        super().__init__(
+            f"the payment lock expires at {payment_timelock}, {payment_timelock - now} s from "
+            f"now ({now}); a claim needs {margin} s to land safely: not claiming (publishing the "
+            "secret now could hand the buyer both the token and a refund); both sides refund"
+        )
+
+
 class LockMismatch(ExchangeError):
     """Raised when the counterparty's on-chain lock differs from what was agreed."""
 

@@ -25,7 +25,7 @@ from ledger import HtlcClient, LockTerms, RegistryClient, TokenStatus, new_secre
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
 from services.exchange.collection import CollectionReader, disputes_against
-from services.exchange.errors import LockMismatch, SecretNotRevealed
+from services.exchange.errors import ClaimTooLate, LockMismatch, SecretNotRevealed
 from services.exchange.trade import (
     SAFETY_MARGIN_S,
     BuyerPayment,
@@ -38,6 +38,9 @@ from services.exchange.trade import (
     royalty_of,
     same_address,
 )
+
+CLAIM_MARGIN_S = 60
+"""Seconds a seller's claim needs before the payment lock expires (a few blocks to be mined)."""
 
 DEFAULT_MARGIN = SAFETY_MARGIN_S  # the one margin, under its older name
 
@@ -138,7 +141,9 @@ def seller_claim_payment(
 ) -> None:
     """Step 3a: the seller takes the price, publishing the secret. Given the ``registry`` (the
     token's collection) and the offer's ``price``, a payment short of ``price - royalty`` is
-    refused before the secret leaves (the buyer would get the token for less)."""
+    refused before the secret leaves (the buyer would get the token for less). A payment lock
+    expiring within :data:`CLAIM_MARGIN_S` is not claimed (:class:`ClaimTooLate`): a claim that
+    lands after T2 fails but has published the secret."""
     if payment_lock.hashlock != offer.asset_lock.hashlock:
         raise LockMismatch("hashlock", offer.asset_lock.hashlock, payment_lock.hashlock)
     if not same_address(payment_lock.receiver, offer.asset_lock.sender):
@@ -149,6 +154,9 @@ def seller_claim_payment(
         owed = required_payment_locks(terms, royalty_of(registry, terms))[0].amount
         if payment_lock.amount != owed or not same_address(payment_lock.sender, lock.receiver):
             raise LockMismatch("amount", owed, payment_lock.amount)
+    now = seller.tx.chain.timestamp()
+    if payment_lock.timelock < now + CLAIM_MARGIN_S:
+        raise ClaimTooLate(payment_timelock=payment_lock.timelock, now=now, margin=CLAIM_MARGIN_S)
     seller.withdraw(payment_lock, offer.secret)
 
 

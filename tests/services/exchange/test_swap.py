@@ -6,6 +6,7 @@ import pytest
 
 from ledger import LockStatus, errors
 from services.exchange import (
+    ClaimTooLate,
     LockMismatch,
     SecretNotRevealed,
     UnsafeTimelockOrder,
@@ -15,6 +16,7 @@ from services.exchange import (
     seller_claim_payment,
     seller_lock_token,
 )
+from services.exchange.swap import CLAIM_MARGIN_S
 from tests.contracts.helpers import register_esp, register_image
 
 PRICE = 10**17
@@ -123,3 +125,23 @@ def test_check_timelocks_rules():
         check_timelocks(asset_timelock=10_000, payment_timelock=9_401, margin=600)
     with pytest.raises(ValueError, match="margin"):
         check_timelocks(asset_timelock=1, payment_timelock=0, margin=-1)
+
+
+def test_a_seller_does_not_publish_the_secret_when_its_claim_could_land_after_t2(world):
+    """A claim mined after the payment lock expired fails, but its calldata has published the
+    secret: the buyer would refund its payment and take the token too. The seller's client
+    refuses to claim within CLAIM_MARGIN_S of T2, so both sides refund instead."""
+    _token, offer, _ = _listed(world)
+    buyer = world.htlc(world.buyer)
+    payment = buyer.lock_ether(
+        world.producer.address,
+        amount=PRICE,
+        hashlock=offer.asset_lock.hashlock,
+        timelock=world.chain.timestamp() + 3600,
+    )
+    world.chain.increase_time(3600 - CLAIM_MARGIN_S // 2)  # the seller comes back late
+    with pytest.raises(ClaimTooLate) as exc:
+        seller_claim_payment(world.htlc(world.producer), payment, offer)
+    assert exc.value.margin == CLAIM_MARGIN_S
+    assert buyer.revealed_preimage(payment) is None  # the secret never left
+    assert buyer.status(payment) is LockStatus.OPEN
