@@ -19,7 +19,7 @@ manifest (:func:`marketplace_api.routers.batches`), checked against the items ro
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ledger import merkle
 from marketplace_api.catalog import Catalog, token_hex
 from marketplace_api.models import BatchRecord, Notification, Product
-from services.provenance import Fingerprint
+from services.provenance import Fingerprint, InvalidDetailError, detail_matches
 from services.provenance.watch import admissible_in_time, is_equivocation
 
 CONTRACT = "BatchRegistry"
@@ -166,6 +166,45 @@ class BatchCatalog:
                     },
                 )
             )
+
+
+def recheck_details(session: Session, tokens: Iterable[str], *, since_block: int) -> int:
+    """Applies the detail rule to the plagiarism notes about ``tokens`` (token_hex ids) that
+    were written before both descriptors were known (``detail_checked`` false): a batched item's
+    descriptor arrives with its manifest, after the watch ran. Each such note, once both sides
+    have a descriptor, gets ``detail_checked`` true and ``detail_matches``; a note the detail
+    rule rejects loses its prepared challenge (a contested challenge would lose its deposit).
+    Notes about an item are never older than its batch (``since_block``). Returns the count."""
+    wanted = set(tokens)
+    changed = 0
+    notes = session.scalars(
+        select(Notification).where(
+            Notification.kind == "plagiarism_suspected", Notification.block_number >= since_block
+        )
+    )
+    for note in notes:
+        payload = dict(note.payload)
+        pair = (payload.get("original"), payload.get("duplicate"))
+        if payload.get("detail_checked") is not False or not wanted.intersection(pair):
+            continue
+        original, duplicate = (
+            session.scalar(select(Product).where(Product.token_id == token)) for token in pair
+        )
+        if original is None or duplicate is None or not original.detail or not duplicate.detail:
+            continue  # the other side's manifest is not published yet
+        try:
+            matches = detail_matches(
+                bytes.fromhex(original.detail.removeprefix("0x")),
+                bytes.fromhex(duplicate.detail.removeprefix("0x")),
+            )
+        except (InvalidDetailError, ValueError):
+            matches = False
+        payload.update(detail_checked=True, detail_matches=matches)
+        if not matches:
+            payload.pop("prepared_challenge", None)
+        note.payload = payload  # a new dict: the JSON column sees the change
+        changed += 1
+    return changed
 
 
 def _batch_endpoints(payload: dict[str, Any]) -> dict[str, Any]:

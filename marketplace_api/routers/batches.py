@@ -22,6 +22,7 @@ from ledger import Deployment, merkle
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RecordProof
+from marketplace_api.batch_catalog import recheck_details
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.models import BatchAttestationRequest, BatchRecord, Product
@@ -175,6 +176,9 @@ def publish_manifest(
             it["detail_hash"],
             it["detail"],
         )
+    session.flush()
+    # the watch ran when the batch was registered, before its items had descriptors
+    recheck_details(session, by_token, since_block=batch.reveal_block)
     session.commit()
     request.app.state.market.read_cache.clear()
     return get_batch(batch_id, session)

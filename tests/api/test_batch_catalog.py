@@ -216,3 +216,48 @@ def test_the_watch_offers_only_challenges_the_batch_contracts_take(tmp_path):
         assert court["endpoint"] == "/v1/tx/batch/court/challenge"
         assert court["body"]["original"] == batched
         assert court["body"]["duplicate"] != batched  # token 8, not the same-ESP token 9
+
+
+def test_a_note_written_before_the_manifest_is_checked_by_the_detail_rule_when_it_comes():
+    """The watch runs when a batch is registered, before its items have descriptors: its note
+    to an earlier single original says ``detail_checked`` false. When the manifest brings the
+    item's descriptor, the note is checked: a matching copy keeps its prepared challenge, an item
+    the detail rule tells apart loses it (contested, that challenge would lose its deposit)."""
+    import tempfile
+    from pathlib import Path
+
+    from PIL import ImageOps
+
+    from marketplace_api.batch_catalog import recheck_details
+    from services.provenance import detail_descriptor, fingerprint
+
+    image = _real_image()
+    fp = "0x" + fingerprint(image).to_bytes32().hex()
+    other_esp, early = "0x" + "66" * 20, "0x" + "44" * 20
+    outcomes = {}
+    for case, item_image in (("copy", image), ("other", ImageOps.invert(image))):
+        engine, catalog, batches = _world(Path(tempfile.mkdtemp()))
+        with Session(engine) as s, s.begin():
+            catalog(
+                s,
+                [_single(7, esp=other_esp, producer=early, priority=40, commit=30, fp=fp,
+                         detail="0x" + detail_descriptor(image).hex(), block=41)],
+            )  # fmt: skip
+            batches(s, [_registered(1, [fp], block=60)])  # a near copy by fingerprint
+        batched = token_hex(merkle.token_id(1, 0))
+        with Session(engine) as s, s.begin():
+            (note,) = s.scalars(select(Notification))
+            assert note.payload["duplicate"] == batched and not note.payload["detail_checked"]
+            assert recheck_details(s, [batched], since_block=60) == 0  # no descriptor yet
+            item = s.scalar(select(Product).where(Product.token_id == batched))
+            item.detail = "0x" + detail_descriptor(item_image).hex()  # as the manifest sets it
+            s.flush()
+            assert recheck_details(s, [batched], since_block=60) == 1
+        with Session(engine) as s:
+            (note,) = s.scalars(select(Notification))
+            outcomes[case] = note.payload
+            assert recheck_details(s, [batched], since_block=60) == 0  # checked once
+    assert outcomes["copy"]["detail_checked"] and outcomes["copy"]["detail_matches"]
+    assert outcomes["copy"]["prepared_challenge"]["endpoint"] == "/v1/tx/batch/challenge"
+    assert outcomes["other"]["detail_checked"] and not outcomes["other"]["detail_matches"]
+    assert "prepared_challenge" not in outcomes["other"]
