@@ -32,7 +32,9 @@ from services.provenance import Fingerprint, InvalidDetailError, detail_matches
 from services.provenance.watch import admissible_in_time, is_equivocation
 
 CONTRACT = "BatchRegistry"
+COURT = "BatchCourt"
 _SHARED = ("Transfer", "Revoked", "ChallengeOpened", "ChallengeContested", "ChallengeDecided")
+_DISPUTE = ("ChallengeOpened", "ChallengeContested", "ChallengeDecided")
 
 
 class BatchCatalog:
@@ -43,16 +45,26 @@ class BatchCatalog:
 
     def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
-            if row["contract"] != CONTRACT:
+            if row["contract"] == COURT and row["event"] in _DISPUTE:
+                # A batched original against a single copy: the same history entries, and the
+                # copy's owner told it may contest, its steps pointed at the court's routes
+                # (unindexed, the accused was never told and lost its token by default).
+                self._shared(session, row, "/v1/tx/batch/court/")
+            elif row["contract"] != CONTRACT:
                 continue
-            if row["event"] == "BatchRegistered":
+            elif row["event"] == "BatchRegistered":
                 self._registered(session, row, row["args"])
             elif row["event"] in _SHARED:
-                before = set(session.new)
-                getattr(self.catalog, f"_on_{row['event']}")(session, row, row["args"])
-                for obj in set(session.new) - before:
-                    if isinstance(obj, Notification):
-                        obj.payload = _batch_endpoints(obj.payload)
+                self._shared(session, row, "/v1/tx/batch/")
+
+    def _shared(self, session: Session, row: dict[str, Any], prefix: str) -> None:
+        """The Registry catalog's handler for an event of the same signature; the notifications
+        it writes get their prepared steps pointed at ``prefix``."""
+        before = set(session.new)
+        getattr(self.catalog, f"_on_{row['event']}")(session, row, row["args"])
+        for obj in set(session.new) - before:
+            if isinstance(obj, Notification):
+                obj.payload = _batch_endpoints(obj.payload, prefix)
 
     def rewind(self, session: Session, ancestor: int) -> None:
         """Undoes the batches above ``ancestor`` (their products go with the catalog's rewind)."""
@@ -207,10 +219,10 @@ def recheck_details(session: Session, tokens: Iterable[str], *, since_block: int
     return changed
 
 
-def _batch_endpoints(payload: dict[str, Any]) -> dict[str, Any]:
-    """A notification about a BatchRegistry dispute, its prepared steps pointed at
-    ``/v1/tx/batch/*`` (the catalog's handlers prepare ``/v1/tx/registry/*`` ones)."""
-    text = json.dumps(payload).replace('"/v1/tx/registry/', '"/v1/tx/batch/')
+def _batch_endpoints(payload: dict[str, Any], prefix: str = "/v1/tx/batch/") -> dict[str, Any]:
+    """A notification about a BatchRegistry (or BatchCourt) dispute, its prepared steps pointed
+    at ``prefix`` (the catalog's handlers prepare ``/v1/tx/registry/*`` ones)."""
+    text = json.dumps(payload).replace('"/v1/tx/registry/', f'"{prefix}')
     return dict(json.loads(text))
 
 

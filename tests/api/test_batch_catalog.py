@@ -261,3 +261,44 @@ def test_a_note_written_before_the_manifest_is_checked_by_the_detail_rule_when_i
     assert outcomes["copy"]["prepared_challenge"]["endpoint"] == "/v1/tx/batch/challenge"
     assert outcomes["other"]["detail_checked"] and not outcomes["other"]["detail_matches"]
     assert "prepared_challenge" not in outcomes["other"]
+
+
+def test_a_court_challenge_tells_the_single_copys_owner_it_may_contest(tmp_path):
+    """A batched original's BatchCourt challenge of a single registration: both histories show
+    it, and the single token's owner is told it may contest, at the court's route (the court's
+    events were not read: the accused never heard of the challenge and lost by default)."""
+    from services.provenance import detail_descriptor
+
+    engine, catalog, batches = _world(tmp_path)
+    other_esp, late = "0x" + "66" * 20, "0x" + "55" * 20
+    detail = "0x" + detail_descriptor(_real_image()).hex()
+    with Session(engine) as s, s.begin():
+        batches(s, [_registered(1, [_fp(1)], block=60)])
+        catalog(s, [_single(8, esp=other_esp, producer=late, priority=70, commit=62, fp=_fp(1),
+                            detail=detail, block=71)])  # fmt: skip
+    batched, single = merkle.token_id(1, 0), 8
+    args = {"original": batched, "duplicate": single, "challenger": PRODUCER, "distance": 0}
+    opened = {
+        **_row("ChallengeOpened", {**args, "deadline": 90}, block=80),
+        "contract": "BatchCourt",
+    }
+    decided = {
+        **_row("ChallengeDecided", {"original": batched, "duplicate": single, "state": 3,
+                                    "contested": False}, block=91),
+        "contract": "BatchCourt",
+    }  # fmt: skip
+    with Session(engine) as s, s.begin():
+        batches(s, [opened, decided])
+        catalog(s, [opened, decided])  # the Registry's catalog leaves the court's rows alone
+    with Session(engine) as s:
+        (note,) = [n for n in s.scalars(select(Notification)) if n.kind == "challenge_opened"]
+        assert note.recipient == late
+        assert note.payload["revokes"] is True
+        contest = note.payload["prepared_contest"]
+        assert contest["endpoint"] == "/v1/tx/batch/court/contest"
+        assert contest["body"] == {"original": token_hex(batched), "duplicate": token_hex(single)}
+        kinds = {}
+        for token in (token_hex(batched), token_hex(single)):
+            rows = s.scalars(select(ProductEvent).where(ProductEvent.token_id == token))
+            kinds[token] = [e.kind for e in rows]
+        assert all(k[-2:] == ["challenged", "decided"] for k in kinds.values()), kinds
