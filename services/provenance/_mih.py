@@ -124,49 +124,12 @@ def _prefetch_range(array: NDArray[np.uint64], start: int, end: int) -> None:
 
 
 @numba.njit(cache=True, inline="always")
-def _probe_bounds(
-    query: np.uint64, chunk: int, mask: int, offsets: NDArray[np.int32]
-) -> tuple[int, int]:
-    key = np.int64((query >> np.uint64(chunk * _BITS)) & _MASK) ^ mask
-    bucket = chunk * _VALUES + key
-    return offsets[bucket], offsets[bucket + 1]
-
-
-@numba.njit(cache=True, inline="always")
 def _bucket(
     query: NDArray[np.uint64], b: int, probe_chunk: NDArray[np.int64], probe_mask: NDArray[np.int64]
 ) -> int:
     chunk = probe_chunk[b // _GROUP]
     key = np.int64((query[b % _GROUP] >> np.uint64(chunk * _BITS)) & _MASK)
     return int(chunk * _VALUES + (key ^ probe_mask[b // _GROUP]))
-
-
-@numba.njit(cache=True, nogil=True)
-def _words_within(
-    queries: NDArray[np.uint64],
-    radius: int,
-    offsets: NDArray[np.int32],
-    bucket_words: NDArray[np.uint64],
-    bucket_positions: NDArray[np.int32],
-    probe_chunk: NDArray[np.int64],
-    probe_mask: NDArray[np.int64],
-) -> NDArray[np.int64]:
-    """Positions of the words within ``radius`` of any query word (with repeats)."""
-    found = np.empty(64, dtype=np.int64)
-    count = 0
-    for j in range(queries.size):
-        query = queries[j]
-        for p in range(probe_mask.size):
-            start, end = _probe_bounds(query, probe_chunk[p], probe_mask[p], offsets)
-            for k in range(start, end):
-                if _popcount(bucket_words[k] ^ query) <= radius:
-                    if count == found.size:
-                        grown = np.empty(2 * found.size, dtype=np.int64)
-                        grown[:count] = found[:count]
-                        found = grown
-                    found[count] = bucket_positions[k]
-                    count += 1
-    return found[:count]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -305,21 +268,6 @@ class ChunkTables:
             + self.bucket_words.nbytes
         )
 
-    def within(self, queries: NDArray[np.uint64], radius: int) -> NDArray[np.int64]:
-        """Positions (into ``words``) of every word within ``radius`` of any query word."""
-        queries = np.ascontiguousarray(queries, dtype=np.uint64).ravel()
-        if len(self) == 0 or queries.size == 0:
-            return np.empty(0, dtype=np.int64)
-        radii = chunk_radii(radius)
-        if radius < 0 or max(radii) > _MAX_RADIUS:
-            return self._scan(queries, radius)
-        probe_chunk, probe_mask = _probe_plan(radii)
-        found = _words_within(
-            queries, radius, self.offsets, self.bucket_words, self.bucket_positions,
-            probe_chunk, probe_mask,
-        )  # fmt: skip
-        return np.unique(found)
-
     def rule_query(
         self, query: NDArray[np.uint64], limit: int, alive: NDArray[np.bool_]
     ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -339,7 +287,3 @@ class ChunkTables:
             query, limit, words, alive, self.offsets, self.bucket_words, self.bucket_positions,
             probe_chunk, probe_mask,
         )  # fmt: skip
-
-    def _scan(self, queries: NDArray[np.uint64], radius: int) -> NDArray[np.int64]:
-        hits = [np.flatnonzero(np.bitwise_count(self.words ^ q) <= radius) for q in queries]
-        return np.unique(np.concatenate(hits)) if hits else np.empty(0, dtype=np.int64)

@@ -12,7 +12,7 @@ from services.provenance import (
     IndexFileError,
     NearDuplicateIndex,
 )
-from services.provenance._mih import ChunkTables, chunk_radii
+from services.provenance._mih import chunk_radii
 from services.provenance.index import min_pair_distances
 
 
@@ -57,17 +57,6 @@ def test_query_equals_a_linear_scan(threshold: int) -> None:
         got = index.query(fp)
         assert sorted(got) == linear_scan(ids, words, fp, threshold)
         assert got == sorted(got, key=lambda hit: (hit[1], hit[0]))
-
-
-def test_chunk_tables_find_every_word_within_radius() -> None:
-    words = random_words(1, 500).ravel()
-    tables = ChunkTables(words)
-    query = words[:3] ^ np.uint64(0b10110)
-    for radius in (0, 3, 12, 40):  # 40 falls back to a scan
-        expected = {
-            i for i, w in enumerate(words) for q in query if int(w ^ q).bit_count() <= radius
-        }
-        assert set(tables.within(query, radius).tolist()) == expected
 
 
 def test_add_merge_remove_and_contains() -> None:
