@@ -24,7 +24,7 @@ from PIL import Image
 
 from ledger import EspRegistryClient, HtlcClient, LockStatus
 from ledger.errors import ContractRevert
-from services.batch.attestation import SignedBatch
+from services.batch.attestation import SignedBatch, reveal_view
 from services.batch.errors import BatchError
 from services.batch.manifest import BatchManifest
 from services.content import canonical_hash
@@ -178,22 +178,10 @@ class LedgerBatchChain:
             raise BatchError(
                 "the ESP was not active when the lock was made", code="esp_not_registered"
             )
-        last = locked_at + self.client.params().registration_window
-        # The commit lands at the next block at the earliest, and must be within the window.
-        if int(deployment.chain.w3.eth.block_number) + 1 > last:
-            raise BatchError(
-                f"the lock's registration window closed at block {last}",
-                code="registration_window_closed",
-            )
-        logs = self.client.contract.events.BatchRegistered().get_logs(
-            from_block=max(locked_at, deployment.manifest.block),  # none before the lock
-            argument_filters={"producer": to_checksum_address(signed.producer)},
-        )
-        if any(bytes(log["args"]["taskId"]) == signed.task_id for log in logs):
-            raise BatchError(
-                "this generation lock already registered a batch (one batch per lock)",
-                code="lock_used",
-            )
+        # The window and one batch per lock: the same rule the ESP applies before it signs.
+        refusal = reveal_view(self.client, signed.producer).refusal(signed.task_id, locked_at)
+        if refusal is not None:
+            raise BatchError(str(refusal), code=refusal.code)
 
     def commit_batch(self, commitment: bytes, count: int) -> None:
         self.client.commit(commitment, count)
