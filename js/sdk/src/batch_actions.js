@@ -28,10 +28,13 @@ export const batchRegistryAbi = parseAbi([
   'function contest(uint256 original, uint256 duplicate, bytes detailB, ItemOpening b) payable',
   'function resolve(uint256 original, uint256 duplicate, bytes detailA, ItemOpening a, bytes detailB, ItemOpening b) returns (bool upheld)',
   'function finalize(uint256 original, uint256 duplicate) returns (bool upheld)',
+  'function settle(uint256 original, uint256 duplicate)',
   'function parameters() view returns ((uint256 bondPerItem, uint256 challengeDeposit, uint256 challengeReward, uint256 matchThreshold, uint64 commitTtl, uint64 registrationWindow, uint64 disputeWindow, uint96 royaltyBps, uint32 maxBatch))',
   'function commitOf(bytes32 commitment) view returns (uint64 blockNumber, uint32 count)',
   'function batchOf(uint256 batchId) view returns ((bytes32 fpRoot, bytes32 itemsRoot, address owner, address esp, uint32 count, uint64 priorityBlock, uint64 commitBlock, uint64 revealBlock))',
   'function attestationDigest(bytes32 taskId, address producer, bytes32 itemsRoot, bytes32 fpRoot, uint32 count, bytes32 modelId) view returns (bytes32)',
+  'error BatchDisputeState(uint256 original, uint256 duplicate, uint8 state)',
+  'error BatchUnknownToken(uint256 tokenId)',
   'event BatchRegistered(uint256 indexed batchId, address indexed producer, address indexed esp, uint256 startId, uint32 count, bytes32 fpRoot, bytes32 itemsRoot, bytes32 taskId, uint64 priorityBlock, uint64 commitBlock, bytes32 modelId, string metadataURI, bytes32[] fingerprints)',
 ])
 

@@ -42,8 +42,9 @@ export const QUOTE_TYPES = /** @type {const} */ ({
  * @typedef {object} Deployment
  * @property {number} chainId
  * @property {{ registry: `0x${string}`, espRegistry: `0x${string}`, htlc: `0x${string}`,
- *   batchRegistry: `0x${string}` | null }} addresses `batchRegistry` is null on a deployment from
- *   before batch registration
+ *   batchRegistry: `0x${string}` | null, batchCourt: `0x${string}` | null }} addresses
+ *   `batchRegistry` is null on a deployment from before batch registration, `batchCourt` (where a
+ *   batched original challenges a single copy) on one from before the court
  * @property {{ registry: readonly any[], espRegistry: readonly any[], htlc: readonly any[] }} abis
  * @property {{ offer: Eip712Domain, quote: Eip712Domain, batchOffer: Eip712Domain | null }} domains
  *   `offer`: the Registry's (offers for single registrations); `batchOffer`: the BatchRegistry's
@@ -99,12 +100,17 @@ export function fromApi(d) {
   const reg = entry(['Registry', 'registry'])
   const esp = entry(['EspRegistry', 'esp_registry', 'espRegistry'])
   const htlc = entry(['HashTimeLock', 'htlc', 'hash_time_lock'])
-  const batch = ['BatchRegistry', 'batch_registry', 'batchRegistry'].map((n) => contracts[n]).find((c) => c !== undefined)
+  /** @param {string[]} names */
+  const optional = (names) => {
+    const c = names.map((n) => contracts[n]).find((x) => x !== undefined && x !== null)
+    return c === undefined ? null : getAddress(typeof c === 'string' ? c : c.address)
+  }
   const addresses = {
     registry: getAddress(reg.address),
     espRegistry: getAddress(esp.address),
     htlc: getAddress(htlc.address),
-    batchRegistry: batch === undefined ? null : getAddress(typeof batch === 'string' ? batch : batch.address),
+    batchRegistry: optional(['BatchRegistry', 'batch_registry', 'batchRegistry']),
+    batchCourt: optional(['BatchCourt', 'batch_court', 'batchCourt']),
   }
   const domains = defaultDomains(chainId, addresses)
   /** @type {Deployment['types']} */

@@ -7,14 +7,17 @@ export class AigcApiError extends Error {
    * @param {string} message
    * @param {unknown} [details]
    * @param {number | null} [retryAfter] seconds, from a 429's or 503's Retry-After header
+   * @param {Record<string, unknown> | null} [fields] a contract's refusal (409, `code` the custom
+   *   error's name, e.g. CourtDisputeWindow): its arguments by name, uints as decimal strings
    */
-  constructor(status, code, message, details, retryAfter = null) {
+  constructor(status, code, message, details, retryAfter = null, fields = null) {
     super(`${status} ${code}: ${message}`)
     this.name = 'AigcApiError'
     this.status = status
     this.code = code
     this.details = details
     this.retryAfter = retryAfter
+    this.fields = fields
   }
 }
 
@@ -28,5 +31,52 @@ export class AigcSdkError extends Error {
     super(`${code}: ${message}`)
     this.name = 'AigcSdkError'
     this.code = code
+  }
+}
+
+/**
+ * Raised when a contract refuses a call the SDK was about to send (simulated against the
+ * chain): `code` is the custom error's name (CourtNotOwner, CourtDisputeWindow, ...), `fields`
+ * its arguments by name, as viem decodes them (uints as BigInt).
+ */
+export class AigcContractError extends AigcSdkError {
+  /**
+   * @param {string} errorName
+   * @param {Record<string, unknown>} fields
+   * @param {`0x${string}`} contract
+   */
+  constructor(errorName, fields, contract) {
+    const args = Object.entries(fields).map(([k, v]) => `${k}=${String(v)}`).join(', ')
+    super(errorName, `${contract} refuses the call: ${errorName}(${args})`)
+    this.name = 'AigcContractError'
+    this.fields = fields
+    this.contract = contract
+  }
+}
+
+/**
+ * Raised when a seller's claim of the price could be mined after the payment lock expires
+ * (within `margin` seconds of its timelock, T2): a claim that lands after T2 fails but has
+ * already published the secret in its calldata, so the buyer would take the token and refund
+ * the payment too. Not claiming keeps the secret; both sides refund instead
+ * (services.exchange.swap.CLAIM_MARGIN_S, ClaimTooLate).
+ */
+export class ClaimTooLateError extends AigcSdkError {
+  /**
+   * @param {{ deadline: bigint, now: bigint, margin: bigint }} p the payment lock's timelock,
+   *   the chain's time (latest block), the margin a claim needs (seconds)
+   */
+  constructor({ deadline, now, margin }) {
+    const left = deadline - now
+    super(
+      'claim_too_late',
+      `the payment lock expires at ${deadline}, ${left} s from the chain's time ${now}; a claim needs ${margin} s `
+        + 'to land safely: not claiming (the secret would reach the buyer with the refund still open); both sides refund',
+    )
+    this.name = 'ClaimTooLateError'
+    this.deadline = deadline
+    this.now = now
+    this.timeLeft = left
+    this.margin = margin
   }
 }

@@ -56,7 +56,8 @@ async function toError(resp) {
   try {
     const err = JSON.parse(text).error
     if (err && typeof err.code === 'string') {
-      return new AigcApiError(resp.status, err.code, String(err.message), err.details, retryAfter)
+      const fields = err.fields !== null && typeof err.fields === 'object' && !Array.isArray(err.fields) ? err.fields : null
+      return new AigcApiError(resp.status, err.code, String(err.message), err.details, retryAfter, fields)
     }
   } catch {
     // not the envelope: fall through

@@ -6,6 +6,7 @@ import {
   challengeBatch, contestBatch, finalizeBatch, preflightBatch, prepareBatchCommit, prepareBatchReveal, registerBatch, resolveBatch,
 } from './batch_actions.js'
 import { checkBatchAttestation } from './batch_attestation.js'
+import { courtChallenge, courtContest, courtFinalize, courtResolve, getCourtDispute, settleBatch } from './batch_court.js'
 import { getBatch, getBatchProof, publishBatchManifest } from './batch_reads.js'
 import { createClientState } from './client.js'
 import { getDeployment } from './deployment.js'
@@ -16,7 +17,8 @@ import { getProduct, listListings, listProducts, toProduct } from './products.js
 import { challenge, contest, finalize, register, resolve } from './registry.js'
 import { feedback, getTask, payFee, postTask, revealedPreimage, waitForDelivery, waitForTask } from './tasks.js'
 
-export { AigcApiError, AigcSdkError } from './errors.js'
+export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError } from './errors.js'
+export { revertData, toContractError } from './reverts.js'
 export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
 export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
@@ -28,6 +30,8 @@ export {
 export { BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, parseBatchAttestation } from './batch_attestation.js'
 export { batchCommitCall, batchRegistryAbi, batchRevealCall, lockInfoAbi } from './batch_actions.js'
 export { toBatch } from './batch_reads.js'
+export { batchCourtAbi, courtAddress, DISPUTE_STATES } from './batch_court.js'
+export { courtChallenge, courtContest, courtFinalize, courtResolve, getCourtDispute, settleBatch }
 export {
   challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, preflightBatch, prepareBatchCommit,
   prepareBatchReveal, publishBatchManifest, registerBatch, resolveBatch,
@@ -36,7 +40,7 @@ export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
 export { quotedLock, toTask } from './tasks.js'
-export { collectionAbi, collectionOf, toListing, toTrade } from './market.js'
+export { CLAIM_MARGIN_S, collectionAbi, collectionOf, toListing, toTrade } from './market.js'
 export { toProduct }
 export {
   buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
@@ -110,5 +114,11 @@ export function createAigcClient(options) {
     contestBatch: bind(client, contestBatch),
     resolveBatch: bind(client, resolveBatch),
     finalizeBatch: bind(client, finalizeBatch),
+    settleBatch: bind(client, settleBatch),
+    courtChallenge: bind(client, courtChallenge),
+    courtContest: bind(client, courtContest),
+    courtResolve: bind(client, courtResolve),
+    courtFinalize: bind(client, courtFinalize),
+    getCourtDispute: bind(client, getCourtDispute),
   })
 }

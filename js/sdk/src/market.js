@@ -8,7 +8,7 @@
 
 import { getAddress, parseAbi } from 'viem'
 import { getDeployment } from './deployment.js'
-import { AigcSdkError } from './errors.js'
+import { AigcSdkError, ClaimTooLateError } from './errors.js'
 import { request } from './http.js'
 import { lockToApi, newSecret, toLock } from './locks.js'
 import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
@@ -305,15 +305,35 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
 }
 
 /**
- * The seller takes the payment with the secret (which publishes it for the buyer).
+ * Seconds a seller's claim needs to be mined before the payment lock expires
+ * (services.exchange.swap.CLAIM_MARGIN_S): closer to T2, claimPayment refuses.
+ */
+export const CLAIM_MARGIN_S = 60n
+
+/**
+ * The seller takes the payment with the secret (which publishes it for the buyer). Refused
+ * before the secret leaves the SDK: a payment lock that does not pay you under the token
+ * lock's hashlock (`bad_payment_lock`: the withdrawal would publish the secret and pay someone
+ * else), and a claim within CLAIM_MARGIN_S of the payment lock's timelock by the chain's clock
+ * (ClaimTooLateError, code `claim_too_late`: a claim mined after T2 fails but has published the
+ * secret, so the buyer would take the token and refund the payment; both sides refund instead).
  * @param {import('./client.js').AigcClient} client
  * @param {{ tradeId: number, preimage: `0x${string}`, intervalMs?: number, timeoutMs?: number }} params
  * @returns {Promise<{ trade: Trade, hash: `0x${string}` }>}
  */
 export async function claimPayment(client, { tradeId, preimage, ...timing }) {
   const trade = await waitForTrade(client, { tradeId, status: 'payment_locked', ...timing })
-  if (!trade.paymentLock) throw new AigcSdkError('no_payment', `trade ${tradeId} has no payment lock`)
-  const { hash } = await withdraw(client, trade.paymentLock, preimage)
+  const paid = trade.paymentLock
+  if (!paid) throw new AigcSdkError('no_payment', `trade ${tradeId} has no payment lock`)
+  const me = await address(client)
+  if (paid.receiver !== me || (trade.assetLock !== null && paid.hashlock !== trade.assetLock.hashlock)) {
+    throw new AigcSdkError('bad_payment_lock', `trade ${tradeId}: the payment lock does not pay ${me} under the token lock's hashlock`)
+  }
+  const now = (await client.publicClient.getBlock()).timestamp
+  if (paid.timelock < now + CLAIM_MARGIN_S) {
+    throw new ClaimTooLateError({ deadline: paid.timelock, now, margin: CLAIM_MARGIN_S })
+  }
+  const { hash } = await withdraw(client, paid, preimage)
   return { trade, hash }
 }
 

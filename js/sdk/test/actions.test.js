@@ -53,7 +53,7 @@ test('the deployment falls back to /healthz addresses, the SDK\'s ABIs and the d
   const dep = await getDeployment(client(api)) // the stand-in publicClient cannot read eip712Domain()
   assert.equal(dep.source, 'healthz')
   assert.equal(dep.chainId, 31337)
-  assert.deepEqual(dep.addresses, { registry: REGISTRY, espRegistry: ESP_REGISTRY, htlc: HTLC, batchRegistry: null })
+  assert.deepEqual(dep.addresses, { registry: REGISTRY, espRegistry: ESP_REGISTRY, htlc: HTLC, batchRegistry: null, batchCourt: null })
   assert.deepEqual(dep.domains.offer, { name: 'Proof-of-AIGC', version: '2', chainId: 31337, verifyingContract: REGISTRY })
 })
 

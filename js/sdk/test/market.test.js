@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { toFunctionSelector, verifyTypedData } from 'viem'
 import {
-  collectionAbi, collectionOf, defaultDomains, list, lockForSale, OFFER_TYPES, payTrade, resell, toTrade,
+  CLAIM_MARGIN_S, claimPayment, ClaimTooLateError, collectionAbi, collectionOf, defaultDomains, list, lockForSale, OFFER_TYPES, payTrade, resell,
+  toTrade,
 } from '../src/index.js'
 import { fromApi } from '../src/deployment.js'
 import { ADDRESS, client, ESP_REGISTRY, fakeApi, HEALTH, HTLC, REGISTRY, testWallet } from './helpers.js'
@@ -162,5 +163,75 @@ test('the collection fragments are in both collections\' compiled ABIs', () => {
       assert.ok(match, `${name}.${item.name}`)
       assert.deepEqual(match.outputs.map((/** @type {any} */ o) => o.type), item.outputs.map((o) => o.type), item.name)
     }
+  }
+})
+
+// --- the seller's claim of the price: refused too close to the payment lock's expiry ----------
+
+/**
+ * A trade whose payment lock pays the signed-in seller (ADDRESS) and expires at `timelock`, on
+ * a chain whose latest block is at `now`; `over` edits the payment lock.
+ * @param {{ timelock: bigint, now: bigint, over?: Record<string, unknown> }} p
+ */
+function claimSetup({ timelock, now, over = {} }) {
+  const hashlock = `0x${'ab'.repeat(32)}`
+  const assetLock = { sender: ADDRESS, receiver: BUYER, asset: 2, token: REGISTRY, amount: '7', hashlock, timelock: String(timelock + 3600n) }
+  const paymentLock = { sender: BUYER, receiver: ADDRESS, asset: 0, token: '0x0000000000000000000000000000000000000000', amount: '5', hashlock, timelock: String(timelock), ...over }
+  const trade = {
+    id: 4, listing_id: 1, token_id: '7', seller: ADDRESS, buyer: BUYER, price: '5', status: 'payment_locked', hashlock,
+    asset_lock: assetLock, payment_lock: paymentLock, royalty_lock: null, secret: null,
+  }
+  const api = fakeApi({
+    'GET /v1/trades/4': () => [200, trade],
+    'POST /v1/tx/locks/withdraw': () => [200, { to: HTLC, data: '0x1234', value: '0', chainId: 31337, from: ADDRESS }],
+  })
+  /** @type {any[]} */
+  const sent = []
+  const walletClient = /** @type {any} */ ({
+    account: testWallet().walletClient.account,
+    sendTransaction: async (/** @type {any} */ req) => { sent.push(req); return `0x${'01'.repeat(32)}` },
+  })
+  const c = client(api, walletClient)
+  c.publicClient = /** @type {any} */ ({
+    getBlock: async () => ({ timestamp: now }),
+    waitForTransactionReceipt: async () => ({ status: 'success', logs: [] }),
+  })
+  const withdrawals = () => api.calls.filter((x) => x.path === '/v1/tx/locks/withdraw').length
+  return { c, sent, withdrawals }
+}
+
+const BUYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+const PREIMAGE = /** @type {`0x${string}`} */ (`0x${'cd'.repeat(32)}`)
+
+test('claimPayment within CLAIM_MARGIN_S of the payment lock\'s T2 keeps the secret: ClaimTooLateError, nothing sent', async () => {
+  for (const left of [0n, 1n, 30n, CLAIM_MARGIN_S - 1n, -5n]) {
+    const now = 1_700_000_000n
+    const { c, sent, withdrawals } = claimSetup({ timelock: now + left, now })
+    const err = await claimPayment(c, { tradeId: 4, preimage: PREIMAGE, intervalMs: 1 }).catch((e) => e)
+    assert.ok(err instanceof ClaimTooLateError, `${left} s left`)
+    assert.equal(err.code, 'claim_too_late')
+    assert.equal(err.deadline, now + left)
+    assert.equal(err.timeLeft, left)
+    assert.equal(err.margin, 60n)
+    assert.equal(withdrawals(), 0, 'the secret never left for the API')
+    assert.equal(sent.length, 0)
+  }
+})
+
+test('claimPayment with CLAIM_MARGIN_S or more left claims with the secret', async () => {
+  const now = 1_700_000_000n
+  const { c, sent, withdrawals } = claimSetup({ timelock: now + CLAIM_MARGIN_S, now })
+  const out = await claimPayment(c, { tradeId: 4, preimage: PREIMAGE, intervalMs: 1 })
+  assert.equal(out.trade.id, 4)
+  assert.equal(withdrawals(), 1)
+  assert.equal(sent.length, 1)
+})
+
+test('claimPayment refuses a payment lock that pays someone else or under another hashlock', async () => {
+  const now = 1_700_000_000n
+  for (const over of [{ receiver: BUYER }, { hashlock: `0x${'ef'.repeat(32)}` }]) {
+    const { c, sent, withdrawals } = claimSetup({ timelock: now + 3600n, now, over })
+    await assert.rejects(claimPayment(c, { tradeId: 4, preimage: PREIMAGE, intervalMs: 1 }), { name: 'AigcSdkError', code: 'bad_payment_lock' })
+    assert.equal(withdrawals() + sent.length, 0)
   }
 })

@@ -1,0 +1,251 @@
+// The BatchCourt: an earlier batched item challenges a later single Registry copy (docs/batches.md,
+// "A batched original against a later single copy"), and the settle of an upheld batch challenge.
+// Each step is the API's unsigned transaction (POST /v1/tx/batch/court/*, /v1/tx/batch/settle,
+// built from the indexed events), checked here to call that step about exactly this pair on the
+// deployment's contract, then simulated (a refusal names the contract's custom error) and sent.
+
+import { decodeFunctionData, getAddress, parseAbi, parseEventLogs } from 'viem'
+import { batchRegistryAbi } from './batch_actions.js'
+import { getDeployment } from './deployment.js'
+import { AigcSdkError } from './errors.js'
+import { request } from './http.js'
+import { toBigInt, toDecimal, toHex } from './numbers.js'
+import { simulateUnsigned } from './reverts.js'
+import { sendUnsigned } from './wallet.js'
+
+/** The BatchCourt functions, events and errors the SDK uses (checked against the artifact by a test). */
+export const batchCourtAbi = parseAbi([
+  'struct RecordProof { bytes32 fingerprint; bytes32 detailHash; address esp; uint64 priorityBlock; uint64 commitBlock; uint64 revealBlock; }',
+  'struct ItemOpening { bytes32 contentHash; uint256 seed; bytes32[] proof; RecordProof record; }',
+  'function challenge(uint256 original, bytes32 fpA, bytes32[] proofA, uint256 duplicate, RecordProof b) payable',
+  'function contest(uint256 original, uint256 duplicate) payable',
+  'function resolve(uint256 original, uint256 duplicate, bytes detailA, ItemOpening a, bytes detailB, RecordProof b) returns (bool upheld)',
+  'function finalize(uint256 original, uint256 duplicate, RecordProof b) returns (bool upheld)',
+  'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, address contester, bytes32 recordHash))',
+  'function batchRegistry() view returns (address)',
+  'function registry() view returns (address)',
+  'event ChallengeOpened(uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline)',
+  'event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester)',
+  'event ChallengeDecided(uint256 indexed original, uint256 indexed duplicate, uint8 state, bool contested)',
+  'error CourtWrongValue(uint256 sent, uint256 required)',
+  'error CourtUnknownToken(uint256 tokenId)',
+  'error CourtTokenRevoked(uint256 tokenId)',
+  'error CourtBadProof(uint256 tokenId)',
+  'error CourtNotOwner(uint256 tokenId, address caller)',
+  'error CourtChallengeOutOfOrder(uint256 original, uint256 duplicate)',
+  'error CourtSameEsp(uint256 original, uint256 duplicate, address esp)',
+  'error CourtCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateCommittedAt)',
+  'error CourtNotAdmissible(uint256 original, uint256 duplicate, uint256 distance)',
+  'error CourtDisputeExists(uint256 original, uint256 duplicate, uint8 state)',
+  'error CourtDisputeState(uint256 original, uint256 duplicate, uint8 state)',
+  'error CourtDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline)',
+  'error CourtTransferFailed(address to, uint256 amount)',
+])
+
+/**
+ * IRegistry.DisputeState by index (the court's and the Registry's; the BatchRegistry's has the
+ * same first six and Settled).
+ */
+export const DISPUTE_STATES = /** @type {const} */ ([
+  'none', 'open', 'contested', 'upheld', 'rejected', 'void', 'settled', 'reversed', 'equivocated',
+])
+
+/**
+ * A court pair: `original` a batch item, `duplicate` a single Registry token. `batchCourt` (the
+ * court's address as you know it) overrides the API's deployment as the only contract the
+ * transaction may go to (a deposit sent elsewhere is lost).
+ * @typedef {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish,
+ *   batchCourt?: `0x${string}` }} CourtPair
+ */
+
+/**
+ * The court's address: `given`, else the deployment's (GET /v1/deployment publishes it).
+ * @param {import('./client.js').AigcClient} client
+ * @param {`0x${string}`} [given]
+ * @returns {Promise<`0x${string}`>}
+ */
+export async function courtAddress(client, given) {
+  if (given !== undefined) return getAddress(given)
+  const court = (await getDeployment(client)).addresses.batchCourt
+  if (court === null) throw new AigcSdkError('no_court', 'the deployment has no BatchCourt (deployed before it)')
+  return court
+}
+
+/**
+ * Checks the API's transaction calls `name` on `contract` about exactly (o, d), with no Ether
+ * unless the step takes a deposit; then simulates it (the contract's refusal as
+ * AigcContractError) and sends it.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tx: import('./api-types.js').UnsignedTx, abi: readonly any[], name: string, contract: `0x${string}`,
+ *   o: bigint, d: bigint, payable: boolean, what: string }} p
+ */
+async function checkAndSend(client, { tx, abi, name, contract, o, d, payable, what }) {
+  let decoded
+  try {
+    decoded = decodeFunctionData({ abi, data: toHex(tx.data, 'data') })
+  } catch {
+    throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction is no call the SDK knows`)
+  }
+  const args = /** @type {readonly any[]} */ (decoded.args ?? [])
+  const dup = decoded.functionName === 'challenge' ? args[3] : args[1]
+  if (decoded.functionName !== name || args[0] !== o || dup !== d) {
+    throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction is not ${name}(${o}, ${d})`)
+  }
+  if (getAddress(tx.to) !== contract) {
+    throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction goes to ${tx.to}, not ${contract}`)
+  }
+  if (!payable && toBigInt(tx.value ?? 0, 'value') !== 0n) {
+    throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction sends Ether`)
+  }
+  await simulateUnsigned(client, tx, abi)
+  return sendUnsigned(client, tx)
+}
+
+/**
+ * One court step: POST /v1/tx/batch/court/{step} for the pair, checked, simulated and sent.
+ * @param {import('./client.js').AigcClient} client
+ * @param {'challenge' | 'contest' | 'resolve' | 'finalize'} step
+ * @param {CourtPair} pair
+ */
+async function courtStep(client, step, { original, duplicate, batchCourt }) {
+  const o = toBigInt(original, 'original')
+  const d = toBigInt(duplicate, 'duplicate')
+  const contract = await courtAddress(client, batchCourt)
+  const tx = await request(client, `/v1/tx/batch/court/${step}`, {
+    method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
+  })
+  const payable = step === 'challenge' || step === 'contest'
+  const sent = await checkAndSend(client, { tx, abi: batchCourtAbi, name: step, contract, o, d, payable, what: `court ${step}` })
+  const logs = sent.receipt.logs ?? []
+  const events = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (logs) })
+    .filter((e) => getAddress(e.address) === contract && e.args.original === o && e.args.duplicate === d)
+  return { hash: sent.hash, events }
+}
+
+/**
+ * Challenges a later single copy (`duplicate`, a Registry token) with an earlier batched item
+ * you own (`original`), with the deposit (the Registry's challengeDeposit, the transaction's
+ * value); the API adds the item's fingerprint proof and the copy's record from the indexed
+ * events. `deadline` is the last block the copy's owner may contest (null if the receipt was
+ * not read). The court refuses (409 from the API, AigcContractError from the simulation):
+ * CourtNotOwner, CourtSameEsp (one ESP attested both), CourtChallengeOutOfOrder,
+ * CourtCommittedAfterPublication, CourtNotAdmissible, CourtDisputeExists, ...
+ * @param {import('./client.js').AigcClient} client
+ * @param {CourtPair} pair
+ * @returns {Promise<{ hash: `0x${string}`, deadline: bigint | null }>}
+ */
+export async function courtChallenge(client, pair) {
+  const { hash, events } = await courtStep(client, 'challenge', pair)
+  const opened = events.find((e) => e.eventName === 'ChallengeOpened')
+  return { hash, deadline: opened ? /** @type {any} */ (opened.args).deadline : null }
+}
+
+/**
+ * Contests a court challenge of your single token within the window, with the same deposit
+ * (the copy's detail is public already: nothing to open). CourtNotOwner for anyone but the
+ * copy's owner (or its producer while the escrow holds it), CourtDisputeWindow once the
+ * window has passed.
+ * @param {import('./client.js').AigcClient} client
+ * @param {CourtPair} pair
+ * @returns {Promise<{ hash: `0x${string}` }>}
+ */
+export async function courtContest(client, pair) {
+  const { hash } = await courtStep(client, 'contest', pair)
+  return { hash }
+}
+
+/**
+ * The decision a resolve or finalize emitted (ChallengeDecided): `upheld` (the copy is revoked)
+ * and the state's name; nulls when the receipt carries no such event.
+ * @param {{ hash: `0x${string}`, events: any[] }} r
+ * @returns {{ hash: `0x${string}`, upheld: boolean | null, state: string | null }}
+ */
+function decided({ hash, events }) {
+  const e = events.find((x) => x.eventName === 'ChallengeDecided')
+  if (!e) return { hash, upheld: null, state: null }
+  const state = DISPUTE_STATES[Number(e.args.state)] ?? String(e.args.state)
+  return { hash, upheld: state === 'upheld', state }
+}
+
+/**
+ * Decides a contested court challenge (anyone may send it): the batched item opened from its
+ * published manifest (the API answers 404 manifest_not_published before), the copy's detail
+ * from its record. Upheld revokes the copy.
+ * @param {import('./client.js').AigcClient} client
+ * @param {CourtPair} pair
+ */
+export async function courtResolve(client, pair) {
+  return decided(await courtStep(client, 'resolve', pair))
+}
+
+/**
+ * Decides a court challenge after its window (anyone may send it): uncontested, the copy is
+ * revoked (its bond pays the challenger's reward, its ESP is slashed to the challenger);
+ * contested and never resolved, the contester takes both deposits. CourtDisputeWindow before
+ * the deadline.
+ * @param {import('./client.js').AigcClient} client
+ * @param {CourtPair} pair
+ */
+export async function courtFinalize(client, pair) {
+  return decided(await courtStep(client, 'finalize', pair))
+}
+
+/**
+ * @typedef {object} CourtDispute
+ * @property {bigint} original
+ * @property {bigint} duplicate
+ * @property {`0x${string}`} challenger the zero address when the pair was never challenged
+ * @property {bigint} deadline the last block to contest, then (contested) to resolve
+ * @property {string} state 'none', 'open', 'contested', 'upheld', 'rejected' or 'void'
+ * @property {`0x${string}`} contester
+ * @property {`0x${string}`} recordHash the copy's record when challenged
+ */
+
+/**
+ * The court's dispute of (original, duplicate), read from the chain (`disputeOf`).
+ * @param {import('./client.js').AigcClient} client
+ * @param {CourtPair} pair
+ * @returns {Promise<CourtDispute>}
+ */
+export async function getCourtDispute(client, { original, duplicate, batchCourt }) {
+  const o = toBigInt(original, 'original')
+  const d = toBigInt(duplicate, 'duplicate')
+  const address = await courtAddress(client, batchCourt)
+  const r = await client.publicClient.readContract({ address, abi: batchCourtAbi, functionName: 'disputeOf', args: [o, d] })
+  return {
+    original: o,
+    duplicate: d,
+    challenger: getAddress(r.challenger),
+    deadline: BigInt(r.deadline),
+    state: DISPUTE_STATES[r.state] ?? String(r.state),
+    contester: getAddress(r.contester),
+    recordHash: r.recordHash,
+  }
+}
+
+/**
+ * Settles an upheld challenge of a batched item (BatchRegistry.settle, POST /v1/tx/batch/settle;
+ * anyone may send it, once): the revoked item's ESP is slashed to the challenger, who is the
+ * one paid and so the one who calls it. BatchDisputeState unless the challenge is upheld and
+ * not yet settled. `batchRegistry` (the contract's address as you know it) overrides the API's
+ * deployment as the only contract the transaction may go to.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish,
+ *   batchRegistry?: `0x${string}` }} pair
+ * @returns {Promise<{ hash: `0x${string}` }>}
+ */
+export async function settleBatch(client, { original, duplicate, batchRegistry }) {
+  const o = toBigInt(original, 'original')
+  const d = toBigInt(duplicate, 'duplicate')
+  let contract
+  if (batchRegistry !== undefined) {
+    contract = getAddress(batchRegistry)
+  } else {
+    const known = (await getDeployment(client)).addresses.batchRegistry
+    if (known === null) throw new AigcSdkError('no_batch_registry', 'the deployment has no BatchRegistry')
+    contract = known
+  }
+  const tx = await request(client, '/v1/tx/batch/settle', { method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) } })
+  const { hash } = await checkAndSend(client, { tx, abi: batchRegistryAbi, name: 'settle', contract, o, d, payable: false, what: 'settle' })
+  return { hash }
+}
