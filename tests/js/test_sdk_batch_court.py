@@ -54,7 +54,8 @@ if (step === 'challenge') {
   }
   const early = await refusal(() => aigc.courtFinalize(pair))
   const dep = await aigc.getDeployment()
-  out = { opened, early, dispute: await aigc.getCourtDispute(pair), court: dep.addresses.batchCourt }
+  const dispute = await aigc.getCourtDispute(pair)
+  out = { opened, early, dispute, court: dep.addresses.batchCourt }
 } else if (step === 'contest') {
   out = { refused: await refusal(() => aigc.courtContest(pair)) }
 } else {
