@@ -1,0 +1,89 @@
+"""`aigc defend`: the owner's unattended defender (services/provenance/defender.py).
+
+It contests, within the dispute window, every challenge of the account's tokens that the detail
+rule rejects (and resolves it: the contester takes both deposits), and concedes the ones it
+matches. Run it from cron with ``--once`` or as a long-lived process.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aigc_cli._console import clean_errors, console, fail
+from aigc_cli.batch_cmds import DevAccount, Keystore, Password, _account, _deployment
+from ledger.errors import LedgerError
+from services.errors import ServiceError
+
+app = typer.Typer()
+
+
+@app.command("defend")
+@clean_errors(LedgerError, ServiceError)
+def defend(
+    dev_account: DevAccount = None,
+    keystore: Keystore = None,
+    password: Password = None,
+    api: Annotated[
+        str | None,
+        typer.Option(
+            help="Hear of challenges through this marketplace API's notifications "
+            "(default: read the Registry's ChallengeOpened logs from the chain)"
+        ),
+    ] = None,
+    state: Annotated[
+        Path, typer.Option(help="State file (the cursor and each challenge's plan)")
+    ] = (Path(".aigc/defend-state.json")),
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit (for cron)")] = False,
+    interval: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between passes (the window is a week)")
+    ] = 60.0,
+    only_if_profitable: Annotated[
+        bool,
+        typer.Option(
+            "--only-if-profitable",
+            help="Contest only when the deposit won exceeds the contest's and resolve's gas at "
+            "the current price (default: defend anyway, the token is worth more than the gas)",
+        ),
+    ] = False,
+) -> None:
+    """Defend the account's tokens: contest and resolve each challenge the detail rule rejects."""
+    import httpx
+
+    from ledger import RegistryClient, Transactor
+    from services.market_client import MarketClient, MarketError
+    from services.provenance.defender import (
+        AccusationSource,
+        ApiAccusations,
+        ChainAccusations,
+        Defender,
+    )
+
+    deployment = _deployment()
+    account = _account(deployment, dev_account, keystore, password)
+    registry = RegistryClient(deployment, Transactor(deployment.chain, account))
+    source: AccusationSource = (
+        ChainAccusations(registry, account.address)
+        if api is None
+        else ApiAccusations(MarketClient(httpx.Client(base_url=api, timeout=60), account))
+    )
+    defender = Defender(registry, source, state_path=state, profitable_only=only_if_profitable)
+    console.print(
+        f"defending the tokens of {account.address} (challenges from {source.name}; "
+        f"a defence now {defender.cost().describe()}; state {state})"
+    )
+    stop = threading.Event()
+    try:
+        if once:
+            for line in defender.step():
+                console.print(f"  {line}")
+            console.print("one pass done")
+            return
+        defender.run(stop, interval, report=lambda line: console.print(f"  {line}"))
+    except (MarketError, httpx.HTTPError) as exc:
+        raise fail(f"the marketplace API at {api}: {exc}") from None
+    except KeyboardInterrupt:
+        stop.set()

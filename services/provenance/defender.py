@@ -1,0 +1,382 @@
+"""The owner's defender: contest, unattended, the challenges of one's tokens that the detail rule
+rejects (docs/provenance.md, "Defending your tokens").
+
+An admissible challenge that nobody contests revokes its token after the dispute window, so a
+squatter can challenge unrelated tokens whose compact fingerprints happen to be admissible (4.9e-3
+of distinct pairs) and win every one whose owner is away. Yet both detail descriptors are public
+(``Registered`` publishes them), so the outcome of a contest is known before paying for it:
+:func:`~services.provenance.detail.detail_matches` is the rule ``resolve`` runs on chain. Each pass
+(:meth:`Defender.step`) the defender
+
+* finds the challenges opened against the account's tokens (:class:`ChainAccusations`, the
+  Registry's ``ChallengeOpened`` logs; or :class:`ApiAccusations`, the API's ``challenge_opened``
+  notifications);
+* reads each dispute's state from the chain, never from its own memory, so a restarted defender
+  does not contest twice and resumes a contest it has not resolved (:func:`plan`);
+* contests a pair the rule rejects (paying the deposit) and runs ``resolve`` itself: the
+  contester takes both deposits and keeps its token; it concedes a pair the rule matches (a
+  contest would lose the deposit: the token is a copy by the rule).
+
+A contest and a resolve cost about 2.2M gas; the defender compares that with the deposit it wins
+at the current gas price and says so. It defends anyway unless told ``profitable_only``: a token is
+worth more than the gas, and an owner who concedes unprofitable defences invites the griefing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+import httpx
+from eth_utils import to_checksum_address
+
+from ledger.clients.registry import Dispute, DisputeState, RegistryClient
+from ledger.errors import LedgerError
+from ledger.tx import PRIORITY_FEE
+from services.market_client import MarketClient, MarketError
+from services.provenance.detail import detail_matches, is_valid_detail
+from services.provenance.errors import ProvenanceError
+
+__all__ = [
+    "CONTEST_GAS",
+    "RESOLVE_GAS",
+    "Accusation",
+    "ApiAccusations",
+    "ChainAccusations",
+    "DefenceCost",
+    "Defender",
+    "DefenderStateError",
+    "Plan",
+    "plan",
+]
+
+# `aigc bench gas` (docs/contracts.md): `registry_contest` and `registry_resolve` (the detail
+# rule run to a verdict); what a defence costs the defender, before the deposits it wins.
+CONTEST_GAS = 54_886
+RESOLVE_GAS = 2_155_487
+REGISTRY_CONTEST = "/v1/tx/registry/contest"  # the notification's prepared contest, Registry only
+
+
+class DefenderStateError(ProvenanceError):
+    """Raised when the defender's state file cannot be read back (not its JSON layout)."""
+
+
+class Plan(StrEnum):
+    """What the defender does about one dispute, decided from the chain's state (:func:`plan`)."""
+
+    CONTEST = "contest"  # open, in the window, the detail rule rejects: a contest wins
+    CONCEDE = "concede"  # open, the detail rule matches: a contest would lose the deposit
+    UNJUDGED = "unjudged"  # a descriptor is missing or invalid: the rule cannot be run
+    RESOLVE = "resolve"  # contested by this account and not decided yet
+    WAIT = "wait"  # contested by someone else: theirs to resolve
+    LATE = "late"  # open, but the window closes before a contest could be mined
+    NOT_OURS = "not-ours"  # the token has another accused owner now
+    DONE = "done"  # decided (the dispute state says how) or never opened
+
+
+FINAL = frozenset({Plan.CONCEDE, Plan.UNJUDGED, Plan.LATE, Plan.NOT_OURS, Plan.DONE})
+
+
+def _same(a: str, b: str) -> bool:
+    return a.lower() == b.lower()
+
+
+def plan(dispute: Dispute, *, me: str, accused: str, head: int, rejects: bool | None) -> Plan:
+    """The defender's move on ``dispute`` at block ``head`` (the contest is mined at ``head + 1``,
+    and ``contest`` refuses a block past the deadline). ``accused`` is who may contest (the
+    token's owner, its producer while the token sits in the swap escrow); ``rejects`` is the
+    detail rule's answer on the two descriptors (None when it cannot be run)."""
+    if dispute.state is DisputeState.CONTESTED:
+        return Plan.RESOLVE if _same(dispute.contester, me) else Plan.WAIT
+    if dispute.state is not DisputeState.OPEN:
+        return Plan.DONE
+    if not _same(accused, me):
+        return Plan.NOT_OURS
+    if head + 1 > dispute.deadline:
+        return Plan.LATE
+    if rejects is None:
+        return Plan.UNJUDGED
+    return Plan.CONTEST if rejects else Plan.CONCEDE
+
+
+@dataclass(frozen=True)
+class DefenceCost:
+    """A defence's money at ``gas_price``: the challenger's ``deposit`` won against the gas of a
+    contest and a resolve (the contester's own deposit comes back with it)."""
+
+    deposit: int
+    gas_price: int
+    gas: int = CONTEST_GAS + RESOLVE_GAS
+
+    @property
+    def cost(self) -> int:
+        return self.gas * self.gas_price
+
+    @property
+    def net(self) -> int:
+        return self.deposit - self.cost
+
+    def describe(self) -> str:
+        eth = 10**18
+        verdict = "a gain" if self.net >= 0 else "a loss, but it keeps the token"
+        return (
+            f"wins the {self.deposit / eth:.4f} ETH deposit for ~{self.gas:,} gas at "
+            f"{self.gas_price / 1e9:.3g} gwei ({self.cost / eth:.4f} ETH): net "
+            f"{self.net / eth:+.4f} ETH, {verdict}"
+        )
+
+
+@dataclass(frozen=True)
+class Accusation:
+    """A challenge of one of the account's tokens: ``challenge(original, duplicate)``."""
+
+    original: int
+    duplicate: int
+    deadline: int
+
+    @property
+    def key(self) -> str:
+        """One key per challenge: a pair challenged again after a Void has a new deadline."""
+        return f"{self.original}:{self.duplicate}:{self.deadline}"
+
+
+class AccusationSource(Protocol):
+    """Where the defender hears of challenges; ``cursor`` is the source's own position."""
+
+    name: str
+
+    def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
+        """(new accusations since ``cursor``, the next cursor, notes on what it cannot defend)."""
+        ...
+
+
+class ChainAccusations:
+    """The Registry's ``ChallengeOpened`` logs since a block, kept where ``me`` is the accused:
+    needs nothing but the chain (the cursor is the next block to read)."""
+
+    name = "chain"
+
+    def __init__(self, registry: RegistryClient, me: str):
+        self.registry = registry
+        self.me = me
+
+    def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
+        head = int(self.registry.deployment.chain.w3.eth.block_number)
+        start = max(cursor, self.registry.deployment.manifest.block)
+        if start > head:
+            return [], cursor, []
+        logs = self.registry.contract.events.ChallengeOpened().get_logs(
+            from_block=start, to_block=head
+        )
+        found = []
+        for log in logs:
+            a = log["args"]
+            if _same(accused_of(self.registry, int(a["duplicate"])), self.me):
+                found.append(
+                    Accusation(int(a["original"]), int(a["duplicate"]), int(a["deadline"]))
+                )
+        return found, head + 1, []
+
+
+class ApiAccusations:
+    """The API's ``challenge_opened`` notifications to the signed-in account (the cursor is the
+    last notification id read). A challenge at another contract (the BatchCourt, the
+    BatchRegistry) is reported, not defended."""
+
+    name = "api"
+
+    def __init__(self, market: MarketClient):
+        self.market = market
+
+    def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
+        items = self.market.get("/v1/notifications")["items"]
+        found, notes, last = [], [], cursor
+        for n in sorted(items, key=lambda n: int(n["id"])):
+            if int(n["id"]) <= cursor or n.get("kind") != "challenge_opened":
+                continue
+            last = max(last, int(n["id"]))
+            endpoint = (n.get("prepared_contest") or {}).get("endpoint", REGISTRY_CONTEST)
+            if endpoint != REGISTRY_CONTEST:
+                notes.append(
+                    f"challenge of {n['duplicate']} by {n['original']} is not at the Registry: "
+                    f"contest it yourself at {endpoint} before block {n['deadline']}"
+                )
+                continue
+            found.append(Accusation(int(n["original"]), int(n["duplicate"]), int(n["deadline"])))
+        return found, last, notes
+
+
+def accused_of(registry: RegistryClient, token_id: int) -> str:
+    """Who may contest a challenge of ``token_id`` (the contract's ``_accusedOf``): its owner,
+    or its producer while the token sits in the hash-time-lock escrow."""
+    owner = registry.owner_of(token_id)
+    if _same(owner, registry.deployment.manifest.address("HashTimeLock")):
+        return registry.record(token_id).producer
+    return owner
+
+
+class DefenderState:
+    """The source's cursor and each challenge's last plan, written atomically after each change.
+
+    Only a convenience: the chain decides every move, so a lost file costs a rescan, never a
+    second contest."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.source = ""
+        self.cursor = 0
+        self.disputes: dict[str, dict[str, Any]] = {}
+        if path.exists():
+            try:
+                data = json.loads(path.read_text())
+                self.source, self.cursor = str(data["source"]), int(data["cursor"])
+                self.disputes = dict(data["disputes"])
+            except (ValueError, KeyError, TypeError) as exc:
+                raise DefenderStateError(f"{path}: not a defender state file ({exc})") from None
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".defend-")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"source": self.source, "cursor": self.cursor, "disputes": self.disputes}, f)
+        os.replace(tmp, self.path)
+
+
+class Defender:
+    """Defends ``registry``'s account's tokens; ``step`` is one pass, ``run`` polls."""
+
+    def __init__(
+        self,
+        registry: RegistryClient,
+        source: AccusationSource,
+        *,
+        state_path: Path,
+        profitable_only: bool = False,
+    ):
+        self.registry = registry
+        self.source = source
+        self.me = to_checksum_address(registry.tx.address)
+        self.state = DefenderState(state_path)
+        self.profitable_only = profitable_only
+        if self.state.source != source.name:  # a cursor means nothing to another source
+            self.state.source, self.state.cursor = source.name, 0
+
+    def step(self) -> list[str]:
+        """One pass: new accusations, then every undecided one; returns what it did, in words."""
+        found, cursor, log = self.source.poll(self.state.cursor)
+        for acc in found:
+            self.state.disputes.setdefault(
+                acc.key, {"original": acc.original, "duplicate": acc.duplicate, "plan": ""}
+            )
+        self.state.cursor = cursor
+        self.state.save()
+        for key, entry in self.state.disputes.items():
+            if entry["plan"] not in FINAL:
+                log += self._defend(key, entry)
+        return log
+
+    def run(self, stop: Any, interval: float, report: Any = print) -> None:
+        """Passes every ``interval`` seconds until ``stop`` (a ``threading.Event``) is set."""
+        while not stop.is_set():
+            try:
+                lines = self.step()
+            except (LedgerError, MarketError, httpx.HTTPError) as exc:  # a node or API outage
+                lines = [f"pass failed ({exc}); trying again in {interval:g} s"]
+            for line in lines:
+                report(line)
+            stop.wait(interval)
+
+    def cost(self) -> DefenceCost:
+        """A defence's cost at the latest block's base fee plus the transactor's tip."""
+        w3 = self.registry.deployment.chain.w3
+        base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        return DefenceCost(self.registry.params().challenge_deposit, base + PRIORITY_FEE)
+
+    def _defend(self, key: str, entry: dict[str, Any]) -> list[str]:
+        original, duplicate = int(entry["original"]), int(entry["duplicate"])
+        pair = f"challenge of {_short(duplicate)} by {_short(original)}"
+        dispute = self.registry.dispute(original, duplicate)
+        head = int(self.registry.deployment.chain.w3.eth.block_number)
+        rejects = None
+        if dispute.state is DisputeState.OPEN:
+            rejects = self._rule_rejects(original, duplicate)
+        move = plan(
+            dispute,
+            me=self.me,
+            accused=accused_of(self.registry, duplicate),
+            head=head,
+            rejects=rejects,
+        )
+        log = []
+        if move is Plan.CONTEST:
+            cost = self.cost()
+            log.append(f"{pair}: the detail rule rejects the pair, a contest {cost.describe()}")
+            if self.profitable_only and cost.net < 0:
+                move = Plan.CONCEDE
+                log.append(f"{pair}: not contested (--only-if-profitable): the token will be lost")
+            else:
+                try:
+                    self.registry.contest(original, duplicate)
+                except LedgerError as exc:  # e.g. mined past the deadline, or out of Ether
+                    return [*log, f"{pair}: contest refused ({exc}); will look again"]
+                log.append(f"{pair}: contested (deposit paid), resolving")
+                move = Plan.RESOLVE
+        if move is Plan.RESOLVE:
+            try:
+                self.registry.resolve(original, duplicate)
+            except LedgerError as exc:
+                return [*log, f"{pair}: resolve refused ({exc}); will retry"]
+            dispute = self.registry.dispute(original, duplicate)
+            move = Plan.DONE
+            log.append(f"{pair}: resolved: {_verdict(dispute)}")
+        elif move.value != entry["plan"]:
+            log.append(f"{pair}: {_explain(move, dispute)}")
+        entry["plan"] = move.value
+        entry["state"] = dispute.state.name.lower()
+        self.state.save()
+        return log
+
+    def _rule_rejects(self, original: int, duplicate: int) -> bool | None:
+        """The detail rule on the two published descriptors, as ``resolve`` would run it."""
+        try:
+            a = self.registry.registered(original).detail
+            b = self.registry.registered(duplicate).detail
+        except LedgerError:
+            return None
+        if not (is_valid_detail(a) and is_valid_detail(b)):
+            return None
+        return not detail_matches(a, b)
+
+
+def _short(token_id: int) -> str:
+    text = f"{token_id:#066x}"
+    return f"{text[:10]}..{text[-4:]}"
+
+
+def _explain(move: Plan, dispute: Dispute) -> str:
+    return {
+        Plan.CONCEDE: "the detail rule matches the pair (the token is a copy by the rule): "
+        "not contested, a contest would lose the deposit",
+        Plan.UNJUDGED: "a detail descriptor is missing or invalid: not contested",
+        Plan.WAIT: f"contested by {dispute.contester}: theirs to resolve",
+        Plan.LATE: f"the contest window closed at block {dispute.deadline}: too late",
+        Plan.NOT_OURS: "the token is no longer this account's",
+        Plan.DONE: f"already decided: {_verdict(dispute)}",
+    }.get(move, move.value)
+
+
+def _verdict(dispute: Dispute) -> str:
+    return {
+        DisputeState.NONE: "no such challenge on chain",
+        DisputeState.REJECTED: "rejected, the token stays",
+        DisputeState.UPHELD: "upheld, the token is revoked",
+        DisputeState.SETTLED: "upheld and settled, the token is revoked",
+        DisputeState.VOID: "void, nothing revoked",
+        DisputeState.REVERSED: "reversed, the token is active again",
+        DisputeState.EQUIVOCATED: "equivocated, nothing revoked",
+    }.get(dispute.state, dispute.state.name.lower())
