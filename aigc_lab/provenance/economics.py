@@ -16,6 +16,12 @@ own ESP, and then challenges every later registration they match. Under Registry
 A rational attacker challenges only when one challenge has a positive expected value, so the
 value of an early registration is ``-registration_cost + matches x max(0, challenge value)``.
 All amounts in wei; gas figures are the exact ones of ``aigc bench gas``.
+
+**Defended victims** (``defended_share``): an owner who runs ``aigc defend``
+(services/provenance/defender.py) runs the detail rule on the two published descriptors and
+contests (then resolves, paying that gas itself) exactly when the rule rejects the pair; when it
+matches (``detail_false_rate`` of the admissible distinct pairs) it concedes, and the challenge
+wins as an uncontested one. The other victims behave as ``uncontested_share`` says.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ GAS = {
     "commit": 46_102,
     "reveal": 149_806,
     "challenge": 67_806,
+    "contest": 54_886,  # docs/contracts.md's `registry_contest`
     "finalize": 41_516,
     "resolve": 2_154_546,
     "settle": 127_058,
@@ -64,14 +71,15 @@ class SquatScenario:
     registry_size: int = 1_000_000
     admissible_rate: float = CENTRAL_ADMISSIBLE_RATE  # per pair, the attacker's best images
     detail_false_rate: float = DETAIL_FALSE_SHARE  # per admissible pair: detail matches too
-    uncontested_share: float = 0.5  # victims who let the contest window pass
+    uncontested_share: float = 0.5  # undefended victims who let the contest window pass
+    defended_share: float = 0.0  # victims whose defender contests every pair the rule rejects
     gas_price: int = 10**9
     bond: int = 10**16
     deposit: int = 10**16
     reward: int = 2 * 10**14
 
     def __post_init__(self) -> None:
-        for name in ("admissible_rate", "detail_false_rate", "uncontested_share"):
+        for name in ("admissible_rate", "detail_false_rate", "uncontested_share", "defended_share"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within 0..1, got {value}")
@@ -90,6 +98,16 @@ class SquatReport:
     challenge_value: float  # one challenge, weighted by the victims' behaviour
     value_per_registration: float  # the campaign's value per early registration
     break_even_uncontested_share: float  # above this share of silent victims a challenge pays
+    defended_value: float = 0.0  # one challenge of a defended victim
+    break_even_defended_share: float = 0.0  # from this share of defended victims it never pays
+    defence_net: float = 0.0  # the defender's gain per contest: the deposit less its gas
+    revoked_share: float = 0.0  # the challenges that revoke their victim's token
+
+    @property
+    def cost_per_revoked_token(self) -> float:
+        """What a griefer (who challenges whatever it earns) pays per token it revokes; negative
+        when challenging pays anyway."""
+        return -self.challenge_value / self.revoked_share if self.revoked_share else float("inf")
 
 
 def squatting_value(s: SquatScenario) -> SquatReport:
@@ -100,12 +118,23 @@ def squatting_value(s: SquatScenario) -> SquatReport:
     uncontested = s.reward - g * (GAS["challenge"] + GAS["finalize"] + GAS["settle"])
     won = s.deposit + s.reward - g * (GAS["challenge"] + GAS["resolve"] + GAS["settle"])
     lost = -s.deposit - g * GAS["challenge"]
-    contested = s.detail_false_rate * won + (1 - s.detail_false_rate) * lost
+    p = s.detail_false_rate
+    contested = p * won + (1 - p) * lost  # a victim that contests blindly
     u = s.uncontested_share
-    challenge = u * uncontested + (1 - u) * contested
+    undefended = u * uncontested + (1 - u) * contested
+    # a defender contests (and resolves, at its own cost) only the pairs the rule rejects
+    defended = p * uncontested + (1 - p) * lost
+    d = s.defended_share
+    challenge = d * defended + (1 - d) * undefended
     value = -registration_cost + matches * max(0.0, challenge)
     gap = uncontested - contested
     break_even = 1.0 if uncontested <= 0 or gap <= 0 else max(0.0, -contested / gap)
+    if undefended <= 0:
+        defended_break_even = 0.0  # it does not pay even with no defender
+    elif defended >= 0:
+        defended_break_even = 1.0  # defenders cannot stop it (not with these rules)
+    else:
+        defended_break_even = undefended / (undefended - defended)
     return SquatReport(
         registration_cost=registration_cost,
         matches=matches,
@@ -114,6 +143,10 @@ def squatting_value(s: SquatScenario) -> SquatReport:
         challenge_value=challenge,
         value_per_registration=value,
         break_even_uncontested_share=min(1.0, break_even),
+        defended_value=defended,
+        break_even_defended_share=defended_break_even,
+        defence_net=s.deposit - g * (GAS["contest"] + GAS["resolve"]),
+        revoked_share=d * p + (1 - d) * (u + (1 - u) * p),
     )
 
 

@@ -8,6 +8,8 @@ so each test would fail against the old economics."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from aigc_lab.provenance.economics import SquatScenario, squatting_value, wave1_squatting_value
@@ -77,3 +79,78 @@ def test_central_images_are_found_by_their_admissibility_rate():
     assert 0 < mean < top
     with pytest.raises(ValueError, match="matching"):
         central_admissible_rate(words, groups[:3], threshold=15)
+
+
+# -- defended victims (`aigc defend`: contests exactly the pairs the detail rule rejects) --------
+
+
+@pytest.mark.parametrize(
+    ("gas_price", "defended", "challenge_eth", "revoked"),
+    [
+        (10**8, 0.0, +0.000176, 1.0),
+        (10**8, 0.5, -0.004447, 0.546),
+        (10**8, 0.9, -0.008145, 0.183),
+        (10**8, 1.0, -0.009070, 0.092),
+        (10**9, 0.0, -0.000036, 1.0),
+        (10**9, 0.5, -0.004591, 0.546),
+        (10**9, 0.9, -0.008234, 0.183),
+        (10**9, 1.0, -0.009145, 0.092),
+        (20 * 10**9, 0.0, -0.004528, 1.0),
+        (20 * 10**9, 0.5, -0.007628, 0.546),
+        (20 * 10**9, 0.9, -0.010108, 0.183),
+        (20 * 10**9, 1.0, -0.010728, 0.092),
+    ],
+)
+def test_one_challenge_of_inattentive_owners_some_of_whom_defend(
+    gas_price, defended, challenge_eth, revoked
+):
+    """The griefing case: every undefended victim is silent for the whole window. The table of
+    docs/provenance.md ("Defended victims")."""
+    report = squatting_value(
+        SquatScenario(gas_price=gas_price, uncontested_share=1.0, defended_share=defended)
+    )
+    assert report.challenge_value / ETH == pytest.approx(challenge_eth, abs=1e-6)
+    assert report.revoked_share == pytest.approx(revoked, abs=1e-3)
+    if defended > 0:
+        assert report.value_per_registration == -report.registration_cost  # never challenges
+
+
+def test_without_defenders_squatting_silent_owners_pays_on_cheap_gas_and_two_percent_stop_it():
+    """At 0.1 gwei an early registration against owners who never contest earns ~7.9 ETH (44,800
+    uncontested wins of ~0.000176 ETH): the griefing that the economics alone do not stop. A
+    defender loses the squatter ~0.0091 ETH per challenge (the rule rejects 90.8% of admissible
+    distinct pairs), so from 1.9% of victims defending, a challenge no longer pays."""
+    silent = SquatScenario(gas_price=10**8, uncontested_share=1.0)
+    report = squatting_value(silent)
+    assert report.value_per_registration / ETH == pytest.approx(7.901, abs=1e-3)
+    assert report.defended_value / ETH == pytest.approx(-0.009070, abs=1e-6)
+    assert report.break_even_defended_share == pytest.approx(0.0191, abs=1e-4)
+    below = replace(silent, defended_share=0.018)
+    above = replace(silent, defended_share=0.020)
+    assert squatting_value(below).challenge_value > 0 > squatting_value(above).challenge_value
+    for gas_price in (10**9, 20 * 10**9):  # from 1 gwei it does not pay with no defender at all
+        assert squatting_value(replace(silent, gas_price=gas_price)).break_even_defended_share == 0
+
+
+def test_a_griefer_pays_about_a_tenth_of_an_ether_per_token_when_every_victim_defends():
+    """Revoking for its own sake: where all victims defend, only the 9.2% of challenges whose
+    pair the detail rule matches revoke, each at ~0.099 ETH of the griefer's lost deposits
+    (at 1 gwei); where none defends it costs 0.000036 ETH."""
+    every = squatting_value(SquatScenario(uncontested_share=1.0, defended_share=1.0))
+    assert every.cost_per_revoked_token / ETH == pytest.approx(0.0994, abs=1e-4)
+    nobody = squatting_value(SquatScenario(uncontested_share=1.0))
+    assert nobody.cost_per_revoked_token / ETH == pytest.approx(0.000036, abs=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("gas_price", "net_eth"), [(10**8, 0.00978), (10**9, 0.00779), (20 * 10**9, -0.03419)]
+)
+def test_a_defence_pays_the_defender_below_about_four_and_a_half_gwei(gas_price, net_eth):
+    """Contest + resolve (~2.21M gas) against the squatter's 0.01 ETH deposit."""
+    report = squatting_value(SquatScenario(gas_price=gas_price, defended_share=1.0))
+    assert report.defence_net / ETH == pytest.approx(net_eth, abs=1e-5)
+
+
+def test_a_bad_defended_share_is_refused():
+    with pytest.raises(ValueError, match="defended_share"):
+        SquatScenario(defended_share=-0.1)
