@@ -139,6 +139,11 @@ class Accusation:
     duplicate: int
     deadline: int
 
+    def __post_init__(self) -> None:
+        for name, bound in (("original", 2**256), ("duplicate", 2**256), ("deadline", 2**64)):
+            if not 0 <= getattr(self, name) < bound:
+                raise ValueError(f"{name} out of range: {getattr(self, name)}")
+
     @property
     def key(self) -> str:
         """One key per challenge: a pair challenged again after a Void has a new deadline."""
@@ -161,26 +166,28 @@ class ChainAccusations:
 
     name = "chain"
 
-    def __init__(self, registry: RegistryClient, me: str):
+    def __init__(self, registry: RegistryClient, me: str, *, chunk: int = 5_000):
         self.registry = registry
         self.me = me
+        self.chunk = chunk
 
     def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
         head = int(self.registry.deployment.chain.w3.eth.block_number)
         start = max(cursor, self.registry.deployment.manifest.block)
-        if start > head:
-            return [], cursor, []
-        logs = self.registry.contract.events.ChallengeOpened().get_logs(
-            from_block=start, to_block=head
-        )
-        found = []
-        for log in logs:
-            a = log["args"]
-            if _same(accused_of(self.registry, int(a["duplicate"])), self.me):
-                found.append(
-                    Accusation(int(a["original"]), int(a["duplicate"]), int(a["deadline"]))
-                )
-        return found, head + 1, []
+        found: list[Accusation] = []
+        while start <= head:  # in chunks: a node limits the blocks one log query may span
+            stop = min(head, start + self.chunk - 1)
+            logs = self.registry.contract.events.ChallengeOpened().get_logs(
+                from_block=start, to_block=stop
+            )
+            for log in logs:
+                a = log["args"]
+                if _same(accused_of(self.registry, int(a["duplicate"])), self.me):
+                    found.append(
+                        Accusation(int(a["original"]), int(a["duplicate"]), int(a["deadline"]))
+                    )
+            start = stop + 1
+        return found, max(cursor, head + 1), []
 
 
 class ApiAccusations:
@@ -195,26 +202,40 @@ class ApiAccusations:
 
     def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
         items = self.market.get("/v1/notifications")["items"]
-        found, notes, last = [], [], cursor
-        for n in sorted(items, key=lambda n: int(n["id"])):
-            if int(n["id"]) <= cursor or n.get("kind") != "challenge_opened":
+        found: list[Accusation] = []
+        notes: list[str] = []
+        last = cursor
+        for n in items:
+            try:  # whatever the API says, the chain decides; an unreadable note is skipped
+                nid = int(n["id"])
+            except (KeyError, TypeError, ValueError):
+                continue  # without an id it cannot be told apart from the next pass's
+            if nid <= cursor or n.get("kind") != "challenge_opened":
                 continue
-            last = max(last, int(n["id"]))
-            endpoint = (n.get("prepared_contest") or {}).get("endpoint", REGISTRY_CONTEST)
+            last = max(last, nid)
+            try:
+                acc = Accusation(int(n["original"]), int(n["duplicate"]), int(n["deadline"]))
+                endpoint = (n.get("prepared_contest") or {}).get("endpoint", REGISTRY_CONTEST)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                notes.append(f"unreadable notification skipped: {str(n)[:120]}")
+                continue
             if endpoint != REGISTRY_CONTEST:
                 notes.append(
-                    f"challenge of {n['duplicate']} by {n['original']} is not at the Registry: "
-                    f"contest it yourself at {endpoint} before block {n['deadline']}"
+                    f"challenge of {acc.duplicate} by {acc.original} is not at the Registry: "
+                    f"contest it yourself at {endpoint} before block {acc.deadline}"
                 )
                 continue
-            found.append(Accusation(int(n["original"]), int(n["duplicate"]), int(n["deadline"])))
+            found.append(acc)
         return found, last, notes
 
 
 def accused_of(registry: RegistryClient, token_id: int) -> str:
     """Who may contest a challenge of ``token_id`` (the contract's ``_accusedOf``): its owner,
     or its producer while the token sits in the hash-time-lock escrow."""
-    owner = registry.owner_of(token_id)
+    try:
+        owner = registry.owner_of(token_id)
+    except LedgerError:  # no such token
+        return ""
     if _same(owner, registry.deployment.manifest.address("HashTimeLock")):
         return registry.record(token_id).producer
     return owner
@@ -302,16 +323,12 @@ class Defender:
         pair = f"challenge of {_short(duplicate)} by {_short(original)}"
         dispute = self.registry.dispute(original, duplicate)
         head = int(self.registry.deployment.chain.w3.eth.block_number)
-        rejects = None
-        if dispute.state is DisputeState.OPEN:
-            rejects = self._rule_rejects(original, duplicate)
-        move = plan(
-            dispute,
-            me=self.me,
-            accused=accused_of(self.registry, duplicate),
-            head=head,
-            rejects=rejects,
-        )
+        rejects, accused = None, ""
+        if dispute.state is DisputeState.OPEN:  # read only what an open dispute needs
+            accused = accused_of(self.registry, duplicate)
+            if _same(accused, self.me):
+                rejects = self._rule_rejects(original, duplicate)
+        move = plan(dispute, me=self.me, accused=accused, head=head, rejects=rejects)
         log = []
         if move is Plan.CONTEST:
             cost = self.cost()
@@ -361,7 +378,12 @@ def _short(token_id: int) -> str:
 def _explain(move: Plan, dispute: Dispute) -> str:
     return {
         Plan.CONCEDE: "the detail rule matches the pair (the token is a copy by the rule): "
-        "not contested, a contest would lose the deposit",
+        "not contested, a contest would lose the deposit"
+        + (
+            " (one ESP attested both: an equivocation, nothing is revoked)"
+            if dispute.equivocal
+            else ""
+        ),
         Plan.UNJUDGED: "a detail descriptor is missing or invalid: not contested",
         Plan.WAIT: f"contested by {dispute.contester}: theirs to resolve",
         Plan.LATE: f"the contest window closed at block {dispute.deadline}: too late",

@@ -1,0 +1,83 @@
+"""The defender's transitions (services/provenance/defender.py ``plan``), and what it does with
+notifications it cannot trust: the chain decides every move, so a forged or garbled
+notification makes it pay nothing and does not stop it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.clients.registry import Dispute, DisputeState
+from services.provenance.defender import ApiAccusations, Defender, Plan, plan
+
+ME, OTHER = "0x" + "aa" * 20, "0x" + "bb" * 20
+
+
+def _dispute(state: DisputeState, *, deadline: int = 100, contester: str = "0x" + "00" * 20):
+    return Dispute(1, 2, OTHER, deadline, state, contester)
+
+
+@pytest.mark.parametrize(
+    ("state", "head", "rejects", "expected"),
+    [
+        (DisputeState.OPEN, 50, True, Plan.CONTEST),
+        (DisputeState.OPEN, 50, False, Plan.CONCEDE),
+        (DisputeState.OPEN, 50, None, Plan.UNJUDGED),
+        (DisputeState.OPEN, 99, True, Plan.CONTEST),  # mined at 100: the last block allowed
+        (DisputeState.OPEN, 100, True, Plan.LATE),  # mined at 101: the contract refuses it
+        (DisputeState.UPHELD, 50, True, Plan.DONE),
+        (DisputeState.REJECTED, 50, True, Plan.DONE),
+        (DisputeState.VOID, 50, True, Plan.DONE),
+        (DisputeState.NONE, 50, True, Plan.DONE),  # never opened (a stale or forged note)
+    ],
+)
+def test_the_move_follows_the_chains_state(state, head, rejects, expected):
+    assert plan(_dispute(state), me=ME, accused=ME, head=head, rejects=rejects) is expected
+
+
+def test_a_contested_dispute_is_resolved_only_by_its_contester():
+    mine = _dispute(DisputeState.CONTESTED, contester=ME.upper().replace("0X", "0x"))
+    assert plan(mine, me=ME, accused=ME, head=500, rejects=None) is Plan.RESOLVE
+    theirs = _dispute(DisputeState.CONTESTED, contester=OTHER)
+    assert plan(theirs, me=ME, accused=ME, head=50, rejects=True) is Plan.WAIT
+
+
+def test_someone_elses_token_is_never_contested():
+    assert plan(_dispute(DisputeState.OPEN), me=ME, accused=OTHER, head=5, rejects=True) is (
+        Plan.NOT_OURS
+    )
+
+
+class _ForgedApi:
+    """An API that lies: notifications of challenges that do not exist, of someone else's
+    dispute, and garbage."""
+
+    def __init__(self, items):
+        self.items = items
+
+    def get(self, path):
+        assert path == "/v1/notifications"
+        return {"items": self.items}
+
+
+def test_forged_and_garbled_notifications_cost_the_defender_nothing(embedded_world, tmp_path):
+    world = embedded_world
+    items = [
+        {"id": 1, "kind": "challenge_opened", "original": "5", "duplicate": "7", "deadline": "9"},
+        {"id": 2, "kind": "challenge_opened", "original": "x"},
+        {"id": 4, "kind": "challenge_opened", "original": 1, "duplicate": 2**256, "deadline": 3},
+        {"id": 3, "kind": "challenge_opened", "original": 1, "duplicate": 2, "deadline": 3,
+         "prepared_contest": {"endpoint": "/v1/tx/batch/court/contest"}},
+        {"id": "four"},
+    ]  # fmt: skip
+    registry = world.registry(world.producer)
+    defender = Defender(
+        registry, ApiAccusations(_ForgedApi(items)), state_path=tmp_path / "state.json"
+    )
+    sent = world.chain.w3.eth.get_transaction_count(world.producer.address)
+    log = defender.step()
+    assert world.chain.w3.eth.get_transaction_count(world.producer.address) == sent
+    assert sum("unreadable notification skipped" in line for line in log) == 2
+    assert any("not at the Registry" in line for line in log)  # reported, not contested
+    assert any("no such challenge on chain" in line for line in log)
+    assert defender.state.cursor == 4
+    assert defender.step() == []  # read once
