@@ -72,6 +72,7 @@ class Plan(StrEnum):
     CONTEST = "contest"  # open, in the window, the detail rule rejects: a contest wins
     CONCEDE = "concede"  # open, the detail rule matches: a contest would lose the deposit
     UNJUDGED = "unjudged"  # a descriptor is missing or invalid: the rule cannot be run
+    PRICED_OUT = "priced-out"  # a contest would win, but costs more gas than it wins (when told)
     RESOLVE = "resolve"  # contested by this account and not decided yet
     WAIT = "wait"  # contested by someone else: theirs to resolve
     LATE = "late"  # open, but the window closes before a contest could be mined
@@ -296,9 +297,9 @@ class Defender:
             )
         self.state.cursor = cursor
         self.state.save()
-        for key, entry in self.state.disputes.items():
+        for entry in self.state.disputes.values():
             if entry["plan"] not in FINAL:
-                log += self._defend(key, entry)
+                log += self._defend(entry)
         return log
 
     def run(self, stop: Any, interval: float, report: Any = print) -> None:
@@ -318,7 +319,7 @@ class Defender:
         base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
         return DefenceCost(self.registry.params().challenge_deposit, base + PRIORITY_FEE)
 
-    def _defend(self, key: str, entry: dict[str, Any]) -> list[str]:
+    def _defend(self, entry: dict[str, Any]) -> list[str]:
         original, duplicate = int(entry["original"]), int(entry["duplicate"])
         pair = f"challenge of {_short(duplicate)} by {_short(original)}"
         dispute = self.registry.dispute(original, duplicate)
@@ -332,11 +333,16 @@ class Defender:
         log = []
         if move is Plan.CONTEST:
             cost = self.cost()
-            log.append(f"{pair}: the detail rule rejects the pair, a contest {cost.describe()}")
             if self.profitable_only and cost.net < 0:
-                move = Plan.CONCEDE
-                log.append(f"{pair}: not contested (--only-if-profitable): the token will be lost")
+                move = Plan.PRICED_OUT  # looked at again each pass: the gas may fall in time
+                if entry["plan"] != move.value:
+                    log.append(
+                        f"{pair}: the detail rule rejects the pair, but a contest {cost.describe()}"
+                        f"; not contested (--only-if-profitable) unless the gas price falls "
+                        f"before block {dispute.deadline}"
+                    )
             else:
+                log.append(f"{pair}: the detail rule rejects the pair, a contest {cost.describe()}")
                 try:
                     self.registry.contest(original, duplicate)
                 except LedgerError as exc:  # e.g. mined past the deadline, or out of Ether
@@ -351,7 +357,7 @@ class Defender:
             dispute = self.registry.dispute(original, duplicate)
             move = Plan.DONE
             log.append(f"{pair}: resolved: {_verdict(dispute)}")
-        elif move.value != entry["plan"]:
+        elif move.value != entry["plan"] and move is not Plan.PRICED_OUT:
             log.append(f"{pair}: {_explain(move, dispute)}")
         entry["plan"] = move.value
         entry["state"] = dispute.state.name.lower()

@@ -81,3 +81,33 @@ def test_forged_and_garbled_notifications_cost_the_defender_nothing(embedded_wor
     assert any("no such challenge on chain" in line for line in log)
     assert defender.state.cursor == 4
     assert defender.step() == []  # read once
+
+
+def test_only_if_profitable_waits_for_cheaper_gas_within_the_window(embedded_world, tmp_path):
+    """At 20 gwei a defence (~2.21M gas) costs more than the 0.01 ETH deposit it wins: told
+    --only-if-profitable, the defender does not contest, and looks again each pass; when the
+    price falls before the deadline it contests and resolves."""
+    from services.provenance.defender import ChainAccusations, DefenceCost
+    from tests.api.test_defend import squatted
+
+    world = embedded_world
+    squat, victim = squatted(world)
+    world.registry(world.attacker).challenge(squat, victim)
+    registry = world.registry(world.producer)
+    defender = Defender(
+        registry,
+        ChainAccusations(registry, world.producer.address),
+        state_path=tmp_path / "state.json",
+        profitable_only=True,
+    )
+    deposit = registry.params().challenge_deposit
+    defender.cost = lambda: DefenceCost(deposit, 20 * 10**9)  # type: ignore[method-assign]
+    sent = world.chain.w3.eth.get_transaction_count(world.producer.address)
+    log = defender.step()
+    assert any("not contested (--only-if-profitable)" in line for line in log)
+    assert world.chain.w3.eth.get_transaction_count(world.producer.address) == sent
+    assert defender.step() == []  # said once, still watched
+    defender.cost = lambda: DefenceCost(deposit, 10**9)  # type: ignore[method-assign]
+    log = defender.step()
+    assert any("resolved: rejected, the token stays" in line for line in log)
+    assert registry.dispute(squat, victim).state is DisputeState.REJECTED
