@@ -54,10 +54,11 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         _disputeWindow = p.disputeWindow;
     }
 
-    /// @dev The revoked copy's bond, sent by the Registry's `revokeCopied` (no one else pays in
-    /// here but through `challenge` and `contest`).
+    /// @dev The revoked copy's bond, sent by the Registry's `revokeCopied`, or a revoked batch
+    /// item's reward, sent by the BatchRegistry's (no one else pays in here but through
+    /// `challenge` and `contest`).
     receive() external payable {
-        if (msg.sender != address(_registry)) revert CourtWrongValue(msg.value, 0);
+        if (msg.sender != address(_registry) && msg.sender != address(_batches)) revert CourtWrongValue(msg.value, 0);
     }
 
     /// @inheritdoc IBatchCourt
@@ -179,6 +180,59 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (_registry.recordHashOf(b) != d.recordHash) revert CourtBadProof(duplicate);
         _uphold(original, duplicate, d, b.esp, false, _challengeDeposit);
         return true;
+    }
+
+    /// @inheritdoc IBatchCourt
+    function revokeDuplicateImage(
+        uint256 item,
+        bytes32 detailHash,
+        IBatchRegistry.ItemOpening calldata opening,
+        uint256 single,
+        IRegistry.RecordProof calldata b
+    ) external nonReentrant returns (uint256 revoked) {
+        IBatchRegistry.Batch memory a = _batches.batchOf(item >> _INDEX_BITS);
+        uint256 index = item & _INDEX_MASK;
+        if (index >= a.count) revert CourtUnknownToken(item);
+        if (_batches.statusOf(item) != IBatchRegistry.Status.Active) revert CourtTokenRevoked(item);
+        (bytes32 root, bool ok) = ItemsTree.rootOf(
+            _batches.itemLeaf(index, opening.contentHash, detailHash, opening.seed), index, a.count, opening.proof
+        );
+        if (!ok || root != a.itemsRoot) revert CourtBadProof(item);
+        // A single token's id is its content hash: equal ids are the same bytes.
+        if (uint256(opening.contentHash) != single) revert CourtNotSameImage(item, single);
+        IRegistry.Record memory rec = _registry.recordOf(single);
+        if (rec.status == IRegistry.Status.None) revert CourtUnknownToken(single);
+        if (rec.status != IRegistry.Status.Active) revert CourtTokenRevoked(single);
+        if (_registry.recordHashOf(b) != rec.recordHash) revert CourtBadProof(single);
+        if (a.esp != b.esp) revert CourtNotSameEsp(item, single);
+        bool itemFirst;
+        address esp;
+        if (a.owner == rec.producer) {
+            // One producer, its own image twice: the registration published first stands (a
+            // token sold before the other was published cannot be taken back with it); the ESP
+            // did nothing wrong, so nobody is slashed (a slash here would be a bounty the
+            // producer could farm from its ESP).
+            itemFirst = a.revealBlock < b.revealBlock;
+        } else {
+            // The ESP attested one image to two payers: the earlier lock paid for it (the
+            // Registry's `reclaim`); the ESP's stake answers to the payer who loses the token.
+            if (a.priorityBlock == b.priorityBlock) revert CourtChallengeOutOfOrder(item, single);
+            itemFirst = a.priorityBlock < b.priorityBlock;
+            esp = a.esp;
+        }
+        if (itemFirst) {
+            revoked = single;
+            // The Registry sends the copy's bond here; with no ESP to report it slashes nobody.
+            _registry.revokeCopied(single, item, esp, _accusedOf(single));
+            _send(BURN, _bond - _challengeReward);
+        } else {
+            revoked = item;
+            address holder = IERC721(address(_batches)).ownerOf(item);
+            // The BatchRegistry sends `challengeReward` here and burns the rest of the item's bond.
+            _batches.revokeCopied(item, single, esp, holder == _htlc ? a.owner : holder);
+        }
+        emit DuplicateImageRevoked(revoked, itemFirst ? item : single, msg.sender, esp != address(0));
+        _send(msg.sender, _challengeReward);
     }
 
     /// @inheritdoc IBatchCourt

@@ -37,6 +37,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         IDetailVerifier detailVerifier;
         Parameters params;
         string baseURI;
+        address court; // the BatchCourt, allowed to `revokeCopied`
     }
 
     bytes32 public constant BATCH_ATTESTATION_TYPEHASH = keccak256(
@@ -58,6 +59,9 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     uint64 private immutable _disputeWindow;
     uint96 private immutable _royaltyBps;
     uint32 private immutable _maxBatch;
+    /// @dev The one contract allowed to `revokeCopied`, fixed at deployment (its address is
+    /// predicted from the deployer's nonce, as the Registry's).
+    address private immutable _court;
     string private _baseTokenURI;
 
     /// @dev A commitment's block and paid item count (one slot).
@@ -114,6 +118,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         _royaltyBps = c.params.royaltyBps;
         _maxBatch = c.params.maxBatch;
         _baseTokenURI = c.baseURI;
+        _court = c.court;
     }
 
     // ---------------------------------------------------------------- registration
@@ -310,6 +315,20 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         emit ChallengeDecided(original, duplicate, DisputeState.Settled, d.contester != address(0));
         // The EspRegistry is immutable and trusted (no callback reaches here): no guard needed.
         _espRegistry.recordChallengeUpheld(_batches[duplicate >> _INDEX_BITS].esp, d.challenger);
+    }
+
+    /// @inheritdoc IBatchRegistry
+    /// @dev Its selector (0xfca50a69) sorts after every other: the existing functions' dispatch
+    /// gas is unchanged.
+    function revokeCopied(uint256 duplicate, uint256 original, address esp, address injured) external {
+        // No re-entrancy guard: only the court (itself guarded) calls, and the status is written
+        // before any call out.
+        if (msg.sender != _court || !_exists(duplicate) || _isRevoked(duplicate)) revert BatchUnauthorizedCourt(msg.sender);
+        _tokens[duplicate] |= _REVOKED;
+        emit Revoked(duplicate, original);
+        emit MetadataUpdate(duplicate);
+        if (esp != address(0)) _espRegistry.recordChallengeUpheld(esp, injured);
+        _send(msg.sender, _challengeReward);
     }
 
     // ---------------------------------------------------------------- ERC-721

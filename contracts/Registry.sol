@@ -345,7 +345,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _records[duplicate] = (_records[duplicate] & ~_STATUS_MASK) | uint256(Status.Revoked);
         emit Revoked(duplicate, original);
         emit MetadataUpdate(duplicate);
-        _espRegistry.recordChallengeUpheld(esp, challenger);
+        if (esp != address(0)) _espRegistry.recordChallengeUpheld(esp, challenger); // zero: nobody answers
         _send(msg.sender, _bond); // the court pays the reward and burns the rest
     }
 

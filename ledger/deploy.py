@@ -230,12 +230,14 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
             p.max_batch,
         ),
         p.base_uri,  # batch ids (< 2**96) never meet a Registry id: one token route serves both
+        config[-1],  # the same BatchCourt may revoke a batched second registration of an image
     )
     batch_registry, _ = deploy_contract(tx, "BatchRegistry", batch_config)
     court, _ = deploy_contract(tx, "BatchCourt", registry, batch_registry, verifier, htlc)
     if court.lower() != config[-1].lower():
         raise DeploymentError(
-            f"BatchCourt deployed at {court}, not at {config[-1]} where the Registry expects it: "
+            f"BatchCourt deployed at {court}, not at {config[-1]} where the Registry and the "
+            "BatchRegistry expect it: "
             "another transaction from the deployer interleaved; redeploy"
         )
     esp_contract = chain.w3.eth.contract(

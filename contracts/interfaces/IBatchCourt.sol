@@ -23,6 +23,16 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 /// bond pays `challengeReward` to the challenger and the rest burns; its ESP is slashed to the
 /// challenger. A reclaim or revocation of the copy since the challenge voids it (deposits back);
 /// an original revoked meanwhile loses it. Deposit, threshold and window are the Registry's.
+///
+/// One image registered twice, once in a batch and once alone, under ONE ESP's attestations (no
+/// challenge above can take it: one ESP attesting both is refused) is ruled at once by
+/// `revokeDuplicateImage`, anyone calling, on proof that the batch item's opened content hash IS
+/// the single token's id (the same bytes): registered twice by the same producer, the later
+/// published registration (reveal block; the single on a tie) is revoked and nobody is slashed
+/// (the ESP attested the producer's own image twice); registered by two payers, the ESP sold one
+/// image twice: the one with the later lock is revoked (the Registry's `reclaim` rule) and the
+/// ESP's slash goes to the payer who loses it. The caller gets `challengeReward` out of the revoked
+/// token's bond; the rest is burned.
 interface IBatchCourt {
     /// @notice A challenge of single token `duplicate` by batch item `original`.
     struct Dispute {
@@ -43,6 +53,10 @@ interface IBatchCourt {
     event ChallengeDecided(
         uint256 indexed original, uint256 indexed duplicate, IRegistry.DisputeState state, bool contested
     );
+
+    /// @notice Emitted when `revokeDuplicateImage` revokes `revoked`, the second registration of
+    /// the image `kept` holds; `twoPayers`: one ESP attested it to two payers (and is slashed).
+    event DuplicateImageRevoked(uint256 indexed revoked, uint256 indexed kept, address indexed caller, bool twoPayers);
 
     /// @notice The deposit sent is not the required one.
     error CourtWrongValue(uint256 sent, uint256 required);
@@ -70,6 +84,10 @@ interface IBatchCourt {
     error CourtDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
     /// @notice An Ether transfer failed.
     error CourtTransferFailed(address to, uint256 amount);
+    /// @notice The batch item's opened content hash is not the single token's id: not one image.
+    error CourtNotSameImage(uint256 item, uint256 single);
+    /// @notice Two ESPs attested the two registrations: a challenge decides, not this ruling.
+    error CourtNotSameEsp(uint256 item, uint256 single);
 
     /// @notice Opens a challenge of single `duplicate` (record proof `b`) by batch item `original`
     /// (fingerprint `fpA`, proof `proofA` against its batch's fingerprint root); send the
@@ -99,6 +117,20 @@ interface IBatchCourt {
     function finalize(uint256 original, uint256 duplicate, IRegistry.RecordProof calldata b)
         external
         returns (bool upheld);
+    /// @notice Revokes the second registration of one image held both as batch item `item` and as
+    /// single token `single`, both attested by one ESP (see the contract's notes): `detailHash`
+    /// and `opening` (content hash, seed, ordered proof; `record` unused) open the item against
+    /// its batch's items root, `b` is the single's record proof. Returns the revoked token id.
+    /// Reverts `CourtNotSameImage` unless the opened content hash is `single`, `CourtNotSameEsp`
+    /// when two ESPs attested them, `CourtChallengeOutOfOrder` when two payers' locks share a
+    /// block, `CourtTokenRevoked` / `CourtUnknownToken` / `CourtBadProof` as `challenge`.
+    function revokeDuplicateImage(
+        uint256 item,
+        bytes32 detailHash,
+        IBatchRegistry.ItemOpening calldata opening,
+        uint256 single,
+        IRegistry.RecordProof calldata b
+    ) external returns (uint256 revoked);
     /// @notice The challenge of `duplicate` by `original`.
     function disputeOf(uint256 original, uint256 duplicate) external view returns (Dispute memory);
     /// @notice The BatchRegistry whose items challenge here.

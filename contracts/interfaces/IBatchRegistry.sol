@@ -222,6 +222,9 @@ interface IBatchRegistry is IERC721Errors {
     error BatchNotContestedDetail(uint256 duplicate, bytes32 openedDetailHash);
     /// @notice An Ether payment failed.
     error BatchTransferFailed(address to, uint256 amount);
+    /// @notice `revokeCopied` was called by another than the court fixed at deployment, or for a
+    /// token that is not an active item.
+    error BatchUnauthorizedCourt(address caller);
 
     /// @notice Records a batch commitment for `count` items; `msg.value` must be `bondPerItem * count`.
     function commit(bytes32 commitment, uint32 count) external payable;
@@ -281,6 +284,14 @@ interface IBatchRegistry is IERC721Errors {
     /// (a first compensation entry, and the ESP's deactivation when its stake falls below the
     /// minimum). Reverts `BatchDisputeState` unless the challenge is `Upheld`.
     function settle(uint256 original, uint256 duplicate) external;
+    /// @notice Called by the court fixed at deployment (the BatchCourt) when it rules that batch
+    /// item `duplicate` is the second registration of the exact image registered alone as single
+    /// `original` (`IBatchCourt.revokeDuplicateImage`): revokes it (no other item changes), sends
+    /// `challengeReward` out of its bond to the court (the rest is burned by staying here, as any
+    /// revoked item's) and, when `esp` is not zero (one ESP attested the image to two payers),
+    /// reports it to the ESP registry, which slashes it to `injured`. Reverts
+    /// `BatchUnauthorizedCourt` for any other caller or a token that is not an active item.
+    function revokeCopied(uint256 duplicate, uint256 original, address esp, address injured) external;
     /// @notice Sets the prefix of `tokenURI`; only the owner.
     function setBaseURI(string calldata uri) external;
 

@@ -274,7 +274,9 @@ interface IRegistry {
     /// challenges a single copy: issue 16) when its challenge of single `duplicate` by the
     /// batched `original` is upheld: revokes it, reports `esp` (the copy's attesting ESP, from its
     /// record proof) to the ESP registry, which slashes it to `challenger`, and sends the copy's
-    /// bond to the court, which pays `challengeReward` to `challenger` and burns the rest.
+    /// bond to the court, which pays `challengeReward` to `challenger` and burns the rest. The
+    /// court also calls it with `esp` zero (no ESP is reported) when it revokes the second
+    /// registration of one producer's own image (`IBatchCourt.revokeDuplicateImage`).
     /// Reverts `RegistryUnauthorizedCourt` for any other caller or a token that is not active.
     function revokeCopied(uint256 duplicate, uint256 original, address esp, address challenger) external;
 

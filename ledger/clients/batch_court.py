@@ -87,6 +87,23 @@ class BatchCourtClient(ContractClient):
         """Decide a challenge after its window (the copy's record proof names its ESP)."""
         return Call(self.contract.functions.finalize(original, duplicate, record_b.as_tuple()))
 
+    def revoke_duplicate_image_call(
+        self,
+        item: int,
+        single: int,
+        *,
+        detail_hash: bytes,
+        opening: ItemOpening,
+        record: RecordProof,
+    ) -> Call:
+        """Revoke the second registration of one image held as batch ``item`` (its detail hash
+        and opening against the items root) and as single ``single`` (its record proof), both
+        attested by one ESP (``revokeDuplicateImage``; anyone may call)."""
+        fn = self.contract.functions.revokeDuplicateImage(
+            item, detail_hash, opening.as_tuple(), single, record.as_tuple()
+        )
+        return Call(fn)
+
     # -- transactions ---------------------------------------------------------------------------
     def challenge(self, *args: object, **kwargs: object) -> int:
         """Opens a challenge (see :meth:`challenge_call`); returns the contest deadline block."""
@@ -125,6 +142,24 @@ class BatchCourtClient(ContractClient):
         receipt = self._send(self.finalize_call(original, duplicate, record_b))
         state = self._event(receipt, "ChallengeDecided")["state"]
         return DisputeState(state) is DisputeState.UPHELD
+
+    def revoke_duplicate_image(
+        self,
+        item: int,
+        single: int,
+        *,
+        detail_hash: bytes,
+        opening: ItemOpening,
+        record: RecordProof,
+    ) -> int:
+        """Rules on one image registered both in a batch and alone (see
+        :meth:`revoke_duplicate_image_call`); returns the id of the token it revoked."""
+        receipt = self._send(
+            self.revoke_duplicate_image_call(
+                item, single, detail_hash=detail_hash, opening=opening, record=record
+            )
+        )
+        return int(self._event(receipt, "DuplicateImageRevoked")["revoked"])
 
     # -- reads ----------------------------------------------------------------------------------
     def dispute(self, original: int, duplicate: int) -> CourtDispute:

@@ -40,6 +40,8 @@ export const batchCourtAbi = parseAbi([
   'error CourtDisputeState(uint256 original, uint256 duplicate, uint8 state)',
   'error CourtDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline)',
   'error CourtTransferFailed(address to, uint256 amount)',
+  'error CourtNotSameImage(uint256 item, uint256 single)',
+  'error CourtNotSameEsp(uint256 item, uint256 single)',
 ])
 
 /**
