@@ -530,6 +530,40 @@ def tx_court_finalize(
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
+class DuplicateImageIn(BaseModel):
+    """A batch item and a single registration of the same bytes (token ids as decimal strings
+    or 0x-hex)."""
+
+    item: TokenId
+    single: TokenId
+
+
+@tx_router.post("/court/duplicate-image", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_court_duplicate_image(
+    body: DuplicateImageIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Revoke the second registration of one image held both as a batch item and as a single
+    token, both attested by one ESP (``BatchCourt.revokeDuplicateImage``; anyone may send it
+    and gets ``challengeReward``): the later published one when one producer registered both,
+    the later lock's when two payers did (the ESP is slashed to the payer who loses it). The
+    item is opened from its published manifest (404 ``manifest_not_published`` before); 409
+    ``not_same_image`` when its content hash is not the single's id, and the court's error name
+    (``CourtNotSameEsp``, ``CourtTokenRevoked``, ...) for what the contract refuses."""
+    _item(session, body.item)
+    single = _single(session, body.single)
+    detail, opening = _opening(session, body.item)
+    if int.from_bytes(opening.content_hash, "big") != body.single:
+        raise Conflict(
+            f"batch item {body.item} holds content 0x{opening.content_hash.hex()}, not the image "
+            f"of single token {body.single}",
+            code="not_same_image",
+        )
+    call = BatchCourtClient(dep).revoke_duplicate_image_call(
+        body.item, body.single, detail_hash=keccak(detail), opening=opening, record=_record(single)
+    )
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
 # -- attestation requests: the producer asks, the ESP's worker answers --------------------------
 
 requests_router = APIRouter(prefix="/v1/batch-requests", tags=["batches"])

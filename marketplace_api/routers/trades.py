@@ -21,6 +21,7 @@ from ledger import HtlcClient, LockTerms
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
+from marketplace_api.duplicates import kept_registration
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.market import payment_locks, trade_terms
 from marketplace_api.models import Listing, ProductEvent, Trade
@@ -40,6 +41,7 @@ from services.exchange import (
     CollectionReader,
     LegRole,
     ListingState,
+    TokenNotTradable,
     TradeState,
     TradeTerms,
     check_seller_lock,
@@ -204,6 +206,11 @@ def _check_active(
         }
         disputes += [reader.court_dispute_state(original, token) for original in sorted(court)]
     check_tradable(reader.status(token), token, disputes=disputes)
+    # The second registration of an image held in both collections under one ESP: anyone may
+    # have it revoked at once (BatchCourt.revokeDuplicateImage), so it is not sold.
+    kept = kept_registration(session, token)
+    if kept is not None:
+        raise TokenNotTradable(token, f"the second registration of the image token {kept} holds")
     return reader
 
 

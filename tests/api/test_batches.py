@@ -241,6 +241,8 @@ class Scene:
     batch_client: BatchRegistryClient
     pngs: dict[int, bytes]  # token id -> the image's PNG bytes
     prepared: PreparedBatch | None = None  # what registered it (salt and attestation)
+    bob: ProducerSession | None = None  # the batch's producer
+    made_by_token: dict | None = None  # token id -> Bob's (claimed task, image, attestation)
 
 
 @pytest.fixture
@@ -289,7 +291,29 @@ def scene(api, tmp_path) -> Scene:
     copy = tokens[manifest.layout.index_of(canonical_hash(copy_image))]
     api.index()
     pngs = {tokens[manifest.layout.index_of(canonical_hash(img))]: _png(img) for _, img, _ in made}
-    return Scene(manifest.batch_id, tokens, original, copy, manifest, batch_client, pngs, prepared)
+    by_token = {tokens[manifest.layout.index_of(canonical_hash(m[1]))]: m for m in made}
+    return Scene(
+        manifest.batch_id,
+        tokens,
+        original,
+        copy,
+        manifest,
+        batch_client,
+        pngs,
+        prepared,
+        bob,
+        by_token,
+    )
+
+
+def _publish_manifest_of(api, scene: Scene) -> None:
+    """Bob publishes the batch manifest (anyone may: the API checks it against the roots)."""
+    r = api.client.post(
+        f"/v1/batches/{scene.batch_id}/manifest",
+        json=scene.manifest.to_json(),
+        headers=api.sign_in(api.world.producer),
+    )
+    assert r.status_code in (200, 201), r.text
 
 
 @pytest.mark.parametrize("flaw", ["lock_used", "wrong_deployment"])
