@@ -938,6 +938,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/batch/court/duplicate-image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Duplicate Image
+         * @description Revoke the second registration of one image held both as a batch item and as a single
+         *     token, both attested by one ESP (``BatchCourt.revokeDuplicateImage``; anyone may send it
+         *     and gets ``challengeReward``): the later published one when one producer registered both,
+         *     the later lock's when two payers did (the ESP is slashed to the payer who loses it). The
+         *     item is opened from its published manifest (404 ``manifest_not_published`` before); 409
+         *     ``not_same_image`` when its content hash is not the single's id, and the court's error name
+         *     (``CourtNotSameEsp``, ``CourtTokenRevoked``, ...) for what the contract refuses.
+         */
+        post: operations["tx_court_duplicate_image_v1_tx_batch_court_duplicate_image_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/batch/court/finalize": {
         parameters: {
             query?: never;
@@ -1860,6 +1886,25 @@ export interface components {
             eip712: {
                 [key: string]: components["schemas"]["TypedMessage"];
             };
+        };
+        /**
+         * DuplicateImageIn
+         * @description A batch item and a single registration of the same bytes (token ids as decimal strings
+         *     or 0x-hex).
+         */
+        DuplicateImageIn: {
+            /**
+             * Item
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            item: string;
+            /**
+             * Single
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            single: string;
         };
         /** Eip712Domain */
         Eip712Domain: {
@@ -5779,6 +5824,84 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CourtPairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_court_duplicate_image_v1_tx_batch_court_duplicate_image_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DuplicateImageIn"];
             };
         };
         responses: {
