@@ -54,23 +54,33 @@ def defend(
     import httpx
 
     from ledger import RegistryClient, Transactor
+    from ledger.clients.batch_registry import BatchRegistryClient
     from services.market_client import MarketClient, MarketError
-    from services.provenance.defender import (
+    from services.provenance.accusations import (
         AccusationSource,
         ApiAccusations,
+        ApiItemDetails,
         ChainAccusations,
-        Defender,
     )
+    from services.provenance.defender import Defender
 
     deployment = _deployment()
     account = _account(deployment, dev_account, keystore, password)
     registry = RegistryClient(deployment, Transactor(deployment.chain, account))
-    source: AccusationSource = (
-        ChainAccusations(registry, account.address)
-        if api is None
-        else ApiAccusations(MarketClient(httpx.Client(base_url=api, timeout=60), account))
+    source: AccusationSource = ChainAccusations(registry, account.address)
+    items = None  # a batch item's descriptor comes from its published manifest, at the API
+    if api is not None:
+        market = MarketClient(httpx.Client(base_url=api, timeout=60), account)
+        source = ApiAccusations(market)
+        if "BatchRegistry" in deployment.manifest.contracts:
+            items = ApiItemDetails(market, BatchRegistryClient(deployment))
+    defender = Defender(
+        registry,
+        source,
+        state_path=state,
+        profitable_only=only_if_profitable,
+        item_details=items,
     )
-    defender = Defender(registry, source, state_path=state, profitable_only=only_if_profitable)
     console.print(
         f"defending the tokens of {account.address} (challenges from {source.name}; "
         f"a defence now {defender.cost().describe()}; state {state})"

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -35,15 +36,25 @@ from typing import Any, Protocol
 import httpx
 from eth_utils import to_checksum_address
 
-from ledger.clients.registry import Dispute, DisputeState, RegistryClient
+from ledger.clients.batch_court import BatchCourtClient
+from ledger.clients.registry import DisputeState, RegistryClient
 from ledger.errors import LedgerError
 from ledger.tx import PRIORITY_FEE
-from services.market_client import MarketClient, MarketError
+from services.market_client import MarketError
+from services.provenance.accusations import (
+    Accusation,
+    AccusationSource,
+    ApiAccusations,
+    ChainAccusations,
+    accused_of,
+)
+from services.provenance.accusations import same_address as _same
 from services.provenance.detail import detail_matches, is_valid_detail
 from services.provenance.errors import ProvenanceError
 
 __all__ = [
     "CONTEST_GAS",
+    "COURT_FINALIZE_GAS",
     "RESOLVE_GAS",
     "Accusation",
     "ApiAccusations",
@@ -59,7 +70,8 @@ __all__ = [
 # rule run to a verdict); what a defence costs the defender, before the deposits it wins.
 CONTEST_GAS = 54_886
 RESOLVE_GAS = 2_155_487
-REGISTRY_CONTEST = "/v1/tx/registry/contest"  # the notification's prepared contest, Registry only
+# `court_finalize` (an upheld court challenge; a contested one nobody resolved costs less).
+COURT_FINALIZE_GAS = 114_111
 
 
 class DefenderStateError(ProvenanceError):
@@ -71,23 +83,32 @@ class Plan(StrEnum):
 
     CONTEST = "contest"  # open, in the window, the detail rule rejects: a contest wins
     CONCEDE = "concede"  # open, the detail rule matches: a contest would lose the deposit
-    UNJUDGED = "unjudged"  # a descriptor is missing or invalid: the rule cannot be run
+    UNJUDGED = "unjudged"  # a descriptor is missing (an unpublished manifest) or invalid
     PRICED_OUT = "priced-out"  # a contest would win, but costs more gas than it wins (when told)
     RESOLVE = "resolve"  # contested by this account and not decided yet
+    AWAIT = "await"  # contested at the court: the challenger may resolve until the deadline
     WAIT = "wait"  # contested by someone else: theirs to resolve
     LATE = "late"  # open, but the window closes before a contest could be mined
     NOT_OURS = "not-ours"  # the token has another accused owner now
     DONE = "done"  # decided (the dispute state says how) or never opened
 
 
-FINAL = frozenset({Plan.CONCEDE, Plan.UNJUDGED, Plan.LATE, Plan.NOT_OURS, Plan.DONE})
+FINAL = frozenset({Plan.CONCEDE, Plan.LATE, Plan.NOT_OURS, Plan.DONE})
+QUIET = frozenset({Plan.PRICED_OUT, Plan.UNJUDGED, Plan.AWAIT})  # said once, looked at each pass
 
 
-def _same(a: str, b: str) -> bool:
-    return a.lower() == b.lower()
+class DisputeView(Protocol):
+    """What :func:`plan` reads of a dispute (the Registry's ``Dispute``, the court's)."""
+
+    @property
+    def state(self) -> DisputeState: ...
+    @property
+    def deadline(self) -> int: ...
+    @property
+    def contester(self) -> str: ...
 
 
-def plan(dispute: Dispute, *, me: str, accused: str, head: int, rejects: bool | None) -> Plan:
+def plan(dispute: DisputeView, *, me: str, accused: str, head: int, rejects: bool | None) -> Plan:
     """The defender's move on ``dispute`` at block ``head`` (the contest is mined at ``head + 1``,
     and ``contest`` refuses a block past the deadline). ``accused`` is who may contest (the
     token's owner, its producer while the token sits in the swap escrow); ``rejects`` is the
@@ -132,116 +153,6 @@ class DefenceCost:
         )
 
 
-@dataclass(frozen=True)
-class Accusation:
-    """A challenge of one of the account's tokens: ``challenge(original, duplicate)``."""
-
-    original: int
-    duplicate: int
-    deadline: int
-
-    def __post_init__(self) -> None:
-        for name, bound in (("original", 2**256), ("duplicate", 2**256), ("deadline", 2**64)):
-            if not 0 <= getattr(self, name) < bound:
-                raise ValueError(f"{name} out of range: {getattr(self, name)}")
-
-    @property
-    def key(self) -> str:
-        """One key per challenge: a pair challenged again after a Void has a new deadline."""
-        return f"{self.original}:{self.duplicate}:{self.deadline}"
-
-
-class AccusationSource(Protocol):
-    """Where the defender hears of challenges; ``cursor`` is the source's own position."""
-
-    name: str
-
-    def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
-        """(new accusations since ``cursor``, the next cursor, notes on what it cannot defend)."""
-        ...
-
-
-class ChainAccusations:
-    """The Registry's ``ChallengeOpened`` logs since a block, kept where ``me`` is the accused:
-    needs nothing but the chain (the cursor is the next block to read)."""
-
-    name = "chain"
-
-    def __init__(self, registry: RegistryClient, me: str, *, chunk: int = 5_000):
-        self.registry = registry
-        self.me = me
-        self.chunk = chunk
-
-    def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
-        head = int(self.registry.deployment.chain.w3.eth.block_number)
-        start = max(cursor, self.registry.deployment.manifest.block)
-        found: list[Accusation] = []
-        while start <= head:  # in chunks: a node limits the blocks one log query may span
-            stop = min(head, start + self.chunk - 1)
-            logs = self.registry.contract.events.ChallengeOpened().get_logs(
-                from_block=start, to_block=stop
-            )
-            for log in logs:
-                a = log["args"]
-                if _same(accused_of(self.registry, int(a["duplicate"])), self.me):
-                    found.append(
-                        Accusation(int(a["original"]), int(a["duplicate"]), int(a["deadline"]))
-                    )
-            start = stop + 1
-        return found, max(cursor, head + 1), []
-
-
-class ApiAccusations:
-    """The API's ``challenge_opened`` notifications to the signed-in account (the cursor is the
-    last notification id read). A challenge at another contract (the BatchCourt, the
-    BatchRegistry) is reported, not defended."""
-
-    name = "api"
-
-    def __init__(self, market: MarketClient):
-        self.market = market
-
-    def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
-        items = self.market.get("/v1/notifications")["items"]
-        found: list[Accusation] = []
-        notes: list[str] = []
-        last = cursor
-        for n in items:
-            try:  # whatever the API says, the chain decides; an unreadable note is skipped
-                nid = int(n["id"])
-            except (KeyError, TypeError, ValueError):
-                continue  # without an id it cannot be told apart from the next pass's
-            if nid <= cursor or n.get("kind") != "challenge_opened":
-                continue
-            last = max(last, nid)
-            try:
-                acc = Accusation(int(n["original"]), int(n["duplicate"]), int(n["deadline"]))
-                endpoint = (n.get("prepared_contest") or {}).get("endpoint", REGISTRY_CONTEST)
-            except (KeyError, TypeError, ValueError, AttributeError):
-                notes.append(f"unreadable notification skipped: {str(n)[:120]}")
-                continue
-            if endpoint != REGISTRY_CONTEST:
-                notes.append(
-                    f"challenge of {acc.duplicate} by {acc.original} is not at the Registry: "
-                    f"contest it yourself at {endpoint} before block {acc.deadline}"
-                )
-                continue
-            found.append(acc)
-        return found, last, notes
-
-
-def accused_of(registry: RegistryClient, token_id: int) -> str:
-    """Who may contest a challenge of ``token_id`` (the contract's ``_accusedOf``): its owner,
-    or its producer while the token sits in the hash-time-lock escrow."""
-    try:
-        owner = registry.owner_of(token_id)
-    except LedgerError:  # no such token
-        return ""
-    if _same(owner, registry.deployment.manifest.address("HashTimeLock")):
-        return registry.record(token_id).producer
-    return owner
-
-
 class DefenderState:
     """The source's cursor and each challenge's last plan, written atomically after each change.
 
@@ -269,8 +180,68 @@ class DefenderState:
         os.replace(tmp, self.path)
 
 
+class _RegistryForum:
+    """A challenge at the Registry: both descriptors are in ``Registered`` events, and the
+    contester runs ``resolve`` itself (the detail rule on chain: both deposits to it)."""
+
+    gas = CONTEST_GAS + RESOLVE_GAS
+
+    def __init__(self, registry: RegistryClient):
+        self.registry = registry
+
+    def dispute(self, original: int, duplicate: int) -> Any:
+        return self.registry.dispute(original, duplicate)
+
+    def original_detail(self, original: int) -> bytes | None:
+        return self.registry.registered(original).detail
+
+    def contest(self, original: int, duplicate: int) -> None:
+        self.registry.contest(original, duplicate)
+
+    def finish(self, original: int, duplicate: int, dispute: Any, head: int) -> bool:
+        self.registry.resolve(original, duplicate)
+        return True
+
+
+class _CourtForum:
+    """A batch item's challenge of a single token at the BatchCourt: only the challenger can
+    open its item in ``resolve``, and a contested challenge it leaves unresolved for the window
+    is rejected by ``finalize`` (both deposits to the contester), which the defender then calls.
+    The item's descriptor comes from its published manifest (``item_details``), else unknown."""
+
+    gas = CONTEST_GAS + COURT_FINALIZE_GAS
+
+    def __init__(
+        self,
+        registry: RegistryClient,
+        court: BatchCourtClient,
+        item_details: Callable[[int], bytes | None] | None,
+    ):
+        self.registry = registry
+        self.court = court
+        self.item_details = item_details
+
+    def dispute(self, original: int, duplicate: int) -> Any:
+        return self.court.dispute(original, duplicate)
+
+    def original_detail(self, original: int) -> bytes | None:
+        return None if self.item_details is None else self.item_details(original)
+
+    def contest(self, original: int, duplicate: int) -> None:
+        self.court.contest(original, duplicate)
+
+    def finish(self, original: int, duplicate: int, dispute: Any, head: int) -> bool:
+        if head < dispute.deadline:  # `finalize` needs a block past it
+            return False
+        self.court.finalize(original, duplicate, self.registry.registered(duplicate).proof)
+        return True
+
+
 class Defender:
-    """Defends ``registry``'s account's tokens; ``step`` is one pass, ``run`` polls."""
+    """Defends ``registry``'s account's tokens; ``step`` is one pass, ``run`` polls.
+
+    ``item_details`` finds a batch item's detail descriptor (:class:`ApiItemDetails`); without
+    it a BatchCourt challenge is reported, not contested."""
 
     def __init__(
         self,
@@ -279,12 +250,17 @@ class Defender:
         *,
         state_path: Path,
         profitable_only: bool = False,
+        item_details: Callable[[int], bytes | None] | None = None,
     ):
         self.registry = registry
         self.source = source
         self.me = to_checksum_address(registry.tx.address)
         self.state = DefenderState(state_path)
         self.profitable_only = profitable_only
+        self._forums: dict[bool, Any] = {False: _RegistryForum(registry)}
+        if "BatchCourt" in registry.deployment.manifest.contracts:
+            court = BatchCourtClient(registry.deployment, registry.tx)
+            self._forums[True] = _CourtForum(registry, court, item_details)
         if self.state.source != source.name:  # a cursor means nothing to another source
             self.state.source, self.state.cursor = source.name, 0
 
@@ -293,7 +269,13 @@ class Defender:
         found, cursor, log = self.source.poll(self.state.cursor)
         for acc in found:
             self.state.disputes.setdefault(
-                acc.key, {"original": acc.original, "duplicate": acc.duplicate, "plan": ""}
+                acc.key,
+                {
+                    "original": acc.original,
+                    "duplicate": acc.duplicate,
+                    "court": acc.court,
+                    "plan": "",
+                },
             )
         self.state.cursor = cursor
         self.state.save()
@@ -313,26 +295,33 @@ class Defender:
                 report(line)
             stop.wait(interval)
 
-    def cost(self) -> DefenceCost:
+    def cost(self, gas: int = CONTEST_GAS + RESOLVE_GAS) -> DefenceCost:
         """A defence's cost at the latest block's base fee plus the transactor's tip."""
         w3 = self.registry.deployment.chain.w3
         base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
-        return DefenceCost(self.registry.params().challenge_deposit, base + PRIORITY_FEE)
+        return DefenceCost(self.registry.params().challenge_deposit, base + PRIORITY_FEE, gas)
 
     def _defend(self, entry: dict[str, Any]) -> list[str]:
         original, duplicate = int(entry["original"]), int(entry["duplicate"])
-        pair = f"challenge of {_short(duplicate)} by {_short(original)}"
-        dispute = self.registry.dispute(original, duplicate)
+        court = bool(entry.get("court", False))
+        where = "BatchCourt challenge" if court else "challenge"
+        pair = f"{where} of {_short(duplicate)} by {_short(original)}"
+        forum = self._forums.get(court)
+        if forum is None:
+            entry["plan"] = Plan.DONE.value
+            self.state.save()
+            return [f"{pair}: this deployment has no BatchCourt"]
+        dispute = forum.dispute(original, duplicate)
         head = int(self.registry.deployment.chain.w3.eth.block_number)
         rejects, accused = None, ""
         if dispute.state is DisputeState.OPEN:  # read only what an open dispute needs
             accused = accused_of(self.registry, duplicate)
             if _same(accused, self.me):
-                rejects = self._rule_rejects(original, duplicate)
+                rejects = self._rule_rejects(forum, original, duplicate)
         move = plan(dispute, me=self.me, accused=accused, head=head, rejects=rejects)
         log = []
         if move is Plan.CONTEST:
-            cost = self.cost()
+            cost = self.cost(forum.gas)
             if self.profitable_only and cost.net < 0:
                 move = Plan.PRICED_OUT  # looked at again each pass: the gas may fall in time
                 if entry["plan"] != move.value:
@@ -344,19 +333,25 @@ class Defender:
             else:
                 log.append(f"{pair}: the detail rule rejects the pair, a contest {cost.describe()}")
                 try:
-                    self.registry.contest(original, duplicate)
+                    forum.contest(original, duplicate)
                 except LedgerError as exc:  # e.g. mined past the deadline, or out of Ether
                     return [*log, f"{pair}: contest refused ({exc}); will look again"]
-                log.append(f"{pair}: contested (deposit paid), resolving")
+                log.append(f"{pair}: contested (deposit paid)")
                 move = Plan.RESOLVE
+                dispute = forum.dispute(original, duplicate)
         if move is Plan.RESOLVE:
             try:
-                self.registry.resolve(original, duplicate)
+                finished = forum.finish(original, duplicate, dispute, head)
             except LedgerError as exc:
-                return [*log, f"{pair}: resolve refused ({exc}); will retry"]
-            dispute = self.registry.dispute(original, duplicate)
-            move = Plan.DONE
-            log.append(f"{pair}: resolved: {_verdict(dispute)}")
+                return [*log, f"{pair}: deciding refused ({exc}); will retry"]
+            if finished:
+                dispute = forum.dispute(original, duplicate)
+                move = Plan.DONE
+                log.append(f"{pair}: decided: {_verdict(dispute)}")
+            else:
+                move = Plan.AWAIT
+                if entry["plan"] != move.value:
+                    log.append(f"{pair}: {_explain(move, dispute)}")
         elif move.value != entry["plan"] and move is not Plan.PRICED_OUT:
             log.append(f"{pair}: {_explain(move, dispute)}")
         entry["plan"] = move.value
@@ -364,14 +359,14 @@ class Defender:
         self.state.save()
         return log
 
-    def _rule_rejects(self, original: int, duplicate: int) -> bool | None:
-        """The detail rule on the two published descriptors, as ``resolve`` would run it."""
+    def _rule_rejects(self, forum: Any, original: int, duplicate: int) -> bool | None:
+        """The detail rule on the two published descriptors, as the contract would run it."""
         try:
-            a = self.registry.registered(original).detail
+            a = forum.original_detail(original)
             b = self.registry.registered(duplicate).detail
         except LedgerError:
             return None
-        if not (is_valid_detail(a) and is_valid_detail(b)):
+        if a is None or not (is_valid_detail(a) and is_valid_detail(b)):
             return None
         return not detail_matches(a, b)
 
@@ -381,16 +376,19 @@ def _short(token_id: int) -> str:
     return f"{text[:10]}..{text[-4:]}"
 
 
-def _explain(move: Plan, dispute: Dispute) -> str:
+def _explain(move: Plan, dispute: Any) -> str:
     return {
         Plan.CONCEDE: "the detail rule matches the pair (the token is a copy by the rule): "
         "not contested, a contest would lose the deposit"
         + (
             " (one ESP attested both: an equivocation, nothing is revoked)"
-            if dispute.equivocal
+            if getattr(dispute, "equivocal", False)
             else ""
         ),
-        Plan.UNJUDGED: "a detail descriptor is missing or invalid: not contested",
+        Plan.UNJUDGED: "a detail descriptor is missing (the batch item's manifest is not "
+        "published) or invalid: not contested; looked at again until the window closes",
+        Plan.AWAIT: f"contested; the challenger may resolve until block {dispute.deadline}, "
+        "then the defender finalizes (rejected: both deposits to it)",
         Plan.WAIT: f"contested by {dispute.contester}: theirs to resolve",
         Plan.LATE: f"the contest window closed at block {dispute.deadline}: too late",
         Plan.NOT_OURS: "the token is no longer this account's",
@@ -398,7 +396,8 @@ def _explain(move: Plan, dispute: Dispute) -> str:
     }.get(move, move.value)
 
 
-def _verdict(dispute: Dispute) -> str:
+def _verdict(dispute: Any) -> str:
+    state: DisputeState = dispute.state
     return {
         DisputeState.NONE: "no such challenge on chain",
         DisputeState.REJECTED: "rejected, the token stays",
@@ -407,4 +406,4 @@ def _verdict(dispute: Dispute) -> str:
         DisputeState.VOID: "void, nothing revoked",
         DisputeState.REVERSED: "reversed, the token is active again",
         DisputeState.EQUIVOCATED: "equivocated, nothing revoked",
-    }.get(dispute.state, dispute.state.name.lower())
+    }.get(state, state.name.lower())

@@ -121,7 +121,7 @@ def test_a_defender_run_in_the_window_rejects_the_challenge_and_takes_the_deposi
     log = defender_of(api, world.producer, tmp_path / "defend.json", fees=fees).step()
     assert fees.names == ["contest", "resolve"]
     assert any("the detail rule rejects the pair" in line for line in log)
-    assert any("resolved: rejected, the token stays" in line for line in log)
+    assert any("decided: rejected, the token stays" in line for line in log)
     registry = world.registry(world.producer)
     assert registry.dispute(squat, victim).state is DisputeState.REJECTED
     assert registry.record(victim).status is TokenStatus.ACTIVE

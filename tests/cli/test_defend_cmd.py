@@ -34,7 +34,7 @@ def test_defend_once_contests_and_resolves_a_squatters_challenge(
     code, out = _defend(state)
     assert code == 0, out
     assert "the detail rule rejects the pair" in out
-    assert "resolved: rejected, the token stays" in out
+    assert "decided: rejected, the token stays" in out
     registry = world.registry(world.producer)
     assert registry.dispute(squat, victim).state is DisputeState.REJECTED
     assert registry.record(victim).status is TokenStatus.ACTIVE

@@ -66,7 +66,7 @@ def test_forged_and_garbled_notifications_cost_the_defender_nothing(embedded_wor
         {"id": 2, "kind": "challenge_opened", "original": "x"},
         {"id": 4, "kind": "challenge_opened", "original": 1, "duplicate": 2**256, "deadline": 3},
         {"id": 3, "kind": "challenge_opened", "original": 1, "duplicate": 2, "deadline": 3,
-         "prepared_contest": {"endpoint": "/v1/tx/batch/court/contest"}},
+         "prepared_contest": {"endpoint": "/v1/tx/batch/contest"}},
         {"id": "four"},
     ]  # fmt: skip
     registry = world.registry(world.producer)
@@ -77,7 +77,7 @@ def test_forged_and_garbled_notifications_cost_the_defender_nothing(embedded_wor
     log = defender.step()
     assert world.chain.w3.eth.get_transaction_count(world.producer.address) == sent
     assert sum("unreadable notification skipped" in line for line in log) == 2
-    assert any("not at the Registry" in line for line in log)  # reported, not contested
+    assert any("not defended here" in line for line in log)  # a batched item: reported
     assert any("no such challenge on chain" in line for line in log)
     assert defender.state.cursor == 4
     assert defender.step() == []  # read once
@@ -101,13 +101,13 @@ def test_only_if_profitable_waits_for_cheaper_gas_within_the_window(embedded_wor
         profitable_only=True,
     )
     deposit = registry.params().challenge_deposit
-    defender.cost = lambda: DefenceCost(deposit, 20 * 10**9)  # type: ignore[method-assign]
+    defender.cost = lambda gas: DefenceCost(deposit, 20 * 10**9, gas)  # type: ignore[method-assign]
     sent = world.chain.w3.eth.get_transaction_count(world.producer.address)
     log = defender.step()
     assert any("not contested (--only-if-profitable)" in line for line in log)
     assert world.chain.w3.eth.get_transaction_count(world.producer.address) == sent
     assert defender.step() == []  # said once, still watched
-    defender.cost = lambda: DefenceCost(deposit, 10**9)  # type: ignore[method-assign]
+    defender.cost = lambda gas: DefenceCost(deposit, 10**9, gas)  # type: ignore[method-assign]
     log = defender.step()
-    assert any("resolved: rejected, the token stays" in line for line in log)
+    assert any("decided: rejected, the token stays" in line for line in log)
     assert registry.dispute(squat, victim).state is DisputeState.REJECTED
