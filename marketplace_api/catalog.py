@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ledger.clients.registry import DisputeState
+from marketplace_api.duplicates import note_twin
 from marketplace_api.models import Notification, Product, ProductEvent
 from services.provenance import Fingerprint, NearDuplicateIndex, find_plagiarism
 from services.provenance.watch import admissible_in_time, is_equivocation
@@ -153,6 +154,7 @@ class Catalog:
             {"producer": a["producer"], "esp": a["esp"], "priority_block": product.priority_block},
         )
         self._watch(session, row, product)
+        note_twin(session, int(a["tokenId"]))  # its bytes already batched under the same ESP
 
     def _watch(self, session: Session, row: dict[str, Any], product: Product) -> None:
         """Tells the owner who can win a challenge against (or with) the new product."""

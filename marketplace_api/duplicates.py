@@ -1,78 +1,144 @@
 """One image held twice, as a batch item and as a single token, under one ESP's attestations.
 
 The BatchCourt's ``revokeDuplicateImage`` revokes the second of the two on anyone's request
-(docs/batches.md, "One image in both collections"): the later *published* one when one producer
+(docs/batches.md, "One image, two collections"): the later *published* one when one producer
 registered both, the one with the later *lock* when two payers did. Until someone asks, both are
-active on chain; the marketplace must not sell the one that ruling would revoke. This module
-applies the contract's rule to the indexed rows (the batch item's content hash comes from its
-published manifest: an item whose manifest is unpublished has no known content to compare).
+active on chain; the marketplace must not sell the one that ruling would revoke, and tells both
+holders. This module applies the contract's rule to the indexed rows (the batch item's content
+hash comes from its published manifest: an item whose manifest is unpublished has no known
+content to compare).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ledger import merkle
-from marketplace_api.models import BatchRecord, Product
+from marketplace_api.models import BatchRecord, Notification, Product
 from marketplace_api.types import token_hex
+
+ROUTE = "/v1/tx/batch/court/duplicate-image"
+
+
+@dataclass(frozen=True)
+class Twin:
+    """A batch item and a single token holding the same bytes under one ESP."""
+
+    item: Product
+    single: Product
+    item_revoked: bool  # what the court would revoke: the item (True) or the single (False)
+
+    @property
+    def revoked(self) -> Product:
+        return self.item if self.item_revoked else self.single
+
+    @property
+    def kept(self) -> Product:
+        return self.single if self.item_revoked else self.item
 
 
 def _same(a: str, b: str) -> bool:
     return a.lower() == b.lower()
 
 
-def _item_revoked_first(item_batch: BatchRecord, single: Product) -> bool | None:
+def _item_revoked_first(batch: BatchRecord, single: Product) -> bool | None:
     """True when the court would revoke the batch item, False the single; None when it would
     refuse (a tie of two payers' locks)."""
-    if _same(item_batch.producer, single.producer):
+    if _same(batch.producer, single.producer):
         # the later published; the single wins a tie (the court's strict `<` on reveal blocks)
-        return not item_batch.reveal_block < single.registered_block
-    if item_batch.priority_block == single.priority_block:
+        return not batch.reveal_block < single.registered_block
+    if batch.priority_block == single.priority_block:
         return None
-    return not item_batch.priority_block < single.priority_block
+    return not batch.priority_block < single.priority_block
 
 
-def kept_registration(session: Session, token: int) -> int | None:
-    """The token that holds the same image as ``token`` and would survive the court's ruling,
-    when ``token`` is the one that ruling would revoke; else None (no twin known, or ``token``
-    is the one kept)."""
-    hex_id = token_hex(token)
-    product = session.scalar(select(Product).where(Product.token_id == hex_id))
+def _pair(session: Session, item: Product, single: Product) -> Twin | None:
+    """The twin, when ``item`` (a batch product) holds ``single``'s bytes under its ESP."""
+    if item.status != "active" or single.status != "active" or not _same(item.esp, single.esp):
+        return None
+    batch_id, index = merkle.split_token_id(int(item.token_id, 16))
+    batch = session.get(BatchRecord, batch_id)
+    if batch is None or batch.manifest is None:
+        return None
+    if int(batch.manifest["items"][index]["content_hash"], 16) != int(single.token_id, 16):
+        return None
+    revoked = _item_revoked_first(batch, single)
+    return None if revoked is None else Twin(item, single, revoked)
+
+
+def twin_of(session: Session, token: int) -> Twin | None:
+    """The other registration of ``token``'s image under the same ESP, if the indexed rows
+    show one (first found: an honest ESP attests an image to one producer, once per collection)."""
+    product = session.scalar(select(Product).where(Product.token_id == token_hex(token)))
     if product is None or product.status != "active":
         return None
     if product.collection == "registry":
-        twins = session.scalars(
+        candidates = session.scalars(
             select(Product).where(
                 Product.collection == "batch",
-                Product.fingerprint == product.fingerprint,
+                Product.fingerprint == product.fingerprint,  # the same bytes, the same fingerprint
                 Product.status == "active",
             )
         )
-        for twin in twins:
-            if not _same(twin.esp, product.esp):
-                continue
-            batch_id, index = merkle.split_token_id(int(twin.token_id, 16))
-            batch = session.get(BatchRecord, batch_id)
-            if batch is None or batch.manifest is None:
-                continue
-            if int(batch.manifest["items"][index]["content_hash"], 16) != token:
-                continue
-            if _item_revoked_first(batch, product) is False:
-                return int(twin.token_id, 16)
+        for item in candidates:
+            twin = _pair(session, item, product)
+            if twin is not None:
+                return twin
         return None
     batch_id, index = merkle.split_token_id(token)
     batch = session.get(BatchRecord, batch_id)
     if batch is None or batch.manifest is None:
         return None
-    content = int(batch.manifest["items"][index]["content_hash"], 16)
+    content = batch.manifest["items"][index]["content_hash"]
     single = session.scalar(
         select(Product).where(
-            Product.token_id == token_hex(content),
-            Product.collection == "registry",
-            Product.status == "active",
+            Product.token_id == token_hex(int(content, 16)), Product.collection == "registry"
         )
     )
-    if single is None or not _same(single.esp, batch.esp):
+    return None if single is None else _pair(session, product, single)
+
+
+def kept_registration(session: Session, token: int) -> int | None:
+    """The token that holds the same image as ``token`` and would survive the court's ruling,
+    when ``token`` is the one that ruling would revoke; else None."""
+    twin = twin_of(session, token)
+    if twin is None or int(twin.revoked.token_id, 16) != token:
         return None
-    return content if _item_revoked_first(batch, single) else None
+    return int(twin.kept.token_id, 16)
+
+
+def note_twin(session: Session, token: int) -> Twin | None:
+    """Tells both holders of a newly visible twin (a single registered after its batch item's
+    manifest, or a manifest published after the single): the kept token's owner that its image
+    is registered a second time, the other that its token is that second registration; both
+    with the ruling prepared (anyone may send it and gets ``challengeReward``). The notes carry
+    the later registration's block (a reorg below it removes them with it)."""
+    twin = twin_of(session, token)
+    if twin is None:
+        return None
+    block_number = max(twin.item.registered_block, twin.single.registered_block)
+    body = {"item": str(int(twin.item.token_id, 16)), "single": str(int(twin.single.token_id, 16))}
+    for recipient, role in ((twin.kept.owner, "kept"), (twin.revoked.owner, "revoked")):
+        session.add(
+            Notification(
+                recipient=recipient,
+                kind="duplicate_registration",
+                block_number=block_number,
+                payload={
+                    "item": twin.item.token_id,
+                    "single": twin.single.token_id,
+                    "revoked_token": twin.revoked.token_id,
+                    "yours": role,
+                    "two_payers": not _same(twin.item.producer, twin.single.producer),
+                    "prepared_ruling": {
+                        "action": "revoke_duplicate_image",
+                        "endpoint": ROUTE,
+                        "body": body,
+                    },
+                },
+            )
+        )
+    return twin

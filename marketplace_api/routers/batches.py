@@ -24,6 +24,7 @@ from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RecordProof
 from marketplace_api.batch_catalog import recheck_details
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
+from marketplace_api.duplicates import note_twin
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.models import BatchAttestationRequest, BatchRecord, Product
 from marketplace_api.routers.tx import LockIn
@@ -167,6 +168,7 @@ def publish_manifest(
         fingerprints=[_b(fp) for fp in batch.fingerprints],
     )
     stored = manifest.to_json()
+    first = batch.manifest is None
     batch.manifest = stored
     by_token = {token_hex(int(it["token_id"])): it for it in stored["items"]}
     for product in session.scalars(select(Product).where(Product.token_id.in_(list(by_token)))):
@@ -179,6 +181,9 @@ def publish_manifest(
     session.flush()
     # the watch ran when the batch was registered, before its items had descriptors
     recheck_details(session, by_token, since_block=batch.reveal_block)
+    if first:  # an item's bytes registered alone under the same ESP: both holders are told
+        for token in by_token:
+            note_twin(session, int(token, 16))
     session.commit()
     request.app.state.market.read_cache.clear()
     return get_batch(batch_id, session)

@@ -38,6 +38,18 @@ def test_anyone_has_the_later_of_two_registrations_of_one_image_revoked(api, sce
     r = api.client.post("/v1/tx/batch/court/duplicate-image", json=body, headers=headers)
     assert r.status_code == 404 and r.json()["error"]["code"] == "manifest_not_published"
     _publish_manifest_of(api, scene)
+    # Bob holds both: told that the single is the second registration, with the ruling prepared
+    notes = [
+        n
+        for n in api.client.get("/v1/notifications", headers=api.sign_in(world.producer)).json()[
+            "items"
+        ]
+        if n["kind"] == "duplicate_registration"
+    ]
+    assert sorted(n["yours"] for n in notes) == ["kept", "revoked"]
+    assert {int(n["revoked_token"], 16) for n in notes} == {single}
+    assert notes[0]["prepared_ruling"]["body"] == body
+    assert notes[0]["two_payers"] is False
     # another item of the batch is another image
     other = {"item": str(scene.tokens[2]), "single": str(single)}
     r = api.client.post("/v1/tx/batch/court/duplicate-image", json=other, headers=headers)
@@ -83,3 +95,20 @@ def test_the_second_registration_of_an_image_is_not_sold_before_anyone_asks(api,
     assert "second registration" in exc.value.message and str(item) in exc.value.message
     listing = _list(api, world.producer, item)
     assert listing["status"] == "open"
+
+
+def test_a_single_registered_after_the_manifest_is_noted_at_once(api, scene):  # noqa: F811
+    """The other order of arrival: the manifest is public when Bob registers the image alone;
+    the indexer notes the twin when it indexes the single."""
+    world = api.world
+    _publish_manifest_of(api, scene)
+    item, single = _bob_registers_a_batched_image_alone(api, scene)
+    notes = [
+        n
+        for n in api.client.get("/v1/notifications", headers=api.sign_in(world.producer)).json()[
+            "items"
+        ]
+        if n["kind"] == "duplicate_registration"
+    ]
+    assert len(notes) == 2
+    assert {(int(n["item"], 16), int(n["revoked_token"], 16)) for n in notes} == {(item, single)}
