@@ -2440,7 +2440,10 @@ export interface components {
          * @description ``plagiarism_suspected`` (with ``prepared_challenge``, which revokes the copy),
          *     ``equivocation`` (one ESP attested both images: ``revokes`` is false and
          *     ``prepared_steps`` lists challenge, contest and resolve; the ESP is slashed, nothing is
-         *     revoked) or ``challenge_opened`` (to the accused, with ``equivocal`` and ``revokes``).
+         *     revoked), ``challenge_opened`` (to the accused, with ``equivocal`` and ``revokes``) or
+         *     ``duplicate_registration`` (one image held as a batch item and a single token under one ESP:
+         *     ``item``, ``single``, ``revoked_token``, ``yours`` "kept" or "revoked", ``two_payers``, and
+         *     ``prepared_ruling``, which anyone may send).
          */
         NotificationOut: {
             /** Block */
