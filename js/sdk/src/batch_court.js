@@ -21,12 +21,14 @@ export const batchCourtAbi = parseAbi([
   'function contest(uint256 original, uint256 duplicate) payable',
   'function resolve(uint256 original, uint256 duplicate, bytes detailA, ItemOpening a, bytes detailB, RecordProof b) returns (bool upheld)',
   'function finalize(uint256 original, uint256 duplicate, RecordProof b) returns (bool upheld)',
+  'function revokeDuplicateImage(uint256 item, bytes32 detailHash, ItemOpening opening, uint256 single, RecordProof b) returns (uint256 revoked)',
   'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, address contester, bytes32 recordHash))',
   'function batchRegistry() view returns (address)',
   'function registry() view returns (address)',
   'event ChallengeOpened(uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline)',
   'event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester)',
   'event ChallengeDecided(uint256 indexed original, uint256 indexed duplicate, uint8 state, bool contested)',
+  'event DuplicateImageRevoked(uint256 indexed revoked, uint256 indexed kept, address indexed caller, bool twoPayers)',
   'error CourtWrongValue(uint256 sent, uint256 required)',
   'error CourtUnknownToken(uint256 tokenId)',
   'error CourtTokenRevoked(uint256 tokenId)',
@@ -89,7 +91,7 @@ async function checkAndSend(client, { tx, abi, name, contract, o, d, payable, wh
     throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction is no call the SDK knows`)
   }
   const args = /** @type {readonly any[]} */ (decoded.args ?? [])
-  const dup = decoded.functionName === 'challenge' ? args[3] : args[1]
+  const dup = decoded.functionName === 'challenge' || decoded.functionName === 'revokeDuplicateImage' ? args[3] : args[1]
   if (decoded.functionName !== name || args[0] !== o || dup !== d) {
     throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction is not ${name}(${o}, ${d})`)
   }
@@ -120,7 +122,10 @@ async function courtStep(client, step, { original, duplicate, batchCourt }) {
   const sent = await checkAndSend(client, { tx, abi: batchCourtAbi, name: step, contract, o, d, payable, what: `court ${step}` })
   const logs = sent.receipt.logs ?? []
   const events = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (logs) })
-    .filter((e) => getAddress(e.address) === contract && e.args.original === o && e.args.duplicate === d)
+    .filter((e) => {
+      const args = /** @type {any} */ (e.args)
+      return getAddress(e.address) === contract && args.original === o && args.duplicate === d
+    })
   return { hash: sent.hash, events }
 }
 
@@ -190,6 +195,36 @@ export async function courtResolve(client, pair) {
  */
 export async function courtFinalize(client, pair) {
   return decided(await courtStep(client, 'finalize', pair))
+}
+
+/**
+ * Revokes the second registration of one image held both as batch item `item` and as single
+ * token `single`, both attested by one ESP (anyone may send it, and gets the Registry's
+ * challengeReward): the later published one when one producer registered both (nobody is
+ * slashed), the one with the later lock when two payers did (the ESP is slashed to the payer
+ * who loses it). The API opens the item from its published manifest (404
+ * manifest_not_published before; 409 not_same_image when it is another image). The court
+ * refuses: CourtNotSameEsp (two ESPs: a challenge decides), CourtTokenRevoked, CourtBadProof,
+ * CourtChallengeOutOfOrder (two payers' locks in one block).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ item: import('./numbers.js').Numberish, single: import('./numbers.js').Numberish, batchCourt?: `0x${string}` }} pair
+ * @returns {Promise<{ hash: `0x${string}`, revoked: bigint | null, kept: bigint | null }>}
+ */
+export async function courtRevokeDuplicateImage(client, { item, single, batchCourt }) {
+  const i = toBigInt(item, 'item')
+  const s = toBigInt(single, 'single')
+  const contract = await courtAddress(client, batchCourt)
+  const tx = await request(client, '/v1/tx/batch/court/duplicate-image', {
+    method: 'POST', json: { item: toDecimal(i), single: toDecimal(s) },
+  })
+  const sent = await checkAndSend(client, {
+    tx, abi: batchCourtAbi, name: 'revokeDuplicateImage', contract, o: i, d: s, payable: false, what: 'duplicate-image ruling',
+  })
+  const logs = sent.receipt.logs ?? []
+  const ruled = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (logs) })
+    .find((e) => getAddress(e.address) === contract && e.eventName === 'DuplicateImageRevoked')
+  const args = /** @type {any} */ (ruled?.args)
+  return { hash: sent.hash, revoked: args ? args.revoked : null, kept: args ? args.kept : null }
 }
 
 /**

@@ -298,3 +298,54 @@ test('settleBatch posts the pair and sends only BatchRegistry.settle of that pai
   const old = courtClient({ contracts: { ...HEALTH.contracts } })
   await assert.rejects(settleBatch(old.c, { original: o, duplicate: d }), { code: 'no_batch_registry' })
 })
+
+test('courtRevokeDuplicateImage posts {item, single}, sends only that ruling to the court, and reads what it revoked', async () => {
+  const data = encodeFunctionData({ abi: batchCourtAbi, functionName: 'revokeDuplicateImage', args: [O, word(2), OPENING, D, RECORD] })
+  const ruled = {
+    address: COURT,
+    topics: encodeEventTopics({ abi: batchCourtAbi, eventName: 'DuplicateImageRevoked', args: { revoked: D, kept: O, caller: ADDRESS } }),
+    data: encodeAbiParameters(parseAbiParameters('bool'), [false]),
+  }
+  /** @type {any[]} */
+  const bodies = []
+  /** @type {any[]} */
+  const sent = []
+  const tx = (/** @type {any} */ over = {}) => ({
+    to: COURT, data, value: '0', chainId: 31337, gas: 300000, maxFeePerGas: '1', maxPriorityFeePerGas: '1', from: ADDRESS, ...over,
+  })
+  let answer = tx()
+  const api = fakeApi({
+    'GET /v1/deployment': () => [200, { chain_id: 31337, contracts: { ...HEALTH.contracts, BatchRegistry: BATCH, BatchCourt: COURT } }],
+    'POST /v1/tx/batch/court/duplicate-image': (/** @type {any} */ { body }) => {
+      bodies.push(body)
+      return [200, answer]
+    },
+  })
+  const publicClient = /** @type {any} */ ({
+    call: async () => ({ data: undefined }),
+    waitForTransactionReceipt: async () => ({ status: 'success', logs: [ruled] }),
+  })
+  const walletClient = /** @type {any} */ ({
+    account: privateKeyToAccount(KEY),
+    sendTransaction: async (/** @type {any} */ req) => {
+      sent.push(req)
+      return word(sent.length)
+    },
+  })
+  const c = createAigcClient({ baseUrl: 'http://api.test', publicClient, walletClient, fetch: api.fetch })
+  c.session = { token: 't', address: ADDRESS, expiresAt: '' }
+  assert.deepEqual(await c.courtRevokeDuplicateImage({ item: O, single: `0x${D.toString(16)}` }), { hash: word(1), revoked: D, kept: O })
+  assert.deepEqual(bodies, [{ item: String(O), single: String(D) }])
+  assert.deepEqual(sent.map((s) => [s.to, s.data]), [[COURT, data]])
+  // a lying API: another pair, another contract, or Ether attached: nothing is sent
+  for (const bad of [
+    tx({ data: encodeFunctionData({ abi: batchCourtAbi, functionName: 'revokeDuplicateImage', args: [O, word(2), OPENING, D + 1n, RECORD] }) }),
+    tx({ to: OTHER }),
+    tx({ value: '5' }),
+  ]) {
+    answer = bad
+    const err = await c.courtRevokeDuplicateImage({ item: O, single: D }).catch((e) => e)
+    assert.equal(err.code, 'tx_mismatch')
+  }
+  assert.equal(sent.length, 1)
+})
