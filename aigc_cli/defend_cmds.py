@@ -30,8 +30,9 @@ def defend(
     api: Annotated[
         str | None,
         typer.Option(
-            help="Hear of challenges through this marketplace API's notifications "
-            "(default: read the Registry's ChallengeOpened logs from the chain)"
+            help="Hear of challenges through this marketplace API's notifications, and read "
+            "batch items' descriptors from their published manifests there (default: the "
+            "chain's ChallengeOpened logs; a batch item's challenge then cannot be judged)"
         ),
     ] = None,
     state: Annotated[
@@ -80,6 +81,7 @@ def defend(
         state_path=state,
         profitable_only=only_if_profitable,
         item_details=items,
+        own_items=None if items is None else items.opening,
     )
     console.print(
         f"defending the tokens of {account.address} (challenges from {source.name}; "

@@ -17,13 +17,17 @@ from typing import Protocol
 from eth_utils import keccak
 
 from ledger import merkle
-from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RegistryClient
 from ledger.errors import LedgerError
 from services.market_client import MarketClient, MarketError
 
 __all__ = [
+    "BATCH",
+    "BATCH_CONTEST",
+    "COURT",
     "COURT_CONTEST",
+    "REGISTRY",
     "REGISTRY_CONTEST",
     "Accusation",
     "AccusationSource",
@@ -35,33 +39,39 @@ __all__ = [
 
 REGISTRY_CONTEST = "/v1/tx/registry/contest"  # the API's prepared contests, by contract
 COURT_CONTEST = "/v1/tx/batch/court/contest"
+BATCH_CONTEST = "/v1/tx/batch/contest"
 
 
 def same_address(a: str, b: str) -> bool:
     return a.lower() == b.lower()
 
 
+REGISTRY, COURT, BATCH = "registry", "court", "batch"  # where a challenge is judged
+
+
 @dataclass(frozen=True)
 class Accusation:
-    """A challenge of one of the account's single tokens: ``challenge(original, duplicate)`` at
-    the Registry, or at the BatchCourt (``court``: the original is a batch item)."""
+    """A challenge of one of the account's tokens: ``challenge(original, duplicate)`` at the
+    Registry (single tokens), the BatchCourt (a batch item against a single token) or the
+    BatchRegistry (against a batch item): ``forum``."""
 
     original: int
     duplicate: int
     deadline: int
-    court: bool = False
+    forum: str = REGISTRY
 
     def __post_init__(self) -> None:
         for name, bound in (("original", 2**256), ("duplicate", 2**256), ("deadline", 2**64)):
             if not 0 <= getattr(self, name) < bound:
                 raise ValueError(f"{name} out of range: {getattr(self, name)}")
+        if self.forum not in (REGISTRY, COURT, BATCH):
+            raise ValueError(f"forum must be registry, court or batch, got {self.forum!r}")
 
     @property
     def key(self) -> str:
         """One key per challenge: a pair challenged again after a Void has a new deadline."""
-        return (
-            "court:" if self.court else ""
-        ) + f"{self.original}:{self.duplicate}:{self.deadline}"
+        prefix = "" if self.forum == REGISTRY else self.forum + ":"
+        return f"{prefix}{self.original}:{self.duplicate}:{self.deadline}"
 
 
 class AccusationSource(Protocol):
@@ -74,14 +84,22 @@ class AccusationSource(Protocol):
         ...
 
 
-def accused_of(registry: RegistryClient, token_id: int) -> str:
+def accused_of(registry: RegistryClient, token_id: int, *, batched: bool = False) -> str:
     """Who may contest a challenge of ``token_id`` (the contracts' ``_accusedOf``): its owner,
-    or its producer while the token sits in the hash-time-lock escrow; "" for no such token."""
+    or its producer while the token sits in the hash-time-lock escrow; "" for no such token.
+    ``batched``: a BatchRegistry item (its producer is its batch's owner)."""
+    escrow = registry.deployment.manifest.address("HashTimeLock")
     try:
+        if batched:
+            batches = BatchRegistryClient(registry.deployment)
+            owner = batches.owner_of(token_id)
+            if same_address(owner, escrow):
+                return batches.batch(merkle.split_token_id(token_id)[0]).owner
+            return owner
         owner = registry.owner_of(token_id)
-        if same_address(owner, registry.deployment.manifest.address("HashTimeLock")):
+        if same_address(owner, escrow):
             return registry.record(token_id).producer
-    except LedgerError:
+    except (LedgerError, ValueError):
         return ""
     return owner
 
@@ -97,9 +115,11 @@ class ChainAccusations:
         self.me = me
         self.chunk = chunk
         deployment = registry.deployment
-        self.contracts = [(registry.contract, False)]
+        self.contracts = [(registry.contract, REGISTRY)]
         if "BatchCourt" in deployment.manifest.contracts:
-            self.contracts.append((deployment.batch_court, True))
+            self.contracts.append((deployment.batch_court, COURT))
+        if "BatchRegistry" in deployment.manifest.contracts:
+            self.contracts.append((deployment.batch_registry, BATCH))
 
     def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
         head = int(self.registry.deployment.chain.w3.eth.block_number)
@@ -107,25 +127,25 @@ class ChainAccusations:
         found: list[Accusation] = []
         while start <= head:  # in chunks: a node limits the blocks one log query may span
             stop = min(head, start + self.chunk - 1)
-            for contract, court in self.contracts:
+            for contract, forum in self.contracts:
                 for log in contract.events.ChallengeOpened().get_logs(
                     from_block=start, to_block=stop
                 ):
                     a = log["args"]
-                    if same_address(accused_of(self.registry, int(a["duplicate"])), self.me):
-                        found.append(
-                            Accusation(
-                                int(a["original"]), int(a["duplicate"]), int(a["deadline"]), court
-                            )
-                        )
+                    dup = int(a["duplicate"])
+                    accused = accused_of(self.registry, dup, batched=forum == BATCH)
+                    if same_address(accused, self.me):
+                        found.append(Accusation(int(a["original"]), dup, int(a["deadline"]), forum))
             start = stop + 1
         return found, max(cursor, head + 1), []
 
 
+_FORUMS = {REGISTRY_CONTEST: REGISTRY, COURT_CONTEST: COURT, BATCH_CONTEST: BATCH}
+
+
 class ApiAccusations:
     """The API's ``challenge_opened`` notifications to the signed-in account (the cursor is the
-    last notification id read). A challenge of a batched item (at the BatchRegistry) is
-    reported, not defended."""
+    last notification id read); the prepared contest's endpoint names the contract."""
 
     name = "api"
 
@@ -151,12 +171,12 @@ class ApiAccusations:
                     int(n["original"]),
                     int(n["duplicate"]),
                     int(n["deadline"]),
-                    endpoint == COURT_CONTEST,
+                    _FORUMS.get(endpoint, REGISTRY),
                 )
             except (KeyError, TypeError, ValueError, AttributeError):
                 notes.append(f"unreadable notification skipped: {str(n)[:120]}")
                 continue
-            if endpoint not in (REGISTRY_CONTEST, COURT_CONTEST):
+            if endpoint not in _FORUMS:
                 notes.append(
                     f"challenge of {acc.duplicate} by {acc.original} is not defended here: "
                     f"contest it yourself at {endpoint} before block {acc.deadline}"
@@ -167,31 +187,37 @@ class ApiAccusations:
 
 
 class ApiItemDetails:
-    """A batch item's detail descriptor from its published manifest (``GET /v1/batches/{id}/
-    items/{index}/proof``), kept only when its item proof leads to the batch's items root on
-    chain: an API that lies about it is not believed. None while the manifest is unpublished."""
+    """A batch item's detail descriptor and opening from its published manifest (``GET
+    /v1/batches/{id}/items/{index}/proof``), kept only when its item proof leads to the batch's
+    items root on chain: an API that lies about it is not believed. None while the manifest is
+    unpublished. The owner's own item opens its contest (``opening``)."""
 
     def __init__(self, market: MarketClient, batches: BatchRegistryClient):
         self.market = market
         self.batches = batches
 
     def __call__(self, token_id: int) -> bytes | None:
+        found = self.opening(token_id)
+        return None if found is None else found[0]
+
+    def opening(self, token_id: int) -> tuple[bytes, ItemOpening] | None:
+        """(detail, opening) of batch item ``token_id``, verified against the chain."""
         try:
             batch_id, index = merkle.split_token_id(token_id)
             out = self.market.get(f"/v1/batches/{batch_id}/items/{index}/proof")
             if out.get("detail") is None:
                 return None
-            detail = bytes.fromhex(str(out["detail"]).removeprefix("0x"))
-            leaf = merkle.item_leaf(
-                index,
-                bytes.fromhex(str(out["content_hash"]).removeprefix("0x")),
-                keccak(detail),
-                int(out["seed"]),
-            )
-            proof = [bytes.fromhex(str(p).removeprefix("0x")) for p in out["item_proof"]]
+            detail = _hex_bytes(out["detail"])
+            content_hash, seed = _hex_bytes(out["content_hash"]), int(out["seed"])
+            proof = tuple(_hex_bytes(p) for p in out["item_proof"])
+            leaf = merkle.item_leaf(index, content_hash, keccak(detail), seed)
             batch = self.batches.batch(batch_id)
         except (MarketError, LedgerError, KeyError, TypeError, ValueError):
             return None
         if not merkle.ordered_verify(proof, batch.items_root, leaf, index, batch.count):
             return None
-        return detail
+        return detail, ItemOpening(content_hash, seed, proof)
+
+
+def _hex_bytes(value: object) -> bytes:
+    return bytes.fromhex(str(value).removeprefix("0x"))

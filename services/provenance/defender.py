@@ -36,12 +36,17 @@ from typing import Any, Protocol
 import httpx
 from eth_utils import to_checksum_address
 
+from ledger import merkle
 from ledger.clients.batch_court import BatchCourtClient
+from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import DisputeState, RegistryClient
 from ledger.errors import LedgerError
 from ledger.tx import PRIORITY_FEE
 from services.market_client import MarketError
 from services.provenance.accusations import (
+    BATCH,
+    COURT,
+    REGISTRY,
     Accusation,
     AccusationSource,
     ApiAccusations,
@@ -72,6 +77,7 @@ CONTEST_GAS = 54_886
 RESOLVE_GAS = 2_155_487
 # `court_finalize` (an upheld court challenge; a contested one nobody resolved costs less).
 COURT_FINALIZE_GAS = 114_111
+ItemOpener = Callable[[int], "tuple[bytes, ItemOpening] | None"]  # a batch item's own opening
 
 
 class DefenderStateError(ProvenanceError):
@@ -192,8 +198,14 @@ class _RegistryForum:
     def dispute(self, original: int, duplicate: int) -> Any:
         return self.registry.dispute(original, duplicate)
 
+    def accused(self, duplicate: int) -> str:
+        return accused_of(self.registry, duplicate)
+
     def original_detail(self, original: int) -> bytes | None:
         return self.registry.registered(original).detail
+
+    def duplicate_detail(self, duplicate: int) -> bytes | None:
+        return self.registry.registered(duplicate).detail
 
     def contest(self, original: int, duplicate: int) -> None:
         self.registry.contest(original, duplicate)
@@ -224,8 +236,14 @@ class _CourtForum:
     def dispute(self, original: int, duplicate: int) -> Any:
         return self.court.dispute(original, duplicate)
 
+    def accused(self, duplicate: int) -> str:
+        return accused_of(self.registry, duplicate)
+
     def original_detail(self, original: int) -> bytes | None:
         return None if self.item_details is None else self.item_details(original)
+
+    def duplicate_detail(self, duplicate: int) -> bytes | None:
+        return self.registry.registered(duplicate).detail
 
     def contest(self, original: int, duplicate: int) -> None:
         self.court.contest(original, duplicate)
@@ -237,11 +255,64 @@ class _CourtForum:
         return True
 
 
+class _BatchForum(_CourtForum):
+    """A challenge of the owner's own batch item at the BatchRegistry (by an earlier item, or by
+    a single token through ``challengeWithSingle``). The contest opens the item (its detail and
+    proof from the owner's manifest: ``own_items``); as at the court, a contested challenge left
+    unresolved for the window is rejected by ``finalize``, so the defender never pays a resolve."""
+
+    gas = CONTEST_GAS + 64_813  # `batch_finalize`; the contest's opening adds a little
+
+    def __init__(
+        self,
+        registry: RegistryClient,
+        batches: BatchRegistryClient,
+        item_details: Callable[[int], bytes | None] | None,
+        own_items: ItemOpener | None,
+    ):
+        self.registry = registry
+        self.batches = batches
+        self.item_details = item_details
+        self.own_items = own_items
+
+    def dispute(self, original: int, duplicate: int) -> Any:
+        return self.batches.dispute(original, duplicate)
+
+    def accused(self, duplicate: int) -> str:
+        return accused_of(self.registry, duplicate, batched=True)
+
+    def original_detail(self, original: int) -> bytes | None:
+        try:
+            merkle.split_token_id(original)
+        except ValueError:  # not a batch item's id: a single token (`challengeWithSingle`)
+            return self.registry.registered(original).detail
+        return super().original_detail(original)
+
+    def duplicate_detail(self, duplicate: int) -> bytes | None:
+        opened = None if self.own_items is None else self.own_items(duplicate)
+        return None if opened is None else opened[0]
+
+    def contest(self, original: int, duplicate: int) -> None:
+        opened = None if self.own_items is None else self.own_items(duplicate)
+        if opened is None:
+            raise LedgerError(f"no opening of item {duplicate} in the owner's manifest")
+        detail, opening = opened
+        self.batches.contest(original, duplicate, detail=detail, opening=opening)
+
+    def finish(self, original: int, duplicate: int, dispute: Any, head: int) -> bool:
+        if head < dispute.deadline:
+            return False
+        self.batches.finalize(original, duplicate)
+        return True
+
+
 class Defender:
     """Defends ``registry``'s account's tokens; ``step`` is one pass, ``run`` polls.
 
-    ``item_details`` finds a batch item's detail descriptor (:class:`ApiItemDetails`); without
-    it a BatchCourt challenge is reported, not contested."""
+    ``item_details`` finds a batch item's detail descriptor (:class:`ApiItemDetails`): without
+    it a batched challenger's pair cannot be judged and is not contested. ``own_items`` opens
+    the owner's own batch items (``ApiItemDetails.opening``, from its published manifest):
+    without it a challenge of one of them is not contested."""
 
     def __init__(
         self,
@@ -251,16 +322,21 @@ class Defender:
         state_path: Path,
         profitable_only: bool = False,
         item_details: Callable[[int], bytes | None] | None = None,
+        own_items: ItemOpener | None = None,
     ):
         self.registry = registry
         self.source = source
         self.me = to_checksum_address(registry.tx.address)
         self.state = DefenderState(state_path)
         self.profitable_only = profitable_only
-        self._forums: dict[bool, Any] = {False: _RegistryForum(registry)}
-        if "BatchCourt" in registry.deployment.manifest.contracts:
+        contracts = registry.deployment.manifest.contracts
+        self._forums: dict[str, Any] = {REGISTRY: _RegistryForum(registry)}
+        if "BatchCourt" in contracts:
             court = BatchCourtClient(registry.deployment, registry.tx)
-            self._forums[True] = _CourtForum(registry, court, item_details)
+            self._forums[COURT] = _CourtForum(registry, court, item_details)
+        if "BatchRegistry" in contracts:
+            batches = BatchRegistryClient(registry.deployment, registry.tx)
+            self._forums[BATCH] = _BatchForum(registry, batches, item_details, own_items)
         if self.state.source != source.name:  # a cursor means nothing to another source
             self.state.source, self.state.cursor = source.name, 0
 
@@ -273,7 +349,7 @@ class Defender:
                 {
                     "original": acc.original,
                     "duplicate": acc.duplicate,
-                    "court": acc.court,
+                    "forum": acc.forum,
                     "plan": "",
                 },
             )
@@ -303,19 +379,19 @@ class Defender:
 
     def _defend(self, entry: dict[str, Any]) -> list[str]:
         original, duplicate = int(entry["original"]), int(entry["duplicate"])
-        court = bool(entry.get("court", False))
-        where = "BatchCourt challenge" if court else "challenge"
-        pair = f"{where} of {_short(duplicate)} by {_short(original)}"
-        forum = self._forums.get(court)
+        where = str(entry.get("forum", REGISTRY))
+        kind = {COURT: "BatchCourt challenge", BATCH: "BatchRegistry challenge"}
+        pair = f"{kind.get(where, 'challenge')} of {_short(duplicate)} by {_short(original)}"
+        forum = self._forums.get(where)
         if forum is None:
             entry["plan"] = Plan.DONE.value
             self.state.save()
-            return [f"{pair}: this deployment has no BatchCourt"]
+            return [f"{pair}: this deployment has no such contract"]
         dispute = forum.dispute(original, duplicate)
         head = int(self.registry.deployment.chain.w3.eth.block_number)
         rejects, accused = None, ""
         if dispute.state is DisputeState.OPEN:  # read only what an open dispute needs
-            accused = accused_of(self.registry, duplicate)
+            accused = forum.accused(duplicate)
             if _same(accused, self.me):
                 rejects = self._rule_rejects(forum, original, duplicate)
         move = plan(dispute, me=self.me, accused=accused, head=head, rejects=rejects)
@@ -363,10 +439,10 @@ class Defender:
         """The detail rule on the two published descriptors, as the contract would run it."""
         try:
             a = forum.original_detail(original)
-            b = self.registry.registered(duplicate).detail
+            b = forum.duplicate_detail(duplicate)
         except LedgerError:
             return None
-        if a is None or not (is_valid_detail(a) and is_valid_detail(b)):
+        if a is None or b is None or not (is_valid_detail(a) and is_valid_detail(b)):
             return None
         return not detail_matches(a, b)
 
@@ -385,7 +461,7 @@ def _explain(move: Plan, dispute: Any) -> str:
             if getattr(dispute, "equivocal", False)
             else ""
         ),
-        Plan.UNJUDGED: "a detail descriptor is missing (the batch item's manifest is not "
+        Plan.UNJUDGED: "a detail descriptor is missing (a batch item's manifest is not "
         "published) or invalid: not contested; looked at again until the window closes",
         Plan.AWAIT: f"contested; the challenger may resolve until block {dispute.deadline}, "
         "then the defender finalizes (rejected: both deposits to it)",

@@ -66,7 +66,7 @@ def test_forged_and_garbled_notifications_cost_the_defender_nothing(embedded_wor
         {"id": 2, "kind": "challenge_opened", "original": "x"},
         {"id": 4, "kind": "challenge_opened", "original": 1, "duplicate": 2**256, "deadline": 3},
         {"id": 3, "kind": "challenge_opened", "original": 1, "duplicate": 2, "deadline": 3,
-         "prepared_contest": {"endpoint": "/v1/tx/batch/contest"}},
+         "prepared_contest": {"endpoint": "/v1/tx/elsewhere/contest"}},
         {"id": "four"},
     ]  # fmt: skip
     registry = world.registry(world.producer)
@@ -77,7 +77,7 @@ def test_forged_and_garbled_notifications_cost_the_defender_nothing(embedded_wor
     log = defender.step()
     assert world.chain.w3.eth.get_transaction_count(world.producer.address) == sent
     assert sum("unreadable notification skipped" in line for line in log) == 2
-    assert any("not defended here" in line for line in log)  # a batched item: reported
+    assert any("not defended here" in line for line in log)  # an unknown contract: reported
     assert any("no such challenge on chain" in line for line in log)
     assert defender.state.cursor == 4
     assert defender.step() == []  # read once
