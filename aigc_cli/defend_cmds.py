@@ -42,6 +42,13 @@ def defend(
     interval: Annotated[
         float, typer.Option(min=0.05, help="Seconds between passes (the window is a week)")
     ] = 60.0,
+    manifest: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="The owner's batch manifest (DIR/batch-manifest.json of `aigc register --batch`; "
+            "repeat for several): a challenged batch item is opened from it to contest"
+        ),
+    ] = None,
     only_if_profitable: Annotated[
         bool,
         typer.Option(
@@ -62,6 +69,8 @@ def defend(
         ApiAccusations,
         ApiItemDetails,
         ChainAccusations,
+        ManifestItems,
+        first_found,
     )
     from services.provenance.defender import Defender
 
@@ -69,19 +78,29 @@ def defend(
     account = _account(deployment, dev_account, keystore, password)
     registry = RegistryClient(deployment, Transactor(deployment.chain, account))
     source: AccusationSource = ChainAccusations(registry, account.address)
+    batches = (
+        BatchRegistryClient(deployment)
+        if "BatchRegistry" in deployment.manifest.contracts
+        else None
+    )
     items = None  # a batch item's descriptor comes from its published manifest, at the API
     if api is not None:
         market = MarketClient(httpx.Client(base_url=api, timeout=60), account)
         source = ApiAccusations(market)
-        if "BatchRegistry" in deployment.manifest.contracts:
-            items = ApiItemDetails(market, BatchRegistryClient(deployment))
+        if batches is not None:
+            items = ApiItemDetails(market, batches)
+    own = []  # the owner's items: its manifest files first, then the API's
+    if manifest and batches is not None:
+        own.append(ManifestItems.load(manifest, batches).opening)
+    if items is not None:
+        own.append(items.opening)
     defender = Defender(
         registry,
         source,
         state_path=state,
         profitable_only=only_if_profitable,
         item_details=items,
-        own_items=None if items is None else items.opening,
+        own_items=first_found(own),
     )
     console.print(
         f"defending the tokens of {account.address} (challenges from {source.name}; "

@@ -11,7 +11,10 @@ nothing.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from eth_utils import keccak
@@ -21,6 +24,7 @@ from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RegistryClient
 from ledger.errors import LedgerError
 from services.market_client import MarketClient, MarketError
+from services.provenance.errors import ProvenanceError
 
 __all__ = [
     "BATCH",
@@ -34,8 +38,17 @@ __all__ = [
     "ApiAccusations",
     "ApiItemDetails",
     "ChainAccusations",
+    "ManifestFileError",
+    "ManifestItems",
     "accused_of",
+    "first_found",
+    "verified_item",
 ]
+
+
+class ManifestFileError(ProvenanceError):
+    """Raised when a batch manifest file given to the defender cannot be read."""
+
 
 REGISTRY_CONTEST = "/v1/tx/registry/contest"  # the API's prepared contests, by contract
 COURT_CONTEST = "/v1/tx/batch/court/contest"
@@ -205,18 +218,75 @@ class ApiItemDetails:
         try:
             batch_id, index = merkle.split_token_id(token_id)
             out = self.market.get(f"/v1/batches/{batch_id}/items/{index}/proof")
-            if out.get("detail") is None:
-                return None
-            detail = _hex_bytes(out["detail"])
-            content_hash, seed = _hex_bytes(out["content_hash"]), int(out["seed"])
-            proof = tuple(_hex_bytes(p) for p in out["item_proof"])
-            leaf = merkle.item_leaf(index, content_hash, keccak(detail), seed)
-            batch = self.batches.batch(batch_id)
-        except (MarketError, LedgerError, KeyError, TypeError, ValueError):
+        except (MarketError, ValueError):
             return None
-        if not merkle.ordered_verify(proof, batch.items_root, leaf, index, batch.count):
+        return verified_item(self.batches, token_id, out)
+
+
+class ManifestItems:
+    """The owner's own batch items from its manifest files (what ``aigc register --batch``
+    writes, ``DIR/batch-manifest.json``), each checked against its batch's items root on chain
+    like :class:`ApiItemDetails`: the contest of a batch item opens it from here."""
+
+    def __init__(self, items: dict[int, dict[str, object]], batches: BatchRegistryClient):
+        self.items = items
+        self.batches = batches
+
+    @classmethod
+    def load(cls, paths: list[Path], batches: BatchRegistryClient) -> ManifestItems:
+        items: dict[int, dict[str, object]] = {}
+        for path in paths:
+            try:
+                for item in json.loads(path.read_text())["items"]:
+                    items[int(item["token_id"])] = dict(item)
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise ManifestFileError(f"{path}: not a batch manifest ({exc})") from None
+        return cls(items, batches)
+
+    def __call__(self, token_id: int) -> bytes | None:
+        found = self.opening(token_id)
+        return None if found is None else found[0]
+
+    def opening(self, token_id: int) -> tuple[bytes, ItemOpening] | None:
+        item = self.items.get(token_id)
+        return None if item is None else verified_item(self.batches, token_id, item)
+
+
+ItemFinder = Callable[[int], "tuple[bytes, ItemOpening] | None"]
+
+
+def first_found(finders: Sequence[ItemFinder]) -> ItemFinder | None:
+    """One finder asking each of ``finders`` in turn (the owner's manifest files, then the
+    API's published manifests); None when there are none."""
+    if not finders:
+        return None
+
+    def find(token_id: int) -> tuple[bytes, ItemOpening] | None:
+        return next((f for finder in finders if (f := finder(token_id)) is not None), None)
+
+    return find
+
+
+def verified_item(
+    batches: BatchRegistryClient, token_id: int, item: Mapping[str, object]
+) -> tuple[bytes, ItemOpening] | None:
+    """(detail, opening) of batch item ``token_id`` from a manifest's item (``detail``,
+    ``content_hash``, ``seed``, ``item_proof``), or None unless its proof leads to the batch's
+    items root on chain (or the item says nothing of its detail)."""
+    try:
+        batch_id, index = merkle.split_token_id(token_id)
+        if item.get("detail") is None:
             return None
-        return detail, ItemOpening(content_hash, seed, proof)
+        detail = _hex_bytes(item["detail"])
+        content_hash, seed = _hex_bytes(item["content_hash"]), int(str(item["seed"]))
+        proof = tuple(_hex_bytes(p) for p in item["item_proof"])  # type: ignore[attr-defined]
+        leaf = merkle.item_leaf(index, content_hash, keccak(detail), seed)
+        batch = batches.batch(batch_id)
+    except (LedgerError, KeyError, TypeError, ValueError):
+        return None
+    if not merkle.ordered_verify(proof, batch.items_root, leaf, index, batch.count):
+        return None
+    return detail, ItemOpening(content_hash, seed, proof)
 
 
 def _hex_bytes(value: object) -> bytes:

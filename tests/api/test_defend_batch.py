@@ -31,9 +31,8 @@ from tests.contracts.helpers import (
 )
 
 
-def _squatted_item(api):
+def squatted_item(world):
     """Returns (the squatter's single token, the owner's challenged item, the owner's manifest)."""
-    world = api.world
     register_esp(world)
     squat = register_image(
         world, world.attacker, esp=copier_esp(world), fingerprint=BASE_FP, detail=details()["base"]
@@ -54,7 +53,6 @@ def _squatted_item(api):
     layout = BatchLayout.of(
         [BatchItem(it.content_hash, it.fingerprint, keccak(it.detail), it.seed) for it in pb.items]
     )
-    api.index()
     return squat, item, BatchManifest(bid, layout, tuple(it.detail for it in pb.items))
 
 
@@ -79,7 +77,8 @@ def _defender(api, tmp_path, fees, *, chain_only=False) -> Defender:
 
 def test_a_squatted_batch_item_is_opened_contested_and_kept(api, tmp_path):
     world = api.world
-    squat, item, manifest = _squatted_item(api)
+    squat, item, manifest = squatted_item(world)
+    api.index()
     deposit = world.registry(world.producer).params().challenge_deposit
     fees = Fees()
     before = world.balance(world.producer.address)
@@ -112,7 +111,8 @@ def test_a_squatted_batch_item_is_opened_contested_and_kept(api, tmp_path):
 
 def test_the_chain_alone_finds_a_challenge_of_a_batch_item(api, tmp_path):
     world = api.world
-    squat, item, manifest = _squatted_item(api)
+    squat, item, manifest = squatted_item(world)
+    api.index()
     api.client.post(
         f"/v1/batches/{manifest.batch_id}/manifest",
         json=manifest.to_json(),

@@ -5,13 +5,17 @@ and the restart are tests/api/test_defend.py."""
 
 from __future__ import annotations
 
+import json
+
 from typer.testing import CliRunner
 
 from aigc_cli.main import app
 from ledger import TokenStatus
+from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
 from services.provenance.defender import CONTEST_GAS, RESOLVE_GAS, DefenceCost
 from tests.api.test_defend import squatted
+from tests.api.test_defend_batch import squatted_item
 
 runner = CliRunner()
 
@@ -63,3 +67,27 @@ def test_a_defence_costs_more_than_the_deposit_above_about_4_5_gwei():
     assert DefenceCost(deposit, 10**9).net == deposit - (CONTEST_GAS + RESOLVE_GAS) * 10**9 > 0
     assert DefenceCost(deposit, 20 * 10**9).net < 0
     assert 4.5e9 < deposit / (CONTEST_GAS + RESOLVE_GAS) < 4.6e9
+
+
+def test_defend_opens_a_challenged_batch_item_from_the_owners_manifest_file(
+    embedded_world, tmp_path, monkeypatch
+):
+    """No API: the chain's logs find the challenge of the owner's batch item, and the manifest
+    `aigc register --batch` wrote opens it for the contest."""
+    world = embedded_world
+    monkeypatch.setattr("ledger.connect.connect_deployment", lambda _settings: world.deployment)
+    squat, item, manifest = squatted_item(world)
+    state = tmp_path / "defend.json"
+    code, out = _defend(state)  # without the manifest the item cannot be opened
+    assert code == 0 and "not published" in out
+    batches = BatchRegistryClient(world.deployment)
+    assert batches.dispute(squat, item).state is DisputeState.OPEN
+    path = tmp_path / "batch-manifest.json"
+    path.write_text(json.dumps(manifest.to_json()))
+    code, out = _defend(state, "--manifest", str(path))
+    assert code == 0, out
+    assert "the detail rule rejects the pair" in out and "contested" in out
+    assert batches.dispute(squat, item).state is DisputeState.CONTESTED
+    path.write_text("{}")
+    code, out = _defend(state, "--manifest", str(path))
+    assert code == 1 and "not a batch manifest" in out
