@@ -9,13 +9,16 @@ of distinct pairs) and win every one whose owner is away. Yet both detail descri
 (:meth:`Defender.step`) the defender
 
 * finds the challenges opened against the account's tokens (:class:`ChainAccusations`, the
-  Registry's ``ChallengeOpened`` logs; or :class:`ApiAccusations`, the API's ``challenge_opened``
-  notifications);
+  ``ChallengeOpened`` logs of the Registry, the BatchCourt and the BatchRegistry; or
+  :class:`ApiAccusations`, the API's ``challenge_opened`` notifications);
 * reads each dispute's state from the chain, never from its own memory, so a restarted defender
-  does not contest twice and resumes a contest it has not resolved (:func:`plan`);
-* contests a pair the rule rejects (paying the deposit) and runs ``resolve`` itself: the
-  contester takes both deposits and keeps its token; it concedes a pair the rule matches (a
-  contest would lose the deposit: the token is a copy by the rule).
+  does not contest twice and resumes a contest it has not decided (:func:`plan`);
+* contests a pair the rule rejects (paying the deposit) and decides it (services/provenance/
+  _forums.py: ``resolve`` at the Registry; ``finalize`` after the challenger's resolve window at
+  the batch contracts): the contester takes both deposits and keeps its token; it concedes a
+  pair the rule matches (a contest would lose the deposit: the token is a copy by the rule).
+  A batch item's descriptor comes from its manifest (:class:`ApiItemDetails`,
+  :class:`ManifestItems`), believed only when it verifies against the chain.
 
 A contest and a resolve cost about 2.2M gas; the defender compares that with the deposit it wins
 at the current gas price and says so. It defends anyway unless told ``profitable_only``: a token is
@@ -36,13 +39,21 @@ from typing import Any, Protocol
 import httpx
 from eth_utils import to_checksum_address
 
-from ledger import merkle
 from ledger.clients.batch_court import BatchCourtClient
-from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
+from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState, RegistryClient
 from ledger.errors import LedgerError
 from ledger.tx import PRIORITY_FEE
 from services.market_client import MarketError
+from services.provenance._forums import (
+    CONTEST_GAS,
+    COURT_FINALIZE_GAS,
+    RESOLVE_GAS,
+    BatchForum,
+    CourtForum,
+    ItemOpener,
+    RegistryForum,
+)
 from services.provenance.accusations import (
     BATCH,
     COURT,
@@ -51,7 +62,6 @@ from services.provenance.accusations import (
     AccusationSource,
     ApiAccusations,
     ChainAccusations,
-    accused_of,
 )
 from services.provenance.accusations import same_address as _same
 from services.provenance.detail import detail_matches, is_valid_detail
@@ -70,14 +80,6 @@ __all__ = [
     "Plan",
     "plan",
 ]
-
-# `aigc bench gas` (docs/contracts.md): `registry_contest` and `registry_resolve` (the detail
-# rule run to a verdict); what a defence costs the defender, before the deposits it wins.
-CONTEST_GAS = 54_886
-RESOLVE_GAS = 2_155_487
-# `court_finalize` (an upheld court challenge; a contested one nobody resolved costs less).
-COURT_FINALIZE_GAS = 114_111
-ItemOpener = Callable[[int], "tuple[bytes, ItemOpening] | None"]  # a batch item's own opening
 
 
 class DefenderStateError(ProvenanceError):
@@ -186,126 +188,6 @@ class DefenderState:
         os.replace(tmp, self.path)
 
 
-class _RegistryForum:
-    """A challenge at the Registry: both descriptors are in ``Registered`` events, and the
-    contester runs ``resolve`` itself (the detail rule on chain: both deposits to it)."""
-
-    gas = CONTEST_GAS + RESOLVE_GAS
-
-    def __init__(self, registry: RegistryClient):
-        self.registry = registry
-
-    def dispute(self, original: int, duplicate: int) -> Any:
-        return self.registry.dispute(original, duplicate)
-
-    def accused(self, duplicate: int) -> str:
-        return accused_of(self.registry, duplicate)
-
-    def original_detail(self, original: int) -> bytes | None:
-        return self.registry.registered(original).detail
-
-    def duplicate_detail(self, duplicate: int) -> bytes | None:
-        return self.registry.registered(duplicate).detail
-
-    def contest(self, original: int, duplicate: int) -> None:
-        self.registry.contest(original, duplicate)
-
-    def finish(self, original: int, duplicate: int, dispute: Any, head: int) -> bool:
-        self.registry.resolve(original, duplicate)
-        return True
-
-
-class _CourtForum:
-    """A batch item's challenge of a single token at the BatchCourt: only the challenger can
-    open its item in ``resolve``, and a contested challenge it leaves unresolved for the window
-    is rejected by ``finalize`` (both deposits to the contester), which the defender then calls.
-    The item's descriptor comes from its published manifest (``item_details``), else unknown."""
-
-    gas = CONTEST_GAS + COURT_FINALIZE_GAS
-
-    def __init__(
-        self,
-        registry: RegistryClient,
-        court: BatchCourtClient,
-        item_details: Callable[[int], bytes | None] | None,
-    ):
-        self.registry = registry
-        self.court = court
-        self.item_details = item_details
-
-    def dispute(self, original: int, duplicate: int) -> Any:
-        return self.court.dispute(original, duplicate)
-
-    def accused(self, duplicate: int) -> str:
-        return accused_of(self.registry, duplicate)
-
-    def original_detail(self, original: int) -> bytes | None:
-        return None if self.item_details is None else self.item_details(original)
-
-    def duplicate_detail(self, duplicate: int) -> bytes | None:
-        return self.registry.registered(duplicate).detail
-
-    def contest(self, original: int, duplicate: int) -> None:
-        self.court.contest(original, duplicate)
-
-    def finish(self, original: int, duplicate: int, dispute: Any, head: int) -> bool:
-        if head < dispute.deadline:  # `finalize` needs a block past it
-            return False
-        self.court.finalize(original, duplicate, self.registry.registered(duplicate).proof)
-        return True
-
-
-class _BatchForum(_CourtForum):
-    """A challenge of the owner's own batch item at the BatchRegistry (by an earlier item, or by
-    a single token through ``challengeWithSingle``). The contest opens the item (its detail and
-    proof from the owner's manifest: ``own_items``); as at the court, a contested challenge left
-    unresolved for the window is rejected by ``finalize``, so the defender never pays a resolve."""
-
-    gas = CONTEST_GAS + 64_813  # `batch_finalize`; the contest's opening adds a little
-
-    def __init__(
-        self,
-        registry: RegistryClient,
-        batches: BatchRegistryClient,
-        item_details: Callable[[int], bytes | None] | None,
-        own_items: ItemOpener | None,
-    ):
-        self.registry = registry
-        self.batches = batches
-        self.item_details = item_details
-        self.own_items = own_items
-
-    def dispute(self, original: int, duplicate: int) -> Any:
-        return self.batches.dispute(original, duplicate)
-
-    def accused(self, duplicate: int) -> str:
-        return accused_of(self.registry, duplicate, batched=True)
-
-    def original_detail(self, original: int) -> bytes | None:
-        try:
-            merkle.split_token_id(original)
-        except ValueError:  # not a batch item's id: a single token (`challengeWithSingle`)
-            return self.registry.registered(original).detail
-        return super().original_detail(original)
-
-    def duplicate_detail(self, duplicate: int) -> bytes | None:
-        opened = None if self.own_items is None else self.own_items(duplicate)
-        return None if opened is None else opened[0]
-
-    def contest(self, original: int, duplicate: int) -> None:
-        opened = None if self.own_items is None else self.own_items(duplicate)
-        if opened is None:
-            raise LedgerError(f"no opening of item {duplicate} in the owner's manifest")
-        detail, opening = opened
-        self.batches.contest(original, duplicate, detail=detail, opening=opening)
-
-    def finish(self, original: int, duplicate: int, dispute: Any, head: int) -> bool:
-        if head < dispute.deadline:
-            return False
-        self.batches.finalize(original, duplicate)
-        return True
-
-
 class Defender:
     """Defends ``registry``'s account's tokens; ``step`` is one pass, ``run`` polls.
 
@@ -330,13 +212,13 @@ class Defender:
         self.state = DefenderState(state_path)
         self.profitable_only = profitable_only
         contracts = registry.deployment.manifest.contracts
-        self._forums: dict[str, Any] = {REGISTRY: _RegistryForum(registry)}
+        self._forums: dict[str, Any] = {REGISTRY: RegistryForum(registry)}
         if "BatchCourt" in contracts:
             court = BatchCourtClient(registry.deployment, registry.tx)
-            self._forums[COURT] = _CourtForum(registry, court, item_details)
+            self._forums[COURT] = CourtForum(registry, court, item_details)
         if "BatchRegistry" in contracts:
             batches = BatchRegistryClient(registry.deployment, registry.tx)
-            self._forums[BATCH] = _BatchForum(registry, batches, item_details, own_items)
+            self._forums[BATCH] = BatchForum(registry, batches, item_details, own_items)
         if self.state.source != source.name:  # a cursor means nothing to another source
             self.state.source, self.state.cursor = source.name, 0
 
