@@ -111,3 +111,26 @@ def test_only_if_profitable_waits_for_cheaper_gas_within_the_window(embedded_wor
     log = defender.step()
     assert any("decided: rejected, the token stays" in line for line in log)
     assert registry.dispute(squat, victim).state is DisputeState.REJECTED
+
+
+def test_a_token_listed_in_the_swap_escrow_is_defended_by_its_producer(embedded_world, tmp_path):
+    """While the token sits in the hash-time-lock escrow (listed for a buyer), the contract lets
+    its producer contest: the defender finds it the accused and defends it."""
+    from services.provenance.defender import ChainAccusations
+    from tests.api.test_defend import squatted
+    from tests.contracts.test_attacks_challenge import _escrow
+
+    world = embedded_world
+    squat, victim = squatted(world)
+    _escrow(world, victim, world.producer)
+    registry = world.registry(world.producer)
+    assert registry.owner_of(victim) == world.deployment.htlc.address
+    world.registry(world.attacker).challenge(squat, victim)
+    defender = Defender(
+        registry,
+        ChainAccusations(registry, world.producer.address),
+        state_path=tmp_path / "state.json",
+    )
+    log = defender.step()
+    assert any("decided: rejected, the token stays" in line for line in log)
+    assert registry.dispute(squat, victim).state is DisputeState.REJECTED
