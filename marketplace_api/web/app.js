@@ -445,6 +445,37 @@ function noteView(n) {
       if (sent) verdict.follow();
     });
     item.append(contest, decide, result, verdict);
+  } else if (n.kind === "duplicate_registration") {
+    // One image held as a batch item and as a single token under one ESP (docs/batches.md,
+    // "One image, two collections"): anyone may ask the BatchCourt to revoke the second one.
+    const yours = n.yours === "kept" ? "your token keeps the image" : "your token is the one the ruling revokes";
+    item.append(
+      el("strong", {}, "Your image is registered twice"),
+      el("p", {}, "Batch item ", el("a", { href: `#/product/${n.item}` }, short(String(n.item))),
+        " and token ", el("a", { href: `#/product/${n.single}` }, short(String(n.single))),
+        " hold the same image, attested by the same ESP. ",
+        n.two_payers
+          ? "Two payers registered it: the one with the later generation lock is revoked, and the ESP's stake pays the one who loses it. "
+          : "One producer registered it twice: the later published registration is revoked, and nobody is slashed. ",
+        "The ruling revokes ", el("a", { href: `#/product/${n.revoked_token}` }, short(String(n.revoked_token))),
+        ` (${yours}); the marketplace no longer sells that one. Anyone may ask for the ruling and is paid the challenge reward from the revoked token's bond.`));
+    const result = el("p", { role: "status" });
+    const button = el("button", { type: "button", class: "ruling" }, "Ask for the ruling");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      result.textContent = "Waiting for your wallet…";
+      try {
+        const hash = await sendPrepared(n.prepared_ruling.endpoint, n.prepared_ruling.body);
+        result.className = "ok";
+        result.dataset.tx = hash;
+        result.textContent = `Ruling sent in transaction ${short(hash)}: the second registration is revoked.`;
+        button.hidden = true;
+      } catch (err) {
+        button.disabled = false;
+        result.replaceChildren(showError(friendly(err)));
+      }
+    });
+    item.append(button, result);
   } else {
     item.append(el("strong", {}, n.kind), el("span", { class: "muted" }, ` · block ${n.block}`));
   }
