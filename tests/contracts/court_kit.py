@@ -24,7 +24,7 @@ from ledger.tx import call
 from tests.conftest import World
 from tests.contracts.batch_kit import MODEL_ID, BatchPlan, plan, tid
 from tests.contracts.helpers import FEE, details
-from tests.contracts.invariant_driver import TICK, Driver, secret
+from tests.contracts.invariant_driver import GAS_LIMIT, PRIORITY_FEE, TICK, Driver, secret
 
 WORD = 2**64 - 1
 DETAILS = ("base", "near", "far")
@@ -167,6 +167,29 @@ class Ledger:
         self.eth[account.address] -= value + gas
         self.gas += gas
         return receipt
+
+    def send_reverting(self, account: LocalAccount, fn: Any, *, value: int = 0) -> None:
+        """Mines ``fn`` expecting it to revert: the value stays with the sender, only its gas
+        is spent (the machine's invariants then show nothing else moved)."""
+        w3 = self.d.w3
+        base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        tx = fn.build_transaction(
+            {
+                "from": account.address,
+                "value": value,
+                "gas": GAS_LIMIT,
+                "chainId": self.world.chain.chain_id,
+                "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+                "maxPriorityFeePerGas": PRIORITY_FEE,
+                "maxFeePerGas": 2 * base + PRIORITY_FEE,
+            }
+        )
+        tx_hash = w3.eth.send_raw_transaction(account.sign_transaction(tx).raw_transaction)
+        receipt = w3.eth.get_transaction_receipt(tx_hash)
+        assert receipt["status"] == 0, f"{fn.fn_name} was expected to revert"
+        gas = int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
+        self.eth[account.address] -= gas
+        self.gas += gas
 
     def pay(self, sender: LocalAccount, esp: LocalAccount) -> Paid:
         """The sender locks a generation fee to the ESP, which claims it."""

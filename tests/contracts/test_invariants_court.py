@@ -17,15 +17,21 @@ every wei moved) from the model. After every step:
   Registry, the BatchRegistry and the EspRegistry hold what their headers say; the burn address
   got exactly the burned bonds; and the Ether across the accounts, the contracts and the burn
   address is the start's less the gas paid, to the wei;
-- each token of each collection has the model's one owner, each balance is the model's count;
-- every status is the model's; a single leaves Revoked only through the Registry's `settle`
-  reversal, and one revoked by the court was named by a court dispute that ended Upheld with its
-  record (each court decision's receipt revokes exactly that single, or nothing);
+- in each collection every balance is the model's count and each token the step moved has the
+  model's one owner (every token, at the end of the example);
+- every single's status, and every disputed item's, is the model's (every item's at the end); a
+  single leaves Revoked only through the Registry's `settle` reversal, and one revoked by the
+  court was named by a court dispute that ended Upheld with its record (each court decision's
+  receipt revokes exactly that single, or nothing);
 - each court dispute is the model's (so each ordered pair has at most one non-Void dispute);
 
-and a malformed proof is refused with its typed error before anything is sent (the model, and so
-the chain, stays as it was). At the end of each example every balance and every court dispute of
-every (item, single) pair is reconciled. Harness: :mod:`tests.contracts.invariant_driver`.
+and a malformed proof (fingerprint proof, record proof, item opening, detail) is refused with
+its typed error naming the forged side, tried in the very state where the well-formed call then
+succeeds; mined anyway it reverts, and the invariants show only its sender's gas moved. At the
+end of each example every balance, owner, status and the court dispute of every (item, single)
+pair is reconciled. Harness: :mod:`tests.contracts.invariant_driver`; transactions:
+:mod:`tests.contracts.court_kit`. Checked to fail when the court is broken on purpose (finalize
+revoking a contested, unresolved dispute; an item opening not checked).
 """
 
 from __future__ import annotations
@@ -136,6 +142,14 @@ class CourtMachine(RuleBasedStateMachine):
 
     def _fails(self, account: LocalAccount, fn, error, *, value: int = 0, **fields) -> None:
         self.d.fails(account, fn, error, value=value, **fields)
+
+    def _refused_on_chain(
+        self, account: LocalAccount, fn, error, *, value: int = 0, **fields
+    ) -> None:
+        """A malformed proof: refused with ``error`` (simulated), then mined anyway: it reverts
+        and only its gas moves (every invariant after the step checks the rest stayed)."""
+        self._fails(account, fn, error, value=value, **fields)
+        self.ledger.send_reverting(account, fn, value=value)
 
     def _accused(self, single: Single) -> str:
         return single.producer if single.owner == self.htlc.address else single.owner
@@ -358,7 +372,7 @@ class CourtMachine(RuleBasedStateMachine):
         probe = MALFORMED_CHALLENGE[self.probes % len(MALFORMED_CHALLENGE)]
         self.probes += 1
         forged = original if probe.startswith("fp") else duplicate
-        self._fails(
+        self._refused_on_chain(
             who,
             self._challenge_fn(original, duplicate, probe),
             errors.CourtBadProof,
@@ -511,7 +525,7 @@ class CourtMachine(RuleBasedStateMachine):
             return
         if bad is not None:
             forged = duplicate if bad in ("detail_b", "record_b") else original
-            self._fails(who, fn, errors.CourtBadProof, tokenId=forged)
+            self._refused_on_chain(who, fn, errors.CourtBadProof, tokenId=forged)
             SEEN["malformed resolve refused"] += 1
             return
         # A malformed copy of this well-formed resolve (each kind in turn) is refused first.
@@ -592,7 +606,7 @@ class CourtMachine(RuleBasedStateMachine):
         if would_uphold:  # the forged record refused (also just before the right one)
             bad_record = replace(b.proof(), reveal_block=b.reveal_block + 1)
             bad_fn = self.court.functions.finalize(original, duplicate, bad_record.as_tuple())
-            self._fails(who, bad_fn, errors.CourtBadProof, tokenId=duplicate)
+            self._refused_on_chain(who, bad_fn, errors.CourtBadProof, tokenId=duplicate)
             SEEN["forged finalize refused"] += 1
             if forged:
                 return
