@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -93,6 +93,8 @@ class Item:
     esp: str
     priority: int
     commit_block: int
+    reveal_block: int
+    content_hash: bytes
     revoked: bool = False
 
 
@@ -205,12 +207,19 @@ class Ledger:
         return Paid(terms, int(receipt["blockNumber"]))
 
     def register_single(
-        self, owner: LocalAccount, esp: LocalAccount, lock: Paid, fp: bytes, detail: str
+        self,
+        owner: LocalAccount,
+        esp: LocalAccount,
+        lock: Paid,
+        fp: bytes,
+        detail: str,
+        content_hash: bytes | None = None,
     ) -> tuple[int, Single]:
-        """Commits (with the bond) and reveals a single image under ``lock``."""
+        """Commits (with the bond) and reveals a single image under ``lock`` (its bytes
+        ``content_hash``'s: a batch item's again, or new ones)."""
         self.n += 1
         reg = Registration(
-            content_hash=hashlib.sha256(secret("court content", self.n)).digest(),
+            content_hash=content_hash or hashlib.sha256(secret("court content", self.n)).digest(),
             fingerprint=fp,
             detail=details()[detail],
             owner=owner.address,
@@ -249,9 +258,21 @@ class Ledger:
         lock: Paid,
         fps: Sequence[bytes],
         dets: Sequence[str],
+        same_bytes: tuple[bytes, bytes] | None = None,
     ) -> tuple[int, BatchPlan, dict[int, Item]]:
-        """Commits (with a bond per item) and reveals a batch under ``lock``."""
+        """Commits (with a bond per item) and reveals a batch under ``lock``; with
+        ``same_bytes`` (fingerprint, content hash) the item of that fingerprint holds those
+        bytes (a single token's image again)."""
         p = plan(owner.address, esp.address, fps, [details()[k] for k in dets])
+        if same_bytes is not None:
+            fp, content_hash = same_bytes
+            p = replace(
+                p,
+                items=tuple(
+                    replace(it, content_hash=content_hash) if it.fingerprint == fp else it
+                    for it in p.items
+                ),
+            )
         commit = self.batches.commit_call(p.commitment(), p.count)
         committed = self.send(owner, commit.fn, value=commit.value)
         reveal = self.batches.reveal_call(
@@ -278,6 +299,8 @@ class Ledger:
                 esp.address,
                 lock.block,
                 int(committed["blockNumber"]),
+                int(receipt["blockNumber"]),
+                it.content_hash,
             )
             for i, it in enumerate(p.items)
         }

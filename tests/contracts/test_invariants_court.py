@@ -42,6 +42,7 @@ from dataclasses import replace
 from hashlib import sha256
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -77,8 +78,9 @@ from tests.contracts.court_kit import (
 from tests.contracts.helpers import BASE_FP, NEAR_FP, details
 from tests.contracts.invariant_driver import SETTINGS, TICK, Driver, secret
 
-# A registration is four transactions and a court step up to four: fewer, shorter examples than
-# the Registry's machine, enough for every branch (the test asserts the ones that matter ran).
+# A registration is four transactions and a court step up to four, and a resolve runs the detail
+# rule on py-evm (about a second): fewer, shorter examples than the Registry's machine, enough for
+# the paths that matter (the test asserts they ran); about 25 s of CPU.
 COURT_SETTINGS = settings(SETTINGS, max_examples=10, stateful_step_count=10)
 SEEN: Counter[str] = Counter()
 PRODUCER_ACCOUNTS, ESP_ACCOUNTS = (1, 3, 4), (2, 6)  # indices into the dev accounts
@@ -128,6 +130,7 @@ class CourtMachine(RuleBasedStateMachine):
         self.reinstated: set[int] = set()  # singles the last step reversed (Registry `settle`)
         self.moved: set[int] = set()  # tokens the last step moved
         self.probes = 0  # malformed copies of well-formed calls tried so far
+        self.image_rulings: dict[tuple[int, int], int] = {}  # (item, single) -> the one revoked
         self.genesis_singles: list[int] = genesis["order"]  # real copy, false match, same ESP
         self.last_status = {t: s.status for t, s in self.singles.items()}
         self.total = genesis["total"]
@@ -199,17 +202,16 @@ class CourtMachine(RuleBasedStateMachine):
 
     # -- registrations
 
-    @initialize(contest=st.booleans())
-    def challenge_the_genesis_copies(self, contest: bool) -> None:
-        """The batch item's owner challenges the real copy and the false match, and (half the
-        time) the real copy's owner contests: live court disputes from the first step."""
+    @initialize(contest=st.sampled_from([(), (0,), (1,), (0, 1)]))
+    def challenge_the_genesis_copies(self, contest: tuple[int, ...]) -> None:
+        """The batch item's owner challenges the real copy and the false match, and the owners
+        of none, either or both contest: live court disputes from the first step."""
         item = next(t for t, i in self.items.items() if i.fingerprint == BASE_FP)
         for single in self.genesis_singles:
             if self._court_refusal(item, single, self.producers[0], None) is None:
                 self._court_challenge(item, single, self.producers[0], None)
-        if contest:
-            real_copy = self.genesis_singles[0]
-            self._contest((item, real_copy), None, "accused", False, False)
+        for n in contest:
+            self._contest((item, self.genesis_singles[n]), None, "accused", False, False)
 
     @rule(
         owner=WHO,
@@ -646,6 +648,140 @@ class CourtMachine(RuleBasedStateMachine):
         else:
             self._finalize(pair, data, True, False)
 
+    # -- one image registered in a batch and alone under one ESP (`revokeDuplicateImage`)
+
+    def _register_same_image(
+        self, data: st.DataObject, same_producer: bool, alone_later: bool
+    ) -> None:
+        """A batch item's bytes registered again alone, or a single's again in a batch (of one),
+        under the same ESP, by the same producer or another payer."""
+        if alone_later:
+            item = data.draw(st.sampled_from(sorted(self.items)), label="item")
+            i = self.items[item]
+            token = int.from_bytes(i.content_hash, "big")
+            if token in self.singles:  # the Registry refuses the same bytes twice
+                return
+            producer = self._producer(i.producer, same_producer, data)
+            esp = self._account(i.esp)
+            lock = self.ledger.pay(producer, esp)
+            token, single = self.ledger.register_single(
+                producer, esp, lock, i.fingerprint, i.detail, content_hash=i.content_hash
+            )
+            self.singles[token] = single
+            self.last_status[token] = TokenStatus.ACTIVE
+        else:
+            token = data.draw(st.sampled_from(sorted(self.singles)), label="single")
+            sg = self.singles[token]
+            producer = self._producer(sg.producer, same_producer, data)
+            esp = self._account(sg.esp)
+            lock = self.ledger.pay(producer, esp)
+            batch_id, p, items = self.ledger.register_batch(
+                producer,
+                esp,
+                lock,
+                [sg.fingerprint],
+                [sg.detail],
+                same_bytes=(sg.fingerprint, token.to_bytes(32, "big")),
+            )
+            self.plans[batch_id] = p
+            self.items.update(items)
+        SEEN["same image registered twice"] += 1
+
+    def _same_image_pairs(self) -> list[tuple[int, int]]:
+        return [
+            (i, s)
+            for i, it in sorted(self.items.items())
+            for s in sorted(self.singles)
+            if int.from_bytes(it.content_hash, "big") == s
+        ]
+
+    def _producer(self, address: str, same: bool, data: st.DataObject) -> LocalAccount:
+        if same:
+            return self._account(address)
+        others = [p for p in self.producers if p.address != address]
+        return data.draw(st.sampled_from(others), label="other payer")
+
+    @rule(
+        data=st.data(),
+        caller=WHO,
+        bad=st.sampled_from([None, None, None, "opening", "record", "other"]),
+    )
+    def revoke_duplicate_image(self, data: st.DataObject, caller: int, bad: str | None) -> None:
+        """Anyone asks the court to rule on one image registered twice (an item and a single
+        of the same bytes, mostly: registered here first, one time in three or when there is
+        none): the later publication of one producer, or the later lock of two payers, is
+        revoked; now and then with a malformed opening or record, or a single of other bytes."""
+        pairs = self._same_image_pairs()
+        if not pairs or data.draw(st.integers(0, 2), label="register first") == 0:
+            self._register_same_image(
+                data,
+                data.draw(st.booleans(), label="same producer"),
+                data.draw(st.booleans(), label="alone later"),
+            )
+            pairs = self._same_image_pairs()
+        if pairs and bad != "other":
+            item, single = data.draw(st.sampled_from(pairs), label="pair")
+        else:
+            item = data.draw(st.sampled_from(sorted(self.items)), label="item")
+            single = data.draw(st.sampled_from(sorted(self.singles)), label="single")
+        a, b = self.items[item], self.singles[single]
+        who = self.producers[caller]
+        opening = self.plans[a.batch].opening(a.index)
+        if bad == "opening":
+            opening = replace(opening, seed=opening.seed + 1)
+        record = b.proof()
+        if bad == "record":
+            record = replace(record, esp=self.producers[0].address)
+        fn = self.court.functions.revokeDuplicateImage(
+            item, keccak(details()[a.detail]), opening.as_tuple(), single, record.as_tuple()
+        )
+        same_bytes = int.from_bytes(a.content_hash, "big") == single
+        two_payers = a.producer != b.producer
+        refusal: tuple[type, dict] | None = None
+        if a.revoked:
+            refusal = errors.CourtTokenRevoked, {"tokenId": item}
+        elif bad == "opening":
+            refusal = errors.CourtBadProof, {"tokenId": item}
+        elif not same_bytes:
+            refusal = errors.CourtNotSameImage, {"item": item, "single": single}
+        elif b.status is not TokenStatus.ACTIVE:
+            refusal = errors.CourtTokenRevoked, {"tokenId": single}
+        elif bad == "record":
+            refusal = errors.CourtBadProof, {"tokenId": single}
+        elif a.esp != b.esp:
+            refusal = errors.CourtNotSameEsp, {"item": item, "single": single}
+        elif two_payers and a.priority == b.priority:
+            refusal = errors.CourtChallengeOutOfOrder, {"original": item, "duplicate": single}
+        if refusal is not None:
+            error, fields = refusal
+            if bad in ("opening", "record"):
+                self._refused_on_chain(who, fn, error, **fields)
+            else:
+                self._fails(who, fn, error, **fields)
+            SEEN[f"image ruling refused: {error.__name__}"] += 1
+            return
+        item_first = a.priority < b.priority if two_payers else a.reveal_block < b.reveal_block
+        receipt = self._send(who, fn)
+        self.eth[who.address] += self.reward
+        self.image_rulings[item, single] = single if item_first else item
+        if item_first:
+            assert revoked_events(self.world, receipt) == [(single, item)]
+            injured = self._accused(b)
+            b.status = TokenStatus.REVOKED
+            self.burned += self.bond - self.reward
+        else:
+            assert revoked_events(self.world, receipt) == []
+            injured = self._item_accused(a)
+            a.revoked = True
+            self.batch_burned += self.item_bond - self.reward
+        if two_payers:
+            self._slash(a.esp, injured)
+        SEEN[
+            "image ruling: "
+            + ("single" if item_first else "item")
+            + (" (two payers)" if two_payers else "")
+        ] += 1
+
     # -- the Registry's and the BatchRegistry's own challenges
 
     def _registry_pairs(self) -> list[tuple[int, int]]:
@@ -986,7 +1122,11 @@ class CourtMachine(RuleBasedStateMachine):
         py-evm: this keeps a step's reads to the tokens it can have changed."""
         call = self.d.caller
         counts: Counter[tuple[str, str]] = Counter()
-        disputed = {t for pair in [*self.court_disputes, *self.batch_disputes] for t in pair}
+        disputed = {
+            t
+            for pair in [*self.court_disputes, *self.batch_disputes, *self.image_rulings]
+            for t in pair
+        }
         for token in self.moved:
             t = self.singles.get(token) or self.items[token]
             contract = self.registry if token in self.singles else self.batch_registry
@@ -1126,7 +1266,9 @@ def test_court_state_machine(embedded_world: World) -> None:
         "resolve: REJECTED",
         "finalize: UPHELD",
         "finalize: REJECTED contested",
+        "malformed challenge refused",
         "malformed resolve refused",
         "challenge refused: CourtBadProof",
     ):
         assert SEEN[seen] > 0, (seen, SEEN)
+    assert any(k.startswith("image ruling: ") for k in SEEN), SEEN  # revokeDuplicateImage ruled
