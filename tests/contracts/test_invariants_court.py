@@ -19,10 +19,11 @@ every wei moved) from the model. After every step:
   address is the start's less the gas paid, to the wei;
 - in each collection every balance is the model's count and each token the step moved has the
   model's one owner (every token, at the end of the example);
-- every single's status, and every disputed item's, is the model's (every item's at the end); a
-  single leaves Revoked only through the Registry's `settle` reversal, and one revoked by the
-  court was named by a court dispute that ended Upheld with its record (each court decision's
-  receipt revokes exactly that single, or nothing);
+- every disputed or ruled token's status is the model's (only a dispute or a ruling naming a
+  token can change it; every token's at the end); a single leaves Revoked only through the
+  Registry's `settle` reversal, and one revoked by the court was named by a court dispute that
+  ended Upheld with its record (each court decision's receipt revokes exactly that single, or
+  nothing; a duplicate-image ruling's exactly the later registration);
 - each court dispute is the model's (so each ordered pair has at most one non-Void dispute);
 
 and a malformed proof (fingerprint proof, record proof, item opening, detail) is refused with
@@ -80,8 +81,8 @@ from tests.contracts.invariant_driver import SETTINGS, TICK, Driver, secret
 
 # A registration is four transactions and a court step up to four, and a resolve runs the detail
 # rule on py-evm (about a second): fewer, shorter examples than the Registry's machine, enough for
-# the paths that matter (the test asserts they ran); about 25 s of CPU.
-COURT_SETTINGS = settings(SETTINGS, max_examples=10, stateful_step_count=10)
+# the paths that matter (the test asserts they ran); about 20 s of CPU.
+COURT_SETTINGS = settings(SETTINGS, max_examples=9, stateful_step_count=10)
 SEEN: Counter[str] = Counter()
 PRODUCER_ACCOUNTS, ESP_ACCOUNTS = (1, 3, 4), (2, 6)  # indices into the dev accounts
 ESP_STAKE = 10**18  # ten minimum stakes: no ESP is slashed out of service within an example
@@ -1116,15 +1117,21 @@ class CourtMachine(RuleBasedStateMachine):
 
     @invariant()
     def one_owner_per_token_and_the_models_status(self) -> None:
-        """Each balance is the model's count; each moved token's owner, each single's status
-        and each disputed item's status the model's (every token's at the end: ``_reconcile``;
-        only a BatchRegistry dispute names an item it can revoke). Reads cost milliseconds on
-        py-evm: this keeps a step's reads to the tokens it can have changed."""
+        """Each balance is the model's count; each moved token's owner and each disputed or
+        ruled token's status the model's (every token's at the end: ``_reconcile``). Only a
+        dispute or a ruling naming a token can change its status, and a court revocation also
+        moves the Registry's Ether (checked every step). Reads cost milliseconds on py-evm:
+        this keeps a step's reads to the tokens it can have changed."""
         call = self.d.caller
         counts: Counter[tuple[str, str]] = Counter()
         disputed = {
             t
-            for pair in [*self.court_disputes, *self.batch_disputes, *self.image_rulings]
+            for pair in [
+                *self.court_disputes,
+                *self.reg_disputes,
+                *self.batch_disputes,
+                *self.image_rulings,
+            ]
             for t in pair
         }
         for token in self.moved:
@@ -1133,12 +1140,14 @@ class CourtMachine(RuleBasedStateMachine):
             assert contract.functions.ownerOf(token).call(call) == t.owner, token
         self.moved.clear()
         for token, s in self.singles.items():
+            counts["single", s.owner] += 1
+            if token not in disputed:
+                continue
             status = TokenStatus(self.registry.functions.recordOf(token).call(call)[2])
             assert status is s.status, token
             if self.last_status[token] is TokenStatus.REVOKED and status is TokenStatus.ACTIVE:
                 assert token in self.reinstated, f"{token} left Revoked without a reversal"
             self.last_status[token] = status
-            counts["single", s.owner] += 1
         self.reinstated.clear()
         for token, i in self.items.items():
             if token in disputed:
@@ -1181,6 +1190,8 @@ class CourtMachine(RuleBasedStateMachine):
             assert self.d.balance(address) == expected, address
         for token, s in self.singles.items():
             assert self.registry.functions.ownerOf(token).call(call) == s.owner, token
+            status = TokenStatus(self.registry.functions.recordOf(token).call(call)[2])
+            assert status is s.status, token
         for token, i in self.items.items():
             assert self.batch_registry.functions.ownerOf(token).call(call) == i.owner, token
             self._check_item_status(token, i)
