@@ -215,7 +215,9 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
             itemFirst = a.revealBlock < b.revealBlock;
         } else {
             // The ESP attested one image to two payers: the earlier lock paid for it (the
-            // Registry's `reclaim`); the ESP's stake answers to the payer who loses the token.
+            // Registry's `reclaim`), and the ESP's slash is burned. Paid to a holder, it would
+            // be a bounty: two Sybils asking an honest ESP for one request (the bundled model's
+            // bytes are fixed by prompt and seed) would collect it for two fees and one bond.
             if (a.priorityBlock == b.priorityBlock) revert CourtChallengeOutOfOrder(item, single);
             itemFirst = a.priorityBlock < b.priorityBlock;
             esp = a.esp;
@@ -223,13 +225,12 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (itemFirst) {
             revoked = single;
             // The Registry sends the copy's bond here; with no ESP to report it slashes nobody.
-            _registry.revokeCopied(single, item, esp, _accusedOf(single));
+            _registry.revokeCopied(single, item, esp, BURN);
             _send(BURN, _bond - _challengeReward);
         } else {
             revoked = item;
-            address holder = IERC721(address(_batches)).ownerOf(item);
             // The BatchRegistry sends `challengeReward` here and burns the rest of the item's bond.
-            _batches.revokeCopied(item, single, esp, holder == _htlc ? a.owner : holder);
+            _batches.revokeCopied(item, single, esp, BURN);
         }
         emit DuplicateImageRevoked(revoked, itemFirst ? item : single, msg.sender, esp != address(0));
         _send(msg.sender, _challengeReward);

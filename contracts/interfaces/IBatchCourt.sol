@@ -31,8 +31,9 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 /// published registration (reveal block; the single on a tie) is revoked and nobody is slashed
 /// (the ESP attested the producer's own image twice); registered by two payers, the ESP sold one
 /// image twice: the one with the later lock is revoked (the Registry's `reclaim` rule) and the
-/// ESP's slash goes to the payer who loses it. The caller gets `challengeReward` out of the revoked
-/// token's bond; the rest is burned.
+/// ESP's slash is burned (paid to either payer, two Sybils buying one request twice from an
+/// honest ESP would farm it). The caller gets `challengeReward` out of the revoked token's bond;
+/// the rest is burned.
 interface IBatchCourt {
     /// @notice A challenge of single token `duplicate` by batch item `original`.
     struct Dispute {
@@ -55,7 +56,7 @@ interface IBatchCourt {
     );
 
     /// @notice Emitted when `revokeDuplicateImage` revokes `revoked`, the second registration of
-    /// the image `kept` holds; `twoPayers`: one ESP attested it to two payers (and is slashed).
+    /// the image `kept` holds; `twoPayers`: one ESP attested it to two payers (its slash burned).
     event DuplicateImageRevoked(uint256 indexed revoked, uint256 indexed kept, address indexed caller, bool twoPayers);
 
     /// @notice The deposit sent is not the required one.

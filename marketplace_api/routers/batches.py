@@ -550,7 +550,7 @@ def tx_court_duplicate_image(
     """Revoke the second registration of one image held both as a batch item and as a single
     token, both attested by one ESP (``BatchCourt.revokeDuplicateImage``; anyone may send it
     and gets ``challengeReward``): the later published one when one producer registered both,
-    the later lock's when two payers did (the ESP is slashed to the payer who loses it). The
+    the later lock's when two payers did (the ESP's slash is burned). The
     item is opened from its published manifest (404 ``manifest_not_published`` before); 409
     ``not_same_image`` when its content hash is not the single's id, and the court's error name
     (``CourtNotSameEsp``, ``CourtTokenRevoked``, ...) for what the contract refuses."""

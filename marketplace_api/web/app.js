@@ -455,7 +455,7 @@ function noteView(n) {
         " and token ", el("a", { href: `#/product/${n.single}` }, short(String(n.single))),
         " hold the same image, attested by the same ESP. ",
         n.two_payers
-          ? "Two payers registered it: the one with the later generation lock is revoked, and the ESP's stake pays the one who loses it. "
+          ? "Two payers registered it: the one with the later generation lock is revoked, and the ESP's slash is burned. "
           : "One producer registered it twice: the later published registration is revoked, and nobody is slashed. ",
         "The ruling revokes ", el("a", { href: `#/product/${n.revoked_token}` }, short(String(n.revoked_token))),
         ` (${yours}); the marketplace no longer sells that one. Anyone may ask for the ruling and is paid the challenge reward from the revoked token's bond.`));

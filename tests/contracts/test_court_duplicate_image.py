@@ -11,7 +11,7 @@ is refused by every challenge path (`CourtSameEsp`, `BatchSameEsp`), so
 Now anyone who proves that the batch item's opened content hash IS the single token's id gets the
 second registration revoked at once: the later *published* one when one producer registered both
 (nobody slashed), the one with the later *lock* when two payers did (the ESP sold one image twice,
-the Registry's `reclaim` rule; its slash goes to the payer who loses the token). Every test first
+the Registry's `reclaim` rule; its slash is burned, or two Sybils would farm it). Every test first
 shows the stalemate (the challenge paths refuse), then the ruling, then where the Ether went.
 """
 
@@ -199,8 +199,7 @@ def test_a_producer_who_registered_alone_then_batched_loses_the_batched_item(wor
 def test_an_esp_that_batches_its_customers_image_for_a_sybil_loses_the_sybils_item(world):
     """Issue 11's ESP front-running through a batch: the customer paid first (older lock), the
     ESP's Sybil batches the same bytes under a later lock and reveals first. The Sybil's item is
-    revoked and the ESP is slashed (to the payer who lost the token: its own Sybil here, so the
-    ESP gains nothing back from its stake; the Sybil's bond is burned)."""
+    revoked, its bond burned, and the ESP's slash burned too (nobody is paid it)."""
     register_esp(world)
     content = b"the customer's image"
     customer, sybil = world.producer, world.attacker
@@ -213,13 +212,15 @@ def test_an_esp_that_batches_its_customers_image_for_a_sybil_loses_the_sybils_it
     assert _status(world, single) is TokenStatus.ACTIVE
     params = world.params
     assert _esp(world, world.esp) == (ESP_STAKE - params.esp_slash_amount, 1)
-    assert world.esps(world.deployer).compensation_of(sybil.address) == params.esp_slash_amount
+    esps = world.esps(world.deployer)
+    assert esps.compensation_of(sybil.address) == esps.compensation_of(customer.address) == 0
+    assert esps.compensation_of(burn_address(world)) == params.esp_slash_amount
 
 
-def test_a_sybils_prepaid_lock_takes_the_image_but_the_esp_pays_the_customer(world):
+def test_a_sybils_prepaid_lock_takes_the_image_at_the_cost_of_the_esps_stake(world):
     """The ESP prepays its Sybil's lock before the customer's (it chooses whose lock is older):
-    the Registry's `reclaim` rule gives the image to the older lock, and the ESP's stake answers
-    to the customer who loses its token."""
+    the Registry's `reclaim` rule gives the image to the older lock, and the ESP's slash is
+    burned (paid to the customer, it would be the bounty the next test farms)."""
     register_esp(world)
     content = b"the customer's image, again"
     customer, sybil = world.producer, world.attacker
@@ -229,10 +230,32 @@ def test_a_sybils_prepaid_lock_takes_the_image_but_the_esp_pays_the_customer(wor
     _, p, item = _batch_holding(world, sybil, content, esp=world.esp, lock=sybil_lock)
     assert _rule(world, world.buyer, item, p, single) == single
     assert _status(world, single) is TokenStatus.REVOKED
-    assert (
-        world.esps(world.deployer).compensation_of(customer.address)
-        == world.params.esp_slash_amount
-    )
+    assert _esp(world, world.esp) == (ESP_STAKE - world.params.esp_slash_amount, 1)
+    assert world.esps(world.deployer).compensation_of(customer.address) == 0
+
+
+def test_two_sybils_cannot_farm_an_honest_esp_through_the_ruling(world):
+    """The bundled model's bytes are fixed by prompt, seed and model, so two Sybils paying an
+    honest ESP for one request receive the same image; one registers it alone, the other in a
+    batch, and either asks the ruling. Were the slash paid to the payer who loses its token, the
+    pair would collect 0.05 ETH for two 0.001 ETH fees and one 0.01 ETH bond; burned, the pair
+    only loses (fees, the loser's bond less the caller's reward, gas)."""
+    register_esp(world)
+    content = b"one request, asked twice"
+    early, late = world.attacker, world.accounts[5]
+    pair = (early.address, late.address)
+    before = sum(world.balance(a) for a in pair)
+    early_lock = paid_lock(world, early, world.esp)
+    _, p, item = _batch_holding(world, late, content, esp=world.esp)
+    single = _single(world, early, content, esp=world.esp, lock=early_lock)
+    assert _rule(world, early, item, p, single) == item  # the later lock's token goes
+    esps = world.esps(world.deployer)
+    assert esps.compensation_of(early.address) == esps.compensation_of(late.address) == 0
+    with pytest.raises(errors.NoCompensation):
+        world.esps(late).claim_compensation()
+    params = world.params
+    lost = params.batch_bond_per_item - params.challenge_reward  # the revoked item's bond
+    assert sum(world.balance(a) for a in pair) < before - lost  # and two fees, and the gas
 
 
 def test_only_one_esps_exact_duplicate_can_be_ruled(world):

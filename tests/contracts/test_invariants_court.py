@@ -767,16 +767,14 @@ class CourtMachine(RuleBasedStateMachine):
         self.image_rulings[item, single] = single if item_first else item
         if item_first:
             assert revoked_events(self.world, receipt) == [(single, item)]
-            injured = self._accused(b)
             b.status = TokenStatus.REVOKED
             self.burned += self.bond - self.reward
         else:
             assert revoked_events(self.world, receipt) == []
-            injured = self._item_accused(a)
             a.revoked = True
             self.batch_burned += self.item_bond - self.reward
-        if two_payers:
-            self._slash(a.esp, injured)
+        if two_payers:  # the ESP sold one image twice: its slash is burned, nobody is paid it
+            self._slash(a.esp, self.burn)
         SEEN[
             "image ruling: "
             + ("single" if item_first else "item")

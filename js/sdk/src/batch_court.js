@@ -201,8 +201,8 @@ export async function courtFinalize(client, pair) {
  * Revokes the second registration of one image held both as batch item `item` and as single
  * token `single`, both attested by one ESP (anyone may send it, and gets the Registry's
  * challengeReward): the later published one when one producer registered both (nobody is
- * slashed), the one with the later lock when two payers did (the ESP is slashed to the payer
- * who loses it). The API opens the item from its published manifest (404
+ * slashed), the one with the later lock when two payers did (the ESP's slash is burned).
+ * The API opens the item from its published manifest (404
  * manifest_not_published before; 409 not_same_image when it is another image). The court
  * refuses: CourtNotSameEsp (two ESPs: a challenge decides), CourtTokenRevoked, CourtBadProof,
  * CourtChallengeOutOfOrder (two payers' locks in one block).
