@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,3 +30,30 @@ def node_or_skip() -> str:
         pytest.skip(problem)
     assert node is not None
     return node
+
+
+def run_step(
+    node: str, script: str, port: int, world, key: bytes, step: str, args: dict, tmp_path: Path
+) -> dict:
+    """Runs one ``step`` of a live SDK ``script`` (an ES module reading ``process.argv``: API
+    URL, RPC URL, chain id, private key, step, args file) as the wallet of ``key`` against the
+    API at ``port``; returns the JSON object its last stdout line prints."""
+    path = tmp_path / f"{step}-{secrets.token_hex(4)}.json"
+    path.write_text(json.dumps(args))
+    argv = [
+        f"http://127.0.0.1:{port}",
+        world.chain.url,
+        str(world.chain.chain_id),
+        "0x" + bytes(key).hex(),
+        step,
+        str(path),
+    ]
+    run = subprocess.run(
+        [node, "--input-type=module", "-e", script, *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, f"{step}: " + run.stdout[-3000:] + run.stderr[-3000:]
+    return dict(json.loads(run.stdout.strip().splitlines()[-1]))

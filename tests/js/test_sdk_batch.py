@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import subprocess
 import sys
 
@@ -23,7 +22,7 @@ from eth_utils import keccak
 from ledger import eip712, merkle
 from ledger.clients.batch_registry import sign_batch_attestation
 from services.batch import BatchItem, BatchLayout, SignedBatch
-from tests.js._node import ROOT, SDK, node_or_skip
+from tests.js._node import ROOT, SDK, node_or_skip, run_step
 
 VECTORS = SDK / "test" / "vectors" / "batch.json"
 GEN = ROOT / "scripts" / "gen-batch-vectors"
@@ -345,25 +344,7 @@ console.log(JSON.stringify(out))
 
 def _step(node, port: int, world, key: bytes, step: str, args: dict, tmp_path) -> dict:
     """Runs one step of _LIVE as the wallet of ``key`` against the API at ``port``."""
-    path = tmp_path / f"{step}-{secrets.token_hex(4)}.json"
-    path.write_text(json.dumps(args))
-    argv = [
-        f"http://127.0.0.1:{port}",
-        world.chain.url,
-        str(world.chain.chain_id),
-        "0x" + bytes(key).hex(),
-        step,
-        str(path),
-    ]
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", _LIVE, *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, f"{step}: " + run.stdout[-3000:] + run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return run_step(node, _LIVE, port, world, key, step, args, tmp_path)
 
 
 def _details(attestation: dict, tag: str = "") -> list[str]:

@@ -7,15 +7,12 @@ guards against a fake API; here the same calls meet the real API, court and inde
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import subprocess
 
 import httpx
 import pytest
 
-from tests.js._node import ROOT, node_or_skip
+from tests.js._node import node_or_skip, run_step
 
 _COURT = """
 import { readFileSync } from 'node:fs'
@@ -67,25 +64,7 @@ console.log(JSON.stringify(text(out)))
 
 def _step(node: str, port: int, world, key: bytes, step: str, args: dict, tmp_path) -> dict:
     """Runs one step of _COURT as the wallet of ``key`` against the API at ``port``."""
-    path = tmp_path / f"{step}-{secrets.token_hex(4)}.json"
-    path.write_text(json.dumps(args))
-    argv = [
-        f"http://127.0.0.1:{port}",
-        world.chain.url,
-        str(world.chain.chain_id),
-        "0x" + bytes(key).hex(),
-        step,
-        str(path),
-    ]
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", _COURT, *argv],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, f"{step}: " + run.stdout[-3000:] + run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    return run_step(node, _COURT, port, world, key, step, args, tmp_path)
 
 
 @pytest.mark.anvil

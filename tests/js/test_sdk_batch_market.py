@@ -11,15 +11,12 @@ ERC-2981 royalty without taking a step.
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
-import subprocess
 
 import httpx
 import pytest
 
-from tests.js._node import ROOT, node_or_skip
+from tests.js._node import node_or_skip, run_step
 
 _STEP = """
 import { readFileSync } from 'node:fs'
@@ -78,25 +75,9 @@ class _Party:
         )
 
     def __call__(self, step: str, **args) -> dict:
-        path = self.tmp / f"{step}-{secrets.token_hex(4)}.json"
-        path.write_text(json.dumps(args))
-        argv = [
-            f"http://127.0.0.1:{self.port}",
-            self.world.chain.url,
-            str(self.world.chain.chain_id),
-            "0x" + bytes(self.account.key).hex(),
-            step,
-            str(path),
-        ]
-        run = subprocess.run(
-            [self.node, "--input-type=module", "-e", _STEP, *argv],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
+        return run_step(
+            self.node, _STEP, self.port, self.world, self.account.key, step, args, self.tmp
         )
-        assert run.returncode == 0, f"{step}: " + run.stdout[-3000:] + run.stderr[-3000:]
-        return dict(json.loads(run.stdout.strip().splitlines()[-1]))
 
 
 def _sale(seller: _Party, buyer: _Party, token: int, price: int) -> dict:
