@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from ledger import merkle
 from marketplace_api.models import BatchRecord, Notification, Product
 from marketplace_api.types import token_hex
+from services.exchange.trade import same_address
 
 ROUTE = "/v1/tx/batch/court/duplicate-image"
 
@@ -40,14 +41,10 @@ class Twin:
         return self.single if self.item_revoked else self.item
 
 
-def _same(a: str, b: str) -> bool:
-    return a.lower() == b.lower()
-
-
 def _item_revoked_first(batch: BatchRecord, single: Product) -> bool | None:
     """True when the court would revoke the batch item, False the single; None when it would
     refuse (a tie of two payers' locks)."""
-    if _same(batch.producer, single.producer):
+    if same_address(batch.producer, single.producer):
         # the later published; the single wins a tie (the court's strict `<` on reveal blocks)
         return not batch.reveal_block < single.registered_block
     if batch.priority_block == single.priority_block:
@@ -57,7 +54,8 @@ def _item_revoked_first(batch: BatchRecord, single: Product) -> bool | None:
 
 def _pair(session: Session, item: Product, single: Product) -> Twin | None:
     """The twin, when ``item`` (a batch product) holds ``single``'s bytes under its ESP."""
-    if item.status != "active" or single.status != "active" or not _same(item.esp, single.esp):
+    active = item.status == single.status == "active"
+    if not active or not same_address(item.esp, single.esp):
         return None
     batch_id, index = merkle.split_token_id(int(item.token_id, 16))
     batch = session.get(BatchRecord, batch_id)
@@ -132,7 +130,7 @@ def note_twin(session: Session, token: int) -> Twin | None:
                     "single": twin.single.token_id,
                     "revoked_token": twin.revoked.token_id,
                     "yours": role,
-                    "two_payers": not _same(twin.item.producer, twin.single.producer),
+                    "two_payers": not same_address(twin.item.producer, twin.single.producer),
                     "prepared_ruling": {
                         "action": "revoke_duplicate_image",
                         "endpoint": ROUTE,
