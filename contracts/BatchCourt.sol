@@ -122,7 +122,7 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (_registry.recordHashOf(b) != d.recordHash || keccak256(detailB) != b.detailHash) {
             revert CourtBadProof(duplicate);
         }
-        _checkOpening(original, detailA, a);
+        _checkOpening(original, keccak256(detailA), a);
         address challenger = d.challenger;
         address contester = d.contester;
         if (!_stillActive(duplicate, d)) {
@@ -190,14 +190,10 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         uint256 single,
         IRegistry.RecordProof calldata b
     ) external nonReentrant returns (uint256 revoked) {
-        IBatchRegistry.Batch memory a = _batches.batchOf(item >> _INDEX_BITS);
-        uint256 index = item & _INDEX_MASK;
-        if (index >= a.count) revert CourtUnknownToken(item);
-        if (_batches.statusOf(item) != IBatchRegistry.Status.Active) revert CourtTokenRevoked(item);
-        (bytes32 root, bool ok) = ItemsTree.rootOf(
-            _batches.itemLeaf(index, opening.contentHash, detailHash, opening.seed), index, a.count, opening.proof
-        );
-        if (!ok || root != a.itemsRoot) revert CourtBadProof(item);
+        IBatchRegistry.Status itemStatus = _batches.statusOf(item);
+        if (itemStatus == IBatchRegistry.Status.None) revert CourtUnknownToken(item);
+        if (itemStatus != IBatchRegistry.Status.Active) revert CourtTokenRevoked(item);
+        IBatchRegistry.Batch memory a = _checkOpening(item, detailHash, opening);
         // A single token's id is its content hash: equal ids are the same bytes.
         if (uint256(opening.contentHash) != single) revert CourtNotSameImage(item, single);
         IRegistry.Record memory rec = _registry.recordOf(single);
@@ -268,14 +264,17 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         }
     }
 
-    /// @dev Checks a batch item's opening against its batch's ordered items root.
-    function _checkOpening(uint256 tokenId, bytes calldata detail, IBatchRegistry.ItemOpening calldata o)
+    /// @dev Checks a batch item's opening (its detail's hash, content hash, seed and proof)
+    /// against its batch's ordered items root; returns the batch.
+    function _checkOpening(uint256 tokenId, bytes32 detailHash, IBatchRegistry.ItemOpening calldata o)
         private
         view
+        returns (IBatchRegistry.Batch memory a)
     {
-        IBatchRegistry.Batch memory a = _batches.batchOf(tokenId >> _INDEX_BITS);
+        a = _batches.batchOf(tokenId >> _INDEX_BITS);
         uint256 index = tokenId & _INDEX_MASK;
-        bytes32 leaf = _batches.itemLeaf(index, o.contentHash, keccak256(detail), o.seed);
+        if (index >= a.count) revert CourtUnknownToken(tokenId);
+        bytes32 leaf = _batches.itemLeaf(index, o.contentHash, detailHash, o.seed);
         (bytes32 root, bool ok) = ItemsTree.rootOf(leaf, index, a.count, o.proof);
         if (!ok || root != a.itemsRoot) revert CourtBadProof(tokenId);
     }
