@@ -16,8 +16,10 @@ packages`` installs them; nothing is installed or downloaded by the builder itse
 Every image gets a ``group``: variants of one drawing share it (one icon name in several themes
 or sizes, animation frames and numbered variants, recolours named by colour, the crops of one
 photograph or wallpaper) and, by pixels, files that are the same picture under another name
-(:func:`same_picture`). Only pairs from different groups count as distinct. Distinct drawings
-that share a template, a layout or a flag's stripes stay distinct: they are the hard negatives.
+(:func:`same_picture`, also when one is the other turned or mirrored: issue 11 asks that a
+turned or mirrored copy be caught, so a drawing and its mirror image are one drawing). Only pairs
+from different groups count as distinct. Distinct drawings that share a template, a layout or a
+flag's stripes stay distinct: they are the hard negatives.
 
 Images are composited over white, kept between 128 and 256 pixels on the longer side, and dropped
 when smaller than 32 pixels a side, stretched beyond 4:1, exact duplicates, or degenerate for
@@ -149,8 +151,24 @@ def same_picture(a: np.ndarray, b: np.ndarray) -> bool:
     )
 
 
-def merge_same_pictures(groups: list[str], thumbs: np.ndarray, chunk: int = 2048) -> list[str]:
-    """Union the groups of images that are :func:`same_picture`; returns the merged groups."""
+def _dihedral(thumbs: np.ndarray) -> Iterator[np.ndarray]:
+    """The flattened 32x32 RGB thumbnails under each of the 8 rotations and mirrorings (the
+    identity first): a drawing turned by 90 degrees or mirrored is the same picture."""
+    square = thumbs.reshape(-1, 32, 32, 3)
+    for mirrored in (square, square[:, :, ::-1]):
+        for turns in range(4):
+            yield np.ascontiguousarray(np.rot90(mirrored, turns, axes=(1, 2))).reshape(
+                len(thumbs), -1
+            )
+
+
+def merge_same_pictures(
+    groups: list[str], thumbs: np.ndarray, chunk: int = 2048, *, dihedral: bool = True
+) -> list[str]:
+    """Union the groups of images that are :func:`same_picture`, under any of the 8 rotations
+    and mirrorings when ``dihedral`` (issue 11 requires a mirrored or turned copy to match, so a
+    drawing and its mirror image, ``shadowL`` / ``shadowR``, are one drawing, not two); returns
+    the merged groups."""
     parent = {g: g for g in groups}
 
     def find(g: str) -> str:
@@ -159,17 +177,23 @@ def merge_same_pictures(groups: list[str], thumbs: np.ndarray, chunk: int = 2048
             g = parent[g]
         return g
 
-    z = thumbs - thumbs.mean(axis=1, keepdims=True)
-    z /= np.linalg.norm(z, axis=1, keepdims=True) + 1e-6
-    for start in range(0, len(groups), chunk):
-        block = z[start : start + chunk] @ z.T
-        rows, cols = np.nonzero(block >= MERGE_CORRELATION)
-        for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
-            i = start + r
-            if c > i and same_picture(thumbs[i], thumbs[c]):
-                a, b = find(groups[i]), find(groups[c])
-                if a != b:
-                    parent[max(a, b)] = min(a, b)
+    def unit(t: np.ndarray) -> np.ndarray:
+        z = t - t.mean(axis=1, keepdims=True)
+        return z / (np.linalg.norm(z, axis=1, keepdims=True) + 1e-6)
+
+    z = unit(thumbs)
+    turned = list(_dihedral(thumbs)) if dihedral else [thumbs]
+    for other in turned:
+        zo = unit(other)
+        for start in range(0, len(groups), chunk):
+            block = z[start : start + chunk] @ zo.T
+            rows, cols = np.nonzero(block >= MERGE_CORRELATION)
+            for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+                i = start + r
+                if c != i and same_picture(thumbs[i], other[c]):
+                    a, b = find(groups[i]), find(groups[c])
+                    if a != b:
+                        parent[max(a, b)] = min(a, b)
     return [find(g) for g in groups]
 
 

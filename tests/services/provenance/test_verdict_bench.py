@@ -20,6 +20,7 @@ from aigc_lab.provenance.corpus_v2 import (
     CorpusImage,
     build_corpus_v2,
     load_corpus,
+    merge_same_pictures,
     prepare_image,
     regroup_corpus,
     same_picture,
@@ -200,6 +201,26 @@ def test_same_picture_merges_copies_but_not_shared_layouts() -> None:
     assert not same_picture(_thumb(stripes), _thumb(emblem))
     recoloured = Image.fromarray(255 - np.asarray(stripes))
     assert not same_picture(_thumb(stripes), _thumb(recoloured))
+
+
+def test_a_drawing_and_its_mirror_or_turn_are_one_picture_but_a_layout_twin_is_not() -> None:
+    """Issue 11 requires a mirrored or turned copy to match, so the corpus groups a drawing with
+    its mirror image (``shadowL`` / ``shadowR``) instead of counting the pair as distinct; the
+    same stripes with another emblem stay distinct, turned or not."""
+    arrow = Image.new("RGB", (240, 160), "white")
+    arrow.paste((30, 30, 200), (20, 60, 160, 100))
+    arrow.paste((200, 30, 30), (160, 30, 220, 130))
+    other = arrow.copy()
+    other.paste((40, 160, 40), (60, 10, 120, 50))
+    images = [
+        arrow,
+        arrow.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+        arrow.rotate(90, expand=True),
+        other,
+    ]
+    thumbs = np.stack([_thumb(im) for im in images])
+    assert merge_same_pictures(["a", "b", "c", "d"], thumbs) == ["a", "a", "a", "d"]
+    assert merge_same_pictures(["a", "b", "c", "d"], thumbs, dihedral=False) == ["a", "b", "c", "d"]
 
 
 @pytest.fixture(scope="module")
