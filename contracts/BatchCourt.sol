@@ -8,6 +8,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {IBatchCourt} from "./interfaces/IBatchCourt.sol";
 import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
+import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
 import {FingerprintRule} from "./FingerprintRule.sol";
 import {ItemsTree} from "./ItemsTree.sol";
@@ -17,8 +18,11 @@ import {ItemsTree} from "./ItemsTree.sol";
 /// dispute (EIP-170): the Registry only grants it `revokeCopy`, once, at deployment. The leaves
 /// and the items-tree walk are the BatchRegistry's own (`fingerprintLeaf`, `itemLeaf`,
 /// `ItemsTree`), the record hash the Registry's (`recordHashOf`): no rule has a second copy here.
-/// Invariants: Ether held == the deposits of open (one) and contested (two) challenges (a
-/// revoked copy's bond passes through within `revokeCopied`'s transaction); each
+/// Invariants: Ether held == the deposits of open (one) and contested (two) challenges + for each
+/// Upheld challenge its deposits (one or two), the copy's bond and its recorded `slash` (held
+/// until `settle`; a copy's bond passes through within `revokeDuplicateImage`'s transaction);
+/// this court is owed nothing by the EspRegistry between transactions; nothing is paid for a
+/// win before the Registry's `rewardHoldBlocks` after it; each
 /// ordered pair is challenged at most once unless its challenge ended Void; a decision revokes
 /// only the copy named by the record proven at the challenge, and only while it is still that
 /// record and active.
@@ -31,34 +35,48 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     IBatchRegistry private immutable _batches;
     IRegistry private immutable _registry;
     IDetailVerifier private immutable _verifier;
+    IEspRegistry private immutable _espRegistry;
     address private immutable _htlc;
     uint256 private immutable _bond;
     uint256 private immutable _challengeDeposit;
     uint256 private immutable _challengeReward;
     uint256 private immutable _matchThreshold;
     uint64 private immutable _disputeWindow;
+    uint64 private immutable _rewardHoldBlocks;
 
     mapping(bytes32 pair => Dispute) private _disputes;
 
-    /// @dev `registry`, `batches`, `verifier` and `htlc` as the deployment's (the BatchRegistry's).
-    constructor(IRegistry registry_, IBatchRegistry batches, IDetailVerifier verifier, address htlc) {
+    /// @dev `registry`, `batches`, `verifier`, `htlc` and `esps` as the deployment's (the
+    /// BatchRegistry's); deposit, reward, threshold, window and reward hold are the Registry's.
+    constructor(
+        IRegistry registry_,
+        IBatchRegistry batches,
+        IDetailVerifier verifier,
+        address htlc,
+        IEspRegistry esps
+    ) {
         _registry = registry_;
         _batches = batches;
         _verifier = verifier;
         _htlc = htlc;
+        _espRegistry = esps;
         IRegistry.Parameters memory p = registry_.parameters();
         _bond = p.bond;
         _challengeDeposit = p.challengeDeposit;
         _challengeReward = p.challengeReward;
         _matchThreshold = p.matchThreshold;
         _disputeWindow = p.disputeWindow;
+        _rewardHoldBlocks = p.rewardHoldBlocks;
     }
 
-    /// @dev The revoked copy's bond, sent by the Registry's `revokeCopied`, or a revoked batch
-    /// item's reward, sent by the BatchRegistry's (no one else pays in here but through
-    /// `challenge` and `contest`).
+    /// @dev The revoked copy's bond, sent by the Registry's `revokeCopied`, a revoked batch
+    /// item's reward, sent by the BatchRegistry's, or a copy's ESP slash, claimed from the
+    /// EspRegistry (no one else pays in here but through `challenge` and `contest`).
     receive() external payable {
-        if (msg.sender != address(_registry) && msg.sender != address(_batches)) revert CourtWrongValue(msg.value, 0);
+        if (
+            msg.sender != address(_registry) && msg.sender != address(_batches)
+                && msg.sender != address(_espRegistry)
+        ) revert CourtWrongValue(msg.value, 0);
     }
 
     /// @inheritdoc IBatchCourt
@@ -135,7 +153,7 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         }
         upheld = _batches.statusOf(original) == IBatchRegistry.Status.Active && _verifier.matches(detailA, detailB);
         if (upheld) {
-            _uphold(original, duplicate, d, b.esp, true, 2 * _challengeDeposit);
+            _uphold(original, duplicate, d, b.esp, true);
         } else {
             d.state = IRegistry.DisputeState.Rejected;
             emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Rejected, true);
@@ -178,8 +196,32 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
             return false;
         }
         if (_registry.recordHashOf(b) != d.recordHash) revert CourtBadProof(duplicate);
-        _uphold(original, duplicate, d, b.esp, false, _challengeDeposit);
+        _uphold(original, duplicate, d, b.esp, false);
         return true;
+    }
+
+    /// @inheritdoc IBatchCourt
+    function settle(uint256 original, uint256 duplicate) external nonReentrant {
+        Dispute storage d = _disputeIn(original, duplicate, IRegistry.DisputeState.Upheld);
+        address contester = d.contester; // zero unless contested (`challenge` clears a Void one's)
+        bool contested = contester != address(0);
+        uint256 deposits = contested ? 2 * _challengeDeposit : _challengeDeposit;
+        uint256 slash = d.slash;
+        if (_batches.statusOf(original) == IBatchRegistry.Status.Revoked) {
+            // The winner was itself a copy. The Registry cannot reinstate the single copy, so its
+            // side is compensated with the held deposits and the bond; the slash is burned (paid
+            // to that side, an attacker holding both tokens would farm the copy's honest ESP).
+            d.state = IRegistry.DisputeState.Reversed;
+            emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Reversed, contested);
+            _send(contested ? contester : _accusedOf(duplicate), deposits + _bond);
+            _send(BURN, slash);
+            return;
+        }
+        if (block.number < d.deadline) revert CourtRewardHeld(duplicate, d.deadline);
+        d.state = IRegistry.DisputeState.Settled;
+        emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Settled, contested);
+        _send(d.challenger, deposits + _challengeReward + slash);
+        _send(BURN, _bond - _challengeReward);
     }
 
     /// @inheritdoc IBatchCourt
@@ -285,23 +327,22 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         return rec.status == IRegistry.Status.Active && rec.recordHash == d.recordHash;
     }
 
-    /// @dev Revokes the copy through the Registry (which slashes its ESP and sends its bond
-    /// here); the challenger gets `deposits` and the reward, the rest of the bond is burned, as a
-    /// Registry revocation's.
-    function _uphold(
-        uint256 original,
-        uint256 duplicate,
-        Dispute storage d,
-        address esp,
-        bool contested,
-        uint256 deposits
-    ) private {
+    /// @dev Revokes the copy through the Registry, which sends its bond here and slashes its ESP
+    /// to this court; the slash is claimed at once and recorded in the dispute. Nothing is paid:
+    /// deposits, bond and slash are held until `settle`, at least `rewardHoldBlocks`.
+    function _uphold(uint256 original, uint256 duplicate, Dispute storage d, address esp, bool contested)
+        private
+    {
         d.state = IRegistry.DisputeState.Upheld;
+        d.deadline = uint64(block.number) + _rewardHoldBlocks;
         emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Upheld, contested);
-        address challenger = d.challenger;
-        _registry.revokeCopied(duplicate, original, esp, challenger);
-        _send(challenger, deposits + _challengeReward);
-        _send(BURN, _bond - _challengeReward);
+        uint256 owed = _espRegistry.compensationOf(address(this));
+        _registry.revokeCopied(duplicate, original, esp, address(this));
+        uint256 total = _espRegistry.compensationOf(address(this));
+        if (total == owed) return; // the ESP had no stake left: nothing slashed
+        // The slash is at most the EspRegistry's `slashAmount`, Ether that exists: below 2^96.
+        d.slash = uint96(total - owed);
+        _espRegistry.claimCompensation(); // the EspRegistry is trusted and sends only to us
     }
 
     function _disputeIn(uint256 original, uint256 duplicate, IRegistry.DisputeState expected)

@@ -20,11 +20,15 @@ import {ItemsTree} from "./ItemsTree.sol";
 
 /// @title BatchRegistry: Proof-of-AIGC for batches of images (issue 16)
 /// @notice See {IBatchRegistry} for the protocol. Invariants: Ether held == bondPerItem x (items of
-/// unforfeited, unrevealed commitments + active items) + the deposits of open (one) and contested
-/// (two) challenges + the burned Ether ((bondPerItem - challengeReward) per revoked item and
-/// bondPerItem x count per forfeited commitment), which no function can move; a token's owner is its own slot once it moved, else its batch's owner; a
-/// revoked token never moves again except out of the hash-time-lock escrow; each ordered pair is
-/// challenged at most once unless its challenge ended Void. The owner (the deployer) can change
+/// unforfeited, unrevealed commitments + active items + items revoked by a challenge still
+/// Upheld) + the deposits of open (one), contested (two) and Upheld (one or two, held until
+/// `settle`) challenges + the burned Ether ((bondPerItem - challengeReward) per item revoked by a
+/// Settled challenge or by the court, and bondPerItem x count per forfeited commitment), which
+/// no function can move; a token's owner is its own slot once it moved, else its batch's owner; a
+/// revoked token never moves again except out of the hash-time-lock escrow, until a Reversed
+/// `settle` reinstates it; each ordered pair is challenged at most once unless its challenge
+/// ended Void; nothing is paid for a win before `rewardHoldBlocks` after it, and a win whose
+/// original was revoked meanwhile pays the accused side instead. The owner (the deployer) can change
 /// only `baseURI`; it has no power over tokens, batches, bonds or challenges.
 /// The ERC-721 is implemented here (OpenZeppelin's ERC721Consecutive mints only in the
 /// constructor): a batch mints with one storage write for its record and one for the balance.
@@ -57,6 +61,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     uint64 private immutable _commitTtl;
     uint64 private immutable _registrationWindow;
     uint64 private immutable _disputeWindow;
+    uint64 private immutable _rewardHoldBlocks;
     uint96 private immutable _royaltyBps;
     uint32 private immutable _maxBatch;
     /// @dev The one contract allowed to `revokeCopied`, fixed at deployment (its address is
@@ -115,6 +120,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         _commitTtl = c.params.commitTtl;
         _registrationWindow = c.params.registrationWindow;
         _disputeWindow = c.params.disputeWindow;
+        _rewardHoldBlocks = c.params.rewardHoldBlocks;
         _royaltyBps = c.params.royaltyBps;
         _maxBatch = c.params.maxBatch;
         _baseTokenURI = c.baseURI;
@@ -141,7 +147,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
             revert BatchCommitNotExpired(commitment, k.blockNumber + _commitTtl);
         }
         delete _commits[commitment];
-        // Burned by staying here, as a revoked item's bond (see `_revoke`).
+        // Burned by staying here, as a revoked item's bond (see `settle`).
         emit CommitForfeited(commitment, _bondPerItem * k.count);
     }
 
@@ -260,7 +266,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         }
         upheld = originalActive && _verifier.matches(detailA, detailB);
         if (upheld) {
-            _revoke(original, duplicate, d, true, 2 * _challengeDeposit);
+            _revoke(original, duplicate, d, true);
         } else {
             d.state = DisputeState.Rejected;
             emit ChallengeDecided(original, duplicate, DisputeState.Rejected, true);
@@ -294,27 +300,45 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
             _send(d.contester, 2 * _challengeDeposit);
             return false;
         }
-        bool originalActive = d.single
-            ? _registry.recordOf(original).status == IRegistry.Status.Active
-            : !_isRevoked(original);
-        if (!originalActive) {
+        if (!_originalActive(d.single, original)) {
             d.state = DisputeState.Rejected; // the challenger's own token was revoked as a copy
             emit ChallengeDecided(original, duplicate, DisputeState.Rejected, false);
             _send(_accusedOf(duplicate), _challengeDeposit);
             return false;
         }
         // Uncontested: the accused did not open its item to get the detail rule run.
-        _revoke(original, duplicate, d, false, _challengeDeposit);
+        _revoke(original, duplicate, d, false);
         return true;
     }
 
     /// @inheritdoc IBatchRegistry
-    function settle(uint256 original, uint256 duplicate) external {
+    function settle(uint256 original, uint256 duplicate) external nonReentrant {
         Dispute storage d = _disputeIn(original, duplicate, DisputeState.Upheld);
-        d.state = DisputeState.Settled; // before the call: settles once
-        emit ChallengeDecided(original, duplicate, DisputeState.Settled, d.contester != address(0));
-        // The EspRegistry is immutable and trusted (no callback reaches here): no guard needed.
-        _espRegistry.recordChallengeUpheld(_batches[duplicate >> _INDEX_BITS].esp, d.challenger);
+        address contester = d.contester; // zero unless contested (`_open` clears a Void one's)
+        bool contested = contester != address(0);
+        uint256 deposits = contested ? 2 * _challengeDeposit : _challengeDeposit;
+        // The winner itself revoked as a copy (at any time before this settles): reversed.
+        DisputeState state = _originalActive(d.single, original) ? DisputeState.Settled : DisputeState.Reversed;
+        if (state == DisputeState.Settled && block.number < d.deadline) {
+            revert BatchRewardHeld(duplicate, d.deadline);
+        }
+        d.state = state; // before the calls: settles once
+        emit ChallengeDecided(original, duplicate, state, contested);
+        if (state == DisputeState.Reversed) {
+            // The item's bond backs it again; the held deposits go to the accused side; nobody
+            // is slashed.
+            _tokens[duplicate] &= ~_REVOKED;
+            emit Reinstated(duplicate, original);
+            emit MetadataUpdate(duplicate);
+            _send(contested ? contester : _accusedOf(duplicate), deposits);
+            return;
+        }
+        address challenger = d.challenger;
+        _espRegistry.recordChallengeUpheld(_batches[duplicate >> _INDEX_BITS].esp, challenger);
+        _send(challenger, deposits + _challengeReward);
+        // The rest of the item's bond is burned by staying here: no function can move it (a
+        // value call to the Registry's 0xdEaD would add 11,600 gas, 36,600 on a chain where it
+        // holds nothing yet).
     }
 
     /// @inheritdoc IBatchRegistry
@@ -531,6 +555,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
             _commitTtl,
             _registrationWindow,
             _disputeWindow,
+            _rewardHoldBlocks,
             _royaltyBps,
             _maxBatch
         );
@@ -777,21 +802,15 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         if (requireActive && !active) revert BatchTokenRevoked(tokenId);
     }
 
-    /// @dev Revokes `duplicate`: the challenger gets `deposits` and the reward out of the item's
-    /// bond, the rest of that bond is burned; no other item of the batch changes (`settle` then
-    /// slashes the copy's ESP).
-    function _revoke(uint256 original, uint256 duplicate, Dispute storage d, bool contested, uint256 deposits)
-        private
-    {
+    /// @dev Revokes `duplicate` (no other item of the batch changes); nothing is paid: the
+    /// deposits and the item's bond are held until `settle`, at least `rewardHoldBlocks`.
+    function _revoke(uint256 original, uint256 duplicate, Dispute storage d, bool contested) private {
         d.state = DisputeState.Upheld;
+        d.deadline = uint64(block.number) + _rewardHoldBlocks;
         _tokens[duplicate] |= _REVOKED;
         emit ChallengeDecided(original, duplicate, DisputeState.Upheld, contested);
         emit Revoked(duplicate, original);
         emit MetadataUpdate(duplicate);
-        _send(d.challenger, deposits + _challengeReward);
-        // The rest of the item's bond is burned by staying here: no function can move it (a
-        // value call to the Registry's 0xdEaD would add 11,600 gas, 36,600 on a chain where it
-        // holds nothing yet, to a revocation).
     }
 
     function _disputeIn(uint256 original, uint256 duplicate, DisputeState expected)
@@ -807,6 +826,12 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     function _accusedOf(uint256 tokenId) private view returns (address owner) {
         owner = _ownerOf(tokenId);
         if (owner == address(_htlc)) owner = _batches[tokenId >> _INDEX_BITS].owner;
+    }
+
+    /// @dev Whether a challenge's original is active (a single one at the Registry, which it was
+    /// when challenged: so not active is revoked there).
+    function _originalActive(bool single, uint256 original) private view returns (bool) {
+        return single ? _registry.recordOf(original).status == IRegistry.Status.Active : !_isRevoked(original);
     }
 
     function _isRevoked(uint256 tokenId) private view returns (bool) {

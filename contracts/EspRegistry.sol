@@ -95,11 +95,11 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
             delay = p.registrationWindow + p.commitTtl + 2 * p.disputeWindow + p.rewardHoldBlocks;
         }
         (ok, data) = batchRegistry_.staticcall(abi.encodeCall(IBatchRegistry.parameters, ()));
-        if (ok && data.length == 9 * 32) {
+        if (ok && data.length == 10 * 32) {
             IBatchRegistry.Parameters memory p = abi.decode(data, (IBatchRegistry.Parameters));
-            // The same path for a batched copy, no reward hold, then one more dispute window
-            // for the challenger's `settle` (the slash) before the stake can leave.
-            uint64 batchDelay = p.registrationWindow + p.commitTtl + 3 * p.disputeWindow;
+            // The same path for a batched copy, with one more dispute window (a contested batch
+            // challenge has a window to resolve), then the reward hold before `settle` slashes.
+            uint64 batchDelay = p.registrationWindow + p.commitTtl + 3 * p.disputeWindow + p.rewardHoldBlocks;
             if (batchDelay > delay) delay = batchDelay;
         }
         _exitDelay = delay;

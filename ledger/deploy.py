@@ -226,6 +226,7 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
             p.commit_ttl_blocks,
             p.registration_window_blocks,
             p.dispute_window_blocks,
+            p.reward_hold_blocks,  # a batch win is held as long as a single one (issue 11)
             p.royalty_bps,
             p.max_batch,
         ),
@@ -233,7 +234,8 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         config[-1],  # the same BatchCourt may revoke a batched second registration of an image
     )
     batch_registry, _ = deploy_contract(tx, "BatchRegistry", batch_config)
-    court, _ = deploy_contract(tx, "BatchCourt", registry, batch_registry, verifier, htlc)
+    # The court claims the slashes of the copies it revokes from the EspRegistry and holds them.
+    court, _ = deploy_contract(tx, "BatchCourt", registry, batch_registry, verifier, htlc, esps)
     if court.lower() != config[-1].lower():
         raise DeploymentError(
             f"BatchCourt deployed at {court}, not at {config[-1]} where the Registry and the "

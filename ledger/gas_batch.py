@@ -13,7 +13,7 @@ four per non-zero byte; py-evm runs Cancun, which has no floor); and an uncontes
 (challenge + finalize) of an item of a later 1,000-image batch by an item of an earlier one.
 Every value is derived from fixed seeds and ground free of zero bytes, so figures are exact.
 Last, the BatchCourt's path (:func:`_measure_court`): an item of the earlier batch challenges a
-later single near copy, uncontested (challenge + finalize).
+later single near copy, uncontested (challenge + finalize), and the settle after the reward hold.
 """
 
 from __future__ import annotations
@@ -187,9 +187,9 @@ def measure_batch_registration(
 ) -> dict[str, int]:
     """``{"batch_register_per_image@N": (commit + reveal) // N, "batch_challenge": ...,
     "batch_finalize": ..., "batch_challenge_uncontested": challenge + finalize, "batch_settle":
-    the ESP slash}`` on ``dep`` (whose ESP ``accounts[2]`` is registered). The producer
-    registers one batch first, so each row is a later batch of a producer (no first-write of its
-    balance or of the batch counter)."""
+    the payment and the ESP slash after the reward hold}`` on ``dep`` (whose ESP ``accounts[2]``
+    is registered). The producer registers one batch first, so each row is a later batch of a
+    producer (no first-write of its balance or of the batch counter)."""
     producer, esp, copier_esp, plagiarist = accounts[1], accounts[2], accounts[3], accounts[4]
     gas: dict[str, int] = {}
     _register(chain, dep, producer, esp, _fingerprints(b"warm", 1), 2000)
@@ -224,8 +224,10 @@ def measure_batch_registration(
     br.finalize(original, copy)
     gas["batch_finalize"] = charged(chain, br.last_receipt)
     gas["batch_challenge_uncontested"] = gas["batch_challenge"] + gas["batch_finalize"]
-    # The separate step that slashes the copy's ESP (as the Registry's `settle`): the ESP here is
-    # staked at the minimum, so the slash also deactivates it.
+    # The separate step after the reward hold (as the Registry's `settle`): pays the challenger
+    # and slashes the copy's ESP; the ESP here is staked at the minimum, so the slash also
+    # deactivates it.
+    chain.mine(int(dep.manifest.params["reward_hold_blocks"]))
     br.settle(original, copy)
     gas["batch_settle"] = charged(chain, br.last_receipt)
     gas.update(_measure_court(chain, dep, accounts, original_batch, original_fps, original_leaves))
@@ -260,10 +262,11 @@ def _measure_court(
     fps: list[bytes],
     leaves: list[bytes],
 ) -> dict[str, int]:
-    """``{"court_challenge": ..., "court_finalize": ..., "court_challenge_uncontested": ...}``:
-    item 300 of the producer's 1,000-image batch challenges, through the BatchCourt, a later
-    single near copy (a third ESP's), uncontested; finalize revokes it at the Registry
-    (``revokeCopied``: the bond's reward and burn, the ESP's slash, which deactivates it)."""
+    """``{"court_challenge": ..., "court_finalize": ..., "court_challenge_uncontested": ...,
+    "court_settle": ...}``: item 300 of the producer's 1,000-image batch challenges, through the
+    BatchCourt, a later single near copy (a third ESP's), uncontested; finalize revokes it at the
+    Registry (``revokeCopied``: the bond and the ESP's slash, which deactivates it, come to the
+    court and are held); after the reward hold, settle pays the challenger and burns the rest."""
     producer, plagiarist, third_esp = accounts[1], accounts[4], accounts[5]
     EspRegistryClient(dep, Transactor(chain, third_esp)).register(
         "http://third.example", price=10**15, stake=dep.manifest.params["esp_min_stake"]
@@ -298,4 +301,7 @@ def _measure_court(
     court.finalize(original, copy, record)
     gas["court_finalize"] = charged(chain, court.last_receipt)
     gas["court_challenge_uncontested"] = gas["court_challenge"] + gas["court_finalize"]
+    chain.mine(int(dep.manifest.params["reward_hold_blocks"]))
+    court.settle(original, copy)
+    gas["court_settle"] = charged(chain, court.last_receipt)
     return gas

@@ -16,13 +16,23 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 ///    the dispute window. The copy's detail is public already (its `Registered` event).
 /// 3. `resolve` (anyone, while contested): the item's detail opened against its batch's items
 ///    root (the ordered tree: one leaf per index), the copy's against its record; the detail
-///    rule decides. Upheld: both deposits to the challenger. Rejected: both to the contester.
+///    rule decides. Upheld: the copy is revoked. Rejected: both deposits to the contester.
 /// 4. `finalize` (anyone, after the window): uncontested, the copy is revoked; contested and
 ///    never resolved, the contester takes both deposits (the challenger withheld its detail).
-/// A revocation calls the Registry's `revokeCopy` (this court is bound to it once): the copy's
-/// bond pays `challengeReward` to the challenger and the rest burns; its ESP is slashed to the
-/// challenger. A reclaim or revocation of the copy since the challenge voids it (deposits back);
-/// an original revoked meanwhile loses it. Deposit, threshold and window are the Registry's.
+/// A revocation calls the Registry's `revokeCopied` (this court is bound to it once): the copy is
+/// revoked at once, its bond comes here and its ESP is slashed to this court (which claims it at
+/// once and records it in the dispute, `slash`). Nothing is paid yet (issue 11: a win is held
+/// until the winning token is beyond challenge): deposits, bond and slash are held for the
+/// Registry's `rewardHoldBlocks`.
+/// 5. `settle` (anyone, once): if the batched original was revoked meanwhile, the win is
+///    REVERSED: the Registry has no bytes to reinstate the copy, so its side is COMPENSATED with
+///    the held deposits and the copy's bond (to the contester, else the copy's owner, its
+///    producer while escrowed), and the held slash is BURNED (paid to the copy's side, one
+///    attacker owning both the original and the copy would farm an honest ESP's stake with it).
+///    Otherwise, once the hold has passed: the challenger gets the deposits, `challengeReward`
+///    and the slash; the rest of the bond is burned.
+/// A reclaim or revocation of the copy since the challenge voids it (deposits back); an original
+/// revoked before the decision loses it. Deposit, threshold, window and hold are the Registry's.
 ///
 /// One image registered twice, once in a batch and once alone, under ONE ESP's attestations (no
 /// challenge above can take it: one ESP attesting both is refused) is ruled at once by
@@ -39,8 +49,11 @@ interface IBatchCourt {
     struct Dispute {
         address challenger;
         uint64 deadline; // last block to contest, then (contested) last block to resolve
-        IRegistry.DisputeState state; // None, Open, Contested, Upheld, Rejected or Void
+        // None, Open, Contested, Upheld (-> Settled | Reversed), Rejected or Void; once Upheld,
+        // `deadline` is the block from which `settle` may pay the challenger
+        IRegistry.DisputeState state;
         address contester;
+        uint96 slash; // the copy's ESP slash, held here from the decision until `settle`
         bytes32 recordHash; // the copy's record when challenged: a reclaim since voids the dispute
     }
 
@@ -50,7 +63,8 @@ interface IBatchCourt {
     );
     /// @notice Emitted when the copy's owner contests.
     event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester);
-    /// @notice Emitted when a challenge is decided.
+    /// @notice Emitted when a challenge is decided (Upheld, Rejected, Void) or settled (Settled,
+    /// Reversed).
     event ChallengeDecided(
         uint256 indexed original, uint256 indexed duplicate, IRegistry.DisputeState state, bool contested
     );
@@ -83,6 +97,8 @@ interface IBatchCourt {
     error CourtDisputeState(uint256 original, uint256 duplicate, IRegistry.DisputeState state);
     /// @notice Too late to contest, or too early to finalize.
     error CourtDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
+    /// @notice `settle` before the reward hold passed (and the batched original is not revoked).
+    error CourtRewardHeld(uint256 duplicate, uint64 releasableAtBlock);
     /// @notice An Ether transfer failed.
     error CourtTransferFailed(address to, uint256 amount);
     /// @notice The batch item's opened content hash is not the single token's id: not one image.
@@ -118,6 +134,14 @@ interface IBatchCourt {
     function finalize(uint256 original, uint256 duplicate, IRegistry.RecordProof calldata b)
         external
         returns (bool upheld);
+    /// @notice Settles an upheld challenge (anyone may call, once). If the batched original is
+    /// revoked: state Reversed, the held deposits (two if contested) and the copy's bond to the
+    /// contester, else to the copy's owner (its producer while escrowed), the held slash burned.
+    /// Otherwise reverts `CourtRewardHeld` before the dispute's `deadline` (decision block +
+    /// the Registry's `rewardHoldBlocks`); after it, state Settled: the challenger gets the
+    /// deposits, `challengeReward` and the slash, the rest of the bond is burned. Reverts
+    /// `CourtDisputeState` unless the challenge is `Upheld`.
+    function settle(uint256 original, uint256 duplicate) external;
     /// @notice Revokes the second registration of one image held both as batch item `item` and as
     /// single token `single`, both attested by one ESP (see the contract's notes): `detailHash`
     /// and `opening` (content hash, seed, ordered proof; `record` unused) open the item against

@@ -37,9 +37,16 @@ import {IRegistry} from "./IRegistry.sol";
 ///    for another window, `finalize` rejects the challenge and pays the contester both deposits.
 ///    Each side opens its own item, so withholding loses: a contester that cannot open B cannot
 ///    contest, and a challenger that does not open A (it alone may hold A's data) cannot win a
-///    contested challenge. A revocation pays the challenger its deposit(s) and `challengeReward` out of B's item
-///    bond; the rest of that bond is burned (it stays in this contract, which has no function
-///    that could move it); every other item of the batch is untouched.
+///    contested challenge. A revocation revokes B at once (every other item of the batch is
+///    untouched) and pays nothing yet: the challenger's deposit(s) and B's item bond are held for
+///    `rewardHoldBlocks` (issue 11: a win is held until the winning token is beyond challenge).
+/// 4. `settle` (anyone, once): if A was itself revoked meanwhile (a batch item's revoked bit, or
+///    a single original's Registry status), the win is REVERSED: B is reinstated (`Reinstated`),
+///    its bond backs it again, the held deposits go to B's contester, else to B's owner (its
+///    producer while escrowed), and nobody is slashed. Otherwise, once the hold has passed, the
+///    challenger gets its deposit(s) and `challengeReward` out of B's bond, the rest of that bond
+///    is burned (it stays in this contract, which has no function that could move it), and B's
+///    ESP is slashed to the challenger.
 /// Exact duplicates of Registry tokens are not refused at reveal (no per-item storage fits the
 /// gas budget): an identical image has distance 0 and is revoked by a challenge.
 /// Revoked tokens cannot be transferred (except out of the hash-time-lock escrow), listed, or used
@@ -52,15 +59,17 @@ interface IBatchRegistry is IERC721Errors {
         Revoked
     }
 
-    /// @notice A challenge's life: Open -> (Contested ->) Upheld | Rejected, or Void.
+    /// @notice A challenge's life: Open -> (Contested ->) Upheld -> Settled | Reversed, or
+    /// Rejected / Void (the Registry's values 0..7).
     enum DisputeState {
         None,
         Open,
         Contested,
-        Upheld,
+        Upheld, // B revoked; deposits and bond held until `settle`
         Rejected,
         Void,
-        Settled // the Registry's value 6: the revocation's ESP slash was reported (`settle`)
+        Settled, // the hold passed: the challenger paid, B's ESP slashed (`settle`)
+        Reversed // A was revoked within the hold: B reinstated, its side paid (`settle`)
     }
 
     /// @notice The reveal's public data besides the fingerprints.
@@ -97,7 +106,9 @@ interface IBatchRegistry is IERC721Errors {
     /// @notice A challenge of `duplicate` (a batch item) by `original`.
     struct Dispute {
         address challenger;
-        uint64 deadline; // last block to contest, then (contested) last block to resolve
+        // last block to contest, then (contested) last block to resolve; once Upheld, the block
+        // from which `settle` may pay the challenger (the end of the reward hold)
+        uint64 deadline;
         DisputeState state;
         bool single; // the original is a single Registry token
         address contester;
@@ -112,6 +123,7 @@ interface IBatchRegistry is IERC721Errors {
         uint64 commitTtl;
         uint64 registrationWindow;
         uint64 disputeWindow;
+        uint64 rewardHoldBlocks; // an upheld challenge's deposits and bond are held this long
         uint96 royaltyBps;
         uint32 maxBatch;
     }
@@ -157,10 +169,14 @@ interface IBatchRegistry is IERC721Errors {
     /// @notice Emitted when a contester opens its item (proven against its batch's items root):
     /// the challenger reads `detail` here to `resolve`.
     event ItemOpened(uint256 indexed tokenId, bytes32 contentHash, uint256 seed, bytes detail);
-    /// @notice Emitted when a challenge is decided (`state`: Upheld, Rejected or Void).
+    /// @notice Emitted when a challenge is decided (`state`: Upheld, Rejected or Void) or settled
+    /// (Settled or Reversed).
     event ChallengeDecided(uint256 indexed original, uint256 indexed duplicate, DisputeState state, bool contested);
     /// @notice Emitted when a token is revoked.
     event Revoked(uint256 indexed tokenId, uint256 indexed original);
+    /// @notice Emitted when `settle` reinstates a token whose revoking `original` was itself
+    /// revoked within the reward hold (the Registry's event).
+    event Reinstated(uint256 indexed tokenId, uint256 indexed original);
 
     /// @notice The commitment was already made.
     error BatchCommitExists(bytes32 commitment);
@@ -220,6 +236,8 @@ interface IBatchRegistry is IERC721Errors {
     error BatchDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
     /// @notice `resolve`'s detail of the duplicate is not the one its contester opened (`ItemOpened`).
     error BatchNotContestedDetail(uint256 duplicate, bytes32 openedDetailHash);
+    /// @notice `settle` before the reward hold passed (and the original is not revoked).
+    error BatchRewardHeld(uint256 duplicate, uint64 releasableAtBlock);
     /// @notice An Ether payment failed.
     error BatchTransferFailed(address to, uint256 amount);
     /// @notice `revokeCopied` was called by another than the court fixed at deployment, or for a
@@ -277,12 +295,16 @@ interface IBatchRegistry is IERC721Errors {
     /// contested and unresolved, the challenge is rejected and the contester takes both deposits
     /// (the challenger, who holds its original's data and had the duplicate's, did not resolve).
     function finalize(uint256 original, uint256 duplicate) external returns (bool upheld);
-    /// @notice Settles an upheld challenge (anyone may call, once): the EspRegistry slashes the
-    /// ESP that attested the revoked item's batch, min(`slashAmount`, stake) owed to the
-    /// challenger, as the Registry's `settle` does for a single copy. A separate step so that a
-    /// challenge (challenge + finalize) stays within its gas goal: the slash costs about 49,000
-    /// (a first compensation entry, and the ESP's deactivation when its stake falls below the
-    /// minimum). Reverts `BatchDisputeState` unless the challenge is `Upheld`.
+    /// @notice Settles an upheld challenge (anyone may call, once). If the original was revoked
+    /// since (batch item, or single original revoked at the Registry), the revocation is
+    /// reversed: state Reversed, the duplicate reinstated (`Reinstated`, `MetadataUpdate`), the
+    /// held deposits (two if contested) to the contester, else to the duplicate's owner (its
+    /// producer while escrowed); no slash. Otherwise reverts `BatchRewardHeld` before the dispute's
+    /// `deadline` (decision block + `rewardHoldBlocks`); after it, state Settled: the challenger
+    /// gets the deposits and `challengeReward`, and the EspRegistry slashes the ESP that attested
+    /// the revoked item's batch, min(`slashAmount`, stake) owed to the challenger. A separate step
+    /// (the Registry's shape) so that a challenge (challenge + finalize) stays within its gas goal.
+    /// Reverts `BatchDisputeState` unless the challenge is `Upheld`.
     function settle(uint256 original, uint256 duplicate) external;
     /// @notice Called by the court fixed at deployment (the BatchCourt) when it rules that batch
     /// item `duplicate` is the second registration of the exact image registered alone as single

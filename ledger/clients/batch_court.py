@@ -3,8 +3,9 @@
 The mirror of ``BatchRegistryClient.challenge_with_single``: there a single original revokes a
 batched copy; here a batch item (fingerprint proof against its batch's fingerprint root, detail
 opening against its ordered items root) revokes a single token (its ``RecordProof``). The copy's
-detail is public already (its ``Registered`` event), so ``contest`` opens nothing. Each call is
-encoded once here (``*_call``).
+detail is public already (its ``Registered`` event), so ``contest`` opens nothing. An upheld
+challenge pays nothing until ``settle`` (after the Registry's reward hold, or at once reversed
+when the batched original was revoked since). Each call is encoded once here (``*_call``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class CourtDispute:
     deadline: int
     state: DisputeState
     contester: str
+    slash: int  # the copy's ESP slash, held by the court from the decision until ``settle``
     record_hash: bytes
 
 
@@ -87,6 +89,13 @@ class BatchCourtClient(ContractClient):
         """Decide a challenge after its window (the copy's record proof names its ESP)."""
         return Call(self.contract.functions.finalize(original, duplicate, record_b.as_tuple()))
 
+    def settle_call(self, original: int, duplicate: int) -> Call:
+        """Settle an upheld challenge (anyone, once): reversed when the batched original was
+        revoked since (the copy's side compensated with the held deposits and bond, the slash
+        burned), else, after the reward hold (``CourtRewardHeld`` before), the challenger gets
+        the deposits, the reward and the slash."""
+        return Call(self.contract.functions.settle(original, duplicate))
+
     def revoke_duplicate_image_call(
         self,
         item: int,
@@ -143,6 +152,11 @@ class BatchCourtClient(ContractClient):
         state = self._event(receipt, "ChallengeDecided")["state"]
         return DisputeState(state) is DisputeState.UPHELD
 
+    def settle(self, original: int, duplicate: int) -> DisputeState:
+        """Settles an upheld challenge (see :meth:`settle_call`); returns SETTLED or REVERSED."""
+        receipt = self._send(self.settle_call(original, duplicate))
+        return DisputeState(self._event(receipt, "ChallengeDecided")["state"])
+
     def revoke_duplicate_image(
         self,
         item: int,
@@ -171,5 +185,6 @@ class BatchCourtClient(ContractClient):
             int(d[1]),
             DisputeState(d[2]),
             str(d[3]),
-            bytes(d[4]),
+            int(d[4]),
+            bytes(d[5]),
         )

@@ -19,7 +19,7 @@ from ledger import eip712
 from ledger.clients._base import Call, ContractClient
 from ledger.clients.htlc import LockTerms
 
-# The BatchRegistry's Status and DisputeState are the Registry's first values (3 and 7 of them).
+# The BatchRegistry's Status and DisputeState are the Registry's first values (3 and 8 of them).
 from ledger.clients.registry import DisputeState, RecordProof, TokenStatus
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
@@ -51,6 +51,7 @@ class BatchParams:
     commit_ttl: int
     registration_window: int
     dispute_window: int
+    reward_hold: int  # blocks an upheld challenge's deposits and bond are held (`settle`)
     royalty_bps: int
     max_batch: int
 
@@ -224,8 +225,10 @@ class BatchRegistryClient(ContractClient):
         return Call(self.contract.functions.finalize(original, duplicate))
 
     def settle_call(self, original: int, duplicate: int) -> Call:
-        """Reports an upheld challenge's revocation to the EspRegistry (anyone may send it, once):
-        the revoked item's ESP is slashed to the challenger."""
+        """Settles an upheld challenge (anyone may send it, once): reversed when the original was
+        revoked since (the item reinstated, the held deposits to its side), else, after the
+        reward hold (``BatchRewardHeld`` before), the challenger is paid and the revoked item's
+        ESP is slashed to it."""
         return Call(self.contract.functions.settle(original, duplicate))
 
     def transfer_call(self, sender: str, to: str, token_id: int) -> Call:
@@ -295,9 +298,10 @@ class BatchRegistryClient(ContractClient):
         state = self._event(receipt, "ChallengeDecided")["state"]
         return DisputeState(state) is DisputeState.UPHELD
 
-    def settle(self, original: int, duplicate: int) -> None:
-        """Settles an upheld challenge (see :meth:`settle_call`)."""
-        self._send(self.settle_call(original, duplicate))
+    def settle(self, original: int, duplicate: int) -> DisputeState:
+        """Settles an upheld challenge (see :meth:`settle_call`); returns SETTLED or REVERSED."""
+        receipt = self._send(self.settle_call(original, duplicate))
+        return DisputeState(self._event(receipt, "ChallengeDecided")["state"])
 
     def transfer(self, to: str, token_id: int) -> None:
         self._send(self.transfer_call(self.tx.address, to, token_id))

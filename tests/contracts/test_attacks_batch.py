@@ -298,8 +298,8 @@ def test_later_original_and_same_esp_refused(world):
 
 def test_batched_copy_of_single_token_revoked_alone(world):
     """A single Registry image copied into a batch: challengeWithSingle + finalize revokes the
-    copy alone; its siblings keep owner and status; the challenger gets its deposit and the
-    reward, the rest of the item's bond burns; nothing else moves."""
+    copy alone; its siblings keep owner and status; after the reward hold the challenger gets its
+    deposit and the reward, the rest of the item's bond burns; nothing else moves."""
     register_esp(world)
     single = register_image(world, world.producer, fingerprint=BASE_FP)
     b_id, pb = register_batch(
@@ -314,10 +314,13 @@ def test_batched_copy_of_single_token_revoked_alone(world):
     c.challenge_with_single(single, proof(world, single), copy, NEAR_FP, pb.fp_proof(ib))
     assert _held(world) == held + deposit
     world.chain.mine(world.params.dispute_window_blocks + 1)
-    before = world.balance(world.producer.address)
     assert c.finalize(single, copy)
-    spent_finalize = gas_cost(c.last_receipt)
-    assert world.balance(world.producer.address) == before + deposit + reward - spent_finalize
+    assert _held(world) == held + deposit  # deposit and bond held until `settle`
+    world.chain.mine(world.params.reward_hold_blocks)
+    before = world.balance(world.producer.address)
+    c.settle(single, copy)
+    spent_settle = gas_cost(c.last_receipt)
+    assert world.balance(world.producer.address) == before + deposit + reward - spent_settle
     assert _held(world) == held - reward  # the rest of the bond burned: locked in the contract
     assert c.status(copy) is TokenStatus.REVOKED
     for i in range(pb.count):
@@ -330,7 +333,8 @@ def test_batched_copy_of_single_token_revoked_alone(world):
     thief = client(world, world.attacker)
     with pytest.raises(errors.BatchTokenRevoked):
         thief.transfer(world.buyer.address, copy)
-    b2, _ = register_batch(world, world.buyer, fingerprints=[NEAR_FP], seed=12)
+    # (through the producer's ESP: the settle slashed the copier's out of service)
+    b2, _ = register_batch(world, world.buyer, fingerprints=[NEAR_FP], seed=12, esp=world.esp)
     with pytest.raises(errors.BatchTokenRevoked):
         thief.challenge(copy, NEAR_FP, pb.fp_proof(ib), tid(b2, 0), NEAR_FP, [])
     # A single-id below 2**96 is never a Registry token here.
@@ -383,6 +387,9 @@ def test_contest_and_resolve_with_details(world):
         opening_b=pb.opening(ib),
     )
     assert upheld and thief.status(copy) is TokenStatus.REVOKED
+    assert _held(world) == held  # both deposits and the bond held until `settle`
+    world.chain.mine(world.params.reward_hold_blocks)
+    client(world, world.buyer).settle(original, copy)
     assert _held(world) == held - 2 * deposit - world.params.challenge_reward
 
 
@@ -692,8 +699,9 @@ def test_a_two_faced_copy_cannot_be_opened(world):
 
 
 def test_value_conservation(world):
-    """Ether held == bondPerItem x (committed-unrevealed + active items) + open deposits +
-    burned Ether, at every step of a registration, challenge, contest and revocation."""
+    """Ether held == bondPerItem x (committed-unrevealed + active items + items revoked by an
+    unsettled challenge) + open and held deposits + burned Ether, at every step of a
+    registration, challenge, contest, revocation and settlement."""
     bond, deposit = world.params.batch_bond_per_item, world.params.challenge_deposit
     burned_per_revocation = bond - world.params.challenge_reward
     assert _held(world) == 0
@@ -715,13 +723,19 @@ def test_value_conservation(world):
         detail_b=details()["near"],
         opening_b=pb.opening(ib),
     )
-    # both deposits and the reward left; the rest of the copy's bond is burned in place
-    assert _held(world) == 10 * bond + burned_per_revocation
-    # A contested challenge left unresolved: rejected, both deposits to the contester.
+    # held until `settle`: the copy's bond and both deposits
+    assert _held(world) == 11 * bond + 2 * deposit
+    # (registered before the settle slashes the copier's ESP out of service)
     other_id, po = register_batch(
         world, world.attacker, fingerprints=[NEAR_FP], item_details=[details()["near"]], seed=41
     )
     other = tid(other_id, 0)
+    assert _held(world) == 12 * bond + 2 * deposit
+    world.chain.mine(world.params.reward_hold_blocks)
+    client(world, world.buyer).settle(original, copy)
+    # both deposits and the reward left; the rest of the copy's bond is burned in place
+    assert _held(world) == 11 * bond + burned_per_revocation
+    # A contested challenge left unresolved: rejected, both deposits to the contester.
     _challenge(world, original, pa, other, po)
     _contest(world, original, other, po)
     assert _held(world) == 11 * bond + burned_per_revocation + 2 * deposit

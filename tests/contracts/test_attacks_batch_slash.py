@@ -36,9 +36,15 @@ def _esp_state(world, esp: str) -> tuple[int, int, bool]:
 def test_the_batch_registry_is_the_second_bound_reporter(world):
     esps = world.deployment.esp_registry
     assert esps.functions.registry().call() == world.deployment.registry.address
-    # The exit delay is the longer of the two registries' (the batch path's has a settle window).
+    # The exit delay is the longer of the two registries' (the batch path's has a resolve window
+    # and the same reward hold before `settle` slashes).
     p = world.params
-    batch = p.registration_window_blocks + p.commit_ttl_blocks + 3 * p.dispute_window_blocks
+    batch = (
+        p.registration_window_blocks
+        + p.commit_ttl_blocks
+        + 3 * p.dispute_window_blocks
+        + p.reward_hold_blocks
+    )
     single = (
         p.registration_window_blocks
         + p.commit_ttl_blocks
@@ -61,6 +67,9 @@ def test_upheld_uncontested_challenge_slashes_the_copys_esp_to_the_challenger(wo
     assert c.finalize(original, copy)
     assert _esp_state(world, copier) == (ESP_STAKE, 0, True)  # finalize does not slash
     held = world.balance(world.deployment.esp_registry.address)
+    with pytest.raises(errors.BatchRewardHeld):  # nor settle before the reward hold
+        c.settle(original, copy)
+    world.chain.mine(world.params.reward_hold_blocks)
     # Anyone may settle (a relayer here); the slash is owed to the challenger, not the caller.
     client(world, world.buyer).settle(original, copy)
     assert c.dispute(original, copy).state is DisputeState.SETTLED
@@ -104,6 +113,7 @@ def test_upheld_contested_challenge_slashes_too_and_a_rejected_one_never(world):
         detail_b=details()["near"],
         opening_b=pb.opening(ib),
     )
+    world.chain.mine(world.params.reward_hold_blocks)
     client(world, world.attacker).settle(original, copy)  # even the loser's call pays the winner
     assert esps.compensation_of(world.producer.address) == world.params.esp_slash_amount
     assert _esp_state(world, copier)[1] == 1
@@ -136,6 +146,7 @@ def test_a_single_original_revoking_a_batched_copy_slashes_its_esp(world):
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert c.finalize(single, copy)
     assert c.status(copy) is TokenStatus.REVOKED
+    world.chain.mine(world.params.reward_hold_blocks)
     c.settle(single, copy)
     esps = world.esps(world.deployer)
     assert esps.compensation_of(world.producer.address) == world.params.esp_slash_amount

@@ -98,18 +98,26 @@ def test_uncontested_batched_original_revokes_the_single_copy(world):
     assert court(world, world.buyer).finalize(original, copy, proof(world, copy))  # anyone
     assert world.registry(world.deployer).record(copy).status is TokenStatus.REVOKED
     assert c.dispute(original, copy).state is DisputeState.UPHELD
-    # The challenger: its deposit back and the reward; the rest of the copy's bond burned.
-    assert (
-        world.balance(world.producer.address) == before + p.challenge_deposit + p.challenge_reward
-    )
-    assert world.balance(registry) == held - p.registration_bond
-    assert world.balance(burn_address(world)) == burned + p.registration_bond - p.challenge_reward
-    assert world.balance(c.address) == 0
-    # The copy's ESP is slashed to the challenger; the original's is untouched.
+    # The copy's ESP is slashed at once (to the court, which holds it); the original's is
+    # untouched. Deposit, bond and slash are held by the court for the reward hold.
     esps = world.esps(world.deployer)
-    assert esps.compensation_of(world.producer.address) == p.esp_slash_amount
     assert _esp_lost(world, copier_esp(world).address) == (ESP_STAKE - p.esp_slash_amount, 1)
     assert _esp_lost(world, world.esp.address) == (ESP_STAKE, 0)
+    assert world.balance(registry) == held - p.registration_bond
+    assert world.balance(c.address) == (
+        p.challenge_deposit + p.registration_bond + p.esp_slash_amount
+    )
+    assert world.balance(world.producer.address) == before
+    world.chain.mine(p.reward_hold_blocks)
+    court(world, world.buyer).settle(original, copy)
+    assert c.dispute(original, copy).state is DisputeState.SETTLED
+    # The challenger: its deposit back, the reward and the slash; the rest of the bond burned.
+    assert world.balance(world.producer.address) == (
+        before + p.challenge_deposit + p.challenge_reward + p.esp_slash_amount
+    )
+    assert world.balance(burn_address(world)) == burned + p.registration_bond - p.challenge_reward
+    assert world.balance(c.address) == 0
+    assert esps.compensation_of(c.address) == 0
     # Decided once; the revoked copy cannot be challenged again.
     with pytest.raises(errors.CourtDisputeState):
         c.finalize(original, copy, proof(world, copy))
@@ -130,9 +138,10 @@ def test_contested_real_copy_is_revoked_by_the_detail_rule(world):
     before = world.balance(world.producer.address)
     assert _resolve(world, original, pa, copy)
     assert world.registry(world.deployer).record(copy).status is TokenStatus.REVOKED
-    assert (
-        world.balance(world.producer.address)
-        == before + 2 * p.challenge_deposit + p.challenge_reward
+    world.chain.mine(p.reward_hold_blocks)
+    court(world, world.buyer).settle(original, copy)
+    assert world.balance(world.producer.address) == (
+        before + 2 * p.challenge_deposit + p.challenge_reward + p.esp_slash_amount
     )
     assert world.balance(c.address) == 0
 
