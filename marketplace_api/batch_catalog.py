@@ -5,12 +5,17 @@ events and the checkpoint). ``BatchRegistered`` creates the batch row and one pr
 (collection "batch", token id ``(batchId << 32) | index``, below 2**96, so it never collides with
 a single registration's content-hash id), fingerprints from the event, so the gallery, token pages
 and similarity search see every item at once. ``ConsecutiveTransfer`` (ERC-2309) is the same mint
-and adds nothing. ``Transfer``, ``Revoked`` and the challenge events mean what the Registry's do
-and go through the catalog's own handlers, keyed by token id. A re-delivered event changes
-nothing (the batch id is the key). Each new item is checked against the similarity index: the
-owner of an earlier near-duplicate the BatchRegistry would let challenge it (another ESP's,
-earlier priority and commit) gets a ``plagiarism_suspected`` notification with the batch
-challenge prepared; notifications about batch disputes point at ``/v1/tx/batch/*``.
+and adds nothing. ``Transfer``, ``Revoked``, ``Reinstated`` and the challenge events mean what the
+Registry's do and go through the catalog's own handlers, keyed by token id: a ``Reinstated`` item
+(the challenge that revoked it ``Reversed`` by ``settle``, its challenger's own token revoked
+within the reward hold) is active again in the products, gallery, search and token page, and its
+history says so; a ``ChallengeDecided`` of the BatchRegistry or the BatchCourt records its
+verdict (``upheld``, then ``settled`` or ``reversed``) in both tokens' histories. A re-delivered
+event changes nothing (the batch id is the key). Each new item is checked against the
+similarity index: the owner of an earlier near-duplicate the BatchRegistry would let challenge
+it (another ESP's, earlier priority and commit) gets a ``plagiarism_suspected`` notification
+with the batch challenge prepared; notifications about batch disputes point at
+``/v1/tx/batch/*``.
 
 Content hashes, detail descriptors and seeds are not on chain: they arrive with the owner's
 manifest (:func:`marketplace_api.routers.batches`), checked against the items root first.
@@ -33,7 +38,14 @@ from services.provenance.watch import admissible_in_time, is_equivocation
 
 CONTRACT = "BatchRegistry"
 COURT = "BatchCourt"
-_SHARED = ("Transfer", "Revoked", "ChallengeOpened", "ChallengeContested", "ChallengeDecided")
+_SHARED = (
+    "Transfer",
+    "Revoked",
+    "Reinstated",
+    "ChallengeOpened",
+    "ChallengeContested",
+    "ChallengeDecided",
+)
 _DISPUTE = ("ChallengeOpened", "ChallengeContested", "ChallengeDecided")
 
 

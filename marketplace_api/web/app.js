@@ -483,11 +483,11 @@ function noteView(n) {
 }
 
 const VERDICTS = {
-  upheld: "Upheld: the copy is revoked, and the challenger is paid from its bond.",
+  upheld: "Upheld: the copy is revoked; the challenger's reward is held until the challenge is settled, after the reward hold.",
   rejected: "Rejected: the images differ; the challenged token stays, and its owner takes both deposits.",
   void: "Void: nothing was decided and nothing is revoked (an equivocation left uncontested, or one of the tokens changed status); deposits return.",
   settled: "Settled: the revocation is final and the held reward is paid.",
-  reversed: "Reversed: the challenger's own token was revoked, so the copy is reinstated.",
+  reversed: "Reversed: the challenger's own token was revoked as a copy within the hold, so the copy is reinstated (a single token revoked by the batch court cannot be: its side is compensated instead).",
   equivocated: "Equivocation: the same ESP attested both images and their details match, so nothing is revoked, both deposits return, and the ESP is slashed and loses a challenge.",
 };
 

@@ -1,6 +1,7 @@
 """/v1/tx/batch/court/*: an earlier batched item challenges a later single registration through
 the BatchCourt (issue 16), every transaction built by the API from the indexed events and signed
-by the caller's wallet; and /v1/tx/batch/settle, the slash of a revoked batched item's ESP."""
+by the caller's wallet; and the settles of upheld challenges (/v1/tx/batch/settle,
+/v1/tx/batch/court/settle; the reward hold itself: tests/api/test_batch_hold.py)."""
 
 from __future__ import annotations
 
@@ -55,7 +56,7 @@ def test_court_routes_refuse_wrong_pairs_owners_and_missing_openings(api):
     headers = api.sign_in(world.producer)
     body = {"original": str(original), "duplicate": str(copy)}
     # the direction is fixed: a batch item against a single registration
-    for route in ("challenge", "contest", "resolve", "finalize"):
+    for route in ("challenge", "contest", "resolve", "finalize", "settle"):
         r = api.client.post(
             f"/v1/tx/batch/court/{route}",
             json={"original": str(copy), "duplicate": str(original)},
@@ -77,8 +78,10 @@ def test_court_routes_refuse_wrong_pairs_owners_and_missing_openings(api):
     # resolving needs the batch item's opening: its manifest was never published
     r = api.client.post("/v1/tx/batch/court/resolve", json=body, headers=headers)
     assert r.status_code == 404 and r.json()["error"]["code"] == "manifest_not_published"
-    # settle refuses a pair that has no upheld batch challenge
+    # settle refuses a pair that has no upheld batch challenge, and the court's a contested one
     r = api.client.post("/v1/tx/batch/settle", json=body, headers=headers)
     assert r.status_code == 409 and r.json()["error"]["code"] == "BatchDisputeState"
+    r = api.client.post("/v1/tx/batch/court/settle", json=body, headers=headers)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "CourtDisputeState"
     r = api.client.post("/v1/tx/batch/court/challenge", json={"original": "x"}, headers=headers)
     assert r.status_code == 422
