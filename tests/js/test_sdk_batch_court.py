@@ -1,5 +1,6 @@
 """The JavaScript SDK's BatchCourt steps live: anvil and `aigc serve` (its indexer running), the
-owner of a batched item revoking a later single copy of it from JavaScript only.
+owner of a batched item revoking a later single copy of it from JavaScript only, and settling
+after the reward hold.
 
 The unit tests (js/sdk/test/court.test.js, run by tests/js/test_sdk_unit.py) check each step's
 guards against a fake API; here the same calls meet the real API, court and indexer.
@@ -55,8 +56,12 @@ if (step === 'challenge') {
   out = { opened, early, dispute, court: dep.addresses.batchCourt }
 } else if (step === 'contest') {
   out = { refused: await refusal(() => aigc.courtContest(pair)) }
+} else if (step === 'finalize') {
+  const finalized = await aigc.courtFinalize(pair)
+  const held = await refusal(() => aigc.courtSettle(pair))  // the reward hold runs
+  out = { finalized, held, dispute: await aigc.getCourtDispute(pair) }
 } else {
-  out = { finalized: await aigc.courtFinalize(pair), dispute: await aigc.getCourtDispute(pair) }
+  out = { settled: await aigc.courtSettle(pair), dispute: await aigc.getCourtDispute(pair) }
 }
 console.log(JSON.stringify(text(out)))
 """
@@ -75,7 +80,9 @@ def test_a_batched_item_revokes_a_single_copy_through_the_court_from_javascript(
     knows both tokens) opens the dispute on the deployment's court, a finalize inside the window
     is the API's 409 CourtDisputeWindow with the deadline, a contest by someone other than the
     copy's owner is CourtNotOwner, and courtFinalize after the window revokes the copy; the
-    batched original stays active."""
+    batched original stays active. The win is held: courtSettle at once is the API's 409
+    CourtRewardHeld with the block it is releasable at; once the hold is mined, courtSettle
+    pays the challenger (settled)."""
     from ledger import RpcChain, deploy
     from ledger.clients.registry import TokenStatus
     from ledger.devnet import anvil_binary, start_anvil, write_pidfile
@@ -126,7 +133,9 @@ def test_a_batched_item_revokes_a_single_copy_through_the_court_from_javascript(
             thief = _step(node, port, world, world.buyer.key, "contest", pair, tmp_path)
             world.chain.mine(TEST_PARAMS.dispute_window_blocks + 1)
             done = _step(node, port, world, world.producer.key, "finalize", pair, tmp_path)
-            return {"opened": opened, "thief": thief, "done": done}
+            world.chain.mine(TEST_PARAMS.reward_hold_blocks)
+            paid = _step(node, port, world, world.producer.key, "settle", pair, tmp_path)
+            return {"opened": opened, "thief": thief, "done": done, "paid": paid}
 
         code, out = serve_until(env, tmp_path, drive)
         assert code is None, f"aigc serve exited ({code}): {str(out)[-3000:]}"
@@ -145,6 +154,12 @@ def test_a_batched_item_revokes_a_single_copy_through_the_court_from_javascript(
         assert thief["fields"]["caller"].lower() == world.buyer.address.lower()
         assert out["done"]["finalized"]["upheld"] is True
         assert out["done"]["dispute"]["state"] == "upheld"
+        held = out["done"]["held"]
+        assert (held["status"], held["code"]) == (409, "CourtRewardHeld"), held
+        assert held["fields"]["releasableAtBlock"] == out["done"]["dispute"]["deadline"]
+        assert int(out["done"]["dispute"]["slash"]) > 0  # the copy's ESP slash, held
+        assert out["paid"]["settled"]["state"] == "settled"
+        assert out["paid"]["dispute"]["state"] == "settled"
         assert world.registry(world.deployer).record(copy).status is TokenStatus.REVOKED
         batches = world.deployment.batch_registry.functions
         assert batches.statusOf(original).call() == 1  # Active

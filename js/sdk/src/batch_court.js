@@ -1,5 +1,6 @@
 // The BatchCourt: an earlier batched item challenges a later single Registry copy (docs/batches.md,
-// "A batched original against a later single copy"), and the settle of an upheld batch challenge.
+// "A batched original against a later single copy"), and the settle of an upheld batch challenge
+// after its reward hold (at the court and at the BatchRegistry).
 // Each step is the API's unsigned transaction (POST /v1/tx/batch/court/*, /v1/tx/batch/settle,
 // built from the indexed events), checked here to call that step about exactly this pair on the
 // deployment's contract, then simulated (a refusal names the contract's custom error) and sent.
@@ -21,8 +22,9 @@ export const batchCourtAbi = parseAbi([
   'function contest(uint256 original, uint256 duplicate) payable',
   'function resolve(uint256 original, uint256 duplicate, bytes detailA, ItemOpening a, bytes detailB, RecordProof b) returns (bool upheld)',
   'function finalize(uint256 original, uint256 duplicate, RecordProof b) returns (bool upheld)',
+  'function settle(uint256 original, uint256 duplicate)',
   'function revokeDuplicateImage(uint256 item, bytes32 detailHash, ItemOpening opening, uint256 single, RecordProof b) returns (uint256 revoked)',
-  'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, address contester, bytes32 recordHash))',
+  'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, address contester, uint96 slash, bytes32 recordHash))',
   'function batchRegistry() view returns (address)',
   'function registry() view returns (address)',
   'event ChallengeOpened(uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline)',
@@ -41,6 +43,7 @@ export const batchCourtAbi = parseAbi([
   'error CourtDisputeExists(uint256 original, uint256 duplicate, uint8 state)',
   'error CourtDisputeState(uint256 original, uint256 duplicate, uint8 state)',
   'error CourtDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline)',
+  'error CourtRewardHeld(uint256 duplicate, uint64 releasableAtBlock)',
   'error CourtTransferFailed(address to, uint256 amount)',
   'error CourtNotSameImage(uint256 item, uint256 single)',
   'error CourtNotSameEsp(uint256 item, uint256 single)',
@@ -108,7 +111,7 @@ async function checkAndSend(client, { tx, abi, name, contract, o, d, payable, wh
 /**
  * One court step: POST /v1/tx/batch/court/{step} for the pair, checked, simulated and sent.
  * @param {import('./client.js').AigcClient} client
- * @param {'challenge' | 'contest' | 'resolve' | 'finalize'} step
+ * @param {'challenge' | 'contest' | 'resolve' | 'finalize' | 'settle'} step
  * @param {CourtPair} pair
  */
 async function courtStep(client, step, { original, duplicate, batchCourt }) {
@@ -187,14 +190,32 @@ export async function courtResolve(client, pair) {
 
 /**
  * Decides a court challenge after its window (anyone may send it): uncontested, the copy is
- * revoked (its bond pays the challenger's reward, its ESP is slashed to the challenger);
- * contested and never resolved, the contester takes both deposits. CourtDisputeWindow before
- * the deadline.
+ * revoked at once and the challenger's reward is HELD (its deposit, the copy's bond and its
+ * ESP's slash stay with the court until courtSettle, after the reward hold); contested and
+ * never resolved, the contester takes both deposits. CourtDisputeWindow before the deadline.
  * @param {import('./client.js').AigcClient} client
  * @param {CourtPair} pair
  */
 export async function courtFinalize(client, pair) {
   return decided(await courtStep(client, 'finalize', pair))
+}
+
+/**
+ * Settles an upheld court challenge once its reward hold is over (BatchCourt.settle, POST
+ * /v1/tx/batch/court/settle; anyone may send it, once). `state` 'settled': the challenger is
+ * paid the deposits, the challengeReward and the copy's ESP slash (the rest of the bond is
+ * burned). `state` 'reversed': the batched original was itself revoked as a copy meanwhile, so
+ * the copy's side is compensated (the deposits and the copy's bond to its contester, else its
+ * owner; the slash is burned); the copy stays revoked (the Registry cannot reinstate it).
+ * Refusals: CourtRewardHeld (fields.releasableAtBlock: the first block it may be sent) while
+ * the hold runs, CourtDisputeState unless the challenge is upheld and not yet settled.
+ * @param {import('./client.js').AigcClient} client
+ * @param {CourtPair} pair
+ * @returns {Promise<{ hash: `0x${string}`, state: string | null }>}
+ */
+export async function courtSettle(client, pair) {
+  const { hash, state } = decided(await courtStep(client, 'settle', pair))
+  return { hash, state }
 }
 
 /**
@@ -232,9 +253,11 @@ export async function courtRevokeDuplicateImage(client, { item, single, batchCou
  * @property {bigint} original
  * @property {bigint} duplicate
  * @property {`0x${string}`} challenger the zero address when the pair was never challenged
- * @property {bigint} deadline the last block to contest, then (contested) to resolve
- * @property {string} state 'none', 'open', 'contested', 'upheld', 'rejected' or 'void'
+ * @property {bigint} deadline the last block to contest, then (contested) to resolve; once upheld,
+ *   the first block courtSettle may pay the challenger (the end of the reward hold)
+ * @property {string} state 'none', 'open', 'contested', 'upheld', 'rejected', 'void', 'settled' or 'reversed'
  * @property {`0x${string}`} contester
+ * @property {bigint} slash the copy's ESP slash the court holds from the decision until courtSettle
  * @property {`0x${string}`} recordHash the copy's record when challenged
  */
 
@@ -256,20 +279,27 @@ export async function getCourtDispute(client, { original, duplicate, batchCourt 
     deadline: BigInt(r.deadline),
     state: DISPUTE_STATES[r.state] ?? String(r.state),
     contester: getAddress(r.contester),
+    slash: BigInt(r.slash),
     recordHash: r.recordHash,
   }
 }
 
 /**
- * Settles an upheld challenge of a batched item (BatchRegistry.settle, POST /v1/tx/batch/settle;
- * anyone may send it, once): the revoked item's ESP is slashed to the challenger, who is the
- * one paid and so the one who calls it. BatchDisputeState unless the challenge is upheld and
- * not yet settled. `batchRegistry` (the contract's address as you know it) overrides the API's
- * deployment as the only contract the transaction may go to.
+ * Settles an upheld challenge of a batched item once its reward hold is over
+ * (BatchRegistry.settle, POST /v1/tx/batch/settle; anyone may send it, once). An upheld
+ * challenge revokes the item at once but pays nothing: after the hold (rewardHoldBlocks) the
+ * settle pays the challenger the deposits and the challengeReward and slashes the item's ESP
+ * to it; if the challenger's original was revoked as a copy meanwhile, the settle REVERSES the
+ * challenge instead: the item is reinstated (Reinstated), the deposits go to its contester or
+ * owner, nobody is slashed. Refusals: BatchRewardHeld (fields.releasableAtBlock) while the hold
+ * runs, BatchDisputeState unless the challenge is upheld and not yet settled. `batchRegistry`
+ * (the contract's address as you know it) overrides the API's deployment as the only contract
+ * the transaction may go to.
  * @param {import('./client.js').AigcClient} client
  * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish,
  *   batchRegistry?: `0x${string}` }} pair
- * @returns {Promise<{ hash: `0x${string}` }>}
+ * @returns {Promise<{ hash: `0x${string}`, state: string | null }>} `state` 'settled' or 'reversed'
+ *   (null when the receipt carries no such ChallengeDecided of this contract and pair)
  */
 export async function settleBatch(client, { original, duplicate, batchRegistry }) {
   const o = toBigInt(original, 'original')
@@ -283,6 +313,12 @@ export async function settleBatch(client, { original, duplicate, batchRegistry }
     contract = known
   }
   const tx = await request(client, '/v1/tx/batch/settle', { method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) } })
-  const { hash } = await checkAndSend(client, { tx, abi: batchRegistryAbi, name: 'settle', contract, o, d, payable: false, what: 'settle' })
-  return { hash }
+  const sent = await checkAndSend(client, { tx, abi: batchRegistryAbi, name: 'settle', contract, o, d, payable: false, what: 'settle' })
+  const events = parseEventLogs({ abi: batchRegistryAbi, logs: /** @type {any} */ (sent.receipt.logs ?? []) })
+    .filter((e) => {
+      const args = /** @type {any} */ (e.args)
+      return getAddress(e.address) === contract && args.original === o && args.duplicate === d
+    })
+  const { state } = decided({ hash: sent.hash, events })
+  return { hash: sent.hash, state }
 }

@@ -6,7 +6,7 @@ import {
   challengeBatch, contestBatch, finalizeBatch, preflightBatch, prepareBatchCommit, prepareBatchReveal, registerBatch, resolveBatch,
 } from './batch_actions.js'
 import { checkBatchAttestation } from './batch_attestation.js'
-import { courtChallenge, courtContest, courtFinalize, courtResolve, courtRevokeDuplicateImage, getCourtDispute, settleBatch } from './batch_court.js'
+import { courtChallenge, courtContest, courtFinalize, courtResolve, courtRevokeDuplicateImage, courtSettle, getCourtDispute, settleBatch } from './batch_court.js'
 import { getBatch, getBatchProof, publishBatchManifest } from './batch_reads.js'
 import { createClientState } from './client.js'
 import { getDeployment } from './deployment.js'
@@ -31,7 +31,7 @@ export { BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedD
 export { batchCommitCall, batchRegistryAbi, batchRevealCall, lockInfoAbi } from './batch_actions.js'
 export { toBatch } from './batch_reads.js'
 export { batchCourtAbi, courtAddress, DISPUTE_STATES } from './batch_court.js'
-export { courtChallenge, courtContest, courtFinalize, courtResolve, courtRevokeDuplicateImage, getCourtDispute, settleBatch }
+export { courtChallenge, courtContest, courtFinalize, courtResolve, courtRevokeDuplicateImage, courtSettle, getCourtDispute, settleBatch }
 export {
   challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, preflightBatch, prepareBatchCommit,
   prepareBatchReveal, publishBatchManifest, registerBatch, resolveBatch,
@@ -119,6 +119,7 @@ export function createAigcClient(options) {
     courtContest: bind(client, courtContest),
     courtResolve: bind(client, courtResolve),
     courtFinalize: bind(client, courtFinalize),
+    courtSettle: bind(client, courtSettle),
     courtRevokeDuplicateImage: bind(client, courtRevokeDuplicateImage),
     getCourtDispute: bind(client, getCourtDispute),
   })

@@ -1007,6 +1007,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/batch/court/settle": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Settle
+         * @description Settle an upheld BatchCourt challenge after the reward hold (anyone may send it): the
+         *     challenger is paid the deposits, ``challengeReward`` and the copy's ESP slash; if the batched
+         *     original was revoked meanwhile the copy's side is compensated instead (the deposits and the
+         *     copy's bond to its contester or owner; the slash is burned; the copy stays revoked). 409
+         *     ``CourtRewardHeld`` (``fields.releasableAtBlock``) while the hold runs,
+         *     ``CourtDisputeState`` unless the challenge is upheld and unsettled.
+         */
+        post: operations["tx_court_settle_v1_tx_batch_court_settle_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/batch/finalize": {
         parameters: {
             query?: never;
@@ -1080,7 +1105,12 @@ export interface paths {
         put?: never;
         /**
          * Tx Settle
-         * @description Settle an upheld challenge of a batched item: its ESP is slashed to the challenger.
+         * @description Settle an upheld challenge of a batched item after the reward hold (anyone may send it):
+         *     the challenger is paid the deposits and ``challengeReward`` and the item's ESP is slashed to
+         *     it; if the original was revoked meanwhile the challenge is reversed instead (the item is
+         *     reinstated, the deposits go to the accused side, nobody is slashed). 409
+         *     ``BatchRewardHeld`` (``fields.releasableAtBlock``) while the hold runs, ``BatchDisputeState``
+         *     unless the challenge is upheld and unsettled.
          */
         post: operations["tx_settle_v1_tx_batch_settle_post"];
         delete?: never;
@@ -6052,6 +6082,84 @@ export interface operations {
         };
     };
     tx_court_resolve_v1_tx_batch_court_resolve_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourtPairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_court_settle_v1_tx_batch_court_settle_post: {
         parameters: {
             query?: never;
             header?: never;

@@ -1,5 +1,5 @@
 // The BatchCourt (a batched original against a single copy) and the settle of an upheld batch
-// challenge, against a fake API and chain: each step posts the pair as decimal strings, sends
+// or court challenge after its reward hold, against a fake API and chain: each step posts the pair as decimal strings, sends
 // only the call it asked for on the deployment's contract, and a refusal names the contract's
 // custom error (the API's 409, or the SDK's own simulation).
 
@@ -12,7 +12,7 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
-  AigcApiError, AigcContractError, batchCourtAbi, batchRegistryAbi, courtChallenge, courtContest, courtFinalize, courtResolve, createAigcClient,
+  AigcApiError, AigcContractError, batchCourtAbi, batchRegistryAbi, courtChallenge, courtContest, courtFinalize, courtResolve, courtSettle, createAigcClient,
   DISPUTE_STATES, getCourtDispute, settleBatch, tokenId, toContractError,
 } from '../src/index.js'
 import { ADDRESS, fakeApi, HEALTH, KEY } from './helpers.js'
@@ -40,15 +40,17 @@ function calldata(o = O, d = D) {
     resolve: encodeFunctionData({ abi: batchCourtAbi, functionName: 'resolve', args: [o, d, '0xdead', OPENING, '0xbeef', RECORD] }),
     finalize: encodeFunctionData({ abi: batchCourtAbi, functionName: 'finalize', args: [o, d, RECORD] }),
     settle: encodeFunctionData({ abi: batchRegistryAbi, functionName: 'settle', args: [o, d] }),
+    courtSettle: encodeFunctionData({ abi: batchCourtAbi, functionName: 'settle', args: [o, d] }),
   }
 }
 
 /**
- * A log of the court's `eventName` about (O, D), from `emitter`.
+ * A log of the court's `eventName` about (O, D), from `emitter` (a decision in `state`).
  * @param {'ChallengeOpened' | 'ChallengeDecided'} eventName
  * @param {string} [emitter]
+ * @param {number} [state]
  */
-function courtLog(eventName, emitter = COURT) {
+function courtLog(eventName, emitter = COURT, state = 3) {
   if (eventName === 'ChallengeOpened') {
     return {
       address: emitter,
@@ -59,7 +61,7 @@ function courtLog(eventName, emitter = COURT) {
   return {
     address: emitter,
     topics: encodeEventTopics({ abi: batchCourtAbi, eventName, args: { original: O, duplicate: D } }),
-    data: encodeAbiParameters(parseAbiParameters('uint8, bool'), [3, false]),
+    data: encodeAbiParameters(parseAbiParameters('uint8, bool'), [state, false]),
   }
 }
 
@@ -77,8 +79,8 @@ function courtClient({ answers = {}, contracts = { ...HEALTH.contracts, BatchReg
   /** @type {any[]} */
   const simulated = []
   const data = calldata()
-  const routes = Object.fromEntries(['challenge', 'contest', 'resolve', 'finalize', 'settle'].map((step) => {
-    const path = step === 'settle' ? '/v1/tx/batch/settle' : `/v1/tx/batch/court/${step}`
+  const routes = Object.fromEntries(['challenge', 'contest', 'resolve', 'finalize', 'settle', 'courtSettle'].map((step) => {
+    const path = step === 'settle' ? '/v1/tx/batch/settle' : step === 'courtSettle' ? '/v1/tx/batch/court/settle' : `/v1/tx/batch/court/${step}`
     return [`POST ${path}`, (/** @type {any} */ { body }) => {
       bodies.push({ step, body })
       const a = answers[step] ?? {}
@@ -101,7 +103,7 @@ function courtClient({ answers = {}, contracts = { ...HEALTH.contracts, BatchReg
     },
     readContract: async (/** @type {any} */ req) => {
       assert.equal(req.functionName, 'disputeOf')
-      return { challenger: ADDRESS, deadline: 140n, state: 2, contester: OTHER, recordHash: word(5), address: req.address, args: req.args }
+      return { challenger: ADDRESS, deadline: 140n, state: 2, contester: OTHER, slash: 0n, recordHash: word(5), address: req.address, args: req.args }
     },
     waitForTransactionReceipt: async () => ({ status: 'success', logs }),
   })
@@ -256,7 +258,7 @@ test('getCourtDispute reads disputeOf on the court and names the state', async (
   const { c } = courtClient()
   const d = await c.getCourtDispute({ original: String(O), duplicate: D })
   assert.deepEqual(d, {
-    original: O, duplicate: D, challenger: ADDRESS, deadline: 140n, state: 'contested', contester: OTHER, recordHash: word(5),
+    original: O, duplicate: D, challenger: ADDRESS, deadline: 140n, state: 'contested', contester: OTHER, slash: 0n, recordHash: word(5),
   })
   assert.equal(DISPUTE_STATES[3], 'upheld')
   const old = courtClient({ contracts: { ...HEALTH.contracts } })
@@ -267,7 +269,7 @@ test('settleBatch posts the pair and sends only BatchRegistry.settle of that pai
   const o = tokenId(3, 1)
   const d = tokenId(9, 2)
   const ok = courtClient({ answers: { settle: { data: calldata(o, d).settle } } })
-  assert.deepEqual(await ok.c.settleBatch({ original: o, duplicate: String(d) }), { hash: word(1) })
+  assert.deepEqual(await ok.c.settleBatch({ original: o, duplicate: String(d) }), { hash: word(1), state: null })
   assert.deepEqual(ok.bodies[0].body, { original: String(o), duplicate: String(d) })
   assert.deepEqual([ok.sent[0].to, ok.sent[0].data, ok.sent[0].value], [BATCH, calldata(o, d).settle, 0n])
   /** @type {[string, any, any?][]} */
@@ -348,4 +350,67 @@ test('courtRevokeDuplicateImage posts {item, single}, sends only that ruling to 
     assert.equal(err.code, 'tx_mismatch')
   }
   assert.equal(sent.length, 1)
+})
+
+test('courtSettle posts the pair, sends only BatchCourt.settle of that pair to the court, and reads the state it ended in', async () => {
+  for (const [state, name] of /** @type {const} */ ([[6, 'settled'], [7, 'reversed']])) {
+    const { c, bodies, sent } = courtClient({ answers: { courtSettle: {} }, logs: [courtLog('ChallengeDecided', COURT, state)] })
+    assert.deepEqual(await c.courtSettle({ original: String(O), duplicate: D }), { hash: word(1), state: name })
+    assert.deepEqual(bodies.map((b) => [b.step, b.body]), [['courtSettle', { original: String(O), duplicate: String(D) }]])
+    assert.deepEqual([sent[0].to, sent[0].data, sent[0].value], [COURT, calldata().courtSettle, 0n])
+  }
+  // another contract's decision is not the court's
+  const forged = courtClient({ logs: [courtLog('ChallengeDecided', OTHER, 7)] })
+  assert.deepEqual(await courtSettle(forged.c, { original: O, duplicate: D }), { hash: word(1), state: null })
+  /** @type {[string, any][]} */
+  const lies = [
+    ['another pair', { data: calldata(O, D + 1n).courtSettle }],
+    ['a finalize instead', { data: calldata().finalize }],
+    ['the BatchRegistry (same selector)', { to: BATCH }],
+    ['Ether', { value: '1' }],
+  ]
+  for (const [what, answer] of lies) {
+    const { c, sent, simulated } = courtClient({ answers: { courtSettle: answer } })
+    await assert.rejects(courtSettle(c, { original: O, duplicate: D }), { name: 'AigcSdkError', code: 'tx_mismatch' }, what)
+    assert.equal(sent.length + simulated.length, 0, what)
+  }
+})
+
+test('a held reward is refused by name with the block it is releasable at, by the API and by the simulation', async () => {
+  // the API's 409 (it estimated the call as the caller)
+  const envelope = { error: { code: 'CourtRewardHeld', message: 'CourtRewardHeld(...)', fields: { duplicate: String(D), releasableAtBlock: '160' } } }
+  const api = courtClient({ answers: { courtSettle: [409, envelope] } })
+  const held = await courtSettle(api.c, { original: O, duplicate: D }).catch((e) => e)
+  assert.ok(held instanceof AigcApiError)
+  assert.deepEqual([held.status, held.code, held.fields.releasableAtBlock], [409, 'CourtRewardHeld', '160'])
+  assert.equal(api.sent.length, 0)
+  // the SDK's own simulation (the chain moved since the API built it)
+  const sim = courtClient({ revert: reverted('CourtRewardHeld', [D, 160n]) })
+  const err = await courtSettle(sim.c, { original: O, duplicate: D }).catch((e) => e)
+  assert.ok(err instanceof AigcContractError)
+  assert.equal(err.code, 'CourtRewardHeld')
+  assert.deepEqual(err.fields, { duplicate: D, releasableAtBlock: 160n })
+  assert.equal(sim.sent.length, 0)
+  // the same at the BatchRegistry
+  const o = tokenId(3, 1)
+  const d = tokenId(9, 2)
+  const data = encodeErrorResult({ abi: batchRegistryAbi, errorName: 'BatchRewardHeld', args: [d, 160n] })
+  const batch = courtClient({ answers: { settle: { data: calldata(o, d).settle } }, revert: new BaseError('reverted', { cause: new RawContractError({ data }) }) })
+  const refused = await settleBatch(batch.c, { original: o, duplicate: d }).catch((e) => e)
+  assert.ok(refused instanceof AigcContractError)
+  assert.equal(refused.code, 'BatchRewardHeld')
+  assert.deepEqual(refused.fields, { duplicate: d, releasableAtBlock: 160n })
+  assert.equal(batch.sent.length, 0)
+})
+
+test('settleBatch reads the state its own BatchRegistry decided the pair in (a reversal reinstates the item)', async () => {
+  const decided = (/** @type {string} */ emitter, /** @type {number} */ state) => ({
+    address: emitter,
+    topics: encodeEventTopics({ abi: batchRegistryAbi, eventName: 'ChallengeDecided', args: { original: O, duplicate: D } }),
+    data: encodeAbiParameters(parseAbiParameters('uint8, bool'), [state, true]),
+  })
+  const ok = courtClient({ answers: { settle: {} }, logs: [decided(BATCH, 7)] })
+  assert.deepEqual(await settleBatch(ok.c, { original: O, duplicate: D }), { hash: word(1), state: 'reversed' })
+  const forged = courtClient({ answers: { settle: {} }, logs: [decided(COURT, 6)] })
+  assert.deepEqual(await settleBatch(forged.c, { original: O, duplicate: D }), { hash: word(1), state: null })
 })
