@@ -2,7 +2,8 @@
 a few images and registers them as one batch, through the code a user runs (a batch request the
 ESP's worker answers through the API, then ``services.batch.register``: one commit, one reveal, a
 token each); a plagiarist batches an edited copy of one of them with images of her own through a
-colluding ESP, and the copy alone is revoked while its siblings stay active.
+colluding ESP, and the copy alone is revoked while its siblings stay active; the challenger's
+reward is held (issue 11) and paid by ``settle`` once the demo's chain has mined the hold.
 
 Every token is read back from the chain (``ownerOf``, ``tokenURI``, ``royaltyInfo``), and the
 token URI is fetched from the API, so the report shows what a wallet or a marketplace would see.
@@ -15,7 +16,7 @@ import io
 from collections.abc import Callable
 from typing import Any
 
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from PIL import Image
 
 from aigc_lab.demo.actors import Actor, Cast, fp32
@@ -255,6 +256,7 @@ class BatchChapter:
         self.stack.chain.mine(window + 1)  # Mallory does not contest: her copy would lose
         upheld = owner.batches.finalize(original, copy_token)
         self.stack.sync()
+        settled = self._settle(owner, original, copy_token) if upheld else None
         siblings = [t for t in self.batches[-1]["token_ids"] if _uint(t) != copy_token]
         originals = self.batches[0]["token_ids"]
         self.challenges.append(
@@ -265,6 +267,7 @@ class BatchChapter:
                 "distance": note["distance"],
                 "detail_checked": note.get("detail_checked"),
                 "upheld": upheld,
+                "settled": settled,
                 "copy_status": self._status(copy_token),
                 "sibling_statuses": {t: self._status(_uint(t)) for t in siblings},
                 "original_batch_statuses": {t: self._status(_uint(t)) for t in originals},
@@ -277,6 +280,30 @@ class BatchChapter:
             f"  the BatchRegistry revoked {copy_token} alone; its {len(siblings)} siblings and "
             f"{owner.name}'s batch stay active"
         )
+
+    def _settle(self, owner: Actor, original: int, copy_token: int) -> dict[str, Any]:
+        """The upheld challenge revoked the copy and paid nothing: the owner's deposit and reward
+        (and the copy's ESP's slash) are held until ``settle``, after the hold, so a challenger
+        whose own token is revoked as a copy meanwhile keeps nothing. The demo mines the hold
+        and settles; returns the dispute's state, what the challenger received (wei) and the
+        slash the EspRegistry now owes it."""
+        hold = int(self.stack.deployment.manifest.params["reward_hold_blocks"])
+        w3, me = self.stack.chain.w3, to_checksum_address(owner.address)
+        self.stack.chain.mine(hold)
+        before = int(w3.eth.get_balance(me))
+        state = owner.batches.settle(original, copy_token).name.lower()
+        receipt = owner.batches.last_receipt
+        assert receipt is not None  # the settle just sent
+        fee = int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
+        paid = int(w3.eth.get_balance(me)) - before + fee
+        slash = owner.esps.compensation_of(owner.address)  # owed by the EspRegistry
+        self.stack.sync()
+        self.say(
+            f"  the reward was held for {hold} blocks; {owner.name} settled ({state}): its "
+            f"deposit and reward, {paid / 10**18:.4f} ETH, and ESP-B's slash, "
+            f"{slash / 10**18:.4f} ETH owed by the EspRegistry (claimCompensation)"
+        )
+        return {"state": state, "hold_blocks": hold, "paid_wei": paid, "slash_owed_wei": slash}
 
     def _collude(
         self,

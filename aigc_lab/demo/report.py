@@ -144,7 +144,12 @@ def batch_tables(result: DemoResult, console: Console) -> None:
             x["duplicate"],
             x["challenger"],
             str(x["distance"]),
-            f"upheld, copy {x['copy_status']}" if x["upheld"] else "rejected",
+            (
+                f"upheld, copy {x['copy_status']}"
+                + (f", {x['settled']['state']} after the hold" if x.get("settled") else "")
+            )
+            if x["upheld"]
+            else "rejected",
             f"{len(x['sibling_statuses'])} {'/'.join(siblings)}",
         )
     console.print(c)

@@ -61,6 +61,11 @@ def _assert_the_batch_chapter(summary, out, output):
     assert fight["original"] in producer["token_ids"]
     assert fight["duplicate"] in plagiarist["token_ids"]
     assert fight["upheld"] and fight["copy_status"] == "revoked"
+    # the win was held (issue 11): settled after the demo's hold, the challenger paid then
+    settled = fight["settled"]
+    assert settled["state"] == "settled" and settled["hold_blocks"] == 10
+    assert settled["paid_wei"] >= 10**16 + 2 * 10**14  # its deposit back and challengeReward
+    assert settled["slash_owed_wei"] > 0  # the colluding ESP's slash, owed by the EspRegistry
     assert set(fight["sibling_statuses"]) == set(plagiarist["token_ids"]) - {fight["duplicate"]}
     assert set(fight["sibling_statuses"].values()) == {"active"}
     assert set(fight["original_batch_statuses"].values()) == {"active"}
