@@ -23,8 +23,11 @@ from services.provenance.accusations import accused_of
 # rule run to a verdict); what a defence costs the defender, before the deposits it wins.
 CONTEST_GAS = 54_886
 RESOLVE_GAS = 2_155_487
-# `court_finalize` (an upheld court challenge; a contested one nobody resolved costs less).
-COURT_FINALIZE_GAS = 114_111
+# `aigc bench gas` (tests/contracts/gas_batch_snapshot.json): `court_finalize` and
+# `batch_finalize`, an upheld challenge (its win held until `settle`); a contested one nobody
+# resolved, the defender's case, costs less.
+COURT_FINALIZE_GAS = 129_307
+BATCH_FINALIZE_GAS = 58_033
 ItemOpener = Callable[[int], "tuple[bytes, ItemOpening] | None"]  # a batch item's own opening
 
 
@@ -103,7 +106,7 @@ class BatchForum(CourtForum):
     proof from the owner's manifest: ``own_items``); as at the court, a contested challenge left
     unresolved for the window is rejected by ``finalize``, so the defender never pays a resolve."""
 
-    gas = CONTEST_GAS + 64_813  # `batch_finalize`; the contest's opening adds a little
+    gas = CONTEST_GAS + BATCH_FINALIZE_GAS  # the contest's opening adds a little
 
     def __init__(
         self,

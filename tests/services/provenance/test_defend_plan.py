@@ -27,6 +27,8 @@ def _dispute(state: DisputeState, *, deadline: int = 100, contester: str = "0x" 
         (DisputeState.UPHELD, 50, True, Plan.DONE),
         (DisputeState.REJECTED, 50, True, Plan.DONE),
         (DisputeState.VOID, 50, True, Plan.DONE),
+        (DisputeState.SETTLED, 50, True, Plan.DONE),  # the held win paid out
+        (DisputeState.REVERSED, 50, True, Plan.DONE),  # the challenger's token fell meanwhile
         (DisputeState.NONE, 50, True, Plan.DONE),  # never opened (a stale or forged note)
     ],
 )
@@ -134,3 +136,30 @@ def test_a_token_listed_in_the_swap_escrow_is_defended_by_its_producer(embedded_
     log = defender.step()
     assert any("decided: rejected, the token stays" in line for line in log)
     assert registry.dispute(squat, victim).state is DisputeState.REJECTED
+
+
+def test_the_forums_price_a_defence_with_the_gas_snapshots_figures():
+    """What the defender compares with the deposit it wins: `registry_contest` and
+    `registry_resolve` (tests/contracts/gas_snapshot.json), `court_finalize` and
+    `batch_finalize` (gas_batch_snapshot.json). The court's and the batch path's had drifted
+    (114,111 and 64,813) once their wins were held until `settle`."""
+    import json
+    from pathlib import Path
+
+    from services.provenance._forums import (
+        BATCH_FINALIZE_GAS,
+        CONTEST_GAS,
+        COURT_FINALIZE_GAS,
+        RESOLVE_GAS,
+        BatchForum,
+        CourtForum,
+    )
+
+    snapshots = Path(__file__).parents[2] / "contracts"
+    single = json.loads((snapshots / "gas_snapshot.json").read_text())
+    batch = json.loads((snapshots / "gas_batch_snapshot.json").read_text())
+    assert (single["registry_contest"], single["registry_resolve"]) == (CONTEST_GAS, RESOLVE_GAS)
+    assert batch["court_finalize"] == COURT_FINALIZE_GAS
+    assert batch["batch_finalize"] == BATCH_FINALIZE_GAS
+    assert CourtForum.gas == CONTEST_GAS + COURT_FINALIZE_GAS
+    assert BatchForum.gas == CONTEST_GAS + BATCH_FINALIZE_GAS
