@@ -1,12 +1,15 @@
 """A Hypothesis state machine over the BatchRegistry (issue 16) with a Python model beside it.
 
-Producers register batches (some holding a near copy of an earlier batch's image, some through
-another ESP), leave commitments to expire and forfeit them, move tokens, and challenge copies,
-which are finalized after the window. After every step: each token has exactly one owner, the
-model's; its status is the model's; every balance is the model's count; and the contract holds
-exactly
+Producers register batches (some holding a near copy of an earlier batch's image, some a near
+copy of that copy, through three ESPs), leave commitments to expire and forfeit them, move
+tokens, challenge copies (finalized after the window: revoked, nothing paid), and settle upheld
+challenges: before the reward hold it reverts, after it the challenger is paid, and a win whose
+original was revoked since is reversed (the copy reinstated, the deposit to its owner). After
+every step: each token has exactly one owner, the model's; its status is the model's; every
+balance is the model's count; and the contract holds exactly
 
-    bondPerItem x (unrevealed commitments' items + active items) + open deposits + burned Ether.
+    bondPerItem x (unrevealed commitments' items + active items + items revoked by an Upheld
+    challenge) + open and Upheld challenges' deposits + burned Ether.
 """
 
 from __future__ import annotations
@@ -25,12 +28,18 @@ from hypothesis.stateful import (
 )
 
 from ledger import errors
-from ledger.clients.registry import TokenStatus
+from ledger.clients.registry import DisputeState, TokenStatus
 from ledger.merkle import fingerprint_leaf, merkle_proof
 from tests.conftest import World
 from tests.contracts.batch_kit import client, plan, random_fingerprints, register_batch, tid
 from tests.contracts.helpers import BASE_FP, NEAR_FP, copier_esp, register_esp
 from tests.contracts.invariant_driver import SETTINGS
+
+# Level 0 (BASE_FP) matches level 1 (NEAR_FP), which matches level 2 (one bit further): a copy
+# of a copy, so a winner can itself be revoked within its reward hold.
+LATER_FP = NEAR_FP[:-1] + bytes([NEAR_FP[-1] ^ 4])
+LEVELS = {"base": BASE_FP, "near": NEAR_FP, "later": LATER_FP}
+LEVEL_OF = {BASE_FP: 0, NEAR_FP: 1, LATER_FP: 2}
 
 # Each step registers a batch (four transactions on py-evm): fewer, shorter examples than the
 # Registry's machine.
@@ -59,6 +68,7 @@ class Model:
     batches: int = 0
     challenged: set[tuple[int, int]] = field(default_factory=set)
     open: list[tuple[int, int]] = field(default_factory=list)
+    upheld: dict[tuple[int, int], int] = field(default_factory=dict)  # -> end of the hold
 
 
 class BatchMachine(RuleBasedStateMachine):
@@ -68,6 +78,7 @@ class BatchMachine(RuleBasedStateMachine):
         self.snapshot = world.chain.snapshot()
         self.m = Model()
         self.owners = [world.producer, world.buyer, world.attacker]
+        self.esps = [world.esp, world.accounts[7], copier_esp(world)]
         p = world.params
         self.bond, self.deposit, self.reward = (
             p.batch_bond_per_item,
@@ -86,14 +97,16 @@ class BatchMachine(RuleBasedStateMachine):
         self.register(2, 3, "near")
 
     @rule(
-        who=st.integers(0, 2), size=st.integers(1, 4), fp=st.sampled_from(["none", "base", "near"])
+        who=st.integers(0, 2),
+        size=st.integers(1, 4),
+        fp=st.sampled_from(["none", "base", "near", "later"]),
     )
     def register(self, who: int, size: int, fp: str) -> None:
         owner = self.owners[who]
-        esp = self.world.esp if who == 0 else copier_esp(self.world)
+        esp = self.esps[who]
         fps = random_fingerprints(size, seed=1000 + self.m.batches)
         if fp != "none":
-            fps = [*fps[:-1], BASE_FP if fp == "base" else NEAR_FP]
+            fps = [*fps[:-1], LEVELS[fp]]
         batch_id, p = register_batch(self.world, owner, fingerprints=fps, esp=esp)
         self.m.batches += 1
         assert batch_id == self.m.batches
@@ -139,14 +152,15 @@ class BatchMachine(RuleBasedStateMachine):
         c.transfer(self.owners[to].address, t)
         token.owner = self.owners[to].address
 
-    @rule()
-    def challenge_copies(self) -> None:
-        """The owner of the earliest active BASE_FP item challenges every later active NEAR_FP
-        item of another ESP (admissible by the model); all are finalized after the window."""
+    @rule(level=st.integers(0, 1))
+    def challenge_copies(self, level: int) -> None:
+        """The owner of the earliest active item of ``level`` challenges every later active item
+        of the next level from another ESP (admissible by the model); all are finalized after
+        the window: revoked at once, the deposits and bonds held."""
         originals = [
             (tk.order, t)
             for t, tk in self.m.tokens.items()
-            if tk.fingerprint == BASE_FP and not tk.revoked
+            if LEVEL_OF.get(tk.fingerprint) == level and not tk.revoked
         ]
         if not originals:
             return
@@ -156,7 +170,7 @@ class BatchMachine(RuleBasedStateMachine):
         c = client(self.world, owner)
         for t, b in sorted(self.m.tokens.items()):
             if (
-                b.fingerprint != NEAR_FP
+                LEVEL_OF.get(b.fingerprint) != level + 1
                 or b.revoked
                 or b.order <= a.order
                 or b.esp == a.esp
@@ -174,9 +188,40 @@ class BatchMachine(RuleBasedStateMachine):
             for o, d in self.m.open:
                 assert c.finalize(o, d)
                 self.m.tokens[d].revoked = True
+                hold_end = (
+                    self.world.chain.w3.eth.block_number + self.world.params.reward_hold_blocks
+                )
+                self.m.upheld[(o, d)] = hold_end
+                assert c.dispute(o, d).deadline == hold_end
+            self.m.open.clear()
+
+    @rule(wait=st.booleans())
+    def settle_upheld(self, wait: bool) -> None:
+        """Anyone settles every upheld challenge (after waiting out the hold, or not): reversed
+        when its original was revoked since, paid after the hold, refused before it."""
+        if wait:
+            self.world.chain.mine(self.world.params.reward_hold_blocks)
+        c = client(self.world, self.world.deployer)
+        for (o, d), hold_end in sorted(self.m.upheld.items()):
+            if self.m.tokens[o].revoked:
+                assert c.settle(o, d) is DisputeState.REVERSED
+                self.m.tokens[d].revoked = False
+                self.m.deposits -= self.deposit  # to the copy's owner
+                event("a held win reversed")
+                SEEN["reversed"] += 1
+            elif self.world.chain.w3.eth.block_number + 1 >= hold_end:
+                assert c.settle(o, d) is DisputeState.SETTLED
                 self.m.deposits -= self.deposit
                 self.m.burned += self.bond - self.reward
-            self.m.open.clear()
+                SEEN["settled"] += 1
+            else:
+                try:
+                    c.settle(o, d)
+                except errors.BatchRewardHeld:
+                    SEEN["held"] += 1
+                    continue
+                raise AssertionError("a win was paid within its hold")
+            del self.m.upheld[(o, d)]
 
     def _proof(self, token: Token) -> list[bytes]:
         fps = sorted(tk.fingerprint for tk in self.m.tokens.values() if tk.batch == token.batch)
@@ -194,12 +239,18 @@ class BatchMachine(RuleBasedStateMachine):
         for a in self.owners:
             assert c.balance_of(a.address) == counts.get(a.address, 0)
         active = sum(not tk.revoked for tk in self.m.tokens.values())
-        held = self.bond * (self.m.pending_items + active) + self.m.deposits + self.m.burned
+        held_bonds = len(self.m.upheld)  # revoked items whose challenge is not settled
+        held = (
+            self.bond * (self.m.pending_items + active + held_bonds)
+            + self.m.deposits
+            + self.m.burned
+        )
         assert self.world.balance(c.address) == held
 
 
 def test_batch_state_machine(embedded_world: World) -> None:
     register_esp(embedded_world)
+    register_esp(embedded_world, embedded_world.accounts[7])
     copier_esp(embedded_world)
     SEEN.clear()
     run_state_machine_as_test(lambda: BatchMachine(embedded_world), settings=BATCH_SETTINGS)
