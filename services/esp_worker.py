@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -99,6 +100,24 @@ class EspWorker:
         self.lazy = lazy  # quotes, then never delivers (the demo's lazy ESP)
         self.batches = batches  # also answers producers' batch attestation requests
         self._domain: tuple[int, str] | None = None
+
+    def generation_seed(self, requested: int) -> int:
+        """The seed this ESP generates with for a producer's ``requested`` seed: a keyed hash
+        (HMAC-SHA256 under a key derived from the ESP's account key), below 2**63.
+
+        The bundled model's bytes are fixed by prompt and seed. Were the requested seed used as
+        is, anyone could ask two honest ESPs for one seed and two synonym prompts, get two images
+        of one layout, register the first through one ESP and the second through the other, and
+        revoke the second with the first: the Registry slashes the copy's ESP (0.05 ETH) to the
+        challenger, who paid two fees and one bond. Keyed by a secret of each ESP, two ESPs never
+        share a layout for a requested seed, and no one can search for a pair of requests that
+        collide. Deterministic for one ESP, so a restarted worker makes the same bytes again (its
+        state records the content hash before the upload), and one ESP asked twice makes one
+        image, which it refuses to attest to a second payer. The attestation keeps the requested
+        seed (the request's parameter, what the producer registers)."""
+        key = hashlib.sha256(b"aigc-generation-seed" + bytes(self.client.account.key)).digest()
+        mac = hmac.new(key, int(requested).to_bytes(32, "big"), hashlib.sha256).digest()
+        return int.from_bytes(mac[:8], "big") >> 1
 
     def step(self) -> list[str]:
         """One round over the ESP's tasks; returns what it did (for logs and tests)."""
@@ -187,7 +206,7 @@ class EspWorker:
         entry = self.state.tasks.get(task["id"])
         if entry is None or self.lazy or entry.get("stage") == "declined":
             return None
-        image, meta = self.make_image(task["prompt"], int(task["seed"]))
+        image, meta = self.make_image(task["prompt"], self.generation_seed(int(task["seed"])))
         buf = io.BytesIO()
         image.save(buf, format="PNG")
         lock = LockTerms.from_json(task["lock"])

@@ -14,6 +14,7 @@ from PIL import Image
 
 from ledger import EspRegistryClient, HtlcClient, LockStatus, LockTerms, RegistryClient
 from services import esp_worker
+from services.content import canonical_hash
 from services.esp_worker import EspWorker
 from services.exchange import delivery_key, public_key_bytes
 from services.market_client import MarketClient, MarketError
@@ -257,3 +258,42 @@ def test_an_esp_never_attests_the_same_bytes_to_two_payers(api, parties):
     # The same producer asking again is not a second payer: it is served.
     _, again = _claimed(api, worker, first, "a blue square", seed=11)
     assert again["status"] == "claimed"
+
+
+def test_two_esps_asked_for_one_prompt_and_seed_deliver_different_images(api, parties, tmp_path):
+    """The slash farm through two honest ESPs: the model's bytes are fixed by prompt and seed,
+    so an attacker asking two ESPs for one seed (and synonym prompts) got two images of one
+    layout, registered one through each, and revoked the second with the first: the copy's ESP
+    is slashed (0.05 ETH) to the challenger for two fees and one bond. Each ESP now generates
+    with a seed keyed by its own secret (``EspWorker.generation_seed``): the same request gives
+    two unrelated images, while one ESP asked again gives the same bytes (restart-safe)."""
+    worker_a, producer = parties
+    world = api.world
+    register_esp(world, world.buyer)
+    esp_b = MarketClient(api.client, world.buyer)
+    esp_b.sign_in()
+    worker_b = EspWorker(
+        esp_b,
+        HtlcClient(world.deployment, world.tx(world.buyer)),
+        make_image=_image,
+        fingerprint=_fp,
+        state_path=tmp_path / "esp-b-state.json",
+        price=PRICE,
+    )
+    prompt = "a yellow circle on a black background"
+    hashes = []
+    for worker, esp in ((worker_a, world.esp), (worker_b, world.buyer)):
+        task = producer.post(prompt, seed=7, max_price=PRICE, esp=esp.address)
+        worker.step()
+        producer.lock_fee(producer.task(task["id"]))
+        api.index()
+        worker.step()
+        worker.step()
+        api.index()
+        claimed = producer.task(task["id"])
+        assert claimed["status"] == "claimed" and int(claimed["seed"]) == 7
+        image, _attestation = producer.collect(claimed)
+        hashes.append(canonical_hash(image))
+    assert hashes[0] != hashes[1]
+    assert worker_a.generation_seed(7) != worker_b.generation_seed(7)
+    assert worker_a.generation_seed(7) == worker_a.generation_seed(7) < 2**63
