@@ -107,13 +107,15 @@ class Dispute:
     state: DisputeState = DisputeState.OPEN
     contester: str = ""
     record_hash: bytes = b""  # the court's: the copy's record at the challenge
+    slash: int = 0  # the court's: the copy's ESP slash it holds from the decision to `settle`
 
     @property
     def held(self) -> int:
-        """Deposits its contract holds (a Registry win is held, uncontested, until `settle`)."""
-        return {DisputeState.OPEN: 1, DisputeState.CONTESTED: 2, DisputeState.UPHELD: 1}.get(
-            self.state, 0
-        )
+        """Deposits its contract holds (every win is held until `settle`: one deposit, two when
+        it was contested)."""
+        if self.state is DisputeState.UPHELD:
+            return 2 if self.contester else 1
+        return {DisputeState.OPEN: 1, DisputeState.CONTESTED: 2}.get(self.state, 0)
 
 
 @dataclass
@@ -309,5 +311,11 @@ class Ledger:
 
 def revoked_events(world: World, receipt) -> list[tuple[int, int]]:
     """The Registry's ``Revoked`` (token, original) pairs emitted in ``receipt``."""
-    logs = world.deployment.registry.events.Revoked().process_receipt(receipt, errors=DISCARD)
-    return [(int(x["args"]["tokenId"]), int(x["args"]["original"])) for x in logs]
+    registry = world.deployment.registry
+    logs = registry.events.Revoked().process_receipt(receipt, errors=DISCARD)
+    # The BatchRegistry's `Revoked` has the same signature: only the Registry's logs count.
+    return [
+        (int(x["args"]["tokenId"]), int(x["args"]["original"]))
+        for x in logs
+        if x["address"] == registry.address
+    ]

@@ -13,7 +13,10 @@ copy can be revoked (and reinstated) under an open court dispute and a batch ite
 its own challenge. Every rule predicts its exact outcome (the custom error and its fields, or
 every wei moved) from the model. After every step:
 
-- the court holds exactly the deposits of its open (one) and contested (two) disputes; the
+- the court holds exactly the deposits of its open (one) and contested (two) disputes and, for
+  each Upheld one, its deposits, the copy's bond and the ESP slash it claimed (held until its
+  `settle`: paid to the challenger after the reward hold, or, when the batched original was
+  revoked since, the deposits and bond to the copy's side and the slash burned); the
   Registry, the BatchRegistry and the EspRegistry hold what their headers say; the burn address
   got exactly the burned bonds; and the Ether across the accounts, the contracts and the burn
   address is the start's less the gas paid, to the wei;
@@ -161,11 +164,14 @@ class CourtMachine(RuleBasedStateMachine):
     def _item_accused(self, item: Item) -> str:
         return item.producer if item.owner == self.htlc.address else item.owner
 
-    def _slash(self, esp: str, injured: str) -> None:
+    def _slash(self, esp: str, injured: str | None) -> int:
+        """``esp`` slashed to ``injured`` (None: the court, which claims it at once); the cut."""
         cut = min(self.stakes[esp], self.world.params.esp_slash_amount)
         self.stakes[esp] -= cut
         self.lost[esp] += 1
-        self.owed[injured] = self.owed.get(injured, 0) + cut
+        if injured is not None:
+            self.owed[injured] = self.owed.get(injured, 0) + cut
+        return cut
 
     def _lock(self, owner: LocalAccount, esp: LocalAccount, data: st.DataObject) -> Paid:
         """A lock paid ahead by ``owner`` still inside its registration window (half the time,
@@ -554,9 +560,10 @@ class CourtMachine(RuleBasedStateMachine):
         d.state = DisputeState.UPHELD
         b.status = TokenStatus.REVOKED
         self.revoked_by_court[duplicate] = original
-        self.eth[d.challenger] += deposits * self.deposit + self.reward
-        self.burned += self.bond - self.reward
-        self._slash(b.esp, d.challenger)
+        # Nothing paid: deposits, bond and the slash (claimed by the court) held for the hold.
+        assert deposits == (2 if d.contester else 1)
+        d.deadline = self.d.next_block() - 1 + self.hold
+        d.slash = self._slash(b.esp, None)
 
     def _decided(self, pair: tuple[int, int], d: Dispute, receipt) -> None:
         """The decision's receipt revokes exactly the named single when Upheld, else nothing."""
@@ -629,6 +636,49 @@ class CourtMachine(RuleBasedStateMachine):
             self._uphold(pair, d, 1)
         self._decided(pair, d, receipt)
         SEEN[f"finalize: {d.state.name}" + (" contested" if contested else "")] += 1
+
+    def _settle_court_wins(self, who: LocalAccount) -> None:
+        """``who`` settles every held court win it can: reversed when the batched original was
+        revoked since (the copy's side compensated, the slash burned), paid after the hold; one
+        still within its hold is refused (``CourtRewardHeld``). Draws nothing, so the machine's
+        other rules are drawn as before the hold."""
+        for pair, d in sorted(self.court_disputes.items()):
+            if d.state is not DisputeState.UPHELD:
+                continue
+            original, duplicate = pair
+            a, b = self.items[original], self.singles[duplicate]
+            fn = self.court.functions.settle(original, duplicate)
+            if not a.revoked and self.d.next_block() < d.deadline:
+                self._fails(
+                    who,
+                    fn,
+                    errors.CourtRewardHeld,
+                    duplicate=duplicate,
+                    releasableAtBlock=d.deadline,
+                )
+                SEEN["court settle held"] += 1
+                continue
+            deposits = d.held * self.deposit
+            receipt = self._send(who, fn)
+            assert revoked_events(self.world, receipt) == []  # the single stays revoked
+            if a.revoked:
+                d.state = DisputeState.REVERSED
+                self.eth[d.contester or self._accused(b)] += deposits + self.bond
+                self.burned += d.slash
+            else:
+                d.state = DisputeState.SETTLED
+                self.eth[d.challenger] += deposits + self.reward + d.slash
+                self.burned += self.bond - self.reward
+            SEEN[f"court settle: {d.state.name}"] += 1
+            settled = self.court.functions.settle(original, duplicate)
+            self._fails(  # once
+                who,
+                settled,
+                errors.CourtDisputeState,
+                original=original,
+                duplicate=duplicate,
+                state=d.state,
+            )
 
     @rule(data=st.data(), contest=st.integers(0, 3), resolve=st.integers(0, 2))
     def court_to_the_end(self, data: st.DataObject, contest: int, resolve: int) -> None:
@@ -958,9 +1008,29 @@ class CourtMachine(RuleBasedStateMachine):
         b, d = self.items[duplicate], self.batch_disputes[pair]
         who = self.producers[data.draw(WHO, label="caller")]
         if d.state is DisputeState.UPHELD:
-            self._send(who, self.batch_registry.functions.settle(original, duplicate))
-            d.state = DisputeState.SETTLED
-            self._slash(b.esp, d.challenger)
+            fn = self.batch_registry.functions.settle(original, duplicate)
+            if self._original_revoked(original):
+                self._send(who, fn)
+                d.state, b.revoked = DisputeState.REVERSED, False
+                self.eth[self._item_accused(b)] += self.deposit
+            else:
+                if self.d.next_block() < d.deadline and data.draw(st.booleans(), label="wait"):
+                    self.world.chain.mine(d.deadline - self.d.next_block())
+                if self.d.next_block() < d.deadline:
+                    self._fails(
+                        who,
+                        fn,
+                        errors.BatchRewardHeld,
+                        duplicate=duplicate,
+                        releasableAtBlock=d.deadline,
+                    )
+                    return
+                self._send(who, fn)
+                d.state = DisputeState.SETTLED
+                self.eth[d.challenger] += self.deposit + self.reward
+                self.batch_burned += self.item_bond - self.reward
+                self._slash(b.esp, d.challenger)
+            SEEN[f"batch settle: {d.state.name}"] += 1
             return
         if self.d.next_block() <= d.deadline:
             self.world.chain.mine(d.deadline + 1 - self.d.next_block())
@@ -972,10 +1042,15 @@ class CourtMachine(RuleBasedStateMachine):
             d.state = DisputeState.REJECTED
             self.eth[self._item_accused(b)] += self.deposit
         else:
-            d.state, b.revoked = DisputeState.UPHELD, True
-            self.eth[d.challenger] += self.deposit + self.reward
-            self.batch_burned += self.item_bond - self.reward
+            d.state, b.revoked = DisputeState.UPHELD, True  # nothing paid: held until `settle`
+            d.deadline = self.d.next_block() - 1 + self.hold
         SEEN[f"batch finalize: {d.state.name}"] += 1
+
+    def _original_revoked(self, token: int) -> bool:
+        """A BatchRegistry challenge's original (a single or an item) is revoked now."""
+        if token in self.singles:
+            return self.singles[token].status is TokenStatus.REVOKED
+        return self.items[token].revoked
 
     # -- tokens moving, compensation, time
 
@@ -1056,9 +1131,11 @@ class CourtMachine(RuleBasedStateMachine):
 
     @rule(who=WHO, blocks=st.sampled_from([0, 1, 4, 11]))
     def pass_time_or_claim(self, who: int, blocks: int) -> None:
-        """Blocks pass, or a challenger claims the ESP stake slashed to it (or has none)."""
+        """Blocks pass (and ``who`` settles the held court wins it can), or a challenger claims
+        the ESP stake slashed to it (or has none)."""
         if blocks:
             self.world.chain.mine(blocks)
+            self._settle_court_wins(self.producers[who])
             return
         account = self.producers[who]
         fn = self.espreg.functions.claimCompensation()
@@ -1074,20 +1151,24 @@ class CourtMachine(RuleBasedStateMachine):
 
     @invariant()
     def contracts_hold_exactly_their_invariants(self) -> None:
-        court = sum(
-            d.held for d in self.court_disputes.values() if d.state is not DisputeState.UPHELD
+        court = sum(d.held for d in self.court_disputes.values())
+        upheld = [d for d in self.court_disputes.values() if d.state is DisputeState.UPHELD]
+        assert self.d.balance(self.court.address) == self.deposit * court + sum(
+            self.bond + d.slash for d in upheld
         )
-        assert self.d.balance(self.court.address) == self.deposit * court
+        # the court claims each slash in the transaction that credits it
+        assert self.espreg.functions.compensationOf(self.court.address).call(self.d.caller) == 0
         active = sum(s.status is TokenStatus.ACTIVE for s in self.singles.values())
         upheld = sum(d.state is DisputeState.UPHELD for d in self.reg_disputes.values())
         reg_held = sum(d.held for d in self.reg_disputes.values())
         assert self.d.balance(self.registry.address) == (
             self.bond * (active + upheld) + self.deposit * reg_held
         )
-        items = sum(not i.revoked for i in self.items.values())
-        batch_held = sum(
-            d.held for d in self.batch_disputes.values() if d.state is not DisputeState.UPHELD
+        # an item revoked by an Upheld challenge keeps its bond there until `settle`
+        items = sum(not i.revoked for i in self.items.values()) + sum(
+            d.state is DisputeState.UPHELD for d in self.batch_disputes.values()
         )
+        batch_held = sum(d.held for d in self.batch_disputes.values())
         assert self.d.balance(self.batch_registry.address) == (
             self.item_bond * items + self.deposit * batch_held + self.batch_burned
         )
@@ -1165,11 +1246,12 @@ class CourtMachine(RuleBasedStateMachine):
         for (original, duplicate), d in self.court_disputes.items():
             got = self.court.functions.disputeOf(original, duplicate).call(call)
             assert (got[0], got[1], DisputeState(got[2])) == (d.challenger, d.deadline, d.state)
-            assert bytes(got[4]) == d.record_hash
+            assert (int(got[4]), bytes(got[5])) == (d.slash, d.record_hash)
         for single, original in self.revoked_by_court.items():
             d = self.court_disputes[original, single]
             if self.singles[single].status is TokenStatus.REVOKED:
-                assert d.state is DisputeState.UPHELD
+                # its win held, paid or compensated: the court never reinstates a single
+                assert d.state in (DisputeState.UPHELD, DisputeState.SETTLED, DisputeState.REVERSED)
                 assert d.record_hash == self.singles[single].proof().record_hash
         for history in self.court_history.values():  # a pair is challenged again only after a Void
             assert sum(d.state is not DisputeState.VOID for d in history) <= 1
@@ -1177,6 +1259,13 @@ class CourtMachine(RuleBasedStateMachine):
     def teardown(self) -> None:
         try:
             if sys.exc_info()[0] is None:  # a failed step's gas was never debited: no reconcile
+                # Every held court win is settled at the end (after its hold, or reversed), and
+                # the contracts still hold exactly their invariants (no draw: same examples).
+                self.world.chain.mine(self.hold)
+                self._settle_court_wins(self.producers[0])
+                self.contracts_hold_exactly_their_invariants()
+                self.ether_is_conserved()
+                self.court_disputes_are_the_models()
                 self._reconcile()
         finally:
             self.world.chain.revert(self.snapshot)
@@ -1280,4 +1369,6 @@ def test_court_state_machine(embedded_world: World) -> None:
         "challenge refused: CourtBadProof",
     ):
         assert SEEN[seen] > 0, (seen, SEEN)
+    # The held court wins were settled (paid after the hold, or reversed) or refused within it.
+    assert any(k.startswith("court settle") for k in SEEN), SEEN
     assert any(k.startswith("image ruling: ") for k in SEEN), SEEN  # revokeDuplicateImage ruled
