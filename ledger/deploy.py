@@ -68,7 +68,10 @@ class DeployParams:
     commit_ttl_blocks: int = 8  # a reveal follows its commit within a few blocks
     registration_window_blocks: int = 7_200  # commit within a day of the paid generation lock
     dispute_window_blocks: int = 50_400  # a week for the accused to contest
-    reward_hold_blocks: int = 50_400  # a revocation settles a week after it is decided
+    # A revocation settles two weeks after it is decided: longer than a dispute window, so a
+    # challenge of the winner opened within a window of its win is decided (and the win
+    # reversed) before the winner can settle. At one window the two raced (found in review).
+    reward_hold_blocks: int = 100_800
     royalty_bps: int = 500
     # BatchRegistry (issue 16): the bond each batched item stakes (as a single registration's,
     # so a batch is no cheaper way to squat) and the most items one reveal may carry.

@@ -113,3 +113,12 @@ class _OtherChain:
     def __init__(self, real):
         self.w3 = real.w3
         self.chain_id = real.chain_id + 1
+
+
+def test_a_win_is_held_longer_than_a_challenge_of_the_winner_takes():
+    """A squatter's win is reversed when its own token is revoked as a copy before the win
+    settles (issue 11). The copy's challenge needs a dispute window to finalize, so a hold of
+    only one window let the squatter settle first whenever its token was challenged after its
+    win was decided; the default holds two windows."""
+    p = DeployParams()
+    assert p.reward_hold_blocks >= 2 * p.dispute_window_blocks
