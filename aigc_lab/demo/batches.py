@@ -283,27 +283,35 @@ class BatchChapter:
 
     def _settle(self, owner: Actor, original: int, copy_token: int) -> dict[str, Any]:
         """The upheld challenge revoked the copy and paid nothing: the owner's deposit and reward
-        (and the copy's ESP's slash) are held until ``settle``, after the hold, so a challenger
-        whose own token is revoked as a copy meanwhile keeps nothing. The demo mines the hold
-        and settles; returns the dispute's state, what the challenger received (wei) and the
-        slash the EspRegistry now owes it."""
+        are held until ``settle``, after the hold, so a challenger whose own token is revoked as
+        a copy meanwhile keeps nothing. The demo mines the hold and settles; returns the
+        dispute's state, what the challenger received (wei) and the copy's ESP's slash, which is
+        burned (paid to a challenger it would be farmable with one's own false matches)."""
         hold = int(self.stack.deployment.manifest.params["reward_hold_blocks"])
         w3, me = self.stack.chain.w3, to_checksum_address(owner.address)
         self.stack.chain.mine(hold)
+        esp_b = self.cast.actors["ESP-B"].address
+        stake_before = owner.esps.esp_info(esp_b).stake
         before = int(w3.eth.get_balance(me))
         state = owner.batches.settle(original, copy_token).name.lower()
         receipt = owner.batches.last_receipt
         assert receipt is not None  # the settle just sent
         fee = int(receipt["gasUsed"]) * int(receipt["effectiveGasPrice"])
         paid = int(w3.eth.get_balance(me)) - before + fee
-        slash = owner.esps.compensation_of(owner.address)  # owed by the EspRegistry
+        slashed = stake_before - owner.esps.esp_info(esp_b).stake
         self.stack.sync()
         self.say(
             f"  the reward was held for {hold} blocks; {owner.name} settled ({state}): its "
-            f"deposit and reward, {paid / 10**18:.4f} ETH, and ESP-B's slash, "
-            f"{slash / 10**18:.4f} ETH owed by the EspRegistry (claimCompensation)"
+            f"deposit and reward, {paid / 10**18:.4f} ETH; ESP-B lost {slashed / 10**18:.4f} ETH "
+            "of its stake, burned"
         )
-        return {"state": state, "hold_blocks": hold, "paid_wei": paid, "slash_owed_wei": slash}
+        return {
+            "state": state,
+            "hold_blocks": hold,
+            "paid_wei": paid,
+            "slash_burned_wei": slashed,
+            "slash_owed_wei": owner.esps.compensation_of(owner.address),
+        }
 
     def _collude(
         self,

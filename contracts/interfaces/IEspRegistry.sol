@@ -134,8 +134,9 @@ interface IEspRegistry {
     function submitFeedbackBatch(IHashTimeLock.Lock[] calldata locks, bool[] calldata positive) external;
     /// @notice Called by a bound registry (the Registry at `settle`, the BatchRegistry when it
     /// revokes a batched item) once the revocation of a copy attested by `esp` is final:
-    /// counts it and slashes min(`slashAmount`, stake) to `injured` (the challenger), deactivating
-    /// an ESP whose stake falls below the minimum.
+    /// counts it and slashes min(`slashAmount`, stake), BURNED (owed to 0xdEaD, whatever
+    /// `injured` says: paid to a challenger it was farmable with one's own false matches),
+    /// deactivating an ESP whose stake falls below the minimum.
     function recordChallengeUpheld(address esp, address injured) external;
     /// @notice Called by the registry when the detail rule finds that `esp` attested the same
     /// image to two payers (an equivocation: neither token is revoked): counts it as a lost

@@ -457,9 +457,9 @@ def tx_finalize(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> Un
 @tx_router.post("/settle", response_model=UnsignedTx, responses=BUILDS)
 def tx_settle(body: PairIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Settle an upheld challenge of a batched item after the reward hold (anyone may send it):
-    the challenger is paid the deposits and ``challengeReward`` and the item's ESP is slashed to
-    it; if the original was revoked meanwhile the challenge is reversed instead (the item is
-    reinstated, the deposits go to the accused side, nobody is slashed). 409
+    the challenger is paid the deposits and ``challengeReward`` and the item's ESP is slashed
+    (the slash burned); if the original was revoked meanwhile the challenge is reversed instead
+    (the item is reinstated, the deposits go to the accused side, nobody is slashed). 409
     ``BatchRewardHeld`` (``fields.releasableAtBlock``) while the hold runs, ``BatchDisputeState``
     unless the challenge is upheld and unsettled."""
     call = _client(dep).settle_call(body.original, body.duplicate)
@@ -545,7 +545,8 @@ def tx_court_settle(
     body: CourtPairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
     """Settle an upheld BatchCourt challenge after the reward hold (anyone may send it): the
-    challenger is paid the deposits, ``challengeReward`` and the copy's ESP slash; if the batched
+    challenger is paid the deposits and ``challengeReward`` (the copy's ESP slash is burned at the
+    EspRegistry); if the batched
     original was revoked meanwhile the copy's side is compensated instead (the deposits and the
     copy's bond to its contester or owner; the slash is burned; the copy stays revoked). 409
     ``CourtRewardHeld`` (``fields.releasableAtBlock``) while the hold runs,

@@ -26,7 +26,7 @@ RESOLVE_GAS = 2_155_487
 # `aigc bench gas` (tests/contracts/gas_batch_snapshot.json): `court_finalize` and
 # `batch_finalize`, an upheld challenge (its win held until `settle`); a contested one nobody
 # resolved, the defender's case, costs less.
-COURT_FINALIZE_GAS = 129_307
+COURT_FINALIZE_GAS = 101_837
 BATCH_FINALIZE_GAS = 58_033
 ItemOpener = Callable[[int], "tuple[bytes, ItemOpening] | None"]  # a batch item's own opening
 

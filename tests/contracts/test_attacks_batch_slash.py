@@ -14,7 +14,7 @@ import pytest
 
 from ledger import errors
 from ledger.clients.registry import DisputeState, TokenStatus
-from tests.contracts.attack_kit import gas_cost, proof
+from tests.contracts.attack_kit import proof
 from tests.contracts.batch_kit import client, random_fingerprints, register_batch, tid
 from tests.contracts.helpers import (
     BASE_FP,
@@ -26,6 +26,8 @@ from tests.contracts.helpers import (
     register_image,
 )
 from tests.contracts.test_attacks_batch import _challenge, _contest, _original_and_copy
+
+BURN = "0x000000000000000000000000000000000000dEaD"  # where every challenge slash is owed
 
 
 def _esp_state(world, esp: str) -> tuple[int, int, bool]:
@@ -54,7 +56,7 @@ def test_the_batch_registry_is_the_second_bound_reporter(world):
     assert esps.functions.exitDelay().call() == max(batch, single)
 
 
-def test_upheld_uncontested_challenge_slashes_the_copys_esp_to_the_challenger(world):
+def test_upheld_uncontested_challenge_slashes_the_copys_esp_and_burns_the_slash(world):
     original, pa, copy, pb = _original_and_copy(world, copy_detail=details()["near"])
     copier = copier_esp(world).address
     esps = world.esps(world.deployer)
@@ -70,11 +72,12 @@ def test_upheld_uncontested_challenge_slashes_the_copys_esp_to_the_challenger(wo
     with pytest.raises(errors.BatchRewardHeld):  # nor settle before the reward hold
         c.settle(original, copy)
     world.chain.mine(world.params.reward_hold_blocks)
-    # Anyone may settle (a relayer here); the slash is owed to the challenger, not the caller.
+    # Anyone may settle (a relayer here); the slash is burned (owed to 0xdEaD), paid to nobody.
     client(world, world.buyer).settle(original, copy)
     assert c.dispute(original, copy).state is DisputeState.SETTLED
-    assert esps.compensation_of(world.producer.address) == slash
+    assert esps.compensation_of(world.producer.address) == 0
     assert esps.compensation_of(world.buyer.address) == 0
+    assert esps.compensation_of(BURN) == slash
     stake, lost, active = _esp_state(world, copier)
     assert (stake, lost) == (ESP_STAKE - slash, 1)
     assert active is (ESP_STAKE - slash >= world.params.esp_min_stake)
@@ -84,12 +87,9 @@ def test_upheld_uncontested_challenge_slashes_the_copys_esp_to_the_challenger(wo
     # Settled once: a second settle slashes nothing more.
     with pytest.raises(errors.BatchDisputeState):
         c.settle(original, copy)
-    assert esps.compensation_of(world.producer.address) == slash
-    before = world.balance(world.producer.address)
-    claimant = world.esps(world.producer)
-    claimant.claim_compensation()
-    spent = gas_cost(claimant.last_receipt)
-    assert world.balance(world.producer.address) == before + slash - spent
+    assert esps.compensation_of(BURN) == slash
+    with pytest.raises(errors.NoCompensation):  # nothing to claim: the slash is nobody's
+        world.esps(world.producer).claim_compensation()
 
 
 def test_upheld_contested_challenge_slashes_too_and_a_rejected_one_never(world):
@@ -114,8 +114,8 @@ def test_upheld_contested_challenge_slashes_too_and_a_rejected_one_never(world):
         opening_b=pb.opening(ib),
     )
     world.chain.mine(world.params.reward_hold_blocks)
-    client(world, world.attacker).settle(original, copy)  # even the loser's call pays the winner
-    assert esps.compensation_of(world.producer.address) == world.params.esp_slash_amount
+    client(world, world.attacker).settle(original, copy)  # even the loser's call settles it
+    assert esps.compensation_of(BURN) == world.params.esp_slash_amount  # burned
     assert _esp_state(world, copier)[1] == 1
     # A rejected challenge (the detail rule says no) cannot be settled into a slash.
     _challenge(world, original, pa, other, po)
@@ -149,7 +149,7 @@ def test_a_single_original_revoking_a_batched_copy_slashes_its_esp(world):
     world.chain.mine(world.params.reward_hold_blocks)
     c.settle(single, copy)
     esps = world.esps(world.deployer)
-    assert esps.compensation_of(world.producer.address) == world.params.esp_slash_amount
+    assert esps.compensation_of(BURN) == world.params.esp_slash_amount  # burned
     assert esps.challenges_lost(copier_esp(world).address) == 1
 
 

@@ -635,19 +635,13 @@ def test_two_sybils_cannot_farm_an_honest_esps_equivocation_slash(world):
     assert after < before - 2 * (FEE + world.params.registration_bond)  # and the gas
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open (issue 12): reclaim's same-ESP slash is paid to the dispossessed holder, so "
-    "two Sybils farm it from an honest ESP whose output is deterministic (one burned bond and "
-    "two fees for the 0.05 ETH slash); burning it would cut a robbed customer's compensation "
-    "to its bond, see docs/contracts.md",
-)
 def test_two_sybils_cannot_farm_an_honest_esps_reclaim_slash(world):
     """Issue 12, farming ``reclaim``: the bundled model's output is fixed by prompt, seed and
     model, so two Sybils paying an honest ESP for the same request receive the same bytes. The
     later payer registers them first, the earlier reclaims the token; the ESP attested one image
-    to two payers and is slashed to the holder dispossessed, the later Sybil. The behaviour
-    asked for: the pair gains nothing."""
+    to two payers and was slashed to the holder dispossessed, the later Sybil (owed 0.05 ETH for
+    0.012 ETH of bond and fees). Every challenge slash is now burned (EspRegistry
+    ``recordChallengeUpheld``): the pair gains nothing."""
     register_esp(world)
     early, late = world.attacker, world.accounts[5]
     early_lock = paid_lock(world, early, world.esp)

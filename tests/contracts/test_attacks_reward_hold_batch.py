@@ -168,7 +168,8 @@ def test_batch_win_stands_after_the_hold_and_pays_then(world):
         p.challenge_reward
     )
     esps = world.esps(world.deployer)
-    assert esps.compensation_of(world.attacker.address) == p.esp_slash_amount
+    assert esps.compensation_of(world.attacker.address) == 0  # Y's ESP's slash is burned
+    assert esps.compensation_of(burn_address(world)) == p.esp_slash_amount
     assert br.status(y) is TokenStatus.REVOKED
 
 
@@ -220,18 +221,20 @@ def test_court_squatter_is_paid_nothing_before_the_hold_and_the_single_is_compen
     assert court.finalize(x, s, proof(world, s))  # a relayer decides it
     decided = world.chain.w3.eth.block_number
     assert world.registry(world.deployer).record(s).status is TokenStatus.REVOKED
-    # Nothing is paid or credited to the squatter: deposit, bond and the ESP's slash are held.
+    # Nothing is paid or credited to the squatter: deposit and bond are held, the ESP's slash is
+    # burned at the EspRegistry (no challenge slash is paid to anyone).
     assert world.balance(world.attacker.address) == squatter
     assert esps.compensation_of(world.attacker.address) == 0
     assert world.balance(burn) == burned
     d = court.dispute(x, s)
     assert (d.state, d.deadline) == (DisputeState.UPHELD, decided + p.reward_hold_blocks)
-    assert d.slash == p.esp_slash_amount
+    assert d.slash == 0
     assert (
         world.balance(court.address) + esps.compensation_of(court.address)
-        == p.challenge_deposit + p.registration_bond + p.esp_slash_amount
+        == p.challenge_deposit + p.registration_bond
     )
     assert esps.esp_info(third.address).stake == ESP_STAKE - p.esp_slash_amount
+    assert esps.compensation_of(burn) == p.esp_slash_amount
     with pytest.raises(errors.CourtRewardHeld) as exc:
         _court(world, world.attacker).settle(x, s)
     assert (exc.value.duplicate, exc.value.releasableAtBlock) == (s, d.deadline)
@@ -245,7 +248,8 @@ def test_court_squatter_is_paid_nothing_before_the_hold_and_the_single_is_compen
     # S's side (uncontested: its owner) is compensated with the held deposit and S's bond; the
     # slash is burned; the squatter keeps nothing.
     assert world.balance(world.buyer.address) == accused + p.challenge_deposit + p.registration_bond
-    assert world.balance(burn) == burned + p.esp_slash_amount
+    assert world.balance(burn) == burned
+    assert esps.compensation_of(burn) == p.esp_slash_amount
     assert world.balance(world.attacker.address) == squatter
     assert esps.compensation_of(world.attacker.address) == 0
     assert world.balance(court.address) + esps.compensation_of(court.address) == 0
@@ -279,9 +283,10 @@ def test_court_win_stands_after_the_hold_and_pays_then(world):
     court.settle(x, s)
     assert court.dispute(x, s).state is DisputeState.SETTLED
     assert world.balance(world.attacker.address) == (
-        before + p.challenge_deposit + p.challenge_reward + p.esp_slash_amount
+        before + p.challenge_deposit + p.challenge_reward
     )
     assert world.balance(burn) == burned + p.registration_bond - p.challenge_reward
+    assert esps.compensation_of(burn) == p.esp_slash_amount  # the copy's ESP's, burned
     assert world.balance(court.address) + esps.compensation_of(court.address) == 0
 
 
@@ -315,6 +320,7 @@ def test_court_reversal_burns_the_slash_so_an_own_pair_farms_nothing(world):
     assert court.dispute(x, s).state is DisputeState.REVERSED
     # The honest ESP lost its slash, and the attacker did not gain it: it was burned.
     assert esps.esp_info(honest.address).stake == ESP_STAKE - p.esp_slash_amount
-    assert world.balance(burn) == burned + p.esp_slash_amount
+    assert world.balance(burn) == burned
+    assert esps.compensation_of(burn) == p.esp_slash_amount
     assert world.balance(attacker.address) == own + p.challenge_deposit + p.registration_bond
     assert esps.compensation_of(attacker.address) == 0

@@ -3,7 +3,7 @@ under the same rules as every other pair, and every attack on that path fails wi
 error, on every chain backend: a later batched item, forged or malformed proofs and openings,
 a non-owner, a contest won with a non-matching detail, one ESP attesting both (an equivocation),
 a direct call of the Registry's hook; value moves as a Registry revocation's (the copy's bond:
-`challengeReward` to the challenger, the rest burned; its ESP slashed to the challenger)."""
+`challengeReward` to the challenger, the rest burned; its ESP slashed, the slash burned)."""
 
 from __future__ import annotations
 
@@ -98,22 +98,21 @@ def test_uncontested_batched_original_revokes_the_single_copy(world):
     assert court(world, world.buyer).finalize(original, copy, proof(world, copy))  # anyone
     assert world.registry(world.deployer).record(copy).status is TokenStatus.REVOKED
     assert c.dispute(original, copy).state is DisputeState.UPHELD
-    # The copy's ESP is slashed at once (to the court, which holds it); the original's is
-    # untouched. Deposit, bond and slash are held by the court for the reward hold.
+    # The copy's ESP is slashed at once, the slash burned (a challenge slash paid to anyone is
+    # farmable); the original's is untouched. Deposit and bond are held for the reward hold.
     esps = world.esps(world.deployer)
     assert _esp_lost(world, copier_esp(world).address) == (ESP_STAKE - p.esp_slash_amount, 1)
     assert _esp_lost(world, world.esp.address) == (ESP_STAKE, 0)
     assert world.balance(registry) == held - p.registration_bond
-    assert world.balance(c.address) == (
-        p.challenge_deposit + p.registration_bond + p.esp_slash_amount
-    )
+    assert world.balance(c.address) == p.challenge_deposit + p.registration_bond
+    assert esps.compensation_of(burn_address(world)) == p.esp_slash_amount
     assert world.balance(world.producer.address) == before
     world.chain.mine(p.reward_hold_blocks)
     court(world, world.buyer).settle(original, copy)
     assert c.dispute(original, copy).state is DisputeState.SETTLED
-    # The challenger: its deposit back, the reward and the slash; the rest of the bond burned.
+    # The challenger: its deposit back and the reward; the rest of the bond burned.
     assert world.balance(world.producer.address) == (
-        before + p.challenge_deposit + p.challenge_reward + p.esp_slash_amount
+        before + p.challenge_deposit + p.challenge_reward
     )
     assert world.balance(burn_address(world)) == burned + p.registration_bond - p.challenge_reward
     assert world.balance(c.address) == 0
@@ -141,7 +140,7 @@ def test_contested_real_copy_is_revoked_by_the_detail_rule(world):
     world.chain.mine(p.reward_hold_blocks)
     court(world, world.buyer).settle(original, copy)
     assert world.balance(world.producer.address) == (
-        before + 2 * p.challenge_deposit + p.challenge_reward + p.esp_slash_amount
+        before + 2 * p.challenge_deposit + p.challenge_reward
     )
     assert world.balance(c.address) == 0
 

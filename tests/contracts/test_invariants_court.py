@@ -165,13 +165,15 @@ class CourtMachine(RuleBasedStateMachine):
         return item.producer if item.owner == self.htlc.address else item.owner
 
     def _slash(self, esp: str, injured: str | None) -> int:
-        """``esp`` slashed to ``injured`` (None: the court, which claims it at once); the cut."""
+        """``esp`` slashed: whoever is named (``injured``; None: the court), the EspRegistry owes
+        every challenge slash to the burn address (paid to anyone it is farmable), so the court
+        claims nothing; returns what the court holds of it (0)."""
+        del injured
         cut = min(self.stakes[esp], self.world.params.esp_slash_amount)
         self.stakes[esp] -= cut
         self.lost[esp] += 1
-        if injured is not None:
-            self.owed[injured] = self.owed.get(injured, 0) + cut
-        return cut
+        self.owed[self.burn] = self.owed.get(self.burn, 0) + cut
+        return 0
 
     def _lock(self, owner: LocalAccount, esp: LocalAccount, data: st.DataObject) -> Paid:
         """A lock paid ahead by ``owner`` still inside its registration window (half the time,

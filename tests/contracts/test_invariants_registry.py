@@ -788,12 +788,13 @@ class RegistryMachine(RuleBasedStateMachine):
             dispute.state = DisputeState.SETTLED
             self.eth[dispute.challenger] += deposits + self.reward
             self.burned += self.bond - self.reward
-            self._slash(self.esps[b.esp], dispute.challenger, ts, int(receipt["blockNumber"]))
+            # burned: a challenge slash paid to anyone is farmable (test_attacks_slash_farm.py)
+            self._slash(self.esps[b.esp], self.burn_address, ts, int(receipt["blockNumber"]))
         event(f"settle: {dispute.state.name}")
 
     def _slash(self, esp: ModelEsp, injured: str, ts: int, block: int) -> None:
-        """The copy's ESP answers: part of its stake is owed to the challenger (to the burn
-        address, for an equivocation), and an ESP left under the minimum stake stops serving."""
+        """The copy's ESP answers: part of its stake is owed to the burn address (every challenge
+        slash is burned), and an ESP left under the minimum stake stops serving."""
         esp.challenges_lost += 1
         cut = min(esp.stake, self.world.params.esp_slash_amount)
         esp.stake -= cut

@@ -65,7 +65,8 @@ def _assert_the_batch_chapter(summary, out, output):
     settled = fight["settled"]
     assert settled["state"] == "settled" and settled["hold_blocks"] == 10
     assert settled["paid_wei"] >= 10**16 + 2 * 10**14  # its deposit back and challengeReward
-    assert settled["slash_owed_wei"] > 0  # the colluding ESP's slash, owed by the EspRegistry
+    assert settled["slash_burned_wei"] > 0  # the colluding ESP lost stake ...
+    assert settled["slash_owed_wei"] == 0  # ... burned, not paid to the challenger
     assert set(fight["sibling_statuses"]) == set(plagiarist["token_ids"]) - {fight["duplicate"]}
     assert set(fight["sibling_statuses"].values()) == {"active"}
     assert set(fight["original_batch_statuses"].values()) == {"active"}

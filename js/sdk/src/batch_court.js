@@ -190,8 +190,8 @@ export async function courtResolve(client, pair) {
 
 /**
  * Decides a court challenge after its window (anyone may send it): uncontested, the copy is
- * revoked at once and the challenger's reward is HELD (its deposit, the copy's bond and its
- * ESP's slash stay with the court until courtSettle, after the reward hold); contested and
+ * revoked at once and the challenger's reward is HELD (its deposit and the copy's bond stay with
+ * the court until courtSettle, after the reward hold; the ESP's slash is burned); contested and
  * never resolved, the contester takes both deposits. CourtDisputeWindow before the deadline.
  * @param {import('./client.js').AigcClient} client
  * @param {CourtPair} pair
@@ -203,7 +203,7 @@ export async function courtFinalize(client, pair) {
 /**
  * Settles an upheld court challenge once its reward hold is over (BatchCourt.settle, POST
  * /v1/tx/batch/court/settle; anyone may send it, once). `state` 'settled': the challenger is
- * paid the deposits, the challengeReward and the copy's ESP slash (the rest of the bond is
+ * paid the deposits and the challengeReward (the rest of the bond and the copy's ESP slash are
  * burned). `state` 'reversed': the batched original was itself revoked as a copy meanwhile, so
  * the copy's side is compensated (the deposits and the copy's bond to its contester, else its
  * owner; the slash is burned); the copy stays revoked (the Registry cannot reinstate it).

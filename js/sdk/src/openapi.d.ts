@@ -1019,7 +1019,8 @@ export interface paths {
         /**
          * Tx Court Settle
          * @description Settle an upheld BatchCourt challenge after the reward hold (anyone may send it): the
-         *     challenger is paid the deposits, ``challengeReward`` and the copy's ESP slash; if the batched
+         *     challenger is paid the deposits and ``challengeReward`` (the copy's ESP slash is burned at the
+         *     EspRegistry); if the batched
          *     original was revoked meanwhile the copy's side is compensated instead (the deposits and the
          *     copy's bond to its contester or owner; the slash is burned; the copy stays revoked). 409
          *     ``CourtRewardHeld`` (``fields.releasableAtBlock``) while the hold runs,
@@ -1106,9 +1107,9 @@ export interface paths {
         /**
          * Tx Settle
          * @description Settle an upheld challenge of a batched item after the reward hold (anyone may send it):
-         *     the challenger is paid the deposits and ``challengeReward`` and the item's ESP is slashed to
-         *     it; if the original was revoked meanwhile the challenge is reversed instead (the item is
-         *     reinstated, the deposits go to the accused side, nobody is slashed). 409
+         *     the challenger is paid the deposits and ``challengeReward`` and the item's ESP is slashed
+         *     (the slash burned); if the original was revoked meanwhile the challenge is reversed instead
+         *     (the item is reinstated, the deposits go to the accused side, nobody is slashed). 409
          *     ``BatchRewardHeld`` (``fields.releasableAtBlock``) while the hold runs, ``BatchDisputeState``
          *     unless the challenge is upheld and unsettled.
          */
