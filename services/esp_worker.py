@@ -108,8 +108,9 @@ class EspWorker:
         The bundled model's bytes are fixed by prompt and seed. Were the requested seed used as
         is, anyone could ask two honest ESPs for one seed and two synonym prompts, get two images
         of one layout, register the first through one ESP and the second through the other, and
-        revoke the second with the first: the Registry slashes the copy's ESP (0.05 ETH) to the
-        challenger, who paid two fees and one bond. Keyed by a secret of each ESP, two ESPs never
+        revoke the second with the first: the copy's ESP loses 0.05 ETH of stake for two fees and
+        one bond (paid to the challenger until the slash was burned; destroyed now, which is
+        still griefing an honest ESP at will). Keyed by a secret of each ESP, two ESPs never
         share a layout for a requested seed, and no one can search for a pair of requests that
         collide. Deterministic for one ESP, so a restarted worker makes the same bytes again (its
         state records the content hash before the upload), and one ESP asked twice makes one
