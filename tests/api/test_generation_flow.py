@@ -264,7 +264,8 @@ def test_two_esps_asked_for_one_prompt_and_seed_deliver_different_images(api, pa
     """The slash farm through two honest ESPs: the model's bytes are fixed by prompt and seed,
     so an attacker asking two ESPs for one seed (and synonym prompts) got two images of one
     layout, registered one through each, and revoked the second with the first: the copy's ESP
-    is slashed (0.05 ETH) to the challenger for two fees and one bond. Each ESP now generates
+    lost 0.05 ETH of stake (then paid to the challenger, now burned) for two fees and one bond.
+    Each ESP now generates
     with a seed keyed by its own secret (``EspWorker.generation_seed``): the same request gives
     two unrelated images, while one ESP asked again gives the same bytes (restart-safe)."""
     worker_a, producer = parties
