@@ -157,7 +157,10 @@ def test_a_batched_item_revokes_a_single_copy_through_the_court_from_javascript(
         held = out["done"]["held"]
         assert (held["status"], held["code"]) == (409, "CourtRewardHeld"), held
         assert held["fields"]["releasableAtBlock"] == out["done"]["dispute"]["deadline"]
-        assert int(out["done"]["dispute"]["slash"]) > 0  # the copy's ESP slash, held
+        # the copy's ESP is slashed, the slash burned at the EspRegistry: the court holds none
+        assert int(out["done"]["dispute"]["slash"]) == 0
+        burn = "0x000000000000000000000000000000000000dEaD"
+        assert world.esps(world.deployer).compensation_of(burn) == world.params.esp_slash_amount
         assert out["paid"]["settled"]["state"] == "settled"
         assert out["paid"]["dispute"]["state"] == "settled"
         assert world.registry(world.deployer).record(copy).status is TokenStatus.REVOKED
