@@ -37,6 +37,18 @@ def _fp(img):
     return fingerprint(img).to_bytes32()
 
 
+def _worker(world, client: MarketClient, esp, state_path) -> EspWorker:
+    """An ESP worker for ``esp`` (a dev account) painting with the test's ``_image``."""
+    return EspWorker(
+        client,
+        HtlcClient(world.deployment, world.tx(esp)),
+        make_image=_image,
+        fingerprint=_fp,
+        state_path=state_path,
+        price=PRICE,
+    )
+
+
 @pytest.fixture
 def parties(api, tmp_path):
     world = api.world
@@ -45,14 +57,7 @@ def parties(api, tmp_path):
     producer_client = MarketClient(api.client, world.producer)
     esp_client.sign_in()
     producer_client.sign_in()
-    worker = EspWorker(
-        esp_client,
-        HtlcClient(world.deployment, world.tx(world.esp)),
-        make_image=_image,
-        fingerprint=_fp,
-        state_path=tmp_path / "esp-state.json",
-        price=PRICE,
-    )
+    worker = _worker(world, esp_client, world.esp, tmp_path / "esp-state.json")
     producer = ProducerSession(
         producer_client,
         HtlcClient(world.deployment, world.tx(world.producer)),
@@ -109,9 +114,9 @@ def test_paid_generation_end_to_end(api, parties, tmp_path):
     assert product["task_id"] == claimed["lock_id"]  # the attested task is the paid lock
 
 
-def _claimed(api, worker, producer, prompt, *, seed):
+def _claimed(api, worker, producer, prompt, *, seed, esp=None):
     """A task taken through quote, lock, delivery and claim; returns (posted, claimed) views."""
-    task = producer.post(prompt, seed=seed, max_price=PRICE)
+    task = producer.post(prompt, seed=seed, max_price=PRICE, esp=esp)
     worker.step()
     producer.lock_fee(producer.task(task["id"]))
     api.index()
@@ -273,25 +278,11 @@ def test_two_esps_asked_for_one_prompt_and_seed_deliver_different_images(api, pa
     register_esp(world, world.buyer)
     esp_b = MarketClient(api.client, world.buyer)
     esp_b.sign_in()
-    worker_b = EspWorker(
-        esp_b,
-        HtlcClient(world.deployment, world.tx(world.buyer)),
-        make_image=_image,
-        fingerprint=_fp,
-        state_path=tmp_path / "esp-b-state.json",
-        price=PRICE,
-    )
+    worker_b = _worker(world, esp_b, world.buyer, tmp_path / "esp-b-state.json")
     prompt = "a yellow circle on a black background"
     hashes = []
     for worker, esp in ((worker_a, world.esp), (worker_b, world.buyer)):
-        task = producer.post(prompt, seed=7, max_price=PRICE, esp=esp.address)
-        worker.step()
-        producer.lock_fee(producer.task(task["id"]))
-        api.index()
-        worker.step()
-        worker.step()
-        api.index()
-        claimed = producer.task(task["id"])
+        _task, claimed = _claimed(api, worker, producer, prompt, seed=7, esp=esp.address)
         assert claimed["status"] == "claimed" and int(claimed["seed"]) == 7
         image, _attestation = producer.collect(claimed)
         hashes.append(canonical_hash(image))
