@@ -167,8 +167,12 @@ PRICE = 10**15
 
 
 def _paint(prompt: str, seed: int):
-    """A deterministic stand-in generator: two ESPs asked for one prompt and seed make one image."""
-    rng = np.random.default_rng(seed + len(prompt))
+    """A deterministic stand-in generator: two ESPs asked for one prompt make one image.
+
+    The picture follows the prompt alone: each ESP worker keys the requested seed with its own
+    secret (``EspWorker.generation_seed``), so two ESPs never pass one seed to their model."""
+    del seed
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:8]))
     small = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
     image = Image.fromarray(small).resize((64, 64), Image.Resampling.BICUBIC)
     return image, {"model_id": "test-painter"}
