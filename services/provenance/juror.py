@@ -1,0 +1,166 @@
+"""A committee juror's verdict on a review (stage 3, docs/committee-jurors.md).
+
+The accused of a contested challenge asks the ``CommitteeVerifier`` for a review of the pair
+(``requestReview``); the contract draws jurors among the enrolled, staked ESPs, who each re-run
+the published comparison (:func:`~services.provenance.stage3.stage3_matches`) on the two
+content-addressed images and vote by commit-reveal. This module is what one juror decides and
+how it hides the vote until the reveal phase; :mod:`services.provenance.jury` serves the reviews
+on chain.
+
+**What a juror votes.** The review names both tokens and the keccak of both detail descriptors
+(the records' ``detailHash``). The juror fetches both images (:class:`ApiImages`: the marketplace's
+``GET /v1/products/{token}/image``; :class:`DirectoryImages`: a local content-addressed store)
+and believes an image only when it *is* the record's: its detail descriptor hashes to the
+review's hash, and for a single Registry token (whose id is its content hash) its canonical
+content hash equals the id. Then:
+
+* the original is missing or forged: **no** (not a copy). The challenger accuses, so it must
+  show the image its claim rests on; one that withholds or lies loses. Checked first, so when
+  neither side shows its image the accused keeps its token;
+* the duplicate is missing or forged: **yes** (a copy). The accused asked for the review; one
+  that hides its own image from the jurors loses it;
+* both shown: ``stage3_matches(original, duplicate)``.
+
+The verdict is a pure function of the two published images, so honest jurors agree and a
+restarted juror decides the same. Its salt is derived from the juror's account key and the review
+key (:func:`vote_salt`): nothing to persist, nothing another juror can predict, so the commitment
+hides the vote until the reveal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
+from PIL import Image
+
+from services.content import canonical_hash
+from services.market_client import MarketClient, MarketError
+from services.provenance._image import load_image
+from services.provenance.detail import detail_descriptor
+from services.provenance.errors import DegenerateImageError, NotAnImageError
+from services.provenance.stage3 import stage3_matches
+
+__all__ = [
+    "ApiImages",
+    "DirectoryImages",
+    "ImageSource",
+    "Review",
+    "Verdict",
+    "judge",
+    "vote_commitment",
+    "vote_salt",
+]
+
+
+class ImageSource(Protocol):
+    """Where a juror finds a token's image: its encoded bytes, or None when it has none."""
+
+    def __call__(self, collection: str, token_id: int) -> bytes | None: ...
+
+
+@dataclass(frozen=True)
+class Review:
+    """One review as ``ReviewRequested`` announced it (what a verdict needs of it).
+
+    ``content_ids`` says whether the collection's token ids are content hashes (the single
+    Registry), so that an image can be checked against the id too."""
+
+    key: bytes
+    collection: str
+    original: int
+    duplicate: int
+    detail_hash_a: bytes
+    detail_hash_b: bytes
+    content_ids: bool = False
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A juror's vote (True: the duplicate is a copy of the original) and why, in words."""
+
+    vote: bool
+    reason: str
+
+
+def judge(review: Review, images: ImageSource) -> Verdict:
+    """The vote of an honest juror on ``review`` (module docstring: who loses a missing image)."""
+    a, why_a = _checked(review, images, review.original, review.detail_hash_a)
+    if a is None:
+        return Verdict(False, f"the original's image {why_a}: the challenger shows no proof")
+    b, why_b = _checked(review, images, review.duplicate, review.detail_hash_b)
+    if b is None:
+        return Verdict(True, f"the duplicate's image {why_b}: the accused hides its image")
+    try:
+        same = stage3_matches(a, b)
+    except DegenerateImageError as exc:  # a record's image stage 3 cannot compare
+        return Verdict(False, f"stage 3 cannot compare the pair ({exc}): no copy shown")
+    return Verdict(same, "stage 3 " + ("matches: a copy" if same else "rejects: not a copy"))
+
+
+def _checked(
+    review: Review, images: ImageSource, token_id: int, detail_hash: bytes
+) -> tuple[Image.Image | None, str]:
+    """The token's image when it is the record's, else (None, what is wrong with it)."""
+    raw = images(review.collection, token_id)
+    if raw is None:
+        return None, "is not published"
+    try:
+        image = load_image(raw, name=f"token {token_id}")
+        if keccak(detail_descriptor(image)) != detail_hash:
+            return None, "does not match the record's detail hash"
+    except (NotAnImageError, DegenerateImageError):
+        return None, "is not a readable image"
+    if review.content_ids and int.from_bytes(canonical_hash(image), "big") != token_id:
+        return None, "does not match the token's content hash"
+    return image, ""
+
+
+def vote_salt(account_key: bytes, review_key: bytes) -> bytes:
+    """The salt of a juror's commitment: HMAC-SHA256 of the review key under a key derived from
+    the juror's account key. Restart-safe (no state), unguessable by anyone else."""
+    key = hashlib.sha256(b"aigc-juror-salt" + account_key).digest()
+    return hmac.new(key, review_key, hashlib.sha256).digest()
+
+
+def vote_commitment(review_key: bytes, juror: str, vote: bool, salt: bytes) -> bytes:
+    """``keccak256(abi.encode(key, juror, vote, salt))``, the CommitteeVerifier's commitment."""
+    return keccak(
+        encode(
+            ["bytes32", "address", "bool", "bytes32"],
+            [review_key, to_checksum_address(juror), vote, salt],
+        )
+    )
+
+
+class ApiImages:
+    """Images from the marketplace API (``GET /v1/products/{token}/image``); 404 is None."""
+
+    def __init__(self, client: MarketClient):
+        self.client = client
+
+    def __call__(self, collection: str, token_id: int) -> bytes | None:
+        try:
+            return self.client.get_bytes(f"/v1/products/{token_id}/image")
+        except MarketError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+
+class DirectoryImages:
+    """Images from a local folder, one file per token named by its id in hex (``0x`` + 64
+    digits, any extension), as a juror that mirrors published images keeps them."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def __call__(self, collection: str, token_id: int) -> bytes | None:
+        for path in sorted(self.root.glob(f"{token_id:#066x}.*")):
+            return path.read_bytes()
+        return None
