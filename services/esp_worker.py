@@ -10,6 +10,11 @@ Each round (:meth:`EspWorker.step`) looks at the ESP's tasks on the marketplace:
   when none is registered (docs/delivery.md);
 * ``delivered``: claim the fee on chain with ``s`` (which publishes it).
 
+Opt-in juror duty (``juror=``, a :class:`~services.provenance.jury.JurorDuty`; ``aigc esp run
+--juror``): after its paid work, each round also serves the committee reviews the ESP was drawn
+for (commit, reveal, settle: docs/committee-jurors.md). A review's failure is logged in the
+round's actions and never stops the paid work.
+
 The secret is revealed only after the delivery is uploaded and the API shows it ``delivered``.
 All pending work lives in a JSON state file written atomically before each outward action, so a
 worker killed at any point resumes where it was on restart (the same secret, no double quote).
@@ -50,6 +55,8 @@ from services.content import canonical_hash
 from services.exchange import delivery_key, esp_sealing_key, key_commitment, seal, seal_to
 from services.market_client import MarketClient, MarketError
 from services.provenance import detail_descriptor
+from services.provenance.errors import ProvenanceError
+from services.provenance.jury import JurorDuty
 
 _DELIVERED = ("delivering", "delivered", "claimed")
 ImageMaker = Callable[[str, int], tuple[Image.Image, dict[str, Any]]]
@@ -89,6 +96,7 @@ class EspWorker:
         deadline_s: int = 3600,
         lazy: bool = False,
         batches: bool = False,
+        juror: JurorDuty | None = None,
     ):
         self.client = client
         self.htlc = htlc
@@ -99,6 +107,7 @@ class EspWorker:
         self.deadline_s = deadline_s
         self.lazy = lazy  # quotes, then never delivers (the demo's lazy ESP)
         self.batches = batches  # also answers producers' batch attestation requests
+        self.juror = juror  # also serves the committee reviews it is drawn for
         self._domain: tuple[int, str] | None = None
 
     def generation_seed(self, requested: int) -> int:
@@ -131,6 +140,11 @@ class EspWorker:
                     done.append(f"{action} {task['id'][:10]}")
         if self.batches:
             done.extend(self._answer_batch_requests())
+        if self.juror is not None:
+            try:  # after the paid work, and never in its way
+                done.extend(self.juror.step())
+            except (LedgerError, MarketError, ProvenanceError, OSError, ValueError) as exc:
+                done.append(f"juror duty failed ({exc})")
         return done
 
     def _answer_batch_requests(self) -> list[str]:

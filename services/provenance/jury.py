@@ -1,0 +1,224 @@
+"""A juror's duty at the ``CommitteeVerifier``: enrol, then serve the reviews one is drawn for
+(docs/committee-jurors.md).
+
+Each pass (:meth:`JurorDuty.step`) reads the ``ReviewRequested`` logs since its cursor, keeps the
+reviews whose drawn ``jurors`` name this account, and moves each by the chain's block:
+
+* **commit phase** (the next block is at most ``commitDeadline``): decide the vote
+  (:func:`~services.provenance.juror.judge`), record it, then send its commitment;
+* **reveal phase** (past ``commitDeadline``, up to ``revealDeadline``): reveal the recorded vote
+  with the derived salt (:func:`~services.provenance.juror.vote_salt`);
+* **after** ``revealDeadline``: ``settleReview`` (whoever settles first; a later attempt's revert
+  just ends the review here).
+
+The vote is recorded before its commitment leaves the process (an image published between the
+commit and the reveal must not change what is revealed). A lost state file costs a rescan: the
+salt is derived again, and the reveal tries the vote judged now, then the other one (only the
+committed one can open the commitment). A review's error is logged and retried next pass; it
+never stops the worker's paid work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from eth_utils import to_checksum_address
+
+from ledger.deploy import Deployment
+from ledger.errors import LedgerError
+from ledger.tx import Transactor, call
+from services.market_client import MarketError
+from services.provenance.errors import ProvenanceError
+from services.provenance.juror import ImageSource, Review, judge, vote_commitment, vote_salt
+
+__all__ = ["COMMITTEE", "CommitteeParams", "JurorDuty", "committee_params", "has_committee"]
+
+COMMITTEE = "CommitteeVerifier"
+_DONE = frozenset({"settled", "missed"})
+
+
+@dataclass(frozen=True)
+class CommitteeParams:
+    """The committee's ``parameters()``: jurors drawn per review, a juror's bond, a review's fee,
+    and the commit and reveal phases in blocks."""
+
+    jurors: int
+    juror_bond: int
+    review_fee: int
+    commit_blocks: int
+    reveal_blocks: int
+
+
+def has_committee(deployment: Deployment) -> bool:
+    """Whether the deployment's manifest carries a CommitteeVerifier."""
+    return COMMITTEE in deployment.manifest.contracts
+
+
+def committee_params(deployment: Deployment) -> CommitteeParams:
+    p = call(deployment.contract(COMMITTEE).functions.parameters().call)
+    return CommitteeParams(*(int(v) for v in p))
+
+
+def enrolled(deployment: Deployment) -> list[str]:
+    """The jurors enrolled now (``jurorsEnrolled()``)."""
+    fn = deployment.contract(COMMITTEE).functions.jurorsEnrolled()
+    return [to_checksum_address(a) for a in call(fn.call)]
+
+
+class JurorDuty:
+    """Serves ``tx``'s account's reviews at the deployment's committee; ``state_path`` keeps
+    the log cursor and each review's stage and recorded vote (written atomically)."""
+
+    def __init__(
+        self,
+        deployment: Deployment,
+        tx: Transactor,
+        images: ImageSource,
+        *,
+        state_path: Path,
+        chunk: int = 5_000,
+    ):
+        self.deployment = deployment
+        self.tx = tx
+        self.images = images
+        self.me = to_checksum_address(tx.address)
+        self.contract = deployment.contract(COMMITTEE)
+        self.state_path = state_path
+        self.chunk = chunk
+        self.cursor = deployment.manifest.block
+        self.reviews: dict[str, dict[str, Any]] = {}
+        if state_path.exists():
+            data = json.loads(state_path.read_text())
+            self.cursor, self.reviews = int(data["cursor"]), dict(data["reviews"])
+        # the single Registry's token ids are content hashes (a batch item's are not)
+        self._content_ids = {to_checksum_address(deployment.manifest.address("Registry"))}
+
+    # -- enrolment --------------------------------------------------------------------------------
+    def is_enrolled(self) -> bool:
+        return self.me in enrolled(self.deployment)
+
+    def enroll(self) -> None:
+        """Posts the juror bond (``enroll``); the account must be an active registered ESP."""
+        bond = committee_params(self.deployment).juror_bond
+        self.tx.send(self.contract.functions.enroll(), value=bond)
+
+    def leave(self) -> None:
+        self.tx.send(self.contract.functions.leave())
+
+    # -- reviews ----------------------------------------------------------------------------------
+    def step(self) -> list[str]:
+        """One pass: new reviews this account was drawn for, then each undecided one."""
+        head = int(self.deployment.chain.w3.eth.block_number)
+        for review in self._drawn(head):
+            self.reviews.setdefault(review["key"], review)
+        self.cursor = max(self.cursor, head + 1)
+        self._save()
+        log: list[str] = []
+        for entry in self.reviews.values():
+            if entry["stage"] in _DONE:
+                continue
+            try:
+                line = self._serve(entry, head)
+            except (LedgerError, MarketError, httpx.HTTPError, ProvenanceError, OSError) as exc:
+                line = f"failed ({exc}); will retry"
+            if line:
+                log.append(f"review {entry['key'][:10]}: {line}")
+            self._save()
+        return log
+
+    def _drawn(self, head: int) -> Iterator[dict[str, Any]]:
+        start = self.cursor
+        while start <= head:  # in chunks: a node limits the blocks one log query may span
+            stop = min(head, start + self.chunk - 1)
+            for log in self.contract.events.ReviewRequested().get_logs(
+                from_block=start, to_block=stop
+            ):
+                a = log["args"]
+                if self.me in {to_checksum_address(j) for j in a["jurors"]}:
+                    yield {
+                        "key": "0x" + bytes(a["key"]).hex(),
+                        "collection": to_checksum_address(a["collection"]),
+                        "original": str(int(a["original"])),
+                        "duplicate": str(int(a["duplicate"])),
+                        "detail_hash_a": "0x" + bytes(a["detailHashA"]).hex(),
+                        "detail_hash_b": "0x" + bytes(a["detailHashB"]).hex(),
+                        "commit_deadline": int(a["commitDeadline"]),
+                        "reveal_deadline": int(a["revealDeadline"]),
+                        "stage": "drawn",
+                    }
+            start = stop + 1
+
+    def _serve(self, entry: dict[str, Any], head: int) -> str:
+        nxt = head + 1  # the block the next transaction is mined in
+        key = bytes.fromhex(entry["key"][2:])
+        salt = vote_salt(bytes(self.tx.account.key), key)
+        if entry["stage"] == "drawn" and nxt <= entry["commit_deadline"]:
+            if "vote" not in entry:  # recorded once: a retried commit sends the same vote
+                verdict = judge(self._review(entry), self.images)
+                entry["vote"], entry["reason"] = verdict.vote, verdict.reason
+                self._save()  # the vote is on disk before its commitment leaves the process
+            vote = bool(entry["vote"])
+            commitment = vote_commitment(key, self.me, vote, salt)
+            self.tx.send(self.contract.functions.commitVote(key, commitment))
+            entry["stage"] = "committed"
+            return f"committed ({'yes' if vote else 'no'}: {entry['reason']})"
+        if entry["stage"] in ("drawn", "committed") and nxt <= entry["commit_deadline"]:
+            return ""  # committed: the reveal phase has not begun
+        if entry["stage"] in ("drawn", "committed") and nxt <= entry["reveal_deadline"]:
+            return self._reveal(entry, key, salt)
+        if nxt > entry["reveal_deadline"]:
+            if entry["stage"] == "drawn":  # never committed (or the state was lost)
+                entry["stage"] = "unrevealed"
+            try:
+                self.tx.send(self.contract.functions.settleReview(key))
+            except LedgerError as exc:  # settled by another juror (or the requester)
+                entry["stage"] = "settled"
+                return f"settle not needed ({exc})"
+            entry["stage"] = "settled"
+            return "settled"
+        return ""
+
+    def _reveal(self, entry: dict[str, Any], key: bytes, salt: bytes) -> str:
+        votes: list[bool]
+        if "vote" in entry:
+            votes = [bool(entry["vote"])]
+        else:  # the state was lost after the commit: only the committed vote opens it
+            judged = judge(self._review(entry), self.images).vote
+            votes = [judged, not judged]
+        error: LedgerError | None = None
+        for vote in votes:
+            try:
+                self.tx.send(self.contract.functions.revealVote(key, vote, salt))
+            except LedgerError as exc:
+                error = exc
+                continue
+            entry["stage"], entry["vote"] = "revealed", vote
+            return f"revealed {'yes' if vote else 'no'}"
+        if "vote" not in entry:
+            entry["stage"] = "unrevealed"  # nothing committed by this account
+        raise error or LedgerError("nothing to reveal")
+
+    def _review(self, entry: dict[str, Any]) -> Review:
+        return Review(
+            key=bytes.fromhex(entry["key"][2:]),
+            collection=entry["collection"],
+            original=int(entry["original"]),
+            duplicate=int(entry["duplicate"]),
+            detail_hash_a=bytes.fromhex(entry["detail_hash_a"][2:]),
+            detail_hash_b=bytes.fromhex(entry["detail_hash_b"][2:]),
+            content_ids=entry["collection"] in self._content_ids,
+        )
+
+    def _save(self) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.state_path.parent, prefix=".juror-")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"cursor": self.cursor, "reviews": self.reviews}, f)
+        os.replace(tmp, self.state_path)
