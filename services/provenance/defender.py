@@ -23,6 +23,18 @@ of distinct pairs) and win every one whose owner is away. Yet both detail descri
 A contest and a resolve cost about 2.2M gas; the defender compares that with the deposit it wins
 at the current gas price and says so. It defends anyway unless told ``profitable_only``: a token is
 worth more than the gas, and an owner who concedes unprofitable defences invites the griefing.
+
+**With a committee** (the deployment's ``CommitteeVerifier``, stage 3: docs/committee-jurors.md)
+a pair the detail rule matches may still be no copy, and only the committee tells. When enough
+jurors are enrolled, the defender predicts the jurors' vote (:func:`~services.provenance.juror.
+judge` on both images, from ``images``; the detail rule when it has none), and to contest it
+first asks for a review of the pair (``requestReview``, paying the review fee), then contests:
+in that order, so that the challenger cannot ``resolve`` on the bare rule in between (a reviewed
+pair's ``resolve`` reverts ``CommitteeReviewPending`` until the reveal deadline: the defender
+waits, then resolves on the committee's verdict). A review already on chain (a restarted
+defender's) is not requested twice. Too few free jurors (``CommitteeTooSmall``): it contests as
+before, on the detail rule, when that rule rejects the pair; when only stage 3 rejects it, it
+looks again each pass until the window closes (:attr:`Plan.NO_JURY`).
 """
 
 from __future__ import annotations
@@ -37,13 +49,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from eth_utils import to_checksum_address
+from eth_abi import encode
+from eth_utils import keccak, to_checksum_address
 
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState, RegistryClient
 from ledger.errors import LedgerError
-from ledger.tx import PRIORITY_FEE
+from ledger.tx import PRIORITY_FEE, call
 from services.market_client import MarketError
 from services.provenance._forums import (
     CONTEST_GAS,
@@ -66,6 +79,8 @@ from services.provenance.accusations import (
 from services.provenance.accusations import same_address as _same
 from services.provenance.detail import detail_matches, is_valid_detail
 from services.provenance.errors import ProvenanceError
+from services.provenance.juror import ImageSource, Review, judge
+from services.provenance.jury import COMMITTEE, committee_params, enrolled, has_committee
 
 __all__ = [
     "CONTEST_GAS",
@@ -97,12 +112,15 @@ class Plan(StrEnum):
     AWAIT = "await"  # contested at the court: the challenger may resolve until the deadline
     WAIT = "wait"  # contested by someone else: theirs to resolve
     LATE = "late"  # open, but the window closes before a contest could be mined
+    NO_JURY = "no-jury"  # only stage 3 rejects, and the committee has too few free jurors now
     NOT_OURS = "not-ours"  # the token has another accused owner now
     DONE = "done"  # decided (the dispute state says how) or never opened
 
 
 FINAL = frozenset({Plan.CONCEDE, Plan.LATE, Plan.NOT_OURS, Plan.DONE})
-QUIET = frozenset({Plan.PRICED_OUT, Plan.UNJUDGED, Plan.AWAIT})  # said once, looked at each pass
+QUIET = frozenset(
+    {Plan.PRICED_OUT, Plan.UNJUDGED, Plan.AWAIT, Plan.NO_JURY}
+)  # said once, looked at each pass
 
 
 class DisputeView(Protocol):
@@ -142,10 +160,11 @@ class DefenceCost:
     deposit: int
     gas_price: int
     gas: int = CONTEST_GAS + RESOLVE_GAS
+    review_fee: int = 0  # the committee's fee when a review is requested first
 
     @property
     def cost(self) -> int:
-        return self.gas * self.gas_price
+        return self.gas * self.gas_price + self.review_fee
 
     @property
     def net(self) -> int:
@@ -154,9 +173,10 @@ class DefenceCost:
     def describe(self) -> str:
         eth = 10**18
         verdict = "a gain" if self.net >= 0 else "a loss, but it keeps the token"
+        fee = f" and a {self.review_fee / eth:.4f} ETH review fee" if self.review_fee else ""
         return (
             f"wins the {self.deposit / eth:.4f} ETH deposit for ~{self.gas:,} gas at "
-            f"{self.gas_price / 1e9:.3g} gwei ({self.cost / eth:.4f} ETH): net "
+            f"{self.gas_price / 1e9:.3g} gwei{fee} ({self.cost / eth:.4f} ETH): net "
             f"{self.net / eth:+.4f} ETH, {verdict}"
         )
 
@@ -194,7 +214,9 @@ class Defender:
     ``item_details`` finds a batch item's detail descriptor (:class:`ApiItemDetails`): without
     it a batched challenger's pair cannot be judged and is not contested. ``own_items`` opens
     the owner's own batch items (``ApiItemDetails.opening``, from its published manifest):
-    without it a challenge of one of them is not contested."""
+    without it a challenge of one of them is not contested. ``images`` finds a token's image
+    (:class:`~services.provenance.juror.ApiImages`): with a committee, the defender predicts the
+    jurors' stage-3 vote with it (module docstring)."""
 
     def __init__(
         self,
@@ -205,20 +227,27 @@ class Defender:
         profitable_only: bool = False,
         item_details: Callable[[int], bytes | None] | None = None,
         own_items: ItemOpener | None = None,
+        images: ImageSource | None = None,
     ):
         self.registry = registry
         self.source = source
         self.me = to_checksum_address(registry.tx.address)
         self.state = DefenderState(state_path)
         self.profitable_only = profitable_only
+        self.images = images
         contracts = registry.deployment.manifest.contracts
         self._forums: dict[str, Any] = {REGISTRY: RegistryForum(registry)}
+        self._collections = {REGISTRY: registry.address}  # what a review names for the jurors
         if "BatchCourt" in contracts:
             court = BatchCourtClient(registry.deployment, registry.tx)
             self._forums[COURT] = CourtForum(registry, court, item_details)
+            self._collections[COURT] = court.address
         if "BatchRegistry" in contracts:
             batches = BatchRegistryClient(registry.deployment, registry.tx)
             self._forums[BATCH] = BatchForum(registry, batches, item_details, own_items)
+            self._collections[BATCH] = batches.address
+        deployment = registry.deployment
+        self._committee = deployment.contract(COMMITTEE) if has_committee(deployment) else None
         if self.state.source != source.name:  # a cursor means nothing to another source
             self.state.source, self.state.cursor = source.name, 0
 
@@ -253,11 +282,12 @@ class Defender:
                 report(line)
             stop.wait(interval)
 
-    def cost(self, gas: int = CONTEST_GAS + RESOLVE_GAS) -> DefenceCost:
+    def cost(self, gas: int = CONTEST_GAS + RESOLVE_GAS, review_fee: int = 0) -> DefenceCost:
         """A defence's cost at the latest block's base fee plus the transactor's tip."""
         w3 = self.registry.deployment.chain.w3
         base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
-        return DefenceCost(self.registry.params().challenge_deposit, base + PRIORITY_FEE, gas)
+        deposit = self.registry.params().challenge_deposit
+        return DefenceCost(deposit, base + PRIORITY_FEE, gas, review_fee)
 
     def _defend(self, entry: dict[str, Any]) -> list[str]:
         original, duplicate = int(entry["original"]), int(entry["duplicate"])
@@ -271,37 +301,31 @@ class Defender:
             return [f"{pair}: this deployment has no such contract"]
         dispute = forum.dispute(original, duplicate)
         head = int(self.registry.deployment.chain.w3.eth.block_number)
-        rejects, accused = None, ""
+        rejects, accused, review = None, "", None
         if dispute.state is DisputeState.OPEN:  # read only what an open dispute needs
             accused = forum.accused(duplicate)
             if _same(accused, self.me):
-                rejects = self._rule_rejects(forum, original, duplicate)
+                rejects, review = self._judge(forum, where, original, duplicate)
         move = plan(dispute, me=self.me, accused=accused, head=head, rejects=rejects)
-        log = []
+        log: list[str] = []
         if move is Plan.CONTEST:
-            cost = self.cost(forum.gas)
-            if self.profitable_only and cost.net < 0:
-                move = Plan.PRICED_OUT  # looked at again each pass: the gas may fall in time
-                if entry["plan"] != move.value:
-                    log.append(
-                        f"{pair}: the detail rule rejects the pair, but a contest {cost.describe()}"
-                        f"; not contested (--only-if-profitable) unless the gas price falls "
-                        f"before block {dispute.deadline}"
-                    )
-            else:
-                log.append(f"{pair}: the detail rule rejects the pair, a contest {cost.describe()}")
-                try:
-                    forum.contest(original, duplicate)
-                except LedgerError as exc:  # e.g. mined past the deadline, or out of Ether
-                    return [*log, f"{pair}: contest refused ({exc}); will look again"]
-                log.append(f"{pair}: contested (deposit paid)")
-                move = Plan.RESOLVE
-                dispute = forum.dispute(original, duplicate)
+            step = self._contest(entry, pair, forum, review, original, duplicate, dispute, log)
+            if step is None:
+                return log
+            move, dispute = step
         if move is Plan.RESOLVE:
             try:
                 finished = forum.finish(original, duplicate, dispute, head)
             except LedgerError as exc:
-                return [*log, f"{pair}: deciding refused ({exc}); will retry"]
+                if getattr(exc, "name", "") != "CommitteeReviewPending":
+                    return [*log, f"{pair}: deciding refused ({exc}); will retry"]
+                move = Plan.AWAIT  # the jurors vote until the reveal deadline: wait for them
+                if entry["plan"] != move.value:
+                    until = getattr(exc, "revealDeadline", "?")
+                    log.append(f"{pair}: contested; the committee reviews it until block {until}")
+                entry["plan"], entry["state"] = move.value, dispute.state.name.lower()
+                self.state.save()
+                return log
             if finished:
                 dispute = forum.dispute(original, duplicate)
                 move = Plan.DONE
@@ -310,12 +334,122 @@ class Defender:
                 move = Plan.AWAIT
                 if entry["plan"] != move.value:
                     log.append(f"{pair}: {_explain(move, dispute)}")
-        elif move.value != entry["plan"] and move is not Plan.PRICED_OUT:
+        elif move.value != entry["plan"] and move not in (Plan.PRICED_OUT, Plan.NO_JURY):
             log.append(f"{pair}: {_explain(move, dispute)}")
         entry["plan"] = move.value
         entry["state"] = dispute.state.name.lower()
         self.state.save()
         return log
+
+    def _contest(
+        self,
+        entry: dict[str, Any],
+        pair: str,
+        forum: Any,
+        review: Review | None,
+        original: int,
+        duplicate: int,
+        dispute: Any,
+        log: list[str],
+    ) -> tuple[Plan, Any] | None:
+        """Contests, asking the committee for a review first where it can give one; the new
+        (plan, dispute), or None when this pass ends here (``log`` says why)."""
+        why, fee = "the detail rule rejects the pair", 0
+        if review is not None:
+            if self.images is not None:
+                why = "stage 3 rejects the pair"
+            if not self._reviewed(review.key):  # a restarted defender's review is on chain
+                fee = committee_params(self.deployment).review_fee
+        cost = self.cost(forum.gas, fee) if fee else self.cost(forum.gas)
+        if self.profitable_only and cost.net < 0:
+            if entry["plan"] != Plan.PRICED_OUT.value:
+                log.append(
+                    f"{pair}: {why}, but a contest {cost.describe()}; not contested "
+                    f"(--only-if-profitable) unless the gas price falls before block "
+                    f"{dispute.deadline}"
+                )
+            return Plan.PRICED_OUT, dispute  # looked at again each pass: the gas may fall
+        if review is not None and fee:
+            try:  # before the contest: the challenger must not resolve on the bare rule
+                self._request_review(review, fee)
+            except LedgerError as exc:
+                if getattr(exc, "name", "") != "CommitteeTooSmall":
+                    log.append(f"{pair}: review request refused ({exc}); will look again")
+                    return None
+                if not self._rule_rejects(forum, original, duplicate):
+                    if entry["plan"] != Plan.NO_JURY.value:
+                        log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({exc})")
+                    return Plan.NO_JURY, dispute
+                log.append(f"{pair}: the committee is too small ({exc}): contested on the rule")
+                why, cost = "the detail rule rejects the pair", self.cost(forum.gas)
+            else:
+                log.append(f"{pair}: committee review requested (fee {fee} wei)")
+        log.append(f"{pair}: {why}, a contest {cost.describe()}")
+        try:
+            forum.contest(original, duplicate)
+        except LedgerError as exc:  # e.g. mined past the deadline, or out of Ether
+            log.append(f"{pair}: contest refused ({exc}); will look again")
+            return None
+        log.append(f"{pair}: contested (deposit paid)")
+        return Plan.RESOLVE, forum.dispute(original, duplicate)
+
+    @property
+    def deployment(self) -> Any:
+        return self.registry.deployment
+
+    def _judge(
+        self, forum: Any, where: str, original: int, duplicate: int
+    ) -> tuple[bool | None, Review | None]:
+        """(whether a contest wins, the review to request first or None). With a committee
+        that has enough jurors: the jurors' predicted vote (stage 3, when ``images`` is given),
+        else the detail rule on the two published descriptors, as the contract would run it."""
+        try:
+            a = forum.original_detail(original)
+            b = forum.duplicate_detail(duplicate)
+        except LedgerError:
+            return None, None
+        if a is None or b is None or not (is_valid_detail(a) and is_valid_detail(b)):
+            return None, None
+        rule_rejects = not detail_matches(a, b)
+        if not self._committee_ready():
+            return rule_rejects, None
+        ha, hb = keccak(a), keccak(b)
+        review = Review(
+            key=keccak(encode(["bytes32", "bytes32"], [ha, hb])),
+            collection=self._collections[where],
+            original=original,
+            duplicate=duplicate,
+            detail_hash_a=ha,
+            detail_hash_b=hb,
+            content_ids=where == REGISTRY,
+        )
+        if self.images is None:
+            return rule_rejects, review
+        return not judge(review, self.images).vote, review
+
+    def _committee_ready(self) -> bool:
+        """A committee with at least a review's worth of jurors enrolled (some may be busy:
+        ``requestReview`` then reverts ``CommitteeTooSmall``)."""
+        if self._committee is None:
+            return False
+        return len(enrolled(self.deployment)) >= committee_params(self.deployment).jurors
+
+    def _reviewed(self, key: bytes) -> bool:
+        """Whether a review of the pair is already on chain (its requester is set)."""
+        assert self._committee is not None
+        requester = call(self._committee.functions.review(key).call)[0]
+        return int(str(requester), 16) != 0
+
+    def _request_review(self, review: Review, fee: int) -> None:
+        assert self._committee is not None
+        fn = self._committee.functions.requestReview(
+            review.collection,
+            review.original,
+            review.duplicate,
+            review.detail_hash_a,
+            review.detail_hash_b,
+        )
+        self.registry.tx.send(fn, value=fee)
 
     def _rule_rejects(self, forum: Any, original: int, duplicate: int) -> bool | None:
         """The detail rule on the two published descriptors, as the contract would run it."""
@@ -349,6 +483,9 @@ def _explain(move: Plan, dispute: Any) -> str:
         "then the defender finalizes (rejected: both deposits to it)",
         Plan.WAIT: f"contested by {dispute.contester}: theirs to resolve",
         Plan.LATE: f"the contest window closed at block {dispute.deadline}: too late",
+        Plan.NO_JURY: "stage 3 rejects the pair but the detail rule matches it, and the committee "
+        "has too few free jurors to review it now: not contested (it would lose on the rule); "
+        "looked at again until the window closes",
         Plan.NOT_OURS: "the token is no longer this account's",
         Plan.DONE: f"already decided: {_verdict(dispute)}",
     }.get(move, move.value)

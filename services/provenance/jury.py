@@ -8,8 +8,8 @@ reviews whose drawn ``jurors`` name this account, and moves each by the chain's 
   (:func:`~services.provenance.juror.judge`), record it, then send its commitment;
 * **reveal phase** (past ``commitDeadline``, up to ``revealDeadline``): reveal the recorded vote
   with the derived salt (:func:`~services.provenance.juror.vote_salt`);
-* **after** ``revealDeadline``: ``settleReview`` (whoever settles first; a later attempt's revert
-  just ends the review here).
+* **after** ``revealDeadline``: ``settleReview`` unless another juror settled it, then ``claim``
+  what the juror is owed (its share of the fee and of the minority's and the silent's penalties).
 
 The vote is recorded before its commitment leaves the process (an image published between the
 commit and the reveal must not change what is revealed). A lost state file costs a rescan: the
@@ -41,7 +41,8 @@ from services.provenance.juror import ImageSource, Review, judge, vote_commitmen
 __all__ = ["COMMITTEE", "CommitteeParams", "JurorDuty", "committee_params", "has_committee"]
 
 COMMITTEE = "CommitteeVerifier"
-_DONE = frozenset({"settled", "missed"})
+_DONE = frozenset({"settled"})
+_COMMITTED = 2  # ballotOf: 0 not drawn, 1 drawn, 2 committed, 3 revealed no, 4 revealed yes
 
 
 @dataclass(frozen=True)
@@ -174,15 +175,16 @@ class JurorDuty:
         if entry["stage"] in ("drawn", "committed") and nxt <= entry["reveal_deadline"]:
             return self._reveal(entry, key, salt)
         if nxt > entry["reveal_deadline"]:
-            if entry["stage"] == "drawn":  # never committed (or the state was lost)
-                entry["stage"] = "unrevealed"
-            try:
+            settled = bool(call(self.contract.functions.review(key).call)[8])
+            if not settled:  # anyone may settle, once: the first juror past the deadline does
                 self.tx.send(self.contract.functions.settleReview(key))
-            except LedgerError as exc:  # settled by another juror (or the requester)
-                entry["stage"] = "settled"
-                return f"settle not needed ({exc})"
             entry["stage"] = "settled"
-            return "settled"
+            owed = int(call(self.contract.functions.owed(self.me).call))
+            if owed:  # the juror's share (the fee and the minority's penalties), if any
+                self.tx.send(self.contract.functions.claim())
+            return ("settled" if not settled else "settled by another") + (
+                f"; claimed {owed} wei" if owed else ""
+            )
         return ""
 
     def _reveal(self, entry: dict[str, Any], key: bytes, salt: bytes) -> str:
@@ -190,6 +192,9 @@ class JurorDuty:
         if "vote" in entry:
             votes = [bool(entry["vote"])]
         else:  # the state was lost after the commit: only the committed vote opens it
+            if int(call(self.contract.functions.ballotOf(key, self.me).call)) != _COMMITTED:
+                entry["stage"] = "unrevealed"
+                return "never committed: nothing to reveal"
             judged = judge(self._review(entry), self.images).vote
             votes = [judged, not judged]
         error: LedgerError | None = None
