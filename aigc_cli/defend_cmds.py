@@ -2,7 +2,9 @@
 
 It contests, within the dispute window, every challenge of the account's tokens that the detail
 rule rejects (and resolves it: the contester takes both deposits), and concedes the ones it
-matches. Run it from cron with ``--once`` or as a long-lived process.
+matches. With a committee (stage 3) it asks for a review before contesting and predicts the
+jurors' vote from the two images (the API's, or ``--images DIR``). Run it from cron with
+``--once`` or as a long-lived process.
 """
 
 from __future__ import annotations
@@ -49,6 +51,13 @@ def defend(
             "repeat for several): a challenged batch item is opened from it to contest"
         ),
     ] = None,
+    images: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder of images named by token id in hex (0x + 64 digits, any extension) "
+            "to predict the committee's stage-3 vote with (default: the API's images, with --api)"
+        ),
+    ] = None,
     only_if_profitable: Annotated[
         bool,
         typer.Option(
@@ -73,6 +82,7 @@ def defend(
         first_found,
     )
     from services.provenance.defender import Defender
+    from services.provenance.juror import ApiImages, DirectoryImages, ImageSource
 
     deployment = _deployment()
     account = _account(deployment, dev_account, keystore, password)
@@ -84,9 +94,11 @@ def defend(
         else None
     )
     items = None  # a batch item's descriptor comes from its published manifest, at the API
+    pictures: ImageSource | None = None if images is None else DirectoryImages(images)
     if api is not None:
         market = MarketClient(httpx.Client(base_url=api, timeout=60), account)
         source = ApiAccusations(market)
+        pictures = pictures or ApiImages(market)
         if batches is not None:
             items = ApiItemDetails(market, batches)
     own = []  # the owner's items: its manifest files first, then the API's
@@ -101,6 +113,7 @@ def defend(
         profitable_only=only_if_profitable,
         item_details=items,
         own_items=first_found(own),
+        images=pictures,
     )
     console.print(
         f"defending the tokens of {account.address} (challenges from {source.name}; "

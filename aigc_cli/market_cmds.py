@@ -9,7 +9,7 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -199,6 +199,14 @@ def esp_run(
     interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 1.0,
     rounds: Annotated[int, typer.Option(help="Stop after N rounds (0: run until Ctrl-C)")] = 0,
     lazy: Annotated[bool, typer.Option(help="Quote but never deliver (for demos)")] = False,
+    juror: Annotated[
+        bool,
+        typer.Option(
+            "--juror",
+            help="Also serve the committee reviews this ESP is drawn for (enrol first with "
+            "`aigc esp enroll`; docs/committee-jurors.md)",
+        ),
+    ] = False,
 ) -> None:
     """Register (if needed) and serve generation tasks: quote, generate, seal, deliver, claim."""
     import httpx
@@ -229,9 +237,22 @@ def esp_run(
         )
         console.print(f"registered ESP {account.address}")
     make_image = image_maker(None)  # AIGC_GENERATOR (bundled by default), AIGC_CHECKPOINT_DIR
+    market = MarketClient(httpx.Client(base_url=api, timeout=60), account)
+    duty = None
+    if juror:
+        from services.provenance.juror import ApiImages
+        from services.provenance.jury import JurorDuty, enrolled, has_committee
+
+        if not has_committee(deployment):
+            raise fail("this deployment has no CommitteeVerifier: --juror needs one (redeploy)")
+        duty = JurorDuty(
+            deployment, tx, ApiImages(market), state_path=state.with_suffix(".juror.json")
+        )
+        if account.address not in enrolled(deployment):
+            console.print("not enrolled as a juror: run `aigc esp enroll` to be drawn")
 
     worker = EspWorker(
-        MarketClient(httpx.Client(base_url=api, timeout=60), account),
+        market,
         HtlcClient(deployment, tx),
         make_image=make_image,
         fingerprint=lambda img: fingerprint(img).to_bytes32(),
@@ -239,6 +260,7 @@ def esp_run(
         price=price,
         lazy=lazy,
         batches=True,  # answers producers' batch attestation requests too (docs/batches.md)
+        juror=duty,
     )
     console.print(f"ESP {account.address} serving tasks from {api} (state {state})")
     if rounds:
@@ -252,3 +274,62 @@ def esp_run(
         worker.run(stop, interval)
     except KeyboardInterrupt:
         stop.set()
+
+
+@esp_app.command("enroll")
+@clean_errors(LedgerError)
+def esp_enroll(
+    dev_account: Annotated[
+        int | None, typer.Option(help="Use dev account N (local chains only)")
+    ] = None,
+    keystore: Annotated[Path | None, typer.Option(help="Keystore of the ESP's key")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
+    ] = None,
+) -> None:
+    """Enrol the (registered, active) ESP as a committee juror, posting the juror bond."""
+    from services.provenance.jury import committee_params, enroll, enrolled
+
+    deployment, tx = _juror(dev_account, keystore, password)
+    if tx.address in enrolled(deployment):
+        console.print(f"{tx.address} is already enrolled")
+        return
+    enroll(deployment, tx)
+    bond = committee_params(deployment).juror_bond
+    console.print(
+        f"{tx.address} enrolled as a juror (bond {bond} wei); "
+        "serve the reviews it is drawn for with `aigc esp run --juror`"
+    )
+
+
+@esp_app.command("leave")
+@clean_errors(LedgerError)
+def esp_leave(
+    dev_account: Annotated[
+        int | None, typer.Option(help="Use dev account N (local chains only)")
+    ] = None,
+    keystore: Annotated[Path | None, typer.Option(help="Keystore of the ESP's key")] = None,
+    password: Annotated[
+        str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
+    ] = None,
+) -> None:
+    """Leave the committee: the bond and all the juror is owed come back (refused while drawn)."""
+    from services.provenance.jury import leave
+
+    deployment, tx = _juror(dev_account, keystore, password)
+    leave(deployment, tx)
+    console.print(f"{tx.address} left the committee")
+
+
+def _juror(dev_account: int | None, keystore: Path | None, password: str | None) -> Any:
+    """(deployment, transactor) of the ESP, on a deployment that has a committee."""
+    from aigc_cli.batch_cmds import _account, _deployment  # batch_cmds imports this module
+    from ledger import Transactor
+    from services.provenance.jury import has_committee
+
+    deployment = _deployment()
+    if not has_committee(deployment):
+        raise fail("this deployment has no CommitteeVerifier (made before committee review)")
+    return deployment, Transactor(
+        deployment.chain, _account(deployment, dev_account, keystore, password)
+    )

@@ -38,7 +38,16 @@ from services.market_client import MarketError
 from services.provenance.errors import ProvenanceError
 from services.provenance.juror import ImageSource, Review, judge, vote_commitment, vote_salt
 
-__all__ = ["COMMITTEE", "CommitteeParams", "JurorDuty", "committee_params", "has_committee"]
+__all__ = [
+    "COMMITTEE",
+    "CommitteeParams",
+    "JurorDuty",
+    "committee_params",
+    "enroll",
+    "enrolled",
+    "has_committee",
+    "leave",
+]
 
 COMMITTEE = "CommitteeVerifier"
 _DONE = frozenset({"settled"})
@@ -73,6 +82,17 @@ def enrolled(deployment: Deployment) -> list[str]:
     return [to_checksum_address(a) for a in call(fn.call)]
 
 
+def enroll(deployment: Deployment, tx: Transactor) -> None:
+    """Posts the juror bond (``enroll``); the account must be an active registered ESP."""
+    bond = committee_params(deployment).juror_bond
+    tx.send(deployment.contract(COMMITTEE).functions.enroll(), value=bond)
+
+
+def leave(deployment: Deployment, tx: Transactor) -> None:
+    """Leaves the pool with the bond and all the juror is owed (refused while drawn)."""
+    tx.send(deployment.contract(COMMITTEE).functions.leave())
+
+
 class JurorDuty:
     """Serves ``tx``'s account's reviews at the deployment's committee; ``state_path`` keeps
     the log cursor and each review's stage and recorded vote (written atomically)."""
@@ -100,18 +120,6 @@ class JurorDuty:
             self.cursor, self.reviews = int(data["cursor"]), dict(data["reviews"])
         # the single Registry's token ids are content hashes (a batch item's are not)
         self._content_ids = {to_checksum_address(deployment.manifest.address("Registry"))}
-
-    # -- enrolment --------------------------------------------------------------------------------
-    def is_enrolled(self) -> bool:
-        return self.me in enrolled(self.deployment)
-
-    def enroll(self) -> None:
-        """Posts the juror bond (``enroll``); the account must be an active registered ESP."""
-        bond = committee_params(self.deployment).juror_bond
-        self.tx.send(self.contract.functions.enroll(), value=bond)
-
-    def leave(self) -> None:
-        self.tx.send(self.contract.functions.leave())
 
     # -- reviews ----------------------------------------------------------------------------------
     def step(self) -> list[str]:
