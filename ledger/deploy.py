@@ -1,4 +1,4 @@
-"""Deploying the three contracts and the manifest every later command reads.
+"""Deploying the contracts and the manifest every later command reads.
 
 The manifest (JSON) records the chain id, the backend, the RPC URL, the deployer, the block of
 deployment, each contract's address with the sha256 of the artifact it was deployed from, and the
@@ -77,6 +77,14 @@ class DeployParams:
     # so a batch is no cheaper way to squat) and the most items one reveal may carry.
     batch_bond_per_item: int = 10**16
     max_batch: int = 2_048
+    # The committee of stage 3 (issue 11, docs/provenance.md "Committee (stage 3)"): jurors drawn
+    # per review, each juror's bond, the requester's fee, and the two phases of a review (half a
+    # day each at 12 s: a day in all, well inside the week-long dispute window).
+    committee_jurors: int = 5
+    juror_bond: int = 5 * 10**16
+    review_fee: int = 10**16
+    review_commit_blocks: int = 3_600
+    review_reveal_blocks: int = 3_600
     # The owner (the deployer) may move both later: `setBaseURI`, `setContractURI`.
     base_uri: str = field(default_factory=lambda: token_base_uri(public_url()))
     contract_uri: str = field(default_factory=lambda: collection_uri(public_url()))
@@ -160,6 +168,16 @@ class Deployment:
         return self.contract("BatchCourt")
 
     @property
+    def committee(self) -> Contract:
+        """The CommitteeVerifier (issue 11: stage 3 by staked ESPs); a manifest from before it
+        raises DeploymentError."""
+        if "CommitteeVerifier" not in self.manifest.contracts:
+            raise DeploymentError(
+                "this deployment has no CommitteeVerifier (made before committee review): redeploy"
+            )
+        return self.contract("CommitteeVerifier")
+
+    @property
     def reputation_view(self) -> Contract:
         return self.contract("ReputationView")
 
@@ -182,15 +200,31 @@ def _create_address(sender: str, nonce: int) -> str:
 
 
 def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = None) -> Deployment:
-    """Deploys HashTimeLock, EspRegistry, Registry, BatchRegistry, BatchCourt and ReputationView,
-    binds them."""
+    """Deploys HashTimeLock, EspRegistry, CommitteeVerifier, Registry, ReputationView,
+    BatchRegistry, BatchCourt and DetailVerifier, binds them."""
     p = params or DeployParams()
     tx = Transactor(chain, deployer)
     htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
     esps, _ = deploy_contract(
         tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period, p.esp_slash_amount
     )
-    verifier, _ = deploy_contract(tx, "DetailVerifier")
+    # The committee takes the DetailVerifier's old place (the third transaction), so that the
+    # Registry, which reads its verifier's `length` in its constructor, and every contract after
+    # it keep their addresses; the rule it falls back on is deployed last, five transactions on.
+    rule_address = _create_address(deployer.address, _nonce(chain, deployer.address) + 5)
+    verifier, _ = deploy_contract(
+        tx,
+        "CommitteeVerifier",
+        rule_address,
+        esps,
+        (
+            p.committee_jurors,
+            p.juror_bond,
+            p.review_fee,
+            p.review_commit_blocks,
+            p.review_reveal_blocks,
+        ),
+    )
     config = (
         esps,
         htlc,
@@ -245,6 +279,13 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
             "BatchRegistry expect it: "
             "another transaction from the deployer interleaved; redeploy"
         )
+    rule, _ = deploy_contract(tx, "DetailVerifier")
+    if rule.lower() != rule_address.lower():
+        raise DeploymentError(
+            f"DetailVerifier deployed at {rule}, not at {rule_address} where the "
+            "CommitteeVerifier expects it: another transaction from the deployer interleaved; "
+            "redeploy"
+        )
     esp_contract = chain.w3.eth.contract(
         address=to_checksum_address(esps), abi=artifacts.abi("EspRegistry")
     )
@@ -264,7 +305,8 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
                 ("Registry", registry),
                 ("BatchRegistry", batch_registry),
                 ("BatchCourt", court),
-                ("DetailVerifier", verifier),
+                ("CommitteeVerifier", verifier),
+                ("DetailVerifier", rule),
                 ("ReputationView", view),
             )
         },

@@ -2,6 +2,7 @@
 
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchParams, BatchRecord, BatchRegistryClient
+from ledger.clients.committee import CommitteeClient, vote_commitment
 from ledger.clients.esp_registry import EspInfo, EspRegistryClient, Evidence
 from ledger.clients.htlc import Asset, HtlcClient, LockStatus, LockTerms, new_secret
 from ledger.clients.registry import (
@@ -18,6 +19,7 @@ __all__ = [
     "BatchParams",
     "BatchRecord",
     "BatchRegistryClient",
+    "CommitteeClient",
     "EspInfo",
     "EspRegistryClient",
     "Evidence",
@@ -30,4 +32,5 @@ __all__ = [
     "RegistryParams",
     "TokenStatus",
     "new_secret",
+    "vote_commitment",
 ]

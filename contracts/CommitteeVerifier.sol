@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {ICommitteeVerifier} from "./interfaces/ICommitteeVerifier.sol";
+import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
+import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
+import {DetailRule} from "./DetailRule.sol";
+
+/// @title CommitteeVerifier: stage 3 of a contested challenge, decided by staked ESPs (issue 11)
+/// @notice See {ICommitteeVerifier}. Protocol: active ESPs `enroll` with a bond; the accused of a
+/// challenge `requestReview`s its pair (before `contest`, so the challenger cannot `resolve`
+/// first), paying the fee; `jurors` distinct free jurors are drawn; each `commitVote`s a hidden
+/// vote up to the commit deadline and `revealVote`s it after, up to the reveal deadline; from then
+/// on `matches` answers the revealed majority (a quorum: more than half the drawn revealed), and
+/// anyone may `settleReview`: the majority shares the fee and the penalties, a minority juror
+/// loses `1/MINORITY_DIVISOR` of its bond, a silent one `1/SILENT_DIVISOR`; a penalised juror
+/// leaves the pool (its rest is owed to it). Without a quorum the fee is owed back to the
+/// requester and the silent jurors' penalties are burned.
+/// Invariants: Ether held == the bonds of the pool + what is owed (`owed`) + the fee of every
+/// requested review not settled; a juror is drawn in at most one unsettled review and cannot
+/// leave while it is; a pair is reviewed at most once; `matches` never answers for a reviewed
+/// pair before its reveal deadline. Money moves only by pull (`leave`, `claim`), so no juror or
+/// requester can block a settlement by refusing Ether.
+/// @dev Not an `IDetailVerifier` by inheritance (its `matches` reads storage, so it is `view`,
+/// not `pure`), but with the same selectors: the registries STATICCALL it all the same.
+/// `length` is `DetailRule.LENGTH` and not a call to the rule, because the deployment creates
+/// this contract before the rule (the Registry reads `length` in its constructor and keeps its
+/// address); the constructor refuses a deployed rule of another length.
+contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
+    /// @notice Where the penalties of a review without a quorum go.
+    address public constant BURN = 0x000000000000000000000000000000000000dEaD;
+    /// @notice A juror that revealed against the majority loses bond / this.
+    uint256 public constant MINORITY_DIVISOR = 5;
+    /// @notice A drawn juror that did not reveal loses bond / this.
+    uint256 public constant SILENT_DIVISOR = 2;
+
+    uint8 private constant _DRAWN = 1;
+    uint8 private constant _COMMITTED = 2;
+    uint8 private constant _NO = 3;
+    uint8 private constant _YES = 4;
+
+    /// @dev A settlement's working state.
+    struct Tally {
+        bool quorum;
+        bool verdict;
+        bool tie;
+        uint256 pot;
+        uint256 burned;
+        uint256 winners;
+    }
+
+    IDetailVerifier private immutable _rule;
+    IEspRegistry private immutable _esps;
+    uint16 private immutable _jurors;
+    uint96 private immutable _jurorBond;
+    uint96 private immutable _reviewFee;
+    uint64 private immutable _commitBlocks;
+    uint64 private immutable _revealBlocks;
+
+    address[] private _pool;
+    mapping(address juror => uint256 indexPlusOne) private _poolIndex;
+    mapping(address juror => uint256) private _bond;
+    mapping(address juror => bytes32 key) private _drawnIn;
+    mapping(address account => uint256) private _owed;
+    mapping(bytes32 key => Review) private _reviews;
+    mapping(bytes32 key => mapping(address juror => uint8)) private _ballot;
+    mapping(bytes32 key => mapping(address juror => bytes32)) private _commitment;
+
+    constructor(IDetailVerifier rule_, IEspRegistry esps, Params memory p) {
+        if (p.jurors == 0 || p.jurorBond < SILENT_DIVISOR * MINORITY_DIVISOR || p.commitBlocks == 0 || p.revealBlocks == 0) {
+            revert CommitteeBadParams();
+        }
+        if (address(rule_).code.length != 0 && rule_.length() != DetailRule.LENGTH) revert CommitteeBadParams();
+        _rule = rule_;
+        _esps = esps;
+        _jurors = p.jurors;
+        _jurorBond = p.jurorBond;
+        _reviewFee = p.reviewFee;
+        _commitBlocks = p.commitBlocks;
+        _revealBlocks = p.revealBlocks;
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function length() external pure returns (uint256) {
+        return DetailRule.LENGTH;
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function matches(bytes calldata a, bytes calldata b) external view returns (bool) {
+        bytes32 key = reviewKey(keccak256(a), keccak256(b));
+        Review storage r = _reviews[key];
+        uint64 deadline = r.revealDeadline;
+        if (deadline == 0) return _rule.matches(a, b);
+        if (block.number <= deadline) revert CommitteeReviewPending(key, deadline);
+        uint256 yes = r.yes;
+        uint256 no = r.no;
+        if (2 * (yes + no) > r.jurors.length) return yes > no;
+        return _rule.matches(a, b);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function enroll() external payable nonReentrant {
+        if (msg.value != _jurorBond) revert CommitteeWrongValue(msg.value, _jurorBond);
+        if (_poolIndex[msg.sender] != 0) revert CommitteeAlreadyEnrolled(msg.sender);
+        if (!_esps.isActive(msg.sender)) revert CommitteeNotEsp(msg.sender);
+        _pool.push(msg.sender);
+        _poolIndex[msg.sender] = _pool.length;
+        _bond[msg.sender] = msg.value;
+        emit JurorEnrolled(msg.sender);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function leave() external nonReentrant {
+        bytes32 busy = _drawnIn[msg.sender];
+        if (busy != 0) revert CommitteeJurorBusy(msg.sender, busy);
+        uint256 amount = _bond[msg.sender] + _owed[msg.sender];
+        if (_poolIndex[msg.sender] == 0 && amount == 0) revert CommitteeNotJuror(bytes32(0), msg.sender);
+        if (_poolIndex[msg.sender] != 0) _removeFromPool(msg.sender);
+        _bond[msg.sender] = 0;
+        _owed[msg.sender] = 0;
+        emit JurorLeft(msg.sender, amount);
+        _send(msg.sender, amount);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function claim() external nonReentrant {
+        uint256 amount = _owed[msg.sender];
+        if (amount == 0) revert CommitteeNotJuror(bytes32(0), msg.sender);
+        _owed[msg.sender] = 0;
+        emit JurorLeft(msg.sender, amount);
+        _send(msg.sender, amount);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function requestReview(
+        address collection,
+        uint256 original,
+        uint256 duplicate,
+        bytes32 detailHashA,
+        bytes32 detailHashB
+    ) external payable nonReentrant returns (bytes32 key) {
+        if (msg.value != _reviewFee) revert CommitteeWrongValue(msg.value, _reviewFee);
+        key = reviewKey(detailHashA, detailHashB);
+        Review storage r = _reviews[key];
+        if (r.revealDeadline != 0) revert CommitteeReviewExists(key);
+        address[] memory drawn = _draw(key);
+        uint64 commitDeadline = uint64(block.number) + _commitBlocks;
+        uint64 revealDeadline = commitDeadline + _revealBlocks;
+        r.requester = msg.sender;
+        r.collection = collection;
+        r.original = original;
+        r.duplicate = duplicate;
+        r.commitDeadline = commitDeadline;
+        r.revealDeadline = revealDeadline;
+        r.jurors = drawn;
+        for (uint256 i = 0; i < drawn.length; ++i) {
+            _drawnIn[drawn[i]] = key;
+            _ballot[key][drawn[i]] = _DRAWN;
+        }
+        emit ReviewRequested(
+            key, collection, original, duplicate, detailHashA, detailHashB, msg.sender, drawn, commitDeadline, revealDeadline
+        );
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function commitVote(bytes32 key, bytes32 commitment) external {
+        Review storage r = _existing(key);
+        if (block.number > r.commitDeadline) revert CommitteeWindow(key, 0, r.commitDeadline);
+        uint8 ballot = _ballot[key][msg.sender];
+        if (ballot == 0) revert CommitteeNotJuror(key, msg.sender);
+        _ballot[key][msg.sender] = _COMMITTED;
+        _commitment[key][msg.sender] = commitment;
+        emit VoteCommitted(key, msg.sender);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function revealVote(bytes32 key, bool vote, bytes32 salt) external {
+        Review storage r = _existing(key);
+        if (block.number <= r.commitDeadline || block.number > r.revealDeadline) {
+            revert CommitteeWindow(key, r.commitDeadline, r.revealDeadline);
+        }
+        uint8 ballot = _ballot[key][msg.sender];
+        if (ballot == 0) revert CommitteeNotJuror(key, msg.sender);
+        if (ballot >= _NO) revert CommitteeAlreadyRevealed(key, msg.sender);
+        if (ballot != _COMMITTED || keccak256(abi.encode(key, msg.sender, vote, salt)) != _commitment[key][msg.sender]) {
+            revert CommitteeBadReveal(key, msg.sender);
+        }
+        _ballot[key][msg.sender] = vote ? _YES : _NO;
+        // at most `jurors` (a uint16) reveals per review: the tallies cannot overflow
+        if (vote) ++r.yes;
+        else ++r.no;
+        emit VoteRevealed(key, msg.sender, vote);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function settleReview(bytes32 key) external nonReentrant {
+        Review storage r = _existing(key);
+        if (block.number <= r.revealDeadline) revert CommitteeReviewPending(key, r.revealDeadline);
+        if (r.settled) revert CommitteeSettled(key);
+        r.settled = true;
+        address[] memory drawn = r.jurors;
+        Tally memory t = Tally({
+            quorum: 2 * (uint256(r.yes) + r.no) > drawn.length,
+            verdict: r.yes > r.no,
+            tie: r.yes == r.no,
+            pot: 0,
+            burned: 0,
+            winners: 0
+        });
+        if (t.quorum) t.pot = _reviewFee;
+        else _owed[r.requester] += _reviewFee;
+        for (uint256 i = 0; i < drawn.length; ++i) {
+            _penalise(key, drawn[i], t);
+        }
+        if (t.quorum) {
+            // winners >= 1: with a quorum someone revealed, and the verdict's side is not empty
+            uint256 share = t.pot / t.winners;
+            uint256 dust = t.pot - share * t.winners;
+            for (uint256 i = 0; i < drawn.length; ++i) {
+                if (_wins(_ballot[key][drawn[i]], t)) {
+                    _owed[drawn[i]] += share + dust;
+                    dust = 0;
+                }
+            }
+        }
+        emit ReviewSettled(key, t.quorum, t.quorum && t.verdict, r.yes, r.no);
+        if (t.burned != 0) _send(BURN, t.burned);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function reviewKey(bytes32 detailHashA, bytes32 detailHashB) public pure returns (bytes32) {
+        return keccak256(abi.encode(detailHashA, detailHashB));
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function review(bytes32 key) external view returns (Review memory) {
+        return _reviews[key];
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function ballotOf(bytes32 key, address juror) external view returns (uint8) {
+        return _ballot[key][juror];
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function bondOf(address juror) external view returns (uint256) {
+        return _bond[juror];
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function owed(address account) external view returns (uint256) {
+        return _owed[account];
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function drawnIn(address juror) external view returns (bytes32) {
+        return _drawnIn[juror];
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function jurorsEnrolled() external view returns (address[] memory) {
+        return _pool;
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function parameters() external view returns (Params memory) {
+        return Params(_jurors, _jurorBond, _reviewFee, _commitBlocks, _revealBlocks);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function rule() external view returns (address) {
+        return address(_rule);
+    }
+
+    /// @dev `_jurors` distinct jurors among the pool's free active ESPs: a partial Fisher-Yates
+    /// shuffle seeded by (prevrandao, key, block number). The requester picks the block and a
+    /// proposer can withhold its block, so a requester gets a few tries at most (one per block
+    /// it waits, two where it proposes); it cannot re-request a pair (`CommitteeReviewExists`).
+    function _draw(bytes32 key) private view returns (address[] memory drawn) {
+        address[] memory candidates = new address[](_pool.length);
+        uint256 n;
+        for (uint256 i = 0; i < _pool.length; ++i) {
+            address juror = _pool[i];
+            if (_drawnIn[juror] == 0 && _esps.isActive(juror)) candidates[n++] = juror;
+        }
+        if (n < _jurors) revert CommitteeTooSmall(n, _jurors);
+        drawn = new address[](_jurors);
+        uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, key, block.number)));
+        for (uint256 i = 0; i < drawn.length; ++i) {
+            uint256 j = i + seed % (n - i);
+            (candidates[i], candidates[j]) = (candidates[j], candidates[i]);
+            drawn[i] = candidates[i];
+            seed = uint256(keccak256(abi.encode(seed)));
+        }
+    }
+
+    /// @dev Frees `juror` from review `key`; a silent juror, or a minority one with a quorum,
+    /// loses its penalty (to `t.pot` with a quorum, else to `t.burned`) and leaves the pool, the
+    /// rest of its bond owed to it; a winner is counted.
+    function _penalise(bytes32 key, address juror, Tally memory t) private {
+        delete _drawnIn[juror];
+        uint8 ballot = _ballot[key][juror];
+        uint256 penalty;
+        if (ballot < _NO) penalty = _jurorBond / SILENT_DIVISOR;
+        else if (t.quorum && !t.tie && (ballot == _YES) != t.verdict) penalty = _jurorBond / MINORITY_DIVISOR;
+        else if (t.quorum) ++t.winners;
+        if (penalty == 0) return;
+        // a drawn juror is in the pool with a full bond: a penalty removes it, and it is drawn
+        // in one unsettled review at most, so nothing was taken from this bond before
+        _owed[juror] += _bond[juror] - penalty;
+        _bond[juror] = 0;
+        _removeFromPool(juror);
+        if (t.quorum) t.pot += penalty;
+        else t.burned += penalty;
+    }
+
+    /// @dev Whether a juror with `ballot` shares the pot: it revealed the verdict (any vote in a tie).
+    function _wins(uint8 ballot, Tally memory t) private pure returns (bool) {
+        return ballot >= _NO && (t.tie || (ballot == _YES) == t.verdict);
+    }
+
+    function _existing(bytes32 key) private view returns (Review storage r) {
+        r = _reviews[key];
+        if (r.revealDeadline == 0) revert CommitteeNoReview(key);
+    }
+
+    function _removeFromPool(address juror) private {
+        uint256 index = _poolIndex[juror] - 1;
+        address last = _pool[_pool.length - 1];
+        _pool[index] = last;
+        _poolIndex[last] = index + 1;
+        _pool.pop();
+        delete _poolIndex[juror];
+    }
+
+    function _send(address to, uint256 amount) private {
+        (bool ok,) = payable(to).call{value: amount}("");
+        if (!ok) revert CommitteeTransferFailed(to, amount);
+    }
+}

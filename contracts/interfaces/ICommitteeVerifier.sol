@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.28;
+
+/// @title ICommitteeVerifier: stage 3 of a contested challenge, a committee of staked ESPs.
+/// @notice Stands where the Registry, the BatchRegistry and the BatchCourt expect their
+/// `IDetailVerifier` (same `length` and `matches` selectors). For a pair of detail descriptors
+/// nobody asked a review of, `matches` is the detail rule's answer. For a reviewed pair it reverts
+/// until the review's reveal deadline, then answers the committee's verdict: `jurors` active ESPs,
+/// drawn from the enrolled pool, re-run the published stage-3 comparison on the two images and
+/// vote by commit-reveal. Without a quorum (a strict majority of the drawn jurors revealed) the
+/// rule decides after all. Settling pays the majority the fee and the penalties of the minority
+/// (a part of their bond) and of the jurors who did not reveal (a larger part).
+interface ICommitteeVerifier {
+    /// @notice The committee's parameters (immutable). `jurorBond` and `reviewFee` in wei,
+    /// `commitBlocks` and `revealBlocks` the length of the two phases of a review.
+    struct Params {
+        uint16 jurors;
+        uint96 jurorBond;
+        uint96 reviewFee;
+        uint64 commitBlocks;
+        uint64 revealBlocks;
+    }
+
+    /// @notice A review: the hints telling jurors which images to compare, its phases, its
+    /// drawn jurors and the revealed tallies.
+    struct Review {
+        address requester;
+        address collection;
+        uint256 original;
+        uint256 duplicate;
+        uint64 commitDeadline;
+        uint64 revealDeadline;
+        uint16 yes;
+        uint16 no;
+        bool settled;
+        address[] jurors;
+    }
+
+    /// @notice Emitted when an active ESP stakes `jurorBond` to serve.
+    event JurorEnrolled(address juror);
+    /// @notice Emitted when a juror leaves (or takes what it is owed) and gets `refunded` wei.
+    event JurorLeft(address juror, uint256 refunded);
+    /// @notice Emitted when a review of the pair `key` is requested and its jurors drawn.
+    event ReviewRequested(
+        bytes32 indexed key,
+        address indexed collection,
+        uint256 original,
+        uint256 duplicate,
+        bytes32 detailHashA,
+        bytes32 detailHashB,
+        address requester,
+        address[] jurors,
+        uint64 commitDeadline,
+        uint64 revealDeadline
+    );
+    /// @notice Emitted when a drawn juror commits (or re-commits) its hidden vote.
+    event VoteCommitted(bytes32 indexed key, address indexed juror);
+    /// @notice Emitted when a juror opens its commitment.
+    event VoteRevealed(bytes32 indexed key, address indexed juror, bool vote);
+    /// @notice Emitted when a review is settled; `decided` is false without a quorum.
+    event ReviewSettled(bytes32 indexed key, bool decided, bool verdict, uint256 yes, uint256 no);
+
+    /// @notice Fewer than `needed` enrolled jurors are active ESPs and free to be drawn.
+    error CommitteeTooSmall(uint256 enrolled, uint256 needed);
+    /// @notice The review of `key` is still open until block `revealDeadline`.
+    error CommitteeReviewPending(bytes32 key, uint64 revealDeadline);
+    /// @notice `caller` is not a juror (of the pool, or drawn for review `key`).
+    error CommitteeNotJuror(bytes32 key, address caller);
+    /// @notice `sent` wei where exactly `expected` is due.
+    error CommitteeWrongValue(uint256 sent, uint256 expected);
+    /// @notice The pair `key` was already reviewed (one review per pair, ever).
+    error CommitteeReviewExists(bytes32 key);
+    /// @notice No review of `key` was requested.
+    error CommitteeNoReview(bytes32 key);
+    /// @notice The phase is closed: the call is allowed after block `opensAfter` up to block
+    /// `closesAt` only.
+    error CommitteeWindow(bytes32 key, uint64 opensAfter, uint64 closesAt);
+    /// @notice The reveal does not open the juror's commitment (or it never committed).
+    error CommitteeBadReveal(bytes32 key, address juror);
+    /// @notice The juror already revealed its vote on `key`.
+    error CommitteeAlreadyRevealed(bytes32 key, address juror);
+    /// @notice The juror is drawn in review `key`, not yet settled.
+    error CommitteeJurorBusy(address juror, bytes32 key);
+    /// @notice `caller` is not an active registered ESP.
+    error CommitteeNotEsp(address caller);
+    /// @notice `juror` is already in the pool.
+    error CommitteeAlreadyEnrolled(address juror);
+    /// @notice The review of `key` was already settled.
+    error CommitteeSettled(bytes32 key);
+    /// @notice The parameters cannot work (no juror, a zero bond, a zero phase) or the rule's
+    /// descriptors are not `DetailRule.LENGTH` bytes.
+    error CommitteeBadParams();
+    /// @notice An Ether payment failed.
+    error CommitteeTransferFailed(address to, uint256 amount);
+
+    /// @notice Bytes in a detail descriptor (the rule's `length`).
+    function length() external view returns (uint256);
+    /// @notice The verdict on descriptors `a` (the original's) and `b` (the duplicate's): the
+    /// rule's unless their pair was reviewed; reverts `CommitteeReviewPending` until the review's
+    /// reveal deadline; then the majority of the revealed votes with a quorum (a tie: false),
+    /// else the rule's.
+    function matches(bytes calldata a, bytes calldata b) external view returns (bool);
+    /// @notice Joins the pool with `msg.value == jurorBond`; the caller must be an active ESP.
+    function enroll() external payable;
+    /// @notice Leaves the pool (if still in it) and takes back the bond and all it is owed
+    /// (shares, a refunded fee, the rest of a penalised bond). Refused while drawn in a review
+    /// not yet settled.
+    function leave() external;
+    /// @notice Asks for a review of the pair (`detailHashA` the original's descriptor hash,
+    /// `detailHashB` the duplicate's) with `msg.value == reviewFee`, drawing `jurors` distinct
+    /// free active ESPs from the pool. `collection`, `original` and `duplicate` tell jurors which
+    /// two images to compare; they check them against the hashes. Call it before `contest`.
+    function requestReview(
+        address collection,
+        uint256 original,
+        uint256 duplicate,
+        bytes32 detailHashA,
+        bytes32 detailHashB
+    ) external payable returns (bytes32 key);
+    /// @notice A drawn juror's hidden vote: `keccak256(abi.encode(key, juror, vote, salt))`,
+    /// up to the commit deadline (a later commit replaces an earlier one).
+    function commitVote(bytes32 key, bytes32 commitment) external;
+    /// @notice Opens the juror's commitment after the commit deadline, up to the reveal deadline.
+    function revealVote(bytes32 key, bool vote, bytes32 salt) external;
+    /// @notice After the reveal deadline (anyone, once): pays the majority, penalises the
+    /// minority and the silent, frees the jurors; without a quorum refunds the fee and burns the
+    /// silent jurors' penalties.
+    function settleReview(bytes32 key) external;
+    /// @notice What `account` may take with `claim` (or with `leave`, besides its bond).
+    function owed(address account) external view returns (uint256);
+    /// @notice Takes what the caller is owed (a requester's refunded fee, a removed juror's
+    /// leftover bond, a juror's shares) without leaving the pool.
+    function claim() external;
+
+    /// @notice The key of the pair: `keccak256(abi.encode(detailHashA, detailHashB))`.
+    function reviewKey(bytes32 detailHashA, bytes32 detailHashB) external pure returns (bytes32);
+    /// @notice The review of `key` (all zero if none).
+    function review(bytes32 key) external view returns (Review memory);
+    /// @notice The juror's state in review `key`: 0 not drawn, 1 drawn, 2 committed, 3 revealed
+    /// "no", 4 revealed "yes".
+    function ballotOf(bytes32 key, address juror) external view returns (uint8);
+    /// @notice The juror's bond at stake (0 when not in the pool).
+    function bondOf(address juror) external view returns (uint256);
+    /// @notice The review the juror is drawn in and that is not settled (0 if none).
+    function drawnIn(address juror) external view returns (bytes32);
+    /// @notice The pool, in enrollment order (with swaps on removal).
+    function jurorsEnrolled() external view returns (address[] memory);
+    /// @notice The committee's parameters.
+    function parameters() external view returns (Params memory);
+    /// @notice The stage-2 rule behind this committee.
+    function rule() external view returns (address);
+}

@@ -1,0 +1,142 @@
+"""Client of the CommitteeVerifier (issue 11): stage 3 of a contested challenge by staked ESPs.
+
+A juror (an active ESP) ``enroll``s with its bond; the accused of a challenge ``request_review``s
+the pair (before contesting it) and pays the fee; each drawn juror commits a hidden vote
+(:func:`vote_commitment`), reveals it after the commit deadline, and anyone ``settle``s after the
+reveal deadline. Until then the registries' ``resolve`` of that pair reverts
+``CommitteeReviewPending``. Each call is encoded once here (``*_call``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from eth_abi import encode
+from eth_utils import keccak
+
+from ledger.clients._base import Call, ContractClient
+from ledger.deploy import Deployment
+from ledger.tx import Transactor, call
+
+
+def review_key(detail_hash_a: bytes, detail_hash_b: bytes) -> bytes:
+    """The committee's key of a pair (``reviewKey``): the original's descriptor hash first."""
+    return keccak(encode(["bytes32", "bytes32"], [detail_hash_a, detail_hash_b]))
+
+
+def vote_commitment(key: bytes, juror: str, vote: bool, salt: bytes) -> bytes:
+    """What a juror commits: ``keccak256(abi.encode(key, juror, vote, salt))``."""
+    return keccak(encode(["bytes32", "address", "bool", "bytes32"], [key, juror, vote, salt]))
+
+
+@dataclass(frozen=True)
+class CommitteeParams:
+    jurors: int
+    juror_bond: int
+    review_fee: int
+    commit_blocks: int
+    reveal_blocks: int
+
+
+@dataclass(frozen=True)
+class Review:
+    requester: str
+    collection: str
+    original: int
+    duplicate: int
+    commit_deadline: int
+    reveal_deadline: int
+    yes: int
+    no: int
+    settled: bool
+    jurors: tuple[str, ...]
+
+
+class CommitteeClient(ContractClient):
+    contract_name = "CommitteeVerifier"
+
+    def __init__(self, deployment: Deployment, tx: Transactor | None = None):
+        deployment.committee  # noqa: B018 -- an old manifest: DeploymentError("...redeploy")
+        super().__init__(deployment, tx)
+
+    # -- calls (encoded here once) --------------------------------------------------------------
+    def enroll_call(self) -> Call:
+        return Call(self.contract.functions.enroll(), self.params().juror_bond)
+
+    def request_review_call(
+        self, *, collection: str, original: int, duplicate: int, hash_a: bytes, hash_b: bytes
+    ) -> Call:
+        fn = self.contract.functions.requestReview(collection, original, duplicate, hash_a, hash_b)
+        return Call(fn, self.params().review_fee)
+
+    def commit_call(self, key: bytes, commitment: bytes) -> Call:
+        return Call(self.contract.functions.commitVote(key, commitment))
+
+    def reveal_call(self, key: bytes, vote: bool, salt: bytes) -> Call:
+        return Call(self.contract.functions.revealVote(key, vote, salt))
+
+    # -- transactions ---------------------------------------------------------------------------
+    def enroll(self) -> None:
+        self._send(self.enroll_call())
+
+    def leave(self) -> None:
+        self._send(self.contract.functions.leave())
+
+    def claim(self) -> None:
+        self._send(self.contract.functions.claim())
+
+    def request_review(
+        self, *, collection: str, original: int, duplicate: int, hash_a: bytes, hash_b: bytes
+    ) -> bytes:
+        """Requests the review of the pair; returns its key (the jurors are in ``review``)."""
+        self._send(
+            self.request_review_call(
+                collection=collection,
+                original=original,
+                duplicate=duplicate,
+                hash_a=hash_a,
+                hash_b=hash_b,
+            )
+        )
+        return review_key(hash_a, hash_b)
+
+    def commit(self, key: bytes, vote: bool, salt: bytes) -> None:
+        """Commits ``vote`` hidden under ``salt`` (keep both: the reveal needs them)."""
+        self._send(self.commit_call(key, vote_commitment(key, self.tx.address, vote, salt)))
+
+    def reveal(self, key: bytes, vote: bool, salt: bytes) -> None:
+        self._send(self.reveal_call(key, vote, salt))
+
+    def settle(self, key: bytes) -> None:
+        self._send(self.contract.functions.settleReview(key))
+
+    # -- reads ----------------------------------------------------------------------------------
+    def params(self) -> CommitteeParams:
+        return CommitteeParams(*(int(v) for v in call(self.contract.functions.parameters().call)))
+
+    def review(self, key: bytes) -> Review:
+        r = call(self.contract.functions.review(key).call)
+        return Review(
+            requester=str(r[0]),
+            collection=str(r[1]),
+            original=int(r[2]),
+            duplicate=int(r[3]),
+            commit_deadline=int(r[4]),
+            reveal_deadline=int(r[5]),
+            yes=int(r[6]),
+            no=int(r[7]),
+            settled=bool(r[8]),
+            jurors=tuple(str(a) for a in r[9]),
+        )
+
+    def jurors_enrolled(self) -> list[str]:
+        return [str(a) for a in call(self.contract.functions.jurorsEnrolled().call)]
+
+    def bond_of(self, juror: str) -> int:
+        return int(call(self.contract.functions.bondOf(juror).call))
+
+    def owed(self, account: str) -> int:
+        return int(call(self.contract.functions.owed(account).call))
+
+    def matches(self, a: bytes, b: bytes) -> bool:
+        return bool(call(self.contract.functions.matches(a, b).call))

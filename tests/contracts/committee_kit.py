@@ -1,0 +1,138 @@
+"""A deployment whose CommitteeVerifier has short phases, seven funded juror ESPs, and the steps
+of a review (request, commit, reveal) that the committee tests share.
+
+The deployment is its own (phases of 8 blocks instead of the product's 3,600), made once per
+chain by a fresh deployer so that the shared ``world``'s addresses do not move, and reverted to
+clean after each test like ``world``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+
+from ledger.chain import Chain
+from ledger.clients.committee import CommitteeClient
+from ledger.deploy import deploy
+from tests.conftest import TEST_PARAMS, World
+from tests.contracts.helpers import ESP_STAKE, NEAR_FP, details, register_esp, register_image
+
+PHASE = 8  # blocks of each phase: room for five commits (one block each) and a few more
+PARAMS = replace(TEST_PARAMS, review_commit_blocks=PHASE, review_reveal_blocks=PHASE)
+JURORS = 7  # ESPs that may enroll: five are drawn per review
+FUNDING = 10**18
+SALT = keccak(b"committee test salt")
+SILENT = None  # a juror that does not reveal (or never commits)
+
+_cache: dict[int, tuple[World, list[LocalAccount]]] = {}
+
+
+def _account(label: str) -> LocalAccount:
+    return Account.from_key(keccak(f"aigc committee test {label}".encode()))
+
+
+def _fund(chain: Chain, source: LocalAccount, to: str) -> None:
+    w3 = chain.w3
+    base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+    tx = {
+        "to": to,
+        "value": FUNDING,
+        "gas": 21_000,
+        "chainId": chain.chain_id,
+        "nonce": w3.eth.get_transaction_count(source.address, "pending"),
+        "maxPriorityFeePerGas": 1,
+        "maxFeePerGas": 2 * base + 1,
+    }
+    signed = source.sign_transaction(tx)
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+
+
+def _make(chain: Chain) -> tuple[World, list[LocalAccount]]:
+    dev = chain.dev_accounts()
+    deployer = _account("deployer")
+    jurors = [_account(f"juror {i}") for i in range(JURORS)]
+    for account in [deployer, *jurors]:
+        _fund(chain, dev[9], account.address)
+    world = World(chain, deploy(chain, deployer, PARAMS), PARAMS, [deployer, *dev[1:]])
+    for juror in jurors:
+        register_esp(world, juror)
+    return world, jurors
+
+
+@dataclass
+class CommitteeWorld:
+    """``world`` plus the juror ESPs (registered, not enrolled)."""
+
+    world: World
+    jurors: list[LocalAccount]
+
+    def committee(self, account: LocalAccount | None = None) -> CommitteeClient:
+        tx = self.world.tx(account) if account is not None else None
+        return CommitteeClient(self.world.deployment, tx)
+
+    def enroll(self, count: int = 5) -> list[LocalAccount]:
+        for juror in self.jurors[:count]:
+            self.committee(juror).enroll()
+        return self.jurors[:count]
+
+    def account(self, address: str) -> LocalAccount:
+        return next(a for a in self.jurors if a.address.lower() == address.lower())
+
+    def request(self, original: int, duplicate: int, *, by: LocalAccount) -> bytes:
+        """``by`` requests the review of (original, duplicate) from their records."""
+        registry = self.world.registry(by)
+        a, b = registry.registered(original), registry.registered(duplicate)
+        return self.committee(by).request_review(
+            collection=registry.address,
+            original=original,
+            duplicate=duplicate,
+            hash_a=keccak(a.detail),
+            hash_b=keccak(b.detail),
+        )
+
+    def vote(self, key: bytes, votes: Sequence[bool | None]) -> list[str]:
+        """Drawn juror i commits votes[i] (``SILENT``: it commits "yes" and never reveals), the
+        commit phase ends, the others reveal, the reveal phase ends. Returns the drawn jurors."""
+        review = self.committee().review(key)
+        chain = self.world.chain
+        for address, vote in zip(review.jurors, votes, strict=True):
+            self.committee(self.account(address)).commit(key, bool(vote), SALT)
+        chain.mine(max(0, review.commit_deadline - chain.w3.eth.block_number))
+        for address, vote in zip(review.jurors, votes, strict=True):
+            if vote is not SILENT:
+                self.committee(self.account(address)).reveal(key, vote, SALT)
+        self.past_reveal(key)
+        return list(review.jurors)
+
+    def past_reveal(self, key: bytes) -> None:
+        chain = self.world.chain
+        chain.mine(max(0, self.committee().review(key).reveal_deadline - chain.w3.eth.block_number))
+
+    def copy_pair(self, *, detail: str = "near") -> tuple[int, int]:
+        """The producer's image and the attacker's later image (``detail``: "near", a copy the
+        rule matches, or "far", an unrelated image), its compact fingerprint admissible."""
+        world = self.world
+        register_esp(world)
+        original = register_image(world, world.producer)
+        other = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()[detail])
+        return original, other
+
+
+def committee_world(chain: Chain) -> Iterator[CommitteeWorld]:
+    """The fixture body: the committee deployment on ``chain``, reverted after the test."""
+    if id(chain) not in _cache:
+        _cache[id(chain)] = _make(chain)
+    world, jurors = _cache[id(chain)]
+    snap = chain.snapshot()
+    world._tx.clear()
+    try:
+        yield CommitteeWorld(world, jurors)
+    finally:
+        chain.revert(snap)
+
+
+__all__ = ["ESP_STAKE", "PARAMS", "PHASE", "SILENT", "CommitteeWorld", "committee_world"]

@@ -1,0 +1,264 @@
+"""The CommitteeVerifier (issue 11, stage 3): with nobody enrolled a contested challenge is decided
+by the detail rule as before; with five enrolled ESPs a requested review decides it by the
+revealed majority (both ways), `resolve` waits for it, no quorum falls back on the rule, a tie keeps
+the token; settlement pays and penalises to the wei; jurors must be active ESPs and stay while
+drawn; the BatchRegistry's and the BatchCourt's `resolve` go through the committee too."""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import keccak
+
+from ledger import errors
+from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.clients.committee import review_key
+from ledger.clients.registry import DisputeState, TokenStatus
+from tests.contracts.committee_kit import SILENT, CommitteeWorld, committee_world
+from tests.contracts.helpers import details
+from tests.contracts.test_attacks_batch import _challenge as batch_challenge
+from tests.contracts.test_attacks_batch import _contest as batch_contest
+from tests.contracts.test_attacks_batch import _original_and_copy as batch_pair
+from tests.contracts.test_batch_court import _batched_original_and_single_copy as court_pair
+from tests.contracts.test_batch_court import _challenge as court_challenge
+from tests.contracts.test_batch_court import _resolve as court_resolve
+from tests.contracts.test_batch_court import court
+
+BURN = "0x000000000000000000000000000000000000dEaD"
+
+
+@pytest.fixture
+def cw(chain):
+    yield from committee_world(chain)
+
+
+def _synthetic(committee, n: int) -> bytes:
+    """A review of a pair of made-up descriptor hashes (no dispute needs it)."""
+    return committee.request_review(
+        collection=committee.address,
+        original=n,
+        duplicate=n + 1,
+        hash_a=keccak(b"a%d" % n),
+        hash_b=keccak(b"b%d" % n),
+    )
+
+
+def _contested(cw: CommitteeWorld, *, detail: str, review: bool = True) -> tuple[int, int, bytes]:
+    """The producer challenges the attacker's later image; the accused requests a review (unless
+    ``review`` is False), then contests. Returns (original, copy, review key)."""
+    world = cw.world
+    original, copy = cw.copy_pair(detail=detail)
+    world.registry(world.producer).challenge(original, copy)
+    key = cw.request(original, copy, by=world.attacker) if review else b""
+    world.registry(world.attacker).contest(original, copy)
+    return original, copy, key
+
+
+def test_nobody_enrolled_the_rule_decides_as_before(cw):
+    world = cw.world
+    committee = cw.committee(world.attacker)
+    a, b = details()["base"], details()["near"]
+    assert committee.matches(a, b) is True
+    assert committee.matches(a, details()["far"]) is False
+    assert committee.contract.functions.length().call() == len(a)
+    original, copy, _ = _contested(cw, detail="near", review=False)
+    with pytest.raises(errors.CommitteeTooSmall) as exc:  # nobody to draw
+        cw.request(original, copy, by=world.attacker)
+    assert (exc.value.enrolled, exc.value.needed) == (0, 5)
+    assert world.registry(world.buyer).resolve(original, copy) is True
+    assert world.registry(world.buyer).record(copy).status is TokenStatus.REVOKED
+
+
+def test_the_committee_keeps_a_pair_the_rule_matches_when_it_says_no(cw):
+    """The rule matches this pair; the committee (a stand-in for a false match of the rule that
+    stage 3 sees through) votes 3-2 "no": the accused keeps its token and takes both deposits."""
+    world = cw.world
+    cw.enroll(5)
+    original, copy, key = _contested(cw, detail="near")
+    with pytest.raises(errors.CommitteeReviewPending) as exc:
+        world.registry(world.producer).resolve(original, copy)
+    assert exc.value.key == key
+    cw.vote(key, [False, False, False, True, True])
+    before = world.balance(world.attacker.address)
+    assert world.registry(world.buyer).resolve(original, copy) is False
+    assert world.registry(world.buyer).record(copy).status is TokenStatus.ACTIVE
+    assert world.registry(world.buyer).dispute(original, copy).state is DisputeState.REJECTED
+    assert world.balance(world.attacker.address) == before + 2 * world.params.challenge_deposit
+
+
+def test_the_committee_revokes_a_copy_when_it_says_yes(cw):
+    """The rule does not match this pair; the committee votes "yes" 4-1: the copy is revoked."""
+    world = cw.world
+    cw.enroll(5)
+    original, copy, key = _contested(cw, detail="far")
+    cw.vote(key, [True, True, True, True, False])
+    assert world.registry(world.buyer).resolve(original, copy) is True
+    assert world.registry(world.buyer).record(copy).status is TokenStatus.REVOKED
+
+
+def test_without_a_quorum_the_rule_decides(cw):
+    world = cw.world
+    cw.enroll(5)
+    original, copy, key = _contested(cw, detail="near")
+    cw.vote(key, [False, False, SILENT, SILENT, SILENT])  # 2 of 5 revealed: no quorum
+    assert world.registry(world.buyer).resolve(original, copy) is True  # the rule: a copy
+
+
+def test_a_tie_keeps_the_token(cw):
+    world = cw.world
+    cw.enroll(5)
+    original, copy, key = _contested(cw, detail="near")
+    cw.vote(key, [True, True, False, False, SILENT])  # 4 of 5 revealed, 2-2
+    assert world.registry(world.buyer).resolve(original, copy) is False
+    assert world.registry(world.buyer).record(copy).status is TokenStatus.ACTIVE
+
+
+def test_settle_pays_the_majority_and_penalises_to_the_wei(cw):
+    world = cw.world
+    p = world.params
+    cw.enroll(5)
+    committee = cw.committee(world.buyer)
+    key = committee.request_review(
+        collection=committee.address, original=1, duplicate=2, hash_a=b"\1" * 32, hash_b=b"\2" * 32
+    )
+    assert world.balance(committee.address) == 5 * p.juror_bond + p.review_fee
+    with pytest.raises(errors.CommitteeReviewPending):  # not before the reveal deadline
+        committee.settle(key)
+    drawn = cw.vote(key, [True, True, True, False, SILENT])
+    burned = world.balance(BURN)
+    committee.settle(key)
+    minority, silent = p.juror_bond // 5, p.juror_bond // 2
+    share = (p.review_fee + minority + silent) // 3
+    for juror in drawn[:3]:
+        assert committee.owed(juror) == share
+        assert committee.bond_of(juror) == p.juror_bond
+    assert committee.owed(drawn[3]) == p.juror_bond - minority
+    assert committee.owed(drawn[4]) == p.juror_bond - silent
+    assert committee.bond_of(drawn[3]) == committee.bond_of(drawn[4]) == 0
+    assert sorted(committee.jurors_enrolled()) == sorted(drawn[:3])  # the penalised left
+    assert world.balance(BURN) == burned  # a quorum: penalties go to the majority
+    held = 3 * p.juror_bond + sum(committee.owed(j) for j in drawn)
+    assert world.balance(committee.address) == held
+    assert 3 * share == p.review_fee + minority + silent  # no dust at these parameters
+    with pytest.raises(errors.CommitteeSettled):
+        committee.settle(key)
+    for juror in drawn:
+        cw.committee(cw.account(juror)).leave()
+    assert world.balance(committee.address) == 0
+
+
+def test_no_quorum_refunds_the_fee_and_burns_the_silent_penalties(cw):
+    world = cw.world
+    p = world.params
+    cw.enroll(5)
+    committee = cw.committee(world.buyer)
+    key = committee.request_review(
+        collection=committee.address, original=1, duplicate=2, hash_a=b"\3" * 32, hash_b=b"\4" * 32
+    )
+    drawn = cw.vote(key, [True, False, SILENT, SILENT, SILENT])
+    burned = world.balance(BURN)
+    committee.settle(key)
+    assert world.balance(BURN) == burned + 3 * (p.juror_bond // 2)
+    assert committee.owed(world.buyer.address) == p.review_fee
+    assert committee.owed(drawn[0]) == committee.owed(drawn[1]) == 0  # no pay without a quorum
+    assert committee.bond_of(drawn[0]) == p.juror_bond
+    before = world.balance(world.buyer.address)
+    committee.claim()
+    gas = committee.last_receipt["gasUsed"] * committee.last_receipt["effectiveGasPrice"]
+    assert world.balance(world.buyer.address) == before + p.review_fee - gas
+
+
+def test_a_drawn_juror_cannot_leave_until_settled(cw):
+    world = cw.world
+    jurors = cw.enroll(5)
+    committee = cw.committee(world.buyer)
+    key = committee.request_review(
+        collection=committee.address, original=1, duplicate=2, hash_a=b"\5" * 32, hash_b=b"\6" * 32
+    )
+    with pytest.raises(errors.CommitteeJurorBusy) as exc:
+        cw.committee(jurors[0]).leave()
+    assert exc.value.key == key
+    cw.vote(key, [True] * 5)
+    committee.settle(key)
+    cw.committee(jurors[0]).leave()
+    assert jurors[0].address not in cw.committee().jurors_enrolled()
+
+
+def test_only_an_active_esp_enrolls_with_the_exact_bond(cw):
+    world = cw.world
+    with pytest.raises(errors.CommitteeNotEsp):
+        cw.committee(world.buyer).enroll()
+    juror = cw.jurors[0]
+    with pytest.raises(errors.CommitteeWrongValue):
+        cw.committee(juror)._send(cw.committee(juror).contract.functions.enroll(), value=1)
+    cw.committee(juror).enroll()
+    with pytest.raises(errors.CommitteeAlreadyEnrolled):
+        cw.committee(juror).enroll()
+    with pytest.raises(errors.CommitteeWrongValue):
+        cw.committee(world.buyer)._send(
+            cw.committee(world.buyer).contract.functions.requestReview(
+                juror.address, 1, 2, b"\7" * 32, b"\x08" * 32
+            ),
+            value=1,
+        )
+
+
+def test_a_deregistered_esp_is_not_drawn(cw):
+    world = cw.world
+    jurors = cw.enroll(6)
+    world.esps(jurors[0]).deregister()
+    committee = cw.committee(world.buyer)
+    key = _synthetic(committee, 9)
+    drawn = committee.review(key).jurors
+    assert jurors[0].address not in drawn and len(set(drawn)) == 5
+    with pytest.raises(errors.CommitteeTooSmall) as exc:  # the five others are busy
+        _synthetic(committee, 11)
+    assert (exc.value.enrolled, exc.value.needed) == (0, 5)
+
+
+def test_batch_registry_resolve_goes_through_the_committee(cw):
+    world = cw.world
+    cw.enroll(5)
+    original, pa, copy, pb = batch_pair(world, copy_detail=details()["near"])
+    batch_challenge(world, original, pa, copy, pb)
+    key = cw.committee(world.attacker).request_review(
+        collection=world.deployment.batch_registry.address,
+        original=original,
+        duplicate=copy,
+        hash_a=keccak(details()["base"]),
+        hash_b=keccak(details()["near"]),
+    )
+    batch_contest(world, original, copy, pb)
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
+    args = {
+        "detail_a": details()["base"],
+        "opening_a": pa.opening(ia),
+        "detail_b": details()["near"],
+        "opening_b": pb.opening(ib),
+    }
+    client = BatchRegistryClient(world.deployment, world.tx(world.buyer))
+    with pytest.raises(errors.CommitteeReviewPending):
+        client.resolve(original, copy, **args)
+    cw.vote(key, [False, False, False, False, True])
+    assert client.resolve(original, copy, **args) is False  # the rule would have matched
+    assert client.status(copy) is TokenStatus.ACTIVE
+
+
+def test_batch_court_resolve_goes_through_the_committee(cw):
+    world = cw.world
+    cw.enroll(5)
+    original, pa, copy = court_pair(world, copy_detail=details()["far"])
+    court_challenge(world, original, pa, copy)
+    key = cw.committee(world.attacker).request_review(
+        collection=world.deployment.batch_court.address,
+        original=original,
+        duplicate=copy,
+        hash_a=keccak(details()["base"]),
+        hash_b=keccak(details()["far"]),
+    )
+    assert key == review_key(keccak(details()["base"]), keccak(details()["far"]))
+    court(world, world.attacker).contest(original, copy)
+    with pytest.raises(errors.CommitteeReviewPending):
+        court_resolve(world, original, pa, copy)
+    cw.vote(key, [True, True, True, SILENT, False])
+    assert court_resolve(world, original, pa, copy) is True  # the rule would not have matched
+    assert world.registry(world.buyer).record(copy).status is TokenStatus.REVOKED
