@@ -370,20 +370,24 @@ class Defender:
                 )
             return Plan.PRICED_OUT, dispute  # looked at again each pass: the gas may fall
         if review is not None and fee:
-            try:  # before the contest: the challenger must not resolve on the bare rule
-                self._request_review(review, fee)
-            except LedgerError as exc:
-                if getattr(exc, "name", "") != "CommitteeTooSmall":
-                    log.append(f"{pair}: review request refused ({exc}); will look again")
-                    return None
+            short = self._too_small()
+            if not short:
+                try:  # before the contest: the challenger must not resolve on the bare rule
+                    self._request_review(review, fee)
+                except LedgerError as exc:
+                    if getattr(exc, "name", "") != "CommitteeTooSmall":
+                        log.append(f"{pair}: review request refused ({exc}); will look again")
+                        return None
+                    short = str(exc)
+                else:
+                    log.append(f"{pair}: committee review requested (fee {fee} wei)")
+            if short:
                 if not self._rule_rejects(forum, original, duplicate):
                     if entry["plan"] != Plan.NO_JURY.value:
-                        log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({exc})")
+                        log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
                     return Plan.NO_JURY, dispute
-                log.append(f"{pair}: the committee is too small ({exc}): contested on the rule")
+                log.append(f"{pair}: no committee review ({short}): contested on the rule")
                 why, cost = "the detail rule rejects the pair", self.cost(forum.gas)
-            else:
-                log.append(f"{pair}: committee review requested (fee {fee} wei)")
         log.append(f"{pair}: {why}, a contest {cost.describe()}")
         try:
             forum.contest(original, duplicate)
@@ -400,9 +404,9 @@ class Defender:
     def _judge(
         self, forum: Any, where: str, original: int, duplicate: int
     ) -> tuple[bool | None, Review | None]:
-        """(whether a contest wins, the review to request first or None). With a committee
-        that has enough jurors: the jurors' predicted vote (stage 3, when ``images`` is given),
-        else the detail rule on the two published descriptors, as the contract would run it."""
+        """(whether a contest wins, the review to request first or None). With a committee:
+        the jurors' predicted vote (stage 3, when ``images`` is given), else the detail rule on
+        the two published descriptors, as the contract would run it."""
         try:
             a = forum.original_detail(original)
             b = forum.duplicate_detail(duplicate)
@@ -411,7 +415,7 @@ class Defender:
         if a is None or b is None or not (is_valid_detail(a) and is_valid_detail(b)):
             return None, None
         rule_rejects = not detail_matches(a, b)
-        if not self._committee_ready():
+        if self._committee is None:
             return rule_rejects, None
         ha, hb = keccak(a), keccak(b)
         review = Review(
@@ -427,12 +431,11 @@ class Defender:
             return rule_rejects, review
         return not judge(review, self.images).vote, review
 
-    def _committee_ready(self) -> bool:
-        """A committee with at least a review's worth of jurors enrolled (some may be busy:
-        ``requestReview`` then reverts ``CommitteeTooSmall``)."""
-        if self._committee is None:
-            return False
-        return len(enrolled(self.deployment)) >= committee_params(self.deployment).jurors
+    def _too_small(self) -> str:
+        """Why the committee cannot review now ("" when a review's worth of jurors is enrolled;
+        some may be busy: ``requestReview`` then reverts ``CommitteeTooSmall``)."""
+        have, need = len(enrolled(self.deployment)), committee_params(self.deployment).jurors
+        return "" if have >= need else f"{have} jurors enrolled, {need} needed"
 
     def _reviewed(self, key: bytes) -> bool:
         """Whether a review of the pair is already on chain (its requester is set)."""

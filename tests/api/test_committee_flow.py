@@ -1,0 +1,246 @@
+"""Stage 3 run by staked ESPs, end to end on the embedded chain (docs/committee-jurors.md).
+
+The attack: a squatter's early drawing and a later, unrelated drawing of the producer (two
+semaphore signallers, arms at 0/30 and 180/30 degrees) that stages 1 and 2 both uphold: the
+compact fingerprints are admissible and the detail rule matches. Contested on the detail rule the
+producer loses its token, and uncontested too. With the committee, the producer's defender asks
+for a review before contesting; five ESP workers enrolled as jurors fetch both images from the
+API, run stage 3, commit and reveal "no"; ``resolve`` then rejects the challenge and the producer
+keeps its token. A true copy is still revoked: its owner's defender concedes, and when the copier
+asks for a review anyway the jurors vote "yes".
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from ledger import TokenStatus
+from ledger.clients.registry import DisputeState, RegistryClient
+from ledger.errors import LedgerError
+from marketplace_api.config import ApiSettings
+from marketplace_api.main import create_app
+from services.content import plagiarise
+from services.esp_worker import EspWorker
+from services.market_client import MarketClient
+from services.provenance import MATCH_THRESHOLD, detail_descriptor, detail_matches, fingerprint
+from services.provenance.defender import ApiAccusations, Defender, Plan
+from services.provenance.juror import ApiImages
+from services.provenance.jury import JurorDuty
+from tests.api.conftest import Api
+from tests.api.test_watch_order import _register
+from tests.contracts.committee_kit import CommitteeWorld, committee_world
+from tests.contracts.helpers import copier_esp, paid_lock, register_esp
+from tests.services.provenance.test_stage3 import _page, _semaphore
+
+
+@pytest.fixture
+def committee(embedded_chain) -> CommitteeWorld:
+    yield from committee_world(embedded_chain)
+
+
+@pytest.fixture
+def api(committee, tmp_path, api_database_url) -> Api:
+    """The API over the committee's deployment (phases of a few blocks)."""
+    settings = ApiSettings(
+        database_url=api_database_url,
+        blob_dir=tmp_path / "blobs",
+        rate_nonce_per_minute=1000,
+        indexer_interval_s=0,
+    )
+    app = create_app(settings, committee.world.deployment)
+    with TestClient(app) as client:
+        yield Api(client, committee.world)
+    app.state.engine.dispose()
+
+
+def _png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _publish(api: Api, owner, token: int, image: Image.Image) -> None:
+    """The owner attaches its image to its product (the API checks it against the record)."""
+    r = api.client.put(
+        f"/v1/products/{token}/image",
+        files={"image": ("image.png", _png(image), "image/png")},
+        headers=api.sign_in(owner),
+    )
+    assert r.status_code == 200, r.text
+
+
+def _pair(api: Api, earlier: Image.Image, later: Image.Image, *, copy: bool) -> tuple[int, int]:
+    """``earlier`` registered first, ``later`` after it through another ESP, both published.
+    A squat (``copy=False``): the attacker holds the earlier drawing, the producer the later.
+    A copy: the producer holds the original, the attacker the copy."""
+    world = api.world
+    register_esp(world)
+    first, second = (world.producer, world.attacker) if copy else (world.attacker, world.producer)
+    esp_of = {world.producer.address: world.esp, world.attacker.address: copier_esp(world)}
+    tokens = []
+    for owner, image in ((first, earlier), (second, later)):
+        esp = esp_of[owner.address]
+        tokens.append(_register(world, owner, image, paid_lock(world, owner, esp), esp=esp))
+    api.index()
+    for owner, image, token in zip((first, second), (earlier, later), tokens, strict=True):
+        _publish(api, owner, token, image)
+    return tokens[0], tokens[1]
+
+
+def _defender(api: Api, account, state: Path) -> Defender:
+    world = api.world
+    market = MarketClient(api.client, account)
+    return Defender(
+        RegistryClient(world.deployment, world.tx(account)),
+        ApiAccusations(market),
+        state_path=state,
+        images=ApiImages(market),
+    )
+
+
+def _juror_workers(api: Api, committee: CommitteeWorld, tmp_path: Path) -> list[EspWorker]:
+    """Five ESP workers enrolled as jurors (no paid work queued: their rounds serve reviews)."""
+    world = api.world
+    workers = []
+    for juror in committee.enroll(5):
+        market = MarketClient(api.client, juror)
+        duty = JurorDuty(
+            world.deployment,
+            world.tx(juror),
+            ApiImages(market),
+            state_path=tmp_path / f"{juror.address}.juror.json",
+        )
+        workers.append(
+            EspWorker(
+                market,
+                world.htlc(juror),
+                make_image=lambda prompt, seed: pytest.fail("no generation expected"),
+                fingerprint=lambda image: fingerprint(image).to_bytes32(),
+                state_path=tmp_path / f"{juror.address}.json",
+                price=10**15,
+                juror=duty,
+            )
+        )
+    return workers
+
+
+def _rounds(workers: list[EspWorker]) -> list[str]:
+    return [line for worker in workers for line in worker.step()]
+
+
+def _past(workers: list[EspWorker], phase: str) -> None:
+    """Mines to the last block of the review's ``phase`` ("commit" or "reveal"), as the first
+    juror recorded it from ``ReviewRequested``: the next transaction is mined after it."""
+    duty = workers[0].juror
+    assert duty is not None
+    (review,) = duty.reviews.values()
+    chain = duty.deployment.chain
+    chain.mine(max(0, int(review[f"{phase}_deadline"]) - int(chain.w3.eth.block_number)))
+
+
+def _look_alikes() -> tuple[Image.Image, Image.Image]:
+    a, b = _semaphore(0, 30), _semaphore(180, 30)
+    assert fingerprint(a).distance(fingerprint(b)) <= MATCH_THRESHOLD  # stage 1 admits it
+    assert detail_matches(detail_descriptor(a), detail_descriptor(b))  # stage 2 upholds it
+    return a, b
+
+
+def test_without_jurors_a_squatter_revokes_an_unrelated_drawing(api, committee, tmp_path):
+    """The attack as it stands without a committee review: nobody is enrolled, so the review
+    cannot be had (CommitteeTooSmall), a contest on the detail rule would lose, the defender does
+    not contest, and the window ends with the producer's unrelated drawing revoked."""
+    world = api.world
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    squatter = world.registry(world.attacker)
+    squatter.challenge(squat, victim)
+    api.index()
+    defender = _defender(api, world.producer, tmp_path / "defend.json")
+    log = defender.step()
+    assert any("too few free jurors" in line for line in log), log
+    assert defender.state.disputes and all(
+        d["plan"] == Plan.NO_JURY.value for d in defender.state.disputes.values()
+    )
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert squatter.finalize(squat, victim)
+    assert squatter.record(victim).status is TokenStatus.REVOKED
+
+
+def test_jurors_keep_an_unrelated_drawing_that_stages_1_and_2_uphold(api, committee, tmp_path):
+    world = api.world
+    workers = _juror_workers(api, committee, tmp_path)
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    squatter = world.registry(world.attacker)
+    deposit = squatter.params().challenge_deposit
+    squatter.challenge(squat, victim)
+    api.index()
+
+    defender = _defender(api, world.producer, tmp_path / "defend.json")
+    log = defender.step()
+    assert any("committee review requested" in line for line in log), log
+    assert any("stage 3 rejects the pair" in line and "review fee" in line for line in log), log
+    assert squatter.dispute(squat, victim).state is DisputeState.CONTESTED
+    # the review came first: the squatter cannot resolve on the bare detail rule in between
+    with pytest.raises(LedgerError, match="CommitteeReviewPending"):
+        squatter.resolve(squat, victim)
+    assert any("the committee reviews it until block" in line for line in log), log
+
+    committed = _rounds(workers)
+    assert len([line for line in committed if "committed (no: stage 3 rejects" in line]) == 5
+    _past(workers, "commit")
+    revealed = _rounds(workers)
+    assert len([line for line in revealed if "revealed no" in line]) == 5, revealed
+    before = world.balance(world.producer.address)
+    assert defender.step() == []  # the reveal phase is not over: still waiting, said once
+    _past(workers, "reveal")
+
+    log = defender.step()
+    assert any("decided: rejected, the token stays" in line for line in log), log
+    assert squatter.record(victim).status is TokenStatus.ACTIVE
+    assert world.balance(world.producer.address) > before + deposit  # both deposits, less gas
+    settled = _rounds(workers)
+    assert sum("settled" in line for line in settled) == 5 and any("claimed" in s for s in settled)
+
+
+def test_a_true_copy_is_still_revoked(api, committee, tmp_path):
+    world = api.world
+    workers = _juror_workers(api, committee, tmp_path)
+    original_image = _page("disc")
+    original, copy = _pair(api, original_image, plagiarise(original_image), copy=True)
+    producer = world.registry(world.producer)
+    producer.challenge(original, copy)
+    api.index()
+    # the copier's own defender predicts a "yes" from the jurors: it concedes, pays nothing
+    log = _defender(api, world.attacker, tmp_path / "copier.json").step()
+    assert any("not contested" in line for line in log), log
+    # a copier that asks for a review and contests anyway: the jurors vote "yes"
+    key = committee.request(original, copy, by=world.attacker)
+    world.registry(world.attacker).contest(original, copy)
+    assert len([line for line in _rounds(workers) if "committed (yes" in line]) == 5
+    _past(workers, "commit")
+    assert len([line for line in _rounds(workers) if "revealed yes" in line]) == 5
+    committee.past_reveal(key)
+    assert producer.resolve(original, copy)
+    assert producer.record(copy).status is TokenStatus.REVOKED
+
+
+def test_a_restarted_juror_reveals_what_it_committed(api, committee, tmp_path):
+    """The juror's state file is lost between its commit and its reveal: the salt is derived
+    again from its key, and it reveals the vote it committed."""
+    world = api.world
+    workers = _juror_workers(api, committee, tmp_path)
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    _defender(api, world.producer, tmp_path / "defend.json").step()
+    _rounds(workers)
+    lost = workers[0].juror
+    assert lost is not None
+    lost.state_path.unlink()
+    workers[0].juror = JurorDuty(world.deployment, lost.tx, lost.images, state_path=lost.state_path)
+    _past(workers[1:], "commit")
+    assert any("revealed no" in line for line in workers[0].step())
