@@ -1,0 +1,195 @@
+"""Attacks on the committee of stage 3 (issue 11): each fails with its exact error or loses money.
+
+(1) The squatter's race: the challenger resolves right after the contest, before the committee
+voted (without a review the same resolve succeeds at once: that is the race). (2) A lazy juror
+(always "no" without looking) and a silent one lose money over a mix of reviews, an honest one
+earns. (3) Two bribed jurors of five vote "yes" on an unrelated pair: the verdict is "no" and
+each loses its penalty to the honest majority. (4) Copying another's vote: a reveal in the commit
+phase is refused, and a copied commitment cannot be opened by the copier. (5) A juror cannot
+reveal another vote than it committed. (6) A pair is reviewed once (no re-draw until a friendly
+committee appears). (7) Ether is conserved to the wei over enroll, request, settle, claim, leave.
+"""
+
+from __future__ import annotations
+
+import pytest
+from eth_utils import keccak
+
+from ledger import errors
+from ledger.clients.registry import TokenStatus
+from tests.contracts.committee_kit import SALT, SILENT, CommitteeWorld, committee_world
+from tests.contracts.helpers import NEAR_FP, details, register_image
+
+BURN = "0x000000000000000000000000000000000000dEaD"
+
+
+@pytest.fixture
+def cw(chain):
+    yield from committee_world(chain)
+
+
+def _synthetic(cw: CommitteeWorld, n: int, *, by=None) -> bytes:
+    committee = cw.committee(by or cw.world.buyer)
+    return committee.request_review(
+        collection=committee.address,
+        original=n,
+        duplicate=n + 1,
+        hash_a=keccak(b"a%d" % n),
+        hash_b=keccak(b"b%d" % n),
+    )
+
+
+def test_the_challenger_cannot_resolve_before_the_committee_voted(cw):
+    world = cw.world
+    cw.enroll(5)
+    original, copy = cw.copy_pair(detail="far")
+    race = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    challenger, accused = world.registry(world.producer), world.registry(world.attacker)
+    # Without a review the challenger wins the race: resolve right after the contest, by the rule.
+    challenger.challenge(original, race)
+    accused.contest(original, race)
+    assert challenger.resolve(original, race) is True
+    # The accused requests the review first: the same race reverts until the reveal deadline.
+    challenger.challenge(original, copy)
+    key = cw.request(original, copy, by=world.attacker)
+    accused.contest(original, copy)
+    with pytest.raises(errors.CommitteeReviewPending) as exc:
+        challenger.resolve(original, copy)
+    assert exc.value.revealDeadline == cw.committee().review(key).reveal_deadline
+    cw.vote(key, [False, False, False, False, False])
+    assert challenger.resolve(original, copy) is False
+    assert challenger.record(copy).status is TokenStatus.ACTIVE
+
+
+def test_lazy_and_silent_jurors_lose_over_a_mix_of_reviews(cw):
+    """Five jurors serve four reviews, two of them copies: three honest, one that always votes
+    "no" without looking, one that never reveals. Bond 0.05 ETH, fee 0.01 ETH: an honest juror
+    ends +0.0475 ETH, the lazy one -0.0025 ETH, the silent one -0.1 ETH (measured here)."""
+    world = cw.world
+    p = world.params
+    jurors = cw.enroll(5)
+    honest, lazy, silent = jurors[:3], jurors[3], jurors[4]
+    paid = {j.address: p.juror_bond for j in jurors}
+    for n, truth in enumerate([True, False, True, False]):
+        key = _synthetic(cw, 100 + 2 * n)
+        drawn = cw.committee().review(key).jurors
+        role = {j.address: truth for j in honest} | {lazy.address: False, silent.address: SILENT}
+        cw.vote(key, [role[a] for a in drawn])
+        cw.committee(world.buyer).settle(key)
+        for j in (lazy, silent):  # a penalised juror is out of the pool: it posts a new bond
+            if cw.committee().bond_of(j.address) == 0:
+                cw.committee(j).enroll()
+                paid[j.address] += p.juror_bond
+    c = cw.committee()
+    net = {j.address: c.bond_of(j.address) + c.owed(j.address) - paid[j.address] for j in jurors}
+    milli = 10**15
+    assert [net[j.address] for j in honest] == [47_500 * milli // 1000] * 3
+    assert net[lazy.address] == -2_500 * milli // 1000
+    assert net[silent.address] == -100 * milli
+
+
+def test_a_bribed_minority_loses_its_penalty(cw):
+    world = cw.world
+    p = world.params
+    cw.enroll(5)
+    original, copy = cw.copy_pair(detail="far")  # unrelated images
+    world.registry(world.producer).challenge(original, copy)
+    key = cw.request(original, copy, by=world.attacker)
+    world.registry(world.attacker).contest(original, copy)
+    drawn = cw.vote(key, [True, True, False, False, False])  # two bribed "yes"
+    assert world.registry(world.buyer).resolve(original, copy) is False
+    c = cw.committee(world.buyer)
+    c.settle(key)
+    penalty = p.juror_bond // 5
+    for bribed in drawn[:2]:
+        assert c.owed(bribed) == p.juror_bond - penalty and c.bond_of(bribed) == 0
+    for juror in drawn[2:]:
+        assert c.owed(juror) == (p.review_fee + 2 * penalty) // 3
+    assert sorted(c.jurors_enrolled()) == sorted(drawn[2:])
+
+
+def test_a_vote_cannot_be_copied_before_the_reveal_phase(cw):
+    world = cw.world
+    cw.enroll(5)
+    key = _synthetic(cw, 200)
+    review = cw.committee().review(key)
+    first, copier = cw.account(review.jurors[0]), cw.account(review.jurors[1])
+    committed = cw.committee(first)
+    committed.commit(key, True, SALT)
+    with pytest.raises(errors.CommitteeWindow):  # its own reveal is refused in the commit phase
+        committed.reveal(key, True, SALT)
+    assert cw.committee().contract.functions.ballotOf(key, first.address).call() == 2  # hidden
+    # The copier copies the commitment itself (from the first juror's transaction).
+    tx = world.chain.w3.eth.get_transaction(committed.last_receipt["transactionHash"])
+    copied = cw.committee().contract.decode_function_input(tx["input"])[1]["commitment"]
+    cw.committee(copier)._send(cw.committee(copier).commit_call(key, copied))
+    world.chain.mine(review.commit_deadline - world.chain.w3.eth.block_number)
+    cw.committee(first).reveal(key, True, SALT)
+    with pytest.raises(errors.CommitteeBadReveal):  # the commitment binds the first juror
+        cw.committee(copier).reveal(key, True, SALT)
+
+
+def test_a_juror_cannot_reveal_another_vote_than_committed(cw):
+    world = cw.world
+    cw.enroll(5)
+    key = _synthetic(cw, 300)
+    review = cw.committee().review(key)
+    juror = cw.committee(cw.account(review.jurors[0]))
+    juror.commit(key, False, SALT)
+    world.chain.mine(review.commit_deadline - world.chain.w3.eth.block_number)
+    with pytest.raises(errors.CommitteeBadReveal):
+        juror.reveal(key, True, SALT)
+    with pytest.raises(errors.CommitteeBadReveal):
+        juror.reveal(key, False, keccak(b"another salt"))
+    with pytest.raises(errors.CommitteeNotJuror):
+        cw.committee(world.buyer).reveal(key, False, SALT)
+    juror.reveal(key, False, SALT)
+    with pytest.raises(errors.CommitteeAlreadyRevealed):
+        juror.reveal(key, False, SALT)
+    assert cw.committee().review(key).no == 1
+
+
+def test_a_pair_is_reviewed_once(cw):
+    world = cw.world
+    cw.enroll(7)
+    key = _synthetic(cw, 400)
+    with pytest.raises(errors.CommitteeReviewExists):  # not by another requester either
+        _synthetic(cw, 400, by=world.attacker)
+    cw.vote(key, [True] * 5)
+    cw.committee(world.buyer).settle(key)
+    with pytest.raises(errors.CommitteeReviewExists):  # nor after it was settled
+        _synthetic(cw, 400, by=world.attacker)
+
+
+def test_ether_is_conserved_to_the_wei(cw):
+    world = cw.world
+    p = world.params
+    c = cw.committee()
+    people = [*cw.jurors, world.buyer, world.attacker]
+
+    def accounted(fees: int) -> None:
+        held = sum(c.bond_of(a.address) + c.owed(a.address) for a in people)
+        assert world.balance(c.address) == held + fees
+
+    burned = world.balance(BURN)
+    cw.enroll(7)
+    accounted(0)
+    decided = _synthetic(cw, 500)
+    accounted(p.review_fee)
+    cw.vote(decided, [True, True, False, SILENT, True])
+    accounted(p.review_fee)
+    cw.committee(world.buyer).settle(decided)
+    accounted(0)
+    # two penalised jurors left the pool: the five left (three winners, two never drawn) serve
+    undecided = _synthetic(cw, 600, by=world.attacker)
+    accounted(p.review_fee)
+    cw.vote(undecided, [True, SILENT, SILENT, SILENT, False])
+    cw.committee(world.buyer).settle(undecided)
+    accounted(0)
+    assert world.balance(BURN) == burned + 3 * (p.juror_bond // 2)  # no quorum: burned
+    cw.committee(world.attacker).claim()
+    accounted(0)
+    for juror in cw.jurors:
+        if c.bond_of(juror.address) + c.owed(juror.address):
+            cw.committee(juror).leave()
+    assert world.balance(c.address) == 0
