@@ -241,14 +241,14 @@ def esp_run(
     duty = None
     if juror:
         from services.provenance.juror import ApiImages
-        from services.provenance.jury import JurorDuty, enrolled, has_committee
+        from services.provenance.jury import JurorDuty, has_committee
 
         if not has_committee(deployment):
             raise fail("this deployment has no CommitteeVerifier: --juror needs one (redeploy)")
         duty = JurorDuty(
             deployment, tx, ApiImages(market), state_path=state.with_suffix(".juror.json")
         )
-        if account.address not in enrolled(deployment):
+        if account.address not in duty.committee.jurors_enrolled():
             console.print("not enrolled as a juror: run `aigc esp enroll` to be drawn")
 
     worker = EspWorker(
@@ -288,16 +288,17 @@ def esp_enroll(
     ] = None,
 ) -> None:
     """Enrol the (registered, active) ESP as a committee juror, posting the juror bond."""
-    from services.provenance.jury import committee_params, enroll, enrolled
+    from ledger.clients.committee import CommitteeClient
 
-    deployment, tx = _juror(dev_account, keystore, password)
-    if tx.address in enrolled(deployment):
-        console.print(f"{tx.address} is already enrolled")
+    committee = CommitteeClient(*_juror(dev_account, keystore, password))
+    address = committee.tx.address
+    if address in committee.jurors_enrolled():
+        console.print(f"{address} is already enrolled")
         return
-    enroll(deployment, tx)
-    bond = committee_params(deployment).juror_bond
+    committee.enroll()
+    bond = committee.params().juror_bond
     console.print(
-        f"{tx.address} enrolled as a juror (bond {bond} wei); "
+        f"{address} enrolled as a juror (bond {bond} wei); "
         "serve the reviews it is drawn for with `aigc esp run --juror`"
     )
 
@@ -314,11 +315,11 @@ def esp_leave(
     ] = None,
 ) -> None:
     """Leave the committee: the bond and all the juror is owed come back (refused while drawn)."""
-    from services.provenance.jury import leave
+    from ledger.clients.committee import CommitteeClient
 
-    deployment, tx = _juror(dev_account, keystore, password)
-    leave(deployment, tx)
-    console.print(f"{tx.address} left the committee")
+    committee = CommitteeClient(*_juror(dev_account, keystore, password))
+    committee.leave()
+    console.print(f"{committee.tx.address} left the committee")
 
 
 def _juror(dev_account: int | None, keystore: Path | None, password: str | None) -> Any:

@@ -49,14 +49,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import httpx
-from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.clients.committee import CommitteeClient, review_key
 from ledger.clients.registry import DisputeState, RegistryClient
 from ledger.errors import LedgerError
-from ledger.tx import PRIORITY_FEE, call
+from ledger.tx import PRIORITY_FEE
 from services.market_client import MarketError
 from services.provenance._forums import (
     CONTEST_GAS,
@@ -80,7 +80,7 @@ from services.provenance.accusations import same_address as _same
 from services.provenance.detail import detail_matches, is_valid_detail
 from services.provenance.errors import ProvenanceError
 from services.provenance.juror import ImageSource, Review, judge
-from services.provenance.jury import COMMITTEE, committee_params, enrolled, has_committee
+from services.provenance.jury import has_committee
 
 __all__ = [
     "CONTEST_GAS",
@@ -247,7 +247,9 @@ class Defender:
             self._forums[BATCH] = BatchForum(registry, batches, item_details, own_items)
             self._collections[BATCH] = batches.address
         deployment = registry.deployment
-        self._committee = deployment.contract(COMMITTEE) if has_committee(deployment) else None
+        self._committee = (
+            CommitteeClient(deployment, registry.tx) if has_committee(deployment) else None
+        )
         if self.state.source != source.name:  # a cursor means nothing to another source
             self.state.source, self.state.cursor = source.name, 0
 
@@ -359,7 +361,7 @@ class Defender:
             if self.images is not None:
                 why = "stage 3 rejects the pair"
             if not self._reviewed(review.key):  # a restarted defender's review is on chain
-                fee = committee_params(self.deployment).review_fee
+                fee = self._committee_fee()
         cost = self.cost(forum.gas, fee) if fee else self.cost(forum.gas)
         if self.profitable_only and cost.net < 0:
             if entry["plan"] != Plan.PRICED_OUT.value:
@@ -373,7 +375,7 @@ class Defender:
             short = self._too_small()
             if not short:
                 try:  # before the contest: the challenger must not resolve on the bare rule
-                    self._request_review(review, fee)
+                    self._request_review(review)
                 except LedgerError as exc:
                     if getattr(exc, "name", "") != "CommitteeTooSmall":
                         log.append(f"{pair}: review request refused ({exc}); will look again")
@@ -419,7 +421,7 @@ class Defender:
             return rule_rejects, None
         ha, hb = keccak(a), keccak(b)
         review = Review(
-            key=keccak(encode(["bytes32", "bytes32"], [ha, hb])),
+            key=review_key(ha, hb),
             collection=self._collections[where],
             original=original,
             duplicate=duplicate,
@@ -434,25 +436,28 @@ class Defender:
     def _too_small(self) -> str:
         """Why the committee cannot review now ("" when a review's worth of jurors is enrolled;
         some may be busy: ``requestReview`` then reverts ``CommitteeTooSmall``)."""
-        have, need = len(enrolled(self.deployment)), committee_params(self.deployment).jurors
+        assert self._committee is not None
+        have, need = len(self._committee.jurors_enrolled()), self._committee.params().jurors
         return "" if have >= need else f"{have} jurors enrolled, {need} needed"
 
     def _reviewed(self, key: bytes) -> bool:
         """Whether a review of the pair is already on chain (its requester is set)."""
         assert self._committee is not None
-        requester = call(self._committee.functions.review(key).call)[0]
-        return int(str(requester), 16) != 0
+        return int(self._committee.review(key).requester, 16) != 0
 
-    def _request_review(self, review: Review, fee: int) -> None:
+    def _committee_fee(self) -> int:
         assert self._committee is not None
-        fn = self._committee.functions.requestReview(
-            review.collection,
-            review.original,
-            review.duplicate,
-            review.detail_hash_a,
-            review.detail_hash_b,
+        return self._committee.params().review_fee
+
+    def _request_review(self, review: Review) -> None:
+        assert self._committee is not None
+        self._committee.request_review(
+            collection=review.collection,
+            original=review.original,
+            duplicate=review.duplicate,
+            hash_a=review.detail_hash_a,
+            hash_b=review.detail_hash_b,
         )
-        self.registry.tx.send(fn, value=fee)
 
     def _rule_rejects(self, forum: Any, original: int, duplicate: int) -> bool | None:
         """The detail rule on the two published descriptors, as the contract would run it."""

@@ -35,8 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from eth_abi import encode
-from eth_utils import keccak, to_checksum_address
+from eth_utils import keccak
 from PIL import Image
 
 from services.content import canonical_hash
@@ -53,7 +52,6 @@ __all__ = [
     "Review",
     "Verdict",
     "judge",
-    "vote_commitment",
     "vote_salt",
 ]
 
@@ -126,16 +124,6 @@ def vote_salt(account_key: bytes, review_key: bytes) -> bytes:
     the juror's account key. Restart-safe (no state), unguessable by anyone else."""
     key = hashlib.sha256(b"aigc-juror-salt" + account_key).digest()
     return hmac.new(key, review_key, hashlib.sha256).digest()
-
-
-def vote_commitment(review_key: bytes, juror: str, vote: bool, salt: bytes) -> bytes:
-    """``keccak256(abi.encode(key, juror, vote, salt))``, the CommitteeVerifier's commitment."""
-    return keccak(
-        encode(
-            ["bytes32", "address", "bool", "bytes32"],
-            [review_key, to_checksum_address(juror), vote, salt],
-        )
-    )
 
 
 class ApiImages:

@@ -24,73 +24,30 @@ import json
 import os
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from eth_utils import to_checksum_address
 
+from ledger.clients.committee import CommitteeClient
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
 from ledger.tx import Transactor, call
 from services.market_client import MarketError
 from services.provenance.errors import ProvenanceError
-from services.provenance.juror import ImageSource, Review, judge, vote_commitment, vote_salt
+from services.provenance.juror import ImageSource, Review, judge, vote_salt
 
-__all__ = [
-    "COMMITTEE",
-    "CommitteeParams",
-    "JurorDuty",
-    "committee_params",
-    "enroll",
-    "enrolled",
-    "has_committee",
-    "leave",
-]
+__all__ = ["COMMITTEE", "JurorDuty", "has_committee"]
 
 COMMITTEE = "CommitteeVerifier"
 _DONE = frozenset({"settled"})
 _COMMITTED = 2  # ballotOf: 0 not drawn, 1 drawn, 2 committed, 3 revealed no, 4 revealed yes
 
 
-@dataclass(frozen=True)
-class CommitteeParams:
-    """The committee's ``parameters()``: jurors drawn per review, a juror's bond, a review's fee,
-    and the commit and reveal phases in blocks."""
-
-    jurors: int
-    juror_bond: int
-    review_fee: int
-    commit_blocks: int
-    reveal_blocks: int
-
-
 def has_committee(deployment: Deployment) -> bool:
     """Whether the deployment's manifest carries a CommitteeVerifier."""
     return COMMITTEE in deployment.manifest.contracts
-
-
-def committee_params(deployment: Deployment) -> CommitteeParams:
-    p = call(deployment.contract(COMMITTEE).functions.parameters().call)
-    return CommitteeParams(*(int(v) for v in p))
-
-
-def enrolled(deployment: Deployment) -> list[str]:
-    """The jurors enrolled now (``jurorsEnrolled()``)."""
-    fn = deployment.contract(COMMITTEE).functions.jurorsEnrolled()
-    return [to_checksum_address(a) for a in call(fn.call)]
-
-
-def enroll(deployment: Deployment, tx: Transactor) -> None:
-    """Posts the juror bond (``enroll``); the account must be an active registered ESP."""
-    bond = committee_params(deployment).juror_bond
-    tx.send(deployment.contract(COMMITTEE).functions.enroll(), value=bond)
-
-
-def leave(deployment: Deployment, tx: Transactor) -> None:
-    """Leaves the pool with the bond and all the juror is owed (refused while drawn)."""
-    tx.send(deployment.contract(COMMITTEE).functions.leave())
 
 
 class JurorDuty:
@@ -110,7 +67,8 @@ class JurorDuty:
         self.tx = tx
         self.images = images
         self.me = to_checksum_address(tx.address)
-        self.contract = deployment.contract(COMMITTEE)
+        self.committee = CommitteeClient(deployment, tx)
+        self.contract = self.committee.contract
         self.state_path = state_path
         self.chunk = chunk
         self.cursor = deployment.manifest.block
@@ -174,8 +132,7 @@ class JurorDuty:
                 entry["vote"], entry["reason"] = verdict.vote, verdict.reason
                 self._save()  # the vote is on disk before its commitment leaves the process
             vote = bool(entry["vote"])
-            commitment = vote_commitment(key, self.me, vote, salt)
-            self.tx.send(self.contract.functions.commitVote(key, commitment))
+            self.committee.commit(key, vote, salt)
             entry["stage"] = "committed"
             return f"committed ({'yes' if vote else 'no'}: {entry['reason']})"
         if entry["stage"] in ("drawn", "committed") and nxt <= entry["commit_deadline"]:
@@ -183,13 +140,13 @@ class JurorDuty:
         if entry["stage"] in ("drawn", "committed") and nxt <= entry["reveal_deadline"]:
             return self._reveal(entry, key, salt)
         if nxt > entry["reveal_deadline"]:
-            settled = bool(call(self.contract.functions.review(key).call)[8])
+            settled = self.committee.review(key).settled
             if not settled:  # anyone may settle, once: the first juror past the deadline does
-                self.tx.send(self.contract.functions.settleReview(key))
+                self.committee.settle(key)
             entry["stage"] = "settled"
-            owed = int(call(self.contract.functions.owed(self.me).call))
+            owed = self.committee.owed(self.me)
             if owed:  # the juror's share (the fee and the minority's penalties), if any
-                self.tx.send(self.contract.functions.claim())
+                self.committee.claim()
             return ("settled" if not settled else "settled by another") + (
                 f"; claimed {owed} wei" if owed else ""
             )
@@ -208,7 +165,7 @@ class JurorDuty:
         error: LedgerError | None = None
         for vote in votes:
             try:
-                self.tx.send(self.contract.functions.revealVote(key, vote, salt))
+                self.committee.reveal(key, vote, salt)
             except LedgerError as exc:
                 error = exc
                 continue

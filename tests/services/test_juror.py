@@ -9,13 +9,13 @@ import pytest
 from eth_utils import keccak
 from PIL import Image
 
+from ledger.clients.committee import vote_commitment
 from services.content import canonical_hash, plagiarise
 from services.provenance import MATCH_THRESHOLD, detail_descriptor, detail_matches, fingerprint
 from services.provenance.juror import (
     DirectoryImages,
     Review,
     judge,
-    vote_commitment,
     vote_salt,
 )
 from tests.services.provenance.test_stage3 import _page, _semaphore
