@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from eth_utils import keccak
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -18,11 +19,12 @@ from web3.logs import DISCARD
 from ledger import Asset, Deployment, EspRegistryClient, HtlcClient, LockTerms, RegistryClient
 from ledger.clients import Registration
 from ledger.clients.batch import submit_feedback_batch_call, withdraw_batch_call
+from ledger.clients.committee import CommitteeClient
 from ledger.clients.registry import RecordProof
 from ledger.errors import TransactionFailed
 from ledger.tx import RelayRejected, explain_revert, relay, tx_status
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
-from marketplace_api.errors import NotFound, Unprocessable, declare
+from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
 from marketplace_api.models import Product
 from marketplace_api.schemas import (
     ErrorBody,
@@ -280,8 +282,28 @@ def challenge(
 
 @router.post("/registry/contest", response_model=UnsignedTx, responses=BUILDS)
 def contest(body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Contest a challenge of the caller's token (with the same deposit) within the window."""
+    """Contest a challenge of the caller's token (with the same deposit) within the window; where
+    the deployment has a committee, request its review first (`POST /v1/tx/review/request`)."""
     call = RegistryClient(dep).contest_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@router.post("/review/request", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def request_review(
+    body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Ask the committee to review a challenged pair (with the review fee), before contesting it;
+    409 CommitteeTooSmall when too few jurors are free (contest on the detail rule then)."""
+    if "CommitteeVerifier" not in dep.manifest.contracts:
+        raise Conflict("this deployment has no committee: contest directly", code="no_committee")
+    a, b = _product(session, body.original), _product(session, body.duplicate)
+    call = CommitteeClient(dep).request_review_call(
+        collection=RegistryClient(dep).address,
+        original=body.original,
+        duplicate=body.duplicate,
+        hash_a=keccak(_b(a.detail or "0x")),
+        hash_b=keccak(_b(b.detail or "0x")),
+    )
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 

@@ -16,10 +16,12 @@ import io
 from pathlib import Path
 
 import pytest
+from eth_utils import keccak
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from ledger import TokenStatus
+from ledger.clients.committee import review_key
 from ledger.clients.registry import DisputeState, RegistryClient
 from ledger.errors import LedgerError
 from marketplace_api.config import ApiSettings
@@ -244,3 +246,36 @@ def test_a_restarted_juror_reveals_what_it_committed(api, committee, tmp_path):
     workers[0].juror = JurorDuty(world.deployment, lost.tx, lost.images, state_path=lost.state_path)
     _past(workers[1:], "commit")
     assert any("revealed no" in line for line in workers[0].step())
+
+
+def test_the_api_builds_the_review_request_for_the_accuseds_wallet(api, committee, tmp_path):
+    """``POST /v1/tx/review/request``: 409 CommitteeTooSmall while too few jurors are enrolled;
+    then the committee call with the fee, which the producer signs and sends before contesting."""
+    world = api.world
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    headers = api.sign_in(world.producer)
+    body = {"original": str(squat), "duplicate": str(victim)}
+    r = api.client.post("/v1/tx/review/request", json=body, headers=headers)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "CommitteeTooSmall", r.text
+
+    committee.enroll(5)
+    r = api.client.post("/v1/tx/review/request", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    tx = r.json()
+    client = committee.committee()
+    assert tx["to"] == client.address and int(tx["value"]) == client.params().review_fee
+    w3 = world.chain.w3
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction(
+            {"from": world.producer.address, "to": tx["to"], "data": tx["data"],
+             "value": int(tx["value"]), "gas": tx["gas"]}
+        )
+    )  # fmt: skip
+    registered = world.registry(world.producer).registered
+    key = review_key(keccak(registered(squat).detail), keccak(registered(victim).detail))
+    assert client.review(key).requester == world.producer.address
+    r = api.client.post("/v1/tx/registry/contest", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    assert "request its review first" in api.client.get("/openapi.json").text

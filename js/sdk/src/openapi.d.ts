@@ -1397,7 +1397,8 @@ export interface paths {
         put?: never;
         /**
          * Contest
-         * @description Contest a challenge of the caller's token (with the same deposit) within the window.
+         * @description Contest a challenge of the caller's token (with the same deposit) within the window; where
+         *     the deployment has a committee, request its review first (`POST /v1/tx/review/request`).
          */
         post: operations["contest_v1_tx_registry_contest_post"];
         delete?: never;
@@ -1507,6 +1508,27 @@ export interface paths {
          *     409 with the contract's custom error when the transaction would revert.
          */
         post: operations["relay_signed_v1_tx_relay_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/review/request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Request Review
+         * @description Ask the committee to review a challenged pair (with the review fee), before contesting it;
+         *     409 CommitteeTooSmall when too few jurors are free (contest on the detail rule then).
+         */
+        post: operations["request_review_v1_tx_review_request_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -7816,6 +7838,84 @@ export interface operations {
             };
             /** @description Not signed in, or the token expired (sign in with Ethereum) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    request_review_v1_tx_review_request_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChallengeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
