@@ -20,9 +20,10 @@ from ledger.errors import LedgerError
 from services.provenance.accusations import accused_of
 
 # `aigc bench gas` (docs/contracts.md): `registry_contest` and `registry_resolve` (the detail
-# rule run to a verdict); what a defence costs the defender, before the deposits it wins.
+# rule run to a verdict, through the CommitteeVerifier); what a defence costs the defender,
+# before the deposits it wins (and a review fee, with a committee).
 CONTEST_GAS = 54_886
-RESOLVE_GAS = 2_155_487
+RESOLVE_GAS = 2_163_273
 # `aigc bench gas` (tests/contracts/gas_batch_snapshot.json): `court_finalize` and
 # `batch_finalize`, an upheld challenge (its win held until `settle`); a contested one nobody
 # resolved, the defender's case, costs less.

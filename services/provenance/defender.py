@@ -356,12 +356,19 @@ class Defender:
     ) -> tuple[Plan, Any] | None:
         """Contests, asking the committee for a review first where it can give one; the new
         (plan, dispute), or None when this pass ends here (``log`` says why)."""
-        why, fee = "the detail rule rejects the pair", 0
+        why, fee, short = "the detail rule rejects the pair", 0, ""
         if review is not None:
             if self.images is not None:
                 why = "stage 3 rejects the pair"
             if not self._reviewed(review.key):  # a restarted defender's review is on chain
-                fee = self._committee_fee()
+                short = self._too_small()
+                fee = 0 if short else self._committee_fee()
+        if short:  # no review to be had now: a contest is decided by the detail rule
+            if not self._rule_rejects(forum, original, duplicate):
+                if entry["plan"] != Plan.NO_JURY.value:
+                    log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
+                return Plan.NO_JURY, dispute
+            why = "the detail rule rejects the pair"
         cost = self.cost(forum.gas, fee) if fee else self.cost(forum.gas)
         if self.profitable_only and cost.net < 0:
             if entry["plan"] != Plan.PRICED_OUT.value:
@@ -372,24 +379,22 @@ class Defender:
                 )
             return Plan.PRICED_OUT, dispute  # looked at again each pass: the gas may fall
         if review is not None and fee:
-            short = self._too_small()
-            if not short:
-                try:  # before the contest: the challenger must not resolve on the bare rule
-                    self._request_review(review)
-                except LedgerError as exc:
-                    if getattr(exc, "name", "") != "CommitteeTooSmall":
-                        log.append(f"{pair}: review request refused ({exc}); will look again")
-                        return None
-                    short = str(exc)
-                else:
-                    log.append(f"{pair}: committee review requested (fee {fee} wei)")
-            if short:
+            try:  # before the contest: the challenger must not resolve on the bare rule
+                self._request_review(review)
+            except LedgerError as exc:
+                if getattr(exc, "name", "") != "CommitteeTooSmall":
+                    log.append(f"{pair}: review request refused ({exc}); will look again")
+                    return None
+                short = str(exc)  # enough enrolled, but drawn in other reviews
                 if not self._rule_rejects(forum, original, duplicate):
                     if entry["plan"] != Plan.NO_JURY.value:
                         log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
                     return Plan.NO_JURY, dispute
-                log.append(f"{pair}: no committee review ({short}): contested on the rule")
                 why, cost = "the detail rule rejects the pair", self.cost(forum.gas)
+            else:
+                log.append(f"{pair}: committee review requested (fee {fee} wei)")
+        if short:
+            log.append(f"{pair}: no committee review ({short}): contested on the rule")
         log.append(f"{pair}: {why}, a contest {cost.describe()}")
         try:
             forum.contest(original, duplicate)

@@ -279,3 +279,18 @@ def test_the_api_builds_the_review_request_for_the_accuseds_wallet(api, committe
     r = api.client.post("/v1/tx/registry/contest", json=body, headers=headers)
     assert r.status_code == 200, r.text
     assert "request its review first" in api.client.get("/openapi.json").text
+
+
+def test_a_restarted_defender_does_not_request_the_review_twice(api, committee, tmp_path):
+    """The review went out, then the defender died before its contest: the next pass finds the
+    review on chain and only contests (a second request would revert CommitteeReviewExists)."""
+    world = api.world
+    committee.enroll(5)
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    committee.request(squat, victim, by=world.producer)  # the first run's request
+    log = _defender(api, world.producer, tmp_path / "fresh.json").step()
+    assert not any("review requested" in line for line in log), log
+    assert any("contested (deposit paid)" in line for line in log), log
+    assert world.registry(world.producer).dispute(squat, victim).state is DisputeState.CONTESTED

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from ledger.clients.registry import Dispute, DisputeState
-from services.provenance.defender import ApiAccusations, Defender, Plan, plan
+from services.provenance.defender import ApiAccusations, DefenceCost, Defender, Plan, plan
 
 ME, OTHER = "0x" + "aa" * 20, "0x" + "bb" * 20
 
@@ -163,3 +163,10 @@ def test_the_forums_price_a_defence_with_the_gas_snapshots_figures():
     assert batch["batch_finalize"] == BATCH_FINALIZE_GAS
     assert CourtForum.gas == CONTEST_GAS + COURT_FINALIZE_GAS
     assert BatchForum.gas == CONTEST_GAS + BATCH_FINALIZE_GAS
+
+
+def test_a_committee_review_fee_counts_in_a_defences_cost() -> None:
+    cost = DefenceCost(10**16, 10**9, 100_000, review_fee=10**16)
+    assert cost.cost == 100_000 * 10**9 + 10**16 and cost.net == -(10**14)
+    assert "and a 0.0100 ETH review fee" in cost.describe()
+    assert "review fee" not in DefenceCost(10**16, 10**9, 100_000).describe()
