@@ -6,6 +6,8 @@ drawn; the BatchRegistry's and the BatchCourt's `resolve` go through the committ
 
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import pytest
 from eth_utils import keccak
 
@@ -262,3 +264,28 @@ def test_batch_court_resolve_goes_through_the_committee(cw):
     cw.vote(key, [True, True, True, SILENT, False])
     assert court_resolve(world, original, pa, copy) is True  # the rule would not have matched
     assert world.registry(world.buyer).record(copy).status is TokenStatus.REVOKED
+
+
+def test_the_deployment_wires_the_committee_and_keeps_every_other_address(cw):
+    """The committee takes the DetailVerifier's old nonce (2) and the rule comes last (7), so the
+    contracts at nonces 0, 1 and 3-6 keep the addresses they had before the committee."""
+    from ledger.deploy import _create_address
+
+    world = cw.world
+    manifest, deployer = world.deployment.manifest, world.deployer.address
+    order = ["HashTimeLock", "EspRegistry", "CommitteeVerifier", "Registry", "ReputationView"]
+    order += ["BatchRegistry", "BatchCourt", "DetailVerifier"]
+    for nonce, name in enumerate(order):
+        assert manifest.address(name).lower() == _create_address(deployer, nonce).lower(), name
+    committee = cw.committee()
+    assert committee.contract.functions.rule().call() == manifest.address("DetailVerifier")
+    registry = world.deployment.registry
+    assert registry.functions.detailVerifier().call() == committee.address
+    p = world.params
+    assert astuple(committee.params()) == (
+        p.committee_jurors,
+        p.juror_bond,
+        p.review_fee,
+        p.review_commit_blocks,
+        p.review_reveal_blocks,
+    )
