@@ -95,7 +95,9 @@ export function challenge(client, ids) {
 }
 
 /**
- * Contests a challenge of your token within the window (pays the same deposit).
+ * Contests a challenge of your token within the window (pays the same deposit). Where the
+ * deployment has a committee, call `requestReview` first (committee.js): contested without a
+ * pending review, the challenger may resolve the pair by the detail rule at once.
  * @param {import('./client.js').AigcClient} client
  * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} ids
  * @returns {Promise<{ hash: `0x${string}` }>}

@@ -1,0 +1,194 @@
+// requestReview (issue 11) against a fake API and chain: it posts the pair as decimal strings,
+// sends only CommitteeVerifier.requestReview of that pair in the Registry's collection to the
+// committee the Registry consults (with the fee), and the API's 409s (CommitteeTooSmall,
+// no_committee) and the contract's refusals come back typed, with nothing sent.
+
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { test } from 'node:test'
+import {
+  BaseError, encodeAbiParameters, encodeErrorResult, encodeEventTopics, encodeFunctionData, keccak256, parseAbiParameters,
+  RawContractError, toEventSelector, toFunctionSelector,
+} from 'viem'
+import { privateKeyToAccount } from 'viem/accounts'
+import { AigcApiError, AigcContractError, committeeAbi, createAigcClient, requestReview, reviewKey } from '../src/index.js'
+import { ADDRESS, fakeApi, HEALTH, KEY, REGISTRY } from './helpers.js'
+
+const COMMITTEE = '0xa513E6E4b8f2a923D98304ec87F64353C4D5C853'
+const OTHER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+const JUROR = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'
+const O = 2n ** 255n + 7n // the challenger's token (a content hash)
+const D = 2n ** 200n + 5n // the accused's
+const DETAIL_A = /** @type {`0x${string}`} */ ('0x0102')
+const DETAIL_B = /** @type {`0x${string}`} */ ('0x0304')
+const HASH_A = keccak256(DETAIL_A)
+const HASH_B = keccak256(DETAIL_B)
+const FEE = 3_000_000_000_000_000n
+
+/**
+ * The API's requestReview calldata.
+ * @param {{ collection?: `0x${string}`, o?: bigint, d?: bigint, a?: `0x${string}`, b?: `0x${string}` }} [p]
+ */
+function calldata({ collection = REGISTRY, o = O, d = D, a = HASH_A, b = HASH_B } = {}) {
+  return encodeFunctionData({ abi: committeeAbi, functionName: 'requestReview', args: [collection, o, d, a, b] })
+}
+
+/** The committee's ReviewRequested about (O, D), from `emitter`. */
+function requested(emitter = COMMITTEE, key = reviewKey(HASH_A, HASH_B)) {
+  return {
+    address: emitter,
+    topics: encodeEventTopics({ abi: committeeAbi, eventName: 'ReviewRequested', args: { key, collection: REGISTRY } }),
+    data: encodeAbiParameters(
+      parseAbiParameters('uint256, uint256, bytes32, bytes32, address, address[], uint64, uint64'),
+      [O, D, HASH_A, HASH_B, ADDRESS, [JUROR], 110n, 120n],
+    ),
+  }
+}
+
+/**
+ * A client over a fake API (`answer`: the route's calldata, `to`, `value`, or [status, body]) and
+ * a fake chain whose Registry names `verifier` as its detailVerifier(), that records simulations,
+ * reads and sends, reverts a simulation with `revert` when set, and mines with `logs`.
+ * @param {{ answer?: any, verifier?: string, revert?: unknown, logs?: any[] }} [o]
+ */
+function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [requested()] } = {}) {
+  /** @type {any[]} */
+  const bodies = []
+  /** @type {any[]} */
+  const sent = []
+  /** @type {any[]} */
+  const simulated = []
+  /** @type {any[]} */
+  const reads = []
+  const api = fakeApi({
+    'GET /v1/deployment': () => [200, { chain_id: 31337, contracts: HEALTH.contracts }],
+    'POST /v1/tx/review/request': ({ body }) => {
+      bodies.push(body)
+      if (Array.isArray(answer)) return answer
+      const tx = {
+        to: answer.to ?? COMMITTEE,
+        data: answer.data ?? calldata(),
+        value: answer.value ?? String(FEE),
+        chainId: 31337, gas: 600000, maxFeePerGas: '1', maxPriorityFeePerGas: '1', from: ADDRESS,
+      }
+      return /** @type {[number, any]} */ ([200, tx])
+    },
+  })
+  const publicClient = /** @type {any} */ ({
+    call: async (/** @type {any} */ req) => {
+      simulated.push(req)
+      if (revert) throw revert
+      return { data: undefined }
+    },
+    readContract: async (/** @type {any} */ req) => {
+      reads.push(req)
+      assert.equal(req.functionName, 'detailVerifier')
+      assert.equal(req.address, REGISTRY)
+      return verifier
+    },
+    waitForTransactionReceipt: async () => ({ status: 'success', logs }),
+  })
+  const walletClient = /** @type {any} */ ({
+    account: privateKeyToAccount(KEY),
+    sendTransaction: async (/** @type {any} */ req) => {
+      sent.push(req)
+      return `0x${'ab'.repeat(32)}`
+    },
+  })
+  const c = createAigcClient({ baseUrl: 'http://api.test', publicClient, walletClient, fetch: api.fetch })
+  c.session = { token: 't', address: ADDRESS, expiresAt: '' }
+  return { c, api, bodies, sent, simulated, reads }
+}
+
+test('CommitteeVerifier: every fragment the SDK uses is in the compiled ABI', () => {
+  const url = new URL('../../../contracts/artifacts/CommitteeVerifier.json', import.meta.url)
+  const compiled = JSON.parse(readFileSync(url, 'utf8')).abi
+  for (const item of committeeAbi) {
+    const sel = item.type === 'event' ? toEventSelector(item) : item.type === 'function' ? toFunctionSelector(item) : toFunctionSelector(/** @type {any} */ ({ ...item, type: 'function' }))
+    const match = compiled.find((/** @type {any} */ c) => c.type === item.type && c.name === item.name
+      && (c.type === 'event' ? toEventSelector(c) : toFunctionSelector({ ...c, type: 'function' })) === sel)
+    assert.ok(match, `CommitteeVerifier.${item.name}: no compiled item with this signature`)
+    if (item.type === 'function') {
+      assert.deepEqual(match.outputs.map((/** @type {any} */ o) => o.type), item.outputs.map((o) => o.type), item.name)
+      assert.equal(match.stateMutability, item.stateMutability, item.name)
+    }
+    if (item.type === 'event') {
+      assert.deepEqual(match.inputs.map((/** @type {any} */ i) => !!i.indexed), item.inputs.map((i) => !!(/** @type {any} */ (i).indexed)), item.name)
+    }
+  }
+})
+
+test('reviewKey is the contract\'s: keccak256(abi.encode(detailHashA, detailHashB)), order kept', () => {
+  assert.equal(reviewKey(HASH_A, HASH_B), keccak256(`0x${HASH_A.slice(2)}${HASH_B.slice(2)}`))
+  assert.notEqual(reviewKey(HASH_A, HASH_B), reviewKey(HASH_B, HASH_A))
+})
+
+test('requestReview posts the pair as decimal strings, simulates, and sends requestReview with the fee to the Registry\'s committee', async () => {
+  const { c, bodies, sent, simulated, reads } = reviewClient()
+  const out = await c.requestReview({ original: `0x${O.toString(16)}`, duplicate: D, details: { original: DETAIL_A, duplicate: DETAIL_B } })
+  assert.deepEqual(bodies, [{ original: String(O), duplicate: String(D) }])
+  assert.deepEqual(sent.map((s) => [s.to, s.data, s.value]), [[COMMITTEE, calldata(), FEE]])
+  assert.deepEqual(simulated.map((s) => [s.account, s.to, s.data, s.value]), [[ADDRESS, COMMITTEE, calldata(), FEE]])
+  assert.equal(reads.length, 1)
+  assert.deepEqual(out, {
+    hash: `0x${'ab'.repeat(32)}`, key: reviewKey(HASH_A, HASH_B), fee: FEE, jurors: [JUROR], commitDeadline: 110n, revealDeadline: 120n,
+  })
+})
+
+test('a ReviewRequested from another contract or about another pair is not read as the committee\'s', async () => {
+  for (const logs of [[requested(OTHER)], [requested(COMMITTEE, reviewKey(HASH_B, HASH_A))], []]) {
+    const out = await requestReview(reviewClient({ logs }).c, { original: O, duplicate: D })
+    assert.deepEqual([out.jurors, out.commitDeadline, out.revealDeadline], [null, null, null])
+  }
+})
+
+test('the API\'s 409s come back as AigcApiError with its code, nothing read or sent: CommitteeTooSmall, no_committee', async () => {
+  const small = { error: { code: 'CommitteeTooSmall', message: 'CommitteeTooSmall(enrolled=2, needed=5)', fields: { enrolled: '2', needed: '5' } } }
+  const none = { error: { code: 'no_committee', message: 'this deployment has no committee: contest directly' } }
+  for (const [envelope, code] of /** @type {const} */ ([[small, 'CommitteeTooSmall'], [none, 'no_committee']])) {
+    const { c, sent, simulated, reads } = reviewClient({ answer: [409, envelope] })
+    const err = await requestReview(c, { original: O, duplicate: D }).catch((e) => e)
+    assert.ok(err instanceof AigcApiError, code)
+    assert.deepEqual([err.status, err.code], [409, code])
+    assert.equal(sent.length + simulated.length + reads.length, 0, code)
+    if (code === 'CommitteeTooSmall') assert.deepEqual(err.fields, { enrolled: '2', needed: '5' })
+  }
+})
+
+test('an API review request for another pair, collection, contract or detail is refused unsent', async () => {
+  /** @type {[string, any, any?][]} */
+  const lies = [
+    ['another duplicate', { data: calldata({ d: D + 1n }) }],
+    ['the pair swapped', { data: calldata({ o: D, d: O }) }],
+    ['another collection', { data: calldata({ collection: OTHER }) }],
+    ['another function', { data: encodeFunctionData({ abi: committeeAbi, functionName: 'reviewKey', args: [HASH_A, HASH_B] }) }],
+    ['no call at all', { data: '0x1234' }],
+    ['not hex', { data: 'requestReview' }],
+    ['another contract (the fee would be lost)', { to: OTHER }],
+    ['other detail hashes than the descriptors held', { data: calldata({ a: HASH_B, b: HASH_A }) }, { original: DETAIL_A, duplicate: DETAIL_B }],
+  ]
+  for (const [what, answer, details] of lies) {
+    const { c, sent, simulated } = reviewClient({ answer })
+    await assert.rejects(requestReview(c, { original: O, duplicate: D, details }), { name: 'AigcSdkError', code: 'tx_mismatch' }, what)
+    assert.equal(sent.length + simulated.length, 0, what)
+  }
+})
+
+test('the committee\'s address: the Registry\'s detailVerifier() unless one is given', async () => {
+  const moved = reviewClient({ verifier: OTHER })
+  await assert.rejects(requestReview(moved.c, { original: O, duplicate: D }), { code: 'tx_mismatch' })
+  assert.equal(moved.sent.length, 0)
+  const given = reviewClient({ answer: { to: OTHER }, logs: [requested(OTHER)] })
+  const out = await requestReview(given.c, { original: O, duplicate: D, committeeVerifier: /** @type {`0x${string}`} */ (OTHER.toLowerCase()) })
+  assert.deepEqual([given.sent.length, given.reads.length, out.jurors], [1, 0, [JUROR]])
+})
+
+test('the contract\'s refusal in the simulation is AigcContractError by name (a pair already under review), unsent', async () => {
+  const key = reviewKey(HASH_A, HASH_B)
+  const data = encodeErrorResult({ abi: committeeAbi, errorName: 'CommitteeReviewExists', args: [key] })
+  const { c, sent } = reviewClient({ revert: new BaseError('execution reverted', { cause: new RawContractError({ data }) }) })
+  const err = await requestReview(c, { original: O, duplicate: D }).catch((e) => e)
+  assert.ok(err instanceof AigcContractError)
+  assert.deepEqual([err.code, err.fields, err.contract], ['CommitteeReviewExists', { key }, COMMITTEE])
+  assert.equal(sent.length, 0)
+})
