@@ -415,6 +415,7 @@ function noteView(n) {
     const verdict = verdictLine(n);
     const result = el("p", { role: "status" });
     const contest = el("button", { type: "button", class: "contest" }, "Contest the challenge");
+    let reviewed = false; // the committee's review asked for (or none to be had) before contesting
     const decide = el("button", { type: "button", class: "resolve", hidden: true }, "Ask the contract to decide now");
     const send = (button, prepared, done) => async () => {
       button.disabled = true;
@@ -435,6 +436,25 @@ function noteView(n) {
     };
     const body = { original: n.original, duplicate: n.duplicate };
     contest.addEventListener("click", async () => {
+      // Stage 3 (issue 11): where the deployment has a committee with free jurors, its review is
+      // requested (with the review fee) BEFORE the contest, else the challenger may resolve by
+      // the detail rule first. Without one (no_committee), with too few free jurors
+      // (CommitteeTooSmall), or already requested (a retry), the contest goes on as before.
+      if (!reviewed) {
+        contest.disabled = true;
+        result.className = "";
+        result.textContent = "Asking the committee to review the pair (the review fee): waiting for your wallet…";
+        try {
+          await sendPrepared("/v1/tx/review/request", body);
+        } catch (err) {
+          if (!["no_committee", "CommitteeTooSmall", "CommitteeReviewExists"].includes(err.code)) {
+            contest.disabled = false;
+            result.replaceChildren(showError(friendly(err)));
+            return;
+          }
+        }
+        reviewed = true;
+      }
       const sent = await send(contest, n.prepared_contest || { endpoint: "/v1/tx/registry/contest", body },
         (hash) => `Contest sent in transaction ${short(hash)} (your deposit is locked beside the challenger's). Anyone may now ask the contract to decide.`)();
       if (sent) { decide.hidden = false; verdict.follow(); }
