@@ -58,6 +58,7 @@ _PUBLISHED = (
     "HashTimeLock",
     "ReputationView",
     "DetailVerifier",
+    "CommitteeVerifier",  # stage 3: the accused asks it for a review before contesting
 )
 # Every EIP-712 message the product signs or checks: primary type -> (contract, types, signer).
 _MESSAGES: dict[str, tuple[str, dict[str, list[dict[str, str]]], str]] = {
