@@ -66,7 +66,7 @@ def test_manifest_roundtrip_and_mismatch(tmp_path, embedded_chain):
     loaded = load_manifest(path, embedded_chain)
     assert loaded.manifest.address("Registry") == dep.manifest.address("Registry")
     saved = json.loads(path.read_text())
-    assert saved["chain_id"] == embedded_chain.chain_id and len(saved["contracts"]) == 7
+    assert saved["chain_id"] == embedded_chain.chain_id and len(saved["contracts"]) == 8
     assert all(len(c["artifactSha256"]) == 64 for c in saved["contracts"].values())
     with pytest.raises(DeploymentError, match="is for chain"):
         load_manifest(path, _OtherChain(embedded_chain))
