@@ -11,7 +11,8 @@ import {DetailRule} from "./DetailRule.sol";
 /// @title CommitteeVerifier: stage 3 of a contested challenge, decided by staked ESPs (issue 11)
 /// @notice See {ICommitteeVerifier}. Protocol: active ESPs `enroll` with a bond; the accused of a
 /// challenge `requestReview`s its pair (before `contest`, so the challenger cannot `resolve`
-/// first), paying the fee; `jurors` distinct free jurors are drawn; each `commitVote`s a hidden
+/// first), paying the fee, which fixes the draw block (the next one); after it anyone `draw`s
+/// `jurors` distinct free jurors, seeded by that block's hash (see `draw`); each `commitVote`s a hidden
 /// vote up to the commit deadline and `revealVote`s it after, up to the reveal deadline; from then
 /// on `matches` answers the revealed majority (a quorum: more than half the drawn revealed), and
 /// anyone may `settleReview`: the majority shares the fee and the penalties, a minority juror
@@ -19,9 +20,9 @@ import {DetailRule} from "./DetailRule.sol";
 /// leaves the pool (its rest is owed to it). Without a quorum the fee is owed back to the
 /// requester and the silent jurors' penalties are burned.
 /// Invariants: Ether held == the bonds of the pool + what is owed (`owed`) + the fee of every
-/// requested review not settled; a juror is drawn in at most one unsettled review and cannot
+/// requested review neither settled nor cancelled; a juror is drawn in at most one unsettled review and cannot
 /// leave while it is; a pair is reviewed at most once; `matches` never answers for a reviewed
-/// pair before its reveal deadline. Money moves only by pull (`leave`, `claim`), so no juror or
+/// pair before its reveal deadline (nor before its draw), unless the draw cancelled it. Money moves only by pull (`leave`, `claim`), so no juror or
 /// requester can block a settlement by refusing Ether.
 /// @dev Not an `IDetailVerifier` by inheritance (its `matches` reads storage, so it is `view`,
 /// not `pure`), but with the same selectors: the registries STATICCALL it all the same.
@@ -91,9 +92,10 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     function matches(bytes calldata a, bytes calldata b) external view returns (bool) {
         bytes32 key = reviewKey(keccak256(a), keccak256(b));
         Review storage r = _reviews[key];
+        if (r.drawBlock == 0 || r.cancelled) return _rule.matches(a, b);
         uint64 deadline = r.revealDeadline;
-        if (deadline == 0) return _rule.matches(a, b);
-        if (block.number <= deadline) revert CommitteeReviewPending(key, deadline);
+        // deadline 0: requested, not drawn yet
+        if (deadline == 0 || block.number <= deadline) revert CommitteeReviewPending(key, deadline);
         uint256 yes = r.yes;
         uint256 no = r.no;
         if (2 * (yes + no) > r.jurors.length) return yes > no;
@@ -144,14 +146,44 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         if (msg.value != _reviewFee) revert CommitteeWrongValue(msg.value, _reviewFee);
         key = reviewKey(detailHashA, detailHashB);
         Review storage r = _reviews[key];
-        if (r.revealDeadline != 0) revert CommitteeReviewExists(key);
-        address[] memory drawn = _draw(key);
-        uint64 commitDeadline = uint64(block.number) + _commitBlocks;
-        uint64 revealDeadline = commitDeadline + _revealBlocks;
+        if (r.drawBlock != 0) revert CommitteeReviewExists(key);
+        (, uint256 n) = _candidates();
+        if (n < _jurors) revert CommitteeTooSmall(n, _jurors);
+        uint64 drawBlock = uint64(block.number) + 1;
         r.requester = msg.sender;
         r.collection = collection;
         r.original = original;
         r.duplicate = duplicate;
+        r.drawBlock = drawBlock;
+        emit ReviewRequested(key, collection, original, duplicate, detailHashA, detailHashB, msg.sender, drawBlock);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function draw(bytes32 key) external nonReentrant {
+        Review storage r = _existing(key);
+        if (r.revealDeadline != 0 || r.cancelled) revert CommitteeAlreadyDrawn(key);
+        uint64 drawBlock = r.drawBlock;
+        if (block.number <= drawBlock) revert CommitteeDrawTooEarly(key, drawBlock);
+        bytes32 hash = blockhash(drawBlock);
+        if (hash == 0) {
+            // more than 256 blocks ago: its hash is gone, a fresh block (not known yet) seeds it
+            drawBlock = uint64(block.number) + 1;
+            r.drawBlock = drawBlock;
+            emit ReviewRearmed(key, drawBlock);
+            return;
+        }
+        (address[] memory candidates, uint256 n) = _candidates();
+        if (n < _jurors) {
+            // the free jurors were drawn elsewhere since the request: as if they were occupied
+            // at the request, the rule decides this pair, and the fee goes back
+            r.cancelled = true;
+            _owed[r.requester] += _reviewFee;
+            emit ReviewCancelled(key);
+            return;
+        }
+        address[] memory drawn = _draw(candidates, n, uint256(keccak256(abi.encode(hash, key))));
+        uint64 commitDeadline = uint64(block.number) + _commitBlocks;
+        uint64 revealDeadline = commitDeadline + _revealBlocks;
         r.commitDeadline = commitDeadline;
         r.revealDeadline = revealDeadline;
         r.jurors = drawn;
@@ -159,14 +191,12 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
             _drawnIn[drawn[i]] = key;
             _ballot[key][drawn[i]] = _DRAWN;
         }
-        emit ReviewRequested(
-            key, collection, original, duplicate, detailHashA, detailHashB, msg.sender, drawn, commitDeadline, revealDeadline
-        );
+        emit ReviewDrawn(key, drawn, commitDeadline, revealDeadline);
     }
 
     /// @inheritdoc ICommitteeVerifier
     function commitVote(bytes32 key, bytes32 commitment) external {
-        Review storage r = _existing(key);
+        Review storage r = _drawn(key);
         if (block.number > r.commitDeadline) revert CommitteeWindow(key, 0, r.commitDeadline);
         uint8 ballot = _ballot[key][msg.sender];
         if (ballot == 0) revert CommitteeNotJuror(key, msg.sender);
@@ -177,7 +207,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
 
     /// @inheritdoc ICommitteeVerifier
     function revealVote(bytes32 key, bool vote, bytes32 salt) external {
-        Review storage r = _existing(key);
+        Review storage r = _drawn(key);
         if (block.number <= r.commitDeadline || block.number > r.revealDeadline) {
             revert CommitteeWindow(key, r.commitDeadline, r.revealDeadline);
         }
@@ -196,7 +226,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
 
     /// @inheritdoc ICommitteeVerifier
     function settleReview(bytes32 key) external nonReentrant {
-        Review storage r = _existing(key);
+        Review storage r = _drawn(key);
         if (block.number <= r.revealDeadline) revert CommitteeReviewPending(key, r.revealDeadline);
         if (r.settled) revert CommitteeSettled(key);
         r.settled = true;
@@ -274,20 +304,20 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         return address(_rule);
     }
 
-    /// @dev `_jurors` distinct jurors among the pool's free active ESPs: a partial Fisher-Yates
-    /// shuffle seeded by (prevrandao, key, block number). The requester picks the block and a
-    /// proposer can withhold its block, so a requester gets a few tries at most (one per block
-    /// it waits, two where it proposes); it cannot re-request a pair (`CommitteeReviewExists`).
-    function _draw(bytes32 key) private view returns (address[] memory drawn) {
-        address[] memory candidates = new address[](_pool.length);
-        uint256 n;
+    /// @dev The pool's free active ESPs (the first `n` of `candidates`), in pool order.
+    function _candidates() private view returns (address[] memory candidates, uint256 n) {
+        candidates = new address[](_pool.length);
         for (uint256 i = 0; i < _pool.length; ++i) {
             address juror = _pool[i];
             if (_drawnIn[juror] == 0 && _esps.isActive(juror)) candidates[n++] = juror;
         }
-        if (n < _jurors) revert CommitteeTooSmall(n, _jurors);
+    }
+
+    /// @dev `_jurors` distinct jurors among the first `n` `candidates` (n >= `_jurors`): a partial
+    /// Fisher-Yates shuffle seeded by `seed` (from the hash of the review's draw block, mined
+    /// after the request: see `draw` for what a proposer can still do).
+    function _draw(address[] memory candidates, uint256 n, uint256 seed) private view returns (address[] memory drawn) {
         drawn = new address[](_jurors);
-        uint256 seed = uint256(keccak256(abi.encode(block.prevrandao, key, block.number)));
         for (uint256 i = 0; i < drawn.length; ++i) {
             uint256 j = i + seed % (n - i);
             (candidates[i], candidates[j]) = (candidates[j], candidates[i]);
@@ -323,7 +353,13 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
 
     function _existing(bytes32 key) private view returns (Review storage r) {
         r = _reviews[key];
-        if (r.revealDeadline == 0) revert CommitteeNoReview(key);
+        if (r.drawBlock == 0) revert CommitteeNoReview(key);
+    }
+
+    /// @dev A review whose jurors were drawn (a cancelled one never is).
+    function _drawn(bytes32 key) private view returns (Review storage r) {
+        r = _existing(key);
+        if (r.revealDeadline == 0) revert CommitteeNotDrawn(key);
     }
 
     function _removeFromPool(address juror) private {

@@ -5,7 +5,8 @@ pragma solidity 0.8.28;
 /// @notice Stands where the Registry, the BatchRegistry and the BatchCourt expect their
 /// `IDetailVerifier` (same `length` and `matches` selectors). For a pair of detail descriptors
 /// nobody asked a review of, `matches` is the detail rule's answer. For a reviewed pair it reverts
-/// until the review's reveal deadline, then answers the committee's verdict: `jurors` active ESPs,
+/// from its request until the review's reveal deadline (unless its draw found too few free
+/// jurors and cancelled it: then the rule answers), then answers the committee's verdict: `jurors` active ESPs,
 /// drawn from the enrolled pool, re-run the published stage-3 comparison on the two images and
 /// vote by commit-reveal. Without a quorum (a strict majority of the drawn jurors revealed) the
 /// rule decides after all. Settling pays the majority the fee and the penalties of the minority
@@ -21,18 +22,21 @@ interface ICommitteeVerifier {
         uint64 revealBlocks;
     }
 
-    /// @notice A review: the hints telling jurors which images to compare, its phases, its
-    /// drawn jurors and the revealed tallies.
+    /// @notice A review: the hints telling jurors which images to compare, the block whose hash
+    /// seeds its draw, its phases (0 until drawn), its drawn jurors (none until drawn), the
+    /// revealed tallies, and whether the draw cancelled it (too few free jurors left).
     struct Review {
         address requester;
         address collection;
         uint256 original;
         uint256 duplicate;
+        uint64 drawBlock;
         uint64 commitDeadline;
         uint64 revealDeadline;
         uint16 yes;
         uint16 no;
         bool settled;
+        bool cancelled;
         address[] jurors;
     }
 
@@ -40,7 +44,8 @@ interface ICommitteeVerifier {
     event JurorEnrolled(address juror);
     /// @notice Emitted when a juror leaves (or takes what it is owed) and gets `refunded` wei.
     event JurorLeft(address juror, uint256 refunded);
-    /// @notice Emitted when a review of the pair `key` is requested and its jurors drawn.
+    /// @notice Emitted when a review of the pair `key` is requested; its jurors are drawn by
+    /// `draw` after block `drawBlock`, from that block's hash.
     event ReviewRequested(
         bytes32 indexed key,
         address indexed collection,
@@ -49,10 +54,16 @@ interface ICommitteeVerifier {
         bytes32 detailHashA,
         bytes32 detailHashB,
         address requester,
-        address[] jurors,
-        uint64 commitDeadline,
-        uint64 revealDeadline
+        uint64 drawBlock
     );
+    /// @notice Emitted when `draw` came more than 256 blocks after the draw block (its hash is
+    /// gone): the draw waits for block `drawBlock` instead.
+    event ReviewRearmed(bytes32 indexed key, uint64 drawBlock);
+    /// @notice Emitted when the jurors of review `key` are drawn; the phases start.
+    event ReviewDrawn(bytes32 indexed key, address[] jurors, uint64 commitDeadline, uint64 revealDeadline);
+    /// @notice Emitted when the draw found fewer than `jurors` free active jurors: the fee is owed
+    /// back to the requester and the rule decides the pair.
+    event ReviewCancelled(bytes32 indexed key);
     /// @notice Emitted when a drawn juror commits (or re-commits) its hidden vote.
     event VoteCommitted(bytes32 indexed key, address indexed juror);
     /// @notice Emitted when a juror opens its commitment.
@@ -62,7 +73,7 @@ interface ICommitteeVerifier {
 
     /// @notice Fewer than `needed` enrolled jurors are active ESPs and free to be drawn.
     error CommitteeTooSmall(uint256 enrolled, uint256 needed);
-    /// @notice The review of `key` is still open until block `revealDeadline`.
+    /// @notice The review of `key` is still open until block `revealDeadline` (0: not drawn yet).
     error CommitteeReviewPending(bytes32 key, uint64 revealDeadline);
     /// @notice `caller` is not a juror (of the pool, or drawn for review `key`).
     error CommitteeNotJuror(bytes32 key, address caller);
@@ -90,6 +101,12 @@ interface ICommitteeVerifier {
     /// @notice The parameters cannot work (no juror, a zero bond, a zero phase) or the rule's
     /// descriptors are not `DetailRule.LENGTH` bytes.
     error CommitteeBadParams();
+    /// @notice The jurors of review `key` are drawn after block `drawBlock` only.
+    error CommitteeDrawTooEarly(bytes32 key, uint64 drawBlock);
+    /// @notice The jurors of review `key` were already drawn (or the draw cancelled it).
+    error CommitteeAlreadyDrawn(bytes32 key);
+    /// @notice The jurors of review `key` are not drawn (yet, or ever: it was cancelled).
+    error CommitteeNotDrawn(bytes32 key);
     /// @notice An Ether payment failed.
     error CommitteeTransferFailed(address to, uint256 amount);
 
@@ -107,9 +124,11 @@ interface ICommitteeVerifier {
     /// not yet settled.
     function leave() external;
     /// @notice Asks for a review of the pair (`detailHashA` the original's descriptor hash,
-    /// `detailHashB` the duplicate's) with `msg.value == reviewFee`, drawing `jurors` distinct
-    /// free active ESPs from the pool. `collection`, `original` and `duplicate` tell jurors which
-    /// two images to compare; they check them against the hashes. Call it before `contest`.
+    /// `detailHashB` the duplicate's) with `msg.value == reviewFee`; at least `jurors` free active
+    /// ESPs must be in the pool now (`CommitteeTooSmall`). It draws nobody: it fixes the draw
+    /// block (the next block), whose hash nobody knows when sending the request; `draw` after it.
+    /// `collection`, `original` and `duplicate` tell jurors which two images to compare; they
+    /// check them against the hashes. Call it before `contest`.
     function requestReview(
         address collection,
         uint256 original,
@@ -117,6 +136,16 @@ interface ICommitteeVerifier {
         bytes32 detailHashA,
         bytes32 detailHashB
     ) external payable returns (bytes32 key);
+    /// @notice Draws the jurors of review `key` (anyone, once, after its draw block): `jurors`
+    /// distinct free active ESPs of the pool, seeded by
+    /// `keccak256(abi.encode(blockhash(drawBlock), key))`; the commit phase starts. More than
+    /// 256 blocks after the draw block (its hash gone) it re-arms the draw on the next block
+    /// instead (`ReviewRearmed`); with fewer than `jurors` free active ESPs left it cancels the
+    /// review (`ReviewCancelled`: the fee is owed back, the rule decides the pair). Whoever waits
+    /// on the review (the challenger too) can call it, so a requester cannot stall the pair.
+    /// The proposer of the draw block can still withhold it (losing its block reward) for one
+    /// more try: the remaining bias, documented in docs/provenance.md.
+    function draw(bytes32 key) external;
     /// @notice A drawn juror's hidden vote: `keccak256(abi.encode(key, juror, vote, salt))`,
     /// up to the commit deadline (a later commit replaces an earlier one).
     function commitVote(bytes32 key, bytes32 commitment) external;

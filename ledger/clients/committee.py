@@ -1,7 +1,9 @@
 """Client of the CommitteeVerifier (issue 11): stage 3 of a contested challenge by staked ESPs.
 
 A juror (an active ESP) ``enroll``s with its bond; the accused of a challenge ``request_review``s
-the pair (before contesting it) and pays the fee; each drawn juror commits a hidden vote
+the pair (before contesting it) and pays the fee, which fixes the draw block (the next one);
+after that block anyone ``draw``s the jurors (seeded by its hash, unknown to the requester when
+it sent the request); each drawn juror commits a hidden vote
 (:func:`vote_commitment`), reveals it after the commit deadline, and anyone ``settle``s after the
 reveal deadline. Until then the registries' ``resolve`` of that pair reverts
 ``CommitteeReviewPending``. Each call is encoded once here (``*_call``).
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 from eth_abi import encode
 from eth_utils import keccak
+from web3.logs import DISCARD
 
 from ledger.clients._base import Call, ContractClient
 from ledger.deploy import Deployment
@@ -44,12 +47,32 @@ class Review:
     collection: str
     original: int
     duplicate: int
+    draw_block: int
     commit_deadline: int
     reveal_deadline: int
     yes: int
     no: int
     settled: bool
+    cancelled: bool
     jurors: tuple[str, ...]
+
+    @property
+    def drawn(self) -> bool:
+        """Whether the jurors were drawn (the phases run)."""
+        return self.reveal_deadline != 0
+
+
+@dataclass(frozen=True)
+class DrawOutcome:
+    """What one ``draw`` did: ``"drawn"`` (``jurors`` and the deadlines set), ``"rearmed"`` (the
+    draw block was more than 256 blocks old: ``draw_block`` is the new one) or ``"cancelled"``
+    (too few free jurors: the fee is owed back, the rule decides the pair)."""
+
+    outcome: str
+    jurors: tuple[str, ...] = ()
+    commit_deadline: int = 0
+    reveal_deadline: int = 0
+    draw_block: int = 0
 
 
 class CommitteeClient(ContractClient):
@@ -68,6 +91,9 @@ class CommitteeClient(ContractClient):
     ) -> Call:
         fn = self.contract.functions.requestReview(collection, original, duplicate, hash_a, hash_b)
         return Call(fn, self.params().review_fee)
+
+    def draw_call(self, key: bytes) -> Call:
+        return Call(self.contract.functions.draw(key))
 
     def commit_call(self, key: bytes, commitment: bytes) -> Call:
         return Call(self.contract.functions.commitVote(key, commitment))
@@ -88,7 +114,8 @@ class CommitteeClient(ContractClient):
     def request_review(
         self, *, collection: str, original: int, duplicate: int, hash_a: bytes, hash_b: bytes
     ) -> bytes:
-        """Requests the review of the pair; returns its key (the jurors are in ``review``)."""
+        """Requests the review of the pair; returns its key. Nobody is drawn yet: :meth:`draw`
+        after the review's ``draw_block``."""
         self._send(
             self.request_review_call(
                 collection=collection,
@@ -99,6 +126,26 @@ class CommitteeClient(ContractClient):
             )
         )
         return review_key(hash_a, hash_b)
+
+    def draw(self, key: bytes) -> DrawOutcome:
+        """Draws the jurors of ``key`` (after its draw block; anyone may): :class:`DrawOutcome`."""
+        self._send(self.draw_call(key))
+        return self.parse_draw(self.last_receipt)
+
+    def parse_draw(self, receipt) -> DrawOutcome:
+        """The outcome of a ``draw`` transaction from its receipt's events."""
+        events = self.contract.events
+        for log in events.ReviewDrawn().process_receipt(receipt, errors=DISCARD):
+            a = log["args"]
+            return DrawOutcome(
+                "drawn",
+                tuple(str(j) for j in a["jurors"]),
+                int(a["commitDeadline"]),
+                int(a["revealDeadline"]),
+            )
+        for log in events.ReviewRearmed().process_receipt(receipt, errors=DISCARD):
+            return DrawOutcome("rearmed", draw_block=int(log["args"]["drawBlock"]))
+        return DrawOutcome("cancelled")
 
     def commit(self, key: bytes, vote: bool, salt: bytes) -> None:
         """Commits ``vote`` hidden under ``salt`` (keep both: the reveal needs them)."""
@@ -121,12 +168,14 @@ class CommitteeClient(ContractClient):
             collection=str(r[1]),
             original=int(r[2]),
             duplicate=int(r[3]),
-            commit_deadline=int(r[4]),
-            reveal_deadline=int(r[5]),
-            yes=int(r[6]),
-            no=int(r[7]),
-            settled=bool(r[8]),
-            jurors=tuple(str(a) for a in r[9]),
+            draw_block=int(r[4]),
+            commit_deadline=int(r[5]),
+            reveal_deadline=int(r[6]),
+            yes=int(r[7]),
+            no=int(r[8]),
+            settled=bool(r[9]),
+            cancelled=bool(r[10]),
+            jurors=tuple(str(a) for a in r[11]),
         )
 
     def jurors_enrolled(self) -> list[str]:

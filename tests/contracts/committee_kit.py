@@ -1,5 +1,5 @@
-"""A deployment whose CommitteeVerifier has short phases, seven funded juror ESPs, and the steps
-of a review (request, commit, reveal) that the committee tests share.
+"""A deployment whose CommitteeVerifier has short phases, twenty funded juror ESPs, and the steps
+of a review (request, draw, commit, reveal) that the committee tests share.
 
 The deployment is its own (phases of 8 blocks instead of the product's 3,600), made once per
 chain by a fresh deployer so that the shared ``world``'s addresses do not move, and reverted to
@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
+from eth_abi import encode
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
@@ -23,7 +24,7 @@ from tests.contracts.helpers import ESP_STAKE, NEAR_FP, details, register_esp, r
 
 PHASE = 8  # blocks of each phase: room for five commits (one block each) and a few more
 PARAMS = replace(TEST_PARAMS, review_commit_blocks=PHASE, review_reveal_blocks=PHASE)
-JURORS = 7  # ESPs that may enroll: five are drawn per review
+JURORS = 20  # ESPs that may enroll: five are drawn per review
 FUNDING = 10**18
 SALT = keccak(b"committee test salt")
 SILENT = None  # a juror that does not reveal (or never commits)
@@ -82,17 +83,42 @@ class CommitteeWorld:
     def account(self, address: str) -> LocalAccount:
         return next(a for a in self.jurors if a.address.lower() == address.lower())
 
-    def request(self, original: int, duplicate: int, *, by: LocalAccount) -> bytes:
-        """``by`` requests the review of (original, duplicate) from their records."""
+    def request(
+        self, original: int, duplicate: int, *, by: LocalAccount, draw: bool = True
+    ) -> bytes:
+        """``by`` requests the review of (original, duplicate) from their records, then (unless
+        ``draw`` is False) the jurors are drawn (:meth:`draw`)."""
         registry = self.world.registry(by)
         a, b = registry.registered(original), registry.registered(duplicate)
-        return self.committee(by).request_review(
+        key = self.committee(by).request_review(
             collection=registry.address,
             original=original,
             duplicate=duplicate,
             hash_a=keccak(a.detail),
             hash_b=keccak(b.detail),
         )
+        return self.draw(key, by=by) if draw else key
+
+    def synthetic(
+        self, n: int, *, by: LocalAccount | None = None, draw: bool = True, hashes=None
+    ) -> bytes:
+        """A review of a pair of made-up descriptor hashes (no dispute needs it), drawn unless
+        ``draw`` is False."""
+        committee = self.committee(by or self.world.buyer)
+        hash_a, hash_b = hashes or (keccak(b"a%d" % n), keccak(b"b%d" % n))
+        key = committee.request_review(
+            collection=committee.address, original=n, duplicate=n + 1, hash_a=hash_a, hash_b=hash_b
+        )
+        return self.draw(key, by=by) if draw else key
+
+    def draw(self, key: bytes, *, by: LocalAccount | None = None) -> bytes:
+        """Mines past the review's draw block (if needed), then ``by`` (default: the buyer) draws
+        its jurors. Returns ``key``."""
+        chain = self.world.chain
+        draw_block = self.committee().review(key).draw_block
+        chain.mine(max(0, draw_block + 1 - (chain.w3.eth.block_number + 1)))
+        self.committee(by or self.world.buyer).draw(key)
+        return key
 
     def vote(self, key: bytes, votes: Sequence[bool | None]) -> list[str]:
         """Drawn juror i commits votes[i] (``SILENT``: it commits "yes" and never reveals), the
@@ -122,6 +148,21 @@ class CommitteeWorld:
         return original, other
 
 
+def expected_draw(
+    cw: CommitteeWorld, block_hash: bytes, key: bytes, candidates: Sequence[LocalAccount]
+) -> tuple[str, ...]:
+    """The contract's draw recomputed: a partial Fisher-Yates shuffle of ``candidates`` (the free
+    active pool, in pool order) seeded by ``keccak256(abi.encode(blockhash(drawBlock), key))``."""
+    jurors = cw.committee().params().jurors
+    order = [c.address for c in candidates]
+    seed = int.from_bytes(keccak(encode(["bytes32", "bytes32"], [bytes(block_hash), key])), "big")
+    for i in range(jurors):
+        j = i + seed % (len(order) - i)
+        order[i], order[j] = order[j], order[i]
+        seed = int.from_bytes(keccak(encode(["uint256"], [seed])), "big")
+    return tuple(order[:jurors])
+
+
 def committee_world(chain: Chain) -> Iterator[CommitteeWorld]:
     """The fixture body: the committee deployment on ``chain``, reverted after the test."""
     if id(chain) not in _cache:
@@ -135,4 +176,12 @@ def committee_world(chain: Chain) -> Iterator[CommitteeWorld]:
         chain.revert(snap)
 
 
-__all__ = ["ESP_STAKE", "PARAMS", "PHASE", "SILENT", "CommitteeWorld", "committee_world"]
+__all__ = [
+    "ESP_STAKE",
+    "PARAMS",
+    "PHASE",
+    "SILENT",
+    "CommitteeWorld",
+    "committee_world",
+    "expected_draw",
+]

@@ -17,7 +17,13 @@ from eth_utils import keccak
 
 from ledger import errors
 from ledger.clients.registry import TokenStatus
-from tests.contracts.committee_kit import SALT, SILENT, CommitteeWorld, committee_world
+from tests.contracts.committee_kit import (
+    SALT,
+    SILENT,
+    CommitteeWorld,
+    committee_world,
+    expected_draw,
+)
 from tests.contracts.helpers import NEAR_FP, details, register_image
 
 BURN = "0x000000000000000000000000000000000000dEaD"
@@ -29,14 +35,7 @@ def cw(chain):
 
 
 def _synthetic(cw: CommitteeWorld, n: int, *, by=None) -> bytes:
-    committee = cw.committee(by or cw.world.buyer)
-    return committee.request_review(
-        collection=committee.address,
-        original=n,
-        duplicate=n + 1,
-        hash_a=keccak(b"a%d" % n),
-        hash_b=keccak(b"b%d" % n),
-    )
+    return cw.synthetic(n, by=by)
 
 
 def test_the_challenger_cannot_resolve_before_the_committee_voted(cw):
@@ -193,3 +192,42 @@ def test_ether_is_conserved_to_the_wei(cw):
         if c.bond_of(juror.address) + c.owed(juror.address):
             cw.committee(juror).leave()
     assert world.balance(c.address) == 0
+
+
+GRIND_BLOCKS = 250  # 4 Sybils of 20 take 3 of 5 seats with p = 0.032 a draw: ~31 blocks expected
+
+
+def test_the_requester_cannot_grind_the_draw(cw):
+    """(8) A squatter holds 4 of 20 enrolled jurors. It tries the draw block after block and only
+    lets its request stand in a block whose draw gives its Sybils 3 of the 5 seats (played here with
+    snapshot/revert: the same as a contract that requests and reverts unless it wins, or a sender
+    that computes the draw from the pending block). Before the two-step draw this won within a few
+    dozen blocks; now the request draws nobody, and the earliest block in which anyone can draw
+    (its draw block + 1) seeds the draw with the hash of a block mined after the request."""
+    world, chain = cw.world, cw.world.chain
+    pool = cw.enroll(20)
+    sybils = {j.address for j in pool[:4]}
+    won_at = None
+    for tries in range(GRIND_BLOCKS):
+        snap = chain.snapshot()
+        key = cw.synthetic(700, by=world.attacker, draw=False)
+        seen = cw.committee().review(key).jurors
+        if not seen:  # blind: the request stands, whatever the draw will be
+            break
+        if len(sybils & set(seen)) >= 3:
+            won_at = tries
+            break
+        chain.revert(snap)
+        world._tx.clear()
+        chain.mine(1)
+    assert won_at is None, f"the requester picked a draw with 3 Sybils of 5 after {won_at} blocks"
+    review = cw.committee().review(key)
+    assert review.jurors == () and review.draw_block == chain.w3.eth.block_number + 1
+    with pytest.raises(errors.CommitteeDrawTooEarly) as exc:  # its next transaction: in drawBlock
+        cw.committee(world.attacker).draw(key)
+    assert exc.value.drawBlock == review.draw_block
+    chain.mine(1)  # the draw block is mined (in it, the request's sender could only add its own)
+    outcome = cw.committee(world.attacker).draw(key)  # seeded by the draw block's hash
+    seed = chain.w3.eth.get_block(review.draw_block)["hash"]
+    assert outcome.outcome == "drawn"
+    assert outcome.jurors == cw.committee().review(key).jurors == expected_draw(cw, seed, key, pool)

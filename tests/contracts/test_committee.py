@@ -33,17 +33,6 @@ def cw(chain):
     yield from committee_world(chain)
 
 
-def _synthetic(committee, n: int) -> bytes:
-    """A review of a pair of made-up descriptor hashes (no dispute needs it)."""
-    return committee.request_review(
-        collection=committee.address,
-        original=n,
-        duplicate=n + 1,
-        hash_a=keccak(b"a%d" % n),
-        hash_b=keccak(b"b%d" % n),
-    )
-
-
 def _contested(cw: CommitteeWorld, *, detail: str, review: bool = True) -> tuple[int, int, bytes]:
     """The producer challenges the attacker's later image; the accused requests a review (unless
     ``review`` is False), then contests. Returns (original, copy, review key)."""
@@ -119,9 +108,7 @@ def test_settle_pays_the_majority_and_penalises_to_the_wei(cw):
     p = world.params
     cw.enroll(5)
     committee = cw.committee(world.buyer)
-    key = committee.request_review(
-        collection=committee.address, original=1, duplicate=2, hash_a=b"\1" * 32, hash_b=b"\2" * 32
-    )
+    key = cw.synthetic(1, hashes=(b"\1" * 32, b"\2" * 32))
     assert world.balance(committee.address) == 5 * p.juror_bond + p.review_fee
     with pytest.raises(errors.CommitteeReviewPending):  # not before the reveal deadline
         committee.settle(key)
@@ -153,9 +140,7 @@ def test_no_quorum_refunds_the_fee_and_burns_the_silent_penalties(cw):
     p = world.params
     cw.enroll(5)
     committee = cw.committee(world.buyer)
-    key = committee.request_review(
-        collection=committee.address, original=1, duplicate=2, hash_a=b"\3" * 32, hash_b=b"\4" * 32
-    )
+    key = cw.synthetic(1, hashes=(b"\3" * 32, b"\4" * 32))
     drawn = cw.vote(key, [True, False, SILENT, SILENT, SILENT])
     burned = world.balance(BURN)
     committee.settle(key)
@@ -173,9 +158,7 @@ def test_a_drawn_juror_cannot_leave_until_settled(cw):
     world = cw.world
     jurors = cw.enroll(5)
     committee = cw.committee(world.buyer)
-    key = committee.request_review(
-        collection=committee.address, original=1, duplicate=2, hash_a=b"\5" * 32, hash_b=b"\6" * 32
-    )
+    key = cw.synthetic(1, hashes=(b"\5" * 32, b"\6" * 32))
     with pytest.raises(errors.CommitteeJurorBusy) as exc:
         cw.committee(jurors[0]).leave()
     assert exc.value.key == key
@@ -209,11 +192,11 @@ def test_a_deregistered_esp_is_not_drawn(cw):
     jurors = cw.enroll(6)
     world.esps(jurors[0]).deregister()
     committee = cw.committee(world.buyer)
-    key = _synthetic(committee, 9)
+    key = cw.synthetic(9)
     drawn = committee.review(key).jurors
     assert jurors[0].address not in drawn and len(set(drawn)) == 5
     with pytest.raises(errors.CommitteeTooSmall) as exc:  # the five others are busy
-        _synthetic(committee, 11)
+        cw.synthetic(11)
     assert (exc.value.enrolled, exc.value.needed) == (0, 5)
 
 
@@ -229,6 +212,7 @@ def test_batch_registry_resolve_goes_through_the_committee(cw):
         hash_a=keccak(details()["base"]),
         hash_b=keccak(details()["near"]),
     )
+    cw.draw(key, by=world.attacker)
     batch_contest(world, original, copy, pb)
     ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
     args = {
@@ -258,6 +242,7 @@ def test_batch_court_resolve_goes_through_the_committee(cw):
         hash_b=keccak(details()["far"]),
     )
     assert key == review_key(keccak(details()["base"]), keccak(details()["far"]))
+    cw.draw(key, by=world.attacker)
     court(world, world.attacker).contest(original, copy)
     with pytest.raises(errors.CommitteeReviewPending):
         court_resolve(world, original, pa, copy)
@@ -289,3 +274,104 @@ def test_the_deployment_wires_the_committee_and_keeps_every_other_address(cw):
         p.review_commit_blocks,
         p.review_reveal_blocks,
     )
+
+
+def test_the_draw_comes_after_the_draw_block_once_and_before_any_vote(cw):
+    world = cw.world
+    cw.enroll(5)
+    committee = cw.committee(world.buyer)
+    a, b = details()["base"], details()["far"]
+    key = cw.synthetic(20, hashes=(keccak(a), keccak(b)), draw=False)
+    review = committee.review(key)
+    assert review.draw_block == world.chain.w3.eth.block_number + 1 and not review.drawn
+    with pytest.raises(errors.CommitteeReviewPending) as exc:  # requested, not drawn: pending
+        committee.matches(a, b)
+    assert (exc.value.key, exc.value.revealDeadline) == (key, 0)
+    with pytest.raises(errors.CommitteeDrawTooEarly) as too_early:
+        committee.draw(key)
+    assert too_early.value.drawBlock == review.draw_block
+    for refused in (
+        lambda: committee.commit(key, True, keccak(b"salt")),
+        lambda: committee.reveal(key, True, keccak(b"salt")),
+        lambda: committee.settle(key),
+    ):
+        with pytest.raises(errors.CommitteeNotDrawn):
+            refused()
+    with pytest.raises(errors.CommitteeNoReview):
+        committee.draw(keccak(b"no such pair"))
+    cw.draw(key)
+    drawn = committee.review(key)
+    assert len(set(drawn.jurors)) == 5 and drawn.drawn
+    now = world.chain.w3.eth.block_number
+    assert drawn.commit_deadline == now + world.params.review_commit_blocks
+    with pytest.raises(errors.CommitteeAlreadyDrawn):
+        committee.draw(key)
+    cw.vote(key, [True, True, True, False, False])
+    world.chain.mine(1)  # a read runs in the latest block: past the reveal deadline
+    assert committee.matches(a, b) is True  # the rule says no: the committee decided
+
+
+def test_a_draw_with_too_few_free_jurors_cancels_and_the_rule_decides(cw):
+    """Two requests pass while five jurors are free; the first draw takes all five: the second
+    draw cancels its review (fee owed back), and the rule answers that pair from then on, as if
+    the jurors had been occupied at its request. The pair stays reviewed (no second request)."""
+    world = cw.world
+    p = world.params
+    cw.enroll(5)
+    a, b = details()["base"], details()["near"]
+    first = cw.synthetic(30, draw=False)
+    second = cw.synthetic(32, by=world.attacker, hashes=(keccak(a), keccak(b)), draw=False)
+    cw.draw(first)
+    before = world.balance(cw.committee().address)
+    outcome = cw.committee(world.producer).draw(second)
+    assert outcome.outcome == "cancelled"
+    review = cw.committee().review(second)
+    assert review.cancelled and not review.drawn and review.jurors == ()
+    assert cw.committee().owed(world.attacker.address) == p.review_fee
+    assert world.balance(cw.committee().address) == before
+    assert cw.committee().matches(a, b) is True  # the rule's answer, at once
+    with pytest.raises(errors.CommitteeAlreadyDrawn):
+        cw.committee(world.buyer).draw(second)
+    with pytest.raises(errors.CommitteeNotDrawn):
+        cw.committee(world.buyer).settle(second)
+    with pytest.raises(errors.CommitteeReviewExists):
+        cw.synthetic(32, hashes=(keccak(a), keccak(b)), draw=False)
+    cw.committee(world.attacker).claim()
+    assert cw.committee().owed(world.attacker.address) == 0
+
+
+def test_a_draw_after_256_blocks_rearms_on_a_fresh_block(cw):
+    world = cw.world
+    chain = world.chain
+    cw.enroll(5)
+    key = cw.synthetic(40, draw=False)
+    draw_block = cw.committee().review(key).draw_block
+    chain.mine(draw_block + 257 - chain.w3.eth.block_number)  # blockhash(drawBlock) is now 0
+    outcome = cw.committee(world.buyer).draw(key)
+    assert outcome.outcome == "rearmed"
+    review = cw.committee().review(key)
+    assert outcome.draw_block == review.draw_block == chain.w3.eth.block_number + 1
+    assert review.jurors == () and not review.drawn
+    drawn_in = cw.committee().contract.functions.drawnIn
+    assert all(drawn_in(j.address).call() == b"\0" * 32 for j in cw.jurors)
+    cw.draw(key)
+    assert len(cw.committee().review(key).jurors) == 5
+
+
+def test_an_accused_that_never_draws_cannot_stall_its_dispute(cw):
+    """The accused requests the review (so `resolve` waits) and never draws: the challenger
+    draws, the committee votes, and the dispute resolves."""
+    world = cw.world
+    cw.enroll(5)
+    original, copy = cw.copy_pair(detail="near")
+    challenger, accused = world.registry(world.producer), world.registry(world.attacker)
+    challenger.challenge(original, copy)
+    key = cw.request(original, copy, by=world.attacker, draw=False)
+    accused.contest(original, copy)
+    with pytest.raises(errors.CommitteeReviewPending) as exc:
+        challenger.resolve(original, copy)
+    assert exc.value.revealDeadline == 0
+    cw.draw(key, by=world.producer)
+    cw.vote(key, [True, True, True, True, SILENT])
+    assert challenger.resolve(original, copy) is True
+    assert challenger.record(copy).status is TokenStatus.REVOKED
