@@ -132,6 +132,12 @@ class CommitteeClient(ContractClient):
         self._send(self.draw_call(key))
         return self.parse_draw(self.last_receipt)
 
+    def parse_request(self, receipt) -> tuple[bytes, int]:
+        """(key, draw block) of the ``ReviewRequested`` in a ``requestReview`` receipt."""
+        for log in self.contract.events.ReviewRequested().process_receipt(receipt, errors=DISCARD):
+            return bytes(log["args"]["key"]), int(log["args"]["drawBlock"])
+        raise ValueError("no ReviewRequested in this receipt")
+
     def parse_draw(self, receipt) -> DrawOutcome:
         """The outcome of a ``draw`` transaction from its receipt's events."""
         events = self.contract.events

@@ -281,9 +281,12 @@ def test_the_draw_comes_after_the_draw_block_once_and_before_any_vote(cw):
     cw.enroll(5)
     committee = cw.committee(world.buyer)
     a, b = details()["base"], details()["far"]
-    key = cw.synthetic(20, hashes=(keccak(a), keccak(b)), draw=False)
+    key = committee.request_review(
+        collection=committee.address, original=20, duplicate=21, hash_a=keccak(a), hash_b=keccak(b)
+    )
     review = committee.review(key)
     assert review.draw_block == world.chain.w3.eth.block_number + 1 and not review.drawn
+    assert committee.parse_request(committee.last_receipt) == (key, review.draw_block)
     with pytest.raises(errors.CommitteeReviewPending) as exc:  # requested, not drawn: pending
         committee.matches(a, b)
     assert (exc.value.key, exc.value.revealDeadline) == (key, 0)
