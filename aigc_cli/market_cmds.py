@@ -203,7 +203,8 @@ def esp_run(
         bool,
         typer.Option(
             "--juror",
-            help="Also serve the committee reviews this ESP is drawn for (enrol first with "
+            help="Also draw the requested committee reviews and serve those this ESP is drawn "
+            "for (enrol first with "
             "`aigc esp enroll`; docs/committee-jurors.md)",
         ),
     ] = False,

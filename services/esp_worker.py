@@ -11,9 +11,10 @@ Each round (:meth:`EspWorker.step`) looks at the ESP's tasks on the marketplace:
 * ``delivered``: claim the fee on chain with ``s`` (which publishes it).
 
 Opt-in juror duty (``juror=``, a :class:`~services.provenance.jury.JurorDuty`; ``aigc esp run
---juror``): after its paid work, each round also serves the committee reviews the ESP was drawn
-for (commit, reveal, settle: docs/committee-jurors.md). A review's failure is logged in the
-round's actions and never stops the paid work.
+--juror``): after its paid work, each round also draws the requested committee reviews past their
+draw block and serves those the ESP was drawn for (commit, reveal, settle:
+docs/committee-jurors.md). A review's failure is logged in the round's actions and never stops the
+paid work.
 
 The secret is revealed only after the delivery is uploaded and the API shows it ``delivered``.
 All pending work lives in a JSON state file written atomically before each outward action, so a
@@ -107,7 +108,7 @@ class EspWorker:
         self.deadline_s = deadline_s
         self.lazy = lazy  # quotes, then never delivers (the demo's lazy ESP)
         self.batches = batches  # also answers producers' batch attestation requests
-        self.juror = juror  # also serves the committee reviews it is drawn for
+        self.juror = juror  # also draws reviews and serves those it is drawn for
         self._domain: tuple[int, str] | None = None
 
     def generation_seed(self, requested: int) -> int:

@@ -19,7 +19,7 @@ from web3.logs import DISCARD
 from ledger import Asset, Deployment, EspRegistryClient, HtlcClient, LockTerms, RegistryClient
 from ledger.clients import Registration
 from ledger.clients.batch import submit_feedback_batch_call, withdraw_batch_call
-from ledger.clients.committee import CommitteeClient
+from ledger.clients.committee import CommitteeClient, review_key
 from ledger.clients.registry import RecordProof
 from ledger.errors import TransactionFailed
 from ledger.tx import RelayRejected, explain_revert, relay, tx_status
@@ -293,7 +293,8 @@ def request_review(
     body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
     """Ask the committee to review a challenged pair (with the review fee), before contesting it;
-    409 CommitteeTooSmall when too few jurors are free (contest on the detail rule then)."""
+    the jurors are drawn after the next block (`POST /v1/tx/review/draw`). 409 CommitteeTooSmall
+    when too few jurors are enrolled (contest on the detail rule then)."""
     if "CommitteeVerifier" not in dep.manifest.contracts:
         raise Conflict("this deployment has no committee: contest directly", code="no_committee")
     a, b = _product(session, body.original), _product(session, body.duplicate)
@@ -305,6 +306,19 @@ def request_review(
         hash_b=keccak(_b(b.detail or "0x")),
     )
     return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@router.post("/review/draw", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def draw_review(
+    body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Draw the jurors of a requested review (anyone, once, after its draw block); 409 with the
+    contract's error otherwise (CommitteeDrawTooEarly, CommitteeAlreadyDrawn)."""
+    if "CommitteeVerifier" not in dep.manifest.contracts:
+        raise Conflict("this deployment has no committee", code="no_committee")
+    a, b = _product(session, body.original), _product(session, body.duplicate)
+    key = review_key(keccak(_b(a.detail or "0x")), keccak(_b(b.detail or "0x")))
+    return UnsignedTx.of(dep.chain, CommitteeClient(dep).draw_call(key), sender=account)
 
 
 @router.post("/registry/resolve", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)

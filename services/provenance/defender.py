@@ -28,13 +28,16 @@ worth more than the gas, and an owner who concedes unprofitable defences invites
 a pair the detail rule matches may still be no copy, and only the committee tells. When enough
 jurors are enrolled, the defender predicts the jurors' vote (:func:`~services.provenance.juror.
 judge` on both images, from ``images``; the detail rule when it has none), and to contest it
-first asks for a review of the pair (``requestReview``, paying the review fee), then contests:
-in that order, so that the challenger cannot ``resolve`` on the bare rule in between (a reviewed
-pair's ``resolve`` reverts ``CommitteeReviewPending`` until the reveal deadline: the defender
-waits, then resolves on the committee's verdict). A review already on chain (a restarted
-defender's) is not requested twice. Too few free jurors (``CommitteeTooSmall``): it contests as
-before, on the detail rule, when that rule rejects the pair; when only stage 3 rejects it, it
-looks again each pass until the window closes (:attr:`Plan.NO_JURY`).
+first asks for a review of the pair (``requestReview``, paying the review fee), draws its jurors
+once the draw block has passed (``draw``: the jurors come from that block's hash, which the
+requester cannot know when it asks), then contests: in that order, so that the challenger cannot
+``resolve`` on the bare rule in between (a reviewed pair's ``resolve`` reverts
+``CommitteeReviewPending`` from the request to the reveal deadline: the defender waits, then
+resolves on the committee's verdict). A review already on chain (a restarted defender's) is not
+requested twice; one a juror drew first is not drawn again. Too few jurors (``requestReview``
+reverts ``CommitteeTooSmall``, or the draw cancels the review): it contests as before, on the
+detail rule, when that rule rejects the pair; when only stage 3 rejects it, it looks again each
+pass until the window closes (:attr:`Plan.NO_JURY`).
 """
 
 from __future__ import annotations
@@ -354,13 +357,15 @@ class Defender:
         dispute: Any,
         log: list[str],
     ) -> tuple[Plan, Any] | None:
-        """Contests, asking the committee for a review first where it can give one; the new
-        (plan, dispute), or None when this pass ends here (``log`` says why)."""
-        why, fee, short = "the detail rule rejects the pair", 0, ""
+        """Contests, asking the committee for a review first where it can give one and drawing
+        its jurors once the draw block has passed; the new (plan, dispute), or None when this
+        pass ends here (``log`` says why)."""
+        why, fee, short, requested = "the detail rule rejects the pair", 0, "", False
         if review is not None:
             if self.images is not None:
                 why = "stage 3 rejects the pair"
-            if not self._reviewed(review.key):  # a restarted defender's review is on chain
+            requested = self._reviewed(review.key)  # a restarted defender's review is on chain
+            if not requested:
                 short = self._too_small()
                 fee = 0 if short else self._committee_fee()
         if short:  # no review to be had now: a contest is decided by the detail rule
@@ -385,7 +390,7 @@ class Defender:
                 if getattr(exc, "name", "") != "CommitteeTooSmall":
                     log.append(f"{pair}: review request refused ({exc}); will look again")
                     return None
-                short = str(exc)  # enough enrolled, but drawn in other reviews
+                short = str(exc)  # too few enrolled by the time it was mined
                 if not self._rule_rejects(forum, original, duplicate):
                     if entry["plan"] != Plan.NO_JURY.value:
                         log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
@@ -393,6 +398,22 @@ class Defender:
                 why, cost = "the detail rule rejects the pair", self.cost(forum.gas)
             else:
                 log.append(f"{pair}: committee review requested (fee {fee} wei)")
+                requested = True
+        if review is not None and requested:
+            drawn = self._draw(review)
+            if drawn is None:  # the draw block has not passed: the review holds the pair
+                if fee:  # said once, as it is requested
+                    log.append(f"{pair}: the committee's jurors are drawn after the next block")
+                return None
+            if drawn:  # cancelled at the draw: the rule decides, as with CommitteeTooSmall
+                short = drawn
+                if not self._rule_rejects(forum, original, duplicate):
+                    if entry["plan"] != Plan.NO_JURY.value:
+                        log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
+                    return Plan.NO_JURY, dispute
+                why, cost = "the detail rule rejects the pair", self.cost(forum.gas)
+            else:
+                log.append(f"{pair}: the committee's jurors are drawn")
         if short:
             log.append(f"{pair}: no committee review ({short}): contested on the rule")
         log.append(f"{pair}: {why}, a contest {cost.describe()}")
@@ -403,6 +424,26 @@ class Defender:
             return None
         log.append(f"{pair}: contested (deposit paid)")
         return Plan.RESOLVE, forum.dispute(original, duplicate)
+
+    def _draw(self, review: Review) -> str | None:
+        """Draws the requested review's jurors (anyone may; the defender does not wait for the
+        jurors to): "" when drawn, why not when cancelled (too few free jurors at the draw), None
+        while the draw block has not passed (or the review was re-armed: its hash aged out)."""
+        assert self._committee is not None
+        state = self._committee.review(review.key)
+        if not (state.jurors or state.cancelled):
+            head = int(self.deployment.chain.w3.eth.block_number)
+            if head + 1 <= state.draw_block:  # the draw is mined in the next block at best
+                return None
+            try:
+                self._committee.draw(review.key)
+            except LedgerError as exc:
+                if getattr(exc, "name", "") not in ("CommitteeAlreadyDrawn",):
+                    raise
+            state = self._committee.review(review.key)
+        if state.cancelled:
+            return "the review was cancelled: too few free jurors at its draw"
+        return "" if state.jurors else None
 
     @property
     def deployment(self) -> Any:

@@ -1,8 +1,9 @@
 """A committee juror's verdict on a review (stage 3, docs/committee-jurors.md).
 
 The accused of a contested challenge asks the ``CommitteeVerifier`` for a review of the pair
-(``requestReview``); the contract draws jurors among the enrolled, staked ESPs, who each re-run
-the published comparison (:func:`~services.provenance.stage3.stage3_matches`) on the two
+(``requestReview``); after the next block ``draw`` picks jurors among the enrolled, staked ESPs
+(seeded by that block's hash, unknown to the requester when it asks), who each re-run the
+published comparison (:func:`~services.provenance.stage3.stage3_matches`) on the two
 content-addressed images and vote by commit-reveal. This module is what one juror decides and
 how it hides the vote until the reveal phase; :mod:`services.provenance.jury` serves the reviews
 on chain.

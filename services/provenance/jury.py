@@ -1,9 +1,16 @@
-"""A juror's duty at the ``CommitteeVerifier``: enrol, then serve the reviews one is drawn for
-(docs/committee-jurors.md).
+"""A juror's duty at the ``CommitteeVerifier``: enrol, then draw the requested reviews and serve
+the ones one is drawn for (docs/committee-jurors.md).
 
-Each pass (:meth:`JurorDuty.step`) reads the ``ReviewRequested`` logs since its cursor, keeps the
-reviews whose drawn ``jurors`` name this account, and moves each by the chain's block:
+Each pass (:meth:`JurorDuty.step`) reads the committee's logs since its cursor, in chain order:
+``ReviewRequested`` (a review to draw, at any enrolled juror's hands), ``ReviewRearmed`` (its draw
+block's hash aged out: a new draw block), ``ReviewDrawn`` (the jurors: this account's seat, or
+none) and ``ReviewCancelled`` (too few free jurors at the draw: nothing to serve). Then it moves
+each review by the chain's block:
 
+* **requested**, the next block past ``drawBlock``: re-read the review (another juror, or the
+  requester, may have drawn it), else ``draw`` it; the jurors come from the chain, never from the
+  request, so a requester cannot grind the randomness it requests with (a lost
+  ``CommitteeAlreadyDrawn`` race is fine);
 * **commit phase** (the next block is at most ``commitDeadline``): decide the vote
   (:func:`~services.provenance.juror.judge`), record it, then send its commitment;
 * **reveal phase** (past ``commitDeadline``, up to ``revealDeadline``): reveal the recorded vote
@@ -41,7 +48,8 @@ from services.provenance.juror import ImageSource, Review, judge, vote_salt
 __all__ = ["COMMITTEE", "JurorDuty", "has_committee"]
 
 COMMITTEE = "CommitteeVerifier"
-_DONE = frozenset({"settled"})
+_DONE = frozenset({"settled", "unseated", "cancelled"})  # "unrevealed" still settles
+_EVENTS = ("ReviewRequested", "ReviewRearmed", "ReviewDrawn", "ReviewCancelled")
 _COMMITTED = 2  # ballotOf: 0 not drawn, 1 drawn, 2 committed, 3 revealed no, 4 revealed yes
 
 
@@ -81,10 +89,10 @@ class JurorDuty:
 
     # -- reviews ----------------------------------------------------------------------------------
     def step(self) -> list[str]:
-        """One pass: new reviews this account was drawn for, then each undecided one."""
+        """One pass: the committee's new events, then each review not yet done."""
         head = int(self.deployment.chain.w3.eth.block_number)
-        for review in self._drawn(head):
-            self.reviews.setdefault(review["key"], review)
+        for event, args in self._events(head):
+            self._learn(event, args)
         self.cursor = max(self.cursor, head + 1)
         self._save()
         log: list[str] = []
@@ -100,31 +108,100 @@ class JurorDuty:
             self._save()
         return log
 
-    def _drawn(self, head: int) -> Iterator[dict[str, Any]]:
+    def _events(self, head: int) -> Iterator[tuple[str, Any]]:
+        """The committee's review events from the cursor to ``head``, in chain order."""
         start = self.cursor
         while start <= head:  # in chunks: a node limits the blocks one log query may span
             stop = min(head, start + self.chunk - 1)
-            for log in self.contract.events.ReviewRequested().get_logs(
-                from_block=start, to_block=stop
-            ):
-                a = log["args"]
-                if self.me in {to_checksum_address(j) for j in a["jurors"]}:
-                    yield {
-                        "key": "0x" + bytes(a["key"]).hex(),
-                        "collection": to_checksum_address(a["collection"]),
-                        "original": str(int(a["original"])),
-                        "duplicate": str(int(a["duplicate"])),
-                        "detail_hash_a": "0x" + bytes(a["detailHashA"]).hex(),
-                        "detail_hash_b": "0x" + bytes(a["detailHashB"]).hex(),
-                        "commit_deadline": int(a["commitDeadline"]),
-                        "reveal_deadline": int(a["revealDeadline"]),
-                        "stage": "drawn",
-                    }
+            found = [
+                (event, log)
+                for event in _EVENTS
+                for log in getattr(self.contract.events, event)().get_logs(
+                    from_block=start, to_block=stop
+                )
+            ]
+            found.sort(key=lambda e: (int(e[1]["blockNumber"]), int(e[1]["logIndex"])))
+            for event, log in found:
+                yield event, log["args"]
             start = stop + 1
+
+    def _learn(self, event: str, a: Any) -> None:
+        key = "0x" + bytes(a["key"]).hex()
+        if event == "ReviewRequested":
+            self.reviews.setdefault(
+                key,
+                {
+                    "key": key,
+                    "collection": to_checksum_address(a["collection"]),
+                    "original": str(int(a["original"])),
+                    "duplicate": str(int(a["duplicate"])),
+                    "detail_hash_a": "0x" + bytes(a["detailHashA"]).hex(),
+                    "detail_hash_b": "0x" + bytes(a["detailHashB"]).hex(),
+                    "draw_block": int(a["drawBlock"]),
+                    "stage": "requested",
+                },
+            )
+            return
+        entry = self.reviews.get(key)
+        if entry is None or entry["stage"] != "requested":
+            return  # a review requested before this juror's cursor, or already seen drawn
+        if event == "ReviewRearmed":
+            entry["draw_block"] = int(a["drawBlock"])
+        elif event == "ReviewCancelled":
+            entry["stage"] = "cancelled"
+        else:  # ReviewDrawn
+            jurors = [str(j) for j in a["jurors"]]
+            self._seat(entry, jurors, a["commitDeadline"], a["revealDeadline"])
+
+    def _seat(self, entry: dict[str, Any], jurors: list[str], commit: int, reveal: int) -> None:
+        """The drawn review: served when this account holds a seat, else done with."""
+        if self.me in {to_checksum_address(j) for j in jurors}:
+            entry["stage"] = "drawn"
+            entry["commit_deadline"], entry["reveal_deadline"] = int(commit), int(reveal)
+        else:
+            entry["stage"] = "unseated"
+
+    def _draw(self, entry: dict[str, Any], key: bytes) -> str:
+        """Draws a requested review whose draw block has passed (re-read first: drawn already,
+        cancelled or re-armed reviews are taken as the chain has them)."""
+        review = self.committee.review(key)
+        if review.cancelled:
+            entry["stage"] = "cancelled"
+            return "cancelled (too few free jurors at the draw)"
+        if review.jurors:
+            self._seat(entry, list(review.jurors), review.commit_deadline, review.reveal_deadline)
+            return "drawn by another" + (": seated" if entry["stage"] == "drawn" else "")
+        if review.draw_block != entry["draw_block"]:  # re-armed: wait for the new draw block
+            entry["draw_block"] = review.draw_block
+            return ""
+        if self.me not in {to_checksum_address(j) for j in self.committee.jurors_enrolled()}:
+            return ""  # drawing is the enrolled jurors' duty (anyone may; a bystander's gas)
+        try:
+            self.committee.draw(key)
+        except LedgerError as exc:
+            if getattr(exc, "name", "") != "CommitteeAlreadyDrawn":
+                raise
+        review = self.committee.review(key)
+        if review.cancelled:
+            entry["stage"] = "cancelled"
+            return "drew it: cancelled (too few free jurors)"
+        if not review.jurors:  # the draw block's hash had aged out: re-armed
+            entry["draw_block"] = review.draw_block
+            return f"re-armed: drawn after block {review.draw_block}"
+        self._seat(entry, list(review.jurors), review.commit_deadline, review.reveal_deadline)
+        return "drew it" + (": seated" if entry["stage"] == "drawn" else ": not seated")
 
     def _serve(self, entry: dict[str, Any], head: int) -> str:
         nxt = head + 1  # the block the next transaction is mined in
         key = bytes.fromhex(entry["key"][2:])
+        if entry["stage"] == "requested":
+            if nxt <= entry["draw_block"]:
+                return ""
+            drew = self._draw(entry, key)
+            if entry["stage"] != "drawn":
+                return drew
+            head = int(self.deployment.chain.w3.eth.block_number)  # past the draw, if sent
+            return "; ".join(filter(None, [drew, self._serve(entry, head)]))
         salt = vote_salt(bytes(self.tx.account.key), key)
         if entry["stage"] == "drawn" and nxt <= entry["commit_deadline"]:
             if "vote" not in entry:  # recorded once: a retried commit sends the same vote

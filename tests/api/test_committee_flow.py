@@ -4,10 +4,12 @@ The attack: a squatter's early drawing and a later, unrelated drawing of the pro
 semaphore signallers, arms at 0/30 and 180/30 degrees) that stages 1 and 2 both uphold: the
 compact fingerprints are admissible and the detail rule matches. Contested on the detail rule the
 producer loses its token, and uncontested too. With the committee, the producer's defender asks
-for a review before contesting; five ESP workers enrolled as jurors fetch both images from the
-API, run stage 3, commit and reveal "no"; ``resolve`` then rejects the challenge and the producer
-keeps its token. A true copy is still revoked: its owner's defender concedes, and when the copier
-asks for a review anyway the jurors vote "yes".
+for a review, draws its jurors once the draw block has passed, then contests; five ESP workers
+enrolled as jurors learn their seats from ``ReviewDrawn``, fetch both images from the API, run
+stage 3, commit and reveal "no"; ``resolve`` then rejects the challenge and the producer keeps its
+token. Where nobody else draws, a juror does (and again after the draw block's hash aged out).
+A true copy is still revoked: its owner's defender concedes, and when the copier asks for a
+review anyway the jurors vote "yes".
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ def _rounds(workers: list[EspWorker]) -> list[str]:
 
 def _past(workers: list[EspWorker], phase: str) -> None:
     """Mines to the last block of the review's ``phase`` ("commit" or "reveal"), as the first
-    juror recorded it from ``ReviewRequested``: the next transaction is mined after it."""
+    juror recorded it from ``ReviewDrawn``: the next transaction is mined after it."""
     duty = workers[0].juror
     assert duty is not None
     (review,) = duty.reviews.values()
@@ -184,7 +186,13 @@ def test_jurors_keep_an_unrelated_drawing_that_stages_1_and_2_uphold(api, commit
     defender = _defender(api, world.producer, tmp_path / "defend.json")
     log = defender.step()
     assert any("committee review requested" in line for line in log), log
-    assert any("stage 3 rejects the pair" in line and "review fee" in line for line in log), log
+    assert any("drawn after the next block" in line for line in log), log
+    assert squatter.dispute(squat, victim).state is DisputeState.OPEN  # not before the draw
+    assert _rounds(workers) == []  # nobody is drawn yet, and the draw block has not passed
+    world.chain.mine(1)  # the draw block: its hash was unknown to the defender when it asked
+    log = defender.step()
+    assert any("the committee's jurors are drawn" in line for line in log), log
+    assert any("stage 3 rejects the pair" in line for line in log), log
     assert squatter.dispute(squat, victim).state is DisputeState.CONTESTED
     # the review came first: the squatter cannot resolve on the bare detail rule in between
     with pytest.raises(LedgerError, match="CommitteeReviewPending"):
@@ -219,10 +227,13 @@ def test_a_true_copy_is_still_revoked(api, committee, tmp_path):
     # the copier's own defender predicts a "yes" from the jurors: it concedes, pays nothing
     log = _defender(api, world.attacker, tmp_path / "copier.json").step()
     assert any("not contested" in line for line in log), log
-    # a copier that asks for a review and contests anyway: the jurors vote "yes"
-    key = committee.request(original, copy, by=world.attacker)
-    world.registry(world.attacker).contest(original, copy)
-    assert len([line for line in _rounds(workers) if "committed (yes" in line]) == 5
+    # a copier that asks for a review and contests anyway, and leaves the draw to the jurors:
+    # the first juror past the draw block draws, the others learn their seats from ReviewDrawn
+    key = committee.request(original, copy, by=world.attacker, draw=False)
+    world.registry(world.attacker).contest(original, copy)  # mined in the draw block
+    rounds = _rounds(workers)
+    assert sum("drew it: seated" in line for line in rounds) == 1, rounds
+    assert len([line for line in rounds if "committed (yes" in line]) == 5, rounds
     _past(workers, "commit")
     assert len([line for line in _rounds(workers) if "revealed yes" in line]) == 5
     committee.past_reveal(key)
@@ -238,7 +249,10 @@ def test_a_restarted_juror_reveals_what_it_committed(api, committee, tmp_path):
     squat, victim = _pair(api, *_look_alikes(), copy=False)
     world.registry(world.attacker).challenge(squat, victim)
     api.index()
-    _defender(api, world.producer, tmp_path / "defend.json").step()
+    defender = _defender(api, world.producer, tmp_path / "defend.json")
+    defender.step()
+    world.chain.mine(1)
+    defender.step()  # drawn, contested
     _rounds(workers)
     lost = workers[0].juror
     assert lost is not None
@@ -266,19 +280,79 @@ def test_the_api_builds_the_review_request_for_the_accuseds_wallet(api, committe
     tx = r.json()
     client = committee.committee()
     assert tx["to"] == client.address and int(tx["value"]) == client.params().review_fee
-    w3 = world.chain.w3
-    w3.eth.wait_for_transaction_receipt(
-        w3.eth.send_transaction(
-            {"from": world.producer.address, "to": tx["to"], "data": tx["data"],
-             "value": int(tx["value"]), "gas": tx["gas"]}
-        )
-    )  # fmt: skip
+    _send(world, world.producer, tx)
     registered = world.registry(world.producer).registered
     key = review_key(keccak(registered(squat).detail), keccak(registered(victim).detail))
     assert client.review(key).requester == world.producer.address
+    # the draw: not in the draw block itself, then once (anyone may send it)
+    r = api.client.post("/v1/tx/review/draw", json=body, headers=headers)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "CommitteeDrawTooEarly", r.text
+    world.chain.mine(1)
+    r = api.client.post("/v1/tx/review/draw", json=body, headers=headers)
+    assert r.status_code == 200, r.text
+    _send(world, world.producer, r.json())
+    assert len(client.review(key).jurors) == client.params().jurors
+    r = api.client.post("/v1/tx/review/draw", json=body, headers=headers)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "CommitteeAlreadyDrawn", r.text
     r = api.client.post("/v1/tx/registry/contest", json=body, headers=headers)
     assert r.status_code == 200, r.text
     assert "request its review first" in api.client.get("/openapi.json").text
+
+
+def _send(world, account, tx: dict) -> None:
+    w3 = world.chain.w3
+    w3.eth.wait_for_transaction_receipt(
+        w3.eth.send_transaction(
+            {"from": account.address, "to": tx["to"], "data": tx["data"],
+             "value": int(tx["value"]), "gas": tx["gas"]}
+        )
+    )  # fmt: skip
+
+
+def test_a_review_drawn_by_nobody_is_drawn_by_a_juror_and_again_after_a_rearm(
+    api, committee, tmp_path
+):
+    """The requester never draws: a juror past the draw block does. When nobody drew within 256
+    blocks the draw block's hash is gone: the first juror's draw re-arms the review (a new draw
+    block), and a later pass draws it."""
+    world = api.world
+    workers = _juror_workers(api, committee, tmp_path)
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    key = committee.request(squat, victim, by=world.producer, draw=False)
+    world.chain.mine(300)  # past blockhash's reach
+    rounds = _rounds(workers)
+    assert any("re-armed: drawn after block" in line for line in rounds), rounds
+    client = committee.committee()
+    assert client.review(key).jurors == ()
+    world.chain.mine(1)
+    rounds = _rounds(workers)
+    assert sum("drew it: seated" in line for line in rounds) == 1, rounds
+    assert len([line for line in rounds if "committed (no" in line]) == 5, rounds
+    assert len(client.review(key).jurors) == 5
+
+
+def test_a_review_cancelled_at_its_draw_leaves_the_pair_to_the_rule(api, committee, tmp_path):
+    """Five jurors enrolled, all drawn in another review when the producer's is drawn: the draw
+    cancels it, and the defender acts as with too few jurors (stage 3 alone rejects the pair:
+    not contested on the rule it would lose by)."""
+    world = api.world
+    committee.enroll(5)
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    defender = _defender(api, world.producer, tmp_path / "defend.json")
+    log = defender.step()
+    assert any("committee review requested" in line for line in log), log
+    committee.synthetic(1)  # mines past its draw block, which is past the producer's too
+    log = defender.step()
+    assert any("review was cancelled" in line for line in log), log
+    assert all(d["plan"] == Plan.NO_JURY.value for d in defender.state.disputes.values())
+    registered = world.registry(world.producer).registered
+    key = review_key(keccak(registered(squat).detail), keccak(registered(victim).detail))
+    assert committee.committee().review(key).cancelled
+    assert world.registry(world.producer).dispute(squat, victim).state is DisputeState.OPEN
 
 
 def test_a_restarted_defender_does_not_request_the_review_twice(api, committee, tmp_path):
@@ -294,3 +368,27 @@ def test_a_restarted_defender_does_not_request_the_review_twice(api, committee, 
     assert not any("review requested" in line for line in log), log
     assert any("contested (deposit paid)" in line for line in log), log
     assert world.registry(world.producer).dispute(squat, victim).state is DisputeState.CONTESTED
+
+
+def test_only_an_enrolled_jurors_duty_draws(api, committee, tmp_path):
+    """A duty run by an account that is not enrolled (``aigc esp run --juror`` before
+    ``enroll``) leaves the draw to the enrolled: it would pay gas for nothing of its own."""
+    world = api.world
+    workers = _juror_workers(api, committee, tmp_path)
+    outsider = committee.jurors[-1]
+    bystander = JurorDuty(
+        world.deployment,
+        world.tx(outsider),
+        ApiImages(MarketClient(api.client, outsider)),
+        state_path=tmp_path / "bystander.juror.json",
+    )
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    key = committee.request(squat, victim, by=world.producer, draw=False)
+    world.chain.mine(1)
+    assert bystander.step() == []
+    assert committee.committee().review(key).jurors == ()
+    assert any("drew it: seated" in line for line in workers[0].step())
+    assert bystander.step() == []  # it learns the draw from ReviewDrawn: no seat, nothing to do
+    assert {r["stage"] for r in bystander.reviews.values()} == {"unseated"}

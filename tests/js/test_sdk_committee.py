@@ -1,8 +1,10 @@
-"""The JavaScript SDK's requestReview live: anvil and `aigc serve` (its indexer running) over a
-deployment with a committee. The accused of a challenge asks for a review from JavaScript: 409
-CommitteeTooSmall while no juror is enrolled; once five are, the review is requested (the fee
-paid, five jurors drawn) and the contest follows; a second request is the contract's
-CommitteeReviewExists (the API's 409)."""
+"""The JavaScript SDK's requestReview and drawReview live: anvil and `aigc serve` (its indexer
+running) over a deployment with a committee. The accused of a challenge asks for a review from
+JavaScript: 409 CommitteeTooSmall while no juror is enrolled; once five are, the review is
+requested (the fee paid, its draw block returned, nobody drawn); a second request is the
+contract's CommitteeReviewExists (the API's 409); a draw in the draw block is
+CommitteeDrawTooEarly; the contest follows, mined in the draw block, and then the accused draws
+the five jurors itself."""
 
 from __future__ import annotations
 
@@ -51,8 +53,10 @@ if (step === 'small') {
 } else {
   const review = await aigc.requestReview(pair)
   const again = await refusal(() => aigc.requestReview(pair))
+  const early = await refusal(() => aigc.drawReview(pair))
   const contested = await aigc.contest(pair)
-  out = { review, again, contested }
+  const drawn = await aigc.drawReview(pair)
+  out = { review, again, early, contested, drawn }
 }
 console.log(JSON.stringify(text(out)))
 """
@@ -114,13 +118,20 @@ def test_the_accused_requests_a_committee_review_from_javascript(tmp_path):
         client = committee.committee()
         review = out["review"]
         assert int(review["fee"]) == client.params().review_fee
-        assert len(review["jurors"]) == 5
-        assert set(review["jurors"]) <= {j.address for j in jurors}
+        assert "jurors" not in review  # the request draws nobody
         got = client.review(bytes.fromhex(review["key"][2:]))
         assert got.requester == world.buyer.address
-        assert got.reveal_deadline == int(review["revealDeadline"])
+        assert got.draw_block == int(review["drawBlock"])
         again = out["again"]
         assert (again["status"], again["code"]) == (409, "CommitteeReviewExists"), again
+        early = out["early"]
+        assert (early["status"], early["code"]) == (409, "CommitteeDrawTooEarly"), early
+        drawn = out["drawn"]
+        assert drawn["outcome"] == "drawn" and len(drawn["jurors"]) == 5, drawn
+        assert set(drawn["jurors"]) <= {j.address for j in jurors}
+        got = client.review(bytes.fromhex(review["key"][2:]))
+        assert got.jurors == tuple(drawn["jurors"])
+        assert got.reveal_deadline == int(drawn["revealDeadline"])
         state = world.registry(world.buyer).dispute(original, other).state
         assert state is DisputeState.CONTESTED
     finally:
