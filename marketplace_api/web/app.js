@@ -438,8 +438,11 @@ function noteView(n) {
     contest.addEventListener("click", async () => {
       // Stage 3 (issue 11): where the deployment has a committee with free jurors, its review is
       // requested (with the review fee) BEFORE the contest, else the challenger may resolve by
-      // the detail rule first. Without one (no_committee), with too few free jurors
+      // the detail rule first. Without one (no_committee), with too few jurors
       // (CommitteeTooSmall), or already requested (a retry), the contest goes on as before.
+      // The request draws nobody; the draw (POST /v1/tx/review/draw, after the next block) is
+      // left to the enrolled jurors' duty and the owner's defender, so the wallet signs no third
+      // transaction here and the contest goes ahead at once.
       if (!reviewed) {
         contest.disabled = true;
         result.className = "";

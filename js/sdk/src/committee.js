@@ -4,24 +4,35 @@
 // rule first. The transaction is the API's (POST /v1/tx/review/request, detail hashes from the
 // indexed products), checked here to be requestReview of exactly this pair in the Registry's
 // collection, sent to the committee the Registry itself consults, then simulated and sent.
+// The request draws nobody: the jurors are drawn by `draw(key)` (anyone, once, after the draw
+// block, from that block's hash, which the requester cannot know when it asks). The enrolled
+// jurors' duty draws it; `drawReview` (POST /v1/tx/review/draw) lets the requester do it too.
 
 import { decodeFunctionData, encodeAbiParameters, getAddress, keccak256, parseAbi, parseEventLogs } from 'viem'
 import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { toBigInt, toDecimal, toHex } from './numbers.js'
-import { simulateUnsigned } from './reverts.js'
-import { sendUnsigned } from './wallet.js'
+import { simulateUnsigned, toContractError } from './reverts.js'
+import { address, sendUnsigned } from './wallet.js'
 
 /** The CommitteeVerifier functions, events and errors the SDK uses (checked against the artifact by a test). */
 export const committeeAbi = parseAbi([
   'function requestReview(address collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB) payable returns (bytes32 key)',
   'function reviewKey(bytes32 detailHashA, bytes32 detailHashB) pure returns (bytes32)',
-  'event ReviewRequested(bytes32 indexed key, address indexed collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB, address requester, address[] jurors, uint64 commitDeadline, uint64 revealDeadline)',
+  'function draw(bytes32 key)',
+  'struct Review { address requester; address collection; uint256 original; uint256 duplicate; uint64 drawBlock; uint64 commitDeadline; uint64 revealDeadline; uint16 yes; uint16 no; bool settled; bool cancelled; address[] jurors; }',
+  'function review(bytes32 key) view returns (Review)',
+  'event ReviewRequested(bytes32 indexed key, address indexed collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB, address requester, uint64 drawBlock)',
+  'event ReviewDrawn(bytes32 indexed key, address[] jurors, uint64 commitDeadline, uint64 revealDeadline)',
+  'event ReviewRearmed(bytes32 indexed key, uint64 drawBlock)',
+  'event ReviewCancelled(bytes32 indexed key)',
   'error CommitteeTooSmall(uint256 enrolled, uint256 needed)',
   'error CommitteeWrongValue(uint256 sent, uint256 expected)',
   'error CommitteeReviewExists(bytes32 key)',
   'error CommitteeReviewPending(bytes32 key, uint64 revealDeadline)',
+  'error CommitteeDrawTooEarly(bytes32 key, uint64 drawBlock)',
+  'error CommitteeAlreadyDrawn(bytes32 key)',
 ])
 
 /** The Registry's stage-2 verifier: on a deployment with a committee, the CommitteeVerifier. */
@@ -53,17 +64,17 @@ export function reviewKey(detailHashA, detailHashB) {
  * @property {`0x${string}`} hash the transaction
  * @property {`0x${string}`} key the review's key (reviewKey of the two detail hashes)
  * @property {bigint} fee the review fee paid (the transaction's value)
- * @property {`0x${string}`[] | null} jurors the drawn jurors (null if the receipt holds no
- *   ReviewRequested of this pair from the committee)
- * @property {bigint | null} commitDeadline the last block the jurors commit their votes
- * @property {bigint | null} revealDeadline the last block they reveal them; the challenger's
- *   `resolve` reverts CommitteeReviewPending until the review is settled after it
+ * @property {bigint | null} drawBlock the block whose hash draws the jurors: `draw` (drawReview,
+ *   or any enrolled juror) succeeds once the chain is past it (null if the receipt holds no
+ *   ReviewRequested of this pair from the committee). The challenger's `resolve` reverts
+ *   CommitteeReviewPending from the request until the reveal deadline.
  */
 
 /**
  * Asks the committee to review a challenge of your token (the accused: `duplicate` yours,
  * `original` the challenger's), paying the review fee; then `contest` it as before. Do it before
- * contesting: once contested, the challenger may resolve by the detail rule first.
+ * contesting: once contested, the challenger may resolve by the detail rule first. The jurors are
+ * drawn later, past `drawBlock` (`drawReview`, or the jurors' own duty).
  * Refusals: the API's 409 as AigcApiError with its code, `CommitteeTooSmall` (too few jurors are
  * free: contest on the detail rule, or wait) and `no_committee` (a deployment without a committee:
  * contest directly); the contract's, simulated before signing, as AigcContractError
@@ -80,10 +91,7 @@ export async function requestReview(client, { original, duplicate, committeeVeri
   const tx = await request(client, '/v1/tx/review/request', {
     method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
   })
-  const registry = (await getDeployment(client)).addresses.registry
-  const committee = committeeVerifier !== undefined
-    ? getAddress(committeeVerifier)
-    : getAddress(await client.publicClient.readContract({ address: registry, abi: detailVerifierAbi, functionName: 'detailVerifier' }))
+  const { registry, committee } = await committeeOf(client, committeeVerifier)
   let decoded
   try {
     decoded = decodeFunctionData({ abi: committeeAbi, data: toHex(tx.data, 'data') })
@@ -113,12 +121,98 @@ export async function requestReview(client, { original, duplicate, committeeVeri
   const logs = /** @type {any} */ (sent.receipt.logs ?? [])
   const event = parseEventLogs({ abi: committeeAbi, eventName: 'ReviewRequested', logs })
     .find((e) => getAddress(e.address) === committee && e.args.key === key && e.args.original === o && e.args.duplicate === d)
+  return { hash: sent.hash, key, fee: toBigInt(tx.value ?? 0, 'value'), drawBlock: event ? event.args.drawBlock : null }
+}
+
+/**
+ * @typedef {object} ReviewDraw
+ * @property {`0x${string}`} hash the transaction
+ * @property {`0x${string}`} key the review's key
+ * @property {'drawn' | 'rearmed' | 'cancelled' | null} outcome what the draw did: jurors drawn;
+ *   re-armed (the draw block's hash had aged out, past 256 blocks: draw again after `drawBlock`);
+ *   cancelled (too few free jurors: the fee is owed back, the detail rule decides the pair);
+ *   null if the receipt holds none of these events from the committee
+ * @property {`0x${string}`[] | null} jurors the drawn jurors
+ * @property {bigint | null} commitDeadline the last block the jurors commit their votes
+ * @property {bigint | null} revealDeadline the last block they reveal them
+ * @property {bigint | null} drawBlock the new draw block of a re-armed review
+ */
+
+/**
+ * Draws the jurors of the pair's requested review (anyone may, once, after its draw block).
+ * The API's transaction (POST /v1/tx/review/draw) is checked like requestReview's: `draw` at the
+ * Registry's committee, of the key of this pair (from `details` when given, else the review the
+ * committee holds under that key must be of this pair in the Registry's collection), simulated
+ * (`CommitteeDrawTooEarly`, `CommitteeAlreadyDrawn` as AigcContractError), then sent.
+ * @param {import('./client.js').AigcClient} client
+ * @param {ReviewPair} pair
+ * @returns {Promise<ReviewDraw>}
+ */
+export async function drawReview(client, { original, duplicate, committeeVerifier, details }) {
+  const o = toBigInt(original, 'original')
+  const d = toBigInt(duplicate, 'duplicate')
+  const tx = await request(client, '/v1/tx/review/draw', {
+    method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
+  })
+  const { registry, committee } = await committeeOf(client, committeeVerifier)
+  let decoded
+  try {
+    decoded = decodeFunctionData({ abi: committeeAbi, data: toHex(tx.data, 'data') })
+  } catch {
+    throw new AigcSdkError('tx_mismatch', 'the API\'s draw is no call the SDK knows')
+  }
+  if (decoded.functionName !== 'draw') {
+    throw new AigcSdkError('tx_mismatch', `the API's draw is ${decoded.functionName}, not draw`)
+  }
+  if (getAddress(tx.to) !== committee) {
+    throw new AigcSdkError('tx_mismatch', `the API's draw goes to ${tx.to}, not the Registry's committee ${committee}`)
+  }
+  if (toBigInt(tx.value ?? 0, 'value') !== 0n) {
+    throw new AigcSdkError('tx_mismatch', 'the API\'s draw carries Ether: a draw is free')
+  }
+  const key = /** @type {`0x${string}`} */ (/** @type {readonly any[]} */ (decoded.args)[0])
+  if (details !== undefined) {
+    const own = reviewKey(keccak256(toHex(details.original, 'details.original')), keccak256(toHex(details.duplicate, 'details.duplicate')))
+    if (own !== key) throw new AigcSdkError('tx_mismatch', 'the API\'s draw is of another pair\'s review')
+  } else {
+    const held = /** @type {any} */ (await client.publicClient.readContract({ address: committee, abi: committeeAbi, functionName: 'review', args: [key] }))
+    if (getAddress(held.collection) !== registry || held.original !== o || held.duplicate !== d) {
+      throw new AigcSdkError('tx_mismatch', `the API's draw is of the review of (${held.original}, ${held.duplicate}), not of (${o}, ${d})`)
+    }
+  }
+  // at the pending block: the draw is mined in the next block at best, and the contract asks for
+  // block.number > drawBlock (at `latest` a draw sent in the very next block would be refused)
+  try {
+    await client.publicClient.call({ account: await address(client), to: committee, data: toHex(tx.data, 'data'), value: 0n, blockTag: 'pending' })
+  } catch (err) {
+    throw toContractError(err, committeeAbi, committee) ?? err
+  }
+  const sent = await sendUnsigned(client, tx)
+  const logs = /** @type {any} */ (sent.receipt.logs ?? [])
+  const ours = (/** @type {any} */ e) => getAddress(e.address) === committee && e.args.key === key
+  const drawn = parseEventLogs({ abi: committeeAbi, eventName: 'ReviewDrawn', logs }).find(ours)
+  const rearmed = parseEventLogs({ abi: committeeAbi, eventName: 'ReviewRearmed', logs }).find(ours)
+  const cancelled = parseEventLogs({ abi: committeeAbi, eventName: 'ReviewCancelled', logs }).find(ours)
   return {
     hash: sent.hash,
     key,
-    fee: toBigInt(tx.value ?? 0, 'value'),
-    jurors: event ? event.args.jurors.map((j) => getAddress(j)) : null,
-    commitDeadline: event ? event.args.commitDeadline : null,
-    revealDeadline: event ? event.args.revealDeadline : null,
+    outcome: drawn ? 'drawn' : rearmed ? 'rearmed' : cancelled ? 'cancelled' : null,
+    jurors: drawn ? drawn.args.jurors.map((j) => getAddress(j)) : null,
+    commitDeadline: drawn ? drawn.args.commitDeadline : null,
+    revealDeadline: drawn ? drawn.args.revealDeadline : null,
+    drawBlock: rearmed ? rearmed.args.drawBlock : null,
   }
+}
+
+/**
+ * The Registry's address and its committee's (the Registry's detailVerifier(), unless given).
+ * @param {import('./client.js').AigcClient} client
+ * @param {`0x${string}` | undefined} committeeVerifier
+ */
+async function committeeOf(client, committeeVerifier) {
+  const registry = (await getDeployment(client)).addresses.registry
+  const committee = committeeVerifier !== undefined
+    ? getAddress(committeeVerifier)
+    : getAddress(await client.publicClient.readContract({ address: registry, abi: detailVerifierAbi, functionName: 'detailVerifier' }))
+  return { registry, committee }
 }

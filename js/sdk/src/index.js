@@ -9,7 +9,7 @@ import { checkBatchAttestation } from './batch_attestation.js'
 import { courtChallenge, courtContest, courtFinalize, courtResolve, courtRevokeDuplicateImage, courtSettle, getCourtDispute, settleBatch } from './batch_court.js'
 import { getBatch, getBatchProof, publishBatchManifest } from './batch_reads.js'
 import { createClientState } from './client.js'
-import { requestReview } from './committee.js'
+import { drawReview, requestReview } from './committee.js'
 import { getDeployment } from './deployment.js'
 import { listEsps, ranking } from './esps.js'
 import { buy, claimPayment, claimToken, getTrade, list, lockForSale, payTrade, resell, waitForTrade, withdraw } from './market.js'
@@ -24,7 +24,7 @@ export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './lo
 export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
-export { committeeAbi, requestReview, reviewKey } from './committee.js'
+export { committeeAbi, drawReview, requestReview, reviewKey } from './committee.js'
 export {
   batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash, isDegenerateFingerprint, itemLeaf, merkleProof, merkleRoot,
   orderedProof, orderedProofs, orderedRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyOrderedProof, verifyProof,
@@ -92,6 +92,7 @@ export function createAigcClient(options) {
     challenge: bind(client, challenge),
     contest: bind(client, contest),
     requestReview: bind(client, requestReview),
+    drawReview: bind(client, drawReview),
     finalize: bind(client, finalize),
     resolve: bind(client, resolve),
     list: bind(client, list),

@@ -1514,6 +1514,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/review/draw": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Draw Review
+         * @description Draw the jurors of a requested review (anyone, once, after its draw block); 409 with the
+         *     contract's error otherwise (CommitteeDrawTooEarly, CommitteeAlreadyDrawn).
+         */
+        post: operations["draw_review_v1_tx_review_draw_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/review/request": {
         parameters: {
             query?: never;
@@ -1526,7 +1547,8 @@ export interface paths {
         /**
          * Request Review
          * @description Ask the committee to review a challenged pair (with the review fee), before contesting it;
-         *     409 CommitteeTooSmall when too few jurors are free (contest on the detail rule then).
+         *     the jurors are drawn after the next block (`POST /v1/tx/review/draw`). 409 CommitteeTooSmall
+         *     when too few jurors are enrolled (contest on the detail rule then).
          */
         post: operations["request_review_v1_tx_review_request_post"];
         delete?: never;
@@ -7838,6 +7860,84 @@ export interface operations {
             };
             /** @description Not signed in, or the token expired (sign in with Ethereum) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    draw_review_v1_tx_review_draw_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChallengeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

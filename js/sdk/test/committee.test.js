@@ -1,7 +1,9 @@
-// requestReview (issue 11) against a fake API and chain: it posts the pair as decimal strings,
-// sends only CommitteeVerifier.requestReview of that pair in the Registry's collection to the
-// committee the Registry consults (with the fee), and the API's 409s (CommitteeTooSmall,
-// no_committee) and the contract's refusals come back typed, with nothing sent.
+// requestReview and drawReview (issue 11) against a fake API and chain: requestReview posts the
+// pair as decimal strings, sends only CommitteeVerifier.requestReview of that pair in the
+// Registry's collection to the committee the Registry consults (with the fee) and returns the
+// draw block; drawReview sends only `draw` of that pair's key to that committee, and reads what
+// the draw did. The API's 409s (CommitteeTooSmall, no_committee) and the contract's refusals
+// (CommitteeDrawTooEarly, CommitteeAlreadyDrawn, ...) come back typed, with nothing sent.
 
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
@@ -11,7 +13,7 @@ import {
   RawContractError, toEventSelector, toFunctionSelector,
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { AigcApiError, AigcContractError, committeeAbi, createAigcClient, requestReview, reviewKey } from '../src/index.js'
+import { AigcApiError, AigcContractError, committeeAbi, createAigcClient, drawReview, requestReview, reviewKey } from '../src/index.js'
 import { ADDRESS, fakeApi, HEALTH, KEY, REGISTRY } from './helpers.js'
 
 const COMMITTEE = '0xa513E6E4b8f2a923D98304ec87F64353C4D5C853'
@@ -39,10 +41,30 @@ function requested(emitter = COMMITTEE, key = reviewKey(HASH_A, HASH_B)) {
     address: emitter,
     topics: encodeEventTopics({ abi: committeeAbi, eventName: 'ReviewRequested', args: { key, collection: REGISTRY } }),
     data: encodeAbiParameters(
-      parseAbiParameters('uint256, uint256, bytes32, bytes32, address, address[], uint64, uint64'),
-      [O, D, HASH_A, HASH_B, ADDRESS, [JUROR], 110n, 120n],
+      parseAbiParameters('uint256, uint256, bytes32, bytes32, address, uint64'),
+      [O, D, HASH_A, HASH_B, ADDRESS, 101n],
     ),
   }
+}
+
+/** The committee's ReviewDrawn of the pair's review, from `emitter`. */
+function drawn(emitter = COMMITTEE, key = reviewKey(HASH_A, HASH_B)) {
+  return {
+    address: emitter,
+    topics: encodeEventTopics({ abi: committeeAbi, eventName: 'ReviewDrawn', args: { key } }),
+    data: encodeAbiParameters(parseAbiParameters('address[], uint64, uint64'), [[JUROR], 110n, 120n]),
+  }
+}
+
+/** The API's draw calldata. */
+function drawData(key = reviewKey(HASH_A, HASH_B)) {
+  return encodeFunctionData({ abi: committeeAbi, functionName: 'draw', args: [key] })
+}
+
+/** The review the fake committee holds under any key: of (O, D) in the Registry, unless told. */
+const HELD = {
+  requester: ADDRESS, collection: REGISTRY, original: O, duplicate: D, drawBlock: 101n, commitDeadline: 0n,
+  revealDeadline: 0n, yes: 0, no: 0, settled: false, cancelled: false, jurors: [],
 }
 
 /**
@@ -51,7 +73,7 @@ function requested(emitter = COMMITTEE, key = reviewKey(HASH_A, HASH_B)) {
  * reads and sends, reverts a simulation with `revert` when set, and mines with `logs`.
  * @param {{ answer?: any, verifier?: string, revert?: unknown, logs?: any[] }} [o]
  */
-function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [requested()] } = {}) {
+function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [requested()], held = HELD } = {}) {
   /** @type {any[]} */
   const bodies = []
   /** @type {any[]} */
@@ -73,6 +95,17 @@ function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [reque
       }
       return /** @type {[number, any]} */ ([200, tx])
     },
+    'POST /v1/tx/review/draw': ({ body }) => {
+      bodies.push(body)
+      if (Array.isArray(answer)) return answer
+      const tx = {
+        to: answer.to ?? COMMITTEE,
+        data: answer.data ?? drawData(),
+        value: answer.value ?? '0',
+        chainId: 31337, gas: 900000, maxFeePerGas: '1', maxPriorityFeePerGas: '1', from: ADDRESS,
+      }
+      return /** @type {[number, any]} */ ([200, tx])
+    },
   })
   const publicClient = /** @type {any} */ ({
     call: async (/** @type {any} */ req) => {
@@ -82,6 +115,7 @@ function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [reque
     },
     readContract: async (/** @type {any} */ req) => {
       reads.push(req)
+      if (req.functionName === 'review') return held
       assert.equal(req.functionName, 'detailVerifier')
       assert.equal(req.address, REGISTRY)
       return verifier
@@ -130,15 +164,13 @@ test('requestReview posts the pair as decimal strings, simulates, and sends requ
   assert.deepEqual(sent.map((s) => [s.to, s.data, s.value]), [[COMMITTEE, calldata(), FEE]])
   assert.deepEqual(simulated.map((s) => [s.account, s.to, s.data, s.value]), [[ADDRESS, COMMITTEE, calldata(), FEE]])
   assert.equal(reads.length, 1)
-  assert.deepEqual(out, {
-    hash: `0x${'ab'.repeat(32)}`, key: reviewKey(HASH_A, HASH_B), fee: FEE, jurors: [JUROR], commitDeadline: 110n, revealDeadline: 120n,
-  })
+  assert.deepEqual(out, { hash: `0x${'ab'.repeat(32)}`, key: reviewKey(HASH_A, HASH_B), fee: FEE, drawBlock: 101n })
 })
 
 test('a ReviewRequested from another contract or about another pair is not read as the committee\'s', async () => {
   for (const logs of [[requested(OTHER)], [requested(COMMITTEE, reviewKey(HASH_B, HASH_A))], []]) {
     const out = await requestReview(reviewClient({ logs }).c, { original: O, duplicate: D })
-    assert.deepEqual([out.jurors, out.commitDeadline, out.revealDeadline], [null, null, null])
+    assert.equal(out.drawBlock, null)
   }
 })
 
@@ -180,7 +212,7 @@ test('the committee\'s address: the Registry\'s detailVerifier() unless one is g
   assert.equal(moved.sent.length, 0)
   const given = reviewClient({ answer: { to: OTHER }, logs: [requested(OTHER)] })
   const out = await requestReview(given.c, { original: O, duplicate: D, committeeVerifier: /** @type {`0x${string}`} */ (OTHER.toLowerCase()) })
-  assert.deepEqual([given.sent.length, given.reads.length, out.jurors], [1, 0, [JUROR]])
+  assert.deepEqual([given.sent.length, given.reads.length, out.drawBlock], [1, 0, 101n])
 })
 
 test('the contract\'s refusal in the simulation is AigcContractError by name (a pair already under review), unsent', async () => {
@@ -191,4 +223,66 @@ test('the contract\'s refusal in the simulation is AigcContractError by name (a 
   assert.ok(err instanceof AigcContractError)
   assert.deepEqual([err.code, err.fields, err.contract], ['CommitteeReviewExists', { key }, COMMITTEE])
   assert.equal(sent.length, 0)
+})
+
+test('drawReview posts the pair, checks the review under the key is this pair\'s, simulates and sends draw; reads the jurors', async () => {
+  const { c, bodies, sent, simulated, reads } = reviewClient({ logs: [drawn(OTHER), drawn()] })
+  const out = await drawReview(c, { original: O, duplicate: D })
+  assert.deepEqual(bodies, [{ original: String(O), duplicate: String(D) }])
+  assert.deepEqual(sent.map((s) => [s.to, s.data, s.value]), [[COMMITTEE, drawData(), 0n]])
+  assert.deepEqual(simulated.map((s) => [s.account, s.to, s.data, s.value, s.blockTag]), [[ADDRESS, COMMITTEE, drawData(), 0n, 'pending']])
+  assert.deepEqual(reads.map((r) => r.functionName), ['detailVerifier', 'review'])
+  assert.deepEqual(out, {
+    hash: `0x${'ab'.repeat(32)}`, key: reviewKey(HASH_A, HASH_B), outcome: 'drawn', jurors: [JUROR],
+    commitDeadline: 110n, revealDeadline: 120n, drawBlock: null,
+  })
+  // with the descriptors held, the key is checked against them (no read of the review)
+  const held = reviewClient({ logs: [] })
+  const none = await drawReview(held.c, { original: O, duplicate: D, details: { original: DETAIL_A, duplicate: DETAIL_B } })
+  assert.deepEqual([held.reads.map((r) => r.functionName), none.outcome], [['detailVerifier'], null])
+})
+
+test('drawReview reads a re-armed and a cancelled draw', async () => {
+  const key = reviewKey(HASH_A, HASH_B)
+  const rearmed = {
+    address: COMMITTEE,
+    topics: encodeEventTopics({ abi: committeeAbi, eventName: 'ReviewRearmed', args: { key } }),
+    data: encodeAbiParameters(parseAbiParameters('uint64'), [400n]),
+  }
+  const out = await drawReview(reviewClient({ logs: [rearmed] }).c, { original: O, duplicate: D })
+  assert.deepEqual([out.outcome, out.drawBlock, out.jurors], ['rearmed', 400n, null])
+  const cancelled = { address: COMMITTEE, topics: encodeEventTopics({ abi: committeeAbi, eventName: 'ReviewCancelled', args: { key } }), data: '0x' }
+  const gone = await drawReview(reviewClient({ logs: [cancelled] }).c, { original: O, duplicate: D })
+  assert.equal(gone.outcome, 'cancelled')
+})
+
+test('an API draw of another pair\'s review, another call, contract or with Ether is refused unsent', async () => {
+  const other = reviewKey(HASH_B, HASH_A)
+  /** @type {[string, any, any?, any?][]} */
+  const lies = [
+    ['another pair\'s key (the descriptors held)', { data: drawData(other) }, { original: DETAIL_A, duplicate: DETAIL_B }],
+    ['a review of another pair on chain', {}, undefined, { ...HELD, duplicate: D + 1n }],
+    ['a review in another collection', {}, undefined, { ...HELD, collection: OTHER }],
+    ['another function', { data: encodeFunctionData({ abi: committeeAbi, functionName: 'reviewKey', args: [HASH_A, HASH_B] }) }],
+    ['no call at all', { data: '0x1234' }],
+    ['another contract', { to: OTHER }],
+    ['Ether sent with it', { value: '1' }],
+  ]
+  for (const [what, answer, details, held] of lies) {
+    const { c, sent, simulated } = reviewClient({ answer, held })
+    await assert.rejects(drawReview(c, { original: O, duplicate: D, details }), { name: 'AigcSdkError', code: 'tx_mismatch' }, what)
+    assert.equal(sent.length + simulated.length, 0, what)
+  }
+})
+
+test('a draw the contract refuses is AigcContractError by name (too early, already drawn), unsent', async () => {
+  const key = reviewKey(HASH_A, HASH_B)
+  for (const [errorName, args] of /** @type {const} */ ([['CommitteeDrawTooEarly', [key, 101n]], ['CommitteeAlreadyDrawn', [key]]])) {
+    const data = encodeErrorResult({ abi: committeeAbi, errorName, args: /** @type {any} */ (args) })
+    const { c, sent } = reviewClient({ revert: new BaseError('execution reverted', { cause: new RawContractError({ data }) }) })
+    const err = await drawReview(c, { original: O, duplicate: D }).catch((e) => e)
+    assert.ok(err instanceof AigcContractError, errorName)
+    assert.equal(err.code, errorName)
+    assert.equal(sent.length, 0)
+  }
 })
