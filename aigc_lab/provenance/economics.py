@@ -53,7 +53,7 @@ GAS = {
     "challenge": 67_806,
     "contest": 54_886,  # docs/contracts.md's `registry_contest`
     "finalize": 41_516,
-    "resolve": 2_163_273,  # tests/contracts/gas_snapshot.json `registry_resolve`
+    "resolve": 2_163_271,  # tests/contracts/gas_snapshot.json `registry_resolve`
     "settle": 127_058,
 }
 # Measured on the wave-2 corpus (12,075 distinct images, `.aigc/corpus`), compact threshold 15:
