@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from eth_abi import encode
 from eth_utils import keccak
 from web3.logs import DISCARD
+from web3.types import TxReceipt
 
 from ledger.clients._base import Call, ContractClient
 from ledger.deploy import Deployment
@@ -129,16 +130,15 @@ class CommitteeClient(ContractClient):
 
     def draw(self, key: bytes) -> DrawOutcome:
         """Draws the jurors of ``key`` (after its draw block; anyone may): :class:`DrawOutcome`."""
-        self._send(self.draw_call(key))
-        return self.parse_draw(self.last_receipt)
+        return self.parse_draw(self._send(self.draw_call(key)))
 
-    def parse_request(self, receipt) -> tuple[bytes, int]:
+    def parse_request(self, receipt: TxReceipt) -> tuple[bytes, int]:
         """(key, draw block) of the ``ReviewRequested`` in a ``requestReview`` receipt."""
         for log in self.contract.events.ReviewRequested().process_receipt(receipt, errors=DISCARD):
             return bytes(log["args"]["key"]), int(log["args"]["drawBlock"])
         raise ValueError("no ReviewRequested in this receipt")
 
-    def parse_draw(self, receipt) -> DrawOutcome:
+    def parse_draw(self, receipt: TxReceipt) -> DrawOutcome:
         """The outcome of a ``draw`` transaction from its receipt's events."""
         events = self.contract.events
         for log in events.ReviewDrawn().process_receipt(receipt, errors=DISCARD):
