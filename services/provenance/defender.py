@@ -477,7 +477,9 @@ class Defender:
         )
         if self.images is None:
             return rule_rejects, review
-        return not judge(review, self.images).vote, review
+        # the jurors' fallback where an image is missing: the rule on these same descriptors
+        published = {original: a, duplicate: b}
+        return not judge(review, self.images, lambda _c, t: published.get(t)).vote, review
 
     def _too_small(self) -> str:
         """Why the committee cannot review now ("" when a review's worth of jurors is enrolled;

@@ -42,12 +42,13 @@ from PIL import Image
 from services.content import canonical_hash
 from services.market_client import MarketClient, MarketError
 from services.provenance._image import load_image
-from services.provenance.detail import detail_descriptor
+from services.provenance.detail import detail_descriptor, detail_matches, is_valid_detail
 from services.provenance.errors import DegenerateImageError, NotAnImageError
 from services.provenance.stage3 import stage3_matches
 
 __all__ = [
     "ApiImages",
+    "DetailSource",
     "DirectoryImages",
     "ImageSource",
     "Review",
@@ -59,6 +60,12 @@ __all__ = [
 
 class ImageSource(Protocol):
     """Where a juror finds a token's image: its encoded bytes, or None when it has none."""
+
+    def __call__(self, collection: str, token_id: int) -> bytes | None: ...
+
+
+class DetailSource(Protocol):
+    """Where a juror finds a token's published detail descriptor (None when it has none)."""
 
     def __call__(self, collection: str, token_id: int) -> bytes | None: ...
 
@@ -87,19 +94,47 @@ class Verdict:
     reason: str
 
 
-def judge(review: Review, images: ImageSource) -> Verdict:
-    """The vote of an honest juror on ``review`` (module docstring: who loses a missing image)."""
+def judge(review: Review, images: ImageSource, details: DetailSource | None = None) -> Verdict:
+    """The vote of an honest juror on ``review`` (module docstring: who loses a missing image).
+
+    With ``details`` (the two published detail descriptors: the chain's ``Registered`` events),
+    a missing or forged image on either side gives the detail rule's verdict on them, the answer
+    the chain gives without a review. Whoever asked for the review (the challenger, the accused
+    or a third party) then gains nothing by an image that is not published: without it a squatter
+    that requested the review of a victim who never uploaded its image had the jurors vote "yes"
+    on a pair the rule rejects, and a copier could hide behind a challenger's missing image."""
     a, why_a = _checked(review, images, review.original, review.detail_hash_a)
-    if a is None:
-        return Verdict(False, f"the original's image {why_a}: the challenger shows no proof")
     b, why_b = _checked(review, images, review.duplicate, review.detail_hash_b)
-    if b is None:
-        return Verdict(True, f"the duplicate's image {why_b}: the accused hides its image")
+    if a is None or b is None:
+        what = f"the original's image {why_a}" if a is None else f"the duplicate's image {why_b}"
+        ruled = _rule(review, details)
+        if ruled is not None:
+            return Verdict(ruled, f"{what}: the detail rule on the published descriptors decides")
+        if a is None:
+            return Verdict(False, f"{what}: the challenger shows no proof")
+        return Verdict(True, f"{what}: the accused hides its image")
     try:
         same = stage3_matches(a, b)
     except DegenerateImageError as exc:  # a record's image stage 3 cannot compare
         return Verdict(False, f"stage 3 cannot compare the pair ({exc}): no copy shown")
     return Verdict(same, "stage 3 " + ("matches: a copy" if same else "rejects: not a copy"))
+
+
+def _rule(review: Review, details: DetailSource | None) -> bool | None:
+    """The detail rule on the pair's published descriptors, or None when either is unknown or
+    not the review's (its keccak is not the hash the review names) or not a valid descriptor."""
+    if details is None:
+        return None
+    try:
+        da = details(review.collection, review.original)
+        db = details(review.collection, review.duplicate)
+    except Exception:  # a chain or API error: no descriptor, the fallback policy decides
+        return None
+    if da is None or db is None or keccak(da) != review.detail_hash_a:
+        return None
+    if keccak(db) != review.detail_hash_b or not (is_valid_detail(da) and is_valid_detail(db)):
+        return None
+    return detail_matches(da, db)
 
 
 def _checked(

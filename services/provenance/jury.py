@@ -38,6 +38,7 @@ import httpx
 from eth_utils import to_checksum_address
 
 from ledger.clients.committee import CommitteeClient
+from ledger.clients.registry import RegistryClient
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
 from ledger.tx import Transactor, call
@@ -86,6 +87,7 @@ class JurorDuty:
             self.cursor, self.reviews = int(data["cursor"]), dict(data["reviews"])
         # the single Registry's token ids are content hashes (a batch item's are not)
         self._content_ids = {to_checksum_address(deployment.manifest.address("Registry"))}
+        self._registry = RegistryClient(deployment)
 
     # -- reviews ----------------------------------------------------------------------------------
     def step(self) -> list[str]:
@@ -205,7 +207,7 @@ class JurorDuty:
         salt = vote_salt(bytes(self.tx.account.key), key)
         if entry["stage"] == "drawn" and nxt <= entry["commit_deadline"]:
             if "vote" not in entry:  # recorded once: a retried commit sends the same vote
-                verdict = judge(self._review(entry), self.images)
+                verdict = judge(self._review(entry), self.images, self._detail)
                 entry["vote"], entry["reason"] = verdict.vote, verdict.reason
                 self._save()  # the vote is on disk before its commitment leaves the process
             vote = bool(entry["vote"])
@@ -237,7 +239,7 @@ class JurorDuty:
             if int(call(self.contract.functions.ballotOf(key, self.me).call)) != _COMMITTED:
                 entry["stage"] = "unrevealed"
                 return "never committed: nothing to reveal"
-            judged = judge(self._review(entry), self.images).vote
+            judged = judge(self._review(entry), self.images, self._detail).vote
             votes = [judged, not judged]
         error: LedgerError | None = None
         for vote in votes:
@@ -251,6 +253,13 @@ class JurorDuty:
         if "vote" not in entry:
             entry["stage"] = "unrevealed"  # nothing committed by this account
         raise error or LedgerError("nothing to reveal")
+
+    def _detail(self, collection: str, token_id: int) -> bytes | None:
+        """A single Registry token's published detail descriptor (its ``Registered`` event), for
+        the detail rule when an image is missing (``judge``); None at the batch forums."""
+        if to_checksum_address(collection) not in self._content_ids:
+            return None
+        return self._registry.registered(token_id).detail
 
     def _review(self, entry: dict[str, Any]) -> Review:
         return Review(

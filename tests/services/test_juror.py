@@ -143,3 +143,32 @@ def test_directory_images_finds_a_token_by_its_hex_id(tmp_path) -> None:
     store = DirectoryImages(tmp_path)
     assert store("0x" + "00" * 20, token) == _png(image)
     assert store("0x" + "00" * 20, token + 1) is None
+
+
+def _details(*images: Image.Image):
+    """The published detail descriptors of ``images``' tokens (as the ``Registered`` events hold
+    them), by token id."""
+    table = {_token(i): detail_descriptor(i) for i in images}
+    return lambda collection, token_id: table.get(token_id)
+
+
+def test_a_missing_image_gives_the_detail_rules_verdict_not_a_free_win(look_alikes) -> None:
+    """The squatter's review: it challenges an unrelated token whose owner never uploaded its
+    image and asks for the review itself. Without the descriptors the jurors vote "yes" (the
+    accused "hides" its image) on a pair the detail rule rejects; with them they vote what the
+    chain would decide without a review."""
+    victim, squatter = _semaphore(0, 30), _page("disc")
+    assert not detail_matches(detail_descriptor(squatter), detail_descriptor(victim))
+    review, images = _case(squatter, victim, {_token(victim): None})
+    assert judge(review, images).vote is True  # the attack, before the descriptors were used
+    verdict = judge(review, images, _details(squatter, victim))
+    assert verdict.vote is False and "detail rule" in verdict.reason
+    # a copier cannot hide behind a challenger's missing image either: the rule still matches
+    a, b = look_alikes
+    review, images = _case(a, b, {_token(a): None})
+    assert judge(review, images).vote is False
+    assert judge(review, images, _details(a, b)).vote is True
+    # a descriptor that is not the review's (or none) leaves the burden rule in place
+    wrong = lambda collection, token_id: detail_descriptor(squatter)  # noqa: E731
+    assert judge(review, images, wrong).vote is False
+    assert judge(review, images, lambda collection, token_id: None).vote is False
