@@ -124,6 +124,7 @@ FINAL = frozenset({Plan.CONCEDE, Plan.LATE, Plan.NOT_OURS, Plan.DONE})
 QUIET = frozenset(
     {Plan.PRICED_OUT, Plan.UNJUDGED, Plan.AWAIT, Plan.NO_JURY}
 )  # said once, looked at each pass
+_RULE_REJECTS = "the detail rule rejects the pair"  # why a contest on the bare rule wins
 
 
 class DisputeView(Protocol):
@@ -360,7 +361,7 @@ class Defender:
         """Contests, asking the committee for a review first where it can give one and drawing
         its jurors once the draw block has passed; the new (plan, dispute), or None when this
         pass ends here (``log`` says why)."""
-        why, fee, short, requested = "the detail rule rejects the pair", 0, "", False
+        why, fee, short, requested = _RULE_REJECTS, 0, "", False
         if review is not None:
             if self.images is not None:
                 why = "stage 3 rejects the pair"
@@ -369,11 +370,10 @@ class Defender:
                 short = self._too_small()
                 fee = 0 if short else self._committee_fee()
         if short:  # no review to be had now: a contest is decided by the detail rule
-            if not self._rule_rejects(forum, original, duplicate):
-                if entry["plan"] != Plan.NO_JURY.value:
-                    log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
-                return Plan.NO_JURY, dispute
-            why = "the detail rule rejects the pair"
+            held = self._no_jury(entry, pair, forum, original, duplicate, dispute, short, log)
+            if held is not None:
+                return held
+            why = _RULE_REJECTS
         cost = self.cost(forum.gas, fee) if fee else self.cost(forum.gas)
         if self.profitable_only and cost.net < 0:
             if entry["plan"] != Plan.PRICED_OUT.value:
@@ -391,11 +391,10 @@ class Defender:
                     log.append(f"{pair}: review request refused ({exc}); will look again")
                     return None
                 short = str(exc)  # too few enrolled by the time it was mined
-                if not self._rule_rejects(forum, original, duplicate):
-                    if entry["plan"] != Plan.NO_JURY.value:
-                        log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
-                    return Plan.NO_JURY, dispute
-                why, cost = "the detail rule rejects the pair", self.cost(forum.gas)
+                held = self._no_jury(entry, pair, forum, original, duplicate, dispute, short, log)
+                if held is not None:
+                    return held
+                why, cost = _RULE_REJECTS, self.cost(forum.gas)
             else:
                 log.append(f"{pair}: committee review requested (fee {fee} wei)")
                 requested = True
@@ -407,11 +406,10 @@ class Defender:
                 return None
             if drawn:  # cancelled at the draw: the rule decides, as with CommitteeTooSmall
                 short = drawn
-                if not self._rule_rejects(forum, original, duplicate):
-                    if entry["plan"] != Plan.NO_JURY.value:
-                        log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
-                    return Plan.NO_JURY, dispute
-                why, cost = "the detail rule rejects the pair", self.cost(forum.gas)
+                held = self._no_jury(entry, pair, forum, original, duplicate, dispute, short, log)
+                if held is not None:
+                    return held
+                why, cost = _RULE_REJECTS, self.cost(forum.gas)
             else:
                 log.append(f"{pair}: the committee's jurors are drawn")
         if short:
@@ -506,6 +504,25 @@ class Defender:
             hash_a=review.detail_hash_a,
             hash_b=review.detail_hash_b,
         )
+
+    def _no_jury(
+        self,
+        entry: dict[str, Any],
+        pair: str,
+        forum: Any,
+        original: int,
+        duplicate: int,
+        dispute: Any,
+        short: str,
+        log: list[str],
+    ) -> tuple[Plan, Any] | None:
+        """Without a review (``short`` says why) the detail rule decides a contest: None when it
+        rejects the pair (contest on it), else (NO_JURY, dispute): looked at again each pass."""
+        if self._rule_rejects(forum, original, duplicate):
+            return None
+        if entry["plan"] != Plan.NO_JURY.value:
+            log.append(f"{pair}: {_explain(Plan.NO_JURY, dispute)} ({short})")
+        return Plan.NO_JURY, dispute
 
     def _rule_rejects(self, forum: Any, original: int, duplicate: int) -> bool | None:
         """The detail rule on the two published descriptors, as the contract would run it."""
