@@ -86,18 +86,8 @@ export function reviewKey(detailHashA, detailHashB) {
  * @returns {Promise<ReviewRequest>}
  */
 export async function requestReview(client, { original, duplicate, committeeVerifier, details }) {
-  const o = toBigInt(original, 'original')
-  const d = toBigInt(duplicate, 'duplicate')
-  const tx = await request(client, '/v1/tx/review/request', {
-    method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
-  })
-  const { registry, committee } = await committeeOf(client, committeeVerifier)
-  let decoded
-  try {
-    decoded = decodeFunctionData({ abi: committeeAbi, data: toHex(tx.data, 'data') })
-  } catch {
-    throw new AigcSdkError('tx_mismatch', 'the API\'s review request is no call the SDK knows')
-  }
+  const { o, d, tx, registry, committee, decoded } = await apiCommitteeTx(
+    client, '/v1/tx/review/request', 'review request', { original, duplicate, committeeVerifier })
   const args = /** @type {readonly any[]} */ (decoded.args ?? [])
   if (decoded.functionName !== 'requestReview' || args[1] !== o || args[2] !== d) {
     throw new AigcSdkError('tx_mismatch', `the API's review request is not requestReview of (${o}, ${d})`)
@@ -149,18 +139,8 @@ export async function requestReview(client, { original, duplicate, committeeVeri
  * @returns {Promise<ReviewDraw>}
  */
 export async function drawReview(client, { original, duplicate, committeeVerifier, details }) {
-  const o = toBigInt(original, 'original')
-  const d = toBigInt(duplicate, 'duplicate')
-  const tx = await request(client, '/v1/tx/review/draw', {
-    method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
-  })
-  const { registry, committee } = await committeeOf(client, committeeVerifier)
-  let decoded
-  try {
-    decoded = decodeFunctionData({ abi: committeeAbi, data: toHex(tx.data, 'data') })
-  } catch {
-    throw new AigcSdkError('tx_mismatch', 'the API\'s draw is no call the SDK knows')
-  }
+  const { o, d, tx, registry, committee, decoded } = await apiCommitteeTx(
+    client, '/v1/tx/review/draw', 'draw', { original, duplicate, committeeVerifier })
   if (decoded.functionName !== 'draw') {
     throw new AigcSdkError('tx_mismatch', `the API's draw is ${decoded.functionName}, not draw`)
   }
@@ -215,4 +195,29 @@ async function committeeOf(client, committeeVerifier) {
     ? getAddress(committeeVerifier)
     : getAddress(await client.publicClient.readContract({ address: registry, abi: detailVerifierAbi, functionName: 'detailVerifier' }))
   return { registry, committee }
+}
+
+/**
+ * The API's unsigned committee transaction at `path` for the pair, with its call decoded against
+ * the committee's ABI, the pair as bigints and the Registry's and its committee's addresses (the
+ * checks both actions start with); a call the SDK cannot decode is AigcSdkError `tx_mismatch`.
+ * @param {import('./client.js').AigcClient} client
+ * @param {string} path
+ * @param {string} what the action, for the error's message
+ * @param {ReviewPair} pair
+ */
+async function apiCommitteeTx(client, path, what, { original, duplicate, committeeVerifier }) {
+  const o = toBigInt(original, 'original')
+  const d = toBigInt(duplicate, 'duplicate')
+  const tx = await request(client, path, {
+    method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
+  })
+  const { registry, committee } = await committeeOf(client, committeeVerifier)
+  let decoded
+  try {
+    decoded = decodeFunctionData({ abi: committeeAbi, data: toHex(tx.data, 'data') })
+  } catch {
+    throw new AigcSdkError('tx_mismatch', `the API's ${what} is no call the SDK knows`)
+  }
+  return { o, d, tx, registry, committee, decoded }
 }
