@@ -22,6 +22,14 @@ All amounts in wei; gas figures are the exact ones of ``aigc bench gas``.
 contests (then resolves, paying that gas itself) exactly when the rule rejects the pair; when it
 matches (``detail_false_rate`` of the admissible distinct pairs) it concedes, and the challenge
 wins as an uncontested one. The other victims behave as ``uncontested_share`` says.
+
+**The committee** (``review_uphold_rate``, stage 3: contracts/CommitteeVerifier.sol): where the
+detail rule matches, a defender that predicts the committee's stage-3 comparison rejects the pair
+requests a review (paying ``review_fee`` to the jurors and the request and draw gas) before it
+contests, and the committee decides ``resolve``: the challenge then wins only on the share
+``review_uphold_rate`` of the rule-matched pairs that stage 3 also upholds. The default (1.0) is
+the deployment without jurors (every figure as before); the measured rate is
+``REVIEW_UPHOLD_SHARE``.
 """
 
 from __future__ import annotations
@@ -36,6 +44,7 @@ __all__ = [
     "CENTRAL_ADMISSIBLE_RATE",
     "DETAIL_FALSE_SHARE",
     "GAS",
+    "REVIEW_UPHOLD_SHARE",
     "SquatReport",
     "SquatScenario",
     "central_admissible_rate",
@@ -55,6 +64,10 @@ GAS = {
     "finalize": 41_516,
     "resolve": 2_163_271,  # tests/contracts/gas_snapshot.json `registry_resolve`
     "settle": 127_058,
+    # docs/contracts.md, "Committee (stage 3)": a pool of 20 enrolled jurors (each further one
+    # adds an `isActive` call to both)
+    "request_review": 300_630,
+    "draw": 545_716,
 }
 # Measured on the wave-2 corpus (12,075 distinct images, `.aigc/corpus`), compact threshold 15:
 # the mean per-pair admissibility rate is 4.9e-3 and that of the 10 most central images 4.48e-2
@@ -62,6 +75,10 @@ GAS = {
 # rule (docs/provenance.md, "Candidates and false candidates per query").
 CENTRAL_ADMISSIBLE_RATE = 4.48e-2
 DETAIL_FALSE_SHARE = 9.2e-2
+# Of the distinct pairs stages 1-2 uphold on the wave-2 corpus (31,123, dihedral grouping), stage 3
+# at its chosen setting still matches 2,603 (docs/provenance.md, "Dihedral twins grouped by
+# pixels"; `python -m aigc_lab.provenance._stage3_cache score`).
+REVIEW_UPHOLD_SHARE = 2_603 / 31_123
 
 
 @dataclass(frozen=True)
@@ -73,13 +90,16 @@ class SquatScenario:
     detail_false_rate: float = DETAIL_FALSE_SHARE  # per admissible pair: detail matches too
     uncontested_share: float = 0.5  # undefended victims who let the contest window pass
     defended_share: float = 0.0  # victims whose defender contests every pair the rule rejects
+    review_uphold_rate: float = 1.0  # of the rule-matched pairs, the share the committee upholds
+    review_fee: int = 10**16
     gas_price: int = 10**9
     bond: int = 10**16
     deposit: int = 10**16
     reward: int = 2 * 10**14
 
     def __post_init__(self) -> None:
-        for name in ("admissible_rate", "detail_false_rate", "uncontested_share", "defended_share"):
+        rates = ("admissible_rate", "detail_false_rate", "uncontested_share", "defended_share")
+        for name in (*rates, "review_uphold_rate"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be within 0..1, got {value}")
@@ -102,6 +122,7 @@ class SquatReport:
     break_even_defended_share: float = 0.0  # from this share of defended victims it never pays
     defence_net: float = 0.0  # the defender's gain per contest: the deposit less its gas
     revoked_share: float = 0.0  # the challenges that revoke their victim's token
+    reviewed_defence_net: float = 0.0  # the defender's gain per contest the committee decides
 
     @property
     def cost_per_revoked_token(self) -> float:
@@ -122,8 +143,10 @@ def squatting_value(s: SquatScenario) -> SquatReport:
     contested = p * won + (1 - p) * lost  # a victim that contests blindly
     u = s.uncontested_share
     undefended = u * uncontested + (1 - u) * contested
-    # a defender contests (and resolves, at its own cost) only the pairs the rule rejects
-    defended = p * uncontested + (1 - p) * lost
+    # a defender contests (and resolves, at its own cost) the pairs the rule rejects, and with a
+    # committee also the rule-matched ones stage 3 rejects (after a review); it concedes the rest
+    q = p * s.review_uphold_rate
+    defended = q * uncontested + (1 - q) * lost
     d = s.defended_share
     challenge = d * defended + (1 - d) * undefended
     value = -registration_cost + matches * max(0.0, challenge)
@@ -146,7 +169,10 @@ def squatting_value(s: SquatScenario) -> SquatReport:
         defended_value=defended,
         break_even_defended_share=defended_break_even,
         defence_net=s.deposit - g * (GAS["contest"] + GAS["resolve"]),
-        revoked_share=d * p + (1 - d) * (u + (1 - u) * p),
+        revoked_share=d * q + (1 - d) * (u + (1 - u) * p),
+        reviewed_defence_net=s.deposit
+        - s.review_fee
+        - g * (GAS["request_review"] + GAS["draw"] + GAS["contest"] + GAS["resolve"]),
     )
 
 
