@@ -80,3 +80,27 @@ export class ClaimTooLateError extends AigcSdkError {
     this.margin = margin
   }
 }
+
+/**
+ * Raised when a seller's claim would take a payment lock that does not lock what the trade
+ * owes the seller (the price, less the ERC-2981 royalty that a resale pays the producer in a lock
+ * of its own): claiming publishes the secret, so the buyer would take the token for what was
+ * locked. Not claiming keeps the secret (services.exchange.swap.seller_claim_payment, LockMismatch).
+ */
+export class PaymentAmountError extends AigcSdkError {
+  /**
+   * @param {{ tradeId: number, expected: bigint, locked: bigint }} p the trade, what it owes the
+   *   seller (wei), what the payment lock holds (wei)
+   */
+  constructor({ tradeId, expected, locked }) {
+    super(
+      'payment_amount',
+      `trade ${tradeId}: expected ${expected} wei for the seller (the price less any royalty), the payment lock locks ${locked} wei: `
+        + 'not claiming (the secret would sell the token for what was locked)',
+    )
+    this.name = 'PaymentAmountError'
+    this.tradeId = tradeId
+    this.expected = expected
+    this.locked = locked
+  }
+}

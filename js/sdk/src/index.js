@@ -18,7 +18,7 @@ import { getProduct, listListings, listProducts, toProduct } from './products.js
 import { challenge, contest, finalize, register, resolve } from './registry.js'
 import { feedback, getTask, payFee, postTask, revealedPreimage, waitForDelivery, waitForTask } from './tasks.js'
 
-export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError } from './errors.js'
+export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
 export { revertData, toContractError } from './reverts.js'
 export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
 export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
@@ -42,7 +42,7 @@ export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
 export { quotedLock, toTask } from './tasks.js'
-export { CLAIM_MARGIN_S, collectionAbi, collectionOf, toListing, toTrade } from './market.js'
+export { CLAIM_MARGIN_S, collectionAbi, collectionOf, sellerShare, toListing, toTrade } from './market.js'
 export { toProduct }
 export {
   buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,

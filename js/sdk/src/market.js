@@ -8,7 +8,7 @@
 
 import { getAddress, parseAbi } from 'viem'
 import { getDeployment } from './deployment.js'
-import { AigcSdkError, ClaimTooLateError } from './errors.js'
+import { AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
 import { request } from './http.js'
 import { lockToApi, newSecret, toLock } from './locks.js'
 import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
@@ -311,10 +311,34 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
 export const CLAIM_MARGIN_S = 60n
 
 /**
+ * What a sale owes its seller in the payment lock (services.exchange.trade.required_payment_locks):
+ * the price, less the collection's ERC-2981 royalty on it unless that royalty is nothing or the
+ * seller's own (a primary sale by the producer); the buyer locks the royalty apart, for the producer.
+ * @param {import('./client.js').AigcClient} client
+ * @param {Trade} trade
+ * @returns {Promise<bigint>}
+ */
+export async function sellerShare(client, trade) {
+  const collection = collectionOf(await getDeployment(client), trade.collection)
+  const [receiver, royalty] = /** @type {[`0x${string}`, bigint]} */ (
+    await client.publicClient.readContract({
+      address: collection.address, abi: collectionAbi, functionName: 'royaltyInfo', args: [trade.tokenId, trade.price],
+    })
+  )
+  if (royalty < 0n || royalty > trade.price) {
+    throw new AigcSdkError('bad_royalty', `trade ${trade.id}: royalty ${royalty} is outside [0, price ${trade.price}]`)
+  }
+  return royalty === 0n || eqAddress(receiver, trade.seller) ? trade.price : trade.price - royalty
+}
+
+/**
  * The seller takes the payment with the secret (which publishes it for the buyer). Refused
- * before the secret leaves the SDK: a payment lock that does not pay you under the token
- * lock's hashlock (`bad_payment_lock`: the withdrawal would publish the secret and pay someone
- * else), and a claim within CLAIM_MARGIN_S of the payment lock's timelock by the chain's clock
+ * before the secret leaves the SDK: a payment lock that does not pay you Ether from the buyer
+ * under the token lock's hashlock (`bad_payment_lock`: the withdrawal would publish the secret
+ * and pay someone else, or in a token of the buyer's choosing); one that locks other than the
+ * seller's share of the price (PaymentAmountError, code `payment_amount`: the price less the
+ * producer's royalty on a resale, `sellerShare`; less would sell the token for what was
+ * locked); and a claim within CLAIM_MARGIN_S of the payment lock's timelock by the chain's clock
  * (ClaimTooLateError, code `claim_too_late`: a claim mined after T2 fails but has published the
  * secret, so the buyer would take the token and refund the payment; both sides refund instead).
  * @param {import('./client.js').AigcClient} client
@@ -326,9 +350,14 @@ export async function claimPayment(client, { tradeId, preimage, ...timing }) {
   const paid = trade.paymentLock
   if (!paid) throw new AigcSdkError('no_payment', `trade ${tradeId} has no payment lock`)
   const me = await address(client)
-  if (paid.receiver !== me || (trade.assetLock !== null && paid.hashlock !== trade.assetLock.hashlock)) {
-    throw new AigcSdkError('bad_payment_lock', `trade ${tradeId}: the payment lock does not pay ${me} under the token lock's hashlock`)
+  if (
+    paid.receiver !== me || paid.sender !== trade.buyer || paid.asset !== 0 ||
+    (trade.assetLock !== null && paid.hashlock !== trade.assetLock.hashlock)
+  ) {
+    throw new AigcSdkError('bad_payment_lock', `trade ${tradeId}: the payment lock does not pay ${me} Ether from the buyer under the token lock's hashlock`)
   }
+  const owed = await sellerShare(client, trade)
+  if (paid.amount !== owed) throw new PaymentAmountError({ tradeId, expected: owed, locked: paid.amount })
   const now = (await client.publicClient.getBlock()).timestamp
   if (paid.timelock < now + CLAIM_MARGIN_S) {
     throw new ClaimTooLateError({ deadline: paid.timelock, now, margin: CLAIM_MARGIN_S })

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
 import { toFunctionSelector, verifyTypedData } from 'viem'
 import {
-  CLAIM_MARGIN_S, claimPayment, ClaimTooLateError, collectionAbi, collectionOf, defaultDomains, list, lockForSale, OFFER_TYPES, payTrade, resell,
-  toTrade,
+  CLAIM_MARGIN_S, claimPayment, ClaimTooLateError, collectionAbi, collectionOf, defaultDomains, list, lockForSale, OFFER_TYPES, PaymentAmountError,
+  payTrade, resell, toTrade,
 } from '../src/index.js'
 import { fromApi } from '../src/deployment.js'
 import { ADDRESS, client, ESP_REGISTRY, fakeApi, HEALTH, HTLC, REGISTRY, testWallet } from './helpers.js'
@@ -169,11 +169,13 @@ test('the collection fragments are in both collections\' compiled ABIs', () => {
 // --- the seller's claim of the price: refused too close to the payment lock's expiry ----------
 
 /**
- * A trade whose payment lock pays the signed-in seller (ADDRESS) and expires at `timelock`, on
- * a chain whose latest block is at `now`; `over` edits the payment lock.
- * @param {{ timelock: bigint, now: bigint, over?: Record<string, unknown> }} p
+ * A trade at price 5 whose payment lock pays the signed-in seller (ADDRESS) 5 and expires at
+ * `timelock`, on a chain whose latest block is at `now`; `over` edits the payment lock,
+ * `royalty` is what the Registry's royaltyInfo answers (none by default: a primary sale).
+ * @param {{ timelock: bigint, now: bigint, over?: Record<string, unknown>,
+ *   royalty?: [`0x${string}`, bigint] }} p
  */
-function claimSetup({ timelock, now, over = {} }) {
+function claimSetup({ timelock, now, over = {}, royalty = [ADDRESS, 0n] }) {
   const hashlock = `0x${'ab'.repeat(32)}`
   const assetLock = { sender: ADDRESS, receiver: BUYER, asset: 2, token: REGISTRY, amount: '7', hashlock, timelock: String(timelock + 3600n) }
   const paymentLock = { sender: BUYER, receiver: ADDRESS, asset: 0, token: '0x0000000000000000000000000000000000000000', amount: '5', hashlock, timelock: String(timelock), ...over }
@@ -182,6 +184,7 @@ function claimSetup({ timelock, now, over = {} }) {
     asset_lock: assetLock, payment_lock: paymentLock, royalty_lock: null, secret: null,
   }
   const api = fakeApi({
+    'GET /healthz': () => [200, HEALTH],
     'GET /v1/trades/4': () => [200, trade],
     'POST /v1/tx/locks/withdraw': () => [200, { to: HTLC, data: '0x1234', value: '0', chainId: 31337, from: ADDRESS }],
   })
@@ -194,6 +197,12 @@ function claimSetup({ timelock, now, over = {} }) {
   const c = client(api, walletClient)
   c.publicClient = /** @type {any} */ ({
     getBlock: async () => ({ timestamp: now }),
+    readContract: async (/** @type {any} */ call) => {
+      assert.equal(call.functionName, 'royaltyInfo')
+      assert.equal(call.address, REGISTRY)
+      assert.deepEqual(call.args, [7n, 5n])
+      return royalty
+    },
     waitForTransactionReceipt: async () => ({ status: 'success', logs: [] }),
   })
   const withdrawals = () => api.calls.filter((x) => x.path === '/v1/tx/locks/withdraw').length
@@ -230,6 +239,44 @@ test('claimPayment with CLAIM_MARGIN_S or more left claims with the secret', asy
 test('claimPayment refuses a payment lock that pays someone else or under another hashlock', async () => {
   const now = 1_700_000_000n
   for (const over of [{ receiver: BUYER }, { hashlock: `0x${'ef'.repeat(32)}` }]) {
+    const { c, sent, withdrawals } = claimSetup({ timelock: now + 3600n, now, over })
+    await assert.rejects(claimPayment(c, { tradeId: 4, preimage: PREIMAGE, intervalMs: 1 }), { name: 'AigcSdkError', code: 'bad_payment_lock' })
+    assert.equal(withdrawals() + sent.length, 0)
+  }
+})
+
+test('claimPayment refuses a payment lock short of the price (a primary sale): PaymentAmountError, the secret kept', async () => {
+  const now = 1_700_000_000n
+  const { c, sent, withdrawals } = claimSetup({ timelock: now + 3600n, now, over: { amount: '4' } })
+  const err = await claimPayment(c, { tradeId: 4, preimage: PREIMAGE, intervalMs: 1 }).catch((e) => e)
+  assert.ok(err instanceof PaymentAmountError, String(err))
+  assert.equal(err.code, 'payment_amount')
+  assert.equal(err.expected, 5n)
+  assert.equal(err.locked, 4n)
+  assert.match(err.message, /expected 5 wei.*locks 4 wei/)
+  assert.equal(withdrawals() + sent.length, 0, 'the secret never left for the API')
+})
+
+test('claimPayment on a resale wants exactly price - royalty: less (or the whole price to the seller) is refused', async () => {
+  const now = 1_700_000_000n
+  const royalty = /** @type {[`0x${string}`, bigint]} */ ([HTLC, 1n]) // the producer's, not the seller's
+  for (const [amount, ok] of /** @type {const} */ ([['3', false], ['4', true], ['6', false]])) {
+    const { c, sent, withdrawals } = claimSetup({ timelock: now + 3600n, now, over: { amount }, royalty })
+    const err = await claimPayment(c, { tradeId: 4, preimage: PREIMAGE, intervalMs: 1 }).catch((e) => e)
+    if (ok) {
+      assert.equal(err.trade.id, 4, String(err))
+      assert.equal(withdrawals(), 1)
+    } else {
+      assert.ok(err instanceof PaymentAmountError, `${amount}: ${err}`)
+      assert.equal(err.expected, 4n)
+      assert.equal(withdrawals() + sent.length, 0)
+    }
+  }
+})
+
+test('claimPayment refuses a payment lock of a token (not Ether) or from someone other than the buyer', async () => {
+  const now = 1_700_000_000n
+  for (const over of [{ asset: 1, token: HTLC }, { sender: ADDRESS }]) {
     const { c, sent, withdrawals } = claimSetup({ timelock: now + 3600n, now, over })
     await assert.rejects(claimPayment(c, { tradeId: 4, preimage: PREIMAGE, intervalMs: 1 }), { name: 'AigcSdkError', code: 'bad_payment_lock' })
     assert.equal(withdrawals() + sent.length, 0)
