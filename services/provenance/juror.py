@@ -9,20 +9,30 @@ how it hides the vote until the reveal phase; :mod:`services.provenance.jury` se
 on chain.
 
 **What a juror votes.** The review names both tokens and the keccak of both detail descriptors
-(the records' ``detailHash``). The juror fetches both images (:class:`ApiImages`: the marketplace's
-``GET /v1/products/{token}/image``; :class:`DirectoryImages`: a local content-addressed store)
-and believes an image only when it *is* the record's: its detail descriptor hashes to the
-review's hash, and for a single Registry token (whose id is its content hash) its canonical
-content hash equals the id. Then:
+(the records' ``detailHash``). The juror fetches both images (:class:`ApiImages`: the
+marketplace's ``GET /v1/products/{token}/image``; :class:`DirectoryImages`: a local
+content-addressed store) and believes an image only when it *is* the record's: its detail
+descriptor hashes to the review's hash, and for a single Registry token (whose id is its content
+hash) its canonical content hash equals the id. Then:
 
-* the original is missing or forged: **no** (not a copy). The challenger accuses, so it must
-  show the image its claim rests on; one that withholds or lies loses. Checked first, so when
-  neither side shows its image the accused keeps its token;
-* the duplicate is missing or forged: **yes** (a copy). The accused asked for the review; one
-  that hides its own image from the jurors loses it;
-* both shown: ``stage3_matches(original, duplicate)``.
+* both shown: ``stage3_matches(original, duplicate)``;
+* an image missing or forged, and both *descriptors* known: **the detail rule** on them, what the
+  chain decides without a review, so nobody gains by an image it does not publish (a squatter
+  that requested the review of a victim who never uploaded its image used to get a free "yes").
+  A side's descriptor is known from its shown image (the image's own descriptor, which hashes to
+  the review's hash) or from ``details`` (:class:`DetailSource`: a single token's ``Registered``
+  event; a batch item's ``ItemOpened`` event or its published manifest, :mod:`~services.
+  provenance.jury`), believed only when it hashes to the review's hash;
+* the original's descriptor unknown (neither its image nor its descriptor published): **no**.
+  The challenger accuses, so it must publish what its claim rests on; withholding its image and
+  its manifest wins it nothing. Checked first, so when neither side publishes anything the
+  accused keeps its token;
+* else the duplicate's descriptor unknown: **yes**. The accused published neither its image nor
+  its descriptor (at the BatchRegistry its own contest publishes it on chain); one that hides
+  both from the jurors loses. The last two are *burden* votes (:attr:`Verdict.burden`): the duty
+  waits a part of the commit phase for the missing descriptor before committing one.
 
-The verdict is a pure function of the two published images, so honest jurors agree and a
+The verdict is a pure function of the published images and descriptors, so honest jurors agree and a
 restarted juror decides the same. Its salt is derived from the juror's account key and the review
 key (:func:`vote_salt`): nothing to persist, nothing another juror can predict, so the commitment
 hides the vote until the reveal.
@@ -88,53 +98,66 @@ class Review:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A juror's vote (True: the duplicate is a copy of the original) and why, in words."""
+    """A juror's vote (True: the duplicate is a copy of the original) and why, in words.
+
+    ``burden``: decided by who failed to publish a descriptor, not by the pair (one may still be
+    published: the accused's contest at the BatchRegistry opens its item on chain)."""
 
     vote: bool
     reason: str
+    burden: bool = False
 
 
 def judge(review: Review, images: ImageSource, details: DetailSource | None = None) -> Verdict:
-    """The vote of an honest juror on ``review`` (module docstring: who loses a missing image).
+    """The vote of an honest juror on ``review`` (module docstring: who loses what it withholds).
 
-    With ``details`` (the two published detail descriptors: the chain's ``Registered`` events),
-    a missing or forged image on either side gives the detail rule's verdict on them, the answer
-    the chain gives without a review. Whoever asked for the review (the challenger, the accused
-    or a third party) then gains nothing by an image that is not published: without it a squatter
-    that requested the review of a victim who never uploaded its image had the jurors vote "yes"
-    on a pair the rule rejects, and a copier could hide behind a challenger's missing image."""
+    ``details`` finds the published detail descriptors (:class:`DetailSource`); a missing or
+    forged image then gives the detail rule's verdict on the two descriptors, whoever asked for
+    the review (the challenger, the accused or a third party): without it a squatter that
+    requested the review of a victim who never uploaded its image had the jurors vote "yes" on a
+    pair the rule rejects, and a copier could hide behind a challenger's missing image."""
     a, why_a = _checked(review, images, review.original, review.detail_hash_a)
     b, why_b = _checked(review, images, review.duplicate, review.detail_hash_b)
-    if a is None or b is None:
-        what = f"the original's image {why_a}" if a is None else f"the duplicate's image {why_b}"
-        ruled = _rule(review, details)
-        if ruled is not None:
-            return Verdict(ruled, f"{what}: the detail rule on the published descriptors decides")
-        if a is None:
-            return Verdict(False, f"{what}: the challenger shows no proof")
-        return Verdict(True, f"{what}: the accused hides its image")
-    try:
-        same = stage3_matches(a, b)
-    except DegenerateImageError as exc:  # a record's image stage 3 cannot compare
-        return Verdict(False, f"stage 3 cannot compare the pair ({exc}): no copy shown")
-    return Verdict(same, "stage 3 " + ("matches: a copy" if same else "rejects: not a copy"))
+    if a is not None and b is not None:
+        try:
+            same = stage3_matches(a, b)
+        except DegenerateImageError as exc:  # a record's image stage 3 cannot compare
+            return Verdict(False, f"stage 3 cannot compare the pair ({exc}): no copy shown")
+        return Verdict(same, "stage 3 " + ("matches: a copy" if same else "rejects: not a copy"))
+    what = f"the original's image {why_a}" if a is None else f"the duplicate's image {why_b}"
+    da = _descriptor(review, a, details, review.original, review.detail_hash_a)
+    db = _descriptor(review, b, details, review.duplicate, review.detail_hash_b)
+    if da is None:
+        why = "the challenger publishes neither its image nor its descriptor: no proof"
+        return Verdict(False, f"{what}; {why}", burden=True)
+    if db is None:
+        why = "the accused hides its image and its descriptor"
+        return Verdict(True, f"{what}; {why}", burden=True)
+    return Verdict(
+        detail_matches(da, db), f"{what}: the detail rule on the published descriptors decides"
+    )
 
 
-def _rule(review: Review, details: DetailSource | None) -> bool | None:
-    """The detail rule on the pair's published descriptors, or None when either is unknown or
-    not the review's (its keccak is not the hash the review names) or not a valid descriptor."""
+def _descriptor(
+    review: Review,
+    image: Image.Image | None,
+    details: DetailSource | None,
+    token_id: int,
+    detail_hash: bytes,
+) -> bytes | None:
+    """A side's detail descriptor: its checked image's own, else the published one when it is
+    the review's (hashes to ``detail_hash``) and valid; None when neither is known."""
+    if image is not None:
+        return detail_descriptor(image)  # `_checked` saw it hash to the review's hash
     if details is None:
         return None
     try:
-        da = details(review.collection, review.original)
-        db = details(review.collection, review.duplicate)
-    except Exception:  # a chain or API error: no descriptor, the fallback policy decides
+        found = details(review.collection, token_id)
+    except Exception:  # a chain or API error: no descriptor, the burden decides
         return None
-    if da is None or db is None or keccak(da) != review.detail_hash_a:
+    if found is None or keccak(found) != detail_hash or not is_valid_detail(found):
         return None
-    if keccak(db) != review.detail_hash_b or not (is_valid_detail(da) and is_valid_detail(db)):
-        return None
-    return detail_matches(da, db)
+    return found
 
 
 def _checked(

@@ -12,7 +12,11 @@ each review by the chain's block:
   request, so a requester cannot grind the randomness it requests with (a lost
   ``CommitteeAlreadyDrawn`` race is fine);
 * **commit phase** (the next block is at most ``commitDeadline``): decide the vote
-  (:func:`~services.provenance.juror.judge`), record it, then send its commitment;
+  (:func:`~services.provenance.juror.judge`, with the published descriptors: a single token's
+  ``Registered``, a batch item's ``ItemOpened`` or its published manifest), record it, then send
+  its commitment. A *burden* vote (a side published neither its image nor its descriptor) waits
+  the first quarter of the phase: a requester that draws at once must not catch the accused
+  before its contest at the BatchRegistry opens its item on chain;
 * **reveal phase** (past ``commitDeadline``, up to ``revealDeadline``): reveal the recorded vote
   with the derived salt (:func:`~services.provenance.juror.vote_salt`);
 * **after** ``revealDeadline``: ``settleReview`` unless another juror settled it, then ``claim``
@@ -30,21 +34,24 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 from eth_utils import to_checksum_address
 
+from ledger import merkle
+from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.committee import CommitteeClient
 from ledger.clients.registry import RegistryClient
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
 from ledger.tx import Transactor, call
 from services.market_client import MarketError
+from services.provenance.accusations import ApiItemDetails
 from services.provenance.errors import ProvenanceError
-from services.provenance.juror import ImageSource, Review, judge, vote_salt
+from services.provenance.juror import ApiImages, ImageSource, Review, judge, vote_salt
 
 __all__ = ["COMMITTEE", "JurorDuty", "has_committee"]
 
@@ -52,6 +59,7 @@ COMMITTEE = "CommitteeVerifier"
 _DONE = frozenset({"settled", "unseated", "cancelled"})  # "unrevealed" still settles
 _EVENTS = ("ReviewRequested", "ReviewRearmed", "ReviewDrawn", "ReviewCancelled")
 _COMMITTED = 2  # ballotOf: 0 not drawn, 1 drawn, 2 committed, 3 revealed no, 4 revealed yes
+_BURDEN_WAIT = 4  # a burden vote waits commit_blocks // this for the missing descriptor
 
 
 def has_committee(deployment: Deployment) -> bool:
@@ -61,7 +69,11 @@ def has_committee(deployment: Deployment) -> bool:
 
 class JurorDuty:
     """Serves ``tx``'s account's reviews at the deployment's committee; ``state_path`` keeps
-    the log cursor and each review's stage and recorded vote (written atomically)."""
+    the log cursor and each review's stage and recorded vote (written atomically).
+
+    ``item_details`` finds a batch item's descriptor in its published manifest (checked against
+    the batch's items root: :class:`~services.provenance.accusations.ApiItemDetails`); by
+    default the API's, when ``images`` come from it. The chain's ``ItemOpened`` is read first."""
 
     def __init__(
         self,
@@ -71,6 +83,7 @@ class JurorDuty:
         *,
         state_path: Path,
         chunk: int = 5_000,
+        item_details: Callable[[int], bytes | None] | None = None,
     ):
         self.deployment = deployment
         self.tx = tx
@@ -88,6 +101,19 @@ class JurorDuty:
         # the single Registry's token ids are content hashes (a batch item's are not)
         self._content_ids = {to_checksum_address(deployment.manifest.address("Registry"))}
         self._registry = RegistryClient(deployment)
+        contracts = deployment.manifest.contracts
+        self._batches = BatchRegistryClient(deployment) if "BatchRegistry" in contracts else None
+        # the forums whose reviews name batch items (a batch item against a single token at
+        # the court; any challenge of a batch item at the BatchRegistry)
+        self._batch_forums = {
+            to_checksum_address(deployment.manifest.address(name))
+            for name in ("BatchCourt", "BatchRegistry")
+            if name in contracts
+        }
+        if item_details is None and isinstance(images, ApiImages) and self._batches is not None:
+            item_details = ApiItemDetails(images.client, self._batches)
+        self.item_details = item_details
+        self._commit_blocks: int | None = None
 
     # -- reviews ----------------------------------------------------------------------------------
     def step(self) -> list[str]:
@@ -208,6 +234,9 @@ class JurorDuty:
         if entry["stage"] == "drawn" and nxt <= entry["commit_deadline"]:
             if "vote" not in entry:  # recorded once: a retried commit sends the same vote
                 verdict = judge(self._review(entry), self.images, self._detail)
+                wait = self._burden_wait(entry)
+                if verdict.burden and nxt <= wait:
+                    return f"waits until block {wait + 1} for a descriptor ({verdict.reason})"
                 entry["vote"], entry["reason"] = verdict.vote, verdict.reason
                 self._save()  # the vote is on disk before its commitment leaves the process
             vote = bool(entry["vote"])
@@ -254,12 +283,43 @@ class JurorDuty:
             entry["stage"] = "unrevealed"  # nothing committed by this account
         raise error or LedgerError("nothing to reveal")
 
+    def _burden_wait(self, entry: dict[str, Any]) -> int:
+        """The last block a burden vote waits for its missing descriptor: a quarter of the commit
+        phase after the draw, time for the accused to contest (its contest at the BatchRegistry
+        publishes its item's descriptor, ``ItemOpened``) after a requester that drew at once."""
+        if self._commit_blocks is None:
+            self._commit_blocks = self.committee.params().commit_blocks
+        drawn_at = int(entry["commit_deadline"]) - self._commit_blocks
+        return drawn_at + self._commit_blocks // _BURDEN_WAIT
+
     def _detail(self, collection: str, token_id: int) -> bytes | None:
-        """A single Registry token's published detail descriptor (its ``Registered`` event), for
-        the detail rule when an image is missing (``judge``); None at the batch forums."""
-        if to_checksum_address(collection) not in self._content_ids:
+        """A token's published detail descriptor, for the detail rule when an image is missing
+        (``judge``, which believes it only when it hashes to the review's hash): a single
+        Registry token's ``Registered`` event; at the batch forums a batch item's ``ItemOpened``
+        (its owner's contest at the BatchRegistry), else its published manifest."""
+        where = to_checksum_address(collection)
+        if where in self._content_ids:
+            return self._registry.registered(token_id).detail
+        if where not in self._batch_forums:
             return None
-        return self._registry.registered(token_id).detail
+        try:
+            merkle.split_token_id(token_id)
+        except ValueError:  # a single token at a batch forum (the court's accused, a challenger)
+            return self._registry.registered(token_id).detail
+        opened = self._opened(token_id)
+        if opened is not None or self.item_details is None:
+            return opened
+        return self.item_details(token_id)
+
+    def _opened(self, token_id: int) -> bytes | None:
+        """The detail the latest ``ItemOpened`` of batch item ``token_id`` published (the
+        contract checked it against the item's leaf), or None if it was never opened."""
+        if self._batches is None:
+            return None
+        logs = self._batches.contract.events.ItemOpened().get_logs(
+            from_block=self.deployment.manifest.block, argument_filters={"tokenId": token_id}
+        )
+        return bytes(logs[-1]["args"]["detail"]) if logs else None
 
     def _review(self, entry: dict[str, Any]) -> Review:
         return Review(
