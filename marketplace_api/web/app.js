@@ -3,6 +3,9 @@
 import { WalletError, authHeaders, sendPrepared, session, signIn, signOut, switchNetwork } from "./wallet.js";
 
 const PAGE = 24;
+/** A requested review's draw: asked again this often while the chain has no block past its draw block, this many times. */
+const DRAW_RETRY_MS = 3000;
+const DRAW_TRIES = 20;
 
 /** Messages for the API's stable error codes; anything else shows the API's own message. */
 const MESSAGES = {
@@ -415,8 +418,13 @@ function noteView(n) {
     const verdict = verdictLine(n);
     const result = el("p", { role: "status" });
     const contest = el("button", { type: "button", class: "contest" }, "Contest the challenge");
-    let reviewed = false; // the committee's review asked for (or none to be had) before contesting
+    // The committee's review of this pair (stage 3): "none" until the committee holds one,
+    // "requested" once it does (ours, or already there on a retry), "drawn" once its jurors are.
+    let review = "none";
     const decide = el("button", { type: "button", class: "resolve", hidden: true }, "Ask the contract to decide now");
+    const note = el("p", { class: "notice", role: "note", hidden: true });
+    const tell = (code, text) => { note.hidden = false; note.dataset.code = code; note.textContent = text; };
+    const fail = (button, err) => { button.disabled = false; result.replaceChildren(showError(friendly(err))); return false; };
     const send = (button, prepared, done) => async () => {
       button.disabled = true;
       result.className = "";
@@ -429,35 +437,57 @@ function noteView(n) {
         button.hidden = true;
         return true;
       } catch (err) {
-        button.disabled = false;
-        result.replaceChildren(showError(friendly(err)));
-        return false;
+        return fail(button, err);
       }
     };
     const body = { original: n.original, duplicate: n.duplicate };
-    contest.addEventListener("click", async () => {
-      // Stage 3 (issue 11): where the deployment has a committee with free jurors, its review is
-      // requested (with the review fee) BEFORE the contest, else the challenger may resolve by
-      // the detail rule first. Without one (no_committee), with too few jurors
-      // (CommitteeTooSmall), or already requested (a retry), the contest goes on as before.
-      // The request draws nobody; the draw (POST /v1/tx/review/draw, after the next block) is
-      // left to the enrolled jurors' duty and the owner's defender, so the wallet signs no third
-      // transaction here and the contest goes ahead at once.
-      if (!reviewed) {
-        contest.disabled = true;
-        result.className = "";
+    // Stage 3 (issue 11, docs/committee-jurors.md): where the deployment has a committee, its
+    // review is requested (with the review fee) BEFORE the contest, else the challenger may
+    // resolve by the detail rule first. The request draws nobody: the jurors are drawn from a
+    // block mined after it, so the page draws them next (POST /v1/tx/review/draw), asking again
+    // each block while the contract answers CommitteeDrawTooEarly; CommitteeAlreadyDrawn (a
+    // juror's duty or the defender was first) is done. With too few jurors (CommitteeTooSmall)
+    // there is no review: the page says the detail rule decides and contests without one, and
+    // asks again on the next click (jurors may have enrolled). Returns whether to contest now.
+    const askCommittee = async () => {
+      contest.disabled = true;
+      result.className = "";
+      if (review === "none") {
         result.textContent = "Asking the committee to review the pair (the review fee): waiting for your wallet…";
         try {
           await sendPrepared("/v1/tx/review/request", body);
+          review = "requested";
         } catch (err) {
-          if (!["no_committee", "CommitteeTooSmall", "CommitteeReviewExists"].includes(err.code)) {
-            contest.disabled = false;
-            result.replaceChildren(showError(friendly(err)));
-            return;
-          }
+          if (err.code === "CommitteeReviewExists") review = "requested";
+          else if (err.code === "CommitteeTooSmall") {
+            tell(err.code, "Too few jurors are enrolled for a committee review, so none is held: the contest will be decided by the contract's detail rule (it compares the two images' detail descriptors).");
+          } else if (err.code === "no_committee") {
+            tell(err.code, "This marketplace has no committee of jurors: the contest will be decided by the contract's detail rule (it compares the two images' detail descriptors).");
+          } else return fail(contest, err);
         }
-        reviewed = true;
       }
+      for (let attempt = 1; review === "requested"; attempt++) {
+        if (attempt > DRAW_TRIES) {
+          tell("draw_left_to_jurors", "No new block came to draw the jurors from: the enrolled jurors draw the review themselves (their duty). The contest goes ahead.");
+          break;
+        }
+        result.dataset.draw = String(attempt);
+        result.textContent = attempt === 1
+          ? "Drawing the review's jurors (no fee, only gas): waiting for your wallet…"
+          : `The jurors are drawn from a block mined after your request: waiting for the next block, then drawing again (try ${attempt} of ${DRAW_TRIES})…`;
+        if (attempt > 1) await new Promise((resolve) => { setTimeout(resolve, DRAW_RETRY_MS); });
+        try {
+          await sendPrepared("/v1/tx/review/draw", body);
+          review = "drawn";
+        } catch (err) {
+          if (err.code === "CommitteeAlreadyDrawn") review = "drawn";
+          else if (err.code !== "CommitteeDrawTooEarly") return fail(contest, err);
+        }
+      }
+      return true;
+    };
+    contest.addEventListener("click", async () => {
+      if (!(await askCommittee())) return;
       const sent = await send(contest, n.prepared_contest || { endpoint: "/v1/tx/registry/contest", body },
         (hash) => `Contest sent in transaction ${short(hash)} (your deposit is locked beside the challenger's). Anyone may now ask the contract to decide.`)();
       if (sent) { decide.hidden = false; verdict.follow(); }
@@ -467,7 +497,7 @@ function noteView(n) {
         (hash) => `The contract decided in transaction ${short(hash)}; the verdict shows here once indexed.`)();
       if (sent) verdict.follow();
     });
-    item.append(contest, decide, result, verdict);
+    item.append(contest, decide, note, result, verdict);
   } else if (n.kind === "duplicate_registration") {
     // One image held as a batch item and as a single token under one ESP (docs/batches.md,
     // "One image, two collections"): anyone may ask the BatchCourt to revoke the second one.

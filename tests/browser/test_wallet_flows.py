@@ -5,6 +5,8 @@ computes it, and the wrong-network and rejected-signature cases in words.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ledger import TokenStatus
@@ -162,3 +164,99 @@ def test_an_accused_owner_contests_from_the_notification_and_sees_the_verdict(si
     assert page.locator("button.contest:visible, button.resolve:visible").count() == 0
     assert registry.record(other).status is TokenStatus.ACTIVE
     screenshot(page, "owner-verdict")
+
+
+# --- the committee's review before the contest (stage 3), the API's answers stubbed -----------
+# The embedded chain has no CommitteeVerifier (the API answers no_committee), so these answer the
+# two review routes from the page's network layer: a 409 as the API words it, or an unsigned
+# stand-in transaction (a 0-value transfer to oneself) the test wallet really sends.
+
+
+def _challenged(site, browser):
+    """A challenge of the buyer's token, its notification on the buyer's signed-in page."""
+    world = site.api.world
+    register_esp(world)
+    original = register_image(world, world.producer, fingerprint=BASE_FP)
+    other = register_image(world, world.buyer, fingerprint=NEAR_FP, detail=details()["far"])
+    world.registry(world.producer).challenge(original, other)
+    site.api.index()
+    page, wallet = _page(browser, site, world.buyer)
+    _signed_in(page, site)
+    page.wait_for_selector("li[data-kind=challenge_opened] button.contest")
+    return world, page, wallet, (original, other)
+
+
+def _answers(page, path: str, replies: list) -> list[dict]:
+    """Answers POST ``path`` with ``replies`` in turn (the last one repeats): ``(status, body)``;
+    returns the request bodies the page sent."""
+    seen: list[dict] = []
+
+    def handle(route):
+        seen.append(route.request.post_data_json)
+        status, body = replies[min(len(seen), len(replies)) - 1]
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+    page.route(f"**{path}", handle)
+    return seen
+
+
+def _refusal(code: str) -> tuple[int, dict]:
+    return 409, {"error": {"code": code, "message": f"the contract refuses: {code}"}}
+
+
+def _stand_in_tx(world, account) -> tuple[int, dict]:
+    fee = world.chain.w3.eth.gas_price * 2
+    return 200, {
+        "from": account.address,
+        "to": account.address,
+        "data": "0x",
+        "value": "0",
+        "gas": 21_000,
+        "maxFeePerGas": fee,
+        "maxPriorityFeePerGas": 1,
+        "chainId": world.chain.chain_id,
+    }
+
+
+def test_too_few_jurors_is_said_in_words_and_the_contest_goes_on_without_a_review(site, browser):
+    """CommitteeTooSmall: no review is held, the page says the detail rule decides and contests
+    without drawing anything; no review is marked, so the next click asks the committee again."""
+    world, page, wallet, (original, other) = _challenged(site, browser)
+    requests = _answers(page, "/v1/tx/review/request", [_refusal("CommitteeTooSmall")])
+    draws = _answers(page, "/v1/tx/review/draw", [_refusal("CommitteeAlreadyDrawn")])
+    wallet.reject.add("eth_sendTransaction")  # the contest is rejected in the wallet first
+    page.click("button.contest")
+    page.wait_for_selector("li[data-kind=challenge_opened] p.error[data-code=rejected]")
+    note = page.locator("li[data-kind=challenge_opened] p.notice")
+    assert note.get_attribute("data-code") == "CommitteeTooSmall"
+    assert "Too few jurors" in note.inner_text() and "detail rule" in note.inner_text()
+    wallet.reject.clear()
+    page.click("button.contest")
+    page.wait_for_selector("p.ok[data-tx]")
+    assert len(requests) == 2, "no review was marked: the second click asked the committee again"
+    assert {k: int(v) for k, v in requests[0].items()} == {"original": original, "duplicate": other}
+    assert draws == [] and len(wallet.sent) == 1  # the contest only
+    assert world.registry(world.buyer).dispute(original, other).state is DisputeState.CONTESTED
+    assert axe_violations(page) == []
+
+
+def test_a_requested_review_is_drawn_again_each_block_while_too_early_then_contested(site, browser):
+    """The request draws nobody: the page draws the jurors next; CommitteeDrawTooEarly is a
+    visible wait and another try, CommitteeAlreadyDrawn (a juror was first) is done."""
+    world, page, wallet, (original, other) = _challenged(site, browser)
+    requests = _answers(page, "/v1/tx/review/request", [_stand_in_tx(world, world.buyer)])
+    draws = _answers(
+        page,
+        "/v1/tx/review/draw",
+        [_refusal("CommitteeDrawTooEarly"), _refusal("CommitteeAlreadyDrawn")],
+    )
+    page.click("button.contest")
+    page.wait_for_selector("li[data-kind=challenge_opened] p[role=status][data-draw='2']")
+    assert "waiting for the next block" in page.inner_text(
+        "li[data-kind=challenge_opened] p[role=status]"
+    )
+    page.wait_for_selector("p.ok[data-tx]")
+    assert len(requests) == 1 and len(draws) == 2
+    assert len(wallet.sent) == 2  # the review request, then the contest
+    assert page.locator("li[data-kind=challenge_opened] p.notice:visible").count() == 0
+    assert world.registry(world.buyer).dispute(original, other).state is DisputeState.CONTESTED
