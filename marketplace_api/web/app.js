@@ -452,6 +452,7 @@ function noteView(n) {
     const askCommittee = async () => {
       contest.disabled = true;
       result.className = "";
+      note.hidden = true;
       if (review === "none") {
         result.textContent = "Asking the committee to review the pair (the review fee): waiting for your wallet…";
         try {
@@ -476,6 +477,7 @@ function noteView(n) {
           ? "Drawing the review's jurors (no fee, only gas): waiting for your wallet…"
           : `The jurors are drawn from a block mined after your request: waiting for the next block, then drawing again (try ${attempt} of ${DRAW_TRIES})…`;
         if (attempt > 1) await new Promise((resolve) => { setTimeout(resolve, DRAW_RETRY_MS); });
+        if (!document.body.contains(result)) return false; // the page moved on: no wallet prompt
         try {
           await sendPrepared("/v1/tx/review/draw", body);
           review = "drawn";

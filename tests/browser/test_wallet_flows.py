@@ -126,21 +126,26 @@ def _resolve_without_estimate(world, account, original: int, duplicate: int) -> 
     assert w3.eth.wait_for_transaction_receipt(sent)["status"] == 1
 
 
-def test_an_accused_owner_contests_from_the_notification_and_sees_the_verdict(site, browser):
-    """A false compact match (a different image whose fingerprint is near): the accused sees
-    `challenge_opened`, rejects the contest in the wallet (nothing sent), then contests with one
-    click (the API prepares the transaction), and the page shows the verdict the contract
-    reached."""
+def _challenged(site, browser):
+    """A challenge of the buyer's token, its notification on the buyer's signed-in page."""
     world = site.api.world
     register_esp(world)
     original = register_image(world, world.producer, fingerprint=BASE_FP)
     other = register_image(world, world.buyer, fingerprint=NEAR_FP, detail=details()["far"])
     world.registry(world.producer).challenge(original, other)
     site.api.index()
-
     page, wallet = _page(browser, site, world.buyer)
     _signed_in(page, site)
     page.wait_for_selector("li[data-kind=challenge_opened] button.contest")
+    return world, page, wallet, (original, other)
+
+
+def test_an_accused_owner_contests_from_the_notification_and_sees_the_verdict(site, browser):
+    """A false compact match (a different image whose fingerprint is near): the accused sees
+    `challenge_opened`, rejects the contest in the wallet (nothing sent), then contests with one
+    click (the API prepares the transaction), and the page shows the verdict the contract
+    reached."""
+    world, page, wallet, (original, other) = _challenged(site, browser)
     assert axe_violations(page) == []
     wallet.reject.add("eth_sendTransaction")  # first the person rejects it in the wallet
     page.click("button.contest")
@@ -170,20 +175,6 @@ def test_an_accused_owner_contests_from_the_notification_and_sees_the_verdict(si
 # The embedded chain has no CommitteeVerifier (the API answers no_committee), so these answer the
 # two review routes from the page's network layer: a 409 as the API words it, or an unsigned
 # stand-in transaction (a 0-value transfer to oneself) the test wallet really sends.
-
-
-def _challenged(site, browser):
-    """A challenge of the buyer's token, its notification on the buyer's signed-in page."""
-    world = site.api.world
-    register_esp(world)
-    original = register_image(world, world.producer, fingerprint=BASE_FP)
-    other = register_image(world, world.buyer, fingerprint=NEAR_FP, detail=details()["far"])
-    world.registry(world.producer).challenge(original, other)
-    site.api.index()
-    page, wallet = _page(browser, site, world.buyer)
-    _signed_in(page, site)
-    page.wait_for_selector("li[data-kind=challenge_opened] button.contest")
-    return world, page, wallet, (original, other)
 
 
 def _answers(page, path: str, replies: list) -> list[dict]:
