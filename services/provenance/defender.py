@@ -37,7 +37,9 @@ resolves on the committee's verdict). A review already on chain (a restarted def
 requested twice; one a juror drew first is not drawn again. Too few jurors (``requestReview``
 reverts ``CommitteeTooSmall``, or the draw cancels the review): it contests as before, on the
 detail rule, when that rule rejects the pair; when only stage 3 rejects it, it looks again each
-pass until the window closes (:attr:`Plan.NO_JURY`).
+pass until the window closes (:attr:`Plan.NO_JURY`). A cancelled review's fee is owed back to its
+requester: the defender claims it (``claim``) when it sees the cancellation, what the chain says
+it is owed, so once, restarts included.
 """
 
 from __future__ import annotations
@@ -405,6 +407,7 @@ class Defender:
                     log.append(f"{pair}: the committee's jurors are drawn after the next block")
                 return None
             if drawn:  # cancelled at the draw: the rule decides, as with CommitteeTooSmall
+                self._claim_refund(pair, log)  # the fee is owed back to its requester
                 short = drawn
                 held = self._no_jury(entry, pair, forum, original, duplicate, dispute, short, log)
                 if held is not None:
@@ -442,6 +445,21 @@ class Defender:
         if state.cancelled:
             return "the review was cancelled: too few free jurors at its draw"
         return "" if state.jurors else None
+
+    def _claim_refund(self, pair: str, log: list[str]) -> None:
+        """Claims what the committee owes this account: a cancelled review's fee is owed back to
+        its requester by pull payment (``claim``). Read from the chain each time, so a restarted
+        defender claims once, and a review someone else requested claims nothing."""
+        assert self._committee is not None
+        owed = self._committee.owed(self.me)
+        if not owed:
+            return
+        try:
+            self._committee.claim()
+        except LedgerError as exc:  # e.g. out of Ether for the gas: the fee stays owed
+            log.append(f"{pair}: claiming the review fee back refused ({exc}); will retry")
+            return
+        log.append(f"{pair}: claimed back {owed} wei the committee owed (the review's fee)")
 
     @property
     def deployment(self) -> Any:
