@@ -79,12 +79,13 @@ def _estimate_in_two_runs(state: Any, transaction: Any) -> int:
     py-evm's default estimator bisects between the intrinsic gas and the block gas limit,
     executing the transaction at every step; the detail rule's ``resolve`` (2.1M gas of
     comparison) took minutes to estimate. Here the transaction runs once at the block gas limit
-    (a revert there is raised exactly as the default estimator raises it): what needs no more
-    than its intrinsic gas (a plain transfer) gets that, as before; anything else is tried once
-    more at what it used plus 1/32 plus 21,000, which covers the 63/64 rule's reserve for nested
-    calls and refunds granted after execution, and if that still fails the default search
-    decides. The estimate can be above the minimum, never below what succeeds; gas *used*
-    (receipts, the gas snapshots) does not depend on it.
+    (a revert there is raised exactly as the default estimator raises it): what executes no code
+    (a plain transfer) gets its intrinsic gas, as before; anything else is tried once more at its
+    intrinsic gas plus what its execution used (py-evm counts the two apart, and execution gas
+    is counted before refunds) plus 1/32 plus 21,000, which covers the 63/64 rule's reserve for
+    nested calls, and if that still fails the default search decides. The estimate can be above
+    the minimum, never below what succeeds; gas *used* (receipts, the gas snapshots) does not
+    depend on it.
     """
     from eth.estimators.gas import _get_computation_error, binary_gas_search_intrinsic_tolerance
     from eth.vm.spoof import SpoofTransaction
@@ -99,13 +100,53 @@ def _estimate_in_two_runs(state: Any, transaction: Any) -> int:
     finally:
         state.revert(snapshot)
     intrinsic = int(transaction.intrinsic_gas)
-    if used <= intrinsic:
+    if used == 0:
         return intrinsic
-    candidate = min(int(state.gas_limit), used + used // 32 + 21_000)
+    candidate = min(int(state.gas_limit), intrinsic + used + used // 32 + 21_000)
     retry: Any = SpoofTransaction(transaction, gas=candidate)
     if _get_computation_error(state, retry) is None:
         return candidate
     return int(binary_gas_search_intrinsic_tolerance(state, transaction))
+
+
+def _transaction_by_hash(chain: Any, transaction_hash: bytes) -> tuple[Any, Any, int]:
+    """eth-tester's transaction lookup, through py-evm's hash index instead of a walk of the chain.
+
+    eth-tester finds a transaction (for every receipt, and for every transaction in the range of
+    every ``get_logs``) by decoding the blocks from the head down until it meets it: the cost of a
+    receipt grew with the chain's height, and a juror's log scan over a few hundred blocks took
+    minutes. py-evm already keeps a hash -> (block, index) index of the canonical chain; the hit
+    is checked against the canonical block at that height (a snapshot revert may leave entries
+    above the head), and anything else takes eth-tester's own walk, so answers are unchanged.
+    """
+    from eth.exceptions import TransactionNotFound
+
+    head = chain.get_block()
+    for index, transaction in enumerate(head.transactions):
+        if transaction.hash == transaction_hash:
+            return head, transaction, index
+    try:
+        number, index = chain.chaindb.get_transaction_index(transaction_hash)
+    except TransactionNotFound:
+        number = None
+    if number is not None and number < head.number:
+        block = chain.get_canonical_block_by_number(number)
+        if index < len(block.transactions) and block.transactions[index].hash == transaction_hash:
+            return block, block.transactions[index], index
+    return _walk_the_chain(chain, transaction_hash)
+
+
+_walk_the_chain: Any = None  # eth-tester's own lookup, kept for what the index does not answer
+
+
+def _index_transaction_lookups() -> None:
+    """Installs :func:`_transaction_by_hash` in eth-tester's py-evm backend (once per process)."""
+    global _walk_the_chain
+    from eth_tester.backends.pyevm import main as pyevm
+
+    if _walk_the_chain is None:
+        _walk_the_chain = pyevm._get_transaction_by_hash
+        pyevm._get_transaction_by_hash = _transaction_by_hash
 
 
 class EmbeddedChain(Chain):
@@ -126,8 +167,12 @@ class EmbeddedChain(Chain):
             genesis_state_overrides={"balance": 10_000 * 10**18},
             vm_configuration=((0, CancunVM),),
         )
-        # The chain object is rebuilt on every snapshot revert, so the estimator goes on its class.
+        # On the class for the chain objects a revert to genesis rebuilds, and on this one too:
+        # py-evm's constructor already put its default (the bisection) on the instance, which
+        # shadowed the class attribute, so until now the estimates here were still bisected.
         type(backend.chain).gas_estimator = staticmethod(_estimate_in_two_runs)
+        backend.chain.gas_estimator = _estimate_in_two_runs
+        _index_transaction_lookups()
         self.tester = EthereumTester(backend)
         super().__init__(Web3(EthereumTesterProvider(self.tester)))
 
@@ -141,7 +186,14 @@ class EmbeddedChain(Chain):
         self.tester.revert_to_snapshot(snapshot_id)
 
     def mine(self, blocks: int = 1) -> None:
-        self.tester.mine_blocks(blocks)
+        tester = self.tester
+        quiet = not (tester._block_filters or tester._log_filters)
+        if blocks > 1 and tester.auto_mine_transactions and quiet:
+            # eth-tester reads every block it mined back (a third of the time) only to feed
+            # filters; with none installed and no pending transactions the blocks are the same.
+            tester.backend.mine_blocks(blocks)
+            return
+        tester.mine_blocks(blocks)
 
     def increase_time(self, seconds: int) -> None:
         self.tester.time_travel(self.timestamp() + int(seconds))
