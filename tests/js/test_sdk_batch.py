@@ -9,11 +9,9 @@ attestation digest to be the EIP-712 digest eth_account computes.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
-import httpx
 import pytest
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -22,7 +20,19 @@ from eth_utils import keccak
 from ledger import eip712, merkle
 from ledger.clients.batch_registry import sign_batch_attestation
 from services.batch import BatchItem, BatchLayout, SignedBatch
-from tests.js._node import ROOT, SDK, node_or_skip, run_step
+from tests.js._node import (
+    ROOT,
+    SDK,
+    Steps,
+    anvil_devnet,
+    deployed_world,
+    last_json,
+    node_or_skip,
+    run_node,
+    serve_and_drive,
+    serve_env,
+    step_script,
+)
 
 VECTORS = SDK / "test" / "vectors" / "batch.json"
 GEN = ROOT / "scripts" / "gen-batch-vectors"
@@ -139,14 +149,7 @@ def test_the_sdk_attestation_digest_is_the_deployed_contracts_attestation_digest
         "import { batchAttestationDigest } from './js/sdk/src/index.js';"
         "console.log(batchAttestationDigest(JSON.parse(process.argv[1])))"
     )
-    run = subprocess.run(
-        [node, "--input-type=module", "-e", script, json.dumps(args)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    digest = run_node(node, script, json.dumps(args)).strip()
     on_chain = contract.functions.attestationDigest(
         _b(a["task_id"]),
         a["producer"],
@@ -155,7 +158,7 @@ def test_the_sdk_attestation_digest_is_the_deployed_contracts_attestation_digest
         a["count"],
         _b(a["model_id"]),
     ).call()
-    assert run.stdout.strip() == "0x" + on_chain.hex()
+    assert digest == "0x" + on_chain.hex()
 
 
 _REGISTER = """
@@ -242,25 +245,8 @@ def _register_from_node(world, key: bytes, attestation: dict, tmp_path) -> dict:
     node = node_or_skip()
     path = tmp_path / "attestation.json"
     path.write_text(json.dumps(attestation))
-    run = subprocess.run(
-        [
-            node,
-            "--input-type=module",
-            "-e",
-            _REGISTER,
-            world.chain.url,
-            str(world.chain.chain_id),
-            "0x" + bytes(key).hex(),
-            str(path),
-            world.deployment.htlc.address,
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    return json.loads(run.stdout.strip().splitlines()[-1])
+    argv = (world.chain.url, str(world.chain.chain_id), "0x" + bytes(key).hex(), str(path))
+    return last_json(run_node(node, _REGISTER, *argv, world.deployment.htlc.address))
 
 
 @pytest.mark.anvil
@@ -292,21 +278,8 @@ def test_register_batch_from_javascript_on_anvil(world, tmp_path):
     assert "0x" + record[0].hex() == attestation["fp_root"]
 
 
-_LIVE = """
-import { readFileSync } from 'node:fs'
-import { createPublicClient, createWalletClient, http } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
-import { anvil } from 'viem/chains'
-import { AigcApiError, createAigcClient, tokenId } from './js/sdk/src/index.js'
-const [api, rpc, chainId, key, step, argsFile] = process.argv.slice(1)
-const args = JSON.parse(readFileSync(argsFile, 'utf8'))
-const chain = { ...anvil, id: Number(chainId), rpcUrls: { default: { http: [rpc] } } }
-const publicClient = createPublicClient({ chain, transport: http(rpc), pollingInterval: 50 })
-const walletClient = createWalletClient({
-  account: privateKeyToAccount(key), chain, transport: http(rpc), pollingInterval: 50,
-})
-const aigc = createAigcClient({ baseUrl: api, publicClient, walletClient })
-await aigc.signIn()
+_LIVE = step_script("""
+import { tokenId } from './js/sdk/src/index.js'
 async function indexed(batchId) {
   const deadline = Date.now() + 120_000
   for (;;) {
@@ -339,12 +312,7 @@ if (step === 'register') {
   out = await act(pair)
 }
 console.log(JSON.stringify(out))
-"""
-
-
-def _step(node, port: int, world, key: bytes, step: str, args: dict, tmp_path) -> dict:
-    """Runs one step of _LIVE as the wallet of ``key`` against the API at ``port``."""
-    return run_step(node, _LIVE, port, world, key, step, args, tmp_path)
+""")
 
 
 def _details(attestation: dict, tag: str = "") -> list[str]:
@@ -363,62 +331,34 @@ def test_register_and_challenge_batches_through_the_api_from_javascript(tmp_path
     roots; a copier batches a copy of one item under another ESP; the producer challenges it
     (challengeBatch) and, once the window has passed, finalizes (finalizeBatch): the copy alone
     is revoked."""
-    from ledger import RpcChain, deploy
-    from ledger.devnet import anvil_binary, start_anvil, write_pidfile
-    from ledger.errors import ChainError
-    from tests.cli.test_serve import serve_until
-    from tests.conftest import IN_CI, TEST_PARAMS, World
+    from tests.conftest import TEST_PARAMS
     from tests.contracts.helpers import copier_esp
 
     node = node_or_skip()
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(f"anvil is required in CI: {exc}")
-        pytest.skip(str(exc))
-    dev = start_anvil(tmp_path / "devnet" / "state.json")
-    try:
-        chain = RpcChain(dev.url, dev=True)
-        accounts = chain.dev_accounts()
-        world = World(chain, deploy(chain, accounts[0], TEST_PARAMS), TEST_PARAMS, accounts)
-        world.deployment.manifest.save(tmp_path / "deployments" / f"{chain.chain_id}.json")
-        write_pidfile(tmp_path / "devnet" / "anvil.json", dev)
-        env = {
-            **os.environ,
-            "AIGC_CHAIN": "devnet",
-            "AIGC_DATA_DIR": str(tmp_path),
-            "AIGC_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
-            "AIGC_BLOB_DIR": str(tmp_path / "blobs"),
-            "AIGC_INDEXER_INTERVAL_S": "0.3",
-        }
+    with anvil_devnet(tmp_path) as chain:
+        world = deployed_world(chain)
         registry = world.deployment.batch_registry.functions
 
-        def drive(port: int) -> dict | None:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code != 200:
-                return None
+        def drive(port: int) -> dict:
+            steps = Steps(node, _LIVE, port, chain, tmp_path)
             original = _signed_batch(world, 4)
-            first = _step(
-                node,
-                port,
-                world,
-                world.producer.key,
+            first = steps(
+                world.producer,
                 "register",
-                {"attestation": original, "via": "api", "details": _details(original)},
-                tmp_path,
+                attestation=original,
+                via="api",
+                details=_details(original),
             )
             # the copier's batch holds item 1's fingerprint again, attested by another ESP
             copy = _signed_batch(
                 world, 3, producer=world.attacker, esp=copier_esp(world), tag="copy ", copies=(1,)
             )
-            second = _step(
-                node,
-                port,
-                world,
-                world.attacker.key,
+            second = steps(
+                world.attacker,
                 "register",
-                {"attestation": copy, "via": "wallet", "details": _details(copy, "copy ")},
-                tmp_path,
+                attestation=copy,
+                via="wallet",
+                details=_details(copy, "copy "),
             )
             fp = keccak(text="fingerprint 1").hex()
             a = next(it["index"] for it in original["items"] if it["fingerprint"][2:] == fp)
@@ -428,13 +368,12 @@ def test_register_and_challenge_batches_through_the_api_from_javascript(tmp_path
                 "duplicate": [int(second["batchId"]), b],
                 "batchRegistry": world.deployment.batch_registry.address,
             }
-            _step(node, port, world, world.producer.key, "challenge", pair, tmp_path)
+            steps(world.producer, "challenge", **pair)
             world.chain.mine(TEST_PARAMS.dispute_window_blocks + 1)
-            _step(node, port, world, world.producer.key, "finalize", pair, tmp_path)
+            steps(world.producer, "finalize", **pair)
             return {"first": first, "second": second, "pair": pair, "original": original}
 
-        code, out = serve_until(env, tmp_path, drive)
-        assert code is None, f"aigc serve exited ({code}): {str(out)[-3000:]}"
+        out = serve_and_drive(serve_env(tmp_path, world.deployment), tmp_path, drive)
         first, second = out["first"], out["second"]
         assert first["count"] == first["indexed"] == 4 and first["published"] is True
         item = out["original"]["items"][2]
@@ -448,5 +387,3 @@ def test_register_and_challenge_batches_through_the_api_from_javascript(tmp_path
             assert registry.statusOf(merkle.token_id(copy_batch, i)).call() == (
                 2 if i == dup else 1
             ), f"copy batch item {i}"
-    finally:
-        dev.stop()

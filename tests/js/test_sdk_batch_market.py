@@ -11,28 +11,19 @@ ERC-2981 royalty without taking a step.
 
 from __future__ import annotations
 
-import os
-
-import httpx
 import pytest
 
-from tests.js._node import node_or_skip, run_step
+from tests.js._node import (
+    Steps,
+    anvil_devnet,
+    deployed_world,
+    node_or_skip,
+    serve_and_drive,
+    serve_env,
+    step_script,
+)
 
-_STEP = """
-import { readFileSync } from 'node:fs'
-import { createPublicClient, createWalletClient, http } from 'viem'
-import { privateKeyToAccount } from 'viem/accounts'
-import { anvil } from 'viem/chains'
-import { createAigcClient } from './js/sdk/src/index.js'
-const [api, rpc, chainId, key, step, argsFile] = process.argv.slice(1)
-const args = JSON.parse(readFileSync(argsFile, 'utf8'))
-const chain = { ...anvil, id: Number(chainId), rpcUrls: { default: { http: [rpc] } } }
-const publicClient = createPublicClient({ chain, transport: http(rpc), pollingInterval: 50 })
-const walletClient = createWalletClient({
-  account: privateKeyToAccount(key), chain, transport: http(rpc), pollingInterval: 50,
-})
-const aigc = createAigcClient({ baseUrl: api, publicClient, walletClient })
-await aigc.signIn()
+_STEP = step_script("""
 const timing = { intervalMs: 200, timeoutMs: 120_000 }
 let out
 if (step === 'list') {
@@ -59,36 +50,19 @@ if (step === 'list') {
   out = { status: done.status, royaltyTx: r.royaltyTx }
 }
 console.log(JSON.stringify(out))
-"""
+""")
 
 
-class _Party:
-    """Runs SDK steps as one wallet against the API at ``port``."""
-
-    def __init__(self, node: str, port: int, world, account, tmp_path):
-        self.node, self.port, self.world, self.account, self.tmp = (
-            node,
-            port,
-            world,
-            account,
-            tmp_path,
-        )
-
-    def __call__(self, step: str, **args) -> dict:
-        return run_step(
-            self.node, _STEP, self.port, self.world, self.account.key, step, args, self.tmp
-        )
-
-
-def _sale(seller: _Party, buyer: _Party, token: int, price: int) -> dict:
-    listed = seller("list", tokenId=str(token), price=str(price))
-    bought = buyer("buy", listingId=listed["listingId"])
+def _sale(steps: Steps, seller, buyer, token: int, price: int) -> dict:
+    """One sale of ``token`` at ``price``, each step in the wallet of the party that takes it."""
+    listed = steps(seller, "list", tokenId=str(token), price=str(price))
+    bought = steps(buyer, "buy", listingId=listed["listingId"])
     assert listed["collection"] == bought["collection"]
     trade = bought["tradeId"]
-    sale = seller("lock", tradeId=trade)
-    paid = buyer("pay", tradeId=trade)
-    seller("claimPayment", tradeId=trade, preimage=sale["preimage"])
-    done = buyer("claimToken", tradeId=trade)
+    sale = steps(seller, "lock", tradeId=trade)
+    paid = steps(buyer, "pay", tradeId=trade)
+    steps(seller, "claimPayment", tradeId=trade, preimage=sale["preimage"])
+    done = steps(buyer, "claimToken", tradeId=trade)
     assert done["status"] == "completed"
     return {**listed, **paid, **done}
 
@@ -96,55 +70,26 @@ def _sale(seller: _Party, buyer: _Party, token: int, price: int) -> dict:
 @pytest.mark.anvil
 @pytest.mark.slow
 def test_a_batched_item_is_sold_and_resold_from_javascript(tmp_path):
-    from ledger import RpcChain, deploy
     from ledger.clients.batch_registry import BatchRegistryClient
-    from ledger.devnet import anvil_binary, start_anvil, write_pidfile
-    from ledger.errors import ChainError
-    from tests.cli.test_serve import serve_until
-    from tests.conftest import IN_CI, TEST_PARAMS, World
     from tests.contracts.batch_kit import register_batch, tid
     from tests.contracts.helpers import register_esp
 
     node = node_or_skip()
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(f"anvil is required in CI: {exc}")
-        pytest.skip(str(exc))
-    dev = start_anvil(tmp_path / "devnet" / "state.json")
-    try:
-        chain = RpcChain(dev.url, dev=True)
-        accounts = chain.dev_accounts()
-        world = World(chain, deploy(chain, accounts[0], TEST_PARAMS), TEST_PARAMS, accounts)
-        world.deployment.manifest.save(tmp_path / "deployments" / f"{chain.chain_id}.json")
-        write_pidfile(tmp_path / "devnet" / "anvil.json", dev)
+    with anvil_devnet(tmp_path) as chain:
+        world = deployed_world(chain)
         register_esp(world)
         batch_id, _ = register_batch(world, world.producer, n=2)
         token = tid(batch_id, 1)
         batch = BatchRegistryClient(world.deployment)
         collector = world.accounts[5]
-        env = {
-            **os.environ,
-            "AIGC_CHAIN": "devnet",
-            "AIGC_DATA_DIR": str(tmp_path),
-            "AIGC_DATABASE_URL": f"sqlite:///{tmp_path / 'api.db'}",
-            "AIGC_BLOB_DIR": str(tmp_path / "blobs"),
-            "AIGC_INDEXER_INTERVAL_S": "0.3",
-        }
         price, resale = 5 * 10**16, 8 * 10**16
 
-        def drive(port: int) -> dict | None:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code != 200:
-                return None
-            producer, buyer, third = (
-                _Party(node, port, world, who, tmp_path)
-                for who in (world.producer, world.buyer, collector)
-            )
-            first = _sale(producer, buyer, token, price)
+        def drive(port: int) -> dict:
+            steps = Steps(node, _STEP, port, chain, tmp_path)
+            first = _sale(steps, world.producer, world.buyer, token, price)
             owner_after_first = batch.owner_of(token)
             before = world.balance(world.producer.address)
-            second = _sale(buyer, third, token, resale)
+            second = _sale(steps, world.buyer, collector, token, resale)
             return {
                 "first": first,
                 "second": second,
@@ -153,10 +98,7 @@ def test_a_batched_item_is_sold_and_resold_from_javascript(tmp_path):
                 "royalty_paid": world.balance(world.producer.address) - before,
             }
 
-        code, out = serve_until(env, tmp_path, drive)
-        assert code is None, f"aigc serve exited ({code}): {str(out)[-3000:]}"
-    finally:
-        dev.stop()
+        out = serve_and_drive(serve_env(tmp_path, world.deployment), tmp_path, drive)
     batch_address = world.deployment.batch_registry.address
     first, second = out["first"], out["second"]
     assert first["collection"] == second["collection"] == batch_address

@@ -18,13 +18,11 @@ import time
 import httpx
 import pytest
 
-from ledger import EspRegistryClient, RegistryClient, RpcChain, deploy
+from ledger import EspRegistryClient, RegistryClient, deploy
 from ledger.deploy import DeployParams
-from ledger.devnet import free_port, start_anvil, write_pidfile
-from ledger.errors import ChainError
+from ledger.devnet import free_port
 from services.provenance import MATCH_THRESHOLD
-from tests.conftest import IN_CI
-from tests.js._node import ROOT, SDK, node_or_skip
+from tests.js._node import ROOT, SDK, anvil_devnet, node_or_skip, serve_env
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -56,76 +54,60 @@ def _tail(log) -> str:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     node = node_or_skip()
-    from ledger.devnet import anvil_binary
-
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(f"anvil is required in CI: {exc}")
-        pytest.skip(str(exc))
     data = tmp_path_factory.mktemp("sdk-live")
-    dev = start_anvil(data / "devnet" / "state.json")
     procs: list[subprocess.Popen] = []
-    try:
-        chain = RpcChain(dev.url, dev=True)
+    with anvil_devnet(data) as chain:
         deployment = deploy(
             chain, chain.dev_accounts()[0], DeployParams(match_threshold=MATCH_THRESHOLD)
         )
-        deployment.manifest.save(data / "deployments" / f"{chain.chain_id}.json")
-        write_pidfile(data / "devnet" / "anvil.json", dev)
-        port = free_port()
-        api = f"http://127.0.0.1:{port}"
-        env = {
-            **os.environ,
-            "AIGC_CHAIN": "devnet",
-            "AIGC_DATA_DIR": str(data),
-            "AIGC_DATABASE_URL": f"sqlite:///{data / 'api.db'}",
-            "AIGC_BLOB_DIR": str(data / "blobs"),
-            "AIGC_INDEXER_INTERVAL_S": "0.3",
-        }
-        cli = [sys.executable, "-m", "aigc_cli.main"]
-        # Logs go to files, not pipes: nobody drains a pipe while the test runs, and a full one
-        # would block the server mid-request.
-        logs = [data / "serve.log", data / "esp.log"]
-        with logs[0].open("wb") as out:  # the child keeps its own descriptor
-            server = subprocess.Popen(
-                [*cli, "serve", "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-            )
-        procs.append(server)
-        http = httpx.Client(base_url=api, timeout=30)
-        _wait(lambda: http.get("/healthz").status_code == 200, "the API", procs, logs)
-        esp = chain.dev_accounts()[ESP]
-        with logs[1].open("wb") as out:
-            worker = subprocess.Popen(
-                [
-                    *cli,
-                    "esp",
-                    "run",
-                    "--api",
-                    api,
-                    "--dev-account",
-                    str(ESP),
-                    "--interval",
-                    "0.3",
-                    "--state",
-                    str(data / "esp-state.json"),
-                ],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        procs.append(worker)
-        _wait(lambda: esp.address in http.get("/v1/esps").text, "the ESP worker", procs, logs)
-        yield node, chain, deployment, api, data, logs
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        dev.stop()
+        env = serve_env(data, deployment)
+        try:
+            port = free_port()
+            api = f"http://127.0.0.1:{port}"
+            cli = [sys.executable, "-m", "aigc_cli.main"]
+            # Logs go to files, not pipes: nobody drains a pipe while the test runs, and a full one
+            # would block the server mid-request.
+            logs = [data / "serve.log", data / "esp.log"]
+            with logs[0].open("wb") as out:  # the child keeps its own descriptor
+                server = subprocess.Popen(
+                    [*cli, "serve", "--port", str(port)],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            procs.append(server)
+            http = httpx.Client(base_url=api, timeout=30)
+            _wait(lambda: http.get("/healthz").status_code == 200, "the API", procs, logs)
+            esp = chain.dev_accounts()[ESP]
+            with logs[1].open("wb") as out:
+                worker = subprocess.Popen(
+                    [
+                        *cli,
+                        "esp",
+                        "run",
+                        "--api",
+                        api,
+                        "--dev-account",
+                        str(ESP),
+                        "--interval",
+                        "0.3",
+                        "--state",
+                        str(data / "esp-state.json"),
+                    ],
+                    env=env,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            procs.append(worker)
+            _wait(lambda: esp.address in http.get("/v1/esps").text, "the ESP worker", procs, logs)
+            yield node, chain, deployment, api, data, logs
+        finally:
+            for proc in reversed(procs):
+                proc.terminate()
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
 
 
 def test_whole_lifecycle_from_javascript(live):
