@@ -21,8 +21,8 @@ hash) its canonical content hash equals the id. Then:
   that requested the review of a victim who never uploaded its image used to get a free "yes").
   A side's descriptor is known from its shown image (the image's own descriptor, which hashes to
   the review's hash) or from ``details`` (:class:`DetailSource`: a single token's ``Registered``
-  event; a batch item's ``ItemOpened`` event or its published manifest, :mod:`~services.
-  provenance.jury`), believed only when it hashes to the review's hash;
+  event; a batch item's ``ItemOpened`` event or its published manifest: see the jury module),
+  believed only when it hashes to the review's hash;
 * the original's descriptor unknown (neither its image nor its descriptor published): **no**.
   The challenger accuses, so it must publish what its claim rests on; withholding its image and
   its manifest wins it nothing. Checked first, so when neither side publishes anything the
@@ -32,10 +32,10 @@ hash) its canonical content hash equals the id. Then:
   both from the jurors loses. The last two are *burden* votes (:attr:`Verdict.burden`): the duty
   waits a part of the commit phase for the missing descriptor before committing one.
 
-The verdict is a pure function of the published images and descriptors, so honest jurors agree and a
-restarted juror decides the same. Its salt is derived from the juror's account key and the review
-key (:func:`vote_salt`): nothing to persist, nothing another juror can predict, so the commitment
-hides the vote until the reveal.
+The verdict is a pure function of the published images and descriptors, so honest jurors agree
+and a restarted juror decides the same. Its salt is derived from the juror's account key and the
+review key (:func:`vote_salt`): nothing to persist, nothing another juror can predict, so the
+commitment hides the vote until the reveal.
 """
 
 from __future__ import annotations
