@@ -20,7 +20,8 @@ import {DetailRule} from "./DetailRule.sol";
 /// leaves the pool (its rest is owed to it). Without a quorum the fee is owed back to the
 /// requester and the silent jurors' penalties are burned.
 /// Invariants: Ether held == the bonds of the pool + what is owed (`owed`) + the fee of every
-/// requested review neither settled nor cancelled; a juror is drawn in at most one unsettled review and cannot
+/// requested review neither settled nor cancelled; `_free` == the pool's jurors not drawn in an
+/// unsettled review; a juror is drawn in at most one unsettled review and cannot
 /// leave while it is; a pair is reviewed at most once; `matches` never answers for a reviewed
 /// pair before its reveal deadline (nor before its draw), unless the draw cancelled it. Money moves only by pull (`leave`, `claim`), so no juror or
 /// requester can block a settlement by refusing Ether.
@@ -36,6 +37,11 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     uint256 public constant MINORITY_DIVISOR = 5;
     /// @notice A drawn juror that did not reveal loses bond / this.
     uint256 public constant SILENT_DIVISOR = 2;
+    /// @notice Up to this many enrolled jurors, `requestReview` counts and `draw` shuffles the
+    /// whole pool; above it both cost the same whatever its size (see `_probe`).
+    uint256 public constant SCAN_LIMIT = 64;
+    /// @notice Above `SCAN_LIMIT`, `draw` probes at most this many pool slots per seat.
+    uint256 public constant PROBES_PER_SEAT = 8;
 
     uint8 private constant _DRAWN = 1;
     uint8 private constant _COMMITTED = 2;
@@ -61,6 +67,8 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     uint64 private immutable _revealBlocks;
 
     address[] private _pool;
+    /// @dev Pool members not drawn in an unsettled review (active or not: see `_probe`).
+    uint256 private _free;
     mapping(address juror => uint256 indexPlusOne) private _poolIndex;
     mapping(address juror => uint256) private _bond;
     mapping(address juror => bytes32 key) private _drawnIn;
@@ -110,6 +118,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         _pool.push(msg.sender);
         _poolIndex[msg.sender] = _pool.length;
         _bond[msg.sender] = msg.value;
+        ++_free;
         emit JurorEnrolled(msg.sender);
     }
 
@@ -119,7 +128,10 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         if (busy != 0) revert CommitteeJurorBusy(msg.sender, busy);
         uint256 amount = _bond[msg.sender] + _owed[msg.sender];
         if (_poolIndex[msg.sender] == 0 && amount == 0) revert CommitteeNotJuror(bytes32(0), msg.sender);
-        if (_poolIndex[msg.sender] != 0) _removeFromPool(msg.sender);
+        if (_poolIndex[msg.sender] != 0) {
+            _removeFromPool(msg.sender);
+            --_free; // it is not busy
+        }
         _bond[msg.sender] = 0;
         _owed[msg.sender] = 0;
         emit JurorLeft(msg.sender, amount);
@@ -147,7 +159,9 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         key = reviewKey(detailHashA, detailHashB);
         Review storage r = _reviews[key];
         if (r.drawBlock != 0) revert CommitteeReviewExists(key);
-        (, uint256 n) = _candidates();
+        // a large pool is not scanned (gas O(1) in its size): its deregistered ESPs are counted
+        // here, and `draw` cancels (the fee back) if it cannot find enough active ones
+        uint256 n = _pool.length <= SCAN_LIMIT ? _scanCount() : _free;
         if (n < _jurors) revert CommitteeTooSmall(n, _jurors);
         uint64 drawBlock = uint64(block.number) + 1;
         r.requester = msg.sender;
@@ -172,16 +186,24 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
             emit ReviewRearmed(key, drawBlock);
             return;
         }
-        (address[] memory candidates, uint256 n) = _candidates();
-        if (n < _jurors) {
-            // the free jurors were drawn elsewhere since the request: as if they were occupied
-            // at the request, the rule decides this pair, and the fee goes back
+        uint256 seed = uint256(keccak256(abi.encode(hash, key)));
+        address[] memory drawn;
+        if (_pool.length <= SCAN_LIMIT) {
+            (address[] memory candidates, uint256 n) = _candidates();
+            if (n >= _jurors) drawn = _draw(candidates, n, seed);
+        } else {
+            drawn = _probe(seed);
+        }
+        if (drawn.length == 0) {
+            // the free jurors were drawn elsewhere since the request (or too many of a large pool
+            // are busy or no longer ESPs): as if they were occupied at the request, the rule
+            // decides this pair, and the fee goes back
             r.cancelled = true;
             _owed[r.requester] += _reviewFee;
             emit ReviewCancelled(key);
             return;
         }
-        address[] memory drawn = _draw(candidates, n, uint256(keccak256(abi.encode(hash, key))));
+        _free -= drawn.length;
         uint64 commitDeadline = uint64(block.number) + _commitBlocks;
         uint64 revealDeadline = commitDeadline + _revealBlocks;
         r.commitDeadline = commitDeadline;
@@ -304,6 +326,46 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         return address(_rule);
     }
 
+    /// @dev How many of the pool's jurors are free active ESPs (a small pool only).
+    function _scanCount() private view returns (uint256 n) {
+        for (uint256 i = 0; i < _pool.length; ++i) {
+            address juror = _pool[i];
+            if (_drawnIn[juror] == 0 && _esps.isActive(juror)) ++n;
+        }
+    }
+
+    /// @dev `_jurors` distinct free active jurors of a pool larger than `SCAN_LIMIT`, each slot
+    /// probed uniformly at random (`seed`), at most `PROBES_PER_SEAT * _jurors` probes: every free
+    /// active juror is equally likely, and the gas does not grow with the pool, so no number of
+    /// enrolments (a Sybil flood, or success) can push `draw` past a block's gas limit. A probed
+    /// juror that is no longer an active ESP is evicted (its bond owed to it): a pool padded with
+    /// deregistered ESPs is cleaned by the draws themselves. Empty when the probes run out.
+    function _probe(uint256 seed) private returns (address[] memory drawn) {
+        address[] memory found = new address[](_jurors);
+        uint256 n;
+        for (uint256 probes = PROBES_PER_SEAT * _jurors; probes != 0 && n < found.length; --probes) {
+            seed = uint256(keccak256(abi.encode(seed)));
+            uint256 size = _pool.length;
+            if (size == 0) break;
+            address juror = _pool[seed % size];
+            if (_drawnIn[juror] != 0) continue; // busy elsewhere
+            if (!_esps.isActive(juror)) {
+                _owed[juror] += _bond[juror];
+                _bond[juror] = 0;
+                _removeFromPool(juror);
+                --_free;
+                emit JurorEvicted(juror);
+                continue;
+            }
+            bool seen;
+            for (uint256 i = 0; i < n; ++i) {
+                if (found[i] == juror) seen = true;
+            }
+            if (!seen) found[n++] = juror;
+        }
+        if (n == found.length) drawn = found;
+    }
+
     /// @dev The pool's free active ESPs (the first `n` of `candidates`), in pool order.
     function _candidates() private view returns (address[] memory candidates, uint256 n) {
         candidates = new address[](_pool.length);
@@ -331,6 +393,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     /// rest of its bond owed to it; a winner is counted.
     function _penalise(bytes32 key, address juror, Tally memory t) private {
         delete _drawnIn[juror];
+        ++_free; // back in the pool, free (a penalty below takes it out again)
         uint8 ballot = _ballot[key][juror];
         uint256 penalty;
         if (ballot < _NO) penalty = _jurorBond / SILENT_DIVISOR;
@@ -342,6 +405,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         _owed[juror] += _bond[juror] - penalty;
         _bond[juror] = 0;
         _removeFromPool(juror);
+        --_free;
         if (t.quorum) t.pot += penalty;
         else t.burned += penalty;
     }

@@ -44,6 +44,9 @@ interface ICommitteeVerifier {
     event JurorEnrolled(address juror);
     /// @notice Emitted when a juror leaves (or takes what it is owed) and gets `refunded` wei.
     event JurorLeft(address juror, uint256 refunded);
+    /// @notice Emitted when a draw found `juror` in the pool but no longer an active ESP: it
+    /// leaves the pool and its bond is owed to it (`claim`).
+    event JurorEvicted(address juror);
     /// @notice Emitted when a review of the pair `key` is requested; its jurors are drawn by
     /// `draw` after block `drawBlock`, from that block's hash.
     event ReviewRequested(
@@ -71,7 +74,8 @@ interface ICommitteeVerifier {
     /// @notice Emitted when a review is settled; `decided` is false without a quorum.
     event ReviewSettled(bytes32 indexed key, bool decided, bool verdict, uint256 yes, uint256 no);
 
-    /// @notice Fewer than `needed` enrolled jurors are active ESPs and free to be drawn.
+    /// @notice Fewer than `needed` enrolled jurors are free to be drawn (and, in a pool of at most
+    /// `SCAN_LIMIT`, active ESPs).
     error CommitteeTooSmall(uint256 enrolled, uint256 needed);
     /// @notice The review of `key` is still open until block `revealDeadline` (0: not drawn yet).
     error CommitteeReviewPending(bytes32 key, uint64 revealDeadline);
@@ -125,7 +129,8 @@ interface ICommitteeVerifier {
     function leave() external;
     /// @notice Asks for a review of the pair (`detailHashA` the original's descriptor hash,
     /// `detailHashB` the duplicate's) with `msg.value == reviewFee`; at least `jurors` free active
-    /// ESPs must be in the pool now (`CommitteeTooSmall`). It draws nobody: it fixes the draw
+    /// ESPs must be in the pool now (`CommitteeTooSmall`; above `SCAN_LIMIT` enrolled only the
+    /// free ones are counted, a counter, so its gas does not grow with the pool). It draws nobody: it fixes the draw
     /// block (the next block), whose hash nobody knows when sending the request; `draw` after it.
     /// `collection`, `original` and `duplicate` tell jurors which two images to compare; they
     /// check them against the hashes. Call it before `contest`.
@@ -138,7 +143,10 @@ interface ICommitteeVerifier {
     ) external payable returns (bytes32 key);
     /// @notice Draws the jurors of review `key` (anyone, once, after its draw block): `jurors`
     /// distinct free active ESPs of the pool, seeded by
-    /// `keccak256(abi.encode(blockhash(drawBlock), key))`; the commit phase starts. More than
+    /// `keccak256(abi.encode(blockhash(drawBlock), key))`: a shuffle of the free active pool up to
+    /// `SCAN_LIMIT` enrolled, above it at most `PROBES_PER_SEAT` random pool slots per seat (each
+    /// free active juror equally likely; a probed juror that is no longer an active ESP is evicted,
+    /// `JurorEvicted`), so its gas is bounded whatever the pool. The commit phase starts. More than
     /// 256 blocks after the draw block (its hash gone) it re-arms the draw on the next block
     /// instead (`ReviewRearmed`); with fewer than `jurors` free active ESPs left it cancels the
     /// review (`ReviewCancelled`: the fee is owed back, the rule decides the pair). Whoever waits

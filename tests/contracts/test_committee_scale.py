@@ -1,0 +1,222 @@
+"""The committee at scale: a large pool of jurors cannot push a review past a block's gas limit.
+
+The attack: ``requestReview`` and ``draw`` used to walk the whole pool (one ``isActive`` call
+and a read per enrolled juror, about 7,900 gas each), so every enrolment made every later review
+dearer: a few thousand jurors (a Sybil flood of ESPs with their bonds, or simply success) and no
+review fits in a 30M-gas block, and every contested challenge falls back on the detail rule. Above
+``SCAN_LIMIT`` (64) enrolled, the request reads a counter and the draw probes random pool slots
+(at most ``PROBES_PER_SEAT`` per seat), evicting a probed juror that is no longer an ESP; its gas
+no longer depends on the pool's size. Run on anvil only: the pool takes ~250 transactions to
+build, and the rules under test do not depend on the backend (the draw's exact jurors are
+recomputed here from the contract's specification)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from eth_abi import encode
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from web3.logs import DISCARD
+
+from ledger.chain import Chain
+from ledger.clients.committee import CommitteeClient
+from ledger.deploy import deploy
+from tests.conftest import TEST_PARAMS, World
+from tests.contracts.helpers import register_esp
+
+PARAMS = replace(TEST_PARAMS, review_commit_blocks=8, review_reveal_blocks=8)
+POOL = 130
+SCAN_LIMIT = 64
+PROBES_PER_SEAT = 8
+# A pool scan costs ~7,900 gas per enrolled juror in the request and again in the draw; with the
+# probes the request is O(1) and the draw at most 40 probes (measured about 140k-190k).
+DRAW_GAS_BOUND = 450_000
+# A probe that evicts a deregistered ESP also frees its slot and books its bond (~37k gas): at
+# most 40 evictions per draw, whatever the pool (measured 1,504,548 with 37 evictions).
+EVICTING_DRAW_GAS_BOUND = 2_000_000
+
+pytestmark = [pytest.mark.anvil, pytest.mark.parametrize("chain", ["anvil"], indirect=True)]
+
+_cache: dict[int, tuple[World, list[LocalAccount]]] = {}
+
+
+def _account(label: str) -> LocalAccount:
+    return Account.from_key(keccak(f"aigc committee scale {label}".encode()))
+
+
+def _fund(chain: Chain, source: LocalAccount, to: str, value: int) -> None:
+    w3 = chain.w3
+    base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
+    signed = source.sign_transaction(
+        {
+            "to": to,
+            "value": value,
+            "gas": 21_000,
+            "chainId": chain.chain_id,
+            "nonce": w3.eth.get_transaction_count(source.address, "pending"),
+            "maxPriorityFeePerGas": 1,
+            "maxFeePerGas": 2 * base + 1,
+        }
+    )
+    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
+
+
+def _make(chain: Chain) -> tuple[World, list[LocalAccount]]:
+    dev = chain.dev_accounts()
+    deployer = _account("deployer")
+    jurors = [_account(f"juror {i}") for i in range(POOL)]
+    for account in [deployer, *jurors]:
+        _fund(chain, dev[8], account.address, 10**18)
+    world = World(chain, deploy(chain, deployer, PARAMS), PARAMS, [deployer, *dev[1:]])
+    for juror in jurors:
+        register_esp(world, juror)
+    return world, jurors
+
+
+@pytest.fixture
+def pool(chain) -> Iterator[tuple[World, list[LocalAccount]]]:
+    if id(chain) not in _cache:
+        _cache[id(chain)] = _make(chain)
+    world, jurors = _cache[id(chain)]
+    snap = chain.snapshot()
+    world._tx.clear()
+    try:
+        yield world, jurors
+    finally:
+        chain.revert(snap)
+
+
+def _committee(world: World, account: LocalAccount) -> CommitteeClient:
+    return CommitteeClient(world.deployment, world.tx(account))
+
+
+def _enroll(world: World, jurors: list[LocalAccount]) -> None:
+    for juror in jurors:
+        _committee(world, juror).enroll()
+
+
+def _request(world: World, n: int) -> tuple[bytes, int]:
+    """A review of a made-up pair; returns (key, the request's gas)."""
+    committee = _committee(world, world.buyer)
+    hash_a, hash_b = keccak(b"scale a%d" % n), keccak(b"scale b%d" % n)
+    call = committee.request_review_call(
+        collection=committee.address, original=n, duplicate=n + 1, hash_a=hash_a, hash_b=hash_b
+    )
+    receipt = world.tx(world.buyer).send(call.fn, value=call.value)
+    return keccak(hash_a + hash_b), int(receipt["gasUsed"])
+
+
+def _draw(world: World, key: bytes):
+    """Mines past the draw block and draws: (outcome, gas, the pool just before the draw)."""
+    committee = _committee(world, world.buyer)
+    chain = world.chain
+    draw_block = committee.review(key).draw_block
+    chain.mine(max(0, draw_block + 1 - (chain.w3.eth.block_number + 1)))
+    before = committee.jurors_enrolled()
+    receipt = world.tx(world.buyer).send(committee.draw_call(key).fn)
+    return committee.parse_draw(receipt), int(receipt["gasUsed"]), before, receipt
+
+
+def _expected_probe(
+    block_hash: bytes, key: bytes, pool: list[str], busy: set[str], inactive: set[str], seats: int
+) -> tuple[tuple[str, ...], list[str]]:
+    """The contract's probe recomputed: (drawn, evicted) for a pool above SCAN_LIMIT."""
+    pool = list(pool)
+    seed = int.from_bytes(keccak(encode(["bytes32", "bytes32"], [block_hash, key])), "big")
+    found: list[str] = []
+    evicted: list[str] = []
+    for _ in range(PROBES_PER_SEAT * seats):
+        if len(found) == seats or not pool:
+            break
+        seed = int.from_bytes(keccak(encode(["uint256"], [seed])), "big")
+        juror = pool[seed % len(pool)]
+        if juror in busy:
+            continue
+        if juror in inactive:
+            index = pool.index(juror)
+            pool[index] = pool[-1]
+            pool.pop()
+            evicted.append(juror)
+            continue
+        if juror not in found:
+            found.append(juror)
+    return (tuple(found) if len(found) == seats else ()), evicted
+
+
+def test_a_large_pool_does_not_make_a_review_dearer(pool):
+    """The attack: 66 more enrolments used to add ~520k gas to each of request and draw (at a
+    few thousand jurors no review fits in a block). Now both cost the same at 64 and 130."""
+    world, jurors = pool
+    _enroll(world, jurors[: SCAN_LIMIT + 1])
+    key, small_request = _request(world, 1)
+    small, small_draw, _, _ = _draw(world, key)
+    assert small.outcome == "drawn"
+    _enroll(world, jurors[SCAN_LIMIT + 1 :])
+    assert len(_committee(world, world.buyer).jurors_enrolled()) == POOL
+    key, large_request = _request(world, 3)
+    large, large_draw, _, _ = _draw(world, key)
+    assert large.outcome == "drawn"
+    assert large_request == small_request  # a counter, not a scan
+    assert small_draw <= DRAW_GAS_BOUND and large_draw <= DRAW_GAS_BOUND, (small_draw, large_draw)
+    print(f"request {small_request:,} / {large_request:,}, draw {small_draw:,} / {large_draw:,}")
+    assert not set(small.jurors) & set(large.jurors)  # the first review's jurors are busy
+
+
+def test_the_probe_draws_distinct_free_active_jurors_as_specified(pool):
+    world, jurors = pool
+    _enroll(world, jurors)
+    committee = _committee(world, world.buyer)
+    seats = committee.params().jurors
+    busy: set[str] = set()
+    for n in range(0, 40, 2):  # 20 reviews: 100 of the 130 jurors busy by the end
+        key, _ = _request(world, n)
+        outcome, _, before, _ = _draw(world, key)
+        block_hash = world.chain.w3.eth.get_block(committee.review(key).draw_block)["hash"]
+        expected, evicted = _expected_probe(bytes(block_hash), key, before, busy, set(), seats)
+        assert evicted == []
+        if expected:
+            assert outcome.outcome == "drawn" and outcome.jurors == expected
+            assert len(set(outcome.jurors)) == seats and not busy & set(outcome.jurors)
+            busy |= set(outcome.jurors)
+        else:  # the probes ran out among the busy: cancelled, the fee owed back
+            assert outcome.outcome == "cancelled"
+    assert len(busy) >= 15 * seats  # most reviews found their jurors even as the pool filled
+
+
+def test_deregistered_esps_padding_the_pool_are_evicted_and_paid_back(pool):
+    """A pool padded with ESPs that left (their juror bonds parked): each draw that probes one
+    evicts it, its bond owed to it; when too few active jurors are found the review is cancelled
+    and its fee owed back (the rule decides, as with a small pool)."""
+    world, jurors = pool
+    _enroll(world, jurors[:70])
+    gone = jurors[:67]  # only 3 of 70 stay ESPs: fewer than the 5 seats
+    for esp in gone:
+        world.esps(esp).deregister()
+    committee = _committee(world, world.buyer)
+    bond = committee.params().juror_bond
+    fee = committee.params().review_fee
+    key, _ = _request(world, 1)  # the counter still counts them: the draw finds out
+    outcome, gas, before, receipt = _draw(world, key)
+    assert outcome.outcome == "cancelled"
+    assert gas <= EVICTING_DRAW_GAS_BOUND
+    assert committee.owed(world.buyer.address) == fee
+    evicted = [
+        str(log["args"]["juror"])
+        for log in committee.contract.events.JurorEvicted().process_receipt(receipt, errors=DISCARD)
+    ]
+    block_hash = world.chain.w3.eth.get_block(committee.review(key).draw_block)["hash"]
+    inactive = {a.address for a in gone}
+    _, expected_evicted = _expected_probe(bytes(block_hash), key, before, set(), inactive, 5)
+    assert evicted == expected_evicted and evicted
+    after = set(committee.jurors_enrolled())
+    for address in evicted:
+        assert address not in after
+        assert committee.bond_of(address) == 0 and committee.owed(address) == bond
+    leaver = next(a for a in gone if a.address == evicted[0])
+    balance = world.balance(leaver.address)
+    _committee(world, leaver).claim()
+    assert world.balance(leaver.address) > balance + bond - 10**15  # less its gas
