@@ -66,8 +66,8 @@ GAS = {
     "settle": 127_058,
     # docs/contracts.md, "Committee (stage 3)": a pool of 20 enrolled jurors (each further one
     # adds an `isActive` call to both)
-    "request_review": 300_630,
-    "draw": 545_716,
+    "request_review": 299_219,
+    "draw": 552_352,
 }
 # Measured on the wave-2 corpus (12,075 distinct images, `.aigc/corpus`), compact threshold 15:
 # the mean per-pair admissibility rate is 4.9e-3 and that of the 10 most central images 4.48e-2
