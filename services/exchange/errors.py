@@ -62,11 +62,27 @@ class ClaimTooLate(ExchangeError):
 class LockMismatch(ExchangeError):
     """Raised when the counterparty's on-chain lock differs from what was agreed."""
 
-    def __init__(self, field: str, expected: object, actual: object):
+    def __init__(self, field: str, expected: object, actual: object, *, message: str = ""):
         self.field = field
         self.expected = expected
         self.actual = actual
-        super().__init__(f"counterparty lock {field} is {actual!r}, agreed {expected!r}")
+        super().__init__(message or f"counterparty lock {field} is {actual!r}, agreed {expected!r}")
+
+
+class PaymentMismatch(LockMismatch):
+    """Raised when the seller's client refuses to claim a payment lock: not Ether, not from the
+    buyer, not to the seller, not under the token lock's hashlock, or not exactly the seller's
+    share of the price. Claiming would publish the secret, with which the buyer takes the token;
+    the seller keeps it (both sides refund after their timelocks)."""
+
+    def __init__(self, field: str, expected: object, actual: object):
+        super().__init__(
+            field,
+            expected,
+            actual,
+            message=f"payment lock {field}: expected {expected!r}, locked {actual!r}; not "
+            "claiming (claiming would publish the secret and let the buyer take the token)",
+        )
 
 
 class SecretNotRevealed(ExchangeError):

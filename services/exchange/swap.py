@@ -8,8 +8,10 @@ Protocol (DESIGN.md 3.2, trading phase; the rules live in :mod:`services.exchang
    ``T2 <= T1 - SAFETY_MARGIN_S``; on a resale the price is split: the seller's lock carries the
    price less the ERC-2981 royalty and a second lock carries the royalty to the producer
    (:func:`buyer_pay`);
-3. the seller withdraws the price, which publishes ``s'``; the buyer reads it and withdraws the
-   token (and anyone may then withdraw the royalty lock to the producer with ``s'``);
+3. the seller withdraws the price, which publishes ``s'`` (so only from a lock that pays it
+   exactly its share, in Ether, from the buyer, under that hashlock: :func:`seller_claim_payment`);
+   the buyer reads it and withdraws the token (and anyone may then withdraw the royalty lock to
+   the producer with ``s'``);
 4. if either side stalls, the other refunds after its own timelock.
 
 Because T2 comes first, the seller must reveal ``s'`` before T2, and the buyer then still has at
@@ -21,16 +23,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger import HtlcClient, LockTerms, RegistryClient, TokenStatus, new_secret
+from ledger import HtlcClient, LockStatus, LockTerms, RegistryClient, TokenStatus, new_secret
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
-from services.exchange.collection import CollectionReader, disputes_against
+from services.exchange.collection import CollectionReader, collection_at, disputes_against
 from services.exchange.errors import ClaimTooLate, LockMismatch, SecretNotRevealed
 from services.exchange.trade import (
     SAFETY_MARGIN_S,
     BuyerPayment,
     TradeTerms,
     check_buyer_locks,
+    check_payment_lock,
     check_seller_lock,
     check_timelocks,
     check_tradable,
@@ -136,28 +139,46 @@ def seller_claim_payment(
     payment_lock: LockTerms,
     offer: SellerOffer,
     *,
+    price: int,
     registry: CollectionClient | None = None,
-    price: int | None = None,
 ) -> None:
-    """Step 3a: the seller takes the price, publishing the secret. Given the ``registry`` (the
-    token's collection) and the offer's ``price``, a payment short of ``price - royalty`` is
-    refused before the secret leaves (the buyer would get the token for less). A payment lock
-    expiring within :data:`CLAIM_MARGIN_S` is not claimed (:class:`ClaimTooLate`): a claim that
-    lands after T2 fails but has published the secret."""
-    if payment_lock.hashlock != offer.asset_lock.hashlock:
-        raise LockMismatch("hashlock", offer.asset_lock.hashlock, payment_lock.hashlock)
-    if not same_address(payment_lock.receiver, offer.asset_lock.sender):
-        raise LockMismatch("receiver", offer.asset_lock.sender, payment_lock.receiver)
-    if registry is not None and price is not None:
-        lock = offer.asset_lock
-        terms = TradeTerms(lock.amount, lock.sender, lock.receiver, price)
-        owed = required_payment_locks(terms, royalty_of(registry, terms))[0].amount
-        if payment_lock.amount != owed or not same_address(payment_lock.sender, lock.receiver):
-            raise LockMismatch("amount", owed, payment_lock.amount)
+    """Step 3a: the seller takes the price, publishing the secret (with which the buyer takes
+    the token), so the payment lock is checked first, on every call (the JS SDK's
+    ``claimPayment`` rule): it must pay the seller exactly its share of ``price`` (the offer's
+    price, less the collection's ERC-2981 royalty on a resale, as :func:`required_payment_locks`
+    says), in Ether, from the buyer, under the token lock's hashlock; else
+    :class:`PaymentMismatch` (the field, the expected and the locked value) and the secret is
+    kept. The royalty is read from ``registry``, the token's collection (its address must be
+    the token lock's contract); by default from the seller's own deployment, which must hold
+    the token lock (on a two-chain swap pass the token chain's collection). A payment lock
+    expiring within :data:`CLAIM_MARGIN_S` is not claimed (:class:`ClaimTooLate`): a claim
+    that lands after T2 fails but has published the secret."""
+    if price <= 0:
+        raise ValueError(f"price must be > 0, got {price}")
+    token_lock = offer.asset_lock
+    collection = _collection_of(seller, token_lock) if registry is None else registry
+    if not same_address(collection.address, token_lock.token):
+        raise LockMismatch("token", collection.address, token_lock.token)
+    terms = TradeTerms(token_lock.amount, token_lock.sender, token_lock.receiver, price)
+    share = required_payment_locks(terms, royalty_of(collection, terms))[0]
+    check_payment_lock(payment_lock, share, terms, hashlock=token_lock.hashlock)
     now = seller.tx.chain.timestamp()
     if payment_lock.timelock < now + CLAIM_MARGIN_S:
         raise ClaimTooLate(payment_timelock=payment_lock.timelock, now=now, margin=CLAIM_MARGIN_S)
     seller.withdraw(payment_lock, offer.secret)
+
+
+def _collection_of(seller: HtlcClient, token_lock: LockTerms) -> CollectionReader:
+    """The collection of the token lock's contract in the seller's deployment, read only when
+    that deployment holds the token lock (else the token lives on another chain, whose
+    same-address contract here could answer another royalty)."""
+    if seller.status(token_lock) is LockStatus.NONE:
+        raise ValueError(
+            "registry: the token lock is not on the seller's chain; pass the token chain's "
+            "collection (registry=)"
+        )
+    deployment = seller.deployment
+    return CollectionReader(deployment, collection_at(deployment, token_lock.token))
 
 
 def buyer_claim_token(buyer: HtlcClient, payment_lock: LockTerms, asset_lock: LockTerms) -> bytes:

@@ -22,7 +22,8 @@ The rules, each checked here and nowhere else:
   royalty (the collection's own ``royaltyInfo``: a batched item's producer is paid like a
   single registration's), and on a resale (royalty receiver != seller) the receiver gets it in a
   second lock under the same hashlock, lasting at least as long as the seller's
-  (:func:`required_payment_locks`, :func:`check_buyer_locks`);
+  (:func:`required_payment_locks`, :func:`check_buyer_locks`); the seller's client claims
+  only such a lock, whatever its caller passes (:func:`check_payment_lock`);
 * every buyer leg expires at least :data:`SAFETY_MARGIN_S` before the token lock
   (:func:`check_timelocks`), so after the seller reveals the secret the buyer keeps that long
   to claim the token; and at least that long after it is made (:func:`check_seller_window`),
@@ -45,6 +46,7 @@ from ledger import Asset, LockStatus, LockTerms, TokenStatus
 from ledger.clients.registry import DisputeState
 from services.exchange.errors import (
     LockMismatch,
+    PaymentMismatch,
     TokenNotTradable,
     TradeNotReady,
     UnsafeTimelockOrder,
@@ -258,14 +260,39 @@ def required_payment_locks(terms: TradeTerms, royalty: Royalty) -> tuple[Payment
     return (payment, PaymentLeg(LegRole.ROYALTY, royalty.receiver, royalty.amount))
 
 
+def check_payment_lock(
+    lock: LockTerms, leg: PaymentLeg, terms: TradeTerms, *, hashlock: bytes
+) -> None:
+    """Raises :class:`PaymentMismatch` (the first field that differs, with the expected and the
+    locked value) unless ``lock`` pays ``leg`` exactly: Ether (an ERC-20 lock of the same number
+    of units may be of a worthless token), from the buyer, to the leg's receiver, under
+    ``hashlock`` (the token lock's), exactly the leg's amount (the seller's client claims no
+    other: less sells the token for what was locked)."""
+    expected: dict[str, object] = {
+        "asset": Asset.ETHER,
+        "sender": terms.buyer,
+        "receiver": leg.receiver,
+        "hashlock": hashlock,
+        "amount": leg.amount,
+    }
+    for field, value in expected.items():
+        actual = getattr(lock, field)
+        if isinstance(value, str) and isinstance(actual, str):
+            if not same_address(actual, value):
+                raise PaymentMismatch(field, value, actual)
+        elif isinstance(value, bytes) and isinstance(actual, bytes):
+            if actual != value:
+                raise PaymentMismatch(field, "0x" + value.hex(), "0x" + actual.hex())
+        elif actual != value:
+            raise PaymentMismatch(field, value, actual)
+
+
 def _pays(lock: LockTerms, leg: PaymentLeg, terms: TradeTerms, hashlock: bytes) -> bool:
-    return (
-        lock.asset is Asset.ETHER
-        and same_address(lock.sender, terms.buyer)
-        and same_address(lock.receiver, leg.receiver)
-        and lock.amount == leg.amount
-        and lock.hashlock == hashlock
-    )
+    try:
+        check_payment_lock(lock, leg, terms, hashlock=hashlock)
+    except PaymentMismatch:
+        return False
+    return True
 
 
 def check_buyer_locks(

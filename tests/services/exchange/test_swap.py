@@ -52,7 +52,7 @@ def test_swap_moves_token_and_price_atomically(world):
         buyer_claim_token(buyer, payment, offer.asset_lock)
     seller_before = world.balance(world.producer.address)
     seller = world.htlc(world.producer)
-    seller_claim_payment(seller, payment, offer)
+    seller_claim_payment(seller, payment, offer, price=PRICE)
     fee = seller.last_receipt["gasUsed"] * seller.last_receipt["effectiveGasPrice"]
     assert world.balance(world.producer.address) == seller_before + PRICE - fee
     assert buyer_claim_token(buyer, payment, offer.asset_lock) == offer.secret
@@ -141,7 +141,7 @@ def test_a_seller_does_not_publish_the_secret_when_its_claim_could_land_after_t2
     )
     world.chain.increase_time(3600 - CLAIM_MARGIN_S // 2)  # the seller comes back late
     with pytest.raises(ClaimTooLate) as exc:
-        seller_claim_payment(world.htlc(world.producer), payment, offer)
+        seller_claim_payment(world.htlc(world.producer), payment, offer, price=PRICE)
     assert exc.value.margin == CLAIM_MARGIN_S
     assert buyer.revealed_preimage(payment) is None  # the secret never left
     assert buyer.status(payment) is LockStatus.OPEN
