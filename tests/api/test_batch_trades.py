@@ -108,7 +108,7 @@ def _sell(api, seller, buyer, listing) -> dict:
     state = client.get(f"/v1/trades/{trade['id']}")
     assert state["status"] == "payment_locked"
     payment = LockTerms.from_json(state["payment_lock"])
-    seller_claim_payment(world.htlc(seller), payment, offer)
+    seller_claim_payment(world.htlc(seller), payment, offer, price=int(listing["price"]))
     secret = buyer_claim_token(world.htlc(buyer), payment, offer.asset_lock)
     if state["royalty_lock"] is not None:
         world.htlc(buyer).withdraw(LockTerms.from_json(state["royalty_lock"]), secret)

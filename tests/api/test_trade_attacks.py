@@ -64,7 +64,7 @@ def test_a_lock_of_a_same_id_fake_token_is_not_sold(api):
         hashlock=offer.asset_lock.hashlock,
         timelock=offer.asset_lock.timelock - SAFETY_MARGIN_S,
     )
-    seller_claim_payment(world.htlc(world.producer), payment, offer)
+    world.htlc(world.producer).withdraw(payment, offer.secret)  # around the seller's client too
     buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
     api.index()
     assert _state(buyer, trade)["status"] != "completed"
@@ -162,8 +162,9 @@ def test_a_resale_paid_without_the_royalty_lock_is_not_paid_nor_completed(api):
     payment = _pay_short(api, world, trade, offer, seller=world.attacker, amount=short)
     api.index()
     assert _state(buyer, trade)["status"] == "asset_locked"  # not paid: the royalty is missing
-    # The seller takes the short payment anyway and the buyer takes the token: never completed.
-    seller_claim_payment(world.htlc(world.attacker), payment, offer)
+    # The seller takes the short payment anyway (around its client, which refuses it) and the
+    # buyer takes the token: never completed.
+    world.htlc(world.attacker).withdraw(payment, offer.secret)
     buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
     api.index()
     assert _state(buyer, trade)["status"] == "off_terms"
@@ -181,7 +182,7 @@ def test_a_primary_sale_paid_less_than_the_price_is_not_paid_nor_completed(api):
     payment = _pay_short(api, world, trade, offer, seller=world.producer, amount=short)
     api.index()
     assert _state(buyer, trade)["status"] == "asset_locked"
-    seller_claim_payment(world.htlc(world.producer), payment, offer)
+    world.htlc(world.producer).withdraw(payment, offer.secret)  # around the seller's client
     buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
     api.index()
     assert _state(buyer, trade)["status"] == "off_terms"
@@ -325,7 +326,7 @@ def test_a_trade_that_copies_a_public_hashlock_does_not_hide_the_real_ones_payme
     state = _state(buyer, trade)
     assert state["status"] == "payment_locked"
     payment = LockTerms.from_json(state["payment_lock"])
-    seller_claim_payment(world.htlc(world.producer), payment, offer)
+    seller_claim_payment(world.htlc(world.producer), payment, offer, price=PRICE)
     buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
     api.index()
     assert _state(buyer, trade)["status"] == "completed"

@@ -126,7 +126,7 @@ def test_swap_through_the_api(api):
     from ledger import LockTerms
 
     payment = LockTerms.from_json(state["payment_lock"])
-    seller_claim_payment(world.htlc(world.producer), payment, offer)
+    seller_claim_payment(world.htlc(world.producer), payment, offer, price=PRICE)
     api.index()
     assert buyer.get(f"/v1/trades/{trade['id']}")["status"] == "payment_claimed"
     buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)

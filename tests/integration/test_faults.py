@@ -98,7 +98,7 @@ def test_anvil_killed_mid_swap_comes_back_from_its_state_file(tmp_path):
         buyer_htlc = HtlcClient(dep, Transactor(chain, buyer))
         assert seller_htlc.status(offer.asset_lock) is LockStatus.OPEN
         assert buyer_htlc.status(payment) is LockStatus.OPEN  # nothing lost with the crash
-        seller_claim_payment(seller_htlc, payment, offer)
+        seller_claim_payment(seller_htlc, payment, offer, price=10**17)
         buyer_htlc.withdraw(offer.asset_lock, offer.secret)
         assert RegistryClient(dep).owner_of(token) == buyer.address
     finally:
