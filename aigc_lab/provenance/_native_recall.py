@@ -20,6 +20,7 @@ import argparse
 import json
 import random
 from collections import Counter
+from typing import Any
 
 from PIL import Image
 
@@ -31,11 +32,14 @@ from services.provenance import detail_descriptor, detail_matches, fingerprint
 from services.provenance.errors import ProvenanceError
 
 
-def measure(images: int, *, upscale: int | None = None, seed: int = 777) -> dict:
+def measure(images: int, *, upscale: int | None = None, seed: int = 777) -> dict[str, Any]:
     """Per edit: copies scored, copies refused, compact-stage and two-stage recall."""
     rng = random.Random(seed)
     generator = _generator()
-    scored, refused, compact, both = Counter(), Counter(), Counter(), Counter()
+    scored: Counter[str] = Counter()
+    refused: Counter[str] = Counter()
+    compact: Counter[str] = Counter()
+    both: Counter[str] = Counter()
     for i in range(images):
         prompt = caption(sample_scene(rng), rng)
         image = generator.generate(prompt, seed=90_000 + i).image.convert("RGB")
@@ -53,7 +57,7 @@ def measure(images: int, *, upscale: int | None = None, seed: int = 777) -> dict
             if fa.matches(fb):
                 compact[edit.name] += 1
                 both[edit.name] += detail_matches(da, db)
-    per_edit = {
+    per_edit: dict[str, dict[str, Any]] = {
         e.name: {
             "copies": scored[e.name],
             "refused": refused[e.name],

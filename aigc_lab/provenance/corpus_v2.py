@@ -179,7 +179,8 @@ def merge_same_pictures(
 
     def unit(t: np.ndarray) -> np.ndarray:
         z = t - t.mean(axis=1, keepdims=True)
-        return z / (np.linalg.norm(z, axis=1, keepdims=True) + 1e-6)
+        out: np.ndarray = z / (np.linalg.norm(z, axis=1, keepdims=True) + 1e-6)
+        return out
 
     z = unit(thumbs)
     turned = list(_dihedral(thumbs)) if dihedral else [thumbs]
