@@ -133,7 +133,8 @@ def _transaction_by_hash(chain: Any, transaction_hash: bytes) -> tuple[Any, Any,
         block = chain.get_canonical_block_by_number(number)
         if index < len(block.transactions) and block.transactions[index].hash == transaction_hash:
             return block, block.transactions[index], index
-    return _walk_the_chain(chain, transaction_hash)
+    found: tuple[Any, Any, int] = _walk_the_chain(chain, transaction_hash)
+    return found
 
 
 _walk_the_chain: Any = None  # eth-tester's own lookup, kept for what the index does not answer
