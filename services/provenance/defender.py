@@ -37,9 +37,10 @@ resolves on the committee's verdict). A review already on chain (a restarted def
 requested twice; one a juror drew first is not drawn again. Too few jurors (``requestReview``
 reverts ``CommitteeTooSmall``, or the draw cancels the review): it contests as before, on the
 detail rule, when that rule rejects the pair; when only stage 3 rejects it, it looks again each
-pass until the window closes (:attr:`Plan.NO_JURY`). A cancelled review's fee is owed back to its
-requester: the defender claims it (``claim``) when it sees the cancellation, what the chain says
-it is owed, so once, restarts included.
+pass until the window closes (:attr:`Plan.NO_JURY`). A review's fee is owed back to its requester
+when the draw cancels it or when it is settled without a quorum: the defender claims (``claim``)
+what the chain says it is owed, in the pass that sees the cancellation and after every pass, so
+once, restarts included.
 """
 
 from __future__ import annotations
@@ -277,6 +278,8 @@ class Defender:
         for entry in self.state.disputes.values():
             if entry["plan"] not in FINAL:
                 log += self._defend(entry)
+        if self._committee is not None:
+            self._claim_refund("committee", log)  # e.g. a review settled without a quorum
         return log
 
     def run(self, stop: Any, interval: float, report: Any = print) -> None:
@@ -447,8 +450,10 @@ class Defender:
         return "" if state.jurors else None
 
     def _claim_refund(self, pair: str, log: list[str]) -> None:
-        """Claims what the committee owes this account: a cancelled review's fee is owed back to
-        its requester by pull payment (``claim``). Read from the chain each time, so a restarted
+        """Claims what the committee owes this account: a review's fee is owed back to its
+        requester by pull payment (``claim``) when the draw cancels it, or when it is settled
+        without a quorum (by whoever settles it: the jurors free themselves so, after the
+        dispute is decided); every pass looks. Read from the chain each time, so a restarted
         defender claims once, and a review someone else requested claims nothing."""
         assert self._committee is not None
         owed = self._committee.owed(self.me)

@@ -1,6 +1,7 @@
 """The defender and the committee's money: a review cancelled at its draw (too few free jurors)
 owes its fee back to the requester by pull payment (``CommitteeVerifier.claim``); the defender
-that requested it claims it when it sees the cancellation, once, a restarted one too."""
+that requested it claims it when it sees the cancellation, once, a restarted one too; a review
+settled without a quorum owes it back as well, and the defender's next pass claims it."""
 
 from __future__ import annotations
 
@@ -56,3 +57,41 @@ def test_a_cancelled_reviews_fee_is_claimed_back_once(api, committee, tmp_path):
     assert not any("claimed" in line for line in defender.step())
     restarted = _defender(api, world.producer, tmp_path / "lost.json")
     assert not any("claimed" in line for line in restarted.step())
+
+
+def test_a_review_settled_without_a_quorum_refunds_the_fee_to_the_defender(
+    api, committee, tmp_path
+):
+    """Five jurors drawn for the producer's review, none of them votes: the dispute falls back on
+    the rule when resolved, and whoever settles the review (a juror freeing itself) makes the fee
+    owed back to the producer. Nothing claimed it before: the defender's pass now does, once."""
+    world = api.world
+    committee.enroll(5)
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    client = committee.committee()
+    fee = client.params().review_fee
+    defender = _defender(api, world.producer, tmp_path / "defend.json")
+    assert any("committee review requested" in line for line in defender.step())
+    world.chain.mine(2)  # past the draw block
+    log = defender.step()
+    assert any("contested" in line for line in log), log
+    (key,) = [
+        k for k in _review_keys(client) if client.review(k).requester == world.producer.address
+    ]
+    committee.past_reveal(key)  # nobody committed, nobody revealed: no quorum
+    defender.step()  # resolves on the rule
+    assert client.owed(world.producer.address) == 0  # not settled yet: nothing owed
+    committee.committee(world.buyer).settle(key)
+    assert client.owed(world.producer.address) == fee
+    log = defender.step()
+    assert any(f"claimed back {fee} wei" in line for line in log), log
+    assert client.owed(world.producer.address) == 0
+    assert not any("claimed" in line for line in defender.step())
+
+
+def _review_keys(client) -> list[bytes]:
+
+    logs = client.contract.events.ReviewRequested().get_logs(from_block=0)
+    return [bytes(log["args"]["key"]) for log in logs]
