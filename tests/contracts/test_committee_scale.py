@@ -41,8 +41,6 @@ EVICTING_DRAW_GAS_BOUND = 2_000_000
 
 pytestmark = [pytest.mark.anvil, pytest.mark.parametrize("chain", ["anvil"], indirect=True)]
 
-_cache: dict[int, tuple[World, list[LocalAccount]]] = {}
-
 
 def _account(label: str) -> LocalAccount:
     return Account.from_key(keccak(f"aigc committee scale {label}".encode()))
@@ -77,11 +75,21 @@ def _make(chain: Chain) -> tuple[World, list[LocalAccount]]:
     return world, jurors
 
 
+@pytest.fixture(scope="module")
+def _scale_world(chain) -> Iterator[tuple[World, list[LocalAccount]]]:
+    """The pool's ~400 transactions are reverted after the module: the session's anvil chain
+    goes back to its height (the gas snapshot's calldata carries block numbers, whose width
+    would otherwise depend on which tests ran before it)."""
+    snap = chain.snapshot()
+    try:
+        yield _make(chain)
+    finally:
+        chain.revert(snap)
+
+
 @pytest.fixture
-def pool(chain) -> Iterator[tuple[World, list[LocalAccount]]]:
-    if id(chain) not in _cache:
-        _cache[id(chain)] = _make(chain)
-    world, jurors = _cache[id(chain)]
+def pool(chain, _scale_world) -> Iterator[tuple[World, list[LocalAccount]]]:
+    world, jurors = _scale_world
     snap = chain.snapshot()
     world._tx.clear()
     try:
