@@ -15,16 +15,14 @@ image), and the squatter's ``resolve`` would have revoked the item.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from eth_utils import keccak
-from fastapi.testclient import TestClient
 
 from ledger import TokenStatus
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState, RegistryClient
-from marketplace_api.config import ApiSettings
-from marketplace_api.main import create_app
 from services.batch.layout import BatchItem, BatchLayout
 from services.batch.manifest import BatchManifest
 from services.market_client import MarketClient
@@ -33,7 +31,7 @@ from services.provenance.accusations import ChainAccusations, ManifestItems
 from services.provenance.defender import Defender
 from services.provenance.juror import ApiImages
 from tests.api.conftest import Api
-from tests.api.test_committee_flow import _juror_workers, _publish, _rounds
+from tests.api.test_committee_flow import _juror_workers, _publish, _rounds, committee_api
 from tests.api.test_watch_order import _register
 from tests.contracts.attack_kit import proof
 from tests.contracts.batch_kit import random_fingerprints, register_batch, tid
@@ -48,17 +46,8 @@ def committee(embedded_chain) -> CommitteeWorld:
 
 
 @pytest.fixture
-def api(committee, tmp_path, api_database_url) -> Api:
-    settings = ApiSettings(
-        database_url=api_database_url,
-        blob_dir=tmp_path / "blobs",
-        rate_nonce_per_minute=1000,
-        indexer_interval_s=0,
-    )
-    app = create_app(settings, committee.world.deployment)
-    with TestClient(app) as client:
-        yield Api(client, committee.world)
-    app.state.engine.dispose()
+def api(committee, tmp_path, api_database_url) -> Iterator[Api]:
+    yield from committee_api(committee, tmp_path, api_database_url)
 
 
 def test_a_squatters_review_does_not_take_a_batch_item_whose_image_is_unpublished(

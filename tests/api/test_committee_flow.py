@@ -15,6 +15,7 @@ review anyway the jurors vote "yes".
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,11 +48,11 @@ def committee(embedded_chain) -> CommitteeWorld:
     yield from committee_world(embedded_chain)
 
 
-@pytest.fixture
-def api(committee, tmp_path, api_database_url) -> Api:
-    """The API over the committee's deployment (phases of a few blocks)."""
+def committee_api(committee: CommitteeWorld, tmp_path: Path, database_url: str) -> Iterator[Api]:
+    """The API over the committee's deployment (phases of a few blocks): the ``api`` fixture of
+    the committee tests."""
     settings = ApiSettings(
-        database_url=api_database_url,
+        database_url=database_url,
         blob_dir=tmp_path / "blobs",
         rate_nonce_per_minute=1000,
         indexer_interval_s=0,
@@ -60,6 +61,11 @@ def api(committee, tmp_path, api_database_url) -> Api:
     with TestClient(app) as client:
         yield Api(client, committee.world)
     app.state.engine.dispose()
+
+
+@pytest.fixture
+def api(committee, tmp_path, api_database_url) -> Iterator[Api]:
+    yield from committee_api(committee, tmp_path, api_database_url)
 
 
 def _png(image: Image.Image) -> bytes:

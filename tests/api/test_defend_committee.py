@@ -5,14 +5,15 @@ settled without a quorum owes it back as well, and the defender's next pass clai
 
 from __future__ import annotations
 
-import pytest
-from fastapi.testclient import TestClient
+from collections.abc import Iterator
 
-from marketplace_api.config import ApiSettings
-from marketplace_api.main import create_app
+import pytest
+from eth_utils import keccak
+
+from ledger.clients.committee import review_key
 from services.provenance.defender import Plan
 from tests.api.conftest import Api
-from tests.api.test_committee_flow import _defender, _look_alikes, _pair
+from tests.api.test_committee_flow import _defender, _look_alikes, _pair, committee_api
 from tests.contracts.committee_kit import CommitteeWorld, committee_world
 
 
@@ -22,35 +23,38 @@ def committee(embedded_chain) -> CommitteeWorld:
 
 
 @pytest.fixture
-def api(committee, tmp_path, api_database_url) -> Api:
-    settings = ApiSettings(
-        database_url=api_database_url,
-        blob_dir=tmp_path / "blobs",
-        rate_nonce_per_minute=1000,
-        indexer_interval_s=0,
+def api(committee, tmp_path, api_database_url) -> Iterator[Api]:
+    yield from committee_api(committee, tmp_path, api_database_url)
+
+
+def _requested(api: Api, committee: CommitteeWorld, tmp_path):
+    """Five jurors enrolled; the squatter challenges the producer's look-alike drawing and the
+    producer's defender requests the committee's review: (world, committee client, defender,
+    review key)."""
+    world = api.world
+    committee.enroll(5)
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    defender = _defender(api, world.producer, tmp_path / "defend.json")
+    assert any("committee review requested" in line for line in defender.step())
+    records = world.registry(world.producer)
+    key = review_key(
+        keccak(records.registered(squat).detail), keccak(records.registered(victim).detail)
     )
-    app = create_app(settings, committee.world.deployment)
-    with TestClient(app) as client:
-        yield Api(client, committee.world)
-    app.state.engine.dispose()
+    return world, committee.committee(), defender, key
 
 
 def test_a_cancelled_reviews_fee_is_claimed_back_once(api, committee, tmp_path):
     """Five jurors, all drawn elsewhere when the producer's review is drawn: cancelled, the fee
     owed to the producer. The defender claims it in the pass that sees the cancellation (it stayed
     owed before: nothing claimed it), then never again, nor after a restart."""
-    world = api.world
-    committee.enroll(5)
-    squat, victim = _pair(api, *_look_alikes(), copy=False)
-    world.registry(world.attacker).challenge(squat, victim)
-    api.index()
-    client = committee.committee()
+    world, client, defender, key = _requested(api, committee, tmp_path)
     fee = client.params().review_fee
-    defender = _defender(api, world.producer, tmp_path / "defend.json")
-    assert any("committee review requested" in line for line in defender.step())
     committee.synthetic(1)  # occupies the five jurors; mines past the producer's draw block
     log = defender.step()
     assert any("review was cancelled" in line for line in log), log
+    assert client.review(key).cancelled
     assert any(f"claimed back {fee} wei" in line for line in log), log
     assert client.owed(world.producer.address) == 0
     assert all(d["plan"] == Plan.NO_JURY.value for d in defender.state.disputes.values())
@@ -65,21 +69,11 @@ def test_a_review_settled_without_a_quorum_refunds_the_fee_to_the_defender(
     """Five jurors drawn for the producer's review, none of them votes: the dispute falls back on
     the rule when resolved, and whoever settles the review (a juror freeing itself) makes the fee
     owed back to the producer. Nothing claimed it before: the defender's pass now does, once."""
-    world = api.world
-    committee.enroll(5)
-    squat, victim = _pair(api, *_look_alikes(), copy=False)
-    world.registry(world.attacker).challenge(squat, victim)
-    api.index()
-    client = committee.committee()
+    world, client, defender, key = _requested(api, committee, tmp_path)
     fee = client.params().review_fee
-    defender = _defender(api, world.producer, tmp_path / "defend.json")
-    assert any("committee review requested" in line for line in defender.step())
     world.chain.mine(2)  # past the draw block
     log = defender.step()
     assert any("contested" in line for line in log), log
-    (key,) = [
-        k for k in _review_keys(client) if client.review(k).requester == world.producer.address
-    ]
     committee.past_reveal(key)  # nobody committed, nobody revealed: no quorum
     defender.step()  # resolves on the rule
     assert client.owed(world.producer.address) == 0  # not settled yet: nothing owed
@@ -89,9 +83,3 @@ def test_a_review_settled_without_a_quorum_refunds_the_fee_to_the_defender(
     assert any(f"claimed back {fee} wei" in line for line in log), log
     assert client.owed(world.producer.address) == 0
     assert not any("claimed" in line for line in defender.step())
-
-
-def _review_keys(client) -> list[bytes]:
-
-    logs = client.contract.events.ReviewRequested().get_logs(from_block=0)
-    return [bytes(log["args"]["key"]) for log in logs]

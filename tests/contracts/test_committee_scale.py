@@ -26,6 +26,7 @@ from ledger.chain import Chain
 from ledger.clients.committee import CommitteeClient
 from ledger.deploy import deploy
 from tests.conftest import TEST_PARAMS, World
+from tests.contracts.committee_kit import _fund
 from tests.contracts.helpers import register_esp
 
 PARAMS = replace(TEST_PARAMS, review_commit_blocks=8, review_reveal_blocks=8)
@@ -46,29 +47,12 @@ def _account(label: str) -> LocalAccount:
     return Account.from_key(keccak(f"aigc committee scale {label}".encode()))
 
 
-def _fund(chain: Chain, source: LocalAccount, to: str, value: int) -> None:
-    w3 = chain.w3
-    base = int(w3.eth.get_block("latest").get("baseFeePerGas", 0))
-    signed = source.sign_transaction(
-        {
-            "to": to,
-            "value": value,
-            "gas": 21_000,
-            "chainId": chain.chain_id,
-            "nonce": w3.eth.get_transaction_count(source.address, "pending"),
-            "maxPriorityFeePerGas": 1,
-            "maxFeePerGas": 2 * base + 1,
-        }
-    )
-    w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
-
-
 def _make(chain: Chain) -> tuple[World, list[LocalAccount]]:
     dev = chain.dev_accounts()
     deployer = _account("deployer")
     jurors = [_account(f"juror {i}") for i in range(POOL)]
     for account in [deployer, *jurors]:
-        _fund(chain, dev[8], account.address, 10**18)
+        _fund(chain, dev[8], account.address)  # 1 ETH each
     world = World(chain, deploy(chain, deployer, PARAMS), PARAMS, [deployer, *dev[1:]])
     for juror in jurors:
         register_esp(world, juror)
