@@ -34,8 +34,10 @@ from ledger.errors import ChainError
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _start_anvil(tmp_path_factory: pytest.TempPathFactory):
-    from ledger.devnet import anvil_binary, start_anvil
+def require_anvil() -> None:
+    """Returns if anvil is installed; else skips the test, or fails it under CI=true (where a
+    missing tool must not pass as a skip). Every anvil test and fixture asks here."""
+    from ledger.devnet import anvil_binary
 
     try:
         anvil_binary()
@@ -43,6 +45,12 @@ def _start_anvil(tmp_path_factory: pytest.TempPathFactory):
         if IN_CI:
             pytest.fail(f"anvil is required in CI: {exc}")
         pytest.skip(str(exc))
+
+
+def _start_anvil(tmp_path_factory: pytest.TempPathFactory):
+    from ledger.devnet import start_anvil
+
+    require_anvil()
     state = tmp_path_factory.mktemp("anvil") / "state.json"
     return start_anvil(state)
 

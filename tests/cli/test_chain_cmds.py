@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from aigc_cli.main import app
 from ledger.config import get_settings
 from ledger.devnet import free_port
-from tests.conftest import IN_CI
+from tests.conftest import require_anvil
 
 runner = CliRunner()
 
@@ -24,21 +24,9 @@ def data_dir(tmp_path, monkeypatch):
     get_settings.cache_clear()
 
 
-def _anvil_or_skip():
-    from ledger.devnet import anvil_binary
-    from ledger.errors import ChainError
-
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
-
-
 @pytest.mark.anvil
 def test_devnet_up_deploys_persists_and_comes_back(data_dir, monkeypatch):
-    _anvil_or_skip()
+    require_anvil()
     result = runner.invoke(app, ["devnet", "up"])
     try:
         assert result.exit_code == 0, result.output

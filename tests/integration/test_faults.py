@@ -23,22 +23,10 @@ from services.exchange import buyer_lock_payment, seller_claim_payment, seller_l
 from services.market_client import MarketClient
 from services.producer import ProducerSession
 from tests.api.test_generation_flow import PRICE, _fp, _image
-from tests.conftest import IN_CI
+from tests.conftest import require_anvil
 from tests.contracts.helpers import register_esp, register_image
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
-
-
-def _anvil_or_skip():
-    from ledger.devnet import anvil_binary
-    from ledger.errors import ChainError
-
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
 
 
 def _wait_for_dump(state: Path, block: int) -> None:
@@ -59,7 +47,7 @@ def _wait_for_dump(state: Path, block: int) -> None:
 
 
 def test_anvil_killed_mid_swap_comes_back_from_its_state_file(tmp_path):
-    _anvil_or_skip()
+    require_anvil()
     state = tmp_path / "state.json"
     dev = start_anvil(state, state_interval=1)
     try:

@@ -23,7 +23,7 @@ from services.esp_worker import EspWorker
 from services.market_client import MarketClient
 from services.producer import ProducerSession
 from services.provenance import MATCH_THRESHOLD, fingerprint
-from tests.conftest import IN_CI
+from tests.conftest import require_anvil
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -41,15 +41,7 @@ def _fp(img):
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    from ledger.devnet import anvil_binary
-    from ledger.errors import ChainError
-
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    require_anvil()
     data = tmp_path_factory.mktemp("stack")
     dev = start_anvil(data / "devnet" / "state.json")
     chain = RpcChain(dev.url, dev=True)

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, require_anvil
 
 ROOT = Path(__file__).resolve().parents[2]
 SDK = ROOT / "js" / "sdk"
@@ -155,15 +155,9 @@ def anvil_devnet(data: Path) -> Iterator[Any]:
     `aigc serve` with ``AIGC_CHAIN=devnet`` finds it), as an RpcChain with dev accounts;
     stopped afterwards. A missing anvil skips locally and fails in CI."""
     from ledger import RpcChain
-    from ledger.devnet import anvil_binary, start_anvil, write_pidfile
-    from ledger.errors import ChainError
+    from ledger.devnet import start_anvil, write_pidfile
 
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(f"anvil is required in CI: {exc}")
-        pytest.skip(str(exc))
+    require_anvil()
     dev = start_anvil(data / "devnet" / "state.json")
     try:
         write_pidfile(data / "devnet" / "anvil.json", dev)

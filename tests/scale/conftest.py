@@ -13,7 +13,7 @@ import pytest
 from ledger import RpcChain, deploy
 from ledger.devnet import start_anvil, write_pidfile
 from tests.api.conftest import database_url  # noqa: F401  (the same parametrized databases)
-from tests.conftest import IN_CI, World
+from tests.conftest import World, require_anvil
 
 
 @dataclass
@@ -34,15 +34,7 @@ class Devnet:
 
 @pytest.fixture
 def devnet(tmp_path):
-    from ledger.devnet import anvil_binary
-    from ledger.errors import ChainError
-
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(f"anvil is required in CI: {exc}")
-        pytest.skip(str(exc))
+    require_anvil()
     data = tmp_path / "data"
     dev = start_anvil(data / "devnet" / "state.json")
     try:

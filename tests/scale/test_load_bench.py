@@ -12,22 +12,14 @@ from typer.testing import CliRunner
 
 from aigc_cli.main import app
 from aigc_lab.bench.load import LoadError, LoadParams, constant_image_maker, run_load
-from tests.conftest import IN_CI
+from tests.conftest import require_anvil
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 
 @pytest.fixture
 def anvil_present():
-    from ledger.devnet import anvil_binary
-    from ledger.errors import ChainError
-
-    try:
-        anvil_binary()
-    except ChainError as exc:
-        if IN_CI:
-            pytest.fail(f"anvil is required in CI: {exc}")
-        pytest.skip(str(exc))
+    require_anvil()
 
 
 def test_tiny_load_run_keeps_the_invariants(anvil_present, database_url, tmp_path):
