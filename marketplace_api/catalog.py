@@ -72,10 +72,20 @@ def equivocation_payload(esp: str, body: dict[str, str]) -> dict[str, Any]:
 class Catalog:
     """Projection of Registry events into products, plus the in-memory near-duplicate index."""
 
-    def __init__(self, *, threshold: int):
+    def __init__(self, *, threshold: int, escrow: str | None = None):
         self.threshold = threshold
+        # The swap escrow (the HashTimeLock): while it holds a token, the contracts let the
+        # token's producer answer a challenge of it, and nobody can read the escrow's mail.
+        self.escrow = escrow.lower() if escrow else None
         self.index = NearDuplicateIndex(threshold=threshold)
         self._lock = threading.Lock()
+
+    def accused_of(self, product: Product) -> str:
+        """Who may contest a challenge of ``product``: the contracts' ``_accusedOf``, its owner,
+        or its producer while the swap escrow holds it (the batch owner for a batched item)."""
+        if self.escrow is not None and product.owner.lower() == self.escrow:
+            return product.producer
+        return product.owner
 
     def load(self, session: Session) -> None:
         """Rebuilds the index from the active products in the database."""
@@ -254,7 +264,7 @@ class Catalog:
             body = {"original": data["original"], "duplicate": data["duplicate"]}
             session.add(
                 Notification(
-                    recipient=accused.owner,
+                    recipient=self.accused_of(accused),
                     kind="challenge_opened",
                     block_number=row["block_number"],
                     payload={

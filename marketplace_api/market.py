@@ -69,7 +69,7 @@ class Market:
     def __init__(self, deployment: Deployment, engine: Engine, *, confirmations: int = 0):
         threshold = int(deployment.manifest.params.get("match_threshold", 10))
         self.deployment = deployment
-        self.catalog = Catalog(threshold=threshold)
+        self.catalog = Catalog(threshold=threshold, escrow=deployment.htlc.address)
         # The Sybil-resistant weighting (docs/reputation.md: recommender cap, Ether paid to other
         # ESPs, a vacuous prior); the on-chain ReputationView keeps the documented subset.
         self.reputation = ReputationEngine(ReputationParams.hardened())

@@ -1,0 +1,65 @@
+"""Red team (issue 11): a challenge of a token that sits in the swap escrow must reach the one
+who can contest it.
+
+While the hash-time-lock escrow holds a token (its seller listed it and locked it for a buyer),
+the Registry lets its producer contest a challenge of it (``_accusedOf``: the owner, or the
+producer while the escrow holds the token). The API's ``challenge_opened`` notification went to
+the token's indexed owner, the escrow contract itself, which nobody can sign in as: the producer
+was never told, ``aigc defend`` reading the API's notifications never saw the challenge, and a
+squatter's admissible but wrong challenge revoked the token by default after the window.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+
+from ledger import TokenStatus, new_secret
+from tests.api.test_watch_order import _picture, _register
+from tests.contracts.helpers import copier_esp, paid_lock, register_esp
+
+HOUR = 3600
+
+
+def test_a_challenge_of_an_escrowed_token_is_told_to_its_producer(api):
+    world = api.world
+    register_esp(world)
+    squatter_esp = copier_esp(world)
+    central = _picture()
+    rng = np.random.default_rng(5)
+    unrelated = Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8))
+    # The squatter's early image, then the producer's unrelated one: the compact fingerprints
+    # match (admissible), the detail rule would not (a contest wins).
+    squat = _register(
+        world, world.attacker, central, paid_lock(world, world.attacker, squatter_esp),
+        esp=squatter_esp,
+    )  # fmt: skip
+    victim = _register(
+        world, world.producer, unrelated, paid_lock(world, world.producer, world.esp),
+        compact_of=central,
+    )  # fmt: skip
+    # The producer lists its token: the escrow now holds it for the buyer.
+    registry = world.registry(world.producer)
+    registry.approve(world.deployment.htlc.address, victim)
+    _, hashlock = new_secret()
+    world.htlc(world.producer).lock_erc721(
+        registry.address,
+        world.buyer.address,
+        token_id=victim,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + HOUR,
+    )
+    api.index()
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+
+    headers = api.sign_in(world.producer)
+    notes = api.client.get("/v1/notifications", headers=headers).json()["items"]
+    opened = [n for n in notes if n["kind"] == "challenge_opened"]
+    assert [(n["original"], n["duplicate"]) for n in opened] == [(str(squat), str(victim))]
+    prepared = opened[0]["prepared_contest"]
+    r = api.client.post(prepared["endpoint"], json=prepared["body"], headers=headers)
+    assert r.status_code == 200, r.text  # the contract accepts the producer's contest
+    registry.contest(squat, victim)
+    assert registry.dispute(squat, victim).contester == world.producer.address
+    assert registry.record(victim).status is TokenStatus.ACTIVE
