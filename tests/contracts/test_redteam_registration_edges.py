@@ -1,0 +1,125 @@
+"""Red team (issue 11): issue 11's findings tried again at the edges the attack suite does not
+cover (window edges to the block, the order of calls within one block, a settled win).
+
+Where the contract still lets the attack through, the test states the behaviour the issue asks
+for and is marked ``xfail(strict=True)`` with the hole in one line (contract changes are made by
+the contract build's owner; the fix is described in each docstring).
+
+Every test runs on every chain backend (``world``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger import TokenStatus, errors, new_secret
+from ledger.clients.registry import DisputeState
+from tests.contracts.attack_kit import HOUR, locked_terms, register_image, send_reveal
+from tests.contracts.helpers import (
+    BASE_FP,
+    FEE,
+    NEAR_FP,
+    challenge_and_finalize,
+    details,
+    register_esp,
+    registration,
+)
+from tests.contracts.test_attacks_registration import _in_one_block, _signed_tx
+
+# NEAR_FP's first word with 15 other bits flipped, then FAR_FP's words: 15 from NEAR_FP (A's
+# fingerprint admits it), 16 from BASE_FP (Z's does not: threshold 15).
+B_FP = bytes.fromhex("fedd456789abcdee5555555555555555a5a5a5a5a5a5a5a55a5a5a5a5a5a5a5a")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.RegistryEspNotRegistered,
+    reason="EspRegistry._wasActiveAt counts the deregistration block as inactive "
+    "(blockNumber < untilBlock): a lock mined before the ESP's deregister in the same block "
+    "can never register (RegistryEspNotRegistered) though the ESP claims its fee",
+)
+def test_an_esp_that_deregisters_in_its_customers_lock_block_cannot_strand_the_image(world):
+    """Finding "an ESP that deregisters after claiming a fee", at the block edge. The ESP sees
+    its customer's fee lock pending and back-runs it with ``deregister`` in the same block (the
+    lock mined first: the ESP was active when the customer paid). The ESP holds the hashlock's
+    secret, so it still claims the fee; the customer's registration must still work, as it does
+    one block later (``test_an_esp_that_leaves_and_rejoins_cannot_void_its_customers_
+    registration``). Today ``wasActiveAt(esp, lockBlock)`` is false: the period ended "at" that
+    block (``untilBlock`` exclusive), and the reveal reverts ``RegistryEspNotRegistered``.
+
+    Fix (contract): count the deregistration block itself as active, ``blockNumber <=
+    untilBlock`` in ``_wasActiveAt`` (both the latest period and the bisection over past ones;
+    periods stay disjoint: a rejoin needs the stake withdrawn, blocks later). A lock mined after
+    the deregistration in that block then counts too, which is harmless: the ESP's stake stays
+    at risk for ``exitDelay`` blocks after ``untilBlock``. The same check guards BatchRegistry's
+    reveal and ``EspRegistry.acknowledge``."""
+    register_esp(world)
+    esp, producer = world.esp, world.producer
+    preimage, hashlock = new_secret()
+    htlc, esps = world.deployment.htlc, world.deployment.esp_registry
+    lock_fn = htlc.functions.lockEther(esp.address, hashlock, world.chain.timestamp() + HOUR)
+    lock_tx = _signed_tx(world, producer, lock_fn, value=FEE, tip=3 * 10**9)  # mined first
+    leave_tx = _signed_tx(world, esp, esps.functions.deregister(), tip=10**9)
+
+    lock_receipt, leave_receipt = _in_one_block(world, [lock_tx, leave_tx])
+
+    assert lock_receipt["status"] == 1 and leave_receipt["status"] == 1
+    assert lock_receipt["blockNumber"] == leave_receipt["blockNumber"]
+    assert lock_receipt["transactionIndex"] < leave_receipt["transactionIndex"]
+    assert not world.esps(producer).is_active(esp.address)
+    lock = locked_terms(world, lock_receipt)
+    world.htlc(esp).withdraw(lock, preimage)  # the ESP is paid all the same
+    reg = registration(producer.address, esp.address, lock=lock)
+    client = world.registry(producer)
+    client.commit(reg)
+
+    send_reveal(world, producer, reg, lock, client.sign_attestation(esp, reg))
+
+    assert client.owner_of(reg.token_id) == producer.address
+    assert client.record(reg.token_id).status is TokenStatus.ACTIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="Registry.settle reverses a revoked winner's win only within rewardHoldBlocks: "
+    "once settled, the token it revoked stays revoked when the winner is revoked as a copy",
+)
+def test_a_settled_win_of_a_token_later_revoked_as_a_copy_is_reversed(world):
+    """Finding "a revoked original's wins are not reversed", after the reward hold. A squatter's
+    token A (a near copy of the earlier Z) revokes B, an image Z's fingerprint does not even
+    admit (Z could never have revoked B: distance(Z, B) > threshold), nobody contests, and the
+    win settles after the hold. Z's owner then revokes A. B must come back (or its side be
+    compensated): the issue asks that "rewards won with a token are held until that token is
+    beyond challenge (or forfeited when it is revoked)", and a token is never beyond challenge
+    (challenges have no time limit). Today B stays revoked for good: its bond was burned, its
+    content hash can never be registered again, and A's owner kept the reward.
+
+    Fix (contract): a ``reinstate(A, B, proofB)`` for a Settled dispute whose winner A is now
+    Revoked, callable by B's side with a new bond (msg.value == bond, so the invariant "Ether
+    == bond x active tokens + ..." holds): B Active again, ``Reinstated`` emitted; or, without a
+    new bond, pay B's side from A's held bond when A's revocation settles (the BatchRegistry's
+    ``settle`` has the same one-hold limit)."""
+    register_esp(world)
+    z = register_image(world, world.buyer, world.buyer.address, fp=BASE_FP, esp=world.esp)
+    a = register_image(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
+    )
+    b = register_image(world, world.producer, world.producer.address, fp=B_FP)
+    registry = world.registry(world.deployer)
+    threshold = world.params.match_threshold
+    assert (
+        registry.fingerprint_distance(NEAR_FP, B_FP)
+        <= threshold
+        < (registry.fingerprint_distance(BASE_FP, B_FP))
+    )
+    assert challenge_and_finalize(world, world.attacker, a, b) is True
+    world.chain.mine(world.params.reward_hold_blocks)
+    registry.settle(a, b)
+    assert registry.dispute(a, b).state is DisputeState.SETTLED
+    assert challenge_and_finalize(world, world.buyer, z, a) is True  # A was a copy of Z
+    world.chain.mine(world.params.reward_hold_blocks)
+    registry.settle(z, a)
+    assert registry.record(a).status is TokenStatus.REVOKED
+
+    assert registry.record(b).status is TokenStatus.ACTIVE
