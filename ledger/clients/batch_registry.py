@@ -23,6 +23,7 @@ from ledger.clients.htlc import LockTerms
 from ledger.clients.registry import DisputeState, RecordProof, TokenStatus
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
+from ledger.logs import latest_log
 from ledger.tx import Transactor, call
 
 BATCH_ATTESTATION_TYPES = {
@@ -274,13 +275,15 @@ class BatchRegistryClient(ContractClient):
         or None if it was never contested: the detail a challenger must ``resolve`` with. Read
         from the contest's own transaction, so another pair's contest of the same item (which
         could open another leaf of a malformed items tree) never stands in for it."""
-        contests = self.contract.events.ChallengeContested().get_logs(
-            from_block=self.deployment.manifest.block,
+        contest = latest_log(
+            self.contract,
+            "ChallengeContested",
+            self.deployment.manifest.block,
             argument_filters={"original": original, "duplicate": duplicate},
         )
-        if not contests:
+        if contest is None:
             return None
-        receipt = self.contract.w3.eth.get_transaction_receipt(contests[-1]["transactionHash"])
+        receipt = self.contract.w3.eth.get_transaction_receipt(contest["transactionHash"])
         for log in self.contract.events.ItemOpened().process_receipt(receipt, errors=DISCARD):
             if int(log["args"]["tokenId"]) == duplicate:
                 return dict(log["args"])
@@ -356,9 +359,12 @@ class BatchRegistryClient(ContractClient):
 
     def registered(self, batch_id: int) -> dict[str, Any]:
         """The batch's ``BatchRegistered`` event args (its fingerprints among them)."""
-        logs = self.contract.events.BatchRegistered().get_logs(
-            from_block=self.deployment.manifest.block, argument_filters={"batchId": batch_id}
+        log = latest_log(
+            self.contract,
+            "BatchRegistered",
+            self.deployment.manifest.block,
+            argument_filters={"batchId": batch_id},
         )
-        if not logs:
+        if log is None:
             raise LedgerError(f"batch {batch_id} has no BatchRegistered event on this chain")
-        return dict(logs[-1]["args"])
+        return dict(log["args"])

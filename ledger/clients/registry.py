@@ -15,6 +15,7 @@ from ledger import eip712
 from ledger.clients._base import Call, ContractClient
 from ledger.clients.htlc import LockTerms
 from ledger.errors import LedgerError
+from ledger.logs import latest_log
 from ledger.tx import call
 
 ATTESTATION_TYPES = {
@@ -396,12 +397,12 @@ class RegistryClient(ContractClient):
     def registered(self, token_id: int, *, from_block: int | None = None) -> Registered:
         """The token's ``Registered`` event (its record proof and detail descriptor)."""
         start = self.deployment.manifest.block if from_block is None else from_block
-        logs = self.contract.events.Registered().get_logs(
-            from_block=start, argument_filters={"tokenId": token_id}
+        # newest first, in chunks (a node limits the blocks one log query may span)
+        last = latest_log(
+            self.contract, "Registered", start, argument_filters={"tokenId": token_id}
         )
-        if not logs:
+        if last is None:  # (a reclaimed token has a second, current registration: the last)
             raise LedgerError(f"token {token_id} has no Registered event on this chain")
-        last = logs[-1]  # a reclaimed token has a second, current registration
         return registered_from_event(dict(last["args"]), block=int(last["blockNumber"]))
 
     def owner_of(self, token_id: int) -> str:

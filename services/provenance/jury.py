@@ -47,6 +47,7 @@ from ledger.clients.committee import CommitteeClient
 from ledger.clients.registry import RegistryClient
 from ledger.deploy import Deployment
 from ledger.errors import LedgerError
+from ledger.logs import chunked, latest_log
 from ledger.tx import Transactor, call
 from services.market_client import MarketError
 from services.provenance.accusations import ApiItemDetails
@@ -138,9 +139,8 @@ class JurorDuty:
 
     def _events(self, head: int) -> Iterator[tuple[str, Any]]:
         """The committee's review events from the cursor to ``head``, in chain order."""
-        start = self.cursor
-        while start <= head:  # in chunks: a node limits the blocks one log query may span
-            stop = min(head, start + self.chunk - 1)
+
+        def fetch(start: int, stop: int) -> list[tuple[str, Any]]:
             found = [
                 (event, log)
                 for event in _EVENTS
@@ -149,9 +149,12 @@ class JurorDuty:
                 )
             ]
             found.sort(key=lambda e: (int(e[1]["blockNumber"]), int(e[1]["logIndex"])))
+            return found
+
+        # in chunks: a node limits the blocks one log query may span (ledger.logs)
+        for found in chunked(fetch, self.cursor, head, chunk=self.chunk):
             for event, log in found:
                 yield event, log["args"]
-            start = stop + 1
 
     def _learn(self, event: str, a: Any) -> None:
         key = "0x" + bytes(a["key"]).hex()
@@ -316,10 +319,14 @@ class JurorDuty:
         contract checked it against the item's leaf), or None if it was never opened."""
         if self._batches is None:
             return None
-        logs = self._batches.contract.events.ItemOpened().get_logs(
-            from_block=self.deployment.manifest.block, argument_filters={"tokenId": token_id}
+        log = latest_log(
+            self._batches.contract,
+            "ItemOpened",
+            self.deployment.manifest.block,
+            argument_filters={"tokenId": token_id},
+            chunk=self.chunk,
         )
-        return bytes(logs[-1]["args"]["detail"]) if logs else None
+        return None if log is None else bytes(log["args"]["detail"])
 
     def _review(self, entry: dict[str, Any]) -> Review:
         return Review(
