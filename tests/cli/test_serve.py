@@ -7,8 +7,10 @@ import os
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,35 +27,51 @@ def _checkpointed(db) -> bool:
         return False
 
 
-def serve_until(env: dict[str, str], cwd, probe: Callable[[int], Any]) -> tuple[int | None, Any]:
-    """Starts `aigc serve` in ``cwd`` and stops it again; returns (exit code, output) if it
-    exits first, else (None, the first truthy ``probe(port)``; transport errors count as not
-    yet)."""
+def serve_until(
+    env: dict[str, str],
+    cwd,
+    probe: Callable[[int], Any],
+    *,
+    command: Sequence[str] = (sys.executable, "-m", "aigc_cli.main", "serve"),
+) -> tuple[int | None, Any]:
+    """Starts `aigc serve` (or ``command``, given ``--port``) in ``cwd`` and stops it again;
+    returns (exit code, output) if it exits first, else (None, the first truthy
+    ``probe(port)``; transport errors count as not yet).
+
+    The server's output goes to a file, not a pipe nobody reads while it runs: a server that
+    wrote more than the pipe holds (64 KiB) blocked on the write and never served. The file is
+    read when the server exits and into the message when it neither serves nor exits."""
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "aigc_cli.main", "serve", "--port", str(port)],
-        env=env,
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if server.poll() is not None:
-                return server.returncode, server.stdout.read()
-            try:
-                if answer := probe(port):
-                    return None, answer
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("aigc serve neither served nor exited")
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            server.wait(timeout=20)
+    with tempfile.TemporaryDirectory(prefix="aigc-serve-output-") as scratch:
+        log = Path(scratch) / "output.txt"
+        with log.open("w") as out:
+            server = subprocess.Popen(
+                [*command, "--port", str(port)],
+                env=env,
+                cwd=cwd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                if server.poll() is not None:
+                    return server.returncode, log.read_text(errors="replace")
+                try:
+                    if answer := probe(port):
+                        return None, answer
+                except httpx.TransportError:
+                    pass
+                time.sleep(0.2)
+            raise AssertionError(
+                f"{command[-1]} neither served nor exited; its output ends:\n"
+                + log.read_text(errors="replace")[-4000:]
+            )
+        finally:
+            if server.poll() is None:
+                server.terminate()
+                server.wait(timeout=20)
 
 
 def _serve(env: dict[str, str], cwd, until=lambda: True) -> tuple[int | None, str]:
@@ -103,3 +121,30 @@ def test_workers_need_a_shared_chain(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     output = done.stdout + done.stderr
     assert "--workers needs a shared chain" in output and "Traceback" not in output
+
+
+_CHATTY = """
+import http.server, sys
+sys.stdout.write("a chatty server's start-up log line\\n" * 20_000)  # ~700 KiB
+sys.stdout.flush()
+class Health(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        print("request", *args, flush=True)
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[-1])), Health).serve_forever()
+"""
+
+
+def test_a_chatty_server_does_not_block_on_its_output(tmp_path):
+    """A server that writes more than a pipe holds before it serves still serves (before: its
+    output went to a pipe read only after it exited, so it blocked on the write and the test
+    ran into its deadline: "neither served nor exited")."""
+    env = dict(os.environ)
+
+    def healthy(port: int) -> bool:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+
+    command = (sys.executable, "-c", _CHATTY, "chatty server")
+    assert serve_until(env, tmp_path, healthy, command=command) == (None, True)
