@@ -3,15 +3,20 @@ pragma solidity 0.8.28;
 
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
+import {IBatchCourt} from "./interfaces/IBatchCourt.sol";
+import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
 import {ICommitteeVerifier} from "./interfaces/ICommitteeVerifier.sol";
 import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
 import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
+import {IRegistry} from "./interfaces/IRegistry.sol";
 import {DetailRule} from "./DetailRule.sol";
+import {ItemsTree} from "./ItemsTree.sol";
 
 /// @title CommitteeVerifier: stage 3 of a contested challenge, decided by staked ESPs (issue 11)
 /// @notice See {ICommitteeVerifier}. Protocol: active ESPs `enroll` with a bond; the accused of a
 /// challenge `requestReview`s its pair (before `contest`, so the challenger cannot `resolve`
-/// first), paying the fee, which fixes the draw block (the next one); after it anyone `draw`s
+/// first; only a dispute open at one of the three forums, its detail hashes proven against the
+/// forum's records), paying the fee, which fixes the draw block (the next one); after it anyone `draw`s
 /// `jurors` distinct free jurors, seeded by that block's hash (see `draw`); each `commitVote`s a hidden
 /// vote up to the commit deadline and `revealVote`s it after, up to the reveal deadline; from then
 /// on `matches` answers the revealed majority (a quorum: more than half the drawn revealed), and
@@ -29,7 +34,8 @@ import {DetailRule} from "./DetailRule.sol";
 /// not `pure`), but with the same selectors: the registries STATICCALL it all the same.
 /// `length` is `DetailRule.LENGTH` and not a call to the rule, because the deployment creates
 /// this contract before the rule (the Registry reads `length` in its constructor and keeps its
-/// address); the constructor refuses a deployed rule of another length.
+/// address); the constructor refuses a deployed rule of another length. The forums are created
+/// after it too: the deployment passes their addresses predicted by nonce and checks them.
 contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     /// @notice Where the penalties of a review without a quorum go.
     address public constant BURN = 0x000000000000000000000000000000000000dEaD;
@@ -65,6 +71,12 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     uint96 private immutable _reviewFee;
     uint64 private immutable _commitBlocks;
     uint64 private immutable _revealBlocks;
+    IRegistry private immutable _registry;
+    IBatchRegistry private immutable _batchRegistry;
+    address private immutable _batchCourt;
+
+    /// @dev Where a batch item's index ends in its token id (the BatchRegistry's `_INDEX_BITS`).
+    uint256 private constant _INDEX_BITS = 32;
 
     address[] private _pool;
     /// @dev Pool members not drawn in an unsettled review (active or not: see `_probe`).
@@ -77,7 +89,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     mapping(bytes32 key => mapping(address juror => uint8)) private _ballot;
     mapping(bytes32 key => mapping(address juror => bytes32)) private _commitment;
 
-    constructor(IDetailVerifier rule_, IEspRegistry esps, Params memory p) {
+    constructor(IDetailVerifier rule_, IEspRegistry esps, Forums memory forums_, Params memory p) {
         if (p.jurors == 0 || p.jurorBond < SILENT_DIVISOR * MINORITY_DIVISOR || p.commitBlocks == 0 || p.revealBlocks == 0) {
             revert CommitteeBadParams();
         }
@@ -89,6 +101,9 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         _reviewFee = p.reviewFee;
         _commitBlocks = p.commitBlocks;
         _revealBlocks = p.revealBlocks;
+        _registry = IRegistry(forums_.registry);
+        _batchRegistry = IBatchRegistry(forums_.batchRegistry);
+        _batchCourt = forums_.batchCourt;
     }
 
     /// @inheritdoc ICommitteeVerifier
@@ -153,9 +168,16 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         uint256 original,
         uint256 duplicate,
         bytes32 detailHashA,
-        bytes32 detailHashB
+        bytes32 detailHashB,
+        IBatchRegistry.ItemOpening calldata a,
+        IBatchRegistry.ItemOpening calldata b
     ) external payable nonReentrant returns (bytes32 key) {
         if (msg.value != _reviewFee) revert CommitteeWrongValue(msg.value, _reviewFee);
+        // only an open dispute's true pair: made-up pairs would keep the jurors busy (each
+        // review holds five for a day) and switch the committee off for real disputes
+        (bool itemA, bool itemB) = _openDispute(collection, original, duplicate);
+        _checkSide(original, detailHashA, a, itemA);
+        _checkSide(duplicate, detailHashB, b, itemB);
         key = reviewKey(detailHashA, detailHashB);
         Review storage r = _reviews[key];
         if (r.drawBlock != 0) revert CommitteeReviewExists(key);
@@ -324,6 +346,62 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     /// @inheritdoc ICommitteeVerifier
     function rule() external view returns (address) {
         return address(_rule);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function forums() external view returns (Forums memory) {
+        return Forums(address(_registry), address(_batchRegistry), _batchCourt);
+    }
+
+    /// @dev Reverts unless `forum` is one of the three and holds an open dispute of `duplicate` by
+    /// `original` (Open within its window, or Contested); returns whether each side is a batch
+    /// item (else a Registry token).
+    function _openDispute(address forum, uint256 original, uint256 duplicate)
+        private
+        view
+        returns (bool itemA, bool itemB)
+    {
+        IRegistry.DisputeState state;
+        uint64 deadline;
+        if (forum == address(_registry)) {
+            IRegistry.Dispute memory d = _registry.disputeOf(original, duplicate);
+            (state, deadline) = (d.state, d.deadline);
+        } else if (forum == address(_batchRegistry)) {
+            IBatchRegistry.Dispute memory d = _batchRegistry.disputeOf(original, duplicate);
+            (state, deadline) = (IRegistry.DisputeState(uint8(d.state)), d.deadline);
+            (itemA, itemB) = (!d.single, true);
+        } else if (forum == _batchCourt) {
+            IBatchCourt.Dispute memory d = IBatchCourt(forum).disputeOf(original, duplicate);
+            (state, deadline) = (d.state, d.deadline);
+            itemA = true;
+        } else {
+            revert CommitteeUnknownForum(forum);
+        }
+        bool open = state == IRegistry.DisputeState.Contested
+            || (state == IRegistry.DisputeState.Open && block.number <= deadline);
+        if (!open) revert CommitteeNoOpenDispute(forum, original, duplicate);
+    }
+
+    /// @dev Reverts unless `o` proves that token `tokenId`'s detail descriptor hashes to
+    /// `detailHash`: a batch item's leaf against its batch's items root (`item`), else a Registry
+    /// token's record proof (naming `detailHash`) against its stored record hash.
+    function _checkSide(uint256 tokenId, bytes32 detailHash, IBatchRegistry.ItemOpening calldata o, bool item)
+        private
+        view
+    {
+        bool ok;
+        if (item) {
+            IBatchRegistry.Batch memory batch = _batchRegistry.batchOf(tokenId >> _INDEX_BITS);
+            uint256 index = tokenId & type(uint32).max;
+            bytes32 leaf = _batchRegistry.itemLeaf(index, o.contentHash, detailHash, o.seed);
+            bytes32 root;
+            (root, ok) = ItemsTree.rootOf(leaf, index, batch.count, o.proof);
+            ok = ok && root == batch.itemsRoot;
+        } else {
+            bytes32 stored = _registry.recordOf(tokenId).recordHash;
+            ok = stored != 0 && o.record.detailHash == detailHash && _registry.recordHashOf(o.record) == stored;
+        }
+        if (!ok) revert CommitteeBadOpening(tokenId);
     }
 
     /// @dev How many of the pool's jurors are free active ESPs (a small pool only).

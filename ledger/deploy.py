@@ -211,12 +211,22 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
     # The committee takes the DetailVerifier's old place (the third transaction), so that the
     # Registry, which reads its verifier's `length` in its constructor, and every contract after
     # it keep their addresses; the rule it falls back on is deployed last, five transactions on.
-    rule_address = _create_address(deployer.address, _nonce(chain, deployer.address) + 5)
+    # It reviews only disputes open at the three forums, created after it too (Registry,
+    # BatchRegistry, BatchCourt: one, three and four transactions on), so their addresses are
+    # fixed now by the nonce, and checked below as the rule's.
+    nonce = _nonce(chain, deployer.address)
+    rule_address = _create_address(deployer.address, nonce + 5)
+    forums = {
+        "Registry": _create_address(deployer.address, nonce + 1),
+        "BatchRegistry": _create_address(deployer.address, nonce + 3),
+        "BatchCourt": _create_address(deployer.address, nonce + 4),
+    }
     verifier, _ = deploy_contract(
         tx,
         "CommitteeVerifier",
         rule_address,
         esps,
+        (forums["Registry"], forums["BatchRegistry"], forums["BatchCourt"]),
         (
             p.committee_jurors,
             p.juror_bond,
@@ -280,12 +290,18 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
             "another transaction from the deployer interleaved; redeploy"
         )
     rule, _ = deploy_contract(tx, "DetailVerifier")
-    if rule.lower() != rule_address.lower():
-        raise DeploymentError(
-            f"DetailVerifier deployed at {rule}, not at {rule_address} where the "
-            "CommitteeVerifier expects it: another transaction from the deployer interleaved; "
-            "redeploy"
-        )
+    for name, address, expected in (
+        ("DetailVerifier", rule, rule_address),
+        *(
+            (n, a, forums[n])
+            for n, a in (("Registry", registry), ("BatchRegistry", batch_registry))
+        ),
+    ):
+        if address.lower() != expected.lower():
+            raise DeploymentError(
+                f"{name} deployed at {address}, not at {expected} where the CommitteeVerifier "
+                "expects it: another transaction from the deployer interleaved; redeploy"
+            )
     esp_contract = chain.w3.eth.contract(
         address=to_checksum_address(esps), abi=artifacts.abi("EspRegistry")
     )

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.28;
 
+import {IBatchRegistry} from "./IBatchRegistry.sol";
+
 /// @title ICommitteeVerifier: stage 3 of a contested challenge, a committee of staked ESPs.
 /// @notice Stands where the Registry, the BatchRegistry and the BatchCourt expect their
 /// `IDetailVerifier` (same `length` and `matches` selectors). For a pair of detail descriptors
@@ -20,6 +22,14 @@ interface ICommitteeVerifier {
         uint96 reviewFee;
         uint64 commitBlocks;
         uint64 revealBlocks;
+    }
+
+    /// @notice The three forums whose open disputes the committee reviews (fixed at deployment:
+    /// the deployment creates the committee before them, at addresses predicted by nonce).
+    struct Forums {
+        address registry;
+        address batchRegistry;
+        address batchCourt;
     }
 
     /// @notice A review: the hints telling jurors which images to compare, the block whose hash
@@ -113,6 +123,14 @@ interface ICommitteeVerifier {
     error CommitteeNotDrawn(bytes32 key);
     /// @notice An Ether payment failed.
     error CommitteeTransferFailed(address to, uint256 amount);
+    /// @notice `forum` is none of the committee's three (Registry, BatchRegistry, BatchCourt).
+    error CommitteeUnknownForum(address forum);
+    /// @notice `forum` has no open dispute of `duplicate` by `original` (none, decided, settled,
+    /// or Open past its window: only `finalize` is left).
+    error CommitteeNoOpenDispute(address forum, uint256 original, uint256 duplicate);
+    /// @notice The opening does not prove that `tokenId`'s detail descriptor hashes to the given
+    /// detail hash (a Registry token's record proof, or a batch item's leaf and items-tree proof).
+    error CommitteeBadOpening(uint256 tokenId);
 
     /// @notice Bytes in a detail descriptor (the rule's `length`).
     function length() external view returns (uint256);
@@ -128,18 +146,30 @@ interface ICommitteeVerifier {
     /// not yet settled.
     function leave() external;
     /// @notice Asks for a review of the pair (`detailHashA` the original's descriptor hash,
-    /// `detailHashB` the duplicate's) with `msg.value == reviewFee`; at least `jurors` free active
-    /// ESPs must be in the pool now (`CommitteeTooSmall`; above `SCAN_LIMIT` enrolled only the
-    /// free ones are counted, a counter, so its gas does not grow with the pool). It draws nobody: it fixes the draw
-    /// block (the next block), whose hash nobody knows when sending the request; `draw` after it.
-    /// `collection`, `original` and `duplicate` tell jurors which two images to compare; they
-    /// check them against the hashes. Call it before `contest`.
+    /// `detailHashB` the duplicate's) with `msg.value == reviewFee`, anyone (a party or not: the
+    /// pair and its hashes are proven, so a third party can only pay for the review a party
+    /// could ask). The pair must be an open dispute at `collection`, one of the three forums
+    /// (`CommitteeUnknownForum`): Open within its window or Contested (`CommitteeNoOpenDispute`),
+    /// and `a`, `b` must prove the two hashes against what the forum stores
+    /// (`CommitteeBadOpening`): a Registry token's `record` (its `RecordProof`, whose
+    /// `detailHash` is the hash) against its record hash; a batch item's (`contentHash`, `seed`,
+    /// `proof`) leaf against its batch's items root. A Registry dispute opens two Registry tokens,
+    /// a BatchRegistry one a batch item (the duplicate) by a batch item or, `single`, a Registry
+    /// token, a BatchCourt one a Registry token (the duplicate) by a batch item. Made-up pairs
+    /// cannot keep the jurors busy. At least `jurors` free active ESPs must be in the pool now
+    /// (`CommitteeTooSmall`; above `SCAN_LIMIT` enrolled only the free ones are counted, a
+    /// counter, so its gas does not grow with the pool). It draws nobody: it fixes the draw
+    /// block (the next block), whose hash nobody knows when sending the request; `draw` after
+    /// it. `collection`, `original` and `duplicate` also tell jurors which two images to
+    /// compare. The accused calls it before `contest`.
     function requestReview(
         address collection,
         uint256 original,
         uint256 duplicate,
         bytes32 detailHashA,
-        bytes32 detailHashB
+        bytes32 detailHashB,
+        IBatchRegistry.ItemOpening calldata a,
+        IBatchRegistry.ItemOpening calldata b
     ) external payable returns (bytes32 key);
     /// @notice Draws the jurors of review `key` (anyone, once, after its draw block): `jurors`
     /// distinct free active ESPs of the pool, seeded by
@@ -186,4 +216,6 @@ interface ICommitteeVerifier {
     function parameters() external view returns (Params memory);
     /// @notice The stage-2 rule behind this committee.
     function rule() external view returns (address);
+    /// @notice The forums whose open disputes may be reviewed.
+    function forums() external view returns (Forums memory);
 }

@@ -1,7 +1,10 @@
 """Client of the CommitteeVerifier (issue 11): stage 3 of a contested challenge by staked ESPs.
 
 A juror (an active ESP) ``enroll``s with its bond; the accused of a challenge ``request_review``s
-the pair (before contesting it) and pays the fee, which fixes the draw block (the next one);
+the pair (before contesting it: a dispute open at one of the three forums, each side's detail
+hash proven by its opening, a single token's record proof or a batch item's leaf and proof;
+:meth:`CommitteeClient.request_review_call` reads a single token's from its ``Registered`` event)
+and pays the fee, which fixes the draw block (the next one);
 after that block anyone ``draw``s the jurors (seeded by its hash, unknown to the requester when
 it sent the request); each drawn juror commits a hidden vote
 (:func:`vote_commitment`), reveals it after the commit deadline, and anyone ``settle``s after the
@@ -19,6 +22,8 @@ from web3.logs import DISCARD
 from web3.types import TxReceipt
 
 from ledger.clients._base import Call, ContractClient
+from ledger.clients.batch_registry import ItemOpening
+from ledger.clients.registry import RegistryClient
 from ledger.deploy import Deployment
 from ledger.tx import Transactor, call
 
@@ -88,10 +93,34 @@ class CommitteeClient(ContractClient):
         return Call(self.contract.functions.enroll(), self.params().juror_bond)
 
     def request_review_call(
-        self, *, collection: str, original: int, duplicate: int, hash_a: bytes, hash_b: bytes
+        self,
+        *,
+        collection: str,
+        original: int,
+        duplicate: int,
+        hash_a: bytes,
+        hash_b: bytes,
+        opening_a: ItemOpening | None = None,
+        opening_b: ItemOpening | None = None,
     ) -> Call:
-        fn = self.contract.functions.requestReview(collection, original, duplicate, hash_a, hash_b)
+        """``requestReview`` of the dispute (``original``, ``duplicate``) open at forum
+        ``collection``. A side's opening proves its detail hash: a batch item's (content hash,
+        seed, items-tree proof) must be given; a single Registry token's (its record proof) is
+        read from its ``Registered`` event when not given."""
+        fn = self.contract.functions.requestReview(
+            collection,
+            original,
+            duplicate,
+            hash_a,
+            hash_b,
+            (opening_a or self._record_opening(original)).as_tuple(),
+            (opening_b or self._record_opening(duplicate)).as_tuple(),
+        )
         return Call(fn, self.params().review_fee)
+
+    def _record_opening(self, token_id: int) -> ItemOpening:
+        """A single Registry token's opening: its record proof (``Registered``)."""
+        return ItemOpening(record=RegistryClient(self.deployment).registered(token_id).proof)
 
     def draw_call(self, key: bytes) -> Call:
         return Call(self.contract.functions.draw(key))
@@ -113,10 +142,18 @@ class CommitteeClient(ContractClient):
         self._send(self.contract.functions.claim())
 
     def request_review(
-        self, *, collection: str, original: int, duplicate: int, hash_a: bytes, hash_b: bytes
+        self,
+        *,
+        collection: str,
+        original: int,
+        duplicate: int,
+        hash_a: bytes,
+        hash_b: bytes,
+        opening_a: ItemOpening | None = None,
+        opening_b: ItemOpening | None = None,
     ) -> bytes:
-        """Requests the review of the pair; returns its key. Nobody is drawn yet: :meth:`draw`
-        after the review's ``draw_block``."""
+        """Requests the review of the pair (see :meth:`request_review_call`); returns its key.
+        Nobody is drawn yet: :meth:`draw` after the review's ``draw_block``."""
         self._send(
             self.request_review_call(
                 collection=collection,
@@ -124,6 +161,8 @@ class CommitteeClient(ContractClient):
                 duplicate=duplicate,
                 hash_a=hash_a,
                 hash_b=hash_b,
+                opening_a=opening_a,
+                opening_b=opening_b,
             )
         )
         return review_key(hash_a, hash_b)
@@ -183,6 +222,11 @@ class CommitteeClient(ContractClient):
             cancelled=bool(r[10]),
             jurors=tuple(str(a) for a in r[11]),
         )
+
+    def forums(self) -> tuple[str, str, str]:
+        """(Registry, BatchRegistry, BatchCourt): the forums whose disputes it reviews."""
+        r = call(self.contract.functions.forums().call)
+        return str(r[0]), str(r[1]), str(r[2])
 
     def jurors_enrolled(self) -> list[str]:
         return [str(a) for a in call(self.contract.functions.jurorsEnrolled().call)]

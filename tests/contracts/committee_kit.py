@@ -1,5 +1,7 @@
 """A deployment whose CommitteeVerifier has short phases, twenty funded juror ESPs, and the steps
-of a review (request, draw, commit, reveal) that the committee tests share.
+of a review (dispute, request, draw, commit, reveal) that the committee tests share. The
+committee reviews only a dispute open at one of its forums, its detail hashes proven: a review
+nobody's outcome hangs on (:meth:`CommitteeWorld.synthetic`) is a real Registry dispute too.
 
 The deployment is its own (phases of 8 blocks instead of the product's 3,600), made once per
 chain by a fresh deployer so that the shared ``world``'s addresses do not move, and reverted to
@@ -86,8 +88,9 @@ class CommitteeWorld:
     def request(
         self, original: int, duplicate: int, *, by: LocalAccount, draw: bool = True
     ) -> bytes:
-        """``by`` requests the review of (original, duplicate) from their records, then (unless
-        ``draw`` is False) the jurors are drawn (:meth:`draw`)."""
+        """``by`` requests the review of the Registry dispute (original, duplicate) from their
+        records (the client reads their record proofs), then (unless ``draw`` is False) the
+        jurors are drawn (:meth:`draw`)."""
         registry = self.world.registry(by)
         a, b = registry.registered(original), registry.registered(duplicate)
         key = self.committee(by).request_review(
@@ -100,16 +103,31 @@ class CommitteeWorld:
         return self.draw(key, by=by) if draw else key
 
     def synthetic(
-        self, n: int, *, by: LocalAccount | None = None, draw: bool = True, hashes=None
+        self,
+        n: int,
+        *,
+        by: LocalAccount | None = None,
+        draw: bool = True,
+        detail_pair: tuple[bytes, bytes] | None = None,
     ) -> bytes:
-        """A review of a pair of made-up descriptor hashes (no dispute needs it), drawn unless
-        ``draw`` is False."""
-        committee = self.committee(by or self.world.buyer)
-        hash_a, hash_b = hashes or (keccak(b"a%d" % n), keccak(b"b%d" % n))
-        key = committee.request_review(
-            collection=committee.address, original=n, duplicate=n + 1, hash_a=hash_a, hash_b=hash_b
-        )
-        return self.draw(key, by=by) if draw else key
+        """A review nobody's outcome hangs on, of a real dispute (the committee reviews only
+        those): the producer's image (BASE_FP) and a later near copy (NEAR_FP, another ESP) are
+        registered with the descriptors ``detail_pair`` (default: two made distinct by ``n``),
+        the producer challenges, ``by`` (default: the buyer) requests the review, whose jurors
+        are drawn unless ``draw`` is False."""
+        original, duplicate = self.dispute(n, detail_pair=detail_pair)
+        return self.request(original, duplicate, by=by or self.world.buyer, draw=draw)
+
+    def dispute(self, n: int, *, detail_pair: tuple[bytes, bytes] | None = None) -> tuple[int, int]:
+        """A challenge the producer opens at the Registry against a later near copy (see
+        :meth:`synthetic`); returns (original, duplicate)."""
+        world = self.world
+        self.producer_esp()
+        a, b = detail_pair or (variant(n), variant(n + 1))
+        original = register_image(world, world.producer, detail=a)
+        duplicate = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=b)
+        world.registry(world.producer).challenge(original, duplicate)
+        return original, duplicate
 
     def draw(self, key: bytes, *, by: LocalAccount | None = None) -> bytes:
         """Mines past the review's draw block (if needed), then ``by`` (default: the buyer) draws
@@ -138,14 +156,27 @@ class CommitteeWorld:
         chain = self.world.chain
         chain.mine(max(0, self.committee().review(key).reveal_deadline - chain.w3.eth.block_number))
 
+    def producer_esp(self) -> None:
+        """Registers the producer's ESP (``world.esp``) unless it is already."""
+        world = self.world
+        if not world.esps(world.esp).esp_info(world.esp.address).endpoint:
+            register_esp(world)
+
     def copy_pair(self, *, detail: str = "near") -> tuple[int, int]:
         """The producer's image and the attacker's later image (``detail``: "near", a copy the
         rule matches, or "far", an unrelated image), its compact fingerprint admissible."""
         world = self.world
-        register_esp(world)
+        self.producer_esp()
         original = register_image(world, world.producer)
         other = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()[detail])
         return original, other
+
+
+def variant(n: int) -> bytes:
+    """A descriptor of the right length, distinct for each ``n`` (no rule runs on it: the jurors'
+    votes are the test's)."""
+    far = details()["far"]
+    return far[:-4] + n.to_bytes(4, "big")
 
 
 def expected_draw(
@@ -184,4 +215,5 @@ __all__ = [
     "CommitteeWorld",
     "committee_world",
     "expected_draw",
+    "variant",
 ]

@@ -16,7 +16,8 @@ import pytest
 from eth_utils import keccak
 
 from ledger import errors
-from ledger.clients.registry import TokenStatus
+from ledger.clients.batch_registry import ItemOpening
+from ledger.clients.registry import RecordProof, TokenStatus
 from tests.contracts.committee_kit import (
     SALT,
     SILENT,
@@ -151,13 +152,14 @@ def test_a_juror_cannot_reveal_another_vote_than_committed(cw):
 def test_a_pair_is_reviewed_once(cw):
     world = cw.world
     cw.enroll(7)
-    key = _synthetic(cw, 400)
+    original, copy = cw.dispute(400)
+    key = cw.request(original, copy, by=world.buyer)
     with pytest.raises(errors.CommitteeReviewExists):  # not by another requester either
-        _synthetic(cw, 400, by=world.attacker)
+        cw.request(original, copy, by=world.attacker, draw=False)
     cw.vote(key, [True] * 5)
     cw.committee(world.buyer).settle(key)
-    with pytest.raises(errors.CommitteeReviewExists):  # nor after it was settled
-        _synthetic(cw, 400, by=world.attacker)
+    with pytest.raises(errors.CommitteeReviewExists):  # nor after it was settled (the same
+        _synthetic(cw, 400, by=world.attacker)  # pair of descriptors in a new dispute)
 
 
 def test_ether_is_conserved_to_the_wei(cw):
@@ -231,3 +233,49 @@ def test_the_requester_cannot_grind_the_draw(cw):
     seed = chain.w3.eth.get_block(review.draw_block)["hash"]
     assert outcome.outcome == "drawn"
     assert outcome.jurors == cw.committee().review(key).jurors == expected_draw(cw, seed, key, pool)
+
+
+def _made_up(cw: CommitteeWorld, n: int, *, collection: str | None = None, **pair) -> bytes:
+    """The squatter (the producer here) asks a review of a pair no forum disputes (made-up hashes
+    and token ids; the openings of a single token carry the hashes)."""
+    committee = cw.committee(cw.world.producer)
+    hash_a, hash_b = keccak(b"made-up a%d" % n), keccak(b"made-up b%d" % n)
+    opening = {
+        side: ItemOpening(record=RecordProof(b"\1" * 32, h, committee.address, 1, 1, 1))
+        for side, h in (("opening_a", hash_a), ("opening_b", hash_b))
+    }
+    args = {"original": n, "duplicate": n + 1, "hash_a": hash_a, "hash_b": hash_b}
+    return committee.request_review(
+        collection=collection or committee.address, **(args | opening | pair)
+    )
+
+
+def test_made_up_reviews_cannot_keep_the_jurors_busy(cw):
+    """(10) Occupying the jurors. Five are enrolled: one review of a made-up pair (0.01 ETH) used
+    to keep all five busy for a day, so the victim's request for its real dispute reverted
+    ``CommitteeTooSmall`` and the detail rule decided its contest (4.3e-4 false matches a pair
+    instead of stage 3's 3.6e-5): for 0.002 ETH a juror-day a squatter switched the committee
+    off for the pairs it challenges. Now a review needs a dispute open at one of the three forums
+    whose detail hashes the openings prove: each made-up request is refused and the victim's
+    real dispute is reviewed (the committee, not the rule, keeps its token)."""
+    world = cw.world
+    jurors = cw.enroll(5)
+    registry = world.deployment.registry.address
+    with pytest.raises(errors.CommitteeUnknownForum):  # any collection: not a forum
+        _made_up(cw, 1000)
+    with pytest.raises(errors.CommitteeNoOpenDispute):  # a forum, but no such dispute
+        _made_up(cw, 1002, collection=registry)
+    # a dispute the squatter opens against its own Sybil copy, with made-up hashes
+    original, copy = cw.dispute(1004)
+    with pytest.raises(errors.CommitteeBadOpening):
+        _made_up(cw, 1006, collection=registry, original=original, duplicate=copy)
+    drawn_in = cw.committee().contract.functions.drawnIn
+    assert all(drawn_in(j.address).call() == bytes(32) for j in jurors)  # all five free
+    # The squatter's earlier image challenges the victim's unrelated one, which the rule matches
+    squat, victim = cw.copy_pair(detail="near")
+    world.registry(world.producer).challenge(squat, victim)
+    key = cw.request(squat, victim, by=world.attacker)  # the victim (accused) asks: five free
+    world.registry(world.attacker).contest(squat, victim)
+    cw.vote(key, [False] * 5)
+    assert world.registry(world.buyer).resolve(squat, victim) is False  # the rule would match
+    assert world.registry(world.buyer).record(victim).status is TokenStatus.ACTIVE

@@ -6,13 +6,13 @@ drawn; the BatchRegistry's and the BatchCourt's `resolve` go through the committ
 
 from __future__ import annotations
 
-from dataclasses import astuple
+from dataclasses import astuple, replace
 
 import pytest
 from eth_utils import keccak
 
 from ledger import errors
-from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.committee import review_key
 from ledger.clients.registry import DisputeState, TokenStatus
 from tests.contracts.committee_kit import SILENT, CommitteeWorld, committee_world
@@ -26,6 +26,7 @@ from tests.contracts.test_batch_court import _resolve as court_resolve
 from tests.contracts.test_batch_court import court
 
 BURN = "0x000000000000000000000000000000000000dEaD"
+NO_OPENING = ItemOpening().as_tuple()
 
 
 @pytest.fixture
@@ -108,7 +109,7 @@ def test_settle_pays_the_majority_and_penalises_to_the_wei(cw):
     p = world.params
     cw.enroll(5)
     committee = cw.committee(world.buyer)
-    key = cw.synthetic(1, hashes=(b"\1" * 32, b"\2" * 32))
+    key = cw.synthetic(1)
     assert world.balance(committee.address) == 5 * p.juror_bond + p.review_fee
     with pytest.raises(errors.CommitteeReviewPending):  # not before the reveal deadline
         committee.settle(key)
@@ -140,7 +141,7 @@ def test_no_quorum_refunds_the_fee_and_burns_the_silent_penalties(cw):
     p = world.params
     cw.enroll(5)
     committee = cw.committee(world.buyer)
-    key = cw.synthetic(1, hashes=(b"\3" * 32, b"\4" * 32))
+    key = cw.synthetic(3)
     drawn = cw.vote(key, [True, False, SILENT, SILENT, SILENT])
     burned = world.balance(BURN)
     committee.settle(key)
@@ -158,7 +159,7 @@ def test_a_drawn_juror_cannot_leave_until_settled(cw):
     world = cw.world
     jurors = cw.enroll(5)
     committee = cw.committee(world.buyer)
-    key = cw.synthetic(1, hashes=(b"\5" * 32, b"\6" * 32))
+    key = cw.synthetic(5)
     with pytest.raises(errors.CommitteeJurorBusy) as exc:
         cw.committee(jurors[0]).leave()
     assert exc.value.key == key
@@ -181,7 +182,7 @@ def test_only_an_active_esp_enrolls_with_the_exact_bond(cw):
     with pytest.raises(errors.CommitteeWrongValue):
         cw.committee(world.buyer)._send(
             cw.committee(world.buyer).contract.functions.requestReview(
-                juror.address, 1, 2, b"\7" * 32, b"\x08" * 32
+                juror.address, 1, 2, b"\7" * 32, b"\x08" * 32, NO_OPENING, NO_OPENING
             ),
             value=1,
         )
@@ -205,16 +206,18 @@ def test_batch_registry_resolve_goes_through_the_committee(cw):
     cw.enroll(5)
     original, pa, copy, pb = batch_pair(world, copy_detail=details()["near"])
     batch_challenge(world, original, pa, copy, pb)
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
     key = cw.committee(world.attacker).request_review(
         collection=world.deployment.batch_registry.address,
         original=original,
         duplicate=copy,
         hash_a=keccak(details()["base"]),
         hash_b=keccak(details()["near"]),
+        opening_a=pa.opening(ia),  # batch items: their leaves and proofs
+        opening_b=pb.opening(ib),
     )
     cw.draw(key, by=world.attacker)
     batch_contest(world, original, copy, pb)
-    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
     args = {
         "detail_a": details()["base"],
         "opening_a": pa.opening(ia),
@@ -240,6 +243,7 @@ def test_batch_court_resolve_goes_through_the_committee(cw):
         duplicate=copy,
         hash_a=keccak(details()["base"]),
         hash_b=keccak(details()["far"]),
+        opening_a=pa.opening(original & 0xFFFFFFFF),  # the copy's record proof: from the chain
     )
     assert key == review_key(keccak(details()["base"]), keccak(details()["far"]))
     cw.draw(key, by=world.attacker)
@@ -264,6 +268,8 @@ def test_the_deployment_wires_the_committee_and_keeps_every_other_address(cw):
         assert manifest.address(name).lower() == _create_address(deployer, nonce).lower(), name
     committee = cw.committee()
     assert committee.contract.functions.rule().call() == manifest.address("DetailVerifier")
+    forums = ("Registry", "BatchRegistry", "BatchCourt")  # predicted by nonce, then checked
+    assert committee.forums() == tuple(manifest.address(name) for name in forums)
     registry = world.deployment.registry
     assert registry.functions.detailVerifier().call() == committee.address
     p = world.params
@@ -281,8 +287,13 @@ def test_the_draw_comes_after_the_draw_block_once_and_before_any_vote(cw):
     cw.enroll(5)
     committee = cw.committee(world.buyer)
     a, b = details()["base"], details()["far"]
+    original, duplicate = cw.dispute(20, detail_pair=(a, b))
     key = committee.request_review(
-        collection=committee.address, original=20, duplicate=21, hash_a=keccak(a), hash_b=keccak(b)
+        collection=world.deployment.registry.address,
+        original=original,
+        duplicate=duplicate,
+        hash_a=keccak(a),
+        hash_b=keccak(b),
     )
     review = committee.review(key)
     assert review.draw_block == world.chain.w3.eth.block_number + 1 and not review.drawn
@@ -323,7 +334,7 @@ def test_a_draw_with_too_few_free_jurors_cancels_and_the_rule_decides(cw):
     cw.enroll(5)
     a, b = details()["base"], details()["near"]
     first = cw.synthetic(30, draw=False)
-    second = cw.synthetic(32, by=world.attacker, hashes=(keccak(a), keccak(b)), draw=False)
+    second = cw.synthetic(32, by=world.attacker, detail_pair=(a, b), draw=False)
     cw.draw(first)
     before = world.balance(cw.committee().address)
     outcome = cw.committee(world.producer).draw(second)
@@ -338,7 +349,7 @@ def test_a_draw_with_too_few_free_jurors_cancels_and_the_rule_decides(cw):
     with pytest.raises(errors.CommitteeNotDrawn):
         cw.committee(world.buyer).settle(second)
     with pytest.raises(errors.CommitteeReviewExists):
-        cw.synthetic(32, hashes=(keccak(a), keccak(b)), draw=False)
+        cw.synthetic(32, detail_pair=(a, b), draw=False)
     cw.committee(world.attacker).claim()
     assert cw.committee().owed(world.attacker.address) == 0
 
@@ -378,3 +389,89 @@ def test_an_accused_that_never_draws_cannot_stall_its_dispute(cw):
     cw.vote(key, [True, True, True, True, SILENT])
     assert challenger.resolve(original, copy) is True
     assert challenger.record(copy).status is TokenStatus.REVOKED
+
+
+def _ask(cw: CommitteeWorld, original: int, duplicate: int, **kw) -> bytes:
+    """The accused asks a review of the Registry pair with the true hashes (unless given)."""
+    world = cw.world
+    reg = world.registry(world.attacker)
+    args = {
+        "collection": reg.address,
+        "original": original,
+        "duplicate": duplicate,
+        "hash_a": keccak(reg.registered(original).detail),
+        "hash_b": keccak(reg.registered(duplicate).detail),
+    }
+    return cw.committee(world.attacker).request_review(**(args | kw))
+
+
+def test_a_review_needs_an_open_dispute_with_its_true_hashes(cw):
+    """Refused: a collection that is none of the three forums, a pair not challenged (both ways
+    round), hashes other than the records' (or a record proof forged to carry them), a dispute
+    Open past its window (only `finalize` left), finalized (Upheld), settled, or resolved."""
+    world = cw.world
+    cw.enroll(5)
+    a, b, _ = _contested(cw, detail="far", review=False)
+    assert world.registry(world.buyer).resolve(a, b) is False
+    with pytest.raises(errors.CommitteeNoOpenDispute):  # resolved without a review (Rejected)
+        _ask(cw, a, b)
+    original, copy = cw.copy_pair(detail="near")
+    with pytest.raises(errors.CommitteeNoOpenDispute):  # not challenged yet
+        _ask(cw, original, copy)
+    world.registry(world.producer).challenge(original, copy)
+    with pytest.raises(errors.CommitteeUnknownForum):
+        _ask(cw, original, copy, collection=world.deployment.reputation_view.address)
+    with pytest.raises(errors.CommitteeNoOpenDispute):  # the other way round: no such dispute
+        _ask(cw, copy, original)
+    far = keccak(details()["far"])
+    with pytest.raises(errors.CommitteeBadOpening) as exc:  # the true proof, another hash
+        _ask(cw, original, copy, hash_b=far)
+    assert exc.value.tokenId == copy
+    forged = replace(world.registry(world.buyer).registered(copy).proof, detail_hash=far)
+    with pytest.raises(errors.CommitteeBadOpening):  # a proof that names it: not the record's
+        _ask(cw, original, copy, hash_b=far, opening_b=ItemOpening(record=forged))
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    with pytest.raises(errors.CommitteeNoOpenDispute):  # Open, its window passed
+        _ask(cw, original, copy)
+    assert world.registry(world.buyer).finalize(original, copy) is True
+    with pytest.raises(errors.CommitteeNoOpenDispute):  # Upheld
+        _ask(cw, original, copy)
+    world.chain.mine(world.params.reward_hold_blocks + 1)
+    world.registry(world.buyer).settle(original, copy)
+    assert world.registry(world.buyer).dispute(original, copy).state is DisputeState.SETTLED
+    with pytest.raises(errors.CommitteeNoOpenDispute):  # Settled
+        _ask(cw, original, copy)
+    assert cw.committee().contract.functions.drawnIn(cw.jurors[0].address).call() == bytes(32)
+
+
+def test_a_batch_review_needs_the_items_true_openings(cw):
+    """At the BatchRegistry both sides are batch items: a wrong hash, or an opening of another
+    item (its true leaf and proof at another index), is refused; the true openings pass."""
+    world = cw.world
+    cw.enroll(5)
+    original, pa, copy, pb = batch_pair(world, copy_detail=details()["near"])
+    batch_challenge(world, original, pa, copy, pb)
+    ia, ib = original & 0xFFFFFFFF, copy & 0xFFFFFFFF
+    committee = cw.committee(world.attacker)
+    args = {
+        "collection": world.deployment.batch_registry.address,
+        "original": original,
+        "duplicate": copy,
+        "hash_a": keccak(details()["base"]),
+        "hash_b": keccak(details()["near"]),
+        "opening_a": pa.opening(ia),
+        "opening_b": pb.opening(ib),
+    }
+    with pytest.raises(errors.CommitteeBadOpening) as exc:
+        committee.request_review(**(args | {"hash_b": keccak(details()["far"])}))
+    assert exc.value.tokenId == copy
+    other = next(i for i, it in enumerate(pa.items) if it.detail == details()["far"])
+    with pytest.raises(errors.CommitteeBadOpening) as exc:  # another item's (far) opening
+        committee.request_review(
+            **(args | {"hash_a": keccak(details()["far"]), "opening_a": pa.opening(other)})
+        )
+    assert exc.value.tokenId == original
+    with pytest.raises(errors.CommitteeBadOpening):  # a single token's record: not an item
+        committee.request_review(**(args | {"opening_b": ItemOpening()}))
+    key = committee.request_review(**args)
+    assert key == review_key(args["hash_a"], args["hash_b"])
