@@ -26,7 +26,7 @@ from ledger.chain import Chain
 from ledger.clients.committee import CommitteeClient
 from ledger.deploy import deploy
 from tests.conftest import TEST_PARAMS, World
-from tests.contracts.committee_kit import _fund
+from tests.contracts.committee_kit import CommitteeWorld, _fund
 from tests.contracts.helpers import register_esp
 
 PARAMS = replace(TEST_PARAMS, review_commit_blocks=8, review_reveal_blocks=8)
@@ -92,14 +92,25 @@ def _enroll(world: World, jurors: list[LocalAccount]) -> None:
 
 
 def _request(world: World, n: int) -> tuple[bytes, int]:
-    """A review of a made-up pair; returns (key, the request's gas)."""
+    """A review of a real Registry dispute (the committee reviews no other: committee_kit's
+    ``dispute``, descriptors distinct by ``n``); returns (key, the request's execution gas: its
+    gas less the calldata's, which varies with the random token ids and block numbers)."""
+    original, duplicate = CommitteeWorld(world, []).dispute(n)
     committee = _committee(world, world.buyer)
-    hash_a, hash_b = keccak(b"scale a%d" % n), keccak(b"scale b%d" % n)
+    registry = world.registry(world.buyer)
+    hash_a = keccak(registry.registered(original).detail)
+    hash_b = keccak(registry.registered(duplicate).detail)
     call = committee.request_review_call(
-        collection=committee.address, original=n, duplicate=n + 1, hash_a=hash_a, hash_b=hash_b
+        collection=registry.address,
+        original=original,
+        duplicate=duplicate,
+        hash_a=hash_a,
+        hash_b=hash_b,
     )
     receipt = world.tx(world.buyer).send(call.fn, value=call.value)
-    return keccak(hash_a + hash_b), int(receipt["gasUsed"])
+    data = bytes(world.chain.w3.eth.get_transaction(receipt["transactionHash"])["input"])
+    calldata = sum(4 if byte == 0 else 16 for byte in data)
+    return keccak(hash_a + hash_b), int(receipt["gasUsed"]) - calldata
 
 
 def _draw(world: World, key: bytes):
@@ -152,7 +163,7 @@ def test_a_large_pool_does_not_make_a_review_dearer(pool):
     key, large_request = _request(world, 3)
     large, large_draw, _, _ = _draw(world, key)
     assert large.outcome == "drawn"
-    assert large_request == small_request  # a counter, not a scan
+    assert large_request == small_request  # a counter, not a scan (calldata aside)
     assert small_draw <= DRAW_GAS_BOUND and large_draw <= DRAW_GAS_BOUND, (small_draw, large_draw)
     print(f"request {small_request:,} / {large_request:,}, draw {small_draw:,} / {large_draw:,}")
     assert not set(small.jurors) & set(large.jurors)  # the first review's jurors are busy
