@@ -69,6 +69,14 @@ def equivocation_payload(esp: str, body: dict[str, str]) -> dict[str, Any]:
     }
 
 
+# Notes only a token's holder can act on, and which side of the pair that token is.
+_FOLLOW_THE_TOKEN = {
+    "plagiarism_suspected": "original",
+    "equivocation": "original",
+    "challenge_opened": "duplicate",
+}
+
+
 class Catalog:
     """Projection of Registry events into products, plus the in-memory near-duplicate index."""
 
@@ -240,8 +248,67 @@ class Catalog:
         token = token_hex(a["tokenId"])
         product = session.scalar(select(Product).where(Product.token_id == token))
         if product is not None:
+            self._forward_notes(session, row, token, a["from"], a["to"], product.producer)
             product.owner = a["to"]
             self._history(session, token, "transferred", row, {"from": a["from"], "to": a["to"]})
+
+    def _forward_notes(
+        self,
+        session: Session,
+        row: dict[str, Any],
+        token: str,
+        previous: str,
+        to: str,
+        producer: str,
+    ) -> None:
+        """The notes that only the token's holder can act on (a prepared challenge with it, a
+        prepared contest of a challenge of it) follow the token to its new holder: the watch
+        addressed them to the holder of the time, perhaps the swap escrow that nobody reads and
+        that can neither challenge nor contest, and the right goes with the token. Each is copied
+        at the transfer's block (a rewind past it removes the copy), unless it is stale: a
+        duplicate no longer active, a contest window over."""
+        if self.escrow is not None and to.lower() == self.escrow:
+            return  # the seller keeps them until the escrow releases the token
+        holders = {previous}
+        if self.escrow is not None and previous.lower() == self.escrow:
+            into_escrow = session.scalar(
+                select(ProductEvent)
+                .where(ProductEvent.token_id == token, ProductEvent.kind == "transferred")
+                .order_by(ProductEvent.id.desc())
+                .limit(1)
+            )
+            if into_escrow is not None:
+                holders.add(str(into_escrow.data["from"]))  # the seller
+            holders.add(producer)  # told of a challenge while the escrow held the token
+        kinds = select(Notification).where(Notification.kind.in_(tuple(_FOLLOW_THE_TOKEN)))
+        have = {
+            (n.kind, n.payload.get("original"), n.payload.get("duplicate"))
+            for n in session.scalars(kinds.where(Notification.recipient == to))
+        }
+        for note in list(session.scalars(kinds.where(Notification.recipient.in_(holders)))):
+            if note.payload.get(_FOLLOW_THE_TOKEN[note.kind]) != token:
+                continue
+            key = (note.kind, note.payload.get("original"), note.payload.get("duplicate"))
+            if key in have or self._stale(session, row, note):
+                continue
+            have.add(key)
+            session.add(
+                Notification(
+                    recipient=to,
+                    kind=note.kind,
+                    block_number=row["block_number"],
+                    payload=dict(note.payload),
+                )
+            )
+
+    @staticmethod
+    def _stale(session: Session, row: dict[str, Any], note: Notification) -> bool:
+        if note.kind == "challenge_opened":
+            return int(note.payload.get("deadline", 0)) < int(row["block_number"])
+        duplicate = session.scalar(
+            select(Product).where(Product.token_id == note.payload.get("duplicate"))
+        )
+        return duplicate is None or duplicate.status != "active"
 
     def _on_ChallengeOpened(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
         data = {

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ledger import TokenStatus, new_secret
-from tests.api.test_watch_order import _picture, _register
+from tests.api.test_watch_order import _mirrored_jpeg, _picture, _register
 from tests.contracts.helpers import copier_esp, paid_lock, register_esp
 
 HOUR = 3600
@@ -63,3 +63,46 @@ def test_a_challenge_of_an_escrowed_token_is_told_to_its_producer(api):
     registry.contest(squat, victim)
     assert registry.dispute(squat, victim).contester == world.producer.address
     assert registry.record(victim).status is TokenStatus.ACTIVE
+
+
+def test_a_copy_of_an_escrowed_original_is_told_to_whoever_gets_the_original(api):
+    """The plagiarism watch addressed its prepared challenge to the original's indexed owner:
+    while the original sits in the swap escrow that is the escrow contract (nobody can read its
+    notifications, and the contract lets nobody challenge with an escrowed token). The owner who
+    can actually win is whoever the escrow releases the token to (here the buyer, once the swap
+    completes): it must get the note, and its prepared challenge must succeed."""
+    world = api.world
+    register_esp(world)
+    copier = copier_esp(world)
+    img = _picture()
+    original = _register(world, world.producer, img, paid_lock(world, world.producer, world.esp))
+    registry = world.registry(world.producer)
+    registry.approve(world.deployment.htlc.address, original)
+    preimage, hashlock = new_secret()
+    sale = world.htlc(world.producer).lock_erc721(
+        registry.address,
+        world.buyer.address,
+        token_id=original,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + HOUR,
+    )
+    copy = _register(
+        world, world.attacker, _mirrored_jpeg(img), paid_lock(world, world.attacker, copier),
+        esp=copier,
+    )  # fmt: skip
+    api.index()
+    world.htlc(world.buyer).withdraw(sale, preimage)  # the swap completes: the buyer owns it
+    api.index()
+
+    headers = api.sign_in(world.buyer)
+    notes = api.client.get("/v1/notifications", headers=headers).json()["items"]
+    (note,) = [n for n in notes if n["kind"] == "plagiarism_suspected"]
+    assert note["original"] == str(original) and note["duplicate"] == str(copy)
+    prepared = note["prepared_challenge"]
+    r = api.client.post(prepared["endpoint"], json=prepared["body"], headers=headers)
+    assert r.status_code == 200, r.text
+    buyer = world.registry(world.buyer)
+    buyer.challenge(original, copy)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert buyer.finalize(original, copy)
+    assert buyer.record(copy).status is TokenStatus.REVOKED
