@@ -21,6 +21,7 @@ from tests.contracts.helpers import (
     NEAR_FP,
     challenge_and_finalize,
     details,
+    paid_lock,
     register_esp,
     registration,
 )
@@ -123,3 +124,61 @@ def test_a_settled_win_of_a_token_later_revoked_as_a_copy_is_reversed(world):
     assert registry.record(a).status is TokenStatus.REVOKED
 
     assert registry.record(b).status is TokenStatus.ACTIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="an ESP that leaks its customer's image before delivery to a Sybil holding a fee "
+    "prepaid to a second ESP of the same operator revokes the customer's token (older lock, "
+    "earlier commit: both ordering rules pass, the detail rule matches the near copy)",
+)
+def test_an_esp_leaking_to_a_sybil_of_its_second_esp_cannot_revoke_its_customer(world):
+    """Finding a ("an ESP can take its customer's image", near copy) through another forum: the
+    operator runs two ESPs. Its Sybil prepaid a fee to ESP X; the customer pays ESP E; E has the
+    image first and hands it to the Sybil, who commits an edited copy before E delivers (so
+    before the customer can commit) and registers it under X's attestation with the older lock.
+    Across ESPs both rules pass: the Sybil's lock is older and its commitment came first. Its
+    challenge is admissible and a contest loses (the detail rule matches an edited copy), so the
+    customer's paid-for image is revoked; E's slash is burned, so the operator pays 0.05 ETH for
+    the image. The same-ESP variant is an equivocation (nothing revoked,
+    ``test_an_esps_sybil_with_a_lock_prepaid_to_the_same_esp_cannot_revoke_its_customer``).
+
+    Fix (contract): across ESPs, order by what existed when the other side's generation was
+    paid: ``challenge(A, B)`` (and ``reclaim``, and the batch forums' ``_open`` / the court's
+    ``challenge``) needs ``A.commitBlock < min(B.priorityBlock, B.commitBlock)``, the original's
+    content committed before the duplicate's fee was even locked. A leaked image is generated
+    after the customer's lock, so the Sybil's commitment comes after it: a stalemate (neither
+    revokes), as in the same-ESP case, instead of a theft. An honest copy's victim still wins
+    (a copier pays its fee after the original was published); what it gives up is the pair of
+    independent generations whose second fee was locked between the first's lock and commit (a
+    few blocks), which become a stalemate too."""
+    register_esp(world)
+    second_esp = register_esp(world, world.buyer)  # the operator's other ESP
+    prepaid = paid_lock(world, world.attacker, second_esp)  # the Sybil's fee, paid early
+    customer_lock = paid_lock(world, world.producer, world.esp)  # the customer pays E
+    # E leaks the image: the Sybil registers an edited copy before E delivers to the customer.
+    copy = register_image(
+        world,
+        world.attacker,
+        world.attacker.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        esp=second_esp,
+        lock=prepaid,
+    )
+    token = register_image(world, world.producer, world.producer.address, lock=customer_lock)
+    sybil = world.registry(world.attacker)
+    theirs, ours = sybil.registered(copy), sybil.registered(token)
+    assert theirs.priority_block < ours.priority_block
+    assert theirs.proof.commit_block < ours.proof.commit_block
+
+    try:
+        sybil.challenge(copy, token)
+    except errors.RegistryCommittedAfterPublication:
+        pass  # the fix: the Sybil committed after the customer's fee was locked
+    else:
+        customer = world.registry(world.producer)
+        customer.contest(copy, token)  # the customer defends...
+        world.registry(world.deployer).resolve(copy, token)  # ...and the detail rule matches
+    assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
