@@ -148,6 +148,7 @@ def _squatted(cw: CommitteeWorld, squatter: Image.Image, victim: Image.Image):
         duplicate=item,
         hash_a=keccak(world.registry(world.attacker).registered(squat).detail),
         hash_b=keccak(detail),
+        opening_b=pb.opening(index),  # a batch item's side is proven by its opening
     )
     return squat, item, detail, pb.opening(index), key
 
