@@ -27,6 +27,7 @@ from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
 from ledger.deploy import Deployment
+from ledger.logs import event_logs
 from services.exchange.errors import UnknownCollection
 
 
@@ -103,8 +104,11 @@ def disputes_against(
     dispute's state from the contract. A Registry token is also judged by the BatchCourt (a
     batched original against a single copy): given the Registry's client, the court's
     challenges count too. A challenge of the other collection's same-id token does not."""
-    logs = client.contract.events.ChallengeOpened().get_logs(
-        from_block=0, argument_filters={"duplicate": token_id}
+    logs = event_logs(  # in chunks from the deployment: a node caps one query's block range
+        client.contract,
+        "ChallengeOpened",
+        client.deployment.manifest.block,
+        argument_filters={"duplicate": token_id},
     )
     originals = sorted({int(log["args"]["original"]) for log in logs})
     states = tuple(client.dispute(original, token_id).state for original in originals)

@@ -17,7 +17,9 @@ from web3.exceptions import Web3RPCError
 
 from ledger.chain import Chain
 from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.clients.registry import DisputeState
 from ledger.logs import chunked, event_logs, latest_log
+from services.exchange.collection import disputes_against
 from tests.contracts.committee_kit import CommitteeWorld, committee_world
 from tests.services.test_juror_batch import _duties, _png, _source, _squatted, _votes, unrelated
 
@@ -127,3 +129,14 @@ def test_batch_registry_reads_on_a_capped_node(committee, unrelated, capped):
     assert latest_log(contract, "ItemOpened", start, argument_filters={"tokenId": item}) is None
     world.chain.mine(3 * CAP)  # the newest-first read walks back over empty chunks
     assert latest_log(contract, "BatchRegistered", start)["blockNumber"] == newest["blockNumber"]
+
+
+def test_the_swap_clients_dispute_check_on_a_capped_node(committee, unrelated, capped):
+    """``disputes_against`` (the swap client's check that no challenge is pending) read the
+    ``ChallengeOpened`` logs from block 0 in one query; before: Web3RPCError on a capped node."""
+    world = committee.world
+    committee.enroll(5)
+    squat, item, _, _, _ = _squatted(committee, *unrelated)
+    batches = BatchRegistryClient(world.deployment)
+    assert disputes_against(batches, item) == (DisputeState.OPEN,)
+    assert disputes_against(batches, squat) == ()
