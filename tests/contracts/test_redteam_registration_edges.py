@@ -10,6 +10,8 @@ Every test runs on every chain backend (``world``).
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
 from ledger import TokenStatus, errors, new_secret
@@ -182,3 +184,51 @@ def test_an_esp_leaking_to_a_sybil_of_its_second_esp_cannot_revoke_its_customer(
         customer.contest(copy, token)  # the customer defends...
         world.registry(world.deployer).resolve(copy, token)  # ...and the detail rule matches
     assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="an ESP that leaks its customer's exact bytes before delivery to a Sybil holding a fee "
+    "prepaid to a second ESP of the same operator takes the image for free: the customer can "
+    "neither reveal (duplicate) nor reclaim (younger lock), and no ESP is slashed",
+)
+def test_an_esp_leaking_exact_bytes_to_a_sybil_of_its_second_esp_is_not_free(world):
+    """Finding a, exact copy, through a second ESP of one operator: the Sybil registers the
+    customer's very bytes (under ESP X's attestation and the older prepaid lock) before E
+    delivers them. The customer's reveal reverts ``RegistryDuplicateContent`` and its
+    ``reclaim`` ``RegistryChallengeOutOfOrder`` (its lock is younger); across ESPs ``reclaim``
+    slashes nobody, so the theft costs the operator nothing. Through one ESP the same theft
+    costs that ESP its slash (``reclaim`` of an equivocation, README "Not protected").
+
+    What the issue asks: the customer keeps what it paid for, or at least the ESP that attested
+    it answers with its stake. Fix (contract): the customer's lock was withdrawn (E claimed the
+    fee: delivery) after the Sybil committed the bytes, so they left E before the customer had
+    them; a ``reclaim`` by the holder of E's attestation for those bytes whose lock was
+    withdrawn after the existing record's ``commitBlock`` slashes E (burned, as every slash,
+    or the customer is refunded from it); that needs the HTLC to keep the withdrawal's block
+    (``lockInfo`` returns only the lock's). Ordering alone cannot give the token back: one set
+    of bytes has one token, and the chain cannot tell which ESP made it."""
+    register_esp(world)
+    second_esp = register_esp(world, world.buyer)  # the operator's other ESP
+    prepaid = paid_lock(world, world.attacker, second_esp)
+    customer_lock = paid_lock(world, world.producer, world.esp)
+    content = b"the customer's image, leaked by E before delivery"
+    taken = register_image(
+        world, world.attacker, world.attacker.address, content=content, esp=second_esp,
+        lock=prepaid,
+    )  # fmt: skip
+    reg = registration(
+        world.producer.address, world.esp.address, lock=customer_lock, content=content
+    )
+    assert reg.token_id == taken
+    customer = world.registry(world.producer)
+    customer.commit(reg)
+    attestation = customer.sign_attestation(world.esp, reg)
+    with pytest.raises(errors.RegistryDuplicateContent):
+        send_reveal(world, world.producer, reg, customer_lock, attestation)
+    with contextlib.suppress(errors.RegistryChallengeOutOfOrder):  # its lock is younger
+        customer.reclaim(reg, customer_lock, attestation)
+    esps = world.esps(world.deployer)
+    lost = esps.challenges_lost(world.esp.address) + esps.challenges_lost(second_esp.address)
+    assert customer.owner_of(taken) == world.producer.address or lost > 0
