@@ -15,7 +15,9 @@ import contextlib
 import pytest
 
 from ledger import TokenStatus, errors, new_secret
+from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.registry import DisputeState
+from tests.contracts import batch_kit
 from tests.contracts.attack_kit import HOUR, locked_terms, register_image, send_reveal
 from tests.contracts.helpers import (
     BASE_FP,
@@ -232,3 +234,43 @@ def test_an_esp_leaking_exact_bytes_to_a_sybil_of_its_second_esp_is_not_free(wor
     esps = world.esps(world.deployer)
     lost = esps.challenges_lost(world.esp.address) + esps.challenges_lost(second_esp.address)
     assert customer.owner_of(taken) == world.producer.address or lost > 0
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the same leak through the BatchCourt: the Sybil's batched near copy under the "
+    "second ESP's attestation and the older prepaid lock revokes the customer's single token",
+)
+def test_an_esp_leaking_to_a_batch_of_its_second_esp_cannot_revoke_its_customer(world):
+    """The previous leak in another forum: the Sybil registers the leaked, edited image as a
+    batch item (BatchRegistry) under ESP X's attestation and its older prepaid fee, then
+    challenges the customer's single token at the BatchCourt. The court applies the same
+    ordering rules (older lock, commitment first, two ESPs), so the contested challenge is
+    upheld. The fix is the Registry's (cross-ESP: the original committed before the
+    duplicate's fee was locked) in ``BatchCourt.challenge`` and ``BatchRegistry._open``."""
+    register_esp(world)
+    second_esp = register_esp(world, world.buyer)
+    prepaid = paid_lock(world, world.attacker, second_esp)
+    customer_lock = paid_lock(world, world.producer, world.esp)
+    near = details()["near"]
+    batch_id, p = batch_kit.register_batch(
+        world, world.attacker, fingerprints=[NEAR_FP], item_details=[near], esp=second_esp,
+        lock=prepaid,
+    )  # fmt: skip
+    item = batch_kit.tid(batch_id, 0)
+    token = register_image(world, world.producer, world.producer.address, lock=customer_lock)
+    record = world.registry(world.deployer).registered(token).proof
+    court = BatchCourtClient(world.deployment, world.tx(world.attacker))
+
+    try:
+        court.challenge(item, NEAR_FP, p.fp_proof(0), token, record)
+    except errors.CourtCommittedAfterPublication:
+        pass  # the fix
+    else:
+        BatchCourtClient(world.deployment, world.tx(world.producer)).contest(item, token)
+        court.resolve(
+            item, token, detail_a=near, opening_a=p.opening(0), detail_b=details()["base"],
+            record_b=record,
+        )  # fmt: skip
+    assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
