@@ -151,12 +151,15 @@ def test_an_esp_leaking_to_a_sybil_of_its_second_esp_cannot_revoke_its_customer(
     Fix (contract): across ESPs, order by what existed when the other side's generation was
     paid: ``challenge(A, B)`` (and ``reclaim``, and the batch forums' ``_open`` / the court's
     ``challenge``) needs ``A.commitBlock < min(B.priorityBlock, B.commitBlock)``, the original's
-    content committed before the duplicate's fee was even locked. A leaked image is generated
-    after the customer's lock, so the Sybil's commitment comes after it: a stalemate (neither
-    revokes), as in the same-ESP case, instead of a theft. An honest copy's victim still wins
-    (a copier pays its fee after the original was published); what it gives up is the pair of
-    independent generations whose second fee was locked between the first's lock and commit (a
-    few blocks), which become a stalemate too."""
+    content committed before the duplicate's fee was even locked. A leaked image that E
+    generated after the customer's lock is committed after it: a stalemate (neither revokes),
+    as in the same-ESP case, instead of a theft. That holds only if E cannot generate before
+    the lock: today a task's prompt reaches the ESP with the request it quotes, so E could
+    generate at the quote and leak before the lock lands; the producer's tools would have to
+    lock against a price-only quote and send the prompt after. An honest copy's victim still
+    wins (a copier pays its fee after the original was published); what it gives up is the
+    pair of independent generations whose second fee was locked between the first's lock and
+    commit (a few blocks), which become a stalemate too."""
     register_esp(world)
     second_esp = register_esp(world, world.buyer)  # the operator's other ESP
     prepaid = paid_lock(world, world.attacker, second_esp)  # the Sybil's fee, paid early
