@@ -53,6 +53,11 @@ class RegistryForum:
     def duplicate_detail(self, duplicate: int) -> bytes | None:
         return self.registry.registered(duplicate).detail
 
+    def openings(self, original: int, duplicate: int) -> tuple[ItemOpening | None, ...]:
+        """What proves each side's detail hash to the committee: both are single tokens, whose
+        record proofs its client reads from their ``Registered`` events (None)."""
+        return None, None
+
     def contest(self, original: int, duplicate: int) -> None:
         self.registry.contest(original, duplicate)
 
@@ -90,6 +95,16 @@ class CourtForum:
 
     def duplicate_detail(self, duplicate: int) -> bytes | None:
         return self.registry.registered(duplicate).detail
+
+    def openings(self, original: int, duplicate: int) -> tuple[ItemOpening | None, ...]:
+        """The batched original's opening from its published manifest; the copy's record proof
+        is read from the chain (None)."""
+        return self._item_opening(original), None
+
+    def _item_opening(self, token_id: int) -> ItemOpening | None:
+        opener = getattr(self.item_details, "opening", None)  # ApiItemDetails, ManifestItems
+        found = None if opener is None else opener(token_id)
+        return None if found is None else found[1]
 
     def contest(self, original: int, duplicate: int) -> None:
         self.court.contest(original, duplicate)
@@ -137,6 +152,17 @@ class BatchForum(CourtForum):
     def duplicate_detail(self, duplicate: int) -> bytes | None:
         opened = None if self.own_items is None else self.own_items(duplicate)
         return None if opened is None else opened[0]
+
+    def openings(self, original: int, duplicate: int) -> tuple[ItemOpening | None, ...]:
+        """The original's (a batch item's from its published manifest; a single token's record
+        proof, None, read from the chain) and the owner's own item's from its manifest."""
+        try:
+            merkle.split_token_id(original)
+            a = self._item_opening(original)
+        except ValueError:
+            a = None
+        opened = None if self.own_items is None else self.own_items(duplicate)
+        return a, None if opened is None else opened[1]
 
     def contest(self, original: int, duplicate: int) -> None:
         opened = None if self.own_items is None else self.own_items(duplicate)

@@ -390,7 +390,7 @@ class Defender:
             return Plan.PRICED_OUT, dispute  # looked at again each pass: the gas may fall
         if review is not None and fee:
             try:  # before the contest: the challenger must not resolve on the bare rule
-                self._request_review(review)
+                self._request_review(review, forum)
             except LedgerError as exc:
                 if getattr(exc, "name", "") != "CommitteeTooSmall":
                     log.append(f"{pair}: review request refused ({exc}); will look again")
@@ -518,14 +518,19 @@ class Defender:
         assert self._committee is not None
         return self._committee.params().review_fee
 
-    def _request_review(self, review: Review) -> None:
+    def _request_review(self, review: Review, forum: Any) -> None:
+        """Requests the review with the openings that prove its two detail hashes at ``forum``
+        (the committee reviews only an open dispute's true pair)."""
         assert self._committee is not None
+        opening_a, opening_b = forum.openings(review.original, review.duplicate)
         self._committee.request_review(
             collection=review.collection,
             original=review.original,
             duplicate=review.duplicate,
             hash_a=review.detail_hash_a,
             hash_b=review.detail_hash_b,
+            opening_a=opening_a,
+            opening_b=opening_b,
         )
 
     def _no_jury(

@@ -83,6 +83,7 @@ def test_a_squatters_review_does_not_take_a_batch_item_whose_image_is_unpublishe
         duplicate=item,
         hash_a=keccak(squat_detail),
         hash_b=keccak(victim_detail),
+        opening_b=pb.opening(2),  # the item's (from the victim's batch plan; a published manifest)
     )
     committee.draw(key, by=world.attacker)  # at once: before the victim has heard of it
 

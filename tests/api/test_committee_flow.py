@@ -346,12 +346,13 @@ def test_a_review_cancelled_at_its_draw_leaves_the_pair_to_the_rule(api, committ
     world = api.world
     committee.enroll(5)
     squat, victim = _pair(api, *_look_alikes(), copy=False)
+    other = committee.dispute(1)  # others' dispute (contested: its review may come later)
     world.registry(world.attacker).challenge(squat, victim)
     api.index()
     defender = _defender(api, world.producer, tmp_path / "defend.json")
     log = defender.step()
     assert any("committee review requested" in line for line in log), log
-    committee.synthetic(1)  # mines past its draw block, which is past the producer's too
+    committee.request(*other, by=world.buyer)  # drawn past the producer's draw block: all five
     log = defender.step()
     assert any("review was cancelled" in line for line in log), log
     assert all(d["plan"] == Plan.NO_JURY.value for d in defender.state.disputes.values())

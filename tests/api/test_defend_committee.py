@@ -27,13 +27,16 @@ def api(committee, tmp_path, api_database_url) -> Iterator[Api]:
     yield from committee_api(committee, tmp_path, api_database_url)
 
 
-def _requested(api: Api, committee: CommitteeWorld, tmp_path):
+def _requested(api: Api, committee: CommitteeWorld, tmp_path, others: list | None = None):
     """Five jurors enrolled; the squatter challenges the producer's look-alike drawing and the
     producer's defender requests the committee's review: (world, committee client, defender,
-    review key)."""
+    review key). ``others`` gets a dispute of others (``CommitteeWorld.dispute``: contested, so
+    its review may be requested later), opened first."""
     world = api.world
     committee.enroll(5)
     squat, victim = _pair(api, *_look_alikes(), copy=False)
+    if others is not None:
+        others.append(committee.dispute(1))
     world.registry(world.attacker).challenge(squat, victim)
     api.index()
     defender = _defender(api, world.producer, tmp_path / "defend.json")
@@ -49,9 +52,10 @@ def test_a_cancelled_reviews_fee_is_claimed_back_once(api, committee, tmp_path):
     """Five jurors, all drawn elsewhere when the producer's review is drawn: cancelled, the fee
     owed to the producer. The defender claims it in the pass that sees the cancellation (it stayed
     owed before: nothing claimed it), then never again, nor after a restart."""
-    world, client, defender, key = _requested(api, committee, tmp_path)
+    others: list = []
+    world, client, defender, key = _requested(api, committee, tmp_path, others)
     fee = client.params().review_fee
-    committee.synthetic(1)  # occupies the five jurors; mines past the producer's draw block
+    committee.request(*others[0], by=world.buyer)  # takes the five, drawn past the producer's
     log = defender.step()
     assert any("review was cancelled" in line for line in log), log
     assert client.review(key).cancelled

@@ -120,13 +120,16 @@ class CommitteeWorld:
 
     def dispute(self, n: int, *, detail_pair: tuple[bytes, bytes] | None = None) -> tuple[int, int]:
         """A challenge the producer opens at the Registry against a later near copy (see
-        :meth:`synthetic`); returns (original, duplicate)."""
+        :meth:`synthetic`), contested at once by the copy's owner (the attacker) so that its
+        review may be requested at any time later (an Open one only within its window of
+        ``dispute_window_blocks``); returns (original, duplicate)."""
         world = self.world
         self.producer_esp()
         a, b = detail_pair or (variant(n), variant(n + 1))
         original = register_image(world, world.producer, detail=a)
         duplicate = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=b)
         world.registry(world.producer).challenge(original, duplicate)
+        world.registry(world.attacker).contest(original, duplicate)
         return original, duplicate
 
     def draw(self, key: bytes, *, by: LocalAccount | None = None) -> bytes:
