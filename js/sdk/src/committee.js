@@ -2,8 +2,10 @@
 // challenge asks the CommitteeVerifier to review the pair, paying the review fee, BEFORE
 // contesting it; otherwise the challenger may `resolve` the contested pair by the stage-2 detail
 // rule first. The transaction is the API's (POST /v1/tx/review/request, detail hashes from the
-// indexed products), checked here to be requestReview of exactly this pair in the Registry's
-// collection, sent to the committee the Registry itself consults, then simulated and sent.
+// indexed products; the two tokens' record proofs, which the committee checks against the
+// Registry's records and an open dispute of the pair), checked here to be requestReview of
+// exactly this pair in the Registry's collection, sent to the committee the Registry itself
+// consults, then simulated and sent.
 // The request draws nobody: the jurors are drawn by `draw(key)` (anyone, once, after the draw
 // block, from that block's hash, which the requester cannot know when it asks). The enrolled
 // jurors' duty draws it; `drawReview` (POST /v1/tx/review/draw) lets the requester do it too.
@@ -18,7 +20,9 @@ import { address, sendUnsigned } from './wallet.js'
 
 /** The CommitteeVerifier functions, events and errors the SDK uses (checked against the artifact by a test). */
 export const committeeAbi = parseAbi([
-  'function requestReview(address collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB) payable returns (bytes32 key)',
+  'struct RecordProof { bytes32 fingerprint; bytes32 detailHash; address esp; uint64 priorityBlock; uint64 commitBlock; uint64 revealBlock; }',
+  'struct ItemOpening { bytes32 contentHash; uint256 seed; bytes32[] proof; RecordProof record; }',
+  'function requestReview(address collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB, ItemOpening a, ItemOpening b) payable returns (bytes32 key)',
   'function reviewKey(bytes32 detailHashA, bytes32 detailHashB) pure returns (bytes32)',
   'function draw(bytes32 key)',
   'struct Review { address requester; address collection; uint256 original; uint256 duplicate; uint64 drawBlock; uint64 commitDeadline; uint64 revealDeadline; uint16 yes; uint16 no; bool settled; bool cancelled; address[] jurors; }',
@@ -33,6 +37,9 @@ export const committeeAbi = parseAbi([
   'error CommitteeReviewPending(bytes32 key, uint64 revealDeadline)',
   'error CommitteeDrawTooEarly(bytes32 key, uint64 drawBlock)',
   'error CommitteeAlreadyDrawn(bytes32 key)',
+  'error CommitteeUnknownForum(address forum)',
+  'error CommitteeNoOpenDispute(address forum, uint256 original, uint256 duplicate)',
+  'error CommitteeBadOpening(uint256 tokenId)',
 ])
 
 /** The Registry's stage-2 verifier: on a deployment with a committee, the CommitteeVerifier. */

@@ -32,7 +32,9 @@ const FEE = 3_000_000_000_000_000n
  * @param {{ collection?: `0x${string}`, o?: bigint, d?: bigint, a?: `0x${string}`, b?: `0x${string}` }} [p]
  */
 function calldata({ collection = REGISTRY, o = O, d = D, a = HASH_A, b = HASH_B } = {}) {
-  return encodeFunctionData({ abi: committeeAbi, functionName: 'requestReview', args: [collection, o, d, a, b] })
+  const record = (/** @type {`0x${string}`} */ h) => ({ fingerprint: HASH_A, detailHash: h, esp: REGISTRY, priorityBlock: 1n, commitBlock: 1n, revealBlock: 2n })
+  const opening = (/** @type {`0x${string}`} */ h) => ({ contentHash: HASH_A, seed: 0n, proof: [], record: record(h) })
+  return encodeFunctionData({ abi: committeeAbi, functionName: 'requestReview', args: [collection, o, d, a, b, opening(a), opening(b)] })
 }
 
 /** The committee's ReviewRequested about (O, D), from `emitter`. */
