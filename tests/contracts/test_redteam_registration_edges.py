@@ -18,7 +18,13 @@ from ledger import TokenStatus, errors, new_secret
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.registry import DisputeState
 from tests.contracts import batch_kit
-from tests.contracts.attack_kit import HOUR, locked_terms, register_image, send_reveal
+from tests.contracts.attack_kit import (
+    HOUR,
+    Attacker,
+    locked_terms,
+    register_image,
+    send_reveal,
+)
 from tests.contracts.helpers import (
     BASE_FP,
     FEE,
@@ -277,3 +283,45 @@ def test_an_esp_leaking_to_a_batch_of_its_second_esp_cannot_revoke_its_customer(
             record_b=record,
         )  # fmt: skip
     assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.RegistryTransferFailed,
+    reason="Registry pays deposits by push: a contesting Sybil contract that refuses Ether "
+    "blocks resolve's Equivocated branch for good (the ESP is never slashed, the customer's "
+    "deposit stays locked)",
+)
+def test_a_sybil_refusing_ether_cannot_block_its_esps_equivocation(world):
+    """Finding a, near copy through the same ESP, with a receiver that refuses Ether (the
+    attack suite's refusing contester covers only the upheld branch, which pays nobody). The
+    ESP attests its customer's image and, to its Sybil (a contract that reverts on receiving
+    Ether), an edited copy under a later lock. The customer challenges (an equivocation: one
+    ESP) to have the ESP slashed; the Sybil contests first, so it is the contester. ``resolve``
+    then reaches ``_equivocated``, which slashes the ESP and pushes both deposits back: the push
+    to the Sybil reverts, so the whole resolution reverts, every time. The dispute stays
+    Contested forever (no ``finalize`` for a contested Registry dispute): the ESP keeps its
+    stake and the customer's deposit is locked for good, for the Sybil's deposit.
+
+    Fix (contract): pay deposits by pull where a party chose its own address (credit an
+    ``owed`` balance when the call fails, or always, with a ``withdraw()``), in ``resolve``
+    (Void, Rejected, Equivocated), ``finalize`` (Void, Rejected) and ``settle``; the batch
+    contracts push the same way."""
+    register_esp(world)
+    deposit = world.params.challenge_deposit
+    sybil = Attacker(world, world.attacker)
+    sybil.tx.send(sybil.contract.functions.setRejectEther(True))
+    token = register_image(world, world.producer, world.producer.address)
+    copy = register_image(
+        world, world.attacker, sybil.address, fp=NEAR_FP, detail=details()["near"],
+        lock=sybil.paid_lock(world.esp),
+    )  # fmt: skip
+    customer = world.registry(world.producer)
+    customer.challenge(token, copy)
+    assert customer.dispute(token, copy).equivocal
+    sybil.execute(world.deployment.registry, "contest", token, copy, value=deposit)
+
+    world.registry(world.deployer).resolve(token, copy)
+
+    assert customer.dispute(token, copy).state is DisputeState.EQUIVOCATED
+    assert world.esps(world.deployer).challenges_lost(world.esp.address) == 1
