@@ -5,7 +5,9 @@ fewer, or of results): a query from the deployment block to the head works on a 
 and fails once the chain is long enough. :func:`chunked` reads a range ``chunk`` blocks at a
 time, oldest or newest first; a chunk the node refuses is halved (down to one block, whose
 refusal is raised) and the smaller size kept for the chunks after it, so a node's cap needs no
-configuration. :func:`event_logs` and :func:`latest_log` are the two reads the clients need.
+configuration. :func:`event_logs`, :func:`first_log` and :func:`latest_log` are the reads the
+clients need; :func:`log_chunks` hands out one event's logs a chunk at a time, for a reader that
+may stop early.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any, TypeVar
 from web3.contract import Contract
 from web3.exceptions import Web3RPCError
 
-__all__ = ["LOG_CHUNK", "chunked", "event_logs", "latest_log"]
+__all__ = ["LOG_CHUNK", "chunked", "event_logs", "first_log", "latest_log", "log_chunks"]
 
 LOG_CHUNK = 5_000
 """Blocks per ``eth_getLogs`` to start with (halved where the node refuses)."""
@@ -83,6 +85,24 @@ def _fetch(
     return fetch
 
 
+def log_chunks(
+    contract: Contract,
+    event: str,
+    start: int,
+    stop: int | None = None,
+    *,
+    argument_filters: dict[str, Any] | None = None,
+    chunk: int = LOG_CHUNK,
+    newest_first: bool = False,
+) -> Iterator[list[Any]]:
+    """The ``event`` logs of ``contract`` from ``start`` to ``stop`` (the head when None), one
+    list per chunk read, the chunks in chain order (``newest_first``: from ``stop`` down) and the
+    logs in each in chain order."""
+    stop = _head(contract) if stop is None else stop
+    fetch = _fetch(contract, event, argument_filters)
+    return chunked(fetch, start, stop, chunk=chunk, newest_first=newest_first)
+
+
 def event_logs(
     contract: Contract,
     event: str,
@@ -94,9 +114,27 @@ def event_logs(
 ) -> list[Any]:
     """Every ``event`` log of ``contract`` from ``start`` to ``stop`` (the head when None), in
     chain order."""
-    stop = _head(contract) if stop is None else stop
-    fetch = _fetch(contract, event, argument_filters)
-    return [log for logs in chunked(fetch, start, stop, chunk=chunk) for log in logs]
+    chunks = log_chunks(
+        contract, event, start, stop, argument_filters=argument_filters, chunk=chunk
+    )
+    return [log for logs in chunks for log in logs]
+
+
+def first_log(
+    contract: Contract,
+    event: str,
+    start: int,
+    stop: int | None = None,
+    *,
+    argument_filters: dict[str, Any] | None = None,
+    chunk: int = LOG_CHUNK,
+) -> Any | None:
+    """The oldest ``event`` log of ``contract`` between ``start`` and ``stop`` (the head when
+    None), or None: read on from ``start`` and stopped at the first chunk holding one."""
+    chunks = log_chunks(
+        contract, event, start, stop, argument_filters=argument_filters, chunk=chunk
+    )
+    return next((logs[0] for logs in chunks if logs), None)
 
 
 def latest_log(
@@ -110,9 +148,13 @@ def latest_log(
 ) -> Any | None:
     """The newest ``event`` log of ``contract`` between ``start`` and ``stop`` (the head when
     None), or None: read back from ``stop`` and stopped at the first chunk holding one."""
-    stop = _head(contract) if stop is None else stop
-    fetch = _fetch(contract, event, argument_filters)
-    for logs in chunked(fetch, start, stop, chunk=chunk, newest_first=True):
-        if logs:
-            return logs[-1]
-    return None
+    chunks = log_chunks(
+        contract,
+        event,
+        start,
+        stop,
+        argument_filters=argument_filters,
+        chunk=chunk,
+        newest_first=True,
+    )
+    return next((logs[-1] for logs in chunks if logs), None)

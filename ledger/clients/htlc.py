@@ -12,6 +12,7 @@ from eth_abi import encode
 from eth_utils import keccak, to_checksum_address
 
 from ledger.clients._base import Call, ContractClient
+from ledger.logs import first_log
 from ledger.tx import call
 
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
@@ -165,14 +166,13 @@ class HtlcClient(ContractClient):
     def revealed_preimage(self, lock: LockTerms, from_block: int | None = None) -> bytes | None:
         """The preimage published by the withdrawal of ``lock``, if it happened; searched from
         the lock's own block unless ``from_block`` is given (a withdrawal never precedes its
-        lock, and on the embedded chain a log search costs in proportion to the blocks it spans).
-        """
+        lock, and on the embedded chain a log search costs in proportion to the blocks it spans),
+        in chunks up to the head (a node limits the blocks one log query may span: a lock older
+        than that cap is still read, and a party can claim the other leg with its secret)."""
         if from_block is None:
             from_block = self.lock_info(lock.id)[1]
-        logs = self.contract.events.Withdrawn().get_logs(
-            from_block=from_block, argument_filters={"id": lock.id}
-        )
-        return bytes(logs[0]["args"]["preimage"]) if logs else None
+        log = first_log(self.contract, "Withdrawn", from_block, argument_filters={"id": lock.id})
+        return None if log is None else bytes(log["args"]["preimage"])
 
     def min_lock_duration(self) -> int:
         return int(call(self.contract.functions.minLockDuration().call))

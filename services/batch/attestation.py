@@ -39,6 +39,7 @@ from ledger.clients.batch_registry import (
     BatchRegistryClient,
     sign_batch_attestation,
 )
+from ledger.logs import log_chunks
 from services.batch.errors import BatchError, BatchRefused
 from services.batch.layout import BatchItem, BatchLayout
 
@@ -96,11 +97,15 @@ def reveal_view(client: BatchRegistryClient, producer: str) -> RevealView:
     deployment = client.deployment
 
     def lock_used(task_id: bytes, locked_at: int) -> bool:
-        logs = client.contract.events.BatchRegistered().get_logs(
-            from_block=max(locked_at, deployment.manifest.block),
+        # in chunks up to the head (a node limits the blocks one log query may span), oldest
+        # first: the lock's batch, if any, is found in the chunk that holds it
+        chunks = log_chunks(
+            client.contract,
+            "BatchRegistered",
+            max(locked_at, deployment.manifest.block),
             argument_filters={"producer": to_checksum_address(producer)},
         )
-        return any(bytes(log["args"]["taskId"]) == task_id for log in logs)
+        return any(bytes(log["args"]["taskId"]) == task_id for logs in chunks for log in logs)
 
     return RevealView(
         block=int(deployment.chain.w3.eth.block_number),

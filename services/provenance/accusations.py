@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from eth_utils import keccak
 
@@ -23,6 +23,7 @@ from ledger import merkle
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RegistryClient
 from ledger.errors import LedgerError
+from ledger.logs import LOG_CHUNK, chunked
 from services.market_client import MarketClient, MarketError
 from services.provenance.errors import ProvenanceError
 
@@ -123,7 +124,7 @@ class ChainAccusations:
 
     name = "chain"
 
-    def __init__(self, registry: RegistryClient, me: str, *, chunk: int = 5_000):
+    def __init__(self, registry: RegistryClient, me: str, *, chunk: int = LOG_CHUNK):
         self.registry = registry
         self.me = me
         self.chunk = chunk
@@ -137,19 +138,24 @@ class ChainAccusations:
     def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
         head = int(self.registry.deployment.chain.w3.eth.block_number)
         start = max(cursor, self.registry.deployment.manifest.block)
+
+        def fetch(frm: int, to: int) -> list[tuple[str, Any]]:
+            return [
+                (forum, log)
+                for contract, forum in self.contracts
+                for log in contract.events.ChallengeOpened().get_logs(from_block=frm, to_block=to)
+            ]
+
         found: list[Accusation] = []
-        while start <= head:  # in chunks: a node limits the blocks one log query may span
-            stop = min(head, start + self.chunk - 1)
-            for contract, forum in self.contracts:
-                for log in contract.events.ChallengeOpened().get_logs(
-                    from_block=start, to_block=stop
-                ):
-                    a = log["args"]
-                    dup = int(a["duplicate"])
-                    accused = accused_of(self.registry, dup, batched=forum == BATCH)
-                    if same_address(accused, self.me):
-                        found.append(Accusation(int(a["original"]), dup, int(a["deadline"]), forum))
-            start = stop + 1
+        # in chunks: a node limits the blocks one log query may span (a refused chunk is halved,
+        # ledger.logs); each chunk's logs forum by forum, as the chunks come
+        for logs in chunked(fetch, start, head, chunk=self.chunk):
+            for forum, log in logs:
+                a = log["args"]
+                dup = int(a["duplicate"])
+                accused = accused_of(self.registry, dup, batched=forum == BATCH)
+                if same_address(accused, self.me):
+                    found.append(Accusation(int(a["original"]), dup, int(a["deadline"]), forum))
         return found, max(cursor, head + 1), []
 
 

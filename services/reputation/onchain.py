@@ -9,12 +9,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from web3 import Web3
 from web3.contract import Contract
+from web3.types import BlockIdentifier
 
 from ledger import artifacts
+from ledger.logs import event_logs
 from ledger.tx import call
 from services.reputation.interactions import Interaction
 from services.reputation.opinion import Opinion
@@ -82,9 +84,13 @@ class OnChainReputation:
 def interactions_from_events(
     esp_registry: Contract, *, from_block: int = 0, to_block: int | str = "latest"
 ) -> list[Interaction]:
-    """Every ``FeedbackRecorded`` event of ``esp_registry`` in the range, as interactions."""
+    """Every ``FeedbackRecorded`` event of ``esp_registry`` in the range, as interactions; read
+    in chunks (a node limits the blocks one log query may span). ``to_block``: a number or a
+    block tag ("latest", "finalized", ...)."""
     w3 = esp_registry.w3
-    logs = esp_registry.events.FeedbackRecorded().get_logs(from_block=from_block, to_block=to_block)
+    tag = cast(BlockIdentifier, to_block)
+    stop = to_block if isinstance(to_block, int) else int(w3.eth.get_block(tag)["number"])
+    logs = event_logs(esp_registry, "FeedbackRecorded", from_block, stop)
     timestamps: dict[int, int] = {}
     out: list[Interaction] = []
     for log in logs:

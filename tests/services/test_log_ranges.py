@@ -6,6 +6,12 @@ BatchRegistry client its ``ChallengeContested``/``BatchRegistered`` in one query
 deployment block to the head, and the juror its committee's events in 5,000-block chunks: once
 the chain was longer than the cap the juror failed on every pass and the item's descriptor was
 never found. Here the cap is a few blocks, so the committee world's chain is already too long.
+
+The same single query from a start block to the head was in the HTLC client's
+``revealed_preimage`` (a seller's or an ESP's secret, read to claim the other leg of a swap or a
+fee), the batch reveal view's ``lock_used``, the reputation engine's ``FeedbackRecorded`` read,
+and the defender's ``ChallengeOpened`` scan (fixed 5,000-block chunks, refused by a node with a
+smaller cap): each is read here on a capped node.
 """
 
 from __future__ import annotations
@@ -18,9 +24,14 @@ from web3.exceptions import Web3RPCError
 from ledger.chain import Chain
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
-from ledger.logs import chunked, event_logs, latest_log
+from ledger.logs import chunked, event_logs, first_log, latest_log
+from services.batch.attestation import reveal_view
 from services.exchange.collection import disputes_against
+from services.provenance.accusations import ChainAccusations
+from services.reputation.onchain import interactions_from_events
+from tests.contracts import batch_kit
 from tests.contracts.committee_kit import CommitteeWorld, committee_world
+from tests.contracts.helpers import lock_fee, paid_lock, register_esp
 from tests.services.test_juror_batch import _duties, _png, _source, _squatted, _votes, unrelated
 
 __all__ = ["unrelated"]  # the module fixture, shared with test_juror_batch
@@ -140,3 +151,120 @@ def test_the_swap_clients_dispute_check_on_a_capped_node(committee, unrelated, c
     batches = BatchRegistryClient(world.deployment)
     assert disputes_against(batches, item) == (DisputeState.OPEN,)
     assert disputes_against(batches, squat) == ()
+
+
+def _narrow(capped: list[tuple[int, int]]) -> bool:
+    """Every query the node answered spanned at most ``CAP`` blocks (and there were some)."""
+    return bool(capped) and max(to - frm + 1 for frm, to in capped) <= CAP
+
+
+def test_first_log_reads_forward_over_empty_chunks(committee, unrelated, capped):
+    world = committee.world
+    committee.enroll(5)
+    _squatted(committee, *unrelated)
+    contract = BatchRegistryClient(world.deployment).contract
+    start = world.deployment.manifest.block
+    everything = event_logs(contract, "BatchRegistered", start)
+    world.chain.mine(3 * CAP)  # the oldest-first read walks on over empty chunks
+    oldest = first_log(contract, "BatchRegistered", start)
+    assert (oldest["blockNumber"], oldest["logIndex"]) == (
+        everything[0]["blockNumber"],
+        everything[0]["logIndex"],
+    )
+    last = int(everything[-1]["blockNumber"])
+    assert first_log(contract, "BatchRegistered", last)["blockNumber"] == last
+    assert first_log(contract, "BatchRegistered", last + 1) is None
+    assert first_log(contract, "ItemOpened", start) is None
+    assert _narrow(capped), capped
+
+
+def test_a_revealed_preimage_is_read_on_a_capped_node(embedded_world, capped):
+    """The seller's (or ESP's) secret, published by the withdrawal of its lock well after the
+    lock, read by the other party well after that. Before: one ``Withdrawn`` query from the
+    lock's block to the head, refused (Web3RPCError): the party never learnt the secret."""
+    world = embedded_world
+    lock, preimage = lock_fee(world)
+    idle, _ = lock_fee(world)
+    world.chain.mine(2 * CAP)
+    world.htlc(world.esp).withdraw(lock, preimage)
+    world.chain.mine(3 * CAP)
+    htlc = world.htlc(world.producer)
+    made = htlc.lock_info(lock.id)[1]
+    assert world.chain.w3.eth.block_number - made > 4 * CAP
+    assert htlc.revealed_preimage(lock) == preimage
+    assert htlc.revealed_preimage(lock, from_block=made) == preimage
+    assert htlc.revealed_preimage(idle) is None  # never withdrawn: read up to the head
+    assert _narrow(capped), capped
+
+
+def test_the_reveal_views_used_lock_is_read_on_a_capped_node(embedded_world, capped):
+    """A lock whose batch registered a few chunks after it reads used; a paid lock no batch
+    named does not. Before: one ``BatchRegistered`` query from the lock's block to the head,
+    refused (Web3RPCError): the ESP's worker could not answer a batch request."""
+    world = embedded_world
+    register_esp(world)
+    producer, esp = world.producer, world.esp
+    batches = BatchRegistryClient(world.deployment)
+    fresh, used = paid_lock(world, producer, esp), paid_lock(world, producer, esp)
+    made = {x.id: world.htlc(producer).lock_info(x.id)[1] for x in (fresh, used)}
+    world.chain.mine(2 * CAP)
+    batch_kit.register_batch(world, producer, lock=used, esp=esp)
+    world.chain.mine(2 * CAP)
+    assert world.chain.w3.eth.block_number - made[used.id] > 4 * CAP
+    view = reveal_view(batches, producer.address)
+    assert view.lock_used(used.id, made[used.id])
+    assert not view.lock_used(fresh.id, made[fresh.id])
+    assert getattr(view.refusal(used.id, made[used.id]), "code", None) == "lock_used"
+    assert view.refusal(fresh.id, made[fresh.id]) is None  # still inside its window
+    assert _narrow(capped), capped
+
+
+def test_feedback_interactions_are_read_on_a_capped_node(embedded_world, capped):
+    """``interactions_from_events`` (the off-chain reputation engine's evidence), all of it in
+    chain order, and up to a block. Before: one query from block 0 to the head, refused."""
+    from tests.contracts.test_reputation_view import interact
+
+    world = embedded_world
+    register_esp(world)
+    producer, esp = world.producer, world.esp
+    interact(world, producer, esp, "positive", 10**15)
+    world.chain.mine(2 * CAP)
+    interact(world, producer, esp, "negative", 2 * 10**15)
+    first_two = int(world.chain.w3.eth.block_number)
+    world.chain.mine(2 * CAP)
+    interact(world, producer, esp, "positive", 3 * 10**15)
+    world.chain.mine(2 * CAP)
+    registry = world.deployment.esp_registry
+    records = interactions_from_events(registry)
+    assert [(r.producer, r.esp, r.positive) for r in records] == [
+        (producer.address, esp.address, True),
+        (producer.address, esp.address, False),
+        (producer.address, esp.address, True),
+    ]
+    assert [r.time for r in records] == sorted(r.time for r in records)
+    assert interactions_from_events(registry, to_block="latest") == records
+    assert interactions_from_events(registry, to_block=first_two) == records[:2]
+    assert _narrow(capped), capped
+
+
+def test_the_defenders_chain_accusations_on_a_capped_node(embedded_world, capped):
+    """The defender's ``ChallengeOpened`` scan (the chain source, ``aigc defend`` without an
+    API): the producer finds the challenge of its token. Before: the scan's fixed 5,000-block
+    chunks were refused (Web3RPCError) on every pass, and the token was never defended."""
+    from tests.api.test_defend import squatted
+
+    world = embedded_world
+    squat, victim = squatted(world)
+    world.chain.mine(2 * CAP)
+    world.registry(world.attacker).challenge(squat, victim)
+    world.chain.mine(2 * CAP)
+    registry = world.registry(world.producer)
+    head = int(world.chain.w3.eth.block_number)
+    assert head - world.deployment.manifest.block > 4 * CAP
+    found, cursor, notes = ChainAccusations(registry, world.producer.address).poll(0)
+    assert [(a.original, a.duplicate) for a in found] == [(squat, victim)]
+    assert cursor == head + 1 and notes == []
+    attacker = world.registry(world.attacker)
+    assert ChainAccusations(attacker, world.attacker.address).poll(0)[0] == []
+    assert ChainAccusations(registry, world.producer.address).poll(cursor)[0] == []
+    assert _narrow(capped), capped
