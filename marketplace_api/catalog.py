@@ -174,8 +174,12 @@ class Catalog:
         self._watch(session, row, product)
         note_twin(session, int(a["tokenId"]))  # its bytes already batched under the same ESP
 
-    def _watch(self, session: Session, row: dict[str, Any], product: Product) -> None:
-        """Tells the owner who can win a challenge against (or with) the new product."""
+    def _watch(
+        self, session: Session, row: dict[str, Any], product: Product, *, again: bool = False
+    ) -> None:
+        """Tells the owner who can win a challenge against (or with) the new product; ``again``
+        for a product back in the index (reinstated): the pairs it was told of already are not
+        told twice."""
         fp = Fingerprint.from_hex(product.fingerprint)
 
         def priority_of(pid: int) -> int | None:
@@ -194,7 +198,8 @@ class Catalog:
                 order=priority_of, new_priority=product.priority_block,
                 details=detail_of, new_detail=_detail_bytes(product.detail),
             )  # fmt: skip
-            self.index.add(product.id, fp)
+            if not again:
+                self.index.add(product.id, fp)
         for hit in hits:
             other = session.get(Product, hit.other_id)
             if other is None or other.status != "active":
@@ -229,6 +234,8 @@ class Catalog:
             else:
                 kind = "plagiarism_suspected"
                 payload["prepared_challenge"] = _prepared("challenge", body)
+            if again and self._told(session, original.owner, kind, body):
+                continue
             session.add(
                 Notification(
                     recipient=original.owner,
@@ -373,6 +380,24 @@ class Catalog:
             session.flush()
             self.load(session)  # index ids are never reused: rebuild from the active products
             self._history(session, token, "reinstated", row, {"original": token_hex(a["original"])})
+            # Copies registered while it was revoked were not paired with it: pair them now
+            # (a batched item whose manifest is not published yet has no descriptor to check).
+            if product.detail:
+                self._watch(session, row, product, again=True)
+
+    @staticmethod
+    def _told(session: Session, recipient: str, kind: str, body: dict[str, str]) -> bool:
+        """Whether ``recipient`` already has a ``kind`` note about the pair in ``body``."""
+        notes = session.scalars(
+            select(Notification).where(
+                Notification.recipient == recipient, Notification.kind == kind
+            )
+        )
+        return any(
+            n.payload.get("original") == body["original"]
+            and n.payload.get("duplicate") == body["duplicate"]
+            for n in notes
+        )
 
     def _on_Revoked(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
         token = token_hex(a["tokenId"])

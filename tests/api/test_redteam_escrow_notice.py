@@ -106,3 +106,59 @@ def test_a_copy_of_an_escrowed_original_is_told_to_whoever_gets_the_original(api
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert buyer.finalize(original, copy)
     assert buyer.record(copy).status is TokenStatus.REVOKED
+
+
+def _smooth(seed: int) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (8, 8, 3), dtype=np.uint8)
+    return Image.fromarray(base).resize((128, 128), Image.Resampling.BICUBIC)
+
+
+def test_a_copy_registered_while_its_original_was_revoked_is_told_on_reinstatement(api):
+    """The watch skips revoked originals. A token revoked by a squatter's copy A (Z's copy)
+    and reinstated when Z revokes A within the hold (``settle`` reverses the win) is active
+    again, and may challenge the copy C registered meanwhile: its owner must be told then, with
+    a prepared challenge that succeeds. The watch ran only when C registered (nothing to say:
+    the original was revoked), so the owner never heard of C."""
+    world = api.world
+    register_esp(world)
+    other = copier_esp(world)
+    central, own = _picture(), _smooth(12)
+    z = _register(world, world.buyer, central, paid_lock(world, world.buyer, world.esp))
+    a = _register(
+        world, world.attacker, _mirrored_jpeg(central), paid_lock(world, world.attacker, other),
+        esp=other,
+    )  # fmt: skip
+    # The victim's own image; its compact fingerprint happens to match the squatter's.
+    victim = _register(
+        world, world.producer, own, paid_lock(world, world.producer, world.esp),
+        compact_of=central,
+    )  # fmt: skip
+    squatter = world.registry(world.attacker)
+    squatter.challenge(a, victim)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert squatter.finalize(a, victim)  # the victim was away: revoked
+    copy = _register(
+        world, world.attacker, _mirrored_jpeg(own), paid_lock(world, world.attacker, other),
+        esp=other, compact_of=central,
+    )  # fmt: skip
+    api.index()
+    z_owner = world.registry(world.buyer)
+    z_owner.challenge(z, a)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert z_owner.finalize(z, a)  # the squatter's token was Z's copy
+    z_owner.settle(a, victim)  # A's win is reversed: the victim is active again
+    assert z_owner.record(victim).status is TokenStatus.ACTIVE
+    api.index()
+
+    headers = api.sign_in(world.producer)
+    notes = api.client.get("/v1/notifications", headers=headers).json()["items"]
+    (note,) = [n for n in notes if n["kind"] == "plagiarism_suspected"]
+    assert note["original"] == str(victim) and note["duplicate"] == str(copy)
+    prepared = note["prepared_challenge"]
+    r = api.client.post(prepared["endpoint"], json=prepared["body"], headers=headers)
+    assert r.status_code == 200, r.text
+    owner = world.registry(world.producer)
+    owner.challenge(victim, copy)
+    world.chain.mine(world.params.dispute_window_blocks + 1)
+    assert owner.finalize(victim, copy)
