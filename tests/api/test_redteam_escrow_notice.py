@@ -1,12 +1,12 @@
-"""Red team (issue 11): a challenge of a token that sits in the swap escrow must reach the one
-who can contest it.
+"""Red team (issue 11, the watch): a note must reach the one who can act on it.
 
-While the hash-time-lock escrow holds a token (its seller listed it and locked it for a buyer),
-the Registry lets its producer contest a challenge of it (``_accusedOf``: the owner, or the
-producer while the escrow holds the token). The API's ``challenge_opened`` notification went to
-the token's indexed owner, the escrow contract itself, which nobody can sign in as: the producer
-was never told, ``aigc defend`` reading the API's notifications never saw the challenge, and a
-squatter's admissible but wrong challenge revoked the token by default after the window.
+The contracts let a token's holder challenge with it, and its holder (its producer while the
+swap escrow holds it) contest a challenge of it. The API's notes went to the indexed owner at
+the time they were written: the escrow contract itself while a token was listed (nobody can sign
+in as it: the producer was never told of a challenge, ``aigc defend`` reading the API's notes
+never saw it, and a squatter's admissible but wrong challenge revoked the token by default;
+the buyer who got an escrowed original was never told of its copy), and nobody at all for a
+copy of a token that was revoked when the copy registered and reinstated later.
 """
 
 from __future__ import annotations
