@@ -325,3 +325,51 @@ def test_a_sybil_refusing_ether_cannot_block_its_esps_equivocation(world):
 
     assert customer.dispute(token, copy).state is DisputeState.EQUIVOCATED
     assert world.esps(world.deployer).challenges_lost(world.esp.address) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="reward hold off by two blocks: a challenge of the winner opened one dispute window "
+    "after its win cannot be finalized before the winner settles (settle from win + hold = "
+    "2 windows, finalize from challenge + window + 1)",
+)
+def test_a_challenge_of_the_winner_opened_a_window_after_its_win_reverses_it(world):
+    """The reward hold is two dispute windows so that "a challenge of the winner opened within
+    a window of its win is decided (and the win reversed) before the winner can settle"
+    (ledger/deploy.py). At the edge it is not: A's win is upheld at block W, so ``settle(A, B)``
+    passes from block W + 2D (``block.number < deadline`` reverts); Z's challenge of A opened at
+    block W + D, within a window, can be finalized only from W + 2D + 1 (uncontested: A's owner
+    simply does not answer). The winner settles first, in the block before, and B (which Z's
+    image does not even admit) stays revoked for good.
+
+    Fix: a hold of two windows plus two blocks (``reward_hold_blocks`` = 2 x dispute window + 2,
+    100,802 by default, and the tests' deployment 22), or ``settle`` only after the deadline
+    (``block.number <= deadline`` reverts) with a hold of 2 x window + 1; better, the
+    constructors refuse ``rewardHoldBlocks < 2 * disputeWindow + 2`` so no deployment can race."""
+    register_esp(world)
+    window = world.params.dispute_window_blocks
+    w3 = world.chain.w3
+    z = register_image(world, world.buyer, world.buyer.address, fp=BASE_FP, esp=world.esp)
+    a = register_image(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
+    )
+    b = register_image(world, world.producer, world.producer.address, fp=B_FP)
+    squatter, z_owner = world.registry(world.attacker), world.registry(world.buyer)
+    squatter.challenge(a, b)
+    world.chain.mine(window + 1)
+    assert squatter.finalize(a, b) is True
+    won = w3.eth.block_number
+    held_until = squatter.dispute(a, b).deadline
+    assert held_until == won + 2 * window  # the hold: two windows
+    world.chain.mine(window - 1)
+    assert z_owner.challenge(z, a) == won + 2 * window  # opened at W + D: within a window
+    world.chain.mine(held_until - 1 - w3.eth.block_number)
+
+    with contextlib.suppress(errors.RegistryRewardHeld):
+        squatter.settle(a, b)  # mined at W + 2D: before Z can finalize
+    world.chain.mine(1)
+    assert z_owner.finalize(z, a) is True
+    if squatter.dispute(a, b).state is DisputeState.UPHELD:
+        squatter.settle(a, b)  # reversed now
+    assert squatter.record(b).status is TokenStatus.ACTIVE
