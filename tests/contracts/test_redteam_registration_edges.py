@@ -373,3 +373,45 @@ def test_a_challenge_of_the_winner_opened_a_window_after_its_win_reverses_it(wor
     if squatter.dispute(a, b).state is DisputeState.UPHELD:
         squatter.settle(a, b)  # reversed now
     assert squatter.record(b).status is TokenStatus.ACTIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.RegistryNotOwner,
+    reason="while the swap escrow holds a resold token only its first producer may contest a "
+    "challenge of it (_accusedOf), not the seller who holds it: a squatter challenges listed "
+    "resold tokens and wins by default",
+)
+def test_the_seller_of_an_escrowed_resold_token_may_contest_its_challenge(world):
+    """The accused of a challenge is the token's owner, or "its producer while the escrow holds
+    it" (``_accusedOf``). For a token resold once, its producer sold it long ago and answers
+    for nothing; its holder, who listed it (the escrow holds it until the buyer pays or the
+    lock's timelock passes, which the seller chose and may exceed the week's window), cannot
+    contest: ``RegistryNotOwner``. A squatter that challenges listed resold tokens wins every
+    one whose listing outlasts the window (the API tells the producer: the contract's rule).
+
+    Fix (contract): answer for an escrowed token with the account that put it there, recorded
+    by ``_update`` when a token moves to the HTLC (``_escrowedBy[tokenId] = from``, one slot
+    per listing; the batch contracts keep the batch owner the same way); or expose the lock's
+    sender from the HTLC."""
+    register_esp(world)
+    squat = register_image(world, world.attacker, world.attacker.address, fp=BASE_FP)
+    token = register_image(
+        world, world.producer, world.producer.address, fp=NEAR_FP, detail=details()["far"]
+    )
+    world.registry(world.producer).transfer(world.buyer.address, token)  # sold once
+    holder = world.registry(world.buyer)
+    holder.approve(world.deployment.htlc.address, token)
+    _, hashlock = new_secret()
+    world.htlc(world.buyer).lock_erc721(
+        holder.address,
+        world.accounts[7].address,
+        token_id=token,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + 30 * 24 * HOUR,  # listed for a month
+    )
+    world.registry(world.attacker).challenge(squat, token)
+
+    holder.contest(squat, token)
+
+    assert holder.dispute(squat, token).contester == world.buyer.address
