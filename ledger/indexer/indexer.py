@@ -6,7 +6,8 @@ Each ``poll()``:
    block hashes to the last common ancestor, deletes the rows above it and rewinds (a reorg deeper
    than ``max_reorg_depth`` raises :class:`ReorgTooDeep` and changes nothing: an operator must
    look);
-2. reads logs from the checkpoint + 1 up to ``head - confirmations`` in batches;
+2. reads logs from the checkpoint + 1 up to ``head - confirmations`` in batches (``batch_blocks``,
+   halved while the node refuses a batch's ``eth_getLogs``: a node caps the range one may span);
 3. for each batch, in ONE database transaction: inserts the events (a duplicate
    (block hash, tx hash, log index) is skipped), calls the ``projections`` (so derived tables move
    with the events), records block hashes, and moves the checkpoint.
@@ -25,7 +26,7 @@ from hexbytes import HexBytes
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from web3.exceptions import Web3Exception
+from web3.exceptions import Web3Exception, Web3RPCError
 
 from ledger import artifacts
 from ledger.deploy import Deployment
@@ -40,6 +41,11 @@ transaction; also called with ``removed=True`` semantics through ``on_rewind``."
 
 class IndexerError(LedgerError):
     """Raised when the indexer cannot follow the chain."""
+
+
+class LogRangeRefused(IndexerError):
+    """The node answered a batch's ``eth_getLogs`` with an error (a range wider than its cap,
+    among others): :meth:`Indexer.poll` halves the batch and reads it again."""
 
 
 class ReorgTooDeep(IndexerError):
@@ -115,7 +121,8 @@ class Indexer:
         self.w3 = deployment.chain.w3
         self.engine = engine
         self.confirmations = confirmations
-        self.batch_blocks = batch_blocks
+        self.batch_blocks = batch_blocks  # halved while the node refuses a batch's range
+        self._configured_batch = batch_blocks
         self.max_reorg_depth = max_reorg_depth
         self.projections = list(projections)
         self.on_rewind = on_rewind
@@ -190,7 +197,17 @@ class Indexer:
         frm = start + 1
         while frm <= head:
             to = min(head, frm + self.batch_blocks - 1)
-            total += self._ingest(frm, to)
+            try:
+                total += self._ingest(frm, to)
+            except LogRangeRefused:
+                # a node caps the blocks one eth_getLogs may span: the batch is halved and the
+                # smaller size kept (ledger.logs); a refused single block is no range cap (the
+                # node is failing): raised, and the configured size restored for the next poll
+                if to == frm:
+                    self.batch_blocks = self._configured_batch
+                    raise
+                self.batch_blocks = (to - frm + 1) // 2
+                continue
             frm = to + 1
         return PollResult(start + 1, max(head, start), total, rewound)
 
@@ -224,11 +241,14 @@ class Indexer:
         result formatting took half the ingest time); eth-tester goes through web3."""
         if self.deployment.chain.kind == "embedded":
             query: Any = {"fromBlock": frm, "toBlock": to, "address": addresses}
-            return [dict(log) for log in self.w3.eth.get_logs(query)]
+            try:
+                return [dict(log) for log in self.w3.eth.get_logs(query)]
+            except (Web3RPCError, ValueError) as exc:
+                raise LogRangeRefused(f"eth_getLogs failed: {exc}") from None
         params = [{"fromBlock": hex(frm), "toBlock": hex(to), "address": addresses}]
         response = self.w3.provider.make_request("eth_getLogs", params)  # type: ignore[arg-type]
         if "error" in response:
-            raise IndexerError(f"eth_getLogs failed: {response['error']}")
+            raise LogRangeRefused(f"eth_getLogs failed: {response['error']}")
         return [
             {
                 "blockNumber": int(log["blockNumber"], 16),

@@ -268,3 +268,27 @@ def test_the_defenders_chain_accusations_on_a_capped_node(embedded_world, capped
     assert ChainAccusations(attacker, world.attacker.address).poll(0)[0] == []
     assert ChainAccusations(registry, world.producer.address).poll(cursor)[0] == []
     assert _narrow(capped), capped
+
+
+def test_the_indexer_halves_its_batches_on_a_capped_node(embedded_world, capped, tmp_path):
+    """The indexer's 500-block batches, refused by a node with a smaller cap: each batch is
+    halved until the node answers, and the smaller size kept. Before: every poll raised the
+    node's refusal and the market's index never moved past the deployment."""
+    from sqlalchemy import create_engine
+
+    from ledger.indexer import Indexer
+
+    world = embedded_world
+    register_esp(world)
+    lock, _ = lock_fee(world)
+    world.chain.mine(4 * CAP)
+    indexer = Indexer(world.deployment, create_engine(f"sqlite:///{tmp_path / 'index.db'}"))
+    result = indexer.poll()
+    head = int(world.chain.w3.eth.block_number)
+    assert head - world.deployment.manifest.block > 4 * CAP
+    assert (result.to_block, indexer.checkpoint()[0]) == (head, head)
+    assert result.events >= 2 and indexer.batch_blocks <= CAP
+    locked = indexer.events("Locked")
+    assert [e.args["id"] for e in locked] == ["0x" + lock.id.hex()]
+    assert len(indexer.events("EspRegistered")) == 1
+    assert _narrow(capped), capped
