@@ -278,14 +278,9 @@ class Catalog:
             return  # the seller keeps them until the escrow releases the token
         holders = {previous}
         if self.escrow is not None and previous.lower() == self.escrow:
-            into_escrow = session.scalar(
-                select(ProductEvent)
-                .where(ProductEvent.token_id == token, ProductEvent.kind == "transferred")
-                .order_by(ProductEvent.id.desc())
-                .limit(1)
-            )
-            if into_escrow is not None:
-                holders.add(str(into_escrow.data["from"]))  # the seller
+            seller = self._last_sender(session, token)
+            if seller is not None:
+                holders.add(seller)
             holders.add(producer)  # told of a challenge while the escrow held the token
         kinds = select(Notification).where(Notification.kind.in_(tuple(_FOLLOW_THE_TOKEN)))
         have = {
@@ -307,6 +302,23 @@ class Catalog:
                     payload=dict(note.payload),
                 )
             )
+
+    def _escrowed_by(self, session: Session, product: Product) -> str | None:
+        """The seller who put ``product`` in the swap escrow, while it is there; else None."""
+        if self.escrow is None or product.owner.lower() != self.escrow:
+            return None
+        return self._last_sender(session, product.token_id)
+
+    @staticmethod
+    def _last_sender(session: Session, token: str) -> str | None:
+        """Who sent ``token`` in its last indexed transfer (the seller, for the escrow)."""
+        last = session.scalar(
+            select(ProductEvent)
+            .where(ProductEvent.token_id == token, ProductEvent.kind == "transferred")
+            .order_by(ProductEvent.id.desc())
+            .limit(1)
+        )
+        return None if last is None else str(last.data["from"])
 
     @staticmethod
     def _stale(session: Session, row: dict[str, Any], note: Notification) -> bool:
@@ -336,18 +348,23 @@ class Catalog:
         self._history(session, data["duplicate"], "challenged", row, data)
         if accused is not None:  # the accused's owner is told it may contest
             body = {"original": data["original"], "duplicate": data["duplicate"]}
-            session.add(
-                Notification(
-                    recipient=self.accused_of(accused),
-                    kind="challenge_opened",
-                    block_number=row["block_number"],
-                    payload={
-                        **data,
-                        "revokes": not data.get("equivocal", False),
-                        "prepared_contest": _prepared("contest", body),
-                    },
+            recipients = [self.accused_of(accused)]
+            seller = self._escrowed_by(session, accused)
+            if seller is not None and seller not in recipients:
+                recipients.append(seller)  # contests once the escrow gives the token back
+            for recipient in recipients:
+                session.add(
+                    Notification(
+                        recipient=recipient,
+                        kind="challenge_opened",
+                        block_number=row["block_number"],
+                        payload={
+                            **data,
+                            "revokes": not data.get("equivocal", False),
+                            "prepared_contest": _prepared("contest", body),
+                        },
+                    )
                 )
-            )
 
     def _on_ChallengeContested(
         self, session: Session, row: dict[str, Any], a: dict[str, Any]

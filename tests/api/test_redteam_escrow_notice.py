@@ -162,3 +162,48 @@ def test_a_copy_registered_while_its_original_was_revoked_is_told_on_reinstateme
     owner.challenge(victim, copy)
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert owner.finalize(victim, copy)
+
+
+def test_a_challenge_of_an_escrowed_resold_token_is_told_to_its_seller_too(api):
+    """A resold token in the escrow: the contract lets only its first producer contest then
+    (tests/contracts/test_redteam_registration_edges.py, an open hole), so the producer is
+    told; the seller who listed it, who can contest once the escrow gives it back (a refund
+    after the lock's timelock, within the window), is told as well."""
+    world = api.world
+    register_esp(world)
+    squatter_esp = copier_esp(world)
+    central = _picture()
+    rng = np.random.default_rng(6)
+    unrelated = Image.fromarray(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8))
+    squat = _register(
+        world, world.attacker, central, paid_lock(world, world.attacker, squatter_esp),
+        esp=squatter_esp,
+    )  # fmt: skip
+    victim = _register(
+        world, world.producer, unrelated, paid_lock(world, world.producer, world.esp),
+        compact_of=central,
+    )  # fmt: skip
+    world.registry(world.producer).transfer(world.buyer.address, victim)  # sold once
+    holder = world.registry(world.buyer)
+    holder.approve(world.deployment.htlc.address, victim)
+    _, hashlock = new_secret()
+    listing = world.htlc(world.buyer).lock_erc721(
+        holder.address,
+        world.accounts[7].address,
+        token_id=victim,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + HOUR,
+    )
+    api.index()
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+
+    for who in (world.producer, world.buyer):
+        notes = api.client.get("/v1/notifications", headers=api.sign_in(who)).json()["items"]
+        opened = [n for n in notes if n["kind"] == "challenge_opened"]
+        assert [(n["original"], n["duplicate"]) for n in opened] == [(str(squat), str(victim))]
+    world.chain.increase_time(2 * HOUR)  # the listing lapses: the seller takes its token back
+    world.chain.mine(1)
+    world.htlc(world.buyer).refund(listing)
+    holder.contest(squat, victim)
+    assert holder.dispute(squat, victim).contester == world.buyer.address
