@@ -31,6 +31,7 @@ from tests.contracts.helpers import (
     NEAR_FP,
     challenge_and_finalize,
     details,
+    lock_fee,
     paid_lock,
     register_esp,
     registration,
@@ -415,3 +416,37 @@ def test_the_seller_of_an_escrowed_resold_token_may_contest_its_challenge(world)
     holder.contest(squat, token)
 
     assert holder.dispute(squat, token).contester == world.buyer.address
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.RegistryRegistrationTooLate,
+    reason="the registration window runs from the fee lock's block but the ESP chooses when it "
+    "delivers (any time before the quoted deadline, which nothing bounds): claiming after the "
+    "window strands the customer's paid image (RegistryRegistrationTooLate)",
+)
+def test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the_image(world):
+    """A neighbour of "an ESP that deregisters after claiming a fee": the ESP quotes a long
+    deadline (the API and the producer's tools check only that it is far enough, never that it
+    is near enough), the customer locks the fee, and the ESP claims it (delivering the image:
+    the secret opens it) only after ``registrationWindow`` blocks. The customer cannot commit
+    before it has the image, and a commitment after ``lockBlock + registrationWindow`` is
+    refused: paid, delivered, never registrable.
+
+    Fix: bound the wait in the same unit on both sides. Contract: keep the window from the
+    lock (it stops a prepaid lock from back-dating a late copy) but refuse at ``acknowledge``
+    / reveal a fee lock whose ``timelock`` exceeds the lock's timestamp plus the window in
+    seconds (the HTLC records the lock's timestamp beside its block), so an ESP must deliver
+    within the window or be refunded; off chain, ``check_quote`` and the producer's ``lock``
+    refuse a deadline beyond that bound."""
+    register_esp(world)
+    lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    world.htlc(world.esp).withdraw(lock, preimage)  # the ESP delivers, late
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
+    client = world.registry(world.producer)
+    client.commit(reg)
+
+    send_reveal(world, world.producer, reg, lock, client.sign_attestation(world.esp, reg))
+
+    assert client.owner_of(reg.token_id) == world.producer.address
