@@ -11,6 +11,7 @@ Every test runs on every chain backend (``world``).
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 
 import pytest
 
@@ -450,3 +451,41 @@ def test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the
     send_reveal(world, world.producer, reg, lock, client.sign_attestation(world.esp, reg))
 
     assert client.owner_of(reg.token_id) == world.producer.address
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="Registration.metadataURI is in neither the commitment nor the attestation: whoever "
+    "relays (front-runs) a pending reveal chooses the token's tokenURI for good",
+)
+def test_a_relayer_of_a_pending_reveal_cannot_choose_the_tokens_metadata(world):
+    """ "A copied reveal mints to the producer" (``test_relaying_a_copied_reveal_mints_to_
+    the_producer``) holds, but the reveal's ``metadataURI`` is bound by nothing: the commitment
+    hashes (contentHash, fingerprint, detailHash, owner, salt) and the attestation (task,
+    producer, contentHash, fingerprint, detailHash, model, seed). A watcher copies the pending
+    reveal with its own URI (say, a page that shows another image, or a phishing link) and a
+    higher tip: the token is the producer's, its ``tokenURI`` the watcher's, the producer's own
+    reveal reverts ``RegistryDuplicateContent``, and no function lets the holder change it
+    (``setBaseURI`` is the deployer's and only for tokens without their own URI).
+
+    Fix (contract): put ``keccak256(bytes(metadataURI))`` in the commitment (``commitmentFor``
+    and the clients' ``Registration.commitment``), as the BatchRegistry binds its reveal to
+    its owner by requiring the owner to send it."""
+    register_esp(world)
+    lock = paid_lock(world, world.producer, world.esp)
+    reg = replace(
+        registration(world.producer.address, world.esp.address, lock=lock),
+        metadata_uri="ipfs://the-producers-own-metadata",
+    )
+    producer = world.registry(world.producer)
+    attestation = producer.sign_attestation(world.esp, reg)
+    producer.commit(reg)
+    forged = replace(reg, metadata_uri="https://phishing.example/aigc.json")
+    with contextlib.suppress(errors.RegistryUnknownCommit):  # the fix: the URI is committed
+        send_reveal(world, world.attacker, forged, lock, attestation)  # the copied reveal
+    if producer.record(reg.token_id).status is TokenStatus.NONE:
+        send_reveal(world, world.producer, reg, lock, attestation)
+
+    uri = world.deployment.registry.functions.tokenURI(reg.token_id).call()
+    assert uri == "ipfs://the-producers-own-metadata"
