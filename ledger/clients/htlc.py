@@ -168,9 +168,12 @@ class HtlcClient(ContractClient):
         the lock's own block unless ``from_block`` is given (a withdrawal never precedes its
         lock, and on the embedded chain a log search costs in proportion to the blocks it spans),
         in chunks up to the head (a node limits the blocks one log query may span: a lock older
-        than that cap is still read, and a party can claim the other leg with its secret)."""
+        than that cap is still read, and a party can claim the other leg with its secret); a lock
+        never made (``lock_info``'s block 0) has no withdrawal, and no log is read for it."""
         if from_block is None:
             from_block = self.lock_info(lock.id)[1]
+            if from_block == 0:
+                return None
         log = first_log(self.contract, "Withdrawn", from_block, argument_filters={"id": lock.id})
         return None if log is None else bytes(log["args"]["preimage"])
 

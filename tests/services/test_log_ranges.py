@@ -16,6 +16,7 @@ smaller cap): each is read here on a capped node.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -195,6 +196,10 @@ def test_a_revealed_preimage_is_read_on_a_capped_node(embedded_world, capped):
     assert htlc.revealed_preimage(lock, from_block=made) == preimage
     assert htlc.revealed_preimage(idle) is None  # never withdrawn: read up to the head
     assert _narrow(capped), capped
+    queries = len(capped)
+    never = dataclasses.replace(idle, hashlock=b"\x07" * 32)  # no such lock: nothing to read
+    assert htlc.lock_info(never.id)[1] == 0 and htlc.revealed_preimage(never) is None
+    assert len(capped) == queries
 
 
 def test_the_reveal_views_used_lock_is_read_on_a_capped_node(embedded_world, capped):

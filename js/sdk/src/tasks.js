@@ -1,10 +1,12 @@
 // A paid generation from the producer's side: post, pay the quoted fee, wait, feedback.
 
 import { getAddress } from 'viem'
+import { lockInfoAbi } from './batch_actions.js'
 import { getDeployment, QUOTE_TYPES } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { lockId, lockToApi, toLock, ZERO_ADDRESS } from './locks.js'
+import { chunked } from './logs.js'
 import { toBigInt, toHex } from './numbers.js'
 import { poll } from './poll.js'
 import { address, sendUnsigned, write } from './wallet.js'
@@ -189,21 +191,38 @@ export async function feedback(client, { task, lock, positive }) {
 
 /**
  * The preimage the ESP published on chain when it claimed the fee (read from the chain's
- * Withdrawn event, not from the API's word); null while the fee is unclaimed.
+ * Withdrawn event, not from the API's word); null while the fee is unclaimed. Searched from the
+ * lock's own block (the HashTimeLock's `lockInfo`; a lock never made has no withdrawal) unless
+ * `fromBlock` is given, up to the head in chunks: a node caps the blocks one eth_getLogs may
+ * span (logs.js), and a lock older than that cap is still read.
  * @param {import('./client.js').AigcClient} client
  * @param {{ lock: import('./locks.js').Lock, fromBlock?: bigint }} params
  * @returns {Promise<`0x${string}` | null>}
  */
-export async function revealedPreimage(client, { lock, fromBlock = 0n }) {
+export async function revealedPreimage(client, { lock, fromBlock }) {
   const dep = await getDeployment(client)
-  const logs = await client.publicClient.getContractEvents({
+  const id = lockId(lock)
+  const pc = client.publicClient
+  let start = fromBlock
+  if (start === undefined) {
+    const info = await pc.readContract({ address: dep.addresses.htlc, abi: lockInfoAbi, functionName: 'lockInfo', args: [id] })
+    start = BigInt(info[1])
+    if (start === 0n) return null
+  }
+  const head = await pc.getBlockNumber()
+  /** @param {bigint} from @param {bigint} to */
+  const read = (from, to) => pc.getContractEvents({
     address: dep.addresses.htlc,
     abi: dep.abis.htlc,
     eventName: 'Withdrawn',
-    args: { id: lockId(lock) },
-    fromBlock,
+    args: { id },
+    fromBlock: from,
+    toBlock: to,
     strict: true,
   })
-  const first = /** @type {any} */ (logs[0])
-  return first ? first.args.preimage : null
+  for await (const logs of chunked(read, start, head)) {
+    const first = /** @type {any} */ (logs[0])
+    if (first) return first.args.preimage
+  }
+  return null
 }

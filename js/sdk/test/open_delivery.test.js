@@ -35,7 +35,11 @@ async function setup(options = {}) {
     [`GET /v1/tasks/${TASK_ID}/sealed`]: () => [200, state.sealed],
   })
   const c = client(api, walletClient)
-  c.publicClient = /** @type {any} */ ({ getContractEvents: async () => [{ args: { preimage: PREIMAGE } }] })
+  c.publicClient = /** @type {any} */ ({
+    readContract: async () => [2, 5n], // lockInfo: withdrawn, made at block 5
+    getBlockNumber: async () => 9n,
+    getContractEvents: async () => [{ args: { preimage: PREIMAGE } }],
+  })
   const recipient = options.sealTo ?? (await deriveDeliveryKey(c)).publicKeyHex
   const key = espSealingKey({ espPrivateKey: ESP_KEY, recipientPublicKey: recipient, preimage: PREIMAGE, taskId: TASK_ID })
   state.sealed = seal({ plaintext: options.image ?? PNG, key, taskId: TASK_ID, recipientPublicKey: recipient })
