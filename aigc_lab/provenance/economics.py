@@ -62,11 +62,11 @@ GAS = {
     "challenge": 67_806,
     "contest": 54_886,  # docs/contracts.md's `registry_contest`
     "finalize": 41_516,
-    "resolve": 2_163_283,  # tests/contracts/gas_snapshot.json `registry_resolve`
+    "resolve": 2_163_305,  # tests/contracts/gas_snapshot.json `registry_resolve`
     "settle": 127_058,
     # docs/contracts.md, "Committee (stage 3)": a pool of 20 enrolled jurors (each further one
     # adds an `isActive` call to both)
-    "request_review": 299_219,
+    "request_review": 336_069,
     "draw": 552_352,
 }
 # Measured on the wave-2 corpus (12,075 distinct images, `.aigc/corpus`), compact threshold 15:

@@ -19,6 +19,7 @@ from web3.logs import DISCARD
 from ledger import Asset, Deployment, EspRegistryClient, HtlcClient, LockTerms, RegistryClient
 from ledger.clients import Registration
 from ledger.clients.batch import submit_feedback_batch_call, withdraw_batch_call
+from ledger.clients.batch_registry import ItemOpening
 from ledger.clients.committee import CommitteeClient, review_key
 from ledger.clients.registry import RecordProof
 from ledger.errors import TransactionFailed
@@ -304,6 +305,9 @@ def request_review(
         duplicate=body.duplicate,
         hash_a=keccak(_b(a.detail or "0x")),
         hash_b=keccak(_b(b.detail or "0x")),
+        # the committee checks them against the Registry's records and an open dispute
+        opening_a=ItemOpening(record=_proof(a)),
+        opening_b=ItemOpening(record=_proof(b)),
     )
     return UnsignedTx.of(dep.chain, call, sender=account)
 

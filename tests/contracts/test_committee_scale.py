@@ -91,10 +91,11 @@ def _enroll(world: World, jurors: list[LocalAccount]) -> None:
         _committee(world, juror).enroll()
 
 
-def _request(world: World, n: int) -> tuple[bytes, int]:
+def _request(world: World, n: int) -> tuple[bytes, int, int]:
     """A review of a real Registry dispute (the committee reviews no other: committee_kit's
     ``dispute``, descriptors distinct by ``n``); returns (key, the request's execution gas: its
-    gas less the calldata's, which varies with the random token ids and block numbers)."""
+    gas less the calldata's, which varies with the random token ids and block numbers; and the
+    whole gas)."""
     original, duplicate = CommitteeWorld(world, []).dispute(n)
     committee = _committee(world, world.buyer)
     registry = world.registry(world.buyer)
@@ -110,7 +111,7 @@ def _request(world: World, n: int) -> tuple[bytes, int]:
     receipt = world.tx(world.buyer).send(call.fn, value=call.value)
     data = bytes(world.chain.w3.eth.get_transaction(receipt["transactionHash"])["input"])
     calldata = sum(4 if byte == 0 else 16 for byte in data)
-    return keccak(hash_a + hash_b), int(receipt["gasUsed"]) - calldata
+    return keccak(hash_a + hash_b), int(receipt["gasUsed"]) - calldata, int(receipt["gasUsed"])
 
 
 def _draw(world: World, key: bytes):
@@ -155,17 +156,18 @@ def test_a_large_pool_does_not_make_a_review_dearer(pool):
     few thousand jurors no review fits in a block). Now both cost the same at 64 and 130."""
     world, jurors = pool
     _enroll(world, jurors[: SCAN_LIMIT + 1])
-    key, small_request = _request(world, 1)
+    key, small_request, small_whole = _request(world, 1)
     small, small_draw, _, _ = _draw(world, key)
     assert small.outcome == "drawn"
     _enroll(world, jurors[SCAN_LIMIT + 1 :])
     assert len(_committee(world, world.buyer).jurors_enrolled()) == POOL
-    key, large_request = _request(world, 3)
+    key, large_request, large_whole = _request(world, 3)
     large, large_draw, _, _ = _draw(world, key)
     assert large.outcome == "drawn"
     assert large_request == small_request  # a counter, not a scan (calldata aside)
     assert small_draw <= DRAW_GAS_BOUND and large_draw <= DRAW_GAS_BOUND, (small_draw, large_draw)
-    print(f"request {small_request:,} / {large_request:,}, draw {small_draw:,} / {large_draw:,}")
+    print(f"request {small_request:,} / {large_request:,} ({small_whole:,} / {large_whole:,} with")
+    print(f"its calldata), draw {small_draw:,} / {large_draw:,}")
     assert not set(small.jurors) & set(large.jurors)  # the first review's jurors are busy
 
 
@@ -176,7 +178,7 @@ def test_the_probe_draws_distinct_free_active_jurors_as_specified(pool):
     seats = committee.params().jurors
     busy: set[str] = set()
     for n in range(0, 40, 2):  # 20 reviews: 100 of the 130 jurors busy by the end
-        key, _ = _request(world, n)
+        key, _, _ = _request(world, n)
         outcome, _, before, _ = _draw(world, key)
         block_hash = world.chain.w3.eth.get_block(committee.review(key).draw_block)["hash"]
         expected, evicted = _expected_probe(bytes(block_hash), key, before, busy, set(), seats)
@@ -202,7 +204,7 @@ def test_deregistered_esps_padding_the_pool_are_evicted_and_paid_back(pool):
     committee = _committee(world, world.buyer)
     bond = committee.params().juror_bond
     fee = committee.params().review_fee
-    key, _ = _request(world, 1)  # the counter still counts them: the draw finds out
+    key, _, _ = _request(world, 1)  # the counter still counts them: the draw finds out
     outcome, gas, before, receipt = _draw(world, key)
     assert outcome.outcome == "cancelled"
     assert gas <= EVICTING_DRAW_GAS_BOUND
