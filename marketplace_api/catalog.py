@@ -142,6 +142,15 @@ class Catalog:
         token = token_hex(a["tokenId"])
         taken = session.scalar(select(Product).where(Product.token_id == token))
         if taken is not None:  # a reclaim: the earlier payer's registration replaces the taker's
+            # The notes its Transfer forwarded described the taker's record (ESP, priority,
+            # commitment): the watch below writes what holds for the new one.
+            forwarded = select(Notification).where(
+                Notification.block_number == row["block_number"],
+                Notification.kind.in_(tuple(_FOLLOW_THE_TOKEN)),
+            )
+            for note in session.scalars(forwarded):
+                if token in (note.payload.get("original"), note.payload.get("duplicate")):
+                    session.delete(note)
             session.delete(taken)
             session.flush()
             self.load(session)  # index ids are never reused: rebuild from the active products

@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ledger import TokenStatus, new_secret
-from tests.api.test_watch_order import _mirrored_jpeg, _picture, _register
+from tests.api.test_watch_order import _mirrored_jpeg, _picture, _register, _registration
 from tests.contracts.helpers import copier_esp, paid_lock, register_esp
 
 HOUR = 3600
@@ -207,3 +207,35 @@ def test_a_challenge_of_an_escrowed_resold_token_is_told_to_its_seller_too(api):
     world.htlc(world.buyer).refund(listing)
     holder.contest(squat, victim)
     assert holder.dispute(squat, victim).contester == world.buyer.address
+
+
+def test_a_reclaimed_token_carries_no_stale_note_to_its_earlier_payer(api):
+    """Notes follow a token to its new holder, but a reclaim also changes the token's record (the
+    earlier payer's ESP, priority and commitment): the notes written for the taker's record are
+    not forwarded as they were; the watch of the new record says what holds now. Here the
+    taker's token was attested by another ESP than its near copy's (a revoking
+    ``plagiarism_suspected``); the earlier payer's ESP attested the copy too, so for it the pair
+    is an ``equivocation``, and it must not also get the taker's revoking note."""
+    world = api.world
+    register_esp(world)
+    other = copier_esp(world)
+    img = _picture()
+    early = paid_lock(world, world.producer, world.esp)  # the earlier payer, through E
+    taker_lock = paid_lock(world, world.attacker, other)
+    copier_lock = paid_lock(world, world.buyer, world.esp)
+    reg = _registration(world, world.producer, img, early)
+    producer = world.registry(world.producer)
+    producer.commit(reg)  # committed first: a reclaim across ESPs needs it
+    taken = _register(world, world.attacker, img, taker_lock, esp=other)
+    copy = _register(world, world.buyer, _mirrored_jpeg(img), copier_lock)
+    api.index()
+    notes = api.client.get("/v1/notifications", headers=api.sign_in(world.attacker)).json()
+    assert [n["kind"] for n in notes["items"]] == ["plagiarism_suspected"]  # the taker's note
+
+    assert producer.reclaim(reg, early, producer.sign_attestation(world.esp, reg)) == taken
+    api.index()
+
+    headers = api.sign_in(world.producer)
+    notes = api.client.get("/v1/notifications", headers=headers).json()["items"]
+    pair = [n["kind"] for n in notes if (n["original"], n["duplicate"]) == (str(taken), str(copy))]
+    assert pair == ["equivocation"]
