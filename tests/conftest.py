@@ -1,8 +1,9 @@
 """Shared fixtures: chain backends (parametrized: embedded py-evm and anvil), a deployment per
 backend at session scope, and a snapshot/revert around each test so tests stay isolated and fast.
 
-A test that takes the ``chain`` fixture runs once per backend. Anvil comes from the pinned npm
-package; where it is missing the anvil run is skipped locally but FAILS under CI=true.
+A test that takes the ``chain`` fixture runs on one backend (anvil, else embedded where anvil is
+not installed), on both when marked ``both_chains`` (see ``pytest_generate_tests``). Anvil comes
+from the pinned npm package; CI=true requires it (``require_anvil``).
 
 ``api_database_url`` gives the API tests an empty database of each kind without building the
 schema per test (tests/api/_databases.py).
@@ -13,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -55,9 +57,54 @@ def _start_anvil(tmp_path_factory: pytest.TempPathFactory):
     return start_anvil(state)
 
 
-@pytest.fixture(
-    scope="session", params=["embedded", pytest.param("anvil", marks=pytest.mark.anvil)]
-)
+def _anvil_installed() -> bool:
+    from ledger.devnet import anvil_binary
+
+    try:
+        anvil_binary()
+    except ChainError:
+        return False
+    return True
+
+
+# The backend of a test that takes ``chain`` and asks for no other: anvil (the real EVM behind
+# the JSON-RPC interface every deployment talks to), required in CI; where it is not installed,
+# the embedded chain, so a checkout without npm still runs every contract test.
+DEFAULT_BACKEND = "anvil" if IN_CI or _anvil_installed() else "embedded"
+BACKENDS = ("embedded", "anvil")
+
+
+def _backend_param(name: str) -> Any:
+    return pytest.param(name, marks=pytest.mark.anvil) if name == "anvil" else name
+
+
+def _parametrizes(metafunc: pytest.Metafunc, argname: str) -> bool:
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if argname in names:
+            return True
+    return False
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes ``chain`` (or ``world``) runs on one backend, DEFAULT_BACKEND: the
+    contracts and the Python clients are the same on both, and py-evm costs about twice anvil's
+    time per transaction. Tests marked ``both_chains`` run on each backend (where the backend
+    is what is checked: gas agreement, revert decoding, log reading); a test that parametrizes
+    ``chain`` itself keeps its own choice."""
+    if "chain" not in metafunc.fixturenames or _parametrizes(metafunc, "chain"):
+        return
+    names = (
+        BACKENDS if metafunc.definition.get_closest_marker("both_chains") else (DEFAULT_BACKEND,)
+    )
+    metafunc.parametrize(
+        "chain", [_backend_param(n) for n in names], indirect=True, scope="session"
+    )
+
+
+@pytest.fixture(scope="session")
 def chain(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Chain]:

@@ -1,6 +1,6 @@
 """Issue 16 gap: an upheld challenge of a batched item slashes the ESP that attested the copy's
 batch, to the challenger, as the Registry's `settle` does for a single copy; only the two bound
-registries can report a slash. On every chain backend.
+registries can report a slash. On the chain backend of ``world``.
 
 The slash is a separate, permissionless `settle` after the decision (the Registry's shape): in
 `finalize` it would add about 49,000 gas to a challenge whose goal is 160,000 (measured in

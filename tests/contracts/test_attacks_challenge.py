@@ -2,7 +2,7 @@
 the admissibility threshold, on revoked tokens, with forged proofs or details, out of its window,
 settling early or twice), each shown failing.
 
-Every test runs on every chain backend (``world``): the guard holds with the exact custom
+Every test runs on the backend of ``world``: the guard holds with the exact custom
 error, or balances and ownership come out exact.
 """
 

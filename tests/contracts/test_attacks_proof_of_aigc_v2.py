@@ -4,7 +4,7 @@ Each test's docstring names the finding. The attacker's exact loss or the exact 
 asserted; where the contract still lets the attack through, the test states the behaviour the
 issue asks for and is marked ``xfail(strict=True)`` with the reason.
 
-Every test runs on every chain backend (``world``).
+Every test runs on the backend of ``world``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Re-entrancy attacks (ETH and ERC-721 receivers, stake payouts, a challenger's settle payout, a
 contester's resolve payout), each shown failing.
 
-Every test runs on every chain backend (``world``): the guard holds with the exact custom
+Every test runs on the backend of ``world``: the guard holds with the exact custom
 error, or balances and ownership come out exact.
 """
 

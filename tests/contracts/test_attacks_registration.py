@@ -2,7 +2,7 @@
 borrowed, unpaid, refunded or non-fee generation locks, malformed registrations, each shown
 failing.
 
-Every test runs on every chain backend (``world``): the guard holds with the exact custom
+Every test runs on the backend of ``world``: the guard holds with the exact custom
 error, or balances and ownership come out exact.
 """
 

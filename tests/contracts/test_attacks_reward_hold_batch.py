@@ -1,5 +1,5 @@
 """Issue 11's kept-reward attack on the batch paths: "rewards won by a token that is later revoked
-as a copy are kept; copies it revoked stay revoked". On every chain backend.
+as a copy are kept; copies it revoked stay revoked". On the chain backend of ``world``.
 
 A squatter's batch item X (itself a near copy of an earlier original O) challenges a later
 registration: a batch item Y (BatchRegistry) or a single token S (BatchCourt). Y/S is revoked.

@@ -1,6 +1,6 @@
 """Settlement races and preimage reuse on the hash-time lock, each shown failing.
 
-Every test runs on every chain backend (``world``): the guard holds with the exact custom
+Every test runs on the backend of ``world``: the guard holds with the exact custom
 error, or balances and ownership come out exact.
 """
 

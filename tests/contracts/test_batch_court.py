@@ -1,6 +1,6 @@
 """The BatchCourt (issue 16): an image registered in a batch revokes a later single Registry copy
 under the same rules as every other pair, and every attack on that path fails with its exact
-error, on every chain backend: a later batched item, forged or malformed proofs and openings,
+error: a later batched item, forged or malformed proofs and openings,
 a non-owner, a contest won with a non-matching detail, one ESP attesting both (an equivocation),
 a direct call of the Registry's hook; value moves as a Registry revocation's (the copy's bond:
 `challengeReward` to the challenger, the rest burned; its ESP slashed, the slash burned)."""

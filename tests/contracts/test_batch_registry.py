@@ -1,5 +1,5 @@
 """BatchRegistry (issue 16): a batch registers in one commit and one reveal, and each item is an
-ERC-721 token of its own (owner, URI, royalty, transfer, approvals, ERC-165), on every backend;
+ERC-721 token of its own (owner, URI, royalty, transfer, approvals, ERC-165);
 a 1,000-image batch on anvil; the contract's leaves and commitment equal ``ledger.merkle``'s."""
 
 from __future__ import annotations

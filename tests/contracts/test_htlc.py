@@ -1,4 +1,4 @@
-"""HashTimeLock: every function and custom error, on every chain backend."""
+"""HashTimeLock: every function and custom error, on both chain backends."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import pytest
 
 from ledger import Asset, LockStatus, errors, new_secret
 from tests.contracts.helpers import FEE, lock_fee
+
+# The base client suite (every custom error decoded from both nodes' revert formats).
+pytestmark = pytest.mark.both_chains
 
 
 def test_lock_ether_stores_one_commitment_and_emits_every_field(world):

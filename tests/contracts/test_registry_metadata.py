@@ -1,7 +1,7 @@
 """Registry metadata for wallets and marketplaces (issue 14, item 5): ``tokenURI`` = base URI +
 decimal id, ERC-7572 ``contractURI``, ERC-4906 events, and the owner who alone may move them.
 
-Every test runs on every chain backend (``world``).
+Every test runs on the backend of ``world``.
 """
 
 from __future__ import annotations

@@ -9,6 +9,9 @@ from sqlalchemy.orm import Session
 from ledger.indexer import ChainEvent, DatabaseOfAnotherDeployment, Indexer, ReorgTooDeep
 from tests.contracts.helpers import lock_fee, register_esp, register_image
 
+# Logs, blocks and reorgs are read through each backend's own interface.
+pytestmark = pytest.mark.both_chains
+
 
 @pytest.fixture
 def engine(tmp_path):

@@ -1,5 +1,5 @@
 """services.siwe beyond the published vectors: grammar corners, strict RFC 3339, signature
-encodings, and contract accounts checked on every chain backend (embedded py-evm and anvil)."""
+encodings, and contract accounts checked on the chain (``world``)."""
 
 from __future__ import annotations
 
