@@ -1,5 +1,5 @@
 """`aigc bench load` at a tiny size (2 producers, 1 task each, 1 ESP, 1 replica, constant images)
-against anvil, `aigc serve` and `aigc index` on the parametrized database: the report's invariants
+against anvil, `aigc serve` and `aigc index` on SQLite: the report's invariants
 hold (every lifecycle completes, no 5xx, every lock settled, the indexer's events and products are
 exactly the chain's). No timing is asserted: the figures only get printed."""
 
@@ -22,6 +22,8 @@ def anvil_present():
     require_anvil()
 
 
+# On SQLite: test_load_faults runs the same invariants (and more) on PostgreSQL.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_tiny_load_run_keeps_the_invariants(anvil_present, database_url, tmp_path):
     params = LoadParams(
         producers=2, consumers=1, esps=1, replicas=1, tasks=1, constant_images=True,

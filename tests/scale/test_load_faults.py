@@ -2,8 +2,10 @@
 are SIGKILLed a third of the way in, while ESP workers run as their own processes. The standby
 indexer takes over, clients retry idempotently, and at the end nothing is lost or duplicated:
 every lifecycle completes, no 5xx, every lock is withdrawn, the database holds each of the chain's
-logs once and one task per posted task. Runs on SQLite and (required with CI=true) PostgreSQL.
-No timing is asserted beyond "took over" (the figures get printed)."""
+logs once and one task per posted task. Runs on PostgreSQL (required with CI=true), the database
+of a deployment with replicas: the same run without faults is test_load_bench's on SQLite, and
+SQLite's indexer lock under a kill is test_scale_faults'. No timing is asserted beyond "took
+over" (the figures get printed)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ from tests.scale.test_load_bench import anvil_present  # noqa: F401
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
 
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 def test_replica_and_indexer_killed_under_load(anvil_present, database_url, tmp_path):  # noqa: F811
     params = LoadParams(
         producers=3, consumers=1, esps=1, replicas=2, tasks=2, constant_images=True,
