@@ -48,11 +48,10 @@ def _block(value: Any, chain: Chain) -> int:
     return int(value, 16) if isinstance(value, str) else int(value)
 
 
-@pytest.fixture
-def capped(embedded_chain, monkeypatch) -> list[tuple[int, int]]:
-    """The embedded chain's provider answers an ``eth_getLogs`` wider than ``CAP`` blocks with a
-    node's error (as a JSON-RPC node does); returns the (from, to) of every query it answered."""
-    provider = embedded_chain.w3.provider
+def _cap(chain: Chain, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """``chain``'s provider answers an ``eth_getLogs`` wider than ``CAP`` blocks with a node's
+    error (as a JSON-RPC node does); returns the (from, to) of every query it answered."""
+    provider = chain.w3.provider
     make_request = provider.make_request
     answered: list[tuple[int, int]] = []
 
@@ -60,8 +59,8 @@ def capped(embedded_chain, monkeypatch) -> list[tuple[int, int]]:
         if method == "eth_getLogs":
             query = params[0]
             # a node's camelCase keys; web3 hands eth-tester snake_case ones
-            frm = _block(query.get("fromBlock", query.get("from_block")), embedded_chain)
-            to = _block(query.get("toBlock", query.get("to_block")), embedded_chain)
+            frm = _block(query.get("fromBlock", query.get("from_block")), chain)
+            to = _block(query.get("toBlock", query.get("to_block")), chain)
             if to - frm + 1 > CAP:
                 error = {"code": -32005, "message": f"block range exceeds {CAP} blocks"}
                 return {"jsonrpc": "2.0", "id": 0, "error": error}
@@ -71,6 +70,12 @@ def capped(embedded_chain, monkeypatch) -> list[tuple[int, int]]:
     monkeypatch.setattr(provider, "make_request", capped_request)
     monkeypatch.setattr(provider, "_request_func_cache", (None, None))  # web3 keeps the old one
     return answered
+
+
+@pytest.fixture
+def capped(embedded_chain, monkeypatch) -> list[tuple[int, int]]:
+    """The embedded chain, capped (:func:`_cap`)."""
+    return _cap(embedded_chain, monkeypatch)
 
 
 @pytest.fixture
@@ -295,5 +300,25 @@ def test_the_indexer_halves_its_batches_on_a_capped_node(embedded_world, capped,
     assert result.events >= 2 and indexer.batch_blocks <= CAP
     locked = indexer.events("Locked")
     assert [e.args["id"] for e in locked] == ["0x" + lock.id.hex()]
+    assert len(indexer.events("EspRegistered")) == 1
+    assert _narrow(capped), capped
+
+
+def test_the_indexer_on_a_capped_json_rpc_node(world, monkeypatch, tmp_path):
+    """The same on the suite's default backend (anvil: the indexer's raw JSON-RPC read, whose
+    error answer it raised as IndexerError on every poll before)."""
+    from sqlalchemy import create_engine
+
+    from ledger.indexer import Indexer
+
+    register_esp(world)
+    lock, _ = lock_fee(world)
+    world.chain.mine(4 * CAP)
+    capped = _cap(world.chain, monkeypatch)
+    indexer = Indexer(world.deployment, create_engine(f"sqlite:///{tmp_path / 'index.db'}"))
+    indexer.poll()
+    head = int(world.chain.w3.eth.block_number)
+    assert indexer.checkpoint()[0] == head and indexer.batch_blocks <= CAP
+    assert [e.args["id"] for e in indexer.events("Locked")] == ["0x" + lock.id.hex()]
     assert len(indexer.events("EspRegistered")) == 1
     assert _narrow(capped), capped
