@@ -291,11 +291,9 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         )
     rule, _ = deploy_contract(tx, "DetailVerifier")
     for name, address, expected in (
+        ("Registry", registry, forums["Registry"]),
+        ("BatchRegistry", batch_registry, forums["BatchRegistry"]),
         ("DetailVerifier", rule, rule_address),
-        *(
-            (n, a, forums[n])
-            for n, a in (("Registry", registry), ("BatchRegistry", batch_registry))
-        ),
     ):
         if address.lower() != expected.lower():
             raise DeploymentError(

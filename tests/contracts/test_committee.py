@@ -6,6 +6,7 @@ drawn; the BatchRegistry's and the BatchCourt's `resolve` go through the committ
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import astuple, replace
 
 import pytest
@@ -15,6 +16,7 @@ from ledger import errors
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.committee import review_key
 from ledger.clients.registry import DisputeState, TokenStatus
+from tests.conftest import TEST_PARAMS
 from tests.contracts.committee_kit import SILENT, CommitteeWorld, committee_world
 from tests.contracts.helpers import details
 from tests.contracts.test_attacks_batch import _challenge as batch_challenge
@@ -475,3 +477,37 @@ def test_a_batch_review_needs_the_items_true_openings(cw):
         committee.request_review(**(args | {"opening_b": ItemOpening()}))
     key = committee.request_review(**args)
     assert key == review_key(args["hash_a"], args["hash_b"])
+
+
+def test_a_deployment_whose_forums_moved_is_refused(embedded_chain, monkeypatch):
+    """The committee is given the forums' addresses predicted by nonce; a transaction from the
+    deployer slipped in before it moves every later contract, and `deploy` refuses the result
+    (the committee would otherwise review nothing, or another contract's disputes)."""
+    from tests.contracts.committee_kit import _account, _fund
+
+    deploy_module = importlib.import_module("ledger.deploy")  # `ledger.deploy` is the function
+
+    deployer = _account("moved forums deployer")
+    _fund(embedded_chain, embedded_chain.dev_accounts()[9], deployer.address)
+    real = deploy_module.deploy_contract
+
+    def interleaved(tx, name, *args, **kw):
+        if name == "CommitteeVerifier":  # another transaction of the deployer's, first
+            w3 = embedded_chain.w3
+            sent = tx.account.sign_transaction(
+                {
+                    "to": deployer.address,
+                    "value": 0,
+                    "gas": 21_000,
+                    "chainId": embedded_chain.chain_id,
+                    "nonce": w3.eth.get_transaction_count(deployer.address, "pending"),
+                    "maxPriorityFeePerGas": 1,
+                    "maxFeePerGas": 2 * int(w3.eth.get_block("latest")["baseFeePerGas"]) + 1,
+                }
+            )
+            w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(sent.raw_transaction))
+        return real(tx, name, *args, **kw)
+
+    monkeypatch.setattr(deploy_module, "deploy_contract", interleaved)
+    with pytest.raises(errors.DeploymentError, match=r"^Registry deployed at .* redeploy$"):
+        deploy_module.deploy(embedded_chain, deployer, TEST_PARAMS)
