@@ -22,6 +22,7 @@ from eth_utils import keccak
 
 from ledger import TokenStatus
 from ledger.clients.batch_registry import BatchRegistryClient
+from ledger.clients.committee import review_key
 from ledger.clients.registry import DisputeState, RegistryClient
 from services.batch.layout import BatchItem, BatchLayout
 from services.batch.manifest import BatchManifest
@@ -126,3 +127,54 @@ def test_a_squatters_review_does_not_take_a_batch_item_whose_image_is_unpublishe
     assert any("decided: rejected, the token stays" in line for line in log), log
     assert batches.dispute(squat, item).state is DisputeState.REJECTED
     assert batches.status(item) is TokenStatus.ACTIVE
+
+
+def test_the_victims_defender_requests_the_batch_review_with_its_items_opening(
+    api, committee, tmp_path
+):
+    """The committee reviews only an open dispute's true pair, proven by openings: the victim's
+    defender requests the review of the squatter's challenge at the BatchRegistry itself, with
+    its own item's opening from its manifest file (the squatter's single token: its record proof
+    from the chain); the contract accepted it (it would revert ``CommitteeBadOpening`` on a
+    wrong one, and the client cannot read a batch item's from a ``Registered`` event)."""
+    world = api.world
+    committee.enroll(5)
+    squatter_img, victim_img = _page("disc"), _semaphore(0, 30)
+    victim_detail = detail_descriptor(victim_img)
+    register_esp(world)
+    esp = copier_esp(world)
+    squat = _register(
+        world, world.attacker, squatter_img, paid_lock(world, world.attacker, esp), esp=esp
+    )
+    near = fingerprint(squatter_img).to_bytes32()
+    bid, pb = register_batch(
+        world,
+        world.producer,
+        fingerprints=[*random_fingerprints(2, seed=7), near],
+        item_details=[victim_detail] * 3,
+        esp=world.esp,
+    )
+    item = tid(bid, 2)
+    api.index()
+    attacker = BatchRegistryClient(world.deployment, world.tx(world.attacker))
+    attacker.challenge_with_single(squat, proof(world, squat), item, near, pb.fp_proof(2))
+    layout = BatchLayout.of(
+        [BatchItem(it.content_hash, it.fingerprint, keccak(it.detail), it.seed) for it in pb.items]
+    )
+    manifest = tmp_path / "batch-manifest.json"
+    manifest.write_text(json.dumps(BatchManifest(bid, layout, (victim_detail,) * 3).to_json()))
+    registry = RegistryClient(world.deployment, world.tx(world.producer))
+    own = ManifestItems.load([manifest], BatchRegistryClient(world.deployment))
+    defender = Defender(
+        registry,
+        ChainAccusations(registry, world.producer.address),
+        state_path=tmp_path / "defend.json",
+        item_details=own,
+        own_items=own.opening,
+    )
+    log = defender.step()
+    assert any("committee review requested" in line for line in log), log
+    squat_detail = world.registry(world.attacker).registered(squat).detail
+    review = committee.committee().review(review_key(keccak(squat_detail), keccak(victim_detail)))
+    assert review.requester == world.producer.address
+    assert (review.collection, review.original, review.duplicate) == (attacker.address, squat, item)
