@@ -111,9 +111,10 @@ class EspWorker:
         self.juror = juror  # also draws reviews and serves those it is drawn for
         self._domain: tuple[int, str] | None = None
 
-    def generation_seed(self, requested: int, *, task_id: str) -> int:
-        """The seed this ESP generates with for task ``task_id``'s ``requested`` seed: a keyed
-        hash (HMAC-SHA256 under a key derived from the ESP's account key) of both, below 2**63.
+    def generation_seed(self, requested: int, *, prompt: str) -> int:
+        """The seed this ESP generates with for a producer's ``requested`` seed and ``prompt``: a
+        keyed hash (HMAC-SHA256 under a key derived from the ESP's account key) of both, below
+        2**63.
 
         The bundled model's bytes are fixed by prompt and seed. Were the requested seed used as
         is, anyone could ask two honest ESPs for one seed and two synonym prompts, get two images
@@ -122,15 +123,17 @@ class EspWorker:
         one bond (paid to the challenger until the slash was burned; destroyed now, which is
         still griefing an honest ESP at will). Keyed by a secret of each ESP, two ESPs never
         share a layout for a requested seed, and no one can search for a pair of requests that
-        collide. The task is keyed too: one ESP asked for one seed by two Sybils with two synonym
-        prompts made two images of one layout under its own attestations, an equivocation the
-        detail rule matches, which slashes the honest ESP (burned) and deactivates it below its
-        minimum stake, for two fees and two bonds (tests/api/test_redteam_esp_seed.py). Each task
-        now has its own layout. Deterministic per task, so a restarted worker makes the same bytes
-        again (its state records the content hash before the upload). The attestation keeps the
-        requested seed (the request's parameter, what the producer registers)."""
+        collide. The prompt is keyed too: one ESP asked for one seed with two synonym prompts (by
+        two Sybils, or by one account that then challenges its own token) made two images of one
+        layout under its own attestations, an equivocation the detail rule matches, which slashes
+        the honest ESP (burned) and deactivates it below its minimum stake, for two fees and two
+        bonds (tests/api/test_redteam_esp_seed.py). Deterministic for one ESP, so a restarted
+        worker makes the same bytes again (its state records the content hash before the
+        upload), and one ESP asked twice for one prompt and seed makes one image, which it refuses
+        to attest to a second payer. The attestation keeps the requested seed (the request's
+        parameter, what the producer registers)."""
         key = hashlib.sha256(b"aigc-generation-seed" + bytes(self.client.account.key)).digest()
-        message = int(requested).to_bytes(32, "big") + task_id.encode()
+        message = int(requested).to_bytes(32, "big") + prompt.encode()
         mac = hmac.new(key, message, hashlib.sha256).digest()
         return int.from_bytes(mac[:8], "big") >> 1
 
@@ -227,7 +230,7 @@ class EspWorker:
         if entry is None or self.lazy or entry.get("stage") == "declined":
             return None
         image, meta = self.make_image(
-            task["prompt"], self.generation_seed(int(task["seed"]), task_id=str(task["id"]))
+            task["prompt"], self.generation_seed(int(task["seed"]), prompt=str(task["prompt"]))
         )
         buf = io.BytesIO()
         image.save(buf, format="PNG")

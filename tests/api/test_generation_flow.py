@@ -238,11 +238,8 @@ def test_an_esp_never_attests_the_same_bytes_to_two_payers(api, parties):
     """Two Sybils asking one honest ESP for the same prompt and seed (a deterministic model gives
     the same bytes) could register both, the earlier payer `reclaim` the later one's token, and
     the Registry slash the ESP to the dispossessed Sybil: 0.05 ETH farmed for a bond and two
-    fees. Each task now has its own derived seed (``EspWorker.generation_seed``), so this needs a
-    model whose bytes ignore the seed: the worker delivers the first and declines the second
-    (its lock refunds)."""
+    fees. The worker delivers the first and declines the second (its lock refunds)."""
     worker, first = parties
-    worker.make_image = lambda prompt, seed: _image(prompt, 0)  # the seed changes nothing
     world = api.world
     second_client = MarketClient(api.client, world.buyer)
     second_client.sign_in()
@@ -275,7 +272,7 @@ def test_two_esps_asked_for_one_prompt_and_seed_deliver_different_images(api, pa
     lost 0.05 ETH of stake (then paid to the challenger, now burned) for two fees and one bond.
     Each ESP now generates
     with a seed keyed by its own secret (``EspWorker.generation_seed``): the same request gives
-    two unrelated images; one ESP's seed is fixed per task (restart-safe)."""
+    two unrelated images, while one ESP asked again gives the same bytes (restart-safe)."""
     worker_a, producer = parties
     world = api.world
     register_esp(world, world.buyer)
@@ -290,7 +287,7 @@ def test_two_esps_asked_for_one_prompt_and_seed_deliver_different_images(api, pa
         image, _attestation = producer.collect(claimed)
         hashes.append(canonical_hash(image))
     assert hashes[0] != hashes[1]
-    assert worker_a.generation_seed(7, task_id="t") != worker_b.generation_seed(7, task_id="t")
-    seed = worker_a.generation_seed(7, task_id="t")
-    assert seed == worker_a.generation_seed(7, task_id="t") < 2**63
-    assert seed != worker_a.generation_seed(7, task_id="u")  # another task, another layout
+    seed = worker_a.generation_seed(7, prompt=prompt)
+    assert seed != worker_b.generation_seed(7, prompt=prompt)
+    assert seed == worker_a.generation_seed(7, prompt=prompt) < 2**63
+    assert seed != worker_a.generation_seed(7, prompt="a yellow disc on a black background")
