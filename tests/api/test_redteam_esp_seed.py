@@ -6,7 +6,7 @@ two ESPs asked for one seed make unrelated images; but one ESP asked twice for o
 synonym prompts, used one derived seed: two images of one layout under one ESP's attestations.
 Two Sybils registering them have an equivocation (one ESP attested both) that the detail rule
 matches: the honest ESP is slashed (burned) and, below its minimum stake, deactivated, for two
-fees and two bonds. Each task must get its own derived seed.
+fees and two bonds. The prompt must be keyed too.
 """
 
 from __future__ import annotations
