@@ -228,21 +228,22 @@ def test_content_box_ignores_rotation_corners_noise_and_badges() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# DetailRule.sol agreement (embedded chain; py-evm runs one comparison in about a second)
+# DetailRule.sol agreement, on the session's ``chain`` (anvil where installed: py-evm takes about
+# a second per comparison, anvil milliseconds); the harness is reverted away after the module.
 
 
 @pytest.fixture(scope="module")
-def harness(embedded_chain):  # type: ignore[no-untyped-def]
+def harness(chain):  # type: ignore[no-untyped-def]
     from ledger import artifacts
     from ledger.deploy import deploy_contract
     from ledger.tx import Transactor
 
-    tx = Transactor(embedded_chain, embedded_chain.dev_accounts()[0])
+    snapshot = chain.snapshot()
+    tx = Transactor(chain, chain.dev_accounts()[0])
     address, _ = deploy_contract(tx, "DetailRuleHarness")
-    contract = embedded_chain.w3.eth.contract(
-        address=address, abi=artifacts.abi("DetailRuleHarness")
-    )
-    return tx, contract
+    contract = chain.w3.eth.contract(address=address, abi=artifacts.abi("DetailRuleHarness"))
+    yield tx, contract
+    chain.revert(snapshot)
 
 
 def _agreement_pairs() -> list[tuple[bytes, bytes]]:
