@@ -59,22 +59,19 @@ def assert_agreement(world, view, producers, esps, now):
     return engine
 
 
-def test_view_constants_are_the_engine_defaults(embedded_world):
-    _, _, view = setup_market(embedded_world)
+def test_view_constants_are_the_engine_defaults(world):
+    _, _, view = setup_market(world)
     assert view.parameters() == ReputationParams()
 
 
-def test_newcomer_esp_has_the_base_rate_on_chain(embedded_world):
-    producers, esps, view = setup_market(embedded_world)
+def test_newcomer_esp_has_the_base_rate_on_chain(world):
+    producers, esps, view = setup_market(world)
     assert view.reputation(producers[0].address, esps[0].address) == 0.5
-    local = view.local_opinion(
-        producers[0].address, esps[0].address, now=embedded_world.chain.timestamp()
-    )
+    local = view.local_opinion(producers[0].address, esps[0].address, now=world.chain.timestamp())
     assert (local.belief, local.disbelief, local.uncertainty) == (0.0, 0.0, 1.0)
 
 
-def test_golden_history_matches_the_engine_and_decays(embedded_world):
-    world = embedded_world
+def test_golden_history_matches_the_engine_and_decays(world):
     producers, esps, view = setup_market(world)
     plan = [
         (0, 0, "positive", 10**15),
@@ -101,8 +98,7 @@ def test_golden_history_matches_the_engine_and_decays(embedded_world):
     assert combined.uncertainty == pytest.approx(expected.uncertainty, abs=TOLERANCE)
 
 
-def test_time_before_the_evidence_is_refused(embedded_world):
-    world = embedded_world
+def test_time_before_the_evidence_is_refused(world):
     producers, esps, view = setup_market(world)
     interact(world, producers[0], esps[0], "positive", 10**15)
     with pytest.raises(errors.ReputationTimeBeforeEvidence) as info:
@@ -127,8 +123,7 @@ operations = st.lists(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(ops=operations, later=st.sampled_from([0, DAY, 45 * DAY]))
-def test_random_histories_agree_within_1e_6(embedded_world, ops, later):
-    world = embedded_world
+def test_random_histories_agree_within_1e_6(world, ops, later):
     snapshot = world.chain.snapshot()
     try:
         producers, esps, view = setup_market(world)
@@ -142,12 +137,11 @@ def test_random_histories_agree_within_1e_6(embedded_world, ops, later):
 
 
 def test_hardened_weighting_keeps_the_views_local_opinions_and_differs_on_wash_trading(
-    embedded_world,
+    world,
 ):
     """The off-chain Sybil-resistant weighting (ReputationParams.hardened) is not mirrored by
     ReputationView (docs/reputation.md): they agree on every local opinion and wherever the
     viewer is an ESP's only producer; they differ once a wash-trading Sybil recommends."""
-    world = embedded_world
     producers, esps, view = setup_market(world)
     honest, sybil = producers[0], producers[3]
     interact(world, honest, esps[0], "refund", 10**15)
