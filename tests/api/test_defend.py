@@ -25,6 +25,10 @@ from services.provenance.defender import ApiAccusations, ChainAccusations, Defen
 from tests.api.test_watch_order import _mirrored_jpeg, _picture, _register
 from tests.contracts.helpers import copier_esp, paid_lock, register_esp
 
+# On SQLite only: what is checked is the defender's plan and its transactions; the notifications
+# it reads are the API's, checked on both databases by test_watch_order and test_products.
+pytestmark = pytest.mark.parametrize("api_database_url", ["sqlite"], indirect=True)
+
 
 def _unrelated() -> Image.Image:
     rng = np.random.default_rng(99)
