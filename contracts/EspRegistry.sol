@@ -421,11 +421,14 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
 
     /// @dev The latest period answers for any block since it began (one storage read, as a reveal
     /// of a recent lock needs); an older block is searched among the earlier periods, which are
-    /// disjoint and sorted, by bisection.
+    /// sorted, by bisection. A period includes its deregistration block (`untilBlock`): a fee
+    /// locked in that block before the ESP left was paid to an active ESP, which can still
+    /// claim it. Periods overlap at most in one block (a rejoin in the block that slashed the
+    /// stake to zero), active either way.
     function _wasActiveAt(address esp, uint64 blockNumber) private view returns (bool) {
         ActivePeriod memory p = _periods[esp];
         if (p.sinceBlock != 0 && p.sinceBlock <= blockNumber) {
-            return p.untilBlock == 0 || blockNumber < p.untilBlock;
+            return p.untilBlock == 0 || blockNumber <= p.untilBlock;
         }
         ActivePeriod[] storage past = _pastPeriods[esp];
         uint256 lo;
@@ -438,7 +441,7 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
                 else hi = mid;
             }
         }
-        return lo != 0 && blockNumber < past[lo - 1].untilBlock;
+        return lo != 0 && blockNumber <= past[lo - 1].untilBlock;
     }
 
     /// @inheritdoc IEspRegistry

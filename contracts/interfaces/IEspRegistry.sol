@@ -24,7 +24,8 @@ interface IEspRegistry {
         string endpoint;
     }
 
-    /// @notice A registration period: from `sinceBlock` until before `untilBlock` (0 while active).
+    /// @notice A registration period: from `sinceBlock` through `untilBlock`, the deregistration
+    /// block (0 while active).
     struct ActivePeriod {
         uint64 sinceBlock;
         uint64 untilBlock;

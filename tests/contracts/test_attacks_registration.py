@@ -349,8 +349,10 @@ def test_an_esp_that_leaves_and_rejoins_cannot_void_its_customers_registration(w
     assert esps.acknowledged(lock)
     periods = esps.periods_of(world.esp.address)
     assert len(periods) == 2 and periods[1][1] == 0  # the first closed, the second open
-    # Between the periods the ESP was not active: a lock made then counts for nothing.
-    assert not esps.was_active_at(world.esp.address, periods[0][1])
+    # Between the periods the ESP was not active: a lock made then counts for nothing (the
+    # deregistration block itself still counts: a fee locked before the ESP left in it).
+    assert esps.was_active_at(world.esp.address, periods[0][1])
+    assert not esps.was_active_at(world.esp.address, periods[0][1] + 1)
     assert world.registry(world.producer).record(token).status is TokenStatus.ACTIVE
 
 

@@ -147,7 +147,7 @@ class ModelEsp:
     def was_active_at(self, block: int) -> bool:
         periods = [*self.past, (self.since_block, self.until_block)]
         return any(
-            since != 0 and since <= block and (until == 0 or block < until)
+            since != 0 and since <= block and (until == 0 or block <= until)
             for since, until in periods
         )
 

@@ -44,21 +44,15 @@ from tests.contracts.test_attacks_registration import _in_one_block, _signed_tx
 B_FP = bytes.fromhex("fedd456789abcdee5555555555555555a5a5a5a5a5a5a5a55a5a5a5a5a5a5a5a")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryEspNotRegistered,
-    reason="EspRegistry._wasActiveAt counts the deregistration block as inactive "
-    "(blockNumber < untilBlock): a lock mined before the ESP's deregister in the same block "
-    "can never register (RegistryEspNotRegistered) though the ESP claims its fee",
-)
 def test_an_esp_that_deregisters_in_its_customers_lock_block_cannot_strand_the_image(world):
     """Finding "an ESP that deregisters after claiming a fee", at the block edge. The ESP sees
     its customer's fee lock pending and back-runs it with ``deregister`` in the same block (the
     lock mined first: the ESP was active when the customer paid). The ESP holds the hashlock's
     secret, so it still claims the fee; the customer's registration must still work, as it does
     one block later (``test_an_esp_that_leaves_and_rejoins_cannot_void_its_customers_
-    registration``). Today ``wasActiveAt(esp, lockBlock)`` is false: the period ended "at" that
-    block (``untilBlock`` exclusive), and the reveal reverts ``RegistryEspNotRegistered``.
+    registration``). Before the fix ``wasActiveAt(esp, lockBlock)`` was false: the period
+    ended "at" that block (``untilBlock`` exclusive), and the reveal reverted
+    ``RegistryEspNotRegistered``.
 
     Fix (contract): count the deregistration block itself as active, ``blockNumber <=
     untilBlock`` in ``_wasActiveAt`` (both the latest period and the bisection over past ones;
