@@ -3,7 +3,8 @@
 Each round (:meth:`EspWorker.step`) looks at the ESP's tasks on the marketplace:
 
 * ``posted``: make a fresh secret ``s``, PERSIST it, then quote ``sha256(s)``, a price and a
-  deadline;
+  deadline (``deadline_s`` away, but never later than the registration window allows: a claim
+  at the deadline must leave the producer time to register, ``latest_quote_deadline``);
 * ``locked`` (the producer's fee is on chain): generate the image, sign the attestation, seal
   the image for the producer, upload it. It is sealed (format v2) to the delivery key the
   producer registered, which the sealed bytes name; to the producer's account key (format v1)
@@ -54,6 +55,7 @@ from services.batch import (
 from services.batch.attestation import RevealView, reveal_view
 from services.content import canonical_hash
 from services.exchange import delivery_key, esp_sealing_key, key_commitment, seal, seal_to
+from services.generation import latest_quote_deadline
 from services.market_client import MarketClient, MarketError
 from services.provenance import detail_descriptor
 from services.provenance.errors import ProvenanceError
@@ -110,6 +112,7 @@ class EspWorker:
         self.batches = batches  # also answers producers' batch attestation requests
         self.juror = juror  # also draws reviews and serves those it is drawn for
         self._domain: tuple[int, str] | None = None
+        self._registration_window: int | None = None
 
     def generation_seed(self, requested: int, *, prompt: str) -> int:
         """The seed this ESP generates with for a producer's ``requested`` seed and ``prompt``: a
@@ -185,6 +188,13 @@ class EspWorker:
                 self.step()
             stop.wait(interval)
 
+    def _window(self) -> int:
+        """The Registry's registration window in blocks (read once; it is immutable)."""
+        if self._registration_window is None:
+            registry = RegistryClient(self.htlc.deployment)
+            self._registration_window = registry.params().registration_window
+        return self._registration_window
+
     # -- stages --------------------------------------------------------------------------------
     def _on_posted(self, task: dict[str, Any]) -> str | None:
         entry = self.state.tasks.get(task["id"])
@@ -195,8 +205,13 @@ class EspWorker:
             }
             self.state.save()  # the secret is on disk before its hash leaves the process
         hashlock = hashlib.sha256(bytes.fromhex(entry["secret"])).hexdigest()
-        deadline = self.htlc.deployment.chain.timestamp() + self.deadline_s
         dep = self.htlc.deployment
+        now = dep.chain.timestamp()
+        # Never later than the producer accepts: a claim at the deadline must leave it time to
+        # commit inside the fee lock's registration window (services.generation).
+        deadline = min(
+            now + self.deadline_s, latest_quote_deadline(now, window_blocks=self._window())
+        )
         # The ESP accepts exactly this lock (EIP-712 Quote): once the producer acknowledges it on
         # chain, the open lock holds this ESP's stake and its outcome counts for or against it.
         terms = generation_lock(

@@ -40,6 +40,7 @@ from services.exchange import (
     recipient_sealing_key,
     sealed_recipient,
 )
+from services.generation import check_deadline_within_window, latest_quote_deadline
 from services.market_client import MarketClient
 from services.provenance import detail_descriptor
 
@@ -118,7 +119,10 @@ class ProducerSession:
 
     def lock_fee(self, task: dict[str, Any]) -> LockTerms:
         """Locks the quoted price for the ESP under its hashlock until the quoted deadline, then
-        acknowledges the lock with the ESP's signed quote (checked before any Ether moves)."""
+        acknowledges the lock with the ESP's signed quote (checked before any Ether moves, as is
+        the deadline: :class:`~services.generation.QuoteRefused`
+        ``deadline_beyond_registration_window`` when an ESP claiming at it would deliver after
+        the Registry's registration window for this lock closed)."""
         if task["status"] != "quoted":
             raise ExchangeError(f"task {task['id']} is {task['status']}, not quoted")
         terms = generation_lock(
@@ -137,6 +141,15 @@ class ProducerSession:
         )
         if signer != terms.receiver:
             raise ExchangeError(f"task {task['id']}: the quote is not signed by its ESP")
+        # The ESP may claim (deliver) as late as the deadline: refuse one that would leave no
+        # time to commit inside the Registry's window, read from the chain (not the API's word).
+        check_deadline_within_window(
+            terms.timelock,
+            latest_quote_deadline(
+                self.htlc.deployment.chain.timestamp(),
+                window_blocks=self.registry.params().registration_window,
+            ),
+        )
         lock = self.htlc.lock_ether(
             terms.receiver, amount=terms.amount, hashlock=terms.hashlock, timelock=terms.timelock
         )

@@ -42,7 +42,13 @@ from marketplace_api.types import Address, Bytes32, LockJson, Text, Uint256
 from marketplace_api.uploads import decode_image
 from services.content import canonical_hash
 from services.exchange import SealError, key_commitment, open_sealed
-from services.generation import TaskState, check_fraud_claim, check_quote, deliverable
+from services.generation import (
+    TaskState,
+    check_fraud_claim,
+    check_quote,
+    deliverable,
+    latest_quote_deadline,
+)
 from services.provenance import DETAIL_LENGTH
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=declare())
@@ -199,12 +205,22 @@ def quote(
     session: SessionDep,
     deployment: DeploymentDep,
 ) -> TaskOut:
-    """The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock)."""
+    """The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock).
+
+    The deadline must be at least the minimum lock duration away (422 ``deadline_too_soon``) and
+    no later than the registration window allows (422 ``deadline_beyond_registration_window``:
+    now + (window - window/10) blocks x 12 s, so that an ESP claiming its fee at the deadline
+    leaves the producer time to commit the image inside the fee lock's window)."""
     task = load_task(session, task_id, account)
     if account != task.esp:
         raise Forbidden("only the task's ESP may quote")
-    earliest = deployment.chain.timestamp() + int(
-        deployment.manifest.params.get("min_lock_duration", 60)
+    now = deployment.chain.timestamp()
+    params = deployment.manifest.params
+    earliest = now + int(params.get("min_lock_duration", 60))
+    # An ESP may claim (deliver) as late as the deadline: it must leave the producer time to
+    # commit inside the fee lock's registration window (services.generation).
+    latest = latest_quote_deadline(
+        now, window_blocks=int(params.get("registration_window_blocks", 7_200))
     )
     terms = generation_lock(
         producer=task.producer,
@@ -229,6 +245,7 @@ def quote(
         max_price=int(task.max_price),
         deadline=body.deadline,
         earliest_deadline=earliest,
+        latest_deadline=latest,
         signer=signer,
         esp=task.esp,
     )

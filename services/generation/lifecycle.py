@@ -11,6 +11,10 @@ the producer registers the image under the paid lock (DESIGN.md 3.2, generation 
     claimed --the delivery key opens something else--> fraud_proven
     locked | delivered --the producer refunds after the deadline--> refunded
 
+A quote's deadline is bounded on both sides: at least the minimum lock duration away, and early
+enough that an ESP claiming at the deadline leaves the producer time to commit inside the fee
+lock's registration window (:func:`latest_quote_deadline`).
+
 The API's tasks router, its indexer projection (``marketplace_api.market.TaskTracker``) and the
 clients call these functions; what happens on chain is set by the projection only.
 """
@@ -41,6 +45,46 @@ def _require(state: str, action: str, *allowed: TaskState) -> None:
         raise TaskNotReady(state, action, allowed)
 
 
+# Seconds per block when converting the Registry's registration window (blocks) into a fee
+# deadline (seconds): Ethereum's 12 s slot, which the deployment's parameters are written for
+# (``registration_window_blocks`` 7,200 is "a day"). A post-merge L1 never makes blocks faster,
+# so on it a window of W blocks lasts at least W x 12 s. A chain that makes blocks faster (an L2)
+# passes its own figure; a local chain that mines on demand has no such floor (see
+# docs/security.md "Fee deadline and the registration window").
+SECONDS_PER_BLOCK = 12
+
+
+def latest_quote_deadline(
+    lock_time: int, *, window_blocks: int, seconds_per_block: int = SECONDS_PER_BLOCK
+) -> int:
+    """The latest fee deadline a producer accepts for a lock made at ``lock_time`` (a chain
+    timestamp; the current one when quoting or locking, which the lock's own block can only
+    follow): the Registry refuses a commitment more than ``window_blocks`` blocks after the
+    fee lock's block, and the ESP may claim its fee (deliver the image) as late as the
+    deadline, so the deadline ends a margin of a tenth of the window (at least one block)
+    before the window does, which leaves the producer that margin to commit::
+
+        lock_time + (window_blocks - max(1, window_blocks // 10)) * seconds_per_block
+
+    With the defaults (7,200 blocks, 12 s) that is 21.6 hours after the lock; with the tests'
+    40-block window, 432 s."""
+    margin = max(1, window_blocks // 10)
+    return lock_time + max(0, window_blocks - margin) * seconds_per_block
+
+
+def check_deadline_within_window(deadline: int, latest_deadline: int) -> None:
+    """Refuses (``deadline_beyond_registration_window``) a quoted deadline after
+    ``latest_deadline`` (:func:`latest_quote_deadline`): the producer's tools check it again
+    before they lock the fee, on the chain's own window rather than on the API's word."""
+    if deadline > latest_deadline:
+        raise QuoteRefused(
+            "deadline_beyond_registration_window",
+            f"deadline {deadline} is after {latest_deadline}: an ESP claiming its fee that late "
+            "would deliver after the fee lock's registration window closed, and the paid image "
+            "could not be registered",
+        )
+
+
 def check_quote(
     state: str,
     *,
@@ -48,12 +92,16 @@ def check_quote(
     max_price: int,
     deadline: int,
     earliest_deadline: int,
+    latest_deadline: int,
     signer: str,
     esp: str,
 ) -> TaskState:
     """``posted`` -> ``quoted``: the price within the producer's maximum, the deadline at least
-    the minimum lock duration away, the Quote signed by the task's ESP (without which the fee
-    lock would count neither for nor against the ESP's reputation)."""
+    the minimum lock duration away and no later than ``latest_deadline`` (see
+    :func:`latest_quote_deadline`: an ESP claiming at a later deadline would deliver after the
+    fee lock's registration window closed, stranding the paid image), the Quote signed by the
+    task's ESP (without which the fee lock would count neither for nor against the ESP's
+    reputation)."""
     _require(state, "a quote", TaskState.POSTED)
     if price > max_price:
         raise QuoteRefused(
@@ -64,6 +112,7 @@ def check_quote(
             "deadline_too_soon",
             f"deadline must be at least {earliest_deadline} (minimum lock duration)",
         )
+    check_deadline_within_window(deadline, latest_deadline)
     if signer != esp:
         raise QuoteRefused("bad_quote", "quote is not signed by the task's ESP for these terms")
     return TaskState.QUOTED

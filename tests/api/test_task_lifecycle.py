@@ -13,6 +13,7 @@ from services.generation import (
     check_quote,
     deliverable,
     fee_lock_matches,
+    latest_quote_deadline,
     registered,
     rewound_state,
     settled,
@@ -22,7 +23,13 @@ PRODUCER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
 ESP = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
 TOKEN = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 HASHLOCK = bytes(range(32))
-QUOTE = {"price": 10**15, "max_price": 2 * 10**15, "deadline": 5000, "earliest_deadline": 4000}
+QUOTE = {
+    "price": 10**15,
+    "max_price": 2 * 10**15,
+    "deadline": 5000,
+    "earliest_deadline": 4000,
+    "latest_deadline": 6000,
+}
 
 
 def _lock(**kw) -> LockTerms:
@@ -60,9 +67,22 @@ def test_a_quote_follows_every_rule():
     with pytest.raises(QuoteRefused) as exc:
         check_quote("posted", signer=ESP, esp=ESP, **{**QUOTE, "deadline": 3999})
     assert exc.value.code == "deadline_too_soon"
+    with pytest.raises(QuoteRefused) as exc:  # an ESP could claim after the window closed
+        check_quote("posted", signer=ESP, esp=ESP, **{**QUOTE, "deadline": 6001})
+    assert exc.value.code == "deadline_beyond_registration_window"
+    assert "6001" in str(exc.value) and "6000" in str(exc.value)
+    assert check_quote("posted", signer=ESP, esp=ESP, **{**QUOTE, "deadline": 6000}) == "quoted"
     with pytest.raises(QuoteRefused) as exc:  # signed by someone else (or not at all)
         check_quote("posted", signer=PRODUCER, esp=ESP, **QUOTE)
     assert exc.value.code == "bad_quote"
+
+
+def test_the_latest_deadline_leaves_a_tenth_of_the_window_to_register():
+    # The deployment's default: 7,200 blocks (a day at 12 s), 720 of them left to commit.
+    assert latest_quote_deadline(1000, window_blocks=7_200) == 1000 + 6_480 * 12
+    assert latest_quote_deadline(1000, window_blocks=40) == 1000 + 36 * 12  # the tests' window
+    assert latest_quote_deadline(1000, window_blocks=5, seconds_per_block=2) == 1000 + 4 * 2
+    assert latest_quote_deadline(1000, window_blocks=1) == 1000  # at least one block of margin
 
 
 def test_only_the_quoted_ether_lock_pays_a_task():
