@@ -109,6 +109,10 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         if (c.params.challengeReward > c.params.bondPerItem) {
             revert BatchWrongValue(c.params.challengeReward, c.params.bondPerItem);
         }
+        // As the Registry's: a challenge of a winner opened within a window of its win is
+        // decided before the winner may settle (two windows and two blocks at least).
+        uint64 hold = 2 * c.params.disputeWindow + 2;
+        if (c.params.rewardHoldBlocks < hold) revert BatchWrongValue(c.params.rewardHoldBlocks, hold);
         _registry = c.registry;
         _espRegistry = c.espRegistry;
         _htlc = c.htlc;

@@ -79,6 +79,11 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         Ownable(msg.sender)
     {
         if (c.params.challengeReward > c.params.bond) revert RegistryWrongValue(c.params.challengeReward, c.params.bond);
+        // A challenge of a winner opened within a dispute window of its win can be finalized (and
+        // the win reversed) from two windows and one block after the win: the winner may settle
+        // only a block later, so `settle` cannot be ordered first in that block.
+        uint64 hold = 2 * c.params.disputeWindow + 2;
+        if (c.params.rewardHoldBlocks < hold) revert RegistryWrongValue(c.params.rewardHoldBlocks, hold);
         _espRegistry = c.espRegistry;
         _htlc = c.htlc;
         _verifier = c.detailVerifier;

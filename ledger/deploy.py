@@ -68,10 +68,13 @@ class DeployParams:
     commit_ttl_blocks: int = 8  # a reveal follows its commit within a few blocks
     registration_window_blocks: int = 7_200  # commit within a day of the paid generation lock
     dispute_window_blocks: int = 50_400  # a week for the accused to contest
-    # A revocation settles two weeks after it is decided: longer than a dispute window, so a
-    # challenge of the winner opened within a window of its win is decided (and the win
-    # reversed) before the winner can settle. At one window the two raced (found in review).
-    reward_hold_blocks: int = 100_800
+    # A revocation settles two weeks and two blocks after it is decided, so a challenge of the
+    # winner opened within a window of its win is decided (and the win reversed) before the
+    # winner can settle: opened at win + window, it is finalized from win + 2 x window + 1, and
+    # the winner settles from win + hold. At one window the two raced (found in review); at two
+    # windows the winner settled in the block before (red team). The Registry and the
+    # BatchRegistry refuse a hold under 2 x dispute window + 2 (``RegistryWrongValue``).
+    reward_hold_blocks: int = 100_802
     royalty_bps: int = 500
     # BatchRegistry (issue 16): the bond each batched item stakes (as a single registration's,
     # so a batch is no cheaper way to squat) and the most items one reveal may carry.
@@ -199,10 +202,22 @@ def _create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
 
+def _check_params(p: DeployParams) -> None:
+    """The constructors' checks, before any transaction is sent."""
+    least = 2 * p.dispute_window_blocks + 2
+    if p.reward_hold_blocks < least:
+        raise DeploymentError(
+            f"reward_hold_blocks {p.reward_hold_blocks} < 2 x dispute_window_blocks + 2 "
+            f"({least}): a winner could settle before a challenge of it opened within a window "
+            "of its win is decided"
+        )
+
+
 def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = None) -> Deployment:
     """Deploys HashTimeLock, EspRegistry, CommitteeVerifier, Registry, ReputationView,
     BatchRegistry, BatchCourt and DetailVerifier, binds them."""
     p = params or DeployParams()
+    _check_params(p)
     tx = Transactor(chain, deployer)
     htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
     esps, _ = deploy_contract(

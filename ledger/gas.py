@@ -62,7 +62,7 @@ def measure(
     deployer, producer, esp, consumer, plagiarist = accounts[:5]
     # Short windows so the run mines few blocks; no figure depends on their length.
     params = params or DeployParams(
-        dispute_window_blocks=4, reward_hold_blocks=4, registration_window_blocks=16
+        dispute_window_blocks=4, reward_hold_blocks=10, registration_window_blocks=16
     )
     dep: Deployment = deploy(chain, deployer, params)
     gas: dict[str, int] = {}

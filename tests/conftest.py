@@ -190,7 +190,7 @@ TEST_PARAMS = DeployParams(
     commit_ttl_blocks=8,
     registration_window_blocks=40,
     dispute_window_blocks=10,
-    reward_hold_blocks=20,
+    reward_hold_blocks=22,  # 2 x dispute window + 2, the least the contracts accept
 )
 
 

@@ -28,8 +28,8 @@ from marketplace_api.config import ApiSettings
 from marketplace_api.stack import ChainKind, open_app, open_chain
 
 # Production defaults give the accused a week (50,400 blocks) to contest and hold a revocation's
-# bond another week; the demo plays the same rules with a few blocks each.
-DEMO_PARAMS = DeployParams(dispute_window_blocks=5, reward_hold_blocks=10)
+# bond two weeks (two windows and two blocks); the demo plays the same rules with a few blocks each.
+DEMO_PARAMS = DeployParams(dispute_window_blocks=5, reward_hold_blocks=12)
 
 
 @dataclass

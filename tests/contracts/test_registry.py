@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import replace
+
 import pytest
 from web3.logs import DISCARD
 
-from ledger import LedgerError, TokenStatus, errors
+from ledger import EmbeddedChain, LedgerError, TokenStatus, deploy, errors
 from ledger.clients.registry import DisputeState
+from ledger.errors import DeploymentError
+from tests.conftest import TEST_PARAMS
 from tests.contracts.helpers import (
     BASE_FP,
     FAR_FP,
@@ -442,3 +447,18 @@ def test_a_later_payer_cannot_reclaim(world):
     with pytest.raises(errors.RegistryChallengeOutOfOrder):
         client.reclaim(reg, late_lock, client.sign_attestation(world.esp, reg))
     assert client.owner_of(token) == world.producer.address
+
+
+def test_a_reward_hold_shorter_than_two_windows_and_two_blocks_is_refused(monkeypatch):
+    """The hold must outlast a challenge of the winner opened within a window of its win (it is
+    finalized from win + 2 x window + 1): ``deploy`` refuses a shorter one before sending
+    anything, and the Registry's constructor refuses it on chain."""
+    chain = EmbeddedChain()
+    deployer = chain.dev_accounts()[0]
+    short = replace(TEST_PARAMS, reward_hold_blocks=2 * TEST_PARAMS.dispute_window_blocks + 1)
+    with pytest.raises(DeploymentError, match="reward_hold_blocks"):
+        deploy(chain, deployer, short)
+    assert chain.w3.eth.get_transaction_count(deployer.address) == 0
+    monkeypatch.setattr(importlib.import_module("ledger.deploy"), "_check_params", lambda p: None)
+    with pytest.raises(errors.RegistryWrongValue):
+        deploy(chain, deployer, short)
