@@ -294,8 +294,10 @@ def request_review(
     body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
     """Ask the committee to review a challenged pair (with the review fee), before contesting it;
-    the jurors are drawn after the next block (`POST /v1/tx/review/draw`). 409 CommitteeTooSmall
-    when too few jurors are enrolled (contest on the detail rule then)."""
+    the jurors are drawn after the next block (`POST /v1/tx/review/draw`). 409
+    CommitteeNoOpenDispute when the Registry holds no open dispute of the pair (not challenged,
+    or already decided); 409 CommitteeTooSmall when too few jurors are enrolled (contest on the
+    detail rule then)."""
     if "CommitteeVerifier" not in dep.manifest.contracts:
         raise Conflict("this deployment has no committee: contest directly", code="no_committee")
     a, b = _product(session, body.original), _product(session, body.duplicate)

@@ -22,6 +22,7 @@ export const espRegistryAbi = parseAbi([
 ])
 
 export const registryAbi = parseAbi([
+  'function parameters() view returns ((uint256 bond, uint256 challengeDeposit, uint256 challengeReward, uint256 matchThreshold, uint64 commitTtl, uint64 registrationWindow, uint64 disputeWindow, uint64 rewardHoldBlocks, uint96 royaltyBps))',
   'function ownerOf(uint256 tokenId) view returns (address)',
   'function royaltyInfo(uint256 tokenId, uint256 salePrice) view returns (address, uint256)',
   'function tokenURI(uint256 tokenId) view returns (string)',

@@ -725,6 +725,11 @@ export interface paths {
         /**
          * Quote
          * @description The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock).
+         *
+         *     The deadline must be at least the minimum lock duration away (422 ``deadline_too_soon``) and
+         *     no later than the registration window allows (422 ``deadline_beyond_registration_window``:
+         *     now + (window - window/10) blocks x 12 s, so that an ESP claiming its fee at the deadline
+         *     leaves the producer time to commit the image inside the fee lock's window).
          */
         post: operations["quote_v1_tasks__task_id__quote_post"];
         delete?: never;
@@ -1547,8 +1552,10 @@ export interface paths {
         /**
          * Request Review
          * @description Ask the committee to review a challenged pair (with the review fee), before contesting it;
-         *     the jurors are drawn after the next block (`POST /v1/tx/review/draw`). 409 CommitteeTooSmall
-         *     when too few jurors are enrolled (contest on the detail rule then).
+         *     the jurors are drawn after the next block (`POST /v1/tx/review/draw`). 409
+         *     CommitteeNoOpenDispute when the Registry holds no open dispute of the pair (not challenged,
+         *     or already decided); 409 CommitteeTooSmall when too few jurors are enrolled (contest on the
+         *     detail rule then).
          */
         post: operations["request_review_v1_tx_review_request_post"];
         delete?: never;

@@ -2,6 +2,7 @@
 
 import { getAddress } from 'viem'
 import { lockInfoAbi } from './batch_actions.js'
+import { registryAbi } from './abis.js'
 import { getDeployment, QUOTE_TYPES } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
@@ -132,9 +133,33 @@ export function quotedLock(task) {
 }
 
 /**
- * Pays a quoted task: checks the ESP's EIP-712 quote (EOA, EIP-1271 or ERC-6492 signer),
- * locks the fee through the wallet (the API's unsigned lockEther transaction) and acknowledges
- * the lock on the EspRegistry with the quote (writeContract with the deployment's ABI).
+ * Seconds per block when converting the Registry's registration window (blocks) into a fee
+ * deadline (seconds): Ethereum's 12 s slot, which the deployment's parameters are written for
+ * (7,200 blocks is a day). Mirrors services.generation.SECONDS_PER_BLOCK.
+ */
+export const SECONDS_PER_BLOCK = 12n
+
+/**
+ * The latest fee deadline a producer accepts for a lock made at `lockTime` (the chain's now):
+ * the Registry refuses a commitment more than `windowBlocks` after the fee lock's block and the
+ * ESP may claim (deliver) as late as the deadline, so the deadline ends a tenth of the window (at
+ * least one block) before it. Mirrors services.generation.latest_quote_deadline.
+ * @param {bigint} lockTime unix seconds
+ * @param {bigint} windowBlocks the Registry's registrationWindow
+ * @param {bigint} [secondsPerBlock]
+ * @returns {bigint}
+ */
+export function latestQuoteDeadline(lockTime, windowBlocks, secondsPerBlock = SECONDS_PER_BLOCK) {
+  const margin = windowBlocks / 10n > 1n ? windowBlocks / 10n : 1n
+  const blocks = windowBlocks > margin ? windowBlocks - margin : 0n
+  return lockTime + blocks * secondsPerBlock
+}
+
+/**
+ * Pays a quoted task: checks the ESP's EIP-712 quote (EOA, EIP-1271 or ERC-6492 signer) and
+ * its deadline (no later than {@link latestQuoteDeadline} of the chain's now and the Registry's
+ * registrationWindow, else `deadline_beyond_registration_window`), locks the fee through the
+ * wallet (the API's unsigned lockEther transaction) and acknowledges the lock on the EspRegistry with the quote (writeContract with the deployment's ABI).
  * @param {import('./client.js').AigcClient} client
  * @param {{ task: Task }} params
  * @returns {Promise<{ lock: import('./locks.js').Lock, lockId: `0x${string}`,
@@ -158,6 +183,17 @@ export async function payFee(client, { task }) {
     signature,
   })
   if (!quoted) throw new AigcSdkError('bad_quote', `task ${task.id}: the quote is not signed by its ESP`)
+  // The ESP may claim (deliver) as late as the deadline: refuse one that would leave no time to
+  // commit inside the Registry's registration window (read from the chain, not the API's word).
+  const pc = client.publicClient
+  const [params, block] = await Promise.all([
+    pc.readContract({ address: dep.addresses.registry, abi: registryAbi, functionName: 'parameters' }),
+    pc.getBlock({ blockTag: 'pending' }).catch(() => pc.getBlock()),
+  ])
+  const latest = latestQuoteDeadline(BigInt(block.timestamp), BigInt(params.registrationWindow))
+  if (lock.timelock > latest) {
+    throw new AigcSdkError('deadline_beyond_registration_window', `task ${task.id}: deadline ${lock.timelock} is after ${latest}: an ESP claiming its fee that late would deliver after the fee lock's registration window closed, and the paid image could not be registered`)
+  }
   const tx = await request(client, '/v1/tx/locks/ether', {
     method: 'POST',
     json: { receiver: lock.receiver, amount: lock.amount, hashlock: lock.hashlock, timelock: lock.timelock },

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
-  defaultDomains, getDeployment, listEsps, payFee, payTrade, postTask, QUOTE_TYPES, register, toTask,
+  defaultDomains, getDeployment, latestQuoteDeadline, listEsps, payFee, payTrade, postTask, QUOTE_TYPES, register, toTask,
 } from '../src/index.js'
-import { ADDRESS, client, ESP_REGISTRY, fakeApi, HEALTH, HTLC, REGISTRY, testWallet } from './helpers.js'
+import { ADDRESS, client, ESP_REGISTRY, fakeApi, HEALTH, HTLC, localPublicClient, REGISTRY, testWallet } from './helpers.js'
 
 const ESP_KEY = /** @type {`0x${string}`} */ (`0x${'22'.repeat(32)}`)
 const esp = privateKeyToAccount(ESP_KEY)
@@ -115,6 +115,38 @@ test('payFee refuses a quote for other terms (a higher price than signed)', asyn
   task.price = '1000000000000001'
   await assert.rejects(payFee(client(api, walletClient), { task: toTask(task) }), { code: 'bad_quote' })
   assert.equal(sent.length, 0)
+})
+
+test('payFee refuses a quote whose deadline outlasts the registration window, before any transaction', async () => {
+  // An ESP quoting a 30-day deadline could claim (deliver) after the Registry's window closed:
+  // the paid image could never be registered. The bound is read from the chain's Registry.
+  const now = 1_700_000_000n
+  const reads = /** @type {any[]} */ ([])
+  const publicClient = {
+    ...localPublicClient,
+    getBlock: async () => ({ timestamp: now }),
+    readContract: async (/** @type {any} */ args) => {
+      if (args.functionName !== 'parameters') throw new Error(`no ${args.functionName} here`)
+      reads.push(args)
+      return { registrationWindow: 7200n }
+    },
+  }
+  const api = fakeApi({ 'GET /healthz': () => [200, HEALTH] })
+  const { walletClient, sent } = testWallet()
+  const late = quotedTask({ deadline: Number(now) + 30 * 24 * 3600 })
+  late.quote_signature = await signQuote(ESP_KEY, late)
+  const c = client(api, walletClient)
+  c.publicClient = /** @type {any} */ (publicClient)
+  const bound = now + 6480n * 12n // (7,200 - 720) blocks at 12 s
+  assert.equal(latestQuoteDeadline(now, 7200n), bound)
+  await assert.rejects(payFee(c, { task: toTask(late) }), (/** @type {any} */ err) => {
+    assert.equal(err.code, 'deadline_beyond_registration_window')
+    assert.ok(err.message.includes(String(late.deadline)) && err.message.includes(String(bound)), err.message)
+    return true
+  })
+  assert.equal(sent.length, 0)
+  assert.ok(!api.calls.some((c) => c.path.startsWith('/v1/tx/')), 'no lock was even built')
+  assert.deepEqual(reads.map((r) => r.address), [REGISTRY]) // the Registry's own window
 })
 
 test('payFee refuses a task that is not yours or not quoted', async () => {
