@@ -49,8 +49,8 @@ def _require(state: str, action: str, *allowed: TaskState) -> None:
 # deadline (seconds): Ethereum's 12 s slot, which the deployment's parameters are written for
 # (``registration_window_blocks`` 7,200 is "a day"). A post-merge L1 never makes blocks faster,
 # so on it a window of W blocks lasts at least W x 12 s. A chain that makes blocks faster (an L2)
-# passes its own figure; a local chain that mines on demand has no such floor (see
-# docs/security.md "Fee deadline and the registration window").
+# needs its own figure (``seconds_per_block``; no caller passes one yet); a local chain that
+# mines on demand has no such floor (docs/api.md, "A paid generation, step by step").
 SECONDS_PER_BLOCK = 12
 
 
