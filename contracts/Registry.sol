@@ -72,6 +72,9 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     mapping(uint256 tokenId => address) private _producers;
     mapping(uint256 tokenId => string) private _uris;
     mapping(bytes32 pair => Dispute) private _disputes;
+    /// @dev Who put each token in the hash-time-lock escrow last (its seller): it answers for the
+    /// token while the escrow holds it.
+    mapping(uint256 tokenId => address) private _escrowers;
 
     constructor(Config memory c)
         ERC721("Proof-of-AIGC", "AIGC")
@@ -492,8 +495,12 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     /// them (withdraw or refund), so no lock is ever stuck on a revoked token.
     function _update(address to, uint256 tokenId, address auth) internal override returns (address) {
         address from = _ownerOf(tokenId);
-        if (_statusOf(tokenId) == Status.Revoked && from != address(_htlc)) revert RegistryTokenRevoked(tokenId);
-        if (from != address(0) && _producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
+        address escrow = address(_htlc);
+        if (_statusOf(tokenId) == Status.Revoked && from != escrow) revert RegistryTokenRevoked(tokenId);
+        if (from != address(0)) {
+            if (_producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
+            if (to == escrow) _escrowers[tokenId] = from; // listed: the seller answers for it
+        }
         return super._update(to, tokenId, auth);
     }
 
@@ -636,10 +643,11 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         s = Status(packed & _STATUS_MASK);
     }
 
-    /// @dev Who answers for `tokenId`: its owner, or its producer while the escrow holds it.
+    /// @dev Who answers for `tokenId`: its owner, or whoever put it in the escrow while the
+    /// escrow holds it (the seller: for a resold token, not its first producer).
     function _accusedOf(uint256 tokenId) private view returns (address owner) {
         owner = _ownerOf(tokenId);
-        if (owner == address(_htlc)) owner = _producerOf(tokenId);
+        if (owner == address(_htlc)) owner = _escrowers[tokenId];
     }
 
     function _epochOf(uint256 tokenId) private view returns (uint8) {

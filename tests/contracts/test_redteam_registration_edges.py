@@ -365,13 +365,6 @@ def test_a_challenge_of_the_winner_opened_a_window_after_its_win_reverses_it(wor
     assert squatter.record(b).status is TokenStatus.ACTIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryNotOwner,
-    reason="while the swap escrow holds a resold token only its first producer may contest a "
-    "challenge of it (_accusedOf), not the seller who holds it: a squatter challenges listed "
-    "resold tokens and wins by default",
-)
 def test_the_seller_of_an_escrowed_resold_token_may_contest_its_challenge(world):
     """The accused of a challenge is the token's owner, or "its producer while the escrow holds
     it" (``_accusedOf``). For a token resold once, its producer sold it long ago and answers
