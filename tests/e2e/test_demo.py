@@ -63,7 +63,9 @@ def _assert_the_batch_chapter(summary, out, output):
     assert fight["upheld"] and fight["copy_status"] == "revoked"
     # the win was held (issue 11): settled after the demo's hold, the challenger paid then
     settled = fight["settled"]
-    assert settled["state"] == "settled" and settled["hold_blocks"] == 10
+    assert (
+        settled["state"] == "settled" and settled["hold_blocks"] == 12
+    )  # two 5-block windows and two blocks
     assert settled["paid_wei"] >= 10**16 + 2 * 10**14  # its deposit back and challengeReward
     assert settled["slash_burned_wei"] > 0  # the colluding ESP lost stake ...
     assert settled["slash_owed_wei"] == 0  # ... burned, not paid to the challenger
