@@ -18,7 +18,7 @@ import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
 /// @title Registry (Proof-of-AIGC v2)
 /// @notice See {IRegistry} for the protocol. Invariants: Ether held == bond x (unforfeited
 /// commitments + active tokens + upheld, unsettled revocations) + the deposits of open, contested
-/// and upheld-unsettled challenges; one token per content hash, ever; a token leaves Revoked only through
+/// and upheld-unsettled challenges + the payments refused and not yet collected; one token per content hash, ever; a token leaves Revoked only through
 /// `settle` when the token that revoked it was itself revoked; each ordered pair is challenged
 /// at most once. The owner (the deployer, `Ownable`) can change only the metadata locations:
 /// `baseURI` and `contractURI`; it has no power over tokens, records, bonds or challenges. The
@@ -75,6 +75,8 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     /// @dev Who put each token in the hash-time-lock escrow last (its seller): it answers for the
     /// token while the escrow holds it.
     mapping(uint256 tokenId => address) private _escrowers;
+    /// @dev Payments refused by their receiver, kept for `withdrawOwed`.
+    mapping(address account => uint256) private _refused;
 
     constructor(Config memory c)
         ERC721("Proof-of-AIGC", "AIGC")
@@ -355,6 +357,18 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         emit MetadataUpdate(duplicate);
         if (esp != address(0)) _espRegistry.recordChallengeUpheld(esp, challenger); // zero: nobody answers
         _send(msg.sender, _bond); // the court pays the reward and burns the rest
+    }
+
+    /// @inheritdoc IRegistry
+    /// @dev Its name is the one of the few measured whose selector (0x39a72c5c) moved the fewest
+    /// dispatcher comparisons: `contest` and `settle` +22 gas, the rest unchanged (a selector
+    /// after `revokeCopied`'s made `reveal` +45).
+    /// No re-entrancy guard: the balance is cleared before the call, so a re-entrant call finds
+    /// nothing to pay.
+    function withdrawOwed() external {
+        uint256 amount = _refused[msg.sender];
+        delete _refused[msg.sender];
+        _send(msg.sender, amount);
     }
 
     // ---------------------------------------------------------------- views
@@ -672,10 +686,12 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         return saved != address(0) ? saved : _ownerOf(tokenId);
     }
 
+    /// @dev Pays `amount` to `to`; a refused payment is kept for `to`'s `withdrawOwed`, so no
+    /// receiver can block the call that pays it.
     function _send(address to, uint256 amount) private {
         if (amount == 0) return;
         (bool ok,) = to.call{value: amount}("");
-        if (!ok) revert RegistryTransferFailed(to, amount);
+        if (!ok) _refused[to] += amount;
     }
 
     function _recordHash(

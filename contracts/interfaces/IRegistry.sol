@@ -221,7 +221,8 @@ interface IRegistry {
     /// @notice The token was reclaimed 255 times: its reclaim count (which voids disputes opened
     /// before a reclaim) cannot grow further.
     error RegistryReclaimLimit(uint256 tokenId);
-    /// @notice An Ether payment failed.
+    /// @notice An Ether payment failed (no longer raised: a refused payment is kept for
+    /// `withdrawOwed`; no event, for EIP-170's bytes).
     error RegistryTransferFailed(address to, uint256 amount);
     /// @notice The caller is not the deployment's court (or the token is not active).
     error RegistryUnauthorizedCourt(address caller);
@@ -281,6 +282,13 @@ interface IRegistry {
     /// registration of one producer's own image (`IBatchCourt.revokeDuplicateImage`).
     /// Reverts `RegistryUnauthorizedCourt` for any other caller or a token that is not active.
     function revokeCopied(uint256 duplicate, uint256 original, address esp, address challenger) external;
+
+    /// @notice Pays the caller the Ether it refused: a deposit, compensation or reward that could
+    /// not be paid when due (the caller's address rejected it) was kept for it instead of
+    /// reverting, so a party refusing Ether cannot block a decision (a contester contract could
+    /// block an equivocation's `resolve` for good). Nothing is paid when nothing is owed; a
+    /// refusal now keeps it owed.
+    function withdrawOwed() external;
 
     /// @notice The stored record of `tokenId`.
     function recordOf(uint256 tokenId) external view returns (Record memory);

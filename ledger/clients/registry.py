@@ -376,6 +376,10 @@ class RegistryClient(ContractClient):
         b = self.registered(duplicate).proof
         self._send(self.settle_call(original, duplicate, b))
 
+    def withdraw_owed(self) -> None:
+        """Collects the payments this account refused when they were due (kept for it)."""
+        self._send(Call(self.contract.functions.withdrawOwed()))
+
     def dispute(self, original: int, duplicate: int) -> Dispute:
         d = call(self.contract.functions.disputeOf(original, duplicate).call)
         return Dispute(

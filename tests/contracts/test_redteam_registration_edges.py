@@ -281,13 +281,6 @@ def test_an_esp_leaking_to_a_batch_of_its_second_esp_cannot_revoke_its_customer(
     assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryTransferFailed,
-    reason="Registry pays deposits by push: a contesting Sybil contract that refuses Ether "
-    "blocks resolve's Equivocated branch for good (the ESP is never slashed, the customer's "
-    "deposit stays locked)",
-)
 def test_a_sybil_refusing_ether_cannot_block_its_esps_equivocation(world):
     """Finding a, near copy through the same ESP, with a receiver that refuses Ether (the
     attack suite's refusing contester covers only the upheld branch, which pays nobody). The

@@ -12,6 +12,8 @@ from ledger import EmbeddedChain, LedgerError, TokenStatus, deploy, errors
 from ledger.clients.registry import DisputeState
 from ledger.errors import DeploymentError
 from tests.conftest import TEST_PARAMS
+from tests.contracts import attack_kit
+from tests.contracts.attack_kit import Attacker
 from tests.contracts.helpers import (
     BASE_FP,
     FAR_FP,
@@ -462,3 +464,36 @@ def test_a_reward_hold_shorter_than_two_windows_and_two_blocks_is_refused(monkey
     monkeypatch.setattr(importlib.import_module("ledger.deploy"), "_check_params", lambda p: None)
     with pytest.raises(errors.RegistryWrongValue):
         deploy(chain, deployer, short)
+
+
+def test_a_refused_payment_is_kept_for_its_receiver_to_collect(world):
+    """Deposits are paid by push, but a refusal no longer reverts (a contester refusing Ether
+    blocked an equivocation's ``resolve`` for good): the payment is kept for the receiver, who
+    collects it with ``withdrawOwed`` once it accepts Ether; nobody else can take it."""
+    register_esp(world)
+    deposit = world.params.challenge_deposit
+    sybil = Attacker(world, world.attacker)
+    sybil.tx.send(sybil.contract.functions.setRejectEther(True))
+    token = attack_kit.register_image(world, world.producer, world.producer.address)
+    copy = attack_kit.register_image(
+        world, world.attacker, sybil.address, fp=NEAR_FP, detail=details()["near"],
+        lock=sybil.paid_lock(world.esp),
+    )  # fmt: skip
+    customer = world.registry(world.producer)
+    customer.challenge(token, copy)
+    sybil.execute(world.deployment.registry, "contest", token, copy, value=deposit)
+    registry = world.deployment.registry.address
+    held = world.balance(registry)
+    world.registry(world.deployer).resolve(token, copy)  # Equivocated: both deposits back
+    assert customer.dispute(token, copy).state is DisputeState.EQUIVOCATED
+    assert world.balance(registry) == held - deposit  # the Sybil's deposit is kept for it
+    world.registry(world.buyer).withdraw_owed()  # owed nothing: pays nothing
+    sybil.execute(world.deployment.registry, "withdrawOwed")  # still refusing: kept
+    assert world.balance(registry) == held - deposit
+    sybil.tx.send(sybil.contract.functions.setRejectEther(False))
+    before = world.balance(sybil.address)
+    sybil.execute(world.deployment.registry, "withdrawOwed")
+    assert world.balance(sybil.address) == before + deposit
+    assert world.balance(registry) == held - 2 * deposit
+    sybil.execute(world.deployment.registry, "withdrawOwed")  # once
+    assert world.balance(sybil.address) == before + deposit
