@@ -104,6 +104,9 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     mapping(bytes32 pair => Dispute) private _disputes;
     /// @dev Per contested pair, keccak256 of the detail its contester opened (no room in `Dispute`).
     mapping(bytes32 pair => bytes32) private _openedDetails;
+    /// @dev Who put each item in the hash-time-lock escrow last (its seller): it answers for the
+    /// item while the escrow holds it (as the Registry's `_escrowers`).
+    mapping(uint256 tokenId => address) private _escrowers;
 
     constructor(Config memory c) EIP712("AIGC BatchRegistry", "1") Ownable(msg.sender) {
         if (c.params.challengeReward > c.params.bondPerItem) {
@@ -408,7 +411,9 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
             msg.sender != owner && _tokenApprovals[tokenId] != msg.sender
                 && !_operatorApprovals[owner][msg.sender]
         ) revert ERC721InsufficientApproval(msg.sender, tokenId);
-        if (state & _REVOKED != 0 && from != address(_htlc)) revert BatchTokenRevoked(tokenId);
+        address escrow = address(_htlc);
+        if (state & _REVOKED != 0 && from != escrow) revert BatchTokenRevoked(tokenId);
+        if (to == escrow) _escrowers[tokenId] = from; // listed: the seller answers for it
         delete _tokenApprovals[tokenId];
         // A balance counts tokens held, at most the sum of all batch counts: no overflow or
         // underflow (`from` holds `tokenId`).
@@ -826,10 +831,11 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         if (d.state != expected) revert BatchDisputeState(original, duplicate, d.state);
     }
 
-    /// @dev Who answers for `tokenId`: its owner, or its producer while the escrow holds it.
+    /// @dev Who answers for `tokenId`: its owner, or whoever put it in the escrow while the
+    /// escrow holds it (its seller: for a resold item, not its batch's owner).
     function _accusedOf(uint256 tokenId) private view returns (address owner) {
         owner = _ownerOf(tokenId);
-        if (owner == address(_htlc)) owner = _batches[tokenId >> _INDEX_BITS].owner;
+        if (owner == address(_htlc)) owner = _escrowers[tokenId];
     }
 
     /// @dev Whether a challenge's original is active (a single one at the Registry, which it was

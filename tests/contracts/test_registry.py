@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 from web3.logs import DISCARD
 
-from ledger import EmbeddedChain, LedgerError, TokenStatus, deploy, errors
+from ledger import EmbeddedChain, LedgerError, TokenStatus, deploy, errors, new_secret
+from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
 from ledger.errors import DeploymentError
 from tests.conftest import TEST_PARAMS
@@ -497,3 +498,32 @@ def test_a_refused_payment_is_kept_for_its_receiver_to_collect(world):
     assert world.balance(registry) == held - 2 * deposit
     sybil.execute(world.deployment.registry, "withdrawOwed")  # once
     assert world.balance(sybil.address) == before + deposit
+
+
+def test_the_seller_of_an_escrowed_resold_batch_item_may_contest_its_challenge(world):
+    """As for a single token (``test_the_seller_of_an_escrowed_resold_token_may_contest_its_
+    challenge``): while the swap escrow holds a batched item, whoever listed it answers for it.
+    Before, its batch's owner did (it sold the item long ago): the buyer who listed it could not
+    contest (``BatchNotOwner``) and a challenge of it won by default."""
+    from tests.contracts.test_attacks_batch import _challenge, _contest, _original_and_copy
+
+    original, pa, item, pb = _original_and_copy(world, copy_detail=details()["near"])
+    batches = BatchRegistryClient(world.deployment, world.tx(world.attacker))
+    batches.transfer(world.buyer.address, item)  # sold once
+    seller = BatchRegistryClient(world.deployment, world.tx(world.buyer))
+    htlc = world.deployment.htlc.address
+    seller._send(seller.contract.functions.approve(htlc, item))
+    world.htlc(world.buyer).lock_erc721(
+        world.deployment.batch_registry.address,
+        world.accounts[7].address,
+        token_id=item,
+        hashlock=new_secret()[1],
+        timelock=world.chain.timestamp() + 30 * 24 * 3600,  # listed for a month
+    )
+    _challenge(world, original, pa, item, pb)
+    with pytest.raises(errors.BatchNotOwner):
+        _contest(world, original, item, pb)  # the batch's owner sold it: it answers for nothing
+
+    _contest(world, original, item, pb, who=world.buyer)
+
+    assert seller.dispute(original, item).contester == world.buyer.address
