@@ -45,6 +45,8 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     uint64 private immutable _rewardHoldBlocks;
 
     mapping(bytes32 pair => Dispute) private _disputes;
+    /// @dev Payments refused by their receiver, kept for `withdrawOwed` (as the Registry's).
+    mapping(address account => uint256) private _refused;
 
     /// @dev `registry`, `batches`, `verifier`, `htlc` and `esps` as the deployment's (the
     /// BatchRegistry's); deposit, reward, threshold, window and reward hold are the Registry's.
@@ -360,10 +362,20 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (owner == _htlc) owner = _registry.recordOf(tokenId).producer;
     }
 
+    /// @dev Pays `amount` to `to`; a refused payment is kept for `to`'s `withdrawOwed`, so no
+    /// receiver can block the call that pays it (a Void decision refunds both sides).
     function _send(address to, uint256 amount) private {
         if (amount == 0) return;
         (bool ok,) = to.call{value: amount}("");
-        if (!ok) revert CourtTransferFailed(to, amount);
+        if (!ok) _refused[to] += amount;
+    }
+
+    /// @inheritdoc IBatchCourt
+    /// @dev No re-entrancy guard: the balance is cleared before the call.
+    function withdrawOwed() external {
+        uint256 amount = _refused[msg.sender];
+        delete _refused[msg.sender];
+        _send(msg.sender, amount);
     }
 
     function _pairKey(uint256 original, uint256 duplicate) private pure returns (bytes32) {

@@ -107,6 +107,8 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     /// @dev Who put each item in the hash-time-lock escrow last (its seller): it answers for the
     /// item while the escrow holds it (as the Registry's `_escrowers`).
     mapping(uint256 tokenId => address) private _escrowers;
+    /// @dev Payments refused by their receiver, kept for `withdrawOwed` (as the Registry's).
+    mapping(address account => uint256) private _refused;
 
     constructor(Config memory c) EIP712("AIGC BatchRegistry", "1") Ownable(msg.sender) {
         if (c.params.challengeReward > c.params.bondPerItem) {
@@ -863,10 +865,20 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         return _ownerOf(tokenId);
     }
 
+    /// @dev Pays `amount` to `to`; a refused payment is kept for `to`'s `withdrawOwed`, so no
+    /// receiver can block the call that pays it (a Void decision refunds both sides).
     function _send(address to, uint256 amount) private {
         if (amount == 0) return;
         (bool ok,) = to.call{value: amount}("");
-        if (!ok) revert BatchTransferFailed(to, amount);
+        if (!ok) _refused[to] += amount;
+    }
+
+    /// @inheritdoc IBatchRegistry
+    /// @dev No re-entrancy guard: the balance is cleared before the call.
+    function withdrawOwed() external {
+        uint256 amount = _refused[msg.sender];
+        delete _refused[msg.sender];
+        _send(msg.sender, amount);
     }
 
     function _pairKey(uint256 original, uint256 duplicate) private pure returns (bytes32) {

@@ -99,7 +99,8 @@ interface IBatchCourt {
     error CourtDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
     /// @notice `settle` before the reward hold passed (and the batched original is not revoked).
     error CourtRewardHeld(uint256 duplicate, uint64 releasableAtBlock);
-    /// @notice An Ether transfer failed.
+    /// @notice An Ether payment failed (no longer raised: a refused payment is kept for
+    /// `withdrawOwed`).
     error CourtTransferFailed(address to, uint256 amount);
     /// @notice The batch item's opened content hash is not the single token's id: not one image.
     error CourtNotSameImage(uint256 item, uint256 single);
@@ -162,4 +163,9 @@ interface IBatchCourt {
     function batchRegistry() external view returns (IBatchRegistry);
     /// @notice The Registry whose tokens this court can revoke.
     function registry() external view returns (IRegistry);
+
+    /// @notice Pays the caller the Ether it refused when it was due: a deposit or compensation
+    /// its address rejected was kept for it instead of reverting, so a refusing party cannot
+    /// block a decision that pays the other side too.
+    function withdrawOwed() external;
 }

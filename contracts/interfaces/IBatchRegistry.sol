@@ -238,7 +238,8 @@ interface IBatchRegistry is IERC721Errors {
     error BatchNotContestedDetail(uint256 duplicate, bytes32 openedDetailHash);
     /// @notice `settle` before the reward hold passed (and the original is not revoked).
     error BatchRewardHeld(uint256 duplicate, uint64 releasableAtBlock);
-    /// @notice An Ether payment failed.
+    /// @notice An Ether payment failed (no longer raised: a refused payment is kept for
+    /// `withdrawOwed`).
     error BatchTransferFailed(address to, uint256 amount);
     /// @notice `revokeCopied` was called by another than the court fixed at deployment, or for a
     /// token that is not an active item.
@@ -354,4 +355,9 @@ interface IBatchRegistry is IERC721Errors {
     function parameters() external view returns (Parameters memory);
     /// @notice The prefix of `tokenURI` (the token id in decimal follows).
     function baseURI() external view returns (string memory);
+
+    /// @notice Pays the caller the Ether it refused when it was due: a deposit or compensation
+    /// its address rejected was kept for it instead of reverting, so a refusing party cannot
+    /// block a decision that pays the other side too.
+    function withdrawOwed() external;
 }

@@ -527,3 +527,44 @@ def test_the_seller_of_an_escrowed_resold_batch_item_may_contest_its_challenge(w
     _contest(world, original, item, pb, who=world.buyer)
 
     assert seller.dispute(original, item).contester == world.buyer.address
+
+
+def test_a_contester_refusing_ether_cannot_block_a_batch_decision(world):
+    """The BatchRegistry pays as the Registry does now: a payment its receiver refuses is kept
+    for it (``withdrawOwed``) instead of reverting the decision. Before, a contester contract
+    refusing Ether made ``resolve`` revert ``BatchTransferFailed`` every time (its Void branch
+    refunds both sides, so it also locked the challenger's deposit)."""
+    from tests.contracts.test_attacks_batch import _challenge, _original_and_copy
+
+    original, pa, item, pb = _original_and_copy(world, copy_detail=details()["far"])
+    deposit = world.params.challenge_deposit
+    sybil = Attacker(world, world.attacker)
+    BatchRegistryClient(world.deployment, world.tx(world.attacker)).transfer(sybil.address, item)
+    sybil.tx.send(sybil.contract.functions.setRejectEther(True))
+    _challenge(world, original, pa, item, pb)
+    ia, ib = original & 0xFFFFFFFF, item & 0xFFFFFFFF
+    batch_registry = world.deployment.batch_registry
+    opening = pb.opening(ib).as_tuple()
+    sybil.execute(
+        batch_registry, "contest", original, item, details()["far"], opening, value=deposit
+    )
+    held = world.balance(batch_registry.address)
+    producer = BatchRegistryClient(world.deployment, world.tx(world.producer))
+
+    upheld = producer.resolve(
+        original,
+        item,
+        detail_a=details()["base"],
+        opening_a=pa.opening(ia),
+        detail_b=details()["far"],
+        opening_b=pb.opening(ib),
+    )
+
+    assert upheld is False  # a compact false match: rejected, both deposits to the contester
+    assert producer.dispute(original, item).state is DisputeState.REJECTED
+    assert world.balance(batch_registry.address) == held  # kept for the refusing contester
+    sybil.tx.send(sybil.contract.functions.setRejectEther(False))
+    before = world.balance(sybil.address)
+    sybil.execute(batch_registry, "withdrawOwed")
+    assert world.balance(sybil.address) == before + 2 * deposit
+    assert world.balance(batch_registry.address) == held - 2 * deposit
