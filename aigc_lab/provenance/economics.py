@@ -60,7 +60,7 @@ GAS = {
     "commit": 46_102,
     "reveal": 149_806,
     "challenge": 67_806,
-    "contest": 54_886,  # docs/contracts.md's `registry_contest`
+    "contest": 54_908,  # docs/contracts.md's `registry_contest`
     "finalize": 41_516,
     "resolve": 2_163_305,  # tests/contracts/gas_snapshot.json `registry_resolve`
     "settle": 127_058,
