@@ -82,18 +82,22 @@ class Catalog:
 
     def __init__(self, *, threshold: int, escrow: str | None = None):
         self.threshold = threshold
-        # The swap escrow (the HashTimeLock): while it holds a token, the contracts let the
-        # token's producer answer a challenge of it, and nobody can read the escrow's mail.
+        # The swap escrow (the HashTimeLock): while it holds a token, the contracts let whoever
+        # put it there (its seller) answer a challenge of it, and nobody can read the escrow's mail.
         self.escrow = escrow.lower() if escrow else None
         self.index = NearDuplicateIndex(threshold=threshold)
         self._lock = threading.Lock()
 
-    def accused_of(self, product: Product) -> str:
-        """Who may contest a challenge of ``product``: the contracts' ``_accusedOf``, its owner,
-        or its producer while the swap escrow holds it (the batch owner for a batched item)."""
-        if self.escrow is not None and product.owner.lower() == self.escrow:
-            return product.producer
-        return product.owner
+    def accused_of(self, session: Session, product: Product, *, court: bool = False) -> str:
+        """Who may contest a challenge of ``product`` (the contracts' ``_accusedOf``): its owner,
+        or while the swap escrow holds it whoever put it there (its seller, from the last
+        indexed transfer: for a resold token, not its producer) at the Registry and the
+        BatchRegistry; at the BatchCourt (``court``) its producer, as the court has no view of
+        the seller (docs/contracts.md)."""
+        seller = self._escrowed_by(session, product)
+        if seller is None:
+            return product.owner
+        return product.producer if court else seller
 
     def load(self, session: Session) -> None:
         """Rebuilds the index from the active products in the database."""
@@ -290,7 +294,7 @@ class Catalog:
             seller = self._last_sender(session, token)
             if seller is not None:
                 holders.add(seller)
-            holders.add(producer)  # told of a challenge while the escrow held the token
+            holders.add(producer)  # told of such a challenge by an index from before 018fac0
         kinds = select(Notification).where(Notification.kind.in_(tuple(_FOLLOW_THE_TOKEN)))
         have = {
             (n.kind, n.payload.get("original"), n.payload.get("duplicate"))
@@ -357,10 +361,12 @@ class Catalog:
         self._history(session, data["duplicate"], "challenged", row, data)
         if accused is not None:  # the accused's owner is told it may contest
             body = {"original": data["original"], "duplicate": data["duplicate"]}
-            recipients = [self.accused_of(accused)]
+            court = row.get("contract") == "BatchCourt"
+            recipients = [self.accused_of(session, accused, court=court)]
             seller = self._escrowed_by(session, accused)
             if seller is not None and seller not in recipients:
-                recipients.append(seller)  # contests once the escrow gives the token back
+                # at the court, the seller contests once the escrow gives the token back
+                recipients.append(seller)
             for recipient in recipients:
                 session.add(
                     Notification(

@@ -17,7 +17,7 @@ from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RegistryClient
 from ledger.errors import LedgerError
-from services.provenance.accusations import accused_of
+from services.provenance.accusations import COURT, accused_of
 
 # `aigc bench gas` (docs/contracts.md): `registry_contest` and `registry_resolve` (the detail
 # rule run to a verdict, through the CommitteeVerifier); what a defence costs the defender,
@@ -88,7 +88,7 @@ class CourtForum:
         return self.court.dispute(original, duplicate)
 
     def accused(self, duplicate: int) -> str:
-        return accused_of(self.registry, duplicate)
+        return accused_of(self.registry, duplicate, forum=COURT)
 
     def original_detail(self, original: int) -> bytes | None:
         return None if self.item_details is None else self.item_details(original)

@@ -23,7 +23,7 @@ from ledger import merkle
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RegistryClient
 from ledger.errors import LedgerError
-from ledger.logs import LOG_CHUNK, chunked
+from ledger.logs import LOG_CHUNK, chunked, latest_log
 from services.market_client import MarketClient, MarketError
 from services.provenance.errors import ProvenanceError
 
@@ -42,6 +42,7 @@ __all__ = [
     "ManifestFileError",
     "ManifestItems",
     "accused_of",
+    "escrowed_by",
     "first_found",
     "verified_item",
 ]
@@ -98,24 +99,39 @@ class AccusationSource(Protocol):
         ...
 
 
-def accused_of(registry: RegistryClient, token_id: int, *, batched: bool = False) -> str:
-    """Who may contest a challenge of ``token_id`` (the contracts' ``_accusedOf``): its owner,
-    or its producer while the token sits in the hash-time-lock escrow; "" for no such token.
-    ``batched``: a BatchRegistry item (its producer is its batch's owner)."""
+def accused_of(
+    registry: RegistryClient, token_id: int, *, batched: bool = False, forum: str = REGISTRY
+) -> str:
+    """Who may contest a challenge of ``token_id`` at ``forum`` (the contracts' ``_accusedOf``):
+    its owner, or while the token sits in the hash-time-lock escrow whoever put it there (its
+    seller: for a resold token, not its producer) at the Registry and the BatchRegistry, its
+    producer at the BatchCourt (which has no view of the seller); "" for no such token.
+    ``batched`` (or ``forum`` BATCH): a BatchRegistry item."""
     escrow = registry.deployment.manifest.address("HashTimeLock")
+    forum = BATCH if batched else forum
     try:
-        if batched:
-            batches = BatchRegistryClient(registry.deployment)
-            owner = batches.owner_of(token_id)
-            if same_address(owner, escrow):
-                return batches.batch(merkle.split_token_id(token_id)[0]).owner
+        if forum == BATCH:
+            owner = BatchRegistryClient(registry.deployment).owner_of(token_id)
+            contract = registry.deployment.batch_registry
+        else:
+            owner = registry.owner_of(token_id)
+            contract = registry.contract
+        if not same_address(owner, escrow):
             return owner
-        owner = registry.owner_of(token_id)
-        if same_address(owner, escrow):
+        if forum == COURT:
             return registry.record(token_id).producer
+        return escrowed_by(contract, registry.deployment.manifest.block, escrow, token_id)
     except (LedgerError, ValueError):
         return ""
-    return owner
+
+
+def escrowed_by(contract: Any, start: int, escrow: str, token_id: int) -> str:
+    """Who put ``token_id`` of ``contract`` in the escrow last: the ``from`` of its latest
+    ``Transfer`` to it (the contracts record it privately, ``_escrowers``, with no getter)."""
+    log = latest_log(
+        contract, "Transfer", start, argument_filters={"to": escrow, "tokenId": token_id}
+    )
+    return "" if log is None else str(log["args"]["from"])
 
 
 class ChainAccusations:
@@ -153,7 +169,7 @@ class ChainAccusations:
             for forum, log in logs:
                 a = log["args"]
                 dup = int(a["duplicate"])
-                accused = accused_of(self.registry, dup, batched=forum == BATCH)
+                accused = accused_of(self.registry, dup, forum=forum)
                 if same_address(accused, self.me):
                     found.append(Accusation(int(a["original"]), dup, int(a["deadline"]), forum))
         return found, max(cursor, head + 1), []

@@ -12,9 +12,10 @@ copy of a token that was revoked when the copy registered and reinstated later.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from ledger import TokenStatus, new_secret
+from ledger import TokenStatus, errors, new_secret
 from tests.api.test_watch_order import _mirrored_jpeg, _picture, _register, _registration
 from tests.contracts.helpers import copier_esp, paid_lock, register_esp
 
@@ -164,11 +165,12 @@ def test_a_copy_registered_while_its_original_was_revoked_is_told_on_reinstateme
     assert owner.finalize(victim, copy)
 
 
-def test_a_challenge_of_an_escrowed_resold_token_is_told_to_its_seller_too(api):
-    """A resold token in the escrow: the contract lets only its first producer contest then
-    (tests/contracts/test_redteam_registration_edges.py, an open hole), so the producer is
-    told; the seller who listed it, who can contest once the escrow gives it back (a refund
-    after the lock's timelock, within the window), is told as well."""
+def test_a_challenge_of_an_escrowed_resold_token_is_told_to_its_seller(api):
+    """A resold token in the escrow: the Registry lets whoever listed it (its seller) contest
+    then (018fac0), not its first producer. The API told the producer, whose prepared contest
+    reverts (RegistryNotOwner), and the seller only as a side notice (before this fix the
+    producer's contest was tried here and reverted); now the seller is told, and its prepared
+    contest succeeds while the escrow still holds the token."""
     world = api.world
     register_esp(world)
     squatter_esp = copier_esp(world)
@@ -187,7 +189,7 @@ def test_a_challenge_of_an_escrowed_resold_token_is_told_to_its_seller_too(api):
     holder = world.registry(world.buyer)
     holder.approve(world.deployment.htlc.address, victim)
     _, hashlock = new_secret()
-    listing = world.htlc(world.buyer).lock_erc721(
+    world.htlc(world.buyer).lock_erc721(
         holder.address,
         world.accounts[7].address,
         token_id=victim,
@@ -198,14 +200,23 @@ def test_a_challenge_of_an_escrowed_resold_token_is_told_to_its_seller_too(api):
     world.registry(world.attacker).challenge(squat, victim)
     api.index()
 
-    for who in (world.producer, world.buyer):
+    def opened(who):
         notes = api.client.get("/v1/notifications", headers=api.sign_in(who)).json()["items"]
-        opened = [n for n in notes if n["kind"] == "challenge_opened"]
-        assert [(n["original"], n["duplicate"]) for n in opened] == [(str(squat), str(victim))]
-    world.chain.increase_time(2 * HOUR)  # the listing lapses: the seller takes its token back
-    world.chain.mine(1)
-    world.htlc(world.buyer).refund(listing)
-    holder.contest(squat, victim)
+        return [n for n in notes if n["kind"] == "challenge_opened"]
+
+    assert opened(world.producer) == []  # it cannot contest: not told
+    with pytest.raises(errors.RegistryNotOwner):
+        world.registry(world.producer).contest(squat, victim)
+    (note,) = opened(world.buyer)
+    assert (note["original"], note["duplicate"]) == (str(squat), str(victim))
+    prepared = note["prepared_contest"]
+    r = api.client.post(
+        prepared["endpoint"], json=prepared["body"], headers=api.sign_in(world.buyer)
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["to"].lower() == holder.address.lower()
+    holder.contest(squat, victim)  # still escrowed: the seller answers for it
+    assert holder.owner_of(victim) == world.deployment.htlc.address
     assert holder.dispute(squat, victim).contester == world.buyer.address
 
 
