@@ -183,15 +183,22 @@ def bench_gas(
         bool, typer.Option("--json", help="Print one JSON object op -> gas")
     ] = False,
     write_snapshot: Annotated[
-        bool, typer.Option(help=f"Also write {GAS_SNAPSHOT.name} for the tests")
+        bool,
+        typer.Option(
+            help=f"Also write {GAS_SNAPSHOT.name} and {GAS_BATCH_SNAPSHOT.name} for the tests"
+        ),
     ] = False,
 ) -> None:
-    """Gas used per operation (exact, 21,000 base included), beside the reference and goals."""
+    """Gas used per operation (exact, 21,000 base included), beside the reference and goals.
+
+    Measured on a fresh embedded chain with the snapshot tests' deployment parameters
+    (``ledger.gas.SNAPSHOT_PARAMS``), so what ``--write-snapshot`` writes is what the tests
+    check; the table says whether the figures still match the committed snapshots."""
     import skimage.data
     from PIL import Image
 
     from ledger.chain import EmbeddedChain
-    from ledger.gas import GOALS, REFERENCE, measure
+    from ledger.gas import GOALS, REFERENCE, SNAPSHOT_PARAMS, measure
     from ledger.gas_batch import GOALS as BATCH_GOALS
     from ledger.gas_batch import measure_batches
     from services.provenance import detail_descriptor
@@ -199,8 +206,11 @@ def bench_gas(
     chain = EmbeddedChain()
     # scikit-image's camera, as the contract tests use: a contested resolve runs to a match
     camera = Image.fromarray(skimage.data.camera()).convert("RGB")  # type: ignore[no-untyped-call]
-    gas = measure(chain, chain.dev_accounts(), detail=detail_descriptor(camera))
-    batch = measure_batches(chain, chain.dev_accounts())
+    gas = measure(chain, chain.dev_accounts(), SNAPSHOT_PARAMS, detail=detail_descriptor(camera))
+    batch = measure_batches(chain, chain.dev_accounts())  # SNAPSHOT_PARAMS, its default
+    differs = _snapshot_differences(gas, GAS_SNAPSHOT) + _snapshot_differences(
+        batch, GAS_BATCH_SNAPSHOT
+    )
     if write_snapshot:
         GAS_SNAPSHOT.write_text(json.dumps(gas, indent=2, sort_keys=True) + "\n")
         GAS_BATCH_SNAPSHOT.write_text(json.dumps(batch, indent=2, sort_keys=True) + "\n")
@@ -236,6 +246,27 @@ def bench_gas(
         status = "" if goal is None else ("[green]met[/]" if used <= goal else "[red]missed[/]")
         batches.add_row(op, f"{used:,}", f"<= {goal:,}" if goal else "", status)
     console.print(batches)
+    if write_snapshot:
+        console.print(f"wrote {GAS_SNAPSHOT.name} and {GAS_BATCH_SNAPSHOT.name}")
+    elif differs:
+        console.print(
+            "[red]differs from the committed snapshots[/] (now, snapshot): "
+            + "; ".join(differs)
+            + ": refresh with --write-snapshot if intended"
+        )
+    else:
+        console.print("matches the committed snapshots")
+
+
+def _snapshot_differences(gas: dict[str, int], snapshot: Path) -> list[str]:
+    """``op: now, snapshot`` for each operation whose figure is not the snapshot's (an operation
+    on one side only shows ``-`` on the other); every operation if there is no snapshot file."""
+    old: dict[str, int] = json.loads(snapshot.read_text()) if snapshot.exists() else {}
+    return [
+        f"{op}: {gas.get(op, '-')}, {old.get(op, '-')}"
+        for op in sorted(set(gas) | set(old))
+        if gas.get(op) != old.get(op)
+    ]
 
 
 def _print_manifest(contracts: dict[str, dict[str, str]]) -> None:

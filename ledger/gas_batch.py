@@ -29,7 +29,7 @@ from ledger.clients.batch import submit_feedback_batch, withdraw_batch
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, attestation_message
 from ledger.deploy import Deployment, DeployParams, deploy
-from ledger.gas import _deadline, _detail, _secret, _signed_registration
+from ledger.gas import SNAPSHOT_PARAMS, _deadline, _detail, _secret, _signed_registration
 from ledger.merkle import (
     batch_commitment,
     fingerprint_leaf,
@@ -62,9 +62,10 @@ def measure_batches(
     sizes: tuple[int, ...] = SIZES,
 ) -> dict[str, int]:
     """``{"htlc_withdraw_batch_per_lock@N": gas // N, "feedback_submit_batch_per_lock@N": ...}``
-    (the 21,000 base of the one transaction included, shared by the N locks)."""
+    (the 21,000 base of the one transaction included, shared by the N locks), deployed with
+    ``params`` (``ledger.gas.SNAPSHOT_PARAMS`` unless given: the court rows depend on them)."""
     deployer, producer, esp = accounts[:3]
-    dep: Deployment = deploy(chain, deployer, params or DeployParams())
+    dep: Deployment = deploy(chain, deployer, params or SNAPSHOT_PARAMS)
     esps = EspRegistryClient(dep, Transactor(chain, esp))
     esps.register("http://esp.example", price=10**15, stake=dep.manifest.params["esp_min_stake"])
     htlc = HtlcClient(dep, Transactor(chain, producer))

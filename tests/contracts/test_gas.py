@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from ledger import Chain, EmbeddedChain, RpcChain
-from ledger.gas import GOALS, measure
+from ledger.gas import GOALS, SNAPSHOT_PARAMS, measure
 from tests.conftest import TEST_PARAMS, require_anvil
 from tests.contracts.helpers import details
 
@@ -64,3 +64,9 @@ def test_gas_does_not_depend_on_what_the_shared_chain_mined(embedded_world):
     chain.mine(max(0, 300 - int(chain.w3.eth.block_number)))
     assert chain.w3.eth.block_number >= 300
     _check(EmbeddedChain())
+
+
+def test_the_bench_measures_with_the_tests_parameters():
+    """``aigc bench gas --write-snapshot`` measures with ``SNAPSHOT_PARAMS``, the snapshot checks
+    with ``TEST_PARAMS``: one set, or what it writes fails them (its batch court rows did, +36)."""
+    assert SNAPSHOT_PARAMS == TEST_PARAMS
