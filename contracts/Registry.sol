@@ -540,7 +540,13 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             _recordHash(r.fingerprint, detailHash, lock.receiver, p.priority, p.committedAt, uint64(block.number)),
             Status.Active
         );
-        if (bytes(r.metadataURI).length != 0) _uris[tokenId] = r.metadataURI;
+        if (bytes(r.metadataURI).length != 0) {
+            // Bound by neither the commitment nor the attestation, so only the registrant (the
+            // lock's sender) chooses it: a relayed reveal passes none and the token falls back to
+            // the base URI. A bare revert: a custom error would pass EIP-170's size limit.
+            require(msg.sender == lock.sender);
+            _uris[tokenId] = r.metadataURI;
+        }
     }
 
     /// @dev Checks the commitment can be revealed now and consumes it (its bond now backs the

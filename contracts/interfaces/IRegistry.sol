@@ -232,7 +232,8 @@ interface IRegistry {
     /// @notice Burns the bond of a commitment that expired unrevealed (anyone may call).
     function forfeitCommit(bytes32 commitment) external;
     /// @notice Reveals a committed registration backed by its paid generation lock and the ESP's
-    /// attestation; mints token `uint256(contentHash)` to `r.owner`.
+    /// attestation; mints token `uint256(contentHash)` to `r.owner`. Anyone may relay it, but only
+    /// the registrant (the lock's sender) may pass a non-empty `r.metadataURI` (else a bare revert).
     function reveal(
         Registration calldata r,
         IHashTimeLock.Lock calldata lock,

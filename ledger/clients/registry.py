@@ -322,6 +322,7 @@ class RegistryClient(ContractClient):
     def reveal(self, reg: Registration, lock: LockTerms, attestation: bytes) -> int:
         """Reveals ``reg``, backed by its paid generation ``lock``; returns the token id."""
         reg.check_lock(lock)
+        self._check_uri_sender(reg)
         receipt = self._send(self.reveal_call(reg, lock, attestation))
         return int(self._event(receipt, "Registered")["tokenId"])
 
@@ -329,6 +330,7 @@ class RegistryClient(ContractClient):
         """Registers ``reg`` although a later payer registered the same bytes first: the token
         moves to ``reg.owner`` (see the contract's ``reclaim``); returns the token id."""
         reg.check_lock(lock)
+        self._check_uri_sender(reg)
         existing = self.registered(reg.token_id).proof
         receipt = self._send(
             self.contract.functions.reclaim(
@@ -336,6 +338,18 @@ class RegistryClient(ContractClient):
             )
         )
         return int(self._event(receipt, "Reclaimed")["tokenId"])
+
+    def _check_uri_sender(self, reg: Registration) -> None:
+        """The contract reverts (without data: no bytes left for a custom error) when anyone but
+        the registrant sends a reveal with a metadata URI, which neither the commitment nor the
+        attestation binds; a relayer passes none (the token then falls back to the base URI)."""
+        if reg.metadata_uri and to_checksum_address(self.tx.address) != to_checksum_address(
+            reg.owner
+        ):
+            raise LedgerError(
+                "only the registrant (the generation lock's sender) may reveal with a metadata "
+                "URI; a relayed reveal passes an empty one"
+            )
 
     # -- challenges -----------------------------------------------------------------------------
     def challenge(

@@ -18,6 +18,7 @@ import pytest
 from ledger import TokenStatus, errors, new_secret
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.registry import DisputeState
+from ledger.errors import LedgerError
 from tests.contracts import batch_kit
 from tests.contracts.attack_kit import (
     HOUR,
@@ -427,12 +428,6 @@ def test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the
     assert client.owner_of(reg.token_id) == world.producer.address
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Registration.metadataURI is in neither the commitment nor the attestation: whoever "
-    "relays (front-runs) a pending reveal chooses the token's tokenURI for good",
-)
 def test_a_relayer_of_a_pending_reveal_cannot_choose_the_tokens_metadata(world):
     """ "A copied reveal mints to the producer" (``test_relaying_a_copied_reveal_mints_to_
     the_producer``) holds, but the reveal's ``metadataURI`` is bound by nothing: the commitment
@@ -443,9 +438,11 @@ def test_a_relayer_of_a_pending_reveal_cannot_choose_the_tokens_metadata(world):
     reveal reverts ``RegistryDuplicateContent``, and no function lets the holder change it
     (``setBaseURI`` is the deployer's and only for tokens without their own URI).
 
-    Fix (contract): put ``keccak256(bytes(metadataURI))`` in the commitment (``commitmentFor``
-    and the clients' ``Registration.commitment``), as the BatchRegistry binds its reveal to
-    its owner by requiring the owner to send it."""
+    Fixed (contract): only the registrant (the lock's sender) may reveal with a non-empty
+    URI; anyone else's reveal with one reverts (without data: a custom error would pass
+    EIP-170's limit), and a relayer passes none (the token falls back to the base URI).
+    Committing to ``keccak256(bytes(metadataURI))`` instead cost reveal 150,022 gas (goal
+    150,000). Failed before (strict xfail): the token's URI was the watcher's."""
     register_esp(world)
     lock = paid_lock(world, world.producer, world.esp)
     reg = replace(
@@ -456,10 +453,12 @@ def test_a_relayer_of_a_pending_reveal_cannot_choose_the_tokens_metadata(world):
     attestation = producer.sign_attestation(world.esp, reg)
     producer.commit(reg)
     forged = replace(reg, metadata_uri="https://phishing.example/aigc.json")
-    with contextlib.suppress(errors.RegistryUnknownCommit):  # the fix: the URI is committed
+    with pytest.raises(errors.TransactionFailed):  # only the producer may pass a URI
         send_reveal(world, world.attacker, forged, lock, attestation)  # the copied reveal
-    if producer.record(reg.token_id).status is TokenStatus.NONE:
-        send_reveal(world, world.producer, reg, lock, attestation)
+    with pytest.raises(LedgerError, match="only the registrant"):  # the client says so first
+        world.registry(world.attacker).reveal(forged, lock, attestation)
+    assert producer.record(reg.token_id).status is TokenStatus.NONE
+    send_reveal(world, world.producer, reg, lock, attestation)
 
     uri = world.deployment.registry.functions.tokenURI(reg.token_id).call()
     assert uri == "ipfs://the-producers-own-metadata"
