@@ -254,6 +254,14 @@ def commit(body: CommitIn, account: CurrentAccount, dep: DeploymentDep) -> Unsig
 def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Reveal a committed registration with its paid generation lock and the ESP's attestation."""
     lock = body.lock.terms()
+    # Only the registrant (the lock's sender) may pass a metadata URI: the contract's bare revert
+    # would read as a 502 chain error, so 422 here.
+    if body.metadata_uri and account.lower() != lock.sender.lower():
+        raise Unprocessable(
+            "only the registrant (the generation lock's sender) may reveal with a metadata URI; "
+            "a relayed reveal passes an empty one",
+            code="metadata_uri_not_registrant",
+        )
     reg = Registration(
         content_hash=_b(body.content_hash),
         fingerprint=_b(body.fingerprint),
