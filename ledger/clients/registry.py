@@ -120,6 +120,17 @@ class Registration:
                 "the attesting ESP, whose id is the attested task id"
             )
 
+    def check_uri_sender(self, sender: str) -> None:
+        """Raises LedgerError when ``sender`` is not the registrant but the registration carries
+        a metadata URI: neither the commitment nor the attestation binds the URI, so the contract
+        lets only the lock's sender set it (a bare revert: no bytes left for a custom error); a
+        relayed reveal passes none and the token falls back to the base URI."""
+        if self.metadata_uri and to_checksum_address(sender) != to_checksum_address(self.owner):
+            raise LedgerError(
+                "only the registrant (the generation lock's sender) may reveal with a metadata "
+                "URI; a relayed reveal passes an empty one"
+            )
+
     def attestation_message(self) -> dict[str, Any]:
         return {
             "taskId": self.task_id,
@@ -322,7 +333,7 @@ class RegistryClient(ContractClient):
     def reveal(self, reg: Registration, lock: LockTerms, attestation: bytes) -> int:
         """Reveals ``reg``, backed by its paid generation ``lock``; returns the token id."""
         reg.check_lock(lock)
-        self._check_uri_sender(reg)
+        reg.check_uri_sender(self.tx.address)
         receipt = self._send(self.reveal_call(reg, lock, attestation))
         return int(self._event(receipt, "Registered")["tokenId"])
 
@@ -330,7 +341,7 @@ class RegistryClient(ContractClient):
         """Registers ``reg`` although a later payer registered the same bytes first: the token
         moves to ``reg.owner`` (see the contract's ``reclaim``); returns the token id."""
         reg.check_lock(lock)
-        self._check_uri_sender(reg)
+        reg.check_uri_sender(self.tx.address)
         existing = self.registered(reg.token_id).proof
         receipt = self._send(
             self.contract.functions.reclaim(
@@ -338,18 +349,6 @@ class RegistryClient(ContractClient):
             )
         )
         return int(self._event(receipt, "Reclaimed")["tokenId"])
-
-    def _check_uri_sender(self, reg: Registration) -> None:
-        """The contract reverts (without data: no bytes left for a custom error) when anyone but
-        the registrant sends a reveal with a metadata URI, which neither the commitment nor the
-        attestation binds; a relayer passes none (the token then falls back to the base URI)."""
-        if reg.metadata_uri and to_checksum_address(self.tx.address) != to_checksum_address(
-            reg.owner
-        ):
-            raise LedgerError(
-                "only the registrant (the generation lock's sender) may reveal with a metadata "
-                "URI; a relayed reveal passes an empty one"
-            )
 
     # -- challenges -----------------------------------------------------------------------------
     def challenge(

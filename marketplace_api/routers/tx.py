@@ -22,7 +22,7 @@ from ledger.clients.batch import submit_feedback_batch_call, withdraw_batch_call
 from ledger.clients.batch_registry import ItemOpening
 from ledger.clients.committee import CommitteeClient, review_key
 from ledger.clients.registry import RecordProof
-from ledger.errors import TransactionFailed
+from ledger.errors import LedgerError, TransactionFailed
 from ledger.tx import RelayRejected, explain_revert, relay, tx_status
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
@@ -254,14 +254,6 @@ def commit(body: CommitIn, account: CurrentAccount, dep: DeploymentDep) -> Unsig
 def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Reveal a committed registration with its paid generation lock and the ESP's attestation."""
     lock = body.lock.terms()
-    # Only the registrant (the lock's sender) may pass a metadata URI: the contract's bare revert
-    # would read as a 502 chain error, so 422 here.
-    if body.metadata_uri and account.lower() != lock.sender.lower():
-        raise Unprocessable(
-            "only the registrant (the generation lock's sender) may reveal with a metadata URI; "
-            "a relayed reveal passes an empty one",
-            code="metadata_uri_not_registrant",
-        )
     reg = Registration(
         content_hash=_b(body.content_hash),
         fingerprint=_b(body.fingerprint),
@@ -274,6 +266,10 @@ def reveal(body: RevealIn, account: CurrentAccount, dep: DeploymentDep) -> Unsig
         metadata_uri=body.metadata_uri,
         salt=_b(body.salt),
     )
+    try:  # the contract's bare revert would read as a 502 chain error: 422 here
+        reg.check_uri_sender(account)
+    except LedgerError as exc:
+        raise Unprocessable(str(exc), code="metadata_uri_not_registrant") from exc
     call = RegistryClient(dep).reveal_call(reg, lock, _b(body.attestation))
     return UnsignedTx.of(dep.chain, call, sender=account)
 
