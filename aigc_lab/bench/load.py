@@ -849,6 +849,7 @@ def check_events(stack: Stack, timeout_s: float) -> dict[str, int]:
     from sqlalchemy.orm import Session
 
     from ledger.indexer import ChainEvent, Checkpoint
+    from ledger.logs import chunked
     from marketplace_api.models import Product, Task
 
     chain, manifest = stack.chain, stack.deployment.manifest
@@ -862,13 +863,19 @@ def check_events(stack: Stack, timeout_s: float) -> dict[str, int]:
             return cp is not None and int(cp) >= head
 
         _until("the indexer reaches the chain head", caught_up, timeout_s)
-        logs = chain.w3.eth.get_logs(
-            {
-                "fromBlock": manifest.block,
-                "toBlock": head,
-                "address": [manifest.address(n) for n in manifest.contracts],
-            }
-        )
+        addresses = [manifest.address(n) for n in manifest.contracts]
+        # in bounded chunks (ledger.logs): a node capping eth_getLogs refuses one whole-range read
+        logs = [
+            log
+            for part in chunked(
+                lambda frm, to: chain.w3.eth.get_logs(
+                    {"fromBlock": frm, "toBlock": to, "address": addresses}
+                ),
+                manifest.block,
+                head,
+            )
+            for log in part
+        ]
         on_chain = {
             ("0x" + bytes(log["transactionHash"]).hex(), int(log["logIndex"])) for log in logs
         }
