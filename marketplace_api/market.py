@@ -463,11 +463,11 @@ class TradeTracker:
         if listing is None or listing.status != ListingState.OPEN:
             return
         if state is TradeState.COMPLETED:
-            listing.status = ListingState.SOLD
+            close_listing(session, listing, ListingState.SOLD)
             kind = trade.collection or CollectionKind.REGISTRY
             self._close_listings(session, kind, trade.token_id, trade.seller)
-        elif state is TradeState.OFF_TERMS:
-            listing.status = ListingState.CANCELLED  # the seller no longer holds the token
+        elif state is TradeState.OFF_TERMS:  # the seller no longer holds the token
+            close_listing(session, listing, ListingState.CANCELLED)
 
     def _trades_of_settlement(self, session: Session, event: str, a: dict[str, Any]) -> list[Trade]:
         live = (
@@ -563,7 +563,7 @@ class TradeTracker:
                 Listing.status == ListingState.OPEN,
             )
         ):
-            listing.status = ListingState.CANCELLED
+            close_listing(session, listing, ListingState.CANCELLED)
 
     def _revoked(self, session: Session, collection: Collection, a: dict[str, Any]) -> None:
         """A revoked copy is frozen: its listings close, and trades not yet paid are cancelled
@@ -587,6 +587,18 @@ class TradeTracker:
             )
         ):
             trade.status = TradeState.CANCELLED
+
+
+def close_listing(session: Session, listing: Listing, status: ListingState) -> None:
+    """Closes ``listing`` (sold or cancelled) and ends the requests still waiting on it: a
+    seller's token lock names no trade, so the indexer gives it to the oldest ``requested``
+    trade of (seller, buyer, token); a request left over from a closed listing would take the
+    lock meant for a later listing, at the old listing's price."""
+    listing.status = status
+    for trade in session.scalars(
+        select(Trade).where(Trade.listing_id == listing.id, Trade.status == TradeState.REQUESTED)
+    ):
+        trade.status = TradeState.CANCELLED
 
 
 def trade_terms(trade: Trade) -> TradeTerms:

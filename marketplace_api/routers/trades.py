@@ -23,7 +23,7 @@ from ledger.indexer import ChainEvent
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
 from marketplace_api.duplicates import kept_registration
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
-from marketplace_api.market import payment_locks, trade_terms
+from marketplace_api.market import close_listing, payment_locks, trade_terms
 from marketplace_api.models import Listing, ProductEvent, Trade
 from marketplace_api.schemas import UnsignedTx
 from marketplace_api.types import (
@@ -315,7 +315,7 @@ def cancel_listing(
         raise Forbidden("only the seller may cancel a listing")
     if item.status != ListingState.OPEN:
         raise Conflict(f"listing is {item.status}")
-    item.status = ListingState.CANCELLED
+    close_listing(session, item, ListingState.CANCELLED)
     session.commit()
     return listing_json(item, deployment)
 
@@ -338,6 +338,19 @@ def start_trade(
     )
     if owner not in (item.seller, deployment.htlc.address):  # escrowed: locked for a trade
         raise Conflict("the seller no longer owns this token", code="listing_stale")
+    # One waiting request per (seller, buyer, token): the seller's lock names no trade, and the
+    # indexer gives it to the oldest one, which need not be the one the seller's wallet saw.
+    pending = session.scalar(
+        select(Trade.id).where(
+            Trade.status == TradeState.REQUESTED,
+            Trade.seller == item.seller,
+            Trade.buyer == account,
+            Trade.token_id == item.token_id,
+            Trade.collection == item.collection,
+        )
+    )
+    if pending is not None:
+        raise Conflict(f"you already asked for this token: trade {pending}", code="trade_pending")
     trade = Trade(
         listing_id=item.id,
         token_id=item.token_id,

@@ -1,0 +1,105 @@
+"""Red team, round 2: the marketplace's trading routes, tried as a buyer (or a seller) would.
+
+* a buyer who asks twice for the same listing, or whose request outlives the listing it was made
+  on (cancelled, sold, closed by a transfer), must not take the seller's token lock: the seller's
+  wallet locks for the trade it sees (its secret is kept under that trade's id), and the indexer
+  matched the lock to the OLDEST requested trade of (seller, buyer, token), at that trade's price.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from marketplace_api.models import Trade
+from services.exchange import buyer_claim_token, seller_claim_payment
+from services.market_client import MarketClient, MarketError
+from tests.api._trading import PRICE, list_token, lock_token, sign_and_relay, start_trade
+from tests.contracts.helpers import register_esp, register_image
+
+
+def _trades(api) -> int:
+    with api.client.app.state.sessions() as session:
+        return int(session.scalar(select(func.count()).select_from(Trade)) or 0)
+
+
+def _state(client: MarketClient, trade: dict) -> str:
+    return str(client.get(f"/v1/trades/{trade['id']}")["status"])
+
+
+def test_a_second_request_for_the_same_listing_is_refused_and_writes_nothing(api):
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    listing, first, buyer = start_trade(api, world.producer, world.buyer, token)
+    before = _trades(api)
+    with pytest.raises(MarketError) as exc:
+        buyer.post("/v1/trades", json={"listing_id": listing["id"]})
+    assert (exc.value.status, exc.value.code) == (409, "trade_pending")
+    assert _trades(api) == before
+    # The one request gets the seller's lock.
+    lock_token(api, world.producer, world.buyer, token)
+    api.index()
+    assert _state(buyer, first) == "asset_locked"
+
+
+def test_a_request_on_a_cancelled_listing_does_not_take_the_lock_of_the_relisted_price(api):
+    """The seller cancels a cheap listing and lists again dearer; the buyer's old request on the
+    cheap one took the new lock, and the buyer paid the old price for it."""
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    cheap, old, buyer = start_trade(api, world.producer, world.buyer, token, price=PRICE // 10)
+    seller = MarketClient(api.client, world.producer)
+    assert seller.delete(f"/v1/listings/{cheap['id']}")["status"] == "cancelled"
+    assert _state(buyer, old) == "cancelled"  # the request ends with its listing
+    dear = list_token(api, world.producer, token, price=PRICE, nonce=2)
+    new = buyer.post("/v1/trades", json={"listing_id": dear["id"]})
+    offer = lock_token(api, world.producer, world.buyer, token)  # the seller locks for `new`
+    api.index()
+    assert (_state(buyer, old), _state(buyer, new)) == ("cancelled", "asset_locked")
+    with pytest.raises(MarketError) as exc:
+        buyer.post(f"/v1/trades/{old['id']}/payment-tx", json={})
+    assert exc.value.code == "trade_not_ready"
+    (leg,) = buyer.post(f"/v1/trades/{new['id']}/payment-tx", json={})["locks"]
+    assert int(leg["amount"]) == PRICE
+    sign_and_relay(api, world.buyer, leg["tx"])
+    api.index()
+    assert _state(buyer, new) == "payment_locked"
+    assert offer.asset_lock.hashlock.hex() in buyer.get(f"/v1/trades/{new['id']}")["hashlock"]
+
+
+def test_the_other_requests_of_a_sold_listing_end_with_it(api):
+    """Two buyers race for one listing; the seller sells to the first. The second's request
+    must not stay ``requested`` (the seller's dashboard offered to lock a token it no longer
+    holds, and a later listing by the same seller to that buyer would be matched to it)."""
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    listing, won, first = start_trade(api, world.producer, world.buyer, token)
+    second = MarketClient(api.client, world.attacker)
+    lost = second.post("/v1/trades", json={"listing_id": listing["id"]})
+    offer = lock_token(api, world.producer, world.buyer, token)
+    api.index()
+    (leg,) = first.post(f"/v1/trades/{won['id']}/payment-tx", json={})["locks"]
+    sign_and_relay(api, world.buyer, leg["tx"])
+    api.index()
+    from ledger import LockTerms
+
+    payment = LockTerms.from_json(first.get(f"/v1/trades/{won['id']}")["payment_lock"])
+    seller_claim_payment(world.htlc(world.producer), payment, offer, price=PRICE)
+    buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
+    api.index()
+    assert _state(first, won) == "completed"
+    assert _state(second, lost) == "cancelled"
+
+
+def test_a_request_whose_listing_closed_by_a_transfer_ends_with_it(api):
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    listing, trade, buyer = start_trade(api, world.producer, world.buyer, token)
+    world.registry(world.producer).transfer(world.attacker.address, token)
+    api.index()
+    assert api.client.get(f"/v1/listings/{listing['id']}").json()["status"] == "cancelled"
+    assert _state(buyer, trade) == "cancelled"
