@@ -15,6 +15,7 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ledger import HtlcClient, LockTerms
@@ -255,7 +256,11 @@ def create_listing(
         status=ListingState.OPEN,
     )
     session.add(item)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same offer posted at once: the other request listed it
+        session.rollback()
+        raise Conflict("this signed offer is already listed") from None
     return listing_json(item, deployment)
 
 

@@ -103,3 +103,48 @@ def test_a_request_whose_listing_closed_by_a_transfer_ends_with_it(api):
     api.index()
     assert api.client.get(f"/v1/listings/{listing['id']}").json()["status"] == "cancelled"
     assert _state(buyer, trade) == "cancelled"
+
+
+def test_a_listing_racing_the_same_signed_offer_is_a_409_not_a_500(api):
+    """Two posts of one signed offer at once (a double click, a retried request): the one that
+    loses the insert answered 500 (the unique signature), not the documented 409."""
+    from sqlalchemy import event, insert
+    from sqlalchemy.orm import Session
+
+    from marketplace_api.models import Listing
+
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    engine = api.client.app.state.engine
+    raced: list[str] = []
+
+    def concurrent_insert(session, flush_context, instances):
+        rows = [o for o in session.new if isinstance(o, Listing)]
+        if raced or not rows:
+            return
+        raced.append(rows[0].signature)  # the other request's row lands first
+        with engine.begin() as conn:
+            conn.execute(
+                insert(Listing).values(
+                    token_id=rows[0].token_id,
+                    collection=rows[0].collection,
+                    seller=rows[0].seller,
+                    price=rows[0].price,
+                    expiry=rows[0].expiry,
+                    nonce=rows[0].nonce,
+                    signature=rows[0].signature,
+                    status="open",
+                )
+            )
+
+    event.listen(Session, "before_flush", concurrent_insert)
+    try:
+        with pytest.raises(MarketError) as exc:
+            list_token(api, world.producer, token)
+    finally:
+        event.remove(Session, "before_flush", concurrent_insert)
+    assert raced, "the race did not happen"
+    assert (exc.value.status, exc.value.code) == (409, "conflict")
+    (only,) = api.client.get("/v1/listings").json()["items"]
+    assert only["signature"] == raced[0]
