@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from marketplace_api.db import Base
+from services.generation import prompt_commitment
 
 
 class AuthNonce(Base):
@@ -115,10 +117,21 @@ class AccountKey(Base):
     delivery_key: Mapped[str | None] = mapped_column(String(68), nullable=True)  # 0x02/03 || x
 
 
+def _fresh_salt() -> str:
+    return "0x" + secrets.token_hex(32)
+
+
+def _commitment_of_row(context: Any) -> str:
+    """A row's prompt commitment from its prompt and salt (the salt's default comes first)."""
+    row = context.get_current_parameters()
+    return "0x" + prompt_commitment(row["prompt"], bytes.fromhex(row["prompt_salt"][2:])).hex()
+
+
 class Task(Base):
     """A generation task: posted -> quoted -> locked -> delivered -> claimed -> registered,
     or refunded / fraud_proven. Chain facts (locked, claimed, refunded, registered) come from the
-    indexer, never from a client's word."""
+    indexer, never from a client's word. The ESP reads the prompt only once the fee lock is
+    indexed; before, its commitment."""
 
     __tablename__ = "tasks"
 
@@ -126,6 +139,10 @@ class Task(Base):
     producer: Mapped[str] = mapped_column(String(42), index=True)
     esp: Mapped[str] = mapped_column(String(42), index=True)
     prompt: Mapped[str] = mapped_column(Text)
+    # What the ESP sees of the prompt until the fee lock is indexed (services.generation.prompt):
+    # keccak256(tag || salt || prompt), both 0x hex.
+    prompt_salt: Mapped[str] = mapped_column(String(66), default=_fresh_salt)
+    prompt_commitment: Mapped[str] = mapped_column(String(66), default=_commitment_of_row)
     seed: Mapped[int] = mapped_column(BigInteger)
     max_price: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(16), index=True, default="posted")

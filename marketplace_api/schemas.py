@@ -162,7 +162,16 @@ class TaskOut(BaseModel):
     id: str
     producer: str
     esp: str
-    prompt: str
+    prompt: str | None = Field(
+        description="the producer's prompt: shown to the ESP only once the fee lock is indexed "
+        "(null before; prompt_commitment is what it quotes on)"
+    )
+    prompt_salt: str | None = Field(
+        description="the 32-byte salt of prompt_commitment (null when the prompt is)"
+    )
+    prompt_commitment: str = Field(
+        description='keccak256("aigc-prompt-commitment-v1" || prompt_salt || utf8(prompt))'
+    )
     seed: Uint256
     max_price: Uint256
     status: str

@@ -4,8 +4,12 @@ Each round (:meth:`EspWorker.step`) looks at the ESP's tasks on the marketplace:
 
 * ``posted``: make a fresh secret ``s``, PERSIST it, then quote ``sha256(s)``, a price and a
   deadline (``deadline_s`` away, but never later than the registration window allows: a claim
-  at the deadline must leave the producer time to register, ``latest_quote_deadline``);
-* ``locked`` (the producer's fee is on chain): generate the image, sign the attestation, seal
+  at the deadline must leave the producer time to register, ``latest_quote_deadline``) on the
+  task's prompt commitment (the API withholds the prompt until the fee lock is indexed), which
+  it records;
+* ``locked`` (the producer's fee is on chain, and the API released the prompt): check that the
+  prompt and its salt open the commitment it quoted on (else refuse: nothing generated, no fee
+  claimed, the producer refunds at the deadline), generate the image, sign the attestation, seal
   the image for the producer, upload it. It is sealed (format v2) to the delivery key the
   producer registered, which the sealed bytes name; to the producer's account key (format v1)
   when none is registered (docs/delivery.md);
@@ -55,7 +59,7 @@ from services.batch import (
 from services.batch.attestation import RevealView, reveal_view
 from services.content import canonical_hash
 from services.exchange import delivery_key, esp_sealing_key, key_commitment, seal, seal_to
-from services.generation import latest_quote_deadline
+from services.generation import PromptMismatch, check_prompt, latest_quote_deadline
 from services.market_client import MarketClient, MarketError
 from services.provenance import detail_descriptor
 from services.provenance.errors import ProvenanceError
@@ -202,6 +206,8 @@ class EspWorker:
             entry = self.state.tasks[task["id"]] = {
                 "secret": secrets.token_hex(32),
                 "stage": "quoting",
+                # What this quote is for: the prompt it generates must open this commitment.
+                "prompt_commitment": str(task["prompt_commitment"]).lower(),
             }
             self.state.save()  # the secret is on disk before its hash leaves the process
         hashlock = hashlib.sha256(bytes.fromhex(entry["secret"])).hexdigest()
@@ -234,6 +240,7 @@ class EspWorker:
                 "hashlock": "0x" + hashlock,
                 "deadline": deadline,
                 "signature": "0x" + signature.hex(),
+                "prompt_commitment": entry["prompt_commitment"],
             },
         )
         entry["stage"] = "quoted"
@@ -244,8 +251,19 @@ class EspWorker:
         entry = self.state.tasks.get(task["id"])
         if entry is None or self.lazy or entry.get("stage") == "declined":
             return None
+        try:  # only the prompt it quoted on, released once the fee lock was indexed
+            prompt = check_prompt(
+                task.get("prompt"),
+                task.get("prompt_salt"),
+                # An entry quoted by a worker older than prompt commitments saw the prompt then.
+                quoted_commitment=entry.get("prompt_commitment") or task["prompt_commitment"],
+            )
+        except PromptMismatch as exc:
+            entry["stage"], entry["declined"] = "declined", f"{exc.code}: {exc}"
+            self.state.save()
+            return "refused-prompt"
         image, meta = self.make_image(
-            task["prompt"], self.generation_seed(int(task["seed"]), prompt=str(task["prompt"]))
+            prompt, self.generation_seed(int(task["seed"]), prompt=prompt)
         )
         buf = io.BytesIO()
         image.save(buf, format="PNG")

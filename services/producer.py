@@ -1,12 +1,13 @@
 """The producer's side of a paid generation, over the marketplace API and the chain.
 
-post a task -> lock the quoted fee under the ESP's hashlock and acknowledge it on chain with the
-ESP's signed quote (the open lock then holds the ESP's stake, and its outcome counts) -> once the
-ESP claimed the fee (the secret is on chain), download the sealed image, derive the key (ECDH with
-the ESP + the secret), open it and check it against the ESP's attestation -> register it
-(commit, reveal) -> feedback. A delivery that does not match its attestation raises
-:class:`DeliveryMismatch` carrying the delivery key, which
-:meth:`ProducerSession.report_fraud` turns into a verifiable fraud proof.
+post a task (its ESP sees a commitment to the prompt, under a salt this client draws and checks,
+until the fee lock is indexed) -> lock the quoted fee under the ESP's hashlock and acknowledge it
+on chain with the ESP's signed quote (the open lock then holds the ESP's stake, and its outcome
+counts; the API then releases the prompt to the ESP) -> once the ESP claimed the fee (the secret
+is on chain), download the sealed image, derive the key (ECDH with the ESP + the secret), open it
+and check it against the ESP's attestation -> register it (commit, reveal) -> feedback. A
+delivery that does not match its attestation raises :class:`DeliveryMismatch` carrying the
+delivery key, which :meth:`ProducerSession.report_fraud` turns into a verifiable fraud proof.
 
 Deliveries are sealed to the producer's delivery key once :meth:`ProducerSession.use_delivery_key`
 registered it: the key is derived from the account's signature over a fixed message (a wallet's
@@ -17,6 +18,7 @@ device. Older deliveries sealed to the account key still open (docs/delivery.md)
 from __future__ import annotations
 
 import io
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -40,7 +42,11 @@ from services.exchange import (
     recipient_sealing_key,
     sealed_recipient,
 )
-from services.generation import check_deadline_within_window, latest_quote_deadline
+from services.generation import (
+    check_deadline_within_window,
+    latest_quote_deadline,
+    prompt_commitment,
+)
 from services.market_client import MarketClient
 from services.provenance import detail_descriptor
 
@@ -109,10 +115,21 @@ class ProducerSession:
     def post(
         self, prompt: str, *, seed: int, max_price: int, esp: str | None = None
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"prompt": prompt, "seed": seed, "max_price": max_price}
+        """Posts a task under a fresh salt of this client's; raises :class:`ExchangeError` when the
+        API's prompt commitment (what the ESP quotes on) is not the one of this prompt and salt."""
+        salt = secrets.token_bytes(32)
+        body: dict[str, Any] = {
+            "prompt": prompt,
+            "prompt_salt": "0x" + salt.hex(),
+            "seed": seed,
+            "max_price": max_price,
+        }
         if esp is not None:
             body["esp"] = esp
-        return dict(self.client.post("/v1/tasks", json=body))
+        task = dict(self.client.post("/v1/tasks", json=body))
+        if task["prompt_commitment"] != "0x" + prompt_commitment(prompt, salt).hex():
+            raise ExchangeError(f"task {task['id']}: the API commits the ESP to another prompt")
+        return task
 
     def task(self, task_id: str) -> dict[str, Any]:
         return dict(self.client.get(f"/v1/tasks/{task_id}"))

@@ -1,7 +1,10 @@
 """Generation tasks: post, quote with a hashlock, sealed delivery, fraud proofs.
 
 What happens on chain (the fee locked, claimed, refunded; the image registered) is set by the
-indexer (:class:`marketplace_api.market.TaskTracker`), never by a client's word.
+indexer (:class:`marketplace_api.market.TaskTracker`), never by a client's word. The ESP reads a
+task's prompt only once that indexer has seen the fee lock; before, the prompt's commitment, which
+it quotes on (services.generation.prompt: it could otherwise generate the customer's image before
+the customer's lock existed and hand it to a Sybil that registers it first).
 """
 
 from __future__ import annotations
@@ -46,8 +49,11 @@ from services.generation import (
     TaskState,
     check_fraud_claim,
     check_quote,
+    check_quoted_commitment,
     deliverable,
     latest_quote_deadline,
+    prompt_commitment,
+    prompt_released,
 )
 from services.provenance import DETAIL_LENGTH
 
@@ -60,6 +66,11 @@ Hex32 = Bytes32
 
 class TaskIn(BaseModel):
     prompt: Annotated[Text, Field(min_length=1, max_length=500)]
+    prompt_salt: Bytes32 | None = Field(
+        default=None,
+        description="32 bytes of your choice for the prompt's commitment (omit: the API draws "
+        "them); the ESP sees only the commitment until your fee lock is indexed",
+    )
     seed: Annotated[Uint256, Field(ge=0, lt=2**63)] = 0
     max_price: Annotated[Uint256, Field(gt=0, lt=2**128)]
     esp: Address | None = Field(default=None, description="omit to choose by reputation")
@@ -78,6 +89,11 @@ class QuoteIn(BaseModel):
             description="the ESP's EIP-712 Quote over the fee lock's terms (required)",
         ),
     ] = None
+    prompt_commitment: Bytes32 | None = Field(
+        default=None,
+        description="the prompt commitment the ESP quotes on; another than the task's is "
+        "refused (422 prompt_commitment_mismatch)",
+    )
 
 
 class DeliveryMeta(BaseModel):
@@ -94,11 +110,16 @@ class FraudIn(BaseModel):
 
 
 def task_json(t: Task, viewer: str) -> TaskOut:
+    released = prompt_released(
+        viewer=viewer, producer=t.producer, esp=t.esp, fee_locked=t.lock_id is not None
+    )
     out: dict[str, Any] = {
         "id": t.id,
         "producer": t.producer,
         "esp": t.esp,
-        "prompt": t.prompt,
+        "prompt": t.prompt if released else None,
+        "prompt_salt": t.prompt_salt if released else None,
+        "prompt_commitment": t.prompt_commitment,
         "seed": t.seed,
         "max_price": t.max_price,
         "status": t.status,
@@ -139,7 +160,8 @@ def post_task(
     limiter: LimiterDep,
     deployment: DeploymentDep,
 ) -> TaskOut:
-    """Post a generation task to an ESP (chosen explicitly, or by reputation from your view)."""
+    """Post a generation task to an ESP (chosen explicitly, or by reputation from your view); it
+    sees the prompt's commitment, and the prompt once your fee lock is indexed."""
     limiter.hit("tasks", client_key(request), limit=settings.rate_tasks_per_minute)
     reader = EspRegistryClient(deployment)
     if body.esp is not None:
@@ -159,11 +181,14 @@ def post_task(
             floor=body.floor,
             rng=np.random.default_rng(secrets.randbits(64)),
         )
+    salt = bytes.fromhex(body.prompt_salt[2:]) if body.prompt_salt else secrets.token_bytes(32)
     task = Task(
         id="0x" + secrets.token_hex(32),
         producer=account,
         esp=esp,
         prompt=body.prompt,
+        prompt_salt="0x" + salt.hex(),
+        prompt_commitment="0x" + prompt_commitment(body.prompt, salt).hex(),
         seed=body.seed,
         max_price=str(body.max_price),
         status=TaskState.POSTED,
@@ -181,7 +206,8 @@ def list_tasks(
     role: Annotated[str, Query(pattern="^(producer|esp)$")] = "producer",
     status: Annotated[str | None, Query(pattern="^[a-z_]{1,16}$")] = None,
 ) -> TasksOut:
-    """Your tasks, as producer or as ESP, optionally by status."""
+    """Your tasks, as producer or as ESP (prompts of unlocked tasks withheld), optionally by
+    status."""
     column = Task.producer if role == "producer" else Task.esp
     q = select(Task).where(column == account).order_by(Task.created_block)
     if status:
@@ -191,7 +217,7 @@ def list_tasks(
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, responses=SEEN)
 def get_task(task_id: TaskId, account: CurrentAccount, session: SessionDep) -> TaskOut:
-    """One task (its producer and ESP only)."""
+    """One task (its producer and ESP only; the ESP reads the prompt once the fee is locked)."""
     return task_json(load_task(session, task_id, account), account)
 
 
@@ -205,7 +231,8 @@ def quote(
     session: SessionDep,
     deployment: DeploymentDep,
 ) -> TaskOut:
-    """The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock).
+    """The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock),
+    on the task's prompt commitment (another: 422 ``prompt_commitment_mismatch``).
 
     The deadline must be at least the minimum lock duration away (422 ``deadline_too_soon``) and
     no later than the registration window allows (422 ``deadline_beyond_registration_window``:
@@ -239,6 +266,7 @@ def quote(
         if body.signature
         else ""
     )
+    check_quoted_commitment(body.prompt_commitment, task.prompt_commitment)
     state = check_quote(
         task.status,
         price=body.price,

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from services.errors import ServiceError
 
-__all__ = ["GenerationError", "QuoteRefused", "TaskNotReady"]
+__all__ = ["GenerationError", "PromptMismatch", "QuoteRefused", "TaskNotReady"]
 
 
 class GenerationError(ServiceError):
@@ -28,3 +28,10 @@ class QuoteRefused(GenerationError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class PromptMismatch(GenerationError):
+    """Raised when a released prompt does not open the commitment the ESP quoted on (or none was
+    released): the ESP generates nothing and claims no fee."""
+
+    code = "prompt_mismatch"

@@ -6,14 +6,19 @@ import pytest
 
 from ledger import Asset, LockTerms
 from services.generation import (
+    PromptMismatch,
     QuoteRefused,
     TaskNotReady,
     TaskState,
     check_fraud_claim,
+    check_prompt,
     check_quote,
+    check_quoted_commitment,
     deliverable,
     fee_lock_matches,
     latest_quote_deadline,
+    prompt_commitment,
+    prompt_released,
     registered,
     rewound_state,
     settled,
@@ -128,3 +133,42 @@ def test_delivery_settlement_registration_and_fraud_follow_the_order():
 def test_a_reorg_rederives_the_state_from_the_surviving_events(events, delivered, state):
     flags = {k: k in events for k in ("locked", "withdrawn", "refunded", "registered")}
     assert rewound_state(delivered=delivered, **flags) is state
+
+
+SALT = bytes(range(32))
+# Pinned: the JS SDK (js/sdk/test/actions.test.js) and the web app compute the same bytes.
+RED_CIRCLE = "0xfb1645c80e03ed5c4d37846fee0c49514f090c004daa61ba540b6ff9c8846fd7"
+
+
+def test_the_prompt_commitment_is_pinned():
+    assert "0x" + prompt_commitment("a red circle", SALT).hex() == RED_CIRCLE
+    unicode = prompt_commitment("\u00e9\U0001f642", bytes(32)).hex()  # UTF-8, as sent in JSON
+    assert unicode == "73b43a367ca6cbacc5857648013357c760ebd53426d87c337b3f595c9a1d4cde"
+    assert prompt_commitment("a red circle", bytes(32)) != prompt_commitment("a red circle", SALT)
+    with pytest.raises(ValueError, match="salt"):
+        prompt_commitment("a red circle", bytes(31))
+
+
+def test_the_esp_reads_the_prompt_only_once_the_fee_is_locked():
+    seen = {"producer": PRODUCER, "esp": ESP}
+    assert prompt_released(viewer=PRODUCER, fee_locked=False, **seen)
+    assert not prompt_released(viewer=ESP, fee_locked=False, **seen)
+    assert prompt_released(viewer=ESP, fee_locked=True, **seen)
+    assert not prompt_released(viewer=TOKEN, fee_locked=True, **seen)
+
+
+def test_the_esp_generates_only_the_prompt_it_quoted_on():
+    salt = "0x" + SALT.hex()
+    assert check_prompt("a red circle", salt, quoted_commitment=RED_CIRCLE) == "a red circle"
+    assert check_prompt("a red circle", salt, quoted_commitment="0x" + RED_CIRCLE[2:].upper())
+    for prompt, s in (("a red circle ", salt), ("a red circle", "0x" + "00" * 32), (None, None)):
+        with pytest.raises(PromptMismatch) as exc:
+            check_prompt(prompt, s, quoted_commitment=RED_CIRCLE)
+        assert exc.value.code == "prompt_mismatch"
+    with pytest.raises(PromptMismatch, match="malformed"):
+        check_prompt("a red circle", "0x12", quoted_commitment=RED_CIRCLE)
+    check_quoted_commitment(None, RED_CIRCLE)  # a quote naming none is accepted
+    check_quoted_commitment("0x" + RED_CIRCLE[2:].upper(), RED_CIRCLE)  # any hex case
+    with pytest.raises(QuoteRefused) as refused:
+        check_quoted_commitment("0x" + "00" * 32, RED_CIRCLE)
+    assert refused.value.code == "prompt_commitment_mismatch"

@@ -598,13 +598,15 @@ export interface paths {
         };
         /**
          * List Tasks
-         * @description Your tasks, as producer or as ESP, optionally by status.
+         * @description Your tasks, as producer or as ESP (prompts of unlocked tasks withheld), optionally by
+         *     status.
          */
         get: operations["list_tasks_v1_tasks_get"];
         put?: never;
         /**
          * Post Task
-         * @description Post a generation task to an ESP (chosen explicitly, or by reputation from your view).
+         * @description Post a generation task to an ESP (chosen explicitly, or by reputation from your view); it
+         *     sees the prompt's commitment, and the prompt once your fee lock is indexed.
          */
         post: operations["post_task_v1_tasks_post"];
         delete?: never;
@@ -622,7 +624,7 @@ export interface paths {
         };
         /**
          * Get Task
-         * @description One task (its producer and ESP only).
+         * @description One task (its producer and ESP only; the ESP reads the prompt once the fee is locked).
          */
         get: operations["get_task_v1_tasks__task_id__get"];
         put?: never;
@@ -724,7 +726,8 @@ export interface paths {
         put?: never;
         /**
          * Quote
-         * @description The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock).
+         * @description The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock),
+         *     on the task's prompt commitment (another: 422 ``prompt_commitment_mismatch``).
          *
          *     The deadline must be at least the minimum lock duration away (422 ``deadline_too_soon``) and
          *     no later than the registration window allows (422 ``deadline_beyond_registration_window``:
@@ -2724,6 +2727,11 @@ export interface components {
              */
             price: string;
             /**
+             * Prompt Commitment
+             * @description the prompt commitment the ESP quotes on; another than the task's is refused (422 prompt_commitment_mismatch)
+             */
+            prompt_commitment?: string | null;
+            /**
              * Signature
              * @description the ESP's EIP-712 Quote over the fee lock's terms (required)
              */
@@ -2918,6 +2926,11 @@ export interface components {
             /** Prompt */
             prompt: string;
             /**
+             * Prompt Salt
+             * @description 32 bytes of your choice for the prompt's commitment (omit: the API draws them); the ESP sees only the commitment until your fee lock is indexed
+             */
+            prompt_salt?: string | null;
+            /**
              * Seed
              * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
              * @default 0
@@ -2965,8 +2978,21 @@ export interface components {
             price: string | null;
             /** Producer */
             producer: string;
-            /** Prompt */
-            prompt: string;
+            /**
+             * Prompt
+             * @description the producer's prompt: shown to the ESP only once the fee lock is indexed (null before; prompt_commitment is what it quotes on)
+             */
+            prompt: string | null;
+            /**
+             * Prompt Commitment
+             * @description keccak256("aigc-prompt-commitment-v1" || prompt_salt || utf8(prompt))
+             */
+            prompt_commitment: string;
+            /**
+             * Prompt Salt
+             * @description the 32-byte salt of prompt_commitment (null when the prompt is)
+             */
+            prompt_salt: string | null;
             /** Quote Signature */
             quote_signature: string | null;
             /**
