@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from marketplace_api import tokens
 from marketplace_api.deps import (
@@ -92,7 +93,12 @@ def verify(
         session.rollback()
         raise Unauthorized("nonce is unknown, expired or already used", code=NONCE_INVALID)
     if signed.public_key is not None:  # contract accounts have no key of their own
-        session.merge(AccountKey(address=msg.address, public_key="0x" + signed.public_key.hex()))
+        key = "0x" + signed.public_key.hex()
+        try:
+            with session.begin_nested():
+                session.merge(AccountKey(address=msg.address, public_key=key))
+        except IntegrityError:  # a concurrent first sign-in of this account made the row
+            session.merge(AccountKey(address=msg.address, public_key=key))
     session.commit()
     ttl = settings.token_ttl_s
     if msg.expiration_time is not None:
