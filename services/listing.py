@@ -17,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from eth_account.messages import encode_typed_data
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from ledger import eip712
+from services.siwe import check_erc1271
 
 OFFER_TYPES = {
     "Offer": [
@@ -87,3 +89,35 @@ def offer_signer(
 ) -> str:
     domain = offer_domain(chain_id, registry, contract=contract)
     return eip712.recover(signature, domain, OFFER_TYPES, offer.message())
+
+
+def offer_digest(
+    offer: Offer, *, chain_id: int, registry: str, contract: str = "Registry"
+) -> bytes:
+    """The EIP-712 digest of ``offer`` (what a contract wallet's ``isValidSignature`` checks)."""
+    signable = encode_typed_data(
+        domain_data=offer_domain(chain_id, registry, contract=contract),
+        message_types=OFFER_TYPES,
+        message_data=offer.message(),
+    )
+    return keccak(b"\x19" + signable.version + signable.header + signable.body)
+
+
+def offer_signed_by_seller(
+    offer: Offer,
+    signature: bytes,
+    *,
+    chain_id: int,
+    registry: str,
+    contract: str = "Registry",
+    w3: Any = None,
+) -> bool:
+    """Whether ``signature`` is the offer's seller's: an ECDSA signature that recovers to it, or,
+    for a contract account (given ``w3``, the chain), one its ERC-1271 ``isValidSignature``
+    accepts for the offer's EIP-712 digest (a smart-contract wallet lists like any other)."""
+    kw: dict[str, Any] = {"chain_id": chain_id, "registry": registry, "contract": contract}
+    if offer_signer(offer, signature, **kw) == to_checksum_address(offer.seller):
+        return True
+    if w3 is None or len(w3.eth.get_code(to_checksum_address(offer.seller))) == 0:
+        return False
+    return check_erc1271(w3, offer.seller, offer_digest(offer, **kw), signature)

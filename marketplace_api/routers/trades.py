@@ -54,7 +54,7 @@ from services.exchange import (
     required_payment_locks,
     royalty_of,
 )
-from services.listing import Offer, canonical_signature, offer_signer
+from services.listing import Offer, canonical_signature, offer_signed_by_seller
 
 router = APIRouter(prefix="/v1", tags=["listings", "trades"], responses=declare())
 TRADE_SEEN = declare(401, 403, 404)  # a trade is seen by its seller and buyer only
@@ -230,15 +230,15 @@ def create_listing(
     offer = Offer(token, account, body.price, body.expiry, body.nonce)
     # One form per signature: a malleated copy of a listed offer's would list it twice.
     signature = canonical_signature(bytes.fromhex(body.signature[2:]))
-    signer = offer_signer(
+    if not offer_signed_by_seller(  # an EOA's ECDSA, or a contract wallet's ERC-1271
         offer,
         signature,
         chain_id=deployment.chain.chain_id,
         registry=collection.address,
         contract=collection.contract,
-    )
-    if signer != account:
-        raise Unprocessable("offer signature does not recover to the caller", code="bad_signature")
+        w3=deployment.chain.w3,
+    ):
+        raise Unprocessable("offer signature is not the caller's", code="bad_signature")
     if body.expiry <= deployment.chain.timestamp():
         raise Unprocessable("offer has already expired")
     if _check_active(deployment, session, collection, token).owner_of(token) != account:
