@@ -1,6 +1,7 @@
-// The producer studio (#/studio): choose an ESP from the ranking, write a prompt, pay the quoted
-// fee lock from the wallet, watch the task live (server-sent events), open the sealed delivery
-// with the wallet-derived delivery key, register the image (commit, then reveal), list it.
+// The producer studio (#/studio): choose an ESP from the ranking, write a prompt (the ESP sees its
+// commitment, and the prompt once the fee is locked), pay the quoted fee lock from the wallet,
+// watch the task live (server-sent events), open the sealed delivery with the wallet-derived
+// delivery key, register the image (commit, then reveal), list it.
 // Every signature and transaction goes through the wallet (EIP-1193); the SDK (js/sdk, bundled
 // into sdk.bundle.js by js/sdk/scripts/bundle-web.sh) does the cryptography and the checks.
 import {
@@ -11,9 +12,9 @@ import { WalletError, authHeaders, checkNetwork, session } from "./wallet.js";
 
 /** The task's states in order, as the studio shows them. */
 const STEPS = [
-  ["posted", "Task posted to the ESP"],
+  ["posted", "Task posted to the ESP (it sees only a commitment to your prompt)"],
   ["quoted", "The ESP quoted a price (signed EIP-712 quote)"],
-  ["locked", "Fee locked on chain and the quote acknowledged"],
+  ["locked", "Fee locked on chain and the quote acknowledged (the ESP now reads your prompt)"],
   ["delivered", "The ESP delivered the sealed image"],
   ["claimed", "The ESP claimed the fee (its secret is now on chain)"],
   ["registered", "Image registered as a token"],
@@ -25,6 +26,7 @@ const MESSAGES = {
   esp_not_registered: "That ESP is not registered (any more): choose another one.",
   no_eligible_esp: "No ESP can take the task right now.",
   bad_quote: "The quote is not signed by the ESP it names: nothing was paid.",
+  prompt_commitment_mismatch: "The server would show the ESP a commitment to another prompt than yours: nothing was paid.",
   not_quoted: "The task has no quote yet.",
   not_claimed: "The ESP has not claimed the fee yet, so the delivery cannot be opened.",
   delivery_mismatch: "The delivered image differs from what the ESP attested.",
@@ -223,7 +225,8 @@ function payBox(aigc, ui, raw) {
   const button = el("button", { type: "button", id: "pay" }, `Pay ${fmtEth(raw.price)} and acknowledge the quote`);
   const box = el("div", { class: "step-box" },
     el("p", {}, `The ESP quoted ${fmtEth(raw.price)}, claimable until ${new Date(Number(raw.deadline) * 1000).toLocaleString()}. `,
-      "Your wallet locks the fee (the ESP gets it only by revealing the secret that opens your delivery) and acknowledges the signed quote."),
+      "Your wallet locks the fee (the ESP gets it only by revealing the secret that opens your delivery) and acknowledges the signed quote. ",
+      "The ESP reads your prompt only once the lock is on chain: it cannot make your image before you have paid for it."),
     button, out);
   button.addEventListener("click", async () => {
     button.disabled = true;

@@ -41,7 +41,7 @@ export {
 export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
-export { latestQuoteDeadline, quotedLock, SECONDS_PER_BLOCK, toTask } from './tasks.js'
+export { latestQuoteDeadline, PROMPT_TAG, promptCommitment, quotedLock, SECONDS_PER_BLOCK, toTask } from './tasks.js'
 export { CLAIM_MARGIN_S, collectionAbi, collectionOf, sellerShare, toListing, toTrade } from './market.js'
 export { toProduct }
 export {

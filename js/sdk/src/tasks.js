@@ -1,6 +1,8 @@
 // A paid generation from the producer's side: post, pay the quoted fee, wait, feedback.
+// The ESP sees a commitment to the prompt (under a salt this SDK draws and checks) until the API
+// has indexed the fee lock; then the prompt (services.generation.prompt on the server).
 
-import { getAddress } from 'viem'
+import { bytesToHex, concat, getAddress, hexToBytes, keccak256, stringToBytes } from 'viem'
 import { lockInfoAbi } from './batch_actions.js'
 import { registryAbi } from './abis.js'
 import { getDeployment, QUOTE_TYPES } from './deployment.js'
@@ -18,7 +20,10 @@ import { address, sendUnsigned, write } from './wallet.js'
  * @property {`0x${string}`} id
  * @property {`0x${string}`} producer
  * @property {`0x${string}`} esp
- * @property {string} prompt
+ * @property {string | null} prompt null for the ESP until the fee lock is indexed
+ * @property {`0x${string}` | null} promptSalt the salt of `promptCommitment` (null when `prompt` is)
+ * @property {`0x${string}` | null} promptCommitment what the ESP quotes on: {@link promptCommitment}
+ *   (null only from a server older than prompt commitments)
  * @property {bigint} seed
  * @property {bigint} maxPrice
  * @property {string} status
@@ -43,7 +48,9 @@ export function toTask(t) {
     id: toHex(t.id, 'id'),
     producer: getAddress(t.producer),
     esp: getAddress(t.esp),
-    prompt: t.prompt,
+    prompt: t.prompt ?? null,
+    promptSalt: t.prompt_salt ? toHex(t.prompt_salt, 'prompt_salt') : null,
+    promptCommitment: t.prompt_commitment ? toHex(t.prompt_commitment, 'prompt_commitment') : null,
     seed: toBigInt(t.seed, 'seed'),
     maxPrice: toBigInt(t.max_price, 'max_price'),
     status: t.status,
@@ -58,24 +65,48 @@ export function toTask(t) {
   }
 }
 
+/** The domain tag of a prompt commitment (services.generation.PROMPT_TAG). */
+export const PROMPT_TAG = 'aigc-prompt-commitment-v1'
+
 /**
- * Posts a generation task (to `esp`, or to one the API picks by reputation from your view).
+ * keccak256(PROMPT_TAG || salt || utf8(prompt)): what the ESP sees of a prompt, and quotes on,
+ * until the fee lock is indexed. Mirrors services.generation.prompt_commitment.
+ * @param {string} prompt
+ * @param {`0x${string}`} salt 32 bytes
+ * @returns {`0x${string}`}
+ */
+export function promptCommitment(prompt, salt) {
+  if (!/^0x[0-9a-fA-F]{64}$/.test(salt)) throw new AigcSdkError('bad_salt', 'salt must be 32 bytes of 0x hex')
+  return keccak256(concat([stringToBytes(PROMPT_TAG), hexToBytes(salt), stringToBytes(prompt)]))
+}
+
+/**
+ * Posts a generation task (to `esp`, or to one the API picks by reputation from your view) under
+ * a fresh random salt (or `promptSalt`), and checks that the API commits the ESP to this prompt
+ * (`prompt_commitment_mismatch` otherwise): the ESP reads the prompt only once the fee is locked.
  * @param {import('./client.js').AigcClient} client
  * @param {{ prompt: string, maxPrice: import('./numbers.js').Numberish, seed?: import('./numbers.js').Numberish,
- *   esp?: `0x${string}`, extra?: Record<string, unknown> }} params `extra`: further body fields
+ *   esp?: `0x${string}`, promptSalt?: `0x${string}`, extra?: Record<string, unknown> }} params `extra`: further body fields
  *   (for example the delivery key a wallet derived)
  * @returns {Promise<Task>}
  */
 export async function postTask(client, params) {
+  const salt = params.promptSalt ?? bytesToHex(globalThis.crypto.getRandomValues(new Uint8Array(32)))
+  const expected = promptCommitment(params.prompt, salt)
   /** @type {Record<string, unknown>} */
   const body = {
     prompt: params.prompt,
+    prompt_salt: salt,
     max_price: toBigInt(params.maxPrice, 'maxPrice'),
     seed: toBigInt(params.seed ?? 0, 'seed'),
     ...(params.esp ? { esp: getAddress(params.esp) } : {}),
     ...(params.extra ?? {}),
   }
-  return toTask(await request(client, '/v1/tasks', { method: 'POST', json: body }))
+  const task = toTask(await request(client, '/v1/tasks', { method: 'POST', json: body }))
+  if (task.promptCommitment?.toLowerCase() !== expected) {
+    throw new AigcSdkError('prompt_commitment_mismatch', `task ${task.id}: the API commits the ESP to another prompt than yours`)
+  }
+  return task
 }
 
 /**

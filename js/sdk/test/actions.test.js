@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
-  defaultDomains, getDeployment, latestQuoteDeadline, listEsps, payFee, payTrade, postTask, QUOTE_TYPES, register, toTask,
+  defaultDomains, getDeployment, latestQuoteDeadline, listEsps, payFee, payTrade, postTask, promptCommitment, QUOTE_TYPES, register, toTask,
 } from '../src/index.js'
 import { ADDRESS, client, ESP_REGISTRY, fakeApi, HEALTH, HTLC, localPublicClient, REGISTRY, testWallet } from './helpers.js'
 
@@ -185,13 +185,43 @@ test('register refuses an image whose hash differs from the attested one, before
   assert.equal(api.calls.length, 0)
 })
 
+/** The API's answer to a posted task: the commitment of the prompt under the salt sent. */
+function postedTask(/** @type {any} */ body) {
+  return quotedTask({
+    status: 'posted', prompt: body.prompt, max_price: body.max_price, seed: Number(body.seed),
+    prompt_salt: body.prompt_salt, prompt_commitment: promptCommitment(body.prompt, body.prompt_salt),
+  })
+}
+
 test('postTask sends BigInt amounts as exact decimal strings and reads numbers in any form', async () => {
-  const api = fakeApi({ 'POST /v1/tasks': ({ body }) => [201, quotedTask({ status: 'posted', max_price: body.max_price, seed: Number(body.seed) })] })
+  const api = fakeApi({ 'POST /v1/tasks': ({ body }) => [201, postedTask(body)] })
   const task = await postTask(client(api), { prompt: 'p', maxPrice: 1234567890123456789n, seed: 5 })
-  assert.deepEqual(api.calls[0].body, { prompt: 'p', max_price: '1234567890123456789', seed: '5' })
+  const salt = api.calls[0].body.prompt_salt
+  assert.match(salt, /^0x[0-9a-f]{64}$/)
+  assert.deepEqual(api.calls[0].body, { prompt: 'p', prompt_salt: salt, max_price: '1234567890123456789', seed: '5' })
   assert.equal(task.maxPrice, 1234567890123456789n)
   assert.equal(task.seed, 5n)
   assert.equal(api.calls[0].headers.authorization, 'Bearer t')
+})
+
+test('the prompt commitment is the server\'s (pinned in tests/api/test_task_lifecycle.py)', () => {
+  const salt = /** @type {`0x${string}`} */ (`0x${Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, '0')).join('')}`)
+  assert.equal(promptCommitment('a red circle', salt), '0xfb1645c80e03ed5c4d37846fee0c49514f090c004daa61ba540b6ff9c8846fd7')
+  assert.equal(promptCommitment('\u00e9\u{1F642}', `0x${'00'.repeat(32)}`), '0x73b43a367ca6cbacc5857648013357c760ebd53426d87c337b3f595c9a1d4cde')
+  assert.throws(() => promptCommitment('p', '0x12'), { code: 'bad_salt' })
+})
+
+test('postTask draws a fresh salt each time and refuses a commitment to another prompt', async () => {
+  const api = fakeApi({ 'POST /v1/tasks': ({ body }) => [201, postedTask(body)] })
+  const a = await postTask(client(api), { prompt: 'a fox', maxPrice: 1n })
+  const b = await postTask(client(api), { prompt: 'a fox', maxPrice: 1n })
+  assert.notEqual(a.promptSalt, b.promptSalt)
+  assert.equal(a.promptCommitment, promptCommitment('a fox', /** @type {`0x${string}`} */ (a.promptSalt)))
+  const salt = /** @type {`0x${string}`} */ (`0x${'07'.repeat(32)}`)
+  const chosen = await postTask(client(api), { prompt: 'a fox', maxPrice: 1n, promptSalt: salt })
+  assert.equal(chosen.promptSalt, salt)
+  const lying = fakeApi({ 'POST /v1/tasks': ({ body }) => [201, postedTask({ ...body, prompt: 'a wolf' })] })
+  await assert.rejects(postTask(client(lying), { prompt: 'a fox', maxPrice: 1n }), { code: 'prompt_commitment_mismatch' })
 })
 
 test('listEsps normalises prices and stakes to BigInt', async () => {
