@@ -14,7 +14,7 @@ from eth_utils import keccak
 
 from ledger import errors
 from ledger.clients.registry import TokenStatus
-from tests.contracts.committee_kit import committee_world
+from tests.contracts.committee_kit import committee_world, variant
 from tests.contracts.helpers import BASE_FP, NEAR_FP, details, register_esp, register_image
 
 
@@ -203,3 +203,67 @@ def test_the_drawer_cannot_grind_the_draw_by_reordering_the_pool(cw):
         f"drawn with the known seed: {len(sybils & set(drawn.jurors))} Sybils seated after "
         f"{len(plan)} steps (predicted {tuple(predicted) == drawn.jurors}; unchanged pool: {fair})"
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.CommitteeTooSmall,
+    reason="a squatter keeps the pool busy with real reviews of disputes between its own "
+    "tokens (the fee and gas per review; its bonds and deposits come back), and while it is "
+    "busy the victim's request reverts CommitteeTooSmall and the detail rule decides",
+)
+def test_a_squatter_cannot_switch_the_committee_off_with_disputes_between_its_own_tokens(cw):
+    """docs/provenance.md, "What remains of it", argues that occupying the jurors now costs
+    "two registrations (their bonds and generation fees), the deposit and the fee" a review.
+    Measured here it costs the fee alone: nothing on chain ties a fingerprint or a descriptor
+    to the image, so the squatter's own tokens are all admissible against one another, and N
+    of them give N (N - 1) / 2 challengeable pairs, each a distinct review key. Its Sybil
+    contests, the jurors are shown two unrelated images and say "no", the Sybil's contest wins
+    both deposits back and both tokens stay active with their bonds: per review the squatter
+    pays the review fee (0.01 ETH, to the jurors) and gas. At the defaults each review holds
+    five jurors for a day: 0.002 ETH a juror-day, the very price the made-up reviews cost
+    before ``test_made_up_reviews_cannot_keep_the_jurors_busy`` was fixed.
+
+    While the pool is busy the victim's ``requestReview`` reverts ``CommitteeTooSmall`` and its
+    contest is decided by the detail rule (4.3e-4 false matches a pair instead of stage 3's
+    3.6e-5): the squatter's early token S revokes the victim's V, which stage 3 would keep.
+
+    Fix (contract): a request that finds too few free jurors is queued, not refused: the fee is
+    held, ``matches`` reverts ``CommitteeReviewPending`` for the pair, and ``draw`` waits (re-arms)
+    until enough jurors are free, so a busy pool delays a verdict and never changes it; bound
+    the wait by letting the forum extend the contested dispute (its ``resolve`` already waits
+    for a pending review). Then occupying the pool buys nothing; raising the fee with the pool's
+    occupancy would make it dear as well."""
+    world = cw.world
+    cw.enroll(5)
+    cw.producer_esp()
+    squatter, sybil, victim = world.attacker, world.accounts[5], world.producer
+    second_esp = register_esp(world, world.accounts[8])  # the squatter's other ESP
+    s = register_image(world, squatter, fingerprint=BASE_FP, detail=details()["base"])
+    v = register_image(world, victim, fingerprint=NEAR_FP, detail=details()["near"])
+    # Two of the squatter's own tokens, unrelated images with admissible fingerprints.
+    mine = register_image(world, squatter, fingerprint=BASE_FP, detail=variant(31))
+    theirs = register_image(world, sybil, esp=second_esp, fingerprint=NEAR_FP, detail=variant(32))
+    world.registry(squatter).challenge(mine, theirs)
+    world.registry(sybil).contest(mine, theirs)
+    busy = cw.request(mine, theirs, by=squatter)  # all five jurors drawn for a day
+    assert all(
+        cw.committee().contract.functions.drawnIn(j.address).call() == busy for j in cw.jurors[:5]
+    )
+
+    world.registry(squatter).challenge(s, v)
+    try:
+        cw.request(s, v, by=victim)
+    except errors.CommitteeTooSmall:
+        world.registry(victim).contest(s, v)
+        assert world.registry(world.buyer).resolve(s, v) is True  # the detail rule revokes V
+        # The squatter's own dispute: the jurors say "no", everything comes back but the fee.
+        cw.vote(busy, [False] * 5)
+        before = world.balance(sybil.address)
+        assert world.registry(world.buyer).resolve(mine, theirs) is False
+        assert world.balance(sybil.address) == before + 2 * world.params.challenge_deposit
+        for token in (mine, theirs):
+            assert world.registry(world.buyer).record(token).status is TokenStatus.ACTIVE
+        raise
+    world.registry(victim).contest(s, v)
+    assert world.registry(world.buyer).record(v).status is TokenStatus.ACTIVE
