@@ -510,8 +510,9 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     function _update(address to, uint256 tokenId, address auth) internal override returns (address) {
         address from = _ownerOf(tokenId);
         address escrow = address(_htlc);
-        if (_statusOf(tokenId) == Status.Revoked && from != escrow) revert RegistryTokenRevoked(tokenId);
         if (from != address(0)) {
+            // (a mint needs no status check: a token is minted once, Active)
+            if (_statusOf(tokenId) == Status.Revoked && from != escrow) revert RegistryTokenRevoked(tokenId);
             if (_producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
             if (to == escrow) _escrowers[tokenId] = from; // listed: the seller answers for it
         }
