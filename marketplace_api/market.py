@@ -22,7 +22,7 @@ from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Indexer
 from marketplace_api.batch_catalog import BatchCatalog
 from marketplace_api.catalog import Catalog, token_hex
-from marketplace_api.models import Listing, Task, Trade
+from marketplace_api.models import Listing, Notification, Task, Trade
 from marketplace_api.types import LockJson
 from services.exchange import (
     Collection,
@@ -343,7 +343,7 @@ class TradeTracker:
             elif event == "Locked" and int(a["asset"]) == Asset.ETHER:
                 self._payment_locked(session, a)
             elif event in ("Withdrawn", "Refunded"):
-                self._settled(session, event, a)
+                self._settled(session, event, a, block=int(row.get("block_number", 0)))
 
     def royalty(self, trade: Trade) -> Royalty:
         """The trade's collection's ERC-2981 royalty on its terms (immutable per collection,
@@ -432,10 +432,44 @@ class TradeTracker:
         trade.payment_lock, trade.payment_lock_id = payment, payment["id"]
         trade.status = paid.state
 
-    def _settled(self, session: Session, event: str, a: dict[str, Any]) -> None:
+    def _settled(self, session: Session, event: str, a: dict[str, Any], *, block: int) -> None:
         for trade in self._trades_of_settlement(session, event, a):
             if trade.asset_lock_id is not None:
                 self._settle(session, trade, event, a)
+                self._announce_royalty(session, trade, block=block)
+
+    @staticmethod
+    def _announce_royalty(session: Session, trade: Trade, *, block: int) -> None:
+        """Once the secret is public (``payment_claimed``) while the royalty lock is still open,
+        tells its receiver, once, with the prepared withdrawal: anyone may withdraw it to the
+        producer now, but nobody else wants to, and the buyer refunds it to itself at T2."""
+        royalty = payment_locks(trade)[1]
+        if royalty is None or trade.status != TradeState.PAYMENT_CLAIMED or trade.secret is None:
+            return
+        kind = "royalty_claimable"
+        told = select(Notification.id).where(
+            Notification.kind == kind, Notification.payload["lock_id"].as_string() == royalty["id"]
+        )
+        if session.scalar(told) is not None:
+            return
+        lock = LockJson.of(royalty)
+        assert lock is not None
+        body = {"lock": lock.model_dump(mode="json"), "preimage": trade.secret}
+        payload = {
+            "trade_id": trade.id,
+            "token_id": trade.token_id,
+            "lock_id": royalty["id"],
+            "amount": str(royalty["amount"]),
+            "expires_at": int(royalty["timelock"]),
+            "prepared_withdrawal": {
+                "action": "withdraw",
+                "endpoint": "/v1/tx/locks/withdraw",
+                "body": body,
+            },
+        }
+        session.add(
+            Notification(recipient=lock.receiver, kind=kind, block_number=block, payload=payload)
+        )
 
     def _settle(self, session: Session, trade: Trade, event: str, a: dict[str, Any]) -> None:
         if event == "Withdrawn":
@@ -537,7 +571,15 @@ class TradeTracker:
             events.sort(key=lambda e: (e.block_number, e.log_index))
             self(
                 session,
-                [{"contract": e.contract, "event": e.event, "args": e.args} for e in events],
+                [
+                    {
+                        "contract": e.contract,
+                        "event": e.event,
+                        "args": e.args,
+                        "block_number": e.block_number,
+                    }
+                    for e in events
+                ],
             )
 
     def _transferred(self, session: Session, collection: Collection, a: dict[str, Any]) -> None:
