@@ -1,0 +1,71 @@
+"""Red team, round 2 (issue 11): the EspRegistry's acknowledgements (signed quotes) replayed
+where the ESP never signed them.
+
+A probe that holds is kept only where the suite lacked it: no test replayed a quote across
+chains or across two EspRegistry deployments (the Registry's attestation has such a test,
+``test_attacks_registration.py``).
+
+Every test runs on the default chain backend (``world``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger import errors, new_secret
+from ledger.clients.esp_registry import sign_quote
+from ledger.deploy import deploy_contract
+from tests.conftest import World
+from tests.contracts.helpers import ESP_STAKE, FEE, register_esp
+
+HOUR = 3600
+
+
+def _second_deployment(world: World):
+    """Another HashTimeLock and EspRegistry on the same chain (same parameters), the world's ESP
+    registered at both: the deployment a replayed quote would be carried to."""
+    p, tx = world.params, world.tx(world.deployer)
+    htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
+    esps, _ = deploy_contract(
+        tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period, p.esp_slash_amount
+    )
+    htlc_b = world.contract("HashTimeLock", htlc)
+    esps_b = world.contract("EspRegistry", esps)
+    world.tx(world.esp).send(esps_b.functions.register("http://esp.example", FEE), value=ESP_STAKE)
+    return htlc_b, esps_b
+
+
+def test_a_quote_is_bound_to_its_chain_and_its_esp_registry(world):
+    """The producer holds the ESP's quote for a lock at deployment A; it locks the very same terms
+    at deployment B (another HTLC and EspRegistry on this chain) and replays the quote there,
+    to hold the ESP's stake at B and count its refund against it there. Refused: the EIP-712
+    domain names the EspRegistry (``QuoteInvalidSignature``, the recovered signer is not the
+    ESP), as is a quote signed for another chain id; B's own quote is accepted, once."""
+    register_esp(world)
+    esp, producer = world.esp, world.producer
+    htlc_b, esps_b = _second_deployment(world)
+    _, hashlock = new_secret()
+    timelock = world.chain.timestamp() + HOUR
+    lock = world.htlc(producer).lock_ether(
+        esp.address, amount=FEE, hashlock=hashlock, timelock=timelock
+    )
+    quote_a = world.esps(producer).sign_quote(esp, lock)  # what the ESP signed, for A
+    world.esps(producer).acknowledge(lock, quote_a)
+    # The same terms locked at B: the same lock tuple (the id does not name the HTLC).
+    world.tx(producer).send(htlc_b.functions.lockEther(esp.address, hashlock, timelock), value=FEE)
+    assert htlc_b.functions.lockInfo(lock.id).call()[0] == 1  # Open at B too
+    chain_id = world.chain.chain_id
+    other_chain = sign_quote(esp, lock, chain_id=chain_id + 1, esp_registry=esps_b.address)
+    for replay in (quote_a, other_chain):
+        with pytest.raises(errors.QuoteInvalidSignature) as exc:
+            world.tx(producer).send(esps_b.functions.acknowledge(lock.as_tuple(), replay))
+        assert exc.value.recovered.lower() != esp.address.lower()
+    assert esps_b.functions.openLocks(esp.address).call() == 0
+    assert not esps_b.functions.acknowledged(lock.id).call()
+    # What B accepts: the ESP's quote under B's own domain, once.
+    quote_b = sign_quote(esp, lock, chain_id=chain_id, esp_registry=esps_b.address)
+    world.tx(producer).send(esps_b.functions.acknowledge(lock.as_tuple(), quote_b))
+    with pytest.raises(errors.QuoteAlreadyAcknowledged):
+        world.tx(producer).send(esps_b.functions.acknowledge(lock.as_tuple(), quote_b))
+    assert esps_b.functions.openLocks(esp.address).call() == 1
+    assert world.esps(producer).open_locks(esp.address) == 1  # A's count is A's alone
