@@ -103,13 +103,20 @@ OPTIONAL_SIGN_IN: dict[str, Any] = {"security": [{}]}
 as required; this adds the empty requirement that makes it optional (OpenAPI 3.1 section 4.8.10)."""
 
 
+def client_ip(request: Request) -> str:
+    """The client's IP (behind a reverse proxy every client is the proxy's)."""
+    return request.client.host if request.client else "unknown"
+
+
 def client_key(request: Request) -> str:
     """Whom a rate limit counts: the signed-in address when the request carries a valid bearer
-    token, else the client's IP (behind a reverse proxy every anonymous client is one IP)."""
+    token, else the client's IP (behind a reverse proxy every anonymous client is one IP).
+    Not for sign-in itself: an address is free to make, so a bucket per signed-in address would
+    let each throwaway sign-in bring fresh nonces (the nonce route counts :func:`client_ip`)."""
     token = bearer_token(request.headers.get("authorization"))
     if token is not None:
         try:
             return _holder(token, request.app.state.settings)
         except tokens.TokenError:
             pass
-    return request.client.host if request.client else "unknown"
+    return client_ip(request)

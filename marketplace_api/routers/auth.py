@@ -23,7 +23,7 @@ from marketplace_api.deps import (
     LimiterDep,
     SessionDep,
     SettingsDep,
-    client_key,
+    client_ip,
 )
 from marketplace_api.errors import Unauthorized, declare
 from marketplace_api.models import AccountKey, AuthNonce
@@ -44,7 +44,8 @@ def new_nonce(
     limiter: LimiterDep,
 ) -> NonceOut:
     """Issue a one-time nonce to put in the EIP-4361 message."""
-    limiter.hit("nonce", client_key(request), limit=settings.rate_nonce_per_minute)
+    # By IP, signed in or not: a token's own bucket would let throwaway sign-ins mint nonces.
+    limiter.hit("nonce", client_ip(request), limit=settings.rate_nonce_per_minute)
     now = datetime.now(UTC)
     session.execute(delete(AuthNonce).where(AuthNonce.expires_at < int(now.timestamp())))
     nonce = secrets.token_hex(16)

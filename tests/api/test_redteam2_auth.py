@@ -49,3 +49,31 @@ def test_a_first_sign_in_racing_another_one_signs_in_not_a_500(api):
         "/v1/auth/verify", json={"message": text, "signature": sign(newcomer, text)}
     )
     assert (again.status_code, again.json()["error"]["code"]) == (401, "siwe_nonce_invalid")
+
+
+def test_signing_in_fresh_addresses_does_not_mint_more_nonces(embedded_world, tmp_path):
+    """Nonces are what throttle sign-in (each verify may cost the node an eth_call). A caller
+    holding a bearer token had a nonce bucket of its own, and addresses are free: sign in one
+    throwaway address per nonce and every token brings a fresh bucket, without end."""
+    from fastapi.testclient import TestClient
+
+    from marketplace_api.config import ApiSettings
+    from marketplace_api.main import create_app
+    from tests.api.conftest import Api
+
+    app = create_app(
+        ApiSettings(
+            database_url=f"sqlite:///{tmp_path / 'n.db'}",
+            rate_nonce_per_minute=3,
+            indexer_interval_s=0,
+        ),
+        embedded_world.deployment,
+    )
+    with TestClient(app) as client:
+        api = Api(client, embedded_world)
+        sybil = api.sign_in(Account.create())  # one nonce of the IP's three
+        assert [client.post("/v1/auth/nonce").status_code for _ in range(3)] == [200, 200, 429]
+        r = client.post("/v1/auth/nonce", headers=sybil)
+        assert (r.status_code, r.json()["error"]["code"]) == (429, "rate_limited")
+        with Session(app.state.engine) as session:
+            assert len(list(session.scalars(select(AuthNonce.nonce)))) == 3
