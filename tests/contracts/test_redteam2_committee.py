@@ -14,8 +14,10 @@ from eth_utils import keccak
 
 from ledger import errors
 from ledger.clients.registry import TokenStatus
-from tests.contracts.committee_kit import committee_world, variant
+from tests.contracts.committee_kit import SILENT, committee_world, variant
 from tests.contracts.helpers import BASE_FP, NEAR_FP, details, register_esp, register_image
+
+BURN = "0x000000000000000000000000000000000000dEaD"
 
 
 @pytest.fixture
@@ -267,3 +269,87 @@ def test_a_squatter_cannot_switch_the_committee_off_with_disputes_between_its_ow
         raise
     world.registry(victim).contest(s, v)
     assert world.registry(world.buyer).record(v).status is TokenStatus.ACTIVE
+
+
+# (votes of the five drawn jurors, requester) per review, settled in this order: a quorum with a
+# minority and a silent juror; a 2-2 tie with one silent; no quorum; unanimous.
+ROUNDS = (
+    ((True, True, False, SILENT, True), "buyer"),
+    ((True, False, True, False, SILENT), "attacker"),
+    ((SILENT, SILENT, SILENT, True, False), "buyer"),
+    ((False, False, False, False, False), "attacker"),
+)
+
+
+def test_every_partys_ether_adds_up_over_reviews_to_the_wei(cw):
+    """An accounting model beside the contract (``test_ether_is_conserved_to_the_wei`` checks only
+    the contract's total). Per review it replays ``settleReview`` in Python: the quorum (more
+    than half revealed), the verdict and a tie (every revealed juror wins), the silent penalty
+    (bond / 2) and the minority's (bond / 5, with a quorum and no tie), the pot (the fee plus
+    the penalties) shared among the winners with the dust to the first in draw order, and
+    without a quorum the fee owed back to the requester and the penalties burned; a penalised
+    juror leaves the pool with the rest of its bond owed. After every settlement each juror's
+    ``bondOf`` and ``owed``, each requester's ``owed`` and the burn address's balance equal the
+    model's, and the contract holds exactly their sum (plus the fees of unsettled reviews); at
+    the end every party takes its Ether out and each wallet moved by exactly its model's net
+    less its own gas."""
+    world = cw.world
+    p = world.params
+    c = cw.committee()
+    jurors = cw.enroll(20)
+    requesters = {"buyer": world.buyer, "attacker": world.attacker}
+    bond = {j.address: p.juror_bond for j in jurors}
+    owed = {a.address: 0 for a in [*jurors, *requesters.values()]}
+    burned = 0
+    burn_before = world.balance(BURN)
+    for n, (votes, who) in enumerate(ROUNDS):
+        key = cw.synthetic(2000 + 10 * n, by=requesters[who])
+        drawn = cw.vote(key, list(votes))
+        cw.committee(world.buyer).settle(key)
+        # the model
+        yes = sum(v is True for v in votes)
+        no = sum(v is False for v in votes)
+        quorum, verdict, tie = 2 * (yes + no) > len(drawn), yes > no, yes == no
+        pot = p.review_fee if quorum else 0
+        if not quorum:
+            owed[requesters[who].address] += p.review_fee
+        winners = []
+        for juror, vote in zip(drawn, votes, strict=True):
+            if vote is SILENT:
+                penalty = p.juror_bond // 2
+            elif quorum and not tie and vote != verdict:
+                penalty = p.juror_bond // 5
+            else:
+                if quorum:
+                    winners.append(juror)
+                continue
+            owed[juror] += bond[juror] - penalty
+            bond[juror] = 0
+            if quorum:
+                pot += penalty
+            else:
+                burned += penalty
+        if winners:
+            share = pot // len(winners)
+            owed[winners[0]] += pot - share * len(winners)
+            for juror in winners:
+                owed[juror] += share
+        # the contract against the model
+        for address in owed:
+            assert c.owed(address) == owed[address], (n, address)
+        for address in bond:
+            assert c.bond_of(address) == bond[address], (n, address)
+        assert world.balance(BURN) == burn_before + burned
+        assert world.balance(c.address) == sum(bond.values()) + sum(owed.values())
+        assert sorted(c.jurors_enrolled()) == sorted(a for a in bond if bond[a])
+    # Everyone takes its Ether out: each wallet moves by its model's claim, less its gas.
+    for account in [*jurors, *requesters.values()]:
+        claim = bond.get(account.address, 0) + owed[account.address]
+        if claim == 0:
+            continue
+        client = cw.committee(account)
+        before = world.balance(account.address)
+        client.leave() if account in jurors else client.claim()
+        gas = client.last_receipt["gasUsed"] * client.last_receipt["effectiveGasPrice"]
+        assert world.balance(account.address) == before + claim - gas
+    assert world.balance(c.address) == 0
