@@ -108,6 +108,35 @@ def kept_registration(session: Session, token: int) -> int | None:
     return int(twin.kept.token_id, 16)
 
 
+def unproven_twin(session: Session, token: int) -> int | None:
+    """The batch item or single that may hold ``token``'s image under the same ESP while the
+    batch's manifest is unpublished, when the court's rule would then revoke ``token``; else
+    None. The item's content is unknown until its manifest is out, but its fingerprint is public
+    from the reveal and the same bytes give the same fingerprint; whoever holds the manifest can
+    have the court revoke ``token`` at any time (and is paid for asking), so it is not sold."""
+    product = session.scalar(select(Product).where(Product.token_id == token_hex(token)))
+    if product is None or product.status != "active":
+        return None
+    single_side = product.collection == "registry"
+    for other in session.scalars(
+        select(Product).where(
+            Product.collection == ("batch" if single_side else "registry"),
+            Product.fingerprint == product.fingerprint,
+            Product.status == "active",
+        )
+    ):
+        item, single = (other, product) if single_side else (product, other)
+        if not same_address(item.esp, single.esp):
+            continue
+        batch = session.get(BatchRecord, merkle.split_token_id(int(item.token_id, 16))[0])
+        if batch is None or batch.manifest is not None:
+            continue  # published: twin_of compares the content itself
+        item_revoked = _item_revoked_first(batch, single)
+        if item_revoked is not None and item_revoked is not single_side:
+            return int(other.token_id, 16)
+    return None
+
+
 def note_twin(session: Session, token: int) -> Twin | None:
     """Tells both holders of a newly visible twin (a single registered after its batch item's
     manifest, or a manifest published after the single): the kept token's owner that its image

@@ -22,7 +22,7 @@ from ledger import HtlcClient, LockTerms
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent
 from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
-from marketplace_api.duplicates import kept_registration
+from marketplace_api.duplicates import kept_registration, unproven_twin
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.market import close_listing, payment_locks, trade_terms
 from marketplace_api.models import Listing, ProductEvent, Trade
@@ -212,6 +212,13 @@ def _check_active(
     kept = kept_registration(session, token)
     if kept is not None:
         raise TokenNotTradable(token, f"the second registration of the image token {kept} holds")
+    twin = unproven_twin(session, token)
+    if twin is not None:  # the manifest that would prove it is still private
+        raise TokenNotTradable(
+            token,
+            f"the second registration of the image token {twin} may hold (same ESP, same "
+            "fingerprint, its batch manifest unpublished)",
+        )
     return reader
 
 
