@@ -159,6 +159,9 @@ class Task(Base):
     delivery: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     token_id: Mapped[str | None] = mapped_column(String(66), nullable=True)
     fraud: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The ESP's refusal of a locked task ({code, message}): nothing is delivered, and the
+    # producer refunds at the deadline.
+    refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_block: Mapped[int] = mapped_column(BigInteger, default=0)
 
 

@@ -158,6 +158,11 @@ class TxStatusOut(BaseModel):
     error: ErrorBody | None = Field(default=None, description="mined and reverted: why")
 
 
+class TaskRefusal(BaseModel):
+    code: str = Field(description="stable: prompt_mismatch, same_image, ...")
+    message: str
+
+
 class TaskOut(BaseModel):
     id: str
     producer: str
@@ -185,6 +190,11 @@ class TaskOut(BaseModel):
     delivery: dict[str, Any] | None
     has_sealed: bool
     fraud: dict[str, Any] | None
+    refusal: TaskRefusal | None = Field(
+        default=None,
+        description="the ESP's refusal of the locked task (e.g. prompt_mismatch): nothing will "
+        "be delivered; refund the fee lock at its deadline",
+    )
     preimage: str | None = None
 
 

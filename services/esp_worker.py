@@ -249,8 +249,10 @@ class EspWorker:
 
     def _on_locked(self, task: dict[str, Any]) -> str | None:
         entry = self.state.tasks.get(task["id"])
-        if entry is None or self.lazy or entry.get("stage") == "declined":
+        if entry is None or self.lazy or task.get("refusal"):
             return None
+        if entry.get("stage") == "declined":
+            return self._tell_refusal(task["id"], entry)
         try:  # only the prompt it quoted on, released once the fee lock was indexed
             prompt = check_prompt(
                 task.get("prompt"),
@@ -261,6 +263,7 @@ class EspWorker:
         except PromptMismatch as exc:
             entry["stage"], entry["declined"] = "declined", f"{exc.code}: {exc}"
             self.state.save()
+            self._tell_refusal(task["id"], entry)
             return "refused-prompt"
         image, meta = self.make_image(
             prompt, self.generation_seed(int(task["seed"]), prompt=prompt)
@@ -287,8 +290,9 @@ class EspWorker:
             # later one's token and the Registry would slash this ESP to the dispossessed holder.
             # With a deterministic model two Sybils asking for one prompt and seed farmed that
             # slash (0.05 ETH for a bond and two fees). The lock is left to refund.
-            entry["stage"], entry["declined"] = "declined", f"same image as task {earlier}"
+            entry["stage"], entry["declined"] = "declined", f"same_image: as task {earlier}"
             self.state.save()
+            self._tell_refusal(task["id"], entry)
             return "declined"
         chain_id, registry = self._registry_domain()
         attestation = sign_attestation(
@@ -327,6 +331,23 @@ class EspWorker:
         entry["stage"] = "delivered"
         self.state.save()
         return "delivered"
+
+    def _tell_refusal(self, task_id: str, entry: dict[str, Any]) -> str | None:
+        """Tells the producer, through the API, why this worker declined a locked task (once;
+        a lost answer is retried next round)."""
+        if entry.get("refusal_told"):
+            return None
+        code, _, message = str(entry["declined"]).partition(": ")
+        try:
+            self.client.post(
+                f"/v1/tasks/{task_id}/refusal", json={"code": code, "message": message[:500]}
+            )
+        except MarketError as exc:
+            if exc.code != "task_not_ready":  # 409: refused already (or no longer locked)
+                return None
+        entry["refusal_told"] = True
+        self.state.save()
+        return "refusal-told"
 
     def _on_delivered(self, task: dict[str, Any]) -> str | None:
         entry = self.state.tasks.get(task["id"])

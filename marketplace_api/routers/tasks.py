@@ -50,6 +50,7 @@ from services.generation import (
     check_fraud_claim,
     check_quote,
     check_quoted_commitment,
+    check_refusal,
     deliverable,
     latest_quote_deadline,
     prompt_commitment,
@@ -109,6 +110,11 @@ class FraudIn(BaseModel):
     key: Hex32
 
 
+class TaskRefusalIn(BaseModel):
+    code: Annotated[str, Field(pattern=r"^[a-z_]{1,64}$", examples=["prompt_mismatch"])]
+    message: Annotated[Text, Field(max_length=500)]
+
+
 def task_json(t: Task, viewer: str) -> TaskOut:
     released = prompt_released(
         viewer=viewer, producer=t.producer, esp=t.esp, fee_locked=t.lock_id is not None
@@ -133,6 +139,7 @@ def task_json(t: Task, viewer: str) -> TaskOut:
         "delivery": t.delivery,
         "has_sealed": t.sealed_blob is not None,
         "fraud": t.fraud,
+        "refusal": t.refusal,
     }
     if t.preimage is not None and viewer in (t.producer, t.esp):
         out["preimage"] = t.preimage  # public on chain anyway once claimed
@@ -314,7 +321,9 @@ async def deliver(
     task = load_task(session, task_id, account)
     if account != task.esp:
         raise Forbidden("only the task's ESP may deliver")
-    state = deliverable(task.status, has_lock=task.lock_id is not None)
+    state = deliverable(
+        task.status, has_lock=task.lock_id is not None, refused=task.refusal is not None
+    )
     try:
         info = DeliveryMeta.model_validate(json.loads(meta))
     except ValueError as exc:
@@ -360,6 +369,21 @@ async def deliver(
     task.preview_blob = blobs.put(buf.getvalue())
     task.delivery = info.model_dump()
     task.status = state
+    session.commit()
+    return task_json(task, account)
+
+
+@router.post("/tasks/{task_id}/refusal", response_model=TaskOut, responses=CHANGES)
+def refuse(
+    task_id: TaskId, body: TaskRefusalIn, account: CurrentAccount, session: SessionDep
+) -> TaskOut:
+    """The ESP refuses a locked task before delivering (``code``: ``prompt_mismatch`` when the
+    released prompt does not open the commitment it quoted on), once; the producer refunds."""
+    task = load_task(session, task_id, account)
+    if account != task.esp:
+        raise Forbidden("only the task's ESP may refuse it")
+    check_refusal(task.status, refused=task.refusal is not None)
+    task.refusal = body.model_dump()
     session.commit()
     return task_json(task, account)
 

@@ -7,13 +7,17 @@ the producer registers the image under the paid lock (DESIGN.md 3.2, generation 
 
     posted --ESP's signed quote--> quoted --fee lock on chain--> locked
     locked --sealed delivery--> delivered --ESP withdraws the fee--> claimed
+    locked --the ESP refuses (a prompt that does not open its quote's commitment)--> locked,
+        with the refusal recorded: nothing is delivered, and the producer refunds
     claimed --Registered under the paid lock--> registered
     claimed --the delivery key opens something else--> fraud_proven
     locked | delivered --the producer refunds after the deadline--> refunded
 
-A quote's deadline is bounded on both sides: at least the minimum lock duration away, and early
-enough that an ESP claiming at the deadline leaves the producer time to commit inside the fee
-lock's registration window (:func:`latest_quote_deadline`).
+The ESP sees the prompt's commitment until the fee lock is indexed, then the prompt
+(:mod:`services.generation.prompt`). A quote's deadline is bounded on both sides: at least the
+minimum lock duration away, and early enough that an ESP claiming at the deadline leaves the
+producer time to commit inside the fee lock's registration window
+(:func:`latest_quote_deadline`).
 
 The API's tasks router, its indexer projection (``marketplace_api.market.TaskTracker``) and the
 clients call these functions; what happens on chain is set by the projection only.
@@ -133,12 +137,24 @@ def fee_lock_matches(
     )
 
 
-def deliverable(state: str, *, has_lock: bool) -> TaskState:
-    """``locked`` -> ``delivered``: the ESP delivers once the fee is locked on chain."""
+def deliverable(state: str, *, has_lock: bool, refused: bool = False) -> TaskState:
+    """``locked`` -> ``delivered``: the ESP delivers once the fee is locked on chain, unless it
+    refused the task."""
     _require(state, "a delivery", TaskState.LOCKED)
     if not has_lock:
         raise TaskNotReady(state, "a delivery (the fee lock is not indexed)", (TaskState.LOCKED,))
+    if refused:
+        raise TaskNotReady(state, "a delivery (the ESP refused the task)", (TaskState.LOCKED,))
     return TaskState.DELIVERED
+
+
+def check_refusal(state: str, *, refused: bool) -> None:
+    """The ESP refuses a task (a released prompt that does not open the commitment it quoted
+    on, an image it attested to another payer) once its fee is locked and before delivering,
+    once; the task stays ``locked`` and its producer refunds at the deadline."""
+    _require(state, "a refusal", TaskState.LOCKED)
+    if refused:
+        raise TaskNotReady(state, "a refusal (the ESP refused it already)", (TaskState.LOCKED,))
 
 
 def settled(state: str, *, withdrawn: bool) -> TaskState | None:

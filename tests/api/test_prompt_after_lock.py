@@ -159,6 +159,9 @@ def test_a_prompt_changed_after_the_quote_is_refused_by_the_esp(api, parties, co
     assert worker.step() == [] and worker.step() == []  # refused once, then left alone
     after = producer.task(task["id"])
     assert after["status"] == "locked" and after["delivery"] is None  # nothing delivered
+    # the producer is told why, in the ESP's words, with a stable code
+    assert after["refusal"]["code"] == "prompt_mismatch"
+    assert "quoted on" in after["refusal"]["message"]
     assert worker.htlc.status(LockTerms.from_json(after["lock"])) is LockStatus.OPEN
     assert lock.id == LockTerms.from_json(after["lock"]).id  # the producer refunds at the deadline
 
@@ -206,3 +209,28 @@ def test_a_malformed_salt_is_refused_and_nothing_is_written(api, parties, salt):
     r = api.client.post("/v1/tasks", json=body, headers=headers)
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
     assert producer.client.get("/v1/tasks")["items"] == []
+
+
+def test_only_the_esp_refuses_and_only_a_locked_undelivered_task(api, parties):
+    worker, producer, _painter = parties
+    task = producer.post(PROMPT, seed=7, max_price=2 * PRICE)
+    path = f"/v1/tasks/{task['id']}/refusal"
+    body = {"code": "prompt_mismatch", "message": "not the prompt I quoted on"}
+    esp, me = api.sign_in(api.world.esp), api.sign_in(api.world.producer)
+    r = api.client.post(path, json=body, headers=esp)  # posted: nothing to refuse yet
+    assert r.status_code == 409 and r.json()["error"]["code"] == "task_not_ready"
+    worker.step()
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    r = api.client.post(path, json=body, headers=me)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    for bad in ({"code": "Prompt Mismatch", "message": "x"}, {"code": "x", "message": "y" * 501}):
+        r = api.client.post(path, json=bad, headers=esp)
+        assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    assert producer.task(task["id"])["refusal"] is None  # nothing written
+    r = api.client.post(path, json=body, headers=esp)
+    assert r.status_code == 200 and r.json()["refusal"] == body
+    r = api.client.post(path, json=body, headers=esp)  # once
+    assert r.status_code == 409 and r.json()["error"]["code"] == "task_not_ready"
+    assert worker.step() == []  # the worker delivers nothing for a task it refused
+    assert producer.task(task["id"])["delivery"] is None

@@ -14,6 +14,7 @@ from services.generation import (
     check_prompt,
     check_quote,
     check_quoted_commitment,
+    check_refusal,
     deliverable,
     fee_lock_matches,
     latest_quote_deadline,
@@ -172,3 +173,12 @@ def test_the_esp_generates_only_the_prompt_it_quoted_on():
     with pytest.raises(QuoteRefused) as refused:
         check_quoted_commitment("0x" + "00" * 32, RED_CIRCLE)
     assert refused.value.code == "prompt_commitment_mismatch"
+
+
+def test_the_esp_refuses_a_locked_task_once_and_then_cannot_deliver_it():
+    check_refusal("locked", refused=False)
+    for state, refused in (("locked", True), ("quoted", False), ("delivered", False)):
+        with pytest.raises(TaskNotReady):
+            check_refusal(state, refused=refused)
+    with pytest.raises(TaskNotReady, match="refused"):
+        deliverable("locked", has_lock=True, refused=True)

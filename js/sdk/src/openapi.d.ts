@@ -741,6 +741,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tasks/{task_id}/refusal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refuse
+         * @description The ESP refuses a locked task before delivering (``code``: ``prompt_mismatch`` when the
+         *     released prompt does not open the commitment it quoted on), once; the producer refunds.
+         */
+        post: operations["refuse_v1_tasks__task_id__refusal_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tasks/{task_id}/sealed": {
         parameters: {
             query?: never;
@@ -2995,6 +3016,8 @@ export interface components {
             prompt_salt: string | null;
             /** Quote Signature */
             quote_signature: string | null;
+            /** @description the ESP's refusal of the locked task (e.g. prompt_mismatch): nothing will be delivered; refund the fee lock at its deadline */
+            refusal?: components["schemas"]["TaskRefusal"] | null;
             /**
              * Seed
              * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
@@ -3005,6 +3028,26 @@ export interface components {
             status: string;
             /** Token Id */
             token_id: string | null;
+        };
+        /** TaskRefusal */
+        TaskRefusal: {
+            /**
+             * Code
+             * @description stable: prompt_mismatch, same_image, ...
+             */
+            code: string;
+            /** Message */
+            message: string;
+        };
+        /** TaskRefusalIn */
+        TaskRefusalIn: {
+            /**
+             * Code
+             * @example prompt_mismatch
+             */
+            code: string;
+            /** Message */
+            message: string;
         };
         /** TasksOut */
         TasksOut: {
@@ -5289,6 +5332,86 @@ export interface operations {
             };
             /** @description The chain behind the API failed */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    refuse_v1_tasks__task_id__refusal_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                task_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskRefusalIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskOut"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The signed-in account may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

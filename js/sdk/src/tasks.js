@@ -34,6 +34,9 @@ import { address, sendUnsigned, write } from './wallet.js'
  * @property {import('./locks.js').Lock | null} lock
  * @property {`0x${string}` | null} lockId
  * @property {Record<string, any> | null} delivery the ESP's signed delivery metadata
+ * @property {{ code: string, message: string } | null} refusal the ESP's refusal of the locked
+ *   task (`prompt_mismatch`: the released prompt does not open the commitment it quoted on);
+ *   nothing will be delivered, the fee lock refunds at its deadline
  * @property {import('./api-types.js').TaskOut} raw
  */
 
@@ -61,6 +64,7 @@ export function toTask(t) {
     lock: t.lock ? toLock(t.lock) : null,
     lockId: t.lock_id ? toHex(t.lock_id, 'lock_id') : null,
     delivery: t.delivery ?? null,
+    refusal: t.refusal ? { code: String(t.refusal.code), message: String(t.refusal.message) } : null,
     raw: t,
   }
 }

@@ -1,9 +1,11 @@
 """Tasks carry a commitment to their prompt: the ESP reads the prompt only after the fee lock
-(issue 11, "an ESP can take its customer's image"; services.generation.prompt)
+(issue 11, "an ESP can take its customer's image"; services.generation.prompt), and the ESP's
+refusal of a locked task (a released prompt that does not open the commitment it quoted on)
 
 ``prompt_salt`` and ``prompt_commitment`` = keccak256("aigc-prompt-commitment-v1" || salt ||
 utf8(prompt)). Existing tasks get a fresh random salt each and the commitment of their prompt, so
 every row reads as a new one does (their ESPs saw those prompts already; nothing is lost).
+``refusal`` ({code, message}) is null for them.
 
 Revision ID: 0011
 Revises: 0010
@@ -30,6 +32,7 @@ def upgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
         batch_op.add_column(sa.Column("prompt_salt", sa.String(length=66), nullable=True))
         batch_op.add_column(sa.Column("prompt_commitment", sa.String(length=66), nullable=True))
+        batch_op.add_column(sa.Column("refusal", sa.JSON(), nullable=True))
     conn = op.get_bind()
     tasks = sa.table(
         "tasks",
@@ -57,5 +60,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_column("refusal")
         batch_op.drop_column("prompt_commitment")
         batch_op.drop_column("prompt_salt")
