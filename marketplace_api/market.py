@@ -496,12 +496,20 @@ class TradeTracker:
         listing = session.get(Listing, trade.listing_id)
         if listing is None or listing.status != ListingState.OPEN:
             return
+        kind = trade.collection or CollectionKind.REGISTRY
         if state is TradeState.COMPLETED:
             close_listing(session, listing, ListingState.SOLD)
-            kind = trade.collection or CollectionKind.REGISTRY
             self._close_listings(session, kind, trade.token_id, trade.seller)
         elif state is TradeState.OFF_TERMS:  # the seller no longer holds the token
             close_listing(session, listing, ListingState.CANCELLED)
+        elif (
+            state is TradeState.REFUNDED
+            and settled.get(trade.asset_lock_id) is LockStatus.WITHDRAWN
+        ):
+            # The buyer took the token but a leg was refunded (the royalty nobody withdrew): not
+            # completed, yet the token has left the seller, and so have its offers of it.
+            close_listing(session, listing, ListingState.CANCELLED)
+            self._close_listings(session, kind, trade.token_id, trade.seller)
 
     def _trades_of_settlement(self, session: Session, event: str, a: dict[str, Any]) -> list[Trade]:
         live = (

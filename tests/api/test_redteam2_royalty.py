@@ -79,3 +79,31 @@ def test_a_primary_sale_has_no_royalty_to_announce(api):
         for n in MarketClient(api.client, world.producer).get("/v1/notifications")["items"]
     }
     assert "royalty_claimable" not in kinds
+
+
+def test_a_sale_whose_royalty_the_buyer_refunded_leaves_no_open_listing(api):
+    """Nobody withdrew the royalty lock and the buyer refunded it at T2: the trade is not
+    ``completed``, but the token has left the seller, and its listing stayed open (the product
+    page offered to sell it again for the old seller)."""
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    world.registry(world.producer).transfer(world.attacker.address, token)
+    listing, trade, buyer = start_trade(api, world.attacker, world.buyer, token)
+    offer = lock_token(api, world.attacker, world.buyer, token)
+    api.index()
+    for leg in buyer.post(f"/v1/trades/{trade['id']}/payment-tx", json={})["locks"]:
+        sign_and_relay(api, world.buyer, leg["tx"])
+    api.index()
+    state = buyer.get(f"/v1/trades/{trade['id']}")
+    payment = LockTerms.from_json(state["payment_lock"])
+    royalty_lock = LockTerms.from_json(state["royalty_lock"])
+    seller_claim_payment(world.htlc(world.attacker), payment, offer, price=PRICE)
+    buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
+    world.chain.increase_time(royalty_lock.timelock - world.chain.timestamp() + 1)
+    world.chain.mine()
+    world.htlc(world.buyer).refund(royalty_lock)
+    api.index()
+    assert buyer.get(f"/v1/trades/{trade['id']}")["status"] != "completed"
+    assert api.client.get(f"/v1/listings/{listing['id']}").json()["status"] != "open"
+    assert api.client.get("/v1/listings", params={"token_id": str(token)}).json()["items"] == []
