@@ -210,6 +210,8 @@ class EspWorker:
                 "prompt_commitment": str(task["prompt_commitment"]).lower(),
             }
             self.state.save()  # the secret is on disk before its hash leaves the process
+        # (a state file from before prompt commitments: the task's own)
+        entry.setdefault("prompt_commitment", str(task["prompt_commitment"]).lower())
         hashlock = hashlib.sha256(bytes.fromhex(entry["secret"])).hexdigest()
         dep = self.htlc.deployment
         now = dep.chain.timestamp()

@@ -166,6 +166,29 @@ def test_a_prompt_changed_after_the_quote_is_refused_by_the_esp(api, parties, co
     assert lock.id == LockTerms.from_json(after["lock"]).id  # the producer refunds at the deadline
 
 
+def test_no_route_changes_a_posted_prompt(api, parties):
+    _worker, producer, _painter = parties
+    task = producer.post(PROMPT, seed=7, max_price=2 * PRICE)
+    me = api.sign_in(api.world.producer)
+    for method in ("PUT", "PATCH"):
+        r = api.client.request(method, f"/v1/tasks/{task['id']}", json={"prompt": "x"}, headers=me)
+        assert r.status_code == 405
+    again = producer.task(task["id"])
+    assert again["prompt"] == PROMPT and again["prompt_commitment"] == task["prompt_commitment"]
+
+
+def test_a_worker_state_from_before_prompt_commitments_still_quotes(api, parties):
+    worker, producer, painter = parties
+    task = producer.post(PROMPT, seed=7, max_price=2 * PRICE)
+    # a worker that stopped between persisting its secret and quoting, before this change
+    worker.state.tasks[task["id"]] = {"secret": "11" * 32, "stage": "quoting"}
+    worker.state.save()
+    assert worker.step() == [f"quoted {task['id'][:10]}"]
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    assert worker.step() == [f"delivered {task['id'][:10]}"] and painter.prompts == [PROMPT]
+
+
 def test_a_quote_on_another_commitment_is_refused(api, parties):
     worker, producer, _painter = parties
     task = producer.post(PROMPT, seed=7, max_price=2 * PRICE)
