@@ -14,11 +14,17 @@ from dataclasses import replace
 
 import pytest
 
-from ledger import errors, new_secret
+from ledger import TokenStatus, errors, new_secret
 from ledger.errors import LedgerError
 from tests.conftest import World
 from tests.contracts.attack_kit import HOUR, register_image
-from tests.contracts.helpers import paid_lock, register_esp, registration
+from tests.contracts.helpers import details, paid_lock, register_esp, registration
+from tests.contracts.test_batch_court import (
+    _batched_original_and_single_copy,
+    _challenge,
+    _resolve,
+    court,
+)
 
 
 def _list(world: World, seller, token: int, *, to: str, seconds: int):
@@ -126,3 +132,37 @@ def test_a_listed_token_is_not_stuck_by_a_reclaim_attempt(world):
     assert customer.owner_of(taken) == buyer
     with pytest.raises(errors.LockNotOpen):
         world.htlc(world.buyer).withdraw(lock, preimage)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.CourtNotOwner,
+    reason="at the BatchCourt the accused of an escrowed single is still its first producer: "
+    "the reseller who listed it cannot contest (CourtNotOwner), so a squatter's court "
+    "challenge wins every resold listing that outlasts the window",
+)
+def test_the_seller_of_an_escrowed_resold_single_may_contest_at_the_court(world):
+    """The Registry's fix of the resold-listing hole (018fac0: whoever put a token in the escrow
+    answers for it) stops at the court, as README's open holes say ("only its first producer
+    may contest"), untested until now. A squatter's earlier batch item challenges an unrelated
+    single at the court (the compact rule admits the pair; the detail rule would reject it).
+    The single was sold once; its new holder listed it in the swap escrow for a month, longer
+    than the week's window. The holder's contest reverts ``CourtNotOwner``; its first producer,
+    who sold it long ago, may contest but has nothing at stake. Uncontested, the court revokes
+    the listed token after the window (the holder loses a token the detail rule keeps; the
+    squatter's deposit comes back with the reward, and the token's ESP is slashed).
+
+    Fix (contract): the court asks the Registry who answers for a token (an ``accusedOf`` view,
+    or the ``_escrowers`` record exposed; measured 24,592 bytes for ``escrowerOf``, over
+    EIP-170 until the Registry's bytecode is freed), in ``contest`` and in the Rejected branch
+    of ``finalize``, as the Registry's ``_accusedOf`` does."""
+    original, pa, single = _batched_original_and_single_copy(world, copy_detail=details()["far"])
+    holder = world.accounts[5]
+    world.registry(world.attacker).transfer(holder.address, single)  # sold once
+    _list(world, holder, single, to=world.accounts[7].address, seconds=30 * 24 * HOUR)
+    _challenge(world, original, pa, single)  # the squatter's batch item (the producer here)
+
+    court(world, holder).contest(original, single)
+
+    assert not _resolve(world, original, pa, single)  # an unrelated image: the contest wins
+    assert world.registry(world.deployer).record(single).status is TokenStatus.ACTIVE
