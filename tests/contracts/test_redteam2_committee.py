@@ -52,6 +52,13 @@ def test_a_squatter_cannot_prejudge_its_victims_review_in_a_dispute_of_its_own(c
     match, the very verdict the committee is there to overturn. Run it in the block after V's
     reveal and the victim's defender has no earlier moment to ask.
 
+    Stronger at the BatchRegistry (not run here): make S2 a batch item whose leaf carries V's
+    detail hash and challenge it with S (``challengeWithSingle``); the Sybil never opens it, so
+    by the jurors' rule its descriptor is unknown and they vote "yes" as a *burden* vote, with
+    no rule matching anything. The verdict then revokes any later V whose compact fingerprint
+    merely admits the challenge (about 217 of 1,000,000 registrations per query, issue 11),
+    whatever the detail rule and stage 3 say.
+
     At the defaults the squatter pays, per victim: S2's bond (0.01 ETH, burned but for the
     0.0002 reward when S2's revocation settles) and a fee to its own second ESP, the review fee
     (0.01 ETH, to the jurors), and the (S, S2) challenge's deposit (0.01 ETH, back at settle),
