@@ -493,10 +493,13 @@ class TradeTracker:
             royalty=settled.get(royalty["id"], LockStatus.OPEN) if royalty else None,
         )
         trade.status = state
+        kind = trade.collection or CollectionKind.REGISTRY
         listing = session.get(Listing, trade.listing_id)
         if listing is None or listing.status != ListingState.OPEN:
+            # Withdrawn by its seller mid-trade: the token still left with a completed sale.
+            if state is TradeState.COMPLETED:
+                self._close_listings(session, kind, trade.token_id, trade.seller)
             return
-        kind = trade.collection or CollectionKind.REGISTRY
         if state is TradeState.COMPLETED:
             close_listing(session, listing, ListingState.SOLD)
             self._close_listings(session, kind, trade.token_id, trade.seller)

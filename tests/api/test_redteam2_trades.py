@@ -148,3 +148,28 @@ def test_a_listing_racing_the_same_signed_offer_is_a_409_not_a_500(api):
     assert (exc.value.status, exc.value.code) == (409, "conflict")
     (only,) = api.client.get("/v1/listings").json()["items"]
     assert only["signature"] == raced[0]
+
+
+def test_a_sale_closes_the_sellers_other_listings_even_if_its_own_was_withdrawn_meanwhile(api):
+    """The seller withdraws the listing after locking the token (the trade goes on) and the sale
+    completes: its other open listing of the token stayed open, for a token it no longer has."""
+    from ledger import LockTerms
+
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    listing, trade, buyer = start_trade(api, world.producer, world.buyer, token)
+    other = list_token(api, world.producer, token, price=2 * PRICE, nonce=2)
+    offer = lock_token(api, world.producer, world.buyer, token)
+    api.index()
+    seller = MarketClient(api.client, world.producer)
+    assert seller.delete(f"/v1/listings/{listing['id']}")["status"] == "cancelled"
+    (leg,) = buyer.post(f"/v1/trades/{trade['id']}/payment-tx", json={})["locks"]
+    sign_and_relay(api, world.buyer, leg["tx"])
+    api.index()
+    payment = LockTerms.from_json(buyer.get(f"/v1/trades/{trade['id']}")["payment_lock"])
+    seller_claim_payment(world.htlc(world.producer), payment, offer, price=PRICE)
+    buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
+    api.index()
+    assert _state(buyer, trade) == "completed"
+    assert api.client.get(f"/v1/listings/{other['id']}").json()["status"] == "cancelled"
