@@ -352,17 +352,24 @@ def start_trade(
         raise Conflict("the seller no longer owns this token", code="listing_stale")
     # One waiting request per (seller, buyer, token): the seller's lock names no trade, and the
     # indexer gives it to the oldest one, which need not be the one the seller's wallet saw.
-    pending = session.scalar(
-        select(Trade.id).where(
+    # A request whose listing has expired since gives way (it ends here).
+    now = deployment.chain.timestamp()
+    for pending, expiry in session.execute(
+        select(Trade, Listing.expiry)
+        .join(Listing, Listing.id == Trade.listing_id)
+        .where(
             Trade.status == TradeState.REQUESTED,
             Trade.seller == item.seller,
             Trade.buyer == account,
             Trade.token_id == item.token_id,
             Trade.collection == item.collection,
         )
-    )
-    if pending is not None:
-        raise Conflict(f"you already asked for this token: trade {pending}", code="trade_pending")
+    ):
+        if expiry > now:
+            raise Conflict(
+                f"you already asked for this token: trade {pending.id}", code="trade_pending"
+            )
+        pending.status = TradeState.CANCELLED
     trade = Trade(
         listing_id=item.id,
         token_id=item.token_id,

@@ -173,3 +173,43 @@ def test_a_sale_closes_the_sellers_other_listings_even_if_its_own_was_withdrawn_
     api.index()
     assert _state(buyer, trade) == "completed"
     assert api.client.get(f"/v1/listings/{other['id']}").json()["status"] == "cancelled"
+
+
+def test_a_request_on_an_expired_listing_gives_way_to_the_sellers_new_listing(api):
+    """The buyer's request outlived its listing's expiry; the seller lists again dearer. The
+    new request is accepted and the stale one ends, so the seller's lock is not matched to the
+    old price."""
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    world_time = world.chain.timestamp()
+    from services.listing import Offer, sign_offer
+
+    offer = Offer(token, world.producer.address, PRICE // 10, world_time + 600, 1)
+    sig = sign_offer(
+        world.producer,
+        offer,
+        chain_id=world.chain.chain_id,
+        registry=world.deployment.registry.address,
+    )
+    seller = MarketClient(api.client, world.producer)
+    old_listing = seller.post(
+        "/v1/listings",
+        json={
+            "token_id": str(token),
+            "price": str(PRICE // 10),
+            "expiry": offer.expiry,
+            "nonce": "1",
+            "signature": "0x" + sig.hex(),
+        },
+    )
+    buyer = MarketClient(api.client, world.buyer)
+    old = buyer.post("/v1/trades", json={"listing_id": old_listing["id"]})
+    world.chain.increase_time(601)
+    world.chain.mine()
+    dear = list_token(api, world.producer, token, price=PRICE, nonce=2)
+    new = buyer.post("/v1/trades", json={"listing_id": dear["id"]})
+    assert _state(buyer, old) == "cancelled"
+    lock_token(api, world.producer, world.buyer, token)
+    api.index()
+    assert (_state(buyer, old), _state(buyer, new)) == ("cancelled", "asset_locked")
