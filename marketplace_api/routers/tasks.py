@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import select
 
 from ledger import EspRegistryClient, Registration
@@ -65,8 +65,13 @@ TaskId = Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")]
 Hex32 = Bytes32
 
 
+def _utf8(value: str) -> str:
+    value.encode("utf-8")  # a lone surrogate (valid JSON) has no UTF-8 bytes to commit to
+    return value
+
+
 class TaskIn(BaseModel):
-    prompt: Annotated[Text, Field(min_length=1, max_length=500)]
+    prompt: Annotated[Text, Field(min_length=1, max_length=500), AfterValidator(_utf8)]
     prompt_salt: Bytes32 | None = Field(
         default=None,
         description="32 bytes of your choice for the prompt's commitment (omit: the API draws "

@@ -257,3 +257,13 @@ def test_only_the_esp_refuses_and_only_a_locked_undelivered_task(api, parties):
     assert r.status_code == 409 and r.json()["error"]["code"] == "task_not_ready"
     assert worker.step() == []  # the worker delivers nothing for a task it refused
     assert producer.task(task["id"])["delivery"] is None
+
+
+def test_a_prompt_that_is_not_unicode_text_is_refused_and_nothing_is_written(api, parties):
+    """A lone surrogate (valid JSON, not encodable as UTF-8) has no commitment: 422, not a 500."""
+    _worker, producer, _painter = parties
+    headers = {**api.sign_in(api.world.producer), "content-type": "application/json"}
+    body = '{"prompt": "a \\ud800 b", "max_price": "1"}'
+    r = api.client.post("/v1/tasks", content=body, headers=headers)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "validation_error"
+    assert producer.client.get("/v1/tasks")["items"] == []
