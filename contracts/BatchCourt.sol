@@ -99,8 +99,10 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (a.priorityBlock >= b.priorityBlock) revert CourtChallengeOutOfOrder(original, duplicate);
         // One ESP attesting both chose whose lock is older: an equivocation, which revokes nothing.
         if (a.esp == b.esp) revert CourtSameEsp(original, duplicate, a.esp);
-        // An older lock must not carry a copy of a published (or pending) reveal.
-        if (a.commitBlock >= b.commitBlock) revert CourtCommittedAfterPublication(original, a.commitBlock, b.commitBlock);
+        // An older lock must not carry a copy of a published (or pending, or leaked) image: the
+        // original was committed before the duplicate's fee was locked and before its commit.
+        uint64 bar = b.priorityBlock < b.commitBlock ? b.priorityBlock : b.commitBlock;
+        if (a.commitBlock >= bar) revert CourtCommittedAfterPublication(original, a.commitBlock, bar);
         uint256 distance = FingerprintRule.distance(fpA, b.fingerprint);
         if (distance > _matchThreshold) revert CourtNotAdmissible(original, duplicate, distance);
         Dispute storage d = _disputes[_pairKey(original, duplicate)];

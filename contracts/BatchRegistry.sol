@@ -752,10 +752,10 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         // One ESP attesting both chose whose lock is older: the single Registry's equivocation.
         if (a.esp == b.esp) revert BatchSameEsp(original, duplicate, a.esp);
         // Across ESPs, an older lock of one's own must not carry a copy of a published (or
-        // pending) reveal: the original must have been committed first (Registry, 7dced85).
-        if (a.committedAt >= b.commitBlock) {
-            revert BatchCommittedAfterPublication(original, a.committedAt, b.commitBlock);
-        }
+        // pending, or leaked before delivery) image: the original must have been committed
+        // before the duplicate's fee was locked and before it was committed (the Registry's rule).
+        uint64 bar = b.priorityBlock < b.commitBlock ? b.priorityBlock : b.commitBlock;
+        if (a.committedAt >= bar) revert BatchCommittedAfterPublication(original, a.committedAt, bar);
         uint256 distance = FingerprintRule.distance(a.fingerprint, fpB);
         if (distance > _matchThreshold) revert BatchNotAdmissible(original, duplicate, distance);
         Dispute storage d = _disputes[_pairKey(original, duplicate)];

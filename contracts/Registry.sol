@@ -173,9 +173,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (holder == address(_htlc)) revert RegistryTokenEscrowed(tokenId);
         Placement memory p = _admit(r, lock, detail, attestation);
         if (p.priority >= existing.priorityBlock) revert RegistryChallengeOutOfOrder(tokenId, tokenId);
-        if (lock.receiver != existing.esp && p.committedAt >= existing.commitBlock) {
-            revert RegistryCommittedAfterPublication(tokenId, p.committedAt, existing.commitBlock);
-        }
+        if (lock.receiver != existing.esp) _checkCommittedFirst(tokenId, p.committedAt, existing);
         // The exact bytes were registered first by a later payer: the token moves to the earlier
         // one, who becomes its producer; the taker's bond (if still held) is burned.
         _records[tokenId] |= epoch << 8; // disputes opened against the old record are void
@@ -205,16 +203,16 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _checkActiveProof(duplicate, b);
         if (_ownerOf(original) != msg.sender) revert RegistryNotOwner(original, msg.sender);
         if (a.priorityBlock >= b.priorityBlock) revert RegistryChallengeOutOfOrder(original, duplicate);
-        // A lock gives priority only to content committed before the other image was committed:
-        // across ESPs, an older lock of one's own must not carry a copy of a published image,
-        // nor of one whose reveal is still pending in the mempool (its commitment hid it until
-        // then, so whoever committed later cannot have made it first).
+        // A lock gives priority only to content committed before the other image's fee was
+        // locked (and before it was committed): across ESPs, an older lock of one's own must not
+        // carry a copy of a published image, nor of one whose reveal is still pending (its
+        // commitment hid it until then), nor of one its ESP leaked before delivery to a Sybil
+        // of a second ESP of the same operator (the leak and a backdated copy have the same
+        // block pattern with the roles swapped: both end in a stalemate, nobody is revoked).
         // When one ESP attested both, priority cannot decide (the ESP chooses whose lock is
         // older: its Sybil's, prepaid): the dispute is an equivocation, see `resolve`.
         bool equivocal = a.esp == b.esp;
-        if (!equivocal && a.commitBlock >= b.commitBlock) {
-            revert RegistryCommittedAfterPublication(original, a.commitBlock, b.commitBlock);
-        }
+        if (!equivocal) _checkCommittedFirst(original, a.commitBlock, b);
         uint256 d = FingerprintRule.distance(a.fingerprint, b.fingerprint);
         if (d > _matchThreshold) revert RegistryNotAdmissible(original, duplicate, d);
         Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
@@ -643,6 +641,13 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         _espRegistry.recordEquivocation(esp, BURN, BURN);
         _send(dispute.challenger, _challengeDeposit);
         _send(dispute.contester, _challengeDeposit);
+    }
+
+    /// @dev Across ESPs: the original's commit block must be strictly before both the
+    /// duplicate's priority (its fee lock) and its commit block.
+    function _checkCommittedFirst(uint256 original, uint64 committedAt, RecordProof calldata b) private pure {
+        uint64 bar = b.priorityBlock < b.commitBlock ? b.priorityBlock : b.commitBlock;
+        if (committedAt >= bar) revert RegistryCommittedAfterPublication(original, committedAt, bar);
     }
 
     function _openDispute(uint256 original, uint256 duplicate) private view returns (Dispute storage dispute) {

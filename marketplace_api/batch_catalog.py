@@ -169,6 +169,7 @@ class BatchCatalog:
                     duplicate_esp=product.esp,
                     original_commit_block=other.commit_block,
                     duplicate_commit_block=product.commit_block,
+                    duplicate_priority_block=product.priority_block,
                 )
             ):
                 continue

@@ -223,6 +223,7 @@ class Catalog:
                 duplicate_esp=duplicate.esp,
                 original_commit_block=original.commit_block,
                 duplicate_commit_block=duplicate.commit_block,
+                duplicate_priority_block=duplicate.priority_block,
             ):
                 continue  # the contract refuses it: the "original" may be a back-dated copy
             body = {"original": original.token_id, "duplicate": duplicate.token_id}

@@ -9,7 +9,8 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 /// later copied into the Registry is challenged here, under the same rules as every other pair:
 /// 1. `challenge` (the batch item's owner, a deposit): the item's fingerprint proven against its
 ///    batch's fingerprint root, the copy's `RecordProof` against its record; admissible when the
-///    item's priority (its lock's block) is strictly earlier, it was committed before the copy,
+///    item's priority (its lock's block) is strictly earlier, it was committed before the copy's
+///    fee lock and before its commitment (`CourtCommittedAfterPublication`),
 ///    another ESP attested the copy (one ESP attesting both is an equivocation: refused, nothing
 ///    is revoked), and the compact distance is within the threshold.
 /// 2. `contest` (the copy's owner, or its producer while the escrow holds it; a deposit) within
@@ -87,7 +88,8 @@ interface IBatchCourt {
     error CourtChallengeOutOfOrder(uint256 original, uint256 duplicate);
     /// @notice One ESP attested both (an equivocation): priority cannot decide, nothing is revoked.
     error CourtSameEsp(uint256 original, uint256 duplicate, address esp);
-    /// @notice The original was committed at or after the copy's commitment.
+    /// @notice The original was committed at or after the copy's fee lock or commitment (the earlier of
+    /// the two is `duplicateCommittedAt`).
     error CourtCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateCommittedAt);
     /// @notice The compact fingerprints are farther apart than the threshold.
     error CourtNotAdmissible(uint256 original, uint256 duplicate, uint256 distance);

@@ -224,7 +224,8 @@ interface IBatchRegistry is IERC721Errors {
     error BatchChallengeOutOfOrder(uint256 original, uint256 duplicate);
     /// @notice One ESP attested both: priority cannot decide (an equivocation, not revocable here).
     error BatchSameEsp(uint256 original, uint256 duplicate, address esp);
-    /// @notice The original was committed no earlier than the duplicate (it may copy its reveal).
+    /// @notice The original was committed no earlier than the duplicate's fee lock or commitment
+    /// (`duplicateCommittedAt` is the earlier of the two): it may copy its (leaked) image.
     error BatchCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateCommittedAt);
     /// @notice The compact fingerprints are beyond the threshold: the challenge is not admissible.
     error BatchNotAdmissible(uint256 original, uint256 duplicate, uint256 distance);

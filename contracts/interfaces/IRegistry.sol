@@ -22,8 +22,8 @@ import {IHashTimeLock} from "./IHashTimeLock.sol";
 ///    (fingerprint, detailHash, esp, priorityBlock) and the status; the fields are in the
 ///    `Registered` event and come back as calldata (`RecordProof`) when a challenge needs them.
 /// 3. two-stage challenge: the owner of an earlier token A (strictly smaller priority; and, when
-///    another ESP attested B, A committed strictly before B's reveal block, so nobody can copy a
-///    published image under an older lock of its own) opens `challenge(A, B, proofA, proofB)` with
+///    another ESP attested B, A committed strictly before B's fee lock and commit blocks, so
+///    nobody can carry a published, pending or leaked image under an older lock of its own) opens `challenge(A, B, proofA, proofB)` with
 ///    a deposit; it is admissible only if the compact fingerprints match (`FingerprintRule`). B's owner may `contest` within `disputeWindow`
 ///    blocks with the same deposit; then anyone may `resolve` with both detail descriptors and
 ///    `DetailRule` decides. Uncontested, `finalize` revokes B after the window. When one ESP
@@ -200,9 +200,10 @@ interface IRegistry {
     error RegistryNotOwner(uint256 tokenId, address caller);
     /// @notice The original's priority is not strictly before the duplicate's.
     error RegistryChallengeOutOfOrder(uint256 original, uint256 duplicate);
-    /// @notice The original (attested by another ESP) was committed no earlier than the duplicate:
-    /// it may be a copy of the duplicate's published (or pending) reveal, registered under an
-    /// older lock.
+    /// @notice The original (attested by another ESP) was committed no earlier than the
+    /// duplicate's fee lock or commitment (`duplicateCommittedAt` is the earlier of the two):
+    /// it may be a copy of the duplicate's published (or pending, or leaked) image, registered
+    /// under an older lock. Neither side revokes the other: a stalemate.
     error RegistryCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateCommittedAt);
     /// @notice A token cannot challenge itself.
     error RegistrySelfChallenge(uint256 tokenId);
@@ -242,7 +243,7 @@ interface IRegistry {
     ) external returns (uint256 tokenId);
     /// @notice Registers content whose exact bytes a later payer registered first: with the same
     /// checks as `reveal`, plus the existing token's proof showing a strictly later priority (and,
-    /// across ESPs, a reveal after this commitment), the token moves to the earlier payer, the
+    /// across ESPs, a fee lock and commitment after this commitment), the token moves to the earlier payer, the
     /// taker's bond is burned, and an ESP that attested the image to both is reported.
     function reclaim(
         Registration calldata r,

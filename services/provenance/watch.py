@@ -87,16 +87,19 @@ def admissible_in_time(
     duplicate_esp: str,
     original_commit_block: int,
     duplicate_commit_block: int,
+    duplicate_priority_block: int,
 ) -> bool:
-    """The Registry's second ordering rule: when different ESPs attested the two tokens, the
-    original must have been committed strictly before the duplicate was. Otherwise the
-    "original" could be a copy of the duplicate's published (or still pending) reveal,
-    registered under an older lock of the copier's own (back-dating, or front-running a reveal
-    in the mempool). When one ESP attested both, it is an equivocation (see
-    :func:`is_equivocation`)."""
+    """The Registry's second ordering rule (and the BatchRegistry's and the BatchCourt's): when
+    different ESPs attested the two tokens, the original must have been committed strictly
+    before the duplicate's fee was locked (its priority block) and before it was committed.
+    Otherwise the "original" could be a copy of the duplicate's published (or still pending)
+    reveal, registered under an older lock of the copier's own (back-dating, front-running a
+    reveal in the mempool, or an ESP leaking its customer's image to a Sybil of its second
+    ESP before delivery): such a pair is a stalemate, neither side revokes. When one ESP
+    attested both, it is an equivocation (see :func:`is_equivocation`)."""
     if is_equivocation(original_esp=original_esp, duplicate_esp=duplicate_esp):
         return True
-    return original_commit_block < duplicate_commit_block
+    return original_commit_block < min(duplicate_commit_block, duplicate_priority_block)
 
 
 def is_equivocation(*, original_esp: str, duplicate_esp: str) -> bool:

@@ -55,16 +55,17 @@ def _register(world, owner, img: Image.Image, lock: LockTerms, *, esp=None, comp
 
 def test_the_watch_tells_the_owner_who_paid_first_even_when_it_revealed_last(api):
     """Two ESPs: the producer paid and committed first, the copier revealed first; priority
-    (and the commitment before the copy's reveal) gives the producer a revoking challenge.
+    (and the commitment before the copy's fee lock and commit) gives the producer a revoking
+    challenge.
     One ESP attesting both is an equivocation instead: tests/api/test_watch_equivocation.py."""
     world = api.world
     register_esp(world)
     other_esp = copier_esp(world)
     original_img = _picture()
     early_lock = paid_lock(world, world.producer, world.esp)  # the producer pays first...
-    late_lock = paid_lock(world, world.attacker, other_esp)
     reg = _registration(world, world.producer, original_img, early_lock)
-    world.registry(world.producer).commit(reg)  # ...and commits before the copy is public,
+    world.registry(world.producer).commit(reg)  # ...and commits before the copy's fee is locked,
+    late_lock = paid_lock(world, world.attacker, other_esp)
     copy = _register(world, world.attacker, _mirrored_jpeg(original_img), late_lock, esp=other_esp)
     client = world.registry(world.producer)
     original = client.reveal(reg, early_lock, client.sign_attestation(world.esp, reg))  # ...last
@@ -85,6 +86,25 @@ def test_the_watch_tells_the_owner_who_paid_first_even_when_it_revealed_last(api
     world.chain.mine(world.params.dispute_window_blocks + 1)
     assert client.finalize(original, copy)  # uncontested: the copy is revoked
     assert client.record(copy).status is TokenStatus.REVOKED
+
+
+def test_the_watch_stays_silent_on_a_copy_whose_fee_was_locked_before_the_originals_commit(api):
+    """Two ESPs, the copier's fee locked between the producer's lock and commit (the block
+    pattern of an ESP leaking its customer's image to a Sybil of its second ESP): the contracts
+    refuse both challenges (``RegistryCommittedAfterPublication`` one way, the younger lock the
+    other), a stalemate, so the watch tells neither owner to challenge."""
+    world = api.world
+    register_esp(world)
+    other_esp = copier_esp(world)
+    original_img = _picture()
+    early_lock = paid_lock(world, world.producer, world.esp)
+    late_lock = paid_lock(world, world.attacker, other_esp)  # before the producer's commit
+    _register(world, world.producer, original_img, early_lock)
+    _register(world, world.attacker, _mirrored_jpeg(original_img), late_lock, esp=other_esp)
+    api.index()
+    for who in (world.producer, world.attacker):
+        notes = api.client.get("/v1/notifications", headers=api.sign_in(who)).json()["items"]
+        assert "plagiarism_suspected" not in [n["kind"] for n in notes]
 
 
 def test_the_watch_stays_silent_when_the_detail_rule_would_reject(api):

@@ -411,7 +411,7 @@ def _prepaid_copy(world: World, esp) -> tuple[int, int]:
 def test_a_lock_prepaid_to_a_sybil_esp_cannot_backdate_a_published_image(world):
     """Found while porting: a fee paid to the attacker's own Sybil ESP before the victim's lock
     would give a copy of the victim's published image the earlier priority. Across ESPs a lock
-    counts only for content committed before the other image was committed:
+    counts only for content committed before the other image's fee was locked and committed:
     RegistryCommittedAfterPublication, no deposit taken."""
     register_esp(world)
     register_esp(world, world.buyer)  # the attacker's Sybil ESP
@@ -423,7 +423,7 @@ def test_a_lock_prepaid_to_a_sybil_esp_cannot_backdate_a_published_image(world):
     assert (exc.value.original, exc.value.committedAt, exc.value.duplicateCommittedAt) == (
         copy,
         a.commit_block,
-        b.commit_block,
+        min(b.priority_block, b.commit_block),  # the victim's fee lock, here
     )
     assert attacker.dispute(copy, victim).state is DisputeState.NONE
 

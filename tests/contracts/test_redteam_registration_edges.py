@@ -32,6 +32,7 @@ from tests.contracts.helpers import (
     FEE,
     NEAR_FP,
     challenge_and_finalize,
+    copier_esp,
     details,
     lock_fee,
     paid_lock,
@@ -133,13 +134,6 @@ def test_a_settled_win_of_a_token_later_revoked_as_a_copy_is_reversed(world):
     assert registry.record(b).status is TokenStatus.ACTIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="an ESP that leaks its customer's image before delivery to a Sybil holding a fee "
-    "prepaid to a second ESP of the same operator revokes the customer's token (older lock, "
-    "earlier commit: both ordering rules pass, the detail rule matches the near copy)",
-)
 def test_an_esp_leaking_to_a_sybil_of_its_second_esp_cannot_revoke_its_customer(world):
     """Finding a ("an ESP can take its customer's image", near copy) through another forum: the
     operator runs two ESPs. Its Sybil prepaid a fee to ESP X; the customer pays ESP E; E has the
@@ -194,6 +188,54 @@ def test_an_esp_leaking_to_a_sybil_of_its_second_esp_cannot_revoke_its_customer(
     assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
 
 
+def test_an_original_still_revokes_a_copy_whose_fee_was_locked_after_its_commit(world):
+    """The cross-ESP rule's other side, the honest case: the original (ESP E) is committed and
+    revealed; a copier then pays its own ESP X (its lock newer than the original's commit) and
+    registers an edited copy. The original's commit block is before the copy's lock and commit,
+    so the challenge is admissible and, uncontested, revokes the copy."""
+    register_esp(world)
+    original = register_image(world, world.producer, world.producer.address)
+    copy = register_image(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
+    )  # the attacker's default ESP is a second one; its lock is paid after the original's commit
+    registry = world.registry(world.deployer)
+    a, b = registry.registered(original), registry.registered(copy)
+    assert a.proof.esp != b.proof.esp
+    assert a.proof.commit_block < b.priority_block <= b.proof.commit_block
+
+    assert challenge_and_finalize(world, world.producer, original, copy) is True
+    assert registry.record(copy).status is TokenStatus.REVOKED
+
+
+def test_a_copier_whose_fee_was_locked_before_the_originals_commit_reaches_a_stalemate(world):
+    """The rule's cost (documented, docs/contracts.md): a copier whose lock (at ESP X) falls
+    between the original's lock and its commit, committing its copy after the original's
+    commit, can no longer be revoked by the original: the original's commit is not before the
+    copy's lock (``RegistryCommittedAfterPublication``), and the copier's token has the younger
+    lock (``RegistryChallengeOutOfOrder``). Both tokens stay: a stalemate, as for a copier whose
+    lock is older than the original's (issue 12's xfail in test_attacks_proof_of_aigc_v2.py).
+    This is the block pattern of an ESP's leak to a Sybil (the leak tests above), so no
+    ordering rule can revoke one without the other."""
+    register_esp(world)
+    original_lock = paid_lock(world, world.producer, world.esp)
+    copier_lock = paid_lock(world, world.attacker, copier_esp(world))  # between lock and commit
+    original = register_image(world, world.producer, world.producer.address, lock=original_lock)
+    copy = register_image(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"],
+        lock=copier_lock,
+    )  # fmt: skip
+    registry = world.registry(world.deployer)
+    a, b = registry.registered(original), registry.registered(copy)
+    assert a.priority_block < b.priority_block <= a.proof.commit_block < b.proof.commit_block
+
+    with pytest.raises(errors.RegistryCommittedAfterPublication):
+        world.registry(world.producer).challenge(original, copy)
+    with pytest.raises(errors.RegistryChallengeOutOfOrder):
+        world.registry(world.attacker).challenge(copy, original)
+    assert registry.record(original).status is TokenStatus.ACTIVE
+    assert registry.record(copy).status is TokenStatus.ACTIVE
+
+
 @pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
@@ -242,12 +284,6 @@ def test_an_esp_leaking_exact_bytes_to_a_sybil_of_its_second_esp_is_not_free(wor
     assert customer.owner_of(taken) == world.producer.address or lost > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the same leak through the BatchCourt: the Sybil's batched near copy under the "
-    "second ESP's attestation and the older prepaid lock revokes the customer's single token",
-)
 def test_an_esp_leaking_to_a_batch_of_its_second_esp_cannot_revoke_its_customer(world):
     """The previous leak in another forum: the Sybil registers the leaked, edited image as a
     batch item (BatchRegistry) under ESP X's attestation and its older prepaid fee, then
