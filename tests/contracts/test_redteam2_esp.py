@@ -16,7 +16,14 @@ from ledger import errors, new_secret
 from ledger.clients.esp_registry import sign_quote
 from ledger.deploy import deploy_contract
 from tests.conftest import World
-from tests.contracts.helpers import ESP_STAKE, FEE, register_esp
+from tests.contracts.helpers import (
+    ESP_STAKE,
+    FEE,
+    lock_fee,
+    register_esp,
+    register_image,
+    wait_out_exit_delay,
+)
 
 HOUR = 3600
 
@@ -69,3 +76,26 @@ def test_a_quote_is_bound_to_its_chain_and_its_esp_registry(world):
         world.tx(producer).send(esps_b.functions.acknowledge(lock.as_tuple(), quote_b))
     assert esps_b.functions.openLocks(esp.address).call() == 1
     assert world.esps(producer).open_locks(esp.address) == 1  # A's count is A's alone
+
+
+def test_once_its_stake_has_left_an_esps_attestation_registers_nothing(world):
+    """The other end of ``test_an_esp_that_attests_after_leaving_still_answers_with_its_stake``
+    (which stops inside the hold): a fee paid to the ESP in its last active block, claimed, the
+    ESP leaves and withdraws its stake after ``exitDelay``. From then on nothing it attests may
+    register, or a copy it signs would answer with no stake (an upheld challenge of it slashes
+    nothing). Holds today because ``exitDelay`` exceeds the registration window and the commit
+    TTL; a change that lets a registration commit after its lock's window (issue 11's late
+    delivery, the contract owner's work in progress) must keep it so, and this test says when it
+    does not."""
+    register_esp(world)
+    esp = world.esps(world.esp)
+    lock, preimage = lock_fee(world, sender=world.attacker, duration=30 * 24 * HOUR)
+    esp.deregister()  # the next block: the lock was paid while it was active
+    world.htlc(world.esp).withdraw(lock, preimage)
+    world.chain.increase_time(world.params.esp_unbonding_period + 1)
+    wait_out_exit_delay(world)
+    esp.withdraw_stake()
+    assert esp.esp_info(world.esp.address).stake == 0
+
+    with pytest.raises(errors.LedgerError):  # today: RegistryRegistrationTooLate
+        register_image(world, world.attacker, lock=lock)
