@@ -57,7 +57,11 @@ def test_a_squatter_cannot_prejudge_its_victims_review_in_a_dispute_of_its_own(c
     by the jurors' rule its descriptor is unknown and they vote "yes" as a *burden* vote, with
     no rule matching anything. The verdict then revokes any later V whose compact fingerprint
     merely admits the challenge (4.9e-3 of pairs, docs/provenance.md, against 3.6e-5 for stage
-    3), whatever the detail rule and stage 3 say.
+    3), whatever the detail rule and stage 3 say. And the other way: a plagiarist immunises
+    its copy P of V by a dispute of its own between an earlier, never-opened batch item
+    carrying V's detail hash (the original side: descriptor unknown, the jurors' burden vote is
+    "no") and P; V's later challenge of P then resolves "no" and P's contest takes both
+    deposits.
 
     At the defaults the squatter pays, per victim: S2's bond (0.01 ETH, burned but for the
     0.0002 reward when S2's revocation settles) and a fee to its own second ESP, the review fee
