@@ -18,13 +18,21 @@ from ledger import TokenStatus, errors, new_secret
 from ledger.errors import LedgerError
 from tests.conftest import World
 from tests.contracts.attack_kit import HOUR, register_image
-from tests.contracts.helpers import details, paid_lock, register_esp, registration
+from tests.contracts.helpers import (
+    BASE_FP,
+    details,
+    paid_lock,
+    register_esp,
+    registration,
+)
+from tests.contracts.helpers import register_image as register_single
 from tests.contracts.test_batch_court import (
     _batched_original_and_single_copy,
     _challenge,
     _resolve,
     court,
 )
+from tests.contracts.test_court_duplicate_image import _batch_holding, _rule
 
 
 def _list(world: World, seller, token: int, *, to: str, seconds: int):
@@ -168,3 +176,68 @@ def test_the_seller_of_an_escrowed_resold_single_may_contest_at_the_court(world)
 
     assert not _resolve(world, original, pa, single)  # an unrelated image: the contest wins
     assert world.registry(world.deployer).record(single).status is TokenStatus.ACTIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="the court's duplicate-image ruling revokes at once the later-published of one "
+    "producer's two tokens of an image, whoever holds it: a producer that batched an image "
+    "sells its single twin through the escrow, takes the price, then has the buyer's token "
+    "revoked and keeps the image",
+)
+def test_a_producer_cannot_sell_the_single_twin_of_its_batch_item_and_revoke_it(world):
+    """The rug pull ``test_a_sold_batched_item_cannot_be_taken_back_with_a_later_single`` does not
+    cover: the other order. The producer batches a delivery (the manifest stays private: no one
+    can see the item's content hash), then registers the same image alone with the delivery's
+    attestation (valid: it was issued before the batch), and lists the *single* (the later
+    published) in the swap escrow. The buyer locks the price; the seller withdraws it (the
+    secret is public) and, in its next transaction, asks the court's ruling with its private
+    opening: "one producer, its own image twice: the registration published first stands", so
+    the buyer's single is revoked at once (no window), and the buyer's withdrawal then moves a
+    revoked token. The producer keeps the price, the same image as its batch item and the
+    ruling's reward (0.0002 ETH); it loses the single's bond (0.01 ETH). The API refuses to
+    list or buy such a twin since 3b0113b (same ESP, same fingerprint, private manifest); a
+    buyer on any other client of the HTLC (or a chain the API does not index) is not
+    protected, and the contract decides against the party that did nothing wrong.
+
+    Fix (contract): in the one-producer branch of ``revokeDuplicateImage``, revoke the token
+    its producer still holds (owner, or escrower while the HTLC holds it) when the other has
+    left it, and the earlier published only when both have (or neither), so a double
+    registration costs its producer and never a buyer."""
+    register_esp(world)
+    producer, buyer = world.producer, world.buyer
+    content = b"batched, then registered alone and sold"
+    first_lock = paid_lock(world, producer, world.esp)
+    _, plan_, item = _batch_holding(world, producer, content, esp=world.esp)
+    single = register_single(
+        world,
+        producer,
+        esp=world.esp,
+        fingerprint=BASE_FP,
+        detail=details()["base"],
+        content=content,
+        lock=first_lock,
+    )
+    # The swap: the single for the buyer, the price for the seller, one secret.
+    price = 10**16
+    world.registry(producer).approve(world.deployment.htlc.address, single)
+    secret, hashlock = new_secret()
+    now = world.chain.timestamp()
+    token_lock = world.htlc(producer).lock_erc721(
+        world.deployment.registry.address,
+        buyer.address,
+        token_id=single,
+        hashlock=hashlock,
+        timelock=now + 2 * HOUR,
+    )
+    price_lock = world.htlc(buyer).lock_ether(
+        producer.address, amount=price, hashlock=hashlock, timelock=now + HOUR
+    )
+    world.htlc(producer).withdraw(price_lock, secret)  # paid: the secret is public
+    with contextlib.suppress(LedgerError):  # the fix may refuse or revoke the item instead
+        _rule(world, producer, item, plan_, single)
+    world.htlc(buyer).withdraw(token_lock, secret)
+
+    assert world.registry(buyer).owner_of(single) == buyer.address
+    assert world.registry(buyer).record(single).status is TokenStatus.ACTIVE
