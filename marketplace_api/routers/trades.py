@@ -14,7 +14,7 @@ from typing import Annotated
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -339,6 +339,12 @@ def start_trade(
     body: TradeIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
 ) -> TradeOut:
     """Ask to buy a listing; the seller then locks the token for you (swap leg 1)."""
+    # One request at a time per listing: this write holds the listing's row (PostgreSQL) or the
+    # database (SQLite) until the commit, so the one-waiting-request check below sees a twin
+    # request that raced this one (a double click) instead of both being written.
+    session.execute(
+        update(Listing).where(Listing.id == body.listing_id).values(status=Listing.status)
+    )
     item = _listing(session, body.listing_id)
     if item.status != ListingState.OPEN or item.expiry <= deployment.chain.timestamp():
         raise Conflict("listing is not open")

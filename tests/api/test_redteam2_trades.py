@@ -213,3 +213,43 @@ def test_a_request_on_an_expired_listing_gives_way_to_the_sellers_new_listing(ap
     lock_token(api, world.producer, world.buyer, token)
     api.index()
     assert (_state(buyer, old), _state(buyer, new)) == ("cancelled", "asset_locked")
+
+
+def test_two_requests_for_one_listing_at_once_make_one_trade(api):
+    """A double click: the second request arrives while the first is being written. Each read
+    the other's absence and both were inserted (the one-waiting-request rule checked, then
+    wrote). The second now waits for the first and is refused."""
+    import threading
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    world = api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    listing = list_token(api, world.producer, token)
+    headers = api.sign_in(world.buyer)
+    body = {"listing_id": listing["id"]}
+    second: dict = {}
+
+    def post_second() -> None:
+        second["response"] = api.client.post("/v1/trades", json=body, headers=headers)
+
+    racer = threading.Thread(target=post_second)
+
+    def concurrent_request(session, flush_context, instances):
+        if racer.ident is not None or not any(isinstance(o, Trade) for o in session.new):
+            return
+        racer.start()  # the double click, while the first request is about to write
+        racer.join(timeout=1.5)  # either it finishes (no lock held) or it waits for us
+
+    event.listen(Session, "before_flush", concurrent_request)
+    try:
+        first = api.client.post("/v1/trades", json=body, headers=headers)
+    finally:
+        event.remove(Session, "before_flush", concurrent_request)
+    racer.join()
+    assert racer.ident is not None, "the race did not happen"
+    codes = sorted([first.status_code, second["response"].status_code])
+    assert codes == [201, 409], (first.text, second["response"].text)
+    assert _trades(api) == 1
