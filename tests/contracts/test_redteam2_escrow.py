@@ -35,10 +35,11 @@ from tests.contracts.test_batch_court import (
 from tests.contracts.test_court_duplicate_image import _batch_holding, _rule
 
 
-def _list(world: World, seller, token: int, *, to: str, seconds: int):
-    """``seller`` puts ``token`` in the swap escrow for ``to`` (a listing) for ``seconds``."""
+def _list(world: World, seller, token: int, *, to: str, seconds: int, hashlock: bytes = b""):
+    """``seller`` puts ``token`` in the swap escrow for ``to`` (a listing) for ``seconds``, under
+    ``hashlock`` (a fresh one unless given)."""
     world.registry(seller).approve(world.deployment.htlc.address, token)
-    _, hashlock = new_secret()
+    hashlock = hashlock or new_secret()[1]
     return world.htlc(seller).lock_erc721(
         world.deployment.registry.address,
         to,
@@ -241,3 +242,58 @@ def test_a_producer_cannot_sell_the_single_twin_of_its_batch_item_and_revoke_it(
 
     assert world.registry(buyer).owner_of(single) == buyer.address
     assert world.registry(buyer).record(single).status is TokenStatus.ACTIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="a token can be sold through the escrow while an earlier payer may still reclaim "
+    "it: the ESP's Sybil sells its customer's stolen bytes, keeps the price, and the "
+    "customer's reclaim then takes the token from the buyer, who is left with nothing",
+)
+def test_a_buyer_is_not_left_with_nothing_when_the_token_it_bought_is_reclaimed(world):
+    """``reclaim`` moves a token from whoever holds it to the earlier payer of the same bytes:
+    right against the thief, wrong against a buyer in good faith. The ESP (which has its
+    customer's image first) has a Sybil register the very bytes under a younger lock, lists the
+    token at once and sells it through the swap escrow; the buyer's client checks the token's
+    status and disputes (none) and pays. Then the customer commits and reclaims within its
+    registration window: the token leaves the buyer. The buyer loses the price (0.1 ETH here);
+    the operator keeps it, less the ESP's slash (0.05 ETH, burned) and the Sybil's bond (0.01
+    ETH, burned): +0.04 ETH, and more for a dearer image. Nothing on chain tells a buyer a
+    token is still reclaimable, and no client checks it.
+
+    Fix (contract): the rule of ``test_a_taker_cannot_outlast_the_reclaim_window_by_listing_
+    the_token``: no token enters the escrow (is sold) while it can still be reclaimed, that is
+    until ``registrationWindow + commitTtl`` blocks after its mint; or the slash of a reclaim
+    compensates the holder it dispossesses when that holder bought through the escrow (not
+    farmable: the holder paid a price to a third party). This test tolerates a refused
+    listing (the buyer then pays nothing)."""
+    register_esp(world)
+    esp, buyer, sybil = world.esp, world.buyer, world.attacker
+    customer_lock = paid_lock(world, world.producer, esp)  # the customer pays first
+    content = b"the customer's image, sold by the ESP's Sybil"
+    taken = register_image(world, sybil, sybil.address, content=content, esp=esp)
+    price = 10**17
+    paid_before = world.balance(buyer.address)
+    secret, hashlock = new_secret()
+    now = world.chain.timestamp()
+    try:
+        token_lock = _list(
+            world, sybil, taken, to=buyer.address, seconds=2 * HOUR, hashlock=hashlock
+        )
+    except LedgerError:
+        token_lock = None  # the fix: not for sale yet
+    if token_lock is not None:
+        price_lock = world.htlc(buyer).lock_ether(
+            sybil.address, amount=price, hashlock=hashlock, timelock=now + HOUR
+        )
+        world.htlc(sybil).withdraw(price_lock, secret)
+        world.htlc(buyer).withdraw(token_lock, secret)
+    reg = registration(world.producer.address, esp.address, lock=customer_lock, content=content)
+    customer = world.registry(world.producer)
+    customer.commit(reg)
+    customer.reclaim(reg, customer_lock, customer.sign_attestation(esp, reg))
+
+    bought = token_lock is not None
+    assert not bought or customer.owner_of(taken) == buyer.address
+    assert bought or world.balance(buyer.address) == paid_before
