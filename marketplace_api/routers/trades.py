@@ -339,12 +339,6 @@ def start_trade(
     body: TradeIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
 ) -> TradeOut:
     """Ask to buy a listing; the seller then locks the token for you (swap leg 1)."""
-    # One request at a time per listing: this write holds the listing's row (PostgreSQL) or the
-    # database (SQLite) until the commit, so the one-waiting-request check below sees a twin
-    # request that raced this one (a double click) instead of both being written.
-    session.execute(
-        update(Listing).where(Listing.id == body.listing_id).values(status=Listing.status)
-    )
     item = _listing(session, body.listing_id)
     if item.status != ListingState.OPEN or item.expiry <= deployment.chain.timestamp():
         raise Conflict("listing is not open")
@@ -356,26 +350,7 @@ def start_trade(
     )
     if owner not in (item.seller, deployment.htlc.address):  # escrowed: locked for a trade
         raise Conflict("the seller no longer owns this token", code="listing_stale")
-    # One waiting request per (seller, buyer, token): the seller's lock names no trade, and the
-    # indexer gives it to the oldest one, which need not be the one the seller's wallet saw.
-    # A request whose listing has expired since gives way (it ends here).
-    now = deployment.chain.timestamp()
-    for pending, expiry in session.execute(
-        select(Trade, Listing.expiry)
-        .join(Listing, Listing.id == Trade.listing_id)
-        .where(
-            Trade.status == TradeState.REQUESTED,
-            Trade.seller == item.seller,
-            Trade.buyer == account,
-            Trade.token_id == item.token_id,
-            Trade.collection == item.collection,
-        )
-    ):
-        if expiry > now:
-            raise Conflict(
-                f"you already asked for this token: trade {pending.id}", code="trade_pending"
-            )
-        pending.status = TradeState.CANCELLED
+    _one_waiting_request(session, item, account, now=deployment.chain.timestamp())
     trade = Trade(
         listing_id=item.id,
         token_id=item.token_id,
@@ -388,6 +363,35 @@ def start_trade(
     session.add(trade)
     session.commit()
     return trade_json(trade, deployment)
+
+
+def _one_waiting_request(session: Session, item: Listing, buyer: str, *, now: int) -> None:
+    """One waiting request per (seller, buyer, token): the seller's lock names no trade, and the
+    indexer gives it to the oldest one, which need not be the one the seller's wallet saw. A
+    request whose listing has expired gives way (it ends here); a live one is 409
+    ``trade_pending``. First this writes the listing's row, which holds it (PostgreSQL) or the
+    database (SQLite) to the commit: a twin request racing this one (a double click) waits,
+    then sees this one, instead of both being written."""
+    session.execute(update(Listing).where(Listing.id == item.id).values(status=Listing.status))
+    session.refresh(item)
+    if item.status != ListingState.OPEN:  # closed while we read the chain
+        raise Conflict("listing is not open")
+    for pending, expiry in session.execute(
+        select(Trade, Listing.expiry)
+        .join(Listing, Listing.id == Trade.listing_id)
+        .where(
+            Trade.status == TradeState.REQUESTED,
+            Trade.seller == item.seller,
+            Trade.buyer == buyer,
+            Trade.token_id == item.token_id,
+            Trade.collection == item.collection,
+        )
+    ):
+        if expiry > now:
+            raise Conflict(
+                f"you already asked for this token: trade {pending.id}", code="trade_pending"
+            )
+        pending.status = TradeState.CANCELLED
 
 
 def _trade(session: SessionDep, trade_id: int, account: str) -> Trade:
