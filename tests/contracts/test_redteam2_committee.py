@@ -8,12 +8,14 @@ in its docstring (contract changes are made by the contract build's owner).
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
 from ledger import errors
-from ledger.clients.registry import TokenStatus
+from ledger.clients.registry import DisputeState, TokenStatus
 from tests.contracts.committee_kit import SILENT, committee_world, variant
 from tests.contracts.helpers import BASE_FP, NEAR_FP, details, register_esp, register_image
 
@@ -93,14 +95,9 @@ def test_a_squatter_cannot_prejudge_its_victims_review_in_a_dispute_of_its_own(c
         world, sybil, esp=second_esp, fingerprint=NEAR_FP, detail=published, content=b"unseen"
     )
     world.registry(squatter).challenge(s, s2)  # open: a review may be asked within its window
-    prejudged = cw.request(s, s2, by=squatter)
-    assert (
-        prejudged
-        == cw.committee()
-        .contract.functions.reviewKey(keccak(details()["base"]), keccak(published))
-        .call()
-    )
+    prejudged = cw.request(s, s2, by=squatter)  # keyed by the two detail hashes alone
     cw.vote(prejudged, [True] * 5)  # the detail rule on the two descriptors: "yes"
+    cw.committee(world.buyer).settle(prejudged)  # the jurors are paid and free again
 
     world.registry(squatter).challenge(s, v)
     try:
@@ -266,7 +263,7 @@ def test_a_squatter_cannot_switch_the_committee_off_with_disputes_between_its_ow
 
     world.registry(squatter).challenge(s, v)
     try:
-        cw.request(s, v, by=victim)
+        own = cw.request(s, v, by=victim, draw=False)
     except errors.CommitteeTooSmall:
         world.registry(victim).contest(s, v)
         assert world.registry(world.buyer).resolve(s, v) is True  # the detail rule revokes V
@@ -278,7 +275,21 @@ def test_a_squatter_cannot_switch_the_committee_off_with_disputes_between_its_ow
         for token in (mine, theirs):
             assert world.registry(world.buyer).record(token).status is TokenStatus.ACTIVE
         raise
+    # The safe behaviour: the request waits for free jurors; meanwhile no verdict revokes V.
     world.registry(victim).contest(s, v)
+    with contextlib.suppress(errors.CommitteeReviewPending):
+        assert world.registry(world.buyer).resolve(s, v) is False
+    cw.vote(busy, [False] * 5)
+    cw.committee(world.buyer).settle(busy)  # the five are free again
+    chain = world.chain
+    for _ in range(3):  # a draw may re-arm (the pool's free jurors changed)
+        draw_block = cw.committee().review(own).draw_block
+        chain.mine(max(1, draw_block + 1 - chain.w3.eth.block_number))
+        if cw.committee(world.buyer).draw(own).outcome == "drawn":
+            break
+    cw.vote(own, [False] * 5)  # shown V's image, the jurors' stage 3 keeps it
+    if world.registry(world.buyer).dispute(s, v).state is DisputeState.CONTESTED:
+        assert world.registry(world.buyer).resolve(s, v) is False
     assert world.registry(world.buyer).record(v).status is TokenStatus.ACTIVE
 
 
