@@ -442,14 +442,19 @@ class TradeTracker:
     def _announce_royalty(session: Session, trade: Trade, *, block: int) -> None:
         """Once the secret is public (``payment_claimed``) while the royalty lock is still open,
         tells its receiver, once, with the prepared withdrawal: anyone may withdraw it to the
-        producer now, but nobody else wants to, and the buyer refunds it to itself at T2."""
+        producer now, but nobody else wants to, and the buyer refunds it to itself at T2. The
+        note goes once the trade moves on (the royalty withdrawn, or refunded)."""
         royalty = payment_locks(trade)[1]
-        if royalty is None or trade.status != TradeState.PAYMENT_CLAIMED or trade.secret is None:
+        if royalty is None:
             return
         kind = "royalty_claimable"
-        told = select(Notification.id).where(
+        told = select(Notification).where(
             Notification.kind == kind, Notification.payload["lock_id"].as_string() == royalty["id"]
         )
+        if trade.status != TradeState.PAYMENT_CLAIMED or trade.secret is None:
+            for note in session.scalars(told):  # settled (or not claimable): nothing to collect
+                session.delete(note)
+            return
         if session.scalar(told) is not None:
             return
         lock = LockJson.of(royalty)

@@ -531,6 +531,31 @@ function noteView(n) {
       }
     });
     item.append(button, result);
+  } else if (n.kind === "royalty_claimable") {
+    // A resale's royalty lock, open while its secret is public: anyone may withdraw it to the
+    // producer, and the buyer may refund it at its timelock (docs/api.md, notifications).
+    const eth = `${(Number(BigInt(n.amount) / 10n ** 12n) / 1e6).toLocaleString()} ETH`;
+    item.append(
+      el("strong", {}, "A royalty is yours to collect"),
+      el("p", {}, `Token `, el("a", { href: `#/product/${n.token_id}` }, short(String(n.token_id))),
+        ` was resold: ${eth} of royalty waits in a lock for you until ${new Date(n.expires_at * 1000).toLocaleString()}. After that the buyer can take it back.`));
+    const result = el("p", { role: "status" });
+    const button = el("button", { type: "button", class: "royalty" }, "Collect the royalty");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      result.textContent = "Waiting for your wallet…";
+      try {
+        const hash = await sendPrepared(n.prepared_withdrawal.endpoint, n.prepared_withdrawal.body);
+        result.className = "ok";
+        result.dataset.tx = hash;
+        result.textContent = `Royalty withdrawn in transaction ${short(hash)}.`;
+        button.hidden = true;
+      } catch (err) {
+        button.disabled = false;
+        result.replaceChildren(showError(friendly(err)));
+      }
+    });
+    item.append(button, result);
   } else {
     item.append(el("strong", {}, n.kind), el("span", { class: "muted" }, ` · block ${n.block}`));
   }

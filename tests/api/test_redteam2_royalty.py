@@ -55,6 +55,8 @@ def test_the_producer_is_told_its_royalty_is_claimable_and_collects_it_before_th
     gas_paid = before + royalty - world.balance(world.producer.address)
     assert 0 < gas_paid < royalty  # the royalty arrived, less the withdrawal's own gas
     assert buyer.get(f"/v1/trades/{trade['id']}")["status"] == "completed"
+    kinds = {n["kind"] for n in producer.get("/v1/notifications")["items"]}
+    assert "royalty_claimable" not in kinds  # collected: nothing left to announce
     # The buyer and the seller are told nothing of it.
     for who in (buyer, MarketClient(api.client, world.attacker)):
         kinds = {n["kind"] for n in who.get("/v1/notifications")["items"]}
