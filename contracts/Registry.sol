@@ -559,22 +559,27 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     /// @dev The lock must be a paid fee (its sender registers, its receiver attests), made while
-    /// the ESP was active and at most `registrationWindow` blocks before the commitment. Returns the
-    /// lock id (the attested task) and its block (the registration's priority).
+    /// the ESP was active. Returns the lock id (the attested task) and the registration's
+    /// priority: the lock's block if the commitment came within `registrationWindow` blocks of
+    /// it, else the commitment's own block (a late delivery still registers, but an old lock
+    /// gives no old priority; the ESP must then be active at the commit too).
     function _checkLock(IHashTimeLock.Lock calldata lock, uint64 committedAt)
         private
         view
-        returns (bytes32 id, uint64 lockedAt)
+        returns (bytes32 id, uint64 priority)
     {
         id = keccak256(abi.encode(lock));
         if (lock.asset == IHashTimeLock.Asset.ERC721) revert RegistryLockMismatch(id, lock.sender, lock.receiver);
         IHashTimeLock.Status status;
-        (status, lockedAt) = _htlc.lockInfo(id);
+        (status, priority) = _htlc.lockInfo(id);
         if (status != IHashTimeLock.Status.Withdrawn) revert RegistryLockNotPaid(id, status);
-        if (committedAt > lockedAt + _registrationWindow) {
-            revert RegistryRegistrationTooLate(id, lockedAt + _registrationWindow);
+        if (!_espRegistry.wasActiveAt(lock.receiver, priority)) revert RegistryEspNotRegistered(lock.receiver);
+        if (committedAt > priority + _registrationWindow) {
+            // Late: the ESP must also be active at the commit, so its stake stays at risk for the
+            // image's dispute windows (`exitDelay` covers a commit within the window only).
+            priority = committedAt;
+            if (!_espRegistry.wasActiveAt(lock.receiver, priority)) revert RegistryEspNotRegistered(lock.receiver);
         }
-        if (!_espRegistry.wasActiveAt(lock.receiver, lockedAt)) revert RegistryEspNotRegistered(lock.receiver);
     }
 
     /// @dev The lock's id and block, and the commit's block (a struct keeps the stack shallow).

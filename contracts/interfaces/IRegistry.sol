@@ -13,8 +13,10 @@ import {IHashTimeLock} from "./IHashTimeLock.sol";
 ///    generation lock `lock` (the producer's fee lock to the ESP) must be paid (withdrawn); its
 ///    sender is the owner and its receiver the attesting ESP (the attestation binds to the lock's
 ///    sender as the only registrant),
-///    created while the ESP was active, and committed to within `registrationWindow` blocks of its
-///    creation; `sig` is the ESP's EIP-712 attestation over
+///    created while the ESP was active; committed to within `registrationWindow` blocks of its
+///    creation, the token's priority is the lock's block, later it is the commit's own block (the
+///    ESP then active at the commit too: a late delivery registers, an old lock back-dates
+///    nothing); `sig` is the ESP's EIP-712 attestation over
 ///    `Attestation(taskId = lock id, producer, contentHash, fingerprint, detailHash, modelId, seed)`.
 ///    The token id is `uint256(contentHash)` (an exact duplicate is refused in O(1)); the token's
 ///    challenge **priority is the lock's block**, so neither the ESP nor a watcher of the mempool
@@ -188,7 +190,8 @@ interface IRegistry {
     error RegistryLockMismatch(bytes32 lockId, address sender, address receiver);
     /// @notice The generation lock was not paid to the ESP (not withdrawn).
     error RegistryLockNotPaid(bytes32 lockId, IHashTimeLock.Status status);
-    /// @notice The commitment came more than `registrationWindow` blocks after the lock.
+    /// @notice The commitment came more than `registrationWindow` blocks after the lock (no longer
+    /// raised: such a registration now takes its commit block as priority; kept for decoding).
     error RegistryRegistrationTooLate(bytes32 lockId, uint64 lastCommitBlock);
     /// @notice The token does not exist.
     error RegistryUnknownToken(uint256 tokenId);

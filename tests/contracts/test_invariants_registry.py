@@ -426,14 +426,6 @@ class RegistryMachine(RuleBasedStateMachine):
             self.d.fails(who, fn, errors.RegistryDegenerateFingerprint, fingerprint=c.fingerprint)
         elif not lock.paid:
             self.d.fails(who, fn, errors.RegistryLockNotPaid, lockId=lock.terms.id, status=status)
-        elif c.block > lock.block + window:
-            self.d.fails(
-                who,
-                fn,
-                errors.RegistryRegistrationTooLate,
-                lockId=lock.terms.id,
-                lastCommitBlock=lock.block + window,
-            )
         elif not self.esps[esp.address].was_active_at(lock.block):
             self.d.fails(who, fn, errors.RegistryEspNotRegistered, esp=esp.address)
         else:
@@ -447,7 +439,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 c.owner,
                 c.owner,
                 esp.address,
-                lock.block,
+                lock.block if c.block <= lock.block + window else c.block,  # late: its commit
                 c.block,
                 int(receipt["blockNumber"]),
             )
@@ -545,7 +537,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 original=original,
                 duplicate=duplicate,
             )
-        elif a.esp != b.esp and a.commit_block >= b.commit_block:
+        elif a.esp != b.esp and a.commit_block >= min(b.priority, b.commit_block):
             self.d.fails(
                 who,
                 fn,
@@ -553,7 +545,7 @@ class RegistryMachine(RuleBasedStateMachine):
                 value=deposit,
                 original=original,
                 committedAt=a.commit_block,
-                duplicateCommittedAt=b.commit_block,
+                duplicateCommittedAt=min(b.priority, b.commit_block),
             )
         elif (dist := distance(a.fingerprint, b.fingerprint)) > self.threshold:
             self.d.fails(

@@ -430,13 +430,6 @@ def test_the_seller_of_an_escrowed_resold_token_may_contest_its_challenge(world)
     assert holder.dispute(squat, token).contester == world.buyer.address
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryRegistrationTooLate,
-    reason="the registration window runs from the fee lock's block but the ESP chooses when it "
-    "delivers (any time before the quoted deadline, which nothing bounds): claiming after the "
-    "window strands the customer's paid image (RegistryRegistrationTooLate)",
-)
 def test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the_image(world):
     """A neighbour of "an ESP that deregisters after claiming a fee": the ESP quotes a long
     deadline (the API and the producer's tools check only that it is far enough, never that it
@@ -462,6 +455,45 @@ def test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the
     send_reveal(world, world.producer, reg, lock, client.sign_attestation(world.esp, reg))
 
     assert client.owner_of(reg.token_id) == world.producer.address
+    record = client.registered(reg.token_id)  # registered, but no backdating: its commit block
+    assert record.priority_block == record.proof.commit_block
+
+
+def test_a_late_registration_needs_its_esp_active_at_the_commit(world):
+    """A late registration (committed after its lock's window) is attested by an ESP that must
+    still be active at the commit: ``exitDelay`` holds a leaving ESP's stake only for commits
+    within the window, so an ESP that has left (and may have withdrawn) could otherwise attest
+    copies for old locks with nothing at stake. Refused: ``RegistryEspNotRegistered``."""
+    register_esp(world)
+    lock = paid_lock(world, world.producer, world.esp)
+    world.esps(world.esp).deregister()
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    reg = registration(world.producer.address, world.esp.address, lock=lock)
+    client = world.registry(world.producer)
+    client.commit(reg)
+    with pytest.raises(errors.RegistryEspNotRegistered):
+        client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
+
+
+def test_a_late_registration_cannot_reclaim_with_its_stale_lock(world):
+    """Item 3's other side: a registration committed after its lock's window takes its commit
+    block as priority, so a stale lock (here the ESP's Sybil's, prepaid long before) cannot
+    carry a ``reclaim`` of bytes a customer registered meanwhile under a younger lock. Had the
+    late registration kept its lock's block, the Sybil would take the customer's token (its
+    lock is older) and only the ESP's slash would answer."""
+    register_esp(world)
+    stale = paid_lock(world, world.attacker, world.esp)  # the Sybil's, prepaid
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    content = b"the customer's image, registered in time"
+    taken = register_image(world, world.producer, world.producer.address, content=content)
+    reg = registration(world.attacker.address, world.esp.address, lock=stale, content=content)
+    sybil = world.registry(world.attacker)
+    sybil.commit(reg)
+    attestation = sybil.sign_attestation(world.esp, reg)
+
+    with pytest.raises(errors.RegistryChallengeOutOfOrder):
+        sybil.reclaim(reg, stale, attestation)
+    assert sybil.owner_of(taken) == world.producer.address
 
 
 def test_a_relayer_of_a_pending_reveal_cannot_choose_the_tokens_metadata(world):

@@ -236,15 +236,20 @@ def test_only_the_locks_sender_can_register_what_it_paid_for(world):
         _raw_reveal(world, world.attacker, reg, others, sig)
 
 
-def test_registration_must_follow_its_lock_within_the_window(world):
+def test_a_registration_after_its_locks_window_has_its_commit_block_as_priority(world):
+    """A commitment after ``registrationWindow`` blocks of its lock still registers (the ESP
+    chooses when it delivers), but its priority is its own commit block, not the lock's: an old
+    lock gives no old priority. Before issue 11 v2 it reverted RegistryRegistrationTooLate."""
     register_esp(world)
     lock = paid_lock(world, world.producer, world.esp)
+    locked_at = world.htlc(world.deployer).lock_info(lock.id)[1]
     world.chain.mine(world.params.registration_window_blocks + 1)
     reg = registration(world.producer.address, world.esp.address, lock=lock)
     client = world.registry(world.producer)
     client.commit(reg)
-    with pytest.raises(errors.RegistryRegistrationTooLate):
-        client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
+    token = client.reveal(reg, lock, client.sign_attestation(world.esp, reg))
+    record = client.registered(token)
+    assert record.priority_block == record.proof.commit_block > locked_at
 
 
 def test_an_attestation_made_while_the_esp_served_registers_after_it_leaves(world):
