@@ -344,6 +344,22 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IRegistry
+    /// @dev Who pays: the caller posts the bond that backs the token again (the invariant "Ether
+    /// == bond x active tokens + ..." holds); the first bond went to the winner's challenger
+    /// (reward) and was burned at `settle`, and the winner's own bond backs its revocation.
+    function reinstate(uint256 original, uint256 duplicate) external payable {
+        // No re-entrancy guard: no call out, no Ether leaves.
+        if (msg.value != _bond) revert RegistryWrongValue(msg.value, _bond);
+        Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
+        if (dispute.state != DisputeState.Settled) revert RegistryDisputeState(original, duplicate, dispute.state);
+        if (_statusOf(original) != Status.Revoked) revert RegistryWinnerActive(original);
+        dispute.state = DisputeState.Reversed;
+        _records[duplicate] = (_records[duplicate] & ~_STATUS_MASK) | uint256(Status.Active);
+        emit Reinstated(duplicate, original);
+        emit MetadataUpdate(duplicate);
+    }
+
+    /// @inheritdoc IRegistry
     /// @dev Named so that its selector (0xfca50a69) sorts after every other: the dispatcher's
     /// comparisons for the existing functions stay as they were (their gas is unchanged).
     function revokeCopied(uint256 duplicate, uint256 original, address esp, address challenger) external {

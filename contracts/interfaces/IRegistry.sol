@@ -51,7 +51,8 @@ interface IRegistry {
         Revoked
     }
 
-    /// @notice A challenge's life: Open -> (Contested ->) Upheld -> Settled | Reversed, or Rejected / Void;
+    /// @notice A challenge's life: Open -> (Contested ->) Upheld -> Settled (-> Reversed by
+    /// `reinstate`) | Reversed, or Rejected / Void;
     /// when one ESP attested both images: Open -> Void, or Open -> Contested -> Equivocated | Rejected / Void.
     enum DisputeState {
         None,
@@ -199,6 +200,8 @@ interface IRegistry {
     error RegistryTokenEscrowed(uint256 tokenId);
     /// @notice The token is revoked.
     error RegistryTokenRevoked(uint256 tokenId);
+    /// @notice The winner of a settled dispute is still active: its win stands (`reinstate`).
+    error RegistryWinnerActive(uint256 original);
     /// @notice Only the owner of the original may challenge with it (the accused's owner contests).
     error RegistryNotOwner(uint256 tokenId, address caller);
     /// @notice The original's priority is not strictly before the duplicate's.
@@ -278,6 +281,12 @@ interface IRegistry {
     /// `b` (the duplicate's record proof) names the ESP, reported to the ESP registry on settlement,
     /// which slashes part of its stake to the challenger (`IEspRegistry.recordChallengeUpheld`).
     function settle(uint256 original, uint256 duplicate, RecordProof calldata b) external;
+    /// @notice Reverses a settled win whose winner `original` was revoked since (as a copy): the
+    /// token it revoked, `duplicate`, is active again (`Reinstated`, `MetadataUpdate`), backed by
+    /// the bond the caller posts (`msg.value` == bond; anyone may call, typically the duplicate's
+    /// owner: its first bond was paid out and burned at `settle`). Once per dispute (it becomes
+    /// Reversed); only for a Settled dispute whose winner is Revoked.
+    function reinstate(uint256 original, uint256 duplicate) external payable;
     /// @notice Called by the court fixed at deployment (the BatchCourt, where a batched original
     /// challenges a single copy: issue 16) when its challenge of single `duplicate` by the
     /// batched `original` is upheld: revokes it, reports `esp` (the copy's attesting ESP, from its

@@ -319,6 +319,10 @@ class RegistryClient(ContractClient):
     def settle_call(self, original: int, duplicate: int, duplicate_proof: RecordProof) -> Call:
         return Call(self.contract.functions.settle(original, duplicate, duplicate_proof.as_tuple()))
 
+    def reinstate_call(self, original: int, duplicate: int, *, bond: int | None = None) -> Call:
+        value = self.params().bond if bond is None else bond
+        return Call(self.contract.functions.reinstate(original, duplicate), value)
+
     def approve_call(self, spender: str, token_id: int) -> Call:
         return Call(self.contract.functions.approve(spender, token_id))
 
@@ -388,6 +392,11 @@ class RegistryClient(ContractClient):
         """Pays out (or reverses) an upheld revocation once its hold is over."""
         b = self.registered(duplicate).proof
         self._send(self.settle_call(original, duplicate, b))
+
+    def reinstate(self, original: int, duplicate: int, *, bond: int | None = None) -> None:
+        """Reverses a settled win of ``original`` (revoked since) over ``duplicate``: the
+        duplicate is active again, backed by the bond this account posts."""
+        self._send(self.reinstate_call(original, duplicate, bond=bond))
 
     def withdraw_owed(self) -> None:
         """Collects the payments this account refused when they were due (kept for it)."""

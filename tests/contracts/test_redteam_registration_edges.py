@@ -88,12 +88,6 @@ def test_an_esp_that_deregisters_in_its_customers_lock_block_cannot_strand_the_i
     assert client.record(reg.token_id).status is TokenStatus.ACTIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="Registry.settle reverses a revoked winner's win only within rewardHoldBlocks: "
-    "once settled, the token it revoked stays revoked when the winner is revoked as a copy",
-)
 def test_a_settled_win_of_a_token_later_revoked_as_a_copy_is_reversed(world):
     """Finding "a revoked original's wins are not reversed", after the reward hold. A squatter's
     token A (a near copy of the earlier Z) revokes B, an image Z's fingerprint does not even
@@ -101,10 +95,11 @@ def test_a_settled_win_of_a_token_later_revoked_as_a_copy_is_reversed(world):
     win settles after the hold. Z's owner then revokes A. B must come back (or its side be
     compensated): the issue asks that "rewards won with a token are held until that token is
     beyond challenge (or forfeited when it is revoked)", and a token is never beyond challenge
-    (challenges have no time limit). Today B stays revoked for good: its bond was burned, its
-    content hash can never be registered again, and A's owner kept the reward.
+    (challenges have no time limit). Before issue 11 v2 (a strict xfail) B stayed revoked for
+    good: its bond was burned, its content hash could never be registered again, and A's owner
+    kept the reward.
 
-    Fix (contract): a ``reinstate(A, B, proofB)`` for a Settled dispute whose winner A is now
+    Fix (contract, made): a ``reinstate(A, B)`` for a Settled dispute whose winner A is now
     Revoked, callable by B's side with a new bond (msg.value == bond, so the invariant "Ether
     == bond x active tokens + ..." holds): B Active again, ``Reinstated`` emitted; or, without a
     new bond, pay B's side from A's held bond when A's revocation settles (the BatchRegistry's
@@ -131,6 +126,40 @@ def test_a_settled_win_of_a_token_later_revoked_as_a_copy_is_reversed(world):
     registry.settle(z, a)
     assert registry.record(a).status is TokenStatus.REVOKED
 
+    held = world.balance(world.deployment.registry.address)
+    world.registry(world.producer).reinstate(a, b)  # B's owner posts B's bond again
+    assert registry.record(b).status is TokenStatus.ACTIVE
+    assert registry.dispute(a, b).state is DisputeState.REVERSED
+    assert world.balance(world.deployment.registry.address) == held + world.params.registration_bond
+
+
+def test_a_settled_win_cannot_be_reinstated_while_its_winner_is_active_nor_twice(world):
+    """``reinstate``'s guards (attack tests for the fix above): a settled win stands while its
+    winner is active (``RegistryWinnerActive``); a token revoked by another, still-active
+    original cannot be reinstated through a pair that never decided it (``RegistryDisputeState``,
+    None) nor through its real winner (active); the bond must be posted
+    (``RegistryWrongValue``); once reversed, the pair cannot be reinstated again."""
+    register_esp(world)
+    z = register_image(world, world.buyer, world.buyer.address, fp=BASE_FP, esp=world.esp)
+    a = register_image(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
+    )
+    b = register_image(world, world.producer, world.producer.address, fp=B_FP)
+    registry, owner = world.registry(world.deployer), world.registry(world.producer)
+    assert challenge_and_finalize(world, world.attacker, a, b) is True
+    world.chain.mine(world.params.reward_hold_blocks)
+    registry.settle(a, b)
+
+    with pytest.raises(errors.RegistryWinnerActive):  # A is active: its win stands
+        owner.reinstate(a, b)
+    with pytest.raises(errors.RegistryDisputeState):  # Z never decided B
+        owner.reinstate(z, b)
+    assert challenge_and_finalize(world, world.buyer, z, a) is True  # A was a copy of Z
+    with pytest.raises(errors.RegistryWrongValue):
+        owner.reinstate(a, b, bond=0)
+    owner.reinstate(a, b)
+    with pytest.raises(errors.RegistryDisputeState):  # Reversed: once only
+        world.registry(world.buyer).reinstate(a, b)
     assert registry.record(b).status is TokenStatus.ACTIVE
 
 
