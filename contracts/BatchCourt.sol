@@ -358,10 +358,11 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (d.state != expected) revert CourtDisputeState(original, duplicate, d.state);
     }
 
-    /// @dev Who answers for a single token: its owner, or its producer while the escrow holds it.
+    /// @dev Who answers for a single token: its owner, or whoever put it in the escrow (its
+    /// seller, the Registry's `escrowerOf`) while the escrow holds it, as at the Registry.
     function _accusedOf(uint256 tokenId) private view returns (address owner) {
         owner = IERC721(address(_registry)).ownerOf(tokenId);
-        if (owner == _htlc) owner = _registry.recordOf(tokenId).producer;
+        if (owner == _htlc) owner = _registry.escrowerOf(tokenId);
     }
 
     /// @dev Pays `amount` to `to`; a refused payment is kept for `to`'s `withdrawOwed`, so no

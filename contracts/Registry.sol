@@ -399,6 +399,11 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     /// @inheritdoc IRegistry
+    function escrowerOf(uint256 tokenId) external view returns (address) {
+        return _escrowers[tokenId];
+    }
+
+    /// @inheritdoc IRegistry
     function commitBlock(bytes32 commitment) external view returns (uint64) {
         return _commits[commitment];
     }

@@ -13,7 +13,7 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 ///    fee lock and before its commitment (`CourtCommittedAfterPublication`),
 ///    another ESP attested the copy (one ESP attesting both is an equivocation: refused, nothing
 ///    is revoked), and the compact distance is within the threshold.
-/// 2. `contest` (the copy's owner, or its producer while the escrow holds it; a deposit) within
+/// 2. `contest` (the copy's owner, or its seller while the escrow holds it: `IRegistry.escrowerOf`; a deposit) within
 ///    the dispute window. The copy's detail is public already (its `Registered` event).
 /// 3. `resolve` (anyone, while contested): the item's detail opened against its batch's items
 ///    root (the ordered tree: one leaf per index), the copy's against its record; the detail

@@ -287,6 +287,10 @@ interface IRegistry {
     /// owner: its first bond was paid out and burned at `settle`). Once per dispute (it becomes
     /// Reversed); only for a Settled dispute whose winner is Revoked.
     function reinstate(uint256 original, uint256 duplicate) external payable;
+    /// @notice Who put `tokenId` in the hash-time-lock escrow last (its seller; zero if nobody
+    /// has): while the escrow holds the token, it answers for it (contests its challenges), here
+    /// and at the BatchCourt.
+    function escrowerOf(uint256 tokenId) external view returns (address);
     /// @notice Called by the court fixed at deployment (the BatchCourt, where a batched original
     /// challenges a single copy: issue 16) when its challenge of single `duplicate` by the
     /// batched `original` is upheld: revokes it, reports `esp` (the copy's attesting ESP, from its

@@ -104,8 +104,8 @@ def accused_of(
 ) -> str:
     """Who may contest a challenge of ``token_id`` at ``forum`` (the contracts' ``_accusedOf``):
     its owner, or while the token sits in the hash-time-lock escrow whoever put it there (its
-    seller: for a resold token, not its producer) at the Registry and the BatchRegistry, its
-    producer at the BatchCourt (which has no view of the seller); "" for no such token.
+    seller: for a resold token, not its producer), at every forum (the BatchCourt asks the
+    Registry's ``escrowerOf``); "" for no such token.
     ``batched`` (or ``forum`` BATCH): a BatchRegistry item."""
     escrow = registry.deployment.manifest.address("HashTimeLock")
     forum = BATCH if batched else forum
@@ -118,8 +118,6 @@ def accused_of(
             contract = registry.contract
         if not same_address(owner, escrow):
             return owner
-        if forum == COURT:
-            return registry.record(token_id).producer
         return escrowed_by(contract, registry.deployment.manifest.block, escrow, token_id)
     except (LedgerError, ValueError):
         return ""
@@ -127,7 +125,8 @@ def accused_of(
 
 def escrowed_by(contract: Any, start: int, escrow: str, token_id: int) -> str:
     """Who put ``token_id`` of ``contract`` in the escrow last: the ``from`` of its latest
-    ``Transfer`` to it (the contracts record it privately, ``_escrowers``, with no getter)."""
+    ``Transfer`` to it (the BatchRegistry records it privately, ``_escrowers``; the Registry's
+    ``escrowerOf`` reads the same for its tokens)."""
     log = latest_log(
         contract, "Transfer", start, argument_filters={"to": escrow, "tokenId": token_id}
     )

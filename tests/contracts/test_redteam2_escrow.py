@@ -145,13 +145,6 @@ def test_a_listed_token_is_not_stuck_by_a_reclaim_attempt(world):
         world.htlc(world.buyer).withdraw(lock, preimage)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.CourtNotOwner,
-    reason="at the BatchCourt the accused of an escrowed single is still its first producer: "
-    "the reseller who listed it cannot contest (CourtNotOwner), so a squatter's court "
-    "challenge wins every resold listing that outlasts the window",
-)
 def test_the_seller_of_an_escrowed_resold_single_may_contest_at_the_court(world):
     """The Registry's fix of the resold-listing hole (018fac0: whoever put a token in the escrow
     answers for it) stops at the court, as README's open holes say ("only its first producer
@@ -163,10 +156,9 @@ def test_the_seller_of_an_escrowed_resold_single_may_contest_at_the_court(world)
     the listed token after the window (the holder loses a token the detail rule keeps; the
     squatter's deposit comes back with the reward, and the token's ESP is slashed).
 
-    Fix (contract): the court asks the Registry who answers for a token (an ``accusedOf`` view,
-    or the ``_escrowers`` record exposed; measured 24,592 bytes for ``escrowerOf``, over
-    EIP-170 until the Registry's bytecode is freed), in ``contest`` and in the Rejected branch
-    of ``finalize``, as the Registry's ``_accusedOf`` does."""
+    Fix (contract, made in issue 11 v2; a strict xfail before, CourtNotOwner): the court asks
+    the Registry who put the token in the escrow (``escrowerOf``), in ``contest`` and in the
+    Rejected branch of ``finalize``, as the Registry's ``_accusedOf`` does."""
     original, pa, single = _batched_original_and_single_copy(world, copy_detail=details()["far"])
     holder = world.accounts[5]
     world.registry(world.attacker).transfer(holder.address, single)  # sold once

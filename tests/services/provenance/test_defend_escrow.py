@@ -30,7 +30,7 @@ def test_the_seller_of_an_escrowed_resold_token_defends_it(embedded_world, tmp_p
     )
     assert seller.owner_of(victim) == world.deployment.htlc.address
     assert accused_of(seller, victim, forum=REGISTRY) == world.buyer.address
-    assert accused_of(seller, victim, forum=COURT) == world.producer.address  # the court's view
+    assert accused_of(seller, victim, forum=COURT) == world.buyer.address  # escrowerOf, too
     world.registry(world.attacker).challenge(squat, victim)
 
     producer = world.registry(world.producer)
