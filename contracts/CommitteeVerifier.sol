@@ -88,6 +88,12 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     mapping(bytes32 key => Review) private _reviews;
     mapping(bytes32 key => mapping(address juror => uint8)) private _ballot;
     mapping(bytes32 key => mapping(address juror => bytes32)) private _commitment;
+    /// @dev The reviews (their keys, in request order) of each pair of detail hashes
+    /// (`keccak256(abi.encode(detailHashA, detailHashB))`), whatever their dispute.
+    mapping(bytes32 pair => bytes32[] keys) private _pairReviews;
+    /// @dev The last block in which the draw's inputs changed: the pool (an enrolment, an exit, a
+    /// penalty's or an eviction's removal) or its free jurors (a draw, a settlement).
+    uint64 private _poolChanged;
 
     constructor(IDetailVerifier rule_, IEspRegistry esps, Forums memory forums_, Params memory p) {
         if (p.jurors == 0 || p.jurorBond < SILENT_DIVISOR * MINORITY_DIVISOR || p.commitBlocks == 0 || p.revealBlocks == 0) {
@@ -113,16 +119,36 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
 
     /// @inheritdoc ICommitteeVerifier
     function matches(bytes calldata a, bytes calldata b) external view returns (bool) {
-        bytes32 key = reviewKey(keccak256(a), keccak256(b));
-        Review storage r = _reviews[key];
-        if (r.drawBlock == 0 || r.cancelled) return _rule.matches(a, b);
-        uint64 deadline = r.revealDeadline;
-        // deadline 0: requested, not drawn yet
-        if (deadline == 0 || block.number <= deadline) revert CommitteeReviewPending(key, deadline);
-        uint256 yes = r.yes;
-        uint256 no = r.no;
-        if (2 * (yes + no) > r.jurors.length) return yes > no;
-        return _rule.matches(a, b);
+        bytes32[] storage keys = _pairReviews[keccak256(abi.encode(keccak256(a), keccak256(b)))];
+        address sender = msg.sender;
+        bool forum = sender == address(_registry) || sender == address(_batchRegistry) || sender == _batchCourt;
+        bool verdict = true;
+        bool counted;
+        bool rule;
+        for (uint256 i = 0; i < keys.length; ++i) {
+            bytes32 key = keys[i];
+            Review storage r = _reviews[key];
+            // a forum's `resolve` asks for one of its own disputes: another forum's reviews, and
+            // reviews of disputes no longer open, decide nothing here
+            if ((forum && r.collection != sender) || !_isOpen(r.collection, r.original, r.duplicate)) continue;
+            counted = true;
+            if (r.cancelled) {
+                rule = true;
+                continue;
+            }
+            uint64 deadline = r.revealDeadline;
+            // deadline 0: requested, not drawn yet
+            if (deadline == 0 || block.number <= deadline) revert CommitteeReviewPending(key, deadline);
+            uint256 yes = r.yes;
+            uint256 no = r.no;
+            if (2 * (yes + no) > r.jurors.length) verdict = verdict && yes > no;
+            else rule = true;
+        }
+        // "yes" only if every open dispute's review of the pair says so: a verdict reached in
+        // another dispute (without this one's images) cannot revoke; none reviewed (or one
+        // cancelled, or without a quorum): the rule decides as well
+        if (!verdict) return false;
+        return (counted && !rule) || _rule.matches(a, b);
     }
 
     /// @inheritdoc ICommitteeVerifier
@@ -134,6 +160,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         _poolIndex[msg.sender] = _pool.length;
         _bond[msg.sender] = msg.value;
         ++_free;
+        _poolChanged = uint64(block.number);
         emit JurorEnrolled(msg.sender);
     }
 
@@ -146,6 +173,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         if (_poolIndex[msg.sender] != 0) {
             _removeFromPool(msg.sender);
             --_free; // it is not busy
+            _poolChanged = uint64(block.number);
         }
         _bond[msg.sender] = 0;
         _owed[msg.sender] = 0;
@@ -178,12 +206,16 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         (bool itemA, bool itemB) = _openDispute(collection, original, duplicate);
         _checkSide(original, detailHashA, a, itemA);
         _checkSide(duplicate, detailHashB, b, itemB);
-        key = reviewKey(detailHashA, detailHashB);
+        // one review per dispute: another dispute of the same descriptors (a Sybil's token
+        // carrying the victim's published descriptor) has its own, and cannot take this one's
+        key = reviewKey(collection, original, duplicate, detailHashA, detailHashB);
         Review storage r = _reviews[key];
         if (r.drawBlock != 0) revert CommitteeReviewExists(key);
-        // a large pool is not scanned (gas O(1) in its size): its deregistered ESPs are counted
-        // here, and `draw` cancels (the fee back) if it cannot find enough active ones
-        uint256 n = _pool.length <= SCAN_LIMIT ? _scanCount() : _free;
+        // enough enrolled active ESPs, busy or not: a request the busy pool cannot serve now
+        // waits at its draw (see `draw`) instead of being refused, so that occupying the jurors
+        // delays a verdict and never hands it to the rule; a large pool is not scanned (gas O(1)
+        // in its size): its deregistered ESPs are counted here and evicted by the draws
+        uint256 n = _pool.length <= SCAN_LIMIT ? _scanCount() : _pool.length;
         if (n < _jurors) revert CommitteeTooSmall(n, _jurors);
         uint64 drawBlock = uint64(block.number) + 1;
         r.requester = msg.sender;
@@ -191,6 +223,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         r.original = original;
         r.duplicate = duplicate;
         r.drawBlock = drawBlock;
+        _pairReviews[keccak256(abi.encode(detailHashA, detailHashB))].push(key);
         emit ReviewRequested(key, collection, original, duplicate, detailHashA, detailHashB, msg.sender, drawBlock);
     }
 
@@ -201,8 +234,11 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         uint64 drawBlock = r.drawBlock;
         if (block.number <= drawBlock) revert CommitteeDrawTooEarly(key, drawBlock);
         bytes32 hash = blockhash(drawBlock);
-        if (hash == 0) {
-            // more than 256 blocks ago: its hash is gone, a fresh block (not known yet) seeds it
+        if (hash == 0 || _poolChanged >= drawBlock) {
+            // more than 256 blocks ago: its hash is gone; or the pool (or who in it is free)
+            // changed since the draw block was mined, when its hash was public: whoever changed
+            // it (a Sybil juror's exit or enrolment, a draw or settlement timed for it) may have
+            // chosen the committee this hash seats. A fresh block, not known yet, seeds it.
             drawBlock = uint64(block.number) + 1;
             r.drawBlock = drawBlock;
             emit ReviewRearmed(key, drawBlock);
@@ -211,21 +247,37 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         uint256 seed = uint256(keccak256(abi.encode(hash, key)));
         address[] memory drawn;
         if (_pool.length <= SCAN_LIMIT) {
-            (address[] memory candidates, uint256 n) = _candidates();
-            if (n >= _jurors) drawn = _draw(candidates, n, seed);
+            (address[] memory candidates, uint256 n, uint256 active) = _candidates();
+            if (n >= _jurors) {
+                drawn = _draw(candidates, n, seed);
+            } else if (active >= _jurors) {
+                // enough jurors, too many busy in other reviews: the request waits for them
+                // (each is freed at its review's settlement), the draw is re-armed then
+                revert CommitteeTooSmall(n, _jurors);
+            }
         } else {
             drawn = _probe(seed);
+            if (drawn.length == 0) {
+                // the probes found too few free active jurors: busy ones, the review waits for
+                // them; evicted ones (the pool changed), it re-arms. A pool of deregistered ESPs
+                // shrinks so to a scanned one, which cancels when too few active ones are left.
+                if (_poolChanged != block.number) revert CommitteeTooSmall(_free, _jurors);
+                drawBlock = uint64(block.number) + 1;
+                r.drawBlock = drawBlock;
+                emit ReviewRearmed(key, drawBlock);
+                return;
+            }
         }
         if (drawn.length == 0) {
-            // the free jurors were drawn elsewhere since the request (or too many of a large pool
-            // are busy or no longer ESPs): as if they were occupied at the request, the rule
-            // decides this pair, and the fee goes back
+            // fewer active ESPs enrolled than `jurors` (some deregistered or left since the
+            // request): the rule decides this pair, and the fee goes back
             r.cancelled = true;
             _owed[r.requester] += _reviewFee;
             emit ReviewCancelled(key);
             return;
         }
         _free -= drawn.length;
+        _poolChanged = uint64(block.number);
         uint64 commitDeadline = uint64(block.number) + _commitBlocks;
         uint64 revealDeadline = commitDeadline + _revealBlocks;
         r.commitDeadline = commitDeadline;
@@ -274,6 +326,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         if (block.number <= r.revealDeadline) revert CommitteeReviewPending(key, r.revealDeadline);
         if (r.settled) revert CommitteeSettled(key);
         r.settled = true;
+        _poolChanged = uint64(block.number); // its jurors are free again (or penalised, out)
         address[] memory drawn = r.jurors;
         Tally memory t = Tally({
             quorum: 2 * (uint256(r.yes) + r.no) > drawn.length,
@@ -304,8 +357,12 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICommitteeVerifier
-    function reviewKey(bytes32 detailHashA, bytes32 detailHashB) public pure returns (bytes32) {
-        return keccak256(abi.encode(detailHashA, detailHashB));
+    function reviewKey(address collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(collection, original, duplicate, detailHashA, detailHashB));
     }
 
     /// @inheritdoc ICommitteeVerifier
@@ -354,13 +411,26 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     }
 
     /// @dev Reverts unless `forum` is one of the three and holds an open dispute of `duplicate` by
-    /// `original` (Open within its window, or Contested); returns whether each side is a batch
-    /// item (else a Registry token).
+    /// `original` (see `_isOpen`); returns whether each side is a batch item (else a Registry
+    /// token).
     function _openDispute(address forum, uint256 original, uint256 duplicate)
         private
         view
         returns (bool itemA, bool itemB)
     {
+        if (forum == address(_batchRegistry)) {
+            (itemA, itemB) = (!_batchRegistry.disputeOf(original, duplicate).single, true);
+        } else if (forum == _batchCourt) {
+            itemA = true;
+        } else if (forum != address(_registry)) {
+            revert CommitteeUnknownForum(forum);
+        }
+        if (!_isOpen(forum, original, duplicate)) revert CommitteeNoOpenDispute(forum, original, duplicate);
+    }
+
+    /// @dev Whether `forum` (one of the three) holds an open dispute of `duplicate` by `original`:
+    /// Open within its window, or Contested.
+    function _isOpen(address forum, uint256 original, uint256 duplicate) private view returns (bool) {
         IRegistry.DisputeState state;
         uint64 deadline;
         if (forum == address(_registry)) {
@@ -369,17 +439,12 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         } else if (forum == address(_batchRegistry)) {
             IBatchRegistry.Dispute memory d = _batchRegistry.disputeOf(original, duplicate);
             (state, deadline) = (IRegistry.DisputeState(uint8(d.state)), d.deadline);
-            (itemA, itemB) = (!d.single, true);
-        } else if (forum == _batchCourt) {
+        } else {
             IBatchCourt.Dispute memory d = IBatchCourt(forum).disputeOf(original, duplicate);
             (state, deadline) = (d.state, d.deadline);
-            itemA = true;
-        } else {
-            revert CommitteeUnknownForum(forum);
         }
-        bool open = state == IRegistry.DisputeState.Contested
+        return state == IRegistry.DisputeState.Contested
             || (state == IRegistry.DisputeState.Open && block.number <= deadline);
-        if (!open) revert CommitteeNoOpenDispute(forum, original, duplicate);
     }
 
     /// @dev Reverts unless `o` proves that token `tokenId`'s detail descriptor hashes to
@@ -404,11 +469,10 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         if (!ok) revert CommitteeBadOpening(tokenId);
     }
 
-    /// @dev How many of the pool's jurors are free active ESPs (a small pool only).
+    /// @dev How many of the pool's jurors are active ESPs, busy or not (a small pool only).
     function _scanCount() private view returns (uint256 n) {
         for (uint256 i = 0; i < _pool.length; ++i) {
-            address juror = _pool[i];
-            if (_drawnIn[juror] == 0 && _esps.isActive(juror)) ++n;
+            if (_esps.isActive(_pool[i])) ++n;
         }
     }
 
@@ -432,6 +496,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
                 _bond[juror] = 0;
                 _removeFromPool(juror);
                 --_free;
+                _poolChanged = uint64(block.number);
                 emit JurorEvicted(juror);
                 continue;
             }
@@ -444,12 +509,15 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         if (n == found.length) drawn = found;
     }
 
-    /// @dev The pool's free active ESPs (the first `n` of `candidates`), in pool order.
-    function _candidates() private view returns (address[] memory candidates, uint256 n) {
+    /// @dev The pool's free active ESPs (the first `n` of `candidates`), in pool order, and how
+    /// many of the pool are active ESPs, busy or not (`active`).
+    function _candidates() private view returns (address[] memory candidates, uint256 n, uint256 active) {
         candidates = new address[](_pool.length);
         for (uint256 i = 0; i < _pool.length; ++i) {
             address juror = _pool[i];
-            if (_drawnIn[juror] == 0 && _esps.isActive(juror)) candidates[n++] = juror;
+            if (!_esps.isActive(juror)) continue;
+            ++active;
+            if (_drawnIn[juror] == 0) candidates[n++] = juror;
         }
     }
 

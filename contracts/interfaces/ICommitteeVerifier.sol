@@ -5,10 +5,12 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 
 /// @title ICommitteeVerifier: stage 3 of a contested challenge, a committee of staked ESPs.
 /// @notice Stands where the Registry, the BatchRegistry and the BatchCourt expect their
-/// `IDetailVerifier` (same `length` and `matches` selectors). For a pair of detail descriptors
-/// nobody asked a review of, `matches` is the detail rule's answer. For a reviewed pair it reverts
-/// from its request until the review's reveal deadline (unless its draw found too few free
-/// jurors and cancelled it: then the rule answers), then answers the committee's verdict: `jurors` active ESPs,
+/// `IDetailVerifier` (same `length` and `matches` selectors). A review is of one dispute (its
+/// forum, its two tokens and their detail hashes); for a pair of detail descriptors with no
+/// reviewed open dispute, `matches` is the detail rule's answer. While an open dispute of the
+/// pair has a review, it reverts from the request until the review's reveal deadline (unless its
+/// draw found too few active jurors enrolled and cancelled it: then the rule answers), then
+/// answers the committee's verdict ("yes" only if every open dispute's review says so): `jurors` active ESPs,
 /// drawn from the enrolled pool, re-run the published stage-3 comparison on the two images and
 /// vote by commit-reveal. Without a quorum (a strict majority of the drawn jurors revealed) the
 /// rule decides after all. Settling pays the majority the fee and the penalties of the minority
@@ -70,12 +72,14 @@ interface ICommitteeVerifier {
         uint64 drawBlock
     );
     /// @notice Emitted when `draw` came more than 256 blocks after the draw block (its hash is
-    /// gone): the draw waits for block `drawBlock` instead.
+    /// gone), or after the pool or its free jurors changed at or after the draw block (its hash
+    /// was public then: a change could choose the committee): the draw waits for block
+    /// `drawBlock` instead.
     event ReviewRearmed(bytes32 indexed key, uint64 drawBlock);
     /// @notice Emitted when the jurors of review `key` are drawn; the phases start.
     event ReviewDrawn(bytes32 indexed key, address[] jurors, uint64 commitDeadline, uint64 revealDeadline);
-    /// @notice Emitted when the draw found fewer than `jurors` free active jurors: the fee is owed
-    /// back to the requester and the rule decides the pair.
+    /// @notice Emitted when the draw found fewer than `jurors` active jurors enrolled, busy or
+    /// not: the fee is owed back to the requester and the rule decides the pair.
     event ReviewCancelled(bytes32 indexed key);
     /// @notice Emitted when a drawn juror commits (or re-commits) its hidden vote.
     event VoteCommitted(bytes32 indexed key, address indexed juror);
@@ -84,8 +88,10 @@ interface ICommitteeVerifier {
     /// @notice Emitted when a review is settled; `decided` is false without a quorum.
     event ReviewSettled(bytes32 indexed key, bool decided, bool verdict, uint256 yes, uint256 no);
 
-    /// @notice Fewer than `needed` enrolled jurors are free to be drawn (and, in a pool of at most
-    /// `SCAN_LIMIT`, active ESPs).
+    /// @notice At a request: fewer than `needed` active ESPs are enrolled, busy or not (above
+    /// `SCAN_LIMIT`, fewer than `needed` enrolled). At a draw: only `enrolled` of them are free
+    /// now, the others drawn in unsettled reviews: the request waits (draw again once one of
+    /// them is settled).
     error CommitteeTooSmall(uint256 enrolled, uint256 needed);
     /// @notice The review of `key` is still open until block `revealDeadline` (0: not drawn yet).
     error CommitteeReviewPending(bytes32 key, uint64 revealDeadline);
@@ -93,7 +99,7 @@ interface ICommitteeVerifier {
     error CommitteeNotJuror(bytes32 key, address caller);
     /// @notice `sent` wei where exactly `expected` is due.
     error CommitteeWrongValue(uint256 sent, uint256 expected);
-    /// @notice The pair `key` was already reviewed (one review per pair, ever).
+    /// @notice The dispute `key` names was already reviewed (one review per dispute, ever).
     error CommitteeReviewExists(bytes32 key);
     /// @notice No review of `key` was requested.
     error CommitteeNoReview(bytes32 key);
@@ -134,10 +140,14 @@ interface ICommitteeVerifier {
 
     /// @notice Bytes in a detail descriptor (the rule's `length`).
     function length() external view returns (uint256);
-    /// @notice The verdict on descriptors `a` (the original's) and `b` (the duplicate's): the
-    /// rule's unless their pair was reviewed; reverts `CommitteeReviewPending` until the review's
-    /// reveal deadline; then the majority of the revealed votes with a quorum (a tie: false),
-    /// else the rule's.
+    /// @notice The verdict on descriptors `a` (the original's) and `b` (the duplicate's). It
+    /// counts the reviews of the open disputes (Open within their window, or Contested) of this
+    /// pair of descriptors, at the calling forum only when a forum calls (its `resolve`): none,
+    /// the rule's answer; reverts `CommitteeReviewPending` while one is not past its reveal
+    /// deadline; else "yes" only if each says "yes" (the majority of its revealed votes with a
+    /// quorum, a tie "no"; without a quorum, or cancelled, the rule's answer). A verdict reached
+    /// in another dispute of the same descriptors (a Sybil's token carrying a victim's published
+    /// descriptor, its image never shown) thus never revokes the victim against its own review.
     function matches(bytes calldata a, bytes calldata b) external view returns (bool);
     /// @notice Joins the pool with `msg.value == jurorBond`; the caller must be an active ESP.
     function enroll() external payable;
@@ -156,12 +166,14 @@ interface ICommitteeVerifier {
     /// `proof`) leaf against its batch's items root. A Registry dispute opens two Registry tokens,
     /// a BatchRegistry one a batch item (the duplicate) by a batch item or, `single`, a Registry
     /// token, a BatchCourt one a Registry token (the duplicate) by a batch item. Made-up pairs
-    /// cannot keep the jurors busy. At least `jurors` free active ESPs must be in the pool now
-    /// (`CommitteeTooSmall`; above `SCAN_LIMIT` enrolled only the free ones are counted, a
-    /// counter, so its gas does not grow with the pool). It draws nobody: it fixes the draw
-    /// block (the next block), whose hash nobody knows when sending the request; `draw` after
-    /// it. `collection`, `original` and `duplicate` also tell jurors which two images to
-    /// compare. The accused calls it before `contest`.
+    /// cannot keep the jurors busy. At least `jurors` active ESPs must be enrolled now, busy or
+    /// not (`CommitteeTooSmall`; above `SCAN_LIMIT` enrolled the pool is not scanned, so its gas
+    /// does not grow with the pool): a request the busy pool cannot serve yet is held, and waits
+    /// at its draw. It draws nobody: it fixes the draw block (the next block), whose hash nobody
+    /// knows when sending the request; `draw` after it. The review is the dispute's
+    /// (`reviewKey(collection, original, duplicate, detailHashA, detailHashB)`, one per dispute,
+    /// `CommitteeReviewExists`). `collection`, `original` and `duplicate` also tell jurors which
+    /// two images to compare. The accused calls it before `contest`.
     function requestReview(
         address collection,
         uint256 original,
@@ -177,8 +189,13 @@ interface ICommitteeVerifier {
     /// `SCAN_LIMIT` enrolled, above it at most `PROBES_PER_SEAT` random pool slots per seat (each
     /// free active juror equally likely; a probed juror that is no longer an active ESP is evicted,
     /// `JurorEvicted`), so its gas is bounded whatever the pool. The commit phase starts. More than
-    /// 256 blocks after the draw block (its hash gone) it re-arms the draw on the next block
-    /// instead (`ReviewRearmed`); with fewer than `jurors` free active ESPs left it cancels the
+    /// 256 blocks after the draw block (its hash gone), or when the pool or its free jurors
+    /// changed at or after the draw block (an enrolment, an exit, an eviction, another draw, a
+    /// settlement: the hash was public then, so whoever changed the pool could choose whom it
+    /// seats), it re-arms the draw on the next block instead (`ReviewRearmed`). With too few free
+    /// jurors, as many active ones enrolled but some busy in other reviews, it reverts
+    /// `CommitteeTooSmall` (the review waits; above `SCAN_LIMIT`, when the probes found too few
+    /// and evicted nobody); with fewer than `jurors` active ESPs enrolled it cancels the
     /// review (`ReviewCancelled`: the fee is owed back, the rule decides the pair). Whoever waits
     /// on the review (the challenger too) can call it, so a requester cannot stall the pair.
     /// The proposer of the draw block can still withhold it (losing its block reward) for one
@@ -199,8 +216,12 @@ interface ICommitteeVerifier {
     /// leftover bond, a juror's shares) without leaving the pool.
     function claim() external;
 
-    /// @notice The key of the pair: `keccak256(abi.encode(detailHashA, detailHashB))`.
-    function reviewKey(bytes32 detailHashA, bytes32 detailHashB) external pure returns (bytes32);
+    /// @notice The key of the review of a dispute: `keccak256(abi.encode(collection, original,
+    /// duplicate, detailHashA, detailHashB))`.
+    function reviewKey(address collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB)
+        external
+        pure
+        returns (bytes32);
     /// @notice The review of `key` (all zero if none).
     function review(bytes32 key) external view returns (Review memory);
     /// @notice The juror's state in review `key`: 0 not drawn, 1 drawn, 2 committed, 3 revealed

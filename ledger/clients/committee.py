@@ -28,9 +28,18 @@ from ledger.deploy import Deployment
 from ledger.tx import Transactor, call
 
 
-def review_key(detail_hash_a: bytes, detail_hash_b: bytes) -> bytes:
-    """The committee's key of a pair (``reviewKey``): the original's descriptor hash first."""
-    return keccak(encode(["bytes32", "bytes32"], [detail_hash_a, detail_hash_b]))
+def review_key(
+    collection: str, original: int, duplicate: int, detail_hash_a: bytes, detail_hash_b: bytes
+) -> bytes:
+    """The committee's key of a dispute's review (``reviewKey``): the forum, the two tokens and
+    their descriptor hashes, the original's first. One review per dispute: another dispute of the
+    same descriptors has its own."""
+    return keccak(
+        encode(
+            ["address", "uint256", "uint256", "bytes32", "bytes32"],
+            [collection, original, duplicate, detail_hash_a, detail_hash_b],
+        )
+    )
 
 
 def vote_commitment(key: bytes, juror: str, vote: bool, salt: bytes) -> bytes:
@@ -71,8 +80,10 @@ class Review:
 @dataclass(frozen=True)
 class DrawOutcome:
     """What one ``draw`` did: ``"drawn"`` (``jurors`` and the deadlines set), ``"rearmed"`` (the
-    draw block was more than 256 blocks old: ``draw_block`` is the new one) or ``"cancelled"``
-    (too few free jurors: the fee is owed back, the rule decides the pair)."""
+    draw block was more than 256 blocks old, or the pool changed since it was mined:
+    ``draw_block`` is the new one) or ``"cancelled"`` (too few active jurors enrolled: the fee is
+    owed back, the rule decides the pair). While too many are busy elsewhere the draw reverts
+    ``CommitteeTooSmall`` (the review waits)."""
 
     outcome: str
     jurors: tuple[str, ...] = ()
@@ -165,7 +176,7 @@ class CommitteeClient(ContractClient):
                 opening_b=opening_b,
             )
         )
-        return review_key(hash_a, hash_b)
+        return review_key(collection, original, duplicate, hash_a, hash_b)
 
     def draw(self, key: bytes) -> DrawOutcome:
         """Draws the jurors of ``key`` (after its draw block; anyone may): :class:`DrawOutcome`."""

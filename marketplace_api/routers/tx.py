@@ -301,7 +301,8 @@ def request_review(
     the jurors are drawn after the next block (`POST /v1/tx/review/draw`). 409
     CommitteeNoOpenDispute when the Registry holds no open dispute of the pair (not challenged,
     or already decided); 409 CommitteeTooSmall when too few jurors are enrolled (contest on the
-    detail rule then)."""
+    detail rule then); a request the enrolled jurors are too busy to serve now is held and
+    drawn once they are free."""
     if "CommitteeVerifier" not in dep.manifest.contracts:
         raise Conflict("this deployment has no committee: contest directly", code="no_committee")
     a, b = _product(session, body.original), _product(session, body.duplicate)
@@ -323,11 +324,18 @@ def draw_review(
     body: ChallengeIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
     """Draw the jurors of a requested review (anyone, once, after its draw block); 409 with the
-    contract's error otherwise (CommitteeDrawTooEarly, CommitteeAlreadyDrawn)."""
+    contract's error otherwise (CommitteeDrawTooEarly, CommitteeAlreadyDrawn, CommitteeTooSmall
+    while the enrolled jurors are busy in other reviews: ask again once one is settled)."""
     if "CommitteeVerifier" not in dep.manifest.contracts:
         raise Conflict("this deployment has no committee", code="no_committee")
     a, b = _product(session, body.original), _product(session, body.duplicate)
-    key = review_key(keccak(_b(a.detail or "0x")), keccak(_b(b.detail or "0x")))
+    key = review_key(
+        RegistryClient(dep).address,
+        body.original,
+        body.duplicate,
+        keccak(_b(a.detail or "0x")),
+        keccak(_b(b.detail or "0x")),
+    )
     return UnsignedTx.of(dep.chain, CommitteeClient(dep).draw_call(key), sender=account)
 
 

@@ -431,8 +431,10 @@ class Defender:
 
     def _draw(self, review: Review) -> str | None:
         """Draws the requested review's jurors (anyone may; the defender does not wait for the
-        jurors to): "" when drawn, why not when cancelled (too few free jurors at the draw), None
-        while the draw block has not passed (or the review was re-armed: its hash aged out)."""
+        jurors to): "" when drawn, or held while the enrolled jurors are busy elsewhere (the draw
+        reverts ``CommitteeTooSmall``: the review waits for them, the contest need not), why not
+        when cancelled (too few active jurors enrolled at the draw), None while the draw block
+        has not passed (or the review was re-armed: its hash aged out, or the pool changed)."""
         assert self._committee is not None
         state = self._committee.review(review.key)
         if not (state.jurors or state.cancelled):
@@ -442,11 +444,16 @@ class Defender:
             try:
                 self._committee.draw(review.key)
             except LedgerError as exc:
+                if getattr(exc, "name", "") == "CommitteeTooSmall":
+                    # the jurors are busy in other reviews: the review is held (the pair's
+                    # `resolve` waits for it) and drawn once they are free; contest meanwhile,
+                    # before the window closes
+                    return ""
                 if getattr(exc, "name", "") not in ("CommitteeAlreadyDrawn",):
                     raise
             state = self._committee.review(review.key)
         if state.cancelled:
-            return "the review was cancelled: too few free jurors at its draw"
+            return "the review was cancelled: too few active jurors enrolled at its draw"
         return "" if state.jurors else None
 
     def _claim_refund(self, pair: str, log: list[str]) -> None:
@@ -487,9 +494,10 @@ class Defender:
         if self._committee is None:
             return rule_rejects, None
         ha, hb = keccak(a), keccak(b)
+        collection = self._collections[where]
         review = Review(
-            key=review_key(ha, hb),
-            collection=self._collections[where],
+            key=review_key(collection, original, duplicate, ha, hb),
+            collection=collection,
             original=original,
             duplicate=duplicate,
             detail_hash_a=ha,

@@ -3,9 +3,9 @@ the ones one is drawn for (docs/committee-jurors.md).
 
 Each pass (:meth:`JurorDuty.step`) reads the committee's logs since its cursor, in chain order:
 ``ReviewRequested`` (a review to draw, at any enrolled juror's hands), ``ReviewRearmed`` (its draw
-block's hash aged out: a new draw block), ``ReviewDrawn`` (the jurors: this account's seat, or
-none) and ``ReviewCancelled`` (too few free jurors at the draw: nothing to serve). Then it moves
-each review by the chain's block:
+block's hash aged out, or the pool changed after it: a new draw block), ``ReviewDrawn`` (the
+jurors: this account's seat, or none) and ``ReviewCancelled`` (too few active jurors enrolled at
+the draw: nothing to serve). Then it moves each review by the chain's block:
 
 * **requested**, the next block past ``drawBlock``: re-read the review (another juror, or the
   requester, may have drawn it), else ``draw`` it; the jurors come from the chain, never from the
@@ -198,7 +198,7 @@ class JurorDuty:
         review = self.committee.review(key)
         if review.cancelled:
             entry["stage"] = "cancelled"
-            return "cancelled (too few free jurors at the draw)"
+            return "cancelled (too few active jurors enrolled at the draw)"
         if review.jurors:
             self._seat(entry, list(review.jurors), review.commit_deadline, review.reveal_deadline)
             return "drawn by another" + (": seated" if entry["stage"] == "drawn" else "")
@@ -210,13 +210,16 @@ class JurorDuty:
         try:
             self.committee.draw(key)
         except LedgerError as exc:
+            if getattr(exc, "name", "") == "CommitteeTooSmall":
+                # enough jurors enrolled, too many busy in other reviews: the review waits
+                return "waiting: too many jurors busy in other reviews"
             if getattr(exc, "name", "") != "CommitteeAlreadyDrawn":
                 raise
         review = self.committee.review(key)
         if review.cancelled:
             entry["stage"] = "cancelled"
-            return "drew it: cancelled (too few free jurors)"
-        if not review.jurors:  # the draw block's hash had aged out: re-armed
+            return "drew it: cancelled (too few active jurors enrolled)"
+        if not review.jurors:  # the draw block's hash had aged out, or the pool changed: re-armed
             entry["draw_block"] = review.draw_block
             return f"re-armed: drawn after block {review.draw_block}"
         self._seat(entry, list(review.jurors), review.commit_deadline, review.reveal_deadline)

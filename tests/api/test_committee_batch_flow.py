@@ -175,6 +175,8 @@ def test_the_victims_defender_requests_the_batch_review_with_its_items_opening(
     log = defender.step()
     assert any("committee review requested" in line for line in log), log
     squat_detail = world.registry(world.attacker).registered(squat).detail
-    review = committee.committee().review(review_key(keccak(squat_detail), keccak(victim_detail)))
+    review = committee.committee().review(
+        review_key(attacker.address, squat, item, keccak(squat_detail), keccak(victim_detail))
+    )
     assert review.requester == world.producer.address
     assert (review.collection, review.original, review.duplicate) == (attacker.address, squat, item)

@@ -23,7 +23,7 @@ from eth_utils import keccak
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from ledger import TokenStatus
+from ledger import TokenStatus, errors
 from ledger.clients.committee import review_key
 from ledger.clients.registry import DisputeState, RegistryClient
 from ledger.errors import LedgerError
@@ -288,7 +288,13 @@ def test_the_api_builds_the_review_request_for_the_accuseds_wallet(api, committe
     assert tx["to"] == client.address and int(tx["value"]) == client.params().review_fee
     _send(world, world.producer, tx)
     registered = world.registry(world.producer).registered
-    key = review_key(keccak(registered(squat).detail), keccak(registered(victim).detail))
+    key = review_key(
+        world.registry(world.producer).address,
+        squat,
+        victim,
+        keccak(registered(squat).detail),
+        keccak(registered(victim).detail),
+    )
     assert client.review(key).requester == world.producer.address
     # the draw: not in the draw block itself, then once (anyone may send it)
     r = api.client.post("/v1/tx/review/draw", json=body, headers=headers)
@@ -340,9 +346,43 @@ def test_a_review_drawn_by_nobody_is_drawn_by_a_juror_and_again_after_a_rearm(
 
 
 def test_a_review_cancelled_at_its_draw_leaves_the_pair_to_the_rule(api, committee, tmp_path):
-    """Five jurors enrolled, all drawn in another review when the producer's is drawn: the draw
-    cancels it, and the defender acts as with too few jurors (stage 3 alone rejects the pair:
-    not contested on the rule it would lose by)."""
+    """Five jurors enrolled when the producer's review is requested; one leaves before the draw,
+    which re-arms (the pool changed) and then cancels it (four cannot seat five): the defender
+    acts as with too few jurors (stage 3 alone rejects the pair: not contested on the rule it
+    would lose by)."""
+    world = api.world
+    jurors = committee.enroll(5)
+    squat, victim = _pair(api, *_look_alikes(), copy=False)
+    world.registry(world.attacker).challenge(squat, victim)
+    api.index()
+    defender = _defender(api, world.producer, tmp_path / "defend.json")
+    log = defender.step()
+    assert any("committee review requested" in line for line in log), log
+    committee.committee(jurors[0]).leave()
+    defender.step()  # the draw re-arms: the pool changed after the draw block
+    world.chain.mine(1)
+    log = defender.step()
+    assert any("review was cancelled" in line for line in log), log
+    assert all(d["plan"] == Plan.NO_JURY.value for d in defender.state.disputes.values())
+    registered = world.registry(world.producer).registered
+    key = review_key(
+        world.registry(world.producer).address,
+        squat,
+        victim,
+        keccak(registered(squat).detail),
+        keccak(registered(victim).detail),
+    )
+    assert committee.committee().review(key).cancelled
+    assert world.registry(world.producer).dispute(squat, victim).state is DisputeState.OPEN
+
+
+def test_a_review_the_busy_jurors_cannot_draw_yet_waits_and_the_defender_contests(
+    api, committee, tmp_path
+):
+    """Five jurors enrolled, all drawn in another review when the producer's is to be drawn: its
+    draw reverts CommitteeTooSmall and the review waits for them (it is not cancelled: a busy
+    pool delays a verdict, never hands it to the rule); the defender contests meanwhile (the
+    pair's ``resolve`` waits for the review), before the window closes."""
     world = api.world
     committee.enroll(5)
     squat, victim = _pair(api, *_look_alikes(), copy=False)
@@ -353,13 +393,23 @@ def test_a_review_cancelled_at_its_draw_leaves_the_pair_to_the_rule(api, committ
     log = defender.step()
     assert any("committee review requested" in line for line in log), log
     committee.request(*other, by=world.buyer)  # drawn past the producer's draw block: all five
+    defender.step()  # the producer's draw re-arms (the free jurors changed after its block)
+    world.chain.mine(1)
     log = defender.step()
-    assert any("review was cancelled" in line for line in log), log
-    assert all(d["plan"] == Plan.NO_JURY.value for d in defender.state.disputes.values())
+    assert any("contested (deposit paid)" in line for line in log), log
     registered = world.registry(world.producer).registered
-    key = review_key(keccak(registered(squat).detail), keccak(registered(victim).detail))
-    assert committee.committee().review(key).cancelled
-    assert world.registry(world.producer).dispute(squat, victim).state is DisputeState.OPEN
+    key = review_key(
+        world.registry(world.producer).address,
+        squat,
+        victim,
+        keccak(registered(squat).detail),
+        keccak(registered(victim).detail),
+    )
+    review = committee.committee().review(key)
+    assert not (review.cancelled or review.drawn)
+    assert world.registry(world.producer).dispute(squat, victim).state is DisputeState.CONTESTED
+    with pytest.raises(errors.CommitteeReviewPending):  # the challenger cannot resolve
+        world.registry(world.attacker).resolve(squat, victim)
 
 
 def test_a_restarted_defender_does_not_request_the_review_twice(api, committee, tmp_path):

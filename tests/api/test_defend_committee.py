@@ -43,19 +43,25 @@ def _requested(api: Api, committee: CommitteeWorld, tmp_path, others: list | Non
     assert any("committee review requested" in line for line in defender.step())
     records = world.registry(world.producer)
     key = review_key(
-        keccak(records.registered(squat).detail), keccak(records.registered(victim).detail)
+        records.address,
+        squat,
+        victim,
+        keccak(records.registered(squat).detail),
+        keccak(records.registered(victim).detail),
     )
     return world, committee.committee(), defender, key
 
 
 def test_a_cancelled_reviews_fee_is_claimed_back_once(api, committee, tmp_path):
-    """Five jurors, all drawn elsewhere when the producer's review is drawn: cancelled, the fee
-    owed to the producer. The defender claims it in the pass that sees the cancellation (it stayed
-    owed before: nothing claimed it), then never again, nor after a restart."""
-    others: list = []
-    world, client, defender, key = _requested(api, committee, tmp_path, others)
+    """Five jurors, one of whom leaves before the producer's review is drawn: cancelled (after a
+    re-armed draw: the pool changed), the fee owed to the producer. The defender claims it in the
+    pass that sees the cancellation (it stayed owed before: nothing claimed it), then never
+    again, nor after a restart."""
+    world, client, defender, key = _requested(api, committee, tmp_path)
     fee = client.params().review_fee
-    committee.request(*others[0], by=world.buyer)  # takes the five, drawn past the producer's
+    committee.committee(committee.jurors[0]).leave()  # four cannot seat five
+    defender.step()  # the draw re-arms
+    world.chain.mine(1)
     log = defender.step()
     assert any("review was cancelled" in line for line in log), log
     assert client.review(key).cancelled

@@ -247,7 +247,13 @@ def test_batch_court_resolve_goes_through_the_committee(cw):
         hash_b=keccak(details()["far"]),
         opening_a=pa.opening(original & 0xFFFFFFFF),  # the copy's record proof: from the chain
     )
-    assert key == review_key(keccak(details()["base"]), keccak(details()["far"]))
+    assert key == review_key(
+        world.deployment.batch_court.address,
+        original,
+        copy,
+        keccak(details()["base"]),
+        keccak(details()["far"]),
+    )
     cw.draw(key, by=world.attacker)
     court(world, world.attacker).contest(original, copy)
     with pytest.raises(errors.CommitteeReviewPending):
@@ -327,31 +333,69 @@ def test_the_draw_comes_after_the_draw_block_once_and_before_any_vote(cw):
     assert committee.matches(a, b) is True  # the rule says no: the committee decided
 
 
-def test_a_draw_with_too_few_free_jurors_cancels_and_the_rule_decides(cw):
-    """Two requests pass while five jurors are free; the first draw takes all five: the second
-    draw cancels its review (fee owed back), and the rule answers that pair from then on, as if
-    the jurors had been occupied at its request. The pair stays reviewed (no second request)."""
+def test_a_review_the_busy_jurors_cannot_serve_waits_for_them(cw):
+    """Two requests pass while five jurors are enrolled; the first draw takes all five. The
+    second review is not cancelled (that handed the pair to the rule, and a squatter could
+    occupy the pool to have it so: test_redteam2_committee): its draw re-arms (the pool's free
+    jurors changed after its draw block), then reverts ``CommitteeTooSmall`` while they are
+    busy, and ``matches`` reverts ``CommitteeReviewPending`` for its pair meanwhile. Once the
+    first review is settled its jurors are free: the draw re-arms again, then seats them."""
     world = cw.world
-    p = world.params
     cw.enroll(5)
     a, b = details()["base"], details()["near"]
     first = cw.synthetic(30, draw=False)
     second = cw.synthetic(32, by=world.attacker, detail_pair=(a, b), draw=False)
     cw.draw(first)
-    before = world.balance(cw.committee().address)
     outcome = cw.committee(world.producer).draw(second)
-    assert outcome.outcome == "cancelled"
+    assert outcome.outcome == "rearmed"  # the first draw changed who is free
+    with pytest.raises(errors.CommitteeTooSmall) as exc:
+        cw.draw(second, by=world.producer)
+    assert (exc.value.enrolled, exc.value.needed) == (0, 5)  # none free of five
     review = cw.committee().review(second)
+    assert (
+        not (review.cancelled or review.drawn) and cw.committee().owed(world.attacker.address) == 0
+    )
+    with pytest.raises(errors.CommitteeReviewPending):
+        cw.committee().matches(a, b)
+    cw.vote(first, [True] * 5)
+    cw.committee(world.buyer).settle(first)
+    assert cw.committee(world.producer).draw(second).outcome == "rearmed"  # freed since
+    cw.draw(second, by=world.producer)
+    assert len(cw.committee().review(second).jurors) == 5
+    with pytest.raises(errors.CommitteeReviewExists):  # one review per dispute
+        cw.request(*_dispute_of(cw, second), by=world.buyer, draw=False)
+
+
+def _dispute_of(cw, key: bytes) -> tuple[int, int]:
+    review = cw.committee().review(key)
+    return review.original, review.duplicate
+
+
+def test_a_draw_with_too_few_active_jurors_enrolled_cancels_and_the_rule_decides(cw):
+    """A request passes while five jurors are enrolled; one leaves before the draw (the draw
+    re-arms: the pool changed), and four cannot seat five: the draw cancels the review (fee owed
+    back), and the rule answers that pair from then on. The dispute stays reviewed (no second
+    request)."""
+    world = cw.world
+    p = world.params
+    jurors = cw.enroll(5)
+    a, b = details()["base"], details()["near"]
+    key = cw.synthetic(32, by=world.attacker, detail_pair=(a, b), draw=False)
+    cw.committee(jurors[0]).leave()
+    assert cw.committee(world.producer).draw(key).outcome == "rearmed"
+    before = world.balance(cw.committee().address)
+    cw.draw(key, by=world.producer)
+    review = cw.committee().review(key)
     assert review.cancelled and not review.drawn and review.jurors == ()
     assert cw.committee().owed(world.attacker.address) == p.review_fee
     assert world.balance(cw.committee().address) == before
     assert cw.committee().matches(a, b) is True  # the rule's answer, at once
     with pytest.raises(errors.CommitteeAlreadyDrawn):
-        cw.committee(world.buyer).draw(second)
+        cw.committee(world.buyer).draw(key)
     with pytest.raises(errors.CommitteeNotDrawn):
-        cw.committee(world.buyer).settle(second)
+        cw.committee(world.buyer).settle(key)
     with pytest.raises(errors.CommitteeReviewExists):
-        cw.synthetic(32, detail_pair=(a, b), draw=False)
+        cw.request(*_dispute_of(cw, key), by=world.buyer, draw=False)
     cw.committee(world.attacker).claim()
     assert cw.committee().owed(world.attacker.address) == 0
 
@@ -476,7 +520,9 @@ def test_a_batch_review_needs_the_items_true_openings(cw):
     with pytest.raises(errors.CommitteeBadOpening):  # a single token's record: not an item
         committee.request_review(**(args | {"opening_b": ItemOpening()}))
     key = committee.request_review(**args)
-    assert key == review_key(args["hash_a"], args["hash_b"])
+    assert key == review_key(
+        args["collection"], args["original"], args["duplicate"], args["hash_a"], args["hash_b"]
+    )
 
 
 def test_a_deployment_whose_forums_moved_is_refused(embedded_chain, monkeypatch):

@@ -22,8 +22,9 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from web3.logs import DISCARD
 
+from ledger import errors
 from ledger.chain import Chain
-from ledger.clients.committee import CommitteeClient
+from ledger.clients.committee import CommitteeClient, review_key
 from ledger.deploy import deploy
 from tests.conftest import TEST_PARAMS, World
 from tests.contracts.committee_kit import CommitteeWorld, _fund
@@ -111,7 +112,8 @@ def _request(world: World, n: int) -> tuple[bytes, int, int]:
     receipt = world.tx(world.buyer).send(call.fn, value=call.value)
     data = bytes(world.chain.w3.eth.get_transaction(receipt["transactionHash"])["input"])
     calldata = sum(4 if byte == 0 else 16 for byte in data)
-    return keccak(hash_a + hash_b), int(receipt["gasUsed"]) - calldata, int(receipt["gasUsed"])
+    key = review_key(registry.address, original, duplicate, hash_a, hash_b)
+    return key, int(receipt["gasUsed"]) - calldata, int(receipt["gasUsed"])
 
 
 def _draw(world: World, key: bytes):
@@ -179,23 +181,28 @@ def test_the_probe_draws_distinct_free_active_jurors_as_specified(pool):
     busy: set[str] = set()
     for n in range(0, 40, 2):  # 20 reviews: 100 of the 130 jurors busy by the end
         key, _, _ = _request(world, n)
-        outcome, _, before, _ = _draw(world, key)
+        try:
+            outcome, _, before, _ = _draw(world, key)
+        except errors.CommitteeTooSmall:  # reverted: nothing changed
+            outcome, before = None, committee.jurors_enrolled()
         block_hash = world.chain.w3.eth.get_block(committee.review(key).draw_block)["hash"]
         expected, evicted = _expected_probe(bytes(block_hash), key, before, busy, set(), seats)
         assert evicted == []
         if expected:
+            assert outcome is not None
             assert outcome.outcome == "drawn" and outcome.jurors == expected
             assert len(set(outcome.jurors)) == seats and not busy & set(outcome.jurors)
             busy |= set(outcome.jurors)
-        else:  # the probes ran out among the busy: cancelled, the fee owed back
-            assert outcome.outcome == "cancelled"
+        else:  # the probes ran out among the busy: the review waits for them
+            assert outcome is None
     assert len(busy) >= 15 * seats  # most reviews found their jurors even as the pool filled
 
 
 def test_deregistered_esps_padding_the_pool_are_evicted_and_paid_back(pool):
     """A pool padded with ESPs that left (their juror bonds parked): each draw that probes one
-    evicts it, its bond owed to it; when too few active jurors are found the review is cancelled
-    and its fee owed back (the rule decides, as with a small pool)."""
+    evicts it, its bond owed to it, and re-arms (the pool changed); once the pool is small enough
+    to scan and too few active jurors are left the review is cancelled and its fee owed back (the
+    rule decides, as with a small pool)."""
     world, jurors = pool
     _enroll(world, jurors[:70])
     gone = jurors[:67]  # only 3 of 70 stay ESPs: fewer than the 5 seats
@@ -204,16 +211,16 @@ def test_deregistered_esps_padding_the_pool_are_evicted_and_paid_back(pool):
     committee = _committee(world, world.buyer)
     bond = committee.params().juror_bond
     fee = committee.params().review_fee
-    key, _, _ = _request(world, 1)  # the counter still counts them: the draw finds out
+    key, _, _ = _request(world, 1)  # a large pool is not scanned: the draw finds out
+    draw_block = committee.review(key).draw_block
     outcome, gas, before, receipt = _draw(world, key)
-    assert outcome.outcome == "cancelled"
+    assert outcome.outcome == "rearmed"  # it evicted: the pool changed
     assert gas <= EVICTING_DRAW_GAS_BOUND
-    assert committee.owed(world.buyer.address) == fee
     evicted = [
         str(log["args"]["juror"])
         for log in committee.contract.events.JurorEvicted().process_receipt(receipt, errors=DISCARD)
     ]
-    block_hash = world.chain.w3.eth.get_block(committee.review(key).draw_block)["hash"]
+    block_hash = world.chain.w3.eth.get_block(draw_block)["hash"]
     inactive = {a.address for a in gone}
     _, expected_evicted = _expected_probe(bytes(block_hash), key, before, set(), inactive, 5)
     assert evicted == expected_evicted and evicted
@@ -221,6 +228,13 @@ def test_deregistered_esps_padding_the_pool_are_evicted_and_paid_back(pool):
     for address in evicted:
         assert address not in after
         assert committee.bond_of(address) == 0 and committee.owed(address) == bond
+    for _ in range(10):  # each draw evicts more, until the pool is scanned: cancelled
+        outcome, gas, _, _ = _draw(world, key)
+        assert gas <= EVICTING_DRAW_GAS_BOUND
+        if outcome.outcome != "rearmed":
+            break
+    assert outcome.outcome == "cancelled"
+    assert committee.owed(world.buyer.address) == fee
     leaver = next(a for a in gone if a.address == evicted[0])
     balance = world.balance(leaver.address)
     _committee(world, leaver).claim()

@@ -23,7 +23,7 @@ export const committeeAbi = parseAbi([
   'struct RecordProof { bytes32 fingerprint; bytes32 detailHash; address esp; uint64 priorityBlock; uint64 commitBlock; uint64 revealBlock; }',
   'struct ItemOpening { bytes32 contentHash; uint256 seed; bytes32[] proof; RecordProof record; }',
   'function requestReview(address collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB, ItemOpening a, ItemOpening b) payable returns (bytes32 key)',
-  'function reviewKey(bytes32 detailHashA, bytes32 detailHashB) pure returns (bytes32)',
+  'function reviewKey(address collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB) pure returns (bytes32)',
   'function draw(bytes32 key)',
   'struct Review { address requester; address collection; uint256 original; uint256 duplicate; uint64 drawBlock; uint64 commitDeadline; uint64 revealDeadline; uint16 yes; uint16 no; bool settled; bool cancelled; address[] jurors; }',
   'function review(bytes32 key) view returns (Review)',
@@ -46,14 +46,21 @@ export const committeeAbi = parseAbi([
 const detailVerifierAbi = parseAbi(['function detailVerifier() view returns (address)'])
 
 /**
- * The committee's key of a pair (CommitteeVerifier.reviewKey): keccak256(abi.encode(detailHashA,
- * detailHashB)), the original's descriptor hash first.
+ * The committee's key of a dispute's review (CommitteeVerifier.reviewKey):
+ * keccak256(abi.encode(collection, original, duplicate, detailHashA, detailHashB)), the original's
+ * descriptor hash first. One review per dispute: another dispute of the same descriptors (a
+ * Sybil's token carrying yours) has its own, and its verdict does not decide yours.
+ * @param {`0x${string}`} collection the forum (the Registry, for the SDK's pairs)
+ * @param {bigint} original
+ * @param {bigint} duplicate
  * @param {`0x${string}`} detailHashA
  * @param {`0x${string}`} detailHashB
  * @returns {`0x${string}`}
  */
-export function reviewKey(detailHashA, detailHashB) {
-  return keccak256(encodeAbiParameters([{ type: 'bytes32' }, { type: 'bytes32' }], [detailHashA, detailHashB]))
+export function reviewKey(collection, original, duplicate, detailHashA, detailHashB) {
+  return keccak256(encodeAbiParameters(
+    [{ type: 'address' }, { type: 'uint256' }, { type: 'uint256' }, { type: 'bytes32' }, { type: 'bytes32' }],
+    [collection, original, duplicate, detailHashA, detailHashB]))
 }
 
 /**
@@ -69,7 +76,7 @@ export function reviewKey(detailHashA, detailHashB) {
 /**
  * @typedef {object} ReviewRequest
  * @property {`0x${string}`} hash the transaction
- * @property {`0x${string}`} key the review's key (reviewKey of the two detail hashes)
+ * @property {`0x${string}`} key the review's key (reviewKey of the dispute and its two detail hashes)
  * @property {bigint} fee the review fee paid (the transaction's value)
  * @property {bigint | null} drawBlock the block whose hash draws the jurors: `draw` (drawReview,
  *   or any enrolled juror) succeeds once the chain is past it (null if the receipt holds no
@@ -83,9 +90,10 @@ export function reviewKey(detailHashA, detailHashB) {
  * contesting: once contested, the challenger may resolve by the detail rule first. The jurors are
  * drawn later, past `drawBlock` (`drawReview`, or the jurors' own duty).
  * Refusals: the API's 409 as AigcApiError with its code, `CommitteeTooSmall` (too few jurors are
- * free: contest on the detail rule, or wait) and `no_committee` (a deployment without a committee:
+ * enrolled: contest on the detail rule, or wait; a request the enrolled jurors are too busy to
+ * serve now is accepted and drawn once they are free) and `no_committee` (a deployment without a committee:
  * contest directly); the contract's, simulated before signing, as AigcContractError
- * (`CommitteeReviewExists` when the pair is already under review); an API transaction that is not
+ * (`CommitteeReviewExists` when this dispute is already under review); an API transaction that is not
  * requestReview of this pair in the Registry's collection at the Registry's committee, as
  * AigcSdkError `tx_mismatch`, unsent.
  * @param {import('./client.js').AigcClient} client
@@ -112,7 +120,7 @@ export async function requestReview(client, { original, duplicate, committeeVeri
       }
     }
   }
-  const key = reviewKey(args[3], args[4])
+  const key = reviewKey(registry, o, d, args[3], args[4])
   await simulateUnsigned(client, tx, committeeAbi)
   const sent = await sendUnsigned(client, tx)
   const logs = /** @type {any} */ (sent.receipt.logs ?? [])
@@ -126,8 +134,9 @@ export async function requestReview(client, { original, duplicate, committeeVeri
  * @property {`0x${string}`} hash the transaction
  * @property {`0x${string}`} key the review's key
  * @property {'drawn' | 'rearmed' | 'cancelled' | null} outcome what the draw did: jurors drawn;
- *   re-armed (the draw block's hash had aged out, past 256 blocks: draw again after `drawBlock`);
- *   cancelled (too few free jurors: the fee is owed back, the detail rule decides the pair);
+ *   re-armed (the draw block's hash had aged out, past 256 blocks, or the pool changed after it:
+ *   draw again after `drawBlock`); cancelled (too few active jurors enrolled: the fee is owed
+ *   back, the detail rule decides the pair);
  *   null if the receipt holds none of these events from the committee
  * @property {`0x${string}`[] | null} jurors the drawn jurors
  * @property {bigint | null} commitDeadline the last block the jurors commit their votes
@@ -140,7 +149,9 @@ export async function requestReview(client, { original, duplicate, committeeVeri
  * The API's transaction (POST /v1/tx/review/draw) is checked like requestReview's: `draw` at the
  * Registry's committee, of the key of this pair (from `details` when given, else the review the
  * committee holds under that key must be of this pair in the Registry's collection), simulated
- * (`CommitteeDrawTooEarly`, `CommitteeAlreadyDrawn` as AigcContractError), then sent.
+ * (`CommitteeDrawTooEarly`, `CommitteeAlreadyDrawn`, `CommitteeTooSmall` while the enrolled
+ * jurors are busy in other reviews: draw again once one is settled, as AigcContractError), then
+ * sent.
  * @param {import('./client.js').AigcClient} client
  * @param {ReviewPair} pair
  * @returns {Promise<ReviewDraw>}
@@ -159,7 +170,7 @@ export async function drawReview(client, { original, duplicate, committeeVerifie
   }
   const key = /** @type {`0x${string}`} */ (/** @type {readonly any[]} */ (decoded.args)[0])
   if (details !== undefined) {
-    const own = reviewKey(keccak256(toHex(details.original, 'details.original')), keccak256(toHex(details.duplicate, 'details.duplicate')))
+    const own = reviewKey(registry, o, d, keccak256(toHex(details.original, 'details.original')), keccak256(toHex(details.duplicate, 'details.duplicate')))
     if (own !== key) throw new AigcSdkError('tx_mismatch', 'the API\'s draw is of another pair\'s review')
   } else {
     const held = /** @type {any} */ (await client.publicClient.readContract({ address: committee, abi: committeeAbi, functionName: 'review', args: [key] }))

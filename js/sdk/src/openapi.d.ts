@@ -1555,7 +1555,8 @@ export interface paths {
         /**
          * Draw Review
          * @description Draw the jurors of a requested review (anyone, once, after its draw block); 409 with the
-         *     contract's error otherwise (CommitteeDrawTooEarly, CommitteeAlreadyDrawn).
+         *     contract's error otherwise (CommitteeDrawTooEarly, CommitteeAlreadyDrawn, CommitteeTooSmall
+         *     while the enrolled jurors are busy in other reviews: ask again once one is settled).
          */
         post: operations["draw_review_v1_tx_review_draw_post"];
         delete?: never;
@@ -1579,7 +1580,8 @@ export interface paths {
          *     the jurors are drawn after the next block (`POST /v1/tx/review/draw`). 409
          *     CommitteeNoOpenDispute when the Registry holds no open dispute of the pair (not challenged,
          *     or already decided); 409 CommitteeTooSmall when too few jurors are enrolled (contest on the
-         *     detail rule then).
+         *     detail rule then); a request the enrolled jurors are too busy to serve now is held and
+         *     drawn once they are free.
          */
         post: operations["request_review_v1_tx_review_request_post"];
         delete?: never;

@@ -38,7 +38,7 @@ function calldata({ collection = REGISTRY, o = O, d = D, a = HASH_A, b = HASH_B 
 }
 
 /** The committee's ReviewRequested about (O, D), from `emitter`. */
-function requested(emitter = COMMITTEE, key = reviewKey(HASH_A, HASH_B)) {
+function requested(emitter = COMMITTEE, key = reviewKey(REGISTRY, O, D, HASH_A, HASH_B)) {
   return {
     address: emitter,
     topics: encodeEventTopics({ abi: committeeAbi, eventName: 'ReviewRequested', args: { key, collection: REGISTRY } }),
@@ -50,7 +50,7 @@ function requested(emitter = COMMITTEE, key = reviewKey(HASH_A, HASH_B)) {
 }
 
 /** The committee's ReviewDrawn of the pair's review, from `emitter`. */
-function drawn(emitter = COMMITTEE, key = reviewKey(HASH_A, HASH_B)) {
+function drawn(emitter = COMMITTEE, key = reviewKey(REGISTRY, O, D, HASH_A, HASH_B)) {
   return {
     address: emitter,
     topics: encodeEventTopics({ abi: committeeAbi, eventName: 'ReviewDrawn', args: { key } }),
@@ -59,7 +59,7 @@ function drawn(emitter = COMMITTEE, key = reviewKey(HASH_A, HASH_B)) {
 }
 
 /** The API's draw calldata. */
-function drawData(key = reviewKey(HASH_A, HASH_B)) {
+function drawData(key = reviewKey(REGISTRY, O, D, HASH_A, HASH_B)) {
   return encodeFunctionData({ abi: committeeAbi, functionName: 'draw', args: [key] })
 }
 
@@ -154,9 +154,12 @@ test('CommitteeVerifier: every fragment the SDK uses is in the compiled ABI', ()
   }
 })
 
-test('reviewKey is the contract\'s: keccak256(abi.encode(detailHashA, detailHashB)), order kept', () => {
-  assert.equal(reviewKey(HASH_A, HASH_B), keccak256(`0x${HASH_A.slice(2)}${HASH_B.slice(2)}`))
-  assert.notEqual(reviewKey(HASH_A, HASH_B), reviewKey(HASH_B, HASH_A))
+test('reviewKey is the contract\'s: keccak256(abi.encode(collection, original, duplicate, detailHashA, detailHashB)), order kept', () => {
+  const word = (/** @type {bigint} */ n) => n.toString(16).padStart(64, '0')
+  const packed = `0x${REGISTRY.slice(2).toLowerCase().padStart(64, '0')}${word(O)}${word(D)}${HASH_A.slice(2)}${HASH_B.slice(2)}`
+  assert.equal(reviewKey(REGISTRY, O, D, HASH_A, HASH_B), keccak256(/** @type {`0x${string}`} */ (packed)))
+  assert.notEqual(reviewKey(REGISTRY, O, D, HASH_A, HASH_B), reviewKey(REGISTRY, O, D, HASH_B, HASH_A))
+  assert.notEqual(reviewKey(REGISTRY, O, D, HASH_A, HASH_B), reviewKey(REGISTRY, O, D + 1n, HASH_A, HASH_B)) // another dispute
 })
 
 test('requestReview posts the pair as decimal strings, simulates, and sends requestReview with the fee to the Registry\'s committee', async () => {
@@ -166,11 +169,11 @@ test('requestReview posts the pair as decimal strings, simulates, and sends requ
   assert.deepEqual(sent.map((s) => [s.to, s.data, s.value]), [[COMMITTEE, calldata(), FEE]])
   assert.deepEqual(simulated.map((s) => [s.account, s.to, s.data, s.value]), [[ADDRESS, COMMITTEE, calldata(), FEE]])
   assert.equal(reads.length, 1)
-  assert.deepEqual(out, { hash: `0x${'ab'.repeat(32)}`, key: reviewKey(HASH_A, HASH_B), fee: FEE, drawBlock: 101n })
+  assert.deepEqual(out, { hash: `0x${'ab'.repeat(32)}`, key: reviewKey(REGISTRY, O, D, HASH_A, HASH_B), fee: FEE, drawBlock: 101n })
 })
 
 test('a ReviewRequested from another contract or about another pair is not read as the committee\'s', async () => {
-  for (const logs of [[requested(OTHER)], [requested(COMMITTEE, reviewKey(HASH_B, HASH_A))], []]) {
+  for (const logs of [[requested(OTHER)], [requested(COMMITTEE, reviewKey(REGISTRY, O, D, HASH_B, HASH_A))], []]) {
     const out = await requestReview(reviewClient({ logs }).c, { original: O, duplicate: D })
     assert.equal(out.drawBlock, null)
   }
@@ -195,7 +198,7 @@ test('an API review request for another pair, collection, contract or detail is 
     ['another duplicate', { data: calldata({ d: D + 1n }) }],
     ['the pair swapped', { data: calldata({ o: D, d: O }) }],
     ['another collection', { data: calldata({ collection: OTHER }) }],
-    ['another function', { data: encodeFunctionData({ abi: committeeAbi, functionName: 'reviewKey', args: [HASH_A, HASH_B] }) }],
+    ['another function', { data: encodeFunctionData({ abi: committeeAbi, functionName: 'reviewKey', args: [REGISTRY, O, D, HASH_A, HASH_B] }) }],
     ['no call at all', { data: '0x1234' }],
     ['not hex', { data: 'requestReview' }],
     ['another contract (the fee would be lost)', { to: OTHER }],
@@ -218,7 +221,7 @@ test('the committee\'s address: the Registry\'s detailVerifier() unless one is g
 })
 
 test('the contract\'s refusal in the simulation is AigcContractError by name (a pair already under review), unsent', async () => {
-  const key = reviewKey(HASH_A, HASH_B)
+  const key = reviewKey(REGISTRY, O, D, HASH_A, HASH_B)
   const data = encodeErrorResult({ abi: committeeAbi, errorName: 'CommitteeReviewExists', args: [key] })
   const { c, sent } = reviewClient({ revert: new BaseError('execution reverted', { cause: new RawContractError({ data }) }) })
   const err = await requestReview(c, { original: O, duplicate: D }).catch((e) => e)
@@ -235,7 +238,7 @@ test('drawReview posts the pair, checks the review under the key is this pair\'s
   assert.deepEqual(simulated.map((s) => [s.account, s.to, s.data, s.value, s.blockTag]), [[ADDRESS, COMMITTEE, drawData(), 0n, 'pending']])
   assert.deepEqual(reads.map((r) => r.functionName), ['detailVerifier', 'review'])
   assert.deepEqual(out, {
-    hash: `0x${'ab'.repeat(32)}`, key: reviewKey(HASH_A, HASH_B), outcome: 'drawn', jurors: [JUROR],
+    hash: `0x${'ab'.repeat(32)}`, key: reviewKey(REGISTRY, O, D, HASH_A, HASH_B), outcome: 'drawn', jurors: [JUROR],
     commitDeadline: 110n, revealDeadline: 120n, drawBlock: null,
   })
   // with the descriptors held, the key is checked against them (no read of the review)
@@ -245,7 +248,7 @@ test('drawReview posts the pair, checks the review under the key is this pair\'s
 })
 
 test('drawReview reads a re-armed and a cancelled draw', async () => {
-  const key = reviewKey(HASH_A, HASH_B)
+  const key = reviewKey(REGISTRY, O, D, HASH_A, HASH_B)
   const rearmed = {
     address: COMMITTEE,
     topics: encodeEventTopics({ abi: committeeAbi, eventName: 'ReviewRearmed', args: { key } }),
@@ -259,13 +262,13 @@ test('drawReview reads a re-armed and a cancelled draw', async () => {
 })
 
 test('an API draw of another pair\'s review, another call, contract or with Ether is refused unsent', async () => {
-  const other = reviewKey(HASH_B, HASH_A)
+  const other = reviewKey(REGISTRY, O, D, HASH_B, HASH_A)
   /** @type {[string, any, any?, any?][]} */
   const lies = [
     ['another pair\'s key (the descriptors held)', { data: drawData(other) }, { original: DETAIL_A, duplicate: DETAIL_B }],
     ['a review of another pair on chain', {}, undefined, { ...HELD, duplicate: D + 1n }],
     ['a review in another collection', {}, undefined, { ...HELD, collection: OTHER }],
-    ['another function', { data: encodeFunctionData({ abi: committeeAbi, functionName: 'reviewKey', args: [HASH_A, HASH_B] }) }],
+    ['another function', { data: encodeFunctionData({ abi: committeeAbi, functionName: 'reviewKey', args: [REGISTRY, O, D, HASH_A, HASH_B] }) }],
     ['no call at all', { data: '0x1234' }],
     ['another contract', { to: OTHER }],
     ['Ether sent with it', { value: '1' }],
@@ -278,7 +281,7 @@ test('an API draw of another pair\'s review, another call, contract or with Ethe
 })
 
 test('a draw the contract refuses is AigcContractError by name (too early, already drawn), unsent', async () => {
-  const key = reviewKey(HASH_A, HASH_B)
+  const key = reviewKey(REGISTRY, O, D, HASH_A, HASH_B)
   for (const [errorName, args] of /** @type {const} */ ([['CommitteeDrawTooEarly', [key, 101n]], ['CommitteeAlreadyDrawn', [key]]])) {
     const data = encodeErrorResult({ abi: committeeAbi, errorName, args: /** @type {any} */ (args) })
     const { c, sent } = reviewClient({ revert: new BaseError('execution reverted', { cause: new RawContractError({ data }) }) })
