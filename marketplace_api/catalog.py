@@ -69,6 +69,15 @@ def equivocation_payload(esp: str, body: dict[str, str]) -> dict[str, Any]:
     }
 
 
+MISATTESTED_ADVICE = (
+    "The duplicate's image nearly copies yours (fingerprint and detail rule recomputed from its "
+    "bytes), but its ESP attested another image's values, so an on-chain challenge compares "
+    "those and is not admissible (RegistryNotAdmissible): do not send one. The market neither "
+    "lists nor sells the duplicate. Report the ESP (its attestation is its signature over "
+    "values that are not the image's, verifiable by anyone from the content-addressed image) "
+    "and keep this note as evidence."
+)
+
 # Notes only a token's holder can act on, and which side of the pair that token is.
 _FOLLOW_THE_TOKEN = {
     "plagiarism_suspected": "original",
@@ -258,6 +267,65 @@ class Catalog:
                     payload=payload,
                 )
             )
+
+    def misattested(
+        self, session: Session, product: Product, fp: Fingerprint, detail: bytes, *, block: int
+    ) -> int:
+        """The watch on what ``product``'s image really is (its bytes held, its attested values
+        not theirs): tells each earlier owner whose image it nearly copies by the RECOMPUTED
+        fingerprint and descriptor, in the contract's order, although the attested fingerprint
+        says otherwise. No challenge is prepared: on chain it compares the attested values and
+        would revert ``RegistryNotAdmissible``; the note says what the owner can do instead.
+        Returns how many owners were told (each pair once)."""
+
+        def priority_of(pid: int) -> int | None:
+            other = session.get(Product, pid)
+            return None if other is None else other.priority_block
+
+        def detail_of(pid: int) -> bytes | None:
+            other = session.get(Product, pid)
+            return None if other is None else _detail_bytes(other.detail)
+
+        with self._lock:
+            hits = find_plagiarism(
+                fp, self.index, new_id=product.id, threshold=self.threshold,
+                order=priority_of, new_priority=product.priority_block,
+                details=detail_of, new_detail=detail,
+            )  # fmt: skip
+        told = 0
+        for hit in hits:
+            other = session.get(Product, hit.other_id)
+            if hit.new_is_original or other is None or other.status != "active":
+                continue  # only the earlier owner of the copied image is told
+            if not admissible_in_time(
+                original_esp=other.esp,
+                duplicate_esp=product.esp,
+                original_commit_block=other.commit_block,
+                duplicate_commit_block=product.commit_block,
+                duplicate_priority_block=product.priority_block,
+            ):
+                continue  # the "original" may be the back-dated copy
+            body = {"original": other.token_id, "duplicate": product.token_id}
+            if self._told(session, other.owner, "misattested_copy", body):
+                continue
+            session.add(
+                Notification(
+                    recipient=other.owner,
+                    kind="misattested_copy",
+                    block_number=block,
+                    payload={
+                        **body,
+                        "distance": hit.distance,
+                        "esp": product.esp,
+                        "attested_fingerprint": product.fingerprint,
+                        "image_fingerprint": fp.hex(),
+                        "challenge_admissible": False,
+                        "advice": MISATTESTED_ADVICE,
+                    },
+                )
+            )
+            told += 1
+        return told
 
     def _on_Reclaimed(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
         token = token_hex(a["tokenId"])

@@ -213,7 +213,7 @@ def error_table() -> dict[type[Exception], tuple[int, Code]]:
 
     return {
         # services.exchange: trades, swaps, sealed delivery, delivery keys
-        exchange.TokenNotTradable: (409, "token_not_tradable"),
+        exchange.TokenNotTradable: (409, _own_code),  # attestation_mismatch, token_reclaimable
         exchange.UnknownCollection: (422, "unknown_collection"),
         exchange.TradeNotReady: (409, "trade_not_ready"),
         exchange.LockMismatch: (409, "lock_mismatch"),

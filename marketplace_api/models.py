@@ -46,6 +46,11 @@ class Product(Base):
     detail: Mapped[str | None] = mapped_column(Text, nullable=True)  # 0x + hex, from the event
     status: Mapped[str] = mapped_column(String(16), default="active")
     image_blob: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # What the API recomputed from the image bytes it holds (never the attested values'
+    # word): the fingerprint, and "matches" or "mismatch" (the attested fingerprint or detail
+    # descriptor is not the image's: not listed nor sold). Null until an image is attached.
+    image_fingerprint: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    attestation: Mapped[str | None] = mapped_column(String(16), nullable=True)
     metadata_uri: Mapped[str] = mapped_column(Text, default="")
     # "registry" (a single registration) or "batch" (a BatchRegistry item: docs/batches.md).
     collection: Mapped[str] = mapped_column(

@@ -221,6 +221,15 @@ class ProductOut(BaseModel):
     detail_hash: str | None
     status: str
     has_image: bool
+    image_fingerprint: str | None = Field(
+        default=None, description="the fingerprint recomputed from the attached image, if any"
+    )
+    attestation: str = Field(
+        default="unchecked",
+        description="unchecked (no image attached), matches, or mismatch: the attested "
+        "fingerprint or detail descriptor is not the image's (the token is not traded: 409 "
+        "attestation_mismatch)",
+    )
     metadata_uri: str
     collection: str = Field(
         default="registry",
@@ -240,6 +249,11 @@ class HistoryItem(BaseModel):
 
 
 class ProductDetailOut(ProductOut):
+    reclaimable_until: int | None = Field(
+        default=None,
+        description="the last block at which an earlier payer of the token's ESP could still "
+        "reclaim it (the token is not traded until then: 409 token_reclaimable); null if none",
+    )
     history: list[HistoryItem]
 
 
@@ -262,10 +276,13 @@ class NotificationOut(BaseModel):
     """``plagiarism_suspected`` (with ``prepared_challenge``, which revokes the copy),
     ``equivocation`` (one ESP attested both images: ``revokes`` is false and
     ``prepared_steps`` lists challenge, contest and resolve; the ESP is slashed, nothing is
-    revoked), ``challenge_opened`` (to the accused, with ``equivocal`` and ``revokes``) or
-    ``duplicate_registration`` (one image held as a batch item and a single token under one ESP:
-    ``item``, ``single``, ``revoked_token``, ``yours`` "kept" or "revoked", ``two_payers``, and
-    ``prepared_ruling``, which anyone may send)."""
+    revoked), ``challenge_opened`` (to the accused, with ``equivocal`` and ``revokes``),
+    ``misattested_copy`` (a registration whose image, recomputed from its bytes, nearly copies
+    yours although its ESP attested other values: ``esp``, ``attested_fingerprint``,
+    ``image_fingerprint``, ``challenge_admissible`` false and ``advice``; no prepared
+    challenge, it would revert), ``duplicate_registration`` (one image held as a batch item
+    and a single token under one ESP: ``item``, ``single``, ``revoked_token``, ``yours``
+    "kept" or "revoked", ``two_payers``, and ``prepared_ruling``, which anyone may send)."""
 
     model_config = ConfigDict(extra="allow")
     id: int

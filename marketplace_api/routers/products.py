@@ -18,6 +18,7 @@ from marketplace_api.batch_catalog import registered_content_hash
 from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.models import Notification, Product, ProductEvent
+from marketplace_api.sale_holds import reclaim_hold
 from marketplace_api.schemas import (
     ChallengesOut,
     NotificationsOut,
@@ -29,7 +30,7 @@ from marketplace_api.schemas import (
 from marketplace_api.types import UINT_PATTERN, token_dec, token_hex
 from marketplace_api.uploads import decode_image
 from services.content import canonical_hash
-from services.provenance import DegenerateImageError, fingerprint
+from services.provenance import DegenerateImageError, detail_descriptor, fingerprint
 
 router = APIRouter(prefix="/v1", tags=["products"], responses=declare())
 TokenId = Annotated[
@@ -67,6 +68,8 @@ def _product_json(p: Product) -> dict[str, Any]:
         "detail_hash": p.detail_hash,
         "status": p.status,
         "has_image": p.image_blob is not None,
+        "image_fingerprint": p.image_fingerprint,
+        "attestation": p.attestation or "unchecked",
         "metadata_uri": p.metadata_uri,
         "collection": p.collection,
     }
@@ -111,8 +114,15 @@ async def list_products(
 async def get_product(token_id: TokenId, request: Request) -> Response:
     """One product with its full provenance and history."""
 
+    market = request.app.state.market
+
     def render(session: Session) -> ProductDetailOut:
         product = _load(session, token_id)
+        chain = market.deployment.chain
+        until = reclaim_hold(
+            session, market.deployment, product, head=chain.w3.eth.block_number,
+            now=chain.timestamp(),
+        )  # fmt: skip
         events = session.scalars(
             select(ProductEvent)
             .where(ProductEvent.token_id == product.token_id)
@@ -122,26 +132,39 @@ async def get_product(token_id: TokenId, request: Request) -> Response:
             {"kind": e.kind, "block": e.block_number, "tx_hash": e.tx_hash, **decimal_ids(e.data)}
             for e in events
         ]
-        return ProductDetailOut.model_validate({**_product_json(product), "history": history})
+        return ProductDetailOut.model_validate(
+            {**_product_json(product), "reclaimable_until": until, "history": history}
+        )
 
-    return await _cached(request, render)
+    # A reclaim hold ends with time, not with an event that would clear the cache: not cached.
+    return await _cached(
+        request, render, keep=lambda out: getattr(out, "reclaimable_until", None) is None
+    )
 
 
-async def _cached(request: Request, render: Callable[[Session], BaseModel]) -> Response:
+async def _cached(
+    request: Request,
+    render: Callable[[Session], BaseModel],
+    *,
+    keep: Callable[[BaseModel], bool] = lambda _: True,
+) -> Response:
     """Product reads are served from the market's read cache, which the indexer clears whenever
-    it ingests events (and an image upload clears too); a miss renders in the thread pool."""
+    it ingests events (and an image upload clears too); a miss renders in the thread pool and
+    is cached when ``keep`` says so."""
     cache = request.app.state.market.read_cache
     key = str(request.url.path) + "?" + str(request.url.query)
     body = cache.get(key)
     if body is None:
 
-        def build() -> bytes:
+        def build() -> tuple[bytes, bool]:
             with request.app.state.sessions() as session:
-                return render(session).model_dump_json().encode()
+                out = render(session)
+                return out.model_dump_json().encode(), keep(out)
 
         generation = cache.generation
-        body = await run_in_threadpool(build)
-        cache.put(key, body, generation)
+        body, cacheable = await run_in_threadpool(build)
+        if cacheable:
+            cache.put(key, body, generation)
     return Response(body, media_type="application/json")
 
 
@@ -159,7 +182,10 @@ async def put_image(
     limiter: LimiterDep,
     image: Annotated[UploadFile, File()],
 ) -> ProductOut:
-    """Attach the image of a product (its producer or owner); checked against the chain record."""
+    """Attach the image of a product (its producer or owner); its content hash must be the
+    token's. The fingerprint and detail descriptor are recomputed from it: ``attestation`` is
+    "mismatch" when the attested ones differ (then the token is not traded, and the owners
+    of the images it nearly copies are told)."""
     limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
     product = _load(session, token_id)
     if account not in (product.producer, product.owner):
@@ -172,17 +198,26 @@ async def put_image(
             "image content hash differs from the registered one", code="hash_mismatch"
         )
     try:
-        fp = fingerprint(img).hex()
+        fp = fingerprint(img)
     except DegenerateImageError as exc:
         raise Unprocessable(str(exc), code="degenerate_image") from None
-    if fp != product.fingerprint:
-        raise Unprocessable(
-            "fingerprint recomputed from the image differs from the registered one",
-            code="fingerprint_mismatch",
-        )
+    # The bytes are the token's (content hash checked): what they give is the truth, whatever
+    # was attested. A mismatch is kept (it is the evidence), never trusted.
+    detail = detail_descriptor(img)
+    attested_detail = product.detail
+    matches = fp.hex() == product.fingerprint and (
+        attested_detail is None or attested_detail.removeprefix("0x") == detail.hex()
+    )
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     product.image_blob = request.app.state.blobs.put(buf.getvalue())
+    product.image_fingerprint = fp.hex()
+    product.attestation = "matches" if matches else "mismatch"
+    if not matches:
+        market = request.app.state.market
+        market.catalog.misattested(
+            session, product, fp, detail, block=market.deployment.chain.w3.eth.block_number
+        )
     session.commit()
     request.app.state.market.read_cache.clear()
     return ProductOut.model_validate(_product_json(product))

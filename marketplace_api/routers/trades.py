@@ -26,6 +26,7 @@ from marketplace_api.duplicates import kept_registration, unproven_twin
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.market import close_listing, payment_locks, trade_terms
 from marketplace_api.models import Listing, ProductEvent, Trade
+from marketplace_api.sale_holds import check_sale_holds
 from marketplace_api.schemas import UnsignedTx
 from marketplace_api.types import (
     UINT_PATTERN,
@@ -219,6 +220,8 @@ def _check_active(
             f"the second registration of the image token {twin} may hold (same ESP, same "
             "fingerprint, its batch manifest unpublished)",
         )
+    # Off-chain holds: attested values that are not the image's, an earlier payer's reclaim.
+    check_sale_holds(session, deployment, token, collection.kind.value)
     return reader
 
 

@@ -230,7 +230,15 @@ async function product(id) {
     ["Registered in block", p.registered_block],
     ["Fingerprint", p.fingerprint],
     ["Detail hash", p.detail_hash || "—"],
+    // Recomputed by the API from the image it holds (never the attestation's word).
+    ["Attested values", {
+      matches: "match the image",
+      mismatch: "not the image's: its ESP attested another image's values (not for sale)",
+    }[p.attestation] || "unchecked (no image attached)"],
   ];
+  if (p.reclaimable_until != null) {
+    facts.push(["Reclaimable", `until block ${p.reclaimable_until} by an earlier payer of its ESP (not for sale before)`]);
+  }
   const picture = p.has_image
     ? el("img", { class: "full", src: `/v1/products/${p.token_id}/image`, alt: `Image of token ${short(p.token_id)}` })
     : el("p", { class: "muted" }, "The owner has not uploaded the image yet.");

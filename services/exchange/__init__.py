@@ -19,16 +19,19 @@ from services.exchange.delivery_keys import (
     verify_registration,
 )
 from services.exchange.errors import (
+    AttestationMismatch,
     ClaimTooLate,
     ExchangeError,
     LockMismatch,
     PaymentMismatch,
     SecretNotRevealed,
     TokenNotTradable,
+    TokenReclaimable,
     TradeNotReady,
     UnknownCollection,
     UnsafeTimelockOrder,
 )
+from services.exchange.reclaim import FeeLock, reclaimable_until
 from services.exchange.sealing import (
     SealError,
     compressed,
@@ -77,6 +80,7 @@ __all__ = [
     "DEFAULT_MARGIN",
     "MAX_PAYMENT_WINDOW_S",
     "SAFETY_MARGIN_S",
+    "AttestationMismatch",
     "BadDeliveryKeyProof",
     "BuyerPayment",
     "ClaimTooLate",
@@ -86,6 +90,7 @@ __all__ = [
     "DeliveryKey",
     "DeliveryKeyError",
     "ExchangeError",
+    "FeeLock",
     "LegRole",
     "ListingState",
     "LockMismatch",
@@ -96,6 +101,7 @@ __all__ = [
     "SecretNotRevealed",
     "SellerOffer",
     "TokenNotTradable",
+    "TokenReclaimable",
     "TradeNotReady",
     "TradeState",
     "TradeTerms",
@@ -124,6 +130,7 @@ __all__ = [
     "prove_possession",
     "public_key_bytes",
     "recipient_sealing_key",
+    "reclaimable_until",
     "registration_message",
     "required_payment_locks",
     "royalty_of",

@@ -90,12 +90,55 @@ class SecretNotRevealed(ExchangeError):
 
 
 class TokenNotTradable(ExchangeError):
-    """Raised when a trade's token is not active (a revoked copy is frozen and cannot be sold)."""
+    """Raised when a trade's token is not active (a revoked copy is frozen and cannot be sold).
 
-    def __init__(self, token_id: int, status: str):
+    ``code`` is the stable error code the API answers (its subclasses name their own)."""
+
+    code = "token_not_tradable"
+
+    def __init__(self, token_id: int, status: str, *, message: str = ""):
         self.token_id = token_id
         self.status = status
-        super().__init__(f"token 0x{token_id:064x} is {status}: only active tokens are traded")
+        super().__init__(
+            message or f"token 0x{token_id:064x} is {status}: only active tokens are traded"
+        )
+
+
+class AttestationMismatch(TokenNotTradable):
+    """Raised when a token's attested fingerprint or detail descriptor is not what its image's
+    bytes give (recomputed by the market): its ESP attested another image's values, which makes
+    a copy unchallengeable on chain; such a token is neither listed nor sold."""
+
+    code = "attestation_mismatch"
+
+    def __init__(self, token_id: int, *, attested: str, recomputed: str):
+        self.attested = attested
+        self.recomputed = recomputed
+        what = "fingerprint" if attested != recomputed else "detail descriptor"
+        super().__init__(
+            token_id,
+            "misattested",
+            message=f"token 0x{token_id:064x}: its ESP attested a {what} that is not its "
+            f"image's (attested fingerprint {attested}, the image's {recomputed}): not traded",
+        )
+
+
+class TokenReclaimable(TokenNotTradable):
+    """Raised when an earlier payer of the token's ESP may still ``reclaim`` the token (an
+    unused fee lock older than its priority, inside its registration window): a buyer would
+    lose it to that reclaim. ``until_block`` is the last block a reclaim can land at."""
+
+    code = "token_reclaimable"
+
+    def __init__(self, token_id: int, *, until_block: int):
+        self.until_block = until_block
+        super().__init__(
+            token_id,
+            "reclaimable",
+            message=f"token 0x{token_id:064x} may still be reclaimed by an earlier payer of its "
+            f"ESP (an unused fee lock older than its priority) until block {until_block}: "
+            "not traded before then",
+        )
 
 
 class TradeNotReady(ExchangeError):

@@ -559,7 +559,10 @@ export interface paths {
         get: operations["get_image_v1_products__token_id__image_get"];
         /**
          * Put Image
-         * @description Attach the image of a product (its producer or owner); checked against the chain record.
+         * @description Attach the image of a product (its producer or owner); its content hash must be the
+         *     token's. The fingerprint and detail descriptor are recomputed from it: ``attestation`` is
+         *     "mismatch" when the attested ones differ (then the token is not traded, and the owners
+         *     of the images it nearly copies are told).
          */
         put: operations["put_image_v1_products__token_id__image_put"];
         post?: never;
@@ -2548,10 +2551,13 @@ export interface components {
          * @description ``plagiarism_suspected`` (with ``prepared_challenge``, which revokes the copy),
          *     ``equivocation`` (one ESP attested both images: ``revokes`` is false and
          *     ``prepared_steps`` lists challenge, contest and resolve; the ESP is slashed, nothing is
-         *     revoked), ``challenge_opened`` (to the accused, with ``equivocal`` and ``revokes``) or
-         *     ``duplicate_registration`` (one image held as a batch item and a single token under one ESP:
-         *     ``item``, ``single``, ``revoked_token``, ``yours`` "kept" or "revoked", ``two_payers``, and
-         *     ``prepared_ruling``, which anyone may send).
+         *     revoked), ``challenge_opened`` (to the accused, with ``equivocal`` and ``revokes``),
+         *     ``misattested_copy`` (a registration whose image, recomputed from its bytes, nearly copies
+         *     yours although its ESP attested other values: ``esp``, ``attested_fingerprint``,
+         *     ``image_fingerprint``, ``challenge_admissible`` false and ``advice``; no prepared
+         *     challenge, it would revert), ``duplicate_registration`` (one image held as a batch item
+         *     and a single token under one ESP: ``item``, ``single``, ``revoked_token``, ``yours``
+         *     "kept" or "revoked", ``two_payers``, and ``prepared_ruling``, which anyone may send).
          */
         NotificationOut: {
             /** Block */
@@ -2624,6 +2630,12 @@ export interface components {
         /** ProductDetailOut */
         ProductDetailOut: {
             /**
+             * Attestation
+             * @description unchecked (no image attached), matches, or mismatch: the attested fingerprint or detail descriptor is not the image's (the token is not traded: 409 attestation_mismatch)
+             * @default unchecked
+             */
+            attestation: string;
+            /**
              * Collection
              * @description registry (a single registration) or batch (a BatchRegistry item: its challenges go through /v1/tx/batch/*, docs/batches.md)
              * @default registry
@@ -2639,6 +2651,11 @@ export interface components {
             has_image: boolean;
             /** History */
             history: components["schemas"]["HistoryItem"][];
+            /**
+             * Image Fingerprint
+             * @description the fingerprint recomputed from the attached image, if any
+             */
+            image_fingerprint?: string | null;
             /** Metadata Uri */
             metadata_uri: string;
             /** Model Id */
@@ -2652,6 +2669,11 @@ export interface components {
             priority_block: number;
             /** Producer */
             producer: string;
+            /**
+             * Reclaimable Until
+             * @description the last block at which an earlier payer of the token's ESP could still reclaim it (the token is not traded until then: 409 token_reclaimable); null if none
+             */
+            reclaimable_until?: number | null;
             /** Registered Block */
             registered_block: number;
             /**
@@ -2677,6 +2699,12 @@ export interface components {
         /** ProductOut */
         ProductOut: {
             /**
+             * Attestation
+             * @description unchecked (no image attached), matches, or mismatch: the attested fingerprint or detail descriptor is not the image's (the token is not traded: 409 attestation_mismatch)
+             * @default unchecked
+             */
+            attestation: string;
+            /**
              * Collection
              * @description registry (a single registration) or batch (a BatchRegistry item: its challenges go through /v1/tx/batch/*, docs/batches.md)
              * @default registry
@@ -2690,6 +2718,11 @@ export interface components {
             fingerprint: string;
             /** Has Image */
             has_image: boolean;
+            /**
+             * Image Fingerprint
+             * @description the fingerprint recomputed from the attached image, if any
+             */
+            image_fingerprint?: string | null;
             /** Metadata Uri */
             metadata_uri: string;
             /** Model Id */
@@ -2857,6 +2890,12 @@ export interface components {
         /** SimilarItem */
         SimilarItem: {
             /**
+             * Attestation
+             * @description unchecked (no image attached), matches, or mismatch: the attested fingerprint or detail descriptor is not the image's (the token is not traded: 409 attestation_mismatch)
+             * @default unchecked
+             */
+            attestation: string;
+            /**
              * Collection
              * @description registry (a single registration) or batch (a BatchRegistry item: its challenges go through /v1/tx/batch/*, docs/batches.md)
              * @default registry
@@ -2872,6 +2911,11 @@ export interface components {
             fingerprint: string;
             /** Has Image */
             has_image: boolean;
+            /**
+             * Image Fingerprint
+             * @description the fingerprint recomputed from the attached image, if any
+             */
+            image_fingerprint?: string | null;
             /** Metadata Uri */
             metadata_uri: string;
             /** Model Id */

@@ -1,0 +1,123 @@
+"""What holds a token off the market although the chain would let it be sold.
+
+Two off-chain defences (red team 2) that listing, trade requests and payment locks check
+(``routers/trades.py``) and the product page shows:
+
+* ``attestation_mismatch``: the fingerprint or detail descriptor the API recomputed from the
+  token's image bytes (attached with ``PUT /v1/products/{id}/image``, content hash checked) is
+  not the attested one. A plagiarist's own ESP can attest a copy with another image's values,
+  which no on-chain challenge can reach; the market does not sell it.
+* ``token_reclaimable``: an earlier payer of the token's ESP can still ``reclaim`` it
+  (:func:`services.exchange.reclaimable_until` over the indexed fee locks): a buyer would lose
+  the token to that reclaim.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ledger import Asset
+from ledger.deploy import Deployment
+from ledger.indexer import ChainEvent
+from marketplace_api.models import Product
+from services.exchange import AttestationMismatch, FeeLock, TokenReclaimable, reclaimable_until
+
+
+def _window(deployment: Deployment) -> tuple[int, int]:
+    """The Registry's ``registrationWindow`` and ``commitTtl`` (blocks), from the deployment."""
+    params = deployment.manifest.params
+    return int(params.get("registration_window_blocks", 7_200)), int(
+        params.get("commit_ttl_blocks", 8)
+    )
+
+
+def reclaim_hold(
+    session: Session, deployment: Deployment, product: Product, *, head: int, now: int
+) -> int | None:
+    """The last block at which an earlier payer of ``product``'s ESP could reclaim it, or None.
+
+    Reads only the ESP's Ether locks made in the one window before the token's priority (an
+    indexed block range), then their settlements and uses: the cost is the number of such
+    locks, not the ESP's history."""
+    if product.collection != "registry" or product.status != "active":
+        return None  # only the Registry reclaims, and only an active token
+    window, ttl = _window(deployment)
+    locked = {
+        str(args["id"]): (block, args)
+        for block, args in session.execute(
+            select(ChainEvent.block_number, ChainEvent.args).where(
+                ChainEvent.contract == "HashTimeLock",
+                ChainEvent.event == "Locked",
+                ChainEvent.block_number < product.priority_block,
+                ChainEvent.block_number >= head - window - ttl,
+                ChainEvent.args["receiver"].as_string() == product.esp,
+            )
+        )
+        if Asset(int(args["asset"])) is Asset.ETHER
+    }
+    if not locked:
+        return None
+    ids = list(locked)
+    settled = {
+        (event, str(lock_id))
+        for event, lock_id in session.execute(
+            select(ChainEvent.event, ChainEvent.args["id"].as_string()).where(
+                ChainEvent.contract == "HashTimeLock",
+                ChainEvent.event.in_(("Withdrawn", "Refunded")),
+                ChainEvent.args["id"].as_string().in_(ids),
+            )
+        )
+    }
+    used = {
+        str(task)
+        for task in session.scalars(
+            select(ChainEvent.args["taskId"].as_string()).where(
+                ChainEvent.event.in_(("Registered", "BatchRegistered")),
+                ChainEvent.args["taskId"].as_string().in_(ids),
+            )
+        )
+    }
+    locks = [
+        FeeLock(
+            block=block,
+            timelock=int(args["timelock"]),
+            withdrawn=("Withdrawn", lock_id) in settled,
+            refunded=("Refunded", lock_id) in settled,
+            used=lock_id in used,
+        )
+        for lock_id, (block, args) in locked.items()
+    ]
+    return reclaimable_until(
+        product.priority_block,
+        locks,
+        registration_window=window,
+        commit_ttl=ttl,
+        head=head,
+        now=now,
+    )
+
+
+def check_sale_holds(session: Session, deployment: Deployment, token: int, collection: str) -> None:
+    """Raises :class:`AttestationMismatch` or :class:`TokenReclaimable` (409) when ``token`` of
+    ``collection`` ("registry" or "batch") must not be sold now. A token the indexer has not
+    seen yet passes here: a later step (the trade request, the payment locks) checks again."""
+    product = session.scalar(
+        select(Product).where(
+            Product.token_id == "0x" + format(token, "064x"), Product.collection == collection
+        )
+    )
+    if product is None:
+        return
+    if product.attestation == "mismatch":
+        raise AttestationMismatch(
+            token,
+            attested=product.fingerprint,
+            recomputed=str(product.image_fingerprint),
+        )
+    chain = deployment.chain
+    until = reclaim_hold(
+        session, deployment, product, head=chain.w3.eth.block_number, now=chain.timestamp()
+    )
+    if until is not None:
+        raise TokenReclaimable(token, until_block=until)

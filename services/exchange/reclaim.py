@@ -1,0 +1,65 @@
+"""Until when a token can still be reclaimed: the Registry's ``reclaim`` rule, as a buyer sees it.
+
+``Registry.reclaim`` moves a token from whoever holds it (a buyer in good faith too) to a payer
+who registers the same bytes with an older priority. Under the same ESP (the case a seller
+cannot rule out: an ESP's Sybil registering its customer's image), the reclaimer needs a fee
+lock to that ESP, paid (``Withdrawn``; a ``Locked`` one until its timelock may still be), and a
+priority older than the token's. A registration takes its lock's block as priority only when it
+is committed within ``registrationWindow`` blocks of the lock (later, its own commit block:
+never older than a token already registered), and reveals within ``commitTtl`` blocks of the
+commit. So a lock locked at block ``b < priority`` can reclaim until block
+``b + registrationWindow + commitTtl`` at the latest, and not after.
+
+Only unused locks count: a lock whose registration the indexer has seen gave its payer an
+image already (the contract does not record a lock's use, so an ESP could still attest a second
+image to it: an equivocation it answers for with its stake; docs/api.md says so). Across ESPs a
+reclaim must have been committed before the token's own commit (``RegistryCommittedAfter
+Publication``): a pending commitment hides its content, and it expires ``commitTtl`` blocks
+after it was made, so that case is left to the chain.
+
+The cost for honest sellers: only locks OLDER than the token's priority and still inside their
+window hold it, so any token is sellable at most ``registrationWindow + commitTtl`` blocks after
+its priority, however many locks its ESP has open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+__all__ = ["FeeLock", "reclaimable_until"]
+
+
+@dataclass(frozen=True, slots=True)
+class FeeLock:
+    """An Ether lock to the token's ESP as the indexer saw it."""
+
+    block: int  # the block it was locked in: the priority it gives
+    timelock: int  # unix seconds: unclaimed at it, it can only be refunded
+    withdrawn: bool
+    refunded: bool
+    used: bool  # a registration (Registered / BatchRegistered) names it as its task
+
+
+def reclaimable_until(
+    priority_block: int,
+    locks: Iterable[FeeLock],
+    *,
+    registration_window: int,
+    commit_ttl: int,
+    head: int,
+    now: int,
+) -> int | None:
+    """The last block at which an earlier payer of the token's ESP could still reclaim a token
+    of priority ``priority_block``, given the ESP's fee ``locks``; None when none can (at block
+    ``head``, time ``now``)."""
+    last: int | None = None
+    for lock in locks:
+        if lock.block >= priority_block or lock.refunded or lock.used:
+            continue  # no older priority, or no payment to register with
+        if not lock.withdrawn and lock.timelock <= now:
+            continue  # expired unclaimed: it can only be refunded
+        until = lock.block + registration_window + commit_ttl
+        if until > head and (last is None or until > last):  # a reclaim lands after head
+            last = until
+    return last

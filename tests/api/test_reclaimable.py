@@ -1,0 +1,85 @@
+"""A token that can still be reclaimed is not sold (red team 2, 4ce3931,
+``tests/contracts/test_redteam2_escrow.py``).
+
+``Registry.reclaim`` moves a token from whoever holds it to an earlier payer of the same ESP for
+the same bytes: right against the thief, wrong against a buyer in good faith. The ESP's Sybil
+registers its customer's very bytes under a younger lock and sells the token at once; the
+customer's reclaim then takes it from the buyer. The indexer sees every fee lock: while an
+unused fee lock to the token's ESP, older than the token's priority, can still commit within its
+registration window, listing, trade requests and payment locks are 409 ``token_reclaimable``,
+naming the last block a reclaim can land at; the product page shows it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from services.market_client import MarketError
+from tests.api._trading import list_token
+from tests.contracts.helpers import lock_fee, paid_lock, register_esp, register_image
+
+
+def _refused(api, seller, token: int) -> MarketError:
+    with pytest.raises(MarketError) as refused:
+        list_token(api, seller, token)
+    return refused.value
+
+
+def test_a_token_its_esps_earlier_payer_can_reclaim_is_not_listed_until_the_window_closes(api):
+    world = api.world
+    register_esp(world)
+    esp, sybil, params = world.esp, world.attacker, world.params
+    customer_lock = paid_lock(world, world.producer, esp)  # the customer pays first
+    _, locked_at = world.htlc(world.producer).lock_info(customer_lock.id)
+    content = b"the customer's image, sold by the ESP's Sybil"
+    taken = register_image(world, sybil, content=content, esp=esp)  # a younger lock, same ESP
+    api.index()
+    until = locked_at + params.registration_window_blocks + params.commit_ttl_blocks
+
+    refused = _refused(api, sybil, taken)  # failed before: listed (201)
+    assert (refused.status, refused.code) == (409, "token_reclaimable")
+    assert f"until block {until}" in refused.message
+    assert api.client.get("/v1/listings", params={"token_id": str(taken)}).json()["items"] == []
+    assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] == until
+
+    # one window later the customer can no longer commit with that lock: the token sells
+    world.chain.mine(until - world.chain.w3.eth.block_number + 1)
+    api.index()
+    assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] is None
+    assert list_token(api, sybil, taken)["status"] == "open"
+
+
+def test_a_listing_made_before_the_lock_was_indexed_is_not_bought(api):
+    world = api.world
+    register_esp(world)
+    esp, sybil = world.esp, world.attacker
+    paid_lock(world, world.producer, esp)
+    taken = register_image(world, sybil, esp=esp)
+    listing = list_token(api, sybil, taken)  # the indexer has not seen the lock yet
+    api.index()
+    r = api.client.post(
+        "/v1/trades", json={"listing_id": listing["id"]}, headers=api.sign_in(world.buyer)
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "token_reclaimable"
+
+
+def test_used_refunded_and_younger_locks_do_not_hold_a_token(api):
+    """Only locks that could still reclaim count: not the ones a registration already used
+    (the customer has its image), not a refunded one, not an expired unclaimed one, not a
+    younger one (a reclaim needs an older priority), nor another ESP's."""
+    world = api.world
+    register_esp(world)
+    other_esp = register_esp(world, world.accounts[8])
+    esp, producer = world.esp, world.producer
+    register_image(world, world.buyer, esp=esp)  # an older lock, used by its own registration
+    lock, _ = lock_fee(world, sender=world.buyer, receiver=esp.address, duration=60)
+    world.chain.increase_time(120)
+    world.htlc(world.buyer).refund(lock)  # an older lock, refunded
+    lock_fee(world, sender=world.buyer, receiver=esp.address, duration=60)  # expires unclaimed
+    world.chain.increase_time(120)
+    paid_lock(world, world.buyer, other_esp)  # another ESP's
+    token = register_image(world, producer, esp=esp)
+    paid_lock(world, world.buyer, esp)  # younger than the token
+    api.index()
+    assert api.client.get(f"/v1/products/{token}").json()["reclaimable_until"] is None
+    assert list_token(api, producer, token)["status"] == "open"
