@@ -456,7 +456,9 @@ function noteView(n) {
     // each block while the contract answers CommitteeDrawTooEarly; CommitteeAlreadyDrawn (a
     // juror's duty or the defender was first) is done. With too few jurors (CommitteeTooSmall)
     // there is no review: the page says the detail rule decides and contests without one, and
-    // asks again on the next click (jurors may have enrolled). Returns whether to contest now.
+    // asks again on the next click (jurors may have enrolled). CommitteeTooSmall at the draw
+    // (all busy elsewhere): the review waits for them, the page says so and contests. Returns
+    // whether to contest now.
     const askCommittee = async () => {
       contest.disabled = true;
       result.className = "";
@@ -491,7 +493,12 @@ function noteView(n) {
           review = "drawn";
         } catch (err) {
           if (err.code === "CommitteeAlreadyDrawn") review = "drawn";
-          else if (err.code !== "CommitteeDrawTooEarly") return fail(contest, err);
+          else if (err.code === "CommitteeTooSmall") {
+            // enough jurors enrolled, all busy in other reviews: the review is held (nobody can
+            // have the pair decided before its verdict) and drawn once they are free
+            tell(err.code, "The committee's jurors are all busy in other reviews: your review is held and drawn once they are free (the jurors' duty draws it); until its verdict nobody can have the contest decided. The contest goes ahead.");
+            break;
+          } else if (err.code !== "CommitteeDrawTooEarly") return fail(contest, err);
         }
       }
       return true;

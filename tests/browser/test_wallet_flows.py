@@ -251,3 +251,22 @@ def test_a_requested_review_is_drawn_again_each_block_while_too_early_then_conte
     assert len(wallet.sent) == 2  # the review request, then the contest
     assert page.locator("li[data-kind=challenge_opened] p.notice:visible").count() == 0
     assert world.registry(world.buyer).dispute(original, other).state is DisputeState.CONTESTED
+
+
+def test_jurors_busy_at_the_draw_hold_the_review_and_the_contest_goes_on(site, browser):
+    """CommitteeTooSmall at the draw: enough jurors are enrolled but all are busy in other
+    reviews. The review is held (the contract draws it once they are free; the pair cannot be
+    decided before its verdict), so the page says so and contests at once: a page that failed
+    here left the accused uncontested, its token lost when the window closed."""
+    world, page, wallet, (original, other) = _challenged(site, browser)
+    requests = _answers(page, "/v1/tx/review/request", [_stand_in_tx(world, world.buyer)])
+    draws = _answers(page, "/v1/tx/review/draw", [_refusal("CommitteeTooSmall")])
+    page.click("button.contest")
+    page.wait_for_selector("p.ok[data-tx]")
+    note = page.locator("li[data-kind=challenge_opened] p.notice")
+    assert note.get_attribute("data-code") == "CommitteeTooSmall"
+    assert "busy" in note.inner_text() and "held" in note.inner_text()
+    assert len(requests) == 1 and len(draws) == 1
+    assert len(wallet.sent) == 2  # the review request, then the contest
+    assert world.registry(world.buyer).dispute(original, other).state is DisputeState.CONTESTED
+    assert axe_violations(page) == []
