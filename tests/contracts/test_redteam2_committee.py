@@ -76,9 +76,9 @@ def test_a_squatter_cannot_prejudge_its_victims_review_in_a_dispute_of_its_own(c
     the pair at the calling forum and says "yes" only if each does. Here the squatter's dispute
     is kept open (its Sybil contests and nobody resolves it), its "yes" counted beside the
     victim's "no": V stays. The other direction (a plagiarist's own open dispute whose review
-    said "no" beside its victim's "yes") is a stalemate its victim ends by resolving that
-    dispute first (anyone may; it closes and no longer counts); the forums naming their dispute
-    (``matchesFor``) would end it outright (docs/provenance.md)."""
+    said "no" beside its victim's "yes") stays open: test_attacks_committee's strict xfail
+    ``test_a_plagiarists_own_open_dispute_does_not_decide_its_victims``; the forums naming their
+    dispute (``matchesFor``) would close it (docs/provenance.md)."""
     world = cw.world
     cw.enroll(5)
     cw.producer_esp()
