@@ -50,6 +50,10 @@ class ApiSettings(BaseSettings):
     rate_nonce_per_minute: int = 30
     rate_upload_per_minute: int = 60
     rate_tasks_per_minute: int = 30
+    # Per signed-in address: offers listed (POST /v1/listings) and trade requests (POST
+    # /v1/trades); each write also costs chain reads (ownership, disputes, the holds).
+    rate_listings_per_minute: int = 30
+    rate_trades_per_minute: int = 30
     # > 0: this process indexes every this many seconds, when it holds the single-indexer lock
     # (`aigc serve --index`; `aigc index` is the separate process). 0: it does not index.
     indexer_interval_s: float = 0.0

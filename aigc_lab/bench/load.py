@@ -399,6 +399,8 @@ def open_stack(params: LoadParams, workdir: Path) -> Iterator[Stack]:
             "AIGC_RATE_NONCE_PER_MINUTE": "100000",
             "AIGC_RATE_UPLOAD_PER_MINUTE": "100000",
             "AIGC_RATE_TASKS_PER_MINUTE": "100000",
+            "AIGC_RATE_LISTINGS_PER_MINUTE": "100000",
+            "AIGC_RATE_TRADES_PER_MINUTE": "100000",
         }
         serve_args = ["serve", "--workers", str(params.replicas), "--port", str(port)]
         procs.append(_spawn(serve_args, env, workdir / "serve.log"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,7 +21,14 @@ from sqlalchemy.orm import Session
 from ledger import HtlcClient, LockTerms
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent
-from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
+from marketplace_api.deps import (
+    CurrentAccount,
+    DeploymentDep,
+    LimiterDep,
+    SessionDep,
+    SettingsDep,
+    client_key,
+)
 from marketplace_api.duplicates import kept_registration, unproven_twin
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.market import close_listing, payment_locks, trade_terms
@@ -229,12 +236,19 @@ def _check_active(
     "/listings",
     status_code=201,
     response_model=ListingOut,
-    responses=declare(401, 403, 409, 502),
+    responses=declare(401, 403, 409, 429, 502),
 )
 def create_listing(
-    body: ListingIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
+    body: ListingIn,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    deployment: DeploymentDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
 ) -> ListingOut:
     """List a token you own (of the Registry or the BatchRegistry), with your signed offer."""
+    limiter.hit("listings", client_key(request), limit=settings.rate_listings_per_minute)
     token = body.token_id
     collection = collection_at(deployment, body.collection)
     offer = Offer(token, account, body.price, body.expiry, body.nonce)
@@ -336,12 +350,22 @@ def cancel_listing(
 
 
 @router.post(
-    "/trades", status_code=201, response_model=TradeOut, responses=declare(401, 404, 409, 502)
+    "/trades",
+    status_code=201,
+    response_model=TradeOut,
+    responses=declare(401, 404, 409, 429, 502),
 )
 def start_trade(
-    body: TradeIn, account: CurrentAccount, session: SessionDep, deployment: DeploymentDep
+    body: TradeIn,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    deployment: DeploymentDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
 ) -> TradeOut:
     """Ask to buy a listing; the seller then locks the token for you (swap leg 1)."""
+    limiter.hit("trades", client_key(request), limit=settings.rate_trades_per_minute)
     item = _listing(session, body.listing_id)
     if item.status != ListingState.OPEN or item.expiry <= deployment.chain.timestamp():
         raise Conflict("listing is not open")
