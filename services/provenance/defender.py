@@ -416,6 +416,8 @@ class Defender:
                 if held is not None:
                     return held
                 why, cost = _RULE_REJECTS, self.cost(forum.gas)
+            elif self._committee is not None and not self._committee.review(review.key).jurors:
+                log.append(f"{pair}: the committee's jurors are busy: the review waits for them")
             else:
                 log.append(f"{pair}: the committee's jurors are drawn")
         if short:

@@ -396,6 +396,7 @@ def test_a_review_the_busy_jurors_cannot_draw_yet_waits_and_the_defender_contest
     defender.step()  # the producer's draw re-arms (the free jurors changed after its block)
     world.chain.mine(1)
     log = defender.step()
+    assert any("jurors are busy: the review waits" in line for line in log), log
     assert any("contested (deposit paid)" in line for line in log), log
     registered = world.registry(world.producer).registered
     key = review_key(
