@@ -11,8 +11,9 @@ commit. So a lock locked at block ``b < priority`` can reclaim until block
 ``b + registrationWindow + commitTtl`` at the latest, and not after.
 
 Only unused locks count: a lock whose registration the indexer has seen gave its payer an
-image already (the contract does not record a lock's use, so an ESP could still attest a second
-image to it: an equivocation it answers for with its stake; docs/api.md says so). Across ESPs a
+image already. The contract does not record a lock's use, so an ESP could still attest a second
+image to it (an operator can "use" its Sybil's older lock on any image first, then reclaim with
+it: the ESP answers with its stake; docs/api.md says so, with the contract fix). Across ESPs a
 reclaim must have been committed before the token's own commit (``RegistryCommittedAfter
 Publication``): a pending commitment hides its content, and it expires ``commitTtl`` blocks
 after it was made, so that case is left to the chain.
