@@ -14,10 +14,11 @@ import {ItemsTree} from "./ItemsTree.sol";
 
 /// @title CommitteeVerifier: stage 3 of a contested challenge, decided by staked ESPs (issue 11)
 /// @notice See {ICommitteeVerifier}. Protocol: active ESPs `enroll` with a bond; the accused of a
-/// challenge `requestReview`s its pair (before `contest`, so the challenger cannot `resolve`
+/// challenge `requestReview`s its dispute (before `contest`, so the challenger cannot `resolve`
 /// first; only a dispute open at one of the three forums, its detail hashes proven against the
 /// forum's records), paying the fee, which fixes the draw block (the next one); after it anyone `draw`s
-/// `jurors` distinct free jurors, seeded by that block's hash (see `draw`); each `commitVote`s a hidden
+/// `jurors` distinct free jurors, seeded by that block's hash (see `draw`: re-armed when the pool
+/// changed since that block, waiting while too many jurors are busy); each `commitVote`s a hidden
 /// vote up to the commit deadline and `revealVote`s it after, up to the reveal deadline; from then
 /// on `matches` answers the revealed majority (a quorum: more than half the drawn revealed), and
 /// anyone may `settleReview`: the majority shares the fee and the penalties, a minority juror
@@ -27,8 +28,10 @@ import {ItemsTree} from "./ItemsTree.sol";
 /// Invariants: Ether held == the bonds of the pool + what is owed (`owed`) + the fee of every
 /// requested review neither settled nor cancelled; `_free` == the pool's jurors not drawn in an
 /// unsettled review; a juror is drawn in at most one unsettled review and cannot
-/// leave while it is; a pair is reviewed at most once; `matches` never answers for a reviewed
-/// pair before its reveal deadline (nor before its draw), unless the draw cancelled it. Money moves only by pull (`leave`, `claim`), so no juror or
+/// leave while it is; a dispute is reviewed at most once; `matches` never answers for a pair
+/// while an open dispute's review of it is before its reveal deadline (or its draw), unless the
+/// draw cancelled it; a draw's seed is the hash of a block mined after the last change of the
+/// pool or of its free jurors (`_poolChanged`). Money moves only by pull (`leave`, `claim`), so no juror or
 /// requester can block a settlement by refusing Ether.
 /// @dev Not an `IDetailVerifier` by inheritance (its `matches` reads storage, so it is `view`,
 /// not `pure`), but with the same selectors: the registries STATICCALL it all the same.
