@@ -20,8 +20,15 @@ from sqlalchemy.orm import Session
 from ledger import Asset
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent
-from marketplace_api.models import Product
-from services.exchange import AttestationMismatch, FeeLock, TokenReclaimable, reclaimable_until
+from marketplace_api.models import Listing, Product, Trade
+from services.exchange import (
+    AttestationMismatch,
+    FeeLock,
+    ListingState,
+    TokenReclaimable,
+    TradeState,
+    reclaimable_until,
+)
 
 
 def _window(deployment: Deployment) -> tuple[int, int]:
@@ -96,6 +103,28 @@ def reclaim_hold(
         head=head,
         now=now,
     )
+
+
+def withdraw_from_sale(session: Session, product: Product) -> None:
+    """Takes a misattested token off the market as a revocation would: its open listings are
+    ``cancelled``, and so are its trades not yet paid (a buyer who already locked a payment
+    refunds it after its timelock; the payment-tx route refuses it meanwhile)."""
+    for listing in session.scalars(
+        select(Listing).where(
+            Listing.token_id == product.token_id,
+            Listing.collection == product.collection,
+            Listing.status == ListingState.OPEN,
+        )
+    ):
+        listing.status = ListingState.CANCELLED
+    for trade in session.scalars(
+        select(Trade).where(
+            Trade.token_id == product.token_id,
+            Trade.collection == product.collection,
+            Trade.status.in_((TradeState.REQUESTED, TradeState.ASSET_LOCKED)),
+        )
+    ):
+        trade.status = TradeState.CANCELLED
 
 
 def check_sale_holds(session: Session, deployment: Deployment, token: int, collection: str) -> None:

@@ -18,7 +18,7 @@ from marketplace_api.batch_catalog import registered_content_hash
 from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import Forbidden, NotFound, Unprocessable, declare
 from marketplace_api.models import Notification, Product, ProductEvent
-from marketplace_api.sale_holds import reclaim_hold
+from marketplace_api.sale_holds import reclaim_hold, withdraw_from_sale
 from marketplace_api.schemas import (
     ChallengesOut,
     NotificationsOut,
@@ -184,8 +184,8 @@ async def put_image(
 ) -> ProductOut:
     """Attach the image of a product (its producer or owner); its content hash must be the
     token's. The fingerprint and detail descriptor are recomputed from it: ``attestation`` is
-    "mismatch" when the attested ones differ (then the token is not traded, and the owners
-    of the images it nearly copies are told)."""
+    "mismatch" when the attested ones differ (then the token is not traded, its open listings
+    and unpaid trades are cancelled, and the owners of the images it nearly copies are told)."""
     limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
     product = _load(session, token_id)
     if account not in (product.producer, product.owner):
@@ -214,6 +214,7 @@ async def put_image(
     product.image_fingerprint = fp.hex()
     product.attestation = "matches" if matches else "mismatch"
     if not matches:
+        withdraw_from_sale(session, product)
         market = request.app.state.market
         market.catalog.misattested(
             session, product, fp, detail, block=market.deployment.chain.w3.eth.block_number

@@ -561,8 +561,8 @@ export interface paths {
          * Put Image
          * @description Attach the image of a product (its producer or owner); its content hash must be the
          *     token's. The fingerprint and detail descriptor are recomputed from it: ``attestation`` is
-         *     "mismatch" when the attested ones differ (then the token is not traded, and the owners
-         *     of the images it nearly copies are told).
+         *     "mismatch" when the attested ones differ (then the token is not traded, its open listings
+         *     and unpaid trades are cancelled, and the owners of the images it nearly copies are told).
          */
         put: operations["put_image_v1_products__token_id__image_put"];
         post?: never;
