@@ -231,13 +231,18 @@ def test_a_reclaimed_token_carries_no_stale_note_to_its_earlier_payer(api):
     register_esp(world)
     other = copier_esp(world)
     img = _picture()
-    early = paid_lock(world, world.producer, world.esp)  # the earlier payer, through E
+    # Across ESPs a registration revokes (or reclaims) only what was paid for after its commit,
+    # and the copy's fee must follow the taker's commit, all within the producer's commit TTL:
+    # the taker registers late (its lock older than the registration window), so its priority
+    # is its own commit block, after the producer's commit.
     taker_lock = paid_lock(world, world.attacker, other)
-    copier_lock = paid_lock(world, world.buyer, world.esp)
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    early = paid_lock(world, world.producer, world.esp)  # the earlier payer, through E
     reg = _registration(world, world.producer, img, early)
     producer = world.registry(world.producer)
     producer.commit(reg)  # committed first: a reclaim across ESPs needs it
     taken = _register(world, world.attacker, img, taker_lock, esp=other)
+    copier_lock = paid_lock(world, world.buyer, world.esp)
     copy = _register(world, world.buyer, _mirrored_jpeg(img), copier_lock)
     api.index()
     notes = api.client.get("/v1/notifications", headers=api.sign_in(world.attacker)).json()
