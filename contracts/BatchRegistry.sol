@@ -866,10 +866,15 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     }
 
     /// @dev Pays `amount` to `to`; a refused payment is kept for `to`'s `withdrawOwed`, so no
-    /// receiver can block the call that pays it (a Void decision refunds both sides).
+    /// receiver can block the call that pays it, by refusing it or by a return-data bomb (a Void decision refunds both sides).
     function _send(address to, uint256 amount) private {
         if (amount == 0) return;
-        (bool ok,) = to.call{value: amount}("");
+        bool ok;
+        // A call that copies no return data: a payee answering with a return-data bomb pays
+        // for its own memory, not the caller's (Solidity's `call` copies it all).
+        assembly ("memory-safe") {
+            ok := call(gas(), to, amount, 0, 0, 0, 0)
+        }
         if (!ok) _refused[to] += amount;
     }
 

@@ -725,10 +725,15 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     }
 
     /// @dev Pays `amount` to `to`; a refused payment is kept for `to`'s `withdrawOwed`, so no
-    /// receiver can block the call that pays it.
+    /// receiver can block the call that pays it, by refusing it or by a return-data bomb.
     function _send(address to, uint256 amount) private {
         if (amount == 0) return;
-        (bool ok,) = to.call{value: amount}("");
+        bool ok;
+        // A call that copies no return data: a payee answering with a return-data bomb pays
+        // for its own memory, not the caller's (Solidity's `call` copies it all).
+        assembly ("memory-safe") {
+            ok := call(gas(), to, amount, 0, 0, 0, 0)
+        }
         if (!ok) _refused[to] += amount;
     }
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from eth_utils import to_checksum_address
 from web3.contract import Contract
 
@@ -151,13 +150,6 @@ def _contested_equivocation(world: World, *, bomb_on: bool) -> tuple[int, int, b
     return token, copy, data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="_send's low-level call copies the payee's return data: a contester answering its "
-    "refund with a return-data bomb makes resolve run out of gas at any limit, so its ESP's "
-    "equivocation is never decided (the refused-payment fix assumed a failing call returns)",
-)
 def test_a_return_data_bomb_cannot_block_its_esps_equivocation(world):
     """The equivocation of ``test_a_sybil_refusing_ether_cannot_block_its_esps_equivocation``,
     with a payee that accepts the Ether and bombs instead of refusing it. The ESP attests its
@@ -172,10 +164,9 @@ def test_a_return_data_bomb_cannot_block_its_esps_equivocation(world):
     blocks every other push to a party's chosen address: Rejected and Void in ``resolve`` and
     ``finalize``, ``settle``'s reversal, and the batch contracts' ``_send``.
 
-    Fix (contract): a payment the payer does not wait for: credit the amount to ``_refused``
-    (pull) for every party payment, or make the push with a bounded return-data copy
-    (assembly ``call`` with ``retSize`` 0 and no ``returndatacopy``, and a gas stipend, the
-    pattern of ``ExcessivelySafeCall``), keeping the amount for ``withdrawOwed`` when it fails."""
+    Fixed (a strict xfail before): the three forums' ``_send`` makes the push with an assembly
+    ``call`` that copies no return data (``retSize`` 0, no ``returndatacopy``), keeping a
+    refused payment for ``withdrawOwed``; the bomb's memory is then the payee's own cost."""
     token, copy, data = _contested_equivocation(world, bomb_on=True)
     outcomes = {}
     for gas in (5_000_000, 10_000_000, 29_000_000):  # resolve needs about 2.2 M
