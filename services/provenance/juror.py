@@ -101,11 +101,22 @@ class Verdict:
     """A juror's vote (True: the duplicate is a copy of the original) and why, in words.
 
     ``burden``: decided by who failed to publish a descriptor, not by the pair (one may still be
-    published: the accused's contest at the BatchRegistry opens its item on chain)."""
+    published: the accused's contest at the BatchRegistry opens its item on chain).
+    ``fallback``: decided by the detail rule on published descriptors because an image is
+    missing (stage 3 needs both; the image may still be uploaded)."""
 
     vote: bool
     reason: str
     burden: bool = False
+    fallback: bool = False
+
+    @property
+    def provisional(self) -> bool:
+        """Not yet the pair's own verdict (a burden or a detail-rule fallback): a juror's duty
+        waits the first quarter of the commit phase before committing it, so that a requester
+        that draws at once cannot have the coarser rule decide before the other side uploads
+        its image (the detail rule matches about 4.3e-4 of distinct pairs, stage 3 3.6e-5)."""
+        return self.burden or self.fallback
 
 
 def judge(review: Review, images: ImageSource, details: DetailSource | None = None) -> Verdict:
@@ -134,7 +145,9 @@ def judge(review: Review, images: ImageSource, details: DetailSource | None = No
         why = "the accused hides its image and its descriptor"
         return Verdict(True, f"{what}; {why}", burden=True)
     return Verdict(
-        detail_matches(da, db), f"{what}: the detail rule on the published descriptors decides"
+        detail_matches(da, db),
+        f"{what}: the detail rule on the published descriptors decides",
+        fallback=True,
     )
 
 

@@ -16,7 +16,9 @@ the draw: nothing to serve). Then it moves each review by the chain's block:
   ``Registered``, a batch item's ``ItemOpened`` or its published manifest), record it, then send
   its commitment. A *burden* vote (a side published neither its image nor its descriptor) waits
   the first quarter of the phase: a requester that draws at once must not catch the accused
-  before its contest at the BatchRegistry opens its item on chain;
+  before its contest at the BatchRegistry opens its item on chain; so does a vote the detail
+  rule gives because an image is missing (stage 3 needs both images: a requester that draws at
+  once must not have the coarser rule decide before the other side uploads its image);
 * **reveal phase** (past ``commitDeadline``, up to ``revealDeadline``): reveal the recorded vote
   with the derived salt (:func:`~services.provenance.juror.vote_salt`);
 * **after** ``revealDeadline``: ``settleReview`` unless another juror settled it, then ``claim``
@@ -241,8 +243,9 @@ class JurorDuty:
             if "vote" not in entry:  # recorded once: a retried commit sends the same vote
                 verdict = judge(self._review(entry), self.images, self._detail)
                 wait = self._burden_wait(entry)
-                if verdict.burden and nxt <= wait:
-                    return f"waits until block {wait + 1} for a descriptor ({verdict.reason})"
+                if verdict.provisional and nxt <= wait:
+                    missing = "a descriptor" if verdict.burden else "an image"
+                    return f"waits until block {wait + 1} for {missing} ({verdict.reason})"
                 entry["vote"], entry["reason"] = verdict.vote, verdict.reason
                 self._save()  # the vote is on disk before its commitment leaves the process
             vote = bool(entry["vote"])

@@ -187,14 +187,19 @@ def test_jurors_read_the_contested_items_descriptor_from_the_chain(committee, un
         squat, item, detail=detail, opening=opening
     )
     log = [line for d in duties for line in d.step()]
+    # the descriptor is known now, the victim's image still not: they wait out the quarter for it
+    assert all("for an image" in line for line in log), log
+    world.chain.mine(committee.committee().params().commit_blocks // 4)
+    log = [line for d in duties for line in d.step()]
     assert _votes(duties, key) == [False] * 5, log
 
 
 def test_jurors_read_a_published_manifest_and_commit_a_burden_vote_late(
     committee, unrelated, tmp_path
 ):
-    """With the victim's manifest published the jurors vote the rule at once; with nothing
-    published they commit the burden vote once a quarter of the commit phase has passed."""
+    """With the victim's manifest published (its image not) the jurors wait a quarter of the
+    commit phase for the image, then vote the rule; with nothing published they commit the
+    burden vote once that quarter has passed."""
     world = committee.world
     squatter, victim = unrelated
     jurors = committee.enroll(5)
@@ -202,12 +207,37 @@ def test_jurors_read_a_published_manifest_and_commit_a_burden_vote_late(
     committee.draw(key, by=world.attacker)
     images = _source({squat: _png(squatter)})
     published = _duties(committee, jurors[:1], images, tmp_path, {item: detail}.get)
-    assert any("committed (no" in line for line in published[0].step())
+    assert any("waits" in line and "an image" in line for line in published[0].step())
     others = _duties(committee, jurors[1:], images, tmp_path)
     log = [line for d in others for line in d.step()]
     assert all("waits" in line for line in log) and len(log) == 4, log
     assert _votes(others, key) == []
     world.chain.mine(committee.committee().params().commit_blocks // 4)
+    assert any("committed (no" in line for line in published[0].step())
     for duty in others:
         duty.step()
     assert _votes(others, key) == [True] * 4
+
+
+def test_a_squatter_that_draws_at_once_does_not_get_the_detail_rule_instead_of_stage_3(
+    committee, unrelated, tmp_path
+):
+    """Red team 2 (C4's note): the victim's descriptor is published but its image not yet
+    uploaded; a squatter draws the jurors at once. Before, they committed at once on the detail
+    rule (4.3e-4 false matches a pair against stage 3's 3.6e-5): a squatter that draws first
+    chose the coarser rule. Now a vote the detail rule gives for a missing image waits the first
+    quarter of the commit phase; the image uploaded meanwhile, stage 3 decides."""
+    world = committee.world
+    squatter, victim = unrelated
+    jurors = committee.enroll(5)
+    squat, item, detail, _, key = _squatted(committee, squatter, victim)
+    committee.draw(key, by=world.attacker)
+    table: dict[int, bytes | None] = {squat: _png(squatter)}
+    duties = _duties(committee, jurors, _source(table), tmp_path, {item: detail}.get)
+    log = [line for d in duties for line in d.step()]
+    assert all("waits" in line and "an image" in line for line in log) and len(log) == 5, log
+    assert _votes(duties, key) == []
+    table[item] = _png(victim)  # the victim uploads its image within the wait
+    log = [line for d in duties for line in d.step()]
+    assert _votes(duties, key) == [False] * 5, log
+    assert all("stage 3" in d.reviews["0x" + key.hex()]["reason"] for d in duties)
