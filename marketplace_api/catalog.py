@@ -97,16 +97,13 @@ class Catalog:
         self.index = NearDuplicateIndex(threshold=threshold)
         self._lock = threading.Lock()
 
-    def accused_of(self, session: Session, product: Product, *, court: bool = False) -> str:
+    def accused_of(self, session: Session, product: Product) -> str:
         """Who may contest a challenge of ``product`` (the contracts' ``_accusedOf``): its owner,
         or while the swap escrow holds it whoever put it there (its seller, from the last
-        indexed transfer: for a resold token, not its producer) at the Registry and the
-        BatchRegistry; at the BatchCourt (``court``) its producer, as the court has no view of
-        the seller (docs/contracts.md)."""
+        indexed transfer: for a resold token, not its producer), at every forum (the BatchCourt
+        asks the Registry's ``escrowerOf`` since 0c0cd6f)."""
         seller = self._escrowed_by(session, product)
-        if seller is None:
-            return product.owner
-        return product.producer if court else seller
+        return product.owner if seller is None else seller
 
     def load(self, session: Session) -> None:
         """Rebuilds the index from the active products in the database."""
@@ -430,25 +427,18 @@ class Catalog:
         self._history(session, data["duplicate"], "challenged", row, data)
         if accused is not None:  # the accused's owner is told it may contest
             body = {"original": data["original"], "duplicate": data["duplicate"]}
-            court = row.get("contract") == "BatchCourt"
-            recipients = [self.accused_of(session, accused, court=court)]
-            seller = self._escrowed_by(session, accused)
-            if seller is not None and seller not in recipients:
-                # at the court, the seller contests once the escrow gives the token back
-                recipients.append(seller)
-            for recipient in recipients:
-                session.add(
-                    Notification(
-                        recipient=recipient,
-                        kind="challenge_opened",
-                        block_number=row["block_number"],
-                        payload={
-                            **data,
-                            "revokes": not data.get("equivocal", False),
-                            "prepared_contest": _prepared("contest", body),
-                        },
-                    )
+            session.add(
+                Notification(
+                    recipient=self.accused_of(session, accused),
+                    kind="challenge_opened",
+                    block_number=row["block_number"],
+                    payload={
+                        **data,
+                        "revokes": not data.get("equivocal", False),
+                        "prepared_contest": _prepared("contest", body),
+                    },
                 )
+            )
 
     def _on_ChallengeContested(
         self, session: Session, row: dict[str, Any], a: dict[str, Any]

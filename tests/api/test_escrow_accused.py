@@ -1,7 +1,6 @@
 """Who the catalog tells of a challenge of a resold single token its holder listed in the swap
 escrow, per forum (the contracts' ``_accusedOf``): at the Registry the seller who listed it
-(018fac0), not its producer; at the BatchCourt, which has no view of the seller, the producer,
-with the seller told as well (it contests once the escrow gives the token back)."""
+(018fac0), not its producer; at the BatchCourt too since it asks the Registry (0c0cd6f)."""
 
 from __future__ import annotations
 
@@ -58,6 +57,8 @@ def test_at_the_registry_the_seller_of_an_escrowed_resold_token_is_told(tmp_path
     assert _told(tmp_path, "Registry", 7) == [(SELLER, "/v1/tx/registry/contest")]
 
 
-def test_at_the_court_the_producer_of_an_escrowed_single_is_told_and_its_seller(tmp_path):
+def test_at_the_court_the_seller_of_an_escrowed_single_is_told(tmp_path):
+    """Since 0c0cd6f the BatchCourt asks the Registry who put the token in escrow: before, the
+    producer was told first (its prepared contest now reverts CourtNotOwner)."""
     court = "/v1/tx/batch/court/contest"
-    assert _told(tmp_path, "BatchCourt", merkle.token_id(1, 0)) == [(LATE, court), (SELLER, court)]
+    assert _told(tmp_path, "BatchCourt", merkle.token_id(1, 0)) == [(SELLER, court)]
