@@ -667,7 +667,8 @@ export interface paths {
         };
         /**
          * Task Events
-         * @description The task's state now and at every change (its producer and ESP only).
+         * @description The task's state now and at every change (its producer and ESP only; at most
+         *     `AIGC_MAX_STREAMS_PER_ACCOUNT` open streams per address, 429 beyond).
          */
         get: operations["task_events_v1_tasks__task_id__events_get"];
         put?: never;
@@ -5160,6 +5161,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
