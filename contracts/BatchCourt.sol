@@ -155,7 +155,8 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
             _send(contester, _challengeDeposit);
             return false;
         }
-        upheld = _batches.statusOf(original) == IBatchRegistry.Status.Active && _verifier.matches(detailA, detailB);
+        upheld = _batches.statusOf(original) == IBatchRegistry.Status.Active
+            && _verifier.matchesFor(original, duplicate, detailA, detailB);
         if (upheld) {
             _uphold(original, duplicate, d, b.esp, true);
         } else {

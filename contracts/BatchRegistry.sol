@@ -273,7 +273,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
             _send(contester, _challengeDeposit);
             return false;
         }
-        upheld = originalActive && _verifier.matches(detailA, detailB);
+        upheld = originalActive && _verifier.matchesFor(original, duplicate, detailA, detailB);
         if (upheld) {
             _revoke(original, duplicate, d, true);
         } else {

@@ -155,6 +155,27 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc ICommitteeVerifier
+    function matchesFor(uint256 original, uint256 duplicate, bytes calldata a, bytes calldata b)
+        external
+        view
+        returns (bool)
+    {
+        bytes32 key = reviewKey(msg.sender, original, duplicate, keccak256(a), keccak256(b));
+        Review storage r = _reviews[key];
+        // none requested (a zero collection) or cancelled by its draw: the rule decides
+        if (r.collection != address(0) && !r.cancelled) {
+            uint64 deadline = r.revealDeadline;
+            // deadline 0: requested, not drawn yet
+            if (deadline == 0 || block.number <= deadline) revert CommitteeReviewPending(key, deadline);
+            uint256 yes = r.yes;
+            uint256 no = r.no;
+            // with a quorum (a strict majority of the drawn jurors revealed) its majority decides
+            if (2 * (yes + no) > r.jurors.length) return yes > no;
+        }
+        return _rule.matches(a, b);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
     function enroll() external payable nonReentrant {
         if (msg.value != _jurorBond) revert CommitteeWrongValue(msg.value, _jurorBond);
         if (_poolIndex[msg.sender] != 0) revert CommitteeAlreadyEnrolled(msg.sender);

@@ -12,7 +12,12 @@ contract DetailVerifier is IDetailVerifier {
     }
 
     /// @inheritdoc IDetailVerifier
-    function matches(bytes calldata a, bytes calldata b) external pure returns (bool) {
+    function matches(bytes calldata a, bytes calldata b) public pure returns (bool) {
         return DetailRule.isValid(a) && DetailRule.isValid(b) && DetailRule.matches(a, b);
+    }
+
+    /// @inheritdoc IDetailVerifier
+    function matchesFor(uint256, uint256, bytes calldata a, bytes calldata b) external pure returns (bool) {
+        return matches(a, b);
     }
 }

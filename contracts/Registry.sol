@@ -274,7 +274,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             _send(contester, _challengeDeposit);
             return false;
         }
-        bool same = _verifier.matches(detailA, detailB);
+        bool same = _verifier.matchesFor(original, duplicate, detailA, detailB);
         if (same && dispute.equivocal) {
             _equivocated(original, duplicate, dispute, a.esp);
             return false;

@@ -149,6 +149,17 @@ interface ICommitteeVerifier {
     /// in another dispute of the same descriptors (a Sybil's token carrying a victim's published
     /// descriptor, its image never shown) thus never revokes the victim against its own review.
     function matches(bytes calldata a, bytes calldata b) external view returns (bool);
+    /// @notice The verdict of one dispute, what each forum's `resolve` asks: the review of
+    /// `reviewKey(msg.sender, original, duplicate, keccak256(a), keccak256(b))`, the calling
+    /// forum's dispute of `duplicate` by `original`. None requested, or cancelled by its draw, or
+    /// revealed without a quorum: the rule's answer (`matches` of the rule); reverts
+    /// `CommitteeReviewPending` until its reveal deadline; else the majority of its revealed votes
+    /// (a tie "no"). A verdict reached in any other dispute, of the same descriptors or not, an
+    /// open one of the plagiarist's own included, decides nothing here.
+    function matchesFor(uint256 original, uint256 duplicate, bytes calldata a, bytes calldata b)
+        external
+        view
+        returns (bool);
     /// @notice Joins the pool with `msg.value == jurorBond`; the caller must be an active ESP.
     function enroll() external payable;
     /// @notice Leaves the pool (if still in it) and takes back the bond and all it is owed

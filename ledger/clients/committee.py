@@ -250,3 +250,10 @@ class CommitteeClient(ContractClient):
 
     def matches(self, a: bytes, b: bytes) -> bool:
         return bool(call(self.contract.functions.matches(a, b).call))
+
+    def matches_for(self, forum: str, original: int, duplicate: int, a: bytes, b: bytes) -> bool:
+        """What ``forum``'s ``resolve`` of its dispute of ``duplicate`` by ``original`` reads
+        (``matchesFor``, read as if the forum called): that dispute's review, else the rule.
+        Raises ``CommitteeReviewPending`` while the review is not past its reveal deadline."""
+        fn = self.contract.functions.matchesFor(original, duplicate, a, b)
+        return bool(call(lambda: fn.call({"from": forum})))

@@ -319,10 +319,10 @@ def _immunised(cw: CommitteeWorld) -> tuple[int, int, int]:
 
 
 def test_a_plagiarists_own_no_is_lifted_by_resolving_its_dispute_first(cw):
-    """``matches`` says "yes" only if every open dispute's review of the pair does (the forums do
-    not name the dispute they resolve): the plagiarist's open (X, P) "no" stands beside the
-    victim's (V, P) "yes". Resolving (X, P) first (anyone may, both reviews past) decides it and
-    takes it out of the count: the victim's own review then revokes P."""
+    """Each forum's ``resolve`` reads its own dispute's review (``matchesFor``): resolving (X, P)
+    first decides it by its own "no", and the victim's (V, P) is decided by its "yes": P is
+    revoked. (Before ``matchesFor`` this was the only order that revoked P: ``matches`` said "yes"
+    only if every open dispute's review of the pair did.)"""
     world = cw.world
     v, p, x = _immunised(cw)
     assert world.registry(world.producer).resolve(x, p) is False  # decided: no longer open
@@ -330,23 +330,52 @@ def test_a_plagiarists_own_no_is_lifted_by_resolving_its_dispute_first(cw):
     assert world.registry(world.buyer).record(p).status is TokenStatus.REVOKED
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the forums call matches(a, b) without naming their dispute: the committee cannot "
-    "tell the victim's (V, P) from the plagiarist's open (X, P) of the same descriptors, and "
-    "answers 'yes' only if both reviews do; whoever resolves (V, P) first (the plagiarist) "
-    "has the plagiarist's own 'no' keep P",
-)
 def test_a_plagiarists_own_open_dispute_does_not_decide_its_victims(cw):
     """The plagiarist resolves the victim's dispute the moment its review is past, before anyone
     resolves its own (X, P) (which would revert before: the victim's review was pending). The
     committee counts the "no" of (X, P), still open: P is kept and the plagiarist takes the
-    victim's deposit. Fix (forums, not this contract's to make alone): each forum's ``resolve``
-    asks for its dispute's verdict (``matchesFor(original, duplicate, a, b)``, the review keyed
+    victim's deposit (a strict xfail before). Fixed: each forum's ``resolve`` asks for its
+    dispute's verdict (``matchesFor(original, duplicate, a, b)``, the review keyed
     ``reviewKey(forum, original, duplicate, hashA, hashB)``), so a verdict reached in another
     dispute decides nothing here (docs/provenance.md, "Committee (stage 3)", 12)."""
     world = cw.world
     v, p, _ = _immunised(cw)
     world.registry(world.attacker).resolve(v, p)
+    assert world.registry(world.buyer).record(p).status is TokenStatus.REVOKED
+
+
+def test_another_disputes_pending_review_does_not_hold_up_this_ones_resolve(cw):
+    """The edge ``matchesFor`` opens: ``matches`` reverted ``CommitteeReviewPending`` while *any*
+    open dispute of the pair at the forum had a review not yet past, so a plagiarist could hold
+    up its victim's resolve by requesting, in a dispute of its own, a review nobody draws.
+    ``matchesFor`` reads the calling forum's dispute only: the victim's (V, P), its review past,
+    resolves while the plagiarist's (X, P) review is still undrawn; that one still reads
+    pending."""
+    world = cw.world
+    cw.enroll(10)  # two reviews at once
+    cw.producer_esp()
+    plagiarist, sybil, victim = world.attacker, world.accounts[5], world.producer
+    second_esp = register_esp(world, world.accounts[8])
+    v = register_image(world, victim, fingerprint=BASE_FP, detail=details()["base"])
+    published = world.registry(world.buyer).registered(v).detail
+    x = register_image(
+        world, sybil, esp=second_esp, fingerprint=BASE_FP, detail=published, content=b"unseen"
+    )
+    p = register_image(world, plagiarist, fingerprint=NEAR_FP, detail=details()["near"])
+    copied = world.registry(world.buyer).registered(p).detail
+    world.registry(victim).challenge(v, p)
+    review = cw.request(v, p, by=plagiarist)
+    world.registry(plagiarist).contest(v, p)
+    cw.vote(review, [True] * 5)
+    world.registry(sybil).challenge(x, p)
+    world.registry(plagiarist).contest(x, p)
+    cw.request(x, p, by=plagiarist)  # requested, never drawn: pending
+    committee = cw.committee()
+    forum = world.deployment.registry.address
+    with pytest.raises(errors.CommitteeReviewPending):
+        committee.matches(published, copied)  # the pair's every open review: one pending
+    with pytest.raises(errors.CommitteeReviewPending):
+        committee.matches_for(forum, x, p, published, copied)
+    assert committee.matches_for(forum, v, p, published, copied) is True
+    assert world.registry(world.producer).resolve(v, p) is True
     assert world.registry(world.buyer).record(p).status is TokenStatus.REVOKED

@@ -158,7 +158,7 @@ def test_a_return_data_bomb_cannot_block_its_esps_equivocation(world):
     contests first. ``resolve`` reaches ``_equivocated``, which slashes the ESP and pays both
     deposits back: the Sybil's payment bombs and the transaction runs out of gas, using all of
     5 M, 10 M or 29 M gas alike (measured below; a resolve costs about 2.2 M, the detail rule:
-    ``registry_resolve`` 2,163,502 in the gas snapshot). The dispute stays Contested for ever (no
+    ``registry_resolve`` 2,163,820 in the gas snapshot). The dispute stays Contested for ever (no
     ``finalize`` for a contested Registry dispute): the ESP keeps its 0.05 ETH slash and the
     customer's 0.01 ETH deposit is locked, for the Sybil's 0.01 ETH deposit. The same bomb
     blocks every other push to a party's chosen address: Rejected and Void in ``resolve`` and
