@@ -72,9 +72,15 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     mapping(uint256 tokenId => address) private _producers;
     mapping(uint256 tokenId => string) private _uris;
     mapping(bytes32 pair => Dispute) private _disputes;
-    /// @dev Who put each token in the hash-time-lock escrow last (its seller): it answers for the
-    /// token while the escrow holds it.
-    mapping(uint256 tokenId => address) private _escrowers;
+    /// @dev Who put each token in the hash-time-lock escrow last (its seller: it answers for the
+    /// token while the escrow holds it), since which block, and the blocks it spent there before.
+    struct Escrow {
+        address seller;
+        uint64 since;
+        uint32 blocks;
+    }
+
+    mapping(uint256 tokenId => Escrow) private _escrows;
     /// @dev Payments refused by their receiver, kept for `withdrawOwed`.
     mapping(address account => uint256) private _refused;
 
@@ -152,7 +158,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         // registry, and `_mint` (not `_safeMint`) calls no receiver; no Ether moves.
         tokenId = uint256(r.contentHash);
         if (_records[tokenId] != 0) revert RegistryDuplicateContent(tokenId);
-        Placement memory p = _admit(r, lock, detail, attestation);
+        Placement memory p = _admit(r, lock, detail, attestation, 0);
         _mint(lock.sender, tokenId);
         _emitRegistered(tokenId, r, lock, p, detail);
     }
@@ -171,7 +177,9 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (epoch > type(uint8).max) revert RegistryReclaimLimit(tokenId);
         address holder = _ownerOf(tokenId);
         if (holder == address(_htlc)) revert RegistryTokenEscrowed(tokenId);
-        Placement memory p = _admit(r, lock, detail, attestation);
+        // The registration window counts only the blocks the token was out of the escrow: a
+        // taker listing it until the window closed would keep it otherwise.
+        Placement memory p = _admit(r, lock, detail, attestation, _escrows[tokenId].blocks);
         if (p.priority >= existing.priorityBlock) revert RegistryChallengeOutOfOrder(tokenId, tokenId);
         if (lock.receiver != existing.esp) _checkCommittedFirst(tokenId, p.committedAt, existing);
         // The exact bytes were registered first by a later payer: the token moves to the earlier
@@ -400,7 +408,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
 
     /// @inheritdoc IRegistry
     function escrowerOf(uint256 tokenId) external view returns (address) {
-        return _escrowers[tokenId];
+        return _escrows[tokenId].seller;
     }
 
     /// @inheritdoc IRegistry
@@ -533,7 +541,16 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             // (a mint needs no status check: a token is minted once, Active)
             if (_statusOf(tokenId) == Status.Revoked && from != escrow) revert RegistryTokenRevoked(tokenId);
             if (_producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
-            if (to == escrow) _escrowers[tokenId] = from; // listed: the seller answers for it
+            if (to == escrow) {
+                // listed: the seller answers for it
+                Escrow storage e = _escrows[tokenId];
+                (e.seller, e.since) = (from, uint64(block.number));
+            } else if (from == escrow) {
+                // released: its time in the escrow (where `reclaim` refuses it) extends the
+                // registration window of a reclaim
+                Escrow storage e = _escrows[tokenId];
+                e.blocks += uint32(block.number - e.since);
+            }
         }
         return super._update(to, tokenId, auth);
     }
@@ -544,7 +561,8 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         Registration calldata r,
         IHashTimeLock.Lock calldata lock,
         bytes calldata detail,
-        bytes calldata attestation
+        bytes calldata attestation,
+        uint256 grace
     ) private returns (Placement memory p) {
         if (r.contentHash == bytes32(0)) revert RegistryInvalidRegistration();
         if (detail.length != _detailLength) revert RegistryInvalidDetail(detail.length);
@@ -553,7 +571,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         p.committedAt =
             _takeCommit(keccak256(abi.encode(r.contentHash, r.fingerprint, detailHash, lock.sender, r.salt)));
         if (FingerprintRule.isDegenerate(r.fingerprint)) revert RegistryDegenerateFingerprint(r.fingerprint);
-        (p.taskId, p.priority) = _checkLock(lock, p.committedAt);
+        (p.taskId, p.priority) = _checkLock(lock, p.committedAt, grace);
         _checkAttestation(r, lock, p.taskId, detailHash, attestation);
         uint256 tokenId = uint256(r.contentHash);
         _records[tokenId] = _pack(
@@ -584,7 +602,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     /// priority: the lock's block if the commitment came within `registrationWindow` blocks of
     /// it, else the commitment's own block (a late delivery still registers, but an old lock
     /// gives no old priority; the ESP must then be active at the commit too).
-    function _checkLock(IHashTimeLock.Lock calldata lock, uint64 committedAt)
+    function _checkLock(IHashTimeLock.Lock calldata lock, uint64 committedAt, uint256 grace)
         private
         view
         returns (bytes32 id, uint64 priority)
@@ -595,7 +613,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         (status, priority) = _htlc.lockInfo(id);
         if (status != IHashTimeLock.Status.Withdrawn) revert RegistryLockNotPaid(id, status);
         if (!_espRegistry.wasActiveAt(lock.receiver, priority)) revert RegistryEspNotRegistered(lock.receiver);
-        if (committedAt > priority + _registrationWindow) {
+        if (committedAt > priority + _registrationWindow + grace) {
             // Late: the ESP must also be active at the commit, so its stake stays at risk for the
             // image's dispute windows (`exitDelay` covers a commit within the window only).
             priority = committedAt;
@@ -699,7 +717,7 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     /// escrow holds it (the seller: for a resold token, not its first producer).
     function _accusedOf(uint256 tokenId) private view returns (address owner) {
         owner = _ownerOf(tokenId);
-        if (owner == address(_htlc)) owner = _escrowers[tokenId];
+        if (owner == address(_htlc)) owner = _escrows[tokenId].seller;
     }
 
     function _epochOf(uint256 tokenId) private view returns (uint8) {

@@ -250,7 +250,10 @@ interface IRegistry {
     /// @notice Registers content whose exact bytes a later payer registered first: with the same
     /// checks as `reveal`, plus the existing token's proof showing a strictly later priority (and,
     /// across ESPs, a fee lock and commitment after this commitment), the token moves to the earlier payer, the
-    /// taker's bond is burned, and an ESP that attested the image to both is reported.
+    /// taker's bond is burned, and an ESP that attested the image to both is reported. Refused
+    /// while the escrow holds the token (`RegistryTokenEscrowed`); the registration window of the
+    /// reclaim's lock is extended by the blocks the token has spent in the escrow, so listing it
+    /// until the window closed does not keep it from the earlier payer.
     function reclaim(
         Registration calldata r,
         IHashTimeLock.Lock calldata lock,

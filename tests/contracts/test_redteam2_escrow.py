@@ -49,15 +49,6 @@ def _list(world: World, seller, token: int, *, to: str, seconds: int, hashlock: 
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    # too late for the window, or (once a late registration takes its commit block as priority)
-    # younger than the taker's
-    raises=(errors.RegistryRegistrationTooLate, errors.RegistryChallengeOutOfOrder),
-    reason="reclaim refuses an escrowed token (RegistryTokenEscrowed) but its commit must land "
-    "within the registration window: a taker that lists the stolen bytes in the escrow until "
-    "the window closes keeps the paying customer's image for good",
-)
 def test_a_taker_cannot_outlast_the_reclaim_window_by_listing_the_token(world):
     """``reclaim`` is the remedy for "an ESP can take its customer's image", exact copy: the
     ESP's Sybil pays the ESP after the customer (a younger lock) and registers the customer's
@@ -76,13 +67,18 @@ def test_a_taker_cannot_outlast_the_reclaim_window_by_listing_the_token(world):
     fee comes back to its own ESP, and no ESP is slashed (the reclaim that reports the
     equivocation never runs). Cost of the attack: the gas of an approve, a lock and a refund.
 
-    Fix (contract): a token may not enter the escrow while it can still be reclaimed: ``_update``
-    to the HTLC reverts until ``registrationWindow + commitTtl`` blocks after its mint (an
-    earlier payer's lock is older than the token's priority, so its window has closed by then);
-    the mint block fits the record word's spare bits (or one more slot). Or: a ``reclaim`` of an
-    escrowed token succeeds and the escrow's later release of it goes to the reclaimer (needs a
-    Registry hook in the HTLC's ERC-721 payout). Either way the registration window, not the
-    taker, decides. This test passes under either (a refused listing is tolerated below)."""
+    Fixed (a strict xfail before): the escrow's time counts: the Registry records the blocks a
+    token spends in the escrow (``_update``, when it leaves) and ``reclaim`` extends the
+    registration window by them, so the customer's late commit keeps its lock's priority.
+
+    Other fixes considered: a token may not enter the escrow while it can still be reclaimed:
+    ``_update`` to the HTLC reverts until ``registrationWindow + commitTtl`` blocks after its
+    mint (an earlier payer's lock is older than the token's priority, so its window has closed
+    by then); the mint block fits the record word's spare bits (or one more slot). Or: a
+    ``reclaim`` of an escrowed token succeeds and the escrow's later release of it goes to the
+    reclaimer (needs a Registry hook in the HTLC's ERC-721 payout). Either way the registration
+    window, not the taker, decides. This test passes under either (a refused listing is
+    tolerated below)."""
     register_esp(world)
     esp, customer_account = world.esp, world.producer
     customer_lock = paid_lock(world, customer_account, esp)  # the ESP has the image first
@@ -113,6 +109,31 @@ def test_a_taker_cannot_outlast_the_reclaim_window_by_listing_the_token(world):
         customer.reclaim(again, customer_lock, customer.sign_attestation(esp, again))
 
     assert customer.owner_of(taken) == customer_account.address
+
+
+def test_the_escrow_extends_the_reclaim_window_by_its_own_time_only(world):
+    """The fix's edge: ``reclaim``'s registration window is extended by the blocks the token
+    spent in the escrow (``Escrow.blocks``, counted when it leaves), not more. The taker lists
+    the token for a few blocks and takes it back; a customer committing past the window plus
+    that time gets its commit block as priority (a late registration), younger than the
+    taker's: the reclaim is refused (``RegistryChallengeOutOfOrder``) and the taker keeps it."""
+    register_esp(world)
+    esp, customer_account = world.esp, world.producer
+    customer_lock = paid_lock(world, customer_account, esp)
+    content = b"listed briefly"
+    taken = register_image(world, world.attacker, world.attacker.address, content=content, esp=esp)
+    listing = _list(world, world.attacker, taken, to=world.accounts[7].address, seconds=HOUR)
+    world.chain.mine(3)
+    world.chain.increase_time(HOUR + 60)
+    world.chain.mine(1)
+    world.htlc(world.attacker).refund(listing)  # about five blocks in the escrow
+    world.chain.mine(world.params.registration_window_blocks + 10)
+    customer = world.registry(customer_account)
+    reg = registration(customer_account.address, esp.address, lock=customer_lock, content=content)
+    customer.commit(reg)
+    with pytest.raises(errors.RegistryChallengeOutOfOrder):
+        customer.reclaim(reg, customer_lock, customer.sign_attestation(esp, reg))
+    assert customer.owner_of(taken) == world.attacker.address
 
 
 def test_a_listed_token_is_not_stuck_by_a_reclaim_attempt(world):
