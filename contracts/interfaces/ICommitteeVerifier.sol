@@ -5,9 +5,10 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 
 /// @title ICommitteeVerifier: stage 3 of a contested challenge, a committee of staked ESPs.
 /// @notice Stands where the Registry, the BatchRegistry and the BatchCourt expect their
-/// `IDetailVerifier` (same `length` and `matches` selectors). A review is of one dispute (its
-/// forum, its two tokens and their detail hashes); for a pair of detail descriptors with no
-/// reviewed open dispute, `matches` is the detail rule's answer. While an open dispute of the
+/// `IDetailVerifier` (same `length`, `matches` and `matchesFor` selectors). A review is of one
+/// dispute (its forum, its two tokens and their detail hashes); each forum's `resolve` asks
+/// `matchesFor`, that dispute's verdict (the rule's answer when it has none); `matches` answers
+/// for a pair of detail descriptors over all its open disputes. While an open dispute of the
 /// pair has a review, it reverts from the request until the review's reveal deadline (unless its
 /// draw found too few active jurors enrolled and cancelled it: then the rule answers), then
 /// answers the committee's verdict ("yes" only if every open dispute's review says so): `jurors` active ESPs,
@@ -142,7 +143,8 @@ interface ICommitteeVerifier {
     function length() external view returns (uint256);
     /// @notice The verdict on descriptors `a` (the original's) and `b` (the duplicate's). It
     /// counts the reviews of the open disputes (Open within their window, or Contested) of this
-    /// pair of descriptors, at the calling forum only when a forum calls (its `resolve`): none,
+    /// pair of descriptors, at the calling forum only when a forum calls (the forums' `resolve`
+    /// asks `matchesFor` instead): none,
     /// the rule's answer; reverts `CommitteeReviewPending` while one is not past its reveal
     /// deadline; else "yes" only if each says "yes" (the majority of its revealed votes with a
     /// quorum, a tie "no"; without a quorum, or cancelled, the rule's answer). A verdict reached
