@@ -251,11 +251,19 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         bool itemFirst;
         address esp;
         if (a.owner == rec.producer) {
-            // One producer, its own image twice: the registration published first stands (a
-            // token sold before the other was published cannot be taken back with it); the ESP
-            // did nothing wrong, so nobody is slashed (a slash here would be a bounty the
-            // producer could farm from its ESP).
-            itemFirst = a.revealBlock < b.revealBlock;
+            // One producer, its own image twice: the token its producer holds the more firmly is
+            // revoked (held outright, then listed in the escrow by it (a batch item in the escrow
+            // counts as listed by it: the BatchRegistry keeps no seller), then neither: sold), so a
+            // double registration costs its producer and never a buyer, even one whose purchase
+            // is still in the escrow; on a tie the registration published first stands (a token
+            // sold before the other was published cannot be taken back with it). The ESP did
+            // nothing wrong, so nobody is slashed (a slash here would be a bounty the producer
+            // could farm from its ESP).
+            address holder = IERC721(address(_batches)).ownerOf(item);
+            uint256 itemHold = holder == a.owner ? 2 : holder == _htlc ? 1 : 0;
+            holder = IERC721(address(_registry)).ownerOf(single);
+            uint256 singleHold = holder == a.owner ? 2 : holder == _htlc && _accusedOf(single) == a.owner ? 1 : 0;
+            itemFirst = itemHold == singleHold ? a.revealBlock < b.revealBlock : singleHold > itemHold;
         } else {
             // The ESP attested one image to two payers: the earlier lock paid for it (the
             // Registry's `reclaim`), and the ESP's slash is burned. Paid to a holder, it would

@@ -38,9 +38,11 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 /// One image registered twice, once in a batch and once alone, under ONE ESP's attestations (no
 /// challenge above can take it: one ESP attesting both is refused) is ruled at once by
 /// `revokeDuplicateImage`, anyone calling, on proof that the batch item's opened content hash IS
-/// the single token's id (the same bytes): registered twice by the same producer, the later
-/// published registration (reveal block; the single on a tie) is revoked and nobody is slashed
-/// (the ESP attested the producer's own image twice); registered by two payers, the ESP sold one
+/// the single token's id (the same bytes): registered twice by the same producer, the twin the
+/// producer holds the more firmly is revoked (held outright, then listed by it in the escrow, a
+/// batch item in the escrow counting as listed by it, then sold), on a tie the later published
+/// registration (reveal block; the single on a tie), and nobody is slashed (the ESP attested the
+/// producer's own image twice); registered by two payers, the ESP sold one
 /// image twice: the one with the later lock is revoked (the Registry's `reclaim` rule) and the
 /// ESP's slash is burned (paid to either payer, two Sybils buying one request twice from an
 /// honest ESP would farm it). The caller gets `challengeReward` out of the revoked token's bond;

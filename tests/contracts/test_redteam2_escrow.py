@@ -18,6 +18,7 @@ from ledger import TokenStatus, errors, new_secret
 from ledger.errors import LedgerError
 from tests.conftest import World
 from tests.contracts.attack_kit import HOUR, register_image
+from tests.contracts.batch_kit import client as batch_client
 from tests.contracts.helpers import (
     BASE_FP,
     details,
@@ -192,14 +193,6 @@ def test_the_seller_of_an_escrowed_resold_single_may_contest_at_the_court(world)
     assert world.registry(world.deployer).record(single).status is TokenStatus.ACTIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the court's duplicate-image ruling revokes at once the later-published of one "
-    "producer's two tokens of an image, whoever holds it: a producer that batched an image "
-    "sells its single twin through the escrow, takes the price, then has the buyer's token "
-    "revoked and keeps the image",
-)
 def test_a_producer_cannot_sell_the_single_twin_of_its_batch_item_and_revoke_it(world):
     """The rug pull ``test_a_sold_batched_item_cannot_be_taken_back_with_a_later_single`` does not
     cover: the other order. The producer batches a delivery (the manifest stays private: no one
@@ -215,10 +208,11 @@ def test_a_producer_cannot_sell_the_single_twin_of_its_batch_item_and_revoke_it(
     buyer on any other client of the HTLC (or a chain the API does not index) is not
     protected, and the contract decides against the party that did nothing wrong.
 
-    Fix (contract): in the one-producer branch of ``revokeDuplicateImage``, revoke the token
-    its producer still holds (owner, or escrower while the HTLC holds it) when the other has
-    left it, and the earlier published only when both have (or neither), so a double
-    registration costs its producer and never a buyer."""
+    Fixed (a strict xfail before): in the one-producer branch of ``revokeDuplicateImage`` the
+    court revokes the twin its producer holds the more firmly (held outright, then listed by it
+    in the escrow, then sold), and the earlier published stands only on a tie, so a double
+    registration costs its producer and never a buyer, even one whose purchase is still in the
+    escrow (here the item, held outright, is revoked)."""
     register_esp(world)
     producer, buyer = world.producer, world.buyer
     content = b"batched, then registered alone and sold"
@@ -310,3 +304,31 @@ def test_a_buyer_is_not_left_with_nothing_when_the_token_it_bought_is_reclaimed(
     bought = token_lock is not None
     assert not bought or customer.owner_of(taken) == buyer.address
     assert bought or world.balance(buyer.address) == paid_before
+
+
+def test_a_producer_listing_its_own_single_cannot_have_a_sold_batched_item_revoked(world):
+    """The edge of the twin fix: the court ranks how firmly the producer holds each twin (held
+    outright, listed by it in the escrow, sold). The producer sells its batched item outright,
+    registers the same image alone and lists the single in the escrow itself (a listing to one of
+    its own accounts, so that neither twin is held outright): the single, listed by the
+    producer, still ranks above the buyer's item and is the one revoked."""
+    register_esp(world)
+    producer, buyer = world.producer, world.buyer
+    content = b"batched, sold, then registered alone and self-listed"
+    first_lock = paid_lock(world, producer, world.esp)
+    _, plan_, item = _batch_holding(world, producer, content, esp=world.esp)
+    batch_client(world, producer).transfer(buyer.address, item)  # sold outright
+    single = register_single(
+        world,
+        producer,
+        esp=world.esp,
+        fingerprint=BASE_FP,
+        detail=details()["base"],
+        content=content,
+        lock=first_lock,
+    )
+    _list(world, producer, single, to=world.accounts[7].address, seconds=2 * HOUR)
+    assert _rule(world, producer, item, plan_, single) == single
+    assert world.registry(world.deployer).record(single).status is TokenStatus.REVOKED
+    assert batch_client(world, buyer).owner_of(item) == buyer.address
+    assert batch_client(world, world.deployer).status(item) is TokenStatus.ACTIVE
