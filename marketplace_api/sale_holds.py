@@ -20,13 +20,14 @@ from sqlalchemy.orm import Session
 from ledger import Asset
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent
-from marketplace_api.models import Listing, Product, Trade
+from marketplace_api.models import Listing, Product, ProductEvent, Trade
 from services.exchange import (
     AttestationMismatch,
     FeeLock,
     ListingState,
     TokenReclaimable,
     TradeState,
+    escrow_blocks,
     reclaimable_until,
 )
 
@@ -50,6 +51,17 @@ def reclaim_hold(
     if product.collection != "registry" or product.status != "active":
         return None  # only the Registry reclaims, and only an active token
     window, ttl = _window(deployment)
+    # the blocks it spent in the swap escrow extend a reclaim's window (Registry since 7e154ee)
+    transfers = session.scalars(
+        select(ProductEvent)
+        .where(ProductEvent.token_id == product.token_id, ProductEvent.kind == "transferred")
+        .order_by(ProductEvent.id)
+    )
+    window += escrow_blocks(
+        ((int(e.block_number), str(e.data["from"]), str(e.data["to"])) for e in transfers),
+        str(deployment.htlc.address),
+        head=head,
+    )
     locked = {
         str(args["id"]): (block, args)
         for block, args in session.execute(

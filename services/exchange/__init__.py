@@ -31,7 +31,7 @@ from services.exchange.errors import (
     UnknownCollection,
     UnsafeTimelockOrder,
 )
-from services.exchange.reclaim import FeeLock, reclaimable_until
+from services.exchange.reclaim import FeeLock, escrow_blocks, reclaimable_until
 from services.exchange.sealing import (
     SealError,
     compressed,
@@ -123,6 +123,7 @@ __all__ = [
     "delivery_key",
     "delivery_key_message",
     "derive_delivery_key",
+    "escrow_blocks",
     "esp_sealing_key",
     "key_commitment",
     "open_sealed",

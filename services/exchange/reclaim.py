@@ -20,7 +20,12 @@ after it was made, so that case is left to the chain.
 
 The cost for honest sellers: only locks OLDER than the token's priority and still inside their
 window hold it, so any token is sellable at most ``registrationWindow + commitTtl`` blocks after
-its priority, however many locks its ESP has open.
+its priority (plus the blocks it spent in the swap escrow), however many locks its ESP has open.
+
+The blocks a token spends in the swap escrow, where ``reclaim`` refuses it, extend the window
+(the Registry counts them since 7e154ee: a taker listing the token until the window closed
+would keep it otherwise): :func:`escrow_blocks` counts them from the token's transfers, the
+current stay up to ``head`` included (it counts once the token leaves the escrow).
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-__all__ = ["FeeLock", "reclaimable_until"]
+__all__ = ["FeeLock", "escrow_blocks", "reclaimable_until"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,23 @@ class FeeLock:
     withdrawn: bool
     refunded: bool
     used: bool  # a registration (Registered / BatchRegistered) names it as its task
+
+
+def escrow_blocks(transfers: Iterable[tuple[int, str, str]], escrow: str, *, head: int) -> int:
+    """The blocks a token spent in the swap ``escrow``, from its transfers ``(block, from, to)``
+    in chain order: each stay from the transfer in to the transfer out, and a stay not ended yet
+    up to ``head`` (the Registry adds it when the token leaves: a sale through the escrow)."""
+    escrow = escrow.lower()
+    total, since = 0, None
+    for block, sender, receiver in transfers:
+        if receiver.lower() == escrow:
+            since = block
+        elif sender.lower() == escrow and since is not None:
+            total += block - since
+            since = None
+    if since is not None:
+        total += max(0, head - since)
+    return total
 
 
 def reclaimable_until(

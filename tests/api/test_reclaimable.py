@@ -83,3 +83,35 @@ def test_used_refunded_and_younger_locks_do_not_hold_a_token(api):
     api.index()
     assert api.client.get(f"/v1/products/{token}").json()["reclaimable_until"] is None
     assert list_token(api, producer, token)["status"] == "open"
+
+
+def test_the_hold_lasts_as_much_longer_as_the_token_spent_in_the_escrow(api):
+    """The Registry extends a reclaim's window by the blocks the token spent in the swap escrow
+    (7e154ee): a taker that parked the token in the escrow (here an ERC-721 lock made outside
+    the market, then refunded) keeps it reclaimable that much longer, and the market's hold
+    follows. Before, the hold ended at the unextended window: the token was listed while the
+    customer could still reclaim it from a buyer."""
+    from tests.contracts.test_redteam2_escrow import _list  # the escrow lock the contract tests use
+
+    world = api.world
+    register_esp(world)
+    esp, sybil, params = world.esp, world.attacker, world.params
+    customer_lock = paid_lock(world, world.producer, esp)
+    _, locked_at = world.htlc(world.producer).lock_info(customer_lock.id)
+    taken = register_image(world, sybil, content=b"parked in the escrow", esp=esp)
+    parked = _list(world, sybil, taken, to=world.accounts[7].address, seconds=3600)
+    entered = world.chain.w3.eth.block_number
+    world.chain.mine(3)
+    world.chain.increase_time(3600 + 60)
+    world.htlc(sybil).refund(parked)
+    stay = world.chain.w3.eth.block_number - entered
+    api.index()
+    until = locked_at + params.registration_window_blocks + params.commit_ttl_blocks + stay
+    assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] == until
+    world.chain.mine(until - params.commit_ttl_blocks - stay - world.chain.w3.eth.block_number + 1)
+    api.index()  # past the unextended window: still held (it was listed here before the fix)
+    refused = _refused(api, sybil, taken)
+    assert (refused.status, refused.code) == (409, "token_reclaimable")
+    world.chain.mine(until - world.chain.w3.eth.block_number + 1)
+    api.index()
+    assert list_token(api, sybil, taken)["status"] == "open"
