@@ -123,8 +123,11 @@ def test_a_squatters_review_does_not_take_a_batch_item_whose_image_is_unpublishe
     chain.mine(max(0, client.review(key).commit_deadline - chain.w3.eth.block_number))
     assert sum("revealed no" in line for line in _rounds(workers)) == 5
     committee.past_reveal(key)
-    chain.mine(1)  # `matches` answers from the block after the reveal deadline
-    assert client.matches(squat_detail, victim_detail) is False  # what the squatter's resolve reads
+    chain.mine(1)  # the verdict is read from the block after the reveal deadline
+    assert client.matches(squat_detail, victim_detail) is False
+    # what the squatter's resolve at the BatchRegistry reads: its own dispute's review
+    forum = world.deployment.batch_registry.address
+    assert client.matches_for(forum, squat, item, squat_detail, victim_detail) is False
 
     batches = BatchRegistryClient(world.deployment)
     chain.mine(max(0, batches.dispute(squat, item).deadline - chain.w3.eth.block_number))
