@@ -122,6 +122,11 @@ def test_a_juror_finds_a_contested_items_descriptor_on_a_capped_node(
     assert batches.opened_item(squat, item) is None
     batches.contest(squat, item, detail=detail, opening=opening)
     log = [line for d in duties for line in d.step()]
+    # the descriptor found on the capped node, the victim's image not published: they wait out
+    # the first quarter of the commit phase for the image (2a8719e), then the rule decides
+    assert all("for an image" in line for line in log), log
+    world.chain.mine(committee.committee().params().commit_blocks // 4)
+    log = [line for d in duties for line in d.step()]
     assert _votes(duties, key) == [False] * 5, log
     assert duties[0]._opened(item) == detail
     assert bytes(batches.opened_item(squat, item)["detail"]) == detail
