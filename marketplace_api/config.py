@@ -56,7 +56,7 @@ class ApiSettings(BaseSettings):
     rate_trades_per_minute: int = 30
     # Task event streams (GET /v1/tasks/{id}/events) one signed-in address may hold open at once
     # in one process: each reads the database twice a second for up to ten minutes.
-    max_streams_per_account: int = Field(default=8, ge=1)
+    max_streams_per_account: int = Field(default=32, ge=1)
     # > 0: this process indexes every this many seconds, when it holds the single-indexer lock
     # (`aigc serve --index`; `aigc index` is the separate process). 0: it does not index.
     indexer_interval_s: float = 0.0

@@ -72,7 +72,8 @@ export function sdkClient() {
 /**
  * Follows a task's server-sent events (GET /v1/tasks/{id}/events, read as a stream so the
  * bearer token travels in a header) and calls `onTask` with each state; reconnects when the
- * server ends the stream before a final state, waiting longer after each failure.
+ * server ends the stream before a final state, waiting longer after each failure, and as
+ * long as `Retry-After` says when the account holds too many open streams (429).
  */
 export function watchTask(taskId, onTask, onError) {
   const ctrl = new AbortController();
@@ -83,6 +84,12 @@ export function watchTask(taskId, onTask, onError) {
     while (!done && !ctrl.signal.aborted) {
       try {
         const res = await fetch(`/v1/tasks/${taskId}/events`, { headers: authHeaders(), signal: ctrl.signal });
+        if (res.status === 429) {
+          // too many open streams for this account (other tabs): wait as told, then try again
+          const wait = Number(res.headers.get("Retry-After")) || 15;
+          await new Promise((r) => setTimeout(r, Math.min(60, wait) * 1000));
+          continue;
+        }
         if (!res.ok) {
           const body = await res.json().catch(() => ({}));
           const e = body.error || {};
