@@ -12,7 +12,6 @@ Every backend answers ``w3`` (a web3.py ``Web3``), ``chain_id``, ``snapshot``/``
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -199,13 +198,6 @@ class EmbeddedChain(Chain):
 
     def increase_time(self, seconds: int) -> None:
         self.tester.time_travel(self.timestamp() + int(seconds))
-
-    def timestamp(self) -> int:
-        """The pending block's timestamp, or the wall clock where that is later: py-evm stamps
-        the pending block when the previous one is mined, so after a quiet spell it lags, while
-        a gas estimate runs at the wall clock (a timelock computed from the stale stamp was
-        refused as too short once the chain had sat idle longer than the lock's margin)."""
-        return max(super().timestamp(), int(time.time()))
 
     def describe(self) -> str:
         return f"embedded py-evm chain (id {self.chain_id}; ephemeral: state is lost on exit)"
