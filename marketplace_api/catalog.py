@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from ledger.clients.registry import DisputeState
 from marketplace_api.duplicates import note_twin
 from marketplace_api.models import Notification, Product, ProductEvent
-from services.provenance import Fingerprint, NearDuplicateIndex, find_plagiarism
+from services.provenance import Fingerprint, NearDuplicateIndex, PlagiarismHit, find_plagiarism
 from services.provenance.watch import admissible_in_time, is_equivocation
 
 ZERO = "0x0000000000000000000000000000000000000000"
@@ -193,13 +193,18 @@ class Catalog:
         self._watch(session, row, product)
         note_twin(session, int(a["tokenId"]))  # its bytes already batched under the same ESP
 
-    def _watch(
-        self, session: Session, row: dict[str, Any], product: Product, *, again: bool = False
-    ) -> None:
-        """Tells the owner who can win a challenge against (or with) the new product; ``again``
-        for a product back in the index (reinstated): the pairs it was told of already are not
-        told twice."""
-        fp = Fingerprint.from_hex(product.fingerprint)
+    def _plagiarism(
+        self,
+        session: Session,
+        product: Product,
+        fp: Fingerprint,
+        detail: bytes | None,
+        *,
+        index: bool = False,
+    ) -> list[PlagiarismHit]:
+        """The index's near copies of ``product`` (as ``fp`` and ``detail``) in the contract's
+        order (strictly smaller paid-lock block challenges), both ways, and only those the
+        detail rule upholds; ``index``: then add the product to the index, under the same lock."""
 
         def priority_of(pid: int) -> int | None:
             other = session.get(Product, pid)
@@ -210,15 +215,25 @@ class Catalog:
             return None if other is None else _detail_bytes(other.detail)
 
         with self._lock:
-            # The contract's order (strictly smaller paid-lock block challenges), both ways, and
-            # only challenges the detail rule upholds.
             hits = find_plagiarism(
                 fp, self.index, new_id=product.id, threshold=self.threshold,
                 order=priority_of, new_priority=product.priority_block,
-                details=detail_of, new_detail=_detail_bytes(product.detail),
+                details=detail_of, new_detail=detail,
             )  # fmt: skip
-            if not again:
+            if index:
                 self.index.add(product.id, fp)
+        return hits
+
+    def _watch(
+        self, session: Session, row: dict[str, Any], product: Product, *, again: bool = False
+    ) -> None:
+        """Tells the owner who can win a challenge against (or with) the new product; ``again``
+        for a product back in the index (reinstated): the pairs it was told of already are not
+        told twice."""
+        fp = Fingerprint.from_hex(product.fingerprint)
+        hits = self._plagiarism(
+            session, product, fp, _detail_bytes(product.detail), index=not again
+        )
         for hit in hits:
             other = session.get(Product, hit.other_id)
             if other is None or other.status != "active":
@@ -274,21 +289,7 @@ class Catalog:
         says otherwise. No challenge is prepared: on chain it compares the attested values and
         would revert ``RegistryNotAdmissible``; the note says what the owner can do instead.
         Returns how many owners were told (each pair once)."""
-
-        def priority_of(pid: int) -> int | None:
-            other = session.get(Product, pid)
-            return None if other is None else other.priority_block
-
-        def detail_of(pid: int) -> bytes | None:
-            other = session.get(Product, pid)
-            return None if other is None else _detail_bytes(other.detail)
-
-        with self._lock:
-            hits = find_plagiarism(
-                fp, self.index, new_id=product.id, threshold=self.threshold,
-                order=priority_of, new_priority=product.priority_block,
-                details=detail_of, new_detail=detail,
-            )  # fmt: skip
+        hits = self._plagiarism(session, product, fp, detail)
         told = 0
         for hit in hits:
             other = session.get(Product, hit.other_id)
