@@ -679,10 +679,14 @@ class ApiRun:
             "signature": "0x" + sig.hex(),
         }
         with rec.step("list"):
-            # The indexer must have seen the registration before the token can be listed.
+            # The indexer must have seen the registration before the token can be listed, and
+            # the market holds a token while an earlier payer of its ESP could still reclaim it
+            # (409 token_reclaimable): with several producers at one ESP, another producer's
+            # lock older than this token's may not be registered yet. A seller waits as the
+            # product page says (``reclaimable_until``), here until that lock is used.
             _until(
-                "the product is indexed",
-                lambda: retry.call("get product", lambda: _indexed(seller.client, token)),
+                "the product is indexed and not held",
+                lambda: retry.call("get product", lambda: _sellable(seller.client, token)),
                 timeout,
             )
             listing = retry.post_listing(seller.client, body)
@@ -734,15 +738,16 @@ def seed_nonce(i: int, t: int) -> int:
     return int.from_bytes(hashlib.sha256(f"offer|{i}|{t}".encode()).digest()[:8], "big")
 
 
-def _indexed(client: MarketClient | None, token: int) -> bool:
+def _sellable(client: MarketClient | None, token: int) -> bool:
+    """The product is indexed and no sale hold (``reclaimable_until``) keeps it off the market."""
     assert client is not None
     try:
-        client.get(f"/v1/products/0x{token:064x}")
+        product = client.get(f"/v1/products/0x{token:064x}")
     except MarketError as exc:
         if exc.status == 404:
             return False
         raise
-    return True
+    return product.get("reclaimable_until") is None
 
 
 def _bundled() -> Callable[[str, int], tuple[Image.Image, dict[str, Any]]]:
