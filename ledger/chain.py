@@ -12,6 +12,7 @@ Every backend answers ``w3`` (a web3.py ``Web3``), ``chain_id``, ``snapshot``/``
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -109,6 +110,37 @@ def _estimate_in_two_runs(state: Any, transaction: Any) -> int:
     return int(binary_gas_search_intrinsic_tolerance(state, transaction))
 
 
+def _estimate_at_the_pending_stamp(chain: Any, transaction: Any, at_header: Any = None) -> int:
+    """py-evm's ``Chain.estimate_gas``, run in a block stamped as the pending block is.
+
+    py-evm estimates in a fresh child of the head stamped with the wall clock, but eth-tester
+    stamps the pending block (where the transaction is then mined) when the previous block was
+    mined. After a quiet spell the two differ by the whole spell: a lock whose timelock was
+    computed from :meth:`Chain.timestamp` (the pending stamp) plus the HTLC's minimum failed
+    estimation with ``LockTimelockTooShort`` although it would have been mined fine (a test
+    chain idle ~20 minutes in a loaded CI run refused a 120 s lock). Estimating at the stamp the
+    transaction will be mined with keeps estimation and execution in the same block time."""
+    if at_header is not None:
+        from eth.chains.base import Chain as PyEvmChain
+
+        return int(PyEvmChain.estimate_gas(chain, transaction, at_header))
+    head = chain.get_canonical_head()
+    vm = chain.get_vm(head)
+    child = vm.generate_block_from_parent_header_and_coinbase(head, head.coinbase).header
+    stamp = max(int(chain.header.timestamp), int(head.timestamp) + 1)
+    changes: dict[str, Any] = {"timestamp": stamp}
+    if hasattr(child, "base_fee_per_gas"):
+        changes["base_fee_per_gas"] = 0  # costless, as py-evm's own estimate
+    header = child.copy(**changes)
+    previous = itertools.chain((head.hash,), vm.previous_hashes)
+    state = vm.build_state(vm.chaindb.db, header, vm.chain_context, previous)
+    snapshot = state.snapshot()
+    try:
+        return int(chain.gas_estimator(state, transaction))
+    finally:
+        state.revert(snapshot)
+
+
 def _transaction_by_hash(chain: Any, transaction_hash: bytes) -> tuple[Any, Any, int]:
     """eth-tester's transaction lookup, through py-evm's hash index instead of a walk of the chain.
 
@@ -173,6 +205,7 @@ class EmbeddedChain(Chain):
         # shadowed the class attribute, so until now the estimates here were still bisected.
         type(backend.chain).gas_estimator = staticmethod(_estimate_in_two_runs)
         backend.chain.gas_estimator = _estimate_in_two_runs
+        type(backend.chain).estimate_gas = _estimate_at_the_pending_stamp
         _index_transaction_lookups()
         self.tester = EthereumTester(backend)
         super().__init__(Web3(EthereumTesterProvider(self.tester)))
