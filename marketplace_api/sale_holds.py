@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ledger import Asset
 from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent
-from marketplace_api.models import Listing, Product, ProductEvent, Trade
+from marketplace_api.models import Listing, Product, ProductEvent, Task, Trade
 from services.exchange import (
     AttestationMismatch,
     FeeLock,
@@ -30,6 +30,7 @@ from services.exchange import (
     escrow_blocks,
     reclaimable_until,
 )
+from services.generation import TaskState
 
 
 def _window(deployment: Deployment) -> tuple[int, int]:
@@ -97,6 +98,7 @@ def reclaim_hold(
             )
         )
     }
+    elsewhere = _attested_elsewhere(session, product, [i for i in ids if i not in used])
     locks = [
         FeeLock(
             block=block,
@@ -104,6 +106,7 @@ def reclaim_hold(
             withdrawn=("Withdrawn", lock_id) in settled,
             refunded=("Refunded", lock_id) in settled,
             used=lock_id in used,
+            attested_elsewhere=lock_id in elsewhere,
         )
         for lock_id, (block, args) in locked.items()
     ]
@@ -115,6 +118,45 @@ def reclaim_hold(
         head=head,
         now=now,
     )
+
+
+def _attested_elsewhere(session: Session, product: Product, ids: list[str]) -> set[str]:
+    """Of the fee locks ``ids`` to ``product``'s ESP, those whose task the API delivered with the
+    ESP's attestation (checked at delivery: signed by the ESP for that lock and its payer) of
+    another image than ``product``'s: a reclaim with one needs the ESP to attest a second image
+    to the lock. Empty when the API has seen that ESP do so once already: a task of its whose
+    registered token is not the image it delivered (an equivocation, proven by the stored
+    attestation and the registration's event), so that every lock of it holds again."""
+    if not ids:
+        return set()
+    content = product.token_id.lower()
+    elsewhere = {
+        str(lock_id)
+        for lock_id, delivery in session.execute(
+            select(Task.lock_id, Task.delivery).where(Task.lock_id.in_(ids))
+        )
+        if isinstance(delivery, dict)
+        and str(delivery.get("content_hash", content)).lower() != content
+    }
+    if elsewhere and _equivocated(session, product.esp):
+        return set()
+    return elsewhere
+
+
+def _equivocated(session: Session, esp: str) -> bool:
+    """Whether the API has seen ``esp`` attest two images to one lock: a task it delivered whose
+    fee lock registered a token (the Registry's token id is the content hash) other than the
+    delivered content hash. Reads that ESP's registered tasks (indexed by ESP)."""
+    for token, delivery in session.execute(
+        select(Task.token_id, Task.delivery).where(
+            Task.esp == esp, Task.token_id.is_not(None), Task.status == TaskState.REGISTERED
+        )
+    ):
+        if isinstance(delivery, dict) and (
+            str(delivery.get("content_hash", "")).lower() != str(token).lower()
+        ):
+            return True
+    return False
 
 
 def withdraw_from_sale(session: Session, product: Product) -> None:

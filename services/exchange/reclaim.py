@@ -18,6 +18,19 @@ reclaim must have been committed before the token's own commit (``RegistryCommit
 Publication``): a pending commitment hides its content, and it expires ``commitTtl`` blocks
 after it was made, so that case is left to the chain.
 
+Nor a lock whose delivery the API holds with the ESP's attestation of ANOTHER image
+(``attested_elsewhere``): its payer was given that image, and reclaiming this token with the
+lock needs a second attestation of the ESP to the same lock, the equivocation the hold already
+leaves to the ESP's stake for used locks (above). This is what abandoned generations are: a
+producer paid, was delivered an image and never registered it (or a griefer paid the minimum
+fee on purpose); before, each such lock held every later token of its ESP off the market for a
+whole window (red team 3, ``tests/api/test_redteam3_reclaim_hold.py``). The customer the hold
+defends was delivered the very bytes its ESP's Sybil registered: its lock still holds. A lock
+the API has no delivery for (paid outside it, or not delivered yet) holds as before, and so
+does every lock of an ESP the API has seen register an image other than the one it delivered
+for a lock (:func:`marketplace_api.sale_holds.reclaim_hold`): it equivocated once, its word
+for a lock is worth nothing.
+
 The cost for honest sellers: only locks OLDER than the token's priority and still inside their
 window hold it, so any token is sellable at most ``registrationWindow + commitTtl`` blocks after
 its priority (plus the blocks it spent in the swap escrow), however many locks its ESP has open.
@@ -45,6 +58,10 @@ class FeeLock:
     withdrawn: bool
     refunded: bool
     used: bool  # a registration (Registered / BatchRegistered) names it as its task
+    # The API holds the ESP's signed attestation of ANOTHER image to this lock (the task's
+    # delivery): reclaiming this token with it needs the ESP to attest a second image to one
+    # lock, an equivocation the API can prove. Such a lock does not hold the token.
+    attested_elsewhere: bool = False
 
 
 def escrow_blocks(transfers: Iterable[tuple[int, str, str]], escrow: str, *, head: int) -> int:
@@ -80,6 +97,8 @@ def reclaimable_until(
     for lock in locks:
         if lock.block >= priority_block or lock.refunded or lock.used:
             continue  # no older priority, or no payment to register with
+        if lock.attested_elsewhere:
+            continue  # its payer holds another image: only an equivocating ESP helps it
         if not lock.withdrawn and lock.timelock <= now:
             continue  # expired unclaimed: it can only be refunded
         until = lock.block + registration_window + commit_ttl

@@ -7,7 +7,10 @@ registers its customer's very bytes under a younger lock and sells the token at 
 customer's reclaim then takes it from the buyer. The indexer sees every fee lock: while an
 unused fee lock to the token's ESP, older than the token's priority, can still commit within its
 registration window, listing, trade requests and payment locks are 409 ``token_reclaimable``,
-naming the last block a reclaim can land at; the product page shows it.
+naming the last block a reclaim can land at; the product page shows it. The locks here are paid
+outside the API, so it holds no delivery of theirs and they hold the token; a lock whose
+delivery the API holds with the ESP's attestation of another image does not (red team 3,
+``tests/api/test_redteam3_reclaim_hold.py``).
 """
 
 from __future__ import annotations
