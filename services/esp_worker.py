@@ -118,10 +118,10 @@ class EspWorker:
         self._domain: tuple[int, str] | None = None
         self._registration_window: int | None = None
 
-    def generation_seed(self, requested: int, *, prompt: str) -> int:
-        """The seed this ESP generates with for a producer's ``requested`` seed and ``prompt``: a
-        keyed hash (HMAC-SHA256 under a key derived from the ESP's account key) of both, below
-        2**63.
+    def generation_seed(self, requested: int, *, prompt: str, producer: str = "") -> int:
+        """The seed this ESP generates with for a ``producer``'s ``requested`` seed and
+        ``prompt``: a keyed hash (HMAC-SHA256 under a key derived from the ESP's account key) of
+        the three, below 2**63 (``producer`` empty: of the seed and prompt alone).
 
         The bundled model's bytes are fixed by prompt and seed. Were the requested seed used as
         is, anyone could ask two honest ESPs for one seed and two synonym prompts, get two images
@@ -136,11 +136,18 @@ class EspWorker:
         the honest ESP (burned) and deactivates it below its minimum stake, for two fees and two
         bonds (tests/api/test_redteam_esp_seed.py). Deterministic for one ESP, so a restarted
         worker makes the same bytes again (its state records the content hash before the
-        upload), and one ESP asked twice for one prompt and seed makes one image, which it refuses
-        to attest to a second payer. The attestation keeps the requested seed (the request's
-        parameter, what the producer registers)."""
+        upload). The payer is keyed too: one image for one prompt and seed could be attested to
+        one payer only, so the worker declined the second, whose lock refunded, and each refund of
+        a lock the ESP acknowledged is negative evidence against it: Sybils asking for the prompt
+        and seed of a task delivered to one of them badmouthed the honest ESP for the gas alone
+        (three refunds moved a newcomer's on-chain view of it from 0.667 to 0.354:
+        tests/api/test_redteam3_reputation.py). Now two payers never get one image (the decline
+        stays for a model whose bytes do not follow the seed), and one producer asking twice gets
+        the same bytes. The attestation keeps the requested seed (the request's parameter, what
+        the producer registers)."""
         key = hashlib.sha256(b"aigc-generation-seed" + bytes(self.client.account.key)).digest()
-        message = int(requested).to_bytes(32, "big") + prompt.encode()
+        payer = bytes.fromhex(producer.removeprefix("0x").lower()) if producer else b""
+        message = payer + int(requested).to_bytes(32, "big") + prompt.encode()
         mac = hmac.new(key, message, hashlib.sha256).digest()
         return int.from_bytes(mac[:8], "big") >> 1
 
@@ -268,7 +275,8 @@ class EspWorker:
             self._tell_refusal(task["id"], entry)
             return "refused-prompt"
         image, meta = self.make_image(
-            prompt, self.generation_seed(int(task["seed"]), prompt=prompt)
+            prompt,
+            self.generation_seed(int(task["seed"]), prompt=prompt, producer=task["producer"]),
         )
         buf = io.BytesIO()
         image.save(buf, format="PNG")
@@ -291,7 +299,9 @@ class EspWorker:
             # Never attest the same bytes to two payers: the earlier payer could `reclaim` the
             # later one's token and the Registry would slash this ESP to the dispossessed holder.
             # With a deterministic model two Sybils asking for one prompt and seed farmed that
-            # slash (0.05 ETH for a bond and two fees). The lock is left to refund.
+            # slash (0.05 ETH for a bond and two fees). The seed is keyed by the payer, so this
+            # is a backstop for a model whose bytes do not follow the seed (each refund here is
+            # negative evidence against this ESP). The lock is left to refund.
             entry["stage"], entry["declined"] = "declined", f"same_image: as task {earlier}"
             self.state.save()
             self._tell_refusal(task["id"], entry)
