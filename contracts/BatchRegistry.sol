@@ -27,7 +27,7 @@ import {ItemsTree} from "./ItemsTree.sol";
 /// no function can move; a token's owner is its own slot once it moved, else its batch's owner; a
 /// revoked token never moves again except out of the hash-time-lock escrow, until a Reversed
 /// `settle` reinstates it; each ordered pair is challenged at most once unless its challenge
-/// ended Void; nothing is paid for a win before `rewardHoldBlocks` after it, and a win whose
+/// ended Void or Reversed; nothing is paid for a win before `rewardHoldBlocks` after it, and a win whose
 /// original was revoked meanwhile pays the accused side instead. The owner (the deployer) can change
 /// only `baseURI`; it has no power over tokens, batches, bonds or challenges.
 /// The ERC-721 is implemented here (OpenZeppelin's ERC721Consecutive mints only in the
@@ -760,13 +760,17 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         if (distance > _matchThreshold) revert BatchNotAdmissible(original, duplicate, distance);
         Dispute storage d = _disputes[_pairKey(original, duplicate)];
         DisputeState was = d.state;
-        if (was != DisputeState.None && was != DisputeState.Void) revert BatchDisputeExists(original, duplicate, was);
+        // reopened when the last decided nothing about the pair: Void, or Reversed (its winner,
+        // `original`, was revoked then and is active again)
+        if (was != DisputeState.None && was != DisputeState.Void && was != DisputeState.Reversed) {
+            revert BatchDisputeExists(original, duplicate, was);
+        }
         uint64 deadline = uint64(block.number) + _disputeWindow;
         d.challenger = msg.sender;
         d.deadline = deadline;
         d.state = DisputeState.Open;
         d.single = a.single;
-        if (d.contester != address(0)) d.contester = address(0); // a Void dispute's
+        if (d.contester != address(0)) d.contester = address(0); // a Void or Reversed dispute's
         emit ChallengeOpened(original, duplicate, msg.sender, distance, deadline);
     }
 

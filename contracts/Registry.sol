@@ -225,11 +225,12 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         if (d > _matchThreshold) revert RegistryNotAdmissible(original, duplicate, d);
         Dispute storage dispute = _disputes[_pairKey(original, duplicate)];
         DisputeState was = dispute.state;
-        // One challenge per pair, unless the last one was void (decided nothing).
-        if (was != DisputeState.None && was != DisputeState.Void) {
+        // One challenge per pair, unless the last one decided nothing about it: Void, or
+        // Reversed (its winner was revoked; `original` is active again, so that was passing).
+        if (was != DisputeState.None && was != DisputeState.Void && was != DisputeState.Reversed) {
             revert RegistryDisputeExists(original, duplicate, was);
         }
-        if (was == DisputeState.Void && dispute.contester != address(0)) dispute.contester = address(0);
+        if (was != DisputeState.None && dispute.contester != address(0)) dispute.contester = address(0);
         uint64 deadline = uint64(block.number) + _disputeWindow;
         dispute.challenger = msg.sender;
         dispute.deadline = deadline;

@@ -83,7 +83,8 @@ interface IRegistry {
         Status status;
     }
 
-    /// @notice A challenge of `duplicate` by `original` (one per ordered pair, unless it ended Void).
+    /// @notice A challenge of `duplicate` by `original` (one per ordered pair, unless it ended Void
+    /// or Reversed: a reversal, its winner revoked then, decided nothing about the pair).
     struct Dispute {
         address challenger;
         uint64 deadline; // last block to contest; once upheld, the block the revocation settles
