@@ -1,0 +1,97 @@
+"""Red team, round 3 (issue 11): late registrations (committed after their lock's
+``registrationWindow``, priority = their commit block) against the cross-ESP rule
+(``_checkCommittedFirst``), the two paths of last session that meet here.
+
+Every test runs on every chain backend (``world``).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger import TokenStatus, errors
+from tests.contracts.attack_kit import HOUR, register_image
+from tests.contracts.helpers import (
+    NEAR_FP,
+    details,
+    lock_fee,
+    paid_lock,
+    register_esp,
+    registration,
+)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open: an ESP that delivers after the registration window makes its customer's record "
+        "forget the fee lock's block, so a Sybil of its second ESP committed after that lock "
+        "revokes the customer's image across ESPs"
+    ),
+)
+def test_an_esp_delivering_late_cannot_have_its_second_esps_sybil_revoke_the_customer(world):
+    """Finding a ("an ESP can take its customer's image", near copy, two ESPs of one operator),
+    through a late delivery. The cross-ESP rule turns the leak into a stalemate: the Sybil's
+    commit must come before the customer's fee lock (``A.commitBlock < min(B.priorityBlock,
+    B.commitBlock)``), and the ESP sees the prompt only after that lock. But a registration
+    committed after ``lockBlock + registrationWindow`` takes its commit block as priority and
+    keeps no trace of the lock: its record's priority and commit blocks are both the commit.
+    The ESP E quotes a long deadline (the customer's tools check only that it is far enough),
+    the customer locks the fee, E generates and hands an edited copy to the Sybil, which pays
+    the operator's second ESP X (after the customer's lock: no prepaid lock is needed) and
+    registers it at once; E delivers (claims the fee) one block past the window. The
+    customer's late registration then has priority = bar = its commit, after the Sybil's
+    commit, so the Sybil's challenge is admissible, a contest loses (the detail rule matches
+    an edited copy), and the customer's paid image is revoked (its bond lost, 0.01 ETH); the
+    operator pays E's slash (burned) and keeps the image under the Sybil's token.
+
+    Fix it needs (contract, not made: the record has no room for the lock's block without a
+    seventh hashed field on the reveal path, 146 gas left under the goal, and the
+    ``Registered`` event's priority is what the watch orders by): keep the fee lock's block in
+    a late registration's record (e.g. a ``lockBlock`` field of ``RecordProof``, hashed with
+    the rest) and use ``min(lockBlock, commitBlock)`` as its bar in ``_checkCommittedFirst``,
+    as for a registration in time; or bound a fee lock's ``timelock`` to the lock's stamp plus
+    the window in seconds (at ``acknowledge`` and in ``_checkLock``), so that no delivery is
+    late (``test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the_image``
+    then needs the same bound off chain)."""
+    register_esp(world)
+    second_esp = register_esp(world, world.buyer)  # the operator's other ESP
+    customer_lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
+    # E generates after the lock and leaks an edited copy: the Sybil pays X and registers it
+    sybil_lock = paid_lock(world, world.attacker, second_esp)
+    copy = register_image(
+        world,
+        world.attacker,
+        world.attacker.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        esp=second_esp,
+        lock=sybil_lock,
+    )
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    world.htlc(world.esp).withdraw(customer_lock, preimage)  # E delivers, one block late
+    reg = registration(world.producer.address, world.esp.address, lock=customer_lock)
+    customer = world.registry(world.producer)
+    customer.commit(reg)
+    token = customer.reveal(reg, customer_lock, customer.sign_attestation(world.esp, reg))
+    registry = world.registry(world.deployer)
+    theirs, ours = registry.registered(copy), registry.registered(token)
+    # the Sybil's lock and commit both came after the customer's lock
+    locked_at = world.htlc(world.producer).lock_info(customer_lock.id)[1]
+    assert theirs.priority_block > locked_at
+    assert theirs.proof.commit_block > locked_at
+    assert ours.priority_block == ours.proof.commit_block  # late: the lock's block is gone
+
+    bond = world.params.registration_bond
+    producer_before = world.balance(world.producer.address)
+    sybil = world.registry(world.attacker)
+    try:
+        sybil.challenge(copy, token)
+    except errors.RegistryCommittedAfterPublication:
+        pass  # the fix: the Sybil committed after the customer's fee was locked
+    else:
+        customer.contest(copy, token)  # the customer defends...
+        registry.resolve(copy, token)  # ...and the detail rule matches the edited copy
+    assert registry.record(token).status is TokenStatus.ACTIVE
+    # the customer lost nothing but gas (a contest's deposit comes back on a stalemate)
+    assert producer_before - world.balance(world.producer.address) < bond
