@@ -200,6 +200,10 @@ class TaskOut(BaseModel):
 
 class TasksOut(BaseModel):
     items: list[TaskOut]
+    next: str | None = Field(
+        default=None,
+        description="the ``after`` of the next page; null: this is the last one",
+    )
 
 
 class AccountKeyOut(BaseModel):

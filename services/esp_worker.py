@@ -37,7 +37,7 @@ import os
 import secrets
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +66,9 @@ from services.provenance.errors import ProvenanceError
 from services.provenance.jury import JurorDuty
 
 _DELIVERED = ("delivering", "delivered", "claimed")
+# The task states a round acts on (an ``_on_<status>`` handler each), and the page it reads.
+_ACTIONABLE = "posted,locked,delivered"
+_PAGE = 100
 ImageMaker = Callable[[str, int], tuple[Image.Image, dict[str, Any]]]
 Fingerprinter = Callable[[Image.Image], bytes]
 
@@ -154,7 +157,7 @@ class EspWorker:
     def step(self) -> list[str]:
         """One round over the ESP's tasks; returns what it did (for logs and tests)."""
         done: list[str] = []
-        for task in self.client.get("/v1/tasks", role="esp")["items"]:
+        for task in self._actionable_tasks():
             handler = getattr(self, f"_on_{task['status']}", None)
             if handler is not None:
                 action = handler(task)
@@ -168,6 +171,21 @@ class EspWorker:
             except (LedgerError, MarketError, ProvenanceError, OSError, ValueError) as exc:
                 done.append(f"juror duty failed ({exc})")
         return done
+
+    def _actionable_tasks(self) -> Iterator[dict[str, Any]]:
+        """The ESP's tasks in a state it acts on (posted, locked, delivered), oldest first, page
+        by page: anyone can post tasks to an ESP, so the ones it is done with (quoted and never
+        paid, claimed, refunded, registered) are never read again."""
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"role": "esp", "status": _ACTIONABLE, "limit": _PAGE}
+            if after is not None:
+                params["after"] = after
+            page = self.client.get("/v1/tasks", **params)
+            yield from page["items"]
+            after = page.get("next")
+            if after is None:
+                return
 
     def _answer_batch_requests(self) -> list[str]:
         """Answers each pending batch request: the attestation, or the refusal with its rule."""

@@ -211,20 +211,52 @@ def post_task(
     return task_json(task, account)
 
 
+MAX_TASKS_PAGE = 200
+# A page's position: the last task's created block and id, as ``next`` gave it.
+TaskCursor = Annotated[
+    str,
+    Query(
+        pattern=r"^[0-9]{1,18}-0x[0-9a-f]{64}$",
+        description="the previous page's ``next``: tasks after that one",
+    ),
+]
+
+
 @router.get("/tasks", response_model=TasksOut, responses=declare(401))
 def list_tasks(
     account: CurrentAccount,
     session: SessionDep,
     role: Annotated[str, Query(pattern="^(producer|esp)$")] = "producer",
-    status: Annotated[str | None, Query(pattern="^[a-z_]{1,16}$")] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z_]{1,16}(,[a-z_]{1,16}){0,7}$",
+            description="one status, or several comma-separated (posted,locked,delivered)",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_TASKS_PAGE)] = 100,
+    after: TaskCursor | None = None,
 ) -> TasksOut:
     """Your tasks, as producer or as ESP (prompts of unlocked tasks withheld), optionally by
-    status."""
+    status, oldest first, a page of at most ``limit`` (200) at a time: ``next`` (null on the last
+    page) is the ``after`` of the next one. Anyone can post tasks to an ESP, so its list grows
+    with others' posts: an ESP's worker asks for the statuses it acts on, page by page."""
     column = Task.producer if role == "producer" else Task.esp
-    q = select(Task).where(column == account).order_by(Task.created_block)
+    q = select(Task).where(column == account)
     if status:
-        q = q.where(Task.status == status)
-    return TasksOut(items=[task_json(t, account) for t in session.scalars(q)])
+        q = q.where(Task.status.in_(status.split(",")))
+    if after is not None:
+        block_text, last_id = after.split("-", 1)
+        block = int(block_text)
+        q = q.where(
+            (Task.created_block > block) | ((Task.created_block == block) & (Task.id > last_id))
+        )
+    rows = list(session.scalars(q.order_by(Task.created_block, Task.id).limit(limit)))
+    last = rows[-1] if len(rows) == limit else None
+    return TasksOut(
+        items=[task_json(t, account) for t in rows],
+        next=None if last is None else f"{last.created_block}-{last.id}",
+    )
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, responses=SEEN)

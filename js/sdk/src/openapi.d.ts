@@ -602,7 +602,9 @@ export interface paths {
         /**
          * List Tasks
          * @description Your tasks, as producer or as ESP (prompts of unlocked tasks withheld), optionally by
-         *     status.
+         *     status, oldest first, a page of at most ``limit`` (200) at a time: ``next`` (null on the last
+         *     page) is the ``after`` of the next one. Anyone can post tasks to an ESP, so its list grows
+         *     with others' posts: an ESP's worker asks for the statuses it acts on, page by page.
          */
         get: operations["list_tasks_v1_tasks_get"];
         put?: never;
@@ -3100,6 +3102,11 @@ export interface components {
         TasksOut: {
             /** Items */
             items: components["schemas"]["TaskOut"][];
+            /**
+             * Next
+             * @description the ``after`` of the next page; null: this is the last one
+             */
+            next?: string | null;
         };
         /**
          * TokenMetadataOut
@@ -4850,7 +4857,10 @@ export interface operations {
         parameters: {
             query?: {
                 role?: string;
+                /** @description one status, or several comma-separated (posted,locked,delivered) */
                 status?: string | null;
+                limit?: number;
+                after?: string | null;
             };
             header?: never;
             path?: never;
