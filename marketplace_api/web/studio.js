@@ -38,6 +38,14 @@ const MESSAGES = {
   not_signed_in: "Sign in with your wallet first.",
   rate_limited: "Too many requests: wait a moment and try again.",
   validation_error: "The request was not valid: check the prompt and the price.",
+  // the SDK's checks of what the API asks the wallet to sign (nothing was signed)
+  tx_mismatch: "The server asked your wallet to sign a transaction other than the one you asked for: nothing was signed or paid.",
+  wrong_chain: "Your wallet is on another network than the marketplace: switch back, then try again (nothing was signed).",
+  price_above_max: "The quote is above the maximum price you offered: nothing was paid.",
+  task_mismatch: "The server filed the task differently from what you asked (ESP, maximum price or account): nothing was paid.",
+  deployment_mismatch: "The server names other contracts than the marketplace's: nothing was signed.",
+  wrong_sender: "Your wallet switched accounts: sign in again with the account you started with (nothing was signed).",
+  not_producer: "This task belongs to another account than your wallet's current one: switch back (nothing was paid).",
 };
 
 /** Turns anything thrown into {code, message} a person can act on. */

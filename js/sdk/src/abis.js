@@ -21,7 +21,16 @@ export const espRegistryAbi = parseAbi([
   `function submitFeedback(${LOCK} lock, bool positive)`,
 ])
 
+const PROOF = '(bytes32 fingerprint, bytes32 detailHash, address esp, uint64 priorityBlock, uint64 commitBlock, uint64 revealBlock)'
+
 export const registryAbi = parseAbi([
+  'function commit(bytes32 commitment) payable',
+  `function reveal((bytes32 contentHash, bytes32 fingerprint, bytes32 salt, bytes32 modelId, uint256 seed, string metadataURI) r, ${LOCK} lock, bytes detail, bytes attestation) returns (uint256)`,
+  `function challenge(uint256 original, uint256 duplicate, ${PROOF} a, ${PROOF} b) payable`,
+  'function contest(uint256 original, uint256 duplicate) payable',
+  'function finalize(uint256 original, uint256 duplicate) returns (bool)',
+  `function resolve(uint256 original, uint256 duplicate, ${PROOF} a, ${PROOF} b, bytes detailA, bytes detailB) returns (bool)`,
+  'function approve(address to, uint256 tokenId)',
   'function parameters() view returns ((uint256 bond, uint256 challengeDeposit, uint256 challengeReward, uint256 matchThreshold, uint64 commitTtl, uint64 registrationWindow, uint64 disputeWindow, uint64 rewardHoldBlocks, uint96 royaltyBps))',
   'function ownerOf(uint256 tokenId) view returns (address)',
   'function royaltyInfo(uint256 tokenId, uint256 salePrice) view returns (address, uint256)',

@@ -15,17 +15,24 @@
  * @property {import('viem').WalletClient | undefined} walletClient signs (sign-in, offers, txs)
  * @property {typeof fetch} fetch
  * @property {Session | null} session
+ * @property {string | null} domain the host the API must sign in (and derive delivery keys) for,
+ *   when it is not the page's (in a browser) or the API's own
+ * @property {Record<string, any> | null} trustedDeployment a deployment manifest the dApp ships
+ *   (`{ chain_id, contracts: { Registry: { address }, ... } }`): the API's must match it
  * @property {{ deployment?: import('./deployment.js').Deployment,
  *   deliveryKey?: import('./delivery.js').DeliveryKey, deliveryKeyRegistered?: boolean }} cache
  *   per-client caches (the delivery key stays in memory, on this object only)
+ * @property {Map<string, { maxPrice: bigint, esp: `0x${string}` | null }>} posted what the user
+ *   asked of each task it posted through this client (by task id): payFee holds the quote to it
  */
 
 /**
  * @param {{ baseUrl: string, publicClient: import('viem').PublicClient,
- *   walletClient?: import('viem').WalletClient, fetch?: typeof fetch }} options
+ *   walletClient?: import('viem').WalletClient, fetch?: typeof fetch,
+ *   deployment?: Record<string, any>, domain?: string }} options
  * @returns {AigcClient}
  */
-export function createClientState({ baseUrl, publicClient, walletClient, fetch: fetchFn }) {
+export function createClientState({ baseUrl, publicClient, walletClient, fetch: fetchFn, deployment, domain }) {
   if (!baseUrl) throw new TypeError('baseUrl is required')
   if (!publicClient) throw new TypeError('publicClient is required')
   return {
@@ -34,6 +41,9 @@ export function createClientState({ baseUrl, publicClient, walletClient, fetch: 
     walletClient,
     fetch: fetchFn ?? globalThis.fetch.bind(globalThis),
     session: null,
+    domain: domain ?? null,
+    trustedDeployment: deployment ?? null,
     cache: {},
+    posted: new Map(),
   }
 }

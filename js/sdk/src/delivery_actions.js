@@ -4,7 +4,9 @@
 
 import { bytesToHex, getAddress } from 'viem'
 import { publicKeyToAddress } from 'viem/accounts'
+import { expectedDomain } from './auth.js'
 import { pngContentHash } from './content.js'
+import { getDeployment } from './deployment.js'
 import { deliveryKeyMessage, deriveDeliveryKey, keyCommitment, openDelivery as openSealed, registrationBody } from './delivery.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
@@ -39,6 +41,16 @@ export async function deriveKey(client) {
   const where = { address: me, chainId: BigInt(info.chain_id), domain: String(info.domain) }
   if (deliveryKeyMessage(where) !== info.message) {
     throw new AigcSdkError('delivery_message_mismatch', 'the server asks to sign another delivery-key message')
+  }
+  // A phishing API would ask for the real marketplace's key (its domain and chain) and open the
+  // user's deliveries there: the message must name this client's domain and deployment's chain.
+  const domain = expectedDomain(client)
+  const dep = await getDeployment(client)
+  if (where.domain !== domain || where.chainId !== BigInt(dep.chainId)) {
+    throw new AigcSdkError(
+      'delivery_message_mismatch',
+      `the server asks for the delivery key of ${where.domain} on chain ${where.chainId}, not ${domain} on chain ${dep.chainId}: nothing was signed`,
+    )
   }
   const w = wallet(client)
   const key = await deriveDeliveryKey({ signer: w, ...where })

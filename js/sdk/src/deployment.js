@@ -3,7 +3,7 @@
 import { getAddress } from 'viem'
 import { getEip712Domain } from 'viem/actions'
 import { espRegistryAbi, hashTimeLockAbi, registryAbi } from './abis.js'
-import { AigcApiError } from './errors.js'
+import { AigcApiError, AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { toBigInt } from './numbers.js'
 
@@ -59,12 +59,21 @@ export const QUOTE_TYPES = /** @type {const} */ ({
 /**
  * The deployment, cached on the client. Prefers GET /v1/deployment (addresses, ABIs, EIP-712
  * domains as the API publishes them); on a server without that route falls back to /healthz.
+ * Refused with `wrong_chain` when it is for another chain than the client's chain reader, and
+ * with `deployment_mismatch` when the client pins a manifest (createAigcClient's `deployment`,
+ * e.g. `.aigc/deployments/<chain id>.json`) whose contracts differ: with a pin, every transaction
+ * the SDK checks goes only to the pinned contracts, whatever the API says.
  * @param {import('./client.js').AigcClient} client
  * @param {{ refresh?: boolean }} [options]
  * @returns {Promise<Deployment>}
  */
 export async function getDeployment(client, options = {}) {
   if (client.cache.deployment && !options.refresh) return client.cache.deployment
+  const trusted = client.trustedDeployment ? fromApi(client.trustedDeployment) : null
+  const reading = Number(await client.publicClient.getChainId())
+  if (trusted && trusted.chainId !== reading) {
+    throw new AigcSdkError('wrong_chain', `the pinned deployment is for chain ${trusted.chainId}, the chain reader is on chain ${reading}`)
+  }
   let deployment
   try {
     deployment = fromApi(await request(client, '/v1/deployment', { auth: false }))
@@ -72,8 +81,35 @@ export async function getDeployment(client, options = {}) {
     if (!(err instanceof AigcApiError) || (err.status !== 404 && err.status !== 405)) throw err
     deployment = await fromHealth(client, await request(client, '/healthz', { auth: false }))
   }
+  if (deployment.chainId !== reading) {
+    throw new AigcSdkError('wrong_chain', `the API serves a deployment of chain ${deployment.chainId}, the chain reader is on chain ${reading}`)
+  }
+  if (trusted) checkPinned(trusted, deployment)
   client.cache.deployment = deployment
   return deployment
+}
+
+/**
+ * Refuses (`deployment_mismatch`) an API deployment whose contracts are not the pinned
+ * manifest's: every address the manifest names must be the API's, and every domain the API serves
+ * must verify at the pinned contract on the pinned chain.
+ * @param {Deployment} pinned
+ * @param {Deployment} served
+ */
+function checkPinned(pinned, served) {
+  const names = /** @type {const} */ (['registry', 'espRegistry', 'htlc', 'batchRegistry', 'batchCourt'])
+  for (const name of names) {
+    const want = pinned.addresses[name]
+    if (want !== null && served.addresses[name] !== want) {
+      throw new AigcSdkError('deployment_mismatch', `the API's ${name} is ${served.addresses[name]}, the pinned manifest's ${want}`)
+    }
+  }
+  for (const [key, contract] of /** @type {const} */ ([['offer', 'registry'], ['quote', 'espRegistry'], ['batchOffer', 'batchRegistry']])) {
+    const dom = served.domains[key]
+    if (dom && (dom.chainId !== pinned.chainId || dom.verifyingContract !== served.addresses[contract])) {
+      throw new AigcSdkError('deployment_mismatch', `the API's ${key} domain is for ${dom.verifyingContract} on chain ${dom.chainId}`)
+    }
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import { challenge, contest, finalize, register, resolve } from './registry.js'
 import { feedback, getTask, payFee, postTask, revealedPreimage, waitForDelivery, waitForTask } from './tasks.js'
 
 export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
+export { checkCall } from './wallet.js'
 export { revertData, toContractError } from './reverts.js'
 export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
 export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
@@ -42,7 +43,7 @@ export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
 export { latestQuoteDeadline, PROMPT_TAG, promptCommitment, quotedLock, SECONDS_PER_BLOCK, toTask } from './tasks.js'
-export { CLAIM_MARGIN_S, collectionAbi, collectionOf, sellerShare, toListing, toTrade } from './market.js'
+export { CLAIM_MARGIN_S, collectionAbi, collectionOf, PAYMENT_MARGIN_S, sellerShare, toListing, toTrade } from './market.js'
 export { toProduct }
 export {
   buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
@@ -64,8 +65,12 @@ function bind(client, fn) {
  * A client of the marketplace API at `baseUrl`, reading the chain with `publicClient` and
  * signing with `walletClient` (any viem WalletClient: an injected wallet, a smart account,
  * or a local account in tests). Its session (the bearer token) lives on the returned object.
+ * `deployment` pins the contracts (a deployment manifest, `.aigc/deployments/<chain id>.json`):
+ * the API's deployment must then name the same ones (`deployment_mismatch`). `domain` is the host
+ * the API signs in and derives delivery keys for, where it is neither the page's nor the API's.
  * @param {{ baseUrl: string, publicClient: import('viem').PublicClient,
- *   walletClient?: import('viem').WalletClient, fetch?: typeof fetch }} options
+ *   walletClient?: import('viem').WalletClient, fetch?: typeof fetch,
+ *   deployment?: Record<string, any>, domain?: string }} options
  */
 export function createAigcClient(options) {
   const client = createClientState(options)

@@ -7,6 +7,7 @@
 // lock holds that contract's token, and its royalty is that contract's ERC-2981 answer.
 
 import { getAddress, parseAbi } from 'viem'
+import { hashTimeLockAbi } from './abis.js'
 import { getDeployment } from './deployment.js'
 import { AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
 import { request } from './http.js'
@@ -14,7 +15,7 @@ import { lockToApi, newSecret, toLock } from './locks.js'
 import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
 import { poll } from './poll.js'
 import { revealedPreimage } from './tasks.js'
-import { account, address, sendUnsigned, wallet, write } from './wallet.js'
+import { account, address, checkCall, checkChain, sendUnsigned, wallet, write } from './wallet.js'
 
 /** @typedef {import('./numbers.js').Numberish} Numberish */
 
@@ -137,7 +138,8 @@ export function toTrade(t) {
  * @returns {Promise<Listing>}
  */
 export async function list(client, params) {
-  const dep = await getDeployment(client)
+  toBytes32Hex(params.tokenId) // a token id past 2^256 (or not a uint) is refused before any signature
+  const dep = await checkChain(client)
   const collection = collectionOf(dep, params.collection)
   const seller = await address(client)
   const expiry = params.expiry !== undefined
@@ -253,6 +255,10 @@ export async function lockForSale(client, { trade, timelock }) {
     ? await sendUnsigned(
       client,
       await request(client, '/v1/tx/registry/approve', { method: 'POST', json: { token_id: tokenId } }),
+      {
+        to: collection.address, abi: collectionAbi, functionName: 'approve', args: [dep.addresses.htlc, trade.tokenId], value: 0n,
+        what: 'escrow approval',
+      },
     )
     : await write(client, {
       address: collection.address, abi: collectionAbi, functionName: 'approve', args: [dep.addresses.htlc, trade.tokenId],
@@ -264,6 +270,14 @@ export async function lockForSale(client, { trade, timelock }) {
       method: 'POST',
       json: { token_id: trade.tokenId, collection: collection.address, receiver: trade.buyer, hashlock, timelock: t1 },
     }),
+    {
+      to: dep.addresses.htlc,
+      abi: hashTimeLockAbi,
+      functionName: 'lockERC721',
+      args: [collection.address, trade.tokenId, getAddress(trade.buyer), hashlock, t1],
+      value: 0n,
+      what: 'token lock',
+    },
   )
   return { preimage, hashlock, timelock: t1, approveTx: approve.hash, lockTx: lock.hash }
 }
@@ -296,12 +310,68 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
   if (String(out.hashlock).toLowerCase() !== held.hashlock) {
     throw new AigcSdkError('bad_hashlock', `trade ${tradeId}: payment hashlock differs from the token lock's`)
   }
+  // The legs must be exactly what the trade owes (services.exchange.trade.required_payment_locks,
+  // the royalty read from the chain) and expire early enough: a payment lock that outlasts
+  // T1 - PAYMENT_MARGIN_S lets the seller refund the token and still claim the payment.
+  const t2 = toBigInt(out.timelock, 'timelock')
+  const owed = await requiredLegs(client, trade)
+  const given = /** @type {any[]} */ (out.locks).map((l) => `${getAddress(l.receiver)}:${toBigInt(l.amount, 'amount')}`).sort()
+  const wanted = owed.map((l) => `${l.receiver}:${l.amount}`).sort()
+  const now = (await client.publicClient.getBlock()).timestamp
+  const why = given.join() !== wanted.join() ? `the legs ${given.join(', ')} are not what the trade owes (${wanted.join(', ')})`
+    : t2 > held.timelock - PAYMENT_MARGIN_S ? `the payment timelock ${t2} is later than the token lock's ${held.timelock} less ${PAYMENT_MARGIN_S} s`
+      : t2 < now + PAYMENT_MARGIN_S ? `the payment timelock ${t2} leaves the seller under ${PAYMENT_MARGIN_S} s from the chain's time ${now}`
+        : timelock !== undefined && t2 !== toBigInt(timelock, 'timelock') ? `the payment timelock ${t2} is not the ${timelock} asked for`
+          : null
+  if (why !== null) throw new AigcSdkError('bad_payment_legs', `trade ${tradeId}: ${why}: nothing was paid`)
+  const checked = /** @type {any[]} */ (out.locks).map((leg) => {
+    const receiver = getAddress(leg.receiver)
+    const amount = toBigInt(leg.amount, 'amount')
+    /** @type {import('./wallet.js').ExpectedCall} */
+    const expected = {
+      to: dep.addresses.htlc, abi: hashTimeLockAbi, functionName: 'lockEther', args: [receiver, held.hashlock, t2], value: amount,
+      what: `${leg.role} lock`,
+    }
+    return { leg, receiver, amount, expected }
+  })
+  for (const { leg, expected } of checked) checkCall(leg.tx, expected) // all legs, before the first is signed
   const locks = []
-  for (const leg of out.locks) {
-    const { hash } = await sendUnsigned(client, leg.tx)
-    locks.push({ role: leg.role, receiver: leg.receiver, amount: toBigInt(leg.amount, 'amount'), hash })
+  for (const { leg, receiver, amount, expected } of checked) {
+    const { hash } = await sendUnsigned(client, leg.tx, expected)
+    locks.push({ role: leg.role, receiver, amount, hash })
   }
   return { trade, locks }
+}
+
+/**
+ * Seconds every buyer lock must expire before the seller's token lock, and last at least after
+ * it is made (services.exchange.trade.SAFETY_MARGIN_S): payTrade refuses legs outside them.
+ */
+export const PAYMENT_MARGIN_S = 600n
+
+/**
+ * The Ether locks a buyer owes (services.exchange.trade.required_payment_locks): the seller gets
+ * the price less the collection's ERC-2981 royalty, the royalty receiver its share in a lock of
+ * its own unless it is the seller (the whole price to the seller) or the buyer (nothing).
+ * @param {import('./client.js').AigcClient} client
+ * @param {Trade} trade
+ * @returns {Promise<{ receiver: `0x${string}`, amount: bigint }[]>}
+ */
+async function requiredLegs(client, trade) {
+  const collection = collectionOf(await getDeployment(client), trade.collection)
+  const [receiver, royalty] = /** @type {[`0x${string}`, bigint]} */ (
+    await client.publicClient.readContract({
+      address: collection.address, abi: collectionAbi, functionName: 'royaltyInfo', args: [trade.tokenId, trade.price],
+    })
+  )
+  if (royalty < 0n || royalty > trade.price) {
+    throw new AigcSdkError('bad_royalty', `trade ${trade.id}: royalty ${royalty} is outside [0, price ${trade.price}]`)
+  }
+  const seller = getAddress(trade.seller)
+  if (royalty === 0n || eqAddress(receiver, seller)) return [{ receiver: seller, amount: trade.price }]
+  const payment = { receiver: seller, amount: trade.price - royalty }
+  if (eqAddress(receiver, trade.buyer)) return [payment]
+  return [payment, { receiver: getAddress(receiver), amount: royalty }]
 }
 
 /**
@@ -319,16 +389,8 @@ export const CLAIM_MARGIN_S = 60n
  * @returns {Promise<bigint>}
  */
 export async function sellerShare(client, trade) {
-  const collection = collectionOf(await getDeployment(client), trade.collection)
-  const [receiver, royalty] = /** @type {[`0x${string}`, bigint]} */ (
-    await client.publicClient.readContract({
-      address: collection.address, abi: collectionAbi, functionName: 'royaltyInfo', args: [trade.tokenId, trade.price],
-    })
-  )
-  if (royalty < 0n || royalty > trade.price) {
-    throw new AigcSdkError('bad_royalty', `trade ${trade.id}: royalty ${royalty} is outside [0, price ${trade.price}]`)
-  }
-  return royalty === 0n || eqAddress(receiver, trade.seller) ? trade.price : trade.price - royalty
+  const [payment] = await requiredLegs(client, trade)
+  return payment.amount
 }
 
 /**
@@ -395,10 +457,15 @@ export async function claimToken(client, { tradeId, ...timing }) {
  * @returns {Promise<{ hash: `0x${string}` }>}
  */
 export async function withdraw(client, lock, preimage) {
+  const terms = toLock(lock)
   const tx = await request(client, '/v1/tx/locks/withdraw', {
     method: 'POST',
-    json: { lock: lockToApi(lock), preimage },
+    json: { lock: lockToApi(terms), preimage },
   })
-  const { hash } = await sendUnsigned(client, tx)
+  const dep = await getDeployment(client)
+  const { hash } = await sendUnsigned(client, tx, {
+    to: dep.addresses.htlc, abi: hashTimeLockAbi, functionName: 'withdraw', args: [terms, toHex(preimage, 'preimage')], value: 0n,
+    what: 'withdrawal',
+  })
   return { hash }
 }

@@ -1,10 +1,12 @@
 // Registration (commit, then reveal with the paid lock and the ESP's attestation) and disputes.
 
 import { encodeAbiParameters, keccak256 } from 'viem'
+import { registryAbi } from './abis.js'
+import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { lockToApi, newSecret, toLock } from './locks.js'
-import { toBigInt, toBytes32Hex } from './numbers.js'
+import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
 import { address, sendUnsigned } from './wallet.js'
 
 /**
@@ -48,10 +50,23 @@ export async function register(client, { task, contentHash, metadataUri = '', sa
     owner,
     salt: salt ?? newSecret().preimage,
   }
+  const dep = await getDeployment(client)
+  const { bond } = await registryParameters(client, dep)
+  const committed = commitment(r)
   const c = await sendUnsigned(
     client,
-    await request(client, '/v1/tx/registry/commit', { method: 'POST', json: { commitment: commitment(r) } }),
+    await request(client, '/v1/tx/registry/commit', { method: 'POST', json: { commitment: committed } }),
+    { to: dep.addresses.registry, abi: registryAbi, functionName: 'commit', args: [committed], value: bond, what: 'commit' },
   )
+  const lock = toLock(task.lock)
+  const registration = {
+    contentHash: r.contentHash,
+    fingerprint: toHex(r.fingerprint, 'fingerprint'),
+    salt: r.salt,
+    modelId: toHex(meta.model_id, 'model_id'),
+    seed: task.seed,
+    metadataURI: metadataUri,
+  }
   const reveal = await request(client, '/v1/tx/registry/reveal', {
     method: 'POST',
     json: {
@@ -59,14 +74,21 @@ export async function register(client, { task, contentHash, metadataUri = '', sa
       fingerprint: r.fingerprint,
       detail: r.detail,
       salt: r.salt,
-      lock: lockToApi(toLock(task.lock)),
+      lock: lockToApi(lock),
       model_id: meta.model_id,
       seed: task.seed,
       metadata_uri: metadataUri,
       attestation: meta.attestation,
     },
   })
-  const v = await sendUnsigned(client, reveal)
+  const v = await sendUnsigned(client, reveal, {
+    to: dep.addresses.registry,
+    abi: registryAbi,
+    functionName: 'reveal',
+    args: [registration, lock, toHex(r.detail, 'detail'), toHex(meta.attestation, 'attestation')],
+    value: 0n,
+    what: 'reveal',
+  })
   return { tokenId: toBigInt(content), commitTx: c.hash, revealTx: v.hash, salt: r.salt }
 }
 
@@ -76,12 +98,35 @@ export async function register(client, { task, contentHash, metadataUri = '', sa
  * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} ids
  */
 async function dispute(client, route, { original, duplicate }) {
+  const o = toBigInt(original, 'original')
+  const d = toBigInt(duplicate, 'duplicate')
   const tx = await request(client, `/v1/tx/registry/${route}`, {
     method: 'POST',
-    json: { original: toBytes32Hex(original), duplicate: toBytes32Hex(duplicate) },
+    json: { original: toBytes32Hex(o), duplicate: toBytes32Hex(d) },
   })
-  const { hash } = await sendUnsigned(client, tx)
+  const dep = await getDeployment(client)
+  const deposit = route === 'challenge' || route === 'contest' ? (await registryParameters(client, dep)).challengeDeposit : 0n
+  const { hash } = await sendUnsigned(client, tx, {
+    to: dep.addresses.registry,
+    abi: registryAbi,
+    functionName: route,
+    check: (args) => (args[0] === o && args[1] === d ? null : `is about ${args[0]} and ${args[1]}, not ${o} and ${d}`),
+    value: deposit,
+    what: route,
+  })
   return { hash }
+}
+
+/**
+ * The Registry's parameters as the chain holds them (the bond a commit carries, the deposit a
+ * challenge or a contest carries), never the API's word.
+ * @param {import('./client.js').AigcClient} client
+ * @param {import('./deployment.js').Deployment} dep
+ * @returns {Promise<{ bond: bigint, challengeDeposit: bigint }>}
+ */
+async function registryParameters(client, dep) {
+  const p = await client.publicClient.readContract({ address: dep.addresses.registry, abi: registryAbi, functionName: 'parameters' })
+  return { bond: BigInt(p.bond), challengeDeposit: BigInt(p.challengeDeposit) }
 }
 
 /**

@@ -4,7 +4,7 @@
 
 import { bytesToHex, concat, getAddress, hexToBytes, keccak256, stringToBytes } from 'viem'
 import { lockInfoAbi } from './batch_actions.js'
-import { registryAbi } from './abis.js'
+import { espRegistryAbi, hashTimeLockAbi, registryAbi } from './abis.js'
 import { getDeployment, QUOTE_TYPES } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
@@ -12,7 +12,7 @@ import { lockId, lockToApi, toLock, ZERO_ADDRESS } from './locks.js'
 import { chunked } from './logs.js'
 import { toBigInt, toHex } from './numbers.js'
 import { poll } from './poll.js'
-import { address, sendUnsigned, write } from './wallet.js'
+import { address, checkChain, sendUnsigned, write } from './wallet.js'
 
 /**
  * A task with its numbers as BigInt and its fee lock normalised (`raw` keeps the API's JSON).
@@ -110,6 +110,14 @@ export async function postTask(client, params) {
   if (task.promptCommitment?.toLowerCase() !== expected) {
     throw new AigcSdkError('prompt_commitment_mismatch', `task ${task.id}: the API commits the ESP to another prompt than yours`)
   }
+  const asked = { maxPrice: /** @type {bigint} */ (body.max_price), esp: params.esp ? getAddress(params.esp) : null }
+  const me = client.session ? getAddress(client.session.address) : null
+  const wrong = task.maxPrice !== asked.maxPrice ? `max_price ${task.maxPrice}, not ${asked.maxPrice}`
+    : asked.esp !== null && task.esp !== asked.esp ? `ESP ${task.esp}, not ${asked.esp}`
+      : me !== null && task.producer !== me ? `producer ${task.producer}, not ${me}`
+        : null
+  if (wrong !== null) throw new AigcSdkError('task_mismatch', `task ${task.id}: the API filed it with ${wrong}`)
+  client.posted.set(task.id.toLowerCase(), asked)
   return task
 }
 
@@ -207,7 +215,17 @@ export async function payFee(client, { task }) {
     throw new AigcSdkError('not_producer', `task ${task.id} belongs to ${task.producer}`)
   }
   const lock = quotedLock(task)
-  const dep = await getDeployment(client)
+  // The quote may not exceed what the producer offered: the maximum it posted through this
+  // client (the API's max_price may have been raised since), else the task's own.
+  const asked = client.posted.get(task.id.toLowerCase())
+  const max = asked && asked.maxPrice < task.maxPrice ? asked.maxPrice : task.maxPrice
+  if (lock.amount > max) {
+    throw new AigcSdkError('price_above_max', `task ${task.id}: the quote asks ${lock.amount} wei, above the ${max} wei you offered: nothing was paid`)
+  }
+  if (asked?.esp && lock.receiver !== asked.esp) {
+    throw new AigcSdkError('task_mismatch', `task ${task.id}: quoted by ${lock.receiver}, you asked ${asked.esp}`)
+  }
+  const dep = await checkChain(client)
   const signature = /** @type {`0x${string}`} */ (task.quoteSignature ?? '0x')
   const quoted = await client.publicClient.verifyTypedData({
     address: lock.receiver,
@@ -233,10 +251,17 @@ export async function payFee(client, { task }) {
     method: 'POST',
     json: { receiver: lock.receiver, amount: lock.amount, hashlock: lock.hashlock, timelock: lock.timelock },
   })
-  const locked = await sendUnsigned(client, tx)
+  const locked = await sendUnsigned(client, tx, {
+    to: dep.addresses.htlc,
+    abi: hashTimeLockAbi,
+    functionName: 'lockEther',
+    args: [lock.receiver, lock.hashlock, lock.timelock],
+    value: lock.amount,
+    what: 'fee lock',
+  })
   const ack = await write(client, {
     address: dep.addresses.espRegistry,
-    abi: dep.abis.espRegistry,
+    abi: espRegistryAbi,
     functionName: 'acknowledge',
     args: [lock, signature],
   })
@@ -256,7 +281,10 @@ export async function feedback(client, { task, lock, positive }) {
     method: 'POST',
     json: { lock: lockToApi(terms), positive },
   })
-  const { hash } = await sendUnsigned(client, tx)
+  const dep = await getDeployment(client)
+  const { hash } = await sendUnsigned(client, tx, {
+    to: dep.addresses.espRegistry, abi: espRegistryAbi, functionName: 'submitFeedback', args: [terms, positive], value: 0n, what: 'feedback',
+  })
   return { hash }
 }
 

@@ -1,7 +1,8 @@
 // Everything that needs the user's signature goes through the viem WalletClient (an injected
 // EIP-1193 wallet, a smart account, or a local account in tests): the SDK never sees a key.
 
-import { getAddress } from 'viem'
+import { decodeFunctionData, encodeFunctionData, getAddress } from 'viem'
+import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { toBigInt, toHex } from './numbers.js'
 
@@ -37,6 +38,76 @@ export async function address(client) {
 }
 
 /**
+ * Refuses (`wrong_chain`) unless the wallet, and the chain reader, are on the deployment's chain:
+ * a wallet switched to another network mid-flow would sign the API's transaction there (a viem
+ * WalletClient over an injected provider has no `chain` of its own, so viem does not check), where
+ * the HTLC's address may hold anything or nothing. Asked before every signature, not cached.
+ * @param {import('./client.js').AigcClient} client
+ * @returns {Promise<import('./deployment.js').Deployment>}
+ */
+export async function checkChain(client) {
+  const dep = await getDeployment(client)
+  const w = client.walletClient
+  if (w) {
+    const id = await w.getChainId()
+    if (id !== dep.chainId) {
+      throw new AigcSdkError('wrong_chain', `the wallet is on chain ${id}, the marketplace's deployment on chain ${dep.chainId}: switch networks`)
+    }
+  }
+  return dep
+}
+
+/**
+ * What an API-built transaction must be before the wallet signs it: the SDK never relays calldata
+ * it has not checked against the user's request (a compromised API could otherwise return a plain
+ * transfer to itself, or the right call with another receiver, amount or timelock).
+ * @typedef {object} ExpectedCall
+ * @property {`0x${string}`} to a contract of the client's deployment
+ * @property {readonly any[]} abi the SDK's own fragments (never the API's ABI)
+ * @property {string} functionName
+ * @property {readonly unknown[]} [args] the exact arguments: the calldata must encode them
+ * @property {(args: readonly any[]) => string | null} [check] for calls with arguments the API
+ *   supplies (proofs): what is wrong with the decoded arguments, or null
+ * @property {bigint} value the Ether the call carries, exactly
+ * @property {string} what names the step in the error
+ */
+
+/**
+ * Refuses (`tx_mismatch`) an unsigned transaction that is not exactly `expected`.
+ * @param {import('./api-types.js').UnsignedTx} tx
+ * @param {ExpectedCall} expected
+ */
+export function checkCall(tx, expected) {
+  const { what } = expected
+  /** @param {string} why */
+  const refuse = (why) => new AigcSdkError('tx_mismatch', `the API's ${what} transaction ${why}: nothing was signed`)
+  let to
+  try {
+    to = getAddress(tx.to ?? '')
+  } catch {
+    throw refuse('has no valid recipient')
+  }
+  if (to !== getAddress(expected.to)) throw refuse(`goes to ${to}, not ${getAddress(expected.to)}`)
+  const value = toBigInt(tx.value ?? 0, 'value')
+  if (value !== expected.value) throw refuse(`carries ${value} wei, not ${expected.value}`)
+  const data = toHex(tx.data, 'data').toLowerCase()
+  if (expected.args !== undefined) {
+    const want = encodeFunctionData({ abi: expected.abi, functionName: expected.functionName, args: expected.args })
+    if (data !== want.toLowerCase()) throw refuse(`is not ${expected.functionName} with the arguments asked for`)
+    return
+  }
+  let decoded
+  try {
+    decoded = decodeFunctionData({ abi: expected.abi, data: /** @type {`0x${string}`} */ (data) })
+  } catch {
+    throw refuse(`is no ${expected.functionName} call`)
+  }
+  if (decoded.functionName !== expected.functionName) throw refuse(`calls ${decoded.functionName}, not ${expected.functionName}`)
+  const wrong = expected.check?.(/** @type {readonly any[]} */ (decoded.args ?? [])) ?? null
+  if (wrong !== null) throw refuse(wrong)
+}
+
+/**
  * @typedef {object} TxResult
  * @property {`0x${string}`} hash
  * @property {import('viem').TransactionReceipt} receipt
@@ -44,15 +115,23 @@ export async function address(client) {
 
 /**
  * Sends an unsigned transaction the API built (to, data, value, gas, fees) through the wallet
- * and waits for its receipt; a reverted transaction throws.
+ * and waits for its receipt; a reverted transaction throws. With `expected`, the transaction must
+ * be exactly that call (checkCall, `tx_mismatch`); without, the caller has checked it. Either way
+ * the wallet must be on the deployment's chain (`wrong_chain`) and the transaction for it.
  * @param {import('./client.js').AigcClient} client
  * @param {import('./api-types.js').UnsignedTx} tx the API's UnsignedTx
+ * @param {ExpectedCall} [expected]
  * @returns {Promise<TxResult>}
  */
-export async function sendUnsigned(client, tx) {
+export async function sendUnsigned(client, tx, expected) {
   const from = await address(client)
   if (tx.from && getAddress(tx.from) !== from) {
     throw new AigcSdkError('wrong_sender', `the transaction is for ${tx.from}, the wallet is ${from}`)
+  }
+  if (expected !== undefined) checkCall(tx, expected)
+  const dep = await checkChain(client)
+  if (tx.chainId !== undefined && tx.chainId !== null && Number(tx.chainId) !== dep.chainId) {
+    throw new AigcSdkError('wrong_chain', `the API's transaction is for chain ${tx.chainId}, the deployment's is ${dep.chainId}`)
   }
   const w = wallet(client)
   const hash = await w.sendTransaction({
@@ -76,6 +155,7 @@ export async function sendUnsigned(client, tx) {
  * @returns {Promise<TxResult>}
  */
 export async function write(client, call) {
+  await checkChain(client)
   const w = wallet(client)
   const acct = await account(client)
   const { request } = await client.publicClient.simulateContract({ ...call, account: acct })

@@ -61,7 +61,7 @@ test('without /v1/deployment, each domain is read from its contract (ERC-5267)',
   const api = fakeApi({ 'GET /healthz': () => [200, HEALTH] })
   const c = client(api)
   const reads = /** @type {string[]} */ ([])
-  c.publicClient = /** @type {any} */ ({
+  c.publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     request: async (/** @type {any} */ { method, params }) => {
       if (method !== 'eth_call') throw new Error(method)
       reads.push(params[0].to)
@@ -123,6 +123,7 @@ test('payFee refuses a quote whose deadline outlasts the registration window, be
   const now = 1_700_000_000n
   const reads = /** @type {any[]} */ ([])
   const publicClient = {
+    getChainId: async () => 31337,
     ...localPublicClient,
     getBlock: async () => ({ timestamp: now }),
     readContract: async (/** @type {any} */ args) => {

@@ -376,7 +376,7 @@ function chainClient({
       [batchId << 32n, 3, file.fp_root, file.items_root, file.task_id, 10n, 11n, file.model_id, '', file.items.map((/** @type {any} */ it) => it.fingerprint)],
     ),
   }
-  const publicClient = /** @type {any} */ ({
+  const publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     verifyTypedData: (/** @type {any} */ args) => verifyTypedData(args),
     readContract: async (/** @type {any} */ { functionName, args }) => {
       reads.push({ functionName, args })
@@ -392,7 +392,7 @@ function chainClient({
     simulateContract: async (/** @type {any} */ call) => ({ request: call }),
     waitForTransactionReceipt: async ({ hash }) => ({ status: 'success', logs: hash.endsWith('02') ? [log] : [] }),
   })
-  const walletClient = /** @type {any} */ ({
+  const walletClient = /** @type {any} */ ({ getChainId: async () => 31337,
     account: privateKeyToAccount(key),
     writeContract: async (/** @type {any} */ req) => {
       writes.push(req)
@@ -618,7 +618,7 @@ test('getBatchProof with the contract\'s address refuses an API whose own consis
   const registry = vectors.attestation_file.batch_registry
   /** @type {any[]} */
   const reads = []
-  c.publicClient = /** @type {any} */ ({
+  c.publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     readContract: async (/** @type {any} */ call) => {
       reads.push(call)
       return { fpRoot: v.fp_root, itemsRoot: v.items_root, count: 7 }

@@ -109,7 +109,7 @@ function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [reque
       return /** @type {[number, any]} */ ([200, tx])
     },
   })
-  const publicClient = /** @type {any} */ ({
+  const publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     call: async (/** @type {any} */ req) => {
       simulated.push(req)
       if (revert) throw revert
@@ -124,7 +124,7 @@ function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [reque
     },
     waitForTransactionReceipt: async () => ({ status: 'success', logs }),
   })
-  const walletClient = /** @type {any} */ ({
+  const walletClient = /** @type {any} */ ({ getChainId: async () => 31337,
     account: privateKeyToAccount(KEY),
     sendTransaction: async (/** @type {any} */ req) => {
       sent.push(req)

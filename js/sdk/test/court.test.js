@@ -95,7 +95,7 @@ function courtClient({ answers = {}, contracts = { ...HEALTH.contracts, BatchReg
     }]
   }))
   const api = fakeApi({ 'GET /v1/deployment': () => [200, { chain_id: 31337, contracts }], ...routes })
-  const publicClient = /** @type {any} */ ({
+  const publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     call: async (/** @type {any} */ req) => {
       simulated.push(req)
       if (revert) throw revert
@@ -107,7 +107,7 @@ function courtClient({ answers = {}, contracts = { ...HEALTH.contracts, BatchReg
     },
     waitForTransactionReceipt: async () => ({ status: 'success', logs }),
   })
-  const walletClient = /** @type {any} */ ({
+  const walletClient = /** @type {any} */ ({ getChainId: async () => 31337,
     account: privateKeyToAccount(KEY),
     sendTransaction: async (/** @type {any} */ req) => {
       sent.push(req)
@@ -323,11 +323,11 @@ test('courtRevokeDuplicateImage posts {item, single}, sends only that ruling to 
       return [200, answer]
     },
   })
-  const publicClient = /** @type {any} */ ({
+  const publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     call: async () => ({ data: undefined }),
     waitForTransactionReceipt: async () => ({ status: 'success', logs: [ruled] }),
   })
-  const walletClient = /** @type {any} */ ({
+  const walletClient = /** @type {any} */ ({ getChainId: async () => 31337,
     account: privateKeyToAccount(KEY),
     sendTransaction: async (/** @type {any} */ req) => {
       sent.push(req)

@@ -30,7 +30,10 @@ export function fakeApi(routes) {
     const method = init.method ?? 'GET'
     const body = typeof init.body === 'string' ? JSON.parse(init.body) : init.body
     calls.push({ method, path: url.pathname, body, headers: init.headers })
+    // the deployment every signing step checks the wallet's chain against (HEALTH unless a
+    // test serves its own)
     const handler = routes[`${method} ${url.pathname}`]
+      ?? (`${method} ${url.pathname}` === 'GET /healthz' ? () => [200, HEALTH] : undefined)
     if (!handler) {
       return new Response(JSON.stringify({ error: { code: 'not_found', message: url.pathname } }), { status: 404 })
     }
@@ -49,6 +52,7 @@ export function testWallet(key = KEY) {
     account: privateKeyToAccount(key),
     transport: custom({
       async request(args) {
+        if (args.method === 'eth_chainId') return '0x7a69' // asking the network signs nothing
         sent.push(args)
         throw new Error(`unexpected RPC ${args.method}`)
       },
@@ -59,6 +63,7 @@ export function testWallet(key = KEY) {
 
 /** A publicClient stand-in that verifies typed data locally (EOA signatures). */
 export const localPublicClient = /** @type {any} */ ({
+  getChainId: async () => 31337,
   verifyTypedData: (/** @type {any} */ args) => verifyTypedData(args),
   getBlock: async () => ({ timestamp: 1_700_000_000n }),
 })

@@ -4,11 +4,12 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { test } from 'node:test'
-import { toFunctionSelector, verifyTypedData } from 'viem'
+import { encodeFunctionData, toFunctionSelector, verifyTypedData } from 'viem'
 import {
   CLAIM_MARGIN_S, claimPayment, ClaimTooLateError, collectionAbi, collectionOf, defaultDomains, list, lockForSale, OFFER_TYPES, PaymentAmountError,
-  payTrade, resell, toTrade,
+  payTrade, resell, toLock, toTrade,
 } from '../src/index.js'
+import { hashTimeLockAbi } from '../src/abis.js'
 import { fromApi } from '../src/deployment.js'
 import { ADDRESS, client, ESP_REGISTRY, fakeApi, HEALTH, HTLC, REGISTRY, testWallet } from './helpers.js'
 
@@ -51,7 +52,7 @@ test('resell reports the ERC-2981 royalty the buyer will lock for the producer',
   const api = fakeApi({ 'GET /healthz': () => [200, HEALTH], 'POST /v1/listings': ({ body }) => [201, listingOut(body)] })
   const c = client(api)
   const producer = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
-  c.publicClient = /** @type {any} */ ({
+  c.publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     getBlock: async () => ({ timestamp: 1n }),
     readContract: async (/** @type {any} */ args) => {
       assert.equal(args.functionName, 'royaltyInfo')
@@ -186,16 +187,19 @@ function claimSetup({ timelock, now, over = {}, royalty = [ADDRESS, 0n] }) {
   const api = fakeApi({
     'GET /healthz': () => [200, HEALTH],
     'GET /v1/trades/4': () => [200, trade],
-    'POST /v1/tx/locks/withdraw': () => [200, { to: HTLC, data: '0x1234', value: '0', chainId: 31337, from: ADDRESS }],
+    'POST /v1/tx/locks/withdraw': ({ body }) => [200, {
+      to: HTLC, data: encodeFunctionData({ abi: hashTimeLockAbi, functionName: 'withdraw', args: [toLock(body.lock), body.preimage] }),
+      value: '0', chainId: 31337, from: ADDRESS,
+    }],
   })
   /** @type {any[]} */
   const sent = []
-  const walletClient = /** @type {any} */ ({
+  const walletClient = /** @type {any} */ ({ getChainId: async () => 31337,
     account: testWallet().walletClient.account,
     sendTransaction: async (/** @type {any} */ req) => { sent.push(req); return `0x${'01'.repeat(32)}` },
   })
   const c = client(api, walletClient)
-  c.publicClient = /** @type {any} */ ({
+  c.publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     getBlock: async () => ({ timestamp: now }),
     readContract: async (/** @type {any} */ call) => {
       assert.equal(call.functionName, 'royaltyInfo')

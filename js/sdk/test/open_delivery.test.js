@@ -35,7 +35,7 @@ async function setup(options = {}) {
     [`GET /v1/tasks/${TASK_ID}/sealed`]: () => [200, state.sealed],
   })
   const c = client(api, walletClient)
-  c.publicClient = /** @type {any} */ ({
+  c.publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     readContract: async () => [2, 5n], // lockInfo: withdrawn, made at block 5
     getBlockNumber: async () => 9n,
     getContractEvents: async () => [{ args: { preimage: PREIMAGE } }],

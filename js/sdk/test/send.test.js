@@ -1,12 +1,14 @@
 // What the wallet signs is exactly the transaction the API built (to, data, value, gas, fees),
-// for the actions that only relay an API transaction: challenge and feedback.
+// for the actions that relay an API transaction (challenge and feedback), once the SDK has
+// checked it is the call asked for (test_redteam3_sdk.py: one that is not is never signed).
 
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { createWalletClient, custom, keccak256, parseTransaction, recoverTransactionAddress } from 'viem'
+import { createWalletClient, custom, encodeFunctionData, keccak256, parseTransaction, recoverTransactionAddress } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { challenge, feedback, toTask } from '../src/index.js'
-import { ADDRESS, client, fakeApi, KEY, REGISTRY } from './helpers.js'
+import { challenge, feedback, toLock, toTask } from '../src/index.js'
+import { espRegistryAbi, registryAbi } from '../src/abis.js'
+import { ADDRESS, client, ESP_REGISTRY, fakeApi, KEY, REGISTRY } from './helpers.js'
 
 const ESP = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
 
@@ -31,14 +33,18 @@ function sendingWallet() {
   return { walletClient, raw }
 }
 
-const publicClient = /** @type {any} */ ({
+const publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
+  readContract: async () => ({ bond: 1n, challengeDeposit: 10n ** 18n }),
   waitForTransactionReceipt: async ({ hash }) => ({ status: 'success', transactionHash: hash }),
 })
+
+const PROOF = { fingerprint: `0x${'01'.repeat(32)}`, detailHash: `0x${'02'.repeat(32)}`, esp: ADDRESS, priorityBlock: 1n, commitBlock: 1n, revealBlock: 2n }
+const CHALLENGE = encodeFunctionData({ abi: registryAbi, functionName: 'challenge', args: [1n, 2n, PROOF, PROOF] })
 
 /** @param {Record<string, unknown>} over */
 function unsigned(over = {}) {
   return {
-    to: REGISTRY, data: '0xdeadbeef', value: '1000000000000000000', chainId: 31337, gas: 210000,
+    to: REGISTRY, data: CHALLENGE, value: '1000000000000000000', chainId: 31337, gas: 210000,
     maxFeePerGas: '2000000000', maxPriorityFeePerGas: '1000000000', from: ADDRESS, ...over,
   }
 }
@@ -54,7 +60,7 @@ test('challenge sends the API\'s transaction as built, with the token ids as 32-
   assert.equal(hash, keccak256(raw[0]))
   const tx = parseTransaction(raw[0])
   assert.equal(tx.to?.toLowerCase(), REGISTRY.toLowerCase())
-  assert.equal(tx.data, '0xdeadbeef')
+  assert.equal(tx.data, CHALLENGE)
   assert.equal(tx.value, 10n ** 18n)
   assert.equal(tx.gas, 210000n)
   assert.equal(tx.maxFeePerGas, 2_000_000_000n)
@@ -75,12 +81,15 @@ test('a reverted transaction is an error, not a silent success', async () => {
   const api = fakeApi({ 'POST /v1/tx/registry/challenge': () => [200, unsigned()] })
   const { walletClient } = sendingWallet()
   const c = client(api, walletClient)
-  c.publicClient = /** @type {any} */ ({ waitForTransactionReceipt: async () => ({ status: 'reverted' }) })
+  c.publicClient = /** @type {any} */ ({ ...publicClient, waitForTransactionReceipt: async () => ({ status: 'reverted' }) })
   await assert.rejects(challenge(c, { original: 1n, duplicate: 2n }), { code: 'tx_reverted' })
 })
 
 test('feedback sends the task\'s lock as the API takes it (asset by name, decimal amounts)', async () => {
-  const api = fakeApi({ 'POST /v1/tx/feedback': () => [200, unsigned({ value: '0' })] })
+  const api = fakeApi({ 'POST /v1/tx/feedback': ({ body }) => [200, unsigned({
+    to: ESP_REGISTRY, value: '0',
+    data: encodeFunctionData({ abi: espRegistryAbi, functionName: 'submitFeedback', args: [toLock(body.lock), body.positive] }),
+  })] })
   const { walletClient, raw } = sendingWallet()
   const c = client(api, walletClient)
   c.publicClient = publicClient
