@@ -134,9 +134,9 @@ def _commitment_of_row(context: Any) -> str:
 
 class Task(Base):
     """A generation task: posted -> quoted -> locked -> delivered -> claimed -> registered,
-    or refunded / fraud_proven. Chain facts (locked, claimed, refunded, registered) come from the
-    indexer, never from a client's word. The ESP reads the prompt only once the fee lock is
-    indexed; before, its commitment."""
+    or refunded / fraud_proven, or refused (the ESP would not quote it). Chain facts (locked,
+    claimed, refunded, registered) come from the indexer, never from a client's word. The ESP
+    reads the prompt only once the fee lock is indexed; before, its commitment."""
 
     __tablename__ = "tasks"
 

@@ -66,6 +66,8 @@ from services.provenance.errors import ProvenanceError
 from services.provenance.jury import JurorDuty
 
 _DELIVERED = ("delivering", "delivered", "claimed")
+# The quote refusals that come from the task's own terms: the worker refuses such a task.
+_UNQUOTABLE = frozenset({"price_too_high"})
 # The task states a round acts on (an ``_on_<status>`` handler each), and the page it reads.
 _ACTIONABLE = "posted,locked,delivered"
 _PAGE = 100
@@ -157,10 +159,19 @@ class EspWorker:
     def step(self) -> list[str]:
         """One round over the ESP's tasks; returns what it did (for logs and tests)."""
         done: list[str] = []
-        for task in self._actionable_tasks():
-            handler = getattr(self, f"_on_{task['status']}", None)
-            if handler is not None:
-                action = handler(task)
+        for page in self._actionable_pages():
+            self._new_entries(page)
+            for task in page:
+                handler = getattr(self, f"_on_{task['status']}", None)
+                if handler is None:
+                    continue
+                try:
+                    action = handler(task)
+                except (MarketError, LedgerError) as exc:
+                    # One task's failure never holds up the others: it is retried next round.
+                    # Before, the round ended at it, and a task the API refused to quote came
+                    # first in every round: one post stalled the ESP for good.
+                    action = f"failed ({exc})"
                 if action:
                     done.append(f"{action} {task['id'][:10]}")
         if self.batches:
@@ -172,7 +183,7 @@ class EspWorker:
                 done.append(f"juror duty failed ({exc})")
         return done
 
-    def _actionable_tasks(self) -> Iterator[dict[str, Any]]:
+    def _actionable_pages(self) -> Iterator[list[dict[str, Any]]]:
         """The ESP's tasks in a state it acts on (posted, locked, delivered), oldest first, page
         by page: anyone can post tasks to an ESP, so the ones it is done with (quoted and never
         paid, claimed, refunded, registered) are never read again."""
@@ -182,7 +193,7 @@ class EspWorker:
             if after is not None:
                 params["after"] = after
             page = self.client.get("/v1/tasks", **params)
-            yield from page["items"]
+            yield list(page["items"])
             after = page.get("next")
             if after is None:
                 return
@@ -225,16 +236,28 @@ class EspWorker:
         return self._registration_window
 
     # -- stages --------------------------------------------------------------------------------
-    def _on_posted(self, task: dict[str, Any]) -> str | None:
-        entry = self.state.tasks.get(task["id"])
-        if entry is None:
-            entry = self.state.tasks[task["id"]] = {
+    def _new_entries(self, page: list[dict[str, Any]]) -> None:
+        """The state entries (a fresh secret each) of the page's posted tasks not seen yet, saved
+        once for the page: the state file is rewritten whole, and anyone can post tasks to an
+        ESP, so one save per quote made a flood of posts cost the square of its size."""
+        fresh = [t for t in page if t["status"] == "posted" and t["id"] not in self.state.tasks]
+        for task in fresh:
+            self.state.tasks[task["id"]] = {
                 "secret": secrets.token_hex(32),
                 "stage": "quoting",
                 # What this quote is for: the prompt it generates must open this commitment.
                 "prompt_commitment": str(task["prompt_commitment"]).lower(),
             }
-            self.state.save()  # the secret is on disk before its hash leaves the process
+        if fresh:
+            self.state.save()  # each secret is on disk before its hash leaves the process
+
+    def _on_posted(self, task: dict[str, Any]) -> str | None:
+        entry = self.state.tasks.get(task["id"])
+        if entry is None:
+            self._new_entries([task])
+            entry = self.state.tasks[task["id"]]
+        if entry.get("stage") == "declined":  # refused, the answer lost: tell it again
+            return self._tell_refusal(task["id"], entry)
         # (a state file from before prompt commitments: the task's own)
         entry.setdefault("prompt_commitment", str(task["prompt_commitment"]).lower())
         hashlock = hashlib.sha256(bytes.fromhex(entry["secret"])).hexdigest()
@@ -260,18 +283,29 @@ class EspWorker:
             chain_id=dep.chain.chain_id,
             esp_registry=str(dep.esp_registry.address),
         )
-        self.client.post(
-            f"/v1/tasks/{task['id']}/quote",
-            json={
-                "price": self.price,
-                "hashlock": "0x" + hashlock,
-                "deadline": deadline,
-                "signature": "0x" + signature.hex(),
-                "prompt_commitment": entry["prompt_commitment"],
-            },
-        )
+        try:
+            self.client.post(
+                f"/v1/tasks/{task['id']}/quote",
+                json={
+                    "price": self.price,
+                    "hashlock": "0x" + hashlock,
+                    "deadline": deadline,
+                    "signature": "0x" + signature.hex(),
+                    "prompt_commitment": entry["prompt_commitment"],
+                },
+            )
+        except MarketError as exc:
+            if exc.code not in _UNQUOTABLE:
+                raise
+            # The task's own terms refuse this ESP's quote (its maximum price is below this
+            # ESP's price): refused, the task is final and leaves the ESP's list for good.
+            entry["stage"], entry["declined"] = "declined", f"{exc.code}: {exc.message}"
+            self.state.save()
+            self._tell_refusal(task["id"], entry)
+            return "refused-quote"
+        # Kept in memory, saved with the next change: nothing reads it (the API says "quoted"),
+        # and a save per quote made a flood of posts cost the square of its size.
         entry["stage"] = "quoted"
-        self.state.save()
         return "quoted"
 
     def _on_locked(self, task: dict[str, Any]) -> str | None:
@@ -363,8 +397,8 @@ class EspWorker:
         return "delivered"
 
     def _tell_refusal(self, task_id: str, entry: dict[str, Any]) -> str | None:
-        """Tells the producer, through the API, why this worker declined a locked task (once;
-        a lost answer is retried next round)."""
+        """Tells the producer, through the API, why this worker declined a task it would not
+        quote or a locked one (once; a lost answer is retried next round)."""
         if entry.get("refusal_told"):
             return None
         code, _, message = str(entry["declined"]).partition(": ")

@@ -1,15 +1,15 @@
 """Live task progress as server-sent events (issue 15: the studio watches without a polling loop).
 
-``GET /v1/tasks/{task_id}/events`` answers ``text/event-stream``: one ``task`` event with the
-task as ``GET /v1/tasks/{task_id}`` shows it, then one more each time the indexer or a party
-changes it, until it reaches a final state (registered, refunded, fraud_proven) or the stream's
-lifetime ends (the client reconnects; the first event always carries the current state). The
-server reads the task's row from the database, the one place every replica and the indexer
-share; the browser holds one open request instead of asking again and again. Who may listen is
-checked once, up front, exactly as for the task itself (its producer and its ESP). One signed-in
-address holds at most ``max_streams_per_account`` streams open at once in a process (429
-``rate_limited`` beyond): each costs a database read twice a second for ten minutes, and
-without a bound one account opened streams until the server's connections ran out.
+``GET /v1/tasks/{task_id}/events`` answers ``text/event-stream``: one ``task`` event with the task
+as ``GET /v1/tasks/{task_id}`` shows it, then one more each time the indexer or a party changes it,
+until it reaches a final state (registered, refunded, fraud_proven, refused) or the stream's
+lifetime ends (the client reconnects; the first event always carries the current state). The server
+reads the task's row from the database, the one place every replica and the indexer share; the
+browser holds one open request instead of asking again and again. Who may listen is checked once,
+up front, exactly as for the task itself (its producer and its ESP). One signed-in address holds at
+most ``max_streams_per_account`` streams open at once in a process (429 ``rate_limited`` beyond):
+each costs a database read twice a second for ten minutes, and without a bound one account opened
+streams until the server's connections ran out.
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ from services.generation import TaskState
 
 router = APIRouter(prefix="/v1", tags=["tasks"], responses=declare())
 
-FINAL = frozenset({TaskState.REGISTERED, TaskState.REFUNDED, TaskState.FRAUD_PROVEN})
+FINAL = frozenset(
+    {TaskState.REGISTERED, TaskState.REFUNDED, TaskState.FRAUD_PROVEN, TaskState.REFUSED}
+)
 CHECK_S = 0.5  # how often the server looks at the row (server side, one cheap primary-key read)
 KEEPALIVE_S = 15.0  # a comment line now and then keeps proxies from closing an idle stream
 LIFETIME_S = 600.0  # then the stream ends and the client reconnects

@@ -414,12 +414,14 @@ async def deliver(
 def refuse(
     task_id: TaskId, body: TaskRefusalIn, account: CurrentAccount, session: SessionDep
 ) -> TaskOut:
-    """The ESP refuses a locked task before delivering (``code``: ``prompt_mismatch`` when the
-    released prompt does not open the commitment it quoted on), once; the producer refunds."""
+    """The ESP refuses a task, once: a posted one it will not quote (``code`` e.g.
+    ``price_too_high``), which is then ``refused`` for good, or a locked one before delivering
+    (``prompt_mismatch`` when the released prompt does not open the commitment it quoted on),
+    whose producer refunds at the deadline."""
     task = load_task(session, task_id, account)
     if account != task.esp:
         raise Forbidden("only the task's ESP may refuse it")
-    check_refusal(task.status, refused=task.refusal is not None)
+    task.status = check_refusal(task.status, refused=task.refusal is not None)
     task.refusal = body.model_dump()
     session.commit()
     return task_json(task, account)

@@ -6,6 +6,7 @@ image and its attestation, then claims the fee (revealing the secret, which open
 the producer registers the image under the paid lock (DESIGN.md 3.2, generation phase)::
 
     posted --ESP's signed quote--> quoted --fee lock on chain--> locked
+    posted --the ESP refuses to quote (its price above the producer's maximum)--> refused
     locked --sealed delivery--> delivered --ESP withdraws the fee--> claimed
     locked --the ESP refuses (a prompt that does not open its quote's commitment)--> locked,
         with the refusal recorded: nothing is delivered, and the producer refunds
@@ -42,6 +43,7 @@ class TaskState(StrEnum):
     REFUNDED = "refunded"
     REGISTERED = "registered"
     FRAUD_PROVEN = "fraud_proven"
+    REFUSED = "refused"  # the ESP would not quote it (nothing was paid): final
 
 
 def _require(state: str, action: str, *allowed: TaskState) -> None:
@@ -148,13 +150,18 @@ def deliverable(state: str, *, has_lock: bool, refused: bool = False) -> TaskSta
     return TaskState.DELIVERED
 
 
-def check_refusal(state: str, *, refused: bool) -> None:
-    """The ESP refuses a task (a released prompt that does not open the commitment it quoted
-    on, an image it attested to another payer) once its fee is locked and before delivering,
-    once; the task stays ``locked`` and its producer refunds at the deadline."""
-    _require(state, "a refusal", TaskState.LOCKED)
+def check_refusal(state: str, *, refused: bool) -> TaskState:
+    """The ESP refuses a task, once: a ``posted`` one it will not quote (the producer's maximum
+    price below its price, say), which is then ``refused`` for good (nothing was paid; its
+    worker never reads it again), or a ``locked`` one before delivering (a released prompt that
+    does not open the commitment it quoted on, an image it attested to another payer), which
+    stays ``locked`` and its producer refunds at the deadline. Returns the task's state."""
+    _require(state, "a refusal", TaskState.POSTED, TaskState.LOCKED)
     if refused:
-        raise TaskNotReady(state, "a refusal (the ESP refused it already)", (TaskState.LOCKED,))
+        raise TaskNotReady(
+            state, "a refusal (the ESP refused it already)", (TaskState.POSTED, TaskState.LOCKED)
+        )
+    return TaskState.REFUSED if state == TaskState.POSTED else TaskState.LOCKED
 
 
 def settled(state: str, *, withdrawn: bool) -> TaskState | None:

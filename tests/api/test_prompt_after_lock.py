@@ -240,9 +240,9 @@ def test_only_the_esp_refuses_and_only_a_locked_undelivered_task(api, parties):
     path = f"/v1/tasks/{task['id']}/refusal"
     body = {"code": "prompt_mismatch", "message": "not the prompt I quoted on"}
     esp, me = api.sign_in(api.world.esp), api.sign_in(api.world.producer)
-    r = api.client.post(path, json=body, headers=esp)  # posted: nothing to refuse yet
+    worker.step()  # (a posted task it will not quote, the ESP refuses: test_redteam3_task_flood)
+    r = api.client.post(path, json=body, headers=esp)  # quoted: nothing to refuse yet
     assert r.status_code == 409 and r.json()["error"]["code"] == "task_not_ready"
-    worker.step()
     producer.lock_fee(producer.task(task["id"]))
     api.index()
     r = api.client.post(path, json=body, headers=me)

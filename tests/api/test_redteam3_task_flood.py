@@ -16,10 +16,11 @@ from __future__ import annotations
 import secrets
 
 import pytest
+from sqlalchemy import select
 
 from marketplace_api.models import Task
 from services.market_client import MarketClient
-from tests.api.test_generation_flow import _worker
+from tests.api.test_generation_flow import PRICE, _worker
 from tests.contracts.helpers import register_esp
 
 FLOOD = 300
@@ -37,7 +38,7 @@ def _flood(api, esp: str, n: int = FLOOD, *, status: str = "quoted") -> list[str
                 esp=esp,
                 prompt=f"flood {i}",
                 seed=i,
-                max_price="1",
+                max_price=str(10**18),
                 status=status,
                 created_block=i // 7,  # several tasks a block, as a flood makes them
             )
@@ -66,6 +67,72 @@ def test_a_flood_of_unpaid_tasks_is_not_read_by_every_round_of_the_esps_worker(a
     client.get = counting  # type: ignore[method-assign]
     assert worker.step() == []
     assert sum(read) == 0  # failed before: 300 (every task ever addressed to the ESP)
+
+
+def test_a_task_the_esp_cannot_quote_is_refused_and_does_not_stall_its_worker(api, tmp_path):
+    """A producer's maximum price below the ESP's price makes the API refuse the quote (422
+    price_too_high). The worker let that error end its round, and the task, posted for good and
+    the oldest, came first in every round: one post stopped the ESP from quoting anyone (failed
+    before: MarketError price_too_high out of every step, the honest task never quoted). Now the
+    worker refuses it (the task is ``refused``, final, never read again) and a task's failure
+    never ends the round."""
+    world = api.world
+    register_esp(world)
+    client = MarketClient(api.client, world.esp)
+    client.sign_in()
+    worker = _worker(world, client, world.esp, tmp_path / "esp-state.json")
+    griefer, honest = api.sign_in(world.attacker), api.sign_in(world.producer)
+    cheap = api.client.post(
+        "/v1/tasks",
+        json={"prompt": "for 1 wei", "seed": 1, "max_price": 1, "esp": world.esp.address},
+        headers=griefer,
+    ).json()
+    world.chain.mine(1)
+    task = api.client.post(
+        "/v1/tasks",
+        json={"prompt": "a fair price", "seed": 2, "max_price": PRICE, "esp": world.esp.address},
+        headers=honest,
+    ).json()
+    assert worker.step() == [f"refused-quote {cheap['id'][:10]}", f"quoted {task['id'][:10]}"]
+    refused = api.client.get(f"/v1/tasks/{cheap['id']}", headers=griefer).json()
+    assert refused["status"] == "refused" and refused["refusal"]["code"] == "price_too_high"
+    assert worker.step() == []  # final: not read again
+    r = api.client.post(  # nor quoted later
+        f"/v1/tasks/{cheap['id']}/quote",
+        json={"price": 1, "hashlock": "0x" + "11" * 32, "deadline": 10**10},
+        headers=api.sign_in(world.esp),
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "task_not_ready"
+
+
+def test_a_flood_of_posts_is_quoted_with_one_state_save_a_page(api, tmp_path):
+    """The worker rewrites its whole state file on each save, and saved once per quote (the
+    secret on disk before its hash leaves): n posts cost n saves of a file that grows with n.
+    Now one save a page of new tasks, still before any of their quotes is sent."""
+    world = api.world
+    register_esp(world)
+    client = MarketClient(api.client, world.esp)
+    client.sign_in()
+    worker = _worker(world, client, world.esp, tmp_path / "esp-state.json")
+    flood = _flood(api, world.esp.address, 150, status="posted")
+    saves: list[int] = []
+    save = worker.state.save
+
+    def counting() -> None:
+        saves.append(len(worker.state.tasks))
+        save()
+
+    worker.state.save = counting  # type: ignore[method-assign]
+    assert worker.step() == [f"quoted {task_id[:10]}" for task_id in sorted_ids(api, flood)]
+    assert len(saves) == 2  # failed before: 300, two per quote
+    assert saves == [100, 150]  # each page's secrets saved before its quotes
+
+
+def sorted_ids(api, ids: list[str]) -> list[str]:
+    """``ids`` in the list's order (created block, then id)."""
+    with api.client.app.state.sessions() as session:
+        rows = session.scalars(select(Task).where(Task.id.in_(ids)))
+        return [t.id for t in sorted(rows, key=lambda t: (t.created_block, t.id))]
 
 
 def test_the_task_list_is_paged_in_order_without_gaps_or_repeats(api):

@@ -758,8 +758,10 @@ export interface paths {
         put?: never;
         /**
          * Refuse
-         * @description The ESP refuses a locked task before delivering (``code``: ``prompt_mismatch`` when the
-         *     released prompt does not open the commitment it quoted on), once; the producer refunds.
+         * @description The ESP refuses a task, once: a posted one it will not quote (``code`` e.g.
+         *     ``price_too_high``), which is then ``refused`` for good, or a locked one before delivering
+         *     (``prompt_mismatch`` when the released prompt does not open the commitment it quoted on),
+         *     whose producer refunds at the deadline.
          */
         post: operations["refuse_v1_tasks__task_id__refusal_post"];
         delete?: never;
