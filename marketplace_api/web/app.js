@@ -1,6 +1,6 @@
 // The marketplace in a browser: gallery and provenance pages over the same-origin API.
 // Plain ES module, no build step and no runtime dependency: `aigc serve` serves it as is.
-import { WalletError, authHeaders, sendPrepared, session, signIn, signOut, switchNetwork } from "./wallet.js";
+import { WalletError, authHeaders, sendPrepared, session, signIn, signOut, switchNetwork, watchWallet } from "./wallet.js";
 
 const PAGE = 24;
 /** A requested review's draw: asked again this often while the chain has no block past its draw block, this many times. */
@@ -669,7 +669,7 @@ function route() {
     : name === "studio" ? import("./studio.js").then((s) => s.studio(main(), ui()))
     : trade ? import("./market.js").then((s) => s.tradePage(main(), ui(), trade[1]))
     : esp ? import("./dashboard.js").then((s) => s.espDashboard(main(), ui(), esp[1])) : gallery();
-  page.finally(() => {
+  return page.finally(() => {
     const title = m ? `Token ${short(m[1])}` : trade ? `Trade ${trade[1]}` : esp ? `ESP ${short(esp[1])}` : TITLES[name] || "Gallery";
     document.title = `${title} · AIGC marketplace`;
   });
@@ -678,3 +678,14 @@ function route() {
 window.addEventListener("hashchange", route);
 renderWallet();
 route();
+// The wallet switched accounts or networks mid-flow: signed out (the page re-renders for nobody),
+// or told to switch back; a problem stays on screen until the next page.
+watchWallet((problem) => {
+  const old = document.getElementById("wallet-problem");
+  if (!problem) { if (old) old.remove(); announce("Your wallet is back on the marketplace's network."); return; }
+  announce(problem.message);
+  if (problem.code !== "account_changed") { walletProblem(problem); return; }
+  renderWallet();
+  // the page re-rendered for nobody signed in, then the notice on it
+  route().catch(() => {}).finally(() => walletProblem(problem));
+});

@@ -45,6 +45,7 @@ const MESSAGES = {
   task_mismatch: "The server filed the task differently from what you asked (ESP, maximum price or account): nothing was paid.",
   deployment_mismatch: "The server names other contracts than the marketplace's: nothing was signed.",
   wrong_sender: "Your wallet switched accounts: sign in again with the account you started with (nothing was signed).",
+  account_changed: "Your wallet switched to another account mid-way: switch back, or sign in again with the new one (nothing was signed).",
   not_producer: "This task belongs to another account than your wallet's current one: switch back (nothing was paid).",
 };
 

@@ -11,7 +11,7 @@ export class WalletError extends Error {
   }
 }
 
-const state = { address: null, token: null, expiresAt: 0, chainId: null };
+const state = { address: null, token: null, expiresAt: 0, chainId: null, marketChainId: null };
 
 export const session = () => ({ ...state });
 
@@ -97,12 +97,39 @@ export async function signIn() {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ message, signature }),
   });
-  Object.assign(state, { address: token.address, token: token.token, expiresAt: token.expires_at });
+  Object.assign(state, { address: token.address, token: token.token, expiresAt: token.expires_at, marketChainId: nonce.chain_id });
   return token.address;
 }
 
+/**
+ * Follows the wallet's account and network (EIP-1193 `accountsChanged`, `chainChanged`): a
+ * switch to another account signs the page out (its session is the old account's, and what it
+ * would go on to sign would not be the signed-in user's), a switch to another network is said at
+ * once. `onChange(problem)` hears of each: a WalletError (`account_changed`, `wrong_network`), or
+ * null when the wallet came back to the marketplace's network.
+ */
+export function watchWallet(onChange) {
+  const eth = globalThis.ethereum;
+  if (!eth || typeof eth.on !== "function") return;
+  eth.on("accountsChanged", (accounts) => {
+    const now = Array.isArray(accounts) && accounts.length ? String(accounts[0]).toLowerCase() : null;
+    if (!state.address || now === state.address.toLowerCase()) return;
+    signOut();
+    onChange(new WalletError("account_changed", now
+      ? "Your wallet switched to another account: you are signed out, and nothing more is signed for the previous one. Connect again to continue with the new account."
+      : "Your wallet disconnected this site: you are signed out."));
+  });
+  eth.on("chainChanged", (chainId) => {
+    const id = Number.parseInt(String(chainId), 16);
+    state.chainId = id;
+    if (!state.address || state.marketChainId === null) return;
+    onChange(id === state.marketChainId ? null : new WalletError("wrong_network",
+      `Your wallet is on network ${id}; the marketplace runs on network ${state.marketChainId}. Switch networks in your wallet.`));
+  });
+}
+
 export function signOut() {
-  Object.assign(state, { address: null, token: null, expiresAt: 0 });
+  Object.assign(state, { address: null, token: null, expiresAt: 0, marketChainId: null });
 }
 
 export function authHeaders() {

@@ -172,3 +172,15 @@ def test_the_delivery_key_is_derived_only_for_this_sites_domain_and_chain() -> N
         },
         "signed": 1,
     }, out
+
+
+def test_an_injected_wallet_switched_to_another_account_mid_flow_signs_nothing() -> None:
+    """The studio's WalletClient signs as the signed-in address through the injected wallet; the
+    user switches the wallet to another account between the quote and the payment: the SDK asked
+    the wallet to send the lock from the old account before (a wallet still connected to it signs
+    it, for a flow the user has left)."""
+    out = drive("anInjectedWalletSwitchedToAnotherAccountMidFlowSignsNothing")
+    assert out["switched"] == "account_changed", out
+    assert out["sentWhileSwitched"] == 0, out
+    assert out["back"] != "account_changed", out
+    assert out["sent"] >= 1, out

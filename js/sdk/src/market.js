@@ -15,7 +15,7 @@ import { lockToApi, newSecret, toLock } from './locks.js'
 import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
 import { poll } from './poll.js'
 import { revealedPreimage } from './tasks.js'
-import { account, address, checkCall, checkChain, sendUnsigned, wallet, write } from './wallet.js'
+import { account, address, checkCall, checkWallet, sendUnsigned, wallet, write } from './wallet.js'
 
 /** @typedef {import('./numbers.js').Numberish} Numberish */
 
@@ -139,7 +139,7 @@ export function toTrade(t) {
  */
 export async function list(client, params) {
   toBytes32Hex(params.tokenId) // a token id past 2^256 (or not a uint) is refused before any signature
-  const dep = await checkChain(client)
+  const dep = await checkWallet(client)
   const collection = collectionOf(dep, params.collection)
   const seller = await address(client)
   const expiry = params.expiry !== undefined

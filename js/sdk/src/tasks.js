@@ -12,7 +12,7 @@ import { lockId, lockToApi, toLock, ZERO_ADDRESS } from './locks.js'
 import { chunked } from './logs.js'
 import { toBigInt, toHex } from './numbers.js'
 import { poll } from './poll.js'
-import { address, checkChain, sendUnsigned, write } from './wallet.js'
+import { address, checkWallet, sendUnsigned, write } from './wallet.js'
 
 /**
  * A task with its numbers as BigInt and its fee lock normalised (`raw` keeps the API's JSON).
@@ -225,7 +225,7 @@ export async function payFee(client, { task }) {
   if (asked?.esp && lock.receiver !== asked.esp) {
     throw new AigcSdkError('task_mismatch', `task ${task.id}: quoted by ${lock.receiver}, you asked ${asked.esp}`)
   }
-  const dep = await checkChain(client)
+  const dep = await checkWallet(client)
   const signature = /** @type {`0x${string}`} */ (task.quoteSignature ?? '0x')
   const quoted = await client.publicClient.verifyTypedData({
     address: lock.receiver,

@@ -38,20 +38,28 @@ export async function address(client) {
 }
 
 /**
- * Refuses (`wrong_chain`) unless the wallet, and the chain reader, are on the deployment's chain:
- * a wallet switched to another network mid-flow would sign the API's transaction there (a viem
- * WalletClient over an injected provider has no `chain` of its own, so viem does not check), where
- * the HTLC's address may hold anything or nothing. Asked before every signature, not cached.
+ * Refuses (`wrong_chain`) unless the wallet is on the deployment's chain: a wallet switched to
+ * another network mid-flow would sign the API's transaction there (a viem WalletClient over an
+ * injected provider has no `chain` of its own, so viem does not check), where the HTLC's address
+ * may hold anything or nothing. An injected wallet (a JSON-RPC account) must still have the
+ * client's account selected (`account_changed`): a user who switched accounts mid-flow is not the
+ * one the flow (and the API session) is for. Asked before every signature, not cached.
  * @param {import('./client.js').AigcClient} client
  * @returns {Promise<import('./deployment.js').Deployment>}
  */
-export async function checkChain(client) {
+export async function checkWallet(client) {
   const dep = await getDeployment(client)
   const w = client.walletClient
   if (w) {
     const id = await w.getChainId()
     if (id !== dep.chainId) {
       throw new AigcSdkError('wrong_chain', `the wallet is on chain ${id}, the marketplace's deployment on chain ${dep.chainId}: switch networks`)
+    }
+    if (w.account?.type === 'json-rpc') {
+      const [selected] = await w.getAddresses()
+      if (selected && getAddress(selected) !== getAddress(w.account.address)) {
+        throw new AigcSdkError('account_changed', `the wallet switched to ${getAddress(selected)}; this flow is ${getAddress(w.account.address)}'s: switch back or sign in again`)
+      }
     }
   }
   return dep
@@ -129,7 +137,7 @@ export async function sendUnsigned(client, tx, expected) {
     throw new AigcSdkError('wrong_sender', `the transaction is for ${tx.from}, the wallet is ${from}`)
   }
   if (expected !== undefined) checkCall(tx, expected)
-  const dep = await checkChain(client)
+  const dep = await checkWallet(client)
   if (tx.chainId !== undefined && tx.chainId !== null && Number(tx.chainId) !== dep.chainId) {
     throw new AigcSdkError('wrong_chain', `the API's transaction is for chain ${tx.chainId}, the deployment's is ${dep.chainId}`)
   }
@@ -155,7 +163,7 @@ export async function sendUnsigned(client, tx, expected) {
  * @returns {Promise<TxResult>}
  */
 export async function write(client, call) {
-  await checkChain(client)
+  await checkWallet(client)
   const w = wallet(client)
   const acct = await account(client)
   const { request } = await client.publicClient.simulateContract({ ...call, account: acct })

@@ -315,3 +315,31 @@ export async function theDeliveryKeyIsDerivedOnlyForThisSitesDomainAndChain() {
   }
   return { results, signed: signed.length }
 }
+
+/** test_an_injected_wallet_switched_to_another_account_mid_flow_signs_nothing */
+export async function anInjectedWalletSwitchedToAnotherAccountMidFlowSignsNothing() {
+  const task = await quoted()
+  const data = encodeFunctionData({ abi: htlcAbi, functionName: 'lockEther', args: [esp.address, HASHLOCK, task.deadline] })
+  const api = fakeApi({ 'POST /v1/tx/locks/ether': () => [200, unsigned(HTLC, data, task.price)] })
+  const requests = []
+  let selected = ADDRESS
+  // an injected wallet: a JSON-RPC account (the page's session address), the wallet's own selection
+  const walletClient = createWalletClient({
+    account: ADDRESS,
+    transport: custom({
+      async request({ method }) {
+        requests.push(method)
+        if (method === 'eth_chainId') return '0x7a69'
+        if (method === 'eth_accounts' || method === 'eth_requestAccounts') return [selected.toLowerCase()]
+        if (method === 'eth_sendTransaction') return `0x${'01'.repeat(32)}`
+        throw new Error(`unexpected RPC ${method}`)
+      },
+    }),
+  })
+  selected = MALLORY // the user picks another account in the wallet between the quote and the payment
+  const switched = await outcome(sdk.payFee(client(api, { walletClient }), { task }))
+  const sentWhileSwitched = requests.filter((m) => m === 'eth_sendTransaction').length
+  selected = ADDRESS
+  const back = await outcome(sdk.payFee(client(api, { walletClient }), { task }))
+  return { switched, sentWhileSwitched, back, sent: requests.filter((m) => m === 'eth_sendTransaction').length }
+}
