@@ -251,19 +251,18 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         bool itemFirst;
         address esp;
         if (a.owner == rec.producer) {
-            // One producer, its own image twice: the token its producer holds the more firmly is
-            // revoked (held outright, then listed in the escrow by it (a batch item in the escrow
-            // counts as listed by it: the BatchRegistry keeps no seller), then neither: sold), so a
-            // double registration costs its producer and never a buyer, even one whose purchase
-            // is still in the escrow; on a tie the registration published first stands (a token
-            // sold before the other was published cannot be taken back with it). The ESP did
+            // One producer, its own image twice: only a twin its producer holds outright is
+            // revoked (both held: the later published), so a double registration costs its
+            // producer and never a buyer. Neither held (sold, moved to another account, or in the
+            // escrow): refused. A sale and a move to the producer's own second account look the
+            // same on chain, and so do a pending sale and a listing to it, so any ranking of
+            // those revoked a buyer's token for a producer with a Sybil (red team 3). The ESP did
             // nothing wrong, so nobody is slashed (a slash here would be a bounty the producer
             // could farm from its ESP).
-            address holder = IERC721(address(_batches)).ownerOf(item);
-            uint256 itemHold = holder == a.owner ? 2 : holder == _htlc ? 1 : 0;
-            holder = IERC721(address(_registry)).ownerOf(single);
-            uint256 singleHold = holder == a.owner ? 2 : holder == _htlc && _accusedOf(single) == a.owner ? 1 : 0;
-            itemFirst = itemHold == singleHold ? a.revealBlock < b.revealBlock : singleHold > itemHold;
+            bool itemHeld = IERC721(address(_batches)).ownerOf(item) == a.owner;
+            bool singleHeld = IERC721(address(_registry)).ownerOf(single) == a.owner;
+            if (!itemHeld && !singleHeld) revert CourtNotOwner(item, a.owner);
+            itemFirst = itemHeld == singleHeld ? a.revealBlock < b.revealBlock : !itemHeld;
         } else {
             // The ESP attested one image to two payers: the earlier lock paid for it (the
             // Registry's `reclaim`), and the ESP's slash is burned. Paid to a holder, it would

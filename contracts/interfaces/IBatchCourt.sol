@@ -38,10 +38,11 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 /// One image registered twice, once in a batch and once alone, under ONE ESP's attestations (no
 /// challenge above can take it: one ESP attesting both is refused) is ruled at once by
 /// `revokeDuplicateImage`, anyone calling, on proof that the batch item's opened content hash IS
-/// the single token's id (the same bytes): registered twice by the same producer, the twin the
-/// producer holds the more firmly is revoked (held outright, then listed by it in the escrow, a
-/// batch item in the escrow counting as listed by it, then sold), on a tie the later published
-/// registration (reveal block; the single on a tie), and nobody is slashed (the ESP attested the
+/// the single token's id (the same bytes): registered twice by the same producer, only a twin
+/// the producer holds outright is revoked (both held: the later published registration, reveal
+/// block, the single on a tie); neither held (sold, moved, or in the escrow: a sale and a move to
+/// the producer's own second account look the same) is refused (`CourtNotOwner(item, producer)`),
+/// so no buyer loses a token it paid for; nobody is slashed (the ESP attested the
 /// producer's own image twice); registered by two payers, the ESP sold one
 /// image twice: the one with the later lock is revoked (the Registry's `reclaim` rule) and the
 /// ESP's slash is burned (paid to either payer, two Sybils buying one request twice from an
@@ -153,7 +154,8 @@ interface IBatchCourt {
     /// its batch's items root, `b` is the single's record proof. Returns the revoked token id.
     /// Reverts `CourtNotSameImage` unless the opened content hash is `single`, `CourtNotSameEsp`
     /// when two ESPs attested them, `CourtChallengeOutOfOrder` when two payers' locks share a
-    /// block, `CourtTokenRevoked` / `CourtUnknownToken` / `CourtBadProof` as `challenge`.
+    /// block, `CourtNotOwner(item, producer)` when one producer registered both and holds
+    /// neither outright, `CourtTokenRevoked` / `CourtUnknownToken` / `CourtBadProof` as `challenge`.
     function revokeDuplicateImage(
         uint256 item,
         bytes32 detailHash,
