@@ -124,9 +124,10 @@ def _attested_elsewhere(session: Session, product: Product, ids: list[str]) -> s
     """Of the fee locks ``ids`` to ``product``'s ESP, those whose task the API delivered with the
     ESP's attestation (checked at delivery: signed by the ESP for that lock and its payer) of
     another image than ``product``'s: a reclaim with one needs the ESP to attest a second image
-    to the lock. Empty when the API has seen that ESP do so once already: a task of its whose
-    registered token is not the image it delivered (an equivocation, proven by the stored
-    attestation and the registration's event), so that every lock of it holds again."""
+    to the lock. Empty when the API has seen that ESP lie once already (:func:`_untrusted`): a
+    task of its whose registered token is not the image it delivered (an equivocation, proven
+    by the stored attestation and the registration's event) or a fraud-proven delivery, so that
+    every lock of it holds again."""
     if not ids:
         return set()
     content = product.token_id.lower()
@@ -138,15 +139,20 @@ def _attested_elsewhere(session: Session, product: Product, ids: list[str]) -> s
         if isinstance(delivery, dict)
         and str(delivery.get("content_hash", content)).lower() != content
     }
-    if elsewhere and _equivocated(session, product.esp):
+    if elsewhere and _untrusted(session, product.esp):
         return set()
     return elsewhere
 
 
-def _equivocated(session: Session, esp: str) -> bool:
-    """Whether the API has seen ``esp`` attest two images to one lock: a task it delivered whose
-    fee lock registered a token (the Registry's token id is the content hash) other than the
-    delivered content hash. Reads that ESP's registered tasks (indexed by ESP)."""
+def _untrusted(session: Session, esp: str) -> bool:
+    """Whether the API has seen ``esp`` lie about what it attests: a delivery proven to seal
+    other bytes than its attestation (``fraud_proven``), or two images attested to one lock (a
+    task it delivered whose fee lock registered a token, whose id is the content hash, other
+    than the delivered content hash). Reads that ESP's tasks of those states (indexed by ESP)."""
+    if session.scalar(
+        select(Task.id).where(Task.esp == esp, Task.status == TaskState.FRAUD_PROVEN).limit(1)
+    ):
+        return True
     for token, delivery in session.execute(
         select(Task.token_id, Task.delivery).where(
             Task.esp == esp, Task.token_id.is_not(None), Task.status == TaskState.REGISTERED

@@ -28,8 +28,9 @@ whole window (red team 3, ``tests/api/test_redteam3_reclaim_hold.py``). The cust
 defends was delivered the very bytes its ESP's Sybil registered: its lock still holds. A lock
 the API has no delivery for (paid outside it, or not delivered yet) holds as before, and so
 does every lock of an ESP the API has seen register an image other than the one it delivered
-for a lock (:func:`marketplace_api.sale_holds.reclaim_hold`): it equivocated once, its word
-for a lock is worth nothing.
+for a lock, or whose delivery was proven to seal other bytes than it attested
+(:func:`marketplace_api.sale_holds.reclaim_hold`): it lied once, its word for a lock is worth
+nothing.
 
 The cost for honest sellers: only locks OLDER than the token's priority and still inside their
 window hold it, so any token is sellable at most ``registrationWindow + commitTtl`` blocks after

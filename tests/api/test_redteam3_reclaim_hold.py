@@ -13,7 +13,8 @@ signed attestation of what it delivered for the lock. When that is another image
 needs the ESP to attest a second image to one lock (an equivocation, the hold's known limit
 for used locks): the lock no longer holds. The customer the hold
 defends, delivered the very bytes its ESP's Sybil registered, is still protected, and an ESP
-the API has seen equivocate once loses the narrowing.
+the API has seen lie once (two images to one lock, or a fraud-proven delivery) loses the
+narrowing.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import dataclasses
 import pytest
 
 from ledger import EspRegistryClient, HtlcClient, LockTerms, RegistryClient
+from services import esp_worker
 from services.market_client import MarketClient, MarketError
-from services.producer import ProducerSession
+from services.producer import DeliveryMismatch, ProducerSession
 from tests.api._trading import list_token
 from tests.api.test_generation_flow import _claimed, _fp, _worker
 from tests.contracts.helpers import paid_lock, register_esp, registration
@@ -142,6 +144,36 @@ def test_an_esp_seen_attesting_two_images_to_one_lock_loses_the_narrowing(api, f
     api.index()
     assert producer.task(first["id"])["status"] == "registered"
     _claimed(api, worker, producer, "paid for, never registered", seed=22)
+    token = _register(world, world.attacker)
+    api.index()
+    refused = _refused(api, world.attacker, token)
+    assert (refused.status, refused.code) == (409, "token_reclaimable")
+
+
+def test_an_esp_with_a_fraud_proven_delivery_loses_the_narrowing(api, flow, monkeypatch):
+    """An ESP proven to seal other bytes than it attested lies about what it attests: its
+    delivered attestations no longer tell what a lock's payer holds, so every abandoned lock of
+    it holds its later tokens again (failed before this rule: the token was listed)."""
+    worker, producer = flow
+    world = api.world
+    task = producer.post("a cheated customer", seed=31, max_price=10**15)
+    worker.step()
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    honest_seal = esp_worker.seal
+    monkeypatch.setattr(  # the ESP attests one image and seals other bytes
+        esp_worker,
+        "seal",
+        lambda data, *, key, task_id: honest_seal(b"junk" + data[4:], key=key, task_id=task_id),
+    )
+    worker.step()
+    monkeypatch.undo()
+    worker.step()
+    api.index()
+    with pytest.raises(DeliveryMismatch) as mismatch:
+        producer.collect(producer.task(task["id"]))
+    assert producer.report_fraud(mismatch.value)["status"] == "fraud_proven"
+    _claimed(api, worker, producer, "paid for, never registered", seed=32)
     token = _register(world, world.attacker)
     api.index()
     refused = _refused(api, world.attacker, token)
