@@ -95,3 +95,48 @@ def test_an_esp_delivering_late_cannot_have_its_second_esps_sybil_revoke_the_cus
     assert registry.record(token).status is TokenStatus.ACTIVE
     # the customer lost nothing but gas (a contest's deposit comes back on a stalemate)
     assert producer_before - world.balance(world.producer.address) < bond
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.RegistryChallengeOutOfOrder,
+    reason=(
+        "open: an ESP that delivers after the registration window leaves its customer a late "
+        "priority (its commit), so the ESP's Sybil, paying after the customer and registering "
+        "the exact bytes first, keeps them: the customer's reclaim is out of order, no slash"
+    ),
+)
+def test_an_esp_delivering_late_cannot_keep_its_customers_exact_bytes_for_its_sybil(world):
+    """Finding a, exact copy, one ESP, through a late delivery. In time this is
+    ``test_esp_sybil_exact_copy_taken_first_is_reclaimed_by_the_producer``: the Sybil pays the
+    ESP after the customer and reveals the exact bytes first; the customer's ``reclaim`` (the
+    older lock) takes the token back, burns the Sybil's bond and slashes the ESP. Delivered one
+    block past the window (a long quoted deadline), the customer's registration is late: its
+    priority is its commit, younger than the Sybil's lock, so ``reclaim`` reverts
+    ``RegistryChallengeOutOfOrder``; its reveal reverts ``RegistryDuplicateContent``. The
+    customer loses the fee and the image, nobody is slashed, the Sybil keeps the token.
+
+    The block pattern is ``test_a_late_registration_cannot_reclaim_with_its_stale_lock``'s with
+    the roles swapped (an older lock committed late against a younger one in time, one ESP), so
+    no ordering of the two can tell them apart. Fix it needs (contract, not made): make a late
+    delivery impossible rather than rank it: bound a fee lock's ``timelock`` (at
+    ``acknowledge`` and in ``_checkLock``) to the lock's stamp plus half the registration window
+    in seconds, so an ESP claims within it or is refunded and its customer still has half a
+    window to commit; a late registration then only follows the customer's own delay."""
+    register_esp(world)
+    esp = world.esp
+    customer_lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
+    content = b"the customer's image, delivered late, taken by the ESP's Sybil"
+    taken = register_image(world, world.attacker, world.attacker.address, content=content, esp=esp)
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    world.htlc(esp).withdraw(customer_lock, preimage)  # delivered, one block late
+    reg = registration(world.producer.address, esp.address, lock=customer_lock, content=content)
+    customer = world.registry(world.producer)
+    customer.commit(reg)
+    attestation = customer.sign_attestation(esp, reg)
+    with pytest.raises(errors.RegistryDuplicateContent):
+        customer.reveal(reg, customer_lock, attestation)
+
+    customer.reclaim(reg, customer_lock, attestation)
+    assert customer.owner_of(taken) == world.producer.address
+    assert world.esps(world.buyer).challenges_lost(esp.address) == 1
