@@ -184,3 +184,29 @@ def test_an_injected_wallet_switched_to_another_account_mid_flow_signs_nothing()
     assert out["sentWhileSwitched"] == 0, out
     assert out["back"] != "account_changed", out
     assert out["sent"] >= 1, out
+
+
+def test_ids_from_untrusted_input_never_become_another_route() -> None:
+    """A dApp passes a task or trade id from its URL: `../` in it made the SDK send the bearer
+    token (and, for reportFraud, the delivery key) to another route of the API before."""
+    out = drive("idsFromUntrustedInputNeverBecomeAnotherRoute")
+    assert out["results"] == {
+        "task": "bad_task_id",
+        "fraud": "bad_task_id",
+        "trade": "bad_trade_id",
+        "tradeFraction": "bad_trade_id",
+        "pay": "bad_trade_id",
+        "buy": "bad_trade_id",
+    }, out
+    assert out["calls"] == 0, out
+
+
+def test_claim_token_refuses_a_token_lock_that_is_not_the_buyers() -> None:
+    """The buyer's claimToken withdrew whatever token lock the API named (another receiver's,
+    another token, another hashlock) with the seller's published secret before."""
+    out = drive("claimTokenRefusesATokenLockThatIsNotTheBuyers")
+    assert out == {
+        "other_receiver": ["bad_token_lock", 0],
+        "other_token": ["bad_token_lock", 0],
+        "other_hashlock": ["bad_token_lock", 0],
+    }, out

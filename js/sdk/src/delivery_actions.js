@@ -10,6 +10,7 @@ import { getDeployment } from './deployment.js'
 import { deliveryKeyMessage, deriveDeliveryKey, keyCommitment, openDelivery as openSealed, registrationBody } from './delivery.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
+import { toHex, toTaskId } from './numbers.js'
 import { revealedPreimage } from './tasks.js'
 import { address, wallet } from './wallet.js'
 
@@ -130,5 +131,5 @@ export async function openDelivery(client, { task }) {
  * @param {{ taskId: string, key: `0x${string}` }} params
  */
 export async function reportFraud(client, { taskId, key }) {
-  return request(client, `/v1/tasks/${taskId}/fraud`, { method: 'POST', json: { key } })
+  return request(client, `/v1/tasks/${toTaskId(taskId)}/fraud`, { method: 'POST', json: { key: toHex(key, 'key') } })
 }

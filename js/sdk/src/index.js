@@ -22,7 +22,7 @@ export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError, Payme
 export { checkCall } from './wallet.js'
 export { revertData, toContractError } from './reverts.js'
 export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
-export { stringifyJson, toBigInt, toBytes32Hex, toDecimal } from './numbers.js'
+export { stringifyJson, toBigInt, toBytes32Hex, toDecimal, toTaskId, toTradeId } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
 export { committeeAbi, drawReview, requestReview, reviewKey } from './committee.js'

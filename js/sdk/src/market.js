@@ -12,7 +12,7 @@ import { getDeployment } from './deployment.js'
 import { AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
 import { request } from './http.js'
 import { lockToApi, newSecret, toLock } from './locks.js'
-import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
+import { toBigInt, toBytes32Hex, toHex, toTradeId } from './numbers.js'
 import { poll } from './poll.js'
 import { revealedPreimage } from './tasks.js'
 import { account, address, checkCall, checkWallet, sendUnsigned, wallet, write } from './wallet.js'
@@ -207,7 +207,8 @@ export async function resell(client, params) {
  * @returns {Promise<Trade>}
  */
 export async function buy(client, { listingId }) {
-  return toTrade(await request(client, '/v1/trades', { method: 'POST', json: { listing_id: listingId } }))
+  const id = toTradeId(listingId) // the same shape: a positive integer
+  return toTrade(await request(client, '/v1/trades', { method: 'POST', json: { listing_id: id } }))
 }
 
 /**
@@ -216,7 +217,7 @@ export async function buy(client, { listingId }) {
  * @returns {Promise<Trade>}
  */
 export async function getTrade(client, { tradeId }) {
-  return toTrade(await request(client, `/v1/trades/${tradeId}`))
+  return toTrade(await request(client, `/v1/trades/${toTradeId(tradeId)}`))
 }
 
 /**
@@ -303,7 +304,7 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
   ) {
     throw new AigcSdkError('bad_token_lock', `trade ${tradeId}: the token lock does not hold this token for you`)
   }
-  const out = await request(client, `/v1/trades/${tradeId}/payment-tx`, {
+  const out = await request(client, `/v1/trades/${toTradeId(tradeId)}/payment-tx`, {
     method: 'POST',
     json: timelock === undefined ? {} : { timelock: toBigInt(timelock, 'timelock') },
   })
@@ -440,6 +441,13 @@ export async function claimToken(client, { tradeId, ...timing }) {
   const trade = await waitForTrade(client, { tradeId, status: ['payment_claimed', 'payment_locked'], ...timing })
   if (!trade.assetLock || !trade.paymentLock) throw new AigcSdkError('not_paid', `trade ${tradeId} is ${trade.status}`)
   const paid = /** @type {import('./locks.js').Lock} */ (trade.paymentLock)
+  const held = trade.assetLock
+  const me = await address(client)
+  const collection = collectionOf(await getDeployment(client), trade.collection)
+  if (held.asset !== 2 || held.receiver !== me || held.token !== collection.address || held.amount !== trade.tokenId
+    || paid.hashlock !== held.hashlock) {
+    throw new AigcSdkError('bad_token_lock', `trade ${tradeId}: the token lock does not hold this token for you under the payment's hashlock`)
+  }
   const preimage = await poll(
     async () => (await revealedPreimage(client, { lock: paid })) ?? undefined,
     { ...timing, what: `the seller's claim of trade ${tradeId}` },

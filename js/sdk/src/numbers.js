@@ -1,6 +1,8 @@
 // Numbers as the API sends them (JSON number, decimal string or 0x hex string) -> BigInt, and
 // BigInt -> the decimal strings the API takes for every uint256.
 
+import { AigcSdkError } from './errors.js'
+
 /** @typedef {bigint | number | string} Numberish */
 
 /**
@@ -68,4 +70,32 @@ export function toHex(value, what = 'value') {
     throw new TypeError(`${what} is not 0x-hex: ${JSON.stringify(value)}`)
   }
   return /** @type {`0x${string}`} */ (value)
+}
+
+/**
+ * A task id as the API names tasks (0x + 64 hex digits): anything else is refused before it
+ * becomes a URL path (`../` in an id would send the bearer token to another route).
+ * @param {unknown} value
+ * @returns {`0x${string}`}
+ */
+export function toTaskId(value) {
+  if (typeof value !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(value)) {
+    throw new AigcSdkError('bad_task_id', `a task id is 0x and 64 hex digits, not ${JSON.stringify(value)}`)
+  }
+  return /** @type {`0x${string}`} */ (value.toLowerCase())
+}
+
+/**
+ * A trade id (a positive integer, as a number, a decimal string or a bigint) for a URL path.
+ * @param {unknown} value
+ * @returns {number}
+ */
+export function toTradeId(value) {
+  const n = typeof value === 'number' ? value
+    : typeof value === 'bigint' ? Number(value)
+      : typeof value === 'string' && /^[0-9]{1,15}$/.test(value) ? Number(value) : Number.NaN
+  if (!Number.isSafeInteger(n) || n < 1 || (typeof value === 'bigint' && BigInt(n) !== value)) {
+    throw new AigcSdkError('bad_trade_id', `a trade id is a positive integer, not ${typeof value === 'bigint' ? value : JSON.stringify(value)}`)
+  }
+  return n
 }

@@ -10,7 +10,7 @@ import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { lockId, lockToApi, toLock, ZERO_ADDRESS } from './locks.js'
 import { chunked } from './logs.js'
-import { toBigInt, toHex } from './numbers.js'
+import { toBigInt, toHex, toTaskId } from './numbers.js'
 import { poll } from './poll.js'
 import { address, checkWallet, sendUnsigned, write } from './wallet.js'
 
@@ -127,7 +127,7 @@ export async function postTask(client, params) {
  * @returns {Promise<Task>}
  */
 export async function getTask(client, { taskId }) {
-  return toTask(await request(client, `/v1/tasks/${taskId}`))
+  return toTask(await request(client, `/v1/tasks/${toTaskId(taskId)}`))
 }
 
 /**

@@ -343,3 +343,33 @@ export async function anInjectedWalletSwitchedToAnotherAccountMidFlowSignsNothin
   const back = await outcome(sdk.payFee(client(api, { walletClient }), { task }))
   return { switched, sentWhileSwitched, back, sent: requests.filter((m) => m === 'eth_sendTransaction').length }
 }
+
+/** test_ids_from_untrusted_input_never_become_another_route */
+export async function idsFromUntrustedInputNeverBecomeAnotherRoute() {
+  const api = fakeApi({})
+  const c = client(api)
+  const results = {
+    task: await outcome(sdk.getTask(c, { taskId: '../accounts/me/delivery-key' })),
+    fraud: await outcome(sdk.reportFraud(c, { taskId: `0x${'aa'.repeat(32)}/../../tx/relay`, key: `0x${'01'.repeat(32)}` })),
+    trade: await outcome(sdk.getTrade(c, { tradeId: '1/../../accounts/me' })),
+    tradeFraction: await outcome(sdk.getTrade(c, { tradeId: 1.5 })),
+    pay: await outcome(sdk.payTrade(c, { tradeId: -1 })),
+    buy: await outcome(sdk.buy(c, { listingId: '2; DROP' })),
+  }
+  return { results, calls: api.calls.length }
+}
+
+/** test_claim_token_refuses_a_token_lock_that_is_not_the_buyers */
+export async function claimTokenRefusesATokenLockThatIsNotTheBuyers() {
+  const SELLER = esp.address
+  const lockOf = (over) => ({ sender: SELLER, receiver: ADDRESS, asset: 2, token: REGISTRY, amount: '7', hashlock: HASHLOCK, timelock: String(NOW + 7200n), ...over })
+  const paymentLock = { sender: ADDRESS, receiver: SELLER, asset: 0, token: ZERO, amount: '5', hashlock: HASHLOCK, timelock: String(NOW + 3600n) }
+  const results = {}
+  for (const [name, over] of [['other_receiver', { receiver: MALLORY }], ['other_token', { amount: '8' }], ['other_hashlock', { hashlock: `0x${'cd'.repeat(32)}` }]]) {
+    const trade = { id: 1, listing_id: 1, token_id: '7', seller: SELLER, buyer: ADDRESS, price: '5', status: 'payment_claimed', hashlock: HASHLOCK, asset_lock: lockOf(over), payment_lock: paymentLock, royalty_lock: null }
+    const api = fakeApi({ 'GET /v1/trades/1': () => [200, trade] })
+    const w = wallet()
+    results[name] = [await outcome(sdk.claimToken(client(api, w), { tradeId: 1, intervalMs: 1 })), w.raw.length]
+  }
+  return results
+}
