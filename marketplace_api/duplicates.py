@@ -1,12 +1,13 @@
 """One image held twice, as a batch item and as a single token, under one ESP's attestations.
 
 The BatchCourt's ``revokeDuplicateImage`` revokes the second of the two on anyone's request
-(docs/batches.md, "One image, two collections"): the later *published* one when one producer
-registered both, the one with the later *lock* when two payers did. Until someone asks, both are
-active on chain; the marketplace must not sell the one that ruling would revoke, and tells both
-holders. This module applies the contract's rule to the indexed rows (the batch item's content
-hash comes from its published manifest: an item whose manifest is unpublished has no known
-content to compare).
+(docs/batches.md, "One image, two collections"): when one producer registered both, the one it
+still holds (both held: the later *published*; neither held, sold or listed: the court refuses,
+so no buyer loses a token it paid for), the one with the later *lock* when two payers did.
+Until someone asks, both are active on chain; the marketplace must not sell the one that ruling
+would revoke, and tells both holders. This module applies the contract's rule to the indexed
+rows (the batch item's content hash comes from its published manifest: an item whose manifest
+is unpublished has no known content to compare).
 """
 
 from __future__ import annotations
@@ -41,11 +42,18 @@ class Twin:
         return self.single if self.item_revoked else self.item
 
 
-def _item_revoked_first(batch: BatchRecord, single: Product) -> bool | None:
+def _item_revoked_first(batch: BatchRecord, item: Product, single: Product) -> bool | None:
     """True when the court would revoke the batch item, False the single; None when it would
-    refuse (a tie of two payers' locks)."""
+    refuse (a tie of two payers' locks; one producer holding neither twin)."""
     if same_address(batch.producer, single.producer):
-        # the later published; the single wins a tie (the court's strict `<` on reveal blocks)
+        # Only a twin the producer holds outright (an escrowed one is the HTLC's); both held:
+        # the later published, the single winning a tie (the court's strict `<` on reveal blocks).
+        item_held = same_address(item.owner, batch.producer)
+        single_held = same_address(single.owner, batch.producer)
+        if not item_held and not single_held:
+            return None
+        if item_held != single_held:
+            return item_held
         return not batch.reveal_block < single.registered_block
     if batch.priority_block == single.priority_block:
         return None
@@ -63,7 +71,7 @@ def _pair(session: Session, item: Product, single: Product) -> Twin | None:
         return None
     if int(batch.manifest["items"][index]["content_hash"], 16) != int(single.token_id, 16):
         return None
-    revoked = _item_revoked_first(batch, single)
+    revoked = _item_revoked_first(batch, item, single)
     return None if revoked is None else Twin(item, single, revoked)
 
 
@@ -131,7 +139,7 @@ def unproven_twin(session: Session, token: int) -> int | None:
         batch = session.get(BatchRecord, merkle.split_token_id(int(item.token_id, 16))[0])
         if batch is None or batch.manifest is not None:
             continue  # published: twin_of compares the content itself
-        item_revoked = _item_revoked_first(batch, single)
+        item_revoked = _item_revoked_first(batch, item, single)
         if item_revoked is not None and item_revoked is not single_side:
             return int(other.token_id, 16)
     return None
