@@ -54,6 +54,9 @@ class ApiSettings(BaseSettings):
     # /v1/trades); each write also costs chain reads (ownership, disputes, the holds).
     rate_listings_per_minute: int = 30
     rate_trades_per_minute: int = 30
+    # Per signed-in address: batch attestation requests (POST /v1/batch-requests); each is
+    # stored, answered or not, and costs the ESP's worker a look at its records.
+    rate_batch_requests_per_minute: int = 10
     # Task event streams (GET /v1/tasks/{id}/events) one signed-in address may hold open at once
     # in one process: each reads the database twice a second for up to ten minutes.
     max_streams_per_account: int = Field(default=32, ge=1)

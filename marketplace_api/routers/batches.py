@@ -23,16 +23,24 @@ from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.registry import RecordProof
 from marketplace_api.batch_catalog import recheck_details
-from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
+from marketplace_api.deps import (
+    CurrentAccount,
+    DeploymentDep,
+    LimiterDep,
+    SessionDep,
+    SettingsDep,
+    client_key,
+)
 from marketplace_api.duplicates import note_twin
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
-from marketplace_api.models import BatchAttestationRequest, BatchRecord, Product
+from marketplace_api.models import BatchAttestationRequest, BatchRecord, Product, Task
 from marketplace_api.routers.tx import LockIn
 from marketplace_api.schemas import UnsignedTx
 from marketplace_api.types import Address, Text, TokenId, token_hex
 from services.batch import BatchRequest
 from services.batch.manifest import check_manifest
 from services.batch.requests import RequestState, check_attestation, check_refusal
+from services.generation import TaskState
 
 router = APIRouter(prefix="/v1/batches", tags=["batches"])
 
@@ -645,13 +653,40 @@ def _own_request(session: SessionDep, request_id: str, account: str) -> BatchAtt
     return r
 
 
-@requests_router.post("", response_model=BatchRequestOut, responses=declare(401, 409, 422))
+@requests_router.post("", response_model=BatchRequestOut, responses=declare(401, 409, 422, 429))
 def post_request(
-    body: BatchRequestIn, account: CurrentAccount, session: SessionDep
+    body: BatchRequestIn,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
 ) -> BatchRequestOut:
-    """Ask an ESP to attest a batch of the images it delivered to the caller."""
+    """Ask an ESP to attest a batch of the images it delivered to the caller: at most as many
+    images as the tasks it delivered to the caller through this API (409 ``not_delivered``)."""
+    limiter.hit(
+        "batch_requests", client_key(request), limit=settings.rate_batch_requests_per_minute
+    )
     if body.esp == account:
         raise Unprocessable("an ESP does not attest its own batch request", code="self_request")
+    # The ESP attests only images it delivered to the caller (its worker's records are its
+    # tasks here): a request with more costs it a look at its records for nothing, and anyone
+    # signed in, with no task, could fill the store with refused requests of 4,096 items.
+    delivered = session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(
+            Task.producer == account,
+            Task.esp == body.esp,
+            Task.status.in_((TaskState.DELIVERED, TaskState.CLAIMED)),
+        )
+    )
+    if len(body.items) > int(delivered or 0):
+        raise Conflict(
+            f"{len(body.items)} images asked, {int(delivered or 0)} delivered to you by "
+            f"{body.esp} through this API",
+            code="not_delivered",
+        )
     pending = session.scalar(
         select(func.count())
         .select_from(BatchAttestationRequest)
@@ -660,7 +695,7 @@ def post_request(
     )
     if int(pending or 0) >= MAX_PENDING:
         raise Conflict(f"{MAX_PENDING} requests are pending already", code="too_many_pending")
-    request = BatchRequest.from_json(
+    asked = BatchRequest.from_json(
         {"producer": account, **body.model_dump(exclude={"esp"})}
     ).to_json()
     r = BatchAttestationRequest(
@@ -668,7 +703,7 @@ def post_request(
         producer=account,
         esp=body.esp,
         status=RequestState.PENDING,
-        request=request,
+        request=asked,
         created_at=int(time.time()),
     )
     session.add(r)

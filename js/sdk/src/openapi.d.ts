@@ -160,7 +160,8 @@ export interface paths {
         put?: never;
         /**
          * Post Request
-         * @description Ask an ESP to attest a batch of the images it delivered to the caller.
+         * @description Ask an ESP to attest a batch of the images it delivered to the caller: at most as many
+         *     images as the tasks it delivered to the caller through this API (409 ``not_delivered``).
          */
         post: operations["post_request_v1_batch_requests_post"];
         delete?: never;
@@ -3717,6 +3718,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
