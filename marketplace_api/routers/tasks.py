@@ -17,7 +17,7 @@ import numpy as np
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ledger import EspRegistryClient, Registration
 from ledger.clients.esp_registry import generation_lock, recover_quoter
@@ -160,8 +160,16 @@ def load_task(session: SessionDep, task_id: str, account: str) -> Task:
     return task
 
 
+# Tasks one producer may have waiting for a fee lock (posted, or quoted with a deadline still
+# ahead): a post is free, and each costs its ESP a quote and a secret kept for good.
+MAX_OPEN_TASKS = 16
+
+
 @router.post(
-    "/tasks", status_code=201, response_model=TaskOut, responses=declare(401, 422, 429, 502)
+    "/tasks",
+    status_code=201,
+    response_model=TaskOut,
+    responses=declare(401, 409, 422, 429, 502),
 )
 def post_task(
     body: TaskIn,
@@ -175,6 +183,22 @@ def post_task(
     """Post a generation task to an ESP (chosen explicitly, or by reputation from your view); it
     sees the prompt's commitment, and the prompt once your fee lock is indexed."""
     limiter.hit("tasks", client_key(request), limit=settings.rate_tasks_per_minute)
+    now = deployment.chain.timestamp()
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(Task)
+        .where(
+            Task.producer == account,
+            (Task.status == TaskState.POSTED)
+            | ((Task.status == TaskState.QUOTED) & (Task.deadline > now)),
+        )
+    )
+    if int(waiting or 0) >= MAX_OPEN_TASKS:
+        raise Conflict(
+            f"{MAX_OPEN_TASKS} of your tasks wait for a fee lock already: pay one, or wait for "
+            "a quote's deadline to pass",
+            code="too_many_open_tasks",
+        )
     reader = EspRegistryClient(deployment)
     if body.esp is not None:
         if not reader.is_active(body.esp):

@@ -187,3 +187,30 @@ def test_bad_paging_parameters_are_a_422(api, params):
     r = api.client.get("/v1/tasks", params=params, headers=api.sign_in(api.world.producer))
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "validation_error"
+
+
+def test_a_producer_has_a_bounded_number_of_tasks_waiting_for_a_fee_lock(api, tmp_path):
+    """A post is free and costs its ESP a quote and a secret kept for good: one address posted
+    as many as the rate limit let it, forever (failed before: the 17th was posted, 201). Now at
+    most 16 posted or quoted with a deadline ahead (409 too_many_open_tasks); an expired quote
+    no longer counts."""
+    world = api.world
+    register_esp(world)
+    client = MarketClient(api.client, world.esp)
+    client.sign_in()
+    worker = _worker(world, client, world.esp, tmp_path / "esp-state.json")
+    me = api.sign_in(world.attacker)
+
+    def post(i: int):
+        body = {"prompt": f"never paid {i}", "seed": i, "max_price": PRICE}
+        return api.client.post("/v1/tasks", json=body, headers=me)
+
+    assert [post(i).status_code for i in range(16)] == [201] * 16
+    refused = post(16)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"]["code"] == "too_many_open_tasks"
+    worker.step()  # all quoted: still waiting for a lock until their deadlines
+    assert post(17).status_code == 409
+    world.chain.increase_time(3600 + 60)
+    world.chain.mine(1)
+    assert post(18).status_code == 201
