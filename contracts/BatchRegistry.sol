@@ -351,6 +351,20 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     }
 
     /// @inheritdoc IBatchRegistry
+    /// @dev Who pays: the caller posts the bond that backs the item again; the first went to the
+    /// winner's challenger (reward) and stayed here burned at `settle`.
+    function reinstate(uint256 original, uint256 duplicate) external payable {
+        // No re-entrancy guard: the only call out is a view of the Registry; no Ether leaves.
+        if (msg.value != _bondPerItem) revert BatchWrongValue(msg.value, _bondPerItem);
+        Dispute storage d = _disputeIn(original, duplicate, DisputeState.Settled);
+        if (_originalActive(d.single, original)) revert BatchWinnerActive(original);
+        d.state = DisputeState.Reversed;
+        _tokens[duplicate] &= ~_REVOKED;
+        emit Reinstated(duplicate, original);
+        emit MetadataUpdate(duplicate);
+    }
+
+    /// @inheritdoc IBatchRegistry
     /// @dev Its selector (0xfca50a69) sorts after every other: the existing functions' dispatch
     /// gas is unchanged.
     function revokeCopied(uint256 duplicate, uint256 original, address esp, address injured) external {

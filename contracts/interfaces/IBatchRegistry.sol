@@ -245,6 +245,8 @@ interface IBatchRegistry is IERC721Errors {
     /// @notice `revokeCopied` was called by another than the court fixed at deployment, or for a
     /// token that is not an active item.
     error BatchUnauthorizedCourt(address caller);
+    /// @notice `reinstate` of a settled win whose winner `original` is still active (it stands).
+    error BatchWinnerActive(uint256 original);
 
     /// @notice Records a batch commitment for `count` items; `msg.value` must be `bondPerItem * count`.
     function commit(bytes32 commitment, uint32 count) external payable;
@@ -308,6 +310,14 @@ interface IBatchRegistry is IERC721Errors {
     /// (the Registry's shape) so that a challenge (challenge + finalize) stays within its gas goal.
     /// Reverts `BatchDisputeState` unless the challenge is `Upheld`.
     function settle(uint256 original, uint256 duplicate) external;
+    /// @notice Reverses a settled win whose winner `original` (an item, or a single original at
+    /// the Registry) was revoked since, as a copy: the item it revoked, `duplicate`, is active
+    /// again (`Reinstated`, `MetadataUpdate`), backed by the bond the caller posts (`msg.value`
+    /// == `bondPerItem`; anyone may call, typically the duplicate's owner: its first bond was
+    /// paid out and burned at `settle`). Once per dispute (it becomes Reversed). Reverts
+    /// `BatchDisputeState` unless the dispute is Settled, `BatchWinnerActive` while `original`
+    /// is active, `BatchWrongValue` without the bond.
+    function reinstate(uint256 original, uint256 duplicate) external payable;
     /// @notice Called by the court fixed at deployment (the BatchCourt) when it rules that batch
     /// item `duplicate` is the second registration of the exact image registered alone as single
     /// `original` (`IBatchCourt.revokeDuplicateImage`): revokes it (no other item changes), sends

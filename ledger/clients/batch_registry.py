@@ -232,6 +232,12 @@ class BatchRegistryClient(ContractClient):
         ESP is slashed to it."""
         return Call(self.contract.functions.settle(original, duplicate))
 
+    def reinstate_call(self, original: int, duplicate: int, *, bond: int | None = None) -> Call:
+        """Reverses a settled win whose winner ``original`` was revoked since: ``duplicate`` (an
+        item) is active again, backed by the item bond the sender posts."""
+        value = self.params().bond_per_item if bond is None else bond
+        return Call(self.contract.functions.reinstate(original, duplicate), value)
+
     def transfer_call(self, sender: str, to: str, token_id: int) -> Call:
         return Call(self.contract.functions.transferFrom(sender, to, token_id))
 
@@ -305,6 +311,10 @@ class BatchRegistryClient(ContractClient):
         """Settles an upheld challenge (see :meth:`settle_call`); returns SETTLED or REVERSED."""
         receipt = self._send(self.settle_call(original, duplicate))
         return DisputeState(self._event(receipt, "ChallengeDecided")["state"])
+
+    def reinstate(self, original: int, duplicate: int, *, bond: int | None = None) -> None:
+        """See :meth:`reinstate_call`."""
+        self._send(self.reinstate_call(original, duplicate, bond=bond))
 
     def transfer(self, to: str, token_id: int) -> None:
         self._send(self.transfer_call(self.tx.address, to, token_id))

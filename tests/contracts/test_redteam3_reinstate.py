@@ -170,3 +170,45 @@ def test_a_batched_copy_reversed_through_its_originals_passing_revocation_is_rev
     world.chain.mine(world.params.reward_hold_blocks)
     br.settle(b, d)
     assert br.dispute(b, d).state is DisputeState.SETTLED
+
+
+def test_a_batched_win_settled_before_its_winner_was_revoked_is_reversed(world):
+    """Finding "rewards won by a token that is later revoked as a copy are kept; copies it
+    revoked stay revoked", at the BatchRegistry after the reward hold (the Registry has
+    ``reinstate`` for it; docs/contracts.md said the batch forums had "no such path yet"). The
+    squatter's item A (a near copy of the buyer's earlier Z, that the rule also matches with
+    the producer's B) revokes B, nobody contests, the win settles after the hold (the squatter
+    is paid its deposit and the reward; B's bond is burned). Z's owner then revokes A. B must be
+    reversible as at the Registry: before the fix nothing could (no function), B stayed revoked
+    for good and the squatter kept what it was paid.
+
+    Fix (contract, made): ``BatchRegistry.reinstate(A, B)`` for a Settled dispute whose winner
+    is revoked since, with ``msg.value`` = the item bond (anyone, typically B's side): B active
+    again (``Reinstated``), the dispute Reversed (once); refused while A is active
+    (``BatchWinnerActive``) or for a pair not Settled (``BatchDisputeState``)."""
+    register_esp(world)
+    third = register_esp(world, world.accounts[7])
+    z, pz = _item(world, world.buyer, BASE_FP, details()["base"], world.esp, seed=41)
+    a, pa = _item(world, world.attacker, NEAR_FP, details()["near"], copier_esp(world), seed=42)
+    b, pb = _item(world, world.producer, B_FP, details()["base"], third, seed=43)
+    br = batch_kit.client(world, world.deployer)
+    owner = batch_kit.client(world, world.producer)
+    assert _batch_challenge_and_finalize(world, world.attacker, a, pa, b, pb) is True
+    world.chain.mine(world.params.reward_hold_blocks)
+    assert br.settle(a, b) is DisputeState.SETTLED  # the squatter is paid
+    with pytest.raises(errors.BatchWinnerActive):  # A is active: its win stands
+        owner.reinstate(a, b)
+    assert _batch_challenge_and_finalize(world, world.buyer, z, pz, a, pa) is True  # A: Z's copy
+    with pytest.raises(errors.BatchDisputeState):  # Z never decided B
+        owner.reinstate(z, b)
+    bond = br.params().bond_per_item
+    with pytest.raises(errors.BatchWrongValue):
+        owner.reinstate(a, b, bond=0)
+    held = world.balance(br.address)
+    owner.reinstate(a, b)  # B's owner posts B's bond again
+    assert br.status(b) is TokenStatus.ACTIVE
+    assert br.dispute(a, b).state is DisputeState.REVERSED
+    assert world.balance(br.address) == held + bond
+    with pytest.raises(errors.BatchDisputeState):  # once
+        owner.reinstate(a, b)
+    batch_kit.client(world, world.producer).transfer(world.buyer.address, b)  # B trades again
