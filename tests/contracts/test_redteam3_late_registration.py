@@ -140,3 +140,42 @@ def test_an_esp_delivering_late_cannot_keep_its_customers_exact_bytes_for_its_sy
     customer.reclaim(reg, customer_lock, attestation)
     assert customer.owner_of(taken) == world.producer.address
     assert world.esps(world.buyer).challenges_lost(esp.address) == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=errors.RegistryEspNotRegistered,
+    reason=(
+        "open: an ESP that claims its fee after the registration window and deregisters at "
+        "once strands its customer's image: a late registration needs its ESP active at the commit"
+    ),
+)
+def test_an_esp_claiming_late_and_leaving_cannot_strand_its_customers_image(world):
+    """Finding "an ESP that deregisters after claiming a fee", re-tried through a late
+    delivery. In time it is covered (``wasActiveAt(esp, lockBlock)``:
+    ``test_an_esp_that_deregisters_in_its_customers_lock_block_cannot_strand_the_image``). But
+    the ESP chooses when it claims (any time before the deadline it quoted), and a commit after
+    ``lockBlock + registrationWindow`` is a late registration, whose ESP must also be active at
+    the commit (``test_a_late_registration_needs_its_esp_active_at_the_commit``: an exited ESP
+    must not attest copies under old locks). So the ESP claims one block past the window and
+    deregisters in the next block, before its customer can commit: the reveal reverts
+    ``RegistryEspNotRegistered``; the customer has paid (0.001 ETH, kept by the ESP), holds the
+    image, and can never register it. The ESP loses nothing (its stake leaves after
+    ``exitDelay``).
+
+    Fix it needs (contract, not made): the same as the other late-delivery tests of this file
+    (a fee lock's deadline bounded so that no delivery is late: the customer then commits
+    within the window and ``wasActiveAt(esp, lockBlock)`` suffices), or a late registration
+    accepted while the ESP's stake is still held (deregistered within ``exitDelay``, not
+    withdrawn) with ``exitDelay`` counted from the ESP's last claim."""
+    register_esp(world)
+    esp = world.esp
+    customer_lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
+    world.chain.mine(world.params.registration_window_blocks + 1)
+    world.htlc(esp).withdraw(customer_lock, preimage)  # the ESP claims its fee, late...
+    world.esps(esp).deregister()  # ...and leaves in the next block
+    reg = registration(world.producer.address, esp.address, lock=customer_lock)
+    customer = world.registry(world.producer)
+    customer.commit(reg)
+    token = customer.reveal(reg, customer_lock, customer.sign_attestation(esp, reg))
+    assert customer.owner_of(token) == world.producer.address
