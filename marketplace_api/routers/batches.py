@@ -293,7 +293,9 @@ def _item(session: SessionDep, token_id: int) -> tuple[BatchRecord, int]:
         batch_id, index = merkle.split_token_id(token_id)
     except ValueError:
         raise NotFound(f"{token_id} is not a batch token", code="unknown_product") from None
-    batch = session.get(BatchRecord, batch_id)
+    # A batch id is a uint64 on chain, a BIGINT here: one past 2**63 - 1 (never issued: ids count
+    # from 1) is no batch, not an integer overflow (a 500 before, found by the fuzz run).
+    batch = session.get(BatchRecord, batch_id) if batch_id < 2**63 else None
     if batch is None or index >= batch.count:
         raise NotFound(f"no registered batch token {token_id}", code="unknown_product")
     return batch, index
