@@ -210,3 +210,18 @@ def test_claim_token_refuses_a_token_lock_that_is_not_the_buyers() -> None:
         "other_token": ["bad_token_lock", 0],
         "other_hashlock": ["bad_token_lock", 0],
     }, out
+
+
+def test_register_refuses_delivery_metadata_its_esp_did_not_attest_before_the_bond() -> None:
+    """The API's delivery metadata (fingerprint, detail) differs from what the ESP attested, or
+    the attestation is someone else's, or the fee lock is not paid yet: register committed the
+    bond before (the reveal then reverts RegistryInvalidAttestation / RegistryLockNotPaid, and a
+    commitment never revealed forfeits its bond)."""
+    out = drive("registerRefusesDeliveryMetadataItsEspDidNotAttestBeforeTheBond")
+    assert out == {
+        "other_fingerprint": ["bad_attestation", 0],
+        "other_detail": ["bad_attestation", 0],
+        "forged_attestation": ["bad_attestation", 0],
+        "unpaid_lock": ["lock_not_paid", 0],
+        "honest": ["done", 2],
+    }, out

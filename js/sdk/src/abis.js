@@ -31,6 +31,7 @@ export const registryAbi = parseAbi([
   'function finalize(uint256 original, uint256 duplicate) returns (bool)',
   `function resolve(uint256 original, uint256 duplicate, ${PROOF} a, ${PROOF} b, bytes detailA, bytes detailB) returns (bool)`,
   'function approve(address to, uint256 tokenId)',
+  'function attestationDigest(bytes32 taskId, address producer, bytes32 contentHash, bytes32 fingerprint, bytes32 detailHash, bytes32 modelId, uint256 seed) view returns (bytes32)',
   'function parameters() view returns ((uint256 bond, uint256 challengeDeposit, uint256 challengeReward, uint256 matchThreshold, uint64 commitTtl, uint64 registrationWindow, uint64 disputeWindow, uint64 rewardHoldBlocks, uint96 royaltyBps))',
   'function ownerOf(uint256 tokenId) view returns (address)',
   'function royaltyInfo(uint256 tokenId, uint256 salePrice) view returns (address, uint256)',

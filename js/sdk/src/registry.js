@@ -1,11 +1,12 @@
 // Registration (commit, then reveal with the paid lock and the ESP's attestation) and disputes.
 
-import { encodeAbiParameters, keccak256 } from 'viem'
+import { encodeAbiParameters, getAddress, keccak256, recoverAddress } from 'viem'
 import { registryAbi } from './abis.js'
 import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
-import { lockToApi, newSecret, toLock } from './locks.js'
+import { lockId, lockToApi, newSecret, toLock } from './locks.js'
+import { lockInfoAbi } from './batch_actions.js'
 import { toBigInt, toBytes32Hex, toHex } from './numbers.js'
 import { address, sendUnsigned } from './wallet.js'
 
@@ -51,13 +52,6 @@ export async function register(client, { task, contentHash, metadataUri = '', sa
     salt: salt ?? newSecret().preimage,
   }
   const dep = await getDeployment(client)
-  const { bond } = await registryParameters(client, dep)
-  const committed = commitment(r)
-  const c = await sendUnsigned(
-    client,
-    await request(client, '/v1/tx/registry/commit', { method: 'POST', json: { commitment: committed } }),
-    { to: dep.addresses.registry, abi: registryAbi, functionName: 'commit', args: [committed], value: bond, what: 'commit' },
-  )
   const lock = toLock(task.lock)
   const registration = {
     contentHash: r.contentHash,
@@ -67,6 +61,15 @@ export async function register(client, { task, contentHash, metadataUri = '', sa
     seed: task.seed,
     metadataURI: metadataUri,
   }
+  const attestation = toHex(meta.attestation, 'attestation')
+  await checkRevealable(client, dep, { lock, registration, detail: toHex(r.detail, 'detail'), attestation, owner })
+  const { bond } = await registryParameters(client, dep)
+  const committed = commitment(r)
+  const c = await sendUnsigned(
+    client,
+    await request(client, '/v1/tx/registry/commit', { method: 'POST', json: { commitment: committed } }),
+    { to: dep.addresses.registry, abi: registryAbi, functionName: 'commit', args: [committed], value: bond, what: 'commit' },
+  )
   const reveal = await request(client, '/v1/tx/registry/reveal', {
     method: 'POST',
     json: {
@@ -85,7 +88,7 @@ export async function register(client, { task, contentHash, metadataUri = '', sa
     to: dep.addresses.registry,
     abi: registryAbi,
     functionName: 'reveal',
-    args: [registration, lock, toHex(r.detail, 'detail'), toHex(meta.attestation, 'attestation')],
+    args: [registration, lock, toHex(r.detail, 'detail'), attestation],
     value: 0n,
     what: 'reveal',
   })
@@ -115,6 +118,44 @@ async function dispute(client, route, { original, duplicate }) {
     what: route,
   })
   return { hash }
+}
+
+/**
+ * What the reveal needs, checked before the bond is committed (a commitment never revealed
+ * forfeits its bond): the fee lock is yours (`not_producer`) and paid, i.e. withdrawn by the ESP
+ * (`lock_not_paid`), and the attestation is the lock's ESP's signature over exactly these values
+ * by the Registry's own `attestationDigest` (`bad_attestation`: delivery metadata from the API
+ * that the ESP did not attest would make the reveal revert after the bond was paid).
+ * @param {import('./client.js').AigcClient} client
+ * @param {import('./deployment.js').Deployment} dep
+ * @param {{ lock: import('./locks.js').Lock, registration: { contentHash: `0x${string}`, fingerprint: `0x${string}`,
+ *   modelId: `0x${string}`, seed: bigint }, detail: `0x${string}`, attestation: `0x${string}`, owner: `0x${string}` }} p
+ */
+async function checkRevealable(client, dep, { lock, registration, detail, attestation, owner }) {
+  if (lock.sender !== getAddress(owner)) {
+    throw new AigcSdkError('not_producer', `the fee lock was paid by ${lock.sender}, not ${owner}`)
+  }
+  const id = lockId(lock)
+  const pc = client.publicClient
+  const [[status], digest] = await Promise.all([
+    pc.readContract({ address: dep.addresses.htlc, abi: lockInfoAbi, functionName: 'lockInfo', args: [id] }),
+    pc.readContract({
+      address: dep.addresses.registry,
+      abi: registryAbi,
+      functionName: 'attestationDigest',
+      args: [id, lock.sender, registration.contentHash, registration.fingerprint, keccak256(detail), registration.modelId, registration.seed],
+    }),
+  ])
+  if (Number(status) !== 2) throw new AigcSdkError('lock_not_paid', `lock ${id} is not paid (status ${status}): the ESP has not claimed its fee`)
+  let signer = null
+  try {
+    signer = await recoverAddress({ hash: digest, signature: attestation })
+  } catch {
+    // not a signature: refused below
+  }
+  if (signer !== lock.receiver) {
+    throw new AigcSdkError('bad_attestation', `the attestation is not ${lock.receiver}'s over this image's values (signed by ${signer}): nothing was committed`)
+  }
 }
 
 /**

@@ -41,9 +41,9 @@ export async function address(client) {
  * Refuses (`wrong_chain`) unless the wallet is on the deployment's chain: a wallet switched to
  * another network mid-flow would sign the API's transaction there (a viem WalletClient over an
  * injected provider has no `chain` of its own, so viem does not check), where the HTLC's address
- * may hold anything or nothing. An injected wallet (a JSON-RPC account) must still have the
- * client's account selected (`account_changed`): a user who switched accounts mid-flow is not the
- * one the flow (and the API session) is for. Asked before every signature, not cached.
+ * may hold anything or nothing. An injected wallet (a JSON-RPC account) must still expose the
+ * client's account (`eth_accounts`; else `account_changed`): a wallet switched to another account
+ * mid-flow exposes only that one to the site. Asked before every signature, not cached.
  * @param {import('./client.js').AigcClient} client
  * @returns {Promise<import('./deployment.js').Deployment>}
  */
@@ -56,9 +56,10 @@ export async function checkWallet(client) {
       throw new AigcSdkError('wrong_chain', `the wallet is on chain ${id}, the marketplace's deployment on chain ${dep.chainId}: switch networks`)
     }
     if (w.account?.type === 'json-rpc') {
-      const [selected] = await w.getAddresses()
-      if (selected && getAddress(selected) !== getAddress(w.account.address)) {
-        throw new AigcSdkError('account_changed', `the wallet switched to ${getAddress(selected)}; this flow is ${getAddress(w.account.address)}'s: switch back or sign in again`)
+      const mine = getAddress(w.account.address)
+      const exposed = (await w.getAddresses()).map((a) => getAddress(a))
+      if (!exposed.includes(mine)) {
+        throw new AigcSdkError('account_changed', `the wallet now exposes ${exposed.join(', ') || 'no account'}, not ${mine} whose flow this is: switch back or sign in again`)
       }
     }
   }

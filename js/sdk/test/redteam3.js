@@ -373,3 +373,57 @@ export async function claimTokenRefusesATokenLockThatIsNotTheBuyers() {
   }
   return results
 }
+
+/** test_register_refuses_delivery_metadata_its_esp_did_not_attest_before_the_bond */
+export async function registerRefusesDeliveryMetadataItsEspDidNotAttestBeforeTheBond() {
+  const { hashTypedData, keccak256: k } = await import('viem')
+  const { registryAbi } = await import('../src/abis.js')
+  const domain = { name: 'Proof-of-AIGC', version: '2', chainId: 31337, verifyingContract: REGISTRY }
+  const types = { Attestation: [
+    { name: 'taskId', type: 'bytes32' }, { name: 'producer', type: 'address' }, { name: 'contentHash', type: 'bytes32' },
+    { name: 'fingerprint', type: 'bytes32' }, { name: 'detailHash', type: 'bytes32' }, { name: 'modelId', type: 'bytes32' }, { name: 'seed', type: 'uint256' },
+  ] }
+  const lock = { sender: ADDRESS, receiver: esp.address, asset: 0, token: ZERO, amount: '1000', hashlock: HASHLOCK, timelock: String(NOW + 3600n) }
+  const values = { contentHash: `0x${'01'.repeat(32)}`, fingerprint: `0x${'02'.repeat(32)}`, detail: '0x0304', modelId: `0x${'05'.repeat(32)}`, seed: 5n }
+  const id = sdk.lockId(sdk.toLock(lock))
+  const attestation = await esp.signTypedData({ domain, types, primaryType: 'Attestation', message: {
+    taskId: id, producer: ADDRESS, contentHash: values.contentHash, fingerprint: values.fingerprint, detailHash: k(values.detail), modelId: values.modelId, seed: values.seed,
+  } })
+  const taskWith = (over) => sdk.toTask({
+    id: `0x${'aa'.repeat(32)}`, producer: ADDRESS, esp: esp.address, prompt: 'p', seed: 5, max_price: '1000', status: 'claimed', price: '1000',
+    hashlock: HASHLOCK, deadline: Number(NOW) + 3600, quote_signature: null, lock, lock_id: id,
+    delivery: { content_hash: values.contentHash, fingerprint: values.fingerprint, detail: values.detail, model_id: values.modelId, attestation, ...over },
+  })
+  const api = fakeApi({
+    'POST /v1/tx/registry/commit': ({ body }) => [200, unsigned(REGISTRY, encodeFunctionData({ abi: registryAbi, functionName: 'commit', args: [body.commitment] }), 10n)],
+    'POST /v1/tx/registry/reveal': ({ body }) => [200, unsigned(REGISTRY, encodeFunctionData({ abi: registryAbi, functionName: 'reveal', args: [
+      { contentHash: body.content_hash, fingerprint: body.fingerprint, salt: body.salt, modelId: body.model_id, seed: BigInt(body.seed), metadataURI: body.metadata_uri },
+      sdk.toLock(body.lock), body.detail, body.attestation] }))],
+  })
+  const chain = (lockStatus) => reader({
+    readContract: async (args) => {
+      if (args.functionName === 'parameters') return { registrationWindow: 7200n, bond: 10n, challengeDeposit: 20n }
+      if (args.functionName === 'lockInfo') return [lockStatus, 100n]
+      if (args.functionName === 'attestationDigest') {
+        const [taskId, producer, contentHash, fingerprint, detailHash, modelId, seed] = args.args
+        return hashTypedData({ domain, types, primaryType: 'Attestation', message: { taskId, producer, contentHash, fingerprint, detailHash, modelId, seed } })
+      }
+      throw new Error(`no ${args.functionName}`)
+    },
+  })
+  const results = {}
+  for (const [name, over, status] of [
+    ['other_fingerprint', { fingerprint: `0x${'09'.repeat(32)}` }, 2],
+    ['other_detail', { detail: '0x0305' }, 2],
+    ['forged_attestation', { attestation: await privateKeyToAccount(`0x${'33'.repeat(32)}`).signMessage({ message: 'x' }) }, 2],
+    ['unpaid_lock', {}, 1],
+    ['honest', {}, 2],
+  ]) {
+    const w = wallet()
+    const c = client(api, w)
+    c.publicClient = chain(status)
+    const task = taskWith(over)
+    results[name] = [await outcome(sdk.register(c, { task, contentHash: task.delivery.content_hash })), w.raw.length]
+  }
+  return results
+}
