@@ -483,11 +483,37 @@ def get_preview(
     return Response(request.app.state.blobs.get(task.preview_blob), media_type="image/png")
 
 
-@router.post("/tasks/{task_id}/fraud", response_model=TaskOut, responses=CHANGES)
+# Deliveries found to match their attestation, by (task id, key), per process: a repeated report
+# of one is answered without opening and decoding it again (see report_fraud).
+_MATCHED_MAX = 4096
+
+
+def _matched(request: Request) -> set[tuple[str, str]]:
+    state = request.app.state
+    matched: set[tuple[str, str]] | None = getattr(state, "fraud_matched", None)
+    if matched is None:
+        matched = state.fraud_matched = set()
+    return matched
+
+
+@router.post(
+    "/tasks/{task_id}/fraud",
+    response_model=TaskOut,
+    responses=declare(401, 403, 404, 409, 429),
+)
 def report_fraud(
-    task_id: TaskId, body: FraudIn, request: Request, account: CurrentAccount, session: SessionDep
+    task_id: TaskId,
+    body: FraudIn,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
 ) -> TaskOut:
-    """Prove the sealed image differs from its attestation by revealing this delivery's key."""
+    """Prove the sealed image differs from its attestation by revealing this delivery's key.
+    Counted with uploads (``rate_upload_per_minute``): opening a delivery decodes an image of up
+    to 10**8 pixels."""
+    limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
     task = load_task(session, task_id, account)
     if account != task.producer:
         raise Forbidden("only the producer may report fraud")
@@ -498,6 +524,12 @@ def report_fraud(
     key = bytes.fromhex(body.key[2:])
     if "0x" + key_commitment(key).hex() != task.delivery["key_commitment"].lower():
         raise Unprocessable("key does not match the ESP's signed key commitment", code="bad_key")
+    # A delivery of up to 10**8 pixels (a PNG of 200 KB can be one) costs seconds and a GB to
+    # decode and hash, and a report that finds no fraud changes nothing, so a producer (with its
+    # ESP's help) could repeat it at will: it is checked once per process.
+    matched = _matched(request)
+    if (task.id, body.key.lower()) in matched:
+        raise Conflict("the delivery matches its attestation: no fraud", code="no_fraud")
     try:
         plain = open_sealed(
             request.app.state.blobs.get(task.sealed_blob),
@@ -509,6 +541,9 @@ def report_fraud(
     except (SealError, ApiError, ValueError) as exc:  # undecryptable or undecodable: junk
         actual = f"undecodable: {exc}"
     if actual == task.delivery["content_hash"].lower():
+        if len(matched) >= _MATCHED_MAX:
+            matched.clear()
+        matched.add((task.id, body.key.lower()))
         raise Conflict("the delivery matches its attestation: no fraud", code="no_fraud")
     task.fraud = {"attested": task.delivery["content_hash"], "actual": actual, "key": body.key}
     task.status = TaskState.FRAUD_PROVEN

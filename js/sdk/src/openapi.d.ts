@@ -694,6 +694,8 @@ export interface paths {
         /**
          * Report Fraud
          * @description Prove the sealed image differs from its attestation by revealing this delivery's key.
+         *     Counted with uploads (``rate_upload_per_minute``): opening a delivery decodes an image of up
+         *     to 10**8 pixels.
          */
         post: operations["report_fraud_v1_tasks__task_id__fraud_post"];
         delete?: never;
@@ -5281,6 +5283,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
