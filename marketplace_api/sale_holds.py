@@ -14,7 +14,7 @@ Two off-chain defences (red team 2) that listing, trade requests and payment loc
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ledger import Asset
@@ -149,20 +149,15 @@ def _untrusted(session: Session, esp: str) -> bool:
     other bytes than its attestation (``fraud_proven``), or two images attested to one lock (a
     task it delivered whose fee lock registered a token, whose id is the content hash, other
     than the delivered content hash). Reads that ESP's tasks of those states (indexed by ESP)."""
-    if session.scalar(
-        select(Task.id).where(Task.esp == esp, Task.status == TaskState.FRAUD_PROVEN).limit(1)
-    ):
-        return True
-    for token, delivery in session.execute(
-        select(Task.token_id, Task.delivery).where(
-            Task.esp == esp, Task.token_id.is_not(None), Task.status == TaskState.REGISTERED
-        )
-    ):
-        if isinstance(delivery, dict) and (
-            str(delivery.get("content_hash", "")).lower() != str(token).lower()
-        ):
-            return True
-    return False
+    fraud = select(Task.id).where(Task.esp == esp, Task.status == TaskState.FRAUD_PROVEN)
+    # compared in the database, one row at most: the ESP's history never leaves it
+    other_image = select(Task.id).where(
+        Task.esp == esp,
+        Task.status == TaskState.REGISTERED,
+        Task.token_id.is_not(None),
+        func.lower(Task.token_id) != func.lower(Task.delivery["content_hash"].as_string()),
+    )
+    return any(session.scalar(q.limit(1)) is not None for q in (fraud, other_image))
 
 
 def withdraw_from_sale(session: Session, product: Product) -> None:
