@@ -9,7 +9,7 @@
 // name its collection, and the SDK signs, approves, locks and checks against that contract.
 import { formatEther, parseEther } from "./sdk.bundle.js";
 import { explain, sdkClient } from "./studio.js";
-import { WalletError, authHeaders, checkNetwork, session } from "./wallet.js";
+import { WalletError, authHeaders, checkMarketNetwork, session } from "./wallet.js";
 
 /** The swap's states in order, with what each means to a person. */
 const STEPS = [
@@ -76,8 +76,8 @@ async function apiGet(path, auth) {
 
 /** Checks the wallet is on the marketplace's network before anything is signed. */
 async function ready(aigc) {
-  const dep = await aigc.getDeployment();
-  await checkNetwork(dep.chainId);
+  await checkMarketNetwork();
+  await aigc.getDeployment();
   return aigc;
 }
 

@@ -8,7 +8,7 @@ import {
   AigcApiError, AigcSdkError, DeliveryMismatchError, createAigcClient, createPublicClient,
   createWalletClient, custom, formatEther, parseEther,
 } from "./sdk.bundle.js";
-import { WalletError, authHeaders, checkNetwork, session } from "./wallet.js";
+import { WalletError, authHeaders, checkMarketNetwork, session } from "./wallet.js";
 
 /** The task's states in order, as the studio shows them. */
 const STEPS = [
@@ -203,8 +203,8 @@ async function generate(aigc, ui, work, form, data) {
   work.replaceChildren(el("h2", {}, "Progress"), note);
   let task;
   try {
-    const dep = await aigc.getDeployment();
-    await checkNetwork(dep.chainId);
+    await checkMarketNetwork();
+    await aigc.getDeployment();
     await aigc.registerDeliveryKey();
     note.textContent = "Posting the task…";
     task = await aigc.postTask({ prompt: data.prompt, maxPrice, seed: BigInt(data.seed || 0), esp: data.esp });

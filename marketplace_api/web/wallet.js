@@ -61,6 +61,16 @@ export async function checkNetwork(chainId) {
   }
 }
 
+/**
+ * Checks the wallet is on the marketplace's network (the API's deployment, read by the page
+ * itself) before the SDK reads the chain through the wallet: a wallet on another network is
+ * `wrong_network`, with the switch to offer, rather than the SDK's `wrong_chain`.
+ */
+export async function checkMarketNetwork() {
+  const dep = await apiJson("/v1/deployment");
+  await checkNetwork(Number(dep.chain_id));
+}
+
 export async function switchNetwork(chainId) {
   await request("wallet_switchEthereumChain", [{ chainId: `0x${chainId.toString(16)}` }]);
 }

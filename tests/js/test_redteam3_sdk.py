@@ -225,3 +225,17 @@ def test_register_refuses_delivery_metadata_its_esp_did_not_attest_before_the_bo
         "unpaid_lock": ["lock_not_paid", 0],
         "honest": ["done", 2],
     }, out
+
+
+def test_the_buyer_pays_only_the_offer_the_seller_signed_for_the_listing_it_bought() -> None:
+    """payTrade's legs add up to the trade's price, which is the API's word: the API raised it
+    tenfold (legs and all), or served a listing signed in the seller's name by someone else, or
+    opened the trade on another listing than the one bought: the buyer paid 50 for an offer of 5
+    before."""
+    out = drive("theBuyerPaysOnlyTheOfferTheSellerSignedForTheListingItBought")
+    assert out == {
+        "raised_price": ["trade_mismatch", 0],
+        "forged_offer": ["bad_offer", 0],
+        "honest": ["done", 1],
+        "other_listing": ["trade_mismatch", 0],
+    }, out

@@ -24,6 +24,8 @@
  *   per-client caches (the delivery key stays in memory, on this object only)
  * @property {Map<string, { maxPrice: bigint, esp: `0x${string}` | null }>} posted what the user
  *   asked of each task it posted through this client (by task id): payFee holds the quote to it
+ * @property {Map<number, number>} bought the listing each trade `buy` opened through this client
+ *   was asked for (by trade id): payTrade pays only that listing's offer
  */
 
 /**
@@ -45,5 +47,6 @@ export function createClientState({ baseUrl, publicClient, walletClient, fetch: 
     trustedDeployment: deployment ?? null,
     cache: {},
     posted: new Map(),
+    bought: new Map(),
   }
 }

@@ -8,7 +8,7 @@
 
 import { getAddress, parseAbi } from 'viem'
 import { hashTimeLockAbi } from './abis.js'
-import { getDeployment } from './deployment.js'
+import { getDeployment, OFFER_TYPES } from './deployment.js'
 import { AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
 import { request } from './http.js'
 import { lockToApi, newSecret, toLock } from './locks.js'
@@ -208,7 +208,10 @@ export async function resell(client, params) {
  */
 export async function buy(client, { listingId }) {
   const id = toTradeId(listingId) // the same shape: a positive integer
-  return toTrade(await request(client, '/v1/trades', { method: 'POST', json: { listing_id: id } }))
+  const trade = toTrade(await request(client, '/v1/trades', { method: 'POST', json: { listing_id: id } }))
+  if (trade.listingId !== id) throw new AigcSdkError('trade_mismatch', `the API opened trade ${trade.id} on listing ${trade.listingId}, not ${id}`)
+  client.bought.set(trade.id, id)
+  return trade
 }
 
 /**
@@ -304,6 +307,7 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
   ) {
     throw new AigcSdkError('bad_token_lock', `trade ${tradeId}: the token lock does not hold this token for you`)
   }
+  await checkOffer(client, dep, trade)
   const out = await request(client, `/v1/trades/${toTradeId(tradeId)}/payment-tx`, {
     method: 'POST',
     json: timelock === undefined ? {} : { timelock: toBigInt(timelock, 'timelock') },
@@ -342,6 +346,40 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
     locks.push({ role: leg.role, receiver, amount, hash })
   }
   return { trade, locks }
+}
+
+/**
+ * Refuses to pay a trade that is not the offer the buyer asked for: the trade must be of the
+ * listing `buy` asked for through this client (`trade_mismatch`), and that listing's offer must
+ * be signed by the trade's seller for this token, collection and price under the collection's
+ * EIP-712 domain (`bad_offer`): the API cannot raise the price of a trade (payTrade's legs add up
+ * to the trade's price) beyond what the seller signed.
+ * @param {import('./client.js').AigcClient} client
+ * @param {import('./deployment.js').Deployment} dep
+ * @param {Trade} trade
+ */
+async function checkOffer(client, dep, trade) {
+  const asked = client.bought.get(trade.id)
+  if (asked !== undefined && asked !== trade.listingId) {
+    throw new AigcSdkError('trade_mismatch', `trade ${trade.id} is of listing ${trade.listingId}, you bought listing ${asked}`)
+  }
+  const listing = toListing(await request(client, `/v1/listings/${toTradeId(trade.listingId)}`, { auth: false }))
+  const collection = collectionOf(dep, trade.collection)
+  if (
+    listing.id !== trade.listingId || listing.tokenId !== trade.tokenId || listing.seller !== getAddress(trade.seller)
+    || listing.price !== trade.price || (listing.collection !== null && listing.collection !== collection.address)
+  ) {
+    throw new AigcSdkError('trade_mismatch', `trade ${trade.id} (token ${trade.tokenId}, price ${trade.price}) is not its listing's offer (token ${listing.tokenId}, price ${listing.price})`)
+  }
+  const signed = await client.publicClient.verifyTypedData({
+    address: listing.seller,
+    domain: collection.domain,
+    types: OFFER_TYPES,
+    primaryType: 'Offer',
+    message: { tokenId: listing.tokenId, seller: listing.seller, price: listing.price, expiry: listing.expiry, nonce: listing.nonce },
+    signature: listing.signature,
+  })
+  if (!signed) throw new AigcSdkError('bad_offer', `trade ${trade.id}: listing ${listing.id}'s offer is not signed by its seller ${listing.seller}`)
 }
 
 /**

@@ -218,11 +218,12 @@ export async function payTradeRefusesLegsThatDoNotAddUpToTheTrade() {
     honest: [leg('payment', SELLER, 5n)],
   }
   const t2Of = { late_timelock: T1 }
+  const listing = await signedListing({ id: 1, tokenId: 7n, seller: esp, price: 5n })
   const results = {}
   const sent = {}
   for (const [name, locks] of Object.entries(cases)) {
     const api = fakeApi({
-      'GET /healthz': () => [200, HEALTH], 'GET /v1/trades/1': () => [200, trade],
+      'GET /healthz': () => [200, HEALTH], 'GET /v1/trades/1': () => [200, trade], 'GET /v1/listings/1': () => [200, listing],
       'POST /v1/trades/1/payment-tx': () => [200, { trade_id: 1, hashlock: HASHLOCK, timelock: String(t2Of[name] ?? T1 - 600n), locks }],
     })
     const w = wallet()
@@ -425,5 +426,45 @@ export async function registerRefusesDeliveryMetadataItsEspDidNotAttestBeforeThe
     const task = taskWith(over)
     results[name] = [await outcome(sdk.register(c, { task, contentHash: task.delivery.content_hash })), w.raw.length]
   }
+  return results
+}
+
+/** A listing as the API serves it, its offer signed by `seller` under the Registry's domain. */
+async function signedListing({ id, tokenId, seller, price, signer = seller }) {
+  const message = { tokenId, seller: seller.address, price, expiry: NOW + 86_400n, nonce: 9n }
+  const signature = await signer.signTypedData({
+    domain: sdk.defaultDomains(31337, { registry: REGISTRY, espRegistry: ESP_REGISTRY }).offer, types: sdk.OFFER_TYPES, primaryType: 'Offer', message,
+  })
+  return { id, token_id: sdk.toBytes32Hex(tokenId), collection: REGISTRY, seller: seller.address, price: String(price), expiry: String(message.expiry), nonce: '9', signature, status: 'open' }
+}
+
+/** test_the_buyer_pays_only_the_offer_the_seller_signed_for_the_listing_it_bought */
+export async function theBuyerPaysOnlyTheOfferTheSellerSignedForTheListingItBought() {
+  const SELLER = esp.address
+  const T1 = NOW + 7200n
+  const assetLock = { sender: SELLER, receiver: ADDRESS, asset: 2, token: REGISTRY, amount: '7', hashlock: HASHLOCK, timelock: String(T1) }
+  const tradeOf = (over) => ({ id: 1, listing_id: 1, token_id: `0x${'0'.repeat(63)}7`, seller: SELLER, buyer: ADDRESS, price: '5', status: 'asset_locked', hashlock: HASHLOCK, asset_lock: assetLock, payment_lock: null, royalty_lock: null, ...over })
+  const legs = (amount) => [{ role: 'payment', receiver: SELLER, amount: String(amount),
+    tx: unsigned(HTLC, encodeFunctionData({ abi: htlcAbi, functionName: 'lockEther', args: [SELLER, HASHLOCK, T1 - 600n] }), amount) }]
+  const honestListing = await signedListing({ id: 1, tokenId: 7n, seller: esp, price: 5n })
+  const cases = {
+    // the API raises the trade's price to 50 (and the legs with it): the seller signed 5
+    raised_price: [tradeOf({ price: '50' }), honestListing, 50n],
+    // the API serves a listing at 50 it signed itself, in the seller's name
+    forged_offer: [tradeOf({ price: '50' }), { ...(await signedListing({ id: 1, tokenId: 7n, seller: esp, price: 50n, signer: privateKeyToAccount(`0x${'33'.repeat(32)}`) })) }, 50n],
+    honest: [tradeOf({}), honestListing, 5n],
+  }
+  const results = {}
+  for (const [name, [trade, listing, amount]] of Object.entries(cases)) {
+    const api = fakeApi({
+      'GET /v1/trades/1': () => [200, trade], 'GET /v1/listings/1': () => [200, listing],
+      'POST /v1/trades/1/payment-tx': () => [200, { trade_id: 1, hashlock: HASHLOCK, timelock: String(T1 - 600n), locks: legs(amount) }],
+    })
+    const w = wallet()
+    results[name] = [await outcome(sdk.payTrade(client(api, w), { tradeId: 1, intervalMs: 1 })), w.raw.length]
+  }
+  // buy asks for listing 2; the API opens the trade on listing 1 (another token, another price)
+  const other = fakeApi({ 'POST /v1/trades': () => [201, tradeOf({ status: 'requested', asset_lock: null })] })
+  results.other_listing = [await outcome(sdk.buy(client(other), { listingId: 2 })), 0]
   return results
 }
