@@ -109,6 +109,8 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     mapping(uint256 tokenId => address) private _escrowers;
     /// @dev Payments refused by their receiver, kept for `withdrawOwed` (as the Registry's).
     mapping(address account => uint256) private _refused;
+    /// @dev The gas a payment forwards (an account that needs more collects with `withdrawOwed`).
+    uint256 private constant _PAYEE_GAS = 100_000;
 
     constructor(Config memory c) EIP712("AIGC BatchRegistry", "1") Ownable(msg.sender) {
         if (c.params.challengeReward > c.params.bondPerItem) {
@@ -885,13 +887,20 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
 
     /// @dev Pays `amount` to `to`; a refused payment is kept for `to`'s `withdrawOwed`, so no
     /// receiver can block the call that pays it, by refusing it or by a return-data bomb (a Void decision refunds both sides).
+    /// At most `_PAYEE_GAS` is forwarded: a payee that burns what it gets costs the caller no
+    /// more than that (red team 3: all of it made a customer's resolve +1.45 M gas).
     function _send(address to, uint256 amount) private {
+        _pay(to, amount, _PAYEE_GAS);
+    }
+
+    /// @dev `_send` with `limit` gas forwarded (`withdrawOwed`: all of it, the payee's own call).
+    function _pay(address to, uint256 amount, uint256 limit) private {
         if (amount == 0) return;
         bool ok;
         // A call that copies no return data: a payee answering with a return-data bomb pays
         // for its own memory, not the caller's (Solidity's `call` copies it all).
         assembly ("memory-safe") {
-            ok := call(gas(), to, amount, 0, 0, 0, 0)
+            ok := call(limit, to, amount, 0, 0, 0, 0)
         }
         if (!ok) _refused[to] += amount;
     }
@@ -901,7 +910,7 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
     function withdrawOwed() external {
         uint256 amount = _refused[msg.sender];
         delete _refused[msg.sender];
-        _send(msg.sender, amount);
+        _pay(msg.sender, amount, gasleft());
     }
 
     function _pairKey(uint256 original, uint256 duplicate) private pure returns (bytes32) {
