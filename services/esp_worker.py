@@ -141,15 +141,17 @@ class EspWorker:
         the honest ESP (burned) and deactivates it below its minimum stake, for two fees and two
         bonds (tests/api/test_redteam_esp_seed.py). Deterministic for one ESP, so a restarted
         worker makes the same bytes again (its state records the content hash before the
-        upload). The payer is keyed too: one image for one prompt and seed could be attested to
-        one payer only, so the worker declined the second, whose lock refunded, and each refund of
-        a lock the ESP acknowledged is negative evidence against it: Sybils asking for the prompt
-        and seed of a task delivered to one of them badmouthed the honest ESP for the gas alone
+        upload). With ``producer``, the payer is keyed too: the seed of a second payer of one
+        prompt and seed, whose first image is another payer's. One image is attested to one payer
+        only, so the worker declined the second, whose lock refunded, and each refund of a lock
+        the ESP acknowledged is negative evidence against it: Sybils asking for the prompt and
+        seed of a task delivered to one of them badmouthed the honest ESP for the gas alone
         (three refunds moved a newcomer's on-chain view of it from 0.667 to 0.354:
-        tests/api/test_redteam3_reputation.py). Now two payers never get one image (the decline
-        stays for a model whose bytes do not follow the seed), and one producer asking twice gets
-        the same bytes. The attestation keeps the requested seed (the request's parameter, what
-        the producer registers)."""
+        tests/api/test_redteam3_reputation.py). Now the second payer is served the image of its
+        own seed (the decline stays for a model whose bytes do not follow the seed); the first
+        payer's image is unchanged, and one producer asking twice gets the same bytes. The
+        attestation keeps the requested seed (the request's parameter, what the producer
+        registers)."""
         key = hashlib.sha256(b"aigc-generation-seed" + bytes(self.client.account.key)).digest()
         payer = bytes.fromhex(producer.removeprefix("0x").lower()) if producer else b""
         message = payer + int(requested).to_bytes(32, "big") + prompt.encode()
@@ -326,38 +328,32 @@ class EspWorker:
             self.state.save()
             self._tell_refusal(task["id"], entry)
             return "refused-prompt"
-        image, meta = self.make_image(
-            prompt,
-            self.generation_seed(int(task["seed"]), prompt=prompt, producer=task["producer"]),
-        )
-        buf = io.BytesIO()
-        image.save(buf, format="PNG")
         lock = LockTerms.from_json(task["lock"])
-        # The attestation names the producer's paid lock: the token's priority is that lock's
-        # block, and only its sender can register the image (the ESP cannot pre-empt it).
-        reg = Registration(
-            content_hash=canonical_hash(image),
-            fingerprint=self.fingerprint(image),
-            detail=detail_descriptor(image),
-            owner=task["producer"],
-            esp=self.client.address,
-            task_id=lock.id,
-            model_id=hashlib.sha256(str(meta.get("model_id", "")).encode()).digest(),
-            seed=int(task["seed"]),
+        image, reg = self._paint(task, prompt, lock, payer_keyed=False)
+        earlier = self._attested_to_another(
+            "0x" + reg.content_hash.hex(), task["producer"], task["id"]
         )
-        content_hex = "0x" + reg.content_hash.hex()
-        earlier = self._attested_to_another(content_hex, task["producer"], task["id"])
+        if earlier is not None:
+            # These bytes are another payer's (one prompt and seed make one image): this payer
+            # gets the image of a seed keyed by its address too. Declined, its lock refunded,
+            # each such payer was negative evidence against this ESP, which Sybils asking for
+            # a delivered prompt and seed farmed for the gas alone.
+            image, reg = self._paint(task, prompt, lock, payer_keyed=True)
+            earlier = self._attested_to_another(
+                "0x" + reg.content_hash.hex(), task["producer"], task["id"]
+            )
         if earlier is not None:
             # Never attest the same bytes to two payers: the earlier payer could `reclaim` the
             # later one's token and the Registry would slash this ESP to the dispossessed holder.
             # With a deterministic model two Sybils asking for one prompt and seed farmed that
-            # slash (0.05 ETH for a bond and two fees). The seed is keyed by the payer, so this
-            # is a backstop for a model whose bytes do not follow the seed (each refund here is
-            # negative evidence against this ESP). The lock is left to refund.
+            # slash (0.05 ETH for a bond and two fees). A backstop now, for a model whose bytes
+            # do not follow the seed. The lock is left to refund.
             entry["stage"], entry["declined"] = "declined", f"same_image: as task {earlier}"
             self.state.save()
             self._tell_refusal(task["id"], entry)
             return "declined"
+        buf = io.BytesIO()
+        image.save(buf, format="PNG")
         chain_id, registry = self._registry_domain()
         attestation = sign_attestation(
             self.client.account, reg, chain_id=chain_id, registry=registry
@@ -412,6 +408,29 @@ class EspWorker:
         entry["refusal_told"] = True
         self.state.save()
         return "refusal-told"
+
+    def _paint(
+        self, task: dict[str, Any], prompt: str, lock: LockTerms, *, payer_keyed: bool
+    ) -> tuple[Image.Image, Registration]:
+        """The task's image and the registration this ESP attests for it
+        (``payer_keyed``: from the seed keyed by the producer too, see :meth:`generation_seed`)."""
+        seed = self.generation_seed(
+            int(task["seed"]), prompt=prompt, producer=task["producer"] if payer_keyed else ""
+        )
+        image, meta = self.make_image(prompt, seed)
+        # The attestation names the producer's paid lock: the token's priority is that lock's
+        # block, and only its sender can register the image (the ESP cannot pre-empt it).
+        reg = Registration(
+            content_hash=canonical_hash(image),
+            fingerprint=self.fingerprint(image),
+            detail=detail_descriptor(image),
+            owner=task["producer"],
+            esp=self.client.address,
+            task_id=lock.id,
+            model_id=hashlib.sha256(str(meta.get("model_id", "")).encode()).digest(),
+            seed=int(task["seed"]),
+        )
+        return image, reg
 
     def _on_delivered(self, task: dict[str, Any]) -> str | None:
         entry = self.state.tasks.get(task["id"])

@@ -14,10 +14,11 @@ their refunds recorded): one fee of 0.001 ETH and three refunds moved the ESP's 
 reputation (``ReputationView``) from 0.667 to 0.354 in a newcomer's view and to 0.400 in the view
 of its one honest customer. The API's hardened ranking did not move (0.667: a recommender with
 no paid interaction at another ESP weighs nothing there), but one paid interaction each at an
-ESP of the attacker's own (its fee comes back) gives them full weight. Now the generation seed
-is keyed by the payer too (``EspWorker.generation_seed``): two payers never get one image, so
-each Sybil is served its own (its fee goes to the ESP) and there is no refund to record. The
-decline stays as the backstop for a model whose bytes do not follow the seed.
+ESP of the attacker's own (its fee comes back) gives them full weight. Now a payer whose image
+would be another payer's is served the image of a seed keyed by its address too
+(``EspWorker.generation_seed``): two payers never get one image, so each Sybil is served its
+own (its fee goes to the ESP) and there is no refund to record; the first payer's image is
+unchanged. The decline stays as the backstop for a model whose bytes do not follow the seed.
 """
 
 from __future__ import annotations
