@@ -239,3 +239,11 @@ def test_the_buyer_pays_only_the_offer_the_seller_signed_for_the_listing_it_boug
         "honest": ["done", 1],
         "other_listing": ["trade_mismatch", 0],
     }, out
+
+
+def test_the_seller_sells_only_at_the_price_it_offered() -> None:
+    """The API lowers the trade's price to 1 wei (the seller's offer: 5): lockForSale locked the
+    token for it, and claimPayment, finding the 1 wei locked equal to the API's price, revealed
+    the secret for it (the buyer takes the token for 1 wei) before."""
+    out = drive("theSellerSellsOnlyAtThePriceItOffered")
+    assert out == {"lock": ["trade_mismatch", 0], "claim": ["trade_mismatch", 0, 0]}, out

@@ -250,6 +250,7 @@ export async function lockForSale(client, { trade, timelock }) {
   const me = await address(client)
   if (getAddress(trade.seller) !== me) throw new AigcSdkError('not_seller', `trade ${trade.id} is ${trade.seller}'s`)
   const dep = await getDeployment(client)
+  await checkOffer(client, dep, trade) // the trade's price is what this seller's offer asked
   const collection = collectionOf(dep, trade.collection)
   const tokenId = toBytes32Hex(trade.tokenId)
   const t1 = timelock !== undefined
@@ -349,11 +350,12 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
 }
 
 /**
- * Refuses to pay a trade that is not the offer the buyer asked for: the trade must be of the
- * listing `buy` asked for through this client (`trade_mismatch`), and that listing's offer must
- * be signed by the trade's seller for this token, collection and price under the collection's
- * EIP-712 domain (`bad_offer`): the API cannot raise the price of a trade (payTrade's legs add up
- * to the trade's price) beyond what the seller signed.
+ * Refuses a trade that is not its listing's offer: the trade must be of the listing `buy` asked
+ * for through this client (`trade_mismatch`), and that listing's offer must be signed by the
+ * trade's seller for this token, collection and price under the collection's EIP-712 domain
+ * (`bad_offer`). The API can then neither raise a trade's price for the buyer (payTrade's legs add
+ * up to it) nor lower it for the seller (lockForSale, claimPayment: the seller would lock the
+ * token, and reveal the secret, for what the API says the price is).
  * @param {import('./client.js').AigcClient} client
  * @param {import('./deployment.js').Deployment} dep
  * @param {Trade} trade
@@ -457,6 +459,7 @@ export async function claimPayment(client, { tradeId, preimage, ...timing }) {
   ) {
     throw new AigcSdkError('bad_payment_lock', `trade ${tradeId}: the payment lock does not pay ${me} Ether from the buyer under the token lock's hashlock`)
   }
+  await checkOffer(client, await getDeployment(client), trade) // the price owed is the one offered
   const owed = await sellerShare(client, trade)
   if (paid.amount !== owed) throw new PaymentAmountError({ tradeId, expected: owed, locked: paid.amount })
   const now = (await client.publicClient.getBlock()).timestamp

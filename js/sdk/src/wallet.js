@@ -49,11 +49,21 @@ export async function address(client) {
  */
 export async function checkWallet(client) {
   const dep = await getDeployment(client)
+  await checkWalletOn(client, dep.chainId)
+  return dep
+}
+
+/**
+ * checkWallet against `chainId` (no deployment needed).
+ * @param {import('./client.js').AigcClient} client
+ * @param {number} chainId
+ */
+async function checkWalletOn(client, chainId) {
   const w = client.walletClient
   if (w) {
     const id = await w.getChainId()
-    if (id !== dep.chainId) {
-      throw new AigcSdkError('wrong_chain', `the wallet is on chain ${id}, the marketplace's deployment on chain ${dep.chainId}: switch networks`)
+    if (id !== chainId) {
+      throw new AigcSdkError('wrong_chain', `the wallet is on chain ${id}, the marketplace's deployment on chain ${chainId}: switch networks`)
     }
     if (w.account?.type === 'json-rpc') {
       const mine = getAddress(w.account.address)
@@ -63,7 +73,6 @@ export async function checkWallet(client) {
       }
     }
   }
-  return dep
 }
 
 /**
@@ -164,7 +173,11 @@ export async function sendUnsigned(client, tx, expected) {
  * @returns {Promise<TxResult>}
  */
 export async function write(client, call) {
-  await checkWallet(client)
+  // The call names its contract already (a step that needs no API, such as registerBatch's own
+  // commit): the wallet must be on the deployment's chain when the client knows it, else on the
+  // chain reader's.
+  const known = client.cache.deployment?.chainId
+  await checkWalletOn(client, known ?? Number(await client.publicClient.getChainId()))
   const w = wallet(client)
   const acct = await account(client)
   const { request } = await client.publicClient.simulateContract({ ...call, account: acct })

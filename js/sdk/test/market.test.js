@@ -187,6 +187,7 @@ function claimSetup({ timelock, now, over = {}, royalty = [ADDRESS, 0n] }) {
   const api = fakeApi({
     'GET /healthz': () => [200, HEALTH],
     'GET /v1/trades/4': () => [200, trade],
+    'GET /v1/listings/1': () => [200, OFFER],
     'POST /v1/tx/locks/withdraw': ({ body }) => [200, {
       to: HTLC, data: encodeFunctionData({ abi: hashTimeLockAbi, functionName: 'withdraw', args: [toLock(body.lock), body.preimage] }),
       value: '0', chainId: 31337, from: ADDRESS,
@@ -200,6 +201,7 @@ function claimSetup({ timelock, now, over = {}, royalty = [ADDRESS, 0n] }) {
   })
   const c = client(api, walletClient)
   c.publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
+    verifyTypedData: (/** @type {any} */ args) => verifyTypedData(args),
     getBlock: async () => ({ timestamp: now }),
     readContract: async (/** @type {any} */ call) => {
       assert.equal(call.functionName, 'royaltyInfo')
@@ -214,6 +216,14 @@ function claimSetup({ timelock, now, over = {}, royalty = [ADDRESS, 0n] }) {
 }
 
 const BUYER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+/** The seller's own offer behind trade 4 (listing 1): token 7 for 5 wei, signed by the seller. */
+const OFFER = await (async () => {
+  const message = { tokenId: 7n, seller: ADDRESS, price: 5n, expiry: 1_800_000_000n, nonce: 1n }
+  const signature = await testWallet().walletClient.account.signTypedData({
+    domain: defaultDomains(31337, { registry: REGISTRY, espRegistry: ESP_REGISTRY }).offer, types: OFFER_TYPES, primaryType: 'Offer', message,
+  })
+  return { id: 1, token_id: '7', collection: REGISTRY, seller: ADDRESS, price: '5', expiry: '1800000000', nonce: '1', signature, status: 'sold' }
+})()
 const PREIMAGE = /** @type {`0x${string}`} */ (`0x${'cd'.repeat(32)}`)
 
 test('claimPayment within CLAIM_MARGIN_S of the payment lock\'s T2 keeps the secret: ClaimTooLateError, nothing sent', async () => {

@@ -187,8 +187,10 @@ export async function lockForSaleRefusesAnApprovalOrLockForSomeoneElse() {
   const trade = sdk.toTrade({ id: 1, listing_id: 1, token_id: `0x${'0'.repeat(63)}7`, seller: ADDRESS, buyer: BUYER, price: '5', status: 'requested', hashlock: null, asset_lock: null, payment_lock: null, royalty_lock: null })
   const approve = (to) => unsigned(REGISTRY, encodeFunctionData({ abi: erc721Abi, functionName: 'approve', args: [to, 7n] }))
   let lockedTo = MALLORY
+  const listing = await signedListing({ id: 1, tokenId: 7n, seller: privateKeyToAccount(KEY), price: 5n })
   const api = (approveTo) => fakeApi({
     'GET /healthz': () => [200, HEALTH],
+    'GET /v1/listings/1': () => [200, listing],
     'POST /v1/tx/registry/approve': () => [200, approve(approveTo)],
     'POST /v1/tx/locks/token': ({ body }) => [200, unsigned(HTLC, encodeFunctionData({ abi: htlcAbi, functionName: 'lockERC721', args: [REGISTRY, 7n, lockedTo, body.hashlock, BigInt(body.timelock)] }))],
   })
@@ -467,4 +469,28 @@ export async function theBuyerPaysOnlyTheOfferTheSellerSignedForTheListingItBoug
   const other = fakeApi({ 'POST /v1/trades': () => [201, tradeOf({ status: 'requested', asset_lock: null })] })
   results.other_listing = [await outcome(sdk.buy(client(other), { listingId: 2 })), 0]
   return results
+}
+
+/** test_the_seller_sells_only_at_the_price_it_offered */
+export async function theSellerSellsOnlyAtThePriceItOffered() {
+  const me = privateKeyToAccount(KEY)
+  const BUYER = esp.address
+  const listing = await signedListing({ id: 1, tokenId: 7n, seller: me, price: 5n })
+  const cheap = { id: 1, listing_id: 1, token_id: `0x${'0'.repeat(63)}7`, seller: ADDRESS, buyer: BUYER, price: '1', hashlock: HASHLOCK, royalty_lock: null }
+  // lockForSale: the API says the buyer's trade is at 1 wei (the seller offered 5)
+  const w1 = wallet()
+  const api1 = fakeApi({ 'GET /v1/listings/1': () => [200, listing] })
+  const lock = await outcome(sdk.lockForSale(client(api1, w1), { trade: sdk.toTrade({ ...cheap, status: 'requested', asset_lock: null, payment_lock: null }) }))
+  // claimPayment: the buyer locked 1 wei and the API says that is the price: claiming reveals the secret
+  const assetLock = { sender: ADDRESS, receiver: BUYER, asset: 2, token: REGISTRY, amount: '7', hashlock: HASHLOCK, timelock: String(NOW + 7200n) }
+  const paymentLock = { sender: BUYER, receiver: ADDRESS, asset: 0, token: ZERO, amount: '1', hashlock: HASHLOCK, timelock: String(NOW + 3600n) }
+  const trade = { ...cheap, status: 'payment_locked', asset_lock: assetLock, payment_lock: paymentLock }
+  const api2 = fakeApi({
+    'GET /v1/trades/1': () => [200, trade], 'GET /v1/listings/1': () => [200, listing],
+    'POST /v1/tx/locks/withdraw': ({ body }) => [200, unsigned(HTLC, encodeFunctionData({ abi: htlcAbi, functionName: 'withdraw', args: [sdk.toLock(body.lock), body.preimage] }))],
+  })
+  const w2 = wallet()
+  const claim = await outcome(sdk.claimPayment(client(api2, w2), { tradeId: 1, preimage: `0x${'01'.repeat(32)}`, intervalMs: 1 }))
+  const secretSent = api2.calls.filter((c) => c.path === '/v1/tx/locks/withdraw').length
+  return { lock: [lock, w1.raw.length], claim: [claim, w2.raw.length, secretSent] }
 }
