@@ -126,6 +126,8 @@ def test_withdraw_refuses_a_transaction_that_is_not_the_withdrawal_asked_for() -
         "value": ["tx_mismatch", 0],
         "elsewhere": ["tx_mismatch", 0],
         "other_lock": ["tx_mismatch", 0],
+        "no_data": ["tx_mismatch", 0],
+        "bad_value": ["tx_mismatch", 0],
         "honest": ["done", 1],
     }, out
 

@@ -312,7 +312,7 @@ export async function revealedPreimage(client, { lock, fromBlock }) {
   /** @param {bigint} from @param {bigint} to */
   const read = (from, to) => pc.getContractEvents({
     address: dep.addresses.htlc,
-    abi: dep.abis.htlc,
+    abi: hashTimeLockAbi, // the SDK's own fragment (Withdrawn), never the API's ABI
     eventName: 'Withdrawn',
     args: { id },
     fromBlock: from,

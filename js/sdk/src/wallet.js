@@ -106,9 +106,15 @@ export function checkCall(tx, expected) {
     throw refuse('has no valid recipient')
   }
   if (to !== getAddress(expected.to)) throw refuse(`goes to ${to}, not ${getAddress(expected.to)}`)
-  const value = toBigInt(tx.value ?? 0, 'value')
+  let value
+  let data
+  try {
+    value = toBigInt(tx.value ?? 0, 'value')
+    data = toHex(tx.data, 'data').toLowerCase()
+  } catch (e) {
+    throw refuse(`is malformed (${/** @type {Error} */ (e).message})`)
+  }
   if (value !== expected.value) throw refuse(`carries ${value} wei, not ${expected.value}`)
-  const data = toHex(tx.data, 'data').toLowerCase()
   if (expected.args !== undefined) {
     const want = encodeFunctionData({ abi: expected.abi, functionName: expected.functionName, args: expected.args })
     if (data !== want.toLowerCase()) throw refuse(`is not ${expected.functionName} with the arguments asked for`)

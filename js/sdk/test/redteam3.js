@@ -244,6 +244,8 @@ export async function withdrawRefusesATransactionThatIsNotTheWithdrawalAskedFor(
     value: unsigned(HTLC, call(lock), 10n ** 18n),
     elsewhere: unsigned(MALLORY, call(lock)),
     other_lock: unsigned(HTLC, call({ ...lock, amount: 1n })),
+    no_data: { ...unsigned(HTLC, '0x'), data: undefined },
+    bad_value: { ...unsigned(HTLC, call(lock)), value: '-1' },
     honest: unsigned(HTLC, call(lock)),
   }
   const results = {}
