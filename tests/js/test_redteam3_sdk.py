@@ -249,3 +249,14 @@ def test_the_seller_sells_only_at_the_price_it_offered() -> None:
     the secret for it (the buyer takes the token for 1 wei) before."""
     out = drive("theSellerSellsOnlyAtThePriceItOffered")
     assert out == {"lock": ["trade_mismatch", 0], "claim": ["trade_mismatch", 0, 0]}, out
+
+
+def test_the_fees_are_the_wallets_not_the_apis() -> None:
+    """The API's transaction carries a 1,000 gwei priority fee (a tip to a builder it colludes
+    with): the SDK signed the API's fees as given before. Now the wallet's node sets them (here
+    1 wei tip, base fee 1 wei); the API's gas limit is kept."""
+    out = drive("theFeesAreTheWalletsNotTheApis")
+    assert out["r"] == "done", out
+    assert int(out["priority"]) == 1, out
+    assert int(out["maxFee"]) < 10**9, out
+    assert out["gas"] == "210000", out

@@ -546,6 +546,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/products/{token_id}/generation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Generation
+         * @description The product's published generation opening (404 ``not_found`` when none is).
+         */
+        get: operations["get_generation_v1_products__token_id__generation_get"];
+        /**
+         * Put Generation
+         * @description Publish the prompt and seed that regenerate the product's image (anyone may: the API
+         *     regenerates it on the bundled model and stores only an opening that reproduces the stored
+         *     image, up to another CPU's float noise). The image must be attached first (409
+         *     ``image_missing``); a model the API cannot run is 422 ``model_not_runnable``; an opening
+         *     that does not reproduce the image is 422 ``not_reproduced``; a different opening after one
+         *     was stored is 409 ``opening_exists`` (the same one again is 200).
+         */
+        put: operations["put_generation_v1_products__token_id__generation_put"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/products/{token_id}/image": {
         parameters: {
             query?: never;
@@ -2581,6 +2610,39 @@ export interface components {
         NotificationsOut: {
             /** Items */
             items: components["schemas"]["NotificationOut"][];
+        };
+        /** OpeningIn */
+        OpeningIn: {
+            /**
+             * Prompt
+             * @description the prompt the image was made from
+             */
+            prompt: string;
+            /**
+             * Seed
+             * @description the seed the ESP generated with (its generation seed, not the requested one), a decimal string below 2**63
+             */
+            seed: string;
+        };
+        /** OpeningOut */
+        OpeningOut: {
+            /**
+             * Model Id
+             * @description the generator's model id the opening regenerates on
+             */
+            model_id: string;
+            /** Prompt */
+            prompt: string;
+            /**
+             * Seed
+             * @description decimal string
+             */
+            seed: string;
+            /**
+             * Token Id
+             * @description decimal
+             */
+            token_id: string;
         };
         /**
          * PairIn
@@ -4667,6 +4729,119 @@ export interface operations {
             };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    get_generation_v1_products__token_id__generation_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the token id: decimal, or 0x + up to 64 hex digits */
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpeningOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    put_generation_v1_products__token_id__generation_put: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the token id: decimal, or 0x + up to 64 hex digits */
+                token_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpeningIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpeningOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

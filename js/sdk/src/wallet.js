@@ -138,8 +138,8 @@ export function checkCall(tx, expected) {
  */
 
 /**
- * Sends an unsigned transaction the API built (to, data, value, gas, fees) through the wallet
- * and waits for its receipt; a reverted transaction throws. With `expected`, the transaction must
+ * Sends an unsigned transaction the API built (to, data, value, gas; the fees the wallet's own)
+ * through the wallet and waits for its receipt; a reverted transaction throws. With `expected`, the transaction must
  * be exactly that call (checkCall, `tx_mismatch`); without, the caller has checked it. Either way
  * the wallet must be on the deployment's chain (`wrong_chain`) and the transaction for it.
  * @param {import('./client.js').AigcClient} client
@@ -165,9 +165,9 @@ export async function sendUnsigned(client, tx, expected) {
     data: toHex(tx.data, 'data'),
     value: toBigInt(tx.value ?? 0, 'value'),
     gas: tx.gas === undefined ? undefined : toBigInt(tx.gas, 'gas'),
-    maxFeePerGas: tx.maxFeePerGas === undefined ? undefined : toBigInt(tx.maxFeePerGas, 'maxFeePerGas'),
-    maxPriorityFeePerGas:
-      tx.maxPriorityFeePerGas === undefined ? undefined : toBigInt(tx.maxPriorityFeePerGas, 'maxPriorityFeePerGas'),
+    // The fees are the wallet's to choose from its own node (viem fills them for a local
+    // account, an injected wallet fills its own): the API's maxPriorityFeePerGas is ignored, since
+    // a lying API could set it to anything and have the user tip a builder it colludes with.
   })
   return confirm(client, hash)
 }

@@ -496,3 +496,17 @@ export async function theSellerSellsOnlyAtThePriceItOffered() {
   const secretSent = api2.calls.filter((c) => c.path === '/v1/tx/locks/withdraw').length
   return { lock: [lock, w1.raw.length], claim: [claim, w2.raw.length, secretSent] }
 }
+
+/** test_the_fees_are_the_wallets_not_the_apis */
+export async function theFeesAreTheWalletsNotTheApis() {
+  const lock = sdk.toLock({ sender: esp.address, receiver: ADDRESS, asset: 0, token: ZERO, amount: '9', hashlock: HASHLOCK, timelock: String(NOW + 600n) })
+  const pre = `0x${'01'.repeat(32)}`
+  const data = encodeFunctionData({ abi: htlcAbi, functionName: 'withdraw', args: [lock, pre] })
+  // the right call, with a 1,000 gwei tip for a builder the API colludes with
+  const tx = { ...unsigned(HTLC, data), maxFeePerGas: String(2000n * 10n ** 9n), maxPriorityFeePerGas: String(1000n * 10n ** 9n) }
+  const api = fakeApi({ 'POST /v1/tx/locks/withdraw': () => [200, tx] })
+  const w = wallet()
+  const r = await outcome(sdk.withdraw(client(api, w), lock, pre))
+  const signed = parseTransaction(w.raw[0])
+  return { r, priority: String(signed.maxPriorityFeePerGas), maxFee: String(signed.maxFeePerGas), gas: String(signed.gas) }
+}

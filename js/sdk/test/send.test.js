@@ -22,6 +22,11 @@ function sendingWallet() {
       async request({ method, params }) {
         if (method === 'eth_chainId') return '0x7a69'
         if (method === 'eth_getTransactionCount') return '0x5'
+        // the fees come from the wallet's own node, never the API's transaction
+        if (method === 'eth_maxPriorityFeePerGas') return '0x3b9aca00' // 1 gwei
+        if (method === 'eth_getBlockByNumber') {
+          return { number: '0x1', hash: `0x${'00'.repeat(32)}`, timestamp: '0x1', baseFeePerGas: '0x3b9aca00', gasLimit: '0x1c9c380', gasUsed: '0x0', transactions: [] }
+        }
         if (method === 'eth_sendRawTransaction') {
           raw.push(params[0])
           return keccak256(params[0])
@@ -49,7 +54,7 @@ function unsigned(over = {}) {
   }
 }
 
-test('challenge sends the API\'s transaction as built, with the token ids as 32-byte hex', async () => {
+test('challenge sends the API\'s transaction as built (the fees the wallet\'s own), with the token ids as 32-byte hex', async () => {
   const api = fakeApi({ 'POST /v1/tx/registry/challenge': () => [200, unsigned()] })
   const { walletClient, raw } = sendingWallet()
   const c = client(api, walletClient)
@@ -63,7 +68,9 @@ test('challenge sends the API\'s transaction as built, with the token ids as 32-
   assert.equal(tx.data, CHALLENGE)
   assert.equal(tx.value, 10n ** 18n)
   assert.equal(tx.gas, 210000n)
-  assert.equal(tx.maxFeePerGas, 2_000_000_000n)
+  // the node's base fee (1 gwei) x 1.2 + its priority fee (1 gwei), not the API's 2 gwei / 1 gwei
+  assert.equal(tx.maxPriorityFeePerGas, 1_000_000_000n)
+  assert.equal(tx.maxFeePerGas, 2_200_000_000n)
   assert.equal(tx.chainId, 31337)
   assert.equal(await recoverTransactionAddress({ serializedTransaction: /** @type {any} */ (raw[0]) }), ADDRESS)
 })
