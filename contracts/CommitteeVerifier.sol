@@ -97,6 +97,8 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     /// @dev The last block in which the draw's inputs changed: the pool (an enrolment, an exit, a
     /// penalty's or an eviction's removal) or its free jurors (a draw, a settlement).
     uint64 private _poolChanged;
+    /// @dev The ESPs that attested the two images of each review: parties, never drawn for it.
+    mapping(bytes32 key => address[2] esps) private _parties;
 
     constructor(IDetailVerifier rule_, IEspRegistry esps, Forums memory forums_, Params memory p) {
         if (p.jurors == 0 || p.jurorBond < SILENT_DIVISOR * MINORITY_DIVISOR || p.commitBlocks == 0 || p.revealBlocks == 0) {
@@ -228,11 +230,11 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         // only an open dispute's true pair: made-up pairs would keep the jurors busy (each
         // review holds five for a day) and switch the committee off for real disputes
         (bool itemA, bool itemB) = _openDispute(collection, original, duplicate);
-        _checkSide(original, detailHashA, a, itemA);
-        _checkSide(duplicate, detailHashB, b, itemB);
         // one review per dispute: another dispute of the same descriptors (a Sybil's token
         // carrying the victim's published descriptor) has its own, and cannot take this one's
         key = reviewKey(collection, original, duplicate, detailHashA, detailHashB);
+        // the ESPs that attested the two images: parties, never drawn for this review
+        _parties[key] = [_checkSide(original, detailHashA, a, itemA), _checkSide(duplicate, detailHashB, b, itemB)];
         Review storage r = _reviews[key];
         if (r.drawBlock != 0) revert CommitteeReviewExists(key);
         // enough enrolled active ESPs, busy or not: a request the busy pool cannot serve now
@@ -271,7 +273,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         uint256 seed = uint256(keccak256(abi.encode(hash, key)));
         address[] memory drawn;
         if (_pool.length <= SCAN_LIMIT) {
-            (address[] memory candidates, uint256 n, uint256 active) = _candidates();
+            (address[] memory candidates, uint256 n, uint256 active) = _candidates(_parties[key]);
             if (n >= _jurors) {
                 drawn = _draw(candidates, n, seed);
             } else if (active >= _jurors) {
@@ -280,7 +282,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
                 revert CommitteeTooSmall(n, _jurors);
             }
         } else {
-            drawn = _probe(seed);
+            drawn = _probe(seed, _parties[key]);
             if (drawn.length == 0) {
                 // the probes found too few free active jurors: busy ones, the review waits for
                 // them; evicted ones (the pool changed), it re-arms. A pool of deregistered ESPs
@@ -477,6 +479,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     function _checkSide(uint256 tokenId, bytes32 detailHash, IBatchRegistry.ItemOpening calldata o, bool item)
         private
         view
+        returns (address esp)
     {
         bool ok;
         if (item) {
@@ -486,9 +489,11 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
             bytes32 root;
             (root, ok) = ItemsTree.rootOf(leaf, index, batch.count, o.proof);
             ok = ok && root == batch.itemsRoot;
+            esp = batch.esp;
         } else {
             bytes32 stored = _registry.recordOf(tokenId).recordHash;
             ok = stored != 0 && o.record.detailHash == detailHash && _registry.recordHashOf(o.record) == stored;
+            esp = o.record.esp;
         }
         if (!ok) revert CommitteeBadOpening(tokenId);
     }
@@ -506,7 +511,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     /// enrolments (a Sybil flood, or success) can push `draw` past a block's gas limit. A probed
     /// juror that is no longer an active ESP is evicted (its bond owed to it): a pool padded with
     /// deregistered ESPs is cleaned by the draws themselves. Empty when the probes run out.
-    function _probe(uint256 seed) private returns (address[] memory drawn) {
+    function _probe(uint256 seed, address[2] memory parties) private returns (address[] memory drawn) {
         address[] memory found = new address[](_jurors);
         uint256 n;
         for (uint256 probes = PROBES_PER_SEAT * _jurors; probes != 0 && n < found.length; --probes) {
@@ -514,7 +519,8 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
             uint256 size = _pool.length;
             if (size == 0) break;
             address juror = _pool[seed % size];
-            if (_drawnIn[juror] != 0) continue; // busy elsewhere
+            // busy elsewhere, or a party to this review (see `_candidates`)
+            if (_drawnIn[juror] != 0 || juror == parties[0] || juror == parties[1]) continue;
             if (!_esps.isActive(juror)) {
                 _owed[juror] += _bond[juror];
                 _bond[juror] = 0;
@@ -534,12 +540,18 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     }
 
     /// @dev The pool's free active ESPs (the first `n` of `candidates`), in pool order, and how
-    /// many of the pool are active ESPs, busy or not (`active`).
-    function _candidates() private view returns (address[] memory candidates, uint256 n, uint256 active) {
+    /// many of the pool are active ESPs, busy or not (`active`), the review's `parties` left out:
+    /// the ESP that attested either image never sits on its review (red team 3: a plagiarist's
+    /// own ESP, enrolled, voted on its copy). Too few others: cancelled, the rule decides.
+    function _candidates(address[2] memory parties)
+        private
+        view
+        returns (address[] memory candidates, uint256 n, uint256 active)
+    {
         candidates = new address[](_pool.length);
         for (uint256 i = 0; i < _pool.length; ++i) {
             address juror = _pool[i];
-            if (!_esps.isActive(juror)) continue;
+            if (juror == parties[0] || juror == parties[1] || !_esps.isActive(juror)) continue;
             ++active;
             if (_drawnIn[juror] == 0) candidates[n++] = juror;
         }

@@ -206,7 +206,8 @@ interface ICommitteeVerifier {
     /// changed at or after the draw block (an enrolment, an exit, an eviction, another draw, a
     /// settlement: the hash was public then, so whoever changed the pool could choose whom it
     /// seats), it re-arms the draw on the next block instead (`ReviewRearmed`). With too few free
-    /// jurors, as many active ones enrolled but some busy in other reviews, it reverts
+    /// jurors (the two ESPs that attested the images are parties and never drawn for their
+    /// review: none of the counts here includes them), as many active ones enrolled but some busy in other reviews, it reverts
     /// `CommitteeTooSmall` (the review waits; above `SCAN_LIMIT`, when the probes found too few
     /// and evicted nobody); with fewer than `jurors` active ESPs enrolled it cancels the
     /// review (`ReviewCancelled`: the fee is owed back, the rule decides the pair). Whoever waits

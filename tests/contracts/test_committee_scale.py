@@ -35,8 +35,9 @@ POOL = 130
 SCAN_LIMIT = 64
 PROBES_PER_SEAT = 8
 # A pool scan costs ~7,900 gas per enrolled juror in the request and again in the draw; with the
-# probes the request is O(1) and the draw at most 40 probes (measured about 140k-190k).
-DRAW_GAS_BOUND = 450_000
+# probes the request is O(1) and the draw at most 40 probes (measured about 140k-190k). Red team 3
+# (the review's two ESPs, parties, left out of the draw): 437,585 / 442,565 -> 442,719 / 452,760.
+DRAW_GAS_BOUND = 470_000
 # A probe that evicts a deregistered ESP also frees its slot and books its bond (~37k gas): at
 # most 40 evictions per draw, whatever the pool (measured 1,504,548 with 37 evictions).
 EVICTING_DRAW_GAS_BOUND = 2_000_000
