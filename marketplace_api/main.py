@@ -26,6 +26,7 @@ from marketplace_api.routers import (
     delivery_keys,
     esps,
     events,
+    generation,
     health,
     meta,
     products,
@@ -97,6 +98,7 @@ def create_app(
     document_errors(app)
     for module in (health, auth, tx, esps, products, tasks, events, trades, delivery_keys, meta):
         app.include_router(module.router)
+    app.include_router(generation.router)  # generation openings (issue 11, generation proofs)
     app.include_router(batches.router)  # batch registration (issue 16)
     app.include_router(batches.tx_router)
     app.include_router(batches.requests_router)

@@ -227,3 +227,17 @@ class BatchAttestationRequest(Base):
     attestation: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[int] = mapped_column(BigInteger, index=True)  # unix seconds
+
+
+class GenerationOpeningRow(Base):
+    """A product's published generation opening (``PUT /v1/products/{id}/generation``): the
+    prompt and seed that regenerate its image on the bundled model, checked when stored. The
+    evidence a committee juror re-runs to tell an accused generation from a copy
+    (services/provenance/generation_proof.py)."""
+
+    __tablename__ = "generation_openings"
+
+    token_id: Mapped[str] = mapped_column(String(66), primary_key=True)  # 0x + 64 hex
+    model_id: Mapped[str] = mapped_column(String(200))  # the generator's model id (text)
+    prompt: Mapped[str] = mapped_column(Text)
+    seed: Mapped[int] = mapped_column(BigInteger)

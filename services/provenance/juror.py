@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -54,13 +55,22 @@ from services.market_client import MarketClient, MarketError
 from services.provenance._image import load_image
 from services.provenance.detail import detail_descriptor, detail_matches, is_valid_detail
 from services.provenance.errors import DegenerateImageError, NotAnImageError
+from services.provenance.generation_proof import (
+    GenerationOpening,
+    Maker,
+    clears,
+    model_key,
+    runnable_maker,
+)
 from services.provenance.stage3 import stage3_matches
 
 __all__ = [
     "ApiImages",
+    "ApiOpenings",
     "DetailSource",
     "DirectoryImages",
     "ImageSource",
+    "OpeningSource",
     "Review",
     "Verdict",
     "judge",
@@ -72,6 +82,16 @@ class ImageSource(Protocol):
     """Where a juror finds a token's image: its encoded bytes, or None when it has none."""
 
     def __call__(self, collection: str, token_id: int) -> bytes | None: ...
+
+
+class OpeningSource(Protocol):
+    """Where a juror finds a token's published generation opening: the model id it names and
+    the prompt and seed (None when none is published); ``awaited`` says whether one may still
+    come that this juror could check (the token's attested model is one it can run)."""
+
+    def __call__(self, collection: str, token_id: int) -> tuple[str, GenerationOpening] | None: ...
+
+    def awaited(self, collection: str, token_id: int) -> bool: ...
 
 
 class DetailSource(Protocol):
@@ -103,30 +123,45 @@ class Verdict:
     ``burden``: decided by who failed to publish a descriptor, not by the pair (one may still be
     published: the accused's contest at the BatchRegistry opens its item on chain).
     ``fallback``: decided by the detail rule on published descriptors because an image is
-    missing (stage 3 needs both; the image may still be uploaded)."""
+    missing (stage 3 needs both; the image may still be uploaded).
+    ``unopened``: a "yes" of stage 3 while the accused has published no generation opening (it
+    may still publish one that clears it)."""
 
     vote: bool
     reason: str
     burden: bool = False
     fallback: bool = False
+    unopened: bool = False
 
     @property
     def provisional(self) -> bool:
         """Not yet the pair's own verdict (a burden or a detail-rule fallback): a juror's duty
         waits the first quarter of the commit phase before committing it, so that a requester
         that draws at once cannot have the coarser rule decide before the other side uploads
-        its image (the detail rule matches about 4.3e-4 of distinct pairs, stage 3 3.6e-5)."""
-        return self.burden or self.fallback
+        its image (the detail rule matches about 4.3e-4 of distinct pairs, stage 3 3.6e-5), or
+        stage 3's "yes" before the accused publishes the generation opening that clears it."""
+        return self.burden or self.fallback or self.unopened
 
 
-def judge(review: Review, images: ImageSource, details: DetailSource | None = None) -> Verdict:
+def judge(
+    review: Review,
+    images: ImageSource,
+    details: DetailSource | None = None,
+    openings: OpeningSource | None = None,
+    makers: Callable[[str], Maker | None] = runnable_maker,
+) -> Verdict:
     """The vote of an honest juror on ``review`` (module docstring: who loses what it withholds).
 
     ``details`` finds the published detail descriptors (:class:`DetailSource`); a missing or
     forged image then gives the detail rule's verdict on the two descriptors, whoever asked for
     the review (the challenger, the accused or a third party): without it a squatter that
     requested the review of a victim who never uploaded its image had the jurors vote "yes" on a
-    pair the rule rejects, and a copier could hide behind a challenger's missing image."""
+    pair the rule rejects, and a copier could hide behind a challenger's missing image.
+
+    ``openings`` finds the accused's published generation opening: when stage 3 matches the
+    pair and the opening, run on a model ``makers`` can run, reproduces the duplicate and not
+    the original, the duplicate is its own generation and the vote is "no"
+    (:mod:`~services.provenance.generation_proof`)."""
     a, why_a = _checked(review, images, review.original, review.detail_hash_a)
     b, why_b = _checked(review, images, review.duplicate, review.detail_hash_b)
     if a is not None and b is not None:
@@ -134,6 +169,13 @@ def judge(review: Review, images: ImageSource, details: DetailSource | None = No
             same = stage3_matches(a, b)
         except DegenerateImageError as exc:  # a record's image stage 3 cannot compare
             return Verdict(False, f"stage 3 cannot compare the pair ({exc}): no copy shown")
+        if same and openings is not None:
+            cleared, published = _generation_cleared(review, a, b, openings, makers)
+            if cleared is not None:
+                return Verdict(False, f"stage 3 matches, but {cleared}: not a copy")
+            if not published and _awaited(openings, review):
+                why = "stage 3 matches: a copy (the accused published no generation opening)"
+                return Verdict(True, why, unopened=True)
         return Verdict(same, "stage 3 " + ("matches: a copy" if same else "rejects: not a copy"))
     what = f"the original's image {why_a}" if a is None else f"the duplicate's image {why_b}"
     da = _descriptor(review, a, details, review.original, review.detail_hash_a)
@@ -149,6 +191,37 @@ def judge(review: Review, images: ImageSource, details: DetailSource | None = No
         f"{what}: the detail rule on the published descriptors decides",
         fallback=True,
     )
+
+
+def _generation_cleared(
+    review: Review,
+    original: Image.Image,
+    duplicate: Image.Image,
+    openings: OpeningSource,
+    makers: Callable[[str], Maker | None],
+) -> tuple[str | None, bool]:
+    """Why the duplicate's published generation opening clears it (None when it does not: a
+    model this juror cannot run, not reproduced, or the original's), and whether one is
+    published at all."""
+    try:
+        found = openings(review.collection, review.duplicate)
+    except Exception:  # an API or network error: no opening, the pixels decide
+        return None, False
+    if found is None:
+        return None, False
+    model_id, opening = found
+    make = makers(model_id)
+    if make is None:
+        return None, True
+    ok, why = clears(original, duplicate, opening, make)
+    return (why if ok else None), True
+
+
+def _awaited(openings: OpeningSource, review: Review) -> bool:
+    try:
+        return openings.awaited(review.collection, review.duplicate)
+    except Exception:  # an API error: nothing to wait for
+        return False
 
 
 def _descriptor(
@@ -211,6 +284,40 @@ class ApiImages:
             if exc.status == 404:
                 return None
             raise
+
+
+class ApiOpenings:
+    """Generation openings from the marketplace API (``GET /v1/products/{token}/generation``);
+    404 is None. The API stores only an opening it saw reproduce the image, but a juror checks
+    again on its own model: the API is not trusted."""
+
+    def __init__(self, client: MarketClient):
+        self.client = client
+
+    def __call__(self, collection: str, token_id: int) -> tuple[str, GenerationOpening] | None:
+        try:
+            body = self.client.get(f"/v1/products/{token_id}/generation")
+        except MarketError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        try:
+            return str(body["model_id"]), GenerationOpening(str(body["prompt"]), int(body["seed"]))
+        except (KeyError, TypeError, ValueError):
+            return None  # a malformed answer proves nothing
+
+    def awaited(self, collection: str, token_id: int) -> bool:
+        """Whether the token's attested model is the bundled one (which this juror runs)."""
+        from generators import get_generator
+
+        try:
+            product = self.client.get(f"/v1/products/{token_id}")
+        except MarketError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        attested = str(product.get("model_id", "")).lower().removeprefix("0x")
+        return attested == model_key(get_generator("bundled").model_id).hex()
 
 
 class DirectoryImages:

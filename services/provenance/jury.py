@@ -18,7 +18,10 @@ the draw: nothing to serve). Then it moves each review by the chain's block:
   the first quarter of the phase: a requester that draws at once must not catch the accused
   before its contest at the BatchRegistry opens its item on chain; so does a vote the detail
   rule gives because an image is missing (stage 3 needs both images: a requester that draws at
-  once must not have the coarser rule decide before the other side uploads its image);
+  once must not have the coarser rule decide before the other side uploads its image), and so
+  does stage 3's "yes" while the accused, whose token's model the juror can run, has published
+  no generation opening (one that regenerates its image clears it:
+  services/provenance/generation_proof.py);
 * **reveal phase** (past ``commitDeadline``, up to ``revealDeadline``): reveal the recorded vote
   with the derived salt (:func:`~services.provenance.juror.vote_salt`);
 * **after** ``revealDeadline``: ``settleReview`` unless another juror settled it, then ``claim``
@@ -54,7 +57,15 @@ from ledger.tx import Transactor, call
 from services.market_client import MarketError
 from services.provenance.accusations import ApiItemDetails
 from services.provenance.errors import ProvenanceError
-from services.provenance.juror import ApiImages, ImageSource, Review, judge, vote_salt
+from services.provenance.juror import (
+    ApiImages,
+    ApiOpenings,
+    ImageSource,
+    OpeningSource,
+    Review,
+    judge,
+    vote_salt,
+)
 
 __all__ = ["COMMITTEE", "JurorDuty", "has_committee"]
 
@@ -87,6 +98,7 @@ class JurorDuty:
         state_path: Path,
         chunk: int = 5_000,
         item_details: Callable[[int], bytes | None] | None = None,
+        openings: OpeningSource | None = None,
     ):
         self.deployment = deployment
         self.tx = tx
@@ -116,6 +128,10 @@ class JurorDuty:
         if item_details is None and isinstance(images, ApiImages) and self._batches is not None:
             item_details = ApiItemDetails(images.client, self._batches)
         self.item_details = item_details
+        # the accused's published generation openings (generation proofs), by default the API's
+        if openings is None and isinstance(images, ApiImages):
+            openings = ApiOpenings(images.client)
+        self.openings = openings
         self._commit_blocks: int | None = None
 
     # -- reviews ----------------------------------------------------------------------------------
@@ -241,10 +257,16 @@ class JurorDuty:
         salt = vote_salt(bytes(self.tx.account.key), key)
         if entry["stage"] == "drawn" and nxt <= entry["commit_deadline"]:
             if "vote" not in entry:  # recorded once: a retried commit sends the same vote
-                verdict = judge(self._review(entry), self.images, self._detail)
+                verdict = judge(self._review(entry), self.images, self._detail, self.openings)
                 wait = self._burden_wait(entry)
                 if verdict.provisional and nxt <= wait:
-                    missing = "a descriptor" if verdict.burden else "an image"
+                    missing = (
+                        "a descriptor"
+                        if verdict.burden
+                        else "an image"
+                        if verdict.fallback
+                        else "a generation opening"
+                    )
                     return f"waits until block {wait + 1} for {missing} ({verdict.reason})"
                 entry["vote"], entry["reason"] = verdict.vote, verdict.reason
                 self._save()  # the vote is on disk before its commitment leaves the process
@@ -277,7 +299,7 @@ class JurorDuty:
             if int(call(self.contract.functions.ballotOf(key, self.me).call)) != _COMMITTED:
                 entry["stage"] = "unrevealed"
                 return "never committed: nothing to reveal"
-            judged = judge(self._review(entry), self.images, self._detail).vote
+            judged = judge(self._review(entry), self.images, self._detail, self.openings).vote
             votes = [judged, not judged]
         error: LedgerError | None = None
         for vote in votes:
