@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -85,8 +86,8 @@ def test_a_wallet_switched_to_another_network_is_told_at_once(site, browser):
 
 def test_an_esps_endpoint_is_shown_as_text_never_run_as_markup(site, browser):
     """An ESP's endpoint is any string its owner registers on chain; the ranking and the ESP's
-    dashboard show it. Guard (no hole found): every page builds its nodes with text, so markup
-    in it is shown, not run."""
+    dashboard show it; a crafted product link's id comes back in the API's error message. Guard
+    (no hole found): every page builds its nodes with text, so markup in them is shown, not run."""
     world = site.api.world
     payload = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
     world.esps(world.esp).register(payload, price=FEE, stake=ESP_STAKE)
@@ -99,3 +100,8 @@ def test_an_esps_endpoint_is_shown_as_text_never_run_as_markup(site, browser):
         )
         assert page.evaluate("window.__xss") is None, path
         assert page.locator("main img[src=x]").count() == 0, path
+    # a crafted link: the id in the URL reaches the API and its error message comes back
+    page.goto(site.url + "/#/product/" + quote(payload, safe=""))
+    page.wait_for_selector("p.error")
+    assert page.evaluate("window.__xss") is None
+    assert page.locator("main img[src=x]").count() == 0
