@@ -14,7 +14,8 @@ import pytest
 
 from ledger import TokenStatus, errors
 from ledger.clients.registry import DisputeState
-from tests.contracts import batch_kit
+from tests.contracts import attack_kit, batch_kit
+from tests.contracts import test_attacks_reward_hold_batch as hold_batch
 from tests.contracts.attack_kit import register_image, settle_after_hold
 from tests.contracts.helpers import (
     BASE_FP,
@@ -212,3 +213,54 @@ def test_a_batched_win_settled_before_its_winner_was_revoked_is_reversed(world):
     with pytest.raises(errors.BatchDisputeState):  # once
         owner.reinstate(a, b)
     batch_kit.client(world, world.producer).transfer(world.buyer.address, b)  # B trades again
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "open: a BatchCourt win settled after the hold is never reversed: the squatter item's "
+        "single victim stays revoked (bond burned) after the squatter is revoked as a copy"
+    ),
+)
+def test_a_court_win_settled_before_its_winner_was_revoked_is_reversed(world):
+    """Finding "rewards kept after revocation; copies it revoked stay revoked", at the
+    BatchCourt after the reward hold (the Registry's and the BatchRegistry's settled wins now
+    have ``reinstate``). The squatter's batch item X (a near copy of the producer's earlier item
+    O) challenges the buyer's later single S at the court; nobody contests; the win settles
+    after the hold (the squatter is paid its deposit and the reward, S's bond burned, S's ESP
+    slashed). O's owner then revokes X as a copy. Within the hold the court's ``settle``
+    compensates S's side (``test_court_squatter_is_paid_nothing_before_the_hold_and_the_single_
+    is_compensated``); after it, nothing: S stays revoked for good, its owner out a bond.
+
+    Fix it needs (contract, not made: two contracts and a new Registry entry point, with 1,059
+    bytes left in the Registry): a ``BatchCourt.reinstate(X, S)`` for a Settled dispute whose
+    batched winner is revoked since, ``msg.value`` = the Registry's bond, forwarded to a Registry
+    ``reinstateCopied(S, X)`` callable by the court only (S Active, ``Reinstated``), as
+    ``Registry.reinstate`` does for its own wins."""
+    o, po, x, px, third = hold_batch._squatter_chain(world)
+    s = register_image(
+        world,
+        world.buyer,
+        world.buyer.address,
+        esp=third,
+        fp=hold_batch.LATER_FP,
+        detail=details()["near"],
+    )
+    p = world.params
+    court = hold_batch._court(world, world.deployer)
+    ix = x & 0xFFFFFFFF
+    hold_batch._court(world, world.attacker).challenge(
+        x, px.fingerprints[ix], px.fp_proof(ix), s, attack_kit.proof(world, s)
+    )
+    world.chain.mine(p.dispute_window_blocks + 1)
+    assert court.finalize(x, s, attack_kit.proof(world, s))
+    world.chain.mine(p.reward_hold_blocks)
+    court.settle(x, s)  # the squatter is paid
+    assert court.dispute(x, s).state is DisputeState.SETTLED
+    assert _batch_challenge_and_finalize(world, world.producer, o, po, x, px) is True
+    assert batch_kit.client(world, world.deployer).status(x) is TokenStatus.REVOKED
+
+    reinstate = getattr(court.contract.functions, "reinstate", None)  # no such path yet
+    assert reinstate is not None, "the BatchCourt has no reinstate"
+    world.tx(world.buyer).send(reinstate(x, s), value=p.registration_bond)
+    assert world.registry(world.deployer).record(s).status is TokenStatus.ACTIVE
