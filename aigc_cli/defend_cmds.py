@@ -82,7 +82,13 @@ def defend(
         first_found,
     )
     from services.provenance.defender import Defender
-    from services.provenance.juror import ApiImages, DirectoryImages, ImageSource
+    from services.provenance.juror import (
+        ApiImages,
+        ApiOpeningPublisher,
+        ApiOpenings,
+        DirectoryImages,
+        ImageSource,
+    )
 
     deployment = _deployment()
     account = _account(deployment, dev_account, keystore, password)
@@ -95,10 +101,12 @@ def defend(
     )
     items = None  # a batch item's descriptor comes from its published manifest, at the API
     pictures: ImageSource | None = None if images is None else DirectoryImages(images)
+    openings, publish = None, None
     if api is not None:
         market = MarketClient(httpx.Client(base_url=api, timeout=60), account)
         source = ApiAccusations(market)
         pictures = pictures or ApiImages(market)
+        openings, publish = ApiOpenings(market), ApiOpeningPublisher(market)
         if batches is not None:
             items = ApiItemDetails(market, batches)
     own = []  # the owner's items: its manifest files first, then the API's
@@ -114,6 +122,8 @@ def defend(
         item_details=items,
         own_items=first_found(own),
         images=pictures,
+        openings=openings,
+        publish=publish,
     )
     console.print(
         f"defending the tokens of {account.address} (challenges from {source.name}; "

@@ -329,7 +329,7 @@ class EspWorker:
             self._tell_refusal(task["id"], entry)
             return "refused-prompt"
         lock = LockTerms.from_json(task["lock"])
-        image, reg = self._paint(task, prompt, lock, payer_keyed=False)
+        image, reg, generation_seed = self._paint(task, prompt, lock, payer_keyed=False)
         earlier = self._attested_to_another(
             "0x" + reg.content_hash.hex(), task["producer"], task["id"]
         )
@@ -338,7 +338,7 @@ class EspWorker:
             # gets the image of a seed keyed by its address too. Declined, its lock refunded,
             # each such payer was negative evidence against this ESP, which Sybils asking for
             # a delivered prompt and seed farmed for the gas alone.
-            image, reg = self._paint(task, prompt, lock, payer_keyed=True)
+            image, reg, generation_seed = self._paint(task, prompt, lock, payer_keyed=True)
             earlier = self._attested_to_another(
                 "0x" + reg.content_hash.hex(), task["producer"], task["id"]
             )
@@ -370,6 +370,9 @@ class EspWorker:
             "model_id": "0x" + reg.model_id.hex(),
             "attestation": "0x" + attestation.hex(),
             "key_commitment": "0x" + key_commitment(key).hex(),
+            # with the producer's prompt, the opening that shows the image is this generation
+            # (services/provenance/generation_proof.py): the producer publishes it if accused
+            "generation_seed": str(generation_seed),
         }
         # Recorded before the upload: if the answer is lost (the replica dies under it), the next
         # round sees the task delivered and claims only if the API holds this very delivery.
@@ -411,9 +414,9 @@ class EspWorker:
 
     def _paint(
         self, task: dict[str, Any], prompt: str, lock: LockTerms, *, payer_keyed: bool
-    ) -> tuple[Image.Image, Registration]:
-        """The task's image and the registration this ESP attests for it
-        (``payer_keyed``: from the seed keyed by the producer too, see :meth:`generation_seed`)."""
+    ) -> tuple[Image.Image, Registration, int]:
+        """The task's image, the registration this ESP attests for it and the seed it generated
+        with (``payer_keyed``: keyed by the producer too, see :meth:`generation_seed`)."""
         seed = self.generation_seed(
             int(task["seed"]), prompt=prompt, producer=task["producer"] if payer_keyed else ""
         )
@@ -430,7 +433,7 @@ class EspWorker:
             model_id=hashlib.sha256(str(meta.get("model_id", "")).encode()).digest(),
             seed=int(task["seed"]),
         )
-        return image, reg
+        return image, reg, seed
 
     def _on_delivered(self, task: dict[str, Any]) -> str | None:
         entry = self.state.tasks.get(task["id"])

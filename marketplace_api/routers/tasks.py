@@ -109,6 +109,15 @@ class DeliveryMeta(BaseModel):
     model_id: Hex32
     attestation: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{130}$")]
     key_commitment: Hex32
+    generation_seed: Annotated[
+        str | None,
+        Field(
+            pattern=r"^[0-9]{1,19}$",
+            description="the seed the ESP generated with (decimal; with the prompt, the "
+            "generation opening that clears the image of a copy accusation: PUT "
+            "/v1/products/{id}/generation); optional",
+        ),
+    ] = None
 
 
 class FraudIn(BaseModel):

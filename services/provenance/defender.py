@@ -45,6 +45,7 @@ once, restarts included.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -85,7 +86,7 @@ from services.provenance.accusations import (
 from services.provenance.accusations import same_address as _same
 from services.provenance.detail import detail_matches, is_valid_detail
 from services.provenance.errors import ProvenanceError
-from services.provenance.juror import ImageSource, Review, judge
+from services.provenance.juror import ImageSource, OpeningSource, Review, judge
 from services.provenance.jury import has_committee
 
 __all__ = [
@@ -223,7 +224,10 @@ class Defender:
     the owner's own batch items (``ApiItemDetails.opening``, from its published manifest):
     without it a challenge of one of them is not contested. ``images`` finds a token's image
     (:class:`~services.provenance.juror.ApiImages`): with a committee, the defender predicts the
-    jurors' stage-3 vote with it (module docstring)."""
+    jurors' stage-3 vote with it (module docstring). ``publish`` publishes the generation
+    opening of an accused token (:class:`~services.provenance.juror.ApiOpeningPublisher`) and
+    ``openings`` reads it back as the jurors will: a stage-3 match of the account's own
+    generation is then predicted cleared, and contested."""
 
     def __init__(
         self,
@@ -235,8 +239,12 @@ class Defender:
         item_details: Callable[[int], bytes | None] | None = None,
         own_items: ItemOpener | None = None,
         images: ImageSource | None = None,
+        openings: OpeningSource | None = None,
+        publish: Callable[[int], str | None] | None = None,
     ):
         self.registry = registry
+        self.openings = openings
+        self.publish = publish
         self.source = source
         self.me = to_checksum_address(registry.tx.address)
         self.state = DefenderState(state_path)
@@ -508,9 +516,17 @@ class Defender:
         )
         if self.images is None:
             return rule_rejects, review
+        # The accused's generation opening clears a stage-3 match of its own generation: the
+        # defender publishes it first (it reveals the prompt: only for a token under challenge)
+        # and predicts the jurors' vote with it.
+        if self.publish is not None and self.openings is not None:
+            # an API error: the jurors decide without it, as predicted below
+            with contextlib.suppress(Exception):
+                self.publish(duplicate)
         # the jurors' fallback where an image is missing: the rule on these same descriptors
         published = {original: a, duplicate: b}
-        return not judge(review, self.images, lambda _c, t: published.get(t)).vote, review
+        verdict = judge(review, self.images, lambda _c, t: published.get(t), self.openings)
+        return not verdict.vote, review
 
     def _too_small(self) -> str:
         """Why the committee cannot review now ("" when a review's worth of jurors is enrolled;

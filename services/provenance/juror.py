@@ -45,7 +45,7 @@ import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from eth_utils import keccak
 from PIL import Image
@@ -66,6 +66,7 @@ from services.provenance.stage3 import stage3_matches
 
 __all__ = [
     "ApiImages",
+    "ApiOpeningPublisher",
     "ApiOpenings",
     "DetailSource",
     "DirectoryImages",
@@ -318,6 +319,43 @@ class ApiOpenings:
             raise
         attested = str(product.get("model_id", "")).lower().removeprefix("0x")
         return attested == model_key(get_generator("bundled").model_id).hex()
+
+
+class ApiOpeningPublisher:
+    """Publishes the generation opening of one of the account's own tokens (the accused's
+    defence: :mod:`~services.provenance.generation_proof`): the prompt of the account's task
+    whose delivery is the token's image, and the generation seed its ESP delivered with it
+    (``generation_seed`` of the delivery), to ``PUT /v1/products/{token}/generation``. It reveals
+    the prompt, so only a defender calls it, for a token that stage 3 would otherwise take.
+    Returns what it did, or None when it knows no opening (no such task, no seed delivered)."""
+
+    def __init__(self, client: MarketClient):
+        self.client = client
+
+    def __call__(self, token_id: int) -> str | None:
+        content = f"0x{token_id:064x}"
+        after: str | None = None
+        while True:
+            params: dict[str, Any] = {"status": "delivered,claimed,registered", "limit": 200}
+            if after is not None:
+                params["after"] = after
+            page = self.client.get("/v1/tasks", **params)
+            for task in page["items"]:
+                delivery = task.get("delivery") or {}
+                seed = delivery.get("generation_seed")
+                if str(delivery.get("content_hash", "")).lower() != content or not seed:
+                    continue
+                if not task.get("prompt"):
+                    return None
+                body = {"prompt": task["prompt"], "seed": str(seed)}
+                try:
+                    self.client.put(f"/v1/products/{token_id}/generation", json=body)
+                except MarketError as exc:
+                    return f"the opening of {token_id} was refused ({exc.code})"
+                return f"published the generation opening of {token_id}"
+            after = page.get("next")
+            if not after:
+                return None
 
 
 class DirectoryImages:

@@ -133,3 +133,65 @@ def test_an_unknown_product_is_404(api):
     r = api.client.put("/v1/products/12345/generation", json={"prompt": "p", "seed": "1"})
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     assert api.client.get("/v1/products/not-a-token/generation").status_code == 422
+
+
+def test_the_producer_of_an_esp_generation_publishes_its_opening(api, tmp_path):
+    """End to end: the ESP worker generates with the bundled model and delivers its generation
+    seed with the image; the producer registers and attaches the image; its defender's publisher
+    (``ApiOpeningPublisher``) finds the task, publishes prompt and seed, and the API, having
+    regenerated the image from them, serves the opening the jurors read."""
+    from ledger.clients.esp_registry import EspRegistryClient
+    from ledger.clients.htlc import HtlcClient
+    from ledger.clients.registry import RegistryClient
+    from services.esp_worker import EspWorker
+    from services.producer import ProducerSession
+    from services.provenance.juror import ApiOpeningPublisher
+
+    world = api.world
+    register_esp(world)
+    esp_client, producer_client = (
+        MarketClient(api.client, world.esp),
+        MarketClient(api.client, world.producer),
+    )
+    esp_client.sign_in()
+    producer_client.sign_in()
+
+    def fp(img):
+        return fingerprint(img).to_bytes32()
+
+    worker = EspWorker(
+        esp_client,
+        HtlcClient(world.deployment, world.tx(world.esp)),
+        make_image=image_maker(),
+        fingerprint=fp,
+        state_path=tmp_path / "esp.json",
+        price=10**15,
+    )
+    producer = ProducerSession(
+        producer_client,
+        HtlcClient(world.deployment, world.tx(world.producer)),
+        RegistryClient(world.deployment, world.tx(world.producer)),
+        EspRegistryClient(world.deployment, world.tx(world.producer)),
+        fingerprint=fp,
+    )
+    task = producer.post(PROMPT, seed=5, max_price=10**15)
+    worker.step()
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    worker.step()
+    worker.step()
+    api.index()
+    claimed = producer.task(task["id"])
+    seed = claimed["delivery"]["generation_seed"]
+    assert seed.isdigit() and int(seed) != 5  # the worker's own seed, keyed: not the requested
+    image, attestation = producer.collect(claimed)
+    token = producer.register(claimed, image, attestation)
+    api.index()
+    publish = ApiOpeningPublisher(producer_client)
+    # before the image is attached the API cannot check it: refused, nothing stored
+    assert "image_missing" in str(publish(token))
+    _attach(api, world.producer, f"0x{token:064x}", image)
+    assert publish(token) == f"published the generation opening of {token}"
+    got = ApiOpenings(MarketClient(api.client, world.accounts[8]))("registry", token)
+    assert got == (get_generator("bundled").model_id, GenerationOpening(PROMPT, int(seed)))
+    assert publish(token ^ 1) is None  # not a token of this producer's tasks
