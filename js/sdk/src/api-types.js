@@ -11,5 +11,6 @@
 /** @typedef {Schemas['DeploymentOut']} DeploymentOut */
 /** @typedef {Schemas['Health']} Health */
 /** @typedef {Schemas['ProductOut']} ProductOut */
+/** @typedef {Schemas['OpeningOut']} OpeningOut */
 
 export {}

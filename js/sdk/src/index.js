@@ -11,6 +11,7 @@ import { getBatch, getBatchProof, publishBatchManifest } from './batch_reads.js'
 import { createClientState } from './client.js'
 import { drawReview, requestReview } from './committee.js'
 import { getDeployment } from './deployment.js'
+import { generationOpening, publishGenerationOpening, toGenerationOpening } from './generation.js'
 import { listEsps, ranking } from './esps.js'
 import { buy, claimPayment, claimToken, getTrade, list, lockForSale, payTrade, resell, waitForTrade, withdraw } from './market.js'
 import { DeliveryMismatchError, deriveKey, openDelivery, registerDeliveryKey, reportFraud } from './delivery_actions.js'
@@ -45,6 +46,7 @@ export { DeliveryMismatchError }
 export { latestQuoteDeadline, PROMPT_TAG, promptCommitment, quotedLock, SECONDS_PER_BLOCK, toTask } from './tasks.js'
 export { CLAIM_MARGIN_S, collectionAbi, collectionOf, PAYMENT_MARGIN_S, sellerShare, toListing, toTrade } from './market.js'
 export { toProduct }
+export { generationOpening, publishGenerationOpening, toGenerationOpening }
 export {
   buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
   list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
@@ -82,6 +84,8 @@ export function createAigcClient(options) {
     getProduct: bind(client, getProduct),
     listProducts: bind(client, listProducts),
     listListings: bind(client, listListings),
+    generationOpening: bind(client, generationOpening),
+    publishGenerationOpening: bind(client, publishGenerationOpening),
     ranking: bind(client, ranking),
     postTask: bind(client, postTask),
     getTask: bind(client, getTask),
