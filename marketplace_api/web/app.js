@@ -236,6 +236,10 @@ async function product(id) {
       mismatch: "not the image's: its ESP attested another image's values (not for sale)",
     }[p.attestation] || "unchecked (no image attached)"],
   ];
+  // Whether a generation proof (docs/provenance.md "Generation proofs") is published: filled in
+  // below from GET /v1/products/{id}/generation.
+  const proof = el("span", { class: "generation-proof", "data-state": "loading" }, "…");
+  facts.push(["Generation proof", proof]);
   if (p.reclaimable_until != null) {
     facts.push(["Reclaimable", `until block ${p.reclaimable_until} by an earlier payer of its ESP (not for sale before)`]);
   }
@@ -255,6 +259,7 @@ async function product(id) {
         (p.history || []).length ? history : el("p", { class: "muted" }, "No events indexed yet."))),
     similar,
     el("p", {}, el("a", { href: "#/" }, "Back to the gallery")));
+  generationProof(p, proof);
   if (p.status === "active") {
     // The buying code (and the SDK bundle under it) loads only for a token that is for sale.
     fetch(`/v1/listings?status=open&token_id=${p.token_id}&limit=1`).then((r) => r.json()).then(async (page) => {
@@ -278,6 +283,48 @@ async function product(id) {
     }
   }
   announce(`Token ${short(p.token_id)}, ${p.status}`);
+}
+
+/**
+ * The product page's "Generation proof" line: the published opening (the prompt and seed the API
+ * regenerated the image from), or none; for the signed-in producer of a token without one, a
+ * button that publishes it (its own delivered task's prompt and generation seed, through the SDK).
+ */
+async function generationProof(p, cell) {
+  const say = (state, ...children) => { cell.dataset.state = state; cell.replaceChildren(...children); };
+  try {
+    const o = await api(`/v1/products/${p.token_id}/generation`);
+    say("published", "Published: the prompt ", el("q", { class: "prompt" }, o.prompt), ` with seed ${o.seed} regenerates this image on ${o.model_id} (checked by the marketplace; committee jurors check it again before voting on a copy accusation).`);
+    return;
+  } catch (err) {
+    if (err.code !== "not_found") { say("unknown", showError(err)); return; }
+  }
+  say("none", "None published: a copy accusation is judged on the images alone.");
+  const { address } = session();
+  if (!address || address.toLowerCase() !== String(p.producer).toLowerCase() || p.status !== "active") return;
+  const out = el("span", { role: "status" });
+  const button = el("button", { type: "button", class: "publish-proof" }, "Publish the generation proof");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    out.textContent = " Regenerating the image from your prompt and seed…";
+    try {
+      const { sdkClient } = await import("./studio.js");
+      await sdkClient().publishGenerationOpening({ tokenId: p.token_id });
+      await generationProof(p, cell);
+    } catch (err) {
+      button.disabled = false;
+      const text = {
+        no_generation: "None of your delivered tasks is this image: you know no generation proof of it.",
+        no_generation_seed: "Your ESP did not deliver the seed it generated with: no proof can be published.",
+        image_missing: "Upload the token's image first: the marketplace checks the proof against it.",
+        not_reproduced: "Your prompt and seed do not regenerate this image: nothing was published.",
+        model_not_runnable: "The marketplace cannot run the model that made this image: nothing was published.",
+        opening_exists: "Another generation proof is already published.",
+      }[err && err.code];
+      out.replaceChildren(showError(text ? new ApiError(err.status || 0, err.code, text) : err));
+    }
+  });
+  cell.append(" ", el("span", { class: "muted" }, "Publishing it makes your prompt public."), " ", button, out);
 }
 
 function renderWallet() {
@@ -422,10 +469,13 @@ function noteView(n) {
         " is challenged as a copy of ", el("a", { href: `#/product/${n.original}` }, short(String(n.original))),
         n.equivocal
           ? ". The same ESP attested both images, so this challenge cannot revoke your token (an equivocation). If you contest it (with the same deposit, which comes back) and the contract's detail comparison matches the two images, the ESP is slashed; if they differ, you take both deposits."
-          : ". If it is your own work, contest it (with the same deposit) before the dispute window closes: the contract then compares the two images' detail descriptors."));
+          : ". If it is your own work, contest it (with the same deposit) before the dispute window closes: the contract then compares the two images' detail descriptors."),
+      n.equivocal ? null : el("p", { class: "muted" },
+        "If the image is your own generation, contesting first publishes its generation proof: your prompt and the seed your ESP generated with (this makes your prompt public). The committee's jurors regenerate the image from them and vote that it is no copy."));
     const verdict = verdictLine(n);
     const result = el("p", { role: "status" });
     const contest = el("button", { type: "button", class: "contest" }, "Contest the challenge");
+    const proof = el("p", { class: "notice generation-proof", role: "note", hidden: true });
     // The committee's review of this pair (stage 3): "none" until the committee holds one,
     // "requested" once it does (ours, or already there on a retry), "drawn" once its jurors are.
     let review = "none";
@@ -503,7 +553,48 @@ function noteView(n) {
       }
       return true;
     };
+    // Generation proof (docs/provenance.md "Generation proofs"): when the accused token is the
+    // signed-in producer's own generation (one of its delivered tasks is the token's image), the
+    // page publishes the task's prompt and the ESP's generation seed (PUT
+    // /v1/products/{id}/generation, through the SDK) before the committee is asked, so the jurors
+    // regenerate the image and vote "no copy" on a stage-3 match. Never blocks the contest: a
+    // refusal is told, and the contest goes ahead on the pixels alone.
+    let proofDone = false;
+    const showProof = (state, text) => { proof.hidden = false; proof.dataset.state = state; proof.textContent = text; };
+    const publishProof = async () => {
+      if (proofDone) return;
+      result.className = "";
+      result.textContent = "Publishing your image's generation proof (its prompt and seed)…";
+      try {
+        const { sdkClient } = await import("./studio.js");
+        await sdkClient().publishGenerationOpening({ tokenId: n.duplicate });
+        proofDone = true;
+        showProof("published", "Generation proof published: the marketplace regenerated your image from your prompt and seed, and the committee's jurors will check it again before they vote.");
+      } catch (err) {
+        const code = err && err.code;
+        if (code === "opening_exists") {
+          proofDone = true;
+          showProof("published", "A generation proof of this image is already published: the committee's jurors check it before they vote.");
+        } else if (code === "no_generation") {
+          proofDone = true; // not the signed-in account's own generation: no proof to give
+        } else if (code === "not_reproduced") {
+          proofDone = true;
+          showProof(code, "No generation proof was published: your prompt and the seed your ESP delivered do not regenerate the image this token holds. The contest goes ahead; the jurors compare the two images' pixels only.");
+        } else if (code === "image_missing") {
+          showProof(code, "No generation proof was published yet: the token's image is not uploaded to the marketplace (PUT /v1/products/{id}/image), so your prompt and seed cannot be checked against it. The contest goes ahead; upload the image, then publish the proof from the token's page before the jurors vote.");
+        } else if (code === "model_not_runnable" || code === "no_generation_seed") {
+          proofDone = true;
+          showProof(code, code === "no_generation_seed"
+            ? "No generation proof can be published: your ESP did not deliver the seed it generated with. The contest goes ahead on the pixels alone."
+            : "No generation proof can be published: the marketplace cannot run the model that made this image. The contest goes ahead on the pixels alone.");
+        } else {
+          showProof(code || "generation_proof_failed", `No generation proof was published (${(err && err.message) || err}). The contest goes ahead.`);
+        }
+      }
+    };
     contest.addEventListener("click", async () => {
+      contest.disabled = true;
+      await publishProof();
       if (!(await askCommittee())) return;
       const sent = await send(contest, n.prepared_contest || { endpoint: "/v1/tx/registry/contest", body },
         (hash) => `Contest sent in transaction ${short(hash)} (your deposit is locked beside the challenger's). Anyone may now ask the contract to decide.`)();
@@ -514,7 +605,7 @@ function noteView(n) {
         (hash) => `The contract decided in transaction ${short(hash)}; the verdict shows here once indexed.`)();
       if (sent) verdict.follow();
     });
-    item.append(contest, decide, note, result, verdict);
+    item.append(contest, decide, proof, note, result, verdict);
   } else if (n.kind === "duplicate_registration") {
     // One image held as a batch item and as a single token under one ESP (docs/batches.md,
     // "One image, two collections"): anyone may ask the BatchCourt to revoke the second one.
