@@ -238,7 +238,7 @@ async function product(id) {
   ];
   // Whether a generation proof (docs/provenance.md "Generation proofs") is published: filled in
   // below from GET /v1/products/{id}/generation.
-  const proof = el("span", { class: "generation-proof", "data-state": "loading" }, "…");
+  const proof = el("div", { class: "generation-proof", "data-state": "loading" }, "…");
   facts.push(["Generation proof", proof]);
   if (p.reclaimable_until != null) {
     facts.push(["Reclaimable", `until block ${p.reclaimable_until} by an earlier payer of its ESP (not for sale before)`]);
@@ -470,12 +470,12 @@ function noteView(n) {
         n.equivocal
           ? ". The same ESP attested both images, so this challenge cannot revoke your token (an equivocation). If you contest it (with the same deposit, which comes back) and the contract's detail comparison matches the two images, the ESP is slashed; if they differ, you take both deposits."
           : ". If it is your own work, contest it (with the same deposit) before the dispute window closes: the contract then compares the two images' detail descriptors."),
-      n.equivocal ? null : el("p", { class: "muted" },
-        "If the image is your own generation, contesting first publishes its generation proof: your prompt and the seed your ESP generated with (this makes your prompt public). The committee's jurors regenerate the image from them and vote that it is no copy."));
+      ...(n.equivocal ? [] : [el("p", { class: "muted" },
+        "If the image is your own generation, contesting first publishes its generation proof: your prompt and the seed your ESP generated with (this makes your prompt public). The committee's jurors regenerate the image from them and vote that it is no copy.")]));
     const verdict = verdictLine(n);
     const result = el("p", { role: "status" });
     const contest = el("button", { type: "button", class: "contest" }, "Contest the challenge");
-    const proof = el("p", { class: "notice generation-proof", role: "note", hidden: true });
+    const proof = el("p", { class: "generation-proof", role: "note", hidden: true });
     // The committee's review of this pair (stage 3): "none" until the committee holds one,
     // "requested" once it does (ours, or already there on a retry), "drawn" once its jurors are.
     let review = "none";
