@@ -6,8 +6,9 @@
   (``generators.captions``) each generated at the same ``seeds`` seeds; every ordered pair of two
   prompts at one seed is a pair of distinct works that share the seed's layout (the bundled
   model's worst case: the issue's "yellow circle on black" matching "green circle on red"); with
-  ``--cross`` the pairs across seeds too. For each pair: does stage 3 match (original, duplicate),
-  and does the duplicate's own opening (its prompt and seed) clear it?
+  ``--cross`` the pairs across seeds too. For each pair: do stages 1-2 uphold it (the deployed
+  compact and detail rules), does stage 3 match it (alone, and with stages 1-2: the committee's
+  verdict), and does the duplicate's own opening (its prompt and seed) clear a stage-3 match?
 * **Copies** (what a proof must never clear): ``originals`` generations, each edited with every
   edit issue 11 names; the plagiarist's best opening is the original's own (it cannot produce one
   for its edited bytes): does it clear the copy? And a regenerated copy (the original's opening
@@ -31,6 +32,7 @@ from aigc_lab.provenance.edits import ISSUE11_EDITS, edit_rng
 from generators.captions import caption
 from generators.maker import image_maker
 from generators.scene import sample_scene
+from services.provenance import MATCH_THRESHOLD, detail_descriptor, detail_matches, fingerprint
 from services.provenance.errors import DegenerateImageError
 from services.provenance.generation_proof import GenerationOpening, clears
 from services.provenance.stage3 import stage3_matches
@@ -59,18 +61,24 @@ def measure(
         for p in range(prompts)
         for s in range(seeds)
     }
+    views = {key: (fingerprint(im), detail_descriptor(im)) for key, im in images.items()}
     pairs: Counter[str] = Counter()
     for (pa, sa), (pb, sb) in itertools.permutations(images, 2):
         if pa == pb or (sa != sb and not cross):
             continue  # one prompt at two seeds: also distinct, counted with the cross-seed pairs
         kind = "same seed" if sa == sb else "other seed"
         pairs[f"{kind}: pairs"] += 1
+        upheld = views[pa, sa][0].distance(views[pb, sb][0]) <= MATCH_THRESHOLD and detail_matches(
+            views[pa, sa][1], views[pb, sb][1]
+        )
+        pairs[f"{kind}: stages 1-2 uphold"] += upheld
         if not _matches(images[pa, sa], images[pb, sb]):
             continue
-        pairs[f"{kind}: stage 3 matches"] += 1
+        pairs[f"{kind}: stage 3 matches (alone)"] += 1
+        pairs[f"{kind}: all three stages match"] += upheld
         opening = GenerationOpening(captions[pb], 50_000 + sb)
         if clears(images[pa, sa], images[pb, sb], opening, make)[0]:
-            pairs[f"{kind}: cleared by the duplicate's opening"] += 1
+            pairs[f"{kind}: stage 3 matches cleared by the duplicate's opening"] += 1
     copies: Counter[str] = Counter()
     for i in range(originals):
         prompt = caption(sample_scene(rng), rng)
