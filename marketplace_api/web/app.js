@@ -594,7 +594,8 @@ function noteView(n) {
     };
     contest.addEventListener("click", async () => {
       contest.disabled = true;
-      await publishProof();
+      // an equivocation cannot revoke the token: no reason to make the prompt public
+      if (!n.equivocal) await publishProof();
       if (!(await askCommittee())) return;
       const sent = await send(contest, n.prepared_contest || { endpoint: "/v1/tx/registry/contest", body },
         (hash) => `Contest sent in transaction ${short(hash)} (your deposit is locked beside the challenger's). Anyone may now ask the contract to decide.`)();
