@@ -120,6 +120,17 @@ def test_the_juror_votes_no_on_a_match_the_accuseds_generation_reproduces(make):
     wrong = _Openings(review.duplicate, GenerationOpening("another prompt", 7))
     assert judge(review, images, openings=wrong, makers=makers).vote is True
     assert judge(review, images, openings=_Openings(review.duplicate, opening)).vote is True
+
+    def crashing(prompt: str, seed: int):
+        raise RuntimeError("the model fails on this prompt")
+
+    crash = judge(
+        review,
+        images,
+        openings=_Openings(review.duplicate, opening),
+        makers={"painter": crashing}.get,
+    )
+    assert crash.vote is True and not crash.provisional  # a failing opening proves nothing
     broken = _Openings(None, None, broken=True)
     verdict = judge(review, images, openings=broken, makers=makers)
     assert verdict.vote is True and not verdict.provisional
