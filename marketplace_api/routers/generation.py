@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from generators.errors import InvalidGenerationArgumentError
 from marketplace_api.deps import LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
 from marketplace_api.models import GenerationOpeningRow, Product
@@ -123,7 +124,13 @@ async def put_generation(
             code="model_not_runnable",
         )
     image = Image.open(io.BytesIO(request.app.state.blobs.get(product.image_blob)))
-    generated, _ = await run_in_threadpool(make, opening.prompt, opening.seed)
+    try:
+        generated, _ = await run_in_threadpool(make, opening.prompt, opening.seed)
+    except InvalidGenerationArgumentError as exc:  # a prompt the model refuses
+        raise Unprocessable(
+            f"the prompt and seed do not regenerate the token's image ({exc})",
+            code="not_reproduced",
+        ) from None
     if not reproduces(generated, image):
         raise Unprocessable(
             "the prompt and seed do not regenerate the token's image", code="not_reproduced"

@@ -59,7 +59,7 @@ __all__ = [
 
 MAX_CHANNEL_DIFF = 3  # levels (of 255) one channel value may move: measured noise is 1
 MAX_DIFFERING_SHARE = 0.005  # share of channel values that may move at all: measured 0.0002
-MAX_PROMPT_CHARS = 2_000  # as a task's prompt (the API refuses longer openings)
+MAX_PROMPT_CHARS = 1_000  # the generators' own bound (generators.base.MAX_PROMPT_CHARS)
 MAX_SEED = 2**63 - 1  # the ESP worker's generation seeds are below 2**63
 
 Maker = Callable[[str, int], tuple[Image.Image, dict[str, Any]]]

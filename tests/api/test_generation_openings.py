@@ -107,7 +107,8 @@ def test_an_opening_is_refused_for_a_model_the_api_cannot_run(api, generated):
         {"prompt": "p", "seed": "9" * 20},
         {"prompt": "p", "seed": "1e9"},
         {"prompt": "p", "seed": 1},
-        {"prompt": "x" * 2_001, "seed": "1"},
+        {"prompt": "x" * 1_001, "seed": "1"},
+        {"prompt": "a red circle " * 70, "seed": "1"},  # 910 characters the model runs: no match
         {"prompt": ["p"], "seed": "1"},
         '{"prompt": "\\ud800", "seed": "1"}',  # a lone surrogate, as raw JSON
         "not json",

@@ -76,7 +76,7 @@ def test_a_regenerated_copy_within_the_noise_is_not_cleared(make):
 
 
 @pytest.mark.parametrize(
-    ("prompt", "seed"), [("", 1), ("   ", 1), ("x" * 2_001, 1), ("p", -1), ("p", MAX_SEED + 1)]
+    ("prompt", "seed"), [("", 1), ("   ", 1), ("x" * 1_001, 1), ("p", -1), ("p", MAX_SEED + 1)]
 )
 def test_a_malformed_opening_is_refused(prompt, seed):
     with pytest.raises(ValueError):
