@@ -15,7 +15,7 @@ import { generationOpening, publishGenerationOpening, toGenerationOpening } from
 import { listEsps, ranking } from './esps.js'
 import { buy, claimPayment, claimToken, getTrade, list, lockForSale, payTrade, resell, waitForTrade, withdraw } from './market.js'
 import { DeliveryMismatchError, deriveKey, openDelivery, registerDeliveryKey, reportFraud } from './delivery_actions.js'
-import { getProduct, listListings, listProducts, toProduct } from './products.js'
+import { getProduct, listListings, listProducts, publishImage, toProduct } from './products.js'
 import { challenge, contest, finalize, register, resolve } from './registry.js'
 import { feedback, getTask, payFee, postTask, revealedPreimage, waitForDelivery, waitForTask } from './tasks.js'
 
@@ -45,7 +45,7 @@ export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError }
 export { latestQuoteDeadline, PROMPT_TAG, promptCommitment, quotedLock, SECONDS_PER_BLOCK, toTask } from './tasks.js'
 export { CLAIM_MARGIN_S, collectionAbi, collectionOf, PAYMENT_MARGIN_S, sellerShare, toListing, toTrade } from './market.js'
-export { toProduct }
+export { publishImage, toProduct }
 export { generationOpening, publishGenerationOpening, toGenerationOpening }
 export {
   buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
@@ -82,6 +82,7 @@ export function createAigcClient(options) {
     getDeployment: bind(client, getDeployment),
     listEsps: bind(client, listEsps),
     getProduct: bind(client, getProduct),
+    publishImage: bind(client, publishImage),
     listProducts: bind(client, listProducts),
     listListings: bind(client, listListings),
     generationOpening: bind(client, generationOpening),

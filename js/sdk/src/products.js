@@ -1,6 +1,7 @@
 // Reads for galleries and marketplaces: registered products with their provenance, listings.
 
 import { getAddress } from 'viem'
+import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { toListing } from './market.js'
 import { toBigInt } from './numbers.js'
@@ -47,6 +48,38 @@ export function toProduct(p) {
  */
 export async function getProduct(client, { tokenId }) {
   return toProduct(await request(client, `/v1/products/${toBigInt(tokenId, 'tokenId')}`, { auth: false }))
+}
+
+/**
+ * Publishes the image of one of your tokens (you are its producer or its owner): its PNG bytes
+ * to PUT /v1/products/{tokenId}/image (multipart field `image`). Buyers see it, the market's
+ * attestation check recomputes the fingerprint and detail descriptor from it, committee jurors
+ * compare it, and a generation opening is checked against it (409 `image_missing` before).
+ * Publishing the same image again is accepted. Refusals: `not_png` (AigcSdkError: the bytes are
+ * not a PNG), `product_mismatch` (AigcSdkError: the API answered with another token); the API's
+ * as AigcApiError with its code: 422 `hash_mismatch` (the image's canonical content hash is not
+ * the token's: another image), 403 `forbidden` (neither its producer nor its owner), 401 (not
+ * signed in), 404 `not_found` (no such product indexed yet), 413 `payload_too_large`, 415
+ * `unsupported_media_type`, 422 `degenerate_image`, 429 `rate_limited`.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ tokenId: import('./numbers.js').Numberish, image: Blob | Uint8Array }} params
+ * @returns {Promise<Product>} the product as the API has it now (`hasImage` true, `raw.attestation`
+ *   "matches" or "mismatch")
+ */
+export async function publishImage(client, { tokenId, image }) {
+  const id = toBigInt(tokenId, 'tokenId')
+  const bytes = image instanceof Uint8Array ? image : new Uint8Array(await image.arrayBuffer())
+  const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
+  if (bytes.length < SIGNATURE.length || SIGNATURE.some((b, i) => bytes[i] !== b)) {
+    throw new AigcSdkError('not_png', 'the image is not a PNG')
+  }
+  const form = new FormData()
+  form.append('image', new Blob([new Uint8Array(bytes)], { type: 'image/png' }), `${id.toString(16)}.png`)
+  const out = toProduct(await request(client, `/v1/products/${id}/image`, { method: 'PUT', form }))
+  if (out.tokenId !== id) {
+    throw new AigcSdkError('product_mismatch', `the API answered token ${id}'s image with token ${out.tokenId}`)
+  }
+  return out
 }
 
 /**
