@@ -245,7 +245,7 @@ async function product(id) {
   }
   const picture = p.has_image
     ? el("img", { class: "full", src: `/v1/products/${p.token_id}/image`, alt: `Image of token ${short(p.token_id)}` })
-    : el("p", { class: "muted" }, "The owner has not uploaded the image yet.");
+    : el("div", {}, el("p", { class: "muted" }, "The owner has not uploaded the image yet."), publishImageForm(p));
   const history = el("ol", { class: "timeline", "aria-label": "Provenance timeline" }, (p.history || []).map(describe));
   const similar = el("section", { id: "similar", "aria-label": "Similar images" });
   root.replaceChildren(
@@ -283,6 +283,50 @@ async function product(id) {
     }
   }
   announce(`Token ${short(p.token_id)}, ${p.status}`);
+}
+
+/**
+ * For the signed-in producer or owner of a token whose image the marketplace does not hold: a
+ * file picker that publishes the image (PUT /v1/products/{id}/image, through the SDK). The API
+ * checks the file's content hash against the token, so another file is refused (422
+ * hash_mismatch) and nothing is stored; once published the page shows the image.
+ */
+function publishImageForm(p) {
+  const { address } = session();
+  const me = address && address.toLowerCase();
+  if (!me || (me !== String(p.producer).toLowerCase() && me !== String(p.owner).toLowerCase())) return null;
+  const out = el("div", { role: "status" });
+  const form = el("form", { class: "publish-image", "aria-label": "Publish the image" },
+    el("label", {}, "The token's image (the PNG you registered)",
+      el("input", { type: "file", name: "image", accept: "image/png", required: true })),
+    el("button", { type: "submit" }, "Publish the image"),
+    el("p", { class: "muted" }, "Buyers, the market's attestation check, a committee review and a generation proof need it."),
+    out);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const file = form.elements.image.files[0];
+    if (!file) { out.replaceChildren(showError(new ApiError(0, "no_file", "Choose the image first."))); return; }
+    const button = form.querySelector("button");
+    button.disabled = true;
+    out.textContent = "Publishing the image…";
+    try {
+      const { sdkClient } = await import("./studio.js");
+      await sdkClient().publishImage({ tokenId: p.token_id, image: file });
+      await product(p.token_id);
+      announce("Image published");
+    } catch (err) {
+      button.disabled = false;
+      const text = {
+        hash_mismatch: "That file is not this token's image: its content hash differs from the registered one. Nothing was published.",
+        not_png: "That file is not a PNG: choose the PNG the token was registered with.",
+        forbidden: "Only the token's producer or owner may publish its image.",
+        not_signed_in: "Connect your wallet first.",
+      }[err && err.code];
+      const own = MESSAGES[err && err.code] || String((err && err.message) || err).replace(/^(\d+ )?[a-z_]+: /, "");
+      out.replaceChildren(showError(new ApiError((err && err.status) || 0, (err && err.code) || "error", text || own)));
+    }
+  });
+  return form;
 }
 
 /**

@@ -47,6 +47,8 @@ const MESSAGES = {
   wrong_sender: "Your wallet switched accounts: sign in again with the account you started with (nothing was signed).",
   account_changed: "Your wallet switched to another account mid-way: switch back, or sign in again with the new one (nothing was signed).",
   not_producer: "This task belongs to another account than your wallet's current one: switch back (nothing was paid).",
+  hash_mismatch: "The marketplace computes another content hash for this image than the token's: it was not published.",
+  forbidden: "Only the token's producer or owner may publish its image.",
 };
 
 /** Turns anything thrown into {code, message} a person can act on. */
@@ -280,7 +282,7 @@ function openBox(aigc, ui, raw) {
       out.replaceChildren(
         el("img", { class: "delivered", src: url, alt: `The delivered image for: ${task.prompt}` }),
         el("p", { class: "ok" }, `Matches the attestation (content hash ${ui.short(opened.contentHash)}).`),
-        registerBox(aigc, ui, task, opened.contentHash));
+        registerBox(aigc, ui, task, opened.contentHash, opened.image));
     } catch (err) {
       button.disabled = false;
       out.replaceChildren(ui.showError(explain(err)));
@@ -319,27 +321,86 @@ function fraudBox(aigc, ui, taskId, key) {
     button, out);
 }
 
-function registerBox(aigc, ui, task, contentHash) {
+/**
+ * Registers the opened image (commit, then reveal); then, unless the producer unticks it,
+ * publishes its bytes at the marketplace (PUT /v1/products/{id}/image, through the SDK). The
+ * registration stands whatever the upload does: a refused upload is told, retried from here or
+ * from the token's page.
+ */
+function registerBox(aigc, ui, task, contentHash, image) {
   const { el } = ui;
   const out = el("div", { role: "status" });
   const button = el("button", { type: "button", id: "register" }, "Register (commit, then reveal)");
+  const publish = el("input", { type: "checkbox", id: "publish-image", name: "publish-image", checked: true });
   button.addEventListener("click", async () => {
     button.disabled = true;
     out.textContent = "Your wallet sends the commitment, then the reveal…";
+    let reg;
     try {
-      const reg = await aigc.register({ task, contentHash });
-      const id = reg.tokenId.toString();
-      out.replaceChildren(
-        el("p", { class: "ok", "data-token": id }, "Registered as token ",
-          el("a", { href: `#/product/${id}` }, ui.short(`0x${reg.tokenId.toString(16).padStart(64, "0")}`)),
-          ` (reveal ${ui.short(reg.revealTx)}).`),
-        listBox(aigc, ui, reg.tokenId));
+      reg = await aigc.register({ task, contentHash });
     } catch (err) {
       button.disabled = false;
       out.replaceChildren(ui.showError(explain(err)));
+      return;
     }
+    const id = reg.tokenId.toString();
+    publish.disabled = true;
+    const upload = el("div", { class: "publish-image", role: "status" });
+    out.replaceChildren(
+      el("p", { class: "ok", "data-token": id }, "Registered as token ",
+        el("a", { href: `#/product/${id}` }, ui.short(`0x${reg.tokenId.toString(16).padStart(64, "0")}`)),
+        ` (reveal ${ui.short(reg.revealTx)}).`),
+      upload,
+      listBox(aigc, ui, reg.tokenId));
+    if (publish.checked) publishImage(aigc, ui, reg.tokenId, image, upload);
   });
-  return el("div", { class: "step-box" }, button, out);
+  return el("div", { class: "step-box" },
+    el("label", { class: "check" }, publish,
+      " Publish the image at the marketplace (needed for buyers, the market's attestation check and a committee review)"),
+    button, out);
+}
+
+/** How often, and how many times, the upload is tried again while the API has not indexed the new token (404). */
+const INDEX_RETRY_MS = 1500;
+const INDEX_TRIES = 40;
+
+/**
+ * Uploads the registered image's bytes, waiting for the API to index the new token first (its
+ * indexer follows the chain a few seconds behind: 404 not_found until then); a failure is told
+ * with a retry (the token stays registered).
+ */
+async function publishImage(aigc, ui, tokenId, image, out) {
+  const { el } = ui;
+  out.dataset.state = "publishing";
+  out.replaceChildren(el("p", {}, "Publishing the image at the marketplace…"));
+  try {
+    let product;
+    for (let tries = 1; ; tries++) {
+      try {
+        product = await aigc.publishImage({ tokenId, image });
+        break;
+      } catch (err) {
+        if (!(err instanceof AigcApiError && err.status === 404 && err.code === "not_found") || tries >= INDEX_TRIES) throw err;
+        out.replaceChildren(el("p", {}, "Publishing the image at the marketplace (waiting for it to index your token)…"));
+        await new Promise((r) => setTimeout(r, INDEX_RETRY_MS));
+      }
+    }
+    out.dataset.state = "published";
+    const checked = product.raw.attestation === "mismatch"
+      ? "the ESP's attested values are not this image's: the token is not for sale"
+      : "the ESP's attested values match it";
+    out.replaceChildren(el("p", { class: "ok" }, `Image published: buyers see it and ${checked}.`));
+  } catch (err) {
+    out.dataset.state = "failed";
+    const retry = el("button", { type: "button", class: "retry-publish-image" }, "Publish the image again");
+    retry.addEventListener("click", () => publishImage(aigc, ui, tokenId, image, out));
+    const told = err instanceof AigcApiError && err.code === "not_found"
+      ? new WalletError("not_found", "The marketplace has not indexed your token yet: publish the image again in a moment.")
+      : explain(err);
+    out.replaceChildren(ui.showError(told),
+      el("p", { class: "muted" }, "Your token is registered all the same: publish the image again here or from the token's page."),
+      retry);
+  }
 }
 
 function listBox(aigc, ui, tokenId) {
