@@ -39,26 +39,18 @@ def _wait(page, site, selector: str, rounds: int = 200) -> None:
     raise AssertionError(f"{selector} never showed")
 
 
-def test_the_studio_publishes_the_image_after_registering_and_a_refusal_keeps_the_token(
-    site, browser, tmp_path
-):
+def _studio_registers(site, browser, tmp_path, *, publish: bool = True, route=None):
+    """The studio from sign-in to a registered token (real ESP worker); returns the page and
+    the token id. ``publish`` False unticks the publish checkbox first; ``route`` handles the
+    page's image uploads."""
     world = site.api.world
     register_esp(world)
     worker = _worker(site, tmp_path)
     wallet = NodeBackedWallet(world.producer, world.chain)
     page = browser.new_context().new_page()
     wallet.install(page)
-    refused: list[str] = []
-
-    def refuse_once(route):
-        if route.request.method != "PUT" or refused:
-            route.fallback()
-            return
-        refused.append(route.request.url)
-        body = '{"error": {"code": "hash_mismatch", "message": "image content hash differs"}}'
-        route.fulfill(status=422, content_type="application/json", body=body)
-
-    page.route("**/v1/products/*/image", refuse_once)
+    if route is not None:
+        page.route("**/v1/products/*/image", route)
     page.goto(site.url + "/#/studio")
     page.click("#connect")
     page.wait_for_selector("form.studio")
@@ -72,10 +64,55 @@ def test_the_studio_publishes_the_image_after_registering_and_a_refusal_keeps_th
     page.click("#open")
     _settle(page, wallet, "img.delivered")
     assert page.is_checked("#publish-image"), "publishing is on by default"
+    if not publish:
+        page.uncheck("#publish-image")
     page.click("#register")
     page.wait_for_selector("p.ok[data-token]")
-    token = int(page.get_attribute("p.ok[data-token]", "data-token"))
+    return page, int(page.get_attribute("p.ok[data-token]", "data-token"))
 
+
+def test_the_studio_publishes_the_image_once_the_api_has_indexed_the_token(site, browser, tmp_path):
+    page, token = _studio_registers(site, browser, tmp_path)
+    # the API has not indexed the reveal yet (404): the page waits, then publishes
+    page.wait_for_selector("text=waiting for it to index your token")
+    assert page.get_attribute("div.publish-image", "data-state") == "publishing"
+    _wait(page, site, "div.publish-image[data-state=published]")
+    assert "Image published" in page.inner_text("div.publish-image")
+    assert page.locator("p.error").count() == 0
+    product = site.api.client.get(f"/v1/products/{token}").json()
+    assert product["has_image"] is True and product["attestation"] == "matches"
+    assert site.api.client.get(f"/v1/products/{token}/image").status_code == 200
+
+
+def test_the_studio_publishes_nothing_when_unticked(site, browser, tmp_path):
+    puts: list[str] = []
+
+    def count(route):
+        puts.append(route.request.method)
+        route.fallback()
+
+    page, token = _studio_registers(site, browser, tmp_path, publish=False, route=count)
+    site.api.index()
+    page.wait_for_timeout(500)
+    assert puts == []
+    assert page.locator("div.publish-image").inner_text() == ""
+    assert site.api.client.get(f"/v1/products/{token}").json()["has_image"] is False
+
+
+def test_a_refused_upload_in_the_studio_is_told_keeps_the_token_and_retries(
+    site, browser, tmp_path
+):
+    refused: list[str] = []
+
+    def refuse_once(route):
+        if route.request.method != "PUT" or refused:
+            route.fallback()
+            return
+        refused.append(route.request.url)
+        body = '{"error": {"code": "hash_mismatch", "message": "image content hash differs"}}'
+        route.fulfill(status=422, content_type="application/json", body=body)
+
+    page, token = _studio_registers(site, browser, tmp_path, route=refuse_once)
     # the first upload is refused: told in words, the registration stays, a retry is offered
     _wait(page, site, "div.publish-image[data-state=failed]")
     assert len(refused) == 1
@@ -89,10 +126,8 @@ def test_the_studio_publishes_the_image_after_registering_and_a_refusal_keeps_th
 
     page.click("button.retry-publish-image")
     _wait(page, site, "div.publish-image[data-state=published]")
-    assert "Image published" in page.inner_text("div.publish-image")
     product = site.api.client.get(f"/v1/products/{token}").json()
     assert product["has_image"] is True and product["attestation"] == "matches"
-    assert site.api.client.get(f"/v1/products/{token}/image").status_code == 200
 
 
 def test_the_product_page_lets_its_producer_publish_the_image_and_refuses_another_file(
