@@ -14,6 +14,7 @@ import secrets
 from typing import Annotated, Any
 
 import numpy as np
+from eth_utils import to_checksum_address
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
@@ -565,7 +566,9 @@ def account_key(
     address: Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")], session: SessionDep
 ) -> AccountKeyOut:
     """An address's public key (known once it has signed in): what a sealed delivery needs.
-    A contract account has none (409 ``no_account_key``): seal to its delivery key."""
+    A contract account has none (409 ``no_account_key``): seal to its delivery key. Any case of
+    the address is the same account (stored checksummed)."""
+    address = to_checksum_address(address.lower())
     row = session.get(AccountKey, address)
     has_tasks = row is None and session.scalar(select(Task.id).where(Task.producer == address))
     if (row is not None and row.public_key is None) or has_tasks:
