@@ -233,7 +233,9 @@ async function generate(aigc, ui, work, form, data) {
     if (t.status === "quoted") act("pay", () => payBox(aigc, ui, t));
     if (t.status === "claimed" || t.status === "registered") act("open", () => openBox(aigc, ui, t));
     if (t.refusal) act("refusal", () => el("p", { role: "status", class: "error", "data-refusal": t.refusal.code },
-      `The ESP refused the task (${t.refusal.code}): ${t.refusal.message}. Nothing was delivered and no fee claimed: your fee lock refunds after its deadline.`));
+      `The ESP refused the task (${t.refusal.code}): ${t.refusal.message}. ` + (t.lock
+        ? "Nothing was delivered and no fee claimed: your fee lock refunds after its deadline."
+        : "Nothing was paid: the task ends here.")));
     if (t.status === "refunded" || t.status === "fraud_proven") actions.append(el("p", { role: "status" }, `The task ended: ${t.status.replace("_", " ")}.`));
   }, (err) => actions.append(problem(err)));
   window.addEventListener("hashchange", stop, { once: true });

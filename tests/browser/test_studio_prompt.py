@@ -61,3 +61,28 @@ def test_the_esp_refuses_a_prompt_changed_after_its_quote(site, browser, tmp_pat
     task = worker.client.get(f"/v1/tasks/{task_id}")
     assert task["status"] == "locked" and task["delivery"] is None
     assert worker.htlc.status(LockTerms.from_json(task["lock"])) is LockStatus.OPEN
+
+
+@pytest.mark.browser
+def test_a_task_refused_before_payment_says_nothing_was_paid(site, browser, tmp_path):
+    """An ESP may refuse a posted task (one it cannot quote): the page told the producer "your
+    fee lock refunds after its deadline" although it never paid."""
+    world = site.api.world
+    register_esp(world)
+    worker = _worker(site, tmp_path)
+    wallet = NodeBackedWallet(world.producer, world.chain)
+    page = browser.new_context().new_page()
+    wallet.install(page)
+    page.goto(site.url + "/#/studio")
+    page.click("#connect")
+    page.wait_for_selector("form.studio")
+    page.fill("textarea[name=prompt]", PROMPT)
+    page.click("#generate")
+    page.wait_for_selector("ol.steps[data-task]")
+    task_id = page.get_attribute("ol.steps", "data-task")
+    worker.client.post(
+        f"/v1/tasks/{task_id}/refusal", json={"code": "busy", "message": "no capacity today"}
+    )
+    page.wait_for_selector("p[data-refusal]", timeout=30_000)
+    text = page.inner_text("p[data-refusal]")
+    assert "Nothing was paid" in text and "refunds" not in text
