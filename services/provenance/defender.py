@@ -516,16 +516,16 @@ class Defender:
         )
         if self.images is None:
             return rule_rejects, review
-        # The accused's generation opening clears a stage-3 match of its own generation: the
-        # defender publishes it first (it reveals the prompt: only for a token under challenge)
-        # and predicts the jurors' vote with it.
-        if self.publish is not None and self.openings is not None:
-            # an API error: the jurors decide without it, as predicted below
-            with contextlib.suppress(Exception):
-                self.publish(duplicate)
         # the jurors' fallback where an image is missing: the rule on these same descriptors
         published = {original: a, duplicate: b}
-        verdict = judge(review, self.images, lambda _c, t: published.get(t), self.openings)
+        verdict = judge(review, self.images, lambda _c, t: published.get(t))
+        if verdict.vote and self.publish is not None and self.openings is not None:
+            # A stage-3 match of the account's own generation is cleared by its opening: the
+            # defender publishes it (it reveals the prompt: only when the pixels alone would
+            # take the token) and predicts the jurors' vote with it.
+            with contextlib.suppress(Exception):  # an API error: the jurors decide without it
+                self.publish(duplicate)
+            verdict = judge(review, self.images, lambda _c, t: published.get(t), self.openings)
         return not verdict.vote, review
 
     def _too_small(self) -> str:
