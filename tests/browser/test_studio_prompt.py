@@ -29,8 +29,9 @@ def _until(page, site, worker, selector: str, rounds: int = 300) -> None:
     raise AssertionError(f"{selector} never showed")
 
 
-@pytest.mark.browser
-def test_the_esp_refuses_a_prompt_changed_after_its_quote(site, browser, tmp_path):
+def _posted(site, browser, tmp_path):
+    """The producer's studio page (a node-backed wallet) has posted a task for ``PROMPT`` to the
+    registered ESP; returns (page, the ESP's worker)."""
     world = site.api.world
     register_esp(world)
     worker = _worker(site, tmp_path)
@@ -42,6 +43,12 @@ def test_the_esp_refuses_a_prompt_changed_after_its_quote(site, browser, tmp_pat
     page.wait_for_selector("form.studio")
     page.fill("textarea[name=prompt]", PROMPT)
     page.click("#generate")
+    return page, worker
+
+
+@pytest.mark.browser
+def test_the_esp_refuses_a_prompt_changed_after_its_quote(site, browser, tmp_path):
+    page, worker = _posted(site, browser, tmp_path)
     _until(page, site, worker, "#pay")
     task_id = page.get_attribute("ol.steps", "data-task")
 
@@ -67,17 +74,7 @@ def test_the_esp_refuses_a_prompt_changed_after_its_quote(site, browser, tmp_pat
 def test_a_task_refused_before_payment_says_nothing_was_paid(site, browser, tmp_path):
     """An ESP may refuse a posted task (one it cannot quote): the page told the producer "your
     fee lock refunds after its deadline" although it never paid."""
-    world = site.api.world
-    register_esp(world)
-    worker = _worker(site, tmp_path)
-    wallet = NodeBackedWallet(world.producer, world.chain)
-    page = browser.new_context().new_page()
-    wallet.install(page)
-    page.goto(site.url + "/#/studio")
-    page.click("#connect")
-    page.wait_for_selector("form.studio")
-    page.fill("textarea[name=prompt]", PROMPT)
-    page.click("#generate")
+    page, worker = _posted(site, browser, tmp_path)
     page.wait_for_selector("ol.steps[data-task]")
     task_id = page.get_attribute("ol.steps", "data-task")
     worker.client.post(

@@ -110,10 +110,12 @@ def live(tmp_path_factory):
                     proc.kill()
 
 
-def test_whole_lifecycle_from_javascript(live):
-    node, chain, deployment, api, data, logs = live
+def run_live_suite(live, folder: str, out_name: str, **extra: str) -> dict:
+    """Runs the SDK's node test folder ``js/sdk/test/<folder>`` against the ``live`` stack (the
+    producer's and buyer's keys, the ESP's address, ``extra`` env) and returns what it wrote."""
+    node, chain, _deployment, api, data, logs = live
     accounts = chain.dev_accounts()
-    out = data / "sdk-live.json"
+    out = data / out_name
     env = {
         **os.environ,
         "AIGC_API_URL": api,
@@ -121,13 +123,12 @@ def test_whole_lifecycle_from_javascript(live):
         "AIGC_CHAIN_ID": str(chain.chain_id),
         "AIGC_PRODUCER_KEY": "0x" + bytes(accounts[PRODUCER].key).hex(),
         "AIGC_BUYER_KEY": "0x" + bytes(accounts[BUYER].key).hex(),
-        # The collector's wallet is the node's own (a JSON-RPC account): no key in the test.
-        "AIGC_COLLECTOR_ADDRESS": accounts[COLLECTOR].address,
         "AIGC_ESP_ADDRESS": accounts[ESP].address,
         "AIGC_SDK_LIVE_OUT": str(out),
+        **extra,
     }
     run = subprocess.run(
-        [node, "--test", "--test-reporter=spec", str(SDK / "test" / "live")],
+        [node, "--test", "--test-reporter=spec", str(SDK / "test" / folder)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -136,8 +137,18 @@ def test_whole_lifecycle_from_javascript(live):
     )
     stack = "\n".join(map(_tail, logs))
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-3000:] + "\n" + stack
+    result: dict = json.loads(out.read_text())
+    return result
+
+
+def test_whole_lifecycle_from_javascript(live):
+    _node, chain, deployment, _api, _data, _logs = live
+    accounts = chain.dev_accounts()
+    # The collector's wallet is the node's own (a JSON-RPC account): no key in the test.
+    result = run_live_suite(
+        live, "live", "sdk-live.json", AIGC_COLLECTOR_ADDRESS=accounts[COLLECTOR].address
+    )
     # What the JavaScript test claims, read back from the chain by the Python readers.
-    result = json.loads(out.read_text())
     token = int(result["tokenId"])
     registry = RegistryClient(deployment)
     assert registry.owner_of(token) == accounts[COLLECTOR].address
