@@ -46,9 +46,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+# the generators' own bounds: an opening outside them regenerates nothing
+from generators.base import MAX_PROMPT_CHARS, MAX_SEED
+
 __all__ = [
     "MAX_CHANNEL_DIFF",
     "MAX_DIFFERING_SHARE",
+    "MAX_PROMPT_CHARS",
+    "MAX_SEED",
     "GenerationOpening",
     "Maker",
     "clears",
@@ -59,8 +64,6 @@ __all__ = [
 
 MAX_CHANNEL_DIFF = 3  # levels (of 255) one channel value may move: measured noise is 1
 MAX_DIFFERING_SHARE = 0.005  # share of channel values that may move at all: measured 0.0002
-MAX_PROMPT_CHARS = 1_000  # the generators' own bound (generators.base.MAX_PROMPT_CHARS)
-MAX_SEED = 2**63 - 1  # the ESP worker's generation seeds are below 2**63
 
 Maker = Callable[[str, int], tuple[Image.Image, dict[str, Any]]]
 
