@@ -3,8 +3,10 @@
 * ``aigc bench corpus packages``: the Debian packages the corpus reads, and which are installed.
 * ``aigc bench corpus build [--out DIR]``: build the distinct-image corpus (PNGs + index.json).
 * ``aigc bench verdict [--corpus DIR] [--sample N] [--json]``: false matches per pair of distinct
-  images and recall per edit of a rule (``--rule v1`` today's, ``--rule v2`` with detail.py,
-  ``--rule v2-stage3`` with the committee's comparison of the two images, stage3.py).
+  images and recall per edit of a rule. The default, ``--rule v2-stage3``, is the deployed
+  verdict at its strongest (the compact and detail stages, then the committee's comparison of
+  the two images, stage3.py): what revokes a token whose owner defends it. ``--rule v2`` is the
+  on-chain stages alone, ``--rule v1`` the compact fingerprint alone (the wave-1 rule).
 """
 
 from __future__ import annotations
@@ -116,10 +118,11 @@ def bench_verdict(
     rule: Annotated[
         str,
         typer.Option(
-            help="v1 (today's compact rule) | v2 (with detail.py) | v2-trim | "
-            "v2-stage3 (v2, then stage3.py on the two images)"
+            help="v2-stage3 (the deployed verdict: compact and detail stages, then "
+            "stage3.py on the two images, what a committee review revokes by) | v2 (the "
+            "on-chain stages only) | v2-trim | v1 (the compact fingerprint alone)"
         ),
-    ] = "v1",
+    ] = "v2-stage3",
     threshold: Annotated[
         int | None, typer.Option(help="Compact threshold (default: the rule's)")
     ] = None,

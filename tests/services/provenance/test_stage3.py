@@ -293,6 +293,10 @@ def test_cli_verdict_rule_v2_stage3(tiny_corpus: Path) -> None:
     assert "upheld by stages 1-2" in result.stdout and "stages 1-2" in result.stdout
     payload = CliRunner().invoke(app, [*args, "--rule", "v2-stage3", "--json"])
     assert json.loads(payload.stdout)["rule"] == "v2 + stage 3 (committee comparison)"
+    # with no --rule the benchmark measures the deployed verdict, not the wave-1 compact rule
+    default = CliRunner().invoke(app, [*args, "--json"])
+    assert default.exit_code == 0, default.output
+    assert json.loads(default.stdout)["rule"] == "v2 + stage 3 (committee comparison)"
 
 
 def test_stage3_cache_build_score_report_show(tiny_corpus: Path, tmp_path: Path, capsys) -> None:

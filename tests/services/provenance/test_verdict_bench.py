@@ -250,6 +250,7 @@ def test_corpus_cache_round_trip(tiny_corpus: Path) -> None:
 
 def test_cli_verdict_on_a_tiny_corpus(tiny_corpus: Path) -> None:
     args = ["bench", "verdict", "--corpus", str(tiny_corpus), "--sample", "2", "--limit", "24"]
+    args += ["--rule", "v1"]
     result = runner.invoke(app, [*args, "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
