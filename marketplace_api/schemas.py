@@ -296,6 +296,10 @@ class NotificationOut(BaseModel):
 
 class NotificationsOut(BaseModel):
     items: list[NotificationOut]
+    next: int | None = Field(
+        default=None,
+        description="the ``before`` of the next (older) page; null: this is the last one",
+    )
 
 
 class ChallengesOut(BaseModel):

@@ -263,19 +263,42 @@ async def search_similar(
     return SimilarOut.model_validate({"fingerprint": fp.hex(), "matches": items})
 
 
+MAX_NOTIFICATIONS_PAGE = 200
+MAX_NOTIFICATION_ID = 2**31 - 1  # the column's range (a 32-bit integer)
+NotificationCursor = Annotated[int, Query(ge=0, le=MAX_NOTIFICATION_ID)]
+
+
 @router.get("/notifications", response_model=NotificationsOut, responses=declare(401))
-def notifications(account: CurrentAccount, session: SessionDep) -> NotificationsOut:
-    """The caller's notifications (e.g. suspected plagiarism with a prepared challenge)."""
-    rows = session.scalars(
-        select(Notification)
-        .where(Notification.recipient == account)
-        .order_by(Notification.id.desc())
-    )
+def notifications(
+    account: CurrentAccount,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_NOTIFICATIONS_PAGE)] = 100,
+    before: Annotated[
+        NotificationCursor | None,
+        Query(description="the previous page's ``next``: notifications older than that id"),
+    ] = None,
+    after: Annotated[
+        NotificationCursor | None,
+        Query(description="only notifications newer than this id (the last one you have read)"),
+    ] = None,
+) -> NotificationsOut:
+    """The caller's notifications (e.g. suspected plagiarism with a prepared challenge), newest
+    first, a page of at most ``limit`` (200) at a time: ``next`` (null on the last page) is the
+    ``before`` of the next, older page. Others' registrations and locks write to this list, so
+    a reader that must not miss one (the defender) asks for those ``after`` the last id it read
+    and follows ``next`` to the end."""
+    q = select(Notification).where(Notification.recipient == account)
+    if before is not None:
+        q = q.where(Notification.id < before)
+    if after is not None:
+        q = q.where(Notification.id > after)
+    rows = list(session.scalars(q.order_by(Notification.id.desc()).limit(limit)))
     items = [
         {"id": n.id, "kind": n.kind, "block": n.block_number, **decimal_ids(n.payload)}
         for n in rows
     ]
-    return NotificationsOut.model_validate({"items": items})
+    last = rows[-1].id if len(rows) == limit else None
+    return NotificationsOut.model_validate({"items": items, "next": last})
 
 
 @router.get("/challenges", response_model=ChallengesOut)

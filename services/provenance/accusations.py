@@ -186,8 +186,24 @@ class ApiAccusations:
     def __init__(self, market: MarketClient):
         self.market = market
 
+    MAX_PAGES = 100  # of 200: a lying API's endless ``next`` ends here
+
+    def _newer_than(self, cursor: int) -> list[Any]:
+        """Every notification newer than ``cursor``, page by page (the list is paged: a flood
+        of newer notes must not push a challenge off the first page)."""
+        items: list[Any] = []
+        params: dict[str, Any] = {"after": cursor, "limit": 200}
+        for _ in range(self.MAX_PAGES):
+            page = self.market.get("/v1/notifications", **params)
+            items += page.get("items") or []
+            nxt = page.get("next")
+            if not isinstance(nxt, int) or nxt <= cursor or nxt >= params.get("before", 2**63):
+                break  # the last page, or a cursor that does not move on
+            params["before"] = nxt
+        return items
+
     def poll(self, cursor: int) -> tuple[list[Accusation], int, list[str]]:
-        items = self.market.get("/v1/notifications")["items"]
+        items = self._newer_than(cursor)
         found: list[Accusation] = []
         notes: list[str] = []
         last = cursor
@@ -196,9 +212,11 @@ class ApiAccusations:
                 nid = int(n["id"])
             except (KeyError, TypeError, ValueError):
                 continue  # without an id it cannot be told apart from the next pass's
-            if nid <= cursor or n.get("kind") != "challenge_opened":
+            if nid <= cursor:
                 continue
-            last = max(last, nid)
+            last = max(last, nid)  # read: other kinds are never read again either
+            if n.get("kind") != "challenge_opened":
+                continue
             try:
                 endpoint = (n.get("prepared_contest") or {}).get("endpoint", REGISTRY_CONTEST)
                 acc = Accusation(

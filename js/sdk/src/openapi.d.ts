@@ -54,7 +54,8 @@ export interface paths {
         /**
          * Account Key
          * @description An address's public key (known once it has signed in): what a sealed delivery needs.
-         *     A contract account has none (409 ``no_account_key``): seal to its delivery key.
+         *     A contract account has none (409 ``no_account_key``): seal to its delivery key. Any case of
+         *     the address is the same account (stored checksummed).
          */
         get: operations["account_key_v1_accounts__address__get"];
         put?: never;
@@ -495,7 +496,11 @@ export interface paths {
         };
         /**
          * Notifications
-         * @description The caller's notifications (e.g. suspected plagiarism with a prepared challenge).
+         * @description The caller's notifications (e.g. suspected plagiarism with a prepared challenge), newest
+         *     first, a page of at most ``limit`` (200) at a time: ``next`` (null on the last page) is the
+         *     ``before`` of the next, older page. Others' registrations and locks write to this list, so
+         *     a reader that must not miss one (the defender) asks for those ``after`` the last id it read
+         *     and follows ``next`` to the end.
          */
         get: operations["notifications_v1_notifications_get"];
         put?: never;
@@ -2610,6 +2615,11 @@ export interface components {
         NotificationsOut: {
             /** Items */
             items: components["schemas"]["NotificationOut"][];
+            /**
+             * Next
+             * @description the ``before`` of the next (older) page; null: this is the last one
+             */
+            next?: number | null;
         };
         /** OpeningIn */
         OpeningIn: {
@@ -4634,7 +4644,13 @@ export interface operations {
     };
     notifications_v1_notifications_get: {
         parameters: {
-            query?: never;
+            query?: {
+                limit?: number;
+                /** @description the previous page's ``next``: notifications older than that id */
+                before?: number | null;
+                /** @description only notifications newer than this id (the last one you have read) */
+                after?: number | null;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -4652,6 +4668,15 @@ export interface operations {
             };
             /** @description Not signed in, or the token expired (sign in with Ethereum) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

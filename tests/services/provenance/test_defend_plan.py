@@ -56,7 +56,7 @@ class _ForgedApi:
     def __init__(self, items):
         self.items = items
 
-    def get(self, path):
+    def get(self, path, **params):
         assert path == "/v1/notifications"
         return {"items": self.items}
 
