@@ -4,6 +4,16 @@ Plain HTML, CSS and ES modules, plus the studio's SDK bundle (``sdk.bundle.js``,
 ``js/sdk/scripts/bundle-web.sh`` and committed): ``pip install`` and ``make demo`` need no Node
 at run time. Assets are served from a fixed table (no path from the request touches the
 filesystem) with a content hash as ETag, so a browser revalidates cheaply after an upgrade.
+
+Every answer carries a strict Content-Security-Policy (:data:`CSP`) and the usual hardening
+headers (:data:`SECURITY_HEADERS`): the page signs transactions, so an injected script (an API
+string rendered as HTML somewhere, a hostile browser extension's inline tag) must not run, and
+no other site may frame it to trick a click on "Pay" (clickjacking). The app needs nothing else:
+its scripts are same-origin ES modules, its one stylesheet is a file, its images come from the API
+or are blobs the studio opens, and the wallet is the injected ``window.ethereum`` object (no
+script tag, no network origin of its own). ``require-trusted-types-for 'script'`` makes any
+string-to-HTML sink (``innerHTML``, ``document.write``) throw in Chromium: the app builds its DOM
+with ``createElement`` and text nodes only.
 """
 
 from __future__ import annotations
@@ -17,6 +27,29 @@ from fastapi import APIRouter, Request, Response
 from marketplace_api.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
+
+CSP = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' blob:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+        "require-trusted-types-for 'script'",
+    )
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+}
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 _TYPES = {
@@ -39,7 +72,7 @@ def _asset(name: str) -> tuple[bytes, str]:
 
 def _serve(request: Request, name: str, media_type: str) -> Response:
     body, etag = _asset(name)
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    headers = {"ETag": etag, "Cache-Control": "no-cache", **SECURITY_HEADERS}
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)
