@@ -345,6 +345,17 @@ def quote(
         else ""
     )
     check_quoted_commitment(body.prompt_commitment, task.prompt_commitment)
+    # One hashlock, one task: the indexer gives a fee lock to the quoted task whose hashlock it
+    # carries, so an ESP quoting two of a producer's tasks under one hashlock would have the lock
+    # paid for one release the other's prompt, unpaid (tests/js/test_redteam4_prompt_release.py).
+    reused = session.scalar(
+        select(Task.id).where(Task.hashlock == body.hashlock.lower(), Task.id != task.id).limit(1)
+    )
+    if reused is not None:
+        raise Conflict(
+            "another task was quoted under this hashlock: quote with a fresh secret",
+            code="hashlock_reused",
+        )
     state = check_quote(
         task.status,
         price=body.price,
