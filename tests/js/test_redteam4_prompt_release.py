@@ -102,3 +102,32 @@ def test_an_esp_cannot_quote_two_tasks_under_one_hashlock(api, producer):  # noq
         _quote(world, esp, task_b, hashlock=fresh, price=PRICE, deadline=latest)["status"]
         == "quoted"
     )
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: the API releases the prompt to the ESP as soon as its indexer sees the fee "
+    "lock, at ApiSettings.confirmations (default 0): a reorg that drops the lock block (or a "
+    "proposer that re-includes the lock later) leaves the ESP with the prompt and the producer "
+    "with no lock, or a later lock block than a Sybil's commit. Fix (marketplace_api, not the "
+    "SDK, which hands the prompt to the API when it posts): release only once the lock is N "
+    "blocks deep (a prompt-release depth setting, > 0 by default on a real chain), in "
+    "task_json / services.generation.prompt_released",
+)
+def test_the_prompt_is_released_only_once_the_fee_lock_is_safe(api, producer):  # noqa: F811
+    world = api.world
+    esp = MarketClient(api.client, world.esp)
+    task = producer.post(PROMPT_A, seed=3, max_price=2 * PRICE)
+    now = world.chain.timestamp()
+    latest = latest_quote_deadline(now, window_blocks=_window(world))
+    hashlock = hashlib.sha256(secrets.token_bytes(32)).digest()
+    _quote(world, esp, task, hashlock=hashlock, price=PRICE, deadline=latest)
+    before = world.chain.snapshot()
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    # the lock is in the head block only: one reorg away from never having been made
+    released = esp.get(f"/v1/tasks/{task['id']}")["prompt"]
+    world.chain.revert(before)  # the reorg: the lock is gone
+    api.index()
+    assert esp.get(f"/v1/tasks/{task['id']}")["status"] == "quoted"
+    assert released is None, "the ESP read the prompt of a lock that a reorg took back"
