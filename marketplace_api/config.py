@@ -57,6 +57,15 @@ class ApiSettings(BaseSettings):
     # Per signed-in address: batch attestation requests (POST /v1/batch-requests); each is
     # stored, answered or not, and costs the ESP's worker a look at its records.
     rate_batch_requests_per_minute: int = 10
+    # PUT /v1/products/{id}/generation regenerates the image (about 0.5 s of CPU) to check an
+    # opening: per product and hour, its parties (producer, owner, ESP; signed in) may make
+    # regenerations_per_token_hour, everyone else together regenerations_per_token_hour_others
+    # and, across all products, regenerations_per_hour_others; at most max_concurrent_regenerations
+    # run at once in a process. A refused opening sent again costs none (remembered).
+    regenerations_per_token_hour: int = 12
+    regenerations_per_token_hour_others: int = 3
+    regenerations_per_hour_others: int = 60
+    max_concurrent_regenerations: int = Field(default=2, ge=1)
     # Task event streams (GET /v1/tasks/{id}/events) one signed-in address may hold open at once
     # in one process: each reads the database twice a second for up to ten minutes.
     max_streams_per_account: int = Field(default=32, ge=1)

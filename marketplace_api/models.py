@@ -241,3 +241,15 @@ class GenerationOpeningRow(Base):
     model_id: Mapped[str] = mapped_column(String(200))  # the generator's model id (text)
     prompt: Mapped[str] = mapped_column(Text)
     seed: Mapped[int] = mapped_column(BigInteger)
+
+
+class GenerationRefusalRow(Base):
+    """An opening ``PUT /v1/products/{id}/generation`` regenerated and refused (422
+    ``not_reproduced``), remembered so that the same one again costs no regeneration: the
+    newest 64 per product (routers/generation.py)."""
+
+    __tablename__ = "generation_refusals"
+
+    token_id: Mapped[str] = mapped_column(String(66), primary_key=True)  # 0x + 64 hex
+    opening: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    refused_ns: Mapped[int] = mapped_column(BigInteger, index=True)  # unix nanoseconds

@@ -11,20 +11,24 @@ accused's choice, made when its token is challenged.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import time
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import APIRouter, Path, Request
-from fastapi.concurrency import run_in_threadpool
 from PIL import Image
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from generators.errors import InvalidGenerationArgumentError
 from marketplace_api.deps import LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
-from marketplace_api.models import GenerationOpeningRow, Product
+from marketplace_api.models import GenerationOpeningRow, GenerationRefusalRow, Product
 from marketplace_api.types import UINT_PATTERN, token_dec, token_hex
 from services.provenance.generation_proof import (
     MAX_PROMPT_CHARS,
@@ -78,6 +82,75 @@ def _product(session: SessionDep, token_id: str) -> Product:
     return product
 
 
+_NOT_REPRODUCED = "the prompt and seed do not regenerate the token's image"
+MAX_REFUSALS_KEPT = 64  # per product: the newest refused openings, answered without regenerating
+
+
+def _opening_key(model_id: str, opening: GenerationOpening) -> str:
+    """What a refusal is remembered by: the model, the prompt and the seed."""
+    text = json.dumps([model_id, opening.prompt, opening.seed], ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _remember_refusal(session: SessionDep, token_id: str, key: str) -> None:
+    """Stores a refused opening and keeps only the newest :data:`MAX_REFUSALS_KEPT` of the
+    product (a race on the same opening stores it once)."""
+    session.rollback()  # nothing else of this request is written
+    session.add(GenerationRefusalRow(token_id=token_id, opening=key, refused_ns=time.time_ns()))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return
+    t = GenerationRefusalRow
+    kept = (
+        select(t.refused_ns)
+        .where(t.token_id == token_id)
+        .order_by(t.refused_ns.desc())
+        .offset(MAX_REFUSALS_KEPT)
+        .limit(1)
+        .scalar_subquery()
+    )
+    session.execute(delete(t).where(t.token_id == token_id, t.refused_ns <= kept))
+    session.commit()
+
+
+def _count_regeneration(
+    request: Request, limiter: LimiterDep, settings: SettingsDep, product: Product
+) -> None:
+    """One regeneration of ``product``'s image, counted before any work: its parties (producer,
+    owner, ESP, signed in) have a budget of their own per product; everyone else shares one per
+    product and one across all products (429 ``rate_limited`` beyond)."""
+    hour = 3600.0
+    caller = client_key(request)
+    if caller in {product.producer, product.owner, product.esp}:
+        limiter.hit(
+            "regenerate_party",
+            product.token_id,
+            limit=settings.regenerations_per_token_hour,
+            window_s=hour,
+        )
+        return
+    limiter.hit(
+        "regenerate_others",
+        product.token_id,
+        limit=settings.regenerations_per_token_hour_others,
+        window_s=hour,
+    )
+    limiter.hit(
+        "regenerate_others", "*", limit=settings.regenerations_per_hour_others, window_s=hour
+    )
+
+
+def _regenerations(request: Request, settings: SettingsDep) -> anyio.CapacityLimiter:
+    """The process's regeneration threads (at most ``max_concurrent_regenerations`` at once)."""
+    cap: anyio.CapacityLimiter | None = getattr(request.app.state, "regenerations", None)
+    if cap is None:
+        cap = anyio.CapacityLimiter(settings.max_concurrent_regenerations)
+        request.app.state.regenerations = cap
+    return cap
+
+
 @router.put(
     "/products/{token_id}/generation",
     response_model=OpeningOut,
@@ -96,7 +169,12 @@ async def put_generation(
     image, up to another CPU's float noise). The image must be attached first (409
     ``image_missing``); a model the API cannot run is 422 ``model_not_runnable``; an opening
     that does not reproduce the image is 422 ``not_reproduced``; a different opening after one
-    was stored is 409 ``opening_exists`` (the same one again is 200)."""
+    was stored is 409 ``opening_exists`` (the same one again is 200).
+
+    Each check regenerates the image (about 0.5 s of CPU), so it is counted: per product and
+    hour its producer, owner or ESP (signed in) may have 12 checked, everyone else together 3,
+    and everyone else 60 across all products (429 ``rate_limited`` beyond); a refused opening
+    sent again is 422 ``not_reproduced`` at once (the newest 64 per product are remembered)."""
     limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
     try:
         opening = GenerationOpening(body.prompt, int(body.seed))
@@ -123,18 +201,21 @@ async def put_generation(
             f"the token's attested model is not one this API can run (only {model_id})",
             code="model_not_runnable",
         )
+    key = _opening_key(model_id, opening)
+    if session.get(GenerationRefusalRow, (product.token_id, key)) is not None:
+        raise Unprocessable(_NOT_REPRODUCED + " (refused before)", code="not_reproduced")
+    _count_regeneration(request, limiter, settings, product)
     image = Image.open(io.BytesIO(request.app.state.blobs.get(product.image_blob)))
     try:
-        generated, _ = await run_in_threadpool(make, opening.prompt, opening.seed)
-    except InvalidGenerationArgumentError as exc:  # a prompt the model refuses
-        raise Unprocessable(
-            f"the prompt and seed do not regenerate the token's image ({exc})",
-            code="not_reproduced",
-        ) from None
-    if not reproduces(generated, image):
-        raise Unprocessable(
-            "the prompt and seed do not regenerate the token's image", code="not_reproduced"
+        generated, _ = await anyio.to_thread.run_sync(
+            make, opening.prompt, opening.seed, limiter=_regenerations(request, settings)
         )
+    except InvalidGenerationArgumentError as exc:  # a prompt the model refuses
+        _remember_refusal(session, product.token_id, key)
+        raise Unprocessable(f"{_NOT_REPRODUCED} ({exc})", code="not_reproduced") from None
+    if not reproduces(generated, image):
+        _remember_refusal(session, product.token_id, key)
+        raise Unprocessable(_NOT_REPRODUCED, code="not_reproduced")
     row = GenerationOpeningRow(
         token_id=product.token_id, model_id=model_id, prompt=opening.prompt, seed=opening.seed
     )

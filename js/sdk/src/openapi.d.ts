@@ -571,6 +571,11 @@ export interface paths {
          *     ``image_missing``); a model the API cannot run is 422 ``model_not_runnable``; an opening
          *     that does not reproduce the image is 422 ``not_reproduced``; a different opening after one
          *     was stored is 409 ``opening_exists`` (the same one again is 200).
+         *
+         *     Each check regenerates the image (about 0.5 s of CPU), so it is counted: per product and
+         *     hour its producer, owner or ESP (signed in) may have 12 checked, everyone else together 3,
+         *     and everyone else 60 across all products (429 ``rate_limited`` beyond); a refused opening
+         *     sent again is 422 ``not_reproduced`` at once (the newest 64 per product are remembered).
          */
         put: operations["put_generation_v1_products__token_id__generation_put"];
         post?: never;
