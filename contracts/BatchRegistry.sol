@@ -120,6 +120,11 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         // decided before the winner may settle (two windows and two blocks at least).
         uint64 hold = 2 * c.params.disputeWindow + 2;
         if (c.params.rewardHoldBlocks < hold) revert BatchWrongValue(c.params.rewardHoldBlocks, hold);
+        // Every item's fee is claimed within the HTLC's claim window of its lock (Registry's rule).
+        uint64 claimWindow = c.htlc.claimWindow();
+        if (claimWindow >= c.params.registrationWindow) {
+            revert BatchWrongValue(claimWindow, c.params.registrationWindow);
+        }
         _registry = c.registry;
         _espRegistry = c.espRegistry;
         _htlc = c.htlc;

@@ -36,9 +36,14 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
 
     mapping(bytes32 id => State) private _states;
     uint64 private immutable _minLockDuration;
+    uint64 private immutable _claimWindow;
 
-    constructor(uint64 minLockDuration_) {
+    /// @param claimWindow_ the most blocks after its lock's block that an Ether or ERC-20 lock may
+    /// be withdrawn in (see `claimWindow`); at least one.
+    constructor(uint64 minLockDuration_, uint64 claimWindow_) {
+        if (claimWindow_ == 0) revert LockClaimWindowClosed(bytes32(0), 0);
         _minLockDuration = minLockDuration_;
+        _claimWindow = claimWindow_;
     }
 
     /// @inheritdoc IHashTimeLock
@@ -77,8 +82,7 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
 
     /// @inheritdoc IHashTimeLock
     function withdraw(Lock calldata lock, bytes32 preimage) external nonReentrant {
-        bytes32 id = _settle(lock, Status.Withdrawn);
-        if (block.timestamp >= lock.timelock) revert LockExpired(id, lock.timelock);
+        bytes32 id = _claim(lock);
         if (sha256(abi.encodePacked(preimage)) != lock.hashlock) revert LockPreimageMismatch(id, lock.hashlock);
         emit Withdrawn(id, preimage);
         _pay(lock, lock.receiver);
@@ -90,8 +94,7 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
         if (n == 0 || n != preimages.length) revert LockBatchMismatch(n, preimages.length);
         for (uint256 i; i < n; ++i) {
             Lock calldata lock = locks[i];
-            bytes32 id = _settle(lock, Status.Withdrawn);
-            if (block.timestamp >= lock.timelock) revert LockExpired(id, lock.timelock);
+            bytes32 id = _claim(lock);
             if (sha256(abi.encodePacked(preimages[i])) != lock.hashlock) {
                 revert LockPreimageMismatch(id, lock.hashlock);
             }
@@ -117,7 +120,7 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
 
     /// @inheritdoc IHashTimeLock
     function refund(Lock calldata lock) external nonReentrant {
-        bytes32 id = _settle(lock, Status.Refunded);
+        (bytes32 id,) = _settle(lock, Status.Refunded);
         if (block.timestamp < lock.timelock) revert LockNotExpired(id, lock.timelock);
         emit Refunded(id);
         _pay(lock, lock.sender);
@@ -149,6 +152,11 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
         return _minLockDuration;
     }
 
+    /// @inheritdoc IHashTimeLock
+    function claimWindow() external view returns (uint64) {
+        return _claimWindow;
+    }
+
     function _open(Lock memory lock) private returns (bytes32 id) {
         if (lock.receiver == address(0)) revert LockZeroReceiver();
         if (lock.receiver == lock.sender) revert LockSelfDealing(lock.sender);
@@ -161,13 +169,31 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
         emit Locked(id, lock.sender, lock.receiver, lock.asset, lock.token, lock.amount, lock.hashlock, lock.timelock);
     }
 
-    /// @dev Checks the lock is Open and moves it to `to` before any external call.
-    function _settle(Lock calldata lock, Status to) private returns (bytes32 id) {
+    /// @dev Checks the lock is Open and moves it to `to` before any external call; returns its
+    /// id and block.
+    function _settle(Lock calldata lock, Status to) private returns (bytes32 id, uint64 lockedAt) {
         id = keccak256(abi.encode(lock));
         State storage s = _states[id];
         Status current = s.status;
         if (current != Status.Open) revert LockNotOpen(id, current);
+        lockedAt = s.lockedAtBlock;
         s.status = to;
+    }
+
+    /// @dev `_settle` to Withdrawn, before the timelock and, for Ether and ERC-20, within
+    /// `claimWindow` blocks of the lock's block: a generation fee claimed (the image delivered)
+    /// later would leave its producer no commit inside the Registry's registration window, which
+    /// counts from that block (a late registration gets no lock priority and needs its ESP still
+    /// active). An ERC-721 lock (a sale's token leg) has no such bound: its buyer claims it after
+    /// the seller claimed the payment, whose own window starts later.
+    function _claim(Lock calldata lock) private returns (bytes32 id) {
+        uint64 lockedAt;
+        (id, lockedAt) = _settle(lock, Status.Withdrawn);
+        if (block.timestamp >= lock.timelock) revert LockExpired(id, lock.timelock);
+        unchecked {
+            uint256 last = uint256(lockedAt) + _claimWindow; // two uint64: no overflow
+            if (block.number > last && lock.asset != Asset.ERC721) revert LockClaimWindowClosed(id, uint64(last));
+        }
     }
 
     function _payEther(address to, uint256 amount) private {

@@ -97,6 +97,12 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         // only a block later, so `settle` cannot be ordered first in that block.
         uint64 hold = 2 * c.params.disputeWindow + 2;
         if (c.params.rewardHoldBlocks < hold) revert RegistryWrongValue(c.params.rewardHoldBlocks, hold);
+        // A fee is claimed (the image delivered) within the HTLC's claim window of its lock, so
+        // a producer always has a block left to commit inside the registration window.
+        uint64 claimWindow = c.htlc.claimWindow();
+        if (claimWindow >= c.params.registrationWindow) {
+            revert RegistryWrongValue(claimWindow, c.params.registrationWindow);
+        }
         _espRegistry = c.espRegistry;
         _htlc = c.htlc;
         _verifier = c.detailVerifier;

@@ -92,6 +92,16 @@ class DeployParams:
     base_uri: str = field(default_factory=lambda: token_base_uri(public_url()))
     contract_uri: str = field(default_factory=lambda: collection_uri(public_url()))
 
+    @property
+    def claim_window_blocks(self) -> int:
+        """The HashTimeLock's ``claimWindow``: an Ether or ERC-20 lock (a generation fee) is
+        withdrawn (the image delivered) at most this many blocks after its lock's block, which
+        leaves its producer a tenth of the registration window (at least one block) to commit
+        inside it. The margin is the one the producer's tools leave for a quoted deadline
+        (``services.generation.latest_quote_deadline``): 6,480 of 7,200 blocks, 36 of 40."""
+        window = self.registration_window_blocks
+        return window - max(1, window // 10)
+
     def served_at(self, api_url: str) -> DeployParams:
         """These parameters with the metadata URIs of the API at ``api_url``."""
         return replace(self, base_uri=token_base_uri(api_url), contract_uri=collection_uri(api_url))
@@ -211,6 +221,11 @@ def _check_params(p: DeployParams) -> None:
             f"({least}): a winner could settle before a challenge of it opened within a window "
             "of its win is decided"
         )
+    if p.claim_window_blocks < 1:
+        raise DeploymentError(
+            f"registration_window_blocks {p.registration_window_blocks} < 2: no block is left "
+            "for an ESP to claim its fee and its producer to commit after it"
+        )
 
 
 def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = None) -> Deployment:
@@ -219,7 +234,7 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
     p = params or DeployParams()
     _check_params(p)
     tx = Transactor(chain, deployer)
-    htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration)
+    htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration, p.claim_window_blocks)
     esps, _ = deploy_contract(
         tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period, p.esp_slash_amount
     )

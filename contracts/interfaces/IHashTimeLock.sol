@@ -57,6 +57,9 @@ interface IHashTimeLock {
     error LockNotOpen(bytes32 id, Status status);
     /// @notice Withdrawal attempted at or after the timelock.
     error LockExpired(bytes32 id, uint64 expiredAt);
+    /// @notice An Ether or ERC-20 lock withdrawn after `claimWindow` blocks from its lock's block
+    /// (the last block it could be withdrawn in is `lastBlock`); it refunds at its timelock.
+    error LockClaimWindowClosed(bytes32 id, uint64 lastBlock);
     /// @notice Refund attempted before the timelock.
     error LockNotExpired(bytes32 id, uint64 expiresAt);
     /// @notice sha256(preimage) differs from the hashlock.
@@ -92,8 +95,9 @@ interface IHashTimeLock {
         external
         returns (bytes32 id);
 
-    /// @notice Pays `lock.receiver` (whoever calls) if `sha256(preimage) == lock.hashlock` and
-    /// `block.timestamp < lock.timelock`.
+    /// @notice Pays `lock.receiver` (whoever calls) if `sha256(preimage) == lock.hashlock`,
+    /// `block.timestamp < lock.timelock` and, for Ether and ERC-20, `block.number <=
+    /// lockedAtBlock + claimWindow()`.
     function withdraw(Lock calldata lock, bytes32 preimage) external;
 
     /// @notice Returns the asset to `lock.sender` (whoever calls) once `block.timestamp >= lock.timelock`.
@@ -119,4 +123,10 @@ interface IHashTimeLock {
 
     /// @notice The shortest allowed distance between a lock's creation and its timelock, in seconds.
     function minLockDuration() external view returns (uint64);
+
+    /// @notice The most blocks after its lock's block that an Ether or ERC-20 lock may be
+    /// withdrawn in (ERC-721 locks: no bound). Shorter than the Registry's registration window,
+    /// which checks it at deployment: a generation fee is claimed (the image delivered) early
+    /// enough for its producer to commit inside the window.
+    function claimWindow() external view returns (uint64);
 }

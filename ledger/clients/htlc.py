@@ -179,3 +179,8 @@ class HtlcClient(ContractClient):
 
     def min_lock_duration(self) -> int:
         return int(call(self.contract.functions.minLockDuration().call))
+
+    def claim_window(self) -> int:
+        """The most blocks after its lock's block that an Ether or ERC-20 lock may be withdrawn
+        in (``LockClaimWindowClosed`` later; it refunds at its timelock)."""
+        return int(call(self.contract.functions.claimWindow().call))

@@ -179,3 +179,81 @@ def test_hashlock_is_sha256_of_the_preimage(world):
     )
     world.htlc(world.esp).withdraw(lock, preimage)
     assert world.htlc(world.esp).status(lock) is LockStatus.WITHDRAWN
+
+
+def _past_claim_window(world, lock_id: bytes) -> int:
+    """Mines so that the next transaction lands one block past the lock's claim window."""
+    htlc = world.htlc(world.deployer)
+    last = htlc.lock_info(lock_id)[1] + htlc.claim_window()
+    world.chain.mine(last - int(world.chain.w3.eth.block_number))
+    return last
+
+
+def test_an_erc20_lock_is_claimed_within_the_claim_window_only(world):
+    """A fee may be paid in an ERC-20 token (the Registry accepts any but an ERC-721 lock), so
+    the claim window bounds it as an Ether lock: ``LockClaimWindowClosed`` one block past it,
+    the token refunds at the timelock."""
+    token_addr = world.deploy_test_contract("TestERC20")
+    token = world.contract("TestERC20", token_addr)
+    world.tx(world.producer).send(token.functions.mint(world.producer.address, 1000))
+    world.tx(world.producer).send(token.functions.approve(world.deployment.htlc.address, 1000))
+    preimage, hashlock = new_secret()
+    htlc = world.htlc(world.producer)
+    lock = htlc.lock_erc20(
+        token_addr,
+        world.esp.address,
+        amount=400,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + 3600,
+    )
+    last = _past_claim_window(world, lock.id)
+    with pytest.raises(errors.LockClaimWindowClosed) as refused:
+        world.htlc(world.esp).withdraw(lock, preimage)
+    assert refused.value.fields["lastBlock"] == last
+    world.chain.increase_time(3600)
+    htlc.refund(lock)
+    assert token.functions.balanceOf(world.producer.address).call() == 1000
+
+
+def test_an_erc721_lock_is_claimed_after_the_claim_window(world):
+    """A sale's token leg is not bounded in blocks: its buyer claims it with the secret the
+    seller published claiming the payment, whose own claim window starts later (the payment is
+    locked after the token). Bounded, a seller claiming at the end of its payment's window
+    would leave the buyer a token leg already closed."""
+    nft_addr = world.deploy_test_contract("TestERC721")
+    nft = world.contract("TestERC721", nft_addr)
+    world.tx(world.producer).send(nft.functions.mint(world.producer.address, 7))
+    world.tx(world.producer).send(nft.functions.approve(world.deployment.htlc.address, 7))
+    preimage, hashlock = new_secret()
+    lock = world.htlc(world.producer).lock_erc721(
+        nft_addr,
+        world.buyer.address,
+        token_id=7,
+        hashlock=hashlock,
+        timelock=world.chain.timestamp() + 3600,
+    )
+    _past_claim_window(world, lock.id)
+    world.htlc(world.buyer).withdraw(lock, preimage)
+    assert nft.functions.ownerOf(7).call() == world.buyer.address
+
+
+def test_the_registries_refuse_an_htlc_whose_claim_window_is_not_shorter_than_theirs(world):
+    """A deployment whose HTLC lets a fee be claimed as late as the registration window's last
+    block (or later) would let an ESP deliver late again: the Registry's constructor refuses it
+    (``RegistryWrongValue(claimWindow, registrationWindow)``; the BatchRegistry's constructor
+    has the same check, ``BatchWrongValue``)."""
+    from dataclasses import dataclass
+
+    from ledger.deploy import DeployParams, deploy
+
+    @dataclass(frozen=True)
+    class _WholeWindow(DeployParams):
+        @property
+        def claim_window_blocks(self) -> int:
+            return self.registration_window_blocks
+
+    params = _WholeWindow(registration_window_blocks=world.params.registration_window_blocks)
+    with pytest.raises(errors.RegistryWrongValue) as refused:
+        deploy(world.chain, world.deployer, params)
+    window = world.params.registration_window_blocks
+    assert refused.value.fields == {"sent": window, "required": window}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import TokenStatus, errors
+from ledger import LockStatus, LockTerms, TokenStatus, errors
 from tests.contracts.attack_kit import HOUR, register_image
 from tests.contracts.helpers import (
     NEAR_FP,
@@ -21,14 +21,49 @@ from tests.contracts.helpers import (
 )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open: an ESP that delivers after the registration window makes its customer's record "
-        "forget the fee lock's block, so a Sybil of its second ESP committed after that lock "
-        "revokes the customer's image across ESPs"
-    ),
-)
+def _next_block(world) -> int:
+    return int(world.chain.w3.eth.block_number) + 1
+
+
+def _deliver_as_late_as_allowed(world, esp, lock: LockTerms, preimage: bytes) -> None:
+    """The ESP claims its fee (delivers) in its claim window's last block, the latest the HTLC
+    allows (``test_an_esp_cannot_claim_its_fee_after_the_claim_window``: a block later is
+    refused)."""
+    locked_at = world.htlc(esp).lock_info(lock.id)[1]
+    last = locked_at + world.htlc(esp).claim_window()
+    assert last < locked_at + world.params.registration_window_blocks
+    world.chain.mine(last - _next_block(world))
+    world.htlc(esp).withdraw(lock, preimage)
+
+
+def test_an_esp_cannot_claim_its_fee_after_the_claim_window(world):
+    """What the fix costs an honest slow ESP, and what its customer sees: a fee claimed (the
+    secret published) more than ``claimWindow`` blocks after its lock's block reverts
+    ``LockClaimWindowClosed`` with the last block it could be claimed in, whatever the
+    deadline; the lock stays open, nothing is delivered on chain, and the customer refunds
+    it at its deadline (the fee back, less gas). The window is the registration window less a
+    tenth (36 of the tests' 40 blocks, 6,480 of 7,200 in production: 21.6 hours at 12 s, the
+    latest deadline the producer's tools accept)."""
+    register_esp(world)
+    esp = world.esp
+    window = world.params.registration_window_blocks
+    assert world.htlc(esp).claim_window() == window - max(1, window // 10)
+    lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
+    locked_at = world.htlc(esp).lock_info(lock.id)[1]
+    last = locked_at + world.htlc(esp).claim_window()
+    world.chain.mine(last + 1 - _next_block(world))
+    with pytest.raises(errors.LockClaimWindowClosed) as refused:
+        world.htlc(esp).withdraw(lock, preimage)
+    assert refused.value.fields["lastBlock"] == last
+    assert world.htlc(esp).status(lock) is LockStatus.OPEN
+    with pytest.raises(errors.LockNotExpired):
+        world.htlc(world.producer).refund(lock)  # the deadline still stands for the refund
+    world.chain.increase_time(30 * 24 * HOUR)
+    before = world.balance(world.producer.address)
+    world.htlc(world.producer).refund(lock)
+    assert world.balance(world.producer.address) > before + lock.amount * 9 // 10
+
+
 def test_an_esp_delivering_late_cannot_have_its_second_esps_sybil_revoke_the_customer(world):
     """Finding a ("an ESP can take its customer's image", near copy, two ESPs of one operator),
     through a late delivery. The cross-ESP rule turns the leak into a stalemate: the Sybil's
@@ -53,7 +88,14 @@ def test_an_esp_delivering_late_cannot_have_its_second_esps_sybil_revoke_the_cus
     as for a registration in time; or bound a fee lock's ``timelock`` to the lock's stamp plus
     the window in seconds (at ``acknowledge`` and in ``_checkLock``), so that no delivery is
     late (``test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the_image``
-    then needs the same bound off chain)."""
+    then needs the same bound off chain).
+
+    Fixed (a strict xfail before: the Sybil's challenge was admitted and the contest lost, the
+    customer's token revoked): the HTLC refuses a fee's withdrawal more than ``claimWindow``
+    blocks (the registration window less a tenth) after its lock's block
+    (``LockClaimWindowClosed``), so no delivery is late. The ESP's latest delivery is the
+    window's last block; the customer commits in time, its priority is its lock's block, older
+    than the Sybil's, and the Sybil's challenge is refused (``RegistryChallengeOutOfOrder``)."""
     register_esp(world)
     second_esp = register_esp(world, world.buyer)  # the operator's other ESP
     customer_lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
@@ -68,8 +110,7 @@ def test_an_esp_delivering_late_cannot_have_its_second_esps_sybil_revoke_the_cus
         esp=second_esp,
         lock=sybil_lock,
     )
-    world.chain.mine(world.params.registration_window_blocks + 1)
-    world.htlc(world.esp).withdraw(customer_lock, preimage)  # E delivers, one block late
+    _deliver_as_late_as_allowed(world, world.esp, customer_lock, preimage)
     reg = registration(world.producer.address, world.esp.address, lock=customer_lock)
     customer = world.registry(world.producer)
     customer.commit(reg)
@@ -80,32 +121,18 @@ def test_an_esp_delivering_late_cannot_have_its_second_esps_sybil_revoke_the_cus
     locked_at = world.htlc(world.producer).lock_info(customer_lock.id)[1]
     assert theirs.priority_block > locked_at
     assert theirs.proof.commit_block > locked_at
-    assert ours.priority_block == ours.proof.commit_block  # late: the lock's block is gone
+    assert ours.priority_block == locked_at  # in time: the lock's block is its priority
 
     bond = world.params.registration_bond
     producer_before = world.balance(world.producer.address)
     sybil = world.registry(world.attacker)
-    try:
-        sybil.challenge(copy, token)
-    except errors.RegistryCommittedAfterPublication:
-        pass  # the fix: the Sybil committed after the customer's fee was locked
-    else:
-        customer.contest(copy, token)  # the customer defends...
-        registry.resolve(copy, token)  # ...and the detail rule matches the edited copy
+    with pytest.raises(errors.RegistryChallengeOutOfOrder):
+        sybil.challenge(copy, token)  # the Sybil's fee was locked after the customer's
     assert registry.record(token).status is TokenStatus.ACTIVE
     # the customer lost nothing but gas (a contest's deposit comes back on a stalemate)
     assert producer_before - world.balance(world.producer.address) < bond
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryChallengeOutOfOrder,
-    reason=(
-        "open: an ESP that delivers after the registration window leaves its customer a late "
-        "priority (its commit), so the ESP's Sybil, paying after the customer and registering "
-        "the exact bytes first, keeps them: the customer's reclaim is out of order, no slash"
-    ),
-)
 def test_an_esp_delivering_late_cannot_keep_its_customers_exact_bytes_for_its_sybil(world):
     """Finding a, exact copy, one ESP, through a late delivery. In time this is
     ``test_esp_sybil_exact_copy_taken_first_is_reclaimed_by_the_producer``: the Sybil pays the
@@ -122,14 +149,18 @@ def test_an_esp_delivering_late_cannot_keep_its_customers_exact_bytes_for_its_sy
     delivery impossible rather than rank it: bound a fee lock's ``timelock`` (at
     ``acknowledge`` and in ``_checkLock``) to the lock's stamp plus half the registration window
     in seconds, so an ESP claims within it or is refunded and its customer still has half a
-    window to commit; a late registration then only follows the customer's own delay."""
+    window to commit; a late registration then only follows the customer's own delay.
+
+    Fixed (a strict xfail before: ``reclaim`` reverted ``RegistryChallengeOutOfOrder``): the
+    HTLC's ``claimWindow`` (the registration window less a tenth, not half: the margin the
+    producer's tools already leave a quoted deadline). Delivered in the window's last block,
+    the customer commits in time and reclaims its exact bytes; the ESP is slashed."""
     register_esp(world)
     esp = world.esp
     customer_lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
     content = b"the customer's image, delivered late, taken by the ESP's Sybil"
     taken = register_image(world, world.attacker, world.attacker.address, content=content, esp=esp)
-    world.chain.mine(world.params.registration_window_blocks + 1)
-    world.htlc(esp).withdraw(customer_lock, preimage)  # delivered, one block late
+    _deliver_as_late_as_allowed(world, esp, customer_lock, preimage)
     reg = registration(world.producer.address, esp.address, lock=customer_lock, content=content)
     customer = world.registry(world.producer)
     customer.commit(reg)
@@ -142,14 +173,6 @@ def test_an_esp_delivering_late_cannot_keep_its_customers_exact_bytes_for_its_sy
     assert world.esps(world.buyer).challenges_lost(esp.address) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryEspNotRegistered,
-    reason=(
-        "open: an ESP that claims its fee after the registration window and deregisters at "
-        "once strands its customer's image: a late registration needs its ESP active at the commit"
-    ),
-)
 def test_an_esp_claiming_late_and_leaving_cannot_strand_its_customers_image(world):
     """Finding "an ESP that deregisters after claiming a fee", re-tried through a late
     delivery. In time it is covered (``wasActiveAt(esp, lockBlock)``:
@@ -167,12 +190,16 @@ def test_an_esp_claiming_late_and_leaving_cannot_strand_its_customers_image(worl
     (a fee lock's deadline bounded so that no delivery is late: the customer then commits
     within the window and ``wasActiveAt(esp, lockBlock)`` suffices), or a late registration
     accepted while the ESP's stake is still held (deregistered within ``exitDelay``, not
-    withdrawn) with ``exitDelay`` counted from the ESP's last claim."""
+    withdrawn) with ``exitDelay`` counted from the ESP's last claim.
+
+    Fixed (a strict xfail before: the reveal reverted ``RegistryEspNotRegistered``): the HTLC's
+    ``claimWindow``. The ESP's latest claim is the window's last block; it leaves in the next,
+    and its customer's commit, still inside the registration window, needs the ESP active only
+    at the lock's block."""
     register_esp(world)
     esp = world.esp
     customer_lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
-    world.chain.mine(world.params.registration_window_blocks + 1)
-    world.htlc(esp).withdraw(customer_lock, preimage)  # the ESP claims its fee, late...
+    _deliver_as_late_as_allowed(world, esp, customer_lock, preimage)  # the ESP claims late...
     world.esps(esp).deregister()  # ...and leaves in the next block
     reg = registration(world.producer.address, esp.address, lock=customer_lock)
     customer = world.registry(world.producer)

@@ -472,11 +472,26 @@ def test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the
     / reveal a fee lock whose ``timelock`` exceeds the lock's timestamp plus the window in
     seconds (the HTLC records the lock's timestamp beside its block), so an ESP must deliver
     within the window or be refunded; off chain, ``check_quote`` and the producer's ``lock``
-    refuse a deadline beyond that bound."""
+    refuse a deadline beyond that bound.
+
+    Made (issue 11, red team 3's late deliveries): the bound is in blocks, in the HTLC: a fee
+    is withdrawn at most ``claimWindow`` blocks (the window less a tenth) after its lock's block
+    (``LockClaimWindowClosed`` later, and the customer refunds at the deadline:
+    ``test_an_esp_cannot_claim_its_fee_after_the_claim_window``). The ESP's latest delivery
+    leaves the customer a commit in time, with its lock's priority."""
     register_esp(world)
     lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
-    world.chain.mine(world.params.registration_window_blocks + 1)
-    world.htlc(world.esp).withdraw(lock, preimage)  # the ESP delivers, late
+    locked_at = world.htlc(world.esp).lock_info(lock.id)[1]
+    last = locked_at + world.htlc(world.esp).claim_window()
+    world.chain.mine(last + 1 - (world.chain.w3.eth.block_number + 1))
+    with pytest.raises(errors.LockClaimWindowClosed):
+        world.htlc(world.esp).withdraw(lock, preimage)  # the ESP delivers, late: refused
+    lock, preimage = lock_fee(world, sender=world.producer, duration=30 * 24 * HOUR)
+    locked_at = world.htlc(world.esp).lock_info(lock.id)[1]
+    world.chain.mine(
+        locked_at + world.htlc(world.esp).claim_window() - 1 - world.chain.w3.eth.block_number
+    )
+    world.htlc(world.esp).withdraw(lock, preimage)  # the latest it can
     reg = registration(world.producer.address, world.esp.address, lock=lock)
     client = world.registry(world.producer)
     client.commit(reg)
@@ -484,8 +499,7 @@ def test_an_esp_claiming_its_fee_after_the_registration_window_cannot_strand_the
     send_reveal(world, world.producer, reg, lock, client.sign_attestation(world.esp, reg))
 
     assert client.owner_of(reg.token_id) == world.producer.address
-    record = client.registered(reg.token_id)  # registered, but no backdating: its commit block
-    assert record.priority_block == record.proof.commit_block
+    assert client.registered(reg.token_id).priority_block == locked_at  # in time
 
 
 def test_a_late_registration_needs_its_esp_active_at_the_commit(world):
