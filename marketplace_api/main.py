@@ -35,7 +35,7 @@ from marketplace_api.routers import (
     tx,
 )
 from marketplace_api.routers import web as web_app
-from marketplace_api.uploads import BodySizeLimit
+from marketplace_api.uploads import BodySizeLimit, JsonDepthLimit
 from services.storage import BlobStore, DbBlobStore
 
 
@@ -104,6 +104,7 @@ def create_app(
     app.include_router(batches.requests_router)
     app.include_router(dashboard.router)  # read routes behind the web app's dashboards
     app.include_router(web_app.router)  # the web app at / (issue 15)
+    app.add_middleware(JsonDepthLimit)  # inside the size limit: what it buffers is bounded
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     install_cors(app, parse_origins(settings.cors_origins))  # outermost: errors get it too
     return app

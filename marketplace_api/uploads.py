@@ -3,6 +3,8 @@
 * :class:`BodySizeLimit` (ASGI middleware) answers 413 from the ``Content-Length`` header before
   reading the body, and stops a chunked body as soon as it passes the limit: an oversized upload
   is never buffered.
+* :class:`JsonDepthLimit` refuses JSON bodies nested deeper than the JSON parser can safely
+  recurse (422 ``json_too_deep``) before FastAPI parses them.
 * :func:`decode_image` accepts PNG, JPEG and WebP only, checks the bytes are what the declared
   content type says (a spoofed type is 415), refuses dimensions over the pixel limit before
   decoding (decompression bombs, 413) and anything PIL cannot fully decode (415).
@@ -15,6 +17,7 @@ import json
 import warnings
 from typing import Any
 
+import pydantic_core
 from PIL import Image, UnidentifiedImageError
 
 from marketplace_api.errors import PayloadTooLarge, UnsupportedMedia
@@ -78,6 +81,83 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+MAX_JSON_DEPTH = 200  # pydantic-core's parser's own bound on nesting
+
+
+def _json_body(headers: dict[bytes, bytes]) -> bool:
+    """Whether FastAPI would parse this request's body as JSON (a JSON media type, or none)."""
+    kind = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+    return kind in (b"", b"application/json") or kind.endswith(b"+json")
+
+
+class JsonDepthLimit:
+    """Refuses JSON bodies nested deeper than :data:`MAX_JSON_DEPTH` (422 ``json_too_deep``)
+    before FastAPI parses them. The API's imports (py-evm, py_ecc) raise Python's recursion
+    limit to 100,000, so the standard library's C JSON parser recursed through a body of
+    200,000 nested brackets (400 kB, under the upload limit) until the process overflowed its
+    stack and died (a segfault: every request of that worker lost). The body is checked with
+    pydantic-core's parser, which bounds nesting itself; it is at most the upload limit, which
+    :class:`BodySizeLimit` (outside this one) enforces while it is received."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") not in ("POST", "PUT", "PATCH")  # the routes with a body
+            or not _json_body(dict(scope.get("headers") or []))
+        ):
+            await self.app(scope, receive, send)
+            return
+        messages: list[dict[str, Any]] = []
+        body = bytearray()
+        while True:
+            message: dict[str, Any] = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client left: the app sees it as it would have
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _too_deep(bytes(body)):
+            await _answer(
+                send, 422, "json_too_deep", f"JSON nested deeper than {MAX_JSON_DEPTH} levels"
+            )
+            return
+        replay = iter(messages)
+
+        async def replayed() -> dict[str, Any]:
+            for message in replay:
+                return message
+            return dict(await receive())
+
+        await self.app(scope, replayed, send)
+
+
+def _too_deep(body: bytes) -> bool:
+    try:
+        pydantic_core.from_json(body)
+    except ValueError as exc:
+        return "recursion limit" in str(exc)
+    return False
+
+
+async def _answer(send: Any, status: int, code: str, message: str) -> None:
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def decode_image(data: bytes, *, declared_type: str | None, max_pixels: int) -> Image.Image:

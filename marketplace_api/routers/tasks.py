@@ -9,7 +9,6 @@ the customer's lock existed and hand it to a Sybil that registers it first).
 
 from __future__ import annotations
 
-import json
 import secrets
 from typing import Annotated, Any
 
@@ -407,7 +406,7 @@ async def deliver(
         task.status, has_lock=task.lock_id is not None, refused=task.refusal is not None
     )
     try:
-        info = DeliveryMeta.model_validate(json.loads(meta))
+        info = DeliveryMeta.model_validate_json(meta)  # bounded nesting (uploads.py)
     except ValueError as exc:
         raise Unprocessable(f"meta is not valid delivery JSON: {exc}") from None
     assert task.lock_id is not None  # deliverable() checked it
