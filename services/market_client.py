@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pydantic_core
 from eth_account.messages import encode_defunct
 from eth_account.signers.local import LocalAccount
 
@@ -25,6 +26,15 @@ class MarketError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+def answer_json(resp: httpx.Response) -> Any:
+    """The answer's JSON, parsed by pydantic-core, which bounds nesting (``ValueError`` beyond,
+    as for any answer that is not JSON). Not ``resp.json()``: the processes that import the
+    ledger run with Python's recursion limit raised to 100,000 (py-evm, py_ecc), and the
+    standard parser recursed through an answer of 200,000 nested brackets until the process
+    died (an API the caller does not trust, such as a juror's, could kill it)."""
+    return pydantic_core.from_json(resp.content)
 
 
 class MarketClient:
@@ -143,14 +153,14 @@ class MarketClient:
             self._token = None  # expired: sign in again once
             resp = self.http.request(method, path, headers=self._headers(), **kwargs)
         self._raise(resp)
-        return resp.json()
+        return answer_json(resp)
 
     @staticmethod
     def _raise(resp: httpx.Response) -> None:
         if resp.status_code < 400:
             return
         try:
-            err = resp.json()["error"]
+            err = answer_json(resp)["error"]
             raise MarketError(resp.status_code, err["code"], err["message"])
         except (ValueError, KeyError, TypeError):
             raise MarketError(resp.status_code, "http_error", resp.text[:200]) from None
