@@ -273,10 +273,19 @@ class HtlcMachine(RuleBasedStateMachine):
             self.d.fails(who, fn, errors.LockNotOpen, id=lock_id, status=entry.status)
         elif ts >= lock.timelock:
             self.d.fails(who, fn, errors.LockExpired, id=lock_id, expiredAt=lock.timelock)
+        elif lock.asset is not Asset.ERC721 and self.d.next_block() > (
+            last := self._last_claim_block(lock_id)
+        ):
+            self.d.fails(who, fn, errors.LockClaimWindowClosed, id=lock_id, lastBlock=last)
         elif not right_preimage:
             self.d.fails(who, fn, errors.LockPreimageMismatch, id=lock_id, hashlock=lock.hashlock)
         else:
             self._settle(who, fn, entry, LockStatus.WITHDRAWN, lock.receiver)
+
+    def _last_claim_block(self, lock_id: bytes) -> int:
+        """The last block an Ether or ERC-20 lock may be withdrawn in (its claim window)."""
+        locked_at = int(self.htlc.functions.lockInfo(lock_id).call(self.d.caller)[1])
+        return locked_at + int(self.htlc.functions.claimWindow().call(self.d.caller))
 
     def _refund(self, lock_id: bytes, caller: int) -> None:
         entry, who = self.model[lock_id], self.actors[caller]
