@@ -10,8 +10,8 @@ signed; the indexer attaches the lock to the first quoted task with that hashloc
 is released to the ESP (which never had a lock for B), A stays "quoted" and the ESP delivers B's
 image for A's fee. Before the fix the API accepted the second quote and released B's prompt
 (this test failed at the 409); now a quote under a hashlock another task holds is 409
-``hashlock_reused``, and the SDK's payFee also refuses to pay while another of the producer's
-tasks carries the quote's hashlock (js/sdk/test/redteam4.js, tests/js/test_redteam4_sdk.py).
+``hashlock_reused``. (The SDK's payFee refuses a task quoted on another commitment than the
+producer's prompt: tests/js/test_redteam4_sdk.py.)
 """
 
 from __future__ import annotations

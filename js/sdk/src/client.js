@@ -1,6 +1,8 @@
 // The client: where the API is, the viem clients that read the chain and sign, and the session.
 // All state lives on the object createAigcClient returns; nothing is global.
 
+import { AigcSdkError } from './errors.js'
+
 /**
  * @typedef {object} Session
  * @property {string} token the API's bearer token
@@ -22,8 +24,9 @@
  * @property {{ deployment?: import('./deployment.js').Deployment,
  *   deliveryKey?: import('./delivery.js').DeliveryKey, deliveryKeyRegistered?: boolean }} cache
  *   per-client caches (the delivery key stays in memory, on this object only)
- * @property {Map<string, { maxPrice: bigint, esp: `0x${string}` | null }>} posted what the user
- *   asked of each task it posted through this client (by task id): payFee holds the quote to it
+ * @property {Map<string, { maxPrice: bigint, esp: `0x${string}` | null, commitment?: `0x${string}` }>} posted
+ *   what the user asked of each task it posted through this client (by task id), and the prompt
+ *   commitment it computed: payFee holds the quote to it
  * @property {Map<number, number>} bought the listing each trade `buy` opened through this client
  *   was asked for (by trade id): payTrade pays only that listing's offer
  */
@@ -34,9 +37,13 @@
  *   deployment?: Record<string, any>, domain?: string }} options
  * @returns {AigcClient}
  */
-export function createClientState({ baseUrl, publicClient, walletClient, fetch: fetchFn, deployment, domain }) {
-  if (!baseUrl) throw new TypeError('baseUrl is required')
-  if (!publicClient) throw new TypeError('publicClient is required')
+export function createClientState(options) {
+  if (options === null || typeof options !== 'object') {
+    throw new AigcSdkError('missing_param', 'createAigcClient takes an options object ({ baseUrl, publicClient, walletClient? })')
+  }
+  const { baseUrl, publicClient, walletClient, fetch: fetchFn, deployment, domain } = options
+  if (!baseUrl || typeof baseUrl !== 'string') throw new AigcSdkError('missing_param', 'createAigcClient needs options.baseUrl (the API\'s URL)')
+  if (!publicClient) throw new AigcSdkError('missing_param', 'createAigcClient needs options.publicClient (a viem PublicClient)')
   return {
     baseUrl: baseUrl.replace(/\/+$/, ''),
     publicClient,

@@ -84,9 +84,29 @@ export async function getDeployment(client, options = {}) {
   if (deployment.chainId !== reading) {
     throw new AigcSdkError('wrong_chain', `the API serves a deployment of chain ${deployment.chainId}, the chain reader is on chain ${reading}`)
   }
+  checkDomains(deployment)
   if (trusted) checkPinned(trusted, deployment)
   client.cache.deployment = deployment
   return deployment
+}
+
+/** Each signing domain and the contract whose messages it signs (verifyingContract). */
+const DOMAIN_CONTRACTS = /** @type {const} */ ([['offer', 'registry'], ['quote', 'espRegistry'], ['batchOffer', 'batchRegistry']])
+
+/**
+ * Refuses (`deployment_mismatch`) a deployment whose EIP-712 domains are not bound to its own
+ * chain and contracts: the wallet shows a domain's name, not its verifyingContract, so an offer
+ * signed under a domain the API chose (another deployment's Registry, another chain) would be a
+ * valid signature there, replayable against the user's token of the same id.
+ * @param {Deployment} d
+ */
+function checkDomains(d) {
+  for (const [key, contract] of DOMAIN_CONTRACTS) {
+    const dom = d.domains[key]
+    if (dom && (dom.chainId !== d.chainId || dom.verifyingContract !== d.addresses[contract])) {
+      throw new AigcSdkError('deployment_mismatch', `the ${key} signing domain is for ${dom.verifyingContract} on chain ${dom.chainId}, not the deployment's ${contract} ${d.addresses[contract]} on chain ${d.chainId}`)
+    }
+  }
 }
 
 /**
@@ -104,7 +124,7 @@ function checkPinned(pinned, served) {
       throw new AigcSdkError('deployment_mismatch', `the API's ${name} is ${served.addresses[name]}, the pinned manifest's ${want}`)
     }
   }
-  for (const [key, contract] of /** @type {const} */ ([['offer', 'registry'], ['quote', 'espRegistry'], ['batchOffer', 'batchRegistry']])) {
+  for (const [key, contract] of DOMAIN_CONTRACTS) {
     const dom = served.domains[key]
     if (dom && (dom.chainId !== pinned.chainId || dom.verifyingContract !== served.addresses[contract])) {
       throw new AigcSdkError('deployment_mismatch', `the API's ${key} domain is for ${dom.verifyingContract} on chain ${dom.chainId}`)

@@ -1,23 +1,97 @@
 // @aigc/sdk: the AIGC marketplace from JavaScript, on viem. Small actions that take the client
 // first (viem's style); createAigcClient also binds them as methods.
 
-import { signIn, signOut } from './auth.js'
-import {
-  challengeBatch, contestBatch, finalizeBatch, preflightBatch, prepareBatchCommit, prepareBatchReveal, registerBatch, resolveBatch,
-} from './batch_actions.js'
-import { checkBatchAttestation } from './batch_attestation.js'
-import { courtChallenge, courtContest, courtFinalize, courtResolve, courtRevokeDuplicateImage, courtSettle, getCourtDispute, settleBatch } from './batch_court.js'
-import { getBatch, getBatchProof, publishBatchManifest } from './batch_reads.js'
+import * as auth from './auth.js'
+import * as batchActions from './batch_actions.js'
+import * as batchAttestation from './batch_attestation.js'
+import * as court from './batch_court.js'
+import * as batchReads from './batch_reads.js'
 import { createClientState } from './client.js'
-import { drawReview, requestReview } from './committee.js'
-import { getDeployment } from './deployment.js'
-import { generationOpening, publishGenerationOpening, toGenerationOpening } from './generation.js'
-import { listEsps, ranking } from './esps.js'
-import { buy, claimPayment, claimToken, getTrade, list, lockForSale, payTrade, resell, waitForTrade, withdraw } from './market.js'
-import { DeliveryMismatchError, deriveKey, openDelivery, registerDeliveryKey, reportFraud } from './delivery_actions.js'
-import { getProduct, listListings, listProducts, publishImage, toProduct } from './products.js'
-import { challenge, contest, finalize, register, resolve } from './registry.js'
-import { feedback, getTask, payFee, postTask, revealedPreimage, waitForDelivery, waitForTask } from './tasks.js'
+import * as committee from './committee.js'
+import * as deployment from './deployment.js'
+import * as generation from './generation.js'
+import * as esps from './esps.js'
+import * as market from './market.js'
+import * as delivery from './delivery_actions.js'
+import { guardAll } from './params.js'
+import * as products from './products.js'
+import * as registry from './registry.js'
+import * as tasks from './tasks.js'
+
+// The actions, each refusing a call without a client, a parameter object or a required field
+// (AigcSdkError missing_client / missing_param: params.js) before it does anything.
+const ACTIONS = guardAll({
+  signIn: auth.signIn,
+  getDeployment: deployment.getDeployment,
+  listEsps: esps.listEsps,
+  ranking: esps.ranking,
+  getProduct: products.getProduct,
+  publishImage: products.publishImage,
+  listProducts: products.listProducts,
+  listListings: products.listListings,
+  generationOpening: generation.generationOpening,
+  publishGenerationOpening: generation.publishGenerationOpening,
+  postTask: tasks.postTask,
+  getTask: tasks.getTask,
+  waitForTask: tasks.waitForTask,
+  waitForDelivery: tasks.waitForDelivery,
+  payFee: tasks.payFee,
+  feedback: tasks.feedback,
+  revealedPreimage: tasks.revealedPreimage,
+  registerDeliveryKey: delivery.registerDeliveryKey,
+  deriveDeliveryKey: delivery.deriveKey,
+  openDelivery: delivery.openDelivery,
+  reportFraud: delivery.reportFraud,
+  register: registry.register,
+  challenge: registry.challenge,
+  contest: registry.contest,
+  finalize: registry.finalize,
+  resolve: registry.resolve,
+  requestReview: committee.requestReview,
+  drawReview: committee.drawReview,
+  list: market.list,
+  resell: market.resell,
+  buy: market.buy,
+  getTrade: market.getTrade,
+  waitForTrade: market.waitForTrade,
+  lockForSale: market.lockForSale,
+  payTrade: market.payTrade,
+  claimPayment: market.claimPayment,
+  claimToken: market.claimToken,
+  withdraw: market.withdraw,
+  checkBatchAttestation: batchAttestation.checkBatchAttestation,
+  getBatch: batchReads.getBatch,
+  getBatchProof: batchReads.getBatchProof,
+  publishBatchManifest: batchReads.publishBatchManifest,
+  registerBatch: batchActions.registerBatch,
+  preflightBatch: batchActions.preflightBatch,
+  prepareBatchCommit: batchActions.prepareBatchCommit,
+  prepareBatchReveal: batchActions.prepareBatchReveal,
+  challengeBatch: batchActions.challengeBatch,
+  contestBatch: batchActions.contestBatch,
+  resolveBatch: batchActions.resolveBatch,
+  finalizeBatch: batchActions.finalizeBatch,
+  settleBatch: court.settleBatch,
+  courtChallenge: court.courtChallenge,
+  courtContest: court.courtContest,
+  courtResolve: court.courtResolve,
+  courtFinalize: court.courtFinalize,
+  courtSettle: court.courtSettle,
+  courtRevokeDuplicateImage: court.courtRevokeDuplicateImage,
+  getCourtDispute: court.getCourtDispute,
+})
+
+export const {
+  signIn, getDeployment, listEsps, ranking, getProduct, publishImage, listProducts, listListings, generationOpening,
+  publishGenerationOpening, postTask, getTask, waitForTask, waitForDelivery, payFee, feedback, revealedPreimage,
+  registerDeliveryKey, deriveDeliveryKey, openDelivery, reportFraud, register, challenge, contest, finalize, resolve,
+  requestReview, drawReview, list, resell, buy, getTrade, waitForTrade, lockForSale, payTrade, claimPayment, claimToken,
+  withdraw, checkBatchAttestation, getBatch, getBatchProof, publishBatchManifest, registerBatch, preflightBatch,
+  prepareBatchCommit, prepareBatchReveal, challengeBatch, contestBatch, resolveBatch, finalizeBatch, settleBatch,
+  courtChallenge, courtContest, courtResolve, courtFinalize, courtSettle, courtRevokeDuplicateImage, getCourtDispute,
+} = ACTIONS
+/** Forgets the session (the token simply expires on the server). */
+export const signOut = auth.signOut
 
 export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
 export { checkCall } from './wallet.js'
@@ -26,7 +100,7 @@ export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './lo
 export { stringifyJson, toBigInt, toBytes32Hex, toDecimal, toTaskId, toTradeId } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
-export { committeeAbi, drawReview, requestReview, reviewKey } from './committee.js'
+export { committeeAbi, reviewKey } from './committee.js'
 export {
   batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash, isDegenerateFingerprint, itemLeaf, merkleProof, merkleRoot,
   orderedProof, orderedProofs, orderedRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyOrderedProof, verifyProof,
@@ -35,23 +109,18 @@ export { BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedD
 export { batchCommitCall, batchRegistryAbi, batchRevealCall, lockInfoAbi } from './batch_actions.js'
 export { toBatch } from './batch_reads.js'
 export { batchCourtAbi, courtAddress, DISPUTE_STATES } from './batch_court.js'
-export { courtChallenge, courtContest, courtFinalize, courtResolve, courtRevokeDuplicateImage, courtSettle, getCourtDispute, settleBatch }
-export {
-  challengeBatch, checkBatchAttestation, contestBatch, finalizeBatch, getBatch, getBatchProof, preflightBatch, prepareBatchCommit,
-  prepareBatchReveal, publishBatchManifest, registerBatch, resolveBatch,
-}
 export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
-export { DeliveryMismatchError }
+export { DeliveryMismatchError } from './delivery_actions.js'
 export { latestQuoteDeadline, PROMPT_TAG, promptCommitment, quotedLock, SECONDS_PER_BLOCK, toTask } from './tasks.js'
 export { CLAIM_MARGIN_S, collectionAbi, collectionOf, PAYMENT_MARGIN_S, sellerShare, toListing, toTrade } from './market.js'
-export { publishImage, toProduct }
-export { generationOpening, publishGenerationOpening, toGenerationOpening }
-export {
-  buy, challenge, getProduct, listListings, listProducts, claimPayment, claimToken, contest, feedback, finalize, getDeployment, getTask, getTrade,
-  list, listEsps, lockForSale, payFee, payTrade, postTask, ranking, register, resell, resolve, revealedPreimage,
-  deriveKey as deriveDeliveryKey, openDelivery, registerDeliveryKey, reportFraud, signIn, signOut, waitForDelivery, waitForTask, waitForTrade, withdraw,
-}
+export { toProduct } from './products.js'
+export { toGenerationOpening } from './generation.js'
+
+/**
+ * @template F
+ * @typedef {F extends (c: any, ...a: infer A) => infer R ? (...a: A) => R : never} OmitClient
+ */
 
 /**
  * @template {(client: import('./client.js').AigcClient, ...args: any[]) => any} F
@@ -76,65 +145,8 @@ function bind(client, fn) {
  */
 export function createAigcClient(options) {
   const client = createClientState(options)
-  return Object.assign(client, {
-    signIn: bind(client, signIn),
+  const bound = Object.fromEntries(Object.entries(ACTIONS).map(([name, fn]) => [name, bind(client, fn)]))
+  return Object.assign(client, /** @type {{ [K in keyof typeof ACTIONS]: OmitClient<typeof ACTIONS[K]> }} */ (bound), {
     signOut: bind(client, signOut),
-    getDeployment: bind(client, getDeployment),
-    listEsps: bind(client, listEsps),
-    getProduct: bind(client, getProduct),
-    publishImage: bind(client, publishImage),
-    listProducts: bind(client, listProducts),
-    listListings: bind(client, listListings),
-    generationOpening: bind(client, generationOpening),
-    publishGenerationOpening: bind(client, publishGenerationOpening),
-    ranking: bind(client, ranking),
-    postTask: bind(client, postTask),
-    getTask: bind(client, getTask),
-    waitForTask: bind(client, waitForTask),
-    waitForDelivery: bind(client, waitForDelivery),
-    payFee: bind(client, payFee),
-    registerDeliveryKey: bind(client, registerDeliveryKey),
-    deriveDeliveryKey: bind(client, deriveKey),
-    openDelivery: bind(client, openDelivery),
-    reportFraud: bind(client, reportFraud),
-    revealedPreimage: bind(client, revealedPreimage),
-    register: bind(client, register),
-    challenge: bind(client, challenge),
-    contest: bind(client, contest),
-    requestReview: bind(client, requestReview),
-    drawReview: bind(client, drawReview),
-    finalize: bind(client, finalize),
-    resolve: bind(client, resolve),
-    list: bind(client, list),
-    resell: bind(client, resell),
-    buy: bind(client, buy),
-    getTrade: bind(client, getTrade),
-    waitForTrade: bind(client, waitForTrade),
-    lockForSale: bind(client, lockForSale),
-    payTrade: bind(client, payTrade),
-    claimPayment: bind(client, claimPayment),
-    claimToken: bind(client, claimToken),
-    withdraw: bind(client, withdraw),
-    feedback: bind(client, feedback),
-    checkBatchAttestation: bind(client, checkBatchAttestation),
-    getBatch: bind(client, getBatch),
-    getBatchProof: bind(client, getBatchProof),
-    publishBatchManifest: bind(client, publishBatchManifest),
-    registerBatch: bind(client, registerBatch),
-    preflightBatch: bind(client, preflightBatch),
-    prepareBatchCommit: bind(client, prepareBatchCommit),
-    prepareBatchReveal: bind(client, prepareBatchReveal),
-    challengeBatch: bind(client, challengeBatch),
-    contestBatch: bind(client, contestBatch),
-    resolveBatch: bind(client, resolveBatch),
-    finalizeBatch: bind(client, finalizeBatch),
-    settleBatch: bind(client, settleBatch),
-    courtChallenge: bind(client, courtChallenge),
-    courtContest: bind(client, courtContest),
-    courtResolve: bind(client, courtResolve),
-    courtFinalize: bind(client, courtFinalize),
-    courtSettle: bind(client, courtSettle),
-    courtRevokeDuplicateImage: bind(client, courtRevokeDuplicateImage),
-    getCourtDispute: bind(client, getCourtDispute),
   })
 }

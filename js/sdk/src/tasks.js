@@ -117,7 +117,7 @@ export async function postTask(client, params) {
       : me !== null && task.producer !== me ? `producer ${task.producer}, not ${me}`
         : null
   if (wrong !== null) throw new AigcSdkError('task_mismatch', `task ${task.id}: the API filed it with ${wrong}`)
-  client.posted.set(task.id.toLowerCase(), asked)
+  client.posted.set(task.id.toLowerCase(), { ...asked, commitment: expected })
   return task
 }
 
@@ -199,7 +199,33 @@ export function latestQuoteDeadline(lockTime, windowBlocks, secondsPerBlock = SE
 }
 
 /**
- * Pays a quoted task: checks the ESP's EIP-712 quote (EOA, EIP-1271 or ERC-6492 signer) and
+ * The quote's signature covers the fee lock, not the prompt: what binds the payment to the
+ * producer's prompt is the task's commitment, which the ESP quoted on and which the released
+ * prompt must open. Refuses (`prompt_commitment_mismatch`) a task whose commitment is not the one
+ * this client posted (`posted`: whatever prompt the API now shows, the ESP generates only from
+ * one that opens this commitment), or, for a task posted elsewhere, one that the producer's own
+ * prompt and salt (the producer always reads them) do not open: paying it would buy a generation
+ * of another prompt.
+ * @param {Task} task
+ * @param {`0x${string}` | null} posted
+ */
+function checkCommitment(task, posted) {
+  const quoted = task.promptCommitment?.toLowerCase() ?? null
+  const opened = task.prompt !== null && task.promptSalt !== null ? promptCommitment(task.prompt, task.promptSalt) : null
+  const wrong = quoted === null ? 'names no prompt commitment'
+    : posted !== null ? (quoted !== posted.toLowerCase() ? `is quoted on commitment ${quoted}, you posted ${posted}` : null)
+      : opened === null ? 'does not show you the prompt and salt its commitment opens to'
+        : opened !== quoted ? `is quoted on commitment ${quoted}, which your prompt and salt do not open`
+          : null
+  if (wrong !== null) {
+    throw new AigcSdkError('prompt_commitment_mismatch', `task ${task.id} ${wrong}: nothing was paid`)
+  }
+}
+
+/**
+ * Pays a quoted task: checks that the task is quoted on your prompt's commitment
+ * (`prompt_commitment_mismatch`: the one this client posted, or the one your prompt and salt open),
+ * the ESP's EIP-712 quote (EOA, EIP-1271 or ERC-6492 signer) and
  * its deadline (no later than {@link latestQuoteDeadline} of the chain's now and the Registry's
  * registrationWindow, else `deadline_beyond_registration_window`), locks the fee through the
  * wallet (the API's unsigned lockEther transaction) and acknowledges the lock on the EspRegistry with the quote (writeContract with the deployment's ABI).
@@ -225,6 +251,7 @@ export async function payFee(client, { task }) {
   if (asked?.esp && lock.receiver !== asked.esp) {
     throw new AigcSdkError('task_mismatch', `task ${task.id}: quoted by ${lock.receiver}, you asked ${asked.esp}`)
   }
+  checkCommitment(task, asked?.commitment ?? null)
   const dep = await checkWallet(client)
   const signature = /** @type {`0x${string}`} */ (task.quoteSignature ?? '0x')
   const quoted = await client.publicClient.verifyTypedData({

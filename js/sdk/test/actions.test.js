@@ -14,12 +14,17 @@ const esp = privateKeyToAccount(ESP_KEY)
 const MALLORY_KEY = /** @type {`0x${string}`} */ (`0x${'33'.repeat(32)}`)
 
 /** @param {Record<string, any>} over */
+const SALT = /** @type {`0x${string}`} */ (`0x${'5a'.repeat(32)}`)
+
 function quotedTask(over = {}) {
   return {
     id: `0x${'aa'.repeat(32)}`,
     producer: ADDRESS,
     esp: esp.address,
     prompt: 'a red circle',
+    // the producer reads its prompt and salt; the commitment they open is what the ESP quoted on
+    prompt_salt: SALT,
+    prompt_commitment: promptCommitment('a red circle', SALT),
     seed: 5,
     max_price: '2000000000000000',
     status: 'quoted',

@@ -13,6 +13,7 @@ const ESP_KEY = `0x${'22'.repeat(32)}`
 const esp = privateKeyToAccount(ESP_KEY)
 const MALLORY = '0x000000000000000000000000000000000000dEaD'
 const NOW = 1_700_000_000n
+const SALT = `0x${'5a'.repeat(32)}`
 const ZERO = '0x0000000000000000000000000000000000000000'
 const htlcAbi = parseAbi([
   'function lockEther(address receiver, bytes32 hashlock, uint64 timelock) payable returns (bytes32)',
@@ -81,6 +82,7 @@ const HASHLOCK = `0x${'ab'.repeat(32)}`
 async function quoted(over = {}) {
   const t = {
     id: `0x${'aa'.repeat(32)}`, producer: ADDRESS, esp: esp.address, prompt: 'a red circle', seed: 5,
+    prompt_salt: SALT, prompt_commitment: sdk.promptCommitment('a red circle', SALT),
     max_price: '2000000000000000', status: 'quoted', price: '1000000000000000', hashlock: HASHLOCK,
     deadline: Number(NOW) + 3600, quote_signature: null, lock: null, lock_id: null, delivery: null, ...over,
   }

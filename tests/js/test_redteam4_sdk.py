@@ -1,0 +1,66 @@
+"""Red team 4 at the SDK boundary: a malicious (or compromised) API, and a developer's mistakes.
+
+Each test drives the JavaScript SDK in node against a fake API (js/sdk/test/redteam4.js, on
+helpers.js) and a wallet that records what it signs and sends; real signatures throughout. Each
+failed before its fix (measured by running the same scenarios against the SDK at the previous
+commit): the payment and the offer were signed, and the missing parameters were bare TypeErrors.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.js._node import last_json, node_or_skip, run_node
+
+
+def drive(scenario: str) -> dict[str, Any]:
+    """Runs ``scenario`` of js/sdk/test/redteam4.js in node; the object it returns."""
+    node = node_or_skip()
+    script = (
+        f"import {{ {scenario} }} from './js/sdk/test/redteam4.js'\n"
+        f"console.log(JSON.stringify(await {scenario}()))"
+    )
+    return last_json(run_node(node, script, what=f"red team 4 SDK: {scenario}"))
+
+
+def test_pay_fee_refuses_a_quote_on_another_prompt_than_the_producers() -> None:
+    """The quote's signature covers the fee lock, not the prompt: what binds the payment to the
+    producer's prompt is the task's commitment, which the SDK computed when it posted. The API
+    shows a task quoted on the operator's own prompt (self-consistent: its prompt, salt and
+    commitment), or a commitment the shown prompt and salt do not open, or hides them: payFee
+    locked the fee for each before (2 transactions: the lock, the acknowledgement)."""
+    out = drive("payFeeRefusesAQuoteOnAnotherPromptThanTheProducers")
+    assert out["results"] == {
+        "posted": "prompt_commitment_mismatch",
+        "elsewhere": "prompt_commitment_mismatch",
+        "hidden": "prompt_commitment_mismatch",
+        "honest": "done",
+    }, out
+    assert out["sent"] == {"posted": 0, "elsewhere": 0, "hidden": 0, "honest": 2}, out
+
+
+def test_a_signing_domain_of_another_deployment_is_refused() -> None:
+    """Without a pinned manifest, the API served an Offer domain naming another deployment's
+    Registry (or another chain) next to its own addresses: the wallet signed the listing, a
+    signature valid at that other Registry for the token of the same id (a content hash, the
+    same in every deployment). Now every domain must be bound to the deployment's own contract
+    and chain (``deployment_mismatch``), pinned or not."""
+    out = drive("aSigningDomainOfAnotherDeploymentIsRefused")
+    assert out["results"] == {
+        "other_registry": "deployment_mismatch",
+        "other_chain": "deployment_mismatch",
+        "honest": "done",
+    }, out
+    assert out["signatures"] == {"other_registry": 0, "other_chain": 0, "honest": 1}, out
+
+
+def test_a_missing_parameter_is_a_named_sdk_error() -> None:
+    """A call without its parameter object, a required field, or the client (a standalone
+    action called without it) is an AigcSdkError (``missing_param`` / ``missing_client``), as a
+    rejected promise: before, each was a bare TypeError ("Cannot destructure property 'task' of
+    'undefined'") from inside the action, and feedback without a lock said ``no_lock``."""
+    out = drive("aMissingParameterIsANamedSdkError")
+    codes = out["out"]
+    assert codes.pop("standalone_no_client") == "AigcSdkError:missing_client", out
+    assert set(codes.values()) == {"AigcSdkError:missing_param"}, out
+    assert out["sync"] == "none" and out["sent"] == 0 and out["signed"] == 0, out
