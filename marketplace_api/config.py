@@ -69,6 +69,9 @@ class ApiSettings(BaseSettings):
     # Task event streams (GET /v1/tasks/{id}/events) one signed-in address may hold open at once
     # in one process: each reads the database twice a second for up to ten minutes.
     max_streams_per_account: int = Field(default=32, ge=1)
+    # ... and of all accounts together (addresses are free: 30 sign-ins a minute per IP, each
+    # with 32 streams, made 960 more streams, 1,920 reads a second, every minute).
+    max_streams_per_process: int = Field(default=256, ge=1)
     # > 0: this process indexes every this many seconds, when it holds the single-indexer lock
     # (`aigc serve --index`; `aigc index` is the separate process). 0: it does not index.
     indexer_interval_s: float = 0.0

@@ -9,7 +9,8 @@ browser holds one open request instead of asking again and again. Who may listen
 up front, exactly as for the task itself (its producer and its ESP). One signed-in address holds at
 most ``max_streams_per_account`` streams open at once in a process (429 ``rate_limited`` beyond):
 each costs a database read twice a second for ten minutes, and without a bound one account opened
-streams until the server's connections ran out.
+streams until the server's connections ran out. Addresses are free and tasks free to post, so the
+process holds at most ``max_streams_per_process`` streams of all accounts together, too.
 """
 
 from __future__ import annotations
@@ -46,9 +47,11 @@ class StreamSlots:
 
     def __init__(self) -> None:
         self._open: dict[str, int] = {}
+        self.total = 0
 
-    def take(self, account: str, limit: int) -> None:
-        """Counts a new stream of ``account``; :class:`RateLimited` when it holds ``limit``."""
+    def take(self, account: str, limit: int, *, total: int | None = None) -> None:
+        """Counts a new stream of ``account``; :class:`RateLimited` when it holds ``limit``, or
+        when the process holds ``total`` streams of all accounts together."""
         held = self._open.get(account, 0)
         if held >= limit:
             raise RateLimited(
@@ -56,9 +59,18 @@ class StreamSlots:
                 "close one, or poll GET /v1/tasks/{id}",
                 retry_after_s=KEEPALIVE_S,
             )
+        if total is not None and self.total >= total:
+            raise RateLimited(
+                f"this server holds {self.total} open task event streams (at most {total}): "
+                "poll GET /v1/tasks/{id}, or retry later",
+                retry_after_s=KEEPALIVE_S,
+            )
         self._open[account] = held + 1
+        self.total += 1
 
     def give_back(self, account: str) -> None:
+        if account in self._open:
+            self.total -= 1
         held = self._open.get(account, 0) - 1
         if held > 0:
             self._open[account] = held
@@ -96,11 +108,12 @@ async def task_events(
     settings: SettingsDep,
 ) -> StreamingResponse:
     """The task's state now and at every change (its producer and ESP only; at most
-    `AIGC_MAX_STREAMS_PER_ACCOUNT` open streams per address, 429 beyond)."""
+    `AIGC_MAX_STREAMS_PER_ACCOUNT` open streams per address and `AIGC_MAX_STREAMS_PER_PROCESS`
+    in all, 429 beyond)."""
     first = task_json(load_task(session, task_id, account), account)
     sessions = request.app.state.sessions
     slots = _slots(request)
-    slots.take(account, settings.max_streams_per_account)
+    slots.take(account, settings.max_streams_per_account, total=settings.max_streams_per_process)
     held = [True]
 
     def give_back() -> None:  # once: from the stream's end, or after a response never streamed
