@@ -710,7 +710,8 @@ export interface paths {
         /**
          * Task Events
          * @description The task's state now and at every change (its producer and ESP only; at most
-         *     `AIGC_MAX_STREAMS_PER_ACCOUNT` open streams per address, 429 beyond).
+         *     `AIGC_MAX_STREAMS_PER_ACCOUNT` open streams per address and `AIGC_MAX_STREAMS_PER_PROCESS`
+         *     in all, 429 beyond).
          */
         get: operations["task_events_v1_tasks__task_id__events_get"];
         put?: never;
