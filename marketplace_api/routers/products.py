@@ -10,6 +10,7 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, File, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from PIL import Image
 from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,7 +31,12 @@ from marketplace_api.schemas import (
 from marketplace_api.types import UINT_PATTERN, token_dec, token_hex
 from marketplace_api.uploads import decode_image
 from services.content import canonical_hash
-from services.provenance import DegenerateImageError, detail_descriptor, fingerprint
+from services.provenance import (
+    DegenerateImageError,
+    Fingerprint,
+    detail_descriptor,
+    fingerprint,
+)
 
 router = APIRouter(prefix="/v1", tags=["products"], responses=declare())
 TokenId = Annotated[
@@ -168,6 +174,28 @@ async def _cached(
     return Response(body, media_type="application/json")
 
 
+def _decoded_and_hashed(
+    data: bytes, declared_type: str | None, max_pixels: int
+) -> tuple[Image.Image, str]:
+    img = decode_image(data, declared_type=declared_type, max_pixels=max_pixels)
+    return img, "0x" + canonical_hash(img).hex()
+
+
+def _fingerprint(img: Image.Image) -> Fingerprint:
+    try:
+        return fingerprint(img)
+    except DegenerateImageError as exc:
+        raise Unprocessable(str(exc), code="degenerate_image") from None
+
+
+def _fingerprint_and_detail(img: Image.Image) -> tuple[Fingerprint, bytes]:
+    return _fingerprint(img), detail_descriptor(img)
+
+
+def _fingerprint_of(data: bytes, declared_type: str | None, max_pixels: int) -> Fingerprint:
+    return _fingerprint(decode_image(data, declared_type=declared_type, max_pixels=max_pixels))
+
+
 @router.put(
     "/products/{token_id}/image",
     response_model=ProductOut,
@@ -190,20 +218,19 @@ async def put_image(
     product = _load(session, token_id)
     if account not in (product.producer, product.owner):
         raise Forbidden("only the producer or the owner may attach the image")
-    img = decode_image(
-        await image.read(), declared_type=image.content_type, max_pixels=settings.max_image_pixels
+    data = await image.read()
+    # Decoding (up to max_image_pixels) and hashing cost CPU: off the event loop, which every
+    # other request of the process waits on.
+    img, content_hash = await run_in_threadpool(
+        _decoded_and_hashed, data, image.content_type, settings.max_image_pixels
     )
-    if "0x" + canonical_hash(img).hex() != registered_content_hash(session, product):
+    if content_hash != registered_content_hash(session, product):
         raise Unprocessable(
             "image content hash differs from the registered one", code="hash_mismatch"
         )
-    try:
-        fp = fingerprint(img)
-    except DegenerateImageError as exc:
-        raise Unprocessable(str(exc), code="degenerate_image") from None
     # The bytes are the token's (content hash checked): what they give is the truth, whatever
     # was attested. A mismatch is kept (it is the evidence), never trusted.
-    detail = detail_descriptor(img)
+    fp, detail = await run_in_threadpool(_fingerprint_and_detail, img)
     attested_detail = product.detail
     matches = fp.hex() == product.fingerprint and (
         attested_detail is None or attested_detail.removeprefix("0x") == detail.hex()
@@ -247,13 +274,9 @@ async def search_similar(
 ) -> SimilarOut:
     """Registered products that this image nearly duplicates (fingerprint computed here)."""
     limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
-    img = decode_image(
-        await image.read(), declared_type=image.content_type, max_pixels=settings.max_image_pixels
-    )
-    try:
-        fp = fingerprint(img)
-    except DegenerateImageError as exc:
-        raise Unprocessable(str(exc), code="degenerate_image") from None
+    fp = await run_in_threadpool(
+        _fingerprint_of, await image.read(), image.content_type, settings.max_image_pixels
+    )  # off the event loop: an anonymous upload of up to max_image_pixels to decode
     hits = request.app.state.market.catalog.similar(fp)
     items = []
     for pid, distance in sorted(hits, key=lambda h: h[1]):
