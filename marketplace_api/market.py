@@ -54,6 +54,7 @@ from services.reputation import (
     rank_exploring,
     select_exploring,
 )
+from services.reputation.verdicts import VERDICT_EVENTS, VerdictLog
 
 # ESP selection (the attack simulation's setting, docs/reputation.md "Wave 2"): softmax over the
 # established ESPs at or above the floor, a bounded exploration share for newcomers and ESPs on
@@ -73,6 +74,7 @@ class Market:
         # The Sybil-resistant weighting (docs/reputation.md: recommender cap, Ether paid to other
         # ESPs, a vacuous prior); the on-chain ReputationView keeps the documented subset.
         self.reputation = ReputationEngine(ReputationParams.hardened())
+        self.verdicts = VerdictLog()  # lost challenges, weighed into the ranking
         self._lock = threading.Lock()
         self.read_cache = ReadCache()
         self.batches = BatchCatalog(self.catalog)
@@ -115,6 +117,7 @@ class Market:
         for row in rows:
             if row["event"] == "FeedbackRecorded":
                 self.reputation.record(_interaction(row["args"], row["block_time"]))
+        self.verdicts.add(rows)
 
     def _rewind(self, session: Session, ancestor: int) -> None:
         self.batches.rewind(session, ancestor)
@@ -133,6 +136,22 @@ class Market:
         for args, block_time in rows:
             engine.record(_interaction(args, block_time))
         self.reputation = engine
+        verdicts = VerdictLog()
+        verdicts.add(
+            r._asdict()
+            for r in session.execute(
+                select(
+                    ChainEvent.contract,
+                    ChainEvent.event,
+                    ChainEvent.args,
+                    ChainEvent.tx_hash,
+                    ChainEvent.block_time,
+                )
+                .where(ChainEvent.event.in_(VERDICT_EVENTS))
+                .order_by(ChainEvent.block_number, ChainEvent.log_index)
+            )
+        )
+        self.verdicts = verdicts
 
     def ranking(
         self,
@@ -143,11 +162,14 @@ class Market:
         temperature: float = SELECTION_TEMPERATURE,
         floor: float = SELECTION_FLOOR,
         explore_share: float = EXPLORE_SHARE,
+        verdicts: dict[str, float] | None = None,
     ) -> list[tuple[str, float, float]]:
         """(esp, reputation, selection probability), best first: established ESPs at or above
         ``floor`` share all but ``explore_share`` by softmax; newcomers (and ESPs on probation,
         between the base rate and the floor) share ``explore_share`` (docs/reputation.md,
-        "Wave 2"). The probabilities :meth:`choose` draws from."""
+        "Wave 2"). The probabilities :meth:`choose` draws from. Lost challenges weigh in as
+        ``services.reputation.verdicts`` says (``verdicts``: that weighting's familiarity per
+        ESP, default from the indexed events; docs/reputation.md, "Lost challenges")."""
         ranked = rank_exploring(
             producer,
             list(esps),
@@ -156,6 +178,7 @@ class Market:
             temperature=temperature,
             floor=floor,
             explore_share=explore_share,
+            verdicts=self._verdicts(now) if verdicts is None else verdicts,
         )
         return [(r.esp, r.reputation, r.probability) for r in ranked]
 
@@ -181,7 +204,11 @@ class Market:
             floor=floor,
             explore_share=explore_share,
             rng=rng,
+            verdicts=self._verdicts(now),
         )
+
+    def _verdicts(self, now: int) -> dict[str, float]:
+        return self.verdicts.familiarity(now=now, params=self.reputation.params)
 
 
 def _interaction(args: dict[str, Any], block_time: int) -> Interaction:

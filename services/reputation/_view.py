@@ -8,6 +8,7 @@ import numpy.typing as npt
 from services.reputation._aggregate import EspSums, consensus, esp_sums, pair_terms
 from services.reputation._store import PairStore
 from services.reputation.params import ReputationParams
+from services.reputation.verdicts import verdict_opinion_terms
 
 __all__ = ["view_opinions"]
 
@@ -24,12 +25,17 @@ def view_opinions(
     viewer: int | None,
     n_esp: int,
     cred: F64 | None = None,
+    verdicts: F64 | None = None,
 ) -> tuple[F64, F64, F64]:
     """Combined (b, d, u) per ESP from ``viewer``'s view, given all producers' sums ``cached``.
 
     The viewer's own rows give its local opinions and are subtracted from the per-ESP sums to
     leave the recommended ones; where that subtraction would cancel (the viewer dominates an
     ESP's evidence), the ESP's sums are recomputed without the viewer instead.
+
+    ``verdicts`` (per ESP, the familiarity of its lost challenges,
+    ``services.reputation.verdicts``) adds one recommender of failed tasks to each ESP that has
+    one; None or zeros change nothing.
     """
     sums = EspSums(
         cached.belief.copy(),
@@ -65,6 +71,13 @@ def view_opinions(
             sums.uncertainty[j] = exact.uncertainty[j]
     for arr in (sums.belief, sums.disbelief, sums.uncertainty):
         np.maximum(arr, 0.0, out=arr)
+    if verdicts is not None:
+        f = np.asarray(verdicts, dtype=np.float64)
+        vb, vd, vu = verdict_opinion_terms(f, params)
+        sums.belief += vb
+        sums.disbelief += vd
+        sums.uncertainty += vu
+        sums.count += f > 0
     has = (sums.count > 0) & (sums.total() > 0)
     # the vacuous pseudo-recommender of weight recommendation_prior (0 on chain)
     sums.uncertainty += np.where(has, params.recommendation_prior, 0.0)

@@ -213,8 +213,14 @@ class ReputationEngine:
             self._cache = (epoch, sums)
         return self._cache[1]
 
-    def opinion_arrays(self, producer: str, *, now: int) -> tuple[F64, F64, F64]:
-        """Combined (b, d, u) arrays about every ESP in :attr:`esps`, from ``producer``'s view."""
+    def opinion_arrays(
+        self, producer: str, *, now: int, verdicts: F64 | None = None
+    ) -> tuple[F64, F64, F64]:
+        """Combined (b, d, u) arrays about every ESP in :attr:`esps`, from ``producer``'s view.
+
+        ``verdicts``: per ESP of :attr:`esps`, the familiarity of its lost challenges
+        (``services.reputation.verdicts.verdict_familiarity``), one more recommender of failed
+        tasks in its recommended opinion; None: the on-chain evidence alone."""
         epoch = self._epoch(now)
         return view_opinions(
             self._store,
@@ -224,6 +230,7 @@ class ReputationEngine:
             viewer=self._producer_index.get(producer),
             n_esp=len(self._esp_ids),
             cred=self._cred,
+            verdicts=verdicts,
         )
 
     def reputations(self, producer: str, *, now: int) -> F64:

@@ -9,7 +9,7 @@ This is what the marketplace calls when a producer asks "which ESP should do my 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Literal, NamedTuple
 
 import numpy as np
@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from services.reputation.engine import ReputationEngine
 from services.reputation.errors import InvalidParameterError, NoEligibleEspError
+from services.reputation.verdicts import verdict_opinion_terms
 
 __all__ = [
     "NEWCOMER_UNCERTAINTY",
@@ -204,6 +205,7 @@ def rank_exploring(
     floor: float = 0.55,
     explore_share: float = 0.02,
     unavailable: Collection[str] = (),
+    verdicts: Mapping[str, float] | None = None,
 ) -> list[RankedChoice]:
     """``esps`` with their reputations and :func:`exploring_probabilities` from ``producer``'s
     view, best first (ties keep the input order): what :func:`select_exploring` draws from.
@@ -212,12 +214,26 @@ def rank_exploring(
     exploration slice with newcomers); ESPs the engine never saw are newcomers. ESPs in
     ``unavailable`` (at capacity: they declined this task) get 0 and the others share what they
     would have had (the attack simulation's capacity). All probabilities are 0 when nothing is
-    eligible."""
-    b, _, u = engine.opinion_arrays(producer, now=now)
-    base = engine.params.base_rate
+    eligible.
+
+    ``verdicts``: the familiarity of each ESP's lost challenges (by address, any case;
+    ``services.reputation.verdicts.verdict_familiarity``), one more recommender of failed tasks
+    in its recommended opinion (docs/reputation.md, "Lost challenges")."""
+    params = engine.params
+    base = params.base_rate
+    f_known, f_esps = _verdict_columns(verdicts, esps, engine)
+    b, _, u = engine.opinion_arrays(producer, now=now, verdicts=f_known)
     gone = set(unavailable)
     rep = _aligned(b + base * u, esps, engine, missing=base)
     unc = _aligned(u, esps, engine, missing=1.0)
+    if f_esps is not None:  # ESPs with verdicts and no interaction: the verdict alone
+        unseen = np.isin(np.asarray(list(esps), dtype=object), engine.esps, invert=True)
+        vb, vd, vu = verdict_opinion_terms(f_esps, params)
+        vu = vu + np.where(f_esps > 0, params.recommendation_prior, 0.0)
+        total = np.where(f_esps > 0, vb + vd + vu, 1.0)
+        u_v = np.where(f_esps > 0, vu / total, 1.0)
+        rep = np.where(unseen, vb / total + base * u_v, rep)
+        unc = np.where(unseen, u_v, unc)
     probs = exploring_probabilities(
         rep,
         unc,
@@ -232,6 +248,18 @@ def rank_exploring(
     return [RankedChoice(str(ids[i]), reps[i], chances[i]) for i in order]
 
 
+def _verdict_columns(
+    verdicts: Mapping[str, float] | None, esps: Sequence[str], engine: ReputationEngine
+) -> tuple[npt.NDArray[np.float64] | None, npt.NDArray[np.float64] | None]:
+    """``verdicts`` as columns aligned with ``engine.esps`` and with ``esps`` (None: none)."""
+    if not verdicts:
+        return None, None
+    lower = {str(k).lower(): float(v) for k, v in verdicts.items()}
+    known = np.array([lower.get(e.lower(), 0.0) for e in engine.esps], dtype=np.float64)
+    asked = np.array([lower.get(str(e).lower(), 0.0) for e in esps], dtype=np.float64)
+    return known, asked
+
+
 def select_exploring(
     producer: str,
     esps: Sequence[str],
@@ -243,6 +271,7 @@ def select_exploring(
     explore_share: float = 0.02,
     unavailable: Collection[str] = (),
     rng: np.random.Generator | None = None,
+    verdicts: Mapping[str, float] | None = None,
 ) -> str:
     """Draws one of ``esps`` by :func:`exploring_probabilities` from ``producer``'s view (the
     attack simulation's setting: established ESPs between the base rate and the floor are on
@@ -261,6 +290,7 @@ def select_exploring(
         floor=floor,
         explore_share=explore_share,
         unavailable=unavailable,
+        verdicts=verdicts,
     )
     probs = np.array([r.probability for r in ranked])
     if probs.sum() <= 0:

@@ -1,0 +1,200 @@
+"""Red team 4, reputation: lost challenges (EspRegistry's ``ChallengeRecorded``) in the ranking.
+
+The events are the rows the marketplace's indexer stores (contract, event, args, tx_hash,
+block_time, in chain order); the API-side tests on a real chain are in
+tests/api/test_redteam4_reputation.py. Before this change nothing off chain read these events:
+an ESP caught attesting copies ranked exactly as before (there, 0.5829 before and after)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from services.reputation import Interaction, ReputationEngine, ReputationParams
+from services.reputation.selection import rank_exploring
+from services.reputation.verdicts import (
+    LostChallenge,
+    VerdictLog,
+    VerdictWeights,
+    lost_challenges,
+    verdict_familiarity,
+)
+
+DAY = 86_400
+UPHELD, EQUIVOCATED = 3, 8
+FLOOR = 0.55
+ESP_H, ESP_C = "0x" + "aa" * 20, "0x" + "cc" * 20
+
+
+class Chain:
+    """Event rows in chain order, one transaction per call of :meth:`tx`."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        self._tx = 0
+
+    def tx(self, time: int, *events: tuple[str, str, dict[str, Any]]) -> None:
+        self._tx += 1
+        for contract, event, args in events:
+            self.rows.append(
+                {
+                    "contract": contract,
+                    "event": event,
+                    "args": args,
+                    "tx_hash": f"0x{self._tx:064x}",
+                    "block_time": time,
+                }
+            )
+
+    def settled_challenge(
+        self, esp: str, winner: str, original: int, dup: int, *, time: int, contested: bool
+    ) -> None:
+        """challenge, (contest), decision, settle: as Registry emits them."""
+        pair = {"original": original, "duplicate": dup}
+        self.tx(time - 3, ("Registry", "ChallengeOpened", {**pair, "challenger": winner}))
+        if contested:
+            self.tx(time - 2, ("Registry", "ChallengeContested", {**pair, "contester": "0x1"}))
+        self.tx(
+            time - 1,
+            ("Registry", "ChallengeDecided", {**pair, "state": UPHELD, "contested": contested}),
+            ("Registry", "Revoked", {"tokenId": dup, "original": original}),
+        )
+        self.tx(
+            time,
+            ("Registry", "RevocationSettled", {"duplicate": dup, "challenger": winner}),
+            ("EspRegistry", "EspSlashed", {"esp": esp}),
+            ("EspRegistry", "ChallengeRecorded", {"esp": esp, "challengesLost": 1}),
+        )
+
+
+def test_events_are_classified_by_what_decided_them():
+    chain = Chain()
+    t = 10 * DAY
+    chain.settled_challenge(ESP_C, "0xA1", 1, 2, time=t, contested=False)
+    chain.settled_challenge(ESP_C, "0xA2", 3, 4, time=t + 10, contested=True)
+    pair = {"original": 5, "duplicate": 6}
+    chain.tx(t + 20, ("Registry", "ChallengeOpened", {**pair, "challenger": "0xA3"}))
+    chain.tx(
+        t + 21,
+        ("Registry", "ChallengeDecided", {**pair, "state": EQUIVOCATED, "contested": True}),
+        ("EspRegistry", "ChallengeRecorded", {"esp": ESP_C, "challengesLost": 3}),
+    )
+    chain.tx(
+        t + 30,
+        ("Registry", "Reclaimed", {"tokenId": 7, "from": "0xB", "to": "0xA4"}),
+        ("EspRegistry", "ChallengeRecorded", {"esp": ESP_C, "challengesLost": 4}),
+    )
+    lost = lost_challenges(chain.rows)
+    assert [(c.kind, c.challenger) for c in lost] == [
+        ("uncontested", "0xa1"),
+        ("contested", "0xa2"),
+        ("equivocation", "0xa3"),
+        ("duplicate", "0xa4"),
+    ]
+    assert {c.esp for c in lost} == {ESP_C}
+    fam = verdict_familiarity(lost, now=t + 30)
+    assert fam == pytest.approx({ESP_C: 10 * (0.1 + 1.0 + 0.1 + 0.1)})
+
+
+def test_a_reversed_revocation_is_no_verdict():
+    """The winner was itself a copy: the revoked token comes back (Reinstated). The chain's
+    counter keeps the lost challenge; the ranking drops it (before: it would count)."""
+    chain = Chain()
+    chain.settled_challenge(ESP_H, "0xA1", 1, 2, time=DAY, contested=False)
+    assert len(lost_challenges(chain.rows)) == 1
+    chain.tx(2 * DAY, ("Registry", "Reinstated", {"tokenId": 2, "original": 1}))
+    assert lost_challenges(chain.rows) == []
+
+
+def test_one_winner_counts_once_per_esp_and_verdicts_fade():
+    """A squatter whose one early token falsely matches many later generations of an honest
+    ESP's silent customers wins every challenge; counted each, 5 wins would be 5 verdicts."""
+    chain = Chain()
+    for i in range(5):
+        chain.settled_challenge(ESP_H, "0xSQ", 1, 100 + i, time=DAY + i, contested=False)
+    lost = lost_challenges(chain.rows)
+    assert len(lost) == 5
+    assert verdict_familiarity(lost, now=DAY + 5) == pytest.approx({ESP_H: 1.0})
+    hardened = ReputationParams.hardened()  # failures fade at 0.99 a day there
+    later = verdict_familiarity(lost, now=DAY + 100 * DAY, params=hardened)
+    assert later[ESP_H] == pytest.approx(0.99**100, rel=1e-9)
+    assert verdict_familiarity(lost, now=DAY - 1) == {}  # not yet recorded at that time
+
+
+def test_verdict_log_keeps_only_what_it_reads():
+    chain = Chain()
+    chain.settled_challenge(ESP_C, "0xA1", 1, 2, time=DAY, contested=True)
+    log = VerdictLog()
+    log.add([*chain.rows, {**chain.rows[0], "event": "FeedbackRecorded"}])
+    assert [c.kind for c in log.lost] == ["contested"]
+    assert log.familiarity(now=DAY) == pytest.approx({ESP_C: 10.0})
+
+
+def _market(customers: dict[str, int], *, tasks: int = 3) -> tuple[ReputationEngine, int]:
+    """ESP -> number of customers; each customer pays ``tasks`` full-value tasks to it, all
+    delivered, and one to a third ESP (so it recommends, under the hardened weighting)."""
+    records, t = [], 100 * DAY
+    for esp, n in customers.items():
+        for i in range(n):
+            producer = f"{esp}-p{i}"
+            for k in range(tasks):
+                records.append(Interaction(producer, esp, True, 10**15, t + i + k * DAY))
+            records.append(Interaction(producer, "other", True, 10**15, t + i))
+    return ReputationEngine.from_records(records, ReputationParams.hardened()), t + 5 * DAY
+
+
+def _stranger(engine, now, esps, verdicts=None) -> dict[str, tuple[float, float]]:
+    ranked = rank_exploring("stranger", esps, engine, now=now, verdicts=verdicts)
+    return {r.esp: (r.reputation, r.probability) for r in ranked}
+
+
+def test_no_verdict_changes_nothing():
+    """The agreed evidence alone: zeros (or no verdicts) give exactly the engine's view, so the
+    on-chain agreement of ReputationView is what it was."""
+    engine, now = _market({ESP_H: 6, ESP_C: 3})
+    b, d, u = engine.opinion_arrays("stranger", now=now)
+    zero = engine.opinion_arrays("stranger", now=now, verdicts=np.zeros(len(engine.esps)))
+    for x, y in zip((b, d, u), zero, strict=True):
+        assert np.array_equal(x, y)
+    assert _stranger(engine, now, list(engine.esps)) == _stranger(
+        engine, now, list(engine.esps), {ESP_H: 0.0}
+    )
+
+
+@pytest.mark.parametrize(("customers", "winners_to_sink"), [(10, 4), (20, 9), (50, 28), (100, 0)])
+def test_the_damage_of_uncontested_wins_shrinks_with_the_victims_business(
+    customers, winners_to_sink
+):
+    """How many distinct winning addresses (each with its own earlier registration and a
+    silent victim) it takes to push an honest ESP (3 good tasks per customer) under the floor
+    from a stranger's view: 4 for 10 customers, 9 for 20, 28 for 50; at 100 customers 60 do not
+    (``winners_to_sink`` 0). A contested verdict weighs ten uncontested ones."""
+    engine, now = _market({ESP_H: customers})
+    assert _stranger(engine, now, [ESP_H])[ESP_H][0] >= FLOOR
+    w = VerdictWeights()
+    sunk_at = None
+    for k in range(1, 61):
+        rep = _stranger(engine, now, [ESP_H], {ESP_H: k * w.uncontested * w.failures})
+        if rep[ESP_H][0] < FLOOR:
+            sunk_at = k
+            break
+    assert sunk_at == (winners_to_sink or None)
+
+
+def test_an_esp_known_only_by_its_verdict_is_not_a_newcomer():
+    """A copier that never had feedback (or whose evidence is all under another address) but
+    lost a contested challenge: below the base rate, no exploration share, while a clean
+    newcomer keeps its share."""
+    engine, now = _market({ESP_H: 20})
+    fresh = "0x" + "ee" * 20
+    ranked = _stranger(engine, now, [ESP_H, ESP_C, fresh], {ESP_C.upper(): 10.0})
+    assert ranked[ESP_C][0] < 0.5 and ranked[ESP_C][1] == 0.0
+    assert ranked[fresh] == (0.5, pytest.approx(0.02))
+
+
+def test_lost_challenge_records_validate():
+    with pytest.raises(ValueError, match="uncontested"):
+        VerdictWeights(uncontested=-1.0)
+    assert LostChallenge(ESP_C, "", 0, "contested").token is None
