@@ -102,6 +102,9 @@ class ChainFollower:
 READ_CACHE_COUNTER = "read_cache_generation"
 
 
+READ_CACHE_MAX_BYTES = 64 * 1024 * 1024  # per process
+
+
 class SharedReadCache(ReadCache):
     """The market's read cache, whose invalidations reach every replica on the database.
 
@@ -109,13 +112,39 @@ class SharedReadCache(ReadCache):
     counter in the database; each replica's :class:`ChainFollower` sees the counter move and
     drops its own (``clear_local``)."""
 
-    def __init__(self, engine: Engine, max_entries: int = 10_000):
+    def __init__(
+        self, engine: Engine, max_entries: int = 10_000, max_bytes: int = READ_CACHE_MAX_BYTES
+    ):
         super().__init__(max_entries)
         self.engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # Entries are whole responses keyed by their URL, query included, and anyone may ask
+        # for many distinct URLs (each page of 200 products, every offset, junk parameters):
+        # 10,000 pages of 200 products held ~1.2 GB. The bytes held are bounded too.
+        self.max_bytes = max_bytes
+        self.held_bytes = 0
+
+    def put(self, key: str, body: bytes, generation: int) -> None:
+        with self._lock:
+            if (
+                generation != self.generation
+                or key in self._entries
+                or len(self._entries) >= self.max_entries
+                or self.held_bytes + len(body) > self.max_bytes
+            ):
+                return
+            self._entries[key] = body
+            self.held_bytes += len(body)
+
+    def _drop(self) -> None:
+        """ReadCache.clear, and the bytes count with it (one lock: no put in between)."""
+        with self._lock:
+            self.generation += 1
+            self._entries.clear()
+            self.held_bytes = 0
 
     def clear(self) -> None:
-        super().clear()
+        self._drop()
         with self.engine.begin() as conn:
             conn.execute(
                 self._insert(SharedCounter)
@@ -127,7 +156,7 @@ class SharedReadCache(ReadCache):
             )
 
     def clear_local(self) -> None:
-        super().clear()
+        self._drop()
 
     def shared_generation(self) -> int:
         with self.engine.connect() as conn:
