@@ -198,3 +198,53 @@ def test_lost_challenge_records_validate():
     with pytest.raises(ValueError, match="uncontested"):
         VerdictWeights(uncontested=-1.0)
     assert LostChallenge(ESP_C, "", 0, "contested").token is None
+
+
+def _shell_market(sybils: int, shells: int) -> tuple[ReputationEngine, int]:
+    """40 honest producers who each had 5 good tasks with two honest ESPs (H, G); 15 of them
+    also tried the failing ESP A (1 delivery, 2 refunds each). Each Sybil of A's operator pays
+    A three full-value locks and rates them positive, and pays each of ``shells`` shell ESPs
+    (registered by the same operator, serving nobody else) three more: all that Ether returns
+    to the operator, only gas is spent."""
+    records, t = [], 100 * DAY
+    for i in range(40):
+        for d in range(5):
+            for esp in ("H", "G"):
+                records.append(Interaction(f"p{i}", esp, True, 10**15, t + d * DAY + i))
+        if i < 15:
+            for d in range(3):
+                records.append(Interaction(f"p{i}", "A", d == 0, 10**15, t + d * DAY + i))
+    for s in range(sybils):
+        for esp in ["A", *(f"B{b}" for b in range(shells))]:
+            for d in range(3):
+                records.append(Interaction(f"s{s}", esp, True, 10**15, t + d * DAY + 60 + s))
+    return ReputationEngine.from_records(records, ReputationParams.hardened()), t + 6 * DAY
+
+
+def test_wash_trading_sybils_without_a_second_esp_lift_nothing():
+    """The documented guarantee: a Sybil that only pays the ESP it promotes weighs nothing."""
+    engine, now = _shell_market(0, 0)
+    clean = _stranger(engine, now, ["H", "G", "A"])
+    engine, now = _shell_market(30, 0)
+    washed = _stranger(engine, now, ["H", "G", "A"])
+    assert clean["A"][1] == washed["A"][1] == 0.0
+    assert washed["A"][0] == pytest.approx(clean["A"][0], abs=0.01)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="open: a shell ESP of the same operator gives wash-trading Sybils their diversity "
+    "(Ether paid to 'another ESP' that returns to the operator); docs/reputation.md, "
+    "'Wash trading through a shell ESP (open)'",
+)
+def test_wash_trading_through_a_shell_esp_lifts_a_failing_esp():
+    """30 Sybils that also wash-trade with one shell ESP have full diversity weight; being the
+    majority of A's recommenders, they also become the 'crowd' the credibility rule measures
+    against, so A's honest customers lose their credibility instead. Measured: A (1 success in 3
+    with each of its 15 honest customers) goes from 0.336 and no share to 0.592 and 18% of a
+    stranger's tasks (three shells: 0.627, 21%; 100 Sybils and one shell: 0.737, 32%, level with
+    the honest ESPs' 34%); 15 Sybils: 0.426, no share. Cost: the gas of 180 locks,
+    acknowledgements and feedbacks, and a refundable stake for the shell."""
+    engine, now = _shell_market(30, 1)
+    attacked = _stranger(engine, now, ["H", "G", "A"])
+    assert attacked["A"][1] <= 0.02
