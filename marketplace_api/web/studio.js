@@ -31,6 +31,8 @@ const MESSAGES = {
   not_claimed: "The ESP has not claimed the fee yet, so the delivery cannot be opened.",
   delivery_mismatch: "The delivered image differs from what the ESP attested.",
   delivery_unopenable: "The delivery does not open with your key.",
+  esp_mismatch: "The server names another ESP for this delivery than the one your fee lock paid: it is not shown.",
+  bad_attestation: "The delivery is not attested by the ESP you paid, for this image: it is not shown, and nothing was committed.",
   delivery_message_mismatch: "The server asks your wallet to sign an unexpected delivery-key message: nothing was signed.",
   tx_reverted: "The transaction was reverted on chain.",
   no_fraud: "The delivery matches its attestation: there is no fraud to report.",

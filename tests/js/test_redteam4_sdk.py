@@ -64,3 +64,31 @@ def test_a_missing_parameter_is_a_named_sdk_error() -> None:
     assert codes.pop("standalone_no_client") == "AigcSdkError:missing_client", out
     assert set(codes.values()) == {"AigcSdkError:missing_param"}, out
     assert out["sync"] == "none" and out["sent"] == 0 and out["signed"] == 0, out
+
+
+def test_open_delivery_shows_only_an_image_the_paid_esp_sealed_and_attested() -> None:
+    """Can a malicious API make the page show a wrong image as the paid one? It could: the
+    producer's delivery key is public and the preimage is on chain once the paid ESP claims, so
+    an API naming an account of its own as the task's ESP (next to the producer's real, claimed
+    lock) sealed its own image to the producer, and openDelivery returned it ("matches the
+    attestation"); and a delivery whose content hash the API rewrote to the sealed image's was
+    returned without its attestation being checked. Now the sealing ESP must be the one the lock
+    paid (``esp_mismatch``) and the attestation that ESP's over this image and lock
+    (``bad_attestation``, the check register makes before committing)."""
+    out = drive("openDeliveryShowsOnlyAnImageThePaidEspSealedAndAttested")
+    assert out == {
+        "api_named_esp": "esp_mismatch",
+        "rewritten_meta": "bad_attestation",
+        "paid_esp": "shown: the paid image",
+    }, out
+
+
+def test_pay_fee_refuses_a_quote_the_esp_registry_cannot_acknowledge() -> None:
+    """payFee checked the quote with viem's verifyTypedData (EOA, EIP-1271, ERC-6492), but
+    EspRegistry.acknowledge recovers an ECDSA signer only: a contract ESP's 1271 quote (its
+    isValidSignature says yes) passed, the fee was locked (2 transactions here; on chain the
+    acknowledgement reverts), and the open lock never held the ESP's stake nor counted for its
+    reputation. Now the quote must be the ESP key's ECDSA signature over the contract's Quote
+    type (``bad_quote``, nothing sent); an EOA ESP's quote is paid as before."""
+    out = drive("payFeeRefusesAQuoteTheEspRegistryCannotAcknowledge")
+    assert out == {"contract": "bad_quote", "contractSent": 0, "eoa": "done", "eoaSent": 2}, out

@@ -10,7 +10,9 @@ import { getDeployment } from './deployment.js'
 import { deliveryKeyMessage, deriveDeliveryKey, keyCommitment, openDelivery as openSealed, registrationBody } from './delivery.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
+import { toLock } from './locks.js'
 import { toHex, toTaskId } from './numbers.js'
+import { checkAttested } from './registry.js'
 import { revealedPreimage } from './tasks.js'
 import { address, wallet } from './wallet.js'
 
@@ -85,7 +87,13 @@ export async function registerDeliveryKey(client) {
  * Opens a claimed delivery: the preimage from the chain (the ESP's Withdrawn event, not the
  * API's word), the sealed bytes and the ESP's public key from the API, the delivery key from the
  * wallet; then checks the key commitment and the image's content hash against the ESP's
- * attestation. A mismatch throws DeliveryMismatchError carrying the key for reportFraud.
+ * attestation. A mismatch throws DeliveryMismatchError carrying the key for reportFraud. The
+ * sealing ESP must be the one your fee lock paid (`esp_mismatch`: an API naming an account of
+ * its own as the task's ESP could seal any image to your public delivery key with the preimage
+ * the chain made public), and the attestation must be that ESP's signature over this image and
+ * this lock by the Registry's `attestationDigest` (`bad_attestation`), the check `register`
+ * makes before committing: the image returned is the one the paid ESP attested, never one the
+ * API chose.
  * @param {import('./client.js').AigcClient} client
  * @param {{ task: import('./tasks.js').Task }} params
  * @returns {Promise<{ image: Uint8Array, contentHash: `0x${string}`, key: `0x${string}` }>}
@@ -94,7 +102,11 @@ export async function registerDeliveryKey(client) {
 export async function openDelivery(client, { task }) {
   const meta = task.delivery
   if (!meta || !task.lock) throw new AigcSdkError('not_delivered', `task ${task.id} has no delivery`)
-  const preimage = await revealedPreimage(client, { lock: task.lock })
+  const lock = toLock(task.lock)
+  if (lock.receiver !== getAddress(task.esp)) {
+    throw new AigcSdkError('esp_mismatch', `task ${task.id} names ESP ${task.esp}, its fee lock paid ${lock.receiver}: its delivery is not opened`)
+  }
+  const preimage = await revealedPreimage(client, { lock })
   if (!preimage) throw new AigcSdkError('not_claimed', `task ${task.id}: the ESP has not claimed the fee yet`)
   const esp = await request(client, `/v1/accounts/${task.esp}`)
   const espPublicKey = /** @type {`0x${string}`} */ (esp.public_key)
@@ -122,6 +134,7 @@ export async function openDelivery(client, { task }) {
   if (hash !== String(meta.content_hash).toLowerCase()) {
     throw new DeliveryMismatchError(task.id, 'the image differs from the attested content hash', key)
   }
+  await checkAttested(client, task, hash)
   return { image: opened.plaintext, contentHash: hash, key }
 }
 

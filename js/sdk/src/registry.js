@@ -96,6 +96,32 @@ export async function register(client, { task, contentHash, metadataUri = '', sa
 }
 
 /**
+ * Refuses (`bad_attestation`, `not_producer`, `lock_not_paid`) a delivery whose attestation is
+ * not its fee lock's ESP's signature over `contentHash` and the delivery's values for this lock
+ * and its payer (you), by the Registry's own `attestationDigest`: what register checks before
+ * committing, and openDelivery before returning an image as the paid one.
+ * @param {import('./client.js').AigcClient} client
+ * @param {import('./tasks.js').Task} task
+ * @param {`0x${string}`} contentHash
+ */
+export async function checkAttested(client, task, contentHash) {
+  const meta = task.delivery
+  if (!meta || !task.lock) throw new AigcSdkError('not_delivered', `task ${task.id} has no delivery`)
+  const dep = await getDeployment(client)
+  const registration = {
+    contentHash,
+    fingerprint: toHex(meta.fingerprint, 'fingerprint'),
+    salt: /** @type {`0x${string}`} */ (`0x${'00'.repeat(32)}`),
+    modelId: toHex(meta.model_id, 'model_id'),
+    seed: task.seed,
+    metadataURI: '',
+  }
+  await checkRevealable(client, dep, {
+    lock: toLock(task.lock), registration, detail: toHex(meta.detail, 'detail'), attestation: toHex(meta.attestation, 'attestation'), owner: await address(client),
+  })
+}
+
+/**
  * @param {import('./client.js').AigcClient} client
  * @param {string} route
  * @param {{ original: import('./numbers.js').Numberish, duplicate: import('./numbers.js').Numberish }} ids

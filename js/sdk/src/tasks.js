@@ -2,7 +2,7 @@
 // The ESP sees a commitment to the prompt (under a salt this SDK draws and checks) until the API
 // has indexed the fee lock; then the prompt (services.generation.prompt on the server).
 
-import { bytesToHex, concat, getAddress, hexToBytes, keccak256, stringToBytes } from 'viem'
+import { bytesToHex, concat, getAddress, hexToBytes, keccak256, recoverTypedDataAddress, stringToBytes } from 'viem'
 import { lockInfoAbi } from './batch_actions.js'
 import { espRegistryAbi, hashTimeLockAbi, registryAbi } from './abis.js'
 import { getDeployment, QUOTE_TYPES } from './deployment.js'
@@ -225,7 +225,8 @@ function checkCommitment(task, posted) {
 /**
  * Pays a quoted task: checks that the task is quoted on your prompt's commitment
  * (`prompt_commitment_mismatch`: the one this client posted, or the one your prompt and salt open),
- * the ESP's EIP-712 quote (EOA, EIP-1271 or ERC-6492 signer) and
+ * the ESP's EIP-712 quote (an ECDSA signature by the ESP's key over the contract's Quote type, as
+ * EspRegistry.acknowledge checks it: a contract ESP's EIP-1271 / ERC-6492 quote is `bad_quote`) and
  * its deadline (no later than {@link latestQuoteDeadline} of the chain's now and the Registry's
  * registrationWindow, else `deadline_beyond_registration_window`), locks the fee through the
  * wallet (the API's unsigned lockEther transaction) and acknowledges the lock on the EspRegistry with the quote (writeContract with the deployment's ABI).
@@ -254,15 +255,19 @@ export async function payFee(client, { task }) {
   checkCommitment(task, asked?.commitment ?? null)
   const dep = await checkWallet(client)
   const signature = /** @type {`0x${string}`} */ (task.quoteSignature ?? '0x')
-  const quoted = await client.publicClient.verifyTypedData({
-    address: lock.receiver,
-    domain: dep.domains.quote,
-    types: /** @type {typeof QUOTE_TYPES} */ (dep.types.quote),
-    primaryType: 'Quote',
-    message: lock,
-    signature,
-  })
-  if (!quoted) throw new AigcSdkError('bad_quote', `task ${task.id}: the quote is not signed by its ESP`)
+  // ECDSA, as EspRegistry.acknowledge checks it (ECDSA.tryRecover over its quoteDigest): an
+  // EIP-1271 / ERC-6492 quote from a contract ESP would pass viem's verifyTypedData, the fee
+  // would be locked, and the acknowledgement that puts the ESP's stake behind the lock would
+  // revert. The types are the contract's (QUOTE_TYPES), never the API's.
+  let signer = null
+  try {
+    signer = await recoverTypedDataAddress({ domain: dep.domains.quote, types: QUOTE_TYPES, primaryType: 'Quote', message: lock, signature })
+  } catch {
+    // not a 65-byte ECDSA signature: refused below
+  }
+  if (signer !== lock.receiver) {
+    throw new AigcSdkError('bad_quote', `task ${task.id}: the quote is not signed by its ESP's key (the EspRegistry acknowledges ECDSA quotes only): nothing was paid`)
+  }
   // The ESP may claim (deliver) as late as the deadline: refuse one that would leave no time to
   // commit inside the Registry's registration window (read from the chain, not the API's word).
   const pc = client.publicClient

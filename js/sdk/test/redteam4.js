@@ -181,3 +181,76 @@ export async function aMissingParameterIsANamedSdkError() {
   try { c.payFee().catch(() => {}) } catch { sync = 'threw' }
   return { out, sync, sent: w.raw.length, signed: w.signed.length }
 }
+
+/** test_open_delivery_shows_only_an_image_the_paid_esp_sealed_and_attested */
+export async function openDeliveryShowsOnlyAnImageThePaidEspSealedAndAttested() {
+  const { deliveryKeyMessage, espSealingKey, keyCommitment, seal } = await import('../src/delivery.js')
+  const { readFileSync } = await import('node:fs')
+  const { bytesToHex, sha256 } = await import('viem')
+  const vectors = JSON.parse(readFileSync(new URL('./vectors/png.json', import.meta.url), 'utf8')).images
+  const MALLORY_KEY = `0x${'77'.repeat(32)}`
+  const mallory = privateKeyToAccount(MALLORY_KEY)
+  const PREIMAGE = `0x${'5e'.repeat(32)}` // public on chain once the paid ESP claimed the fee
+  const paid = { sender: ADDRESS, receiver: esp.address, asset: 'ETHER', token: '0x0000000000000000000000000000000000000000', amount: '1', hashlock: sha256(PREIMAGE), timelock: 1 }
+  const digest = `0x${'d1'.repeat(32)}`
+  const results = {}
+  for (const [name, sealer, sealerKey, image, attester] of [
+    ['api_named_esp', mallory, MALLORY_KEY, 2, mallory], // the API names its own account as the ESP and seals its image
+    // the paid ESP sealed another image than it attested; the API rewrote the delivery's
+    // content hash to the sealed image's, with an attestation that is not the ESP's over it
+    ['rewritten_meta', esp, `0x${'22'.repeat(32)}`, 2, mallory],
+    ['paid_esp', esp, `0x${'22'.repeat(32)}`, 0, esp],
+  ]) {
+    const message = deliveryKeyMessage({ address: ADDRESS, chainId: 31337, domain: 'api.test' })
+    const state = {}
+    const api = fakeApi({
+      'GET /healthz': () => [200, HEALTH],
+      [`GET /v1/accounts/${ADDRESS}/delivery-key`]: () => [200, { address: ADDRESS, delivery_key: null, message, chain_id: 31337, domain: 'api.test' }],
+      [`GET /v1/accounts/${sealer.address}`]: () => [200, { address: sealer.address, public_key: sealer.publicKey }],
+      [`GET /v1/tasks/${TASK_ID}/sealed`]: () => [200, state.sealed],
+    })
+    const w = wallet()
+    const c = sdk.createAigcClient({ baseUrl: 'http://api.test', walletClient: w.walletClient, fetch: api.fetch, publicClient: {
+      getChainId: async () => 31337,
+      readContract: async (a) => (a.functionName === 'attestationDigest' ? digest : [2, 5n]),
+      getBlockNumber: async () => 9n,
+      getContractEvents: async () => [{ args: { preimage: PREIMAGE } }],
+    } })
+    c.session = { token: 't', address: ADDRESS, expiresAt: '' }
+    const recipient = (await c.deriveDeliveryKey()).publicKeyHex // public: the API serves it to every ESP
+    const key = espSealingKey({ espPrivateKey: sealerKey, recipientPublicKey: recipient, preimage: PREIMAGE, taskId: TASK_ID })
+    const png = new Uint8Array(Buffer.from(vectors[image].png_base64, 'base64'))
+    state.sealed = seal({ plaintext: png, key, taskId: TASK_ID, recipientPublicKey: recipient })
+    const task = sdk.toTask({
+      id: TASK_ID, producer: ADDRESS, esp: sealer.address, prompt: 'p', seed: 1, max_price: '1', status: 'claimed', price: '1',
+      hashlock: paid.hashlock, deadline: 1, quote_signature: null, lock: paid, lock_id: null,
+      delivery: {
+        content_hash: vectors[image].content_hash, key_commitment: bytesToHex(keyCommitment(key)), fingerprint: `0x${'0f'.repeat(32)}`,
+        detail: `0x${'d0'.repeat(96)}`, model_id: `0x${'4d'.repeat(32)}`, attestation: await attester.sign({ hash: digest }),
+      },
+    })
+    try {
+      const opened = await c.openDelivery({ task })
+      results[name] = opened.contentHash === vectors[2].content_hash ? 'shown: the API\'s image' : 'shown: the paid image'
+    } catch (e) { results[name] = e.code ?? `${e.name}: ${e.message}` }
+  }
+  return results
+}
+
+/** test_pay_fee_refuses_a_quote_the_esp_registry_cannot_acknowledge */
+export async function payFeeRefusesAQuoteTheEspRegistryCannotAcknowledge() {
+  const salt = `0x${'01'.repeat(32)}`
+  const json = await quotedJson('my prompt', salt)
+  // a contract ESP's EIP-1271 quote: its isValidSignature says yes (the node's verifyTypedData
+  // is true), but EspRegistry.acknowledge recovers an ECDSA signer only, and reverts
+  json.quote_signature = `0x${'ff'.repeat(100)}`
+  const w = wallet()
+  const c = client(fakeApi(lockRoutes()), w)
+  c.publicClient = { ...c.publicClient, verifyTypedData: async () => true }
+  const contract = await outcome(c.payFee({ task: sdk.toTask(json) }))
+  const contractSent = w.raw.length
+  const honest = wallet()
+  const h = client(fakeApi(lockRoutes()), honest)
+  const eoa = await outcome(h.payFee({ task: sdk.toTask(await quotedJson('my prompt', salt)) }))
+  return { contract, contractSent, eoa, eoaSent: honest.raw.length }
+}
