@@ -10,11 +10,13 @@ the customer's lock existed and hand it to a Sybil that registers it first).
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
 from eth_utils import to_checksum_address
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import func, select
@@ -431,10 +433,13 @@ async def deliver(
             "attestation is not signed by the task's ESP for this task and producer",
             code="bad_attestation",
         )
-    preview_img = decode_image(
-        await preview.read(),
-        declared_type=preview.content_type,
-        max_pixels=settings.max_image_pixels,
+    preview_img = await run_in_threadpool(  # off the event loop: up to max_image_pixels
+        partial(
+            decode_image,
+            await preview.read(),
+            declared_type=preview.content_type,
+            max_pixels=settings.max_image_pixels,
+        )
     )
     if max(preview_img.size) > 64:
         raise Unprocessable("preview must be at most 64x64")

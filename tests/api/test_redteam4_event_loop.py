@@ -1,12 +1,13 @@
 """Red team 4: image uploads are decoded off the event loop.
 
-``POST /v1/search/similar`` (anonymous) and ``PUT /v1/products/{id}/image`` are ``async``
-handlers, and they decoded the upload (up to ``max_image_pixels``, 4096 x 4096), hashed and
-fingerprinted it on the event loop: while one request decoded, every other request of the
-process waited (measured here: a 60 kB PNG of 4096 x 4096 pixels takes 0.11 s to decode and
-0.05 s to fingerprint, so the 60 uploads a minute one IP may send hold the loop 10 s a minute,
-and six IPs hold it always). Now that work runs in the thread pool. The test records where it
-runs: inside the loop there is a running event loop, in a worker thread there is none.
+``POST /v1/search/similar`` (anonymous), ``PUT /v1/products/{id}/image`` and the ESP's
+``POST /v1/tasks/{id}/delivery`` (its preview) are ``async`` handlers, and they decoded the
+upload (up to ``max_image_pixels``, 4096 x 4096), hashed and fingerprinted it on the event
+loop: while one request decoded, every other request of the process waited (measured here: a
+60 kB PNG of 4096 x 4096 pixels takes 0.11 s to decode and 0.05 s to fingerprint, so the 60
+uploads a minute one IP may send hold the loop 10 s a minute, and six IPs hold it always). Now
+that work runs in the thread pool. The test records where it runs: inside the loop there is a
+running event loop, in a worker thread there is none.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import io
 import pytest
 from PIL import Image
 
-from marketplace_api.routers import products
+from marketplace_api.routers import products, tasks
+from tests.api.test_generation_flow import PRICE, parties  # noqa: F401  (a fixture)
 from tests.api.test_generation_openings import PROMPT, SEED, _bundled, _register
 from tests.contracts.helpers import register_esp
 
@@ -46,6 +48,7 @@ def where(monkeypatch):
         return fingerprint(img)
 
     monkeypatch.setattr(products, "decode_image", decode_image)
+    monkeypatch.setattr(tasks, "decode_image", decode_image)
     monkeypatch.setattr(products, "fingerprint", fingerprint_)
     return seen
 
@@ -84,3 +87,14 @@ def test_attaching_an_image_decodes_off_the_loop(api, generated, where):
     assert r.status_code == 200, r.text
     assert r.json()["attestation"] == "matches"
     assert where == [("decode", False), ("decode", False), ("fingerprint", False)]
+
+
+def test_a_delivery_preview_is_decoded_off_the_loop(api, parties, where):  # noqa: F811
+    worker, producer = parties
+    task = producer.post("a blue square", seed=3, max_price=PRICE)
+    worker.step()
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    worker.step()  # delivers: the preview is decoded by the API
+    assert producer.task(task["id"])["status"] in ("delivered", "claimed")
+    assert where == [("decode", False)]  # failed before: True
