@@ -126,15 +126,24 @@ def lost_challenges(rows: Iterable[Mapping[str, Any]]) -> list[LostChallenge]:
     contested), a ``Reclaimed`` or a ``DuplicateImageRevoked`` (an exact duplicate)."""
     opened: dict[tuple[str, int, int], str] = {}  # (contract, original, duplicate) -> challenger
     upheld: dict[tuple[str, int], tuple[bool, str]] = {}  # (contract, dup) -> (contested, winner)
-    tx: list[tuple[str, str, dict[str, Any]]] = []
+    tx: list[tuple[str, str, dict[str, Any], int]] = []
     tx_hash = ""
     out: list[LostChallenge] = []
     reversed_tokens: set[int] = set()  # token ids a Reinstated or a court's Reversed gave back
+
+    def close(events: list[tuple[str, str, dict[str, Any], int]]) -> None:
+        plain = [(c, e, a) for c, e, a, _ in events]
+        for i, (_, event, args, time) in enumerate(events):
+            if event == "ChallengeRecorded":
+                kind, winner, token = _classify(plain[:i], plain[i + 1 :], upheld, opened)
+                out.append(LostChallenge(str(args["esp"]).lower(), winner, time, kind, token))
+
     for r in rows:
         contract, event, args, h, time = _row(r)
         if h != tx_hash:
+            close(tx)
             tx, tx_hash = [], h
-        tx.append((contract, event, args))
+        tx.append((contract, event, args, time))
         if event == "ChallengeOpened":
             key = (contract, int(args["original"]), int(args["duplicate"]))
             opened[key] = str(args["challenger"]).lower()
@@ -147,27 +156,19 @@ def lost_challenges(rows: Iterable[Mapping[str, Any]]) -> list[LostChallenge]:
                 reversed_tokens.add(dup)
         elif event == "Reinstated":
             reversed_tokens.add(int(args["tokenId"]))
-        elif event == "ChallengeRecorded":
-            found = _classify(tx[:-1], upheld, opened)
-            out.append(
-                LostChallenge(
-                    esp=str(args["esp"]).lower(),
-                    challenger=found[1],
-                    time=time,
-                    kind=found[0],
-                    token=found[2],
-                )
-            )
+    close(tx)
     return [c for c in out if c.token is None or c.token[1] not in reversed_tokens]
 
 
 def _classify(
     before: Sequence[tuple[str, str, dict[str, Any]]],
+    after: Sequence[tuple[str, str, dict[str, Any]]],
     upheld: Mapping[tuple[str, int], tuple[bool, str]],
     opened: Mapping[tuple[str, int, int], str],
 ) -> tuple[VerdictKind, str, tuple[str, int] | None]:
     """(kind, winner, revoked token) of a ChallengeRecorded from its transaction's earlier logs
-    (the latest cause first)."""
+    (the latest cause first), else the court's ``DuplicateImageRevoked`` that follows it. An
+    exact duplicate's "winner" is the kept token (its revocation may be called by anyone)."""
     for contract, event, args in reversed(before):
         if event == "RevocationSettled":
             dup = int(args["duplicate"])
@@ -184,8 +185,9 @@ def _classify(
                 return kind, winner, (contract, dup)
         if event == "Reclaimed":
             return "duplicate", str(args["to"]).lower(), None
+    for _, event, args in list(before) + list(after):
         if event == "DuplicateImageRevoked":
-            return "duplicate", str(args["caller"]).lower(), None
+            return "duplicate", f"token:{int(args['kept'])}", None
     return "uncontested", "", None
 
 

@@ -98,6 +98,27 @@ def test_events_are_classified_by_what_decided_them():
     assert fam == pytest.approx({ESP_C: 10 * (0.1 + 1.0 + 0.1 + 0.1)})
 
 
+def test_a_duplicate_image_revocation_counts_once_per_kept_token():
+    """BatchCourt's revokeDuplicateImage (anyone may call it) reports the ESP before it emits
+    DuplicateImageRevoked: classified from the whole transaction, keyed by the kept token, not
+    by the caller (before: an unknown cause, each call a verdict of its own)."""
+    chain = Chain()
+    for i, caller in enumerate(("0xC1", "0xC2", "0xC3")):
+        chain.tx(
+            DAY + i,
+            ("Registry", "Revoked", {"tokenId": 50 + i, "original": 9}),
+            ("EspRegistry", "ChallengeRecorded", {"esp": ESP_H, "challengesLost": i + 1}),
+            (
+                "BatchCourt",
+                "DuplicateImageRevoked",
+                {"revoked": 50 + i, "kept": 9, "caller": caller, "twoPayers": True},
+            ),
+        )
+    lost = lost_challenges(chain.rows)
+    assert [(c.kind, c.challenger) for c in lost] == [("duplicate", "token:9")] * 3
+    assert verdict_familiarity(lost, now=DAY + 3) == pytest.approx({ESP_H: 1.0})
+
+
 def test_a_reversed_revocation_is_no_verdict():
     """The winner was itself a copy: the revoked token comes back (Reinstated). The chain's
     counter keeps the lost challenge; the ranking drops it (before: it would count)."""
