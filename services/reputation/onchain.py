@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 from web3 import Web3
@@ -21,8 +22,9 @@ from ledger.tx import call
 from services.reputation.interactions import Interaction
 from services.reputation.opinion import Opinion
 from services.reputation.params import ReputationParams
+from services.reputation.verdicts import VERDICT_EVENTS
 
-__all__ = ["ONE", "OnChainReputation", "interactions_from_events"]
+__all__ = ["ONE", "OnChainReputation", "interactions_from_events", "verdict_rows"]
 
 ONE = 10**18
 """Fixed-point one of the contracts."""
@@ -108,3 +110,39 @@ def interactions_from_events(
             )
         )
     return out
+
+
+def verdict_rows(
+    contracts: Mapping[str, Contract], *, from_block: int = 0, to_block: int | str = "latest"
+) -> list[dict[str, Any]]:
+    """What ``services.reputation.verdicts.lost_challenges`` reads, straight from the chain:
+    every log of ``VERDICT_EVENTS`` that the given contracts (manifest name -> contract: the
+    Registry, BatchRegistry, BatchCourt and EspRegistry that are deployed) emitted in the range,
+    in chain order, as rows (contract, event, args, tx_hash, block_time). Anyone can rebuild the
+    ranking's verdicts with it, without the marketplace's database."""
+    tag = cast(BlockIdentifier, to_block)
+    found: list[tuple[int, int, str, str, Any]] = []
+    w3: Web3 | None = None
+    for name, contract in contracts.items():
+        w3 = contract.w3
+        stop = to_block if isinstance(to_block, int) else int(w3.eth.get_block(tag)["number"])
+        names = {i.get("name") for i in contract.abi if i.get("type") == "event"}
+        for event in sorted(VERDICT_EVENTS & names):
+            for log in event_logs(contract, event, from_block, stop):
+                found.append((int(log["blockNumber"]), int(log["logIndex"]), name, event, log))
+    found.sort(key=lambda f: (f[0], f[1]))
+    times: dict[int, int] = {}
+    rows: list[dict[str, Any]] = []
+    for block, _, name, event, log in found:
+        if block not in times and w3 is not None:
+            times[block] = int(w3.eth.get_block(block)["timestamp"])
+        rows.append(
+            {
+                "contract": name,
+                "event": event,
+                "args": dict(log["args"]),
+                "tx_hash": "0x" + bytes(log["transactionHash"]).hex(),
+                "block_time": times[block],
+            }
+        )
+    return rows

@@ -10,7 +10,8 @@ from __future__ import annotations
 import pytest
 
 from marketplace_api.market import EXPLORE_SHARE, SELECTION_FLOOR
-from services.reputation.verdicts import VerdictWeights
+from services.reputation.onchain import verdict_rows
+from services.reputation.verdicts import VerdictWeights, lost_challenges
 from tests.api.test_esps import _pay
 from tests.contracts.helpers import (
     ESP_STAKE,
@@ -119,6 +120,13 @@ def test_a_contested_verdict_puts_the_copier_under_the_base_rate(api):
     assert after[copier.address]["challenges_lost"] == 1
     assert after[copier.address]["reputation"] < engine_base_rate(api)
     assert after[copier.address]["selection_probability"] == 0.0
+    # anyone can rebuild the verdicts from the chain alone, without the marketplace's database
+    names = ("Registry", "BatchRegistry", "BatchCourt", "EspRegistry")
+    deployment = world.deployment
+    contracts = {n: deployment.contract(n) for n in names if n in deployment.manifest.contracts}
+    from_chain = lost_challenges(verdict_rows(contracts))
+    assert from_chain == api.client.app.state.market.verdicts.lost
+    assert [(c.esp, c.kind) for c in from_chain] == [(copier.address.lower(), "contested")]
 
 
 def engine_base_rate(api) -> float:
