@@ -75,6 +75,14 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+/** Wei (a uint as the API sends it) as ETH, exactly: every digit kept, no floating point (a price
+ * below 10^12 wei showed as "0 ETH", and past 2^53 wei it was rounded). */
+function fmtEth(wei) {
+  const v = BigInt(wei);
+  const frac = (v % 10n ** 18n).toString().padStart(18, "0").replace(/0+$/, "");
+  return `${v / 10n ** 18n}${frac ? "." + frac : ""} ETH`;
+}
+
 const short = (hex) => (hex && hex.length > 14 ? `${hex.slice(0, 8)}…${hex.slice(-4)}` : hex || "");
 
 function showError(err) {
@@ -418,7 +426,6 @@ async function esps() {
     root.append(el("p", { class: "muted" },
       `Ranked by multi-weight subjective logic${viewer ? " as you see them" : ""}; a producer picks one with the selection probability shown (temperature ${data.temperature}, floor ${data.floor}).`));
     if (data.items.length === 0) { root.append(el("p", { class: "muted" }, "No ESP is registered.")); return; }
-    const fmtEth = (wei) => `${(Number(BigInt(wei) / 10n ** 12n) / 1e6).toLocaleString()} ETH`;
     root.append(el("div", { class: "scroll" }, el("table", { class: "ranking" },
       el("caption", { class: "visually-hidden" }, "ESP ranking"),
       el("thead", {}, el("tr", {},
@@ -685,7 +692,7 @@ function noteView(n) {
   } else if (n.kind === "royalty_claimable") {
     // A resale's royalty lock, open while its secret is public: anyone may withdraw it to the
     // producer, and the buyer may refund it at its timelock (docs/api.md, notifications).
-    const eth = `${(Number(BigInt(n.amount) / 10n ** 12n) / 1e6).toLocaleString()} ETH`;
+    const eth = fmtEth(n.amount);
     item.append(
       el("strong", {}, "A royalty is yours to collect"),
       el("p", {}, `Token `, el("a", { href: `#/product/${n.token_id}` }, short(String(n.token_id))),

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.contracts.helpers import ESP_STAKE
+
 pytestmark = pytest.mark.browser
 
 PAYLOAD = (
@@ -86,3 +88,17 @@ def test_api_strings_on_the_product_page_are_text(site, browser):
     hrefs = page.eval_on_selector_all("main a", "as => as.map((a) => a.getAttribute('href'))")
     assert hrefs and all(h.startswith("#/") for h in hrefs), hrefs
     assert page.evaluate("window.__violations") == []
+
+
+def test_the_esp_ranking_shows_prices_exactly(site, browser):
+    """Amounts are uints: the ranking printed Number(wei / 10^12) / 10^6, so an ESP charging
+    999,999,999,999 wei (or 123 wei) showed as "0 ETH" next to ESPs charging real fees; now
+    every digit is kept (a royalty notification used the same formula)."""
+    world = site.api.world
+    world.esps(world.esp).register("https://cheap.example", price=123, stake=ESP_STAKE)
+    site.api.index()
+    page = browser.new_page()
+    page.goto(f"{site.url}/#/esps")
+    page.wait_for_selector(f"tr[data-esp='{world.esp.address}']")
+    row = page.inner_text(f"tr[data-esp='{world.esp.address}']")
+    assert "0.000000000000000123 ETH" in row, row
