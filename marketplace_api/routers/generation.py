@@ -29,7 +29,7 @@ from generators.errors import InvalidGenerationArgumentError
 from marketplace_api.deps import LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
 from marketplace_api.models import GenerationOpeningRow, GenerationRefusalRow, Product
-from marketplace_api.types import UINT_PATTERN, token_dec, token_hex
+from marketplace_api.types import UINT_PATTERN, Text, token_dec, token_hex
 from services.provenance.generation_proof import (
     MAX_PROMPT_CHARS,
     GenerationOpening,
@@ -49,7 +49,7 @@ TokenId = Annotated[
 
 
 class OpeningIn(BaseModel):
-    prompt: str = Field(
+    prompt: Text = Field(  # no control characters: PostgreSQL refuses a NUL (a 500 before)
         min_length=1, max_length=MAX_PROMPT_CHARS, description="the prompt the image was made from"
     )
     seed: str = Field(
