@@ -92,3 +92,16 @@ def test_pay_fee_refuses_a_quote_the_esp_registry_cannot_acknowledge() -> None:
     type (``bad_quote``, nothing sent); an EOA ESP's quote is paid as before."""
     out = drive("payFeeRefusesAQuoteTheEspRegistryCannotAcknowledge")
     assert out == {"contract": "bad_quote", "contractSent": 0, "eoa": "done", "eoaSent": 2}, out
+
+
+def test_sign_in_refuses_a_session_for_another_account() -> None:
+    """The API answers the signed SIWE message with a session for another address (or not an
+    address): the SDK kept it as the client's session before, and postTask's producer check,
+    which reads the session, then accepted tasks filed for that account. Now the session must
+    be the wallet's address (``siwe_wrong_address``); any case of it is the same address."""
+    out = drive("signInRefusesASessionForAnotherAccount")
+    assert out == {
+        "other": "siwe_wrong_address",
+        "garbage": "siwe_wrong_address",
+        "lowercase": "session 0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",
+    }, out

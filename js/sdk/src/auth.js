@@ -1,6 +1,7 @@
 // Sign-In with Ethereum (EIP-4361): a server nonce, a message built by viem, the wallet's
 // personal_sign, and the bearer token the API returns (kept on the client, nowhere else).
 
+import { getAddress } from 'viem'
 import { createSiweMessage } from 'viem/siwe'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
@@ -26,6 +27,7 @@ export function expectedDomain(client, given) {
  * wallet's personal_sign. The domain must be `options.domain`, else the client's `domain`, else
  * the page's host (in a browser), else the API's host, and the URI on it (`siwe_wrong_domain`, nothing signed): a
  * phishing API would otherwise have the wallet sign a sign-in to another site and use it there.
+ * The session the API returns must be the wallet's address (`siwe_wrong_address`).
  * @param {import('./client.js').AigcClient} client
  * @param {{ statement?: string, ttlSeconds?: number, now?: Date, domain?: string }} [options]
  *   `ttlSeconds` sets the message's Expiration Time (default 600 s); `domain` the host the dApp
@@ -65,7 +67,18 @@ export async function signIn(client, options = {}) {
     auth: false,
     json: { message, signature },
   })
-  client.session = { token: out.token, address: out.address, expiresAt: String(out.expires_at) }
+  // The session is the signer's: an API answering with another account's token would have every
+  // later call (and postTask's producer check, which reads the session) act as that account.
+  let signedIn = null
+  try {
+    signedIn = getAddress(String(out.address))
+  } catch {
+    // not an address: refused below
+  }
+  if (signedIn !== getAddress(who)) {
+    throw new AigcSdkError('siwe_wrong_address', `the API signed you in as ${out.address}, not as the wallet's ${who}`)
+  }
+  client.session = { token: out.token, address: signedIn, expiresAt: String(out.expires_at) }
   return client.session
 }
 

@@ -254,3 +254,19 @@ export async function payFeeRefusesAQuoteTheEspRegistryCannotAcknowledge() {
   const eoa = await outcome(h.payFee({ task: sdk.toTask(await quotedJson('my prompt', salt)) }))
   return { contract, contractSent, eoa, eoaSent: honest.raw.length }
 }
+
+/** test_sign_in_refuses_a_session_for_another_account */
+export async function signInRefusesASessionForAnotherAccount() {
+  const out = {}
+  for (const [name, who] of [['other', '0x000000000000000000000000000000000000dEaD'], ['garbage', 'me'], ['lowercase', ADDRESS.toLowerCase()]]) {
+    const api = fakeApi({
+      'POST /v1/auth/nonce': () => [200, { nonce: 'abcdefgh12345678', domain: 'api.test', uri: 'http://api.test', chain_id: 31337 }],
+      'POST /v1/auth/verify': () => [200, { token: 't', address: who, expires_at: 1 }],
+    })
+    const w = wallet()
+    const c = sdk.createAigcClient({ baseUrl: 'http://api.test', publicClient: reader(), walletClient: w.walletClient, fetch: api.fetch })
+    const r = await outcome(c.signIn())
+    out[name] = r === 'done' ? `session ${c.session.address}` : r
+  }
+  return out
+}
