@@ -227,7 +227,8 @@ def rank_exploring(
     rep = _aligned(b + base * u, esps, engine, missing=base)
     unc = _aligned(u, esps, engine, missing=1.0)
     if f_esps is not None:  # ESPs with verdicts and no interaction: the verdict alone
-        unseen = np.isin(np.asarray(list(esps), dtype=object), engine.esps, invert=True)
+        seen = set(engine.esps)
+        unseen = np.fromiter((e not in seen for e in esps), np.bool_, len(esps))
         vb, vd, vu = verdict_opinion_terms(f_esps, params)
         vu = vu + np.where(f_esps > 0, params.recommendation_prior, 0.0)
         total = np.where(f_esps > 0, vb + vd + vu, 1.0)
