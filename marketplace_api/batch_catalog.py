@@ -31,7 +31,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from ledger import merkle
-from marketplace_api.catalog import Catalog, token_hex
+from marketplace_api.catalog import Catalog, chain_text, token_hex
 from marketplace_api.models import BatchRecord, Notification, Product
 from services.provenance import Fingerprint, InvalidDetailError, detail_matches
 from services.provenance.watch import admissible_in_time, is_equivocation
@@ -102,7 +102,7 @@ class BatchCatalog:
                 commit_block=int(a["commitBlock"]),
                 reveal_block=row["block_number"],
                 tx_hash=row["tx_hash"],
-                metadata_uri=a["metadataURI"],
+                metadata_uri=chain_text(a["metadataURI"]),
                 fingerprints=fingerprints,
             )
         )
@@ -124,7 +124,7 @@ class BatchCatalog:
                 priority_block=int(a["priorityBlock"]),
                 commit_block=int(a["commitBlock"]),
                 status="active",
-                metadata_uri=a["metadataURI"],
+                metadata_uri=chain_text(a["metadataURI"]),
                 collection="batch",
             )
             for token, fp in zip(tokens, fingerprints, strict=True)

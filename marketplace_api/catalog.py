@@ -35,6 +35,13 @@ def token_hex(token_id: int | str) -> str:
     return "0x" + format(value, "064x")
 
 
+def chain_text(value: str) -> str:
+    """Text from an event (a metadata URI: whatever its registrant passed), storable: PostgreSQL
+    refuses a NUL in text, and one such registration stopped the indexer at its block for good.
+    A NUL is stored as U+FFFD; the rest is kept as is."""
+    return value.replace("\x00", "\ufffd")
+
+
 def _detail_bytes(value: str | None) -> bytes | None:
     """A published DETAIL descriptor (``0x`` + hex) as bytes; None when absent or malformed."""
     if not value:
@@ -179,7 +186,7 @@ class Catalog:
             detail_hash="0x" + keccak(hexstr=a["detail"]).hex(),
             detail=a["detail"],
             status="active",
-            metadata_uri=a["metadataURI"],
+            metadata_uri=chain_text(a["metadataURI"]),
         )
         session.add(product)
         session.flush()  # assigns the registration-order id
