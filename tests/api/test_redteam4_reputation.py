@@ -217,3 +217,31 @@ def test_one_uncontested_squatter_win_does_not_remove_an_honest_esp(api):
     _settle(world, world.deployer, early, later)
     api.index()
     assert honest.address in _listing(api)
+
+
+def test_an_equivocation_on_chain_is_a_light_verdict_of_its_challenger(api):
+    """One ESP attested the producer's image and the attacker's near copy (two payers); the
+    producer's challenge, contested by itself for the detail rule, ends Equivocated and the ESP
+    is counted a lost challenge. Two Sybil customers can produce that against an honest ESP, so
+    it weighs as an uncontested verdict (0.1), won by the challenger: read so from the indexed
+    events and from the chain alone."""
+    from tests.api.test_watch_equivocation import _same_esp_pair
+
+    world = api.world
+    original, copy = _same_esp_pair(api)
+    registry = world.registry(world.producer)
+    registry.challenge(original, copy)
+    registry.contest(original, copy)
+    registry.resolve(original, copy)
+    api.index()
+    market = api.client.app.state.market
+    lost = market.verdicts.lost
+    assert [(c.esp, c.kind, c.challenger) for c in lost] == [
+        (world.esp.address.lower(), "equivocation", world.producer.address.lower())
+    ]
+    names = ("Registry", "BatchRegistry", "BatchCourt", "EspRegistry")
+    deployment = world.deployment
+    contracts = {n: deployment.contract(n) for n in names if n in deployment.manifest.contracts}
+    assert lost_challenges(verdict_rows(contracts)) == lost
+    now = deployment.chain.timestamp()
+    assert market.verdicts.familiarity(now=now) == pytest.approx({world.esp.address.lower(): 1.0})
