@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -104,8 +105,20 @@ as required; this adds the empty requirement that makes it optional (OpenAPI 3.1
 
 
 def client_ip(request: Request) -> str:
-    """The client's IP (behind a reverse proxy every client is the proxy's)."""
-    return request.client.host if request.client else "unknown"
+    """Whom an anonymous rate limit counts: the client's IP (behind a reverse proxy every client
+    is the proxy's). An IPv6 client counts as its /64, the block one subscriber gets: one host
+    may use any of its 2**64 addresses, so a bucket per address limited nothing. An IPv4
+    address mapped into IPv6 is that IPv4 address."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        ip = ipaddress.ip_address(host.split("%", 1)[0])  # a zone index names no other host
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 def client_key(request: Request) -> str:
