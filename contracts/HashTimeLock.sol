@@ -37,13 +37,20 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
     mapping(bytes32 id => State) private _states;
     uint64 private immutable _minLockDuration;
     uint64 private immutable _claimWindow;
+    uint64 private immutable _maxTokenLockDuration;
 
     /// @param claimWindow_ the most blocks after its lock's block that an Ether or ERC-20 lock may
     /// be withdrawn in (see `claimWindow`); at least one.
-    constructor(uint64 minLockDuration_, uint64 claimWindow_) {
+    /// @param maxTokenLockDuration_ the longest an ERC-721 lock may last, in seconds (see
+    /// `maxTokenLockDuration`); at least the minimum lock duration.
+    constructor(uint64 minLockDuration_, uint64 claimWindow_, uint64 maxTokenLockDuration_) {
         if (claimWindow_ == 0) revert LockClaimWindowClosed(bytes32(0), 0);
+        if (maxTokenLockDuration_ < minLockDuration_) {
+            revert LockTimelockTooLong(minLockDuration_, maxTokenLockDuration_);
+        }
         _minLockDuration = minLockDuration_;
         _claimWindow = claimWindow_;
+        _maxTokenLockDuration = maxTokenLockDuration_;
     }
 
     /// @inheritdoc IHashTimeLock
@@ -76,6 +83,10 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
         returns (bytes32 id)
     {
         if (token.code.length == 0) revert LockInvalidToken(token);
+        // A listing ends: a token parked in the escrow for good would be out of reach of the
+        // Registry's `reclaim`, which refuses an escrowed token.
+        uint64 latest = uint64(block.timestamp) + _maxTokenLockDuration;
+        if (timelock > latest) revert LockTimelockTooLong(timelock, latest);
         id = _open(Lock(msg.sender, receiver, Asset.ERC721, token, tokenId, hashlock, timelock));
         IERC721(token).transferFrom(msg.sender, address(this), tokenId);
     }
@@ -155,6 +166,11 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
     /// @inheritdoc IHashTimeLock
     function claimWindow() external view returns (uint64) {
         return _claimWindow;
+    }
+
+    /// @inheritdoc IHashTimeLock
+    function maxTokenLockDuration() external view returns (uint64) {
+        return _maxTokenLockDuration;
     }
 
     function _open(Lock memory lock) private returns (bytes32 id) {

@@ -551,14 +551,18 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             if (_statusOf(tokenId) == Status.Revoked && from != escrow) revert RegistryTokenRevoked(tokenId);
             if (_producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
             if (to == escrow) {
-                // listed: the seller answers for it
+                // listed: the seller answers for it. Not again within `commitTtl + 1` blocks of
+                // its release (`since`, below): a listing ends (the HTLC bounds its timelock),
+                // and an earlier payer must get a commit and a `reclaim` in before a relist.
                 Escrow storage e = _escrows[tokenId];
+                uint64 until = e.since + _commitTtl + 1;
+                if (e.seller != address(0) && block.number <= until) revert RegistryRelistTooSoon(tokenId, until);
                 (e.seller, e.since) = (from, uint64(block.number));
             } else if (from == escrow) {
                 // released: its time in the escrow (where `reclaim` refuses it) extends the
-                // registration window of a reclaim
+                // registration window of a reclaim; `since` is now the release
                 Escrow storage e = _escrows[tokenId];
-                e.blocks += uint32(block.number - e.since);
+                (e.blocks, e.since) = (e.blocks + uint32(block.number - e.since), uint64(block.number));
             }
         }
         return super._update(to, tokenId, auth);

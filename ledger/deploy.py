@@ -53,6 +53,10 @@ class DeployParams:
     """Deployment parameters with the product's defaults (wei, seconds, blocks)."""
 
     min_lock_duration: int = 60
+    # The longest an ERC-721 lock (a listing in the swap escrow) may last: a day. A listing
+    # ends, so a taker cannot park a token its earlier payer would reclaim (``reclaim`` refuses
+    # an escrowed token); the Registry then keeps it out of the escrow for commitTtl + 1 blocks.
+    max_token_lock_duration: int = 86_400
     esp_min_stake: int = 10**17
     esp_unbonding_period: int = 86_400
     # Stake slashed to the challenger per upheld challenge against an image the ESP attested
@@ -234,7 +238,9 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
     p = params or DeployParams()
     _check_params(p)
     tx = Transactor(chain, deployer)
-    htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration, p.claim_window_blocks)
+    htlc, _ = deploy_contract(
+        tx, "HashTimeLock", p.min_lock_duration, p.claim_window_blocks, p.max_token_lock_duration
+    )
     esps, _ = deploy_contract(
         tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period, p.esp_slash_amount
     )

@@ -66,6 +66,8 @@ interface IHashTimeLock {
     error LockPreimageMismatch(bytes32 id, bytes32 hashlock);
     /// @notice The timelock is closer than the minimum lock duration.
     error LockTimelockTooShort(uint64 timelock, uint64 earliestAllowed);
+    /// @notice An ERC-721 lock's timelock is later than `maxTokenLockDuration` from now.
+    error LockTimelockTooLong(uint64 timelock, uint64 latestAllowed);
     /// @notice Zero amount (or nothing received from a fee-taking token).
     error LockZeroAmount();
     /// @notice Zero receiver address.
@@ -89,8 +91,8 @@ interface IHashTimeLock {
         external
         returns (bytes32 id);
 
-    /// @notice Locks ERC-721 `token` #`tokenId` (pulled from the caller, who approved it).
-    /// @return id the lock id.
+    /// @notice Locks ERC-721 `token` #`tokenId` (pulled from the caller, who approved it), with
+    /// a timelock at most `maxTokenLockDuration` seconds away. @return id the lock id.
     function lockERC721(address token, uint256 tokenId, address receiver, bytes32 hashlock, uint64 timelock)
         external
         returns (bytes32 id);
@@ -129,4 +131,9 @@ interface IHashTimeLock {
     /// which checks it at deployment: a generation fee is claimed (the image delivered) early
     /// enough for its producer to commit inside the window.
     function claimWindow() external view returns (uint64);
+
+    /// @notice The longest an ERC-721 lock (a listing) may last, in seconds: a listing ends, and
+    /// the Registry then keeps a token out of the escrow for `commitTtl + 1` blocks, so that a
+    /// `reclaim` (which refuses an escrowed token) always has its turn.
+    function maxTokenLockDuration() external view returns (uint64);
 }

@@ -174,6 +174,9 @@ interface IRegistry {
     error RegistryCommitExpired(bytes32 commitment, uint64 expiredAtBlock);
     /// @notice The commitment has not expired yet (it cannot be forfeited).
     error RegistryCommitNotExpired(bytes32 commitment, uint64 expiresAtBlock);
+    /// @notice The token left the swap escrow `commitTtl + 1` blocks ago or less: it may be
+    /// listed again from block `untilBlock + 1` (an earlier payer's `reclaim` has its turn).
+    error RegistryRelistTooSoon(uint256 tokenId, uint64 untilBlock);
     /// @notice Wrong bond or deposit.
     error RegistryWrongValue(uint256 sent, uint256 required);
     /// @notice The same content is already registered.

@@ -184,3 +184,8 @@ class HtlcClient(ContractClient):
         """The most blocks after its lock's block that an Ether or ERC-20 lock may be withdrawn
         in (``LockClaimWindowClosed`` later; it refunds at its timelock)."""
         return int(call(self.contract.functions.claimWindow().call))
+
+    def max_token_lock_duration(self) -> int:
+        """The longest an ERC-721 lock (a listing) may last, in seconds (``LockTimelockTooLong``
+        beyond it)."""
+        return int(call(self.contract.functions.maxTokenLockDuration().call))

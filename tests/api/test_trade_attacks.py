@@ -248,7 +248,7 @@ def test_a_far_token_lock_does_not_lock_the_buyers_payment_as_long(api):
     token = register_image(world, world.producer)
     _, trade, buyer = start_trade(api, world.producer, world.buyer, token)
     world.registry(world.producer).approve(world.deployment.htlc.address, token)
-    far = world.chain.timestamp() + 365 * 86400
+    far = world.chain.timestamp() + 86_400  # the longest the HTLC accepts (it refused a year)
     seller_lock_token(
         world.htlc(world.producer),
         token=world.deployment.registry.address,

@@ -184,7 +184,7 @@ def test_the_seller_of_an_escrowed_resold_single_may_contest_at_the_court(world)
     original, pa, single = _batched_original_and_single_copy(world, copy_detail=details()["far"])
     holder = world.accounts[5]
     world.registry(world.attacker).transfer(holder.address, single)  # sold once
-    _list(world, holder, single, to=world.accounts[7].address, seconds=30 * 24 * HOUR)
+    _list(world, holder, single, to=world.accounts[7].address, seconds=24 * HOUR)
     _challenge(world, original, pa, single)  # the squatter's batch item (the producer here)
 
     court(world, holder).contest(original, single)

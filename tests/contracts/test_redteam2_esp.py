@@ -32,7 +32,9 @@ def _second_deployment(world: World):
     """Another HashTimeLock and EspRegistry on the same chain (same parameters), the world's ESP
     registered at both: the deployment a replayed quote would be carried to."""
     p, tx = world.params, world.tx(world.deployer)
-    htlc, _ = deploy_contract(tx, "HashTimeLock", p.min_lock_duration, p.claim_window_blocks)
+    htlc, _ = deploy_contract(
+        tx, "HashTimeLock", p.min_lock_duration, p.claim_window_blocks, p.max_token_lock_duration
+    )
     esps, _ = deploy_contract(
         tx, "EspRegistry", htlc, p.esp_min_stake, p.esp_unbonding_period, p.esp_slash_amount
     )

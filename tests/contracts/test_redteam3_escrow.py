@@ -16,14 +16,6 @@ from tests.contracts.test_redteam2_escrow import _list
 YEAR = 365 * 24 * 3600
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryTokenEscrowed,
-    reason=(
-        "open: the HTLC bounds an ERC-721 lock's timelock only from below, so a taker parks "
-        "its customer's token in the escrow for a century and reclaim refuses it all that time"
-    ),
-)
 def test_a_taker_cannot_park_the_token_in_the_escrow_until_the_reclaim_is_moot(world):
     """``test_a_taker_cannot_outlast_the_reclaim_window_by_listing_the_token`` (fixed: the
     escrow's time extends the reclaim window) assumed the listing ends. It need not: the ESP's
@@ -34,28 +26,61 @@ def test_a_taker_cannot_park_the_token_in_the_escrow_until_the_reclaim_is_moot(w
     as the taker likes; the window extension is never counted (the token never leaves), the
     ESP's equivocation is never reported (no slash), and the taker's bond is never at risk. The
     taker pays an approve and a lock; the customer loses its fee (0.001 ETH) and the image.
-    Shown here a year of chain time (and twice the registration window) after the listing.
 
-    Fix it needs (contract, not made: the HTLC is every fee's escrow, its gas goals are tight,
-    and a reclaim out of the escrow needs the HTLC's ERC-721 payout to learn of it): bound an
-    ERC-721 lock's timelock from above (``lockERC721``: at most a registration window's worth
-    of seconds past the lock) so that a listing ends, and have the Registry refuse a token's
-    return to the escrow for ``commitTtl + 1`` blocks after it left while it is still
-    reclaimable, so that the customer always gets a commit and a reveal in between (an
-    atomic refund-and-relist through a contract otherwise keeps it parked for good); or let
-    ``reclaim`` take an escrowed token and void its open ERC-721 lock (an HTLC hook)."""
+    Fixed (a strict xfail before: a year of chain time and twice the registration window
+    after the century's listing, ``reclaim`` still reverted ``RegistryTokenEscrowed``): the
+    HTLC bounds an ERC-721 lock's timelock from above (``maxTokenLockDuration``, a day:
+    ``LockTimelockTooLong``), and the Registry refuses a token's return to the escrow for
+    ``commitTtl + 1`` blocks after it left (``RegistryRelistTooSoon``). The taker's longest
+    listing ends; anyone may refund it then (here the customer); the taker's relist is refused,
+    and the customer commits and reclaims (its window extended by the escrow's blocks), the ESP
+    slashed."""
     register_esp(world)
     esp, customer_account = world.esp, world.producer
     customer_lock = paid_lock(world, customer_account, esp)  # the ESP has the image first
     content = b"the customer's image, parked in the escrow by the ESP's Sybil"
     taken = register_image(world, world.attacker, world.attacker.address, content=content, esp=esp)
-    _list(world, world.attacker, taken, to=world.accounts[7].address, seconds=100 * YEAR)
+    second_sybil = world.accounts[7].address
+    with pytest.raises(errors.LockTimelockTooLong):
+        _list(world, world.attacker, taken, to=second_sybil, seconds=100 * YEAR)
+    longest = world.htlc(world.attacker).max_token_lock_duration()
+    assert longest == world.params.max_token_lock_duration == 24 * 3600
+    listing = _list(world, world.attacker, taken, to=second_sybil, seconds=longest)
 
     world.chain.mine(2 * world.params.registration_window_blocks)
-    world.chain.increase_time(YEAR)
-    world.chain.mine(1)
+    world.chain.increase_time(longest)
     customer = world.registry(customer_account)
+    world.htlc(customer_account).refund(listing)  # the listing has ended: anyone refunds it
+    with pytest.raises(errors.RegistryRelistTooSoon):
+        _list(world, world.attacker, taken, to=second_sybil, seconds=longest)
     reg = registration(customer_account.address, esp.address, lock=customer_lock, content=content)
     customer.commit(reg)
     customer.reclaim(reg, customer_lock, customer.sign_attestation(esp, reg))
     assert customer.owner_of(taken) == customer_account.address
+    assert world.esps(world.buyer).challenges_lost(esp.address) == 1
+
+
+def test_an_honest_seller_lists_for_a_day_at_most_and_relists_after_a_few_blocks(world):
+    """What the fix costs an honest seller: a listing longer than a day is refused with its
+    bound (``LockTimelockTooLong(timelock, latestAllowed)``; the SDK's default listing is two
+    hours), and a token back from the escrow (refunded, or bought and resold at once) waits
+    ``commitTtl + 1`` blocks (nine, under two minutes at 12 s) before its next listing
+    (``RegistryRelistTooSoon(tokenId, untilBlock)``: listed again from the block after)."""
+    register_esp(world)
+    token = register_image(world, world.producer, world.producer.address)
+    buyer = world.buyer.address
+    week = 7 * 24 * 3600
+    with pytest.raises(errors.LockTimelockTooLong) as refused:
+        _list(world, world.producer, token, to=buyer, seconds=week)
+    assert 0 < refused.value.latestAllowed < refused.value.timelock
+    listing = _list(world, world.producer, token, to=buyer, seconds=3600)
+    world.chain.increase_time(3600)
+    world.htlc(world.producer).refund(listing)
+    released = int(world.chain.w3.eth.block_number)
+    with pytest.raises(errors.RegistryRelistTooSoon) as early:
+        _list(world, world.producer, token, to=buyer, seconds=3600)
+    until = released + world.params.commit_ttl_blocks + 1
+    assert early.value.untilBlock == until
+    world.chain.mine(until - int(world.chain.w3.eth.block_number) - 1)  # approve in `until`
+    _list(world, world.producer, token, to=buyer, seconds=3600)
+    assert world.registry(world.producer).owner_of(token) == world.deployment.htlc.address
