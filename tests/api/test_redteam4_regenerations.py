@@ -140,3 +140,54 @@ def test_refusals_kept_per_product_are_bounded(api, generated, counted, monkeypa
     assert fast["n"] == 70
     with api.client.app.state.sessions() as session:
         assert session.query(GenerationRefusalRow).count() == 64
+
+
+def test_at_most_two_regenerations_run_at_once(api, generated, monkeypatch):
+    """Four checks sent at once: two regenerate, two wait for a thread of the process's
+    regeneration limiter (failed before: all four ran at once in the thread pool)."""
+    import threading
+    import time
+
+    world = api.world
+    token = _token(api, generated)
+    url = f"/v1/products/{token}/generation"
+    headers = api.sign_in(world.producer)
+    lock, release = threading.Lock(), threading.Event()
+    running = {"now": 0, "most": 0}
+
+    def held(model_id):
+        def make(prompt, seed):
+            with lock:
+                running["now"] += 1
+                running["most"] = max(running["most"], running["now"])
+            release.wait(timeout=120)
+            with lock:
+                running["now"] -= 1
+            return generated.rotate(90), None
+
+        return make
+
+    monkeypatch.setattr(generation_router, "runnable_maker", held)
+    codes: list[int] = []
+
+    def put(i: int) -> None:
+        r = api.client.put(url, json={"prompt": WRONG, "seed": str(i)}, headers=headers)
+        codes.append(r.status_code)
+
+    threads = [threading.Thread(target=put, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    app = api.client.app
+    for _ in range(2400):  # until two run and two wait (a bound on the loop, not on time)
+        cap = getattr(app.state, "regenerations", None)
+        if running["now"] > 2 or (
+            cap is not None and running["now"] == 2 and cap.statistics().tasks_waiting >= 2
+        ):
+            break
+        time.sleep(0.05)
+    most = running["most"]
+    release.set()
+    for t in threads:
+        t.join()
+    assert most == 2  # failed before: 4
+    assert codes == [422] * 4
