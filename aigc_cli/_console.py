@@ -21,8 +21,44 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
+def dev_account(chain: Any, index: int) -> Any:
+    """Dev account ``index`` of a local chain, or a clean exit naming the ones there are."""
+    accounts = chain.dev_accounts()
+    if not 0 <= index < len(accounts):
+        raise fail(f"--dev-account {index}: the dev accounts are 0 to {len(accounts) - 1}")
+    return accounts[index]
+
+
+def user_error(exc: BaseException) -> str | None:
+    """The one line to print for an error every command can meet from what its user typed or
+    configured (a bad ``AIGC_*`` setting, a marketplace API that is unreachable or refuses),
+    or None for any other error."""
+    import httpx
+    import pydantic
+
+    from services.market_client import MarketError
+
+    if isinstance(exc, MarketError):
+        return f"the marketplace API refused: {exc}"
+    if isinstance(exc, httpx.TransportError):
+        try:
+            where = f"{exc.request.url.scheme}://{exc.request.url.netloc.decode()}"
+        except RuntimeError:  # no request attached
+            where = "the marketplace API"
+        return f"cannot reach {where}: {exc or type(exc).__name__}"
+    if isinstance(exc, pydantic.ValidationError) and exc.title.endswith("Settings"):
+        return "; ".join(
+            "invalid setting AIGC_"
+            + "_".join(str(part) for part in err["loc"]).upper()
+            + f"={err['input']!r}: {err['msg']}"
+            for err in exc.errors()
+        )
+    return None
+
+
 def clean_errors(*error_types: type[BaseException]) -> Callable[[F], F]:
-    """Turns the given domain errors into a red one-line message and exit code 1 (no traceback)."""
+    """Turns the given domain errors, and the user errors of :func:`user_error`, into a red
+    one-line message and exit code 1 (no traceback)."""
 
     def wrap(fn: F) -> F:
         @functools.wraps(fn)
@@ -31,6 +67,11 @@ def clean_errors(*error_types: type[BaseException]) -> Callable[[F], F]:
                 return fn(*args, **kwargs)
             except error_types as exc:
                 raise fail(str(exc)) from None
+            except Exception as exc:
+                message = user_error(exc)
+                if message is None:
+                    raise
+                raise fail(message) from None
 
         return inner  # type: ignore[return-value]
 

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 import typer
 
 from aigc_cli._console import clean_errors, console, fail
+from aigc_cli._console import dev_account as dev_account_of
 from aigc_cli.market_cmds import esp_app
 from ledger.errors import LedgerError
 from services.errors import ServiceError
@@ -51,7 +52,7 @@ def _account(
             keystore, password or typer.prompt("keystore password", hide_input=True)
         )
     if dev_account is not None:
-        return deployment.chain.dev_accounts()[dev_account]
+        return dev_account_of(deployment.chain, dev_account)
     raise fail("choose --keystore or --dev-account")
 
 
@@ -156,6 +157,11 @@ def register(
     if not attestation.exists() and esp is not None:
         if api is None:
             raise fail("--esp asks through the marketplace: give --api too")
+        from eth_utils import is_address, to_checksum_address
+
+        if not is_address(esp):
+            raise fail(f"--esp {esp}: not an address (0x and 40 hex digits)")
+        esp = to_checksum_address(esp)
         console.print(f"{len(images)} images: computing what the ESP will check")
         request = _request(images, account.address)
         _write_json(attestation, _ask(api, account, esp, request, wait_s))

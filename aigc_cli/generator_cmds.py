@@ -211,7 +211,12 @@ def verify_generation_cmd(
     """Re-run a recorded generation and report whether its fingerprint matches the record."""
     from PIL import Image, UnidentifiedImageError
 
-    rec = GenerationRecord.from_json(record.read_text())
+    try:
+        rec = GenerationRecord.from_json(record.read_text())
+    except (UnicodeDecodeError, GeneratorError) as exc:  # a binary file, bad JSON, a bad field
+        raise fail(
+            f"{record}: not a generation record (`aigc generate --record` writes one): {exc}"
+        ) from None
     claimed = None
     if image is not None:
         try:

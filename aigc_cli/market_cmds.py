@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from aigc_cli._console import clean_errors, console, fail
+from aigc_cli._console import dev_account as dev_account_of
 from ledger.errors import LedgerError
 
 DEFAULT_INDEX_INTERVAL_S = 2.0
@@ -227,7 +228,7 @@ def esp_run(
             keystore, password or typer.prompt("keystore password", hide_input=True)
         )
     elif dev_account is not None:
-        account = deployment.chain.dev_accounts()[dev_account]
+        account = dev_account_of(deployment.chain, dev_account)
     else:
         raise fail("choose --keystore or --dev-account")
     tx = Transactor(deployment.chain, account)

@@ -1,0 +1,128 @@
+"""A new user's mistakes with `aigc` end in one clear line on stderr and exit code 1, never a
+traceback: a bad setting, a dev account that does not exist, an unreachable or refusing
+marketplace API, a malformed ESP address, a file that is not a generation record.
+
+Each case printed a Python traceback before (pydantic's ValidationError, IndexError, httpx's
+ConnectError, MarketError, UnicodeDecodeError)."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from aigc_cli.main import app
+from ledger import accounts as ledger_accounts
+from ledger.devnet import free_port
+from services.market_client import MarketError
+
+runner = CliRunner()
+ESP = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+REGISTER = ["register", "--batch", "shots", "--dev-account", "1"]
+
+
+def _clean_failure(result, *expected: str) -> str:
+    """The command exited 1 on its own (no exception escaped) with every ``expected`` piece in
+    its output, and no traceback."""
+    assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    for piece in expected:
+        assert piece in result.output, result.output
+    return str(result.output)
+
+
+@pytest.fixture
+def fake_deployment(monkeypatch):
+    """A deployment whose chain only lists the public dev accounts: what these commands read
+    before they touch the chain."""
+    deployment = SimpleNamespace(chain=SimpleNamespace(dev_accounts=ledger_accounts.dev_accounts))
+    monkeypatch.setattr("ledger.connect.connect_deployment", lambda _settings: deployment)
+    return deployment
+
+
+@pytest.fixture
+def shots(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(folder / "x.png")
+    return folder
+
+
+def test_a_bad_setting_is_named(monkeypatch):
+    from ledger.config import get_settings
+
+    monkeypatch.setenv("AIGC_CHAIN", "bogus")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["devnet", "status"])
+    finally:
+        get_settings.cache_clear()
+    _clean_failure(result, "AIGC_CHAIN")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["register", "--batch", "shots", "--dev-account", "99"],
+        ["esp", "run", "--dev-account", "99"],
+        ["defend", "--dev-account", "99", "--once"],
+    ],
+)
+def test_a_dev_account_out_of_range(fake_deployment, shots, command):
+    _clean_failure(runner.invoke(app, command), "--dev-account 99")
+
+
+def test_register_with_an_unreachable_api(fake_deployment, shots):
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    result = runner.invoke(
+        app, ["register", "--batch", "shots", "--dev-account", "1", "--api", api, "--esp", ESP]
+    )
+    _clean_failure(result, api)
+
+
+def test_register_with_a_malformed_esp_address(fake_deployment, shots):
+    result = runner.invoke(
+        app,
+        [*REGISTER, "--api", "http://127.0.0.1:8000", "--esp", "0x3C44..."],
+    )
+    _clean_failure(result, "--esp", "0x3C44...")
+
+
+def test_register_when_the_api_refuses(fake_deployment, shots, monkeypatch):
+    class Refusing:
+        def post(self, path, json=None):
+            raise MarketError(409, "not_delivered", f"1 images asked, 0 delivered by {ESP}")
+
+    monkeypatch.setattr("aigc_cli.batch_cmds._market", lambda api, account: Refusing())
+    result = runner.invoke(
+        app,
+        [*REGISTER, "--api", "http://127.0.0.1:8000", "--esp", ESP],
+    )
+    _clean_failure(result, "not_delivered")
+
+
+def test_esp_run_with_an_unreachable_api(embedded_world, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        "ledger.connect.connect_deployment", lambda _settings: embedded_world.deployment
+    )
+    api = f"http://127.0.0.1:{free_port()}"
+    result = runner.invoke(app, ["esp", "run", "--dev-account", "2", "--api", api])
+    _clean_failure(result, api)
+
+
+def test_verify_generation_of_a_file_that_is_no_record(tmp_path):
+    image = tmp_path / "x.png"
+    Image.new("RGB", (8, 8)).save(image)
+    _clean_failure(runner.invoke(app, ["verify-generation", str(image)]), "x.png")
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text(json.dumps({"prompt": "a red circle"}))
+    _clean_failure(runner.invoke(app, ["verify-generation", str(wrong)]), "wrong.json")
