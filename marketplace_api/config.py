@@ -53,6 +53,9 @@ class ApiSettings(BaseSettings):
     # Per signed-in address: offers listed (POST /v1/listings) and trade requests (POST
     # /v1/trades); each write also costs chain reads (ownership, disputes, the holds).
     rate_listings_per_minute: int = 30
+    # Per signed-in address: POST /v1/tx/relay; each relayed transaction is first simulated on
+    # the node (an eth_call with the gas its signer chose, up to the block's limit).
+    rate_relay_per_minute: int = 60
     rate_trades_per_minute: int = 30
     # Per signed-in address: batch attestation requests (POST /v1/batch-requests); each is
     # stored, answered or not, and costs the ESP's worker a look at its records.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from eth_utils import keccak
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +24,14 @@ from ledger.clients.committee import CommitteeClient, review_key
 from ledger.clients.registry import RecordProof
 from ledger.errors import LedgerError, TransactionFailed
 from ledger.tx import RelayRejected, explain_revert, relay, tx_status
-from marketplace_api.deps import CurrentAccount, DeploymentDep, SessionDep
+from marketplace_api.deps import (
+    CurrentAccount,
+    DeploymentDep,
+    LimiterDep,
+    SessionDep,
+    SettingsDep,
+    client_key,
+)
 from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
 from marketplace_api.models import Product
 from marketplace_api.schemas import (
@@ -414,9 +421,18 @@ def record_refund(body: LockOnlyIn, account: CurrentAccount, dep: DeploymentDep)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
-@router.post("/relay", response_model=RelayOut, responses=declare(401, 409))
-def relay_signed(body: RelayIn, account: CurrentAccount, dep: DeploymentDep) -> RelayOut:
-    """Send a transaction the caller signed elsewhere (only to this deployment's contracts).
+@router.post("/relay", response_model=RelayOut, responses=declare(401, 409, 429))
+def relay_signed(
+    body: RelayIn,
+    request: Request,
+    account: CurrentAccount,
+    dep: DeploymentDep,
+    settings: SettingsDep,
+    limiter: LimiterDep,
+) -> RelayOut:
+    """Send a transaction the caller signed elsewhere (only to this deployment's contracts;
+    ``AIGC_RATE_RELAY_PER_MINUTE`` per signed-in address, 429 beyond: each is simulated on the
+    node first, with the gas its signer chose).
 
     Answers with the hash as soon as the node accepts it; follow it with ``GET
     /v1/tx/{tx_hash}``. Refused with a stable code and the node's ``reason``: 409
@@ -425,6 +441,7 @@ def relay_signed(body: RelayIn, account: CurrentAccount, dep: DeploymentDep) -> 
     ``gas_limit_exceeded``, ``relay_refused`` (not a transaction, another contract or chain);
     409 with the contract's custom error when the transaction would revert."""
     del account  # any signed-in account may relay; the signature names the sender
+    limiter.hit("relay", client_key(request), limit=settings.rate_relay_per_minute)
     allowed = {info["address"] for info in dep.manifest.contracts.values()}
     try:
         tx_hash = relay(dep.chain, bytes.fromhex(body.raw[2:]), allowed_to=allowed)

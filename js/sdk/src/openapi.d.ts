@@ -1578,7 +1578,9 @@ export interface paths {
         put?: never;
         /**
          * Relay Signed
-         * @description Send a transaction the caller signed elsewhere (only to this deployment's contracts).
+         * @description Send a transaction the caller signed elsewhere (only to this deployment's contracts;
+         *     ``AIGC_RATE_RELAY_PER_MINUTE`` per signed-in address, 429 beyond: each is simulated on the
+         *     node first, with the gas its signer chose).
          *
          *     Answers with the hash as soon as the node accepts it; follow it with ``GET
          *     /v1/tx/{tx_hash}``. Refused with a stable code and the node's ``reason``: 409
@@ -8365,6 +8367,15 @@ export interface operations {
             };
             /** @description The request does not match the schema, or cannot be carried out */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Rate limited */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
