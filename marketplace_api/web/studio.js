@@ -23,6 +23,7 @@ const ORDER = Object.fromEntries(STEPS.map(([s], i) => [s, i]));
 
 /** Words for the API's and the SDK's stable codes a producer can meet here. */
 const MESSAGES = {
+  bad_price: "A listing's price must be more than 0 ETH: nothing was signed.",
   esp_not_registered: "That ESP is not registered (any more): choose another one.",
   no_eligible_esp: "No ESP can take the task right now.",
   bad_quote: "The quote is not signed by the ESP it names: nothing was paid.",

@@ -105,3 +105,15 @@ def test_sign_in_refuses_a_session_for_another_account() -> None:
         "garbage": "siwe_wrong_address",
         "lowercase": "session 0x19E7E376E7C213B7E7e7e46cc70A5dD086DAff2A",
     }, out
+
+
+def test_a_listing_at_price_zero_or_beyond_the_apis_bound_is_never_signed() -> None:
+    """list() signed an Offer at price 0 (the web app's resell form takes "0") or at 2^128 wei
+    and handed the signature to the API, which then refused the listing (422): a signed offer
+    at 0 gives the token to whoever holds it, and the seller's own SDK would lock the token for
+    a trade matching it. Now neither is signed (``bad_price``); 1 wei still is."""
+    out = drive("aListingAtPriceZeroOrBeyondTheApisBoundIsNeverSigned")
+    assert out == {
+        "results": {"zero": "bad_price", "two_pow_128": "bad_price", "one_wei": "done"},
+        "signatures": {"zero": 0, "two_pow_128": 0, "one_wei": 1},
+    }, out

@@ -139,6 +139,13 @@ export function toTrade(t) {
  */
 export async function list(client, params) {
   toBytes32Hex(params.tokenId) // a token id past 2^256 (or not a uint) is refused before any signature
+  // An offer at price 0 gives the token away to whoever holds the signature (the API refuses it,
+  // 422, but only after the wallet has signed it and handed it over); 2^128 wei and above the
+  // API refuses too. Neither is signed.
+  const asked = toBigInt(params.price, 'price')
+  if (asked === 0n || asked >= 2n ** 128n) {
+    throw new AigcSdkError('bad_price', `a listing's price is 1 wei to 2^128 - 1 wei, not ${asked}: nothing was signed`)
+  }
   const dep = await checkWallet(client)
   const collection = collectionOf(dep, params.collection)
   const seller = await address(client)

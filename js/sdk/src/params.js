@@ -73,9 +73,6 @@ export function checkArgs(name, args) {
   if (!c || typeof c !== 'object' || typeof c.baseUrl !== 'string' || typeof c.fetch !== 'function') {
     return new AigcSdkError('missing_client', `${name}(client, ...) takes the client createAigcClient made first (or call client.${name}(...))`)
   }
-  if (name === 'feedback' && params && typeof params === 'object' && !('task' in params) && !('lock' in params)) {
-    return new AigcSdkError('missing_param', 'feedback needs params.task or params.lock')
-  }
   if (name === 'withdraw' && (params === null || typeof params !== 'object' || !args[2])) {
     return new AigcSdkError('missing_param', 'withdraw takes (client, lock, preimage): the lock\'s terms and its 32-byte preimage')
   }
@@ -89,6 +86,9 @@ export function checkArgs(name, args) {
   const missing = required.filter((k) => p[k] === undefined || p[k] === null)
   if (missing.length > 0) {
     return new AigcSdkError('missing_param', `${name} needs ${missing.map((k) => `params.${k}`).join(' and ')}`)
+  }
+  if (name === 'feedback' && (p.task === undefined || p.task === null) && (p.lock === undefined || p.lock === null)) {
+    return new AigcSdkError('missing_param', 'feedback needs params.task or params.lock')
   }
   return null
 }

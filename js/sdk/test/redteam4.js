@@ -270,3 +270,21 @@ export async function signInRefusesASessionForAnotherAccount() {
   }
   return out
 }
+
+/** test_a_listing_at_price_zero_or_beyond_the_apis_bound_is_never_signed */
+export async function aListingAtPriceZeroOrBeyondTheApisBoundIsNeverSigned() {
+  const results = {}
+  const signatures = {}
+  for (const [name, price] of [['zero', 0n], ['two_pow_128', 2n ** 128n], ['one_wei', 1n]]) {
+    const api = fakeApi({
+      'GET /healthz': () => [200, HEALTH],
+      'POST /v1/listings': ({ body }) => (BigInt(body.price) === 0n || BigInt(body.price) >= 2n ** 128n
+        ? [422, { error: { code: 'validation_error', message: 'price' } }]
+        : [201, { id: 3, token_id: '7', seller: ADDRESS, price: body.price, expiry: body.expiry, nonce: body.nonce, signature: body.signature, status: 'open' }]),
+    })
+    const w = wallet()
+    results[name] = await outcome(client(api, w).list({ tokenId: 7n, price, expiry: NOW + 3600n, nonce: 1n }))
+    signatures[name] = w.signed.length
+  }
+  return { results, signatures }
+}
