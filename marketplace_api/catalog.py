@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from ledger.clients.registry import DisputeState
 from marketplace_api.duplicates import note_twin
-from marketplace_api.models import Notification, Product, ProductEvent
+from marketplace_api.models import (
+    GenerationOpeningRow,
+    GenerationRefusalRow,
+    Notification,
+    Product,
+    ProductEvent,
+)
 from services.provenance import Fingerprint, NearDuplicateIndex, PlagiarismHit, find_plagiarism
 from services.provenance.watch import admissible_in_time, is_equivocation
 
@@ -135,7 +141,15 @@ class Catalog:
                 handler(session, row, row["args"])
 
     def rewind(self, session: Session, ancestor: int) -> None:
-        """Undoes everything above block ``ancestor`` (the indexer calls this on a reorg)."""
+        """Undoes everything above block ``ancestor`` (the indexer calls this on a reorg).
+
+        A token's generation opening and remembered refusals go with its registration: a batch
+        item's token id names a position, not an image, and after a reorg another batch's item
+        may hold it (its true opening would be refused ``opening_exists``, or ``not_reproduced``
+        from the memo of the old image's refusals)."""
+        gone = select(Product.token_id).where(Product.registered_block > ancestor)
+        for table in (GenerationOpeningRow, GenerationRefusalRow):
+            session.execute(delete(table).where(table.token_id.in_(gone)))
         session.execute(delete(Product).where(Product.registered_block > ancestor))
         session.execute(delete(ProductEvent).where(ProductEvent.block_number > ancestor))
         session.execute(delete(Notification).where(Notification.block_number > ancestor))
