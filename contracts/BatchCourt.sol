@@ -232,6 +232,16 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBatchCourt
+    function reinstate(uint256 original, uint256 duplicate) external payable nonReentrant {
+        if (msg.value != _bond) revert CourtWrongValue(msg.value, _bond);
+        Dispute storage d = _disputeIn(original, duplicate, IRegistry.DisputeState.Settled);
+        if (_batches.statusOf(original) != IBatchRegistry.Status.Revoked) revert CourtWinnerActive(original);
+        d.state = IRegistry.DisputeState.Reversed;
+        emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Reversed, false);
+        _registry.undoRevokeCopied{value: msg.value}(duplicate, original);
+    }
+
+    /// @inheritdoc IBatchCourt
     function revokeDuplicateImage(
         uint256 item,
         bytes32 detailHash,

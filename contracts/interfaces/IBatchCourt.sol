@@ -104,6 +104,8 @@ interface IBatchCourt {
     error CourtDisputeWindow(uint256 original, uint256 duplicate, uint64 deadline);
     /// @notice `settle` before the reward hold passed (and the batched original is not revoked).
     error CourtRewardHeld(uint256 duplicate, uint64 releasableAtBlock);
+    /// @notice `reinstate` of a win whose winner is not revoked.
+    error CourtWinnerActive(uint256 original);
     /// @notice An Ether payment failed (no longer raised: a refused payment is kept for
     /// `withdrawOwed`).
     error CourtTransferFailed(address to, uint256 amount);
@@ -148,6 +150,14 @@ interface IBatchCourt {
     /// deposits, `challengeReward` and the slash, the rest of the bond is burned. Reverts
     /// `CourtDisputeState` unless the challenge is `Upheld`.
     function settle(uint256 original, uint256 duplicate) external;
+    /// @notice Reverses a win settled after the hold whose batched winner `original` was revoked
+    /// since (as a copy): the single `duplicate` it revoked is active again at the Registry
+    /// (`Reinstated`, `MetadataUpdate`; the dispute `Reversed`), backed by the bond the caller
+    /// posts (`msg.value` == the Registry's bond; anyone may call, typically the duplicate's
+    /// owner: its first bond was paid out and burned at `settle`), as `IRegistry.reinstate`
+    /// for the Registry's own wins. Reverts `CourtWrongValue`, `CourtDisputeState` unless the
+    /// dispute is `Settled`, `CourtWinnerActive` unless `original` is revoked.
+    function reinstate(uint256 original, uint256 duplicate) external payable;
     /// @notice Revokes the second registration of one image held both as batch item `item` and as
     /// single token `single`, both attested by one ESP (see the contract's notes): `detailHash`
     /// and `opening` (content hash, seed, ordered proof; `record` unused) open the item against

@@ -307,6 +307,12 @@ interface IRegistry {
     /// registration of one producer's own image (`IBatchCourt.revokeDuplicateImage`).
     /// Reverts `RegistryUnauthorizedCourt` for any other caller or a token that is not active.
     function revokeCopied(uint256 duplicate, uint256 original, address esp, address challenger) external;
+    /// @notice The court's `reinstate`: `duplicate`, revoked by the court's `revokeCopied` for a
+    /// win it settled, is active again (`Reinstated`, `MetadataUpdate`) because that winner,
+    /// `original`, was revoked since; `msg.value` (the bond, posted by the court's caller) backs
+    /// it again. Reverts `RegistryUnauthorizedCourt` for any other caller, another value or a
+    /// token that is not revoked.
+    function undoRevokeCopied(uint256 duplicate, uint256 original) external payable;
 
     /// @notice Pays the caller the Ether it refused: a deposit, compensation or reward that could
     /// not be paid when due (the caller's address rejected it) was kept for it instead of

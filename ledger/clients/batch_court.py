@@ -157,6 +157,16 @@ class BatchCourtClient(ContractClient):
         receipt = self._send(self.settle_call(original, duplicate))
         return DisputeState(self._event(receipt, "ChallengeDecided")["state"])
 
+    def reinstate_call(self, original: int, duplicate: int, *, bond: int) -> Call:
+        """Reverse a win settled after the hold whose batched winner was revoked since: the
+        single ``duplicate`` is active again at the Registry, backed by ``bond`` (the Registry's
+        bond, sent as the value)."""
+        return Call(self.contract.functions.reinstate(original, duplicate), value=bond)
+
+    def reinstate(self, original: int, duplicate: int, *, bond: int) -> None:
+        """Reverses a settled win (see :meth:`reinstate_call`)."""
+        self._send(self.reinstate_call(original, duplicate, bond=bond))
+
     def revoke_duplicate_image(
         self,
         item: int,

@@ -215,13 +215,6 @@ def test_a_batched_win_settled_before_its_winner_was_revoked_is_reversed(world):
     batch_kit.client(world, world.producer).transfer(world.buyer.address, b)  # B trades again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "open: a BatchCourt win settled after the hold is never reversed: the squatter item's "
-        "single victim stays revoked (bond burned) after the squatter is revoked as a copy"
-    ),
-)
 def test_a_court_win_settled_before_its_winner_was_revoked_is_reversed(world):
     """Finding "rewards kept after revocation; copies it revoked stay revoked", at the
     BatchCourt after the reward hold (the Registry's and the BatchRegistry's settled wins now
@@ -232,11 +225,20 @@ def test_a_court_win_settled_before_its_winner_was_revoked_is_reversed(world):
     compensates S's side (``test_court_squatter_is_paid_nothing_before_the_hold_and_the_single_
     is_compensated``); after it, nothing: S stays revoked for good, its owner out a bond.
 
-    Fix it needs (contract, not made: two contracts and a new Registry entry point, with 1,059
-    bytes left in the Registry): a ``BatchCourt.reinstate(X, S)`` for a Settled dispute whose
-    batched winner is revoked since, ``msg.value`` = the Registry's bond, forwarded to a Registry
-    ``reinstateCopied(S, X)`` callable by the court only (S Active, ``Reinstated``), as
-    ``Registry.reinstate`` does for its own wins."""
+    Fixed (a strict xfail before: the court had no ``reinstate``): ``BatchCourt.reinstate(X,
+    S)`` for a Settled dispute whose batched winner is revoked since, ``msg.value`` = the
+    Registry's bond, forwarded to the Registry's ``undoRevokeCopied(S, X)``, callable by the
+    court only (S Active, ``Reinstated``), as ``Registry.reinstate`` does for its own wins."""
+    x, s, court = _court_win_settled_then_winner_revoked(world)
+    p = world.params
+    court.reinstate(x, s, bond=p.registration_bond)
+    assert world.registry(world.deployer).record(s).status is TokenStatus.ACTIVE
+    assert court.dispute(x, s).state is DisputeState.REVERSED
+
+
+def _court_win_settled(world):
+    """The squatter's batch item X (a near copy of the producer's earlier item O) wins against
+    the buyer's later single S at the BatchCourt, uncontested, settled after the hold."""
     o, po, x, px, third = hold_batch._squatter_chain(world)
     s = register_image(
         world,
@@ -247,7 +249,7 @@ def test_a_court_win_settled_before_its_winner_was_revoked_is_reversed(world):
         detail=details()["near"],
     )
     p = world.params
-    court = hold_batch._court(world, world.deployer)
+    court = hold_batch._court(world, world.buyer)
     ix = x & 0xFFFFFFFF
     hold_batch._court(world, world.attacker).challenge(
         x, px.fingerprints[ix], px.fp_proof(ix), s, attack_kit.proof(world, s)
@@ -257,10 +259,40 @@ def test_a_court_win_settled_before_its_winner_was_revoked_is_reversed(world):
     world.chain.mine(p.reward_hold_blocks)
     court.settle(x, s)  # the squatter is paid
     assert court.dispute(x, s).state is DisputeState.SETTLED
+    return o, po, x, px, s, court
+
+
+def _court_win_settled_then_winner_revoked(world):
+    """``_court_win_settled``, then O's owner revokes X as a copy."""
+    o, po, x, px, s, court = _court_win_settled(world)
     assert _batch_challenge_and_finalize(world, world.producer, o, po, x, px) is True
     assert batch_kit.client(world, world.deployer).status(x) is TokenStatus.REVOKED
+    assert world.registry(world.deployer).record(s).status is TokenStatus.REVOKED
+    return x, s, court
 
-    reinstate = getattr(court.contract.functions, "reinstate", None)  # no such path yet
-    assert reinstate is not None, "the BatchCourt has no reinstate"
-    world.tx(world.buyer).send(reinstate(x, s), value=p.registration_bond)
-    assert world.registry(world.deployer).record(s).status is TokenStatus.ACTIVE
+
+def test_a_court_reinstatement_needs_the_bond_a_revoked_winner_and_happens_once(world):
+    """What ``BatchCourt.reinstate`` could be abused for: reinstating for free (the wrong value:
+    ``CourtWrongValue``), twice (the second finds the dispute Reversed: ``CourtDisputeState``),
+    or through the Registry's entry point directly (``RegistryUnauthorizedCourt``: only the
+    court calls it); and a win whose winner stands is not reversed (``CourtWinnerActive``)."""
+    x, s, court = _court_win_settled_then_winner_revoked(world)
+    bond = world.params.registration_bond
+    with pytest.raises(errors.CourtWrongValue):
+        court.reinstate(x, s, bond=0)
+    registry = world.registry(world.buyer)
+    with pytest.raises(errors.RegistryUnauthorizedCourt):
+        world.tx(world.buyer).send(registry.contract.functions.undoRevokeCopied(s, x), value=bond)
+    before = world.balance(world.deployment.registry.address)
+    court.reinstate(x, s, bond=bond)
+    assert world.balance(world.deployment.registry.address) == before + bond  # backs S again
+    with pytest.raises(errors.CourtDisputeState):
+        court.reinstate(x, s, bond=bond)
+
+
+def test_a_court_win_whose_winner_stands_is_not_reinstated(world):
+    """The squatter's item X wins against S and settles; nobody revokes X: S's owner cannot
+    buy its token back with a bond (``CourtWinnerActive``)."""
+    _, _, x, _, s, court = _court_win_settled(world)
+    with pytest.raises(errors.CourtWinnerActive):
+        court.reinstate(x, s, bond=world.params.registration_bond)
