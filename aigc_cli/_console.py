@@ -29,6 +29,21 @@ def dev_account(chain: Any, index: int) -> Any:
     return accounts[index]
 
 
+def keystore_account(path: Any, password: str | None) -> Any:
+    """The account in the keystore at ``path`` (asking for its password when none is given),
+    or a clean exit when the file is not one (a wrong password is the ledger's AccountError)."""
+    from ledger.accounts import load_keystore
+
+    if password is None:
+        password = typer.prompt("keystore password", hide_input=True)
+    try:
+        return load_keystore(path, password)
+    except (KeyError, TypeError, AttributeError, IsADirectoryError) as exc:
+        raise fail(
+            f"{path}: not an encrypted keystore (`aigc account new` writes one): {exc!r}"
+        ) from None
+
+
 def user_error(exc: BaseException) -> str | None:
     """The one line to print for an error every command can meet from what its user typed or
     configured (a bad ``AIGC_*`` setting, a marketplace API that is unreachable or refuses),

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aigc_cli._console import clean_errors, console, fail
+from aigc_cli._console import clean_errors, console, fail, keystore_account
 from aigc_cli._console import dev_account as dev_account_of
 from aigc_cli.market_cmds import esp_app
 from ledger.errors import LedgerError
@@ -45,12 +45,8 @@ Password = Annotated[str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", h
 def _account(
     deployment: Any, dev_account: int | None, keystore: Path | None, password: str | None
 ) -> Any:
-    from ledger.accounts import load_keystore
-
     if keystore is not None:
-        return load_keystore(
-            keystore, password or typer.prompt("keystore password", hide_input=True)
-        )
+        return keystore_account(keystore, password)
     if dev_account is not None:
         return dev_account_of(deployment.chain, dev_account)
     raise fail("choose --keystore or --dev-account")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from aigc_cli._console import clean_errors, console, fail
+from aigc_cli._console import clean_errors, console, fail, keystore_account
 from aigc_cli.groups import bench_app
 from ledger import accounts as ledger_accounts
 from ledger.config import get_settings
@@ -138,9 +138,7 @@ def deploy_cmd(
             "deploy to `aigc devnet up` or AIGC_CHAIN=rpc"
         )
     if keystore is not None:
-        if password is None:
-            password = typer.prompt("keystore password", hide_input=True)
-        deployer = ledger_accounts.load_keystore(keystore, password)
+        deployer = keystore_account(keystore, password)
     else:
         deployer = chain.dev_accounts()[0]
     deployment = deploy(chain, deployer, DeployParams())

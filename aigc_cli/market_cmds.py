@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aigc_cli._console import clean_errors, console, fail
+from aigc_cli._console import clean_errors, console, fail, keystore_account
 from aigc_cli._console import dev_account as dev_account_of
 from ledger.errors import LedgerError
 
@@ -29,7 +29,7 @@ app.add_typer(esp_app, name="esp")
 @clean_errors(LedgerError)
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on")] = 8000,
     index: Annotated[
         bool | None,
         typer.Option(
@@ -189,16 +189,19 @@ def esp_run(
     password: Annotated[
         str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
     ] = None,
-    price: Annotated[int, typer.Option(help="Price per image, wei")] = 10**15,
+    price: Annotated[int, typer.Option(min=0, help="Price per image, wei")] = 10**15,
     stake: Annotated[
-        int | None, typer.Option(help="Stake when registering, wei (default: the minimum)")
+        int | None,
+        typer.Option(min=0, help="Stake when registering, wei (default: the minimum)"),
     ] = None,
     endpoint: Annotated[str, typer.Option(help="Public endpoint to register")] = "http://esp.local",
     state: Annotated[Path, typer.Option(help="State file (holds unrevealed secrets)")] = Path(
         ".aigc/esp-state.json"
     ),
-    interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 1.0,
-    rounds: Annotated[int, typer.Option(help="Stop after N rounds (0: run until Ctrl-C)")] = 0,
+    interval: Annotated[float, typer.Option(min=0.05, help="Seconds between rounds")] = 1.0,
+    rounds: Annotated[
+        int, typer.Option(min=0, help="Stop after N rounds (0: run until Ctrl-C)")
+    ] = 0,
     lazy: Annotated[bool, typer.Option(help="Quote but never deliver (for demos)")] = False,
     juror: Annotated[
         bool,
@@ -215,7 +218,6 @@ def esp_run(
 
     from generators.maker import image_maker
     from ledger import EspRegistryClient, HtlcClient, Transactor
-    from ledger.accounts import load_keystore
     from ledger.config import get_settings
     from ledger.connect import connect_deployment
     from services.esp_worker import EspWorker
@@ -224,9 +226,7 @@ def esp_run(
 
     deployment = connect_deployment(get_settings())
     if keystore is not None:
-        account = load_keystore(
-            keystore, password or typer.prompt("keystore password", hide_input=True)
-        )
+        account = keystore_account(keystore, password)
     elif dev_account is not None:
         account = dev_account_of(deployment.chain, dev_account)
     else:

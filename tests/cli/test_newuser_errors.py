@@ -126,3 +126,36 @@ def test_verify_generation_of_a_file_that_is_no_record(tmp_path):
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps({"prompt": "a red circle"}))
     _clean_failure(runner.invoke(app, ["verify-generation", str(wrong)]), "wrong.json")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["esp", "run", "--dev-account", "4", "--price", "-1"],
+        ["esp", "run", "--dev-account", "4", "--stake", "-1"],
+        ["esp", "run", "--dev-account", "4", "--interval", "0"],
+        ["serve", "--port", "99999"],
+    ],
+)
+def test_a_bad_number_is_a_usage_error(fake_deployment, command):
+    """Refused by the option's range before anything runs (before: web3's validation
+    traceback for a negative price, uvicorn's OverflowError for the port, a busy loop for a
+    zero interval)."""
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
+    assert "Traceback" not in result.output
+    assert command[-2] in result.output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["register", "--batch", "shots"],
+        ["esp", "run"],
+        ["defend", "--once"],
+    ],
+)
+def test_a_file_that_is_no_keystore(fake_deployment, shots, command):
+    (shots.parent / "notkeystore.json").write_text("{}")
+    result = runner.invoke(app, [*command, "--keystore", "notkeystore.json", "--password", "x"])
+    _clean_failure(result, "notkeystore.json", "not an encrypted keystore")
