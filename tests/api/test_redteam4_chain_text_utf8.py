@@ -1,17 +1,16 @@
-"""Red team 4 (open, ledger): a metadata URI that is not UTF-8 stops the indexer.
+"""Red team 4: a metadata URI that is not UTF-8 no longer stops the indexer.
 
 The Registry takes any bytes as a registration's metadata URI (a Solidity ``string`` is not
 checked), and the indexer decodes each log with ``eth_abi``, which decodes a ``string`` as
 strict UTF-8: a ``Registered`` whose URI holds ``0xff`` raises ``UnicodeDecodeError`` in the
-decoding of the block's logs, so the poll fails, and every later poll fails on the same block,
-for the gas of one registration. The fix belongs to ``ledger/indexer`` (decode strings with
-``errors="replace"``, or skip the undecodable argument), not this helper's files: a strict
-xfail until then.
+decoding of the block's logs, so the poll failed, and every later poll failed on the same block,
+for the gas of one registration (a strict xfail before the fix). The indexer's decoder now
+decodes strings with ``errors="replace"`` (ledger/indexer/_decoder.py): the bytes that are not
+UTF-8 are shown as U+FFFD and the product is indexed.
 """
 
 from __future__ import annotations
 
-import pytest
 from PIL import Image
 
 from ledger import Registration
@@ -21,12 +20,6 @@ from services.provenance.detail import detail_descriptor
 from tests.contracts.helpers import paid_lock, register_esp
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="open, ledger/indexer: eth_abi decodes event strings as strict UTF-8; one "
-    "registration with a non-UTF-8 metadata URI stops the index at its block",
-)
 def test_a_non_utf8_metadata_uri_is_indexed_not_fatal(api):
     world = api.world
     register_esp(world)
@@ -56,6 +49,9 @@ def test_a_non_utf8_metadata_uri_is_indexed_not_fatal(api):
     tx["nonce"] = world.chain.w3.eth.get_transaction_count(world.producer.address, "pending")
     receipt = transactor._send_signed(tx)
     assert receipt["status"] == 1  # the contract takes it
-    api.index()  # raises UnicodeDecodeError in the ledger's log decoding
+    api.index()  # raised UnicodeDecodeError in the ledger's log decoding before the fix
     token = int.from_bytes(reg.content_hash, "big")
-    assert api.client.get(f"/v1/products/{token}").status_code == 200
+    product = api.client.get(f"/v1/products/{token}")
+    assert product.status_code == 200, product.text
+    shown = {k: v for k, v in product.json().items() if isinstance(v, str) and "ipfs://" in v}
+    assert shown and all("\ufffd" in v for v in shown.values()), product.json()
