@@ -44,6 +44,7 @@ def test_every_page_and_asset_is_served_with_the_policy(site):
             assert h["x-frame-options"] == "DENY", path
             assert h["x-content-type-options"] == "nosniff", path
             assert h["referrer-policy"] == "no-referrer", path
+            assert h["cross-origin-opener-policy"] == "same-origin-allow-popups", path
             again = http.get(path, headers={"If-None-Match": h["etag"]})
             assert again.status_code == 304
             assert again.headers["content-security-policy"] == CSP
