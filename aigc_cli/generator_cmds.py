@@ -70,7 +70,11 @@ def _load(
         if dtype is not None:
             options["dtype"] = dtype
     with console.status("loading generator"):
-        return get_generator(name, **options)
+        try:
+            return get_generator(name, **options)
+        except (AssertionError, RuntimeError) as exc:  # torch: a device it was not built for
+            where = device or get_settings().generator_device
+            raise fail(f"cannot run the generator on device {where!r}: {exc}") from None
 
 
 def _run(gen: Generator, prompt: str, **kwargs: Any) -> GenerationResult:

@@ -159,3 +159,21 @@ def test_a_file_that_is_no_keystore(fake_deployment, shots, command):
     (shots.parent / "notkeystore.json").write_text("{}")
     result = runner.invoke(app, [*command, "--keystore", "notkeystore.json", "--password", "x"])
     _clean_failure(result, "notkeystore.json", "not an encrypted keystore")
+
+
+@pytest.mark.parametrize("device", ["cuda", "mps"])
+def test_a_device_this_torch_cannot_use(tmp_path, device):
+    """On a CPU-only torch (this machine, CI), a well-formed --device that torch cannot use was
+    torch's AssertionError / RuntimeError traceback."""
+    from generators.registry import get_generator
+
+    try:
+        get_generator("bundled", device=device)
+    except Exception:
+        pass
+    else:
+        pytest.skip(f"this torch runs on {device}")
+    result = runner.invoke(
+        app, ["generate", "hi", "-o", str(tmp_path / "x.png"), "--device", device]
+    )
+    _clean_failure(result, device)
