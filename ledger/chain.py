@@ -17,8 +17,10 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
+from web3._utils.abi import build_strict_registry
 from web3.providers.eth_tester import EthereumTesterProvider
 
+from ledger.abi_text import lenient_codec
 from ledger.accounts import DEV_HD_BASE, DEV_MNEMONIC, dev_accounts
 from ledger.errors import ChainError
 
@@ -33,6 +35,9 @@ class Chain:
     estimate_block = "pending"
 
     def __init__(self, w3: Web3):
+        # contract reads decode a string that is not UTF-8 with U+FFFD instead of raising
+        # (ledger.abi_text): an ESP's endpoint is whatever bytes it registered
+        w3.codec = lenient_codec(build_strict_registry())
         self.w3 = w3
 
     @property

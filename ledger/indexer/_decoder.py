@@ -2,41 +2,21 @@
 
 Non-indexed arguments decode from the log data in one ``eth_abi`` call; indexed ones from their
 topics. Addresses come back EIP-55 checksummed, as web3 returns them, so rows are identical.
-
-Strings decode leniently (bytes that are not UTF-8 become U+FFFD): a contract's ``string`` is
-whatever bytes its caller sent, and ``eth_abi`` decodes strictly by default, so one registration
-whose metadata URI holds ``0xff`` raised ``UnicodeDecodeError`` at its block on every poll and
-stopped the index for everyone (tests/api/test_redteam4_chain_text_utf8.py).
+Strings decode leniently (``ledger.abi_text``: bytes that are not UTF-8 become U+FFFD), so one
+registration whose metadata URI holds ``0xff`` no longer stops the index at its block.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from eth_abi import decoding, encoding
-from eth_abi.codec import ABICodec
-from eth_abi.registry import BaseEquals, registry
+from eth_abi.registry import registry
 from eth_utils import to_checksum_address
 
+from ledger.abi_text import lenient_codec
 from ledger.revert import canonical_type
 
-
-class _LenientStringDecoder(decoding.StringDecoder):
-    """A ``string`` whose bytes are not UTF-8 decodes with U+FFFD in their place."""
-
-    def __init__(self, handle_string_errors: str = "replace") -> None:
-        super().__init__(handle_string_errors="replace")  # type: ignore[no-untyped-call]
-
-
-def _lenient_codec() -> ABICodec:
-    lenient = registry.copy()  # type: ignore[no-untyped-call]
-    lenient.unregister("string")
-    is_string = BaseEquals("string")  # type: ignore[no-untyped-call]
-    lenient.register(is_string, encoding.TextStringEncoder, _LenientStringDecoder, label="string")
-    return ABICodec(lenient)
-
-
-decode = _lenient_codec().decode
+decode = lenient_codec(registry).decode
 
 
 class EventDecoder:
