@@ -299,6 +299,47 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBatchCourt
+    function revokeDuplicateItem(
+        uint256 first,
+        bytes32 firstDetailHash,
+        IBatchRegistry.ItemOpening calldata firstOpening,
+        uint256 second,
+        bytes32 secondDetailHash,
+        IBatchRegistry.ItemOpening calldata secondOpening
+    ) external nonReentrant returns (uint256 revoked) {
+        if (first == second || firstOpening.contentHash != secondOpening.contentHash) {
+            revert CourtNotSameImage(first, second);
+        }
+        _checkActiveItem(first);
+        _checkActiveItem(second);
+        IBatchRegistry.Batch memory a = _checkOpening(first, firstDetailHash, firstOpening);
+        IBatchRegistry.Batch memory b = _checkOpening(second, secondDetailHash, secondOpening);
+        if (a.esp != b.esp) revert CourtNotSameEsp(first, second);
+        bool firstKept;
+        address esp;
+        if (a.owner == b.owner) {
+            // One producer, its own image in two batches (or twice in one): as for an item and a
+            // single, only a twin it holds outright is revoked (both held: the later published).
+            bool firstHeld = IERC721(address(_batches)).ownerOf(first) == a.owner;
+            bool secondHeld = IERC721(address(_batches)).ownerOf(second) == a.owner;
+            if (!firstHeld && !secondHeld) revert CourtNotOwner(first, a.owner);
+            firstKept = firstHeld == secondHeld ? a.revealBlock <= b.revealBlock : !firstHeld;
+        } else {
+            // The ESP attested one image to two payers: the earlier lock paid for it, and the
+            // ESP's slash is burned (see `revokeDuplicateImage`).
+            if (a.priorityBlock == b.priorityBlock) revert CourtChallengeOutOfOrder(first, second);
+            firstKept = a.priorityBlock < b.priorityBlock;
+            esp = a.esp;
+        }
+        (uint256 kept, uint256 gone) = firstKept ? (first, second) : (second, first);
+        // The BatchRegistry sends `challengeReward` here and burns the rest of the item's bond.
+        _batches.revokeCopied(gone, kept, esp, BURN);
+        emit DuplicateImageRevoked(gone, kept, msg.sender, esp != address(0));
+        _send(msg.sender, _challengeReward);
+        return gone;
+    }
+
+    /// @inheritdoc IBatchCourt
     function disputeOf(uint256 original, uint256 duplicate) external view returns (Dispute memory) {
         return _disputes[_pairKey(original, duplicate)];
     }
@@ -343,6 +384,13 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         bytes32 leaf = _batches.itemLeaf(index, o.contentHash, detailHash, o.seed);
         (bytes32 root, bool ok) = ItemsTree.rootOf(leaf, index, a.count, o.proof);
         if (!ok || root != a.itemsRoot) revert CourtBadProof(tokenId);
+    }
+
+    /// @dev An existing, active batch item.
+    function _checkActiveItem(uint256 tokenId) private view {
+        IBatchRegistry.Status status = _batches.statusOf(tokenId);
+        if (status == IBatchRegistry.Status.None) revert CourtUnknownToken(tokenId);
+        if (status != IBatchRegistry.Status.Active) revert CourtTokenRevoked(tokenId);
     }
 
     /// @dev The copy is still active and still the record that was challenged (not reclaimed).

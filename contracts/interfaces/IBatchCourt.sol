@@ -158,6 +158,20 @@ interface IBatchCourt {
     /// for the Registry's own wins. Reverts `CourtWrongValue`, `CourtDisputeState` unless the
     /// dispute is `Settled`, `CourtWinnerActive` unless `original` is revoked.
     function reinstate(uint256 original, uint256 duplicate) external payable;
+    /// @notice `revokeDuplicateImage` for one image held as two batch items, `first` and `second`
+    /// (each opened with its detail hash against its batch's items root, to the same content
+    /// hash), both attested by one ESP: two payers, the item with the later lock is revoked and
+    /// the ESP's slash burned; one producer, the twin it holds outright (both held: the later
+    /// published). The caller gets `challengeReward`; returns the revoked id. Reverts as
+    /// `revokeDuplicateImage` (`CourtNotSameImage` for one item named twice or two contents).
+    function revokeDuplicateItem(
+        uint256 first,
+        bytes32 firstDetailHash,
+        IBatchRegistry.ItemOpening calldata firstOpening,
+        uint256 second,
+        bytes32 secondDetailHash,
+        IBatchRegistry.ItemOpening calldata secondOpening
+    ) external returns (uint256 revoked);
     /// @notice Revokes the second registration of one image held both as batch item `item` and as
     /// single token `single`, both attested by one ESP (see the contract's notes): `detailHash`
     /// and `opening` (content hash, seed, ordered proof; `record` unused) open the item against

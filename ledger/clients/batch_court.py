@@ -113,6 +113,29 @@ class BatchCourtClient(ContractClient):
         )
         return Call(fn)
 
+    def revoke_duplicate_item_call(
+        self,
+        first: int,
+        second: int,
+        *,
+        first_detail_hash: bytes,
+        first_opening: ItemOpening,
+        second_detail_hash: bytes,
+        second_opening: ItemOpening,
+    ) -> Call:
+        """Revoke the second registration of one image held as two batch items, each opened
+        against its batch's items root, both attested by one ESP (``revokeDuplicateItem``;
+        anyone may call)."""
+        fn = self.contract.functions.revokeDuplicateItem(
+            first,
+            first_detail_hash,
+            first_opening.as_tuple(),
+            second,
+            second_detail_hash,
+            second_opening.as_tuple(),
+        )
+        return Call(fn)
+
     # -- transactions ---------------------------------------------------------------------------
     def challenge(self, *args: object, **kwargs: object) -> int:
         """Opens a challenge (see :meth:`challenge_call`); returns the contest deadline block."""
@@ -183,6 +206,29 @@ class BatchCourtClient(ContractClient):
                 item, single, detail_hash=detail_hash, opening=opening, record=record
             )
         )
+        return int(self._event(receipt, "DuplicateImageRevoked")["revoked"])
+
+    def revoke_duplicate_item(
+        self,
+        first: int,
+        second: int,
+        *,
+        first_detail_hash: bytes,
+        first_opening: ItemOpening,
+        second_detail_hash: bytes,
+        second_opening: ItemOpening,
+    ) -> int:
+        """Rules on two batch items of one image (see :meth:`revoke_duplicate_item_call`);
+        returns the revoked id."""
+        call_ = self.revoke_duplicate_item_call(
+            first,
+            second,
+            first_detail_hash=first_detail_hash,
+            first_opening=first_opening,
+            second_detail_hash=second_detail_hash,
+            second_opening=second_opening,
+        )
+        receipt = self._send(call_)
         return int(self._event(receipt, "DuplicateImageRevoked")["revoked"])
 
     # -- reads ----------------------------------------------------------------------------------

@@ -10,21 +10,15 @@ Runs on the default chain backend (``world``).
 from __future__ import annotations
 
 import pytest
+from eth_utils import keccak
 
 from ledger import errors
 from ledger.clients.registry import TokenStatus
 from tests.contracts.batch_kit import client
-from tests.contracts.helpers import BASE_FP, paid_lock, register_esp
-from tests.contracts.test_court_duplicate_image import _batch_holding, _batched_status
+from tests.contracts.helpers import BASE_FP, copier_esp, paid_lock, register_esp
+from tests.contracts.test_court_duplicate_image import _batch_holding, _batched_status, court
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.BatchSameEsp,
-    reason="two batch items of one image attested by one ESP can never be ruled: the batch "
-    "challenge refuses one ESP (BatchSameEsp) and the court's duplicate-image ruling needs a "
-    "single token, so an ESP that batches its batching customer's image for a Sybil keeps it",
-)
 def test_an_esp_that_batches_its_batching_customers_image_for_a_sybil_loses_the_sybils_item(world):
     """``test_an_esp_that_batches_its_customers_image_for_a_sybil_loses_the_sybils_item`` (the
     court's ``revokeDuplicateImage``) holds when the customer registers its image alone. A
@@ -43,7 +37,12 @@ def test_an_esp_that_batches_its_batching_customers_image_for_a_sybil_loses_the_
     hash, revoke the item with the later lock when two payers registered it (slashing the ESP,
     burned) or the later published when one producer did; or let the BatchRegistry's challenge
     between two items of one ESP proceed when the challenger opens both to the same content
-    hash (an identical image: priority by lock, as ``reclaim`` rules at the Registry)."""
+    hash (an identical image: priority by lock, as ``reclaim`` rules at the Registry).
+
+    Fixed (a strict xfail before: the batch challenge reverted ``BatchSameEsp`` and no ruling
+    took two items): the court's ``revokeDuplicateItem``, the first fix above. The batch
+    challenge still refuses one ESP; the customer asks the court, which revokes the Sybil's
+    item (the later lock) and reports the ESP (its slash burned)."""
     register_esp(world)
     esp, customer, sybil = world.esp, world.producer, world.attacker
     content = b"the customer's image, batched twice"
@@ -53,11 +52,52 @@ def test_an_esp_that_batches_its_batching_customers_image_for_a_sybil_loses_the_
     i_own, i_taken = own & 0xFFFFFFFF, taken & 0xFFFFFFFF
     assert p_customer.items[i_own].content_hash == p_sybil.items[i_taken].content_hash
 
-    client(world, customer).challenge(
-        own, BASE_FP, p_customer.fp_proof(i_own), taken, BASE_FP, p_sybil.fp_proof(i_taken)
+    with pytest.raises(errors.BatchSameEsp):
+        client(world, customer).challenge(
+            own, BASE_FP, p_customer.fp_proof(i_own), taken, BASE_FP, p_sybil.fp_proof(i_taken)
+        )
+    lost_before = world.esps(world.deployer).esp_info(esp.address).challenges_lost
+    revoked = court(world, customer).revoke_duplicate_item(
+        own,
+        taken,
+        first_detail_hash=keccak(p_customer.items[i_own].detail),
+        first_opening=p_customer.opening(i_own),
+        second_detail_hash=keccak(p_sybil.items[i_taken].detail),
+        second_opening=p_sybil.opening(i_taken),
     )
-    world.chain.mine(world.params.dispute_window_blocks + 1)
-    client(world, customer).finalize(own, taken)
 
+    assert revoked == taken
     assert _batched_status(world, taken) is TokenStatus.REVOKED
     assert _batched_status(world, own) is TokenStatus.ACTIVE
+    assert world.esps(world.deployer).esp_info(esp.address).challenges_lost == lost_before + 1
+
+
+def test_the_two_item_ruling_refuses_one_item_twice_two_contents_and_two_esps(world):
+    """What ``revokeDuplicateItem`` could be abused for: one item named twice or two items of
+    different contents (``CourtNotSameImage``), and two items of one image attested by two ESPs
+    (``CourtNotSameEsp``: one ESP lied, the detail rule and the challenges decide)."""
+    register_esp(world)
+    other = copier_esp(world)
+    esp, customer, sybil = world.esp, world.producer, world.attacker
+    content = b"an image batched by two ESPs"
+    _, p_one, one = _batch_holding(world, customer, content, esp=esp)
+    _, p_two, two = _batch_holding(world, sybil, content, esp=other)
+    _, p_three, three = _batch_holding(world, sybil, b"another image", esp=esp)
+    i = {t: t & 0xFFFFFFFF for t in (one, two, three)}
+
+    def rule(first, p_first, second, p_second):
+        return court(world, customer).revoke_duplicate_item(
+            first,
+            second,
+            first_detail_hash=keccak(p_first.items[i[first]].detail),
+            first_opening=p_first.opening(i[first]),
+            second_detail_hash=keccak(p_second.items[i[second]].detail),
+            second_opening=p_second.opening(i[second]),
+        )
+
+    with pytest.raises(errors.CourtNotSameImage):
+        rule(one, p_one, one, p_one)
+    with pytest.raises(errors.CourtNotSameImage):
+        rule(one, p_one, three, p_three)
+    with pytest.raises(errors.CourtNotSameEsp):
+        rule(one, p_one, two, p_two)
