@@ -216,6 +216,8 @@ def esp_run(
     """Register (if needed) and serve generation tasks: quote, generate, seal, deliver, claim."""
     import httpx
 
+    from generators import GeneratorError
+    from generators import get_settings as get_generator_settings
     from generators.maker import image_maker
     from ledger import EspRegistryClient, HtlcClient, Transactor
     from ledger.config import get_settings
@@ -231,6 +233,16 @@ def esp_run(
         account = dev_account_of(deployment.chain, dev_account)
     else:
         raise fail("choose --keystore or --dev-account")
+    # The generator loads before the ESP registers: one that cannot run must not leave a stake
+    # behind. AIGC_GENERATOR (bundled by default), AIGC_CHECKPOINT_DIR, AIGC_GENERATOR_DEVICE.
+    try:
+        make_image = image_maker(None)
+    except (GeneratorError, AssertionError, RuntimeError) as exc:  # torch: a device not built in
+        gen = get_generator_settings()
+        raise fail(
+            f"cannot load the generator (AIGC_GENERATOR={gen.generator!r} on "
+            f"AIGC_GENERATOR_DEVICE={gen.generator_device!r}): {exc}"
+        ) from None
     tx = Transactor(deployment.chain, account)
     registry = EspRegistryClient(deployment, tx)
     if not registry.is_active(account.address):
@@ -238,7 +250,6 @@ def esp_run(
             endpoint, price=price, stake=stake or deployment.manifest.params["esp_min_stake"]
         )
         console.print(f"registered ESP {account.address}")
-    make_image = image_maker(None)  # AIGC_GENERATOR (bundled by default), AIGC_CHECKPOINT_DIR
     market = MarketClient(httpx.Client(base_url=api, timeout=60), account)
     duty = None
     if juror:

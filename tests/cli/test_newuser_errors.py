@@ -177,3 +177,38 @@ def test_a_device_this_torch_cannot_use(tmp_path, device):
         app, ["generate", "hi", "-o", str(tmp_path / "x.png"), "--device", device]
     )
     _clean_failure(result, device)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"), [("AIGC_GENERATOR", "foo"), ("AIGC_GENERATOR_DEVICE", "cuda")]
+)
+def test_esp_run_with_a_generator_it_cannot_load(
+    embedded_world, tmp_path, monkeypatch, variable, value
+):
+    """Checked before the ESP registers (and stakes): before, `aigc esp run` registered, then
+    died with a traceback (GeneratorError, or torch's AssertionError on the CPU wheel)."""
+    from generators import get_settings
+    from ledger import EspRegistryClient
+
+    if value == "cuda":
+        try:
+            from generators.registry import get_generator
+
+            get_generator("bundled", device="cuda")
+        except Exception:
+            pass
+        else:
+            pytest.skip("this torch runs on cuda")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(variable, value)
+    get_settings.cache_clear()
+    monkeypatch.setattr(
+        "ledger.connect.connect_deployment", lambda _settings: embedded_world.deployment
+    )
+    try:
+        result = runner.invoke(app, ["esp", "run", "--dev-account", "7", "--rounds", "1"])
+    finally:
+        get_settings.cache_clear()
+    _clean_failure(result, value)
+    address = embedded_world.deployment.chain.dev_accounts()[7].address
+    assert not EspRegistryClient(embedded_world.deployment).is_active(address)
