@@ -30,6 +30,7 @@ const REFRESH_MS = 1000;
 
 /** Words for the codes a trade can meet: the API's, the SDK's checks and the contracts' reverts. */
 const MESSAGES = {
+  RegistryRelistTooSoon: "The token came back from the escrow only a few blocks ago: the chain lets it be locked for a buyer again once a few more blocks are made. Try again in a minute.",
   bad_price: "A listing's price must be more than 0 ETH: nothing was signed.",
   not_found: "There is no such trade or listing.",
   forbidden: "Only the trade's buyer and seller can see it or act on it.",

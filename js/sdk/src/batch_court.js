@@ -47,6 +47,7 @@ export const batchCourtAbi = parseAbi([
   'error CourtTransferFailed(address to, uint256 amount)',
   'error CourtNotSameImage(uint256 item, uint256 single)',
   'error CourtNotSameEsp(uint256 item, uint256 single)',
+  'error CourtWinnerActive(uint256 original)',
 ])
 
 /**
