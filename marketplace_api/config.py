@@ -81,11 +81,33 @@ class ApiSettings(BaseSettings):
     # A process that does not index re-reads the indexer's writes this often (0: never).
     follow_interval_s: float = 1.0
     confirmations: int = 0
+    # The ESP reads a task's prompt only once its fee lock is this many blocks deep in what the
+    # indexer has seen (its checkpoint minus the lock's block): a reorg that takes the lock back
+    # must not leave the ESP with a prompt nobody paid for. Unset: 0 on a local dev chain (the
+    # embedded chain, chain id 31337 or 1337: anvil, hardhat, ganache), where no block comes
+    # without a transaction so any depth would stall every generation; 2 on any other chain.
+    prompt_release_depth: int | None = Field(default=None, ge=0)
     # Browser origins allowed cross-origin (comma-separated, "*" for any); none: same-origin only.
     cors_origins: str = ""
     # The API's public base URL (AIGC_PUBLIC_URL), for the absolute URLs in token metadata (image,
     # external_url) and the Registry's deployed tokenURI base; empty: the request's own base URL.
     public_url: str = ""
+
+
+DEV_CHAIN_IDS = frozenset({31337, 1337})
+"""Chain ids of local automining dev chains (anvil, hardhat, ganache/geth --dev)."""
+DEV_PROMPT_RELEASE_DEPTH = 0
+PROMPT_RELEASE_DEPTH = 2
+
+
+def prompt_release_depth(settings: ApiSettings, *, chain_id: int, embedded: bool) -> int:
+    """``settings.prompt_release_depth`` when set; else 0 on a local dev chain (``embedded``, or
+    a chain id in :data:`DEV_CHAIN_IDS`) and :data:`PROMPT_RELEASE_DEPTH` on any other."""
+    if settings.prompt_release_depth is not None:
+        return settings.prompt_release_depth
+    if embedded or chain_id in DEV_CHAIN_IDS:
+        return DEV_PROMPT_RELEASE_DEPTH
+    return PROMPT_RELEASE_DEPTH
 
 
 @lru_cache

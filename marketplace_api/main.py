@@ -12,7 +12,7 @@ from pydantic import SecretStr
 
 from ledger.deploy import Deployment
 from marketplace_api import models, models_shared, tokens  # noqa: F401  (registers the tables)
-from marketplace_api.config import ApiSettings
+from marketplace_api.config import ApiSettings, prompt_release_depth
 from marketplace_api.cors import install_cors, parse_origins
 from marketplace_api.db import Base, make_engine, session_factory
 from marketplace_api.errors import document_errors, install_handlers
@@ -59,7 +59,15 @@ def create_app(
         # One secret for every replica on this database (and across restarts).
         secret = SecretStr(tokens.stored_secret(engine))
         settings = settings.model_copy(update={"token_secret": secret})
-    market = Market(deployment, engine, confirmations=settings.confirmations)
+    chain = deployment.chain
+    market = Market(
+        deployment,
+        engine,
+        confirmations=settings.confirmations,
+        prompt_release_depth=prompt_release_depth(
+            settings, chain_id=chain.chain_id, embedded=chain.kind == "embedded"
+        ),
+    )
     market.read_cache = SharedReadCache(engine)
     stop = threading.Event()
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from eth_utils import to_checksum_address
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, object_session
 
 from ledger import Asset, LockStatus, LockTerms
 from ledger.deploy import Deployment
-from ledger.indexer import ChainEvent, Indexer
+from ledger.indexer import ChainEvent, Checkpoint, Indexer
 from marketplace_api.batch_catalog import BatchCatalog
 from marketplace_api.catalog import Catalog, token_hex
 from marketplace_api.models import Listing, Notification, Task, Trade
@@ -67,7 +68,14 @@ EXPLORE_SHARE = 0.02
 class Market:
     """Indexer + catalog + reputation engine for one deployment and one database."""
 
-    def __init__(self, deployment: Deployment, engine: Engine, *, confirmations: int = 0):
+    def __init__(
+        self,
+        deployment: Deployment,
+        engine: Engine,
+        *,
+        confirmations: int = 0,
+        prompt_release_depth: int = 0,
+    ):
         threshold = int(deployment.manifest.params.get("match_threshold", 10))
         self.deployment = deployment
         self.catalog = Catalog(threshold=threshold, escrow=deployment.htlc.address)
@@ -93,6 +101,7 @@ class Market:
             ],
             on_rewind=self._rewind,
         )
+        self.prompt_release = PromptRelease(prompt_release_depth, self.indexer.key)
         with Session(engine) as session:
             self.catalog.load(session)
             self._rebuild_reputation(session)
@@ -219,6 +228,38 @@ def _interaction(args: dict[str, Any], block_time: int) -> Interaction:
         value=int(args["value"]),
         time=int(block_time),
     )
+
+
+@dataclass(frozen=True)
+class PromptRelease:
+    """When a task's ESP may read its prompt (services.generation.prompt_released's
+    ``fee_locked``): once the indexer has seen the fee lock ``depth`` blocks deep (its checkpoint
+    minus the lock's block; 0: as soon as it is indexed). A lock in the head block is one reorg
+    away from never having been made; the ESP would keep the prompt (AIGC_PROMPT_RELEASE_DEPTH,
+    README "Configuration")."""
+
+    depth: int
+    deployment_key: str  # the indexer's checkpoint row
+
+    def fee_lock_safe(self, task: Task) -> bool:
+        if task.lock_id is None:
+            return False
+        if self.depth == 0:
+            return True
+        session = object_session(task)
+        if session is None:  # a detached row: nothing to measure the depth by
+            return False
+        checkpoint = session.get(Checkpoint, self.deployment_key)
+        locked_at = session.scalar(
+            select(func.min(ChainEvent.block_number)).where(
+                ChainEvent.contract == "HashTimeLock",
+                ChainEvent.event == "Locked",
+                ChainEvent.args["id"].as_string() == task.lock_id,
+            )
+        )
+        if checkpoint is None or locked_at is None:
+            return False
+        return checkpoint.block_number - int(locked_at) >= self.depth
 
 
 class ReadCache:

@@ -316,6 +316,8 @@ class EspWorker:
             return None
         if entry.get("stage") == "declined":
             return self._tell_refusal(task["id"], entry)
+        if task.get("prompt") is None:
+            return None  # the lock is not yet deep enough for the API to release the prompt
         try:  # only the prompt it quoted on, released once the fee lock was indexed
             prompt = check_prompt(
                 task.get("prompt"),

@@ -24,7 +24,7 @@ from starlette.background import BackgroundTask
 
 from marketplace_api.deps import CurrentAccount, SessionDep, SettingsDep
 from marketplace_api.errors import RateLimited, declare
-from marketplace_api.routers.tasks import TaskId, load_task, task_json
+from marketplace_api.routers.tasks import PromptReleaseDep, TaskId, load_task, task_json
 from marketplace_api.schemas import TaskOut
 from services.generation import TaskState
 
@@ -106,11 +106,12 @@ async def task_events(
     account: CurrentAccount,
     session: SessionDep,
     settings: SettingsDep,
+    release: PromptReleaseDep,
 ) -> StreamingResponse:
     """The task's state now and at every change (its producer and ESP only; at most
     `AIGC_MAX_STREAMS_PER_ACCOUNT` open streams per address and `AIGC_MAX_STREAMS_PER_PROCESS`
     in all, 429 beyond)."""
-    first = task_json(load_task(session, task_id, account), account)
+    first = task_json(load_task(session, task_id, account), account, release)
     sessions = request.app.state.sessions
     slots = _slots(request)
     slots.take(account, settings.max_streams_per_account, total=settings.max_streams_per_process)
@@ -123,7 +124,7 @@ async def task_events(
 
     def current() -> TaskOut:
         with sessions() as s:
-            return task_json(load_task(s, task_id, account), account)
+            return task_json(load_task(s, task_id, account), account, release)
 
     async def stream() -> AsyncIterator[bytes]:
         try:

@@ -2,7 +2,8 @@
 
 What happens on chain (the fee locked, claimed, refunded; the image registered) is set by the
 indexer (:class:`marketplace_api.market.TaskTracker`), never by a client's word. The ESP reads a
-task's prompt only once that indexer has seen the fee lock; before, the prompt's commitment, which
+task's prompt only once that indexer has seen the fee lock (AIGC_PROMPT_RELEASE_DEPTH blocks deep:
+:class:`marketplace_api.market.PromptRelease`); before, the prompt's commitment, which
 it quotes on (services.generation.prompt: it could otherwise generate the customer's image before
 the customer's lock existed and hand it to a Sybil that registers it first).
 """
@@ -15,7 +16,7 @@ from typing import Annotated, Any
 
 import numpy as np
 from eth_utils import to_checksum_address
-from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
@@ -40,7 +41,7 @@ from marketplace_api.errors import (
     Unprocessable,
     declare,
 )
-from marketplace_api.market import SELECTION_FLOOR, SELECTION_TEMPERATURE
+from marketplace_api.market import SELECTION_FLOOR, SELECTION_TEMPERATURE, PromptRelease
 from marketplace_api.models import AccountKey, Task
 from marketplace_api.schemas import AccountKeyOut, TaskOut, TasksOut
 from marketplace_api.types import Address, Bytes32, LockJson, Text, Uint256
@@ -131,9 +132,13 @@ class TaskRefusalIn(BaseModel):
     message: Annotated[Text, Field(max_length=500)]
 
 
-def task_json(t: Task, viewer: str) -> TaskOut:
+def task_json(t: Task, viewer: str, release: PromptRelease) -> TaskOut:
     released = prompt_released(
-        viewer=viewer, producer=t.producer, esp=t.esp, fee_locked=t.lock_id is not None
+        viewer=viewer,
+        producer=t.producer,
+        esp=t.esp,
+        # the lock indexed and, on a chain that reorganises, that many blocks deep
+        fee_locked=viewer != t.producer and release.fee_lock_safe(t),
     )
     out: dict[str, Any] = {
         "id": t.id,
@@ -162,6 +167,14 @@ def task_json(t: Task, viewer: str) -> TaskOut:
     return TaskOut.model_validate(out)
 
 
+def get_prompt_release(request: Request) -> PromptRelease:
+    release: PromptRelease = request.app.state.market.prompt_release
+    return release
+
+
+PromptReleaseDep = Annotated[PromptRelease, Depends(get_prompt_release)]
+
+
 def load_task(session: SessionDep, task_id: str, account: str) -> Task:
     task = session.get(Task, task_id)
     if task is None:
@@ -187,6 +200,7 @@ def post_task(
     request: Request,
     account: CurrentAccount,
     session: SessionDep,
+    release: PromptReleaseDep,
     settings: SettingsDep,
     limiter: LimiterDep,
     deployment: DeploymentDep,
@@ -243,7 +257,7 @@ def post_task(
     )
     session.add(task)
     session.commit()
-    return task_json(task, account)
+    return task_json(task, account, release)
 
 
 MAX_TASKS_PAGE = 200
@@ -261,6 +275,7 @@ TaskCursor = Annotated[
 def list_tasks(
     account: CurrentAccount,
     session: SessionDep,
+    release: PromptReleaseDep,
     role: Annotated[str, Query(pattern="^(producer|esp)$")] = "producer",
     status: Annotated[
         str | None,
@@ -272,7 +287,8 @@ def list_tasks(
     limit: Annotated[int, Query(ge=1, le=MAX_TASKS_PAGE)] = 100,
     after: TaskCursor | None = None,
 ) -> TasksOut:
-    """Your tasks, as producer or as ESP (prompts of unlocked tasks withheld), optionally by
+    """Your tasks, as producer or as ESP (prompts withheld until the fee lock is indexed and
+    `AIGC_PROMPT_RELEASE_DEPTH` blocks deep), optionally by
     status, oldest first, a page of at most ``limit`` (200) at a time: ``next`` (null on the last
     page) is the ``after`` of the next one. Anyone can post tasks to an ESP, so its list grows
     with others' posts: an ESP's worker asks for the statuses it acts on, page by page."""
@@ -289,15 +305,17 @@ def list_tasks(
     rows = list(session.scalars(q.order_by(Task.created_block, Task.id).limit(limit)))
     last = rows[-1] if len(rows) == limit else None
     return TasksOut(
-        items=[task_json(t, account) for t in rows],
+        items=[task_json(t, account, release) for t in rows],
         next=None if last is None else f"{last.created_block}-{last.id}",
     )
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, responses=SEEN)
-def get_task(task_id: TaskId, account: CurrentAccount, session: SessionDep) -> TaskOut:
+def get_task(
+    task_id: TaskId, account: CurrentAccount, session: SessionDep, release: PromptReleaseDep
+) -> TaskOut:
     """One task (its producer and ESP only; the ESP reads the prompt once the fee is locked)."""
-    return task_json(load_task(session, task_id, account), account)
+    return task_json(load_task(session, task_id, account), account, release)
 
 
 @router.post(
@@ -308,6 +326,7 @@ def quote(
     body: QuoteIn,
     account: CurrentAccount,
     session: SessionDep,
+    release: PromptReleaseDep,
     deployment: DeploymentDep,
 ) -> TaskOut:
     """The ESP's signed quote: price, sha256 hashlock of its secret, deadline (the timelock),
@@ -375,7 +394,7 @@ def quote(
         state,
     )
     session.commit()
-    return task_json(task, account)
+    return task_json(task, account, release)
 
 
 @router.post(
@@ -388,6 +407,7 @@ async def deliver(
     request: Request,
     account: CurrentAccount,
     session: SessionDep,
+    release: PromptReleaseDep,
     settings: SettingsDep,
     deployment: DeploymentDep,
     sealed: Annotated[UploadFile, File(description="nonce || AES-256-GCM ciphertext")],
@@ -456,12 +476,16 @@ async def deliver(
     task.delivery = info.model_dump()
     task.status = state
     session.commit()
-    return task_json(task, account)
+    return task_json(task, account, release)
 
 
 @router.post("/tasks/{task_id}/refusal", response_model=TaskOut, responses=CHANGES)
 def refuse(
-    task_id: TaskId, body: TaskRefusalIn, account: CurrentAccount, session: SessionDep
+    task_id: TaskId,
+    body: TaskRefusalIn,
+    account: CurrentAccount,
+    session: SessionDep,
+    release: PromptReleaseDep,
 ) -> TaskOut:
     """The ESP refuses a task, once: a posted one it will not quote (``code`` e.g.
     ``price_too_high``), which is then ``refused`` for good, or a locked one before delivering
@@ -473,7 +497,7 @@ def refuse(
     task.status = check_refusal(task.status, refused=task.refusal is not None)
     task.refusal = body.model_dump()
     session.commit()
-    return task_json(task, account)
+    return task_json(task, account, release)
 
 
 @router.get(
@@ -532,6 +556,7 @@ def report_fraud(
     request: Request,
     account: CurrentAccount,
     session: SessionDep,
+    release: PromptReleaseDep,
     settings: SettingsDep,
     limiter: LimiterDep,
 ) -> TaskOut:
@@ -573,7 +598,7 @@ def report_fraud(
     task.fraud = {"attested": task.delivery["content_hash"], "actual": actual, "key": body.key}
     task.status = TaskState.FRAUD_PROVEN
     session.commit()
-    return task_json(task, account)
+    return task_json(task, account, release)
 
 
 @router.get("/accounts/{address}", response_model=AccountKeyOut, responses=declare(404, 409))

@@ -16,6 +16,7 @@ producer's prompt: tests/js/test_redteam4_sdk.py.)
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 
@@ -104,17 +105,12 @@ def test_an_esp_cannot_quote_two_tasks_under_one_hashlock(api, producer):  # noq
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open: the API releases the prompt to the ESP as soon as its indexer sees the fee "
-    "lock, at ApiSettings.confirmations (default 0): a reorg that drops the lock block (or a "
-    "proposer that re-includes the lock later) leaves the ESP with the prompt and the producer "
-    "with no lock, or a later lock block than a Sybil's commit. Fix (marketplace_api, not the "
-    "SDK, which hands the prompt to the API when it posts): release only once the lock is N "
-    "blocks deep (a prompt-release depth setting, > 0 by default on a real chain), in "
-    "task_json / services.generation.prompt_released",
-)
 def test_the_prompt_is_released_only_once_the_fee_lock_is_safe(api, producer):  # noqa: F811
+    """Failed before (the prompt was released at 0 confirmations): now the API releases it once
+    the lock is AIGC_PROMPT_RELEASE_DEPTH blocks deep, 2 by default on a chain that is not a
+    local dev chain (tests/api/test_redteam4_followups.py: the dev default, and the release)."""
+    market = api.client.app.state.market
+    market.prompt_release = dataclasses.replace(market.prompt_release, depth=2)  # a real chain's
     world = api.world
     esp = MarketClient(api.client, world.esp)
     task = producer.post(PROMPT_A, seed=3, max_price=2 * PRICE)

@@ -641,7 +641,8 @@ export interface paths {
         };
         /**
          * List Tasks
-         * @description Your tasks, as producer or as ESP (prompts of unlocked tasks withheld), optionally by
+         * @description Your tasks, as producer or as ESP (prompts withheld until the fee lock is indexed and
+         *     `AIGC_PROMPT_RELEASE_DEPTH` blocks deep), optionally by
          *     status, oldest first, a page of at most ``limit`` (200) at a time: ``next`` (null on the last
          *     page) is the ``after`` of the next one. Anyone can post tasks to an ESP, so its list grows
          *     with others' posts: an ESP's worker asks for the statuses it acts on, page by page.

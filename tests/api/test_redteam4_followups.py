@@ -1,0 +1,109 @@
+"""Red team 4 follow-ups on the API: the prompt released only once the fee lock is safe (by
+chain), the indexer's in-memory reputation after a failed commit, a JSON integer too long for
+Python, and a notification payload that names the route's own fields."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import secrets
+
+import pytest
+
+from marketplace_api.config import ApiSettings, prompt_release_depth
+from services.generation import latest_quote_deadline
+from services.market_client import MarketClient
+from tests.api.conftest import api  # noqa: F401 (the API fixture, shared)
+from tests.api.test_prompt_after_lock import parties  # noqa: F401 (the worker fixture)
+from tests.js.test_redteam4_prompt_release import (  # noqa: F401 (the producer fixture)
+    PRICE,
+    PROMPT_A,
+    _quote,
+    _window,
+    producer,
+)
+
+
+def _locked_task(api, producer, *, seed: int) -> tuple[MarketClient, dict]:  # noqa: F811
+    world = api.world
+    esp = MarketClient(api.client, world.esp)
+    task = producer.post(PROMPT_A, seed=seed, max_price=2 * PRICE)
+    latest = latest_quote_deadline(world.chain.timestamp(), window_blocks=_window(world))
+    hashlock = hashlib.sha256(secrets.token_bytes(32)).digest()
+    _quote(world, esp, task, hashlock=hashlock, price=PRICE, deadline=latest)
+    producer.lock_fee(producer.task(task["id"]))
+    api.index()
+    return esp, task
+
+
+# -- 1. the prompt is released once the fee lock is deep enough --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("configured", "chain_id", "embedded", "depth"),
+    [
+        (None, 131277322940537, True, 0),  # the embedded chain
+        (None, 31337, False, 0),  # anvil / hardhat
+        (None, 1337, False, 0),  # ganache, geth --dev
+        (None, 11155111, False, 2),  # Sepolia: any chain that is not a local dev chain
+        (None, 1, False, 2),
+        (0, 11155111, False, 0),  # AIGC_PROMPT_RELEASE_DEPTH wins either way
+        (5, 31337, False, 5),
+    ],
+)
+def test_the_release_depth_is_chain_aware(configured, chain_id, embedded, depth):
+    settings = ApiSettings(prompt_release_depth=configured)
+    assert prompt_release_depth(settings, chain_id=chain_id, embedded=embedded) == depth
+
+
+def test_a_negative_release_depth_is_refused():
+    with pytest.raises(ValueError, match="prompt_release_depth"):
+        ApiSettings(prompt_release_depth=-1)
+
+
+def test_on_a_dev_chain_the_prompt_is_released_at_once(api, producer):  # noqa: F811
+    """The demo flow: the embedded chain mines a block per transaction only, so a depth > 0
+    would stall every generation there."""
+    assert api.client.app.state.market.prompt_release.depth == 0
+    esp, task = _locked_task(api, producer, seed=11)
+    seen = esp.get(f"/v1/tasks/{task['id']}")
+    assert seen["status"] == "locked" and seen["prompt"] == PROMPT_A
+    assert seen["prompt_salt"] is not None
+
+
+def test_on_a_real_chain_the_prompt_waits_for_the_depth(api, producer):  # noqa: F811
+    market = api.client.app.state.market
+    market.prompt_release = dataclasses.replace(market.prompt_release, depth=2)
+    esp, task = _locked_task(api, producer, seed=12)
+    path = f"/v1/tasks/{task['id']}"
+    seen = esp.get(path)
+    assert (seen["status"], seen["prompt"], seen["prompt_salt"]) == ("locked", None, None)
+    assert MarketClient(api.client, api.world.producer).get(path)["prompt"] == PROMPT_A
+    (locked_at,) = [e.block_number for e in market.indexer.events("Locked")]
+    while market.indexer.checkpoint()[0] - locked_at < 2:  # what the indexer has seen on top
+        assert esp.get(path)["prompt"] is None
+        assert all(t["prompt"] is None for t in esp.get("/v1/tasks", role="esp")["items"])
+        api.world.chain.mine(1)
+        api.index()
+    seen = esp.get(path)
+    assert seen["prompt"] == PROMPT_A and seen["prompt_salt"] is not None
+    assert [t["prompt"] for t in esp.get("/v1/tasks", role="esp")["items"]] == [PROMPT_A]
+
+
+def test_the_esp_worker_waits_for_the_release(api, parties):  # noqa: F811
+    """A locked task whose prompt is not yet released is left for a later round (before, the
+    worker declined it: prompt_mismatch, 'the prompt has not been released')."""
+    worker, producer_session, painter = parties
+    market = api.client.app.state.market
+    market.prompt_release = dataclasses.replace(market.prompt_release, depth=2)
+    task = producer_session.post(PROMPT_A, seed=13, max_price=2 * PRICE)
+    assert worker.step() == [f"quoted {task['id'][:10]}"]
+    producer_session.lock_fee(producer_session.task(task["id"]))
+    api.index()
+    (locked_at,) = [e.block_number for e in market.indexer.events("Locked")]
+    while market.indexer.checkpoint()[0] - locked_at < 2:
+        assert worker.step() == [] and painter.prompts == []
+        assert worker.state.tasks[task["id"]]["stage"] != "declined"
+        api.world.chain.mine(1)
+        api.index()
+    assert worker.step() == [f"delivered {task['id'][:10]}"] and painter.prompts == [PROMPT_A]
