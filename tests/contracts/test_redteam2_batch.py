@@ -101,3 +101,27 @@ def test_the_two_item_ruling_refuses_one_item_twice_two_contents_and_two_esps(wo
         rule(one, p_one, three, p_three)
     with pytest.raises(errors.CourtNotSameEsp):
         rule(one, p_one, two, p_two)
+
+
+def test_a_producer_batching_its_own_image_twice_loses_the_later_item_and_no_esp_is_slashed(world):
+    """The two-item ruling's one-producer branch: a producer that batched one image twice (one
+    ESP) holds both items; the court revokes the later published (the earlier stands whichever
+    is named first), and the ESP, which did nothing wrong, is not reported."""
+    register_esp(world)
+    esp, producer = world.esp, world.producer
+    content = b"one producer's image, batched twice"
+    _, p_early, early = _batch_holding(world, producer, content, esp=esp)
+    _, p_late, late = _batch_holding(world, producer, content, esp=esp)
+    i_early, i_late = early & 0xFFFFFFFF, late & 0xFFFFFFFF
+    lost_before = world.esps(world.deployer).esp_info(esp.address).challenges_lost
+    revoked = court(world, world.buyer).revoke_duplicate_item(
+        late,
+        early,
+        first_detail_hash=keccak(p_late.items[i_late].detail),
+        first_opening=p_late.opening(i_late),
+        second_detail_hash=keccak(p_early.items[i_early].detail),
+        second_opening=p_early.opening(i_early),
+    )
+    assert revoked == late
+    assert _batched_status(world, early) is TokenStatus.ACTIVE
+    assert world.esps(world.deployer).esp_info(esp.address).challenges_lost == lost_before
