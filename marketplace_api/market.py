@@ -7,6 +7,7 @@ the MWSL engine, fed incrementally as events arrive.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Sequence
@@ -84,6 +85,7 @@ class Market:
         self.reputation = ReputationEngine(ReputationParams.hardened())
         self.verdicts = VerdictLog()  # lost challenges, weighed into the ranking
         self._lock = threading.Lock()
+        self._stale = False  # the in-memory projections fed rows a failed batch did not commit
         self.read_cache = ReadCache()
         self.batches = BatchCatalog(self.catalog)
         self.tasks = TaskTracker()
@@ -107,9 +109,22 @@ class Market:
             self._rebuild_reputation(session)
 
     def poll(self) -> int:
-        """Indexes what is new; returns the number of events ingested."""
+        """Indexes what is new; returns the number of events ingested.
+
+        The projections run inside each batch's database transaction, the in-memory ones too
+        (the near-duplicate index, the reputation engine, the verdict log): when a batch fails
+        (its commit among others) they are rebuilt from what the database holds, else the retry
+        would feed the same rows again and the engine count those interactions twice."""
         with self._lock:
-            result = self.indexer.poll()
+            if self._stale:
+                self._reload()  # raises while the database is down: nothing is fed meanwhile
+            try:
+                result = self.indexer.poll()
+            except BaseException:
+                self._stale = True
+                with contextlib.suppress(Exception):  # the batch's own error is the one raised
+                    self._reload()
+                raise
         if result.events or result.rewound_to is not None:
             self.read_cache.clear()
         return result.events
@@ -117,10 +132,15 @@ class Market:
     def reload(self) -> None:
         """Re-reads what another process's indexer wrote (the ``aigc index`` leader): the
         near-duplicate index and reputation from the database, and drops rendered reads."""
-        with self._lock, Session(self.indexer.engine) as session:
+        with self._lock:
+            self._reload()
+        self.read_cache.clear()
+
+    def _reload(self) -> None:
+        with Session(self.indexer.engine) as session:
             self.catalog.load(session)
             self._rebuild_reputation(session)
-        self.read_cache.clear()
+        self._stale = False
 
     def _feed_reputation(self, _session: Session, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:

@@ -9,12 +9,18 @@ import hashlib
 import secrets
 
 import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from marketplace_api.config import ApiSettings, prompt_release_depth
 from services.generation import latest_quote_deadline
 from services.market_client import MarketClient
 from tests.api.conftest import api  # noqa: F401 (the API fixture, shared)
+from tests.api.test_generation_flow import _claimed, _worker
 from tests.api.test_prompt_after_lock import parties  # noqa: F401 (the worker fixture)
+from tests.api.test_redteam3_reputation import _session
+from tests.contracts.helpers import register_esp
 from tests.js.test_redteam4_prompt_release import (  # noqa: F401 (the producer fixture)
     PRICE,
     PROMPT_A,
@@ -107,3 +113,62 @@ def test_the_esp_worker_waits_for_the_release(api, parties):  # noqa: F811
         api.world.chain.mine(1)
         api.index()
     assert worker.step() == [f"delivered {task['id'][:10]}"] and painter.prompts == [PROMPT_A]
+
+
+# -- 2. a failed indexer commit does not feed the in-memory reputation twice -------------------
+
+
+def _opinion(market, payer: str, esp: str, now: int) -> tuple[float, float, float]:
+    o = market.reputation.local_opinion(payer, esp, now=now)
+    return (o.belief, o.disbelief, o.uncertainty)
+
+
+@pytest.mark.parametrize("reload_fails", [False, True], ids=["reloaded", "reload-failed-too"])
+def test_a_failed_index_commit_does_not_count_feedback_twice(
+    api,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+    reload_fails,
+):
+    """The indexer feeds its projections inside its database transaction: when that commit
+    failed, the rows had already been recorded by the in-memory reputation engine (and the
+    near-duplicate index) and the retry fed them again. Failed before: the ESP's local opinion
+    after the retry was the one of two positive interactions, a rebuild's of one."""
+    world = api.world
+    register_esp(world)
+    esp_client = MarketClient(api.client, world.esp)
+    esp_client.sign_in()
+    worker = _worker(world, esp_client, world.esp, tmp_path / "esp-state.json")
+    honest = _session(api, world.producer)
+    _, done = _claimed(api, worker, honest, "a task with feedback", seed=21)
+    honest.feedback(done, positive=True)
+    market = api.client.app.state.market
+    failures = [OperationalError("COMMIT", {}, Exception("disk I/O error"))]
+
+    def fail_once(_session) -> None:
+        if failures:
+            raise failures.pop()
+
+    if reload_fails:  # the database still down when the failed poll rebuilds: the next one does
+        load = market.catalog.load
+        loads = [OperationalError("SELECT", {}, Exception("connection refused"))]
+
+        def load_once(session) -> None:
+            if loads:
+                raise loads.pop()
+            load(session)
+
+        monkeypatch.setattr(market.catalog, "load", load_once)
+    event.listen(Session, "before_commit", fail_once)
+    try:
+        with pytest.raises(OperationalError):
+            api.index()
+    finally:
+        event.remove(Session, "before_commit", fail_once)
+    assert api.index() > 0  # the retry ingests the rows the failed commit lost
+    now = world.chain.timestamp()
+    payer, esp = world.producer.address, world.esp.address
+    fed = _opinion(market, payer, esp, now)
+    market.reload()  # what the database holds
+    assert fed == _opinion(market, payer, esp, now)
+    assert market.reputation.local_opinion(payer, esp, now=now).belief > 0
