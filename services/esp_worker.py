@@ -13,7 +13,9 @@ Each round (:meth:`EspWorker.step`) looks at the ESP's tasks on the marketplace:
   the image for the producer, upload it. It is sealed (format v2) to the delivery key the
   producer registered, which the sealed bytes name; to the producer's account key (format v1)
   when none is registered (docs/delivery.md);
-* ``delivered``: claim the fee on chain with ``s`` (which publishes it).
+* ``delivered``: claim the fee on chain with ``s`` (which publishes it). Past the HashTimeLock's
+  claim window (``claimWindow`` blocks after the lock's) no claim can succeed: the worker gives
+  it up once (``claim-window-closed``; the secret stays unpublished, the producer refunds).
 
 Opt-in juror duty (``juror=``, a :class:`~services.provenance.jury.JurorDuty`; ``aigc esp run
 --juror``): after its paid work, each round also draws the requested committee reviews past their
@@ -43,7 +45,15 @@ from typing import Any
 
 from PIL import Image
 
-from ledger import HtlcClient, LockStatus, LockTerms, Registration, RegistryClient, TokenStatus
+from ledger import (
+    HtlcClient,
+    LockStatus,
+    LockTerms,
+    Registration,
+    RegistryClient,
+    TokenStatus,
+    errors,
+)
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.esp_registry import generation_lock, sign_quote
 from ledger.clients.registry import sign_attestation
@@ -441,9 +451,20 @@ class EspWorker:
         entry = self.state.tasks.get(task["id"])
         if entry is None or task["lock"] is None or not self._uploaded(entry, task):
             return None  # never reveal a secret whose delivery this worker did not upload
+        if entry.get("stage") == "claim_closed":
+            return None  # given up: the producer refunds at the lock's deadline
         lock = LockTerms.from_json(task["lock"])
         if self.htlc.status(lock) is LockStatus.OPEN:
-            self.htlc.withdraw(lock, bytes.fromhex(entry["secret"]))
+            try:
+                self.htlc.withdraw(lock, bytes.fromhex(entry["secret"]))
+            except errors.LockClaimWindowClosed:
+                # Past the HashTimeLock's claim window (the lock's block + claimWindow: a claim
+                # this late would let the image be registered after the registration window), no
+                # claim can ever succeed: give it up once instead of failing every round. The
+                # secret stays unpublished, so the sealed delivery stays closed.
+                entry["stage"] = "claim_closed"
+                self.state.save()
+                return "claim-window-closed"
         entry["stage"] = "claimed"
         self.state.save()
         return "claimed"
