@@ -7,6 +7,7 @@ Services raise domain errors; :func:`install_handlers` maps them (and these) to 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -282,6 +283,30 @@ def _extra(exc: Exception) -> dict[str, Any]:
     return {}
 
 
+_DIGITS = re.compile(r"limit \((\d+) digits\).*value has (\d+) digits")
+
+
+def unreadable_body(exc: StarletteHTTPException) -> str | None:
+    """Why a JSON body could not be read, when that is what ``exc`` says; else ``None``.
+
+    FastAPI turns a ``json.JSONDecodeError`` into a 422, but any other ``ValueError`` of the
+    parser into 400 "There was an error parsing the body" (the error as its cause): a number
+    longer than Python converts to an int (4,300 digits by default), or bytes that are not
+    UTF-8. Both are the client's malformed body: 422 ``validation_error`` like any other."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, ValueError):
+        return None
+    if isinstance(cause, UnicodeDecodeError):
+        return f"the JSON body is not UTF-8 ({cause.reason} at byte {cause.start})"
+    digits = _DIGITS.search(str(cause))
+    if digits is not None:
+        return (
+            f"a JSON number of {digits[2]} digits: integers of more than {digits[1]} digits "
+            "are refused"
+        )
+    return f"the JSON body cannot be read: {cause}"
+
+
 def install_handlers(app: FastAPI) -> None:
     """Maps domain errors (by :func:`error_table`) and the API's own to JSON responses."""
     from ledger.errors import LedgerError
@@ -326,5 +351,13 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        unreadable = unreadable_body(exc)
+        if unreadable is not None:
+            return JSONResponse(
+                _body(
+                    "validation_error", unreadable, details=[{"loc": ["body"], "msg": unreadable}]
+                ),
+                status_code=422,
+            )
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return JSONResponse(_body(code, str(exc.detail)), status_code=exc.status_code)

@@ -172,3 +172,33 @@ def test_a_failed_index_commit_does_not_count_feedback_twice(
     market.reload()  # what the database holds
     assert fed == _opinion(market, payer, esp, now)
     assert market.reputation.local_opinion(payer, esp, now=now).belief > 0
+
+
+# -- 3. a JSON number too long for Python's int is a 422 with a stable code --------------------
+
+
+@pytest.mark.parametrize("digits", [4301, 5000, 100_000])
+def test_a_json_integer_past_pythons_digit_limit_is_422(api, digits):  # noqa: F811
+    """Python refuses to convert a string of more than 4,300 digits to an int (a ValueError
+    that is no JSONDecodeError): FastAPI answered 400 `http_error` 'There was an error parsing
+    the body' (failed before)."""
+    me = api.sign_in(api.world.producer)
+    body = b'{"prompt": "p", "max_price": ' + b"9" * digits + b"}"
+    for path in ("/v1/tasks", "/v1/auth/verify"):
+        r = api.client.post(path, content=body, headers={**me, "content-type": "application/json"})
+        assert r.status_code == 422, r.text
+        error = r.json()["error"]
+        assert error["code"] == "validation_error"
+        assert f"{digits} digits" in error["message"] and "4300" in error["message"]
+        assert error["details"] == [{"loc": ["body"], "msg": error["message"]}]
+
+
+def test_a_json_body_that_is_not_utf8_is_422(api):  # noqa: F811
+    me = api.sign_in(api.world.producer)
+    r = api.client.post(
+        "/v1/tasks",
+        content=b'{"prompt": "\xff"}',
+        headers={**me, "content-type": "application/json"},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "validation_error"
