@@ -116,14 +116,12 @@ def test_an_injected_inline_script_handler_or_html_is_refused(site, browser):
           return out;
         }"""
     )
+    # nothing ran: the markup may reach the page (no Trusted Types: they would bind wallet
+    # extensions' in-page scripts too), its inline handlers and the string timer may not
     assert outcome["pwned"] is None, outcome
-    # Trusted Types: no string-to-HTML sink, no inline handler from a string
-    assert outcome["html"] == outcome["handler"] == "TypeError", outcome
-    assert outcome["timer"] == "TypeError", outcome  # a string timer is an eval
-    # each attempt is reported (the inline script's text came from a plain text node)
+    # each attempt is reported as a script-src violation
     assert len(outcome["violations"]) >= 4, outcome
-    kinds = ("require-trusted-types-for", "script-src")
-    assert all(v.startswith(kinds) for v in outcome["violations"]), outcome
+    assert all(v.startswith("script-src") for v in outcome["violations"]), outcome
 
 
 def test_another_site_cannot_frame_the_signing_page(site, browser):
