@@ -316,8 +316,8 @@ def notifications(
     if after is not None:
         q = q.where(Notification.id > after)
     rows = list(session.scalars(q.order_by(Notification.id.desc()).limit(limit)))
-    items = [
-        {"id": n.id, "kind": n.kind, "block": n.block_number, **decimal_ids(n.payload)}
+    items = [  # the note's own fields last: no payload key replaces the id a cursor moves by
+        {**decimal_ids(n.payload), "id": n.id, "kind": n.kind, "block": n.block_number}
         for n in rows
     ]
     last = rows[-1].id if len(rows) == limit else None

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from marketplace_api.config import ApiSettings, prompt_release_depth
+from marketplace_api.models import Notification
 from services.generation import latest_quote_deadline
 from services.market_client import MarketClient
 from tests.api.conftest import api  # noqa: F401 (the API fixture, shared)
@@ -202,3 +203,41 @@ def test_a_json_body_that_is_not_utf8_is_422(api):  # noqa: F811
     )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "validation_error"
+
+
+# -- 4. a notification's own fields win over its payload's ------------------------------------
+
+
+def test_a_payload_cannot_overwrite_a_notifications_id_kind_or_block(api):  # noqa: F811
+    """The route spread the stored payload after ``id``, ``kind`` and ``block``: a payload key
+    ``id`` replaced the id the defender's ``after`` cursor moves by (failed before: the item
+    read id 2**31 - 1, kind challenge_opened, block 0)."""
+    world = api.world
+    me = world.producer.address
+    with api.client.app.state.sessions() as session:
+        rows = [
+            Notification(
+                recipient=me,
+                kind="plagiarism_suspected",
+                block_number=7 + i,
+                payload={
+                    "id": 2**31 - 1,
+                    "kind": "challenge_opened",
+                    "block": 0,
+                    "original": "0x01",
+                    "duplicate": f"0x{i + 2:x}",
+                },
+            )
+            for i in range(2)
+        ]
+        session.add_all(rows)
+        session.commit()
+        ids = [n.id for n in rows]
+    client = MarketClient(api.client, world.producer)
+    items = client.get("/v1/notifications")["items"]
+    assert [(n["id"], n["kind"], n["block"]) for n in items] == [
+        (ids[1], "plagiarism_suspected", 8),
+        (ids[0], "plagiarism_suspected", 7),
+    ]
+    assert [n["duplicate"] for n in items] == ["3", "2"]  # the payload is kept (ids decimal)
+    assert [n["id"] for n in client.get("/v1/notifications", after=ids[0])["items"]] == [ids[1]]
