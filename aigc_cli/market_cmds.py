@@ -13,12 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-from aigc_cli._console import clean_errors, console, fail, keystore_account
+from aigc_cli._console import clean_errors, console, err_console, fail, keystore_account
 from aigc_cli._console import dev_account as dev_account_of
 from ledger.errors import LedgerError
 
 DEFAULT_INDEX_INTERVAL_S = 2.0
 WORKER_STARTUP_S = 120
+# `aigc esp run` waits this long before its next round when the API does not answer.
+API_RETRY_S = 5.0
 
 app = typer.Typer()
 esp_app = typer.Typer(help="Run an edge service provider (ESP) worker.")
@@ -284,7 +286,15 @@ def esp_run(
         return
     stop = threading.Event()
     try:
-        worker.run(stop, interval)
+        while not stop.is_set():
+            try:
+                worker.run(stop, interval)
+            except httpx.TransportError as exc:  # the API restarts, or is not up yet
+                err_console.print(
+                    f"[yellow]the marketplace API at {api} does not answer "
+                    f"({exc or type(exc).__name__}); retrying in {API_RETRY_S:g} s[/]"
+                )
+                stop.wait(API_RETRY_S)
     except KeyboardInterrupt:
         stop.set()
 

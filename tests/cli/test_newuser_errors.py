@@ -110,12 +110,14 @@ def test_register_when_the_api_refuses(fake_deployment, shots, monkeypatch):
 
 
 def test_esp_run_with_an_unreachable_api(embedded_world, tmp_path, monkeypatch):
+    """Counted rounds end at an API that does not answer (run until stopped, the worker waits
+    for it: test_esp_run_outlives_an_api_restart)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(
         "ledger.connect.connect_deployment", lambda _settings: embedded_world.deployment
     )
     api = f"http://127.0.0.1:{free_port()}"
-    result = runner.invoke(app, ["esp", "run", "--dev-account", "2", "--api", api])
+    result = runner.invoke(app, ["esp", "run", "--dev-account", "2", "--api", api, "--rounds", "1"])
     _clean_failure(result, api)
 
 
@@ -212,3 +214,30 @@ def test_esp_run_with_a_generator_it_cannot_load(
     _clean_failure(result, value)
     address = embedded_world.deployment.chain.dev_accounts()[7].address
     assert not EspRegistryClient(embedded_world.deployment).is_active(address)
+
+
+def test_esp_run_outlives_an_api_restart(embedded_world, tmp_path, monkeypatch):
+    """`aigc esp run` in the background while its API restarts: before, the worker's first
+    round that met the closed port ended the process with httpx's ConnectError traceback (the
+    worker retries only the API's and the chain's errors); now it says so and keeps serving."""
+    import httpx
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        "ledger.connect.connect_deployment", lambda _settings: embedded_world.deployment
+    )
+    monkeypatch.setattr("aigc_cli.market_cmds.API_RETRY_S", 0.0, raising=False)
+    calls = []
+
+    def run(self, stop, interval):
+        calls.append(interval)
+        if len(calls) == 1:
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        raise KeyboardInterrupt  # Ctrl-C: the usual way out
+
+    monkeypatch.setattr("services.esp_worker.EspWorker.run", run)
+    result = runner.invoke(app, ["esp", "run", "--dev-account", "2"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert len(calls) == 2
+    assert "does not answer" in result.output
+    assert "Traceback" not in result.output
