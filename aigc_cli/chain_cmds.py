@@ -126,7 +126,11 @@ def deploy_cmd(
         str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
     ] = None,
 ) -> None:
-    """Deploy the contracts to the configured chain (AIGC_CHAIN) and write the manifest."""
+    """Deploy the contracts to the configured chain (AIGC_CHAIN) and write the manifest.
+
+    Every run is a new deployment: a manifest already there for the chain is replaced (a devnet's
+    own comes from `aigc devnet up`), and `aigc serve` then needs a fresh AIGC_DATABASE_URL.
+    """
     from ledger.connect import connect
     from ledger.deploy import deploy
 
@@ -143,6 +147,11 @@ def deploy_cmd(
         deployer = chain.dev_accounts()[0]
     deployment = deploy(chain, deployer, DeployParams())
     path = s.manifest_path(chain.chain_id)
+    if path.exists():
+        console.print(
+            f"[yellow]replacing {path}: the earlier deployment's API database does not serve "
+            "this one (use a fresh AIGC_DATABASE_URL)[/]"
+        )
     deployment.manifest.save(path)
     console.print(f"[green]deployed[/] on {chain.describe()}; manifest {path}")
     _print_manifest(deployment.manifest.contracts)
