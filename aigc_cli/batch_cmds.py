@@ -39,7 +39,14 @@ MAX_IMAGE_BYTES = 16 * 2**20
 
 DevAccount = Annotated[int | None, typer.Option(help="Use dev account N (local chains only)")]
 Keystore = Annotated[Path | None, typer.Option(help="Keystore of the signing key")]
-Password = Annotated[str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)]
+Password = Annotated[
+    str | None,
+    typer.Option(
+        envvar="AIGC_KEYSTORE_PASSWORD",
+        hide_input=True,
+        help="The --keystore password (asked for when not given)",
+    ),
+]
 
 
 def _account(

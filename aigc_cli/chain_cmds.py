@@ -123,7 +123,12 @@ def deploy_cmd(
         Path | None, typer.Option(help="Keystore of the deployer (real networks)")
     ] = None,
     password: Annotated[
-        str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
+        str | None,
+        typer.Option(
+            envvar="AIGC_KEYSTORE_PASSWORD",
+            hide_input=True,
+            help="The --keystore password (asked for when not given)",
+        ),
     ] = None,
 ) -> None:
     """Deploy the contracts to the configured chain (AIGC_CHAIN) and write the manifest.

@@ -121,9 +121,11 @@ def generate_cmd(
     seed: int = typer.Option(0, "--seed", help="random seed (same seed, same image)"),
     output: Path = typer.Option(..., "--output", "-o", help="image file to write (.png)"),
     steps: int | None = typer.Option(None, "--steps", help="denoising steps (default: model's)"),
-    width: int | None = typer.Option(None, "--width"),
-    height: int | None = typer.Option(None, "--height"),
-    guidance_scale: float | None = typer.Option(None, "--guidance-scale"),
+    width: int | None = typer.Option(None, "--width", help="pixels (default: model's)"),
+    height: int | None = typer.Option(None, "--height", help="pixels (default: model's)"),
+    guidance_scale: float | None = typer.Option(
+        None, "--guidance-scale", help="classifier-free guidance (default: model's)"
+    ),
     record: Path | None = typer.Option(None, "--record", help="also write the JSON audit record"),
     generator: str | None = _GEN_OPT,
     checkpoint: Path | None = _CKPT_OPT,

@@ -189,7 +189,12 @@ def esp_run(
     ] = None,
     keystore: Annotated[Path | None, typer.Option(help="Keystore of the ESP's key")] = None,
     password: Annotated[
-        str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
+        str | None,
+        typer.Option(
+            envvar="AIGC_KEYSTORE_PASSWORD",
+            hide_input=True,
+            help="The --keystore password (asked for when not given)",
+        ),
     ] = None,
     price: Annotated[int, typer.Option(min=0, help="Price per image, wei")] = 10**15,
     stake: Annotated[
@@ -307,7 +312,12 @@ def esp_enroll(
     ] = None,
     keystore: Annotated[Path | None, typer.Option(help="Keystore of the ESP's key")] = None,
     password: Annotated[
-        str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
+        str | None,
+        typer.Option(
+            envvar="AIGC_KEYSTORE_PASSWORD",
+            hide_input=True,
+            help="The --keystore password (asked for when not given)",
+        ),
     ] = None,
 ) -> None:
     """Enrol the (registered, active) ESP as a committee juror, posting the juror bond."""
@@ -334,7 +344,12 @@ def esp_leave(
     ] = None,
     keystore: Annotated[Path | None, typer.Option(help="Keystore of the ESP's key")] = None,
     password: Annotated[
-        str | None, typer.Option(envvar="AIGC_KEYSTORE_PASSWORD", hide_input=True)
+        str | None,
+        typer.Option(
+            envvar="AIGC_KEYSTORE_PASSWORD",
+            hide_input=True,
+            help="The --keystore password (asked for when not given)",
+        ),
     ] = None,
 ) -> None:
     """Leave the committee: the bond and all the juror is owed come back (refused while drawn)."""
