@@ -385,7 +385,8 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
     }
 
     /// @dev Counts a lost challenge against `esp` and slashes min(`slashAmount`, stake): half to
-    /// `a` and half to `b` (all of it when they are the same account).
+    /// `a` and half to `b` (all of it when they are the same account). An ESP left with less
+    /// than half the minimum stake is deactivated.
     function _slash(address esp, address a, address b) private {
         if (msg.sender != _registry) {
             if (msg.sender != _batchRegistry) revert EspUnauthorizedRegistry(msg.sender);
@@ -409,7 +410,9 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
                 emit EspSlashed(esp, b, cut - toA, stake);
             }
         }
-        if (e.active && stake < _minStake) _deactivate(esp, e); // a slashed ESP stops serving
+        // A slashed ESP stops serving under half the minimum stake: at the minimum, one lost
+        // challenge (a squatter's uncontested false match) leaves it serving, the second ends it.
+        if (e.active && stake < _minStake / 2) _deactivate(esp, e);
     }
 
     function _deactivate(address esp, Esp storage e) private {

@@ -11,7 +11,7 @@ import {EvidenceLib} from "../EvidenceLib.sol";
 /// feedback once; a refunded lock is recorded as negative by anyone, once). A lock whose sender is
 /// its receiver or a registered ESP records nothing. An upheld plagiarism challenge against an
 /// image the ESP attested counts against it and slashes `slashAmount` of its stake to the injured
-/// party (claimable with `claimCompensation`); an ESP whose stake falls below the minimum is
+/// party (claimable with `claimCompensation`); an ESP whose stake falls below half the minimum is
 /// deactivated. The stake cannot leave while acknowledged locks to the ESP are open.
 interface IEspRegistry {
     /// @notice An ESP's public record.
@@ -137,7 +137,7 @@ interface IEspRegistry {
     /// revokes a batched item) once the revocation of a copy attested by `esp` is final:
     /// counts it and slashes min(`slashAmount`, stake), BURNED (owed to 0xdEaD, whatever
     /// `injured` says: paid to a challenger it was farmable with one's own false matches),
-    /// deactivating an ESP whose stake falls below the minimum.
+    /// deactivating an ESP whose stake falls below half the minimum.
     function recordChallengeUpheld(address esp, address injured) external;
     /// @notice Called by the registry when the detail rule finds that `esp` attested the same
     /// image to two payers (an equivocation: neither token is revoked): counts it as a lost

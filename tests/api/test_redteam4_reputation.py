@@ -191,12 +191,6 @@ def test_bad_selection_parameters_are_422(api, params):
     assert r.json()["error"]["code"] == "validation_error"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="open, contracts: EspRegistry deactivates an ESP whose stake a slash takes under the "
-    "minimum (slash 0.05 ETH, minimum 0.1 ETH), so one uncontested squatter win removes an "
-    "honest ESP staked at the minimum from the market, whatever the ranking weighs",
-)
 def test_one_uncontested_squatter_win_does_not_remove_an_honest_esp(api):
     """The honest ESP staked the minimum (as `register_esp` does); the squatter's early token
     falsely matches one later generation of a silent customer. The ranking weighs the lost

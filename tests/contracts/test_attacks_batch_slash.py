@@ -80,7 +80,7 @@ def test_upheld_uncontested_challenge_slashes_the_copys_esp_and_burns_the_slash(
     assert esps.compensation_of(BURN) == slash
     stake, lost, active = _esp_state(world, copier)
     assert (stake, lost) == (ESP_STAKE - slash, 1)
-    assert active is (ESP_STAKE - slash >= world.params.esp_min_stake)
+    assert active is (ESP_STAKE - slash >= world.params.esp_min_stake // 2)
     assert world.balance(world.deployment.esp_registry.address) == held  # stake -> owed
     # The original's ESP is untouched.
     assert _esp_state(world, world.esp.address)[:2] == (ESP_STAKE, 0)

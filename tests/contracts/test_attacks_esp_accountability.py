@@ -207,7 +207,10 @@ def test_a_quote_for_a_lock_made_while_active_binds_an_esp_that_left(world):
 def test_an_upheld_challenge_slashes_the_esp_and_burns_the_slash(world):
     """Before: an ESP whose attested copy was revoked stayed active and withdrew its full stake.
     The slash is burned, not paid to the challenger: paid, it was a bounty anyone could farm with
-    its own false matches (tests/contracts/test_attacks_slash_farm.py)."""
+    its own false matches (tests/contracts/test_attacks_slash_farm.py). An ESP staked at the
+    minimum keeps serving after one lost challenge (half the minimum left: a squatter's one
+    uncontested false match does not remove an honest ESP) and stops at the second: a copier ESP
+    is still pushed out (before red team 4's fix, the first slash already deactivated it)."""
     register_esp(world)
     original = register_image(
         world, world.producer, world.producer.address, fp=BASE_FP, esp=copier_esp(world)
@@ -227,11 +230,26 @@ def test_an_upheld_challenge_slashes_the_esp_and_burns_the_slash(world):
     slash = world.params.esp_slash_amount
     info = reader.esp_info(world.esp.address)
     assert info.stake == ESP_STAKE - slash and info.challenges_lost == 1
-    assert not info.active  # below the minimum stake: it stops serving
+    assert info.active and info.stake == ESP_STAKE // 2  # half the minimum: still serving
     assert reader.compensation_of(world.producer.address) == 0
     assert reader.compensation_of(BURN) == slash
+    # the copier attests a second copy, whose challenge is upheld too: out of service
+    second = register_image(
+        world,
+        world.buyer,
+        world.buyer.address,
+        fp=NEAR_FP,
+        detail=details()["near"],
+        esp=world.esp,
+    )
+    assert challenge_and_finalize(world, world.producer, original, second)
+    settle_after_hold(world, original, second)
+    info = reader.esp_info(world.esp.address)
+    assert (info.stake, info.challenges_lost) == (ESP_STAKE - 2 * slash, 2)
+    assert not info.active  # below half the minimum stake: it stops serving
+    assert reader.compensation_of(BURN) == 2 * slash
     esps_address = world.deployment.esp_registry.address
-    # both stakes (the original's ESP's and the rest of this one's) + the burned slash, owed to
+    # both stakes (the original's ESP's and the rest of this one's) + the burned slashes, owed to
     # an address nobody holds the key of
     assert world.balance(esps_address) == 2 * ESP_STAKE
     with pytest.raises(errors.NoCompensation):

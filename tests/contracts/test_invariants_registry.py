@@ -786,12 +786,12 @@ class RegistryMachine(RuleBasedStateMachine):
 
     def _slash(self, esp: ModelEsp, injured: str, ts: int, block: int) -> None:
         """The copy's ESP answers: part of its stake is owed to the burn address (every challenge
-        slash is burned), and an ESP left under the minimum stake stops serving."""
+        slash is burned), and an ESP left under half the minimum stake stops serving."""
         esp.challenges_lost += 1
         cut = min(esp.stake, self.world.params.esp_slash_amount)
         esp.stake -= cut
         self.owed[injured] = self.owed.get(injured, 0) + cut
-        if esp.active and esp.stake < self.world.params.esp_min_stake:
+        if esp.active and esp.stake < self.world.params.esp_min_stake // 2:
             esp.active, esp.until_block = False, block
             esp.unbonding_ends_at = ts + self.world.params.esp_unbonding_period
 
