@@ -22,7 +22,7 @@ import typer
 
 from aigc_cli._console import clean_errors, console, fail, keystore_account
 from aigc_cli._console import dev_account as dev_account_of
-from aigc_cli.market_cmds import esp_app
+from aigc_cli.market_cmds import check_state_file, esp_app
 from ledger.errors import LedgerError
 from services.errors import ServiceError
 
@@ -305,6 +305,7 @@ def attest_batch(
 
     if not state.exists():
         raise fail(f"{state}: no ESP state (the deliveries are recorded there by `aigc esp run`)")
+    check_state_file(state)
     deployment = _deployment()
     account = _account(deployment, dev_account, keystore, password)
     try:

@@ -54,8 +54,10 @@ def defend(
     images: Annotated[
         Path | None,
         typer.Option(
+            exists=True,
+            file_okay=False,
             help="A folder of images named by token id in hex (0x + 64 digits, any extension) "
-            "to predict the committee's stage-3 vote with (default: the API's images, with --api)"
+            "to predict the committee's stage-3 vote with (default: the API's images, with --api)",
         ),
     ] = None,
     only_if_profitable: Annotated[

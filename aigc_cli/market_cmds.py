@@ -180,6 +180,22 @@ def index_chain(
         engine.dispose()
 
 
+def check_state_file(state: Path) -> None:
+    """A clean exit, before anything is sent, when ``state`` exists but is no worker's state
+    (its JSON is read whole when the worker starts)."""
+    import json
+
+    if not state.exists():
+        return
+    try:
+        json.loads(state.read_text())
+    except (ValueError, OSError) as exc:  # not JSON, not UTF-8, a folder
+        raise fail(
+            f"{state}: not an ESP state file (`aigc esp run` writes it; --state names "
+            f"another): {exc}"
+        ) from None
+
+
 @esp_app.command("run")
 @clean_errors(LedgerError)
 def esp_run(
@@ -240,6 +256,7 @@ def esp_run(
         account = dev_account_of(deployment.chain, dev_account)
     else:
         raise fail("choose --keystore or --dev-account")
+    check_state_file(state)
     # The generator loads before the ESP registers: one that cannot run must not leave a stake
     # behind. AIGC_GENERATOR (bundled by default), AIGC_CHECKPOINT_DIR, AIGC_GENERATOR_DEVICE.
     try:

@@ -241,3 +241,23 @@ def test_esp_run_outlives_an_api_restart(embedded_world, tmp_path, monkeypatch):
     assert len(calls) == 2
     assert "does not answer" in result.output
     assert "Traceback" not in result.output
+
+
+def test_esp_run_with_a_state_file_that_is_not_one(embedded_world, tmp_path, monkeypatch):
+    """Before: json.JSONDecodeError's traceback (after the ESP had registered)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(
+        "ledger.connect.connect_deployment", lambda _settings: embedded_world.deployment
+    )
+    (tmp_path / "bad.txt").write_text("not json")
+    result = runner.invoke(
+        app, ["esp", "run", "--dev-account", "2", "--rounds", "1", "--state", "bad.txt"]
+    )
+    _clean_failure(result, "bad.txt", "not an ESP state file")
+
+
+def test_defend_with_an_images_folder_that_does_not_exist(fake_deployment, shots):
+    """Before: accepted without a word, and the committee's vote predicted from nothing."""
+    result = runner.invoke(app, ["defend", "--dev-account", "1", "--once", "--images", "nothere"])
+    assert result.exit_code == 2, (result.output, result.exception)
+    assert "nothere" in result.output and "Traceback" not in result.output
