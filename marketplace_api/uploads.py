@@ -185,7 +185,12 @@ def decode_image(data: bytes, *, declared_type: str | None, max_pixels: int) -> 
                 )
             probe.load()
             return probe.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:
+        # PIL's message names its in-memory buffer object (<_io.BytesIO object at 0x...>)
+        raise UnsupportedMedia(
+            "not a decodable image: the bytes are no PNG, JPEG or WebP image"
+        ) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise UnsupportedMedia(f"not a decodable image: {exc}") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise PayloadTooLarge("image decompresses beyond the pixel limit") from None
