@@ -83,12 +83,24 @@ class ChainFollower:
     def run(self, stop: threading.Event, interval: float) -> None:
         """Rounds every ``interval`` seconds until ``stop``; a failed round is logged and the
         next one retries (the checkpoint is consistent at every batch boundary)."""
+        failing: str | None = None  # the failure of the rounds failing in a row
+        streak = 0
         try:
             while not stop.is_set():
                 try:
                     self.step()
-                except Exception:  # logged loudly; the next round retries from the checkpoint
-                    log.exception("indexer round failed")
+                except Exception as exc:  # the next round retries from the checkpoint
+                    text = f"{type(exc).__name__}: {exc}"
+                    streak = streak + 1 if text == failing else 1
+                    if streak == 1:  # a new failure: loudly, with its traceback
+                        log.exception("indexer round failed")
+                    elif streak & (streak - 1) == 0:  # the same again: one line, then sparser
+                        log.error("indexer round failed %d times in a row: %s", streak, text)
+                    failing = text
+                else:
+                    if failing is not None:
+                        log.warning("indexer rounds succeed again after %d failures", streak)
+                    failing, streak = None, 0
                 stop.wait(interval)
         finally:
             self.close()
