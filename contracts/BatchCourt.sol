@@ -23,7 +23,7 @@ import {ItemsTree} from "./ItemsTree.sol";
 /// until `settle`; a copy's bond passes through within `revokeDuplicateImage`'s transaction);
 /// this court is owed nothing by the EspRegistry between transactions; nothing is paid for a
 /// win before the Registry's `rewardHoldBlocks` after it; each
-/// ordered pair is challenged at most once unless its challenge ended Void; a decision revokes
+/// ordered pair is challenged again only after its challenge ended Void or Reversed; a decision revokes
 /// only the copy named by the record proven at the challenge, and only while it is still that
 /// record and active.
 contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
@@ -109,14 +109,20 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (distance > _matchThreshold) revert CourtNotAdmissible(original, duplicate, distance);
         Dispute storage d = _disputes[_pairKey(original, duplicate)];
         IRegistry.DisputeState was = d.state;
-        if (was != IRegistry.DisputeState.None && was != IRegistry.DisputeState.Void) {
+        // reopened when the last decided nothing about the pair: Void, or Reversed (its winner,
+        // `original`, was revoked then and is active again), as the BatchRegistry's `_open`
+        if (
+            was != IRegistry.DisputeState.None && was != IRegistry.DisputeState.Void
+                && was != IRegistry.DisputeState.Reversed
+        ) {
             revert CourtDisputeExists(original, duplicate, was);
         }
         uint64 deadline = uint64(block.number) + _disputeWindow;
         d.challenger = msg.sender;
         d.deadline = deadline;
         d.state = IRegistry.DisputeState.Open;
-        if (d.contester != address(0)) d.contester = address(0); // a Void dispute's
+        // a reopened dispute's contester and slash (one slot): `settle` must not pay them again
+        if (d.contester != address(0) || d.slash != 0) (d.contester, d.slash) = (address(0), 0);
         d.recordHash = rec.recordHash;
         emit ChallengeOpened(original, duplicate, msg.sender, distance, deadline);
     }

@@ -96,7 +96,7 @@ interface IBatchCourt {
     error CourtCommittedAfterPublication(uint256 original, uint64 committedAt, uint64 duplicateCommittedAt);
     /// @notice The compact fingerprints are farther apart than the threshold.
     error CourtNotAdmissible(uint256 original, uint256 duplicate, uint256 distance);
-    /// @notice The pair was already challenged (and not voided).
+    /// @notice The pair was already challenged (and neither voided nor reversed).
     error CourtDisputeExists(uint256 original, uint256 duplicate, IRegistry.DisputeState state);
     /// @notice The challenge is not in the state this step needs.
     error CourtDisputeState(uint256 original, uint256 duplicate, IRegistry.DisputeState state);

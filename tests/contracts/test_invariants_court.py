@@ -312,7 +312,7 @@ class CourtMachine(RuleBasedStateMachine):
                 "distance": dist,
             }
         d = self.court_disputes.get((original, duplicate))
-        if d is not None and d.state is not DisputeState.VOID:
+        if d is not None and d.state not in (DisputeState.VOID, DisputeState.REVERSED):
             return errors.CourtDisputeExists, {
                 "original": original,
                 "duplicate": duplicate,
@@ -1255,8 +1255,8 @@ class CourtMachine(RuleBasedStateMachine):
                 # its win held, paid or compensated: the court never reinstates a single
                 assert d.state in (DisputeState.UPHELD, DisputeState.SETTLED, DisputeState.REVERSED)
                 assert d.record_hash == self.singles[single].proof().record_hash
-        for history in self.court_history.values():  # a pair is challenged again only after a Void
-            assert sum(d.state is not DisputeState.VOID for d in history) <= 1
+        for history in self.court_history.values():  # again only after a Void or a Reversed
+            assert all(d.state in (DisputeState.VOID, DisputeState.REVERSED) for d in history[:-1])
 
     def teardown(self) -> None:
         try:
