@@ -59,8 +59,9 @@ class DeployParams:
     max_token_lock_duration: int = 86_400
     esp_min_stake: int = 10**17
     esp_unbonding_period: int = 86_400
-    # Stake slashed to the challenger per upheld challenge against an image the ESP attested
-    # (capped at the stake): half the minimum stake; an ESP left below the minimum is deactivated.
+    # Stake slashed (burned) per upheld challenge against an image the ESP attested (capped at
+    # the stake): half the minimum stake; an ESP left below half the minimum is deactivated, so
+    # one staked at the minimum serves on after one lost challenge and stops at the second.
     esp_slash_amount: int = 5 * 10**16
     registration_bond: int = 10**16
     challenge_deposit: int = 10**16

@@ -13,7 +13,7 @@ back as the reward): +0.038 ETH per farm, until every honest ESP's stake is gone
 
 Money that a challenge moves from a third party (the copy's ESP) is farmable whenever false matches
 exist and can be searched for, so the slash is now burned: the ESP still answers with its stake
-(it loses it, its losses count, it stops serving below the minimum), and nobody profits from it.
+(it loses it, its losses count, it stops serving below half the minimum), and nobody profits.
 The challenger gets back its costs (deposit, ``challengeReward``), as before.
 """
 
