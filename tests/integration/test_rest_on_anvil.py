@@ -150,7 +150,7 @@ def test_esp_run_cli_registers_once_and_serves(stack, tmp_path):
     esp = chain.dev_accounts()[5]
     env = {**os.environ, "AIGC_CHAIN": "devnet", "AIGC_DATA_DIR": str(data)}
     base = [sys.executable, "-m", "aigc_cli.main", "esp", "run", "--api", str(http.base_url)]
-    options = ["--rounds", "1", "--interval", "0", "--state", str(tmp_path / "esp.json")]
+    options = ["--rounds", "1", "--interval", "0.05", "--state", str(tmp_path / "esp.json")]
     command = [*base, "--dev-account", "5", "--price", str(2 * 10**15), *options]
 
     first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=180)
