@@ -148,8 +148,9 @@ class EspWorker:
         collide. The prompt is keyed too: one ESP asked for one seed with two synonym prompts (by
         two Sybils, or by one account that then challenges its own token) made two images of one
         layout under its own attestations, an equivocation the detail rule matches, which slashes
-        the honest ESP (burned) and deactivates it below its minimum stake, for two fees and two
-        bonds (tests/api/test_redteam_esp_seed.py). Deterministic for one ESP, so a restarted
+        the honest ESP (burned; a second such slash deactivates an ESP staked at the minimum:
+        EspRegistry deactivates below half the minimum stake), for two fees and two bonds
+        (tests/api/test_redteam_esp_seed.py). Deterministic for one ESP, so a restarted
         worker makes the same bytes again (its state records the content hash before the
         upload). With ``producer``, the payer is keyed too: the seed of a second payer of one
         prompt and seed, whose first image is another payer's. One image is attested to one payer

@@ -35,9 +35,9 @@ def _two_established_esps(api):
     """The honest ESP (world.esp) and a second one (the copier of these tests), each paid and
     praised three times by four producers who use both (so each producer recommends both).
 
-    Both stake four times the minimum: a slash (half the minimum) of an ESP staked at the
-    minimum deactivates it (EspRegistry), which these tests are not about; an ESP with a larger
-    stake keeps serving after a lost challenge, and ranked exactly as before it."""
+    Both stake four times the minimum, so no slash (half the minimum) takes either below half the
+    minimum stake, where EspRegistry deactivates an ESP: these tests are about the ranking, and an
+    ESP that keeps serving after a lost challenge is ranked exactly as before it."""
     world = api.world
     honest, other = world.esp, world.accounts[6]  # the second: copier_esp's account
     for esp in (honest, other):
@@ -194,8 +194,9 @@ def test_bad_selection_parameters_are_422(api, params):
 def test_one_uncontested_squatter_win_does_not_remove_an_honest_esp(api):
     """The honest ESP staked the minimum (as `register_esp` does); the squatter's early token
     falsely matches one later generation of a silent customer. The ranking weighs the lost
-    challenge at a tenth of a contested one, but the slash deactivates the ESP: it leaves the
-    listing (and POST /v1/tasks can no longer pick it) until it stakes again."""
+    challenge at a tenth of a contested one; the slash used to deactivate the ESP (a strict xfail
+    before 0c0c0a5: it left the listing and POST /v1/tasks could no longer pick it). EspRegistry
+    now deactivates only below half the minimum stake, so one such win leaves it serving."""
     world = api.world
     honest = world.esp
     world.esps(honest).register("http://honest.example", price=FEE, stake=ESP_STAKE)

@@ -5,8 +5,8 @@ collide", issue 11). ``EspWorker.generation_seed`` keys the requested seed by th
 two ESPs asked for one seed make unrelated images; but one ESP asked twice for one seed, with two
 synonym prompts, used one derived seed: two images of one layout under one ESP's attestations.
 Two Sybils registering them have an equivocation (one ESP attested both) that the detail rule
-matches: the honest ESP is slashed (burned) and, below its minimum stake, deactivated, for two
-fees and two bonds. The prompt must be keyed too.
+matches: the honest ESP is slashed (burned; twice and it is deactivated, below half its
+minimum stake), for two fees and two bonds. The prompt must be keyed too.
 """
 
 from __future__ import annotations
