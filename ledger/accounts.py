@@ -62,10 +62,19 @@ def list_keystores(directory: Path) -> list[tuple[str, Path]]:  # address, file
 
 def load_keystore(path: Path, password: str) -> LocalAccount:
     """Decrypts the keystore at ``path``."""
+    not_keystore = f"{path.name} is not an encrypted keystore (version 3 JSON)"
     try:
-        key = Account.decrypt(json.loads(path.read_text()), password)
+        data = json.loads(path.read_text())
     except FileNotFoundError:
         raise AccountError(f"keystore not found: {path}") from None
+    except (ValueError, OSError):  # not JSON (or not text): eth-account's KeyError 'version' later
+        raise AccountError(not_keystore) from None
+    if not isinstance(data, dict) or not ({"crypto", "Crypto"} & data.keys()):
+        raise AccountError(not_keystore)
+    try:
+        key = Account.decrypt(data, password)
+    except (KeyError, TypeError, AttributeError):
+        raise AccountError(not_keystore) from None
     except ValueError as exc:
         raise AccountError(f"cannot unlock {path.name}: {exc}") from None
     account: LocalAccount = Account.from_key(key)

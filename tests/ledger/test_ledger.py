@@ -56,6 +56,11 @@ def test_keystore_roundtrip_and_errors(tmp_path):
         new_keystore(tmp_path, "short")
     with pytest.raises(AccountError, match="not found"):
         load_keystore(tmp_path / "missing.json", "x" * 8)
+    for not_a_keystore in ('{"address": "00"}', "[1, 2]", '"text"', "not json"):
+        other = tmp_path / "other.json"
+        other.write_text(not_a_keystore)
+        with pytest.raises(AccountError, match="not an encrypted keystore"):
+            load_keystore(other, "x" * 8)
     assert "private" not in path.read_text().lower() or "ciphertext" in path.read_text()
 
 
