@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 from PIL import Image
 
 from ledger import (
@@ -236,8 +237,9 @@ class EspWorker:
 
     def run(self, stop: threading.Event, interval: float = 1.0) -> None:
         while not stop.is_set():
-            # A failed round is transient: the next one retries from the persisted state.
-            with contextlib.suppress(MarketError, LedgerError):
+            # A failed round is transient: the next one retries from the persisted state (an
+            # API restarting or not up yet is httpx's TransportError, not a MarketError).
+            with contextlib.suppress(MarketError, LedgerError, httpx.TransportError):
                 self.step()
             stop.wait(interval)
 
