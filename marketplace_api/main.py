@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -37,6 +38,31 @@ from marketplace_api.routers import (
 from marketplace_api.routers import web as web_app
 from marketplace_api.uploads import BodySizeLimit, JsonDepthLimit
 from services.storage import BlobStore, DbBlobStore
+
+
+class NoSniff:
+    """``X-Content-Type-Options: nosniff`` on every answer (the web app's pages set it already):
+    the API serves bytes others uploaded (images, previews, sealed deliveries), typed
+    ``image/png`` or ``application/octet-stream``; a browser must never sniff them into HTML or
+    script."""
+
+    def __init__(self, app: Any):
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_nosniff(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                if not any(k.lower() == b"x-content-type-options" for k, _ in headers):
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_nosniff)
 
 
 def create_app(
@@ -112,6 +138,7 @@ def create_app(
     app.include_router(batches.requests_router)
     app.include_router(dashboard.router)  # read routes behind the web app's dashboards
     app.include_router(web_app.router)  # the web app at / (issue 15)
+    app.add_middleware(NoSniff)
     app.add_middleware(JsonDepthLimit)  # inside the size limit: what it buffers is bounded
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
     install_cors(app, parse_origins(settings.cors_origins))  # outermost: errors get it too
