@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from ledger import Deployment, merkle
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
-from ledger.clients.registry import RecordProof
+from ledger.clients.registry import RecordProof, RegistryClient
 from marketplace_api.batch_catalog import recheck_details
 from marketplace_api.deps import (
     CurrentAccount,
@@ -597,6 +597,68 @@ def tx_court_duplicate_image(
     call = BatchCourtClient(dep).revoke_duplicate_image_call(
         body.item, body.single, detail_hash=keccak(detail), opening=opening, record=_record(single)
     )
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+class DuplicateItemIn(BaseModel):
+    """Two batch items of the same bytes (token ids as decimal strings or 0x-hex), in any
+    order: the court decides which one goes."""
+
+    first: TokenId
+    second: TokenId
+
+
+@tx_router.post("/court/duplicate-item", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_court_duplicate_item(
+    body: DuplicateItemIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Revoke the second registration of one image held as two batch items, both attested by
+    one ESP (``BatchCourt.revokeDuplicateItem``; anyone may send it and gets
+    ``challengeReward``): the later published one when one producer registered both, the later
+    lock's when two payers did (the ESP's slash is burned). Both items are opened from their
+    published manifests (404 ``manifest_not_published`` before); 409 ``not_same_image`` for
+    one item named twice or two items of different content hashes, and the court's error name
+    (``CourtNotSameEsp``, ``CourtTokenRevoked``, ``CourtNotOwner``, ...) for what the contract
+    refuses."""
+    _item(session, body.first)
+    _item(session, body.second)
+    if body.first == body.second:
+        raise Conflict(
+            f"batch item {body.first} is named twice: the ruling takes two items",
+            code="not_same_image",
+        )
+    first_detail, first_opening = _opening(session, body.first)
+    second_detail, second_opening = _opening(session, body.second)
+    if first_opening.content_hash != second_opening.content_hash:
+        raise Conflict(
+            f"batch item {body.first} holds content 0x{first_opening.content_hash.hex()}, batch "
+            f"item {body.second} 0x{second_opening.content_hash.hex()}: not one image",
+            code="not_same_image",
+        )
+    call = BatchCourtClient(dep).revoke_duplicate_item_call(
+        body.first,
+        body.second,
+        first_detail_hash=keccak(first_detail),
+        first_opening=first_opening,
+        second_detail_hash=keccak(second_detail),
+        second_opening=second_opening,
+    )
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post("/court/reinstate", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_court_reinstate(
+    body: CourtPairIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Reverse a BatchCourt win settled after the reward hold whose batched winner
+    (``original``) was revoked since (``BatchCourt.reinstate``; anyone may send it, typically
+    the single's side): the single ``duplicate`` is active again at the Registry, backed by the
+    bond the caller posts (the value: the Registry's ``bond``, read from the chain). 409
+    ``CourtWinnerActive`` while the winner stands, ``CourtDisputeState`` unless the pair's
+    dispute is settled (once: a reinstated pair is Reversed)."""
+    _court_pair(session, body)
+    bond = RegistryClient(dep).params().bond
+    call = BatchCourtClient(dep).reinstate_call(body.original, body.duplicate, bond=bond)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
