@@ -1045,6 +1045,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/batch/court/duplicate-item": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Duplicate Item
+         * @description Revoke the second registration of one image held as two batch items, both attested by
+         *     one ESP (``BatchCourt.revokeDuplicateItem``; anyone may send it and gets
+         *     ``challengeReward``): the later published one when one producer registered both, the later
+         *     lock's when two payers did (the ESP's slash is burned). Both items are opened from their
+         *     published manifests (404 ``manifest_not_published`` before); 409 ``not_same_image`` for
+         *     one item named twice or two items of different content hashes, and the court's error name
+         *     (``CourtNotSameEsp``, ``CourtTokenRevoked``, ``CourtNotOwner``, ...) for what the contract
+         *     refuses.
+         */
+        post: operations["tx_court_duplicate_item_v1_tx_batch_court_duplicate_item_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/batch/court/finalize": {
         parameters: {
             query?: never;
@@ -1060,6 +1087,31 @@ export interface paths {
          *     for the slash).
          */
         post: operations["tx_court_finalize_v1_tx_batch_court_finalize_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/court/reinstate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Reinstate
+         * @description Reverse a BatchCourt win settled after the reward hold whose batched winner
+         *     (``original``) was revoked since (``BatchCourt.reinstate``; anyone may send it, typically
+         *     the single's side): the single ``duplicate`` is active again at the Registry, backed by the
+         *     bond the caller posts (the value: the Registry's ``bond``, read from the chain). 409
+         *     ``CourtWinnerActive`` while the winner stands, ``CourtDisputeState`` unless the pair's
+         *     dispute is settled (once: a reinstated pair is Reversed).
+         */
+        post: operations["tx_court_reinstate_v1_tx_batch_court_reinstate_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2067,6 +2119,25 @@ export interface components {
              * @example 1234567890123456789
              */
             single: string;
+        };
+        /**
+         * DuplicateItemIn
+         * @description Two batch items of the same bytes (token ids as decimal strings or 0x-hex), in any
+         *     order: the court decides which one goes.
+         */
+        DuplicateItemIn: {
+            /**
+             * First
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            first: string;
+            /**
+             * Second
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            second: string;
         };
         /** Eip712Domain */
         Eip712Domain: {
@@ -6529,7 +6600,163 @@ export interface operations {
             };
         };
     };
+    tx_court_duplicate_item_v1_tx_batch_court_duplicate_item_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DuplicateItemIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     tx_court_finalize_v1_tx_batch_court_finalize_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CourtPairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_court_reinstate_v1_tx_batch_court_reinstate_post: {
         parameters: {
             query?: never;
             header?: never;
