@@ -9,6 +9,7 @@ tests/contracts/test_redteam3_reinstate.py), indexed."""
 
 from __future__ import annotations
 
+from eth_account import Account
 from eth_utils import keccak
 
 from ledger.clients.batch_court import BatchCourtClient
@@ -137,6 +138,9 @@ def test_a_court_win_settled_before_its_winner_was_revoked_is_reversed_through_t
     r = api.client.post(REINSTATE, json=body, headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["to"] == court.address
+    # the caller posts the bond: an account without it is told so before it signs (422)
+    broke = api.client.post(REINSTATE, json=body, headers=api.sign_in(Account.create()))
+    assert broke.status_code == 422 and broke.json()["error"]["code"] == "cannot_estimate"
     bond = world.registry(world.deployer).params().bond
     assert int(r.json()["value"]) == bond == world.params.registration_bond
     registry_held = world.balance(world.deployment.registry.address)
