@@ -13,19 +13,20 @@ from __future__ import annotations
 
 from PIL import Image
 
-from ledger import Registration
+from ledger import LockTerms, Registration
 from services.content import canonical_hash
 from services.provenance import fingerprint
 from services.provenance.detail import detail_descriptor
 from tests.contracts.helpers import paid_lock, register_esp
 
 
-def test_a_nul_in_a_metadata_uri_is_indexed_not_fatal(api):
-    world = api.world
+def uri_registration(world, metadata_uri: str, colours) -> tuple[Registration, LockTerms]:
+    """The producer's paid registration of a striped picture (``colours``: background and
+    stripes) whose metadata URI is ``metadata_uri``, with its fee lock (the ESP registered)."""
     register_esp(world)
-    img = Image.new("RGB", (64, 64), (200, 30, 30))
+    img = Image.new("RGB", (64, 64), colours[0])
     for x in range(0, 64, 8):
-        img.paste((20, 20, 220), (x, x // 2, x + 6, x // 2 + 9))
+        img.paste(colours[1], (x, x // 2, x + 6, x // 2 + 9))
     lock = paid_lock(world, world.producer, world.esp)
     reg = Registration(
         content_hash=canonical_hash(img),
@@ -36,8 +37,14 @@ def test_a_nul_in_a_metadata_uri_is_indexed_not_fatal(api):
         task_id=lock.id,
         model_id=b"\x01" * 32,
         seed=1,
-        metadata_uri="ipfs://x\x00y",
+        metadata_uri=metadata_uri,
     )
+    return reg, lock
+
+
+def test_a_nul_in_a_metadata_uri_is_indexed_not_fatal(api):
+    world = api.world
+    reg, lock = uri_registration(world, "ipfs://x\x00y", ((200, 30, 30), (20, 20, 220)))
     client = world.registry(world.producer)
     client.commit(reg)
     token = client.reveal(reg, lock, client.sign_attestation(world.esp, reg))

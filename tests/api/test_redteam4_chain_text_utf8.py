@@ -11,44 +11,31 @@ UTF-8 are shown as U+FFFD and the product is indexed.
 
 from __future__ import annotations
 
-from PIL import Image
+from typing import Any
 
-from ledger import Registration
-from services.content import canonical_hash
-from services.provenance import fingerprint
-from services.provenance.detail import detail_descriptor
-from tests.contracts.helpers import paid_lock, register_esp
+from tests.api.test_redteam4_chain_text import uri_registration
+
+
+def send_with_bytes(world, account, fn, marker: bytes, raw: bytes, *, value: int = 0) -> None:
+    """Sends ``fn`` from ``account`` with the string bytes ``marker`` of its calldata replaced
+    by ``raw`` (the same length: bytes no client would encode, such as invalid UTF-8); the
+    contract takes any bytes as a string."""
+    transactor = world.tx(account)
+    tx: Any = transactor.unsigned(fn, value=value)
+    data = bytes.fromhex(str(tx["data"]).removeprefix("0x"))
+    assert data.count(marker) == 1 and len(marker) == len(raw)
+    tx["data"] = "0x" + data.replace(marker, raw).hex()
+    tx["nonce"] = world.chain.w3.eth.get_transaction_count(account.address, "pending")
+    assert transactor._send_signed(tx)["status"] == 1  # the contract takes it
 
 
 def test_a_non_utf8_metadata_uri_is_indexed_not_fatal(api):
     world = api.world
-    register_esp(world)
-    img = Image.new("RGB", (64, 64), (30, 160, 30))
-    for x in range(0, 64, 8):
-        img.paste((220, 20, 20), (x // 2, x, x // 2 + 9, x + 6))
-    lock = paid_lock(world, world.producer, world.esp)
-    reg = Registration(
-        content_hash=canonical_hash(img),
-        fingerprint=fingerprint(img).to_bytes32(),
-        detail=detail_descriptor(img),
-        owner=world.producer.address,
-        esp=world.esp.address,
-        task_id=lock.id,
-        model_id=b"\x01" * 32,
-        seed=1,
-        metadata_uri="ipfs://QQQQ",
-    )
+    reg, lock = uri_registration(world, "ipfs://QQQQ", ((30, 160, 30), (220, 20, 20)))
     client = world.registry(world.producer)
     client.commit(reg)
     fn = client.reveal_call(reg, lock, client.sign_attestation(world.esp, reg)).fn
-    transactor = world.tx(world.producer)
-    tx = transactor.unsigned(fn)
-    data = bytes.fromhex(str(tx["data"]).removeprefix("0x"))
-    assert data.count(b"ipfs://QQQQ") == 1
-    tx["data"] = "0x" + data.replace(b"ipfs://QQQQ", b"ipfs://\xff\xfe\xfd\xfc").hex()
-    tx["nonce"] = world.chain.w3.eth.get_transaction_count(world.producer.address, "pending")
-    receipt = transactor._send_signed(tx)
-    assert receipt["status"] == 1  # the contract takes it
+    send_with_bytes(world, world.producer, fn, b"QQQQ", b"\xff\xfe\xfd\xfc")
     api.index()  # raised UnicodeDecodeError in the ledger's log decoding before the fix
     token = int.from_bytes(reg.content_hash, "big")
     product = api.client.get(f"/v1/products/{token}")

@@ -4,6 +4,7 @@ tests/api/test_redteam4_chain_text_utf8.py)."""
 
 from __future__ import annotations
 
+from tests.api.test_redteam4_chain_text_utf8 import send_with_bytes
 from tests.contracts.helpers import ESP_STAKE, FEE
 
 
@@ -12,14 +13,7 @@ def test_an_esp_endpoint_that_is_not_utf8_is_listed_not_fatal(api):
     esp = world.esp
     client = world.esps(esp)
     fn = client.register_call("http://QQQQ.example", price=FEE, stake=ESP_STAKE).fn
-    transactor = world.tx(esp)
-    tx = transactor.unsigned(fn, value=ESP_STAKE)
-    data = bytes.fromhex(str(tx["data"]).removeprefix("0x"))
-    assert data.count(b"QQQQ") == 1
-    tx["data"] = "0x" + data.replace(b"QQQQ", b"\xff\xfe\xfd\xfc").hex()
-    tx["nonce"] = world.chain.w3.eth.get_transaction_count(esp.address, "pending")
-    receipt = transactor._send_signed(tx)
-    assert receipt["status"] == 1  # the contract takes it
+    send_with_bytes(world, esp, fn, b"QQQQ", b"\xff\xfe\xfd\xfc", value=ESP_STAKE)
     api.index()
     listed = api.client.get("/v1/esps")
     assert listed.status_code == 200, listed.text
