@@ -41,7 +41,8 @@ from services.storage import BlobStore, DbBlobStore
 
 
 class NoSniff:
-    """``X-Content-Type-Options: nosniff`` on every answer (the web app's pages set it already):
+    """``X-Content-Type-Options: nosniff`` on every answer, the web app's pages included (their
+    other headers are :data:`marketplace_api.routers.web.SECURITY_HEADERS`):
     the API serves bytes others uploaded (images, previews, sealed deliveries), typed
     ``image/png`` or ``application/octet-stream``; a browser must never sniff them into HTML or
     script."""
@@ -56,9 +57,7 @@ class NoSniff:
 
         async def send_nosniff(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers") or [])
-                if not any(k.lower() == b"x-content-type-options" for k, _ in headers):
-                    headers.append((b"x-content-type-options", b"nosniff"))
+                headers = [*(message.get("headers") or []), (b"x-content-type-options", b"nosniff")]
                 message = {**message, "headers": headers}
             await send(message)
 

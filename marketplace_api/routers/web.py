@@ -45,7 +45,6 @@ CSP = "; ".join(
 )
 SECURITY_HEADERS = {
     "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",  # frame-ancestors for browsers without CSP level 2
     "Referrer-Policy": "no-referrer",
     # same-origin-allow-popups, not same-origin: a wallet that signs in a popup it opens from the
