@@ -48,6 +48,14 @@ def collection_uri(api_url: str) -> str:
     return f"{api_url.rstrip('/')}/v1/contract"
 
 
+def claim_window_blocks(registration_window_blocks: int) -> int:
+    """The blocks after a fee lock's block in which its fee may be claimed (the image delivered):
+    the registration window less a tenth of it (at least one block), which the producer keeps to
+    commit. One home for that margin: the deployment's HashTimeLock ``claimWindow`` and the
+    latest quote deadline the producer's tools accept (``services.generation``)."""
+    return max(0, registration_window_blocks - max(1, registration_window_blocks // 10))
+
+
 @dataclass(frozen=True)
 class DeployParams:
     """Deployment parameters with the product's defaults (wei, seconds, blocks)."""
@@ -104,8 +112,7 @@ class DeployParams:
         leaves its producer a tenth of the registration window (at least one block) to commit
         inside it. The margin is the one the producer's tools leave for a quoted deadline
         (``services.generation.latest_quote_deadline``): 6,480 of 7,200 blocks, 36 of 40."""
-        window = self.registration_window_blocks
-        return window - max(1, window // 10)
+        return claim_window_blocks(self.registration_window_blocks)
 
     def served_at(self, api_url: str) -> DeployParams:
         """These parameters with the metadata URIs of the API at ``api_url``."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from ledger import Asset, LockTerms
+from ledger.deploy import claim_window_blocks
 from services.generation.errors import QuoteRefused, TaskNotReady
 
 
@@ -74,8 +75,7 @@ def latest_quote_deadline(
 
     With the defaults (7,200 blocks, 12 s) that is 21.6 hours after the lock; with the tests'
     40-block window, 432 s."""
-    margin = max(1, window_blocks // 10)
-    return lock_time + max(0, window_blocks - margin) * seconds_per_block
+    return lock_time + claim_window_blocks(window_blocks) * seconds_per_block
 
 
 def check_deadline_within_window(deadline: int, latest_deadline: int) -> None:
