@@ -152,7 +152,9 @@ class Task(Base):
     max_price: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(16), index=True, default="posted")
     price: Mapped[str | None] = mapped_column(String(80), nullable=True)
-    hashlock: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True)
+    # One hashlock, one task (migration 0015): the indexer gives a fee lock to the task whose
+    # hashlock it carries (POST /v1/tasks/{id}/quote: 409 hashlock_reused).
+    hashlock: Mapped[str | None] = mapped_column(String(66), nullable=True, index=True, unique=True)
     deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     # The ESP's EIP-712 Quote over the fee lock's terms (the producer acknowledges it on chain).
     quote_signature: Mapped[str | None] = mapped_column(String(132), nullable=True)

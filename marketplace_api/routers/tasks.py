@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import AfterValidator, BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ledger import EspRegistryClient, Registration
 from ledger.clients.esp_registry import generation_lock, recover_quoter
@@ -365,17 +366,6 @@ def quote(
         else ""
     )
     check_quoted_commitment(body.prompt_commitment, task.prompt_commitment)
-    # One hashlock, one task: the indexer gives a fee lock to the quoted task whose hashlock it
-    # carries, so an ESP quoting two of a producer's tasks under one hashlock would have the lock
-    # paid for one release the other's prompt, unpaid (tests/js/test_redteam4_prompt_release.py).
-    reused = session.scalar(
-        select(Task.id).where(Task.hashlock == body.hashlock.lower(), Task.id != task.id).limit(1)
-    )
-    if reused is not None:
-        raise Conflict(
-            "another task was quoted under this hashlock: quote with a fresh secret",
-            code="hashlock_reused",
-        )
     state = check_quote(
         task.status,
         price=body.price,
@@ -393,7 +383,19 @@ def quote(
         body.signature.lower() if body.signature else None,
         state,
     )
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:
+        # One hashlock, one task (tasks.hashlock is unique): the indexer gives a fee lock to the
+        # task whose hashlock it carries, so an ESP quoting two of a producer's tasks under one
+        # hashlock would have the lock paid for one release the other's prompt, unpaid
+        # (tests/js/test_redteam4_prompt_release.py). The database decides, so two concurrent
+        # quotes cannot both pass a check made before either is written.
+        session.rollback()
+        raise Conflict(
+            "another task was quoted under this hashlock: quote with a fresh secret",
+            code="hashlock_reused",
+        ) from None
     return task_json(task, account, release)
 
 
