@@ -6,13 +6,14 @@
 // deployment's contract, then simulated (a refusal names the contract's custom error) and sent.
 
 import { decodeFunctionData, getAddress, parseAbi, parseEventLogs } from 'viem'
+import { registryAbi } from './abis.js'
 import { batchRegistryAbi } from './batch_actions.js'
 import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { toBigInt, toDecimal, toHex } from './numbers.js'
 import { simulateUnsigned } from './reverts.js'
-import { sendUnsigned } from './wallet.js'
+import { checkCall, sendUnsigned } from './wallet.js'
 
 /** The BatchCourt functions, events and errors the SDK uses (checked against the artifact by a test). */
 export const batchCourtAbi = parseAbi([
@@ -24,6 +25,8 @@ export const batchCourtAbi = parseAbi([
   'function finalize(uint256 original, uint256 duplicate, RecordProof b) returns (bool upheld)',
   'function settle(uint256 original, uint256 duplicate)',
   'function revokeDuplicateImage(uint256 item, bytes32 detailHash, ItemOpening opening, uint256 single, RecordProof b) returns (uint256 revoked)',
+  'function revokeDuplicateItem(uint256 first, bytes32 firstDetailHash, ItemOpening firstOpening, uint256 second, bytes32 secondDetailHash, ItemOpening secondOpening) returns (uint256 revoked)',
+  'function reinstate(uint256 original, uint256 duplicate) payable',
   'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, address contester, uint96 slash, bytes32 recordHash))',
   'function batchRegistry() view returns (address)',
   'function registry() view returns (address)',
@@ -247,6 +250,91 @@ export async function courtRevokeDuplicateImage(client, { item, single, batchCou
     .find((e) => getAddress(e.address) === contract && e.eventName === 'DuplicateImageRevoked')
   const args = /** @type {any} */ (ruled?.args)
   return { hash: sent.hash, revoked: args ? args.revoked : null, kept: args ? args.kept : null }
+}
+
+/**
+ * The court's DuplicateImageRevoked in a receipt (its own, about `ids`), as the ruling's result.
+ * @param {`0x${string}`} hash
+ * @param {readonly any[]} logs
+ * @param {`0x${string}`} contract
+ * @param {bigint[]} ids the two tokens the ruling was asked about
+ */
+function ruling(hash, logs, contract, ids) {
+  const ruled = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (logs), eventName: 'DuplicateImageRevoked' })
+    .find((e) => getAddress(e.address) === contract && ids.includes(e.args.revoked) && ids.includes(e.args.kept))
+  if (!ruled) return { hash, revoked: null, kept: null, twoPayers: null }
+  return { hash, revoked: ruled.args.revoked, kept: ruled.args.kept, twoPayers: ruled.args.twoPayers }
+}
+
+/**
+ * Revokes the second registration of one image held as two batch items, `first` and `second`
+ * (in any order), both attested by one ESP (BatchCourt.revokeDuplicateItem, POST
+ * /v1/tx/batch/court/duplicate-item; anyone may send it and gets the Registry's
+ * challengeReward): the item with the later lock when two payers registered it (`twoPayers`,
+ * the ESP's slash burned), else the later published one its producer still holds. The API opens
+ * both items from their published manifests (404 manifest_not_published before, 409
+ * not_same_image for one item twice or two images); the SDK sends only that ruling about exactly
+ * (first, second), to the court, with no Ether (`tx_mismatch` before the wallet signs anything
+ * else), after simulating it. The court refuses by name: CourtNotSameEsp (two ESPs: a
+ * challenge decides), CourtTokenRevoked, CourtNotOwner (one producer holding neither),
+ * CourtChallengeOutOfOrder (two payers' locks in one block), CourtBadProof.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ first: import('./numbers.js').Numberish, second: import('./numbers.js').Numberish, batchCourt?: `0x${string}` }} pair
+ * @returns {Promise<{ hash: `0x${string}`, revoked: bigint | null, kept: bigint | null, twoPayers: boolean | null }>}
+ *   nulls when the receipt carries no such ruling of the court
+ */
+export async function courtRevokeDuplicateItem(client, { first, second, batchCourt }) {
+  const f = toBigInt(first, 'first')
+  const s = toBigInt(second, 'second')
+  const contract = await courtAddress(client, batchCourt)
+  const tx = await request(client, '/v1/tx/batch/court/duplicate-item', {
+    method: 'POST', json: { first: toDecimal(f), second: toDecimal(s) },
+  })
+  checkCall(tx, {
+    to: contract,
+    abi: batchCourtAbi,
+    functionName: 'revokeDuplicateItem',
+    // the openings are the API's (from the published manifests): the court checks them against
+    // each batch's items root, so a wrong one reverts and costs only gas
+    check: (args) => (args[0] === f && args[3] === s ? null : `is about items ${args[0]} and ${args[3]}, not ${f} and ${s}`),
+    value: 0n,
+    what: 'duplicate-item ruling',
+  })
+  await simulateUnsigned(client, tx, batchCourtAbi)
+  const sent = await sendUnsigned(client, tx)
+  return ruling(sent.hash, sent.receipt.logs ?? [], contract, [f, s])
+}
+
+/**
+ * Reverses a court win settled after its reward hold whose batched winner `original` was revoked
+ * since (BatchCourt.reinstate, POST /v1/tx/batch/court/reinstate; anyone may send it, typically
+ * the single's owner): the single `duplicate` is active again at the Registry, backed by the
+ * bond the caller posts. The bond is read from the deployment's Registry on chain (its
+ * parameters(), never the API's word) and the transaction must carry exactly it, to the court,
+ * as reinstate(original, duplicate) (`tx_mismatch` before the wallet signs). The court refuses by
+ * name: CourtWinnerActive while the winner stands, CourtDisputeState unless the pair's dispute is
+ * settled (once: a reinstated pair is reversed), CourtWrongValue.
+ * @param {import('./client.js').AigcClient} client
+ * @param {CourtPair} pair
+ * @returns {Promise<{ hash: `0x${string}`, state: string | null }>} `state` 'reversed' (null when
+ *   the receipt carries no such ChallengeDecided of the court and pair)
+ */
+export async function courtReinstate(client, { original, duplicate, batchCourt }) {
+  const o = toBigInt(original, 'original')
+  const d = toBigInt(duplicate, 'duplicate')
+  const contract = await courtAddress(client, batchCourt)
+  const dep = await getDeployment(client)
+  const tx = await request(client, '/v1/tx/batch/court/reinstate', {
+    method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
+  })
+  const params = await client.publicClient.readContract({ address: dep.addresses.registry, abi: registryAbi, functionName: 'parameters' })
+  checkCall(tx, { to: contract, abi: batchCourtAbi, functionName: 'reinstate', args: [o, d], value: BigInt(params.bond), what: 'reinstatement' })
+  await simulateUnsigned(client, tx, batchCourtAbi)
+  const sent = await sendUnsigned(client, tx)
+  const events = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (sent.receipt.logs ?? []), eventName: 'ChallengeDecided' })
+    .filter((e) => getAddress(e.address) === contract && e.args.original === o && e.args.duplicate === d)
+  const { state } = decided({ hash: sent.hash, events })
+  return { hash: sent.hash, state }
 }
 
 /**

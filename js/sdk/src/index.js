@@ -78,6 +78,8 @@ const ACTIONS = guardAll({
   courtFinalize: court.courtFinalize,
   courtSettle: court.courtSettle,
   courtRevokeDuplicateImage: court.courtRevokeDuplicateImage,
+  courtRevokeDuplicateItem: court.courtRevokeDuplicateItem,
+  courtReinstate: court.courtReinstate,
   getCourtDispute: court.getCourtDispute,
 })
 
@@ -88,7 +90,8 @@ export const {
   requestReview, drawReview, list, resell, buy, getTrade, waitForTrade, lockForSale, payTrade, claimPayment, claimToken,
   withdraw, checkBatchAttestation, getBatch, getBatchProof, publishBatchManifest, registerBatch, preflightBatch,
   prepareBatchCommit, prepareBatchReveal, challengeBatch, contestBatch, resolveBatch, finalizeBatch, settleBatch,
-  courtChallenge, courtContest, courtResolve, courtFinalize, courtSettle, courtRevokeDuplicateImage, getCourtDispute,
+  courtChallenge, courtContest, courtResolve, courtFinalize, courtSettle, courtRevokeDuplicateImage, courtRevokeDuplicateItem, courtReinstate,
+  getCourtDispute,
 } = ACTIONS
 /** Forgets the session (the token simply expires on the server). */
 export const signOut = auth.signOut

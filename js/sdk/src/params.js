@@ -58,6 +58,8 @@ export const REQUIRED = {
   courtFinalize: ['original', 'duplicate'],
   courtSettle: ['original', 'duplicate'],
   courtRevokeDuplicateImage: ['item', 'single'],
+  courtRevokeDuplicateItem: ['first', 'second'],
+  courtReinstate: ['original', 'duplicate'],
   getCourtDispute: ['original', 'duplicate'],
 }
 

@@ -12,7 +12,8 @@ import {
 } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import {
-  AigcApiError, AigcContractError, batchCourtAbi, batchRegistryAbi, courtChallenge, courtContest, courtFinalize, courtResolve, courtSettle, createAigcClient,
+  AigcApiError, AigcContractError, batchCourtAbi, batchRegistryAbi, courtChallenge, courtContest, courtFinalize, courtReinstate, courtResolve,
+  courtRevokeDuplicateItem, courtSettle, createAigcClient,
   DISPUTE_STATES, getCourtDispute, settleBatch, tokenId, toContractError,
 } from '../src/index.js'
 import { ADDRESS, fakeApi, HEALTH, KEY } from './helpers.js'
@@ -413,4 +414,161 @@ test('settleBatch reads the state its own BatchRegistry decided the pair in (a r
   assert.deepEqual(await settleBatch(ok.c, { original: O, duplicate: D }), { hash: word(1), state: 'reversed' })
   const forged = courtClient({ answers: { settle: {} }, logs: [decided(COURT, 6)] })
   assert.deepEqual(await settleBatch(forged.c, { original: O, duplicate: D }), { hash: word(1), state: null })
+})
+
+const BOND = 10n ** 16n // the Registry's bond, as its parameters() holds it
+const SECOND = tokenId(4, 2) // another batch item of the same image
+
+/**
+ * A client over a fake API answering POST `path` with `answer()` (an UnsignedTx, or [status,
+ * body]) and a fake chain: the Registry's parameters() hold BOND, simulations and sends are
+ * recorded, every transaction is mined with `logs`.
+ * @param {string} path
+ * @param {() => any} answer
+ * @param {{ logs?: any[], contracts?: Record<string, string> }} [o]
+ */
+function rulingClient(path, answer, { logs = [], contracts = { ...HEALTH.contracts, BatchRegistry: BATCH, BatchCourt: COURT } } = {}) {
+  /** @type {any[]} */
+  const bodies = []
+  /** @type {any[]} */
+  const sent = []
+  /** @type {any[]} */
+  const simulated = []
+  /** @type {any[]} */
+  const reads = []
+  const api = fakeApi({
+    'GET /v1/deployment': () => [200, { chain_id: 31337, contracts }],
+    [`POST ${path}`]: (/** @type {any} */ { body }) => {
+      bodies.push(body)
+      const a = answer()
+      return Array.isArray(a) ? a : [200, a]
+    },
+  })
+  const publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
+    call: async (/** @type {any} */ req) => {
+      simulated.push(req)
+      return { data: undefined }
+    },
+    readContract: async (/** @type {any} */ req) => {
+      reads.push(req)
+      assert.equal(req.functionName, 'parameters')
+      return { bond: BOND, challengeDeposit: 1000n }
+    },
+    waitForTransactionReceipt: async () => ({ status: 'success', logs }),
+  })
+  const walletClient = /** @type {any} */ ({ getChainId: async () => 31337,
+    account: privateKeyToAccount(KEY),
+    sendTransaction: async (/** @type {any} */ req) => {
+      sent.push(req)
+      return word(sent.length)
+    },
+  })
+  const c = createAigcClient({ baseUrl: 'http://api.test', publicClient, walletClient, fetch: api.fetch })
+  c.session = { token: 't', address: ADDRESS, expiresAt: '' }
+  return { c, api, bodies, sent, simulated, reads }
+}
+
+/** @param {any} [over] an UnsignedTx with `over`'s fields */
+const unsigned = (over = {}) => ({
+  to: COURT, value: '0', chainId: 31337, gas: 300000, maxFeePerGas: '1', maxPriorityFeePerGas: '1', from: ADDRESS, ...over,
+})
+
+/**
+ * BatchCourt.revokeDuplicateItem's calldata about (first, second).
+ * @param {bigint} first
+ * @param {bigint} second
+ */
+const duplicateItemData = (first = O, second = SECOND) => encodeFunctionData({
+  abi: batchCourtAbi, functionName: 'revokeDuplicateItem', args: [first, word(2), OPENING, second, word(6), { ...OPENING, seed: 10n }],
+})
+
+test('courtRevokeDuplicateItem posts {first, second}, sends only that ruling to the court with no Ether, and reads what it revoked', async () => {
+  const ruled = {
+    address: COURT,
+    topics: encodeEventTopics({ abi: batchCourtAbi, eventName: 'DuplicateImageRevoked', args: { revoked: SECOND, kept: O, caller: ADDRESS } }),
+    data: encodeAbiParameters(parseAbiParameters('bool'), [true]),
+  }
+  const forged = { ...ruled, address: OTHER }
+  const { c, bodies, sent, simulated } = rulingClient('/v1/tx/batch/court/duplicate-item', () => unsigned({ data: duplicateItemData() }), { logs: [forged, ruled] })
+  assert.deepEqual(await c.courtRevokeDuplicateItem({ first: O, second: `0x${SECOND.toString(16)}` }), { hash: word(1), revoked: SECOND, kept: O, twoPayers: true })
+  assert.deepEqual(bodies, [{ first: String(O), second: String(SECOND) }])
+  assert.deepEqual(sent.map((s) => [s.to, s.data, s.value]), [[COURT, duplicateItemData(), 0n]])
+  assert.deepEqual(simulated.map((s) => [s.to, s.data, s.value]), [[COURT, duplicateItemData(), 0n]])
+  // a receipt without the court's event (another contract's is not read as it)
+  const quiet = rulingClient('/v1/tx/batch/court/duplicate-item', () => unsigned({ data: duplicateItemData() }), { logs: [forged] })
+  assert.deepEqual(await courtRevokeDuplicateItem(quiet.c, { first: O, second: SECOND }), { hash: word(1), revoked: null, kept: null, twoPayers: null })
+})
+
+test('attack: a lying API\'s duplicate-item ruling (another contract, other items, another function, Ether) is refused before the wallet signs', async () => {
+  /** @type {[string, any][]} */
+  const lies = [
+    ['another contract (the BatchRegistry)', unsigned({ data: duplicateItemData(), to: BATCH })],
+    ['another contract (an attacker\'s)', unsigned({ data: duplicateItemData(), to: OTHER })],
+    ['another second item (someone else\'s token revoked)', unsigned({ data: duplicateItemData(O, SECOND + 1n) })],
+    ['another first item', unsigned({ data: duplicateItemData(D, SECOND) })],
+    ['the two items swapped', unsigned({ data: duplicateItemData(SECOND, O) })],
+    ['the single-token ruling instead', unsigned({ data: encodeFunctionData({ abi: batchCourtAbi, functionName: 'revokeDuplicateImage', args: [O, word(2), OPENING, SECOND, RECORD] }) })],
+    ['a court settle', unsigned({ data: calldata(O, SECOND).courtSettle })],
+    ['Ether on a free ruling', unsigned({ data: duplicateItemData(), value: '1' })],
+    ['no call at all', unsigned({ data: '0x1234' })],
+  ]
+  for (const [what, tx] of lies) {
+    const { c, sent, simulated } = rulingClient('/v1/tx/batch/court/duplicate-item', () => tx)
+    await assert.rejects(courtRevokeDuplicateItem(c, { first: O, second: SECOND }), { name: 'AigcSdkError', code: 'tx_mismatch' }, what)
+    assert.equal(sent.length + simulated.length, 0, what)
+  }
+  // the court as you know it overrides the API's deployment
+  const { c, sent } = rulingClient('/v1/tx/batch/court/duplicate-item', () => unsigned({ data: duplicateItemData() }))
+  await assert.rejects(courtRevokeDuplicateItem(c, { first: O, second: SECOND, batchCourt: OTHER }), { code: 'tx_mismatch' })
+  assert.equal(sent.length, 0)
+  // a deployment without a court asks nothing
+  const old = rulingClient('/v1/tx/batch/court/duplicate-item', () => unsigned({ data: duplicateItemData() }), { contracts: { ...HEALTH.contracts } })
+  await assert.rejects(courtRevokeDuplicateItem(old.c, { first: O, second: SECOND }), { code: 'no_court' })
+  assert.equal(old.bodies.length, 0)
+})
+
+test('the court\'s refusal of a duplicate-item ruling or a reinstatement comes back by name (API 409), nothing sent', async () => {
+  for (const [path, fn, args, code] of /** @type {const} */ ([
+    ['/v1/tx/batch/court/duplicate-item', 'courtRevokeDuplicateItem', { first: O, second: SECOND }, 'CourtNotSameEsp'],
+    ['/v1/tx/batch/court/reinstate', 'courtReinstate', { original: O, duplicate: D }, 'CourtWinnerActive'],
+  ])) {
+    const envelope = { error: { code, message: `${code}(...)`, fields: { original: String(O) } } }
+    const { c, sent } = rulingClient(path, () => [409, envelope])
+    const err = await /** @type {any} */ (c)[fn](args).catch((/** @type {any} */ e) => e)
+    assert.ok(err instanceof AigcApiError, fn)
+    assert.deepEqual([err.status, err.code], [409, code])
+    assert.equal(sent.length, 0)
+  }
+})
+
+test('courtReinstate posts the pair, sends only BatchCourt.reinstate of that pair to the court with the Registry\'s bond read from the chain', async () => {
+  const data = encodeFunctionData({ abi: batchCourtAbi, functionName: 'reinstate', args: [O, D] })
+  const { c, bodies, sent, simulated, reads } = rulingClient('/v1/tx/batch/court/reinstate', () => unsigned({ data, value: String(BOND) }),
+    { logs: [courtLog('ChallengeDecided', OTHER, 6), courtLog('ChallengeDecided', COURT, 7)] })
+  assert.deepEqual(await c.courtReinstate({ original: String(O), duplicate: `0x${D.toString(16)}` }), { hash: word(1), state: 'reversed' })
+  assert.deepEqual(bodies, [{ original: String(O), duplicate: String(D) }])
+  assert.deepEqual(sent.map((s) => [s.to, s.data, s.value]), [[COURT, data, BOND]])
+  assert.deepEqual(simulated.map((s) => [s.to, s.value]), [[COURT, BOND]])
+  // the bond is the chain's Registry's, never the API's word
+  assert.deepEqual(reads.map((r) => [r.address, r.functionName]), [[HEALTH.contracts.Registry, 'parameters']])
+})
+
+test('attack: a lying API\'s reinstatement (another value, contract, pair or function) is refused before the wallet signs', async () => {
+  const data = (/** @type {bigint} */ o = O, /** @type {bigint} */ d = D) => encodeFunctionData({ abi: batchCourtAbi, functionName: 'reinstate', args: [o, d] })
+  /** @type {[string, any][]} */
+  const lies = [
+    ['ten times the bond', unsigned({ data: data(), value: String(BOND * 10n) })],
+    ['a wei above the bond', unsigned({ data: data(), value: String(BOND + 1n) })],
+    ['no bond', unsigned({ data: data(), value: '0' })],
+    ['the bond to another contract (an attacker\'s)', unsigned({ data: data(), value: String(BOND), to: OTHER })],
+    ['the bond to the BatchRegistry\'s reinstate (same selector)', unsigned({ data: data(), value: String(BOND), to: BATCH })],
+    ['another token reinstated', unsigned({ data: data(O, D + 1n), value: String(BOND) })],
+    ['another winner', unsigned({ data: data(SECOND, D), value: String(BOND) })],
+    ['a contest (a deposit) instead', unsigned({ data: calldata().contest, value: String(BOND) })],
+  ]
+  for (const [what, tx] of lies) {
+    const { c, sent, simulated } = rulingClient('/v1/tx/batch/court/reinstate', () => tx)
+    await assert.rejects(courtReinstate(c, { original: O, duplicate: D }), { name: 'AigcSdkError', code: 'tx_mismatch' }, what)
+    assert.equal(sent.length + simulated.length, 0, what)
+  }
 })
