@@ -12,6 +12,7 @@ export const hashTimeLockAbi = parseAbi([
   `function withdraw(${LOCK} lock, bytes32 preimage)`,
   `function refund(${LOCK} lock)`,
   `function statusOf(${LOCK} lock) view returns (uint8)`,
+  'function claimWindow() view returns (uint64)',
   'event Locked(bytes32 indexed id, address indexed sender, address indexed receiver, uint8 asset, address token, uint256 amount, bytes32 hashlock, uint64 timelock)',
   'event Withdrawn(bytes32 indexed id, bytes32 preimage)',
 ])

@@ -4,7 +4,7 @@
 
 import { bytesToHex, concat, getAddress, hexToBytes, keccak256, recoverTypedDataAddress, stringToBytes } from 'viem'
 import { lockInfoAbi } from './batch_actions.js'
-import { espRegistryAbi, hashTimeLockAbi, registryAbi } from './abis.js'
+import { espRegistryAbi, hashTimeLockAbi } from './abis.js'
 import { getDeployment, QUOTE_TYPES } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
@@ -176,26 +176,29 @@ export function quotedLock(task) {
 }
 
 /**
- * Seconds per block when converting the Registry's registration window (blocks) into a fee
- * deadline (seconds): Ethereum's 12 s slot, which the deployment's parameters are written for
- * (7,200 blocks is a day). Mirrors services.generation.SECONDS_PER_BLOCK.
+ * Seconds per block when converting the fee lock's claim window (blocks) into a fee deadline
+ * (seconds): Ethereum's 12 s slot, which the deployment's parameters are written for (7,200
+ * blocks is a day). The Python figure is services.generation.SECONDS_PER_BLOCK;
+ * tests/js/test_sdk_quote_deadline.py holds the two equal.
  */
 export const SECONDS_PER_BLOCK = 12n
 
 /**
  * The latest fee deadline a producer accepts for a lock made at `lockTime` (the chain's now):
- * the Registry refuses a commitment more than `windowBlocks` after the fee lock's block and the
- * ESP may claim (deliver) as late as the deadline, so the deadline ends a tenth of the window (at
- * least one block) before it. Mirrors services.generation.latest_quote_deadline.
+ * the ESP may claim (deliver) as late as the deadline, and the HashTimeLock refuses a claim more
+ * than `claimWindowBlocks` blocks after the lock's block, so that the producer keeps the rest of
+ * the Registry's registration window to commit. `claimWindowBlocks` is the HashTimeLock's own
+ * `claimWindow()` (payFee reads it from the chain): its margin has one home,
+ * ledger.deploy.claim_window_blocks, and the SDK keeps no copy of that formula.
+ * services.generation.latest_quote_deadline is the Python side (the same figure: a test compares
+ * them over several windows).
  * @param {bigint} lockTime unix seconds
- * @param {bigint} windowBlocks the Registry's registrationWindow
+ * @param {bigint} claimWindowBlocks the HashTimeLock's claimWindow
  * @param {bigint} [secondsPerBlock]
  * @returns {bigint}
  */
-export function latestQuoteDeadline(lockTime, windowBlocks, secondsPerBlock = SECONDS_PER_BLOCK) {
-  const margin = windowBlocks / 10n > 1n ? windowBlocks / 10n : 1n
-  const blocks = windowBlocks > margin ? windowBlocks - margin : 0n
-  return lockTime + blocks * secondsPerBlock
+export function latestQuoteDeadline(lockTime, claimWindowBlocks, secondsPerBlock = SECONDS_PER_BLOCK) {
+  return lockTime + claimWindowBlocks * secondsPerBlock
 }
 
 /**
@@ -227,8 +230,8 @@ function checkCommitment(task, posted) {
  * (`prompt_commitment_mismatch`: the one this client posted, or the one your prompt and salt open),
  * the ESP's EIP-712 quote (an ECDSA signature by the ESP's key over the contract's Quote type, as
  * EspRegistry.acknowledge checks it: a contract ESP's EIP-1271 / ERC-6492 quote is `bad_quote`) and
- * its deadline (no later than {@link latestQuoteDeadline} of the chain's now and the Registry's
- * registrationWindow, else `deadline_beyond_registration_window`), locks the fee through the
+ * its deadline (no later than {@link latestQuoteDeadline} of the chain's now and the HashTimeLock's
+ * claimWindow, else `deadline_beyond_registration_window`), locks the fee through the
  * wallet (the API's unsigned lockEther transaction) and acknowledges the lock on the EspRegistry with the quote (writeContract with the deployment's ABI).
  * @param {import('./client.js').AigcClient} client
  * @param {{ task: Task }} params
@@ -269,13 +272,14 @@ export async function payFee(client, { task }) {
     throw new AigcSdkError('bad_quote', `task ${task.id}: the quote is not signed by its ESP's key (the EspRegistry acknowledges ECDSA quotes only): nothing was paid`)
   }
   // The ESP may claim (deliver) as late as the deadline: refuse one that would leave no time to
-  // commit inside the Registry's registration window (read from the chain, not the API's word).
+  // commit inside the Registry's registration window, i.e. past the HashTimeLock's claim window
+  // (read from the chain, not the API's word).
   const pc = client.publicClient
-  const [params, block] = await Promise.all([
-    pc.readContract({ address: dep.addresses.registry, abi: registryAbi, functionName: 'parameters' }),
+  const [claimWindow, block] = await Promise.all([
+    pc.readContract({ address: dep.addresses.htlc, abi: hashTimeLockAbi, functionName: 'claimWindow' }),
     pc.getBlock({ blockTag: 'pending' }).catch(() => pc.getBlock()),
   ])
-  const latest = latestQuoteDeadline(BigInt(block.timestamp), BigInt(params.registrationWindow))
+  const latest = latestQuoteDeadline(BigInt(block.timestamp), BigInt(claimWindow))
   if (lock.timelock > latest) {
     throw new AigcSdkError('deadline_beyond_registration_window', `task ${task.id}: deadline ${lock.timelock} is after ${latest}: an ESP claiming its fee that late would deliver after the fee lock's registration window closed, and the paid image could not be registered`)
   }

@@ -124,7 +124,9 @@ test('payFee refuses a quote for other terms (a higher price than signed)', asyn
 
 test('payFee refuses a quote whose deadline outlasts the registration window, before any transaction', async () => {
   // An ESP quoting a 30-day deadline could claim (deliver) after the Registry's window closed:
-  // the paid image could never be registered. The bound is read from the chain's Registry.
+  // the paid image could never be registered. The bound is the chain's own: the HashTimeLock's
+  // claimWindow (the last block a fee may be claimed in, deployed from
+  // ledger.deploy.claim_window_blocks), never a copy of its formula here nor the API's word.
   const now = 1_700_000_000n
   const reads = /** @type {any[]} */ ([])
   const publicClient = {
@@ -132,19 +134,19 @@ test('payFee refuses a quote whose deadline outlasts the registration window, be
     ...localPublicClient,
     getBlock: async () => ({ timestamp: now }),
     readContract: async (/** @type {any} */ args) => {
-      if (args.functionName !== 'parameters') throw new Error(`no ${args.functionName} here`)
+      if (args.functionName !== 'claimWindow') throw new Error(`no ${args.functionName} here`)
       reads.push(args)
-      return { registrationWindow: 7200n }
+      return 6000n // any deployment's window: not derived here from the Registry's
     },
   }
   const api = fakeApi({ 'GET /healthz': () => [200, HEALTH] })
   const { walletClient, sent } = testWallet()
-  const late = quotedTask({ deadline: Number(now) + 30 * 24 * 3600 })
+  const late = quotedTask({ deadline: Number(now) + 6000 * 12 + 1 })
   late.quote_signature = await signQuote(ESP_KEY, late)
   const c = client(api, walletClient)
   c.publicClient = /** @type {any} */ (publicClient)
-  const bound = now + 6480n * 12n // (7,200 - 720) blocks at 12 s
-  assert.equal(latestQuoteDeadline(now, 7200n), bound)
+  const bound = now + 6000n * 12n // the claim window's blocks at 12 s
+  assert.equal(latestQuoteDeadline(now, 6000n), bound)
   await assert.rejects(payFee(c, { task: toTask(late) }), (/** @type {any} */ err) => {
     assert.equal(err.code, 'deadline_beyond_registration_window')
     assert.ok(err.message.includes(String(late.deadline)) && err.message.includes(String(bound)), err.message)
@@ -152,7 +154,7 @@ test('payFee refuses a quote whose deadline outlasts the registration window, be
   })
   assert.equal(sent.length, 0)
   assert.ok(!api.calls.some((c) => c.path.startsWith('/v1/tx/')), 'no lock was even built')
-  assert.deepEqual(reads.map((r) => r.address), [REGISTRY]) // the Registry's own window
+  assert.deepEqual(reads.map((r) => r.address), [HTLC]) // the HashTimeLock's own window
 })
 
 test('payFee refuses a task that is not yours or not quoted', async () => {

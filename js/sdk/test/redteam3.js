@@ -52,6 +52,7 @@ function reader(over = {}) {
     getBlock: async () => ({ timestamp: NOW }),
     readContract: async (args) => {
       if (args.functionName === 'parameters') return { registrationWindow: 7200n, bond: 10n, challengeDeposit: 20n }
+      if (args.functionName === 'claimWindow') return 6480n // the HashTimeLock's, of a 7,200-block window
       if (args.functionName === 'royaltyInfo') return [esp.address, 0n]
       throw new Error(`no ${args.functionName}`)
     },
@@ -410,6 +411,7 @@ export async function registerRefusesDeliveryMetadataItsEspDidNotAttestBeforeThe
   const chain = (lockStatus) => reader({
     readContract: async (args) => {
       if (args.functionName === 'parameters') return { registrationWindow: 7200n, bond: 10n, challengeDeposit: 20n }
+      if (args.functionName === 'claimWindow') return 6480n // the HashTimeLock's, of a 7,200-block window
       if (args.functionName === 'lockInfo') return [lockStatus, 100n]
       if (args.functionName === 'attestationDigest') {
         const [taskId, producer, contentHash, fingerprint, detailHash, modelId, seed] = args.args

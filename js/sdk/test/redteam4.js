@@ -48,6 +48,7 @@ function reader() {
     getBlock: async () => ({ timestamp: NOW }),
     readContract: async (args) => {
       if (args.functionName === 'parameters') return { registrationWindow: 7200n, bond: 10n, challengeDeposit: 20n }
+      if (args.functionName === 'claimWindow') return 6480n // the HashTimeLock's, of a 7,200-block window
       throw new Error(`no ${args.functionName}`)
     },
     simulateContract: async (args) => ({ request: args }),
