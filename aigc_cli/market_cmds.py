@@ -88,6 +88,7 @@ def serve(
             # A replica answers the supervisor's health pings once it has imported the product
             # (seconds on a busy machine); uvicorn's 5 s default kills and restarts it forever.
             timeout_worker_healthcheck=WORKER_STARTUP_S,
+            proxy_headers=False,  # X-Forwarded-For is the API's: AIGC_TRUSTED_PROXIES
         )
         return
     # Token and collection metadata resolve at this server (AIGC_PUBLIC_URL overrides).
@@ -120,7 +121,9 @@ def serve(
                 f"[green]serving[/] on http://{host}:{port} ({opened.chain.describe()}"
                 f"{'' if index else '; not indexing: run `aigc index`'}); docs at /docs"
             )
-            uvicorn.run(api, host=host, port=port, log_level="info")
+            # uvicorn's own X-Forwarded-For handling (on by default, trusting loopback) is off:
+            # the API reads the header itself, from AIGC_TRUSTED_PROXIES only.
+            uvicorn.run(api, host=host, port=port, log_level="info", proxy_headers=False)
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)

@@ -13,11 +13,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from generators.settings import GeneratorSettings
 from ledger.config import LedgerSettings
+from marketplace_api.proxies import parse_trusted_proxies
 
 
 class ApiSettings(BaseSettings):
@@ -89,9 +90,20 @@ class ApiSettings(BaseSettings):
     prompt_release_depth: int | None = Field(default=None, ge=0)
     # Browser origins allowed cross-origin (comma-separated, "*" for any); none: same-origin only.
     cors_origins: str = ""
+    # Reverse proxies whose X-Forwarded-For is believed (comma-separated addresses or CIDR
+    # networks); the client is the rightmost address there that is no trusted proxy
+    # (marketplace_api.proxies). Empty (the default): the header is ignored, every client is its
+    # TCP peer.
+    trusted_proxies: str = ""
     # The API's public base URL (AIGC_PUBLIC_URL), for the absolute URLs in token metadata (image,
     # external_url) and the Registry's deployed tokenURI base; empty: the request's own base URL.
     public_url: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_networks(cls, value: str) -> str:
+        parse_trusted_proxies(value)  # a typo must not silently trust nobody (or everybody)
+        return value
 
 
 DEV_CHAIN_IDS = frozenset({31337, 1337})

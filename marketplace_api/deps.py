@@ -15,6 +15,7 @@ from ledger.deploy import Deployment
 from marketplace_api import tokens
 from marketplace_api.config import ApiSettings
 from marketplace_api.errors import Unauthorized
+from marketplace_api.proxies import forwarded_client
 from marketplace_api.ratelimit import RateLimiter
 
 
@@ -105,14 +106,17 @@ as required; this adds the empty requirement that makes it optional (OpenAPI 3.1
 
 
 def client_ip(request: Request) -> str:
-    """Whom an anonymous rate limit counts: the client's IP (behind a reverse proxy every client
-    is the proxy's). An IPv6 client counts as its /64, the block one subscriber gets: one host
-    may use any of its 2**64 addresses, so a bucket per address limited nothing. An IPv4
-    address mapped into IPv6 is that IPv4 address."""
-    host = request.client.host if request.client else "unknown"
-    try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])  # a zone index names no other host
-    except ValueError:
+    """Whom an anonymous rate limit counts: the client's IP. Behind a reverse proxy named in
+    ``AIGC_TRUSTED_PROXIES`` that is the rightmost ``X-Forwarded-For`` address that is no
+    trusted proxy (:func:`marketplace_api.proxies.forwarded_client`); from any other peer the
+    header is ignored, so a client cannot write itself a fresh bucket there. An IPv6 client
+    counts as its /64, the block one subscriber gets: one host may use any of its 2**64
+    addresses, so a bucket per address limited nothing. An IPv4 address mapped into IPv6 is
+    that IPv4 address."""
+    peer = request.client.host if request.client else "unknown"
+    networks = getattr(request.app.state, "trusted_proxies", ())
+    host, ip = forwarded_client(peer, request.headers.getlist("x-forwarded-for"), networks)
+    if ip is None:
         return host
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
@@ -123,7 +127,7 @@ def client_ip(request: Request) -> str:
 
 def client_key(request: Request) -> str:
     """Whom a rate limit counts: the signed-in address when the request carries a valid bearer
-    token, else the client's IP (behind a reverse proxy every anonymous client is one IP).
+    token, else :func:`client_ip` (the client behind a trusted reverse proxy: AIGC_TRUSTED_PROXIES).
     Not for sign-in itself: an address is free to make, so a bucket per signed-in address would
     let each throwaway sign-in bring fresh nonces (the nonce route counts :func:`client_ip`)."""
     token = bearer_token(request.headers.get("authorization"))

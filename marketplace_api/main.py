@@ -19,6 +19,7 @@ from marketplace_api.db import Base, make_engine, session_factory
 from marketplace_api.errors import document_errors, install_handlers
 from marketplace_api.indexing import ChainFollower, SharedReadCache
 from marketplace_api.market import Market
+from marketplace_api.proxies import parse_trusted_proxies
 from marketplace_api.ratelimit import RateLimiter
 from marketplace_api.routers import (
     auth,
@@ -123,6 +124,7 @@ def create_app(
     app.state.sessions = session_factory(engine)
     app.state.deployment = deployment
     app.state.limiter = RateLimiter(engine)
+    app.state.trusted_proxies = parse_trusted_proxies(settings.trusted_proxies)
     app.state.market = market
     app.state.blobs = (
         DbBlobStore(engine) if settings.blob_store == "db" else BlobStore(settings.blob_dir)
