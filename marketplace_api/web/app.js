@@ -188,8 +188,10 @@ async function findSimilar(form, fileOverride) {
       c.querySelector(".meta").append(el("div", {}, `distance ${m.distance}`));
       return c;
     })));
+    return res.matches;
   } catch (err) {
     out.append(showError(err));
+    return null;
   }
 }
 
@@ -268,6 +270,8 @@ async function product(id) {
     similar,
     el("p", {}, el("a", { href: "#/" }, "Back to the gallery")));
   generationProof(p, proof);
+  const court = courtActions(p);
+  if (court) similar.before(court);
   if (p.status === "active") {
     // The buying code (and the SDK bundle under it) loads only for a token that is for sale.
     fetch(`/v1/listings?status=open&token_id=${p.token_id}&limit=1`).then((r) => r.json()).then(async (page) => {
@@ -282,7 +286,8 @@ async function product(id) {
       const blob = await (await fetch(`/v1/products/${p.token_id}/image`)).blob();
       const form = el("form", { hidden: true });
       similar.before(form);
-      await findSimilar(form, new File([blob], "image.png", { type: "image/png" }));
+      const matches = await findSimilar(form, new File([blob], "image.png", { type: "image/png" }));
+      suggestTwins(p, matches || []);
       const list = document.getElementById("similar");
       list.querySelectorAll(`li[data-token="${p.token_id}"]`).forEach((n) => n.remove());
       if (!list.querySelector("li")) list.append(el("p", { class: "muted" }, "No other registered image is similar."));
@@ -291,6 +296,129 @@ async function product(id) {
     }
   }
   announce(`Token ${short(p.token_id)}, ${p.status}`);
+}
+
+/** The BatchCourt's refusals and the SDK's own, in words (the rest show their message). */
+const COURT_MESSAGES = {
+  CourtWinnerActive: "The batch item that won is not revoked: its win stands, and nothing can be reinstated.",
+  CourtDisputeState: "The court's decision on this pair is not a settled win (or it was reinstated already).",
+  CourtWrongValue: "The bond sent is not the one the contract asks for.",
+  CourtNotSameEsp: "Two different ESPs attested the two items: the court's ruling does not apply (a challenge decides between them).",
+  CourtTokenRevoked: "One of the two items is revoked already.",
+  CourtNotOwner: "One producer registered both items and holds neither any more: the court does not revoke a buyer's token.",
+  CourtChallengeOutOfOrder: "The two payers' generation locks are in the same block: the court cannot tell which came first.",
+  CourtBadProof: "An item's opening does not match its batch on chain.",
+  manifest_not_published: "A batch's manifest is not published yet: the court opens both items from their manifests.",
+  not_same_image: "These are not two registrations of one image (or one item was named twice).",
+  unknown_product: "One of the two tokens is not a batch item the marketplace has indexed.",
+  cannot_estimate: "The chain would refuse this transaction from your account now (does your wallet hold the bond?).",
+  tx_mismatch: "The marketplace returned a transaction other than the one asked for: nothing was signed.",
+  not_signed_in: "Connect your wallet first.",
+};
+
+/** Runs `action(sdk)` from `button`, saying the outcome in `out` (`done(result)`: the words). */
+async function courtClick(button, out, action, done) {
+  if (!session().address) {
+    out.replaceChildren(showError(new ApiError(0, "not_signed_in", "Connect your wallet first (the button at the top).")));
+    return;
+  }
+  button.disabled = true;
+  out.className = "";
+  out.textContent = "Checking the transaction, then waiting for your wallet…";
+  try {
+    const { sdkClient } = await import("./studio.js");
+    const result = await action(sdkClient());
+    out.className = "ok";
+    out.dataset.tx = result.hash;
+    out.textContent = done(result);
+    button.hidden = true;
+  } catch (err) {
+    button.disabled = false;
+    const code = (err && err.code) || "error";
+    const text = COURT_MESSAGES[code] || MESSAGES[code] || String((err && err.message) || err);
+    out.replaceChildren(showError(new ApiError((err && err.status) || 0, code, text)));
+  }
+}
+
+/** A batch item's id is below 2**96 (batchId << 32 | index); a single token's is its content hash. */
+const isBatchItem = (id) => BigInt(id) < 2n ** 96n;
+
+/**
+ * The BatchCourt's two steps a token page offers (docs/batches.md): on a single token revoked by
+ * a court win that was settled and whose batched winner was revoked since, "Reinstate" (anyone,
+ * posting the Registry's bond: BatchCourt.reinstate); on an active batch item, the ruling on one
+ * image held as two batch items under one ESP (BatchCourt.revokeDuplicateItem). Both go through
+ * the SDK, which checks the API's transaction (the court, the call, the tokens, the value) before
+ * the wallet is asked.
+ */
+function courtActions(p) {
+  if (p.collection !== "batch" && p.status === "revoked") {
+    const box = el("section", { class: "court-reinstate notice", "aria-label": "Reinstate this token", hidden: true });
+    reinstateOffer(p, box);
+    return box;
+  }
+  if (p.collection === "batch" && p.status === "active") return twinItemForm(p);
+  return null;
+}
+
+async function reinstateOffer(p, box) {
+  const me = BigInt(p.token_id);
+  const last = new Map(); // original -> the pair's latest verdict
+  for (const h of p.history || []) {
+    if (h.kind !== "decided" || h.duplicate === undefined || BigInt(h.duplicate) !== me) continue;
+    last.set(String(h.original), h.verdict);
+  }
+  for (const [original, verdict] of last) {
+    if (verdict !== "settled" || !isBatchItem(original)) continue;
+    const winner = await api(`/v1/products/${encodeURIComponent(original)}`).catch(() => null);
+    if (!winner || winner.status !== "revoked") continue;
+    const out = el("p", { role: "status" });
+    const button = el("button", { type: "button", class: "reinstate" }, "Reinstate this token");
+    button.addEventListener("click", () => courtClick(button, out,
+      (sdk) => sdk.courtReinstate({ original, duplicate: p.token_id }),
+      (r) => `Reinstated in transaction ${short(r.hash)}: the token is active again (the page shows it once indexed).`));
+    box.append(
+      el("h2", {}, "This token can be reinstated"),
+      el("p", {}, "Batch item ", el("a", { href: `#/product/${original}` }, short(original)),
+        " won a court challenge against this token, and has itself been revoked as a copy since. Anyone may reverse that win: the token is active again, backed by a new bond that the sender posts (the Registry's bond, read from the chain)."),
+      button, out);
+    box.hidden = false;
+    return;
+  }
+}
+
+function twinItemForm(p) {
+  const out = el("p", { role: "status" });
+  const form = el("form", { class: "court-twin row", "aria-label": "Two batch items of this image" },
+    el("label", {}, "Another batch item holding this same image, attested by the same ESP (token id)",
+      el("input", { type: "text", name: "second", required: true, autocomplete: "off", pattern: "^(0x[0-9a-fA-F]{1,24}|[0-9]{1,29})$", title: "a batch item's token id, decimal or 0x-hex" })),
+    el("button", { type: "submit", class: "ruling-item" }, "Ask the court's ruling"),
+    out);
+  const button = form.querySelector("button");
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const second = form.elements.second.value.trim();
+    courtClick(button, out,
+      (sdk) => sdk.courtRevokeDuplicateItem({ first: p.token_id, second }),
+      (r) => r.revoked === null
+        ? `Ruling sent in transaction ${short(r.hash)}.`
+        : `Ruling sent in transaction ${short(r.hash)}: ${BigInt(r.revoked) === BigInt(p.token_id) ? "this item" : `item ${short(String(r.revoked))}`} is revoked as the second registration.`);
+  });
+  return el("details", { class: "court-twin-box" },
+    el("summary", {}, "Registered twice as batch items? Ask the court's ruling"),
+    el("p", { class: "muted" }, "When one ESP attested one image as two batch items, anyone may have the BatchCourt revoke the second registration (the later lock's when two payers paid for it, else the later published one its producer still holds) and is paid the challenge reward."),
+    form);
+}
+
+/** Prefills the twin form with an identical (distance 0) active batch item of the same ESP. */
+function suggestTwins(p, matches) {
+  const form = document.querySelector("form.court-twin");
+  if (!form) return;
+  const twin = matches.find((m) => m.distance === 0 && m.collection === "batch" && m.status === "active"
+    && m.token_id !== p.token_id && String(m.esp).toLowerCase() === String(p.esp).toLowerCase());
+  if (!twin) return;
+  form.elements.second.value = String(BigInt(twin.token_id));
+  form.closest("details").open = true;
 }
 
 /**

@@ -157,6 +157,10 @@ class NodeBackedWallet(TestWallet):
                 ]
             if method == "eth_call" and "from" not in params[0]:
                 params = [{**params[0], "from": self.account.address}, *params[1:]]
+            if method in ("eth_call", "eth_estimateGas") and "value" in params[0]:
+                # eth-tester takes the value of a call as an int (a simulated payable call:
+                # the SDK's courtReinstate simulates with the bond)
+                params = [{**params[0], "value": int(params[0]["value"], 16)}, *params[1:]]
             answer = w3.provider.make_request(method, params)
             if "error" in answer:
                 raise ValueError(str(answer["error"]))
