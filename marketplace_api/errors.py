@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.formparsers import MultiPartException
 
 from marketplace_api.schemas import ErrorOut
 
@@ -292,9 +293,16 @@ def unreadable_body(exc: StarletteHTTPException) -> str | None:
     FastAPI turns a ``json.JSONDecodeError`` into a 422, but any other ``ValueError`` of the
     parser into 400 "There was an error parsing the body" (the error as its cause): a number
     longer than Python converts to an int (4,300 digits by default), or bytes that are not
-    UTF-8. Both are the client's malformed body: 422 ``validation_error`` like any other."""
+    UTF-8. Both are the client's malformed body: 422 ``validation_error`` like any other.
+    Likewise a multipart body the parser cannot read (no boundary, no multipart at all, a part
+    without a name): Starlette answers 400 with the parser's reason, which this API declares
+    nowhere (found by the fuzz sweep: tests/api/test_fuzz_regressions.py)."""
+    if exc.status_code != 400:
+        return None
+    if isinstance(exc.__context__, MultiPartException):
+        return f"the multipart body cannot be read: {exc.detail}"
     cause = exc.__cause__
-    if exc.status_code != 400 or not isinstance(cause, ValueError):
+    if not isinstance(cause, ValueError):
         return None
     if isinstance(cause, UnicodeDecodeError):
         return f"the JSON body is not UTF-8 ({cause.reason} at byte {cause.start})"

@@ -102,14 +102,18 @@ def token_dec(token_id: int | str) -> str:
     return str(parse_uint(token_id))
 
 
-TokenIdPath = Annotated[
-    str,
-    Field(
-        pattern=UINT_PATTERN,
-        description="token id: decimal (the output form) or 0x-hex",
-        examples=["1234567890123456789"],
-    ),
-]
+def _uint256_text(value: str | None) -> str | None:
+    """``value`` as written when it is a uint256 (decimal or 0x-hex); a 78-digit decimal above
+    2**256 - 1 matches :data:`UINT_PATTERN` but is refused here (a ``ValueError``: 422)."""
+    if value is not None:
+        parse_uint(value)
+    return value
+
+
+UINT256_TEXT = AfterValidator(_uint256_text)
+"""The range check of a token id taken as text (a path or query parameter), beside its
+``Path``/``Query`` with ``pattern=UINT_PATTERN``: the pattern alone let 2**256 through to
+:func:`token_hex`, a 500 (tests/api/test_fuzz_regressions.py)."""
 
 
 def _printable(value: str) -> str:

@@ -29,7 +29,7 @@ from generators.errors import InvalidGenerationArgumentError
 from marketplace_api.deps import LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import Conflict, NotFound, Unprocessable, declare
 from marketplace_api.models import GenerationOpeningRow, GenerationRefusalRow, Product
-from marketplace_api.types import UINT_PATTERN, Text, token_dec, token_hex
+from marketplace_api.types import UINT256_TEXT, UINT_PATTERN, Text, token_dec, token_hex
 from services.provenance.generation_proof import (
     MAX_PROMPT_CHARS,
     GenerationOpening,
@@ -45,6 +45,7 @@ TokenId = Annotated[
         pattern=UINT_PATTERN,
         description="the token id: decimal, or 0x + up to 64 hex digits",
     ),
+    UINT256_TEXT,
 ]
 
 

@@ -32,13 +32,15 @@ from marketplace_api.batch_catalog import registered_content_hash
 from marketplace_api.deps import DeploymentDep, SessionDep, SettingsDep
 from marketplace_api.errors import NotFound, declare
 from marketplace_api.models import Product
-from marketplace_api.types import UINT_PATTERN, token_dec, token_hex
+from marketplace_api.types import UINT256_TEXT, UINT_PATTERN, token_dec, token_hex
 from services.listing import OFFER_TYPES
 from services.storage import BlobNotFound
 
 router = APIRouter(prefix="/v1", tags=["interfaces"], responses=declare())
 TokenId = Annotated[
-    str, Path(pattern=UINT_PATTERN, description="token id: decimal (the output form) or 0x-hex")
+    str,
+    Path(pattern=UINT_PATTERN, description="token id: decimal (the output form) or 0x-hex"),
+    UINT256_TEXT,
 ]
 ContentHash = Annotated[
     str,

@@ -28,7 +28,7 @@ from marketplace_api.schemas import (
     ProductsOut,
     SimilarOut,
 )
-from marketplace_api.types import UINT_PATTERN, token_dec, token_hex
+from marketplace_api.types import UINT256_TEXT, UINT_PATTERN, token_dec, token_hex
 from marketplace_api.uploads import decode_image
 from services.content import canonical_hash
 from services.provenance import (
@@ -40,7 +40,9 @@ from services.provenance import (
 
 router = APIRouter(prefix="/v1", tags=["products"], responses=declare())
 TokenId = Annotated[
-    str, Path(pattern=UINT_PATTERN, description="token id: decimal (the output form) or 0x-hex")
+    str,
+    Path(pattern=UINT_PATTERN, description="token id: decimal (the output form) or 0x-hex"),
+    UINT256_TEXT,
 ]
 _TOKEN_KEYS = ("token_id", "original", "duplicate")
 AddressFilter = Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")]

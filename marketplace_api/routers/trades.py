@@ -36,6 +36,7 @@ from marketplace_api.models import Listing, ProductEvent, Trade
 from marketplace_api.sale_holds import check_sale_holds
 from marketplace_api.schemas import UnsignedTx
 from marketplace_api.types import (
+    UINT256_TEXT,
     UINT_PATTERN,
     Address,
     Bytes32,
@@ -295,7 +296,9 @@ def list_listings(
     status: Annotated[ListingState, Query()] = ListingState.OPEN,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     token_id: Annotated[
-        str | None, Query(pattern=UINT_PATTERN, description="decimal or 0x-hex token id")
+        str | None,
+        Query(pattern=UINT_PATTERN, description="decimal or 0x-hex token id"),
+        UINT256_TEXT,
     ] = None,
     seller: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{40}$")] = None,
     collection: Annotated[

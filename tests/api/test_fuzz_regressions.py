@@ -1,0 +1,75 @@
+"""Bad input found by the fuzz sweep (schemathesis over every operation, positive and negative
+data, with the ids of a real product, task and listing; plus a battery of malformed paths,
+queries, bodies and Authorization headers): each was a 500 or an undocumented answer, and is now
+a 4xx in the error envelope with a stable code.
+
+* A token id of 78 decimal digits matches the uint256 pattern of the paths and of
+  ``GET /v1/listings?token_id=`` but may exceed 2**256 - 1: 2**256 itself made
+  ``types.token_hex`` raise in the handler, a 500 on five routes. It is now refused by the
+  parameter's own validation (422 ``validation_error``), as a JSON body's token id always was.
+* A multipart body the parser cannot read (no boundary, a body that is no multipart, a part
+  without a name) was 400 ``http_error``, a status the document declares nowhere and a code
+  that names nothing; it is 422 ``validation_error`` with the parser's reason, as an unreadable
+  JSON body is.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+OVER = str(2**256)  # 78 digits: inside the path pattern, outside uint256
+MAX = str(2**256 - 1)
+
+OUT_OF_RANGE = [
+    ("GET", f"/v1/products/{OVER}"),
+    ("GET", f"/v1/products/{OVER}/image"),
+    ("GET", f"/v1/products/{OVER}/generation"),
+    ("GET", f"/v1/tokens/{OVER}"),
+    ("GET", f"/v1/listings?token_id={OVER}"),
+    ("PUT", f"/v1/products/{OVER}/generation"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    OUT_OF_RANGE,
+    ids=[f"{m} {u.replace(OVER, '2**256')}" for m, u in OUT_OF_RANGE],
+)
+def test_a_token_id_past_uint256_is_a_validation_error(api, method, url):
+    body = {"prompt": "a red circle", "seed": "1"} if method == "PUT" else None
+    r = api.client.request(method, url, json=body)
+    assert r.status_code == 422, r.text  # failed before: 500 (ValueError: out of range)
+    error = r.json()["error"]
+    assert error["code"] == "validation_error"
+    assert "uint256" in str(error["details"])
+
+
+@pytest.mark.parametrize("token", [MAX, "0x" + "f" * 64])
+def test_the_largest_token_id_is_still_just_unknown(api, token):
+    assert api.client.get(f"/v1/products/{token}").status_code == 404
+    assert api.client.get(f"/v1/listings?token_id={token}").status_code == 200
+
+
+UNREADABLE = [
+    ("multipart/form-data", b"-1.875452576544957e+16", "Missing boundary"),
+    ("multipart/form-data; boundary=x", b"6.037226953647538e+62", "Invalid multipart data"),
+    (
+        "multipart/form-data; boundary=x",
+        b"--x\r\nContent-Disposition: form-data\r\n\r\nabc\r\n--x--\r\n",
+        '"name" must be provided',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "reason"), UNREADABLE, ids=[r for *_, r in UNREADABLE]
+)
+@pytest.mark.parametrize("route", [("PUT", "/v1/products/1/image"), ("POST", "/v1/search/similar")])
+def test_an_unreadable_multipart_body_is_a_validation_error(api, route, content_type, body, reason):
+    method, url = route
+    headers = {**api.sign_in(api.world.producer), "Content-Type": content_type}
+    r = api.client.request(method, url, headers=headers, content=body)
+    assert r.status_code == 422, r.text  # failed before: 400 http_error
+    error = r.json()["error"]
+    assert error["code"] == "validation_error" and reason in error["message"]
+    assert error["details"] == [{"loc": ["body"], "msg": error["message"]}]
