@@ -118,6 +118,10 @@ def create_app(
         version="0.1.0",
         description="Generate, register, trade and defend AI-generated images on an EVM chain.",
         lifespan=lifespan,
+        # /docs and /redoc are the web router's: local assets under a Content-Security-Policy
+        # (FastAPI's own load scripts from a CDN into an unprotected page on this origin)
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine

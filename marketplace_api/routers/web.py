@@ -53,16 +53,38 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
 }
 
+# The API's documentation pages (/docs: Swagger UI, /redoc: ReDoc) are served from the app's own
+# copies (web/vendor: swagger-ui-dist 5.35.0, redoc 2.5.2, their licences beside them), not
+# FastAPI's defaults: those load unpinned scripts from cdn.jsdelivr.net (and fonts from Google)
+# into an inline-scripted page with no policy, on the origin whose web app signs transactions, so
+# whoever served that CDN file could script the marketplace's origin. Each page gets the app's
+# policy with only what it needs: Swagger UI nothing more; ReDoc the inline <style> elements its
+# styled-components write ('unsafe-inline' for styles only, never scripts) and the blob: worker
+# its search runs in.
+DOCS_CSP = CSP.replace("img-src 'self' blob:", "img-src 'self' data:")
+REDOC_CSP = "; ".join(
+    (
+        DOCS_CSP.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'"),
+        "worker-src blob:",
+    )
+)
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
-_TYPES = {
-    "app.js": "text/javascript; charset=utf-8",
-    "wallet.js": "text/javascript; charset=utf-8",
-    "keccak.js": "text/javascript; charset=utf-8",
-    "studio.js": "text/javascript; charset=utf-8",
-    "market.js": "text/javascript; charset=utf-8",
-    "dashboard.js": "text/javascript; charset=utf-8",
-    "sdk.bundle.js": "text/javascript; charset=utf-8",
-    "style.css": "text/css; charset=utf-8",
+_JS = "text/javascript; charset=utf-8"
+# The assets under /app/{name}: the file (relative to WEB_DIR) and its media type.
+_ASSETS = {
+    "app.js": ("app.js", _JS),
+    "wallet.js": ("wallet.js", _JS),
+    "keccak.js": ("keccak.js", _JS),
+    "studio.js": ("studio.js", _JS),
+    "market.js": ("market.js", _JS),
+    "dashboard.js": ("dashboard.js", _JS),
+    "sdk.bundle.js": ("sdk.bundle.js", _JS),
+    "style.css": ("style.css", "text/css; charset=utf-8"),
+    "docs.js": ("docs.js", _JS),
+    "swagger-ui-bundle.js": ("vendor/swagger-ui-bundle.js", _JS),
+    "swagger-ui.css": ("vendor/swagger-ui.css", "text/css; charset=utf-8"),
+    "redoc.standalone.js": ("vendor/redoc.standalone.js", _JS),
 }
 
 
@@ -72,9 +94,14 @@ def _asset(name: str) -> tuple[bytes, str]:
     return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
 
 
-def _serve(request: Request, name: str, media_type: str) -> Response:
+def _serve(request: Request, name: str, media_type: str, csp: str = CSP) -> Response:
     body, etag = _asset(name)
-    headers = {"ETag": etag, "Cache-Control": "no-cache", **SECURITY_HEADERS}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "no-cache",
+        **SECURITY_HEADERS,
+        "Content-Security-Policy": csp,
+    }
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type=media_type, headers=headers)
@@ -88,7 +115,19 @@ def index(request: Request) -> Response:
 
 @router.get("/app/{name}")
 def asset(name: str, request: Request) -> Response:
-    media_type = _TYPES.get(name)
-    if media_type is None:
+    found = _ASSETS.get(name)
+    if found is None:
         raise NotFound(f"no asset {name[:80]!r}")
-    return _serve(request, name, media_type)
+    return _serve(request, found[0], found[1])
+
+
+@router.get("/docs")
+def swagger_ui(request: Request) -> Response:
+    """The API's interactive documentation (Swagger UI over ``/openapi.json``)."""
+    return _serve(request, "docs.html", "text/html; charset=utf-8", DOCS_CSP)
+
+
+@router.get("/redoc")
+def redoc(request: Request) -> Response:
+    """The API's reference documentation (ReDoc over ``/openapi.json``)."""
+    return _serve(request, "redoc.html", "text/html; charset=utf-8", REDOC_CSP)
