@@ -111,3 +111,42 @@ def test_a_batched_item_revokes_a_single_copy_through_the_court_from_javascript(
         assert world.registry(world.deployer).record(copy).status is TokenStatus.REVOKED
         batches = world.deployment.batch_registry.functions
         assert batches.statusOf(original).call() == 1  # Active
+
+
+_REINSTATE = step_script("""
+const pair = { original: BigInt(args.original), duplicate: BigInt(args.duplicate) }
+const reinstated = await onceIndexed(() => aigc.courtReinstate(pair))
+const again = await refusal(() => aigc.courtReinstate(pair))
+console.log(JSON.stringify(text({ reinstated, again, dispute: await aigc.getCourtDispute(pair) })))
+""")
+
+
+@pytest.mark.anvil
+@pytest.mark.slow
+def test_a_settled_court_win_whose_winner_was_revoked_is_reversed_from_javascript(tmp_path):
+    """test_redteam3_reinstate's world on anvil: the squatter's batch item X won against the
+    buyer's later single S at the court (settled after the hold), then X was revoked as a copy
+    of an earlier item. From JavaScript the buyer's courtReinstate (the API's transaction,
+    checked against the Registry's bond read from the chain) makes S active again, the dispute
+    reversed; a second is the API's 409 CourtDisputeState, nothing sent."""
+    from ledger.clients.registry import TokenStatus
+    from tests.contracts.test_redteam3_reinstate import _court_win_settled_then_winner_revoked
+
+    node = node_or_skip()
+    with anvil_devnet(tmp_path) as chain:
+        world = deployed_world(chain)
+        x, s, _ = _court_win_settled_then_winner_revoked(world)
+        bond = world.registry(world.deployer).params().bond
+        held = world.balance(world.deployment.registry.address)
+
+        def drive(port: int) -> dict:
+            steps = Steps(node, _REINSTATE, port, chain, tmp_path)
+            return steps(world.buyer, "reinstate", original=str(x), duplicate=str(s))
+
+        out = serve_and_drive(serve_env(tmp_path, world.deployment), tmp_path, drive)
+        assert out["reinstated"]["ok"]["state"] == "reversed", out
+        assert out["dispute"]["state"] == "reversed"
+        again = out["again"]
+        assert (again["status"], again["code"]) == (409, "CourtDisputeState"), again
+        assert world.registry(world.deployer).record(s).status is TokenStatus.ACTIVE
+        assert world.balance(world.deployment.registry.address) == held + bond  # backs S again
