@@ -83,14 +83,27 @@ export async function courtAddress(client, given) {
 }
 
 /**
- * Checks the API's transaction calls `name` on `contract` about exactly (o, d), with no Ether
- * unless the step takes a deposit; then simulates it (the contract's refusal as
- * AigcContractError) and sends it.
+ * One of the deployment's Registry's parameters as the chain holds them (the court copies its
+ * bond and challengeDeposit from it at deployment).
+ * @param {import('./client.js').AigcClient} client
+ * @param {'bond' | 'challengeDeposit'} name
+ * @returns {Promise<bigint>}
+ */
+async function registryParameter(client, name) {
+  const dep = await getDeployment(client)
+  const p = await client.publicClient.readContract({ address: dep.addresses.registry, abi: registryAbi, functionName: 'parameters' })
+  return BigInt(p[name])
+}
+
+/**
+ * Checks the API's transaction calls `name` on `contract` about exactly (o, d), carrying exactly
+ * `value` (no Ether, or the deposit read from the chain); then simulates it (the contract's
+ * refusal as AigcContractError) and sends it.
  * @param {import('./client.js').AigcClient} client
  * @param {{ tx: import('./api-types.js').UnsignedTx, abi: readonly any[], name: string, contract: `0x${string}`,
- *   o: bigint, d: bigint, payable: boolean, what: string }} p
+ *   o: bigint, d: bigint, value: bigint, what: string }} p
  */
-async function checkAndSend(client, { tx, abi, name, contract, o, d, payable, what }) {
+async function checkAndSend(client, { tx, abi, name, contract, o, d, value, what }) {
   let decoded
   try {
     decoded = decodeFunctionData({ abi, data: toHex(tx.data, 'data') })
@@ -105,8 +118,9 @@ async function checkAndSend(client, { tx, abi, name, contract, o, d, payable, wh
   if (getAddress(tx.to) !== contract) {
     throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction goes to ${tx.to}, not ${contract}`)
   }
-  if (!payable && toBigInt(tx.value ?? 0, 'value') !== 0n) {
-    throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction sends Ether`)
+  const sends = toBigInt(tx.value ?? 0, 'value')
+  if (sends !== value) {
+    throw new AigcSdkError('tx_mismatch', `the API's ${what} transaction carries ${sends} wei, not ${value}`)
   }
   await simulateUnsigned(client, tx, abi)
   return sendUnsigned(client, tx)
@@ -125,8 +139,10 @@ async function courtStep(client, step, { original, duplicate, batchCourt }) {
   const tx = await request(client, `/v1/tx/batch/court/${step}`, {
     method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
   })
-  const payable = step === 'challenge' || step === 'contest'
-  const sent = await checkAndSend(client, { tx, abi: batchCourtAbi, name: step, contract, o, d, payable, what: `court ${step}` })
+  // A challenge or a contest carries the Registry's challengeDeposit (the court's, copied from
+  // it), read from the chain, never the API's word; the other steps carry nothing.
+  const value = step === 'challenge' || step === 'contest' ? await registryParameter(client, 'challengeDeposit') : 0n
+  const sent = await checkAndSend(client, { tx, abi: batchCourtAbi, name: step, contract, o, d, value, what: `court ${step}` })
   const logs = sent.receipt.logs ?? []
   const events = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (logs) })
     .filter((e) => {
@@ -243,7 +259,7 @@ export async function courtRevokeDuplicateImage(client, { item, single, batchCou
     method: 'POST', json: { item: toDecimal(i), single: toDecimal(s) },
   })
   const sent = await checkAndSend(client, {
-    tx, abi: batchCourtAbi, name: 'revokeDuplicateImage', contract, o: i, d: s, payable: false, what: 'duplicate-image ruling',
+    tx, abi: batchCourtAbi, name: 'revokeDuplicateImage', contract, o: i, d: s, value: 0n, what: 'duplicate-image ruling',
   })
   const logs = sent.receipt.logs ?? []
   const ruled = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (logs) })
@@ -323,12 +339,11 @@ export async function courtReinstate(client, { original, duplicate, batchCourt }
   const o = toBigInt(original, 'original')
   const d = toBigInt(duplicate, 'duplicate')
   const contract = await courtAddress(client, batchCourt)
-  const dep = await getDeployment(client)
   const tx = await request(client, '/v1/tx/batch/court/reinstate', {
     method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) },
   })
-  const params = await client.publicClient.readContract({ address: dep.addresses.registry, abi: registryAbi, functionName: 'parameters' })
-  checkCall(tx, { to: contract, abi: batchCourtAbi, functionName: 'reinstate', args: [o, d], value: BigInt(params.bond), what: 'reinstatement' })
+  const bond = await registryParameter(client, 'bond')
+  checkCall(tx, { to: contract, abi: batchCourtAbi, functionName: 'reinstate', args: [o, d], value: bond, what: 'reinstatement' })
   await simulateUnsigned(client, tx, batchCourtAbi)
   const sent = await sendUnsigned(client, tx)
   const events = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (sent.receipt.logs ?? []), eventName: 'ChallengeDecided' })
@@ -402,7 +417,7 @@ export async function settleBatch(client, { original, duplicate, batchRegistry }
     contract = known
   }
   const tx = await request(client, '/v1/tx/batch/settle', { method: 'POST', json: { original: toDecimal(o), duplicate: toDecimal(d) } })
-  const sent = await checkAndSend(client, { tx, abi: batchRegistryAbi, name: 'settle', contract, o, d, payable: false, what: 'settle' })
+  const sent = await checkAndSend(client, { tx, abi: batchRegistryAbi, name: 'settle', contract, o, d, value: 0n, what: 'settle' })
   const events = parseEventLogs({ abi: batchRegistryAbi, logs: /** @type {any} */ (sent.receipt.logs ?? []) })
     .filter((e) => {
       const args = /** @type {any} */ (e.args)

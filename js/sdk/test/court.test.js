@@ -103,6 +103,10 @@ function courtClient({ answers = {}, contracts = { ...HEALTH.contracts, BatchReg
       return { data: undefined }
     },
     readContract: async (/** @type {any} */ req) => {
+      if (req.functionName === 'parameters') {
+        assert.equal(req.address, HEALTH.contracts.Registry) // the deposit is the chain's Registry's
+        return { bond: 10n ** 16n, challengeDeposit: 1000n }
+      }
       assert.equal(req.functionName, 'disputeOf')
       return { challenger: ADDRESS, deadline: 140n, state: 2, contester: OTHER, slash: 0n, recordHash: word(5), address: req.address, args: req.args }
     },
@@ -166,6 +170,9 @@ test('an API court transaction about another pair, step or contract, or one that
     ['resolve', 'not hex', { data: 'resolve' }],
     ['challenge', 'another contract (the deposit would be lost)', { to: OTHER }],
     ['finalize', 'Ether on a free step', { value: '5' }],
+    ['challenge', 'ten deposits', { value: '10000' }],
+    ['challenge', 'a wei above the deposit', { value: '1001' }],
+    ['contest', 'no deposit', { value: '0' }],
   ]
   const steps = { challenge: courtChallenge, contest: courtContest, resolve: courtResolve, finalize: courtFinalize }
   for (const [step, what, answer] of lies) {
