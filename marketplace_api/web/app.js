@@ -802,20 +802,11 @@ function noteView(n) {
         ` (${yours}); the marketplace no longer sells that one. Anyone may ask for the ruling and is paid the challenge reward from the revoked token's bond.`));
     const result = el("p", { role: "status" });
     const button = el("button", { type: "button", class: "ruling" }, "Ask for the ruling");
-    button.addEventListener("click", async () => {
-      button.disabled = true;
-      result.textContent = "Waiting for your wallet…";
-      try {
-        const hash = await sendPrepared(n.prepared_ruling.endpoint, n.prepared_ruling.body);
-        result.className = "ok";
-        result.dataset.tx = hash;
-        result.textContent = `Ruling sent in transaction ${short(hash)}: the second registration is revoked.`;
-        button.hidden = true;
-      } catch (err) {
-        button.disabled = false;
-        result.replaceChildren(showError(friendly(err)));
-      }
-    });
+    // Through the SDK, about the two tokens this note names: it checks the API's transaction
+    // (the court, revokeDuplicateImage of exactly these two, no Ether) before the wallet is asked.
+    button.addEventListener("click", () => courtClick(button, result,
+      (sdk) => sdk.courtRevokeDuplicateImage({ item: String(n.item), single: String(n.single) }),
+      (r) => `Ruling sent in transaction ${short(r.hash)}: the second registration is revoked.`));
     item.append(button, result);
   } else if (n.kind === "royalty_claimable") {
     // A resale's royalty lock, open while its secret is public: anyone may withdraw it to the
