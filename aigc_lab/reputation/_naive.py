@@ -9,6 +9,7 @@ the epoch of the last update, decayed lazily when touched) and computes each rep
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -146,6 +147,7 @@ def naive_hardened_reputations(
         for x, (p, n, _) in per.items():
             total[x] = total.get(x, 0.0) + p + n
     prior = params.recommendation_prior
+    trust = naive_personal_trust(producer, at, params)
 
     def recommended(esp: str, cred: Mapping[str, float] | None, skip: str | None) -> Opinion:
         b = d = u = 0.0
@@ -154,7 +156,7 @@ def naive_hardened_reputations(
             if x == skip:
                 continue
             cb, cd, cu, w = _contribution(p, n, fresh, total[x] - (p + n), params)
-            k = 1.0 if cred is None else cred[x]
+            k = (1.0 if cred is None else cred[x]) * (1.0 if trust is None else trust[x])
             b, d, u = b + k * cb, d + k * cd, u + k * cu
             count += w * k > 0
         if count == 0 or b + d + u <= 0:
@@ -194,3 +196,55 @@ def naive_hardened_reputations(
             )
         out[esp] = local.fuse(recommended(esp, cred, producer)).expected()
     return out
+
+
+def naive_personal_trust(
+    producer: str,
+    at: Mapping[str, Mapping[str, tuple[float, float, float]]],
+    params: ReputationParams,
+) -> dict[str, float] | None:
+    """Per producer, the factor ``producer``'s trust walk puts on its recommender weight
+    (``services.reputation._trust``), one edge at a time; None when off or when ``producer``
+    endorses nobody. ``at``: per ESP, per producer (pos, neg, fresh) at the view's epoch."""
+    if params.trust_steps is None:
+        return None
+    cap = params.recommender_cap if params.recommender_cap is not None else math.inf
+    endorse: dict[tuple[str, str], float] = {}
+    fam: dict[tuple[str, str], float] = {}
+    for esp, per in at.items():
+        for x, (p, n, _) in per.items():
+            endorse[(x, esp)] = min(cap, max(0.0, p - params.negative_weight * n))
+            fam[(x, esp)] = min(cap, max(0.0, p + n))
+    endorsed: dict[str, float] = {}
+    familiarity: dict[str, float] = {}
+    esp_fam: dict[str, float] = {}
+    for (x, esp), w in endorse.items():
+        endorsed[x] = endorsed.get(x, 0.0) + w
+        familiarity[x] = familiarity.get(x, 0.0) + fam[(x, esp)]
+        esp_fam[esp] = esp_fam.get(esp, 0.0) + fam[(x, esp)]
+    if endorsed.get(producer, 0.0) <= 0:
+        return None
+    trust = {producer: 1.0}
+    for _ in range(params.trust_steps):
+        at_esp: dict[str, float] = {}
+        for (x, esp), w in endorse.items():
+            if w > 0 and trust.get(x, 0.0) > 0:
+                at_esp[esp] = at_esp.get(esp, 0.0) + w / endorsed[x] * trust[x]
+        trust = {}
+        for (x, esp), f in fam.items():
+            if f > 0 and at_esp.get(esp, 0.0) > 0:
+                trust[x] = trust.get(x, 0.0) + f / esp_fam[esp] * at_esp[esp]
+    # trust per unit of familiarity against the trust mass's median, as the engine
+    per_unit = {x: t / familiarity[x] for x, t in trust.items() if t > 0 and familiarity[x] > 0}
+    half, seen, typical = 0.5 * sum(trust[x] for x in per_unit), 0.0, 0.0
+    for x in sorted(per_unit, key=per_unit.__getitem__):
+        seen += trust[x]
+        if seen >= half:
+            typical = per_unit[x]
+            break
+    factor = {
+        x: min(1.0, per_unit.get(x, 0.0) / (params.trust_reference * typical)) if typical else 0.0
+        for x in familiarity
+    }
+    factor[producer] = 1.0
+    return factor

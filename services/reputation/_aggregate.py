@@ -272,7 +272,11 @@ def weighted_sums(
 
 
 def hardened_sums(
-    store: PairStore, params: ReputationParams, epoch: int, n_esp: int
+    store: PairStore,
+    params: ReputationParams,
+    epoch: int,
+    n_esp: int,
+    trust: F64 | None = None,
 ) -> tuple[EspSums, F64 | None]:
     """:func:`weighted_sums` over every row of ``store`` at ``epoch``: the plain function's
     result (to rounding), computed block by block over the store's ESP-grouped rows.
@@ -284,6 +288,11 @@ def hardened_sums(
     unsorted tail of new rows). The per-row q and q * cap-scale * (pos, neg) of the first pass
     are kept for the third. ``tests/services/reputation/test_fast_paths.py`` compares it with
     :func:`weighted_sums` on random stores.
+
+    ``trust`` (per producer, in [0, 1]; ``services.reputation._trust.personal_trust``)
+    multiplies every recommender's weight from the first pass on, so the consensus that
+    credibility measures against is the one the viewer's trust reaches (the returned
+    credibility does not include it).
     """
     layout = store.layout()
     c, cn = store.scale(epoch), store.scale_neg(epoch)
@@ -297,7 +306,7 @@ def hardened_sums(
     # kept for the second and third passes: q, q*scale*pos, q*scale*neg, pos + eta*neg, famc
     keep = _scratch(store, 5) if with_cred else None
     width = max((hi - lo for lo, hi, _, _ in layout.blocks), default=0)
-    buf = np.empty((12, width))
+    buf = np.empty((12 if trust is None else 13, width))
     acc = np.zeros((4, n_esp))  # sum of q * scale * pos, q * scale * neg, q, [weight > 0]
 
     def group_add(out: F64, values: F64, block: _Block) -> None:
@@ -332,6 +341,10 @@ def hardened_sums(
             famc[:] = fam
             np.add(ev, prior_w, out=tmp)
         np.multiply(famc, fresh_all[lo:hi], out=w)  # c of the timeliness goes on the sums
+        if trust is not None:  # the viewer's trust in each recommender
+            kt = buf[12, :k]
+            np.take(trust, prod_all[lo:hi], out=kt, mode="clip")
+            np.multiply(w, kt, out=w)
         if ptotal is not None and div_ref is not None:  # evidence with other ESPs
             other = buf[11, :k]
             np.take(ptotal, prod_all[lo:hi], out=other, mode="clip")

@@ -40,6 +40,7 @@ from services.reputation._aggregate import (
     pair_terms,
 )
 from services.reputation._store import PairStore
+from services.reputation._trust import Endorsements, endorsements, personal_trust
 from services.reputation._view import view_opinions
 from services.reputation.errors import TimeOrderError
 from services.reputation.interactions import Interaction, InteractionLog
@@ -49,6 +50,7 @@ from services.reputation.params import ReputationParams
 __all__ = ["ReputationEngine"]
 
 F64 = npt.NDArray[np.float64]
+_TRUST_VIEWS = 64  # personalised views kept per epoch (the last viewers')
 
 
 class ReputationEngine:
@@ -66,6 +68,11 @@ class ReputationEngine:
         self._latest_time: int | None = None
         self._cache: tuple[int, EspSums] | None = None
         self._cred: F64 | None = None  # per-producer credibility of the cached sums
+        # personalised trust (trust_steps): the rows' endorsements at the cached epoch and the
+        # last viewer's factors, both dropped with the cached sums
+        self._endorse: Endorsements | None = None
+        self._trust_epoch: tuple[int, int] | None = None  # (epoch, store version)
+        self._trust_views: dict[int, tuple[EspSums, F64 | None] | None] = {}
 
     @classmethod
     def from_log(
@@ -106,6 +113,7 @@ class ReputationEngine:
     def clear_cache(self) -> None:
         """Drops the per-epoch sums (the next view recomputes them; used by the benchmark)."""
         self._cache = None
+        self._trust_epoch = None
 
     def _intern(self, ids: list[str], index: dict[str, int], key: str) -> int:
         code = index.get(key)
@@ -146,6 +154,7 @@ class ReputationEngine:
         )
         self._note_time(int(log.time.max()))
         self._cache = None
+        self._trust_epoch = None
 
     def record(self, interaction: Interaction) -> None:
         """Adds one interaction in O(1), keeping the per-epoch cache current."""
@@ -159,10 +168,12 @@ class ReputationEngine:
             or epoch > cache[0]
             or self.params.diversity_reference is not None
             or self.params.credibility_reference is not None
+            or self.params.trust_steps is not None
         ):
             # new ESP or a later epoch: rebuild on the next query. With the diversity discount
             # or credibility a new interaction changes the weight of other rows: rebuild too.
             cache = self._cache = None
+            self._trust_epoch = None
         old = self._store.row(p, e)
         if cache is not None and old is not None:
             self._adjust(cache, old, -1.0)
@@ -213,6 +224,34 @@ class ReputationEngine:
             self._cache = (epoch, sums)
         return self._cache[1]
 
+    def _personal(self, epoch: int, viewer: int | None) -> tuple[EspSums, F64 | None] | None:
+        """The sums and recommender factors (credibility times trust) of ``viewer``'s
+        personalised view at ``epoch`` (``trust_steps``), or None: off, an unknown viewer, or
+        one that endorses nobody (it gets the stranger's weights). Kept for the last
+        ``_TRUST_VIEWS`` viewers of the cached epoch."""
+        if self.params.trust_steps is None or viewer is None:
+            return None
+        self._store.layout()  # merges a grown tail now: rows stay put until the store changes
+        key = (epoch, self._store.version)
+        if self._trust_epoch != key:
+            self._endorse, self._trust_views, self._trust_epoch = None, {}, key
+        if viewer in self._trust_views:
+            return self._trust_views[viewer]
+        if self._endorse is None:
+            self._endorse = endorsements(self._store, self.params, epoch, len(self._esp_ids))
+        trust = personal_trust(self._store, self.params, self._endorse, viewer, len(self._esp_ids))
+        view: tuple[EspSums, F64 | None] | None = None
+        if trust is not None and not (trust[self._endorse.familiarity > 0] >= 1.0).all():
+            # (every recommender fully trusted: the stranger's sums are the same, cached)
+            sums, cred = hardened_sums(
+                self._store, self.params, epoch, len(self._esp_ids), trust=trust
+            )
+            view = (sums, trust if cred is None else cred * trust)
+        if len(self._trust_views) >= _TRUST_VIEWS:
+            self._trust_views.pop(next(iter(self._trust_views)))
+        self._trust_views[viewer] = view
+        return view
+
     def opinion_arrays(
         self, producer: str, *, now: int, verdicts: F64 | None = None
     ) -> tuple[F64, F64, F64]:
@@ -222,16 +261,27 @@ class ReputationEngine:
         (``services.reputation.verdicts.verdict_familiarity``), one more recommender of failed
         tasks in its recommended opinion; None: the on-chain evidence alone."""
         epoch = self._epoch(now)
+        viewer = self._producer_index.get(producer)
+        sums, cred = self._view_sums(epoch, viewer)
         return view_opinions(
             self._store,
             self.params,
             epoch,
-            self._sums(epoch),
-            viewer=self._producer_index.get(producer),
+            sums,
+            viewer=viewer,
             n_esp=len(self._esp_ids),
-            cred=self._cred,
+            cred=cred,
             verdicts=verdicts,
         )
+
+    def _view_sums(self, epoch: int, viewer: int | None) -> tuple[EspSums, F64 | None]:
+        """The recommendation sums and per-producer recommender factors of ``viewer``'s view:
+        personalised (``trust_steps``) where the viewer has endorsements of its own, else the
+        stranger's, cached per epoch."""
+        personal = self._personal(epoch, viewer)
+        if personal is not None:
+            return personal
+        return self._sums(epoch), self._cred
 
     def reputations(self, producer: str, *, now: int) -> F64:
         """Reputation T = b + a*u of every ESP in :attr:`esps`, from ``producer``'s view."""
@@ -260,12 +310,14 @@ class ReputationEngine:
         e = self._esp_index.get(esp)
         if e is None:
             return Opinion.vacuous(self.params.base_rate)
-        self._sums(epoch)  # the credibility of this epoch, if any (may reorder rows: first)
+        viewer = self._producer_index.get(producer)
+        # the credibility (and trust) of this view, if any (may reorder rows: first)
+        _, cred = self._view_sums(epoch, viewer)
         store = self._store
-        p = self._producer_index.get(producer, -1)
+        p = -1 if viewer is None else viewer
         rows = np.flatnonzero((store.esp == e) & (store.producer != p))
         sums = esp_sums(
-            pair_terms(store, self.params, epoch, rows, self._cred),
+            pair_terms(store, self.params, epoch, rows, cred),
             store.esp[rows],
             e + 1,
             self.params,

@@ -66,6 +66,14 @@ class ReputationParams:
         steps_reference: diffusion steps of a task of ordinary complexity: an interaction with
             ``steps`` weighs ``clip(steps / steps_reference, 0.5, 2)`` times its value weight.
             Only for interactions that carry ``steps``.
+        trust_steps: personalised trust (off chain only): from the view of a producer with
+            history of its own, each recommender's weight is multiplied by how far the viewer's
+            endorsements reach it in this many round trips of a walk on the producer-ESP graph
+            (``services.reputation._trust``; SybilRank-style early termination). ``None``: off
+            (every producer sees the stranger's recommendations).
+        trust_reference: a recommender whose walk trust per unit of its own endorsements is at
+            least this share of the trust mass's typical (median) producer keeps its full
+            weight; below, that fraction of it. Only with ``trust_steps``.
 
     Interactions without ``quality``, ``elapsed`` or ``steps`` (all that the chain records
     today) weigh exactly as on chain, so the last two fields never break agreement with
@@ -86,6 +94,8 @@ class ReputationParams:
     negative_decay: float | None = None
     deadline_weight: float = 0.25
     steps_reference: int | None = 30
+    trust_steps: int | None = None
+    trust_reference: float = 0.5
 
     @classmethod
     def hardened(cls, **overrides: float | int | None) -> ReputationParams:
@@ -98,6 +108,7 @@ class ReputationParams:
             "recommendation_prior": 10.0,
             "credibility_reference": 0.2,
             "negative_decay": 0.99,
+            "trust_steps": 4,
         }
         fields.update(overrides)
         return cls(**fields)  # type: ignore[arg-type]
@@ -111,6 +122,7 @@ class ReputationParams:
             or self.recommendation_prior > 0
             or self.credibility_reference is not None
             or self.negative_decay is not None
+            or self.trust_steps is not None
         )
 
     def __post_init__(self) -> None:
@@ -142,6 +154,13 @@ class ReputationParams:
             )
         if not (0.0 <= self.deadline_weight <= 1.0):
             raise InvalidParameterError("deadline_weight", self.deadline_weight, "in [0, 1]")
+        ts = self.trust_steps
+        if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int) or ts < 1):
+            raise InvalidParameterError("trust_steps", ts, "None or a whole number >= 1")
+        if not (0.0 < self.trust_reference < math.inf):
+            raise InvalidParameterError(
+                "trust_reference", self.trust_reference, "a finite number > 0"
+            )
         st = self.steps_reference
         if st is not None and (isinstance(st, bool) or not isinstance(st, int) or st < 1):
             raise InvalidParameterError("steps_reference", st, "None or a whole number >= 1")

@@ -28,6 +28,7 @@ from services.reputation.selection import exploring_probabilities, select, selec
 DAY = 86_400
 REF = 10**15
 HARD = ReputationParams.hardened()
+STRANGER_RULES = ReputationParams.hardened(trust_steps=None)
 LEGACY = ReputationParams()
 
 
@@ -142,12 +143,14 @@ def test_hardened_engine_matches_the_per_opinion_oracle(ops, viewer):
         for i, (p, e, ok, value, day) in enumerate(ops)
     ]
     now = 31 * DAY
-    engine = ReputationEngine.from_records(records, HARD)
-    expected = oracle(records, HARD, f"p{viewer}", now)
+    # this oracle has no trust walk (test_fast_paths compares the walk with _naive's loop)
+    engine = ReputationEngine.from_records(records, STRANGER_RULES)
+    expected = oracle(records, STRANGER_RULES, f"p{viewer}", now)
     got = dict(zip(engine.esps, engine.reputations(f"p{viewer}", now=now).tolist(), strict=True))
     for esp, value in expected.items():
         assert got[esp] == pytest.approx(value, abs=1e-9)
-    # one by one gives the same as the batch
+    # one by one gives the same as the batch (with the trust walk)
+    engine = ReputationEngine.from_records(records, HARD)
     incremental = ReputationEngine(HARD)
     for r in sorted(records, key=lambda r: r.time):
         incremental.reputations("p0", now=r.time)  # a cached epoch to keep current
@@ -157,7 +160,7 @@ def test_hardened_engine_matches_the_per_opinion_oracle(ops, viewer):
     np.testing.assert_allclose(again[order], engine.reputations(f"p{viewer}", now=now), atol=1e-9)
 
 
-def test_hardened_is_the_on_chain_subset_with_five_rules_added():
+def test_hardened_is_the_on_chain_subset_with_six_rules_added():
     assert LEGACY.sybil_resistant is False
     assert HARD.sybil_resistant is True
     neutral = ReputationParams.hardened(
@@ -166,6 +169,7 @@ def test_hardened_is_the_on_chain_subset_with_five_rules_added():
         recommendation_prior=0.0,
         credibility_reference=None,
         negative_decay=None,
+        trust_steps=None,
     )
     assert neutral == LEGACY
 
@@ -180,6 +184,10 @@ def test_hardened_is_the_on_chain_subset_with_five_rules_added():
         ("negative_decay", 1.5),
         ("deadline_weight", 2.0),
         ("steps_reference", 0),
+        ("trust_steps", 0),
+        ("trust_steps", 2.5),
+        ("trust_reference", 0.0),
+        ("trust_reference", math.nan),
     ],
 )
 def test_new_parameters_are_validated(field, value):
