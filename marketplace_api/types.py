@@ -119,11 +119,15 @@ UINT256_TEXT = AfterValidator(_uint256_text)
 def _printable(value: str) -> str:
     if any(ord(c) < 32 and c not in "\t\n" for c in value):
         raise ValueError("must not contain control characters (NUL included)")
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        raise ValueError("must not contain a lone surrogate (text with no UTF-8 form)")
     return value
 
 
 Text = Annotated[str, AfterValidator(_printable)]
-"""Free text stored or signed as is; control characters (NUL: PostgreSQL refuses it) are a 422."""
+"""Free text stored, hashed, signed or ABI-encoded as is: control characters (NUL: PostgreSQL
+refuses it) and lone surrogates (valid JSON, ``"\ud800"``, but no UTF-8 bytes: eth_abi raised,
+a 500) are a 422."""
 
 AssetName = Annotated[str, Field(pattern="^(ETHER|ERC20|ERC721)$")]
 _ASSET_NAMES = ("ETHER", "ERC20", "ERC721")

@@ -253,7 +253,7 @@ class BatchRevealIn(BaseModel):
     items_root: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
     salt: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
     model_id: Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$")]
-    metadata_uri: Annotated[str, Field(max_length=512)] = ""
+    metadata_uri: Annotated[Text, Field(max_length=512)] = ""
     fingerprints: Fingerprints
     lock: LockIn
     signature: Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{2}){1,2048}$")]

@@ -19,7 +19,7 @@ from eth_utils import to_checksum_address
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -69,13 +69,9 @@ TaskId = Annotated[str, Path(pattern=r"^0x[0-9a-f]{64}$")]
 Hex32 = Bytes32
 
 
-def _utf8(value: str) -> str:
-    value.encode("utf-8")  # a lone surrogate (valid JSON) has no UTF-8 bytes to commit to
-    return value
-
-
 class TaskIn(BaseModel):
-    prompt: Annotated[Text, Field(min_length=1, max_length=500), AfterValidator(_utf8)]
+    # Text: a lone surrogate (valid JSON) has no UTF-8 bytes to commit to
+    prompt: Annotated[Text, Field(min_length=1, max_length=500)]
     prompt_salt: Bytes32 | None = Field(
         default=None,
         description="32 bytes of your choice for the prompt's commitment (omit: the API draws "

@@ -11,9 +11,13 @@ a 4xx in the error envelope with a stable code.
   without a name) was 400 ``http_error``, a status the document declares nowhere and a code
   that names nothing; it is 422 ``validation_error`` with the parser's reason, as an unreadable
   JSON body is.
+* A lone surrogate (``"\ud800"``, valid JSON) as an ESP's endpoint was a 500 (eth_abi could not
+  encode it); every free-text field now refuses one (below).
 """
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
@@ -73,3 +77,31 @@ def test_an_unreadable_multipart_body_is_a_validation_error(api, route, content_
     error = r.json()["error"]
     assert error["code"] == "validation_error" and reason in error["message"]
     assert error["details"] == [{"loc": ["body"], "msg": error["message"]}]
+
+
+# A lone surrogate is valid JSON (``"\ud800"``) but no Unicode text: it has no UTF-8 bytes to
+# store, hash or ABI-encode. As the endpoint of POST /v1/tx/esp/register it reached eth_abi's
+# string encoder: 500 (UnicodeEncodeError, found by the field-mutation sweep). Every free-text
+# field (marketplace_api.types.Text) now refuses one, as it refuses control characters.
+LONE_SURROGATE = '"a\\ud800b"'
+FREE_TEXT = [
+    ("POST", "/v1/tx/esp/register", "endpoint"),
+    ("POST", "/v1/tx/registry/reveal", "metadata_uri"),
+    ("POST", "/v1/tx/batch/reveal", "metadata_uri"),
+    ("POST", "/v1/tasks", "prompt"),
+    ("POST", f"/v1/tasks/0x{'1' * 64}/refusal", "message"),
+    ("POST", "/v1/batch-requests/1/refusal", "message"),
+    ("PUT", "/v1/products/1/generation", "prompt"),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "field"), FREE_TEXT, ids=[u for _, u, _ in FREE_TEXT])
+def test_a_lone_surrogate_in_free_text_is_a_validation_error(api, method, url, field):
+    fields = {"price": "1", "stake": "1", "seed": "1", field: "@"}  # esp/register: all valid
+    body = json.dumps(fields).replace('"@"', LONE_SURROGATE)
+    headers = {**api.sign_in(api.world.producer), "Content-Type": "application/json"}
+    r = api.client.request(method, url, content=body, headers=headers)
+    assert r.status_code == 422, r.text  # esp/register failed before: 500 (UnicodeEncodeError)
+    error = r.json()["error"]
+    assert error["code"] == "validation_error"
+    assert any(d["loc"] == ["body", field] for d in error["details"]), error
