@@ -141,6 +141,7 @@ def exploring_probabilities(
     newcomer_uncertainty: float = NEWCOMER_UNCERTAINTY,
     probation_from: float | None = None,
     available: npt.ArrayLike | None = None,
+    unresponsive: npt.ArrayLike | None = None,
 ) -> npt.NDArray[np.float64]:
     """Selection probabilities with a bounded exploration share, row-wise (1-D or 2-D input).
 
@@ -158,6 +159,10 @@ def exploring_probabilities(
     ``available`` (booleans, broadcast against the input) marks the ESPs that can take the task
     now; the others (e.g. at capacity: they declined it) get 0 and are left out before the
     shares are split, so when every established ESP is full the newcomers get the task.
+
+    ``unresponsive`` (booleans, broadcast likewise; ``services.reputation.responsiveness``)
+    marks ESPs that let more drawn tasks go unquoted than they quoted: as newcomers or on
+    probation they get no exploration slot, unless nothing else could take the task.
     """
     _check("softmax", temperature, floor)
     if not 0.0 <= explore_share <= 1.0:
@@ -173,6 +178,12 @@ def exploring_probabilities(
     if available is not None:
         free = np.broadcast_to(np.asarray(available, dtype=np.bool_), t.shape)
         eligible, new = eligible & free, new & free
+    if unresponsive is not None:
+        quiet = np.broadcast_to(np.asarray(unresponsive, dtype=np.bool_), t.shape)
+        kept = new & ~quiet
+        # nobody else can take the task: the unresponsive newcomers keep their slots
+        alone = ~(eligible.any(axis=1, keepdims=True) | kept.any(axis=1, keepdims=True))
+        new = np.where(alone, new, kept)
     top = np.where(eligible, t, -np.inf).max(axis=1, keepdims=True)
     shift = np.where(np.isfinite(top), top, 0.0)
     weights = np.where(eligible, np.exp((t - shift) / temperature), 0.0)
@@ -206,6 +217,7 @@ def rank_exploring(
     explore_share: float = 0.02,
     unavailable: Collection[str] = (),
     verdicts: Mapping[str, float] | None = None,
+    unresponsive: Collection[str] = (),
 ) -> list[RankedChoice]:
     """``esps`` with their reputations and :func:`exploring_probabilities` from ``producer``'s
     view, best first (ties keep the input order): what :func:`select_exploring` draws from.
@@ -218,7 +230,11 @@ def rank_exploring(
 
     ``verdicts``: the familiarity of each ESP's lost challenges (by address, any case;
     ``services.reputation.verdicts.verdict_familiarity``), one more recommender of failed tasks
-    in its recommended opinion (docs/reputation.md, "Lost challenges")."""
+    in its recommended opinion (docs/reputation.md, "Lost challenges").
+
+    ``unresponsive``: ESPs (any case) that left more drawn tasks unquoted than they quoted
+    (``services.reputation.responsiveness``): no exploration slot (docs/reputation.md,
+    "Crowding the exploration slice")."""
     params = engine.params
     base = params.base_rate
     f_known, f_esps = _verdict_columns(verdicts, esps, engine)
@@ -243,10 +259,19 @@ def rank_exploring(
         explore_share=explore_share,
         probation_from=base,
         available=np.array([e not in gone for e in esps], dtype=np.bool_),
+        unresponsive=_members(unresponsive, esps),
     )
     order = np.argsort(-rep, kind="stable").tolist()
     ids, reps, chances = list(esps), rep.tolist(), probs.tolist()
     return [RankedChoice(str(ids[i]), reps[i], chances[i]) for i in order]
+
+
+def _members(names: Collection[str], esps: Sequence[str]) -> npt.NDArray[np.bool_] | None:
+    """Which of ``esps`` are in ``names`` (any case); None when ``names`` is empty."""
+    if not names:
+        return None
+    lower = {str(n).lower() for n in names}
+    return np.array([str(e).lower() in lower for e in esps], dtype=np.bool_)
 
 
 def _verdict_columns(
@@ -273,6 +298,7 @@ def select_exploring(
     unavailable: Collection[str] = (),
     rng: np.random.Generator | None = None,
     verdicts: Mapping[str, float] | None = None,
+    unresponsive: Collection[str] = (),
 ) -> str:
     """Draws one of ``esps`` by :func:`exploring_probabilities` from ``producer``'s view (the
     attack simulation's setting: established ESPs between the base rate and the floor are on
@@ -292,6 +318,7 @@ def select_exploring(
         explore_share=explore_share,
         unavailable=unavailable,
         verdicts=verdicts,
+        unresponsive=unresponsive,
     )
     probs = np.array([r.probability for r in ranked])
     if probs.sum() <= 0:

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from services.reputation import Interaction, ReputationEngine, ReputationParams
-from services.reputation.selection import rank_exploring
+from services.reputation.errors import InvalidParameterError
+from services.reputation.responsiveness import Draw, DrawLog, unresponsive
+from services.reputation.selection import rank_exploring, select_exploring
 from services.reputation.verdicts import (
     LostChallenge,
     VerdictLog,
@@ -425,3 +427,92 @@ def test_the_cost_a_community_joined_by_a_thin_bridge_looks_like_a_sybil_region(
     assert (seen["L"][0] >= FLOOR) is l_established
     assert seen["K"][0] > 0.5 and seen["L"][0] > 0.5  # on probation at worst, never excluded
     assert min(p for _, p in _view(engine, now, "stranger", esps).values()) == pytest.approx(0.02)
+
+
+# --- crowding the exploration slice ------------------------------------------------------------
+
+
+def _crowd(idle: int, tasks: int, *, feed: bool) -> tuple[float, int, float]:
+    """One signed-in producer (p20) posts ``tasks`` tasks a minute apart, each to an ESP the
+    selection draws among H, G (established), an honest newcomer N that quotes within 30 s,
+    and ``idle`` fresh ESPs of one operator that never quote. A draw the ESP leaves unquoted
+    for the quote window (600 s) is redrawn without it. With ``feed`` the draws go into a
+    DrawLog and the selection leaves its unresponsive ESPs out of the exploration slice.
+    Returns N's selection probability before and after, and how many draws were wasted."""
+    engine, now = _shell_market(0, 0)
+    quiet_esps = [f"i{k}" for k in range(idle)]
+    esps = ["H", "G", "N", *quiet_esps]
+    log = DrawLog(window=600, params=engine.params)
+    rng = np.random.default_rng(0)
+
+    def share(t: int) -> float:
+        quiet = log.unresponsive(now=t) if feed else ()
+        ranked = rank_exploring("p20", esps, engine, now=t, unresponsive=quiet)
+        return next(r.probability for r in ranked if r.esp == "N")
+
+    before, t, wasted = share(now), now, 0
+    for n in range(tasks):
+        quiet = log.unresponsive(now=t) if feed else ()
+        declined: set[str] = set()
+        while True:
+            esp = select_exploring(
+                "p20", esps, engine, now=t, rng=rng, unresponsive=quiet, unavailable=declined
+            )
+            log.drawn(f"t{n}", esp, t)
+            if esp not in quiet_esps:
+                log.quoted(f"t{n}", esp, t + 30)
+                break
+            wasted += 1
+            declined.add(esp)
+        t += 60
+    return before, wasted, share(t)
+
+
+def test_idle_newcomers_lose_their_exploration_slot_once_drawn():
+    """Crowding: 10 idle fresh ESPs leave an honest newcomer 2% / 11 = 0.18% of a producer's
+    tasks. Fed the draws, the selection drops each idle ESP from the slice after its first
+    unquoted draw: after 1,000 tasks (10 wasted draws, one per idle ESP) N is back to the whole
+    2% slice. Unfed (before): still 0.18%. With 100 idle ESPs (measured, not run here: 8,000
+    tasks): 0.0198% -> 0.1% after 4,000 tasks and 2% after 8,000, 100 wasted draws."""
+    before, wasted, after = _crowd(10, 1_000, feed=True)
+    assert before == pytest.approx(0.02 / 11)
+    assert wasted == 10
+    assert after == pytest.approx(0.02)
+    _, _, unfed = _crowd(10, 1_000, feed=False)
+    assert unfed == pytest.approx(0.02 / 11)
+
+
+def test_a_newcomer_that_quotes_keeps_its_slot_and_a_miss_fades():
+    day, window = DAY, 600
+    draws = [Draw("N", 0, 30), Draw("N", 100, None), Draw("Idle", 0, None)]
+    # N missed once but answered once: kept; Idle missed once: out
+    assert unresponsive(draws, now=2 * window, window=window) == {"idle"}
+    # a draw still inside its window counts neither way; a late quote is a miss
+    assert unresponsive([Draw("X", 0, None)], now=window, window=window) == frozenset()
+    assert unresponsive([Draw("X", 0, window + 1)], now=day, window=window) == {"x"}
+    # the miss fades at 0.95 a day: under the margin 0.5 after 14 days, drawn again then
+    assert unresponsive([Draw("X", 0, None)], now=13 * day, window=window) == {"x"}
+    assert unresponsive([Draw("X", 0, None)], now=14 * day, window=window) == frozenset()
+    with pytest.raises(InvalidParameterError, match="window"):
+        unresponsive(draws, now=0, window=0)
+    with pytest.raises(InvalidParameterError, match="margin"):
+        unresponsive(draws, now=0, window=1, margin=-1.0)
+
+
+def test_unresponsive_newcomers_keep_their_slots_when_nothing_else_can_take_the_task():
+    """Only the exploration slot goes: an established ESP is not affected, and when no other
+    ESP is eligible the unresponsive newcomers share the task as before (nothing waits)."""
+    engine, now = _shell_market(0, 0)
+    ranked = {
+        r.esp: r.probability
+        for r in rank_exploring("p20", ["H", "N", "Q"], engine, now=now, unresponsive={"q", "H"})
+    }
+    assert ranked == {"H": pytest.approx(0.98), "N": pytest.approx(0.02), "Q": 0.0}
+    alone = rank_exploring("p20", ["Q", "R"], engine, now=now, unresponsive={"Q", "R"})
+    assert [r.probability for r in alone] == [pytest.approx(0.5), pytest.approx(0.5)]
+    log = DrawLog(window=600)
+    log.drawn("t1", "Q", now)
+    log.quoted("t1", "other", now + 1)  # not the drawn ESP: ignored
+    log.drawn("t1", "R", now + 700)  # redrawn after Q's window: Q's miss stays
+    log.quoted("t1", "R", now + 710)
+    assert log.unresponsive(now=now + 2_000) == {"q"}
