@@ -816,7 +816,7 @@ def answer_request(
     r = _own_request(session, request_id, account)
     if account != r.esp:
         raise Forbidden("only the request's ESP answers it")
-    check_attestation(
+    signed = check_attestation(
         r.status,
         r.request,
         body,
@@ -825,7 +825,8 @@ def answer_request(
         chain_id=dep.chain.chain_id,
         contract=_client(dep).address,
     )
-    r.status, r.attestation = RequestState.ATTESTED, body
+    # What was checked, not what was sent: keys the check does not read are not stored.
+    r.status, r.attestation = RequestState.ATTESTED, signed.to_json()
     session.commit()
     return _request_out(r)
 
