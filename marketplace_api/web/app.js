@@ -1,6 +1,6 @@
 // The marketplace in a browser: gallery and provenance pages over the same-origin API.
 // Plain ES module, no build step and no runtime dependency: `aigc serve` serves it as is.
-import { WalletError, authHeaders, sendPrepared, session, signIn, signOut, switchNetwork, watchWallet } from "./wallet.js";
+import { WalletError, authHeaders, checkMarketNetwork, sendPrepared, session, signIn, signOut, switchNetwork, watchWallet } from "./wallet.js";
 
 const PAGE = 24;
 /** A requested review's draw: asked again this often while the chain has no block past its draw block, this many times. */
@@ -332,8 +332,9 @@ async function courtClick(button, out, action, done) {
     out.dataset.tx = result.hash;
     out.textContent = done(result);
     button.hidden = true;
-  } catch (err) {
+  } catch (thrown) {
     button.disabled = false;
+    const err = walletRefusal(thrown) || thrown;
     const code = (err && err.code) || "error";
     const text = COURT_MESSAGES[code] || MESSAGES[code] || String((err && err.message) || err);
     out.replaceChildren(showError(new ApiError((err && err.status) || 0, code, text)));
@@ -572,6 +573,54 @@ async function esps() {
   }
 }
 
+/**
+ * The SDK action that checks each dispute step's API transaction before the wallet is asked (the
+ * contract from the deployment, the call about exactly this pair, the deposit read from the
+ * chain): the notes' prepared steps go through it rather than being signed as the API built them.
+ */
+const CHECKED_STEPS = {
+  "/v1/tx/registry/challenge": "challenge",
+  "/v1/tx/registry/contest": "contest",
+  "/v1/tx/registry/resolve": "resolve",
+  "/v1/tx/registry/finalize": "finalize",
+  "/v1/tx/batch/challenge": "challengeBatch",
+  "/v1/tx/batch/contest": "contestBatch",
+  "/v1/tx/batch/resolve": "resolveBatch",
+  "/v1/tx/batch/finalize": "finalizeBatch",
+  "/v1/tx/batch/settle": "settleBatch",
+  "/v1/tx/batch/court/challenge": "courtChallenge",
+  "/v1/tx/batch/court/contest": "courtContest",
+  "/v1/tx/batch/court/resolve": "courtResolve",
+  "/v1/tx/batch/court/finalize": "courtFinalize",
+  "/v1/tx/batch/court/settle": "courtSettle",
+};
+
+/**
+ * Sends a note's prepared dispute step through the SDK's checks (CHECKED_STEPS), about the pair
+ * the note names; a step the SDK has no check for is sent as prepared. Returns the hash.
+ */
+async function sendStep(endpoint, body) {
+  const action = CHECKED_STEPS[endpoint];
+  if (!action) return sendPrepared(endpoint, body);
+  await checkMarketNetwork(); // a wallet on another network: wrong_network, with the switch
+  const { sdkClient } = await import("./studio.js");
+  try {
+    const result = await sdkClient()[action]({ original: String(body.original), duplicate: String(body.duplicate) });
+    return result.hash;
+  } catch (err) {
+    throw walletRefusal(err) || err;
+  }
+}
+
+/** The wallet's own refusal (EIP-1193 4001 / 4100) somewhere in an SDK error's causes, in words. */
+function walletRefusal(err) {
+  for (let e = err, i = 0; e && i < 8; i++, e = e.cause) {
+    if (e.code === 4001) return new WalletError("rejected", "You rejected the request in your wallet; nothing was signed or sent.");
+    if (e.code === 4100) return new WalletError("unauthorized", "Your wallet has not authorised this site: connect it first.");
+  }
+  return null;
+}
+
 function noteView(n) {
   const item = el("li", { "data-kind": n.kind });
   if (n.kind === "plagiarism_suspected") {
@@ -586,7 +635,7 @@ function noteView(n) {
       button.disabled = true;
       result.textContent = "Waiting for your wallet…";
       try {
-        const hash = await sendPrepared(n.prepared_challenge.endpoint, n.prepared_challenge.body);
+        const hash = await sendStep(n.prepared_challenge.endpoint, n.prepared_challenge.body);
         result.className = "ok";
         result.textContent = `Challenge sent in transaction ${short(hash)}. The copy is revoked when the dispute window closes uncontested, or by the contract's verdict if contested.`;
         result.dataset.tx = hash;
@@ -627,7 +676,7 @@ function noteView(n) {
         result.className = "";
         result.textContent = "Waiting for your wallet…";
         try {
-          const hash = await sendPrepared(step.endpoint, step.body);
+          const hash = await sendStep(step.endpoint, step.body);
           result.className = "ok";
           result.dataset.tx = hash;
           result.textContent = `${done[step.action] || "Sent."} (transaction ${short(hash)})`;
@@ -667,7 +716,7 @@ function noteView(n) {
       result.className = "";
       result.textContent = "Waiting for your wallet…";
       try {
-        const hash = await sendPrepared(prepared.endpoint, prepared.body);
+        const hash = await sendStep(prepared.endpoint, prepared.body);
         result.className = "ok";
         result.dataset.tx = hash;
         result.textContent = done(hash);

@@ -26,7 +26,7 @@ from services.provenance.detail import detail_descriptor
 from services.provenance.generation_proof import model_key
 from tests.api.test_products import _png
 from tests.browser.conftest import axe_violations
-from tests.browser.wallet import TestWallet
+from tests.browser.wallet import NodeBackedWallet
 from tests.contracts.helpers import default_esp, paid_lock, register_esp, register_image
 
 pytestmark = pytest.mark.browser
@@ -102,7 +102,7 @@ def _accused(site, browser, generated, *, attach: bool = True):
         _attach(site, world.buyer, token, generated)
     world.registry(world.producer).challenge(original, int(token, 16))
     site.api.index()
-    wallet = TestWallet(world.buyer, world.chain)
+    wallet = NodeBackedWallet(world.buyer, world.chain)  # the SDK reads through it
     page = browser.new_context().new_page()
     wallet.install(page)
     return world, page, wallet, token
@@ -186,7 +186,7 @@ def test_the_product_page_offers_no_publish_button_to_others(site, browser, gene
     token = _register(world, world.buyer, generated)
     site.api.index()
     page = browser.new_context().new_page()
-    TestWallet(world.producer, world.chain).install(page)
+    NodeBackedWallet(world.producer, world.chain).install(page)
     _sign_in(page, site, f"/#/product/{token}")
     page.locator("div.generation-proof[data-state=none]").wait_for()
     assert page.locator("button.publish-proof").count() == 0

@@ -12,14 +12,15 @@ import pytest
 from ledger import TokenStatus
 from ledger.clients.registry import DisputeState
 from tests.browser.conftest import axe_violations, screenshot
-from tests.browser.wallet import TestWallet
+from tests.browser.wallet import NodeBackedWallet
 from tests.contracts.helpers import BASE_FP, NEAR_FP, details, register_esp, register_image
 
 pytestmark = pytest.mark.browser
 
 
 def _page(browser, site, account):
-    wallet = TestWallet(account, site.api.world.chain)
+    # node-backed: the notes' dispute steps run the SDK, which reads the chain through the wallet
+    wallet = NodeBackedWallet(account, site.api.world.chain)
     context = browser.new_context()
     page = context.new_page()
     wallet.install(page)
@@ -30,6 +31,38 @@ def _signed_in(page, site, path="/#/me"):
     page.goto(site.url + path)
     page.click("#connect")
     page.wait_for_selector("text=Signed in as")
+
+
+def test_a_lying_apis_challenge_is_refused_in_the_page_before_the_wallet(site, browser):
+    """The note's prepared challenge goes through the SDK's checks: an API answer that carries
+    ten deposits, or sends the deposit to another address, is tx_mismatch in the page and never
+    reaches the wallet (the page used to sign whatever the API returned); the honest one is sent."""
+    world = site.api.world
+    register_esp(world)
+    register_image(world, world.producer, fingerprint=BASE_FP)
+    register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    site.api.index()
+    page, wallet = _page(browser, site, world.producer)
+    _signed_in(page, site)
+    page.wait_for_selector("li[data-kind=plagiarism_suspected] button.challenge")
+    deposit = world.registry(world.deployer).params().challenge_deposit
+
+    def tampering(lie):
+        def tamper(route):
+            answer = route.fetch()
+            route.fulfill(response=answer, body=json.dumps({**answer.json(), **lie}))
+
+        return tamper
+
+    for lie in ({"value": str(10 * deposit)}, {"to": world.attacker.address}):
+        page.route("**/v1/tx/registry/challenge", tampering(lie))
+        page.click("button.challenge")
+        page.wait_for_selector("li[data-kind=plagiarism_suspected] p.error[data-code=tx_mismatch]")
+        assert wallet.sent == [], lie
+        page.unroute("**/v1/tx/registry/challenge")
+    page.click("button.challenge")
+    page.wait_for_selector("p.ok[data-tx]")
+    assert len(wallet.sent) == 1 and page.get_attribute("p.ok", "data-tx") == wallet.sent[0]
 
 
 def test_an_owner_signs_in_and_challenges_a_copy_from_the_notification(site, browser):
