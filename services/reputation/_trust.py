@@ -44,6 +44,7 @@ class Endorsements:
     familiarity: F64
     esp_familiarity: F64
     segments: tuple[I64, I64, int]  # ESP codes and starts of the sorted rows' segments, tail
+    work: F64  # one work column for the walk, reused by every view (fresh ones: page faults)
 
     @staticmethod
     def sum_per_esp(segments: tuple[I64, I64, int], values: F64, esp: I64, n_esp: int) -> F64:
@@ -98,6 +99,7 @@ def endorsements(
         familiarity=_sum_by(prod, fam, n_prod),
         esp_familiarity=Endorsements.sum_per_esp(segments, fam, esp, n_esp),
         segments=segments,
+        work=tmp,
     )
 
 
@@ -124,11 +126,14 @@ def personal_trust(
     at_esp = _sum_by(esp[mine], graph.endorse[mine] * out_p[viewer], n_esp)
     rows = _rows_of(graph.segments, np.flatnonzero(at_esp > 0), esp)  # and returns by theirs
     trust = _sum_by(prod[rows], graph.familiarity_rows[rows] * (at_esp * out_e)[esp[rows]], n_prod)
+    buf = graph.work
     for _ in range(steps - 1):
-        at_esp = Endorsements.sum_per_esp(
-            graph.segments, graph.endorse * (trust * out_p)[prod], esp, n_esp
-        )
-        trust = _sum_by(prod, graph.familiarity_rows * (at_esp * out_e)[esp], n_prod)
+        np.take(trust * out_p, prod, out=buf, mode="clip")
+        np.multiply(graph.endorse, buf, out=buf)
+        at_esp = Endorsements.sum_per_esp(graph.segments, buf, esp, n_esp)
+        np.take(at_esp * out_e, esp, out=buf, mode="clip")
+        np.multiply(graph.familiarity_rows, buf, out=buf)
+        trust = _sum_by(prod, buf, n_prod)
     factor = _factor(trust, graph.familiarity, params.trust_reference)
     factor[viewer] = 1.0
     return factor
