@@ -27,6 +27,7 @@ weight ``recommendation_prior``, and negative evidence fades by ``negative_decay
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable
 
 import numpy as np
@@ -73,6 +74,7 @@ class ReputationEngine:
         self._endorse: Endorsements | None = None
         self._trust_epoch: tuple[int, int] | None = None  # (epoch, store version)
         self._trust_views: dict[int, tuple[EspSums, F64 | None] | None] = {}
+        self._views_lock = threading.Lock()  # views may come from several threads (the API)
 
     @classmethod
     def from_log(
@@ -278,10 +280,11 @@ class ReputationEngine:
         """The recommendation sums and per-producer recommender factors of ``viewer``'s view:
         personalised (``trust_steps``) where the viewer has endorsements of its own, else the
         stranger's, cached per epoch."""
-        personal = self._personal(epoch, viewer)
-        if personal is not None:
-            return personal
-        return self._sums(epoch), self._cred
+        with self._views_lock:  # the walk and the hardened pass reuse work columns
+            personal = self._personal(epoch, viewer)
+            if personal is not None:
+                return personal
+            return self._sums(epoch), self._cred
 
     def reputations(self, producer: str, *, now: int) -> F64:
         """Reputation T = b + a*u of every ESP in :attr:`esps`, from ``producer``'s view."""
