@@ -43,8 +43,10 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     address public constant BURN = 0x000000000000000000000000000000000000dEaD;
     uint256 private constant _STATUS_MASK = 0xff;
     /// @dev The second byte of a record counts its reclaims (its epoch): a dispute remembers the
-    /// epochs it was opened at, and a reclaim of either token since then voids it.
-    uint256 private constant _META_MASK = 0xffff;
+    /// epochs it was opened at, and a reclaim of either token since then voids it. The next six
+    /// bytes hold the block the record was written (its reveal or its last reclaim): the token
+    /// may not enter the escrow while an earlier payer can still reclaim it (`_update`).
+    uint256 private constant _META_MASK = 0xffffffffffffffff;
 
     IEspRegistry private immutable _espRegistry;
     IHashTimeLock private immutable _htlc;
@@ -565,6 +567,11 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             if (_statusOf(tokenId) == Status.Revoked && from != escrow) revert RegistryTokenRevoked(tokenId);
             if (_producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
             if (to == escrow) {
+                // Not sold while an earlier payer may still reclaim it from its buyer: its lock
+                // is older than the record's priority, so it commits within `registrationWindow`
+                // blocks of the record's block at the latest and reveals `commitTtl` later.
+                uint64 open = uint64(uint48(_records[tokenId] >> 16)) + _registrationWindow + _commitTtl;
+                if (block.number <= open) revert RegistryTokenReclaimable(tokenId, open);
                 // listed: the seller answers for it. Not again within `commitTtl + 1` blocks of
                 // its release (`since`, below): a listing ends (the HTLC bounds its timelock),
                 // and an earlier payer must get a commit and a `reclaim` in before a relist.
@@ -804,8 +811,9 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         return _recordHash(p.fingerprint, p.detailHash, p.esp, p.priorityBlock, p.commitBlock, p.revealBlock);
     }
 
-    function _pack(uint256 hash, Status status) private pure returns (uint256) {
-        return (hash & ~_META_MASK) | uint256(status);
+    /// @dev The record word: the hash, the block it is written at (bits 16-63) and the status.
+    function _pack(uint256 hash, Status status) private view returns (uint256) {
+        return (hash & ~_META_MASK) | (uint256(uint48(block.number)) << 16) | uint256(status);
     }
 
     function _pairKey(uint256 original, uint256 duplicate) private pure returns (bytes32) {

@@ -52,6 +52,12 @@ def reclaim_hold(
     if product.collection != "registry" or product.status != "active":
         return None  # only the Registry reclaims, and only an active token
     window, ttl = _window(deployment)
+    # The Registry's own rule (RegistryTokenReclaimable): no token enters the swap escrow within
+    # registrationWindow + commitTtl blocks of its reveal or last reclaim, by when every earlier
+    # payer's window below has closed.
+    opens = int(product.registered_block) + window + ttl
+    if opens > head:
+        return opens
     # the blocks it spent in the swap escrow extend a reclaim's window (Registry since 7e154ee)
     transfers = session.scalars(
         select(ProductEvent)

@@ -683,7 +683,12 @@ class ApiRun:
             # the market holds a token while an earlier payer of its ESP could still reclaim it
             # (409 token_reclaimable): with several producers at one ESP, another producer's
             # lock older than this token's may not be registered yet. A seller waits as the
-            # product page says (``reclaimable_until``), here until that lock is used.
+            # product page says (``reclaimable_until``), here until that lock is used. The
+            # Registry's escrow itself refuses a token for registrationWindow + commitTtl blocks
+            # after its reveal (RegistryTokenReclaimable): the bench mines past them.
+            wait = seller.registry.reclaimable_until(token) - chain.w3.eth.block_number
+            if wait > 0:
+                chain.mine(wait)
             _until(
                 "the product is indexed and not held",
                 lambda: retry.call("get product", lambda: _sellable(seller.client, token)),
@@ -718,6 +723,10 @@ def swap_on_chain(stack: Stack, seller: Party, buyer: Party, token: int) -> list
     """The atomic swap's transactions (services.exchange): approve, lock the token, pay (and the
     royalty on a resale), claim the payment, claim the token. Returns the locks."""
     dep, chain = stack.deployment, stack.chain
+    # the escrow takes a token once no earlier payer can reclaim it (RegistryTokenReclaimable)
+    wait = seller.registry.reclaimable_until(token) - chain.w3.eth.block_number
+    if wait > 0:
+        chain.mine(wait)
     seller.registry.approve(dep.htlc.address, token)
     held = seller_lock_token(
         seller.htlc, token=dep.registry.address, token_id=token,
@@ -815,20 +824,41 @@ def run_direct(
                 att = sign_attestation(esp.account, reg, chain_id=chain.chain_id, registry=reg_addr)
                 p.registry.commit(reg)
                 token = p.registry.reveal(reg, lock, att)
-                if (i + t) % 2 == 0:  # the same share of sales as the API run
-                    c = (i + t) % len(consumers)
-                    with consumer_locks[c]:
-                        sold = swap_on_chain(stack, p, consumers[c], token)
-                    with mutex:
-                        locks.extend(sold)
                 with mutex:
+                    if (i + t) % 2 == 0:  # the same share of sales as the API run
+                        sales.append((p, consumers[(i + t) % len(consumers)], token))
+                    else:
+                        done[0] += 1
+            except LedgerError as exc:
+                with mutex:
+                    errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
+
+    def sell(k: int) -> None:
+        # After every registration: the escrow takes a token only registrationWindow +
+        # commitTtl blocks after its reveal, and mining there while other producers are between
+        # their lock and its claim, or their commit and reveal, would expire those.
+        for p, consumer, token in sales[k :: len(consumers)]:
+            try:
+                with consumer_locks[consumers.index(consumer)]:
+                    sold = swap_on_chain(stack, p, consumer, token)
+                with mutex:
+                    locks.extend(sold)
                     done[0] += 1
             except LedgerError as exc:
                 with mutex:
                     errors[f"{type(exc).__name__}: {str(exc)[:80]}"] += 1
 
+    sales: list[tuple[Party, Party, int]] = []
     t0 = time.perf_counter()
     threads = [threading.Thread(target=producer, args=(i,)) for i in range(len(producers))]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if sales:
+        wait = max(consumers[0].registry.reclaimable_until(t) for _, _, t in sales)
+        chain.mine(max(0, wait - chain.w3.eth.block_number))
+    threads = [threading.Thread(target=sell, args=(k,)) for k in range(len(consumers))]
     for th in threads:
         th.start()
     for th in threads:

@@ -203,6 +203,11 @@ class Story:
 
     def _swap(self, seller: Actor, buyer: Actor, token: int, r: int) -> None:
         dep, chain, price = self.stack.deployment, self.stack.chain, self.config.sale_price
+        # The escrow (and the market) take a token once no earlier payer can reclaim it:
+        # registrationWindow + commitTtl blocks after its reveal (RegistryTokenReclaimable).
+        wait = seller.registry.reclaimable_until(token) - chain.w3.eth.block_number
+        if wait > 0:
+            chain.mine(wait)
         offer = Offer(
             token, seller.address, price, chain.timestamp() + 86400, self.rng.randrange(2**64)
         )

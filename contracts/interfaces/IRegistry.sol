@@ -78,7 +78,7 @@ interface IRegistry {
 
     /// @notice What the chain keeps per token (the content hash is the token id).
     struct Record {
-        bytes32 recordHash; // keccak256(abi.encode(RecordProof)) with its lowest two bytes cleared
+        bytes32 recordHash; // keccak256(abi.encode(RecordProof)) with its lowest eight bytes cleared
         address producer;
         Status status;
     }
@@ -202,6 +202,10 @@ interface IRegistry {
     error RegistryUnknownToken(uint256 tokenId);
     /// @notice The token sits in the hash-time-lock escrow; reclaim it once the lock settles.
     error RegistryTokenEscrowed(uint256 tokenId);
+    /// @notice An earlier payer of the token's bytes may still `reclaim` it (from whoever holds
+    /// it) until block `untilBlock`, `registrationWindow + commitTtl` blocks after its reveal or
+    /// last reclaim: it may enter the swap escrow (be sold) from block `untilBlock + 1`.
+    error RegistryTokenReclaimable(uint256 tokenId, uint64 untilBlock);
     /// @notice The token is revoked.
     error RegistryTokenRevoked(uint256 tokenId);
     /// @notice The winner of a settled dispute is still active: its win stands (`reinstate`).
@@ -332,8 +336,8 @@ interface IRegistry {
         external
         pure
         returns (bytes32);
-    /// @notice The record hash a token stores for these fields (lowest two bytes cleared: the
-    /// status and the count of reclaims).
+    /// @notice The record hash a token stores for these fields (lowest eight bytes cleared: the
+    /// status, the count of reclaims and the block the record was written).
     function recordHashOf(RecordProof calldata p) external pure returns (bytes32);
     /// @notice The EIP-712 digest an ESP signs for an attestation.
     function attestationDigest(

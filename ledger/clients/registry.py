@@ -168,7 +168,8 @@ class RecordProof:
     def record_hash(self) -> bytes:
         types = ["bytes32", "bytes32", "address", "uint64", "uint64", "uint64"]
         h = keccak(encode(types, list(self.as_tuple())))
-        return h[:-2] + b"\x00\x00"  # the contract keeps the status and reclaim count there
+        # the contract keeps the status, the reclaim count and the record's block there
+        return h[:-8] + bytes(8)
 
 
 @dataclass(frozen=True)
@@ -439,6 +440,18 @@ class RegistryClient(ContractClient):
 
     def transfer(self, to: str, token_id: int) -> None:
         self._send(self.contract.functions.transferFrom(self.tx.address, to, token_id))
+
+    def transfer_from(self, owner: str, to: str, token_id: int) -> None:
+        """``transferFrom(owner, to, token_id)`` sent by an approved operator (an exchange)."""
+        self._send(self.contract.functions.transferFrom(owner, to, token_id))
+
+    def reclaimable_until(self, token_id: int) -> int:
+        """The last block an earlier payer of the token's bytes could still ``reclaim`` it at:
+        ``registrationWindow + commitTtl`` blocks after its reveal or last reclaim (its last
+        ``Registered`` event). The swap escrow takes it (a sale) from the block after
+        (``RegistryTokenReclaimable`` before)."""
+        p = self.params()
+        return self.registered(token_id).proof.reveal_block + p.registration_window + p.commit_ttl
 
     def fingerprint_distance(self, a: bytes, b: bytes) -> int:
         return int(call(self.contract.functions.fingerprintDistance(a, b).call))

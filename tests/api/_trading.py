@@ -9,13 +9,26 @@ from eth_account.signers.local import LocalAccount
 from services.exchange import SellerOffer, seller_lock_token
 from services.listing import Offer, sign_offer
 from services.market_client import MarketClient
+from tests.contracts.helpers import past_reclaim
 
 PRICE = 5 * 10**16
 
 
-def list_token(api: Any, seller: LocalAccount, token: int, *, price: int = PRICE, nonce: int = 1):
-    """The seller's signed offer, listed; returns the listing."""
+def list_token(
+    api: Any,
+    seller: LocalAccount,
+    token: int,
+    *,
+    price: int = PRICE,
+    nonce: int = 1,
+    wait: bool = True,
+):
+    """The seller's signed offer, listed, once no earlier payer can reclaim the token (unless
+    not ``wait``: the market holds it until then, 409 ``token_reclaimable``, as the Registry's
+    escrow refuses it); returns the listing."""
     world = api.world
+    if wait:
+        past_reclaim(world)
     offer = Offer(token, seller.address, price, world.chain.timestamp() + 86400, nonce)
     sig = sign_offer(
         seller, offer, chain_id=world.chain.chain_id, registry=world.deployment.registry.address

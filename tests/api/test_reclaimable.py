@@ -11,6 +11,11 @@ naming the last block a reclaim can land at; the product page shows it. The lock
 outside the API, so it holds no delivery of theirs and they hold the token; a lock whose
 delivery the API holds with the ESP's attestation of another image does not (red team 3,
 ``tests/api/test_redteam3_reclaim_hold.py``).
+
+Since the Registry refuses any token to the swap escrow within ``registrationWindow +
+commitTtl`` blocks of its reveal (``RegistryTokenReclaimable``: every earlier payer's window
+closes by then), the market holds every token that long first; the fee locks' hold is never
+longer.
 """
 
 from __future__ import annotations
@@ -19,12 +24,18 @@ import pytest
 
 from services.market_client import MarketError
 from tests.api._trading import list_token
-from tests.contracts.helpers import lock_fee, paid_lock, register_esp, register_image
+from tests.contracts.helpers import (
+    lock_fee,
+    paid_lock,
+    past_reclaim,
+    register_esp,
+    register_image,
+)
 
 
 def _refused(api, seller, token: int) -> MarketError:
     with pytest.raises(MarketError) as refused:
-        list_token(api, seller, token)
+        list_token(api, seller, token, wait=False)
     return refused.value
 
 
@@ -37,7 +48,8 @@ def test_a_token_its_esps_earlier_payer_can_reclaim_is_not_listed_until_the_wind
     content = b"the customer's image, sold by the ESP's Sybil"
     taken = register_image(world, sybil, content=content, esp=esp)  # a younger lock, same ESP
     api.index()
-    until = locked_at + params.registration_window_blocks + params.commit_ttl_blocks
+    until = world.registry(sybil).reclaimable_until(taken)  # the chain's hold, the longer
+    assert locked_at + params.registration_window_blocks + params.commit_ttl_blocks < until
 
     refused = _refused(api, sybil, taken)  # failed before: listed (201)
     assert (refused.status, refused.code) == (409, "token_reclaimable")
@@ -58,7 +70,7 @@ def test_a_listing_made_before_the_lock_was_indexed_is_not_bought(api):
     esp, sybil = world.esp, world.attacker
     paid_lock(world, world.producer, esp)
     taken = register_image(world, sybil, esp=esp)
-    listing = list_token(api, sybil, taken)  # the indexer has not seen the lock yet
+    listing = list_token(api, sybil, taken, wait=False)  # the indexer has not seen it yet
     api.index()
     r = api.client.post(
         "/v1/trades", json={"listing_id": listing["id"]}, headers=api.sign_in(world.buyer)
@@ -83,38 +95,36 @@ def test_used_refunded_and_younger_locks_do_not_hold_a_token(api):
     paid_lock(world, world.buyer, other_esp)  # another ESP's
     token = register_image(world, producer, esp=esp)
     paid_lock(world, world.buyer, esp)  # younger than the token
+    past_reclaim(world)  # the chain's own hold, which any of these locks' would be within
     api.index()
     assert api.client.get(f"/v1/products/{token}").json()["reclaimable_until"] is None
     assert list_token(api, producer, token)["status"] == "open"
 
 
-def test_the_hold_lasts_as_much_longer_as_the_token_spent_in_the_escrow(api):
+def test_a_stay_in_the_escrow_after_the_window_does_not_hold_the_token_again(api):
     """The Registry extends a reclaim's window by the blocks the token spent in the swap escrow
-    (7e154ee): a taker that parked the token in the escrow (here an ERC-721 lock made outside
-    the market, then refunded) keeps it reclaimable that much longer, and the market's hold
-    follows. Before, the hold ended at the unextended window: the token was listed while the
-    customer could still reclaim it from a buyer."""
+    (7e154ee), and the market's hold follows. Since the escrow takes a token only once its
+    reclaim window has passed (``RegistryTokenReclaimable``; before, a taker parked it there to
+    outlast the window), a stay cannot reopen it: the token parked for a few blocks past the
+    window and refunded is listed at once."""
     from tests.contracts.test_redteam2_escrow import _list  # the escrow lock the contract tests use
 
     world = api.world
     register_esp(world)
-    esp, sybil, params = world.esp, world.attacker, world.params
-    customer_lock = paid_lock(world, world.producer, esp)
-    _, locked_at = world.htlc(world.producer).lock_info(customer_lock.id)
+    esp, sybil = world.esp, world.attacker
+    paid_lock(world, world.producer, esp)
     taken = register_image(world, sybil, content=b"parked in the escrow", esp=esp)
+    api.index()
+    until = world.registry(sybil).reclaimable_until(taken)
+    assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] == until
+    refused = _refused(api, sybil, taken)
+    assert (refused.status, refused.code) == (409, "token_reclaimable")
+    past_reclaim(world)
     parked = _list(world, sybil, taken, to=world.accounts[7].address, seconds=3600)
-    entered = world.chain.w3.eth.block_number
     world.chain.mine(3)
     world.chain.increase_time(3600 + 60)
     world.htlc(sybil).refund(parked)
-    stay = world.chain.w3.eth.block_number - entered
+    world.chain.mine(world.params.commit_ttl_blocks + 1)  # the relist gap
     api.index()
-    until = locked_at + params.registration_window_blocks + params.commit_ttl_blocks + stay
-    assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] == until
-    world.chain.mine(until - params.commit_ttl_blocks - stay - world.chain.w3.eth.block_number + 1)
-    api.index()  # past the unextended window: still held (it was listed here before the fix)
-    refused = _refused(api, sybil, taken)
-    assert (refused.status, refused.code) == (409, "token_reclaimable")
-    world.chain.mine(until - world.chain.w3.eth.block_number + 1)
-    api.index()
-    assert list_token(api, sybil, taken)["status"] == "open"
+    assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] is None
+    assert list_token(api, sybil, taken, wait=False)["status"] == "open"

@@ -17,7 +17,7 @@ from PIL import Image
 
 from ledger import TokenStatus, errors, new_secret
 from tests.api.test_watch_order import _mirrored_jpeg, _picture, _register, _registration
-from tests.contracts.helpers import copier_esp, paid_lock, register_esp
+from tests.contracts.helpers import copier_esp, paid_lock, past_reclaim, register_esp
 
 HOUR = 3600
 
@@ -39,7 +39,9 @@ def test_a_challenge_of_an_escrowed_token_is_told_to_its_producer(api):
         world, world.producer, unrelated, paid_lock(world, world.producer, world.esp),
         compact_of=central,
     )  # fmt: skip
-    # The producer lists its token: the escrow now holds it for the buyer.
+    # The producer lists its token (once no earlier payer can reclaim it): the escrow now holds
+    # it for the buyer.
+    past_reclaim(world)
     registry = world.registry(world.producer)
     registry.approve(world.deployment.htlc.address, victim)
     _, hashlock = new_secret()
@@ -77,6 +79,7 @@ def test_a_copy_of_an_escrowed_original_is_told_to_whoever_gets_the_original(api
     copier = copier_esp(world)
     img = _picture()
     original = _register(world, world.producer, img, paid_lock(world, world.producer, world.esp))
+    past_reclaim(world)  # the escrow takes it once no earlier payer can reclaim it
     registry = world.registry(world.producer)
     registry.approve(world.deployment.htlc.address, original)
     preimage, hashlock = new_secret()
@@ -186,6 +189,7 @@ def test_a_challenge_of_an_escrowed_resold_token_is_told_to_its_seller(api):
         compact_of=central,
     )  # fmt: skip
     world.registry(world.producer).transfer(world.buyer.address, victim)  # sold once
+    past_reclaim(world)
     holder = world.registry(world.buyer)
     holder.approve(world.deployment.htlc.address, victim)
     _, hashlock = new_secret()

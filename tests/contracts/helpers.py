@@ -30,6 +30,15 @@ def wait_out_exit_delay(world: World) -> None:
     world.chain.mine(world.deployment.esp_registry.functions.exitDelay().call() + 1)
 
 
+def past_reclaim(world: World) -> None:
+    """Mines past the reclaim window of every token registered so far: the Registry refuses a
+    token to the swap escrow (a sale) within ``registrationWindow + commitTtl`` blocks of its
+    reveal or last reclaim (``RegistryTokenReclaimable``), while an earlier payer of its bytes
+    could still take it from its buyer."""
+    p = world.params
+    world.chain.mine(p.registration_window_blocks + p.commit_ttl_blocks + 1)
+
+
 def copier_esp(world: World) -> LocalAccount:
     """A second ESP (dev account 6), registered on first use: the default attester of images
     registered by anyone but the producer, so that a copy and its original come from two ESPs

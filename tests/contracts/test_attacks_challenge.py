@@ -29,6 +29,7 @@ from tests.contracts.helpers import (
     challenge_and_finalize,
     copier_esp,
     details,
+    past_reclaim,
     register_esp,
 )
 
@@ -48,7 +49,9 @@ def _original_and_copy(
 
 
 def _escrow(world: World, token: int, owner: LocalAccount) -> LockTerms:
-    """``owner`` lists ``token`` in the hash-time-lock escrow (an open ERC-721 lock)."""
+    """``owner`` lists ``token`` in the hash-time-lock escrow (an open ERC-721 lock), once no
+    earlier payer can reclaim it (the escrow refuses it before: ``RegistryTokenReclaimable``)."""
+    past_reclaim(world)
     registry = world.registry(owner)
     registry.approve(world.deployment.htlc.address, token)
     _, hashlock = new_secret()

@@ -24,6 +24,7 @@ from tests.contracts.helpers import (
     NEAR_FP,
     copier_esp,
     details,
+    past_reclaim,
     register_esp,
     register_image,
 )
@@ -359,6 +360,7 @@ def test_an_escrowed_copy_is_answered_for_by_its_producer(world):
     the escrow nor the buyer, may contest; the buyer may not."""
     original, pa, copy = _batched_original_and_single_copy(world, copy_detail=details()["far"])
     deployment = world.deployment
+    past_reclaim(world)  # the escrow takes the single once no earlier payer can reclaim it
     world.registry(world.attacker).approve(deployment.htlc.address, copy)
     _, hashlock = new_secret()
     world.htlc(world.attacker).lock_erc721(

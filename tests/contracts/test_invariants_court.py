@@ -1096,6 +1096,22 @@ class CourtMachine(RuleBasedStateMachine):
         owner = self._account(t.owner)
         buyer = [p for p in self.producers if p != owner][to % 2]
         contract = self.registry if single else self.batch_registry
+        if single:  # the escrow takes a single only once no earlier payer can reclaim it
+            p = self.world.params
+            until = t.reveal_block + p.registration_window_blocks + p.commit_ttl_blocks
+            if self.d.next_block() <= until:
+                fn = self.htlc.functions.lockERC721(
+                    contract.address,
+                    token,
+                    buyer.address,
+                    bytes(32),
+                    self.d.pending_timestamp() + 10 * TICK,
+                )
+                self._fails(
+                    owner, fn, errors.RegistryTokenReclaimable, tokenId=token, untilBlock=until
+                )
+                SEEN["listing refused: reclaimable"] += 1
+                self.world.chain.mine(until + 1 - self.d.next_block())  # then it is listed
         self._send(owner, contract.functions.approve(self.htlc.address, token))
         preimage = secret("sale", token, self.d.next_block())
         timelock = self.d.pending_timestamp() + 10 * TICK

@@ -16,7 +16,7 @@ from ledger import TokenStatus, new_secret
 from ledger.errors import LedgerError
 from tests.contracts.attack_kit import HOUR
 from tests.contracts.batch_kit import client as batch_client
-from tests.contracts.helpers import BASE_FP, details, paid_lock, register_esp
+from tests.contracts.helpers import BASE_FP, details, paid_lock, past_reclaim, register_esp
 from tests.contracts.helpers import register_image as register_single
 from tests.contracts.test_court_duplicate_image import _batch_holding, _rule
 
@@ -43,8 +43,10 @@ def _twins(world, content: bytes):
 
 def _sell_single(world, single: int):
     """The swap escrow: the single for the buyer, the price for the producer, one secret. The
-    producer withdraws the price (the secret is public); returns (token lock, secret)."""
+    producer withdraws the price (the secret is public); returns (token lock, secret). The
+    escrow takes the single once no earlier payer can reclaim it."""
     producer, buyer = world.producer, world.buyer
+    past_reclaim(world)
     world.registry(producer).approve(world.deployment.htlc.address, single)
     secret, hashlock = new_secret()
     now = world.chain.timestamp()

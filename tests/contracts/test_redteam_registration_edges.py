@@ -36,6 +36,7 @@ from tests.contracts.helpers import (
     details,
     lock_fee,
     paid_lock,
+    past_reclaim,
     register_esp,
     registration,
 )
@@ -442,6 +443,7 @@ def test_the_seller_of_an_escrowed_resold_token_may_contest_its_challenge(world)
         world, world.producer, world.producer.address, fp=NEAR_FP, detail=details()["far"]
     )
     world.registry(world.producer).transfer(world.buyer.address, token)  # sold once
+    past_reclaim(world)
     holder = world.registry(world.buyer)
     holder.approve(world.deployment.htlc.address, token)
     _, hashlock = new_secret()

@@ -13,12 +13,14 @@ from ledger.clients.registry import DisputeState
 from services.provenance.accusations import COURT, REGISTRY, accused_of
 from services.provenance.defender import ChainAccusations, Defender
 from tests.api.test_defend import squatted
+from tests.contracts.helpers import past_reclaim
 
 
 def test_the_seller_of_an_escrowed_resold_token_defends_it(embedded_world, tmp_path):
     world = embedded_world
     squat, victim = squatted(world)
     world.registry(world.producer).transfer(world.buyer.address, victim)  # sold once
+    past_reclaim(world)  # the escrow takes it once no earlier payer can reclaim it
     seller = world.registry(world.buyer)
     seller.approve(world.deployment.htlc.address, victim)  # the buyer lists it
     world.htlc(world.buyer).lock_erc721(
