@@ -61,6 +61,9 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
     mapping(address esp => ActivePeriod) private _periods;
     /// @dev Its earlier periods, oldest first: a lock paid in any of them still registers.
     mapping(address esp => ActivePeriod[]) private _pastPeriods;
+    /// @dev A slash deactivated the ESP (stake under half the minimum, not zero) and it has not
+    /// withdrawn since: `addStake` may bring it back. Never set for an ESP that left itself.
+    mapping(address esp => bool) private _slashedOut;
 
     /// @dev One slot per lock: acknowledged by its receiver, still holding its stake, evidence made.
     struct LockMark {
@@ -140,6 +143,30 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IEspRegistry
+    function addStake() external payable {
+        Esp storage e = _esps[msg.sender];
+        uint256 stake = e.stake + msg.value;
+        if (!e.active) {
+            // Only a slash's deactivation is undone here; a deregistered ESP's unbonding and
+            // exit delay run their course (it withdraws, then registers again).
+            if (!_slashedOut[msg.sender]) revert EspNotRegistered(msg.sender);
+            if (stake < _minStake) revert EspStakeTooLow(stake, _minStake);
+            delete _slashedOut[msg.sender];
+            e.active = true;
+            e.unbondingEndsAt = 0;
+            // A new period from this block: the gap was inactive (no lock paid then registers),
+            // and the old period's exit delay keeps counting from its end.
+            _pastPeriods[msg.sender].push(_periods[msg.sender]);
+            _periods[msg.sender] = ActivePeriod(uint64(block.number), 0);
+            emit EspRegistered(msg.sender, e.endpoint, e.price, stake);
+        } else if (msg.value == 0) {
+            revert EspStakeTooLow(0, 1);
+        }
+        e.stake = uint128(stake);
+        emit EspStakeAdded(msg.sender, msg.value, stake);
+    }
+
+    /// @inheritdoc IEspRegistry
     function withdrawStake() external nonReentrant {
         Esp storage e = _esps[msg.sender];
         if (e.active || e.stake == 0 || block.timestamp < e.unbondingEndsAt) {
@@ -151,6 +178,7 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         if (block.number <= heldUntil) revert EspStakeHeld(msg.sender, heldUntil);
         uint256 amount = e.stake;
         e.stake = 0;
+        if (_slashedOut[msg.sender]) delete _slashedOut[msg.sender]; // it registers again now
         emit EspStakeWithdrawn(msg.sender, amount);
         (bool ok,) = msg.sender.call{value: amount}("");
         if (!ok) revert EspTransferFailed(msg.sender, amount);
@@ -412,7 +440,10 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         }
         // A slashed ESP stops serving under half the minimum stake: at the minimum, one lost
         // challenge (a squatter's uncontested false match) leaves it serving, the second ends it.
-        if (e.active && stake < _minStake / 2) _deactivate(esp, e);
+        if (e.active && stake < _minStake / 2) {
+            _deactivate(esp, e);
+            if (stake != 0) _slashedOut[esp] = true; // `addStake` may restore it (at zero: `register`)
+        }
     }
 
     function _deactivate(address esp, Esp storage e) private {

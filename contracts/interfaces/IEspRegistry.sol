@@ -39,6 +39,8 @@ interface IEspRegistry {
     event EspDeregistered(address indexed esp, uint64 unbondingEndsAt);
     /// @notice Emitted when an ESP takes its stake back.
     event EspStakeWithdrawn(address indexed esp, uint256 amount);
+    /// @notice Emitted when an ESP tops up its stake by `amount` (now `stake`).
+    event EspStakeAdded(address indexed esp, uint256 amount, uint256 stake);
     /// @notice Emitted for every interaction recorded as evidence.
     event FeedbackRecorded(
         address indexed producer, address indexed esp, bytes32 indexed lockId, bool positive, uint256 value
@@ -109,6 +111,12 @@ interface IEspRegistry {
     function update(string calldata endpoint, uint256 price) external;
     /// @notice Stops serving; the stake unbonds for `unbondingPeriod` seconds.
     function deregister() external;
+    /// @notice Adds `msg.value` to the caller's stake. An active ESP tops up any amount. An ESP
+    /// that a slash deactivated (its stake under half the minimum) and that has not withdrawn
+    /// since serves again, from this block (a new period, `EspRegistered`), once the stake is
+    /// back at `minStake` (else `EspStakeTooLow`). Any other caller, an ESP that deregistered
+    /// itself (exiting) among them, gets `EspNotRegistered`: its exit runs its course.
+    function addStake() external payable;
     /// @notice Returns the caller's stake after unbonding, once no acknowledged lock to it is open
     /// and `exitDelay` blocks have passed since it stopped serving (`EspStakeHeld`).
     function withdrawStake() external;

@@ -103,6 +103,11 @@ class EspRegistryClient(ContractClient):
     def register_call(self, endpoint: str, *, price: int, stake: int) -> Call:
         return Call(self.contract.functions.register(endpoint, price), stake)
 
+    def add_stake_call(self, amount: int) -> Call:
+        """``addStake()`` with ``amount`` wei: a top-up, or the return of an ESP a slash
+        deactivated once its stake is back at ``minStake``."""
+        return Call(self.contract.functions.addStake(), amount)
+
     def submit_feedback_call(self, lock: LockTerms, *, positive: bool) -> Call:
         return Call(self.contract.functions.submitFeedback(lock.as_tuple(), positive))
 
@@ -126,6 +131,9 @@ class EspRegistryClient(ContractClient):
 
     def deregister(self) -> None:
         self._send(self.contract.functions.deregister())
+
+    def add_stake(self, amount: int) -> None:
+        self._send(self.add_stake_call(amount))
 
     def withdraw_stake(self) -> None:
         self._send(self.contract.functions.withdrawStake())
