@@ -55,7 +55,10 @@ def test_a_plagiarist_with_its_own_esp_cannot_make_a_copy_unchallengeable(world)
     (the accused must publish it: withholding loses, as the jurors' burden rule already says)
     and an upheld claim revokes the token and slashes the attesting ESP (the false attestation
     is the ESP's own signature over wrong values, so a slash here cannot be farmed from an
-    honest ESP); then, with the true values, the ordinary challenge follows."""
+    honest ESP); then, with the true values, the ordinary challenge follows. Designed, with its
+    measured parts, in docs/contracts.md ("Open: a fraud proof of a mis-attestation"): the claim
+    at the BatchCourt (the Registry's court-only ``revokeCopied``, no new Registry code), the
+    claimant publishing the content-addressed bytes (the burden is its own)."""
     register_esp(world)
     victim, plagiarist = world.producer, world.attacker
     plagiarist_esp = register_esp(world, world.accounts[8])  # its own, staked
