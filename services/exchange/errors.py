@@ -124,9 +124,11 @@ class AttestationMismatch(TokenNotTradable):
 
 
 class TokenReclaimable(TokenNotTradable):
-    """Raised when an earlier payer of the token's ESP may still ``reclaim`` the token (an
-    unused fee lock older than its priority, inside its registration window): a buyer would
-    lose it to that reclaim. ``until_block`` is the last block a reclaim can land at."""
+    """Raised when an earlier payer may still ``reclaim`` the token (within ``registrationWindow
+    + commitTtl`` blocks of its reveal or last reclaim, where the Registry's escrow refuses it,
+    ``RegistryTokenReclaimable``; an unused older fee lock to its ESP holds it no longer): a
+    buyer would lose it to that reclaim. ``until_block`` is the last block a reclaim can land
+    at."""
 
     code = "token_reclaimable"
 
@@ -135,9 +137,9 @@ class TokenReclaimable(TokenNotTradable):
         super().__init__(
             token_id,
             "reclaimable",
-            message=f"token 0x{token_id:064x} may still be reclaimed by an earlier payer of its "
-            f"ESP (an unused fee lock older than its priority) until block {until_block}: "
-            "not traded before then",
+            message=f"token 0x{token_id:064x} may still be reclaimed by an earlier payer of "
+            f"its bytes until block {until_block} (the Registry's escrow refuses it until "
+            "then): not traded before then",
         )
 
 
