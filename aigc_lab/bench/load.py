@@ -468,6 +468,10 @@ class ApiRun:
         self.http_clients: list[httpx.Client] = []
         self.locks: list[LockTerms] = []
         self.tokens: list[int] = []
+        # Sales wait until every lifecycle has registered: the escrow takes a token only
+        # registrationWindow + commitTtl blocks after its reveal, and mining there while other
+        # producers are between their fee lock and its claim (or commit and reveal) expires them.
+        self.sales_due: list[tuple[int, int, Party, int]] = []
         self.completed = 0
         self.sales = 0
         self.mutex = threading.Lock()
@@ -537,6 +541,7 @@ class ApiRun:
             t.start()
         for t in threads:
             t.join()
+        self._sell_due()
         elapsed = time.perf_counter() - t0
         stop.set()
         for t in esp_threads:
@@ -651,7 +656,30 @@ class ApiRun:
             self.tokens.append(token)
             self.completed += 1
         if (i + t) % 2 == 0:
-            self._sell(i, t, p, token)
+            with self.mutex:
+                self.sales_due.append((i, t, p, token))
+
+    def _sell_due(self) -> None:
+        """The sales of the registered tokens, once the chain is past every one's reclaim window
+        (mined at once), one thread per producer as before."""
+        if not self.sales_due:
+            return
+        chain, reader = self.stack.chain, self.sales_due[0][2].registry
+        last = max(reader.reclaimable_until(token) for *_, token in self.sales_due)
+        chain.mine(max(0, last - chain.w3.eth.block_number))
+
+        def sell(i: int) -> None:
+            for _, t, p, token in [d for d in self.sales_due if d[0] == i]:
+                try:
+                    self._sell(i, t, p, token)
+                except (MarketError, LedgerError, LoadError, httpx.HTTPError) as exc:
+                    self.rec.error(exc)
+
+        threads = [threading.Thread(target=sell, args=(i,)) for i in range(len(self.producers))]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
 
     def _sell(self, i: int, t: int, seller: Party, token: int) -> None:
         rec, timeout, dep, chain, retry = (
