@@ -73,6 +73,33 @@ async function lockAfterRelistBound(seller, trade) {
   }
 }
 
+/**
+ * list as a producer does it once the token may be sold: the Registry's escrow refuses a token
+ * within registrationWindow + commitTtl blocks of its reveal (RegistryTokenReclaimable: an
+ * earlier payer of the bytes could still reclaim it from a buyer), and the API answers 409
+ * `token_reclaimable` until then; the product says the block (`reclaimable_until`). The test
+ * mines past it in one call (anvil_mine) and retries while the API's index catches up.
+ * @param {ReturnType<typeof createAigcClient>} seller
+ * @param {bigint} tokenId
+ * @param {bigint} price
+ */
+async function listAfterReclaimWindow(seller, tokenId, price) {
+  const until = (await seller.getProduct({ tokenId })).raw.reclaimable_until
+  if (until !== null && until !== undefined) {
+    const head = await publicClient.getBlockNumber()
+    const blocks = BigInt(until) + 1n - head
+    if (blocks > 0n) await publicClient.request(/** @type {any} */ ({ method: 'anvil_mine', params: [`0x${blocks.toString(16)}`] }))
+  }
+  for (let i = 0; ; i++) {
+    try {
+      return await seller.list({ tokenId, price })
+    } catch (e) {
+      if (/** @type {any} */ (e).code !== 'token_reclaimable' || i >= 600) throw e
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+}
+
 test('post, pay, open, register, list, buy, resell with royalty, feedback: JavaScript only', { timeout: 600_000 }, async () => {
   const producer = user(env('AIGC_PRODUCER_KEY'))
   const buyer = user(env('AIGC_BUYER_KEY'))
@@ -123,7 +150,7 @@ test('post, pay, open, register, list, buy, resell with royalty, feedback: JavaS
 
   // Primary sale: the producer lists (signed offer), the buyer buys through the HTLC swap.
   const price = 10n ** 16n
-  const listing = await producer.list({ tokenId, price })
+  const listing = await listAfterReclaimWindow(producer, tokenId, price)
   assert.equal(listing.price, price)
   const trade = await buyer.buy({ listingId: listing.id })
   const sale = await producer.lockForSale({ trade })
