@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_tracked_package_file_matches_a_package_data_pattern():
+def test_every_tracked_package_file_matches_a_package_data_pattern() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     packages = [p.rstrip("*") for p in config["packages"]["find"]["include"]]
     patterns = config["package-data"]["*"]
