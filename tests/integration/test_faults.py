@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from ledger import HtlcClient, LockStatus, RegistryClient, RpcChain, Transactor, deploy
-from ledger.deploy import Deployment
+from ledger.deploy import Deployment, DeployParams
 from ledger.devnet import start_anvil
 from ledger.indexer import ChainEvent
 from marketplace_api.config import ApiSettings
@@ -24,7 +24,7 @@ from services.market_client import MarketClient
 from services.producer import ProducerSession
 from tests.api.test_generation_flow import PRICE, _fp, _image
 from tests.conftest import require_anvil
-from tests.contracts.helpers import register_esp, register_image
+from tests.contracts.helpers import past_reclaim, register_esp, register_image
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -56,9 +56,10 @@ def test_anvil_killed_mid_swap_comes_back_from_its_state_file(tmp_path):
         dep = deploy(chain, chain.dev_accounts()[0])
         from tests.conftest import World
 
-        world = World(chain, dep, None, chain.dev_accounts())  # type: ignore[arg-type]
+        world = World(chain, dep, DeployParams(), chain.dev_accounts())
         register_esp(world)
         token = register_image(world, seller)
+        past_reclaim(world)  # the escrow refuses a fresh token (RegistryTokenReclaimable)
         RegistryClient(dep, Transactor(chain, seller)).approve(dep.htlc.address, token)
         offer = seller_lock_token(
             HtlcClient(dep, Transactor(chain, seller)),

@@ -24,7 +24,7 @@ from services.exchange import (
     seller_lock_token,
 )
 from tests.contracts.attack_kit import erc20
-from tests.contracts.helpers import register_esp, register_image
+from tests.contracts.helpers import past_reclaim, register_esp, register_image
 
 PRICE = 10**17
 
@@ -33,6 +33,7 @@ def _resale(world):
     """The producer's token, sold on to the attacker (now the seller), locked for the buyer."""
     register_esp(world)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # the Registry's escrow refuses a fresh token (RegistryTokenReclaimable)
     world.registry(world.producer).transfer(world.attacker.address, token)
     world.registry(world.attacker).approve(world.deployment.htlc.address, token)
     return seller_lock_token(

@@ -17,7 +17,7 @@ from services.exchange import (
     seller_lock_token,
 )
 from services.exchange.swap import CLAIM_MARGIN_S
-from tests.contracts.helpers import register_esp, register_image
+from tests.contracts.helpers import past_reclaim, register_esp, register_image
 
 PRICE = 10**17
 
@@ -25,6 +25,7 @@ PRICE = 10**17
 def _listed(world):
     register_esp(world)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # the Registry's escrow refuses a fresh token (RegistryTokenReclaimable)
     world.registry(world.producer).approve(world.deployment.htlc.address, token)
     now = world.chain.timestamp()
     offer = seller_lock_token(

@@ -28,7 +28,7 @@ from services.exchange import (
     seller_lock_token,
     settled_state,
 )
-from tests.contracts.helpers import register_esp, register_image
+from tests.contracts.helpers import past_reclaim, register_esp, register_image
 
 SELLER = "0x" + "11" * 20
 BUYER = "0x" + "22" * 20
@@ -160,6 +160,7 @@ def _resale(world):
     """The producer's token, sold on to the attacker, now locked by the attacker for the buyer."""
     register_esp(world)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # the Registry's escrow refuses a fresh token (RegistryTokenReclaimable)
     world.registry(world.producer).transfer(world.attacker.address, token)
     world.registry(world.attacker).approve(world.deployment.htlc.address, token)
     offer = seller_lock_token(
@@ -258,6 +259,7 @@ def _challenged_copy(world, collection: str):
     if collection == "registry":
         client = world.registry(world.attacker)
         copy = register_image(world, world.attacker, esp=copier_esp(world), fingerprint=NEAR_FP)
+        past_reclaim(world)  # before the challenge: its window must still be open below
         world.registry(world.producer).challenge(original, copy)
     else:
         fps = [*random_fingerprints(2, seed=21), NEAR_FP]
@@ -329,6 +331,7 @@ def test_the_swap_client_does_not_pay_for_a_single_copy_under_a_batchcourt_chall
     from tests.contracts.test_batch_court import _batched_original_and_single_copy, _challenge
 
     original, pa, copy = _batched_original_and_single_copy(world, copy_detail=details()["near"])
+    past_reclaim(world)  # before the challenge: its window must still be open below
     _challenge(world, original, pa, copy)
     world.registry(world.attacker).approve(world.deployment.htlc.address, copy)
     offer = seller_lock_token(
