@@ -261,11 +261,8 @@ export async function courtRevokeDuplicateImage(client, { item, single, batchCou
   const sent = await checkAndSend(client, {
     tx, abi: batchCourtAbi, name: 'revokeDuplicateImage', contract, o: i, d: s, value: 0n, what: 'duplicate-image ruling',
   })
-  const logs = sent.receipt.logs ?? []
-  const ruled = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (logs) })
-    .find((e) => getAddress(e.address) === contract && e.eventName === 'DuplicateImageRevoked')
-  const args = /** @type {any} */ (ruled?.args)
-  return { hash: sent.hash, revoked: args ? args.revoked : null, kept: args ? args.kept : null }
+  const { revoked, kept } = ruling(sent.hash, sent.receipt.logs ?? [], contract, [i, s])
+  return { hash: sent.hash, revoked, kept }
 }
 
 /**
