@@ -30,6 +30,7 @@ from tests.contracts.helpers import (
     past_reclaim,
     register_esp,
     register_image,
+    registration,
 )
 
 
@@ -62,6 +63,31 @@ def test_a_token_its_esps_earlier_payer_can_reclaim_is_not_listed_until_the_wind
     api.index()
     assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] is None
     assert list_token(api, sybil, taken)["status"] == "open"
+
+
+def test_a_reclaim_restarts_the_hold_the_api_reports_as_the_registry_does(api):
+    """The Registry restarts a token's escrow hold at a reclaim (its record is rewritten at that
+    block); the API's hold follows it (the indexer moves the product's registered_block to the
+    reclaim), so a reclaimed token is a 409 with the chain's block, not a listing whose seller's
+    escrow lock would revert ``RegistryTokenReclaimable``."""
+    world = api.world
+    register_esp(world)
+    esp, sybil = world.esp, world.attacker
+    customer_lock = paid_lock(world, world.producer, esp)  # the customer pays first
+    content = b"the customer's image, taken by the ESP's Sybil, then reclaimed"
+    taken = register_image(world, sybil, content=content, esp=esp)
+    world.chain.mine(5)  # the reclaim lands some blocks after the reveal
+    reg = registration(world.producer.address, esp.address, lock=customer_lock, content=content)
+    customer = world.registry(world.producer)
+    customer.commit(reg)
+    customer.reclaim(reg, customer_lock, customer.sign_attestation(esp, reg))
+    api.index()
+    assert customer.owner_of(taken) == world.producer.address
+    until = customer.reclaimable_until(taken)
+    assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] == until
+    refused = _refused(api, world.producer, taken)
+    assert (refused.status, refused.code) == (409, "token_reclaimable")
+    assert f"until block {until}" in refused.message
 
 
 def test_a_listing_made_before_the_lock_was_indexed_is_not_bought(api):
