@@ -55,15 +55,15 @@ __all__ = [
 # `aigc bench gas` (Registry v2, py-evm and anvil agree); the lock and withdraw of a self-paid
 # generation fee come first.
 GAS = {
-    "lock": 50_345,
-    "withdraw": 39_895,
-    "commit": 46_102,
-    "reveal": 149_806,
-    "challenge": 67_806,
+    "lock": 50_367,
+    "withdraw": 40_107,
+    "commit": 46_173,
+    "reveal": 149_871,
+    "challenge": 70_032,
     "contest": 54_938,  # docs/contracts.md's `registry_contest`
-    "finalize": 41_516,
+    "finalize": 42_366,
     "resolve": 2_163_844,  # tests/contracts/gas_snapshot.json `registry_resolve`
-    "settle": 127_058,
+    "settle": 120_070,
     # docs/contracts.md, "Committee (stage 3)": a pool of 20 enrolled jurors (each further one
     # adds an `isActive` call to both)
     "request_review": 336_069,
