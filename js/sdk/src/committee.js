@@ -27,6 +27,8 @@ export const committeeAbi = parseAbi([
   'function draw(bytes32 key)',
   'struct Review { address requester; address collection; uint256 original; uint256 duplicate; uint64 drawBlock; uint64 commitDeadline; uint64 revealDeadline; uint16 yes; uint16 no; bool settled; bool cancelled; address[] jurors; }',
   'function review(bytes32 key) view returns (Review)',
+  'struct Params { uint16 jurors; uint96 jurorBond; uint96 reviewFee; uint64 commitBlocks; uint64 revealBlocks; }',
+  'function parameters() view returns (Params)',
   'event ReviewRequested(bytes32 indexed key, address indexed collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB, address requester, uint64 drawBlock)',
   'event ReviewDrawn(bytes32 indexed key, address[] jurors, uint64 commitDeadline, uint64 revealDeadline)',
   'event ReviewRearmed(bytes32 indexed key, uint64 drawBlock)',
@@ -77,7 +79,8 @@ export function reviewKey(collection, original, duplicate, detailHashA, detailHa
  * @typedef {object} ReviewRequest
  * @property {`0x${string}`} hash the transaction
  * @property {`0x${string}`} key the review's key (reviewKey of the dispute and its two detail hashes)
- * @property {bigint} fee the review fee paid (the transaction's value)
+ * @property {bigint} fee the review fee paid: the committee's `parameters().reviewFee`, read from
+ *   the chain (the transaction's value must be exactly it)
  * @property {bigint | null} drawBlock the block whose hash draws the jurors: `draw` (drawReview,
  *   or any enrolled juror) succeeds once the chain is past it (null if the receipt holds no
  *   ReviewRequested of this pair from the committee). The challenger's `resolve` reverts
@@ -94,8 +97,9 @@ export function reviewKey(collection, original, duplicate, detailHashA, detailHa
  * serve now is accepted and drawn once they are free) and `no_committee` (a deployment without a committee:
  * contest directly); the contract's, simulated before signing, as AigcContractError
  * (`CommitteeReviewExists` when this dispute is already under review); an API transaction that is not
- * requestReview of this pair in the Registry's collection at the Registry's committee, as
- * AigcSdkError `tx_mismatch`, unsent.
+ * requestReview of this pair in the Registry's collection at the Registry's committee, with
+ * exactly the committee's reviewFee (read from the chain, never the API's word), as AigcSdkError
+ * `tx_mismatch`, unsent.
  * @param {import('./client.js').AigcClient} client
  * @param {ReviewPair} pair
  * @returns {Promise<ReviewRequest>}
@@ -120,13 +124,20 @@ export async function requestReview(client, { original, duplicate, committeeVeri
       }
     }
   }
+  // the fee is the committee's, read from the chain (as challenge and contest read the
+  // Registry's challengeDeposit): the API's word on it is never taken
+  const fee = await reviewFee(client, committee)
+  const value = toBigInt(tx.value ?? 0, 'value')
+  if (value !== fee) {
+    throw new AigcSdkError('tx_mismatch', `the API's review request carries ${value} wei, not the committee's reviewFee ${fee}: nothing was signed`)
+  }
   const key = reviewKey(registry, o, d, args[3], args[4])
   await simulateUnsigned(client, tx, committeeAbi)
   const sent = await sendUnsigned(client, tx)
   const logs = /** @type {any} */ (sent.receipt.logs ?? [])
   const event = parseEventLogs({ abi: committeeAbi, eventName: 'ReviewRequested', logs })
     .find((e) => getAddress(e.address) === committee && e.args.key === key && e.args.original === o && e.args.duplicate === d)
-  return { hash: sent.hash, key, fee: toBigInt(tx.value ?? 0, 'value'), drawBlock: event ? event.args.drawBlock : null }
+  return { hash: sent.hash, key, fee, drawBlock: event ? event.args.drawBlock : null }
 }
 
 /**
@@ -200,6 +211,17 @@ export async function drawReview(client, { original, duplicate, committeeVerifie
     revealDeadline: drawn ? drawn.args.revealDeadline : null,
     drawBlock: rearmed ? rearmed.args.drawBlock : null,
   }
+}
+
+/**
+ * The committee's review fee (its immutable parameters().reviewFee), read from the chain.
+ * @param {import('./client.js').AigcClient} client
+ * @param {`0x${string}`} committee
+ * @returns {Promise<bigint>}
+ */
+export async function reviewFee(client, committee) {
+  const p = /** @type {any} */ (await client.publicClient.readContract({ address: committee, abi: committeeAbi, functionName: 'parameters' }))
+  return BigInt(p.reviewFee)
 }
 
 /**

@@ -73,9 +73,10 @@ const HELD = {
  * A client over a fake API (`answer`: the route's calldata, `to`, `value`, or [status, body]) and
  * a fake chain whose Registry names `verifier` as its detailVerifier(), that records simulations,
  * reads and sends, reverts a simulation with `revert` when set, and mines with `logs`.
- * @param {{ answer?: any, verifier?: string, revert?: unknown, logs?: any[] }} [o]
+ * a chain whose committee's parameters() name `fee` as the review fee,
+ * @param {{ answer?: any, verifier?: string, revert?: unknown, logs?: any[], held?: any, fee?: bigint }} [o]
  */
-function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [requested()], held = HELD } = {}) {
+function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [requested()], held = HELD, fee = FEE } = {}) {
   /** @type {any[]} */
   const bodies = []
   /** @type {any[]} */
@@ -118,6 +119,9 @@ function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [reque
     readContract: async (/** @type {any} */ req) => {
       reads.push(req)
       if (req.functionName === 'review') return held
+      if (req.functionName === 'parameters') {
+        return { jurors: 5, jurorBond: 10n ** 16n, reviewFee: fee, commitBlocks: 8n, revealBlocks: 8n }
+      }
       assert.equal(req.functionName, 'detailVerifier')
       assert.equal(req.address, REGISTRY)
       return verifier
@@ -168,7 +172,7 @@ test('requestReview posts the pair as decimal strings, simulates, and sends requ
   assert.deepEqual(bodies, [{ original: String(O), duplicate: String(D) }])
   assert.deepEqual(sent.map((s) => [s.to, s.data, s.value]), [[COMMITTEE, calldata(), FEE]])
   assert.deepEqual(simulated.map((s) => [s.account, s.to, s.data, s.value]), [[ADDRESS, COMMITTEE, calldata(), FEE]])
-  assert.equal(reads.length, 1)
+  assert.deepEqual(reads.map((r) => r.functionName), ['detailVerifier', 'parameters'])
   assert.deepEqual(out, { hash: `0x${'ab'.repeat(32)}`, key: reviewKey(REGISTRY, O, D, HASH_A, HASH_B), fee: FEE, drawBlock: 101n })
 })
 
@@ -211,13 +215,30 @@ test('an API review request for another pair, collection, contract or detail is 
   }
 })
 
+test('an API review request whose value is not the committee\'s reviewFee read from the chain is refused unsent', async () => {
+  // the contract would refuse a wrong value too, but the check is the SDK's own (as the court's
+  // challenge and contest check challengeDeposit): the API's word on the fee is never taken
+  for (const [what, value] of /** @type {const} */ ([['ten fees', String(10n * FEE)], ['one wei more', String(FEE + 1n)], ['no fee', '0']])) {
+    const { c, sent, simulated } = reviewClient({ answer: { value } })
+    const err = await requestReview(c, { original: O, duplicate: D }).catch((e) => e)
+    assert.deepEqual([err.name, err.code], ['AigcSdkError', 'tx_mismatch'], what)
+    assert.match(err.message, new RegExp(`reviewFee ${FEE}`), what)
+    assert.equal(sent.length + simulated.length, 0, what)
+  }
+  // a committee whose fee moved (another deployment): the chain's figure is the one sent
+  const moved = reviewClient({ answer: { value: String(2n * FEE) }, fee: 2n * FEE })
+  assert.equal((await requestReview(moved.c, { original: O, duplicate: D })).fee, 2n * FEE)
+  assert.equal(moved.sent[0].value, 2n * FEE)
+})
+
 test('the committee\'s address: the Registry\'s detailVerifier() unless one is given', async () => {
   const moved = reviewClient({ verifier: OTHER })
   await assert.rejects(requestReview(moved.c, { original: O, duplicate: D }), { code: 'tx_mismatch' })
   assert.equal(moved.sent.length, 0)
   const given = reviewClient({ answer: { to: OTHER }, logs: [requested(OTHER)] })
   const out = await requestReview(given.c, { original: O, duplicate: D, committeeVerifier: /** @type {`0x${string}`} */ (OTHER.toLowerCase()) })
-  assert.deepEqual([given.sent.length, given.reads.length, out.drawBlock], [1, 0, 101n])
+  // the fee is read from the committee named (no detailVerifier() read)
+  assert.deepEqual([given.sent.length, given.reads.map((r) => [r.functionName, r.address]), out.drawBlock], [1, [['parameters', OTHER]], 101n])
 })
 
 test('the contract\'s refusal in the simulation is AigcContractError by name (a pair already under review), unsent', async () => {
