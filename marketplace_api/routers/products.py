@@ -126,11 +126,8 @@ async def get_product(token_id: TokenId, request: Request) -> Response:
 
     def render(session: Session) -> ProductDetailOut:
         product = _load(session, token_id)
-        chain = market.deployment.chain
-        until = reclaim_hold(
-            session, market.deployment, product, head=chain.w3.eth.block_number,
-            now=chain.timestamp(),
-        )  # fmt: skip
+        head = market.deployment.chain.w3.eth.block_number
+        until = reclaim_hold(market.deployment, product, head=head)
         events = session.scalars(
             select(ProductEvent)
             .where(ProductEvent.token_id == product.token_id)

@@ -31,7 +31,6 @@ from services.exchange.errors import (
     UnknownCollection,
     UnsafeTimelockOrder,
 )
-from services.exchange.reclaim import FeeLock, escrow_blocks, reclaimable_until
 from services.exchange.sealing import (
     SealError,
     compressed,
@@ -90,7 +89,6 @@ __all__ = [
     "DeliveryKey",
     "DeliveryKeyError",
     "ExchangeError",
-    "FeeLock",
     "LegRole",
     "ListingState",
     "LockMismatch",
@@ -123,7 +121,6 @@ __all__ = [
     "delivery_key",
     "delivery_key_message",
     "derive_delivery_key",
-    "escrow_blocks",
     "esp_sealing_key",
     "key_commitment",
     "open_sealed",
@@ -131,7 +128,6 @@ __all__ = [
     "prove_possession",
     "public_key_bytes",
     "recipient_sealing_key",
-    "reclaimable_until",
     "registration_message",
     "required_payment_locks",
     "royalty_of",

@@ -4,18 +4,12 @@
 ``Registry.reclaim`` moves a token from whoever holds it to an earlier payer of the same ESP for
 the same bytes: right against the thief, wrong against a buyer in good faith. The ESP's Sybil
 registers its customer's very bytes under a younger lock and sells the token at once; the
-customer's reclaim then takes it from the buyer. The indexer sees every fee lock: while an
-unused fee lock to the token's ESP, older than the token's priority, can still commit within its
-registration window, listing, trade requests and payment locks are 409 ``token_reclaimable``,
-naming the last block a reclaim can land at; the product page shows it. The locks here are paid
-outside the API, so it holds no delivery of theirs and they hold the token; a lock whose
-delivery the API holds with the ESP's attestation of another image does not (red team 3,
-``tests/api/test_redteam3_reclaim_hold.py``).
-
-Since the Registry refuses any token to the swap escrow within ``registrationWindow +
-commitTtl`` blocks of its reveal (``RegistryTokenReclaimable``: every earlier payer's window
-closes by then), the market holds every token that long first; the fee locks' hold is never
-longer.
+customer's reclaim then takes it from the buyer. The Registry refuses any token to the swap
+escrow within ``registrationWindow + commitTtl`` blocks of its reveal or last reclaim
+(``RegistryTokenReclaimable``, 4ab427a): every earlier payer's window closes by then, so the
+market holds each token exactly that long (listing, trade requests and payment locks are 409
+``token_reclaimable`` naming the block; the product page shows it) and no fee lock longer
+(``marketplace_api/sale_holds.py`` says why; the API's scan of the ESP's fee locks is gone).
 """
 
 from __future__ import annotations
@@ -25,7 +19,6 @@ import pytest
 from services.market_client import MarketError
 from tests.api._trading import list_token
 from tests.contracts.helpers import (
-    lock_fee,
     paid_lock,
     past_reclaim,
     register_esp,
@@ -104,35 +97,12 @@ def test_a_listing_made_before_the_lock_was_indexed_is_not_bought(api):
     assert r.status_code == 409 and r.json()["error"]["code"] == "token_reclaimable"
 
 
-def test_used_refunded_and_younger_locks_do_not_hold_a_token(api):
-    """Only locks that could still reclaim count: not the ones a registration already used
-    (the customer has its image), not a refunded one, not an expired unclaimed one, not a
-    younger one (a reclaim needs an older priority), nor another ESP's."""
-    world = api.world
-    register_esp(world)
-    other_esp = register_esp(world, world.accounts[8])
-    esp, producer = world.esp, world.producer
-    register_image(world, world.buyer, esp=esp)  # an older lock, used by its own registration
-    lock, _ = lock_fee(world, sender=world.buyer, receiver=esp.address, duration=60)
-    world.chain.increase_time(120)
-    world.htlc(world.buyer).refund(lock)  # an older lock, refunded
-    lock_fee(world, sender=world.buyer, receiver=esp.address, duration=60)  # expires unclaimed
-    world.chain.increase_time(120)
-    paid_lock(world, world.buyer, other_esp)  # another ESP's
-    token = register_image(world, producer, esp=esp)
-    paid_lock(world, world.buyer, esp)  # younger than the token
-    past_reclaim(world)  # the chain's own hold, which any of these locks' would be within
-    api.index()
-    assert api.client.get(f"/v1/products/{token}").json()["reclaimable_until"] is None
-    assert list_token(api, producer, token)["status"] == "open"
-
-
 def test_a_stay_in_the_escrow_after_the_window_does_not_hold_the_token_again(api):
     """The Registry extends a reclaim's window by the blocks the token spent in the swap escrow
-    (7e154ee), and the market's hold follows. Since the escrow takes a token only once its
-    reclaim window has passed (``RegistryTokenReclaimable``; before, a taker parked it there to
-    outlast the window), a stay cannot reopen it: the token parked for a few blocks past the
-    window and refunded is listed at once."""
+    (7e154ee), but the escrow takes a token only once that window has passed
+    (``RegistryTokenReclaimable``; before, a taker parked it there to outlast the window), so a
+    stay cannot reopen it: the token parked for a few blocks past the window and refunded is
+    listed at once (a transfer does not move the hold's block)."""
     from tests.contracts.test_redteam2_escrow import _list  # the escrow lock the contract tests use
 
     world = api.world

@@ -1,26 +1,17 @@
-"""Red team 3: the market's reclaim hold no longer lets one abandoned generation keep an ESP's
-later tokens off the market for a day (``marketplace_api/sale_holds.py``,
-``services/exchange/reclaim.py``).
+"""Red team 3: one abandoned generation does not keep an ESP's later tokens off the market for a
+day (``marketplace_api/sale_holds.py``).
 
-The hold (``tests/api/test_reclaimable.py``) refuses to sell a token while an earlier, unused
-fee lock to its ESP could still ``reclaim`` it. A producer who pays an ESP, is delivered an
-image and never registers it (common; or a griefer paying the minimum fee on purpose) held
-every later token of that ESP off the market for ``registrationWindow + commitTtl`` blocks
-(7,208 at the defaults, a day; the first test failed with ``reclaimable_until`` = 59, the
-abandoned lock's block + the test deployment's window + TTL). A reclaim needs the ESP's
-attestation of the token's exact content hash for the earlier lock; the API holds the ESP's
-signed attestation of what it delivered for the lock. When that is another image, a reclaim
-needs the ESP to attest a second image to one lock (an equivocation, the hold's known limit
-for used locks): the lock no longer holds. The customer the hold
-defends, delivered the very bytes its ESP's Sybil registered, is still protected, and an ESP
-the API has seen lie once (two images to one lock, or a fraud-proven delivery) loses the
-narrowing.
-
-Since the Registry refuses every token to the swap escrow for ``registrationWindow + commitTtl``
-blocks after its own reveal (``RegistryTokenReclaimable``, red team 2's buyer fix), the market
-holds each token that long first (``reclaimable_until`` is the chain's block), and no fee lock's
-hold outlasts it (the lock is older than the token): the narrowing here changes no answer now;
-these tests pin that the hold is each token's own window, never an older lock's.
+The hold (``tests/api/test_reclaimable.py``) refuses to sell a token while an earlier fee lock
+to its ESP could still ``reclaim`` it. A producer who pays an ESP, is delivered an image and
+never registers it (common; or a griefer paying the minimum fee on purpose) held every later
+token of that ESP off the market for ``registrationWindow + commitTtl`` blocks (7,208 at the
+defaults, a day; the first test failed with ``reclaimable_until`` = 59, the abandoned lock's
+block + the test deployment's window + TTL). The API then stopped counting a lock it had
+delivered another image for. Since the Registry refuses every token to the swap escrow for
+``registrationWindow + commitTtl`` blocks after its own reveal (``RegistryTokenReclaimable``,
+4ab427a), every older lock's window closes within the token's own: the hold is the token's own
+window, the API no longer scans fee locks, and these tests pin that the customer the hold
+defends is still protected and an abandoned lock holds nothing longer.
 """
 
 from __future__ import annotations
@@ -30,9 +21,8 @@ import dataclasses
 import pytest
 
 from ledger import EspRegistryClient, HtlcClient, LockTerms, RegistryClient
-from services import esp_worker
 from services.market_client import MarketClient, MarketError
-from services.producer import DeliveryMismatch, ProducerSession
+from services.producer import ProducerSession
 from tests.api._trading import list_token
 from tests.api.test_generation_flow import _claimed, _fp, _worker
 from tests.contracts.helpers import paid_lock, register_esp, registration
@@ -113,76 +103,3 @@ def test_the_customer_whose_delivered_bytes_a_sybil_registered_is_still_protecte
     refused = _refused(api, world.attacker, taken)
     assert (refused.status, refused.code) == (409, "token_reclaimable")
     assert api.client.get(f"/v1/products/{taken}").json()["reclaimable_until"] == until
-
-
-def test_a_lock_paid_outside_the_api_or_not_yet_delivered_still_holds(api, flow):
-    """Without the ESP's delivered attestation the API cannot tell what the lock's payer holds:
-    a lock paid outside it, and a lock paid through it but not delivered yet, hold as before."""
-    worker, producer = flow
-    world = api.world
-    task = producer.post("locked, not delivered yet", seed=9, max_price=10**15)
-    worker.step()
-    producer.lock_fee(producer.task(task["id"]))
-    api.index()
-    assert producer.task(task["id"])["status"] == "locked"
-    token = _register(world, world.attacker)
-    api.index()
-    assert _refused(api, world.attacker, token).code == "token_reclaimable"
-
-    paid_lock(world, world.buyer, world.esp)  # outside the API: no delivery known
-    worker.step()  # the pending task is delivered and claimed now
-    worker.step()
-    api.index()
-    assert producer.task(task["id"])["status"] == "claimed"
-    later = _register(world, world.attacker)
-    api.index()
-    assert _refused(api, world.attacker, later).code == "token_reclaimable"
-
-
-def test_an_esp_seen_attesting_two_images_to_one_lock_loses_the_narrowing(api, flow):
-    """The residual risk, as for a used lock: an ESP that attests a second image to an
-    abandoned lock lets its payer take a token sold meanwhile (the Registry slashes the ESP).
-    Once the API has seen one of that ESP's delivered locks register another image than the one
-    delivered, every abandoned lock of that ESP holds its later tokens again."""
-    worker, producer = flow
-    world = api.world
-    _, first = _claimed(api, worker, producer, "delivered one image", seed=21)
-    # the ESP attests another image to that lock, which its payer registers
-    _register(world, world.producer, lock=LockTerms.from_json(first["lock"]))
-    api.index()
-    assert producer.task(first["id"])["status"] == "registered"
-    _claimed(api, worker, producer, "paid for, never registered", seed=22)
-    token = _register(world, world.attacker)
-    api.index()
-    refused = _refused(api, world.attacker, token)
-    assert (refused.status, refused.code) == (409, "token_reclaimable")
-
-
-def test_an_esp_with_a_fraud_proven_delivery_loses_the_narrowing(api, flow, monkeypatch):
-    """An ESP proven to seal other bytes than it attested lies about what it attests: its
-    delivered attestations no longer tell what a lock's payer holds, so every abandoned lock of
-    it holds its later tokens again (failed before this rule: the token was listed)."""
-    worker, producer = flow
-    world = api.world
-    task = producer.post("a cheated customer", seed=31, max_price=10**15)
-    worker.step()
-    producer.lock_fee(producer.task(task["id"]))
-    api.index()
-    honest_seal = esp_worker.seal
-    monkeypatch.setattr(  # the ESP attests one image and seals other bytes
-        esp_worker,
-        "seal",
-        lambda data, *, key, task_id: honest_seal(b"junk" + data[4:], key=key, task_id=task_id),
-    )
-    worker.step()
-    monkeypatch.undo()
-    worker.step()
-    api.index()
-    with pytest.raises(DeliveryMismatch) as mismatch:
-        producer.collect(producer.task(task["id"]))
-    assert producer.report_fraud(mismatch.value)["status"] == "fraud_proven"
-    _claimed(api, worker, producer, "paid for, never registered", seed=32)
-    token = _register(world, world.attacker)
-    api.index()
-    refused = _refused(api, world.attacker, token)
-    assert (refused.status, refused.code) == (409, "token_reclaimable")
