@@ -7,6 +7,7 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 
 import {IBatchCourt} from "./interfaces/IBatchCourt.sol";
 import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
+import {ICommitteeVerifier} from "./interfaces/ICommitteeVerifier.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
@@ -45,6 +46,7 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     uint64 private immutable _rewardHoldBlocks;
 
     mapping(bytes32 pair => Dispute) private _disputes;
+    mapping(uint256 tokenId => Misattestation) private _claims;
     /// @dev Payments refused by their receiver, kept for `withdrawOwed` (as the Registry's).
     mapping(address account => uint256) private _refused;
     /// @dev The gas a payment forwards (an account that needs more collects with `withdrawOwed`).
@@ -125,6 +127,76 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (d.contester != address(0) || d.slash != 0) (d.contester, d.slash) = (address(0), 0);
         d.recordHash = rec.recordHash;
         emit ChallengeOpened(original, duplicate, msg.sender, distance, deadline);
+    }
+
+    /// @inheritdoc IBatchCourt
+    function claimMisattested(uint256 tokenId, IRegistry.RecordProof calldata b)
+        external
+        payable
+        nonReentrant
+        returns (bytes32 key)
+    {
+        if (msg.value <= _challengeDeposit) revert CourtWrongValue(msg.value, _challengeDeposit);
+        IRegistry.Record memory rec = _registry.recordOf(tokenId);
+        if (rec.status == IRegistry.Status.None) revert CourtUnknownToken(tokenId);
+        if (rec.status != IRegistry.Status.Active) revert CourtTokenRevoked(tokenId);
+        if (_registry.recordHashOf(b) != rec.recordHash) revert CourtBadProof(tokenId);
+        Misattestation storage c = _claims[tokenId];
+        if (c.state == IRegistry.DisputeState.Open) revert CourtDisputeExists(0, tokenId, c.state);
+        // a new round after a Rejected or Void claim: a plagiarist's own failed claim (its
+        // bytes withheld) must not make its copy unclaimable
+        uint32 round = c.round + 1;
+        (c.claimant, c.round, c.state, c.recordHash) = (msg.sender, round, IRegistry.DisputeState.Open, rec.recordHash);
+        key = ICommitteeVerifier(address(_verifier)).requestRecordReview{value: msg.value - _challengeDeposit}(
+            tokenId, b, msg.sender, round
+        );
+        emit MisattestationClaimed(tokenId, msg.sender, b.esp, key);
+    }
+
+    /// @inheritdoc IBatchCourt
+    function finalizeMisattested(uint256 tokenId, IRegistry.RecordProof calldata b)
+        external
+        nonReentrant
+        returns (IRegistry.DisputeState state)
+    {
+        Misattestation storage c = _claims[tokenId];
+        if (c.state != IRegistry.DisputeState.Open) revert CourtDisputeState(0, tokenId, c.state);
+        bytes32 recordHash = c.recordHash;
+        if (_registry.recordHashOf(b) != recordHash) revert CourtBadProof(tokenId);
+        ICommitteeVerifier committee = ICommitteeVerifier(address(_verifier));
+        ICommitteeVerifier.Review memory r =
+            committee.review(committee.recordReviewKey(address(this), tokenId, b.fingerprint, b.detailHash, c.round));
+        uint64 deadline = r.revealDeadline;
+        if (!r.cancelled && (deadline == 0 || block.number <= deadline)) revert CourtDisputeWindow(0, tokenId, deadline);
+        address claimant = c.claimant;
+        IRegistry.Record memory rec = _registry.recordOf(tokenId);
+        if (
+            r.cancelled || 2 * (uint256(r.yes) + r.no) <= r.jurors.length || rec.status != IRegistry.Status.Active
+                || rec.recordHash != recordHash
+        ) {
+            // no verdict (too few jurors, no quorum: the fee is refunded at the committee), or
+            // the token reclaimed or revoked since: nothing decided
+            state = IRegistry.DisputeState.Void;
+        } else if (r.yes > r.no) {
+            state = IRegistry.DisputeState.Upheld;
+        } else {
+            state = IRegistry.DisputeState.Rejected;
+        }
+        c.state = state;
+        emit MisattestationDecided(tokenId, claimant, state);
+        if (state == IRegistry.DisputeState.Upheld) {
+            // revoked for good; the ESP's slash is burned; the Registry sends the bond here
+            _registry.revokeCopied(tokenId, 0, b.esp, BURN);
+            _send(claimant, _challengeDeposit + _challengeReward);
+            _send(BURN, _bond - _challengeReward);
+        } else {
+            _send(state == IRegistry.DisputeState.Void ? claimant : _accusedOf(tokenId), _challengeDeposit);
+        }
+    }
+
+    /// @inheritdoc IBatchCourt
+    function misattestationOf(uint256 tokenId) external view returns (Misattestation memory) {
+        return _claims[tokenId];
     }
 
     /// @inheritdoc IBatchCourt

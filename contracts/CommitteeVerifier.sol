@@ -226,7 +226,6 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         IBatchRegistry.ItemOpening calldata a,
         IBatchRegistry.ItemOpening calldata b
     ) external payable nonReentrant returns (bytes32 key) {
-        if (msg.value != _reviewFee) revert CommitteeWrongValue(msg.value, _reviewFee);
         // only an open dispute's true pair: made-up pairs would keep the jurors busy (each
         // review holds five for a day) and switch the committee off for real disputes
         (bool itemA, bool itemB) = _openDispute(collection, original, duplicate);
@@ -235,6 +234,45 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         key = reviewKey(collection, original, duplicate, detailHashA, detailHashB);
         // the ESPs that attested the two images: parties, never drawn for this review
         _parties[key] = [_checkSide(original, detailHashA, a, itemA), _checkSide(duplicate, detailHashB, b, itemB)];
+        _request(key, collection, original, duplicate, detailHashA, detailHashB, msg.sender);
+        _pairReviews[keccak256(abi.encode(detailHashA, detailHashB))].push(key);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function requestRecordReview(uint256 tokenId, IRegistry.RecordProof calldata b, address requester, uint256 round)
+        external
+        payable
+        nonReentrant
+        returns (bytes32 key)
+    {
+        // the court proved `b` against the Registry and holds the claimant's deposit
+        if (msg.sender != _batchCourt) revert CommitteeUnknownForum(msg.sender);
+        key = recordReviewKey(msg.sender, tokenId, b.fingerprint, b.detailHash, round);
+        _parties[key] = [b.esp, b.esp]; // the attesting ESP judges nothing about its own record
+        _request(key, msg.sender, 0, tokenId, b.fingerprint, b.detailHash, requester);
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function recordReviewKey(address collection, uint256 tokenId, bytes32 fingerprint, bytes32 detailHash, uint256 round)
+        public
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(collection, uint256(0), tokenId, fingerprint, detailHash, round));
+    }
+
+    /// @dev Records review `key` (`requester` pays `msg.value == _reviewFee`, refunded to it
+    /// without a quorum) and fixes its draw block.
+    function _request(
+        bytes32 key,
+        address collection,
+        uint256 original,
+        uint256 duplicate,
+        bytes32 hashA,
+        bytes32 hashB,
+        address requester
+    ) private {
+        if (msg.value != _reviewFee) revert CommitteeWrongValue(msg.value, _reviewFee);
         Review storage r = _reviews[key];
         if (r.drawBlock != 0) revert CommitteeReviewExists(key);
         // enough enrolled active ESPs, busy or not: a request the busy pool cannot serve now
@@ -244,13 +282,12 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         uint256 n = _pool.length <= SCAN_LIMIT ? _scanCount() : _pool.length;
         if (n < _jurors) revert CommitteeTooSmall(n, _jurors);
         uint64 drawBlock = uint64(block.number) + 1;
-        r.requester = msg.sender;
+        r.requester = requester;
         r.collection = collection;
         r.original = original;
         r.duplicate = duplicate;
         r.drawBlock = drawBlock;
-        _pairReviews[keccak256(abi.encode(detailHashA, detailHashB))].push(key);
-        emit ReviewRequested(key, collection, original, duplicate, detailHashA, detailHashB, msg.sender, drawBlock);
+        emit ReviewRequested(key, collection, original, duplicate, hashA, hashB, requester, drawBlock);
     }
 
     /// @inheritdoc ICommitteeVerifier

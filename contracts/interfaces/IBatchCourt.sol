@@ -61,6 +61,15 @@ interface IBatchCourt {
         bytes32 recordHash; // the copy's record when challenged: a reclaim since voids the dispute
     }
 
+    /// @notice A mis-attestation claim against single token `tokenId`'s record (`claimMisattested`).
+    struct Misattestation {
+        address claimant;
+        uint32 round; // claims of the token so far: the committee's review of this one is the `round`-th
+        // None, Open, then Upheld (the token revoked), Rejected or Void
+        IRegistry.DisputeState state;
+        bytes32 recordHash; // the record claimed against: a reclaim since voids the claim
+    }
+
     /// @notice Emitted when a challenge opens (the compact distance that made it admissible).
     event ChallengeOpened(
         uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline
@@ -77,6 +86,12 @@ interface IBatchCourt {
     /// the image `kept` holds; `twoPayers`: one ESP attested it to two payers (its slash burned).
     event DuplicateImageRevoked(uint256 indexed revoked, uint256 indexed kept, address indexed caller, bool twoPayers);
 
+    /// @notice Emitted when `claimant` claims that `esp` mis-attested token `tokenId`'s record;
+    /// `key` is the committee's review of the record.
+    event MisattestationClaimed(uint256 indexed tokenId, address indexed claimant, address indexed esp, bytes32 key);
+    /// @notice Emitted when a mis-attestation claim is decided (Upheld: the token revoked, its
+    /// ESP slashed; Rejected; Void).
+    event MisattestationDecided(uint256 indexed tokenId, address indexed claimant, IRegistry.DisputeState state);
     /// @notice The deposit sent is not the required one.
     error CourtWrongValue(uint256 sent, uint256 required);
     /// @notice `tokenId` is not an existing item of the BatchRegistry (or token of the Registry).
@@ -124,6 +139,34 @@ interface IBatchCourt {
         uint256 duplicate,
         IRegistry.RecordProof calldata b
     ) external payable;
+    /// @notice Claims that the ESP of single token `tokenId` attested a fingerprint or detail
+    /// descriptor that are not its content's (`b`: its record proof; the token Active,
+    /// `CourtUnknownToken`, `CourtTokenRevoked`, `CourtBadProof`; one open claim per token,
+    /// `CourtDisputeExists(0, tokenId, Open)`). Send `challengeDeposit` plus the committee's
+    /// `reviewFee` (`CourtWrongValue` when not above the deposit), forwarded to the committee's
+    /// `requestRecordReview` with the caller as requester (a fee without a quorum is refunded to
+    /// it there). No forum can check a record against its image (the chain has no bytes), so the
+    /// jurors do: the token id is the content hash, the bytes authenticate themselves. Returns the
+    /// review's key. Needs a deployment whose detail verifier is the `CommitteeVerifier`.
+    function claimMisattested(uint256 tokenId, IRegistry.RecordProof calldata b)
+        external
+        payable
+        returns (bytes32 key);
+    /// @notice Decides an open mis-attestation claim (anyone, once the review's reveal deadline
+    /// passed or its draw cancelled it; else `CourtDisputeWindow(0, tokenId, revealDeadline)`;
+    /// `b` the record proof claimed against, `CourtBadProof`). The token reclaimed or revoked
+    /// since, the review cancelled or without a quorum: Void, the deposit back. A majority
+    /// "mis-attested": Upheld, the token revoked for good (the Registry's `revokeCopied` with
+    /// original 0: its content hash stays taken), its ESP slashed (burned: paid to the claimant, a
+    /// plagiarist would farm it from its own ESP), the claimant gets its deposit and
+    /// `challengeReward` at once (no winner token a later revocation could reverse), the rest of
+    /// the bond burned. Otherwise Rejected: the deposit to the token's owner (its seller while
+    /// escrowed). A new claim may follow a Rejected or Void one (its own review round).
+    function finalizeMisattested(uint256 tokenId, IRegistry.RecordProof calldata b)
+        external
+        returns (IRegistry.DisputeState state);
+    /// @notice The latest mis-attestation claim against `tokenId`.
+    function misattestationOf(uint256 tokenId) external view returns (Misattestation memory);
     /// @notice Contests an open challenge (the copy's owner, or its producer while escrowed);
     /// send `challengeDeposit`. The resolve window starts.
     function contest(uint256 original, uint256 duplicate) external payable;

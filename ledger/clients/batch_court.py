@@ -34,6 +34,18 @@ class CourtDispute:
     record_hash: bytes
 
 
+@dataclass(frozen=True)
+class Misattestation:
+    """The latest mis-attestation claim against single token ``token_id``
+    (``misattestationOf``); ``round`` numbers its committee review (``recordReviewKey``)."""
+
+    token_id: int
+    claimant: str
+    round: int
+    state: DisputeState
+    record_hash: bytes
+
+
 class BatchCourtClient(ContractClient):
     contract_name = "BatchCourt"
 
@@ -136,7 +148,36 @@ class BatchCourtClient(ContractClient):
         )
         return Call(fn)
 
+    def claim_misattested_call(
+        self, token_id: int, record: RecordProof, *, review_fee: int, deposit: int | None = None
+    ) -> Call:
+        """Claim that single ``token_id``'s ESP attested values that are not its content's
+        (``record``: its record proof): the challenge deposit plus the committee's
+        ``review_fee``, which the court forwards to ``requestRecordReview``."""
+        fn = self.contract.functions.claimMisattested(token_id, record.as_tuple())
+        return Call(fn, (self.deposit() if deposit is None else deposit) + review_fee)
+
+    def finalize_misattested_call(self, token_id: int, record: RecordProof) -> Call:
+        """Decide an open mis-attestation claim once its review's reveal deadline passed."""
+        return Call(self.contract.functions.finalizeMisattested(token_id, record.as_tuple()))
+
     # -- transactions ---------------------------------------------------------------------------
+    def claim_misattested(
+        self, token_id: int, record: RecordProof, *, review_fee: int, deposit: int | None = None
+    ) -> bytes:
+        """Opens a mis-attestation claim (see :meth:`claim_misattested_call`); returns the
+        committee review's key."""
+        receipt = self._send(
+            self.claim_misattested_call(token_id, record, review_fee=review_fee, deposit=deposit)
+        )
+        return bytes(self._event(receipt, "MisattestationClaimed")["key"])
+
+    def finalize_misattested(self, token_id: int, record: RecordProof) -> DisputeState:
+        """Decides a mis-attestation claim: UPHELD (the token revoked, its ESP slashed),
+        REJECTED (the deposit to its owner) or VOID (no verdict: the deposit back)."""
+        receipt = self._send(self.finalize_misattested_call(token_id, record))
+        return DisputeState(self._event(receipt, "MisattestationDecided")["state"])
+
     def challenge(self, *args: object, **kwargs: object) -> int:
         """Opens a challenge (see :meth:`challenge_call`); returns the contest deadline block."""
         receipt = self._send(self.challenge_call(*args, **kwargs))  # type: ignore[arg-type]
@@ -244,3 +285,7 @@ class BatchCourtClient(ContractClient):
             int(d[4]),
             bytes(d[5]),
         )
+
+    def misattestation(self, token_id: int) -> Misattestation:
+        c = call(self.contract.functions.misattestationOf(token_id).call)
+        return Misattestation(token_id, str(c[0]), int(c[1]), DisputeState(c[2]), bytes(c[3]))

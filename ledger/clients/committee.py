@@ -42,6 +42,21 @@ def review_key(
     )
 
 
+def record_review_key(
+    collection: str, token_id: int, fingerprint: bytes, detail_hash: bytes, round_: int
+) -> bytes:
+    """The committee's key of the ``round_``-th review of single token ``token_id``'s record
+    (``recordReviewKey``), asked by forum ``collection`` (the BatchCourt's
+    ``claimMisattested``): six words, never a pair review's key. Its ``ReviewRequested`` names
+    ``original`` 0, the token as ``duplicate`` and the attested fingerprint and detail hash."""
+    return keccak(
+        encode(
+            ["address", "uint256", "uint256", "bytes32", "bytes32", "uint256"],
+            [collection, 0, token_id, fingerprint, detail_hash, round_],
+        )
+    )
+
+
 def vote_commitment(key: bytes, juror: str, vote: bool, salt: bytes) -> bytes:
     """What a juror commits: ``keccak256(abi.encode(key, juror, vote, salt))``."""
     return keccak(encode(["bytes32", "address", "bool", "bytes32"], [key, juror, vote, salt]))

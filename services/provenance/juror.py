@@ -32,6 +32,19 @@ hash) its canonical content hash equals the id. Then:
   both from the jurors loses. The last two are *burden* votes (:attr:`Verdict.burden`): the duty
   waits a part of the commit phase for the missing descriptor before committing one.
 
+**A record review** (:func:`judge_record`; the BatchCourt's ``claimMisattested``, named by a
+``ReviewRequested`` with ``original`` 0): not a pair but one single token's record. The question
+is whether its ESP attested a fingerprint and a detail descriptor that are not its content's (a
+plagiarist's own ESP attesting a copy with an unrelated image's values, so that no challenge of
+it is admissible). The token id is the content hash, so its bytes authenticate themselves: the
+juror takes them from the content-addressed source, believes them only when
+``canonical_hash(bytes) == tokenId``, recomputes the fingerprint and the descriptor and votes
+"mis-attested" only when a recorded value fails the *public rule* against the recomputed one
+(fingerprint distance above the deployment's ``matchThreshold``, or the detail rule rejecting
+the pair): never bitwise equality, so an honest ESP whose decoder or floats round differently
+is never convicted. No bytes (or bytes of another image): **no**, a burden vote (the claimant
+accuses, it publishes the image; the duty waits a part of the commit phase for it).
+
 The verdict is a pure function of the published images and descriptors, so honest jurors agree
 and a restarted juror decides the same. Its salt is derived from the juror's account key and the
 review key (:func:`vote_salt`): nothing to persist, nothing another juror can predict, so the
@@ -62,6 +75,8 @@ from services.provenance.generation_proof import (
     model_key,
     runnable_maker,
 )
+from services.provenance.perceptual import fingerprint
+from services.provenance.rule import MATCH_THRESHOLD, Fingerprint
 from services.provenance.stage3 import stage3_matches
 
 __all__ = [
@@ -75,6 +90,7 @@ __all__ = [
     "Review",
     "Verdict",
     "judge",
+    "judge_record",
     "vote_salt",
 ]
 
@@ -192,6 +208,52 @@ def judge(
         f"{what}: the detail rule on the published descriptors decides",
         fallback=True,
     )
+
+
+def judge_record(
+    review: Review,
+    images: ImageSource,
+    recorded_detail: bytes | None,
+    *,
+    threshold: int = MATCH_THRESHOLD,
+) -> Verdict:
+    """The vote of an honest juror on a record review (module docstring): True when token
+    ``review.duplicate``'s attested values are not its content's. ``review.detail_hash_a`` is the
+    attested fingerprint, ``review.detail_hash_b`` the attested descriptor's hash;
+    ``recorded_detail`` the descriptor its ``Registered`` event published (believed only when
+    it hashes to the review's hash); ``threshold`` the deployment's ``matchThreshold``.
+
+    Only the public rules convict: the recorded fingerprint farther than ``threshold`` from
+    the recomputed one, or the detail rule rejecting recorded vs recomputed descriptors. A
+    re-implementation within a platform's noise (a decoder's or a float's rounding) stays well
+    inside both, so an honest ESP is never convicted for not matching this juror bit for bit."""
+    token = review.duplicate
+    raw = images(review.collection, token)
+    if raw is None:
+        why = "the token's image is not published: no proof (the claimant's burden)"
+        return Verdict(False, why, burden=True)
+    try:
+        image = load_image(raw, name=f"token {token}")
+    except NotAnImageError:
+        return Verdict(False, "the published image is not readable: no proof", burden=True)
+    if int.from_bytes(canonical_hash(image), "big") != token:
+        why = "the published image is not the token's content (hash differs): no proof"
+        return Verdict(False, why, burden=True)
+    try:
+        recomputed_fp = fingerprint(image)
+        recomputed_detail = detail_descriptor(image)
+    except DegenerateImageError as exc:
+        return Verdict(False, f"the rules cannot describe the image ({exc}): no proof")
+    distance = recomputed_fp.distance(Fingerprint.from_bytes32(review.detail_hash_a))
+    if distance > threshold:
+        why = f"the attested fingerprint is {distance} bits from the image's (> {threshold})"
+        return Verdict(True, f"mis-attested: {why}")
+    if recorded_detail is None or keccak(recorded_detail) != review.detail_hash_b:
+        # the Registered event is the chain's own (the Registry checked its hash at the reveal)
+        return Verdict(False, "the fingerprint holds; the attested descriptor is not published")
+    if not detail_matches(recorded_detail, recomputed_detail):
+        return Verdict(True, "mis-attested: the detail rule rejects the attested descriptor")
+    return Verdict(False, f"the attested values are the image's (distance {distance}, detail rule)")
 
 
 def _generation_cleared(

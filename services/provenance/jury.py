@@ -22,6 +22,10 @@ the draw: nothing to serve). Then it moves each review by the chain's block:
   does stage 3's "yes" while the accused, whose token's model the juror can run, has published
   no generation opening (one that regenerates its image clears it:
   services/provenance/generation_proof.py);
+  A *record review* (``original`` 0 at the BatchCourt: its ``claimMisattested``) asks whether a
+  single token's attested fingerprint and descriptor are its content's
+  (:func:`~services.provenance.juror.judge_record`, the token's own bytes and its ``Registered``
+  descriptor, the deployment's ``matchThreshold``); its "no bytes" vote is a burden vote too;
 * **reveal phase** (past ``commitDeadline``, up to ``revealDeadline``): reveal the recorded vote
   with the derived salt (:func:`~services.provenance.juror.vote_salt`);
 * **after** ``revealDeadline``: ``settleReview`` unless another juror settled it, then ``claim``
@@ -40,6 +44,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +68,9 @@ from services.provenance.juror import (
     ImageSource,
     OpeningSource,
     Review,
+    Verdict,
     judge,
+    judge_record,
     vote_salt,
 )
 
@@ -133,6 +140,13 @@ class JurorDuty:
             openings = ApiOpenings(images.client)
         self.openings = openings
         self._commit_blocks: int | None = None
+        self._threshold: int | None = None
+        # the forum whose record reviews (``original`` 0) are mis-attestation claims
+        self._court = (
+            to_checksum_address(deployment.manifest.address("BatchCourt"))
+            if "BatchCourt" in contracts
+            else None
+        )
 
     # -- reviews ----------------------------------------------------------------------------------
     def step(self) -> list[str]:
@@ -257,7 +271,7 @@ class JurorDuty:
         salt = vote_salt(bytes(self.tx.account.key), key)
         if entry["stage"] == "drawn" and nxt <= entry["commit_deadline"]:
             if "vote" not in entry:  # recorded once: a retried commit sends the same vote
-                verdict = judge(self._review(entry), self.images, self._detail, self.openings)
+                verdict = self._judge(entry)
                 wait = self._burden_wait(entry)
                 if verdict.provisional and nxt <= wait:
                     missing = (
@@ -299,7 +313,7 @@ class JurorDuty:
             if int(call(self.contract.functions.ballotOf(key, self.me).call)) != _COMMITTED:
                 entry["stage"] = "unrevealed"
                 return "never committed: nothing to reveal"
-            judged = judge(self._review(entry), self.images, self._detail, self.openings).vote
+            judged = self._judge(entry).vote
             votes = [judged, not judged]
         error: LedgerError | None = None
         for vote in votes:
@@ -313,6 +327,28 @@ class JurorDuty:
         if "vote" not in entry:
             entry["stage"] = "unrevealed"  # nothing committed by this account
         raise error or LedgerError("nothing to reveal")
+
+    def _judge(self, entry: dict[str, Any]) -> Verdict:
+        """This juror's verdict on the review: of a record (the court's mis-attestation claim,
+        ``original`` 0) or of a pair."""
+        review = self._review(entry)
+        if review.original == 0 and review.collection == self._court:
+            token = review.duplicate
+            # the image is the Registry token's (its id, the content hash, names it)
+            registry = to_checksum_address(self.deployment.manifest.address("Registry"))
+            record = replace(review, collection=registry, content_ids=True)
+            try:
+                detail: bytes | None = self._registry.registered(token).detail
+            except LedgerError:
+                detail = None
+            threshold = self._match_threshold()
+            return judge_record(record, self.images, detail, threshold=threshold)
+        return judge(review, self.images, self._detail, self.openings)
+
+    def _match_threshold(self) -> int:
+        if self._threshold is None:
+            self._threshold = self._registry.params().match_threshold
+        return self._threshold
 
     def _burden_wait(self, entry: dict[str, Any]) -> int:
         """The last block a burden vote waits for its missing descriptor: a quarter of the commit

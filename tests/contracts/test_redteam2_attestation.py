@@ -17,25 +17,27 @@ import skimage.data
 from PIL import Image, ImageOps
 
 from ledger import errors
-from ledger.clients.registry import TokenStatus
+from ledger.clients.registry import DisputeState, TokenStatus
 from services.provenance import detail_descriptor, detail_matches, fingerprint
-from tests.contracts.helpers import challenge_and_finalize, register_esp, register_image
-
-
-def _png(image: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    image.save(buf, format="PNG")
-    return buf.getvalue()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=errors.RegistryNotAdmissible,
-    reason="nothing on chain ties a record's fingerprint or descriptor to its content: a "
-    "plagiarist running its own staked ESP attests a copy with another image's fingerprint, "
-    "so no challenge of it is admissible and its ESP is never slashed",
+from tests.contracts.committee_kit import committee_world
+from tests.contracts.helpers import register_esp
+from tests.contracts.misattestation_kit import (
+    Images,
+    claim,
+    court,
+    finalize,
+    honest_votes,
+    png,
+    register_pixels,
 )
-def test_a_plagiarist_with_its_own_esp_cannot_make_a_copy_unchallengeable(world):
+
+
+@pytest.fixture
+def cw(chain):
+    yield from committee_world(chain)
+
+
+def test_a_plagiarist_with_its_own_esp_cannot_make_a_copy_unchallengeable(cw):
     """ESPs are permissionless (a stake, 0.1 ETH at the defaults, returned on exit). The
     plagiarist registers one and pays it from a Sybil (the fee comes back to itself). It copies
     a published image (a JPEG-30 mirrored copy of the victim's: the public fingerprint and
@@ -49,16 +51,14 @@ def test_a_plagiarist_with_its_own_esp_cannot_make_a_copy_unchallengeable(world)
     ``revokeDuplicateImage`` needs the very bytes. The plagiarist pays its own fee and the bond
     (0.01 ETH, at stake with the token as any registration's): a copy per bond, for ever.
 
-    Fix (contract): a challenge that does not rely on the record's attested values: a
-    "mis-attestation" dispute, opened with a deposit against any token, in which the committee
-    recomputes the record's fingerprint and detail descriptor from its content-addressed image
-    (the accused must publish it: withholding loses, as the jurors' burden rule already says)
-    and an upheld claim revokes the token and slashes the attesting ESP (the false attestation
-    is the ESP's own signature over wrong values, so a slash here cannot be farmed from an
-    honest ESP); then, with the true values, the ordinary challenge follows. Designed, with its
-    measured parts, in docs/contracts.md ("Open: a fraud proof of a mis-attestation"): the claim
-    at the BatchCourt (the Registry's court-only ``revokeCopied``, no new Registry code), the
-    claimant publishing the content-addressed bytes (the burden is its own)."""
+    The fix (built): the victim's ``BatchCourt.claimMisattested`` (a deposit and the
+    committee's review fee) asks the committee to review the copy's *record*: each juror takes
+    the copy's bytes from the content-addressed source (its token id is their content hash),
+    recomputes the fingerprint and descriptor and finds the attested ones fail the public rules
+    (``judge_record``); the finalize revokes the copy for good (the Registry's court-only
+    ``revokeCopied``, no new Registry code), slashes the plagiarist's ESP (burned) and pays the
+    claimant its deposit and the challenge reward out of the copy's bond."""
+    world = cw.world
     register_esp(world)
     victim, plagiarist = world.producer, world.attacker
     plagiarist_esp = register_esp(world, world.accounts[8])  # its own, staked
@@ -74,22 +74,39 @@ def test_a_plagiarist_with_its_own_esp_cannot_make_a_copy_unchallengeable(world)
         and detail_matches(detail_descriptor(camera), detail_descriptor(copy_image))
     ):
         raise RuntimeError("the test images no longer form a copy under the public rules")
-    original = register_image(
-        world,
-        victim,
-        fingerprint=true_fp.to_bytes32(),
-        detail=detail_descriptor(camera),
-        content=_png(camera),
+    original = register_pixels(
+        world, victim, camera, fingerprint=true_fp.to_bytes32(), detail=detail_descriptor(camera)
     )
-    copy = register_image(
+    copy = register_pixels(
         world,
         plagiarist,
+        copy_image,  # the copy's own bytes
         esp=plagiarist_esp,
         fingerprint=fingerprint(unrelated).to_bytes32(),  # another image's values, attested
         detail=detail_descriptor(unrelated),
-        content=_png(copy_image),  # the copy's own bytes
     )
+    # The ordinary challenge still compares the attested values: refused.
+    with pytest.raises(errors.RegistryNotAdmissible):
+        world.registry(victim).challenge(original, copy)
 
-    assert challenge_and_finalize(world, victim, original, copy) is True
+    cw.enroll()
+    esps = world.esps(world.deployer)
+    stake = esps.esp_info(plagiarist_esp.address).stake
+    deposit = court(world, victim).deposit()
+    key = claim(cw, copy, victim)
+    votes = honest_votes(cw, key, copy, Images({copy: png(copy_image)}))
+    assert votes == [True] * 5
+    cw.vote(key, votes)
+    before = world.balance(victim.address)
+    assert finalize(cw, copy, world.buyer) is DisputeState.UPHELD  # anyone finalizes
 
-    assert world.registry(world.deployer).record(copy).status is TokenStatus.REVOKED
+    registry = world.registry(world.deployer)
+    assert registry.record(copy).status is TokenStatus.REVOKED
+    assert registry.record(original).status is TokenStatus.ACTIVE
+    slash = min(stake, world.params.esp_slash_amount)
+    assert esps.esp_info(plagiarist_esp.address).stake == stake - slash  # slashed
+    assert esps.challenges_lost(plagiarist_esp.address) == 1
+    assert esps.compensation_of(victim.address) == 0  # burned, not paid to the claimant
+    reward = registry.params().challenge_reward
+    assert world.balance(victim.address) - before == deposit + reward
+    assert court(world, victim).misattestation(copy).state is DisputeState.UPHELD

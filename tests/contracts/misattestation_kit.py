@@ -1,0 +1,111 @@
+"""Steps of a mis-attestation claim at the BatchCourt (``claimMisattested``) that the court's
+and the red team's tests share: a single token registered with its pixels' content hash (so that
+its bytes authenticate themselves, as the product's are), the claim with its committee review of
+the record, the jurors' votes as an honest juror casts them (``judge_record``), the finalize."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, replace
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
+from PIL import Image
+
+from ledger.clients.batch_court import BatchCourtClient
+from ledger.clients.registry import DisputeState, RecordProof
+from services.content import canonical_hash
+from services.provenance.juror import Review, judge_record
+from tests.conftest import World
+from tests.contracts.committee_kit import CommitteeWorld
+from tests.contracts.helpers import default_esp, paid_lock, registration
+
+
+def png(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def register_pixels(
+    world: World,
+    owner: LocalAccount,
+    image: Image.Image,
+    *,
+    fingerprint: bytes,
+    detail: bytes,
+    esp: LocalAccount | None = None,
+) -> int:
+    """Registers ``image`` under its canonical content hash (the product's token id) with the
+    attested ``fingerprint`` and ``detail`` (the image's own, or another's)."""
+    esp = esp or default_esp(world, owner.address)
+    lock = paid_lock(world, owner, esp)
+    reg = registration(
+        owner.address, esp.address, lock=lock, fingerprint=fingerprint, detail=detail
+    )
+    reg = replace(reg, content_hash=canonical_hash(image))
+    client = world.registry(owner)
+    client.commit(reg)
+    return client.reveal(reg, lock, client.sign_attestation(esp, reg))
+
+
+def court(world: World, account: LocalAccount) -> BatchCourtClient:
+    return BatchCourtClient(world.deployment, world.tx(account))
+
+
+def record_of(world: World, token: int) -> RecordProof:
+    return world.registry(world.deployer).registered(token).proof
+
+
+def claim(cw: CommitteeWorld, token: int, claimant: LocalAccount, *, draw: bool = True) -> bytes:
+    """``claimant`` claims the token's record mis-attested (deposit + review fee); the review's
+    jurors are drawn unless ``draw`` is False. Returns the review key."""
+    fee = cw.committee().params().review_fee
+    key = court(cw.world, claimant).claim_misattested(
+        token, record_of(cw.world, token), review_fee=fee
+    )
+    return cw.draw(key) if draw else key
+
+
+@dataclass(frozen=True)
+class Images:
+    """A content-addressed image source holding the given tokens' bytes."""
+
+    by_token: dict[int, bytes]
+
+    def __call__(self, collection: str, token_id: int) -> bytes | None:
+        return self.by_token.get(token_id)
+
+
+def honest_votes(cw: CommitteeWorld, key: bytes, token: int, images: Images) -> list[bool]:
+    """What each drawn juror votes: ``judge_record`` on the record the chain holds."""
+    world = cw.world
+    registered = world.registry(world.deployer).registered(token)
+    review = Review(
+        key=key,
+        collection=world.registry(world.deployer).address,
+        original=0,
+        duplicate=token,
+        detail_hash_a=registered.proof.fingerprint,
+        detail_hash_b=keccak(registered.detail),
+        content_ids=True,
+    )
+    threshold = world.registry(world.deployer).params().match_threshold
+    verdict = judge_record(review, images, registered.detail, threshold=threshold)
+    return [verdict.vote] * len(cw.committee().review(key).jurors)
+
+
+def finalize(cw: CommitteeWorld, token: int, by: LocalAccount) -> DisputeState:
+    return court(cw.world, by).finalize_misattested(token, record_of(cw.world, token))
+
+
+__all__ = [
+    "Images",
+    "claim",
+    "court",
+    "finalize",
+    "honest_votes",
+    "png",
+    "record_of",
+    "register_pixels",
+]
