@@ -23,7 +23,7 @@ WORKER_STARTUP_S = 120
 API_RETRY_S = 5.0
 
 app = typer.Typer()
-esp_app = typer.Typer(help="Run an edge service provider (ESP) worker.")
+esp_app = typer.Typer(help="Run an edge service provider (ESP) worker, manage its stake.")
 app.add_typer(esp_app, name="esp")
 
 
@@ -378,6 +378,46 @@ def esp_leave(
     committee = CommitteeClient(*_juror(dev_account, keystore, password))
     committee.leave()
     console.print(f"{committee.tx.address} left the committee")
+
+
+@esp_app.command("add-stake")
+@clean_errors(LedgerError)
+def esp_add_stake(
+    amount: Annotated[int, typer.Argument(min=1, help="Wei to add to the stake")],
+    dev_account: Annotated[
+        int | None, typer.Option(help="Use dev account N (local chains only)")
+    ] = None,
+    keystore: Annotated[Path | None, typer.Option(help="Keystore of the ESP's key")] = None,
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="AIGC_KEYSTORE_PASSWORD",
+            hide_input=True,
+            help="The --keystore password (asked for when not given)",
+        ),
+    ] = None,
+) -> None:
+    """Add AMOUNT wei to the ESP's stake: a top-up after a slash, or back in service once at the
+    minimum after a slash took it out (a deregistered ESP cannot: its exit runs its course)."""
+    from aigc_cli.batch_cmds import _account, _deployment  # batch_cmds imports this module
+    from ledger import EspRegistryClient, Transactor
+    from services.esp_stake import TopUpRefused, check_top_up
+
+    deployment = _deployment()
+    account = _account(deployment, dev_account, keystore, password)
+    esps = EspRegistryClient(deployment, Transactor(deployment.chain, account))
+    try:
+        check_top_up(
+            stake=esps.esp_info(account.address).stake,
+            amount=amount,
+            balance=deployment.chain.w3.eth.get_balance(account.address),
+        )
+    except TopUpRefused as exc:
+        raise fail(f"{exc.code}: {exc}") from None
+    esps.add_stake(amount)
+    info = esps.esp_info(account.address)
+    state = "serving" if info.active else "not serving"
+    console.print(f"{account.address} added {amount} wei: stake {info.stake} wei, {state}")
 
 
 def _juror(dev_account: int | None, keystore: Path | None, password: str | None) -> Any:

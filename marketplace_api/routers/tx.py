@@ -44,6 +44,7 @@ from marketplace_api.schemas import (
     UnsignedTx,
 )
 from marketplace_api.types import Address, Bytes32, LockJson, Text, TokenId, Uint256, token_hex
+from services.esp_stake import MAX_STAKE, TopUpRefused, check_top_up
 from services.exchange import CollectionReader, collection_at
 from services.provenance import DETAIL_LENGTH
 
@@ -138,6 +139,18 @@ class EspRegisterIn(BaseModel):
     stake: Uint
 
 
+class EspAddStakeIn(BaseModel):
+    amount: Annotated[
+        Uint256,
+        Field(
+            gt=0,
+            le=MAX_STAKE,
+            description="wei to add to the caller's ESP stake (the Registry keeps a stake in 128 "
+            "bits)",
+        ),
+    ]
+
+
 class CommitIn(BaseModel):
     commitment: Bytes32
 
@@ -192,6 +205,22 @@ def esp_acknowledge(body: AcknowledgeIn, account: CurrentAccount, dep: Deploymen
     ``QuoteInvalidSignature``). Only acknowledged locks count for or against the ESP."""
     call = EspRegistryClient(dep).acknowledge_call(body.lock.terms(), _b(body.signature))
     return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@router.post("/esp/add-stake", response_model=UnsignedTx, responses=BUILDS)
+def esp_add_stake(body: EspAddStakeIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
+    """Add ``amount`` wei to the caller's ESP stake: a top-up, or the return of an ESP a slash
+    took out of service once back at the minimum (409 ``EspStakeTooLow`` short of it). 409
+    ``EspNotRegistered`` for an address that is not a registered ESP or one that deregistered
+    (its exit runs its course); 422 ``stake_too_large`` past a 128-bit stake,
+    ``insufficient_funds`` above the caller's balance."""
+    esps = EspRegistryClient(dep)
+    balance = dep.chain.w3.eth.get_balance(account)  # type: ignore[arg-type]
+    try:
+        check_top_up(stake=esps.esp_info(account).stake, amount=body.amount, balance=balance)
+    except TopUpRefused as exc:
+        raise Unprocessable(str(exc), code=exc.code) from None
+    return UnsignedTx.of(dep.chain, esps.add_stake_call(body.amount), sender=account)
 
 
 @router.post("/locks/ether", response_model=UnsignedTx, responses=BUILDS)

@@ -1275,6 +1275,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/esp/add-stake": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Esp Add Stake
+         * @description Add ``amount`` wei to the caller's ESP stake: a top-up, or the return of an ESP a slash
+         *     took out of service once back at the minimum (409 ``EspStakeTooLow`` short of it). 409
+         *     ``EspNotRegistered`` for an address that is not a registered ESP or one that deregistered
+         *     (its exit runs its course); 422 ``stake_too_large`` past a 128-bit stake,
+         *     ``insufficient_funds`` above the caller's balance.
+         */
+        post: operations["esp_add_stake_v1_tx_esp_add_stake_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/esp/register": {
         parameters: {
             query?: never;
@@ -2196,6 +2220,15 @@ export interface components {
          */
         ErrorOut: {
             error: components["schemas"]["ErrorBody"];
+        };
+        /** EspAddStakeIn */
+        EspAddStakeIn: {
+            /**
+             * Amount
+             * @description wei to add to the caller's ESP stake (the Registry keeps a stake in 128 bits)
+             * @example 1234567890123456789
+             */
+            amount: string;
         };
         /**
          * EspChallenge
@@ -7285,6 +7318,75 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["AcknowledgeIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    esp_add_stake_v1_tx_esp_add_stake_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EspAddStakeIn"];
             };
         };
         responses: {
