@@ -593,6 +593,10 @@ const CHECKED_STEPS = {
   "/v1/tx/batch/court/resolve": "courtResolve",
   "/v1/tx/batch/court/finalize": "courtFinalize",
   "/v1/tx/batch/court/settle": "courtSettle",
+  // the committee's review (stage 3): requestReview checks the committee the Registry consults,
+  // this pair and the committee's own reviewFee; drawReview the draw of this pair's review, free
+  "/v1/tx/review/request": "requestReview",
+  "/v1/tx/review/draw": "drawReview",
 };
 
 /**
@@ -729,7 +733,10 @@ function noteView(n) {
     const body = { original: n.original, duplicate: n.duplicate };
     // Stage 3 (issue 11, docs/committee-jurors.md): where the deployment has a committee, its
     // review is requested (with the review fee) BEFORE the contest, else the challenger may
-    // resolve by the detail rule first. The request draws nobody: the jurors are drawn from a
+    // resolve by the detail rule first. Both committee steps go through the SDK's checked
+    // requestReview / drawReview (sendStep): a lying API's transaction is tx_mismatch, unsigned;
+    // the refusals carry the contract's error name as their code, whether the API's 409 or the
+    // SDK's own simulation said it. The request draws nobody: the jurors are drawn from a
     // block mined after it, so the page draws them next (POST /v1/tx/review/draw), asking again
     // each block while the contract answers CommitteeDrawTooEarly; CommitteeAlreadyDrawn (a
     // juror's duty or the defender was first) is done. With too few jurors (CommitteeTooSmall)
@@ -744,7 +751,7 @@ function noteView(n) {
       if (review === "none") {
         result.textContent = "Asking the committee to review the pair (the review fee): waiting for your wallet…";
         try {
-          await sendPrepared("/v1/tx/review/request", body);
+          await sendStep("/v1/tx/review/request", body);
           review = "requested";
         } catch (err) {
           if (err.code === "CommitteeReviewExists") review = "requested";
@@ -767,7 +774,7 @@ function noteView(n) {
         if (attempt > 1) await new Promise((resolve) => { setTimeout(resolve, DRAW_RETRY_MS); });
         if (!document.body.contains(result)) return false; // the page moved on: no wallet prompt
         try {
-          await sendPrepared("/v1/tx/review/draw", body);
+          await sendStep("/v1/tx/review/draw", body);
           review = "drawn";
         } catch (err) {
           if (err.code === "CommitteeAlreadyDrawn") review = "drawn";

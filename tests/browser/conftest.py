@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from fastapi.testclient import TestClient
 from marketplace_api.config import ApiSettings
 from marketplace_api.main import create_app
 from tests.api.conftest import Api, sign, siwe_text
+from tests.contracts.committee_kit import CommitteeWorld, committee_world
 
 REPO = Path(__file__).resolve().parents[2]
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
@@ -99,6 +101,22 @@ class Site:
 
 @pytest.fixture
 def site(embedded_world, tmp_path) -> Iterator[Site]:
+    with serve(embedded_world, tmp_path) as served:
+        yield served
+
+
+@pytest.fixture
+def committee_site(embedded_chain, tmp_path) -> Iterator[tuple[Site, CommitteeWorld]]:
+    """The app over a deployment with a CommitteeVerifier (short phases, twenty registered
+    juror ESPs, none enrolled: tests/contracts/committee_kit.py), reverted after the test."""
+    for committee in committee_world(embedded_chain):
+        with serve(committee.world, tmp_path) as served:
+            yield served, committee
+
+
+@contextmanager
+def serve(world, tmp_path) -> Iterator[Site]:
+    """The app over ``world``'s deployment behind uvicorn on a free port, a fresh database."""
     import uvicorn
 
     port = _free_port()
@@ -111,7 +129,7 @@ def site(embedded_world, tmp_path) -> Iterator[Site]:
         rate_nonce_per_minute=1000,
         indexer_interval_s=0,
     )
-    app = create_app(settings, embedded_world.deployment)
+    app = create_app(settings, world.deployment)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
     )
@@ -125,7 +143,7 @@ def site(embedded_world, tmp_path) -> Iterator[Site]:
     client = TestClient(app)  # no context manager: the lifespan (indexer) stays off
     try:
         host = f"127.0.0.1:{port}"
-        yield Site(app, SiteApi(client, embedded_world, host), f"http://{host}")
+        yield Site(app, SiteApi(client, world, host), f"http://{host}")
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -12,7 +12,7 @@
 
 import { decodeFunctionData, encodeAbiParameters, getAddress, keccak256, parseAbi, parseEventLogs } from 'viem'
 import { getDeployment } from './deployment.js'
-import { AigcSdkError } from './errors.js'
+import { AigcContractError, AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { toBigInt, toDecimal, toHex } from './numbers.js'
 import { simulateUnsigned, toContractError } from './reverts.js'
@@ -132,7 +132,11 @@ export async function requestReview(client, { original, duplicate, committeeVeri
     throw new AigcSdkError('tx_mismatch', `the API's review request carries ${value} wei, not the committee's reviewFee ${fee}: nothing was signed`)
   }
   const key = reviewKey(registry, o, d, args[3], args[4])
-  await simulateUnsigned(client, tx, committeeAbi)
+  try {
+    await simulateUnsigned(client, tx, committeeAbi)
+  } catch (err) {
+    throw (err instanceof AigcContractError ? null : await refusalFromState(client, committee, key, 'request')) ?? err
+  }
   const sent = await sendUnsigned(client, tx)
   const logs = /** @type {any} */ (sent.receipt.logs ?? [])
   const event = parseEventLogs({ abi: committeeAbi, eventName: 'ReviewRequested', logs })
@@ -161,7 +165,8 @@ export async function requestReview(client, { original, duplicate, committeeVeri
  * Registry's committee, of the key of this pair (from `details` when given, else the review the
  * committee holds under that key must be of this pair in the Registry's collection), simulated
  * (`CommitteeDrawTooEarly`, `CommitteeAlreadyDrawn`, `CommitteeTooSmall` while the enrolled
- * jurors are busy in other reviews: draw again once one is settled, as AigcContractError), then
+ * jurors are busy in other reviews: draw again once one is settled, as AigcContractError; the
+ * first two named from the committee's state when the wallet drops the revert's data), then
  * sent.
  * @param {import('./client.js').AigcClient} client
  * @param {ReviewPair} pair
@@ -194,7 +199,7 @@ export async function drawReview(client, { original, duplicate, committeeVerifie
   try {
     await client.publicClient.call({ account: await address(client), to: committee, data: toHex(tx.data, 'data'), value: 0n, blockTag: 'pending' })
   } catch (err) {
-    throw toContractError(err, committeeAbi, committee) ?? err
+    throw toContractError(err, committeeAbi, committee) ?? await refusalFromState(client, committee, key, 'draw') ?? err
   }
   const sent = await sendUnsigned(client, tx)
   const logs = /** @type {any} */ (sent.receipt.logs ?? [])
@@ -211,6 +216,38 @@ export async function drawReview(client, { original, duplicate, committeeVerifie
     revealDeadline: drawn ? drawn.args.revealDeadline : null,
     drawBlock: rearmed ? rearmed.args.drawBlock : null,
   }
+}
+
+/**
+ * The contract's refusal of a simulated request or draw, named from the review the committee holds
+ * under `key`, for a revert whose data the wallet dropped (some wallets, like the browser tests'
+ * node-backed one, answer a reverted eth_call with "execution reverted" and no data). Without it
+ * the SDK's draw failed with no code, and the web's draw loop, which asks again on
+ * CommitteeDrawTooEarly and is done on CommitteeAlreadyDrawn, gave the draw up. The contract's
+ * own checks, in its order: a request of a review held is CommitteeReviewExists; a draw of a
+ * review drawn or cancelled is CommitteeAlreadyDrawn, one whose draw block the pending block is
+ * not past CommitteeDrawTooEarly. Anything else (or a failed read): null, the error stands.
+ * @param {import('./client.js').AigcClient} client
+ * @param {`0x${string}`} committee
+ * @param {`0x${string}`} key
+ * @param {'request' | 'draw'} step
+ * @returns {Promise<AigcContractError | null>}
+ */
+async function refusalFromState(client, committee, key, step) {
+  let held
+  let latest
+  try {
+    held = /** @type {any} */ (await client.publicClient.readContract({ address: committee, abi: committeeAbi, functionName: 'review', args: [key] }))
+    latest = step === 'draw' ? await client.publicClient.getBlockNumber() : 0n
+  } catch {
+    return null
+  }
+  const drawBlock = BigInt(held.drawBlock)
+  if (drawBlock === 0n) return null // no review under the key (a draw's read: CommitteeNoReview)
+  if (step === 'request') return new AigcContractError('CommitteeReviewExists', { key }, committee)
+  if (BigInt(held.revealDeadline) !== 0n || held.cancelled) return new AigcContractError('CommitteeAlreadyDrawn', { key }, committee)
+  if (latest + 1n <= drawBlock) return new AigcContractError('CommitteeDrawTooEarly', { key, drawBlock }, committee)
+  return null
 }
 
 /**

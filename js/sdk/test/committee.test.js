@@ -74,9 +74,10 @@ const HELD = {
  * a fake chain whose Registry names `verifier` as its detailVerifier(), that records simulations,
  * reads and sends, reverts a simulation with `revert` when set, and mines with `logs`.
  * a chain whose committee's parameters() name `fee` as the review fee,
- * @param {{ answer?: any, verifier?: string, revert?: unknown, logs?: any[], held?: any, fee?: bigint }} [o]
+ * its latest block `latest`,
+ * @param {{ answer?: any, verifier?: string, revert?: unknown, logs?: any[], held?: any, fee?: bigint, latest?: bigint }} [o]
  */
-function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [requested()], held = HELD, fee = FEE } = {}) {
+function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [requested()], held = HELD, fee = FEE, latest = 100n } = {}) {
   /** @type {any[]} */
   const bodies = []
   /** @type {any[]} */
@@ -126,6 +127,7 @@ function reviewClient({ answer = {}, verifier = COMMITTEE, revert, logs = [reque
       assert.equal(req.address, REGISTRY)
       return verifier
     },
+    getBlockNumber: async () => latest,
     waitForTransactionReceipt: async () => ({ status: 'success', logs }),
   })
   const walletClient = /** @type {any} */ ({ getChainId: async () => 31337,
@@ -311,4 +313,37 @@ test('a draw the contract refuses is AigcContractError by name (too early, alrea
     assert.equal(err.code, errorName)
     assert.equal(sent.length, 0)
   }
+})
+
+test('a refusal whose revert data the wallet dropped is named from the committee\'s state, with the code the web\'s draw loop reads', async () => {
+  // Some wallets (and the browser tests' node-backed one) hand a reverted eth_call back as
+  // "execution reverted" without its data: the SDK's draw then failed with no code, and the
+  // page's loop, which reads CommitteeDrawTooEarly / CommitteeAlreadyDrawn, gave up the draw.
+  const key = reviewKey(REGISTRY, O, D, HASH_A, HASH_B)
+  const bare = new BaseError('execution reverted', { details: 'execution reverted: b"\\x01..."' })
+  /** @type {[string, any, bigint, string | null, any][]} */
+  const cases = [
+    ['its draw block not passed (the pending block is not past it)', HELD, 100n, 'CommitteeDrawTooEarly', { key, drawBlock: 101n }],
+    ['drawn already (by a juror\'s duty)', { ...HELD, revealDeadline: 130n }, 120n, 'CommitteeAlreadyDrawn', { key }],
+    ['cancelled', { ...HELD, cancelled: true }, 120n, 'CommitteeAlreadyDrawn', { key }],
+    ['past its draw block and open: nothing to name', HELD, 101n, null, null],
+  ]
+  for (const [what, held, latest, code, fields] of cases) {
+    const { c, sent } = reviewClient({ revert: bare, held, latest })
+    const err = await drawReview(c, { original: O, duplicate: D, details: { original: DETAIL_A, duplicate: DETAIL_B } }).catch((e) => e)
+    if (code === null) assert.equal(err, bare, what)
+    else {
+      assert.ok(err instanceof AigcContractError, what)
+      assert.deepEqual([err.code, err.fields, err.contract], [code, fields, COMMITTEE], what)
+    }
+    assert.equal(sent.length, 0, what)
+  }
+  // a request of a pair the committee already reviews: CommitteeReviewExists; none held: the error as it came
+  const exists = reviewClient({ revert: bare })
+  const err = await requestReview(exists.c, { original: O, duplicate: D }).catch((e) => e)
+  assert.ok(err instanceof AigcContractError)
+  assert.deepEqual([err.code, err.fields], ['CommitteeReviewExists', { key }])
+  const fresh = reviewClient({ revert: bare, held: { ...HELD, drawBlock: 0n } })
+  assert.equal(await requestReview(fresh.c, { original: O, duplicate: D }).catch((e) => e), bare)
+  assert.equal(exists.sent.length + fresh.sent.length, 0)
 })
