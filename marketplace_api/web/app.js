@@ -298,7 +298,7 @@ async function product(id) {
   announce(`Token ${short(p.token_id)}, ${p.status}`);
 }
 
-/** The BatchCourt's refusals and the SDK's own, in words (the rest show their message). */
+/** The BatchCourt's refusals and the SDK's own (court steps, royalty collection), in words (the rest show their message). */
 const COURT_MESSAGES = {
   CourtWinnerActive: "The batch item that won is not revoked: its win stands, and nothing can be reinstated.",
   CourtDisputeState: "The court's decision on this pair is not a settled win (or it was reinstated already).",
@@ -313,6 +313,9 @@ const COURT_MESSAGES = {
   unknown_product: "One of the two tokens is not a batch item the marketplace has indexed.",
   cannot_estimate: "The chain would refuse this transaction from your account now (does your wallet hold the bond?).",
   tx_mismatch: "The marketplace returned a transaction other than the one asked for: nothing was signed.",
+  bad_royalty_lock: "The royalty lock this alert describes is not one that pays you the royalty it announces: nothing was signed.",
+  bad_preimage: "The secret in this alert does not open the royalty lock: nothing was signed.",
+  lock_not_open: "This royalty lock is no longer open on chain (collected or refunded already): there is nothing to collect.",
   not_signed_in: "Connect your wallet first.",
 };
 
@@ -874,20 +877,14 @@ function noteView(n) {
         ` was resold: ${eth} of royalty waits in a lock for you until ${new Date(n.expires_at * 1000).toLocaleString()}. After that the buyer can take it back.`));
     const result = el("p", { role: "status" });
     const button = el("button", { type: "button", class: "royalty" }, "Collect the royalty");
-    button.addEventListener("click", async () => {
-      button.disabled = true;
-      result.textContent = "Waiting for your wallet…";
-      try {
-        const hash = await sendPrepared(n.prepared_withdrawal.endpoint, n.prepared_withdrawal.body);
-        result.className = "ok";
-        result.dataset.tx = hash;
-        result.textContent = `Royalty withdrawn in transaction ${short(hash)}.`;
-        button.hidden = true;
-      } catch (err) {
-        button.disabled = false;
-        result.replaceChildren(showError(friendly(err)));
-      }
-    });
+    // Through the SDK's collectRoyalty: the note's lock must be the one its lock_id names, an
+    // Ether lock paying you the amount announced, open on chain, the secret its hashlock's; the
+    // API's transaction exactly withdraw(that lock, that secret) at the deployment's HTLC with
+    // no Ether. The page used to sign whatever the API returned.
+    const body = (n.prepared_withdrawal && n.prepared_withdrawal.body) || {};
+    button.addEventListener("click", () => courtClick(button, result,
+      (sdk) => sdk.collectRoyalty({ lockId: n.lock_id, lock: body.lock, preimage: body.preimage, amount: n.amount }),
+      (r) => `Royalty withdrawn in transaction ${short(r.hash)}.`));
     item.append(button, result);
   } else {
     item.append(el("strong", {}, n.kind), el("span", { class: "muted" }, ` · block ${n.block}`));

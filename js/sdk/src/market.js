@@ -6,12 +6,12 @@
 // BatchRegistry (batched items). Its offer is signed under that contract's EIP-712 domain, its
 // lock holds that contract's token, and its royalty is that contract's ERC-2981 answer.
 
-import { getAddress, parseAbi } from 'viem'
+import { getAddress, parseAbi, sha256 } from 'viem'
 import { hashTimeLockAbi } from './abis.js'
 import { getDeployment, OFFER_TYPES } from './deployment.js'
 import { AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
 import { request } from './http.js'
-import { lockToApi, newSecret, toLock } from './locks.js'
+import { lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
 import { toBigInt, toBytes32Hex, toHex, toTradeId } from './numbers.js'
 import { poll } from './poll.js'
 import { revealedPreimage } from './tasks.js'
@@ -524,4 +524,61 @@ export async function withdraw(client, lock, preimage) {
     what: 'withdrawal',
   })
   return { hash }
+}
+
+/** HashTimeLock's Status: None, Open, Withdrawn, Refunded. */
+const LOCK_STATUS = ['none', 'open', 'withdrawn', 'refunded']
+
+/**
+ * @typedef {object} RoyaltyNote what a `royalty_claimable` notification tells its producer
+ * @property {`0x${string}`} lockId the royalty lock's id (the notification's `lock_id`)
+ * @property {Record<string, any>} lock its terms (`prepared_withdrawal.body.lock`)
+ * @property {`0x${string}`} preimage the trade's secret, public since the seller's claim
+ *   (`prepared_withdrawal.body.preimage`)
+ * @property {Numberish} [amount] the royalty announced (the notification's `amount`, wei)
+ */
+
+/**
+ * The producer collects a resale's royalty from its `royalty_claimable` notification: withdraws
+ * the buyer's royalty lock to itself with the secret the seller's claim published. Checked before
+ * the API is asked: the lock's terms are those of the id the notification names (`lockId`), an
+ * Ether lock paying the wallet's account the amount announced, and the secret opens its hashlock
+ * (`bad_royalty_lock`, `bad_preimage`); the lock is open on chain (`lock_not_open`: withdrawn or
+ * refunded already). The API's transaction must be exactly HashTimeLock.withdraw(that lock, that
+ * secret) at the deployment's HTLC with no Ether (`tx_mismatch`, unsent): the web app's button
+ * signed whatever the API returned.
+ * @param {import('./client.js').AigcClient} client
+ * @param {RoyaltyNote} note
+ * @returns {Promise<{ hash: `0x${string}`, lockId: `0x${string}`, amount: bigint }>}
+ */
+export async function collectRoyalty(client, { lockId: id, lock, preimage, amount }) {
+  /** @param {string} why */
+  const bad = (why) => new AigcSdkError('bad_royalty_lock', `the royalty lock ${why}: nothing was asked or signed`)
+  let terms
+  try {
+    terms = toLock(lock)
+  } catch (e) {
+    throw bad(`is malformed (${/** @type {Error} */ (e).message})`)
+  }
+  const named = toBytes32Hex(id).toLowerCase()
+  if (lockId(terms).toLowerCase() !== named) throw bad(`terms are not those of lock ${named}`)
+  if (terms.asset !== 0 || terms.token !== ZERO_ADDRESS) throw bad('is not an Ether lock')
+  const me = await address(client)
+  if (terms.receiver !== me) throw bad(`pays ${terms.receiver}, not you (${me})`)
+  if (amount !== undefined && terms.amount !== toBigInt(amount, 'amount')) {
+    throw bad(`locks ${terms.amount} wei, not the ${toBigInt(amount, 'amount')} announced`)
+  }
+  const secret = toBytes32Hex(preimage)
+  if (sha256(secret).toLowerCase() !== terms.hashlock) {
+    throw new AigcSdkError('bad_preimage', 'the secret does not open the royalty lock\'s hashlock: nothing was asked or signed')
+  }
+  const dep = await getDeployment(client)
+  const status = Number(await client.publicClient.readContract({
+    address: dep.addresses.htlc, abi: hashTimeLockAbi, functionName: 'statusOf', args: [terms],
+  }))
+  if (status !== 1) {
+    throw new AigcSdkError('lock_not_open', `the royalty lock is ${LOCK_STATUS[status] ?? status} on chain, not open: nothing to collect`)
+  }
+  const { hash } = await withdraw(client, terms, secret)
+  return { hash, lockId: lockId(terms), amount: terms.amount }
 }
