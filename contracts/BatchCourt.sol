@@ -164,8 +164,9 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         bytes32 recordHash = c.recordHash;
         if (_registry.recordHashOf(b) != recordHash) revert CourtBadProof(tokenId);
         ICommitteeVerifier committee = ICommitteeVerifier(address(_verifier));
-        ICommitteeVerifier.Review memory r =
-            committee.review(committee.recordReviewKey(address(this), tokenId, b.fingerprint, b.detailHash, c.round));
+        // the committee's key of this claim's review (its `requestRecordReview`)
+        bytes32 key = keccak256(abi.encode(address(this), uint256(0), tokenId, b.fingerprint, b.detailHash, uint256(c.round)));
+        ICommitteeVerifier.Review memory r = committee.review(key);
         uint64 deadline = r.revealDeadline;
         if (!r.cancelled && (deadline == 0 || block.number <= deadline)) revert CourtDisputeWindow(0, tokenId, deadline);
         address claimant = c.claimant;

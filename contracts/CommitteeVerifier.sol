@@ -226,6 +226,7 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         IBatchRegistry.ItemOpening calldata a,
         IBatchRegistry.ItemOpening calldata b
     ) external payable nonReentrant returns (bytes32 key) {
+        if (msg.value != _reviewFee) revert CommitteeWrongValue(msg.value, _reviewFee);
         // only an open dispute's true pair: made-up pairs would keep the jurors busy (each
         // review holds five for a day) and switch the committee off for real disputes
         (bool itemA, bool itemB) = _openDispute(collection, original, duplicate);
@@ -245,24 +246,17 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         nonReentrant
         returns (bytes32 key)
     {
+        if (msg.value != _reviewFee) revert CommitteeWrongValue(msg.value, _reviewFee);
         // the court proved `b` against the Registry and holds the claimant's deposit
         if (msg.sender != _batchCourt) revert CommitteeUnknownForum(msg.sender);
-        key = recordReviewKey(msg.sender, tokenId, b.fingerprint, b.detailHash, round);
+        // six words: never a pair review's key (`reviewKey`, five)
+        key = keccak256(abi.encode(msg.sender, uint256(0), tokenId, b.fingerprint, b.detailHash, round));
         _parties[key] = [b.esp, b.esp]; // the attesting ESP judges nothing about its own record
         _request(key, msg.sender, 0, tokenId, b.fingerprint, b.detailHash, requester);
     }
 
-    /// @inheritdoc ICommitteeVerifier
-    function recordReviewKey(address collection, uint256 tokenId, bytes32 fingerprint, bytes32 detailHash, uint256 round)
-        public
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encode(collection, uint256(0), tokenId, fingerprint, detailHash, round));
-    }
-
-    /// @dev Records review `key` (`requester` pays `msg.value == _reviewFee`, refunded to it
-    /// without a quorum) and fixes its draw block.
+    /// @dev Records review `key` (`requester`'s, refunded the fee without a quorum) and fixes
+    /// its draw block.
     function _request(
         bytes32 key,
         address collection,
@@ -272,7 +266,6 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         bytes32 hashB,
         address requester
     ) private {
-        if (msg.value != _reviewFee) revert CommitteeWrongValue(msg.value, _reviewFee);
         Review storage r = _reviews[key];
         if (r.drawBlock != 0) revert CommitteeReviewExists(key);
         // enough enrolled active ESPs, busy or not: a request the busy pool cannot serve now

@@ -13,7 +13,10 @@ four per non-zero byte; py-evm runs Cancun, which has no floor); and an uncontes
 (challenge + finalize) of an item of a later 1,000-image batch by an item of an earlier one.
 Every value is derived from fixed seeds and ground free of zero bytes, so figures are exact.
 Last, the BatchCourt's path (:func:`_measure_court`): an item of the earlier batch challenges a
-later single near copy, uncontested (challenge + finalize), and the settle after the reward hold.
+later single near copy, uncontested (challenge + finalize), and the settle after the reward hold;
+and its mis-attestation claim (:func:`_measure_misattestation`): a claim against a single token's
+record (with the committee's review request) and its finalize after a unanimous "mis-attested"
+review (the revocation, the ESP's slash, the payments).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from ledger.clients import EspRegistryClient, HtlcClient, LockTerms, RegistryCli
 from ledger.clients.batch import submit_feedback_batch, withdraw_batch
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, attestation_message
+from ledger.clients.committee import CommitteeClient
 from ledger.deploy import Deployment, DeployParams, deploy
 from ledger.gas import SNAPSHOT_PARAMS, _deadline, _detail, _secret, _signed_registration
 from ledger.merkle import (
@@ -243,6 +247,7 @@ def measure_batch_registration(
     br.settle(original, copy)
     gas["batch_settle"] = charged(chain, br.last_receipt)
     gas.update(_measure_court(chain, dep, accounts, original_batch, original_fps, original_leaves))
+    gas.update(_measure_misattestation(chain, dep, accounts))
     return gas
 
 
@@ -316,4 +321,56 @@ def _measure_court(
     chain.mine(int(dep.manifest.params["reward_hold_blocks"]))
     court.settle(original, copy)
     gas["court_settle"] = charged(chain, court.last_receipt)
+    return gas
+
+
+def _measure_misattestation(
+    chain: Chain, dep: Deployment, accounts: list[LocalAccount]
+) -> dict[str, int]:
+    """``{"court_claim_misattested": ..., "court_finalize_misattested": ...}``: the plagiarist
+    registers a single token through a fourth ESP (staked at the minimum); the producer claims
+    its record mis-attested (deposit + review fee: the committee's ``requestRecordReview``, a
+    pool of five enrolled juror ESPs scanned); the five vote "yes"; after the reveal deadline
+    the finalize revokes the token (``revokeCopied``: the ESP's slash, burned, deactivates it)
+    and pays the claimant its deposit and the reward, burning the rest of the bond."""
+    producer, plagiarist, fourth_esp = accounts[1], accounts[4], accounts[6]
+    jurors = [accounts[0], accounts[2], accounts[7], accounts[8], accounts[9]]
+    stake = dep.manifest.params["esp_min_stake"]
+    for esp in [fourth_esp, *jurors]:
+        esps = EspRegistryClient(dep, Transactor(chain, esp))
+        if not esps.is_active(esp.address):
+            esps.register(f"http://{esp.address[:10]}.example", price=10**15, stake=stake)
+    for juror in jurors:
+        CommitteeClient(dep, Transactor(chain, juror)).enroll()
+    preimage, hashlock = _secret(5000)
+    lock = HtlcClient(dep, Transactor(chain, plagiarist)).lock_ether(
+        fourth_esp.address, amount=10**15, hashlock=hashlock, timelock=_deadline(chain, 3600)
+    )
+    HtlcClient(dep, Transactor(chain, fourth_esp)).withdraw(lock, preimage)
+    thief = RegistryClient(dep, Transactor(chain, plagiarist))
+    fp = _near(_fingerprints(b"misattested", 1)[0])
+    reg, signature = _signed_registration(
+        thief, plagiarist, fourth_esp, fp, b"misattested-copy", lock=lock, detail=_detail(thief)
+    )
+    thief.commit(reg)
+    revealed_after = int(chain.w3.eth.block_number)
+    token = thief.reveal(reg, lock, signature)
+    record = thief.registered(token, from_block=revealed_after).proof
+    court = BatchCourtClient(dep, Transactor(chain, producer))
+    committee = CommitteeClient(dep, Transactor(chain, producer))
+    params = committee.params()
+    key = court.claim_misattested(token, record, review_fee=params.review_fee)
+    gas = {"court_claim_misattested": charged(chain, court.last_receipt)}
+    chain.mine(1)
+    committee.draw(key)
+    salt = hashlib.sha256(b"misattested vote").digest()
+    for juror in jurors:
+        CommitteeClient(dep, Transactor(chain, juror)).commit(key, True, salt)
+    review = committee.review(key)
+    chain.mine(max(0, review.commit_deadline - int(chain.w3.eth.block_number)))
+    for juror in jurors:
+        CommitteeClient(dep, Transactor(chain, juror)).reveal(key, True, salt)
+    chain.mine(max(0, review.reveal_deadline - int(chain.w3.eth.block_number)))
+    court.finalize_misattested(token, record)
+    gas["court_finalize_misattested"] = charged(chain, court.last_receipt)
     return gas

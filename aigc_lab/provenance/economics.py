@@ -62,7 +62,7 @@ GAS = {
     "challenge": 70_032,
     "contest": 54_938,  # docs/contracts.md's `registry_contest`
     "finalize": 42_366,
-    "resolve": 2_163_844,  # tests/contracts/gas_snapshot.json `registry_resolve`
+    "resolve": 2_163_850,  # tests/contracts/gas_snapshot.json `registry_resolve`
     "settle": 120_070,
     # docs/contracts.md, "Committee (stage 3)": a pool of 20 enrolled jurors (each further one
     # adds an `isActive` call to both)

@@ -202,20 +202,14 @@ interface ICommitteeVerifier {
     /// detail descriptor its ESP attested (`b`, proven by the court against the Registry) fail the
     /// public rules against the ones recomputed from the token's own bytes (its id is their
     /// content hash)? "yes": mis-attested. With `msg.value == reviewFee`, refunded to `requester`
-    /// (the claimant) as any requester's. Key `recordReviewKey(msg.sender, tokenId, b.fingerprint,
-    /// b.detailHash, round)`; `ReviewRequested` names it with `original` 0, `duplicate` the token
+    /// (the claimant) as any requester's. Key `keccak256(abi.encode(msg.sender, 0, tokenId,
+    /// b.fingerprint, b.detailHash, round))` (six words: never a pair review's key); `ReviewRequested` names it with `original` 0, `duplicate` the token
     /// and the two hashes the attested fingerprint and detail hash. `b.esp` is the party, never
     /// drawn. Not counted by `matches` (no pair). Otherwise as `requestReview`.
     function requestRecordReview(uint256 tokenId, IRegistry.RecordProof calldata b, address requester, uint256 round)
         external
         payable
         returns (bytes32 key);
-    /// @notice The key of the `round`-th record review `collection` asked for token `tokenId`
-    /// (six words: never a pair review's key).
-    function recordReviewKey(address collection, uint256 tokenId, bytes32 fingerprint, bytes32 detailHash, uint256 round)
-        external
-        pure
-        returns (bytes32);
     /// @notice Draws the jurors of review `key` (anyone, once, after its draw block): `jurors`
     /// distinct free active ESPs of the pool, seeded by
     /// `keccak256(abi.encode(blockhash(drawBlock), key))`: a shuffle of the free active pool up to

@@ -37,7 +37,8 @@ class CourtDispute:
 @dataclass(frozen=True)
 class Misattestation:
     """The latest mis-attestation claim against single token ``token_id``
-    (``misattestationOf``); ``round`` numbers its committee review (``recordReviewKey``)."""
+    (``misattestationOf``); ``round`` numbers its committee review
+    (:func:`ledger.clients.committee.record_review_key`)."""
 
     token_id: int
     claimant: str

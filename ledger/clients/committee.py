@@ -46,7 +46,8 @@ def record_review_key(
     collection: str, token_id: int, fingerprint: bytes, detail_hash: bytes, round_: int
 ) -> bytes:
     """The committee's key of the ``round_``-th review of single token ``token_id``'s record
-    (``recordReviewKey``), asked by forum ``collection`` (the BatchCourt's
+    (``keccak256(abi.encode(collection, 0, tokenId, fingerprint, detailHash, round))``, as
+    ``requestRecordReview`` computes it), asked by forum ``collection`` (the BatchCourt's
     ``claimMisattested``): six words, never a pair review's key. Its ``ReviewRequested`` names
     ``original`` 0, the token as ``duplicate`` and the attested fingerprint and detail hash."""
     return keccak(

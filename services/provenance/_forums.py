@@ -23,11 +23,11 @@ from services.provenance.accusations import COURT, accused_of
 # rule run to a verdict, through the CommitteeVerifier); what a defence costs the defender,
 # before the deposits it wins (and a review fee, with a committee).
 CONTEST_GAS = 54_938
-RESOLVE_GAS = 2_163_844
+RESOLVE_GAS = 2_163_850
 # `aigc bench gas` (tests/contracts/gas_batch_snapshot.json): `court_finalize` and
 # `batch_finalize`, an upheld challenge (its win held until `settle`); a contested one nobody
 # resolved, the defender's case, costs less.
-COURT_FINALIZE_GAS = 94_701
+COURT_FINALIZE_GAS = 94_735
 BATCH_FINALIZE_GAS = 57_990
 ItemOpener = Callable[[int], "tuple[bytes, ItemOpening] | None"]  # a batch item's own opening
 

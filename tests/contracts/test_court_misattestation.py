@@ -19,6 +19,7 @@ from PIL import Image, ImageOps
 
 from ledger import errors
 from ledger.clients._base import Call
+from ledger.clients.committee import record_review_key
 from ledger.clients.registry import DisputeState, TokenStatus
 from services.provenance import detail_descriptor, fingerprint
 from tests.contracts.committee_kit import SILENT, CommitteeWorld, committee_world
@@ -201,6 +202,8 @@ def test_a_double_claim_is_refused_while_open_and_a_failed_one_does_not_immunise
     # the victim publishes the bytes with its claim: round 2, its own review
     key2 = claim(cw, token, world.producer)
     assert key2 != key
+    record = record_of(world, token)
+    assert key2 == record_review_key(c.address, token, record.fingerprint, record.detail_hash, 2)
     assert c.misattestation(token).round == 2
     cw.vote(key2, honest_votes(cw, key2, token, Images({token: png(copy_image)})))
     assert finalize(cw, token, world.buyer) is DisputeState.UPHELD
