@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from ledger import Deployment, merkle
 from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
+from ledger.clients.committee import CommitteeClient
 from ledger.clients.registry import RecordProof, RegistryClient
 from marketplace_api.batch_catalog import recheck_details
 from marketplace_api.deps import (
@@ -563,6 +564,45 @@ def tx_court_settle(
     ``CourtDisputeState`` unless the challenge is upheld and unsettled."""
     _court_pair(session, body)
     call = BatchCourtClient(dep).settle_call(body.original, body.duplicate)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+class MisattestedIn(BaseModel):
+    """A single registration (token id as a decimal string or 0x-hex)."""
+
+    token: TokenId
+
+
+@tx_router.post("/court/claim-misattested", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
+def tx_court_claim_misattested(
+    body: MisattestedIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Claim that a single token's ESP attested a fingerprint or detail descriptor that are not
+    its image's (``BatchCourt.claimMisattested``, anyone): the value is the challenge deposit
+    plus the committee's review fee, forwarded to a committee review of the token's record
+    (jurors recompute both from its content-addressed image, which the claimant must publish).
+    404 ``unknown_product`` for no single registration; the contract's error name for what it
+    refuses (``CourtTokenRevoked``, ``CourtDisputeExists`` while a claim is open,
+    ``CommitteeTooSmall`` with too few jurors enrolled)."""
+    single = _single(session, body.token)
+    fee = CommitteeClient(dep).params().review_fee
+    call = BatchCourtClient(dep).claim_misattested_call(body.token, _record(single), review_fee=fee)
+    return UnsignedTx.of(dep.chain, call, sender=account)
+
+
+@tx_router.post(
+    "/court/finalize-misattested", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX
+)
+def tx_court_finalize_misattested(
+    body: MisattestedIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
+) -> UnsignedTx:
+    """Decide a mis-attestation claim once its review's reveal deadline passed (anyone): upheld,
+    the token is revoked, its ESP slashed (burned) and the claimant paid its deposit and the
+    challenge reward; rejected, the deposit goes to the token's owner; no verdict, it returns.
+    409 ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
+    without an open claim."""
+    single = _single(session, body.token)
+    call = BatchCourtClient(dep).finalize_misattested_call(body.token, _record(single))
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
