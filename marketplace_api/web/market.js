@@ -7,7 +7,7 @@
 // trade's state comes from the API's indexer, never from the page's own word. A token is a single
 // registration (the Registry's) or a batched item (the BatchRegistry's): the listing and the trade
 // name its collection, and the SDK signs, approves, locks and checks against that contract.
-import { formatEther, parseEther } from "./sdk.bundle.js";
+import { describeReclaimable, formatEther, parseEther, reclaimableUntil } from "./sdk.bundle.js";
 import { explain, sdkClient } from "./studio.js";
 import { WalletError, authHeaders, checkMarketNetwork, session } from "./wallet.js";
 
@@ -57,8 +57,27 @@ const MESSAGES = {
 
 /** {code, message} in words, for any failure on this page. */
 function problem(ui, err) {
+  const until = reclaimableUntil(err);
+  if (until !== null) return reclaimable(ui, explain(err).code, until);
   const e = explain(err);
   return ui.showError(MESSAGES[e.code] ? new WalletError(e.code, MESSAGES[e.code]) : e);
+}
+
+/**
+ * A token the Registry's escrow refuses until block `until` (RegistryTokenReclaimable; the
+ * market's 409 token_reclaimable holds it the same): when it can be sold, in blocks and about
+ * how long from the chain's head (GET /healthz), said as soon as the head is read.
+ */
+function reclaimable(ui, code, until) {
+  const say = (when) => `This token cannot be sold yet: ${when} an earlier payer of its ESP could still reclaim it from a buyer (a fresh or just reclaimed token waits out the registration window), so the escrow refuses it and the market does not list it before then. Try again after that block.`;
+  const box = ui.showError(new WalletError(code, say(`until block ${until}`)));
+  box.dataset.until = String(until);
+  fetch("/healthz").then((r) => r.json()).then((h) => {
+    const when = describeReclaimable({ untilBlock: until, head: BigInt(h.block) });
+    box.dataset.blocks = String(when.blocks);
+    box.textContent = say(when.text);
+  }).catch(() => {}); // the block alone is said
+  return box;
 }
 
 const fmtEth = (wei) => `${formatEther(BigInt(wei))} ETH`;

@@ -8,7 +8,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 cd "$root"
 out="${1:-marketplace_api/web/sdk.bundle.js}"
-entry='export { createAigcClient, AigcApiError, AigcSdkError, DeliveryMismatchError, toDecimal } from "./js/sdk/src/index.js";
+entry='export { createAigcClient, AigcApiError, AigcSdkError, DeliveryMismatchError, toDecimal, describeReclaimable, reclaimableUntil } from "./js/sdk/src/index.js";
 export { createPublicClient, createWalletClient, custom, formatEther, parseEther, getAddress } from "viem";'
 printf '%s\n' "$entry" | node_modules/.bin/esbuild \
   --bundle --format=esm --target=es2022 --platform=browser --minify --legal-comments=none \

@@ -99,7 +99,7 @@ export const signOut = auth.signOut
 
 export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
 export { checkCall } from './wallet.js'
-export { revertData, toContractError } from './reverts.js'
+export { describeReclaimable, NESTED_ERRORS, reclaimableUntil, revertData, toContractError } from './reverts.js'
 export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
 export { stringifyJson, toBigInt, toBytes32Hex, toDecimal, toTaskId, toTradeId } from './numbers.js'
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
