@@ -998,6 +998,32 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tx/batch/court/claim-misattested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Claim Misattested
+         * @description Claim that a single token's ESP attested a fingerprint or detail descriptor that are not
+         *     its image's (``BatchCourt.claimMisattested``, anyone): the value is the challenge deposit
+         *     plus the committee's review fee, forwarded to a committee review of the token's record
+         *     (jurors recompute both from its content-addressed image, which the claimant must publish).
+         *     404 ``unknown_product`` for no single registration; the contract's error name for what it
+         *     refuses (``CourtTokenRevoked``, ``CourtDisputeExists`` while a claim is open,
+         *     ``CommitteeTooSmall`` with too few jurors enrolled).
+         */
+        post: operations["tx_court_claim_misattested_v1_tx_batch_court_claim_misattested_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tx/batch/court/contest": {
         parameters: {
             query?: never;
@@ -1087,6 +1113,30 @@ export interface paths {
          *     for the slash).
          */
         post: operations["tx_court_finalize_v1_tx_batch_court_finalize_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tx/batch/court/finalize-misattested": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Tx Court Finalize Misattested
+         * @description Decide a mis-attestation claim once its review's reveal deadline passed (anyone): upheld,
+         *     the token is revoked, its ESP slashed (burned) and the claimant paid its deposit and the
+         *     challenge reward; rejected, the deposit goes to the token's owner; no verdict, it returns.
+         *     409 ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
+         *     without an open claim.
+         */
+        post: operations["tx_court_finalize_misattested_v1_tx_batch_court_finalize_misattested_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2684,6 +2734,18 @@ export interface components {
         Me: {
             /** Address */
             address: string;
+        };
+        /**
+         * MisattestedIn
+         * @description A single registration (token id as a decimal string or 0x-hex).
+         */
+        MisattestedIn: {
+            /**
+             * Token
+             * @description ERC-721 token id (the content hash as uint256), decimal string
+             * @example 1234567890123456789
+             */
+            token: string;
         };
         /** NonceOut */
         NonceOut: {
@@ -6477,6 +6539,84 @@ export interface operations {
             };
         };
     };
+    tx_court_claim_misattested_v1_tx_batch_court_claim_misattested_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MisattestedIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     tx_court_contest_v1_tx_batch_court_contest_post: {
         parameters: {
             query?: never;
@@ -6721,6 +6861,84 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["CourtPairIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsignedTx"];
+                };
+            };
+            /** @description Not signed in, or the token expired (sign in with Ethereum) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The id names nothing */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The resource's state (or the contract) forbids it; code = the custom error */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Upload too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The request does not match the schema, or cannot be carried out */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The chain behind the API failed */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    tx_court_finalize_misattested_v1_tx_batch_court_finalize_misattested_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MisattestedIn"];
             };
         };
         responses: {
