@@ -60,6 +60,7 @@ const ACTIONS = guardAll({
   claimToken: market.claimToken,
   withdraw: market.withdraw,
   collectRoyalty: market.collectRoyalty,
+  addStake: esps.addStake,
   checkBatchAttestation: batchAttestation.checkBatchAttestation,
   getBatch: batchReads.getBatch,
   getBatchProof: batchReads.getBatchProof,
@@ -89,7 +90,7 @@ export const {
   publishGenerationOpening, postTask, getTask, waitForTask, waitForDelivery, payFee, feedback, revealedPreimage,
   registerDeliveryKey, deriveDeliveryKey, openDelivery, reportFraud, register, challenge, contest, finalize, resolve,
   requestReview, drawReview, list, resell, buy, getTrade, waitForTrade, lockForSale, payTrade, claimPayment, claimToken,
-  withdraw, collectRoyalty, checkBatchAttestation, getBatch, getBatchProof, publishBatchManifest, registerBatch, preflightBatch,
+  withdraw, collectRoyalty, addStake, checkBatchAttestation, getBatch, getBatchProof, publishBatchManifest, registerBatch, preflightBatch,
   prepareBatchCommit, prepareBatchReveal, challengeBatch, contestBatch, resolveBatch, finalizeBatch, settleBatch,
   courtChallenge, courtContest, courtResolve, courtFinalize, courtSettle, courtRevokeDuplicateImage, courtRevokeDuplicateItem, courtReinstate,
   getCourtDispute,
@@ -105,6 +106,7 @@ export { stringifyJson, toBigInt, toBytes32Hex, toDecimal, toTaskId, toTradeId }
 export { defaultDomains, OFFER_TYPES, QUOTE_TYPES } from './deployment.js'
 export { commitment } from './registry.js'
 export { committeeAbi, reviewKey } from './committee.js'
+export { espStakeAbi } from './esps.js'
 export {
   batchCommitment, buildBatch, fingerprintLeaf, fingerprintsHash, isDegenerateFingerprint, itemLeaf, merkleProof, merkleRoot,
   orderedProof, orderedProofs, orderedRoot, sortItemsByFingerprint, splitTokenId, tokenId, verifyOrderedProof, verifyProof,

@@ -38,6 +38,8 @@ export const REQUIRED = {
   payTrade: ['tradeId'],
   claimPayment: ['tradeId', 'preimage'],
   claimToken: ['tradeId'],
+  collectRoyalty: ['lockId', 'lock', 'preimage'],
+  addStake: ['amount'],
   feedback: ['positive'],
   checkBatchAttestation: ['attestation'],
   getBatch: ['batchId'],
