@@ -1,6 +1,6 @@
 // The marketplace in a browser: gallery and provenance pages over the same-origin API.
 // Plain ES module, no build step and no runtime dependency: `aigc serve` serves it as is.
-import { WalletError, authHeaders, checkMarketNetwork, sendPrepared, session, signIn, signOut, switchNetwork, watchWallet } from "./wallet.js";
+import { WalletError, authHeaders, checkMarketNetwork, session, signIn, signOut, switchNetwork, watchWallet } from "./wallet.js";
 
 const PAGE = 24;
 /** A requested review's draw: asked again this often while the chain has no block past its draw block, this many times. */
@@ -604,11 +604,18 @@ const CHECKED_STEPS = {
 
 /**
  * Sends a note's prepared dispute step through the SDK's checks (CHECKED_STEPS), about the pair
- * the note names; a step the SDK has no check for is sent as prepared. Returns the hash.
+ * the note names, when it is the `step` its button sends; any other route (the SDK has no check
+ * for it: it used to be signed as the API returned it) or another step is tx_mismatch, nothing
+ * signed. Returns the hash.
  */
-async function sendStep(endpoint, body) {
-  const action = CHECKED_STEPS[endpoint];
-  if (!action) return sendPrepared(endpoint, body);
+async function sendStep(endpoint, body, step) {
+  // Only the routes the SDK checks: the note names its route, and a lying API could name any
+  // other (an Ether lock to itself), whose answer the page would have signed unchecked.
+  const action = Object.hasOwn(CHECKED_STEPS, endpoint) ? CHECKED_STEPS[endpoint] : null;
+  // ... and only the step the button names (a challenge button never contests, nor pays a review fee)
+  if (!action || !String(endpoint).endsWith(`/${step}`)) {
+    throw new ApiError(0, "tx_mismatch", `The marketplace asked for a step other than the ${step} this button sends (${String(endpoint).slice(0, 80)}): nothing was signed.`);
+  }
   await checkMarketNetwork(); // a wallet on another network: wrong_network, with the switch
   const { sdkClient } = await import("./studio.js");
   try {
@@ -642,7 +649,7 @@ function noteView(n) {
       button.disabled = true;
       result.textContent = "Waiting for your wallet…";
       try {
-        const hash = await sendStep(n.prepared_challenge.endpoint, n.prepared_challenge.body);
+        const hash = await sendStep(n.prepared_challenge.endpoint, n.prepared_challenge.body, "challenge");
         result.className = "ok";
         result.textContent = `Challenge sent in transaction ${short(hash)}. The copy is revoked when the dispute window closes uncontested, or by the contract's verdict if contested.`;
         result.dataset.tx = hash;
@@ -683,7 +690,7 @@ function noteView(n) {
         result.className = "";
         result.textContent = "Waiting for your wallet…";
         try {
-          const hash = await sendStep(step.endpoint, step.body);
+          const hash = await sendStep(step.endpoint, step.body, ["challenge", "contest", "resolve"][i]);
           result.className = "ok";
           result.dataset.tx = hash;
           result.textContent = `${done[step.action] || "Sent."} (transaction ${short(hash)})`;
@@ -718,12 +725,12 @@ function noteView(n) {
     const note = el("p", { class: "notice", role: "note", hidden: true });
     const tell = (code, text) => { note.hidden = false; note.dataset.code = code; note.textContent = text; };
     const fail = (button, err) => { button.disabled = false; result.replaceChildren(showError(friendly(err))); return false; };
-    const send = (button, prepared, done) => async () => {
+    const send = (button, prepared, step, done) => async () => {
       button.disabled = true;
       result.className = "";
       result.textContent = "Waiting for your wallet…";
       try {
-        const hash = await sendStep(prepared.endpoint, prepared.body);
+        const hash = await sendStep(prepared.endpoint, prepared.body, step);
         result.className = "ok";
         result.dataset.tx = hash;
         result.textContent = done(hash);
@@ -754,7 +761,7 @@ function noteView(n) {
       if (review === "none") {
         result.textContent = "Asking the committee to review the pair (the review fee): waiting for your wallet…";
         try {
-          await sendStep("/v1/tx/review/request", body);
+          await sendStep("/v1/tx/review/request", body, "request");
           review = "requested";
         } catch (err) {
           if (err.code === "CommitteeReviewExists") review = "requested";
@@ -777,7 +784,7 @@ function noteView(n) {
         if (attempt > 1) await new Promise((resolve) => { setTimeout(resolve, DRAW_RETRY_MS); });
         if (!document.body.contains(result)) return false; // the page moved on: no wallet prompt
         try {
-          await sendStep("/v1/tx/review/draw", body);
+          await sendStep("/v1/tx/review/draw", body, "draw");
           review = "drawn";
         } catch (err) {
           if (err.code === "CommitteeAlreadyDrawn") review = "drawn";
@@ -835,12 +842,12 @@ function noteView(n) {
       // an equivocation cannot revoke the token: no reason to make the prompt public
       if (!n.equivocal) await publishProof();
       if (!(await askCommittee())) return;
-      const sent = await send(contest, n.prepared_contest || { endpoint: "/v1/tx/registry/contest", body },
+      const sent = await send(contest, n.prepared_contest || { endpoint: "/v1/tx/registry/contest", body }, "contest",
         (hash) => `Contest sent in transaction ${short(hash)} (your deposit is locked beside the challenger's). Anyone may now ask the contract to decide.`)();
       if (sent) { decide.hidden = false; verdict.follow(); }
     });
     decide.addEventListener("click", async () => {
-      const sent = await send(decide, { endpoint: "/v1/tx/registry/resolve", body },
+      const sent = await send(decide, { endpoint: "/v1/tx/registry/resolve", body }, "resolve",
         (hash) => `The contract decided in transaction ${short(hash)}; the verdict shows here once indexed.`)();
       if (sent) verdict.follow();
     });

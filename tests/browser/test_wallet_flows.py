@@ -206,3 +206,53 @@ def test_an_accused_owner_contests_from_the_notification_and_sees_the_verdict(si
 
 # The committee's review before the contest (stage 3: request, draw and its retries, the lying
 # API's review transactions) runs on a real CommitteeVerifier in test_committee_review_web.py.
+
+
+def test_a_note_naming_a_step_the_page_cannot_check_is_refused_before_the_wallet(site, browser):
+    """The note's prepared step names its API route: a lying API that names another route (here
+    an Ether lock of 1 ETH to the attacker) had the page sign whatever that route returned (the
+    unchecked fallback, sendPrepared: failed before, the lock was sent). Only the dispute routes
+    the SDK checks are sent now, and only the step the button names (a challenge button does not
+    pay a committee's review fee either): any other is tx_mismatch, nothing reaches the wallet."""
+    world = site.api.world
+    register_esp(world)
+    original = register_image(world, world.producer, fingerprint=BASE_FP)
+    copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
+    site.api.index()
+    page, wallet = _page(browser, site, world.producer)
+    ether_lock = {
+        "endpoint": "/v1/tx/locks/ether",
+        "body": {
+            "receiver": world.attacker.address,
+            "amount": str(10**18),
+            "hashlock": "0x" + "11" * 32,
+            "timelock": str(world.chain.timestamp() + 86_400),
+        },
+    }
+    review = {
+        "endpoint": "/v1/tx/review/request",
+        "body": {"original": str(original), "duplicate": str(copy)},
+    }
+    lie: dict = {}
+
+    def lying_notes(route):
+        notes = route.fetch().json()
+        for n in notes["items"]:
+            if n["kind"] == "plagiarism_suspected":
+                n["prepared_challenge"] = {"action": "challenge", **lie}
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(notes))
+
+    page.route("**/v1/notifications", lying_notes)
+    for i, step in enumerate((ether_lock, review)):
+        lie.clear()
+        lie.update(step)
+        if i == 0:
+            _signed_in(page, site)
+        else:  # the session lives in memory: the alerts again without a reload
+            page.evaluate("() => { location.hash = '#/'; }")
+            page.wait_for_selector("h1:text('Gallery')")
+            page.evaluate("() => { location.hash = '#/me'; }")
+        page.wait_for_selector("li[data-kind=plagiarism_suspected] button.challenge")
+        page.click("button.challenge")
+        page.wait_for_selector("li[data-kind=plagiarism_suspected] p.error[data-code=tx_mismatch]")
+        assert wallet.sent == [], step["endpoint"]
