@@ -147,23 +147,6 @@ export function authHeaders() {
   return { authorization: `Bearer ${state.token}` };
 }
 
-/** Asks the API for an unsigned transaction (`endpoint`, `body`) and sends it from the wallet. */
-export async function sendPrepared(endpoint, body) {
-  const tx = await apiJson(endpoint, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...authHeaders() },
-    body: JSON.stringify(body),
-  });
-  await checkNetwork(tx.chainId);
-  const hex = (v) => `0x${BigInt(v).toString(16)}`;
-  return request("eth_sendTransaction", [{
-    from: tx.from,
-    to: tx.to,
-    data: tx.data,
-    value: hex(tx.value),
-    gas: hex(tx.gas),
-    maxFeePerGas: hex(tx.maxFeePerGas),
-    maxPriorityFeePerGas: hex(tx.maxPriorityFeePerGas),
-    chainId: hex(tx.chainId),
-  }]);
-}
+// No transaction the API builds is sent from here: the page sends every one through the SDK's
+// checked actions (studio.js sdkClient), which check it against what the person asked for before
+// the wallet signs (sendPrepared, which signed the API's answer as it came, is gone).
