@@ -251,7 +251,16 @@ async function product(id) {
   const proof = el("div", { class: "generation-proof", "data-state": "loading" }, "…");
   facts.push(["Generation proof", proof]);
   if (p.reclaimable_until != null) {
-    facts.push(["Reclaimable", `until block ${p.reclaimable_until} by an earlier payer of its ESP (not for sale before)`]);
+    // the Registry's escrow refuses it until then (RegistryTokenReclaimable): when, in blocks and
+    // about how long, once the chain's head is read (GET /healthz)
+    const hold = el("span", { class: "reclaimable", "data-until": String(p.reclaimable_until) },
+      `until block ${p.reclaimable_until} by an earlier payer of its ESP (not for sale before)`);
+    facts.push(["Reclaimable", hold]);
+    Promise.all([import("./sdk.bundle.js"), api("/healthz")]).then(([sdk, h]) => {
+      const when = sdk.describeReclaimable({ untilBlock: BigInt(p.reclaimable_until), head: BigInt(h.block) });
+      hold.dataset.blocks = String(when.blocks);
+      hold.textContent = `${when.text} by an earlier payer of its ESP (not for sale before)`;
+    }).catch(() => {}); // the block alone is said
   }
   const picture = p.has_image
     ? el("img", { class: "full", src: `/v1/products/${p.token_id}/image`, alt: `Image of token ${short(p.token_id)}` })

@@ -41,3 +41,17 @@ def test_a_fresh_tokens_listing_says_until_which_block_and_about_how_long(site, 
     assert "reclaim" in text and "{" not in text
     assert wallet.sent == [] and "eth_signTypedData_v4" in wallet.calls  # signed, never listed
     assert axe_violations(page) == []
+
+
+def test_a_fresh_tokens_page_says_how_long_until_it_can_be_sold(site, browser):
+    world = site.api.world
+    register_esp(world)
+    token = register_image(world, world.producer)
+    site.api.index()
+    until = site.api.client.get(f"/v1/products/{token}").json()["reclaimable_until"]
+    blocks = until - world.chain.w3.eth.block_number
+    page = browser.new_page()
+    page.goto(f"{site.url}/#/product/{token}")
+    hold = page.locator(f"span.reclaimable[data-until='{until}'][data-blocks='{blocks}']")
+    hold.wait_for()
+    assert f"until block {until}, {blocks} blocks from now (about " in hold.inner_text()
