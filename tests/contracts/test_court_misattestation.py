@@ -55,6 +55,10 @@ def _unrelated() -> Image.Image:
     return Image.fromarray(skimage.data.astronaut()).convert("RGB")
 
 
+def _court_balance(cw: CommitteeWorld) -> int:
+    return cw.world.balance(court(cw.world, cw.world.buyer).address)
+
+
 def _honest(cw: CommitteeWorld) -> tuple[int, Image.Image]:
     """The producer's image registered with its own values by its honest ESP."""
     world = cw.world
@@ -95,6 +99,7 @@ def test_an_honest_record_is_not_convicted_and_the_claimant_pays_the_owner(cw):
     cw.enroll()
     esps = world.esps(world.deployer)
     stake = esps.esp_info(world.esp.address).stake
+    held = _court_balance(cw)
     key = claim(cw, token, world.attacker)
     votes = honest_votes(cw, key, token, Images({token: png(image)}))
     assert votes == [False] * 5
@@ -104,6 +109,7 @@ def test_an_honest_record_is_not_convicted_and_the_claimant_pays_the_owner(cw):
     assert (
         world.balance(world.producer.address) - owner_before == court(world, world.buyer).deposit()
     )
+    assert _court_balance(cw) == held  # the court keeps nothing of a decided claim
     assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
     assert esps.esp_info(world.esp.address).stake == stake
     assert esps.challenges_lost(world.esp.address) == 0
@@ -165,6 +171,7 @@ def test_a_plagiarist_cannot_farm_a_slash_from_its_own_esp(cw):
     cw.enroll()
     esps = world.esps(world.deployer)
     stake = esps.esp_info(esp.address).stake
+    held = _court_balance(cw)
     key = claim(cw, token, world.attacker)
     cw.vote(key, honest_votes(cw, key, token, Images({token: png(copy_image)})))
     before = world.balance(world.attacker.address)
@@ -178,6 +185,7 @@ def test_a_plagiarist_cannot_farm_a_slash_from_its_own_esp(cw):
     assert esps.esp_info(esp.address).stake == stake - slash
     assert esps.compensation_of(world.attacker.address) == 0
     assert esps.compensation_of(esp.address) == 0
+    assert _court_balance(cw) == held  # the bond came and went (reward paid, the rest burned)
 
 
 def test_a_double_claim_is_refused_while_open_and_a_failed_one_does_not_immunise(cw):
@@ -216,12 +224,15 @@ def test_without_a_quorum_the_claim_is_void_and_the_claimant_refunded(cw):
     world = cw.world
     token, _, _ = _misattested(cw)
     cw.enroll()
+    held = _court_balance(cw)
     key = claim(cw, token, world.producer)
+    assert _court_balance(cw) == held + court(world, world.buyer).deposit()
     cw.vote(key, [True, True, SILENT, SILENT, SILENT])
     committee = cw.committee(world.producer)
     before = world.balance(world.producer.address)
     assert finalize(cw, token, world.buyer) is DisputeState.VOID
     assert world.balance(world.producer.address) - before == court(world, world.buyer).deposit()
+    assert _court_balance(cw) == held
     committee.settle(key)
     assert committee.owed(world.producer.address) == committee.params().review_fee
     assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
