@@ -19,14 +19,16 @@ import {ItemsTree} from "./ItemsTree.sol";
 /// dispute (EIP-170): the Registry only grants it `revokeCopy`, once, at deployment. The leaves
 /// and the items-tree walk are the BatchRegistry's own (`fingerprintLeaf`, `itemLeaf`,
 /// `ItemsTree`), the record hash the Registry's (`recordHashOf`): no rule has a second copy here.
-/// Invariants: Ether held == the deposits of open (one) and contested (two) challenges + for each
+/// Invariants: Ether held == the deposits of open mis-attestation claims (one each) + the
+/// deposits of open (one) and contested (two) challenges + for each
 /// Upheld challenge its deposits (one or two), the copy's bond and its recorded `slash` (held
 /// until `settle`; a copy's bond passes through within `revokeDuplicateImage`'s transaction);
 /// this court is owed nothing by the EspRegistry between transactions; nothing is paid for a
 /// win before the Registry's `rewardHoldBlocks` after it; each
 /// ordered pair is challenged again only after its challenge ended Void or Reversed; a decision revokes
 /// only the copy named by the record proven at the challenge, and only while it is still that
-/// record and active.
+/// record and active; a mis-attestation claim revokes only on its own committee review's majority
+/// (the record's `round`-th), the token still the record claimed against.
 contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     uint256 private constant _INDEX_BITS = 32;
     uint256 private constant _INDEX_MASK = 0xffffffff;

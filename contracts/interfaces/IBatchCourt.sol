@@ -35,6 +35,12 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 /// A reclaim or revocation of the copy since the challenge voids it (deposits back); an original
 /// revoked before the decision loses it. Deposit, threshold, window and hold are the Registry's.
 ///
+/// A single token whose ESP attested another image's fingerprint or descriptor (a plagiarist's
+/// own ESP: no challenge of it is admissible, every forum compares the attested values) is
+/// answered by `claimMisattested` (anyone, a deposit and the committee's review fee): the
+/// committee's jurors recompute both values from the token's content-addressed bytes, and
+/// `finalizeMisattested` revokes it on their majority, its ESP's slash burned.
+///
 /// One image registered twice, once in a batch and once alone, under ONE ESP's attestations (no
 /// challenge above can take it: one ESP attesting both is refused) is ruled at once by
 /// `revokeDuplicateImage`, anyone calling, on proof that the batch item's opened content hash IS

@@ -162,6 +162,7 @@ def test_finalize_waits_for_the_review_and_checks_the_record(cw):
         court(world, world.buyer).finalize_misattested(token, forged)
 
 
+@pytest.mark.both_chains
 def test_a_plagiarist_cannot_farm_a_slash_from_its_own_esp(cw):
     """The plagiarist claims against its own copy, attested by its own ESP: upheld, but the
     ESP's slash is burned and the claimant gets back only its deposit and the challenge reward
