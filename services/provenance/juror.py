@@ -251,7 +251,11 @@ def judge_record(
     if recorded_detail is None or keccak(recorded_detail) != review.detail_hash_b:
         # the Registered event is the chain's own (the Registry checked its hash at the reveal)
         return Verdict(False, "the fingerprint holds; the attested descriptor is not published")
-    if not detail_matches(recorded_detail, recomputed_detail):
+    # either order matching clears it (the rule turns its second argument): the doubt is the ESP's
+    if not (
+        detail_matches(recorded_detail, recomputed_detail)
+        or detail_matches(recomputed_detail, recorded_detail)
+    ):
         return Verdict(True, "mis-attested: the detail rule rejects the attested descriptor")
     return Verdict(False, f"the attested values are the image's (distance {distance}, detail rule)")
 
