@@ -45,7 +45,8 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
     /// @dev The second byte of a record counts its reclaims (its epoch): a dispute remembers the
     /// epochs it was opened at, and a reclaim of either token since then voids it. The next six
     /// bytes hold the block the record was written (its reveal or its last reclaim): the token
-    /// may not enter the escrow while an earlier payer can still reclaim it (`_update`).
+    /// may not move (into the escrow or to anyone) while an earlier payer can still reclaim it
+    /// (`_update`).
     uint256 private constant _META_MASK = 0xffffffffffffffff;
 
     IEspRegistry private immutable _espRegistry;
@@ -566,12 +567,14 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
             // (a mint needs no status check: a token is minted once, Active)
             if (_statusOf(tokenId) == Status.Revoked && from != escrow) revert RegistryTokenRevoked(tokenId);
             if (_producers[tokenId] == address(0)) _producers[tokenId] = from; // first move
+            // Not moved by its holder (sold in the escrow, on another exchange or handed over)
+            // while an earlier payer may still reclaim it from whoever holds it: its lock is
+            // older than the record's priority, so it commits within `registrationWindow` blocks
+            // of the record's block at the latest and reveals `commitTtl` later. `reclaim` itself
+            // moves it with no `auth` (its own `_update`) and is not held.
+            uint64 open = uint64(uint48(_records[tokenId] >> 16)) + _registrationWindow + _commitTtl;
+            if (auth != address(0) && block.number <= open) revert RegistryTokenReclaimable(tokenId, open);
             if (to == escrow) {
-                // Not sold while an earlier payer may still reclaim it from its buyer: its lock
-                // is older than the record's priority, so it commits within `registrationWindow`
-                // blocks of the record's block at the latest and reveals `commitTtl` later.
-                uint64 open = uint64(uint48(_records[tokenId] >> 16)) + _registrationWindow + _commitTtl;
-                if (block.number <= open) revert RegistryTokenReclaimable(tokenId, open);
                 // listed: the seller answers for it. Not again within `commitTtl + 1` blocks of
                 // its release (`since`, below): a listing ends (the HTLC bounds its timelock),
                 // and an earlier payer must get a commit and a `reclaim` in before a relist.

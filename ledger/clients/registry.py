@@ -448,8 +448,8 @@ class RegistryClient(ContractClient):
     def reclaimable_until(self, token_id: int) -> int:
         """The last block an earlier payer of the token's bytes could still ``reclaim`` it at:
         ``registrationWindow + commitTtl`` blocks after its reveal or last reclaim (its last
-        ``Registered`` event). The swap escrow takes it (a sale) from the block after
-        (``RegistryTokenReclaimable`` before)."""
+        ``Registered`` event). It moves (a sale in the swap escrow or anywhere, a transfer) from
+        the block after (``RegistryTokenReclaimable`` before)."""
         p = self.params()
         return self.registered(token_id).proof.reveal_block + p.registration_window + p.commit_ttl
 

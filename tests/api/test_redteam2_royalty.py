@@ -13,7 +13,7 @@ from ledger import LockTerms
 from services.exchange import buyer_claim_token, seller_claim_payment
 from services.market_client import MarketClient
 from tests.api._trading import PRICE, lock_token, sign_and_relay, start_trade
-from tests.contracts.helpers import register_esp, register_image
+from tests.contracts.helpers import past_reclaim, register_esp, register_image
 
 ROYALTY_BPS = 500
 
@@ -22,6 +22,7 @@ def test_the_producer_is_told_its_royalty_is_claimable_and_collects_it_before_th
     world = api.world
     register_esp(world)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # a fresh token does not move (RegistryTokenReclaimable)
     world.registry(world.producer).transfer(world.attacker.address, token)  # resold by attacker
     _, trade, buyer = start_trade(api, world.attacker, world.buyer, token)
     offer = lock_token(api, world.attacker, world.buyer, token)
@@ -90,6 +91,7 @@ def test_a_sale_whose_royalty_the_buyer_refunded_leaves_no_open_listing(api):
     world = api.world
     register_esp(world)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # a fresh token does not move (RegistryTokenReclaimable)
     world.registry(world.producer).transfer(world.attacker.address, token)
     listing, trade, buyer = start_trade(api, world.attacker, world.buyer, token)
     offer = lock_token(api, world.attacker, world.buyer, token)

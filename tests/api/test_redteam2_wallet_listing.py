@@ -17,7 +17,7 @@ from eth_account.messages import encode_defunct
 from services import siwe
 from services.listing import Offer, sign_offer
 from tests.api._trading import PRICE
-from tests.contracts.helpers import register_esp, register_image
+from tests.contracts.helpers import past_reclaim, register_esp, register_image
 
 
 def _sign_in_wallet(api, wallet, owner) -> dict[str, str]:
@@ -60,6 +60,7 @@ def wallet_token(api):
     register_esp(world)
     wallet = world.deploy_test_contract("OwnedWallet1271", world.producer.address)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # a fresh token does not move (RegistryTokenReclaimable)
     world.registry(world.producer).transfer(wallet, token)
     return wallet, token
 

@@ -18,6 +18,7 @@ from tests.api._trading import PRICE, lock_token, start_trade
 from tests.contracts.helpers import (
     NEAR_FP,
     challenge_and_finalize,
+    past_reclaim,
     register_esp,
     register_image,
 )
@@ -37,6 +38,7 @@ def _resale_token(world) -> int:
     """A token its producer sold to the attacker, who now resells it (royalty due)."""
     register_esp(world)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # a fresh token does not move (RegistryTokenReclaimable)
     world.registry(world.producer).transfer(world.attacker.address, token)
     return token
 

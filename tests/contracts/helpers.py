@@ -31,10 +31,10 @@ def wait_out_exit_delay(world: World) -> None:
 
 
 def past_reclaim(world: World) -> None:
-    """Mines past the reclaim window of every token registered so far: the Registry refuses a
-    token to the swap escrow (a sale) within ``registrationWindow + commitTtl`` blocks of its
-    reveal or last reclaim (``RegistryTokenReclaimable``), while an earlier payer of its bytes
-    could still take it from its buyer."""
+    """Mines past the reclaim window of every token registered so far: the Registry refuses to
+    move a token (into the swap escrow, or by any transfer) within ``registrationWindow +
+    commitTtl`` blocks of its reveal or last reclaim (``RegistryTokenReclaimable``), while an
+    earlier payer of its bytes could still take it from its holder."""
     p = world.params
     world.chain.mine(p.registration_window_blocks + p.commit_ttl_blocks + 1)
 

@@ -32,6 +32,7 @@ from tests.contracts.helpers import (
     challenge_and_finalize,
     details,
     paid_lock,
+    past_reclaim,
     register_esp,
     registration,
 )
@@ -246,6 +247,7 @@ def test_a_revoked_winner_s_revocation_is_reversed(world):
         world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"]
     )
     b = register_image(world, world.producer, world.producer.address, fp=NEAR_FP)
+    past_reclaim(world)  # B moves below: a fresh token does not (RegistryTokenReclaimable)
     attacker_before = world.balance(world.attacker.address)
     winner = world.registry(world.attacker)
     winner.challenge(a, b)

@@ -9,7 +9,14 @@ from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.registry import DisputeState, TokenStatus
 from tests.contracts.attack_kit import Attacker, proof
 from tests.contracts.batch_kit import register_batch, tid
-from tests.contracts.helpers import BASE_FP, NEAR_FP, details, register_esp, register_image
+from tests.contracts.helpers import (
+    BASE_FP,
+    NEAR_FP,
+    details,
+    past_reclaim,
+    register_esp,
+    register_image,
+)
 from tests.contracts.test_batch_court import _batched_original_and_single_copy, _challenge, _resolve
 
 
@@ -25,6 +32,7 @@ def test_a_contester_refusing_ether_cannot_block_a_court_decision(world):
     original, pa, copy = _batched_original_and_single_copy(world, copy_detail=details()["far"])
     deposit = world.params.challenge_deposit
     sybil = Attacker(world, world.attacker)
+    past_reclaim(world)  # a fresh token does not move (RegistryTokenReclaimable)
     world.registry(world.attacker).transfer(sybil.address, copy)
     sybil.tx.send(sybil.contract.functions.setRejectEther(True))
     _challenge(world, original, pa, copy)
@@ -73,6 +81,7 @@ def test_a_refusing_contester_cannot_lock_the_challengers_refund(world):
     copy = register_image(world, world.attacker, fingerprint=NEAR_FP, detail=details()["near"])
     deposit = world.params.challenge_deposit
     sybil = Attacker(world, world.attacker)
+    past_reclaim(world)  # a fresh token does not move (RegistryTokenReclaimable)
     world.registry(world.attacker).transfer(sybil.address, copy)
     sybil.tx.send(sybil.contract.functions.setRejectEther(True))
     _challenge(world, first, pa, copy)

@@ -1074,6 +1074,15 @@ class CourtMachine(RuleBasedStateMachine):
             self._fails(owner, fn, error, tokenId=token)
             SEEN["revoked token stayed"] += 1
             return
+        if single:  # a single moves only once no earlier payer can reclaim it from its holder
+            p = self.world.params
+            until = t.reveal_block + p.registration_window_blocks + p.commit_ttl_blocks
+            if self.d.next_block() <= until:
+                self._fails(
+                    owner, fn, errors.RegistryTokenReclaimable, tokenId=token, untilBlock=until
+                )
+                SEEN["move refused: reclaimable"] += 1
+                return
         self._send(owner, fn)
         t.owner = receiver.address
         self.moved.add(token)

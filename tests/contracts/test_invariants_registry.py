@@ -861,6 +861,13 @@ class RegistryMachine(RuleBasedStateMachine):
         if t.status is TokenStatus.REVOKED:
             self.d.fails(owner, fn, errors.RegistryTokenRevoked, tokenId=token)
             return
+        p = self.world.params
+        until = t.reveal_block + p.registration_window_blocks + p.commit_ttl_blocks
+        if self.d.next_block() <= until:  # no move while an earlier payer may reclaim it
+            self.d.fails(
+                owner, fn, errors.RegistryTokenReclaimable, tokenId=token, untilBlock=until
+            )
+            return
         _, gas = self.d.ok(owner, fn)
         self.eth[owner.address] -= gas
         t.owner = receiver.address

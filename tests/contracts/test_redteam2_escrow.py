@@ -188,8 +188,8 @@ def test_the_seller_of_an_escrowed_resold_single_may_contest_at_the_court(world)
     Rejected branch of ``finalize``, as the Registry's ``_accusedOf`` does."""
     original, pa, single = _batched_original_and_single_copy(world, copy_detail=details()["far"])
     holder = world.accounts[5]
+    past_reclaim(world)  # a fresh token moves only after its reclaim window
     world.registry(world.attacker).transfer(holder.address, single)  # sold once
-    past_reclaim(world)
     _list(world, holder, single, to=world.accounts[7].address, seconds=24 * HOUR)
     _challenge(world, original, pa, single)  # the squatter's batch item (the producer here)
 
@@ -355,41 +355,56 @@ def test_a_reclaimed_token_waits_a_window_again_before_its_sale(world):
     _list(world, world.producer, taken, to=world.buyer.address, seconds=HOUR)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="the wait binds the swap escrow only: a token sold through another exchange (an "
-    "approved operator's transferFrom) within the reclaim window is still reclaimed from its "
-    "buyer",
-)
 def test_a_buyer_through_another_exchange_is_not_left_with_nothing(world):
-    """The variant the escrow rule leaves open. The Sybil does not use the swap escrow: it sells
-    the token on another exchange, whose contract moves it with ``transferFrom`` as an approved
-    operator while taking the buyer's price (here the operator is an account; the payment leg
-    is the exchange's and not shown). The customer's reclaim then takes the token from the
-    buyer, as before the fix. A plain ``transfer`` to a buyer who paid outside any contract is
-    the same case (that buyer trusted its seller; the market never sells so).
+    """The variant the escrow rule left open (a strict xfail before this fix: the buyer paid and
+    the customer's reclaim then took the token from it). The Sybil does not use the swap
+    escrow: it sells the token on another exchange, whose contract moves it with
+    ``transferFrom`` as an approved operator while taking the buyer's price (here the operator
+    is an account; the payment leg is the exchange's). A plain ``transfer`` to a buyer who paid
+    outside any contract is the same case.
 
-    Fix (contract, not made): the Registry refuses every transfer of the token, not only the
-    escrow's, within the same ``registrationWindow + commitTtl`` blocks (``_update``, the same
-    check: no gas or size beyond this fix's). Cost: a fresh token cannot move at all for a day
-    (a gift, a move to the producer's own cold wallet), and the tests that move fresh tokens
-    mine past the window first."""
+    Fixed in the Registry's ``_update``: no move of a token by its holder or an operator within
+    ``registrationWindow + commitTtl`` blocks of its reveal or last reclaim
+    (``RegistryTokenReclaimable``, the escrow's rule now binding every exchange); ``reclaim``
+    itself still moves it. The exchange's sale reverts, so its buyer is never paid from, and the
+    customer's reclaim takes the token from the Sybil, who loses its bond and its ESP the slash.
+    Cost: a fresh token cannot move at all for a day (a gift, a move to the producer's own cold
+    wallet), as it could not be listed in the escrow before."""
     register_esp(world)
     esp, buyer, sybil = world.esp, world.buyer, world.attacker
     exchange = world.accounts[8]
     customer_lock = paid_lock(world, world.producer, esp)
     content = b"sold on another exchange"
     taken = register_image(world, sybil, sybil.address, content=content, esp=esp)
+    until = world.registry(sybil).reclaimable_until(taken)
     world.registry(sybil).approve(exchange.address, taken)
-    world.registry(exchange).transfer_from(sybil.address, buyer.address, taken)  # the sale
+    with pytest.raises(errors.RegistryTokenReclaimable) as refused:
+        world.registry(exchange).transfer_from(sybil.address, buyer.address, taken)  # the sale
+    assert (refused.value.tokenId, refused.value.untilBlock) == (taken, until)
+    with pytest.raises(errors.RegistryTokenReclaimable):
+        world.registry(sybil).transfer(buyer.address, taken)  # nor handed over directly
     reg = registration(world.producer.address, esp.address, lock=customer_lock, content=content)
     customer = world.registry(world.producer)
     customer.commit(reg)
-    with contextlib.suppress(LedgerError):  # the fix may leave the token with the Sybil
-        customer.reclaim(reg, customer_lock, customer.sign_attestation(esp, reg))
+    customer.reclaim(reg, customer_lock, customer.sign_attestation(esp, reg))
 
-    assert customer.owner_of(taken) == buyer.address
+    assert customer.owner_of(taken) == world.producer.address  # the Sybil's, never the buyer's
+
+
+def test_a_fresh_token_moves_in_the_block_after_its_reclaim_window(world):
+    """The edge of the move rule, as the escrow's: refused up to ``untilBlock`` (the record's
+    block + ``registrationWindow + commitTtl``), allowed from the block after; a token nobody
+    reclaims is then its holder's to give or sell anywhere."""
+    register_esp(world)
+    producer, buyer = world.producer, world.buyer
+    token = register_image(world, producer, producer.address, content=b"moved the day after")
+    until = world.registry(producer).reclaimable_until(token)
+    world.chain.mine(until - world.chain.w3.eth.block_number - 1)  # the transfer lands in `until`
+    with pytest.raises(errors.RegistryTokenReclaimable):
+        world.registry(producer).transfer(buyer.address, token)  # refused: no block mined
+    world.chain.mine(1)
+    world.registry(producer).transfer(buyer.address, token)  # block `until + 1`
+    assert world.registry(buyer).owner_of(token) == buyer.address
 
 
 def test_a_producer_listing_its_own_single_cannot_have_a_sold_batched_item_revoked(world):

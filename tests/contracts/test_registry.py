@@ -24,6 +24,7 @@ from tests.contracts.helpers import (
     details,
     lock_fee,
     paid_lock,
+    past_reclaim,
     register_esp,
     register_image,
     registration,
@@ -134,6 +135,7 @@ def test_standard_erc721_erc2981_and_erc4906_queries(world):
 def test_royalty_receiver_stays_the_producer_after_resale(world):
     register_esp(world)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # a fresh token does not move (RegistryTokenReclaimable)
     world.registry(world.producer).transfer(world.buyer.address, token)
     world.registry(world.buyer).transfer(world.attacker.address, token)
     receiver, _ = world.registry(world.buyer).royalty_info(token, 1000)
