@@ -267,9 +267,15 @@ def answer(exc: Exception, table: dict[type[Exception], tuple[int, Code]]) -> tu
 
 
 def _extra(exc: Exception) -> dict[str, Any]:
-    """Keys an error adds to the envelope: a contract error's ``fields``, a relay's ``reason``."""
+    """Keys an error adds to the envelope: a contract error's ``fields``, a relay's ``reason``,
+    a ``token_reclaimable``'s block as ``fields.reclaimable_until`` (a decimal string, as a
+    contract error's integers: the Registry's own refusal names it ``untilBlock``)."""
     from ledger.errors import ContractRevert
     from ledger.tx import RelayRejected
+    from services.exchange import TokenReclaimable
+
+    if isinstance(exc, TokenReclaimable):
+        return {"fields": {"reclaimable_until": str(exc.until_block)}}
 
     if isinstance(exc, ContractRevert):
         fields = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in exc.fields.items()}

@@ -95,6 +95,10 @@ def test_a_listing_made_before_the_lock_was_indexed_is_not_bought(api):
         "/v1/trades", json={"listing_id": listing["id"]}, headers=api.sign_in(world.buyer)
     )
     assert r.status_code == 409 and r.json()["error"]["code"] == "token_reclaimable"
+    # the block is a field, as the contract's RegistryTokenReclaimable has it (the JS SDK reads
+    # `fields.reclaimable_until`; before, only the message named it)
+    until = world.registry(sybil).reclaimable_until(taken)
+    assert r.json()["error"]["fields"] == {"reclaimable_until": str(until)}
 
 
 def test_a_stay_in_the_escrow_after_the_window_does_not_hold_the_token_again(api):
