@@ -192,13 +192,15 @@ class Market:
         floor: float = SELECTION_FLOOR,
         explore_share: float = EXPLORE_SHARE,
         verdicts: dict[str, float] | None = None,
+        unresponsive: frozenset[str] = frozenset(),
     ) -> list[tuple[str, float, float]]:
         """(esp, reputation, selection probability), best first: established ESPs at or above
         ``floor`` share all but ``explore_share`` by softmax; newcomers (and ESPs on probation,
         between the base rate and the floor) share ``explore_share`` (docs/reputation.md,
         "Wave 2"). The probabilities :meth:`choose` draws from. Lost challenges weigh in as
         ``services.reputation.verdicts`` says (``verdicts``: that weighting's familiarity per
-        ESP, default from the indexed events; docs/reputation.md, "Lost challenges")."""
+        ESP, default from the indexed events; docs/reputation.md, "Lost challenges"); the
+        ``unresponsive`` newcomers (``marketplace_api.draws``) get no exploration slot."""
         ranked = rank_exploring(
             producer,
             list(esps),
@@ -208,6 +210,7 @@ class Market:
             floor=floor,
             explore_share=explore_share,
             verdicts=self._verdicts(now) if verdicts is None else verdicts,
+            unresponsive=unresponsive,
         )
         return [(r.esp, r.reputation, r.probability) for r in ranked]
 
@@ -221,6 +224,7 @@ class Market:
         floor: float = SELECTION_FLOOR,
         explore_share: float = EXPLORE_SHARE,
         rng: np.random.Generator | None = None,
+        unresponsive: frozenset[str] = frozenset(),
     ) -> str:
         """Draws an ESP for ``producer``'s task by :meth:`ranking`'s probabilities (raises
         ``NoEligibleEspError`` when no ESP is eligible)."""
@@ -234,6 +238,7 @@ class Market:
             explore_share=explore_share,
             rng=rng,
             verdicts=self._verdicts(now),
+            unresponsive=unresponsive,
         )
 
     def _verdicts(self, now: int) -> dict[str, float]:

@@ -170,6 +170,11 @@ class Task(Base):
     # producer refunds at the deadline.
     refusal: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_block: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The selection drew the ESP (POST /v1/tasks without ``esp``) at this chain time, and it
+    # quoted at ``quoted_at``: the responsiveness log (marketplace_api/draws.py). Null: the
+    # producer addressed the ESP itself, or no quote yet.
+    drawn_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    quoted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Listing(Base):

@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from ledger import EspRegistryClient
-from marketplace_api.deps import OPTIONAL_SIGN_IN, DeploymentDep, OptionalAccount
+from marketplace_api.deps import OPTIONAL_SIGN_IN, DeploymentDep, OptionalAccount, SessionDep
+from marketplace_api.draws import unresponsive_esps
 from marketplace_api.errors import declare
 from marketplace_api.market import SELECTION_FLOOR, SELECTION_TEMPERATURE
 from marketplace_api.schemas import EspsOut
@@ -20,19 +21,23 @@ def list_esps(
     request: Request,
     deployment: DeploymentDep,
     account: OptionalAccount,
+    session: SessionDep,
     temperature: Annotated[float, Query(gt=0, le=10)] = SELECTION_TEMPERATURE,
     floor: Annotated[float, Query(ge=0, le=1)] = SELECTION_FLOOR,
 ) -> EspsOut:
     """Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise),
     with the probability that a task posted without an ESP goes to each: established ESPs at or
-    above ``floor`` by softmax, newcomers and ESPs on probation sharing a 2% exploration slice."""
+    above ``floor`` by softmax, newcomers and ESPs on probation sharing a 2% exploration slice
+    (a newcomer that left tasks it was drawn for unquoted gets none of it)."""
     viewer = account or "anonymous"  # the bearer scheme in any case, as for signed-in routes
     reader = EspRegistryClient(deployment)
     infos = {esp: reader.esp_info(esp) for esp in reader.esps()}
     active = [esp for esp, info in infos.items() if info.active]
     market = request.app.state.market
+    now = deployment.chain.timestamp()
+    quiet = unresponsive_esps(session, active, now=now, params=market.reputation.params)
     ranking = market.ranking(
-        viewer, active, now=deployment.chain.timestamp(), temperature=temperature, floor=floor
+        viewer, active, now=now, temperature=temperature, floor=floor, unresponsive=quiet
     )
     items = [
         {

@@ -34,6 +34,7 @@ from marketplace_api.deps import (
     SettingsDep,
     client_key,
 )
+from marketplace_api.draws import unresponsive_esps
 from marketplace_api.errors import (
     ApiError,
     Conflict,
@@ -222,6 +223,7 @@ def post_task(
             code="too_many_open_tasks",
         )
     reader = EspRegistryClient(deployment)
+    drawn_at = None
     if body.esp is not None:
         if not reader.is_active(body.esp):
             raise Unprocessable(
@@ -229,16 +231,22 @@ def post_task(
             )
         esp = body.esp
     else:
-        active = [e for e in reader.esps() if reader.is_active(e)]
+        # The draw's candidates: active ESPs this task can pay (their registered price within
+        # max_price); the responsiveness log drops the newcomers that left draws unquoted, and
+        # records this one with the task (marketplace_api/draws.py).
+        infos = [reader.esp_info(e) for e in reader.esps()]
+        fit = [i.address for i in infos if i.active and i.price <= body.max_price]
         market = request.app.state.market
         esp = market.choose(  # none eligible: 422 no_eligible_esp, by the error table
             account,
-            active,
-            now=deployment.chain.timestamp(),
+            fit,
+            now=now,
             temperature=body.temperature,
             floor=body.floor,
             rng=np.random.default_rng(secrets.randbits(64)),
+            unresponsive=unresponsive_esps(session, fit, now=now, params=market.reputation.params),
         )
+        drawn_at = now
     salt = bytes.fromhex(body.prompt_salt[2:]) if body.prompt_salt else secrets.token_bytes(32)
     task = Task(
         id="0x" + secrets.token_hex(32),
@@ -251,6 +259,7 @@ def post_task(
         max_price=str(body.max_price),
         status=TaskState.POSTED,
         created_block=int(deployment.chain.w3.eth.block_number),
+        drawn_at=drawn_at,
     )
     session.add(task)
     session.commit()
@@ -379,6 +388,8 @@ def quote(
         body.signature.lower() if body.signature else None,
         state,
     )
+    if task.drawn_at is not None:
+        task.quoted_at = now  # the drawn ESP answered (marketplace_api/draws.py)
     try:
         session.commit()
     except IntegrityError:

@@ -12,6 +12,10 @@ ESP is drawn once, then waits until its miss has faded below the margin (14 peri
 a period) to be drawn again; a newcomer that quotes what it is drawn for never loses its slot
 (a decline when full is a miss too, but one answered draw outweighs it). Established ESPs are
 not affected (their reputation speaks for them).
+
+The API feeds it from its tasks table (``marketplace_api/draws.py``: a draw is stored with the
+task the selection drew it for, a quote answers it, :data:`QUOTE_WINDOW`), summing the draws per
+ESP, period and outcome in the database (:class:`DrawCount`, :func:`unresponsive_counts`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ from dataclasses import dataclass
 from services.reputation.errors import InvalidParameterError
 from services.reputation.params import ReputationParams
 
-__all__ = ["Draw", "DrawLog", "unresponsive"]
+__all__ = ["QUOTE_WINDOW", "Draw", "DrawCount", "DrawLog", "unresponsive", "unresponsive_counts"]
+
+#: The marketplace's quote window (seconds): a drawn ESP that quotes within it answered the draw.
+QUOTE_WINDOW = 600
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,18 +62,47 @@ def unresponsive(
     if not 0.0 <= margin < float("inf"):
         raise InvalidParameterError("margin", margin, "a finite number >= 0")
     p = params if params is not None else ReputationParams()
-    epoch = p.epoch(now)
-    answered: dict[str, float] = {}
-    missed: dict[str, float] = {}
+    counts = []
     for d in draws:
         if d.time > now:
             continue
-        esp = d.esp.lower()
-        weight = p.decay ** max(0, epoch - p.epoch(d.time))
         if d.quoted is not None and d.quoted - d.time <= window and d.quoted <= now:
-            answered[esp] = answered.get(esp, 0.0) + weight
+            counts.append(DrawCount(d.esp, p.epoch(d.time), answered=True))
         elif now - d.time > window:
-            missed[esp] = missed.get(esp, 0.0) + weight
+            counts.append(DrawCount(d.esp, p.epoch(d.time), answered=False))
+    return unresponsive_counts(counts, now=now, params=p, margin=margin)
+
+
+@dataclass(frozen=True, slots=True)
+class DrawCount:
+    """``count`` draws of ``esp`` made in decay period ``epoch``, all answered or all missed
+    (classified as :func:`unresponsive` does): what a database sums per ESP and period."""
+
+    esp: str
+    epoch: int
+    answered: bool
+    count: int = 1
+
+
+def unresponsive_counts(
+    counts: Iterable[DrawCount],
+    *,
+    now: int,
+    params: ReputationParams | None = None,
+    margin: float = 0.5,
+) -> frozenset[str]:
+    """:func:`unresponsive` over draws already classified and counted per ESP and period."""
+    if not 0.0 <= margin < float("inf"):
+        raise InvalidParameterError("margin", margin, "a finite number >= 0")
+    p = params if params is not None else ReputationParams()
+    epoch = p.epoch(now)
+    answered: dict[str, float] = {}
+    missed: dict[str, float] = {}
+    for c in counts:
+        esp = c.esp.lower()
+        weight = c.count * p.decay ** max(0, epoch - c.epoch)
+        side = answered if c.answered else missed
+        side[esp] = side.get(esp, 0.0) + weight
     return frozenset(e for e, m in missed.items() if m > answered.get(e, 0.0) + margin)
 
 

@@ -366,7 +366,8 @@ export interface paths {
          * List Esps
          * @description Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise),
          *     with the probability that a task posted without an ESP goes to each: established ESPs at or
-         *     above ``floor`` by softmax, newcomers and ESPs on probation sharing a 2% exploration slice.
+         *     above ``floor`` by softmax, newcomers and ESPs on probation sharing a 2% exploration slice
+         *     (a newcomer that left tasks it was drawn for unquoted gets none of it).
          */
         get: operations["list_esps_v1_esps_get"];
         put?: never;
