@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from marketplace_api.batch_catalog import registered_content_hash
 from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, SettingsDep, client_key
-from marketplace_api.errors import Forbidden, NotFound, Unprocessable, declare
+from marketplace_api.errors import NotFound, Unprocessable, declare
 from marketplace_api.models import Notification, Product, ProductEvent
 from marketplace_api.sale_holds import reclaim_hold, withdraw_from_sale
 from marketplace_api.schemas import (
@@ -198,7 +198,7 @@ def _fingerprint_of(data: bytes, declared_type: str | None, max_pixels: int) -> 
 @router.put(
     "/products/{token_id}/image",
     response_model=ProductOut,
-    responses=declare(401, 403, 404, 413, 415, 429),
+    responses=declare(401, 404, 413, 415, 429),
 )
 async def put_image(
     token_id: TokenId,
@@ -209,14 +209,27 @@ async def put_image(
     limiter: LimiterDep,
     image: Annotated[UploadFile, File()],
 ) -> ProductOut:
-    """Attach the image of a product (its producer or owner); its content hash must be the
-    token's. The fingerprint and detail descriptor are recomputed from it: ``attestation`` is
-    "mismatch" when the attested ones differ (then the token is not traded, its open listings
-    and unpaid trades are cancelled, and the owners of the images it nearly copies are told)."""
+    """Attach the image of a product (any signed-in account); its content hash must be the
+    token's (else 422 ``hash_mismatch``). The fingerprint and detail descriptor are recomputed
+    from it: ``attestation`` is "mismatch" when the attested ones differ (then the token is not
+    traded, its open listings and unpaid trades are cancelled, and the owners of the images it
+    nearly copies are told).
+
+    The token's content hash names its bytes, so they authenticate themselves: whoever holds
+    them may publish them here, not only its producer or owner. A plagiarist that never
+    attaches its mis-attested copy must not leave the jurors of a mis-attestation claim
+    (``ApiImages`` reads this route) without bytes, which would have them vote "no" and give the
+    claimant's deposit to the plagiarist; the victim who found the copy attaches it. What the
+    owner-only rule protected, and why that is given up: the producer's choice to keep its
+    image off this API (the studio's "publish" box); the bytes of a token are no secret from
+    whoever holds them (its ESP generated them, a buyer received them), who could publish them
+    elsewhere anyway. Nothing else moves: an upload changes no owner, listing or price except a
+    mismatch's withdrawal from sale, which the bytes prove; bytes of the same pixels give the
+    same stored PNG and verdict (idempotent: one image per token, each "misattested_copy" note
+    sent once), and uploads stay counted per account (``RATE_UPLOAD_PER_MINUTE``), size- and
+    pixel-limited, and decoded strictly."""
     limiter.hit("upload", client_key(request), limit=settings.rate_upload_per_minute)
     product = _load(session, token_id)
-    if account not in (product.producer, product.owner):
-        raise Forbidden("only the producer or the owner may attach the image")
     data = await image.read()
     # Decoding (up to max_image_pixels) and hashing cost CPU: off the event loop, which every
     # other request of the process waits on.

@@ -150,7 +150,10 @@ def test_image_upload_guards(api):
     def put(data, ctype="image/png", headers=owner):
         return api.client.put(url, files={"image": ("f", data, ctype)}, headers=headers)
 
-    assert put(_png(img), headers=stranger).status_code == 403
+    # anyone signed in may attach a token's own bytes (they hash to it), nobody other bytes
+    stranger_other = put(_png(_picture(5)), headers=stranger)
+    assert stranger_other.status_code == 422
+    assert stranger_other.json()["error"]["code"] == "hash_mismatch"
     assert put(_png(_picture(5))).json()["error"]["code"] == "hash_mismatch"
     junk = put(b"not an image at all")
     assert junk.status_code == 415
@@ -158,6 +161,7 @@ def test_image_upload_guards(api):
     assert put(_png(img), ctype="image/jpeg").status_code == 415  # spoofed type
     assert put(_bomb_png()).status_code == 413
     assert api.client.put(url, files={"image": ("f", _png(img), "image/png")}).status_code == 401
+    assert put(_png(img), headers=stranger).status_code == 200  # the token's own bytes
     assert api.client.get("/v1/products/0x" + "ab" * 32).status_code == 404
     assert api.client.get("/v1/products/..%2F..%2Fetc%2Fpasswd").status_code in (404, 422)
     assert api.client.get("/v1/products/0xZZ").status_code in (404, 422)
