@@ -600,10 +600,25 @@ export interface paths {
         get: operations["get_image_v1_products__token_id__image_get"];
         /**
          * Put Image
-         * @description Attach the image of a product (its producer or owner); its content hash must be the
-         *     token's. The fingerprint and detail descriptor are recomputed from it: ``attestation`` is
-         *     "mismatch" when the attested ones differ (then the token is not traded, its open listings
-         *     and unpaid trades are cancelled, and the owners of the images it nearly copies are told).
+         * @description Attach the image of a product (any signed-in account); its content hash must be the
+         *     token's (else 422 ``hash_mismatch``). The fingerprint and detail descriptor are recomputed
+         *     from it: ``attestation`` is "mismatch" when the attested ones differ (then the token is not
+         *     traded, its open listings and unpaid trades are cancelled, and the owners of the images it
+         *     nearly copies are told).
+         *
+         *     The token's content hash names its bytes, so they authenticate themselves: whoever holds
+         *     them may publish them here, not only its producer or owner. A plagiarist that never
+         *     attaches its mis-attested copy must not leave the jurors of a mis-attestation claim
+         *     (``ApiImages`` reads this route) without bytes, which would have them vote "no" and give the
+         *     claimant's deposit to the plagiarist; the victim who found the copy attaches it. What the
+         *     owner-only rule protected, and why that is given up: the producer's choice to keep its
+         *     image off this API (the studio's "publish" box); the bytes of a token are no secret from
+         *     whoever holds them (its ESP generated them, a buyer received them), who could publish them
+         *     elsewhere anyway. Nothing else moves: an upload changes no owner, listing or price except a
+         *     mismatch's withdrawal from sale, which the bytes prove; bytes of the same pixels give the
+         *     same stored PNG and verdict (idempotent: one image per token, each "misattested_copy" note
+         *     sent once), and uploads stay counted per account (``RATE_UPLOAD_PER_MINUTE``), size- and
+         *     pixel-limited, and decoded strictly.
          */
         put: operations["put_image_v1_products__token_id__image_put"];
         post?: never;
@@ -5120,15 +5135,6 @@ export interface operations {
             };
             /** @description Not signed in, or the token expired (sign in with Ethereum) */
             401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ErrorOut"];
-                };
-            };
-            /** @description The signed-in account may not do this */
-            403: {
                 headers: {
                     [name: string]: unknown;
                 };
