@@ -35,6 +35,8 @@ export const registryAbi = parseAbi([
   'function attestationDigest(bytes32 taskId, address producer, bytes32 contentHash, bytes32 fingerprint, bytes32 detailHash, bytes32 modelId, uint256 seed) view returns (bytes32)',
   'function parameters() view returns ((uint256 bond, uint256 challengeDeposit, uint256 challengeReward, uint256 matchThreshold, uint64 commitTtl, uint64 registrationWindow, uint64 disputeWindow, uint64 rewardHoldBlocks, uint96 royaltyBps))',
   'function ownerOf(uint256 tokenId) view returns (address)',
+  'function recordOf(uint256 tokenId) view returns ((bytes32 recordHash, address producer, uint8 status))',
+  `function recordHashOf(${PROOF} p) pure returns (bytes32)`,
   'function royaltyInfo(uint256 tokenId, uint256 salePrice) view returns (address, uint256)',
   'function tokenURI(uint256 tokenId) view returns (string)',
 ])

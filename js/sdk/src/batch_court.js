@@ -8,6 +8,7 @@
 import { decodeFunctionData, getAddress, parseAbi, parseEventLogs } from 'viem'
 import { registryAbi } from './abis.js'
 import { batchRegistryAbi } from './batch_actions.js'
+import { committeeAbi, committeeOf, reviewFee } from './committee.js'
 import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
@@ -28,12 +29,17 @@ export const batchCourtAbi = parseAbi([
   'function revokeDuplicateItem(uint256 first, bytes32 firstDetailHash, ItemOpening firstOpening, uint256 second, bytes32 secondDetailHash, ItemOpening secondOpening) returns (uint256 revoked)',
   'function reinstate(uint256 original, uint256 duplicate) payable',
   'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, address contester, uint96 slash, bytes32 recordHash))',
+  'function claimMisattested(uint256 tokenId, RecordProof b) payable returns (bytes32 key)',
+  'function finalizeMisattested(uint256 tokenId, RecordProof b) returns (uint8 state)',
+  'function misattestationOf(uint256 tokenId) view returns ((address claimant, uint32 round, uint8 state, bytes32 recordHash))',
   'function batchRegistry() view returns (address)',
   'function registry() view returns (address)',
   'event ChallengeOpened(uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline)',
   'event ChallengeContested(uint256 indexed original, uint256 indexed duplicate, address indexed contester)',
   'event ChallengeDecided(uint256 indexed original, uint256 indexed duplicate, uint8 state, bool contested)',
   'event DuplicateImageRevoked(uint256 indexed revoked, uint256 indexed kept, address indexed caller, bool twoPayers)',
+  'event MisattestationClaimed(uint256 indexed tokenId, address indexed claimant, address indexed esp, bytes32 key)',
+  'event MisattestationDecided(uint256 indexed tokenId, address indexed claimant, uint8 state)',
   'error CourtWrongValue(uint256 sent, uint256 required)',
   'error CourtUnknownToken(uint256 tokenId)',
   'error CourtTokenRevoked(uint256 tokenId)',
@@ -422,4 +428,173 @@ export async function settleBatch(client, { original, duplicate, batchRegistry }
     })
   const { state } = decided({ hash: sent.hash, events })
   return { hash: sent.hash, state }
+}
+
+/**
+ * A single token claimed mis-attested. `batchCourt` (the court's address as you know it)
+ * overrides the API's deployment as the only contract the transaction may go to;
+ * `committeeVerifier` the Registry's `detailVerifier()` as the committee whose reviewFee the
+ * claim carries (the court forwards it to that committee, its own verifier).
+ * @typedef {{ token: import('./numbers.js').Numberish, batchCourt?: `0x${string}`,
+ *   committeeVerifier?: `0x${string}` }} MisattestedToken
+ */
+
+/** The court's and its committee's errors (a claim reverts with the committee's CommitteeTooSmall). */
+const courtAndCommitteeAbi = [...batchCourtAbi, ...committeeAbi.filter((x) => x.type === 'error')]
+
+/**
+ * The API's mis-attestation transaction for `token` at `path`, checked to be `name(token, proof)`
+ * at `contract` carrying exactly `value`; returns the decoded record proof.
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ path: string, name: 'claimMisattested' | 'finalizeMisattested', t: bigint, contract: `0x${string}`, value: () => Promise<bigint>, what: string }} p
+ */
+async function misattestedTx(client, { path, name, t, contract, value, what }) {
+  const tx = await request(client, path, { method: 'POST', json: { token: toDecimal(t) } })
+  const refuse = (/** @type {string} */ why) => new AigcSdkError('tx_mismatch', `the API's ${what} transaction ${why}: nothing was signed`)
+  let decoded
+  try {
+    decoded = decodeFunctionData({ abi: batchCourtAbi, data: toHex(tx.data, 'data') })
+  } catch {
+    throw refuse('is no call the SDK knows')
+  }
+  const args = /** @type {readonly any[]} */ (decoded.args ?? [])
+  if (decoded.functionName !== name || args[0] !== t) throw refuse(`is not ${name}(${t}, ...)`)
+  let to
+  try {
+    to = getAddress(tx.to ?? '')
+  } catch {
+    throw refuse('has no valid recipient')
+  }
+  if (to !== contract) throw refuse(`goes to ${to}, not the court ${contract}`)
+  const want = await value()
+  const sends = toBigInt(tx.value ?? 0, 'value')
+  if (sends !== want) throw refuse(`carries ${sends} wei, not ${want}`)
+  return { tx, proof: args[1], refuse }
+}
+
+/**
+ * The Registry's record hash of a record proof (its pure `recordHashOf`, asked of the chain).
+ * @param {import('./client.js').AigcClient} client
+ * @param {`0x${string}`} registry
+ * @param {any} proof
+ * @returns {Promise<`0x${string}`>}
+ */
+async function recordHashOf(client, registry, proof) {
+  return /** @type {`0x${string}`} */ (await client.publicClient.readContract({ address: registry, abi: registryAbi, functionName: 'recordHashOf', args: [proof] }))
+}
+
+/**
+ * Claims that single token `token`'s ESP attested a fingerprint or detail descriptor that are
+ * not its image's (BatchCourt.claimMisattested, POST /v1/tx/batch/court/claim-misattested;
+ * anyone may). The claim carries the court's challenge deposit plus the committee's review fee;
+ * the committee's jurors recompute both values from the token's content-addressed bytes and vote
+ * (a few thousand blocks: the draw, then the commit and reveal phases); then
+ * `finalizeMisattested`. Upheld: the token is revoked, its ESP slashed (burned), the claimant
+ * paid its deposit and the challenge reward. Rejected: the deposit goes to the token's owner.
+ * No verdict (too few jurors voted, the token reclaimed or revoked meanwhile): the deposit back.
+ * The API's transaction must be claimMisattested of exactly `token` at the court, carrying
+ * exactly the Registry's challengeDeposit plus the committee's reviewFee (both read from the
+ * chain, never the API's word), with a record proof whose Registry hash (`recordHashOf`) is the
+ * token's stored record's (`recordOf`): else AigcSdkError `tx_mismatch`, nothing signed. Then
+ * simulated (the court's and committee's refusals by name: CourtTokenRevoked,
+ * CourtDisputeExists while a claim is open, CommitteeTooSmall with too few jurors enrolled)
+ * and sent.
+ * @param {import('./client.js').AigcClient} client
+ * @param {MisattestedToken} claim
+ * @returns {Promise<{ hash: `0x${string}`, key: `0x${string}` | null, esp: `0x${string}` | null,
+ *   deposit: bigint, fee: bigint }>} `key` the committee's review of the record, `esp` the accused
+ *   ESP (nulls when the receipt carries no MisattestationClaimed of the court and token)
+ */
+export async function claimMisattested(client, { token, batchCourt, committeeVerifier }) {
+  const t = toBigInt(token, 'token')
+  const contract = await courtAddress(client, batchCourt)
+  const { registry, committee } = await committeeOf(client, committeeVerifier)
+  let deposit = 0n
+  let fee = 0n
+  const { tx, proof, refuse } = await misattestedTx(client, {
+    path: '/v1/tx/batch/court/claim-misattested',
+    name: 'claimMisattested',
+    t,
+    contract,
+    what: 'mis-attestation claim',
+    value: async () => {
+      deposit = await registryParameter(client, 'challengeDeposit')
+      fee = await reviewFee(client, committee)
+      return deposit + fee
+    },
+  })
+  const record = /** @type {any} */ (await client.publicClient.readContract({ address: registry, abi: registryAbi, functionName: 'recordOf', args: [t] }))
+  // an unknown token (status None) has no record: the court's own CourtUnknownToken says so
+  if (Number(record.status) !== 0 && (await recordHashOf(client, registry, proof)) !== record.recordHash) {
+    throw refuse(`claims against a record proof that is not token ${t}'s record at the Registry`)
+  }
+  await simulateUnsigned(client, tx, courtAndCommitteeAbi)
+  const sent = await sendUnsigned(client, tx)
+  const e = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (sent.receipt.logs ?? []), eventName: 'MisattestationClaimed' })
+    .find((x) => getAddress(x.address) === contract && x.args.tokenId === t)
+  return { hash: sent.hash, key: e ? e.args.key : null, esp: e ? getAddress(e.args.esp) : null, deposit, fee }
+}
+
+/**
+ * Decides the open mis-attestation claim of `token` once its review's reveal deadline has
+ * passed (BatchCourt.finalizeMisattested, POST /v1/tx/batch/court/finalize-misattested; anyone
+ * may). The API's transaction must be finalizeMisattested of exactly `token` at the court with
+ * no Ether, its record proof the one the claim was made against (the court's
+ * `misattestationOf(token).recordHash`, by the Registry's `recordHashOf`): else `tx_mismatch`,
+ * unsigned. Refusals by name: CourtDisputeWindow (fields.deadline, the review's reveal deadline)
+ * before it, CourtDisputeState without an open claim.
+ * @param {import('./client.js').AigcClient} client
+ * @param {MisattestedToken} claim
+ * @returns {Promise<{ hash: `0x${string}`, state: string | null, upheld: boolean | null }>}
+ *   `state` 'upheld' (the token revoked, its ESP slashed), 'rejected' or 'void' (nulls when the
+ *   receipt carries no MisattestationDecided of the court and token)
+ */
+export async function finalizeMisattested(client, { token, batchCourt }) {
+  const t = toBigInt(token, 'token')
+  const contract = await courtAddress(client, batchCourt)
+  const { tx, proof, refuse } = await misattestedTx(client, {
+    path: '/v1/tx/batch/court/finalize-misattested', name: 'finalizeMisattested', t, contract, what: 'mis-attestation finalize', value: async () => 0n,
+  })
+  const claim = await getMisattestation(client, { token: t, batchCourt: contract })
+  if (claim.state !== 'none') {
+    const registry = (await getDeployment(client)).addresses.registry
+    if ((await recordHashOf(client, registry, proof)) !== claim.recordHash) {
+      throw refuse(`finalizes with a record proof that is not the one token ${t} was claimed against`)
+    }
+  }
+  await simulateUnsigned(client, tx, courtAndCommitteeAbi)
+  const sent = await sendUnsigned(client, tx)
+  const e = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (sent.receipt.logs ?? []), eventName: 'MisattestationDecided' })
+    .find((x) => getAddress(x.address) === contract && x.args.tokenId === t)
+  if (!e) return { hash: sent.hash, state: null, upheld: null }
+  const state = DISPUTE_STATES[Number(e.args.state)] ?? String(e.args.state)
+  return { hash: sent.hash, state, upheld: state === 'upheld' }
+}
+
+/**
+ * @typedef {object} Misattestation
+ * @property {bigint} token
+ * @property {`0x${string}`} claimant the zero address when the token was never claimed
+ * @property {number} round claims of the token so far (a new one may follow a rejected or void one)
+ * @property {string} state 'none', 'open', 'upheld', 'rejected' or 'void'
+ * @property {`0x${string}`} recordHash the record claimed against
+ */
+
+/**
+ * The court's mis-attestation claim of `token`, read from the chain (`misattestationOf`).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ token: import('./numbers.js').Numberish, batchCourt?: `0x${string}` }} q
+ * @returns {Promise<Misattestation>}
+ */
+export async function getMisattestation(client, { token, batchCourt }) {
+  const t = toBigInt(token, 'token')
+  const address = await courtAddress(client, batchCourt)
+  const r = /** @type {any} */ (await client.publicClient.readContract({ address, abi: batchCourtAbi, functionName: 'misattestationOf', args: [t] }))
+  return {
+    token: t,
+    claimant: getAddress(r.claimant),
+    round: Number(r.round),
+    state: DISPUTE_STATES[Number(r.state)] ?? String(r.state),
+    recordHash: r.recordHash,
+  }
 }

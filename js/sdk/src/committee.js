@@ -266,7 +266,7 @@ export async function reviewFee(client, committee) {
  * @param {import('./client.js').AigcClient} client
  * @param {`0x${string}` | undefined} committeeVerifier
  */
-async function committeeOf(client, committeeVerifier) {
+export async function committeeOf(client, committeeVerifier) {
   const registry = (await getDeployment(client)).addresses.registry
   const committee = committeeVerifier !== undefined
     ? getAddress(committeeVerifier)

@@ -83,6 +83,9 @@ const ACTIONS = guardAll({
   courtRevokeDuplicateItem: court.courtRevokeDuplicateItem,
   courtReinstate: court.courtReinstate,
   getCourtDispute: court.getCourtDispute,
+  claimMisattested: court.claimMisattested,
+  finalizeMisattested: court.finalizeMisattested,
+  getMisattestation: court.getMisattestation,
 })
 
 export const {
@@ -93,7 +96,7 @@ export const {
   withdraw, collectRoyalty, addStake, checkBatchAttestation, getBatch, getBatchProof, publishBatchManifest, registerBatch, preflightBatch,
   prepareBatchCommit, prepareBatchReveal, challengeBatch, contestBatch, resolveBatch, finalizeBatch, settleBatch,
   courtChallenge, courtContest, courtResolve, courtFinalize, courtSettle, courtRevokeDuplicateImage, courtRevokeDuplicateItem, courtReinstate,
-  getCourtDispute,
+  getCourtDispute, claimMisattested, finalizeMisattested, getMisattestation,
 } = ACTIONS
 /** Forgets the session (the token simply expires on the server). */
 export const signOut = auth.signOut
