@@ -8,6 +8,7 @@ from aigc_cli import (
     api_bench_cmds,  # noqa: F401  (registers `aigc bench api` on import)
     batch_cmds,
     chain_cmds,
+    court_cmds,
     defend_cmds,
     demo_cmds,
     generator_bench_cmds,  # noqa: F401  (registers `aigc bench generate` on import)
@@ -30,6 +31,7 @@ app.add_typer(simulate_app, name="simulate")
 for _module in (
     batch_cmds,
     chain_cmds,
+    court_cmds,
     defend_cmds,
     demo_cmds,
     market_cmds,
