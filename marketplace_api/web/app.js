@@ -281,6 +281,20 @@ async function product(id) {
   generationProof(p, proof);
   const court = courtActions(p);
   if (court) similar.before(court);
+  if (p.collection !== "batch" && globalThis.ethereum) {
+    // its mis-attestation claim at the court, when there is one (misattestationOf, on chain)
+    const line = el("p", { class: "claim-state", hidden: true });
+    const finalize = el("button", { type: "button", class: "finalize-misattested", hidden: true }, "Finalize the claim");
+    const out = el("p", { role: "status" });
+    finalize.addEventListener("click", async () => {
+      await courtClick(finalize, out, (sdk) => sdk.finalizeMisattested({ token: p.token_id }),
+        (r) => `Finalized in transaction ${short(r.hash)}. ${MISATTESTATION_DECIDED[r.state] || ""}`);
+      showMisattestation(p.token_id, line, null, finalize);
+    });
+    const box = el("section", { class: "misattestation notice", "aria-label": "Mis-attestation claim", hidden: true }, line, finalize, out);
+    similar.before(box);
+    showMisattestation(p.token_id, line, null, finalize).then((c) => { box.hidden = !c || c.state === "none"; });
+  }
   if (p.status === "active") {
     // The buying code (and the SDK bundle under it) loads only for a token that is for sale.
     fetch(`/v1/listings?status=open&token_id=${p.token_id}&limit=1`).then((r) => r.json()).then(async (page) => {
@@ -326,6 +340,11 @@ const COURT_MESSAGES = {
   bad_preimage: "The secret in this alert does not open the royalty lock: nothing was signed.",
   lock_not_open: "This royalty lock is no longer open on chain (collected or refunded already): there is nothing to collect.",
   not_signed_in: "Connect your wallet first.",
+  // the mis-attestation claim (BatchCourt.claimMisattested / finalizeMisattested)
+  CommitteeTooSmall: "Too few jurors are enrolled in the committee to review a claim now: nothing was paid. Try again once more have enrolled.",
+  CourtDisputeExists: "A mis-attestation claim against this copy is open already: finalize it once its review is over.",
+  CourtDisputeWindow: (err) => `The jurors' review is not over yet: finalize after block ${(err.fields && err.fields.deadline) || "its reveal deadline"} (nothing was sent).`,
+  CourtUnknownToken: "The chain holds no such token.",
 };
 
 /** Runs `action(sdk)` from `button`, saying the outcome in `out` (`done(result)`: the words). */
@@ -348,7 +367,8 @@ async function courtClick(button, out, action, done) {
     button.disabled = false;
     const err = walletRefusal(thrown) || thrown;
     const code = (err && err.code) || "error";
-    const text = COURT_MESSAGES[code] || MESSAGES[code] || String((err && err.message) || err);
+    const said = COURT_MESSAGES[code];
+    const text = (typeof said === "function" ? said(err) : said) || MESSAGES[code] || String((err && err.message) || err);
     out.replaceChildren(showError(new ApiError((err && err.status) || 0, code, text)));
   }
 }
@@ -883,6 +903,8 @@ function noteView(n) {
       (sdk) => sdk.courtRevokeDuplicateImage({ item: String(n.item), single: String(n.single) }),
       (r) => `Ruling sent in transaction ${short(r.hash)}: the second registration is revoked.`));
     item.append(button, result);
+  } else if (n.kind === "misattested_copy") {
+    misattestedNote(n, item);
   } else if (n.kind === "royalty_claimable") {
     // A resale's royalty lock, open while its secret is public: anyone may withdraw it to the
     // producer, and the buyer may refund it at its timelock (docs/api.md, notifications).
@@ -906,6 +928,86 @@ function noteView(n) {
     item.append(el("strong", {}, n.kind), el("span", { class: "muted" }, ` · block ${n.block}`));
   }
   return item;
+}
+
+/** A mis-attestation claim's decision (MisattestationDecided), in words. */
+const MISATTESTATION_DECIDED = {
+  upheld: "Upheld: the copy is revoked, its ESP slashed, and the claimant's deposit returned with the challenge reward.",
+  rejected: "Rejected: the jurors found the copy's attested values within the rules; the claimant's deposit went to its owner.",
+  void: "No verdict (too few jurors voted, or the copy changed since): the claimant's deposit came back.",
+};
+
+/**
+ * The `misattested_copy` alert (docs/contracts.md, "fraud proof of a mis-attestation"): a near
+ * copy of the owner's image whose ESP attested another image's values, so no challenge can compare
+ * them. "Claim" sends BatchCourt.claimMisattested through the SDK's checked claimMisattested (the
+ * court, exactly this token, exactly the deposit + the committee's review fee read from the chain,
+ * the token's record: a lying API is tx_mismatch, unsigned); "Finalize" its finalizeMisattested
+ * once the claim is open. The claim's state is read from the chain (misattestationOf).
+ */
+function misattestedNote(n, item) {
+  const token = String(n.duplicate);
+  const cost = el("span", { class: "misattestation-cost" }, "the court's challenge deposit plus the committee's review fee");
+  item.append(
+    el("strong", {}, "A copy of your image was attested with another image's values"),
+    el("p", {}, "Token ", el("a", { href: `#/product/${token}` }, short(token)),
+      ` (distance ${n.distance} by the values recomputed from its image) nearly copies your `,
+      el("a", { href: `#/product/${n.original}` }, short(String(n.original))), ", but its ESP ",
+      el("span", { title: n.esp }, short(String(n.esp))),
+      " attested a fingerprint and descriptor that are not its image's, so no challenge can compare the two."),
+    el("p", {}, "You can claim it mis-attested at the court. The claim costs ", cost,
+      ". Jurors drawn from the committee recompute the fingerprint and descriptor from the copy's image and vote;",
+      " after their reveal deadline (a few thousand blocks) anyone finalizes the claim. Upheld: the copy is revoked, its ESP slashed, and your deposit comes back with the challenge reward.",
+      " Rejected: your deposit goes to the copy's owner. No verdict: your deposit comes back. The fee pays the jurors."));
+  const state = el("p", { class: "claim-state", hidden: true });
+  const result = el("p", { role: "status" });
+  const claim = el("button", { type: "button", class: "claim-misattested" }, "Claim: this copy's values are not its image's");
+  const finalize = el("button", { type: "button", class: "finalize-misattested", hidden: true }, "Finalize the claim");
+  const refresh = () => showMisattestation(token, state, claim, finalize);
+  claim.addEventListener("click", async () => {
+    await courtClick(claim, result, (sdk) => sdk.claimMisattested({ token }),
+      (r) => `Claim sent in transaction ${short(r.hash)}: ${fmtEth(r.deposit)} deposit and ${fmtEth(r.fee)} review fee. The jurors are drawn and vote over the next blocks; finalize once their reveal deadline has passed.`);
+    refresh();
+  });
+  finalize.addEventListener("click", async () => {
+    await courtClick(finalize, result, (sdk) => sdk.finalizeMisattested({ token }),
+      (r) => `Finalized in transaction ${short(r.hash)}. ${MISATTESTATION_DECIDED[r.state] || ""}`);
+    refresh();
+  });
+  item.append(claim, finalize, state, result);
+  if (globalThis.ethereum) {
+    import("./studio.js").then(({ sdkClient }) => sdkClient().misattestationCost()).then((c) => {
+      cost.textContent = `${fmtEth(c.total)} (the court's challenge deposit ${fmtEth(c.deposit)} plus the committee's review fee ${fmtEth(c.fee)})`;
+    }).catch(() => {}); // the words stand
+    refresh();
+  }
+}
+
+/**
+ * Reads the court's mis-attestation claim of `token` (misattestationOf, on chain through the
+ * wallet) into `line`; shows `finalize` while a claim is open, `claim` when none is (or the last
+ * one was rejected or void: a new round may be claimed). Both optional.
+ */
+async function showMisattestation(token, line, claim, finalize) {
+  let c;
+  try {
+    const { sdkClient } = await import("./studio.js");
+    c = await sdkClient().getMisattestation({ token });
+  } catch {
+    return null; // no wallet, no court: nothing said
+  }
+  line.dataset.state = c.state;
+  if (claim) claim.hidden = c.state === "open" || c.state === "upheld";
+  if (finalize) finalize.hidden = c.state !== "open";
+  if (c.state === "none") {
+    line.hidden = true;
+    return c;
+  }
+  line.hidden = false;
+  line.replaceChildren(el("strong", {}, "Mis-attestation claim: "), c.state === "open"
+    ? `open (claim ${c.round}, by ${short(c.claimant)}): the committee's jurors are reviewing the record; anyone may finalize it after their reveal deadline.`
+    : MISATTESTATION_DECIDED[c.state] || c.state);
+  return c;
 }
 
 const VERDICTS = {

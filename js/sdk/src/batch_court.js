@@ -13,8 +13,8 @@ import { getDeployment } from './deployment.js'
 import { AigcSdkError } from './errors.js'
 import { request } from './http.js'
 import { toBigInt, toDecimal, toHex } from './numbers.js'
-import { simulateUnsigned } from './reverts.js'
-import { checkCall, sendUnsigned } from './wallet.js'
+import { simulateUnsigned, toContractError } from './reverts.js'
+import { address, checkCall, sendUnsigned } from './wallet.js'
 
 /** The BatchCourt functions, events and errors the SDK uses (checked against the artifact by a test). */
 export const batchCourtAbi = parseAbi([
@@ -541,8 +541,9 @@ export async function claimMisattested(client, { token, batchCourt, committeeVer
  * may). The API's transaction must be finalizeMisattested of exactly `token` at the court with
  * no Ether, its record proof the one the claim was made against (the court's
  * `misattestationOf(token).recordHash`, by the Registry's `recordHashOf`): else `tx_mismatch`,
- * unsigned. Refusals by name: CourtDisputeWindow (fields.deadline, the review's reveal deadline)
- * before it, CourtDisputeState without an open claim.
+ * unsigned; then simulated at the pending block (the one it is mined in at best) and sent.
+ * Refusals by name: CourtDisputeWindow (fields.deadline, the review's reveal deadline: the
+ * finalize may be mined from the block after it), CourtDisputeState without an open claim.
  * @param {import('./client.js').AigcClient} client
  * @param {MisattestedToken} claim
  * @returns {Promise<{ hash: `0x${string}`, state: string | null, upheld: boolean | null }>}
@@ -562,7 +563,14 @@ export async function finalizeMisattested(client, { token, batchCourt }) {
       throw refuse(`finalizes with a record proof that is not the one token ${t} was claimed against`)
     }
   }
-  await simulateUnsigned(client, tx, courtAndCommitteeAbi)
+  // at the pending block: the finalize is mined in the next block at best, and the court asks
+  // for block.number > the review's reveal deadline (at `latest` one sent in the very next block
+  // would be refused)
+  try {
+    await client.publicClient.call({ account: await address(client), to: contract, data: toHex(tx.data, 'data'), value: 0n, blockTag: 'pending' })
+  } catch (err) {
+    throw toContractError(err, courtAndCommitteeAbi, contract) ?? err
+  }
   const sent = await sendUnsigned(client, tx)
   const e = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (sent.receipt.logs ?? []), eventName: 'MisattestationDecided' })
     .find((x) => getAddress(x.address) === contract && x.args.tokenId === t)
@@ -597,4 +605,19 @@ export async function getMisattestation(client, { token, batchCourt }) {
     state: DISPUTE_STATES[Number(r.state)] ?? String(r.state),
     recordHash: r.recordHash,
   }
+}
+
+/**
+ * What a mis-attestation claim costs, read from the chain: the court's deposit (the Registry's
+ * challengeDeposit, returned when the claim is upheld or void) and the committee's review fee
+ * (the Registry's `detailVerifier()`, or `committeeVerifier`; it pays the jurors).
+ * @param {import('./client.js').AigcClient} client
+ * @param {{ committeeVerifier?: `0x${string}` }} [q]
+ * @returns {Promise<{ deposit: bigint, fee: bigint, total: bigint }>}
+ */
+export async function misattestationCost(client, { committeeVerifier } = {}) {
+  const { committee } = await committeeOf(client, committeeVerifier)
+  const deposit = await registryParameter(client, 'challengeDeposit')
+  const fee = await reviewFee(client, committee)
+  return { deposit, fee, total: deposit + fee }
 }

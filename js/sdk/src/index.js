@@ -86,6 +86,7 @@ const ACTIONS = guardAll({
   claimMisattested: court.claimMisattested,
   finalizeMisattested: court.finalizeMisattested,
   getMisattestation: court.getMisattestation,
+  misattestationCost: court.misattestationCost,
 })
 
 export const {
@@ -96,7 +97,7 @@ export const {
   withdraw, collectRoyalty, addStake, checkBatchAttestation, getBatch, getBatchProof, publishBatchManifest, registerBatch, preflightBatch,
   prepareBatchCommit, prepareBatchReveal, challengeBatch, contestBatch, resolveBatch, finalizeBatch, settleBatch,
   courtChallenge, courtContest, courtResolve, courtFinalize, courtSettle, courtRevokeDuplicateImage, courtRevokeDuplicateItem, courtReinstate,
-  getCourtDispute, claimMisattested, finalizeMisattested, getMisattestation,
+  getCourtDispute, claimMisattested, finalizeMisattested, getMisattestation, misattestationCost,
 } = ACTIONS
 /** Forgets the session (the token simply expires on the server). */
 export const signOut = auth.signOut

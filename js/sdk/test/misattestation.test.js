@@ -159,10 +159,13 @@ test('claimMisattested: the court\'s and the committee\'s refusals by name, the 
 
 test('finalizeMisattested sends only finalizeMisattested(token, the claimed record) with no Ether; returns the decision', async () => {
   for (const [state, name] of /** @type {const} */ ([[3, 'upheld'], [4, 'rejected'], [5, 'void']])) {
-    const { c, bodies, sent } = misClient({ logs: [decidedLog(3, ATTACKER), decidedLog(state)] })
+    const { c, bodies, sent, simulated } = misClient({ logs: [decidedLog(3, ATTACKER), decidedLog(state)] })
     assert.deepEqual(await c.finalizeMisattested({ token: String(T) }), { hash: word(1), state: name, upheld: name === 'upheld' })
     assert.deepEqual(bodies, [{ step: 'finalize', body: { token: String(T) } }])
     assert.equal(sent[0].value, 0n)
+    // simulated at the block it can be mined in at best: at `latest`, the reveal deadline's own
+    // block refused a finalize the next block accepts
+    assert.deepEqual([simulated.length, simulated[0].blockTag, simulated[0].to], [1, 'pending', COURT])
   }
   const none = misClient()
   assert.deepEqual(await none.c.finalizeMisattested({ token: T }), { hash: word(1), state: null, upheld: null })
@@ -190,4 +193,9 @@ test('a lying API\'s finalize is tx_mismatch (Ether on it, another token, anothe
 test('getMisattestation reads misattestationOf on the court and names the state', async () => {
   const { c } = misClient({ claimState: 1 })
   assert.deepEqual(await c.getMisattestation({ token: String(T) }), { token: T, claimant: ADDRESS, round: 1, state: 'open', recordHash: hashOf(RECORD) })
+})
+
+test('misattestationCost reads the Registry\'s challengeDeposit and the committee\'s reviewFee from the chain', async () => {
+  const { c } = misClient()
+  assert.deepEqual(await c.misattestationCost(), { deposit: DEPOSIT, fee: FEE, total: DEPOSIT + FEE })
 })
