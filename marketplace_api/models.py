@@ -177,6 +177,19 @@ class Task(Base):
     quoted_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class EspDraws(Base):
+    """How many tasks the selection drew ``esp`` for in decay period ``epoch`` and how many of
+    those it quoted within the quote window (marketplace_api/draws.py): the responsiveness log
+    summed as it is written, so a check reads a row per ESP and period, not every task."""
+
+    __tablename__ = "esp_draws"
+
+    esp: Mapped[str] = mapped_column(String(42), primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    drawn: Mapped[int] = mapped_column(Integer, default=0)
+    answered: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Listing(Base):
     """An EIP-712 signed offer to sell a token for a price until an expiry."""
 

@@ -34,7 +34,7 @@ from marketplace_api.deps import (
     SettingsDep,
     client_key,
 )
-from marketplace_api.draws import unresponsive_esps
+from marketplace_api.draws import record_draw, record_quote, unresponsive_esps
 from marketplace_api.errors import (
     ApiError,
     Conflict,
@@ -223,7 +223,7 @@ def post_task(
             code="too_many_open_tasks",
         )
     reader = EspRegistryClient(deployment)
-    drawn_at = None
+    drawn = body.esp is None
     if body.esp is not None:
         if not reader.is_active(body.esp):
             raise Unprocessable(
@@ -246,7 +246,6 @@ def post_task(
             rng=np.random.default_rng(secrets.randbits(64)),
             unresponsive=unresponsive_esps(session, fit, now=now, params=market.reputation.params),
         )
-        drawn_at = now
     salt = bytes.fromhex(body.prompt_salt[2:]) if body.prompt_salt else secrets.token_bytes(32)
     task = Task(
         id="0x" + secrets.token_hex(32),
@@ -259,9 +258,10 @@ def post_task(
         max_price=str(body.max_price),
         status=TaskState.POSTED,
         created_block=int(deployment.chain.w3.eth.block_number),
-        drawn_at=drawn_at,
     )
     session.add(task)
+    if drawn:
+        record_draw(session, task, now=now, params=request.app.state.market.reputation.params)
     session.commit()
     return task_json(task, account, release)
 
@@ -330,6 +330,7 @@ def get_task(
 def quote(
     task_id: TaskId,
     body: QuoteIn,
+    request: Request,
     account: CurrentAccount,
     session: SessionDep,
     release: PromptReleaseDep,
@@ -388,8 +389,7 @@ def quote(
         body.signature.lower() if body.signature else None,
         state,
     )
-    if task.drawn_at is not None:
-        task.quoted_at = now  # the drawn ESP answered (marketplace_api/draws.py)
+    record_quote(session, task, now=now, params=request.app.state.market.reputation.params)
     try:
         session.commit()
     except IntegrityError:

@@ -230,3 +230,22 @@ def test_a_griefer_cannot_get_an_honest_newcomer_dropped(api):
     assert _shares(api, viewer)[newcomer.address] == pytest.approx(0.5)  # the two newcomers
     task = _post(api, viewer)  # still drawn, never dropped
     assert task["esp"] == newcomer.address
+
+
+def test_a_late_quote_is_a_miss_and_a_draw_inside_its_window_counts_neither_way(api):
+    """The database's sums classify draws as ``services.reputation.responsiveness`` does: a
+    draw still inside the quote window counts neither way, a quote after it is a miss."""
+    world = api.world
+    first, second = world.esp, world.accounts[5]
+    for esp in (first, second):
+        register_esp(world, esp)
+    api.index()
+    viewer = api.sign_in(world.producer)
+    task = _post(api, viewer)
+    drawn = next(e for e in (first, second) if e.address == task["esp"])
+    other = second if drawn is first else first
+    assert _shares(api, viewer)[drawn.address] == pytest.approx(0.5)  # pending: neither way
+    world.chain.increase_time(700)  # past the 10-minute window
+    _quote(api, drawn, api.sign_in(drawn), task)  # too late: still a miss
+    shares = _shares(api, viewer)
+    assert (shares[drawn.address], shares[other.address]) == (0.0, pytest.approx(1.0))
