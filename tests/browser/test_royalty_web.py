@@ -16,7 +16,7 @@ from services.exchange import buyer_claim_token, seller_claim_payment
 from tests.api._trading import PRICE, lock_token, sign_and_relay, start_trade
 from tests.browser.conftest import axe_violations
 from tests.browser.wallet import NodeBackedWallet
-from tests.contracts.helpers import register_esp, register_image
+from tests.contracts.helpers import past_reclaim, register_esp, register_image
 
 pytestmark = pytest.mark.browser
 
@@ -31,6 +31,7 @@ def _royalty_left_open(site) -> int:
     world = api.world
     register_esp(world)
     token = register_image(world, world.producer)
+    past_reclaim(world)  # the Registry holds a fresh token (RegistryTokenReclaimable)
     world.registry(world.producer).transfer(world.attacker.address, token)  # resold by attacker
     _, trade, buyer = start_trade(api, world.attacker, world.buyer, token)
     offer = lock_token(api, world.attacker, world.buyer, token)
