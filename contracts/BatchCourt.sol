@@ -143,12 +143,43 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         if (rec.status == IRegistry.Status.None) revert CourtUnknownToken(tokenId);
         if (rec.status != IRegistry.Status.Active) revert CourtTokenRevoked(tokenId);
         if (_registry.recordHashOf(b) != rec.recordHash) revert CourtBadProof(tokenId);
+        key = _openClaim(tokenId, rec.recordHash, b);
+    }
+
+    /// @inheritdoc IBatchCourt
+    function claimMisattestedItem(
+        uint256 tokenId,
+        bytes32 fp,
+        bytes32[] calldata fpProof,
+        bytes calldata detail,
+        IBatchRegistry.ItemOpening calldata o
+    ) external payable nonReentrant returns (bytes32 key) {
+        if (msg.value <= _challengeDeposit) revert CourtWrongValue(msg.value, _challengeDeposit);
+        // an existing, active item whose attested fingerprint leaf is `fp`, whose item leaf holds
+        // keccak256(detail) and `o.contentHash` (the bytes the jurors judge)
+        IBatchRegistry.Batch memory a = _provenItem(tokenId, fp, fpProof);
+        bytes32 detailHash = keccak256(detail);
+        _checkOpening(tokenId, detailHash, o);
+        // the review's record: the attested values and the attesting ESP (never drawn)
+        IRegistry.RecordProof memory b;
+        (b.fingerprint, b.detailHash, b.esp) = (fp, detailHash, a.esp);
+        key = _openClaim(tokenId, _itemRecordHash(fp, detailHash, a.esp), b);
+        // the jurors read the item's content hash and descriptor here (a manifest may be withheld)
+        emit ItemOpened(tokenId, o.contentHash, o.seed, detail);
+    }
+
+    /// @dev Opens claim `tokenId` against `recordHash` (the Registry's record, or an item's
+    /// `_itemRecordHash`) and requests its record review, this round's.
+    function _openClaim(uint256 tokenId, bytes32 recordHash, IRegistry.RecordProof memory b)
+        private
+        returns (bytes32 key)
+    {
         Misattestation storage c = _claims[tokenId];
         if (c.state == IRegistry.DisputeState.Open) revert CourtDisputeExists(0, tokenId, c.state);
         // a new round after a Rejected or Void claim: a plagiarist's own failed claim (its
         // bytes withheld) must not make its copy unclaimable
         uint32 round = c.round + 1;
-        (c.claimant, c.round, c.state, c.recordHash) = (msg.sender, round, IRegistry.DisputeState.Open, rec.recordHash);
+        (c.claimant, c.round, c.state, c.recordHash) = (msg.sender, round, IRegistry.DisputeState.Open, recordHash);
         key = ICommitteeVerifier(address(_verifier)).requestRecordReview{value: msg.value - _challengeDeposit}(
             tokenId, b, msg.sender, round
         );
@@ -164,7 +195,18 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         Misattestation storage c = _claims[tokenId];
         if (c.state != IRegistry.DisputeState.Open) revert CourtDisputeState(0, tokenId, c.state);
         bytes32 recordHash = c.recordHash;
-        if (_registry.recordHashOf(b) != recordHash) revert CourtBadProof(tokenId);
+        // a batch item's claim (`_itemRecordHash`: its lowest bit set, a Registry record hash's
+        // lowest eight bytes are cleared), decided on the item's status (never reclaimed)
+        bool item = uint64(uint256(recordHash)) != 0;
+        bool active;
+        if (item) {
+            if (_itemRecordHash(b.fingerprint, b.detailHash, b.esp) != recordHash) revert CourtBadProof(tokenId);
+            active = _batches.statusOf(tokenId) == IBatchRegistry.Status.Active;
+        } else {
+            if (_registry.recordHashOf(b) != recordHash) revert CourtBadProof(tokenId);
+            IRegistry.Record memory rec = _registry.recordOf(tokenId);
+            active = rec.status == IRegistry.Status.Active && rec.recordHash == recordHash;
+        }
         ICommitteeVerifier committee = ICommitteeVerifier(address(_verifier));
         // the committee's key of this claim's review (its `requestRecordReview`)
         bytes32 key = keccak256(abi.encode(address(this), uint256(0), tokenId, b.fingerprint, b.detailHash, uint256(c.round)));
@@ -172,11 +214,7 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         uint64 deadline = r.revealDeadline;
         if (!r.cancelled && (deadline == 0 || block.number <= deadline)) revert CourtDisputeWindow(0, tokenId, deadline);
         address claimant = c.claimant;
-        IRegistry.Record memory rec = _registry.recordOf(tokenId);
-        if (
-            r.cancelled || 2 * (uint256(r.yes) + r.no) <= r.jurors.length || rec.status != IRegistry.Status.Active
-                || rec.recordHash != recordHash
-        ) {
+        if (r.cancelled || 2 * (uint256(r.yes) + r.no) <= r.jurors.length || !active) {
             // no verdict (too few jurors, no quorum: the fee is refunded at the committee), or
             // the token reclaimed or revoked since: nothing decided
             state = IRegistry.DisputeState.Void;
@@ -188,13 +226,36 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         c.state = state;
         emit MisattestationDecided(tokenId, claimant, state);
         if (state == IRegistry.DisputeState.Upheld) {
-            // revoked for good; the ESP's slash is burned; the Registry sends the bond here
-            _registry.revokeCopied(tokenId, 0, b.esp, BURN);
+            // revoked for good; the ESP's slash is burned
+            if (item) {
+                // the BatchRegistry sends `challengeReward` here and burns the rest of the bond
+                _batches.revokeCopied(tokenId, 0, b.esp, BURN);
+            } else {
+                // the Registry sends the bond here
+                _registry.revokeCopied(tokenId, 0, b.esp, BURN);
+                _send(BURN, _bond - _challengeReward);
+            }
             _send(claimant, _challengeDeposit + _challengeReward);
-            _send(BURN, _bond - _challengeReward);
         } else {
-            _send(state == IRegistry.DisputeState.Void ? claimant : _accusedOf(tokenId), _challengeDeposit);
+            address to = claimant;
+            if (state == IRegistry.DisputeState.Rejected) {
+                if (item) {
+                    // the item's holder; while the escrow holds it, its batch's producer (the
+                    // BatchRegistry keeps its escrowers private)
+                    to = IERC721(address(_batches)).ownerOf(tokenId);
+                    if (to == _htlc) to = _batches.batchOf(tokenId >> _INDEX_BITS).owner;
+                } else {
+                    to = _accusedOf(tokenId);
+                }
+            }
+            _send(to, _challengeDeposit);
         }
+    }
+
+    /// @dev A batch item's claimed record: its attested leaf values and ESP, the lowest bit set
+    /// (never a Registry record hash, whose lowest eight bytes are cleared).
+    function _itemRecordHash(bytes32 fp, bytes32 detailHash, address esp) private pure returns (bytes32) {
+        return keccak256(abi.encode(fp, detailHash, esp)) | bytes32(uint256(1));
     }
 
     /// @inheritdoc IBatchCourt

@@ -26,12 +26,13 @@ from dataclasses import replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import keccak
 
 from ledger.chain import Chain
 from ledger.clients import EspRegistryClient, HtlcClient, LockTerms, RegistryClient
 from ledger.clients.batch import submit_feedback_batch, withdraw_batch
-from ledger.clients.batch_court import BatchCourtClient
-from ledger.clients.batch_registry import BatchRegistryClient, attestation_message
+from ledger.clients.batch_court import BatchCourtClient, MisattestedItem
+from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening, attestation_message
 from ledger.clients.committee import CommitteeClient
 from ledger.deploy import Deployment, DeployParams, deploy
 from ledger.gas import SNAPSHOT_PARAMS, _deadline, _detail, _secret, _signed_registration
@@ -42,6 +43,7 @@ from ledger.merkle import (
     item_leaf,
     merkle_proof,
     merkle_root,
+    ordered_proof,
     ordered_root,
     token_id,
 )
@@ -327,7 +329,8 @@ def _measure_court(
 def _measure_misattestation(
     chain: Chain, dep: Deployment, accounts: list[LocalAccount]
 ) -> dict[str, int]:
-    """``{"court_claim_misattested": ..., "court_finalize_misattested": ...}``: the plagiarist
+    """``{"court_claim_misattested": ..., "court_finalize_misattested": ...}`` (then the batch
+    item's rows, :func:`_measure_misattested_item`): the plagiarist
     registers a single token through a fourth ESP (staked at the minimum); the producer claims
     its record mis-attested (deposit + review fee: the committee's ``requestRecordReview``, a
     pool of five enrolled juror ESPs scanned); the five vote "yes"; after the reveal deadline
@@ -373,4 +376,92 @@ def _measure_misattestation(
     chain.mine(max(0, review.reveal_deadline - int(chain.w3.eth.block_number)))
     court.finalize_misattested(token, record)
     gas["court_finalize_misattested"] = charged(chain, court.last_receipt)
+    committee.settle(key)  # frees the five jurors for the batch item's review
+    gas.update(_measure_misattested_item(chain, dep, plagiarist, fourth_esp, producer, jurors))
+    return gas
+
+
+def _measure_misattested_item(
+    chain: Chain,
+    dep: Deployment,
+    plagiarist: LocalAccount,
+    esp: LocalAccount,
+    producer: LocalAccount,
+    jurors: list[LocalAccount],
+) -> dict[str, int]:
+    """``{"court_claim_misattested_item": ..., "court_finalize_misattested_item": ...}``: the
+    plagiarist's ten-image batch through the same ESP (its stake topped up to the minimum after
+    the single's slash); the producer claims item 3 mis-attested (its fingerprint proof, its
+    descriptor and item opening, the court's ``ItemOpened``, the committee's review request);
+    the same five jurors vote "yes"; the finalize revokes the item at the BatchRegistry (the
+    ESP's slash burned) and pays the claimant its deposit and the reward."""
+    esps = EspRegistryClient(dep, Transactor(chain, esp))
+    stake = int(dep.manifest.params["esp_min_stake"])
+    if not esps.is_active(esp.address):
+        esps.add_stake(stake - esps.esp_info(esp.address).stake)
+    preimage, hashlock = _secret(5001)
+    lock = HtlcClient(dep, Transactor(chain, plagiarist)).lock_ether(
+        esp.address, amount=10**15, hashlock=hashlock, timelock=_deadline(chain, 3600)
+    )
+    HtlcClient(dep, Transactor(chain, esp)).withdraw(lock, preimage)
+    br = BatchRegistryClient(dep, Transactor(chain, plagiarist))
+    detail = _detail(RegistryClient(dep))
+    fps = _fingerprints(b"misattested-items", 10)
+    contents = [hashlib.sha256(b"item-%d" % i).digest() for i in range(len(fps))]
+    fp_leaves = [fingerprint_leaf(i, fp) for i, fp in enumerate(fps)]
+    leaves = [item_leaf(i, c, keccak(detail), i + 1) for i, c in enumerate(contents)]
+    items_root, salt = ordered_root(leaves), hashlib.sha256(b"misattested-items salt").digest()
+    model_id = hashlib.sha256(b"misattested-items model").digest()
+    br.commit(
+        batch_commitment(
+            items_root=items_root,
+            fingerprints_hash=fingerprints_hash(fps),
+            count=len(fps),
+            owner=plagiarist.address,
+            salt=salt,
+        ),
+        len(fps),
+    )
+    message = attestation_message(
+        task_id=lock.id,
+        producer=plagiarist.address,
+        items_root=items_root,
+        fp_root=merkle_root(fp_leaves),
+        count=len(fps),
+        model_id=model_id,
+    )
+    batch_id = br.reveal(
+        items_root=items_root,
+        salt=salt,
+        model_id=model_id,
+        metadata_uri="",
+        fingerprints=fps,
+        lock=lock,
+        signature=br.sign_attestation(esp, message),
+    )
+    i = 3
+    item = MisattestedItem(
+        token_id(batch_id, i),
+        fps[i],
+        tuple(merkle_proof(fp_leaves, i)),
+        detail,
+        ItemOpening(contents[i], i + 1, tuple(ordered_proof(leaves, i))),
+        esp.address,
+    )
+    court = BatchCourtClient(dep, Transactor(chain, producer))
+    committee = CommitteeClient(dep, Transactor(chain, producer))
+    key = court.claim_misattested_item(item, review_fee=committee.params().review_fee)
+    gas = {"court_claim_misattested_item": charged(chain, court.last_receipt)}
+    chain.mine(1)
+    committee.draw(key)
+    salt = hashlib.sha256(b"misattested item vote").digest()
+    for juror in jurors:
+        CommitteeClient(dep, Transactor(chain, juror)).commit(key, True, salt)
+    review = committee.review(key)
+    chain.mine(max(0, review.commit_deadline - int(chain.w3.eth.block_number)))
+    for juror in jurors:
+        CommitteeClient(dep, Transactor(chain, juror)).reveal(key, True, salt)
+    chain.mine(max(0, review.reveal_deadline - int(chain.w3.eth.block_number)))
+    court.finalize_misattested(item.token_id, item.record)
+    gas["court_finalize_misattested_item"] = charged(chain, court.last_receipt)
     return gas

@@ -67,13 +67,16 @@ interface IBatchCourt {
         bytes32 recordHash; // the copy's record when challenged: a reclaim since voids the dispute
     }
 
-    /// @notice A mis-attestation claim against single token `tokenId`'s record (`claimMisattested`).
+    /// @notice A mis-attestation claim against single token `tokenId`'s record (`claimMisattested`)
+    /// or batch item `tokenId`'s leaves (`claimMisattestedItem`).
     struct Misattestation {
         address claimant;
         uint32 round; // claims of the token so far: the committee's review of this one is the `round`-th
         // None, Open, then Upheld (the token revoked), Rejected or Void
         IRegistry.DisputeState state;
-        bytes32 recordHash; // the record claimed against: a reclaim since voids the claim
+        // the record claimed against (a reclaim since voids the claim); a batch item's
+        // keccak256(abi.encode(fingerprint, detailHash, esp)) with its lowest bit set
+        bytes32 recordHash;
     }
 
     /// @notice Emitted when a challenge opens (the compact distance that made it admissible).
@@ -95,6 +98,10 @@ interface IBatchCourt {
     /// @notice Emitted when `claimant` claims that `esp` mis-attested token `tokenId`'s record;
     /// `key` is the committee's review of the record.
     event MisattestationClaimed(uint256 indexed tokenId, address indexed claimant, address indexed esp, bytes32 key);
+    /// @notice Emitted when a mis-attestation claim opens batch item `tokenId` (as the
+    /// BatchRegistry's event of the same name): its content hash and attested descriptor, proven
+    /// against the batch's items root, for the jurors (its manifest may never be published).
+    event ItemOpened(uint256 indexed tokenId, bytes32 contentHash, uint256 seed, bytes detail);
     /// @notice Emitted when a mis-attestation claim is decided (Upheld: the token revoked, its
     /// ESP slashed; Rejected; Void).
     event MisattestationDecided(uint256 indexed tokenId, address indexed claimant, IRegistry.DisputeState state);
@@ -171,6 +178,27 @@ interface IBatchCourt {
     function finalizeMisattested(uint256 tokenId, IRegistry.RecordProof calldata b)
         external
         returns (IRegistry.DisputeState state);
+    /// @notice `claimMisattested` for batch item `tokenId` (a plagiarist's copy registered in a
+    /// batch its own ESP attested with another image's values): the claimant opens the item,
+    /// its attested fingerprint `fp` with `fpProof` against the batch's fingerprint root, its
+    /// attested descriptor `detail` and `o` (content hash, seed, ordered proof; `o.record`
+    /// unused) against the items root (`CourtUnknownToken`, `CourtTokenRevoked`,
+    /// `CourtBadProof`), emitted as `ItemOpened`; the committee's record review names `fp`,
+    /// `keccak256(detail)` and the batch's ESP (never drawn), and the jurors judge the bytes
+    /// whose canonical hash is `o.contentHash`. Same deposit, fee, rounds and errors as
+    /// `claimMisattested`; `finalizeMisattested` decides it with the record proof
+    /// (`fp`, `keccak256(detail)`, the batch's ESP, the blocks 0): the item revoked since is Void;
+    /// Upheld revokes it at the BatchRegistry (`revokeCopied` with original 0, the ESP's slash
+    /// burned, `challengeReward` out of the item's bond paid with the deposit to the claimant,
+    /// the rest of the bond burned there); Rejected pays the deposit to the item's owner (while
+    /// the escrow holds it, its batch's producer: the BatchRegistry keeps its escrowers private).
+    function claimMisattestedItem(
+        uint256 tokenId,
+        bytes32 fp,
+        bytes32[] calldata fpProof,
+        bytes calldata detail,
+        IBatchRegistry.ItemOpening calldata o
+    ) external payable returns (bytes32 key);
     /// @notice The latest mis-attestation claim against `tokenId`.
     function misattestationOf(uint256 tokenId) external view returns (Misattestation memory);
     /// @notice Contests an open challenge (the copy's owner, or its producer while escrowed);

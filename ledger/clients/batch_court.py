@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from eth_utils import keccak
+
 from ledger.clients._base import Call, ContractClient
 from ledger.clients.batch_registry import ItemOpening
 from ledger.clients.registry import DisputeState, RecordProof
@@ -35,8 +37,29 @@ class CourtDispute:
 
 
 @dataclass(frozen=True)
+class MisattestedItem:
+    """What a mis-attestation claim against batch item ``token_id`` opens
+    (``claimMisattestedItem``): its attested fingerprint with ``fp_proof`` against its batch's
+    fingerprint root, its attested detail descriptor and ``opening`` (content hash, seed, ordered
+    proof) against the items root; ``esp`` the batch's ESP (the claim's record names it)."""
+
+    token_id: int
+    fingerprint: bytes
+    fp_proof: tuple[bytes, ...]
+    detail: bytes
+    opening: ItemOpening
+    esp: str
+
+    @property
+    def record(self) -> RecordProof:
+        """The record proof ``finalizeMisattested`` decides the item's claim with (the attested
+        values and the ESP; no blocks: the court hashes the item's claim without them)."""
+        return RecordProof(self.fingerprint, keccak(self.detail), self.esp, 0, 0, 0)
+
+
+@dataclass(frozen=True)
 class Misattestation:
-    """The latest mis-attestation claim against single token ``token_id``
+    """The latest mis-attestation claim against single token or batch item ``token_id``
     (``misattestationOf``); ``round`` numbers its committee review
     (:func:`ledger.clients.committee.record_review_key`)."""
 
@@ -158,6 +181,22 @@ class BatchCourtClient(ContractClient):
         fn = self.contract.functions.claimMisattested(token_id, record.as_tuple())
         return Call(fn, (self.deposit() if deposit is None else deposit) + review_fee)
 
+    def claim_misattested_item_call(
+        self, item: MisattestedItem, *, review_fee: int, deposit: int | None = None
+    ) -> Call:
+        """Claim that batch item ``item``'s ESP attested leaf values that are not its content's
+        (the deposit plus the committee's ``review_fee``); the court emits the opening
+        (``ItemOpened``) for the jurors. Decided by :meth:`finalize_misattested` with
+        ``item.record``."""
+        fn = self.contract.functions.claimMisattestedItem(
+            item.token_id,
+            item.fingerprint,
+            list(item.fp_proof),
+            item.detail,
+            item.opening.as_tuple(),
+        )
+        return Call(fn, (self.deposit() if deposit is None else deposit) + review_fee)
+
     def finalize_misattested_call(self, token_id: int, record: RecordProof) -> Call:
         """Decide an open mis-attestation claim once its review's reveal deadline passed."""
         return Call(self.contract.functions.finalizeMisattested(token_id, record.as_tuple()))
@@ -170,6 +209,16 @@ class BatchCourtClient(ContractClient):
         committee review's key."""
         receipt = self._send(
             self.claim_misattested_call(token_id, record, review_fee=review_fee, deposit=deposit)
+        )
+        return bytes(self._event(receipt, "MisattestationClaimed")["key"])
+
+    def claim_misattested_item(
+        self, item: MisattestedItem, *, review_fee: int, deposit: int | None = None
+    ) -> bytes:
+        """Opens a batch item's mis-attestation claim (see :meth:`claim_misattested_item_call`);
+        returns the committee review's key."""
+        receipt = self._send(
+            self.claim_misattested_item_call(item, review_fee=review_fee, deposit=deposit)
         )
         return bytes(self._event(receipt, "MisattestationClaimed")["key"])
 

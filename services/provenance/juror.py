@@ -38,7 +38,9 @@ is whether its ESP attested a fingerprint and a detail descriptor that are not i
 plagiarist's own ESP attesting a copy with an unrelated image's values, so that no challenge of
 it is admissible). The token id is the content hash, so its bytes authenticate themselves: the
 juror takes them from the content-addressed source, believes them only when
-``canonical_hash(bytes) == tokenId``, recomputes the fingerprint and the descriptor and votes
+``canonical_hash(bytes) == tokenId`` (a batch item's claim, ``claimMisattestedItem``: the
+content hash its item leaf holds, which the court's ``ItemOpened`` publishes with the attested
+descriptor), recomputes the fingerprint and the descriptor and votes
 "mis-attested" only when a recorded value fails the *public rule* against the recomputed one
 (fingerprint distance above the deployment's ``matchThreshold``, or the detail rule rejecting
 the pair): never bitwise equality, so an honest ESP whose decoder or floats round differently
@@ -216,12 +218,15 @@ def judge_record(
     recorded_detail: bytes | None,
     *,
     threshold: int = MATCH_THRESHOLD,
+    content_hash: int | None = None,
 ) -> Verdict:
     """The vote of an honest juror on a record review (module docstring): True when token
     ``review.duplicate``'s attested values are not its content's. ``review.detail_hash_a`` is the
     attested fingerprint, ``review.detail_hash_b`` the attested descriptor's hash;
     ``recorded_detail`` the descriptor its ``Registered`` event published (believed only when
     it hashes to the review's hash); ``threshold`` the deployment's ``matchThreshold``.
+    ``content_hash``: the bytes' canonical hash when it is not the token id (a batch item's,
+    from the court's ``ItemOpened``, which proved it against the batch's items root).
 
     Only the public rules convict: the recorded fingerprint farther than ``threshold`` from
     the recomputed one, or the detail rule rejecting recorded vs recomputed descriptors. A
@@ -236,7 +241,9 @@ def judge_record(
         image = load_image(raw, name=f"token {token}")
     except NotAnImageError:
         return Verdict(False, "the published image is not readable: no proof", burden=True)
-    if int.from_bytes(canonical_hash(image), "big") != token:
+    if int.from_bytes(canonical_hash(image), "big") != (
+        token if content_hash is None else content_hash
+    ):
         why = "the published image is not the token's content (hash differs): no proof"
         return Verdict(False, why, burden=True)
     try:

@@ -25,7 +25,9 @@ the draw: nothing to serve). Then it moves each review by the chain's block:
   A *record review* (``original`` 0 at the BatchCourt: its ``claimMisattested``) asks whether a
   single token's attested fingerprint and descriptor are its content's
   (:func:`~services.provenance.juror.judge_record`, the token's own bytes and its ``Registered``
-  descriptor, the deployment's ``matchThreshold``); its "no bytes" vote is a burden vote too;
+  descriptor, the deployment's ``matchThreshold``); a batch item's (``claimMisattestedItem``)
+  is judged on the bytes whose canonical hash is the content hash the court's ``ItemOpened``
+  published, against the descriptor it published; its "no bytes" vote is a burden vote too;
 * **reveal phase** (past ``commitDeadline``, up to ``revealDeadline``): reveal the recorded vote
   with the derived salt (:func:`~services.provenance.juror.vote_salt`);
 * **after** ``revealDeadline``: ``settleReview`` unless another juror settled it, then ``claim``
@@ -49,9 +51,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from ledger import merkle
+from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.committee import CommitteeClient
 from ledger.clients.registry import RegistryClient
@@ -141,6 +144,7 @@ class JurorDuty:
         self.openings = openings
         self._commit_blocks: int | None = None
         self._threshold: int | None = None
+        self._court_contract: Any = None
         # the forum whose record reviews (``original`` 0) are mis-attestation claims
         self._court = (
             to_checksum_address(deployment.manifest.address("BatchCourt"))
@@ -334,6 +338,21 @@ class JurorDuty:
         review = self._review(entry)
         if review.original == 0 and review.collection == self._court:
             token = review.duplicate
+            threshold = self._match_threshold()
+            opened = self._court_opened(token)
+            if opened is not None and keccak(opened[1]) == review.detail_hash_b:
+                # a batch item's claim: the bytes its leaf's content hash names, judged against
+                # the attested descriptor the court proved against the batch's items root
+                content, attested = opened
+                batches = to_checksum_address(self.deployment.manifest.address("BatchRegistry"))
+                item = replace(review, collection=batches, content_ids=False)
+                return judge_record(
+                    item,
+                    self.images,
+                    attested,
+                    threshold=threshold,
+                    content_hash=int.from_bytes(content, "big"),
+                )
             # the image is the Registry token's (its id, the content hash, names it)
             registry = to_checksum_address(self.deployment.manifest.address("Registry"))
             record = replace(review, collection=registry, content_ids=True)
@@ -341,9 +360,25 @@ class JurorDuty:
                 detail: bytes | None = self._registry.registered(token).detail
             except LedgerError:
                 detail = None
-            threshold = self._match_threshold()
             return judge_record(record, self.images, detail, threshold=threshold)
         return judge(review, self.images, self._detail, self.openings)
+
+    def _court_opened(self, token_id: int) -> tuple[bytes, bytes] | None:
+        """The content hash and attested descriptor of batch item ``token_id`` that a
+        mis-attestation claim opened at the court (its latest ``ItemOpened`` there: the court
+        proved both against the batch's items root), or None (no item claim opened it)."""
+        if self._court_contract is None:
+            self._court_contract = BatchCourtClient(self.deployment).contract
+        log = latest_log(
+            self._court_contract,
+            "ItemOpened",
+            self.deployment.manifest.block,
+            argument_filters={"tokenId": token_id},
+            chunk=self.chunk,
+        )
+        if log is None:
+            return None
+        return bytes(log["args"]["contentHash"]), bytes(log["args"]["detail"])
 
     def _match_threshold(self) -> int:
         if self._threshold is None:

@@ -12,13 +12,15 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 from PIL import Image
 
-from ledger.clients.batch_court import BatchCourtClient
+from ledger.clients.batch_court import BatchCourtClient, MisattestedItem
 from ledger.clients.registry import DisputeState, RecordProof
 from services.content import canonical_hash
 from services.provenance.juror import Review, judge_record
 from tests.conftest import World
+from tests.contracts.batch_kit import BatchPlan, Item, random_fingerprints, reveal, tid
+from tests.contracts.batch_kit import client as batch_client
 from tests.contracts.committee_kit import CommitteeWorld
-from tests.contracts.helpers import default_esp, paid_lock, registration
+from tests.contracts.helpers import default_esp, details, paid_lock, registration
 
 
 def png(image: Image.Image) -> bytes:
@@ -99,13 +101,84 @@ def finalize(cw: CommitteeWorld, token: int, by: LocalAccount) -> DisputeState:
     return court(cw.world, by).finalize_misattested(token, record_of(cw.world, token))
 
 
+def register_item_pixels(
+    world: World,
+    owner: LocalAccount,
+    image: Image.Image,
+    *,
+    fingerprint: bytes,
+    detail: bytes,
+    esp: LocalAccount | None = None,
+) -> MisattestedItem:
+    """Registers ``image`` (its canonical content hash) as an item of a two-item batch, with
+    the attested ``fingerprint`` and ``detail`` (the image's own, or another's); the other item
+    is an unrelated random one. Returns the claim's opening of ``image``'s item."""
+    esp = esp or default_esp(world, owner.address)
+    other = Item(keccak(b"another item"), random_fingerprints(1, 7)[0], details()["far"], 2)
+    mine = Item(canonical_hash(image), fingerprint, detail, 1)
+    items = tuple(sorted((mine, other), key=lambda it: it.fingerprint))
+    p = BatchPlan(items, owner.address, esp.address)
+    lock = paid_lock(world, owner, esp)
+    batch_client(world, owner).commit(p.commitment(), p.count)
+    world.chain.mine(1)
+    batch_id = reveal(world, owner, p, lock, esp)
+    index = items.index(mine)
+    proof = tuple(p.fp_proof(index))
+    return MisattestedItem(
+        tid(batch_id, index), fingerprint, proof, detail, p.opening(index), esp.address
+    )
+
+
+def claim_item(
+    cw: CommitteeWorld, item: MisattestedItem, claimant: LocalAccount, *, draw: bool = True
+) -> bytes:
+    """``claimant`` claims batch item ``item`` mis-attested (deposit + review fee); the
+    review's jurors are drawn unless ``draw`` is False. Returns the review key."""
+    fee = cw.committee().params().review_fee
+    key = court(cw.world, claimant).claim_misattested_item(item, review_fee=fee)
+    return cw.draw(key) if draw else key
+
+
+def finalize_item(cw: CommitteeWorld, item: MisattestedItem, by: LocalAccount) -> DisputeState:
+    return court(cw.world, by).finalize_misattested(item.token_id, item.record)
+
+
+def honest_item_votes(
+    cw: CommitteeWorld, key: bytes, item: MisattestedItem, images: Images
+) -> list[bool]:
+    """What each drawn juror votes on an item's record: ``judge_record`` on the bytes whose
+    canonical hash is the item's content hash, against its attested leaf values."""
+    world = cw.world
+    review = Review(
+        key=key,
+        collection=batch_client(world, world.deployer).address,
+        original=0,
+        duplicate=item.token_id,
+        detail_hash_a=item.fingerprint,
+        detail_hash_b=keccak(item.detail),
+    )
+    threshold = world.registry(world.deployer).params().match_threshold
+    verdict = judge_record(
+        review,
+        images,
+        item.detail,
+        threshold=threshold,
+        content_hash=int.from_bytes(item.opening.content_hash, "big"),
+    )
+    return [verdict.vote] * len(cw.committee().review(key).jurors)
+
+
 __all__ = [
     "Images",
     "claim",
+    "claim_item",
     "court",
     "finalize",
+    "finalize_item",
+    "honest_item_votes",
     "honest_votes",
     "png",
     "record_of",
+    "register_item_pixels",
     "register_pixels",
 ]

@@ -13,9 +13,19 @@ from PIL import Image, ImageOps
 from ledger.clients.registry import DisputeState, TokenStatus
 from services.provenance import detail_descriptor, fingerprint
 from services.provenance.jury import JurorDuty
+from tests.contracts.batch_kit import client as batch_client
 from tests.contracts.committee_kit import CommitteeWorld, committee_world
 from tests.contracts.helpers import register_esp
-from tests.contracts.misattestation_kit import Images, claim, finalize, png, register_pixels
+from tests.contracts.misattestation_kit import (
+    Images,
+    claim,
+    claim_item,
+    finalize,
+    finalize_item,
+    png,
+    register_item_pixels,
+    register_pixels,
+)
 
 
 @pytest.fixture
@@ -76,6 +86,42 @@ def test_the_duty_judges_a_record_review_from_the_tokens_bytes(cw, tmp_path, mis
     assert all(e["stage"] == "settled" for e in entries), log
     state = finalize(cw, token, world.buyer)
     status = world.registry(world.deployer).record(token).status
+    if misattested:
+        assert "mis-attested" in entries[0]["reason"]
+        assert state is DisputeState.UPHELD and status is TokenStatus.REVOKED
+    else:
+        assert state is DisputeState.REJECTED and status is TokenStatus.ACTIVE
+
+
+@pytest.mark.parametrize("misattested", [True, False])
+def test_the_duty_judges_a_batch_items_record_from_the_bytes_its_leaf_names(
+    cw, tmp_path, misattested
+):
+    """The copy registered as a batch item (``claimMisattestedItem``): the duty reads the
+    content hash and the attested descriptor from the court's ``ItemOpened``, judges the bytes
+    whose canonical hash is that content hash (not the item's id), and the claim revokes the item
+    when its values are an unrelated image's; attested honestly, "no" and the item stays."""
+    world = cw.world
+    register_esp(world)
+    esp = register_esp(world, world.accounts[8])
+    copy = ImageOps.mirror(Image.fromarray(skimage.data.camera()).convert("RGB"))
+    attested = Image.fromarray(skimage.data.astronaut()).convert("RGB") if misattested else copy
+    item = register_item_pixels(
+        world,
+        world.attacker,
+        copy,
+        esp=esp,
+        fingerprint=fingerprint(attested).to_bytes32(),
+        detail=detail_descriptor(attested),
+    )
+    jurors = cw.enroll()
+    key = claim_item(cw, item, world.producer)
+    duties = _duties(cw, jurors, Images({item.token_id: png(copy)}), tmp_path)
+    log = _serve(cw, duties, key)
+    entries = [d.reviews["0x" + key.hex()] for d in duties]
+    assert [e["vote"] for e in entries] == [misattested] * 5, log
+    state = finalize_item(cw, item, world.buyer)
+    status = batch_client(world, world.deployer).status(item.token_id)
     if misattested:
         assert "mis-attested" in entries[0]["reason"]
         assert state is DisputeState.UPHELD and status is TokenStatus.REVOKED
