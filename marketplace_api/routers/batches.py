@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from ledger import Deployment, merkle
-from ledger.clients.batch_court import BatchCourtClient
+from ledger.clients.batch_court import BatchCourtClient, MisattestedItem
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.committee import CommitteeClient
 from ledger.clients.registry import RecordProof, RegistryClient
@@ -568,25 +568,44 @@ def tx_court_settle(
 
 
 class MisattestedIn(BaseModel):
-    """A single registration (token id as a decimal string or 0x-hex)."""
+    """A single registration or a batch item (token id as a decimal string or 0x-hex)."""
 
     token: TokenId
+
+
+def _misattested_item(session: SessionDep, token_id: int) -> MisattestedItem:
+    """What a batch item's mis-attestation claim opens, from the index: its attested fingerprint
+    and proof (the batch's fingerprints), its descriptor and item opening (the published
+    manifest: 404 ``manifest_not_published`` before; without one nobody can prove which bytes
+    the item is), and its batch's ESP."""
+    batch, index = _item(session, token_id)
+    detail, opening = _opening(session, token_id)
+    fp, proof = _fp_proof(batch, index)
+    return MisattestedItem(token_id, fp, tuple(proof), detail, opening, batch.esp)
 
 
 @tx_router.post("/court/claim-misattested", response_model=UnsignedTx, responses=BUILDS_FROM_INDEX)
 def tx_court_claim_misattested(
     body: MisattestedIn, account: CurrentAccount, dep: DeploymentDep, session: SessionDep
 ) -> UnsignedTx:
-    """Claim that a single token's ESP attested a fingerprint or detail descriptor that are not
-    its image's (``BatchCourt.claimMisattested``, anyone): the value is the challenge deposit
-    plus the committee's review fee, forwarded to a committee review of the token's record
-    (jurors recompute both from its content-addressed image, which the claimant must publish).
-    404 ``unknown_product`` for no single registration; the contract's error name for what it
-    refuses (``CourtTokenRevoked``, ``CourtDisputeExists`` while a claim is open,
-    ``CommitteeTooSmall`` with too few jurors enrolled)."""
-    single = _single(session, body.token)
+    """Claim that a single token's or a batch item's ESP attested a fingerprint or detail
+    descriptor that are not its image's (``BatchCourt.claimMisattested``; for a batch item
+    ``claimMisattestedItem``, which opens the item from its published manifest, 404
+    ``manifest_not_published`` before; anyone): the value is the challenge deposit plus the
+    committee's review fee, forwarded to a committee review of the token's record (jurors
+    recompute both from its content-addressed image, which the claimant must publish: anyone
+    may attach a token's bytes, ``PUT /v1/products/{token}/image``). 404 ``unknown_product`` for
+    no such registration; the contract's error name for what it refuses (``CourtTokenRevoked``,
+    ``CourtDisputeExists`` while a claim is open, ``CommitteeTooSmall`` with too few jurors
+    enrolled)."""
     fee = CommitteeClient(dep).params().review_fee
-    call = BatchCourtClient(dep).claim_misattested_call(body.token, _record(single), review_fee=fee)
+    court = BatchCourtClient(dep)
+    if _is_batch_token(body.token):
+        item = _misattested_item(session, body.token)
+        call = court.claim_misattested_item_call(item, review_fee=fee)
+    else:
+        single = _single(session, body.token)
+        call = court.claim_misattested_call(body.token, _record(single), review_fee=fee)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
@@ -599,10 +618,14 @@ def tx_court_finalize_misattested(
     """Decide a mis-attestation claim once its review's reveal deadline passed (anyone): upheld,
     the token is revoked, its ESP slashed (burned) and the claimant paid its deposit and the
     challenge reward; rejected, the deposit goes to the token's owner; no verdict, it returns.
-    409 ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
+    A batch item's claim is decided with its claimed values (from its manifest). 409
+    ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
     without an open claim."""
-    single = _single(session, body.token)
-    call = BatchCourtClient(dep).finalize_misattested_call(body.token, _record(single))
+    if _is_batch_token(body.token):
+        record = _misattested_item(session, body.token).record
+    else:
+        record = _record(_single(session, body.token))
+    call = BatchCourtClient(dep).finalize_misattested_call(body.token, record)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 

@@ -16,7 +16,7 @@ from ledger.clients.registry import DisputeState
 from services.provenance import detail_descriptor, fingerprint
 from tests.api.test_tx import _sign_and_relay
 from tests.contracts.helpers import register_esp
-from tests.contracts.misattestation_kit import register_pixels
+from tests.contracts.misattestation_kit import MANIFESTS, register_item_pixels, register_pixels
 
 CLAIM = "/v1/tx/batch/court/claim-misattested"
 FINALIZE = "/v1/tx/batch/court/finalize-misattested"
@@ -73,3 +73,52 @@ def test_a_mis_attestation_claim_is_prepared_from_the_index(api):
     assert r.status_code == 422, r.text
     r = api.client.post(FINALIZE, json={"token": str(token)})
     assert r.status_code == 401, r.text
+
+
+def test_a_batch_items_claim_is_prepared_from_its_manifest(api):
+    """The copy registered as a batch item: the claim opens it from its published manifest
+    (404 ``manifest_not_published`` before: nobody can prove which bytes the item is), the
+    court records it (round 1) and its finalize is prepared with the claimed values."""
+    world = api.world
+    register_esp(world)
+    esp = register_esp(world, world.accounts[8])
+    copy = ImageOps.mirror(Image.fromarray(skimage.data.camera()).convert("RGB"))
+    unrelated = Image.fromarray(skimage.data.astronaut()).convert("RGB")
+    item = register_item_pixels(
+        world,
+        world.attacker,
+        copy,
+        esp=esp,
+        fingerprint=fingerprint(unrelated).to_bytes32(),
+        detail=detail_descriptor(unrelated),
+    )
+    for juror in [world.esp, *(world.accounts[i] for i in (5, 6, 7, 9))]:
+        if juror is not world.esp:
+            register_esp(world, juror)
+        CommitteeClient(world.deployment, world.tx(juror)).enroll()
+    api.index()
+    headers = api.sign_in(world.producer)
+    r = api.client.post(CLAIM, json={"token": str(item.token_id)}, headers=headers)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "manifest_not_published", r.text
+    batch_id = item.token_id >> 32
+    attacker = api.sign_in(world.attacker)
+    r = api.client.post(
+        f"/v1/batches/{batch_id}/manifest", json=MANIFESTS[item.token_id], headers=attacker
+    )
+    assert r.status_code == 200, r.text
+    r = api.client.post(CLAIM, json={"token": str(item.token_id)}, headers=headers)
+    assert r.status_code == 200, r.text
+    court = BatchCourtClient(world.deployment)
+    fee = CommitteeClient(world.deployment).params().review_fee
+    assert int(r.json()["value"]) == court.deposit() + fee
+    _sign_and_relay(api, world.producer, r.json(), headers)
+    claim = court.misattestation(item.token_id)
+    assert (claim.state, claim.claimant, claim.round) == (
+        DisputeState.OPEN,
+        world.producer.address,
+        1,
+    )
+    r = api.client.post(FINALIZE, json={"token": str(item.token_id)}, headers=headers)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "CourtDisputeWindow", r.text
+    r = api.client.post(CLAIM, json={"token": str(item.token_id + 5)}, headers=headers)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_product", r.text

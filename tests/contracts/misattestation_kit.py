@@ -124,9 +124,26 @@ def register_item_pixels(
     batch_id = reveal(world, owner, p, lock, esp)
     index = items.index(mine)
     proof = tuple(p.fp_proof(index))
-    return MisattestedItem(
+    item = MisattestedItem(
         tid(batch_id, index), fingerprint, proof, detail, p.opening(index), esp.address
     )
+    MANIFESTS[item.token_id] = {
+        "items": [
+            {
+                "content_hash": "0x" + it.content_hash.hex(),
+                "fingerprint": "0x" + it.fingerprint.hex(),
+                "detail": "0x" + it.detail.hex(),
+                "seed": str(it.seed),
+            }
+            for it in items
+        ]
+    }
+    return item
+
+
+# The manifest (``POST /v1/batches/{id}/manifest`` body) of each item's batch registered by
+# :func:`register_item_pixels`, by the item's token id.
+MANIFESTS: dict[int, dict[str, object]] = {}
 
 
 def claim_item(
@@ -169,6 +186,7 @@ def honest_item_votes(
 
 
 __all__ = [
+    "MANIFESTS",
     "Images",
     "claim",
     "claim_item",

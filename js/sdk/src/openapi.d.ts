@@ -1025,13 +1025,16 @@ export interface paths {
         put?: never;
         /**
          * Tx Court Claim Misattested
-         * @description Claim that a single token's ESP attested a fingerprint or detail descriptor that are not
-         *     its image's (``BatchCourt.claimMisattested``, anyone): the value is the challenge deposit
-         *     plus the committee's review fee, forwarded to a committee review of the token's record
-         *     (jurors recompute both from its content-addressed image, which the claimant must publish).
-         *     404 ``unknown_product`` for no single registration; the contract's error name for what it
-         *     refuses (``CourtTokenRevoked``, ``CourtDisputeExists`` while a claim is open,
-         *     ``CommitteeTooSmall`` with too few jurors enrolled).
+         * @description Claim that a single token's or a batch item's ESP attested a fingerprint or detail
+         *     descriptor that are not its image's (``BatchCourt.claimMisattested``; for a batch item
+         *     ``claimMisattestedItem``, which opens the item from its published manifest, 404
+         *     ``manifest_not_published`` before; anyone): the value is the challenge deposit plus the
+         *     committee's review fee, forwarded to a committee review of the token's record (jurors
+         *     recompute both from its content-addressed image, which the claimant must publish: anyone
+         *     may attach a token's bytes, ``PUT /v1/products/{token}/image``). 404 ``unknown_product`` for
+         *     no such registration; the contract's error name for what it refuses (``CourtTokenRevoked``,
+         *     ``CourtDisputeExists`` while a claim is open, ``CommitteeTooSmall`` with too few jurors
+         *     enrolled).
          */
         post: operations["tx_court_claim_misattested_v1_tx_batch_court_claim_misattested_post"];
         delete?: never;
@@ -1149,7 +1152,8 @@ export interface paths {
          * @description Decide a mis-attestation claim once its review's reveal deadline passed (anyone): upheld,
          *     the token is revoked, its ESP slashed (burned) and the claimant paid its deposit and the
          *     challenge reward; rejected, the deposit goes to the token's owner; no verdict, it returns.
-         *     409 ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
+         *     A batch item's claim is decided with its claimed values (from its manifest). 409
+         *     ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
          *     without an open claim.
          */
         post: operations["tx_court_finalize_misattested_v1_tx_batch_court_finalize_misattested_post"];
@@ -2753,7 +2757,7 @@ export interface components {
         };
         /**
          * MisattestedIn
-         * @description A single registration (token id as a decimal string or 0x-hex).
+         * @description A single registration or a batch item (token id as a decimal string or 0x-hex).
          */
         MisattestedIn: {
             /**
