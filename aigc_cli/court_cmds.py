@@ -112,5 +112,6 @@ def finalize_misattested(
     if claim.state is not DisputeState.OPEN:
         state = claim.state.name.lower()
         raise fail(f"no_open_claim: token {tid} has no open mis-attestation claim ({state})")
-    state = court.finalize_misattested(tid, registry.registered(tid).proof)
+    # the record claimed against: a reclaim since wrote a newer one (the claim is then Void)
+    state = court.finalize_misattested(tid, court.claimed_record(tid, registry))
     console.print(f"token {tid}: the claim is {_DECIDED.get(state.name, state.name.lower())}")

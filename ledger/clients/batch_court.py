@@ -17,8 +17,9 @@ from eth_utils import keccak
 
 from ledger.clients._base import Call, ContractClient
 from ledger.clients.batch_registry import ItemOpening
-from ledger.clients.registry import DisputeState, RecordProof
+from ledger.clients.registry import DisputeState, RecordProof, RegistryClient
 from ledger.deploy import Deployment
+from ledger.errors import LedgerError
 from ledger.tx import Transactor, call
 
 
@@ -339,3 +340,15 @@ class BatchCourtClient(ContractClient):
     def misattestation(self, token_id: int) -> Misattestation:
         c = call(self.contract.functions.misattestationOf(token_id).call)
         return Misattestation(token_id, str(c[0]), int(c[1]), DisputeState(c[2]), bytes(c[3]))
+
+    def claimed_record(self, token_id: int, registry: RegistryClient) -> RecordProof:
+        """The record proof single ``token_id``'s latest mis-attestation claim was made against,
+        which ``finalizeMisattested`` takes: the token's current record unless a ``reclaim``
+        wrote a newer one since (the claim then ends Void, its deposit back, but only with the
+        claimed record's proof: the current one reverts ``CourtBadProof`` and would leave the
+        claimant's deposit in the court). :class:`LedgerError` if no registration matches."""
+        claimed = self.misattestation(token_id).record_hash
+        for registered in reversed(registry.registrations(token_id)):
+            if registered.proof.record_hash == claimed:
+                return registered.proof
+        raise LedgerError(f"no registration of token {token_id} is its claim's record")

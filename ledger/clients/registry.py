@@ -15,7 +15,7 @@ from ledger import eip712
 from ledger.clients._base import Call, ContractClient
 from ledger.clients.htlc import LockTerms
 from ledger.errors import LedgerError
-from ledger.logs import latest_log
+from ledger.logs import event_logs, latest_log
 from ledger.tx import call
 
 ATTESTATION_TYPES = {
@@ -431,6 +431,15 @@ class RegistryClient(ContractClient):
         if last is None:  # (a reclaimed token has a second, current registration: the last)
             raise LedgerError(f"token {token_id} has no Registered event on this chain")
         return registered_from_event(dict(last["args"]), block=int(last["blockNumber"]))
+
+    def registrations(self, token_id: int, *, from_block: int | None = None) -> list[Registered]:
+        """Every ``Registered`` event of the token in chain order: its reveal, then one per
+        ``reclaim`` (each a new record; a claim or dispute opened before names an older one)."""
+        start = self.deployment.manifest.block if from_block is None else from_block
+        logs = event_logs(
+            self.contract, "Registered", start, argument_filters={"tokenId": token_id}
+        )
+        return [registered_from_event(dict(e["args"]), block=int(e["blockNumber"])) for e in logs]
 
     def owner_of(self, token_id: int) -> str:
         return str(call(self.contract.functions.ownerOf(token_id).call))

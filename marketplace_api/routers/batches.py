@@ -23,6 +23,7 @@ from ledger.clients.batch_court import BatchCourtClient, MisattestedItem
 from ledger.clients.batch_registry import BatchRegistryClient, ItemOpening
 from ledger.clients.committee import CommitteeClient
 from ledger.clients.registry import RecordProof, RegistryClient
+from ledger.errors import LedgerError
 from marketplace_api.batch_catalog import recheck_details
 from marketplace_api.deps import (
     CurrentAccount,
@@ -621,11 +622,19 @@ def tx_court_finalize_misattested(
     A batch item's claim is decided with its claimed values (from its manifest). 409
     ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
     without an open claim."""
+    court = BatchCourtClient(dep)
     if _is_batch_token(body.token):
         record = _misattested_item(session, body.token).record
     else:
-        record = _record(_single(session, body.token))
-    call = BatchCourtClient(dep).finalize_misattested_call(body.token, record)
+        single = _single(session, body.token)  # 404 unknown_product
+        # the record claimed against, not the index's: a reclaim since wrote a newer record, and
+        # only the claimed one's proof ends that claim (Void, the deposit back); with no claim
+        # the contract names what it refuses (CourtDisputeState)
+        try:
+            record = court.claimed_record(body.token, RegistryClient(dep))
+        except LedgerError:
+            record = _record(single)
+    call = court.finalize_misattested_call(body.token, record)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 
