@@ -5,8 +5,9 @@
 // built from the indexed events), checked here to call that step about exactly this pair on the
 // deployment's contract, then simulated (a refusal names the contract's custom error) and sent.
 
-import { decodeFunctionData, getAddress, parseAbi, parseEventLogs } from 'viem'
+import { decodeFunctionData, encodeAbiParameters, getAddress, keccak256, parseAbi, parseAbiParameters, parseEventLogs } from 'viem'
 import { registryAbi } from './abis.js'
+import { fingerprintLeaf, itemLeaf, verifyOrderedProof, verifyProof } from './batch.js'
 import { batchRegistryAbi } from './batch_actions.js'
 import { committeeAbi, committeeOf, reviewFee } from './committee.js'
 import { getDeployment } from './deployment.js'
@@ -30,6 +31,7 @@ export const batchCourtAbi = parseAbi([
   'function reinstate(uint256 original, uint256 duplicate) payable',
   'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, address contester, uint96 slash, bytes32 recordHash))',
   'function claimMisattested(uint256 tokenId, RecordProof b) payable returns (bytes32 key)',
+  'function claimMisattestedItem(uint256 tokenId, bytes32 fp, bytes32[] fpProof, bytes detail, ItemOpening o) payable returns (bytes32 key)',
   'function finalizeMisattested(uint256 tokenId, RecordProof b) returns (uint8 state)',
   'function misattestationOf(uint256 tokenId) view returns ((address claimant, uint32 round, uint8 state, bytes32 recordHash))',
   'function batchRegistry() view returns (address)',
@@ -40,6 +42,7 @@ export const batchCourtAbi = parseAbi([
   'event DuplicateImageRevoked(uint256 indexed revoked, uint256 indexed kept, address indexed caller, bool twoPayers)',
   'event MisattestationClaimed(uint256 indexed tokenId, address indexed claimant, address indexed esp, bytes32 key)',
   'event MisattestationDecided(uint256 indexed tokenId, address indexed claimant, uint8 state)',
+  'event ItemOpened(uint256 indexed tokenId, bytes32 contentHash, uint256 seed, bytes detail)',
   'error CourtWrongValue(uint256 sent, uint256 required)',
   'error CourtUnknownToken(uint256 tokenId)',
   'error CourtTokenRevoked(uint256 tokenId)',
@@ -446,7 +449,7 @@ const courtAndCommitteeAbi = [...batchCourtAbi, ...committeeAbi.filter((x) => x.
  * The API's mis-attestation transaction for `token` at `path`, checked to be `name(token, proof)`
  * at `contract` carrying exactly `value`; returns the decoded record proof.
  * @param {import('./client.js').AigcClient} client
- * @param {{ path: string, name: 'claimMisattested' | 'finalizeMisattested', t: bigint, contract: `0x${string}`, value: () => Promise<bigint>, what: string }} p
+ * @param {{ path: string, name: 'claimMisattested' | 'claimMisattestedItem' | 'finalizeMisattested', t: bigint, contract: `0x${string}`, value: () => Promise<bigint>, what: string }} p
  */
 async function misattestedTx(client, { path, name, t, contract, value, what }) {
   const tx = await request(client, path, { method: 'POST', json: { token: toDecimal(t) } })
@@ -469,7 +472,43 @@ async function misattestedTx(client, { path, name, t, contract, value, what }) {
   const want = await value()
   const sends = toBigInt(tx.value ?? 0, 'value')
   if (sends !== want) throw refuse(`carries ${sends} wei, not ${want}`)
-  return { tx, proof: args[1], refuse }
+  return { tx, proof: args[1], args, refuse }
+}
+
+/**
+ * Whether `t` is a batch item's id (batch id << 32 | index, batch ids from 1 below 2^64), as
+ * the API tells them apart (a single registration's id is its content hash, far above).
+ * @param {bigint} t
+ */
+function isBatchItem(t) {
+  return t < 2n ** 96n && t >> 32n >= 1n
+}
+
+/**
+ * The court's BatchRegistry and item `t`'s batch record there (`batchOf`, the roots the court
+ * proves an item's claim against).
+ * @param {import('./client.js').AigcClient} client
+ * @param {`0x${string}`} contract the court
+ * @param {bigint} t
+ * @returns {Promise<{ index: bigint, batch: any }>}
+ */
+async function itemBatch(client, contract, t) {
+  const registry = /** @type {`0x${string}`} */ (await client.publicClient.readContract({ address: contract, abi: batchCourtAbi, functionName: 'batchRegistry' }))
+  const batch = /** @type {any} */ (await client.publicClient.readContract({ address: getAddress(registry), abi: batchRegistryAbi, functionName: 'batchOf', args: [t >> 32n] }))
+  return { index: t & 0xffffffffn, batch }
+}
+
+const ITEM_RECORD = parseAbiParameters('bytes32, bytes32, address')
+
+/**
+ * A batch item's claimed record hash (BatchCourt._itemRecordHash): keccak256(abi.encode(fp,
+ * detailHash, esp)) with its lowest bit set.
+ * @param {any} proof a RecordProof (its blocks are not hashed)
+ * @returns {`0x${string}`}
+ */
+export function itemRecordHash(proof) {
+  const h = BigInt(keccak256(encodeAbiParameters(ITEM_RECORD, [proof.fingerprint, proof.detailHash, proof.esp]))) | 1n
+  return /** @type {`0x${string}`} */ (`0x${h.toString(16).padStart(64, '0')}`)
 }
 
 /**
@@ -495,7 +534,11 @@ async function recordHashOf(client, registry, proof) {
  * The API's transaction must be claimMisattested of exactly `token` at the court, carrying
  * exactly the Registry's challengeDeposit plus the committee's reviewFee (both read from the
  * chain, never the API's word), with a record proof whose Registry hash (`recordHashOf`) is the
- * token's stored record's (`recordOf`): else AigcSdkError `tx_mismatch`, nothing signed. Then
+ * token's stored record's (`recordOf`): else AigcSdkError `tx_mismatch`, nothing signed. A batch
+ * item's claim (its id batchId << 32 | index) must be claimMisattestedItem of exactly the item,
+ * its attested fingerprint and opening (content hash, descriptor, seed: what the jurors judge)
+ * proven against its batch's fpRoot and itemsRoot as the court's BatchRegistry holds them
+ * (`batchOf`), the same deposit and fee; the court names the batch's ESP (returned `esp`). Then
  * simulated (the court's and committee's refusals by name: CourtTokenRevoked,
  * CourtDisputeExists while a claim is open, CommitteeTooSmall with too few jurors enrolled)
  * and sent.
@@ -509,11 +552,12 @@ export async function claimMisattested(client, { token, batchCourt, committeeVer
   const t = toBigInt(token, 'token')
   const contract = await courtAddress(client, batchCourt)
   const { registry, committee } = await committeeOf(client, committeeVerifier)
+  const item = isBatchItem(t)
   let deposit = 0n
   let fee = 0n
-  const { tx, proof, refuse } = await misattestedTx(client, {
+  const { tx, proof, args, refuse } = await misattestedTx(client, {
     path: '/v1/tx/batch/court/claim-misattested',
-    name: 'claimMisattested',
+    name: item ? 'claimMisattestedItem' : 'claimMisattested',
     t,
     contract,
     what: 'mis-attestation claim',
@@ -523,15 +567,34 @@ export async function claimMisattested(client, { token, batchCourt, committeeVer
       return deposit + fee
     },
   })
-  const record = /** @type {any} */ (await client.publicClient.readContract({ address: registry, abi: registryAbi, functionName: 'recordOf', args: [t] }))
-  // an unknown token (status None) has no record: the court's own CourtUnknownToken says so
-  if (Number(record.status) !== 0 && (await recordHashOf(client, registry, proof)) !== record.recordHash) {
-    throw refuse(`claims against a record proof that is not token ${t}'s record at the Registry`)
+  /** @type {`0x${string}` | null} */
+  let batchEsp = null
+  if (item) {
+    // the item's attested fingerprint and its opening (content hash, descriptor, seed) proven
+    // against its batch's roots as the chain holds them; the ESP the court names is the batch's
+    const { index, batch } = await itemBatch(client, contract, t)
+    // an unknown item (index past its batch's count) has no roots: the court's own CourtUnknownToken says so
+    if (index < BigInt(batch.count)) {
+      batchEsp = getAddress(batch.esp)
+      const [, fp, fpProof, detail, o] = args
+      if (!verifyProof([...fpProof], batch.fpRoot, fingerprintLeaf(index, fp))) {
+        throw refuse(`opens a fingerprint that is not item ${t}'s leaf under its batch's fpRoot`)
+      }
+      if (!verifyOrderedProof([...o.proof], batch.itemsRoot, itemLeaf(index, o.contentHash, keccak256(detail), o.seed), index, batch.count)) {
+        throw refuse(`opens a content hash, descriptor or seed that are not item ${t}'s leaf under its batch's itemsRoot`)
+      }
+    }
+  } else {
+    const record = /** @type {any} */ (await client.publicClient.readContract({ address: registry, abi: registryAbi, functionName: 'recordOf', args: [t] }))
+    // an unknown token (status None) has no record: the court's own CourtUnknownToken says so
+    if (Number(record.status) !== 0 && (await recordHashOf(client, registry, proof)) !== record.recordHash) {
+      throw refuse(`claims against a record proof that is not token ${t}'s record at the Registry`)
+    }
   }
   await simulateUnsigned(client, tx, courtAndCommitteeAbi)
   const sent = await sendUnsigned(client, tx)
   const e = parseEventLogs({ abi: batchCourtAbi, logs: /** @type {any} */ (sent.receipt.logs ?? []), eventName: 'MisattestationClaimed' })
-    .find((x) => getAddress(x.address) === contract && x.args.tokenId === t)
+    .find((x) => getAddress(x.address) === contract && x.args.tokenId === t && (batchEsp === null || getAddress(x.args.esp) === batchEsp))
   return { hash: sent.hash, key: e ? e.args.key : null, esp: e ? getAddress(e.args.esp) : null, deposit, fee }
 }
 
@@ -540,7 +603,8 @@ export async function claimMisattested(client, { token, batchCourt, committeeVer
  * passed (BatchCourt.finalizeMisattested, POST /v1/tx/batch/court/finalize-misattested; anyone
  * may). The API's transaction must be finalizeMisattested of exactly `token` at the court with
  * no Ether, its record proof the one the claim was made against (the court's
- * `misattestationOf(token).recordHash`, by the Registry's `recordHashOf`): else `tx_mismatch`,
+ * `misattestationOf(token).recordHash`, by the Registry's `recordHashOf`; a batch item's: its
+ * claimed leaf values and its batch's ESP, by `itemRecordHash`): else `tx_mismatch`,
  * unsigned; then simulated at the pending block (the one it is mined in at best) and sent.
  * Refusals by name: CourtDisputeWindow (fields.deadline, the review's reveal deadline: the
  * finalize may be mined from the block after it), CourtDisputeState without an open claim.
@@ -558,9 +622,17 @@ export async function finalizeMisattested(client, { token, batchCourt }) {
   })
   const claim = await getMisattestation(client, { token: t, batchCourt: contract })
   if (claim.state !== 'none') {
-    const registry = (await getDeployment(client)).addresses.registry
-    if ((await recordHashOf(client, registry, proof)) !== claim.recordHash) {
-      throw refuse(`finalizes with a record proof that is not the one token ${t} was claimed against`)
+    if (isBatchItem(t)) {
+      // an item's claimed record: its attested leaf values and its batch's ESP
+      const { batch } = await itemBatch(client, contract, t)
+      if (getAddress(proof.esp) !== getAddress(batch.esp) || itemRecordHash(proof) !== claim.recordHash) {
+        throw refuse(`finalizes with a record that is not the one item ${t} was claimed against`)
+      }
+    } else {
+      const registry = (await getDeployment(client)).addresses.registry
+      if ((await recordHashOf(client, registry, proof)) !== claim.recordHash) {
+        throw refuse(`finalizes with a record proof that is not the one token ${t} was claimed against`)
+      }
     }
   }
   // at the pending block: the finalize is mined in the next block at best, and the court asks

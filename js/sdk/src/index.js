@@ -118,7 +118,7 @@ export {
 export { BATCH_ATTESTATION_TYPES, batchAttestationDigest, batchAttestationTypedData, parseBatchAttestation } from './batch_attestation.js'
 export { batchCommitCall, batchRegistryAbi, batchRevealCall, lockInfoAbi } from './batch_actions.js'
 export { toBatch } from './batch_reads.js'
-export { batchCourtAbi, courtAddress, DISPUTE_STATES } from './batch_court.js'
+export { batchCourtAbi, courtAddress, DISPUTE_STATES, itemRecordHash } from './batch_court.js'
 export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError } from './delivery_actions.js'
