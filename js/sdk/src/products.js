@@ -51,16 +51,16 @@ export async function getProduct(client, { tokenId }) {
 }
 
 /**
- * Publishes the image of one of your tokens (you are its producer or its owner): its PNG bytes
- * to PUT /v1/products/{tokenId}/image (multipart field `image`). Buyers see it, the market's
- * attestation check recomputes the fingerprint and detail descriptor from it, committee jurors
- * compare it, and a generation opening is checked against it (409 `image_missing` before).
+ * Publishes a token's image: its PNG bytes to PUT /v1/products/{tokenId}/image (multipart field
+ * `image`). Any signed-in account may, when the bytes hash to the token (a plagiarist's copy
+ * whose bytes were never attached is attached by its victim, for the jurors). Buyers see it, the
+ * market's attestation check recomputes the fingerprint and detail descriptor from it, committee
+ * jurors compare it, and a generation opening is checked against it (409 `image_missing` before).
  * Publishing the same image again is accepted. Refusals: `not_png` (AigcSdkError: the bytes are
  * not a PNG), `product_mismatch` (AigcSdkError: the API answered with another token); the API's
  * as AigcApiError with its code: 422 `hash_mismatch` (the image's canonical content hash is not
- * the token's: another image), 403 `forbidden` (neither its producer nor its owner), 401 (not
- * signed in), 404 `not_found` (no such product indexed yet), 413 `payload_too_large`, 415
- * `unsupported_media_type`, 422 `degenerate_image`, 429 `rate_limited`.
+ * the token's: another image), 401 (not signed in), 404 `not_found` (no such product indexed
+ * yet), 413 `payload_too_large`, 415 `unsupported_media_type`, 422 `degenerate_image`, 429 `rate_limited`.
  * @param {import('./client.js').AigcClient} client
  * @param {{ tokenId: import('./numbers.js').Numberish, image: Blob | Uint8Array }} params
  * @returns {Promise<Product>} the product as the API has it now (`hasImage` true, `raw.attestation`

@@ -56,7 +56,7 @@ test('publishImage refuses bytes that are not a PNG before sending anything', as
   assert.equal(api.calls.length, 0)
 })
 
-for (const [status, code] of /** @type {const} */ ([[422, 'hash_mismatch'], [403, 'forbidden'], [404, 'not_found'], [401, 'unauthorized']])) {
+for (const [status, code] of /** @type {const} */ ([[422, 'hash_mismatch'], [404, 'not_found'], [401, 'unauthorized'], [413, 'payload_too_large']])) {
   test(`publishImage passes the API's ${status} ${code} on as an AigcApiError`, async () => {
     const api = fakeApi({
       [`PUT /v1/products/${TOKEN}/image`]: () => [status, { error: { code, message: `refused: ${code}` } }],
