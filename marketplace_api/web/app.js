@@ -281,8 +281,9 @@ async function product(id) {
   generationProof(p, proof);
   const court = courtActions(p);
   if (court) similar.before(court);
-  if (p.collection !== "batch" && globalThis.ethereum) {
-    // its mis-attestation claim at the court, when there is one (misattestationOf, on chain)
+  if (globalThis.ethereum) {
+    // its mis-attestation claim at the court, when there is one (misattestationOf, on chain; a
+    // batch item's too: claimMisattestedItem)
     const line = el("p", { class: "claim-state", hidden: true });
     const finalize = el("button", { type: "button", class: "finalize-misattested", hidden: true }, "Finalize the claim");
     const out = el("p", { role: "status" });
@@ -943,10 +944,13 @@ const MISATTESTATION_DECIDED = {
  * them. "Claim" sends BatchCourt.claimMisattested through the SDK's checked claimMisattested (the
  * court, exactly this token, exactly the deposit + the committee's review fee read from the chain,
  * the token's record: a lying API is tx_mismatch, unsigned); "Finalize" its finalizeMisattested
- * once the claim is open. The claim's state is read from the chain (misattestationOf).
+ * once the claim is open. The claim's state is read from the chain (misattestationOf). A batch
+ * item copy is claimed the same way (claimMisattestedItem: the SDK proves its opening against the
+ * batch's roots on chain); the API opens it from its batch's published manifest.
  */
 function misattestedNote(n, item) {
   const token = String(n.duplicate);
+  const batchItem = isBatchItem(token);
   const cost = el("span", { class: "misattestation-cost" }, "the court's challenge deposit plus the committee's review fee");
   item.append(
     el("strong", {}, "A copy of your image was attested with another image's values"),
@@ -958,7 +962,8 @@ function misattestedNote(n, item) {
     el("p", {}, "You can claim it mis-attested at the court. The claim costs ", cost,
       ". Jurors drawn from the committee recompute the fingerprint and descriptor from the copy's image and vote;",
       " after their reveal deadline (a few thousand blocks) anyone finalizes the claim. Upheld: the copy is revoked, its ESP slashed, and your deposit comes back with the challenge reward.",
-      " Rejected: your deposit goes to the copy's owner. No verdict: your deposit comes back. The fee pays the jurors."));
+      " Rejected: your deposit goes to the copy's owner. No verdict: your deposit comes back. The fee pays the jurors."),
+    batchItem ? el("p", { class: "muted batch-item-claim" }, "The copy is an item of a batch: the claim opens it from its batch's published manifest (until its producer publishes it, the claim is refused with manifest_not_published).") : "");
   const state = el("p", { class: "claim-state", hidden: true });
   const result = el("p", { role: "status" });
   const claim = el("button", { type: "button", class: "claim-misattested" }, "Claim: this copy's values are not its image's");
