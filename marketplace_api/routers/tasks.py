@@ -389,8 +389,9 @@ def quote(
         body.signature.lower() if body.signature else None,
         state,
     )
-    record_quote(session, task, now=now, params=request.app.state.market.reputation.params)
     try:
+        # (its update flushes the quoted task first: a reused hashlock fails here, not later)
+        record_quote(session, task, now=now, params=request.app.state.market.reputation.params)
         session.commit()
     except IntegrityError:
         # One hashlock, one task (tasks.hashlock is unique): the indexer gives a fee lock to the
