@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from aigc_cli._console import clean_errors, console, fail
+from ledger import merkle
 from ledger.errors import LedgerError
 
 app = typer.Typer()
@@ -77,12 +78,6 @@ def _clients(
     account = _account(deployment, dev_account, keystore, password)
     court = BatchCourtClient(deployment, Transactor(deployment.chain, account))
     return deployment, court, RegistryClient(deployment)
-
-
-def is_batch_item(tid: int) -> bool:
-    """Whether ``tid`` is a batch item's id (batch id << 32 | index, batch ids from 1 below
-    2**64), as the API tells them apart; a single token's id is its content hash."""
-    return tid < 2**96 and tid >> 32 >= 1
 
 
 def _batch_item(deployment: Any, tid: int) -> tuple[Any, Any, int]:
@@ -190,7 +185,7 @@ def claim_misattested(
     deployment, court, registry = _clients(dev_account, keystore, password)
     fee = CommitteeClient(deployment).params().review_fee
     deposit = court.deposit()
-    if is_batch_item(tid):
+    if merkle.is_item_id(tid):
         item = _opened_item(deployment, tid, manifest)
         key = court.claim_misattested_item(item, review_fee=fee, deposit=deposit)
         esp = item.esp
@@ -232,7 +227,7 @@ def finalize_misattested(
     if claim.state is not DisputeState.OPEN:
         state = claim.state.name.lower()
         raise fail(f"no_open_claim: token {tid} has no open mis-attestation claim ({state})")
-    if is_batch_item(tid):
+    if merkle.is_item_id(tid):
         # the item's claimed leaf values and its batch's ESP (no manifest needed)
         record = _item_record(deployment, court, tid)
     else:

@@ -55,6 +55,12 @@ _INDEX_MASK = (1 << INDEX_BITS) - 1
 _MAX_BATCH_ID = (1 << 64) - 1
 
 
+def is_item_id(token_id: int) -> bool:
+    """Whether ``token_id`` names a batch item (a batch id from 1 below 2**64, shifted, with its
+    index) rather than a single registration, whose id is its content hash (never that small)."""
+    return token_id < (_MAX_BATCH_ID + 1) << INDEX_BITS and token_id >> INDEX_BITS >= 1
+
+
 def _b32(value: bytes, name: str) -> bytes:
     if not isinstance(value, bytes | bytearray) or len(value) != 32:
         raise ValueError(f"{name} must be 32 bytes, got {value!r}")

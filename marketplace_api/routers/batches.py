@@ -327,14 +327,10 @@ def _record(p: Product) -> RecordProof:
     )
 
 
-def _is_batch_token(token_id: int) -> bool:
-    return token_id < 2**96 and token_id >> merkle.INDEX_BITS >= 1
-
-
 def _opening(session: SessionDep, token_id: int) -> tuple[bytes, ItemOpening]:
     """(detail, opening) of a token for ``resolve``: a batch item's from its published manifest
     (404 ``manifest_not_published`` before), a single original's from its record."""
-    if not _is_batch_token(token_id):
+    if not merkle.is_item_id(token_id):
         p = _single(session, token_id)
         return _b(p.detail or "0x"), ItemOpening(record=_record(p))
     batch, index = _item(session, token_id)
@@ -379,7 +375,7 @@ def tx_challenge(
     batch_b, index_b = _item(session, body.duplicate)
     fp_b, proof_b = _fp_proof(batch_b, index_b)
     client = _client(dep)
-    if _is_batch_token(body.original):
+    if merkle.is_item_id(body.original):
         batch_a, index_a = _item(session, body.original)
         fp_a, proof_a = _fp_proof(batch_a, index_a)
         call = client.challenge_call(body.original, fp_a, proof_a, body.duplicate, fp_b, proof_b)
@@ -601,7 +597,7 @@ def tx_court_claim_misattested(
     enrolled)."""
     fee = CommitteeClient(dep).params().review_fee
     court = BatchCourtClient(dep)
-    if _is_batch_token(body.token):
+    if merkle.is_item_id(body.token):
         item = _misattested_item(session, body.token)
         call = court.claim_misattested_item_call(item, review_fee=fee)
     else:
@@ -623,7 +619,7 @@ def tx_court_finalize_misattested(
     ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
     without an open claim."""
     court = BatchCourtClient(dep)
-    if _is_batch_token(body.token):
+    if merkle.is_item_id(body.token):
         record = _misattested_item(session, body.token).record
     else:
         single = _single(session, body.token)  # 404 unknown_product

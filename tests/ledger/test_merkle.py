@@ -11,6 +11,7 @@ from ledger.merkle import (
     batch_commitment,
     fingerprint_leaf,
     fingerprints_hash,
+    is_item_id,
     item_leaf,
     merkle_proof,
     merkle_root,
@@ -186,3 +187,13 @@ def test_malformed_input_refused() -> None:
     assert not ordered_verify([], FP, FP, 0, 0)
     with pytest.raises(ValueError, match="seed"):
         item_leaf(0, FP, FP, 2**256)
+
+
+def test_item_ids_are_told_from_single_token_ids_at_both_bounds():
+    """One rule for the API's routes and the CLI (a batch item's claim or a single's): batch ids
+    run from 1 below 2**64, so item ids lie in [2**32, 2**96); a content hash is never there."""
+    assert is_item_id(token_id(1, 0))
+    assert is_item_id(token_id(2**64 - 1, 2**32 - 1))
+    assert not is_item_id(2**32 - 1)  # batch id 0: none is ever registered
+    assert not is_item_id(2**96)
+    assert not is_item_id(int.from_bytes(bytes.fromhex("c6a8faaee2b48d83" * 4), "big"))
