@@ -22,6 +22,7 @@ review (the revocation, the ESP's slash, the payments).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -326,6 +327,28 @@ def _measure_court(
     return gas
 
 
+def _uphold(
+    chain: Chain,
+    dep: Deployment,
+    committee: CommitteeClient,
+    key: bytes,
+    jurors: Sequence[LocalAccount],
+    tag: bytes,
+) -> None:
+    """Draws review ``key``, has every juror commit and reveal "yes" and mines past its reveal
+    deadline: the claim's finalize is then Upheld."""
+    chain.mine(1)
+    committee.draw(key)
+    salt = hashlib.sha256(tag).digest()
+    for juror in jurors:
+        CommitteeClient(dep, Transactor(chain, juror)).commit(key, True, salt)
+    review = committee.review(key)
+    chain.mine(max(0, review.commit_deadline - int(chain.w3.eth.block_number)))
+    for juror in jurors:
+        CommitteeClient(dep, Transactor(chain, juror)).reveal(key, True, salt)
+    chain.mine(max(0, review.reveal_deadline - int(chain.w3.eth.block_number)))
+
+
 def _measure_misattestation(
     chain: Chain, dep: Deployment, accounts: list[LocalAccount]
 ) -> dict[str, int]:
@@ -364,16 +387,7 @@ def _measure_misattestation(
     params = committee.params()
     key = court.claim_misattested(token, record, review_fee=params.review_fee)
     gas = {"court_claim_misattested": charged(chain, court.last_receipt)}
-    chain.mine(1)
-    committee.draw(key)
-    salt = hashlib.sha256(b"misattested vote").digest()
-    for juror in jurors:
-        CommitteeClient(dep, Transactor(chain, juror)).commit(key, True, salt)
-    review = committee.review(key)
-    chain.mine(max(0, review.commit_deadline - int(chain.w3.eth.block_number)))
-    for juror in jurors:
-        CommitteeClient(dep, Transactor(chain, juror)).reveal(key, True, salt)
-    chain.mine(max(0, review.reveal_deadline - int(chain.w3.eth.block_number)))
+    _uphold(chain, dep, committee, key, jurors, b"misattested vote")
     court.finalize_misattested(token, record)
     gas["court_finalize_misattested"] = charged(chain, court.last_receipt)
     committee.settle(key)  # frees the five jurors for the batch item's review
@@ -452,16 +466,7 @@ def _measure_misattested_item(
     committee = CommitteeClient(dep, Transactor(chain, producer))
     key = court.claim_misattested_item(item, review_fee=committee.params().review_fee)
     gas = {"court_claim_misattested_item": charged(chain, court.last_receipt)}
-    chain.mine(1)
-    committee.draw(key)
-    salt = hashlib.sha256(b"misattested item vote").digest()
-    for juror in jurors:
-        CommitteeClient(dep, Transactor(chain, juror)).commit(key, True, salt)
-    review = committee.review(key)
-    chain.mine(max(0, review.commit_deadline - int(chain.w3.eth.block_number)))
-    for juror in jurors:
-        CommitteeClient(dep, Transactor(chain, juror)).reveal(key, True, salt)
-    chain.mine(max(0, review.reveal_deadline - int(chain.w3.eth.block_number)))
+    _uphold(chain, dep, committee, key, jurors, b"misattested item vote")
     court.finalize_misattested(item.token_id, item.record)
     gas["court_finalize_misattested_item"] = charged(chain, court.last_receipt)
     return gas
