@@ -8,9 +8,10 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, replace
 
+import skimage.data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ledger.clients.batch_court import BatchCourtClient, MisattestedItem
 from ledger.clients.registry import DisputeState, RecordProof
@@ -27,6 +28,27 @@ def png(image: Image.Image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def camera() -> Image.Image:
+    """The victim's image: scikit-image's camera, in colour."""
+    return Image.fromarray(skimage.data.camera()).convert("RGB")
+
+
+def copy_of(image: Image.Image) -> Image.Image:
+    """A plagiarist's edited copy: mirrored and saved as JPEG 30."""
+    buf = io.BytesIO()
+    ImageOps.mirror(image).save(buf, format="JPEG", quality=30)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def unrelated() -> Image.Image:
+    """An unrelated image whose values a mis-attesting ESP puts on the copy."""
+    return Image.fromarray(skimage.data.astronaut()).convert("RGB")
+
+
+def court_balance(world: World) -> int:
+    return world.balance(court(world, world.buyer).address)
 
 
 def register_pixels(

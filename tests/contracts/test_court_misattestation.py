@@ -8,14 +8,12 @@ attesting ESP judging its own record. Runs on the default chain backend (anvil u
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 
 import pytest
-import skimage.data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ledger import errors
 from ledger.clients._base import Call
@@ -26,13 +24,17 @@ from tests.contracts.committee_kit import SILENT, CommitteeWorld, committee_worl
 from tests.contracts.helpers import register_esp
 from tests.contracts.misattestation_kit import (
     Images,
+    camera,
     claim,
+    copy_of,
     court,
+    court_balance,
     finalize,
     honest_votes,
     png,
     record_of,
     register_pixels,
+    unrelated,
 )
 
 
@@ -41,29 +43,11 @@ def cw(chain):
     yield from committee_world(chain)
 
 
-def _camera() -> Image.Image:
-    return Image.fromarray(skimage.data.camera()).convert("RGB")
-
-
-def _copy_of(image: Image.Image) -> Image.Image:
-    buf = io.BytesIO()
-    ImageOps.mirror(image).save(buf, format="JPEG", quality=30)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-def _unrelated() -> Image.Image:
-    return Image.fromarray(skimage.data.astronaut()).convert("RGB")
-
-
-def _court_balance(cw: CommitteeWorld) -> int:
-    return cw.world.balance(court(cw.world, cw.world.buyer).address)
-
-
 def _honest(cw: CommitteeWorld) -> tuple[int, Image.Image]:
     """The producer's image registered with its own values by its honest ESP."""
     world = cw.world
     register_esp(world)
-    image = _camera()
+    image = camera()
     token = register_pixels(
         world,
         world.producer,
@@ -78,14 +62,14 @@ def _misattested(cw: CommitteeWorld) -> tuple[int, Image.Image, LocalAccount]:
     """The attacker's copy attested by its own ESP with an unrelated image's values."""
     world = cw.world
     esp = register_esp(world, world.accounts[8])
-    copy, unrelated = _copy_of(_camera()), _unrelated()
+    copy, other = copy_of(camera()), unrelated()
     token = register_pixels(
         world,
         world.attacker,
         copy,
         esp=esp,
-        fingerprint=fingerprint(unrelated).to_bytes32(),
-        detail=detail_descriptor(unrelated),
+        fingerprint=fingerprint(other).to_bytes32(),
+        detail=detail_descriptor(other),
     )
     return token, copy, esp
 
@@ -99,7 +83,7 @@ def test_an_honest_record_is_not_convicted_and_the_claimant_pays_the_owner(cw):
     cw.enroll()
     esps = world.esps(world.deployer)
     stake = esps.esp_info(world.esp.address).stake
-    held = _court_balance(cw)
+    held = court_balance(cw.world)
     key = claim(cw, token, world.attacker)
     votes = honest_votes(cw, key, token, Images({token: png(image)}))
     assert votes == [False] * 5
@@ -109,7 +93,7 @@ def test_an_honest_record_is_not_convicted_and_the_claimant_pays_the_owner(cw):
     assert (
         world.balance(world.producer.address) - owner_before == court(world, world.buyer).deposit()
     )
-    assert _court_balance(cw) == held  # the court keeps nothing of a decided claim
+    assert court_balance(cw.world) == held  # the court keeps nothing of a decided claim
     assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE
     assert esps.esp_info(world.esp.address).stake == stake
     assert esps.challenges_lost(world.esp.address) == 0
@@ -172,7 +156,7 @@ def test_a_plagiarist_cannot_farm_a_slash_from_its_own_esp(cw):
     cw.enroll()
     esps = world.esps(world.deployer)
     stake = esps.esp_info(esp.address).stake
-    held = _court_balance(cw)
+    held = court_balance(cw.world)
     key = claim(cw, token, world.attacker)
     cw.vote(key, honest_votes(cw, key, token, Images({token: png(copy_image)})))
     before = world.balance(world.attacker.address)
@@ -186,7 +170,7 @@ def test_a_plagiarist_cannot_farm_a_slash_from_its_own_esp(cw):
     assert esps.esp_info(esp.address).stake == stake - slash
     assert esps.compensation_of(world.attacker.address) == 0
     assert esps.compensation_of(esp.address) == 0
-    assert _court_balance(cw) == held  # the bond came and went (reward paid, the rest burned)
+    assert court_balance(cw.world) == held  # the bond came and went (reward paid, the rest burned)
 
 
 def test_a_double_claim_is_refused_while_open_and_a_failed_one_does_not_immunise(cw):
@@ -225,15 +209,15 @@ def test_without_a_quorum_the_claim_is_void_and_the_claimant_refunded(cw):
     world = cw.world
     token, _, _ = _misattested(cw)
     cw.enroll()
-    held = _court_balance(cw)
+    held = court_balance(cw.world)
     key = claim(cw, token, world.producer)
-    assert _court_balance(cw) == held + court(world, world.buyer).deposit()
+    assert court_balance(cw.world) == held + court(world, world.buyer).deposit()
     cw.vote(key, [True, True, SILENT, SILENT, SILENT])
     committee = cw.committee(world.producer)
     before = world.balance(world.producer.address)
     assert finalize(cw, token, world.buyer) is DisputeState.VOID
     assert world.balance(world.producer.address) - before == court(world, world.buyer).deposit()
-    assert _court_balance(cw) == held
+    assert court_balance(cw.world) == held
     committee.settle(key)
     assert committee.owed(world.producer.address) == committee.params().review_fee
     assert world.registry(world.deployer).record(token).status is TokenStatus.ACTIVE

@@ -16,14 +16,12 @@ name, a rejected claim's deposit to the item's holder."""
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 
 import pytest
-import skimage.data
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
-from PIL import Image, ImageOps
+from PIL import Image
 
 from ledger import errors
 from ledger.clients.batch_court import MisattestedItem
@@ -35,12 +33,16 @@ from tests.contracts.committee_kit import SILENT, CommitteeWorld, committee_worl
 from tests.contracts.helpers import register_esp
 from tests.contracts.misattestation_kit import (
     Images,
+    camera,
     claim_item,
+    copy_of,
     court,
+    court_balance,
     finalize_item,
     honest_item_votes,
     png,
     register_item_pixels,
+    unrelated,
 )
 
 
@@ -49,37 +51,19 @@ def cw(chain):
     yield from committee_world(chain)
 
 
-def _camera() -> Image.Image:
-    return Image.fromarray(skimage.data.camera()).convert("RGB")
-
-
-def _copy_of(image: Image.Image) -> Image.Image:
-    buf = io.BytesIO()
-    ImageOps.mirror(image).save(buf, format="JPEG", quality=30)
-    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
-
-
-def _unrelated() -> Image.Image:
-    return Image.fromarray(skimage.data.astronaut()).convert("RGB")
-
-
-def _court_balance(cw: CommitteeWorld) -> int:
-    return cw.world.balance(court(cw.world, cw.world.buyer).address)
-
-
 def _misattested_item(cw: CommitteeWorld) -> tuple[MisattestedItem, Image.Image, LocalAccount]:
     """The attacker's copy as item 1 of a two-item batch, attested by its own ESP with an
     unrelated image's values."""
     world = cw.world
     esp = register_esp(world, world.accounts[8])
-    copy, unrelated = _copy_of(_camera()), _unrelated()
+    copy, other = copy_of(camera()), unrelated()
     item = register_item_pixels(
         world,
         world.attacker,
         copy,
         esp=esp,
-        fingerprint=fingerprint(unrelated).to_bytes32(),
-        detail=detail_descriptor(unrelated),
+        fingerprint=fingerprint(other).to_bytes32(),
+        detail=detail_descriptor(other),
     )
     return item, copy, esp
 
@@ -87,7 +71,7 @@ def _misattested_item(cw: CommitteeWorld) -> tuple[MisattestedItem, Image.Image,
 def _honest_item(cw: CommitteeWorld) -> tuple[MisattestedItem, Image.Image]:
     world = cw.world
     register_esp(world)
-    image = _camera()
+    image = camera()
     item = register_item_pixels(
         world,
         world.producer,
@@ -109,7 +93,7 @@ def test_a_misattested_batch_item_is_revoked_by_a_claim(cw):
     cw.enroll()
     esps = world.esps(world.deployer)
     stake = esps.esp_info(esp.address).stake
-    held = _court_balance(cw)
+    held = court_balance(cw.world)
     key = claim_item(cw, item, world.producer)
     votes = honest_item_votes(cw, key, item, Images({item.token_id: png(copy_image)}))
     assert votes == [True] * 5
@@ -125,7 +109,7 @@ def test_a_misattested_batch_item_is_revoked_by_a_claim(cw):
     slash = min(stake, world.params.esp_slash_amount)
     assert esps.esp_info(esp.address).stake == stake - slash
     assert esps.compensation_of(world.producer.address) == 0  # burned, never a bounty
-    assert _court_balance(cw) == held  # the deposit back, the reward passed through
+    assert court_balance(cw.world) == held  # the deposit back, the reward passed through
     with pytest.raises(errors.CourtTokenRevoked):
         claim_item(cw, item, world.producer)
     with pytest.raises(errors.CourtDisputeState):
@@ -136,7 +120,7 @@ def test_an_honest_item_is_not_convicted_and_the_claimant_pays_its_holder(cw):
     world = cw.world
     item, image = _honest_item(cw)
     cw.enroll()
-    held = _court_balance(cw)
+    held = court_balance(cw.world)
     key = claim_item(cw, item, world.attacker)
     votes = honest_item_votes(cw, key, item, Images({item.token_id: png(image)}))
     assert votes == [False] * 5
@@ -145,7 +129,7 @@ def test_an_honest_item_is_not_convicted_and_the_claimant_pays_its_holder(cw):
     assert finalize_item(cw, item, world.buyer) is DisputeState.REJECTED
     deposit = court(world, world.buyer).deposit()
     assert world.balance(world.producer.address) - before == deposit
-    assert _court_balance(cw) == held
+    assert court_balance(cw.world) == held
     assert batch_client(world, world.deployer).status(item.token_id) is TokenStatus.ACTIVE
     assert world.esps(world.deployer).challenges_lost(world.esp.address) == 0
 

@@ -21,8 +21,15 @@ from services.content import canonical_hash
 from services.provenance import detail_descriptor, fingerprint
 from tests.contracts.committee_kit import committee_world
 from tests.contracts.helpers import paid_lock, register_esp, registration
-from tests.contracts.misattestation_kit import claim, court, record_of, register_pixels
-from tests.contracts.test_court_misattestation import _camera, _copy_of, _unrelated
+from tests.contracts.misattestation_kit import (
+    camera,
+    claim,
+    copy_of,
+    court,
+    record_of,
+    register_pixels,
+    unrelated,
+)
 
 
 @pytest.fixture
@@ -35,9 +42,9 @@ def test_a_claim_on_a_token_reclaimed_since_is_closed_void_with_the_claimed_reco
     esp = register_esp(world, world.accounts[8])  # the plagiarist's own ESP
     sybil = world.accounts[9]
     sybil_lock = paid_lock(world, sybil, esp)  # older than the copy's lock
-    copy, unrelated = _copy_of(_camera()), _unrelated()
-    wrong = {"fingerprint": fingerprint(unrelated).to_bytes32()}
-    detail = detail_descriptor(unrelated)
+    copy, other = copy_of(camera()), unrelated()
+    wrong = {"fingerprint": fingerprint(other).to_bytes32()}
+    detail = detail_descriptor(other)
     token = register_pixels(world, world.attacker, copy, esp=esp, detail=detail, **wrong)
     claimed = record_of(world, token)
     cw.enroll()
