@@ -22,6 +22,7 @@ import typer
 
 from aigc_cli._console import clean_errors, console, fail, keystore_account
 from aigc_cli._console import dev_account as dev_account_of
+from aigc_cli._options import DevAccount, Keystore, Password
 from aigc_cli.market_cmds import check_state_file, esp_app
 from ledger.errors import LedgerError
 from services.errors import ServiceError
@@ -36,17 +37,6 @@ REQUEST, ATTESTATION, MANIFEST = (
 COMMIT = "batch-commit.json"  # the salt, from before the commit until the reveal
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp"}
 MAX_IMAGE_BYTES = 16 * 2**20
-
-DevAccount = Annotated[int | None, typer.Option(help="Use dev account N (local chains only)")]
-Keystore = Annotated[Path | None, typer.Option(help="Keystore of the signing key")]
-Password = Annotated[
-    str | None,
-    typer.Option(
-        envvar="AIGC_KEYSTORE_PASSWORD",
-        hide_input=True,
-        help="The --keystore password (asked for when not given)",
-    ),
-]
 
 
 def _account(

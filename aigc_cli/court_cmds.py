@@ -22,6 +22,7 @@ from typing import Annotated, Any
 import typer
 
 from aigc_cli._console import clean_errors, console, fail
+from aigc_cli._options import DevAccount, Keystore, Password
 from ledger import merkle
 from ledger.errors import LedgerError
 
@@ -31,16 +32,6 @@ court_app = typer.Typer(
 )
 app.add_typer(court_app, name="court")
 
-DevAccount = Annotated[int | None, typer.Option(help="Use dev account N (local chains only)")]
-Keystore = Annotated[Path | None, typer.Option(help="Keystore of the sending account's key")]
-Password = Annotated[
-    str | None,
-    typer.Option(
-        envvar="AIGC_KEYSTORE_PASSWORD",
-        hide_input=True,
-        help="The --keystore password (asked for when not given)",
-    ),
-]
 Token = Annotated[
     str, typer.Argument(help="The single token's or batch item's id (decimal or 0x-hex)")
 ]

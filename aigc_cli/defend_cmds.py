@@ -16,7 +16,8 @@ from typing import Annotated
 import typer
 
 from aigc_cli._console import clean_errors, console, fail
-from aigc_cli.batch_cmds import DevAccount, Keystore, Password, _account, _deployment
+from aigc_cli._options import DevAccount, Keystore, Password
+from aigc_cli.batch_cmds import _account, _deployment
 from ledger.errors import LedgerError
 from services.errors import ServiceError
 
