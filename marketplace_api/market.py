@@ -24,6 +24,7 @@ from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Checkpoint, Indexer
 from marketplace_api.batch_catalog import BatchCatalog
 from marketplace_api.catalog import Catalog, token_hex
+from marketplace_api.misattestations import MisattestationBook
 from marketplace_api.models import Listing, Notification, Task, Trade
 from marketplace_api.types import LockJson
 from services.exchange import (
@@ -90,6 +91,7 @@ class Market:
         self.batches = BatchCatalog(self.catalog)
         self.tasks = TaskTracker()
         self.trades = TradeTracker(deployment)
+        self.misattestations = MisattestationBook()  # the court's claims, shown without a wallet
         self.indexer = Indexer(
             deployment,
             engine,
@@ -99,6 +101,7 @@ class Market:
                 self.batches,
                 self.tasks,
                 self.trades,
+                self.misattestations,
                 self._feed_reputation,
             ],
             on_rewind=self._rewind,
@@ -153,6 +156,7 @@ class Market:
         self.catalog.rewind(session, ancestor)
         self.tasks.rewind(session, ancestor)
         self.trades.rewind(session, ancestor)
+        self.misattestations.rewind(session, ancestor)
         self._rebuild_reputation(session)
 
     def _rebuild_reputation(self, session: Session) -> None:

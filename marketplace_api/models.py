@@ -273,3 +273,26 @@ class GenerationRefusalRow(Base):
     token_id: Mapped[str] = mapped_column(String(66), primary_key=True)  # 0x + 64 hex
     opening: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
     refused_ns: Mapped[int] = mapped_column(BigInteger, index=True)  # unix nanoseconds
+
+
+class MisattestationClaimRow(Base):
+    """One round of a mis-attestation claim against a token at the BatchCourt
+    (``MisattestationClaimed``, then ``MisattestationDecided``), with its committee review's
+    reveal deadline (``ReviewDrawn``), from the indexer (:mod:`marketplace_api.misattestations`).
+    ``round`` is the court's: the token's n-th claim."""
+
+    __tablename__ = "misattestation_claims"
+
+    token_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    round: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    claimant: Mapped[str] = mapped_column(String(42))
+    esp: Mapped[str] = mapped_column(String(42))
+    review_key: Mapped[str] = mapped_column(String(66), index=True)
+    # open, upheld (the token revoked), rejected or void
+    state: Mapped[str] = mapped_column(String(16))
+    claimed_block: Mapped[int] = mapped_column(BigInteger, index=True)
+    claim_tx: Mapped[str] = mapped_column(String(66))
+    # requested (jurors not drawn yet), drawn (review_deadline set) or cancelled
+    review: Mapped[str] = mapped_column(String(16), default="requested")
+    review_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    decided_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -252,11 +252,39 @@ class HistoryItem(BaseModel):
     tx_hash: str
 
 
+class MisattestationOut(BaseModel):
+    """The token's latest mis-attestation claim at the BatchCourt, from the indexer: while
+    ``state`` is open the token is not traded (409 ``misattestation_claim_open``: upheld, the
+    court revokes it); upheld means the court revoked it."""
+
+    state: str = Field(description="open, upheld (the token revoked), rejected or void")
+    round: int = Field(description="the court's round: the token's n-th claim")
+    claimant: str
+    esp: str = Field(description="the ESP whose attestation is claimed false")
+    claimed_block: int
+    claim_tx: str
+    review: str = Field(
+        description="the committee review of the record: requested (jurors not drawn yet), "
+        "drawn, or cancelled (anyone may finalize at once: no verdict)"
+    )
+    review_deadline: int | None = Field(
+        default=None,
+        description="the review's reveal deadline (block): anyone may finalize the claim after "
+        "it; null until the jurors are drawn",
+    )
+    decided_block: int | None = None
+
+
 class ProductDetailOut(ProductOut):
     reclaimable_until: int | None = Field(
         default=None,
         description="the last block at which an earlier payer of the token's ESP could still "
         "reclaim it (the token is not traded until then: 409 token_reclaimable); null if none",
+    )
+    misattestation: MisattestationOut | None = Field(
+        default=None,
+        description="the token's latest mis-attestation claim (null: never claimed); while "
+        "open the token is not traded (409 misattestation_claim_open)",
     )
     history: list[HistoryItem]
 

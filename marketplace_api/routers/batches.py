@@ -35,9 +35,10 @@ from marketplace_api.deps import (
 )
 from marketplace_api.duplicates import note_twin
 from marketplace_api.errors import Conflict, Forbidden, NotFound, Unprocessable, declare
+from marketplace_api.misattestations import claim_json, latest_claims
 from marketplace_api.models import BatchAttestationRequest, BatchRecord, Product, Task
 from marketplace_api.routers.tx import LockIn
-from marketplace_api.schemas import UnsignedTx
+from marketplace_api.schemas import MisattestationOut, UnsignedTx
 from marketplace_api.types import Address, Text, TokenId, token_hex
 from services.batch import BatchRequest
 from services.batch.manifest import check_manifest
@@ -60,6 +61,11 @@ class BatchItemOut(BaseModel):
     content_hash: str | None = None  # from the manifest
     detail_hash: str | None = None
     seed: str | None = None
+    misattestation: MisattestationOut | None = Field(
+        default=None,
+        description="the item's latest mis-attestation claim (null: never claimed); while "
+        "open the item is not traded (409 misattestation_claim_open)",
+    )
 
 
 class BatchOut(BaseModel):
@@ -134,6 +140,7 @@ def get_batch(batch_id: BatchId, session: SessionDep) -> BatchOut:
         p.token_id: p for p in session.scalars(select(Product).where(Product.token_id.in_(tokens)))
     }
     published = (batch.manifest or {}).get("items", [])
+    claims = latest_claims(session, tokens)
     items = []
     for i, token in enumerate(tokens):
         p = products.get(token)
@@ -148,6 +155,9 @@ def get_batch(batch_id: BatchId, session: SessionDep) -> BatchOut:
                 fingerprint=batch.fingerprints[i],
                 owner=p.owner if p is not None else batch.producer,
                 status=p.status if p is not None else "active",
+                misattestation=None
+                if token not in claims
+                else MisattestationOut.model_validate(claim_json(claims[token])),
                 **extra,
             )
         )

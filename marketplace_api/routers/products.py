@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from marketplace_api.batch_catalog import registered_content_hash
 from marketplace_api.deps import CurrentAccount, LimiterDep, SessionDep, SettingsDep, client_key
 from marketplace_api.errors import NotFound, Unprocessable, declare
+from marketplace_api.misattestations import claim_json, latest_claims
 from marketplace_api.models import Notification, Product, ProductEvent
 from marketplace_api.sale_holds import reclaim_hold, withdraw_from_sale
 from marketplace_api.schemas import (
@@ -137,8 +138,14 @@ async def get_product(token_id: TokenId, request: Request) -> Response:
             {"kind": e.kind, "block": e.block_number, "tx_hash": e.tx_hash, **decimal_ids(e.data)}
             for e in events
         ]
+        claim = latest_claims(session, [product.token_id]).get(product.token_id)
         return ProductDetailOut.model_validate(
-            {**_product_json(product), "reclaimable_until": until, "history": history}
+            {
+                **_product_json(product),
+                "reclaimable_until": until,
+                "misattestation": claim_json(claim),
+                "history": history,
+            }
         )
 
     # A reclaim hold ends with time, not with an event that would clear the cache: not cached.

@@ -192,7 +192,8 @@ def _check_active(
 ) -> CollectionReader:
     """The token's reader, once the token is active with no pending challenge against it: the
     indexed ``challenged`` history (and, for a Registry token, the BatchCourt's indexed
-    ``ChallengeOpened`` events) names the candidate disputes, the chain says their state."""
+    ``ChallengeOpened`` events) names the candidate disputes, the chain says their state; and
+    with no open mis-attestation claim (409 ``misattestation_claim_open``)."""
     reader = CollectionReader(deployment, collection)
     accusers = {
         int(e.data["original"], 16)
@@ -215,7 +216,11 @@ def _check_active(
             if int(args["duplicate"]) == token
         }
         disputes += [reader.court_dispute_state(original, token) for original in sorted(court)]
-    check_tradable(reader.status(token), token, disputes=disputes)
+    # a mis-attestation claim: one slot per token at the court, read from the chain (not the
+    # index, which may lag a poll behind), as the disputes' states are
+    check_tradable(
+        reader.status(token), token, disputes=disputes, claim=reader.misattestation(token)
+    )
     # The second registration of an image held in both collections under one ESP: anyone may
     # have it revoked at once (BatchCourt.revokeDuplicateImage), so it is not sold.
     kept = kept_registration(session, token)

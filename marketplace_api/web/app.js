@@ -281,22 +281,32 @@ async function product(id) {
   generationProof(p, proof);
   const court = courtActions(p);
   if (court) similar.before(court);
+  // Its mis-attestation claim at the court, when there is one: what the API indexed
+  // (p.misattestation), for anyone; with a wallet, read again from the chain (misattestationOf;
+  // a batch item's too: claimMisattestedItem), with the finalize button while it is open.
+  const claimLine = el("p", { class: "claim-state", hidden: true });
+  const claimBox = el("section", { class: "misattestation notice", "aria-label": "Mis-attestation claim", hidden: true }, claimLine);
+  similar.before(claimBox);
+  if (p.misattestation) {
+    indexedMisattestation(p.misattestation, claimLine);
+    claimBox.hidden = false;
+  }
   if (globalThis.ethereum) {
-    // its mis-attestation claim at the court, when there is one (misattestationOf, on chain; a
-    // batch item's too: claimMisattestedItem)
-    const line = el("p", { class: "claim-state", hidden: true });
     const finalize = el("button", { type: "button", class: "finalize-misattested", hidden: true }, "Finalize the claim");
     const out = el("p", { role: "status" });
     finalize.addEventListener("click", async () => {
       await courtClick(finalize, out, (sdk) => sdk.finalizeMisattested({ token: p.token_id }),
         (r) => `Finalized in transaction ${short(r.hash)}. ${MISATTESTATION_DECIDED[r.state] || ""}`);
-      showMisattestation(p.token_id, line, null, finalize);
+      showMisattestation(p.token_id, claimLine, null, finalize);
     });
-    const box = el("section", { class: "misattestation notice", "aria-label": "Mis-attestation claim", hidden: true }, line, finalize, out);
-    similar.before(box);
-    showMisattestation(p.token_id, line, null, finalize).then((c) => { box.hidden = !c || c.state === "none"; });
+    claimBox.append(finalize, out);
+    showMisattestation(p.token_id, claimLine, null, finalize).then((c) => { if (c) claimBox.hidden = c.state === "none"; });
   }
-  if (p.status === "active") {
+  if (p.status === "active" && p.misattestation?.state === "open") {
+    // not sold while the claim is open (the API refuses it: 409 misattestation_claim_open)
+    similar.before(el("p", { class: "notice not-for-sale", "data-code": "misattestation_claim_open" },
+      "Not for sale while the mis-attestation claim is open: upheld, the court revokes this token, and a buyer would hold a revoked token."));
+  } else if (p.status === "active") {
     // The buying code (and the SDK bundle under it) loads only for a token that is for sale.
     fetch(`/v1/listings?status=open&token_id=${p.token_id}&limit=1`).then((r) => r.json()).then(async (page) => {
       const listing = (page.items || []).find((l) => l.token_id === p.token_id);
@@ -1002,6 +1012,7 @@ async function showMisattestation(token, line, claim, finalize) {
     return null; // no wallet, no court: nothing said
   }
   line.dataset.state = c.state;
+  line.dataset.source = "chain";
   if (claim) claim.hidden = c.state === "open" || c.state === "upheld";
   if (finalize) finalize.hidden = c.state !== "open";
   if (c.state === "none") {
@@ -1013,6 +1024,26 @@ async function showMisattestation(token, line, claim, finalize) {
     ? `open (claim ${c.round}, by ${short(c.claimant)}): the committee's jurors are reviewing the record; anyone may finalize it after their reveal deadline.`
     : MISATTESTATION_DECIDED[c.state] || c.state);
   return c;
+}
+
+/**
+ * The claim the API indexed (GET /v1/products/{id} `misattestation`) into `line`: its state,
+ * round and claimant, and while it is open when anyone may finalize it (the review's reveal
+ * deadline, once its jurors are drawn). No wallet needed.
+ */
+function indexedMisattestation(c, line) {
+  line.dataset.state = c.state;
+  line.dataset.source = "index";
+  line.hidden = false;
+  let text = MISATTESTATION_DECIDED[c.state] || c.state;
+  if (c.state === "open") {
+    const when = c.review === "drawn" && c.review_deadline != null
+      ? `anyone may finalize it after block ${c.review_deadline}, its review's reveal deadline`
+      : c.review === "cancelled" ? "its review was cancelled: anyone may finalize it now (no verdict)"
+        : "its jurors are not drawn yet";
+    text = `open (claim ${c.round}, by ${short(c.claimant)}): the committee's jurors are reviewing the record; ${when}. Upheld, the token is revoked.`;
+  }
+  line.replaceChildren(el("strong", {}, "Mis-attestation claim: "), text);
 }
 
 const VERDICTS = {

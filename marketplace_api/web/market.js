@@ -36,6 +36,7 @@ const MESSAGES = {
   forbidden: "Only the trade's buyer and seller can see it or act on it.",
   unauthorized: "Your sign-in has expired: connect your wallet again.",
   token_not_tradable: "This token cannot be traded now (it is revoked, or held in a dispute).",
+  misattestation_claim_open: "This token is under an open mis-attestation claim at the court: upheld, it is revoked, so it is not sold until the claim is decided.",
   trade_not_ready: "The trade is not at that step yet: wait until the chain shows the previous one.",
   lock_mismatch: "A lock on chain does not match the listing's terms: nothing more was sent.",
   unsafe_timelock_order: "The payment's timelock would not end safely before the token lock's: nothing was locked.",

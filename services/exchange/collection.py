@@ -23,7 +23,7 @@ from eth_utils import to_checksum_address
 
 from ledger import RegistryClient, TokenStatus
 from ledger.clients._base import Call
-from ledger.clients.batch_court import BatchCourtClient
+from ledger.clients.batch_court import BatchCourtClient, Misattestation
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
 from ledger.deploy import Deployment
@@ -116,10 +116,18 @@ def disputes_against(
     return states + (() if court is None else disputes_against(court, token_id))
 
 
+def misattestation_of(deployment: Deployment, token_id: int) -> Misattestation | None:
+    """The latest mis-attestation claim against ``token_id`` (a single token or a batch item:
+    the court keys claims by token id), read from the BatchCourt; None without a court."""
+    court = court_of(deployment)
+    return None if court is None else court.misattestation(token_id)
+
+
 class CollectionReader:
     """The reads a trade needs from a collection's contract, the same for both."""
 
     def __init__(self, deployment: Deployment, collection: Collection):
+        self.deployment = deployment
         self.collection = collection
         self._registry = RegistryClient(deployment)
         self._batch = (
@@ -139,6 +147,10 @@ class CollectionReader:
     def disputes_against(self, token_id: int) -> tuple[DisputeState, ...]:
         """The states of every challenge opened against ``token_id`` in this collection."""
         return disputes_against(self._batch or self._registry, token_id)  # the court's too
+
+    def misattestation(self, token_id: int) -> Misattestation | None:
+        """The token's latest mis-attestation claim at the BatchCourt (None without a court)."""
+        return misattestation_of(self.deployment, token_id)
 
     def approve_call(self, spender: str, token_id: int) -> Call:
         """ERC-721 ``approve(spender, tokenId)`` on this collection's contract (the seller lets

@@ -123,6 +123,24 @@ class AttestationMismatch(TokenNotTradable):
         )
 
 
+class MisattestationClaimOpen(TokenNotTradable):
+    """Raised when a mis-attestation claim against the token is open at the BatchCourt
+    (``misattestationOf``): upheld, the court revokes the token, and a buyer who paid meanwhile
+    holds a revoked token. Not sold until the claim is decided (a rejected or void one no
+    longer stands in the way), as under an open challenge."""
+
+    code = "misattestation_claim_open"
+
+    def __init__(self, token_id: int, *, claim_round: int):
+        self.round = claim_round
+        super().__init__(
+            token_id,
+            "under a mis-attestation claim",
+            message=f"token 0x{token_id:064x} is under an open mis-attestation claim (round "
+            f"{claim_round}) at the BatchCourt: upheld, it is revoked; not traded until decided",
+        )
+
+
 class TokenReclaimable(TokenNotTradable):
     """Raised when an earlier payer may still ``reclaim`` the token (within ``registrationWindow
     + commitTtl`` blocks of its reveal or last reclaim, where the Registry's escrow refuses it,

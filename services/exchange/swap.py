@@ -26,7 +26,12 @@ from dataclasses import dataclass
 from ledger import HtlcClient, LockStatus, LockTerms, RegistryClient, TokenStatus, new_secret
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
-from services.exchange.collection import CollectionReader, collection_at, disputes_against
+from services.exchange.collection import (
+    CollectionReader,
+    collection_at,
+    disputes_against,
+    misattestation_of,
+)
 from services.exchange.errors import ClaimTooLate, LockMismatch, SecretNotRevealed
 from services.exchange.trade import (
     SAFETY_MARGIN_S,
@@ -118,7 +123,12 @@ def buyer_pay(
     terms = TradeTerms(token_id, seller, buyer.tx.address, price)
     status = _status(registry, token_id)
     check_tradable(status, token_id)  # a revoked token needs no log search
-    check_tradable(status, token_id, disputes=_disputes(registry, token_id))
+    check_tradable(
+        status,
+        token_id,
+        disputes=_disputes(registry, token_id),
+        claim=misattestation_of(registry.deployment, token_id),
+    )
     check_seller_lock(asset_lock, terms, token=registry.address, status=buyer.status(asset_lock))
     check_timelocks(asset_timelock=asset_lock.timelock, payment_timelock=timelock)
     royalty = royalty_of(registry, terms)

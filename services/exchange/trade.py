@@ -17,7 +17,8 @@ The rules, each checked here and nowhere else:
   id, from the seller to the buyer (:func:`check_seller_lock`); a same-id token of the other
   collection, or of any other contract, is not the token;
 * a revoked token is not sold, nor one under an open challenge (open or contested: the
-  dispute may still revoke it) (:func:`check_tradable`);
+  dispute may still revoke it), nor one under an open mis-attestation claim at the BatchCourt
+  (upheld, it revokes the token) (:func:`check_tradable`);
 * the buyer pays exactly what the offer says: the seller gets the price less the ERC-2981
   royalty (the collection's own ``royaltyInfo``: a batched item's producer is paid like a
   single registration's), and on a resale (royalty receiver != seller) the receiver gets it in a
@@ -43,6 +44,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ledger import Asset, LockStatus, LockTerms, TokenStatus
+from ledger.clients.batch_court import Misattestation
 from ledger.clients.registry import DisputeState
 from services.exchange._payment import (
     BuyerPayment,
@@ -63,7 +65,12 @@ from services.exchange._timelocks import (
     check_timelocks,
     payment_timelock,
 )
-from services.exchange.errors import LockMismatch, TokenNotTradable, TradeNotReady
+from services.exchange.errors import (
+    LockMismatch,
+    MisattestationClaimOpen,
+    TokenNotTradable,
+    TradeNotReady,
+)
 
 __all__ = [
     "MAX_PAYMENT_WINDOW_S",
@@ -99,16 +106,23 @@ PENDING_DISPUTES = frozenset({DisputeState.OPEN, DisputeState.CONTESTED})
 
 
 def check_tradable(
-    status: TokenStatus, token_id: int, *, disputes: Iterable[DisputeState] = ()
+    status: TokenStatus,
+    token_id: int,
+    *,
+    disputes: Iterable[DisputeState] = (),
+    claim: Misattestation | None = None,
 ) -> None:
     """Raises :class:`TokenNotTradable` unless the token is active (revoked copies are frozen)
     and none of the challenges against it (``disputes``: their states) is still pending: a
     buyer must not pay for a token a dispute may revoke. A rejected or void challenge no longer
-    stands in the way."""
+    stands in the way. The same for the token's latest mis-attestation claim at the BatchCourt
+    (``claim``: ``misattestationOf``): while it is open, :class:`MisattestationClaimOpen`."""
     if status is not TokenStatus.ACTIVE:
         raise TokenNotTradable(token_id, status.name.lower())
     if any(state in PENDING_DISPUTES for state in disputes):
         raise TokenNotTradable(token_id, "challenged")
+    if claim is not None and claim.state in PENDING_DISPUTES:
+        raise MisattestationClaimOpen(token_id, claim_round=claim.round)
 
 
 def check_trade_state(state: str, *allowed: TradeState) -> TradeState:

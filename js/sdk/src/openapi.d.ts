@@ -1880,6 +1880,8 @@ export interface components {
             fingerprint: string;
             /** Index */
             index: number;
+            /** @description the item's latest mis-attestation claim (null: never claimed); while open the item is not traded (409 misattestation_claim_open) */
+            misattestation?: components["schemas"]["MisattestationOut"] | null;
             /** Owner */
             owner: string;
             /** Seed */
@@ -2756,6 +2758,47 @@ export interface components {
             address: string;
         };
         /**
+         * MisattestationOut
+         * @description The token's latest mis-attestation claim at the BatchCourt, from the indexer: while
+         *     ``state`` is open the token is not traded (409 ``misattestation_claim_open``: upheld, the
+         *     court revokes it); upheld means the court revoked it.
+         */
+        MisattestationOut: {
+            /** Claim Tx */
+            claim_tx: string;
+            /** Claimant */
+            claimant: string;
+            /** Claimed Block */
+            claimed_block: number;
+            /** Decided Block */
+            decided_block?: number | null;
+            /**
+             * Esp
+             * @description the ESP whose attestation is claimed false
+             */
+            esp: string;
+            /**
+             * Review
+             * @description the committee review of the record: requested (jurors not drawn yet), drawn, or cancelled (anyone may finalize at once: no verdict)
+             */
+            review: string;
+            /**
+             * Review Deadline
+             * @description the review's reveal deadline (block): anyone may finalize the claim after it; null until the jurors are drawn
+             */
+            review_deadline?: number | null;
+            /**
+             * Round
+             * @description the court's round: the token's n-th claim
+             */
+            round: number;
+            /**
+             * State
+             * @description open, upheld (the token revoked), rejected or void
+             */
+            state: string;
+        };
+        /**
          * MisattestedIn
          * @description A single registration or a batch item (token id as a decimal string or 0x-hex).
          */
@@ -2933,6 +2976,8 @@ export interface components {
             image_fingerprint?: string | null;
             /** Metadata Uri */
             metadata_uri: string;
+            /** @description the token's latest mis-attestation claim (null: never claimed); while open the token is not traded (409 misattestation_claim_open) */
+            misattestation?: components["schemas"]["MisattestationOut"] | null;
             /** Model Id */
             model_id: string;
             /** Owner */
