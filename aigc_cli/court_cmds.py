@@ -168,7 +168,8 @@ def claim_misattested(
     """Claim that TOKEN's ESP attested values that are not its image's: pays the challenge
     deposit plus the committee's review fee (the API's `misattested_copy` alert names such a
     copy). Upheld, the token is revoked, its ESP slashed and your deposit returned with the
-    challenge reward; rejected, the deposit goes to the token's owner; no verdict, it returns.
+    challenge reward and the review fee (out of the copy's bond: you lose only gas); rejected,
+    the deposit goes to the token's owner; no verdict, it returns.
     A batch item needs --manifest (its batch's manifest: the item's opening)."""
     from ledger.clients.committee import CommitteeClient
 
@@ -193,8 +194,8 @@ def claim_misattested(
 
 
 _DECIDED = {
-    "UPHELD": "upheld: the token is revoked, its ESP slashed; the claimant is paid its deposit "
-    "and the challenge reward",
+    "UPHELD": "upheld: the token is revoked, its ESP slashed; the claimant is paid its deposit, "
+    "the challenge reward and back its review fee (out of the copy's bond)",
     "REJECTED": "rejected: the token stays; the claimant's deposit went to its owner",
     "VOID": "void (no verdict, or the token changed since): the deposit went back to the claimant",
 }

@@ -22,7 +22,8 @@ import {ItemsTree} from "./ItemsTree.sol";
 /// Invariants: Ether held == the deposits of open mis-attestation claims (one each) + the
 /// deposits of open (one) and contested (two) challenges + for each
 /// Upheld challenge its deposits (one or two), the copy's bond and its recorded `slash` (held
-/// until `settle`; a copy's bond passes through within `revokeDuplicateImage`'s transaction);
+/// until `settle`; a copy's bond passes through within `revokeDuplicateImage`'s transaction,
+/// and an upheld mis-attestation claim's);
 /// this court is owed nothing by the EspRegistry between transactions; nothing is paid for a
 /// win before the Registry's `rewardHoldBlocks` after it; each
 /// ordered pair is challenged again only after its challenge ended Void or Reversed; a decision revokes
@@ -46,6 +47,8 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     uint256 private immutable _matchThreshold;
     uint64 private immutable _disputeWindow;
     uint64 private immutable _rewardHoldBlocks;
+    /// @dev The committee's `reviewFee` (immutable there), refunded to an upheld claimant.
+    uint256 private immutable _reviewFee;
 
     mapping(bytes32 pair => Dispute) private _disputes;
     mapping(uint256 tokenId => Misattestation) private _claims;
@@ -75,6 +78,12 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         _matchThreshold = p.matchThreshold;
         _disputeWindow = p.disputeWindow;
         _rewardHoldBlocks = p.rewardHoldBlocks;
+        // zero with another verifier (a detail rule): no mis-attestation claim is possible there
+        uint256 fee;
+        try ICommitteeVerifier(address(verifier)).parameters() returns (ICommitteeVerifier.Params memory c) {
+            fee = c.reviewFee;
+        } catch {}
+        _reviewFee = fee;
     }
 
     /// @dev The revoked copy's bond, sent by the Registry's `revokeCopied`, a revoked batch
@@ -226,16 +235,19 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         c.state = state;
         emit MisattestationDecided(tokenId, claimant, state);
         if (state == IRegistry.DisputeState.Upheld) {
-            // revoked for good; the ESP's slash is burned
-            if (item) {
-                // the BatchRegistry sends `challengeReward` here and burns the rest of the bond
-                _batches.revokeCopied(tokenId, 0, b.esp, BURN);
-            } else {
-                // the Registry sends the bond here
-                _registry.revokeCopied(tokenId, 0, b.esp, BURN);
-                _send(BURN, _bond - _challengeReward);
-            }
-            _send(claimant, _challengeDeposit + _challengeReward);
+            // Revoked for good; the ESP's slash is burned (at the EspRegistry). The copy's bond
+            // comes here (an item's too: `original` 0 asks the BatchRegistry for all of it), and
+            // pays the claimant the reward and back the review fee it paid the jurors, as far as
+            // it goes; the rest is burned. Never more than the fee: a plagiarist claiming its own
+            // copy still loses its bond (less the reward) and its ESP's slash.
+            uint256 held = address(this).balance;
+            if (item) _batches.revokeCopied(tokenId, 0, b.esp, BURN);
+            else _registry.revokeCopied(tokenId, 0, b.esp, BURN);
+            uint256 bond = address(this).balance - held;
+            uint256 paid = _challengeReward + _reviewFee;
+            if (paid > bond) paid = bond;
+            _send(BURN, bond - paid);
+            _send(claimant, _challengeDeposit + paid);
         } else {
             address to = claimant;
             if (state == IRegistry.DisputeState.Rejected) {

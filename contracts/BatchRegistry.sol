@@ -23,7 +23,8 @@ import {ItemsTree} from "./ItemsTree.sol";
 /// unforfeited, unrevealed commitments + active items + items revoked by a challenge still
 /// Upheld) + the deposits of open (one), contested (two) and Upheld (one or two, held until
 /// `settle`) challenges + the burned Ether ((bondPerItem - challengeReward) per item revoked by a
-/// Settled challenge or by the court, and bondPerItem x count per forfeited commitment), which
+/// Settled challenge or by the court's duplicate rulings (its mis-attestation claim takes the
+/// whole bond), and bondPerItem x count per forfeited commitment), which
 /// no function can move; a token's owner is its own slot once it moved, else its batch's owner; a
 /// revoked token never moves again except out of the hash-time-lock escrow, until a Reversed
 /// `settle` reinstates it; each ordered pair is challenged at most once unless its challenge
@@ -382,7 +383,9 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         emit Revoked(duplicate, original);
         emit MetadataUpdate(duplicate);
         if (esp != address(0)) _espRegistry.recordChallengeUpheld(esp, injured);
-        _send(msg.sender, _challengeReward);
+        // a mis-attestation claim (no original): the whole bond, the court refunds the claimant's
+        // review fee out of it and burns the rest; else the reward, the rest burned by staying
+        _send(msg.sender, original == 0 ? _bondPerItem : _challengeReward);
     }
 
     // ---------------------------------------------------------------- ERC-721

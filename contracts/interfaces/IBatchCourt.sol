@@ -171,9 +171,11 @@ interface IBatchCourt {
     /// since, the review cancelled or without a quorum: Void, the deposit back. A majority
     /// "mis-attested": Upheld, the token revoked for good (the Registry's `revokeCopied` with
     /// original 0: its content hash stays taken), its ESP slashed (burned: paid to the claimant, a
-    /// plagiarist would farm it from its own ESP), the claimant gets its deposit and
-    /// `challengeReward` at once (no winner token a later revocation could reverse), the rest of
-    /// the bond burned. Otherwise Rejected: the deposit to the token's owner (its seller while
+    /// plagiarist would farm it from its own ESP), the claimant gets at once (no winner token a
+    /// later revocation could reverse) its deposit, `challengeReward` and back the committee's
+    /// `reviewFee` it paid the jurors, both out of the copy's bond and never more than it (a batch
+    /// item's: `bondPerItem`), the rest of the bond burned: an honest claimant loses only its gas
+    /// (at the defaults the reward and the fee are the whole bond). Otherwise Rejected: the deposit to the token's owner (its seller while
     /// escrowed). A new claim may follow a Rejected or Void one (its own review round).
     function finalizeMisattested(uint256 tokenId, IRegistry.RecordProof calldata b)
         external
@@ -189,8 +191,8 @@ interface IBatchCourt {
     /// `claimMisattested`; `finalizeMisattested` decides it with the record proof
     /// (`fp`, `keccak256(detail)`, the batch's ESP, the blocks 0): the item revoked since is Void;
     /// Upheld revokes it at the BatchRegistry (`revokeCopied` with original 0, the ESP's slash
-    /// burned, `challengeReward` out of the item's bond paid with the deposit to the claimant,
-    /// the rest of the bond burned there); Rejected pays the deposit to the item's owner (while
+    /// burned, the whole item's bond sent to the court, which pays the claimant as for a single
+    /// token and burns the rest); Rejected pays the deposit to the item's owner (while
     /// the escrow holds it, its batch's producer: the BatchRegistry keeps its escrowers private).
     function claimMisattestedItem(
         uint256 tokenId,

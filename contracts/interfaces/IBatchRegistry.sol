@@ -322,7 +322,8 @@ interface IBatchRegistry is IERC721Errors {
     /// item `duplicate` is the second registration of the exact image registered alone as single
     /// `original` (`IBatchCourt.revokeDuplicateImage`): revokes it (no other item changes), sends
     /// `challengeReward` out of its bond to the court (the rest is burned by staying here, as any
-    /// revoked item's) and, when `esp` is not zero (one ESP attested the image to two payers),
+    /// revoked item's; with `original` 0, a mis-attestation claim's, the whole bond: the court
+    /// refunds the claimant's review fee out of it and burns the rest) and, when `esp` is not zero (one ESP attested the image to two payers),
     /// reports it to the ESP registry, which slashes it to `injured`. Reverts
     /// `BatchUnauthorizedCourt` for any other caller or a token that is not an active item.
     function revokeCopied(uint256 duplicate, uint256 original, address esp, address injured) external;

@@ -149,8 +149,9 @@ def test_finalize_waits_for_the_review_and_checks_the_record(cw):
 @pytest.mark.both_chains
 def test_a_plagiarist_cannot_farm_a_slash_from_its_own_esp(cw):
     """The plagiarist claims against its own copy, attested by its own ESP: upheld, but the
-    ESP's slash is burned and the claimant gets back only its deposit and the challenge reward
-    (out of the copy's own bond): the plagiarist loses bond + slash - reward."""
+    ESP's slash is burned and the claimant gets back only its deposit, the challenge reward and
+    the review fee it paid the jurors (out of the copy's own bond, never more than it): the
+    plagiarist loses bond + slash - reward - refund (the slash, at the defaults)."""
     world = cw.world
     token, copy_image, esp = _misattested(cw)
     cw.enroll()
@@ -163,14 +164,15 @@ def test_a_plagiarist_cannot_farm_a_slash_from_its_own_esp(cw):
     assert finalize(cw, token, world.buyer) is DisputeState.UPHELD
     registry = world.registry(world.deployer)
     params = registry.params()
+    fee = cw.committee().params().review_fee
     gained = world.balance(world.attacker.address) - before
-    assert gained == params.challenge_deposit + params.challenge_reward
-    assert gained - params.challenge_deposit < params.bond  # the reward is less than its bond
+    assert gained == params.challenge_deposit + min(params.challenge_reward + fee, params.bond)
+    assert gained - params.challenge_deposit - fee <= params.challenge_reward  # the fee, no more
     slash = min(stake, world.params.esp_slash_amount)
     assert esps.esp_info(esp.address).stake == stake - slash
     assert esps.compensation_of(world.attacker.address) == 0
     assert esps.compensation_of(esp.address) == 0
-    assert court_balance(cw.world) == held  # the bond came and went (reward paid, the rest burned)
+    assert court_balance(cw.world) == held  # the bond came and went (paid out, the rest burned)
 
 
 def test_a_double_claim_is_refused_while_open_and_a_failed_one_does_not_immunise(cw):

@@ -87,7 +87,7 @@ def test_a_misattested_batch_item_is_revoked_by_a_claim(cw):
     """The attack: the copy hidden as a batch item. The victim's claim opens it, the jurors
     recompute its values from the bytes its content hash names and vote "mis-attested", the
     finalize revokes the item at the BatchRegistry; the ESP's slash is burned and the victim
-    gets its deposit and the challenge reward (out of the item's bond)."""
+    gets its deposit, the challenge reward and back its review fee (out of the item's bond)."""
     world = cw.world
     item, copy_image, esp = _misattested_item(cw)
     cw.enroll()
@@ -101,15 +101,17 @@ def test_a_misattested_batch_item_is_revoked_by_a_claim(cw):
     before = world.balance(world.producer.address)
     assert finalize_item(cw, item, world.buyer) is DisputeState.UPHELD
     params = world.registry(world.deployer).params()
+    fee = cw.committee().params().review_fee
     gained = world.balance(world.producer.address) - before
-    assert gained == params.challenge_deposit + params.challenge_reward
+    bond = world.params.batch_bond_per_item
+    assert gained == params.challenge_deposit + min(params.challenge_reward + fee, bond)
     batches = batch_client(world, world.deployer)
     assert batches.status(item.token_id) is TokenStatus.REVOKED
     assert batches.status(item.token_id ^ 1) is TokenStatus.ACTIVE  # the batch's other item stays
     slash = min(stake, world.params.esp_slash_amount)
     assert esps.esp_info(esp.address).stake == stake - slash
     assert esps.compensation_of(world.producer.address) == 0  # burned, never a bounty
-    assert court_balance(cw.world) == held  # the deposit back, the reward passed through
+    assert court_balance(cw.world) == held  # the deposit back, the bond passed through
     with pytest.raises(errors.CourtTokenRevoked):
         claim_item(cw, item, world.producer)
     with pytest.raises(errors.CourtDisputeState):

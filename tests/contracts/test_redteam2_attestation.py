@@ -57,7 +57,8 @@ def test_a_plagiarist_with_its_own_esp_cannot_make_a_copy_unchallengeable(cw):
     recomputes the fingerprint and descriptor and finds the attested ones fail the public rules
     (``judge_record``); the finalize revokes the copy for good (the Registry's court-only
     ``revokeCopied``, no new Registry code), slashes the plagiarist's ESP (burned) and pays the
-    claimant its deposit and the challenge reward out of the copy's bond."""
+    claimant its deposit, the challenge reward and back its review fee out of the copy's bond
+    (tests/contracts/test_court_misattestation_refund.py: the claimant loses only its gas)."""
     world = cw.world
     register_esp(world)
     victim, plagiarist = world.producer, world.attacker
@@ -107,6 +108,9 @@ def test_a_plagiarist_with_its_own_esp_cannot_make_a_copy_unchallengeable(cw):
     assert esps.esp_info(plagiarist_esp.address).stake == stake - slash  # slashed
     assert esps.challenges_lost(plagiarist_esp.address) == 1
     assert esps.compensation_of(victim.address) == 0  # burned, not paid to the claimant
-    reward = registry.params().challenge_reward
-    assert world.balance(victim.address) - before == deposit + reward
+    params = registry.params()
+    fee = cw.committee().params().review_fee
+    # the reward and back the review fee, out of the copy's bond (all of it at the defaults)
+    refunded = min(params.challenge_reward + fee, params.bond)
+    assert world.balance(victim.address) - before == deposit + refunded
     assert court(world, victim).misattestation(copy).state is DisputeState.UPHELD
