@@ -20,7 +20,7 @@ from eth_utils import keccak
 
 from ledger.chain import Chain
 from ledger.clients.committee import CommitteeClient
-from ledger.deploy import deploy
+from ledger.deploy import DeployParams, deploy
 from tests.conftest import TEST_PARAMS, World
 from tests.contracts.helpers import ESP_STAKE, NEAR_FP, details, register_esp, register_image
 
@@ -54,13 +54,13 @@ def _fund(chain: Chain, source: LocalAccount, to: str) -> None:
     w3.eth.wait_for_transaction_receipt(w3.eth.send_raw_transaction(signed.raw_transaction))
 
 
-def _make(chain: Chain) -> tuple[World, list[LocalAccount]]:
+def _make(chain: Chain, params: DeployParams = PARAMS) -> tuple[World, list[LocalAccount]]:
     dev = chain.dev_accounts()
     deployer = _account("deployer")
     jurors = [_account(f"juror {i}") for i in range(JURORS)]
     for account in [deployer, *jurors]:
         _fund(chain, dev[9], account.address)
-    world = World(chain, deploy(chain, deployer, PARAMS), PARAMS, [deployer, *dev[1:]])
+    world = World(chain, deploy(chain, deployer, params), params, [deployer, *dev[1:]])
     for juror in jurors:
         register_esp(world, juror)
     return world, jurors
@@ -197,6 +197,16 @@ def expected_draw(
     return tuple(order[:jurors])
 
 
+def committee_world_with(chain: Chain, params: DeployParams) -> Iterator[CommitteeWorld]:
+    """A fixture body for a deployment of its own with ``params`` (made in the test, reverted
+    after it with everything the test did)."""
+    snap = chain.snapshot()
+    try:
+        yield CommitteeWorld(*_make(chain, params))
+    finally:
+        chain.revert(snap)
+
+
 def committee_world(chain: Chain) -> Iterator[CommitteeWorld]:
     """The fixture body: the committee deployment on ``chain``, reverted after the test."""
     if id(chain) not in _cache:
@@ -217,6 +227,7 @@ __all__ = [
     "SILENT",
     "CommitteeWorld",
     "committee_world",
+    "committee_world_with",
     "expected_draw",
     "variant",
 ]

@@ -16,6 +16,8 @@ Runs on the default chain backend (anvil under CI)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from eth_account.signers.local import LocalAccount
 from PIL import Image
@@ -23,9 +25,14 @@ from PIL import Image
 from ledger.clients.batch_court import MisattestedItem
 from ledger.clients.registry import DisputeState, TokenStatus
 from services.provenance import detail_descriptor, fingerprint
-from tests.contracts.attack_kit import gas_cost
+from tests.contracts.attack_kit import burn_address, gas_cost
 from tests.contracts.batch_kit import client as batch_client
-from tests.contracts.committee_kit import CommitteeWorld, committee_world
+from tests.contracts.committee_kit import (
+    PARAMS,
+    CommitteeWorld,
+    committee_world,
+    committee_world_with,
+)
 from tests.contracts.helpers import register_esp
 from tests.contracts.misattestation_kit import (
     Images,
@@ -48,6 +55,15 @@ def cw(chain):
     yield from committee_world(chain)
 
 
+# Bonds of 0.05 ETH, above the reward and the fee (0.0102 ETH): the refund is the fee, no more.
+RICH = replace(PARAMS, registration_bond=5 * 10**16, batch_bond_per_item=5 * 10**16)
+
+
+@pytest.fixture
+def rich(chain):
+    yield from committee_world_with(chain, RICH)
+
+
 def _copy(cw: CommitteeWorld) -> tuple[int, Image.Image, LocalAccount]:
     """The attacker's copy of the camera as a single token, attested by its own ESP with an
     unrelated image's values."""
@@ -65,10 +81,13 @@ def _copy(cw: CommitteeWorld) -> tuple[int, Image.Image, LocalAccount]:
     return token, copy, esp
 
 
-def _copy_item(cw: CommitteeWorld) -> tuple[MisattestedItem, Image.Image, LocalAccount]:
-    """The same copy hidden as an item of a two-item batch."""
+def _copy_item(
+    cw: CommitteeWorld, esp: LocalAccount | None = None
+) -> tuple[MisattestedItem, Image.Image, LocalAccount]:
+    """The same copy hidden as an item of a two-item batch (``esp`` registered already, else
+    registered here)."""
     world = cw.world
-    esp = register_esp(world, world.accounts[8])
+    esp = esp or register_esp(world, world.accounts[8])
     copy, other = copy_of(camera()), unrelated()
     item = register_item_pixels(
         world,
@@ -174,3 +193,27 @@ def test_a_plagiarist_claiming_its_own_copy_still_loses_its_bond_and_its_esps_sl
     # the operator's whole account: the claim's cash flow, the copy's bond, the ESP's slash
     assert cash - params.bond - slash < 0
     assert cash - params.bond < 0  # even an ESP with nothing left to slash loses
+
+
+def test_the_refund_is_the_fee_paid_and_never_the_rest_of_a_larger_bond(rich):
+    """With a bond larger than the reward and the fee, a claimant (the plagiarist's own Sybil
+    here) gets back exactly the fee it paid and the reward: the rest of the bond is burned, for
+    a single token and for a batch item, and the court keeps nothing."""
+    cw = rich
+    world = cw.world
+    fee = cw.committee().params().review_fee
+    reward = world.registry(world.deployer).params().challenge_reward
+    token, copy_image, esp = _copy(cw)
+    item, item_image, _ = _copy_item(cw, esp)
+    cw.enroll(10)  # two reviews, five jurors each
+    held = court_balance(world)
+    burn = burn_address(world)
+    for uphold, bond in (
+        (lambda: _uphold_single(cw, token, copy_image, world.attacker), RICH.registration_bond),
+        (lambda: _uphold_item(cw, item, item_image, world.attacker), RICH.batch_bond_per_item),
+    ):
+        before, burned = world.balance(world.attacker.address), world.balance(burn)
+        spent = uphold()
+        assert world.balance(world.attacker.address) - before + spent == reward  # the fee back
+        assert world.balance(burn) - burned == bond - reward - fee
+        assert court_balance(world) == held
