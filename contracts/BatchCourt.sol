@@ -148,6 +148,9 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         returns (bytes32 key)
     {
         if (msg.value <= _challengeDeposit) revert CourtWrongValue(msg.value, _challengeDeposit);
+        // A Registry id is a content hash (a sha256): below 2^96 it is a batch item's id, whose
+        // claim slot a single with that id (an attested forgery) would otherwise hold open.
+        if (tokenId >> 96 == 0) revert CourtUnknownToken(tokenId);
         IRegistry.Record memory rec = _registry.recordOf(tokenId);
         if (rec.status == IRegistry.Status.None) revert CourtUnknownToken(tokenId);
         if (rec.status != IRegistry.Status.Active) revert CourtTokenRevoked(tokenId);
