@@ -24,6 +24,7 @@ from ledger.deploy import Deployment
 from ledger.indexer import ChainEvent, Checkpoint, Indexer
 from marketplace_api.batch_catalog import BatchCatalog
 from marketplace_api.catalog import Catalog, token_hex
+from marketplace_api.esp_directory import EspDirectory
 from marketplace_api.misattestations import MisattestationBook
 from marketplace_api.models import Listing, Notification, Task, Trade
 from marketplace_api.types import LockJson
@@ -92,6 +93,7 @@ class Market:
         self.tasks = TaskTracker()
         self.trades = TradeTracker(deployment)
         self.misattestations = MisattestationBook()  # the court's claims, shown without a wallet
+        self.esp_directory = EspDirectory()  # the draw's candidates: no espInfo call per ESP
         self.indexer = Indexer(
             deployment,
             engine,
@@ -102,6 +104,7 @@ class Market:
                 self.tasks,
                 self.trades,
                 self.misattestations,
+                self.esp_directory,
                 self._feed_reputation,
             ],
             on_rewind=self._rewind,
@@ -157,6 +160,7 @@ class Market:
         self.tasks.rewind(session, ancestor)
         self.trades.rewind(session, ancestor)
         self.misattestations.rewind(session, ancestor)
+        self.esp_directory.rewind(session, ancestor)
         self._rebuild_reputation(session)
 
     def _rebuild_reputation(self, session: Session) -> None:

@@ -296,3 +296,22 @@ class MisattestationClaimRow(Base):
     review: Mapped[str] = mapped_column(String(16), default="requested")
     review_deadline: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     decided_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+
+class EspDirectoryRow(Base):
+    """A registered ESP as its EspRegistry events left it (``EspRegistered``, ``EspUpdated``,
+    ``EspDeregistered``, ``EspStakeAdded``, ``EspStakeWithdrawn``, ``EspSlashed``,
+    ``ChallengeRecorded``), from the indexer (:mod:`marketplace_api.esp_directory`): the task
+    draw's and ``GET /v1/esps``' candidates without an ``espInfo`` call per ESP. Amounts are
+    decimal strings (uint256)."""
+
+    __tablename__ = "esp_directory"
+
+    address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    listed: Mapped[int] = mapped_column(Integer)  # its position in the registry's esps()
+    endpoint: Mapped[str] = mapped_column(Text, default="")
+    price: Mapped[str] = mapped_column(String(80), default="0")
+    stake: Mapped[str] = mapped_column(String(80), default="0")
+    active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    challenges_lost: Mapped[int] = mapped_column(Integer, default=0)
+    updated_block: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -43,6 +43,7 @@ from marketplace_api.errors import (
     Unprocessable,
     declare,
 )
+from marketplace_api.esp_directory import current_esps, draw_live
 from marketplace_api.market import SELECTION_FLOOR, SELECTION_TEMPERATURE, PromptRelease
 from marketplace_api.models import AccountKey, Task
 from marketplace_api.schemas import AccountKeyOut, TaskOut, TasksOut
@@ -232,20 +233,30 @@ def post_task(
         esp = body.esp
     else:
         # The draw's candidates: active ESPs this task can pay (their registered price within
-        # max_price); the responsiveness log drops the newcomers that left draws unquoted, and
-        # records this one with the task (marketplace_api/draws.py).
-        infos = [reader.esp_info(e) for e in reader.esps()]
-        fit = [i.address for i in infos if i.active and i.price <= body.max_price]
+        # max_price), from the indexed directory and the ESP events of the blocks not indexed
+        # yet (one query and one eth_getLogs, not an espInfo call per ESP); the drawn one is
+        # read again and drawn again without if it no longer fits
+        # (marketplace_api/esp_directory.py). The responsiveness log drops the newcomers that
+        # left draws unquoted, and records this one with the task (marketplace_api/draws.py).
         market = request.app.state.market
-        esp = market.choose(  # none eligible: 422 no_eligible_esp, by the error table
-            account,
-            fit,
-            now=now,
-            temperature=body.temperature,
-            floor=body.floor,
-            rng=np.random.default_rng(secrets.randbits(64)),
-            unresponsive=unresponsive_esps(session, fit, now=now, params=market.reputation.params),
-        )
+        rng = np.random.default_rng(secrets.randbits(64))
+
+        def draw(fit: list[str]) -> str:  # none eligible: 422 no_eligible_esp, by the table
+            quiet = unresponsive_esps(session, fit, now=now, params=market.reputation.params)
+            return str(
+                market.choose(
+                    account, fit, now=now, temperature=body.temperature, floor=body.floor,
+                    rng=rng, unresponsive=quiet,
+                )
+            )  # fmt: skip
+
+        def fits(esp: str) -> bool:
+            info = reader.esp_info(esp)
+            return info.active and info.price <= body.max_price
+
+        indexed_to = market.indexer.checkpoint()[0]
+        fit = current_esps(session, deployment, indexed_to=indexed_to, max_price=body.max_price)
+        esp = draw_live([e.address for e in fit], draw, fits)
     salt = bytes.fromhex(body.prompt_salt[2:]) if body.prompt_salt else secrets.token_bytes(32)
     task = Task(
         id="0x" + secrets.token_hex(32),

@@ -367,7 +367,10 @@ export interface paths {
          * @description Active ESPs ranked by reputation from the signed-in producer's view (anonymous otherwise),
          *     with the probability that a task posted without an ESP goes to each: established ESPs at or
          *     above ``floor`` by softmax, newcomers and ESPs on probation sharing a 2% exploration slice
-         *     (a newcomer that left tasks it was drawn for unquoted gets none of it).
+         *     (a newcomer that left tasks it was drawn for unquoted gets none of it). With ``max_price``,
+         *     only the ESPs a task paying at most that can be drawn for, with that draw's probabilities.
+         *     Read from the indexed ESP directory (as of the last indexed block), one query whatever the
+         *     number of ESPs.
          */
         get: operations["list_esps_v1_esps_get"];
         put?: never;
@@ -4484,6 +4487,8 @@ export interface operations {
             query?: {
                 temperature?: number;
                 floor?: number;
+                /** @description wei, decimal or 0x-hex: only ESPs priced within it, as a task posted with this max_price draws */
+                max_price?: string | null;
             };
             header?: never;
             path?: never;
