@@ -20,15 +20,17 @@ import { address, checkCall, sendUnsigned } from './wallet.js'
  */
 
 /**
- * Active ESPs with reputation and selection probability (your view when signed in).
+ * Active ESPs with reputation and selection probability (your view when signed in); with
+ * `maxPrice` (wei), only those a task paying at most that can draw, with that draw's odds.
  * @param {import('./client.js').AigcClient} client
- * @param {{ temperature?: number, floor?: number }} [options]
+ * @param {{ temperature?: number, floor?: number, maxPrice?: bigint | number | string }} [options]
  * @returns {Promise<{ viewer: string, items: Esp[] }>}
  */
 export async function listEsps(client, options = {}) {
+  const maxPrice = options.maxPrice === undefined ? undefined : toDecimal(options.maxPrice)
   const out = await request(client, '/v1/esps', {
     auth: false,
-    query: { temperature: options.temperature, floor: options.floor },
+    query: { temperature: options.temperature, floor: options.floor, max_price: maxPrice },
     ...(client.session ? { auth: true } : {}),
   })
   return {
