@@ -9,7 +9,6 @@ import {IBatchCourt} from "./interfaces/IBatchCourt.sol";
 import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
 import {ICommitteeVerifier} from "./interfaces/ICommitteeVerifier.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
-import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
 import {FingerprintRule} from "./FingerprintRule.sol";
 import {ItemsTree} from "./ItemsTree.sol";
@@ -21,11 +20,11 @@ import {ItemsTree} from "./ItemsTree.sol";
 /// `ItemsTree`), the record hash the Registry's (`recordHashOf`): no rule has a second copy here.
 /// Invariants: Ether held == the deposits of open mis-attestation claims (one each) + the
 /// deposits of open (one) and contested (two) challenges + for each
-/// Upheld challenge its deposits (one or two), the copy's bond and its recorded `slash` (held
-/// until `settle`; a copy's bond passes through within `revokeDuplicateImage`'s transaction,
-/// and an upheld mis-attestation claim's);
-/// this court is owed nothing by the EspRegistry between transactions; nothing is paid for a
-/// win before the Registry's `rewardHoldBlocks` after it; each
+/// Upheld challenge its deposits (one or two) and the copy's bond (held until `settle`; a
+/// copy's bond passes through within `revokeDuplicateImage`'s transaction, and an upheld
+/// mis-attestation claim's) + the payments refused and not yet collected (`withdrawOwed`);
+/// no ESP slash ever comes here (the EspRegistry burns every one: a dispute's `slash` stays 0);
+/// nothing is paid for a win before the Registry's `rewardHoldBlocks` after it; each
 /// ordered pair is challenged again only after its challenge ended Void or Reversed; a decision revokes
 /// only the copy named by the record proven at the challenge, and only while it is still that
 /// record and active; a mis-attestation claim revokes only on its own committee review's majority
@@ -39,7 +38,6 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     IBatchRegistry private immutable _batches;
     IRegistry private immutable _registry;
     IDetailVerifier private immutable _verifier;
-    IEspRegistry private immutable _espRegistry;
     address private immutable _htlc;
     uint256 private immutable _bond;
     uint256 private immutable _challengeDeposit;
@@ -57,20 +55,13 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     /// @dev The gas a payment forwards (an account that needs more collects with `withdrawOwed`).
     uint256 private constant _PAYEE_GAS = 100_000;
 
-    /// @dev `registry`, `batches`, `verifier`, `htlc` and `esps` as the deployment's (the
+    /// @dev `registry`, `batches`, `verifier` and `htlc` as the deployment's (the
     /// BatchRegistry's); deposit, reward, threshold, window and reward hold are the Registry's.
-    constructor(
-        IRegistry registry_,
-        IBatchRegistry batches,
-        IDetailVerifier verifier,
-        address htlc,
-        IEspRegistry esps
-    ) {
+    constructor(IRegistry registry_, IBatchRegistry batches, IDetailVerifier verifier, address htlc) {
         _registry = registry_;
         _batches = batches;
         _verifier = verifier;
         _htlc = htlc;
-        _espRegistry = esps;
         IRegistry.Parameters memory p = registry_.parameters();
         _bond = p.bond;
         _challengeDeposit = p.challengeDeposit;
@@ -86,14 +77,11 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         _reviewFee = fee;
     }
 
-    /// @dev The revoked copy's bond, sent by the Registry's `revokeCopied`, a revoked batch
-    /// item's reward, sent by the BatchRegistry's, or a copy's ESP slash, claimed from the
-    /// EspRegistry (no one else pays in here but through `challenge` and `contest`).
+    /// @dev The revoked copy's bond, sent by the Registry's `revokeCopied`, or a revoked batch
+    /// item's reward (its whole bond for a claim), sent by the BatchRegistry's (no one else pays
+    /// in here but through `challenge`, `contest`, the claims and `reinstate`).
     receive() external payable {
-        if (
-            msg.sender != address(_registry) && msg.sender != address(_batches)
-                && msg.sender != address(_espRegistry)
-        ) revert CourtWrongValue(msg.value, 0);
+        if (msg.sender != address(_registry) && msg.sender != address(_batches)) revert CourtWrongValue(msg.value, 0);
     }
 
     /// @inheritdoc IBatchCourt
@@ -134,8 +122,8 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         d.challenger = msg.sender;
         d.deadline = deadline;
         d.state = IRegistry.DisputeState.Open;
-        // a reopened dispute's contester and slash (one slot): `settle` must not pay them again
-        if (d.contester != address(0) || d.slash != 0) (d.contester, d.slash) = (address(0), 0);
+        // a reopened dispute's contester: `settle` must not pay it again
+        if (d.contester != address(0)) d.contester = address(0);
         d.recordHash = rec.recordHash;
         emit ChallengeOpened(original, duplicate, msg.sender, distance, deadline);
     }
@@ -370,21 +358,20 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         address contester = d.contester; // zero unless contested (`challenge` clears a Void one's)
         bool contested = contester != address(0);
         uint256 deposits = contested ? 2 * _challengeDeposit : _challengeDeposit;
-        uint256 slash = d.slash;
         if (_batches.statusOf(original) == IBatchRegistry.Status.Revoked) {
             // The winner was itself a copy. The Registry cannot reinstate the single copy, so its
-            // side is compensated with the held deposits and the bond; the slash is burned (paid
-            // to that side, an attacker holding both tokens would farm the copy's honest ESP).
+            // side is compensated with the held deposits and the bond (the copy's ESP slash was
+            // burned at the EspRegistry: paid to that side, an attacker holding both tokens would
+            // farm the copy's honest ESP).
             d.state = IRegistry.DisputeState.Reversed;
             emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Reversed, contested);
             _send(contested ? contester : _accusedOf(duplicate), deposits + _bond);
-            _send(BURN, slash);
             return;
         }
         if (block.number < d.deadline) revert CourtRewardHeld(duplicate, d.deadline);
         d.state = IRegistry.DisputeState.Settled;
         emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Settled, contested);
-        _send(d.challenger, deposits + _challengeReward + slash);
+        _send(d.challenger, deposits + _challengeReward);
         _send(BURN, _bond - _challengeReward);
     }
 
@@ -557,21 +544,15 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
     }
 
     /// @dev Revokes the copy through the Registry, which sends its bond here and slashes its ESP
-    /// to this court; the slash is claimed at once and recorded in the dispute. Nothing is paid:
-    /// deposits, bond and slash are held until `settle`, at least `rewardHoldBlocks`.
+    /// (the slash burned at the EspRegistry). Nothing is paid: deposits and bond are held until
+    /// `settle`, at least `rewardHoldBlocks`.
     function _uphold(uint256 original, uint256 duplicate, Dispute storage d, address esp, bool contested)
         private
     {
         d.state = IRegistry.DisputeState.Upheld;
         d.deadline = uint64(block.number) + _rewardHoldBlocks;
         emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Upheld, contested);
-        uint256 owed = _espRegistry.compensationOf(address(this));
-        _registry.revokeCopied(duplicate, original, esp, address(this));
-        uint256 total = _espRegistry.compensationOf(address(this));
-        if (total == owed) return; // the ESP had no stake left: nothing slashed
-        // The slash is at most the EspRegistry's `slashAmount`, Ether that exists: below 2^96.
-        d.slash = uint96(total - owed);
-        _espRegistry.claimCompensation(); // the EspRegistry is trusted and sends only to us
+        _registry.revokeCopied(duplicate, original, esp, BURN);
     }
 
     function _disputeIn(uint256 original, uint256 duplicate, IRegistry.DisputeState expected)

@@ -325,8 +325,9 @@ def deploy(chain: Chain, deployer: LocalAccount, params: DeployParams | None = N
         config[-1],  # the same BatchCourt may revoke a batched second registration of an image
     )
     batch_registry, _ = deploy_contract(tx, "BatchRegistry", batch_config)
-    # The court claims the slashes of the copies it revokes from the EspRegistry and holds them.
-    court, _ = deploy_contract(tx, "BatchCourt", registry, batch_registry, verifier, htlc, esps)
+    # The court holds the copies' bonds and deposits; their ESPs' slashes are burned at the
+    # EspRegistry (it never pays the court).
+    court, _ = deploy_contract(tx, "BatchCourt", registry, batch_registry, verifier, htlc)
     if court.lower() != config[-1].lower():
         raise DeploymentError(
             f"BatchCourt deployed at {court}, not at {config[-1]} where the Registry and the "

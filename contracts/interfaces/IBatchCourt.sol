@@ -21,17 +21,16 @@ import {IBatchRegistry} from "./IBatchRegistry.sol";
 /// 4. `finalize` (anyone, after the window): uncontested, the copy is revoked; contested and
 ///    never resolved, the contester takes both deposits (the challenger withheld its detail).
 /// A revocation calls the Registry's `revokeCopied` (this court is bound to it once): the copy is
-/// revoked at once, its bond comes here and its ESP is slashed to this court (which claims it at
-/// once and records it in the dispute, `slash`). Nothing is paid yet (issue 11: a win is held
-/// until the winning token is beyond challenge): deposits, bond and slash are held for the
-/// Registry's `rewardHoldBlocks`.
+/// revoked at once, its bond comes here and its ESP is slashed (the slash burned at the
+/// EspRegistry). Nothing is paid yet (issue 11: a win is held until the winning token is beyond
+/// challenge): deposits and bond are held for the Registry's `rewardHoldBlocks`.
 /// 5. `settle` (anyone, once): if the batched original was revoked meanwhile, the win is
 ///    REVERSED: the Registry has no bytes to reinstate the copy, so its side is COMPENSATED with
 ///    the held deposits and the copy's bond (to the contester, else the copy's owner, its
-///    producer while escrowed), and the held slash is BURNED (paid to the copy's side, one
+///    producer while escrowed); its ESP's slash stays burned (paid to the copy's side, one
 ///    attacker owning both the original and the copy would farm an honest ESP's stake with it).
-///    Otherwise, once the hold has passed: the challenger gets the deposits, `challengeReward`
-///    and the slash; the rest of the bond is burned.
+///    Otherwise, once the hold has passed: the challenger gets the deposits and
+///    `challengeReward`; the rest of the bond is burned.
 /// A reclaim or revocation of the copy since the challenge voids it (deposits back); an original
 /// revoked before the decision loses it. Deposit, threshold, window and hold are the Registry's.
 ///
@@ -63,7 +62,7 @@ interface IBatchCourt {
         // `deadline` is the block from which `settle` may pay the challenger
         IRegistry.DisputeState state;
         address contester;
-        uint96 slash; // the copy's ESP slash, held here from the decision until `settle`
+        uint96 slash; // always 0: every ESP slash is burned at the EspRegistry (kept for the ABI)
         bytes32 recordHash; // the copy's record when challenged: a reclaim since voids the dispute
     }
 
@@ -223,10 +222,10 @@ interface IBatchCourt {
         returns (bool upheld);
     /// @notice Settles an upheld challenge (anyone may call, once). If the batched original is
     /// revoked: state Reversed, the held deposits (two if contested) and the copy's bond to the
-    /// contester, else to the copy's owner (its producer while escrowed), the held slash burned.
+    /// contester, else to the copy's owner (its producer while escrowed).
     /// Otherwise reverts `CourtRewardHeld` before the dispute's `deadline` (decision block +
     /// the Registry's `rewardHoldBlocks`); after it, state Settled: the challenger gets the
-    /// deposits, `challengeReward` and the slash, the rest of the bond is burned. Reverts
+    /// deposits and `challengeReward`, the rest of the bond is burned. Reverts
     /// `CourtDisputeState` unless the challenge is `Upheld`.
     function settle(uint256 original, uint256 duplicate) external;
     /// @notice Reverses a win settled after the hold whose batched winner `original` was revoked

@@ -33,7 +33,7 @@ class CourtDispute:
     deadline: int
     state: DisputeState
     contester: str
-    slash: int  # the copy's ESP slash, held by the court from the decision until ``settle``
+    slash: int  # always 0: every ESP slash is burned at the EspRegistry (the ABI keeps it)
     record_hash: bytes
 
 
@@ -128,9 +128,9 @@ class BatchCourtClient(ContractClient):
 
     def settle_call(self, original: int, duplicate: int) -> Call:
         """Settle an upheld challenge (anyone, once): reversed when the batched original was
-        revoked since (the copy's side compensated with the held deposits and bond, the slash
-        burned), else, after the reward hold (``CourtRewardHeld`` before), the challenger gets
-        the deposits, the reward and the slash."""
+        revoked since (the copy's side compensated with the held deposits and bond), else,
+        after the reward hold (``CourtRewardHeld`` before), the challenger gets the deposits and
+        the reward (the copy's ESP slash is burned at the EspRegistry)."""
         return Call(self.contract.functions.settle(original, duplicate))
 
     def revoke_duplicate_image_call(
