@@ -6,7 +6,7 @@ The rules: the BatchCourt's mis-attestation claim (``claimMisattested`` / ``clai
 Registry's transfer hold (``_update``: no move with an ``auth`` within ``registrationWindow +
 commitTtl`` blocks of the record's block, ae9903b). For each: who pays, who profits.
 
-Attacks tried (each passes today: the guard holds, and the test says which guard):
+Attacks tried (each test passes: the guard holds, and the test says which guard):
 
 * a contract claimant re-entering the court from its payout to finalise a second claim in the
   same call (the court's transient guard: paid once per claim, the second claim intact);
@@ -17,6 +17,11 @@ Attacks tried (each passes today: the guard holds, and the test says which guard
 * the same two races for a batch item, the other forum being the BatchRegistry's own
   challenge: the item's bond leaves the BatchRegistry once (the whole bond to the court for
   the claim, or the reward at ``settle``), never twice;
+* a claim finalised after its token was revoked at the Registry and reinstated there (the
+  winner itself revoked by a claim, the Registry's ``settle`` reversed): decided on the token as
+  it stands, its bond leaves once;
+* a forged single registered under a batch item's id holding the item's claim slot open (the
+  one hole: ``claimMisattested`` now refuses ids below 2**96);
 * a holder escaping the transfer hold through an operator for all its tokens, a
   ``safeTransferFrom`` with data to a receiving contract, or the swap escrow's ERC-721 lock.
 
@@ -402,3 +407,42 @@ def test_a_forged_single_with_an_items_id_cannot_hold_the_items_claim_open(cw):
     cw.vote(key, honest_item_votes(cw, key, item, Images({item.token_id: png(copy_of(camera()))})))
     assert finalize_item(cw, item, world.buyer) is DisputeState.UPHELD
     assert batch_client(world, world.buyer).status(item.token_id) is TokenStatus.REVOKED
+
+
+def test_a_claim_outlives_a_registry_revocation_reversed_and_the_bond_leaves_once(cw):
+    """A claim finalised after the token was revoked and then reinstated: the victim claims copy
+    T; meanwhile another copy O (earlier, another ESP, the same attested values) revokes T at the
+    Registry; O is then itself claimed and revoked, so the Registry's ``settle`` reverses O's
+    win and T is active again, its bond backing it again. The victim's open claim on T is then
+    decided on T as it stands (active, the claimed record): Upheld, T's bond leaves the Registry
+    once. The Registry ends holding exactly two bonds less (O's and T's, both revoked by claims)
+    and the court what it held before: no claim is paid from another token's bond."""
+    world = cw.world
+    register_esp(world)
+    coffee = Image.fromarray(skimage.data.coffee()).convert("RGB")
+    fp, detail = _fake_values()
+    o = register_pixels(
+        world, world.buyer, copy_of(coffee), esp=world.esp, fingerprint=fp, detail=detail
+    )
+    t = _copy(cw, camera(), _plagiarist_esp(cw))
+    cw.enroll(10)
+    bond = world.registry(world.deployer).params().bond
+    registry_address = world.deployment.registry.address
+    r0, held = world.balance(registry_address), court_balance(world)
+    key_t = claim(cw, t, world.producer)
+    cw.vote(key_t, honest_votes(cw, key_t, t, Images({t: png(copy_of(camera()))})))
+    world.registry(world.buyer).challenge(o, t)
+    _past(world, world.registry(world.buyer).dispute(o, t).deadline)
+    assert world.registry(world.buyer).finalize(o, t) is True
+    key_o = claim(cw, o, world.producer)
+    cw.vote(key_o, honest_votes(cw, key_o, o, Images({o: png(copy_of(coffee))})))
+    assert finalize(cw, o, world.deployer) is DisputeState.UPHELD
+    world.registry(world.deployer).settle(o, t)
+    assert world.registry(world.deployer).dispute(o, t).state is DisputeState.REVERSED
+    assert world.registry(world.deployer).record(t).status is TokenStatus.ACTIVE
+
+    assert finalize(cw, t, world.deployer) is DisputeState.UPHELD
+
+    assert world.registry(world.deployer).record(t).status is TokenStatus.REVOKED
+    assert world.balance(registry_address) == r0 - 2 * bond
+    assert court_balance(world) == held
