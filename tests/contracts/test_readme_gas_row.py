@@ -62,5 +62,6 @@ def test_readme_gas_row_quotes_the_snapshot(before: str, key: str) -> None:
 
 def test_the_batch_items_claim_finalize_is_quoted_too() -> None:
     row = _gas_row()
-    item = f"{SNAPSHOTS['court_claim_misattested_item']:,} + {SNAPSHOTS['court_finalize_misattested_item']:,}"
+    claim, finalize = (SNAPSHOTS[f"court_{k}_misattested_item"] for k in ("claim", "finalize"))
+    item = f"{claim:,} + {finalize:,}"
     assert item in row
