@@ -943,7 +943,7 @@ function noteView(n) {
 
 /** A mis-attestation claim's decision (MisattestationDecided), in words. */
 const MISATTESTATION_DECIDED = {
-  upheld: "Upheld: the copy is revoked, its ESP slashed, and the claimant's deposit returned with the challenge reward.",
+  upheld: "Upheld: the copy is revoked, its ESP slashed, and the claimant's deposit returned with the challenge reward and the review fee it paid.",
   rejected: "Rejected: the jurors found the copy's attested values within the rules; the claimant's deposit went to its owner.",
   void: "No verdict (too few jurors voted, or the copy changed since): the claimant's deposit came back.",
 };
@@ -971,7 +971,7 @@ function misattestedNote(n, item) {
       " attested a fingerprint and descriptor that are not its image's, so no challenge can compare the two."),
     el("p", {}, "You can claim it mis-attested at the court. The claim costs ", cost,
       ". Jurors drawn from the committee recompute the fingerprint and descriptor from the copy's image and vote;",
-      " after their reveal deadline (a few thousand blocks) anyone finalizes the claim. Upheld: the copy is revoked, its ESP slashed, and your deposit comes back with the challenge reward.",
+      " after their reveal deadline (a few thousand blocks) anyone finalizes the claim. Upheld: the copy is revoked, its ESP slashed, and your deposit comes back with the challenge reward and the review fee you paid.",
       " Rejected: your deposit goes to the copy's owner. No verdict: your deposit comes back. The fee pays the jurors."),
     batchItem ? el("p", { class: "muted batch-item-claim" }, "The copy is an item of a batch: the claim opens it from its batch's published manifest (until its producer publishes it, the claim is refused with manifest_not_published).") : "");
   const state = el("p", { class: "claim-state", hidden: true });

@@ -367,7 +367,7 @@ export async function courtReinstate(client, { original, duplicate, batchCourt }
  *   the first block courtSettle may pay the challenger (the end of the reward hold)
  * @property {string} state 'none', 'open', 'contested', 'upheld', 'rejected', 'void', 'settled' or 'reversed'
  * @property {`0x${string}`} contester
- * @property {bigint} slash the copy's ESP slash the court holds from the decision until courtSettle
+ * @property {bigint} slash always 0: kept in the ABI; the EspRegistry burns every slash, the court holds none
  * @property {`0x${string}`} recordHash the copy's record when challenged
  */
 

@@ -369,8 +369,8 @@ export interface paths {
          *     above ``floor`` by softmax, newcomers and ESPs on probation sharing a 2% exploration slice
          *     (a newcomer that left tasks it was drawn for unquoted gets none of it). With ``max_price``,
          *     only the ESPs a task paying at most that can be drawn for, with that draw's probabilities.
-         *     Read from the indexed ESP directory (as of the last indexed block), one query whatever the
-         *     number of ESPs.
+         *     Read from the indexed ESP directory and the ESP events of the blocks not indexed yet: the
+         *     same few calls whatever the number of ESPs.
          */
         get: operations["list_esps_v1_esps_get"];
         put?: never;
@@ -1153,8 +1153,8 @@ export interface paths {
         /**
          * Tx Court Finalize Misattested
          * @description Decide a mis-attestation claim once its review's reveal deadline passed (anyone): upheld,
-         *     the token is revoked, its ESP slashed (burned) and the claimant paid its deposit and the
-         *     challenge reward; rejected, the deposit goes to the token's owner; no verdict, it returns.
+         *     the token is revoked, its ESP slashed (burned) and the claimant paid its deposit, the
+         *     challenge reward and back the review fee it paid (out of the copy's bond); rejected, the deposit goes to the token's owner; no verdict, it returns.
          *     A batch item's claim is decided with its claimed values (from its manifest). 409
          *     ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
          *     without an open claim.
