@@ -7,7 +7,9 @@
   recurse (422 ``json_too_deep``) before FastAPI parses them.
 * :func:`decode_image` accepts PNG, JPEG and WebP only, checks the bytes are what the declared
   content type says (a spoofed type is 415), refuses dimensions over the pixel limit before
-  decoding (decompression bombs, 413) and anything PIL cannot fully decode (415).
+  decoding (decompression bombs, 413) and anything PIL cannot fully decode (415). It returns
+  the pixels alone: no ICC profile, transparency colour or other metadata of the upload rides
+  along into the PNG the API stores and serves.
 """
 
 from __future__ import annotations
@@ -161,7 +163,13 @@ async def _answer(send: Any, status: int, code: str, message: str) -> None:
 
 
 def decode_image(data: bytes, *, declared_type: str | None, max_pixels: int) -> Image.Image:
-    """The fully decoded RGB image, or a 413/415 error naming the problem."""
+    """The fully decoded RGB image, or a 413/415 error naming the problem.
+
+    The image carries no metadata of the upload (``info`` emptied): PIL's PNG encoder writes an
+    ``icc_profile`` and an RGB ``transparency`` colour found there, so an upload of a token's
+    pixels (open to any signed-in account) with a profile that repaints them, or a tRNS colour
+    that blanks them, changed the bytes the API serves for the token while the canonical hash
+    (the RGB pixels) still matched."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -184,7 +192,9 @@ def decode_image(data: bytes, *, declared_type: str | None, max_pixels: int) -> 
                     f"image is {width}x{height}, over the {max_pixels}-pixel limit"
                 )
             probe.load()
-            return probe.convert("RGB")
+            rgb = probe.convert("RGB")
+            rgb.info = {}  # the pixels alone (see above)
+            return rgb
     except UnidentifiedImageError:
         # PIL's message names its in-memory buffer object (<_io.BytesIO object at 0x...>)
         raise UnsupportedMedia(
