@@ -18,7 +18,9 @@
   BatchRegistry answers the same 409.
 * ``max_price``: every malformed form is 422 ``validation_error`` on ``GET /v1/esps`` and
   ``POST /v1/tasks``; many ESP events in the blocks not indexed yet cost one ``espInfo`` each
-  (the ESPs an attacker moves within a poll), one ``eth_getLogs`` whatever their number.
+  (the ESPs an attacker moves within a poll), one ``eth_getLogs`` whatever their number; a
+  stale directory (rows saying active and cheap for an exited, a repriced and a never
+  registered ESP) never has a task draw them: the drawn ESP is read live.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ import zlib
 from collections.abc import Iterator
 
 import pytest
+from eth_utils import to_checksum_address
 from PIL import Image, ImageCms
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from ledger.clients.registry import DisputeState, TokenStatus
 from ledger.indexer import ChainEvent
+from marketplace_api.models import EspDirectoryRow
 from services.market_client import MarketClient, MarketError
 from services.provenance import detail_descriptor, fingerprint
 from tests.api._trading import list_token, lock_token
@@ -356,3 +360,42 @@ def test_many_esp_events_in_the_unindexed_blocks_cost_one_esp_info_each(api):
     assert r.status_code == 201, r.text
     assert r.json()["esp"] not in {e.address for e in moved}
     assert (calls["eth_getLogs"], calls["eth_call"]) == (1, 11), calls
+
+
+def test_a_stale_directory_never_has_a_task_draw_a_gone_esp(api):
+    """A directory the chain has left behind (what a reorg the indexer has not seen yet leaves:
+    written here): rows that say active and cheap for an ESP that exited, one repriced above
+    the task's max_price and an address never registered. No event names them in the blocks not
+    indexed, so only the drawn ESP's live ``espInfo`` stands between them and the draw: 12
+    posts draw only the honest ESP; with the honest one gone too, 422 ``no_eligible_esp``."""
+    world = api.world
+    gone, dear, honest = world.accounts[5], world.accounts[6], world.accounts[7]
+    for esp in (gone, dear, honest):
+        register_esp(world, esp)
+    world.esps(gone).deregister()
+    world.esps(dear).update("http://dear.example", price=5 * FEE)
+    api.index()
+    market = api.client.app.state.market
+    with Session(market.indexer.engine) as session, session.begin():
+        for address in (gone.address, dear.address):
+            row = session.get(EspDirectoryRow, address)
+            row.active, row.price = True, str(FEE)
+        stranger = "0x" + "5a" * 20
+        session.add(
+            EspDirectoryRow(
+                address=to_checksum_address(stranger), listed=9, endpoint="http://x.example",
+                price="1", stake=str(10**18), active=True, challenges_lost=0,
+            )
+        )  # fmt: skip
+    headers = api.sign_in(world.producer)
+    body = {"prompt": "a red circle", "seed": 1, "max_price": str(FEE)}
+    drawn = set()
+    for _ in range(12):
+        r = api.client.post("/v1/tasks", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        drawn.add(r.json()["esp"])
+    assert drawn == {honest.address}
+    world.esps(honest).deregister()
+    api.index()  # the honest ESP's exit indexed; the stale rows stay (no event of theirs)
+    r = api.client.post("/v1/tasks", json=body, headers=headers)
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "no_eligible_esp"), r.text
