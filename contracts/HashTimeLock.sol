@@ -224,7 +224,10 @@ contract HashTimeLock is IHashTimeLock, ReentrancyGuardTransient {
         } else if (lock.asset == Asset.ERC20) {
             IERC20(lock.token).safeTransfer(to, lock.amount);
         } else {
-            IERC721(lock.token).safeTransferFrom(address(this), to, lock.amount);
+            // Not `safeTransferFrom`: a receiver contract without `onERC721Received` (a smart
+            // account with no fallback handler) would make the buyer's claim revert after the
+            // seller took the payment, and the seller's refund at the timelock keep both.
+            IERC721(lock.token).transferFrom(address(this), to, lock.amount);
         }
     }
 }

@@ -107,12 +107,15 @@ def test_ether_sender_reentering_refund_is_refunded_once(world):
 
 @pytest.mark.parametrize("path", ["withdraw", "refund"])
 def test_erc721_receiver_reentering_on_transfer_gets_only_its_own_token(world, path):
+    """The escrow moves an ERC-721 leg with ``transferFrom`` (red team 6: a receiver without
+    ``onERC721Received`` could not claim a token it had paid for), so no receiver hook runs on
+    withdraw or refund: the armed re-entry never fires and each lock pays only its own token."""
     attacker = Attacker(world, world.attacker)
     htlc = world.deployment.htlc
     timelock = world.chain.timestamp() + 120
     secrets_ = [new_secret(), new_secret()]
     locks: list[LockTerms] = []
-    if path == "withdraw":  # the attacker is the receiver: onERC721Received fires on withdraw
+    if path == "withdraw":  # the attacker is the receiver
         nft = erc721(world, world.producer.address, 1, 2)
         world.tx(world.producer).send(nft.functions.setApprovalForAll(htlc.address, True))
         for token_id, (_, hashlock) in zip((1, 2), secrets_, strict=True):
@@ -127,7 +130,7 @@ def test_erc721_receiver_reentering_on_transfer_gets_only_its_own_token(world, p
             )
         attacker.arm(htlc, "withdraw", locks[1].as_tuple(), secrets_[1][0])
         world.htlc(world.buyer).withdraw(locks[0], secrets_[0][0])
-    else:  # the attacker is the sender: onERC721Received fires on refund
+    else:  # the attacker is the sender
         nft = erc721(world, attacker.address, 1, 2)
         attacker.execute(nft, "setApprovalForAll", htlc.address, True)
         for token_id, (_, hashlock) in zip((1, 2), secrets_, strict=True):
@@ -139,7 +142,7 @@ def test_erc721_receiver_reentering_on_transfer_gets_only_its_own_token(world, p
         world.chain.increase_time(121)
         world.htlc(world.buyer).refund(locks[0])
 
-    assert attacker.attempted and not attacker.reentered
+    assert not attacker.attempted and not attacker.reentered  # no hook is called
     assert nft.functions.ownerOf(1).call() == attacker.address
     assert nft.functions.ownerOf(2).call() == htlc.address
     assert world.htlc(world.buyer).status(locks[1]) is LockStatus.OPEN

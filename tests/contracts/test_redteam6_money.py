@@ -402,3 +402,32 @@ def test_an_esp_that_left_after_a_misattested_copy_still_pays_the_courts_slash(c
     before = world.balance(esp.address)
     esps.withdraw_stake()
     assert world.balance(esp.address) == before + ESP_STAKE - slash - gas_cost(esps.last_receipt)
+
+
+def test_a_buyer_account_without_the_erc721_hook_still_gets_the_token_it_paid_for(world):
+    """Can the buyer end with neither token nor Ether? A buyer whose receiving account is a
+    contract without ``onERC721Received`` (an ERC-1271 smart account as the market's sign-in
+    accepts, a Safe with no fallback handler): the escrow paid an ERC-721 leg with
+    ``safeTransferFrom``, so the buyer's claim of the token reverted (``ERC721InvalidReceiver``)
+    while the seller's claim of the payment had succeeded; at T1 the seller refunded its token
+    and kept both (+0.1 ETH and the token at a 0.1 ETH price). Fixed: the escrow moves an
+    ERC-721 leg with ``transferFrom`` (the buyer named its own account; a token it cannot move
+    on is its choice, not the seller's gain), so the claim lands whatever the receiver."""
+    register_esp(world)
+    token = register_image(world, world.producer)
+    past_reclaim(world)
+    seller, owner = world.producer, world.buyer
+    wallet = world.deploy_test_contract("OwnedWallet1271", owner.address)
+    secret, hashlock = new_secret()
+    now = world.chain.timestamp()
+    t1 = now + 2 * HOUR
+    token_lock = _list(world, seller, token, to=wallet, timelock=t1, hashlock=hashlock)
+    payment = world.htlc(owner).lock_ether(
+        seller.address, amount=PRICE, hashlock=hashlock, timelock=t1 - SAFETY_MARGIN_S
+    )
+    world.htlc(seller).withdraw(payment, secret)
+    world.htlc(owner).withdraw(token_lock, world.htlc(owner).revealed_preimage(payment))
+    assert world.registry(owner).owner_of(token) == wallet
+    world.chain.increase_time(2 * HOUR + 1)
+    with pytest.raises(errors.LockNotOpen):
+        world.htlc(seller).refund(token_lock)
