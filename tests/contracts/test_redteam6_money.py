@@ -431,3 +431,80 @@ def test_a_buyer_account_without_the_erc721_hook_still_gets_the_token_it_paid_fo
     world.chain.increase_time(2 * HOUR + 1)
     with pytest.raises(errors.LockNotOpen):
         world.htlc(seller).refund(token_lock)
+
+
+def _early_royalty(world: World):
+    """A resale where the buyer locks the producer's royalty first and the seller's payment
+    ``claimWindow`` blocks later, both under the token lock's hashlock and until the same T2:
+    returns (token, secret, token lock, payment lock, royalty lock, royalty)."""
+    register_esp(world)
+    token = register_image(world, world.producer)
+    past_reclaim(world)
+    world.registry(world.producer).transfer(world.attacker.address, token)
+    secret, hashlock = new_secret()
+    t1 = world.chain.timestamp() + world.params.max_token_lock_duration
+    token_lock = _list(
+        world, world.attacker, token, to=world.buyer.address, timelock=t1, hashlock=hashlock
+    )
+    receiver, royalty = world.registry(world.buyer).royalty_info(token, PRICE)
+    t2 = t1 - SAFETY_MARGIN_S
+    buyer = world.htlc(world.buyer)
+    royalty_lock = buyer.lock_ether(receiver, amount=royalty, hashlock=hashlock, timelock=t2)
+    world.chain.mine(buyer.claim_window())
+    payment = buyer.lock_ether(
+        world.attacker.address, amount=PRICE - royalty, hashlock=hashlock, timelock=t2
+    )
+    return token, secret, token_lock, payment, royalty_lock, royalty
+
+
+def test_a_royalty_lock_made_a_claim_window_before_the_payment_cannot_be_collected(world):
+    """The royalty leg is an Ether lock, so the generation fee's claim window (``claimWindow``
+    blocks from its own block) bounds it too. A buyer alone (no collusion) locks the royalty
+    right after the listing and the payment a claim window later (a day's listing leaves room:
+    21.6 hours of 24 at the defaults): when the seller claims, publishing the secret, the royalty
+    lock can no longer be withdrawn (``LockClaimWindowClosed``), the buyer takes the token and
+    refunds the royalty at T2. The producer gets nothing (0.005 ETH at a 0.1 ETH price). The
+    HTLC cannot tell a royalty from a fee; the guard belongs to whoever accepts the payment
+    (next test)."""
+    token, secret, token_lock, payment, royalty_lock, royalty = _early_royalty(world)
+    world.htlc(world.attacker).withdraw(payment, secret)
+    with pytest.raises(errors.LockClaimWindowClosed):
+        world.htlc(world.producer).withdraw(royalty_lock, secret)
+    buyer = world.htlc(world.buyer)
+    buyer.withdraw(token_lock, buyer.revealed_preimage(payment))
+    assert world.registry(world.buyer).owner_of(token) == world.buyer.address
+    world.chain.increase_time(royalty_lock.timelock - world.chain.timestamp() + 1)
+    before = world.balance(world.buyer.address)
+    buyer.refund(royalty_lock)
+    assert world.balance(world.buyer.address) == before + royalty - gas_cost(buyer.last_receipt)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="hole: services.exchange.check_buyer_locks (the API's payment_locked, the seller's "
+    "claim) accepts a royalty lock whose HTLC claim window closes before the seller's claim, so "
+    "the buyer refunds the royalty; fix: count a royalty lock only if made no earlier than the "
+    "payment lock (its claim window then outlasts the seller's), or refuse it past its window",
+)
+def test_the_market_refuses_a_royalty_lock_whose_claim_window_closes_first(world):
+    """What the market should answer for the early royalty lock above: no ``payment_locked``
+    (None, or not safe), so neither the web seller nor the SDK claims. Today the lock counts:
+    it pays the producer exactly and lasts until T2."""
+    from services.exchange import TradeTerms, check_buyer_locks
+    from services.exchange._payment import Royalty
+
+    token, _, token_lock, payment, royalty_lock, royalty = _early_royalty(world)
+    terms = TradeTerms(token, world.attacker.address, world.buyer.address, PRICE)
+    htlc = world.htlc(world.buyer)
+    locked_at = {
+        lock.id: world.chain.w3.eth.get_block(htlc.lock_info(lock.id)[1])["timestamp"]
+        for lock in (payment, royalty_lock)
+    }
+    paid = check_buyer_locks(
+        [royalty_lock, payment],
+        terms,
+        Royalty(world.producer.address, royalty),
+        asset_lock=token_lock,
+        locked_at=locked_at,
+    )
+    assert paid is None or not paid.safe
