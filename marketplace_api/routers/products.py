@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -198,6 +199,12 @@ def _fingerprint_and_detail(img: Image.Image) -> tuple[Fingerprint, bytes]:
     return _fingerprint(img), detail_descriptor(img)
 
 
+def _png_bytes(img: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def _fingerprint_of(data: bytes, declared_type: str | None, max_pixels: int) -> Fingerprint:
     return _fingerprint(decode_image(data, declared_type=declared_type, max_pixels=max_pixels))
 
@@ -247,6 +254,13 @@ async def put_image(
         raise Unprocessable(
             "image content hash differs from the registered one", code="hash_mismatch"
         )
+    # The stored PNG is the pixels alone (decode_image keeps no metadata): the same pixels give
+    # the same bytes. Those already stored: nothing to redo, and the market's read cache is not
+    # cleared (anyone may upload a token's public bytes, up to the upload rate, each clear made
+    # every product and batch read render again).
+    stored = await run_in_threadpool(_png_bytes, img)
+    if product.image_blob == hashlib.sha256(stored).hexdigest() and product.image_fingerprint:
+        return ProductOut.model_validate(_product_json(product))
     # The bytes are the token's (content hash checked): what they give is the truth, whatever
     # was attested. A mismatch is kept (it is the evidence), never trusted.
     fp, detail = await run_in_threadpool(_fingerprint_and_detail, img)
@@ -254,9 +268,7 @@ async def put_image(
     matches = fp.hex() == product.fingerprint and (
         attested_detail is None or attested_detail.removeprefix("0x") == detail.hex()
     )
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    product.image_blob = request.app.state.blobs.put(buf.getvalue())
+    product.image_blob = request.app.state.blobs.put(stored)
     product.image_fingerprint = fp.hex()
     product.attestation = "matches" if matches else "mismatch"
     if not matches:

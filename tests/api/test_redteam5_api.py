@@ -127,6 +127,36 @@ def test_the_same_pixels_uploaded_by_anyone_never_change_the_bytes_served(api):
     assert api.client.get(f"/v1/products/{token}/image").content == served
 
 
+def test_uploading_the_stored_pixels_again_clears_no_cache_and_redoes_nothing(api, monkeypatch):
+    """The attack: anyone signed in may upload a token's bytes (public: GET .../image), and
+    each upload cleared the market's whole read cache (every product and batch read rendered
+    again) and recomputed the fingerprint and detail descriptor, up to 60 a minute per client.
+    Bytes whose stored PNG is the one already held change nothing: 200, the same product, no
+    cache generation moved, no fingerprint computed."""
+    world = api.world
+    register_esp(world)
+    img = _picture()
+    token = _register_picture(world, world.producer, img)
+    api.index()
+    assert _put(api, world.producer, token, _png(img)).status_code == 200
+    first = api.client.get(f"/v1/products/{token}").json()
+    cache = api.client.app.state.market.read_cache
+    generation = cache.generation
+    import marketplace_api.routers.products as products
+
+    computed = []
+    real = products._fingerprint_and_detail
+    monkeypatch.setattr(
+        products, "_fingerprint_and_detail", lambda im: computed.append(1) or real(im)
+    )
+    for data, mime in ((_png(img), "image/png"), (_with(img, "WEBP", lossless=True), "image/webp")):
+        r = _put(api, world.attacker, token, data, mime)
+        assert r.status_code == 200, r.text
+        assert r.json()["attestation"] == "matches"
+    assert (cache.generation, computed) == (generation, [])
+    assert api.client.get(f"/v1/products/{token}").json() == first
+
+
 def _zTXt(data: bytes) -> bytes:
     """``data`` (a PNG) with a zTXt chunk after IHDR (a note a viewer may show)."""
     body = b"Comment\x00\x00" + zlib.compress(b"this image is a fake, buy elsewhere")
