@@ -1,14 +1,23 @@
-"""Faults while serving: the active indexer and one API replica are killed (SIGKILL) while a
-client keeps reading. The standby indexer takes over, uvicorn replaces the replica, the client's
-idempotent retries succeed, no answer is a 5xx, and the database ends holding exactly the
-chain's logs, each once."""
+"""`aigc serve --workers 2` beside `aigc index` on an anvil devnet (processes that share only the
+database), then faults while serving.
+
+First the shared database: tokens issued by one worker are good on every worker, and a product
+registered on chain is indexed by the indexer process and served by every worker. Then the
+active indexer and one API replica are killed (SIGKILL) while a client keeps reading. The
+standby indexer takes over, uvicorn replaces the replica, the client's idempotent retries
+succeed, no answer is a 5xx, and the database ends holding exactly the chain's logs, each once.
+
+(The first part was test_workers.py's test, on a stack of its own: one start of the stack now
+serves both, 38-41 s of CI time per database.)"""
 
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import httpx
@@ -21,9 +30,31 @@ from ledger.indexer import ChainEvent
 from tests.api.conftest import sign, siwe_text
 from tests.contracts.helpers import register_esp, register_image
 from tests.scale.test_indexer_takeover import _chain_logs
-from tests.scale.test_workers import _spawn, _until
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "aigc_cli.main", *args],
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+        cwd=log.parent,
+    )
+
+
+def _until(what: str, condition, proc: subprocess.Popen, log: Path) -> None:
+    for _ in range(600):
+        if proc.poll() is not None:
+            raise AssertionError(f"{what}: the process exited\n{log.read_text()}")
+        try:
+            if condition():
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"gave up waiting: {what}\n{log.read_text()}")
 
 
 def _children(pid: int) -> list[int]:
@@ -62,27 +93,35 @@ def test_indexer_and_replica_killed_under_reads(devnet, database_url, tmp_path):
         standby = _spawn(["index", "--interval", "0.2"], env, logs["b"])
         procs.append(standby)
 
-        nonce = http.post("/v1/auth/nonce").json()["nonce"]
-        text = siwe_text(
-            world.producer,
-            nonce=nonce,
-            chain_id=world.chain.chain_id,
-            domain=f"127.0.0.1:{port}",
-            uri=base,
-        )
-        r = http.post(
-            "/v1/auth/verify", json={"message": text, "signature": sign(world.producer, text)}
-        )
-        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+        def sign_in() -> dict[str, str]:
+            nonce = http.post("/v1/auth/nonce").json()["nonce"]
+            text = siwe_text(
+                world.producer,
+                nonce=nonce,
+                chain_id=world.chain.chain_id,
+                domain=f"127.0.0.1:{port}",
+                uri=base,
+            )
+            r = http.post(
+                "/v1/auth/verify", json={"message": text, "signature": sign(world.producer, text)}
+            )
+            assert r.status_code == 200, r.text
+            return {"Authorization": f"Bearer {r.json()['token']}"}
+
+        # Requests land on either worker: with a secret per process half of these would be 401.
+        for _ in range(5):
+            headers = sign_in()
+            assert {http.get("/v1/auth/me", headers=headers).status_code for _ in range(8)} == {200}
 
         register_esp(world)
         first = f"0x{register_image(world, world.producer, fingerprint=os.urandom(32)):064x}"
         _until(
-            "the first product is served",
+            "the indexer process indexes the registration",
             lambda: http.get(f"/v1/products/{first}").status_code == 200,
             leader,
             logs["a"],
         )
+        assert {http.get(f"/v1/products/{first}").status_code for _ in range(8)} == {200}
 
         def reader() -> None:
             """GETs are idempotent: a connection cut by the dying replica is retried."""
