@@ -508,8 +508,9 @@ class TradeTracker:
         # with the block time it was made at (a leg must leave the seller time to claim).
         locks: dict[bytes, dict[str, Any]] = {}
         locked_at: dict[bytes, int] = {}
-        for args, block_time in session.execute(
-            select(ChainEvent.args, ChainEvent.block_time).where(
+        locked_in: dict[bytes, int] = {}  # the block of each: a royalty's claim window
+        for args, block_time, block in session.execute(
+            select(ChainEvent.args, ChainEvent.block_time, ChainEvent.block_number).where(
                 ChainEvent.contract == "HashTimeLock",
                 ChainEvent.event == "Locked",
                 ChainEvent.args["hashlock"].as_string() == trade.hashlock,
@@ -517,6 +518,7 @@ class TradeTracker:
         ):
             if (lock := LockTerms.from_json(args)).asset is Asset.ETHER:
                 locks[lock.id], locked_at[lock.id] = args, int(block_time)
+                locked_in[lock.id] = int(block)
         terms = trade_terms(trade)
         paid = check_buyer_locks(
             [LockTerms.from_json(args) for args in locks.values()],
@@ -524,6 +526,7 @@ class TradeTracker:
             self.royalty(trade),
             asset_lock=LockTerms.from_json(trade.asset_lock),
             locked_at=locked_at,
+            locked_in=locked_in,
         )
         if paid is None:
             return

@@ -127,10 +127,16 @@ def check_buyer_locks(
     *,
     asset_lock: LockTerms,
     locked_at: Mapping[bytes, int] | None = None,
+    locked_in: Mapping[bytes, int] | None = None,
 ) -> BuyerPayment | None:
     """The buyer's locks (among ``locks``) that pay the offer exactly, or None while a leg is
     missing. A royalty lock counts only if it lasts at least as long as the seller's payment
-    lock (else the seller could claim after the royalty was refunded). ``safe`` is False when a
+    lock (else the seller could claim after the royalty was refunded) and, given ``locked_in``
+    (each lock id's block number), only if it was made in the payment lock's block or later:
+    an Ether lock may be withdrawn only within the HTLC's ``claimWindow`` blocks of its own
+    block, so a royalty locked a claim window before the payment is closed when the seller's
+    claim publishes the secret, and the buyer refunds it at T2 (red team 6: the producer lost
+    0.005 ETH at a 0.1 ETH price). ``safe`` is False when a
     leg expires less than :data:`SAFETY_MARGIN_S` before the token lock, or (given
     ``locked_at``: each lock id's block time) less than that after it was made
     (:func:`check_seller_window`)."""
@@ -141,6 +147,13 @@ def check_buyer_locks(
         if leg.role is LegRole.ROYALTY:
             floor = found[LegRole.PAYMENT].timelock
             matches = [lock for lock in matches if lock.timelock >= floor]
+            if locked_in is not None:
+                made = locked_in.get(found[LegRole.PAYMENT].id)
+                matches = [
+                    lock
+                    for lock in matches
+                    if made is not None and locked_in.get(lock.id, -1) >= made
+                ]
         if not matches:
             return None
         found[leg.role] = min(matches, key=lambda lock: lock.timelock)

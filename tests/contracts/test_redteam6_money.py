@@ -484,32 +484,36 @@ def test_a_royalty_lock_made_a_claim_window_before_the_payment_cannot_be_collect
     assert world.balance(world.buyer.address) == before + royalty - gas_cost(buyer.last_receipt)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole: services.exchange.check_buyer_locks (the API's payment_locked, the seller's "
-    "claim) accepts a royalty lock whose HTLC claim window closes before the seller's claim, so "
-    "the buyer refunds the royalty; fix: count a royalty lock only if made no earlier than the "
-    "payment lock (its claim window then outlasts the seller's), or refuse it past its window",
-)
 def test_the_market_refuses_a_royalty_lock_whose_claim_window_closes_first(world):
-    """What the market should answer for the early royalty lock above: no ``payment_locked``
-    (None, or not safe), so neither the web seller nor the SDK claims. Today the lock counts:
-    it pays the producer exactly and lasts until T2."""
+    """What the market answers for the early royalty lock above: no ``payment_locked`` (None),
+    so neither the web seller nor the SDK claims. It counted before (it pays the producer
+    exactly and lasts until T2); ``check_buyer_locks`` now counts a royalty lock only if it was
+    made in the payment lock's block or later (the market passes each lock's block), so its
+    claim window outlasts the seller's claim. The same legs made in the other order count."""
     from services.exchange import TradeTerms, check_buyer_locks
     from services.exchange._payment import Royalty
 
     token, _, token_lock, payment, royalty_lock, royalty = _early_royalty(world)
     terms = TradeTerms(token, world.attacker.address, world.buyer.address, PRICE)
     htlc = world.htlc(world.buyer)
+    locked_in = {lock.id: htlc.lock_info(lock.id)[1] for lock in (payment, royalty_lock)}
     locked_at = {
-        lock.id: world.chain.w3.eth.get_block(htlc.lock_info(lock.id)[1])["timestamp"]
-        for lock in (payment, royalty_lock)
+        lock_id: world.chain.w3.eth.get_block(block)["timestamp"]
+        for lock_id, block in locked_in.items()
     }
-    paid = check_buyer_locks(
-        [royalty_lock, payment],
-        terms,
-        Royalty(world.producer.address, royalty),
-        asset_lock=token_lock,
-        locked_at=locked_at,
-    )
-    assert paid is None or not paid.safe
+
+    def paid(made: dict[bytes, int]):
+        return check_buyer_locks(
+            [royalty_lock, payment],
+            terms,
+            Royalty(world.producer.address, royalty),
+            asset_lock=token_lock,
+            locked_at=locked_at,
+            locked_in=made,
+        )
+
+    assert paid(locked_in) is None
+    # the guard is the order of the blocks: the payment made first, the same locks count
+    swapped = {payment.id: locked_in[royalty_lock.id], royalty_lock.id: locked_in[payment.id]}
+    counted = paid(swapped)
+    assert counted is not None and counted.royalty == royalty_lock
