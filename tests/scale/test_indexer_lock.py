@@ -34,7 +34,7 @@ def test_second_indexer_is_refused_until_the_first_lets_go(database_url):
 
 def test_a_cut_connection_loses_the_postgres_lock(database_url):
     if not database_url.startswith("postgresql"):
-        pytest.skip("SQLite's flock ends only with its process (tests/scale/test_indexer_takeover)")
+        pytest.skip("SQLite's flock ends only with its process (tests/scale/test_scale_faults)")
     engine = create_engine(database_url)
     leader, standby = IndexerLock(engine), IndexerLock(engine)
     try:

@@ -4,11 +4,13 @@ database), then faults while serving.
 First the shared database: tokens issued by one worker are good on every worker, and a product
 registered on chain is indexed by the indexer process and served by every worker. Then the
 active indexer and one API replica are killed (SIGKILL) while a client keeps reading. The
-standby indexer takes over, uvicorn replaces the replica, the client's idempotent retries
-succeed, no answer is a 5xx, and the database ends holding exactly the chain's logs, each once.
+standby indexer (kept out by the single-indexer lock until then: SQLite's lock file,
+PostgreSQL's advisory lock) takes over from the checkpoint, uvicorn replaces the replica, the
+client's idempotent retries succeed, no answer is a 5xx, and the database ends holding exactly
+the chain's logs, each once, and one product per registered token.
 
-(The first part was test_workers.py's test, on a stack of its own: one start of the stack now
-serves both, 38-41 s of CI time per database.)"""
+(The shared database's checks were test_workers.py's test, the takeover's
+test_indexer_takeover.py's, each on a stack of its own: one start of the stack now serves all.)"""
 
 from __future__ import annotations
 
@@ -22,14 +24,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
 from ledger.devnet import free_port
 from ledger.indexer import ChainEvent
+from marketplace_api.models import Product
 from tests.api.conftest import sign, siwe_text
 from tests.contracts.helpers import register_esp, register_image
-from tests.scale.test_indexer_takeover import _chain_logs
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
 
@@ -55,6 +57,18 @@ def _until(what: str, condition, proc: subprocess.Popen, log: Path) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError(f"gave up waiting: {what}\n{log.read_text()}")
+
+
+def _chain_logs(world) -> set[tuple[str, int]]:
+    manifest = world.deployment.manifest
+    logs = world.chain.w3.eth.get_logs(
+        {
+            "fromBlock": manifest.block,
+            "toBlock": "latest",
+            "address": [manifest.address(n) for n in manifest.contracts],
+        }
+    )
+    return {("0x" + bytes(log["transactionHash"]).hex(), int(log["logIndex"])) for log in logs}
 
 
 def _children(pid: int) -> list[int]:
@@ -122,6 +136,9 @@ def test_indexer_and_replica_killed_under_reads(devnet, database_url, tmp_path):
             logs["a"],
         )
         assert {http.get(f"/v1/products/{first}").status_code for _ in range(8)} == {200}
+        started = "indexer (pid"
+        _until("the standby starts", lambda: started in logs["b"].read_text(), standby, logs["b"])
+        assert "leading" not in logs["b"].read_text()  # the lock kept the standby out
 
         def reader() -> None:
             """GETs are idempotent: a connection cut by the dying replica is retried."""
@@ -171,8 +188,11 @@ def test_indexer_and_replica_killed_under_reads(devnet, database_url, tmp_path):
         engine = create_engine(database_url)
         with Session(engine) as s:
             stored = s.execute(select(ChainEvent.tx_hash, ChainEvent.log_index)).all()
+            products = s.scalar(select(func.count()).select_from(Product))
         engine.dispose()
-        assert len(stored) == len(set(stored)) and set(stored) == _chain_logs(world)
+        assert len(stored) == len(set(stored))  # nothing written twice
+        assert set(stored) == _chain_logs(world)  # nothing missed
+        assert products == 2  # first, second
     finally:
         stop.set()
         http.close()
