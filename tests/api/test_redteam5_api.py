@@ -14,8 +14,10 @@
   back; Rejected: the deposit goes to the holder), the 409 ``misattestation_claim_open`` holds
   at the listing, the trade request and the payment locks in each round, the index shows each
   round with its own review deadline, and a reorg takes back only the rounds it drops.
-* A batch item's claim blocks that item only (its sibling lists), the listing route of the
-  BatchRegistry answers the same 409.
+* A batch item's claim blocks that item only (its sibling lists and is locked), the listing
+  route of the BatchRegistry answers the same 409, and so does now the seller's escrow lock
+  route ``POST /v1/tx/locks/token``, which built the lock before (200: the token waited in the
+  escrow for a buyer the payment locks refuse; the test failed before).
 * ``max_price``: every malformed form is 422 ``validation_error`` on ``GET /v1/esps`` and
   ``POST /v1/tasks``; many ESP events in the blocks not indexed yet cost one ``espInfo`` each
   (the ESPs an attacker moves within a poll), one ``eth_getLogs`` whatever their number; a
@@ -36,6 +38,7 @@ from PIL import Image, ImageCms
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState, TokenStatus
 from ledger.indexer import ChainEvent
 from marketplace_api.models import EspDirectoryRow
@@ -346,6 +349,31 @@ def test_an_items_claim_blocks_that_item_only(court_api, committee):
     assert _refused(lambda: list_item(api, world.attacker, item.token_id)) == CLAIM_OPEN
     assert list_item(api, world.attacker, sibling, nonce=2)["status"] == "open"
     assert api.client.get(f"/v1/products/{sibling}").json()["misattestation"] is None
+    # the seller's escrow lock (swap leg 1), approved: the item's is refused like its listing
+    # (it was built, 200, before: the token would wait in the escrow for a buyer who cannot
+    # pay), the sibling's is built
+    assert _lock_route(api, world.attacker, item.token_id).status_code == 409
+    assert _lock_route(api, world.attacker, item.token_id).json()["error"]["code"] == CLAIM_OPEN
+    r = _lock_route(api, world.attacker, sibling)
+    assert r.status_code == 200, r.text
+
+
+def _lock_route(api: Api, seller, token: int):
+    """``POST /v1/tx/locks/token`` for batch item ``token`` to the buyer, once approved."""
+    world = api.world
+    batch = BatchRegistryClient(world.deployment, world.tx(seller))
+    world.tx(seller).send(batch.contract.functions.approve(world.deployment.htlc.address, token))
+    return api.client.post(
+        "/v1/tx/locks/token",
+        json={
+            "token_id": str(token),
+            "collection": world.deployment.batch_registry.address,
+            "receiver": world.buyer.address,
+            "hashlock": "0x" + "11" * 32,
+            "timelock": world.chain.timestamp() + 7200,
+        },
+        headers=api.sign_in(seller),
+    )
 
 
 # --- 71b4165: the ESP directory ----------------------------------------------------------------

@@ -1504,7 +1504,9 @@ export interface paths {
         /**
          * Lock Token
          * @description Lock a registered image token (of the Registry or the BatchRegistry) for a receiver (the
-         *     seller's swap leg).
+         *     seller's swap leg). 409 ``misattestation_claim_open`` while a mis-attestation claim against
+         *     the token is open at the BatchCourt (read on chain), as for its listing, trade request and
+         *     payment locks: its buyer could not pay, and the token would wait in the escrow.
          */
         post: operations["lock_token_v1_tx_locks_token_post"];
         delete?: never;
