@@ -318,6 +318,19 @@ def test_every_claim_round_blocks_the_sale_while_open_and_frees_it_once_decided(
         "rejected",
         deadlines[1],
     )
+    # the holder (the seller, while the escrow holds the token) is told of each round: its
+    # sale is frozen until someone finalizes (a griefer never finalizes the claim it loses)
+    notes = MarketClient(api.client, world.attacker).get("/v1/notifications")["items"]
+    told = [n for n in notes if n["kind"] == "misattestation_claimed"]
+    assert [(n["token_id"], n["round"], n["claimant"]) for n in told] == [
+        (str(token), 2, griefer.address),
+        (str(token), 1, griefer.address),
+    ]  # round 3's note went with the reorg
+    assert told[0]["prepared_finalize"] == {
+        "action": "finalize-misattested",
+        "endpoint": "/v1/tx/batch/court/finalize-misattested",
+        "body": {"token": str(token)},
+    }
 
 
 def test_an_items_claim_blocks_that_item_only(court_api, committee):
