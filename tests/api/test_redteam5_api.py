@@ -13,7 +13,10 @@
   a claimant with no stake in the token freezes its sale for a review (Void: the deposit comes
   back; Rejected: the deposit goes to the holder), the 409 ``misattestation_claim_open`` holds
   at the listing, the trade request and the payment locks in each round, the index shows each
-  round with its own review deadline, and a reorg takes back only the rounds it drops.
+  round with its own review deadline, and a reorg takes back only the rounds it drops. The
+  holder was not told (a griefer never finalizes the claim it loses, so the freeze lasted
+  until the holder found out); now each round sends it ``misattestation_claimed`` with the
+  prepared finalize (the test failed before).
 * A batch item's claim blocks that item only (its sibling lists and is locked), the listing
   route of the BatchRegistry answers the same 409, and so does now the seller's escrow lock
   route ``POST /v1/tx/locks/token``, which built the lock before (200: the token waited in the
