@@ -92,7 +92,8 @@ class Market:
         self.batches = BatchCatalog(self.catalog)
         self.tasks = TaskTracker()
         self.trades = TradeTracker(deployment)
-        self.misattestations = MisattestationBook()  # the court's claims, shown without a wallet
+        # the court's claims, shown without a wallet; each round's holder is told
+        self.misattestations = MisattestationBook(self.catalog.accused_of)
         self.esp_directory = EspDirectory()  # the draw's candidates: no espInfo call per ESP
         self.indexer = Indexer(
             deployment,

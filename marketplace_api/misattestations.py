@@ -14,7 +14,7 @@ The sale path does not trust this index (it may lag the chain by a poll): it rea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -23,19 +23,56 @@ from sqlalchemy.orm import Session
 from ledger.clients.registry import DisputeState
 from ledger.indexer import ChainEvent
 from marketplace_api.catalog import token_hex
-from marketplace_api.models import MisattestationClaimRow, ProductEvent
+from marketplace_api.models import MisattestationClaimRow, Notification, Product, ProductEvent
 
 _COURT_EVENTS = ("MisattestationClaimed", "MisattestationDecided")
 _REVIEW_EVENTS = ("ReviewDrawn", "ReviewRearmed", "ReviewCancelled")
 
 
 class MisattestationBook:
-    """Projection of the court's mis-attestation claims (and their reviews' phases)."""
+    """Projection of the court's mis-attestation claims (and their reviews' phases).
+
+    Each round's holder is told (``misattestation_claimed``, with ``prepared_finalize``):
+    anyone may claim any active token, and while the claim is open its sale is frozen (409
+    ``misattestation_claim_open``) until someone finalizes it past the review's reveal deadline,
+    which a claimant that loses (its deposit goes to the holder) never does."""
+
+    def __init__(self, holder: Callable[[Session, Product], str] | None = None):
+        # who holds the token for the court (the seller while the swap escrow holds it)
+        self.holder = holder or (lambda _session, product: product.owner)
 
     def __call__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
         for row in rows:
             if (row["contract"], row["event"]) in _WANTED:
                 _WANTED[row["contract"], row["event"]](session, row, row["args"])
+                if row["event"] == "MisattestationClaimed" and row.get("history", True):
+                    self._tell_holder(session, row, row["args"])
+
+    def _tell_holder(self, session: Session, row: dict[str, Any], a: dict[str, Any]) -> None:
+        token = token_hex(a["tokenId"])
+        product = session.scalar(select(Product).where(Product.token_id == token))
+        claim = _open(session, token)
+        if product is None or claim is None:
+            return
+        session.add(
+            Notification(
+                recipient=self.holder(session, product),
+                kind="misattestation_claimed",
+                block_number=row["block_number"],
+                payload={
+                    "token_id": token,
+                    "round": claim.round,
+                    "claimant": a["claimant"],
+                    "esp": a["esp"],
+                    "review_key": a["key"],
+                    "prepared_finalize": {
+                        "action": "finalize-misattested",
+                        "endpoint": "/v1/tx/batch/court/finalize-misattested",
+                        "body": {"token": str(int(a["tokenId"]))},
+                    },
+                },
+            )
+        )
 
     def rewind(self, session: Session, ancestor: int) -> None:
         """After a reorg past ``ancestor`` (the indexer has dropped the events above it): the

@@ -314,7 +314,11 @@ class NotificationOut(BaseModel):
     ``image_fingerprint``, ``challenge_admissible`` false and ``advice``; no prepared
     challenge, it would revert), ``duplicate_registration`` (one image held as a batch item
     and a single token under one ESP: ``item``, ``single``, ``revoked_token``, ``yours``
-    "kept" or "revoked", ``two_payers``, and ``prepared_ruling``, which anyone may send)."""
+    "kept" or "revoked", ``two_payers``, and ``prepared_ruling``, which anyone may send),
+    ``misattestation_claimed`` (to the holder of a token claimed mis-attested at the
+    BatchCourt, each round: ``token_id``, ``round``, ``claimant``, ``esp``, ``review_key`` and
+    ``prepared_finalize``; its sale is refused until the claim is finalized, which anyone may
+    do once the review's reveal deadline has passed)."""
 
     model_config = ConfigDict(extra="allow")
     id: int

@@ -45,7 +45,9 @@ from marketplace_api.schemas import (
 )
 from marketplace_api.types import Address, Bytes32, LockJson, Text, TokenId, Uint256, token_hex
 from services.esp_stake import MAX_STAKE, TopUpRefused, check_top_up
-from services.exchange import CollectionReader, collection_at
+from services.exchange import CollectionReader, MisattestationClaimOpen, collection_at
+from services.exchange.collection import misattestation_of
+from services.exchange.trade import PENDING_DISPUTES
 from services.provenance import DETAIL_LENGTH
 
 # Every builder: 401 (not signed in), 409 (the contract's custom error), 422 (schema, or the
@@ -235,7 +237,12 @@ def lock_ether(body: LockEtherIn, account: CurrentAccount, dep: DeploymentDep) -
 @router.post("/locks/token", response_model=UnsignedTx, responses=BUILDS)
 def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
     """Lock a registered image token (of the Registry or the BatchRegistry) for a receiver (the
-    seller's swap leg)."""
+    seller's swap leg). 409 ``misattestation_claim_open`` while a mis-attestation claim against
+    the token is open at the BatchCourt (read on chain), as for its listing, trade request and
+    payment locks: its buyer could not pay, and the token would wait in the escrow."""
+    claim = misattestation_of(dep, body.token_id)
+    if claim is not None and claim.state in PENDING_DISPUTES:
+        raise MisattestationClaimOpen(body.token_id, claim_round=claim.round)
     call = HtlcClient(dep).lock_erc721_call(
         collection_at(dep, body.collection).address,
         body.token_id,

@@ -7,7 +7,9 @@ node (and the API, which waits on each round trip). Now the candidates come from
 ESP directory (``esp_directory``, from the EspRegistry's events) and the ESP events of the
 blocks not indexed yet (one ``eth_getLogs``), and the drawn ESP is read again, so an ESP that
 exited or was slashed out since the last poll is never drawn. Counted by a web3 middleware,
-not timed."""
+not timed. The test counts at 10 and 100 ESPs (before: 11 and 101 ``eth_call`` per post, so the
+equality fails); the 1,000-ESP figures in docs/reputation.md were measured once with ``(10, 100,
+1_000)`` here: registering 900 more ESPs cost ~85 s per database and shows nothing 100 does not."""
 
 from __future__ import annotations
 
@@ -55,12 +57,12 @@ def _esps(world, start: int, stop: int) -> None:
 
 
 @pytest.mark.slow
-def test_a_task_post_reads_the_chain_the_same_at_10_100_and_1000_esps(api):
+def test_a_task_post_reads_the_chain_the_same_at_10_and_100_esps(api):
     world = api.world
     producer = api.sign_in(world.producer)
     body = {"prompt": "a red circle", "seed": 1, "max_price": str(FEE)}
     posts, listings, registered = {}, {}, 0
-    for n in (10, 100, 1_000):
+    for n in (10, 100):
         _esps(world, registered, n)
         registered = n
         api.index()
@@ -77,8 +79,8 @@ def test_a_task_post_reads_the_chain_the_same_at_10_100_and_1000_esps(api):
     # per GET /v1/esps (each eth_call of the embedded chain's web3 adds eth_chainId and
     # eth_accounts requests)
     # the drawn ESP's espInfo, the chain's time and head (the index is at the head: no logs)
-    assert posts[10] == posts[100] == posts[1_000] == (1, 9), posts
-    assert listings[10] == listings[100] == listings[1_000] == (0, 2), listings
+    assert posts[10] == posts[100] == (1, 9), posts
+    assert listings[10] == listings[100] == (0, 2), listings
     # an ESP registered since the last poll: one eth_getLogs of the blocks not indexed yet
     # and that ESP's espInfo, whatever the number of ESPs indexed before it
     _esps(world, registered, registered + 1)

@@ -13,9 +13,14 @@
   a claimant with no stake in the token freezes its sale for a review (Void: the deposit comes
   back; Rejected: the deposit goes to the holder), the 409 ``misattestation_claim_open`` holds
   at the listing, the trade request and the payment locks in each round, the index shows each
-  round with its own review deadline, and a reorg takes back only the rounds it drops.
-* A batch item's claim blocks that item only (its sibling lists), the listing route of the
-  BatchRegistry answers the same 409.
+  round with its own review deadline, and a reorg takes back only the rounds it drops. The
+  holder was not told (a griefer never finalizes the claim it loses, so the freeze lasted
+  until the holder found out); now each round sends it ``misattestation_claimed`` with the
+  prepared finalize (the test failed before).
+* A batch item's claim blocks that item only (its sibling lists and is locked), the listing
+  route of the BatchRegistry answers the same 409, and so does now the seller's escrow lock
+  route ``POST /v1/tx/locks/token``, which built the lock before (200: the token waited in the
+  escrow for a buyer the payment locks refuse; the test failed before).
 * ``max_price``: every malformed form is 422 ``validation_error`` on ``GET /v1/esps`` and
   ``POST /v1/tasks``; many ESP events in the blocks not indexed yet cost one ``espInfo`` each
   (the ESPs an attacker moves within a poll), one ``eth_getLogs`` whatever their number; a
@@ -36,6 +41,7 @@ from PIL import Image, ImageCms
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
+from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState, TokenStatus
 from ledger.indexer import ChainEvent
 from marketplace_api.models import EspDirectoryRow
@@ -315,6 +321,19 @@ def test_every_claim_round_blocks_the_sale_while_open_and_frees_it_once_decided(
         "rejected",
         deadlines[1],
     )
+    # the holder (the seller, while the escrow holds the token) is told of each round: its
+    # sale is frozen until someone finalizes (a griefer never finalizes the claim it loses)
+    notes = MarketClient(api.client, world.attacker).get("/v1/notifications")["items"]
+    told = [n for n in notes if n["kind"] == "misattestation_claimed"]
+    assert [(n["token_id"], n["round"], n["claimant"]) for n in told] == [
+        (str(token), 2, griefer.address),
+        (str(token), 1, griefer.address),
+    ]  # round 3's note went with the reorg
+    assert told[0]["prepared_finalize"] == {
+        "action": "finalize-misattested",
+        "endpoint": "/v1/tx/batch/court/finalize-misattested",
+        "body": {"token": str(token)},
+    }
 
 
 def test_an_items_claim_blocks_that_item_only(court_api, committee):
@@ -346,6 +365,31 @@ def test_an_items_claim_blocks_that_item_only(court_api, committee):
     assert _refused(lambda: list_item(api, world.attacker, item.token_id)) == CLAIM_OPEN
     assert list_item(api, world.attacker, sibling, nonce=2)["status"] == "open"
     assert api.client.get(f"/v1/products/{sibling}").json()["misattestation"] is None
+    # the seller's escrow lock (swap leg 1), approved: the item's is refused like its listing
+    # (it was built, 200, before: the token would wait in the escrow for a buyer who cannot
+    # pay), the sibling's is built
+    assert _lock_route(api, world.attacker, item.token_id).status_code == 409
+    assert _lock_route(api, world.attacker, item.token_id).json()["error"]["code"] == CLAIM_OPEN
+    r = _lock_route(api, world.attacker, sibling)
+    assert r.status_code == 200, r.text
+
+
+def _lock_route(api: Api, seller, token: int):
+    """``POST /v1/tx/locks/token`` for batch item ``token`` to the buyer, once approved."""
+    world = api.world
+    batch = BatchRegistryClient(world.deployment, world.tx(seller))
+    world.tx(seller).send(batch.contract.functions.approve(world.deployment.htlc.address, token))
+    return api.client.post(
+        "/v1/tx/locks/token",
+        json={
+            "token_id": str(token),
+            "collection": world.deployment.batch_registry.address,
+            "receiver": world.buyer.address,
+            "hashlock": "0x" + "11" * 32,
+            "timelock": world.chain.timestamp() + 7200,
+        },
+        headers=api.sign_in(seller),
+    )
 
 
 # --- 71b4165: the ESP directory ----------------------------------------------------------------

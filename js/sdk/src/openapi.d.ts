@@ -1504,7 +1504,9 @@ export interface paths {
         /**
          * Lock Token
          * @description Lock a registered image token (of the Registry or the BatchRegistry) for a receiver (the
-         *     seller's swap leg).
+         *     seller's swap leg). 409 ``misattestation_claim_open`` while a mis-attestation claim against
+         *     the token is open at the BatchCourt (read on chain), as for its listing, trade request and
+         *     payment locks: its buyer could not pay, and the token would wait in the escrow.
          */
         post: operations["lock_token_v1_tx_locks_token_post"];
         delete?: never;
@@ -2840,7 +2842,11 @@ export interface components {
          *     ``image_fingerprint``, ``challenge_admissible`` false and ``advice``; no prepared
          *     challenge, it would revert), ``duplicate_registration`` (one image held as a batch item
          *     and a single token under one ESP: ``item``, ``single``, ``revoked_token``, ``yours``
-         *     "kept" or "revoked", ``two_payers``, and ``prepared_ruling``, which anyone may send).
+         *     "kept" or "revoked", ``two_payers``, and ``prepared_ruling``, which anyone may send),
+         *     ``misattestation_claimed`` (to the holder of a token claimed mis-attested at the
+         *     BatchCourt, each round: ``token_id``, ``round``, ``claimant``, ``esp``, ``review_key`` and
+         *     ``prepared_finalize``; its sale is refused until the claim is finalized, which anyone may
+         *     do once the review's reveal deadline has passed).
          */
         NotificationOut: {
             /** Block */
