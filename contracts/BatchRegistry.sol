@@ -427,7 +427,8 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         return _operatorApprovals[owner][operator];
     }
 
-    /// @notice ERC-721. A revoked token moves only out of the hash-time-lock escrow.
+    /// @notice ERC-721. A revoked token moves only out of the hash-time-lock escrow; no item moves
+    /// within `registrationWindow + commitTtl` blocks of its batch's reveal.
     function transferFrom(address from, address to, uint256 tokenId) public {
         if (to == address(0)) revert ERC721InvalidReceiver(address(0));
         address owner = _requireOwned(tokenId);
@@ -439,6 +440,14 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
         ) revert ERC721InsufficientApproval(msg.sender, tokenId);
         address escrow = address(_htlc);
         if (state & _REVOKED != 0 && from != escrow) revert BatchTokenRevoked(tokenId);
+        {
+            // Held as the Registry holds a single (`RegistryTokenReclaimable`): an earlier payer
+            // of its ESP registers within `registrationWindow + commitTtl` blocks of the reveal,
+            // and the court's duplicate ruling then revokes the item from whoever holds it.
+            StoredBatch storage b = _batches[tokenId >> _INDEX_BITS];
+            uint64 until = b.commitBlock + b.revealDelay + _registrationWindow + _commitTtl;
+            if (block.number <= until) revert BatchTokenReclaimable(tokenId, until);
+        }
         if (to == escrow) _escrowers[tokenId] = from; // listed: the seller answers for it
         delete _tokenApprovals[tokenId];
         // A balance counts tokens held, at most the sum of all batch counts: no overflow or

@@ -10,7 +10,9 @@ Two off-chain defences (red team 2) that listing, trade requests and payment loc
 * ``token_reclaimable``: the Registry's escrow refuses the token (``RegistryTokenReclaimable``)
   until ``registrationWindow + commitTtl`` blocks after its reveal or last reclaim (the
   indexer moves ``registered_block`` to a reclaim): an earlier payer of its ESP could still
-  ``reclaim`` it from a buyer until then, and never after (below).
+  ``reclaim`` it from a buyer until then, and never after (below). A batch item is held the
+  same, from its batch's reveal (``BatchTokenReclaimable``): an earlier payer of its ESP
+  registers by then, and the court's duplicate-image ruling would revoke the item from a buyer.
 
 Why no fee lock holds a token past that block ``R + W + T`` (``R`` its record's block, ``W`` the
 registration window, ``T`` the commit TTL). A reclaim at block ``Q`` needs a priority older than
@@ -43,10 +45,11 @@ def _window(deployment: Deployment) -> tuple[int, int]:
 
 
 def reclaim_hold(deployment: Deployment, product: Product, *, head: int) -> int | None:
-    """The last block at which an earlier payer of ``product``'s ESP could reclaim it (the
-    Registry refuses it to the escrow until then), or None once past it (at block ``head``)."""
-    if product.collection != "registry" or product.status != "active":
-        return None  # only the Registry reclaims, and only an active token
+    """The last block at which an earlier payer of ``product``'s ESP could reclaim it, or
+    register its image and have the court revoke a batch item (the Registry and the
+    BatchRegistry refuse every move until then), or None once past it (at block ``head``)."""
+    if product.status != "active":
+        return None  # a revoked token is not sold anyway
     window, ttl = _window(deployment)
     opens = int(product.registered_block) + window + ttl
     return opens if opens > head else None

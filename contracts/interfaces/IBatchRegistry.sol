@@ -214,6 +214,9 @@ interface IBatchRegistry is IERC721Errors {
     error BatchUnknownToken(uint256 tokenId);
     /// @notice The token is revoked.
     error BatchTokenRevoked(uint256 tokenId);
+    /// @notice The item cannot move until `untilBlock` has passed (`registrationWindow + commitTtl`
+    /// blocks after its batch's reveal): an earlier payer of its ESP may still register its image.
+    error BatchTokenReclaimable(uint256 tokenId, uint64 untilBlock);
     /// @notice Only the owner of the original may challenge with it (the accused's owner contests).
     error BatchNotOwner(uint256 tokenId, address caller);
     /// @notice A token cannot challenge itself.

@@ -145,8 +145,9 @@ class TokenReclaimable(TokenNotTradable):
     """Raised when an earlier payer may still ``reclaim`` the token (within ``registrationWindow
     + commitTtl`` blocks of its reveal or last reclaim, where the Registry's escrow refuses it,
     ``RegistryTokenReclaimable``; an unused older fee lock to its ESP holds it no longer): a
-    buyer would lose it to that reclaim. ``until_block`` is the last block a reclaim can land
-    at."""
+    buyer would lose it to that reclaim. A batch item is held the same from its batch's reveal
+    (``BatchTokenReclaimable``: the earlier payer registers and the court's duplicate ruling
+    revokes the item). ``until_block`` is the last block a reclaim can land at."""
 
     code = "token_reclaimable"
 
@@ -156,7 +157,7 @@ class TokenReclaimable(TokenNotTradable):
             token_id,
             "reclaimable",
             message=f"token 0x{token_id:064x} may still be reclaimed by an earlier payer of "
-            f"its bytes until block {until_block} (the Registry's escrow refuses it until "
+            f"its bytes until block {until_block} (the chain refuses to move it until "
             "then): not traded before then",
         )
 

@@ -35,7 +35,7 @@ from services.provenance import Fingerprint
 from tests.api.test_batch_trades import _list
 from tests.api.test_tx import _sign_and_relay
 from tests.contracts.batch_kit import register_batch, tid
-from tests.contracts.helpers import BASE_FP, NEAR_FP, register_esp, register_image
+from tests.contracts.helpers import BASE_FP, NEAR_FP, past_reclaim, register_esp, register_image
 
 
 @dataclass
@@ -153,7 +153,9 @@ def test_a_reversed_batch_challenge_reinstates_the_item_everywhere_and_it_trades
     assert reinstated["original"] == str(s.squat)
     assert _verdicts(api, s.victim) == ["upheld", "reversed"]
     assert _verdicts(api, s.squat) == ["upheld", "upheld", "reversed"]  # won, lost, reversed
-    # tradable again; the squatter's revoked X is not
+    # tradable again (once past its reveal's hold, BatchTokenReclaimable); the squatter's
+    # revoked X is not
+    past_reclaim(world)
     assert _list(api, world.buyer, s.victim, nonce=2)["status"] == "open"
     with pytest.raises(MarketError) as frozen:
         _list(api, world.attacker, s.squat, nonce=3)

@@ -30,7 +30,7 @@ from services.market_client import MarketClient, MarketError
 from tests.api._trading import PRICE, sign_and_relay
 from tests.contracts.attack_kit import proof
 from tests.contracts.batch_kit import random_fingerprints, register_batch, tid
-from tests.contracts.helpers import BASE_FP, NEAR_FP, register_esp, register_image
+from tests.contracts.helpers import BASE_FP, NEAR_FP, past_reclaim, register_esp, register_image
 
 
 def _batch(world) -> str:
@@ -122,6 +122,7 @@ def test_a_batched_item_is_listed_bought_and_resold_with_its_royalty(api):
     register_esp(world)
     batch_id, _ = register_batch(world, world.producer, n=3)
     token = tid(batch_id, 1)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     reader = BatchRegistryClient(world.deployment)
     listing = _list(api, world.producer, token)
     assert (listing["collection"], listing["token_id"]) == (_batch(world), str(token))
@@ -161,6 +162,7 @@ def test_an_offer_signed_for_one_collection_is_refused_for_the_other(api):
     batch_id, _ = register_batch(world, world.producer, n=2)
     item = tid(batch_id, 0)
     single = register_image(world, world.producer)
+    past_reclaim(world)  # a fresh token or item does not move (Registry/BatchTokenReclaimable)
     registry = world.deployment.registry.address
     batch = _batch(world)
     for token, listed, signed in ((item, batch, registry), (single, registry, batch)):
@@ -223,6 +225,7 @@ def test_a_lock_of_the_other_collections_same_id_token_is_not_the_token(api):
     register_esp(world)
     batch_id, _ = register_batch(world, world.producer, n=2)
     token = tid(batch_id, 0)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     trade, buyer = _buy(api, world.buyer, _list(api, world.producer, token))
     market = api.client.app.state.market
     registry = world.deployment.registry.address
@@ -268,6 +271,7 @@ def test_a_challenged_or_revoked_batched_item_is_neither_listed_nor_bought(api):
     )
     index = p.fingerprints.index(NEAR_FP)
     copy = tid(batch_id, index)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     listing = _list(api, world.attacker, copy)
     trade, buyer = _buy(api, world.buyer, listing)
     batch = BatchRegistryClient(world.deployment, world.tx(world.producer))
@@ -377,6 +381,7 @@ def test_payment_timelock_margin_is_the_same_for_batched_items(api):
     world = api.world
     register_esp(world)
     batch_id, _ = register_batch(world, world.producer, n=1)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     trade, buyer = _buy(api, world.buyer, _list(api, world.producer, tid(batch_id, 0)))
     offer = _lock_through_api(api, world.producer, trade)
     with pytest.raises(MarketError) as exc:
@@ -385,3 +390,31 @@ def test_payment_timelock_margin_is_the_same_for_batched_items(api):
             json={"timelock": offer.asset_lock.timelock - SAFETY_MARGIN_S + 1},
         )
     assert exc.value.code == "unsafe_timelock_order"
+
+
+def test_a_fresh_batched_item_is_held_off_the_market_until_the_chain_lets_it_move(api):
+    """A batch item does not move within ``registrationWindow + commitTtl`` blocks of its
+    batch's reveal (``BatchTokenReclaimable``: an earlier payer of its ESP may still register
+    the same image, and the court's duplicate ruling would revoke the item from a buyer). The
+    market holds it exactly as long: 409 ``token_reclaimable`` naming the block, which the
+    product page shows; the block after, it lists."""
+    world = api.world
+    register_esp(world)
+    batch_id, _ = register_batch(world, world.producer, n=2)
+    token = tid(batch_id, 0)
+    api.index()
+    reveal = BatchRegistryClient(world.deployment).batch(batch_id).reveal_block
+    until = reveal + world.params.registration_window_blocks + world.params.commit_ttl_blocks
+    product = api.client.get(f"/v1/products/{token}").json()
+    assert (product["collection"], product["reclaimable_until"]) == ("batch", until)
+    with pytest.raises(MarketError) as exc:
+        _list(api, world.producer, token)
+    assert (exc.value.status, exc.value.code) == (409, "token_reclaimable")
+    assert f"until block {until}" in exc.value.message
+    # the head one block short of it: a move would land at `until`, still refused
+    world.chain.mine(until - 1 - world.chain.w3.eth.block_number)
+    with pytest.raises(MarketError):
+        _list(api, world.producer, token)
+    world.chain.mine(1)  # a move now lands after it
+    assert _list(api, world.producer, token)["status"] == "open"
+    assert api.client.get(f"/v1/products/{token}").json()["reclaimable_until"] is None

@@ -18,6 +18,7 @@ from services.market_client import MarketClient, MarketError
 from tests.api.test_batch_duplicate_image import _bob_registers_a_batched_image_alone
 from tests.api.test_batch_trades import _list
 from tests.api.test_batches import Scene, _publish_manifest_of, scene  # noqa: F401 -- fixture
+from tests.contracts.helpers import past_reclaim
 
 
 def test_the_single_twin_of_an_unpublished_batch_item_is_neither_listed_nor_bought(
@@ -71,4 +72,5 @@ def test_a_listed_single_is_not_bought_once_an_unpublished_twin_appears(api, sce
 def test_the_batch_item_itself_still_trades(api, scene):  # noqa: F811
     world = api.world
     item, _single = _bob_registers_a_batched_image_alone(api, scene)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     assert _list(api, world.producer, item)["status"] == "open"

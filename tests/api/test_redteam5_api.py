@@ -54,7 +54,7 @@ from tests.api.test_committee_flow import committee_api
 from tests.api.test_esp_draw_rpc_calls import _esps, rpc_calls
 from tests.api.test_products import _picture, _png, _register_picture
 from tests.contracts.committee_kit import SILENT, CommitteeWorld, committee_world
-from tests.contracts.helpers import FEE, register_esp
+from tests.contracts.helpers import FEE, past_reclaim, register_esp
 from tests.contracts.misattestation_kit import (
     MANIFESTS,
     Images,
@@ -360,6 +360,7 @@ def test_an_items_claim_blocks_that_item_only(court_api, committee):
     )
     assert r.status_code == 200, r.text
     sibling = (batch_id << 32) | (1 - index)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     claim_item(committee, item, world.producer, draw=False)
     api.index()
     assert _refused(lambda: list_item(api, world.attacker, item.token_id)) == CLAIM_OPEN

@@ -20,7 +20,7 @@ from services.market_client import MarketClient, MarketError
 from tests.api._trading import list_token, sign_and_relay
 from tests.api.test_batch_trades import _buy, _list, _sell
 from tests.contracts.batch_kit import register_batch, tid
-from tests.contracts.helpers import register_esp
+from tests.contracts.helpers import past_reclaim, register_esp
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -28,6 +28,7 @@ SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 def _batched(world, n: int = 2) -> int:
     register_esp(world)
     batch_id, _ = register_batch(world, world.producer, n=n)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     return batch_id
 
 

@@ -11,7 +11,7 @@ import pytest
 from ledger.clients.batch_registry import BatchRegistryClient
 from tests.browser.test_market import _go, _party, _swap
 from tests.contracts.batch_kit import register_batch, tid
-from tests.contracts.helpers import register_esp
+from tests.contracts.helpers import past_reclaim, register_esp
 
 pytestmark = pytest.mark.browser
 
@@ -21,6 +21,7 @@ def test_a_batched_item_is_listed_and_bought_in_the_browser(site, browser):
     register_esp(world)
     batch_id, _ = register_batch(world, world.producer, n=2)
     token = tid(batch_id, 1)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     site.api.index()
     batch = world.deployment.batch_registry.address
 

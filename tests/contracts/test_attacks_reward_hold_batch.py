@@ -29,6 +29,7 @@ from tests.contracts.helpers import (
     NEAR_FP,
     copier_esp,
     details,
+    past_reclaim,
     register_esp,
     register_image,
 )
@@ -115,6 +116,7 @@ def test_batch_squatter_is_paid_nothing_before_the_hold_and_its_win_is_reversed(
     # Reversed once: it cannot be settled again, and Y trades and defends itself again.
     with pytest.raises(errors.BatchDisputeState):
         br.settle(x, y)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     client(world, world.buyer).transfer(world.producer.address, y)
     assert br.owner_of(y) == world.producer.address
 

@@ -22,7 +22,7 @@ from ledger.merkle import (
     token_id,
 )
 from tests.contracts.batch_kit import client, register_batch, tid
-from tests.contracts.helpers import register_esp
+from tests.contracts.helpers import past_reclaim, register_esp
 
 PRICE = 10**18
 
@@ -82,7 +82,17 @@ def test_batch_registers_every_item_as_a_token(world, n):
     with pytest.raises(errors.ERC721NonexistentToken):
         br.owner_of(tid(batch_id, n))
     moved = tid(batch_id, n - 1)
-    br.transfer(world.buyer.address, moved)
+    # Held as a single is (RegistryTokenReclaimable): no move within registrationWindow +
+    # commitTtl blocks of the reveal, while an earlier payer of its ESP may still register the
+    # image and the court's duplicate ruling would revoke the item from its holder.
+    until = record.reveal_block + world.params.registration_window_blocks
+    until += world.params.commit_ttl_blocks
+    world.chain.mine(until - 1 - world.chain.w3.eth.block_number)  # the move lands at `until`
+    with pytest.raises(errors.BatchTokenReclaimable) as held:
+        br.transfer(world.buyer.address, moved)
+    assert (held.value.tokenId, held.value.untilBlock) == (moved, until)
+    world.chain.mine(1)
+    br.transfer(world.buyer.address, moved)  # after until
     assert br.owner_of(moved) == world.buyer.address
     assert br.balance_of(producer.address) == n - 1 and br.balance_of(world.buyer.address) == 1
     assert br.royalty_info(moved, PRICE)[0] == producer.address  # the producer keeps its royalty
@@ -116,6 +126,7 @@ def test_approvals_and_safe_transfer(world):
     batch_id, _ = register_batch(world, world.producer, n=3, esp=world.esp)
     br, buyer = client(world, world.producer), client(world, world.buyer)
     t0, t1 = tid(batch_id, 0), tid(batch_id, 1)
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     with pytest.raises(errors.ERC721InsufficientApproval):
         buyer._send(buyer.transfer_call(world.producer.address, world.buyer.address, t0))
     br._send(br.contract.functions.approve(world.buyer.address, t0))

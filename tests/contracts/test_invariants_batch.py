@@ -69,6 +69,7 @@ class Model:
     challenged: set[tuple[int, int]] = field(default_factory=set)
     open: list[tuple[int, int]] = field(default_factory=list)
     upheld: dict[tuple[int, int], int] = field(default_factory=dict)  # -> end of the hold
+    revealed: dict[int, int] = field(default_factory=dict)  # batch -> its reveal's block
 
 
 class BatchMachine(RuleBasedStateMachine):
@@ -110,6 +111,7 @@ class BatchMachine(RuleBasedStateMachine):
         batch_id, p = register_batch(self.world, owner, fingerprints=fps, esp=esp)
         self.m.batches += 1
         assert batch_id == self.m.batches
+        self.m.revealed[batch_id] = client(self.world, owner).batch(batch_id).reveal_block
         for i, f in enumerate(p.fingerprints):
             self.m.tokens[tid(batch_id, i)] = Token(
                 batch_id, i, owner.address, f, esp.address, batch_id
@@ -149,8 +151,24 @@ class BatchMachine(RuleBasedStateMachine):
                 SEEN["revoked stayed"] += 1
                 return
             raise AssertionError("a revoked token moved")
+        # no item moves within registrationWindow + commitTtl blocks of its batch's reveal
+        p = self.world.params
+        until = self.m.revealed[token.batch] + p.registration_window_blocks + p.commit_ttl_blocks
+        if self.world.chain.w3.eth.block_number < until:  # the move would land by `until`
+            try:
+                c.transfer(self.owners[to].address, t)
+            except errors.BatchTokenReclaimable as held:
+                assert (held.tokenId, held.untilBlock) == (t, until)
+                SEEN["fresh held"] += 1
+                return
+            raise AssertionError("a fresh item moved within its hold")
         c.transfer(self.owners[to].address, t)
         token.owner = self.owners[to].address
+
+    @rule()
+    def wait_out_the_transfer_hold(self) -> None:
+        p = self.world.params
+        self.world.chain.mine(p.registration_window_blocks + p.commit_ttl_blocks + 1)
 
     @rule(level=st.integers(0, 1))
     def challenge_copies(self, level: int) -> None:

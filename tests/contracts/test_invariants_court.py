@@ -1074,15 +1074,15 @@ class CourtMachine(RuleBasedStateMachine):
             self._fails(owner, fn, error, tokenId=token)
             SEEN["revoked token stayed"] += 1
             return
-        if single:  # a single moves only once no earlier payer can reclaim it from its holder
-            p = self.world.params
-            until = t.reveal_block + p.registration_window_blocks + p.commit_ttl_blocks
-            if self.d.next_block() <= until:
-                self._fails(
-                    owner, fn, errors.RegistryTokenReclaimable, tokenId=token, untilBlock=until
-                )
-                SEEN["move refused: reclaimable"] += 1
-                return
+        # a single moves only once no earlier payer can reclaim it from its holder; an item
+        # only once no earlier payer can register its image and have the court revoke it
+        p = self.world.params
+        until = t.reveal_block + p.registration_window_blocks + p.commit_ttl_blocks
+        if self.d.next_block() <= until:
+            held = errors.RegistryTokenReclaimable if single else errors.BatchTokenReclaimable
+            self._fails(owner, fn, held, tokenId=token, untilBlock=until)
+            SEEN["move refused: reclaimable"] += 1
+            return
         self._send(owner, fn)
         t.owner = receiver.address
         self.moved.add(token)
@@ -1105,22 +1105,24 @@ class CourtMachine(RuleBasedStateMachine):
         owner = self._account(t.owner)
         buyer = [p for p in self.producers if p != owner][to % 2]
         contract = self.registry if single else self.batch_registry
-        if single:  # the escrow takes a single only once no earlier payer can reclaim it
-            p = self.world.params
-            until = t.reveal_block + p.registration_window_blocks + p.commit_ttl_blocks
-            if self.d.next_block() <= until:
-                fn = self.htlc.functions.lockERC721(
-                    contract.address,
-                    token,
-                    buyer.address,
-                    bytes(32),
-                    self.d.pending_timestamp() + 10 * TICK,
-                )
-                self._fails(
-                    owner, fn, errors.RegistryTokenReclaimable, tokenId=token, untilBlock=until
-                )
-                SEEN["listing refused: reclaimable"] += 1
-                self.world.chain.mine(until + 1 - self.d.next_block())  # then it is listed
+        # the escrow takes a token only once its hold is over (an item's too; the BatchRegistry
+        # checks the escrow's approval first, the Registry its hold)
+        if not single:
+            self._send(owner, contract.functions.approve(self.htlc.address, token))
+        p = self.world.params
+        until = t.reveal_block + p.registration_window_blocks + p.commit_ttl_blocks
+        if self.d.next_block() <= until:
+            fn = self.htlc.functions.lockERC721(
+                contract.address,
+                token,
+                buyer.address,
+                bytes(32),
+                self.d.pending_timestamp() + 10 * TICK,
+            )
+            held = errors.RegistryTokenReclaimable if single else errors.BatchTokenReclaimable
+            self._fails(owner, fn, held, tokenId=token, untilBlock=until)
+            SEEN["listing refused: reclaimable"] += 1
+            self.world.chain.mine(until + 1 - self.d.next_block())  # then it is listed
         self._send(owner, contract.functions.approve(self.htlc.address, token))
         preimage = secret("sale", token, self.d.next_block())
         timelock = self.d.pending_timestamp() + 10 * TICK

@@ -80,6 +80,7 @@ def test_a_producer_cannot_revoke_a_bought_twin_after_moving_the_other_to_a_sybi
     a token it paid for."""
     plan_, item, single = _twins(world, b"batched, moved to a Sybil, sold alone")
     sybil = world.accounts[7]
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     batch_client(world, world.producer).transfer(sybil.address, item)  # rank 0, like a sale
     token_lock, secret = _sell_single(world, single)
     world.htlc(world.buyer).withdraw(token_lock, secret)  # the purchase completes
@@ -100,6 +101,7 @@ def test_a_producer_cannot_revoke_a_twin_whose_sale_is_pending_after_moving_the_
     Before the fix the buyer's token was REVOKED. Fix: as above (refused)."""
     plan_, item, single = _twins(world, b"batched, moved to a Sybil, sold alone, ruled mid-swap")
     sybil = world.accounts[7]
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     batch_client(world, world.producer).transfer(sybil.address, item)
     token_lock, secret = _sell_single(world, single)
     with contextlib.suppress(LedgerError):  # the fix refuses

@@ -306,13 +306,6 @@ def test_a_single_forged_with_an_item_id_cannot_act_as_that_item(world):
     assert bc.status(item) is TokenStatus.ACTIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hole: a Sybil's batched copy of its ESP's customer's exact bytes moves at once, so "
-    "it is sold (escrow or another exchange) before the customer registers and then revoked from "
-    "the buyer; fix: BatchRegistry.transferFrom refuses a move within registrationWindow + "
-    "commitTtl blocks of the item's reveal, as the Registry's RegistryTokenReclaimable",
-)
 def test_a_sybils_batched_copy_cannot_be_sold_before_the_customers_registration(world):
     """The Registry's transfer hold (ae9903b) keeps a single from moving while an earlier payer
     of its ESP can still ``reclaim`` it; a batch item has no ``reclaim`` but the court's
@@ -325,29 +318,25 @@ def test_a_sybils_batched_copy_cannot_be_sold_before_the_customers_registration(
     duplicate: the buyer's item is revoked, the buyer is out 0.1 ETH. The operator: +0.1 ETH
     price - 0.01 ETH item bond - 0.05 ETH slash (burned) = +0.04 ETH less two fees and gas.
 
-    The test asks for the fix: the item does not move within ``registrationWindow + commitTtl``
-    blocks of its batch's reveal (the StoredBatch keeps its commit block and reveal delay), by
-    when every earlier payer of its ESP has registered. Prototyped (not committed): one check in
-    ``transferFrom`` and a ``BatchTokenReclaimable(tokenId, untilBlock)`` error, BatchRegistry
-    24,248 -> 24,464 bytes (112 left); this test passes with it, and 10 contract tests that move
-    a fresh item (test_batch_registry x4, test_court_duplicate_image, test_redteam3_twins x2,
-    test_redteam2_escrow, test_attacks_reward_hold_batch, test_redteam_registration_edges) would
-    wait the window, with the market's 409 for items and its API, JS and demo tests."""
+    Fixed (a strict xfail before): the item does not move within ``registrationWindow +
+    commitTtl`` blocks of its batch's reveal (the StoredBatch keeps its commit block and reveal
+    delay), by when every earlier payer of its ESP has registered: one check in
+    ``transferFrom``, ``BatchTokenReclaimable(tokenId, untilBlock)``, BatchRegistry 24,248 ->
+    24,464 bytes (112 left); the market holds the item as long (409 ``token_reclaimable``)."""
     register_esp(world)
     esp, customer, sybil = world.esp, world.producer, world.attacker
     customer_lock = paid_lock(world, customer, esp)  # the customer pays first
     content = b"the customer's image, batched by the ESP's Sybil"
     sybil_lock = paid_lock(world, sybil, esp)
     _, p, item = _batch_holding(world, sybil, content, esp=esp, lock=sybil_lock)
-    try:
+    with pytest.raises(errors.BatchTokenReclaimable):  # held: the earlier payer may register
         batch_client(world, sybil).transfer(world.buyer.address, item)
-    except errors.LedgerError:
-        return  # the fix: the item is held until every earlier payer's window has closed
+    # The customer registers within its window and the ruling revokes the Sybil's item, still
+    # the Sybil's: no buyer paid for it.
     single = _single(world, customer, content, esp=esp, lock=customer_lock)
     assert _rule(world, world.accounts[7], item, p, single) == item
     assert batch_client(world, world.buyer).status(item) is TokenStatus.REVOKED
-    assert batch_client(world, world.buyer).owner_of(item) == world.buyer.address
-    raise AssertionError("the buyer's item was revoked: it had moved before the window closed")
+    assert batch_client(world, world.buyer).owner_of(item) == sybil.address
 
 
 @pytest.fixture

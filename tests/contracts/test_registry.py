@@ -515,6 +515,7 @@ def test_the_seller_of_an_escrowed_resold_batch_item_may_contest_its_challenge(w
     from tests.contracts.test_attacks_batch import _challenge, _contest, _original_and_copy
 
     original, pa, item, pb = _original_and_copy(world, copy_detail=details()["near"])
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     batches = BatchRegistryClient(world.deployment, world.tx(world.attacker))
     batches.transfer(world.buyer.address, item)  # sold once
     seller = BatchRegistryClient(world.deployment, world.tx(world.buyer))
@@ -545,6 +546,7 @@ def test_a_contester_refusing_ether_cannot_block_a_batch_decision(world):
 
     original, pa, item, pb = _original_and_copy(world, copy_detail=details()["far"])
     deposit = world.params.challenge_deposit
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     sybil = Attacker(world, world.attacker)
     BatchRegistryClient(world.deployment, world.tx(world.attacker)).transfer(sybil.address, item)
     sybil.tx.send(sybil.contract.functions.setRejectEther(True))

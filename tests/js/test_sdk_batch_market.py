@@ -72,7 +72,7 @@ def _sale(steps: Steps, seller, buyer, token: int, price: int) -> dict:
 def test_a_batched_item_is_sold_and_resold_from_javascript(tmp_path):
     from ledger.clients.batch_registry import BatchRegistryClient
     from tests.contracts.batch_kit import register_batch, tid
-    from tests.contracts.helpers import register_esp
+    from tests.contracts.helpers import past_reclaim, register_esp
 
     node = node_or_skip()
     with anvil_devnet(tmp_path) as chain:
@@ -80,6 +80,7 @@ def test_a_batched_item_is_sold_and_resold_from_javascript(tmp_path):
         register_esp(world)
         batch_id, _ = register_batch(world, world.producer, n=2)
         token = tid(batch_id, 1)
+        past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
         batch = BatchRegistryClient(world.deployment)
         collector = world.accounts[5]
         price, resale = 5 * 10**16, 8 * 10**16

@@ -55,16 +55,20 @@ export function toContractError(err, abi, contract) {
  * refusals surface through the HashTimeLock's lockERC721 (its transferFrom of the token).
  * `RegistryTokenReclaimable`: a fresh (or just reclaimed) token cannot enter the escrow until
  * `untilBlock` (registrationWindow + commitTtl blocks after its reveal or reclaim), while an
- * earlier payer of its ESP could still reclaim it from a buyer.
+ * earlier payer of its ESP could still reclaim it from a buyer. `BatchTokenReclaimable`: a batch
+ * item is held the same from its batch's reveal (an earlier payer of its ESP may still register
+ * its image, and the court's duplicate-image ruling would revoke the item from a buyer).
  */
 export const NESTED_ERRORS = parseAbi([
   'error RegistryTokenReclaimable(uint256 tokenId, uint64 untilBlock)',
+  'error BatchTokenReclaimable(uint256 tokenId, uint64 untilBlock)',
   'error RegistryTokenEscrowed(uint256 tokenId)',
   'error RegistryRelistTooSoon(uint256 tokenId, uint64 untilBlock)',
 ])
 
 /**
- * The block until which the Registry's escrow refuses a token (`RegistryTokenReclaimable`), from
+ * The block until which the chain refuses to move a token (`RegistryTokenReclaimable`, or a batch
+ * item's `BatchTokenReclaimable`), from
  * anywhere along `err`'s causes: the contract's error (AigcContractError, or the API's 409 that
  * carries it: `fields.untilBlock`), or the market's hold (the API's 409 `token_reclaimable`: its
  * `fields.reclaimable_until`, else the block its message names, "until block N"). Null for any
@@ -76,7 +80,8 @@ export function reclaimableUntil(err) {
   /** @type {any} */
   let e = err
   for (let depth = 0; e && typeof e === 'object' && depth < 16; depth += 1, e = e.cause) {
-    if (e.code === 'RegistryTokenReclaimable' && e.fields && e.fields.untilBlock !== undefined) {
+    const held = e.code === 'RegistryTokenReclaimable' || e.code === 'BatchTokenReclaimable'
+    if (held && e.fields && e.fields.untilBlock !== undefined) {
       return toBigInt(e.fields.untilBlock, 'untilBlock')
     }
     if (e.code === 'token_reclaimable') {

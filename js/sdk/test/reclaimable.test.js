@@ -24,6 +24,16 @@ test('the Registry\'s RegistryTokenReclaimable is decoded from a call to the HTL
   assert.equal(reclaimableUntil(err), 7_300n)
 })
 
+test('a batch item\'s BatchTokenReclaimable is decoded from a call to the HTLC too, and reclaimableUntil reads its block', () => {
+  const abi = parseAbi(['error BatchTokenReclaimable(uint256 tokenId, uint64 untilBlock)'])
+  const data = encodeErrorResult({ abi, errorName: 'BatchTokenReclaimable', args: [TOKEN, 7_400n] })
+  const err = toContractError(new BaseError('execution reverted', { cause: new RawContractError({ data }) }), hashTimeLockAbi, HTLC)
+  assert.ok(err instanceof AigcContractError)
+  assert.deepEqual([err.code, err.fields], ['BatchTokenReclaimable', { tokenId: TOKEN, untilBlock: 7_400n }])
+  assert.equal(reclaimableUntil(err), 7_400n)
+  assert.equal(reclaimableUntil(new AigcApiError(409, 'BatchTokenReclaimable', 'refused', undefined, null, { tokenId: String(TOKEN), untilBlock: '7401' })), 7_401n)
+})
+
 test('reclaimableUntil reads the block from the API\'s 409 token_reclaimable (fields, or the block its message names) and the contract\'s error; null otherwise', () => {
   const message = `token 0x${TOKEN.toString(16)} may still be reclaimed by an earlier payer of its bytes until block 7208 (the Registry's escrow refuses it until then): not traded before then`
   assert.equal(reclaimableUntil(new AigcApiError(409, 'token_reclaimable', message)), 7_208n)
@@ -51,9 +61,11 @@ test('describeReclaimable says the block, how many blocks from the head, and abo
   assert.deepEqual([past.blocks, past.seconds, past.text], [0n, 0n, 'until block 100, which is now: try again after the next block'])
 })
 
-test('every nested error the SDK decodes is the Registry\'s compiled one (same selector)', () => {
-  const url = new URL('../../../contracts/artifacts/Registry.json', import.meta.url)
-  const compiled = JSON.parse(readFileSync(url, 'utf8')).abi.filter((/** @type {any} */ i) => i.type === 'error')
+test('every nested error the SDK decodes is the Registry\'s or the BatchRegistry\'s compiled one (same selector)', () => {
+  const compiled = ['Registry', 'BatchRegistry'].flatMap((name) => {
+    const url = new URL(`../../../contracts/artifacts/${name}.json`, import.meta.url)
+    return JSON.parse(readFileSync(url, 'utf8')).abi.filter((/** @type {any} */ i) => i.type === 'error')
+  })
   for (const item of NESTED_ERRORS) {
     const sel = toFunctionSelector(/** @type {any} */ ({ ...item, type: 'function' }))
     assert.ok(compiled.some((/** @type {any} */ c) => c.name === item.name && toFunctionSelector({ ...c, type: 'function' }) === sel), item.name)

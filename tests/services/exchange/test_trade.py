@@ -266,6 +266,7 @@ def _challenged_copy(world, collection: str):
         batch_id, p = register_batch(world, world.attacker, fingerprints=fps)
         index = p.fingerprints.index(NEAR_FP)
         copy = tid(batch_id, index)
+        past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
         BatchRegistryClient(world.deployment, world.tx(world.producer)).challenge_with_single(
             original, proof(world, original), copy, NEAR_FP, p.fp_proof(index)
         )

@@ -65,6 +65,7 @@ def test_the_seller_of_an_escrowed_resold_batch_item_is_its_accused(embedded_wor
 
     world = embedded_world
     original, pa, item, pb = _original_and_copy(world, copy_detail=details()["near"])
+    past_reclaim(world)  # a fresh item does not move (BatchTokenReclaimable)
     BatchRegistryClient(world.deployment, world.tx(world.attacker)).transfer(
         world.buyer.address, item
     )  # sold once
