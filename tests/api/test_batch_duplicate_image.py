@@ -15,6 +15,7 @@ from services.market_client import MarketError
 from tests.api.test_batch_trades import _list
 from tests.api.test_batches import Scene, _publish_manifest_of, scene  # noqa: F401 -- fixture
 from tests.api.test_tx import _sign_and_relay
+from tests.contracts.helpers import past_reclaim
 
 
 def _bob_registers_a_batched_image_alone(api, scene: Scene) -> tuple[int, int]:  # noqa: F811
@@ -93,6 +94,8 @@ def test_the_second_registration_of_an_image_is_not_sold_before_anyone_asks(api,
         _list(api, world.producer, single, collection=world.deployment.registry.address)
     assert (exc.value.status, exc.value.code) == (409, "token_not_tradable")
     assert "second registration" in exc.value.message and str(item) in exc.value.message
+    past_reclaim(world)  # a fresh item does not move before then (BatchTokenReclaimable)
+    api.index()
     listing = _list(api, world.producer, item)
     assert listing["status"] == "open"
 
