@@ -187,6 +187,11 @@ def test_idle_esps_crowd_the_newcomer_slice_until_the_api_feeds_their_draws(
             else:  # H's answer does not matter (established), an idle ESP gives none
                 _closed(api, task["id"])
             world.chain.increase_time(STEP)
+            if n % 50 == 0:
+                # as the indexer's poll does: each post reads the ESP events of the blocks not
+                # indexed yet, and 1,000 time steps left up to 1,000 such blocks (a scan that
+                # grew with every post: the test took 145 s instead of ~45)
+                api.index()
             if n % 250 == 0:
                 trajectory.append(_shares(api, viewer)[newcomer.address])
         wasted = sum(n for esp, n in drawn.items() if esp in idle)
