@@ -20,11 +20,9 @@ from ledger.clients.batch_court import BatchCourtClient
 from ledger.clients.registry import DisputeState, TokenStatus
 from ledger.indexer import ChainEvent
 from services.market_client import MarketClient, MarketError
-from services.provenance import detail_descriptor, fingerprint
 from tests.api._trading import list_token, lock_token
 from tests.api.test_committee_flow import committee_api
 from tests.contracts.committee_kit import CommitteeWorld, committee_world
-from tests.contracts.helpers import register_esp
 from tests.contracts.misattestation_kit import (
     MANIFESTS,
     Images,
@@ -34,10 +32,9 @@ from tests.contracts.misattestation_kit import (
     copy_of,
     finalize,
     honest_votes,
+    misattested_batch_item,
+    misattested_single,
     png,
-    register_item_pixels,
-    register_pixels,
-    unrelated,
 )
 
 CODE = "misattestation_claim_open"
@@ -53,23 +50,6 @@ def api(committee, tmp_path, api_database_url):
     yield from committee_api(committee, tmp_path, api_database_url)
 
 
-def _misattested_copy(committee: CommitteeWorld) -> int:
-    """The attacker's edited copy of the camera image, attested by its own ESP with the
-    astronaut's values; five jurors enrolled to review a claim of it."""
-    world = committee.world
-    committee.producer_esp()
-    token = register_pixels(
-        world,
-        world.attacker,
-        copy_of(camera()),
-        esp=register_esp(world, world.accounts[8]),
-        fingerprint=fingerprint(unrelated()).to_bytes32(),
-        detail=detail_descriptor(unrelated()),
-    )
-    committee.enroll(5)
-    return token
-
-
 def _buy(api, listing) -> dict:
     return MarketClient(api.client, api.world.buyer).post(
         "/v1/trades", json={"listing_id": listing["id"]}
@@ -78,7 +58,7 @@ def _buy(api, listing) -> dict:
 
 def test_a_token_under_an_open_claim_is_shown_and_not_bought_then_revoked(api, committee):
     world = api.world
-    token = _misattested_copy(committee)
+    token = misattested_single(committee)
     listing = list_token(api, world.attacker, token)
     api.index()
     assert api.client.get(f"/v1/products/{token}").json()["misattestation"] is None
@@ -126,7 +106,7 @@ def test_a_claim_opened_after_the_trade_request_stops_the_payment_locks(api, com
     """The buyer asked before the claim and the seller locked the token: the payment locks
     are refused once the claim is open, read from the chain (not indexed yet here)."""
     world = api.world
-    token = _misattested_copy(committee)
+    token = misattested_single(committee)
     listing = list_token(api, world.attacker, token)
     api.index()
     trade = _buy(api, listing)
@@ -142,16 +122,7 @@ def test_a_claim_opened_after_the_trade_request_stops_the_payment_locks(api, com
 
 def test_a_batch_items_claim_is_on_the_batch_view_and_a_reorg_takes_it_back(api, committee):
     world = api.world
-    committee.producer_esp()
-    item = register_item_pixels(
-        world,
-        world.attacker,
-        copy_of(camera()),
-        esp=register_esp(world, world.accounts[8]),
-        fingerprint=fingerprint(unrelated()).to_bytes32(),
-        detail=detail_descriptor(unrelated()),
-    )
-    committee.enroll(5)
+    item = misattested_batch_item(committee)
     api.index()
     batch_id, index = item.token_id >> 32, item.token_id & 0xFFFFFFFF
     r = api.client.post(

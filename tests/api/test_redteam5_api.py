@@ -46,7 +46,6 @@ from ledger.clients.registry import DisputeState, TokenStatus
 from ledger.indexer import ChainEvent
 from marketplace_api.models import EspDirectoryRow
 from services.market_client import MarketClient, MarketError
-from services.provenance import detail_descriptor, fingerprint
 from tests.api._trading import list_token, lock_token
 from tests.api.conftest import Api
 from tests.api.test_batch_trades import _list as list_item
@@ -64,10 +63,9 @@ from tests.contracts.misattestation_kit import (
     copy_of,
     finalize,
     honest_votes,
+    misattested_batch_item,
+    misattested_single,
     png,
-    register_item_pixels,
-    register_pixels,
-    unrelated,
 )
 
 CLAIM_OPEN = "misattestation_claim_open"
@@ -185,21 +183,6 @@ def court_api(committee, tmp_path, api_database_url) -> Iterator[Api]:
     yield from committee_api(committee, tmp_path, api_database_url)
 
 
-def _misattested_copy(committee: CommitteeWorld) -> int:
-    world = committee.world
-    committee.producer_esp()
-    token = register_pixels(
-        world,
-        world.attacker,
-        copy_of(camera()),
-        esp=register_esp(world, world.accounts[8]),
-        fingerprint=fingerprint(unrelated()).to_bytes32(),
-        detail=detail_descriptor(unrelated()),
-    )
-    committee.enroll(5)
-    return token
-
-
 def _refused(call) -> str:
     with pytest.raises(MarketError) as exc:
         call()
@@ -219,7 +202,7 @@ def test_every_claim_round_blocks_the_sale_while_open_and_frees_it_once_decided(
     a reorg past round 3's claim shows round 2 again."""
     api, world = court_api, court_api.world
     griefer, victim = world.accounts[7], world.producer
-    token = _misattested_copy(committee)
+    token = misattested_single(committee)
     listing = list_token(api, world.attacker, token)
     api.index()
     buyer = MarketClient(api.client, world.buyer)
@@ -341,16 +324,7 @@ def test_an_items_claim_blocks_that_item_only(court_api, committee):
     leaves its sibling B (same batch, same owner) listable; the court refuses a single's claim
     below 2^96 (e1d44a9), so no single shares an item's claim slot."""
     api, world = court_api, court_api.world
-    committee.producer_esp()
-    item = register_item_pixels(
-        world,
-        world.attacker,
-        copy_of(camera()),
-        esp=register_esp(world, world.accounts[8]),
-        fingerprint=fingerprint(unrelated()).to_bytes32(),
-        detail=detail_descriptor(unrelated()),
-    )
-    committee.enroll(5)
+    item = misattested_batch_item(committee)
     api.index()
     batch_id, index = item.token_id >> 32, item.token_id & 0xFFFFFFFF
     r = api.client.post(

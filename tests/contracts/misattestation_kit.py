@@ -16,12 +16,13 @@ from PIL import Image, ImageOps
 from ledger.clients.batch_court import BatchCourtClient, MisattestedItem
 from ledger.clients.registry import DisputeState, RecordProof
 from services.content import canonical_hash
+from services.provenance import detail_descriptor, fingerprint
 from services.provenance.juror import Review, judge_record
 from tests.conftest import World
 from tests.contracts.batch_kit import BatchPlan, Item, random_fingerprints, reveal, tid
 from tests.contracts.batch_kit import client as batch_client
 from tests.contracts.committee_kit import CommitteeWorld
-from tests.contracts.helpers import default_esp, details, paid_lock, registration
+from tests.contracts.helpers import default_esp, details, paid_lock, register_esp, registration
 
 
 def png(image: Image.Image) -> bytes:
@@ -222,3 +223,34 @@ __all__ = [
     "register_item_pixels",
     "register_pixels",
 ]
+
+
+def _plagiarist_esp_and_lies(cw: CommitteeWorld) -> dict:
+    """The producer's ESP registered, the plagiarist's own ESP (dev account 8), and the
+    unrelated astronaut's fingerprint and detail descriptor that ESP attests for the copy."""
+    cw.producer_esp()
+    lie = unrelated()
+    return {
+        "esp": register_esp(cw.world, cw.world.accounts[8]),
+        "fingerprint": fingerprint(lie).to_bytes32(),
+        "detail": detail_descriptor(lie),
+    }
+
+
+def misattested_single(cw: CommitteeWorld) -> int:
+    """The attacker's edited copy of the camera image as a single token, attested by its own
+    ESP with the astronaut's values; five jurors enrolled to review a claim of it."""
+    token = register_pixels(
+        cw.world, cw.world.attacker, copy_of(camera()), **_plagiarist_esp_and_lies(cw)
+    )
+    cw.enroll(5)
+    return token
+
+
+def misattested_batch_item(cw: CommitteeWorld) -> MisattestedItem:
+    """The same copy as a batch item (:func:`register_item_pixels`); five jurors enrolled."""
+    item = register_item_pixels(
+        cw.world, cw.world.attacker, copy_of(camera()), **_plagiarist_esp_and_lies(cw)
+    )
+    cw.enroll(5)
+    return item
