@@ -221,6 +221,7 @@ def error_table() -> dict[type[Exception], tuple[int, Code]]:
         exchange.LockMismatch: (409, "lock_mismatch"),
         exchange.UnsafeTimelockOrder: (422, "unsafe_timelock_order"),
         exchange.SecretNotRevealed: (409, "secret_not_revealed"),
+        exchange.ClaimWindowClosed: (409, "claim_window_closed"),
         exchange.SealError: (422, "cannot_open_sealed"),
         exchange.BadDeliveryKeyProof: (422, "bad_delivery_key_proof"),
         exchange.DeliveryKeyError: (422, "bad_delivery_key"),
@@ -269,13 +270,17 @@ def answer(exc: Exception, table: dict[type[Exception], tuple[int, Code]]) -> tu
 def _extra(exc: Exception) -> dict[str, Any]:
     """Keys an error adds to the envelope: a contract error's ``fields``, a relay's ``reason``,
     a ``token_reclaimable``'s block as ``fields.reclaimable_until`` (a decimal string, as a
-    contract error's integers: the Registry's own refusal names it ``untilBlock``)."""
+    contract error's integers: the Registry's own refusal names it ``untilBlock``), a
+    ``claim_window_closed``'s last claimable block and head as ``fields.last_claim_block`` and
+    ``fields.block``."""
     from ledger.errors import ContractRevert
     from ledger.tx import RelayRejected
-    from services.exchange import TokenReclaimable
+    from services.exchange import ClaimWindowClosed, TokenReclaimable
 
     if isinstance(exc, TokenReclaimable):
         return {"fields": {"reclaimable_until": str(exc.until_block)}}
+    if isinstance(exc, ClaimWindowClosed):
+        return {"fields": {"last_claim_block": str(exc.last_block), "block": str(exc.block)}}
 
     if isinstance(exc, ContractRevert):
         fields = {k: ("0x" + v.hex() if isinstance(v, bytes) else v) for k, v in exc.fields.items()}

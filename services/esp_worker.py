@@ -13,9 +13,11 @@ Each round (:meth:`EspWorker.step`) looks at the ESP's tasks on the marketplace:
   the image for the producer, upload it. It is sealed (format v2) to the delivery key the
   producer registered, which the sealed bytes name; to the producer's account key (format v1)
   when none is registered (docs/delivery.md);
-* ``delivered``: claim the fee on chain with ``s`` (which publishes it). Past the HashTimeLock's
-  claim window (``claimWindow`` blocks after the lock's) no claim can succeed: the worker gives
-  it up once (``claim-window-closed``; the secret stays unpublished, the producer refunds).
+* ``delivered``: claim the fee on chain with ``s`` (which publishes it, even in a claim that
+  fails). Past the HashTimeLock's claim window (``claimWindow`` blocks after the lock's) no claim
+  can succeed, and within five blocks of its end or a minute of the lock's deadline one might be
+  mined too late (``services.exchange.swap.check_claim_in_time``, the seller's rule): the worker
+  gives it up once (``claim-window-closed``; the secret stays unpublished, the producer refunds).
 
 Opt-in juror duty (``juror=``, a :class:`~services.provenance.jury.JurorDuty`; ``aigc esp run
 --juror``): after its paid work, each round also draws the requested committee reviews past their
@@ -69,7 +71,16 @@ from services.batch import (
 )
 from services.batch.attestation import RevealView, reveal_view
 from services.content import canonical_hash
-from services.exchange import delivery_key, esp_sealing_key, key_commitment, seal, seal_to
+from services.exchange import (
+    ClaimTooLate,
+    ClaimWindowClosed,
+    check_claim_in_time,
+    delivery_key,
+    esp_sealing_key,
+    key_commitment,
+    seal,
+    seal_to,
+)
 from services.generation import PromptMismatch, check_prompt, latest_quote_deadline
 from services.market_client import MarketClient, MarketError
 from services.provenance import detail_descriptor
@@ -459,12 +470,18 @@ class EspWorker:
         lock = LockTerms.from_json(task["lock"])
         if self.htlc.status(lock) is LockStatus.OPEN:
             try:
+                # The seller's rule (services.exchange.swap.check_claim_in_time): a claim that
+                # fails on chain has still published the secret, which opens the sealed delivery
+                # for a producer who then refunds the fee; so it is not sent within a minute of
+                # the lock's deadline or five blocks of its claim window's end.
+                check_claim_in_time(self.htlc, lock)
                 self.htlc.withdraw(lock, bytes.fromhex(entry["secret"]))
-            except errors.LockClaimWindowClosed:
+            except (errors.LockClaimWindowClosed, ClaimTooLate, ClaimWindowClosed):
                 # Past the HashTimeLock's claim window (the lock's block + claimWindow: a claim
-                # this late would let the image be registered after the registration window), no
-                # claim can ever succeed: give it up once instead of failing every round. The
-                # secret stays unpublished, so the sealed delivery stays closed.
+                # this late would let the image be registered after the registration window), or
+                # too close to it or to the deadline, no claim can ever be sent safely: give it up
+                # once instead of trying every round. The secret stays unpublished, so the sealed
+                # delivery stays closed.
                 entry["stage"] = "claim_closed"
                 self.state.save()
                 return "claim-window-closed"

@@ -47,6 +47,7 @@ from marketplace_api.types import Address, Bytes32, LockJson, Text, TokenId, Uin
 from services.esp_stake import MAX_STAKE, TopUpRefused, check_top_up
 from services.exchange import CollectionReader, MisattestationClaimOpen, collection_at
 from services.exchange.collection import misattestation_of
+from services.exchange.swap import check_claim_window
 from services.exchange.trade import PENDING_DISPUTES
 from services.provenance import DETAIL_LENGTH
 
@@ -255,8 +256,15 @@ def lock_token(body: LockTokenIn, account: CurrentAccount, dep: DeploymentDep) -
 
 @router.post("/locks/withdraw", response_model=UnsignedTx, responses=BUILDS)
 def withdraw(body: WithdrawIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Withdraw a lock to its receiver with the preimage."""
-    call = HtlcClient(dep).withdraw_call(body.lock.terms(), _b(body.preimage))
+    """Withdraw a lock to its receiver with the preimage. 409 ``claim_window_closed`` for an
+    Ether or ERC-20 lock whose claim window (its block + the HashTimeLock's ``claimWindow``)
+    closes within five blocks of the head (``fields.last_claim_block``, ``fields.block``: the
+    head): the transaction could be mined past the window, where it fails but publishes the
+    preimage (a seller's secret would hand the buyer the token and the refund)."""
+    htlc = HtlcClient(dep)
+    lock = body.lock.terms()
+    check_claim_window(htlc, lock)
+    call = htlc.withdraw_call(lock, _b(body.preimage))
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 

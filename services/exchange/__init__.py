@@ -21,6 +21,7 @@ from services.exchange.delivery_keys import (
 from services.exchange.errors import (
     AttestationMismatch,
     ClaimTooLate,
+    ClaimWindowClosed,
     ExchangeError,
     LockMismatch,
     MisattestationClaimOpen,
@@ -51,6 +52,7 @@ from services.exchange.swap import (
     buyer_claim_token,
     buyer_lock_payment,
     buyer_pay,
+    check_claim_in_time,
     seller_claim_payment,
     seller_lock_token,
 )
@@ -84,6 +86,7 @@ __all__ = [
     "BadDeliveryKeyProof",
     "BuyerPayment",
     "ClaimTooLate",
+    "ClaimWindowClosed",
     "Collection",
     "CollectionKind",
     "CollectionReader",
@@ -111,6 +114,7 @@ __all__ = [
     "buyer_lock_payment",
     "buyer_pay",
     "check_buyer_locks",
+    "check_claim_in_time",
     "check_payment_lock",
     "check_seller_lock",
     "check_timelocks",

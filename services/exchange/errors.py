@@ -59,6 +59,30 @@ class ClaimTooLate(ExchangeError):
         )
 
 
+class ClaimWindowClosed(ExchangeError):
+    """Raised when a withdrawal of an Ether or ERC-20 lock (a sale's payment, a generation fee)
+    might be mined after the lock's claim window: the HashTimeLock refuses it more than
+    ``claimWindow`` blocks after the lock's own block (``LockClaimWindowClosed``).
+
+    As with :class:`ClaimTooLate`, a claim that fails on chain has still published its secret in
+    the calldata: the buyer takes the token (an ERC-721 lock has no claim window) and refunds the
+    payment at T2; a producer opens the sealed delivery and refunds the fee. So the claim is not
+    sent once the head is within ``margin`` blocks of ``last_block`` (the last block a withdrawal
+    is accepted in); the secret is kept and both sides refund.
+    """
+
+    def __init__(self, *, last_block: int, block: int, margin: int):
+        self.last_block = last_block
+        self.block = block
+        self.margin = margin
+        super().__init__(
+            f"the lock's claim window ends at block {last_block}, {last_block - block} blocks "
+            f"after the head ({block}); a claim needs {margin} blocks to land safely: not "
+            "claiming (a withdrawal mined past the window fails but publishes the secret); "
+            "both sides refund"
+        )
+
+
 class LockMismatch(ExchangeError):
     """Raised when the counterparty's on-chain lock differs from what was agreed."""
 

@@ -23,7 +23,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ledger import HtlcClient, LockStatus, LockTerms, RegistryClient, TokenStatus, new_secret
+from ledger import (
+    Asset,
+    HtlcClient,
+    LockStatus,
+    LockTerms,
+    RegistryClient,
+    TokenStatus,
+    new_secret,
+)
 from ledger.clients.batch_registry import BatchRegistryClient
 from ledger.clients.registry import DisputeState
 from services.exchange.collection import (
@@ -32,7 +40,12 @@ from services.exchange.collection import (
     disputes_against,
     misattestation_of,
 )
-from services.exchange.errors import ClaimTooLate, LockMismatch, SecretNotRevealed
+from services.exchange.errors import (
+    ClaimTooLate,
+    ClaimWindowClosed,
+    LockMismatch,
+    SecretNotRevealed,
+)
 from services.exchange.trade import (
     SAFETY_MARGIN_S,
     BuyerPayment,
@@ -46,9 +59,17 @@ from services.exchange.trade import (
     royalty_of,
     same_address,
 )
+from services.generation.lifecycle import SECONDS_PER_BLOCK
 
 CLAIM_MARGIN_S = 60
 """Seconds a seller's claim needs before the payment lock expires (a few blocks to be mined)."""
+
+CLAIM_MARGIN_BLOCKS = CLAIM_MARGIN_S // SECONDS_PER_BLOCK
+"""Blocks a claim needs before its lock's claim window closes: the same time as
+:data:`CLAIM_MARGIN_S` at Ethereum's 12 s slot, five blocks. A claim is estimated against one
+block and mined in a later one (the next slot, or several while the market is busy or the user
+reads the wallet's prompt); five blocks is a minute of that, a small share of any claim window
+(the tests' 36 blocks, the product's 6,480)."""
 
 DEFAULT_MARGIN = SAFETY_MARGIN_S  # the one margin, under its older name
 
@@ -160,9 +181,13 @@ def seller_claim_payment(
     :class:`PaymentMismatch` (the field, the expected and the locked value) and the secret is
     kept. The royalty is read from ``registry``, the token's collection (its address must be
     the token lock's contract); by default from the seller's own deployment, which must hold
-    the token lock (on a two-chain swap pass the token chain's collection). A payment lock
-    expiring within :data:`CLAIM_MARGIN_S` is not claimed (:class:`ClaimTooLate`): a claim
-    that lands after T2 fails but has published the secret."""
+    the token lock (on a two-chain swap pass the token chain's collection). A claim that fails
+    on chain has still published the secret (the buyer takes the token and refunds the price at
+    T2), so it is sent only if it lands in time (:func:`check_claim_in_time`): not when the
+    payment lock expires within :data:`CLAIM_MARGIN_S` (:class:`ClaimTooLate`), nor when its
+    claim window (the lock's block + the HTLC's ``claimWindow``, read from the chain) closes
+    within :data:`CLAIM_MARGIN_BLOCKS` blocks of the head (:class:`ClaimWindowClosed`, with the
+    last claimable block and the head)."""
     if price <= 0:
         raise ValueError(f"price must be > 0, got {price}")
     token_lock = offer.asset_lock
@@ -172,10 +197,48 @@ def seller_claim_payment(
     terms = TradeTerms(token_lock.amount, token_lock.sender, token_lock.receiver, price)
     share = required_payment_locks(terms, royalty_of(collection, terms))[0]
     check_payment_lock(payment_lock, share, terms, hashlock=token_lock.hashlock)
-    now = seller.tx.chain.timestamp()
-    if payment_lock.timelock < now + CLAIM_MARGIN_S:
-        raise ClaimTooLate(payment_timelock=payment_lock.timelock, now=now, margin=CLAIM_MARGIN_S)
+    check_claim_in_time(seller, payment_lock)
     seller.withdraw(payment_lock, offer.secret)
+
+
+def check_claim_window(
+    htlc: HtlcClient, lock: LockTerms, *, margin: int = CLAIM_MARGIN_BLOCKS
+) -> int | None:
+    """The last block a withdrawal of ``lock`` is accepted in (its block + the HashTimeLock's
+    ``claimWindow``, both read from the chain), or None where no window applies: an ERC-721
+    lock, or a lock not open (never made, settled: the estimate refuses it, ``LockNotOpen``).
+    Raises :class:`ClaimWindowClosed` when fewer than ``margin`` blocks of the window are left
+    after the head (``head + margin > last``): the claim could be mined past the window, where
+    it fails but has published its secret."""
+    if lock.asset is Asset.ERC721:
+        return None
+    status, locked_at = htlc.lock_info(lock.id)
+    if status is not LockStatus.OPEN:
+        return None
+    last = locked_at + htlc.claim_window()
+    head = htlc.deployment.chain.w3.eth.block_number
+    if head + margin > last:
+        raise ClaimWindowClosed(last_block=last, block=head, margin=margin)
+    return last
+
+
+def check_claim_in_time(
+    htlc: HtlcClient,
+    lock: LockTerms,
+    *,
+    margin_s: int = CLAIM_MARGIN_S,
+    margin_blocks: int = CLAIM_MARGIN_BLOCKS,
+) -> int | None:
+    """The rule for whoever claims a lock with its own secret (the seller's payment, an ESP's
+    generation fee): the withdrawal publishes the secret in its calldata even if it fails, so it
+    is sent only if it will land in time. Refused (nothing sent) when the lock expires within
+    ``margin_s`` seconds of the chain's time (:class:`ClaimTooLate`) or its claim window closes
+    within ``margin_blocks`` blocks of the head (:class:`ClaimWindowClosed`, see
+    :func:`check_claim_window`); returns the last claimable block (None: no window applies)."""
+    now = htlc.deployment.chain.timestamp()
+    if lock.timelock < now + margin_s:
+        raise ClaimTooLate(payment_timelock=lock.timelock, now=now, margin=margin_s)
+    return check_claim_window(htlc, lock, margin=margin_blocks)
 
 
 def _collection_of(seller: HtlcClient, token_lock: LockTerms) -> CollectionReader:

@@ -36,6 +36,7 @@ CASES: list[tuple[Exception, int, str]] = [
         "unsafe_timelock_order",
     ),
     (exchange.SecretNotRevealed("no secret yet"), 409, "secret_not_revealed"),
+    (exchange.ClaimWindowClosed(last_block=9, block=5, margin=5), 409, "claim_window_closed"),
     (exchange.SealError("wrong key"), 422, "cannot_open_sealed"),
     (exchange.BadDeliveryKeyProof("not signed by the key"), 422, "bad_delivery_key_proof"),
     (exchange.DeliveryKeyError("not a point"), 422, "bad_delivery_key"),

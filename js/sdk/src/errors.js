@@ -82,6 +82,34 @@ export class ClaimTooLateError extends AigcSdkError {
 }
 
 /**
+ * Raised when a seller's claim of the price could be mined after the payment lock's claim window:
+ * the HashTimeLock accepts the withdrawal of an Ether lock only within `claimWindow` blocks of the
+ * lock's own block (LockClaimWindowClosed later), and a claim that fails there has still published
+ * the secret in its calldata, so the buyer would take the token (an ERC-721 lock has no window)
+ * and refund the payment at T2. Refused while fewer than `margin` blocks of the window are left
+ * after the head; the secret is kept and both sides refund
+ * (services.exchange.swap.CLAIM_MARGIN_BLOCKS, ClaimWindowClosed; the API's 409
+ * `claim_window_closed`).
+ */
+export class ClaimWindowClosedError extends AigcSdkError {
+  /**
+   * @param {{ lastBlock: bigint, block: bigint, margin: bigint }} p the last block the payment lock
+   *   may be withdrawn in (its block + claimWindow), the chain's head, the blocks a claim needs
+   */
+  constructor({ lastBlock, block, margin }) {
+    super(
+      'claim_window_closed',
+      `the payment lock's claim window ends at block ${lastBlock}, ${lastBlock - block} blocks after the head ${block}; `
+        + `a claim needs ${margin} blocks to land safely: not claiming (a claim mined past the window fails but publishes the secret); both sides refund`,
+    )
+    this.name = 'ClaimWindowClosedError'
+    this.lastBlock = lastBlock
+    this.block = block
+    this.margin = margin
+  }
+}
+
+/**
  * Raised when a seller's claim would take a payment lock that does not lock what the trade
  * owes the seller (the price, less the ERC-2981 royalty that a resale pays the producer in a lock
  * of its own): claiming publishes the secret, so the buyer would take the token for what was

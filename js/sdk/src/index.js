@@ -102,7 +102,7 @@ export const {
 /** Forgets the session (the token simply expires on the server). */
 export const signOut = auth.signOut
 
-export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
+export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError, ClaimWindowClosedError, PaymentAmountError } from './errors.js'
 export { checkCall } from './wallet.js'
 export { describeReclaimable, NESTED_ERRORS, reclaimableUntil, revertData, toContractError } from './reverts.js'
 export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
@@ -123,7 +123,7 @@ export { decodePng, pngContentHash } from './content.js'
 export { contentHash, deliveryKeyMessage, keyCommitment } from './delivery.js'
 export { DeliveryMismatchError } from './delivery_actions.js'
 export { latestQuoteDeadline, PROMPT_TAG, promptCommitment, quotedLock, SECONDS_PER_BLOCK, toTask } from './tasks.js'
-export { CLAIM_MARGIN_S, collectionAbi, collectionOf, PAYMENT_MARGIN_S, sellerShare, toListing, toTrade } from './market.js'
+export { CLAIM_MARGIN_BLOCKS, CLAIM_MARGIN_S, collectionAbi, collectionOf, PAYMENT_MARGIN_S, sellerShare, toListing, toTrade } from './market.js'
 export { toProduct } from './products.js'
 export { toGenerationOpening } from './generation.js'
 

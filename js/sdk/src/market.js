@@ -9,12 +9,13 @@
 import { getAddress, parseAbi, sha256 } from 'viem'
 import { hashTimeLockAbi } from './abis.js'
 import { getDeployment, OFFER_TYPES } from './deployment.js'
-import { AigcSdkError, ClaimTooLateError, PaymentAmountError } from './errors.js'
+import { lockInfoAbi } from './batch_actions.js'
+import { AigcSdkError, ClaimTooLateError, ClaimWindowClosedError, PaymentAmountError } from './errors.js'
 import { request } from './http.js'
 import { lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
 import { toBigInt, toBytes32Hex, toHex, toTradeId } from './numbers.js'
 import { poll } from './poll.js'
-import { revealedPreimage } from './tasks.js'
+import { revealedPreimage, SECONDS_PER_BLOCK } from './tasks.js'
 import { account, address, checkCall, checkWallet, sendUnsigned, wallet, write } from './wallet.js'
 
 /** @typedef {import('./numbers.js').Numberish} Numberish */
@@ -429,6 +430,15 @@ async function requiredLegs(client, trade) {
 export const CLAIM_MARGIN_S = 60n
 
 /**
+ * Blocks a seller's claim needs before the payment lock's claim window closes (its block + the
+ * HashTimeLock's claimWindow): CLAIM_MARGIN_S at Ethereum's 12 s slot, five blocks
+ * (services.exchange.swap.CLAIM_MARGIN_BLOCKS). A claim is estimated at one block and mined in a
+ * later one (the next slot, the user reading the wallet's prompt); closer to the window's end,
+ * claimPayment refuses.
+ */
+export const CLAIM_MARGIN_BLOCKS = CLAIM_MARGIN_S / SECONDS_PER_BLOCK
+
+/**
  * What a sale owes its seller in the payment lock (services.exchange.trade.required_payment_locks):
  * the price, less the collection's ERC-2981 royalty on it unless that royalty is nothing or the
  * seller's own (a primary sale by the producer); the buyer locks the royalty apart, for the producer.
@@ -448,9 +458,13 @@ export async function sellerShare(client, trade) {
  * and pay someone else, or in a token of the buyer's choosing); one that locks other than the
  * seller's share of the price (PaymentAmountError, code `payment_amount`: the price less the
  * producer's royalty on a resale, `sellerShare`; less would sell the token for what was
- * locked); and a claim within CLAIM_MARGIN_S of the payment lock's timelock by the chain's clock
- * (ClaimTooLateError, code `claim_too_late`: a claim mined after T2 fails but has published the
- * secret, so the buyer would take the token and refund the payment; both sides refund instead).
+ * locked); and a claim that could be mined too late, since one that fails on chain has still
+ * published the secret (the buyer would take the token and refund the payment; both sides
+ * refund instead): within CLAIM_MARGIN_S of the payment lock's timelock by the chain's clock
+ * (ClaimTooLateError, code `claim_too_late`), or within CLAIM_MARGIN_BLOCKS of the end of its
+ * claim window, its block + the HashTimeLock's claimWindow, both read from the chain
+ * (ClaimWindowClosedError, code `claim_window_closed`); a payment lock not open on chain
+ * (`lock_not_open`: the API's trade status is not the chain's).
  * @param {import('./client.js').AigcClient} client
  * @param {{ tradeId: number, preimage: `0x${string}`, intervalMs?: number, timeoutMs?: number }} params
  * @returns {Promise<{ trade: Trade, hash: `0x${string}` }>}
@@ -466,12 +480,29 @@ export async function claimPayment(client, { tradeId, preimage, ...timing }) {
   ) {
     throw new AigcSdkError('bad_payment_lock', `trade ${tradeId}: the payment lock does not pay ${me} Ether from the buyer under the token lock's hashlock`)
   }
-  await checkOffer(client, await getDeployment(client), trade) // the price owed is the one offered
+  const dep = await getDeployment(client)
+  await checkOffer(client, dep, trade) // the price owed is the one offered
   const owed = await sellerShare(client, trade)
   if (paid.amount !== owed) throw new PaymentAmountError({ tradeId, expected: owed, locked: paid.amount })
   const now = (await client.publicClient.getBlock()).timestamp
   if (paid.timelock < now + CLAIM_MARGIN_S) {
     throw new ClaimTooLateError({ deadline: paid.timelock, now, margin: CLAIM_MARGIN_S })
+  }
+  // The claim window and the lock's block from the chain, never the API's word: the API's
+  // transaction carries its gas, so the wallet does not estimate it again before it sends.
+  const pc = client.publicClient
+  const [info, window, head] = await Promise.all([
+    pc.readContract({ address: dep.addresses.htlc, abi: lockInfoAbi, functionName: 'lockInfo', args: [lockId(paid)] }),
+    pc.readContract({ address: dep.addresses.htlc, abi: hashTimeLockAbi, functionName: 'claimWindow' }),
+    pc.getBlockNumber(),
+  ])
+  const [status, lockedAt] = /** @type {readonly [number, bigint]} */ (info)
+  if (Number(status) !== 1) {
+    throw new AigcSdkError('lock_not_open', `trade ${tradeId}: the payment lock is ${LOCK_STATUS[Number(status)] ?? status} on chain, not open: not claiming (a failed claim still publishes the secret)`)
+  }
+  const lastBlock = BigInt(lockedAt) + BigInt(/** @type {bigint} */ (window))
+  if (head + CLAIM_MARGIN_BLOCKS > lastBlock) {
+    throw new ClaimWindowClosedError({ lastBlock, block: head, margin: CLAIM_MARGIN_BLOCKS })
   }
   const { hash } = await withdraw(client, paid, preimage)
   return { trade, hash }

@@ -1526,7 +1526,11 @@ export interface paths {
         put?: never;
         /**
          * Withdraw
-         * @description Withdraw a lock to its receiver with the preimage.
+         * @description Withdraw a lock to its receiver with the preimage. 409 ``claim_window_closed`` for an
+         *     Ether or ERC-20 lock whose claim window (its block + the HashTimeLock's ``claimWindow``)
+         *     closes within five blocks of the head (``fields.last_claim_block``, ``fields.block``: the
+         *     head): the transaction could be mined past the window, where it fails but publishes the
+         *     preimage (a seller's secret would hand the buyer the token and the refund).
          */
         post: operations["withdraw_v1_tx_locks_withdraw_post"];
         delete?: never;

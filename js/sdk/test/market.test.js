@@ -203,7 +203,10 @@ function claimSetup({ timelock, now, over = {}, royalty = [ADDRESS, 0n] }) {
   c.publicClient = /** @type {any} */ ({ getChainId: async () => 31337,
     verifyTypedData: (/** @type {any} */ args) => verifyTypedData(args),
     getBlock: async () => ({ timestamp: now }),
+    getBlockNumber: async () => 110n, // the payment lock's claim window (block 100 + 36) wide open
     readContract: async (/** @type {any} */ call) => {
+      if (call.functionName === 'lockInfo') return [1, 100n]
+      if (call.functionName === 'claimWindow') return 36n
       assert.equal(call.functionName, 'royaltyInfo')
       assert.equal(call.address, REGISTRY)
       assert.deepEqual(call.args, [7n, 5n])
