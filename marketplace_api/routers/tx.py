@@ -47,7 +47,7 @@ from marketplace_api.types import Address, Bytes32, LockJson, Text, TokenId, Uin
 from services.esp_stake import MAX_STAKE, TopUpRefused, check_top_up
 from services.exchange import CollectionReader, MisattestationClaimOpen, collection_at
 from services.exchange.collection import misattestation_of
-from services.exchange.swap import check_claim_window
+from services.exchange.swap import check_claim_window, check_claim_windows
 from services.exchange.trade import PENDING_DISPUTES
 from services.provenance import DETAIL_LENGTH
 
@@ -270,10 +270,15 @@ def withdraw(body: WithdrawIn, account: CurrentAccount, dep: DeploymentDep) -> U
 
 @router.post("/locks/withdraw-batch", response_model=UnsignedTx, responses=BUILDS)
 def withdraw_many(body: WithdrawBatchIn, account: CurrentAccount, dep: DeploymentDep) -> UnsignedTx:
-    """Withdraw many locks in one transaction, each to its own receiver with its preimage."""
+    """Withdraw many locks in one transaction, each to its own receiver with its preimage. 409
+    ``claim_window_closed`` (as ``/tx/locks/withdraw``, the first such lock's fields) when any
+    Ether or ERC-20 lock's claim window closes within five blocks of the head: the batch settles
+    all or none, so one late lock would revert it and publish every preimage in it."""
     locks = [item.lock.terms() for item in body.items]
     preimages = [_b(item.preimage) for item in body.items]
-    call = withdraw_batch_call(HtlcClient(dep), locks, preimages)
+    htlc = HtlcClient(dep)
+    check_claim_windows(htlc, locks)
+    call = withdraw_batch_call(htlc, locks, preimages)
     return UnsignedTx.of(dep.chain, call, sender=account)
 
 

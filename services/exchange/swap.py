@@ -222,6 +222,29 @@ def check_claim_window(
     return last
 
 
+def check_claim_windows(
+    htlc: HtlcClient, locks: list[LockTerms], *, margin: int = CLAIM_MARGIN_BLOCKS
+) -> None:
+    """:func:`check_claim_window` for every lock of one batch withdrawal (all settle or none, so
+    one lock past its window reverts the whole transaction and publishes *every* preimage in
+    it). Reads ``claimWindow`` and the head once, and one ``lockInfo`` per open Ether or ERC-20
+    lock; raises :class:`ClaimWindowClosed` for the first lock within ``margin`` blocks of its
+    window's end."""
+    window: int | None = None
+    head = 0
+    for lock in locks:
+        if lock.asset is Asset.ERC721:
+            continue
+        status, locked_at = htlc.lock_info(lock.id)
+        if status is not LockStatus.OPEN:
+            continue
+        if window is None:
+            window = htlc.claim_window()
+            head = htlc.deployment.chain.w3.eth.block_number
+        if head + margin > locked_at + window:
+            raise ClaimWindowClosed(last_block=locked_at + window, block=head, margin=margin)
+
+
 def check_claim_in_time(
     htlc: HtlcClient,
     lock: LockTerms,

@@ -122,3 +122,55 @@ def test_an_esp_worker_does_not_send_a_fee_claim_that_could_land_past_the_window
     assert world.chain.w3.eth.get_transaction_count(world.esp.address) == nonce  # nothing sent
     assert htlc.status(lock) is LockStatus.OPEN
     assert htlc.revealed_preimage(lock) is None
+
+
+def test_a_batch_withdrawal_with_one_lock_near_its_window_is_refused_whole(api):
+    """POST /v1/tx/locks/withdraw-batch settles all its locks or none: one Ether lock past its
+    window reverts the whole transaction and publishes *every* preimage in it (each seller's
+    secret hands its buyer the token). Before, the route built the batch with a lock one block
+    from its window's end; now 409 ``claim_window_closed`` with that lock's last block, and a
+    batch of locks that all have the margin left is still built."""
+    world = api.world
+    htlc = HtlcClient(world.deployment)
+    old_secret, old_hashlock = new_secret()
+    old = world.htlc(world.buyer).lock_ether(
+        world.producer.address,
+        amount=PRICE,
+        hashlock=old_hashlock,
+        timelock=world.chain.timestamp() + 7200,
+    )
+    last = htlc.lock_info(old.id)[1] + htlc.claim_window()
+    _mine_to(world, last - CLAIM_MARGIN_BLOCKS - 2)
+    new_secret_, new_hashlock = new_secret()
+    fresh = world.htlc(world.buyer).lock_ether(
+        world.producer.address,
+        amount=PRICE,
+        hashlock=new_hashlock,
+        timelock=world.chain.timestamp() + 7200,
+    )
+    headers = api.sign_in(world.producer)
+
+    def batch():
+        return api.client.post(
+            "/v1/tx/locks/withdraw-batch",
+            json={
+                "items": [
+                    {
+                        "lock": {**lock.to_json(), "amount": lock.amount},
+                        "preimage": "0x" + preimage.hex(),
+                    }
+                    for lock, preimage in ((fresh, new_secret_), (old, old_secret))
+                ]
+            },
+            headers=headers,
+        )
+
+    r = batch()  # both have the margin left: built
+    assert r.status_code == 200, r.text
+    _mine_to(world, last - 1)
+    r = batch()
+    assert r.status_code == 409, r.text
+    error = r.json()["error"]
+    assert error["code"] == "claim_window_closed", error
+    assert error["fields"] == {"last_claim_block": str(last), "block": str(last - 1)}, error
+    assert htlc.status(old) is LockStatus.OPEN and htlc.status(fresh) is LockStatus.OPEN
