@@ -9,6 +9,7 @@ import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
 import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
+import {ICommitteeVerifier} from "./interfaces/ICommitteeVerifier.sol";
 import {EvidenceLib} from "./EvidenceLib.sol";
 
 /// @title EspRegistry
@@ -90,14 +91,27 @@ contract EspRegistry is IEspRegistry, EIP712, ReentrancyGuardTransient {
         _registry = registry_;
         _batchRegistry = batchRegistry_;
         uint64 delay;
-        (bool ok, bytes memory data) = registry_.staticcall(abi.encodeCall(IRegistry.parameters, ()));
+        // A contested single's `resolve` waits for the committee's review, which the accused
+        // requests as it contests: the draw two blocks on, its commit and reveal phases, then
+        // the block after (red team 7: without it the ESP left before its copy's slash when a
+        // review outlasted a dispute window). Zero with a plain detail rule (no `parameters`).
+        uint64 review;
+        (bool ok, bytes memory data) = registry_.staticcall(abi.encodeWithSignature("detailVerifier()"));
+        if (ok && data.length == 32) {
+            (ok, data) = abi.decode(data, (address)).staticcall(abi.encodeCall(ICommitteeVerifier.parameters, ()));
+            if (ok && data.length == 5 * 32) {
+                ICommitteeVerifier.Params memory c = abi.decode(data, (ICommitteeVerifier.Params));
+                review = c.commitBlocks + c.revealBlocks + 3;
+            }
+        }
+        (ok, data) = registry_.staticcall(abi.encodeCall(IRegistry.parameters, ()));
         if (ok && data.length == 9 * 32) {
             IRegistry.Parameters memory p = abi.decode(data, (IRegistry.Parameters));
             // A lock paid in the ESP's last active block may be committed `registrationWindow`
             // blocks later and revealed `commitTtl` after that; a watcher then has one dispute
-            // window to challenge, the accused another to contest, and the revocation settles
-            // `rewardHoldBlocks` after its decision.
-            delay = p.registrationWindow + p.commitTtl + 2 * p.disputeWindow + p.rewardHoldBlocks;
+            // window to challenge, the accused another to contest (and the review above), and
+            // the revocation settles `rewardHoldBlocks` after its decision.
+            delay = p.registrationWindow + p.commitTtl + 2 * p.disputeWindow + review + p.rewardHoldBlocks;
         }
         (ok, data) = batchRegistry_.staticcall(abi.encodeCall(IBatchRegistry.parameters, ()));
         if (ok && data.length == 10 * 32) {

@@ -39,8 +39,10 @@ def test_the_batch_registry_is_the_second_bound_reporter(world):
     esps = world.deployment.esp_registry
     assert esps.functions.registry().call() == world.deployment.registry.address
     # The exit delay is the longer of the two registries' (the batch path's has a resolve window
-    # and the same reward hold before `settle` slashes).
+    # and the same reward hold before `settle` slashes; a contested single's resolve waits for
+    # the committee's review: its phases and three blocks, red team 7).
     p = world.params
+    review = p.review_commit_blocks + p.review_reveal_blocks + 3
     batch = (
         p.registration_window_blocks
         + p.commit_ttl_blocks
@@ -51,6 +53,7 @@ def test_the_batch_registry_is_the_second_bound_reporter(world):
         p.registration_window_blocks
         + p.commit_ttl_blocks
         + 2 * p.dispute_window_blocks
+        + review
         + p.reward_hold_blocks
     )
     assert esps.functions.exitDelay().call() == max(batch, single)

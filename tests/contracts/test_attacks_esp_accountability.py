@@ -317,12 +317,11 @@ def test_an_esp_cannot_exit_with_its_stake_before_its_copy_is_decided(world):
     (_, until) = esp.periods_of(world.esp.address)[-1]
     delay = world.deployment.esp_registry.functions.exitDelay().call()
     p = world.params
-    # The batch path's (a resolve window more than the Registry's, then the same reward hold).
-    assert delay == (
-        p.registration_window_blocks
-        + p.commit_ttl_blocks
-        + 3 * p.dispute_window_blocks
-        + p.reward_hold_blocks
+    # The longer of the batch path's (a resolve window more than the Registry's, then the same
+    # reward hold) and the Registry's with a committee review before its resolve (red team 7).
+    review = p.review_commit_blocks + p.review_reveal_blocks + 3
+    assert delay == p.registration_window_blocks + p.commit_ttl_blocks + p.reward_hold_blocks + max(
+        3 * p.dispute_window_blocks, 2 * p.dispute_window_blocks + review
     )
     assert exc.value.heldUntilBlock == until + delay
     assert challenge_and_finalize(world, world.producer, original, copy)
