@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from eth_utils import keccak
 from fastapi import APIRouter, Path, Query, Request
@@ -39,7 +39,7 @@ from marketplace_api.misattestations import claim_json, latest_claims
 from marketplace_api.models import BatchAttestationRequest, BatchRecord, Product, Task
 from marketplace_api.routers.tx import LockIn
 from marketplace_api.schemas import MisattestationOut, UnsignedTx
-from marketplace_api.types import Address, Text, TokenId, token_hex
+from marketplace_api.types import Address, Text, TokenId, Uint256, token_hex
 from services.batch import BatchRequest
 from services.batch.manifest import check_manifest
 from services.batch.requests import RequestState, check_attestation, check_refusal
@@ -779,6 +779,38 @@ class BatchRequestsOut(BaseModel):
     items: list[BatchRequestOut]
 
 
+class AttestedItemIn(BaseModel):
+    index: Annotated[int, Field(ge=0, lt=4096)] | None = None
+    content_hash: Hash32
+    fingerprint: Hash32
+    detail_hash: Hash32
+    seed: Uint256
+
+
+class AttestationIn(BaseModel):
+    """The ESP's attestation file, as its worker writes it (``SignedBatch.to_json``): each field
+    typed here, so that what the service reads with ``int()``, ``bytes.fromhex`` or as EIP-712
+    values is already an integer in range, 32 bytes of hex, an address. It was a free JSON
+    object before: ``Infinity`` where an integer goes, a negative or 2**256 chain id, ``true``
+    as a lock's hashlock each raised in the service's parser or its signature check (a 500;
+    red team 7, ``tests/api/test_redteam7_fuzz.py``). Keys it does not name are ignored, and
+    only the checked attestation is stored."""
+
+    version: Literal[1]
+    chain_id: Annotated[int, Field(ge=0, lt=2**256)]
+    batch_registry: Address
+    esp: Address
+    producer: Address
+    task_id: Hash32
+    lock: LockIn
+    model_id: Hash32
+    count: Annotated[int, Field(ge=1, le=4096)] | None = None
+    items_root: Hash32
+    fp_root: Hash32
+    items: Annotated[list[AttestedItemIn], Field(min_length=1, max_length=4096)]
+    signature: Annotated[str, Field(pattern=r"^0x([0-9a-fA-F]{2}){1,2048}$")]
+
+
 class RefusalIn(BaseModel):
     code: Annotated[str, Field(pattern=r"^[a-z_]{1,64}$")]
     message: Annotated[Text, Field(max_length=500)]
@@ -884,7 +916,7 @@ def get_request(
 )
 def answer_request(
     request_id: RequestId,
-    body: dict[str, Any],
+    body: AttestationIn,
     account: CurrentAccount,
     session: SessionDep,
     dep: DeploymentDep,
@@ -897,7 +929,7 @@ def answer_request(
     signed = check_attestation(
         r.status,
         r.request,
-        body,
+        body.model_dump(mode="json"),
         producer=r.producer,
         esp=r.esp,
         chain_id=dep.chain.chain_id,

@@ -1857,6 +1857,72 @@ export interface components {
             token_id: string;
         };
         /**
+         * AttestationIn
+         * @description The ESP's attestation file, as its worker writes it (``SignedBatch.to_json``): each field
+         *     typed here, so that what the service reads with ``int()``, ``bytes.fromhex`` or as EIP-712
+         *     values is already an integer in range, 32 bytes of hex, an address. It was a free JSON
+         *     object before: ``Infinity`` where an integer goes, a negative or 2**256 chain id, ``true``
+         *     as a lock's hashlock each raised in the service's parser or its signature check (a 500;
+         *     red team 7, ``tests/api/test_redteam7_fuzz.py``). Keys it does not name are ignored, and
+         *     only the checked attestation is stored.
+         */
+        AttestationIn: {
+            /**
+             * Batch Registry
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            batch_registry: string;
+            /** Chain Id */
+            chain_id: number;
+            /** Count */
+            count?: number | null;
+            /**
+             * Esp
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            esp: string;
+            /** Fp Root */
+            fp_root: string;
+            /** Items */
+            items: components["schemas"]["AttestedItemIn"][];
+            /** Items Root */
+            items_root: string;
+            lock: components["schemas"]["LockIn"];
+            /** Model Id */
+            model_id: string;
+            /**
+             * Producer
+             * @example 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+             */
+            producer: string;
+            /** Signature */
+            signature: string;
+            /** Task Id */
+            task_id: string;
+            /**
+             * Version
+             * @constant
+             */
+            version: 1;
+        };
+        /** AttestedItemIn */
+        AttestedItemIn: {
+            /** Content Hash */
+            content_hash: string;
+            /** Detail Hash */
+            detail_hash: string;
+            /** Fingerprint */
+            fingerprint: string;
+            /** Index */
+            index?: number | null;
+            /**
+             * Seed
+             * @description uint256 as a decimal string (0x-hex accepted on input); responses always carry the decimal form
+             * @example 1234567890123456789
+             */
+            seed: string;
+        };
+        /**
          * Attribute
          * @description One OpenSea-style trait.
          */
@@ -4123,9 +4189,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": {
-                    [key: string]: unknown;
-                };
+                "application/json": components["schemas"]["AttestationIn"];
             };
         };
         responses: {
