@@ -7,7 +7,8 @@
 // lock holds that contract's token, and its royalty is that contract's ERC-2981 answer.
 
 import { getAddress, parseAbi, sha256 } from 'viem'
-import { hashTimeLockAbi } from './abis.js'
+import { hashTimeLockAbi, registryAbi } from './abis.js'
+import { batchCourtAbi } from './batch_court.js'
 import { getDeployment, OFFER_TYPES } from './deployment.js'
 import { lockInfoAbi } from './batch_actions.js'
 import { AigcSdkError, ClaimTooLateError, ClaimWindowClosedError, PaymentAmountError } from './errors.js'
@@ -32,6 +33,12 @@ export const collectionAbi = parseAbi([
   'function ownerOf(uint256 tokenId) view returns (address)',
   'function royaltyInfo(uint256 tokenId, uint256 salePrice) view returns (address, uint256)',
 ])
+
+/**
+ * The BatchRegistry's view of an item's status (IBatchRegistry.Status: None, Active, Revoked;
+ * checked against the artifact by a test). A Registry token's is its `recordOf(id).status`.
+ */
+export const tokenStatusAbi = parseAbi(['function statusOf(uint256 tokenId) view returns (uint8)'])
 
 /**
  * The collection's address and the EIP-712 domain its offers are signed under.
@@ -299,6 +306,19 @@ export async function lockForSale(client, { trade, timelock }) {
  * The buyer's swap leg: once the token lock is indexed, checks it holds this token for you,
  * and locks every payment the offer requires (the seller's share and, on a resale, the
  * producer's royalty) through the wallet.
+ *
+ * Refused before the API is asked for the payment, nothing signed: a token lock that is not an
+ * ERC-721 lock of this trade's token, from its seller, for you (`bad_token_lock`); a trade that
+ * is not the listing's signed offer (`trade_mismatch`, `bad_offer`); and what the chain says
+ * against the API's word (services.exchange.swap.buyer_pay's rule), read together: the
+ * HashTimeLock's status of the lock's exact terms, which must be open (`token_lock_not_on_chain`:
+ * never made, refunded, withdrawn, or under another hashlock or timelock than the API says; the
+ * seller would claim the payment and the buyer's claim of the token fail), the token's status in
+ * its collection, which must be active (`token_revoked`; `token_unknown`), and the BatchCourt's
+ * latest mis-attestation claim of it, which must not be open or contested
+ * (`misattestation_claim_open`: upheld, it revokes the token from the buyer). Not read: the
+ * challenges pending against the token (a log search; the API refuses a trade of a challenged
+ * token, the Python buyer checks them).
  * @param {import('./client.js').AigcClient} client
  * @param {{ tradeId: number, timelock?: Numberish, intervalMs?: number, timeoutMs?: number }} params
  * @returns {Promise<{ trade: Trade, locks: { role: string, receiver: `0x${string}`, amount: bigint,
@@ -312,11 +332,12 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
   const collection = collectionOf(dep, trade.collection)
   if (
     !held || held.asset !== 2 || held.receiver !== me || held.token !== collection.address ||
-    held.amount !== trade.tokenId
+    held.amount !== trade.tokenId || held.sender !== getAddress(trade.seller)
   ) {
-    throw new AigcSdkError('bad_token_lock', `trade ${tradeId}: the token lock does not hold this token for you`)
+    throw new AigcSdkError('bad_token_lock', `trade ${tradeId}: the token lock does not hold this token for you from its seller`)
   }
   await checkOffer(client, dep, trade)
+  await checkOnChain(client, dep, trade, held, collection)
   const out = await request(client, `/v1/trades/${toTradeId(tradeId)}/payment-tx`, {
     method: 'POST',
     json: timelock === undefined ? {} : { timelock: toBigInt(timelock, 'timelock') },
@@ -355,6 +376,49 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
     locks.push({ role: leg.role, receiver, amount, hash })
   }
   return { trade, locks }
+}
+
+/**
+ * What the chain says of a trade's token lock and token (services.exchange.swap.buyer_pay's
+ * checks), three reads at once: the HashTimeLock's `statusOf` the lock's exact terms (its id is
+ * keccak256 of them, so another hashlock, timelock, sender or amount than the chain's lock is a
+ * lock that does not exist), the collection's status of the token (the Registry's
+ * `recordOf(id).status`, the BatchRegistry's `statusOf(id)`), and the BatchCourt's latest
+ * `misattestationOf(id)` (none without a court). A token still inside its transfer hold cannot be
+ * in an open escrow lock (the collection refuses the transfer), so the first read covers it.
+ * @param {import('./client.js').AigcClient} client
+ * @param {import('./deployment.js').Deployment} dep
+ * @param {Trade} trade
+ * @param {import('./locks.js').Lock} held the token lock as the API describes it
+ * @param {ReturnType<typeof collectionOf>} collection
+ */
+async function checkOnChain(client, dep, trade, held, collection) {
+  const pc = client.publicClient
+  const court = dep.addresses.batchCourt
+  const [lockStatus, tokenStatus, claim] = await Promise.all([
+    pc.readContract({ address: dep.addresses.htlc, abi: hashTimeLockAbi, functionName: 'statusOf', args: [held] }),
+    collection.kind === 'registry'
+      ? pc.readContract({ address: collection.address, abi: registryAbi, functionName: 'recordOf', args: [trade.tokenId] })
+        .then((r) => /** @type {any} */ (r).status)
+      : pc.readContract({ address: collection.address, abi: tokenStatusAbi, functionName: 'statusOf', args: [trade.tokenId] }),
+    court === null
+      ? null
+      : pc.readContract({ address: court, abi: batchCourtAbi, functionName: 'misattestationOf', args: [trade.tokenId] }),
+  ])
+  const id = trade.id
+  if (Number(lockStatus) !== 1) {
+    throw new AigcSdkError('token_lock_not_on_chain', `trade ${id}: the token lock ${lockId(held)} the API describes is ${LOCK_STATUS[Number(lockStatus)] ?? lockStatus} on chain, not open: nothing was paid`)
+  }
+  if (Number(tokenStatus) === 2) {
+    throw new AigcSdkError('token_revoked', `trade ${id}: token ${trade.tokenId} is revoked on chain: nothing was paid`)
+  }
+  if (Number(tokenStatus) !== 1) {
+    throw new AigcSdkError('token_unknown', `trade ${id}: token ${trade.tokenId} is not an active token of ${collection.address} (status ${tokenStatus}): nothing was paid`)
+  }
+  const state = claim === null ? 0 : Number(/** @type {any} */ (claim).state)
+  if (state === 1 || state === 2) { // IRegistry.DisputeState Open, Contested
+    throw new AigcSdkError('misattestation_claim_open', `trade ${id}: token ${trade.tokenId} is under a ${state === 1 ? 'open' : 'contested'} mis-attestation claim at the BatchCourt (upheld, it revokes the token from its holder): nothing was paid`)
+  }
 }
 
 /**

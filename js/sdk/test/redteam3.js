@@ -54,6 +54,9 @@ function reader(over = {}) {
       if (args.functionName === 'parameters') return { registrationWindow: 7200n, bond: 10n, challengeDeposit: 20n }
       if (args.functionName === 'claimWindow') return 6480n // the HashTimeLock's, of a 7,200-block window
       if (args.functionName === 'royaltyInfo') return [esp.address, 0n]
+      // payTrade's chain reads (red team 7): the token lock open, the token active
+      if (args.functionName === 'statusOf') return 1
+      if (args.functionName === 'recordOf') return { recordHash: `0x${'01'.repeat(32)}`, producer: esp.address, status: 1 }
       throw new Error(`no ${args.functionName}`)
     },
     simulateContract: async (args) => ({ request: args }),
