@@ -9,20 +9,33 @@ Registry's ``resolve`` reverts ``CommitteeReviewPending`` until the review's rev
 so the revocation (and the slash at ``settle``, ``rewardHoldBlocks`` later) comes up to a
 review's length later than the delay assumed.
 
-Runs on the chain backend of ``cw`` (committee_kit: review phases of 8 blocks each, dispute
-window 10, reward hold 22, registration window 40, commit TTL 8).
+Two guards that hold are kept here too: an ESP that left and came back answers for its old
+copy with its new stake, and no slash can be pointed at an ESP that did not attest the copy.
+(``uint128(stake)`` in ``register``/``addStake`` truncates only above 2^128 wei, more Ether than
+exists: not reachable, not tested.)
+
+The first test runs on the chain backend of ``cw`` (committee_kit: review phases of 8 blocks
+each, dispute window 10, reward hold 22, registration window 40, commit TTL 8), the others on
+``world``.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from ledger import errors
-from tests.contracts.attack_kit import gas_cost
+from tests.contracts.attack_kit import gas_cost, proof, settle_after_hold
+from tests.contracts.attack_kit import register_image as register_as
 from tests.contracts.committee_kit import committee_world
 from tests.contracts.helpers import (
+    BASE_FP,
     ESP_STAKE,
+    FEE,
     NEAR_FP,
+    challenge_and_finalize,
+    copier_esp,
     details,
     lock_fee,
     register_esp,
@@ -122,3 +135,57 @@ def test_an_esp_cannot_exit_while_its_copy_waits_for_the_committee(cw):
     assert esps.compensation_of(BURN) == slash  # found the stake; burned
     assert esps.esp_info(copier.address).stake == ESP_STAKE - slash
     assert esps.challenges_lost(copier.address) == 1
+
+
+def test_an_esp_that_left_and_came_back_answers_for_its_old_copy_with_its_new_stake(world):
+    """Slash dodging by re-registering (a guard that holds): the ESP attests a copy,
+    deregisters, waits out ``exitDelay`` and withdraws its whole stake (no challenge came in
+    time: the documented limit), then registers again under the same address with a fresh
+    stake. The late challenge of its old copy is still decided and its settlement slashes the
+    new stake: an address cannot shed its past, and ``challengesLost`` keeps counting."""
+    register_esp(world)
+    original = register_as(
+        world, world.producer, world.producer.address, fp=BASE_FP, esp=copier_esp(world)
+    )
+    copy = register_as(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"],
+        esp=world.esp,
+    )  # fmt: skip
+    esps = world.esps(world.esp)
+    esps.deregister()
+    world.chain.increase_time(world.params.esp_unbonding_period + 1)
+    world.chain.mine(world.deployment.esp_registry.functions.exitDelay().call() + 1)
+    esps.withdraw_stake()
+    esps.register("http://again.example", price=FEE, stake=ESP_STAKE)
+    assert challenge_and_finalize(world, world.producer, original, copy)
+    settle_after_hold(world, original, copy)
+    slash = world.params.esp_slash_amount
+    assert esps.esp_info(world.esp.address).stake == ESP_STAKE - slash
+    assert esps.challenges_lost(world.esp.address) == 1
+    assert esps.compensation_of(BURN) == slash
+
+
+def test_a_slash_cannot_be_pointed_at_an_esp_that_did_not_attest_the_copy(world):
+    """Griefing a slash onto an honest ESP (a guard that holds): ``settle`` slashes the ESP
+    named in the copy's record proof, and the proof is checked against the stored record hash
+    (192 bits of keccak): the same proof naming an honest, uninvolved ESP is refused
+    (``RegistryBadProof``), its stake untouched; the true proof slashes the copy's own ESP."""
+    register_esp(world)
+    honest = register_esp(world, world.accounts[8])
+    original = register_as(world, world.producer, world.producer.address, fp=BASE_FP, esp=world.esp)
+    copy = register_as(
+        world, world.attacker, world.attacker.address, fp=NEAR_FP, detail=details()["near"],
+        esp=copier_esp(world),
+    )  # fmt: skip
+    assert challenge_and_finalize(world, world.producer, original, copy)
+    world.chain.mine(world.params.reward_hold_blocks)
+    registry = world.registry(world.producer)
+    forged = replace(proof(world, copy), esp=honest.address)
+    with pytest.raises(errors.RegistryBadProof):
+        registry._send(registry.settle_call(original, copy, forged))
+    esps = world.esps(world.deployer)
+    assert esps.esp_info(honest.address).stake == ESP_STAKE
+    registry.settle(original, copy)
+    assert esps.esp_info(honest.address).stake == ESP_STAKE
+    assert esps.challenges_lost(honest.address) == 0
+    assert esps.challenges_lost(copier_esp(world).address) == 1
