@@ -6,6 +6,7 @@ Services raise domain errors; :func:`install_handlers` maps them (and these) to 
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable
@@ -19,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.formparsers import MultiPartException
 
 from marketplace_api.schemas import ErrorOut
+
+_log = logging.getLogger(__name__)
 
 _MEANING = {
     400: "Bad request",
@@ -326,6 +329,35 @@ def unreadable_body(exc: StarletteHTTPException) -> str | None:
     return f"the JSON body cannot be read: {cause}"
 
 
+def node_failures() -> tuple[type[Exception], ...]:
+    """What web3 raises when the node behind the API fails, rather than answers: the transport
+    (``requests``: refused, reset, timed out, an HTTP error such as a provider's 429 or 503),
+    a JSON-RPC error the ledger does not decode (a pruned block, an unknown method, a node's
+    internal error), a malformed answer. None is a fault of the request, and none is the
+    contract's refusal (``ContractLogicError`` is not here: the ledger decodes reverts).
+
+    Before, each escaped the error table: a node outage answered every route that asks the
+    chain a bare ``500 Internal Server Error`` in text/plain (red team 7,
+    ``tests/api/test_redteam7_state.py``); now 502 ``chain_unavailable``."""
+    import requests
+    from web3.exceptions import (
+        BadResponseFormat,
+        ProviderConnectionError,
+        TimeExhausted,
+        TooManyRequests,
+        Web3RPCError,
+    )
+
+    return (
+        requests.exceptions.RequestException,
+        ProviderConnectionError,
+        Web3RPCError,
+        BadResponseFormat,
+        TimeExhausted,
+        TooManyRequests,
+    )
+
+
 def install_handlers(app: FastAPI) -> None:
     """Maps domain errors (by :func:`error_table`) and the API's own to JSON responses."""
     from ledger.errors import LedgerError
@@ -357,6 +389,22 @@ def install_handlers(app: FastAPI) -> None:
             status_code=503,
             headers={"Retry-After": "1"},
         )
+
+    async def _node_failed(_: Request, exc: Exception) -> JSONResponse:
+        # The exception's text can name the node's URL (an RPC provider's key in its path):
+        # the log has it, the client gets the class only.
+        _log.warning("the chain's node failed: %r", exc)
+        return JSONResponse(
+            _body(
+                "chain_unavailable",
+                f"the chain's node did not answer ({type(exc).__name__}); retry shortly",
+            ),
+            status_code=502,
+            headers={"Retry-After": "1"},
+        )
+
+    for failure in node_failures():
+        app.add_exception_handler(failure, _node_failed)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
