@@ -1550,7 +1550,10 @@ export interface paths {
         put?: never;
         /**
          * Withdraw Many
-         * @description Withdraw many locks in one transaction, each to its own receiver with its preimage.
+         * @description Withdraw many locks in one transaction, each to its own receiver with its preimage. 409
+         *     ``claim_window_closed`` (as ``/tx/locks/withdraw``, the first such lock's fields) when any
+         *     Ether or ERC-20 lock's claim window closes within five blocks of the head: the batch settles
+         *     all or none, so one late lock would revert it and publish every preimage in it.
          */
         post: operations["withdraw_many_v1_tx_locks_withdraw_batch_post"];
         delete?: never;
