@@ -406,6 +406,21 @@ def install_handlers(app: FastAPI) -> None:
     for failure in node_failures():
         app.add_exception_handler(failure, _node_failed)
 
+    async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        # The server restarted or dropped the connection (SQLAlchemy invalidates it, the pool
+        # reconnects on the next checkout), or SQLite is locked by another writer: transient,
+        # not the request's fault. Was a bare 500 (red team 7, test_redteam7_state.py). The
+        # driver's text names the server's host and port: the log has it, the client does not.
+        _log.warning("the database failed: %r", exc)
+        return JSONResponse(
+            _body("database_unavailable", "the database did not answer; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    for failure in (sqlalchemy.exc.OperationalError, sqlalchemy.exc.InterfaceError):
+        app.add_exception_handler(failure, _database_unavailable)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         details = [

@@ -178,3 +178,52 @@ def test_an_image_a_listing_and_a_trade_are_written_whole_or_not_at_all(api, nod
     trade = {"listing_id": r.json()["id"]}
     r = _every_failure(api, node, lambda: api.client.post("/v1/trades", json=trade, headers=buyer))
     assert r.status_code == 201, r.text
+
+
+# --- the database ------------------------------------------------------------------------------
+
+DB_ROUTES = [
+    ("GET", "/v1/products", None),
+    ("GET", "/v1/listings", None),
+    ("GET", "/v1/notifications", None),
+    ("GET", "/v1/tasks", None),
+    ("POST", "/v1/auth/nonce", None),
+    ("GET", f"/v1/accounts/0x{'22' * 20}", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"), DB_ROUTES, ids=[f"{m} {u[:24]}" for m, u, _ in DB_ROUTES]
+)
+def test_a_database_that_drops_the_connection_is_503_database_unavailable(
+    api, monkeypatch, method, url, body
+):
+    """The database server restarted, or dropped the connection: SQLAlchemy raises
+    OperationalError (``connection_invalidated``; SQLite's "database is locked" is one too).
+    Only an exhausted pool was answered (503 ``database_busy``); this was a bare 500 in
+    text/plain (the test failed before: the exception reached the client). Now 503
+    ``database_unavailable`` with ``Retry-After``, and no text of the driver's (it names the
+    server's host and port)."""
+    import sqlalchemy.exc
+    from sqlalchemy.engine import Connection
+
+    headers = api.sign_in(api.world.producer)
+
+    def dropped(*args: Any, **kwargs: Any) -> Any:
+        raise sqlalchemy.exc.OperationalError(
+            "SELECT 1",
+            {},
+            Exception('connection to server at "db.internal" (10.0.0.5), port 5432 failed'),
+            connection_invalidated=True,
+        )
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Connection, "execute", dropped)
+        try:
+            r = api.client.request(method, url, json=body, headers=headers)
+        except sqlalchemy.exc.OperationalError as exc:  # the app raised: a 500 under a server
+            raise AssertionError(f"500: {type(exc).__name__} reached the client") from None
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "database_unavailable"
+    assert r.headers["retry-after"] == "1"
+    assert "db.internal" not in r.text and "10.0.0.5" not in r.text
