@@ -3,13 +3,14 @@
 For each operation of ``app.openapi()`` a valid request is built from the document (a sample of
 each pattern, the required and optional fields of each body), then broken one place at a time:
 
-* each path parameter: ``0x``, ``0x0``, ``-1``, ``%00``, a NUL, unicode digits, 2**256, 2**63,
-  10,000 digits, 10,000 hex digits, ``NaN``, ``inf``, ``1e308``, empty;
+* each path parameter: ``0x``, ``0x0``, ``-1``, ``01``, ``%00``, a NUL, ``a/b``, unicode digits
+  and letters, 2**256, 2**63, 10,000 digits, 10,000 hex digits, ``NaN``, ``inf``, ``1e308``,
+  empty;
 * each query parameter: the same, a repeated parameter and an unknown one;
 * each JSON body field (top level; one level down, the kinds of wrong once each): wrong types,
-  2**256, 2**256 - 1, -1, 1.5, 1e308, the JSON literals ``NaN``, ``Infinity`` and ``1e400``,
-  ``"NaN"``, a NUL, a lone surrogate, 10,000 characters and once per route a megabyte; each
-  field left out, an unknown one added;
+  -2**256, 2**256, 2**256 - 1, -1, 1.5, 1e308, the JSON literals ``NaN``, ``Infinity`` and
+  ``1e400``, ``"NaN"``, a NUL, a lone surrogate, 10,000 characters and once per route a
+  megabyte; each field left out, an unknown one added;
 * the whole body: ``null``, a list, a number, invalid JSON, bytes that are not UTF-8, a NUL,
   nothing, 5,000 nested brackets, another media type (text/plain, a form, multipart), a
   megabyte of padding; a body on a GET or DELETE;
@@ -24,8 +25,9 @@ each pattern, the required and optional fields of each body), then broken one pl
 Every answer must be below 500 and, when 4xx, the JSON envelope
 ``{"error": {"code": str, "message": str}}``; every signed-in route answers a bad token 401.
 The requests are signed in as the producer so the handlers run past their auth check.
-Deterministic (no Hypothesis): the same ~9,000 requests every run (about 45 s per database on
-an idle machine). What it found (the ESP's attestation, a free JSON object: 127 distinct 500s)
+Deterministic (no Hypothesis): the same requests every run, about 8,000 (the whole module
+takes about 60 CPU-seconds per database; 2 to 3 minutes of wall time on a machine shared with
+other test runs). What it found (the ESP's attestation, a free JSON object: 127 distinct 500s)
 is fixed and kept below as ``test_a_mistyped_attestation_is_a_validation_error``.
 """
 
@@ -67,15 +69,11 @@ ODD_PARAMS = [
     "0x",
     "0x0",
     "-1",
-    "+1",
     "01",
-    " 1",
-    "1.5",
     "1e3",
     "1e308",
     "NaN",
     "inf",
-    "true",
     "\u0663",  # ARABIC-INDIC DIGIT THREE: str.isdigit() and int() accept it
     "\uff11",  # FULLWIDTH DIGIT ONE
     "\u00e9",
@@ -83,13 +81,11 @@ ODD_PARAMS = [
     "\x00",
     "%00",
     "a/b",
-    "..",
     str(2**256),
     str(2**63),
     "9" * 10_000,
     "0x" + "f" * 10_000,
     "0x" + "g" * 64,
-    "0x" + "F" * 64,
     "",
 ]
 
@@ -102,12 +98,10 @@ ODD_FIELDS: list[Any] = [
     [],
     {},
     {"a": 1},
-    0,
     -1,
     1.5,
     2**256,
     2**256 - 1,  # in range: the largest uint256 must reach the handler and be answered
-    2**64 - 1,
     str(2**256 - 1),
     -(2**256),
     1e308,
@@ -115,14 +109,11 @@ ODD_FIELDS: list[Any] = [
     INF,
     E400,
     "NaN",
-    "-1",
     "0x",
-    "1e3",
     "\u0663",
     "\x00",
     "a\x00b",
     "\ud800",
-    "\U0001f600",
     "\u202e",
     "x" * 10_000,
     "",
