@@ -1154,10 +1154,10 @@ export interface paths {
          * Tx Court Finalize Misattested
          * @description Decide a mis-attestation claim once its review's reveal deadline passed (anyone): upheld,
          *     the token is revoked, its ESP slashed (burned) and the claimant paid its deposit, the
-         *     challenge reward and back the review fee it paid (out of the copy's bond); rejected, the deposit goes to the token's owner; no verdict, it returns.
-         *     A batch item's claim is decided with its claimed values (from its manifest). 409
-         *     ``CourtDisputeWindow`` (``fields.deadline``) before the deadline, ``CourtDisputeState``
-         *     without an open claim.
+         *     challenge reward and back the review fee it paid (out of the copy's bond); rejected, the
+         *     deposit goes to the token's owner; no verdict, it returns. A batch item's claim is decided
+         *     with its claimed values (from its manifest). 409 ``CourtDisputeWindow``
+         *     (``fields.deadline``) before the deadline, ``CourtDisputeState`` without an open claim.
          */
         post: operations["tx_court_finalize_misattested_v1_tx_batch_court_finalize_misattested_post"];
         delete?: never;
