@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -16,9 +17,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Prints ``message`` in red on stderr and returns the Exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}")
+    """Prints ``message`` on stderr as one line (never wrapped, printed as written: a path or a
+    remote refusal holding ``[/...]`` is not rich markup) and returns the Exit to raise."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(code)
+
+
+def check_url(url: str, option: str = "--api") -> str:
+    """``url`` when it is an http:// or https:// URL with a host, else a clean exit naming the
+    option (checked before anything is sent: a typo must not cost a registration's stake)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+    except ValueError as exc:
+        raise fail(f"{option} {url!r}: not a URL ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise fail(f"{option} {url!r}: not an http:// or https:// URL with a host")
+    return url
 
 
 def dev_account(chain: Any, index: int) -> Any:

@@ -197,8 +197,12 @@ def bench_load(
     say = lambda m: err_console.print(f"[dim]{m}[/]")  # noqa: E731
     try:
         if workdir is not None:  # kept: the servers', indexers' and ESP processes' logs
-            workdir.mkdir(parents=True, exist_ok=True)
-            if any(workdir.iterdir()):
+            try:
+                workdir.mkdir(parents=True, exist_ok=True)
+                busy = any(workdir.iterdir())
+            except OSError as exc:  # a file there, or in the way of its parents
+                raise fail(f"--workdir {workdir}: not a folder this bench can use: {exc}") from None
+            if busy:
                 raise fail(f"--workdir {workdir} is not empty")
             report = run_load(params, workdir, say=say)
         else:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aigc_cli._console import clean_errors, console, fail, keystore_account
+from aigc_cli._console import check_url, clean_errors, console, fail, keystore_account
 from aigc_cli._console import dev_account as dev_account_of
 from aigc_cli._options import DevAccount, Keystore, Password
 from aigc_cli.market_cmds import check_state_file, esp_app
@@ -62,6 +62,44 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=1)
     os.replace(tmp, path)
+
+
+def _read_json_object(path: Path, what: str) -> dict[str, Any]:
+    """The JSON object in ``path``, or a clean exit naming the file: missing, a folder, not
+    UTF-8 text, not JSON, or JSON that is not an object."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"{path}: cannot read {what}: {exc.__class__.__name__}: {exc}") from None
+    except ValueError as exc:
+        raise fail(f"{path}: {what} is not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise fail(f"{path}: {what} must be a JSON object, not {type(data).__name__}")
+    return data
+
+
+def _kept_commit(pending: Path) -> dict[str, str]:
+    """What ``batch-commit.json`` keeps (items_root, producer, salt), {} when there is none, or
+    a clean exit naming it when it is damaged: it holds the salt of a commit that may already be
+    on chain, so it is never replaced by a new salt then (that commit could not be revealed and
+    its bond would be forfeit)."""
+    if not pending.exists():
+        return {}
+    kept = _read_json_object(pending, "the pending commit's salt")
+    salt = kept.get("salt")
+    ok = all(isinstance(kept.get(k), str) for k in ("items_root", "producer", "salt"))
+    if ok:
+        try:
+            ok = salt[:2] == "0x" and len(bytes.fromhex(salt[2:])) == 32  # type: ignore[index]
+        except ValueError:
+            ok = False
+    if not ok:
+        raise fail(
+            f"{pending}: damaged (it must hold items_root, producer and a 32-byte hex salt); "
+            "it may be the salt of a commit already on chain: restore it, or delete it only if "
+            "no commit was sent"
+        )
+    return kept
 
 
 def _images(folder: Path) -> list[tuple[str, bytes]]:
@@ -143,6 +181,8 @@ def register(
     from services.batch import SignedBatch
     from services.batch.register import LedgerBatchChain, prepare_batch, register_batch
 
+    if api is not None:
+        check_url(api)
     deployment = _deployment()
     account = _account(deployment, dev_account, keystore, password)
     images = _images(batch)
@@ -167,10 +207,7 @@ def register(
             f"then put its {ATTESTATION} in {batch} and run this command again"
         )
         return
-    try:
-        signed = SignedBatch.from_json(json.loads(attestation.read_text()))
-    except json.JSONDecodeError as exc:
-        raise fail(f"{attestation}: not JSON ({exc})") from None
+    signed = SignedBatch.from_json(_read_json_object(attestation, "the ESP's attestation"))
     client = BatchRegistryClient(deployment, Transactor(deployment.chain, account))
     if signed.chain_id != deployment.chain.chain_id or signed.contract != client.address:
         raise fail(
@@ -183,7 +220,7 @@ def register(
     # (else the bond would be left to forfeit).
     pending = batch / COMMIT
     root = "0x" + signed.layout.items_root.hex()
-    kept = json.loads(pending.read_text()) if pending.exists() else {}
+    kept = _kept_commit(pending)
     if kept.get("items_root") == root and kept.get("producer") == account.address:
         prepared = replace(prepared, salt=bytes.fromhex(kept["salt"][2:]))
         console.print(f"resuming with the salt in {pending}")
@@ -293,15 +330,14 @@ def attest_batch(
     from services.esp_worker import EspWorker
     from services.market_client import MarketClient
 
+    if out.is_dir() or not out.parent.is_dir():
+        raise fail(f"--out {out}: not a file in an existing folder")
     if not state.exists():
         raise fail(f"{state}: no ESP state (the deliveries are recorded there by `aigc esp run`)")
     check_state_file(state)
     deployment = _deployment()
     account = _account(deployment, dev_account, keystore, password)
-    try:
-        parsed = BatchRequest.from_json(json.loads(request.read_text()))
-    except json.JSONDecodeError as exc:
-        raise fail(f"{request}: not JSON ({exc})") from None
+    parsed = BatchRequest.from_json(_read_json_object(request, "the producer's batch request"))
     tx = Transactor(deployment.chain, account)
     worker = EspWorker(
         MarketClient(httpx.Client(), account),  # not used to attest: no request is made

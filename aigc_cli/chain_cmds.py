@@ -48,7 +48,8 @@ def contracts_build() -> None:
 @clean_errors(LedgerError)
 def devnet_up(
     port: Annotated[
-        int | None, typer.Option(help="JSON-RPC port (default AIGC_DEVNET_PORT)")
+        int | None,
+        typer.Option(min=1, max=65535, help="JSON-RPC port (default AIGC_DEVNET_PORT)"),
     ] = None,
     fresh: Annotated[bool, typer.Option(help="Discard the saved chain state first")] = False,
 ) -> None:

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from aigc_cli._console import clean_errors, console, fail
+from aigc_cli._console import check_url, clean_errors, console, fail
 from aigc_cli._options import DevAccount, Keystore, Password
 from aigc_cli.batch_cmds import _account, _deployment
 from ledger.errors import LedgerError
@@ -93,6 +93,10 @@ def defend(
         ImageSource,
     )
 
+    if api is not None:
+        check_url(api)
+    if state.is_dir():
+        raise fail(f"--state {state}: is a folder, not the defender's state file")
     deployment = _deployment()
     account = _account(deployment, dev_account, keystore, password)
     registry = RegistryClient(deployment, Transactor(deployment.chain, account))

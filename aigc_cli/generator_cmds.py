@@ -112,6 +112,18 @@ _DEVICE_OPT = typer.Option(None, "--device", help="cpu, cuda[:N] or mps")
 _DTYPE_OPT = typer.Option(None, "--dtype", help="float32, float16 or bfloat16 (diffusers only)")
 
 
+def _check_writable(path: Path, option: str) -> None:
+    """A clean exit, before anything is generated or written, when ``path`` cannot be a file:
+    a folder is there, or a file stands where one of its parent folders would go."""
+    if path.is_dir():
+        raise fail(f"{option} {path}: is a folder (name a file in it)")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise fail(f"{option} {path}: {parent} is a file, not a folder")
+            return
+
+
 @app.command("generate")
 @clean_errors(GeneratorError, OSError)
 def generate_cmd(
@@ -137,6 +149,9 @@ def generate_cmd(
         raise fail(
             f"--output {output}: unsupported image type (use one of {', '.join(_IMAGE_SUFFIXES)})"
         )
+    _check_writable(output, "--output")
+    if record is not None:
+        _check_writable(record, "--record")
     gen = _load(generator, checkpoint, device, dtype)
     result = _run(
         gen,

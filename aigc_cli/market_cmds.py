@@ -13,7 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
-from aigc_cli._console import clean_errors, console, err_console, fail, keystore_account
+from aigc_cli._console import (
+    check_url,
+    clean_errors,
+    console,
+    err_console,
+    fail,
+    keystore_account,
+)
 from aigc_cli._console import dev_account as dev_account_of
 from ledger.errors import LedgerError
 
@@ -135,7 +142,7 @@ def index_chain(
     interval: Annotated[
         float, typer.Option(min=0.05, help="Seconds between rounds")
     ] = DEFAULT_INDEX_INTERVAL_S,
-    rounds: Annotated[int, typer.Option(help="Stop after N rounds (0: until stopped)")] = 0,
+    rounds: Annotated[int, typer.Option(min=0, help="Stop after N rounds (0: until stopped)")] = 0,
 ) -> None:
     """Follow the chain into the database (AIGC_DATABASE_URL): the one indexer process.
 
@@ -199,6 +206,45 @@ def check_state_file(state: Path) -> None:
         ) from None
 
 
+MAX_ENDPOINT = 2048
+
+
+def _check_registration(
+    deployment: Any, address: str, endpoint: str, price: int, stake: int | None
+) -> int | None:
+    """The stake `aigc esp run` registers with (None: the ESP is already registered), checked
+    before anything is sent: exactly the --stake named (the minimum only when none is), within
+    the Registry's minimum and 128 bits and the account's balance; a price that fits a uint256;
+    an http(s) endpoint. Clean one-line exits otherwise."""
+    from ledger import EspRegistryClient
+    from services.esp_stake import MAX_STAKE
+
+    if price >= 2**256:
+        raise fail(f"--price {price}: more than a uint256 holds")
+    if EspRegistryClient(deployment).is_active(address):
+        if stake is not None:
+            console.print(
+                f"[yellow]{address} is registered already: --stake is not sent "
+                "(`aigc esp add-stake AMOUNT` tops up)[/]"
+            )
+        return None
+    if not endpoint.startswith(("http://", "https://")) or len(endpoint) > MAX_ENDPOINT:
+        raise fail(
+            f"--endpoint {endpoint[:80]!r}: not an http:// or https:// URL of at most "
+            f"{MAX_ENDPOINT} characters"
+        )
+    minimum = int(deployment.manifest.params["esp_min_stake"])
+    chosen = minimum if stake is None else stake
+    if chosen < minimum:
+        raise fail(f"--stake {chosen}: below the Registry's minimum stake, {minimum} wei")
+    if chosen > MAX_STAKE:
+        raise fail(f"--stake {chosen}: more than the Registry's 128-bit stake holds")
+    balance = deployment.chain.w3.eth.get_balance(address)
+    if chosen >= balance:
+        raise fail(f"--stake {chosen}: not less than {address}'s balance, {balance} wei")
+    return chosen
+
+
 @esp_app.command("run")
 @clean_errors(LedgerError)
 def esp_run(
@@ -252,6 +298,7 @@ def esp_run(
     from services.market_client import MarketClient
     from services.provenance import fingerprint
 
+    check_url(api)
     deployment = connect_deployment(get_settings())
     if keystore is not None:
         account = keystore_account(keystore, password)
@@ -260,6 +307,7 @@ def esp_run(
     else:
         raise fail("choose --keystore or --dev-account")
     check_state_file(state)
+    registering = _check_registration(deployment, account.address, endpoint, price, stake)
     # The generator loads before the ESP registers: one that cannot run must not leave a stake
     # behind. AIGC_GENERATOR (bundled by default), AIGC_CHECKPOINT_DIR, AIGC_GENERATOR_DEVICE.
     try:
@@ -272,11 +320,9 @@ def esp_run(
         ) from None
     tx = Transactor(deployment.chain, account)
     registry = EspRegistryClient(deployment, tx)
-    if not registry.is_active(account.address):
-        registry.register(
-            endpoint, price=price, stake=stake or deployment.manifest.params["esp_min_stake"]
-        )
-        console.print(f"registered ESP {account.address}")
+    if registering is not None:
+        registry.register(endpoint, price=price, stake=registering)
+        console.print(f"registered ESP {account.address} (stake {registering} wei)")
     market = MarketClient(httpx.Client(base_url=api, timeout=60), account)
     duty = None
     if juror:

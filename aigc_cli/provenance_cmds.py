@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -65,10 +66,10 @@ def fingerprint_cmd(
         try:
             value = fingerprint(load_image(path))
         except ProvenanceError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}")
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             failed += 1
             continue
-        console.print(f"{value.hex()}  {path}", highlight=False, soft_wrap=True)
+        console.print(f"{value.hex()}  {escape(str(path))}", highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
@@ -116,9 +117,15 @@ def bench_provenance(
     edits: Annotated[
         str | None, typer.Option(help="Comma-separated edit names (default: all)")
     ] = None,
-    threshold: Annotated[int, typer.Option(help="Our rule's threshold")] = MATCH_THRESHOLD,
-    phash_threshold: Annotated[int, typer.Option(help="pHash reference threshold")] = 10,
-    evasion: Annotated[int, typer.Option(help="Images for the evasion measurement (0: skip)")] = 8,
+    threshold: Annotated[
+        int, typer.Option(min=0, max=64, help="Our rule's threshold")
+    ] = MATCH_THRESHOLD,
+    phash_threshold: Annotated[
+        int, typer.Option(min=0, max=64, help="pHash reference threshold")
+    ] = 10,
+    evasion: Annotated[
+        int, typer.Option(min=0, help="Images for the evasion measurement (0: skip)")
+    ] = 8,
     seed: Annotated[int, typer.Option(help="Seed of the edits' random choices")] = 7,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
@@ -267,7 +274,7 @@ def bench_search(
         ),
     ] = None,
     corpus_queries: Annotated[
-        int, typer.Option(help="Edited corpus images queried with --corpus")
+        int, typer.Option(min=1, help="Edited corpus images queried with --corpus")
     ] = 500,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic fingerprints")] = 11,
     threshold: Annotated[

@@ -47,7 +47,7 @@ def simulate_reputation(
     temperature: Annotated[float, typer.Option(help="Softmax temperature of the selection")] = 0.15,
     floor: Annotated[float, typer.Option(help="ESPs below this reputation are excluded")] = 0.2,
     seeds: Annotated[
-        int, typer.Option(help="Also check the expected shape over this many seeds")
+        int, typer.Option(min=1, help="Also check the expected shape over this many seeds")
     ] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write PNG figures into DIR")] = None,
@@ -150,8 +150,8 @@ def bench_reputation(
     esps: Annotated[int, typer.Option(help="ESPs in the synthetic market")] = 1_000,
     interactions: Annotated[int, typer.Option(help="Interaction records")] = 1_000_000,
     seed: Annotated[int, typer.Option(help="Random seed of the synthetic market")] = 0,
-    queries: Annotated[int, typer.Option(help="Rankings timed (median reported)")] = 10,
-    updates: Annotated[int, typer.Option(help="Incremental updates timed")] = 2_000,
+    queries: Annotated[int, typer.Option(min=1, help="Rankings timed (median reported)")] = 10,
+    updates: Annotated[int, typer.Option(min=1, help="Incremental updates timed")] = 2_000,
     hardened: Annotated[
         bool, typer.Option(help="Time the off-chain Sybil-resistant weighting instead")
     ] = False,

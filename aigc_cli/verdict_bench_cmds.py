@@ -124,7 +124,7 @@ def bench_verdict(
         ),
     ] = "v2-stage3",
     threshold: Annotated[
-        int | None, typer.Option(help="Compact threshold (default: the rule's)")
+        int | None, typer.Option(min=0, max=64, help="Compact threshold (default: the rule's)")
     ] = None,
     limit: Annotated[int | None, typer.Option(min=2, help="Use the first N images only")] = None,
     worst: Annotated[int, typer.Option(min=0, help="Worst false matches to list")] = 15,
