@@ -15,9 +15,9 @@ whose batch-commit.json is corrupt (JSONDecodeError); `simulate reputation --see
 the robustness check silently skipped); `index --rounds -1` (exit 0, nothing indexed); `devnet up
 --port 0` (started anvil on the default port 8545); `bench provenance --threshold 100` (ran the
 whole benchmark at a threshold no fingerprint reaches); `generate --record DIR` (the image
-written, then the error); `esp run --stake 0` (registered with the minimum stake, 0.05 ETH sent
-that the user had not named) and `esp run --stake` above the balance or `--price 2**256` (web3's
-traceback)."""
+written, then the error); `esp run --stake 0` (registered with the minimum stake, 0.1 ETH by
+default, that the user had not named) and `esp run --stake` above the balance or `--price
+2**256` (web3's traceback)."""
 
 from __future__ import annotations
 
@@ -285,8 +285,9 @@ def on_chain(embedded_world, tmp_path, monkeypatch):
     ],
 )
 def test_esp_run_sends_only_the_stake_and_terms_named(on_chain, options, piece):
-    """Before: --stake 0 registered with the minimum stake (0.05 ETH the user had not named);
-    a stake above the balance or a price past uint256 died in web3 with a traceback."""
+    """Before: --stake 0 registered with the minimum stake (0.1 ETH by default, not named); --api
+    notaurl registered, then failed on the URL; a stake above the balance or a price past
+    uint256 died in web3 with a traceback."""
     from ledger import EspRegistryClient
 
     account = on_chain.deployment.chain.dev_accounts()[6]
