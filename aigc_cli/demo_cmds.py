@@ -10,10 +10,35 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aigc_cli._console import clean_errors, console
+from aigc_cli._console import clean_errors, console, fail
 from ledger.errors import LedgerError
 
 app = typer.Typer()
+DEMO_FILES = ("summary.json", "index.html")
+
+
+def check_out(out: Path) -> None:
+    """A clean exit unless ``out`` is missing, empty or what a demo wrote (its images folder,
+    figures, summary.json, index.html): the run empties it first, and must not delete anything
+    else (`--out .` or `--out ~/Documents` would have been deleted whole)."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise fail(f"--out {out}: a file, not a folder")
+    foreign = sorted(
+        p.name
+        for p in out.iterdir()
+        if not (
+            (p.name == "images" and p.is_dir())
+            or (p.is_file() and (p.suffix == ".png" or p.name in DEMO_FILES))
+        )
+    )
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise fail(
+            f"--out {out}: holds what no demo wrote ({shown}); the demo empties its folder "
+            "first: name a new or empty one"
+        )
 
 
 @app.command("demo")
@@ -47,6 +72,7 @@ def demo(
     if chain not in ("auto", "anvil", "embedded"):
         raise typer.BadParameter("choose auto, anvil or embedded", param_hint="--chain")
     config = DemoConfig(rounds=2 if quick else rounds, lazy_from=2, seed=seed)
+    check_out(out)
     reset(out)
     make_image = image_maker()
 

@@ -204,6 +204,38 @@ def test_generate_refuses_a_record_path_before_writing_the_image(tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.parametrize("kind", ["a folder with other files", "a file"])
+def test_demo_deletes_nothing_it_did_not_write(tmp_path, monkeypatch, kind):
+    """`aigc demo --out DIR` empties DIR first: before, whatever was there (`--out .`, a home
+    folder) was deleted whole, and a file there was shutil's NotADirectoryError."""
+
+    def no_model(*_args, **_kwargs):
+        raise AssertionError("the demo must stop before loading its model")
+
+    monkeypatch.setattr("generators.maker.image_maker", no_model)
+    out = tmp_path / "out"
+    if kind == "a file":
+        out.write_text("keep me")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("keep me")
+        (out / "summary.json").write_text("{}")
+    result = runner.invoke(app, ["demo", "--out", str(out)])
+    _error(result, "--out")
+    kept = out if kind == "a file" else out / "notes.txt"
+    assert kept.read_text() == "keep me"
+
+
+def test_demo_runs_again_over_its_own_output(tmp_path, monkeypatch):
+    from aigc_cli.demo_cmds import check_out
+
+    out = tmp_path / "out"
+    (out / "images").mkdir(parents=True)
+    for name in ("summary.json", "index.html", "reputation.png", "images/0x1.png"):
+        (out / name).write_text("x")
+    check_out(out)  # no exit: a previous demo's output is emptied as before
+
+
 # -- files a command reads: not JSON, not text, not an object, a folder ---------------------------
 
 
