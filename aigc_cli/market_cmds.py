@@ -60,6 +60,8 @@ def serve(
     from marketplace_api.migrate import upgrade
     from marketplace_api.stack import open_app, open_chain, served_at
 
+    if not host.strip():  # uvicorn would listen on every interface
+        raise fail("--host is empty: name the interface (127.0.0.1; 0.0.0.0 for every one)")
     config = load_settings()  # the environment and .env, once
     embedded = config.ledger.chain == "embedded"
     if embedded and workers > 1:

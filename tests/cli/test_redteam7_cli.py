@@ -236,6 +236,17 @@ def test_demo_runs_again_over_its_own_output(tmp_path, monkeypatch):
     check_out(out)  # no exit: a previous demo's output is emptied as before
 
 
+@pytest.mark.parametrize("host", ["", "  "])
+def test_serve_on_an_empty_host_does_not_listen_everywhere(monkeypatch, host):
+    """Before: uvicorn took --host '' for every interface and served the API there."""
+
+    def served(*_args, **_kwargs):
+        raise AssertionError("nothing may be served")
+
+    monkeypatch.setattr("uvicorn.run", served)
+    _error(runner.invoke(app, ["serve", "--host", host, "--port", str(free_port())]), "--host")
+
+
 # -- files a command reads: not JSON, not text, not an object, a folder ---------------------------
 
 
