@@ -58,12 +58,12 @@ GAS = {
     "lock": 50_367,
     "withdraw": 40_107,
     "commit": 46_173,
-    "reveal": 149_871,
+    "reveal": 149_865,
     "challenge": 70_032,
     "contest": 54_938,  # docs/contracts.md's `registry_contest`
     "finalize": 42_366,
     "resolve": 2_163_850,  # tests/contracts/gas_snapshot.json `registry_resolve`
-    "settle": 120_070,
+    "settle": 120_063,
     # docs/contracts.md, "Committee (stage 3)": a pool of 20 enrolled jurors (each further one
     # adds an `isActive` call to both)
     "request_review": 336_069,

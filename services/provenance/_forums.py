@@ -27,7 +27,7 @@ RESOLVE_GAS = 2_163_850
 # `aigc bench gas` (tests/contracts/gas_batch_snapshot.json): `court_finalize` and
 # `batch_finalize`, an upheld challenge (its win held until `settle`); a contested one nobody
 # resolved, the defender's case, costs less.
-COURT_FINALIZE_GAS = 90_756
+COURT_FINALIZE_GAS = 90_749
 BATCH_FINALIZE_GAS = 57_990
 ItemOpener = Callable[[int], "tuple[bytes, ItemOpening] | None"]  # a batch item's own opening
 
