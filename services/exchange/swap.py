@@ -210,39 +210,33 @@ def check_claim_window(
     Raises :class:`ClaimWindowClosed` when fewer than ``margin`` blocks of the window are left
     after the head (``head + margin > last``): the claim could be mined past the window, where
     it fails but has published its secret."""
-    if lock.asset is Asset.ERC721:
-        return None
-    status, locked_at = htlc.lock_info(lock.id)
-    if status is not LockStatus.OPEN:
-        return None
-    last = locked_at + htlc.claim_window()
-    head = htlc.deployment.chain.w3.eth.block_number
-    if head + margin > last:
-        raise ClaimWindowClosed(last_block=last, block=head, margin=margin)
-    return last
+    return check_claim_windows(htlc, [lock], margin=margin)[0]
 
 
 def check_claim_windows(
     htlc: HtlcClient, locks: list[LockTerms], *, margin: int = CLAIM_MARGIN_BLOCKS
-) -> None:
-    """:func:`check_claim_window` for every lock of one batch withdrawal (all settle or none, so
-    one lock past its window reverts the whole transaction and publishes *every* preimage in
-    it). Reads ``claimWindow`` and the head once, and one ``lockInfo`` per open Ether or ERC-20
-    lock; raises :class:`ClaimWindowClosed` for the first lock within ``margin`` blocks of its
-    window's end."""
+) -> list[int | None]:
+    """:func:`check_claim_window` for each lock (a batch withdrawal settles all or none, so one
+    lock past its window reverts the whole transaction and publishes *every* preimage in it):
+    each lock's last claimable block or None, reading ``claimWindow`` and the head once and one
+    ``lockInfo`` per Ether or ERC-20 lock; raises :class:`ClaimWindowClosed` for the first lock
+    within ``margin`` blocks of its window's end."""
     window: int | None = None
     head = 0
+    lasts: list[int | None] = []
     for lock in locks:
-        if lock.asset is Asset.ERC721:
-            continue
-        status, locked_at = htlc.lock_info(lock.id)
-        if status is not LockStatus.OPEN:
-            continue
-        if window is None:
-            window = htlc.claim_window()
-            head = htlc.deployment.chain.w3.eth.block_number
-        if head + margin > locked_at + window:
-            raise ClaimWindowClosed(last_block=locked_at + window, block=head, margin=margin)
+        last = None
+        if lock.asset is not Asset.ERC721:
+            status, locked_at = htlc.lock_info(lock.id)
+            if status is LockStatus.OPEN:
+                if window is None:
+                    window = htlc.claim_window()
+                    head = htlc.deployment.chain.w3.eth.block_number
+                last = locked_at + window
+                if head + margin > last:
+                    raise ClaimWindowClosed(last_block=last, block=head, margin=margin)
+        lasts.append(last)
+    return lasts
 
 
 def check_claim_in_time(

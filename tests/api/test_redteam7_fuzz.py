@@ -513,15 +513,7 @@ def test_routes_behind_real_ids_answer_malformed_input_with_a_4xx_envelope(
         return f"/v1/batch-requests/{r.json()['id']}"
 
     request_url = pending_request()
-    copy = tmp_path / "esp-copy.json"
-    copy.write_bytes(esp.state.path.read_bytes())
-    worker = EspWorker(
-        esp.client, esp.htlc, make_image=_paint, fingerprint=_fp_bytes, state_path=copy,
-        price=PRICE,
-    )  # fmt: skip
-    asked = BatchRequest.from_json({"producer": world.producer.address, **request_body})
-    registry = BatchRegistryClient(world.deployment).address
-    attestation = worker.attest_batch(asked, contract=registry, max_batch=16).to_json()
+    attestation = _esp_attests(world, esp, request_body, tmp_path)
     mutate(
         as_esp,
         "POST",
@@ -542,13 +534,9 @@ def test_routes_behind_real_ids_answer_malformed_input_with_a_4xx_envelope(
     assert not failures, f"{len(failures)}:\n" + "\n".join(failures[:40])
 
 
-def _attestation(api, delivered, tmp_path) -> tuple[str, dict[str, str], dict[str, Any]]:  # noqa: F811
-    """A pending batch request's attestation URL, the ESP's headers and its valid attestation."""
-    world = api.world
-    esp, images = delivered
-    body = _request_body(world.esp.address, images)
-    r = api.client.post("/v1/batch-requests", json=body, headers=api.sign_in(world.producer))
-    assert r.status_code == 200, r.text
+def _esp_attests(world, esp, body: dict[str, Any], tmp_path) -> dict[str, Any]:
+    """The ESP's valid attestation of the batch request ``body``, signed by a worker on a copy
+    of its state (the sweep's requests must not consume the fixture's)."""
     copy = tmp_path / "esp-copy.json"
     copy.write_bytes(esp.state.path.read_bytes())
     worker = EspWorker(
@@ -557,7 +545,17 @@ def _attestation(api, delivered, tmp_path) -> tuple[str, dict[str, str], dict[st
     )  # fmt: skip
     asked = BatchRequest.from_json({"producer": world.producer.address, **body})
     registry = BatchRegistryClient(world.deployment).address
-    signed = worker.attest_batch(asked, contract=registry, max_batch=16).to_json()
+    return worker.attest_batch(asked, contract=registry, max_batch=16).to_json()
+
+
+def _attestation(api, delivered, tmp_path) -> tuple[str, dict[str, str], dict[str, Any]]:  # noqa: F811
+    """A pending batch request's attestation URL, the ESP's headers and its valid attestation."""
+    world = api.world
+    esp, images = delivered
+    body = _request_body(world.esp.address, images)
+    r = api.client.post("/v1/batch-requests", json=body, headers=api.sign_in(world.producer))
+    assert r.status_code == 200, r.text
+    signed = _esp_attests(world, esp, body, tmp_path)
     url = f"/v1/batch-requests/{r.json()['id']}/attestation"
     return url, {**api.sign_in(world.esp), "Content-Type": "application/json"}, signed
 
