@@ -100,6 +100,10 @@ def api(embedded_world, tmp_path, api_database_url):
         blob_dir=tmp_path / "blobs",
         rate_nonce_per_minute=1000,
         indexer_interval_s=0,
+        # No follower thread either: it reloaded the market (clearing the read cache) a second
+        # after each api.index(), from another thread on the embedded chain, which is not
+        # thread-safe; tests index with api.index() and see exactly what they did.
+        follow_interval_s=0,
     )
     app = create_app(settings, embedded_world.deployment)
     with TestClient(app) as client:
