@@ -48,6 +48,8 @@ const MESSAGES = {
   bad_token_lock: "The seller's lock does not hold this token for you: nothing was paid.",
   token_lock_not_on_chain: "The chain holds no open lock of this token for you on the terms the marketplace shows (never made, already refunded or withdrawn, or under another secret or deadline): nothing was paid. Do not continue this trade.",
   token_revoked: "This token is revoked on chain: it cannot be traded, and nothing was paid.",
+  challenge_open: "This token is accused by a duplicate challenge still open on chain: decided for the accuser, it is revoked from whoever holds it then. Nothing was paid. Do not continue this trade.",
+  registration_not_found: "The chain shows no registration of this token after the block the marketplace says its contracts start at, so its challenges could not be checked: nothing was paid. Do not continue this trade.",
   token_unknown: "The chain knows no active token by this id in its collection: nothing was paid.",
   bad_hashlock: "The payment's hashlock differs from the token lock's: nothing was paid.",
   not_seller: "Only the seller can lock the token.",

@@ -67,7 +67,8 @@ def test_pay_trade_refuses_a_revoked_or_claimed_token() -> None:
 
 def test_pay_trade_reads_the_chain_once_per_fact() -> None:
     """The honest batch-item purchase reads the lock's status at the HTLC, the item's status at
-    the BatchRegistry and the claim at the court once each (then the royalty, as before)."""
+    the BatchRegistry and the claim at the court once each, then its batch (where the search for
+    its challenges starts; none found, no dispute read) and the royalty, as before."""
     out = drive("payTradeReadsTheChainOncePerFact")
     assert out["r"] == "done" and out["sent"] == 1, out
     htlc = "0x9fe46736679d2d9a65f0992f2272de9f3c7fa6e0"
@@ -75,9 +76,83 @@ def test_pay_trade_reads_the_chain_once_per_fact() -> None:
     court = "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9"
     reads = [r for r in out["reads"] if not r.startswith("eip712Domain@")]  # the deployment's
     wanted = [f"statusOf@{htlc}", f"statusOf@{batch}", f"misattestationOf@{court}"]
-    assert sorted(reads) == sorted([*wanted, f"royaltyInfo@{batch}"]), out
+    assert sorted(reads) == sorted([*wanted, f"batchOf@{batch}", f"royaltyInfo@{batch}"]), out
 
 
 def test_the_token_status_fragment_is_the_batch_registrys() -> None:
     """The SDK's BatchRegistry ``statusOf`` fragment matches the compiled contract."""
     assert drive("theTokenStatusFragmentIsTheBatchRegistrys") == {"matches": [True]}
+
+
+def test_pay_trade_refuses_a_token_under_an_open_challenge() -> None:
+    """A lying API with the seller sells a token under a pending duplicate challenge (open, even
+    past its deadline, or contested): decided for the accuser, it revokes the token from the
+    buyer, who has paid the price (5 wei, 1 tx signed in every case before). Now refused,
+    ``challenge_open``: the Registry's and the BatchCourt's challenges of a Registry token, the
+    BatchRegistry's of a batch item (services.exchange.collection.disputes_against), searched
+    from the token's registration; a deployment block the API names after the registration is
+    refused (``registration_not_found``: the search would start past the challenge). Decided
+    challenges, and a challenge of the other collection's token of the same id, still pay."""
+    out = drive("payTradeRefusesATokenUnderAnOpenChallenge")
+    refused = ["challenge_open", 0, False]
+    assert out == {
+        "registry_open": refused,
+        "registry_contested": refused,
+        "court_open": refused,
+        "batch_open": refused,
+        "batch_contested": refused,
+        "second_open": refused,
+        "opened_late": refused,
+        "late_deployment_block": ["registration_not_found", 0, False],
+        "rejected": ["done", 1, True],
+        "void": ["done", 1, True],
+        "other_collections_token": ["done", 1, True],
+        "honest_deployment_block": ["done", 1, True],
+        "honest_batch": ["done", 1, True],
+    }, out
+
+
+def test_pay_trade_searches_challenges_from_the_registration() -> None:
+    """The search is bounded: a Registry token's Registered log from the deployment's block up to
+    the first hit, then its challenges at the Registry and the court (one query for both) from
+    that block to the head; a batch item's from its batch's reveal block (``batchOf``)."""
+    out = drive("payTradeSearchesChallengesFromTheRegistration")
+    registry = "0x5fbdb2315678afecb367f032d93f642f64180aa3"
+    batch = "0xcf7ed3acca5a467e9e704c703e8d87f634fb0fc9"
+    court = "0xdc64a140aa3e981100a9beca4e685f962f0cf6c9"
+    assert out["registry"] == {
+        "r": "done",
+        "scans": [f"Registered@{registry}:40-1000", f"ChallengeOpened@{registry}+{court}:100-1000"],
+    }, out
+    assert out["batch"] == {
+        "r": "done",
+        "scans": [f"ChallengeOpened@{batch}:100-1000"],
+        "reads": [f"batchOf@{batch}"],
+    }, out
+    assert out["refused"] == "challenge_open", out
+
+
+def test_pay_trade_challenge_error_names_the_pair() -> None:
+    """The refusal is a ChallengeOpenError (an AigcSdkError, code ``challenge_open``) naming the
+    token, its accuser, the contract and the dispute's state."""
+    out = drive("payTradeChallengeErrorNamesThePair")
+    assert out == {
+        "error": "ChallengeOpenError",
+        "code": "challenge_open",
+        "isSdkError": True,
+        "isChallengeError": True,
+        "tokenId": "7",
+        "original": "99",
+        "contract": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
+        "state": "contested",
+    }, out
+
+
+def test_the_challenge_fragments_are_the_contracts() -> None:
+    """The SDK's ChallengeOpened, Registered and disputeOf fragments match the compiled Registry,
+    BatchRegistry and BatchCourt."""
+    assert drive("theChallengeFragmentsAreTheContracts") == {
+        "registry": [True, True, True],
+        "batch": [True, True],
+        "court": [True, True],
+    }

@@ -54,6 +54,9 @@ export const QUOTE_TYPES = /** @type {const} */ ({
  *   (the API's when it serves them)
  * @property {'api' | 'healthz'} source where it came from: GET /v1/deployment, or /healthz
  *   addresses with the SDK's own ABI fragments and the contracts' ERC-5267 domains
+ * @property {bigint | null} block the block the contracts were deployed in (GET /v1/deployment's
+ *   `block`, a pinned manifest's own when the client pins one; null from /healthz): where
+ *   payTrade starts its search for a Registry token's registration (then its challenges)
  */
 
 /**
@@ -86,6 +89,7 @@ export async function getDeployment(client, options = {}) {
   }
   checkDomains(deployment)
   if (trusted) checkPinned(trusted, deployment)
+  if (trusted && trusted.block !== null) deployment = { ...deployment, block: trusted.block } // the pin's, not the API's
   client.cache.deployment = deployment
   return deployment
 }
@@ -186,9 +190,11 @@ export function fromApi(d) {
   // The BatchRegistry's domain, as served for any message signed under it (BatchAttestation).
   const batchServed = Object.values(served).find((m) => m?.contract === 'BatchRegistry' && m.domain?.name)
   if (batchServed && domains.batchOffer) domains.batchOffer = toDomain(batchServed.domain, chainId)
+  const block = d.block ?? null
   return {
     chainId,
     addresses,
+    block: block === null ? null : toBigInt(block, 'block'),
     abis: {
       registry: reg.abi ?? registryAbi,
       espRegistry: esp.abi ?? espRegistryAbi,
@@ -208,7 +214,7 @@ export function fromApi(d) {
  * @returns {Promise<Deployment>}
  */
 export async function fromHealth(client, h) {
-  const deployment = fromApi({ chain_id: h.chain_id, contracts: h.contracts })
+  const deployment = fromApi({ chain_id: h.chain_id, contracts: h.contracts }) // h.block is the head's, not the deployment's
   for (const [key, contract] of /** @type {const} */ ([['offer', 'registry'], ['quote', 'espRegistry'], ['batchOffer', 'batchRegistry']])) {
     const at = deployment.addresses[contract]
     if (at === null) continue

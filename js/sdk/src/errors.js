@@ -110,6 +110,35 @@ export class ClaimWindowClosedError extends AigcSdkError {
 }
 
 /**
+ * Raised when a buyer's payment would buy a token under a pending duplicate challenge: `original`
+ * accuses it at `contract` (the token's collection, or the BatchCourt for a batched original's
+ * challenge of a Registry token) and the dispute is still `open` (even past its deadline: anyone
+ * may finalize it) or `contested`. Decided for the accuser, it revokes the token from whoever
+ * holds it then, the buyer, who has paid the price. Nothing is paid
+ * (services.exchange.trade.check_tradable, TokenNotTradable "challenged").
+ */
+export class ChallengeOpenError extends AigcSdkError {
+  /**
+   * @param {{ tradeId: number, tokenId: bigint, original: bigint, contract: `0x${string}`,
+   *   state: 'open' | 'contested' }} p the trade, the accused token, the accuser, the contract
+   *   where the challenge is pending, its state there
+   */
+  constructor({ tradeId, tokenId, original, contract, state }) {
+    super(
+      'challenge_open',
+      `trade ${tradeId}: token ${tokenId} is under a ${state} duplicate challenge by token ${original} at ${contract} `
+        + '(decided for the accuser, it revokes the token from its holder): nothing was paid',
+    )
+    this.name = 'ChallengeOpenError'
+    this.tradeId = tradeId
+    this.tokenId = tokenId
+    this.original = original
+    this.contract = contract
+    this.state = state
+  }
+}
+
+/**
  * Raised when a seller's claim would take a payment lock that does not lock what the trade
  * owes the seller (the price, less the ERC-2981 royalty that a resale pays the producer in a lock
  * of its own): claiming publishes the secret, so the buyer would take the token for what was

@@ -102,7 +102,7 @@ export const {
 /** Forgets the session (the token simply expires on the server). */
 export const signOut = auth.signOut
 
-export { AigcApiError, AigcContractError, AigcSdkError, ClaimTooLateError, ClaimWindowClosedError, PaymentAmountError } from './errors.js'
+export { AigcApiError, AigcContractError, AigcSdkError, ChallengeOpenError, ClaimTooLateError, ClaimWindowClosedError, PaymentAmountError } from './errors.js'
 export { checkCall } from './wallet.js'
 export { describeReclaimable, NESTED_ERRORS, reclaimableUntil, revertData, toContractError } from './reverts.js'
 export { ASSETS, lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'

@@ -10,8 +10,9 @@ import { getAddress, parseAbi, sha256 } from 'viem'
 import { hashTimeLockAbi, registryAbi } from './abis.js'
 import { batchCourtAbi } from './batch_court.js'
 import { getDeployment, OFFER_TYPES } from './deployment.js'
-import { lockInfoAbi } from './batch_actions.js'
-import { AigcSdkError, ClaimTooLateError, ClaimWindowClosedError, PaymentAmountError } from './errors.js'
+import { batchRegistryAbi, lockInfoAbi } from './batch_actions.js'
+import { AigcSdkError, ChallengeOpenError, ClaimTooLateError, ClaimWindowClosedError, PaymentAmountError } from './errors.js'
+import { chunked } from './logs.js'
 import { request } from './http.js'
 import { lockId, lockToApi, newSecret, toLock, ZERO_ADDRESS } from './locks.js'
 import { toBigInt, toBytes32Hex, toHex, toTradeId } from './numbers.js'
@@ -39,6 +40,29 @@ export const collectionAbi = parseAbi([
  * checked against the artifact by a test). A Registry token's is its `recordOf(id).status`.
  */
 export const tokenStatusAbi = parseAbi(['function statusOf(uint256 tokenId) view returns (uint8)'])
+
+/**
+ * A duplicate challenge opening (the same event at the Registry, the BatchRegistry and the
+ * BatchCourt; `duplicate`, the accused token, is an indexed topic); checked against the artifacts.
+ */
+export const challengeOpenedAbi = parseAbi([
+  'event ChallengeOpened(uint256 indexed original, uint256 indexed duplicate, address indexed challenger, uint256 distance, uint64 deadline)',
+])
+
+/** The Registry's registration of a token (`tokenId` indexed): where its challenges can start. */
+export const registeredAbi = parseAbi([
+  'event Registered(uint256 indexed tokenId, address indexed producer, address indexed esp, bytes32 fingerprint, bytes32 taskId, uint64 priorityBlock, uint64 commitBlock, bytes32 modelId, uint256 seed, string metadataURI, bytes detail)',
+])
+
+/** The Registry's dispute of a pair (IRegistry.Dispute). */
+export const registryDisputeAbi = parseAbi([
+  'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, bool equivocal, uint8 epochOriginal, uint8 epochDuplicate, address contester))',
+])
+
+/** The BatchRegistry's dispute of a pair (IBatchRegistry.Dispute). */
+export const batchDisputeAbi = parseAbi([
+  'function disputeOf(uint256 original, uint256 duplicate) view returns ((address challenger, uint64 deadline, uint8 state, bool single, address contester))',
+])
 
 /**
  * The collection's address and the EIP-712 domain its offers are signed under.
@@ -316,9 +340,9 @@ export async function lockForSale(client, { trade, timelock }) {
  * seller would claim the payment and the buyer's claim of the token fail), the token's status in
  * its collection, which must be active (`token_revoked`; `token_unknown`), and the BatchCourt's
  * latest mis-attestation claim of it, which must not be open or contested
- * (`misattestation_claim_open`: upheld, it revokes the token from the buyer). Not read: the
- * challenges pending against the token (a log search; the API refuses a trade of a challenged
- * token, the Python buyer checks them).
+ * (`misattestation_claim_open`: upheld, it revokes the token from the buyer); then the duplicate
+ * challenges of the token (`checkChallenges`: none may be open or contested, ChallengeOpenError,
+ * `challenge_open`; decided for the accuser, it revokes the token from the buyer).
  * @param {import('./client.js').AigcClient} client
  * @param {{ tradeId: number, timelock?: Numberish, intervalMs?: number, timeoutMs?: number }} params
  * @returns {Promise<{ trade: Trade, locks: { role: string, receiver: `0x${string}`, amount: bigint,
@@ -338,6 +362,7 @@ export async function payTrade(client, { tradeId, timelock, ...timing }) {
   }
   await checkOffer(client, dep, trade)
   await checkOnChain(client, dep, trade, held, collection)
+  await checkChallenges(client, dep, trade, collection)
   const out = await request(client, `/v1/trades/${toTradeId(tradeId)}/payment-tx`, {
     method: 'POST',
     json: timelock === undefined ? {} : { timelock: toBigInt(timelock, 'timelock') },
@@ -419,6 +444,94 @@ async function checkOnChain(client, dep, trade, held, collection) {
   if (state === 1 || state === 2) { // IRegistry.DisputeState Open, Contested
     throw new AigcSdkError('misattestation_claim_open', `trade ${id}: token ${trade.tokenId} is under a ${state === 1 ? 'open' : 'contested'} mis-attestation claim at the BatchCourt (upheld, it revokes the token from its holder): nothing was paid`)
   }
+}
+
+/** IRegistry.DisputeState of a pending challenge: it may still revoke its accused token. */
+const PENDING = /** @type {Record<number, 'open' | 'contested'>} */ ({ 1: 'open', 2: 'contested' })
+
+/**
+ * Refuses (ChallengeOpenError, `challenge_open`) a token a pending duplicate challenge accuses
+ * (services.exchange.collection.disputes_against, check_tradable): open, even past its deadline
+ * (anyone may finalize it, upheld), or contested. No view lists a token's accusers, so they are
+ * the `original`s of the chain's ChallengeOpened logs with the token as `duplicate` (an indexed
+ * topic), each pair's state read from its contract (`disputeOf`). Where: a batch item at the
+ * BatchRegistry; a Registry token at the Registry and at the BatchCourt (a batched original's
+ * challenge of a single copy), one query for both. The search is bounded below by the token's
+ * registration, from the chain, never the API's word: a batch item's batch reveal block
+ * (`batchOf(id >> 32).revealBlock`); a Registry token's first Registered log, searched from the
+ * deployment's block (a pinned manifest's, else the API's, 0 from /healthz) to the head. The API
+ * cannot hide a challenge by naming a later deployment block: the token's registration would not
+ * be found after it (`registration_not_found`; a reclaim's later Registered log voids every
+ * earlier challenge of the token). Logs are read in chunks a node accepts (logs.js).
+ * @param {import('./client.js').AigcClient} client
+ * @param {import('./deployment.js').Deployment} dep
+ * @param {Trade} trade
+ * @param {ReturnType<typeof collectionOf>} collection
+ */
+async function checkChallenges(client, dep, trade, collection) {
+  const pc = client.publicClient
+  const id = trade.tokenId
+  const head = await pc.getBlockNumber()
+  /** @type {bigint} */ let start
+  /** @type {`0x${string}`[]} */ let courts
+  if (collection.kind === 'batch') {
+    const batch = /** @type {any} */ (await pc.readContract({
+      address: collection.address, abi: batchRegistryAbi, functionName: 'batchOf', args: [id >> 32n],
+    }))
+    start = BigInt(batch.revealBlock)
+    courts = [collection.address]
+  } else {
+    start = await registrationBlock(client, dep, trade, head)
+    courts = dep.addresses.batchCourt === null ? [collection.address] : [collection.address, dep.addresses.batchCourt]
+  }
+  /** @param {bigint} from @param {bigint} to */
+  const read = (from, to) => pc.getContractEvents({
+    address: courts, abi: challengeOpenedAbi, eventName: 'ChallengeOpened', args: { duplicate: id }, fromBlock: from, toBlock: to, strict: true,
+  })
+  /** @type {Map<string, { contract: `0x${string}`, original: bigint }>} */
+  const pairs = new Map()
+  for await (const logs of chunked(read, start, head)) {
+    for (const log of /** @type {any[]} */ (logs)) {
+      const contract = getAddress(log.address)
+      const original = BigInt(log.args.original)
+      pairs.set(`${contract}:${original}`, { contract, original })
+    }
+  }
+  const found = [...pairs.values()]
+  const states = await Promise.all(found.map(({ contract, original }) => pc.readContract({
+    address: contract,
+    abi: eqAddress(contract, dep.addresses.registry) ? registryDisputeAbi
+      : eqAddress(contract, dep.addresses.batchCourt ?? ZERO_ADDRESS) ? batchCourtAbi : batchDisputeAbi,
+    functionName: 'disputeOf',
+    args: [original, id],
+  }).then((d) => Number(/** @type {any} */ (d).state))))
+  found.forEach(({ contract, original }, i) => {
+    const state = PENDING[states[i]]
+    if (state) throw new ChallengeOpenError({ tradeId: trade.id, tokenId: id, original, contract, state })
+  })
+}
+
+/**
+ * The block of a Registry token's first Registered log from the deployment's block (`dep.block`,
+ * 0 when unknown) to `head`; `registration_not_found` when there is none (the token is active, so
+ * the block the search started from is after its registration: the API's deployment block lies).
+ * @param {import('./client.js').AigcClient} client
+ * @param {import('./deployment.js').Deployment} dep
+ * @param {Trade} trade
+ * @param {bigint} head
+ * @returns {Promise<bigint>}
+ */
+async function registrationBlock(client, dep, trade, head) {
+  const from = dep.block ?? 0n
+  /** @param {bigint} lo @param {bigint} hi */
+  const read = (lo, hi) => client.publicClient.getContractEvents({
+    address: dep.addresses.registry, abi: registeredAbi, eventName: 'Registered', args: { tokenId: trade.tokenId }, fromBlock: lo, toBlock: hi, strict: true,
+  })
+  for await (const logs of chunked(read, from, head)) {
+    const first = /** @type {any} */ (logs[0])
+    if (first) return BigInt(first.blockNumber)
+  }
+  throw new AigcSdkError('registration_not_found', `trade ${trade.id}: token ${trade.tokenId} has no Registered log at the Registry from block ${from} (the deployment's, as the API says) to ${head}: its challenges cannot be searched: nothing was paid`)
 }
 
 /**

@@ -59,6 +59,10 @@ function reader(over = {}) {
       if (args.functionName === 'recordOf') return { recordHash: `0x${'01'.repeat(32)}`, producer: esp.address, status: 1 }
       throw new Error(`no ${args.functionName}`)
     },
+    // payTrade's challenge search: the token registered at block 1, never challenged
+    getBlockNumber: async () => 10n,
+    getContractEvents: async (args) => (args.eventName === 'Registered' && BigInt(args.fromBlock) <= 1n
+      ? [{ address: args.address, blockNumber: 1n, args: args.args }] : []),
     simulateContract: async (args) => ({ request: args }),
     waitForTransactionReceipt: async ({ hash }) => ({ status: 'success', transactionHash: hash }),
     ...over,

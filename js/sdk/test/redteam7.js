@@ -6,7 +6,7 @@
 // the seller really made (its id from its terms), and the collection's and the court's views as
 // each case sets them.
 
-import { createWalletClient, custom, encodeFunctionData, keccak256, parseAbi, toFunctionSelector, verifyTypedData } from 'viem'
+import { createWalletClient, custom, encodeFunctionData, keccak256, parseAbi, toEventSelector, toFunctionSelector, verifyTypedData } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { readFileSync } from 'node:fs'
 import * as sdk from '../src/index.js'
@@ -26,6 +26,8 @@ const REGISTRY_TOKEN = 7n
 const BATCH_ITEM = (3n << 32n) | 1n
 const htlcAbi = parseAbi(['function lockEther(address receiver, bytes32 hashlock, uint64 timelock) payable returns (bytes32)'])
 const WITH_COURT = { ...HEALTH, contracts: { ...HEALTH.contracts, BatchRegistry: BATCH_REGISTRY, BatchCourt: BATCH_COURT } }
+const REGISTERED_AT = 100n // the token's registration (a batch item's batch reveal)
+const HEAD = 1000n
 
 /** A wallet on 31337 whose node accepts raw transactions (recorded, "mined" at once). */
 function wallet() {
@@ -52,18 +54,48 @@ function wallet() {
 /**
  * The chain: the seller's real token lock (`lock`, in `lockStatus`: 1 open), the token's status
  * in its collection (`token`: 1 active, 2 revoked), the court's latest mis-attestation claim of it
- * (`claim`: its DisputeState, 0 none). Every readContract is recorded in `reads`.
+ * (`claim`: its DisputeState, 0 none), the duplicate challenges opened on chain (`challenges`:
+ * each `{ at, original, duplicate, state, block }`, a ChallengeOpened log at contract `at` and
+ * that pair's dispute state there), the Registry token's Registered log at block `registeredAt`
+ * (a batch item's batch revealed there too), the head at block `head`. Every readContract is
+ * recorded in `reads`, every event search (`event@addresses:from-to`) in `scans`.
  */
-function chain({ lock, lockStatus = 1, token = 1, claim = 0 }) {
+function chain({ lock, lockStatus = 1, token = 1, claim = 0, challenges = [], registeredAt = REGISTERED_AT, head = HEAD }) {
   const reads = []
+  const scans = []
   const realId = sdk.lockId(sdk.toLock(lock))
+  const inRange = (block, args) => block >= BigInt(args.fromBlock) && block <= BigInt(args.toBlock)
   const reader = {
     getChainId: async () => 31337,
     verifyTypedData: (args) => verifyTypedData(args),
     getBlock: async () => ({ timestamp: NOW }),
+    getBlockNumber: async () => head,
+    getContractEvents: async (args) => {
+      const at = [args.address].flat().map((a) => a.toLowerCase())
+      scans.push(`${args.eventName}@${at.join('+')}:${args.fromBlock}-${args.toBlock}`)
+      if (BigInt(args.toBlock) > head) throw new Error(`block ${args.toBlock} is past the head ${head}`)
+      if (args.eventName === 'Registered') {
+        const found = at.includes(REGISTRY.toLowerCase()) && args.args.tokenId === REGISTRY_TOKEN && inRange(registeredAt, args)
+        return found ? [{ address: REGISTRY, blockNumber: registeredAt, args: { tokenId: REGISTRY_TOKEN } }] : []
+      }
+      if (args.eventName === 'ChallengeOpened') {
+        return challenges
+          .filter((c) => at.includes(c.at.toLowerCase()) && c.duplicate === args.args.duplicate && inRange(c.block, args))
+          .map((c) => ({ address: c.at, blockNumber: c.block, args: { original: c.original, duplicate: c.duplicate } }))
+      }
+      throw new Error(`no event ${args.eventName}`)
+    },
     readContract: async (args) => {
       reads.push(`${args.functionName}@${args.address.toLowerCase()}`)
       if (args.functionName === 'royaltyInfo') return [seller.address, 0n]
+      if (args.functionName === 'batchOf' && args.address === BATCH_REGISTRY) {
+        return { owner: seller.address, count: 2, priorityBlock: registeredAt - 20n, commitBlock: registeredAt - 10n, revealBlock: registeredAt }
+      }
+      if (args.functionName === 'disputeOf') {
+        const [original, duplicate] = args.args
+        const c = challenges.find((x) => x.at === args.address && x.original === original && x.duplicate === duplicate)
+        return { challenger: c ? MALLORY : '0x0000000000000000000000000000000000000000', deadline: 0n, state: c ? c.state : 0 }
+      }
       if (args.functionName === 'statusOf' && args.address === HTLC) {
         return sdk.lockId(args.args[0]) === realId ? lockStatus : 0 // a lock never made: None
       }
@@ -79,7 +111,7 @@ function chain({ lock, lockStatus = 1, token = 1, claim = 0 }) {
     simulateContract: async (args) => ({ request: args }),
     waitForTransactionReceipt: async ({ hash }) => ({ status: 'success', transactionHash: hash }),
   }
-  return { reader, reads }
+  return { reader, reads, scans }
 }
 
 /** The API's unsigned transaction (the server's UnsignedTx shape). */
@@ -111,23 +143,28 @@ function realLock(tokenId = REGISTRY_TOKEN, collection = REGISTRY) {
  * unless a case lies) over the chain `onChain`; the payment's legs are the honest ones for the
  * hashlock and timelock the API's lock names (the API is consistent with its own lie).
  */
-async function pay({ said, onChain, health = HEALTH, tokenId = REGISTRY_TOKEN, collection = REGISTRY }) {
+async function pay({ said, onChain, health = HEALTH, tokenId = REGISTRY_TOKEN, collection = REGISTRY, deploymentBlock = null }) {
   const t1 = BigInt(said.timelock)
   const trade = { id: 1, listing_id: 1, token_id: sdk.toBytes32Hex(tokenId), collection, seller: seller.address, buyer: ADDRESS, price: String(PRICE), status: 'asset_locked', hashlock: said.hashlock, asset_lock: said, payment_lock: null, royalty_lock: null }
   const legs = [{ role: 'payment', receiver: seller.address, amount: String(PRICE),
     tx: unsigned(HTLC, encodeFunctionData({ abi: htlcAbi, functionName: 'lockEther', args: [seller.address, said.hashlock, t1 - 600n] }), PRICE) }]
   const listing = await signedListing(tokenId, collection)
+  // GET /v1/deployment (its `block`: where the deployment starts) when a case serves one
+  const deployment = deploymentBlock === null ? {} : {
+    'GET /v1/deployment': () => [200, { chain_id: health.chain_id, block: Number(deploymentBlock), contracts: health.contracts }],
+  }
   const api = fakeApi({
+    ...deployment,
     'GET /healthz': () => [200, health], 'GET /v1/trades/1': () => [200, trade], 'GET /v1/listings/1': () => [200, listing],
     'POST /v1/trades/1/payment-tx': () => [200, { trade_id: 1, hashlock: said.hashlock, timelock: String(t1 - 600n), locks: legs }],
   })
   const w = wallet()
-  const { reader, reads } = chain(onChain)
+  const { reader, reads, scans } = chain(onChain)
   const c = sdk.createAigcClient({ baseUrl: 'http://api.test', publicClient: reader, walletClient: w.walletClient, fetch: api.fetch })
   c.session = { token: 't', address: ADDRESS, expiresAt: '' }
   const r = await outcome(sdk.payTrade(c, { tradeId: 1, intervalMs: 1 }))
   const paymentAsked = api.calls.some((x) => x.path === '/v1/trades/1/payment-tx')
-  return { r, sent: w.raw.length, paymentAsked, reads }
+  return { r, sent: w.raw.length, paymentAsked, reads, scans }
 }
 
 /** test_pay_trade_refuses_a_token_lock_the_chain_does_not_hold */
@@ -201,4 +238,122 @@ export async function theTokenStatusFragmentIsTheBatchRegistrys() {
     const match = compiled.find((c) => c.type === 'function' && c.name === item.name && toFunctionSelector(c) === toFunctionSelector(item))
     return Boolean(match) && match.stateMutability === item.stateMutability && match.outputs.map((o) => o.type).join() === item.outputs.map((o) => o.type).join()
   }) }
+}
+
+/** test_pay_trade_refuses_a_token_under_an_open_challenge */
+export async function payTradeRefusesATokenUnderAnOpenChallenge() {
+  const single = realLock()
+  const item = realLock(BATCH_ITEM, BATCH_REGISTRY)
+  const batch = { tokenId: BATCH_ITEM, collection: BATCH_REGISTRY, health: WITH_COURT }
+  const ORIGINAL = 99n // the accuser (an earlier registration of the same image)
+  const COURT_ORIGINAL = (5n << 32n) | 0n // a batched original at the court
+  /** a challenge of `duplicate` by `original` at `at`, opened at block 150 unless `block` */
+  const ch = (at, state, { original = ORIGINAL, duplicate = REGISTRY_TOKEN, block = 150n } = {}) => ({ at, original, duplicate, state, block })
+  const cases = {
+    // an open (uncontested, maybe past its deadline: anyone may finalize it, upheld) or contested
+    // duplicate challenge of the Registry token at the Registry: decided for the accuser, it
+    // revokes the token from whoever holds it then (the buyer)
+    registry_open: { said: single, onChain: { lock: single, challenges: [ch(REGISTRY, 1)] } },
+    registry_contested: { said: single, onChain: { lock: single, challenges: [ch(REGISTRY, 2)] } },
+    // a batched original's challenge of the Registry token at the BatchCourt
+    court_open: { said: single, onChain: { lock: single, challenges: [ch(BATCH_COURT, 1, { original: COURT_ORIGINAL })] }, health: WITH_COURT },
+    // a challenge of the batch item at the BatchRegistry
+    batch_open: { said: item, onChain: { lock: item, challenges: [ch(BATCH_REGISTRY, 1, { duplicate: BATCH_ITEM })] }, ...batch },
+    batch_contested: { said: item, onChain: { lock: item, challenges: [ch(BATCH_REGISTRY, 2, { duplicate: BATCH_ITEM })] }, ...batch },
+    // the second of two accusers: the first's challenge rejected, the second's still open
+    second_open: { said: single, onChain: { lock: single, challenges: [ch(REGISTRY, 4), ch(REGISTRY, 1, { original: 98n, block: 400n })] } },
+    // opened long after the registration: more blocks than one log query covers (5,000)
+    opened_late: { said: single, onChain: { lock: single, head: 20_000n, challenges: [ch(REGISTRY, 1, { block: 19_000n })] } },
+    // the API names a deployment block after the token's registration (and the challenge), so a
+    // search from it would find nothing: the token's Registered log is not in that range
+    late_deployment_block: { said: single, onChain: { lock: single, challenges: [ch(REGISTRY, 1)] }, deploymentBlock: 500n },
+    // decided challenges no longer stand in the way (an upheld one has revoked the token:
+    // token_revoked); nor does a challenge of the other collection's token of the same id
+    rejected: { said: single, onChain: { lock: single, challenges: [ch(REGISTRY, 4)] } },
+    void: { said: single, onChain: { lock: single, challenges: [ch(REGISTRY, 5), ch(BATCH_COURT, 6, { original: COURT_ORIGINAL })] }, health: WITH_COURT },
+    other_collections_token: { said: single, onChain: { lock: single, challenges: [ch(BATCH_REGISTRY, 1)] }, health: WITH_COURT },
+    honest_deployment_block: { said: single, onChain: { lock: single }, deploymentBlock: 50n },
+    honest_batch: { said: item, onChain: { lock: item, challenges: [ch(BATCH_REGISTRY, 1, { duplicate: BATCH_ITEM + 1n })] }, ...batch },
+  }
+  const results = {}
+  for (const [name, c] of Object.entries(cases)) {
+    const { r, sent, paymentAsked } = await pay(c)
+    results[name] = [r, sent, paymentAsked]
+  }
+  return results
+}
+
+/** test_pay_trade_searches_challenges_from_the_registration */
+export async function payTradeSearchesChallengesFromTheRegistration() {
+  const single = realLock()
+  const item = realLock(BATCH_ITEM, BATCH_REGISTRY)
+  const out = {}
+  // a Registry token: its Registered log from the deployment's block (the API's, 40), then the
+  // challenges at the Registry and the court from the registration (100) to the head
+  out.registry = await pay({ said: single, onChain: { lock: single }, health: WITH_COURT, deploymentBlock: 40n })
+  // a batch item: from its batch's reveal block (the BatchRegistry's batchOf), no log for it
+  out.batch = await pay({ said: item, onChain: { lock: item }, tokenId: BATCH_ITEM, collection: BATCH_REGISTRY, health: WITH_COURT })
+  // refused: the challenge read tells which pair
+  const { r } = await pay({ said: single, onChain: { lock: single, challenges: [{ at: REGISTRY, original: 99n, duplicate: REGISTRY_TOKEN, state: 2, block: 150n }] } })
+  return {
+    registry: { r: out.registry.r, scans: out.registry.scans },
+    batch: { r: out.batch.r, scans: out.batch.scans, reads: out.batch.reads.filter((x) => x.startsWith('batchOf')) },
+    refused: r,
+  }
+}
+
+/** test_pay_trade_challenge_error_names_the_pair */
+export async function payTradeChallengeErrorNamesThePair() {
+  const single = realLock()
+  const c = { at: REGISTRY, original: 99n, duplicate: REGISTRY_TOKEN, state: 2, block: 150n }
+  try {
+    await payOnly({ said: single, onChain: { lock: single, challenges: [c] } })
+    return { error: null }
+  } catch (e) {
+    return {
+      error: e.name, code: e.code, isSdkError: e instanceof sdk.AigcSdkError, isChallengeError: typeof sdk.ChallengeOpenError === 'function' && e instanceof sdk.ChallengeOpenError,
+      tokenId: String(e.tokenId), original: String(e.original), contract: e.contract, state: e.state,
+    }
+  }
+}
+
+/** pay, throwing the refusal instead of recording it */
+async function payOnly(c) {
+  const { reader } = chain(c.onChain)
+  const said = c.said
+  const t1 = BigInt(said.timelock)
+  const trade = { id: 1, listing_id: 1, token_id: sdk.toBytes32Hex(REGISTRY_TOKEN), collection: REGISTRY, seller: seller.address, buyer: ADDRESS, price: String(PRICE), status: 'asset_locked', hashlock: said.hashlock, asset_lock: said, payment_lock: null, royalty_lock: null }
+  const legs = [{ role: 'payment', receiver: seller.address, amount: String(PRICE),
+    tx: unsigned(HTLC, encodeFunctionData({ abi: htlcAbi, functionName: 'lockEther', args: [seller.address, said.hashlock, t1 - 600n] }), PRICE) }]
+  const listing = await signedListing(REGISTRY_TOKEN, REGISTRY)
+  const api = fakeApi({
+    'GET /v1/trades/1': () => [200, trade], 'GET /v1/listings/1': () => [200, listing],
+    'POST /v1/trades/1/payment-tx': () => [200, { trade_id: 1, hashlock: said.hashlock, timelock: String(t1 - 600n), locks: legs }],
+  })
+  const c2 = sdk.createAigcClient({ baseUrl: 'http://api.test', publicClient: reader, walletClient: wallet().walletClient, fetch: api.fetch })
+  c2.session = { token: 't', address: ADDRESS, expiresAt: '' }
+  await sdk.payTrade(c2, { tradeId: 1, intervalMs: 1 })
+}
+
+/** test_the_challenge_fragments_are_the_contracts */
+export async function theChallengeFragmentsAreTheContracts() {
+  const { challengeOpenedAbi, registeredAbi, registryDisputeAbi, batchDisputeAbi } = await import('../src/market.js')
+  const { batchCourtAbi } = await import('../src/batch_court.js')
+  const artifact = (name) => JSON.parse(readFileSync(new URL(`../../../contracts/artifacts/${name}.json`, import.meta.url), 'utf8')).abi
+  const sameFunction = (compiled, item) => {
+    const match = compiled.find((c) => c.type === 'function' && c.name === item.name && toFunctionSelector(c) === toFunctionSelector(item))
+    const shape = (outs) => JSON.stringify(outs.map((o) => [o.type, (o.components ?? []).map((x) => [x.name, x.type])]))
+    return Boolean(match) && match.stateMutability === item.stateMutability && shape(match.outputs) === shape(item.outputs)
+  }
+  const sameEvent = (compiled, item) => {
+    const match = compiled.find((c) => c.type === 'event' && c.name === item.name && toEventSelector(c) === toEventSelector(item))
+    return Boolean(match) && match.inputs.map((i) => `${i.name}:${Boolean(i.indexed)}`).join() === item.inputs.map((i) => `${i.name}:${Boolean(i.indexed)}`).join()
+  }
+  const disputeOf = (abi) => abi.filter((x) => x.name === 'disputeOf')
+  return {
+    registry: [...disputeOf(registryDisputeAbi).map((x) => sameFunction(artifact('Registry'), x)),
+      ...challengeOpenedAbi.map((x) => sameEvent(artifact('Registry'), x)), ...registeredAbi.map((x) => sameEvent(artifact('Registry'), x))],
+    batch: [...disputeOf(batchDisputeAbi).map((x) => sameFunction(artifact('BatchRegistry'), x)), ...challengeOpenedAbi.map((x) => sameEvent(artifact('BatchRegistry'), x))],
+    court: [...disputeOf(batchCourtAbi).map((x) => sameFunction(artifact('BatchCourt'), x)), ...challengeOpenedAbi.map((x) => sameEvent(artifact('BatchCourt'), x))],
+  }
 }
