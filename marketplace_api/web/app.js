@@ -350,6 +350,14 @@ const COURT_MESSAGES = {
   bad_royalty_lock: "The royalty lock this alert describes is not one that pays you the royalty it announces: nothing was signed.",
   bad_preimage: "The secret in this alert does not open the royalty lock: nothing was signed.",
   lock_not_open: "This royalty lock is no longer open on chain (collected or refunded already): there is nothing to collect.",
+  // the withdrawal refused near (or past) the end of the lock's claim window: the API's 409 with
+  // fields.last_claim_block and fields.block, the SDK's ClaimWindowClosedError (lastBlock, block)
+  claim_window_closed: (err) => {
+    const { last, head } = claimWindowOf(err);
+    const when = last === null ? "within a few blocks" : `at block ${last}${head === null ? "" : ` (the chain is at block ${head})`}`;
+    return `This royalty lock's claim window ends ${when}: a withdrawal sent now could be mined after it and fail, so nothing was sent. The royalty can no longer be collected; the buyer takes it back at the lock's timelock.`;
+  },
+  LockClaimWindowClosed: "This royalty lock's claim window has closed: it can no longer be collected, only refunded to the buyer at its timelock. Nothing was sent.",
   not_signed_in: "Connect your wallet first.",
   // the mis-attestation claim (BatchCourt.claimMisattested / finalizeMisattested)
   CommitteeTooSmall: "Too few jurors are enrolled in the committee to review a claim now: nothing was paid. Try again once more have enrolled.",
@@ -357,6 +365,17 @@ const COURT_MESSAGES = {
   CourtDisputeWindow: (err) => `The jurors' review is not over yet: finalize after block ${(err.fields && err.fields.deadline) || "its reveal deadline"} (nothing was sent).`,
   CourtUnknownToken: "The chain holds no such token.",
 };
+
+/**
+ * The last block a lock's claim window accepts a withdrawal in, and the chain's head, from a
+ * claim_window_closed refusal (the API's `fields`, or the SDK's ClaimWindowClosedError); null
+ * where the refusal does not say.
+ */
+function claimWindowOf(err) {
+  const f = (err && err.fields) || {};
+  const pick = (...xs) => { const x = xs.find((v) => v !== undefined && v !== null); return x === undefined ? null : String(x); };
+  return { last: pick(f.last_claim_block, err && err.lastBlock), head: pick(f.block, err && err.block) };
+}
 
 /** Runs `action(sdk)` from `button`, saying the outcome in `out` (`done(result)`: the words). */
 async function courtClick(button, out, action, done) {

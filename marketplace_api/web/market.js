@@ -41,7 +41,7 @@ const MESSAGES = {
   lock_mismatch: "A lock on chain does not match the listing's terms: nothing more was sent.",
   unsafe_timelock_order: "The payment's timelock would not end safely before the token lock's: nothing was locked.",
   secret_not_revealed: "The seller has not revealed the secret yet.",
-  claim_window_closed: "The payment lock's claim window (a number of blocks after the buyer locked it) ends within a few blocks: a claim mined after it fails but still reveals your secret, which would give the buyer the token and the refund. Nothing was sent: the buyer refunds its payment and you take the token back after their timelocks.",
+  claim_window_closed: (err) => `The payment lock's claim window (a number of blocks after the buyer locked it) ends ${windowEnd(err)}: a claim mined after it fails but still reveals your secret, which would give the buyer the token and the refund. Nothing was sent: the buyer refunds its payment and you take the token back after their timelocks.`,
   claim_too_late: "The payment lock expires within a minute: a claim mined after it fails but still reveals your secret. Nothing was sent: both sides refund after the timelocks.",
   lock_not_open: "That lock is not open on chain (already settled, or never made): nothing was sent.",
   LockClaimWindowClosed: "That lock's claim window has closed: it can only be refunded at its timelock.",
@@ -65,12 +65,27 @@ const MESSAGES = {
   RegistryTokenEscrowed: "The token is already locked in another swap.",
 };
 
-/** {code, message} in words, for any failure on this page. */
+/**
+ * When a lock's claim window ends, from a claim_window_closed refusal: the SDK's
+ * ClaimWindowClosedError (lastBlock, block) or the API's 409 (fields.last_claim_block,
+ * fields.block); "within a few blocks" where it does not say.
+ */
+function windowEnd(err) {
+  const f = (err && err.fields) || {};
+  const last = f.last_claim_block ?? (err && err.lastBlock);
+  const head = f.block ?? (err && err.block);
+  if (last === undefined || last === null) return "within a few blocks";
+  return `at block ${last}${head === undefined || head === null ? "" : ` (the chain is at block ${head})`}`;
+}
+
+/** {code, message} in words, for any failure on this page (a message may read the error). */
 function problem(ui, err) {
   const until = reclaimableUntil(err);
   if (until !== null) return reclaimable(ui, explain(err).code, until);
   const e = explain(err);
-  return ui.showError(MESSAGES[e.code] ? new WalletError(e.code, MESSAGES[e.code]) : e);
+  const said = MESSAGES[e.code];
+  const text = typeof said === "function" ? said(err) : said;
+  return ui.showError(text ? new WalletError(e.code, text) : e);
 }
 
 /**
@@ -285,7 +300,15 @@ function claimTokenBox(aigc, ui, raw) {
     label: "Claim the token",
     text: "The seller revealed the secret by claiming the payment. Your wallet claims the token with it (and releases the royalty lock to the producer on a resale).",
     run: async () => {
-      const res = await (await ready(aigc)).claimToken({ tradeId: raw.id, timeoutMs: 10_000 });
+      let res;
+      try {
+        res = await (await ready(aigc)).claimToken({ tradeId: raw.id, timeoutMs: 10_000 });
+      } catch (err) {
+        // The token's lock has no claim window (never refused for it): this is the royalty's,
+        // withdrawn after the token. The buyer's words, not the seller's.
+        if (explain(err).code !== "claim_window_closed") throw err;
+        throw new WalletError("royalty_window_closed", `Your token is claimed, but the producer's royalty lock was not released: its claim window ends ${windowEnd(err)}, too close for a withdrawal to be mined in time, so nothing more was sent. The royalty can only be refunded to you after its timelock.`);
+      }
       return `Token claimed (transaction ${ui.short(res.tokenTx)})${res.royaltyTx ? ", royalty released" : ""}.`;
     },
   });

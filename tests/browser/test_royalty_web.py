@@ -11,8 +11,9 @@ import json
 
 import pytest
 
-from ledger import LockTerms
+from ledger import HtlcClient, LockStatus, LockTerms, RegistryClient
 from services.exchange import buyer_claim_token, seller_claim_payment
+from services.exchange.swap import CLAIM_MARGIN_BLOCKS
 from tests.api._trading import PRICE, lock_token, sign_and_relay, start_trade
 from tests.browser.conftest import axe_violations
 from tests.browser.wallet import NodeBackedWallet
@@ -24,9 +25,10 @@ NOTE = "li[data-kind=royalty_claimable]"
 ROYALTY_BPS = 500
 
 
-def _royalty_left_open(site) -> int:
+def _royalty_left_open(site, *, token_claimed: bool = True) -> tuple[int, LockTerms, int, int]:
     """A resale whose buyer took the token without withdrawing the royalty lock: the producer's
-    alert offers the collection. Returns the royalty (wei)."""
+    alert offers the collection (``token_claimed=False``: the seller has claimed the payment, the
+    buyer not yet the token). Returns the royalty (wei), its lock, the trade's id and the token."""
     api = site.api
     world = api.world
     register_esp(world)
@@ -41,9 +43,11 @@ def _royalty_left_open(site) -> int:
     api.index()
     payment = LockTerms.from_json(buyer.get(f"/v1/trades/{trade['id']}")["payment_lock"])
     seller_claim_payment(world.htlc(world.attacker), payment, offer, price=PRICE)
-    buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
+    if token_claimed:
+        buyer_claim_token(world.htlc(world.buyer), payment, offer.asset_lock)
     api.index()
-    return PRICE * ROYALTY_BPS // 10_000
+    royalty_lock = LockTerms.from_json(buyer.get(f"/v1/trades/{trade['id']}")["royalty_lock"])
+    return PRICE * ROYALTY_BPS // 10_000, royalty_lock, trade["id"], token
 
 
 def _tamper(page, path: str, change) -> None:
@@ -64,7 +68,7 @@ def _lying_note(notes: dict) -> dict:
 
 def test_a_lying_apis_royalty_withdrawal_is_refused_in_the_page_before_the_wallet(site, browser):
     world = site.api.world
-    royalty = _royalty_left_open(site)
+    royalty, _, _, _ = _royalty_left_open(site)
     wallet = NodeBackedWallet(world.producer, world.chain)
     page = browser.new_context().new_page()
     wallet.install(page)
@@ -93,4 +97,71 @@ def test_a_lying_apis_royalty_withdrawal_is_refused_in_the_page_before_the_walle
     gas_paid = before + royalty - world.balance(world.producer.address)
     assert 0 < gas_paid < royalty  # the royalty arrived, less the withdrawal's own gas
     assert page.locator(f"{NOTE} button.royalty:visible").count() == 0
+    assert axe_violations(page) == []
+
+
+def _late_for(world, lock: LockTerms) -> tuple[int, int]:
+    """Mines to one block too late to build ``lock``'s withdrawal (within five blocks of its
+    claim window's end); its last claimable block and the head."""
+    htlc = HtlcClient(world.deployment)
+    last = htlc.lock_info(lock.id)[1] + htlc.claim_window()
+    head = last - CLAIM_MARGIN_BLOCKS + 1
+    world.chain.mine(head - world.chain.w3.eth.block_number)
+    return last, head
+
+
+def test_a_royalty_lock_near_the_end_of_its_claim_window_is_refused_in_words(site, browser):
+    """Collected within five blocks of the royalty lock's claim window end, the API refuses the
+    withdrawal (409 claim_window_closed, fields.last_claim_block): the page says so in words,
+    with the window's last block, and that nothing was sent. Before, the alert showed the API's
+    text behind its status and code ("409 claim_window_closed: ... not claiming (publishing
+    the secret ...)": a seller's words, to a producer who holds no secret)."""
+    world = site.api.world
+    _, lock, _, _ = _royalty_left_open(site)
+    last, head = _late_for(world, lock)
+    wallet = NodeBackedWallet(world.producer, world.chain)
+    page = browser.new_context().new_page()
+    wallet.install(page)
+    page.goto(site.url + "/#/me")
+    page.click("#connect")
+    page.wait_for_selector(f"{NOTE} button.royalty")
+    page.click(f"{NOTE} button.royalty")
+    error = page.wait_for_selector(f"{NOTE} p.error[data-code=claim_window_closed]")
+    text = error.inner_text()
+    assert f"ends at block {last} (the chain is at block {head})" in text, text
+    assert "royalty" in text and "nothing was sent" in text, text
+    assert "409" not in text and "claim_window_closed" not in text and "secret" not in text, text
+    assert wallet.sent == []
+    assert page.locator(f"{NOTE} button.royalty:visible").count() == 1  # the button stays
+    assert axe_violations(page) == []
+
+
+def test_the_buyers_royalty_release_near_its_claim_window_end_is_said_in_the_buyers_words(
+    site, browser
+):
+    """The buyer's "Claim the token" withdraws the token (an ERC-721 lock: no claim window),
+    then the royalty lock for the producer, which the API refuses near its window's end (409
+    claim_window_closed). The page says the token is claimed and the royalty was not released,
+    with the window's last block. Before, it showed the seller's words for the code ("... still
+    reveals your secret ... you take the token back"), to the buyer who had just claimed it."""
+    world = site.api.world
+    _, lock, trade_id, token = _royalty_left_open(site, token_claimed=False)
+    last, head = _late_for(world, lock)
+    site.api.index()
+    wallet = NodeBackedWallet(world.buyer, world.chain)
+    page = browser.new_context().new_page()
+    wallet.install(page)
+    page.goto(site.url + f"/#/trade/{trade_id}")
+    page.click("#connect")
+    page.wait_for_selector("#claim-token")
+    page.click("#claim-token")
+    error = page.wait_for_selector("p.error[data-code=royalty_window_closed]")
+    text = error.inner_text()
+    assert text.startswith("Your token is claimed"), text
+    # the head a block later: the token's withdrawal was mined first
+    assert f"ends at block {last} (the chain is at block {head + 1})" in text, text
+    assert "secret" not in text and "claim_window_closed" not in text, text
+    assert len(wallet.sent) == 1  # the token's withdrawal only
+    assert RegistryClient(world.deployment).owner_of(token) == world.buyer.address
+    assert HtlcClient(world.deployment).status(lock) is LockStatus.OPEN  # the royalty: not sent
     assert axe_violations(page) == []
