@@ -14,6 +14,7 @@ import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 import {FingerprintRule} from "./FingerprintRule.sol";
 import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
+import {ICommitteeVerifier} from "./interfaces/ICommitteeVerifier.sol";
 
 /// @title Registry (Proof-of-AIGC v2)
 /// @notice See {IRegistry} for the protocol. Invariants: Ether held == bond x (unforfeited
@@ -99,6 +100,17 @@ contract Registry is IRegistry, ERC721, ERC2981, EIP712, ReentrancyGuardTransien
         // the win reversed) from two windows and one block after the win: the winner may settle
         // only a block later, so `settle` cannot be ordered first in that block.
         uint64 hold = 2 * c.params.disputeWindow + 2;
+        // Contested in the window's last block, it is resolved only after the committee's review
+        // the winner requests then (red team 7: `resolve` reverts `CommitteeReviewPending` until
+        // the reveal deadline): its draw two blocks on, its commit and reveal phases, `resolve`
+        // the block after. Zero with a plain detail rule (no `parameters`). Constructor code:
+        // no runtime byte (EIP-170) moves.
+        (bool ok, bytes memory data) =
+            address(c.detailVerifier).staticcall(abi.encodeCall(ICommitteeVerifier.parameters, ()));
+        if (ok && data.length == 5 * 32) {
+            ICommitteeVerifier.Params memory v = abi.decode(data, (ICommitteeVerifier.Params));
+            hold += v.commitBlocks + v.revealBlocks + 3;
+        }
         if (c.params.rewardHoldBlocks < hold) revert RegistryWrongValue(c.params.rewardHoldBlocks, hold);
         // A fee is claimed (the image delivered) within the HTLC's claim window of its lock, so
         // a producer always has a block left to commit inside the registration window.

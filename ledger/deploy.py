@@ -81,13 +81,18 @@ class DeployParams:
     commit_ttl_blocks: int = 8  # a reveal follows its commit within a few blocks
     registration_window_blocks: int = 7_200  # commit within a day of the paid generation lock
     dispute_window_blocks: int = 50_400  # a week for the accused to contest
-    # A revocation settles two weeks and two blocks after it is decided, so a challenge of the
-    # winner opened within a window of its win is decided (and the win reversed) before the
-    # winner can settle: opened at win + window, it is finalized from win + 2 x window + 1, and
-    # the winner settles from win + hold. At one window the two raced (found in review); at two
-    # windows the winner settled in the block before (red team). The Registry and the
-    # BatchRegistry refuse a hold under 2 x dispute window + 2 (``RegistryWrongValue``).
-    reward_hold_blocks: int = 100_802
+    # A revocation settles two weeks and two blocks (and a review, below) after it is decided,
+    # so a challenge of the winner opened within a window of its win is decided (and the win
+    # reversed) before the winner can settle: opened at win + window, it is finalized from
+    # win + 2 x window + 1, and the winner settles from win + hold. At one window the two
+    # raced (found in review); at two windows the winner settled in the block before (red
+    # team). The BatchRegistry refuses a hold under 2 x dispute window + 2 (``BatchWrongValue``).
+    # The winner may contest that challenge in the window's last block with a committee review,
+    # which ``resolve`` waits for: the Registry also counts the review (red team 7), its commit
+    # and reveal phases + 3 blocks (the draw two blocks after the request, ``resolve`` the block
+    # after the reveal deadline), and refuses less (``RegistryWrongValue``): 100,802 + 7,203 =
+    # 108,005 blocks (15 days at 12 s).
+    reward_hold_blocks: int = 108_005
     royalty_bps: int = 500
     # BatchRegistry (issue 16): the bond each batched item stakes (as a single registration's,
     # so a batch is no cheaper way to squat) and the most items one reveal may carry.
@@ -224,14 +229,22 @@ def _create_address(sender: str, nonce: int) -> str:
     return to_checksum_address(keccak(rlp.encode([bytes.fromhex(sender[2:]), nonce]))[12:])
 
 
+def least_review_blocks(p: DeployParams) -> int:
+    """The blocks a committee review adds to a contested challenge's decision: requested as the
+    accused contests, drawn two blocks on, its commit and reveal phases, ``resolve`` the block
+    after the reveal deadline (the Registry's constructor and ``EspRegistry.bindRegistry`` count
+    the same). A draw the pool delays (busy jurors, a re-arm) comes later still."""
+    return p.review_commit_blocks + p.review_reveal_blocks + 3
+
+
 def _check_params(p: DeployParams) -> None:
     """The constructors' checks, before any transaction is sent."""
-    least = 2 * p.dispute_window_blocks + 2
+    least = 2 * p.dispute_window_blocks + 2 + least_review_blocks(p)
     if p.reward_hold_blocks < least:
         raise DeploymentError(
-            f"reward_hold_blocks {p.reward_hold_blocks} < 2 x dispute_window_blocks + 2 "
-            f"({least}): a winner could settle before a challenge of it opened within a window "
-            "of its win is decided"
+            f"reward_hold_blocks {p.reward_hold_blocks} < 2 x dispute_window_blocks + 2 + the "
+            f"committee's review ({least}): a winner could settle before a challenge of it "
+            "opened within a window of its win is decided"
         )
     if p.claim_window_blocks < 1:
         raise DeploymentError(

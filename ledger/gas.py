@@ -53,7 +53,11 @@ SNAPSHOT_PARAMS = DeployParams(
     commit_ttl_blocks=8,
     registration_window_blocks=40,
     dispute_window_blocks=10,
-    reward_hold_blocks=22,  # 2 x dispute window + 2, the least the contracts accept
+    # Review phases short as the committee tests' (8 blocks), so the least hold the Registry
+    # accepts (2 x dispute window + 2 + the review's phases + 3) mines few blocks.
+    review_commit_blocks=8,
+    review_reveal_blocks=8,
+    reward_hold_blocks=41,  # 2 x dispute window + 2 + 8 + 8 + 3, the least the contracts accept
 )
 # One near-duplicate pair of fingerprints (each word differs by one bit) for the challenge.
 _FP_A = bytes.fromhex("0123456789abcdeffedcba98765432100f1e2d3c4b5a69788796a5b4c3d2e1f0")

@@ -190,7 +190,11 @@ TEST_PARAMS = DeployParams(
     commit_ttl_blocks=8,
     registration_window_blocks=40,
     dispute_window_blocks=10,
-    reward_hold_blocks=22,  # 2 x dispute window + 2, the least the contracts accept
+    # Review phases of 8 blocks (the product's are 3,600), so that the least hold the Registry
+    # accepts (2 x dispute window + 2 + the review's phases + 3) mines few blocks.
+    review_commit_blocks=8,
+    review_reveal_blocks=8,
+    reward_hold_blocks=41,  # 2 x dispute window + 2 + 8 + 8 + 3, the least the contracts accept
 )
 
 

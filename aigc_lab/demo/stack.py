@@ -28,8 +28,14 @@ from marketplace_api.config import ApiSettings
 from marketplace_api.stack import ChainKind, open_app, open_chain
 
 # Production defaults give the accused a week (50,400 blocks) to contest and hold a revocation's
-# bond two weeks (two windows and two blocks); the demo plays the same rules with a few blocks each.
-DEMO_PARAMS = DeployParams(dispute_window_blocks=5, reward_hold_blocks=12)
+# bond two weeks and a day (two windows, two blocks and a committee review's phases + 3); the demo
+# plays the same rules with a few blocks each.
+DEMO_PARAMS = DeployParams(
+    dispute_window_blocks=5,
+    review_commit_blocks=8,
+    review_reveal_blocks=8,
+    reward_hold_blocks=31,  # 2 x 5 + 2 + 8 + 8 + 3
+)
 
 
 @dataclass

@@ -34,8 +34,9 @@ import {IHashTimeLock} from "./IHashTimeLock.sol";
 ///    matched: Equivocated, deposits back, the ESP slashed half to each owner). A dispute whose
 ///    tokens were reclaimed since it opened ends Void (and the pair may be challenged again).
 /// 4. a revoked token's bond, and the winner's deposits, are held for `rewardHoldBlocks` (at least
-///    two dispute windows and two blocks, checked at deployment: a challenge of A opened within a
-///    window of its win is finalized before A may settle): if A is
+///    two dispute windows, two blocks and the committee's review phases + 3, checked at
+///    deployment: a challenge of A opened within a window of its win is decided before A may
+///    settle, even contested with a review): if A is
 ///    itself revoked in that time, `settle` reinstates B (a revoked original's wins are reversed)
 ///    and pays the held deposits to B's side; otherwise `settle` returns the challenger's deposits
 ///    with `challengeReward` (its costs, not a profit), burns the rest of the bond and reports B's

@@ -459,13 +459,21 @@ def test_a_later_payer_cannot_reclaim(world):
     assert client.owner_of(token) == world.producer.address
 
 
-def test_a_reward_hold_shorter_than_two_windows_and_two_blocks_is_refused(monkeypatch):
+@pytest.mark.parametrize("review", [False, True], ids=["windows", "review"])
+def test_a_reward_hold_shorter_than_two_windows_two_blocks_and_a_review_is_refused(
+    monkeypatch, review
+):
     """The hold must outlast a challenge of the winner opened within a window of its win (it is
-    finalized from win + 2 x window + 1): ``deploy`` refuses a shorter one before sending
-    anything, and the Registry's constructor refuses it on chain."""
+    finalized from win + 2 x window + 1), or contested in its window's last block with a
+    committee review (red team 7: resolved the block after the review's reveal deadline, its
+    phases + 3 blocks later): ``deploy`` refuses a shorter one before sending anything, and the
+    Registry's constructor refuses it on chain (reading the committee's phases)."""
+    p = TEST_PARAMS
+    least = 2 * p.dispute_window_blocks + 2 + p.review_commit_blocks + p.review_reveal_blocks + 3
+    assert p.reward_hold_blocks == least
     chain = EmbeddedChain()
     deployer = chain.dev_accounts()[0]
-    short = replace(TEST_PARAMS, reward_hold_blocks=2 * TEST_PARAMS.dispute_window_blocks + 1)
+    short = replace(p, reward_hold_blocks=least - 1 if review else 2 * p.dispute_window_blocks + 1)
     with pytest.raises(DeploymentError, match="reward_hold_blocks"):
         deploy(chain, deployer, short)
     assert chain.w3.eth.get_transaction_count(deployer.address) == 0

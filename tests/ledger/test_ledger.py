@@ -124,6 +124,9 @@ def test_a_win_is_held_longer_than_a_challenge_of_the_winner_takes():
     """A squatter's win is reversed when its own token is revoked as a copy before the win
     settles (issue 11). The copy's challenge needs a dispute window to finalize, so a hold of
     only one window let the squatter settle first whenever its token was challenged after its
-    win was decided; the default holds two windows."""
+    win was decided; the default holds two windows, two blocks and a committee review (its
+    phases + 3: the challenge's accused may contest with one, red team 7)."""
     p = DeployParams()
-    assert p.reward_hold_blocks >= 2 * p.dispute_window_blocks
+    review = p.review_commit_blocks + p.review_reveal_blocks + 3
+    assert p.reward_hold_blocks >= 2 * p.dispute_window_blocks + 2 + review
+    assert p.reward_hold_blocks == 108_005
