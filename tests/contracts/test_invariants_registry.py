@@ -34,8 +34,7 @@ from web3.logs import DISCARD
 
 from ledger import LockStatus, LockTerms, Registration, TokenStatus, errors
 from ledger.clients.registry import DisputeState, RecordProof, RegistryClient, sign_attestation
-from ledger.deploy import deploy
-from tests.conftest import TEST_PARAMS, World
+from tests.conftest import World
 from tests.contracts.helpers import (
     BASE_FP,
     FAR_FP,
@@ -49,12 +48,6 @@ from tests.contracts.invariant_driver import SETTINGS, TICK, Driver, secret
 
 WORD = 2**64 - 1
 DETAILS = ("base", "near", "far")
-#: The machine's deployment: the test parameters with committee review phases of 8 blocks (as
-#: committee_kit's) instead of the product's 3,600 each. EspRegistry's exitDelay counts a review
-#: (5d64816), so with 3,600 an ESP that left waited 7,293 blocks, which py-evm mines one at a
-#: time (most of this test's time); here it waits 109. The rule checked is the same: the model
-#: reads exitDelay from the contract, and no rule here requests a committee review.
-REGISTRY_PARAMS = replace(TEST_PARAMS, review_commit_blocks=8, review_reveal_blocks=8)
 
 
 def words(fp: bytes) -> list[int]:
@@ -1035,12 +1028,5 @@ def registry_genesis(world: World) -> RegistryGenesis:
 
 
 def test_registry_state_machine(embedded_world: World) -> None:
-    chain = embedded_world.chain  # reverted after the test: this deployment goes with it
-    world = World(
-        chain,
-        deploy(chain, embedded_world.deployer, REGISTRY_PARAMS),
-        REGISTRY_PARAMS,
-        embedded_world.accounts,
-    )
-    genesis = registry_genesis(world)
-    run_state_machine_as_test(lambda: RegistryMachine(world, genesis), settings=SETTINGS)
+    genesis = registry_genesis(embedded_world)
+    run_state_machine_as_test(lambda: RegistryMachine(embedded_world, genesis), settings=SETTINGS)
