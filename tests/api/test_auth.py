@@ -91,7 +91,10 @@ def test_missing_forged_and_expired_tokens(api, tmp_path):
     assert api.client.get("/v1/auth/me", headers=tampered).status_code == 401
     short = create_app(
         ApiSettings(
-            database_url=f"sqlite:///{tmp_path / 's.db'}", token_ttl_s=-1, indexer_interval_s=0
+            database_url=f"sqlite:///{tmp_path / 's.db'}",
+            token_ttl_s=-1,
+            indexer_interval_s=0,
+            follow_interval_s=0,
         ),
         api.world.deployment,
     )
@@ -109,6 +112,7 @@ def test_nonce_requests_are_rate_limited(embedded_world, tmp_path):
             database_url=f"sqlite:///{tmp_path / 'r.db'}",
             rate_nonce_per_minute=3,
             indexer_interval_s=0,
+            follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
         ),
         embedded_world.deployment,
     )
@@ -256,6 +260,7 @@ def test_rate_limits_count_each_signed_in_address(embedded_world, tmp_path):
             blob_dir=tmp_path / "b",
             rate_upload_per_minute=2,
             indexer_interval_s=0,
+            follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
         ),
         embedded_world.deployment,
     )

@@ -56,6 +56,7 @@ def committee_api(committee: CommitteeWorld, tmp_path: Path, database_url: str) 
         blob_dir=tmp_path / "blobs",
         rate_nonce_per_minute=1000,
         indexer_interval_s=0,
+        follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
     )
     app = create_app(settings, committee.world.deployment)
     with TestClient(app) as client:

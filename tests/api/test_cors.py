@@ -21,6 +21,7 @@ def client_for(embedded_world, tmp_path):
             database_url=f"sqlite:///{tmp_path / f'c{len(apps)}.db'}",
             blob_dir=tmp_path / "b",
             indexer_interval_s=0,
+            follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
             cors_origins=origins,
         )
         app = create_app(settings, embedded_world.deployment)

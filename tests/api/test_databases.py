@@ -32,7 +32,9 @@ def _schema(path) -> list[tuple[str, str, str]]:
 
 
 def _app(url, embedded_world, tmp_path):
-    settings = ApiSettings(database_url=url, blob_dir=tmp_path / "blobs", indexer_interval_s=0)
+    settings = ApiSettings(
+        database_url=url, blob_dir=tmp_path / "blobs", indexer_interval_s=0, follow_interval_s=0
+    )
     return create_app(settings, embedded_world.deployment)
 
 

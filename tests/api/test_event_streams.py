@@ -23,6 +23,7 @@ def test_an_account_holds_a_bounded_number_of_open_task_streams(
         database_url=f"sqlite:///{tmp_path / 's.db'}",
         blob_dir=tmp_path / "b",
         indexer_interval_s=0,
+        follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
         max_streams_per_account=2,
     )
     app = create_app(settings, embedded_world.deployment)

@@ -17,6 +17,7 @@ def _client(world, tmp_path) -> TestClient:
         database_url=f"sqlite:///{tmp_path / 'l.db'}",
         blob_dir=tmp_path / "b",
         indexer_interval_s=0,
+        follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
         rate_listings_per_minute=2,
         rate_trades_per_minute=2,
     )

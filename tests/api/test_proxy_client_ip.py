@@ -33,6 +33,7 @@ def nonce(embedded_world, tmp_path):
             database_url=f"sqlite:///{tmp_path / 'p.db'}",
             blob_dir=tmp_path / "b",
             indexer_interval_s=0,
+            follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
             rate_nonce_per_minute=2,
             trusted_proxies=trusted,
         )

@@ -19,6 +19,7 @@ def _app(world, tmp_path, **limits):
         database_url=f"sqlite:///{tmp_path / 'l.db'}",
         blob_dir=tmp_path / "b",
         indexer_interval_s=0,
+        follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
         **limits,
     )
     return create_app(settings, world.deployment)

@@ -66,6 +66,7 @@ def test_signing_in_fresh_addresses_does_not_mint_more_nonces(embedded_world, tm
             database_url=f"sqlite:///{tmp_path / 'n.db'}",
             rate_nonce_per_minute=3,
             indexer_interval_s=0,
+            follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
         ),
         embedded_world.deployment,
     )

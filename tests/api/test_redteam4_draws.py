@@ -63,6 +63,7 @@ def _api(world, url: str):
         rate_nonce_per_minute=1000,
         rate_tasks_per_minute=10**6,
         indexer_interval_s=0,
+        follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
     )
     app = create_app(settings, world.deployment)
     with TestClient(app) as client:

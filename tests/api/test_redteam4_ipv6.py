@@ -21,6 +21,7 @@ def test_addresses_of_one_ipv6_64_share_a_bucket(embedded_world, tmp_path):
         database_url=f"sqlite:///{tmp_path / 's.db'}",
         blob_dir=tmp_path / "b",
         indexer_interval_s=0,
+        follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
         rate_nonce_per_minute=2,
     )
     app = create_app(settings, embedded_world.deployment)

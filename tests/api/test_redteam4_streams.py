@@ -28,6 +28,7 @@ def test_sybils_cannot_open_streams_without_bound(embedded_world, tmp_path, monk
         database_url=f"sqlite:///{tmp_path / 's.db'}",
         blob_dir=tmp_path / "b",
         indexer_interval_s=0,
+        follow_interval_s=0,  # no follower thread on the embedded chain (tests/api/conftest.py)
         rate_nonce_per_minute=1000,
     )
     assert settings.max_streams_per_account == 32 and settings.max_streams_per_process == 256
