@@ -335,7 +335,9 @@ contract BatchCourt is IBatchCourt, ReentrancyGuardTransient {
         }
         if (contested) {
             // Contested and never resolved: the challenger, the only one sure to hold the batch
-            // item's detail, did not run the detail rule in the whole window.
+            // item's detail, did not run the detail rule in the whole window. Not while the
+            // committee's review of it runs (`resolve` waits for it; red team 7).
+            ICommitteeVerifier(address(_verifier)).checkReviewed(original, duplicate);
             d.state = IRegistry.DisputeState.Rejected;
             emit ChallengeDecided(original, duplicate, IRegistry.DisputeState.Rejected, true);
             _send(d.contester, 2 * _challengeDeposit);

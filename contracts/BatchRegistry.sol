@@ -12,6 +12,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 
 import {IBatchRegistry} from "./interfaces/IBatchRegistry.sol";
 import {IRegistry} from "./interfaces/IRegistry.sol";
+import {ICommitteeVerifier} from "./interfaces/ICommitteeVerifier.sol";
 import {IEspRegistry} from "./interfaces/IEspRegistry.sol";
 import {IHashTimeLock} from "./interfaces/IHashTimeLock.sol";
 import {IDetailVerifier} from "./interfaces/IDetailVerifier.sol";
@@ -311,7 +312,22 @@ contract BatchRegistry is IBatchRegistry, EIP712, ReentrancyGuardTransient, Owna
             // Contested and never resolved: the contester opened its item (`ItemOpened`); the
             // challenger, who may be the only one holding the original's data, did not run the
             // detail rule in the whole window. Revoking here would let a challenger that withholds
-            // its original win every contest, so the contester takes both deposits.
+            // its original win every contest, so the contester takes both deposits. Not while
+            // the committee's review of it runs (`resolve` waits for it; red team 7): the
+            // committee's `checkReviewed` reverts then, its error passed on. In assembly: the
+            // checked call (its code-size and return-data checks) did not fit EIP-170.
+            bytes4 selector = ICommitteeVerifier.checkReviewed.selector;
+            IDetailVerifier verifier = _verifier;
+            assembly ("memory-safe") {
+                let free := mload(0x40)
+                mstore(free, selector)
+                mstore(add(free, 4), original)
+                mstore(add(free, 36), duplicate)
+                if iszero(staticcall(gas(), verifier, free, 68, 0, 0)) {
+                    returndatacopy(free, 0, returndatasize())
+                    revert(free, returndatasize())
+                }
+            }
             d.state = DisputeState.Rejected;
             emit ChallengeDecided(original, duplicate, DisputeState.Rejected, true);
             _send(d.contester, 2 * _challengeDeposit);

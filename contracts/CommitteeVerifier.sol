@@ -99,6 +99,9 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
     uint64 private _poolChanged;
     /// @dev The ESPs that attested the two images of each review: parties, never drawn for it.
     mapping(bytes32 key => address[2] esps) private _parties;
+    /// @dev The review of each forum's dispute (`keccak256(abi.encode(forum, original,
+    /// duplicate))`; its detail hashes are proven, so one key per dispute), for `checkReviewed`.
+    mapping(bytes32 dispute => bytes32 key) private _disputeReview;
 
     constructor(IDetailVerifier rule_, IEspRegistry esps, Forums memory forums_, Params memory p) {
         if (p.jurors == 0 || p.jurorBond < SILENT_DIVISOR * MINORITY_DIVISOR || p.commitBlocks == 0 || p.revealBlocks == 0) {
@@ -237,6 +240,19 @@ contract CommitteeVerifier is ICommitteeVerifier, ReentrancyGuardTransient {
         _parties[key] = [_checkSide(original, detailHashA, a, itemA), _checkSide(duplicate, detailHashB, b, itemB)];
         _request(key, collection, original, duplicate, detailHashA, detailHashB, msg.sender);
         _pairReviews[keccak256(abi.encode(detailHashA, detailHashB))].push(key);
+        _disputeReview[keccak256(abi.encode(collection, original, duplicate))] = key;
+    }
+
+    /// @inheritdoc ICommitteeVerifier
+    function checkReviewed(uint256 original, uint256 duplicate) external view {
+        bytes32 key = _disputeReview[keccak256(abi.encode(msg.sender, original, duplicate))];
+        Review storage r = _reviews[key];
+        // none requested (no key: a zero collection) or cancelled by its draw: nothing to wait for
+        if (r.collection != address(0) && !r.cancelled) {
+            uint64 deadline = r.revealDeadline;
+            // deadline 0: requested, not drawn yet
+            if (deadline == 0 || block.number <= deadline) revert CommitteeReviewPending(key, deadline);
+        }
     }
 
     /// @inheritdoc ICommitteeVerifier

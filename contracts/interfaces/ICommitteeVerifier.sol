@@ -244,6 +244,13 @@ interface ICommitteeVerifier {
     /// leftover bond, a juror's shares) without leaving the pool.
     function claim() external;
 
+    /// @notice Reverts `CommitteeReviewPending` while the calling forum's dispute of `duplicate`
+    /// by `original` has a review not past its reveal deadline (0: requested, not drawn yet);
+    /// a forum's `finalize` asks before it rejects a contested challenge left unresolved at its
+    /// deadline, so a review still running then delays the decision instead of handing the
+    /// contester the win (red team 7).
+    function checkReviewed(uint256 original, uint256 duplicate) external view;
+
     /// @notice The key of the review of a dispute: `keccak256(abi.encode(collection, original,
     /// duplicate, detailHashA, detailHashB))`.
     function reviewKey(address collection, uint256 original, uint256 duplicate, bytes32 detailHashA, bytes32 detailHashB)
