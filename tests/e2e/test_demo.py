@@ -124,8 +124,8 @@ def _assert_the_batch_chapter(summary: dict, out: Path, output: str) -> None:
     # the win was held (issue 11): settled after the demo's hold, the challenger paid then
     settled = fight["settled"]
     assert (
-        settled["state"] == "settled" and settled["hold_blocks"] == 12
-    )  # two 5-block windows and two blocks
+        settled["state"] == "settled" and settled["hold_blocks"] == 31
+    )  # two 5-block windows, two blocks, the review (8 + 8 + 3)
     assert settled["paid_wei"] >= 10**16 + 2 * 10**14  # its deposit back and challengeReward
     assert settled["slash_burned_wei"] > 0  # the colluding ESP lost stake ...
     assert settled["slash_owed_wei"] == 0  # ... burned, not paid to the challenger
